@@ -1,0 +1,179 @@
+//! Browsing the organisation's audit log, and exporting it as CSV.
+use crate::app::{AppState, Routes};
+use crate::auth::policy::Action;
+use crate::auth::session::Member;
+use crate::error::AppResult;
+use crate::web::{Layout, csv};
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::extract::{Query, State};
+use axum::response::Response;
+use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
+use futures_util::StreamExt;
+use serde::Deserialize;
+use uuid::Uuid;
+
+const PAGE: i64 = 100;
+
+pub fn routes(r: Routes) -> Routes {
+    r.get("/audit", log_page).get("/audit.csv", export)
+}
+
+#[derive(Deserialize, Default, Clone)]
+pub struct Filter {
+    #[serde(default)]
+    pub actor: String,
+    #[serde(default)]
+    pub entity: String,
+    #[serde(default)]
+    pub from: String,
+    #[serde(default)]
+    pub to: String,
+    /// Show entries older than this row id (paging).
+    pub before: Option<i64>,
+}
+
+impl Filter {
+    fn actor(&self) -> Option<String> {
+        let a = self.actor.trim();
+        (!a.is_empty()).then(|| a.to_string())
+    }
+    fn entity(&self) -> Option<String> {
+        let e = self.entity.trim();
+        (!e.is_empty()).then(|| e.to_string())
+    }
+    fn from(&self) -> Option<DateTime<Utc>> {
+        NaiveDate::parse_from_str(self.from.trim(), "%Y-%m-%d").ok().and_then(|d| d.and_hms_opt(0, 0, 0)).map(|d| d.and_utc())
+    }
+    /// The whole `to` day is included.
+    fn to(&self) -> Option<DateTime<Utc>> {
+        NaiveDate::parse_from_str(self.to.trim(), "%Y-%m-%d")
+            .ok()
+            .and_then(|d| d.succ_opt())
+            .and_then(|d| d.and_hms_opt(0, 0, 0))
+            .map(|d| d.and_utc())
+    }
+    /// The filter as a query string, for the export link and paging.
+    pub fn query(&self) -> String {
+        let mut q = url::form_urlencoded::Serializer::new(String::new());
+        q.append_pair("actor", &self.actor).append_pair("entity", &self.entity).append_pair("from", &self.from).append_pair("to", &self.to);
+        q.finish()
+    }
+}
+
+const SELECT: &str = "SELECT id, seq, at, actor_label, action, entity, entity_id, request_id, details, hash
+       FROM audit_log
+      WHERE org_id = $1
+        AND ($2::text IS NULL OR actor_label ILIKE '%' || $2 || '%')
+        AND ($3::text IS NULL OR entity = $3)
+        AND ($4::timestamptz IS NULL OR at >= $4)
+        AND ($5::timestamptz IS NULL OR at < $5)
+        AND ($6::bigint IS NULL OR id < $6)
+      ORDER BY id DESC";
+
+#[derive(sqlx::FromRow)]
+pub struct Entry {
+    pub id: i64,
+    pub seq: i64,
+    pub at: DateTime<Utc>,
+    pub actor_label: String,
+    pub action: String,
+    pub entity: String,
+    pub entity_id: String,
+    pub request_id: String,
+    pub details: String,
+    pub hash: Vec<u8>,
+}
+
+impl Entry {
+    pub fn when(&self) -> String {
+        self.at.format("%Y-%m-%d %H:%M:%S UTC").to_string()
+    }
+    pub fn short_hash(&self) -> String {
+        hex::encode(&self.hash[..self.hash.len().min(6)])
+    }
+}
+
+fn bind_filter<'q>(
+    q: sqlx::query::QueryAs<'q, sqlx::Postgres, Entry, sqlx::postgres::PgArguments>,
+    org_id: Uuid,
+    f: &Filter,
+    before: Option<i64>,
+) -> sqlx::query::QueryAs<'q, sqlx::Postgres, Entry, sqlx::postgres::PgArguments> {
+    q.bind(org_id).bind(f.actor()).bind(f.entity()).bind(f.from()).bind(f.to()).bind(before)
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "audit/log.html")]
+struct LogPage {
+    layout: Layout,
+    entries: Vec<Entry>,
+    entities: Vec<String>,
+    filter: Filter,
+    older: Option<String>,
+    export: String,
+}
+
+async fn log_page(State(state): State<AppState>, me: Member, Query(filter): Query<Filter>) -> AppResult<LogPage> {
+    me.require(Action::ViewAuditLog)?;
+    let sql = format!("{SELECT} LIMIT {}", PAGE + 1);
+    let mut entries = bind_filter(sqlx::query_as(&sql), me.org_id, &filter, filter.before).fetch_all(&state.db).await?;
+    let older = if entries.len() as i64 > PAGE {
+        entries.truncate(PAGE as usize);
+        entries.last().map(|e| format!("{}&before={}", filter.query(), e.id))
+    } else {
+        None
+    };
+    let entities = sqlx::query_scalar("SELECT DISTINCT entity FROM audit_log WHERE org_id = $1 ORDER BY entity")
+        .bind(me.org_id)
+        .fetch_all(&state.db)
+        .await?;
+    Ok(LogPage {
+        layout: Layout::build(&state.db, &me.visitor, "Audit log").await?,
+        entries,
+        entities,
+        export: filter.query(),
+        older,
+        filter,
+    })
+}
+
+/// Streams every matching row: constant memory whatever the log's size.
+async fn export(State(state): State<AppState>, me: Member, Query(filter): Query<Filter>) -> AppResult<Response> {
+    me.require(Action::ViewAuditLog)?;
+    let (tx, res) = csv::download(&format!("audit-log-{}.csv", state.clock.now().format("%Y%m%d")));
+    let db = state.db.clone();
+    let org_id = me.org_id;
+    tokio::spawn(async move {
+        let header = csv::row(&["seq", "at", "actor", "action", "entity", "entity_id", "request_id", "details", "hash"]);
+        if tx.send(Ok(header.into())).await.is_err() {
+            return;
+        }
+        let mut rows = bind_filter(sqlx::query_as(SELECT), org_id, &filter, None).fetch(&db);
+        while let Some(row) = rows.next().await {
+            let chunk = match row {
+                Ok(e) => Ok(csv::row(&[
+                    e.seq.to_string(),
+                    e.at.to_rfc3339_opts(SecondsFormat::Micros, true),
+                    e.actor_label,
+                    e.action,
+                    e.entity,
+                    e.entity_id,
+                    e.request_id,
+                    e.details,
+                    hex::encode(&e.hash),
+                ])
+                .into()),
+                Err(err) => {
+                    tracing::error!("audit export failed: {err}");
+                    Err(std::io::Error::other("export failed"))
+                }
+            };
+            let failed = chunk.is_err();
+            if tx.send(chunk).await.is_err() || failed {
+                return;
+            }
+        }
+    });
+    Ok(res)
+}

@@ -1,0 +1,267 @@
+//! Signing up, signing in and out, and the account page.
+pub mod csrf;
+pub mod password;
+pub mod policy;
+pub mod session;
+pub mod throttle;
+
+use crate::app::{AppState, Routes};
+use crate::audit::{self, Actor};
+use crate::error::AppResult;
+use crate::orgs::model;
+use crate::web::form::{parse_email, parse_text};
+use crate::web::{FieldErrors, Layout};
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::extract::{Query, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::Form;
+use serde::Deserialize;
+use serde_json::json;
+use session::{Flash, SignedIn, Visitor};
+use uuid::Uuid;
+
+pub fn routes(r: Routes) -> Routes {
+    r.get("/signup", signup_page)
+        .post("/signup", signup)
+        .get("/login", login_page)
+        .post("/login", login)
+        .post("/logout", logout)
+        .get("/account", account_page)
+        .post("/account/password", change_password)
+}
+
+/// Only local paths are followed after sign-in (no open redirects).
+pub fn safe_next(next: Option<&str>) -> String {
+    match next {
+        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') && !n.contains("://") => n.to_string(),
+        _ => "/dashboard".into(),
+    }
+}
+
+fn see_other_with(location: &str, cookies: Vec<axum::http::HeaderValue>) -> Response {
+    let mut res = Redirect::to(location).into_response();
+    for c in cookies {
+        res.headers_mut().append(header::SET_COOKIE, c);
+    }
+    res
+}
+
+// ---------- sign up ----------
+
+#[derive(Deserialize, Default, Clone)]
+pub struct SignupForm {
+    #[serde(default)]
+    pub org_name: String,
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub email: String,
+    #[serde(default)]
+    pub password: String,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "auth/signup.html")]
+struct SignupPage {
+    layout: Layout,
+    form: SignupForm,
+    errors: FieldErrors,
+}
+
+async fn signup_page(visitor: Visitor) -> Response {
+    if visitor.session.is_some() {
+        return Redirect::to("/orgs").into_response();
+    }
+    SignupPage { layout: Layout::basic(&visitor, "Create your organisation"), form: SignupForm::default(), errors: FieldErrors::default() }
+        .into_response()
+}
+
+async fn signup(State(state): State<AppState>, visitor: Visitor, Form(form): Form<SignupForm>) -> AppResult<Response> {
+    let mut errors = FieldErrors::default();
+    let org_name = parse_text(&form.org_name, "the organisation's name", 120).map_err(|e| errors.add("org_name", e)).ok();
+    let name = parse_text(&form.name, "your name", 120).map_err(|e| errors.add("name", e)).ok();
+    let email = parse_email(&form.email).map_err(|e| errors.add("email", e)).ok();
+    if let Err(e) = password::check_new(&form.password, email.as_deref().unwrap_or("")) {
+        errors.add("password", e);
+    }
+    let render_errors = |errors: FieldErrors, form: SignupForm| {
+        let page = SignupPage {
+            layout: Layout::basic(&visitor, "Create your organisation"),
+            form: SignupForm { password: String::new(), ..form },
+            errors,
+        };
+        (StatusCode::UNPROCESSABLE_ENTITY, page).into_response()
+    };
+    let (Some(org_name), Some(name), Some(email), true) = (org_name, name, email, errors.is_empty()) else {
+        return Ok(render_errors(errors, form));
+    };
+    let hash = password::hash(form.password.clone()).await?;
+    let now = state.clock.now();
+    let org_id = Uuid::new_v4();
+    let actor = Actor { org_id: Some(org_id), user_id: None, label: email.clone(), request_id: visitor.request_id.clone() };
+    let mut tx = state.db.begin().await?;
+    let Some(user_id) = model::create_user(&mut tx, &actor, now, &email, &name, &hash).await? else {
+        drop(tx);
+        let mut errors = FieldErrors::default();
+        errors.add("email", "An account with this e-mail address already exists. Sign in, then create the organisation from the Organisations page.");
+        return Ok(render_errors(errors, form));
+    };
+    let actor = Actor { user_id: Some(user_id), ..actor };
+    model::create_organisation(&mut tx, &actor, now, org_id, &org_name, user_id).await?;
+    let cookie = session::start(&mut tx, &state, user_id, Some(org_id), visitor.session.as_ref()).await?;
+    tx.commit().await?;
+    let flash = Flash::success(format!("Welcome to Mandate. {org_name} is ready: start by inviting your ISMS lead and executives."));
+    Ok(see_other_with("/dashboard", vec![cookie, session::flash_cookie(&state, &flash)]))
+}
+
+// ---------- sign in / out ----------
+
+#[derive(Deserialize, Default)]
+pub struct NextQuery {
+    next: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+pub struct LoginForm {
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    password: String,
+    next: Option<String>,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "auth/login.html")]
+struct LoginPage {
+    layout: Layout,
+    email: String,
+    next: String,
+    error: Option<String>,
+}
+
+async fn login_page(visitor: Visitor, Query(q): Query<NextQuery>) -> Response {
+    let next = safe_next(q.next.as_deref());
+    if visitor.session.is_some() {
+        return Redirect::to(&next).into_response();
+    }
+    LoginPage { layout: Layout::basic(&visitor, "Sign in"), email: String::new(), next, error: None }.into_response()
+}
+
+async fn login(State(state): State<AppState>, visitor: Visitor, Form(form): Form<LoginForm>) -> AppResult<Response> {
+    let next = safe_next(form.next.as_deref());
+    let email = form.email.trim().to_lowercase();
+    let refuse = |status: StatusCode, error: String| {
+        let page = LoginPage { layout: Layout::basic(&visitor, "Sign in"), email: email.clone(), next: next.clone(), error: Some(error) };
+        (status, page).into_response()
+    };
+    let now = state.clock.now();
+    let cfg = &state.config.throttle;
+    if let Some(until) = throttle::locked_until(&state.db, cfg, now, &email, &visitor.client_addr).await? {
+        let minutes = ((until - now).num_seconds() + 59) / 60;
+        let mut res = refuse(
+            StatusCode::TOO_MANY_REQUESTS,
+            format!("Too many failed sign-in attempts. Sign-in is paused for {minutes} more minute(s), even with the right password."),
+        );
+        if let Ok(v) = ((until - now).num_seconds().max(1)).to_string().parse() {
+            res.headers_mut().insert(header::RETRY_AFTER, v);
+        }
+        return Ok(res);
+    }
+    let user = model::find_user_by_email(&state.db, &email).await?;
+    let stored = user.as_ref().map(|(_, _, h)| h.clone());
+    let ok = password::verify(form.password, stored).await?;
+    let Some((user_id, _, _)) = user.filter(|_| ok) else {
+        throttle::record_failure(&state.db, now, &email, &visitor.client_addr).await?;
+        return Ok(refuse(StatusCode::UNAUTHORIZED, "The e-mail address or password is not right.".into()));
+    };
+    throttle::clear_account(&state.db, &email).await?;
+    let org_id = model::first_active_org(&state.db, user_id).await?;
+    let mut tx = state.db.begin().await?;
+    let cookie = session::start(&mut tx, &state, user_id, org_id, visitor.session.as_ref()).await?;
+    let actor = Actor { org_id, user_id: Some(user_id), label: email.clone(), request_id: visitor.request_id.clone() };
+    audit::record(&mut tx, &actor, now, "session.signed_in", "user", user_id, json!({"address": visitor.client_addr})).await?;
+    tx.commit().await?;
+    let target = if org_id.is_some() { next } else { "/orgs".to_string() };
+    Ok(see_other_with(&target, vec![cookie]))
+}
+
+async fn logout(State(state): State<AppState>, visitor: Visitor) -> AppResult<Response> {
+    if let Some(s) = &visitor.session {
+        let mut conn = state.db.acquire().await?;
+        session::end(&mut conn, s).await?;
+    }
+    let flash = Flash::info("You have signed out.");
+    Ok(see_other_with(
+        "/login",
+        vec![session::set_cookie(&state, session::SESSION_COOKIE, "", Some(0)), session::flash_cookie(&state, &flash)],
+    ))
+}
+
+// ---------- account ----------
+
+#[derive(Template, WebTemplate)]
+#[template(path = "auth/account.html")]
+struct AccountPage {
+    layout: Layout,
+    name: String,
+    email: String,
+    errors: FieldErrors,
+}
+
+async fn account_page(State(state): State<AppState>, who: SignedIn) -> AppResult<AccountPage> {
+    Ok(AccountPage {
+        layout: Layout::build(&state.db, &who.visitor, "Your account").await?,
+        name: who.session.name.clone(),
+        email: who.session.email.clone(),
+        errors: FieldErrors::default(),
+    })
+}
+
+#[derive(Deserialize)]
+pub struct PasswordForm {
+    #[serde(default)]
+    current: String,
+    #[serde(default)]
+    new_password: String,
+    #[serde(default)]
+    confirm: String,
+}
+
+async fn change_password(State(state): State<AppState>, who: SignedIn, Form(form): Form<PasswordForm>) -> AppResult<Response> {
+    let s = &who.session;
+    let mut errors = FieldErrors::default();
+    let stored: String = sqlx::query_scalar("SELECT password_hash FROM users WHERE id = $1")
+        .bind(s.user_id)
+        .fetch_one(&state.db)
+        .await?;
+    if !password::verify(form.current, Some(stored)).await? {
+        errors.add("current", "This is not your current password.");
+    }
+    if let Err(e) = password::check_new(&form.new_password, &s.email) {
+        errors.add("new_password", e);
+    } else if form.new_password != form.confirm {
+        errors.add("confirm", "The two new passwords differ.");
+    }
+    if !errors.is_empty() {
+        let page = AccountPage {
+            layout: Layout::build(&state.db, &who.visitor, "Your account").await?,
+            name: s.name.clone(),
+            email: s.email.clone(),
+            errors,
+        };
+        return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
+    }
+    let hash = password::hash(form.new_password).await?;
+    let now = state.clock.now();
+    let mut tx = state.db.begin().await?;
+    sqlx::query("UPDATE users SET password_hash = $2 WHERE id = $1").bind(s.user_id).bind(&hash).execute(&mut *tx).await?;
+    let ended = session::end_all_for_user(&mut tx, s.user_id, Some(&s.id_hash)).await?;
+    let actor = Actor { org_id: None, user_id: Some(s.user_id), label: s.email.clone(), request_id: who.visitor.request_id.clone() };
+    audit::record(&mut tx, &actor, now, "user.password_changed", "user", s.user_id, json!({"other_sessions_ended": ended}))
+        .await?;
+    tx.commit().await?;
+    let flash = Flash::success("Your password was changed. Any other sessions of yours have been signed out.");
+    Ok(see_other_with("/account", vec![session::flash_cookie(&state, &flash)]))
+}

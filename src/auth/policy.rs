@@ -1,0 +1,127 @@
+//! Who may do what: the one place where roles meet actions.
+//! Handlers ask `member.require(Action::X)?`; nothing else decides access.
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::str::FromStr;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Owner,
+    IsmsLead,
+    Executive,
+    Contributor,
+    Auditor,
+}
+
+impl Role {
+    pub const ALL: [Role; 5] = [Role::Owner, Role::IsmsLead, Role::Executive, Role::Contributor, Role::Auditor];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Owner => "owner",
+            Role::IsmsLead => "isms_lead",
+            Role::Executive => "executive",
+            Role::Contributor => "contributor",
+            Role::Auditor => "auditor",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Role::Owner => "Owner",
+            Role::IsmsLead => "ISMS lead",
+            Role::Executive => "Executive",
+            Role::Contributor => "Contributor",
+            Role::Auditor => "Auditor",
+        }
+    }
+
+    pub fn description(self) -> &'static str {
+        match self {
+            Role::Owner => "Administers the organisation: members, roles and everything an ISMS lead can do.",
+            Role::IsmsLead => "Keeps the register of owners, evidence, policies, roles and meetings; invites colleagues.",
+            Role::Executive => "Top management: reads the leadership dashboard, signs, appoints, approves and chairs.",
+            Role::Contributor => "Uploads evidence and updates the items they own.",
+            Role::Auditor => "Read-only access to requirements, owners and evidence.",
+        }
+    }
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Role {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Role::ALL
+            .into_iter()
+            .find(|r| r.as_str() == s)
+            .ok_or_else(|| format!("unknown role: {s}"))
+    }
+}
+
+/// Everything a member can try to do inside an organisation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    ViewHome,
+    ViewMembers,
+    InviteMember,
+    RevokeInvitation,
+    ChangeMemberRole,
+    DisableMember,
+    ViewAuditLog,
+}
+
+/// The role x action table.
+pub fn allows(role: Role, action: Action) -> bool {
+    use Action::*;
+    use Role::*;
+    match action {
+        ViewHome | ViewMembers => true,
+        InviteMember | RevokeInvitation | ViewAuditLog => matches!(role, Owner | IsmsLead),
+        ChangeMemberRole | DisableMember => role == Owner,
+    }
+}
+
+/// Which roles `actor` may hand out in an invitation: nobody can grant more
+/// than they have, and only owners make owners.
+pub fn may_grant(actor: Role, target: Role) -> bool {
+    match actor {
+        Role::Owner => true,
+        Role::IsmsLead => target != Role::Owner,
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_owners_manage_members() {
+        for role in Role::ALL {
+            assert_eq!(allows(role, Action::ChangeMemberRole), role == Role::Owner);
+            assert_eq!(allows(role, Action::DisableMember), role == Role::Owner);
+        }
+    }
+
+    #[test]
+    fn isms_leads_cannot_make_owners() {
+        assert!(!may_grant(Role::IsmsLead, Role::Owner));
+        assert!(may_grant(Role::IsmsLead, Role::Auditor));
+        assert!(may_grant(Role::Owner, Role::Owner));
+        assert!(!may_grant(Role::Executive, Role::Contributor));
+    }
+
+    #[test]
+    fn roles_round_trip() {
+        for role in Role::ALL {
+            assert_eq!(role.as_str().parse::<Role>(), Ok(role));
+        }
+        assert!("admin".parse::<Role>().is_err());
+    }
+}

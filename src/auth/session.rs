@@ -1,0 +1,409 @@
+//! Sessions live in PostgreSQL so several app processes can share them.
+//! The cookie holds 32 random bytes; the table holds only their SHA-256.
+//! Every request passes through `load`, which resolves the visitor once and
+//! enforces the idle and absolute timeouts.
+use crate::app::AppState;
+use crate::auth::policy::{Action, Role};
+use crate::error::{AppError, AppResult};
+use crate::web::RequestId;
+use axum::extract::{ConnectInfo, FromRequestParts, Request, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, header};
+use axum::middleware::Next;
+use axum::response::Response;
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::{DateTime, Duration, Utc};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use sqlx::PgConnection;
+use std::net::SocketAddr;
+use uuid::Uuid;
+
+pub const SESSION_COOKIE: &str = "mandate_session";
+pub const CSRF_COOKIE: &str = "mandate_csrf";
+pub const FLASH_COOKIE: &str = "mandate_flash";
+/// `last_seen_at` is written at most this often, not on every request.
+const TOUCH_EVERY: i64 = 60;
+
+/// Everything known about whoever sent the request.
+#[derive(Clone, Debug)]
+pub struct Visitor {
+    pub session: Option<Session>,
+    /// Double-submit token for forms shown before sign-in.
+    pub anon_csrf: String,
+    pub flash: Option<Flash>,
+    pub request_id: String,
+    pub client_addr: String,
+    pub path: String,
+}
+
+#[derive(Clone, Debug)]
+pub struct Session {
+    pub id_hash: Vec<u8>,
+    pub user_id: Uuid,
+    pub email: String,
+    pub name: String,
+    pub csrf_token: String,
+    pub current: Option<CurrentOrg>,
+}
+
+#[derive(Clone, Debug)]
+pub struct CurrentOrg {
+    pub org_id: Uuid,
+    pub org_name: String,
+    pub membership_id: Uuid,
+    pub role: Role,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Flash {
+    pub kind: FlashKind,
+    pub message: String,
+}
+
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum FlashKind {
+    Success,
+    Info,
+    Error,
+}
+
+impl Flash {
+    pub fn success(m: impl Into<String>) -> Self {
+        Self { kind: FlashKind::Success, message: m.into() }
+    }
+    pub fn info(m: impl Into<String>) -> Self {
+        Self { kind: FlashKind::Info, message: m.into() }
+    }
+    pub fn css(&self) -> &'static str {
+        match self.kind {
+            FlashKind::Success => "flash flash-success",
+            FlashKind::Info => "flash flash-info",
+            FlashKind::Error => "flash flash-error",
+        }
+    }
+}
+
+impl Visitor {
+    /// The token every form of the page must carry.
+    pub fn csrf_token(&self) -> &str {
+        match &self.session {
+            Some(s) => &s.csrf_token,
+            None => &self.anon_csrf,
+        }
+    }
+}
+
+pub fn hash_token(token: &str) -> Vec<u8> {
+    Sha256::digest(token.as_bytes()).to_vec()
+}
+
+pub fn random_token() -> String {
+    URL_SAFE_NO_PAD.encode(rand::random::<[u8; 32]>())
+}
+
+pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v)
+        .filter(|v| !v.is_empty())
+}
+
+pub fn set_cookie(state: &AppState, name: &str, value: &str, max_age: Option<i64>) -> HeaderValue {
+    let secure = if state.config.secure_cookies { "; Secure" } else { "" };
+    let age = max_age.map(|s| format!("; Max-Age={s}")).unwrap_or_default();
+    let v = format!("{name}={value}; Path=/; HttpOnly; SameSite=Lax{secure}{age}");
+    HeaderValue::from_str(&v).unwrap_or_else(|_| HeaderValue::from_static(""))
+}
+
+#[derive(sqlx::FromRow)]
+struct SessionRow {
+    user_id: Uuid,
+    email: String,
+    name: String,
+    csrf_token: String,
+    created_at: DateTime<Utc>,
+    last_seen_at: DateTime<Utc>,
+    org_id: Option<Uuid>,
+    org_name: Option<String>,
+    membership_id: Option<Uuid>,
+    role: Option<String>,
+}
+
+async fn lookup(state: &AppState, token: &str) -> anyhow::Result<Option<Session>> {
+    let id_hash = hash_token(token);
+    let row: Option<SessionRow> = sqlx::query_as(
+        "SELECT s.user_id, u.email, u.name, s.csrf_token, s.created_at, s.last_seen_at,
+                o.id AS org_id, o.name AS org_name, m.id AS membership_id, m.role
+           FROM sessions s
+           JOIN users u ON u.id = s.user_id
+      LEFT JOIN memberships m ON m.org_id = s.current_org_id AND m.user_id = s.user_id AND m.disabled_at IS NULL
+      LEFT JOIN organisations o ON o.id = m.org_id
+          WHERE s.id_hash = $1",
+    )
+    .bind(&id_hash)
+    .fetch_optional(&state.db)
+    .await?;
+    let Some(row) = row else { return Ok(None) };
+    let now = state.clock.now();
+    if now - row.last_seen_at > state.config.session_idle || now - row.created_at > state.config.session_absolute {
+        sqlx::query("DELETE FROM sessions WHERE id_hash = $1").bind(&id_hash).execute(&state.db).await?;
+        return Ok(None);
+    }
+    if now - row.last_seen_at > Duration::seconds(TOUCH_EVERY) {
+        sqlx::query("UPDATE sessions SET last_seen_at = $2 WHERE id_hash = $1")
+            .bind(&id_hash)
+            .bind(now)
+            .execute(&state.db)
+            .await?;
+    }
+    let current = match (row.org_id, row.org_name, row.membership_id, row.role) {
+        (Some(org_id), Some(org_name), Some(membership_id), Some(role)) => Some(CurrentOrg {
+            org_id,
+            org_name,
+            membership_id,
+            role: role.parse().map_err(anyhow::Error::msg)?,
+        }),
+        _ => None,
+    };
+    Ok(Some(Session {
+        id_hash,
+        user_id: row.user_id,
+        email: row.email,
+        name: row.name,
+        csrf_token: row.csrf_token,
+        current,
+    }))
+}
+
+fn client_addr(state: &AppState, req: &Request) -> String {
+    if state.config.trust_forwarded_for {
+        if let Some(first) = req
+            .headers()
+            .get("x-forwarded-for")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(',').next())
+        {
+            return first.trim().to_string();
+        }
+    }
+    req.extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ci| ci.0.ip().to_string())
+        .unwrap_or_else(|| "unknown".into())
+}
+
+/// Middleware: resolve the visitor, then keep the helper cookies in order.
+pub async fn load(State(state): State<AppState>, mut req: Request, next: Next) -> Result<Response, AppError> {
+    let headers = req.headers();
+    let session = match cookie(headers, SESSION_COOKIE) {
+        Some(token) => lookup(&state, token).await?,
+        None => None,
+    };
+    let had_session_cookie = cookie(headers, SESSION_COOKIE).is_some();
+    let existing_anon = cookie(headers, CSRF_COOKIE).map(str::to_string);
+    let flash = cookie(headers, FLASH_COOKIE)
+        .and_then(|v| URL_SAFE_NO_PAD.decode(v).ok())
+        .and_then(|b| serde_json::from_slice::<Flash>(&b).ok());
+    let request_id = req.extensions().get::<RequestId>().map(|r| r.0.clone()).unwrap_or_default();
+    let visitor = Visitor {
+        session,
+        anon_csrf: existing_anon.clone().unwrap_or_else(random_token),
+        flash: flash.clone(),
+        request_id,
+        client_addr: client_addr(&state, &req),
+        path: req.uri().path_and_query().map(|p| p.as_str().to_string()).unwrap_or_else(|| "/".into()),
+    };
+    let signed_in = visitor.session.is_some();
+    let new_anon = existing_anon.is_none().then(|| visitor.anon_csrf.clone());
+    req.extensions_mut().insert(visitor);
+    let mut res = next.run(req).await;
+
+    let sets_own_cookie = |res: &Response, name: &str| {
+        res.headers()
+            .get_all(header::SET_COOKIE)
+            .iter()
+            .any(|v| v.to_str().map(|s| s.starts_with(&format!("{name}="))).unwrap_or(false))
+    };
+    if let Some(anon) = new_anon {
+        if !sets_own_cookie(&res, CSRF_COOKIE) {
+            let v = set_cookie(&state, CSRF_COOKIE, &anon, None);
+            res.headers_mut().append(header::SET_COOKIE, v);
+        }
+    }
+    // A stale session cookie is cleared so the browser stops sending it.
+    if had_session_cookie && !signed_in && !sets_own_cookie(&res, SESSION_COOKIE) {
+        let v = set_cookie(&state, SESSION_COOKIE, "", Some(0));
+        res.headers_mut().append(header::SET_COOKIE, v);
+    }
+    // A flash is shown once: by the first full page that renders it.
+    let is_page = res.status().is_success()
+        && res
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("text/html"));
+    if flash.is_some() && is_page && !sets_own_cookie(&res, FLASH_COOKIE) {
+        let v = set_cookie(&state, FLASH_COOKIE, "", Some(0));
+        res.headers_mut().append(header::SET_COOKIE, v);
+    }
+    Ok(res)
+}
+
+/// A cookie that shows `flash` on the next page.
+pub fn flash_cookie(state: &AppState, flash: &Flash) -> HeaderValue {
+    let json = serde_json::to_vec(flash).unwrap_or_default();
+    set_cookie(state, FLASH_COOKIE, &URL_SAFE_NO_PAD.encode(json), Some(300))
+}
+
+/// Starts a fresh session (a new id every sign-in) and returns its cookie.
+pub async fn start(
+    conn: &mut PgConnection,
+    state: &AppState,
+    user_id: Uuid,
+    org_id: Option<Uuid>,
+    previous: Option<&Session>,
+) -> anyhow::Result<HeaderValue> {
+    if let Some(prev) = previous {
+        sqlx::query("DELETE FROM sessions WHERE id_hash = $1").bind(&prev.id_hash).execute(&mut *conn).await?;
+    }
+    let token = random_token();
+    let now = state.clock.now();
+    sqlx::query(
+        "INSERT INTO sessions (id_hash, user_id, current_org_id, csrf_token, created_at, last_seen_at)
+         VALUES ($1, $2, $3, $4, $5, $5)",
+    )
+    .bind(hash_token(&token))
+    .bind(user_id)
+    .bind(org_id)
+    .bind(random_token())
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    Ok(set_cookie(state, SESSION_COOKIE, &token, None))
+}
+
+pub async fn end(conn: &mut PgConnection, session: &Session) -> anyhow::Result<()> {
+    sqlx::query("DELETE FROM sessions WHERE id_hash = $1").bind(&session.id_hash).execute(conn).await?;
+    Ok(())
+}
+
+/// Ends every session of a user, except optionally the one making the change.
+pub async fn end_all_for_user(conn: &mut PgConnection, user_id: Uuid, except: Option<&[u8]>) -> anyhow::Result<u64> {
+    let done = sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND ($2::bytea IS NULL OR id_hash <> $2)")
+        .bind(user_id)
+        .bind(except)
+        .execute(conn)
+        .await?;
+    Ok(done.rows_affected())
+}
+
+pub async fn sweep_expired(state: &AppState) -> anyhow::Result<u64> {
+    let now = state.clock.now();
+    let done = sqlx::query("DELETE FROM sessions WHERE last_seen_at < $1 OR created_at < $2")
+        .bind(now - state.config.session_idle)
+        .bind(now - state.config.session_absolute)
+        .execute(&state.db)
+        .await?;
+    Ok(done.rows_affected())
+}
+
+fn visitor_of(parts: &Parts) -> AppResult<Visitor> {
+    parts
+        .extensions
+        .get::<Visitor>()
+        .cloned()
+        .ok_or_else(|| AppError::Internal(anyhow::anyhow!("session middleware missing")))
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Visitor {
+    type Rejection = AppError;
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> AppResult<Self> {
+        visitor_of(parts)
+    }
+}
+
+/// A signed-in user, with or without a current organisation.
+#[derive(Clone, Debug)]
+pub struct SignedIn {
+    pub session: Session,
+    pub visitor: Visitor,
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for SignedIn {
+    type Rejection = AppError;
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> AppResult<Self> {
+        let visitor = visitor_of(parts)?;
+        match visitor.session.clone() {
+            Some(session) => Ok(SignedIn { session, visitor }),
+            None => Err(AppError::SignInRequired { next: sign_in_return(parts) }),
+        }
+    }
+}
+
+/// Only GET pages are worth coming back to after signing in.
+fn sign_in_return(parts: &Parts) -> String {
+    if parts.method == axum::http::Method::GET {
+        parts.uri.path_and_query().map(|p| p.as_str().to_string()).unwrap_or_default()
+    } else {
+        String::new()
+    }
+}
+
+/// A signed-in, active member of the organisation the session has selected.
+#[derive(Clone, Debug)]
+pub struct Member {
+    pub user_id: Uuid,
+    pub email: String,
+    pub name: String,
+    pub org_id: Uuid,
+    pub org_name: String,
+    pub membership_id: Uuid,
+    pub role: Role,
+    pub visitor: Visitor,
+}
+
+impl Member {
+    pub fn can(&self, action: Action) -> bool {
+        crate::auth::policy::allows(self.role, action)
+    }
+
+    pub fn require(&self, action: Action) -> AppResult<()> {
+        if self.can(action) { Ok(()) } else { Err(AppError::Forbidden) }
+    }
+
+    /// Who to name in the audit log for changes this member makes.
+    pub fn actor(&self) -> crate::audit::Actor {
+        crate::audit::Actor {
+            org_id: Some(self.org_id),
+            user_id: Some(self.user_id),
+            label: self.email.clone(),
+            request_id: self.visitor.request_id.clone(),
+        }
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Member {
+    type Rejection = AppError;
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> AppResult<Self> {
+        let SignedIn { session, visitor } = SignedIn::from_request_parts(parts, state).await?;
+        let Some(cur) = session.current.clone() else { return Err(AppError::NoOrganisation) };
+        Ok(Member {
+            user_id: session.user_id,
+            email: session.email,
+            name: session.name,
+            org_id: cur.org_id,
+            org_name: cur.org_name,
+            membership_id: cur.membership_id,
+            role: cur.role,
+            visitor,
+        })
+    }
+}

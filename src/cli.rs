@@ -1,0 +1,217 @@
+//! The command line: `serve` (the default), `migrate` and `audit verify`.
+use crate::app::{self, AppState};
+use crate::clock::{Clock, SystemClock};
+use crate::config::{Config, SmtpConfig};
+use crate::{audit, db, demo, mail};
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "mandate",
+    version,
+    about = "Mandate: show that leadership leads the ISMS (ISO/IEC 27001:2022 clause 5 and Annex A 5.4)",
+    long_about = "Mandate: show that leadership leads the ISMS (ISO/IEC 27001:2022 clause 5 and Annex A 5.4).\n\n\
+Without DATABASE_URL, Mandate uses the PostgreSQL on 127.0.0.1:5432 if one answers (database `mandate`, \
+created if missing), and otherwise starts a private PostgreSQL cluster under <data dir>/postgres from the \
+installed PostgreSQL binaries. Migrations run at start-up. An empty database gets the demo organisation \
+Acme Ltd, whose logins are printed once."
+)]
+pub struct Cli {
+    #[command(flatten)]
+    opts: Options,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Args, Debug)]
+struct Options {
+    /// PostgreSQL URL, e.g. postgres://user:pass@host/mandate
+    #[arg(long, env = "DATABASE_URL", global = true, hide_env_values = true)]
+    database_url: Option<String>,
+    /// Directory for the private PostgreSQL cluster and the demo logins
+    #[arg(long, env = "MANDATE_DATA_DIR", default_value = "./data", global = true)]
+    data_dir: PathBuf,
+    /// Address and port to listen on
+    #[arg(long, env = "MANDATE_BIND", default_value = "127.0.0.1:8080", global = true)]
+    bind: SocketAddr,
+    /// Public address of the app, used in links (default http://localhost:<port>); https turns on Secure cookies and HSTS
+    #[arg(long, env = "MANDATE_BASE_URL", global = true)]
+    base_url: Option<url::Url>,
+    /// Do not load the demo organisation into an empty database
+    #[arg(long, env = "MANDATE_NO_DEMO", global = true)]
+    no_demo: bool,
+    /// SMTP server for invitation e-mails: smtp://user:pass@host:587 (STARTTLS) or smtps://host:465
+    #[arg(long, env = "MANDATE_SMTP_URL", global = true, hide_env_values = true)]
+    smtp_url: Option<String>,
+    /// Sender address for e-mails
+    #[arg(long, env = "MANDATE_SMTP_FROM", default_value = "Mandate <mandate@localhost>", global = true)]
+    smtp_from: String,
+    /// Take the client address from X-Forwarded-For (only behind a trusted reverse proxy)
+    #[arg(long, env = "MANDATE_TRUST_FORWARDED_FOR", global = true)]
+    trust_forwarded_for: bool,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Run the web application (the default)
+    Serve,
+    /// Apply database migrations and exit
+    Migrate,
+    /// Audit-log commands
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum AuditCommand {
+    /// Walk every hash chain and name the first row that does not verify
+    Verify,
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn")),
+        )
+        .init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("mandate: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("mandate: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let opts = cli.opts;
+    let database = db::open(opts.database_url.as_deref(), &opts.data_dir).await?;
+    let result = match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => serve(&opts, &database).await,
+        Command::Migrate => {
+            db::migrate(&database.pool).await?;
+            println!("Migrations applied to the {}.", database.description);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Audit { command: AuditCommand::Verify } => verify(&database).await,
+    };
+    database.pool.close().await;
+    drop(database);
+    result
+}
+
+async fn verify(database: &db::Database) -> anyhow::Result<ExitCode> {
+    db::migrate(&database.pool).await?;
+    let report = audit::verify(&database.pool).await?;
+    match report.first_problem {
+        None => {
+            println!("Audit log verified: {} rows in {} chains, all hashes and links intact.", report.rows, report.chains);
+            Ok(ExitCode::SUCCESS)
+        }
+        Some(p) => {
+            println!("Audit log does NOT verify. First problem: {p}");
+            Ok(ExitCode::from(2))
+        }
+    }
+}
+
+fn build_config(opts: &Options) -> anyhow::Result<Config> {
+    let base = match &opts.base_url {
+        Some(u) => u.clone(),
+        None => format!("http://localhost:{}", opts.bind.port()).parse().context("base URL")?,
+    };
+    let mut config = Config::new(base, opts.data_dir.clone());
+    config.trust_forwarded_for = opts.trust_forwarded_for;
+    config.smtp = opts.smtp_url.as_ref().map(|url| SmtpConfig { url: url.clone(), from: opts.smtp_from.clone() });
+    Ok(config)
+}
+
+async fn serve(opts: &Options, database: &db::Database) -> anyhow::Result<ExitCode> {
+    let config = build_config(opts)?;
+    db::migrate(&database.pool).await?;
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    if !opts.no_demo {
+        if let Some(logins) = demo::load_if_empty(&database.pool, clock.as_ref(), config.invitation_ttl).await? {
+            print_demo_logins(&logins, &opts.data_dir);
+        }
+    }
+    let mailer = config.smtp.as_ref().map(mail::Mailer::new).transpose()?.map(Arc::new);
+    let state = AppState { db: database.pool.clone(), config: Arc::new(config), clock, mailer };
+    tokio::spawn(sweep_forever(state.clone()));
+    let listener = tokio::net::TcpListener::bind(opts.bind)
+        .await
+        .with_context(|| format!("cannot listen on {} (is another program using it? set MANDATE_BIND)", opts.bind))?;
+    println!("Mandate is running at {} (data: {}). Press Ctrl+C to stop.", state.config.base_url, database.description);
+    axum::serve(listener, app::router(state).into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
+    println!("Mandate stopped.");
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_demo_logins(logins: &[demo::DemoLogin], data_dir: &Path) {
+    let mut text = format!("Demo organisation \"{}\" loaded. Sign in with any of these (shown once):\n", demo::ORG_NAME);
+    for l in logins {
+        text.push_str(&format!("  {:<12} {:<32} {}   ({})\n", l.role.label(), l.email, l.password, l.name));
+    }
+    println!("{text}");
+    let file = data_dir.join("demo-logins.txt");
+    let written = std::fs::create_dir_all(data_dir).and_then(|_| std::fs::write(&file, &text)).and_then(|_| {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600))
+    });
+    match written {
+        Ok(()) => println!("(A copy is in {}.)", file.display()),
+        Err(e) => tracing::warn!("could not save the demo logins: {e}"),
+    }
+}
+
+/// Expired sessions and old throttle records are removed now and then.
+async fn sweep_forever(state: AppState) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(600));
+    loop {
+        tick.tick().await;
+        if let Err(e) = crate::auth::session::sweep_expired(&state).await {
+            tracing::warn!("session sweep failed: {e:#}");
+        }
+        let now = state.clock.now();
+        if let Err(e) = crate::auth::throttle::sweep(&state.db, &state.config.throttle, now).await {
+            tracing::warn!("throttle sweep failed: {e:#}");
+        }
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+}

@@ -1,0 +1,89 @@
+//! Run-time settings. Everything comes from the command line or the
+//! environment (see README's configuration table); secrets never reach logs.
+use chrono::Duration;
+use std::fmt;
+use std::path::PathBuf;
+use url::Url;
+
+#[derive(Clone)]
+pub struct Config {
+    /// Where links in invitations and e-mails point, e.g. `https://grc.example.com`.
+    pub base_url: Url,
+    /// Cookies get `Secure` when the app is served over TLS.
+    pub secure_cookies: bool,
+    /// Use the left-most `X-Forwarded-For` address for throttling (only behind a trusted proxy).
+    pub trust_forwarded_for: bool,
+    pub data_dir: PathBuf,
+    pub smtp: Option<SmtpConfig>,
+    pub session_idle: Duration,
+    pub session_absolute: Duration,
+    pub invitation_ttl: Duration,
+    pub throttle: ThrottleConfig,
+}
+
+#[derive(Clone)]
+pub struct SmtpConfig {
+    /// `smtp://user:pass@host:587` (STARTTLS) or `smtps://...` (TLS).
+    pub url: String,
+    pub from: String,
+}
+
+impl fmt::Debug for SmtpConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SmtpConfig")
+            .field("url", &"[redacted]")
+            .field("from", &self.from)
+            .finish()
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct ThrottleConfig {
+    pub window: Duration,
+    pub max_account_failures: i64,
+    pub max_address_failures: i64,
+}
+
+impl Default for ThrottleConfig {
+    fn default() -> Self {
+        Self {
+            window: Duration::minutes(15),
+            max_account_failures: 5,
+            max_address_failures: 50,
+        }
+    }
+}
+
+impl Config {
+    pub fn new(base_url: Url, data_dir: PathBuf) -> Self {
+        Self {
+            secure_cookies: base_url.scheme() == "https",
+            base_url,
+            trust_forwarded_for: false,
+            data_dir,
+            smtp: None,
+            session_idle: Duration::minutes(30),
+            session_absolute: Duration::hours(12),
+            invitation_ttl: Duration::days(7),
+            throttle: ThrottleConfig::default(),
+        }
+    }
+
+    /// An absolute link to a path of this app.
+    pub fn link(&self, path: &str) -> String {
+        let base = self.base_url.as_str().trim_end_matches('/');
+        format!("{base}{path}")
+    }
+}
+
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Config")
+            .field("base_url", &self.base_url.as_str())
+            .field("secure_cookies", &self.secure_cookies)
+            .field("trust_forwarded_for", &self.trust_forwarded_for)
+            .field("data_dir", &self.data_dir)
+            .field("smtp", &self.smtp)
+            .finish_non_exhaustive()
+    }
+}

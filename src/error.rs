@@ -1,0 +1,110 @@
+//! One error type for every handler. Users see a clear message and the
+//! request id; the cause goes to the log only (see `web::errors`).
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("not found")]
+    NotFound,
+    #[error("forbidden")]
+    Forbidden,
+    /// Not signed in (or the session ended): go to the sign-in page and come back.
+    #[error("sign-in required")]
+    SignInRequired { next: String },
+    /// Signed in, but no active organisation is selected.
+    #[error("no organisation selected")]
+    NoOrganisation,
+    #[error("cross-site request refused")]
+    Csrf,
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+impl From<sqlx::Error> for AppError {
+    fn from(e: sqlx::Error) -> Self {
+        AppError::Internal(e.into())
+    }
+}
+
+impl From<askama::Error> for AppError {
+    fn from(e: askama::Error) -> Self {
+        AppError::Internal(e.into())
+    }
+}
+
+pub type AppResult<T> = Result<T, AppError>;
+
+/// Attached to error responses; `web::errors` turns it into a full page.
+#[derive(Debug, Clone)]
+pub struct ErrorPage {
+    pub status: StatusCode,
+    pub title: &'static str,
+    pub message: String,
+    /// Logged with the request id, never shown.
+    pub cause: Option<String>,
+}
+
+impl ErrorPage {
+    pub fn for_status(status: StatusCode) -> Self {
+        let (title, message) = match status.as_u16() {
+            400 => ("Bad request", "The request could not be understood. Check the form and try again."),
+            403 => ("Not allowed", "Your role in this organisation does not allow this action."),
+            404 => ("Not found", "There is nothing here. It may have been removed, or the link may be wrong."),
+            405 => ("Not allowed", "This address does not accept that kind of request."),
+            413 => ("Too large", "The upload is larger than this server accepts."),
+            415 => ("Unsupported type", "This kind of content is not accepted here."),
+            422 => ("Invalid input", "Some of the submitted values could not be read. Go back and check the form."),
+            429 => ("Too many attempts", "Too many requests in a short time. Wait a few minutes and try again."),
+            _ if status.is_server_error() => (
+                "Something went wrong",
+                "The server could not complete the request. Nothing was changed. If it happens again, quote the request id below.",
+            ),
+            _ => ("Error", "The request could not be completed."),
+        };
+        Self { status, title, message: message.to_string(), cause: None }
+    }
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        let page = match self {
+            AppError::SignInRequired { next } => {
+                let target = if next.is_empty() || next == "/" {
+                    "/login".to_string()
+                } else {
+                    format!("/login?next={}", url_encode(&next))
+                };
+                return Redirect::to(&target).into_response();
+            }
+            AppError::NoOrganisation => return Redirect::to("/orgs").into_response(),
+            AppError::NotFound => ErrorPage::for_status(StatusCode::NOT_FOUND),
+            AppError::Forbidden => ErrorPage::for_status(StatusCode::FORBIDDEN),
+            AppError::Csrf => ErrorPage {
+                message: "This form could not be accepted because it did not come from a page of this site, or the page was too old. Reload the page and try again.".into(),
+                ..ErrorPage::for_status(StatusCode::FORBIDDEN)
+            },
+            AppError::BadRequest(m) => ErrorPage { message: m, ..ErrorPage::for_status(StatusCode::BAD_REQUEST) },
+            AppError::Conflict(m) => ErrorPage {
+                title: "Cannot do that",
+                message: m,
+                ..ErrorPage::for_status(StatusCode::CONFLICT)
+            },
+            AppError::Internal(e) => ErrorPage {
+                cause: Some(format!("{e:#}")),
+                ..ErrorPage::for_status(StatusCode::INTERNAL_SERVER_ERROR)
+            },
+        };
+        let mut res = (page.status, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], page.title).into_response();
+        res.extensions_mut().insert(page);
+        res
+    }
+}
+
+pub fn url_encode(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}

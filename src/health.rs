@@ -1,0 +1,22 @@
+//! Liveness and readiness probes for load balancers and orchestrators.
+use crate::app::{AppState, Routes};
+use axum::extract::State;
+use axum::http::StatusCode;
+
+pub fn routes(r: Routes) -> Routes {
+    r.get("/healthz", healthz).get("/readyz", readyz)
+}
+
+/// The process is up and serving.
+async fn healthz() -> &'static str {
+    "ok"
+}
+
+/// The database answers; without it nothing useful can be served.
+async fn readyz(State(state): State<AppState>) -> (StatusCode, &'static str) {
+    let ping = tokio::time::timeout(std::time::Duration::from_secs(2), sqlx::query("SELECT 1").execute(&state.db)).await;
+    match ping {
+        Ok(Ok(_)) => (StatusCode::OK, "ready"),
+        _ => (StatusCode::SERVICE_UNAVAILABLE, "database unavailable"),
+    }
+}

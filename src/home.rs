@@ -1,0 +1,102 @@
+//! The landing page and an organisation's home page.
+use crate::app::{AppState, Routes};
+use crate::auth::policy::{Action, Role};
+use crate::auth::session::{Member, Visitor};
+use crate::error::AppResult;
+use crate::web::Layout;
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::extract::State;
+use axum::response::{IntoResponse, Redirect, Response};
+use chrono::{DateTime, Utc};
+
+pub fn routes(r: Routes) -> Routes {
+    r.get("/", landing).get("/dashboard", dashboard)
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "home/landing.html")]
+struct LandingPage {
+    layout: Layout,
+}
+
+async fn landing(visitor: Visitor) -> Response {
+    if visitor.session.is_some() {
+        return Redirect::to("/dashboard").into_response();
+    }
+    LandingPage { layout: Layout::basic(&visitor, "Mandate") }.into_response()
+}
+
+pub struct RoleCount {
+    pub label: &'static str,
+    pub count: i64,
+}
+
+#[derive(sqlx::FromRow)]
+pub struct Activity {
+    pub at: DateTime<Utc>,
+    pub actor_label: String,
+    pub action: String,
+    pub entity: String,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "home/dashboard.html")]
+struct DashboardPage {
+    layout: Layout,
+    member: Member,
+    roles: Vec<RoleCount>,
+    pending_invitations: i64,
+    activity: Vec<Activity>,
+    can_invite: bool,
+    can_see_log: bool,
+    missing_roles: Vec<&'static str>,
+}
+
+async fn dashboard(State(state): State<AppState>, member: Member) -> AppResult<DashboardPage> {
+    member.require(Action::ViewHome)?;
+    let now = state.clock.now();
+    let counts: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT role, count(*) FROM memberships WHERE org_id = $1 AND disabled_at IS NULL GROUP BY role",
+    )
+    .bind(member.org_id)
+    .fetch_all(&state.db)
+    .await?;
+    let pending_invitations: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM invitations
+          WHERE org_id = $1 AND accepted_at IS NULL AND revoked_at IS NULL AND expires_at > $2",
+    )
+    .bind(member.org_id)
+    .bind(now)
+    .fetch_one(&state.db)
+    .await?;
+    let can_see_log = member.can(Action::ViewAuditLog);
+    let activity = if can_see_log {
+        sqlx::query_as(
+            "SELECT at, actor_label, action, entity FROM audit_log WHERE org_id = $1 ORDER BY at DESC, id DESC LIMIT 8",
+        )
+        .bind(member.org_id)
+        .fetch_all(&state.db)
+        .await?
+    } else {
+        Vec::new()
+    };
+    let count_of = |role: Role| counts.iter().find(|(r, _)| r == role.as_str()).map(|(_, c)| *c).unwrap_or(0);
+    let roles = Role::ALL.iter().map(|r| RoleCount { label: r.label(), count: count_of(*r) }).collect();
+    // Leadership work needs these people in the app; say who is missing.
+    let missing_roles = [Role::IsmsLead, Role::Executive]
+        .into_iter()
+        .filter(|r| count_of(*r) == 0)
+        .map(Role::label)
+        .collect();
+    Ok(DashboardPage {
+        layout: Layout::build(&state.db, &member.visitor, format!("{} — home", member.org_name)).await?,
+        can_invite: member.can(Action::InviteMember),
+        member,
+        roles,
+        pending_invitations,
+        activity,
+        can_see_log,
+        missing_roles,
+    })
+}

@@ -1,0 +1,19 @@
+//! Mandate: a multi-tenant compliance centre that shows whether an
+//! organisation's leadership really leads its ISMS (ISO/IEC 27001:2022
+//! clause 5 and Annex A 5.4).
+#![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+pub mod app;
+pub mod audit;
+pub mod auth;
+pub mod cli;
+pub mod clock;
+pub mod config;
+pub mod db;
+pub mod demo;
+pub mod error;
+pub mod health;
+pub mod home;
+pub mod mail;
+pub mod orgs;
+pub mod web;

@@ -1,0 +1,44 @@
+//! Optional e-mail delivery. Without SMTP settings, links are shown to the
+//! person who created them instead.
+use crate::auth::policy::Role;
+use crate::config::SmtpConfig;
+use lettre::message::Mailbox;
+use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+
+pub struct Mailer {
+    transport: AsyncSmtpTransport<Tokio1Executor>,
+    from: Mailbox,
+}
+
+impl Mailer {
+    pub fn new(cfg: &SmtpConfig) -> anyhow::Result<Self> {
+        let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(&cfg.url)
+            .map_err(|e| anyhow::anyhow!("MANDATE_SMTP_URL is not a valid SMTP address: {e}"))?
+            .build();
+        let from = cfg.from.parse().map_err(|e| anyhow::anyhow!("MANDATE_SMTP_FROM is not a valid address: {e}"))?;
+        Ok(Self { transport, from })
+    }
+
+    pub async fn send_invitation(
+        &self,
+        to: &str,
+        inviter: &str,
+        org: &str,
+        role: Role,
+        link: &str,
+        days: i64,
+    ) -> anyhow::Result<()> {
+        let body = format!(
+            "{inviter} invites you to join {org} on Mandate as {}.\n\n{}\n\nOpen this link to accept (it works once and expires in {days} days):\n{link}\n\nIf you did not expect this, ignore this message.\n",
+            role.label(),
+            role.description()
+        );
+        let message = Message::builder()
+            .from(self.from.clone())
+            .to(to.parse()?)
+            .subject(format!("Join {org} on Mandate"))
+            .body(body)?;
+        self.transport.send(message).await?;
+        Ok(())
+    }
+}

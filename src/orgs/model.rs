@@ -1,0 +1,450 @@
+//! Organisations, accounts, memberships and invitations: the queries and
+//! the rules that guard them. Every query on tenant data names its org_id.
+use crate::audit::{self, Actor};
+use crate::auth::policy::Role;
+use crate::auth::session::{hash_token, random_token};
+use crate::error::{AppError, AppResult};
+use chrono::{DateTime, Duration, Utc};
+use serde_json::json;
+use sqlx::{PgConnection, PgPool};
+use uuid::Uuid;
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct MemberRow {
+    pub id: Uuid,
+    pub user_id: Uuid,
+    pub name: String,
+    pub email: String,
+    pub role: String,
+    pub disabled_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+}
+
+impl MemberRow {
+    pub fn role(&self) -> Role {
+        self.role.parse().unwrap_or(Role::Auditor)
+    }
+    pub fn role_label(&self) -> &'static str {
+        self.role().label()
+    }
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct InvitationRow {
+    pub id: Uuid,
+    pub email: String,
+    pub role: String,
+    pub invited_by_name: String,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+}
+
+impl InvitationRow {
+    pub fn role_label(&self) -> &'static str {
+        self.role.parse::<Role>().map(Role::label).unwrap_or("?")
+    }
+}
+
+pub async fn list_members(db: &PgPool, org_id: Uuid) -> AppResult<Vec<MemberRow>> {
+    Ok(sqlx::query_as(
+        "SELECT m.id, m.user_id, u.name, u.email, m.role, m.disabled_at, m.created_at
+           FROM memberships m JOIN users u ON u.id = m.user_id
+          WHERE m.org_id = $1
+          ORDER BY m.disabled_at IS NOT NULL, u.name, u.email",
+    )
+    .bind(org_id)
+    .fetch_all(db)
+    .await?)
+}
+
+/// Invitations that can still be accepted.
+pub async fn pending_invitations(db: &PgPool, org_id: Uuid, now: DateTime<Utc>) -> AppResult<Vec<InvitationRow>> {
+    Ok(sqlx::query_as(
+        "SELECT i.id, i.email, i.role, u.name AS invited_by_name, i.created_at, i.expires_at
+           FROM invitations i JOIN users u ON u.id = i.invited_by
+          WHERE i.org_id = $1 AND i.accepted_at IS NULL AND i.revoked_at IS NULL AND i.expires_at > $2
+          ORDER BY i.created_at DESC",
+    )
+    .bind(org_id)
+    .bind(now)
+    .fetch_all(db)
+    .await?)
+}
+
+pub fn is_unique_violation(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::Database(d) if d.code().as_deref() == Some("23505"))
+}
+
+/// Creates an account. `None` when the e-mail address is already taken.
+pub async fn create_user(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    now: DateTime<Utc>,
+    email: &str,
+    name: &str,
+    password_hash: &str,
+) -> AppResult<Option<Uuid>> {
+    let id = Uuid::new_v4();
+    let inserted = sqlx::query(
+        "INSERT INTO users (id, email, name, password_hash, created_at) VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT DO NOTHING",
+    )
+    .bind(id)
+    .bind(email)
+    .bind(name)
+    .bind(password_hash)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    if inserted.rows_affected() == 0 {
+        return Ok(None);
+    }
+    audit::record(conn, actor, now, "user.created", "user", id, json!({"email": email, "name": name})).await?;
+    Ok(Some(id))
+}
+
+pub async fn find_user_by_email(db: &PgPool, email: &str) -> AppResult<Option<(Uuid, String, String)>> {
+    Ok(sqlx::query_as("SELECT id, name, password_hash FROM users WHERE lower(email) = lower($1)")
+        .bind(email)
+        .fetch_optional(db)
+        .await?)
+}
+
+/// A new organisation with `owner` as its first owner. Returns the org id.
+pub async fn create_organisation(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    now: DateTime<Utc>,
+    org_id: Uuid,
+    name: &str,
+    owner: Uuid,
+) -> AppResult<()> {
+    sqlx::query("INSERT INTO organisations (id, name, created_at) VALUES ($1, $2, $3)")
+        .bind(org_id)
+        .bind(name)
+        .bind(now)
+        .execute(&mut *conn)
+        .await?;
+    let actor = Actor { org_id: Some(org_id), ..actor.clone() };
+    audit::record(&mut *conn, &actor, now, "organisation.created", "organisation", org_id, json!({"name": name})).await?;
+    add_membership(conn, &actor, now, org_id, owner, Role::Owner).await?;
+    Ok(())
+}
+
+pub async fn add_membership(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    now: DateTime<Utc>,
+    org_id: Uuid,
+    user_id: Uuid,
+    role: Role,
+) -> AppResult<Uuid> {
+    let id = Uuid::new_v4();
+    sqlx::query("INSERT INTO memberships (id, org_id, user_id, role, created_at) VALUES ($1, $2, $3, $4, $5)")
+        .bind(id)
+        .bind(org_id)
+        .bind(user_id)
+        .bind(role.as_str())
+        .bind(now)
+        .execute(&mut *conn)
+        .await?;
+    audit::record(conn, actor, now, "membership.created", "membership", id, json!({"user_id": user_id, "role": role})).await?;
+    Ok(id)
+}
+
+/// The organisation a user lands in after signing in.
+pub async fn first_active_org(db: &PgPool, user_id: Uuid) -> AppResult<Option<Uuid>> {
+    Ok(sqlx::query_scalar(
+        "SELECT m.org_id FROM memberships m JOIN organisations o ON o.id = m.org_id
+          WHERE m.user_id = $1 AND m.disabled_at IS NULL ORDER BY o.name, o.id LIMIT 1",
+    )
+    .bind(user_id)
+    .fetch_optional(db)
+    .await?)
+}
+
+pub async fn is_active_member(db: &PgPool, org_id: Uuid, user_id: Uuid) -> AppResult<bool> {
+    Ok(sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM memberships WHERE org_id = $1 AND user_id = $2 AND disabled_at IS NULL)",
+    )
+    .bind(org_id)
+    .bind(user_id)
+    .fetch_one(db)
+    .await?)
+}
+
+/// Loads a membership of this organisation for a change, locking the
+/// organisation so that two owners cannot both remove the last owner.
+async fn membership_for_change(conn: &mut PgConnection, org_id: Uuid, membership_id: Uuid) -> AppResult<MemberRow> {
+    sqlx::query("SELECT id FROM organisations WHERE id = $1 FOR UPDATE")
+        .bind(org_id)
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query_as(
+        "SELECT m.id, m.user_id, u.name, u.email, m.role, m.disabled_at, m.created_at
+           FROM memberships m JOIN users u ON u.id = m.user_id
+          WHERE m.org_id = $1 AND m.id = $2",
+    )
+    .bind(org_id)
+    .bind(membership_id)
+    .fetch_optional(&mut *conn)
+    .await?
+    .ok_or(AppError::NotFound)
+}
+
+async fn other_active_owners(conn: &mut PgConnection, org_id: Uuid, except: Uuid) -> AppResult<i64> {
+    Ok(sqlx::query_scalar(
+        "SELECT count(*) FROM memberships WHERE org_id = $1 AND role = 'owner' AND disabled_at IS NULL AND id <> $2",
+    )
+    .bind(org_id)
+    .bind(except)
+    .fetch_one(conn)
+    .await?)
+}
+
+const LAST_OWNER: &str = "An organisation needs at least one active owner. Make someone else an owner first.";
+
+pub async fn change_role(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    now: DateTime<Utc>,
+    org_id: Uuid,
+    membership_id: Uuid,
+    role: Role,
+) -> AppResult<MemberRow> {
+    let m = membership_for_change(conn, org_id, membership_id).await?;
+    if m.role() == role {
+        return Ok(m);
+    }
+    if m.role() == Role::Owner && m.disabled_at.is_none() && other_active_owners(conn, org_id, m.id).await? == 0 {
+        return Err(AppError::Conflict(LAST_OWNER.into()));
+    }
+    sqlx::query("UPDATE memberships SET role = $3 WHERE org_id = $1 AND id = $2")
+        .bind(org_id)
+        .bind(membership_id)
+        .bind(role.as_str())
+        .execute(&mut *conn)
+        .await?;
+    audit::record(
+        conn,
+        actor,
+        now,
+        "membership.role_changed",
+        "membership",
+        membership_id,
+        json!({"user": m.email, "from": m.role, "to": role}),
+    )
+    .await?;
+    Ok(m)
+}
+
+/// Disables or re-enables a membership. Disabling ends all the user's sessions.
+pub async fn set_disabled(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    now: DateTime<Utc>,
+    org_id: Uuid,
+    membership_id: Uuid,
+    disable: bool,
+) -> AppResult<MemberRow> {
+    let m = membership_for_change(conn, org_id, membership_id).await?;
+    if disable == m.disabled_at.is_some() {
+        return Ok(m);
+    }
+    if disable {
+        if Some(m.user_id) == actor.user_id {
+            return Err(AppError::Conflict("You cannot disable your own membership.".into()));
+        }
+        if m.role() == Role::Owner && other_active_owners(conn, org_id, m.id).await? == 0 {
+            return Err(AppError::Conflict(LAST_OWNER.into()));
+        }
+    }
+    sqlx::query("UPDATE memberships SET disabled_at = $3 WHERE org_id = $1 AND id = $2")
+        .bind(org_id)
+        .bind(membership_id)
+        .bind(disable.then_some(now))
+        .execute(&mut *conn)
+        .await?;
+    let ended = if disable { crate::auth::session::end_all_for_user(conn, m.user_id, None).await? } else { 0 };
+    let action = if disable { "membership.disabled" } else { "membership.enabled" };
+    audit::record(conn, actor, now, action, "membership", membership_id, json!({"user": m.email, "sessions_ended": ended}))
+        .await?;
+    Ok(m)
+}
+
+/// Creates an invitation and returns the secret for its link (shown once).
+pub async fn create_invitation(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    now: DateTime<Utc>,
+    ttl: Duration,
+    org_id: Uuid,
+    email: &str,
+    role: Role,
+) -> AppResult<(Uuid, String)> {
+    let already: bool = sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM memberships m JOIN users u ON u.id = m.user_id
+                         WHERE m.org_id = $1 AND lower(u.email) = lower($2))",
+    )
+    .bind(org_id)
+    .bind(email)
+    .fetch_one(&mut *conn)
+    .await?;
+    if already {
+        return Err(AppError::Conflict(format!("{email} is already a member of this organisation.")));
+    }
+    let id = Uuid::new_v4();
+    let token = random_token();
+    sqlx::query(
+        "INSERT INTO invitations (id, org_id, email, role, token_hash, invited_by, created_at, expires_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(id)
+    .bind(org_id)
+    .bind(email)
+    .bind(role.as_str())
+    .bind(hash_token(&token))
+    .bind(actor.user_id)
+    .bind(now)
+    .bind(now + ttl)
+    .execute(&mut *conn)
+    .await?;
+    audit::record(
+        conn,
+        actor,
+        now,
+        "invitation.created",
+        "invitation",
+        id,
+        json!({"email": email, "role": role, "expires_at": now + ttl}),
+    )
+    .await?;
+    Ok((id, token))
+}
+
+pub async fn revoke_invitation(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    now: DateTime<Utc>,
+    org_id: Uuid,
+    invitation_id: Uuid,
+) -> AppResult<String> {
+    let email: Option<String> = sqlx::query_scalar(
+        "UPDATE invitations SET revoked_at = $3
+          WHERE org_id = $1 AND id = $2 AND accepted_at IS NULL AND revoked_at IS NULL
+          RETURNING email",
+    )
+    .bind(org_id)
+    .bind(invitation_id)
+    .bind(now)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let Some(email) = email else {
+        let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM invitations WHERE org_id = $1 AND id = $2)")
+            .bind(org_id)
+            .bind(invitation_id)
+            .fetch_one(&mut *conn)
+            .await?;
+        return Err(if exists {
+            AppError::Conflict("This invitation was already used or withdrawn.".into())
+        } else {
+            AppError::NotFound
+        });
+    };
+    audit::record(conn, actor, now, "invitation.revoked", "invitation", invitation_id, json!({"email": email})).await?;
+    Ok(email)
+}
+
+/// An invitation as its link shows it.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Invitation {
+    pub id: Uuid,
+    pub org_id: Uuid,
+    pub org_name: String,
+    pub email: String,
+    pub role: String,
+    pub inviter_name: String,
+    pub expires_at: DateTime<Utc>,
+    pub accepted_at: Option<DateTime<Utc>>,
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InvitationState {
+    Open,
+    Used,
+    Withdrawn,
+    Expired,
+}
+
+impl Invitation {
+    pub fn role(&self) -> Role {
+        self.role.parse().unwrap_or(Role::Auditor)
+    }
+    pub fn state(&self, now: DateTime<Utc>) -> InvitationState {
+        if self.accepted_at.is_some() {
+            InvitationState::Used
+        } else if self.revoked_at.is_some() {
+            InvitationState::Withdrawn
+        } else if self.expires_at <= now {
+            InvitationState::Expired
+        } else {
+            InvitationState::Open
+        }
+    }
+}
+
+pub async fn find_invitation(db: &PgPool, token: &str) -> AppResult<Option<Invitation>> {
+    Ok(sqlx::query_as(
+        "SELECT i.id, i.org_id, o.name AS org_name, i.email, i.role, u.name AS inviter_name,
+                i.expires_at, i.accepted_at, i.revoked_at
+           FROM invitations i JOIN organisations o ON o.id = i.org_id JOIN users u ON u.id = i.invited_by
+          WHERE i.token_hash = $1",
+    )
+    .bind(hash_token(token))
+    .fetch_optional(db)
+    .await?)
+}
+
+/// Marks the invitation used (exactly once) and adds the membership.
+pub async fn accept_invitation(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    now: DateTime<Utc>,
+    invitation: &Invitation,
+    user_id: Uuid,
+) -> AppResult<()> {
+    let claimed = sqlx::query(
+        "UPDATE invitations SET accepted_at = $3, accepted_by = $4
+          WHERE org_id = $1 AND id = $2 AND accepted_at IS NULL AND revoked_at IS NULL AND expires_at > $3",
+    )
+    .bind(invitation.org_id)
+    .bind(invitation.id)
+    .bind(now)
+    .bind(user_id)
+    .execute(&mut *conn)
+    .await?;
+    if claimed.rows_affected() == 0 {
+        return Err(AppError::Conflict("This invitation can no longer be used. Ask for a new one.".into()));
+    }
+    let existing: Option<Option<DateTime<Utc>>> =
+        sqlx::query_scalar("SELECT disabled_at FROM memberships WHERE org_id = $1 AND user_id = $2")
+            .bind(invitation.org_id)
+            .bind(user_id)
+            .fetch_optional(&mut *conn)
+            .await?;
+    match existing {
+        Some(None) => return Err(AppError::Conflict(format!("You are already a member of {}.", invitation.org_name))),
+        Some(Some(_)) => {
+            return Err(AppError::Conflict(format!(
+                "Your membership of {} is disabled. Ask one of its owners to re-enable it.",
+                invitation.org_name
+            )));
+        }
+        None => {}
+    }
+    audit::record(&mut *conn, actor, now, "invitation.accepted", "invitation", invitation.id, json!({"email": invitation.email}))
+        .await?;
+    add_membership(conn, actor, now, invitation.org_id, user_id, invitation.role()).await?;
+    Ok(())
+}

@@ -1,0 +1,121 @@
+//! The frame around every page: who is signed in, which organisation,
+//! the navigation their role allows, and any one-time message.
+use crate::auth::policy::Action;
+use crate::auth::session::{Flash, Visitor};
+use crate::error::AppResult;
+use sqlx::PgPool;
+use uuid::Uuid;
+
+#[derive(Debug, Clone)]
+pub struct NavLink {
+    pub href: &'static str,
+    pub label: &'static str,
+    pub active: bool,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct OrgChoice {
+    pub id: Uuid,
+    pub name: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct Layout {
+    pub title: String,
+    pub csrf: String,
+    pub user_name: Option<String>,
+    pub org_name: Option<String>,
+    pub org_id: Option<Uuid>,
+    pub role_label: Option<&'static str>,
+    pub orgs: Vec<OrgChoice>,
+    pub nav: Vec<NavLink>,
+    pub flash: Option<Flash>,
+    pub request_id: String,
+}
+
+impl Layout {
+    /// A layout that needs no database (sign-in pages, error pages).
+    pub fn basic(visitor: &Visitor, title: impl Into<String>) -> Self {
+        let session = visitor.session.as_ref();
+        let current = session.and_then(|s| s.current.as_ref());
+        let nav = match current {
+            Some(cur) => nav_for(cur.role, &visitor.path),
+            None => Vec::new(),
+        };
+        Layout {
+            title: title.into(),
+            csrf: visitor.csrf_token().to_string(),
+            user_name: session.map(|s| s.name.clone()),
+            org_name: current.map(|c| c.org_name.clone()),
+            org_id: current.map(|c| c.org_id),
+            role_label: current.map(|c| c.role.label()),
+            orgs: Vec::new(),
+            nav,
+            flash: visitor.flash.clone(),
+            request_id: visitor.request_id.clone(),
+        }
+    }
+
+    /// The full layout, with the organisation switcher (one query).
+    pub async fn build(db: &PgPool, visitor: &Visitor, title: impl Into<String>) -> AppResult<Self> {
+        let mut layout = Self::basic(visitor, title);
+        if let Some(session) = &visitor.session {
+            layout.orgs = sqlx::query_as(
+                "SELECT o.id, o.name FROM memberships m JOIN organisations o ON o.id = m.org_id
+                  WHERE m.user_id = $1 AND m.disabled_at IS NULL ORDER BY o.name, o.id",
+            )
+            .bind(session.user_id)
+            .fetch_all(db)
+            .await?;
+        }
+        Ok(layout)
+    }
+
+    pub fn is_current_org(&self, id: &Uuid) -> bool {
+        self.org_id.as_ref() == Some(id)
+    }
+}
+
+fn nav_for(role: crate::auth::policy::Role, path: &str) -> Vec<NavLink> {
+    let items: [(&'static str, &'static str, Action); 3] = [
+        ("/dashboard", "Home", Action::ViewHome),
+        ("/members", "Members", Action::ViewMembers),
+        ("/audit", "Audit log", Action::ViewAuditLog),
+    ];
+    items
+        .into_iter()
+        .filter(|(_, _, action)| crate::auth::policy::allows(role, *action))
+        .map(|(href, label, _)| NavLink { href, label, active: path == href || path.starts_with(&format!("{href}/")) || path.starts_with(&format!("{href}?")) })
+        .collect()
+}
+
+/// `Content-Disposition` for a download (RFC 6266): an ASCII fallback plus the
+/// exact UTF-8 name.
+pub fn attachment(filename: &str) -> String {
+    let fallback: String = filename
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | ' ') { c } else { '_' })
+        .collect();
+    let encoded: String = filename
+        .bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"!#$&+-.^_`|~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect();
+    format!("attachment; filename=\"{fallback}\"; filename*=UTF-8''{encoded}")
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn attachment_names_are_safe() {
+        assert_eq!(
+            super::attachment("Minutes \"Q3\"/é.pdf"),
+            "attachment; filename=\"Minutes _Q3___.pdf\"; filename*=UTF-8''Minutes%20%22Q3%22%2F%C3%A9.pdf"
+        );
+    }
+}

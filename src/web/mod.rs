@@ -1,0 +1,48 @@
+//! What every page shares: the layout, form errors, CSV, request ids,
+//! security headers and the error pages.
+pub mod assets;
+pub mod csv;
+pub mod errors;
+pub mod form;
+pub mod headers;
+pub mod layout;
+
+pub use form::FieldErrors;
+pub use layout::Layout;
+
+use axum::extract::Request;
+use axum::http::HeaderValue;
+use axum::middleware::Next;
+use axum::response::Response;
+use tracing::Instrument;
+
+/// The id that ties a user's error page to the server log and the audit log.
+#[derive(Clone, Debug)]
+pub struct RequestId(pub String);
+
+/// Always generated here: a client-supplied id could forge log lines.
+pub async fn request_id(mut req: Request, next: Next) -> Response {
+    let id = uuid::Uuid::new_v4().simple().to_string();
+    req.extensions_mut().insert(RequestId(id.clone()));
+    let span = tracing::info_span!("request", id = %id, method = %req.method(), path = %req.uri().path());
+    let mut res = next.run(req).instrument(span).await;
+    if let Ok(v) = HeaderValue::from_str(&id) {
+        res.headers_mut().insert("x-request-id", v);
+    }
+    res
+}
+
+/// A `{id}` path segment. A malformed id answers 404, exactly like an id
+/// that does not exist or belongs to another organisation.
+#[derive(Debug, Clone, Copy)]
+pub struct Id(pub uuid::Uuid);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Id {
+    type Rejection = crate::error::AppError;
+    async fn from_request_parts(parts: &mut axum::http::request::Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let axum::extract::Path(raw) = axum::extract::Path::<String>::from_request_parts(parts, state)
+            .await
+            .map_err(|_| crate::error::AppError::NotFound)?;
+        raw.parse().map(Id).map_err(|_| crate::error::AppError::NotFound)
+    }
+}
