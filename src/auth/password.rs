@@ -54,18 +54,9 @@ pub fn check_new(password: &str, email: &str) -> Result<(), String> {
 
 /// Keyboard rows and counting sequences, e.g. "123456789012" or "qwertyuiopas".
 fn is_run(s: &str) -> bool {
-    const RUNS: [&str; 4] = ["1234567890", "qwertyuiop", "asdfghjkl", "abcdefghijklmnopqrstuvwxyz"];
+    const RUNS: [&str; 4] = ["1234567890", "0987654321", "qwertyuiopasdfghjklzxcvbnm", "abcdefghijklmnopqrstuvwxyz"];
     let compact: String = s.chars().filter(|c| c.is_alphanumeric()).collect();
-    if compact.len() < 6 {
-        return false;
-    }
-    RUNS.iter().any(|run| {
-        let doubled = format!("{run}{run}");
-        doubled.contains(&compact) || {
-            let head: String = compact.chars().take(8).collect();
-            doubled.contains(&head) && compact.chars().all(|c| run.contains(c))
-        }
-    })
+    compact.len() >= 6 && RUNS.iter().any(|run| run.repeat(3).contains(&compact))
 }
 
 pub async fn hash(password: String) -> anyhow::Result<String> {

@@ -1,1 +1,8 @@
-fn main(){}
+//! The one integration-test binary: a module per area.
+mod access_matrix;
+mod audit;
+mod auth;
+mod browser;
+mod orgs;
+mod security;
+mod support;

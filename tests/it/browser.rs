@@ -1,0 +1,199 @@
+//! The sign-up → invite → join → sign-out journey in a real headless
+//! Chromium (Debian's `chromium` + `chromium-driver`), against the real
+//! server on a real port. Screenshots go to target/screenshots/.
+use crate::support::PASSWORD;
+use chrono::Utc;
+use fantoccini::{Client, ClientBuilder, Locator};
+use mandate::app::{self, AppState};
+use mandate::clock::SystemClock;
+use mandate::config::Config;
+use sqlx::PgPool;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::Duration;
+
+const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+const CHROMIUM: &str = "/usr/bin/chromium";
+
+struct Driver(Child);
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+async fn start_driver() -> (Driver, u16) {
+    assert!(
+        std::path::Path::new(CHROMEDRIVER).exists() && std::path::Path::new(CHROMIUM).exists(),
+        "the browser test needs Debian's chromium and chromium-driver: apt-get install chromium chromium-driver (.ci/run does this)"
+    );
+    let port = free_port();
+    let child = Command::new(CHROMEDRIVER)
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("chromedriver starts");
+    for _ in 0..100 {
+        if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
+            return (Driver(child), port);
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("chromedriver did not start listening on port {port}");
+}
+
+async fn start_server(db: PgPool) -> SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let config = Config::new(format!("http://{addr}").parse().unwrap(), std::env::temp_dir());
+    let state = AppState { db, config: Arc::new(config), clock: Arc::new(SystemClock), mailer: None };
+    tokio::spawn(async move {
+        axum::serve(listener, app::router(state).into_make_service_with_connect_info::<SocketAddr>()).await.unwrap();
+    });
+    addr
+}
+
+async fn browser(driver_port: u16) -> Client {
+    let profile = std::env::temp_dir().join(format!("mandate-chromium-{}", uuid::Uuid::new_v4()));
+    let caps = serde_json::json!({
+        "goog:chromeOptions": {
+            "binary": CHROMIUM,
+            "args": [
+                "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic",
+                "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                "--window-size=1280,1000", format!("--user-data-dir={}", profile.display()),
+            ]
+        }
+    });
+    let caps = match caps {
+        serde_json::Value::Object(m) => m,
+        _ => unreachable!(),
+    };
+    let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+    ClientBuilder::new(connector)
+        .capabilities(caps)
+        .connect(&format!("http://127.0.0.1:{driver_port}"))
+        .await
+        .expect("a WebDriver session with headless Chromium")
+}
+
+async fn shot(c: &Client, name: &str) {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target").join("screenshots");
+    std::fs::create_dir_all(&dir).unwrap();
+    let png = c.screenshot().await.unwrap();
+    std::fs::write(dir.join(format!("{name}.png")), png).unwrap();
+}
+
+async fn fill(c: &Client, css: &str, text: &str) {
+    c.find(Locator::Css(css)).await.unwrap_or_else(|e| panic!("{css}: {e}")).send_keys(text).await.unwrap();
+}
+
+async fn click(c: &Client, css: &str) {
+    c.find(Locator::Css(css)).await.unwrap_or_else(|e| panic!("{css}: {e}")).click().await.unwrap();
+}
+
+async fn text(c: &Client, css: &str) -> String {
+    c.find(Locator::Css(css)).await.unwrap_or_else(|e| panic!("{css}: {e}")).text().await.unwrap()
+}
+
+async fn path(c: &Client) -> String {
+    c.current_url().await.unwrap().path().to_string()
+}
+
+#[sqlx::test]
+async fn sign_up_invite_join_and_sign_out_in_a_real_browser(db: PgPool) {
+    let (_driver, driver_port) = start_driver().await;
+    let addr = start_server(db).await;
+    let base = format!("http://{addr}");
+    let c = browser(driver_port).await;
+    let result = journey(&c, &base).await;
+    if result.is_err() {
+        shot(&c, "failure").await;
+    }
+    c.close().await.unwrap();
+    result.unwrap();
+}
+
+async fn journey(c: &Client, base: &str) -> Result<(), String> {
+    let stamp = Utc::now().timestamp_millis();
+    let owner_email = format!("isms-{stamp}@northwind.example");
+    let exec_email = format!("ceo-{stamp}@northwind.example");
+
+    // 1. Sign up: a validation error first, with the input kept.
+    c.goto(&format!("{base}/signup")).await.map_err(|e| e.to_string())?;
+    fill(c, "#f-org_name", "Northwind Traders").await;
+    fill(c, "#f-name", "Ivy Lead").await;
+    fill(c, "#f-email", &owner_email).await;
+    fill(c, "#f-password", "short").await;
+    click(c, "main button[type=submit]").await;
+    assert!(text(c, "#f-password-error").await.contains("at least 12"));
+    let kept = c.find(Locator::Css("#f-org_name")).await.unwrap().prop("value").await.unwrap();
+    assert_eq!(kept.as_deref(), Some("Northwind Traders"));
+    shot(c, "01-signup-error").await;
+    fill(c, "#f-password", PASSWORD).await;
+    click(c, "main button[type=submit]").await;
+    assert_eq!(path(c).await, "/dashboard");
+    assert_eq!(text(c, "main h1").await, "Northwind Traders");
+    assert!(text(c, ".flash").await.contains("Welcome"));
+    shot(c, "02-dashboard").await;
+
+    // 2. Invite the CEO as an executive; the link is shown to the inviter.
+    click(c, "nav a[href='/members']").await;
+    fill(c, "#f-email", &exec_email).await;
+    click(c, "#role-opt-executive").await;
+    click(c, "#invite button[type=submit]").await;
+    let flash = text(c, ".flash").await;
+    let link = flash
+        .split_whitespace()
+        .find(|w| w.contains("/invite/"))
+        .ok_or_else(|| format!("no link in: {flash}"))?
+        .to_string();
+    assert!(link.starts_with(base));
+    shot(c, "03-invitation-created").await;
+
+    // 3. Sign out (a POST form in the header).
+    click(c, "header form[action='/logout'] button").await;
+    assert_eq!(path(c).await, "/login");
+    assert!(text(c, ".flash").await.contains("signed out"));
+
+    // 4. The CEO opens the link, creates an account and lands in the organisation.
+    c.goto(&link).await.map_err(|e| e.to_string())?;
+    assert!(text(c, "main").await.contains("Executive"));
+    fill(c, "#f-name", "Cato Exec").await;
+    fill(c, "#f-password", PASSWORD).await;
+    fill(c, "#f-confirm", PASSWORD).await;
+    shot(c, "04-accept-invitation").await;
+    click(c, "main button[type=submit]").await;
+    assert_eq!(path(c).await, "/dashboard");
+    assert!(text(c, "main .lead").await.contains("Executive"));
+    shot(c, "05-executive-dashboard").await;
+    click(c, "header form[action='/logout'] button").await;
+
+    // 5. The ISMS lead signs in again and disables the CEO after confirming.
+    fill(c, "#f-email", &owner_email).await;
+    fill(c, "#f-password", PASSWORD).await;
+    click(c, "main button[type=submit]").await;
+    assert_eq!(path(c).await, "/dashboard");
+    c.goto(&format!("{base}/members")).await.map_err(|e| e.to_string())?;
+    click(c, "form[action$='/disable'] button").await;
+    // The page asks first; dismissing keeps the member.
+    c.dismiss_alert().await.map_err(|e| format!("expected a confirmation: {e}"))?;
+    assert!(c.find(Locator::Css("form[action$='/disable']")).await.is_ok());
+    click(c, "form[action$='/disable'] button").await;
+    c.accept_alert().await.map_err(|e| e.to_string())?;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(text(c, ".flash").await.contains("can no longer use"));
+    shot(c, "06-member-disabled").await;
+    click(c, "header form[action='/logout'] button").await;
+    assert_eq!(path(c).await, "/login");
+    Ok(())
+}

@@ -1,0 +1,145 @@
+use crate::support::TestApp;
+use axum::http::{HeaderValue, Method, StatusCode};
+use sqlx::PgPool;
+
+async fn owner_client(app: &TestApp) -> crate::support::Client {
+    let user = app.user("o@example.com", "Olive Owner").await;
+    let org = app.org("Org", user).await;
+    app.signed_in(user, Some(org)).await
+}
+
+#[sqlx::test]
+async fn state_changes_without_the_token_are_refused(db: PgPool) {
+    let app = TestApp::new(db);
+    let mut c = owner_client(&app).await;
+    let before: i64 = sqlx::query_scalar("SELECT count(*) FROM organisations").fetch_one(app.db()).await.unwrap();
+    for fields in [vec![("name", "No token")], vec![("csrf_token", "forged"), ("name", "Bad token")]] {
+        let res = c.post_raw("/orgs", &fields).await;
+        assert_eq!(res.status, StatusCode::FORBIDDEN);
+        assert!(res.body.contains("did not come from a page of this site"));
+    }
+    // JSON or other bodies without the header token are refused too.
+    let res = c.send(Method::POST, "/orgs", Some("application/json"), br#"{"name":"json"}"#.to_vec()).await;
+    assert_eq!(res.status, StatusCode::FORBIDDEN);
+    let after: i64 = sqlx::query_scalar("SELECT count(*) FROM organisations").fetch_one(app.db()).await.unwrap();
+    assert_eq!(before, after);
+    assert_eq!(c.post("/orgs", &[("name", "With token")]).await.status, StatusCode::SEE_OTHER);
+}
+
+#[sqlx::test]
+async fn anonymous_forms_need_the_cookie_token(db: PgPool) {
+    let app = TestApp::new(db);
+    let mut c = app.client();
+    // No cookie yet: any token is refused.
+    let res = c.post_raw("/login", &[("csrf_token", "guess"), ("email", "a@b.c"), ("password", "x")]).await;
+    assert_eq!(res.status, StatusCode::FORBIDDEN);
+    // With the page's token it is accepted (and the login itself fails normally).
+    assert_eq!(c.login("a@b.c", "whatever password").await.status, StatusCode::UNAUTHORIZED);
+}
+
+#[sqlx::test]
+async fn cross_site_requests_are_refused_even_with_a_token(db: PgPool) {
+    let app = TestApp::new(db);
+    let mut c = owner_client(&app).await;
+    let token = c.token().await;
+    c.headers.insert("sec-fetch-site", HeaderValue::from_static("cross-site"));
+    let res = c.post_raw("/orgs", &[("csrf_token", &token), ("name", "x")]).await;
+    assert_eq!(res.status, StatusCode::FORBIDDEN);
+    c.headers.clear();
+    c.headers.insert("origin", HeaderValue::from_static("https://evil.example"));
+    let res = c.post_raw("/orgs", &[("csrf_token", &token), ("name", "x")]).await;
+    assert_eq!(res.status, StatusCode::FORBIDDEN);
+    c.headers.clear();
+    c.headers.insert("origin", HeaderValue::from_static("http://localhost:8080"));
+    c.headers.insert("sec-fetch-site", HeaderValue::from_static("same-origin"));
+    let res = c.post_raw("/orgs", &[("csrf_token", &token), ("name", "x")]).await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER);
+}
+
+#[sqlx::test]
+async fn no_state_changes_on_get(db: PgPool) {
+    let app = TestApp::new(db);
+    let mut c = owner_client(&app).await;
+    let audit_before: i64 = sqlx::query_scalar("SELECT count(*) FROM audit_log").fetch_one(app.db()).await.unwrap();
+    for (method, path) in mandate::app::route_list() {
+        if method == Method::POST {
+            // The same path must not change anything when fetched with GET.
+            let res = c.get(&path.replace("{id}", &uuid::Uuid::new_v4().to_string()).replace("{token}", "x")).await;
+            assert!(
+                matches!(res.status, StatusCode::METHOD_NOT_ALLOWED | StatusCode::OK | StatusCode::NOT_FOUND | StatusCode::SEE_OTHER),
+                "GET {path} answered {}",
+                res.status
+            );
+        }
+    }
+    let audit_after: i64 = sqlx::query_scalar("SELECT count(*) FROM audit_log").fetch_one(app.db()).await.unwrap();
+    assert_eq!(audit_before, audit_after, "no GET wrote an audit row");
+}
+
+#[sqlx::test]
+async fn security_headers_on_pages_errors_and_downloads(db: PgPool) {
+    let app = TestApp::new(db);
+    let mut c = owner_client(&app).await;
+    for path in ["/dashboard", "/no-such-page", "/audit.csv", "/members.csv", "/static/app.css", "/healthz"] {
+        let res = c.get(path).await;
+        let csp = res.header("content-security-policy");
+        assert!(csp.contains("script-src 'self'") && !csp.contains("unsafe-inline"), "{path}: {csp}");
+        assert!(csp.contains("frame-ancestors 'none'"), "{path}");
+        assert_eq!(res.header("x-content-type-options"), "nosniff", "{path}");
+        assert_eq!(res.header("referrer-policy"), "no-referrer", "{path}");
+        assert_eq!(res.header("x-frame-options"), "DENY", "{path}");
+        if path != "/static/app.css" {
+            assert_eq!(res.header("cache-control"), "no-store", "{path}");
+        }
+    }
+    let csv = c.get("/audit.csv").await;
+    assert!(csv.header("content-disposition").starts_with("attachment; filename=\"audit-log-"));
+}
+
+#[sqlx::test]
+async fn error_pages_have_request_ids_and_hide_internals(db: PgPool) {
+    let app = TestApp::new(db);
+    let mut c = owner_client(&app).await;
+    let res = c.get("/no-such-page").await;
+    assert_eq!(res.status, StatusCode::NOT_FOUND);
+    assert_eq!(res.texts("h1"), vec!["Not found"]);
+    let id = res.header("x-request-id").to_string();
+    assert_eq!(id.len(), 32);
+    assert!(res.body.contains(&id));
+
+    // A broken database answers with a generic 500 page, not the SQL error.
+    sqlx::query("ALTER TABLE memberships RENAME TO memberships_gone").execute(app.db()).await.unwrap();
+    let res = c.get("/members").await;
+    assert_eq!(res.status, StatusCode::INTERNAL_SERVER_ERROR);
+    assert_eq!(res.texts("h1"), vec!["Something went wrong"]);
+    assert!(res.body.contains(res.header("x-request-id")));
+    assert!(!res.body.contains("memberships"), "no SQL in the page");
+    assert!(!res.body.to_lowercase().contains("relation"));
+}
+
+#[sqlx::test]
+async fn forbidden_page_is_rendered(db: PgPool) {
+    let app = TestApp::new(db);
+    let owner = app.user("o@example.com", "O").await;
+    let org = app.org("Org", owner).await;
+    let exec = app.user("e@example.com", "E").await;
+    app.member(org, exec, mandate::auth::policy::Role::Executive).await;
+    let mut c = app.signed_in(exec, Some(org)).await;
+    let res = c.get("/audit").await;
+    assert_eq!(res.status, StatusCode::FORBIDDEN);
+    assert_eq!(res.texts("h1"), vec!["Not allowed"]);
+    assert!(!res.has("nav a[href='/audit']"), "navigation hides what the role cannot open");
+}
+
+#[sqlx::test]
+async fn health_and_readiness(db: PgPool) {
+    let app = TestApp::new(db);
+    let mut c = app.client();
+    assert_eq!(c.get("/healthz").await.body, "ok");
+    let ready = c.get("/readyz").await;
+    assert_eq!((ready.status, ready.body.as_str()), (StatusCode::OK, "ready"));
+    app.db().close().await;
+    let ready = c.get("/readyz").await;
+    assert_eq!(ready.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(c.get("/healthz").await.status, StatusCode::OK);
+}

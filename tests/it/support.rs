@@ -1,0 +1,212 @@
+//! The test harness: the real router and a real PostgreSQL database per test
+//! (`#[sqlx::test]`), driven in-process with a cookie-keeping client.
+#![allow(dead_code)]
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::ConnectInfo;
+use axum::http::{HeaderMap, Method, Request, StatusCode, header};
+use chrono::{TimeZone, Utc};
+use http_body_util::BodyExt;
+use mandate::app::{self, AppState};
+use mandate::audit::Actor;
+use mandate::auth::policy::Role;
+use mandate::auth::session;
+use mandate::clock::ManualClock;
+use mandate::config::Config;
+use mandate::orgs::model;
+use sqlx::PgPool;
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use tower::ServiceExt;
+use uuid::Uuid;
+
+pub const PASSWORD: &str = "a long and memorable test passphrase";
+
+pub struct TestApp {
+    pub state: AppState,
+    pub clock: ManualClock,
+    pub router: Router,
+}
+
+impl TestApp {
+    pub fn new(db: PgPool) -> Self {
+        Self::with_config(db, |_| {})
+    }
+
+    pub fn with_config(db: PgPool, tweak: impl FnOnce(&mut Config)) -> Self {
+        let clock = ManualClock::new(Utc.with_ymd_and_hms(2026, 11, 2, 9, 0, 0).unwrap());
+        let mut config = Config::new("http://localhost:8080".parse().unwrap(), std::env::temp_dir());
+        tweak(&mut config);
+        let state = AppState { db, config: Arc::new(config), clock: Arc::new(clock.clone()), mailer: None };
+        let router = app::router(state.clone());
+        Self { state, clock, router }
+    }
+
+    pub fn client(&self) -> Client {
+        Client { router: self.router.clone(), cookies: HashMap::new(), headers: HeaderMap::new(), addr: "192.0.2.10:5000".parse().unwrap() }
+    }
+
+    pub fn db(&self) -> &PgPool {
+        &self.state.db
+    }
+
+    /// An account, created directly (with a real Argon2id hash).
+    pub async fn user(&self, email: &str, name: &str) -> Uuid {
+        let hash = mandate::auth::password::hash(PASSWORD.into()).await.unwrap();
+        let mut tx = self.db().begin().await.unwrap();
+        let id = model::create_user(&mut tx, &Actor::system(None, "test"), self.state.clock.now(), email, name, &hash)
+            .await
+            .unwrap()
+            .unwrap();
+        tx.commit().await.unwrap();
+        id
+    }
+
+    pub async fn org(&self, name: &str, owner: Uuid) -> Uuid {
+        let id = Uuid::new_v4();
+        let mut tx = self.db().begin().await.unwrap();
+        model::create_organisation(&mut tx, &Actor::system(Some(id), "test"), self.state.clock.now(), id, name, owner).await.unwrap();
+        tx.commit().await.unwrap();
+        id
+    }
+
+    pub async fn member(&self, org: Uuid, user: Uuid, role: Role) -> Uuid {
+        let mut tx = self.db().begin().await.unwrap();
+        let id = model::add_membership(&mut tx, &Actor::system(Some(org), "test"), self.state.clock.now(), org, user, role)
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        id
+    }
+
+    pub async fn invitation(&self, org: Uuid, by: Uuid, email: &str, role: Role) -> (Uuid, String) {
+        let mut tx = self.db().begin().await.unwrap();
+        let actor = Actor { org_id: Some(org), user_id: Some(by), label: "test".into(), request_id: "test".into() };
+        let out = model::create_invitation(&mut tx, &actor, self.state.clock.now(), self.state.config.invitation_ttl, org, email, role)
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        out
+    }
+
+    /// A client already signed in as `user` with `org` selected (no password round trip).
+    pub async fn signed_in(&self, user: Uuid, org: Option<Uuid>) -> Client {
+        let mut conn = self.db().acquire().await.unwrap();
+        let cookie = session::start(&mut conn, &self.state, user, org, None).await.unwrap();
+        let mut client = self.client();
+        client.store_cookie(cookie.to_str().unwrap());
+        client
+    }
+}
+
+pub struct Client {
+    router: Router,
+    pub cookies: HashMap<String, String>,
+    /// Extra headers sent with every request (e.g. Origin).
+    pub headers: HeaderMap,
+    pub addr: SocketAddr,
+}
+
+#[derive(Debug)]
+pub struct Resp {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: String,
+}
+
+impl Resp {
+    pub fn location(&self) -> &str {
+        self.headers.get(header::LOCATION).and_then(|v| v.to_str().ok()).unwrap_or("")
+    }
+    pub fn header(&self, name: &str) -> &str {
+        self.headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or("")
+    }
+    pub fn html(&self) -> scraper::Html {
+        scraper::Html::parse_document(&self.body)
+    }
+    /// Texts of the elements matching a CSS selector.
+    pub fn texts(&self, selector: &str) -> Vec<String> {
+        let sel = scraper::Selector::parse(selector).unwrap();
+        self.html().select(&sel).map(|e| e.text().collect::<String>().trim().to_string()).collect()
+    }
+    pub fn has(&self, selector: &str) -> bool {
+        !self.texts(selector).is_empty()
+    }
+    /// The value of the first form's CSRF field.
+    pub fn csrf(&self) -> Option<String> {
+        let sel = scraper::Selector::parse("input[name=csrf_token]").unwrap();
+        self.html().select(&sel).next().and_then(|e| e.value().attr("value")).map(str::to_string)
+    }
+}
+
+impl Client {
+    pub fn store_cookie(&mut self, set_cookie: &str) {
+        let first = set_cookie.split(';').next().unwrap_or("");
+        let (name, value) = first.split_once('=').unwrap();
+        let expired = set_cookie.contains("Max-Age=0");
+        if expired || value.is_empty() {
+            self.cookies.remove(name);
+        } else {
+            self.cookies.insert(name.to_string(), value.to_string());
+        }
+    }
+
+    pub fn signed_in(&self) -> bool {
+        self.cookies.contains_key(session::SESSION_COOKIE)
+    }
+
+    pub async fn send(&mut self, method: Method, path: &str, content_type: Option<&str>, body: Vec<u8>) -> Resp {
+        let mut req = Request::builder().method(method).uri(path).header(header::HOST, "localhost:8080");
+        if let Some(ct) = content_type {
+            req = req.header(header::CONTENT_TYPE, ct);
+        }
+        if !self.cookies.is_empty() {
+            let jar: Vec<String> = self.cookies.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            req = req.header(header::COOKIE, jar.join("; "));
+        }
+        for (k, v) in &self.headers {
+            req = req.header(k, v);
+        }
+        let mut req = req.body(Body::from(body)).unwrap();
+        req.extensions_mut().insert(ConnectInfo(self.addr));
+        let res = self.router.clone().oneshot(req).await.unwrap();
+        let status = res.status();
+        let headers = res.headers().clone();
+        for c in headers.get_all(header::SET_COOKIE) {
+            self.store_cookie(c.to_str().unwrap());
+        }
+        let bytes = res.into_body().collect().await.unwrap().to_bytes();
+        Resp { status, headers, body: String::from_utf8_lossy(&bytes).into_owned() }
+    }
+
+    pub async fn get(&mut self, path: &str) -> Resp {
+        self.send(Method::GET, path, None, Vec::new()).await
+    }
+
+    /// The token a form on a page would carry for this client.
+    pub async fn token(&mut self) -> String {
+        let page = if self.signed_in() { "/account" } else { "/login" };
+        let res = self.get(page).await;
+        res.csrf().unwrap_or_default()
+    }
+
+    /// Posts a form exactly as a page of the app would (with its CSRF token).
+    pub async fn post(&mut self, path: &str, fields: &[(&str, &str)]) -> Resp {
+        let token = self.token().await;
+        let mut all: Vec<(&str, &str)> = vec![("csrf_token", token.as_str())];
+        all.extend_from_slice(fields);
+        self.post_raw(path, &all).await
+    }
+
+    /// Posts exactly these fields (no token added).
+    pub async fn post_raw(&mut self, path: &str, fields: &[(&str, &str)]) -> Resp {
+        let body = url::form_urlencoded::Serializer::new(String::new()).extend_pairs(fields).finish();
+        self.send(Method::POST, path, Some("application/x-www-form-urlencoded"), body.into_bytes()).await
+    }
+
+    pub async fn login(&mut self, email: &str, password: &str) -> Resp {
+        self.post("/login", &[("email", email), ("password", password)]).await
+    }
+}
