@@ -191,11 +191,11 @@ pub async fn verify(db: &PgPool) -> anyhow::Result<Report> {
         let (expect_seq, expect_prev) = match &current {
             Some((chain, seq, hash)) if *chain == row.chain => (seq + 1, hash.clone()),
             previous => {
-                if let Some((chain, seq, hash)) = previous {
-                    if let Some(p) = check_head(&heads, *chain, *seq, hash) {
-                        report.first_problem = Some(p);
-                        return Ok(report);
-                    }
+                if let Some((chain, seq, hash)) = previous
+                    && let Some(p) = check_head(&heads, *chain, *seq, hash)
+                {
+                    report.first_problem = Some(p);
+                    return Ok(report);
                 }
                 seen_chains.push(row.chain);
                 (1, vec![0u8; 32])
@@ -220,11 +220,11 @@ pub async fn verify(db: &PgPool) -> anyhow::Result<Report> {
         }
         current = Some((row.chain, row.seq, row.hash));
     }
-    if let Some((chain, seq, hash)) = &current {
-        if let Some(p) = check_head(&heads, *chain, *seq, hash) {
-            report.first_problem = Some(p);
-            return Ok(report);
-        }
+    if let Some((chain, seq, hash)) = &current
+        && let Some(p) = check_head(&heads, *chain, *seq, hash)
+    {
+        report.first_problem = Some(p);
+        return Ok(report);
     }
     for (chain, (seq, _)) in &heads {
         if *seq > 0 && !seen_chains.contains(chain) {

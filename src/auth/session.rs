@@ -184,15 +184,14 @@ async fn lookup(state: &AppState, token: &str) -> anyhow::Result<Option<Session>
 }
 
 fn client_addr(state: &AppState, req: &Request) -> String {
-    if state.config.trust_forwarded_for {
-        if let Some(first) = req
+    if state.config.trust_forwarded_for
+        && let Some(first) = req
             .headers()
             .get("x-forwarded-for")
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.split(',').next())
-        {
-            return first.trim().to_string();
-        }
+    {
+        return first.trim().to_string();
     }
     req.extensions()
         .get::<ConnectInfo<SocketAddr>>()
@@ -232,11 +231,11 @@ pub async fn load(State(state): State<AppState>, mut req: Request, next: Next) -
             .iter()
             .any(|v| v.to_str().map(|s| s.starts_with(&format!("{name}="))).unwrap_or(false))
     };
-    if let Some(anon) = new_anon {
-        if !sets_own_cookie(&res, CSRF_COOKIE) {
-            let v = set_cookie(&state, CSRF_COOKIE, &anon, None);
-            res.headers_mut().append(header::SET_COOKIE, v);
-        }
+    if let Some(anon) = new_anon
+        && !sets_own_cookie(&res, CSRF_COOKIE)
+    {
+        let v = set_cookie(&state, CSRF_COOKIE, &anon, None);
+        res.headers_mut().append(header::SET_COOKIE, v);
     }
     // A stale session cookie is cleared so the browser stops sending it.
     if had_session_cookie && !signed_in && !sets_own_cookie(&res, SESSION_COOKIE) {

@@ -36,15 +36,17 @@ async fn start_driver() -> (Driver, u16) {
         "the browser test needs Debian's chromium and chromium-driver: apt-get install chromium chromium-driver (.ci/run does this)"
     );
     let port = free_port();
-    let child = Command::new(CHROMEDRIVER)
-        .arg(format!("--port={port}"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("chromedriver starts");
+    let driver = Driver(
+        Command::new(CHROMEDRIVER)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("chromedriver starts"),
+    );
     for _ in 0..100 {
         if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
-            return (Driver(child), port);
+            return (driver, port);
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
