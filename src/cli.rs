@@ -45,7 +45,7 @@ struct Options {
     /// Do not load the demo organisation into an empty database
     #[arg(long, env = "MANDATE_NO_DEMO", global = true)]
     no_demo: bool,
-    /// SMTP server for invitation e-mails: smtp://user:pass@host:587 (STARTTLS) or smtps://host:465
+    /// SMTP server for invitation e-mails: smtps://user:pass@host:465 (TLS), smtp://user:pass@host:587?tls=required (STARTTLS) or smtp://host:25 (local relay, no TLS)
     #[arg(long, env = "MANDATE_SMTP_URL", global = true, hide_env_values = true)]
     smtp_url: Option<String>,
     /// Sender address for e-mails

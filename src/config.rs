@@ -23,7 +23,8 @@ pub struct Config {
 
 #[derive(Clone)]
 pub struct SmtpConfig {
-    /// `smtp://user:pass@host:587` (STARTTLS) or `smtps://...` (TLS).
+    /// `smtps://user:pass@host:465` (TLS), `smtp://user:pass@host:587?tls=required`
+    /// (STARTTLS) or `smtp://host:25` (a local relay, unencrypted).
     pub url: String,
     pub from: String,
 }

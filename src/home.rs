@@ -37,7 +37,12 @@ pub struct Activity {
     pub at: DateTime<Utc>,
     pub actor_label: String,
     pub action: String,
-    pub entity: String,
+}
+
+impl Activity {
+    pub fn what(&self) -> &str {
+        crate::audit::describe(&self.action)
+    }
 }
 
 #[derive(Template, WebTemplate)]
@@ -73,7 +78,7 @@ async fn dashboard(State(state): State<AppState>, member: Member) -> AppResult<D
     let can_see_log = member.can(Action::ViewAuditLog);
     let activity = if can_see_log {
         sqlx::query_as(
-            "SELECT at, actor_label, action, entity FROM audit_log WHERE org_id = $1 ORDER BY at DESC, id DESC LIMIT 8",
+            "SELECT at, actor_label, action FROM audit_log WHERE org_id = $1 ORDER BY at DESC, id DESC LIMIT 8",
         )
         .bind(member.org_id)
         .fetch_all(&state.db)

@@ -30,6 +30,24 @@ impl Actor {
     }
 }
 
+/// An action code in words, for people reading the log.
+pub fn describe(action: &str) -> &str {
+    match action {
+        "organisation.created" => "created the organisation",
+        "membership.created" => "added a member",
+        "membership.role_changed" => "changed a member's role",
+        "membership.disabled" => "disabled a member",
+        "membership.enabled" => "re-enabled a member",
+        "invitation.created" => "invited someone",
+        "invitation.revoked" => "withdrew an invitation",
+        "invitation.accepted" => "accepted an invitation",
+        "user.created" => "created an account",
+        "user.password_changed" => "changed their password",
+        "session.signed_in" => "signed in",
+        other => other,
+    }
+}
+
 /// Organisation-less events (an account changing its password) share the nil chain.
 fn chain_of(org_id: Option<Uuid>) -> Uuid {
     org_id.unwrap_or(Uuid::nil())

@@ -89,6 +89,9 @@ impl Entry {
     pub fn when(&self) -> String {
         self.at.format("%Y-%m-%d %H:%M:%S UTC").to_string()
     }
+    pub fn what(&self) -> &str {
+        super::describe(&self.action)
+    }
     pub fn short_hash(&self) -> String {
         hex::encode(&self.hash[..self.hash.len().min(6)])
     }

@@ -222,8 +222,10 @@ pub async fn load(State(state): State<AppState>, mut req: Request, next: Next) -
     };
     let signed_in = visitor.session.is_some();
     let new_anon = existing_anon.is_none().then(|| visitor.anon_csrf.clone());
-    req.extensions_mut().insert(visitor);
+    req.extensions_mut().insert(visitor.clone());
     let mut res = next.run(req).await;
+    // The error-page renderer (outside this layer) shows who is signed in.
+    res.extensions_mut().insert(visitor);
 
     let sets_own_cookie = |res: &Response, name: &str| {
         res.headers()

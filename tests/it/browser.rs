@@ -95,20 +95,42 @@ async fn shot(c: &Client, name: &str) {
     std::fs::write(dir.join(format!("{name}.png")), png).unwrap();
 }
 
+/// Finds an element, waiting for it to appear (pages load asynchronously).
+async fn find(c: &Client, css: &str) -> fantoccini::elements::Element {
+    c.wait()
+        .at_most(Duration::from_secs(20))
+        .for_element(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("{css}: {e}"))
+}
+
 async fn fill(c: &Client, css: &str, text: &str) {
-    c.find(Locator::Css(css)).await.unwrap_or_else(|e| panic!("{css}: {e}")).send_keys(text).await.unwrap();
+    let field = find(c, css).await;
+    field.clear().await.unwrap();
+    field.send_keys(text).await.unwrap();
 }
 
 async fn click(c: &Client, css: &str) {
-    c.find(Locator::Css(css)).await.unwrap_or_else(|e| panic!("{css}: {e}")).click().await.unwrap();
+    find(c, css).await.click().await.unwrap();
 }
 
 async fn text(c: &Client, css: &str) -> String {
-    c.find(Locator::Css(css)).await.unwrap_or_else(|e| panic!("{css}: {e}")).text().await.unwrap()
+    find(c, css).await.text().await.unwrap()
 }
 
 async fn path(c: &Client) -> String {
     c.current_url().await.unwrap().path().to_string()
+}
+
+/// Waits until the browser has arrived at `expected` (a form post redirects).
+async fn arrive(c: &Client, expected: &str) {
+    for _ in 0..200 {
+        if path(c).await == expected && c.find(Locator::Css("footer")).await.is_ok() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("expected to arrive at {expected}, still at {}", path(c).await);
 }
 
 #[sqlx::test]
@@ -143,16 +165,18 @@ async fn journey(c: &Client, base: &str) -> Result<(), String> {
     shot(c, "01-signup-error").await;
     fill(c, "#f-password", PASSWORD).await;
     click(c, "main button[type=submit]").await;
-    assert_eq!(path(c).await, "/dashboard");
+    arrive(c, "/dashboard").await;
     assert_eq!(text(c, "main h1").await, "Northwind Traders");
     assert!(text(c, ".flash").await.contains("Welcome"));
     shot(c, "02-dashboard").await;
 
     // 2. Invite the CEO as an executive; the link is shown to the inviter.
     click(c, "nav a[href='/members']").await;
+    arrive(c, "/members").await;
     fill(c, "#f-email", &exec_email).await;
     click(c, "#role-opt-executive").await;
     click(c, "#invite button[type=submit]").await;
+    arrive(c, "/members").await;
     let flash = text(c, ".flash").await;
     let link = flash
         .split_whitespace()
@@ -164,7 +188,7 @@ async fn journey(c: &Client, base: &str) -> Result<(), String> {
 
     // 3. Sign out (a POST form in the header).
     click(c, "header form[action='/logout'] button").await;
-    assert_eq!(path(c).await, "/login");
+    arrive(c, "/login").await;
     assert!(text(c, ".flash").await.contains("signed out"));
 
     // 4. The CEO opens the link, creates an account and lands in the organisation.
@@ -175,27 +199,28 @@ async fn journey(c: &Client, base: &str) -> Result<(), String> {
     fill(c, "#f-confirm", PASSWORD).await;
     shot(c, "04-accept-invitation").await;
     click(c, "main button[type=submit]").await;
-    assert_eq!(path(c).await, "/dashboard");
+    arrive(c, "/dashboard").await;
     assert!(text(c, "main .lead").await.contains("Executive"));
     shot(c, "05-executive-dashboard").await;
     click(c, "header form[action='/logout'] button").await;
+    arrive(c, "/login").await;
 
     // 5. The ISMS lead signs in again and disables the CEO after confirming.
     fill(c, "#f-email", &owner_email).await;
     fill(c, "#f-password", PASSWORD).await;
     click(c, "main button[type=submit]").await;
-    assert_eq!(path(c).await, "/dashboard");
+    arrive(c, "/dashboard").await;
     c.goto(&format!("{base}/members")).await.map_err(|e| e.to_string())?;
+    arrive(c, "/members").await;
     click(c, "form[action$='/disable'] button").await;
     // The page asks first; dismissing keeps the member.
     c.dismiss_alert().await.map_err(|e| format!("expected a confirmation: {e}"))?;
     assert!(c.find(Locator::Css("form[action$='/disable']")).await.is_ok());
     click(c, "form[action$='/disable'] button").await;
     c.accept_alert().await.map_err(|e| e.to_string())?;
-    tokio::time::sleep(Duration::from_millis(300)).await;
     assert!(text(c, ".flash").await.contains("can no longer use"));
     shot(c, "06-member-disabled").await;
     click(c, "header form[action='/logout'] button").await;
-    assert_eq!(path(c).await, "/login");
+    arrive(c, "/login").await;
     Ok(())
 }

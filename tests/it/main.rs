@@ -3,6 +3,8 @@ mod access_matrix;
 mod audit;
 mod auth;
 mod browser;
+mod cli;
+mod mail;
 mod orgs;
 mod security;
 mod support;

@@ -185,3 +185,23 @@ async fn members_export_as_csv(db: PgPool) {
     assert_eq!(lines[0], "name,email,role,status,member_since");
     assert!(lines[1].starts_with("\"'=HYPERLINK"), "formula defused: {}", lines[1]);
 }
+
+#[sqlx::test]
+async fn signed_in_invitee_joins_with_one_click(db: PgPool) {
+    let app = TestApp::new(db);
+    let owner = app.user("owner@acme.example", "Owner").await;
+    let org = app.org("Acme", owner).await;
+    let auditor = app.user("auditor@certbody.example", "Aud").await;
+    let home = app.org("Cert Body", auditor).await;
+    let (_, token) = app.invitation(org, owner, "Auditor@CertBody.example", Role::Auditor).await;
+    let mut c = app.signed_in(auditor, Some(home)).await;
+    let page = c.get(&format!("/invite/{token}")).await;
+    assert!(page.has("form[action^='/invite/'] button"));
+    assert!(!page.has("#f-password"), "no password asked when already signed in as the invitee");
+    let res = c.post(&format!("/invite/{token}"), &[]).await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER);
+    let dash = c.get("/dashboard").await;
+    assert_eq!(dash.texts("main h1"), vec!["Acme"], "switched to the new organisation");
+    assert!(dash.body.contains("Auditor"));
+    assert_eq!(c.get("/audit").await.status, StatusCode::FORBIDDEN, "auditors do not see the admin log");
+}

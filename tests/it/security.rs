@@ -128,7 +128,9 @@ async fn forbidden_page_is_rendered(db: PgPool) {
     let res = c.get("/audit").await;
     assert_eq!(res.status, StatusCode::FORBIDDEN);
     assert_eq!(res.texts("h1"), vec!["Not allowed"]);
+    assert!(res.has("nav a[href='/members']"), "the error page keeps the signed-in navigation");
     assert!(!res.has("nav a[href='/audit']"), "navigation hides what the role cannot open");
+    assert_eq!(res.texts(".account"), vec!["E Executive"]);
 }
 
 #[sqlx::test]

@@ -39,7 +39,8 @@ impl TestApp {
         let clock = ManualClock::new(Utc.with_ymd_and_hms(2026, 11, 2, 9, 0, 0).unwrap());
         let mut config = Config::new("http://localhost:8080".parse().unwrap(), std::env::temp_dir());
         tweak(&mut config);
-        let state = AppState { db, config: Arc::new(config), clock: Arc::new(clock.clone()), mailer: None };
+        let mailer = config.smtp.as_ref().map(|s| Arc::new(mandate::mail::Mailer::new(s).unwrap()));
+        let state = AppState { db, config: Arc::new(config), clock: Arc::new(clock.clone()), mailer };
         let router = app::router(state.clone());
         Self { state, clock, router }
     }

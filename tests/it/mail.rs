@@ -1,0 +1,93 @@
+//! Invitation e-mail over real SMTP (a minimal SMTP server on loopback that
+//! records what it receives), and the fallback when delivery fails.
+use crate::support::TestApp;
+use axum::http::StatusCode;
+use mandate::config::SmtpConfig;
+use sqlx::PgPool;
+use std::sync::{Arc, Mutex};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+
+/// Accepts one message and keeps its DATA section.
+async fn smtp_sink() -> (u16, Arc<Mutex<Vec<String>>>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let inbox = Arc::new(Mutex::new(Vec::new()));
+    let keep = inbox.clone();
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            let keep = keep.clone();
+            tokio::spawn(async move {
+                let (r, mut w) = stream.into_split();
+                let mut lines = BufReader::new(r).lines();
+                w.write_all(b"220 sink ESMTP\r\n").await.unwrap();
+                let mut data: Option<String> = None;
+                while let Ok(Some(line)) = lines.next_line().await {
+                    if let Some(body) = data.as_mut() {
+                        if line == "." {
+                            keep.lock().unwrap().push(std::mem::take(body));
+                            data = None;
+                            w.write_all(b"250 queued\r\n").await.unwrap();
+                        } else {
+                            body.push_str(&line);
+                            body.push('\n');
+                        }
+                        continue;
+                    }
+                    let verb = line.get(..4).unwrap_or("").to_ascii_uppercase();
+                    let reply: &[u8] = match verb.as_str() {
+                        "EHLO" | "HELO" => b"250 sink\r\n",
+                        "DATA" => {
+                            data = Some(String::new());
+                            b"354 go on\r\n"
+                        }
+                        "QUIT" => {
+                            w.write_all(b"221 bye\r\n").await.unwrap();
+                            break;
+                        }
+                        _ => b"250 ok\r\n",
+                    };
+                    w.write_all(reply).await.unwrap();
+                }
+            });
+        }
+    });
+    (port, inbox)
+}
+
+#[sqlx::test]
+async fn invitations_are_emailed_when_smtp_is_configured(db: PgPool) {
+    let (port, inbox) = smtp_sink().await;
+    let app = TestApp::with_config(db, |c| {
+        c.smtp = Some(SmtpConfig { url: format!("smtp://127.0.0.1:{port}"), from: "Mandate <grc@acme.example>".into() })
+    });
+    let owner = app.user("owner@acme.example", "Olu Owner").await;
+    let org = app.org("Acme", owner).await;
+    let mut c = app.signed_in(owner, Some(org)).await;
+    let res = c.post("/members/invite", &[("email", "cfo@acme.example"), ("role", "executive")]).await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER);
+    let page = c.get("/members").await;
+    assert!(page.texts(".flash")[0].contains("e-mailed to cfo@acme.example"));
+    assert!(!page.body.contains("/invite/"), "the link is not shown when it was sent");
+    let mail = inbox.lock().unwrap().join("\n");
+    assert!(mail.contains("To: cfo@acme.example"), "{mail}");
+    assert!(mail.contains("Subject: Join Acme on Mandate"));
+    let token_line = mail.lines().find(|l| l.contains("http://localhost:8080/invite/")).expect("link in the e-mail");
+    let path = &token_line.trim()["http://localhost:8080".len()..];
+    let mut newcomer = app.client();
+    assert_eq!(newcomer.get(path).await.status, StatusCode::OK, "the e-mailed link works");
+}
+
+#[sqlx::test]
+async fn failed_delivery_shows_the_link_instead(db: PgPool) {
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let app = TestApp::with_config(db, |c| {
+        c.smtp = Some(SmtpConfig { url: format!("smtp://127.0.0.1:{closed}"), from: "grc@acme.example".into() })
+    });
+    let owner = app.user("owner@acme.example", "Owner").await;
+    let org = app.org("Acme", owner).await;
+    let mut c = app.signed_in(owner, Some(org)).await;
+    c.post("/members/invite", &[("email", "cfo@acme.example"), ("role", "executive")]).await;
+    let flash = c.get("/members").await.texts(".flash")[0].clone();
+    assert!(flash.contains("could not be sent"), "{flash}");
+    assert!(flash.contains("http://localhost:8080/invite/"));
+}
