@@ -50,20 +50,12 @@ async fn the_database_refuses_update_and_delete(db: PgPool) {
     }
 }
 
-async fn tamper(app: &TestApp, sql: &str) {
-    let mut tx = app.db().begin().await.unwrap();
-    sqlx::query("ALTER TABLE audit_log DISABLE TRIGGER audit_log_no_update_delete").execute(&mut *tx).await.unwrap();
-    sqlx::query(sql).execute(&mut *tx).await.unwrap();
-    sqlx::query("ALTER TABLE audit_log ENABLE TRIGGER audit_log_no_update_delete").execute(&mut *tx).await.unwrap();
-    tx.commit().await.unwrap();
-}
-
 #[sqlx::test]
 async fn an_edited_row_is_named(db: PgPool) {
     let app = TestApp::new(db);
     let (_, org) = some_history(&app).await;
     let target: i64 = sqlx::query_scalar("SELECT id FROM audit_log WHERE org_id = $1 AND seq = 3").bind(org).fetch_one(app.db()).await.unwrap();
-    tamper(&app, &format!("UPDATE audit_log SET details = '{{\"email\":\"someone-else@acme.example\"}}' WHERE id = {target}")).await;
+    app.tamper_audit(&format!("UPDATE audit_log SET details = '{{\"email\":\"someone-else@acme.example\"}}' WHERE id = {target}")).await;
     let problem = audit::verify(app.db()).await.unwrap().first_problem.expect("tampering detected");
     assert_eq!(problem.row_id, Some(target));
     assert!(problem.reason.contains("altered"));
@@ -73,7 +65,7 @@ async fn an_edited_row_is_named(db: PgPool) {
 async fn a_removed_row_is_detected(db: PgPool) {
     let app = TestApp::new(db);
     let (_, org) = some_history(&app).await;
-    tamper(&app, &format!("DELETE FROM audit_log WHERE org_id = '{org}' AND seq = 2")).await;
+    app.tamper_audit(&format!("DELETE FROM audit_log WHERE org_id = '{org}' AND seq = 2")).await;
     let problem = audit::verify(app.db()).await.unwrap().first_problem.expect("gap detected");
     assert_eq!(problem.seq, 3);
     assert!(problem.reason.contains("missing"));
@@ -83,7 +75,7 @@ async fn a_removed_row_is_detected(db: PgPool) {
 async fn a_removed_tail_is_detected(db: PgPool) {
     let app = TestApp::new(db);
     let (_, org) = some_history(&app).await;
-    tamper(&app, &format!("DELETE FROM audit_log WHERE org_id = '{org}' AND seq = 5")).await;
+    app.tamper_audit(&format!("DELETE FROM audit_log WHERE org_id = '{org}' AND seq = 5")).await;
     let problem = audit::verify(app.db()).await.unwrap().first_problem.expect("truncation detected");
     assert!(problem.reason.contains("removed from the end"), "{problem}");
 }

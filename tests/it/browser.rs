@@ -220,6 +220,12 @@ async fn journey(c: &Client, base: &str) -> Result<(), String> {
     c.accept_alert().await.map_err(|e| e.to_string())?;
     assert!(text(c, ".flash").await.contains("can no longer use"));
     shot(c, "06-member-disabled").await;
+
+    // 6. The same page on a phone-sized screen.
+    c.set_window_size(390, 844).await.map_err(|e| e.to_string())?;
+    c.goto(&format!("{base}/members")).await.map_err(|e| e.to_string())?;
+    arrive(c, "/members").await;
+    shot(c, "07-members-on-a-phone").await;
     click(c, "header form[action='/logout'] button").await;
     arrive(c, "/login").await;
     Ok(())

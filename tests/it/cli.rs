@@ -34,11 +34,7 @@ async fn audit_verify_command_reports_the_first_bad_row(db: PgPool) {
     assert!(out.contains("verified"), "{out}");
 
     let target: i64 = sqlx::query_scalar("SELECT id FROM audit_log WHERE action = 'invitation.created'").fetch_one(app.db()).await.unwrap();
-    let mut tx = app.db().begin().await.unwrap();
-    sqlx::query("ALTER TABLE audit_log DISABLE TRIGGER audit_log_no_update_delete").execute(&mut *tx).await.unwrap();
-    sqlx::query("UPDATE audit_log SET actor_label = 'someone else' WHERE id = $1").bind(target).execute(&mut *tx).await.unwrap();
-    sqlx::query("ALTER TABLE audit_log ENABLE TRIGGER audit_log_no_update_delete").execute(&mut *tx).await.unwrap();
-    tx.commit().await.unwrap();
+    app.tamper_audit(&format!("UPDATE audit_log SET actor_label = 'someone else' WHERE id = {target}")).await;
 
     let (code, out) = verify(app.db());
     assert_eq!(code, 2, "{out}");

@@ -4,6 +4,7 @@ mod audit;
 mod auth;
 mod browser;
 mod cli;
+mod demo;
 mod mail;
 mod orgs;
 mod security;

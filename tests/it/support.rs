@@ -92,6 +92,16 @@ impl TestApp {
         out
     }
 
+    /// Runs `sql` against the audit log with its append-only trigger switched
+    /// off, as an attacker with database access could.
+    pub async fn tamper_audit(&self, sql: &str) {
+        let mut tx = self.db().begin().await.unwrap();
+        sqlx::query("ALTER TABLE audit_log DISABLE TRIGGER audit_log_no_update_delete").execute(&mut *tx).await.unwrap();
+        sqlx::query(sql).execute(&mut *tx).await.unwrap();
+        sqlx::query("ALTER TABLE audit_log ENABLE TRIGGER audit_log_no_update_delete").execute(&mut *tx).await.unwrap();
+        tx.commit().await.unwrap();
+    }
+
     /// A client already signed in as `user` with `org` selected (no password round trip).
     pub async fn signed_in(&self, user: Uuid, org: Option<Uuid>) -> Client {
         let mut conn = self.db().acquire().await.unwrap();
