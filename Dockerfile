@@ -7,6 +7,8 @@ COPY src src
 COPY migrations migrations
 COPY templates templates
 COPY static static
+COPY catalogues catalogues
+COPY build.rs build.rs
 RUN cargo build --release --locked --bin mandate
 
 FROM debian:bookworm-slim

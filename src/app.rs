@@ -6,6 +6,7 @@ use crate::error::AppError;
 use crate::mail::Mailer;
 use crate::web;
 use axum::Router;
+use axum::extract::DefaultBodyLimit;
 use axum::handler::Handler;
 use axum::http::Method;
 use axum::middleware::{from_fn, from_fn_with_state};
@@ -43,6 +44,11 @@ impl Routes {
     pub fn post<H: Handler<T, AppState>, T: 'static>(self, path: &'static str, handler: H) -> Self {
         self.add(Method::POST, path, on(MethodFilter::POST, handler))
     }
+
+    /// A POST that takes a file upload of up to `limit` bytes (multipart).
+    pub fn post_upload<H: Handler<T, AppState>, T: 'static>(self, path: &'static str, handler: H, limit: usize) -> Self {
+        self.add(Method::POST, path, on(MethodFilter::POST, handler).layer(DefaultBodyLimit::max(limit)))
+    }
 }
 
 fn routes() -> Routes {
@@ -52,6 +58,9 @@ fn routes() -> Routes {
     let r = crate::home::routes(r);
     let r = crate::auth::routes(r);
     let r = crate::orgs::routes(r);
+    let r = crate::requirements::routes(r);
+    let r = crate::people::routes(r);
+    let r = crate::roles::routes(r);
     crate::audit::pages::routes(r)
 }
 

@@ -105,7 +105,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let result = match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(&opts, &database).await,
         Command::Migrate => {
-            db::migrate(&database.pool).await?;
+            db::migrate(&database.pool, SystemClock.now()).await?;
             println!("Migrations applied to the {}.", database.description);
             Ok(ExitCode::SUCCESS)
         }
@@ -117,7 +117,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 }
 
 async fn verify(database: &db::Database) -> anyhow::Result<ExitCode> {
-    db::migrate(&database.pool).await?;
+    db::migrate(&database.pool, SystemClock.now()).await?;
     let report = audit::verify(&database.pool).await?;
     match report.first_problem {
         None => {
@@ -144,7 +144,7 @@ fn build_config(opts: &Options) -> anyhow::Result<Config> {
 
 async fn serve(opts: &Options, database: &db::Database) -> anyhow::Result<ExitCode> {
     let config = build_config(opts)?;
-    db::migrate(&database.pool).await?;
+    db::migrate(&database.pool, SystemClock.now()).await?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     if !opts.no_demo
         && let Some(logins) = demo::load_if_empty(&database.pool, clock.as_ref(), config.invitation_ttl).await?

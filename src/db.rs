@@ -75,8 +75,11 @@ async fn connect_creating(opts: PgConnectOptions) -> anyhow::Result<PgPool> {
     }
 }
 
-pub async fn migrate(pool: &PgPool) -> anyhow::Result<()> {
+/// Applies the migrations, then loads the requirement catalogues (both
+/// idempotent, both safe with several processes starting at once).
+pub async fn migrate(pool: &PgPool, now: chrono::DateTime<chrono::Utc>) -> anyhow::Result<()> {
     MIGRATOR.run(pool).await.context("database migration failed")?;
+    crate::requirements::catalogue::load_all(pool, now).await.context("loading the requirement catalogues failed")?;
     Ok(())
 }
 

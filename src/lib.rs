@@ -17,4 +17,7 @@ pub mod health;
 pub mod home;
 pub mod mail;
 pub mod orgs;
+pub mod people;
+pub mod requirements;
+pub mod roles;
 pub mod web;

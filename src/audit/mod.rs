@@ -44,6 +44,25 @@ pub fn describe(action: &str) -> &str {
         "user.created" => "created an account",
         "user.password_changed" => "changed their password",
         "session.signed_in" => "signed in",
+        "catalogue.loaded" => "loaded a requirement catalogue",
+        "requirement.updated" => "updated a requirement",
+        "person.created" => "added a person",
+        "person.updated" => "updated a person",
+        "person.left" => "recorded a leaver",
+        "people.import_checked" => "uploaded a people file for checking",
+        "people.imported" => "imported people",
+        "role.created" => "created an ISMS role",
+        "role.updated" => "updated an ISMS role",
+        "role.retired" => "retired an ISMS role",
+        "appointment.made" => "recorded an appointment",
+        "appointment.confirmed" => "confirmed an appointment",
+        "appointment.accepted" => "accepted a role",
+        "appointment.link_renewed" => "renewed a role acceptance link",
+        "appointment.ended" => "ended an appointment",
+        "appointment.hats_noted" => "noted which hat is worn when",
+        "raci.updated" => "changed the RACI matrix",
+        "raci.activity_added" => "added a RACI activity",
+        "raci.activity_removed" => "removed a RACI activity",
         other => other,
     }
 }
@@ -92,16 +111,40 @@ fn chain_hash(prev: &[u8], canonical: &str) -> Vec<u8> {
     h.finalize().to_vec()
 }
 
+/// One change to write to the log.
+#[derive(Debug, Clone)]
+pub struct Entry {
+    pub action: &'static str,
+    pub entity: &'static str,
+    pub entity_id: String,
+    pub details: Value,
+}
+
+impl Entry {
+    pub fn new(action: &'static str, entity: &'static str, entity_id: impl fmt::Display, details: Value) -> Self {
+        Entry { action, entity, entity_id: entity_id.to_string(), details }
+    }
+}
+
 /// Appends one row. Call it inside the transaction that makes the change.
 pub async fn record(
     conn: &mut PgConnection,
     actor: &Actor,
     at: DateTime<Utc>,
-    action: &str,
-    entity: &str,
+    action: &'static str,
+    entity: &'static str,
     entity_id: impl fmt::Display,
     details: Value,
 ) -> anyhow::Result<()> {
+    record_many(conn, actor, at, vec![Entry::new(action, entity, entity_id, details)]).await
+}
+
+/// Appends several rows in one statement (a bulk import writes thousands),
+/// chained in the given order. Call it inside the transaction that makes the change.
+pub async fn record_many(conn: &mut PgConnection, actor: &Actor, at: DateTime<Utc>, entries: Vec<Entry>) -> anyhow::Result<()> {
+    if entries.is_empty() {
+        return Ok(());
+    }
     let chain = chain_of(actor.org_id);
     sqlx::query("INSERT INTO audit_heads (chain, seq, hash) VALUES ($1, 0, $2) ON CONFLICT (chain) DO NOTHING")
         .bind(chain)
@@ -109,43 +152,110 @@ pub async fn record(
         .execute(&mut *conn)
         .await?;
     // The row lock serialises appends to one chain, so concurrent writers never fork it.
-    let (seq, prev): (i64, Vec<u8>) = sqlx::query_as("SELECT seq, hash FROM audit_heads WHERE chain = $1 FOR UPDATE")
+    let (mut seq, mut prev): (i64, Vec<u8>) = sqlx::query_as("SELECT seq, hash FROM audit_heads WHERE chain = $1 FOR UPDATE")
         .bind(chain)
         .fetch_one(&mut *conn)
         .await?;
-    let seq = seq + 1;
-    let entity_id = entity_id.to_string();
-    let details = details.to_string();
-    let text = canonical(
-        chain, seq, actor.org_id, actor.user_id, &actor.label, action, entity, &entity_id, at, &actor.request_id, &details,
+    let n = entries.len();
+    let (mut seqs, mut actions, mut entities, mut ids, mut details, mut prevs, mut hashes) = (
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
     );
-    let hash = chain_hash(&prev, &text);
+    for e in entries {
+        seq += 1;
+        let text_details = e.details.to_string();
+        let text = canonical(
+            chain, seq, actor.org_id, actor.user_id, &actor.label, e.action, e.entity, &e.entity_id, at, &actor.request_id,
+            &text_details,
+        );
+        let hash = chain_hash(&prev, &text);
+        seqs.push(seq);
+        actions.push(e.action);
+        entities.push(e.entity);
+        ids.push(e.entity_id);
+        details.push(text_details);
+        prevs.push(std::mem::replace(&mut prev, hash.clone()));
+        hashes.push(hash);
+    }
     sqlx::query(
         "INSERT INTO audit_log (chain, seq, org_id, actor_id, actor_label, action, entity, entity_id, at, request_id, details, prev_hash, hash)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+         SELECT $1, u.seq, $2, $3, $4, u.action, u.entity, u.entity_id, $5, $6, u.details, u.prev_hash, u.hash
+           FROM UNNEST($7::bigint[], $8::text[], $9::text[], $10::text[], $11::text[], $12::bytea[], $13::bytea[])
+                AS u(seq, action, entity, entity_id, details, prev_hash, hash)",
     )
     .bind(chain)
-    .bind(seq)
     .bind(actor.org_id)
     .bind(actor.user_id)
     .bind(&actor.label)
-    .bind(action)
-    .bind(entity)
-    .bind(&entity_id)
     .bind(at)
     .bind(&actor.request_id)
+    .bind(&seqs)
+    .bind(&actions)
+    .bind(&entities)
+    .bind(&ids)
     .bind(&details)
-    .bind(&prev)
-    .bind(&hash)
+    .bind(&prevs)
+    .bind(&hashes)
     .execute(&mut *conn)
     .await?;
     sqlx::query("UPDATE audit_heads SET seq = $2, hash = $3 WHERE chain = $1")
         .bind(chain)
         .bind(seq)
-        .bind(&hash)
+        .bind(&prev)
         .execute(&mut *conn)
         .await?;
     Ok(())
+}
+
+/// One line of a record's history, as record pages show it.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct HistoryEntry {
+    pub at: DateTime<Utc>,
+    pub actor_label: String,
+    pub action: String,
+    pub details: String,
+}
+
+impl HistoryEntry {
+    pub fn what(&self) -> &str {
+        describe(&self.action)
+    }
+    /// The details in words: `field: before → after` for changes.
+    pub fn summary(&self) -> String {
+        let Ok(Value::Object(map)) = serde_json::from_str::<Value>(&self.details) else { return String::new() };
+        let show = |v: &Value| match v {
+            Value::String(s) if s.is_empty() => "(empty)".to_string(),
+            Value::String(s) => s.clone(),
+            Value::Null => "(none)".to_string(),
+            other => other.to_string(),
+        };
+        map.iter()
+            .map(|(k, v)| match v {
+                Value::Array(pair) if pair.len() == 2 => format!("{}: {} → {}", k.replace('_', " "), show(&pair[0]), show(&pair[1])),
+                other => format!("{}: {}", k.replace('_', " "), show(other)),
+            })
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+}
+
+/// The newest `limit` log rows about one record of an organisation.
+pub async fn history(db: &PgPool, org_id: Uuid, entity: &str, entity_id: Uuid, limit: i64) -> anyhow::Result<Vec<HistoryEntry>> {
+    Ok(sqlx::query_as(
+        "SELECT at, actor_label, action, details FROM audit_log
+          WHERE org_id = $1 AND entity = $2 AND entity_id = $3 ORDER BY id DESC LIMIT $4",
+    )
+    .bind(org_id)
+    .bind(entity)
+    .bind(entity_id.to_string())
+    .bind(limit)
+    .fetch_all(db)
+    .await?)
 }
 
 #[derive(Debug, sqlx::FromRow)]

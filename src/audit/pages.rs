@@ -9,7 +9,6 @@ use askama_web::WebTemplate;
 use axum::extract::{Query, State};
 use axum::response::Response;
 use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
-use futures_util::StreamExt;
 use serde::Deserialize;
 use uuid::Uuid;
 
@@ -144,39 +143,25 @@ async fn log_page(State(state): State<AppState>, me: Member, Query(filter): Quer
 /// Streams every matching row: constant memory whatever the log's size.
 async fn export(State(state): State<AppState>, me: Member, Query(filter): Query<Filter>) -> AppResult<Response> {
     me.require(Action::ViewAuditLog)?;
-    let (tx, res) = csv::download(&format!("audit-log-{}.csv", state.clock.now().format("%Y%m%d")));
-    let db = state.db.clone();
     let org_id = me.org_id;
-    tokio::spawn(async move {
-        let header = csv::row(&["seq", "at", "actor", "action", "entity", "entity_id", "request_id", "details", "hash"]);
-        if tx.send(Ok(header.into())).await.is_err() {
-            return;
-        }
-        let mut rows = bind_filter(sqlx::query_as(SELECT), org_id, &filter, None).fetch(&db);
-        while let Some(row) = rows.next().await {
-            let chunk = match row {
-                Ok(e) => Ok(csv::row(&[
-                    e.seq.to_string(),
-                    e.at.to_rfc3339_opts(SecondsFormat::Micros, true),
-                    e.actor_label,
-                    e.action,
-                    e.entity,
-                    e.entity_id,
-                    e.request_id,
-                    e.details,
-                    hex::encode(&e.hash),
-                ])
-                .into()),
-                Err(err) => {
-                    tracing::error!("audit export failed: {err}");
-                    Err(std::io::Error::other("export failed"))
-                }
-            };
-            let failed = chunk.is_err();
-            if tx.send(chunk).await.is_err() || failed {
-                return;
-            }
-        }
-    });
-    Ok(res)
+    Ok(csv::stream(
+        &format!("audit-log-{}.csv", state.clock.now().format("%Y%m%d")),
+        &["seq", "at", "actor", "action", "entity", "entity_id", "request_id", "details", "hash"],
+        state.db.clone(),
+        SELECT.to_string(),
+        move |q| bind_filter(q, org_id, &filter, None),
+        |e: Entry| {
+            vec![
+                e.seq.to_string(),
+                e.at.to_rfc3339_opts(SecondsFormat::Micros, true),
+                e.actor_label,
+                e.action,
+                e.entity,
+                e.entity_id,
+                e.request_id,
+                e.details,
+                hex::encode(&e.hash),
+            ]
+        },
+    ))
 }

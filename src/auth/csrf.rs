@@ -14,7 +14,8 @@ use subtle::ConstantTimeEq;
 
 pub const FIELD: &str = "csrf_token";
 pub const HEADER: &str = "x-csrf-token";
-/// Plain forms are small; uploads (multipart) are not buffered here.
+/// Plain forms are small; uploads (multipart) are not buffered here: their
+/// token travels in the query string (never logged; `no-referrer` keeps it in).
 const FORM_LIMIT: usize = 1024 * 1024;
 
 pub async fn protect(State(state): State<AppState>, req: Request, next: Next) -> Result<Response, AppError> {
@@ -34,12 +35,18 @@ pub async fn protect(State(state): State<AppState>, req: Request, next: Next) ->
     if let Some(given) = req.headers().get(HEADER).and_then(|v| v.to_str().ok()) {
         return if tokens_match(given, &expected) { Ok(next.run(req).await) } else { Err(AppError::Csrf) };
     }
-    let is_form = req
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
-    if !is_form {
+    let content_type = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    if content_type.starts_with("multipart/form-data") {
+        // Upload bodies stream to their handler unread, so an upload form
+        // carries its token in its action URL instead (see `upload_action`).
+        let given = req
+            .uri()
+            .query()
+            .and_then(|q| url::form_urlencoded::parse(q.as_bytes()).find(|(k, _)| k == FIELD).map(|(_, v)| v.into_owned()))
+            .unwrap_or_default();
+        return if tokens_match(&given, &expected) { Ok(next.run(req).await) } else { Err(AppError::Csrf) };
+    }
+    if !content_type.starts_with("application/x-www-form-urlencoded") {
         return Err(AppError::Csrf);
     }
     let (parts, body) = req.into_parts();
@@ -54,6 +61,12 @@ pub async fn protect(State(state): State<AppState>, req: Request, next: Next) ->
         return Err(AppError::Csrf);
     }
     Ok(next.run(Request::from_parts(parts, Body::from(bytes))).await)
+}
+
+/// The action URL of an upload form: `path` with the page's token.
+pub fn upload_action(path: &str, token: &str) -> String {
+    let sep = if path.contains('?') { '&' } else { '?' };
+    format!("{path}{sep}{FIELD}={}", crate::error::url_encode(token))
 }
 
 fn tokens_match(given: &str, expected: &str) -> bool {

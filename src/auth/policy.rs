@@ -74,6 +74,15 @@ pub enum Action {
     ChangeMemberRole,
     DisableMember,
     ViewAuditLog,
+    ViewRequirements,
+    /// Applicability, owner, status and notes of any requirement.
+    EditRequirements,
+    ViewPeople,
+    /// Add, edit, import people and mark leavers.
+    ManagePeople,
+    ViewRoles,
+    /// Define ISMS roles, record appointments, edit the RACI matrix.
+    ManageRoles,
 }
 
 /// The role x action table.
@@ -81,10 +90,23 @@ pub fn allows(role: Role, action: Action) -> bool {
     use Action::*;
     use Role::*;
     match action {
-        ViewHome | ViewMembers => true,
+        ViewHome | ViewMembers | ViewRequirements | ViewPeople | ViewRoles => true,
         InviteMember | RevokeInvitation | ViewAuditLog => matches!(role, Owner | IsmsLead),
+        EditRequirements | ManagePeople | ManageRoles => matches!(role, Owner | IsmsLead),
         ChangeMemberRole | DisableMember => role == Owner,
     }
+}
+
+/// Contributors update the requirements they own; owners and ISMS leads any.
+pub fn may_edit_requirement(role: Role, owns_it: bool) -> bool {
+    allows(role, Action::EditRequirements) || (role == Role::Contributor && owns_it)
+}
+
+/// Acts only a named person can take for themselves, signed in as that
+/// person: an appointer confirming their appointment, a holder accepting a
+/// role. Auditors change nothing, even about themselves.
+pub fn may_act_as_person(role: Role, is_that_person: bool) -> bool {
+    is_that_person && role != Role::Auditor
 }
 
 /// Which roles `actor` may hand out in an invitation: nobody can grant more
@@ -107,6 +129,23 @@ mod tests {
             assert_eq!(allows(role, Action::ChangeMemberRole), role == Role::Owner);
             assert_eq!(allows(role, Action::DisableMember), role == Role::Owner);
         }
+    }
+
+    #[test]
+    fn auditors_change_nothing() {
+        for action in [Action::EditRequirements, Action::ManagePeople, Action::ManageRoles, Action::InviteMember] {
+            assert!(!allows(Role::Auditor, action), "{action:?}");
+        }
+        assert!(!may_edit_requirement(Role::Auditor, true));
+        assert!(!may_act_as_person(Role::Auditor, true));
+    }
+
+    #[test]
+    fn contributors_edit_only_what_they_own() {
+        assert!(may_edit_requirement(Role::Contributor, true));
+        assert!(!may_edit_requirement(Role::Contributor, false));
+        assert!(may_edit_requirement(Role::IsmsLead, false));
+        assert!(!may_edit_requirement(Role::Executive, false));
     }
 
     #[test]

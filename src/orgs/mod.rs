@@ -9,7 +9,7 @@ use crate::auth::session::{self, Flash, Member, SignedIn, Visitor};
 use crate::auth::{password, throttle};
 use crate::error::{AppError, AppResult};
 use crate::web::form::{parse_email, parse_text};
-use crate::web::{FieldErrors, Id, Layout};
+use crate::web::{FieldErrors, Id, Layout, redirect_with};
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::extract::{Path, State};
@@ -33,12 +33,6 @@ pub fn routes(r: Routes) -> Routes {
         .post("/invitations/{id}/revoke", revoke_invitation)
         .get("/invite/{token}", invitation_page)
         .post("/invite/{token}", accept_invitation)
-}
-
-fn redirect_with(state: &AppState, to: &str, flash: Flash) -> Response {
-    let mut res = Redirect::to(to).into_response();
-    res.headers_mut().append(header::SET_COOKIE, session::flash_cookie(state, &flash));
-    res
 }
 
 fn actor_for(who: &SignedIn, org_id: Option<Uuid>) -> Actor {
@@ -192,9 +186,7 @@ async fn members_csv(State(state): State<AppState>, me: Member) -> AppResult<Res
             m.created_at.format("%Y-%m-%d").to_string(),
         ]));
     }
-    let disposition = crate::web::layout::attachment("members.csv");
-    Ok(([(header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()), (header::CONTENT_DISPOSITION, disposition)], out)
-        .into_response())
+    Ok(crate::web::csv::attachment("members.csv", out))
 }
 
 async fn invite(State(state): State<AppState>, me: Member, Form(form): Form<InviteForm>) -> AppResult<Response> {

@@ -1,4 +1,7 @@
-//! Field-level form errors, shown next to the field they belong to.
+//! Field-level form errors, shown next to the field they belong to, and the
+//! parsers that turn raw form values into checked ones.
+use chrono::NaiveDate;
+use uuid::Uuid;
 
 #[derive(Debug, Default, Clone)]
 pub struct FieldErrors(Vec<(&'static str, String)>);
@@ -61,6 +64,48 @@ pub fn parse_text(raw: &str, what: &str, max: usize) -> Result<String, String> {
     Ok(v.to_string())
 }
 
+/// An optional free-text field of bounded length (line breaks allowed when `multiline`).
+pub fn parse_optional(raw: &str, what: &str, max: usize, multiline: bool) -> Result<String, String> {
+    let v = raw.trim();
+    if v.chars().count() > max {
+        return Err(format!("Keep {what} under {max} characters."));
+    }
+    if v.chars().any(|c| c.is_control() && !(multiline && matches!(c, '\n' | '\r' | '\t'))) {
+        return Err(format!("Remove control characters from {what}."));
+    }
+    Ok(v.replace("\r\n", "\n"))
+}
+
+/// An optional date in the form browsers and spreadsheets send: YYYY-MM-DD.
+pub fn parse_date(raw: &str, what: &str) -> Result<Option<NaiveDate>, String> {
+    let v = raw.trim();
+    if v.is_empty() {
+        return Ok(None);
+    }
+    NaiveDate::parse_from_str(v, "%Y-%m-%d")
+        .map(Some)
+        .map_err(|_| format!("Enter {what} as a date like 2026-03-31 (year-month-day)."))
+}
+
+/// An optional id chosen from a list; anything unreadable counts as "none chosen".
+pub fn parse_choice(raw: &str) -> Option<Uuid> {
+    raw.trim().parse().ok()
+}
+
+/// A checkbox: browsers send the field only when ticked.
+pub fn ticked(raw: &Option<String>) -> bool {
+    raw.as_deref().is_some_and(|v| !v.is_empty() && v != "false" && v != "0")
+}
+
+/// An uploaded file's name as safe metadata: the last path component only,
+/// without control characters, at most 200 characters.
+pub fn display_filename(raw: &str) -> String {
+    let last = raw.rsplit(['/', '\\']).next().unwrap_or("");
+    let clean: String = last.chars().filter(|c| !c.is_control()).take(200).collect();
+    let clean = clean.trim().trim_start_matches('.').to_string();
+    if clean.is_empty() { "upload".into() } else { clean }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -71,5 +116,13 @@ mod tests {
         for bad in ["", "no-at", "a@b", "a b@c.d", "@c.d", "a@.c", "a@c.d."] {
             assert!(parse_email(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn filenames_lose_paths_and_control_characters() {
+        assert_eq!(display_filename("C:\\Users\\x\\staff.csv"), "staff.csv");
+        assert_eq!(display_filename("../../etc/passwd"), "passwd");
+        assert_eq!(display_filename("a\u{0}b\nc.csv"), "abc.csv");
+        assert_eq!(display_filename(".."), "upload");
     }
 }

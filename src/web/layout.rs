@@ -74,11 +74,20 @@ impl Layout {
     pub fn is_current_org(&self, id: &Uuid) -> bool {
         self.org_id.as_ref() == Some(id)
     }
+
+    /// The action URL for an upload form on this page (carries the CSRF token).
+    pub fn upload_action(&self, path: &str) -> String {
+        crate::auth::csrf::upload_action(path, &self.csrf)
+    }
 }
 
 fn nav_for(role: crate::auth::policy::Role, path: &str) -> Vec<NavLink> {
-    let items: [(&'static str, &'static str, Action); 3] = [
+    let items: [(&'static str, &'static str, Action); 7] = [
         ("/dashboard", "Home", Action::ViewHome),
+        ("/requirements", "Requirements", Action::ViewRequirements),
+        ("/people", "People", Action::ViewPeople),
+        ("/roles", "Roles", Action::ViewRoles),
+        ("/raci", "RACI", Action::ViewRoles),
         ("/members", "Members", Action::ViewMembers),
         ("/audit", "Audit log", Action::ViewAuditLog),
     ];

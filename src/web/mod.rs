@@ -36,6 +36,14 @@ pub async fn request_id(mut req: Request, next: Next) -> Response {
     res
 }
 
+/// A redirect (303) that shows `flash` on the next page.
+pub fn redirect_with(state: &crate::app::AppState, to: &str, flash: crate::auth::session::Flash) -> Response {
+    use axum::response::IntoResponse;
+    let mut res = axum::response::Redirect::to(to).into_response();
+    res.headers_mut().append(axum::http::header::SET_COOKIE, crate::auth::session::flash_cookie(state, &flash));
+    res
+}
+
 /// A `{id}` path segment. A malformed id answers 404, exactly like an id
 /// that does not exist or belongs to another organisation.
 #[derive(Debug, Clone, Copy)]

@@ -3,6 +3,7 @@
 //! lacks (or the other way round) fails the test.
 use crate::support::{Client, TestApp};
 use mandate::auth::policy::Role;
+use mandate::people::import::Row as ImportRow;
 use sqlx::PgPool;
 use std::collections::{BTreeSet, HashMap};
 use uuid::Uuid;
@@ -63,9 +64,71 @@ const TABLE: &[Row] = &[
                                         Some(["422",  "410", "410", "410", "410", "410", "410", "410"])),
     ("GET",  "/audit",                       ["login","200", "200", "403", "403", "403", "200", "orgs"], None),
     ("GET",  "/audit.csv",                   ["login","200", "200", "403", "403", "403", "200", "orgs"], None),
+    // Requirements: the catalogue is shared, so there is no other tenant's id; the state written is the member's own.
+    ("GET",  "/requirements",                ["login","200", "200", "200", "200", "200", "200", "orgs"], None),
+    ("GET",  "/requirements.csv",            ["login","200", "200", "200", "200", "200", "200", "orgs"], None),
+    ("GET",  "/requirements/{id}",           ["login","200", "200", "200", "200", "200", "200", "orgs"], None),
+    ("POST", "/requirements/{id}",           ["login","303", "303", "403", "403", "403", "303", "orgs"], None),
+    // People directory and its import.
+    ("GET",  "/people",                      ["login","200", "200", "200", "200", "200", "200", "orgs"], None),
+    ("GET",  "/people.csv",                  ["login","200", "200", "200", "200", "200", "200", "orgs"], None),
+    ("GET",  "/people/new",                  ["login","200", "200", "403", "403", "403", "200", "orgs"], None),
+    ("POST", "/people",                      ["login","303", "303", "403", "403", "403", "303", "orgs"], None),
+    ("GET",  "/people/import",               ["login","200", "200", "403", "403", "403", "200", "orgs"], None),
+    ("GET",  "/people/import/template.csv",  ["login","200", "200", "403", "403", "403", "200", "orgs"], None),
+    ("POST", "/people/import",               ["login","303", "303", "403", "403", "403", "303", "orgs"], None),
+    ("GET",  "/people/import/{id}",          ["login","200", "200", "403", "403", "403", "200", "orgs"],
+                                        Some(["login","404", "404", "403", "403", "403", "404", "orgs"])),
+    ("POST", "/people/import/{id}/apply",    ["login","303", "303", "403", "403", "403", "303", "orgs"],
+                                        Some(["login","404", "404", "403", "403", "403", "404", "orgs"])),
+    ("GET",  "/people/{id}",                 ["login","200", "200", "200", "200", "200", "200", "orgs"],
+                                        Some(["login","404", "404", "404", "404", "404", "404", "orgs"])),
+    ("POST", "/people/{id}",                 ["login","303", "303", "403", "403", "403", "303", "orgs"],
+                                        Some(["login","404", "404", "403", "403", "403", "404", "orgs"])),
+    ("POST", "/people/{id}/leaver",          ["login","303", "303", "403", "403", "403", "303", "orgs"],
+                                        Some(["login","404", "404", "403", "403", "403", "404", "orgs"])),
+    // ISMS roles and appointments.
+    ("GET",  "/roles",                       ["login","200", "200", "200", "200", "200", "200", "orgs"], None),
+    ("GET",  "/roles.csv",                   ["login","200", "200", "200", "200", "200", "200", "orgs"], None),
+    ("POST", "/roles",                       ["login","303", "303", "403", "403", "403", "303", "orgs"], None),
+    ("POST", "/roles/starter",               ["login","303", "303", "403", "403", "403", "303", "orgs"], None),
+    ("GET",  "/roles/{id}",                  ["login","200", "200", "200", "200", "200", "200", "orgs"],
+                                        Some(["login","404", "404", "404", "404", "404", "404", "orgs"])),
+    ("POST", "/roles/{id}",                  ["login","303", "303", "403", "403", "403", "303", "orgs"],
+                                        Some(["login","404", "404", "403", "403", "403", "404", "orgs"])),
+    ("POST", "/roles/{id}/retire",           ["login","303", "303", "403", "403", "403", "303", "orgs"],
+                                        Some(["login","404", "404", "403", "403", "403", "404", "orgs"])),
+    ("POST", "/roles/{id}/appointments",     ["login","303", "303", "403", "403", "403", "303", "orgs"],
+                                        Some(["login","404", "404", "403", "403", "403", "404", "orgs"])),
+    // Only the appointer (the executive's own directory entry) confirms; only the holder (the contributor's) accepts.
+    ("POST", "/appointments/{id}/confirm",   ["login","403", "403", "303", "403", "403", "403", "orgs"],
+                                        Some(["login","404", "404", "404", "404", "404", "404", "orgs"])),
+    ("POST", "/appointments/{id}/accept",    ["login","403", "403", "403", "303", "403", "403", "orgs"],
+                                        Some(["login","404", "404", "404", "404", "404", "404", "orgs"])),
+    ("POST", "/appointments/{id}/link",      ["login","303", "303", "403", "403", "403", "303", "orgs"],
+                                        Some(["login","404", "404", "403", "403", "403", "404", "orgs"])),
+    ("POST", "/appointments/{id}/end",       ["login","303", "303", "403", "403", "403", "303", "orgs"],
+                                        Some(["login","404", "404", "403", "403", "403", "404", "orgs"])),
+    ("POST", "/appointments/{id}/hats",      ["login","303", "303", "403", "303", "403", "303", "orgs"],
+                                        Some(["login","404", "404", "404", "404", "404", "404", "orgs"])),
+    // A personal link works for whoever holds it, signed in or not.
+    ("GET",  "/accept-role/{token}",         ["200",  "200", "200", "200", "200", "200", "200", "200"],
+                                        Some(["200",  "200", "200", "200", "200", "200", "200", "200"])),
+    ("POST", "/accept-role/{token}",         ["200",  "200", "200", "200", "200", "200", "200", "200"],
+                                        Some(["200",  "200", "200", "200", "200", "200", "200", "200"])),
+    // RACI matrix.
+    ("GET",  "/raci",                        ["login","200", "200", "200", "200", "200", "200", "orgs"], None),
+    ("GET",  "/raci.csv",                    ["login","200", "200", "200", "200", "200", "200", "orgs"], None),
+    ("POST", "/raci",                        ["login","303", "303", "403", "403", "403", "303", "orgs"], None),
+    ("POST", "/raci/activities",             ["login","303", "303", "403", "403", "403", "303", "orgs"], None),
+    ("POST", "/raci/starter",                ["login","303", "303", "403", "403", "403", "303", "orgs"], None),
+    ("POST", "/raci/activities/{id}/retire", ["login","303", "303", "403", "403", "403", "303", "orgs"],
+                                        Some(["login","404", "404", "403", "403", "403", "404", "orgs"])),
 ];
 
 /// One organisation's ids, as the path and form placeholders need them.
+/// Requests that use something up (revoke, apply, retire, end) get one each
+/// per principal, so every case meets the same state.
 struct Tenant {
     org: Uuid,
     /// A contributor whose role and status the owner's requests touch.
@@ -74,6 +137,24 @@ struct Tenant {
     invitations: HashMap<P, Uuid>,
     /// An invitation for an address that has no account.
     token: String,
+    person: Uuid,
+    person_email: String,
+    imports: HashMap<P, Uuid>,
+    role: Uuid,
+    retire_roles: HashMap<P, Uuid>,
+    /// A top-management person who makes the appointments.
+    appointer: Uuid,
+    /// People each principal's appointment request names.
+    appointees: HashMap<P, Uuid>,
+    /// Made by `appointer`, not yet confirmed.
+    confirm_appointment: Uuid,
+    /// Held by `holder`, not yet accepted.
+    accept_appointment: Uuid,
+    holder: Uuid,
+    link_appointment: Uuid,
+    end_appointments: HashMap<P, Uuid>,
+    role_token: String,
+    activities: HashMap<P, Uuid>,
 }
 
 struct World {
@@ -93,11 +174,64 @@ async fn tenant(app: &TestApp, name: &str, owner: Uuid) -> Tenant {
         invitations.insert(*p, id);
     }
     let (_, token) = app.invitation(org, owner, &format!("newcomer@{name}.example"), Role::Contributor).await;
-    Tenant { org, target_member, invitations, token }
+    let person_email = format!("person@{name}.example");
+    let person = app.person(org, "Target Person", &person_email, false).await;
+    let role = app.role(org, "Shared role", true, false).await;
+    let appointer = app.person(org, "Chief Executive", &format!("ceo@{name}.example"), true).await;
+    let holder = app.person(org, "Role Holder", &format!("holder@{name}.example"), false).await;
+    let (confirm_appointment, _) = app.appoint(org, role, holder, appointer).await;
+    let accept_role = app.role(org, "Accept role", false, true).await;
+    let (accept_appointment, role_token) = app.appoint(org, accept_role, holder, appointer).await;
+    let link_person = app.person(org, "Link Person", &format!("link@{name}.example"), false).await;
+    let (link_appointment, _) = app.appoint(org, role, link_person, appointer).await;
+    let (mut imports, mut retire_roles, mut appointees, mut end_appointments, mut activities) =
+        (HashMap::new(), HashMap::new(), HashMap::new(), HashMap::new(), HashMap::new());
+    for p in PRINCIPALS {
+        let rows = vec![ImportRow { line: 2, name: format!("Imported {p:?}"), email: format!("imported-{p:?}@{name}.example").to_lowercase(), ..Default::default() }];
+        let id = Uuid::new_v4();
+        sqlx::query(
+            "INSERT INTO people_imports (id, org_id, created_by, created_at, filename, file_sha256, columns, rows, problems)
+             VALUES ($1, $2, $3, now(), 'people.csv', '\\x00', ARRAY['name','email'], $4, '[]')",
+        )
+        .bind(id)
+        .bind(org)
+        .bind(owner)
+        .bind(sqlx::types::Json(&rows))
+        .execute(app.db())
+        .await
+        .unwrap();
+        imports.insert(p, id);
+        retire_roles.insert(p, app.role(org, &format!("Retire {p:?}"), false, false).await);
+        let someone = app.person(org, &format!("Appointee {p:?}"), &format!("appointee-{p:?}@{name}.example").to_lowercase(), false).await;
+        appointees.insert(p, someone);
+        let ender = app.person(org, &format!("Ending {p:?}"), &format!("ending-{p:?}@{name}.example").to_lowercase(), false).await;
+        end_appointments.insert(p, app.appoint(org, role, ender, appointer).await.0);
+        activities.insert(p, app.activity(org, &format!("Activity {p:?}")).await);
+    }
+    Tenant {
+        org,
+        target_member,
+        invitations,
+        token,
+        person,
+        person_email,
+        imports,
+        role,
+        retire_roles,
+        appointer,
+        appointees,
+        confirm_appointment,
+        accept_appointment,
+        holder,
+        link_appointment,
+        end_appointments,
+        role_token,
+        activities,
+    }
 }
 
 async fn world(db: PgPool) -> World {
-    let app = TestApp::new(db);
+    let app = TestApp::new(db).await;
     let owner = app.user("owner@a.example", "A Owner").await;
     let a = tenant(&app, "a", owner).await;
     let b_owner = app.user("owner@b.example", "B Owner").await;
@@ -109,6 +243,9 @@ async fn world(db: PgPool) -> World {
         app.member(a.org, u, role).await;
         users.insert(p, (u, Some(a.org)));
     }
+    // The executive is A's appointer in the directory; the contributor holds a role there.
+    app.link(a.org, a.appointer, users[&P::Executive].0).await;
+    app.link(a.org, a.holder, users[&P::Contributor].0).await;
     users.insert(P::OtherOwner, (b_owner, Some(b.org)));
     let disabled = app.user("disabled@a.example", "Disabled").await;
     let m = app.member(a.org, disabled, Role::IsmsLead).await;
@@ -133,12 +270,22 @@ impl World {
 }
 
 fn fill(path: &str, t: &Tenant, p: P) -> String {
-    path.replace("{file}", "app.css")
-        .replace("{token}", &t.token)
-        .replace("{id}", &match path {
-            p2 if p2.starts_with("/invitations/") => t.invitations[&p].to_string(),
-            _ => t.target_member.to_string(),
-        })
+    let id = match path {
+        _ if path.starts_with("/invitations/") => t.invitations[&p],
+        _ if path.starts_with("/requirements/") => mandate::requirements::catalogue::requirement_id("iso27001-2022-leadership", "5.1(a)"),
+        _ if path.starts_with("/people/import/") => t.imports[&p],
+        _ if path.starts_with("/people/") => t.person,
+        "/roles/{id}/retire" => t.retire_roles[&p],
+        _ if path.starts_with("/roles/") => t.role,
+        "/appointments/{id}/confirm" => t.confirm_appointment,
+        "/appointments/{id}/accept" | "/appointments/{id}/hats" => t.accept_appointment,
+        "/appointments/{id}/link" => t.link_appointment,
+        "/appointments/{id}/end" => t.end_appointments[&p],
+        _ if path.starts_with("/raci/activities/") => t.activities[&p],
+        _ => t.target_member,
+    };
+    let token = if path.starts_with("/accept-role/") { &t.role_token } else { &t.token };
+    path.replace("{file}", "app.css").replace("{token}", token).replace("{id}", &id.to_string())
 }
 
 fn form_for(path: &str, t: &Tenant, p: P) -> Vec<(String, String)> {
@@ -149,6 +296,21 @@ fn form_for(path: &str, t: &Tenant, p: P) -> Vec<(String, String)> {
         "/orgs/switch" => vec![("org_id", t.org.to_string())],
         "/members/invite" => vec![("email", format!("invitee-{p:?}@example.com").to_lowercase()), ("role", "contributor".into())],
         "/members/{id}/role" => vec![("role", "contributor".into())],
+        "/requirements/{id}" => vec![("applicable", "yes".into()), ("status", "in_progress".into()), ("notes", format!("by {p:?}"))],
+        "/people" => vec![("name", format!("New {p:?}")), ("email", format!("new-{p:?}@example.com").to_lowercase()), ("kind", "employee".into())],
+        "/people/{id}" => vec![("name", "Target Person".into()), ("email", t.person_email.clone()), ("kind", "employee".into()), ("department", format!("{p:?}"))],
+        "/people/{id}/leaver" => vec![("end_date", "2027-12-31".into())],
+        "/roles" => vec![("name", format!("Role by {p:?}")), ("authorities", "Some".into())],
+        "/roles/{id}" => vec![("name", "Shared role".into()), ("responsibilities", format!("by {p:?}")), ("conformance", "on".into())],
+        "/roles/{id}/appointments" => vec![
+            ("person_id", t.appointees[&p].to_string()),
+            ("appointed_by", t.appointer.to_string()),
+            ("appointed_on", "2026-11-01".into()),
+            ("capacity", "holder".into()),
+        ],
+        "/appointments/{id}/end" => vec![("ended_on", "2026-11-02".into()), ("reason", "test".into())],
+        "/appointments/{id}/hats" => vec![("note", format!("by {p:?}"))],
+        "/raci/activities" => vec![("name", format!("New activity by {p:?}"))],
         _ => vec![],
     };
     pairs.into_iter().map(|(k, v)| (k.to_string(), v)).collect()
@@ -184,6 +346,9 @@ async fn every_route_role_and_tenant_gets_the_expected_answer(db: PgPool) {
                 let mut c = w.client(*p).await;
                 let res = if *method == "GET" {
                     c.get(&url).await
+                } else if *path == "/people/import" {
+                    let csv = format!("name,email\nUploaded,uploaded-{p:?}@example.com\n");
+                    c.upload(&url, "file", "people.csv", "text/csv", csv.as_bytes()).await
                 } else {
                     let form = form_for(path, t, *p);
                     let fields: Vec<(&str, &str)> = form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();

@@ -20,7 +20,7 @@ async fn some_history(app: &TestApp) -> (Uuid, Uuid) {
 
 #[sqlx::test]
 async fn changes_write_chained_rows_that_verify(db: PgPool) {
-    let app = TestApp::new(db);
+    let app = TestApp::new(db).await;
     let (_, org) = some_history(&app).await;
     let rows: Vec<(i64, String, String)> = sqlx::query_as("SELECT seq, action, request_id FROM audit_log WHERE org_id = $1 ORDER BY seq")
         .bind(org)
@@ -42,7 +42,7 @@ async fn changes_write_chained_rows_that_verify(db: PgPool) {
 
 #[sqlx::test]
 async fn the_database_refuses_update_and_delete(db: PgPool) {
-    let app = TestApp::new(db);
+    let app = TestApp::new(db).await;
     some_history(&app).await;
     for sql in ["UPDATE audit_log SET action = 'x'", "DELETE FROM audit_log", "TRUNCATE audit_log"] {
         let err = sqlx::query(sql).execute(app.db()).await.unwrap_err();
@@ -52,7 +52,7 @@ async fn the_database_refuses_update_and_delete(db: PgPool) {
 
 #[sqlx::test]
 async fn an_edited_row_is_named(db: PgPool) {
-    let app = TestApp::new(db);
+    let app = TestApp::new(db).await;
     let (_, org) = some_history(&app).await;
     let target: i64 = sqlx::query_scalar("SELECT id FROM audit_log WHERE org_id = $1 AND seq = 3").bind(org).fetch_one(app.db()).await.unwrap();
     app.tamper_audit(&format!("UPDATE audit_log SET details = '{{\"email\":\"someone-else@acme.example\"}}' WHERE id = {target}")).await;
@@ -63,7 +63,7 @@ async fn an_edited_row_is_named(db: PgPool) {
 
 #[sqlx::test]
 async fn a_removed_row_is_detected(db: PgPool) {
-    let app = TestApp::new(db);
+    let app = TestApp::new(db).await;
     let (_, org) = some_history(&app).await;
     app.tamper_audit(&format!("DELETE FROM audit_log WHERE org_id = '{org}' AND seq = 2")).await;
     let problem = audit::verify(app.db()).await.unwrap().first_problem.expect("gap detected");
@@ -73,7 +73,7 @@ async fn a_removed_row_is_detected(db: PgPool) {
 
 #[sqlx::test]
 async fn a_removed_tail_is_detected(db: PgPool) {
-    let app = TestApp::new(db);
+    let app = TestApp::new(db).await;
     let (_, org) = some_history(&app).await;
     app.tamper_audit(&format!("DELETE FROM audit_log WHERE org_id = '{org}' AND seq = 5")).await;
     let problem = audit::verify(app.db()).await.unwrap().first_problem.expect("truncation detected");
@@ -82,7 +82,7 @@ async fn a_removed_tail_is_detected(db: PgPool) {
 
 #[sqlx::test]
 async fn concurrent_writers_never_fork_the_chain(db: PgPool) {
-    let app = TestApp::new(db);
+    let app = TestApp::new(db).await;
     let org = Uuid::new_v4();
     let mut tasks = Vec::new();
     for i in 0..24 {
@@ -105,7 +105,7 @@ async fn concurrent_writers_never_fork_the_chain(db: PgPool) {
 
 #[sqlx::test]
 async fn a_rolled_back_change_leaves_no_row(db: PgPool) {
-    let app = TestApp::new(db);
+    let app = TestApp::new(db).await;
     let org = Uuid::new_v4();
     {
         let mut tx = app.db().begin().await.unwrap();
@@ -119,7 +119,7 @@ async fn a_rolled_back_change_leaves_no_row(db: PgPool) {
 
 #[sqlx::test]
 async fn owners_browse_filter_and_export_only_their_log(db: PgPool) {
-    let app = TestApp::new(db);
+    let app = TestApp::new(db).await;
     let (owner, org) = some_history(&app).await;
     let mut c = app.signed_in(owner, Some(org)).await;
     let page = c.get("/audit").await;

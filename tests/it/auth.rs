@@ -6,7 +6,7 @@ use sqlx::PgPool;
 
 #[sqlx::test]
 async fn sign_up_creates_organisation_owner_and_session(db: PgPool) {
-    let app = TestApp::new(db);
+    let app = TestApp::new(db).await;
     let mut c = app.client();
     let res = c
         .post("/signup", &[("org_name", "Globex"), ("name", "Ada Lane"), ("email", "Ada@Globex.example"), ("password", PASSWORD)])
@@ -32,7 +32,7 @@ async fn sign_up_creates_organisation_owner_and_session(db: PgPool) {
 
 #[sqlx::test]
 async fn sign_up_errors_keep_input_and_name_the_field(db: PgPool) {
-    let app = TestApp::new(db);
+    let app = TestApp::new(db).await;
     let mut c = app.client();
     let res = c
         .post("/signup", &[("org_name", "Initech"), ("name", ""), ("email", "not-an-email"), ("password", "password1234")])
@@ -49,7 +49,7 @@ async fn sign_up_errors_keep_input_and_name_the_field(db: PgPool) {
 
 #[sqlx::test]
 async fn duplicate_email_is_refused_at_sign_up(db: PgPool) {
-    let app = TestApp::new(db);
+    let app = TestApp::new(db).await;
     app.user("taken@example.com", "Taken").await;
     let mut c = app.client();
     let res = c
@@ -63,7 +63,7 @@ async fn duplicate_email_is_refused_at_sign_up(db: PgPool) {
 
 #[sqlx::test]
 async fn sign_in_rotates_the_session_and_sign_out_ends_it(db: PgPool) {
-    let app = TestApp::new(db);
+    let app = TestApp::new(db).await;
     let user = app.user("kim@example.com", "Kim").await;
     app.org("Kim Co", user).await;
     let mut c = app.client();
@@ -93,7 +93,7 @@ async fn sign_in_rotates_the_session_and_sign_out_ends_it(db: PgPool) {
 
 #[sqlx::test]
 async fn unknown_user_and_wrong_password_look_the_same(db: PgPool) {
-    let app = TestApp::new(db);
+    let app = TestApp::new(db).await;
     app.user("lee@example.com", "Lee").await;
     let mut a = app.client();
     let mut b = app.client();
@@ -109,7 +109,8 @@ async fn secure_cookie_when_served_over_tls(db: PgPool) {
     let app = TestApp::with_config(db, |c| {
         c.base_url = "https://grc.example.com".parse().unwrap();
         c.secure_cookies = true;
-    });
+    })
+    .await;
     app.user("tls@example.com", "T").await;
     let mut c = app.client();
     let res = c.login("tls@example.com", PASSWORD).await;
@@ -119,7 +120,7 @@ async fn secure_cookie_when_served_over_tls(db: PgPool) {
 
 #[sqlx::test]
 async fn open_redirects_are_refused(db: PgPool) {
-    let app = TestApp::new(db);
+    let app = TestApp::new(db).await;
     let user = app.user("r@example.com", "R").await;
     app.org("R", user).await;
     for (next, expected) in [("/members", "/members"), ("//evil.example", "/dashboard"), ("https://evil.example", "/dashboard"), ("/\\evil", "/dashboard")] {
@@ -131,7 +132,7 @@ async fn open_redirects_are_refused(db: PgPool) {
 
 #[sqlx::test]
 async fn idle_timeout_ends_sessions(db: PgPool) {
-    let app = TestApp::new(db);
+    let app = TestApp::new(db).await;
     let user = app.user("t@example.com", "T").await;
     let org = app.org("T", user).await;
 
@@ -149,7 +150,7 @@ async fn idle_timeout_ends_sessions(db: PgPool) {
 
 #[sqlx::test]
 async fn absolute_timeout_is_twelve_hours(db: PgPool) {
-    let app = TestApp::new(db);
+    let app = TestApp::new(db).await;
     let user = app.user("t@example.com", "T").await;
     let org = app.org("T", user).await;
     let mut c = app.signed_in(user, Some(org)).await;
@@ -164,7 +165,7 @@ async fn absolute_timeout_is_twelve_hours(db: PgPool) {
 
 #[sqlx::test]
 async fn password_change_ends_other_sessions(db: PgPool) {
-    let app = TestApp::new(db);
+    let app = TestApp::new(db).await;
     let user = app.user("p@example.com", "P").await;
     let org = app.org("P", user).await;
     let mut here = app.signed_in(user, Some(org)).await;
@@ -184,7 +185,7 @@ async fn password_change_ends_other_sessions(db: PgPool) {
 
 #[sqlx::test]
 async fn locked_account_refuses_even_the_right_password(db: PgPool) {
-    let app = TestApp::new(db);
+    let app = TestApp::new(db).await;
     let user = app.user("lock@example.com", "L").await;
     app.org("L", user).await;
     let mut c = app.client();
@@ -205,7 +206,7 @@ async fn locked_account_refuses_even_the_right_password(db: PgPool) {
 
 #[sqlx::test]
 async fn one_address_is_throttled_across_accounts(db: PgPool) {
-    let app = TestApp::with_config(db, |c| c.throttle.max_address_failures = 8);
+    let app = TestApp::with_config(db, |c| c.throttle.max_address_failures = 8).await;
     let user = app.user("victim@example.com", "V").await;
     app.org("V", user).await;
     let mut attacker = app.client();
@@ -221,7 +222,7 @@ async fn one_address_is_throttled_across_accounts(db: PgPool) {
 
 #[sqlx::test]
 async fn user_without_organisation_is_sent_to_choose_one(db: PgPool) {
-    let app = TestApp::new(db);
+    let app = TestApp::new(db).await;
     app.user("solo@example.com", "Solo").await;
     let mut c = app.client();
     let res = c.login("solo@example.com", PASSWORD).await;

@@ -23,7 +23,7 @@ fn verify(db: &PgPool) -> (i32, String) {
 
 #[sqlx::test]
 async fn audit_verify_command_reports_the_first_bad_row(db: PgPool) {
-    let app = TestApp::new(db);
+    let app = TestApp::new(db).await;
     let owner = app.user("owner@acme.example", "Owner").await;
     let org = app.org("Acme", owner).await;
     let mut c = app.signed_in(owner, Some(org)).await;

@@ -7,7 +7,7 @@ use sqlx::PgPool;
 
 #[sqlx::test]
 async fn demo_loads_once_with_a_working_login_per_role(db: PgPool) {
-    let app = TestApp::new(db);
+    let app = TestApp::new(db).await;
     let logins = demo::load_if_empty(app.db(), &app.clock, Duration::days(7)).await.unwrap().expect("loaded into an empty database");
     let roles: Vec<Role> = logins.iter().map(|l| l.role).collect();
     assert_eq!(roles, Role::ALL.to_vec(), "one login per role");
@@ -27,7 +27,7 @@ async fn demo_loads_once_with_a_working_login_per_role(db: PgPool) {
 
 #[sqlx::test]
 async fn demo_is_skipped_when_an_organisation_exists(db: PgPool) {
-    let app = TestApp::new(db);
+    let app = TestApp::new(db).await;
     let u = app.user("first@example.com", "First").await;
     app.org("Real Co", u).await;
     assert!(demo::load_if_empty(app.db(), &app.clock, Duration::days(7)).await.unwrap().is_none());

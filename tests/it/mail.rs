@@ -59,7 +59,7 @@ async fn invitations_are_emailed_when_smtp_is_configured(db: PgPool) {
     let (port, inbox) = smtp_sink().await;
     let app = TestApp::with_config(db, |c| {
         c.smtp = Some(SmtpConfig { url: format!("smtp://127.0.0.1:{port}"), from: "Mandate <grc@acme.example>".into() })
-    });
+    }).await;
     let owner = app.user("owner@acme.example", "Olu Owner").await;
     let org = app.org("Acme", owner).await;
     let mut c = app.signed_in(owner, Some(org)).await;
@@ -82,7 +82,7 @@ async fn failed_delivery_shows_the_link_instead(db: PgPool) {
     let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let app = TestApp::with_config(db, |c| {
         c.smtp = Some(SmtpConfig { url: format!("smtp://127.0.0.1:{closed}"), from: "grc@acme.example".into() })
-    });
+    }).await;
     let owner = app.user("owner@acme.example", "Owner").await;
     let org = app.org("Acme", owner).await;
     let mut c = app.signed_in(owner, Some(org)).await;

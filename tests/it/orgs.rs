@@ -13,7 +13,7 @@ fn link_in(body: &str) -> String {
 
 #[sqlx::test]
 async fn invitation_creates_account_and_membership_once(db: PgPool) {
-    let app = TestApp::new(db);
+    let app = TestApp::new(db).await;
     let owner = app.user("owner@acme.example", "Owner").await;
     let org = app.org("Acme", owner).await;
     let mut o = app.signed_in(owner, Some(org)).await;
@@ -49,7 +49,7 @@ async fn invitation_creates_account_and_membership_once(db: PgPool) {
 
 #[sqlx::test]
 async fn invitations_expire_and_can_be_withdrawn(db: PgPool) {
-    let app = TestApp::new(db);
+    let app = TestApp::new(db).await;
     let owner = app.user("owner@acme.example", "Owner").await;
     let org = app.org("Acme", owner).await;
     let (_, token) = app.invitation(org, owner, "late@acme.example", Role::Contributor).await;
@@ -69,7 +69,7 @@ async fn invitations_expire_and_can_be_withdrawn(db: PgPool) {
 
 #[sqlx::test]
 async fn existing_user_joins_a_second_organisation_and_switches(db: PgPool) {
-    let app = TestApp::new(db);
+    let app = TestApp::new(db).await;
     let consultant = app.user("consultant@example.com", "Casey").await;
     let first = app.org("Client One", consultant).await;
     let owner2 = app.user("boss@two.example", "Boss").await;
@@ -93,7 +93,7 @@ async fn existing_user_joins_a_second_organisation_and_switches(db: PgPool) {
 
 #[sqlx::test]
 async fn signed_in_as_someone_else_cannot_take_an_invitation(db: PgPool) {
-    let app = TestApp::new(db);
+    let app = TestApp::new(db).await;
     let owner = app.user("owner@acme.example", "Owner").await;
     let org = app.org("Acme", owner).await;
     let other = app.user("other@example.com", "Other").await;
@@ -110,7 +110,7 @@ async fn signed_in_as_someone_else_cannot_take_an_invitation(db: PgPool) {
 
 #[sqlx::test]
 async fn isms_lead_invites_but_cannot_make_owners(db: PgPool) {
-    let app = TestApp::new(db);
+    let app = TestApp::new(db).await;
     let owner = app.user("owner@acme.example", "Owner").await;
     let org = app.org("Acme", owner).await;
     let lead = app.user("lead@acme.example", "Lead").await;
@@ -129,7 +129,7 @@ async fn isms_lead_invites_but_cannot_make_owners(db: PgPool) {
 
 #[sqlx::test]
 async fn owners_change_roles_and_disable_members(db: PgPool) {
-    let app = TestApp::new(db);
+    let app = TestApp::new(db).await;
     let owner = app.user("owner@acme.example", "Owner").await;
     let org = app.org("Acme", owner).await;
     let grace = app.user("grace@acme.example", "Grace").await;
@@ -158,7 +158,7 @@ async fn owners_change_roles_and_disable_members(db: PgPool) {
 
 #[sqlx::test]
 async fn the_last_owner_stays(db: PgPool) {
-    let app = TestApp::new(db);
+    let app = TestApp::new(db).await;
     let owner = app.user("owner@acme.example", "Owner").await;
     let org = app.org("Acme", owner).await;
     let owner_m: uuid::Uuid = sqlx::query_scalar("SELECT id FROM memberships WHERE user_id = $1").bind(owner).fetch_one(app.db()).await.unwrap();
@@ -174,7 +174,7 @@ async fn the_last_owner_stays(db: PgPool) {
 
 #[sqlx::test]
 async fn members_export_as_csv(db: PgPool) {
-    let app = TestApp::new(db);
+    let app = TestApp::new(db).await;
     let owner = app.user("owner@acme.example", "=HYPERLINK(\"x\")").await;
     let org = app.org("Acme", owner).await;
     let mut o = app.signed_in(owner, Some(org)).await;
@@ -188,7 +188,7 @@ async fn members_export_as_csv(db: PgPool) {
 
 #[sqlx::test]
 async fn signed_in_invitee_joins_with_one_click(db: PgPool) {
-    let app = TestApp::new(db);
+    let app = TestApp::new(db).await;
     let owner = app.user("owner@acme.example", "Owner").await;
     let org = app.org("Acme", owner).await;
     let auditor = app.user("auditor@certbody.example", "Aud").await;

@@ -10,7 +10,7 @@ async fn owner_client(app: &TestApp) -> crate::support::Client {
 
 #[sqlx::test]
 async fn state_changes_without_the_token_are_refused(db: PgPool) {
-    let app = TestApp::new(db);
+    let app = TestApp::new(db).await;
     let mut c = owner_client(&app).await;
     let before: i64 = sqlx::query_scalar("SELECT count(*) FROM organisations").fetch_one(app.db()).await.unwrap();
     for fields in [vec![("name", "No token")], vec![("csrf_token", "forged"), ("name", "Bad token")]] {
@@ -28,7 +28,7 @@ async fn state_changes_without_the_token_are_refused(db: PgPool) {
 
 #[sqlx::test]
 async fn anonymous_forms_need_the_cookie_token(db: PgPool) {
-    let app = TestApp::new(db);
+    let app = TestApp::new(db).await;
     let mut c = app.client();
     // No cookie yet: any token is refused.
     let res = c.post_raw("/login", &[("csrf_token", "guess"), ("email", "a@b.c"), ("password", "x")]).await;
@@ -39,7 +39,7 @@ async fn anonymous_forms_need_the_cookie_token(db: PgPool) {
 
 #[sqlx::test]
 async fn cross_site_requests_are_refused_even_with_a_token(db: PgPool) {
-    let app = TestApp::new(db);
+    let app = TestApp::new(db).await;
     let mut c = owner_client(&app).await;
     let token = c.token().await;
     c.headers.insert("sec-fetch-site", HeaderValue::from_static("cross-site"));
@@ -58,7 +58,7 @@ async fn cross_site_requests_are_refused_even_with_a_token(db: PgPool) {
 
 #[sqlx::test]
 async fn no_state_changes_on_get(db: PgPool) {
-    let app = TestApp::new(db);
+    let app = TestApp::new(db).await;
     let mut c = owner_client(&app).await;
     let audit_before: i64 = sqlx::query_scalar("SELECT count(*) FROM audit_log").fetch_one(app.db()).await.unwrap();
     for (method, path) in mandate::app::route_list() {
@@ -78,7 +78,7 @@ async fn no_state_changes_on_get(db: PgPool) {
 
 #[sqlx::test]
 async fn security_headers_on_pages_errors_and_downloads(db: PgPool) {
-    let app = TestApp::new(db);
+    let app = TestApp::new(db).await;
     let mut c = owner_client(&app).await;
     for path in ["/dashboard", "/no-such-page", "/audit.csv", "/members.csv", "/static/app.css", "/healthz"] {
         let res = c.get(path).await;
@@ -98,7 +98,7 @@ async fn security_headers_on_pages_errors_and_downloads(db: PgPool) {
 
 #[sqlx::test]
 async fn error_pages_have_request_ids_and_hide_internals(db: PgPool) {
-    let app = TestApp::new(db);
+    let app = TestApp::new(db).await;
     let mut c = owner_client(&app).await;
     let res = c.get("/no-such-page").await;
     assert_eq!(res.status, StatusCode::NOT_FOUND);
@@ -119,7 +119,7 @@ async fn error_pages_have_request_ids_and_hide_internals(db: PgPool) {
 
 #[sqlx::test]
 async fn forbidden_page_is_rendered(db: PgPool) {
-    let app = TestApp::new(db);
+    let app = TestApp::new(db).await;
     let owner = app.user("o@example.com", "O").await;
     let org = app.org("Org", owner).await;
     let exec = app.user("e@example.com", "E").await;
@@ -135,7 +135,7 @@ async fn forbidden_page_is_rendered(db: PgPool) {
 
 #[sqlx::test]
 async fn health_and_readiness(db: PgPool) {
-    let app = TestApp::new(db);
+    let app = TestApp::new(db).await;
     let mut c = app.client();
     assert_eq!(c.get("/healthz").await.body, "ok");
     let ready = c.get("/readyz").await;

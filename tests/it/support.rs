@@ -15,6 +15,8 @@ use mandate::auth::session;
 use mandate::clock::ManualClock;
 use mandate::config::Config;
 use mandate::orgs::model;
+use mandate::people::model::{self as people, PersonFields};
+use mandate::roles::model::{self as roles, RoleFields};
 use sqlx::PgPool;
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -31,16 +33,18 @@ pub struct TestApp {
 }
 
 impl TestApp {
-    pub fn new(db: PgPool) -> Self {
-        Self::with_config(db, |_| {})
+    pub async fn new(db: PgPool) -> Self {
+        Self::with_config(db, |_| {}).await
     }
 
-    pub fn with_config(db: PgPool, tweak: impl FnOnce(&mut Config)) -> Self {
+    /// The app on a fresh test database, with the catalogues loaded as at start-up.
+    pub async fn with_config(db: PgPool, tweak: impl FnOnce(&mut Config)) -> Self {
         let clock = ManualClock::new(Utc.with_ymd_and_hms(2026, 11, 2, 9, 0, 0).unwrap());
         let mut config = Config::new("http://localhost:8080".parse().unwrap(), std::env::temp_dir());
         tweak(&mut config);
         let mailer = config.smtp.as_ref().map(|s| Arc::new(mandate::mail::Mailer::new(s).unwrap()));
         let state = AppState { db, config: Arc::new(config), clock: Arc::new(clock.clone()), mailer };
+        mandate::requirements::catalogue::load_all(&state.db, state.clock.now()).await.unwrap();
         let router = app::router(state.clone());
         Self { state, clock, router }
     }
@@ -100,6 +104,62 @@ impl TestApp {
         sqlx::query(sql).execute(&mut *tx).await.unwrap();
         sqlx::query("ALTER TABLE audit_log ENABLE TRIGGER audit_log_no_update_delete").execute(&mut *tx).await.unwrap();
         tx.commit().await.unwrap();
+    }
+
+    fn system(&self, org: Uuid) -> Actor {
+        Actor::system(Some(org), "test")
+    }
+
+    /// A person in the directory.
+    pub async fn person(&self, org: Uuid, name: &str, email: &str, top_management: bool) -> Uuid {
+        let f = PersonFields { name: name.into(), email: email.into(), top_management, ..Default::default() };
+        let mut tx = self.db().begin().await.unwrap();
+        let id = people::create(&mut tx, &self.system(org), self.state.clock.now(), org, &f, None).await.unwrap();
+        tx.commit().await.unwrap();
+        id
+    }
+
+    /// Links a person to a member's account, so they act as themselves.
+    pub async fn link(&self, org: Uuid, person: Uuid, user: Uuid) {
+        sqlx::query("UPDATE people SET user_id = $3 WHERE org_id = $1 AND id = $2")
+            .bind(org)
+            .bind(person)
+            .bind(user)
+            .execute(self.db())
+            .await
+            .unwrap();
+    }
+
+    pub async fn role(&self, org: Uuid, name: &str, conformance: bool, reporting: bool) -> Uuid {
+        let f = RoleFields {
+            name: name.into(),
+            responsibilities: "Does things.".into(),
+            authorities: "May decide things.".into(),
+            carries_conformance: conformance,
+            carries_reporting: reporting,
+        };
+        let mut tx = self.db().begin().await.unwrap();
+        let id = roles::create_role(&mut tx, &self.system(org), self.state.clock.now(), org, &f).await.unwrap();
+        tx.commit().await.unwrap();
+        id
+    }
+
+    /// An appointment made today by `by`; returns its id and acceptance-link secret.
+    pub async fn appoint(&self, org: Uuid, role: Uuid, person: Uuid, by: Uuid) -> (Uuid, String) {
+        let role = roles::role(self.db(), org, role).await.unwrap();
+        let now = self.state.clock.now();
+        let new = roles::NewAppointment { person_id: person, capacity: roles::Capacity::Holder, appointed_by: by, appointed_on: now.date_naive(), record_anyway: true };
+        let mut tx = self.db().begin().await.unwrap();
+        let out = roles::appoint(&mut tx, &self.system(org), now, org, &role, &new, None).await.unwrap().unwrap();
+        tx.commit().await.unwrap();
+        out
+    }
+
+    pub async fn activity(&self, org: Uuid, name: &str) -> Uuid {
+        let mut tx = self.db().begin().await.unwrap();
+        let id = mandate::roles::raci::create_activity(&mut tx, &self.system(org), self.state.clock.now(), org, name).await.unwrap();
+        tx.commit().await.unwrap();
+        id
     }
 
     /// A client already signed in as `user` with `org` selected (no password round trip).
@@ -215,6 +275,20 @@ impl Client {
     pub async fn post_raw(&mut self, path: &str, fields: &[(&str, &str)]) -> Resp {
         let body = url::form_urlencoded::Serializer::new(String::new()).extend_pairs(fields).finish();
         self.send(Method::POST, path, Some("application/x-www-form-urlencoded"), body.into_bytes()).await
+    }
+
+    /// Uploads one file as a browser form does (multipart, token in the action URL).
+    pub async fn upload(&mut self, path: &str, field: &str, filename: &str, content_type: &str, bytes: &[u8]) -> Resp {
+        let token = self.token().await;
+        let boundary = "----mandate-test-boundary-7d9f";
+        let mut body = format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"{field}\"; filename=\"{filename}\"\r\nContent-Type: {content_type}\r\n\r\n"
+        )
+        .into_bytes();
+        body.extend_from_slice(bytes);
+        body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+        let url = mandate::auth::csrf::upload_action(path, &token);
+        self.send(Method::POST, &url, Some(&format!("multipart/form-data; boundary={boundary}")), body).await
     }
 
     pub async fn login(&mut self, email: &str, password: &str) -> Resp {

@@ -1,0 +1,423 @@
+//! CSV import of the people directory: parse and check every line, show a
+//! preview, then apply in one transaction. Matching is by e-mail address, so
+//! importing the same file twice changes nothing the second time. Columns
+//! the file does not have are left as they are.
+use super::model::{Kind, Person, PersonFields};
+use crate::web::form::{parse_date, parse_email, parse_optional, parse_text};
+use serde::{Deserialize, Serialize};
+use std::collections::{HashMap, HashSet};
+use uuid::Uuid;
+
+/// The columns an import understands, with what goes in them.
+pub const COLUMNS: [(&str, &str); 11] = [
+    ("name", "Full name. Required."),
+    ("email", "E-mail address. Required; it identifies the person, so re-importing updates instead of duplicating."),
+    ("job_title", "Job title."),
+    ("department", "Department or team."),
+    ("manager_email", "E-mail address of their line manager, who must be in the same file or already in the directory."),
+    ("kind", "employee or contractor (empty means employee)."),
+    ("start_date", "First working day, as YYYY-MM-DD."),
+    ("end_date", "Leaving date, as YYYY-MM-DD. A date in the past marks a leaver."),
+    ("top_management", "yes if they are top management (board, CEO, managing director)."),
+    ("line_manager", "yes if they manage other people."),
+    ("security_clause", "yes if their contract includes the information security clause."),
+];
+
+/// Files are small, but a mistaken upload must not take the server down.
+pub const MAX_ROWS: usize = 50_000;
+pub const MAX_BYTES: usize = 10 * 1024 * 1024;
+
+/// One checked line of the file. Values of columns the file lacks are
+/// defaults and are ignored when applying.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct Row {
+    pub line: u64,
+    pub name: String,
+    pub email: String,
+    pub job_title: String,
+    pub department: String,
+    pub manager_email: Option<String>,
+    pub kind: Kind,
+    pub start_date: Option<chrono::NaiveDate>,
+    pub end_date: Option<chrono::NaiveDate>,
+    pub top_management: bool,
+    pub line_manager: bool,
+    pub security_clause: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Problem {
+    pub line: u64,
+    pub column: String,
+    pub message: String,
+}
+
+#[derive(Debug, Default)]
+pub struct Parsed {
+    pub columns: Vec<String>,
+    pub rows: Vec<Row>,
+    pub problems: Vec<Problem>,
+}
+
+impl Parsed {
+    fn problem(&mut self, line: u64, column: &str, message: impl Into<String>) {
+        self.problems.push(Problem { line, column: column.into(), message: message.into() });
+    }
+    pub fn has(&self, column: &str) -> bool {
+        self.columns.iter().any(|c| c == column)
+    }
+}
+
+/// Spreadsheet headings people actually use, mapped to ours.
+fn column_for(heading: &str) -> Option<&'static str> {
+    let h: String = heading
+        .trim()
+        .to_lowercase()
+        .chars()
+        .map(|c| if c.is_alphanumeric() { c } else { '_' })
+        .collect();
+    let h = h.trim_matches('_');
+    Some(match h {
+        "name" | "full_name" | "fullname" => "name",
+        "email" | "e_mail" | "email_address" | "e_mail_address" | "work_email" => "email",
+        "job_title" | "title" | "position" | "jobtitle" => "job_title",
+        "department" | "dept" | "team" => "department",
+        "manager_email" | "manager" | "line_manager_email" | "manager_e_mail" | "reports_to" => "manager_email",
+        "kind" | "type" | "employment_type" | "employee_or_contractor" => "kind",
+        "start_date" | "start" | "started" | "start_on" => "start_date",
+        "end_date" | "end" | "leaving_date" | "left" | "end_on" => "end_date",
+        "top_management" | "top_mgmt" | "executive" => "top_management",
+        "line_manager" | "is_line_manager" | "manages_people" => "line_manager",
+        "security_clause" | "contract_security_clause" | "contract_has_security_clause" => "security_clause",
+        _ => return None,
+    })
+}
+
+fn parse_yes_no(raw: &str) -> Option<bool> {
+    match raw.trim().to_lowercase().as_str() {
+        "" | "no" | "n" | "false" | "0" => Some(false),
+        "yes" | "y" | "true" | "1" | "x" => Some(true),
+        _ => None,
+    }
+}
+
+/// Excel in many European locales saves with semicolons.
+fn delimiter(text: &str) -> u8 {
+    let first = text.lines().next().unwrap_or("");
+    [b',', b';', b'\t'].into_iter().max_by_key(|d| first.matches(*d as char).count()).unwrap_or(b',')
+}
+
+/// Reads the file and checks every line on its own and against the others.
+/// `known_emails` are the directory's addresses (for manager references).
+pub fn parse(bytes: &[u8], known_emails: &HashSet<String>) -> Parsed {
+    let mut out = Parsed::default();
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    let Ok(text) = std::str::from_utf8(bytes) else {
+        out.problem(1, "", "The file is not UTF-8 text. In your spreadsheet choose Save as → \"CSV UTF-8\" and upload that.");
+        return out;
+    };
+    if text.contains('\0') {
+        out.problem(1, "", "This is not a CSV file. Save the sheet as CSV (comma-separated values) and upload that.");
+        return out;
+    }
+    let mut reader = csv::ReaderBuilder::new().delimiter(delimiter(text)).flexible(true).from_reader(text.as_bytes());
+    let headings = match reader.headers() {
+        Ok(h) => h.clone(),
+        Err(e) => {
+            out.problem(1, "", format!("The first line (the column headings) cannot be read: {e}."));
+            return out;
+        }
+    };
+    let mut index: HashMap<&'static str, usize> = HashMap::new();
+    for (i, heading) in headings.iter().enumerate() {
+        if heading.trim().is_empty() {
+            continue;
+        }
+        match column_for(heading) {
+            Some(col) if index.contains_key(col) => out.problem(1, heading, format!("Two columns mean \"{col}\"; keep one.")),
+            Some(col) => {
+                index.insert(col, i);
+            }
+            None => {
+                let known: Vec<&str> = COLUMNS.iter().map(|(c, _)| *c).collect();
+                out.problem(1, heading, format!("Unknown column \"{}\". The columns are: {}.", heading.trim(), known.join(", ")))
+            }
+        }
+    }
+    for required in ["name", "email"] {
+        if !index.contains_key(required) {
+            out.problem(1, required, format!("The file needs a \"{required}\" column."));
+        }
+    }
+    out.columns = COLUMNS.iter().map(|(c, _)| *c).filter(|c| index.contains_key(c)).map(str::to_string).collect();
+    if !out.problems.is_empty() {
+        return out;
+    }
+    let mut first_line_of: HashMap<String, u64> = HashMap::new();
+    for record in reader.records() {
+        let record = match record {
+            Ok(r) => r,
+            Err(e) => {
+                let line = e.position().map(|p| p.line()).unwrap_or(0);
+                out.problem(line, "", format!("This line cannot be read: {e}."));
+                continue;
+            }
+        };
+        let line = record.position().map(|p| p.line()).unwrap_or(0);
+        if record.iter().all(|v| v.trim().is_empty()) {
+            continue;
+        }
+        if out.rows.len() >= MAX_ROWS {
+            out.problem(line, "", format!("The file has more than {MAX_ROWS} people; split it into smaller files."));
+            break;
+        }
+        let cell = |col: &str| index.get(col).and_then(|i| record.get(*i)).unwrap_or("");
+        let mut row = Row { line, ..Default::default() };
+        let before = out.problems.len();
+        match parse_text(cell("name"), "a name", 120) {
+            Ok(v) => row.name = v,
+            Err(e) => out.problem(line, "name", e),
+        }
+        match parse_email(cell("email")) {
+            Ok(v) => row.email = v,
+            Err(e) => out.problem(line, "email", format!("{e} (found \"{}\")", cell("email").trim())),
+        }
+        for (col, what, slot) in [("job_title", "the job title", &mut row.job_title), ("department", "the department", &mut row.department)] {
+            match parse_optional(cell(col), what, 120, false) {
+                Ok(v) => *slot = v,
+                Err(e) => out.problem(line, col, e),
+            }
+        }
+        let manager = cell("manager_email").trim();
+        if !manager.is_empty() {
+            match parse_email(manager) {
+                Ok(v) => row.manager_email = Some(v),
+                Err(e) => out.problem(line, "manager_email", format!("{e} (found \"{manager}\")")),
+            }
+        }
+        match Kind::parse(cell("kind")) {
+            Some(k) => row.kind = k,
+            None => out.problem(line, "kind", format!("Write employee or contractor, not \"{}\".", cell("kind").trim())),
+        }
+        for (col, what, slot) in [("start_date", "the start date", &mut row.start_date), ("end_date", "the end date", &mut row.end_date)] {
+            match parse_date(cell(col), what) {
+                Ok(v) => *slot = v,
+                Err(e) => out.problem(line, col, e),
+            }
+        }
+        for (col, slot) in [
+            ("top_management", &mut row.top_management),
+            ("line_manager", &mut row.line_manager),
+            ("security_clause", &mut row.security_clause),
+        ] {
+            match parse_yes_no(cell(col)) {
+                Some(v) => *slot = v,
+                None => out.problem(line, col, format!("Write yes or no, not \"{}\".", cell(col).trim())),
+            }
+        }
+        if out.problems.len() == before {
+            if let (Some(s), Some(e)) = (row.start_date, row.end_date)
+                && e < s
+            {
+                out.problem(line, "end_date", "The end date is before the start date.");
+            }
+            if row.manager_email.as_deref() == Some(row.email.as_str()) {
+                out.problem(line, "manager_email", "A person cannot be their own manager.");
+            }
+        }
+        if !row.email.is_empty() {
+            match first_line_of.get(&row.email) {
+                Some(first) => out.problem(line, "email", format!("Duplicate: {} is already on line {first}.", row.email)),
+                None => {
+                    first_line_of.insert(row.email.clone(), line);
+                }
+            }
+        }
+        out.rows.push(row);
+    }
+    if out.rows.is_empty() && out.problems.is_empty() {
+        out.problem(2, "", "The file has headings but no people.");
+    }
+    for row in &out.rows {
+        if let Some(m) = &row.manager_email
+            && !first_line_of.contains_key(m)
+            && !known_emails.contains(m)
+        {
+            out.problems.push(Problem {
+                line: row.line,
+                column: "manager_email".into(),
+                message: format!("Unknown manager {m}: add them to the file or to the directory first."),
+            });
+        }
+    }
+    out.problems.sort_by_key(|p| p.line);
+    out
+}
+
+/// What applying an import would do.
+#[derive(Debug, Default)]
+pub struct Plan {
+    pub creates: Vec<(Uuid, PersonFields)>,
+    pub updates: Vec<(Uuid, PersonFields, serde_json::Map<String, serde_json::Value>)>,
+    pub unchanged: usize,
+}
+
+/// Compares checked rows with the directory. Fails only when a manager
+/// cannot be found (the directory changed since the file was checked).
+pub fn plan(existing: &[Person], columns: &[String], rows: &[Row]) -> Result<Plan, String> {
+    let has = |c: &str| columns.iter().any(|x| x == c);
+    let by_email: HashMap<String, &Person> = existing.iter().map(|p| (p.email.to_lowercase(), p)).collect();
+    // Everyone in the file gets an id first, so managers can be new people too.
+    let ids: HashMap<&str, Uuid> = rows
+        .iter()
+        .map(|r| (r.email.as_str(), by_email.get(&r.email).map(|p| p.id).unwrap_or_else(Uuid::new_v4)))
+        .collect();
+    let mut plan = Plan::default();
+    for r in rows {
+        let current = by_email.get(&r.email);
+        let before = current.map(|p| p.fields()).unwrap_or_default();
+        let mut f = before.clone();
+        f.name = r.name.clone();
+        f.email = r.email.clone();
+        if has("job_title") {
+            f.job_title = r.job_title.clone();
+        }
+        if has("department") {
+            f.department = r.department.clone();
+        }
+        if has("manager_email") {
+            f.manager_id = match &r.manager_email {
+                None => None,
+                Some(m) => Some(
+                    ids.get(m.as_str())
+                        .copied()
+                        .or_else(|| by_email.get(m).map(|p| p.id))
+                        .ok_or_else(|| format!("line {}: manager {m} is no longer in the directory", r.line))?,
+                ),
+            };
+        }
+        if has("kind") {
+            f.kind = r.kind;
+        }
+        if has("start_date") {
+            f.start_date = r.start_date;
+        }
+        if has("end_date") {
+            f.end_date = r.end_date;
+        }
+        if has("top_management") {
+            f.top_management = r.top_management;
+        }
+        if has("line_manager") {
+            f.line_manager = r.line_manager;
+        }
+        if has("security_clause") {
+            f.security_clause = r.security_clause;
+        }
+        let id = ids[r.email.as_str()];
+        match current {
+            None => plan.creates.push((id, f)),
+            Some(_) => {
+                let changes = before.changes(&f);
+                if changes.is_empty() {
+                    plan.unchanged += 1;
+                } else {
+                    plan.updates.push((id, f, changes));
+                }
+            }
+        }
+    }
+    Ok(plan)
+}
+
+/// A sample file with every column, offered for download.
+pub fn template() -> String {
+    let mut out = crate::web::csv::row(&COLUMNS.iter().map(|(c, _)| *c).collect::<Vec<_>>());
+    out.push_str(&crate::web::csv::row(&[
+        "Ada Example", "ada@example.com", "Chief Executive", "Board", "", "employee", "2020-01-06", "", "yes", "yes", "yes",
+    ]));
+    out.push_str(&crate::web::csv::row(&[
+        "Ben Example", "ben@example.com", "Developer", "Engineering", "ada@example.com", "contractor", "2024-09-02", "", "no", "no", "no",
+    ]));
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse_str(s: &str) -> Parsed {
+        parse(s.as_bytes(), &HashSet::new())
+    }
+
+    #[test]
+    fn good_file_with_aliases_bom_and_semicolons() {
+        let p = parse(
+            "\u{feff}Full name;E-mail;Manager;Type;Start date;Top management\nAda;ADA@x.example;;employee;2020-01-01;yes\nBen;ben@x.example;ada@x.example;contractor;;no\n"
+                .as_bytes(),
+            &HashSet::new(),
+        );
+        assert_eq!(p.problems, vec![]);
+        assert_eq!(p.columns, vec!["name", "email", "manager_email", "kind", "start_date", "top_management"]);
+        assert_eq!(p.rows.len(), 2);
+        assert_eq!(p.rows[0].email, "ada@x.example");
+        assert!(p.rows[0].top_management);
+        assert_eq!(p.rows[1].kind, Kind::Contractor);
+        assert_eq!(p.rows[1].line, 3);
+    }
+
+    #[test]
+    fn every_bad_line_is_named() {
+        let p = parse_str(
+            "name,email,manager_email,start_date,end_date,line_manager\n\
+             Ada,ada@x.example,,2020-01-01,,yes\n\
+             Bad Email,not-an-email,,,,\n\
+             Dup,ADA@x.example,,,,\n\
+             Lost,lost@x.example,ghost@x.example,,,\n\
+             Dates,d@x.example,,2026-02-01,2026-01-01,\n\
+             Flag,f@x.example,,,,maybe\n\
+             Self,s@x.example,s@x.example,,,\n\
+             ,noname@x.example,,,,\n",
+        );
+        let lines: Vec<(u64, &str)> = p.problems.iter().map(|p| (p.line, p.column.as_str())).collect();
+        assert_eq!(
+            lines,
+            vec![
+                (3, "email"),
+                (4, "email"),
+                (5, "manager_email"),
+                (6, "end_date"),
+                (7, "line_manager"),
+                (8, "manager_email"),
+                (9, "name")
+            ]
+        );
+        assert!(p.problems[1].message.contains("line 2"), "{:?}", p.problems[1]);
+        assert!(p.problems[2].message.contains("Unknown manager"));
+    }
+
+    #[test]
+    fn managers_already_in_the_directory_are_fine() {
+        let known: HashSet<String> = ["boss@x.example".to_string()].into();
+        let p = parse("name,email,manager_email\nAda,ada@x.example,boss@x.example\n".as_bytes(), &known);
+        assert!(p.problems.is_empty(), "{:?}", p.problems);
+    }
+
+    #[test]
+    fn headings_are_checked_first() {
+        let p = parse_str("name,salary\nAda,100\n");
+        assert_eq!(p.problems.len(), 2, "{:?}", p.problems);
+        assert!(p.problems.iter().any(|x| x.message.contains("Unknown column \"salary\"")));
+        assert!(p.problems.iter().any(|x| x.message.contains("\"email\" column")));
+        assert!(parse(b"\xff\xfename\n", &HashSet::new()).problems[0].message.contains("UTF-8"));
+        assert!(parse_str("name,email\n").problems[0].message.contains("no people"));
+    }
+
+    #[test]
+    fn quoted_cells_may_span_lines_and_line_numbers_follow() {
+        let p = parse_str("name,email,job_title\n\"Ada\",ada@x.example,\"Head of\nThings\"\nBen,bad,\n");
+        assert_eq!(p.problems.len(), 2, "{:?}", p.problems);
+        assert_eq!(p.problems[0].line, 2, "a line break is not allowed in a job title");
+        assert_eq!(p.problems[1].line, 4);
+    }
+}

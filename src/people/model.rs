@@ -1,0 +1,648 @@
+//! The people directory: staff and contractors, most of whom never sign in.
+//! People are never deleted (records refer to them); leavers get an end date.
+use crate::audit::{self, Actor, Entry};
+use crate::error::{AppError, AppResult};
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use sqlx::{PgConnection, PgPool};
+use uuid::Uuid;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Kind {
+    #[default]
+    Employee,
+    Contractor,
+}
+
+impl Kind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Employee => "employee",
+            Kind::Contractor => "contractor",
+        }
+    }
+    pub fn label(self) -> &'static str {
+        match self {
+            Kind::Employee => "Employee",
+            Kind::Contractor => "Contractor",
+        }
+    }
+    pub fn parse(raw: &str) -> Option<Kind> {
+        match raw.trim().to_lowercase().as_str() {
+            "" | "employee" | "staff" => Some(Kind::Employee),
+            "contractor" => Some(Kind::Contractor),
+            _ => None,
+        }
+    }
+}
+
+/// The facts about a person that forms and imports set.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct PersonFields {
+    pub name: String,
+    pub email: String,
+    pub job_title: String,
+    pub department: String,
+    pub manager_id: Option<Uuid>,
+    pub kind: Kind,
+    pub start_date: Option<NaiveDate>,
+    pub end_date: Option<NaiveDate>,
+    pub top_management: bool,
+    pub line_manager: bool,
+    pub security_clause: bool,
+}
+
+impl PersonFields {
+    /// What differs between `self` (before) and `new` (after), for the audit log.
+    pub fn changes(&self, new: &PersonFields) -> serde_json::Map<String, Value> {
+        let mut out = serde_json::Map::new();
+        let mut cmp = |field: &str, a: Value, b: Value| {
+            if a != b {
+                out.insert(field.to_string(), json!([a, b]));
+            }
+        };
+        cmp("name", json!(self.name), json!(new.name));
+        cmp("email", json!(self.email), json!(new.email));
+        cmp("job_title", json!(self.job_title), json!(new.job_title));
+        cmp("department", json!(self.department), json!(new.department));
+        cmp("manager_id", json!(self.manager_id), json!(new.manager_id));
+        cmp("kind", json!(self.kind), json!(new.kind));
+        cmp("start_date", json!(self.start_date), json!(new.start_date));
+        cmp("end_date", json!(self.end_date), json!(new.end_date));
+        cmp("top_management", json!(self.top_management), json!(new.top_management));
+        cmp("line_manager", json!(self.line_manager), json!(new.line_manager));
+        cmp("security_clause", json!(self.security_clause), json!(new.security_clause));
+        out
+    }
+
+    /// Rules that span fields (each field is checked when parsed).
+    pub fn cross_check(&self) -> Result<(), (&'static str, String)> {
+        if let (Some(s), Some(e)) = (self.start_date, self.end_date)
+            && e < s
+        {
+            return Err(("end_date", "The end date is before the start date.".into()));
+        }
+        Ok(())
+    }
+}
+
+/// Whether someone works here on `day`: started (or no start recorded) and not yet left.
+pub fn is_current(start: Option<NaiveDate>, end: Option<NaiveDate>, day: NaiveDate) -> bool {
+    start.is_none_or(|s| s <= day) && end.is_none_or(|e| e > day)
+}
+
+/// A person as lists and pages show them.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Person {
+    pub id: Uuid,
+    pub name: String,
+    pub email: String,
+    pub job_title: String,
+    pub department: String,
+    pub manager_id: Option<Uuid>,
+    pub manager_name: Option<String>,
+    pub manager_email: Option<String>,
+    pub kind: String,
+    pub start_date: Option<NaiveDate>,
+    pub end_date: Option<NaiveDate>,
+    pub top_management: bool,
+    pub line_manager: bool,
+    pub security_clause: bool,
+    pub user_id: Option<Uuid>,
+    pub account_email: Option<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+impl Person {
+    pub fn kind(&self) -> Kind {
+        Kind::parse(&self.kind).unwrap_or_default()
+    }
+    pub fn is_current(&self, today: NaiveDate) -> bool {
+        is_current(self.start_date, self.end_date, today)
+    }
+    pub fn has_left(&self, today: NaiveDate) -> bool {
+        self.end_date.is_some_and(|e| e <= today)
+    }
+    pub fn status(&self, today: NaiveDate) -> &'static str {
+        if self.has_left(today) {
+            "Left"
+        } else if self.start_date.is_some_and(|s| s > today) {
+            "Starting"
+        } else if self.end_date.is_some() {
+            "Leaving"
+        } else {
+            "Current"
+        }
+    }
+    pub fn fields(&self) -> PersonFields {
+        PersonFields {
+            name: self.name.clone(),
+            email: self.email.clone(),
+            job_title: self.job_title.clone(),
+            department: self.department.clone(),
+            manager_id: self.manager_id,
+            kind: self.kind(),
+            start_date: self.start_date,
+            end_date: self.end_date,
+            top_management: self.top_management,
+            line_manager: self.line_manager,
+            security_clause: self.security_clause,
+        }
+    }
+    pub fn date(d: &Option<NaiveDate>) -> String {
+        d.map(|d| d.to_string()).unwrap_or_default()
+    }
+}
+
+const SELECT_PEOPLE: &str = "SELECT p.id, p.name, p.email, p.job_title, p.department, p.manager_id,
+        m.name AS manager_name, m.email AS manager_email, p.kind, p.start_date, p.end_date, p.top_management,
+        p.line_manager, p.security_clause, p.user_id, u.email AS account_email, p.created_at
+   FROM people p
+   LEFT JOIN people m ON m.org_id = p.org_id AND m.id = p.manager_id
+   LEFT JOIN users u ON u.id = p.user_id";
+
+/// What the directory list shows.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct Filter {
+    #[serde(default)]
+    pub q: String,
+    #[serde(default)]
+    pub department: String,
+    /// current (default), leavers, all
+    #[serde(default)]
+    pub status: String,
+    #[serde(default)]
+    pub kind: String,
+    /// top (top management), managers, no_clause (contract lacks the security clause)
+    #[serde(default)]
+    pub flag: String,
+    #[serde(default)]
+    pub page: Option<i64>,
+}
+
+impl Filter {
+    pub fn query(&self) -> String {
+        let mut q = url::form_urlencoded::Serializer::new(String::new());
+        q.append_pair("q", &self.q)
+            .append_pair("department", &self.department)
+            .append_pair("status", &self.status)
+            .append_pair("kind", &self.kind)
+            .append_pair("flag", &self.flag);
+        q.finish()
+    }
+    fn text(v: &str) -> Option<String> {
+        let v = v.trim();
+        (!v.is_empty()).then(|| v.to_string())
+    }
+}
+
+/// People matching the filter, in name order; `limit` rows from `offset`
+/// (a `None` limit streams everything, for the CSV export).
+pub fn filtered_sql(limit: Option<i64>, offset: i64) -> String {
+    let page = limit.map(|l| format!(" LIMIT {l} OFFSET {offset}")).unwrap_or_default();
+    format!(
+        "{SELECT_PEOPLE}
+          WHERE p.org_id = $1
+            AND ($2::text IS NULL OR p.name ILIKE '%' || $2 || '%' OR p.email ILIKE '%' || $2 || '%' OR p.job_title ILIKE '%' || $2 || '%')
+            AND ($3::text IS NULL OR p.department = $3)
+            AND CASE $4
+                  WHEN 'all' THEN true
+                  WHEN 'leavers' THEN p.end_date IS NOT NULL AND p.end_date <= $7
+                  ELSE p.end_date IS NULL OR p.end_date > $7
+                END
+            AND ($5::text IS NULL OR p.kind = $5)
+            AND CASE $6
+                  WHEN 'top' THEN p.top_management
+                  WHEN 'managers' THEN p.line_manager
+                  WHEN 'no_clause' THEN NOT p.security_clause
+                  ELSE true
+                END
+          ORDER BY p.name, p.email{page}"
+    )
+}
+
+pub fn bind_filter<'q, O>(
+    q: sqlx::query::QueryAs<'q, sqlx::Postgres, O, sqlx::postgres::PgArguments>,
+    org_id: Uuid,
+    f: &Filter,
+    today: NaiveDate,
+) -> sqlx::query::QueryAs<'q, sqlx::Postgres, O, sqlx::postgres::PgArguments> {
+    q.bind(org_id)
+        .bind(Filter::text(&f.q))
+        .bind(Filter::text(&f.department))
+        .bind(f.status.clone())
+        .bind(Filter::text(&f.kind))
+        .bind(f.flag.clone())
+        .bind(today)
+}
+
+pub async fn count_filtered(db: &PgPool, org_id: Uuid, f: &Filter, today: NaiveDate) -> AppResult<i64> {
+    let sql = format!("SELECT count(*) FROM ({}) AS x", filtered_sql(None, 0));
+    let (n,): (i64,) = bind_filter(sqlx::query_as(&sql), org_id, f, today).fetch_one(db).await?;
+    Ok(n)
+}
+
+/// Everyone in the directory (the CSV import compares a file against it).
+pub async fn all(conn: &mut PgConnection, org_id: Uuid) -> AppResult<Vec<Person>> {
+    Ok(sqlx::query_as(&format!("{SELECT_PEOPLE} WHERE p.org_id = $1")).bind(org_id).fetch_all(conn).await?)
+}
+
+pub async fn get(db: &PgPool, org_id: Uuid, id: Uuid) -> AppResult<Person> {
+    sqlx::query_as(&format!("{SELECT_PEOPLE} WHERE p.org_id = $1 AND p.id = $2"))
+        .bind(org_id)
+        .bind(id)
+        .fetch_optional(db)
+        .await?
+        .ok_or(AppError::NotFound)
+}
+
+pub async fn departments(db: &PgPool, org_id: Uuid) -> AppResult<Vec<String>> {
+    Ok(sqlx::query_scalar("SELECT DISTINCT department FROM people WHERE org_id = $1 AND department <> '' ORDER BY 1")
+        .bind(org_id)
+        .fetch_all(db)
+        .await?)
+}
+
+/// A person to choose in a form: everyone current on `today`, plus anyone
+/// named in `keep` (so an existing choice still shows after they left).
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Choice {
+    pub id: Uuid,
+    pub name: String,
+    pub job_title: String,
+    pub top_management: bool,
+    pub current: bool,
+}
+
+impl Choice {
+    pub fn label(&self) -> String {
+        let mut l = self.name.clone();
+        if !self.job_title.is_empty() {
+            l.push_str(", ");
+            l.push_str(&self.job_title);
+        }
+        if self.top_management {
+            l.push_str(" (top management)");
+        }
+        if !self.current {
+            l.push_str(" (left)");
+        }
+        l
+    }
+}
+
+pub async fn choices(db: &PgPool, org_id: Uuid, today: NaiveDate, keep: &[Uuid]) -> AppResult<Vec<Choice>> {
+    Ok(sqlx::query_as(
+        "SELECT id, name, job_title, top_management,
+                (start_date IS NULL OR start_date <= $2) AND (end_date IS NULL OR end_date > $2) AS current
+           FROM people
+          WHERE org_id = $1 AND ((end_date IS NULL OR end_date > $2) OR id = ANY($3))
+          ORDER BY top_management DESC, name",
+    )
+    .bind(org_id)
+    .bind(today)
+    .bind(keep)
+    .fetch_all(db)
+    .await?)
+}
+
+/// The directory entry of a signed-in member, if one is linked.
+pub async fn person_of_user(db: &PgPool, org_id: Uuid, user_id: Uuid) -> AppResult<Option<Person>> {
+    Ok(sqlx::query_as(&format!("{SELECT_PEOPLE} WHERE p.org_id = $1 AND p.user_id = $2"))
+        .bind(org_id)
+        .bind(user_id)
+        .fetch_optional(db)
+        .await?)
+}
+
+/// Accounts of this organisation that a person can be linked to.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Account {
+    pub user_id: Uuid,
+    pub name: String,
+    pub email: String,
+}
+
+pub async fn accounts(db: &PgPool, org_id: Uuid) -> AppResult<Vec<Account>> {
+    Ok(sqlx::query_as(
+        "SELECT u.id AS user_id, u.name, u.email FROM memberships m JOIN users u ON u.id = m.user_id
+          WHERE m.org_id = $1 ORDER BY u.name",
+    )
+    .bind(org_id)
+    .fetch_all(db)
+    .await?)
+}
+
+fn email_taken(e: &sqlx::Error, email: &str) -> Option<AppError> {
+    match e {
+        sqlx::Error::Database(d) if d.constraint() == Some("people_email_key") => {
+            Some(AppError::Conflict(format!("Someone in the directory already has the e-mail address {email}.")))
+        }
+        sqlx::Error::Database(d) if d.constraint() == Some("people_user_key") => {
+            Some(AppError::Conflict("That account is already linked to another person.".into()))
+        }
+        _ => None,
+    }
+}
+
+/// The manager and account must belong to this organisation, and nobody
+/// may end up managing themselves through a chain.
+async fn check_links(conn: &mut PgConnection, org_id: Uuid, id: Uuid, f: &PersonFields, user_id: Option<Uuid>) -> AppResult<()> {
+    if let Some(m) = f.manager_id {
+        let loops: Option<bool> = sqlx::query_scalar(
+            "WITH RECURSIVE up(id, depth) AS (
+                 SELECT id, 0 FROM people WHERE org_id = $1 AND id = $2
+                 UNION ALL
+                 SELECT p.manager_id, up.depth + 1 FROM up JOIN people p ON p.org_id = $1 AND p.id = up.id
+                  WHERE p.manager_id IS NOT NULL AND up.depth < 1000)
+             SELECT bool_or(id = $3) FROM up",
+        )
+        .bind(org_id)
+        .bind(m)
+        .bind(id)
+        .fetch_one(&mut *conn)
+        .await?;
+        match loops {
+            None => return Err(AppError::BadRequest("The chosen manager is not in this directory.".into())),
+            Some(true) => return Err(AppError::Conflict("A person cannot manage themselves, directly or through others.".into())),
+            Some(false) => {}
+        }
+    }
+    if let Some(u) = user_id {
+        let member: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM memberships WHERE org_id = $1 AND user_id = $2)")
+            .bind(org_id)
+            .bind(u)
+            .fetch_one(&mut *conn)
+            .await?;
+        if !member {
+            return Err(AppError::BadRequest("The chosen account is not a member of this organisation.".into()));
+        }
+    }
+    Ok(())
+}
+
+fn created_details(f: &PersonFields) -> Value {
+    json!({"name": f.name, "email": f.email, "kind": f.kind, "department": f.department, "top_management": f.top_management})
+}
+
+pub async fn create(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    now: DateTime<Utc>,
+    org_id: Uuid,
+    f: &PersonFields,
+    user_id: Option<Uuid>,
+) -> AppResult<Uuid> {
+    let id = Uuid::new_v4();
+    check_links(conn, org_id, id, f, user_id).await?;
+    let inserted = sqlx::query(
+        "INSERT INTO people (id, org_id, name, email, job_title, department, manager_id, kind, start_date, end_date,
+                             top_management, line_manager, security_clause, user_id, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $15)",
+    )
+    .bind(id)
+    .bind(org_id)
+    .bind(&f.name)
+    .bind(&f.email)
+    .bind(&f.job_title)
+    .bind(&f.department)
+    .bind(f.manager_id)
+    .bind(f.kind.as_str())
+    .bind(f.start_date)
+    .bind(f.end_date)
+    .bind(f.top_management)
+    .bind(f.line_manager)
+    .bind(f.security_clause)
+    .bind(user_id)
+    .bind(now)
+    .execute(&mut *conn)
+    .await;
+    if let Err(e) = inserted {
+        return Err(email_taken(&e, &f.email).unwrap_or(e.into()));
+    }
+    audit::record(conn, actor, now, "person.created", "person", id, created_details(f)).await?;
+    Ok(id)
+}
+
+/// Saves new facts about a person; returns whether anything changed.
+pub async fn update(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    now: DateTime<Utc>,
+    org_id: Uuid,
+    id: Uuid,
+    f: &PersonFields,
+    user_id: Option<Uuid>,
+) -> AppResult<bool> {
+    let before: Person = sqlx::query_as(&format!("{SELECT_PEOPLE} WHERE p.org_id = $1 AND p.id = $2 FOR UPDATE OF p"))
+        .bind(org_id)
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let before_user = before.user_id;
+    let mut changes = before.fields().changes(f);
+    if before_user != user_id {
+        changes.insert("user_id".into(), json!([before_user, user_id]));
+    }
+    if changes.is_empty() {
+        return Ok(false);
+    }
+    check_links(conn, org_id, id, f, user_id).await?;
+    let updated = sqlx::query(
+        "UPDATE people SET name = $3, email = $4, job_title = $5, department = $6, manager_id = $7, kind = $8,
+                start_date = $9, end_date = $10, top_management = $11, line_manager = $12, security_clause = $13,
+                user_id = $14, updated_at = $15
+          WHERE org_id = $1 AND id = $2",
+    )
+    .bind(org_id)
+    .bind(id)
+    .bind(&f.name)
+    .bind(&f.email)
+    .bind(&f.job_title)
+    .bind(&f.department)
+    .bind(f.manager_id)
+    .bind(f.kind.as_str())
+    .bind(f.start_date)
+    .bind(f.end_date)
+    .bind(f.top_management)
+    .bind(f.line_manager)
+    .bind(f.security_clause)
+    .bind(user_id)
+    .bind(now)
+    .execute(&mut *conn)
+    .await;
+    if let Err(e) = updated {
+        return Err(email_taken(&e, &f.email).unwrap_or(e.into()));
+    }
+    audit::record(conn, actor, now, "person.updated", "person", id, Value::Object(changes)).await?;
+    Ok(true)
+}
+
+/// Records that a person leaves (or left) on `end_date`.
+pub async fn mark_leaver(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    now: DateTime<Utc>,
+    org_id: Uuid,
+    id: Uuid,
+    end_date: NaiveDate,
+) -> AppResult<String> {
+    let row: Option<(String, Option<NaiveDate>, Option<NaiveDate>)> =
+        sqlx::query_as("SELECT name, start_date, end_date FROM people WHERE org_id = $1 AND id = $2 FOR UPDATE")
+            .bind(org_id)
+            .bind(id)
+            .fetch_optional(&mut *conn)
+            .await?;
+    let Some((name, start, before)) = row else { return Err(AppError::NotFound) };
+    if start.is_some_and(|s| end_date < s) {
+        return Err(AppError::BadRequest(format!("{name} started after that date; choose a later leaving date.")));
+    }
+    sqlx::query("UPDATE people SET end_date = $3, updated_at = $4 WHERE org_id = $1 AND id = $2")
+        .bind(org_id)
+        .bind(id)
+        .bind(end_date)
+        .bind(now)
+        .execute(&mut *conn)
+        .await?;
+    audit::record(conn, actor, now, "person.left", "person", id, json!({"end_date": [before, end_date]})).await?;
+    Ok(name)
+}
+
+/// Writes many new and changed people at once (CSV import): a handful of
+/// statements whatever the count, and one audit row per person.
+pub async fn write_many(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    now: DateTime<Utc>,
+    org_id: Uuid,
+    creates: &[(Uuid, PersonFields)],
+    updates: &[(Uuid, PersonFields, serde_json::Map<String, Value>)],
+) -> AppResult<()> {
+    // New people first without managers (a manager may be new too), then
+    // every manager link in one update.
+    let cols = |rows: &mut dyn Iterator<Item = (&Uuid, &PersonFields)>| {
+        let mut c = Columns::default();
+        for (id, f) in rows {
+            c.push(*id, f);
+        }
+        c
+    };
+    let new = cols(&mut creates.iter().map(|(i, f)| (i, f)));
+    sqlx::query(
+        "INSERT INTO people (id, org_id, name, email, job_title, department, kind, start_date, end_date,
+                             top_management, line_manager, security_clause, created_at, updated_at)
+         SELECT u.id, $1, u.name, u.email, u.job_title, u.department, u.kind, u.start_date, u.end_date,
+                u.top, u.lm, u.clause, $2, $2
+           FROM UNNEST($3::uuid[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::date[], $10::date[],
+                       $11::bool[], $12::bool[], $13::bool[])
+                AS u(id, name, email, job_title, department, kind, start_date, end_date, top, lm, clause)",
+    )
+    .bind(org_id)
+    .bind(now)
+    .bind(&new.ids)
+    .bind(&new.names)
+    .bind(&new.emails)
+    .bind(&new.titles)
+    .bind(&new.departments)
+    .bind(&new.kinds)
+    .bind(&new.starts)
+    .bind(&new.ends)
+    .bind(&new.top)
+    .bind(&new.lm)
+    .bind(&new.clause)
+    .execute(&mut *conn)
+    .await?;
+    let all = cols(&mut creates.iter().map(|(i, f)| (i, f)).chain(updates.iter().map(|(i, f, _)| (i, f))));
+    sqlx::query(
+        "UPDATE people p SET name = u.name, email = u.email, job_title = u.job_title, department = u.department,
+                manager_id = u.manager_id, kind = u.kind, start_date = u.start_date, end_date = u.end_date,
+                top_management = u.top, line_manager = u.lm, security_clause = u.clause, updated_at = $2
+           FROM UNNEST($3::uuid[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::date[], $10::date[],
+                       $11::bool[], $12::bool[], $13::bool[], $14::uuid[])
+                AS u(id, name, email, job_title, department, kind, start_date, end_date, top, lm, clause, manager_id)
+          WHERE p.org_id = $1 AND p.id = u.id",
+    )
+    .bind(org_id)
+    .bind(now)
+    .bind(&all.ids)
+    .bind(&all.names)
+    .bind(&all.emails)
+    .bind(&all.titles)
+    .bind(&all.departments)
+    .bind(&all.kinds)
+    .bind(&all.starts)
+    .bind(&all.ends)
+    .bind(&all.top)
+    .bind(&all.lm)
+    .bind(&all.clause)
+    .bind(&all.managers)
+    .execute(&mut *conn)
+    .await?;
+    let mut entries: Vec<Entry> = creates.iter().map(|(id, f)| Entry::new("person.created", "person", id, created_details(f))).collect();
+    entries.extend(updates.iter().map(|(id, _, changes)| Entry::new("person.updated", "person", id, Value::Object(changes.clone()))));
+    audit::record_many(conn, actor, now, entries).await?;
+    Ok(())
+}
+
+/// Column arrays for UNNEST.
+#[derive(Default)]
+struct Columns {
+    ids: Vec<Uuid>,
+    names: Vec<String>,
+    emails: Vec<String>,
+    titles: Vec<String>,
+    departments: Vec<String>,
+    kinds: Vec<&'static str>,
+    starts: Vec<Option<NaiveDate>>,
+    ends: Vec<Option<NaiveDate>>,
+    top: Vec<bool>,
+    lm: Vec<bool>,
+    clause: Vec<bool>,
+    managers: Vec<Option<Uuid>>,
+}
+
+impl Columns {
+    fn push(&mut self, id: Uuid, f: &PersonFields) {
+        self.ids.push(id);
+        self.names.push(f.name.clone());
+        self.emails.push(f.email.clone());
+        self.titles.push(f.job_title.clone());
+        self.departments.push(f.department.clone());
+        self.kinds.push(f.kind.as_str());
+        self.starts.push(f.start_date);
+        self.ends.push(f.end_date);
+        self.top.push(f.top_management);
+        self.lm.push(f.line_manager);
+        self.clause.push(f.security_clause);
+        self.managers.push(f.manager_id);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn current_means_started_and_not_left() {
+        let d = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+        let today = d("2026-06-30");
+        assert!(is_current(None, None, today));
+        assert!(is_current(Some(d("2026-06-30")), None, today));
+        assert!(!is_current(Some(d("2026-07-01")), None, today));
+        assert!(is_current(None, Some(d("2026-07-01")), today));
+        assert!(!is_current(None, Some(d("2026-06-30")), today), "the leaving day is the first day gone");
+    }
+
+    #[test]
+    fn changes_name_only_what_differs() {
+        let a = PersonFields { name: "A".into(), email: "a@x.example".into(), ..Default::default() };
+        let b = PersonFields { department: "IT".into(), ..a.clone() };
+        let c = a.changes(&b);
+        assert_eq!(c.len(), 1);
+        assert_eq!(c["department"], json!(["", "IT"]));
+        assert!(a.changes(&a).is_empty());
+    }
+}

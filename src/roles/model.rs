@@ -1,0 +1,761 @@
+//! ISMS roles (clause 5.3) and appointments to them. Top management makes
+//! an appointment; the holder accepts it, signed in or through a personal
+//! link; a holder who leaves leaves the role vacant. The rules are plain
+//! functions over the rows, so pages, the gap engine and tests share them.
+use crate::audit::{self, Actor};
+use crate::auth::session::{hash_token, random_token};
+use crate::error::{AppError, AppResult};
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use serde_json::{Value, json};
+use sqlx::{PgConnection, PgPool};
+use uuid::Uuid;
+
+/// How long a personal acceptance link works.
+pub const LINK_DAYS: i64 = 30;
+
+/// The two assignments clause 5.3 makes mandatory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Assignment {
+    /// 5.3(a): making sure the ISMS conforms to the standard.
+    Conformance,
+    /// 5.3(b): reporting on ISMS performance to top management.
+    Reporting,
+}
+
+impl Assignment {
+    pub fn code(self) -> &'static str {
+        match self {
+            Assignment::Conformance => "5.3(a)",
+            Assignment::Reporting => "5.3(b)",
+        }
+    }
+    pub fn label(self) -> &'static str {
+        match self {
+            Assignment::Conformance => "ensures the ISMS conforms to ISO/IEC 27001",
+            Assignment::Reporting => "reports ISMS performance to top management",
+        }
+    }
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Role {
+    pub id: Uuid,
+    pub name: String,
+    pub responsibilities: String,
+    pub authorities: String,
+    pub carries_conformance: bool,
+    pub carries_reporting: bool,
+    pub position: i32,
+}
+
+impl Role {
+    pub fn carries(&self, a: Assignment) -> bool {
+        match a {
+            Assignment::Conformance => self.carries_conformance,
+            Assignment::Reporting => self.carries_reporting,
+        }
+    }
+    pub fn carries_mandatory(&self) -> bool {
+        self.carries_conformance || self.carries_reporting
+    }
+}
+
+/// What forms set about a role.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RoleFields {
+    pub name: String,
+    pub responsibilities: String,
+    pub authorities: String,
+    pub carries_conformance: bool,
+    pub carries_reporting: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Capacity {
+    Holder,
+    Deputy,
+}
+
+impl Capacity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Capacity::Holder => "holder",
+            Capacity::Deputy => "deputy",
+        }
+    }
+    pub fn parse(raw: &str) -> Option<Capacity> {
+        match raw {
+            "holder" => Some(Capacity::Holder),
+            "deputy" => Some(Capacity::Deputy),
+            _ => None,
+        }
+    }
+}
+
+/// An appointment with the facts about its people that the rules need.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Appointment {
+    pub id: Uuid,
+    pub role_id: Uuid,
+    pub role_name: String,
+    pub person_id: Uuid,
+    pub person_name: String,
+    pub person_user_id: Option<Uuid>,
+    pub person_top_management: bool,
+    pub person_end_date: Option<NaiveDate>,
+    pub capacity: String,
+    pub appointed_by: Option<Uuid>,
+    pub appointer_name: Option<String>,
+    pub appointer_top_management: Option<bool>,
+    pub appointer_user_id: Option<Uuid>,
+    pub appointed_on: Option<NaiveDate>,
+    pub confirmed_at: Option<DateTime<Utc>>,
+    pub hats_note: String,
+    pub accept_token_expires_at: Option<DateTime<Utc>>,
+    pub accepted_at: Option<DateTime<Utc>>,
+    pub accepted_via: Option<String>,
+    pub ended_on: Option<NaiveDate>,
+    pub ended_reason: String,
+    pub carries_conformance: bool,
+    pub carries_reporting: bool,
+}
+
+/// Something about an appointment an auditor would question.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flag {
+    NoAppointer,
+    AppointerNotTopManagement,
+    NoAppointmentDate,
+    NotAccepted,
+    HatsNotDocumented,
+}
+
+impl Flag {
+    pub fn text(self) -> &'static str {
+        match self {
+            Flag::NoAppointer => "nobody is recorded as making this appointment",
+            Flag::AppointerNotTopManagement => "not appointed by top management",
+            Flag::NoAppointmentDate => "no appointment date",
+            Flag::NotAccepted => "the holder has not accepted the role",
+            Flag::HatsNotDocumented => "top management holding this role: note which hat they wear when",
+        }
+    }
+}
+
+impl Appointment {
+    pub fn capacity(&self) -> Capacity {
+        Capacity::parse(&self.capacity).unwrap_or(Capacity::Holder)
+    }
+    pub fn is_holder(&self) -> bool {
+        self.capacity() == Capacity::Holder
+    }
+    /// Ended by a decision (not by the person leaving).
+    pub fn is_ended(&self, today: NaiveDate) -> bool {
+        self.ended_on.is_some_and(|e| e <= today)
+    }
+    pub fn holder_left(&self, today: NaiveDate) -> bool {
+        self.person_end_date.is_some_and(|e| e <= today)
+    }
+    /// The person fills the role today.
+    pub fn is_current(&self, today: NaiveDate) -> bool {
+        !self.is_ended(today) && !self.holder_left(today) && self.appointed_on.is_none_or(|d| d <= today)
+    }
+    pub fn awaits_confirmation(&self) -> bool {
+        self.appointed_by.is_some() && self.confirmed_at.is_none()
+    }
+    pub fn link_is_open(&self, now: DateTime<Utc>) -> bool {
+        self.accepted_at.is_none() && self.accept_token_expires_at.is_some_and(|t| t > now)
+    }
+    /// What an auditor would question about a current appointment.
+    pub fn flags(&self) -> Vec<Flag> {
+        let mut out = Vec::new();
+        match self.appointer_top_management {
+            None => out.push(Flag::NoAppointer),
+            Some(false) => out.push(Flag::AppointerNotTopManagement),
+            Some(true) => {}
+        }
+        if self.appointed_on.is_none() {
+            out.push(Flag::NoAppointmentDate);
+        }
+        if self.accepted_at.is_none() {
+            out.push(Flag::NotAccepted);
+        }
+        if self.is_holder()
+            && self.person_top_management
+            && (self.carries_conformance || self.carries_reporting)
+            && self.hats_note.trim().is_empty()
+        {
+            out.push(Flag::HatsNotDocumented);
+        }
+        out
+    }
+    pub fn status(&self, today: NaiveDate) -> &'static str {
+        if self.is_ended(today) {
+            "ended"
+        } else if self.holder_left(today) {
+            "left the organisation"
+        } else if !self.is_current(today) {
+            "starts later"
+        } else if self.accepted_at.is_some() {
+            "accepted"
+        } else {
+            "awaiting acceptance"
+        }
+    }
+}
+
+/// A role is vacant when no current holder fills it.
+pub fn is_vacant(role: Uuid, appointments: &[Appointment], today: NaiveDate) -> bool {
+    !appointments.iter().any(|a| a.role_id == role && a.is_holder() && a.is_current(today))
+}
+
+/// Whether the appointer may make this appointment. Anyone but top
+/// management is refused unless the recorder insists, and then it is flagged.
+pub fn check_appointer(appointer_is_top_management: bool, record_anyway: bool) -> Result<(), &'static str> {
+    if appointer_is_top_management || record_anyway {
+        Ok(())
+    } else {
+        Err("Clause 5.3 appointments are made by top management, and this person is not marked as top management. \
+             Choose a top-management appointer, mark them as top management in the directory, or tick \
+             \"record it anyway\" to keep the record and show it as a gap.")
+    }
+}
+
+// ---------- queries ----------
+
+const SELECT_ROLES: &str = "SELECT id, name, responsibilities, authorities, carries_conformance, carries_reporting, position
+   FROM isms_roles WHERE org_id = $1 AND retired_at IS NULL";
+
+pub async fn roles(db: &PgPool, org_id: Uuid) -> AppResult<Vec<Role>> {
+    Ok(sqlx::query_as(&format!("{SELECT_ROLES} ORDER BY position, lower(name)")).bind(org_id).fetch_all(db).await?)
+}
+
+pub async fn role(db: &PgPool, org_id: Uuid, id: Uuid) -> AppResult<Role> {
+    sqlx::query_as(&format!("{SELECT_ROLES} AND id = $2")).bind(org_id).bind(id).fetch_optional(db).await?.ok_or(AppError::NotFound)
+}
+
+/// A role even after it was retired (a personal link still shows what was accepted).
+pub async fn role_any(conn: &mut PgConnection, org_id: Uuid, id: Uuid) -> AppResult<Role> {
+    sqlx::query_as(
+        "SELECT id, name, responsibilities, authorities, carries_conformance, carries_reporting, position
+           FROM isms_roles WHERE org_id = $1 AND id = $2",
+    )
+    .bind(org_id)
+    .bind(id)
+    .fetch_optional(conn)
+    .await?
+    .ok_or(AppError::NotFound)
+}
+
+const SELECT_APPOINTMENTS: &str = "SELECT a.id, a.role_id, r.name AS role_name, a.person_id, p.name AS person_name,
+        p.user_id AS person_user_id, p.top_management AS person_top_management, p.end_date AS person_end_date,
+        a.capacity, a.appointed_by, b.name AS appointer_name, b.top_management AS appointer_top_management,
+        b.user_id AS appointer_user_id, a.appointed_on, a.confirmed_at, a.hats_note, a.accept_token_expires_at,
+        a.accepted_at, a.accepted_via, a.ended_on, a.ended_reason, r.carries_conformance, r.carries_reporting
+   FROM role_appointments a
+   JOIN isms_roles r ON r.org_id = a.org_id AND r.id = a.role_id
+   JOIN people p ON p.org_id = a.org_id AND p.id = a.person_id
+   LEFT JOIN people b ON b.org_id = a.org_id AND b.id = a.appointed_by
+  WHERE a.org_id = $1";
+
+/// Every appointment to the organisation's live roles (one query, for any number of roles).
+pub async fn appointments(db: &PgPool, org_id: Uuid) -> AppResult<Vec<Appointment>> {
+    Ok(sqlx::query_as(&format!(
+        "{SELECT_APPOINTMENTS} AND r.retired_at IS NULL ORDER BY r.position, a.capacity DESC, a.appointed_on NULLS LAST, a.created_at"
+    ))
+    .bind(org_id)
+    .fetch_all(db)
+    .await?)
+}
+
+pub async fn appointment(conn: &mut PgConnection, org_id: Uuid, id: Uuid) -> AppResult<Appointment> {
+    sqlx::query_as(&format!("{SELECT_APPOINTMENTS} AND a.id = $2"))
+        .bind(org_id)
+        .bind(id)
+        .fetch_optional(conn)
+        .await?
+        .ok_or(AppError::NotFound)
+}
+
+/// Who currently holds each live role carrying `a`: (role name, holder names).
+pub async fn holders_of(db: &PgPool, org_id: Uuid, a: Assignment, today: NaiveDate) -> AppResult<Vec<(String, String)>> {
+    let all = appointments(db, org_id).await?;
+    let roles = roles(db, org_id).await?;
+    Ok(roles
+        .iter()
+        .filter(|r| r.carries(a))
+        .map(|r| {
+            let names: Vec<&str> = all
+                .iter()
+                .filter(|x| x.role_id == r.id && x.is_holder() && x.is_current(today))
+                .map(|x| x.person_name.as_str())
+                .collect();
+            (r.name.clone(), names.join(", "))
+        })
+        .collect())
+}
+
+/// The roles a person holds or deputises today, for their directory page.
+pub async fn roles_of_person(db: &PgPool, org_id: Uuid, person_id: Uuid, today: NaiveDate) -> AppResult<Vec<(String, String)>> {
+    let rows: Vec<Appointment> =
+        sqlx::query_as(&format!("{SELECT_APPOINTMENTS} AND a.person_id = $2 AND r.retired_at IS NULL ORDER BY r.position"))
+            .bind(org_id)
+            .bind(person_id)
+            .fetch_all(db)
+            .await?;
+    Ok(rows
+        .into_iter()
+        .filter(|a| !a.is_ended(today))
+        .map(|a| (a.role_name.clone(), format!("{}, {}", a.capacity().as_str(), a.status(today))))
+        .collect())
+}
+
+// ---------- changes ----------
+
+fn name_taken(e: &sqlx::Error, name: &str) -> Option<AppError> {
+    match e {
+        sqlx::Error::Database(d) if d.constraint() == Some("isms_roles_name_key") => {
+            Some(AppError::Conflict(format!("There is already a role called \"{name}\".")))
+        }
+        _ => None,
+    }
+}
+
+pub async fn create_role(conn: &mut PgConnection, actor: &Actor, now: DateTime<Utc>, org_id: Uuid, f: &RoleFields) -> AppResult<Uuid> {
+    let id = Uuid::new_v4();
+    let done = sqlx::query(
+        "INSERT INTO isms_roles (id, org_id, name, responsibilities, authorities, carries_conformance, carries_reporting,
+                                 position, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7,
+                 (SELECT COALESCE(max(position), 0) + 1 FROM isms_roles WHERE org_id = $2), $8, $8)",
+    )
+    .bind(id)
+    .bind(org_id)
+    .bind(&f.name)
+    .bind(&f.responsibilities)
+    .bind(&f.authorities)
+    .bind(f.carries_conformance)
+    .bind(f.carries_reporting)
+    .bind(now)
+    .execute(&mut *conn)
+    .await;
+    if let Err(e) = done {
+        return Err(name_taken(&e, &f.name).unwrap_or(e.into()));
+    }
+    audit::record(
+        conn,
+        actor,
+        now,
+        "role.created",
+        "role",
+        id,
+        json!({"name": f.name, "5.3(a)": f.carries_conformance, "5.3(b)": f.carries_reporting}),
+    )
+    .await?;
+    Ok(id)
+}
+
+pub async fn update_role(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    now: DateTime<Utc>,
+    org_id: Uuid,
+    before: &Role,
+    f: &RoleFields,
+) -> AppResult<bool> {
+    let mut changes = serde_json::Map::new();
+    let mut cmp = |k: &str, a: Value, b: Value| {
+        if a != b {
+            changes.insert(k.into(), json!([a, b]));
+        }
+    };
+    cmp("name", json!(before.name), json!(f.name));
+    cmp("responsibilities", json!(before.responsibilities), json!(f.responsibilities));
+    cmp("authorities", json!(before.authorities), json!(f.authorities));
+    cmp("5.3(a)", json!(before.carries_conformance), json!(f.carries_conformance));
+    cmp("5.3(b)", json!(before.carries_reporting), json!(f.carries_reporting));
+    if changes.is_empty() {
+        return Ok(false);
+    }
+    let done = sqlx::query(
+        "UPDATE isms_roles SET name = $3, responsibilities = $4, authorities = $5, carries_conformance = $6,
+                carries_reporting = $7, updated_at = $8
+          WHERE org_id = $1 AND id = $2 AND retired_at IS NULL",
+    )
+    .bind(org_id)
+    .bind(before.id)
+    .bind(&f.name)
+    .bind(&f.responsibilities)
+    .bind(&f.authorities)
+    .bind(f.carries_conformance)
+    .bind(f.carries_reporting)
+    .bind(now)
+    .execute(&mut *conn)
+    .await;
+    if let Err(e) = done {
+        return Err(name_taken(&e, &f.name).unwrap_or(e.into()));
+    }
+    audit::record(conn, actor, now, "role.updated", "role", before.id, Value::Object(changes)).await?;
+    Ok(true)
+}
+
+/// Retires a role: it leaves the register and the RACI matrix, and its
+/// open appointments end today. Nothing is deleted.
+pub async fn retire_role(conn: &mut PgConnection, actor: &Actor, now: DateTime<Utc>, org_id: Uuid, role: &Role) -> AppResult<()> {
+    let today = now.date_naive();
+    sqlx::query("UPDATE isms_roles SET retired_at = $3, updated_at = $3 WHERE org_id = $1 AND id = $2 AND retired_at IS NULL")
+        .bind(org_id)
+        .bind(role.id)
+        .bind(now)
+        .execute(&mut *conn)
+        .await?;
+    let ended = sqlx::query(
+        "UPDATE role_appointments SET ended_on = $3, ended_reason = 'role retired'
+          WHERE org_id = $1 AND role_id = $2 AND (ended_on IS NULL OR ended_on > $3)",
+    )
+    .bind(org_id)
+    .bind(role.id)
+    .bind(today)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    audit::record(conn, actor, now, "role.retired", "role", role.id, json!({"name": role.name, "appointments_ended": ended})).await?;
+    Ok(())
+}
+
+/// A new appointment as the form states it.
+#[derive(Debug, Clone)]
+pub struct NewAppointment {
+    pub person_id: Uuid,
+    pub capacity: Capacity,
+    pub appointed_by: Uuid,
+    pub appointed_on: NaiveDate,
+    pub record_anyway: bool,
+}
+
+/// Why an appointment was refused, tied to the form field it concerns.
+#[derive(Debug)]
+pub struct Refusal {
+    pub field: &'static str,
+    pub message: String,
+}
+
+impl From<(&'static str, String)> for Refusal {
+    fn from((field, message): (&'static str, String)) -> Self {
+        Refusal { field, message }
+    }
+}
+
+/// Records an appointment and returns its id and the secret of the
+/// holder's acceptance link. `recorder_person` is the directory entry of
+/// whoever records it: when that is the appointer, it counts as confirmed.
+#[allow(clippy::too_many_arguments)]
+pub async fn appoint(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    now: DateTime<Utc>,
+    org_id: Uuid,
+    role: &Role,
+    new: &NewAppointment,
+    recorder_person: Option<Uuid>,
+) -> AppResult<Result<(Uuid, String), Refusal>> {
+    let today = now.date_naive();
+    let people: Vec<(Uuid, String, bool, Option<NaiveDate>)> =
+        sqlx::query_as("SELECT id, name, top_management, end_date FROM people WHERE org_id = $1 AND id = ANY($2)")
+            .bind(org_id)
+            .bind(vec![new.person_id, new.appointed_by])
+            .fetch_all(&mut *conn)
+            .await?;
+    let find = |id: Uuid| people.iter().find(|p| p.0 == id);
+    let Some(person) = find(new.person_id) else { return Ok(Err(("person_id", "Choose someone from the directory.".into()).into())) };
+    let Some(appointer) = find(new.appointed_by) else {
+        return Ok(Err(("appointed_by", "Choose who made the appointment.".into()).into()));
+    };
+    if person.3.is_some_and(|e| e <= today) {
+        return Ok(Err(("person_id", format!("{} has left the organisation.", person.1)).into()));
+    }
+    if new.appointed_on > today {
+        return Ok(Err(("appointed_on", "Record an appointment once it has been made: the date cannot be in the future.".into()).into()));
+    }
+    if let Err(msg) = check_appointer(appointer.2, new.record_anyway) {
+        return Ok(Err(("appointed_by", msg.to_string()).into()));
+    }
+    let already: bool = sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM role_appointments
+                         WHERE org_id = $1 AND role_id = $2 AND person_id = $3 AND (ended_on IS NULL OR ended_on > $4))",
+    )
+    .bind(org_id)
+    .bind(role.id)
+    .bind(new.person_id)
+    .bind(today)
+    .fetch_one(&mut *conn)
+    .await?;
+    if already {
+        return Ok(Err(("person_id", format!("{} is already appointed to this role.", person.1)).into()));
+    }
+    let id = Uuid::new_v4();
+    let token = random_token();
+    let confirmed = (recorder_person == Some(new.appointed_by)).then_some(now);
+    sqlx::query(
+        "INSERT INTO role_appointments (id, org_id, role_id, person_id, capacity, appointed_by, appointed_on, confirmed_at,
+                                        accept_token_hash, accept_token_expires_at, recorded_by, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+    )
+    .bind(id)
+    .bind(org_id)
+    .bind(role.id)
+    .bind(new.person_id)
+    .bind(new.capacity.as_str())
+    .bind(new.appointed_by)
+    .bind(new.appointed_on)
+    .bind(confirmed)
+    .bind(hash_token(&token))
+    .bind(now + Duration::days(LINK_DAYS))
+    .bind(actor.user_id)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    audit::record(
+        conn,
+        actor,
+        now,
+        "appointment.made",
+        "appointment",
+        id,
+        json!({
+            "role": role.name, "person": person.1, "capacity": new.capacity.as_str(), "appointed_by": appointer.1,
+            "appointer_is_top_management": appointer.2, "appointed_on": new.appointed_on, "confirmed": confirmed.is_some(),
+        }),
+    )
+    .await?;
+    Ok(Ok((id, token)))
+}
+
+/// The appointer confirms, signed in as themselves, that they made it.
+pub async fn confirm(conn: &mut PgConnection, actor: &Actor, now: DateTime<Utc>, org_id: Uuid, a: &Appointment) -> AppResult<()> {
+    if a.confirmed_at.is_some() {
+        return Err(AppError::Conflict("This appointment is already confirmed.".into()));
+    }
+    sqlx::query("UPDATE role_appointments SET confirmed_at = $3 WHERE org_id = $1 AND id = $2 AND confirmed_at IS NULL")
+        .bind(org_id)
+        .bind(a.id)
+        .bind(now)
+        .execute(&mut *conn)
+        .await?;
+    audit::record(conn, actor, now, "appointment.confirmed", "appointment", a.id, json!({"role": a.role_name, "person": a.person_name}))
+        .await?;
+    Ok(())
+}
+
+/// How a holder accepted, and from where.
+#[derive(Debug, Clone)]
+pub struct Acceptance {
+    pub via: &'static str,
+    pub client_addr: String,
+    pub user_agent: String,
+}
+
+pub async fn accept(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    now: DateTime<Utc>,
+    org_id: Uuid,
+    a: &Appointment,
+    how: &Acceptance,
+) -> AppResult<()> {
+    let today = now.date_naive();
+    if a.accepted_at.is_some() {
+        return Err(AppError::Conflict("This role was already accepted.".into()));
+    }
+    if a.is_ended(today) || a.holder_left(today) {
+        return Err(AppError::Conflict("This appointment has ended and can no longer be accepted.".into()));
+    }
+    let user_agent: String = how.user_agent.chars().take(500).collect();
+    sqlx::query(
+        "UPDATE role_appointments
+            SET accepted_at = $3, accepted_via = $4, accepted_from = $5, accepted_agent = $6
+          WHERE org_id = $1 AND id = $2 AND accepted_at IS NULL",
+    )
+    .bind(org_id)
+    .bind(a.id)
+    .bind(now)
+    .bind(how.via)
+    .bind(&how.client_addr)
+    .bind(&user_agent)
+    .execute(&mut *conn)
+    .await?;
+    audit::record(
+        conn,
+        actor,
+        now,
+        "appointment.accepted",
+        "appointment",
+        a.id,
+        json!({"role": a.role_name, "person": a.person_name, "via": how.via, "address": how.client_addr, "user_agent": user_agent}),
+    )
+    .await?;
+    Ok(())
+}
+
+/// The appointment a personal link points to, with its organisation's name.
+pub async fn by_token(conn: &mut PgConnection, token: &str) -> AppResult<Option<(Uuid, String, Uuid)>> {
+    Ok(sqlx::query_as(
+        "SELECT a.org_id, o.name, a.id FROM role_appointments a JOIN organisations o ON o.id = a.org_id
+          WHERE a.accept_token_hash = $1",
+    )
+    .bind(hash_token(token))
+    .fetch_optional(conn)
+    .await?)
+}
+
+/// A fresh acceptance link (the old one stops working).
+pub async fn new_link(conn: &mut PgConnection, actor: &Actor, now: DateTime<Utc>, org_id: Uuid, a: &Appointment) -> AppResult<String> {
+    if a.accepted_at.is_some() {
+        return Err(AppError::Conflict("The holder has already accepted this role.".into()));
+    }
+    if a.is_ended(now.date_naive()) || a.holder_left(now.date_naive()) {
+        return Err(AppError::Conflict("This appointment has ended.".into()));
+    }
+    let token = random_token();
+    sqlx::query("UPDATE role_appointments SET accept_token_hash = $3, accept_token_expires_at = $4 WHERE org_id = $1 AND id = $2")
+        .bind(org_id)
+        .bind(a.id)
+        .bind(hash_token(&token))
+        .bind(now + Duration::days(LINK_DAYS))
+        .execute(&mut *conn)
+        .await?;
+    audit::record(conn, actor, now, "appointment.link_renewed", "appointment", a.id, json!({"person": a.person_name})).await?;
+    Ok(token)
+}
+
+pub async fn end(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    now: DateTime<Utc>,
+    org_id: Uuid,
+    a: &Appointment,
+    ended_on: NaiveDate,
+    reason: &str,
+) -> AppResult<()> {
+    if a.is_ended(now.date_naive()) {
+        return Err(AppError::Conflict("This appointment has already ended.".into()));
+    }
+    if a.appointed_on.is_some_and(|d| ended_on < d) {
+        return Err(AppError::BadRequest("The end date is before the appointment date.".into()));
+    }
+    sqlx::query(
+        "UPDATE role_appointments SET ended_on = $3, ended_reason = $4 WHERE org_id = $1 AND id = $2",
+    )
+    .bind(org_id)
+    .bind(a.id)
+    .bind(ended_on)
+    .bind(reason)
+    .execute(&mut *conn)
+    .await?;
+    audit::record(
+        conn,
+        actor,
+        now,
+        "appointment.ended",
+        "appointment",
+        a.id,
+        json!({"role": a.role_name, "person": a.person_name, "ended_on": ended_on, "reason": reason}),
+    )
+    .await?;
+    Ok(())
+}
+
+pub async fn set_hats_note(conn: &mut PgConnection, actor: &Actor, now: DateTime<Utc>, org_id: Uuid, a: &Appointment, note: &str) -> AppResult<bool> {
+    if a.hats_note == note {
+        return Ok(false);
+    }
+    sqlx::query("UPDATE role_appointments SET hats_note = $3 WHERE org_id = $1 AND id = $2")
+        .bind(org_id)
+        .bind(a.id)
+        .bind(note)
+        .execute(&mut *conn)
+        .await?;
+    audit::record(conn, actor, now, "appointment.hats_noted", "appointment", a.id, json!({"note": [a.hats_note, note]})).await?;
+    Ok(true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(s: &str) -> NaiveDate {
+        NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
+    }
+
+    fn appointment() -> Appointment {
+        Appointment {
+            id: Uuid::new_v4(),
+            role_id: Uuid::nil(),
+            role_name: "ISMS lead".into(),
+            person_id: Uuid::new_v4(),
+            person_name: "Alice".into(),
+            person_user_id: None,
+            person_top_management: false,
+            person_end_date: None,
+            capacity: "holder".into(),
+            appointed_by: Some(Uuid::new_v4()),
+            appointer_name: Some("Ceo".into()),
+            appointer_top_management: Some(true),
+            appointer_user_id: None,
+            appointed_on: Some(d("2026-01-10")),
+            confirmed_at: None,
+            hats_note: String::new(),
+            accept_token_expires_at: None,
+            accepted_at: Some(Utc::now()),
+            accepted_via: Some("link".into()),
+            ended_on: None,
+            ended_reason: String::new(),
+            carries_conformance: true,
+            carries_reporting: false,
+        }
+    }
+
+    #[test]
+    fn a_leaver_leaves_the_role_vacant() {
+        let mut a = appointment();
+        let today = d("2026-06-01");
+        assert!(!is_vacant(Uuid::nil(), std::slice::from_ref(&a), today));
+        a.person_end_date = Some(d("2026-06-01"));
+        assert!(is_vacant(Uuid::nil(), std::slice::from_ref(&a), today));
+        assert!(!is_vacant(Uuid::nil(), std::slice::from_ref(&a), d("2026-05-31")), "still there the day before");
+    }
+
+    #[test]
+    fn deputies_and_ended_appointments_do_not_fill_a_role() {
+        let today = d("2026-06-01");
+        let mut deputy = appointment();
+        deputy.capacity = "deputy".into();
+        assert!(is_vacant(Uuid::nil(), &[deputy], today));
+        let mut ended = appointment();
+        ended.ended_on = Some(d("2026-05-01"));
+        assert!(is_vacant(Uuid::nil(), &[ended], today));
+    }
+
+    #[test]
+    fn only_top_management_appoints_unless_insisted() {
+        assert!(check_appointer(true, false).is_ok());
+        assert!(check_appointer(false, false).is_err());
+        assert!(check_appointer(false, true).is_ok());
+    }
+
+    #[test]
+    fn flags_name_what_an_auditor_questions() {
+        assert!(appointment().flags().is_empty());
+        let mut a = appointment();
+        a.appointer_top_management = Some(false);
+        a.appointed_on = None;
+        a.accepted_at = None;
+        a.person_top_management = true;
+        assert_eq!(
+            a.flags(),
+            vec![Flag::AppointerNotTopManagement, Flag::NoAppointmentDate, Flag::NotAccepted, Flag::HatsNotDocumented]
+        );
+        a.hats_note = "Acts as ISMS lead in operational meetings, as CEO at the management review.".into();
+        assert!(!a.flags().contains(&Flag::HatsNotDocumented));
+    }
+}
