@@ -112,7 +112,7 @@ async fn a_rolled_back_change_leaves_no_row(db: PgPool) {
         audit::record(&mut tx, &Actor::system(Some(org), "t"), app.state.clock.now(), "x", "y", 1, json!({})).await.unwrap();
         tx.rollback().await.unwrap();
     }
-    let n: i64 = sqlx::query_scalar("SELECT count(*) FROM audit_log").fetch_one(app.db()).await.unwrap();
+    let n: i64 = sqlx::query_scalar("SELECT count(*) FROM audit_log WHERE org_id = $1").bind(org).fetch_one(app.db()).await.unwrap();
     assert_eq!(n, 0);
     assert_eq!(audit::verify(app.db()).await.unwrap().first_problem, None);
 }
