@@ -60,8 +60,191 @@ pub async fn load_if_empty(db: &PgPool, clock: &dyn Clock, ttl: Duration) -> any
         logins.push(DemoLogin { role, name, email, password: secret });
     }
     // The CFO has been invited but has not joined yet.
-    let inviter = Actor { user_id: owner, label: PEOPLE[0].2.into(), ..system };
+    let inviter = Actor { user_id: owner, label: PEOPLE[0].2.into(), ..system.clone() };
     model::create_invitation(&mut tx, &inviter, now, ttl, org_id, "helen.brandt@acme.example", Role::Executive).await?;
+    records::load(&mut tx, &system, now, org_id).await?;
     tx.commit().await?;
     Ok(Some(logins))
+}
+
+/// Acme's records: a plausible, half-compliant state for every area.
+mod records {
+    use crate::audit::Actor;
+    use crate::people::model::{self as people, Kind, PersonFields};
+    use crate::requirements::{catalogue, model as requirements};
+    use crate::roles::model::{self as roles, Acceptance, Capacity, NewAppointment, RoleFields};
+    use crate::roles::{raci, starter};
+    use chrono::{DateTime, Duration, NaiveDate, Utc};
+    use sqlx::PgConnection;
+    use std::collections::HashMap;
+    use uuid::Uuid;
+
+    /// (name, email, title, department, manager email, contractor, top management, line manager, security clause, start, end)
+    type Staff = (&'static str, &'static str, &'static str, &'static str, &'static str, bool, bool, bool, bool, &'static str, &'static str);
+
+    const STAFF: [Staff; 24] = [
+        ("Daniel Okafor", "daniel.okafor@acme.example", "Chief Executive Officer", "Board", "", false, true, true, true, "2015-04-01", ""),
+        ("Helen Brandt", "helen.brandt@acme.example", "Chief Financial Officer", "Board", "daniel.okafor@acme.example", false, true, true, true, "2018-09-03", ""),
+        ("Morgan Reyes", "morgan.reyes@acme.example", "Operations Director", "Operations", "daniel.okafor@acme.example", false, false, true, true, "2016-01-11", ""),
+        ("Priya Shah", "priya.shah@acme.example", "Head of Information Security", "Operations", "morgan.reyes@acme.example", false, false, true, true, "2021-02-01", ""),
+        ("Grace Liu", "grace.liu@acme.example", "HR Manager", "People", "morgan.reyes@acme.example", false, false, true, true, "2019-06-17", ""),
+        ("Tomasz Nowak", "tomasz.nowak@acme.example", "IT Manager", "IT", "morgan.reyes@acme.example", false, false, true, true, "2017-03-06", ""),
+        ("Aisha Bello", "aisha.bello@acme.example", "Systems Administrator", "IT", "tomasz.nowak@acme.example", false, false, false, true, "2020-10-05", ""),
+        ("Lars Eriksen", "lars.eriksen@acme.example", "Service Desk Analyst", "IT", "tomasz.nowak@acme.example", false, false, false, true, "2023-01-09", ""),
+        ("Sofia Marchetti", "sofia.marchetti@acme.example", "Head of Engineering", "Engineering", "daniel.okafor@acme.example", false, false, true, true, "2017-08-14", ""),
+        ("Kwame Mensah", "kwame.mensah@acme.example", "Senior Developer", "Engineering", "sofia.marchetti@acme.example", false, false, false, true, "2019-11-04", ""),
+        ("Elena Petrova", "elena.petrova@acme.example", "Developer", "Engineering", "sofia.marchetti@acme.example", false, false, false, true, "2022-05-02", ""),
+        ("Jamal Rahman", "jamal.rahman@acme.example", "Developer", "Engineering", "sofia.marchetti@acme.example", true, false, false, false, "2025-02-03", ""),
+        ("Chloe Martin", "chloe.martin@acme.example", "QA Engineer", "Engineering", "sofia.marchetti@acme.example", false, false, false, true, "2021-07-19", ""),
+        ("Oliver Hughes", "oliver.hughes@acme.example", "Sales Director", "Sales", "daniel.okafor@acme.example", false, false, true, true, "2016-05-23", ""),
+        ("Nina Kowalski", "nina.kowalski@acme.example", "Account Manager", "Sales", "oliver.hughes@acme.example", false, false, false, true, "2020-02-10", ""),
+        ("Ravi Patel", "ravi.patel@acme.example", "Account Manager", "Sales", "oliver.hughes@acme.example", false, false, false, false, "2024-03-04", ""),
+        ("Hannah Schmidt", "hannah.schmidt@acme.example", "Customer Success Lead", "Customer Success", "oliver.hughes@acme.example", false, false, true, true, "2018-04-16", ""),
+        ("Diego Alvarez", "diego.alvarez@acme.example", "Support Specialist", "Customer Success", "hannah.schmidt@acme.example", false, false, false, true, "2022-09-12", ""),
+        ("Mei Tanaka", "mei.tanaka@acme.example", "Support Specialist", "Customer Success", "hannah.schmidt@acme.example", true, false, false, false, "2025-06-02", ""),
+        ("Fatima Zahra", "fatima.zahra@acme.example", "Finance Manager", "Finance", "helen.brandt@acme.example", false, false, true, true, "2019-01-07", ""),
+        ("George Ellis", "george.ellis@acme.example", "Accounts Assistant", "Finance", "fatima.zahra@acme.example", false, false, false, true, "2023-08-21", ""),
+        ("Isabel Costa", "isabel.costa@acme.example", "Office Manager", "Operations", "morgan.reyes@acme.example", false, false, false, true, "2018-02-05", ""),
+        ("Peter Lang", "peter.lang@auditpartners.example", "Internal Auditor (external)", "Operations", "morgan.reyes@acme.example", true, false, false, true, "2024-01-15", ""),
+        ("Yusuf Demir", "yusuf.demir@acme.example", "Graduate Developer", "Engineering", "kwame.mensah@acme.example", false, false, false, true, "2026-11-30", ""),
+    ];
+
+    fn date(s: &str) -> Option<NaiveDate> {
+        NaiveDate::parse_from_str(s, "%Y-%m-%d").ok()
+    }
+
+    pub async fn load(conn: &mut PgConnection, system: &Actor, now: DateTime<Utc>, org_id: Uuid) -> anyhow::Result<()> {
+        let today = now.date_naive();
+        // People first, then their managers (a manager may come later in the list).
+        let mut ids: HashMap<&str, Uuid> = HashMap::new();
+        let users: HashMap<String, Uuid> = sqlx::query_as::<_, (String, Uuid)>(
+            "SELECT u.email, u.id FROM users u JOIN memberships m ON m.user_id = u.id WHERE m.org_id = $1",
+        )
+        .bind(org_id)
+        .fetch_all(&mut *conn)
+        .await?
+        .into_iter()
+        .collect();
+        let fields = |s: &Staff, manager: Option<Uuid>| PersonFields {
+            name: s.0.into(),
+            email: s.1.into(),
+            job_title: s.2.into(),
+            department: s.3.into(),
+            manager_id: manager,
+            kind: if s.5 { Kind::Contractor } else { Kind::Employee },
+            top_management: s.6,
+            line_manager: s.7,
+            security_clause: s.8,
+            start_date: date(s.9),
+            end_date: date(s.10),
+        };
+        for s in &STAFF {
+            let id = people::create(conn, system, now, org_id, &fields(s, None), users.get(s.1).copied()).await?;
+            ids.insert(s.1, id);
+        }
+        for s in &STAFF {
+            if let Some(m) = ids.get(s.4) {
+                people::update(conn, system, now, org_id, ids[s.1], &fields(s, Some(*m)), users.get(s.1).copied()).await?;
+            }
+        }
+        let person = |email: &str| ids[email];
+
+        // Roles: the starting set, except that nobody was given 5.3(b).
+        let mut role_ids: HashMap<&str, Uuid> = HashMap::new();
+        for r in &starter::ROLES {
+            let f = RoleFields {
+                name: r.name.into(),
+                responsibilities: r.responsibilities.into(),
+                authorities: if r.name == "Departmental contact" { String::new() } else { r.authorities.into() },
+                carries_conformance: r.conformance,
+                carries_reporting: false,
+            };
+            role_ids.insert(r.name, roles::create_role(conn, system, now, org_id, &f).await?);
+        }
+        let ceo = person("daniel.okafor@acme.example");
+        let link = Acceptance { via: "link", client_addr: "203.0.113.7".into(), user_agent: "demo".into() };
+        // (role, holder, appointer, days ago, confirmed by the appointer, accepted)
+        let appointments: [(&str, &str, &str, i64, bool, bool); 7] = [
+            ("Top-management sponsor", "daniel.okafor@acme.example", "daniel.okafor@acme.example", 400, true, true),
+            ("ISMS lead", "priya.shah@acme.example", "daniel.okafor@acme.example", 380, true, true),
+            ("Internal auditor", "peter.lang@auditpartners.example", "helen.brandt@acme.example", 300, true, true),
+            ("HR manager", "grace.liu@acme.example", "morgan.reyes@acme.example", 250, false, true),
+            ("Risk owner", "sofia.marchetti@acme.example", "daniel.okafor@acme.example", 120, true, false),
+            ("IT manager", "tomasz.nowak@acme.example", "daniel.okafor@acme.example", 20, false, false),
+            ("Departmental contact", "isabel.costa@acme.example", "daniel.okafor@acme.example", 500, true, true),
+        ];
+        for (role_name, holder, appointer, ago, confirmed, accepted) in appointments {
+            let role = roles::role_any(conn, org_id, role_ids[role_name]).await?;
+            let new = NewAppointment {
+                person_id: person(holder),
+                capacity: Capacity::Holder,
+                appointed_by: person(appointer),
+                appointed_on: today - Duration::days(ago),
+                record_anyway: true,
+            };
+            let recorder = confirmed.then(|| person(appointer));
+            let Ok((id, _)) = roles::appoint(conn, system, now, org_id, &role, &new, recorder).await? else {
+                anyhow::bail!("demo appointment to {role_name} refused");
+            };
+            if accepted {
+                let a = roles::appointment(conn, org_id, id).await?;
+                roles::accept(conn, &Actor { label: format!("{} (personal link)", a.person_name), ..system.clone() }, now, org_id, &a, &link).await?;
+            }
+        }
+        // The departmental contact has since left, so that role is vacant.
+        people::mark_leaver(conn, system, now, org_id, person("isabel.costa@acme.example"), today - Duration::days(54)).await?;
+        let deputy = roles::role_any(conn, org_id, role_ids["ISMS lead"]).await?;
+        let new = NewAppointment {
+            person_id: person("aisha.bello@acme.example"),
+            capacity: Capacity::Deputy,
+            appointed_by: ceo,
+            appointed_on: today - Duration::days(200),
+            record_anyway: false,
+        };
+        if roles::appoint(conn, system, now, org_id, &deputy, &new, Some(ceo)).await?.is_err() {
+            anyhow::bail!("demo deputy refused");
+        }
+
+        // The RACI matrix, with one row that has two accountable roles.
+        let all_roles = roles::roles(&mut *conn, org_id).await?;
+        raci::add_starting_activities(conn, system, now, org_id, &all_roles).await?;
+        sqlx::query(
+            "UPDATE raci_cells SET letters = 'A' FROM raci_activities a
+              WHERE raci_cells.org_id = $1 AND a.org_id = $1 AND a.id = raci_cells.activity_id
+                AND a.name = 'Respond to information security incidents' AND raci_cells.role_id = $2",
+        )
+        .bind(org_id)
+        .bind(role_ids["IT manager"])
+        .execute(&mut *conn)
+        .await?;
+
+        // Requirement owners and progress.
+        let plan: [(&str, &str, requirements::Status, &str); 12] = [
+            ("5.1(a)", "daniel.okafor@acme.example", requirements::Status::InProgress, "Objectives drafted for FY26; board sign-off due at the next review."),
+            ("5.1(c)", "helen.brandt@acme.example", requirements::Status::Implemented, "Security budget approved in the annual plan."),
+            ("5.1(d)", "daniel.okafor@acme.example", requirements::Status::NotStarted, ""),
+            ("5.1(e)", "priya.shah@acme.example", requirements::Status::InProgress, ""),
+            ("5.2(a)", "priya.shah@acme.example", requirements::Status::Implemented, ""),
+            ("5.2(b)", "priya.shah@acme.example", requirements::Status::Implemented, ""),
+            ("5.2(c)", "priya.shah@acme.example", requirements::Status::Implemented, ""),
+            ("5.2(d)", "priya.shah@acme.example", requirements::Status::InProgress, "Continual improvement wording to be added in the next version."),
+            ("5.2(f)", "grace.liu@acme.example", requirements::Status::InProgress, "Acknowledgements are being collected."),
+            ("5.3", "priya.shah@acme.example", requirements::Status::InProgress, ""),
+            ("5.3(a)", "daniel.okafor@acme.example", requirements::Status::Implemented, "Priya Shah appointed ISMS lead by the CEO."),
+            ("A.5.4", "grace.liu@acme.example", requirements::Status::InProgress, "Contract clause missing for some contractors."),
+        ];
+        for (code, owner, status, notes) in plan {
+            let id = catalogue::requirement_id("iso27001-2022-leadership", code);
+            let before = requirements::get(&mut *conn, org_id, id, today).await?;
+            let state = requirements::State {
+                applicable: true,
+                exclusion_reason: String::new(),
+                owner_id: Some(person(owner)),
+                status,
+                notes: notes.into(),
+            };
+            requirements::save(conn, system, now, org_id, &before, &state).await?;
+        }
+        Ok(())
+    }
 }

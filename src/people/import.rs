@@ -68,6 +68,10 @@ impl Parsed {
     }
 }
 
+/// Columns the export writes that an import reads past (so an exported
+/// file imports as it is).
+const IGNORED: [&str; 1] = ["account"];
+
 /// Spreadsheet headings people actually use, mapped to ours.
 fn column_for(heading: &str) -> Option<&'static str> {
     let h: String = heading
@@ -130,7 +134,7 @@ pub fn parse(bytes: &[u8], known_emails: &HashSet<String>) -> Parsed {
     };
     let mut index: HashMap<&'static str, usize> = HashMap::new();
     for (i, heading) in headings.iter().enumerate() {
-        if heading.trim().is_empty() {
+        if heading.trim().is_empty() || IGNORED.contains(&heading.trim().to_lowercase().as_str()) {
             continue;
         }
         match column_for(heading) {
@@ -171,7 +175,7 @@ pub fn parse(bytes: &[u8], known_emails: &HashSet<String>) -> Parsed {
             out.problem(line, "", format!("The file has more than {MAX_ROWS} people; split it into smaller files."));
             break;
         }
-        let cell = |col: &str| index.get(col).and_then(|i| record.get(*i)).unwrap_or("");
+        let cell = |col: &str| index.get(col).and_then(|i| record.get(*i)).map(crate::web::csv::undefuse).unwrap_or("");
         let mut row = Row { line, ..Default::default() };
         let before = out.problems.len();
         match parse_text(cell("name"), "a name", 120) {

@@ -169,7 +169,7 @@ pub async fn list(db: &PgPool, org_id: Uuid, f: &Filter, today: NaiveDate) -> Ap
     Ok(bind_filter(sqlx::query_as(&sql), org_id, f, today).fetch_all(db).await?)
 }
 
-pub async fn get(db: &PgPool, org_id: Uuid, id: Uuid, today: NaiveDate) -> AppResult<Requirement> {
+pub async fn get(db: impl sqlx::PgExecutor<'_>, org_id: Uuid, id: Uuid, today: NaiveDate) -> AppResult<Requirement> {
     sqlx::query_as(&format!("{SELECT} AND r.id = $3"))
         .bind(org_id)
         .bind(today)

@@ -226,7 +226,7 @@ pub fn check_appointer(appointer_is_top_management: bool, record_anyway: bool) -
 const SELECT_ROLES: &str = "SELECT id, name, responsibilities, authorities, carries_conformance, carries_reporting, position
    FROM isms_roles WHERE org_id = $1 AND retired_at IS NULL";
 
-pub async fn roles(db: &PgPool, org_id: Uuid) -> AppResult<Vec<Role>> {
+pub async fn roles(db: impl sqlx::PgExecutor<'_>, org_id: Uuid) -> AppResult<Vec<Role>> {
     Ok(sqlx::query_as(&format!("{SELECT_ROLES} ORDER BY position, lower(name)")).bind(org_id).fetch_all(db).await?)
 }
 

@@ -30,6 +30,14 @@ pub fn row<S: AsRef<str>>(cells: &[S]) -> String {
     line
 }
 
+/// Reverses `row`'s formula defence, so an exported file imports unchanged.
+pub fn undefuse(cell: &str) -> &str {
+    match cell.strip_prefix('\'') {
+        Some(rest) if rest.starts_with(['=', '+', '-', '@', '\t', '\r']) => rest,
+        _ => cell,
+    }
+}
+
 /// A channel whose receiving end is a download: the producer sends lines as
 /// it reads them from the database, so memory stays flat for any size.
 pub fn download(filename: &str) -> (mpsc::Sender<Result<Bytes, std::io::Error>>, Response) {
@@ -99,5 +107,7 @@ mod tests {
     fn quoting_and_formula_defence() {
         assert_eq!(row(&["a", "b,c", "say \"hi\""]), "a,\"b,c\",\"say \"\"hi\"\"\"\r\n");
         assert_eq!(row(&["=SUM(A1)", "-1"]), "'=SUM(A1),'-1\r\n");
+        assert_eq!(undefuse("'=SUM(A1)"), "=SUM(A1)");
+        assert_eq!(undefuse("'quoted"), "'quoted");
     }
 }

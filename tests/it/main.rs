@@ -7,5 +7,6 @@ mod cli;
 mod demo;
 mod mail;
 mod orgs;
+mod people;
 mod security;
 mod support;

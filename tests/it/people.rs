@@ -1,0 +1,232 @@
+//! The people directory: forms, leavers, and the CSV import's promises
+//! (line-numbered errors that change nothing, idempotent re-imports,
+//! updates by e-mail, thousands of rows at once).
+use crate::support::{Client, TestApp};
+use axum::http::StatusCode;
+use mandate::auth::policy::Role;
+use sqlx::PgPool;
+use uuid::Uuid;
+
+async fn lead(app: &TestApp) -> (Uuid, Client) {
+    let owner = app.user("owner@acme.example", "Owner").await;
+    let org = app.org("Acme", owner).await;
+    let lead = app.user("lead@acme.example", "Lead").await;
+    app.member(org, lead, Role::IsmsLead).await;
+    (org, app.signed_in(lead, Some(org)).await)
+}
+
+async fn count(app: &TestApp, org: Uuid) -> i64 {
+    sqlx::query_scalar("SELECT count(*) FROM people WHERE org_id = $1").bind(org).fetch_one(app.db()).await.unwrap()
+}
+
+/// Uploads a CSV and returns the preview page's address.
+async fn upload(c: &mut Client, csv: &str) -> String {
+    let res = c.upload("/people/import", "file", "staff.csv", "text/csv", csv.as_bytes()).await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
+    res.location().to_string()
+}
+
+#[sqlx::test]
+async fn add_edit_and_field_errors(db: PgPool) {
+    let app = TestApp::new(db).await;
+    let (org, mut c) = lead(&app).await;
+    let bad = c.post("/people", &[("name", "Ada"), ("email", "not-an-email"), ("kind", "employee"), ("start_date", "2026-05-01"), ("end_date", "2026-01-01")]).await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(bad.has("#f-email-error"));
+    assert!(bad.body.contains("value=\"Ada\""), "input kept");
+    let bad_dates = c.post("/people", &[("name", "Ada"), ("email", "ada@acme.example"), ("kind", "employee"), ("start_date", "2026-05-01"), ("end_date", "2026-01-01")]).await;
+    assert!(bad_dates.texts("#f-end_date-error").concat().contains("before the start date"));
+    assert_eq!(count(&app, org).await, 0, "nothing saved on bad input");
+
+    let ok = c.post("/people", &[("name", "Ada Lovelace"), ("email", "Ada@Acme.example"), ("kind", "employee"), ("top_management", "on")]).await;
+    assert_eq!(ok.status, StatusCode::SEE_OTHER, "{}", ok.body);
+    let page = c.get(ok.location()).await;
+    assert_eq!(page.texts("main h1"), vec!["Ada Lovelace"]);
+    let dup = c.post("/people", &[("name", "Other Ada"), ("email", "ada@acme.example"), ("kind", "employee")]).await;
+    assert_eq!(dup.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(dup.texts("#f-email-error").concat().contains("already has"));
+
+    let edit = c.post(ok.location(), &[("name", "Ada Lovelace"), ("email", "ada@acme.example"), ("kind", "contractor"), ("department", "Board"), ("top_management", "on")]).await;
+    assert_eq!(edit.status, StatusCode::SEE_OTHER);
+    let page = c.get(ok.location()).await;
+    let history = page.texts(".activity li").join("\n");
+    assert!(history.contains("updated a person") && history.contains("department: (empty) → Board"), "{history}");
+    assert!(history.contains("kind: employee → contractor"), "{history}");
+}
+
+#[sqlx::test]
+async fn nobody_manages_themselves_or_someone_of_another_tenant(db: PgPool) {
+    let app = TestApp::new(db).await;
+    let (org, mut c) = lead(&app).await;
+    let boss = app.person(org, "Boss", "boss@acme.example", true).await;
+    let worker = app.person(org, "Worker", "worker@acme.example", false).await;
+    let set_manager = |of: Uuid, manager: Uuid, name: &'static str, email: &'static str| {
+        (format!("/people/{of}"), vec![("name", name.to_string()), ("email", email.to_string()), ("kind", "employee".to_string()), ("manager_id", manager.to_string())])
+    };
+    let (url, form) = set_manager(worker, boss, "Worker", "worker@acme.example");
+    let fields: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    assert_eq!(c.post(&url, &fields).await.status, StatusCode::SEE_OTHER);
+    let (url, form) = set_manager(boss, worker, "Boss", "boss@acme.example");
+    let fields: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let loop_ = c.post(&url, &fields).await;
+    assert_eq!(loop_.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(loop_.texts("#f-manager_id-error").concat().contains("cannot manage themselves"));
+
+    let other_owner = app.user("owner@other.example", "Other").await;
+    let other = app.org("Other", other_owner).await;
+    let stranger = app.person(other, "Stranger", "stranger@other.example", false).await;
+    let (url, form) = set_manager(worker, stranger, "Worker", "worker@acme.example");
+    let fields: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let res = c.post(&url, &fields).await;
+    assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let manager: Option<Uuid> = sqlx::query_scalar("SELECT manager_id FROM people WHERE id = $1").bind(worker).fetch_one(app.db()).await.unwrap();
+    assert_eq!(manager, Some(boss), "unchanged");
+}
+
+#[sqlx::test]
+async fn leavers_are_kept_and_filtered(db: PgPool) {
+    let app = TestApp::new(db).await;
+    let (org, mut c) = lead(&app).await;
+    let p = app.person(org, "Leaving Soon", "leaving@acme.example", false).await;
+    let res = c.post(&format!("/people/{p}/leaver"), &[("end_date", "2026-10-31")]).await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER);
+    let current = c.get("/people").await;
+    assert!(current.texts(".flash").concat().contains("leaving on 2026-10-31"));
+    assert!(!current.texts("main table").concat().contains("Leaving Soon"));
+    assert!(current.texts(".empty").concat().contains("Nobody current"));
+    let leavers = c.get("/people?status=leavers").await;
+    assert_eq!(leavers.texts("main table tbody tr td:first-child a"), vec!["Leaving Soon"]);
+    assert_eq!(count(&app, org).await, 1, "never deleted");
+}
+
+#[sqlx::test]
+async fn a_bad_file_names_every_line_and_changes_nothing(db: PgPool) {
+    let app = TestApp::new(db).await;
+    let (org, mut c) = lead(&app).await;
+    app.person(org, "Existing", "existing@acme.example", false).await;
+    let csv = "name,email,manager_email,start_date\n\
+               Good One,good@acme.example,existing@acme.example,2024-01-01\n\
+               Bad Mail,bad-mail,,\n\
+               Lost,lost@acme.example,ghost@acme.example,\n\
+               Again,GOOD@acme.example,,\n\
+               Date,date@acme.example,,31/01/2024\n";
+    let preview = upload(&mut c, csv).await;
+    let page = c.get(&preview).await;
+    assert_eq!(page.status, StatusCode::OK);
+    let lines = page.texts(".error-summary tbody tr td:first-child");
+    assert_eq!(lines, vec!["3", "4", "5", "6"], "{}", page.body);
+    let text = page.texts(".error-summary tbody tr").join("\n");
+    assert!(text.contains("Unknown manager ghost@acme.example"), "{text}");
+    assert!(text.contains("Duplicate: good@acme.example is already on line 2"), "{text}");
+    assert!(text.contains("2026-03-31") || text.contains("year-month-day"), "{text}");
+    assert!(!page.has("form[action$='/apply']"), "no apply button");
+    let apply = c.post(&format!("{preview}/apply"), &[]).await;
+    assert_eq!(apply.status, StatusCode::CONFLICT);
+    assert_eq!(count(&app, org).await, 1);
+}
+
+#[sqlx::test]
+async fn import_applies_once_matches_by_email_and_reimports_change_nothing(db: PgPool) {
+    let app = TestApp::new(db).await;
+    let (org, mut c) = lead(&app).await;
+    let csv = "name,email,job_title,department,manager_email,kind,top_management,security_clause\n\
+               Ceo Person,ceo@acme.example,CEO,Board,,employee,yes,yes\n\
+               Dev Person,dev@acme.example,Developer,Engineering,ceo@acme.example,contractor,no,no\n";
+    let preview = upload(&mut c, csv).await;
+    let page = c.get(&preview).await;
+    assert!(page.body.contains("Apply: add 2, update 0"), "{}", page.body);
+    let audit_before: i64 = sqlx::query_scalar("SELECT count(*) FROM audit_log WHERE org_id = $1").bind(org).fetch_one(app.db()).await.unwrap();
+    let applied = c.post(&format!("{preview}/apply"), &[]).await;
+    assert_eq!(applied.status, StatusCode::SEE_OTHER);
+    assert!(c.get("/people").await.body.contains("Import applied: 2 added"));
+    let (manager, kind): (Option<Uuid>, String) =
+        sqlx::query_as("SELECT manager_id, kind FROM people WHERE org_id = $1 AND email = 'dev@acme.example'").bind(org).fetch_one(app.db()).await.unwrap();
+    let ceo: Uuid = sqlx::query_scalar("SELECT id FROM people WHERE org_id = $1 AND email = 'ceo@acme.example'").bind(org).fetch_one(app.db()).await.unwrap();
+    assert_eq!((manager, kind.as_str()), (Some(ceo), "contractor"));
+    let audit_after: i64 = sqlx::query_scalar("SELECT count(*) FROM audit_log WHERE org_id = $1").bind(org).fetch_one(app.db()).await.unwrap();
+    assert_eq!(audit_after - audit_before, 3, "one row per person and one for the import");
+    assert_eq!(c.post(&format!("{preview}/apply"), &[]).await.status, StatusCode::CONFLICT, "applied once");
+
+    // The same file again: nothing to do.
+    let snapshot: Vec<(Uuid, chrono::DateTime<chrono::Utc>)> =
+        sqlx::query_as("SELECT id, updated_at FROM people WHERE org_id = $1 ORDER BY id").bind(org).fetch_all(app.db()).await.unwrap();
+    app.clock.advance(chrono::Duration::minutes(5));
+    let again = upload(&mut c, csv).await;
+    let page = c.get(&again).await;
+    assert!(page.body.contains("already matches"), "{}", page.body);
+    c.post(&format!("{again}/apply"), &[]).await;
+    let after: Vec<(Uuid, chrono::DateTime<chrono::Utc>)> =
+        sqlx::query_as("SELECT id, updated_at FROM people WHERE org_id = $1 ORDER BY id").bind(org).fetch_all(app.db()).await.unwrap();
+    assert_eq!(snapshot, after);
+
+    // A newer file with fewer columns updates what it names and leaves the rest.
+    let newer = upload(&mut c, "email,name,department\ndev@acme.example,Dev Person,Platform\n").await;
+    assert!(c.get(&newer).await.body.contains("Apply: add 0, update 1"));
+    c.post(&format!("{newer}/apply"), &[]).await;
+    let (department, manager): (String, Option<Uuid>) =
+        sqlx::query_as("SELECT department, manager_id FROM people WHERE org_id = $1 AND email = 'dev@acme.example'").bind(org).fetch_one(app.db()).await.unwrap();
+    assert_eq!((department.as_str(), manager), ("Platform", Some(ceo)));
+    assert_eq!(count(&app, org).await, 2);
+}
+
+#[sqlx::test]
+async fn the_export_reimports_as_unchanged(db: PgPool) {
+    let app = TestApp::new(db).await;
+    let (org, mut c) = lead(&app).await;
+    let boss = app.person(org, "Boss, The", "boss@acme.example", true).await;
+    let w = app.person(org, "=Worker", "worker@acme.example", false).await;
+    sqlx::query("UPDATE people SET manager_id = $1 WHERE id = $2").bind(boss).bind(w).execute(app.db()).await.unwrap();
+    let export = c.get("/people.csv").await;
+    assert_eq!(export.status, StatusCode::OK);
+    assert!(export.header("content-disposition").starts_with("attachment"));
+    assert!(export.body.contains("\"Boss, The\""));
+    assert!(export.body.contains("'=Worker"), "formulas are defused");
+    let csv = export.body.clone();
+    let preview = upload(&mut c, &csv).await;
+    let page = c.get(&preview).await;
+    assert!(page.body.contains("already matches"), "{}", page.body);
+}
+
+#[sqlx::test]
+async fn five_thousand_people_in_one_file(db: PgPool) {
+    let app = TestApp::new(db).await;
+    let (org, mut c) = lead(&app).await;
+    let mut csv = String::from("name,email,department,manager_email,start_date,security_clause\n");
+    for i in 0..5000 {
+        let manager = if i == 0 { String::new() } else { format!("person{}@acme.example", (i - 1) / 10) };
+        csv.push_str(&format!("Person {i},person{i}@acme.example,Dept {},{manager},2024-01-01,yes\n", i % 20));
+    }
+    let preview = upload(&mut c, &csv).await;
+    assert!(c.get(&preview).await.body.contains("Apply: add 5000, update 0"));
+    let res = c.post(&format!("{preview}/apply"), &[]).await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER);
+    assert_eq!(count(&app, org).await, 5000);
+    let managed: i64 = sqlx::query_scalar("SELECT count(*) FROM people WHERE org_id = $1 AND manager_id IS NOT NULL").bind(org).fetch_one(app.db()).await.unwrap();
+    assert_eq!(managed, 4999);
+    assert_eq!(mandate::audit::verify(app.db()).await.unwrap().first_problem, None);
+    let list = c.get("/people").await;
+    assert_eq!(list.texts("main table tbody tr").len(), 200, "paged");
+    assert!(list.body.contains("Page 1 of 25"));
+}
+
+#[sqlx::test]
+async fn uploads_are_limited_and_checked(db: PgPool) {
+    let app = TestApp::new(db).await;
+    let (org, mut c) = lead(&app).await;
+    let big = vec![b'a'; 11 * 1024 * 1024];
+    let res = c.upload("/people/import", "file", "big.csv", "text/csv", &big).await;
+    assert_eq!(res.status, StatusCode::PAYLOAD_TOO_LARGE);
+    let binary = c.upload("/people/import", "file", "sheet.xlsx", "application/octet-stream", b"PK\x03\x04\x00\x00binary").await;
+    let page = c.get(binary.location()).await;
+    assert!(page.body.contains("not a CSV file"), "{}", page.body);
+    let empty = c.upload("/people/import", "file", "empty.csv", "text/csv", b"").await;
+    assert_eq!(empty.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(empty.body.contains("Choose a CSV file"));
+    // Without the token in the action URL, an upload is refused.
+    let url_without_token = "/people/import";
+    let res = c
+        .send(axum::http::Method::POST, url_without_token, Some("multipart/form-data; boundary=x"), b"--x--\r\n".to_vec())
+        .await;
+    assert_eq!(res.status, StatusCode::FORBIDDEN);
+    assert_eq!(count(&app, org).await, 0);
+}
