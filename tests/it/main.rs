@@ -8,5 +8,7 @@ mod demo;
 mod mail;
 mod orgs;
 mod people;
+mod requirements;
+mod roles;
 mod security;
 mod support;

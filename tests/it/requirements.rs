@@ -1,0 +1,126 @@
+//! The requirements register: catalogue loading, the grouped list, owners,
+//! status, exclusions and who may change what.
+use crate::support::TestApp;
+use axum::http::StatusCode;
+use mandate::auth::policy::Role;
+use mandate::requirements::catalogue::{self, Outcome};
+use sqlx::PgPool;
+use uuid::Uuid;
+
+fn id(code: &str) -> Uuid {
+    catalogue::requirement_id("iso27001-2022-leadership", code)
+}
+
+#[sqlx::test]
+async fn catalogues_load_once_and_versions_update_in_place(db: PgPool) {
+    let app = TestApp::new(db).await;
+    let (_, text) = catalogue::CATALOGUES[0];
+    let now = app.state.clock.now();
+    assert_eq!(catalogue::load(app.db(), now, text).await.unwrap(), Outcome::Unchanged);
+    let count: i64 = sqlx::query_scalar("SELECT count(*) FROM requirements WHERE retired_at IS NULL").fetch_one(app.db()).await.unwrap();
+    assert_eq!(count, 19);
+
+    // Version 2 drops an item and rewords another: the dropped one is retired, not deleted.
+    let v2 = text.replace("version = 1", "version = 2").replace("Policy kept as a controlled document", "Policy under document control");
+    let cut_from = v2.find("code = \"5.2(g)\"").unwrap();
+    let start = v2[..cut_from].rfind("[[requirements]]").unwrap();
+    let end = cut_from + v2[cut_from..].find("[[requirements]]").unwrap();
+    let v2 = format!("{}{}", &v2[..start], &v2[end..]);
+    assert_eq!(catalogue::load(app.db(), now, &v2).await.unwrap(), Outcome::Loaded { requirements: 18, retired: 1 });
+    let title: String = sqlx::query_scalar("SELECT title FROM requirements WHERE id = $1").bind(id("5.2(e)")).fetch_one(app.db()).await.unwrap();
+    assert_eq!(title, "Policy under document control");
+    let retired: bool = sqlx::query_scalar("SELECT retired_at IS NOT NULL FROM requirements WHERE id = $1").bind(id("5.2(g)")).fetch_one(app.db()).await.unwrap();
+    assert!(retired);
+    // An older file never overwrites a newer catalogue.
+    assert_eq!(catalogue::load(app.db(), now, text).await.unwrap(), Outcome::Newer { stored: 2 });
+}
+
+#[sqlx::test]
+async fn the_register_groups_filters_and_exports(db: PgPool) {
+    let app = TestApp::new(db).await;
+    let owner = app.user("owner@acme.example", "Owner").await;
+    let org = app.org("Acme", owner).await;
+    let mut c = app.signed_in(owner, Some(org)).await;
+    let page = c.get("/requirements").await;
+    assert_eq!(page.status, StatusCode::OK);
+    let headings: Vec<String> = page.texts("main section h2").iter().map(|h| h.split_whitespace().next().unwrap().to_string()).collect();
+    assert_eq!(headings, vec!["5.1", "5.2", "5.3", "A.5.4"]);
+    assert_eq!(page.texts("main table tbody tr").len(), 19);
+    assert!(page.body.contains("19 without an owner"));
+    let only = c.get("/requirements?clause=5.3").await;
+    assert_eq!(only.texts("main table tbody tr td:first-child"), vec!["5.3", "5.3(a)", "5.3(b)"]);
+    let csv = c.get("/requirements.csv?clause=5.3").await;
+    assert_eq!(csv.status, StatusCode::OK);
+    assert_eq!(csv.body.lines().count(), 4, "{}", csv.body);
+    assert!(csv.body.starts_with("code,clause,title,applicable"));
+}
+
+#[sqlx::test]
+async fn owners_status_and_exclusions_are_recorded_with_history(db: PgPool) {
+    let app = TestApp::new(db).await;
+    let owner = app.user("owner@acme.example", "Owner").await;
+    let org = app.org("Acme", owner).await;
+    let ceo = app.person(org, "Cee Eo", "ceo@acme.example", true).await;
+    let mut c = app.signed_in(owner, Some(org)).await;
+    let url = format!("/requirements/{}", id("5.1(c)"));
+    let page = c.get(&url).await;
+    assert!(page.body.contains("What the auditor looks for"));
+    let res = c.post(&url, &[("applicable", "yes"), ("owner_id", &ceo.to_string()), ("status", "implemented"), ("notes", "Budget approved.")]).await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
+    let page = c.get(&url).await;
+    assert!(page.texts(".activity li").concat().contains("status: not_started → implemented"), "{}", page.body);
+    let list = c.get(&format!("/requirements?owner={ceo}")).await;
+    assert_eq!(list.texts("main table tbody tr td:first-child"), vec!["5.1(c)"]);
+
+    let no_reason = c.post(&url, &[("applicable", "no"), ("status", "implemented"), ("exclusion_reason", "")]).await;
+    assert_eq!(no_reason.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(no_reason.has("#f-exclusion_reason-error"));
+    let excluded = c.post(&url, &[("applicable", "no"), ("status", "implemented"), ("exclusion_reason", "Not relevant here.")]).await;
+    assert_eq!(excluded.status, StatusCode::SEE_OTHER);
+    let (applicable, reason): (bool, String) = sqlx::query_as("SELECT applicable, exclusion_reason FROM requirement_states WHERE org_id = $1 AND requirement_id = $2")
+        .bind(org)
+        .bind(id("5.1(c)"))
+        .fetch_one(app.db())
+        .await
+        .unwrap();
+    assert_eq!((applicable, reason.as_str()), (false, "Not relevant here."));
+
+    // An owner from another organisation is refused.
+    let other_owner = app.user("owner@other.example", "Other").await;
+    let other = app.org("Other", other_owner).await;
+    let stranger = app.person(other, "Stranger", "s@other.example", false).await;
+    let res = c.post(&url, &[("applicable", "yes"), ("owner_id", &stranger.to_string()), ("status", "implemented")]).await;
+    assert_eq!(res.status, StatusCode::BAD_REQUEST);
+}
+
+#[sqlx::test]
+async fn contributors_update_only_what_they_own_and_only_status_and_notes(db: PgPool) {
+    let app = TestApp::new(db).await;
+    let owner = app.user("owner@acme.example", "Owner").await;
+    let org = app.org("Acme", owner).await;
+    let hr = app.user("hr@acme.example", "Hr Person").await;
+    app.member(org, hr, Role::Contributor).await;
+    let hr_person = app.person(org, "Hr Person", "hr@acme.example", false).await;
+    app.link(org, hr_person, hr).await;
+    let mut o = app.signed_in(owner, Some(org)).await;
+    let mine = format!("/requirements/{}", id("A.5.4"));
+    o.post(&mine, &[("applicable", "yes"), ("owner_id", &hr_person.to_string()), ("status", "not_started")]).await;
+
+    let mut c = app.signed_in(hr, Some(org)).await;
+    let page = c.get(&mine).await;
+    assert!(page.body.contains("You own this requirement"));
+    assert!(!page.has("#f-owner_id"));
+    let res = c.post(&mine, &[("status", "in_progress"), ("notes", "Collecting"), ("owner_id", ""), ("applicable", "no")]).await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER);
+    let (status, owner_id, applicable): (String, Option<Uuid>, bool) =
+        sqlx::query_as("SELECT status, owner_id, applicable FROM requirement_states WHERE org_id = $1 AND requirement_id = $2")
+            .bind(org)
+            .bind(id("A.5.4"))
+            .fetch_one(app.db())
+            .await
+            .unwrap();
+    assert_eq!((status.as_str(), owner_id, applicable), ("in_progress", Some(hr_person), true));
+    let theirs = format!("/requirements/{}", id("5.1(a)"));
+    assert!(!c.get(&theirs).await.has("form[action^='/requirements/']"));
+    assert_eq!(c.post(&theirs, &[("status", "implemented")]).await.status, StatusCode::FORBIDDEN);
+}
