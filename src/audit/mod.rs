@@ -49,6 +49,7 @@ pub fn describe(action: &str) -> &str {
         "person.created" => "added a person",
         "person.updated" => "updated a person",
         "person.left" => "recorded a leaver",
+        "person.account_linked" => "linked a person to their account",
         "people.import_checked" => "uploaded a people file for checking",
         "people.imported" => "imported people",
         "role.created" => "created an ISMS role",

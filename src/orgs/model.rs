@@ -446,5 +446,7 @@ pub async fn accept_invitation(
     audit::record(&mut *conn, actor, now, "invitation.accepted", "invitation", invitation.id, json!({"email": invitation.email}))
         .await?;
     add_membership(conn, actor, now, invitation.org_id, user_id, invitation.role()).await?;
+    // Someone already in the directory now signs, confirms and accepts as themselves.
+    crate::people::model::link_accounts_by_email(conn, actor, now, invitation.org_id).await?;
     Ok(())
 }

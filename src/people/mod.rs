@@ -568,6 +568,7 @@ async fn apply_import(State(state): State<AppState>, me: Member, Id(id): Id) -> 
     let (created, updated) = (plan.creates.len(), plan.updates.len());
     if created + updated > 0 {
         model::write_many(&mut tx, &me.actor(), now, me.org_id, &plan.creates, &plan.updates).await?;
+        model::link_accounts_by_email(&mut tx, &me.actor(), now, me.org_id).await?;
     }
     let summary = json!({"created": created, "updated": updated, "unchanged": plan.unchanged});
     sqlx::query("UPDATE people_imports SET applied_at = $3, summary = $4 WHERE org_id = $1 AND id = $2")

@@ -383,6 +383,25 @@ async fn check_links(conn: &mut PgConnection, org_id: Uuid, id: Uuid, f: &Person
     Ok(())
 }
 
+/// Links people to the member accounts with their e-mail address, where
+/// neither is linked yet (after an import, or when someone joins).
+pub async fn link_accounts_by_email(conn: &mut PgConnection, actor: &Actor, now: DateTime<Utc>, org_id: Uuid) -> AppResult<usize> {
+    let linked: Vec<(Uuid, String)> = sqlx::query_as(
+        "UPDATE people p SET user_id = u.id, updated_at = $2
+           FROM memberships m JOIN users u ON u.id = m.user_id
+          WHERE p.org_id = $1 AND m.org_id = $1 AND p.user_id IS NULL AND lower(p.email) = lower(u.email)
+            AND NOT EXISTS (SELECT 1 FROM people q WHERE q.org_id = $1 AND q.user_id = u.id)
+      RETURNING p.id, u.email",
+    )
+    .bind(org_id)
+    .bind(now)
+    .fetch_all(&mut *conn)
+    .await?;
+    let entries = linked.iter().map(|(id, email)| Entry::new("person.account_linked", "person", id, json!({"account": email}))).collect();
+    audit::record_many(conn, actor, now, entries).await?;
+    Ok(linked.len())
+}
+
 fn created_details(f: &PersonFields) -> Value {
     json!({"name": f.name, "email": f.email, "kind": f.kind, "department": f.department, "top_management": f.top_management})
 }

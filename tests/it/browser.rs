@@ -54,6 +54,7 @@ async fn start_driver() -> (Driver, u16) {
 }
 
 async fn start_server(db: PgPool) -> SocketAddr {
+    mandate::db::migrate(&db, chrono::Utc::now()).await.unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let config = Config::new(format!("http://{addr}").parse().unwrap(), std::env::temp_dir());
@@ -228,5 +229,122 @@ async fn journey(c: &Client, base: &str) -> Result<(), String> {
     shot(c, "07-members-on-a-phone").await;
     click(c, "header form[action='/logout'] button").await;
     arrive(c, "/login").await;
+    Ok(())
+}
+
+/// Chooses the option of a `<select>` whose text starts with `label`.
+async fn choose(c: &Client, css: &str, label: &str) {
+    let select = find(c, css).await;
+    for option in select.find_all(Locator::Css("option")).await.unwrap() {
+        if option.text().await.unwrap().starts_with(label) {
+            option.click().await.unwrap();
+            return;
+        }
+    }
+    panic!("{css} has no option starting with {label:?}");
+}
+
+async fn sign_up(c: &Client, base: &str, org: &str, name: &str, email: &str) {
+    c.goto(&format!("{base}/signup")).await.unwrap();
+    fill(c, "#f-org_name", org).await;
+    fill(c, "#f-name", name).await;
+    fill(c, "#f-email", email).await;
+    fill(c, "#f-password", PASSWORD).await;
+    click(c, "main button[type=submit]").await;
+    arrive(c, "/dashboard").await;
+}
+
+#[sqlx::test]
+async fn isms_lead_sets_up_people_roles_and_raci_in_a_real_browser(db: PgPool) {
+    let (_driver, driver_port) = start_driver().await;
+    let addr = start_server(db).await;
+    let base = format!("http://{addr}");
+    let c = browser(driver_port).await;
+    let result = people_and_roles(&c, &base).await;
+    if result.is_err() {
+        shot(&c, "failure-people-and-roles").await;
+    }
+    c.close().await.unwrap();
+    result.unwrap();
+}
+
+async fn people_and_roles(c: &Client, base: &str) -> Result<(), String> {
+    let stamp = Utc::now().timestamp_millis();
+    sign_up(c, base, "Contoso", "Lee Lead", &format!("lead-{stamp}@contoso.example")).await;
+    let dir = std::env::temp_dir().join(format!("mandate-browser-{stamp}"));
+    std::fs::create_dir_all(&dir).unwrap();
+
+    // 1. Import the staff list: a file with a mistake first, then the corrected one.
+    let header = "name,email,job_title,department,manager_email,top_management,line_manager,security_clause\n";
+    let good = "Cee Eo,ceo@contoso.example,Chief Executive,Board,,yes,yes,yes\n\
+                Alice Admin,alice@contoso.example,IT Manager,IT,ceo@contoso.example,no,yes,yes\n\
+                Bob Builder,bob@contoso.example,Developer,IT,alice@contoso.example,no,no,no\n";
+    let bad_file = dir.join("staff-with-errors.csv");
+    std::fs::write(&bad_file, format!("{header}{good}Dup,BOB@contoso.example,,,,,,\n")).unwrap();
+    let good_file = dir.join("staff.csv");
+    std::fs::write(&good_file, format!("{header}{good}")).unwrap();
+    c.goto(&format!("{base}/people/import")).await.map_err(|e| e.to_string())?;
+    find(c, "#f-file").await.send_keys(bad_file.to_str().unwrap()).await.map_err(|e| e.to_string())?;
+    click(c, "main form button[type=submit]").await;
+    let problems = text(c, ".error-summary").await;
+    assert!(problems.contains("5") && problems.contains("Duplicate"), "{problems}");
+    shot(c, "10-import-problems").await;
+    c.goto(&format!("{base}/people/import")).await.map_err(|e| e.to_string())?;
+    find(c, "#f-file").await.send_keys(good_file.to_str().unwrap()).await.map_err(|e| e.to_string())?;
+    click(c, "main form button[type=submit]").await;
+    assert!(text(c, "main .card").await.contains("3 new people added"));
+    shot(c, "11-import-preview").await;
+    click(c, "form[action$='/apply'] button").await;
+    arrive(c, "/people").await;
+    assert!(text(c, ".flash").await.contains("Import applied: 3 added"));
+    shot(c, "12-people").await;
+
+    // 2. Give 5.3(a) an owner.
+    c.goto(&format!("{base}/requirements?clause=5.3")).await.map_err(|e| e.to_string())?;
+    find(c, "main table tbody tr td:first-child a").await;
+    let links = c.find_all(Locator::Css("main table tbody tr td:first-child a")).await.map_err(|e| e.to_string())?;
+    links[1].click().await.map_err(|e| e.to_string())?;
+    assert!(text(c, "main h1").await.starts_with("5.3(a)"));
+    choose(c, "#f-owner_id", "Cee Eo").await;
+    click(c, "#st-in_progress").await;
+    click(c, "main form button[type=submit]").await;
+    assert!(text(c, ".flash").await.contains("5.3(a) saved"));
+    shot(c, "13-requirement").await;
+
+    // 3. The starting roles, and an appointment made by the CEO.
+    c.goto(&format!("{base}/roles")).await.map_err(|e| e.to_string())?;
+    click(c, "form[action='/roles/starter'] button").await;
+    arrive(c, "/roles").await;
+    assert!(text(c, ".flash").await.contains("7 roles were added"));
+    c.find(Locator::LinkText("ISMS lead")).await.map_err(|e| e.to_string())?.click().await.map_err(|e| e.to_string())?;
+    choose(c, "#f-person_id", "Alice Admin").await;
+    choose(c, "#f-appointed_by", "Cee Eo").await;
+    click(c, "#appoint button[type=submit]").await;
+    let flash = text(c, ".flash").await;
+    let link = flash.split_whitespace().find(|w| w.contains("/accept-role/")).ok_or_else(|| format!("no link in: {flash}"))?.to_string();
+    shot(c, "14-appointment").await;
+
+    // 4. The RACI matrix: starting activities, then an edit that breaks the one-A rule.
+    c.goto(&format!("{base}/raci")).await.map_err(|e| e.to_string())?;
+    click(c, "form[action='/raci/starter'] button").await;
+    arrive(c, "/raci").await;
+    click(c, "a[href='/raci?edit=1']").await;
+    find(c, "table.raci tbody tr:first-child select").await;
+    let first_row_cells = c.find_all(Locator::Css("table.raci tbody tr:first-child select")).await.map_err(|e| e.to_string())?;
+    first_row_cells[1].select_by_value("A").await.map_err(|e| e.to_string())?;
+    click(c, "form[action='/raci'] button[type=submit]").await;
+    arrive(c, "/raci").await;
+    assert!(text(c, "tr.broken").await.contains("2 roles are accountable"));
+    shot(c, "15-raci-one-a-rule").await;
+
+    // 5. Alice has no account: she accepts through her personal link.
+    click(c, "header form[action='/logout'] button").await;
+    arrive(c, "/login").await;
+    c.goto(&link).await.map_err(|e| e.to_string())?;
+    assert!(text(c, "main").await.contains("Cee Eo has appointed you holder"));
+    click(c, "main form button[type=submit]").await;
+    assert!(text(c, ".flash").await.contains("You accepted this role"));
+    shot(c, "16-role-accepted").await;
+    std::fs::remove_dir_all(&dir).ok();
     Ok(())
 }

@@ -230,3 +230,23 @@ async fn uploads_are_limited_and_checked(db: PgPool) {
     assert_eq!(res.status, StatusCode::FORBIDDEN);
     assert_eq!(count(&app, org).await, 0);
 }
+
+#[sqlx::test]
+async fn people_are_linked_to_their_accounts_by_email(db: PgPool) {
+    let app = TestApp::new(db).await;
+    let (org, mut c) = lead(&app).await;
+    let preview = upload(&mut c, "name,email\nLead Person,LEAD@acme.example\nCeo,ceo@acme.example\n").await;
+    c.post(&format!("{preview}/apply"), &[]).await;
+    let linked: Option<Uuid> = sqlx::query_scalar("SELECT user_id FROM people WHERE org_id = $1 AND email = 'lead@acme.example'").bind(org).fetch_one(app.db()).await.unwrap();
+    let lead_user: Uuid = sqlx::query_scalar("SELECT id FROM users WHERE email = 'lead@acme.example'").fetch_one(app.db()).await.unwrap();
+    assert_eq!(linked, Some(lead_user));
+
+    // The CEO joins later through an invitation and is linked on arrival.
+    let owner: Uuid = sqlx::query_scalar("SELECT id FROM users WHERE email = 'owner@acme.example'").fetch_one(app.db()).await.unwrap();
+    let (_, token) = app.invitation(org, owner, "ceo@acme.example", Role::Executive).await;
+    let mut ceo = app.client();
+    let joined = ceo.post(&format!("/invite/{token}"), &[("name", "Ceo"), ("password", crate::support::PASSWORD), ("confirm", crate::support::PASSWORD)]).await;
+    assert_eq!(joined.status, StatusCode::SEE_OTHER, "{}", joined.body);
+    let linked: bool = sqlx::query_scalar("SELECT user_id IS NOT NULL FROM people WHERE org_id = $1 AND email = 'ceo@acme.example'").bind(org).fetch_one(app.db()).await.unwrap();
+    assert!(linked);
+}

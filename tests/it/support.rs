@@ -44,7 +44,8 @@ impl TestApp {
         tweak(&mut config);
         let mailer = config.smtp.as_ref().map(|s| Arc::new(mandate::mail::Mailer::new(s).unwrap()));
         let state = AppState { db, config: Arc::new(config), clock: Arc::new(clock.clone()), mailer };
-        mandate::requirements::catalogue::load_all(&state.db, state.clock.now()).await.unwrap();
+        // What start-up does: migrations (already applied here) and the catalogues.
+        mandate::db::migrate(&state.db, state.clock.now()).await.unwrap();
         let router = app::router(state.clone());
         Self { state, clock, router }
     }
