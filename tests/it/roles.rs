@@ -143,7 +143,7 @@ async fn links_expire_and_renewing_replaces_them(db: PgPool) {
 
 #[sqlx::test]
 async fn executives_confirm_and_holders_accept_when_signed_in(db: PgPool) {
-    let mut a = acme(db).await;
+    let a = acme(db).await;
     let alice_user = a.app.user("alice@acme.example", "Alice Holder").await;
     a.app.member(a.org, alice_user, Role::Contributor).await;
     a.app.link(a.org, a.alice, alice_user).await;
