@@ -23,7 +23,7 @@ pub async fn protect(State(state): State<AppState>, req: Request, next: Next) ->
         return Ok(next.run(req).await);
     }
     if !same_origin(&state, req.headers()) {
-        tracing::warn!(path = %req.uri().path(), "refused cross-origin state change");
+        tracing::warn!(path = %crate::web::loggable(req.uri().path()), "refused cross-origin state change");
         return Err(AppError::Csrf);
     }
     let expected = req

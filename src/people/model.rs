@@ -416,29 +416,9 @@ pub async fn create(
 ) -> AppResult<Uuid> {
     let id = Uuid::new_v4();
     check_links(conn, org_id, id, f, user_id).await?;
-    let inserted = sqlx::query(
-        "INSERT INTO people (id, org_id, name, email, job_title, department, manager_id, kind, start_date, end_date,
-                             top_management, line_manager, security_clause, user_id, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $15)",
-    )
-    .bind(id)
-    .bind(org_id)
-    .bind(&f.name)
-    .bind(&f.email)
-    .bind(&f.job_title)
-    .bind(&f.department)
-    .bind(f.manager_id)
-    .bind(f.kind.as_str())
-    .bind(f.start_date)
-    .bind(f.end_date)
-    .bind(f.top_management)
-    .bind(f.line_manager)
-    .bind(f.security_clause)
-    .bind(user_id)
-    .bind(now)
-    .execute(&mut *conn)
-    .await;
-    if let Err(e) = inserted {
+    let mut row = Columns::default();
+    row.push(id, f, user_id);
+    if let Err(e) = insert_rows(conn, org_id, now, &row).await {
         return Err(email_taken(&e, &f.email).unwrap_or(e.into()));
     }
     audit::record(conn, actor, now, "person.created", "person", id, created_details(f)).await?;
@@ -461,39 +441,17 @@ pub async fn update(
         .fetch_optional(&mut *conn)
         .await?
         .ok_or(AppError::NotFound)?;
-    let before_user = before.user_id;
     let mut changes = before.fields().changes(f);
-    if before_user != user_id {
-        changes.insert("user_id".into(), json!([before_user, user_id]));
+    if before.user_id != user_id {
+        changes.insert("user_id".into(), json!([before.user_id, user_id]));
     }
     if changes.is_empty() {
         return Ok(false);
     }
     check_links(conn, org_id, id, f, user_id).await?;
-    let updated = sqlx::query(
-        "UPDATE people SET name = $3, email = $4, job_title = $5, department = $6, manager_id = $7, kind = $8,
-                start_date = $9, end_date = $10, top_management = $11, line_manager = $12, security_clause = $13,
-                user_id = $14, updated_at = $15
-          WHERE org_id = $1 AND id = $2",
-    )
-    .bind(org_id)
-    .bind(id)
-    .bind(&f.name)
-    .bind(&f.email)
-    .bind(&f.job_title)
-    .bind(&f.department)
-    .bind(f.manager_id)
-    .bind(f.kind.as_str())
-    .bind(f.start_date)
-    .bind(f.end_date)
-    .bind(f.top_management)
-    .bind(f.line_manager)
-    .bind(f.security_clause)
-    .bind(user_id)
-    .bind(now)
-    .execute(&mut *conn)
-    .await;
-    if let Err(e) = updated {
+    let mut row = Columns::default();
+    row.push(id, f, user_id);
+    if let Err(e) = update_rows(conn, org_id, now, &row, true).await {
         return Err(email_taken(&e, &f.email).unwrap_or(e.into()));
     }
     audit::record(conn, actor, now, "person.updated", "person", id, Value::Object(changes)).await?;
@@ -530,8 +488,8 @@ pub async fn mark_leaver(
     Ok(name)
 }
 
-/// Writes many new and changed people at once (CSV import): a handful of
-/// statements whatever the count, and one audit row per person.
+/// Writes many new and changed people at once (CSV import): two statements
+/// whatever the count, and one audit row per person. Accounts are not touched.
 pub async fn write_many(
     conn: &mut PgConnection,
     actor: &Actor,
@@ -540,69 +498,80 @@ pub async fn write_many(
     creates: &[(Uuid, PersonFields)],
     updates: &[(Uuid, PersonFields, serde_json::Map<String, Value>)],
 ) -> AppResult<()> {
-    // New people first without managers (a manager may be new too), then
-    // every manager link in one update.
-    let cols = |rows: &mut dyn Iterator<Item = (&Uuid, &PersonFields)>| {
-        let mut c = Columns::default();
-        for (id, f) in rows {
-            c.push(*id, f);
-        }
-        c
-    };
-    let new = cols(&mut creates.iter().map(|(i, f)| (i, f)));
+    let mut new = Columns::default();
+    creates.iter().for_each(|(id, f)| new.push(*id, f, None));
+    let mut changed = Columns::default();
+    updates.iter().for_each(|(id, f, _)| changed.push(*id, f, None));
+    insert_rows(conn, org_id, now, &new).await?;
+    update_rows(conn, org_id, now, &changed, false).await?;
+    let mut entries: Vec<Entry> = creates.iter().map(|(id, f)| Entry::new("person.created", "person", id, created_details(f))).collect();
+    entries.extend(updates.iter().map(|(id, _, changes)| Entry::new("person.updated", "person", id, Value::Object(changes.clone()))));
+    audit::record_many(conn, actor, now, entries).await?;
+    Ok(())
+}
+
+/// Inserts rows in one statement. Managers may be among the new rows: the
+/// foreign key is checked at the end of the statement.
+async fn insert_rows(conn: &mut PgConnection, org_id: Uuid, now: DateTime<Utc>, c: &Columns) -> Result<(), sqlx::Error> {
     sqlx::query(
         "INSERT INTO people (id, org_id, name, email, job_title, department, kind, start_date, end_date,
-                             top_management, line_manager, security_clause, created_at, updated_at)
+                             top_management, line_manager, security_clause, manager_id, user_id, created_at, updated_at)
          SELECT u.id, $1, u.name, u.email, u.job_title, u.department, u.kind, u.start_date, u.end_date,
-                u.top, u.lm, u.clause, $2, $2
+                u.top, u.lm, u.clause, u.manager_id, u.user_id, $2, $2
            FROM UNNEST($3::uuid[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::date[], $10::date[],
-                       $11::bool[], $12::bool[], $13::bool[])
-                AS u(id, name, email, job_title, department, kind, start_date, end_date, top, lm, clause)",
+                       $11::bool[], $12::bool[], $13::bool[], $14::uuid[], $15::uuid[])
+                AS u(id, name, email, job_title, department, kind, start_date, end_date, top, lm, clause, manager_id, user_id)",
     )
     .bind(org_id)
     .bind(now)
-    .bind(&new.ids)
-    .bind(&new.names)
-    .bind(&new.emails)
-    .bind(&new.titles)
-    .bind(&new.departments)
-    .bind(&new.kinds)
-    .bind(&new.starts)
-    .bind(&new.ends)
-    .bind(&new.top)
-    .bind(&new.lm)
-    .bind(&new.clause)
-    .execute(&mut *conn)
+    .bind(&c.ids)
+    .bind(&c.names)
+    .bind(&c.emails)
+    .bind(&c.titles)
+    .bind(&c.departments)
+    .bind(&c.kinds)
+    .bind(&c.starts)
+    .bind(&c.ends)
+    .bind(&c.top)
+    .bind(&c.lm)
+    .bind(&c.clause)
+    .bind(&c.managers)
+    .bind(&c.users)
+    .execute(conn)
     .await?;
-    let all = cols(&mut creates.iter().map(|(i, f)| (i, f)).chain(updates.iter().map(|(i, f, _)| (i, f))));
+    Ok(())
+}
+
+/// Updates rows in one statement; the account link too when `with_account`.
+async fn update_rows(conn: &mut PgConnection, org_id: Uuid, now: DateTime<Utc>, c: &Columns, with_account: bool) -> Result<(), sqlx::Error> {
     sqlx::query(
         "UPDATE people p SET name = u.name, email = u.email, job_title = u.job_title, department = u.department,
                 manager_id = u.manager_id, kind = u.kind, start_date = u.start_date, end_date = u.end_date,
-                top_management = u.top, line_manager = u.lm, security_clause = u.clause, updated_at = $2
+                top_management = u.top, line_manager = u.lm, security_clause = u.clause,
+                user_id = CASE WHEN $15 THEN u.user_id ELSE p.user_id END, updated_at = $2
            FROM UNNEST($3::uuid[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::date[], $10::date[],
-                       $11::bool[], $12::bool[], $13::bool[], $14::uuid[])
-                AS u(id, name, email, job_title, department, kind, start_date, end_date, top, lm, clause, manager_id)
+                       $11::bool[], $12::bool[], $13::bool[], $14::uuid[], $16::uuid[])
+                AS u(id, name, email, job_title, department, kind, start_date, end_date, top, lm, clause, manager_id, user_id)
           WHERE p.org_id = $1 AND p.id = u.id",
     )
     .bind(org_id)
     .bind(now)
-    .bind(&all.ids)
-    .bind(&all.names)
-    .bind(&all.emails)
-    .bind(&all.titles)
-    .bind(&all.departments)
-    .bind(&all.kinds)
-    .bind(&all.starts)
-    .bind(&all.ends)
-    .bind(&all.top)
-    .bind(&all.lm)
-    .bind(&all.clause)
-    .bind(&all.managers)
-    .execute(&mut *conn)
+    .bind(&c.ids)
+    .bind(&c.names)
+    .bind(&c.emails)
+    .bind(&c.titles)
+    .bind(&c.departments)
+    .bind(&c.kinds)
+    .bind(&c.starts)
+    .bind(&c.ends)
+    .bind(&c.top)
+    .bind(&c.lm)
+    .bind(&c.clause)
+    .bind(&c.managers)
+    .bind(with_account)
+    .bind(&c.users)
+    .execute(conn)
     .await?;
-    let mut entries: Vec<Entry> = creates.iter().map(|(id, f)| Entry::new("person.created", "person", id, created_details(f))).collect();
-    entries.extend(updates.iter().map(|(id, _, changes)| Entry::new("person.updated", "person", id, Value::Object(changes.clone()))));
-    audit::record_many(conn, actor, now, entries).await?;
     Ok(())
 }
 
@@ -621,10 +590,11 @@ struct Columns {
     lm: Vec<bool>,
     clause: Vec<bool>,
     managers: Vec<Option<Uuid>>,
+    users: Vec<Option<Uuid>>,
 }
 
 impl Columns {
-    fn push(&mut self, id: Uuid, f: &PersonFields) {
+    fn push(&mut self, id: Uuid, f: &PersonFields, user_id: Option<Uuid>) {
         self.ids.push(id);
         self.names.push(f.name.clone());
         self.emails.push(f.email.clone());
@@ -637,6 +607,7 @@ impl Columns {
         self.lm.push(f.line_manager);
         self.clause.push(f.security_clause);
         self.managers.push(f.manager_id);
+        self.users.push(user_id);
     }
 }
 

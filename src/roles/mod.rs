@@ -359,6 +359,9 @@ impl RolePage {
     fn is_me(&self, id: Option<&Uuid>) -> bool {
         self.can_act_as_self && id.is_some() && id == self.me_person.as_ref()
     }
+    fn action(&self) -> String {
+        format!("/roles/{}", self.role.id)
+    }
     fn chosen(value: &str, id: &Uuid) -> bool {
         value == id.to_string()
     }

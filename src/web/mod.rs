@@ -20,11 +20,21 @@ use tracing::Instrument;
 #[derive(Clone, Debug)]
 pub struct RequestId(pub String);
 
+/// Paths whose last segment is a secret (personal links): logs never see it.
+const SECRET_PATHS: [&str; 2] = ["/invite/", "/accept-role/"];
+
+pub fn loggable(path: &str) -> std::borrow::Cow<'_, str> {
+    match SECRET_PATHS.iter().find(|p| path.starts_with(*p)) {
+        Some(prefix) => format!("{prefix}[secret]").into(),
+        None => path.into(),
+    }
+}
+
 /// Always generated here: a client-supplied id could forge log lines.
 pub async fn request_id(mut req: Request, next: Next) -> Response {
     let id = uuid::Uuid::new_v4().simple().to_string();
     req.extensions_mut().insert(RequestId(id.clone()));
-    let span = tracing::info_span!("request", id = %id, method = %req.method(), path = %req.uri().path());
+    let span = tracing::info_span!("request", id = %id, method = %req.method(), path = %loggable(req.uri().path()));
     let started = std::time::Instant::now();
     let mut res = next.run(req).instrument(span.clone()).await;
     span.in_scope(|| {
@@ -56,5 +66,15 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Id {
             .await
             .map_err(|_| crate::error::AppError::NotFound)?;
         raw.parse().map(Id).map_err(|_| crate::error::AppError::NotFound)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn personal_links_are_not_logged() {
+        assert_eq!(super::loggable("/accept-role/abc123"), "/accept-role/[secret]");
+        assert_eq!(super::loggable("/invite/xyz"), "/invite/[secret]");
+        assert_eq!(super::loggable("/people/1"), "/people/1");
     }
 }
