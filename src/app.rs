@@ -3,6 +3,7 @@ use crate::auth::{csrf, session};
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::error::AppError;
+use crate::evidence::store::EvidenceStore;
 use crate::mail::Mailer;
 use crate::web;
 use axum::Router;
@@ -21,6 +22,7 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub clock: Arc<dyn Clock>,
     pub mailer: Option<Arc<Mailer>>,
+    pub store: Arc<EvidenceStore>,
 }
 
 /// The router plus the list of what it serves, so the access-matrix test
@@ -45,9 +47,14 @@ impl Routes {
         self.add(Method::POST, path, on(MethodFilter::POST, handler))
     }
 
-    /// A POST that takes a file upload of up to `limit` bytes (multipart).
-    pub fn post_upload<H: Handler<T, AppState>, T: 'static>(self, path: &'static str, handler: H, limit: usize) -> Self {
-        self.add(Method::POST, path, on(MethodFilter::POST, handler).layer(DefaultBodyLimit::max(limit)))
+    /// A POST that takes a file upload (multipart) of up to `limit` bytes;
+    /// `None` when the handler enforces its own limit while streaming.
+    pub fn post_upload<H: Handler<T, AppState>, T: 'static>(self, path: &'static str, handler: H, limit: Option<usize>) -> Self {
+        let limit = match limit {
+            Some(n) => DefaultBodyLimit::max(n),
+            None => DefaultBodyLimit::disable(),
+        };
+        self.add(Method::POST, path, on(MethodFilter::POST, handler).layer(limit))
     }
 }
 
@@ -61,6 +68,7 @@ fn routes() -> Routes {
     let r = crate::requirements::routes(r);
     let r = crate::people::routes(r);
     let r = crate::roles::routes(r);
+    let r = crate::evidence::routes(r);
     crate::audit::pages::routes(r)
 }
 

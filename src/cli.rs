@@ -1,7 +1,8 @@
 //! The command line: `serve` (the default), `migrate` and `audit verify`.
 use crate::app::{self, AppState};
 use crate::clock::{Clock, SystemClock};
-use crate::config::{Config, SmtpConfig};
+use crate::config::{Config, MIB, SmtpConfig};
+use crate::evidence::store::EvidenceStore;
 use crate::{audit, db, demo, mail};
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
@@ -54,6 +55,18 @@ struct Options {
     /// Take the client address from X-Forwarded-For (only behind a trusted reverse proxy)
     #[arg(long, env = "MANDATE_TRUST_FORWARDED_FOR", global = true)]
     trust_forwarded_for: bool,
+    /// Where evidence files are kept: file:///abs/path or s3://bucket/prefix (S3 settings from the AWS_* variables); default <data dir>/evidence
+    #[arg(long, env = "MANDATE_EVIDENCE_URL", global = true)]
+    evidence_url: Option<String>,
+    /// Largest evidence file accepted, in MiB
+    #[arg(long, env = "MANDATE_MAX_UPLOAD_MIB", default_value_t = 200, global = true)]
+    max_upload_mib: u64,
+    /// Evidence storage per organisation, in MiB
+    #[arg(long, env = "MANDATE_ORG_QUOTA_MIB", default_value_t = 10240, global = true)]
+    org_quota_mib: u64,
+    /// Leftovers of interrupted uploads older than this many minutes are removed at start-up and every ten minutes
+    #[arg(long, env = "MANDATE_SWEEP_AFTER_MINUTES", default_value_t = 60, global = true)]
+    sweep_after_minutes: i64,
 }
 
 #[derive(Subcommand, Debug)]
@@ -139,6 +152,9 @@ fn build_config(opts: &Options) -> anyhow::Result<Config> {
     let mut config = Config::new(base, opts.data_dir.clone());
     config.trust_forwarded_for = opts.trust_forwarded_for;
     config.smtp = opts.smtp_url.as_ref().map(|url| SmtpConfig { url: url.clone(), from: opts.smtp_from.clone() });
+    config.max_upload_bytes = opts.max_upload_mib * MIB;
+    config.org_quota_bytes = opts.org_quota_mib * MIB;
+    config.sweep_after = chrono::Duration::minutes(opts.sweep_after_minutes.max(0));
     Ok(config)
 }
 
@@ -152,12 +168,17 @@ async fn serve(opts: &Options, database: &db::Database) -> anyhow::Result<ExitCo
         print_demo_logins(&logins, &opts.data_dir);
     }
     let mailer = config.smtp.as_ref().map(mail::Mailer::new).transpose()?.map(Arc::new);
-    let state = AppState { db: database.pool.clone(), config: Arc::new(config), clock, mailer };
+    let store = Arc::new(EvidenceStore::open(opts.evidence_url.as_deref(), &opts.data_dir)?);
+    let state = AppState { db: database.pool.clone(), config: Arc::new(config), clock, mailer, store };
+    sweep_uploads(&state).await;
     tokio::spawn(sweep_forever(state.clone()));
     let listener = tokio::net::TcpListener::bind(opts.bind)
         .await
         .with_context(|| format!("cannot listen on {} (is another program using it? set MANDATE_BIND)", opts.bind))?;
-    println!("Mandate is running at {} (data: {}). Press Ctrl+C to stop.", state.config.base_url, database.description);
+    println!(
+        "Mandate is running at {} (data: {}; evidence: {}). Press Ctrl+C to stop.",
+        state.config.base_url, database.description, state.store.description
+    );
     axum::serve(listener, app::router(state).into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(shutdown_signal())
         .await?;
@@ -182,11 +203,24 @@ fn print_demo_logins(logins: &[demo::DemoLogin], data_dir: &Path) {
     }
 }
 
-/// Expired sessions and old throttle records are removed now and then.
+/// Removes what interrupted uploads left in the evidence store.
+async fn sweep_uploads(state: &AppState) {
+    match state.store.sweep(&state.db, state.clock.now(), state.config.sweep_after).await {
+        Ok(s) if s.partial + s.orphans > 0 => {
+            tracing::info!("removed {} partial upload(s) and {} unreferenced file(s) from the evidence store", s.partial, s.orphans)
+        }
+        Ok(_) => {}
+        Err(e) => tracing::warn!("evidence store sweep failed: {e:#}"),
+    }
+}
+
+/// Expired sessions, old throttle records and upload leftovers are removed now and then.
 async fn sweep_forever(state: AppState) {
     let mut tick = tokio::time::interval(std::time::Duration::from_secs(600));
+    tick.tick().await;
     loop {
         tick.tick().await;
+        sweep_uploads(&state).await;
         if let Err(e) = crate::auth::session::sweep_expired(&state).await {
             tracing::warn!("session sweep failed: {e:#}");
         }

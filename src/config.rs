@@ -19,7 +19,15 @@ pub struct Config {
     pub session_absolute: Duration,
     pub invitation_ttl: Duration,
     pub throttle: ThrottleConfig,
+    /// Largest evidence file accepted, in bytes.
+    pub max_upload_bytes: u64,
+    /// Evidence storage each organisation may use, in bytes.
+    pub org_quota_bytes: u64,
+    /// Leftovers of interrupted uploads older than this are swept away.
+    pub sweep_after: Duration,
 }
+
+pub const MIB: u64 = 1024 * 1024;
 
 #[derive(Clone)]
 pub struct SmtpConfig {
@@ -67,6 +75,9 @@ impl Config {
             session_absolute: Duration::hours(12),
             invitation_ttl: Duration::days(7),
             throttle: ThrottleConfig::default(),
+            max_upload_bytes: 200 * MIB,
+            org_quota_bytes: 10 * 1024 * MIB,
+            sweep_after: Duration::hours(1),
         }
     }
 
@@ -85,6 +96,8 @@ impl fmt::Debug for Config {
             .field("trust_forwarded_for", &self.trust_forwarded_for)
             .field("data_dir", &self.data_dir)
             .field("smtp", &self.smtp)
+            .field("max_upload_bytes", &self.max_upload_bytes)
+            .field("org_quota_bytes", &self.org_quota_bytes)
             .finish_non_exhaustive()
     }
 }

@@ -1,9 +1,57 @@
-// Mandate's only script: ask before destructive actions.
-// Forms marked data-confirm="question" submit only after the user agrees.
+// Mandate's only script. Everything works without it; it adds:
+// 1. a question before destructive actions (forms marked data-confirm);
+// 2. a progress bar for uploads (forms marked data-upload="progress").
 document.addEventListener("submit", function (event) {
   var form = event.target;
-  var question = form.getAttribute && form.getAttribute("data-confirm");
+  if (!form.getAttribute) return;
+  var question = form.getAttribute("data-confirm");
   if (question && !window.confirm(question)) {
     event.preventDefault();
+    return;
+  }
+  if (form.getAttribute("data-upload") === "progress" && window.XMLHttpRequest && window.FormData) {
+    event.preventDefault();
+    upload(form);
   }
 });
+
+function upload(form) {
+  var box = form.querySelector(".progress");
+  var bar = box && box.querySelector("progress");
+  var text = box && box.querySelector(".progress-text");
+  var button = form.querySelector("button[type=submit]");
+  var file = form.querySelector("input[type=file]");
+  var max = parseInt(form.getAttribute("data-max-bytes") || "0", 10);
+  if (file && file.files && file.files[0] && max && file.files[0].size > max) {
+    if (text) { box.hidden = false; text.textContent = "This file is larger than the " + Math.ceil(max / 1048576) + " MiB the server accepts."; }
+    return;
+  }
+  var xhr = new XMLHttpRequest();
+  xhr.open("POST", form.action);
+  xhr.setRequestHeader("X-Requested-With", "XMLHttpRequest");
+  xhr.upload.addEventListener("progress", function (e) {
+    if (!e.lengthComputable || !bar) return;
+    var percent = Math.floor((e.loaded / e.total) * 100);
+    bar.value = percent;
+    text.textContent = percent < 100 ? "Uploading… " + percent + "%" : "Checking and saving…";
+  });
+  xhr.addEventListener("load", function () {
+    var type = xhr.getResponseHeader("Content-Type") || "";
+    if (xhr.status === 200 && type.indexOf("application/json") === 0) {
+      window.location.assign(JSON.parse(xhr.responseText).location);
+      return;
+    }
+    // An error page (too large, wrong type, a form error): show it as it is.
+    var page = new DOMParser().parseFromString(xhr.responseText, "text/html");
+    document.title = page.title;
+    document.body.replaceWith(page.body);
+  });
+  xhr.addEventListener("error", function () {
+    if (button) button.disabled = false;
+    if (text) text.textContent = "The upload failed: the connection was lost. Try again.";
+  });
+  if (box) box.hidden = false;
+  if (text) text.textContent = "Uploading…";
+  if (button) button.disabled = true;
+  xhr.send(new FormData(form));
+}

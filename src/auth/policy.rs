@@ -83,6 +83,11 @@ pub enum Action {
     ViewRoles,
     /// Define ISMS roles, record appointments, edit the RACI matrix.
     ManageRoles,
+    ViewEvidence,
+    /// Add evidence, and revise and link the items one owns or added.
+    UploadEvidence,
+    /// Revise and link any evidence item.
+    ManageEvidence,
 }
 
 /// The role x action table.
@@ -90,9 +95,10 @@ pub fn allows(role: Role, action: Action) -> bool {
     use Action::*;
     use Role::*;
     match action {
-        ViewHome | ViewMembers | ViewRequirements | ViewPeople | ViewRoles => true,
+        ViewHome | ViewMembers | ViewRequirements | ViewPeople | ViewRoles | ViewEvidence => true,
+        UploadEvidence => role != Auditor,
         InviteMember | RevokeInvitation | ViewAuditLog => matches!(role, Owner | IsmsLead),
-        EditRequirements | ManagePeople | ManageRoles => matches!(role, Owner | IsmsLead),
+        EditRequirements | ManagePeople | ManageRoles | ManageEvidence => matches!(role, Owner | IsmsLead),
         ChangeMemberRole | DisableMember => role == Owner,
     }
 }
@@ -100,6 +106,11 @@ pub fn allows(role: Role, action: Action) -> bool {
 /// Contributors update the requirements they own; owners and ISMS leads any.
 pub fn may_edit_requirement(role: Role, owns_it: bool) -> bool {
     allows(role, Action::EditRequirements) || (role == Role::Contributor && owns_it)
+}
+
+/// Owners and ISMS leads change any evidence; other uploaders what they own or added.
+pub fn may_edit_evidence(role: Role, theirs: bool) -> bool {
+    allows(role, Action::ManageEvidence) || (allows(role, Action::UploadEvidence) && theirs)
 }
 
 /// Acts only a named person can take for themselves, signed in as that
@@ -133,11 +144,12 @@ mod tests {
 
     #[test]
     fn auditors_change_nothing() {
-        for action in [Action::EditRequirements, Action::ManagePeople, Action::ManageRoles, Action::InviteMember] {
+        for action in [Action::EditRequirements, Action::ManagePeople, Action::ManageRoles, Action::InviteMember, Action::UploadEvidence] {
             assert!(!allows(Role::Auditor, action), "{action:?}");
         }
         assert!(!may_edit_requirement(Role::Auditor, true));
         assert!(!may_act_as_person(Role::Auditor, true));
+        assert!(!may_edit_evidence(Role::Auditor, true));
     }
 
     #[test]

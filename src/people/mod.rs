@@ -33,7 +33,7 @@ pub fn routes(r: Routes) -> Routes {
         .post("/people", create)
         .get("/people/import", import_page)
         .get("/people/import/template.csv", import_template)
-        .post_upload("/people/import", upload, import::MAX_BYTES)
+        .post_upload("/people/import", upload, Some(import::MAX_BYTES))
         .get("/people/import/{id}", preview_page)
         .post("/people/import/{id}/apply", apply_import)
         .get("/people/{id}", person_page)

@@ -186,8 +186,11 @@ struct ShowPage {
     statuses: Vec<Status>,
     history: Vec<HistoryEntry>,
     holders: Option<Vec<Holder>>,
+    evidence: Vec<crate::evidence::model::Item>,
+    can_upload: bool,
     can_edit: bool,
     can_edit_all: bool,
+    today: NaiveDate,
 }
 
 impl ShowPage {
@@ -225,6 +228,14 @@ async fn show(state: &AppState, me: &Member, r: Requirement, form: StateForm, er
         owners: people::choices(&state.db, me.org_id, today, &keep).await?,
         statuses: Status::ALL.to_vec(),
         history: audit::history(&state.db, me.org_id, "requirement", r.id, 50).await?,
+        evidence: crate::evidence::model::for_target(
+            &state.db,
+            me.org_id,
+            crate::evidence::model::Target { kind: crate::evidence::model::TargetKind::Requirement, id: r.id },
+        )
+        .await?,
+        can_upload: me.can(Action::UploadEvidence),
+        today,
         holders,
         r,
         form,

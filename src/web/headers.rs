@@ -12,10 +12,14 @@ pub async fn security_headers(req: Request, next: Next) -> Response {
     let mut res = next.run(req).await;
     let cacheable = is_static && res.status().is_success();
     let h = res.headers_mut();
+    // A response may bring a stricter policy of its own (downloads are sandboxed).
+    let own_csp = h.contains_key(header::CONTENT_SECURITY_POLICY);
     let mut set = |name: HeaderName, value: &'static str| {
         h.insert(name, HeaderValue::from_static(value));
     };
-    set(header::CONTENT_SECURITY_POLICY, CSP);
+    if !own_csp {
+        set(header::CONTENT_SECURITY_POLICY, CSP);
+    }
     set(header::X_CONTENT_TYPE_OPTIONS, "nosniff");
     set(header::X_FRAME_OPTIONS, "DENY");
     // Invitation and acknowledgement links carry secrets: never leak them onwards.

@@ -82,9 +82,10 @@ impl Layout {
 }
 
 fn nav_for(role: crate::auth::policy::Role, path: &str) -> Vec<NavLink> {
-    let items: [(&'static str, &'static str, Action); 7] = [
+    let items: [(&'static str, &'static str, Action); 8] = [
         ("/dashboard", "Home", Action::ViewHome),
         ("/requirements", "Requirements", Action::ViewRequirements),
+        ("/evidence", "Evidence", Action::ViewEvidence),
         ("/people", "People", Action::ViewPeople),
         ("/roles", "Roles", Action::ViewRoles),
         ("/raci", "RACI", Action::ViewRoles),

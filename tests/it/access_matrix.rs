@@ -8,6 +8,9 @@ use sqlx::PgPool;
 use std::collections::{BTreeSet, HashMap};
 use uuid::Uuid;
 
+/// A small but complete PDF.
+const PDF: &[u8] = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n";
+
 /// Columns of the table, in this order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 enum P {
@@ -124,6 +127,23 @@ const TABLE: &[Row] = &[
     ("POST", "/raci/starter",                ["login","303", "303", "403", "403", "403", "303", "orgs"], None),
     ("POST", "/raci/activities/{id}/retire", ["login","303", "303", "403", "403", "403", "303", "orgs"],
                                         Some(["login","404", "404", "403", "403", "403", "404", "orgs"])),
+    // Evidence: everyone reads, auditors upload nothing; changing an item takes ManageEvidence or owning it.
+    ("GET",  "/evidence",                    ["login","200", "200", "200", "200", "200", "200", "orgs"], None),
+    ("GET",  "/evidence.csv",                ["login","200", "200", "200", "200", "200", "200", "orgs"], None),
+    ("GET",  "/evidence/new",                ["login","200", "200", "200", "200", "403", "200", "orgs"], None),
+    ("POST", "/evidence",                    ["login","303", "303", "303", "303", "403", "303", "orgs"], None),
+    ("GET",  "/evidence/files/{id}",         ["login","200", "200", "200", "200", "200", "200", "orgs"],
+                                        Some(["login","404", "404", "404", "404", "404", "404", "orgs"])),
+    ("GET",  "/evidence/{id}",               ["login","200", "200", "200", "200", "200", "200", "orgs"],
+                                        Some(["login","404", "404", "404", "404", "404", "404", "orgs"])),
+    ("POST", "/evidence/{id}",               ["login","303", "303", "403", "403", "403", "303", "orgs"],
+                                        Some(["login","404", "404", "404", "404", "403", "404", "orgs"])),
+    ("POST", "/evidence/{id}/revisions",     ["login","303", "303", "403", "403", "403", "303", "orgs"],
+                                        Some(["login","404", "404", "404", "404", "403", "404", "orgs"])),
+    ("POST", "/evidence/{id}/links",         ["login","303", "303", "403", "403", "403", "303", "orgs"],
+                                        Some(["login","404", "404", "404", "404", "403", "404", "orgs"])),
+    ("POST", "/evidence/{id}/links/remove",  ["login","303", "303", "403", "403", "403", "303", "orgs"],
+                                        Some(["login","404", "404", "404", "404", "403", "404", "orgs"])),
 ];
 
 /// One organisation's ids, as the path and form placeholders need them.
@@ -155,6 +175,8 @@ struct Tenant {
     end_appointments: HashMap<P, Uuid>,
     role_token: String,
     activities: HashMap<P, Uuid>,
+    evidence: Uuid,
+    revision: Uuid,
 }
 
 struct World {
@@ -208,7 +230,10 @@ async fn tenant(app: &TestApp, name: &str, owner: Uuid) -> Tenant {
         end_appointments.insert(p, app.appoint(org, role, ender, appointer).await.0);
         activities.insert(p, app.activity(org, &format!("Activity {p:?}")).await);
     }
+    let (evidence, revision) = app.evidence(org, "Signed policy", "policy.pdf", PDF).await;
     Tenant {
+        evidence,
+        revision,
         org,
         target_member,
         invitations,
@@ -282,6 +307,8 @@ fn fill(path: &str, t: &Tenant, p: P) -> String {
         "/appointments/{id}/link" => t.link_appointment,
         "/appointments/{id}/end" => t.end_appointments[&p],
         _ if path.starts_with("/raci/activities/") => t.activities[&p],
+        "/evidence/files/{id}" => t.revision,
+        _ if path.starts_with("/evidence/") => t.evidence,
         _ => t.target_member,
     };
     let token = if path.starts_with("/accept-role/") { &t.role_token } else { &t.token };
@@ -311,6 +338,10 @@ fn form_for(path: &str, t: &Tenant, p: P) -> Vec<(String, String)> {
         "/appointments/{id}/end" => vec![("ended_on", "2026-11-02".into()), ("reason", "test".into())],
         "/appointments/{id}/hats" => vec![("note", format!("by {p:?}"))],
         "/raci/activities" => vec![("name", format!("New activity by {p:?}"))],
+        "/evidence/{id}" => vec![("title", "Signed policy".into()), ("kind", "document".into()), ("description", format!("by {p:?}"))],
+        "/evidence/{id}/links" | "/evidence/{id}/links/remove" => {
+            vec![("target", format!("requirement:{}", mandate::requirements::catalogue::requirement_id("iso27001-2022-leadership", "5.2(a)")))]
+        }
         _ => vec![],
     };
     pairs.into_iter().map(|(k, v)| (k.to_string(), v)).collect()
@@ -346,6 +377,11 @@ async fn every_route_role_and_tenant_gets_the_expected_answer(db: PgPool) {
                 let mut c = w.client(*p).await;
                 let res = if *method == "GET" {
                     c.get(&url).await
+                } else if *path == "/evidence" {
+                    let fields = [("title", "Uploaded"), ("kind", "document")];
+                    c.multipart(&url, &fields, Some(("file", "policy.pdf", "application/pdf", PDF))).await
+                } else if *path == "/evidence/{id}/revisions" {
+                    c.upload(&url, "file", "policy-v2.pdf", "application/pdf", PDF).await
                 } else if *path == "/people/import" {
                     let csv = format!("name,email\nUploaded,uploaded-{p:?}@example.com\n");
                     c.upload(&url, "file", "people.csv", "text/csv", csv.as_bytes()).await

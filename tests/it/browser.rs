@@ -58,7 +58,8 @@ async fn start_server(db: PgPool) -> SocketAddr {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let config = Config::new(format!("http://{addr}").parse().unwrap(), std::env::temp_dir());
-    let state = AppState { db, config: Arc::new(config), clock: Arc::new(SystemClock), mailer: None };
+    let store = Arc::new(mandate::evidence::store::EvidenceStore::local(&std::env::temp_dir().join(format!("mandate-browser-evidence-{}", uuid::Uuid::new_v4()))).unwrap());
+    let state = AppState { db, config: Arc::new(config), clock: Arc::new(SystemClock), mailer: None, store };
     tokio::spawn(async move {
         axum::serve(listener, app::router(state).into_make_service_with_connect_info::<SocketAddr>()).await.unwrap();
     });

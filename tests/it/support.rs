@@ -14,6 +14,7 @@ use mandate::auth::policy::Role;
 use mandate::auth::session;
 use mandate::clock::ManualClock;
 use mandate::config::Config;
+use mandate::evidence::store::EvidenceStore;
 use mandate::orgs::model;
 use mandate::people::model::{self as people, PersonFields};
 use mandate::roles::model::{self as roles, RoleFields};
@@ -43,7 +44,8 @@ impl TestApp {
         let mut config = Config::new("http://localhost:8080".parse().unwrap(), std::env::temp_dir());
         tweak(&mut config);
         let mailer = config.smtp.as_ref().map(|s| Arc::new(mandate::mail::Mailer::new(s).unwrap()));
-        let state = AppState { db, config: Arc::new(config), clock: Arc::new(clock.clone()), mailer };
+        let store = Arc::new(EvidenceStore::local(&std::env::temp_dir().join(format!("mandate-test-evidence-{}", Uuid::new_v4()))).unwrap());
+        let state = AppState { db, config: Arc::new(config), clock: Arc::new(clock.clone()), mailer, store };
         // What start-up does: migrations (already applied here) and the catalogues.
         mandate::db::migrate(&state.db, state.clock.now()).await.unwrap();
         let router = app::router(state.clone());
@@ -154,6 +156,33 @@ impl TestApp {
         let out = roles::appoint(&mut tx, &self.system(org), now, org, &role, &new, None).await.unwrap().unwrap();
         tx.commit().await.unwrap();
         out
+    }
+
+    /// An evidence item with one file (stored through the real store); returns (item, revision).
+    pub async fn evidence(&self, org: Uuid, title: &str, filename: &str, bytes: &[u8]) -> (Uuid, Uuid) {
+        use mandate::evidence::model::{self as evidence, ItemFields, Kind, NewRevision};
+        let revision = Uuid::new_v4();
+        let key = EvidenceStore::key_for(org, revision);
+        let body = futures_util::stream::iter(vec![Ok::<_, std::io::Error>(axum::body::Bytes::copy_from_slice(bytes))]);
+        let r = self.state.store.receive(&key, body, u64::MAX, filename).await.unwrap();
+        let f = ItemFields {
+            title: title.into(),
+            description: String::new(),
+            kind: Kind::Document,
+            external_url: None,
+            evidence_date: Some(self.state.clock.now().date_naive()),
+            valid_until: None,
+            review_interval_months: Some(12),
+            owner_id: None,
+        };
+        let id = Uuid::new_v4();
+        let now = self.state.clock.now();
+        let mut tx = self.db().begin().await.unwrap();
+        evidence::create(&mut tx, &self.system(org), now, org, id, &f).await.unwrap();
+        let rev = NewRevision { id: revision, key: &key, filename, content_type: r.file_type.mime(), size: r.size, sha256: &r.sha256 };
+        evidence::add_revision(&mut tx, &self.system(org), now, org, id, &rev).await.unwrap();
+        tx.commit().await.unwrap();
+        (id, revision)
     }
 
     pub async fn activity(&self, org: Uuid, name: &str) -> Uuid {
@@ -280,14 +309,25 @@ impl Client {
 
     /// Uploads one file as a browser form does (multipart, token in the action URL).
     pub async fn upload(&mut self, path: &str, field: &str, filename: &str, content_type: &str, bytes: &[u8]) -> Resp {
+        self.multipart(path, &[], Some((field, filename, content_type, bytes))).await
+    }
+
+    /// Posts a multipart form: text fields first, then the file, as browsers send them.
+    pub async fn multipart(&mut self, path: &str, fields: &[(&str, &str)], file: Option<(&str, &str, &str, &[u8])>) -> Resp {
         let token = self.token().await;
         let boundary = "----mandate-test-boundary-7d9f";
-        let mut body = format!(
-            "--{boundary}\r\nContent-Disposition: form-data; name=\"{field}\"; filename=\"{filename}\"\r\nContent-Type: {content_type}\r\n\r\n"
-        )
-        .into_bytes();
-        body.extend_from_slice(bytes);
-        body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+        let mut body = Vec::new();
+        for (name, value) in fields {
+            body.extend_from_slice(format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n").as_bytes());
+        }
+        if let Some((field, filename, content_type, bytes)) = file {
+            body.extend_from_slice(
+                format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{field}\"; filename=\"{filename}\"\r\nContent-Type: {content_type}\r\n\r\n").as_bytes(),
+            );
+            body.extend_from_slice(bytes);
+            body.extend_from_slice(b"\r\n");
+        }
+        body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
         let url = mandate::auth::csrf::upload_action(path, &token);
         self.send(Method::POST, &url, Some(&format!("multipart/form-data; boundary={boundary}")), body).await
     }

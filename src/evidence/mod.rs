@@ -1,0 +1,620 @@
+//! The evidence vault: the register, items with their revisions and links,
+//! streamed uploads and attachment-only downloads.
+pub mod model;
+pub mod sniff;
+pub mod store;
+
+use crate::app::{AppState, Routes};
+use crate::audit::{self, HistoryEntry};
+use crate::auth::policy::{self, Action};
+use crate::auth::session::{Flash, Member};
+use crate::error::{AppError, AppResult};
+use crate::people::model::{self as people, Choice};
+use crate::web::form::{display_filename, parse_choice, parse_date, parse_optional, parse_text};
+use crate::web::{FieldErrors, Id, Layout, csv, redirect_with};
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::Form;
+use axum::body::Body;
+use axum::extract::{Multipart, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use chrono::NaiveDate;
+use model::{Filter, Item, ItemFields, Kind, LinkRow, Revision, Target, TargetRow, Validity};
+use serde::Deserialize;
+use std::collections::HashSet;
+use store::{EvidenceStore, Received, UploadError};
+use uuid::Uuid;
+
+pub fn routes(r: Routes) -> Routes {
+    r.get("/evidence", register_page)
+        .get("/evidence.csv", export)
+        .get("/evidence/new", new_page)
+        .post_upload("/evidence", create, None)
+        .get("/evidence/files/{id}", download)
+        .get("/evidence/{id}", item_page)
+        .post("/evidence/{id}", update)
+        .post_upload("/evidence/{id}/revisions", add_revision, None)
+        .post("/evidence/{id}/links", add_link)
+        .post("/evidence/{id}/links/remove", remove_link)
+}
+
+/// Room for the other form fields around the file.
+const FORM_SLACK: u64 = 256 * 1024;
+const FIELD_LIMIT: usize = 64 * 1024;
+
+// ---------- the register ----------
+
+#[derive(Template, WebTemplate)]
+#[template(path = "evidence/register.html")]
+struct RegisterPage {
+    layout: Layout,
+    items: Vec<Item>,
+    links: Vec<LinkRow>,
+    requirements: Vec<TargetRow>,
+    owners: Vec<Choice>,
+    filter: Filter,
+    query: String,
+    today: NaiveDate,
+    can_upload: bool,
+}
+
+impl RegisterPage {
+    fn links_of(&self, item: &Uuid) -> Vec<&LinkRow> {
+        self.links.iter().filter(|l| l.item_id == *item).collect()
+    }
+}
+
+async fn register_page(State(state): State<AppState>, me: Member, Query(filter): Query<Filter>) -> AppResult<RegisterPage> {
+    me.require(Action::ViewEvidence)?;
+    let today = state.clock.now().date_naive();
+    let items = model::list(&state.db, me.org_id, &filter, today).await?;
+    let ids: Vec<Uuid> = items.iter().map(|i| i.id).collect();
+    Ok(RegisterPage {
+        layout: Layout::build(&state.db, &me.visitor, "Evidence").await?,
+        links: model::links_of(&state.db, me.org_id, &ids).await?,
+        requirements: model::targets(&state.db, me.org_id).await?.into_iter().filter(|t| t.kind == "requirement").collect(),
+        owners: people::choices(&state.db, me.org_id, today, &[]).await?,
+        query: filter.query(),
+        items,
+        filter,
+        today,
+        can_upload: me.can(Action::UploadEvidence),
+    })
+}
+
+async fn export(State(state): State<AppState>, me: Member, Query(filter): Query<Filter>) -> AppResult<Response> {
+    me.require(Action::ViewEvidence)?;
+    let today = state.clock.now().date_naive();
+    let org_id = me.org_id;
+    Ok(csv::stream(
+        &format!("evidence-{}.csv", today.format("%Y%m%d")),
+        &["title", "kind", "evidence_date", "expires", "status", "owner", "revisions", "latest_file", "latest_size", "latest_uploaded_at", "external_url"],
+        state.db.clone(),
+        model::filtered_sql(),
+        move |q| model::bind_filter(q, org_id, &filter, today),
+        move |i: Item| {
+            vec![
+                i.title.clone(),
+                i.kind().label().into(),
+                i.evidence_date.map(|d| d.to_string()).unwrap_or_default(),
+                i.expires.map(|d| d.to_string()).unwrap_or_default(),
+                i.validity(today).label().into(),
+                i.owner_name.clone().unwrap_or_default(),
+                i.revisions.to_string(),
+                i.latest_filename.clone().unwrap_or_default(),
+                i.latest_size.map(|s| s.to_string()).unwrap_or_default(),
+                i.latest_at.map(|t| t.to_rfc3339()).unwrap_or_default(),
+                i.external_url.clone().unwrap_or_default(),
+            ]
+        },
+    ))
+}
+
+// ---------- forms ----------
+
+/// The item form as typed, kept to show again after an error.
+#[derive(Deserialize, Default, Clone)]
+pub struct ItemForm {
+    #[serde(default)]
+    title: String,
+    #[serde(default)]
+    description: String,
+    #[serde(default)]
+    kind: String,
+    #[serde(default)]
+    external_url: String,
+    #[serde(default)]
+    evidence_date: String,
+    #[serde(default)]
+    valid_until: String,
+    #[serde(default)]
+    review_interval_months: String,
+    #[serde(default)]
+    owner_id: String,
+    /// `kind:id` of the records it supports (new items only).
+    #[serde(skip)]
+    links: Vec<String>,
+}
+
+impl ItemForm {
+    fn from_item(i: &Item) -> Self {
+        ItemForm {
+            title: i.title.clone(),
+            description: i.description.clone(),
+            kind: i.kind.clone(),
+            external_url: i.external_url.clone().unwrap_or_default(),
+            evidence_date: i.evidence_date.map(|d| d.to_string()).unwrap_or_default(),
+            valid_until: i.valid_until.map(|d| d.to_string()).unwrap_or_default(),
+            review_interval_months: i.review_interval_months.map(|m| m.to_string()).unwrap_or_default(),
+            owner_id: i.owner_id.map(|o| o.to_string()).unwrap_or_default(),
+            links: Vec::new(),
+        }
+    }
+
+    fn from_fields(fields: &[(String, String)]) -> Self {
+        let get = |k: &str| fields.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone()).unwrap_or_default();
+        ItemForm {
+            title: get("title"),
+            description: get("description"),
+            kind: get("kind"),
+            external_url: get("external_url"),
+            evidence_date: get("evidence_date"),
+            valid_until: get("valid_until"),
+            review_interval_months: get("review_interval_months"),
+            owner_id: get("owner_id"),
+            links: fields.iter().filter(|(n, _)| n == "links").map(|(_, v)| v.clone()).collect(),
+        }
+    }
+
+    fn parse(&self, has_file: bool, today: NaiveDate) -> Result<ItemFields, FieldErrors> {
+        let mut errors = FieldErrors::default();
+        let title = parse_text(&self.title, "a title", 200).map_err(|e| errors.add("title", e)).unwrap_or_default();
+        let description = parse_optional(&self.description, "the description", 4000, true).map_err(|e| errors.add("description", e)).unwrap_or_default();
+        let kind = Kind::parse(&self.kind).unwrap_or_else(|| {
+            errors.add("kind", "Choose what kind of evidence this is.");
+            Kind::Document
+        });
+        let external_url = match self.external_url.trim() {
+            "" => None,
+            u => match url::Url::parse(u) {
+                Ok(parsed) if matches!(parsed.scheme(), "https" | "http") => Some(parsed.to_string()),
+                _ => {
+                    errors.add("external_url", "Enter a web address starting with https://");
+                    None
+                }
+            },
+        };
+        if kind == Kind::ExternalLink && external_url.is_none() && errors.get("external_url").is_none() {
+            errors.add("external_url", "An external link needs its address.");
+        }
+        if kind != Kind::ExternalLink && !has_file {
+            errors.add("file", "Choose the file to upload (or pick the kind \"External link\" for evidence kept elsewhere).");
+        }
+        let evidence_date = parse_date(&self.evidence_date, "the evidence date").map_err(|e| errors.add("evidence_date", e)).ok().flatten();
+        if evidence_date.is_some_and(|d| d > today) {
+            errors.add("evidence_date", "The evidence date cannot be in the future: it is the date the evidence proves.");
+        }
+        let valid_until = parse_date(&self.valid_until, "the valid-until date").map_err(|e| errors.add("valid_until", e)).ok().flatten();
+        let review_interval_months = match self.review_interval_months.trim() {
+            "" => None,
+            m => match m.parse::<i32>() {
+                Ok(n) if (1..=120).contains(&n) => Some(n),
+                _ => {
+                    errors.add("review_interval_months", "Enter a number of months between 1 and 120.");
+                    None
+                }
+            },
+        };
+        if review_interval_months.is_some() && evidence_date.is_none() && valid_until.is_none() {
+            errors.add("evidence_date", "A review interval counts from the evidence date: enter it.");
+        }
+        if let (Some(v), Some(e)) = (valid_until, evidence_date)
+            && v < e
+        {
+            errors.add("valid_until", "It cannot stop being valid before the date it proves.");
+        }
+        if !errors.is_empty() {
+            return Err(errors);
+        }
+        Ok(ItemFields { title, description, kind, external_url, evidence_date, valid_until, review_interval_months, owner_id: parse_choice(&self.owner_id) })
+    }
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "evidence/new.html")]
+struct NewPage {
+    layout: Layout,
+    form: ItemForm,
+    errors: FieldErrors,
+    problem: Option<String>,
+    kinds: Vec<Kind>,
+    owners: Vec<Choice>,
+    targets: Vec<TargetRow>,
+    max_bytes: u64,
+}
+
+impl NewPage {
+    fn linked(&self, t: &TargetRow) -> bool {
+        self.form.links.contains(&t.value())
+    }
+    fn owner_chosen(&self, id: &Uuid) -> bool {
+        self.form.owner_id == id.to_string()
+    }
+}
+
+async fn new_view(state: &AppState, me: &Member, form: ItemForm, errors: FieldErrors, problem: Option<String>) -> AppResult<NewPage> {
+    let today = state.clock.now().date_naive();
+    Ok(NewPage {
+        layout: Layout::build(&state.db, &me.visitor, "Add evidence").await?,
+        form,
+        errors,
+        problem,
+        kinds: Kind::ALL.to_vec(),
+        owners: people::choices(&state.db, me.org_id, today, &[]).await?,
+        targets: model::targets(&state.db, me.org_id).await?,
+        max_bytes: state.config.max_upload_bytes,
+    })
+}
+
+#[derive(Deserialize, Default)]
+struct NewQuery {
+    requirement: Option<String>,
+    appointment: Option<String>,
+}
+
+async fn new_page(State(state): State<AppState>, me: Member, Query(q): Query<NewQuery>) -> AppResult<NewPage> {
+    me.require(Action::UploadEvidence)?;
+    let mut form = ItemForm { kind: "document".into(), ..Default::default() };
+    if let Some(r) = q.requirement.as_deref().and_then(|r| r.parse::<Uuid>().ok()) {
+        form.links.push(format!("requirement:{r}"));
+    }
+    if let Some(a) = q.appointment.as_deref().and_then(|a| a.parse::<Uuid>().ok()) {
+        form.links.push(format!("appointment:{a}"));
+    }
+    // The signed-in member owns what they add, when they are in the directory.
+    if let Some(p) = people::person_of_user(&state.db, me.org_id, me.user_id).await? {
+        form.owner_id = p.id.to_string();
+    }
+    new_view(&state, &me, form, FieldErrors::default(), None).await
+}
+
+// ---------- uploads ----------
+
+/// Why an upload was not taken, with the status to answer.
+struct Failure {
+    status: StatusCode,
+    message: String,
+}
+
+impl Failure {
+    fn new(status: StatusCode, message: impl Into<String>) -> Self {
+        Failure { status, message: message.into() }
+    }
+}
+
+/// A multipart form: its text fields and, if one was sent, the stored file.
+struct Upload {
+    fields: Vec<(String, String)>,
+    file: Option<(Received, String)>,
+}
+
+fn mib(bytes: u64) -> u64 {
+    bytes.div_ceil(1024 * 1024)
+}
+
+/// Reads a multipart form, streaming its `file` field into the store under
+/// `key`. The size limit is the smaller of the upload limit and what is
+/// left of the organisation's quota; both are checked before the body is
+/// read when the request says how long it is.
+async fn receive(state: &AppState, me: &Member, headers: &HeaderMap, mut multipart: Multipart, key: &str) -> Result<Upload, Failure> {
+    let max = state.config.max_upload_bytes;
+    let declared = headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > max + FORM_SLACK) {
+        return Err(Failure::new(StatusCode::PAYLOAD_TOO_LARGE, format!("The file is larger than the {} MiB this server accepts.", mib(max))));
+    }
+    let used = model::usage(&state.db, me.org_id).await.map_err(|_| Failure::new(StatusCode::SERVICE_UNAVAILABLE, "The database is not answering. Try again shortly."))?;
+    let room = state.config.org_quota_bytes.saturating_sub(used.max(0) as u64);
+    let quota_message = || {
+        format!(
+            "{} has used {} of its {} MiB of evidence storage, so this file does not fit. Ask for a larger quota.",
+            me.org_name,
+            model::human_size(used),
+            mib(state.config.org_quota_bytes)
+        )
+    };
+    if room == 0 || declared.is_some_and(|n| n > room + FORM_SLACK) {
+        return Err(Failure::new(StatusCode::PAYLOAD_TOO_LARGE, quota_message()));
+    }
+    let limit = max.min(room);
+    let mut upload = Upload { fields: Vec::new(), file: None };
+    loop {
+        let field = match multipart.next_field().await {
+            Ok(Some(f)) => f,
+            Ok(None) => break,
+            Err(_) => return Err(Failure::new(StatusCode::BAD_REQUEST, "The upload was interrupted or malformed. Try again.")),
+        };
+        let name = field.name().unwrap_or("").to_string();
+        if name == "file" {
+            let filename = display_filename(field.file_name().unwrap_or(""));
+            let sent_nothing = field.file_name().is_none_or(str::is_empty);
+            match state.store.receive(key, field, limit, &filename).await {
+                Ok(received) => upload.file = Some((received, filename)),
+                // A form whose file input was left empty sends an empty part.
+                Err(UploadError::Refused(sniff::Refusal::Empty)) if sent_nothing => {}
+                Err(UploadError::TooLarge { .. }) if limit < max => return Err(Failure::new(StatusCode::PAYLOAD_TOO_LARGE, quota_message())),
+                Err(UploadError::TooLarge { .. }) => {
+                    return Err(Failure::new(StatusCode::PAYLOAD_TOO_LARGE, format!("The file is larger than the {} MiB this server accepts.", mib(max))));
+                }
+                Err(UploadError::Refused(r)) => return Err(Failure::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, r.to_string())),
+                Err(UploadError::Interrupted) => return Err(Failure::new(StatusCode::BAD_REQUEST, "The upload was interrupted. Try again.")),
+                Err(UploadError::Storage(e)) => {
+                    tracing::error!(request_id = %me.visitor.request_id, "evidence store failed: {e:#}");
+                    return Err(Failure::new(
+                        StatusCode::INSUFFICIENT_STORAGE,
+                        "The evidence store could not save the file, so nothing was saved. Try again later; if it persists, tell your administrator.",
+                    ));
+                }
+            }
+        } else {
+            let mut value = String::new();
+            let mut field = field;
+            while let Ok(Some(chunk)) = field.chunk().await {
+                if value.len() + chunk.len() > FIELD_LIMIT {
+                    return Err(Failure::new(StatusCode::PAYLOAD_TOO_LARGE, format!("The field {name} is too long.")));
+                }
+                value.push_str(&String::from_utf8_lossy(&chunk));
+            }
+            upload.fields.push((name, value));
+        }
+    }
+    Ok(upload)
+}
+
+fn wants_json(headers: &HeaderMap) -> bool {
+    headers.get("x-requested-with").and_then(|v| v.to_str().ok()) == Some("XMLHttpRequest")
+}
+
+/// Where to go after a successful upload: a redirect, or for the progress
+/// script a small JSON answer (the flash cookie rides on either).
+fn uploaded(state: &AppState, headers: &HeaderMap, to: &str, flash: Flash) -> Response {
+    if wants_json(headers) {
+        let mut res = (StatusCode::OK, [(header::CONTENT_TYPE, "application/json")], serde_json::json!({ "location": to }).to_string()).into_response();
+        res.headers_mut().append(header::SET_COOKIE, crate::auth::session::flash_cookie(state, &flash));
+        res
+    } else {
+        redirect_with(state, to, flash)
+    }
+}
+
+async fn create(State(state): State<AppState>, me: Member, headers: HeaderMap, multipart: Multipart) -> AppResult<Response> {
+    me.require(Action::UploadEvidence)?;
+    let revision_id = Uuid::new_v4();
+    let key = EvidenceStore::key_for(me.org_id, revision_id);
+    let upload = match receive(&state, &me, &headers, multipart, &key).await {
+        Ok(u) => u,
+        Err(f) => {
+            let page = new_view(&state, &me, ItemForm { kind: "document".into(), ..Default::default() }, FieldErrors::default(), Some(f.message)).await?;
+            return Ok((f.status, page).into_response());
+        }
+    };
+    let form = ItemForm::from_fields(&upload.fields);
+    let today = state.clock.now().date_naive();
+    let result = save_new(&state, &me, &form, &upload, revision_id, today).await;
+    match result {
+        Ok(Ok(id)) => Ok(uploaded(&state, &headers, &format!("/evidence/{id}"), Flash::success(format!("\"{}\" was added to the evidence.", form.title.trim())))),
+        Ok(Err(errors)) => {
+            if let Some((r, _)) = &upload.file {
+                state.store.discard(&r.key).await;
+            }
+            let problem = upload.file.is_some().then(|| "Nothing was saved. Correct the form and choose the file again.".to_string());
+            let page = new_view(&state, &me, form, errors, problem).await?;
+            Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
+        }
+        Err(e) => {
+            if let Some((r, _)) = &upload.file {
+                state.store.discard(&r.key).await;
+            }
+            Err(e)
+        }
+    }
+}
+
+/// Writes a new item, its first revision and its links in one transaction.
+async fn save_new(state: &AppState, me: &Member, form: &ItemForm, upload: &Upload, revision_id: Uuid, today: NaiveDate) -> AppResult<Result<Uuid, FieldErrors>> {
+    let fields = match form.parse(upload.file.is_some(), today) {
+        Ok(f) => f,
+        Err(errors) => return Ok(Err(errors)),
+    };
+    let targets: Vec<Target> = form.links.iter().filter_map(|l| model::parse_target(l)).collect();
+    let id = Uuid::new_v4();
+    let now = state.clock.now();
+    let actor = me.actor();
+    let mut tx = state.db.begin().await?;
+    model::create(&mut tx, &actor, now, me.org_id, id, &fields).await?;
+    if let Some((r, filename)) = &upload.file {
+        let rev = model::NewRevision { id: revision_id, key: &r.key, filename, content_type: r.file_type.mime(), size: r.size, sha256: &r.sha256 };
+        model::add_revision(&mut tx, &actor, now, me.org_id, id, &rev).await?;
+    }
+    for t in targets {
+        model::link(&mut tx, &actor, now, me.org_id, id, t).await?;
+    }
+    tx.commit().await?;
+    Ok(Ok(id))
+}
+
+// ---------- one item ----------
+
+#[derive(Template, WebTemplate)]
+#[template(path = "evidence/item.html")]
+struct ItemPage {
+    layout: Layout,
+    item: Item,
+    revisions: Vec<Revision>,
+    links: Vec<LinkRow>,
+    targets: Vec<TargetRow>,
+    owners: Vec<Choice>,
+    kinds: Vec<Kind>,
+    form: ItemForm,
+    errors: FieldErrors,
+    problem: Option<String>,
+    history: Vec<HistoryEntry>,
+    can_edit: bool,
+    today: NaiveDate,
+    max_bytes: u64,
+}
+
+impl ItemPage {
+    fn owner_chosen(&self, id: &Uuid) -> bool {
+        self.form.owner_id == id.to_string()
+    }
+    fn validity(&self) -> Validity {
+        self.item.validity(self.today)
+    }
+    fn revision_action(&self) -> String {
+        self.layout.upload_action(&format!("/evidence/{}/revisions", self.item.id))
+    }
+}
+
+fn may_edit(me: &Member, item: &Item) -> bool {
+    policy::may_edit_evidence(me.role, item.is_theirs(me.user_id))
+}
+
+async fn item_view(state: &AppState, me: &Member, item: Item, form: ItemForm, errors: FieldErrors, problem: Option<String>) -> AppResult<ItemPage> {
+    let today = state.clock.now().date_naive();
+    let links = model::links_of(&state.db, me.org_id, &[item.id]).await?;
+    let linked: HashSet<String> = links.iter().map(LinkRow::value).collect();
+    let keep: Vec<Uuid> = item.owner_id.into_iter().collect();
+    Ok(ItemPage {
+        layout: Layout::build(&state.db, &me.visitor, item.title.clone()).await?,
+        revisions: model::revisions(&state.db, me.org_id, item.id).await?,
+        targets: model::targets(&state.db, me.org_id).await?.into_iter().filter(|t| !linked.contains(&t.value())).collect(),
+        owners: people::choices(&state.db, me.org_id, today, &keep).await?,
+        history: audit::history(&state.db, me.org_id, "evidence", item.id, 50).await?,
+        kinds: Kind::ALL.to_vec(),
+        can_edit: may_edit(me, &item),
+        links,
+        item,
+        form,
+        errors,
+        problem,
+        today,
+        max_bytes: state.config.max_upload_bytes,
+    })
+}
+
+async fn item_page(State(state): State<AppState>, me: Member, Id(id): Id) -> AppResult<ItemPage> {
+    me.require(Action::ViewEvidence)?;
+    let item = model::get(&state.db, me.org_id, id).await?;
+    let form = ItemForm::from_item(&item);
+    item_view(&state, &me, item, form, FieldErrors::default(), None).await
+}
+
+/// Loads an item the member may change (404 for another tenant's, 403 for someone else's).
+async fn editable(state: &AppState, me: &Member, id: Uuid) -> AppResult<Item> {
+    me.require(Action::UploadEvidence)?;
+    let item = model::get(&state.db, me.org_id, id).await?;
+    if !may_edit(me, &item) {
+        return Err(AppError::Forbidden);
+    }
+    Ok(item)
+}
+
+async fn update(State(state): State<AppState>, me: Member, Id(id): Id, Form(form): Form<ItemForm>) -> AppResult<Response> {
+    let item = editable(&state, &me, id).await?;
+    let today = state.clock.now().date_naive();
+    let fields = match form.parse(item.revisions > 0, today) {
+        Ok(f) => f,
+        Err(errors) => {
+            let page = item_view(&state, &me, item, form, errors, None).await?;
+            return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
+        }
+    };
+    let mut tx = state.db.begin().await?;
+    let changed = model::update(&mut tx, &me.actor(), state.clock.now(), me.org_id, &item, &fields).await?;
+    tx.commit().await?;
+    let msg = if changed { "Saved." } else { "Nothing changed." };
+    Ok(redirect_with(&state, &format!("/evidence/{id}"), Flash::success(msg)))
+}
+
+async fn add_revision(State(state): State<AppState>, me: Member, Id(id): Id, headers: HeaderMap, multipart: Multipart) -> AppResult<Response> {
+    let item = editable(&state, &me, id).await?;
+    let revision_id = Uuid::new_v4();
+    let key = EvidenceStore::key_for(me.org_id, revision_id);
+    let upload = match receive(&state, &me, &headers, multipart, &key).await {
+        Ok(u) => u,
+        Err(f) => return revision_refused(&state, &me, item, f).await,
+    };
+    let Some((r, filename)) = upload.file else {
+        return revision_refused(&state, &me, item, Failure::new(StatusCode::UNPROCESSABLE_ENTITY, "Choose the file to upload.")).await;
+    };
+    let now = state.clock.now();
+    let saved: AppResult<i32> = async {
+        let mut tx = state.db.begin().await?;
+        let rev = model::NewRevision { id: revision_id, key: &r.key, filename: &filename, content_type: r.file_type.mime(), size: r.size, sha256: &r.sha256 };
+        let n = model::add_revision(&mut tx, &me.actor(), now, me.org_id, id, &rev).await?;
+        tx.commit().await?;
+        Ok(n)
+    }
+    .await;
+    match saved {
+        Ok(n) => Ok(uploaded(&state, &headers, &format!("/evidence/{id}"), Flash::success(format!("Revision {n} ({filename}) was added. Earlier revisions stay available.")))),
+        Err(e) => {
+            state.store.discard(&r.key).await;
+            Err(e)
+        }
+    }
+}
+
+async fn revision_refused(state: &AppState, me: &Member, item: Item, f: Failure) -> AppResult<Response> {
+    let form = ItemForm::from_item(&item);
+    let page = item_view(state, me, item, form, FieldErrors::default(), Some(f.message)).await?;
+    Ok((f.status, page).into_response())
+}
+
+#[derive(Deserialize)]
+struct LinkForm {
+    #[serde(default)]
+    target: String,
+}
+
+async fn add_link(State(state): State<AppState>, me: Member, Id(id): Id, Form(form): Form<LinkForm>) -> AppResult<Response> {
+    let item = editable(&state, &me, id).await?;
+    let target = model::parse_target(&form.target).ok_or_else(|| AppError::BadRequest("Choose what this evidence supports.".into()))?;
+    let mut tx = state.db.begin().await?;
+    let added = model::link(&mut tx, &me.actor(), state.clock.now(), me.org_id, item.id, target).await?;
+    tx.commit().await?;
+    let msg = if added { "Linked." } else { "It was already linked." };
+    Ok(redirect_with(&state, &format!("/evidence/{id}"), Flash::success(msg)))
+}
+
+async fn remove_link(State(state): State<AppState>, me: Member, Id(id): Id, Form(form): Form<LinkForm>) -> AppResult<Response> {
+    let item = editable(&state, &me, id).await?;
+    let target = model::parse_target(&form.target).ok_or(AppError::NotFound)?;
+    let mut tx = state.db.begin().await?;
+    let removed = model::unlink(&mut tx, &me.actor(), state.clock.now(), me.org_id, item.id, target).await?;
+    tx.commit().await?;
+    let msg = if removed { "The link was removed. The evidence itself is kept." } else { "It was not linked." };
+    Ok(redirect_with(&state, &format!("/evidence/{id}"), Flash::success(msg)))
+}
+
+// ---------- downloads ----------
+
+/// A revision's file, always as an attachment, never rendered by the browser.
+async fn download(State(state): State<AppState>, me: Member, Id(id): Id) -> AppResult<Response> {
+    me.require(Action::ViewEvidence)?;
+    let rev = model::revision(&state.db, me.org_id, id).await?;
+    let (size, stream) = state.store.read(&rev.object_key).await?;
+    let mut res = Response::new(Body::from_stream(stream));
+    let h = res.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_str(&rev.content_type).unwrap_or(HeaderValue::from_static("application/octet-stream")));
+    h.insert(header::CONTENT_LENGTH, HeaderValue::from(size));
+    if let Ok(v) = HeaderValue::from_str(&crate::web::layout::attachment(&rev.filename)) {
+        h.insert(header::CONTENT_DISPOSITION, v);
+    }
+    h.insert("x-download-options", HeaderValue::from_static("noopen"));
+    // Even if a browser tried to show it, nothing in it could run.
+    h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static("sandbox; default-src 'none'"));
+    h.insert("x-evidence-sha256", HeaderValue::from_str(&rev.sha256_hex()).unwrap_or(HeaderValue::from_static("")));
+    Ok(res)
+}

@@ -1,0 +1,623 @@
+//! Evidence items, their revisions and their links, and the rules for how
+//! long a piece of evidence counts.
+use crate::audit::{self, Actor};
+use crate::error::{AppError, AppResult};
+use chrono::{DateTime, Months, NaiveDate, Utc};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use sqlx::{PgConnection, PgPool};
+use uuid::Uuid;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Document,
+    Minutes,
+    SignedStatement,
+    Screenshot,
+    RecordExport,
+    ExternalLink,
+}
+
+impl Kind {
+    pub const ALL: [Kind; 6] = [Kind::Document, Kind::Minutes, Kind::SignedStatement, Kind::Screenshot, Kind::RecordExport, Kind::ExternalLink];
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Document => "document",
+            Kind::Minutes => "minutes",
+            Kind::SignedStatement => "signed_statement",
+            Kind::Screenshot => "screenshot",
+            Kind::RecordExport => "record_export",
+            Kind::ExternalLink => "external_link",
+        }
+    }
+    pub fn label(self) -> &'static str {
+        match self {
+            Kind::Document => "Document",
+            Kind::Minutes => "Meeting minutes",
+            Kind::SignedStatement => "Signed statement",
+            Kind::Screenshot => "Screenshot",
+            Kind::RecordExport => "Record export",
+            Kind::ExternalLink => "External link",
+        }
+    }
+    pub fn parse(raw: &str) -> Option<Kind> {
+        Kind::ALL.into_iter().find(|k| k.as_str() == raw)
+    }
+}
+
+/// How an item stands on a given day.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Validity {
+    Current,
+    /// Ends within `EXPIRING_DAYS`.
+    Expiring,
+    Expired,
+}
+
+pub const EXPIRING_DAYS: i64 = 30;
+
+impl Validity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Validity::Current => "current",
+            Validity::Expiring => "expiring",
+            Validity::Expired => "expired",
+        }
+    }
+    pub fn label(self) -> &'static str {
+        match self {
+            Validity::Current => "Current",
+            Validity::Expiring => "Expiring soon",
+            Validity::Expired => "Expired",
+        }
+    }
+}
+
+/// The last day an item counts: a fixed date, or the evidence date plus
+/// the review interval. `None`: it does not expire.
+pub fn expires_on(evidence_date: Option<NaiveDate>, valid_until: Option<NaiveDate>, interval_months: Option<i32>) -> Option<NaiveDate> {
+    valid_until.or_else(|| {
+        let months = u32::try_from(interval_months?).ok()?;
+        evidence_date?.checked_add_months(Months::new(months))
+    })
+}
+
+pub fn validity(expires: Option<NaiveDate>, today: NaiveDate) -> Validity {
+    match expires {
+        Some(e) if e < today => Validity::Expired,
+        Some(e) if (e - today).num_days() <= EXPIRING_DAYS => Validity::Expiring,
+        _ => Validity::Current,
+    }
+}
+
+/// What forms set about an item.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ItemFields {
+    pub title: String,
+    pub description: String,
+    pub kind: Kind,
+    pub external_url: Option<String>,
+    pub evidence_date: Option<NaiveDate>,
+    pub valid_until: Option<NaiveDate>,
+    pub review_interval_months: Option<i32>,
+    pub owner_id: Option<Uuid>,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Item {
+    pub id: Uuid,
+    pub title: String,
+    pub description: String,
+    pub kind: String,
+    pub external_url: Option<String>,
+    pub evidence_date: Option<NaiveDate>,
+    pub valid_until: Option<NaiveDate>,
+    pub review_interval_months: Option<i32>,
+    pub owner_id: Option<Uuid>,
+    pub owner_name: Option<String>,
+    pub owner_user_id: Option<Uuid>,
+    pub created_by: Option<Uuid>,
+    pub created_at: DateTime<Utc>,
+    pub revisions: i64,
+    pub latest_id: Option<Uuid>,
+    pub latest_filename: Option<String>,
+    pub latest_size: Option<i64>,
+    pub latest_at: Option<DateTime<Utc>>,
+    pub expires: Option<NaiveDate>,
+}
+
+impl Item {
+    pub fn kind(&self) -> Kind {
+        Kind::parse(&self.kind).unwrap_or(Kind::Document)
+    }
+    pub fn validity(&self, today: NaiveDate) -> Validity {
+        validity(self.expires, today)
+    }
+    pub fn fields(&self) -> ItemFields {
+        ItemFields {
+            title: self.title.clone(),
+            description: self.description.clone(),
+            kind: self.kind(),
+            external_url: self.external_url.clone(),
+            evidence_date: self.evidence_date,
+            valid_until: self.valid_until,
+            review_interval_months: self.review_interval_months,
+            owner_id: self.owner_id,
+        }
+    }
+    /// Whether `user` may change it without the right to change any item.
+    pub fn is_theirs(&self, user: Uuid) -> bool {
+        self.owner_user_id == Some(user) || self.created_by == Some(user)
+    }
+}
+
+pub fn human_size(bytes: i64) -> String {
+    let b = bytes as f64;
+    match bytes {
+        n if n < 1024 => format!("{n} B"),
+        n if n < 1024 * 1024 => format!("{:.0} KiB", b / 1024.0),
+        n if n < 1024 * 1024 * 1024 => format!("{:.1} MiB", b / (1024.0 * 1024.0)),
+        _ => format!("{:.2} GiB", b / (1024.0 * 1024.0 * 1024.0)),
+    }
+}
+
+const SELECT_ITEMS: &str = "SELECT i.id, i.title, i.description, i.kind, i.external_url, i.evidence_date, i.valid_until,
+        i.review_interval_months, i.owner_id, p.name AS owner_name, p.user_id AS owner_user_id, i.created_by, i.created_at,
+        COALESCE(r.revisions, 0) AS revisions, r.latest_id, r.latest_filename, r.latest_size, r.latest_at,
+        COALESCE(i.valid_until, (i.evidence_date + make_interval(months => i.review_interval_months))::date) AS expires
+   FROM evidence_items i
+   LEFT JOIN people p ON p.org_id = i.org_id AND p.id = i.owner_id
+   LEFT JOIN LATERAL (
+        SELECT count(*) OVER () AS revisions, v.id AS latest_id, v.filename AS latest_filename, v.size AS latest_size,
+               v.uploaded_at AS latest_at
+          FROM evidence_revisions v WHERE v.org_id = i.org_id AND v.item_id = i.id
+         ORDER BY v.number DESC LIMIT 1) r ON true";
+
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct Filter {
+    #[serde(default)]
+    pub q: String,
+    /// A requirement id.
+    #[serde(default)]
+    pub requirement: String,
+    /// A person id, or `none`.
+    #[serde(default)]
+    pub owner: String,
+    /// current, expiring, expired
+    #[serde(default)]
+    pub status: String,
+}
+
+impl Filter {
+    pub fn query(&self) -> String {
+        let mut q = url::form_urlencoded::Serializer::new(String::new());
+        q.append_pair("q", &self.q)
+            .append_pair("requirement", &self.requirement)
+            .append_pair("owner", &self.owner)
+            .append_pair("status", &self.status);
+        q.finish()
+    }
+}
+
+pub fn filtered_sql() -> String {
+    format!(
+        "SELECT * FROM ({SELECT_ITEMS} WHERE i.org_id = $1) x
+          WHERE ($2::text IS NULL OR x.title ILIKE '%' || $2 || '%')
+            AND ($3::uuid IS NULL OR EXISTS (SELECT 1 FROM evidence_links l WHERE l.org_id = $1 AND l.item_id = x.id
+                                              AND l.target_kind = 'requirement' AND l.target_id = $3))
+            AND CASE WHEN $4::text IS NULL THEN true WHEN $4 = 'none' THEN x.owner_id IS NULL ELSE x.owner_id::text = $4 END
+            AND CASE $5::text
+                  WHEN 'current' THEN x.expires IS NULL OR x.expires > $6 + {EXPIRING_DAYS}
+                  WHEN 'expiring' THEN x.expires >= $6 AND x.expires <= $6 + {EXPIRING_DAYS}
+                  WHEN 'expired' THEN x.expires < $6
+                  ELSE true END
+          ORDER BY x.created_at DESC, x.id"
+    )
+}
+
+pub fn bind_filter<'q>(q: crate::web::csv::Query<'q, Item>, org_id: Uuid, f: &Filter, today: NaiveDate) -> crate::web::csv::Query<'q, Item> {
+    let opt = |v: &str| (!v.trim().is_empty()).then(|| v.trim().to_string());
+    q.bind(org_id)
+        .bind(opt(&f.q))
+        .bind(f.requirement.trim().parse::<Uuid>().ok())
+        .bind(opt(&f.owner))
+        .bind(opt(&f.status))
+        .bind(today)
+}
+
+pub async fn list(db: &PgPool, org_id: Uuid, f: &Filter, today: NaiveDate) -> AppResult<Vec<Item>> {
+    let sql = filtered_sql();
+    Ok(bind_filter(sqlx::query_as(&sql), org_id, f, today).fetch_all(db).await?)
+}
+
+pub async fn get(db: impl sqlx::PgExecutor<'_>, org_id: Uuid, id: Uuid) -> AppResult<Item> {
+    sqlx::query_as(&format!("{SELECT_ITEMS} WHERE i.org_id = $1 AND i.id = $2"))
+        .bind(org_id)
+        .bind(id)
+        .fetch_optional(db)
+        .await?
+        .ok_or(AppError::NotFound)
+}
+
+/// Items linked to one record (a requirement's evidence, say).
+pub async fn for_target(db: &PgPool, org_id: Uuid, target: Target) -> AppResult<Vec<Item>> {
+    Ok(sqlx::query_as(&format!(
+        "{SELECT_ITEMS} JOIN evidence_links l ON l.org_id = i.org_id AND l.item_id = i.id
+          WHERE i.org_id = $1 AND l.target_kind = $2 AND l.target_id = $3 ORDER BY i.evidence_date DESC NULLS LAST, i.title"
+    ))
+    .bind(org_id)
+    .bind(target.kind.as_str())
+    .bind(target.id)
+    .fetch_all(db)
+    .await?)
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Revision {
+    pub id: Uuid,
+    pub number: i32,
+    pub object_key: String,
+    pub filename: String,
+    pub content_type: String,
+    pub size: i64,
+    pub sha256: Vec<u8>,
+    pub uploaded_by_name: Option<String>,
+    pub uploaded_at: DateTime<Utc>,
+}
+
+impl Revision {
+    pub fn sha256_hex(&self) -> String {
+        hex::encode(&self.sha256)
+    }
+    pub fn human_size(&self) -> String {
+        human_size(self.size)
+    }
+}
+
+const SELECT_REVISIONS: &str = "SELECT v.id, v.number, v.object_key, v.filename, v.content_type, v.size, v.sha256,
+        u.name AS uploaded_by_name, v.uploaded_at
+   FROM evidence_revisions v LEFT JOIN users u ON u.id = v.uploaded_by";
+
+pub async fn revisions(db: &PgPool, org_id: Uuid, item_id: Uuid) -> AppResult<Vec<Revision>> {
+    Ok(sqlx::query_as(&format!("{SELECT_REVISIONS} WHERE v.org_id = $1 AND v.item_id = $2 ORDER BY v.number DESC"))
+        .bind(org_id)
+        .bind(item_id)
+        .fetch_all(db)
+        .await?)
+}
+
+pub async fn revision(db: &PgPool, org_id: Uuid, id: Uuid) -> AppResult<Revision> {
+    sqlx::query_as(&format!("{SELECT_REVISIONS} WHERE v.org_id = $1 AND v.id = $2"))
+        .bind(org_id)
+        .bind(id)
+        .fetch_optional(db)
+        .await?
+        .ok_or(AppError::NotFound)
+}
+
+/// Bytes stored by an organisation, for its quota.
+pub async fn usage(db: &PgPool, org_id: Uuid) -> AppResult<i64> {
+    Ok(sqlx::query_scalar("SELECT COALESCE(sum(size), 0)::bigint FROM evidence_revisions WHERE org_id = $1").bind(org_id).fetch_one(db).await?)
+}
+
+fn item_details(f: &ItemFields) -> Value {
+    json!({"title": f.title, "kind": f.kind.as_str(), "evidence_date": f.evidence_date, "valid_until": f.valid_until,
+           "review_interval_months": f.review_interval_months, "owner_id": f.owner_id, "external_url": f.external_url})
+}
+
+async fn check_owner(conn: &mut PgConnection, org_id: Uuid, owner: Option<Uuid>) -> AppResult<()> {
+    if let Some(o) = owner {
+        let ok: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM people WHERE org_id = $1 AND id = $2)")
+            .bind(org_id)
+            .bind(o)
+            .fetch_one(&mut *conn)
+            .await?;
+        if !ok {
+            return Err(AppError::BadRequest("The chosen owner is not in this organisation's directory.".into()));
+        }
+    }
+    Ok(())
+}
+
+pub async fn create(conn: &mut PgConnection, actor: &Actor, now: DateTime<Utc>, org_id: Uuid, id: Uuid, f: &ItemFields) -> AppResult<()> {
+    check_owner(conn, org_id, f.owner_id).await?;
+    sqlx::query(
+        "INSERT INTO evidence_items (id, org_id, title, description, kind, external_url, evidence_date, valid_until,
+                                     review_interval_months, owner_id, created_by, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12)",
+    )
+    .bind(id)
+    .bind(org_id)
+    .bind(&f.title)
+    .bind(&f.description)
+    .bind(f.kind.as_str())
+    .bind(&f.external_url)
+    .bind(f.evidence_date)
+    .bind(f.valid_until)
+    .bind(f.review_interval_months)
+    .bind(f.owner_id)
+    .bind(actor.user_id)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    audit::record(conn, actor, now, "evidence.created", "evidence", id, item_details(f)).await?;
+    Ok(())
+}
+
+pub async fn update(conn: &mut PgConnection, actor: &Actor, now: DateTime<Utc>, org_id: Uuid, before: &Item, f: &ItemFields) -> AppResult<bool> {
+    let (old, new) = (item_details(&before.fields()), item_details(f));
+    let mut changes = serde_json::Map::new();
+    for (k, v) in new.as_object().into_iter().flatten() {
+        if old.get(k) != Some(v) {
+            changes.insert(k.clone(), json!([old.get(k), v]));
+        }
+    }
+    if before.description != f.description {
+        changes.insert("description".into(), json!("changed"));
+    }
+    if changes.is_empty() {
+        return Ok(false);
+    }
+    check_owner(conn, org_id, f.owner_id).await?;
+    sqlx::query(
+        "UPDATE evidence_items SET title = $3, description = $4, kind = $5, external_url = $6, evidence_date = $7,
+                valid_until = $8, review_interval_months = $9, owner_id = $10, updated_at = $11
+          WHERE org_id = $1 AND id = $2",
+    )
+    .bind(org_id)
+    .bind(before.id)
+    .bind(&f.title)
+    .bind(&f.description)
+    .bind(f.kind.as_str())
+    .bind(&f.external_url)
+    .bind(f.evidence_date)
+    .bind(f.valid_until)
+    .bind(f.review_interval_months)
+    .bind(f.owner_id)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    audit::record(conn, actor, now, "evidence.updated", "evidence", before.id, Value::Object(changes)).await?;
+    Ok(true)
+}
+
+/// A stored file to record as the item's next revision.
+pub struct NewRevision<'a> {
+    pub id: Uuid,
+    pub key: &'a str,
+    pub filename: &'a str,
+    pub content_type: &'a str,
+    pub size: u64,
+    pub sha256: &'a [u8],
+}
+
+/// Records a file as the item's next revision; returns its number.
+pub async fn add_revision(conn: &mut PgConnection, actor: &Actor, now: DateTime<Utc>, org_id: Uuid, item_id: Uuid, r: &NewRevision<'_>) -> AppResult<i32> {
+    // Lock the item so two uploads never take the same number.
+    let exists: Option<Uuid> = sqlx::query_scalar("SELECT id FROM evidence_items WHERE org_id = $1 AND id = $2 FOR UPDATE")
+        .bind(org_id)
+        .bind(item_id)
+        .fetch_optional(&mut *conn)
+        .await?;
+    if exists.is_none() {
+        return Err(AppError::NotFound);
+    }
+    let number: i32 = sqlx::query_scalar(
+        "INSERT INTO evidence_revisions (id, org_id, item_id, number, object_key, filename, content_type, size, sha256, uploaded_by, uploaded_at)
+         VALUES ($1, $2, $3, (SELECT COALESCE(max(number), 0) + 1 FROM evidence_revisions WHERE org_id = $2 AND item_id = $3),
+                 $4, $5, $6, $7, $8, $9, $10)
+         RETURNING number",
+    )
+    .bind(r.id)
+    .bind(org_id)
+    .bind(item_id)
+    .bind(r.key)
+    .bind(r.filename)
+    .bind(r.content_type)
+    .bind(r.size as i64)
+    .bind(r.sha256)
+    .bind(actor.user_id)
+    .bind(now)
+    .fetch_one(&mut *conn)
+    .await?;
+    sqlx::query("UPDATE evidence_items SET updated_at = $3 WHERE org_id = $1 AND id = $2").bind(org_id).bind(item_id).bind(now).execute(&mut *conn).await?;
+    audit::record(
+        conn,
+        actor,
+        now,
+        "evidence.revised",
+        "evidence",
+        item_id,
+        json!({"revision": number, "revision_id": r.id, "file": r.filename, "size": r.size, "sha256": hex::encode(r.sha256), "type": r.content_type}),
+    )
+    .await?;
+    Ok(number)
+}
+
+// ---------- links ----------
+
+/// The kinds of record an item can be linked to. Later areas add theirs
+/// here and in `TARGETS_SQL`; nothing else changes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TargetKind {
+    Requirement,
+    Appointment,
+}
+
+impl TargetKind {
+    pub const ALL: [TargetKind; 2] = [TargetKind::Requirement, TargetKind::Appointment];
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TargetKind::Requirement => "requirement",
+            TargetKind::Appointment => "appointment",
+        }
+    }
+    pub fn parse(raw: &str) -> Option<TargetKind> {
+        TargetKind::ALL.into_iter().find(|k| k.as_str() == raw)
+    }
+    pub fn label(self) -> &'static str {
+        match self {
+            TargetKind::Requirement => "Requirement",
+            TargetKind::Appointment => "Role appointment",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Target {
+    pub kind: TargetKind,
+    pub id: Uuid,
+}
+
+/// Every record of the organisation an item can be linked to, with a label
+/// and the page that shows it: one query for all kinds.
+const TARGETS_SQL: &str = "
+    SELECT 'requirement' AS kind, r.id, r.code || ' ' || r.title AS label, '/requirements/' || r.id AS href, r.framework || lpad(r.position::text, 4, '0') AS sort
+      FROM requirements r WHERE r.retired_at IS NULL
+    UNION ALL
+    SELECT 'appointment', a.id, r.name || ': ' || p.name || ' (' || a.capacity || ')', '/roles/' || r.id, 'z' || r.position::text
+      FROM role_appointments a
+      JOIN isms_roles r ON r.org_id = a.org_id AND r.id = a.role_id
+      JOIN people p ON p.org_id = a.org_id AND p.id = a.person_id
+     WHERE a.org_id = $1";
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct TargetRow {
+    pub kind: String,
+    pub id: Uuid,
+    pub label: String,
+    pub href: String,
+}
+
+impl TargetRow {
+    pub fn kind_label(&self) -> &'static str {
+        TargetKind::parse(&self.kind).map(TargetKind::label).unwrap_or("Record")
+    }
+    pub fn value(&self) -> String {
+        format!("{}:{}", self.kind, self.id)
+    }
+}
+
+pub async fn targets(db: &PgPool, org_id: Uuid) -> AppResult<Vec<TargetRow>> {
+    Ok(sqlx::query_as(&format!("SELECT kind, id, label, href FROM ({TARGETS_SQL}) t ORDER BY sort, label"))
+        .bind(org_id)
+        .fetch_all(db)
+        .await?)
+}
+
+/// An item's links, labelled.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct LinkRow {
+    pub item_id: Uuid,
+    pub kind: String,
+    pub id: Uuid,
+    pub label: String,
+    pub href: String,
+}
+
+impl LinkRow {
+    pub fn value(&self) -> String {
+        format!("{}:{}", self.kind, self.id)
+    }
+    pub fn kind_label(&self) -> &'static str {
+        TargetKind::parse(&self.kind).map(TargetKind::label).unwrap_or("Record")
+    }
+}
+
+/// The links of several items at once (lists show them without one query per item).
+pub async fn links_of(db: &PgPool, org_id: Uuid, items: &[Uuid]) -> AppResult<Vec<LinkRow>> {
+    Ok(sqlx::query_as(&format!(
+        "SELECT l.item_id, t.kind, t.id, t.label, t.href FROM evidence_links l
+           JOIN ({TARGETS_SQL}) t ON t.kind = l.target_kind AND t.id = l.target_id
+          WHERE l.org_id = $1 AND l.item_id = ANY($2) ORDER BY t.sort, t.label"
+    ))
+    .bind(org_id)
+    .bind(items)
+    .fetch_all(db)
+    .await?)
+}
+
+pub fn parse_target(raw: &str) -> Option<Target> {
+    let (kind, id) = raw.split_once(':')?;
+    Some(Target { kind: TargetKind::parse(kind)?, id: id.parse().ok()? })
+}
+
+/// Links an item to a record of this organisation (unknown records answer 404).
+pub async fn link(conn: &mut PgConnection, actor: &Actor, now: DateTime<Utc>, org_id: Uuid, item_id: Uuid, target: Target) -> AppResult<bool> {
+    let label: Option<String> = sqlx::query_scalar(&format!("SELECT label FROM ({TARGETS_SQL}) t WHERE t.kind = $2 AND t.id = $3"))
+        .bind(org_id)
+        .bind(target.kind.as_str())
+        .bind(target.id)
+        .fetch_optional(&mut *conn)
+        .await?;
+    let Some(label) = label else { return Err(AppError::NotFound) };
+    let added = sqlx::query(
+        "INSERT INTO evidence_links (org_id, item_id, target_kind, target_id, linked_by, linked_at)
+         SELECT $1, $2, $3, $4, $5, $6 WHERE EXISTS (SELECT 1 FROM evidence_items WHERE org_id = $1 AND id = $2)
+         ON CONFLICT DO NOTHING",
+    )
+    .bind(org_id)
+    .bind(item_id)
+    .bind(target.kind.as_str())
+    .bind(target.id)
+    .bind(actor.user_id)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    if added == 0 {
+        return Ok(false);
+    }
+    audit::record(conn, actor, now, "evidence.linked", "evidence", item_id, json!({"to": target.kind.as_str(), "id": target.id, "label": label}))
+        .await?;
+    Ok(true)
+}
+
+pub async fn unlink(conn: &mut PgConnection, actor: &Actor, now: DateTime<Utc>, org_id: Uuid, item_id: Uuid, target: Target) -> AppResult<bool> {
+    let removed = sqlx::query("DELETE FROM evidence_links WHERE org_id = $1 AND item_id = $2 AND target_kind = $3 AND target_id = $4")
+        .bind(org_id)
+        .bind(item_id)
+        .bind(target.kind.as_str())
+        .bind(target.id)
+        .execute(&mut *conn)
+        .await?
+        .rows_affected();
+    if removed > 0 {
+        audit::record(conn, actor, now, "evidence.unlinked", "evidence", item_id, json!({"from": target.kind.as_str(), "id": target.id})).await?;
+    }
+    Ok(removed > 0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(s: &str) -> NaiveDate {
+        NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
+    }
+
+    #[test]
+    fn expiry_from_date_or_interval() {
+        assert_eq!(expires_on(Some(d("2026-01-31")), None, Some(1)), Some(d("2026-02-28")));
+        assert_eq!(expires_on(Some(d("2026-01-01")), Some(d("2026-06-01")), Some(12)), Some(d("2026-06-01")), "a fixed date wins");
+        assert_eq!(expires_on(None, None, Some(12)), None);
+        assert_eq!(expires_on(Some(d("2026-01-01")), None, None), None);
+    }
+
+    #[test]
+    fn current_expiring_expired() {
+        let today = d("2026-11-02");
+        assert_eq!(validity(None, today), Validity::Current);
+        assert_eq!(validity(Some(d("2026-12-03")), today), Validity::Current);
+        assert_eq!(validity(Some(d("2026-12-02")), today), Validity::Expiring);
+        assert_eq!(validity(Some(d("2026-11-02")), today), Validity::Expiring, "the last valid day");
+        assert_eq!(validity(Some(d("2026-11-01")), today), Validity::Expired);
+    }
+
+    #[test]
+    fn sizes_read_well() {
+        assert_eq!(human_size(999), "999 B");
+        assert_eq!(human_size(2048), "2 KiB");
+        assert_eq!(human_size(5 * 1024 * 1024 + 1), "5.0 MiB");
+    }
+}
