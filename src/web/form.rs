@@ -98,12 +98,32 @@ pub fn ticked(raw: &Option<String>) -> bool {
 }
 
 /// An uploaded file's name as safe metadata: the last path component only,
-/// without control characters, at most 200 characters.
+/// without control or direction-changing characters (a right-to-left
+/// override can disguise `exe.pdf` as `fdp.exe`), at most 200 bytes with
+/// the extension kept.
 pub fn display_filename(raw: &str) -> String {
     let last = raw.rsplit(['/', '\\']).next().unwrap_or("");
-    let clean: String = last.chars().filter(|c| !c.is_control()).take(200).collect();
-    let clean = clean.trim().trim_start_matches('.').to_string();
-    if clean.is_empty() { "upload".into() } else { clean }
+    let invisible = |c: char| {
+        c.is_control() || matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{206F}' | '\u{FEFF}')
+    };
+    let clean: String = last.chars().filter(|c| !invisible(*c)).collect();
+    let clean = clean.trim().trim_start_matches('.').trim().to_string();
+    if clean.is_empty() {
+        return "upload".into();
+    }
+    const MAX: usize = 200;
+    if clean.len() <= MAX {
+        return clean;
+    }
+    let (stem, ext) = match clean.rsplit_once('.') {
+        Some((s, e)) if !s.is_empty() && e.len() <= 10 => (s, format!(".{e}")),
+        _ => (clean.as_str(), String::new()),
+    };
+    let mut cut = MAX - ext.len();
+    while !stem.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    format!("{}{ext}", &stem[..cut])
 }
 
 #[cfg(test)]
@@ -124,5 +144,9 @@ mod tests {
         assert_eq!(display_filename("../../etc/passwd"), "passwd");
         assert_eq!(display_filename("a\u{0}b\nc.csv"), "abc.csv");
         assert_eq!(display_filename(".."), "upload");
+        assert_eq!(display_filename("invoice\u{202E}fdp.exe"), "invoicefdp.exe");
+        let long = format!("{}.pdf", "é".repeat(150));
+        let short = display_filename(&long);
+        assert!(short.len() <= 200 && short.ends_with(".pdf"), "{short}");
     }
 }

@@ -259,6 +259,11 @@ impl Client {
     }
 
     pub async fn send(&mut self, method: Method, path: &str, content_type: Option<&str>, body: Vec<u8>) -> Resp {
+        self.send_body(method, path, content_type, Body::from(body)).await
+    }
+
+    /// Sends any body, e.g. a stream that never ends (the server must not wait for it).
+    pub async fn send_body(&mut self, method: Method, path: &str, content_type: Option<&str>, body: Body) -> Resp {
         let mut req = Request::builder().method(method).uri(path).header(header::HOST, "localhost:8080");
         if let Some(ct) = content_type {
             req = req.header(header::CONTENT_TYPE, ct);
@@ -270,7 +275,7 @@ impl Client {
         for (k, v) in &self.headers {
             req = req.header(k, v);
         }
-        let mut req = req.body(Body::from(body)).unwrap();
+        let mut req = req.body(body).unwrap();
         req.extensions_mut().insert(ConnectInfo(self.addr));
         let res = self.router.clone().oneshot(req).await.unwrap();
         let status = res.status();
