@@ -162,13 +162,13 @@ async fn serve(opts: &Options, database: &db::Database) -> anyhow::Result<ExitCo
     let config = build_config(opts)?;
     db::migrate(&database.pool, SystemClock.now()).await?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let store = Arc::new(EvidenceStore::open(opts.evidence_url.as_deref(), &opts.data_dir)?);
     if !opts.no_demo
-        && let Some(logins) = demo::load_if_empty(&database.pool, clock.as_ref(), config.invitation_ttl).await?
+        && let Some(logins) = demo::load_if_empty(&database.pool, &store, clock.as_ref(), config.invitation_ttl).await?
     {
         print_demo_logins(&logins, &opts.data_dir);
     }
     let mailer = config.smtp.as_ref().map(mail::Mailer::new).transpose()?.map(Arc::new);
-    let store = Arc::new(EvidenceStore::open(opts.evidence_url.as_deref(), &opts.data_dir)?);
     let state = AppState { db: database.pool.clone(), config: Arc::new(config), clock, mailer, store };
     sweep_uploads(&state).await;
     tokio::spawn(sweep_forever(state.clone()));

@@ -4,6 +4,7 @@ use crate::audit::Actor;
 use crate::auth::password;
 use crate::auth::policy::Role;
 use crate::clock::Clock;
+use crate::evidence::store::EvidenceStore;
 use crate::orgs::model;
 use base64::Engine;
 use chrono::Duration;
@@ -29,7 +30,7 @@ const PEOPLE: [(Role, &str, &str); 5] = [
 
 /// Loads the demo when the database has no organisation yet. Passwords are
 /// random for every installation: a demo must not open a known door.
-pub async fn load_if_empty(db: &PgPool, clock: &dyn Clock, ttl: Duration) -> anyhow::Result<Option<Vec<DemoLogin>>> {
+pub async fn load_if_empty(db: &PgPool, store: &EvidenceStore, clock: &dyn Clock, ttl: Duration) -> anyhow::Result<Option<Vec<DemoLogin>>> {
     let mut tx = db.begin().await?;
     // One loader at a time, even with several app processes starting together.
     sqlx::query("SELECT pg_advisory_xact_lock(727272)").execute(&mut *tx).await?;
@@ -62,7 +63,7 @@ pub async fn load_if_empty(db: &PgPool, clock: &dyn Clock, ttl: Duration) -> any
     // The CFO has been invited but has not joined yet.
     let inviter = Actor { user_id: owner, label: PEOPLE[0].2.into(), ..system.clone() };
     model::create_invitation(&mut tx, &inviter, now, ttl, org_id, "helen.brandt@acme.example", Role::Executive).await?;
-    records::load(&mut tx, &system, now, org_id).await?;
+    records::load(&mut tx, store, &system, now, org_id).await?;
     tx.commit().await?;
     Ok(Some(logins))
 }
@@ -70,6 +71,8 @@ pub async fn load_if_empty(db: &PgPool, clock: &dyn Clock, ttl: Duration) -> any
 /// Acme's records: a plausible, half-compliant state for every area.
 mod records {
     use crate::audit::Actor;
+    use crate::evidence::model::{self as evidence, ItemFields, NewRevision, Target, TargetKind};
+    use crate::evidence::store::EvidenceStore;
     use crate::people::model::{self as people, Kind, PersonFields};
     use crate::requirements::{catalogue, model as requirements};
     use crate::roles::model::{self as roles, Acceptance, Capacity, NewAppointment, RoleFields};
@@ -113,7 +116,7 @@ mod records {
         NaiveDate::parse_from_str(s, "%Y-%m-%d").ok()
     }
 
-    pub async fn load(conn: &mut PgConnection, system: &Actor, now: DateTime<Utc>, org_id: Uuid) -> anyhow::Result<()> {
+    pub async fn load(conn: &mut PgConnection, store: &EvidenceStore, system: &Actor, now: DateTime<Utc>, org_id: Uuid) -> anyhow::Result<()> {
         let today = now.date_naive();
         // People first, then their managers (a manager may come later in the list).
         let mut ids: HashMap<&str, Uuid> = HashMap::new();
@@ -245,6 +248,175 @@ mod records {
             };
             requirements::save(conn, system, now, org_id, &before, &state).await?;
         }
+
+        // Evidence: a signed policy, review minutes, an appointment letter, and
+        // one item that has expired.
+        let isms_lead_appointment: Uuid = sqlx::query_scalar(
+            "SELECT a.id FROM role_appointments a JOIN isms_roles r ON r.org_id = a.org_id AND r.id = a.role_id
+              WHERE a.org_id = $1 AND r.name = 'ISMS lead' AND a.capacity = 'holder'",
+        )
+        .bind(org_id)
+        .fetch_one(&mut *conn)
+        .await?;
+        let req = |code: &str| Target { kind: TargetKind::Requirement, id: catalogue::requirement_id("iso27001-2022-leadership", code) };
+        let days = |n: i64| Some(today - Duration::days(n));
+        let samples: Vec<Sample> = vec![
+            Sample {
+                title: "Information security policy v2.1 (signed)",
+                kind: evidence::Kind::SignedStatement,
+                date: days(200),
+                valid_until: None,
+                months: Some(12),
+                owner: "priya.shah@acme.example",
+                file: Some(("information-security-policy-v2.1.pdf", pdf("Information Security Policy v2.1", &[
+                    "Approved by Daniel Okafor, CEO.",
+                    "Acme protects the information of its customers and staff in line with its business goals.",
+                    "Security objectives are set yearly and reviewed at the management review.",
+                    "Acme commits to meet applicable legal, regulatory and contractual requirements.",
+                ]))),
+                url: None,
+                links: vec![req("5.2(a)"), req("5.2(b)"), req("5.2(c)"), req("5.2(e)")],
+            },
+            Sample {
+                title: "Management review minutes, spring",
+                kind: evidence::Kind::Minutes,
+                date: days(150),
+                valid_until: None,
+                months: Some(12),
+                owner: "daniel.okafor@acme.example",
+                file: Some(("management-review-minutes.pdf", pdf("Management review minutes", &[
+                    "Chair: Daniel Okafor. Present: Helen Brandt, Priya Shah, Tomasz Nowak.",
+                    "Inputs: actions from the last review, audit results, risk assessment, incidents.",
+                    "Decision: approve budget for endpoint protection. Action: Tomasz Nowak.",
+                ]))),
+                url: None,
+                links: vec![req("5.1(e)"), req("5.1(g)")],
+            },
+            Sample {
+                title: "ISMS lead appointment letter",
+                kind: evidence::Kind::SignedStatement,
+                date: days(380),
+                valid_until: None,
+                months: None,
+                owner: "daniel.okafor@acme.example",
+                file: Some(("isms-lead-appointment.pdf", pdf("Appointment of the ISMS lead", &[
+                    "I appoint Priya Shah as ISMS lead, responsible for keeping the ISMS in line with ISO/IEC 27001.",
+                    "Signed: Daniel Okafor, Chief Executive Officer.",
+                ]))),
+                url: None,
+                links: vec![req("5.3(a)"), Target { kind: TargetKind::Appointment, id: isms_lead_appointment }],
+            },
+            Sample {
+                title: "Security budget approval FY26",
+                kind: evidence::Kind::RecordExport,
+                date: days(300),
+                valid_until: None,
+                months: Some(12),
+                owner: "helen.brandt@acme.example",
+                file: Some(("security-budget-fy26.md", b"# Security budget FY26\n\nApproved by the board: endpoint protection, awareness training, external audit.\n".to_vec())),
+                url: None,
+                links: vec![req("5.1(c)")],
+            },
+            Sample {
+                title: "Staff list with contract clauses",
+                kind: evidence::Kind::RecordExport,
+                date: days(10),
+                valid_until: None,
+                months: Some(3),
+                owner: "grace.liu@acme.example",
+                file: Some(("staff-contract-clauses.csv", b"name,security_clause\nJamal Rahman,no\nMei Tanaka,no\nRavi Patel,no\n".to_vec())),
+                url: None,
+                links: vec![req("A.5.4")],
+            },
+            Sample {
+                title: "Awareness training plan 2025",
+                kind: evidence::Kind::Document,
+                date: days(400),
+                valid_until: days(20),
+                months: None,
+                owner: "grace.liu@acme.example",
+                file: Some(("awareness-training-plan-2025.pdf", pdf("Awareness training plan 2025", &["Quarterly phishing exercises and a yearly e-learning module for all staff."]))),
+                url: None,
+                links: vec![req("A.5.4")],
+            },
+            Sample {
+                title: "Security pages on the intranet",
+                kind: evidence::Kind::ExternalLink,
+                date: days(30),
+                valid_until: None,
+                months: None,
+                owner: "priya.shah@acme.example",
+                file: None,
+                url: Some("https://intranet.acme.example/security"),
+                links: vec![req("5.2(f)")],
+            },
+        ];
+        for s in samples {
+            let id = Uuid::new_v4();
+            let f = ItemFields {
+                title: s.title.into(),
+                description: String::new(),
+                kind: s.kind,
+                external_url: s.url.map(str::to_string),
+                evidence_date: s.date,
+                valid_until: s.valid_until,
+                review_interval_months: s.months,
+                owner_id: Some(person(s.owner)),
+            };
+            evidence::create(conn, system, now, org_id, id, &f).await?;
+            if let Some((name, bytes)) = s.file {
+                let revision = Uuid::new_v4();
+                let key = EvidenceStore::key_for(org_id, revision);
+                let body = futures_util::stream::iter([Ok::<_, std::io::Error>(bytes::Bytes::from(bytes))]);
+                let r = store.receive(&key, body, u64::MAX, name).await.map_err(|e| anyhow::anyhow!("demo file {name}: {e}"))?;
+                let rev = NewRevision { id: revision, key: &key, filename: name, content_type: r.file_type.mime(), size: r.size, sha256: &r.sha256 };
+                evidence::add_revision(conn, system, now, org_id, id, &rev).await?;
+            }
+            for t in s.links {
+                evidence::link(conn, system, now, org_id, id, t).await?;
+            }
+        }
         Ok(())
+    }
+
+    struct Sample {
+        title: &'static str,
+        kind: evidence::Kind,
+        date: Option<NaiveDate>,
+        valid_until: Option<NaiveDate>,
+        months: Option<i32>,
+        owner: &'static str,
+        file: Option<(&'static str, Vec<u8>)>,
+        url: Option<&'static str>,
+        links: Vec<Target>,
+    }
+
+    /// A small, valid one-page PDF with a title and a few lines of text.
+    pub fn pdf(title: &str, lines: &[&str]) -> Vec<u8> {
+        let escape = |t: &str| t.replace('\\', "\\\\").replace('(', "\\(").replace(')', "\\)");
+        let mut text = format!("BT /F1 18 Tf 72 760 Td ({}) Tj ET\n", escape(title));
+        for (i, l) in lines.iter().enumerate() {
+            text.push_str(&format!("BT /F1 11 Tf 72 {} Td ({}) Tj ET\n", 720 - 18 * i as i32, escape(l)));
+        }
+        let objects = [
+            "<< /Type /Catalog /Pages 2 0 R >>".to_string(),
+            "<< /Type /Pages /Kids [3 0 R] /Count 1 >>".to_string(),
+            "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R /Resources << /Font << /F1 5 0 R >> >> >>".to_string(),
+            format!("<< /Length {} >>\nstream\n{text}endstream", text.len()),
+            "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>".to_string(),
+        ];
+        let mut out = b"%PDF-1.4\n".to_vec();
+        let mut offsets = Vec::new();
+        for (i, o) in objects.iter().enumerate() {
+            offsets.push(out.len());
+            out.extend_from_slice(format!("{} 0 obj\n{o}\nendobj\n", i + 1).as_bytes());
+        }
+        let xref = out.len();
+        out.extend_from_slice(format!("xref\n0 {}\n0000000000 65535 f \n", objects.len() + 1).as_bytes());
+        for off in offsets {
+            out.extend_from_slice(format!("{off:010} 00000 n \n").as_bytes());
+        }
+        out.extend_from_slice(format!("trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n", objects.len() + 1).as_bytes());
+        out
     }
 }

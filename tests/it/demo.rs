@@ -8,10 +8,10 @@ use sqlx::PgPool;
 #[sqlx::test]
 async fn demo_loads_once_with_a_working_login_per_role(db: PgPool) {
     let app = TestApp::new(db).await;
-    let logins = demo::load_if_empty(app.db(), &app.clock, Duration::days(7)).await.unwrap().expect("loaded into an empty database");
+    let logins = demo::load_if_empty(app.db(), &app.state.store, &app.clock, Duration::days(7)).await.unwrap().expect("loaded into an empty database");
     let roles: Vec<Role> = logins.iter().map(|l| l.role).collect();
     assert_eq!(roles, Role::ALL.to_vec(), "one login per role");
-    assert!(demo::load_if_empty(app.db(), &app.clock, Duration::days(7)).await.unwrap().is_none(), "never twice");
+    assert!(demo::load_if_empty(app.db(), &app.state.store, &app.clock, Duration::days(7)).await.unwrap().is_none(), "never twice");
     let orgs: i64 = sqlx::query_scalar("SELECT count(*) FROM organisations").fetch_one(app.db()).await.unwrap();
     assert_eq!(orgs, 1);
     for l in &logins {
@@ -23,6 +23,21 @@ async fn demo_loads_once_with_a_working_login_per_role(db: PgPool) {
         assert!(home.body.contains(l.role.label()));
     }
     assert_eq!(mandate::audit::verify(app.db()).await.unwrap().first_problem, None);
+
+    // The demo has evidence, with real files that download intact.
+    let mut lead = app.client();
+    let priya = logins.iter().find(|l| l.role == Role::IsmsLead).unwrap();
+    lead.login(priya.email, &priya.password).await;
+    let register = lead.get("/evidence").await;
+    assert_eq!(register.texts("main table tbody tr").len(), 7);
+    assert!(register.body.contains("Expired"), "one item has expired");
+    let files: Vec<(uuid::Uuid, Vec<u8>)> = sqlx::query_as("SELECT id, sha256 FROM evidence_revisions").fetch_all(app.db()).await.unwrap();
+    assert_eq!(files.len(), 6);
+    for (id, sha) in files {
+        let file = lead.get(&format!("/evidence/files/{id}")).await;
+        assert_eq!(file.status, StatusCode::OK);
+        assert_eq!(<sha2::Sha256 as sha2::Digest>::digest(file.body.as_bytes()).to_vec(), sha);
+    }
 }
 
 #[sqlx::test]
@@ -30,5 +45,5 @@ async fn demo_is_skipped_when_an_organisation_exists(db: PgPool) {
     let app = TestApp::new(db).await;
     let u = app.user("first@example.com", "First").await;
     app.org("Real Co", u).await;
-    assert!(demo::load_if_empty(app.db(), &app.clock, Duration::days(7)).await.unwrap().is_none());
+    assert!(demo::load_if_empty(app.db(), &app.state.store, &app.clock, Duration::days(7)).await.unwrap().is_none());
 }

@@ -196,7 +196,7 @@ async fn hostile_file_names_are_cleaned(db: PgPool) {
 
 #[sqlx::test]
 async fn other_tenants_and_auditors(db: PgPool) {
-    let mut a = acme(db).await;
+    let a = acme(db).await;
     let (item, revision) = a.app.evidence(a.org, "Minutes", "minutes.pdf", PDF).await;
     let other_owner = a.app.user("owner@other.example", "Other").await;
     let other = a.app.org("Other", other_owner).await;
