@@ -312,6 +312,27 @@ async fn people_and_roles(c: &Client, base: &str) -> Result<(), String> {
     assert!(text(c, ".flash").await.contains("5.3(a) saved"));
     shot(c, "13-requirement").await;
 
+    // 2b. Evidence for it, uploaded from the requirement page (the script shows progress),
+    //     then a disguised web page refused as a new revision.
+    let letter = dir.join("appointment-letter.pdf");
+    std::fs::write(&letter, b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n").unwrap();
+    let fake = dir.join("fake.pdf");
+    std::fs::write(&fake, b"<!doctype html><script>alert(1)</script>").unwrap();
+    click(c, "a[href^='/evidence/new?requirement=']").await;
+    assert!(c.find(Locator::Css("input[name=links][checked]")).await.is_ok(), "pre-linked to the requirement");
+    fill(c, "#f-title", "ISMS lead appointment letter").await;
+    find(c, "#f-file").await.send_keys(letter.to_str().unwrap()).await.map_err(|e| e.to_string())?;
+    click(c, "form[data-upload] button[type=submit]").await;
+    find(c, "#revisions-h").await;
+    assert!(text(c, ".flash").await.contains("was added to the evidence"));
+    assert!(text(c, "#links-h + ul").await.contains("5.3(a)"));
+    shot(c, "13b-evidence").await;
+    find(c, "#f-file").await.send_keys(fake.to_str().unwrap()).await.map_err(|e| e.to_string())?;
+    click(c, "form[data-upload] button[type=submit]").await;
+    let refused = text(c, ".error-summary").await;
+    assert!(refused.contains("not accepted as evidence"), "{refused}");
+    shot(c, "13c-evidence-refused").await;
+
     // 3. The starting roles, and an appointment made by the CEO.
     c.goto(&format!("{base}/roles")).await.map_err(|e| e.to_string())?;
     click(c, "form[action='/roles/starter'] button").await;
