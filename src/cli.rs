@@ -34,7 +34,7 @@ struct Options {
     /// PostgreSQL URL, e.g. postgres://user:pass@host/mandate
     #[arg(long, env = "DATABASE_URL", global = true, hide_env_values = true)]
     database_url: Option<String>,
-    /// Directory for the private PostgreSQL cluster and the demo logins
+    /// Directory for the private PostgreSQL cluster, the demo logins and (by default) evidence files
     #[arg(long, env = "MANDATE_DATA_DIR", default_value = "./data", global = true)]
     data_dir: PathBuf,
     /// Address and port to listen on

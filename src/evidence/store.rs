@@ -64,21 +64,19 @@ impl EvidenceStore {
         match url {
             None => Self::local(&data_dir.join("evidence")),
             Some(u) if u.starts_with("file://") => Self::local(Path::new(u.trim_start_matches("file://"))),
-            Some(u) if u.starts_with("s3://") => {
-                let store = object_store::aws::AmazonS3Builder::from_env()
-                    .with_url(u)
-                    .build()
-                    .with_context(|| format!("cannot use the evidence store {u}"))?;
-                let prefix = u.trim_start_matches("s3://").split_once('/').map(|(_, p)| p.trim_matches('/')).unwrap_or("");
-                let inner: Arc<dyn ObjectStore> = if prefix.is_empty() {
-                    Arc::new(store)
-                } else {
-                    Arc::new(object_store::prefix::PrefixStore::new(store, prefix))
-                };
-                Ok(Self { inner, local_root: None, description: u.to_string() })
-            }
+            Some(u) if u.starts_with("s3://") => Self::s3(u, object_store::aws::AmazonS3Builder::from_env()),
             Some(u) => anyhow::bail!("MANDATE_EVIDENCE_URL must start with file:// or s3://, not {u}"),
         }
+    }
+
+    /// An S3-compatible store at `s3://bucket/prefix`, with the rest of its
+    /// settings (endpoint, region, credentials) already in `builder`.
+    pub fn s3(url: &str, builder: object_store::aws::AmazonS3Builder) -> anyhow::Result<Self> {
+        let store = builder.with_url(url).build().with_context(|| format!("cannot use the evidence store {url}"))?;
+        let prefix = url.trim_start_matches("s3://").split_once('/').map(|(_, p)| p.trim_matches('/')).unwrap_or("");
+        let inner: Arc<dyn ObjectStore> =
+            if prefix.is_empty() { Arc::new(store) } else { Arc::new(object_store::prefix::PrefixStore::new(store, prefix)) };
+        Ok(Self { inner, local_root: None, description: url.to_string() })
     }
 
     pub fn local(root: &Path) -> anyhow::Result<Self> {

@@ -44,10 +44,11 @@ async fn start(database_url: &str, data: &Path, sweep_after_minutes: u32) -> Ser
         .stderr(Stdio::null())
         .spawn()
         .expect("the mandate binary starts");
+    let server = Server { child, port };
     for _ in 0..300 {
         if let Ok(mut s) = tokio::net::TcpStream::connect(("127.0.0.1", port)).await {
             let _ = s.write_all(b"GET /healthz HTTP/1.0\r\n\r\n").await;
-            return Server { child, port };
+            return server;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }

@@ -12,5 +12,6 @@ mod orgs;
 mod people;
 mod requirements;
 mod roles;
+mod s3;
 mod security;
 mod support;

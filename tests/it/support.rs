@@ -40,12 +40,16 @@ impl TestApp {
 
     /// The app on a fresh test database, with the catalogues loaded as at start-up.
     pub async fn with_config(db: PgPool, tweak: impl FnOnce(&mut Config)) -> Self {
+        let store = EvidenceStore::local(&std::env::temp_dir().join(format!("mandate-test-evidence-{}", Uuid::new_v4()))).unwrap();
+        Self::with_store(db, tweak, store).await
+    }
+
+    pub async fn with_store(db: PgPool, tweak: impl FnOnce(&mut Config), store: EvidenceStore) -> Self {
         let clock = ManualClock::new(Utc.with_ymd_and_hms(2026, 11, 2, 9, 0, 0).unwrap());
         let mut config = Config::new("http://localhost:8080".parse().unwrap(), std::env::temp_dir());
         tweak(&mut config);
         let mailer = config.smtp.as_ref().map(|s| Arc::new(mandate::mail::Mailer::new(s).unwrap()));
-        let store = Arc::new(EvidenceStore::local(&std::env::temp_dir().join(format!("mandate-test-evidence-{}", Uuid::new_v4()))).unwrap());
-        let state = AppState { db, config: Arc::new(config), clock: Arc::new(clock.clone()), mailer, store };
+        let state = AppState { db, config: Arc::new(config), clock: Arc::new(clock.clone()), mailer, store: Arc::new(store) };
         // What start-up does: migrations (already applied here) and the catalogues.
         mandate::db::migrate(&state.db, state.clock.now()).await.unwrap();
         let router = app::router(state.clone());
