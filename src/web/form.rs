@@ -143,6 +143,7 @@ mod tests {
         assert_eq!(display_filename("C:\\Users\\x\\staff.csv"), "staff.csv");
         assert_eq!(display_filename("../../etc/passwd"), "passwd");
         assert_eq!(display_filename("a\u{0}b\nc.csv"), "abc.csv");
+        assert_eq!(display_filename("minutes\r\nSet-Cookie: x.pdf"), "minutesSet-Cookie: x.pdf");
         assert_eq!(display_filename(".."), "upload");
         assert_eq!(display_filename("invoice\u{202E}fdp.exe"), "invoicefdp.exe");
         let long = format!("{}.pdf", "é".repeat(150));
