@@ -52,7 +52,7 @@ struct Options {
     /// Sender address for e-mails
     #[arg(long, env = "MANDATE_SMTP_FROM", default_value = "Mandate <mandate@localhost>", global = true)]
     smtp_from: String,
-    /// Take the client address from X-Forwarded-For (only behind a trusted reverse proxy)
+    /// Take the client address from the right-most X-Forwarded-For entry (only behind one trusted reverse proxy)
     #[arg(long, env = "MANDATE_TRUST_FORWARDED_FOR", global = true)]
     trust_forwarded_for: bool,
     /// Where evidence files are kept: file:///abs/path or s3://bucket/prefix (S3 settings from the AWS_* variables); default <data dir>/evidence

@@ -165,7 +165,7 @@ mod records {
             role_ids.insert(r.name, roles::create_role(conn, system, now, org_id, &f).await?);
         }
         let ceo = person("daniel.okafor@acme.example");
-        let link = Acceptance { via: "link", client_addr: "203.0.113.7".into(), user_agent: "demo".into() };
+        let link = Acceptance { via: "link", client_addr: "203.0.113.7".into(), user_agent: "demo".into(), token_hash: None };
         // (role, holder, appointer, days ago, confirmed by the appointer, accepted)
         let appointments: [(&str, &str, &str, i64, bool, bool); 7] = [
             ("Top-management sponsor", "daniel.okafor@acme.example", "daniel.okafor@acme.example", 400, true, true),

@@ -33,11 +33,12 @@ impl Mailer {
             role.label(),
             role.description()
         );
-        let message = Message::builder()
-            .from(self.from.clone())
-            .to(to.parse()?)
-            .subject(format!("Join {org} on Mandate"))
-            .body(body)?;
+        self.send(to, &format!("Join {org} on Mandate"), &body).await
+    }
+
+    /// A plain-text message to one address.
+    pub async fn send(&self, to: &str, subject: &str, body: &str) -> anyhow::Result<()> {
+        let message = Message::builder().from(self.from.clone()).to(to.parse()?).subject(subject).body(body.to_string())?;
         self.transport.send(message).await?;
         Ok(())
     }

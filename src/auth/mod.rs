@@ -33,9 +33,19 @@ pub fn routes(r: Routes) -> Routes {
 }
 
 /// Only local paths are followed after sign-in (no open redirects).
+/// Browsers drop tabs and line breaks from URLs, so `/\t/evil.example`
+/// would become `//evil.example`: any control or space character is refused.
 pub fn safe_next(next: Option<&str>) -> String {
     match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') && !n.contains("://") => n.to_string(),
+        Some(n)
+            if n.starts_with('/')
+                && !n.starts_with("//")
+                && !n.contains('\\')
+                && !n.contains("://")
+                && !n.chars().any(|c| c.is_control() || c.is_whitespace()) =>
+        {
+            n.to_string()
+        }
         _ => "/dashboard".into(),
     }
 }

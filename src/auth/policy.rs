@@ -88,6 +88,14 @@ pub enum Action {
     UploadEvidence,
     /// Revise and link any evidence item.
     ManageEvidence,
+    ViewPolicies,
+    /// Create policies and drafts, run acknowledgement campaigns.
+    ManagePolicies,
+    /// Sign (approve) a policy version: what only executives do.
+    SignPolicies,
+    ViewTraining,
+    /// Define modules, record and import completions.
+    ManageTraining,
 }
 
 /// The role x action table.
@@ -95,10 +103,11 @@ pub fn allows(role: Role, action: Action) -> bool {
     use Action::*;
     use Role::*;
     match action {
-        ViewHome | ViewMembers | ViewRequirements | ViewPeople | ViewRoles | ViewEvidence => true,
+        ViewHome | ViewMembers | ViewRequirements | ViewPeople | ViewRoles | ViewEvidence | ViewPolicies | ViewTraining => true,
+        SignPolicies => matches!(role, Owner | Executive),
         UploadEvidence => role != Auditor,
         InviteMember | RevokeInvitation | ViewAuditLog => matches!(role, Owner | IsmsLead),
-        EditRequirements | ManagePeople | ManageRoles | ManageEvidence => matches!(role, Owner | IsmsLead),
+        EditRequirements | ManagePeople | ManageRoles | ManageEvidence | ManagePolicies | ManageTraining => matches!(role, Owner | IsmsLead),
         ChangeMemberRole | DisableMember => role == Owner,
     }
 }
@@ -144,12 +153,28 @@ mod tests {
 
     #[test]
     fn auditors_change_nothing() {
-        for action in [Action::EditRequirements, Action::ManagePeople, Action::ManageRoles, Action::InviteMember, Action::UploadEvidence] {
+        for action in [
+            Action::EditRequirements,
+            Action::ManagePeople,
+            Action::ManageRoles,
+            Action::InviteMember,
+            Action::UploadEvidence,
+            Action::ManagePolicies,
+            Action::SignPolicies,
+            Action::ManageTraining,
+        ] {
             assert!(!allows(Role::Auditor, action), "{action:?}");
         }
         assert!(!may_edit_requirement(Role::Auditor, true));
         assert!(!may_act_as_person(Role::Auditor, true));
         assert!(!may_edit_evidence(Role::Auditor, true));
+    }
+
+    #[test]
+    fn only_executives_and_owners_sign() {
+        for role in Role::ALL {
+            assert_eq!(allows(role, Action::SignPolicies), matches!(role, Role::Executive | Role::Owner), "{role:?}");
+        }
     }
 
     #[test]

@@ -184,14 +184,18 @@ async fn lookup(state: &AppState, token: &str) -> anyhow::Result<Option<Session>
 }
 
 fn client_addr(state: &AppState, req: &Request) -> String {
+    // A proxy appends the address it saw to the right; anything to the left
+    // came from the client and can be forged.
     if state.config.trust_forwarded_for
-        && let Some(first) = req
+        && let Some(last) = req
             .headers()
             .get("x-forwarded-for")
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split(',').next())
+            .and_then(|v| v.rsplit(',').next())
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
     {
-        return first.trim().to_string();
+        return last.to_string();
     }
     req.extensions()
         .get::<ConnectInfo<SocketAddr>>()

@@ -41,7 +41,6 @@ pub fn routes(r: Routes) -> Routes {
 
 /// Room for the other form fields around the file.
 const FORM_SLACK: u64 = 256 * 1024;
-const FIELD_LIMIT: usize = 64 * 1024;
 
 // ---------- the register ----------
 
@@ -281,15 +280,17 @@ async fn new_page(State(state): State<AppState>, me: Member, Query(q): Query<New
 
 // ---------- uploads ----------
 
-/// Why an upload was not taken, with the status to answer.
+/// Why an upload was not taken, with the status to answer and the text
+/// fields read so far (so the form can show them again).
 struct Failure {
     status: StatusCode,
     message: String,
+    fields: Vec<(String, String)>,
 }
 
 impl Failure {
     fn new(status: StatusCode, message: impl Into<String>) -> Self {
-        Failure { status, message: message.into() }
+        Failure { status, message: message.into(), fields: Vec::new() }
     }
 }
 
@@ -303,72 +304,129 @@ fn mib(bytes: u64) -> u64 {
     bytes.div_ceil(1024 * 1024)
 }
 
+/// Text fields around the file: enough for any form of ours, and no more.
+const MAX_FIELDS: usize = 200;
+
 /// Reads a multipart form, streaming its `file` field into the store under
 /// `key`. The size limit is the smaller of the upload limit and what is
 /// left of the organisation's quota; both are checked before the body is
-/// read when the request says how long it is.
+/// read when the request says how long it is. On any failure the stored
+/// file, if any, is removed again.
 async fn receive(state: &AppState, me: &Member, headers: &HeaderMap, mut multipart: Multipart, key: &str) -> Result<Upload, Failure> {
     let max = state.config.max_upload_bytes;
     let declared = headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|n| n > max + FORM_SLACK) {
         return Err(Failure::new(StatusCode::PAYLOAD_TOO_LARGE, format!("The file is larger than the {} MiB this server accepts.", mib(max))));
     }
-    let used = model::usage(&state.db, me.org_id).await.map_err(|_| Failure::new(StatusCode::SERVICE_UNAVAILABLE, "The database is not answering. Try again shortly."))?;
+    let used = model::usage(&state.db, me.org_id)
+        .await
+        .map_err(|_| Failure::new(StatusCode::SERVICE_UNAVAILABLE, "The database is not answering. Try again shortly."))?;
     let room = state.config.org_quota_bytes.saturating_sub(used.max(0) as u64);
-    let quota_message = || {
-        format!(
-            "{} has used {} of its {} MiB of evidence storage, so this file does not fit. Ask for a larger quota.",
-            me.org_name,
-            model::human_size(used),
-            mib(state.config.org_quota_bytes)
-        )
-    };
-    if room == 0 || declared.is_some_and(|n| n > room + FORM_SLACK) {
-        return Err(Failure::new(StatusCode::PAYLOAD_TOO_LARGE, quota_message()));
+    let quota_message = format!(
+        "{} has used {} of its {} MiB of evidence storage, so this file does not fit. Ask for a larger quota.",
+        me.org_name,
+        model::human_size(used),
+        mib(state.config.org_quota_bytes)
+    );
+    if declared.is_some_and(|n| n > room + FORM_SLACK) {
+        return Err(Failure::new(StatusCode::PAYLOAD_TOO_LARGE, quota_message));
     }
-    let limit = max.min(room);
     let mut upload = Upload { fields: Vec::new(), file: None };
+    let read = read_parts(state, &mut multipart, key, max, room, &quota_message, &mut upload).await;
+    match read {
+        Ok(()) => Ok(upload),
+        Err((status, message)) => {
+            if let Some((r, _)) = &upload.file {
+                state.store.discard(&r.key).await;
+            }
+            if status.is_server_error() {
+                tracing::error!(request_id = %me.visitor.request_id, "evidence upload failed: {message}");
+            }
+            let message = if status == StatusCode::INSUFFICIENT_STORAGE {
+                "The evidence store could not save the file, so nothing was saved. Try again later; if it persists, tell your administrator.".to_string()
+            } else {
+                message
+            };
+            Err(Failure { status, message, fields: upload.fields })
+        }
+    }
+}
+
+async fn read_parts(
+    state: &AppState,
+    multipart: &mut Multipart,
+    key: &str,
+    max: u64,
+    room: u64,
+    quota_message: &str,
+    upload: &mut Upload,
+) -> Result<(), (StatusCode, String)> {
+    let limit = max.min(room);
+    let mut text_bytes = 0usize;
     loop {
         let field = match multipart.next_field().await {
             Ok(Some(f)) => f,
-            Ok(None) => break,
-            Err(_) => return Err(Failure::new(StatusCode::BAD_REQUEST, "The upload was interrupted or malformed. Try again.")),
+            Ok(None) => return Ok(()),
+            Err(_) => return Err((StatusCode::BAD_REQUEST, "The upload was interrupted or malformed. Try again.".into())),
         };
         let name = field.name().unwrap_or("").to_string();
         if name == "file" {
-            let filename = display_filename(field.file_name().unwrap_or(""));
             let sent_nothing = field.file_name().is_none_or(str::is_empty);
+            if upload.file.is_some() {
+                return Err((StatusCode::BAD_REQUEST, "Send one file at a time.".into()));
+            }
+            if room == 0 && !sent_nothing {
+                return Err((StatusCode::PAYLOAD_TOO_LARGE, quota_message.to_string()));
+            }
+            let filename = display_filename(field.file_name().unwrap_or(""));
             match state.store.receive(key, field, limit, &filename).await {
                 Ok(received) => upload.file = Some((received, filename)),
                 // A form whose file input was left empty sends an empty part.
                 Err(UploadError::Refused(sniff::Refusal::Empty)) if sent_nothing => {}
-                Err(UploadError::TooLarge { .. }) if limit < max => return Err(Failure::new(StatusCode::PAYLOAD_TOO_LARGE, quota_message())),
+                Err(UploadError::TooLarge { .. }) if limit < max => return Err((StatusCode::PAYLOAD_TOO_LARGE, quota_message.to_string())),
                 Err(UploadError::TooLarge { .. }) => {
-                    return Err(Failure::new(StatusCode::PAYLOAD_TOO_LARGE, format!("The file is larger than the {} MiB this server accepts.", mib(max))));
+                    return Err((StatusCode::PAYLOAD_TOO_LARGE, format!("The file is larger than the {} MiB this server accepts.", mib(max))));
                 }
-                Err(UploadError::Refused(r)) => return Err(Failure::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, r.to_string())),
-                Err(UploadError::Interrupted) => return Err(Failure::new(StatusCode::BAD_REQUEST, "The upload was interrupted. Try again.")),
-                Err(UploadError::Storage(e)) => {
-                    tracing::error!(request_id = %me.visitor.request_id, "evidence store failed: {e:#}");
-                    return Err(Failure::new(
-                        StatusCode::INSUFFICIENT_STORAGE,
-                        "The evidence store could not save the file, so nothing was saved. Try again later; if it persists, tell your administrator.",
-                    ));
-                }
+                Err(UploadError::Refused(r)) => return Err((StatusCode::UNSUPPORTED_MEDIA_TYPE, r.to_string())),
+                Err(UploadError::Interrupted) => return Err((StatusCode::BAD_REQUEST, "The upload was interrupted. Try again.".into())),
+                Err(UploadError::Storage(e)) => return Err((StatusCode::INSUFFICIENT_STORAGE, format!("{e:#}"))),
             }
         } else {
-            let mut value = String::new();
-            let mut field = field;
-            while let Ok(Some(chunk)) = field.chunk().await {
-                if value.len() + chunk.len() > FIELD_LIMIT {
-                    return Err(Failure::new(StatusCode::PAYLOAD_TOO_LARGE, format!("The field {name} is too long.")));
-                }
-                value.push_str(&String::from_utf8_lossy(&chunk));
+            if upload.fields.len() >= MAX_FIELDS {
+                return Err((StatusCode::PAYLOAD_TOO_LARGE, "The form has too many fields.".into()));
             }
+            let mut bytes = Vec::new();
+            let mut field = field;
+            loop {
+                match field.chunk().await {
+                    Ok(Some(chunk)) => {
+                        text_bytes += chunk.len();
+                        if text_bytes > FORM_SLACK as usize {
+                            return Err((StatusCode::PAYLOAD_TOO_LARGE, "The form's text is too long.".into()));
+                        }
+                        bytes.extend_from_slice(&chunk);
+                    }
+                    Ok(None) => break,
+                    Err(_) => return Err((StatusCode::BAD_REQUEST, "The upload was interrupted. Try again.".into())),
+                }
+            }
+            let value = String::from_utf8(bytes).map_err(|_| (StatusCode::BAD_REQUEST, format!("The field {name} is not readable text.")))?;
             upload.fields.push((name, value));
         }
     }
-    Ok(upload)
+}
+
+/// Removes a stored file after a failure, unless its row was written after all
+/// (a commit can fail to report success).
+async fn discard_unless_recorded(state: &AppState, org_id: Uuid, revision_id: Uuid, key: &str) {
+    let recorded: Result<bool, sqlx::Error> = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM evidence_revisions WHERE org_id = $1 AND id = $2)")
+        .bind(org_id)
+        .bind(revision_id)
+        .fetch_one(&state.db)
+        .await;
+    if matches!(recorded, Ok(false)) {
+        state.store.discard(key).await;
+    }
 }
 
 fn wants_json(headers: &HeaderMap) -> bool {
@@ -394,7 +452,12 @@ async fn create(State(state): State<AppState>, me: Member, headers: HeaderMap, m
     let upload = match receive(&state, &me, &headers, multipart, &key).await {
         Ok(u) => u,
         Err(f) => {
-            let page = new_view(&state, &me, ItemForm { kind: "document".into(), ..Default::default() }, FieldErrors::default(), Some(f.message)).await?;
+            let mut form = ItemForm::from_fields(&f.fields);
+            if form.kind.is_empty() {
+                form.kind = "document".into();
+            }
+            let message = format!("{} Your other entries are kept below; choose the file again.", f.message);
+            let page = new_view(&state, &me, form, FieldErrors::default(), Some(message)).await?;
             return Ok((f.status, page).into_response());
         }
     };
@@ -413,7 +476,7 @@ async fn create(State(state): State<AppState>, me: Member, headers: HeaderMap, m
         }
         Err(e) => {
             if let Some((r, _)) = &upload.file {
-                state.store.discard(&r.key).await;
+                discard_unless_recorded(&state, me.org_id, revision_id, &r.key).await;
             }
             Err(e)
         }
@@ -433,10 +496,12 @@ async fn save_new(state: &AppState, me: &Member, form: &ItemForm, upload: &Uploa
     let mut tx = state.db.begin().await?;
     model::create(&mut tx, &actor, now, me.org_id, id, &fields).await?;
     if let Some((r, filename)) = &upload.file {
+        model::reserve(&mut tx, me.org_id, r.size, state.config.org_quota_bytes).await?;
         let rev = model::NewRevision { id: revision_id, key: &r.key, filename, content_type: r.file_type.mime(), size: r.size, sha256: &r.sha256 };
         model::add_revision(&mut tx, &actor, now, me.org_id, id, &rev).await?;
     }
-    for t in targets {
+    let mut seen = HashSet::new();
+    for t in targets.into_iter().filter(|t| seen.insert((t.kind.as_str(), t.id))) {
         model::link(&mut tx, &actor, now, me.org_id, id, t).await?;
     }
     tx.commit().await?;
@@ -521,16 +586,20 @@ async fn editable(state: &AppState, me: &Member, id: Uuid) -> AppResult<Item> {
 }
 
 async fn update(State(state): State<AppState>, me: Member, Id(id): Id, Form(form): Form<ItemForm>) -> AppResult<Response> {
-    let item = editable(&state, &me, id).await?;
+    editable(&state, &me, id).await?;
     let today = state.clock.now().date_naive();
+    // Compare with the item as it is now, under a lock, not as it was read before.
+    let mut tx = state.db.begin().await?;
+    sqlx::query("SELECT id FROM evidence_items WHERE org_id = $1 AND id = $2 FOR UPDATE").bind(me.org_id).bind(id).execute(&mut *tx).await?;
+    let item = model::get(&mut *tx, me.org_id, id).await?;
     let fields = match form.parse(item.revisions > 0, today) {
         Ok(f) => f,
         Err(errors) => {
+            drop(tx);
             let page = item_view(&state, &me, item, form, errors, None).await?;
             return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
         }
     };
-    let mut tx = state.db.begin().await?;
     let changed = model::update(&mut tx, &me.actor(), state.clock.now(), me.org_id, &item, &fields).await?;
     tx.commit().await?;
     let msg = if changed { "Saved." } else { "Nothing changed." };
@@ -551,6 +620,7 @@ async fn add_revision(State(state): State<AppState>, me: Member, Id(id): Id, hea
     let now = state.clock.now();
     let saved: AppResult<i32> = async {
         let mut tx = state.db.begin().await?;
+        model::reserve(&mut tx, me.org_id, r.size, state.config.org_quota_bytes).await?;
         let rev = model::NewRevision { id: revision_id, key: &r.key, filename: &filename, content_type: r.file_type.mime(), size: r.size, sha256: &r.sha256 };
         let n = model::add_revision(&mut tx, &me.actor(), now, me.org_id, id, &rev).await?;
         tx.commit().await?;
@@ -560,7 +630,7 @@ async fn add_revision(State(state): State<AppState>, me: Member, Id(id): Id, hea
     match saved {
         Ok(n) => Ok(uploaded(&state, &headers, &format!("/evidence/{id}"), Flash::success(format!("Revision {n} ({filename}) was added. Earlier revisions stay available.")))),
         Err(e) => {
-            state.store.discard(&r.key).await;
+            discard_unless_recorded(&state, me.org_id, revision_id, &r.key).await;
             Err(e)
         }
     }

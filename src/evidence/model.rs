@@ -300,6 +300,20 @@ pub async fn usage(db: &PgPool, org_id: Uuid) -> AppResult<i64> {
     Ok(sqlx::query_scalar("SELECT COALESCE(sum(size), 0)::bigint FROM evidence_revisions WHERE org_id = $1").bind(org_id).fetch_one(db).await?)
 }
 
+/// Holds the organisation's quota while a file is recorded: concurrent
+/// uploads are counted one after the other.
+pub async fn reserve(conn: &mut PgConnection, org_id: Uuid, size: u64, quota: u64) -> AppResult<()> {
+    sqlx::query("SELECT pg_advisory_xact_lock(hashtext('evidence-quota:' || $1::text))").bind(org_id).execute(&mut *conn).await?;
+    let used: i64 = sqlx::query_scalar("SELECT COALESCE(sum(size), 0)::bigint FROM evidence_revisions WHERE org_id = $1")
+        .bind(org_id)
+        .fetch_one(&mut *conn)
+        .await?;
+    if used.max(0) as u64 + size > quota {
+        return Err(AppError::Conflict("This file no longer fits in the organisation's evidence storage (another upload took the room). Nothing was saved.".into()));
+    }
+    Ok(())
+}
+
 fn item_details(f: &ItemFields) -> Value {
     json!({"title": f.title, "kind": f.kind.as_str(), "evidence_date": f.evidence_date, "valid_until": f.valid_until,
            "review_interval_months": f.review_interval_months, "owner_id": f.owner_id, "external_url": f.external_url})
@@ -442,14 +456,16 @@ pub async fn add_revision(conn: &mut PgConnection, actor: &Actor, now: DateTime<
 pub enum TargetKind {
     Requirement,
     Appointment,
+    PolicyVersion,
 }
 
 impl TargetKind {
-    pub const ALL: [TargetKind; 2] = [TargetKind::Requirement, TargetKind::Appointment];
+    pub const ALL: [TargetKind; 3] = [TargetKind::Requirement, TargetKind::Appointment, TargetKind::PolicyVersion];
     pub fn as_str(self) -> &'static str {
         match self {
             TargetKind::Requirement => "requirement",
             TargetKind::Appointment => "appointment",
+            TargetKind::PolicyVersion => "policy_version",
         }
     }
     pub fn parse(raw: &str) -> Option<TargetKind> {
@@ -459,6 +475,7 @@ impl TargetKind {
         match self {
             TargetKind::Requirement => "Requirement",
             TargetKind::Appointment => "Role appointment",
+            TargetKind::PolicyVersion => "Policy version",
         }
     }
 }
@@ -479,7 +496,11 @@ const TARGETS_SQL: &str = "
       FROM role_appointments a
       JOIN isms_roles r ON r.org_id = a.org_id AND r.id = a.role_id
       JOIN people p ON p.org_id = a.org_id AND p.id = a.person_id
-     WHERE a.org_id = $1";
+     WHERE a.org_id = $1
+    UNION ALL
+    SELECT 'policy_version', v.id, p.title || ' v' || v.major || '.' || v.minor, '/policies/versions/' || v.id, 'y' || p.title
+      FROM policy_versions v JOIN policies p ON p.org_id = v.org_id AND p.id = v.policy_id
+     WHERE v.org_id = $1";
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct TargetRow {

@@ -52,9 +52,9 @@ impl FileType {
             FileType::Pdf => &["pdf"],
             FileType::Png => &["png"],
             FileType::Jpeg => &["jpg", "jpeg"],
-            FileType::OfficeOpenXml("docx") => &["docx", "docm", "dotx"],
-            FileType::OfficeOpenXml("xlsx") => &["xlsx", "xlsm", "xltx"],
-            FileType::OfficeOpenXml(_) => &["pptx", "pptm", "potx"],
+            FileType::OfficeOpenXml("docx") => &["docx", "dotx"],
+            FileType::OfficeOpenXml("xlsx") => &["xlsx", "xltx"],
+            FileType::OfficeOpenXml(_) => &["pptx", "potx"],
             FileType::OfficeLegacy => &["doc", "xls", "ppt", "msg"],
             FileType::OpenDocument("odt") => &["odt"],
             FileType::OpenDocument("ods") => &["ods"],
@@ -182,6 +182,10 @@ pub fn judge(head: &[u8], tail: &[u8], size: u64, is_utf8: bool, extension: Opti
                 _ => return Err(Refusal::NotAllowed("an OpenDocument file of a kind not accepted")),
             }
         } else if contains(tail, b"[Content_Types].xml") || contains(head, b"[Content_Types].xml") {
+            // Macros run code when the file is opened: evidence does not need them.
+            if contains(tail, b"vbaProject.bin") || contains(head, b"vbaProject.bin") {
+                return Err(Refusal::NotAllowed("an Office file with macros"));
+            }
             if contains(tail, b"word/") {
                 FileType::OfficeOpenXml("docx")
             } else if contains(tail, b"xl/") {
@@ -195,6 +199,10 @@ pub fn judge(head: &[u8], tail: &[u8], size: u64, is_utf8: bool, extension: Opti
             return Err(Refusal::NotAllowed("a ZIP archive"));
         }
     } else if starts_with(head, b"\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1") {
+        // Installers share this container: only a document's name lets it through.
+        if !extension.is_some_and(|e| FileType::OfficeLegacy.extensions().contains(&e)) {
+            return Err(Refusal::NotAllowed("a compound file that is not named as an Office document"));
+        }
         FileType::OfficeLegacy
     } else if is_utf8 {
         if looks_like_markup(head) {
@@ -345,6 +353,12 @@ mod tests {
         assert!(matches!(check(b"just text", "report.pdf"), Err(Refusal::NameMismatch { .. })));
         assert!(matches!(check(b"MZ\x90\x00\x03\x00\x00\x00", "setup.exe"), Err(Refusal::NotAllowed(_))));
         assert!(matches!(check(b"PK\x03\x04 plain zip PK\x05\x06", "a.zip"), Err(Refusal::NotAllowed(_))));
+        let macros = b"PK\x03\x04....[Content_Types].xml....word/document.xml....word/vbaProject.bin....PK\x05\x06";
+        assert!(matches!(check(macros, "policy.docx"), Err(Refusal::NotAllowed(_))));
+        let ole = b"\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1 compound";
+        assert_eq!(check(ole, "minutes.doc"), Ok(FileType::OfficeLegacy));
+        assert!(matches!(check(ole, "setup.msi"), Err(Refusal::NotAllowed(_))));
+        assert!(matches!(check(ole, "noname"), Err(Refusal::NotAllowed(_))));
     }
 
     #[test]

@@ -17,7 +17,7 @@ pub const COLUMNS: [(&str, &str); 11] = [
     ("manager_email", "E-mail address of their line manager, who must be in the same file or already in the directory."),
     ("kind", "employee or contractor (empty means employee)."),
     ("start_date", "First working day, as YYYY-MM-DD."),
-    ("end_date", "Leaving date, as YYYY-MM-DD. A date in the past marks a leaver."),
+    ("end_date", "Leaving date, as YYYY-MM-DD: the first day they no longer work here. A date in the past marks a leaver."),
     ("top_management", "yes if they are top management (board, CEO, managing director)."),
     ("line_manager", "yes if they manage other people."),
     ("security_clause", "yes if their contract includes the information security clause."),
@@ -264,6 +264,9 @@ pub struct Plan {
     pub creates: Vec<(Uuid, PersonFields)>,
     pub updates: Vec<(Uuid, PersonFields, serde_json::Map<String, serde_json::Value>)>,
     pub unchanged: usize,
+    /// Problems that only show once the file meets the directory: dates that
+    /// clash with stored ones, managers that would form a loop.
+    pub problems: Vec<Problem>,
 }
 
 /// Compares checked rows with the directory. Fails only when a manager
@@ -277,6 +280,7 @@ pub fn plan(existing: &[Person], columns: &[String], rows: &[Row]) -> Result<Pla
         .map(|r| (r.email.as_str(), by_email.get(&r.email).map(|p| p.id).unwrap_or_else(Uuid::new_v4)))
         .collect();
     let mut plan = Plan::default();
+    let mut merged: Vec<(u64, Uuid, Option<Uuid>)> = Vec::new();
     for r in rows {
         let current = by_email.get(&r.email);
         let before = current.map(|p| p.fields()).unwrap_or_default();
@@ -319,6 +323,10 @@ pub fn plan(existing: &[Person], columns: &[String], rows: &[Row]) -> Result<Pla
             f.security_clause = r.security_clause;
         }
         let id = ids[r.email.as_str()];
+        if let Err((column, message)) = f.cross_check() {
+            plan.problems.push(Problem { line: r.line, column: column.into(), message: format!("{message} (with the dates already in the directory)") });
+        }
+        merged.push((r.line, id, f.manager_id));
         match current {
             None => plan.creates.push((id, f)),
             Some(_) => {
@@ -328,6 +336,28 @@ pub fn plan(existing: &[Person], columns: &[String], rows: &[Row]) -> Result<Pla
                 } else {
                     plan.updates.push((id, f, changes));
                 }
+            }
+        }
+    }
+    // Nobody may end up managing themselves through a chain of managers.
+    let mut manager_of: HashMap<Uuid, Option<Uuid>> = existing.iter().map(|p| (p.id, p.manager_id)).collect();
+    for (_, id, m) in &merged {
+        manager_of.insert(*id, *m);
+    }
+    for (line, id, first) in &merged {
+        let mut next = *first;
+        for _ in 0..manager_of.len() {
+            match next {
+                Some(m) if m == *id => {
+                    plan.problems.push(Problem {
+                        line: *line,
+                        column: "manager_email".into(),
+                        message: "These managers form a loop: someone would end up managing themselves.".into(),
+                    });
+                    break;
+                }
+                Some(m) => next = manager_of.get(&m).copied().flatten(),
+                None => break,
             }
         }
     }

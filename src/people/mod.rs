@@ -1,5 +1,6 @@
 //! The people directory pages: list, add, edit, leavers, CSV export and the
 //! CSV import (upload, preview, apply).
+pub mod audience;
 pub mod import;
 pub mod model;
 
@@ -406,13 +407,18 @@ async fn upload(State(state): State<AppState>, me: Member, mut multipart: Multip
         let page = import_view(&state, &me, Some("Choose a CSV file to upload.".into())).await?;
         return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
     };
+    let sha = Sha256::digest(&bytes).to_vec();
+    let bytes_for_parse = bytes;
     let known: HashSet<String> = sqlx::query_scalar("SELECT lower(email) FROM people WHERE org_id = $1")
         .bind(me.org_id)
         .fetch_all(&state.db)
         .await?
         .into_iter()
         .collect();
-    let parsed = import::parse(&bytes, &known);
+    // Parsing thousands of lines is CPU work: keep it off the request threads.
+    let parsed = tokio::task::spawn_blocking(move || import::parse(&bytes_for_parse, &known))
+        .await
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("the CSV check failed: {e}")))?;
     let filename = crate::web::form::display_filename(&filename);
     let id = Uuid::new_v4();
     let now = state.clock.now();
@@ -426,7 +432,7 @@ async fn upload(State(state): State<AppState>, me: Member, mut multipart: Multip
     .bind(me.user_id)
     .bind(now)
     .bind(&filename)
-    .bind(Sha256::digest(&bytes).to_vec())
+    .bind(sha)
     .bind(&parsed.columns)
     .bind(sqlx::types::Json(&parsed.rows))
     .bind(sqlx::types::Json(&parsed.problems))
@@ -504,6 +510,11 @@ async fn preview_page(State(state): State<AppState>, me: Member, Id(id): Id) -> 
         Ok(p) => (p, None),
         Err(e) => (import::Plan::default(), Some(e)),
     };
+    let mut problems = stored.problems.0.clone();
+    if stored.applied_at.is_none() {
+        problems.extend(plan.problems.iter().cloned());
+        problems.sort_by_key(|p| p.line);
+    }
     let names: std::collections::HashMap<Uuid, &str> = existing.iter().map(|p| (p.id, p.name.as_str())).collect();
     let creates = plan
         .creates
@@ -536,8 +547,8 @@ async fn preview_page(State(state): State<AppState>, me: Member, Id(id): Id) -> 
         filename: stored.filename,
         uploaded: stored.created_at.format("%Y-%m-%d %H:%M UTC").to_string(),
         rows: stored.rows.len(),
-        problems_total: stored.problems.len(),
-        problems: stored.problems.0.into_iter().take(500).collect(),
+        problems_total: problems.len(),
+        problems: problems.into_iter().take(500).collect(),
         creates_total: plan.creates.len(),
         creates,
         updates_total: plan.updates.len(),
@@ -553,7 +564,7 @@ async fn apply_import(State(state): State<AppState>, me: Member, Id(id): Id) -> 
     let now = state.clock.now();
     let mut tx = state.db.begin().await?;
     // One import at a time per organisation, so two files never race on the same people.
-    sqlx::query("SELECT pg_advisory_xact_lock(hashtext('people-import:' || $1::text))").bind(me.org_id).execute(&mut *tx).await?;
+    model::lock_directory(&mut tx, me.org_id).await?;
     let stored = stored_import(&mut tx, me.org_id, id, true).await?;
     if stored.applied_at.is_some() {
         return Err(AppError::Conflict("This import was already applied. Upload the file again to import it anew.".into()));
@@ -565,6 +576,9 @@ async fn apply_import(State(state): State<AppState>, me: Member, Id(id): Id) -> 
     let plan = import::plan(&existing, &stored.columns, &stored.rows).map_err(|e| {
         AppError::Conflict(format!("The directory changed since the file was checked ({e}). Upload the file again."))
     })?;
+    if !plan.problems.is_empty() {
+        return Err(AppError::Conflict("Some lines clash with the directory; see the preview. Fix the file and upload it again; nothing was changed.".into()));
+    }
     let (created, updated) = (plan.creates.len(), plan.updates.len());
     if created + updated > 0 {
         model::write_many(&mut tx, &me.actor(), now, me.org_id, &plan.creates, &plan.updates).await?;

@@ -328,7 +328,7 @@ pub struct Account {
 pub async fn accounts(db: &PgPool, org_id: Uuid) -> AppResult<Vec<Account>> {
     Ok(sqlx::query_as(
         "SELECT u.id AS user_id, u.name, u.email FROM memberships m JOIN users u ON u.id = m.user_id
-          WHERE m.org_id = $1 ORDER BY u.name",
+          WHERE m.org_id = $1 AND m.disabled_at IS NULL ORDER BY u.name",
     )
     .bind(org_id)
     .fetch_all(db)
@@ -371,7 +371,7 @@ async fn check_links(conn: &mut PgConnection, org_id: Uuid, id: Uuid, f: &Person
         }
     }
     if let Some(u) = user_id {
-        let member: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM memberships WHERE org_id = $1 AND user_id = $2)")
+        let member: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM memberships WHERE org_id = $1 AND user_id = $2 AND disabled_at IS NULL)")
             .bind(org_id)
             .bind(u)
             .fetch_one(&mut *conn)
@@ -383,13 +383,20 @@ async fn check_links(conn: &mut PgConnection, org_id: Uuid, id: Uuid, f: &Person
     Ok(())
 }
 
+/// Changes to an organisation's directory are made one at a time (an import
+/// touches thousands of rows and the audit chain; edits wait for it).
+pub async fn lock_directory(conn: &mut PgConnection, org_id: Uuid) -> AppResult<()> {
+    sqlx::query("SELECT pg_advisory_xact_lock(hashtext('people:' || $1::text))").bind(org_id).execute(conn).await?;
+    Ok(())
+}
+
 /// Links people to the member accounts with their e-mail address, where
 /// neither is linked yet (after an import, or when someone joins).
 pub async fn link_accounts_by_email(conn: &mut PgConnection, actor: &Actor, now: DateTime<Utc>, org_id: Uuid) -> AppResult<usize> {
     let linked: Vec<(Uuid, String)> = sqlx::query_as(
         "UPDATE people p SET user_id = u.id, updated_at = $2
            FROM memberships m JOIN users u ON u.id = m.user_id
-          WHERE p.org_id = $1 AND m.org_id = $1 AND p.user_id IS NULL AND lower(p.email) = lower(u.email)
+          WHERE p.org_id = $1 AND m.org_id = $1 AND m.disabled_at IS NULL AND p.user_id IS NULL AND lower(p.email) = lower(u.email)
             AND NOT EXISTS (SELECT 1 FROM people q WHERE q.org_id = $1 AND q.user_id = u.id)
       RETURNING p.id, u.email",
     )
@@ -414,6 +421,7 @@ pub async fn create(
     f: &PersonFields,
     user_id: Option<Uuid>,
 ) -> AppResult<Uuid> {
+    lock_directory(conn, org_id).await?;
     let id = Uuid::new_v4();
     check_links(conn, org_id, id, f, user_id).await?;
     let mut row = Columns::default();
@@ -435,6 +443,7 @@ pub async fn update(
     f: &PersonFields,
     user_id: Option<Uuid>,
 ) -> AppResult<bool> {
+    lock_directory(conn, org_id).await?;
     let before: Person = sqlx::query_as(&format!("{SELECT_PEOPLE} WHERE p.org_id = $1 AND p.id = $2 FOR UPDATE OF p"))
         .bind(org_id)
         .bind(id)
@@ -467,6 +476,7 @@ pub async fn mark_leaver(
     id: Uuid,
     end_date: NaiveDate,
 ) -> AppResult<String> {
+    lock_directory(conn, org_id).await?;
     let row: Option<(String, Option<NaiveDate>, Option<NaiveDate>)> =
         sqlx::query_as("SELECT name, start_date, end_date FROM people WHERE org_id = $1 AND id = $2 FOR UPDATE")
             .bind(org_id)

@@ -256,7 +256,11 @@ async fn requirement_page(State(state): State<AppState>, me: Member, Id(id): Id)
 async fn update(State(state): State<AppState>, me: Member, Id(id): Id, Form(form): Form<StateForm>) -> AppResult<Response> {
     me.require(Action::ViewRequirements)?;
     let today = state.clock.now().date_naive();
-    let r = model::get(&state.db, me.org_id, id, today).await?;
+    // Read and write under one lock, so two people saving at once never
+    // undo each other's change without the log showing it.
+    let mut tx = state.db.begin().await?;
+    model::lock(&mut tx, me.org_id, id).await?;
+    let r = model::get(&mut *tx, me.org_id, id, today).await?;
     let (can_edit, can_edit_all) = edit_rights(&me, &r);
     if !can_edit {
         return Err(AppError::Forbidden);
@@ -264,11 +268,11 @@ async fn update(State(state): State<AppState>, me: Member, Id(id): Id, Form(form
     let new = match form.parse(&r, can_edit_all) {
         Ok(s) => s,
         Err(errors) => {
+            drop(tx);
             let page = show(&state, &me, r, form, errors, today).await?;
             return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
         }
     };
-    let mut tx = state.db.begin().await?;
     let changed = model::save(&mut tx, &me.actor(), state.clock.now(), me.org_id, &r, &new).await?;
     tx.commit().await?;
     let msg = if changed { format!("{} saved.", r.code) } else { "Nothing changed.".into() };

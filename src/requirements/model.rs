@@ -190,7 +190,18 @@ pub async fn clauses(db: &PgPool) -> AppResult<Vec<ClauseInfo>> {
     Ok(sqlx::query_as("SELECT code, title, summary FROM catalogue_clauses ORDER BY framework, position").fetch_all(db).await?)
 }
 
+/// Serialises changes to one requirement of one organisation.
+pub async fn lock(conn: &mut PgConnection, org_id: Uuid, requirement_id: Uuid) -> AppResult<()> {
+    sqlx::query("SELECT pg_advisory_xact_lock(hashtext('requirement:' || $1::text || ':' || $2::text))")
+        .bind(org_id)
+        .bind(requirement_id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
 /// Saves what changed about a requirement; returns whether anything did.
+/// Read `before` under `lock` in the same transaction.
 pub async fn save(
     conn: &mut PgConnection,
     actor: &Actor,

@@ -493,7 +493,7 @@ async fn accept_signed_in(State(state): State<AppState>, me: Member, Id(id): Id,
     if !policy::may_act_as_person(me.role, is_holder) {
         return Err(AppError::Forbidden);
     }
-    let how = Acceptance { via: "signed_in", client_addr: me.visitor.client_addr.clone(), user_agent: user_agent(&headers) };
+    let how = Acceptance { via: "signed_in", client_addr: me.visitor.client_addr.clone(), user_agent: user_agent(&headers), token_hash: None };
     let mut tx = state.db.begin().await?;
     model::accept(&mut tx, &me.actor(), state.clock.now(), me.org_id, &a, &how).await?;
     tx.commit().await?;
@@ -635,7 +635,12 @@ async fn accept_by_link(State(state): State<AppState>, visitor: Visitor, Path(to
         label: format!("{} (personal link)", link.a.person_name),
         request_id: visitor.request_id.clone(),
     };
-    let how = Acceptance { via: "link", client_addr: visitor.client_addr.clone(), user_agent: user_agent(&headers) };
+    let how = Acceptance {
+        via: "link",
+        client_addr: visitor.client_addr.clone(),
+        user_agent: user_agent(&headers),
+        token_hash: Some(crate::auth::session::hash_token(&token)),
+    };
     let now = state.clock.now();
     let mut tx = state.db.begin().await?;
     model::accept(&mut tx, &actor, now, link.org_id, &link.a, &how).await?;

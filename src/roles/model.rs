@@ -392,8 +392,10 @@ pub async fn update_role(
     .bind(now)
     .execute(&mut *conn)
     .await;
-    if let Err(e) = done {
-        return Err(name_taken(&e, &f.name).unwrap_or(e.into()));
+    match done {
+        Err(e) => return Err(name_taken(&e, &f.name).unwrap_or(e.into())),
+        Ok(d) if d.rows_affected() == 0 => return Err(AppError::NotFound),
+        Ok(_) => {}
     }
     audit::record(conn, actor, now, "role.updated", "role", before.id, Value::Object(changes)).await?;
     Ok(true)
@@ -403,12 +405,15 @@ pub async fn update_role(
 /// open appointments end today. Nothing is deleted.
 pub async fn retire_role(conn: &mut PgConnection, actor: &Actor, now: DateTime<Utc>, org_id: Uuid, role: &Role) -> AppResult<()> {
     let today = now.date_naive();
-    sqlx::query("UPDATE isms_roles SET retired_at = $3, updated_at = $3 WHERE org_id = $1 AND id = $2 AND retired_at IS NULL")
+    let done = sqlx::query("UPDATE isms_roles SET retired_at = $3, updated_at = $3 WHERE org_id = $1 AND id = $2 AND retired_at IS NULL")
         .bind(org_id)
         .bind(role.id)
         .bind(now)
         .execute(&mut *conn)
         .await?;
+    if done.rows_affected() == 0 {
+        return Err(AppError::NotFound);
+    }
     let ended = sqlx::query(
         "UPDATE role_appointments SET ended_on = $3, ended_reason = 'role retired'
           WHERE org_id = $1 AND role_id = $2 AND (ended_on IS NULL OR ended_on > $3)",
@@ -460,6 +465,8 @@ pub async fn appoint(
     recorder_person: Option<Uuid>,
 ) -> AppResult<Result<(Uuid, String), Refusal>> {
     let today = now.date_naive();
+    // Appointments to one role are made one at a time (no duplicate holders).
+    sqlx::query("SELECT id FROM isms_roles WHERE org_id = $1 AND id = $2 FOR UPDATE").bind(org_id).bind(role.id).execute(&mut *conn).await?;
     let people: Vec<(Uuid, String, bool, Option<NaiveDate>)> =
         sqlx::query_as("SELECT id, name, top_management, end_date FROM people WHERE org_id = $1 AND id = ANY($2)")
             .bind(org_id)
@@ -473,6 +480,9 @@ pub async fn appoint(
     };
     if person.3.is_some_and(|e| e <= today) {
         return Ok(Err(("person_id", format!("{} has left the organisation.", person.1)).into()));
+    }
+    if appointer.3.is_some_and(|e| e <= new.appointed_on) {
+        return Ok(Err(("appointed_by", format!("{} had left the organisation by that date.", appointer.1)).into()));
     }
     if new.appointed_on > today {
         return Ok(Err(("appointed_on", "Record an appointment once it has been made: the date cannot be in the future.".into()).into()));
@@ -536,12 +546,15 @@ pub async fn confirm(conn: &mut PgConnection, actor: &Actor, now: DateTime<Utc>,
     if a.confirmed_at.is_some() {
         return Err(AppError::Conflict("This appointment is already confirmed.".into()));
     }
-    sqlx::query("UPDATE role_appointments SET confirmed_at = $3 WHERE org_id = $1 AND id = $2 AND confirmed_at IS NULL")
+    let done = sqlx::query("UPDATE role_appointments SET confirmed_at = $3 WHERE org_id = $1 AND id = $2 AND confirmed_at IS NULL")
         .bind(org_id)
         .bind(a.id)
         .bind(now)
         .execute(&mut *conn)
         .await?;
+    if done.rows_affected() == 0 {
+        return Err(AppError::Conflict("This appointment is already confirmed.".into()));
+    }
     audit::record(conn, actor, now, "appointment.confirmed", "appointment", a.id, json!({"role": a.role_name, "person": a.person_name}))
         .await?;
     Ok(())
@@ -553,6 +566,9 @@ pub struct Acceptance {
     pub via: &'static str,
     pub client_addr: String,
     pub user_agent: String,
+    /// For a personal link: the SHA-256 of its secret, which must still be
+    /// the appointment's current, unexpired link.
+    pub token_hash: Option<Vec<u8>>,
 }
 
 pub async fn accept(
@@ -571,10 +587,11 @@ pub async fn accept(
         return Err(AppError::Conflict("This appointment has ended and can no longer be accepted.".into()));
     }
     let user_agent: String = how.user_agent.chars().take(500).collect();
-    sqlx::query(
+    let done = sqlx::query(
         "UPDATE role_appointments
             SET accepted_at = $3, accepted_via = $4, accepted_from = $5, accepted_agent = $6
-          WHERE org_id = $1 AND id = $2 AND accepted_at IS NULL",
+          WHERE org_id = $1 AND id = $2 AND accepted_at IS NULL
+            AND ($7::bytea IS NULL OR (accept_token_hash = $7 AND accept_token_expires_at > $3))",
     )
     .bind(org_id)
     .bind(a.id)
@@ -582,8 +599,12 @@ pub async fn accept(
     .bind(how.via)
     .bind(&how.client_addr)
     .bind(&user_agent)
+    .bind(&how.token_hash)
     .execute(&mut *conn)
     .await?;
+    if done.rows_affected() == 0 {
+        return Err(AppError::Conflict("This role was already accepted, or this link was replaced by a newer one.".into()));
+    }
     audit::record(
         conn,
         actor,

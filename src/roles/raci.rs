@@ -192,6 +192,7 @@ pub async fn add_starting_activities(conn: &mut PgConnection, actor: &Actor, now
             .fetch_all(&mut *conn)
             .await?;
     let mut added = 0;
+    let mut cells_set = Vec::new();
     for (name, cells) in starter::ACTIVITIES {
         if existing.contains(&name.to_lowercase()) {
             continue;
@@ -206,9 +207,13 @@ pub async fn add_starting_activities(conn: &mut PgConnection, actor: &Actor, now
                     .bind(letters)
                     .execute(&mut *conn)
                     .await?;
+                cells_set.push(json!({"activity": name, "role": role.name, "from": "", "to": letters}));
             }
         }
         added += 1;
+    }
+    if !cells_set.is_empty() {
+        audit::record(conn, actor, now, "raci.updated", "raci", org_id, json!({"cells": cells_set})).await?;
     }
     Ok(added)
 }
@@ -280,38 +285,61 @@ async fn export(State(state): State<AppState>, me: Member) -> AppResult<Response
     Ok(csv::attachment("raci-matrix.csv", out))
 }
 
-/// The grid form posts `cell:<activity>:<role>` = letters for every cell.
+fn cell_key(key: &str, prefix: &str) -> Option<(Uuid, Uuid)> {
+    let (a, r) = key.strip_prefix(prefix)?.split_once(':')?;
+    Some((a.parse().ok()?, r.parse().ok()?))
+}
+
+/// The grid form posts `cell:<activity>:<role>` = letters for every cell,
+/// and `was:<activity>:<role>` = the letters the page showed. A cell someone
+/// else changed in the meantime is left as they set it.
 async fn save(State(state): State<AppState>, me: Member, Form(fields): Form<Vec<(String, String)>>) -> AppResult<Response> {
     me.require(Action::ManageRoles)?;
+    let mut tx = state.db.begin().await?;
+    sqlx::query("SELECT pg_advisory_xact_lock(hashtext('raci:' || $1::text))").bind(me.org_id).execute(&mut *tx).await?;
     let before = load(&state.db, me.org_id).await?;
+    let shown: HashMap<(Uuid, Uuid), &str> = fields.iter().filter_map(|(k, v)| Some((cell_key(k, "was:")?, v.trim()))).collect();
     let mut after = before.cells.clone();
+    let mut overtaken = 0;
     for (key, value) in &fields {
-        let Some(rest) = key.strip_prefix("cell:") else { continue };
-        let Some((a, r)) = rest.split_once(':') else { continue };
-        let (Ok(a), Ok(r)) = (a.parse::<Uuid>(), r.parse::<Uuid>()) else { continue };
+        let Some((a, r)) = cell_key(key, "cell:") else { continue };
         // Only cells of this organisation's live matrix are taken.
         if !before.activities.iter().any(|x| x.id == a) || !before.roles.iter().any(|x| x.id == r) {
             continue;
         }
         let v = value.trim().to_uppercase();
-        if v.is_empty() {
-            after.remove(&(a, r));
-        } else if LETTERS.contains(&v.as_str()) {
-            after.insert((a, r), v);
-        } else {
+        if !v.is_empty() && !LETTERS.contains(&v.as_str()) {
             return Err(AppError::BadRequest(format!("\"{value}\" is not R, A, AR, C or I.")));
         }
+        if let Some(was) = shown.get(&(a, r))
+            && *was != before.cell(&a, &r)
+        {
+            if v != before.cell(&a, &r) {
+                overtaken += 1;
+            }
+            continue;
+        }
+        if v.is_empty() {
+            after.remove(&(a, r));
+        } else {
+            after.insert((a, r), v);
+        }
     }
-    let mut tx = state.db.begin().await?;
     let changed = save_cells(&mut tx, &me.actor(), state.clock.now(), me.org_id, &before, &after).await?;
     tx.commit().await?;
     let check = Matrix { cells: after, ..before };
     let broken = problems(&check).len();
-    let flash = match (changed, broken) {
+    let mut flash = match (changed, broken) {
         (0, 0) => Flash::info("Nothing changed."),
         (_, 0) => Flash::success(format!("Saved {changed} cell(s). Every activity has exactly one accountable role.")),
         (_, n) => Flash::info(format!("Saved {changed} cell(s). {n} activity row(s) still need exactly one A: see the notes in the matrix.")),
     };
+    if overtaken > 0 {
+        flash = Flash::info(format!(
+            "{} {overtaken} cell(s) were changed by someone else while you edited; their change was kept. Check them below.",
+            flash.message
+        ));
+    }
     Ok(redirect_with(&state, "/raci", flash))
 }
 

@@ -123,11 +123,42 @@ async fn open_redirects_are_refused(db: PgPool) {
     let app = TestApp::new(db).await;
     let user = app.user("r@example.com", "R").await;
     app.org("R", user).await;
-    for (next, expected) in [("/members", "/members"), ("//evil.example", "/dashboard"), ("https://evil.example", "/dashboard"), ("/\\evil", "/dashboard")] {
+    let cases = [
+        ("/members", "/members"),
+        ("//evil.example", "/dashboard"),
+        ("https://evil.example", "/dashboard"),
+        ("/\\evil", "/dashboard"),
+        ("/\t/evil.example", "/dashboard"),
+        ("/\n/evil.example", "/dashboard"),
+        ("/ /evil.example", "/dashboard"),
+    ];
+    for (next, expected) in cases {
         let mut c = app.client();
         let res = c.post("/login", &[("email", "r@example.com"), ("password", PASSWORD), ("next", next)]).await;
-        assert_eq!(res.location(), expected, "next={next}");
+        assert_eq!(res.location(), expected, "next={next:?}");
     }
+    // Signed in, the sign-in page forwards at once: the same rule applies.
+    let mut signed = app.signed_in(user, None).await;
+    let res = signed.get("/login?next=/%09/evil.example").await;
+    assert_eq!(res.location(), "/dashboard");
+}
+
+#[sqlx::test]
+async fn forwarded_addresses_are_read_from_the_proxy_end(db: PgPool) {
+    let app = TestApp::with_config(db, |c| {
+        c.trust_forwarded_for = true;
+        c.throttle.max_address_failures = 3;
+    })
+    .await;
+    // The client forges a different leftmost address each time; the proxy's entry stays the same.
+    let mut attacker = app.client();
+    for i in 0..3 {
+        attacker.headers.insert("x-forwarded-for", format!("10.0.0.{i}, 203.0.113.9").parse().unwrap());
+        attacker.post("/login", &[("email", &format!("nobody{i}@example.com")), ("password", "wrong wrong wrong")]).await;
+    }
+    attacker.headers.insert("x-forwarded-for", "10.9.9.9, 203.0.113.9".parse().unwrap());
+    let res = attacker.post("/login", &[("email", "someone@example.com"), ("password", "wrong wrong wrong")]).await;
+    assert_eq!(res.status, StatusCode::TOO_MANY_REQUESTS, "throttled by the address the proxy saw");
 }
 
 #[sqlx::test]

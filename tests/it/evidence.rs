@@ -312,3 +312,26 @@ async fn the_sweep_removes_partial_and_unreferenced_files_only(db: PgPool) {
     assert!(!partial.exists() && !root.join(&orphan_key).exists());
     assert!(root.join(EvidenceStore::key_for(a.org, kept)).exists());
 }
+
+#[sqlx::test]
+async fn a_failure_after_the_file_leaves_no_file_and_keeps_the_form(db: PgPool) {
+    let mut a = acme(db).await;
+    // The file arrives first, then a field far too long: the stored file must go again.
+    let token = a.lead.token().await;
+    let url = mandate::auth::csrf::upload_action("/evidence", &token);
+    let long = "x".repeat(300 * 1024);
+    let body = format!(
+        "--b\r\nContent-Disposition: form-data; name=\"title\"\r\n\r\nKept title\r\n--b\r\nContent-Disposition: form-data; name=\"file\"; filename=\"p.pdf\"\r\n\r\n{}\r\n--b\r\nContent-Disposition: form-data; name=\"description\"\r\n\r\n{long}\r\n--b--\r\n",
+        String::from_utf8_lossy(PDF)
+    );
+    let res = a.lead.send(Method::POST, &url, Some("multipart/form-data; boundary=b"), body.into_bytes()).await;
+    assert_eq!(res.status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert!(res.body.contains("value=\"Kept title\""), "typed input is shown again");
+    assert!(stored_files(&a.app).is_empty(), "{:?}", stored_files(&a.app));
+    assert_eq!(items(&a.app, a.org).await, 0);
+
+    let many: Vec<(String, String)> = (0..300).map(|i| (format!("f{i}"), "x".to_string())).collect();
+    let fields: Vec<(&str, &str)> = many.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let res = a.lead.multipart("/evidence", &fields, None).await;
+    assert_eq!(res.status, StatusCode::PAYLOAD_TOO_LARGE, "too many fields");
+}

@@ -250,3 +250,24 @@ async fn people_are_linked_to_their_accounts_by_email(db: PgPool) {
     let linked: bool = sqlx::query_scalar("SELECT user_id IS NOT NULL FROM people WHERE org_id = $1 AND email = 'ceo@acme.example'").bind(org).fetch_one(app.db()).await.unwrap();
     assert!(linked);
 }
+
+#[sqlx::test]
+async fn clashes_with_the_directory_are_named_before_anything_changes(db: PgPool) {
+    let app = TestApp::new(db).await;
+    let (org, mut c) = lead(&app).await;
+    let boss = app.person(org, "Boss", "boss@acme.example", true).await;
+    let worker = app.person(org, "Worker", "worker@acme.example", false).await;
+    sqlx::query("UPDATE people SET manager_id = $1 WHERE id = $2").bind(boss).bind(worker).execute(app.db()).await.unwrap();
+    sqlx::query("UPDATE people SET end_date = '2026-01-31' WHERE id = $1").bind(worker).execute(app.db()).await.unwrap();
+    // The boss would report to the worker, who reports to the boss; the worker would start after leaving.
+    let preview = upload(&mut c, "name,email,manager_email\nBoss,boss@acme.example,worker@acme.example\n").await;
+    let page = c.get(&preview).await;
+    assert!(page.texts(".error-summary").concat().contains("form a loop"), "{}", page.body);
+    assert_eq!(c.post(&format!("{preview}/apply"), &[]).await.status, StatusCode::CONFLICT);
+    let dates = upload(&mut c, "name,email,start_date\nWorker,worker@acme.example,2026-05-01\n").await;
+    let page = c.get(&dates).await;
+    assert!(page.texts(".error-summary").concat().contains("before the start date"), "{}", page.body);
+    assert_eq!(c.post(&format!("{dates}/apply"), &[]).await.status, StatusCode::CONFLICT);
+    let boss_manager: Option<Uuid> = sqlx::query_scalar("SELECT manager_id FROM people WHERE id = $1").bind(boss).fetch_one(app.db()).await.unwrap();
+    assert_eq!(boss_manager, None, "nothing changed");
+}

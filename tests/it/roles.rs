@@ -217,6 +217,13 @@ async fn the_raci_page_names_rows_without_exactly_one_a(db: PgPool) {
     assert!(!page.has("tr.broken"));
     let logged: i64 = sqlx::query_scalar("SELECT count(*) FROM audit_log WHERE org_id = $1 AND action = 'raci.updated'").bind(a.org).fetch_one(a.app.db()).await.unwrap();
     assert_eq!(logged, 2, "the refused save wrote nothing");
+    // A cell someone else changed since the page was shown keeps their change.
+    let res = a.lead.post("/raci", &[(c2.as_str(), "I"), (format!("was:{activity}:{sponsor}").as_str(), "C")]).await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER);
+    let page = a.lead.get("/raci").await;
+    assert!(page.texts(".flash").concat().contains("changed by someone else"), "{}", page.body);
+    let kept: String = sqlx::query_scalar("SELECT letters FROM raci_cells WHERE activity_id = $1 AND role_id = $2").bind(activity).bind(sponsor).fetch_one(a.app.db()).await.unwrap();
+    assert_eq!(kept, "R");
     // Cells of another organisation's matrix are ignored.
     let other_owner = a.app.user("o@other.example", "O").await;
     let other = a.app.org("Other", other_owner).await;
