@@ -69,6 +69,7 @@ fn routes() -> Routes {
     let r = crate::people::routes(r);
     let r = crate::roles::routes(r);
     let r = crate::evidence::routes(r);
+    let r = crate::policies::routes(r);
     crate::audit::pages::routes(r)
 }
 

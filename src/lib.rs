@@ -19,6 +19,7 @@ pub mod home;
 pub mod mail;
 pub mod orgs;
 pub mod people;
+pub mod policies;
 pub mod requirements;
 pub mod roles;
 pub mod web;

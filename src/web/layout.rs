@@ -82,10 +82,11 @@ impl Layout {
 }
 
 fn nav_for(role: crate::auth::policy::Role, path: &str) -> Vec<NavLink> {
-    let items: [(&'static str, &'static str, Action); 8] = [
+    let items: [(&'static str, &'static str, Action); 9] = [
         ("/dashboard", "Home", Action::ViewHome),
         ("/requirements", "Requirements", Action::ViewRequirements),
         ("/evidence", "Evidence", Action::ViewEvidence),
+        ("/policies", "Policies", Action::ViewPolicies),
         ("/people", "People", Action::ViewPeople),
         ("/roles", "Roles", Action::ViewRoles),
         ("/raci", "RACI", Action::ViewRoles),

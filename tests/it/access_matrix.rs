@@ -3,6 +3,7 @@
 //! lacks (or the other way round) fails the test.
 use crate::support::{Client, TestApp};
 use mandate::auth::policy::Role;
+use mandate::policies::model::{Bump, PolicyKind};
 use mandate::people::import::Row as ImportRow;
 use sqlx::PgPool;
 use std::collections::{BTreeSet, HashMap};
@@ -144,6 +145,46 @@ const TABLE: &[Row] = &[
                                         Some(["login","404", "404", "404", "404", "403", "404", "orgs"])),
     ("POST", "/evidence/{id}/links/remove",  ["login","303", "303", "403", "403", "403", "303", "orgs"],
                                         Some(["login","404", "404", "404", "404", "403", "404", "orgs"])),
+    // Policies: owners and ISMS leads draft; owners and executives sign; everyone reads.
+    ("GET",  "/policies",                    ["login","200", "200", "200", "200", "200", "200", "orgs"], None),
+    ("GET",  "/policies.csv",                ["login","200", "200", "200", "200", "200", "200", "orgs"], None),
+    ("POST", "/policies",                    ["login","303", "303", "403", "403", "403", "303", "orgs"], None),
+    ("GET",  "/policies/{id}",               ["login","200", "200", "200", "200", "200", "200", "orgs"],
+                                        Some(["login","404", "404", "404", "404", "404", "404", "orgs"])),
+    ("POST", "/policies/{id}",               ["login","303", "303", "403", "403", "403", "303", "orgs"],
+                                        Some(["login","404", "404", "403", "403", "403", "404", "orgs"])),
+    ("POST", "/policies/{id}/versions",      ["login","303", "303", "403", "403", "403", "303", "orgs"],
+                                        Some(["login","404", "404", "403", "403", "403", "404", "orgs"])),
+    ("GET",  "/policies/versions/{id}",      ["login","200", "200", "200", "200", "200", "200", "orgs"],
+                                        Some(["login","404", "404", "404", "404", "404", "404", "orgs"])),
+    ("POST", "/policies/versions/{id}",      ["login","303", "303", "403", "403", "403", "303", "orgs"],
+                                        Some(["login","404", "404", "403", "403", "403", "404", "orgs"])),
+    ("POST", "/policies/versions/{id}/sign", ["login","303", "403", "303", "403", "403", "303", "orgs"],
+                                        Some(["login","404", "403", "404", "403", "403", "404", "orgs"])),
+    // Acknowledging needs a directory entry of one's own: the executive's and the contributor's.
+    ("POST", "/policies/versions/{id}/acknowledge", ["login","403", "403", "303", "303", "403", "403", "orgs"],
+                                        Some(["login","404", "404", "404", "404", "404", "404", "orgs"])),
+    ("POST", "/policies/versions/{id}/campaigns", ["login","200", "200", "403", "403", "403", "200", "orgs"],
+                                        Some(["login","404", "404", "403", "403", "403", "404", "orgs"])),
+    ("GET",  "/campaigns/{id}",              ["login","200", "200", "200", "200", "200", "200", "orgs"],
+                                        Some(["login","404", "404", "404", "404", "404", "404", "orgs"])),
+    ("GET",  "/campaigns/{id}/csv",          ["login","200", "200", "200", "200", "200", "200", "orgs"],
+                                        Some(["login","404", "404", "404", "404", "404", "404", "orgs"])),
+    ("POST", "/campaigns/{id}/reminders",    ["login","200", "200", "403", "403", "403", "200", "orgs"],
+                                        Some(["login","404", "404", "403", "403", "403", "404", "orgs"])),
+    // Personal links and public pages work for whoever holds the address.
+    ("GET",  "/ack/{token}",                 ["200",  "200", "200", "200", "200", "200", "200", "200"],
+                                        Some(["200",  "200", "200", "200", "200", "200", "200", "200"])),
+    ("POST", "/ack/{token}",                 ["200",  "200", "200", "200", "200", "200", "200", "200"],
+                                        Some(["200",  "200", "200", "200", "200", "200", "200", "200"])),
+    ("GET",  "/ack/{token}/document",        ["200",  "200", "200", "200", "200", "200", "200", "200"],
+                                        Some(["200",  "200", "200", "200", "200", "200", "200", "200"])),
+    ("GET",  "/p/{slug}",                    ["200",  "200", "200", "200", "200", "200", "200", "200"],
+                                        Some(["200",  "200", "200", "200", "200", "200", "200", "200"])),
+    ("GET",  "/p/{slug}/document",           ["200",  "200", "200", "200", "200", "200", "200", "200"],
+                                        Some(["200",  "200", "200", "200", "200", "200", "200", "200"])),
+    ("GET",  "/onboarding",                  ["login","200", "200", "200", "200", "200", "200", "orgs"], None),
+    ("GET",  "/onboarding.csv",              ["login","200", "200", "200", "200", "200", "200", "orgs"], None),
 ];
 
 /// One organisation's ids, as the path and form placeholders need them.
@@ -177,6 +218,13 @@ struct Tenant {
     activities: HashMap<P, Uuid>,
     evidence: Uuid,
     revision: Uuid,
+    policy: Uuid,
+    draft: Uuid,
+    sign_drafts: HashMap<P, Uuid>,
+    signed: Uuid,
+    campaign: Uuid,
+    ack_token: String,
+    public_slug: String,
 }
 
 struct World {
@@ -231,7 +279,32 @@ async fn tenant(app: &TestApp, name: &str, owner: Uuid) -> Tenant {
         activities.insert(p, app.activity(org, &format!("Activity {p:?}")).await);
     }
     let (evidence, revision) = app.evidence(org, "Signed policy", "policy.pdf", PDF).await;
+    let policy = app.policy(org, "Information security policy", PolicyKind::IsPolicy, true).await;
+    let signed = app.draft(org, policy, "", Some(revision), Bump::Major).await;
+    app.sign(org, signed, owner, true).await;
+    let draft = app.draft(org, policy, "# Draft\n\nText.", None, Bump::Minor).await;
+    let mut sign_drafts = HashMap::new();
+    for p in PRINCIPALS {
+        // The same file, so the newest signed version always has a document.
+        sign_drafts.insert(p, app.draft(org, policy, "", Some(revision), Bump::Minor).await);
+    }
+    // The link's reader has acknowledged already, so reminders never replace the link.
+    let reader = app.person(org, "Reader", &format!("reader@{name}.example"), false).await;
+    let (campaign, ack_token) = app.campaign(org, signed, reader).await;
+    let mut tx = app.db().begin().await.unwrap();
+    mandate::policies::acks::acknowledge(&mut tx, &mandate::audit::Actor::system(Some(org), "test"), app.state.clock.now(), org, reader, signed, mandate::policies::acks::Method::Link, "192.0.2.2", "test")
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    let public_slug: String = sqlx::query_scalar("SELECT public_slug FROM policies WHERE id = $1").bind(policy).fetch_one(app.db()).await.unwrap();
     Tenant {
+        policy,
+        draft,
+        sign_drafts,
+        signed,
+        campaign,
+        ack_token,
+        public_slug,
         evidence,
         revision,
         org,
@@ -308,11 +381,20 @@ fn fill(path: &str, t: &Tenant, p: P) -> String {
         "/appointments/{id}/end" => t.end_appointments[&p],
         _ if path.starts_with("/raci/activities/") => t.activities[&p],
         "/evidence/files/{id}" => t.revision,
+        "/policies/versions/{id}" => t.draft,
+        "/policies/versions/{id}/sign" => t.sign_drafts[&p],
+        _ if path.starts_with("/policies/versions/") => t.signed,
+        _ if path.starts_with("/policies/") => t.policy,
+        _ if path.starts_with("/campaigns/") => t.campaign,
         _ if path.starts_with("/evidence/") => t.evidence,
         _ => t.target_member,
     };
-    let token = if path.starts_with("/accept-role/") { &t.role_token } else { &t.token };
-    path.replace("{file}", "app.css").replace("{token}", token).replace("{id}", &id.to_string())
+    let token = match path {
+        _ if path.starts_with("/accept-role/") => &t.role_token,
+        _ if path.starts_with("/ack/") => &t.ack_token,
+        _ => &t.token,
+    };
+    path.replace("{file}", "app.css").replace("{token}", token).replace("{slug}", &t.public_slug).replace("{id}", &id.to_string())
 }
 
 fn form_for(path: &str, t: &Tenant, p: P) -> Vec<(String, String)> {
@@ -339,6 +421,10 @@ fn form_for(path: &str, t: &Tenant, p: P) -> Vec<(String, String)> {
         "/appointments/{id}/hats" => vec![("note", format!("by {p:?}"))],
         "/raci/activities" => vec![("name", format!("New activity by {p:?}"))],
         "/evidence/{id}" => vec![("title", "Signed policy".into()), ("kind", "document".into()), ("description", format!("by {p:?}"))],
+        "/policies" => vec![("title", format!("Policy by {p:?}")), ("kind", "topic_specific".into()), ("review_months", "12".into()), ("audience", "all_staff".into())],
+        "/policies/{id}" => vec![("title", "Information security policy".into()), ("kind", "is_policy".into()), ("review_months", "12".into()), ("audience", "all_staff".into()), ("public", "on".into())],
+        "/policies/versions/{id}" => vec![("change_summary", format!("by {p:?}")), ("body_markdown", "# Draft\n\nText.".into())],
+        "/policies/versions/{id}/sign" => vec![("password", crate::support::PASSWORD.into())],
         "/evidence/{id}/links" | "/evidence/{id}/links/remove" => {
             vec![("target", format!("requirement:{}", mandate::requirements::catalogue::requirement_id("iso27001-2022-leadership", "5.2(a)")))]
         }
@@ -380,6 +466,9 @@ async fn every_route_role_and_tenant_gets_the_expected_answer(db: PgPool) {
                 } else if *path == "/evidence" {
                     let fields = [("title", "Uploaded"), ("kind", "document")];
                     c.multipart(&url, &fields, Some(("file", "policy.pdf", "application/pdf", PDF))).await
+                } else if *path == "/policies/{id}/versions" {
+                    let fields = [("bump", "minor"), ("source", "markdown"), ("change_summary", "New"), ("body_markdown", "# New\n\nText.")];
+                    c.multipart(&url, &fields, None).await
                 } else if *path == "/evidence/{id}/revisions" {
                     c.upload(&url, "file", "policy-v2.pdf", "application/pdf", PDF).await
                 } else if *path == "/people/import" {

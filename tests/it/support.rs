@@ -16,7 +16,9 @@ use mandate::clock::ManualClock;
 use mandate::config::Config;
 use mandate::evidence::store::EvidenceStore;
 use mandate::orgs::model;
+use mandate::people::audience::Audience;
 use mandate::people::model::{self as people, PersonFields};
+use mandate::policies::model::{self as policies, Bump, Draft, PolicyFields, PolicyKind, Signer};
 use mandate::roles::model::{self as roles, RoleFields};
 use sqlx::PgPool;
 use std::collections::HashMap;
@@ -187,6 +189,50 @@ impl TestApp {
         evidence::add_revision(&mut tx, &self.system(org), now, org, id, &rev).await.unwrap();
         tx.commit().await.unwrap();
         (id, revision)
+    }
+
+    /// A policy for all staff; `public` gives it a public page.
+    pub async fn policy(&self, org: Uuid, title: &str, kind: PolicyKind, public: bool) -> Uuid {
+        let f = PolicyFields { title: title.into(), kind, owner_id: None, review_months: 12, audience: Audience::AllStaff, public };
+        let mut tx = self.db().begin().await.unwrap();
+        let id = policies::create(&mut tx, &self.system(org), self.state.clock.now(), org, &f).await.unwrap();
+        tx.commit().await.unwrap();
+        id
+    }
+
+    /// A draft version: Markdown `text`, or with `file` set the given evidence revision.
+    pub async fn draft(&self, org: Uuid, policy: Uuid, text: &str, file: Option<Uuid>, bump: Bump) -> Uuid {
+        let p = policies::get(self.db(), org, policy).await.unwrap();
+        let draft = Draft { change_summary: "test".into(), body_markdown: file.is_none().then(|| text.to_string()), checks: Default::default() };
+        let mut tx = self.db().begin().await.unwrap();
+        let (id, _) = policies::create_version(&mut tx, &self.system(org), self.state.clock.now(), org, &p, bump, &draft, file).await.unwrap();
+        tx.commit().await.unwrap();
+        id
+    }
+
+    /// Signs a version as `user` (top management or not).
+    pub async fn sign(&self, org: Uuid, version: Uuid, user: Uuid, top_management: bool) {
+        let v = policies::version(self.db(), org, version).await.unwrap();
+        let signer = Signer { user_id: user, name: "Signer".into(), person_id: None, top_management };
+        let mut tx = self.db().begin().await.unwrap();
+        policies::sign(&mut tx, &self.system(org), self.state.clock.now(), org, &v, &signer, "192.0.2.1", "test").await.unwrap();
+        tx.commit().await.unwrap();
+    }
+
+    /// A campaign for a signed version with a personal link for `person`; returns (campaign, link secret).
+    pub async fn campaign(&self, org: Uuid, version: Uuid, person: Uuid) -> (Uuid, String) {
+        use mandate::policies::acks;
+        let v = policies::version(self.db(), org, version).await.unwrap();
+        let today = self.state.clock.now().date_naive();
+        let mut tx = self.db().begin().await.unwrap();
+        let id = acks::create_campaign(&mut tx, &self.system(org), self.state.clock.now(), org, version, "test", None).await.unwrap();
+        tx.commit().await.unwrap();
+        let standings = acks::standings(self.db(), org, v.policy_id, v.major, Some(id), today).await.unwrap();
+        let who: Vec<&acks::Standing> = standings.iter().filter(|s| s.person_id == person).collect();
+        let mut tx = self.db().begin().await.unwrap();
+        let links = acks::issue_links(&mut tx, &self.system(org), self.state.clock.now(), org, id, &who).await.unwrap();
+        tx.commit().await.unwrap();
+        (id, links[0].token.clone())
     }
 
     pub async fn activity(&self, org: Uuid, name: &str) -> Uuid {

@@ -1,0 +1,409 @@
+//! Acknowledgements: campaigns that ask a policy's audience to confirm they
+//! have read a signed version, personal links that work without an account,
+//! and progress by department and manager. An acknowledgement of any
+//! version with the same major number counts (a minor change keeps it).
+use crate::audit::{self, Actor};
+use crate::auth::session::{hash_token, random_token};
+use crate::error::{AppError, AppResult};
+use crate::people::audience;
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use serde_json::json;
+use sqlx::{PgConnection, PgPool};
+use std::collections::BTreeMap;
+use uuid::Uuid;
+
+/// How long a personal acknowledgement link works.
+pub const LINK_DAYS: i64 = 30;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Method {
+    Link,
+    SignedIn,
+    Imported,
+}
+
+impl Method {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Method::Link => "link",
+            Method::SignedIn => "signed_in",
+            Method::Imported => "imported",
+        }
+    }
+}
+
+pub fn method_label(m: &str) -> &'static str {
+    match m {
+        "link" => "personal link",
+        "signed_in" => "signed in",
+        "imported" => "imported",
+        _ => "",
+    }
+}
+
+/// One person of a policy's audience and where they stand.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Standing {
+    pub person_id: Uuid,
+    pub name: String,
+    pub email: String,
+    pub department: String,
+    pub manager_name: Option<String>,
+    pub top_management: bool,
+    pub line_manager: bool,
+    pub start_date: Option<NaiveDate>,
+    pub acknowledged_at: Option<DateTime<Utc>>,
+    pub method: Option<String>,
+    pub link_issued_at: Option<DateTime<Utc>>,
+    pub link_expires_at: Option<DateTime<Utc>>,
+}
+
+impl Standing {
+    pub fn done(&self) -> bool {
+        self.acknowledged_at.is_some()
+    }
+}
+
+/// The current members of a policy's audience with their acknowledgement of
+/// major version `major`, and their link in `campaign` if given: one query
+/// for any number of people.
+pub async fn standings(db: &PgPool, org_id: Uuid, policy_id: Uuid, major: i32, campaign: Option<Uuid>, today: NaiveDate) -> AppResult<Vec<Standing>> {
+    let sql = format!(
+        "SELECT p.id AS person_id, p.name, p.email, p.department, m.name AS manager_name, p.top_management, p.line_manager,
+                p.start_date, ack.acknowledged_at, ack.method, r.issued_at AS link_issued_at, r.expires_at AS link_expires_at
+           FROM people p
+           JOIN policies pol ON pol.org_id = p.org_id AND pol.id = $2
+           LEFT JOIN people m ON m.org_id = p.org_id AND m.id = p.manager_id
+           LEFT JOIN LATERAL (
+                SELECT a.acknowledged_at, a.method FROM acknowledgements a
+                  JOIN policy_versions av ON av.org_id = a.org_id AND av.id = a.policy_version_id
+                 WHERE a.org_id = p.org_id AND a.person_id = p.id AND av.policy_id = pol.id AND av.major = $3
+                 ORDER BY a.acknowledged_at LIMIT 1) ack ON true
+           LEFT JOIN ack_requests r ON r.org_id = p.org_id AND r.campaign_id = $4 AND r.person_id = p.id
+          WHERE p.org_id = $1
+            AND (p.start_date IS NULL OR p.start_date <= $5) AND (p.end_date IS NULL OR p.end_date > $5)
+            AND {}
+          ORDER BY p.name, p.email",
+        audience::sql_match("pol", "p")
+    );
+    Ok(sqlx::query_as(&sql).bind(org_id).bind(policy_id).bind(major).bind(campaign).bind(today).fetch_all(db).await?)
+}
+
+/// Counts for one group of people.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Tally {
+    pub label: String,
+    pub total: usize,
+    pub done: usize,
+}
+
+impl Tally {
+    pub fn percent(&self) -> u32 {
+        percent(self.done, self.total)
+    }
+    pub fn missing(&self) -> usize {
+        self.total - self.done
+    }
+}
+
+pub fn percent(done: usize, total: usize) -> u32 {
+    if total == 0 { 100 } else { (done * 100 / total) as u32 }
+}
+
+/// Progress overall, by department and by manager (sorted by the most missing).
+pub struct Progress {
+    pub overall: Tally,
+    pub by_department: Vec<Tally>,
+    pub by_manager: Vec<Tally>,
+    /// Top management and line managers, who are most often forgotten.
+    pub leaders: Tally,
+}
+
+pub fn progress(rows: &[Standing]) -> Progress {
+    let tally = |key: &dyn Fn(&Standing) -> String| {
+        let mut groups: BTreeMap<String, Tally> = BTreeMap::new();
+        for r in rows {
+            let k = key(r);
+            let t = groups.entry(k.clone()).or_insert_with(|| Tally { label: k, ..Default::default() });
+            t.total += 1;
+            t.done += usize::from(r.done());
+        }
+        let mut v: Vec<Tally> = groups.into_values().collect();
+        v.sort_by(|a, b| b.missing().cmp(&a.missing()).then(a.label.cmp(&b.label)));
+        v
+    };
+    let leaders: Vec<&Standing> = rows.iter().filter(|r| r.top_management || r.line_manager).collect();
+    Progress {
+        overall: Tally { label: "Everyone".into(), total: rows.len(), done: rows.iter().filter(|r| r.done()).count() },
+        by_department: tally(&|r| if r.department.is_empty() { "(no department)".into() } else { r.department.clone() }),
+        by_manager: tally(&|r| r.manager_name.clone().unwrap_or_else(|| "(no manager)".into())),
+        leaders: Tally { label: "Top management and line managers".into(), total: leaders.len(), done: leaders.iter().filter(|r| r.done()).count() },
+    }
+}
+
+/// Acknowledgement figures for every policy's newest signed version at once.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct PolicyFigures {
+    pub policy_id: Uuid,
+    pub audience: i64,
+    pub acknowledged: i64,
+}
+
+pub async fn figures(db: &PgPool, org_id: Uuid, today: NaiveDate) -> AppResult<Vec<PolicyFigures>> {
+    let sql = format!(
+        "SELECT pol.id AS policy_id, count(p.id) AS audience,
+                count(p.id) FILTER (WHERE EXISTS (
+                    SELECT 1 FROM acknowledgements a JOIN policy_versions av ON av.org_id = a.org_id AND av.id = a.policy_version_id
+                     WHERE a.org_id = pol.org_id AND a.person_id = p.id AND av.policy_id = pol.id AND av.major = cur.major)) AS acknowledged
+           FROM policies pol
+           JOIN LATERAL (SELECT v.major FROM policy_versions v WHERE v.org_id = pol.org_id AND v.policy_id = pol.id AND v.approved_at IS NOT NULL
+                          ORDER BY v.major DESC, v.minor DESC LIMIT 1) cur ON true
+           JOIN people p ON p.org_id = pol.org_id AND (p.start_date IS NULL OR p.start_date <= $2) AND (p.end_date IS NULL OR p.end_date > $2)
+                        AND {}
+          WHERE pol.org_id = $1
+          GROUP BY pol.id",
+        audience::sql_match("pol", "p")
+    );
+    Ok(sqlx::query_as(&sql).bind(org_id).bind(today).fetch_all(db).await?)
+}
+
+// ---------- campaigns and links ----------
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Campaign {
+    pub id: Uuid,
+    pub policy_version_id: Uuid,
+    pub policy_id: Uuid,
+    pub policy_title: String,
+    pub major: i32,
+    pub minor: i32,
+    pub due_on: Option<NaiveDate>,
+    pub created_at: DateTime<Utc>,
+    pub created_by_name: Option<String>,
+}
+
+impl Campaign {
+    pub fn number(&self) -> String {
+        format!("{}.{}", self.major, self.minor)
+    }
+}
+
+const SELECT_CAMPAIGNS: &str = "SELECT c.id, c.policy_version_id, v.policy_id, p.title AS policy_title, v.major, v.minor, c.due_on,
+        c.created_at, u.name AS created_by_name
+   FROM ack_campaigns c
+   JOIN policy_versions v ON v.org_id = c.org_id AND v.id = c.policy_version_id
+   JOIN policies p ON p.org_id = c.org_id AND p.id = v.policy_id
+   LEFT JOIN users u ON u.id = c.created_by";
+
+pub async fn campaign(db: &PgPool, org_id: Uuid, id: Uuid) -> AppResult<Campaign> {
+    sqlx::query_as(&format!("{SELECT_CAMPAIGNS} WHERE c.org_id = $1 AND c.id = $2"))
+        .bind(org_id)
+        .bind(id)
+        .fetch_optional(db)
+        .await?
+        .ok_or(AppError::NotFound)
+}
+
+pub async fn campaigns_of(db: &PgPool, org_id: Uuid, policy_id: Uuid) -> AppResult<Vec<Campaign>> {
+    Ok(sqlx::query_as(&format!("{SELECT_CAMPAIGNS} WHERE c.org_id = $1 AND v.policy_id = $2 ORDER BY c.created_at DESC"))
+        .bind(org_id)
+        .bind(policy_id)
+        .fetch_all(db)
+        .await?)
+}
+
+pub async fn create_campaign(conn: &mut PgConnection, actor: &Actor, now: DateTime<Utc>, org_id: Uuid, version_id: Uuid, label: &str, due_on: Option<NaiveDate>) -> AppResult<Uuid> {
+    let id = Uuid::new_v4();
+    sqlx::query("INSERT INTO ack_campaigns (id, org_id, policy_version_id, due_on, created_by, created_at) VALUES ($1, $2, $3, $4, $5, $6)")
+        .bind(id)
+        .bind(org_id)
+        .bind(version_id)
+        .bind(due_on)
+        .bind(actor.user_id)
+        .bind(now)
+        .execute(&mut *conn)
+        .await?;
+    audit::record(conn, actor, now, "campaign.started", "campaign", id, json!({"version": label, "due_on": due_on})).await?;
+    Ok(id)
+}
+
+/// A personal link, shown once to whoever issued it.
+#[derive(Debug, Clone)]
+pub struct IssuedLink {
+    pub person_id: Uuid,
+    pub name: String,
+    pub email: String,
+    pub token: String,
+}
+
+/// Gives each person a fresh personal link for the campaign (replacing any
+/// earlier one). Only the SHA-256 of each secret is stored.
+pub async fn issue_links(conn: &mut PgConnection, actor: &Actor, now: DateTime<Utc>, org_id: Uuid, campaign_id: Uuid, people: &[&Standing]) -> AppResult<Vec<IssuedLink>> {
+    if people.is_empty() {
+        return Ok(Vec::new());
+    }
+    let links: Vec<IssuedLink> =
+        people.iter().map(|p| IssuedLink { person_id: p.person_id, name: p.name.clone(), email: p.email.clone(), token: random_token() }).collect();
+    let ids: Vec<Uuid> = links.iter().map(|_| Uuid::new_v4()).collect();
+    let persons: Vec<Uuid> = links.iter().map(|l| l.person_id).collect();
+    let hashes: Vec<Vec<u8>> = links.iter().map(|l| hash_token(&l.token)).collect();
+    sqlx::query(
+        "INSERT INTO ack_requests (id, org_id, campaign_id, person_id, token_hash, expires_at, issued_at)
+         SELECT u.id, $1, $2, u.person_id, u.token_hash, $3, $4 FROM UNNEST($5::uuid[], $6::uuid[], $7::bytea[]) AS u(id, person_id, token_hash)
+         ON CONFLICT (org_id, campaign_id, person_id) DO UPDATE SET token_hash = EXCLUDED.token_hash, expires_at = EXCLUDED.expires_at, issued_at = EXCLUDED.issued_at",
+    )
+    .bind(org_id)
+    .bind(campaign_id)
+    .bind(now + Duration::days(LINK_DAYS))
+    .bind(now)
+    .bind(&ids)
+    .bind(&persons)
+    .bind(&hashes)
+    .execute(&mut *conn)
+    .await?;
+    audit::record(conn, actor, now, "campaign.links_issued", "campaign", campaign_id, json!({"people": links.len(), "expires_in_days": LINK_DAYS})).await?;
+    Ok(links)
+}
+
+/// What a personal link points to.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct LinkTarget {
+    pub org_id: Uuid,
+    pub org_name: String,
+    pub person_id: Uuid,
+    pub person_name: String,
+    pub person_end_date: Option<NaiveDate>,
+    pub policy_version_id: Uuid,
+    pub expires_at: DateTime<Utc>,
+}
+
+pub async fn by_token(db: &PgPool, token: &str) -> AppResult<LinkTarget> {
+    if token.len() > 100 {
+        return Err(AppError::NotFound);
+    }
+    sqlx::query_as(
+        "SELECT r.org_id, o.name AS org_name, r.person_id, p.name AS person_name, p.end_date AS person_end_date,
+                c.policy_version_id, r.expires_at
+           FROM ack_requests r
+           JOIN organisations o ON o.id = r.org_id
+           JOIN people p ON p.org_id = r.org_id AND p.id = r.person_id
+           JOIN ack_campaigns c ON c.org_id = r.org_id AND c.id = r.campaign_id
+          WHERE r.token_hash = $1",
+    )
+    .bind(hash_token(token))
+    .fetch_optional(db)
+    .await?
+    .ok_or(AppError::NotFound)
+}
+
+/// When (and how) `person` acknowledged any version of the policy with the same major number.
+pub async fn acknowledged(db: impl sqlx::PgExecutor<'_>, org_id: Uuid, person_id: Uuid, version_id: Uuid) -> AppResult<Option<(DateTime<Utc>, String)>> {
+    Ok(sqlx::query_as(
+        "SELECT a.acknowledged_at, a.method FROM acknowledgements a
+           JOIN policy_versions av ON av.org_id = a.org_id AND av.id = a.policy_version_id
+           JOIN policy_versions v ON v.org_id = av.org_id AND v.policy_id = av.policy_id AND v.major = av.major
+          WHERE a.org_id = $1 AND a.person_id = $2 AND v.id = $3
+          ORDER BY a.acknowledged_at LIMIT 1",
+    )
+    .bind(org_id)
+    .bind(person_id)
+    .bind(version_id)
+    .fetch_optional(db)
+    .await?)
+}
+
+/// Records that a person read and will follow a signed version. Returns
+/// false when they had already acknowledged it.
+#[allow(clippy::too_many_arguments)]
+pub async fn acknowledge(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    now: DateTime<Utc>,
+    org_id: Uuid,
+    person_id: Uuid,
+    version_id: Uuid,
+    method: Method,
+    client_addr: &str,
+    user_agent: &str,
+) -> AppResult<bool> {
+    let signed: Option<bool> = sqlx::query_scalar("SELECT approved_at IS NOT NULL FROM policy_versions WHERE org_id = $1 AND id = $2")
+        .bind(org_id)
+        .bind(version_id)
+        .fetch_optional(&mut *conn)
+        .await?;
+    match signed {
+        None => return Err(AppError::NotFound),
+        Some(false) => return Err(AppError::Conflict("This version is not signed yet, so it cannot be acknowledged.".into())),
+        Some(true) => {}
+    }
+    let agent: String = user_agent.chars().take(500).collect();
+    let id = Uuid::new_v4();
+    let inserted = sqlx::query(
+        "INSERT INTO acknowledgements (id, org_id, person_id, policy_version_id, acknowledged_at, method, client_addr, user_agent)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (org_id, person_id, policy_version_id) DO NOTHING",
+    )
+    .bind(id)
+    .bind(org_id)
+    .bind(person_id)
+    .bind(version_id)
+    .bind(now)
+    .bind(method.as_str())
+    .bind(client_addr)
+    .bind(&agent)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    if inserted == 0 {
+        return Ok(false);
+    }
+    audit::record(
+        conn,
+        actor,
+        now,
+        "policy.acknowledged",
+        "acknowledgement",
+        id,
+        json!({"person_id": person_id, "version_id": version_id, "method": method.as_str(), "address": client_addr, "user_agent": agent}),
+    )
+    .await?;
+    Ok(true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(dept: &str, manager: Option<&str>, done: bool, top: bool) -> Standing {
+        Standing {
+            person_id: Uuid::new_v4(),
+            name: "x".into(),
+            email: "x@x.example".into(),
+            department: dept.into(),
+            manager_name: manager.map(str::to_string),
+            top_management: top,
+            line_manager: false,
+            start_date: None,
+            acknowledged_at: done.then(Utc::now),
+            method: None,
+            link_issued_at: None,
+            link_expires_at: None,
+        }
+    }
+
+    #[test]
+    fn progress_by_group_most_missing_first() {
+        let rows = vec![
+            row("IT", Some("Tom"), true, false),
+            row("IT", Some("Tom"), false, false),
+            row("Sales", Some("Olga"), false, false),
+            row("Sales", Some("Olga"), false, false),
+            row("Board", None, false, true),
+        ];
+        let p = progress(&rows);
+        assert_eq!((p.overall.total, p.overall.done, p.overall.percent()), (5, 1, 20));
+        assert_eq!(p.by_department[0], Tally { label: "Sales".into(), total: 2, done: 0 });
+        assert_eq!(p.by_manager.last().unwrap().label, "Tom");
+        assert_eq!((p.leaders.total, p.leaders.done), (1, 0));
+        assert_eq!(percent(0, 0), 100, "nobody to ask is complete");
+    }
+}

@@ -1,0 +1,940 @@
+//! Policy pages: the register, a policy with its versions and campaigns, a
+//! version with its text, checks and signature, acknowledgement campaigns,
+//! personal links for staff without accounts, and public pages for
+//! interested parties.
+pub mod acks;
+pub mod markdown;
+pub mod model;
+pub mod onboarding;
+
+use crate::app::{AppState, Routes};
+use crate::audit::{Actor, HistoryEntry};
+use crate::auth::policy::{self, Action};
+use crate::auth::session::{Flash, Member, Visitor};
+use crate::auth::{password, throttle};
+use crate::error::{AppError, AppResult};
+use crate::evidence::model::{self as evidence, ItemFields, NewRevision, Target, TargetKind};
+use crate::evidence::store::{EvidenceStore, UploadError};
+use crate::people::audience::Audience;
+use crate::people::model::{self as people, Choice};
+use crate::web::form::{display_filename, parse_choice, parse_date, parse_optional, parse_text};
+use crate::web::{FieldErrors, Id, Layout, csv, redirect_with};
+use acks::{IssuedLink, Method, Progress, Standing};
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::Form;
+use axum::body::Body;
+use axum::extract::{Multipart, Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use chrono::NaiveDate;
+use model::{Bump, Draft, Policy, PolicyFields, PolicyKind, Signer, Version};
+use serde::Deserialize;
+use uuid::Uuid;
+
+pub fn routes(r: Routes) -> Routes {
+    let r = r
+        .get("/policies", register_page)
+        .get("/policies.csv", export)
+        .post("/policies", create_policy)
+        .get("/policies/{id}", policy_page)
+        .post("/policies/{id}", update_policy)
+        .post_upload("/policies/{id}/versions", create_version, None)
+        .get("/policies/versions/{id}", version_page)
+        .post("/policies/versions/{id}", update_version)
+        .post("/policies/versions/{id}/sign", sign_version)
+        .post("/policies/versions/{id}/acknowledge", acknowledge_signed_in)
+        .post("/policies/versions/{id}/campaigns", start_campaign)
+        .get("/campaigns/{id}", campaign_page)
+        .get("/campaigns/{id}/csv", campaign_csv)
+        .post("/campaigns/{id}/reminders", reminders)
+        .get("/ack/{token}", ack_page)
+        .post("/ack/{token}", ack_by_link)
+        .get("/ack/{token}/document", ack_document)
+        .get("/p/{slug}", public_page)
+        .get("/p/{slug}/document", public_document);
+    onboarding::routes(r)
+}
+
+fn user_agent(headers: &HeaderMap) -> String {
+    headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).unwrap_or("").to_string()
+}
+
+// ---------- the register ----------
+
+/// A policy with its acknowledgement figures.
+pub struct Row {
+    pub policy: Policy,
+    pub audience: i64,
+    pub acknowledged: i64,
+}
+
+impl Row {
+    pub fn percent(&self) -> u32 {
+        acks::percent(self.acknowledged as usize, self.audience as usize)
+    }
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "policies/register.html")]
+struct RegisterPage {
+    layout: Layout,
+    rows: Vec<Row>,
+    kinds: Vec<PolicyKind>,
+    owners: Vec<Choice>,
+    departments: Vec<String>,
+    audiences: Vec<(&'static str, &'static str)>,
+    form: PolicyForm,
+    errors: FieldErrors,
+    can_manage: bool,
+    today: NaiveDate,
+}
+
+async fn register_view(state: &AppState, me: &Member, form: PolicyForm, errors: FieldErrors) -> AppResult<RegisterPage> {
+    me.require(Action::ViewPolicies)?;
+    let today = state.clock.now().date_naive();
+    let policies = model::list(&state.db, me.org_id).await?;
+    let figures = acks::figures(&state.db, me.org_id, today).await?;
+    let rows = policies
+        .into_iter()
+        .map(|p| {
+            let f = figures.iter().find(|f| f.policy_id == p.id);
+            Row { audience: f.map(|f| f.audience).unwrap_or(0), acknowledged: f.map(|f| f.acknowledged).unwrap_or(0), policy: p }
+        })
+        .collect();
+    Ok(RegisterPage {
+        layout: Layout::build(&state.db, &me.visitor, "Policies").await?,
+        rows,
+        kinds: PolicyKind::ALL.to_vec(),
+        owners: people::choices(&state.db, me.org_id, today, &[]).await?,
+        departments: people::departments(&state.db, me.org_id).await?,
+        audiences: Audience::KINDS.to_vec(),
+        form,
+        errors,
+        can_manage: me.can(Action::ManagePolicies),
+        today,
+    })
+}
+
+async fn register_page(State(state): State<AppState>, me: Member) -> AppResult<RegisterPage> {
+    register_view(&state, &me, PolicyForm { kind: "topic_specific".into(), review_months: "12".into(), audience: "all_staff".into(), ..Default::default() }, FieldErrors::default())
+        .await
+}
+
+async fn export(State(state): State<AppState>, me: Member) -> AppResult<Response> {
+    let page = register_view(&state, &me, PolicyForm::default(), FieldErrors::default()).await?;
+    let mut out = csv::row(&[
+        "title", "kind", "owner", "current_version", "approved_on", "approved_by", "approver_is_top_management", "review_due", "audience",
+        "people_in_audience", "acknowledged", "percent", "public",
+    ]);
+    for r in &page.rows {
+        let p = &r.policy;
+        out.push_str(&csv::row(&[
+            p.title.clone(),
+            p.kind().label().into(),
+            p.owner_name.clone().unwrap_or_default(),
+            p.current_number().unwrap_or_default(),
+            p.current_approved_at.map(|t| t.date_naive().to_string()).unwrap_or_default(),
+            p.current_approver_name.clone().unwrap_or_default(),
+            p.current_approver_top_management.map(|t| if t { "yes" } else { "no" }.to_string()).unwrap_or_default(),
+            p.review_due().map(|d| d.to_string()).unwrap_or_default(),
+            p.audience().label(),
+            r.audience.to_string(),
+            r.acknowledged.to_string(),
+            r.percent().to_string(),
+            if p.public_slug.is_some() { "yes" } else { "no" }.into(),
+        ]));
+    }
+    Ok(csv::attachment(&format!("policies-{}.csv", page.today.format("%Y%m%d")), out))
+}
+
+#[derive(Deserialize, Default, Clone)]
+pub struct PolicyForm {
+    #[serde(default)]
+    title: String,
+    #[serde(default)]
+    kind: String,
+    #[serde(default)]
+    owner_id: String,
+    #[serde(default)]
+    review_months: String,
+    #[serde(default)]
+    audience: String,
+    #[serde(default)]
+    departments: String,
+    public: Option<String>,
+}
+
+impl PolicyForm {
+    fn from_policy(p: &Policy) -> Self {
+        PolicyForm {
+            title: p.title.clone(),
+            kind: p.kind.clone(),
+            owner_id: p.owner_id.map(|o| o.to_string()).unwrap_or_default(),
+            review_months: p.review_months.to_string(),
+            audience: p.audience.clone(),
+            departments: p.audience_departments.join(", "),
+            public: p.public_slug.as_ref().map(|_| "on".into()),
+        }
+    }
+
+    fn parse(&self) -> Result<PolicyFields, FieldErrors> {
+        let mut errors = FieldErrors::default();
+        let title = parse_text(&self.title, "a title", 200).map_err(|e| errors.add("title", e)).unwrap_or_default();
+        let kind = PolicyKind::parse(&self.kind).unwrap_or_else(|| {
+            errors.add("kind", "Choose what kind of policy this is.");
+            PolicyKind::TopicSpecific
+        });
+        let review_months = match self.review_months.trim().parse::<i32>() {
+            Ok(n) if (1..=60).contains(&n) => n,
+            _ => {
+                errors.add("review_months", "Enter a review period between 1 and 60 months (12 is usual).");
+                12
+            }
+        };
+        let departments: Vec<String> =
+            self.departments.split(',').map(|d| d.trim().to_string()).filter(|d| !d.is_empty()).collect();
+        let audience = Audience::from_parts(&self.audience, &departments);
+        if self.audience == "departments" && departments.is_empty() {
+            errors.add("departments", "Name the departments, separated by commas.");
+        }
+        if errors.is_empty() {
+            Ok(PolicyFields { title, kind, owner_id: parse_choice(&self.owner_id), review_months, audience, public: crate::web::form::ticked(&self.public) })
+        } else {
+            Err(errors)
+        }
+    }
+}
+
+async fn create_policy(State(state): State<AppState>, me: Member, Form(form): Form<PolicyForm>) -> AppResult<Response> {
+    me.require(Action::ManagePolicies)?;
+    let fields = match form.parse() {
+        Ok(f) => f,
+        Err(errors) => return Ok((StatusCode::UNPROCESSABLE_ENTITY, register_view(&state, &me, form, errors).await?).into_response()),
+    };
+    let mut tx = state.db.begin().await?;
+    let id = model::create(&mut tx, &me.actor(), state.clock.now(), me.org_id, &fields).await?;
+    tx.commit().await?;
+    Ok(redirect_with(&state, &format!("/policies/{id}"), Flash::success(format!("{} was created. Now add its first version.", fields.title))))
+}
+
+// ---------- one policy ----------
+
+#[derive(Template, WebTemplate)]
+#[template(path = "policies/policy.html")]
+struct PolicyPage {
+    layout: Layout,
+    policy: Policy,
+    versions: Vec<Version>,
+    campaigns: Vec<acks::Campaign>,
+    kinds: Vec<PolicyKind>,
+    owners: Vec<Choice>,
+    departments: Vec<String>,
+    audiences: Vec<(&'static str, &'static str)>,
+    form: PolicyForm,
+    errors: FieldErrors,
+    version_errors: FieldErrors,
+    version_problem: Option<String>,
+    draft: VersionForm,
+    history: Vec<HistoryEntry>,
+    public_link: Option<String>,
+    can_manage: bool,
+    max_bytes: u64,
+    today: NaiveDate,
+}
+
+impl PolicyPage {
+    fn version_action(&self) -> String {
+        self.layout.upload_action(&format!("/policies/{}/versions", self.policy.id))
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn policy_view(
+    state: &AppState,
+    me: &Member,
+    policy: Policy,
+    form: PolicyForm,
+    errors: FieldErrors,
+    draft: VersionForm,
+    version_errors: FieldErrors,
+    version_problem: Option<String>,
+) -> AppResult<PolicyPage> {
+    let today = state.clock.now().date_naive();
+    let keep: Vec<Uuid> = policy.owner_id.into_iter().collect();
+    Ok(PolicyPage {
+        layout: Layout::build(&state.db, &me.visitor, policy.title.clone()).await?,
+        versions: model::versions(&state.db, me.org_id, policy.id).await?,
+        campaigns: acks::campaigns_of(&state.db, me.org_id, policy.id).await?,
+        kinds: PolicyKind::ALL.to_vec(),
+        owners: people::choices(&state.db, me.org_id, today, &keep).await?,
+        departments: people::departments(&state.db, me.org_id).await?,
+        audiences: Audience::KINDS.to_vec(),
+        history: crate::audit::history(&state.db, me.org_id, "policy", policy.id, 30).await?,
+        public_link: policy.public_slug.as_ref().map(|s| state.config.link(&format!("/p/{s}"))),
+        can_manage: me.can(Action::ManagePolicies),
+        max_bytes: state.config.max_upload_bytes,
+        policy,
+        form,
+        errors,
+        draft,
+        version_errors,
+        version_problem,
+        today,
+    })
+}
+
+async fn policy_page(State(state): State<AppState>, me: Member, Id(id): Id) -> AppResult<PolicyPage> {
+    me.require(Action::ViewPolicies)?;
+    let policy = model::get(&state.db, me.org_id, id).await?;
+    let form = PolicyForm::from_policy(&policy);
+    let draft = VersionForm { bump: "major".into(), source: "markdown".into(), ..Default::default() };
+    policy_view(&state, &me, policy, form, FieldErrors::default(), draft, FieldErrors::default(), None).await
+}
+
+async fn update_policy(State(state): State<AppState>, me: Member, Id(id): Id, Form(form): Form<PolicyForm>) -> AppResult<Response> {
+    me.require(Action::ManagePolicies)?;
+    let policy = model::get(&state.db, me.org_id, id).await?;
+    let fields = match form.parse() {
+        Ok(f) => f,
+        Err(errors) => {
+            let page = policy_view(&state, &me, policy, form, errors, VersionForm::default(), FieldErrors::default(), None).await?;
+            return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
+        }
+    };
+    let mut tx = state.db.begin().await?;
+    let changed = model::update(&mut tx, &me.actor(), state.clock.now(), me.org_id, &policy, &fields).await?;
+    tx.commit().await?;
+    Ok(redirect_with(&state, &format!("/policies/{id}"), Flash::success(if changed { "Saved." } else { "Nothing changed." })))
+}
+
+// ---------- versions ----------
+
+/// A new version or a draft's changes, as typed.
+#[derive(Deserialize, Default, Clone)]
+pub struct VersionForm {
+    #[serde(default)]
+    bump: String,
+    #[serde(default)]
+    source: String,
+    #[serde(default)]
+    change_summary: String,
+    #[serde(default)]
+    body_markdown: String,
+    #[serde(default)]
+    check_purpose: String,
+    #[serde(default)]
+    check_objectives: String,
+    #[serde(default)]
+    check_requirements: String,
+    #[serde(default)]
+    check_improvement: String,
+}
+
+impl VersionForm {
+    fn from_fields(fields: &[(String, String)]) -> Self {
+        let get = |k: &str| fields.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone()).unwrap_or_default();
+        VersionForm {
+            bump: get("bump"),
+            source: get("source"),
+            change_summary: get("change_summary"),
+            body_markdown: get("body_markdown"),
+            check_purpose: get("check_purpose"),
+            check_objectives: get("check_objectives"),
+            check_requirements: get("check_requirements"),
+            check_improvement: get("check_improvement"),
+        }
+    }
+
+    fn from_version(v: &Version) -> Self {
+        let c = |x: &Option<String>| x.clone().unwrap_or_default();
+        VersionForm {
+            bump: String::new(),
+            source: if v.body_markdown.is_some() { "markdown" } else { "file" }.into(),
+            change_summary: v.change_summary.clone(),
+            body_markdown: v.body_markdown.clone().unwrap_or_default(),
+            check_purpose: c(&v.check_purpose),
+            check_objectives: c(&v.check_objectives),
+            check_requirements: c(&v.check_requirements),
+            check_improvement: c(&v.check_improvement),
+        }
+    }
+
+    fn check(&self, name: &str) -> &str {
+        match name {
+            "check_purpose" => &self.check_purpose,
+            "check_objectives" => &self.check_objectives,
+            "check_requirements" => &self.check_requirements,
+            _ => &self.check_improvement,
+        }
+    }
+
+    /// The draft; `markdown` says whether the document is typed here.
+    fn parse(&self, markdown: bool) -> Result<Draft, FieldErrors> {
+        let mut errors = FieldErrors::default();
+        let change_summary = parse_optional(&self.change_summary, "the change summary", 2000, true).map_err(|e| errors.add("change_summary", e)).unwrap_or_default();
+        let body_markdown = if markdown {
+            match parse_optional(&self.body_markdown, "the policy text", 200_000, true) {
+                Ok(b) if b.is_empty() => {
+                    errors.add("body_markdown", "Write the policy text, or upload the document instead.");
+                    None
+                }
+                Ok(b) => Some(b),
+                Err(e) => {
+                    errors.add("body_markdown", e);
+                    None
+                }
+            }
+        } else {
+            None
+        };
+        let mut checks: [Option<String>; 4] = Default::default();
+        for (i, (name, _)) in model::CHECKS.iter().enumerate() {
+            match parse_optional(self.check(name), "where the check is met", 300, false) {
+                Ok(v) if v.is_empty() => {}
+                Ok(v) => checks[i] = Some(v),
+                Err(e) => errors.add(name, e),
+            }
+        }
+        if errors.is_empty() { Ok(Draft { change_summary, body_markdown, checks }) } else { Err(errors) }
+    }
+}
+
+async fn version_refused(state: &AppState, me: &Member, policy: Policy, form: VersionForm, status: StatusCode, problem: &str) -> AppResult<Response> {
+    let settings = PolicyForm::from_policy(&policy);
+    let page = policy_view(state, me, policy, settings, FieldErrors::default(), form, FieldErrors::default(), Some(problem.to_string())).await?;
+    Ok((status, page).into_response())
+}
+
+async fn create_version(State(state): State<AppState>, me: Member, Id(id): Id, headers: HeaderMap, mut multipart: Multipart) -> AppResult<Response> {
+    me.require(Action::ManagePolicies)?;
+    let policy = model::get(&state.db, me.org_id, id).await?;
+    let revision_id = Uuid::new_v4();
+    let key = EvidenceStore::key_for(me.org_id, revision_id);
+    let mut fields: Vec<(String, String)> = Vec::new();
+    let mut file = None;
+    let declared = headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > state.config.max_upload_bytes + 1024 * 1024) {
+        return version_refused(&state, &me, policy, VersionForm::default(), StatusCode::PAYLOAD_TOO_LARGE, "The document is larger than this server accepts.").await;
+    }
+    loop {
+        let field = match multipart.next_field().await {
+            Ok(Some(f)) => f,
+            Ok(None) => break,
+            Err(_) => return Err(AppError::BadRequest("The upload was interrupted or malformed. Try again.".into())),
+        };
+        let name = field.name().unwrap_or("").to_string();
+        if name == "file" {
+            if field.file_name().is_none_or(str::is_empty) {
+                continue;
+            }
+            let filename = display_filename(field.file_name().unwrap_or(""));
+            match state.store.receive(&key, field, state.config.max_upload_bytes, &filename).await {
+                Ok(r) => file = Some((r, filename)),
+                Err(UploadError::Refused(r)) => {
+                    return version_refused(&state, &me, policy, VersionForm::from_fields(&fields), StatusCode::UNSUPPORTED_MEDIA_TYPE, &r.to_string()).await;
+                }
+                Err(UploadError::TooLarge { .. }) => {
+                    return version_refused(&state, &me, policy, VersionForm::from_fields(&fields), StatusCode::PAYLOAD_TOO_LARGE, "The document is larger than this server accepts.").await;
+                }
+                Err(e) => return Err(AppError::Internal(e.into())),
+            }
+        } else {
+            let text = field.text().await.map_err(|_| AppError::BadRequest("The form could not be read.".into()))?;
+            fields.push((name, text));
+        }
+    }
+    let form = VersionForm::from_fields(&fields);
+    let markdown = form.source != "file";
+    let mut errors = FieldErrors::default();
+    if !markdown && file.is_none() {
+        errors.add("file", "Choose the document to upload, or write the text instead.");
+    }
+    let draft = match form.parse(markdown) {
+        Ok(d) if errors.is_empty() => d,
+        Ok(_) => Draft::default(),
+        Err(e) => {
+            for (f, m) in e.messages() {
+                errors.add(f, m.clone());
+            }
+            Draft::default()
+        }
+    };
+    if !errors.is_empty() {
+        if let Some((r, _)) = &file {
+            state.store.discard(&r.key).await;
+        }
+        let problem = file.is_some().then(|| "Nothing was saved. Correct the form and choose the document again.".to_string());
+        let page = policy_view(&state, &me, policy.clone(), PolicyForm::from_policy(&policy), FieldErrors::default(), form, errors, problem).await?;
+        return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
+    }
+    let bump = if form.bump == "minor" { Bump::Minor } else { Bump::Major };
+    let now = state.clock.now();
+    let actor = me.actor();
+    let saved: AppResult<(Uuid, String)> = async {
+        let mut tx = state.db.begin().await?;
+        // A document is kept as evidence, linked to the version it holds.
+        let mut item = None;
+        if let Some((r, filename)) = &file {
+            let item_id = Uuid::new_v4();
+            let f = ItemFields {
+                title: format!("{} (document)", policy.title),
+                description: String::new(),
+                kind: evidence::Kind::Document,
+                external_url: None,
+                evidence_date: Some(now.date_naive()),
+                valid_until: None,
+                review_interval_months: Some(policy.review_months),
+                owner_id: policy.owner_id,
+            };
+            evidence::create(&mut tx, &actor, now, me.org_id, item_id, &f).await?;
+            let rev = NewRevision { id: revision_id, key: &r.key, filename, content_type: r.file_type.mime(), size: r.size, sha256: &r.sha256 };
+            evidence::add_revision(&mut tx, &actor, now, me.org_id, item_id, &rev).await?;
+            item = Some(item_id);
+        }
+        let (vid, number) = model::create_version(&mut tx, &actor, now, me.org_id, &policy, bump, &draft, file.as_ref().map(|_| revision_id)).await?;
+        if let Some(item_id) = item {
+            evidence::link(&mut tx, &actor, now, me.org_id, item_id, Target { kind: TargetKind::PolicyVersion, id: vid }).await?;
+        }
+        tx.commit().await?;
+        Ok((vid, number))
+    }
+    .await;
+    match saved {
+        Ok((vid, number)) => Ok(redirect_with(&state, &format!("/policies/versions/{vid}"), Flash::success(format!("Draft version {number} was created. An executive signs it to approve it.")))),
+        Err(e) => {
+            if let Some((r, _)) = &file {
+                state.store.discard(&r.key).await;
+            }
+            Err(e)
+        }
+    }
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "policies/version.html")]
+struct VersionPage {
+    layout: Layout,
+    v: Version,
+    text_html: Option<String>,
+    form: VersionForm,
+    errors: FieldErrors,
+    sign_error: Option<String>,
+    history: Vec<HistoryEntry>,
+    can_manage: bool,
+    can_sign: bool,
+    /// The signer would not count as top management.
+    signer_warning: Option<String>,
+    my_acknowledgement: Option<(chrono::DateTime<chrono::Utc>, String)>,
+    can_acknowledge: bool,
+    newer: Option<String>,
+    document_sha: String,
+}
+
+impl VersionPage {
+    fn check_value(&self, name: &str) -> &str {
+        self.form.check(name)
+    }
+}
+
+async fn version_view(state: &AppState, me: &Member, v: Version, form: VersionForm, errors: FieldErrors, sign_error: Option<String>) -> AppResult<VersionPage> {
+    let me_person = people::person_of_user(&state.db, me.org_id, me.user_id).await?;
+    let can_sign = me.can(Action::SignPolicies) && !v.is_signed();
+    let signer_warning = match (&me_person, can_sign) {
+        (_, false) => None,
+        (None, true) => Some("You are not linked to anyone in the directory, so your signature cannot show top-management approval. Ask the ISMS lead to link your account first, or sign anyway and it will show as a gap.".to_string()),
+        (Some(p), true) if !p.top_management => Some(format!("{} is not marked as top management in the directory: your signature will show as a gap, because clause 5.2 needs top management to set the policy.", p.name)),
+        _ => None,
+    };
+    let my_acknowledgement = match &me_person {
+        Some(p) if v.is_signed() => acks::acknowledged(&state.db, me.org_id, p.id, v.id).await?,
+        _ => None,
+    };
+    let newer: Option<(i32, i32)> = sqlx::query_as(
+        "SELECT major, minor FROM policy_versions WHERE org_id = $1 AND policy_id = $2 AND approved_at IS NOT NULL
+            AND (major, minor) > ($3, $4) ORDER BY major DESC, minor DESC LIMIT 1",
+    )
+    .bind(me.org_id)
+    .bind(v.policy_id)
+    .bind(v.major)
+    .bind(v.minor)
+    .fetch_optional(&state.db)
+    .await?;
+    Ok(VersionPage {
+        layout: Layout::build(&state.db, &me.visitor, format!("{} v{}", v.policy_title, v.number())).await?,
+        text_html: v.body_markdown.as_deref().map(markdown::render),
+        history: crate::audit::history(&state.db, me.org_id, "policy_version", v.id, 30).await?,
+        can_manage: me.can(Action::ManagePolicies),
+        can_acknowledge: v.is_signed() && me_person.is_some() && my_acknowledgement.is_none() && policy::may_act_as_person(me.role, true),
+        document_sha: v.document_sha256().map(hex::encode).unwrap_or_default(),
+        newer: newer.map(|(a, b)| format!("{a}.{b}")),
+        can_sign,
+        signer_warning,
+        my_acknowledgement,
+        v,
+        form,
+        errors,
+        sign_error,
+    })
+}
+
+async fn version_page(State(state): State<AppState>, me: Member, Id(id): Id) -> AppResult<VersionPage> {
+    me.require(Action::ViewPolicies)?;
+    let v = model::version(&state.db, me.org_id, id).await?;
+    let form = VersionForm::from_version(&v);
+    version_view(&state, &me, v, form, FieldErrors::default(), None).await
+}
+
+async fn update_version(State(state): State<AppState>, me: Member, Id(id): Id, Form(form): Form<VersionForm>) -> AppResult<Response> {
+    me.require(Action::ManagePolicies)?;
+    let v = model::version(&state.db, me.org_id, id).await?;
+    if v.is_signed() {
+        return Err(AppError::Conflict(format!("Version {} is signed and can no longer change. Make a new version for the change.", v.number())));
+    }
+    let draft = match form.parse(v.body_markdown.is_some()) {
+        Ok(d) => d,
+        Err(errors) => {
+            let page = version_view(&state, &me, v, form, errors, None).await?;
+            return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
+        }
+    };
+    let mut tx = state.db.begin().await?;
+    let changed = model::update_draft(&mut tx, &me.actor(), state.clock.now(), me.org_id, &v, &draft).await?;
+    tx.commit().await?;
+    Ok(redirect_with(&state, &format!("/policies/versions/{id}"), Flash::success(if changed { "Draft saved." } else { "Nothing changed." })))
+}
+
+#[derive(Deserialize)]
+struct SignForm {
+    #[serde(default)]
+    password: String,
+}
+
+async fn sign_version(State(state): State<AppState>, me: Member, Id(id): Id, headers: HeaderMap, Form(form): Form<SignForm>) -> AppResult<Response> {
+    me.require(Action::SignPolicies)?;
+    let v = model::version(&state.db, me.org_id, id).await?;
+    if v.is_signed() {
+        return Err(AppError::Conflict(format!("Version {} is already signed.", v.number())));
+    }
+    let now = state.clock.now();
+    let cfg = &state.config.throttle;
+    // Signing re-checks the password; it is throttled like signing in.
+    if throttle::locked_until(&state.db, cfg, now, &me.email, &me.visitor.client_addr).await?.is_some() {
+        let page = version_view(&state, &me, v.clone(), VersionForm::from_version(&v), FieldErrors::default(), Some("Too many wrong passwords. Wait a few minutes and try again.".into())).await?;
+        return Ok((StatusCode::TOO_MANY_REQUESTS, page).into_response());
+    }
+    let stored: String = sqlx::query_scalar("SELECT password_hash FROM users WHERE id = $1").bind(me.user_id).fetch_one(&state.db).await?;
+    if !password::verify(form.password, Some(stored)).await? {
+        throttle::record_failure(&state.db, now, &me.email, &me.visitor.client_addr).await?;
+        let page = version_view(&state, &me, v.clone(), VersionForm::from_version(&v), FieldErrors::default(), Some("That is not your password. Your signature was not recorded.".into())).await?;
+        return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
+    }
+    let person = people::person_of_user(&state.db, me.org_id, me.user_id).await?;
+    let signer = Signer {
+        user_id: me.user_id,
+        name: person.as_ref().map(|p| p.name.clone()).unwrap_or_else(|| me.name.clone()),
+        person_id: person.as_ref().map(|p| p.id),
+        top_management: person.as_ref().is_some_and(|p| p.top_management),
+    };
+    let mut tx = state.db.begin().await?;
+    let sha = model::sign(&mut tx, &me.actor(), now, me.org_id, &v, &signer, &me.visitor.client_addr, &user_agent(&headers)).await?;
+    tx.commit().await?;
+    let mut msg = format!("You signed version {} of {}. SHA-256 of the signed document: {}.", v.number(), v.policy_title, hex::encode(sha));
+    if !signer.top_management {
+        msg.push_str(" You are not recorded as top management, so this approval shows as a gap.");
+    }
+    Ok(redirect_with(&state, &format!("/policies/versions/{id}"), Flash::success(msg)))
+}
+
+async fn acknowledge_signed_in(State(state): State<AppState>, me: Member, Id(id): Id, headers: HeaderMap) -> AppResult<Response> {
+    me.require(Action::ViewPolicies)?;
+    let v = model::version(&state.db, me.org_id, id).await?;
+    let person = people::person_of_user(&state.db, me.org_id, me.user_id).await?;
+    let Some(person) = person.filter(|_| policy::may_act_as_person(me.role, true)) else {
+        return Err(AppError::Forbidden);
+    };
+    let mut tx = state.db.begin().await?;
+    let new = acks::acknowledge(&mut tx, &me.actor(), state.clock.now(), me.org_id, person.id, v.id, Method::SignedIn, &me.visitor.client_addr, &user_agent(&headers)).await?;
+    tx.commit().await?;
+    let msg = if new { format!("Thank you: you acknowledged {} v{}.", v.policy_title, v.number()) } else { "You had already acknowledged this version.".into() };
+    Ok(redirect_with(&state, &format!("/policies/versions/{id}"), Flash::success(msg)))
+}
+
+// ---------- campaigns ----------
+
+#[derive(Template, WebTemplate)]
+#[template(path = "policies/links.html")]
+struct LinksPage {
+    layout: Layout,
+    campaign: acks::Campaign,
+    links: Vec<(IssuedLink, String)>,
+    emailed: Option<(usize, usize)>,
+    reminder: bool,
+    all_links: String,
+}
+
+impl LinksPage {
+    fn mailto(&self, l: &IssuedLink, url: &str) -> String {
+        let subject = format!("Please read and acknowledge: {} v{}", self.campaign.policy_title, self.campaign.number());
+        let body = format!(
+            "Hello {},\n\nPlease read our {} (version {}) and confirm that you will follow it. It takes a few minutes and needs no account:\n\n{url}\n\nThe link is personal and works for {} days.\n",
+            l.name,
+            self.campaign.policy_title,
+            self.campaign.number(),
+            acks::LINK_DAYS
+        );
+        format!("mailto:{}?subject={}&body={}", l.email, crate::error::url_encode(&subject).replace('+', "%20"), crate::error::url_encode(&body).replace('+', "%20"))
+    }
+}
+
+#[derive(Deserialize, Default)]
+struct CampaignForm {
+    #[serde(default)]
+    due_on: String,
+    send: Option<String>,
+}
+
+/// Issues links to `people`, e-mails them when asked and possible, and shows them once.
+async fn links_response(state: &AppState, me: &Member, campaign: acks::Campaign, people: &[&Standing], send: bool, reminder: bool) -> AppResult<Response> {
+    let mut tx = state.db.begin().await?;
+    let issued = acks::issue_links(&mut tx, &me.actor(), state.clock.now(), me.org_id, campaign.id, people).await?;
+    tx.commit().await?;
+    let links: Vec<(IssuedLink, String)> = issued.into_iter().map(|l| {
+        let url = state.config.link(&format!("/ack/{}", l.token));
+        (l, url)
+    }).collect();
+    let emailed = match (&state.mailer, send) {
+        (Some(mailer), true) => {
+            let mut sent = 0;
+            for (l, url) in &links {
+                let subject = format!("Please read and acknowledge: {} v{}", campaign.policy_title, campaign.number());
+                let body = format!(
+                    "Hello {},\n\n{} asks you to read {} (version {}) and confirm that you will follow it. No account is needed:\n\n{url}\n\nThe link is personal and works for {} days.\n",
+                    l.name, me.org_name, campaign.policy_title, campaign.number(), acks::LINK_DAYS
+                );
+                match mailer.send(&l.email, &subject, &body).await {
+                    Ok(()) => sent += 1,
+                    Err(e) => tracing::warn!(request_id = %me.visitor.request_id, "acknowledgement e-mail to a person failed: {e:#}"),
+                }
+            }
+            Some((sent, links.len()))
+        }
+        _ => None,
+    };
+    let all_links = links.iter().map(|(l, url)| format!("{} <{}>: {url}", l.name, l.email)).collect::<Vec<_>>().join("\n");
+    let page = LinksPage {
+        layout: Layout::build(&state.db, &me.visitor, format!("Links for {}", campaign.policy_title)).await?,
+        campaign,
+        links,
+        emailed,
+        reminder,
+        all_links,
+    };
+    Ok(page.into_response())
+}
+
+async fn start_campaign(State(state): State<AppState>, me: Member, Id(id): Id, Form(form): Form<CampaignForm>) -> AppResult<Response> {
+    me.require(Action::ManagePolicies)?;
+    let v = model::version(&state.db, me.org_id, id).await?;
+    if !v.is_signed() {
+        return Err(AppError::Conflict("Only a signed version can be sent for acknowledgement. Ask an executive to sign it first.".into()));
+    }
+    let due_on = parse_date(&form.due_on, "the due date").map_err(AppError::BadRequest)?;
+    let today = state.clock.now().date_naive();
+    let mut tx = state.db.begin().await?;
+    let campaign_id = acks::create_campaign(&mut tx, &me.actor(), state.clock.now(), me.org_id, v.id, &format!("{} v{}", v.policy_title, v.number()), due_on).await?;
+    tx.commit().await?;
+    let campaign = acks::campaign(&state.db, me.org_id, campaign_id).await?;
+    let standings = acks::standings(&state.db, me.org_id, v.policy_id, v.major, Some(campaign_id), today).await?;
+    let missing: Vec<&Standing> = standings.iter().filter(|s| !s.done()).collect();
+    links_response(&state, &me, campaign, &missing, crate::web::form::ticked(&form.send), false).await
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "policies/campaign.html")]
+struct CampaignPage {
+    layout: Layout,
+    campaign: acks::Campaign,
+    standings: Vec<Standing>,
+    progress: Progress,
+    can_manage: bool,
+    smtp: bool,
+}
+
+async fn campaign_data(state: &AppState, me: &Member, id: Uuid) -> AppResult<(acks::Campaign, Vec<Standing>)> {
+    me.require(Action::ViewPolicies)?;
+    let campaign = acks::campaign(&state.db, me.org_id, id).await?;
+    let standings = acks::standings(&state.db, me.org_id, campaign.policy_id, campaign.major, Some(campaign.id), state.clock.now().date_naive()).await?;
+    Ok((campaign, standings))
+}
+
+async fn campaign_page(State(state): State<AppState>, me: Member, Id(id): Id) -> AppResult<CampaignPage> {
+    let (campaign, standings) = campaign_data(&state, &me, id).await?;
+    Ok(CampaignPage {
+        layout: Layout::build(&state.db, &me.visitor, format!("Acknowledgements: {}", campaign.policy_title)).await?,
+        progress: acks::progress(&standings),
+        standings,
+        campaign,
+        can_manage: me.can(Action::ManagePolicies),
+        smtp: state.mailer.is_some(),
+    })
+}
+
+async fn campaign_csv(State(state): State<AppState>, me: Member, Id(id): Id) -> AppResult<Response> {
+    let (campaign, standings) = campaign_data(&state, &me, id).await?;
+    let mut out = csv::row(&["name", "email", "department", "manager", "top_management", "line_manager", "acknowledged", "acknowledged_at", "method", "link_issued_at"]);
+    for s in &standings {
+        out.push_str(&csv::row(&[
+            s.name.clone(),
+            s.email.clone(),
+            s.department.clone(),
+            s.manager_name.clone().unwrap_or_default(),
+            if s.top_management { "yes" } else { "no" }.into(),
+            if s.line_manager { "yes" } else { "no" }.into(),
+            if s.done() { "yes" } else { "no" }.into(),
+            s.acknowledged_at.map(|t| t.to_rfc3339()).unwrap_or_default(),
+            s.method.as_deref().map(acks::method_label).unwrap_or_default().into(),
+            s.link_issued_at.map(|t| t.to_rfc3339()).unwrap_or_default(),
+        ]));
+    }
+    let name = format!("acknowledgements-{}-v{}.csv", campaign.policy_title.to_lowercase().replace(|c: char| !c.is_alphanumeric(), "-"), campaign.number());
+    Ok(csv::attachment(&name, out))
+}
+
+async fn reminders(State(state): State<AppState>, me: Member, Id(id): Id, Form(form): Form<CampaignForm>) -> AppResult<Response> {
+    me.require(Action::ManagePolicies)?;
+    let (campaign, standings) = campaign_data(&state, &me, id).await?;
+    let missing: Vec<&Standing> = standings.iter().filter(|s| !s.done()).collect();
+    links_response(&state, &me, campaign, &missing, crate::web::form::ticked(&form.send), true).await
+}
+
+// ---------- personal links ----------
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LinkState {
+    Open,
+    Done,
+    Expired,
+    Left,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "policies/ack.html")]
+struct AckPage {
+    layout: Layout,
+    token: String,
+    org_name: String,
+    person_name: String,
+    v: Version,
+    text_html: Option<String>,
+    state: LinkState,
+    acknowledged_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+async fn load_ack(state: &AppState, token: &str) -> AppResult<(acks::LinkTarget, Version, LinkState, Option<chrono::DateTime<chrono::Utc>>)> {
+    let target = acks::by_token(&state.db, token).await?;
+    let v = model::version(&state.db, target.org_id, target.policy_version_id).await?;
+    let now = state.clock.now();
+    let done = acks::acknowledged(&state.db, target.org_id, target.person_id, v.id).await?.map(|(at, _)| at);
+    let st = if done.is_some() {
+        LinkState::Done
+    } else if target.person_end_date.is_some_and(|d| d <= now.date_naive()) {
+        LinkState::Left
+    } else if target.expires_at <= now {
+        LinkState::Expired
+    } else {
+        LinkState::Open
+    };
+    Ok((target, v, st, done))
+}
+
+fn ack_view(visitor: &Visitor, token: String, target: acks::LinkTarget, v: Version, st: LinkState, done: Option<chrono::DateTime<chrono::Utc>>) -> Response {
+    let status = if matches!(st, LinkState::Open | LinkState::Done) { StatusCode::OK } else { StatusCode::GONE };
+    let page = AckPage {
+        layout: Layout::basic(visitor, format!("{} v{}", v.policy_title, v.number())),
+        token,
+        org_name: target.org_name,
+        person_name: target.person_name,
+        text_html: v.body_markdown.as_deref().map(markdown::render),
+        v,
+        state: st,
+        acknowledged_at: done,
+    };
+    (status, page).into_response()
+}
+
+async fn ack_page(State(state): State<AppState>, visitor: Visitor, Path(token): Path<String>) -> AppResult<Response> {
+    let (target, v, st, done) = load_ack(&state, &token).await?;
+    Ok(ack_view(&visitor, token, target, v, st, done))
+}
+
+async fn ack_by_link(State(state): State<AppState>, visitor: Visitor, Path(token): Path<String>, headers: HeaderMap) -> AppResult<Response> {
+    let (target, v, st, done) = load_ack(&state, &token).await?;
+    if st != LinkState::Open {
+        return Ok(ack_view(&visitor, token, target, v, st, done));
+    }
+    let actor = Actor {
+        org_id: Some(target.org_id),
+        user_id: None,
+        label: format!("{} (personal link)", target.person_name),
+        request_id: visitor.request_id.clone(),
+    };
+    let now = state.clock.now();
+    let mut tx = state.db.begin().await?;
+    acks::acknowledge(&mut tx, &actor, now, target.org_id, target.person_id, v.id, Method::Link, &visitor.client_addr, &user_agent(&headers)).await?;
+    tx.commit().await?;
+    Ok(ack_view(&visitor, token, target, v, LinkState::Done, Some(now)))
+}
+
+/// Streams a version's document file as an attachment.
+async fn document_response(state: &AppState, org_id: Uuid, v: &Version) -> AppResult<Response> {
+    let rev_id = v.evidence_revision_id.ok_or(AppError::NotFound)?;
+    let rev = evidence::revision(&state.db, org_id, rev_id).await?;
+    let (size, stream) = state.store.read(&rev.object_key).await?;
+    let mut res = Response::new(Body::from_stream(stream));
+    let h = res.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_str(&rev.content_type).unwrap_or(HeaderValue::from_static("application/octet-stream")));
+    h.insert(header::CONTENT_LENGTH, HeaderValue::from(size));
+    if let Ok(d) = HeaderValue::from_str(&crate::web::layout::attachment(&rev.filename)) {
+        h.insert(header::CONTENT_DISPOSITION, d);
+    }
+    h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static("sandbox; default-src 'none'"));
+    Ok(res)
+}
+
+async fn ack_document(State(state): State<AppState>, Path(token): Path<String>) -> AppResult<Response> {
+    let (target, v, st, _) = load_ack(&state, &token).await?;
+    if matches!(st, LinkState::Expired | LinkState::Left) {
+        return Err(AppError::NotFound);
+    }
+    document_response(&state, target.org_id, &v).await
+}
+
+// ---------- interested parties ----------
+
+#[derive(Template, WebTemplate)]
+#[template(path = "policies/public.html")]
+struct PublicPage {
+    layout: Layout,
+    org_name: String,
+    slug: String,
+    v: Version,
+    text_html: Option<String>,
+}
+
+async fn public_page(State(state): State<AppState>, visitor: Visitor, Path(slug): Path<String>) -> AppResult<PublicPage> {
+    let (org_name, v) = model::public_version(&state.db, &slug).await?;
+    Ok(PublicPage {
+        layout: Layout::basic(&visitor, format!("{org_name}: {}", v.policy_title)),
+        org_name,
+        slug,
+        text_html: v.body_markdown.as_deref().map(markdown::render),
+        v,
+    })
+}
+
+async fn public_document(State(state): State<AppState>, Path(slug): Path<String>) -> AppResult<Response> {
+    let (_, v) = model::public_version(&state.db, &slug).await?;
+    let org_id: Uuid = sqlx::query_scalar("SELECT org_id FROM policies WHERE public_slug = $1").bind(&slug).fetch_one(&state.db).await?;
+    document_response(&state, org_id, &v).await
+}

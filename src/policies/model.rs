@@ -1,0 +1,565 @@
+//! Policies and their versions. A version is drafted, then signed by an
+//! executive; from the signature on it never changes (the database refuses
+//! too). A change makes a new version: minor keeps acknowledgements, major
+//! asks everyone again.
+use crate::audit::{self, Actor};
+use crate::error::{AppError, AppResult};
+use crate::people::audience::Audience;
+use chrono::{DateTime, Months, NaiveDate, Utc};
+use serde_json::json;
+use sha2::{Digest, Sha256};
+use sqlx::{PgConnection, PgPool};
+use uuid::Uuid;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PolicyKind {
+    IsPolicy,
+    TopicSpecific,
+    AcceptableUse,
+    ManagementStatement,
+    DisciplinaryProcess,
+    TrainingPlan,
+}
+
+impl PolicyKind {
+    pub const ALL: [PolicyKind; 6] = [
+        PolicyKind::IsPolicy,
+        PolicyKind::TopicSpecific,
+        PolicyKind::AcceptableUse,
+        PolicyKind::ManagementStatement,
+        PolicyKind::DisciplinaryProcess,
+        PolicyKind::TrainingPlan,
+    ];
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PolicyKind::IsPolicy => "is_policy",
+            PolicyKind::TopicSpecific => "topic_specific",
+            PolicyKind::AcceptableUse => "acceptable_use",
+            PolicyKind::ManagementStatement => "management_statement",
+            PolicyKind::DisciplinaryProcess => "disciplinary_process",
+            PolicyKind::TrainingPlan => "training_plan",
+        }
+    }
+    pub fn label(self) -> &'static str {
+        match self {
+            PolicyKind::IsPolicy => "Information security policy",
+            PolicyKind::TopicSpecific => "Topic-specific policy",
+            PolicyKind::AcceptableUse => "Acceptable use policy",
+            PolicyKind::ManagementStatement => "Senior management statement",
+            PolicyKind::DisciplinaryProcess => "Disciplinary process",
+            PolicyKind::TrainingPlan => "Training plan",
+        }
+    }
+    pub fn parse(raw: &str) -> Option<PolicyKind> {
+        PolicyKind::ALL.into_iter().find(|k| k.as_str() == raw)
+    }
+}
+
+/// The 5.2 content checks an information security policy must pass.
+pub const CHECKS: [(&str, &str); 4] = [
+    ("check_purpose", "5.2(a) It suits the organisation's purpose"),
+    ("check_objectives", "5.2(b) It sets security objectives or a framework for setting them"),
+    ("check_requirements", "5.2(c) It commits to meeting applicable requirements"),
+    ("check_improvement", "5.2(d) It commits to continual improvement"),
+];
+
+/// The day a signed version is due for review.
+pub fn review_due(approved_at: DateTime<Utc>, months: i32) -> Option<NaiveDate> {
+    approved_at.date_naive().checked_add_months(Months::new(u32::try_from(months).ok()?))
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Bump {
+    Major,
+    Minor,
+}
+
+/// The number of the next version. The first is always 1.0.
+pub fn next_number(existing: &[(i32, i32)], bump: Bump) -> (i32, i32) {
+    let Some(&(major, _)) = existing.iter().max() else { return (1, 0) };
+    match bump {
+        Bump::Major => (major + 1, 0),
+        Bump::Minor => {
+            let minor = existing.iter().filter(|(m, _)| *m == major).map(|(_, n)| *n).max().unwrap_or(0);
+            (major, minor + 1)
+        }
+    }
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Policy {
+    pub id: Uuid,
+    pub title: String,
+    pub kind: String,
+    pub owner_id: Option<Uuid>,
+    pub owner_name: Option<String>,
+    pub review_months: i32,
+    pub audience: String,
+    pub audience_departments: Vec<String>,
+    pub public_slug: Option<String>,
+    pub current_id: Option<Uuid>,
+    pub current_major: Option<i32>,
+    pub current_minor: Option<i32>,
+    pub current_approved_at: Option<DateTime<Utc>>,
+    pub current_approver_name: Option<String>,
+    pub current_approver_top_management: Option<bool>,
+    pub drafts: i64,
+}
+
+impl Policy {
+    pub fn kind(&self) -> PolicyKind {
+        PolicyKind::parse(&self.kind).unwrap_or(PolicyKind::TopicSpecific)
+    }
+    pub fn audience(&self) -> Audience {
+        Audience::from_parts(&self.audience, &self.audience_departments)
+    }
+    pub fn current_number(&self) -> Option<String> {
+        Some(format!("{}.{}", self.current_major?, self.current_minor?))
+    }
+    pub fn review_due(&self) -> Option<NaiveDate> {
+        review_due(self.current_approved_at?, self.review_months)
+    }
+    pub fn review_overdue(&self, today: NaiveDate) -> bool {
+        self.review_due().is_some_and(|d| d < today)
+    }
+}
+
+const SELECT_POLICIES: &str = "SELECT p.id, p.title, p.kind, p.owner_id, o.name AS owner_name, p.review_months, p.audience,
+        p.audience_departments, p.public_slug,
+        c.id AS current_id, c.major AS current_major, c.minor AS current_minor, c.approved_at AS current_approved_at,
+        c.approver_name AS current_approver_name, c.approver_top_management AS current_approver_top_management,
+        (SELECT count(*) FROM policy_versions d WHERE d.org_id = p.org_id AND d.policy_id = p.id AND d.approved_at IS NULL) AS drafts
+   FROM policies p
+   LEFT JOIN people o ON o.org_id = p.org_id AND o.id = p.owner_id
+   LEFT JOIN LATERAL (
+        SELECT v.id, v.major, v.minor, v.approved_at, v.approver_name, v.approver_top_management
+          FROM policy_versions v
+         WHERE v.org_id = p.org_id AND v.policy_id = p.id AND v.approved_at IS NOT NULL
+         ORDER BY v.major DESC, v.minor DESC LIMIT 1) c ON true";
+
+pub async fn list(db: &PgPool, org_id: Uuid) -> AppResult<Vec<Policy>> {
+    Ok(sqlx::query_as(&format!(
+        "{SELECT_POLICIES} WHERE p.org_id = $1
+          ORDER BY array_position(ARRAY['is_policy','management_statement','acceptable_use','topic_specific','disciplinary_process','training_plan'], p.kind), p.title"
+    ))
+    .bind(org_id)
+    .fetch_all(db)
+    .await?)
+}
+
+pub async fn get(db: impl sqlx::PgExecutor<'_>, org_id: Uuid, id: Uuid) -> AppResult<Policy> {
+    sqlx::query_as(&format!("{SELECT_POLICIES} WHERE p.org_id = $1 AND p.id = $2"))
+        .bind(org_id)
+        .bind(id)
+        .fetch_optional(db)
+        .await?
+        .ok_or(AppError::NotFound)
+}
+
+/// What the policy form sets.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PolicyFields {
+    pub title: String,
+    pub kind: PolicyKind,
+    pub owner_id: Option<Uuid>,
+    pub review_months: i32,
+    pub audience: Audience,
+    pub public: bool,
+}
+
+async fn check_owner(conn: &mut PgConnection, org_id: Uuid, owner: Option<Uuid>) -> AppResult<()> {
+    if let Some(o) = owner {
+        let ok: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM people WHERE org_id = $1 AND id = $2)")
+            .bind(org_id)
+            .bind(o)
+            .fetch_one(&mut *conn)
+            .await?;
+        if !ok {
+            return Err(AppError::BadRequest("The chosen owner is not in this organisation's directory.".into()));
+        }
+    }
+    Ok(())
+}
+
+/// An unguessable address for a policy shown to interested parties.
+fn new_slug() -> String {
+    crate::auth::session::random_token()
+}
+
+pub async fn create(conn: &mut PgConnection, actor: &Actor, now: DateTime<Utc>, org_id: Uuid, f: &PolicyFields) -> AppResult<Uuid> {
+    check_owner(conn, org_id, f.owner_id).await?;
+    let id = Uuid::new_v4();
+    sqlx::query(
+        "INSERT INTO policies (id, org_id, title, kind, owner_id, review_months, audience, audience_departments, public_slug, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)",
+    )
+    .bind(id)
+    .bind(org_id)
+    .bind(&f.title)
+    .bind(f.kind.as_str())
+    .bind(f.owner_id)
+    .bind(f.review_months)
+    .bind(f.audience.kind())
+    .bind(f.audience.departments())
+    .bind(f.public.then(new_slug))
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    audit::record(
+        conn,
+        actor,
+        now,
+        "policy.created",
+        "policy",
+        id,
+        json!({"title": f.title, "kind": f.kind.as_str(), "audience": f.audience.label(), "public": f.public}),
+    )
+    .await?;
+    Ok(id)
+}
+
+pub async fn update(conn: &mut PgConnection, actor: &Actor, now: DateTime<Utc>, org_id: Uuid, before: &Policy, f: &PolicyFields) -> AppResult<bool> {
+    let mut changes = serde_json::Map::new();
+    let mut cmp = |k: &str, a: serde_json::Value, b: serde_json::Value| {
+        if a != b {
+            changes.insert(k.into(), json!([a, b]));
+        }
+    };
+    cmp("title", json!(before.title), json!(f.title));
+    cmp("kind", json!(before.kind), json!(f.kind.as_str()));
+    cmp("owner_id", json!(before.owner_id), json!(f.owner_id));
+    cmp("review_months", json!(before.review_months), json!(f.review_months));
+    cmp("audience", json!(before.audience().label()), json!(f.audience.label()));
+    cmp("public", json!(before.public_slug.is_some()), json!(f.public));
+    if changes.is_empty() {
+        return Ok(false);
+    }
+    check_owner(conn, org_id, f.owner_id).await?;
+    // Keep the public address when it stays public, so links already shared keep working.
+    let slug = match (&before.public_slug, f.public) {
+        (Some(s), true) => Some(s.clone()),
+        (None, true) => Some(new_slug()),
+        (_, false) => None,
+    };
+    sqlx::query(
+        "UPDATE policies SET title = $3, kind = $4, owner_id = $5, review_months = $6, audience = $7, audience_departments = $8,
+                public_slug = $9, updated_at = $10
+          WHERE org_id = $1 AND id = $2",
+    )
+    .bind(org_id)
+    .bind(before.id)
+    .bind(&f.title)
+    .bind(f.kind.as_str())
+    .bind(f.owner_id)
+    .bind(f.review_months)
+    .bind(f.audience.kind())
+    .bind(f.audience.departments())
+    .bind(slug)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    audit::record(conn, actor, now, "policy.updated", "policy", before.id, serde_json::Value::Object(changes)).await?;
+    Ok(true)
+}
+
+// ---------- versions ----------
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Version {
+    pub id: Uuid,
+    pub policy_id: Uuid,
+    pub policy_title: String,
+    pub policy_kind: String,
+    pub review_months: i32,
+    pub major: i32,
+    pub minor: i32,
+    pub change_summary: String,
+    pub body_markdown: Option<String>,
+    pub evidence_revision_id: Option<Uuid>,
+    pub evidence_item_id: Option<Uuid>,
+    pub file_name: Option<String>,
+    pub file_sha256: Option<Vec<u8>>,
+    pub check_purpose: Option<String>,
+    pub check_objectives: Option<String>,
+    pub check_requirements: Option<String>,
+    pub check_improvement: Option<String>,
+    pub created_by_name: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub approver_name: Option<String>,
+    pub approver_top_management: Option<bool>,
+    pub approved_at: Option<DateTime<Utc>>,
+    pub approved_from: Option<String>,
+    pub approved_agent: Option<String>,
+    pub approved_sha256: Option<Vec<u8>>,
+}
+
+impl Version {
+    pub fn number(&self) -> String {
+        format!("{}.{}", self.major, self.minor)
+    }
+    pub fn is_signed(&self) -> bool {
+        self.approved_at.is_some()
+    }
+    pub fn kind(&self) -> PolicyKind {
+        PolicyKind::parse(&self.policy_kind).unwrap_or(PolicyKind::TopicSpecific)
+    }
+    pub fn review_due(&self) -> Option<NaiveDate> {
+        review_due(self.approved_at?, self.review_months)
+    }
+    /// The four 5.2 checks with where each is met (`None`: not met).
+    pub fn checks(&self) -> [(&'static str, &'static str, Option<&str>); 4] {
+        let v = [&self.check_purpose, &self.check_objectives, &self.check_requirements, &self.check_improvement];
+        [0, 1, 2, 3].map(|i| (CHECKS[i].0, CHECKS[i].1, v[i].as_deref()))
+    }
+    pub fn checks_missing(&self) -> usize {
+        self.checks().iter().filter(|(_, _, place)| place.is_none()).count()
+    }
+    /// The SHA-256 of what a signature covers: the Markdown text, or the file.
+    pub fn document_sha256(&self) -> Option<Vec<u8>> {
+        match (&self.body_markdown, &self.file_sha256) {
+            (Some(body), _) => Some(Sha256::digest(body.as_bytes()).to_vec()),
+            (None, Some(sha)) => Some(sha.clone()),
+            _ => None,
+        }
+    }
+    pub fn signed_hash_hex(&self) -> String {
+        self.approved_sha256.as_deref().map(hex::encode).unwrap_or_default()
+    }
+}
+
+const SELECT_VERSIONS: &str = "SELECT v.id, v.policy_id, p.title AS policy_title, p.kind AS policy_kind, p.review_months, v.major, v.minor,
+        v.change_summary, v.body_markdown, v.evidence_revision_id, r.item_id AS evidence_item_id, r.filename AS file_name,
+        r.sha256 AS file_sha256, v.check_purpose, v.check_objectives, v.check_requirements, v.check_improvement,
+        u.name AS created_by_name, v.created_at, v.approver_name, v.approver_top_management, v.approved_at, v.approved_from,
+        v.approved_agent, v.approved_sha256
+   FROM policy_versions v
+   JOIN policies p ON p.org_id = v.org_id AND p.id = v.policy_id
+   LEFT JOIN evidence_revisions r ON r.org_id = v.org_id AND r.id = v.evidence_revision_id
+   LEFT JOIN users u ON u.id = v.created_by";
+
+pub async fn versions(db: &PgPool, org_id: Uuid, policy_id: Uuid) -> AppResult<Vec<Version>> {
+    Ok(sqlx::query_as(&format!("{SELECT_VERSIONS} WHERE v.org_id = $1 AND v.policy_id = $2 ORDER BY v.major DESC, v.minor DESC"))
+        .bind(org_id)
+        .bind(policy_id)
+        .fetch_all(db)
+        .await?)
+}
+
+pub async fn version(db: impl sqlx::PgExecutor<'_>, org_id: Uuid, id: Uuid) -> AppResult<Version> {
+    sqlx::query_as(&format!("{SELECT_VERSIONS} WHERE v.org_id = $1 AND v.id = $2"))
+        .bind(org_id)
+        .bind(id)
+        .fetch_optional(db)
+        .await?
+        .ok_or(AppError::NotFound)
+}
+
+/// What a draft holds.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Draft {
+    pub change_summary: String,
+    pub body_markdown: Option<String>,
+    /// Where each 5.2 check is met, in the order of `CHECKS`.
+    pub checks: [Option<String>; 4],
+}
+
+pub async fn create_version(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    now: DateTime<Utc>,
+    org_id: Uuid,
+    policy: &Policy,
+    bump: Bump,
+    draft: &Draft,
+    evidence_revision_id: Option<Uuid>,
+) -> AppResult<(Uuid, String)> {
+    // One new version at a time per policy, so numbers never collide.
+    sqlx::query("SELECT id FROM policies WHERE org_id = $1 AND id = $2 FOR UPDATE").bind(org_id).bind(policy.id).execute(&mut *conn).await?;
+    let existing: Vec<(i32, i32)> = sqlx::query_as("SELECT major, minor FROM policy_versions WHERE org_id = $1 AND policy_id = $2")
+        .bind(org_id)
+        .bind(policy.id)
+        .fetch_all(&mut *conn)
+        .await?;
+    let (major, minor) = next_number(&existing, bump);
+    let id = Uuid::new_v4();
+    sqlx::query(
+        "INSERT INTO policy_versions (id, org_id, policy_id, major, minor, change_summary, body_markdown, evidence_revision_id,
+                                      check_purpose, check_objectives, check_requirements, check_improvement, created_by, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+    )
+    .bind(id)
+    .bind(org_id)
+    .bind(policy.id)
+    .bind(major)
+    .bind(minor)
+    .bind(&draft.change_summary)
+    .bind(&draft.body_markdown)
+    .bind(evidence_revision_id)
+    .bind(&draft.checks[0])
+    .bind(&draft.checks[1])
+    .bind(&draft.checks[2])
+    .bind(&draft.checks[3])
+    .bind(actor.user_id)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    let number = format!("{major}.{minor}");
+    audit::record(
+        conn,
+        actor,
+        now,
+        "policy_version.drafted",
+        "policy_version",
+        id,
+        json!({"policy": policy.title, "version": number, "summary": draft.change_summary, "document": if evidence_revision_id.is_some() { "file" } else { "markdown" }}),
+    )
+    .await?;
+    Ok((id, number))
+}
+
+/// Changes a draft. A signed version answers 409: a change needs a new version.
+pub async fn update_draft(conn: &mut PgConnection, actor: &Actor, now: DateTime<Utc>, org_id: Uuid, v: &Version, draft: &Draft) -> AppResult<bool> {
+    if v.is_signed() {
+        return Err(AppError::Conflict(format!(
+            "Version {} is signed and can no longer change. Make a new version for the change.",
+            v.number()
+        )));
+    }
+    let before = Draft {
+        change_summary: v.change_summary.clone(),
+        body_markdown: v.body_markdown.clone(),
+        checks: [v.check_purpose.clone(), v.check_objectives.clone(), v.check_requirements.clone(), v.check_improvement.clone()],
+    };
+    // A file-based draft keeps its file; only a Markdown draft has a body to edit.
+    let draft = Draft { body_markdown: if v.body_markdown.is_some() { draft.body_markdown.clone() } else { None }, ..draft.clone() };
+    if before == draft {
+        return Ok(false);
+    }
+    sqlx::query(
+        "UPDATE policy_versions SET change_summary = $3, body_markdown = COALESCE($4, body_markdown), check_purpose = $5,
+                check_objectives = $6, check_requirements = $7, check_improvement = $8
+          WHERE org_id = $1 AND id = $2 AND approved_at IS NULL",
+    )
+    .bind(org_id)
+    .bind(v.id)
+    .bind(&draft.change_summary)
+    .bind(&draft.body_markdown)
+    .bind(&draft.checks[0])
+    .bind(&draft.checks[1])
+    .bind(&draft.checks[2])
+    .bind(&draft.checks[3])
+    .execute(&mut *conn)
+    .await?;
+    let text_changed = before.body_markdown != draft.body_markdown;
+    audit::record(
+        conn,
+        actor,
+        now,
+        "policy_version.edited",
+        "policy_version",
+        v.id,
+        json!({"version": v.number(), "text_changed": text_changed, "checks_met": draft.checks.iter().filter(|c| c.is_some()).count()}),
+    )
+    .await?;
+    Ok(true)
+}
+
+/// The person signing, as the directory knows them.
+#[derive(Debug, Clone)]
+pub struct Signer {
+    pub user_id: Uuid,
+    pub name: String,
+    pub person_id: Option<Uuid>,
+    pub top_management: bool,
+}
+
+/// Signs a version: records who, when, from where, with which browser, and
+/// the SHA-256 of the document. Returns the hash.
+pub async fn sign(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    now: DateTime<Utc>,
+    org_id: Uuid,
+    v: &Version,
+    signer: &Signer,
+    client_addr: &str,
+    user_agent: &str,
+) -> AppResult<Vec<u8>> {
+    if v.is_signed() {
+        return Err(AppError::Conflict(format!("Version {} is already signed.", v.number())));
+    }
+    let sha = v.document_sha256().ok_or_else(|| AppError::Conflict("This version has no document to sign.".into()))?;
+    let agent: String = user_agent.chars().take(500).collect();
+    let done = sqlx::query(
+        "UPDATE policy_versions SET approved_by = $3, approver_person_id = $4, approver_name = $5, approver_top_management = $6,
+                approved_at = $7, approved_from = $8, approved_agent = $9, approved_sha256 = $10
+          WHERE org_id = $1 AND id = $2 AND approved_at IS NULL",
+    )
+    .bind(org_id)
+    .bind(v.id)
+    .bind(signer.user_id)
+    .bind(signer.person_id)
+    .bind(&signer.name)
+    .bind(signer.top_management)
+    .bind(now)
+    .bind(client_addr)
+    .bind(&agent)
+    .bind(&sha)
+    .execute(&mut *conn)
+    .await?;
+    if done.rows_affected() == 0 {
+        return Err(AppError::Conflict(format!("Version {} is already signed.", v.number())));
+    }
+    audit::record(
+        conn,
+        actor,
+        now,
+        "policy_version.signed",
+        "policy_version",
+        v.id,
+        json!({"policy": v.policy_title, "version": v.number(), "sha256": hex::encode(&sha), "signer": signer.name,
+               "top_management": signer.top_management, "address": client_addr, "user_agent": agent}),
+    )
+    .await?;
+    Ok(sha)
+}
+
+/// The newest signed version of a public policy, found by its public address.
+pub async fn public_version(db: &PgPool, slug: &str) -> AppResult<(String, Version)> {
+    if slug.len() > 100 {
+        return Err(AppError::NotFound);
+    }
+    let found: Option<(Uuid, Uuid, String)> = sqlx::query_as(
+        "SELECT p.org_id, v.id, o.name FROM policies p
+           JOIN organisations o ON o.id = p.org_id
+           JOIN policy_versions v ON v.org_id = p.org_id AND v.policy_id = p.id AND v.approved_at IS NOT NULL
+          WHERE p.public_slug = $1
+          ORDER BY v.major DESC, v.minor DESC LIMIT 1",
+    )
+    .bind(slug)
+    .fetch_optional(db)
+    .await?;
+    let (org_id, version_id, org_name) = found.ok_or(AppError::NotFound)?;
+    Ok((org_name, version(db, org_id, version_id).await?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn version_numbers() {
+        assert_eq!(next_number(&[], Bump::Minor), (1, 0));
+        assert_eq!(next_number(&[], Bump::Major), (1, 0));
+        assert_eq!(next_number(&[(1, 0)], Bump::Minor), (1, 1));
+        assert_eq!(next_number(&[(1, 0), (1, 1)], Bump::Major), (2, 0));
+        assert_eq!(next_number(&[(1, 0), (1, 3), (2, 0)], Bump::Minor), (2, 1));
+    }
+
+    #[test]
+    fn review_follows_approval() {
+        let at = DateTime::parse_from_rfc3339("2025-09-30T10:00:00Z").unwrap().with_timezone(&Utc);
+        assert_eq!(review_due(at, 12), NaiveDate::from_ymd_opt(2026, 9, 30));
+        assert_eq!(review_due(at, 6), NaiveDate::from_ymd_opt(2026, 3, 30));
+    }
+}

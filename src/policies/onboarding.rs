@@ -1,0 +1,151 @@
+//! Onboarding before access: starters should acknowledge the information
+//! security policy or the acceptable use policy on or before their first
+//! day. This page lists starters and whether they did.
+use crate::app::{AppState, Routes};
+use crate::auth::policy::Action;
+use crate::auth::session::Member;
+use crate::error::AppResult;
+use crate::web::{Layout, csv};
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::extract::{Query, State};
+use axum::response::Response;
+use chrono::{DateTime, Months, NaiveDate, Utc};
+use serde::Deserialize;
+use uuid::Uuid;
+
+pub fn routes(r: Routes) -> Routes {
+    r.get("/onboarding", page).get("/onboarding.csv", export)
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Timing {
+    /// Acknowledged on or before the first day.
+    OnTime,
+    /// Acknowledged this many days after starting.
+    Late(i64),
+    Missing,
+}
+
+/// Whether the first acknowledgement came before the start.
+pub fn timing(start: NaiveDate, first_ack: Option<DateTime<Utc>>) -> Timing {
+    match first_ack {
+        None => Timing::Missing,
+        Some(at) if at.date_naive() <= start => Timing::OnTime,
+        Some(at) => Timing::Late((at.date_naive() - start).num_days()),
+    }
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Starter {
+    pub id: Uuid,
+    pub name: String,
+    pub email: String,
+    pub department: String,
+    pub start_date: NaiveDate,
+    pub is_policy_ack: Option<DateTime<Utc>>,
+    pub aup_ack: Option<DateTime<Utc>>,
+}
+
+impl Starter {
+    pub fn first_ack(&self) -> Option<DateTime<Utc>> {
+        match (self.is_policy_ack, self.aup_ack) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+    pub fn timing(&self) -> Timing {
+        timing(self.start_date, self.first_ack())
+    }
+    pub fn on_time(&self) -> bool {
+        self.timing() == Timing::OnTime
+    }
+    pub fn verdict(&self) -> String {
+        match self.timing() {
+            Timing::OnTime => "before access".into(),
+            Timing::Late(d) => format!("{d} day(s) after starting"),
+            Timing::Missing => "not acknowledged".into(),
+        }
+    }
+}
+
+/// Starters of the last `months` months (current staff), newest first.
+pub async fn starters(db: &sqlx::PgPool, org_id: Uuid, today: NaiveDate, months: u32) -> AppResult<Vec<Starter>> {
+    let since = today.checked_sub_months(Months::new(months)).unwrap_or(today);
+    let first = |kind: &str| {
+        format!(
+            "(SELECT min(a.acknowledged_at) FROM acknowledgements a
+                JOIN policy_versions v ON v.org_id = a.org_id AND v.id = a.policy_version_id
+                JOIN policies pol ON pol.org_id = v.org_id AND pol.id = v.policy_id
+               WHERE a.org_id = p.org_id AND a.person_id = p.id AND pol.kind = '{kind}')"
+        )
+    };
+    let sql = format!(
+        "SELECT p.id, p.name, p.email, p.department, p.start_date, {} AS is_policy_ack, {} AS aup_ack
+           FROM people p
+          WHERE p.org_id = $1 AND p.start_date IS NOT NULL AND p.start_date >= $2 AND p.start_date <= $3
+            AND (p.end_date IS NULL OR p.end_date > $3)
+          ORDER BY p.start_date DESC, p.name",
+        first("is_policy"),
+        first("acceptable_use")
+    );
+    Ok(sqlx::query_as(&sql).bind(org_id).bind(since).bind(today).fetch_all(db).await?)
+}
+
+#[derive(Deserialize, Default)]
+pub struct Window {
+    months: Option<u32>,
+}
+
+impl Window {
+    fn months(&self) -> u32 {
+        self.months.unwrap_or(12).clamp(1, 120)
+    }
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "policies/onboarding.html")]
+struct OnboardingPage {
+    layout: Layout,
+    starters: Vec<Starter>,
+    late: usize,
+    months: u32,
+}
+
+async fn page(State(state): State<AppState>, me: Member, Query(w): Query<Window>) -> AppResult<OnboardingPage> {
+    me.require(Action::ViewPolicies)?;
+    let starters = starters(&state.db, me.org_id, state.clock.now().date_naive(), w.months()).await?;
+    Ok(OnboardingPage {
+        layout: Layout::build(&state.db, &me.visitor, "Onboarding").await?,
+        late: starters.iter().filter(|s| !s.on_time()).count(),
+        starters,
+        months: w.months(),
+    })
+}
+
+async fn export(State(state): State<AppState>, me: Member, Query(w): Query<Window>) -> AppResult<Response> {
+    me.require(Action::ViewPolicies)?;
+    let today = state.clock.now().date_naive();
+    let list = starters(&state.db, me.org_id, today, w.months()).await?;
+    let mut out = csv::row(&["name", "email", "department", "start_date", "is_policy_acknowledged", "acceptable_use_acknowledged", "verdict"]);
+    let day = |t: Option<DateTime<Utc>>| t.map(|t| t.date_naive().to_string()).unwrap_or_default();
+    for s in &list {
+        out.push_str(&csv::row(&[s.name.clone(), s.email.clone(), s.department.clone(), s.start_date.to_string(), day(s.is_policy_ack), day(s.aup_ack), s.verdict()]));
+    }
+    Ok(csv::attachment(&format!("onboarding-{}.csv", today.format("%Y%m%d")), out))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn acknowledging_on_the_first_day_is_in_time() {
+        let start = NaiveDate::from_ymd_opt(2026, 3, 2).unwrap();
+        let at = |d: &str| Some(DateTime::parse_from_rfc3339(d).unwrap().with_timezone(&Utc));
+        assert_eq!(timing(start, at("2026-02-27T10:00:00Z")), Timing::OnTime);
+        assert_eq!(timing(start, at("2026-03-02T16:00:00Z")), Timing::OnTime);
+        assert_eq!(timing(start, at("2026-03-09T09:00:00Z")), Timing::Late(7));
+        assert_eq!(timing(start, None), Timing::Missing);
+    }
+}
