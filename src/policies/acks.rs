@@ -107,7 +107,8 @@ impl Tally {
 }
 
 pub fn percent(done: usize, total: usize) -> u32 {
-    if total == 0 { 100 } else { (done * 100 / total) as u32 }
+    // Nobody to ask counts as complete.
+    (done * 100).checked_div(total).map_or(100, |p| p as u32)
 }
 
 /// Progress overall, by department and by manager (sorted by the most missing).

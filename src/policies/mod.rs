@@ -396,7 +396,7 @@ impl VersionForm {
                 Err(e) => errors.add(name, e),
             }
         }
-        if errors.is_empty() { Ok(Draft { change_summary, body_markdown, checks }) } else { Err(errors) }
+        if errors.is_empty() { Ok(Draft { change_summary, body_markdown, checks, evidence_revision_id: None }) } else { Err(errors) }
     }
 }
 
@@ -492,7 +492,8 @@ async fn create_version(State(state): State<AppState>, me: Member, Id(id): Id, h
             evidence::add_revision(&mut tx, &actor, now, me.org_id, item_id, &rev).await?;
             item = Some(item_id);
         }
-        let (vid, number) = model::create_version(&mut tx, &actor, now, me.org_id, &policy, bump, &draft, file.as_ref().map(|_| revision_id)).await?;
+        let draft = Draft { evidence_revision_id: file.as_ref().map(|_| revision_id), ..draft.clone() };
+        let (vid, number) = model::create_version(&mut tx, &actor, now, me.org_id, &policy, bump, &draft).await?;
         if let Some(item_id) = item {
             evidence::link(&mut tx, &actor, now, me.org_id, item_id, Target { kind: TargetKind::PolicyVersion, id: vid }).await?;
         }
@@ -635,9 +636,11 @@ async fn sign_version(State(state): State<AppState>, me: Member, Id(id): Id, hea
         name: person.as_ref().map(|p| p.name.clone()).unwrap_or_else(|| me.name.clone()),
         person_id: person.as_ref().map(|p| p.id),
         top_management: person.as_ref().is_some_and(|p| p.top_management),
+        client_addr: me.visitor.client_addr.clone(),
+        user_agent: user_agent(&headers),
     };
     let mut tx = state.db.begin().await?;
-    let sha = model::sign(&mut tx, &me.actor(), now, me.org_id, &v, &signer, &me.visitor.client_addr, &user_agent(&headers)).await?;
+    let sha = model::sign(&mut tx, &me.actor(), now, me.org_id, &v, &signer).await?;
     tx.commit().await?;
     let mut msg = format!("You signed version {} of {}. SHA-256 of the signed document: {}.", v.number(), v.policy_title, hex::encode(sha));
     if !signer.top_management {

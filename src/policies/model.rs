@@ -361,6 +361,8 @@ pub struct Draft {
     pub body_markdown: Option<String>,
     /// Where each 5.2 check is met, in the order of `CHECKS`.
     pub checks: [Option<String>; 4],
+    /// The document as a file kept as evidence (instead of `body_markdown`).
+    pub evidence_revision_id: Option<Uuid>,
 }
 
 pub async fn create_version(
@@ -371,8 +373,8 @@ pub async fn create_version(
     policy: &Policy,
     bump: Bump,
     draft: &Draft,
-    evidence_revision_id: Option<Uuid>,
 ) -> AppResult<(Uuid, String)> {
+    let evidence_revision_id = draft.evidence_revision_id;
     // One new version at a time per policy, so numbers never collide.
     sqlx::query("SELECT id FROM policies WHERE org_id = $1 AND id = $2 FOR UPDATE").bind(org_id).bind(policy.id).execute(&mut *conn).await?;
     let existing: Vec<(i32, i32)> = sqlx::query_as("SELECT major, minor FROM policy_versions WHERE org_id = $1 AND policy_id = $2")
@@ -429,9 +431,14 @@ pub async fn update_draft(conn: &mut PgConnection, actor: &Actor, now: DateTime<
         change_summary: v.change_summary.clone(),
         body_markdown: v.body_markdown.clone(),
         checks: [v.check_purpose.clone(), v.check_objectives.clone(), v.check_requirements.clone(), v.check_improvement.clone()],
+        evidence_revision_id: v.evidence_revision_id,
     };
     // A file-based draft keeps its file; only a Markdown draft has a body to edit.
-    let draft = Draft { body_markdown: if v.body_markdown.is_some() { draft.body_markdown.clone() } else { None }, ..draft.clone() };
+    let draft = Draft {
+        body_markdown: if v.body_markdown.is_some() { draft.body_markdown.clone() } else { None },
+        evidence_revision_id: v.evidence_revision_id,
+        ..draft.clone()
+    };
     if before == draft {
         return Ok(false);
     }
@@ -464,13 +471,15 @@ pub async fn update_draft(conn: &mut PgConnection, actor: &Actor, now: DateTime<
     Ok(true)
 }
 
-/// The person signing, as the directory knows them.
+/// The person signing, as the directory knows them, and where they sign from.
 #[derive(Debug, Clone)]
 pub struct Signer {
     pub user_id: Uuid,
     pub name: String,
     pub person_id: Option<Uuid>,
     pub top_management: bool,
+    pub client_addr: String,
+    pub user_agent: String,
 }
 
 /// Signs a version: records who, when, from where, with which browser, and
@@ -482,14 +491,13 @@ pub async fn sign(
     org_id: Uuid,
     v: &Version,
     signer: &Signer,
-    client_addr: &str,
-    user_agent: &str,
 ) -> AppResult<Vec<u8>> {
+    let client_addr = signer.client_addr.as_str();
     if v.is_signed() {
         return Err(AppError::Conflict(format!("Version {} is already signed.", v.number())));
     }
     let sha = v.document_sha256().ok_or_else(|| AppError::Conflict("This version has no document to sign.".into()))?;
-    let agent: String = user_agent.chars().take(500).collect();
+    let agent: String = signer.user_agent.chars().take(500).collect();
     let done = sqlx::query(
         "UPDATE policy_versions SET approved_by = $3, approver_person_id = $4, approver_name = $5, approver_top_management = $6,
                 approved_at = $7, approved_from = $8, approved_agent = $9, approved_sha256 = $10

@@ -10,6 +10,7 @@ mod evidence;
 mod mail;
 mod orgs;
 mod people;
+mod policies;
 mod requirements;
 mod roles;
 mod s3;

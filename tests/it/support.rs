@@ -29,6 +29,36 @@ use uuid::Uuid;
 
 pub const PASSWORD: &str = "a long and memorable test passphrase";
 
+/// SQL statements run so far in this test process (nextest runs each test
+/// in a process of its own). sqlx reports every statement as a tracing
+/// event with the target `sqlx::query`; this layer counts them.
+static QUERIES: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+struct CountQueries;
+
+impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for CountQueries {
+    fn on_event(&self, event: &tracing::Event<'_>, _: tracing_subscriber::layer::Context<'_, S>) {
+        if event.metadata().target() == "sqlx::query" {
+            QUERIES.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        }
+    }
+}
+
+/// Runs `f` and returns its output with the number of SQL statements it ran.
+pub async fn queries_during<F: std::future::Future>(f: F) -> (F::Output, usize) {
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    use tracing_subscriber::Layer;
+    static INSTALLED: std::sync::OnceLock<()> = std::sync::OnceLock::new();
+    INSTALLED.get_or_init(|| {
+        let only_queries = tracing_subscriber::filter::Targets::new().with_target("sqlx::query", tracing::Level::DEBUG);
+        let _ = tracing_subscriber::registry().with(CountQueries.with_filter(only_queries)).try_init();
+    });
+    let before = QUERIES.load(std::sync::atomic::Ordering::SeqCst);
+    let out = f.await;
+    (out, QUERIES.load(std::sync::atomic::Ordering::SeqCst) - before)
+}
+
 pub struct TestApp {
     pub state: AppState,
     pub clock: ManualClock,
@@ -203,9 +233,9 @@ impl TestApp {
     /// A draft version: Markdown `text`, or with `file` set the given evidence revision.
     pub async fn draft(&self, org: Uuid, policy: Uuid, text: &str, file: Option<Uuid>, bump: Bump) -> Uuid {
         let p = policies::get(self.db(), org, policy).await.unwrap();
-        let draft = Draft { change_summary: "test".into(), body_markdown: file.is_none().then(|| text.to_string()), checks: Default::default() };
+        let draft = Draft { change_summary: "test".into(), body_markdown: file.is_none().then(|| text.to_string()), checks: Default::default(), evidence_revision_id: file };
         let mut tx = self.db().begin().await.unwrap();
-        let (id, _) = policies::create_version(&mut tx, &self.system(org), self.state.clock.now(), org, &p, bump, &draft, file).await.unwrap();
+        let (id, _) = policies::create_version(&mut tx, &self.system(org), self.state.clock.now(), org, &p, bump, &draft).await.unwrap();
         tx.commit().await.unwrap();
         id
     }
@@ -213,9 +243,9 @@ impl TestApp {
     /// Signs a version as `user` (top management or not).
     pub async fn sign(&self, org: Uuid, version: Uuid, user: Uuid, top_management: bool) {
         let v = policies::version(self.db(), org, version).await.unwrap();
-        let signer = Signer { user_id: user, name: "Signer".into(), person_id: None, top_management };
+        let signer = Signer { user_id: user, name: "Signer".into(), person_id: None, top_management, client_addr: "192.0.2.1".into(), user_agent: "test".into() };
         let mut tx = self.db().begin().await.unwrap();
-        policies::sign(&mut tx, &self.system(org), self.state.clock.now(), org, &v, &signer, "192.0.2.1", "test").await.unwrap();
+        policies::sign(&mut tx, &self.system(org), self.state.clock.now(), org, &v, &signer).await.unwrap();
         tx.commit().await.unwrap();
     }
 

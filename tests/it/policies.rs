@@ -1,0 +1,338 @@
+//! Policies: signing and immutability, the approver check, version numbers
+//! and acknowledgements, personal links, campaigns, public pages, onboarding,
+//! and a fixed number of queries whatever the organisation's size.
+use crate::support::{Client, PASSWORD, TestApp, queries_during};
+use axum::http::StatusCode;
+use chrono::Duration;
+use mandate::auth::policy::Role;
+use mandate::people::model::{Kind, PersonFields};
+use mandate::policies::model::{Bump, PolicyKind};
+use sqlx::PgPool;
+use uuid::Uuid;
+
+struct Acme {
+    app: TestApp,
+    org: Uuid,
+    owner: Uuid,
+    lead: Client,
+    ceo_user: Uuid,
+    ceo: Uuid,
+}
+
+async fn acme(db: PgPool) -> Acme {
+    let app = TestApp::new(db).await;
+    let owner = app.user("owner@acme.example", "Owner").await;
+    let org = app.org("Acme", owner).await;
+    let lead_user = app.user("lead@acme.example", "Lead").await;
+    app.member(org, lead_user, Role::IsmsLead).await;
+    let ceo_user = app.user("ceo@acme.example", "Cee Eo").await;
+    app.member(org, ceo_user, Role::Executive).await;
+    let ceo = app.person(org, "Cee Eo", "ceo@acme.example", true).await;
+    app.link(org, ceo, ceo_user).await;
+    let lead = app.signed_in(lead_user, Some(org)).await;
+    Acme { app, org, owner, lead, ceo_user, ceo }
+}
+
+/// Creates a policy through the form and a first Markdown draft; returns (policy, version).
+async fn policy_with_draft(a: &mut Acme, kind: &str, text: &str) -> (Uuid, Uuid) {
+    let res = a.lead.post("/policies", &[("title", "Information security policy"), ("kind", kind), ("review_months", "12"), ("audience", "all_staff")]).await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
+    let policy: Uuid = res.location().trim_start_matches("/policies/").parse().unwrap();
+    let version = new_version(a, policy, "major", text).await;
+    (policy, version)
+}
+
+async fn new_version(a: &mut Acme, policy: Uuid, bump: &str, text: &str) -> Uuid {
+    let fields = [("bump", bump), ("source", "markdown"), ("change_summary", "Changes"), ("body_markdown", text), ("check_purpose", "Section 1")];
+    let res = a.lead.multipart(&format!("/policies/{policy}/versions"), &fields, None).await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
+    res.location().trim_start_matches("/policies/versions/").parse().unwrap()
+}
+
+/// The personal link shown for `name` on a links page, as a local path.
+fn link_for(page: &crate::support::Resp, name: &str) -> String {
+    let html = page.html();
+    let row = scraper::Selector::parse("table tbody tr").unwrap();
+    let code = scraper::Selector::parse("code.link").unwrap();
+    let tr = html.select(&row).find(|r| r.text().collect::<String>().contains(name)).unwrap_or_else(|| panic!("no link for {name}"));
+    let url: String = tr.select(&code).next().unwrap().text().collect();
+    url.trim_start_matches("http://localhost:8080").to_string()
+}
+
+async fn sign_as(a: &TestApp, user: Uuid, org: Uuid, version: Uuid) -> crate::support::Resp {
+    let mut c = a.signed_in(user, Some(org)).await;
+    c.post(&format!("/policies/versions/{version}/sign"), &[("password", PASSWORD)]).await
+}
+
+#[sqlx::test]
+async fn a_signed_version_never_changes(db: PgPool) {
+    let mut a = acme(db).await;
+    let (policy, v1) = policy_with_draft(&mut a, "is_policy", "# Policy\n\nWe protect information.").await;
+    // A draft can be edited.
+    let res = a.lead.post(&format!("/policies/versions/{v1}"), &[("change_summary", "First"), ("body_markdown", "# Policy\n\nWe protect all information.")]).await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER);
+
+    let mut ceo = a.app.signed_in(a.ceo_user, Some(a.org)).await;
+    ceo.headers.insert("user-agent", "CeoBrowser/2".parse().unwrap());
+    let wrong = ceo.post(&format!("/policies/versions/{v1}/sign"), &[("password", "not my password at all")]).await;
+    assert_eq!(wrong.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(wrong.body.contains("not your password"));
+    let res = ceo.post(&format!("/policies/versions/{v1}/sign"), &[("password", PASSWORD)]).await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
+    let page = ceo.get(res.location()).await;
+    let sha = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(b"# Policy\n\nWe protect all information."));
+    assert!(page.texts(".flash").concat().contains(&sha), "the signature covers the document's SHA-256");
+    let (from, agent, top): (String, String, bool) =
+        sqlx::query_as("SELECT approved_from, approved_agent, approver_top_management FROM policy_versions WHERE id = $1").bind(v1).fetch_one(a.app.db()).await.unwrap();
+    assert_eq!((from.as_str(), agent.as_str(), top), ("192.0.2.10", "CeoBrowser/2", true));
+
+    // Signed: the app refuses edits and a second signature, and so does the database.
+    let edit = a.lead.post(&format!("/policies/versions/{v1}"), &[("change_summary", "Sneaky"), ("body_markdown", "# Other")]).await;
+    assert_eq!(edit.status, StatusCode::CONFLICT);
+    assert_eq!(sign_as(&a.app, a.owner, a.org, v1).await.status, StatusCode::CONFLICT);
+    assert!(sqlx::query("UPDATE policy_versions SET body_markdown = 'x' WHERE id = $1").bind(v1).execute(a.app.db()).await.is_err());
+    assert!(sqlx::query("DELETE FROM policy_versions WHERE id = $1").bind(v1).execute(a.app.db()).await.is_err());
+    // A change makes a new version.
+    let v2 = new_version(&mut a, policy, "minor", "# Policy\n\nWe protect all information, always.").await;
+    let numbers: Vec<(i32, i32)> = sqlx::query_as("SELECT major, minor FROM policy_versions WHERE policy_id = $1 ORDER BY created_at").bind(policy).fetch_all(a.app.db()).await.unwrap();
+    assert_eq!(numbers, vec![(1, 0), (1, 1)]);
+    assert!(a.lead.get(&format!("/policies/versions/{v2}")).await.body.contains("Draft: not yet signed"));
+}
+
+#[sqlx::test]
+async fn an_approver_outside_top_management_is_flagged(db: PgPool) {
+    let mut a = acme(db).await;
+    let (_, v1) = policy_with_draft(&mut a, "is_policy", "# Policy").await;
+    let cto_user = a.app.user("cto@acme.example", "Cee Tee Oh").await;
+    a.app.member(a.org, cto_user, Role::Executive).await;
+    let cto = a.app.person(a.org, "Cee Tee Oh", "cto@acme.example", false).await;
+    a.app.link(a.org, cto, cto_user).await;
+    let mut c = a.app.signed_in(cto_user, Some(a.org)).await;
+    let page = c.get(&format!("/policies/versions/{v1}")).await;
+    assert!(page.body.contains("not marked as top management"), "warned before signing");
+    let res = c.post(&format!("/policies/versions/{v1}/sign"), &[("password", PASSWORD)]).await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER);
+    assert!(c.get(res.location()).await.texts(".flash").concat().contains("shows as a gap"));
+    let register = a.lead.get("/policies").await;
+    assert!(register.texts("main table tbody tr").concat().contains("not top management"), "{}", register.body);
+    // Contributors and ISMS leads cannot sign at all.
+    let (_, v2) = policy_with_draft(&mut a, "topic_specific", "# Other").await;
+    let res = a.lead.post(&format!("/policies/versions/{v2}/sign"), &[("password", PASSWORD)]).await;
+    assert_eq!(res.status, StatusCode::FORBIDDEN);
+}
+
+#[sqlx::test]
+async fn minor_versions_keep_acknowledgements_and_majors_ask_again(db: PgPool) {
+    let mut a = acme(db).await;
+    let staff = a.app.person(a.org, "Staff Member", "staff@acme.example", false).await;
+    let (policy, v1) = policy_with_draft(&mut a, "acceptable_use", "# Use").await;
+    assert_eq!(sign_as(&a.app, a.ceo_user, a.org, v1).await.status, StatusCode::SEE_OTHER);
+    // A campaign gives every person a link; the member acknowledges.
+    let links = a.lead.post(&format!("/policies/versions/{v1}/campaigns"), &[]).await;
+    assert_eq!(links.status, StatusCode::OK);
+    let urls: Vec<String> = links.texts("table code.link");
+    assert_eq!(urls.len(), 2, "the CEO and the staff member: {urls:?}");
+    let staff_url = link_for(&links, "Staff Member");
+    let mut reader = a.app.client();
+    assert_eq!(reader.post(&staff_url, &[]).await.status, StatusCode::OK);
+
+    let v11 = new_version(&mut a, policy, "minor", "# Use\n\nTypo fixed.").await;
+    sign_as(&a.app, a.ceo_user, a.org, v11).await;
+    let c11 = a.lead.post(&format!("/policies/versions/{v11}/campaigns"), &[]).await;
+    assert_eq!(c11.texts("table tbody tr").len(), 1, "only the CEO is asked: the staff member's acknowledgement of 1.0 still counts");
+    assert!(!c11.body.contains("Staff Member"));
+
+    let v2 = new_version(&mut a, policy, "major", "# Use\n\nNew rules.").await;
+    sign_as(&a.app, a.ceo_user, a.org, v2).await;
+    let c2 = a.lead.post(&format!("/policies/versions/{v2}/campaigns"), &[]).await;
+    assert!(c2.body.contains("Staff Member"), "a major version asks everyone again");
+    let covered: bool = sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM acknowledgements a JOIN policy_versions v ON v.id = a.policy_version_id WHERE a.person_id = $1 AND v.major = 2)",
+    )
+    .bind(staff)
+    .fetch_one(a.app.db())
+    .await
+    .unwrap();
+    assert!(!covered);
+}
+
+#[sqlx::test]
+async fn personal_links_expire_work_once_and_stay_in_their_tenant(db: PgPool) {
+    let a = acme(db).await;
+    let staff = a.app.person(a.org, "Staff Member", "staff@acme.example", false).await;
+    let policy = a.app.policy(a.org, "Acceptable use", PolicyKind::AcceptableUse, false).await;
+    let v = a.app.draft(a.org, policy, "# Use\n\n<script>alert(1)</script>", None, Bump::Major).await;
+    a.app.sign(a.org, v, a.ceo_user, true).await;
+    let (_, token) = a.app.campaign(a.org, v, staff).await;
+    let url = format!("/ack/{token}");
+
+    let mut reader = a.app.client();
+    reader.headers.insert("user-agent", "StaffPhone/1".parse().unwrap());
+    let page = reader.get(&url).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("&lt;script&gt;") && !page.body.contains("<script>alert"), "the text is rendered safely");
+    assert!(page.has("form[action^='/ack/'] button"));
+    assert_eq!(reader.post(&url, &[]).await.status, StatusCode::OK);
+    // Used: it says so, and a second post records nothing more.
+    let again = reader.post(&url, &[]).await;
+    assert!(again.texts(".flash").concat().contains("You acknowledged this policy"));
+    let rows: Vec<(String, String, String)> = sqlx::query_as("SELECT method, client_addr, user_agent FROM acknowledgements WHERE person_id = $1")
+        .bind(staff)
+        .fetch_all(a.app.db())
+        .await
+        .unwrap();
+    assert_eq!(rows, vec![("link".to_string(), "192.0.2.10".to_string(), "StaffPhone/1".to_string())]);
+
+    // Expired links are refused.
+    let late = a.app.person(a.org, "Late Reader", "late@acme.example", false).await;
+    let (_, old) = a.app.campaign(a.org, v, late).await;
+    a.app.clock.advance(Duration::days(31));
+    let expired = reader.post(&format!("/ack/{old}"), &[]).await;
+    assert_eq!(expired.status, StatusCode::GONE);
+    assert!(expired.body.contains("expired"));
+    let n: i64 = sqlx::query_scalar("SELECT count(*) FROM acknowledgements WHERE person_id = $1").bind(late).fetch_one(a.app.db()).await.unwrap();
+    assert_eq!(n, 0);
+    assert_eq!(reader.get("/ack/made-up-token").await.status, StatusCode::NOT_FOUND);
+
+    // Another organisation's version cannot be acknowledged by id, and its links name their own organisation.
+    let other_owner = a.app.user("owner@other.example", "Other").await;
+    let other = a.app.org("Other Org", other_owner).await;
+    let theirs = a.app.policy(other, "Their policy", PolicyKind::IsPolicy, false).await;
+    let tv = a.app.draft(other, theirs, "# Theirs", None, Bump::Major).await;
+    a.app.sign(other, tv, other_owner, true).await;
+    let mut ceo = a.app.signed_in(a.ceo_user, Some(a.org)).await;
+    assert_eq!(ceo.post(&format!("/policies/versions/{tv}/acknowledge"), &[]).await.status, StatusCode::NOT_FOUND);
+    let someone = a.app.person(other, "Them", "them@other.example", false).await;
+    let (_, their_token) = a.app.campaign(other, tv, someone).await;
+    let theirs_page = reader.get(&format!("/ack/{their_token}")).await;
+    assert!(theirs_page.body.contains("Other Org") && !theirs_page.body.contains("Acme"));
+}
+
+#[sqlx::test]
+async fn campaigns_show_progress_by_department_and_manager(db: PgPool) {
+    let mut a = acme(db).await;
+    for (name, dept) in [("Ann", "IT"), ("Bob", "IT"), ("Cid", "Sales")] {
+        a.app.person(a.org, name, &format!("{}@acme.example", name.to_lowercase()), false).await;
+        sqlx::query("UPDATE people SET department = $1, manager_id = $2 WHERE name = $3").bind(dept).bind(a.ceo).bind(name).execute(a.app.db()).await.unwrap();
+    }
+    let (_, v) = policy_with_draft(&mut a, "is_policy", "# Policy").await;
+    sign_as(&a.app, a.ceo_user, a.org, v).await;
+    let links = a.lead.post(&format!("/policies/versions/{v}/campaigns"), &[]).await;
+    let url = link_for(&links, "Ann");
+    a.app.client().post(&url, &[]).await;
+    let mut ceo = a.app.signed_in(a.ceo_user, Some(a.org)).await;
+    assert_eq!(ceo.post(&format!("/policies/versions/{v}/acknowledge"), &[]).await.status, StatusCode::SEE_OTHER);
+
+    let campaign: Uuid = sqlx::query_scalar("SELECT id FROM ack_campaigns WHERE policy_version_id = $1").bind(v).fetch_one(a.app.db()).await.unwrap();
+    let page = a.lead.get(&format!("/campaigns/{campaign}")).await;
+    assert!(page.body.contains("2 of 4 people have acknowledged"), "{}", page.body);
+    assert_eq!(page.texts("#dept-h + table tbody tr:first-child td"), vec!["IT", "1", "1", "50"]);
+    assert_eq!(page.texts("#mgr-h + table tbody tr:first-child td"), vec!["Cee Eo", "1", "2", "33"]);
+    assert!(page.texts("#missing-h + table tbody tr").concat().contains("Bob"));
+    let csv = a.lead.get(&format!("/campaigns/{campaign}/csv")).await;
+    assert_eq!(csv.body.lines().count(), 5);
+    assert!(csv.body.contains("Ann,ann@acme.example,IT,Cee Eo,no,no,yes"), "{}", csv.body);
+    // Reminders replace the links of those still missing.
+    let reminders = a.lead.post(&format!("/campaigns/{campaign}/reminders"), &[]).await;
+    assert_eq!(reminders.texts("table tbody tr").len(), 2, "Bob and Cid");
+    assert_eq!(a.app.client().get(&url).await.status, StatusCode::OK, "Ann's link still shows her acknowledgement");
+}
+
+#[sqlx::test]
+async fn public_pages_show_the_signed_version_only_while_public(db: PgPool) {
+    let a = acme(db).await;
+    let policy = a.app.policy(a.org, "Security policy", PolicyKind::IsPolicy, true).await;
+    let slug: String = sqlx::query_scalar("SELECT public_slug FROM policies WHERE id = $1").bind(policy).fetch_one(a.app.db()).await.unwrap();
+    let mut visitor = a.app.client();
+    assert_eq!(visitor.get(&format!("/p/{slug}")).await.status, StatusCode::NOT_FOUND, "nothing signed yet");
+    let v = a.app.draft(a.org, policy, "# Our commitment\n\nWe keep your data safe.", None, Bump::Major).await;
+    a.app.draft(a.org, policy, "# Unsigned draft text", None, Bump::Minor).await;
+    a.app.sign(a.org, v, a.ceo_user, true).await;
+    let page = visitor.get(&format!("/p/{slug}")).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("We keep your data safe") && !page.body.contains("Unsigned draft"));
+    let mut lead = a.lead;
+    lead.post(&format!("/policies/{policy}"), &[("title", "Security policy"), ("kind", "is_policy"), ("review_months", "12"), ("audience", "all_staff")]).await;
+    assert_eq!(visitor.get(&format!("/p/{slug}")).await.status, StatusCode::NOT_FOUND, "no longer public");
+}
+
+#[sqlx::test]
+async fn starters_who_acknowledged_after_starting_are_listed(db: PgPool) {
+    let a = acme(db).await;
+    let policy = a.app.policy(a.org, "Acceptable use", PolicyKind::AcceptableUse, false).await;
+    let v = a.app.draft(a.org, policy, "# Use", None, Bump::Major).await;
+    a.app.sign(a.org, v, a.ceo_user, true).await;
+    let today = a.app.state.clock.now().date_naive();
+    let early = a.app.person(a.org, "Early Bird", "early@acme.example", false).await;
+    let late = a.app.person(a.org, "Late Comer", "late@acme.example", false).await;
+    let never = a.app.person(a.org, "Never Read", "never@acme.example", false).await;
+    for (p, days_ago) in [(early, 1), (late, 40), (never, 10)] {
+        sqlx::query("UPDATE people SET start_date = $1 WHERE id = $2").bind(today - Duration::days(days_ago)).bind(p).execute(a.app.db()).await.unwrap();
+    }
+    for p in [early, late] {
+        let mut tx = a.app.db().begin().await.unwrap();
+        mandate::policies::acks::acknowledge(&mut tx, &mandate::audit::Actor::system(Some(a.org), "t"), a.app.state.clock.now(), a.org, p, v, mandate::policies::acks::Method::Imported, "", "")
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+    }
+    let mut lead = a.lead;
+    let page = lead.get("/onboarding").await;
+    let rows = page.texts("main table tbody tr");
+    let verdict = |name: &str| rows.iter().find(|r| r.contains(name)).cloned().unwrap_or_default();
+    assert!(verdict("Early Bird").contains("day(s) after starting"), "acknowledged today, started yesterday: {rows:?}");
+    assert!(verdict("Late Comer").contains("40 day(s) after starting"));
+    assert!(verdict("Never Read").contains("not acknowledged"));
+    assert!(page.body.contains("3 of 3"));
+}
+
+/// Queries run by the policy register and a campaign page.
+async fn measure(lead: &mut Client, campaign: Uuid) -> (usize, usize) {
+    let (list, n_list) = queries_during(lead.get("/policies")).await;
+    assert_eq!(list.status, StatusCode::OK);
+    let (page, n_campaign) = queries_during(lead.get(&format!("/campaigns/{campaign}"))).await;
+    assert_eq!(page.status, StatusCode::OK);
+    (n_list, n_campaign)
+}
+
+#[sqlx::test]
+async fn acknowledgement_figures_take_the_same_queries_for_five_thousand_people(db: PgPool) {
+    let a = acme(db).await;
+    let mut lead = a.lead;
+    // Small: two people, one policy.
+    let staff = a.app.person(a.org, "Staff", "staff@acme.example", false).await;
+    let first = a.app.policy(a.org, "Policy 0", PolicyKind::TopicSpecific, false).await;
+    let v0 = a.app.draft(a.org, first, "# 0", None, Bump::Major).await;
+    a.app.sign(a.org, v0, a.ceo_user, true).await;
+    let (campaign, _) = a.app.campaign(a.org, v0, staff).await;
+    let small = measure(&mut lead, campaign).await;
+
+    // Large: 5,000 people, 50 signed policies, half of everyone acknowledged.
+    let people: Vec<(Uuid, PersonFields)> = (0..5000)
+        .map(|i| {
+            (Uuid::new_v4(), PersonFields { name: format!("Person {i}"), email: format!("p{i}@acme.example"), department: format!("Dept {}", i % 25), kind: Kind::Employee, ..Default::default() })
+        })
+        .collect();
+    let mut tx = a.app.db().begin().await.unwrap();
+    mandate::people::model::write_many(&mut tx, &mandate::audit::Actor::system(Some(a.org), "t"), a.app.state.clock.now(), a.org, &people, &[]).await.unwrap();
+    tx.commit().await.unwrap();
+    for i in 1..50 {
+        let p = a.app.policy(a.org, &format!("Policy {i}"), PolicyKind::TopicSpecific, false).await;
+        let v = a.app.draft(a.org, p, "# text", None, Bump::Major).await;
+        a.app.sign(a.org, v, a.ceo_user, true).await;
+    }
+    sqlx::query(
+        "INSERT INTO acknowledgements (id, org_id, person_id, policy_version_id, acknowledged_at, method)
+         SELECT gen_random_uuid(), p.org_id, p.id, v.id, now(), 'imported'
+           FROM people p JOIN policy_versions v ON v.org_id = p.org_id AND v.approved_at IS NOT NULL
+          WHERE p.org_id = $1 AND p.email LIKE 'p%0@acme.example'",
+    )
+    .bind(a.org)
+    .execute(a.app.db())
+    .await
+    .unwrap();
+    let large = measure(&mut lead, campaign).await;
+    assert_eq!(small, large, "the same number of queries for 2 and 5,000 people");
+    let page = lead.get(&format!("/campaigns/{campaign}")).await;
+    assert!(page.body.contains("of 5002 people"), "{}", &page.body[..page.body.len().min(3000)]);
+}
