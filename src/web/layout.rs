@@ -89,7 +89,7 @@ fn nav_for(role: crate::auth::policy::Role, path: &str) -> Vec<NavLink> {
         ("/policies", "Policies", Action::ViewPolicies),
         ("/people", "People", Action::ViewPeople),
         ("/roles", "Roles", Action::ViewRoles),
-        ("/raci", "RACI", Action::ViewRoles),
+        ("/training", "Training", Action::ViewTraining),
         ("/members", "Members", Action::ViewMembers),
         ("/audit", "Audit log", Action::ViewAuditLog),
     ];

@@ -370,3 +370,74 @@ async fn people_and_roles(c: &Client, base: &str) -> Result<(), String> {
     std::fs::remove_dir_all(&dir).ok();
     Ok(())
 }
+
+#[sqlx::test]
+async fn a_policy_is_signed_and_acknowledged_through_a_personal_link(db: PgPool) {
+    let (_driver, driver_port) = start_driver().await;
+    let addr = start_server(db).await;
+    let base = format!("http://{addr}");
+    let c = browser(driver_port).await;
+    let result = policy_journey(&c, &base).await;
+    if result.is_err() {
+        shot(&c, "failure-policy").await;
+    }
+    c.close().await.unwrap();
+    result.unwrap();
+}
+
+async fn policy_journey(c: &Client, base: &str) -> Result<(), String> {
+    let stamp = Utc::now().timestamp_millis();
+    sign_up(c, base, "Fabrikam", "Fay Founder", &format!("fay-{stamp}@fabrikam.example")).await;
+
+    // 1. A member of staff in the directory (no account).
+    c.goto(&format!("{base}/people/new")).await.map_err(|e| e.to_string())?;
+    fill(c, "#f-name", "Sam Staff").await;
+    fill(c, "#f-email", "sam@fabrikam.example").await;
+    click(c, "main form button[type=submit]").await;
+    assert!(text(c, ".flash").await.contains("was added"));
+
+    // 2. The information security policy, written in the app.
+    c.goto(&format!("{base}/policies")).await.map_err(|e| e.to_string())?;
+    fill(c, "#f-title", "Information security policy").await;
+    choose(c, "#f-kind", "Information security policy").await;
+    click(c, "#new-h ~ form button[type=submit]").await;
+    assert!(text(c, ".flash").await.contains("Now add its first version"));
+    fill(c, "#f-change_summary", "First version").await;
+    fill(c, "#f-body_markdown", "# Information security policy\n\nFabrikam protects the information entrusted to it.").await;
+    fill(c, "#f-check_purpose", "Introduction").await;
+    click(c, "#new-version button[type=submit]").await;
+    find(c, "#sign-h").await;
+    assert!(text(c, ".flash").await.contains("Draft version 1.0"));
+
+    // 3. Signed with the password (the founder is not in the directory: warned).
+    let sign_section = text(c, "section[aria-labelledby=sign-h]").await;
+    assert!(sign_section.contains("not linked") && sign_section.contains("3 of the clause 5.2 content checks"), "{sign_section}");
+    fill(c, "#f-password", PASSWORD).await;
+    click(c, "form[action$='/sign'] button").await;
+    find(c, "#sig-h").await;
+    shot(c, "20-policy-signed").await;
+
+    // 4. Ask for acknowledgements; the links are shown once.
+    click(c, "form[action$='/campaigns'] button").await;
+    find(c, "#all-links").await;
+    let rows = c.find_all(Locator::Css("table tbody tr")).await.map_err(|e| e.to_string())?;
+    let mut link = None;
+    for r in rows {
+        if r.text().await.map_err(|e| e.to_string())?.contains("Sam Staff") {
+            link = Some(r.find(Locator::Css("code.link")).await.map_err(|e| e.to_string())?.text().await.map_err(|e| e.to_string())?);
+        }
+    }
+    let link = link.ok_or("no link for Sam Staff")?;
+    shot(c, "21-acknowledgement-links").await;
+
+    // 5. Sam has no account: the link is all it takes.
+    click(c, "header form[action='/logout'] button").await;
+    arrive(c, "/login").await;
+    c.goto(&link).await.map_err(|e| e.to_string())?;
+    assert!(text(c, ".policy-text").await.contains("Fabrikam protects"));
+    shot(c, "22-acknowledge-by-link").await;
+    click(c, "main form button[type=submit]").await;
+    assert!(text(c, ".flash").await.contains("Thank you, Sam Staff"));
+    shot(c, "23-acknowledged").await;
+    Ok(())
+}
