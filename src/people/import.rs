@@ -4,6 +4,7 @@
 //! the file does not have are left as they are.
 use super::model::{Kind, Person, PersonFields};
 use crate::web::form::{parse_date, parse_email, parse_optional, parse_text};
+use crate::web::sheet::{self, Column};
 use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, HashSet};
 use uuid::Uuid;
@@ -45,12 +46,7 @@ pub struct Row {
     pub security_clause: bool,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Problem {
-    pub line: u64,
-    pub column: String,
-    pub message: String,
-}
+pub use crate::web::sheet::Problem;
 
 #[derive(Debug, Default)]
 pub struct Parsed {
@@ -73,109 +69,29 @@ impl Parsed {
 const IGNORED: [&str; 1] = ["account"];
 
 /// Spreadsheet headings people actually use, mapped to ours.
-fn column_for(heading: &str) -> Option<&'static str> {
-    let h: String = heading
-        .trim()
-        .to_lowercase()
-        .chars()
-        .map(|c| if c.is_alphanumeric() { c } else { '_' })
-        .collect();
-    let h = h.trim_matches('_');
-    Some(match h {
-        "name" | "full_name" | "fullname" => "name",
-        "email" | "e_mail" | "email_address" | "e_mail_address" | "work_email" => "email",
-        "job_title" | "title" | "position" | "jobtitle" => "job_title",
-        "department" | "dept" | "team" => "department",
-        "manager_email" | "manager" | "line_manager_email" | "manager_e_mail" | "reports_to" => "manager_email",
-        "kind" | "type" | "employment_type" | "employee_or_contractor" => "kind",
-        "start_date" | "start" | "started" | "start_on" => "start_date",
-        "end_date" | "end" | "leaving_date" | "left" | "end_on" => "end_date",
-        "top_management" | "top_mgmt" | "executive" => "top_management",
-        "line_manager" | "is_line_manager" | "manages_people" => "line_manager",
-        "security_clause" | "contract_security_clause" | "contract_has_security_clause" => "security_clause",
-        _ => return None,
-    })
-}
-
-fn parse_yes_no(raw: &str) -> Option<bool> {
-    match raw.trim().to_lowercase().as_str() {
-        "" | "no" | "n" | "false" | "0" => Some(false),
-        "yes" | "y" | "true" | "1" | "x" => Some(true),
-        _ => None,
-    }
-}
-
-/// Excel in many European locales saves with semicolons.
-fn delimiter(text: &str) -> u8 {
-    let first = text.lines().next().unwrap_or("");
-    [b',', b';', b'\t'].into_iter().max_by_key(|d| first.matches(*d as char).count()).unwrap_or(b',')
-}
+const HEADINGS: [Column; 11] = [
+    Column { name: "name", aliases: &["full_name", "fullname"] },
+    Column { name: "email", aliases: &["e_mail", "email_address", "e_mail_address", "work_email"] },
+    Column { name: "job_title", aliases: &["title", "position", "jobtitle"] },
+    Column { name: "department", aliases: &["dept", "team"] },
+    Column { name: "manager_email", aliases: &["manager", "line_manager_email", "manager_e_mail", "reports_to"] },
+    Column { name: "kind", aliases: &["type", "employment_type", "employee_or_contractor"] },
+    Column { name: "start_date", aliases: &["start", "started", "start_on"] },
+    Column { name: "end_date", aliases: &["end", "leaving_date", "left", "end_on"] },
+    Column { name: "top_management", aliases: &["top_mgmt", "executive"] },
+    Column { name: "line_manager", aliases: &["is_line_manager", "manages_people"] },
+    Column { name: "security_clause", aliases: &["contract_security_clause", "contract_has_security_clause"] },
+];
 
 /// Reads the file and checks every line on its own and against the others.
 /// `known_emails` are the directory's addresses (for manager references).
 pub fn parse(bytes: &[u8], known_emails: &HashSet<String>) -> Parsed {
-    let mut out = Parsed::default();
-    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
-    let Ok(text) = std::str::from_utf8(bytes) else {
-        out.problem(1, "", "The file is not UTF-8 text. In your spreadsheet choose Save as → \"CSV UTF-8\" and upload that.");
-        return out;
-    };
-    if text.contains('\0') {
-        out.problem(1, "", "This is not a CSV file. Save the sheet as CSV (comma-separated values) and upload that.");
-        return out;
-    }
-    let mut reader = csv::ReaderBuilder::new().delimiter(delimiter(text)).flexible(true).from_reader(text.as_bytes());
-    let headings = match reader.headers() {
-        Ok(h) => h.clone(),
-        Err(e) => {
-            out.problem(1, "", format!("The first line (the column headings) cannot be read: {e}."));
-            return out;
-        }
-    };
-    let mut index: HashMap<&'static str, usize> = HashMap::new();
-    for (i, heading) in headings.iter().enumerate() {
-        if heading.trim().is_empty() || IGNORED.contains(&heading.trim().to_lowercase().as_str()) {
-            continue;
-        }
-        match column_for(heading) {
-            Some(col) if index.contains_key(col) => out.problem(1, heading, format!("Two columns mean \"{col}\"; keep one.")),
-            Some(col) => {
-                index.insert(col, i);
-            }
-            None => {
-                let known: Vec<&str> = COLUMNS.iter().map(|(c, _)| *c).collect();
-                out.problem(1, heading, format!("Unknown column \"{}\". The columns are: {}.", heading.trim(), known.join(", ")))
-            }
-        }
-    }
-    for required in ["name", "email"] {
-        if !index.contains_key(required) {
-            out.problem(1, required, format!("The file needs a \"{required}\" column."));
-        }
-    }
-    out.columns = COLUMNS.iter().map(|(c, _)| *c).filter(|c| index.contains_key(c)).map(str::to_string).collect();
-    if !out.problems.is_empty() {
-        return out;
-    }
+    let sheet = sheet::read(bytes, &HEADINGS, &["name", "email"], &IGNORED, MAX_ROWS);
+    let mut out = Parsed { columns: sheet.columns.iter().map(|c| c.to_string()).collect(), rows: Vec::new(), problems: sheet.problems };
     let mut first_line_of: HashMap<String, u64> = HashMap::new();
-    for record in reader.records() {
-        let record = match record {
-            Ok(r) => r,
-            Err(e) => {
-                let line = e.position().map(|p| p.line()).unwrap_or(0);
-                out.problem(line, "", format!("This line cannot be read: {e}."));
-                continue;
-            }
-        };
-        let line = record.position().map(|p| p.line()).unwrap_or(0);
-        if record.iter().all(|v| v.trim().is_empty()) {
-            continue;
-        }
-        if out.rows.len() >= MAX_ROWS {
-            out.problem(line, "", format!("The file has more than {MAX_ROWS} people; split it into smaller files."));
-            break;
-        }
-        let cell = |col: &str| index.get(col).and_then(|i| record.get(*i)).map(crate::web::csv::undefuse).unwrap_or("");
+    for record in &sheet.lines {
+        let line = record.line;
+        let cell = |col: &str| record.get(col);
         let mut row = Row { line, ..Default::default() };
         let before = out.problems.len();
         match parse_text(cell("name"), "a name", 120) {
@@ -214,7 +130,7 @@ pub fn parse(bytes: &[u8], known_emails: &HashSet<String>) -> Parsed {
             ("line_manager", &mut row.line_manager),
             ("security_clause", &mut row.security_clause),
         ] {
-            match parse_yes_no(cell(col)) {
+            match sheet::yes_no(cell(col)) {
                 Some(v) => *slot = v,
                 None => out.problem(line, col, format!("Write yes or no, not \"{}\".", cell(col).trim())),
             }
@@ -238,9 +154,6 @@ pub fn parse(bytes: &[u8], known_emails: &HashSet<String>) -> Parsed {
             }
         }
         out.rows.push(row);
-    }
-    if out.rows.is_empty() && out.problems.is_empty() {
-        out.problem(2, "", "The file has headings but no people.");
     }
     for row in &out.rows {
         if let Some(m) = &row.manager_email
@@ -444,7 +357,7 @@ mod tests {
         assert!(p.problems.iter().any(|x| x.message.contains("Unknown column \"salary\"")));
         assert!(p.problems.iter().any(|x| x.message.contains("\"email\" column")));
         assert!(parse(b"\xff\xfename\n", &HashSet::new()).problems[0].message.contains("UTF-8"));
-        assert!(parse_str("name,email\n").problems[0].message.contains("no people"));
+        assert!(parse_str("name,email\n").problems[0].message.contains("no lines"));
     }
 
     #[test]
