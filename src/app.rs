@@ -70,6 +70,7 @@ fn routes() -> Routes {
     let r = crate::roles::routes(r);
     let r = crate::evidence::routes(r);
     let r = crate::policies::routes(r);
+    let r = crate::training::routes(r);
     crate::audit::pages::routes(r)
 }
 

@@ -22,4 +22,5 @@ pub mod people;
 pub mod policies;
 pub mod requirements;
 pub mod roles;
+pub mod training;
 pub mod web;

@@ -185,6 +185,24 @@ const TABLE: &[Row] = &[
                                         Some(["200",  "200", "200", "200", "200", "200", "200", "200"])),
     ("GET",  "/onboarding",                  ["login","200", "200", "200", "200", "200", "200", "orgs"], None),
     ("GET",  "/onboarding.csv",              ["login","200", "200", "200", "200", "200", "200", "orgs"], None),
+    // Training: everyone reads; owners and ISMS leads record and import.
+    ("GET",  "/training",                    ["login","200", "200", "200", "200", "200", "200", "orgs"], None),
+    ("POST", "/training/modules",            ["login","303", "303", "403", "403", "403", "303", "orgs"], None),
+    ("GET",  "/training/modules/{id}",       ["login","200", "200", "200", "200", "200", "200", "orgs"],
+                                        Some(["login","404", "404", "404", "404", "404", "404", "orgs"])),
+    ("POST", "/training/modules/{id}",       ["login","303", "303", "403", "403", "403", "303", "orgs"],
+                                        Some(["login","404", "404", "403", "403", "403", "404", "orgs"])),
+    ("POST", "/training/modules/{id}/records", ["login","303", "303", "403", "403", "403", "303", "orgs"],
+                                        Some(["login","404", "404", "403", "403", "403", "404", "orgs"])),
+    ("GET",  "/training/modules/{id}/csv",   ["login","200", "200", "200", "200", "200", "200", "orgs"],
+                                        Some(["login","404", "404", "404", "404", "404", "404", "orgs"])),
+    ("GET",  "/training/import",             ["login","200", "200", "403", "403", "403", "200", "orgs"], None),
+    ("GET",  "/training/import/template.csv", ["login","200", "200", "403", "403", "403", "200", "orgs"], None),
+    ("POST", "/training/import",             ["login","303", "303", "403", "403", "403", "303", "orgs"], None),
+    ("GET",  "/training/import/{id}",        ["login","200", "200", "403", "403", "403", "200", "orgs"],
+                                        Some(["login","404", "404", "403", "403", "403", "404", "orgs"])),
+    ("POST", "/training/import/{id}/apply",  ["login","303", "303", "403", "403", "403", "303", "orgs"],
+                                        Some(["login","404", "404", "403", "403", "403", "404", "orgs"])),
 ];
 
 /// One organisation's ids, as the path and form placeholders need them.
@@ -225,6 +243,8 @@ struct Tenant {
     campaign: Uuid,
     ack_token: String,
     public_slug: String,
+    module: Uuid,
+    training_imports: HashMap<P, Uuid>,
 }
 
 struct World {
@@ -297,7 +317,25 @@ async fn tenant(app: &TestApp, name: &str, owner: Uuid) -> Tenant {
         .unwrap();
     tx.commit().await.unwrap();
     let public_slug: String = sqlx::query_scalar("SELECT public_slug FROM policies WHERE id = $1").bind(policy).fetch_one(app.db()).await.unwrap();
+    let module = app.module(org, "Security awareness").await;
+    let mut training_imports = HashMap::new();
+    for p in PRINCIPALS {
+        let id = Uuid::new_v4();
+        sqlx::query(
+            "INSERT INTO training_imports (id, org_id, created_by, created_at, filename, file_sha256, rows, problems)
+             VALUES ($1, $2, $3, now(), 'training.csv', '\\x00', '[]', '[]')",
+        )
+        .bind(id)
+        .bind(org)
+        .bind(owner)
+        .execute(app.db())
+        .await
+        .unwrap();
+        training_imports.insert(p, id);
+    }
     Tenant {
+        module,
+        training_imports,
         policy,
         draft,
         sign_drafts,
@@ -386,6 +424,8 @@ fn fill(path: &str, t: &Tenant, p: P) -> String {
         _ if path.starts_with("/policies/versions/") => t.signed,
         _ if path.starts_with("/policies/") => t.policy,
         _ if path.starts_with("/campaigns/") => t.campaign,
+        _ if path.starts_with("/training/import/") => t.training_imports[&p],
+        _ if path.starts_with("/training/modules/") => t.module,
         _ if path.starts_with("/evidence/") => t.evidence,
         _ => t.target_member,
     };
@@ -425,6 +465,9 @@ fn form_for(path: &str, t: &Tenant, p: P) -> Vec<(String, String)> {
         "/policies/{id}" => vec![("title", "Information security policy".into()), ("kind", "is_policy".into()), ("review_months", "12".into()), ("audience", "all_staff".into()), ("public", "on".into())],
         "/policies/versions/{id}" => vec![("change_summary", format!("by {p:?}")), ("body_markdown", "# Draft\n\nText.".into())],
         "/policies/versions/{id}/sign" => vec![("password", crate::support::PASSWORD.into())],
+        "/training/modules" => vec![("title", format!("Module by {p:?}")), ("kind", "awareness".into()), ("validity_months", "12".into()), ("audience", "all_staff".into())],
+        "/training/modules/{id}" => vec![("title", "Security awareness".into()), ("kind", "awareness".into()), ("validity_months", "12".into()), ("audience", "all_staff".into())],
+        "/training/modules/{id}/records" => vec![("person_id", t.person.to_string()), ("completed_on", "2026-10-01".into())],
         "/evidence/{id}/links" | "/evidence/{id}/links/remove" => {
             vec![("target", format!("requirement:{}", mandate::requirements::catalogue::requirement_id("iso27001-2022-leadership", "5.2(a)")))]
         }
@@ -471,6 +514,8 @@ async fn every_route_role_and_tenant_gets_the_expected_answer(db: PgPool) {
                     c.multipart(&url, &fields, None).await
                 } else if *path == "/evidence/{id}/revisions" {
                     c.upload(&url, "file", "policy-v2.pdf", "application/pdf", PDF).await
+                } else if *path == "/training/import" {
+                    c.upload(&url, "file", "training.csv", "text/csv", b"email,module,completed_on\nperson@a.example,Security awareness,2026-10-01\n").await
                 } else if *path == "/people/import" {
                     let csv = format!("name,email\nUploaded,uploaded-{p:?}@example.com\n");
                     c.upload(&url, "file", "people.csv", "text/csv", csv.as_bytes()).await

@@ -14,5 +14,6 @@ mod policies;
 mod requirements;
 mod roles;
 mod s3;
+mod training;
 mod security;
 mod support;

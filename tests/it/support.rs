@@ -265,6 +265,16 @@ impl TestApp {
         (id, links[0].token.clone())
     }
 
+    /// A yearly awareness module for all staff.
+    pub async fn module(&self, org: Uuid, title: &str) -> Uuid {
+        use mandate::training::model::{self as training, ModuleFields, ModuleKind};
+        let f = ModuleFields { title: title.into(), kind: ModuleKind::Awareness, description: String::new(), validity_months: 12, audience: Audience::AllStaff };
+        let mut tx = self.db().begin().await.unwrap();
+        let id = training::create_module(&mut tx, &self.system(org), self.state.clock.now(), org, &f).await.unwrap();
+        tx.commit().await.unwrap();
+        id
+    }
+
     pub async fn activity(&self, org: Uuid, name: &str) -> Uuid {
         let mut tx = self.db().begin().await.unwrap();
         let id = mandate::roles::raci::create_activity(&mut tx, &self.system(org), self.state.clock.now(), org, name).await.unwrap();

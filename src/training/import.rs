@@ -1,0 +1,157 @@
+//! Completions exported from a learning platform, as CSV: checked line by
+//! line (unknown people and modules, bad dates and scores, duplicates),
+//! previewed, then applied. Completions already recorded are skipped, so the
+//! same file can be imported again without effect.
+use crate::web::form::parse_email;
+use crate::web::sheet::{self, Column, Problem};
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use uuid::Uuid;
+
+pub const MAX_ROWS: usize = 100_000;
+pub const MAX_BYTES: usize = 10 * 1024 * 1024;
+
+pub const COLUMNS: [(&str, &str); 4] = [
+    ("email", "The person's e-mail address, as in the people directory. Required."),
+    ("module", "The training module's title, as in Mandate. Required."),
+    ("completed_on", "The day it was completed, as YYYY-MM-DD (a time after the date is ignored). Required."),
+    ("score", "Optional: the score, 0 to 100 (a % sign is fine)."),
+];
+
+const HEADINGS: [Column; 4] = [
+    Column { name: "email", aliases: &["e_mail", "email_address", "user_email", "learner_email", "user"] },
+    Column { name: "module", aliases: &["course", "course_name", "course_title", "training", "module_title", "title"] },
+    Column { name: "completed_on", aliases: &["completed", "completion_date", "date_completed", "completed_at", "finished", "date"] },
+    Column { name: "score", aliases: &["result", "grade", "percent", "percentage", "mark"] },
+];
+
+/// One checked completion.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Row {
+    pub line: u64,
+    pub person_id: Uuid,
+    pub module_id: Uuid,
+    pub completed_on: NaiveDate,
+    pub score: Option<f64>,
+}
+
+#[derive(Debug, Default)]
+pub struct Parsed {
+    pub rows: Vec<Row>,
+    pub problems: Vec<Problem>,
+}
+
+fn parse_day(raw: &str) -> Option<NaiveDate> {
+    let v = raw.trim();
+    let day = v.get(..10).unwrap_or(v);
+    NaiveDate::parse_from_str(day, "%Y-%m-%d").ok().filter(|_| v.len() == 10 || v[10..].starts_with(['T', ' ']))
+}
+
+fn parse_score(raw: &str) -> Result<Option<f64>, ()> {
+    let v = raw.trim().trim_end_matches('%').trim();
+    if v.is_empty() {
+        return Ok(None);
+    }
+    match v.replace(',', ".").parse::<f64>() {
+        Ok(s) if (0.0..=100.0).contains(&s) => Ok(Some((s * 10.0).round() / 10.0)),
+        _ => Err(()),
+    }
+}
+
+/// Checks a file against the directory (`people`: e-mail → id) and the
+/// modules (`modules`: lower-case title → id).
+pub fn parse(bytes: &[u8], people: &HashMap<String, Uuid>, modules: &HashMap<String, Uuid>, today: NaiveDate) -> Parsed {
+    let sheet = sheet::read(bytes, &HEADINGS, &["email", "module", "completed_on"], &[], MAX_ROWS);
+    let mut out = Parsed { rows: Vec::new(), problems: sheet.problems };
+    let mut first_line: HashMap<(Uuid, Uuid, NaiveDate), u64> = HashMap::new();
+    for l in &sheet.lines {
+        let before = out.problems.len();
+        let mut problem = |column: &str, message: String| out.problems.push(Problem::new(l.line, column, message));
+        let person = match parse_email(l.get("email")) {
+            Ok(e) => match people.get(&e) {
+                Some(id) => Some(*id),
+                None => {
+                    problem("email", format!("Nobody in the directory has the address {e}. Add them, or correct the address."));
+                    None
+                }
+            },
+            Err(e) => {
+                problem("email", format!("{e} (found \"{}\")", l.get("email").trim()));
+                None
+            }
+        };
+        let title = l.get("module").trim();
+        let module = match modules.get(&title.to_lowercase()) {
+            Some(id) => Some(*id),
+            None if title.is_empty() => {
+                problem("module", "Name the training module.".into());
+                None
+            }
+            None => {
+                problem("module", format!("There is no module called \"{title}\". Create it first, or use its exact title."));
+                None
+            }
+        };
+        let day = match parse_day(l.get("completed_on")) {
+            Some(d) if d > today => {
+                problem("completed_on", format!("{d} is in the future."));
+                None
+            }
+            Some(d) => Some(d),
+            None => {
+                problem("completed_on", format!("Write the date as YYYY-MM-DD, not \"{}\".", l.get("completed_on").trim()));
+                None
+            }
+        };
+        let score = parse_score(l.get("score")).unwrap_or_else(|_| {
+            problem("score", format!("Write a score from 0 to 100, not \"{}\".", l.get("score").trim()));
+            None
+        });
+        let (Some(person_id), Some(module_id), Some(completed_on)) = (person, module, day) else { continue };
+        if out.problems.len() > before {
+            continue;
+        }
+        if let Some(first) = first_line.get(&(person_id, module_id, completed_on)) {
+            out.problems.push(Problem::new(l.line, "", format!("Duplicate of line {first}.")));
+            continue;
+        }
+        first_line.insert((person_id, module_id, completed_on), l.line);
+        out.rows.push(Row { line: l.line, person_id, module_id, completed_on, score });
+    }
+    out.problems.sort_by_key(|p| p.line);
+    out
+}
+
+pub fn template() -> String {
+    let mut out = crate::web::csv::row(&COLUMNS.iter().map(|(c, _)| *c).collect::<Vec<_>>());
+    out.push_str(&crate::web::csv::row(&["ada@example.com", "Security awareness", "2026-03-14", "92"]));
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_problem_is_named_by_line() {
+        let ada = Uuid::new_v4();
+        let module = Uuid::new_v4();
+        let people: HashMap<String, Uuid> = [("ada@x.example".to_string(), ada)].into();
+        let modules: HashMap<String, Uuid> = [("security awareness".to_string(), module)].into();
+        let today = NaiveDate::from_ymd_opt(2026, 11, 2).unwrap();
+        let csv = "User Email,Course,Completion Date,Score\n\
+                   ADA@x.example,Security Awareness,2026-03-14T10:22:00Z,92%\n\
+                   ghost@x.example,Security Awareness,2026-03-14,\n\
+                   ada@x.example,Fire safety,2026-03-14,\n\
+                   ada@x.example,Security Awareness,14/03/2026,\n\
+                   ada@x.example,Security Awareness,2027-01-01,\n\
+                   ada@x.example,Security Awareness,2026-01-01,120\n\
+                   ada@x.example,security awareness,2026-03-14,80\n";
+        let p = parse(csv.as_bytes(), &people, &modules, today);
+        assert_eq!(p.rows, vec![Row { line: 2, person_id: ada, module_id: module, completed_on: NaiveDate::from_ymd_opt(2026, 3, 14).unwrap(), score: Some(92.0) }]);
+        let named: Vec<(u64, &str)> = p.problems.iter().map(|x| (x.line, x.column.as_str())).collect();
+        assert_eq!(named, vec![(3, "email"), (4, "module"), (5, "completed_on"), (6, "completed_on"), (7, "score"), (8, "")]);
+        assert!(p.problems[5].message.contains("Duplicate of line 2"));
+    }
+}

@@ -1,0 +1,356 @@
+//! Awareness and role-based training: modules with a validity period and an
+//! audience, and completion records. Someone is current while their last
+//! completion is valid, due soon in its last 30 days, and overdue after it
+//! (or if they never completed it).
+use crate::audit::{self, Actor, Entry};
+use crate::error::{AppError, AppResult};
+use crate::people::audience::{self, Audience};
+use chrono::{DateTime, Months, NaiveDate, Utc};
+use serde_json::json;
+use sqlx::{PgConnection, PgPool};
+use uuid::Uuid;
+
+pub const DUE_SOON_DAYS: i64 = 30;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ModuleKind {
+    Awareness,
+    RoleBased,
+}
+
+impl ModuleKind {
+    pub const ALL: [ModuleKind; 2] = [ModuleKind::Awareness, ModuleKind::RoleBased];
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ModuleKind::Awareness => "awareness",
+            ModuleKind::RoleBased => "role_based",
+        }
+    }
+    pub fn label(self) -> &'static str {
+        match self {
+            ModuleKind::Awareness => "Security awareness",
+            ModuleKind::RoleBased => "Role-based",
+        }
+    }
+    pub fn parse(raw: &str) -> Option<ModuleKind> {
+        ModuleKind::ALL.into_iter().find(|k| k.as_str() == raw)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Status {
+    Overdue,
+    DueSoon,
+    Current,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Current => "current",
+            Status::DueSoon => "due_soon",
+            Status::Overdue => "overdue",
+        }
+    }
+    pub fn label(self) -> &'static str {
+        match self {
+            Status::Current => "Current",
+            Status::DueSoon => "Due soon",
+            Status::Overdue => "Overdue",
+        }
+    }
+    pub fn css(self) -> &'static str {
+        match self {
+            Status::Current => "validity-current",
+            Status::DueSoon => "validity-expiring",
+            Status::Overdue => "validity-expired",
+        }
+    }
+}
+
+/// The last day a completion counts.
+pub fn valid_until(completed_on: NaiveDate, validity_months: i32) -> Option<NaiveDate> {
+    completed_on.checked_add_months(Months::new(u32::try_from(validity_months).ok()?))
+}
+
+/// Where someone stands, from their last completion.
+pub fn status(last_completed: Option<NaiveDate>, validity_months: i32, today: NaiveDate) -> Status {
+    match last_completed.and_then(|d| valid_until(d, validity_months)) {
+        None => Status::Overdue,
+        Some(until) if until < today => Status::Overdue,
+        Some(until) if (until - today).num_days() <= DUE_SOON_DAYS => Status::DueSoon,
+        Some(_) => Status::Current,
+    }
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Module {
+    pub id: Uuid,
+    pub title: String,
+    pub kind: String,
+    pub description: String,
+    pub validity_months: i32,
+    pub audience: String,
+    pub audience_departments: Vec<String>,
+}
+
+impl Module {
+    pub fn kind(&self) -> ModuleKind {
+        ModuleKind::parse(&self.kind).unwrap_or(ModuleKind::Awareness)
+    }
+    pub fn audience(&self) -> Audience {
+        Audience::from_parts(&self.audience, &self.audience_departments)
+    }
+}
+
+const SELECT_MODULES: &str =
+    "SELECT id, title, kind, description, validity_months, audience, audience_departments FROM training_modules WHERE org_id = $1";
+
+pub async fn modules(db: impl sqlx::PgExecutor<'_>, org_id: Uuid) -> AppResult<Vec<Module>> {
+    Ok(sqlx::query_as(&format!("{SELECT_MODULES} ORDER BY kind, lower(title)")).bind(org_id).fetch_all(db).await?)
+}
+
+pub async fn module(db: &PgPool, org_id: Uuid, id: Uuid) -> AppResult<Module> {
+    sqlx::query_as(&format!("{SELECT_MODULES} AND id = $2")).bind(org_id).bind(id).fetch_optional(db).await?.ok_or(AppError::NotFound)
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ModuleFields {
+    pub title: String,
+    pub kind: ModuleKind,
+    pub description: String,
+    pub validity_months: i32,
+    pub audience: Audience,
+}
+
+fn title_taken(e: &sqlx::Error, title: &str) -> Option<AppError> {
+    match e {
+        sqlx::Error::Database(d) if d.constraint() == Some("training_modules_title_key") => {
+            Some(AppError::Conflict(format!("There is already a module called \"{title}\".")))
+        }
+        _ => None,
+    }
+}
+
+pub async fn create_module(conn: &mut PgConnection, actor: &Actor, now: DateTime<Utc>, org_id: Uuid, f: &ModuleFields) -> AppResult<Uuid> {
+    let id = Uuid::new_v4();
+    let done = sqlx::query(
+        "INSERT INTO training_modules (id, org_id, title, kind, description, validity_months, audience, audience_departments, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)",
+    )
+    .bind(id)
+    .bind(org_id)
+    .bind(&f.title)
+    .bind(f.kind.as_str())
+    .bind(&f.description)
+    .bind(f.validity_months)
+    .bind(f.audience.kind())
+    .bind(f.audience.departments())
+    .bind(now)
+    .execute(&mut *conn)
+    .await;
+    if let Err(e) = done {
+        return Err(title_taken(&e, &f.title).unwrap_or(e.into()));
+    }
+    audit::record(
+        conn,
+        actor,
+        now,
+        "training.module_created",
+        "training_module",
+        id,
+        json!({"title": f.title, "kind": f.kind.as_str(), "validity_months": f.validity_months, "audience": f.audience.label()}),
+    )
+    .await?;
+    Ok(id)
+}
+
+pub async fn update_module(conn: &mut PgConnection, actor: &Actor, now: DateTime<Utc>, org_id: Uuid, before: &Module, f: &ModuleFields) -> AppResult<bool> {
+    let mut changes = serde_json::Map::new();
+    let mut cmp = |k: &str, a: serde_json::Value, b: serde_json::Value| {
+        if a != b {
+            changes.insert(k.into(), json!([a, b]));
+        }
+    };
+    cmp("title", json!(before.title), json!(f.title));
+    cmp("kind", json!(before.kind), json!(f.kind.as_str()));
+    cmp("description", json!(before.description), json!(f.description));
+    cmp("validity_months", json!(before.validity_months), json!(f.validity_months));
+    cmp("audience", json!(before.audience().label()), json!(f.audience.label()));
+    if changes.is_empty() {
+        return Ok(false);
+    }
+    let done = sqlx::query(
+        "UPDATE training_modules SET title = $3, kind = $4, description = $5, validity_months = $6, audience = $7,
+                audience_departments = $8, updated_at = $9
+          WHERE org_id = $1 AND id = $2",
+    )
+    .bind(org_id)
+    .bind(before.id)
+    .bind(&f.title)
+    .bind(f.kind.as_str())
+    .bind(&f.description)
+    .bind(f.validity_months)
+    .bind(f.audience.kind())
+    .bind(f.audience.departments())
+    .bind(now)
+    .execute(&mut *conn)
+    .await;
+    if let Err(e) = done {
+        return Err(title_taken(&e, &f.title).unwrap_or(e.into()));
+    }
+    audit::record(conn, actor, now, "training.module_updated", "training_module", before.id, serde_json::Value::Object(changes)).await?;
+    Ok(true)
+}
+
+/// One person of a module's audience and their last completion.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Standing {
+    pub person_id: Uuid,
+    pub name: String,
+    pub email: String,
+    pub department: String,
+    pub manager_name: Option<String>,
+    pub top_management: bool,
+    pub line_manager: bool,
+    pub completed_on: Option<NaiveDate>,
+    pub score: Option<f64>,
+    pub source: Option<String>,
+}
+
+impl Standing {
+    pub fn status(&self, validity_months: i32, today: NaiveDate) -> Status {
+        status(self.completed_on, validity_months, today)
+    }
+    pub fn valid_until(&self, validity_months: i32) -> Option<NaiveDate> {
+        valid_until(self.completed_on?, validity_months)
+    }
+    pub fn is_leader(&self) -> bool {
+        self.top_management || self.line_manager
+    }
+}
+
+/// Everyone a module is for (current staff), with their last completion:
+/// one query for any number of people.
+pub async fn standings(db: &PgPool, org_id: Uuid, module_id: Uuid, today: NaiveDate) -> AppResult<Vec<Standing>> {
+    let sql = format!(
+        "SELECT p.id AS person_id, p.name, p.email, p.department, m.name AS manager_name, p.top_management, p.line_manager,
+                last.completed_on, last.score::float8 AS score, last.source
+           FROM people p
+           JOIN training_modules t ON t.org_id = p.org_id AND t.id = $2
+           LEFT JOIN people m ON m.org_id = p.org_id AND m.id = p.manager_id
+           LEFT JOIN LATERAL (
+                SELECT r.completed_on, r.score, r.source FROM training_records r
+                 WHERE r.org_id = p.org_id AND r.module_id = t.id AND r.person_id = p.id
+                 ORDER BY r.completed_on DESC LIMIT 1) last ON true
+          WHERE p.org_id = $1
+            AND (p.start_date IS NULL OR p.start_date <= $3) AND (p.end_date IS NULL OR p.end_date > $3)
+            AND {}
+          ORDER BY p.top_management DESC, p.line_manager DESC, p.name",
+        audience::sql_match("t", "p")
+    );
+    Ok(sqlx::query_as(&sql).bind(org_id).bind(module_id).bind(today).fetch_all(db).await?)
+}
+
+/// Counts per module for the overview: everyone, and leaders separately.
+#[derive(Debug, Clone, Default, sqlx::FromRow)]
+pub struct Figures {
+    pub module_id: Uuid,
+    pub audience: i64,
+    pub current: i64,
+    pub due_soon: i64,
+    pub overdue: i64,
+    pub leaders: i64,
+    pub leaders_overdue: i64,
+}
+
+pub async fn figures(db: &PgPool, org_id: Uuid, today: NaiveDate) -> AppResult<Vec<Figures>> {
+    let sql = format!(
+        "WITH s AS (
+            SELECT t.id AS module_id, p.top_management OR p.line_manager AS leader,
+                   (SELECT max(r.completed_on) FROM training_records r
+                     WHERE r.org_id = t.org_id AND r.module_id = t.id AND r.person_id = p.id) + make_interval(months => t.validity_months) AS until
+              FROM training_modules t
+              JOIN people p ON p.org_id = t.org_id
+                           AND (p.start_date IS NULL OR p.start_date <= $2) AND (p.end_date IS NULL OR p.end_date > $2)
+                           AND {}
+             WHERE t.org_id = $1)
+         SELECT module_id, count(*) AS audience,
+                count(*) FILTER (WHERE until::date > $2 + {DUE_SOON_DAYS}) AS current,
+                count(*) FILTER (WHERE until::date >= $2 AND until::date <= $2 + {DUE_SOON_DAYS}) AS due_soon,
+                count(*) FILTER (WHERE until IS NULL OR until::date < $2) AS overdue,
+                count(*) FILTER (WHERE leader) AS leaders,
+                count(*) FILTER (WHERE leader AND (until IS NULL OR until::date < $2)) AS leaders_overdue
+           FROM s GROUP BY module_id",
+        audience::sql_match("t", "p")
+    );
+    Ok(sqlx::query_as(&sql).bind(org_id).bind(today).fetch_all(db).await?)
+}
+
+/// A completion to record.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Completion {
+    pub module_id: Uuid,
+    pub person_id: Uuid,
+    pub completed_on: NaiveDate,
+    pub score: Option<f64>,
+}
+
+/// Records completions; ones already recorded (same module, person and day)
+/// are skipped, so importing a file twice adds nothing. Returns how many
+/// were new.
+pub async fn record(conn: &mut PgConnection, actor: &Actor, now: DateTime<Utc>, org_id: Uuid, source: &str, items: &[Completion]) -> AppResult<usize> {
+    if items.is_empty() {
+        return Ok(0);
+    }
+    let ids: Vec<Uuid> = items.iter().map(|_| Uuid::new_v4()).collect();
+    let modules: Vec<Uuid> = items.iter().map(|c| c.module_id).collect();
+    let persons: Vec<Uuid> = items.iter().map(|c| c.person_id).collect();
+    let days: Vec<NaiveDate> = items.iter().map(|c| c.completed_on).collect();
+    let scores: Vec<Option<f64>> = items.iter().map(|c| c.score).collect();
+    // Only this organisation's modules and people can be named.
+    let inserted: Vec<(Uuid, Uuid, Uuid, NaiveDate)> = sqlx::query_as(
+        "INSERT INTO training_records (id, org_id, module_id, person_id, completed_on, score, source, recorded_by, recorded_at)
+         SELECT u.id, $1, u.module_id, u.person_id, u.completed_on, u.score::numeric, $2, $3, $4
+           FROM UNNEST($5::uuid[], $6::uuid[], $7::uuid[], $8::date[], $9::float8[]) AS u(id, module_id, person_id, completed_on, score)
+          WHERE EXISTS (SELECT 1 FROM training_modules t WHERE t.org_id = $1 AND t.id = u.module_id)
+            AND EXISTS (SELECT 1 FROM people p WHERE p.org_id = $1 AND p.id = u.person_id)
+         ON CONFLICT (org_id, module_id, person_id, completed_on) DO NOTHING
+         RETURNING id, module_id, person_id, completed_on",
+    )
+    .bind(org_id)
+    .bind(source)
+    .bind(actor.user_id)
+    .bind(now)
+    .bind(&ids)
+    .bind(&modules)
+    .bind(&persons)
+    .bind(&days)
+    .bind(&scores)
+    .fetch_all(&mut *conn)
+    .await?;
+    let entries = inserted
+        .iter()
+        .map(|(id, module, person, day)| {
+            Entry::new("training.completed", "training_record", id, json!({"module_id": module, "person_id": person, "completed_on": day, "source": source}))
+        })
+        .collect();
+    audit::record_many(conn, actor, now, entries).await?;
+    Ok(inserted.len())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn current_due_soon_overdue() {
+        let d = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+        let today = d("2026-11-02");
+        assert_eq!(status(None, 12, today), Status::Overdue, "never trained");
+        assert_eq!(status(Some(d("2026-01-10")), 12, today), Status::Current);
+        assert_eq!(status(Some(d("2025-12-01")), 12, today), Status::DueSoon);
+        assert_eq!(status(Some(d("2025-11-02")), 12, today), Status::DueSoon, "the last valid day");
+        assert_eq!(status(Some(d("2025-11-01")), 12, today), Status::Overdue);
+    }
+}
