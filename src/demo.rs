@@ -85,7 +85,7 @@ mod records {
     /// (name, email, title, department, manager email, contractor, top management, line manager, security clause, start, end)
     type Staff = (&'static str, &'static str, &'static str, &'static str, &'static str, bool, bool, bool, bool, &'static str, &'static str);
 
-    const STAFF: [Staff; 24] = [
+    const STAFF: [Staff; 25] = [
         ("Daniel Okafor", "daniel.okafor@acme.example", "Chief Executive Officer", "Board", "", false, true, true, true, "2015-04-01", ""),
         ("Helen Brandt", "helen.brandt@acme.example", "Chief Financial Officer", "Board", "daniel.okafor@acme.example", false, true, true, true, "2018-09-03", ""),
         ("Morgan Reyes", "morgan.reyes@acme.example", "Operations Director", "Operations", "daniel.okafor@acme.example", false, false, true, true, "2016-01-11", ""),
@@ -110,6 +110,7 @@ mod records {
         ("Isabel Costa", "isabel.costa@acme.example", "Office Manager", "Operations", "morgan.reyes@acme.example", false, false, false, true, "2018-02-05", ""),
         ("Peter Lang", "peter.lang@auditpartners.example", "Internal Auditor (external)", "Operations", "morgan.reyes@acme.example", true, false, false, true, "2024-01-15", ""),
         ("Yusuf Demir", "yusuf.demir@acme.example", "Graduate Developer", "Engineering", "kwame.mensah@acme.example", false, false, false, true, "2026-11-30", ""),
+        ("Rafael Duarte", "rafael.duarte@acme.example", "Chief Technology Officer", "Engineering", "daniel.okafor@acme.example", false, false, true, true, "2020-05-04", ""),
     ];
 
     fn date(s: &str) -> Option<NaiveDate> {
@@ -376,6 +377,155 @@ mod records {
                 evidence::link(conn, system, now, org_id, id, t).await?;
             }
         }
+        policies_and_training(conn, system, now, org_id, &ids).await?;
+        Ok(())
+    }
+
+    /// Policies (the IS policy signed by the CTO, not the CEO, 14 months ago),
+    /// partial acknowledgements, and training the CEO never took.
+    async fn policies_and_training(conn: &mut PgConnection, system: &Actor, now: DateTime<Utc>, org_id: Uuid, ids: &HashMap<&str, Uuid>) -> anyhow::Result<()> {
+        use crate::people::audience::Audience;
+        use crate::policies::acks::{self, Method};
+        use crate::policies::model::{self as policies, Bump, Draft, PolicyFields, PolicyKind, Signer};
+        use crate::training::model::{self as training, Completion, ModuleFields, ModuleKind};
+        let today = now.date_naive();
+        let person = |email: &str| ids[email];
+        let ago = |days: i64| now - Duration::days(days);
+        let signer = |email: &str, name: &str, top: bool| Signer {
+            user_id: None,
+            name: name.into(),
+            person_id: Some(person(email)),
+            top_management: top,
+            client_addr: "203.0.113.20".into(),
+            user_agent: "demo".into(),
+        };
+        let policy = |title: &str, kind: PolicyKind, public: bool| PolicyFields {
+            title: title.into(),
+            kind,
+            owner_id: Some(person("priya.shah@acme.example")),
+            review_months: 12,
+            audience: Audience::AllStaff,
+            public,
+        };
+        // (policy, [(text, bump, days ago, signer)])
+        let is_text = "# Information security policy\n\nAcme protects the information of its customers and staff.\n\n\
+## Objectives\n\nSecurity objectives are set every year and reviewed at the management review.\n\n\
+## Obligations\n\nWe meet the legal, regulatory and contractual requirements that apply to us.\n";
+        let is_policy = policies::create(conn, system, ago(500), org_id, &policy("Information security policy", PolicyKind::IsPolicy, true)).await?;
+        let is_fields = policies::get(&mut *conn, org_id, is_policy).await?;
+        let draft = Draft {
+            change_summary: "Rewritten for ISO/IEC 27001:2022.".into(),
+            body_markdown: Some(is_text.into()),
+            checks: [Some("Opening paragraph".into()), Some("Objectives".into()), Some("Obligations".into()), None],
+            evidence_revision_id: None,
+        };
+        let (is_v2, _) = policies::create_version(conn, system, ago(430), org_id, &is_fields, Bump::Major, &draft).await?;
+        let v = policies::version(&mut *conn, org_id, is_v2).await?;
+        policies::sign(conn, system, ago(425), org_id, &v, &signer("rafael.duarte@acme.example", "Rafael Duarte", false)).await?;
+
+        let aup = policies::create(conn, system, ago(400), org_id, &policy("Acceptable use policy", PolicyKind::AcceptableUse, false)).await?;
+        let aup_fields = policies::get(&mut *conn, org_id, aup).await?;
+        let aup_draft = Draft {
+            change_summary: "Clarified personal use of company laptops.".into(),
+            body_markdown: Some("# Acceptable use\n\nCompany devices and accounts are for work. Lock your screen, report losses at once, never share passwords.\n".into()),
+            ..Draft::default()
+        };
+        let (aup_v1, _) = policies::create_version(conn, system, ago(160), org_id, &aup_fields, Bump::Major, &aup_draft).await?;
+        let v = policies::version(&mut *conn, org_id, aup_v1).await?;
+        policies::sign(conn, system, ago(150), org_id, &v, &signer("daniel.okafor@acme.example", "Daniel Okafor", true)).await?;
+
+        let statement = policies::create(conn, system, ago(320), org_id, &policy("Senior management statement", PolicyKind::ManagementStatement, true)).await?;
+        let st_fields = policies::get(&mut *conn, org_id, statement).await?;
+        let st_draft = Draft {
+            change_summary: "Yearly statement.".into(),
+            body_markdown: Some("# From the CEO\n\nEveryone at Acme, staff and contractors, follows our security policies. I do too.\n".into()),
+            ..Draft::default()
+        };
+        let (st_v1, _) = policies::create_version(conn, system, ago(305), org_id, &st_fields, Bump::Major, &st_draft).await?;
+        let v = policies::version(&mut *conn, org_id, st_v1).await?;
+        policies::sign(conn, system, ago(300), org_id, &v, &signer("daniel.okafor@acme.example", "Daniel Okafor", true)).await?;
+
+        // The training plan waits for a signature.
+        let plan = policies::create(conn, system, ago(40), org_id, &policy("Training plan 2026", PolicyKind::TrainingPlan, false)).await?;
+        let plan_fields = policies::get(&mut *conn, org_id, plan).await?;
+        let plan_draft = Draft {
+            change_summary: "Plan for the year.".into(),
+            body_markdown: Some("# Training plan 2026\n\n- Awareness e-learning for everyone, yearly\n- Secure development for engineers\n".into()),
+            ..Draft::default()
+        };
+        policies::create_version(conn, system, ago(35), org_id, &plan_fields, Bump::Major, &plan_draft).await?;
+
+        // Acknowledgements: most staff, but not the CFO, and one starter late.
+        let is_readers = [
+            "daniel.okafor@acme.example", "morgan.reyes@acme.example", "priya.shah@acme.example", "grace.liu@acme.example",
+            "tomasz.nowak@acme.example", "aisha.bello@acme.example", "sofia.marchetti@acme.example", "kwame.mensah@acme.example",
+            "elena.petrova@acme.example", "oliver.hughes@acme.example", "hannah.schmidt@acme.example", "fatima.zahra@acme.example",
+            "chloe.martin@acme.example", "rafael.duarte@acme.example",
+        ];
+        for (i, email) in is_readers.iter().enumerate() {
+            acks::acknowledge(conn, system, ago(400 - i as i64 * 5), org_id, person(email), is_v2, Method::Imported, "", "").await?;
+        }
+        let aup_readers = [
+            ("daniel.okafor@acme.example", 148), ("priya.shah@acme.example", 148), ("grace.liu@acme.example", 147), ("tomasz.nowak@acme.example", 146),
+            ("aisha.bello@acme.example", 146), ("lars.eriksen@acme.example", 145), ("kwame.mensah@acme.example", 140), ("nina.kowalski@acme.example", 139),
+            ("diego.alvarez@acme.example", 130), ("george.ellis@acme.example", 120),
+        ];
+        for (email, days) in aup_readers {
+            acks::acknowledge(conn, system, ago(days), org_id, person(email), aup_v1, Method::Link, "198.51.100.4", "demo").await?;
+        }
+        acks::create_campaign(conn, system, ago(150), org_id, aup_v1, "Acceptable use policy v1.0", Some(today - Duration::days(120))).await?;
+        // A recent starter read the acceptable use policy only after starting.
+        let mei = person("mei.tanaka@acme.example");
+        let before = crate::people::model::get_in(&mut *conn, org_id, mei).await?;
+        let starter = crate::people::model::PersonFields { start_date: Some(today - Duration::days(90)), ..before.fields() };
+        crate::people::model::update(conn, system, ago(91), org_id, mei, &starter, before.user_id).await?;
+        acks::acknowledge(conn, system, ago(75), org_id, mei, aup_v1, Method::Link, "198.51.100.9", "demo").await?;
+
+        // Training: the CEO never took it; the CFO's has lapsed.
+        let awareness = training::create_module(
+            conn,
+            system,
+            ago(420),
+            org_id,
+            &ModuleFields { title: "Security awareness".into(), kind: ModuleKind::Awareness, description: "Yearly e-learning: phishing, passwords, reporting incidents.".into(), validity_months: 12, audience: Audience::AllStaff },
+        )
+        .await?;
+        let secure_dev = training::create_module(
+            conn,
+            system,
+            ago(300),
+            org_id,
+            &ModuleFields {
+                title: "Secure development".into(),
+                kind: ModuleKind::RoleBased,
+                description: "For engineers: the OWASP top ten and our code review rules.".into(),
+                validity_months: 24,
+                audience: Audience::Departments(vec!["Engineering".into()]),
+            },
+        )
+        .await?;
+        let completions: [(&str, Uuid, i64); 15] = [
+            ("helen.brandt@acme.example", awareness, 400),
+            ("morgan.reyes@acme.example", awareness, 200),
+            ("priya.shah@acme.example", awareness, 190),
+            ("grace.liu@acme.example", awareness, 180),
+            ("tomasz.nowak@acme.example", awareness, 350),
+            ("aisha.bello@acme.example", awareness, 100),
+            ("lars.eriksen@acme.example", awareness, 90),
+            ("kwame.mensah@acme.example", awareness, 80),
+            ("elena.petrova@acme.example", awareness, 345),
+            ("nina.kowalski@acme.example", awareness, 60),
+            ("fatima.zahra@acme.example", awareness, 50),
+            ("hannah.schmidt@acme.example", awareness, 40),
+            ("kwame.mensah@acme.example", secure_dev, 200),
+            ("elena.petrova@acme.example", secure_dev, 500),
+            ("chloe.martin@acme.example", secure_dev, 30),
+        ];
+        let items: Vec<Completion> = completions
+            .iter()
+            .map(|(email, module, days)| Completion { module_id: *module, person_id: person(email), completed_on: today - Duration::days(*days), score: Some(80.0 + (*days % 20) as f64) })
+            .collect();
+        training::record(conn, system, now, org_id, "import", &items).await?;
         Ok(())
     }
 

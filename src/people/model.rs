@@ -250,6 +250,10 @@ pub async fn all(conn: &mut PgConnection, org_id: Uuid) -> AppResult<Vec<Person>
 }
 
 pub async fn get(db: &PgPool, org_id: Uuid, id: Uuid) -> AppResult<Person> {
+    get_in(db, org_id, id).await
+}
+
+pub async fn get_in(db: impl sqlx::PgExecutor<'_>, org_id: Uuid, id: Uuid) -> AppResult<Person> {
     sqlx::query_as(&format!("{SELECT_PEOPLE} WHERE p.org_id = $1 AND p.id = $2"))
         .bind(org_id)
         .bind(id)

@@ -632,7 +632,7 @@ async fn sign_version(State(state): State<AppState>, me: Member, Id(id): Id, hea
     }
     let person = people::person_of_user(&state.db, me.org_id, me.user_id).await?;
     let signer = Signer {
-        user_id: me.user_id,
+        user_id: Some(me.user_id),
         name: person.as_ref().map(|p| p.name.clone()).unwrap_or_else(|| me.name.clone()),
         person_id: person.as_ref().map(|p| p.id),
         top_management: person.as_ref().is_some_and(|p| p.top_management),

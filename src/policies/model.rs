@@ -474,7 +474,8 @@ pub async fn update_draft(conn: &mut PgConnection, actor: &Actor, now: DateTime<
 /// The person signing, as the directory knows them, and where they sign from.
 #[derive(Debug, Clone)]
 pub struct Signer {
-    pub user_id: Uuid,
+    /// The account that signed (none for a signature recorded from paper).
+    pub user_id: Option<Uuid>,
     pub name: String,
     pub person_id: Option<Uuid>,
     pub top_management: bool,

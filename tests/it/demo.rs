@@ -24,6 +24,21 @@ async fn demo_loads_once_with_a_working_login_per_role(db: PgPool) {
     }
     assert_eq!(mandate::audit::verify(app.db()).await.unwrap().first_problem, None);
 
+    // Policies: the IS policy signed by the CTO, not top management, 14 months ago; a draft training plan.
+    let mut lead_view = app.client();
+    let priya = logins.iter().find(|l| l.role == Role::IsmsLead).unwrap();
+    lead_view.login(priya.email, &priya.password).await;
+    let policies = lead_view.get("/policies").await;
+    let is_row = policies.texts("main table tbody tr").into_iter().find(|r| r.contains("Information security policy")).unwrap();
+    assert!(is_row.contains("Rafael Duarte") && is_row.contains("not top management") && is_row.contains("overdue"), "{is_row}");
+    assert!(policies.body.contains("none signed"), "the training plan awaits a signature");
+    // Training: the CEO never took it.
+    let awareness: uuid::Uuid = sqlx::query_scalar("SELECT id FROM training_modules WHERE title = 'Security awareness'").fetch_one(app.db()).await.unwrap();
+    let module = lead_view.get(&format!("/training/modules/{awareness}")).await;
+    let ceo = module.texts("#leaders-h + table tbody tr").into_iter().find(|r| r.contains("Daniel Okafor")).unwrap();
+    assert!(ceo.contains("Overdue") && ceo.contains("never"), "{ceo}");
+    assert!(lead_view.get("/onboarding").await.body.contains("Mei Tanaka"));
+
     // The demo has evidence, with real files that download intact.
     let mut lead = app.client();
     let priya = logins.iter().find(|l| l.role == Role::IsmsLead).unwrap();
