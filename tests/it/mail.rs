@@ -91,3 +91,26 @@ async fn failed_delivery_shows_the_link_instead(db: PgPool) {
     assert!(flash.contains("could not be sent"), "{flash}");
     assert!(flash.contains("http://localhost:8080/invite/"));
 }
+
+#[sqlx::test]
+async fn acknowledgement_links_are_emailed_when_asked(db: PgPool) {
+    use mandate::policies::model::{Bump, PolicyKind};
+    let (port, inbox) = smtp_sink().await;
+    let app = TestApp::with_config(db, |c| {
+        c.smtp = Some(SmtpConfig { url: format!("smtp://127.0.0.1:{port}"), from: "Mandate <grc@acme.example>".into() })
+    })
+    .await;
+    let owner = app.user("owner@acme.example", "Olu Owner").await;
+    let org = app.org("Acme", owner).await;
+    app.person(org, "Sam Staff", "sam@acme.example", false).await;
+    let policy = app.policy(org, "Acceptable use", PolicyKind::AcceptableUse, false).await;
+    let v = app.draft(org, policy, "# Use", None, Bump::Major).await;
+    app.sign(org, v, owner, true).await;
+    let mut c = app.signed_in(owner, Some(org)).await;
+    let res = c.post(&format!("/policies/versions/{v}/campaigns"), &[("send", "on")]).await;
+    assert_eq!(res.status, StatusCode::OK);
+    assert!(res.body.contains("1 of 1 were e-mailed"), "{}", res.body);
+    let mail = inbox.lock().unwrap().join("\n");
+    assert!(mail.contains("To: sam@acme.example") && mail.contains("/ack/"), "{mail}");
+    assert!(mail.contains("Acceptable use"));
+}

@@ -336,3 +336,30 @@ async fn acknowledgement_figures_take_the_same_queries_for_five_thousand_people(
     let page = lead.get(&format!("/campaigns/{campaign}")).await;
     assert!(page.body.contains("of 5002 people"), "{}", &page.body[..page.body.len().min(3000)]);
 }
+
+#[sqlx::test]
+async fn an_uploaded_document_is_kept_as_evidence_and_its_hash_signed(db: PgPool) {
+    let mut a = acme(db).await;
+    let res = a.lead.post("/policies", &[("title", "Disciplinary process"), ("kind", "disciplinary_process"), ("review_months", "24"), ("audience", "managers")]).await;
+    let policy: Uuid = res.location().trim_start_matches("/policies/").parse().unwrap();
+    let pdf = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n";
+    let fields = [("bump", "major"), ("source", "file"), ("change_summary", "Agreed with HR")];
+    let bad = a.lead.multipart(&format!("/policies/{policy}/versions"), &fields, Some(("file", "process.pdf", "application/pdf", b"<html>no</html>"))).await;
+    assert_eq!(bad.status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    let res = a.lead.multipart(&format!("/policies/{policy}/versions"), &fields, Some(("file", "process.pdf", "application/pdf", pdf))).await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
+    let version: Uuid = res.location().trim_start_matches("/policies/versions/").parse().unwrap();
+    let linked: i64 = sqlx::query_scalar("SELECT count(*) FROM evidence_links WHERE target_kind = 'policy_version' AND target_id = $1").bind(version).fetch_one(a.app.db()).await.unwrap();
+    assert_eq!(linked, 1, "the document is evidence linked to its version");
+    assert_eq!(sign_as(&a.app, a.ceo_user, a.org, version).await.status, StatusCode::SEE_OTHER);
+    let signed: Vec<u8> = sqlx::query_scalar("SELECT approved_sha256 FROM policy_versions WHERE id = $1").bind(version).fetch_one(a.app.db()).await.unwrap();
+    assert_eq!(signed, <sha2::Sha256 as sha2::Digest>::digest(pdf).to_vec());
+    // Staff download it through their personal link.
+    let manager = a.app.person(a.org, "Line Manager", "lm@acme.example", false).await;
+    sqlx::query("UPDATE people SET line_manager = true WHERE id = $1").bind(manager).execute(a.app.db()).await.unwrap();
+    let (_, token) = a.app.campaign(a.org, version, manager).await;
+    let doc = a.app.client().get(&format!("/ack/{token}/document")).await;
+    assert_eq!(doc.status, StatusCode::OK);
+    assert_eq!(doc.body.as_bytes(), pdf);
+    assert!(doc.header("content-disposition").starts_with("attachment"));
+}
