@@ -71,6 +71,7 @@ fn routes() -> Routes {
     let r = crate::evidence::routes(r);
     let r = crate::policies::routes(r);
     let r = crate::training::routes(r);
+    let r = crate::leadership::routes(r);
     crate::audit::pages::routes(r)
 }
 

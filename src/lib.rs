@@ -16,6 +16,7 @@ pub mod error;
 pub mod evidence;
 pub mod health;
 pub mod home;
+pub mod leadership;
 pub mod mail;
 pub mod orgs;
 pub mod people;

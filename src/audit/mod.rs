@@ -80,6 +80,21 @@ pub fn describe(action: &str) -> &str {
         "training.completed" => "recorded a training completion",
         "training.import_checked" => "uploaded a training file for checking",
         "training.imported" => "imported training completions",
+        "organisation.review_cadence_set" => "set the management review cadence",
+        "meeting.created" => "recorded a meeting",
+        "meeting.updated" => "updated a meeting",
+        "meeting.signed_off" => "signed off meeting minutes",
+        "action.created" => "added an action item",
+        "action.updated" => "updated an action item",
+        "decision.created" => "recorded a resource decision",
+        "decision.updated" => "updated a resource decision",
+        "communication.created" => "recorded a leadership communication",
+        "communication.updated" => "updated a leadership communication",
+        "objective.created" => "recorded a security objective",
+        "objective.updated" => "updated a security objective",
+        "ask.created" => "recorded an ask to leadership",
+        "ask.updated" => "updated an ask to leadership",
+        "ask.answered" => "answered an ask",
         "raci.activity_added" => "added a RACI activity",
         "raci.activity_removed" => "removed a RACI activity",
         other => other,
@@ -229,6 +244,30 @@ pub async fn record_many(conn: &mut PgConnection, actor: &Actor, at: DateTime<Ut
         .execute(&mut *conn)
         .await?;
     Ok(())
+}
+
+/// The fields a change altered, as `{field: [before, after]}` for the log.
+#[derive(Debug, Default)]
+pub struct Changes(serde_json::Map<String, Value>);
+
+impl Changes {
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Notes `name` when `before` and `after` differ.
+    pub fn field(&mut self, name: &str, before: impl serde::Serialize, after: impl serde::Serialize) -> &mut Self {
+        let (a, b) = (serde_json::json!(before), serde_json::json!(after));
+        if a != b {
+            self.0.insert(name.to_string(), serde_json::json!([a, b]));
+        }
+        self
+    }
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+    pub fn into_value(self) -> Value {
+        Value::Object(self.0)
+    }
 }
 
 /// One line of a record's history, as record pages show it.

@@ -96,6 +96,9 @@ pub enum Action {
     ViewTraining,
     /// Define modules, record and import completions.
     ManageTraining,
+    ViewLeadership,
+    /// Record meetings, actions, decisions, communications, objectives and asks.
+    ManageLeadership,
 }
 
 /// The role x action table.
@@ -103,11 +106,11 @@ pub fn allows(role: Role, action: Action) -> bool {
     use Action::*;
     use Role::*;
     match action {
-        ViewHome | ViewMembers | ViewRequirements | ViewPeople | ViewRoles | ViewEvidence | ViewPolicies | ViewTraining => true,
+        ViewHome | ViewMembers | ViewRequirements | ViewPeople | ViewRoles | ViewEvidence | ViewPolicies | ViewTraining | ViewLeadership => true,
         SignPolicies => matches!(role, Owner | Executive),
         UploadEvidence => role != Auditor,
         InviteMember | RevokeInvitation | ViewAuditLog => matches!(role, Owner | IsmsLead),
-        EditRequirements | ManagePeople | ManageRoles | ManageEvidence | ManagePolicies | ManageTraining => matches!(role, Owner | IsmsLead),
+        EditRequirements | ManagePeople | ManageRoles | ManageEvidence | ManagePolicies | ManageTraining | ManageLeadership => matches!(role, Owner | IsmsLead),
         ChangeMemberRole | DisableMember => role == Owner,
     }
 }
@@ -162,6 +165,7 @@ mod tests {
             Action::ManagePolicies,
             Action::SignPolicies,
             Action::ManageTraining,
+            Action::ManageLeadership,
         ] {
             assert!(!allows(Role::Auditor, action), "{action:?}");
         }

@@ -260,6 +260,8 @@ async fn new_view(state: &AppState, me: &Member, form: ItemForm, errors: FieldEr
 struct NewQuery {
     requirement: Option<String>,
     appointment: Option<String>,
+    /// Any record to link to, as `kind:id`.
+    link: Option<String>,
 }
 
 async fn new_page(State(state): State<AppState>, me: Member, Query(q): Query<NewQuery>) -> AppResult<NewPage> {
@@ -270,6 +272,9 @@ async fn new_page(State(state): State<AppState>, me: Member, Query(q): Query<New
     }
     if let Some(a) = q.appointment.as_deref().and_then(|a| a.parse::<Uuid>().ok()) {
         form.links.push(format!("appointment:{a}"));
+    }
+    if let Some(t) = q.link.as_deref().and_then(model::parse_target) {
+        form.links.push(format!("{}:{}", t.kind.as_str(), t.id));
     }
     // The signed-in member owns what they add, when they are in the directory.
     if let Some(p) = people::person_of_user(&state.db, me.org_id, me.user_id).await? {

@@ -457,15 +457,34 @@ pub enum TargetKind {
     Requirement,
     Appointment,
     PolicyVersion,
+    Meeting,
+    ActionItem,
+    ResourceDecision,
+    Communication,
+    Objective,
 }
 
 impl TargetKind {
-    pub const ALL: [TargetKind; 3] = [TargetKind::Requirement, TargetKind::Appointment, TargetKind::PolicyVersion];
+    pub const ALL: [TargetKind; 8] = [
+        TargetKind::Requirement,
+        TargetKind::Appointment,
+        TargetKind::PolicyVersion,
+        TargetKind::Meeting,
+        TargetKind::ActionItem,
+        TargetKind::ResourceDecision,
+        TargetKind::Communication,
+        TargetKind::Objective,
+    ];
     pub fn as_str(self) -> &'static str {
         match self {
             TargetKind::Requirement => "requirement",
             TargetKind::Appointment => "appointment",
             TargetKind::PolicyVersion => "policy_version",
+            TargetKind::Meeting => "meeting",
+            TargetKind::ActionItem => "action_item",
+            TargetKind::ResourceDecision => "resource_decision",
+            TargetKind::Communication => "communication",
+            TargetKind::Objective => "objective",
         }
     }
     pub fn parse(raw: &str) -> Option<TargetKind> {
@@ -476,6 +495,11 @@ impl TargetKind {
             TargetKind::Requirement => "Requirement",
             TargetKind::Appointment => "Role appointment",
             TargetKind::PolicyVersion => "Policy version",
+            TargetKind::Meeting => "Meeting",
+            TargetKind::ActionItem => "Action item",
+            TargetKind::ResourceDecision => "Resource decision",
+            TargetKind::Communication => "Leadership communication",
+            TargetKind::Objective => "Security objective",
         }
     }
 }
@@ -500,7 +524,22 @@ const TARGETS_SQL: &str = "
     UNION ALL
     SELECT 'policy_version', v.id, p.title || ' v' || v.major || '.' || v.minor, '/policies/versions/' || v.id, 'y' || p.title
       FROM policy_versions v JOIN policies p ON p.org_id = v.org_id AND p.id = v.policy_id
-     WHERE v.org_id = $1";
+     WHERE v.org_id = $1
+    UNION ALL
+    SELECT 'meeting', m.id, m.title || COALESCE(' (' || m.held_on::text || ')', ''), '/meetings/' || m.id, 'ya' || COALESCE(m.held_on::text, '')
+      FROM meetings m WHERE m.org_id = $1
+    UNION ALL
+    SELECT 'action_item', a.id, a.title, '/actions/' || a.id, 'yb' || a.title
+      FROM action_items a WHERE a.org_id = $1
+    UNION ALL
+    SELECT 'resource_decision', d.id, d.title, '/decisions/' || d.id, 'yc' || d.title
+      FROM resource_decisions d WHERE d.org_id = $1
+    UNION ALL
+    SELECT 'communication', c.id, c.subject || ' (' || c.sent_on::text || ')', '/communications/' || c.id, 'yd' || c.sent_on::text
+      FROM communications c WHERE c.org_id = $1
+    UNION ALL
+    SELECT 'objective', o.id, o.title, '/objectives/' || o.id, 'ye' || o.title
+      FROM objectives o WHERE o.org_id = $1";
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct TargetRow {
@@ -572,6 +611,7 @@ pub async fn link(conn: &mut PgConnection, actor: &Actor, now: DateTime<Utc>, or
         .fetch_optional(&mut *conn)
         .await?;
     let Some(label) = label else { return Err(AppError::NotFound) };
+    ensure_open(conn, org_id, target).await?;
     let added = sqlx::query(
         "INSERT INTO evidence_links (org_id, item_id, target_kind, target_id, linked_by, linked_at)
          SELECT $1, $2, $3, $4, $5, $6 WHERE EXISTS (SELECT 1 FROM evidence_items WHERE org_id = $1 AND id = $2)
@@ -594,7 +634,24 @@ pub async fn link(conn: &mut PgConnection, actor: &Actor, now: DateTime<Utc>, or
     Ok(true)
 }
 
+/// A signed-off meeting is a final record: its evidence cannot change either.
+async fn ensure_open(conn: &mut PgConnection, org_id: Uuid, target: Target) -> AppResult<()> {
+    if target.kind != TargetKind::Meeting {
+        return Ok(());
+    }
+    let signed: Option<bool> = sqlx::query_scalar("SELECT signed_off_at IS NOT NULL FROM meetings WHERE org_id = $1 AND id = $2")
+        .bind(org_id)
+        .bind(target.id)
+        .fetch_optional(&mut *conn)
+        .await?;
+    if signed == Some(true) {
+        return Err(AppError::Conflict("This meeting is signed off: its record is final. Attach follow-up to its action items instead.".into()));
+    }
+    Ok(())
+}
+
 pub async fn unlink(conn: &mut PgConnection, actor: &Actor, now: DateTime<Utc>, org_id: Uuid, item_id: Uuid, target: Target) -> AppResult<bool> {
+    ensure_open(conn, org_id, target).await?;
     let removed = sqlx::query("DELETE FROM evidence_links WHERE org_id = $1 AND item_id = $2 AND target_kind = $3 AND target_id = $4")
         .bind(org_id)
         .bind(item_id)

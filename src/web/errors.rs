@@ -58,6 +58,7 @@ pub async fn render(req: Request, next: Next) -> Response {
             nav: Vec::new(),
             flash: None,
             request_id: request_id.clone(),
+            path: String::new(),
         },
     };
     layout.request_id = request_id;

@@ -31,9 +31,16 @@ pub struct Layout {
     pub nav: Vec<NavLink>,
     pub flash: Option<Flash>,
     pub request_id: String,
+    /// The path of the page, for sub-navigation.
+    pub path: String,
 }
 
 impl Layout {
+    /// Whether the page is `base` or below it.
+    pub fn under(&self, base: &str) -> bool {
+        is_under(&self.path, base)
+    }
+
     /// A layout that needs no database (sign-in pages, error pages).
     pub fn basic(visitor: &Visitor, title: impl Into<String>) -> Self {
         let session = visitor.session.as_ref();
@@ -53,6 +60,7 @@ impl Layout {
             nav,
             flash: visitor.flash.clone(),
             request_id: visitor.request_id.clone(),
+            path: visitor.path.clone(),
         }
     }
 
@@ -81,8 +89,16 @@ impl Layout {
     }
 }
 
+/// `path` is `base` itself or a page below it (the path may carry a query).
+fn is_under(path: &str, base: &str) -> bool {
+    path == base || path.strip_prefix(base).is_some_and(|rest| rest.starts_with(['/', '?']))
+}
+
+/// The areas under the "Leadership" navigation entry.
+const LEADERSHIP: [&str; 6] = ["/meetings", "/actions", "/decisions", "/communications", "/objectives", "/asks"];
+
 fn nav_for(role: crate::auth::policy::Role, path: &str) -> Vec<NavLink> {
-    let items: [(&'static str, &'static str, Action); 9] = [
+    let items: [(&'static str, &'static str, Action); 10] = [
         ("/dashboard", "Home", Action::ViewHome),
         ("/requirements", "Requirements", Action::ViewRequirements),
         ("/evidence", "Evidence", Action::ViewEvidence),
@@ -90,13 +106,18 @@ fn nav_for(role: crate::auth::policy::Role, path: &str) -> Vec<NavLink> {
         ("/people", "People", Action::ViewPeople),
         ("/roles", "Roles", Action::ViewRoles),
         ("/training", "Training", Action::ViewTraining),
+        ("/meetings", "Leadership", Action::ViewLeadership),
         ("/members", "Members", Action::ViewMembers),
         ("/audit", "Audit log", Action::ViewAuditLog),
     ];
     items
         .into_iter()
         .filter(|(_, _, action)| crate::auth::policy::allows(role, *action))
-        .map(|(href, label, _)| NavLink { href, label, active: path == href || path.starts_with(&format!("{href}/")) || path.starts_with(&format!("{href}?")) })
+        .map(|(href, label, _)| {
+            // The leadership records share one entry.
+            let active = if href == "/meetings" { LEADERSHIP.iter().any(|b| is_under(path, b)) } else { is_under(path, href) };
+            NavLink { href, label, active }
+        })
         .collect()
 }
 

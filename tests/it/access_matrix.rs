@@ -203,6 +203,60 @@ const TABLE: &[Row] = &[
                                         Some(["login","404", "404", "403", "403", "403", "404", "orgs"])),
     ("POST", "/training/import/{id}/apply",  ["login","303", "303", "403", "403", "403", "303", "orgs"],
                                         Some(["login","404", "404", "403", "403", "403", "404", "orgs"])),
+    // Leadership records: everyone reads; owners and ISMS leads record. The chair signs minutes off, the person asked answers.
+    ("GET",  "/meetings",                    ["login","200", "200", "200", "200", "200", "200", "orgs"], None),
+    ("GET",  "/meetings.csv",                ["login","200", "200", "200", "200", "200", "200", "orgs"], None),
+    ("GET",  "/meetings/new",                ["login","200", "200", "403", "403", "403", "200", "orgs"], None),
+    ("POST", "/meetings",                    ["login","303", "303", "403", "403", "403", "303", "orgs"], None),
+    ("POST", "/meetings/cadence",            ["login","303", "303", "403", "403", "403", "303", "orgs"], None),
+    ("GET",  "/meetings/{id}",               ["login","200", "200", "200", "200", "200", "200", "orgs"],
+                                        Some(["login","404", "404", "404", "404", "404", "404", "orgs"])),
+    ("POST", "/meetings/{id}",               ["login","303", "303", "403", "403", "403", "303", "orgs"],
+                                        Some(["login","404", "404", "403", "403", "403", "404", "orgs"])),
+    ("POST", "/meetings/{id}/sign-off",      ["login","403", "403", "303", "403", "403", "403", "orgs"],
+                                        Some(["login","404", "404", "404", "404", "404", "404", "orgs"])),
+    ("POST", "/meetings/{id}/actions",       ["login","303", "303", "403", "403", "403", "303", "orgs"],
+                                        Some(["login","404", "404", "403", "403", "403", "404", "orgs"])),
+    ("GET",  "/actions",                     ["login","200", "200", "200", "200", "200", "200", "orgs"], None),
+    ("GET",  "/actions.csv",                 ["login","200", "200", "200", "200", "200", "200", "orgs"], None),
+    ("GET",  "/actions/{id}",                ["login","200", "200", "200", "200", "200", "200", "orgs"],
+                                        Some(["login","404", "404", "404", "404", "404", "404", "orgs"])),
+    ("POST", "/actions/{id}",                ["login","303", "303", "403", "403", "403", "303", "orgs"],
+                                        Some(["login","404", "404", "403", "403", "403", "404", "orgs"])),
+    ("GET",  "/decisions",                    ["login","200", "200", "200", "200", "200", "200", "orgs"], None),
+    ("GET",  "/decisions.csv",                ["login","200", "200", "200", "200", "200", "200", "orgs"], None),
+    ("GET",  "/decisions/new",                ["login","200", "200", "403", "403", "403", "200", "orgs"], None),
+    ("POST", "/decisions",                    ["login","303", "303", "403", "403", "403", "303", "orgs"], None),
+    ("GET",  "/decisions/{id}",             ["login","200", "200", "200", "200", "200", "200", "orgs"],
+                                        Some(["login","404", "404", "404", "404", "404", "404", "orgs"])),
+    ("POST", "/decisions/{id}",             ["login","303", "303", "403", "403", "403", "303", "orgs"],
+                                        Some(["login","404", "404", "403", "403", "403", "404", "orgs"])),
+    ("GET",  "/communications",               ["login","200", "200", "200", "200", "200", "200", "orgs"], None),
+    ("GET",  "/communications.csv",           ["login","200", "200", "200", "200", "200", "200", "orgs"], None),
+    ("GET",  "/communications/new",           ["login","200", "200", "403", "403", "403", "200", "orgs"], None),
+    ("POST", "/communications",               ["login","303", "303", "403", "403", "403", "303", "orgs"], None),
+    ("GET",  "/communications/{id}",        ["login","200", "200", "200", "200", "200", "200", "orgs"],
+                                        Some(["login","404", "404", "404", "404", "404", "404", "orgs"])),
+    ("POST", "/communications/{id}",        ["login","303", "303", "403", "403", "403", "303", "orgs"],
+                                        Some(["login","404", "404", "403", "403", "403", "404", "orgs"])),
+    ("GET",  "/objectives",                   ["login","200", "200", "200", "200", "200", "200", "orgs"], None),
+    ("GET",  "/objectives.csv",               ["login","200", "200", "200", "200", "200", "200", "orgs"], None),
+    ("GET",  "/objectives/new",               ["login","200", "200", "403", "403", "403", "200", "orgs"], None),
+    ("POST", "/objectives",                   ["login","303", "303", "403", "403", "403", "303", "orgs"], None),
+    ("GET",  "/objectives/{id}",            ["login","200", "200", "200", "200", "200", "200", "orgs"],
+                                        Some(["login","404", "404", "404", "404", "404", "404", "orgs"])),
+    ("POST", "/objectives/{id}",            ["login","303", "303", "403", "403", "403", "303", "orgs"],
+                                        Some(["login","404", "404", "403", "403", "403", "404", "orgs"])),
+    ("GET",  "/asks",                         ["login","200", "200", "200", "200", "200", "200", "orgs"], None),
+    ("GET",  "/asks.csv",                     ["login","200", "200", "200", "200", "200", "200", "orgs"], None),
+    ("GET",  "/asks/new",                     ["login","200", "200", "403", "403", "403", "200", "orgs"], None),
+    ("POST", "/asks",                         ["login","303", "303", "403", "403", "403", "303", "orgs"], None),
+    ("GET",  "/asks/{id}",                  ["login","200", "200", "200", "200", "200", "200", "orgs"],
+                                        Some(["login","404", "404", "404", "404", "404", "404", "orgs"])),
+    ("POST", "/asks/{id}",                  ["login","303", "303", "403", "403", "403", "303", "orgs"],
+                                        Some(["login","404", "404", "403", "403", "403", "404", "orgs"])),
+    ("POST", "/asks/{id}/respond",           ["login","403", "403", "303", "403", "403", "403", "orgs"],
+                                        Some(["login","404", "404", "404", "404", "404", "404", "orgs"])),
 ];
 
 /// One organisation's ids, as the path and form placeholders need them.
@@ -245,6 +299,16 @@ struct Tenant {
     public_slug: String,
     module: Uuid,
     training_imports: HashMap<P, Uuid>,
+    meeting: Uuid,
+    /// Held with minutes and chaired by `appointer`, one per principal to sign off.
+    sign_meetings: HashMap<P, Uuid>,
+    action: Uuid,
+    decision: Uuid,
+    communication: Uuid,
+    objective: Uuid,
+    ask: Uuid,
+    /// Asked of `appointer`, one per principal to answer.
+    answer_asks: HashMap<P, Uuid>,
 }
 
 struct World {
@@ -333,7 +397,26 @@ async fn tenant(app: &TestApp, name: &str, owner: Uuid) -> Tenant {
         .unwrap();
         training_imports.insert(p, id);
     }
+    let meeting = app.meeting(org, "Management review", appointer, "2026-10-01", "Minutes.").await;
+    let action = app.action_item(org, meeting, "Follow up", Some(holder), Some("2026-12-01")).await;
+    let (mut sign_meetings, mut answer_asks) = (HashMap::new(), HashMap::new());
+    for p in PRINCIPALS {
+        sign_meetings.insert(p, app.meeting(org, &format!("Review {p:?}"), appointer, "2026-10-01", "Minutes.").await);
+        answer_asks.insert(p, app.ask(org, appointer, &format!("Ask {p:?}"), Some("2026-11-30")).await);
+    }
+    let decision = app.decision(org, "Security budget", Some(appointer), Some("2026-09-01")).await;
+    let communication = app.communication(org, "Why security matters", appointer, "2026-09-15").await;
+    let objective = app.objective(org, "Train everyone", Some(holder)).await;
+    let ask = app.ask(org, appointer, "Approve the audit budget", None).await;
     Tenant {
+        meeting,
+        sign_meetings,
+        action,
+        decision,
+        communication,
+        objective,
+        ask,
+        answer_asks,
         module,
         training_imports,
         policy,
@@ -427,6 +510,14 @@ fn fill(path: &str, t: &Tenant, p: P) -> String {
         _ if path.starts_with("/training/import/") => t.training_imports[&p],
         _ if path.starts_with("/training/modules/") => t.module,
         _ if path.starts_with("/evidence/") => t.evidence,
+        "/meetings/{id}/sign-off" => t.sign_meetings[&p],
+        _ if path.starts_with("/meetings/") => t.meeting,
+        _ if path.starts_with("/actions/") => t.action,
+        _ if path.starts_with("/decisions/") => t.decision,
+        _ if path.starts_with("/communications/") => t.communication,
+        _ if path.starts_with("/objectives/") => t.objective,
+        "/asks/{id}/respond" => t.answer_asks[&p],
+        _ if path.starts_with("/asks/") => t.ask,
         _ => t.target_member,
     };
     let token = match path {
@@ -468,6 +559,17 @@ fn form_for(path: &str, t: &Tenant, p: P) -> Vec<(String, String)> {
         "/training/modules" => vec![("title", format!("Module by {p:?}")), ("kind", "awareness".into()), ("validity_months", "12".into()), ("audience", "all_staff".into())],
         "/training/modules/{id}" => vec![("title", "Security awareness".into()), ("kind", "awareness".into()), ("validity_months", "12".into()), ("audience", "all_staff".into())],
         "/training/modules/{id}/records" => vec![("person_id", t.person.to_string()), ("completed_on", "2026-10-01".into())],
+        "/meetings" | "/meetings/{id}" => vec![("kind", "management_review".into()), ("title", format!("Review by {p:?}")), ("held_on", "2026-10-01".into()), ("chair_id", t.appointer.to_string())],
+        "/meetings/cadence" => vec![("months", "3".into())],
+        "/meetings/{id}/actions" => vec![("action_title", format!("Action by {p:?}")), ("due_on", "2026-12-01".into())],
+        "/actions/{id}" => vec![("action_title", format!("Follow up by {p:?}")), ("status", "open".into())],
+        "/decisions" | "/decisions/{id}" => vec![("title", format!("Budget by {p:?}")), ("what", "budget".into()), ("decision", "pending".into())],
+        "/communications" | "/communications/{id}" => {
+            vec![("subject", format!("Talk by {p:?}")), ("sent_on", "2026-10-01".into()), ("from_id", t.appointer.to_string()), ("channel", "email".into())]
+        }
+        "/objectives" | "/objectives/{id}" => vec![("title", format!("Objective by {p:?}")), ("status", "planned".into())],
+        "/asks" | "/asks/{id}" => vec![("asked_of", t.appointer.to_string()), ("what", format!("Ask by {p:?}")), ("asked_on", "2026-10-01".into())],
+        "/asks/{id}/respond" => vec![("answer", format!("Yes, from {p:?}"))],
         "/evidence/{id}/links" | "/evidence/{id}/links/remove" => {
             vec![("target", format!("requirement:{}", mandate::requirements::catalogue::requirement_id("iso27001-2022-leadership", "5.2(a)")))]
         }

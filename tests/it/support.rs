@@ -282,6 +282,89 @@ impl TestApp {
         id
     }
 
+    /// A management review held on `held_on` with typed minutes, chaired by `chair`.
+    pub async fn meeting(&self, org: Uuid, title: &str, chair: Uuid, held_on: &str, minutes: &str) -> Uuid {
+        use mandate::leadership::meetings::{self, MeetingFields, MeetingKind};
+        let f = MeetingFields {
+            kind: Some(MeetingKind::ManagementReview),
+            title: title.into(),
+            held_on: Some(held_on.parse().unwrap()),
+            chair_id: Some(chair),
+            attendee_ids: vec![chair],
+            minutes: minutes.into(),
+            ..Default::default()
+        };
+        let mut tx = self.db().begin().await.unwrap();
+        let id = meetings::insert(&mut tx, &self.system(org), self.state.clock.now(), org, &f).await.unwrap();
+        tx.commit().await.unwrap();
+        id
+    }
+
+    /// Signs a meeting's minutes off directly (as the system, naming `name`).
+    pub async fn sign_meeting(&self, org: Uuid, meeting: Uuid, name: &str) {
+        use mandate::leadership::meetings;
+        let mut tx = self.db().begin().await.unwrap();
+        let m = meetings::get(&mut *tx, org, meeting).await.unwrap();
+        meetings::sign(&mut tx, &self.system(org), self.state.clock.now(), org, &m, name).await.unwrap();
+        tx.commit().await.unwrap();
+    }
+
+    /// An open action item from `meeting`.
+    pub async fn action_item(&self, org: Uuid, meeting: Uuid, title: &str, owner: Option<Uuid>, due_on: Option<&str>) -> Uuid {
+        use mandate::leadership::meetings::{self, ActionFields, ActionStatus};
+        let f = ActionFields { title: title.into(), owner_id: owner, due_on: due_on.map(|d| d.parse().unwrap()), status: ActionStatus::Open, closing_note: String::new() };
+        let mut tx = self.db().begin().await.unwrap();
+        let id = meetings::insert_action(&mut tx, &self.system(org), self.state.clock.now(), org, meeting, &f).await.unwrap();
+        tx.commit().await.unwrap();
+        id
+    }
+
+    /// A resource decision: approved by `decided_by` on `decided_on`, or pending.
+    pub async fn decision(&self, org: Uuid, title: &str, decided_by: Option<Uuid>, decided_on: Option<&str>) -> Uuid {
+        use mandate::leadership::decisions::{self, Fields};
+        let f = Fields {
+            what: "budget".into(),
+            title: title.into(),
+            decision: if decided_on.is_some() { "approved" } else { "pending" }.into(),
+            decided_by,
+            decided_on: decided_on.map(|d| d.parse().unwrap()),
+            ..Default::default()
+        };
+        let mut tx = self.db().begin().await.unwrap();
+        let id = decisions::insert(&mut tx, &self.system(org), self.state.clock.now(), org, &f).await.unwrap();
+        tx.commit().await.unwrap();
+        id
+    }
+
+    /// An e-mail from `from` to all staff.
+    pub async fn communication(&self, org: Uuid, subject: &str, from: Uuid, sent_on: &str) -> Uuid {
+        use mandate::leadership::communications::{self, Fields};
+        let f = Fields { sent_on: Some(sent_on.parse().unwrap()), from_id: Some(from), channel: "email".into(), audience: "All staff".into(), reach: Some(40), subject: subject.into(), ..Default::default() };
+        let mut tx = self.db().begin().await.unwrap();
+        let id = communications::insert(&mut tx, &self.system(org), self.state.clock.now(), org, &f).await.unwrap();
+        tx.commit().await.unwrap();
+        id
+    }
+
+    pub async fn objective(&self, org: Uuid, title: &str, owner: Option<Uuid>) -> Uuid {
+        use mandate::leadership::objectives::{self, Fields};
+        let f = Fields { title: title.into(), measure: "Share of staff trained".into(), target: "95 %".into(), owner_id: owner, status: "on_track".into(), ..Default::default() };
+        let mut tx = self.db().begin().await.unwrap();
+        let id = objectives::insert(&mut tx, &self.system(org), self.state.clock.now(), org, &f).await.unwrap();
+        tx.commit().await.unwrap();
+        id
+    }
+
+    /// An unanswered ask of `person`, asked on 2026-10-01.
+    pub async fn ask(&self, org: Uuid, person: Uuid, what: &str, due_on: Option<&str>) -> Uuid {
+        use mandate::leadership::asks::{self, Fields};
+        let f = Fields { asked_of: Some(person), what: what.into(), asked_on: Some("2026-10-01".parse().unwrap()), due_on: due_on.map(|d| d.parse().unwrap()), ..Default::default() };
+        let mut tx = self.db().begin().await.unwrap();
+        let id = asks::insert(&mut tx, &self.system(org), self.state.clock.now(), org, &f).await.unwrap();
+        tx.commit().await.unwrap();
+        id
+    }
+
     /// A client already signed in as `user` with `org` selected (no password round trip).
     pub async fn signed_in(&self, user: Uuid, org: Option<Uuid>) -> Client {
         let mut conn = self.db().acquire().await.unwrap();
