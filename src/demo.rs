@@ -378,6 +378,196 @@ mod records {
             }
         }
         policies_and_training(conn, system, now, org_id, &ids).await?;
+        let priya = Actor { user_id: users.get("priya.shah@acme.example").copied(), label: "priya.shah@acme.example".into(), ..system.clone() };
+        leadership(conn, &priya, now, org_id, &ids).await?;
+        Ok(())
+    }
+
+    /// Leadership records: a spring review signed off with its minutes file,
+    /// an autumn review held without minutes, an overdue action, no resource
+    /// decision in the last year, one all-hands talk, objectives and an
+    /// unanswered ask of the CEO.
+    async fn leadership(conn: &mut PgConnection, lead: &Actor, now: DateTime<Utc>, org_id: Uuid, ids: &HashMap<&str, Uuid>) -> anyhow::Result<()> {
+        use crate::leadership::meetings::{self, ActionFields, ActionStatus, MeetingFields, MeetingKind};
+        use crate::leadership::{asks, communications, decisions, objectives};
+        let today = now.date_naive();
+        let person = |email: &str| ids[email];
+        let day = |n: i64| today - Duration::days(n);
+        let ago = |n: i64| now - Duration::days(n);
+        let (ceo, cfo, priya, tomasz, sofia) = (
+            person("daniel.okafor@acme.example"),
+            person("helen.brandt@acme.example"),
+            person("priya.shah@acme.example"),
+            person("tomasz.nowak@acme.example"),
+            person("sofia.marchetti@acme.example"),
+        );
+
+        sqlx::query("UPDATE organisations SET review_cadence_months = 6 WHERE id = $1").bind(org_id).execute(&mut *conn).await?;
+        let phishing = objectives::insert(
+            conn,
+            lead,
+            ago(160),
+            org_id,
+            &objectives::Fields {
+                title: "Fewer staff fall for phishing".into(),
+                measure: "Share of staff who click the quarterly simulated phishing e-mail".into(),
+                target: "Below 5 % by the end of the year".into(),
+                owner_id: Some(priya),
+                due_on: Some(day(-40)),
+                status: "on_track".into(),
+                strategy_link: "Customers in the enterprise segment ask for evidence of security awareness before signing.".into(),
+            },
+        )
+        .await?;
+        objectives::insert(
+            conn,
+            lead,
+            ago(160),
+            org_id,
+            &objectives::Fields {
+                title: "ISO/IEC 27001 certification".into(),
+                measure: "Stage 2 audit passed".into(),
+                target: "Certificate issued".into(),
+                owner_id: Some(ceo),
+                due_on: Some(day(-200)),
+                status: "at_risk".into(),
+                strategy_link: "Required by two of the three largest prospects.".into(),
+            },
+        )
+        .await?;
+
+        // Spring: a full review, signed off by the chair two days later.
+        let spring = MeetingFields {
+            kind: Some(MeetingKind::ManagementReview),
+            title: "Management review, spring".into(),
+            planned_on: Some(day(150)),
+            held_on: Some(day(150)),
+            chair_id: Some(ceo),
+            attendee_ids: vec![ceo, cfo, priya, tomasz],
+            inputs: ["earlier_actions", "performance", "risk", "improvement"].map(String::from).to_vec(),
+            objective_ids: vec![phishing],
+            minutes: "The ISMS lead presented the internal audit results and the risk register. Two audit findings remain open.".into(),
+            decisions: "Approve budget for endpoint protection. Run quarterly phishing simulations.".into(),
+        };
+        let spring_id = meetings::insert(conn, lead, ago(149), org_id, &spring).await?;
+        let minutes_file: Option<Uuid> = sqlx::query_scalar("SELECT id FROM evidence_items WHERE org_id = $1 AND title = 'Management review minutes, spring'")
+            .bind(org_id)
+            .fetch_optional(&mut *conn)
+            .await?;
+        if let Some(item) = minutes_file {
+            crate::evidence::model::link(conn, lead, ago(149), org_id, item, crate::evidence::model::Target { kind: crate::evidence::model::TargetKind::Meeting, id: spring_id }).await?;
+        }
+        let chair = Actor { user_id: None, label: "Daniel Okafor".into(), ..lead.clone() };
+        let m = meetings::get(&mut *conn, org_id, spring_id).await?;
+        meetings::sign(conn, &chair, ago(148), org_id, &m, "Daniel Okafor").await?;
+        let action = |title: &str, owner: Uuid, due: i64| ActionFields { title: title.into(), owner_id: Some(owner), due_on: Some(day(due)), status: ActionStatus::Open, closing_note: String::new() };
+        meetings::insert_action(conn, lead, ago(148), org_id, spring_id, &action("Roll out endpoint protection to every laptop", tomasz, 60)).await?;
+        let done = meetings::insert_action(conn, lead, ago(148), org_id, spring_id, &action("Start quarterly phishing simulations", priya, 90)).await?;
+        let before = meetings::action(&mut *conn, org_id, done).await?;
+        let closed = ActionFields { status: ActionStatus::Done, closing_note: "First simulation sent in June; results go to each review.".into(), ..action("Start quarterly phishing simulations", priya, 90) };
+        meetings::save_action(conn, lead, ago(95), org_id, &before, &closed).await?;
+
+        // Autumn: held, but nobody has written the minutes up.
+        let autumn = MeetingFields {
+            kind: Some(MeetingKind::ManagementReview),
+            title: "Management review, autumn".into(),
+            planned_on: Some(day(14)),
+            held_on: Some(day(12)),
+            chair_id: Some(ceo),
+            attendee_ids: vec![ceo, priya, sofia],
+            inputs: vec!["earlier_actions".into()],
+            ..Default::default()
+        };
+        meetings::insert(conn, lead, ago(11), org_id, &autumn).await?;
+
+        // The last resource decision is over a year old; a new request waits.
+        decisions::insert(
+            conn,
+            lead,
+            ago(420),
+            org_id,
+            &decisions::Fields {
+                what: "tooling".into(),
+                title: "Endpoint protection licences for 60 devices".into(),
+                amount: Some(18_000.0),
+                currency: Some("EUR".into()),
+                reason: "Risk register: ransomware on unmanaged laptops.".into(),
+                asked_by: Some(priya),
+                asked_on: Some(day(440)),
+                decided_by: Some(cfo),
+                decision: "approved".into(),
+                decided_on: Some(day(425)),
+                ..Default::default()
+            },
+        )
+        .await?;
+        decisions::insert(
+            conn,
+            lead,
+            ago(30),
+            org_id,
+            &decisions::Fields {
+                what: "budget".into(),
+                title: "External certification audit".into(),
+                amount: Some(24_000.0),
+                currency: Some("EUR".into()),
+                reason: "Stage 1 and stage 2 audits for ISO/IEC 27001 certification.".into(),
+                objective_id: None,
+                asked_by: Some(priya),
+                asked_on: Some(day(30)),
+                decision: "pending".into(),
+                ..Default::default()
+            },
+        )
+        .await?;
+
+        communications::insert(
+            conn,
+            lead,
+            ago(89),
+            org_id,
+            &communications::Fields {
+                sent_on: Some(day(90)),
+                from_id: Some(ceo),
+                channel: "all_hands".into(),
+                audience: "All staff".into(),
+                reach: Some(38),
+                subject: "Why we are going for ISO 27001".into(),
+                summary: "Daniel explained what certification means for our customers and asked every team to finish the awareness module.".into(),
+                policy_version_id: None,
+            },
+        )
+        .await?;
+
+        asks::insert(
+            conn,
+            lead,
+            ago(40),
+            org_id,
+            &asks::Fields {
+                asked_of: Some(ceo),
+                what: "Please sign the information security policy yourself: the current version was approved by the CTO.".into(),
+                asked_on: Some(day(40)),
+                due_on: Some(day(10)),
+                ..Default::default()
+            },
+        )
+        .await?;
+        asks::insert(
+            conn,
+            lead,
+            ago(60),
+            org_id,
+            &asks::Fields {
+                asked_of: Some(cfo),
+                what: "Confirm the security budget line for next year.".into(),
+                asked_on: Some(day(60)),
+                due_on: Some(day(45)),
+                response: "Confirmed at the same level as this year.".into(),
+                responded_on: Some(day(50)),
+            },
+        )
+        .await?;
         Ok(())
     }
 

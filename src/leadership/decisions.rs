@@ -72,9 +72,32 @@ impl Decision {
     }
     pub fn amount_text(&self) -> String {
         match self.amount {
-            Some(a) => format!("{a:.2} {}", self.currency.clone().unwrap_or_default()).trim().to_string(),
+            Some(a) => format!("{} {}", grouped(a), self.currency.clone().unwrap_or_default()).trim().to_string(),
             None => String::new(),
         }
+    }
+}
+
+/// An amount with thousands separators and two decimals: 12500.5 → "12,500.50".
+pub fn grouped(amount: f64) -> String {
+    let text = format!("{amount:.2}");
+    let (whole, cents) = text.split_once('.').unwrap_or((&text, "00"));
+    let mut out = String::new();
+    for (i, c) in whole.chars().enumerate() {
+        if i > 0 && (whole.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    format!("{out}.{cents}")
+}
+
+/// The latest decision date, if none falls within the last year.
+pub fn stale_since(decisions: &[Decision], today: NaiveDate) -> Option<Option<NaiveDate>> {
+    let last = decisions.iter().filter(|d| d.decision != "pending").filter_map(|d| d.decided_on).max();
+    match last {
+        Some(d) if d > today - chrono::Duration::days(365) => None,
+        other => Some(other),
     }
 }
 
@@ -338,14 +361,18 @@ impl DecisionForm {
 struct ListPage {
     layout: Layout,
     decisions: Vec<Decision>,
+    /// Set when no decision was taken in the last year: the last one, if any.
+    stale: Option<Option<NaiveDate>>,
     can_manage: bool,
 }
 
 async fn list_page(State(state): State<AppState>, me: Member) -> AppResult<ListPage> {
     me.require(Action::ViewLeadership)?;
+    let decisions = list(&state.db, me.org_id).await?;
     Ok(ListPage {
         layout: Layout::build(&state.db, &me.visitor, "Resource decisions").await?,
-        decisions: list(&state.db, me.org_id).await?,
+        stale: stale_since(&decisions, state.clock.now().date_naive()),
+        decisions,
         can_manage: me.can(Action::ManageLeadership),
     })
 }
@@ -497,4 +524,18 @@ async fn update(State(state): State<AppState>, me: Member, Id(id): Id, Form(form
     let changed = save(&mut tx, &me.actor(), state.clock.now(), me.org_id, &d, &fields).await?;
     tx.commit().await?;
     Ok(redirect_with(&state, &format!("/decisions/{id}"), Flash::success(if changed { "Saved." } else { "Nothing changed." })))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn amounts_are_grouped_by_thousands() {
+        assert_eq!(grouped(0.0), "0.00");
+        assert_eq!(grouped(999.5), "999.50");
+        assert_eq!(grouped(1000.0), "1,000.00");
+        assert_eq!(grouped(12500.5), "12,500.50");
+        assert_eq!(grouped(1234567.891), "1,234,567.89");
+    }
 }

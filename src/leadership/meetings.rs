@@ -512,7 +512,8 @@ async fn export(State(state): State<AppState>, me: Member) -> AppResult<Response
         list_sql(),
         move |q| q.bind(org_id),
         move |m: Meeting| {
-            let attendees: Vec<&str> = m.attendee_ids.iter().filter_map(|id| names.get(id).map(String::as_str)).collect();
+            let mut attendees: Vec<&str> = m.attendee_ids.iter().filter_map(|id| names.get(id).map(String::as_str)).collect();
+            attendees.sort_unstable();
             vec![
                 m.title.clone(),
                 m.kind().label().into(),
@@ -664,8 +665,13 @@ impl MeetingPage {
     fn reviewed(&self, id: &Uuid) -> bool {
         self.form.objectives.contains(&id.to_string())
     }
-    fn name_of(&self, id: &Uuid) -> String {
-        self.people.iter().find(|p| p.id == *id).map(Choice::label).unwrap_or_else(|| "(not in the directory)".into())
+    /// Who was present, by name.
+    fn present(&self) -> Vec<String> {
+        let ids = self.meeting.as_ref().map(|m| m.attendee_ids.as_slice()).unwrap_or_default();
+        let mut names: Vec<String> =
+            ids.iter().map(|id| self.people.iter().find(|p| p.id == *id).map(Choice::label).unwrap_or_else(|| "(not in the directory)".into())).collect();
+        names.sort();
+        names
     }
     fn objective_title(&self, id: &Uuid) -> String {
         self.objectives.iter().find(|o| o.id == *id).map(|o| o.title.clone()).unwrap_or_default()

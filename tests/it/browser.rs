@@ -10,6 +10,7 @@ use mandate::config::Config;
 use sqlx::PgPool;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::os::unix::process::CommandExt;
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
@@ -17,10 +18,14 @@ use std::time::Duration;
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 const CHROMIUM: &str = "/usr/bin/chromium";
 
+/// chromedriver in a process group of its own, so that ending the group
+/// also ends every Chromium process it started, even when a test fails
+/// before its session is closed.
 struct Driver(Child);
 
 impl Drop for Driver {
     fn drop(&mut self) {
+        let _ = Command::new("kill").arg("-KILL").arg("--").arg(format!("-{}", self.0.id())).status();
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
@@ -39,6 +44,7 @@ async fn start_driver() -> (Driver, u16) {
     let driver = Driver(
         Command::new(CHROMEDRIVER)
             .arg(format!("--port={port}"))
+            .process_group(0)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()

@@ -39,6 +39,25 @@ async fn demo_loads_once_with_a_working_login_per_role(db: PgPool) {
     assert!(ceo.contains("Overdue") && ceo.contains("never"), "{ceo}");
     assert!(lead_view.get("/onboarding").await.body.contains("Mei Tanaka"));
 
+    // Leadership: a review held without minutes, a signed-off one with its file, an overdue action,
+    // no resource decision in the last year, one communication and an overdue ask of the CEO.
+    let meetings = lead_view.get("/meetings").await;
+    let autumn = meetings.texts("main table tbody tr").into_iter().find(|r| r.contains("autumn")).unwrap();
+    assert!(autumn.contains("no minutes") && autumn.contains("not signed off"), "{autumn}");
+    let spring = meetings.texts("main table tbody tr").into_iter().find(|r| r.contains("spring")).unwrap();
+    assert!(spring.contains("signed off") && spring.contains("1 open action"), "{spring}");
+    assert!(meetings.body.contains("Roll out endpoint protection to every laptop"), "the overdue action shows");
+    let spring_id: uuid::Uuid = sqlx::query_scalar("SELECT id FROM meetings WHERE title = 'Management review, spring'").fetch_one(app.db()).await.unwrap();
+    assert!(lead_view.get(&format!("/meetings/{spring_id}")).await.body.contains("Management review minutes, spring"), "the minutes file is linked");
+    let today = app.state.clock.now().date_naive();
+    let last_decision: Option<chrono::NaiveDate> = sqlx::query_scalar("SELECT max(decided_on) FROM resource_decisions").fetch_one(app.db()).await.unwrap();
+    assert!(last_decision.is_some_and(|d| d < today - Duration::days(365)), "{last_decision:?}");
+    assert!(lead_view.get("/decisions").await.body.contains("No resource decision recorded in the last twelve months"));
+    assert_eq!(lead_view.get("/communications").await.texts("main table tbody tr").len(), 1);
+    let asks = lead_view.get("/asks").await;
+    let ceo_ask = asks.texts("main table tbody tr").into_iter().find(|r| r.contains("Daniel Okafor")).unwrap();
+    assert!(ceo_ask.contains("overdue"), "{ceo_ask}");
+
     // The demo has evidence, with real files that download intact.
     let mut lead = app.client();
     let priya = logins.iter().find(|l| l.role == Role::IsmsLead).unwrap();

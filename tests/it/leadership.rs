@@ -267,7 +267,8 @@ async fn resource_decisions_need_a_decider_and_date_and_flag_deciders_outside_to
     assert_eq!(res.status, StatusCode::SEE_OTHER);
 
     let page = a.lead.get("/decisions").await;
-    assert!(page.body.contains("12500.50 EUR"), "{}", page.body);
+    assert!(page.body.contains("12,500.50 EUR"), "{}", page.body);
+    assert!(!page.body.contains("No resource decision recorded"));
     assert_eq!(page.texts(".tag.warn").len(), 1, "only the decision by someone outside top management is flagged");
     let csv = a.lead.get("/decisions.csv").await;
     assert!(csv.body.contains("EDR licences,Tooling,12500.50,EUR"), "{}", csv.body);
