@@ -56,6 +56,8 @@ struct DashboardPage {
     can_invite: bool,
     can_see_log: bool,
     missing_roles: Vec<&'static str>,
+    waiting: crate::leadership::WaitingFor,
+    today: chrono::NaiveDate,
 }
 
 async fn dashboard(State(state): State<AppState>, member: Member) -> AppResult<DashboardPage> {
@@ -94,7 +96,10 @@ async fn dashboard(State(state): State<AppState>, member: Member) -> AppResult<D
         .filter(|r| count_of(*r) == 0)
         .map(Role::label)
         .collect();
+    let waiting = crate::leadership::waiting_for(&state.db, member.org_id, member.user_id).await?;
     Ok(DashboardPage {
+        waiting,
+        today: now.date_naive(),
         layout: Layout::build(&state.db, &member.visitor, format!("{} — home", member.org_name)).await?,
         can_invite: member.can(Action::InviteMember),
         member,

@@ -72,6 +72,15 @@ pub async fn list(db: &PgPool, org_id: Uuid) -> AppResult<Vec<Ask>> {
     Ok(sqlx::query_as(&list_sql()).bind(org_id).fetch_all(db).await?)
 }
 
+/// Unanswered asks of the person linked to `user_id`, oldest due first.
+pub async fn open_for_user(db: &PgPool, org_id: Uuid, user_id: Uuid) -> AppResult<Vec<Ask>> {
+    Ok(sqlx::query_as(&format!("{SELECT} WHERE a.org_id = $1 AND p.user_id = $2 AND a.responded_on IS NULL ORDER BY a.due_on NULLS LAST, a.asked_on"))
+        .bind(org_id)
+        .bind(user_id)
+        .fetch_all(db)
+        .await?)
+}
+
 pub async fn get(db: impl sqlx::PgExecutor<'_>, org_id: Uuid, id: Uuid) -> AppResult<Ask> {
     sqlx::query_as(&format!("{SELECT} WHERE a.org_id = $1 AND a.id = $2")).bind(org_id).bind(id).fetch_optional(db).await?.ok_or(AppError::NotFound)
 }

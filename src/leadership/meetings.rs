@@ -140,6 +140,15 @@ pub async fn list(db: &PgPool, org_id: Uuid) -> AppResult<Vec<Meeting>> {
     Ok(sqlx::query_as(&list_sql()).bind(org_id).fetch_all(db).await?)
 }
 
+/// Held meetings chaired by the person linked to `user_id` whose minutes are not signed off.
+pub async fn to_sign_by_user(db: &PgPool, org_id: Uuid, user_id: Uuid) -> AppResult<Vec<Meeting>> {
+    Ok(sqlx::query_as(&format!("{SELECT_MEETINGS} WHERE m.org_id = $1 AND c.user_id = $2 AND m.held_on IS NOT NULL AND m.signed_off_at IS NULL ORDER BY m.held_on"))
+        .bind(org_id)
+        .bind(user_id)
+        .fetch_all(db)
+        .await?)
+}
+
 pub async fn get(db: impl sqlx::PgExecutor<'_>, org_id: Uuid, id: Uuid) -> AppResult<Meeting> {
     sqlx::query_as(&format!("{SELECT_MEETINGS} WHERE m.org_id = $1 AND m.id = $2")).bind(org_id).bind(id).fetch_optional(db).await?.ok_or(AppError::NotFound)
 }

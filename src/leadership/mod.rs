@@ -51,6 +51,24 @@ pub async fn person_names(db: &PgPool, org_id: Uuid) -> AppResult<HashMap<Uuid, 
     Ok(sqlx::query_as::<_, (Uuid, String)>("SELECT id, name FROM people WHERE org_id = $1").bind(org_id).fetch_all(db).await?.into_iter().collect())
 }
 
+/// What leadership work waits for one member, as the person they are in
+/// the directory: asks to answer and minutes to sign off as chair.
+pub struct WaitingFor {
+    pub asks: Vec<asks::Ask>,
+    pub sign_offs: Vec<meetings::Meeting>,
+}
+
+impl WaitingFor {
+    pub fn is_empty(&self) -> bool {
+        self.asks.is_empty() && self.sign_offs.is_empty()
+    }
+}
+
+/// Two queries, whatever the number of records.
+pub async fn waiting_for(db: &PgPool, org_id: Uuid, user_id: Uuid) -> AppResult<WaitingFor> {
+    Ok(WaitingFor { asks: asks::open_for_user(db, org_id, user_id).await?, sign_offs: meetings::to_sign_by_user(db, org_id, user_id).await? })
+}
+
 #[derive(Deserialize)]
 struct CadenceForm {
     #[serde(default)]

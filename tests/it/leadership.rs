@@ -124,7 +124,9 @@ async fn only_the_chair_signs_off_and_the_record_is_final_from_then_on(db: PgPoo
     let res = a.lead.post(&format!("/meetings/{meeting}/sign-off"), &[]).await;
     assert_eq!(res.status, StatusCode::FORBIDDEN);
 
-    // The chair sees the button and signs; the server's time is recorded, not the meeting date.
+    // The chair sees it waiting on their home page, and the button on the meeting.
+    assert!(a.ceo_client.get("/dashboard").await.texts("#waiting-h + ul li").iter().any(|w| w.contains("Management review 2026")));
+    // The server's time is recorded, not the meeting date.
     let page = a.ceo_client.get(&format!("/meetings/{meeting}")).await;
     assert!(page.has(&format!("form[action='/meetings/{meeting}/sign-off']")));
     a.app.clock.advance(chrono::Duration::minutes(7));
@@ -135,6 +137,7 @@ async fn only_the_chair_signs_off_and_the_record_is_final_from_then_on(db: PgPoo
     assert_eq!(at, a.app.state.clock.now());
     assert_eq!(name, "Cee Eo");
     assert_eq!(audit_actions(&a.app, a.org, meeting).await, vec!["meeting.created", "meeting.signed_off"]);
+    assert!(!a.ceo_client.get("/dashboard").await.body.contains("Waiting for you"));
 
     // Edits are refused by the application...
     let res = a.lead.post(&format!("/meetings/{meeting}"), &[("kind", "management_review"), ("title", "Rewritten"), ("held_on", "2026-09-01")]).await;
@@ -324,6 +327,12 @@ async fn asks_go_overdue_and_only_the_person_asked_answers(db: PgPool) {
     let csv = a.lead.get("/asks.csv").await;
     assert!(csv.body.trim_end().ends_with(",yes"), "{}", csv.body);
 
+    // It waits on the CEO's home page, not on the lead's.
+    let home = a.ceo_client.get("/dashboard").await;
+    let waiting = home.texts("#waiting-h + ul li");
+    assert!(waiting.iter().any(|w| w.contains("Approve the audit budget") && w.contains("overdue")), "{waiting:?}");
+    assert!(!a.lead.get("/dashboard").await.body.contains("Waiting for you"));
+
     // The lead cannot answer for the CEO.
     let res = a.lead.post(&format!("/asks/{ask}/respond"), &[("answer", "Yes")]).await;
     assert_eq!(res.status, StatusCode::FORBIDDEN);
@@ -343,6 +352,7 @@ async fn asks_go_overdue_and_only_the_person_asked_answers(db: PgPool) {
     assert_eq!(res.status, StatusCode::CONFLICT);
     let page = a.lead.get("/asks").await;
     assert!(!page.body.contains("overdue"));
+    assert!(!a.ceo_client.get("/dashboard").await.body.contains("Approve the audit budget"));
 
     // The lead can still correct the ask, but the answer stays the CEO's.
     let res = a.lead.post(&format!("/asks/{ask}"), &[("asked_of", &ceo), ("what", "Approve the external audit budget"), ("asked_on", "2026-10-01"), ("response", "")]).await;
