@@ -287,10 +287,10 @@ async fn new_page(State(state): State<AppState>, me: Member, Query(q): Query<New
 
 /// Why an upload was not taken, with the status to answer and the text
 /// fields read so far (so the form can show them again).
-struct Failure {
-    status: StatusCode,
-    message: String,
-    fields: Vec<(String, String)>,
+pub struct Failure {
+    pub status: StatusCode,
+    pub message: String,
+    pub fields: Vec<(String, String)>,
 }
 
 impl Failure {
@@ -300,9 +300,9 @@ impl Failure {
 }
 
 /// A multipart form: its text fields and, if one was sent, the stored file.
-struct Upload {
-    fields: Vec<(String, String)>,
-    file: Option<(Received, String)>,
+pub struct Upload {
+    pub fields: Vec<(String, String)>,
+    pub file: Option<(Received, String)>,
 }
 
 fn mib(bytes: u64) -> u64 {
@@ -317,7 +317,7 @@ const MAX_FIELDS: usize = 200;
 /// left of the organisation's quota; both are checked before the body is
 /// read when the request says how long it is. On any failure the stored
 /// file, if any, is removed again.
-async fn receive(state: &AppState, me: &Member, headers: &HeaderMap, mut multipart: Multipart, key: &str) -> Result<Upload, Failure> {
+pub async fn receive(state: &AppState, me: &Member, headers: &HeaderMap, mut multipart: Multipart, key: &str) -> Result<Upload, Failure> {
     let max = state.config.max_upload_bytes;
     let declared = headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|n| n > max + FORM_SLACK) {

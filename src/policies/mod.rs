@@ -14,10 +14,10 @@ use crate::auth::session::{Flash, Member, Visitor};
 use crate::auth::{password, throttle};
 use crate::error::{AppError, AppResult};
 use crate::evidence::model::{self as evidence, ItemFields, NewRevision, Target, TargetKind};
-use crate::evidence::store::{EvidenceStore, UploadError};
+use crate::evidence::store::EvidenceStore;
 use crate::people::audience::Audience;
 use crate::people::model::{self as people, Choice};
-use crate::web::form::{display_filename, parse_choice, parse_date, parse_optional, parse_text};
+use crate::web::form::{parse_choice, parse_date, parse_optional, parse_text};
 use crate::web::{FieldErrors, Id, Layout, csv, redirect_with};
 use acks::{IssuedLink, Method, Progress, Standing};
 use askama::Template;
@@ -406,46 +406,24 @@ async fn version_refused(state: &AppState, me: &Member, policy: Policy, form: Ve
     Ok((status, page).into_response())
 }
 
-async fn create_version(State(state): State<AppState>, me: Member, Id(id): Id, headers: HeaderMap, mut multipart: Multipart) -> AppResult<Response> {
+async fn create_version(State(state): State<AppState>, me: Member, Id(id): Id, headers: HeaderMap, multipart: Multipart) -> AppResult<Response> {
     me.require(Action::ManagePolicies)?;
     let policy = model::get(&state.db, me.org_id, id).await?;
     let revision_id = Uuid::new_v4();
     let key = EvidenceStore::key_for(me.org_id, revision_id);
-    let mut fields: Vec<(String, String)> = Vec::new();
-    let mut file = None;
-    let declared = headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > state.config.max_upload_bytes + 1024 * 1024) {
-        return version_refused(&state, &me, policy, VersionForm::default(), StatusCode::PAYLOAD_TOO_LARGE, "The document is larger than this server accepts.").await;
-    }
-    loop {
-        let field = match multipart.next_field().await {
-            Ok(Some(f)) => f,
-            Ok(None) => break,
-            Err(_) => return Err(AppError::BadRequest("The upload was interrupted or malformed. Try again.".into())),
-        };
-        let name = field.name().unwrap_or("").to_string();
-        if name == "file" {
-            if field.file_name().is_none_or(str::is_empty) {
-                continue;
-            }
-            let filename = display_filename(field.file_name().unwrap_or(""));
-            match state.store.receive(&key, field, state.config.max_upload_bytes, &filename).await {
-                Ok(r) => file = Some((r, filename)),
-                Err(UploadError::Refused(r)) => {
-                    return version_refused(&state, &me, policy, VersionForm::from_fields(&fields), StatusCode::UNSUPPORTED_MEDIA_TYPE, &r.to_string()).await;
-                }
-                Err(UploadError::TooLarge { .. }) => {
-                    return version_refused(&state, &me, policy, VersionForm::from_fields(&fields), StatusCode::PAYLOAD_TOO_LARGE, "The document is larger than this server accepts.").await;
-                }
-                Err(e) => return Err(AppError::Internal(e.into())),
-            }
-        } else {
-            let text = field.text().await.map_err(|_| AppError::BadRequest("The form could not be read.".into()))?;
-            fields.push((name, text));
-        }
-    }
+    // The same reader as evidence uploads: size limit, quota, type by content, nothing left behind on failure.
+    let (fields, mut file) = match crate::evidence::receive(&state, &me, &headers, multipart, &key).await {
+        Ok(upload) => (upload.fields, upload.file),
+        Err(f) => return version_refused(&state, &me, policy, VersionForm::from_fields(&f.fields), f.status, &f.message).await,
+    };
     let form = VersionForm::from_fields(&fields);
     let markdown = form.source != "file";
+    // Text was chosen: a file sent along with it is not kept.
+    if markdown {
+        if let Some((r, _)) = file.take() {
+            state.store.discard(&r.key).await;
+        }
+    }
     let mut errors = FieldErrors::default();
     if !markdown && file.is_none() {
         errors.add("file", "Choose the document to upload, or write the text instead.");
@@ -488,6 +466,7 @@ async fn create_version(State(state): State<AppState>, me: Member, Id(id): Id, h
                 owner_id: policy.owner_id,
             };
             evidence::create(&mut tx, &actor, now, me.org_id, item_id, &f).await?;
+            evidence::reserve(&mut tx, me.org_id, r.size, state.config.org_quota_bytes).await?;
             let rev = NewRevision { id: revision_id, key: &r.key, filename, content_type: r.file_type.mime(), size: r.size, sha256: &r.sha256 };
             evidence::add_revision(&mut tx, &actor, now, me.org_id, item_id, &rev).await?;
             item = Some(item_id);
@@ -609,6 +588,9 @@ async fn update_version(State(state): State<AppState>, me: Member, Id(id): Id, F
 struct SignForm {
     #[serde(default)]
     password: String,
+    /// The SHA-256 of the document as the signer saw it.
+    #[serde(default)]
+    document_sha: String,
 }
 
 async fn sign_version(State(state): State<AppState>, me: Member, Id(id): Id, headers: HeaderMap, Form(form): Form<SignForm>) -> AppResult<Response> {
@@ -639,7 +621,16 @@ async fn sign_version(State(state): State<AppState>, me: Member, Id(id): Id, hea
         client_addr: me.visitor.client_addr.clone(),
         user_agent: user_agent(&headers),
     };
+    // Sign exactly what the signer read: the draft may have changed since the page was opened.
     let mut tx = state.db.begin().await?;
+    sqlx::query("SELECT id FROM policy_versions WHERE org_id = $1 AND id = $2 FOR UPDATE").bind(me.org_id).bind(id).execute(&mut *tx).await?;
+    let v = model::version(&mut *tx, me.org_id, id).await?;
+    if !v.is_signed() && v.document_sha_hex() != form.document_sha.trim() {
+        drop(tx);
+        let why = "The document changed after you opened this page, so nothing was signed. Read the version below again, then sign.";
+        let page = version_view(&state, &me, v.clone(), VersionForm::from_version(&v), FieldErrors::default(), Some(why.into())).await?;
+        return Ok((StatusCode::CONFLICT, page).into_response());
+    }
     let sha = model::sign(&mut tx, &me.actor(), now, me.org_id, &v, &signer).await?;
     tx.commit().await?;
     let mut msg = format!("You signed version {} of {}. SHA-256 of the signed document: {}.", v.number(), v.policy_title, hex::encode(sha));

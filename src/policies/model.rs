@@ -322,6 +322,10 @@ impl Version {
             _ => None,
         }
     }
+    /// The SHA-256 a signature would cover now, in hex (empty without a document).
+    pub fn document_sha_hex(&self) -> String {
+        self.document_sha256().map(hex::encode).unwrap_or_default()
+    }
     pub fn signed_hash_hex(&self) -> String {
         self.approved_sha256.as_deref().map(hex::encode).unwrap_or_default()
     }

@@ -42,10 +42,11 @@ pub struct Parsed {
     pub problems: Vec<Problem>,
 }
 
+/// A date, or the date part of a timestamp ("2026-03-04T10:00:00Z", "2026-03-04 10:00").
 fn parse_day(raw: &str) -> Option<NaiveDate> {
     let v = raw.trim();
-    let day = v.get(..10).unwrap_or(v);
-    NaiveDate::parse_from_str(day, "%Y-%m-%d").ok().filter(|_| v.len() == 10 || v[10..].starts_with(['T', ' ']))
+    let day = v.split(['T', ' ']).next().unwrap_or(v);
+    NaiveDate::parse_from_str(day, "%Y-%m-%d").ok()
 }
 
 fn parse_score(raw: &str) -> Result<Option<f64>, ()> {
@@ -132,6 +133,17 @@ pub fn template() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn dates_come_padded_unpadded_or_as_timestamps() {
+        let d = NaiveDate::from_ymd_opt(2026, 3, 4);
+        for ok in ["2026-03-04", "2026-3-4", " 2026-03-04T10:00:00Z", "2026-03-04 10:00"] {
+            assert_eq!(parse_day(ok), d, "{ok}");
+        }
+        for bad in ["2026-03-04x", "04/03/2026", "2026-3", "", "2026-03-0é", "é"] {
+            assert_eq!(parse_day(bad), None, "{bad}");
+        }
+    }
 
     #[test]
     fn every_problem_is_named_by_line() {

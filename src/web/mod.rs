@@ -22,7 +22,7 @@ use tracing::Instrument;
 pub struct RequestId(pub String);
 
 /// Paths whose last segment is a secret (personal links): logs never see it.
-const SECRET_PATHS: [&str; 2] = ["/invite/", "/accept-role/"];
+const SECRET_PATHS: [&str; 4] = ["/invite/", "/accept-role/", "/ack/", "/p/"];
 
 pub fn loggable(path: &str) -> std::borrow::Cow<'_, str> {
     match SECRET_PATHS.iter().find(|p| path.starts_with(*p)) {
@@ -76,6 +76,8 @@ mod tests {
     fn personal_links_are_not_logged() {
         assert_eq!(super::loggable("/accept-role/abc123"), "/accept-role/[secret]");
         assert_eq!(super::loggable("/invite/xyz"), "/invite/[secret]");
+        assert_eq!(super::loggable("/ack/tok3n/document"), "/ack/[secret]");
+        assert_eq!(super::loggable("/p/slug-is-a-secret"), "/p/[secret]");
         assert_eq!(super::loggable("/people/1"), "/people/1");
     }
 }

@@ -555,7 +555,9 @@ fn form_for(path: &str, t: &Tenant, p: P) -> Vec<(String, String)> {
         "/policies" => vec![("title", format!("Policy by {p:?}")), ("kind", "topic_specific".into()), ("review_months", "12".into()), ("audience", "all_staff".into())],
         "/policies/{id}" => vec![("title", "Information security policy".into()), ("kind", "is_policy".into()), ("review_months", "12".into()), ("audience", "all_staff".into()), ("public", "on".into())],
         "/policies/versions/{id}" => vec![("change_summary", format!("by {p:?}")), ("body_markdown", "# Draft\n\nText.".into())],
-        "/policies/versions/{id}/sign" => vec![("password", crate::support::PASSWORD.into())],
+        "/policies/versions/{id}/sign" => {
+            vec![("password", crate::support::PASSWORD.into()), ("document_sha", hex::encode(<sha2::Sha256 as sha2::Digest>::digest(PDF)))]
+        }
         "/training/modules" => vec![("title", format!("Module by {p:?}")), ("kind", "awareness".into()), ("validity_months", "12".into()), ("audience", "all_staff".into())],
         "/training/modules/{id}" => vec![("title", "Security awareness".into()), ("kind", "awareness".into()), ("validity_months", "12".into()), ("audience", "all_staff".into())],
         "/training/modules/{id}/records" => vec![("person_id", t.person.to_string()), ("completed_on", "2026-10-01".into())],

@@ -61,7 +61,7 @@ fn link_for(page: &crate::support::Resp, name: &str) -> String {
 
 async fn sign_as(a: &TestApp, user: Uuid, org: Uuid, version: Uuid) -> crate::support::Resp {
     let mut c = a.signed_in(user, Some(org)).await;
-    c.post(&format!("/policies/versions/{version}/sign"), &[("password", PASSWORD)]).await
+    c.sign_version(version, PASSWORD).await
 }
 
 #[sqlx::test]
@@ -74,10 +74,23 @@ async fn a_signed_version_never_changes(db: PgPool) {
 
     let mut ceo = a.app.signed_in(a.ceo_user, Some(a.org)).await;
     ceo.headers.insert("user-agent", "CeoBrowser/2".parse().unwrap());
-    let wrong = ceo.post(&format!("/policies/versions/{v1}/sign"), &[("password", "not my password at all")]).await;
+    let wrong = ceo.sign_version(v1, "not my password at all").await;
     assert_eq!(wrong.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(wrong.body.contains("not your password"));
-    let res = ceo.post(&format!("/policies/versions/{v1}/sign"), &[("password", PASSWORD)]).await;
+    // The draft changes while the CEO reads an older copy: nothing is signed.
+    let stale = ceo.get(&format!("/policies/versions/{v1}")).await;
+    let sel = scraper::Selector::parse("input[name=document_sha]").unwrap();
+    let seen: String = stale.html().select(&sel).next().unwrap().value().attr("value").unwrap().to_string();
+    let res = a.lead.post(&format!("/policies/versions/{v1}"), &[("change_summary", "First"), ("body_markdown", "# Policy\n\nWe protect some information.")]).await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER);
+    let res = ceo.post(&format!("/policies/versions/{v1}/sign"), &[("password", PASSWORD), ("document_sha", &seen)]).await;
+    assert_eq!(res.status, StatusCode::CONFLICT);
+    assert!(res.body.contains("document changed after you opened this page"));
+    let signed: Option<chrono::DateTime<chrono::Utc>> = sqlx::query_scalar("SELECT approved_at FROM policy_versions WHERE id = $1").bind(v1).fetch_one(a.app.db()).await.unwrap();
+    assert_eq!(signed, None);
+    let res = a.lead.post(&format!("/policies/versions/{v1}"), &[("change_summary", "First"), ("body_markdown", "# Policy\n\nWe protect all information.")]).await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER);
+    let res = ceo.sign_version(v1, PASSWORD).await;
     assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
     let page = ceo.get(res.location()).await;
     let sha = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(b"# Policy\n\nWe protect all information."));
@@ -110,7 +123,7 @@ async fn an_approver_outside_top_management_is_flagged(db: PgPool) {
     let mut c = a.app.signed_in(cto_user, Some(a.org)).await;
     let page = c.get(&format!("/policies/versions/{v1}")).await;
     assert!(page.body.contains("not marked as top management"), "warned before signing");
-    let res = c.post(&format!("/policies/versions/{v1}/sign"), &[("password", PASSWORD)]).await;
+    let res = c.sign_version(v1, PASSWORD).await;
     assert_eq!(res.status, StatusCode::SEE_OTHER);
     assert!(c.get(res.location()).await.texts(".flash").concat().contains("shows as a gap"));
     let register = a.lead.get("/policies").await;
@@ -362,4 +375,30 @@ async fn an_uploaded_document_is_kept_as_evidence_and_its_hash_signed(db: PgPool
     assert_eq!(doc.status, StatusCode::OK);
     assert_eq!(doc.body.as_bytes(), pdf);
     assert!(doc.header("content-disposition").starts_with("attachment"));
+
+    // Text chosen with a file attached as well: the text is the version, the file is not kept.
+    let files_before: i64 = sqlx::query_scalar("SELECT count(*) FROM evidence_revisions").fetch_one(a.app.db()).await.unwrap();
+    let text = [("bump", "minor"), ("source", "markdown"), ("change_summary", "Wording"), ("body_markdown", "# Process\n\nSteps.")];
+    let res = a.lead.multipart(&format!("/policies/{policy}/versions"), &text, Some(("file", "process.pdf", "application/pdf", pdf))).await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
+    let files_after: i64 = sqlx::query_scalar("SELECT count(*) FROM evidence_revisions").fetch_one(a.app.db()).await.unwrap();
+    assert_eq!(files_before, files_after);
+}
+
+#[sqlx::test]
+async fn policy_documents_count_against_the_evidence_quota(db: PgPool) {
+    let app = TestApp::with_config(db, |c| c.org_quota_bytes = 30).await;
+    let owner = app.user("owner@acme.example", "Owner").await;
+    let org = app.org("Acme", owner).await;
+    let mut c = app.signed_in(owner, Some(org)).await;
+    let res = c.post("/policies", &[("title", "Disciplinary process"), ("kind", "disciplinary_process"), ("review_months", "24"), ("audience", "managers")]).await;
+    let policy: Uuid = res.location().trim_start_matches("/policies/").parse().unwrap();
+    let pdf = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n";
+    let fields = [("bump", "major"), ("source", "file"), ("change_summary", "Agreed with HR")];
+    let res = c.multipart(&format!("/policies/{policy}/versions"), &fields, Some(("file", "process.pdf", "application/pdf", pdf))).await;
+    assert_eq!(res.status, StatusCode::PAYLOAD_TOO_LARGE, "{}", res.body);
+    assert!(res.body.contains("evidence storage"));
+    assert!(res.body.contains("Agreed with HR"), "the form keeps what was typed");
+    let versions: i64 = sqlx::query_scalar("SELECT count(*) FROM policy_versions").fetch_one(app.db()).await.unwrap();
+    assert_eq!(versions, 0);
 }

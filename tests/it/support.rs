@@ -460,6 +460,15 @@ impl Client {
         Resp { status, headers, body: String::from_utf8_lossy(&bytes).into_owned() }
     }
 
+    /// Signs a policy version as a person would: reads its page (which names
+    /// the document's SHA-256) and confirms with `password`.
+    pub async fn sign_version(&mut self, version: Uuid, password: &str) -> Resp {
+        let page = self.get(&format!("/policies/versions/{version}")).await;
+        let sel = scraper::Selector::parse("input[name=document_sha]").unwrap();
+        let sha = page.html().select(&sel).next().and_then(|e| e.value().attr("value").map(str::to_string)).unwrap_or_default();
+        self.post(&format!("/policies/versions/{version}/sign"), &[("password", password), ("document_sha", &sha)]).await
+    }
+
     pub async fn get(&mut self, path: &str) -> Resp {
         self.send(Method::GET, path, None, Vec::new()).await
     }
