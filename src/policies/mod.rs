@@ -419,10 +419,8 @@ async fn create_version(State(state): State<AppState>, me: Member, Id(id): Id, h
     let form = VersionForm::from_fields(&fields);
     let markdown = form.source != "file";
     // Text was chosen: a file sent along with it is not kept.
-    if markdown {
-        if let Some((r, _)) = file.take() {
-            state.store.discard(&r.key).await;
-        }
+    if markdown && let Some((r, _)) = file.take() {
+        state.store.discard(&r.key).await;
     }
     let mut errors = FieldErrors::default();
     if !markdown && file.is_none() {
