@@ -446,7 +446,7 @@ pub async fn update_draft(conn: &mut PgConnection, actor: &Actor, now: DateTime<
     if before == draft {
         return Ok(false);
     }
-    sqlx::query(
+    let done = sqlx::query(
         "UPDATE policy_versions SET change_summary = $3, body_markdown = COALESCE($4, body_markdown), check_purpose = $5,
                 check_objectives = $6, check_requirements = $7, check_improvement = $8
           WHERE org_id = $1 AND id = $2 AND approved_at IS NULL",
@@ -461,6 +461,9 @@ pub async fn update_draft(conn: &mut PgConnection, actor: &Actor, now: DateTime<
     .bind(&draft.checks[3])
     .execute(&mut *conn)
     .await?;
+    if done.rows_affected() == 0 {
+        return Err(AppError::Conflict(format!("Version {} was signed meanwhile and can no longer change. Make a new version for the change.", v.number())));
+    }
     let text_changed = before.body_markdown != draft.body_markdown;
     audit::record(
         conn,

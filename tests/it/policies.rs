@@ -402,3 +402,15 @@ async fn policy_documents_count_against_the_evidence_quota(db: PgPool) {
     let versions: i64 = sqlx::query_scalar("SELECT count(*) FROM policy_versions").fetch_one(app.db()).await.unwrap();
     assert_eq!(versions, 0);
 }
+
+#[sqlx::test]
+async fn a_policy_for_nobody_says_so_instead_of_showing_full_marks(db: PgPool) {
+    let mut a = acme(db).await;
+    let res = a.lead.post("/policies", &[("title", "Manager handbook"), ("kind", "topic_specific"), ("review_months", "12"), ("audience", "managers")]).await;
+    let policy: Uuid = res.location().trim_start_matches("/policies/").parse().unwrap();
+    let version = new_version(&mut a, policy, "major", "# Handbook").await;
+    assert_eq!(sign_as(&a.app, a.ceo_user, a.org, version).await.status, StatusCode::SEE_OTHER);
+    let register = a.lead.get("/policies").await;
+    let row = register.texts("main table tbody tr").into_iter().find(|r| r.contains("Manager handbook")).unwrap();
+    assert!(row.contains("nobody in its audience") && !row.contains("100%"), "{row}");
+}
