@@ -23,6 +23,8 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
     pub mailer: Option<Arc<Mailer>>,
     pub store: Arc<EvidenceStore>,
+    /// Gap evaluations kept between views (see `gaps::cache`).
+    pub gaps: Arc<crate::gaps::cache::Cache>,
 }
 
 /// The router plus the list of what it serves, so the access-matrix test
@@ -72,6 +74,7 @@ fn routes() -> Routes {
     let r = crate::policies::routes(r);
     let r = crate::training::routes(r);
     let r = crate::leadership::routes(r);
+    let r = crate::gaps::routes(r);
     crate::audit::pages::routes(r)
 }
 

@@ -14,6 +14,7 @@ pub mod db;
 pub mod demo;
 pub mod error;
 pub mod evidence;
+pub mod gaps;
 pub mod health;
 pub mod home;
 pub mod leadership;

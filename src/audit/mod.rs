@@ -102,6 +102,12 @@ pub fn describe(action: &str) -> &str {
 }
 
 /// Organisation-less events (an account changing its password) share the nil chain.
+/// The sequence number of an organisation's newest audit row (-1: none yet).
+/// It changes with every change the organisation makes.
+pub async fn head(db: impl sqlx::PgExecutor<'_>, org_id: Uuid) -> crate::error::AppResult<i64> {
+    Ok(sqlx::query_scalar("SELECT seq FROM audit_heads WHERE chain = $1").bind(chain_of(Some(org_id))).fetch_optional(db).await?.unwrap_or(-1))
+}
+
 fn chain_of(org_id: Option<Uuid>) -> Uuid {
     org_id.unwrap_or(Uuid::nil())
 }

@@ -99,6 +99,8 @@ pub enum Action {
     ViewLeadership,
     /// Record meetings, actions, decisions, communications, objectives and asks.
     ManageLeadership,
+    /// The gap list and the leadership dashboard, as of any date.
+    ViewGaps,
 }
 
 /// The role x action table.
@@ -106,7 +108,7 @@ pub fn allows(role: Role, action: Action) -> bool {
     use Action::*;
     use Role::*;
     match action {
-        ViewHome | ViewMembers | ViewRequirements | ViewPeople | ViewRoles | ViewEvidence | ViewPolicies | ViewTraining | ViewLeadership => true,
+        ViewHome | ViewMembers | ViewRequirements | ViewPeople | ViewRoles | ViewEvidence | ViewPolicies | ViewTraining | ViewLeadership | ViewGaps => true,
         SignPolicies => matches!(role, Owner | Executive),
         UploadEvidence => role != Auditor,
         InviteMember | RevokeInvitation | ViewAuditLog => matches!(role, Owner | IsmsLead),

@@ -94,19 +94,21 @@ fn is_under(path: &str, base: &str) -> bool {
     path == base || path.strip_prefix(base).is_some_and(|rest| rest.starts_with(['/', '?']))
 }
 
-/// The areas under the "Leadership" navigation entry.
+/// The leadership records under the "Meetings" navigation entry.
 const LEADERSHIP: [&str; 6] = ["/meetings", "/actions", "/decisions", "/communications", "/objectives", "/asks"];
 
 fn nav_for(role: crate::auth::policy::Role, path: &str) -> Vec<NavLink> {
-    let items: [(&'static str, &'static str, Action); 10] = [
+    let items: [(&'static str, &'static str, Action); 12] = [
         ("/dashboard", "Home", Action::ViewHome),
+        ("/gaps", "Gaps", Action::ViewGaps),
+        ("/leadership", "Leadership", Action::ViewGaps),
         ("/requirements", "Requirements", Action::ViewRequirements),
         ("/evidence", "Evidence", Action::ViewEvidence),
         ("/policies", "Policies", Action::ViewPolicies),
         ("/people", "People", Action::ViewPeople),
         ("/roles", "Roles", Action::ViewRoles),
         ("/training", "Training", Action::ViewTraining),
-        ("/meetings", "Leadership", Action::ViewLeadership),
+        ("/meetings", "Meetings", Action::ViewLeadership),
         ("/members", "Members", Action::ViewMembers),
         ("/audit", "Audit log", Action::ViewAuditLog),
     ];

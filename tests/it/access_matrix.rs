@@ -257,6 +257,11 @@ const TABLE: &[Row] = &[
                                         Some(["login","404", "404", "403", "403", "403", "404", "orgs"])),
     ("POST", "/asks/{id}/respond",           ["login","403", "403", "303", "403", "403", "403", "orgs"],
                                         Some(["login","404", "404", "404", "404", "404", "404", "orgs"])),
+    // Gaps and the leadership dashboard: everyone in the organisation reads them.
+    ("GET",  "/gaps",                        ["login","200", "200", "200", "200", "200", "200", "orgs"], None),
+    ("GET",  "/gaps.csv",                    ["login","200", "200", "200", "200", "200", "200", "orgs"], None),
+    ("GET",  "/leadership",                  ["login","200", "200", "200", "200", "200", "200", "orgs"], None),
+    ("GET",  "/leadership/trend.svg",        ["login","200", "200", "200", "200", "200", "200", "orgs"], None),
 ];
 
 /// One organisation's ids, as the path and form placeholders need them.

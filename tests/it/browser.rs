@@ -65,7 +65,7 @@ async fn start_server(db: PgPool) -> SocketAddr {
     let addr = listener.local_addr().unwrap();
     let config = Config::new(format!("http://{addr}").parse().unwrap(), std::env::temp_dir());
     let store = Arc::new(mandate::evidence::store::EvidenceStore::local(&std::env::temp_dir().join(format!("mandate-browser-evidence-{}", uuid::Uuid::new_v4()))).unwrap());
-    let state = AppState { db, config: Arc::new(config), clock: Arc::new(SystemClock), mailer: None, store };
+    let state = AppState { db, config: Arc::new(config), clock: Arc::new(SystemClock), mailer: None, store, gaps: Default::default() };
     tokio::spawn(async move {
         axum::serve(listener, app::router(state).into_make_service_with_connect_info::<SocketAddr>()).await.unwrap();
     });

@@ -1,0 +1,997 @@
+//! The gap rules: one small function per rule, each reading a snapshot of
+//! the organisation as of a day and returning the gaps it finds. No
+//! database here, so every rule is tested on plain data.
+use super::model::{Affected, Gap, Severity};
+use super::snapshot::{Appointment, Snapshot};
+use crate::leadership::meetings::next_review_due;
+use crate::policies::model::review_due;
+use chrono::{Months, NaiveDate};
+use std::collections::BTreeSet;
+
+/// A rule: what it is called, what it touches, how serious it is, why an
+/// auditor cares, where it is fixed, and the check itself.
+pub struct Rule {
+    pub key: &'static str,
+    pub name: &'static str,
+    pub requirements: &'static [&'static str],
+    pub severity: Severity,
+    pub why: &'static str,
+    pub fix_label: &'static str,
+    pub check: fn(&Snapshot, &Rule) -> Vec<Gap>,
+}
+
+impl Rule {
+    fn gap(&self, title: impl Into<String>, affected: Vec<Affected>, total: usize, fix_href: impl Into<String>) -> Gap {
+        Gap {
+            rule: self.key,
+            title: title.into(),
+            requirements: self.requirements.iter().map(|r| r.to_string()).collect(),
+            severity: self.severity,
+            why: self.why,
+            affected,
+            affected_total: total,
+            fix_href: fix_href.into(),
+            fix_label: self.fix_label,
+        }
+    }
+
+    /// A gap listing every affected item (no separate total).
+    fn listing(&self, title: impl Into<String>, affected: Vec<Affected>, fix_href: impl Into<String>) -> Vec<Gap> {
+        if affected.is_empty() {
+            return Vec::new();
+        }
+        let total = affected.len();
+        vec![self.gap(title, affected, total, fix_href)]
+    }
+}
+
+fn months_before(day: NaiveDate, months: u32) -> NaiveDate {
+    day.checked_sub_months(Months::new(months)).unwrap_or(NaiveDate::MIN)
+}
+
+fn percent(part: i64, whole: i64) -> i64 {
+    (part * 100).checked_div(whole).unwrap_or(0)
+}
+
+fn role_href(a: &Appointment) -> Option<String> {
+    Some(format!("/roles/{}", a.role_id))
+}
+
+// ---------- 5.3 roles ----------
+
+fn unassigned(s: &Snapshot, rule: &Rule, carries: fn(&super::snapshot::Role) -> bool, label: &str) -> Vec<Gap> {
+    let roles: Vec<_> = s.roles.iter().filter(|r| carries(r)).collect();
+    let held = s.appointments.iter().any(|a| a.is_holder() && a.person_current && roles.iter().any(|r| r.id == a.role_id));
+    if held {
+        return Vec::new();
+    }
+    let affected: Vec<Affected> = roles.iter().map(|r| Affected::new(&r.name, "vacant: no current holder", Some(format!("/roles/{}", r.id)))).collect();
+    let title = if roles.is_empty() { format!("No role carries {label}") } else { format!("Nobody currently holds {label}") };
+    let total = affected.len();
+    vec![rule.gap(title, affected, total, "/roles")]
+}
+
+fn conformance_unassigned(s: &Snapshot, rule: &Rule) -> Vec<Gap> {
+    unassigned(s, rule, |r| r.carries_conformance, "5.3(a), keeping the ISMS conformant")
+}
+
+fn reporting_unassigned(s: &Snapshot, rule: &Rule) -> Vec<Gap> {
+    unassigned(s, rule, |r| r.carries_reporting, "5.3(b), reporting ISMS performance to top management")
+}
+
+fn appointer_not_top_management(s: &Snapshot, rule: &Rule) -> Vec<Gap> {
+    let affected = s
+        .appointments
+        .iter()
+        .filter(|a| a.person_current)
+        .filter_map(|a| {
+            let why = match (&a.appointer_name, a.appointer_top, a.appointed_on) {
+                (None, _, _) => "no appointer recorded".to_string(),
+                (Some(n), Some(false) | None, _) => format!("appointed by {n}, who is not top management"),
+                (Some(_), Some(true), None) => "no appointment date".to_string(),
+                (Some(_), Some(true), Some(_)) => return None,
+            };
+            Some(Affected::new(format!("{}: {}", a.role_name, a.person_name), why, role_href(a)))
+        })
+        .collect();
+    rule.listing("Appointments not made by top management, or undated", affected, "/roles")
+}
+
+fn holder_not_accepted(s: &Snapshot, rule: &Rule) -> Vec<Gap> {
+    let affected =
+        s.appointments.iter().filter(|a| a.person_current && !a.accepted).map(|a| Affected::new(format!("{}: {}", a.role_name, a.person_name), format!("{} has not accepted", a.capacity), role_href(a))).collect();
+    rule.listing("Role holders who have not accepted their role", affected, "/roles")
+}
+
+fn role_without_authority(s: &Snapshot, rule: &Rule) -> Vec<Gap> {
+    let affected = s
+        .roles
+        .iter()
+        .filter(|r| r.has_responsibilities && !r.has_authorities)
+        .map(|r| Affected::new(&r.name, "responsibilities but no authorities", Some(format!("/roles/{}", r.id))))
+        .collect();
+    rule.listing("Roles with responsibilities but no authority", affected, "/roles")
+}
+
+fn only_mandatory_pair(s: &Snapshot, rule: &Rule) -> Vec<Gap> {
+    if s.roles.is_empty() || s.roles.iter().any(|r| !r.carries_conformance && !r.carries_reporting) {
+        return Vec::new();
+    }
+    vec![rule.gap("Only the two mandatory assignments are defined", Vec::new(), 0, "/roles")]
+}
+
+fn hats_not_documented(s: &Snapshot, rule: &Rule) -> Vec<Gap> {
+    let affected = s
+        .appointments
+        .iter()
+        .filter(|a| a.is_holder() && a.person_current && a.person_top && a.no_hats_note)
+        .filter(|a| s.roles.iter().any(|r| r.id == a.role_id && (r.carries_conformance || r.carries_reporting)))
+        .map(|a| Affected::new(format!("{}: {}", a.role_name, a.person_name), "top management holding a mandatory role, no note on which hat when", role_href(a)))
+        .collect();
+    rule.listing("Top management wears two hats without saying when", affected, "/roles")
+}
+
+fn raci_incomplete(s: &Snapshot, rule: &Rule) -> Vec<Gap> {
+    let mut affected: Vec<Affected> = s
+        .raci
+        .iter()
+        .filter(|a| a.accountable != 1)
+        .map(|a| Affected::new(&a.name, format!("{} accountable roles (needs exactly one)", a.accountable), Some("/raci".into())))
+        .collect();
+    for r in &s.roles {
+        if !s.appointments.iter().any(|a| a.role_id == r.id && a.is_holder() && a.person_current) {
+            affected.push(Affected::new(&r.name, "role with no current holder", Some(format!("/roles/{}", r.id))));
+        }
+    }
+    rule.listing("The RACI matrix has gaps", affected, "/raci")
+}
+
+// ---------- 5.2 policy ----------
+
+fn is_policies(s: &Snapshot) -> impl Iterator<Item = &super::snapshot::Policy> {
+    s.policies.iter().filter(|p| p.kind == "is_policy" && p.version_id.is_some())
+}
+
+fn no_is_policy(s: &Snapshot, rule: &Rule) -> Vec<Gap> {
+    if is_policies(s).next().is_some() {
+        return Vec::new();
+    }
+    vec![rule.gap("No signed information security policy", Vec::new(), 0, "/policies")]
+}
+
+fn is_policy_not_top_signed(s: &Snapshot, rule: &Rule) -> Vec<Gap> {
+    let affected = is_policies(s)
+        .filter(|p| p.approver_top != Some(true))
+        .map(|p| {
+            Affected::new(
+                format!("{} v{}", p.title, p.number().unwrap_or_default()),
+                format!("signed by {}, who is not top management", p.approver_name.as_deref().unwrap_or("someone")),
+                Some(format!("/policies/{}", p.id)),
+            )
+        })
+        .collect();
+    rule.listing("The information security policy is not signed by top management", affected, "/policies")
+}
+
+fn policy_review_overdue(s: &Snapshot, rule: &Rule) -> Vec<Gap> {
+    let affected = s
+        .policies
+        .iter()
+        .filter_map(|p| {
+            let due = review_due(p.approved_at?, p.review_months)?;
+            (due < s.as_of).then(|| Affected::new(format!("{} v{}", p.title, p.number().unwrap_or_default()), format!("review was due {due}"), Some(format!("/policies/{}", p.id))))
+        })
+        .collect();
+    rule.listing("Policies past their review date", affected, "/policies")
+}
+
+fn policy_content_incomplete(s: &Snapshot, rule: &Rule) -> Vec<Gap> {
+    let codes = ["5.2(a)", "5.2(b)", "5.2(c)", "5.2(d)"];
+    let mut out = Vec::new();
+    for p in is_policies(s) {
+        let missing: Vec<&str> = p.checks.iter().zip(codes).filter(|(met, _)| !**met).map(|(_, c)| c).collect();
+        if missing.is_empty() {
+            continue;
+        }
+        let mut g = rule.gap(
+            format!("{} v{} does not show where it meets {}", p.title, p.number().unwrap_or_default(), missing.join(", ")),
+            Vec::new(),
+            0,
+            format!("/policies/versions/{}", p.version_id.unwrap_or_default()),
+        );
+        g.requirements = missing.iter().map(|c| c.to_string()).collect();
+        out.push(g);
+    }
+    out
+}
+
+fn policy_not_communicated(s: &Snapshot, rule: &Rule) -> Vec<Gap> {
+    let mut out = Vec::new();
+    for f in s.figures.iter().filter(|f| f.acknowledged < f.audience) {
+        let Some(p) = s.policies.iter().find(|p| p.id == f.policy_id) else { continue };
+        let missing = f.audience - f.acknowledged;
+        let affected = f.missing.0.iter().map(|m| Affected::new(&m.name, "has not acknowledged", Some(format!("/people/{}", m.id)))).collect();
+        out.push(rule.gap(
+            format!("{} v{}: {missing} of {} people ({}%) have not acknowledged it", p.title, p.number().unwrap_or_default(), f.audience, percent(missing, f.audience)),
+            affected,
+            usize::try_from(missing).unwrap_or(0),
+            format!("/policies/{}", p.id),
+        ));
+    }
+    out
+}
+
+fn leaders_exempt(s: &Snapshot, rule: &Rule) -> Vec<Gap> {
+    let has_is_policy = is_policies(s).next().is_some();
+    let affected = s
+        .leaders
+        .iter()
+        .filter_map(|l| {
+            let mut why = Vec::new();
+            if has_is_policy && !l.acknowledged {
+                why.push("has not acknowledged the information security policy");
+            }
+            if !l.trained {
+                why.push("has no current awareness training");
+            }
+            let role = if l.top_management { "top management" } else { "line manager" };
+            (!why.is_empty()).then(|| Affected::new(&l.name, format!("{role}: {}", why.join("; ")), Some(format!("/people/{}", l.id))))
+        })
+        .collect();
+    rule.listing("Leaders who skipped what they require of everyone else", affected, "/training")
+}
+
+fn approved_within(s: &Snapshot, kind: &str, top_only: bool, months: u32) -> bool {
+    let since = months_before(s.as_of, months);
+    s.policies.iter().filter(|p| p.kind == kind).any(|p| {
+        let at = if top_only { p.last_top_approval } else { p.last_approval };
+        at.is_some_and(|t| t.date_naive() > since)
+    })
+}
+
+fn no_management_statement(s: &Snapshot, rule: &Rule) -> Vec<Gap> {
+    if approved_within(s, "management_statement", true, 12) {
+        return Vec::new();
+    }
+    vec![rule.gap("No senior management statement signed in the last 12 months", Vec::new(), 0, "/policies")]
+}
+
+fn training_plan_not_approved(s: &Snapshot, rule: &Rule) -> Vec<Gap> {
+    if approved_within(s, "training_plan", false, 12) {
+        return Vec::new();
+    }
+    vec![rule.gap("No training plan approved in the last 12 months", Vec::new(), 0, "/policies")]
+}
+
+fn training_overdue(s: &Snapshot, rule: &Rule) -> Vec<Gap> {
+    s.modules
+        .iter()
+        .filter(|m| m.overdue > 0)
+        .map(|m| {
+            let affected = m.missing.0.iter().map(|p| Affected::new(&p.name, "not current", Some(format!("/people/{}", p.id)))).collect();
+            rule.gap(
+                format!("{}: {} of {} people ({}%) are not current", m.title, m.overdue, m.audience, percent(m.overdue, m.audience)),
+                affected,
+                usize::try_from(m.overdue).unwrap_or(0),
+                format!("/training/modules/{}", m.id),
+            )
+        })
+        .collect()
+}
+
+fn onboarding_after_access(s: &Snapshot, rule: &Rule) -> Vec<Gap> {
+    let affected = s
+        .starters
+        .iter()
+        .filter_map(|st| {
+            let day = st.first_ack?.date_naive();
+            (day > st.start_date).then(|| Affected::new(&st.name, format!("started {}, acknowledged {day}", st.start_date), Some(format!("/people/{}", st.id))))
+        })
+        .collect();
+    rule.listing("Starters who acknowledged the policy only after they started", affected, "/onboarding")
+}
+
+fn contract_clause_missing(s: &Snapshot, rule: &Rule) -> Vec<Gap> {
+    if s.staff.no_clause == 0 {
+        return Vec::new();
+    }
+    let affected = s.staff.no_clause_sample.iter().map(|p| Affected::new(&p.name, "contract has no security clause", Some(format!("/people/{}", p.id)))).collect();
+    vec![rule.gap(
+        format!("{} of {} people have no security clause in their contract", s.staff.no_clause, s.staff.total),
+        affected,
+        usize::try_from(s.staff.no_clause).unwrap_or(0),
+        "/people",
+    )]
+}
+
+fn no_disciplinary_process(s: &Snapshot, rule: &Rule) -> Vec<Gap> {
+    if s.policies.iter().any(|p| p.kind == "disciplinary_process" && p.version_id.is_some()) {
+        return Vec::new();
+    }
+    vec![rule.gap("No signed disciplinary process", Vec::new(), 0, "/policies")]
+}
+
+// ---------- 5.1 leadership ----------
+
+fn no_management_review(s: &Snapshot, rule: &Rule) -> Vec<Gap> {
+    let last = s.meetings.iter().filter(|m| m.is_review()).filter_map(|m| m.held_by(s.as_of)).max();
+    let due = next_review_due(last, s.cadence_months, s.as_of);
+    match last {
+        Some(_) if due >= s.as_of => Vec::new(),
+        Some(d) => vec![rule.gap(format!("No management review since {d}: one was due by {due} (every {} months)", s.cadence_months), Vec::new(), 0, "/meetings")],
+        None => vec![rule.gap("No management review has been held", Vec::new(), 0, "/meetings")],
+    }
+}
+
+fn held_reviews(s: &Snapshot) -> impl Iterator<Item = &super::snapshot::Meeting> {
+    s.meetings.iter().filter(|m| m.is_review() && m.held_by(s.as_of).is_some())
+}
+
+fn review_without_minutes(s: &Snapshot, rule: &Rule) -> Vec<Gap> {
+    let affected = held_reviews(s)
+        .filter(|m| !m.has_minutes)
+        .map(|m| Affected::new(&m.title, format!("held {}, no minutes", m.held_on.map(|d| d.to_string()).unwrap_or_default()), Some(format!("/meetings/{}", m.id))))
+        .collect();
+    rule.listing("Management reviews without minutes", affected, "/meetings")
+}
+
+fn review_without_top_management(s: &Snapshot, rule: &Rule) -> Vec<Gap> {
+    let affected = held_reviews(s)
+        .filter(|m| !m.top_present)
+        .map(|m| Affected::new(&m.title, "no top-management attendee recorded", Some(format!("/meetings/{}", m.id))))
+        .collect();
+    rule.listing("Management reviews without top management", affected, "/meetings")
+}
+
+fn overdue_actions(s: &Snapshot, rule: &Rule) -> Vec<Gap> {
+    let affected = s
+        .actions
+        .iter()
+        .filter(|a| a.due_on.is_some_and(|d| d < s.as_of))
+        .map(|a| {
+            let mut detail = format!("due {}", a.due_on.map(|d| d.to_string()).unwrap_or_default());
+            if let Some(o) = &a.owner_name {
+                detail.push_str(&format!(", {o}"));
+            }
+            Affected::new(&a.title, detail, Some(format!("/actions/{}", a.id)))
+        })
+        .collect();
+    rule.listing("Review actions past their due date", affected, "/actions")
+}
+
+fn no_resource_decision(s: &Snapshot, rule: &Rule) -> Vec<Gap> {
+    let since = months_before(s.as_of, 12);
+    let decided = |d: &&super::snapshot::Decision| d.decision != "pending" && d.decider_top == Some(true);
+    if s.decisions.iter().filter(decided).any(|d| d.decided_on.is_some_and(|on| on > since)) {
+        return Vec::new();
+    }
+    let title = match s.decisions.iter().filter(decided).filter_map(|d| d.decided_on).max() {
+        Some(last) => format!("No resource decision by top management since {last}"),
+        None => "No resource decision by top management recorded".into(),
+    };
+    vec![rule.gap(title, Vec::new(), 0, "/decisions")]
+}
+
+fn silent_leadership(s: &Snapshot, rule: &Rule) -> Vec<Gap> {
+    let since = months_before(s.as_of, 6);
+    let by_top = |c: &&super::snapshot::Communication| c.from_top == Some(true);
+    if s.communications.iter().filter(by_top).any(|c| c.sent_on > since) {
+        return Vec::new();
+    }
+    let title = match s.communications.iter().filter(by_top).map(|c| c.sent_on).max() {
+        Some(last) => format!("Top management has not spoken to staff about security since {last}"),
+        None => "No communication from top management about security recorded".into(),
+    };
+    vec![rule.gap(title, Vec::new(), 0, "/communications")]
+}
+
+fn no_objectives(s: &Snapshot, rule: &Rule) -> Vec<Gap> {
+    if s.objectives.iter().any(|o| o.is_current()) {
+        return Vec::new();
+    }
+    let affected = s
+        .objectives
+        .iter()
+        .filter(|o| matches!(o.status.as_str(), "planned" | "on_track" | "at_risk"))
+        .map(|o| {
+            let why = if o.measure.trim().is_empty() { "no measure" } else { "no owner" };
+            Affected::new(&o.title, why, Some(format!("/objectives/{}", o.id)))
+        })
+        .collect::<Vec<_>>();
+    let total = affected.len();
+    vec![rule.gap("No current security objective with a measure and an owner", affected, total, "/objectives")]
+}
+
+fn unanswered_asks(s: &Snapshot, rule: &Rule) -> Vec<Gap> {
+    let affected = s
+        .asks
+        .iter()
+        .filter(|a| a.responded_on.is_none() && a.due_on.is_some_and(|d| d < s.as_of))
+        .map(|a| Affected::new(&a.what, format!("asked of {} on {}, wanted by {}", a.asked_of_name, a.asked_on, a.due_on.map(|d| d.to_string()).unwrap_or_default()), Some(format!("/asks/{}", a.id))))
+        .collect();
+    rule.listing("Asks to top management left unanswered", affected, "/asks")
+}
+
+// ---------- every requirement ----------
+
+fn by_requirement(s: &Snapshot, rule: &Rule, title: &str, detail: &str, pick: fn(&super::snapshot::Requirement) -> bool) -> Vec<Gap> {
+    let hit: Vec<_> = s.requirements.iter().filter(|r| r.applicable && pick(r)).collect();
+    if hit.is_empty() {
+        return Vec::new();
+    }
+    let affected = hit.iter().map(|r| Affected::new(format!("{} {}", r.code, r.title), detail, Some(format!("/requirements/{}", r.id)))).collect();
+    let mut g = rule.gap(format!("{} requirement(s) {title}", hit.len()), affected, hit.len(), "/requirements");
+    g.requirements = hit.iter().map(|r| r.code.clone()).collect();
+    vec![g]
+}
+
+fn requirement_without_owner(s: &Snapshot, rule: &Rule) -> Vec<Gap> {
+    by_requirement(s, rule, "without an owner", "no owner", |r| r.owner_name.is_none())
+}
+
+fn requirement_without_evidence(s: &Snapshot, rule: &Rule) -> Vec<Gap> {
+    by_requirement(s, rule, "without current evidence", "no current evidence linked", |r| r.evidence == 0)
+}
+
+fn evidence_expired(s: &Snapshot, rule: &Rule) -> Vec<Gap> {
+    let Some(first) = s.expired.first() else { return Vec::new() };
+    let affected = s.expired.iter().map(|i| Affected::new(&i.title, format!("expired {}", i.expires), Some(format!("/evidence/{}", i.id)))).collect();
+    let codes: BTreeSet<&String> = s.expired.iter().flat_map(|i| i.codes.iter()).collect();
+    let total = usize::try_from(first.total).unwrap_or(0);
+    let mut g = rule.gap(format!("{total} linked evidence item(s) have expired"), affected, total, "/evidence?status=expired");
+    if !codes.is_empty() {
+        g.requirements = codes.into_iter().cloned().collect();
+    }
+    vec![g]
+}
+
+/// Every rule, in the order the gap list shows them within a severity.
+pub const RULES: [Rule; 31] = [
+    Rule {
+        key: "conformance_unassigned",
+        name: "5.3(a) unassigned",
+        requirements: &["5.3(a)"],
+        severity: Severity::Major,
+        why: "The standard names two assignments top management must make. Without a holder for keeping the ISMS conformant, nobody answers for it when the auditor asks.",
+        fix_label: "Appoint a holder",
+        check: conformance_unassigned,
+    },
+    Rule {
+        key: "reporting_unassigned",
+        name: "5.3(b) unassigned",
+        requirements: &["5.3(b)"],
+        severity: Severity::Major,
+        why: "Someone must report how the ISMS performs to top management. Without that role, leadership decides blind and the auditor sees no reporting line.",
+        fix_label: "Appoint a holder",
+        check: reporting_unassigned,
+    },
+    Rule {
+        key: "appointer_not_top_management",
+        name: "Role not appointed by top management",
+        requirements: &["5.3"],
+        severity: Severity::Minor,
+        why: "Clause 5.3 puts the assignment of roles on top management. An appointment made by someone else, or without a date, does not show leadership assigning it.",
+        fix_label: "Record who appointed them",
+        check: appointer_not_top_management,
+    },
+    Rule {
+        key: "holder_not_accepted",
+        name: "Holder has not accepted",
+        requirements: &["5.3"],
+        severity: Severity::Minor,
+        why: "A responsibility is only communicated when the holder knows about it. Auditors ask holders what their role is; a surprised answer is a finding.",
+        fix_label: "Send the acceptance link",
+        check: holder_not_accepted,
+    },
+    Rule {
+        key: "role_without_authority",
+        name: "Role without authority",
+        requirements: &["5.3"],
+        severity: Severity::Minor,
+        why: "Clause 5.3 assigns authorities as well as responsibilities. A role that must act but may decide nothing cannot do its job.",
+        fix_label: "Write down its authorities",
+        check: role_without_authority,
+    },
+    Rule {
+        key: "only_mandatory_pair",
+        name: "Only the mandatory pair",
+        requirements: &["5.3"],
+        severity: Severity::Advice,
+        why: "5.3(a) and (b) are the floor, not the ceiling. Most organisations also need risk owners, an incident lead and the like, each with clear authority.",
+        fix_label: "Add the roles you rely on",
+        check: only_mandatory_pair,
+    },
+    Rule {
+        key: "hats_not_documented",
+        name: "Hats not documented",
+        requirements: &["5.3"],
+        severity: Severity::Advice,
+        why: "When a director also runs the ISMS, the auditor asks how they keep the roles apart, for example who reports to whom at the management review.",
+        fix_label: "Add a \"which hat when\" note",
+        check: hats_not_documented,
+    },
+    Rule {
+        key: "raci_incomplete",
+        name: "RACI incomplete",
+        requirements: &["5.3"],
+        severity: Severity::Minor,
+        why: "Every activity needs exactly one accountable role, and every role a holder; otherwise accountability is shared by nobody.",
+        fix_label: "Complete the matrix",
+        check: raci_incomplete,
+    },
+    Rule {
+        key: "no_is_policy",
+        name: "No approved IS policy",
+        requirements: &["5.2(a)", "5.2(e)"],
+        severity: Severity::Major,
+        why: "Clause 5.2 requires an information security policy established by top management. Without a signed version there is no policy in force.",
+        fix_label: "Write and sign the policy",
+        check: no_is_policy,
+    },
+    Rule {
+        key: "is_policy_not_top_signed",
+        name: "Policy not signed by top management",
+        requirements: &["5.2(e)", "5.1(a)"],
+        severity: Severity::Major,
+        why: "The policy must come from top management. A signature from someone outside it is among the first things an auditor checks.",
+        fix_label: "Have top management sign it",
+        check: is_policy_not_top_signed,
+    },
+    Rule {
+        key: "policy_review_overdue",
+        name: "Policy review overdue",
+        requirements: &["5.2(e)"],
+        severity: Severity::Minor,
+        why: "A policy left past its review date suggests nobody checks it still fits the organisation.",
+        fix_label: "Review and sign a new version",
+        check: policy_review_overdue,
+    },
+    Rule {
+        key: "policy_content_incomplete",
+        name: "Policy content incomplete",
+        requirements: &["5.2(a)", "5.2(b)", "5.2(c)", "5.2(d)"],
+        severity: Severity::Minor,
+        why: "Clause 5.2 lists what the policy must contain. The auditor will look for each point in the text.",
+        fix_label: "Note where each point is met",
+        check: policy_content_incomplete,
+    },
+    Rule {
+        key: "policy_not_communicated",
+        name: "Policy not communicated",
+        requirements: &["5.2(f)", "A.5.4"],
+        severity: Severity::Minor,
+        why: "A policy must be communicated, and management must require staff to apply it. Acknowledgements are the usual proof.",
+        fix_label: "Send for acknowledgement",
+        check: policy_not_communicated,
+    },
+    Rule {
+        key: "leaders_exempt",
+        name: "Executives exempt",
+        requirements: &["5.1(d)", "A.5.4"],
+        severity: Severity::Major,
+        why: "Leaders who skip the policy and training they require of others are the most common finding under A.5.4: leading by example is the point of the control.",
+        fix_label: "See training and acknowledgements",
+        check: leaders_exempt,
+    },
+    Rule {
+        key: "no_management_statement",
+        name: "No senior management statement",
+        requirements: &["A.5.4"],
+        severity: Severity::Minor,
+        why: "A short statement from top management on why security matters is the simplest proof that management requires it of staff.",
+        fix_label: "Sign a statement",
+        check: no_management_statement,
+    },
+    Rule {
+        key: "training_plan_not_approved",
+        name: "Training plan not approved",
+        requirements: &["A.5.4"],
+        severity: Severity::Minor,
+        why: "Management responsibilities include making sure staff are trained; an approved plan shows they decided how.",
+        fix_label: "Approve the training plan",
+        check: training_plan_not_approved,
+    },
+    Rule {
+        key: "training_overdue",
+        name: "Training overdue",
+        requirements: &["A.5.4"],
+        severity: Severity::Minor,
+        why: "Staff whose awareness training has lapsed are not being required to keep up with the rules.",
+        fix_label: "See who is overdue",
+        check: training_overdue,
+    },
+    Rule {
+        key: "onboarding_after_access",
+        name: "Onboarding after access",
+        requirements: &["A.5.4"],
+        severity: Severity::Minor,
+        why: "People should know the rules before they get access. Acknowledging weeks after the first day means they worked without them.",
+        fix_label: "See onboarding",
+        check: onboarding_after_access,
+    },
+    Rule {
+        key: "contract_clause_missing",
+        name: "Contract clause missing",
+        requirements: &["A.5.4"],
+        severity: Severity::Minor,
+        why: "Contracts are where the organisation formally requires staff and contractors to follow its security rules.",
+        fix_label: "Update the contracts",
+        check: contract_clause_missing,
+    },
+    Rule {
+        key: "no_disciplinary_process",
+        name: "No disciplinary process",
+        requirements: &["A.5.4"],
+        severity: Severity::Minor,
+        why: "Requiring people to follow the rules needs a known consequence when they do not.",
+        fix_label: "Add the disciplinary process",
+        check: no_disciplinary_process,
+    },
+    Rule {
+        key: "no_management_review",
+        name: "No management review",
+        requirements: &["5.1(e)", "5.1(g)"],
+        severity: Severity::Major,
+        why: "The management review is where top management shows it directs the ISMS. None within the planned interval is a nonconformity.",
+        fix_label: "Plan the review",
+        check: no_management_review,
+    },
+    Rule {
+        key: "review_without_minutes",
+        name: "Review without minutes",
+        requirements: &["5.1(e)"],
+        severity: Severity::Major,
+        why: "A review without minutes did not happen as far as the auditor is concerned: the results must be kept as documented information.",
+        fix_label: "Add the minutes",
+        check: review_without_minutes,
+    },
+    Rule {
+        key: "review_without_top_management",
+        name: "Review without top management",
+        requirements: &["5.1(e)"],
+        severity: Severity::Major,
+        why: "A management review that top management did not attend is not a management review.",
+        fix_label: "Record who attended",
+        check: review_without_top_management,
+    },
+    Rule {
+        key: "overdue_actions",
+        name: "Overdue review actions",
+        requirements: &["5.1(g)"],
+        severity: Severity::Minor,
+        why: "Decisions that are never followed up show reviews without effect; the next review must look at them.",
+        fix_label: "Follow up",
+        check: overdue_actions,
+    },
+    Rule {
+        key: "no_resource_decision",
+        name: "No resource decision",
+        requirements: &["5.1(c)"],
+        severity: Severity::Minor,
+        why: "Top management must make the resources available. A year without a recorded decision leaves nothing to show.",
+        fix_label: "Record a decision",
+        check: no_resource_decision,
+    },
+    Rule {
+        key: "silent_leadership",
+        name: "Silent leadership",
+        requirements: &["5.1(d)"],
+        severity: Severity::Minor,
+        why: "Leaders must communicate why security matters. Six months of silence makes that hard to show.",
+        fix_label: "Record a communication",
+        check: silent_leadership,
+    },
+    Rule {
+        key: "no_objectives",
+        name: "No objectives",
+        requirements: &["5.1(a)"],
+        severity: Severity::Major,
+        why: "Top management must make sure security objectives exist and fit the strategy. Without a measure and an owner, an objective is a wish.",
+        fix_label: "Set an objective",
+        check: no_objectives,
+    },
+    Rule {
+        key: "unanswered_asks",
+        name: "Unanswered asks",
+        requirements: &["5.1(f)"],
+        severity: Severity::Minor,
+        why: "When the ISMS team asks leadership for something and hears nothing, support is missing where the standard expects it.",
+        fix_label: "See the asks",
+        check: unanswered_asks,
+    },
+    Rule {
+        key: "requirement_without_owner",
+        name: "Requirement without owner",
+        requirements: &[],
+        severity: Severity::Minor,
+        why: "A requirement nobody owns is a requirement nobody works on.",
+        fix_label: "Assign owners",
+        check: requirement_without_owner,
+    },
+    Rule {
+        key: "requirement_without_evidence",
+        name: "Requirement without evidence",
+        requirements: &[],
+        severity: Severity::Minor,
+        why: "Auditors work from evidence. A requirement with nothing current to show will be questioned.",
+        fix_label: "Link evidence",
+        check: requirement_without_evidence,
+    },
+    Rule {
+        key: "evidence_expired",
+        name: "Evidence expired",
+        requirements: &[],
+        severity: Severity::Minor,
+        why: "Evidence past its validity no longer proves anything; the auditor will ask for the current version.",
+        fix_label: "Upload current evidence",
+        check: evidence_expired,
+    },
+];
+
+/// All gaps of a snapshot, most serious first.
+pub fn evaluate(s: &Snapshot) -> Vec<Gap> {
+    let mut gaps: Vec<(usize, Gap)> = RULES.iter().enumerate().flat_map(|(i, r)| (r.check)(s, r).into_iter().map(move |g| (i, g))).collect();
+    gaps.sort_by(|(ia, a), (ib, b)| a.severity.cmp(&b.severity).then(ia.cmp(ib)).then_with(|| a.title.cmp(&b.title)));
+    gaps.into_iter().map(|(_, g)| g).collect()
+}
+
+pub fn rule(key: &str) -> Option<&'static Rule> {
+    RULES.iter().find(|r| r.key == key)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::gaps::snapshot::*;
+    use chrono::{TimeZone, Utc};
+    use sqlx::types::Json;
+    use uuid::Uuid;
+
+    fn d(s: &str) -> NaiveDate {
+        s.parse().unwrap()
+    }
+
+    fn id(n: u128) -> Uuid {
+        Uuid::from_u128(n)
+    }
+
+    fn at(s: &str) -> chrono::DateTime<Utc> {
+        Utc.from_utc_datetime(&d(s).and_hms_opt(10, 0, 0).unwrap())
+    }
+
+    fn policy(n: u128, kind: &str, approved: &str) -> Policy {
+        Policy {
+            id: id(n),
+            title: format!("Policy {kind}"),
+            kind: kind.into(),
+            review_months: 12,
+            version_id: Some(id(n + 1000)),
+            major: Some(1),
+            minor: Some(0),
+            approved_at: Some(at(approved)),
+            approver_name: Some("Chief".into()),
+            approver_top: Some(true),
+            checks: vec![true; 4],
+            last_top_approval: Some(at(approved)),
+            last_approval: Some(at(approved)),
+            drafts: 0,
+        }
+    }
+
+    fn appointment(n: u128, role: u128, person_top: bool) -> Appointment {
+        Appointment {
+            id: id(n),
+            role_id: id(role),
+            role_name: format!("Role {role}"),
+            capacity: "holder".into(),
+            person_id: id(n + 500),
+            person_name: format!("Person {n}"),
+            person_top,
+            person_current: true,
+            appointer_name: Some("Chief".into()),
+            appointer_top: Some(true),
+            appointed_on: Some(d("2026-01-10")),
+            accepted: true,
+            no_hats_note: false,
+        }
+    }
+
+    /// An organisation that does everything right on 2026-11-02.
+    fn healthy() -> Snapshot {
+        let role = |n: u128, a: bool, b: bool| Role { id: id(n), name: format!("Role {n}"), has_responsibilities: true, has_authorities: true, carries_conformance: a, carries_reporting: b };
+        Snapshot {
+            as_of: d("2026-11-02"),
+            cadence_months: 12,
+            staff: Staff { total: 10, no_clause: 0, no_clause_sample: Vec::new() },
+            requirements: vec![Requirement {
+                id: id(1),
+                code: "5.1(a)".into(),
+                clause: "5.1".into(),
+                title: "Policy and objectives".into(),
+                applicable: true,
+                owner_id: Some(id(2)),
+                owner_name: Some("Chief".into()),
+                status: "implemented".into(),
+                evidence: 1,
+            }],
+            roles: vec![role(10, true, false), role(11, false, true), role(12, false, false)],
+            appointments: vec![appointment(20, 10, false), appointment(21, 11, false), appointment(22, 12, false)],
+            raci: vec![RaciActivity { id: id(30), name: "Run the review".into(), accountable: 1 }],
+            policies: vec![
+                policy(40, "is_policy", "2026-03-01"),
+                policy(41, "management_statement", "2026-03-01"),
+                policy(42, "training_plan", "2026-03-01"),
+                policy(43, "disciplinary_process", "2026-03-01"),
+            ],
+            figures: vec![PolicyFigures { policy_id: id(40), audience: 10, acknowledged: 10, missing: Json(Vec::new()) }],
+            modules: vec![Module { id: id(50), title: "Awareness".into(), kind: "awareness".into(), audience: 10, overdue: 0, missing: Json(Vec::new()) }],
+            leaders: vec![Leader { id: id(60), name: "Chief".into(), top_management: true, line_manager: true, acknowledged: true, trained: true }],
+            starters: vec![Starter { id: id(70), name: "New Starter".into(), start_date: d("2026-09-01"), first_ack: Some(at("2026-08-28")) }],
+            expired: Vec::new(),
+            meetings: vec![Meeting {
+                id: id(80),
+                title: "Review".into(),
+                kind: "management_review".into(),
+                planned_on: None,
+                held_on: Some(d("2026-06-01")),
+                chair_name: Some("Chief".into()),
+                has_minutes: true,
+                top_present: true,
+                signed: true,
+                decisions: "Fund it".into(),
+            }],
+            actions: vec![Action { id: id(90), title: "Patch".into(), meeting_title: None, owner_name: None, due_on: Some(d("2026-12-01")) }],
+            decisions: vec![Decision {
+                id: id(100),
+                title: "Budget".into(),
+                decision: "approved".into(),
+                decided_on: Some(d("2026-02-01")),
+                decider_name: Some("Chief".into()),
+                decider_top: Some(true),
+                amount: Some(1000.0),
+                currency: Some("EUR".into()),
+            }],
+            communications: vec![Communication { id: id(110), subject: "Why".into(), sent_on: d("2026-08-01"), from_name: Some("Chief".into()), from_top: Some(true) }],
+            objectives: vec![Objective {
+                id: id(120),
+                title: "Fewer clicks".into(),
+                status: "on_track".into(),
+                measure: "Click rate".into(),
+                target: "5 %".into(),
+                owner_name: Some("Chief".into()),
+                due_on: None,
+            }],
+            asks: vec![Ask { id: id(130), what: "Sign".into(), asked_of_name: "Chief".into(), asked_on: d("2026-10-01"), due_on: Some(d("2026-10-15")), responded_on: Some(d("2026-10-10")) }],
+        }
+    }
+
+    fn keys(s: &Snapshot) -> Vec<&'static str> {
+        evaluate(s).iter().map(|g| g.rule).collect()
+    }
+
+    #[test]
+    fn a_healthy_organisation_clears_every_rule() {
+        assert_eq!(keys(&healthy()), Vec::<&str>::new());
+    }
+
+    /// A rule's key and a change to the healthy organisation that must make it fire.
+    type Breaker = (&'static str, fn(&mut Snapshot));
+
+    fn breakers() -> Vec<Breaker> {
+        vec![
+            ("conformance_unassigned", |s| s.appointments[0].person_current = false),
+            ("conformance_unassigned", |s| s.roles[0].carries_conformance = false),
+            ("reporting_unassigned", |s| s.appointments[1].capacity = "deputy".into()),
+            ("appointer_not_top_management", |s| s.appointments[2].appointer_top = Some(false)),
+            ("appointer_not_top_management", |s| s.appointments[2].appointed_on = None),
+            ("appointer_not_top_management", |s| s.appointments[2].appointer_name = None),
+            ("holder_not_accepted", |s| s.appointments[1].accepted = false),
+            ("role_without_authority", |s| s.roles[2].has_authorities = false),
+            ("only_mandatory_pair", |s| {
+                s.roles.pop();
+                s.appointments.pop();
+            }),
+            ("hats_not_documented", |s| {
+                s.appointments[0].person_top = true;
+                s.appointments[0].no_hats_note = true;
+            }),
+            ("raci_incomplete", |s| s.raci[0].accountable = 2),
+            ("raci_incomplete", |s| s.raci[0].accountable = 0),
+            ("raci_incomplete", |s| {
+                s.appointments.pop();
+            }),
+            ("no_is_policy", |s| s.policies[0].version_id = None),
+            ("is_policy_not_top_signed", |s| s.policies[0].approver_top = Some(false)),
+            ("policy_review_overdue", |s| s.policies[0].approved_at = Some(at("2025-10-01"))),
+            ("policy_content_incomplete", |s| s.policies[0].checks[3] = false),
+            ("policy_not_communicated", |s| s.figures[0].acknowledged = 7),
+            ("leaders_exempt", |s| s.leaders[0].trained = false),
+            ("leaders_exempt", |s| s.leaders[0].acknowledged = false),
+            ("no_management_statement", |s| s.policies[1].last_top_approval = Some(at("2025-11-01"))),
+            ("training_plan_not_approved", |s| s.policies.retain(|p| p.kind != "training_plan")),
+            ("training_overdue", |s| s.modules[0].overdue = 3),
+            ("onboarding_after_access", |s| s.starters[0].first_ack = Some(at("2026-09-15"))),
+            ("contract_clause_missing", |s| s.staff.no_clause = 2),
+            ("no_disciplinary_process", |s| s.policies[3].version_id = None),
+            ("no_management_review", |s| s.meetings[0].held_on = Some(d("2025-10-31"))),
+            ("no_management_review", |s| s.meetings[0].kind = "steering".into()),
+            ("no_management_review", |s| s.cadence_months = 3),
+            ("review_without_minutes", |s| s.meetings[0].has_minutes = false),
+            ("review_without_top_management", |s| s.meetings[0].top_present = false),
+            ("overdue_actions", |s| s.actions[0].due_on = Some(d("2026-11-01"))),
+            ("no_resource_decision", |s| s.decisions[0].decided_on = Some(d("2025-11-02"))),
+            ("no_resource_decision", |s| s.decisions[0].decider_top = Some(false)),
+            ("no_resource_decision", |s| s.decisions[0].decision = "pending".into()),
+            ("silent_leadership", |s| s.communications[0].sent_on = d("2026-05-02")),
+            ("silent_leadership", |s| s.communications[0].from_top = Some(false)),
+            ("no_objectives", |s| s.objectives[0].measure = " ".into()),
+            ("no_objectives", |s| s.objectives[0].status = "achieved".into()),
+            ("unanswered_asks", |s| s.asks[0].responded_on = None),
+            ("requirement_without_owner", |s| s.requirements[0].owner_name = None),
+            ("requirement_without_evidence", |s| s.requirements[0].evidence = 0),
+            ("evidence_expired", |s| {
+                s.expired.push(ExpiredItem { id: id(140), title: "Old plan".into(), expires: d("2026-10-01"), codes: vec!["A.5.4".into()], total: 1 })
+            }),
+        ]
+    }
+
+    #[test]
+    fn every_rule_fires_when_its_condition_holds() {
+        for (key, breaks) in breakers() {
+            let mut s = healthy();
+            breaks(&mut s);
+            assert!(keys(&s).contains(&key), "{key} did not fire: {:?}", keys(&s));
+        }
+        let covered: BTreeSet<&str> = breakers().iter().map(|(k, _)| *k).collect();
+        let all: BTreeSet<&str> = RULES.iter().map(|r| r.key).collect();
+        assert_eq!(covered, all, "every rule has a case that makes it fire");
+    }
+
+    #[test]
+    fn thresholds_sit_exactly_on_their_boundaries() {
+        // Review due 12 months after the last one: on the day it is not yet late.
+        let mut s = healthy();
+        s.meetings[0].held_on = Some(d("2025-11-02"));
+        assert!(!keys(&s).contains(&"no_management_review"));
+        s.meetings[0].held_on = Some(d("2025-11-01"));
+        assert!(keys(&s).contains(&"no_management_review"));
+        // A meeting held after the day does not count yet.
+        s.meetings[0].held_on = Some(d("2026-11-03"));
+        assert!(keys(&s).contains(&"no_management_review"));
+        // Resource decisions: within the last twelve months.
+        let mut s = healthy();
+        s.decisions[0].decided_on = Some(d("2025-11-03"));
+        assert!(!keys(&s).contains(&"no_resource_decision"));
+        // Communications: within the last six months.
+        let mut s = healthy();
+        s.communications[0].sent_on = d("2026-05-03");
+        assert!(!keys(&s).contains(&"silent_leadership"));
+        // An action due today is not overdue yet; an ask answered late still counts as answered.
+        let mut s = healthy();
+        s.actions[0].due_on = Some(d("2026-11-02"));
+        s.asks[0].responded_on = Some(d("2026-10-30"));
+        assert!(keys(&s).is_empty());
+        // Onboarding on the first day is in time.
+        let mut s = healthy();
+        s.starters[0].first_ack = Some(at("2026-09-01"));
+        assert!(keys(&s).is_empty());
+    }
+
+    #[test]
+    fn gaps_come_most_serious_first_and_name_their_clauses() {
+        let mut s = healthy();
+        s.requirements[0].owner_name = None;
+        s.policies[0].approver_top = Some(false);
+        s.roles[0].carries_conformance = false;
+        let gaps = evaluate(&s);
+        let sev: Vec<Severity> = gaps.iter().map(|g| g.severity).collect();
+        let mut sorted = sev.clone();
+        sorted.sort();
+        assert_eq!(sev, sorted);
+        let signed = gaps.iter().find(|g| g.rule == "is_policy_not_top_signed").unwrap();
+        assert_eq!(signed.clauses(), vec!["5.1", "5.2"]);
+        assert_eq!(signed.affected[0].detail, "signed by Chief, who is not top management");
+        let owner = gaps.iter().find(|g| g.rule == "requirement_without_owner").unwrap();
+        assert_eq!(owner.requirements, vec!["5.1(a)"]);
+    }
+}

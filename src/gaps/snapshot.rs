@@ -1,0 +1,522 @@
+//! Everything the gap rules look at, for one organisation as of one day,
+//! read in a fixed number of queries inside one read-only transaction.
+//!
+//! As of a date means: records created after the end of that day are left
+//! out, and dated facts (starts and ends, appointments, signatures,
+//! acknowledgements, completions, meetings, decisions, answers, evidence
+//! validity) are read as they stood on that day. Fields that are edited in
+//! place (a person's top-management flag, a requirement's owner) are read
+//! as they are now; the audit log keeps their history.
+use crate::error::AppResult;
+use crate::people::audience;
+use chrono::{DateTime, Duration, NaiveDate, NaiveTime, Utc};
+use sqlx::types::Json;
+use sqlx::{PgPool, Postgres, Transaction};
+use uuid::Uuid;
+
+/// How many affected items a list keeps; the total is counted in full.
+pub const SAMPLE: i64 = 20;
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
+pub struct PersonRef {
+    pub id: Uuid,
+    pub name: String,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Staff {
+    /// Current staff and contractors on the day.
+    pub total: i64,
+    /// Of them, whose contract lacks the security clause.
+    pub no_clause: i64,
+    pub no_clause_sample: Vec<PersonRef>,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Requirement {
+    pub id: Uuid,
+    pub code: String,
+    pub clause: String,
+    pub title: String,
+    pub applicable: bool,
+    pub owner_id: Option<Uuid>,
+    pub owner_name: Option<String>,
+    pub status: String,
+    /// Linked evidence that counts on the day.
+    pub evidence: i64,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Role {
+    pub id: Uuid,
+    pub name: String,
+    pub has_responsibilities: bool,
+    pub has_authorities: bool,
+    pub carries_conformance: bool,
+    pub carries_reporting: bool,
+}
+
+/// An appointment in force on the day.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Appointment {
+    pub id: Uuid,
+    pub role_id: Uuid,
+    pub role_name: String,
+    pub capacity: String,
+    pub person_id: Uuid,
+    pub person_name: String,
+    pub person_top: bool,
+    /// The person still works here on the day.
+    pub person_current: bool,
+    pub appointer_name: Option<String>,
+    pub appointer_top: Option<bool>,
+    pub appointed_on: Option<NaiveDate>,
+    pub accepted: bool,
+    pub no_hats_note: bool,
+}
+
+impl Appointment {
+    pub fn is_holder(&self) -> bool {
+        self.capacity == "holder"
+    }
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct RaciActivity {
+    pub id: Uuid,
+    pub name: String,
+    pub accountable: i64,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Policy {
+    pub id: Uuid,
+    pub title: String,
+    pub kind: String,
+    pub review_months: i32,
+    pub version_id: Option<Uuid>,
+    pub major: Option<i32>,
+    pub minor: Option<i32>,
+    pub approved_at: Option<DateTime<Utc>>,
+    pub approver_name: Option<String>,
+    pub approver_top: Option<bool>,
+    /// Which of the 5.2(a)–(d) checks the current version meets.
+    pub checks: Vec<bool>,
+    /// The newest signature by top management, on any version.
+    pub last_top_approval: Option<DateTime<Utc>>,
+    /// The newest signature on any version.
+    pub last_approval: Option<DateTime<Utc>>,
+    /// Drafts waiting for a signature.
+    pub drafts: i64,
+}
+
+impl Policy {
+    pub fn number(&self) -> Option<String> {
+        Some(format!("{}.{}", self.major?, self.minor?))
+    }
+}
+
+/// Acknowledgement of a policy's current major version by its audience.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct PolicyFigures {
+    pub policy_id: Uuid,
+    pub audience: i64,
+    pub acknowledged: i64,
+    pub missing: Json<Vec<PersonRef>>,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Module {
+    pub id: Uuid,
+    pub title: String,
+    pub kind: String,
+    pub audience: i64,
+    pub overdue: i64,
+    pub missing: Json<Vec<PersonRef>>,
+}
+
+/// A top manager or line manager, with whether they did what they ask of others.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Leader {
+    pub id: Uuid,
+    pub name: String,
+    pub top_management: bool,
+    pub line_manager: bool,
+    pub acknowledged: bool,
+    pub trained: bool,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Starter {
+    pub id: Uuid,
+    pub name: String,
+    pub start_date: NaiveDate,
+    pub first_ack: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ExpiredItem {
+    pub id: Uuid,
+    pub title: String,
+    pub expires: NaiveDate,
+    pub codes: Vec<String>,
+    pub total: i64,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Meeting {
+    pub id: Uuid,
+    pub title: String,
+    pub kind: String,
+    pub planned_on: Option<NaiveDate>,
+    pub held_on: Option<NaiveDate>,
+    pub chair_name: Option<String>,
+    pub has_minutes: bool,
+    pub top_present: bool,
+    pub signed: bool,
+    pub decisions: String,
+}
+
+impl Meeting {
+    pub fn is_review(&self) -> bool {
+        self.kind == "management_review"
+    }
+    pub fn held_by(&self, day: NaiveDate) -> Option<NaiveDate> {
+        self.held_on.filter(|d| *d <= day)
+    }
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Action {
+    pub id: Uuid,
+    pub title: String,
+    pub meeting_title: Option<String>,
+    pub owner_name: Option<String>,
+    pub due_on: Option<NaiveDate>,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Decision {
+    pub id: Uuid,
+    pub title: String,
+    pub decision: String,
+    pub decided_on: Option<NaiveDate>,
+    pub decider_name: Option<String>,
+    pub decider_top: Option<bool>,
+    pub amount: Option<f64>,
+    pub currency: Option<String>,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Communication {
+    pub id: Uuid,
+    pub subject: String,
+    pub sent_on: NaiveDate,
+    pub from_name: Option<String>,
+    pub from_top: Option<bool>,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Objective {
+    pub id: Uuid,
+    pub title: String,
+    pub status: String,
+    pub measure: String,
+    pub target: String,
+    pub owner_name: Option<String>,
+    pub due_on: Option<NaiveDate>,
+}
+
+impl Objective {
+    pub fn is_current(&self) -> bool {
+        matches!(self.status.as_str(), "planned" | "on_track" | "at_risk") && !self.measure.trim().is_empty() && self.owner_name.is_some()
+    }
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Ask {
+    pub id: Uuid,
+    pub what: String,
+    pub asked_of_name: String,
+    pub asked_on: NaiveDate,
+    pub due_on: Option<NaiveDate>,
+    pub responded_on: Option<NaiveDate>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Snapshot {
+    pub as_of: NaiveDate,
+    pub cadence_months: i32,
+    pub staff: Staff,
+    pub requirements: Vec<Requirement>,
+    pub roles: Vec<Role>,
+    pub appointments: Vec<Appointment>,
+    pub raci: Vec<RaciActivity>,
+    pub policies: Vec<Policy>,
+    pub figures: Vec<PolicyFigures>,
+    pub modules: Vec<Module>,
+    pub leaders: Vec<Leader>,
+    pub starters: Vec<Starter>,
+    pub expired: Vec<ExpiredItem>,
+    pub meetings: Vec<Meeting>,
+    pub actions: Vec<Action>,
+    pub decisions: Vec<Decision>,
+    pub communications: Vec<Communication>,
+    pub objectives: Vec<Objective>,
+    pub asks: Vec<Ask>,
+}
+
+/// The first instant after `day`: records created before it existed on that day.
+pub fn cutoff(day: NaiveDate) -> DateTime<Utc> {
+    (day + Duration::days(1)).and_time(NaiveTime::MIN).and_utc()
+}
+
+/// Current staff on day `$2`, created before `$3`, as a condition on `p`.
+const STAFF_ON: &str = "p.created_at < $3 AND (p.start_date IS NULL OR p.start_date <= $2) AND (p.end_date IS NULL OR p.end_date > $2)";
+
+/// When an evidence item stops counting (NULL: never).
+const EXPIRES: &str = "COALESCE(i.valid_until, (i.evidence_date + make_interval(months => i.review_interval_months))::date)";
+
+/// Loads the organisation's records as of `as_of`: 19 queries, whatever its size.
+pub async fn load(db: &PgPool, org_id: Uuid, as_of: NaiveDate) -> AppResult<Snapshot> {
+    let mut tx = db.begin().await?;
+    sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY").execute(&mut *tx).await?;
+    let snapshot = read(&mut tx, org_id, as_of).await;
+    tx.rollback().await?;
+    snapshot
+}
+
+async fn read(tx: &mut Transaction<'static, Postgres>, org_id: Uuid, as_of: NaiveDate) -> AppResult<Snapshot> {
+    let cut = cutoff(as_of);
+    // Every query takes the same three parameters (organisation, day, cut-off);
+    // one that needs fewer still names the others (`$2::date IS NOT NULL`) so
+    // PostgreSQL knows their types.
+    macro_rules! rows {
+        ($sql:expr) => {
+            sqlx::query_as($sql).bind(org_id).bind(as_of).bind(cut).fetch_all(&mut **tx).await?
+        };
+    }
+    let cadence_months: i32 = sqlx::query_scalar("SELECT review_cadence_months FROM organisations WHERE id = $1").bind(org_id).fetch_one(&mut **tx).await?;
+
+    let (total, no_clause, sample): (i64, i64, Json<Vec<PersonRef>>) = sqlx::query_as(&format!(
+        "WITH staff AS (SELECT p.id, p.name, p.security_clause, p.top_management, p.line_manager FROM people p WHERE p.org_id = $1 AND {STAFF_ON})
+         SELECT (SELECT count(*) FROM staff), (SELECT count(*) FROM staff WHERE NOT security_clause),
+                COALESCE((SELECT json_agg(json_build_object('id', id, 'name', name)) FROM
+                    (SELECT id, name FROM staff WHERE NOT security_clause ORDER BY top_management DESC, line_manager DESC, name LIMIT {SAMPLE}) x), '[]'::json)"
+    ))
+    .bind(org_id)
+    .bind(as_of)
+    .bind(cut)
+    .fetch_one(&mut **tx)
+    .await?;
+    let staff = Staff { total, no_clause, no_clause_sample: sample.0 };
+
+    let requirements: Vec<Requirement> = rows!(&format!(
+        "SELECT r.id, r.code, r.clause, r.title, COALESCE(s.applicable, true) AS applicable, o.id AS owner_id, o.name AS owner_name,
+                COALESCE(s.status, 'not_started') AS status,
+                (SELECT count(*) FROM evidence_links l JOIN evidence_items i ON i.org_id = l.org_id AND i.id = l.item_id
+                  WHERE l.org_id = $1 AND l.target_kind = 'requirement' AND l.target_id = r.id AND l.linked_at < $3 AND i.created_at < $3
+                    AND (i.evidence_date IS NULL OR i.evidence_date <= $2) AND ({EXPIRES} IS NULL OR {EXPIRES} >= $2)) AS evidence
+           FROM requirements r
+           LEFT JOIN requirement_states s ON s.org_id = $1 AND s.requirement_id = r.id
+           LEFT JOIN people o ON o.org_id = $1 AND o.id = s.owner_id
+          WHERE r.retired_at IS NULL
+          ORDER BY r.framework, r.position"
+    ));
+
+    let roles: Vec<Role> = rows!(
+        "SELECT id, name, btrim(responsibilities) <> '' AS has_responsibilities, btrim(authorities) <> '' AS has_authorities,
+                carries_conformance, carries_reporting
+           FROM isms_roles WHERE org_id = $1 AND created_at < $3 AND (retired_at IS NULL OR retired_at >= $3) AND $2::date IS NOT NULL
+          ORDER BY position, lower(name)"
+    );
+
+    let appointments: Vec<Appointment> = rows!(
+        "SELECT a.id, a.role_id, r.name AS role_name, a.capacity, p.id AS person_id, p.name AS person_name, p.top_management AS person_top,
+                ((p.start_date IS NULL OR p.start_date <= $2) AND (p.end_date IS NULL OR p.end_date > $2)) AS person_current,
+                b.name AS appointer_name, b.top_management AS appointer_top, a.appointed_on,
+                (a.accepted_at IS NOT NULL AND a.accepted_at < $3) AS accepted, btrim(a.hats_note) = '' AS no_hats_note
+           FROM role_appointments a
+           JOIN isms_roles r ON r.org_id = a.org_id AND r.id = a.role_id AND r.created_at < $3 AND (r.retired_at IS NULL OR r.retired_at >= $3)
+           JOIN people p ON p.org_id = a.org_id AND p.id = a.person_id
+           LEFT JOIN people b ON b.org_id = a.org_id AND b.id = a.appointed_by
+          WHERE a.org_id = $1 AND a.created_at < $3 AND (a.appointed_on IS NULL OR a.appointed_on <= $2) AND (a.ended_on IS NULL OR a.ended_on > $2)
+          ORDER BY r.position, lower(r.name), a.capacity DESC, p.name"
+    );
+
+    let raci: Vec<RaciActivity> = rows!(
+        "SELECT a.id, a.name, count(r.id) FILTER (WHERE c.letters IN ('A', 'AR')) AS accountable
+           FROM raci_activities a
+           LEFT JOIN raci_cells c ON c.org_id = a.org_id AND c.activity_id = a.id
+           LEFT JOIN isms_roles r ON r.org_id = c.org_id AND r.id = c.role_id AND r.created_at < $3 AND (r.retired_at IS NULL OR r.retired_at >= $3)
+          WHERE a.org_id = $1 AND a.created_at < $3 AND (a.retired_at IS NULL OR a.retired_at >= $3) AND $2::date IS NOT NULL
+          GROUP BY a.id, a.name, a.position ORDER BY a.position, a.name"
+    );
+
+    let policies: Vec<Policy> = rows!(
+        "SELECT pol.id, pol.title, pol.kind, pol.review_months, cur.id AS version_id, cur.major, cur.minor, cur.approved_at, cur.approver_name,
+                cur.approver_top_management AS approver_top,
+                CASE WHEN cur.id IS NULL THEN ARRAY[]::boolean[] ELSE ARRAY[
+                    COALESCE(btrim(cur.check_purpose), '') <> '', COALESCE(btrim(cur.check_objectives), '') <> '',
+                    COALESCE(btrim(cur.check_requirements), '') <> '', COALESCE(btrim(cur.check_improvement), '') <> ''] END AS checks,
+                (SELECT max(v.approved_at) FROM policy_versions v WHERE v.org_id = pol.org_id AND v.policy_id = pol.id AND v.approved_at < $3
+                    AND v.approver_top_management) AS last_top_approval,
+                (SELECT max(v.approved_at) FROM policy_versions v WHERE v.org_id = pol.org_id AND v.policy_id = pol.id AND v.approved_at < $3) AS last_approval,
+                (SELECT count(*) FROM policy_versions v WHERE v.org_id = pol.org_id AND v.policy_id = pol.id AND v.created_at < $3
+                    AND (v.approved_at IS NULL OR v.approved_at >= $3)) AS drafts
+           FROM policies pol
+           LEFT JOIN LATERAL (SELECT v.* FROM policy_versions v WHERE v.org_id = pol.org_id AND v.policy_id = pol.id AND v.approved_at < $3
+                               ORDER BY v.major DESC, v.minor DESC LIMIT 1) cur ON true
+          WHERE pol.org_id = $1 AND pol.created_at < $3 AND $2::date IS NOT NULL
+          ORDER BY array_position(ARRAY['is_policy','management_statement','acceptable_use','topic_specific','disciplinary_process','training_plan'], pol.kind), pol.title"
+    );
+
+    let figures: Vec<PolicyFigures> = rows!(&format!(
+        "WITH cur AS (
+            SELECT DISTINCT ON (pol.id) pol.id AS policy_id, pol.audience, pol.audience_departments, v.major
+              FROM policies pol JOIN policy_versions v ON v.org_id = pol.org_id AND v.policy_id = pol.id AND v.approved_at < $3
+             WHERE pol.org_id = $1 AND pol.created_at < $3
+             ORDER BY pol.id, v.major DESC, v.minor DESC),
+         acked AS (
+            SELECT DISTINCT a.person_id, cur.policy_id FROM acknowledgements a
+              JOIN policy_versions v ON v.org_id = a.org_id AND v.id = a.policy_version_id
+              JOIN cur ON cur.policy_id = v.policy_id AND cur.major = v.major
+             WHERE a.org_id = $1 AND a.acknowledged_at < $3),
+         s AS (
+            SELECT cur.policy_id, p.id, p.name, p.top_management OR p.line_manager AS leader, acked.person_id IS NOT NULL AS done
+              FROM cur JOIN people p ON p.org_id = $1 AND {STAFF_ON} AND {}
+              LEFT JOIN acked ON acked.policy_id = cur.policy_id AND acked.person_id = p.id)
+         SELECT policy_id, count(*) AS audience, count(*) FILTER (WHERE done) AS acknowledged,
+                COALESCE(to_json((array_agg(json_build_object('id', id, 'name', name) ORDER BY leader DESC, name) FILTER (WHERE NOT done))[1:{SAMPLE}]), '[]'::json) AS missing
+           FROM s GROUP BY policy_id",
+        audience::sql_match("cur", "p")
+    ));
+
+    let modules: Vec<Module> = rows!(&format!(
+        "WITH s AS (
+            SELECT t.id AS module_id, p.id, p.name, p.top_management OR p.line_manager AS leader,
+                   EXISTS (SELECT 1 FROM training_records r WHERE r.org_id = t.org_id AND r.module_id = t.id AND r.person_id = p.id
+                              AND r.recorded_at < $3 AND r.completed_on <= $2
+                              AND (r.completed_on + make_interval(months => t.validity_months))::date >= $2) AS current
+              FROM training_modules t JOIN people p ON p.org_id = t.org_id AND {STAFF_ON} AND {}
+             WHERE t.org_id = $1 AND t.created_at < $3)
+         SELECT t.id, t.title, t.kind, count(s.id) AS audience, count(s.id) FILTER (WHERE NOT s.current) AS overdue,
+                COALESCE(to_json((array_agg(json_build_object('id', s.id, 'name', s.name) ORDER BY s.leader DESC, s.name) FILTER (WHERE NOT s.current))[1:{SAMPLE}]), '[]'::json) AS missing
+           FROM training_modules t LEFT JOIN s ON s.module_id = t.id
+          WHERE t.org_id = $1 AND t.created_at < $3
+          GROUP BY t.id, t.title, t.kind ORDER BY t.kind, t.title",
+        audience::sql_match("t", "p")
+    ));
+
+    let leaders: Vec<Leader> = rows!(&format!(
+        "WITH cur_is AS (
+            SELECT v.policy_id, v.major FROM policies pol JOIN policy_versions v ON v.org_id = pol.org_id AND v.policy_id = pol.id
+             WHERE pol.org_id = $1 AND pol.kind = 'is_policy' AND pol.created_at < $3 AND v.approved_at < $3
+             ORDER BY v.approved_at DESC, v.major DESC, v.minor DESC LIMIT 1)
+         SELECT p.id, p.name, p.top_management, p.line_manager,
+                EXISTS (SELECT 1 FROM acknowledgements a JOIN policy_versions v ON v.org_id = a.org_id AND v.id = a.policy_version_id
+                          JOIN cur_is ON cur_is.policy_id = v.policy_id AND cur_is.major = v.major
+                         WHERE a.org_id = p.org_id AND a.person_id = p.id AND a.acknowledged_at < $3) AS acknowledged,
+                EXISTS (SELECT 1 FROM training_records r JOIN training_modules t ON t.org_id = r.org_id AND t.id = r.module_id AND t.kind = 'awareness'
+                         WHERE r.org_id = p.org_id AND r.person_id = p.id AND r.recorded_at < $3 AND r.completed_on <= $2
+                           AND (r.completed_on + make_interval(months => t.validity_months))::date >= $2) AS trained
+           FROM people p
+          WHERE p.org_id = $1 AND {STAFF_ON} AND (p.top_management OR p.line_manager)
+          ORDER BY p.top_management DESC, p.name"
+    ));
+
+    let starters: Vec<Starter> = rows!(
+        "SELECT p.id, p.name, p.start_date,
+                (SELECT min(a.acknowledged_at) FROM acknowledgements a
+                   JOIN policy_versions v ON v.org_id = a.org_id AND v.id = a.policy_version_id
+                   JOIN policies pol ON pol.org_id = v.org_id AND pol.id = v.policy_id AND pol.kind IN ('is_policy', 'acceptable_use')
+                  WHERE a.org_id = p.org_id AND a.person_id = p.id AND a.acknowledged_at < $3) AS first_ack
+           FROM people p
+          WHERE p.org_id = $1 AND p.created_at < $3 AND p.start_date IS NOT NULL AND p.start_date <= $2
+            AND p.start_date > ($2 - interval '12 months')::date AND (p.end_date IS NULL OR p.end_date > $2)
+          ORDER BY p.start_date DESC, p.name"
+    );
+
+    let expired: Vec<ExpiredItem> = rows!(&format!(
+        "SELECT i.id, i.title, x.expires, count(*) OVER () AS total,
+                ARRAY(SELECT r.code FROM evidence_links l JOIN requirements r ON r.id = l.target_id
+                       WHERE l.org_id = i.org_id AND l.item_id = i.id AND l.target_kind = 'requirement' AND l.linked_at < $3
+                       ORDER BY r.position) AS codes
+           FROM evidence_items i CROSS JOIN LATERAL (SELECT {EXPIRES} AS expires) x
+          WHERE i.org_id = $1 AND i.created_at < $3 AND x.expires < $2
+            AND EXISTS (SELECT 1 FROM evidence_links l WHERE l.org_id = i.org_id AND l.item_id = i.id AND l.linked_at < $3)
+          ORDER BY x.expires, i.title LIMIT {SAMPLE}"
+    ));
+
+    let meetings: Vec<Meeting> = rows!(
+        "SELECT m.id, m.title, m.kind, m.planned_on, m.held_on, c.name AS chair_name,
+                (btrim(m.minutes) <> '' OR EXISTS (SELECT 1 FROM evidence_links l WHERE l.org_id = m.org_id AND l.target_kind = 'meeting'
+                                                     AND l.target_id = m.id AND l.linked_at < $3)) AS has_minutes,
+                EXISTS (SELECT 1 FROM people p WHERE p.org_id = m.org_id AND p.id = ANY(m.attendee_ids) AND p.top_management) AS top_present,
+                (m.signed_off_at IS NOT NULL AND m.signed_off_at < $3) AS signed, m.decisions
+           FROM meetings m LEFT JOIN people c ON c.org_id = m.org_id AND c.id = m.chair_id
+          WHERE m.org_id = $1 AND m.created_at < $3 AND $2::date IS NOT NULL
+          ORDER BY COALESCE(m.held_on, m.planned_on) DESC NULLS LAST, m.created_at DESC"
+    );
+
+    let actions: Vec<Action> = rows!(
+        "SELECT a.id, a.title, m.title AS meeting_title, o.name AS owner_name, a.due_on
+           FROM action_items a
+           LEFT JOIN meetings m ON m.org_id = a.org_id AND m.id = a.meeting_id
+           LEFT JOIN people o ON o.org_id = a.org_id AND o.id = a.owner_id
+          WHERE a.org_id = $1 AND a.created_at < $3 AND (a.status = 'open' OR a.closed_at IS NULL OR a.closed_at >= $3) AND $2::date IS NOT NULL
+          ORDER BY a.due_on NULLS LAST, a.title"
+    );
+
+    let decisions: Vec<Decision> = rows!(
+        "SELECT d.id, d.title, CASE WHEN d.decided_on <= $2 THEN d.decision ELSE 'pending' END AS decision,
+                CASE WHEN d.decided_on <= $2 THEN d.decided_on END AS decided_on, b.name AS decider_name, b.top_management AS decider_top,
+                d.amount::float8 AS amount, d.currency
+           FROM resource_decisions d LEFT JOIN people b ON b.org_id = d.org_id AND b.id = d.decided_by
+          WHERE d.org_id = $1 AND d.created_at < $3
+          ORDER BY d.decided_on DESC NULLS LAST, d.created_at DESC"
+    );
+
+    let communications: Vec<Communication> = rows!(
+        "SELECT c.id, c.subject, c.sent_on, f.name AS from_name, f.top_management AS from_top
+           FROM communications c LEFT JOIN people f ON f.org_id = c.org_id AND f.id = c.from_id
+          WHERE c.org_id = $1 AND c.created_at < $3 AND c.sent_on <= $2
+          ORDER BY c.sent_on DESC"
+    );
+
+    let objectives: Vec<Objective> = rows!(
+        "SELECT o.id, o.title, o.status, o.measure, o.target, p.name AS owner_name, o.due_on
+           FROM objectives o LEFT JOIN people p ON p.org_id = o.org_id AND p.id = o.owner_id
+          WHERE o.org_id = $1 AND o.created_at < $3 AND $2::date IS NOT NULL
+          ORDER BY o.due_on NULLS LAST, o.title"
+    );
+
+    let asks: Vec<Ask> = rows!(
+        "SELECT a.id, a.what, p.name AS asked_of_name, a.asked_on, a.due_on, CASE WHEN a.responded_on <= $2 THEN a.responded_on END AS responded_on
+           FROM leadership_asks a JOIN people p ON p.org_id = a.org_id AND p.id = a.asked_of
+          WHERE a.org_id = $1 AND a.created_at < $3 AND a.asked_on <= $2
+          ORDER BY a.due_on NULLS LAST, a.asked_on"
+    );
+
+    Ok(Snapshot {
+        as_of,
+        cadence_months,
+        staff,
+        requirements,
+        roles,
+        appointments,
+        raci,
+        policies,
+        figures,
+        modules,
+        leaders,
+        starters,
+        expired,
+        meetings,
+        actions,
+        decisions,
+        communications,
+        objectives,
+        asks,
+    })
+}
