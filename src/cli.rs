@@ -1,4 +1,4 @@
-//! The command line: `serve` (the default), `migrate` and `audit verify`.
+//! The command line: `serve` (the default), `migrate`, `generate` and `audit verify`.
 use crate::app::{self, AppState};
 use crate::clock::{Clock, SystemClock};
 use crate::config::{Config, MIB, SmtpConfig};
@@ -75,6 +75,15 @@ enum Command {
     Serve,
     /// Apply database migrations and exit
     Migrate,
+    /// Create a large generated organisation (and small ones) for benchmarks, and print its logins
+    Generate {
+        /// People in the large organisation; the other figures scale with it (5000 gives the benchmark's sizes)
+        #[arg(long, default_value_t = 5000)]
+        people: usize,
+        /// Small organisations to create alongside
+        #[arg(long, default_value_t = 19)]
+        small: usize,
+    },
     /// Audit-log commands
     Audit {
         #[command(subcommand)]
@@ -123,6 +132,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Audit { command: AuditCommand::Verify } => verify(&database).await,
+        Command::Generate { people, small } => generate(&database, people, small).await,
     };
     database.pool.close().await;
     drop(database);
@@ -142,6 +152,19 @@ async fn verify(database: &db::Database) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::from(2))
         }
     }
+}
+
+async fn generate(database: &db::Database, people: usize, small: usize) -> anyhow::Result<ExitCode> {
+    db::migrate(&database.pool, SystemClock.now()).await?;
+    let sizes = if people == 5000 { crate::generate::Sizes::large() } else { crate::generate::Sizes::scaled(people) };
+    println!("Generating an organisation of {} people and {small} small ones in the {}...", sizes.people, database.description);
+    let started = std::time::Instant::now();
+    let logins = crate::generate::run(&database.pool, SystemClock.now(), &sizes, small).await?;
+    println!("Done in {:.1} s. Logins:", started.elapsed().as_secs_f64());
+    for l in &logins {
+        println!("  {:<16} {:<12} {:<44} {}", l.org, l.role.label(), l.email, l.password);
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn build_config(opts: &Options) -> anyhow::Result<Config> {

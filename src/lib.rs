@@ -15,6 +15,7 @@ pub mod demo;
 pub mod error;
 pub mod evidence;
 pub mod gaps;
+pub mod generate;
 pub mod health;
 pub mod home;
 pub mod leadership;

@@ -81,6 +81,7 @@ pub fn describe(action: &str) -> &str {
         "training.import_checked" => "uploaded a training file for checking",
         "training.imported" => "imported training completions",
         "organisation.review_cadence_set" => "set the management review cadence",
+        "organisation.generated" => "generated test records",
         "meeting.created" => "recorded a meeting",
         "meeting.updated" => "updated a meeting",
         "meeting.signed_off" => "signed off meeting minutes",

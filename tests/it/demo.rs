@@ -58,6 +58,25 @@ async fn demo_loads_once_with_a_working_login_per_role(db: PgPool) {
     let ceo_ask = asks.texts("main table tbody tr").into_iter().find(|r| r.contains("Daniel Okafor")).unwrap();
     assert!(ceo_ask.contains("overdue"), "{ceo_ask}");
 
+    // The gap list names what the demo was built to show.
+    let gaps = lead_view.get("/gaps").await;
+    let titles = gaps.texts("ul.gaps summary").join("\n");
+    for expected in [
+        "No role carries 5.3(b)",
+        "The information security policy is not signed by top management",
+        "Policies past their review date",
+        "Management reviews without minutes",
+        "No resource decision by top management since",
+        "Leaders who skipped what they require of everyone else",
+    ] {
+        assert!(titles.contains(expected), "{expected} missing from:\n{titles}");
+    }
+    let leaders = gaps.texts("details.gap li").into_iter().find(|t| t.starts_with("Daniel Okafor")).unwrap_or_default();
+    assert!(leaders.contains("no current awareness training"), "the CEO is untrained: {leaders}");
+    let board = lead_view.get("/leadership").await;
+    assert_eq!(board.status, StatusCode::OK);
+    assert!(board.texts(".status-word").iter().any(|s| s == "At risk"));
+
     // The demo has evidence, with real files that download intact.
     let mut lead = app.client();
     let priya = logins.iter().find(|l| l.role == Role::IsmsLead).unwrap();

@@ -7,6 +7,7 @@ mod cli;
 mod crash;
 mod demo;
 mod evidence;
+mod gaps;
 mod leadership;
 mod mail;
 mod orgs;

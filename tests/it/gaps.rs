@@ -1,0 +1,418 @@
+//! The gap engine against a real database: a compliant organisation has no
+//! gaps, and each rule fires when its condition is made true; evaluations as
+//! of past days ignore later records; dashboards follow changes at once;
+//! the pages, filters and export; a fixed number of queries at any size.
+use crate::support::{Client, TestApp, queries_during};
+use axum::http::StatusCode;
+use chrono::{Duration, NaiveDate};
+use mandate::audit::Actor;
+use mandate::auth::policy::Role;
+use mandate::evidence::model::{self as evidence, Target, TargetKind};
+use mandate::people::model::{self as people, Kind, PersonFields};
+use mandate::policies::model::{Bump, PolicyKind};
+use sqlx::PgPool;
+use uuid::Uuid;
+
+fn day(s: &str) -> NaiveDate {
+    s.parse().unwrap()
+}
+
+/// A person on the staff since 2020 whose contract has the security clause.
+async fn staff(app: &TestApp, org: Uuid, name: &str, top: bool, start: &str) -> Uuid {
+    let f = PersonFields {
+        name: name.into(),
+        email: format!("{}@acme.example", name.to_lowercase().replace(' ', ".")),
+        kind: Kind::Employee,
+        top_management: top,
+        line_manager: top,
+        security_clause: true,
+        start_date: Some(day(start)),
+        ..Default::default()
+    };
+    let mut tx = app.db().begin().await.unwrap();
+    let id = people::create(&mut tx, &Actor::system(Some(org), "test"), app.state.clock.now(), org, &f, None).await.unwrap();
+    tx.commit().await.unwrap();
+    id
+}
+
+async fn ack(app: &TestApp, org: Uuid, person: Uuid, version: Uuid) {
+    use mandate::policies::acks::{Method, acknowledge};
+    let mut tx = app.db().begin().await.unwrap();
+    acknowledge(&mut tx, &Actor::system(Some(org), "test"), app.state.clock.now(), org, person, version, Method::Link, "192.0.2.9", "test").await.unwrap();
+    tx.commit().await.unwrap();
+}
+
+async fn train(app: &TestApp, org: Uuid, module: Uuid, person: Uuid, on: &str) {
+    use mandate::training::model::{Completion, record};
+    let mut tx = app.db().begin().await.unwrap();
+    record(&mut tx, &Actor::system(Some(org), "test"), app.state.clock.now(), org, "manual", &[Completion { module_id: module, person_id: person, completed_on: day(on), score: None }]).await.unwrap();
+    tx.commit().await.unwrap();
+}
+
+/// A signed version of a new policy, with the four 5.2 checks noted, signed by top management or not.
+async fn signed_policy(app: &TestApp, org: Uuid, owner: Uuid, title: &str, kind: PolicyKind, top: bool) -> (Uuid, Uuid) {
+    let policy = app.policy(org, title, kind, false).await;
+    let version = app.draft(org, policy, &format!("# {title}"), None, Bump::Major).await;
+    sqlx::query("UPDATE policy_versions SET check_purpose = '1', check_objectives = '2', check_requirements = '3', check_improvement = '4' WHERE id = $1")
+        .bind(version)
+        .execute(app.db())
+        .await
+        .unwrap();
+    app.sign(org, version, owner, top).await;
+    (policy, version)
+}
+
+async fn sql(app: &TestApp, query: &str, id: Uuid) {
+    sqlx::query(query).bind(id).execute(app.db()).await.unwrap_or_else(|e| panic!("{query}: {e}"));
+}
+
+async fn rules_on(app: &TestApp, org: Uuid, on: NaiveDate) -> Vec<&'static str> {
+    mandate::gaps::evaluate(app.db(), org, on).await.unwrap().gaps.iter().map(|g| g.rule).collect()
+}
+
+struct Compliant {
+    org: Uuid,
+    owner: Uuid,
+    ceo: Uuid,
+    holder: Uuid,
+    roles: [Uuid; 3],
+    appointments: Vec<Uuid>,
+    activity: Uuid,
+    policies: [Uuid; 4],
+    is_version: Uuid,
+    module: Uuid,
+    meeting: Uuid,
+    requirement: Uuid,
+}
+
+/// An organisation that does everything the rules ask, on 2026-11-02.
+async fn compliant(app: &TestApp) -> Compliant {
+    let owner = app.user("owner@acme.example", "Owner").await;
+    let org = app.org("Acme", owner).await;
+    let ceo = staff(app, org, "Cee Eo", true, "2015-01-01").await;
+    let holder = staff(app, org, "Ima Lead", false, "2020-01-01").await;
+    // Roles: 5.3(a), 5.3(b) and one more, all held, appointed by the CEO and accepted.
+    let roles = [app.role(org, "ISMS lead", true, false).await, app.role(org, "ISMS reporter", false, true).await, app.role(org, "Risk owner", false, false).await];
+    let mut appointments = Vec::new();
+    for r in roles {
+        appointments.push(app.appoint(org, r, holder, ceo).await.0);
+    }
+    sqlx::query("UPDATE role_appointments SET accepted_at = $2, accepted_via = 'link', confirmed_at = $2 WHERE org_id = $1").bind(org).bind(app.state.clock.now()).execute(app.db()).await.unwrap();
+    let activity = app.activity(org, "Run the management review").await;
+    sqlx::query("INSERT INTO raci_cells (org_id, activity_id, role_id, letters) VALUES ($1, $2, $3, 'A')").bind(org).bind(activity).bind(roles[0]).execute(app.db()).await.unwrap();
+    // Policies signed by top management and acknowledged by everyone.
+    let (is_policy, is_version) = signed_policy(app, org, owner, "Information security policy", PolicyKind::IsPolicy, true).await;
+    let (statement, sv) = signed_policy(app, org, owner, "Why security matters", PolicyKind::ManagementStatement, true).await;
+    let (plan, pv) = signed_policy(app, org, owner, "Training plan", PolicyKind::TrainingPlan, true).await;
+    let (discipline, dv) = signed_policy(app, org, owner, "Disciplinary process", PolicyKind::DisciplinaryProcess, true).await;
+    for p in [ceo, holder] {
+        for v in [is_version, sv, pv, dv] {
+            ack(app, org, p, v).await;
+        }
+    }
+    let module = app.module(org, "Security awareness").await;
+    sqlx::query("UPDATE training_modules SET kind = 'awareness' WHERE id = $1").bind(module).execute(app.db()).await.unwrap();
+    for p in [ceo, holder] {
+        train(app, org, module, p, "2026-10-01").await;
+    }
+    // Leadership records.
+    let meeting = app.meeting(org, "Management review", ceo, "2026-10-01", "Minutes.").await;
+    app.decision(org, "Security budget", Some(ceo), Some("2026-09-01")).await;
+    app.communication(org, "Why security matters", ceo, "2026-09-15").await;
+    app.objective(org, "Train everyone", Some(holder)).await;
+    // Every requirement owned, implemented and evidenced.
+    sqlx::query(
+        "INSERT INTO requirement_states (org_id, requirement_id, applicable, owner_id, status, updated_at)
+         SELECT $1, id, true, $2, 'implemented', now() FROM requirements WHERE retired_at IS NULL",
+    )
+    .bind(org)
+    .bind(holder)
+    .execute(app.db())
+    .await
+    .unwrap();
+    let (item, _) = app.evidence(org, "Evidence pack", "pack.pdf", b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n").await;
+    let requirements: Vec<Uuid> = sqlx::query_scalar("SELECT id FROM requirements WHERE retired_at IS NULL ORDER BY position").fetch_all(app.db()).await.unwrap();
+    let mut tx = app.db().begin().await.unwrap();
+    for r in &requirements {
+        evidence::link(&mut tx, &Actor::system(Some(org), "test"), app.state.clock.now(), org, item, Target { kind: TargetKind::Requirement, id: *r }).await.unwrap();
+    }
+    tx.commit().await.unwrap();
+    Compliant {
+        org,
+        owner,
+        ceo,
+        holder,
+        roles,
+        appointments,
+        activity,
+        policies: [is_policy, statement, plan, discipline],
+        is_version,
+        module,
+        meeting,
+        requirement: requirements[0],
+    }
+}
+
+#[sqlx::test]
+async fn a_compliant_organisation_has_no_gaps_and_each_rule_fires_when_broken(db: PgPool) {
+    let app = TestApp::new(db).await;
+    let c = compliant(&app).await;
+    let org = c.org;
+    let today = day("2026-11-02");
+    let gaps = mandate::gaps::evaluate(app.db(), org, today).await.unwrap().gaps;
+    assert!(gaps.is_empty(), "a compliant organisation has gaps: {:#?}", gaps.iter().map(|g| &g.title).collect::<Vec<_>>());
+
+    // Break one thing at a time; each step must make its rule fire (earlier ones may keep firing).
+    let mut steps: Vec<&str> = Vec::new();
+    macro_rules! fires {
+        ($rule:expr) => {
+            let now = rules_on(&app, org, today).await;
+            assert!(now.contains(&$rule), "{} did not fire; firing: {now:?}", $rule);
+            steps.push($rule);
+        };
+    }
+    let (old, _) = app.evidence(org, "Old plan", "old.pdf", b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n").await;
+    sql(&app, "UPDATE evidence_items SET valid_until = '2026-10-01' WHERE id = $1", old).await;
+    let mut tx = app.db().begin().await.unwrap();
+    evidence::link(&mut tx, &Actor::system(Some(org), "t"), app.state.clock.now(), org, old, Target { kind: TargetKind::Requirement, id: c.requirement }).await.unwrap();
+    tx.commit().await.unwrap();
+    fires!("evidence_expired");
+    sqlx::query("DELETE FROM evidence_links WHERE target_id = $1 AND item_id <> $2").bind(c.requirement).bind(old).execute(app.db()).await.unwrap();
+    fires!("requirement_without_evidence");
+    sql(&app, "UPDATE requirement_states SET owner_id = NULL WHERE requirement_id = $1", c.requirement).await;
+    fires!("requirement_without_owner");
+    app.ask(org, c.ceo, "Approve the audit", Some("2026-10-20")).await;
+    fires!("unanswered_asks");
+    sql(&app, "UPDATE objectives SET status = 'achieved' WHERE org_id = $1", org).await;
+    fires!("no_objectives");
+    sql(&app, "UPDATE communications SET sent_on = '2026-04-30' WHERE org_id = $1", org).await;
+    fires!("silent_leadership");
+    sql(&app, "UPDATE resource_decisions SET decided_on = '2025-10-30' WHERE org_id = $1", org).await;
+    fires!("no_resource_decision");
+    app.action_item(org, c.meeting, "Patch the VPN", None, Some("2026-10-15")).await;
+    fires!("overdue_actions");
+    sql(&app, "UPDATE meetings SET attendee_ids = '{}' WHERE id = $1", c.meeting).await;
+    fires!("review_without_top_management");
+    sql(&app, "UPDATE meetings SET minutes = '' WHERE id = $1", c.meeting).await;
+    fires!("review_without_minutes");
+    sql(&app, "UPDATE meetings SET held_on = '2025-10-01' WHERE id = $1", c.meeting).await;
+    fires!("no_management_review");
+    sql(&app, "UPDATE policies SET kind = 'topic_specific' WHERE id = $1", c.policies[3]).await;
+    fires!("no_disciplinary_process");
+    sql(&app, "UPDATE people SET security_clause = false WHERE id = $1", c.holder).await;
+    fires!("contract_clause_missing");
+    // A line manager who started in September, acknowledged only now and never trained.
+    let late = staff(&app, org, "Late Starter", false, "2026-09-01").await;
+    sql(&app, "UPDATE people SET line_manager = true WHERE id = $1", late).await;
+    ack(&app, org, late, c.is_version).await;
+    fires!("onboarding_after_access");
+    fires!("training_overdue");
+    fires!("policy_not_communicated");
+    fires!("leaders_exempt");
+    sql(&app, "UPDATE policies SET kind = 'topic_specific' WHERE id = $1", c.policies[2]).await;
+    fires!("training_plan_not_approved");
+    sql(&app, "UPDATE policies SET kind = 'topic_specific' WHERE id = $1", c.policies[1]).await;
+    fires!("no_management_statement");
+    // A minor version without the 5.2(d) note, signed by someone outside top management.
+    let v2 = app.draft(org, c.policies[0], "# Policy 1.1", None, Bump::Minor).await;
+    app.sign(org, v2, c.owner, false).await;
+    fires!("policy_content_incomplete");
+    fires!("is_policy_not_top_signed");
+    sqlx::query("INSERT INTO raci_cells (org_id, activity_id, role_id, letters) VALUES ($1, $2, $3, 'A')").bind(org).bind(c.activity).bind(c.roles[1]).execute(app.db()).await.unwrap();
+    fires!("raci_incomplete");
+    sql(&app, "UPDATE people SET top_management = true WHERE id = $1", c.holder).await;
+    fires!("hats_not_documented");
+    sql(&app, "UPDATE isms_roles SET authorities = '' WHERE id = $1", c.roles[2]).await;
+    fires!("role_without_authority");
+    sql(&app, "UPDATE isms_roles SET carries_conformance = true WHERE id = $1", c.roles[2]).await;
+    fires!("only_mandatory_pair");
+    sql(&app, "UPDATE role_appointments SET accepted_at = NULL WHERE id = $1", c.appointments[2]).await;
+    fires!("holder_not_accepted");
+    sql(&app, "UPDATE role_appointments SET appointed_on = NULL WHERE id = $1", c.appointments[2]).await;
+    fires!("appointer_not_top_management");
+    sql(&app, "UPDATE role_appointments SET ended_on = '2026-10-01' WHERE id = $1", c.appointments[1]).await;
+    fires!("reporting_unassigned");
+    sql(&app, "UPDATE role_appointments SET ended_on = '2026-10-01' WHERE role_id IN (SELECT id FROM isms_roles WHERE carries_conformance)", c.org).await;
+    fires!("conformance_unassigned");
+    sql(&app, "UPDATE policies SET kind = 'topic_specific' WHERE id = $1", c.policies[0]).await;
+    fires!("no_is_policy");
+    // Review periods are read against the day: a year on, every signed policy is due.
+    assert!(rules_on(&app, org, day("2027-12-01")).await.contains(&"policy_review_overdue"));
+    steps.push("policy_review_overdue");
+
+    let all: std::collections::BTreeSet<&str> = mandate::gaps::rules::RULES.iter().map(|r| r.key).collect();
+    let seen: std::collections::BTreeSet<&str> = steps.into_iter().collect();
+    assert_eq!(seen, all, "every rule was made to fire against the database");
+    let _ = (c.module, c.ceo);
+}
+
+#[sqlx::test]
+async fn a_past_day_ignores_what_came_later_and_reads_dates_as_they_stood(db: PgPool) {
+    let app = TestApp::new(db).await;
+    let owner = app.user("owner@acme.example", "Owner").await;
+    let org = app.org("Acme", owner).await;
+    // Back to March: the CEO signs the policy; a holder of 5.3(a) is appointed.
+    app.clock.advance(Duration::days(-246));
+    let ceo = staff(&app, org, "Cee Eo", true, "2015-01-01").await;
+    let holder = staff(&app, org, "Ima Lead", false, "2020-01-01").await;
+    signed_policy(&app, org, owner, "Information security policy", PolicyKind::IsPolicy, true).await;
+    let role = app.role(org, "ISMS lead", true, false).await;
+    app.appoint(org, role, holder, ceo).await;
+    // September: the first management review; October: an ask, answered on the 20th.
+    app.clock.advance(Duration::days(183));
+    app.meeting(org, "Management review", ceo, "2026-09-01", "Minutes.").await;
+    app.clock.advance(Duration::days(30));
+    let ask = app.ask(org, ceo, "Approve the audit", Some("2026-10-15")).await;
+    sqlx::query("UPDATE leadership_asks SET response = 'Yes', responded_on = '2026-10-20' WHERE id = $1").bind(ask).execute(app.db()).await.unwrap();
+    // The holder leaves on 2026-08-01.
+    sqlx::query("UPDATE people SET end_date = '2026-08-01' WHERE id = $1").bind(holder).execute(app.db()).await.unwrap();
+    app.clock.advance(Duration::days(33));
+    assert_eq!(app.state.clock.now().date_naive(), day("2026-11-02"));
+
+    let june = rules_on(&app, org, day("2026-06-30")).await;
+    assert!(june.contains(&"no_management_review"), "the September review did not exist yet: {june:?}");
+    assert!(!june.contains(&"no_is_policy"), "the policy signed in March counts");
+    assert!(!june.contains(&"conformance_unassigned"), "the holder still worked here");
+    assert!(!june.contains(&"unanswered_asks"), "the ask came later");
+    let october = rules_on(&app, org, day("2026-10-18")).await;
+    assert!(!october.contains(&"no_management_review"));
+    assert!(october.contains(&"conformance_unassigned"), "the holder left in August: {october:?}");
+    assert!(october.contains(&"unanswered_asks"), "due on the 15th, answered on the 20th");
+    let now = rules_on(&app, org, day("2026-11-02")).await;
+    assert!(!now.contains(&"unanswered_asks"));
+    // Before the organisation had anything: no policy, no review.
+    let february = rules_on(&app, org, day("2026-02-01")).await;
+    assert!(february.contains(&"no_is_policy") && february.contains(&"no_management_review"));
+}
+
+async fn lead_of(app: &TestApp, org: Uuid) -> Client {
+    let lead = app.user("lead@acme.example", "Lead").await;
+    app.member(org, lead, Role::IsmsLead).await;
+    app.signed_in(lead, Some(org)).await
+}
+
+#[sqlx::test]
+async fn the_gap_list_follows_changes_filters_and_exports(db: PgPool) {
+    let app = TestApp::new(db).await;
+    let c = compliant(&app).await;
+    let mut lead = lead_of(&app, c.org).await;
+    let page = lead.get("/gaps").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("No gaps: every rule is satisfied today"), "{}", page.body);
+    // A change made anywhere shows on the next view (the cached evaluation is replaced).
+    let mut tx = app.db().begin().await.unwrap();
+    mandate::leadership::asks::insert(
+        &mut tx,
+        &Actor::system(Some(c.org), "t"),
+        app.state.clock.now(),
+        c.org,
+        &mandate::leadership::asks::Fields { asked_of: Some(c.ceo), what: "Approve the audit".into(), asked_on: Some(day("2026-10-01")), due_on: Some(day("2026-10-20")), ..Default::default() },
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    sqlx::query("UPDATE requirement_states SET owner_id = NULL WHERE requirement_id = $1").bind(c.requirement).execute(app.db()).await.unwrap();
+    // (The owner change went around the application, so it has no audit row; the ask's row moves the head.)
+    let page = lead.get("/gaps").await;
+    let titles = page.texts("ul.gaps summary");
+    assert_eq!(titles.len(), 2, "{titles:?}");
+    assert!(titles[0].contains("Asks to top management left unanswered") || titles[1].contains("Asks to top management left unanswered"));
+
+    // Filters: by clause and by severity; the owner filter keeps gaps on requirements they own.
+    let only_53 = lead.get("/gaps?clause=5.3").await;
+    assert!(only_53.texts("ul.gaps summary").is_empty(), "{:?}", only_53.texts("ul.gaps summary"));
+    assert!(only_53.body.contains("No gap matches this filter"));
+    let minor = lead.get("/gaps?severity=minor").await;
+    assert_eq!(minor.texts("ul.gaps summary").len(), 2);
+    // The holder owns 5.1(f), which the ask touches, but not the requirement left without an owner.
+    let owned = lead.get(&format!("/gaps?owner={}", c.holder)).await;
+    let titles = owned.texts("ul.gaps summary");
+    assert_eq!(titles.len(), 1, "{titles:?}");
+    assert!(titles[0].contains("Asks to top management"));
+
+    // Export with the same filter.
+    let csv = lead.get("/gaps.csv?severity=minor").await;
+    assert_eq!(csv.status, StatusCode::OK);
+    assert!(csv.header("content-disposition").starts_with("attachment; filename=\"gaps-20261102.csv\""), "{}", csv.header("content-disposition"));
+    let lines: Vec<&str> = csv.body.lines().collect();
+    assert_eq!(lines.len(), 3, "{}", csv.body);
+    assert!(lines[0].starts_with("as_of,severity,rule,gap"));
+    assert!(csv.body.contains("unanswered_asks") && csv.body.contains("requirement_without_owner"));
+
+    // A past day, and a bad one.
+    let past = lead.get("/gaps?as_of=2026-01-15").await;
+    assert!(past.texts("main h1").concat().contains("as of 2026-01-15"));
+    assert!(past.body.contains("No signed information security policy"), "nothing was signed yet in January");
+    let bad = lead.get("/gaps?as_of=15%2F01%2F2026").await;
+    assert_eq!(bad.status, StatusCode::OK);
+    assert!(bad.body.contains("year-month-day"));
+}
+
+#[sqlx::test]
+async fn the_leadership_dashboard_speaks_plainly_and_lists_what_only_the_executive_can_do(db: PgPool) {
+    let app = TestApp::new(db).await;
+    let c = compliant(&app).await;
+    let ceo_user = app.user("ceo@acme.example", "Cee Eo").await;
+    app.member(c.org, ceo_user, Role::Executive).await;
+    app.link(c.org, c.ceo, ceo_user).await;
+    app.sign_meeting(c.org, c.meeting, "Cee Eo").await;
+    let mut ceo = app.signed_in(ceo_user, Some(c.org)).await;
+    let page = ceo.get("/leadership").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert_eq!(page.texts(".status-word"), vec!["On track"; 4]);
+    assert!(page.body.contains("Nothing waits for you"), "{}", page.body);
+    assert!(page.body.contains("Ima Lead (ISMS lead)"), "who holds 5.3(a)");
+
+    // Work for the CEO: a draft to sign, an ask to answer, a new module to complete.
+    app.draft(c.org, c.policies[0], "# Policy 2", None, Bump::Major).await;
+    app.ask(c.org, c.ceo, "Approve the audit", Some("2026-10-20")).await;
+    app.module(c.org, "Phishing basics").await;
+    let page = ceo.get("/leadership").await;
+    let todo = page.texts("ul.todo li");
+    assert!(todo.iter().any(|t| t.contains("Sign Information security policy")), "{todo:?}");
+    assert!(todo.iter().any(|t| t.contains("Answer Approve the audit") && t.contains("overdue")), "{todo:?}");
+    assert!(todo.iter().any(|t| t.contains("Complete Phishing basics") && t.contains("never done")), "{todo:?}");
+    assert!(page.texts(".status-word").contains(&"Needs attention".to_string()));
+
+    // The trend chart is an SVG of its own with its figures inside.
+    let svg = ceo.get("/leadership/trend.svg").await;
+    assert_eq!(svg.status, StatusCode::OK);
+    assert_eq!(svg.header("content-type"), "image/svg+xml");
+    assert!(svg.body.contains("2026-11-02: ") && svg.body.contains("2026-10-31: "), "{}", svg.body);
+}
+
+/// A large organisation, generated the same way as the benchmark's.
+async fn grow(app: &TestApp, org: Uuid, people: usize) {
+    let sizes = mandate::generate::Sizes::scaled(people);
+    let mut conn = app.db().acquire().await.unwrap();
+    mandate::generate::fill(&mut conn, org, app.state.clock.now(), &sizes).await.unwrap();
+}
+
+/// Queries run by the two dashboards, each first view (nothing cached).
+async fn measure(app: &TestApp, org: Uuid) -> (usize, usize, usize) {
+    let user = app.user(&format!("exec-{org}@acme.example"), "Exec").await;
+    app.member(org, user, Role::Executive).await;
+    let mut c = app.signed_in(user, Some(org)).await;
+    let (gaps, n_gaps) = queries_during(c.get("/gaps")).await;
+    assert_eq!(gaps.status, StatusCode::OK);
+    let (board, n_board) = queries_during(c.get("/leadership")).await;
+    assert_eq!(board.status, StatusCode::OK);
+    let (again, n_cached) = queries_during(c.get("/gaps")).await;
+    assert_eq!(again.status, StatusCode::OK);
+    (n_gaps, n_board, n_cached)
+}
+
+#[sqlx::test]
+async fn dashboards_take_the_same_queries_for_a_small_and_a_large_organisation(db: PgPool) {
+    let app = TestApp::new(db).await;
+    let small = compliant(&app).await;
+    let small_counts = measure(&app, small.org).await;
+    let owner = app.user("big@acme.example", "Big").await;
+    let big = app.org("Big Co", owner).await;
+    grow(&app, big, 1500).await;
+    let people: i64 = sqlx::query_scalar("SELECT count(*) FROM people WHERE org_id = $1").bind(big).fetch_one(app.db()).await.unwrap();
+    assert!(people >= 1500);
+    let big_counts = measure(&app, big).await;
+    assert_eq!(small_counts, big_counts, "(gap list, leadership dashboard, cached gap list)");
+    assert!(small_counts.2 < small_counts.0, "a cached view skips the evaluation");
+}
