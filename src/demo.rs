@@ -380,6 +380,32 @@ mod records {
         policies_and_training(conn, system, now, org_id, &ids).await?;
         let priya = Actor { user_id: users.get("priya.shah@acme.example").copied(), label: "priya.shah@acme.example".into(), ..system.clone() };
         leadership(conn, &priya, now, org_id, &ids).await?;
+        give_records_their_history(conn, system, now, org_id).await?;
+        Ok(())
+    }
+
+    /// Records were all written just now; date them to when they would have
+    /// come about (people when they started, evidence on its date, training
+    /// when it was done), so views as of a past day and the trend chart show
+    /// a history. Signed versions and minutes were written with their dates.
+    async fn give_records_their_history(conn: &mut PgConnection, system: &Actor, now: DateTime<Utc>, org_id: Uuid) -> anyhow::Result<()> {
+        for sql in [
+            "UPDATE people SET created_at = LEAST(created_at, COALESCE(start_date, DATE '2015-01-01')::timestamptz) WHERE org_id = $1",
+            "UPDATE isms_roles SET created_at = $2 - interval '520 days' WHERE org_id = $1",
+            "UPDATE raci_activities SET created_at = $2 - interval '500 days' WHERE org_id = $1",
+            "UPDATE role_appointments SET created_at = LEAST(created_at, appointed_on::timestamptz),
+                    confirmed_at = CASE WHEN confirmed_at IS NOT NULL THEN LEAST(confirmed_at, appointed_on::timestamptz + interval '1 day') END,
+                    accepted_at = CASE WHEN accepted_at IS NOT NULL THEN LEAST(accepted_at, appointed_on::timestamptz + interval '5 days') END
+              WHERE org_id = $1 AND appointed_on IS NOT NULL",
+            "UPDATE evidence_items SET created_at = LEAST(created_at, evidence_date::timestamptz) WHERE org_id = $1 AND evidence_date IS NOT NULL",
+            "UPDATE evidence_links l SET linked_at = i.created_at FROM evidence_items i
+              WHERE l.org_id = $1 AND i.org_id = l.org_id AND i.id = l.item_id AND l.linked_at > i.created_at AND l.target_kind IN ('requirement', 'appointment')",
+            "UPDATE training_modules SET created_at = $2 - interval '800 days' WHERE org_id = $1",
+            "UPDATE training_records SET recorded_at = LEAST(recorded_at, completed_on::timestamptz + interval '1 day') WHERE org_id = $1",
+        ] {
+            sqlx::query(sql).bind(org_id).bind(now).execute(&mut *conn).await?;
+        }
+        crate::audit::record(conn, system, now, "organisation.demo_dated", "organisation", org_id, serde_json::json!({"note": "demo records dated to when they came about"})).await?;
         Ok(())
     }
 

@@ -82,6 +82,7 @@ pub fn describe(action: &str) -> &str {
         "training.imported" => "imported training completions",
         "organisation.review_cadence_set" => "set the management review cadence",
         "organisation.generated" => "generated test records",
+        "organisation.demo_dated" => "dated the demo records",
         "meeting.created" => "recorded a meeting",
         "meeting.updated" => "updated a meeting",
         "meeting.signed_off" => "signed off meeting minutes",

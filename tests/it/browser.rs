@@ -60,16 +60,26 @@ async fn start_driver() -> (Driver, u16) {
 }
 
 async fn start_server(db: PgPool) -> SocketAddr {
+    start_server_with(db, false).await.0
+}
+
+/// The real server on a free port; with `demo`, the demo organisation is loaded first and its logins returned.
+async fn start_server_with(db: PgPool, demo: bool) -> (SocketAddr, Vec<mandate::demo::DemoLogin>) {
     mandate::db::migrate(&db, chrono::Utc::now()).await.unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let config = Config::new(format!("http://{addr}").parse().unwrap(), std::env::temp_dir());
     let store = Arc::new(mandate::evidence::store::EvidenceStore::local(&std::env::temp_dir().join(format!("mandate-browser-evidence-{}", uuid::Uuid::new_v4()))).unwrap());
+    let logins = if demo {
+        mandate::demo::load_if_empty(&db, &store, &SystemClock, chrono::Duration::days(7)).await.unwrap().unwrap_or_default()
+    } else {
+        Vec::new()
+    };
     let state = AppState { db, config: Arc::new(config), clock: Arc::new(SystemClock), mailer: None, store, gaps: Default::default() };
     tokio::spawn(async move {
         axum::serve(listener, app::router(state).into_make_service_with_connect_info::<SocketAddr>()).await.unwrap();
     });
-    addr
+    (addr, logins)
 }
 
 async fn browser(driver_port: u16) -> Client {
@@ -445,5 +455,82 @@ async fn policy_journey(c: &Client, base: &str) -> Result<(), String> {
     click(c, "main form button[type=submit]").await;
     assert!(text(c, ".flash").await.contains("Thank you, Sam Staff"));
     shot(c, "23-acknowledged").await;
+    Ok(())
+}
+
+#[sqlx::test]
+async fn the_demo_dashboards_for_the_isms_lead_and_the_ceo(db: PgPool) {
+    let (_driver, driver_port) = start_driver().await;
+    let (addr, logins) = start_server_with(db, true).await;
+    let base = format!("http://{addr}");
+    let c = browser(driver_port).await;
+    let result = dashboards_journey(&c, &base, &logins).await;
+    if result.is_err() {
+        shot(&c, "failure-dashboards").await;
+    }
+    c.close().await.unwrap();
+    result.unwrap();
+}
+
+async fn sign_in(c: &Client, base: &str, login: &mandate::demo::DemoLogin) {
+    c.goto(&format!("{base}/login")).await.unwrap();
+    fill(c, "#f-email", login.email).await;
+    fill(c, "#f-password", &login.password).await;
+    click(c, "main form button[type=submit]").await;
+    arrive(c, "/dashboard").await;
+}
+
+async fn dashboards_journey(c: &Client, base: &str, logins: &[mandate::demo::DemoLogin]) -> Result<(), String> {
+    let login = |role: mandate::auth::policy::Role| logins.iter().find(|l| l.role == role).expect("a demo login per role");
+    // 1. The ISMS lead opens the gap list and expands the most serious gap.
+    sign_in(c, base, login(mandate::auth::policy::Role::IsmsLead)).await;
+    click(c, "header nav a[href='/gaps']").await;
+    arrive(c, "/gaps").await;
+    let summaries = c.find_all(Locator::Css("ul.gaps summary")).await.map_err(|e| e.to_string())?;
+    assert!(summaries.len() >= 6, "{} gaps", summaries.len());
+    let first = text(c, "ul.gaps summary").await;
+    assert!(first.starts_with("Major"), "{first}");
+    click(c, "ul.gaps summary").await;
+    let body = text(c, "ul.gaps details[open] .gap-body").await;
+    assert!(!body.is_empty(), "the gap opens to its explanation and fix");
+    shot(c, "30-gaps").await;
+
+    // 2. Only clause 5.3.
+    choose(c, "#f-clause", "5.3").await;
+    click(c, "form[aria-label='Filter the gaps'] button").await;
+    for _ in 0..100 {
+        if c.current_url().await.map_err(|e| e.to_string())?.query().unwrap_or("").contains("clause=5.3") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    find(c, "footer").await;
+    for s in c.find_all(Locator::Css("ul.gaps summary")).await.map_err(|e| e.to_string())? {
+        let t = s.text().await.map_err(|e| e.to_string())?;
+        assert!(t.contains("5.3"), "{t}");
+    }
+    shot(c, "31-gaps-clause-5.3").await;
+
+    // 3. The CEO reads the leadership dashboard; the trend chart loads as an image.
+    click(c, "header form[action='/logout'] button").await;
+    arrive(c, "/login").await;
+    sign_in(c, base, login(mandate::auth::policy::Role::Executive)).await;
+    click(c, "header nav a[href='/leadership']").await;
+    arrive(c, "/leadership").await;
+    let words = c.find_all(Locator::Css(".status-word")).await.map_err(|e| e.to_string())?;
+    assert_eq!(words.len(), 4);
+    let mine = text(c, "section[aria-labelledby=mine-h]").await;
+    assert!(mine.contains("Answer") && mine.contains("Complete Security awareness"), "the CEO's own asks and training: {mine}");
+    let mut width = 0;
+    for _ in 0..100 {
+        let w = c.execute("const i = document.querySelector('img.chart'); return i.complete ? i.naturalWidth : 0;", vec![]).await.map_err(|e| e.to_string())?;
+        width = w.as_u64().unwrap_or(0);
+        if width > 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(width, 640, "the trend chart rendered");
+    shot(c, "32-leadership-dashboard").await;
     Ok(())
 }

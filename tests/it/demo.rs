@@ -73,6 +73,12 @@ async fn demo_loads_once_with_a_working_login_per_role(db: PgPool) {
     }
     let leaders = gaps.texts("details.gap li").into_iter().find(|t| t.starts_with("Daniel Okafor")).unwrap_or_default();
     assert!(leaders.contains("no current awareness training"), "the CEO is untrained: {leaders}");
+    // Dating the records keeps who has not confirmed or accepted.
+    let waiting: (i64, i64) = sqlx::query_as("SELECT count(*) FILTER (WHERE confirmed_at IS NULL), count(*) FILTER (WHERE accepted_at IS NULL) FROM role_appointments")
+        .fetch_one(app.db())
+        .await
+        .unwrap();
+    assert_eq!(waiting, (2, 3), "HR manager and IT manager unconfirmed; risk owner, IT manager and the deputy not accepted");
     let board = lead_view.get("/leadership").await;
     assert_eq!(board.status, StatusCode::OK);
     assert!(board.texts(".status-word").iter().any(|s| s == "At risk"));
