@@ -157,7 +157,7 @@ async fn verify(database: &db::Database) -> anyhow::Result<ExitCode> {
 async fn generate(database: &db::Database, people: usize, small: usize) -> anyhow::Result<ExitCode> {
     db::migrate(&database.pool, SystemClock.now()).await?;
     let sizes = if people == 5000 { crate::generate::Sizes::large() } else { crate::generate::Sizes::scaled(people) };
-    println!("Generating an organisation of {} people and {small} small ones in the {}...", sizes.people, database.description);
+    println!("Generating an organisation of {} people and {small} small ones in {}...", sizes.people, database.description);
     let started = std::time::Instant::now();
     let logins = crate::generate::run(&database.pool, SystemClock.now(), &sizes, small).await?;
     println!("Done in {:.1} s. Logins:", started.elapsed().as_secs_f64());

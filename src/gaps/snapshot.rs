@@ -277,10 +277,13 @@ const STAFF_ON: &str = "p.created_at < $3 AND (p.start_date IS NULL OR p.start_d
 /// When an evidence item stops counting (NULL: never).
 const EXPIRES: &str = "COALESCE(i.valid_until, (i.evidence_date + make_interval(months => i.review_interval_months))::date)";
 
-/// Loads the organisation's records as of `as_of`: 19 queries, whatever its size.
+/// Loads the organisation's records as of `as_of`: 20 queries, whatever its size.
 pub async fn load(db: &PgPool, org_id: Uuid, as_of: NaiveDate) -> AppResult<Snapshot> {
     let mut tx = db.begin().await?;
     sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY").execute(&mut *tx).await?;
+    // The audience × acknowledgement joins of a large organisation sort and
+    // hash a few hundred thousand rows: let them do it in memory.
+    sqlx::query("SET LOCAL work_mem = '32MB'").execute(&mut *tx).await?;
     let snapshot = read(&mut tx, org_id, as_of).await;
     tx.rollback().await?;
     snapshot
@@ -313,13 +316,14 @@ async fn read(tx: &mut Transaction<'static, Postgres>, org_id: Uuid, as_of: Naiv
 
     let requirements: Vec<Requirement> = rows!(&format!(
         "SELECT r.id, r.code, r.clause, r.title, COALESCE(s.applicable, true) AS applicable, o.id AS owner_id, o.name AS owner_name,
-                COALESCE(s.status, 'not_started') AS status,
-                (SELECT count(*) FROM evidence_links l JOIN evidence_items i ON i.org_id = l.org_id AND i.id = l.item_id
-                  WHERE l.org_id = $1 AND l.target_kind = 'requirement' AND l.target_id = r.id AND l.linked_at < $3 AND i.created_at < $3
-                    AND (i.evidence_date IS NULL OR i.evidence_date <= $2) AND ({EXPIRES} IS NULL OR {EXPIRES} >= $2)) AS evidence
+                COALESCE(s.status, 'not_started') AS status, COALESCE(ev.n, 0) AS evidence
            FROM requirements r
            LEFT JOIN requirement_states s ON s.org_id = $1 AND s.requirement_id = r.id
            LEFT JOIN people o ON o.org_id = $1 AND o.id = s.owner_id
+           LEFT JOIN (SELECT l.target_id, count(*) AS n FROM evidence_links l JOIN evidence_items i ON i.org_id = l.org_id AND i.id = l.item_id
+                       WHERE l.org_id = $1 AND l.target_kind = 'requirement' AND l.linked_at < $3 AND i.created_at < $3
+                         AND (i.evidence_date IS NULL OR i.evidence_date <= $2) AND ({EXPIRES} IS NULL OR {EXPIRES} >= $2)
+                       GROUP BY l.target_id) ev ON ev.target_id = r.id
           WHERE r.retired_at IS NULL
           ORDER BY r.framework, r.position"
     ));
@@ -372,24 +376,31 @@ async fn read(tx: &mut Transaction<'static, Postgres>, org_id: Uuid, as_of: Naiv
     );
 
     let figures: Vec<PolicyFigures> = rows!(&format!(
-        "WITH cur AS (
-            SELECT DISTINCT ON (pol.id) pol.id AS policy_id, pol.audience, pol.audience_departments, v.major
-              FROM policies pol JOIN policy_versions v ON v.org_id = pol.org_id AND v.policy_id = pol.id AND v.approved_at < $3
-             WHERE pol.org_id = $1 AND pol.created_at < $3
-             ORDER BY pol.id, v.major DESC, v.minor DESC),
+        "WITH cur AS MATERIALIZED (
+            SELECT row_number() OVER () AS k, c.* FROM (
+              SELECT DISTINCT ON (pol.id) pol.id AS policy_id, pol.audience, pol.audience_departments, v.major
+                FROM policies pol JOIN policy_versions v ON v.org_id = pol.org_id AND v.policy_id = pol.id AND v.approved_at < $3
+               WHERE pol.org_id = $1 AND pol.created_at < $3
+               ORDER BY pol.id, v.major DESC, v.minor DESC) c),
+         staff AS MATERIALIZED (
+            SELECT p.id, p.name, p.kind, p.department, p.line_manager,
+                   row_number() OVER (ORDER BY p.top_management OR p.line_manager DESC, p.name) AS rank
+              FROM people p WHERE p.org_id = $1 AND {STAFF_ON}),
          acked AS (
-            SELECT DISTINCT a.person_id, cur.policy_id FROM acknowledgements a
+            SELECT a.person_id, cur.k FROM acknowledgements a
               JOIN policy_versions v ON v.org_id = a.org_id AND v.id = a.policy_version_id
               JOIN cur ON cur.policy_id = v.policy_id AND cur.major = v.major
              WHERE a.org_id = $1 AND a.acknowledged_at < $3),
-         s AS (
-            SELECT cur.policy_id, p.id, p.name, p.top_management OR p.line_manager AS leader, acked.person_id IS NOT NULL AS done
-              FROM cur JOIN people p ON p.org_id = $1 AND {STAFF_ON} AND {}
-              LEFT JOIN acked ON acked.policy_id = cur.policy_id AND acked.person_id = p.id)
-         SELECT policy_id, count(*) AS audience, count(*) FILTER (WHERE done) AS acknowledged,
-                COALESCE(to_json((array_agg(json_build_object('id', id, 'name', name) ORDER BY leader DESC, name) FILTER (WHERE NOT done))[1:{SAMPLE}]), '[]'::json) AS missing
-           FROM s GROUP BY policy_id",
-        audience::sql_match("cur", "p")
+         missing AS (
+            SELECT cur.k, p.id, p.name, p.rank, row_number() OVER (PARTITION BY cur.k ORDER BY p.rank) AS n
+              FROM cur JOIN staff p ON {audience}
+             WHERE NOT EXISTS (SELECT 1 FROM acked WHERE acked.person_id = p.id AND acked.k = cur.k))
+         SELECT cur.policy_id, a.audience, a.audience - COALESCE(m.total, 0) AS acknowledged, COALESCE(m.sample, '[]'::json) AS missing
+           FROM cur
+           JOIN (SELECT cur.k, count(*) AS audience FROM cur JOIN staff p ON {audience} GROUP BY cur.k) a ON a.k = cur.k
+           LEFT JOIN (SELECT k, count(*) AS total, json_agg(json_build_object('id', id, 'name', name) ORDER BY rank) FILTER (WHERE n <= {SAMPLE}) AS sample
+                        FROM missing GROUP BY k) m ON m.k = cur.k",
+        audience = audience::sql_match("cur", "p")
     ));
 
     let modules: Vec<Module> = rows!(&format!(
@@ -418,7 +429,7 @@ async fn read(tx: &mut Transaction<'static, Postgres>, org_id: Uuid, as_of: Naiv
                           JOIN cur_is ON cur_is.policy_id = v.policy_id AND cur_is.major = v.major
                          WHERE a.org_id = p.org_id AND a.person_id = p.id AND a.acknowledged_at < $3) AS acknowledged,
                 EXISTS (SELECT 1 FROM training_records r JOIN training_modules t ON t.org_id = r.org_id AND t.id = r.module_id AND t.kind = 'awareness'
-                         WHERE r.org_id = p.org_id AND r.person_id = p.id AND r.recorded_at < $3 AND r.completed_on <= $2
+                         WHERE r.org_id = $1 AND t.org_id = $1 AND r.person_id = p.id AND r.recorded_at < $3 AND r.completed_on <= $2
                            AND (r.completed_on + make_interval(months => t.validity_months))::date >= $2) AS trained
            FROM people p
           WHERE p.org_id = $1 AND {STAFF_ON} AND (p.top_management OR p.line_manager)
@@ -427,11 +438,13 @@ async fn read(tx: &mut Transaction<'static, Postgres>, org_id: Uuid, as_of: Naiv
 
     let starters: Vec<Starter> = rows!(
         "SELECT p.id, p.name, p.start_date,
-                (SELECT min(a.acknowledged_at) FROM acknowledgements a
-                   JOIN policy_versions v ON v.org_id = a.org_id AND v.id = a.policy_version_id
-                   JOIN policies pol ON pol.org_id = v.org_id AND pol.id = v.policy_id AND pol.kind IN ('is_policy', 'acceptable_use')
-                  WHERE a.org_id = p.org_id AND a.person_id = p.id AND a.acknowledged_at < $3) AS first_ack
+                f.first_ack
            FROM people p
+           LEFT JOIN (SELECT a.person_id, min(a.acknowledged_at) AS first_ack FROM acknowledgements a
+                        JOIN policy_versions v ON v.org_id = a.org_id AND v.id = a.policy_version_id
+                        JOIN policies pol ON pol.org_id = v.org_id AND pol.id = v.policy_id AND pol.kind IN ('is_policy', 'acceptable_use')
+                       WHERE a.org_id = $1 AND a.acknowledged_at < $3
+                       GROUP BY a.person_id) f ON f.person_id = p.id
           WHERE p.org_id = $1 AND p.created_at < $3 AND p.start_date IS NOT NULL AND p.start_date <= $2
             AND p.start_date > ($2 - interval '12 months')::date AND (p.end_date IS NULL OR p.end_date > $2)
           ORDER BY p.start_date DESC, p.name"
