@@ -38,6 +38,7 @@ pub fn describe(action: &str) -> &str {
         "membership.role_changed" => "changed a member's role",
         "membership.disabled" => "disabled a member",
         "membership.enabled" => "re-enabled a member",
+        "membership.window_set" => "changed an auditor's access window",
         "invitation.created" => "invited someone",
         "invitation.revoked" => "withdrew an invitation",
         "invitation.accepted" => "accepted an invitation",

@@ -187,7 +187,7 @@ async fn login(State(state): State<AppState>, visitor: Visitor, Form(form): Form
         return Ok(refuse(StatusCode::UNAUTHORIZED, "The e-mail address or password is not right.".into()));
     };
     throttle::clear_account(&state.db, &email).await?;
-    let org_id = model::first_active_org(&state.db, user_id).await?;
+    let org_id = model::first_active_org(&state.db, user_id, now.date_naive()).await?;
     let mut tx = state.db.begin().await?;
     let cookie = session::start(&mut tx, &state, user_id, org_id, visitor.session.as_ref()).await?;
     let actor = Actor { org_id, user_id: Some(user_id), label: email.clone(), request_id: visitor.request_id.clone() };

@@ -71,6 +71,8 @@ pub enum Action {
     ViewMembers,
     InviteMember,
     RevokeInvitation,
+    /// Set the days in which an auditor has access.
+    SetAccessWindow,
     ChangeMemberRole,
     DisableMember,
     ViewAuditLog,
@@ -111,7 +113,7 @@ pub fn allows(role: Role, action: Action) -> bool {
         ViewHome | ViewMembers | ViewRequirements | ViewPeople | ViewRoles | ViewEvidence | ViewPolicies | ViewTraining | ViewLeadership | ViewGaps => true,
         SignPolicies => matches!(role, Owner | Executive),
         UploadEvidence => role != Auditor,
-        InviteMember | RevokeInvitation | ViewAuditLog => matches!(role, Owner | IsmsLead),
+        InviteMember | RevokeInvitation | SetAccessWindow | ViewAuditLog => matches!(role, Owner | IsmsLead),
         EditRequirements | ManagePeople | ManageRoles | ManageEvidence | ManagePolicies | ManageTraining | ManageLeadership => matches!(role, Owner | IsmsLead),
         ChangeMemberRole | DisableMember => role == Owner,
     }

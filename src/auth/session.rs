@@ -46,6 +46,8 @@ pub struct Session {
     pub name: String,
     pub csrf_token: String,
     pub current: Option<CurrentOrg>,
+    /// Today by the app's clock (UTC), for access windows.
+    pub today: chrono::NaiveDate,
 }
 
 #[derive(Clone, Debug)]
@@ -139,16 +141,20 @@ struct SessionRow {
 
 async fn lookup(state: &AppState, token: &str) -> anyhow::Result<Option<Session>> {
     let id_hash = hash_token(token);
-    let row: Option<SessionRow> = sqlx::query_as(
+    // An auditor's membership outside its access window gives no access.
+    let today = state.clock.now().date_naive();
+    let row: Option<SessionRow> = sqlx::query_as(&format!(
         "SELECT s.user_id, u.email, u.name, s.csrf_token, s.created_at, s.last_seen_at,
                 o.id AS org_id, o.name AS org_name, m.id AS membership_id, m.role
            FROM sessions s
            JOIN users u ON u.id = s.user_id
-      LEFT JOIN memberships m ON m.org_id = s.current_org_id AND m.user_id = s.user_id AND m.disabled_at IS NULL
+      LEFT JOIN memberships m ON m.org_id = s.current_org_id AND m.user_id = s.user_id AND m.disabled_at IS NULL AND {}
       LEFT JOIN organisations o ON o.id = m.org_id
           WHERE s.id_hash = $1",
-    )
+        crate::orgs::window::open_sql("m", "$2")
+    ))
     .bind(&id_hash)
+    .bind(today)
     .fetch_optional(&state.db)
     .await?;
     let Some(row) = row else { return Ok(None) };
@@ -180,6 +186,7 @@ async fn lookup(state: &AppState, token: &str) -> anyhow::Result<Option<Session>
         name: row.name,
         csrf_token: row.csrf_token,
         current,
+        today,
     }))
 }
 

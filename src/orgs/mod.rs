@@ -1,6 +1,7 @@
 //! Organisations and their members: choosing and creating organisations,
 //! the member list, invitations, role changes and disabling.
 pub mod model;
+pub mod window;
 
 use crate::app::{AppState, Routes};
 use crate::audit::Actor;
@@ -16,7 +17,8 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
-use model::{Invitation, InvitationState, InvitationRow, MemberRow};
+use model::{ClosedMembership, Invitation, InvitationState, InvitationRow, MemberRow};
+use window::{AccessWindow, WindowState};
 use serde::Deserialize;
 use uuid::Uuid;
 
@@ -28,6 +30,7 @@ pub fn routes(r: Routes) -> Routes {
         .get("/members.csv", members_csv)
         .post("/members/invite", invite)
         .post("/members/{id}/role", change_role)
+        .post("/members/{id}/window", set_window)
         .post("/members/{id}/disable", disable_member)
         .post("/members/{id}/enable", enable_member)
         .post("/invitations/{id}/revoke", revoke_invitation)
@@ -50,16 +53,49 @@ fn actor_for(who: &SignedIn, org_id: Option<Uuid>) -> Actor {
 #[template(path = "orgs/choose.html")]
 struct OrgsPage {
     layout: Layout,
+    closed: Vec<ClosedMembership>,
+    today: chrono::NaiveDate,
     name: String,
     errors: FieldErrors,
 }
 
-async fn orgs_page(State(state): State<AppState>, who: SignedIn) -> AppResult<OrgsPage> {
+impl MembersPage {
+    /// An auditor's window and where today falls in it, in words.
+    fn window_note(&self, w: &AccessWindow) -> String {
+        match w.state(self.today) {
+            WindowState::NotYet(_) => format!("{} (not yet open)", w.describe()),
+            WindowState::Ended(_) => format!("{} (ended)", w.describe()),
+            WindowState::Open => w.describe(),
+        }
+    }
+    fn day(d: &Option<chrono::NaiveDate>) -> String {
+        d.map(|d| d.to_string()).unwrap_or_default()
+    }
+}
+
+impl OrgsPage {
+    /// Why an auditor's organisation is closed today, in words.
+    fn closed_because(&self, c: &ClosedMembership) -> String {
+        match c.window().state(self.today) {
+            WindowState::NotYet(d) => format!("your auditor access opens on {}", d.format("%-d %b %Y")),
+            WindowState::Ended(d) => format!("your auditor access ended on {}", d.format("%-d %b %Y")),
+            WindowState::Open => "your access is open".into(),
+        }
+    }
+}
+
+async fn orgs_view(state: &AppState, who: &SignedIn, name: String, errors: FieldErrors) -> AppResult<OrgsPage> {
     Ok(OrgsPage {
         layout: Layout::build(&state.db, &who.visitor, "Your organisations").await?,
-        name: String::new(),
-        errors: FieldErrors::default(),
+        closed: model::closed_memberships(&state.db, who.session.user_id, who.session.today).await?,
+        today: who.session.today,
+        name,
+        errors,
     })
+}
+
+async fn orgs_page(State(state): State<AppState>, who: SignedIn) -> AppResult<OrgsPage> {
+    orgs_view(&state, &who, String::new(), FieldErrors::default()).await
 }
 
 #[derive(Deserialize)]
@@ -74,7 +110,7 @@ async fn create_org(State(state): State<AppState>, who: SignedIn, Form(form): Fo
         Err(e) => {
             let mut errors = FieldErrors::default();
             errors.add("name", e);
-            let page = OrgsPage { layout: Layout::build(&state.db, &who.visitor, "Your organisations").await?, name: form.name, errors };
+            let page = orgs_view(&state, &who, form.name, errors).await?;
             return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
         }
     };
@@ -98,7 +134,7 @@ struct SwitchForm {
 
 async fn switch_org(State(state): State<AppState>, who: SignedIn, Form(form): Form<SwitchForm>) -> AppResult<Response> {
     let org_id: Uuid = form.org_id.parse().map_err(|_| AppError::NotFound)?;
-    if !model::is_active_member(&state.db, org_id, who.session.user_id).await? {
+    if !model::is_active_member(&state.db, org_id, who.session.user_id, who.session.today).await? {
         return Err(AppError::NotFound);
     }
     sqlx::query("UPDATE sessions SET current_org_id = $2 WHERE id_hash = $1")
@@ -131,6 +167,10 @@ struct InviteForm {
     email: String,
     #[serde(default)]
     role: String,
+    #[serde(default)]
+    access_from: String,
+    #[serde(default)]
+    access_until: String,
 }
 
 #[derive(Template, WebTemplate)]
@@ -142,6 +182,8 @@ struct MembersPage {
     invitations: Vec<InvitationRow>,
     can_invite: bool,
     can_manage: bool,
+    can_set_window: bool,
+    today: chrono::NaiveDate,
     role_options: Vec<RoleOption>,
     all_roles: Vec<RoleOption>,
     invite: InviteForm,
@@ -157,6 +199,8 @@ async fn members_view(state: &AppState, me: Member, invite: InviteForm, errors: 
         invitations: if can_invite { model::pending_invitations(&state.db, me.org_id, state.clock.now()).await? } else { Vec::new() },
         can_invite,
         can_manage: me.can(Action::ChangeMemberRole),
+        can_set_window: me.can(Action::SetAccessWindow),
+        today: state.clock.now().date_naive(),
         role_options: grantable(me.role),
         all_roles: grantable(Role::Owner),
         invite,
@@ -172,7 +216,7 @@ async fn members_page(State(state): State<AppState>, me: Member) -> AppResult<Me
 async fn members_csv(State(state): State<AppState>, me: Member) -> AppResult<Response> {
     me.require(Action::ViewMembers)?;
     let members = model::list_members(&state.db, me.org_id).await?;
-    let mut out = crate::web::csv::row(&["name", "email", "role", "status", "member_since"]);
+    let mut out = crate::web::csv::row(&["name", "email", "role", "status", "member_since", "access_from", "access_until"]);
     for m in &members {
         let status = match m.disabled_at {
             Some(d) => format!("disabled {}", d.format("%Y-%m-%d")),
@@ -184,6 +228,8 @@ async fn members_csv(State(state): State<AppState>, me: Member) -> AppResult<Res
             m.role.clone(),
             status,
             m.created_at.format("%Y-%m-%d").to_string(),
+            m.access_from.map(|d| d.to_string()).unwrap_or_default(),
+            m.access_until.map(|d| d.to_string()).unwrap_or_default(),
         ]));
     }
     Ok(crate::web::csv::attachment("members.csv", out))
@@ -204,13 +250,21 @@ async fn invite(State(state): State<AppState>, me: Member, Form(form): Form<Invi
             None
         }
     };
-    let (Some(email), Some(role)) = (email, role) else {
+    let now = state.clock.now();
+    let window = match role.map(|r| AccessWindow::parse(&form.access_from, &form.access_until, r, now.date_naive())) {
+        Some(Ok(w)) => Some(w),
+        Some(Err((field, msg))) => {
+            errors.add(field, msg);
+            None
+        }
+        None => None,
+    };
+    let (Some(email), Some(role), Some(window)) = (email, role, window) else {
         let page = members_view(&state, me, form, errors).await?;
         return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
     };
-    let now = state.clock.now();
     let mut tx = state.db.begin().await?;
-    let created = model::create_invitation(&mut tx, &me.actor(), now, state.config.invitation_ttl, me.org_id, &email, role).await;
+    let created = model::create_invitation(&mut tx, &me.actor(), now, state.config.invitation_ttl, me.org_id, &email, role, window).await;
     let (_, token) = match created {
         Ok(v) => v,
         Err(AppError::Conflict(msg)) => {
@@ -252,6 +306,29 @@ async fn change_role(State(state): State<AppState>, me: Member, Id(id): Id, Form
     let m = model::change_role(&mut tx, &me.actor(), state.clock.now(), me.org_id, id, role).await?;
     tx.commit().await?;
     Ok(redirect_with(&state, "/members", Flash::success(format!("{} is now {}.", m.name, role.label()))))
+}
+
+#[derive(Deserialize)]
+struct WindowForm {
+    #[serde(default)]
+    access_from: String,
+    #[serde(default)]
+    access_until: String,
+}
+
+async fn set_window(State(state): State<AppState>, me: Member, Id(id): Id, Form(form): Form<WindowForm>) -> AppResult<Response> {
+    me.require(Action::SetAccessWindow)?;
+    let now = state.clock.now();
+    let window = AccessWindow::parse(&form.access_from, &form.access_until, Role::Auditor, now.date_naive()).map_err(|(_, msg)| AppError::BadRequest(msg))?;
+    let mut tx = state.db.begin().await?;
+    let m = model::set_access_window(&mut tx, &me.actor(), now, me.org_id, id, window).await?;
+    tx.commit().await?;
+    let msg = if window.is_set() {
+        format!("{} has access to {} {}.", m.name, me.org_name, window.describe())
+    } else {
+        format!("{} has access to {} with no time limit.", m.name, me.org_name)
+    };
+    Ok(redirect_with(&state, "/members", Flash::success(msg)))
 }
 
 async fn set_disabled(state: AppState, me: Member, id: Uuid, disable: bool) -> AppResult<Response> {

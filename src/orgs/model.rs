@@ -4,7 +4,8 @@ use crate::audit::{self, Actor};
 use crate::auth::policy::Role;
 use crate::auth::session::{hash_token, random_token};
 use crate::error::{AppError, AppResult};
-use chrono::{DateTime, Duration, Utc};
+use super::window::{self, AccessWindow};
+use chrono::{DateTime, Duration, NaiveDate, Utc};
 use serde_json::json;
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
@@ -18,6 +19,8 @@ pub struct MemberRow {
     pub role: String,
     pub disabled_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
+    pub access_from: Option<NaiveDate>,
+    pub access_until: Option<NaiveDate>,
 }
 
 impl MemberRow {
@@ -26,6 +29,9 @@ impl MemberRow {
     }
     pub fn role_label(&self) -> &'static str {
         self.role().label()
+    }
+    pub fn window(&self) -> AccessWindow {
+        AccessWindow { from: self.access_from, until: self.access_until }
     }
 }
 
@@ -37,17 +43,22 @@ pub struct InvitationRow {
     pub invited_by_name: String,
     pub created_at: DateTime<Utc>,
     pub expires_at: DateTime<Utc>,
+    pub access_from: Option<NaiveDate>,
+    pub access_until: Option<NaiveDate>,
 }
 
 impl InvitationRow {
     pub fn role_label(&self) -> &'static str {
         self.role.parse::<Role>().map(Role::label).unwrap_or("?")
     }
+    pub fn window(&self) -> AccessWindow {
+        AccessWindow { from: self.access_from, until: self.access_until }
+    }
 }
 
 pub async fn list_members(db: &PgPool, org_id: Uuid) -> AppResult<Vec<MemberRow>> {
     Ok(sqlx::query_as(
-        "SELECT m.id, m.user_id, u.name, u.email, m.role, m.disabled_at, m.created_at
+        "SELECT m.id, m.user_id, u.name, u.email, m.role, m.disabled_at, m.created_at, m.access_from, m.access_until
            FROM memberships m JOIN users u ON u.id = m.user_id
           WHERE m.org_id = $1
           ORDER BY m.disabled_at IS NOT NULL, u.name, u.email",
@@ -60,7 +71,7 @@ pub async fn list_members(db: &PgPool, org_id: Uuid) -> AppResult<Vec<MemberRow>
 /// Invitations that can still be accepted.
 pub async fn pending_invitations(db: &PgPool, org_id: Uuid, now: DateTime<Utc>) -> AppResult<Vec<InvitationRow>> {
     Ok(sqlx::query_as(
-        "SELECT i.id, i.email, i.role, u.name AS invited_by_name, i.created_at, i.expires_at
+        "SELECT i.id, i.email, i.role, u.name AS invited_by_name, i.created_at, i.expires_at, i.access_from, i.access_until
            FROM invitations i JOIN users u ON u.id = i.invited_by
           WHERE i.org_id = $1 AND i.accepted_at IS NULL AND i.revoked_at IS NULL AND i.expires_at > $2
           ORDER BY i.created_at DESC",
@@ -153,24 +164,57 @@ pub async fn add_membership(
 }
 
 /// The organisation a user lands in after signing in.
-pub async fn first_active_org(db: &PgPool, user_id: Uuid) -> AppResult<Option<Uuid>> {
-    Ok(sqlx::query_scalar(
+/// (Memberships outside their access window do not count.)
+pub async fn first_active_org(db: &PgPool, user_id: Uuid, today: NaiveDate) -> AppResult<Option<Uuid>> {
+    Ok(sqlx::query_scalar(&format!(
         "SELECT m.org_id FROM memberships m JOIN organisations o ON o.id = m.org_id
-          WHERE m.user_id = $1 AND m.disabled_at IS NULL ORDER BY o.name, o.id LIMIT 1",
-    )
+          WHERE m.user_id = $1 AND m.disabled_at IS NULL AND {} ORDER BY o.name, o.id LIMIT 1",
+        window::open_sql("m", "$2")
+    ))
     .bind(user_id)
+    .bind(today)
     .fetch_optional(db)
     .await?)
 }
 
-pub async fn is_active_member(db: &PgPool, org_id: Uuid, user_id: Uuid) -> AppResult<bool> {
-    Ok(sqlx::query_scalar(
-        "SELECT EXISTS (SELECT 1 FROM memberships WHERE org_id = $1 AND user_id = $2 AND disabled_at IS NULL)",
-    )
+/// An enabled membership, open today.
+pub async fn is_active_member(db: &PgPool, org_id: Uuid, user_id: Uuid, today: NaiveDate) -> AppResult<bool> {
+    Ok(sqlx::query_scalar(&format!(
+        "SELECT EXISTS (SELECT 1 FROM memberships m WHERE m.org_id = $1 AND m.user_id = $2 AND m.disabled_at IS NULL AND {})",
+        window::open_sql("m", "$3")
+    ))
     .bind(org_id)
     .bind(user_id)
+    .bind(today)
     .fetch_one(db)
     .await?)
+}
+
+/// Memberships of a user that are enabled but closed today (an auditor
+/// before or after their window), to explain why they are missing.
+pub async fn closed_memberships(db: &PgPool, user_id: Uuid, today: NaiveDate) -> AppResult<Vec<ClosedMembership>> {
+    Ok(sqlx::query_as(&format!(
+        "SELECT o.name AS org_name, m.access_from, m.access_until FROM memberships m JOIN organisations o ON o.id = m.org_id
+          WHERE m.user_id = $1 AND m.disabled_at IS NULL AND NOT ({}) ORDER BY o.name, o.id",
+        window::open_sql("m", "$2")
+    ))
+    .bind(user_id)
+    .bind(today)
+    .fetch_all(db)
+    .await?)
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ClosedMembership {
+    pub org_name: String,
+    pub access_from: Option<NaiveDate>,
+    pub access_until: Option<NaiveDate>,
+}
+
+impl ClosedMembership {
+    pub fn window(&self) -> AccessWindow {
+        AccessWindow { from: self.access_from, until: self.access_until }
+    }
 }
 
 /// Loads a membership of this organisation for a change, locking the
@@ -181,7 +225,7 @@ async fn membership_for_change(conn: &mut PgConnection, org_id: Uuid, membership
         .execute(&mut *conn)
         .await?;
     sqlx::query_as(
-        "SELECT m.id, m.user_id, u.name, u.email, m.role, m.disabled_at, m.created_at
+        "SELECT m.id, m.user_id, u.name, u.email, m.role, m.disabled_at, m.created_at, m.access_from, m.access_until
            FROM memberships m JOIN users u ON u.id = m.user_id
           WHERE m.org_id = $1 AND m.id = $2",
     )
@@ -219,12 +263,17 @@ pub async fn change_role(
     if m.role() == Role::Owner && m.disabled_at.is_none() && other_active_owners(conn, org_id, m.id).await? == 0 {
         return Err(AppError::Conflict(LAST_OWNER.into()));
     }
-    sqlx::query("UPDATE memberships SET role = $3 WHERE org_id = $1 AND id = $2")
-        .bind(org_id)
-        .bind(membership_id)
-        .bind(role.as_str())
-        .execute(&mut *conn)
-        .await?;
+    // An access window belongs to the auditor role: another role drops it.
+    sqlx::query(
+        "UPDATE memberships SET role = $3,
+                access_from = CASE WHEN $3 = 'auditor' THEN access_from END, access_until = CASE WHEN $3 = 'auditor' THEN access_until END
+          WHERE org_id = $1 AND id = $2",
+    )
+    .bind(org_id)
+    .bind(membership_id)
+    .bind(role.as_str())
+    .execute(&mut *conn)
+    .await?;
     audit::record(
         conn,
         actor,
@@ -233,6 +282,42 @@ pub async fn change_role(
         "membership",
         membership_id,
         json!({"user": m.email, "from": m.role, "to": role}),
+    )
+    .await?;
+    Ok(m)
+}
+
+/// Sets (or clears) an auditor's access window. Other members have none.
+pub async fn set_access_window(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    now: DateTime<Utc>,
+    org_id: Uuid,
+    membership_id: Uuid,
+    window: AccessWindow,
+) -> AppResult<MemberRow> {
+    let m = membership_for_change(conn, org_id, membership_id).await?;
+    if m.role() != Role::Auditor {
+        return Err(AppError::Conflict("Only auditors have an access window. Other members keep access until they are disabled.".into()));
+    }
+    if m.window() == window {
+        return Ok(m);
+    }
+    sqlx::query("UPDATE memberships SET access_from = $3, access_until = $4 WHERE org_id = $1 AND id = $2")
+        .bind(org_id)
+        .bind(membership_id)
+        .bind(window.from)
+        .bind(window.until)
+        .execute(&mut *conn)
+        .await?;
+    audit::record(
+        conn,
+        actor,
+        now,
+        "membership.window_set",
+        "membership",
+        membership_id,
+        json!({"user": m.email, "access_from": [m.access_from, window.from], "access_until": [m.access_until, window.until]}),
     )
     .await?;
     Ok(m)
@@ -281,6 +366,7 @@ pub async fn create_invitation(
     org_id: Uuid,
     email: &str,
     role: Role,
+    window: AccessWindow,
 ) -> AppResult<(Uuid, String)> {
     let already: bool = sqlx::query_scalar(
         "SELECT EXISTS (SELECT 1 FROM memberships m JOIN users u ON u.id = m.user_id
@@ -296,8 +382,8 @@ pub async fn create_invitation(
     let id = Uuid::new_v4();
     let token = random_token();
     sqlx::query(
-        "INSERT INTO invitations (id, org_id, email, role, token_hash, invited_by, created_at, expires_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        "INSERT INTO invitations (id, org_id, email, role, token_hash, invited_by, created_at, expires_at, access_from, access_until)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
     )
     .bind(id)
     .bind(org_id)
@@ -307,6 +393,8 @@ pub async fn create_invitation(
     .bind(actor.user_id)
     .bind(now)
     .bind(now + ttl)
+    .bind(window.from)
+    .bind(window.until)
     .execute(&mut *conn)
     .await?;
     audit::record(
@@ -316,7 +404,7 @@ pub async fn create_invitation(
         "invitation.created",
         "invitation",
         id,
-        json!({"email": email, "role": role, "expires_at": now + ttl}),
+        json!({"email": email, "role": role, "expires_at": now + ttl, "access_from": window.from, "access_until": window.until}),
     )
     .await?;
     Ok((id, token))
@@ -367,6 +455,8 @@ pub struct Invitation {
     pub expires_at: DateTime<Utc>,
     pub accepted_at: Option<DateTime<Utc>>,
     pub revoked_at: Option<DateTime<Utc>>,
+    pub access_from: Option<NaiveDate>,
+    pub access_until: Option<NaiveDate>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -380,6 +470,9 @@ pub enum InvitationState {
 impl Invitation {
     pub fn role(&self) -> Role {
         self.role.parse().unwrap_or(Role::Auditor)
+    }
+    pub fn window(&self) -> AccessWindow {
+        AccessWindow { from: self.access_from, until: self.access_until }
     }
     pub fn state(&self, now: DateTime<Utc>) -> InvitationState {
         if self.accepted_at.is_some() {
@@ -397,7 +490,7 @@ impl Invitation {
 pub async fn find_invitation(db: &PgPool, token: &str) -> AppResult<Option<Invitation>> {
     Ok(sqlx::query_as(
         "SELECT i.id, i.org_id, o.name AS org_name, i.email, i.role, u.name AS inviter_name,
-                i.expires_at, i.accepted_at, i.revoked_at
+                i.expires_at, i.accepted_at, i.revoked_at, i.access_from, i.access_until
            FROM invitations i JOIN organisations o ON o.id = i.org_id JOIN users u ON u.id = i.invited_by
           WHERE i.token_hash = $1",
     )
@@ -445,7 +538,16 @@ pub async fn accept_invitation(
     }
     audit::record(&mut *conn, actor, now, "invitation.accepted", "invitation", invitation.id, json!({"email": invitation.email}))
         .await?;
-    add_membership(conn, actor, now, invitation.org_id, user_id, invitation.role()).await?;
+    let membership_id = add_membership(conn, actor, now, invitation.org_id, user_id, invitation.role()).await?;
+    if invitation.access_from.is_some() || invitation.access_until.is_some() {
+        sqlx::query("UPDATE memberships SET access_from = $3, access_until = $4 WHERE org_id = $1 AND id = $2")
+            .bind(invitation.org_id)
+            .bind(membership_id)
+            .bind(invitation.access_from)
+            .bind(invitation.access_until)
+            .execute(&mut *conn)
+            .await?;
+    }
     // Someone already in the directory now signs, confirms and accepts as themselves.
     crate::people::model::link_accounts_by_email(conn, actor, now, invitation.org_id).await?;
     Ok(())

@@ -68,11 +68,13 @@ impl Layout {
     pub async fn build(db: &PgPool, visitor: &Visitor, title: impl Into<String>) -> AppResult<Self> {
         let mut layout = Self::basic(visitor, title);
         if let Some(session) = &visitor.session {
-            layout.orgs = sqlx::query_as(
+            layout.orgs = sqlx::query_as(&format!(
                 "SELECT o.id, o.name FROM memberships m JOIN organisations o ON o.id = m.org_id
-                  WHERE m.user_id = $1 AND m.disabled_at IS NULL ORDER BY o.name, o.id",
-            )
+                  WHERE m.user_id = $1 AND m.disabled_at IS NULL AND {} ORDER BY o.name, o.id",
+                crate::orgs::window::open_sql("m", "$2")
+            ))
             .bind(session.user_id)
+            .bind(session.today)
             .fetch_all(db)
             .await?;
         }

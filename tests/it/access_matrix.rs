@@ -56,6 +56,8 @@ const TABLE: &[Row] = &[
     ("POST", "/members/invite",              ["login","303", "303", "403", "403", "403", "303", "orgs"], None),
     ("POST", "/members/{id}/role",           ["login","303", "403", "403", "403", "403", "303", "orgs"],
                                         Some(["login","404", "403", "403", "403", "403", "404", "orgs"])),
+    ("POST", "/members/{id}/window",         ["login","303", "303", "403", "403", "403", "303", "orgs"],
+                                        Some(["login","404", "404", "403", "403", "403", "404", "orgs"])),
     ("POST", "/members/{id}/disable",        ["login","303", "403", "403", "403", "403", "303", "orgs"],
                                         Some(["login","404", "403", "403", "403", "403", "404", "orgs"])),
     ("POST", "/members/{id}/enable",         ["login","303", "403", "403", "403", "403", "303", "orgs"],
@@ -271,6 +273,8 @@ struct Tenant {
     org: Uuid,
     /// A contributor whose role and status the owner's requests touch.
     target_member: Uuid,
+    /// An auditor whose access window the requests set.
+    auditor_member: Uuid,
     /// One open invitation per principal, so each revoke has its own.
     invitations: HashMap<P, Uuid>,
     /// An invitation for an address that has no account.
@@ -327,6 +331,8 @@ async fn tenant(app: &TestApp, name: &str, owner: Uuid) -> Tenant {
     let org = app.org(name, owner).await;
     let target_user = app.user(&format!("target@{name}.example"), "Target").await;
     let target_member = app.member(org, target_user, Role::Contributor).await;
+    let auditor_user = app.user(&format!("auditor-target@{name}.example"), "Target Auditor").await;
+    let auditor_member = app.member(org, auditor_user, Role::Auditor).await;
     let mut invitations = HashMap::new();
     for (i, p) in PRINCIPALS.iter().enumerate() {
         let (id, _) = app.invitation(org, owner, &format!("revoke{i}@{name}.example"), Role::Auditor).await;
@@ -435,6 +441,7 @@ async fn tenant(app: &TestApp, name: &str, owner: Uuid) -> Tenant {
         revision,
         org,
         target_member,
+        auditor_member,
         invitations,
         token,
         person,
@@ -523,6 +530,7 @@ fn fill(path: &str, t: &Tenant, p: P) -> String {
         _ if path.starts_with("/objectives/") => t.objective,
         "/asks/{id}/respond" => t.answer_asks[&p],
         _ if path.starts_with("/asks/") => t.ask,
+        "/members/{id}/window" => t.auditor_member,
         _ => t.target_member,
     };
     let token = match path {
@@ -541,6 +549,7 @@ fn form_for(path: &str, t: &Tenant, p: P) -> Vec<(String, String)> {
         "/orgs/switch" => vec![("org_id", t.org.to_string())],
         "/members/invite" => vec![("email", format!("invitee-{p:?}@example.com").to_lowercase()), ("role", "contributor".into())],
         "/members/{id}/role" => vec![("role", "contributor".into())],
+        "/members/{id}/window" => vec![("access_from", "2026-01-01".into()), ("access_until", "2099-12-31".into())],
         "/requirements/{id}" => vec![("applicable", "yes".into()), ("status", "in_progress".into()), ("notes", format!("by {p:?}"))],
         "/people" => vec![("name", format!("New {p:?}")), ("email", format!("new-{p:?}@example.com").to_lowercase()), ("kind", "employee".into())],
         "/people/{id}" => vec![("name", "Target Person".into()), ("email", t.person_email.clone()), ("kind", "employee".into()), ("department", format!("{p:?}"))],

@@ -1,6 +1,7 @@
 //! The one integration-test binary: a module per area.
 mod access_matrix;
 mod audit;
+mod auditors;
 mod auth;
 mod browser;
 mod cli;

@@ -182,7 +182,7 @@ async fn members_export_as_csv(db: PgPool) {
     assert_eq!(res.header("content-type"), "text/csv; charset=utf-8");
     assert!(res.header("content-disposition").starts_with("attachment;"));
     let lines: Vec<&str> = res.body.lines().collect();
-    assert_eq!(lines[0], "name,email,role,status,member_since");
+    assert_eq!(lines[0], "name,email,role,status,member_since,access_from,access_until");
     assert!(lines[1].starts_with("\"'=HYPERLINK"), "formula defused: {}", lines[1]);
 }
 

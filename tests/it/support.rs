@@ -128,7 +128,7 @@ impl TestApp {
     pub async fn invitation(&self, org: Uuid, by: Uuid, email: &str, role: Role) -> (Uuid, String) {
         let mut tx = self.db().begin().await.unwrap();
         let actor = Actor { org_id: Some(org), user_id: Some(by), label: "test".into(), request_id: "test".into() };
-        let out = model::create_invitation(&mut tx, &actor, self.state.clock.now(), self.state.config.invitation_ttl, org, email, role)
+        let out = model::create_invitation(&mut tx, &actor, self.state.clock.now(), self.state.config.invitation_ttl, org, email, role, Default::default())
             .await
             .unwrap();
         tx.commit().await.unwrap();
