@@ -75,6 +75,7 @@ fn routes() -> Routes {
     let r = crate::training::routes(r);
     let r = crate::leadership::routes(r);
     let r = crate::gaps::routes(r);
+    let r = crate::requests::routes(r);
     crate::audit::pages::routes(r)
 }
 

@@ -23,6 +23,7 @@ pub mod mail;
 pub mod orgs;
 pub mod people;
 pub mod policies;
+pub mod requests;
 pub mod requirements;
 pub mod roles;
 pub mod training;

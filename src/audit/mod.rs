@@ -100,6 +100,10 @@ pub fn describe(action: &str) -> &str {
         "ask.answered" => "answered an ask",
         "raci.activity_added" => "added a RACI activity",
         "raci.activity_removed" => "removed a RACI activity",
+        "evidence_request.raised" => "asked for evidence",
+        "evidence_request.answered" => "answered an evidence request",
+        "evidence_request.closed" => "closed an evidence request",
+        "evidence_request.reopened" => "reopened an evidence request",
         other => other,
     }
 }

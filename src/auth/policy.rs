@@ -103,6 +103,11 @@ pub enum Action {
     ManageLeadership,
     /// The gap list and the leadership dashboard, as of any date.
     ViewGaps,
+    ViewEvidenceRequests,
+    /// Ask for evidence against a requirement, and close or reopen the request.
+    RaiseEvidenceRequests,
+    /// Answer an auditor's request with a note and linked evidence.
+    AnswerEvidenceRequests,
 }
 
 /// The role x action table.
@@ -110,7 +115,11 @@ pub fn allows(role: Role, action: Action) -> bool {
     use Action::*;
     use Role::*;
     match action {
-        ViewHome | ViewMembers | ViewRequirements | ViewPeople | ViewRoles | ViewEvidence | ViewPolicies | ViewTraining | ViewLeadership | ViewGaps => true,
+        ViewHome | ViewMembers | ViewRequirements | ViewPeople | ViewRoles | ViewEvidence | ViewPolicies | ViewTraining | ViewLeadership | ViewGaps
+        | ViewEvidenceRequests => true,
+        // The one thing an auditor writes: what they want to see.
+        RaiseEvidenceRequests => matches!(role, Owner | IsmsLead | Auditor),
+        AnswerEvidenceRequests => matches!(role, Owner | IsmsLead),
         SignPolicies => matches!(role, Owner | Executive),
         UploadEvidence => role != Auditor,
         InviteMember | RevokeInvitation | SetAccessWindow | ViewAuditLog => matches!(role, Owner | IsmsLead),
@@ -170,9 +179,13 @@ mod tests {
             Action::SignPolicies,
             Action::ManageTraining,
             Action::ManageLeadership,
+            Action::SetAccessWindow,
+            Action::AnswerEvidenceRequests,
         ] {
             assert!(!allows(Role::Auditor, action), "{action:?}");
         }
+        // The one thing they write: what they want to see.
+        assert!(allows(Role::Auditor, Action::RaiseEvidenceRequests));
         assert!(!may_edit_requirement(Role::Auditor, true));
         assert!(!may_act_as_person(Role::Auditor, true));
         assert!(!may_edit_evidence(Role::Auditor, true));

@@ -462,10 +462,11 @@ pub enum TargetKind {
     ResourceDecision,
     Communication,
     Objective,
+    EvidenceRequest,
 }
 
 impl TargetKind {
-    pub const ALL: [TargetKind; 8] = [
+    pub const ALL: [TargetKind; 9] = [
         TargetKind::Requirement,
         TargetKind::Appointment,
         TargetKind::PolicyVersion,
@@ -474,6 +475,7 @@ impl TargetKind {
         TargetKind::ResourceDecision,
         TargetKind::Communication,
         TargetKind::Objective,
+        TargetKind::EvidenceRequest,
     ];
     pub fn as_str(self) -> &'static str {
         match self {
@@ -485,6 +487,7 @@ impl TargetKind {
             TargetKind::ResourceDecision => "resource_decision",
             TargetKind::Communication => "communication",
             TargetKind::Objective => "objective",
+            TargetKind::EvidenceRequest => "evidence_request",
         }
     }
     pub fn parse(raw: &str) -> Option<TargetKind> {
@@ -500,6 +503,7 @@ impl TargetKind {
             TargetKind::ResourceDecision => "Resource decision",
             TargetKind::Communication => "Leadership communication",
             TargetKind::Objective => "Security objective",
+            TargetKind::EvidenceRequest => "Auditor's evidence request",
         }
     }
 }
@@ -539,7 +543,10 @@ const TARGETS_SQL: &str = "
       FROM communications c WHERE c.org_id = $1
     UNION ALL
     SELECT 'objective', o.id, o.title, '/objectives/' || o.id, 'ye' || o.title
-      FROM objectives o WHERE o.org_id = $1";
+      FROM objectives o WHERE o.org_id = $1
+    UNION ALL
+    SELECT 'evidence_request', q.id, 'Request on ' || r.code || ': ' || left(q.question, 80), '/evidence-requests/' || q.id, 'yf' || q.asked_at::text
+      FROM evidence_requests q JOIN requirements r ON r.id = q.requirement_id WHERE q.org_id = $1";
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct TargetRow {

@@ -187,6 +187,8 @@ struct ShowPage {
     history: Vec<HistoryEntry>,
     holders: Option<Vec<Holder>>,
     evidence: Vec<crate::evidence::model::Item>,
+    requests: Vec<crate::requests::model::Request>,
+    can_raise: bool,
     can_upload: bool,
     can_edit: bool,
     can_edit_all: bool,
@@ -234,6 +236,8 @@ async fn show(state: &AppState, me: &Member, r: Requirement, form: StateForm, er
             crate::evidence::model::Target { kind: crate::evidence::model::TargetKind::Requirement, id: r.id },
         )
         .await?,
+        requests: crate::requests::model::list(&state.db, me.org_id, None, Some(r.id)).await?,
+        can_raise: me.can(Action::RaiseEvidenceRequests),
         can_upload: me.can(Action::UploadEvidence),
         today,
         holders,

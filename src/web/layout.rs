@@ -99,8 +99,11 @@ fn is_under(path: &str, base: &str) -> bool {
 /// The leadership records under the "Meetings" navigation entry.
 const LEADERSHIP: [&str; 6] = ["/meetings", "/actions", "/decisions", "/communications", "/objectives", "/asks"];
 
+/// What auditors and the ISMS side exchange, under the "Audit room" entry.
+const AUDIT_ROOM: [&str; 2] = ["/evidence-requests", "/bundles"];
+
 fn nav_for(role: crate::auth::policy::Role, path: &str) -> Vec<NavLink> {
-    let items: [(&'static str, &'static str, Action); 12] = [
+    let items: [(&'static str, &'static str, Action); 13] = [
         ("/dashboard", "Home", Action::ViewHome),
         ("/gaps", "Gaps", Action::ViewGaps),
         ("/leadership", "Leadership", Action::ViewGaps),
@@ -111,6 +114,7 @@ fn nav_for(role: crate::auth::policy::Role, path: &str) -> Vec<NavLink> {
         ("/roles", "Roles", Action::ViewRoles),
         ("/training", "Training", Action::ViewTraining),
         ("/meetings", "Meetings", Action::ViewLeadership),
+        ("/evidence-requests", "Audit room", Action::ViewEvidenceRequests),
         ("/members", "Members", Action::ViewMembers),
         ("/audit", "Audit log", Action::ViewAuditLog),
     ];
@@ -119,7 +123,11 @@ fn nav_for(role: crate::auth::policy::Role, path: &str) -> Vec<NavLink> {
         .filter(|(_, _, action)| crate::auth::policy::allows(role, *action))
         .map(|(href, label, _)| {
             // The leadership records share one entry.
-            let active = if href == "/meetings" { LEADERSHIP.iter().any(|b| is_under(path, b)) } else { is_under(path, href) };
+            let active = match href {
+                "/meetings" => LEADERSHIP.iter().any(|b| is_under(path, b)),
+                "/evidence-requests" => AUDIT_ROOM.iter().any(|b| is_under(path, b)),
+                _ => is_under(path, href),
+            };
             NavLink { href, label, active }
         })
         .collect()

@@ -264,6 +264,20 @@ const TABLE: &[Row] = &[
     ("GET",  "/gaps.csv",                    ["login","200", "200", "200", "200", "200", "200", "orgs"], None),
     ("GET",  "/leadership",                  ["login","200", "200", "200", "200", "200", "200", "orgs"], None),
     ("GET",  "/leadership/trend.svg",        ["login","200", "200", "200", "200", "200", "200", "orgs"], None),
+    // Evidence requests: everyone reads; auditors, owners and ISMS leads ask and close; owners and ISMS leads answer.
+    ("GET",  "/evidence-requests",           ["login","200", "200", "200", "200", "200", "200", "orgs"], None),
+    ("GET",  "/evidence-requests.csv",       ["login","200", "200", "200", "200", "200", "200", "orgs"], None),
+    ("POST", "/evidence-requests",           ["login","303", "303", "403", "403", "303", "303", "orgs"], None),
+    ("GET",  "/evidence-requests/{id}",      ["login","200", "200", "200", "200", "200", "200", "orgs"],
+                                        Some(["login","404", "404", "404", "404", "404", "404", "orgs"])),
+    ("POST", "/evidence-requests/{id}/link", ["login","303", "303", "403", "403", "403", "303", "orgs"],
+                                        Some(["login","404", "404", "403", "403", "403", "404", "orgs"])),
+    ("POST", "/evidence-requests/{id}/answer",["login","303", "303", "403", "403", "403", "303", "orgs"],
+                                        Some(["login","404", "404", "403", "403", "403", "404", "orgs"])),
+    ("POST", "/evidence-requests/{id}/close",["login","303", "303", "403", "403", "303", "303", "orgs"],
+                                        Some(["login","404", "404", "403", "403", "404", "404", "orgs"])),
+    ("POST", "/evidence-requests/{id}/reopen",["login","303", "303", "403", "403", "303", "303", "orgs"],
+                                        Some(["login","404", "404", "403", "403", "404", "404", "orgs"])),
 ];
 
 /// One organisation's ids, as the path and form placeholders need them.
@@ -318,6 +332,8 @@ struct Tenant {
     ask: Uuid,
     /// Asked of `appointer`, one per principal to answer.
     answer_asks: HashMap<P, Uuid>,
+    /// An auditor's evidence request on 5.1(a).
+    request: Uuid,
 }
 
 struct World {
@@ -419,6 +435,11 @@ async fn tenant(app: &TestApp, name: &str, owner: Uuid) -> Tenant {
     let communication = app.communication(org, "Why security matters", appointer, "2026-09-15").await;
     let objective = app.objective(org, "Train everyone", Some(holder)).await;
     let ask = app.ask(org, appointer, "Approve the audit budget", None).await;
+    let mut tx = app.db().begin().await.unwrap();
+    let asker = mandate::audit::Actor { org_id: Some(org), user_id: Some(owner), label: "test".into(), request_id: "test".into() };
+    let req_51a = mandate::requirements::catalogue::requirement_id("iso27001-2022-leadership", "5.1(a)");
+    let request = mandate::requests::model::raise(&mut tx, &asker, app.state.clock.now(), org, req_51a, "Show me the strategy paper").await.unwrap();
+    tx.commit().await.unwrap();
     Tenant {
         meeting,
         sign_meetings,
@@ -428,6 +449,7 @@ async fn tenant(app: &TestApp, name: &str, owner: Uuid) -> Tenant {
         objective,
         ask,
         answer_asks,
+        request,
         module,
         training_imports,
         policy,
@@ -531,6 +553,7 @@ fn fill(path: &str, t: &Tenant, p: P) -> String {
         "/asks/{id}/respond" => t.answer_asks[&p],
         _ if path.starts_with("/asks/") => t.ask,
         "/members/{id}/window" => t.auditor_member,
+        _ if path.starts_with("/evidence-requests/") => t.request,
         _ => t.target_member,
     };
     let token = match path {
@@ -586,6 +609,12 @@ fn form_for(path: &str, t: &Tenant, p: P) -> Vec<(String, String)> {
         "/objectives" | "/objectives/{id}" => vec![("title", format!("Objective by {p:?}")), ("status", "planned".into())],
         "/asks" | "/asks/{id}" => vec![("asked_of", t.appointer.to_string()), ("what", format!("Ask by {p:?}")), ("asked_on", "2026-10-01".into())],
         "/asks/{id}/respond" => vec![("answer", format!("Yes, from {p:?}"))],
+        "/evidence-requests" => vec![
+            ("requirement_id", mandate::requirements::catalogue::requirement_id("iso27001-2022-leadership", "5.1(a)").to_string()),
+            ("question", format!("Show me, {p:?}")),
+        ],
+        "/evidence-requests/{id}/answer" => vec![("answer", format!("Here, from {p:?}"))],
+        "/evidence-requests/{id}/link" => vec![("item_id", t.evidence.to_string())],
         "/evidence/{id}/links" | "/evidence/{id}/links/remove" => {
             vec![("target", format!("requirement:{}", mandate::requirements::catalogue::requirement_id("iso27001-2022-leadership", "5.2(a)")))]
         }

@@ -93,3 +93,66 @@ async fn an_auditor_has_access_only_inside_the_window(db: PgPool) {
     let res = o.post(&format!("/members/{owner_membership}/window"), &[("access_until", "2026-12-31")]).await;
     assert_eq!(res.status, StatusCode::CONFLICT);
 }
+
+#[sqlx::test]
+async fn an_auditor_asks_for_evidence_and_both_sides_follow_the_request(db: PgPool) {
+    let app = TestApp::new(db).await;
+    let owner = app.user("owner@acme.example", "Owner").await;
+    let org = app.org("Acme", owner).await;
+    let lead = app.user("lead@acme.example", "Lena Lead").await;
+    app.member(org, lead, mandate::auth::policy::Role::IsmsLead).await;
+    let auditor = app.user("ann@cb.example", "Ann Auditor").await;
+    app.member(org, auditor, mandate::auth::policy::Role::Auditor).await;
+    let req = mandate::requirements::catalogue::requirement_id("iso27001-2022-leadership", "5.1(a)");
+    let (minutes, _) = app.evidence(org, "Q3 review minutes", "minutes.pdf", b"%PDF-1.4\nminutes\n%%EOF\n").await;
+    let mut tx = app.db().begin().await.unwrap();
+    mandate::evidence::model::link(&mut tx, &mandate::audit::Actor::system(Some(org), "test"), app.state.clock.now(), org, minutes,
+        mandate::evidence::model::Target { kind: mandate::evidence::model::TargetKind::Requirement, id: req }).await.unwrap();
+    tx.commit().await.unwrap();
+
+    // The auditor asks from the requirement's page.
+    let mut a = app.signed_in(auditor, Some(org)).await;
+    let page = a.get(&format!("/requirements/{req}")).await;
+    assert!(page.body.contains("Ask for evidence"));
+    let empty = a.post("/evidence-requests", &[("requirement_id", &req.to_string()), ("question", "  ")]).await;
+    assert_eq!(empty.status, StatusCode::BAD_REQUEST);
+    let res = a.post("/evidence-requests", &[("requirement_id", &req.to_string()), ("question", "Show me the Q3 review minutes")]).await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER);
+    let id: Uuid = res.location().trim_start_matches("/evidence-requests/").parse().unwrap();
+    assert!(a.get(&format!("/evidence-requests/{id}")).await.body.contains("Waiting for an answer"));
+    // The auditor cannot answer their own request nor link evidence to it.
+    assert_eq!(a.post(&format!("/evidence-requests/{id}/answer"), &[("answer", "self-service")]).await.status, StatusCode::FORBIDDEN);
+    assert_eq!(a.post(&format!("/evidence-requests/{id}/link"), &[("item_id", &minutes.to_string())]).await.status, StatusCode::FORBIDDEN);
+
+    // The ISMS lead sees it waiting, links the minutes already on 5.1(a) and answers.
+    let mut l = app.signed_in(lead, Some(org)).await;
+    let list = l.get("/evidence-requests?status=open").await;
+    assert!(list.body.contains("Show me the Q3 review minutes"));
+    let page = l.get(&format!("/evidence-requests/{id}")).await;
+    assert!(page.body.contains("Q3 review minutes"), "the requirement's evidence is offered for linking");
+    assert!(page.body.contains(&format!("/evidence/new?link=evidence_request:{id}")));
+    let nothing = l.post(&format!("/evidence-requests/{id}/answer"), &[("answer", "")]).await;
+    assert_eq!(nothing.status, StatusCode::BAD_REQUEST, "an empty answer with no evidence is refused");
+    assert_eq!(l.post(&format!("/evidence-requests/{id}/link"), &[("item_id", &minutes.to_string())]).await.status, StatusCode::SEE_OTHER);
+    let res = l.post(&format!("/evidence-requests/{id}/answer"), &[("answer", "Signed off by the CEO on 3 October.")]).await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER);
+
+    // The auditor sees the answer and the evidence, and closes the request.
+    let page = a.get(&format!("/evidence-requests/{id}")).await;
+    assert!(page.body.contains("Answered, waiting for the auditor"));
+    assert!(page.body.contains("Signed off by the CEO on 3 October."));
+    assert!(page.body.contains(&format!("/evidence/{minutes}")));
+    assert_eq!(a.post(&format!("/evidence-requests/{id}/close"), &[]).await.status, StatusCode::SEE_OTHER);
+    assert!(l.get(&format!("/evidence-requests/{id}")).await.body.contains("Closed"));
+    let late = l.post(&format!("/evidence-requests/{id}/answer"), &[("answer", "More")]).await;
+    assert_eq!(late.status, StatusCode::CONFLICT, "a closed request takes no more answers");
+    assert_eq!(a.post(&format!("/evidence-requests/{id}/reopen"), &[]).await.status, StatusCode::SEE_OTHER);
+    assert!(l.get("/evidence-requests?status=open").await.body.contains("Show me the Q3 review minutes"));
+
+    let csv = l.get("/evidence-requests.csv").await;
+    assert!(csv.body.starts_with("requirement,question,status,asked_by"));
+    assert!(csv.body.contains("5.1(a),Show me the Q3 review minutes,open,Ann Auditor"));
+    let actions: Vec<String> = sqlx::query_scalar("SELECT action FROM audit_log WHERE org_id = $1 AND entity = 'evidence_request' ORDER BY seq")
+        .bind(org).fetch_all(app.db()).await.unwrap();
+    assert_eq!(actions, ["evidence_request.raised", "evidence_request.answered", "evidence_request.closed", "evidence_request.reopened"]);
+}
