@@ -76,6 +76,7 @@ fn routes() -> Routes {
     let r = crate::leadership::routes(r);
     let r = crate::gaps::routes(r);
     let r = crate::requests::routes(r);
+    let r = crate::bundles::routes(r);
     crate::audit::pages::routes(r)
 }
 

@@ -84,6 +84,29 @@ enum Command {
         #[arg(long, default_value_t = 19)]
         small: usize,
     },
+    /// Write an evidence bundle (ZIP) of one organisation as of a day, as the Audit room does
+    Export {
+        /// The organisation: its id, or its exact name
+        #[arg(long)]
+        org: String,
+        /// Records as of this day (YYYY-MM-DD; default today)
+        #[arg(long)]
+        as_of: Option<chrono::NaiveDate>,
+        /// First day of the audit period (the audit-log rows from this day on)
+        #[arg(long)]
+        period_from: Option<chrono::NaiveDate>,
+        /// Last day of the audit period
+        #[arg(long)]
+        period_to: Option<chrono::NaiveDate>,
+        /// Where to write the ZIP
+        #[arg(long)]
+        out: std::path::PathBuf,
+    },
+    /// Check every file of an evidence bundle against its manifest, and its audit-log chain (needs no database)
+    VerifyBundle {
+        /// The bundle's ZIP file
+        file: std::path::PathBuf,
+    },
     /// Audit-log commands
     Audit {
         #[command(subcommand)]
@@ -123,6 +146,9 @@ pub fn main() -> ExitCode {
 
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let opts = cli.opts;
+    if let Some(Command::VerifyBundle { file }) = &cli.command {
+        return verify_bundle(file).await;
+    }
     let database = db::open(opts.database_url.as_deref(), &opts.data_dir).await?;
     let result = match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(&opts, &database).await,
@@ -133,6 +159,11 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Audit { command: AuditCommand::Verify } => verify(&database).await,
         Command::Generate { people, small } => generate(&database, people, small).await,
+        Command::Export { org, as_of, period_from, period_to, out } => {
+            let as_of = as_of.unwrap_or_else(|| SystemClock.now().date_naive());
+            export(&opts, &database, &org, crate::bundles::build::Params { as_of, period_from, period_to }, &out).await
+        }
+        Command::VerifyBundle { .. } => unreachable!("handled before opening the database"),
     };
     database.pool.close().await;
     drop(database);
@@ -151,6 +182,65 @@ async fn verify(database: &db::Database) -> anyhow::Result<ExitCode> {
             println!("Audit log does NOT verify. First problem: {p}");
             Ok(ExitCode::from(2))
         }
+    }
+}
+
+async fn export(opts: &Options, database: &db::Database, org: &str, params: crate::bundles::build::Params, out: &std::path::Path) -> anyhow::Result<ExitCode> {
+    db::migrate(&database.pool, SystemClock.now()).await?;
+    let found: Vec<(uuid::Uuid, String)> = sqlx::query_as("SELECT id, name FROM organisations WHERE id::text = $1 OR name = $1 ORDER BY name")
+        .bind(org)
+        .fetch_all(&database.pool)
+        .await?;
+    let (org_id, name) = match found.as_slice() {
+        [one] => one.clone(),
+        [] => anyhow::bail!("no organisation has the id or name {org:?}"),
+        _ => anyhow::bail!("several organisations are named {org:?}; give its id instead"),
+    };
+    if params.as_of > SystemClock.now().date_naive() {
+        anyhow::bail!("--as-of is in the future; choose today or a past day");
+    }
+    let store = EvidenceStore::open(opts.evidence_url.as_deref(), &opts.data_dir)?;
+    let partial = out.with_extension("zip.partial");
+    let file = tokio::fs::File::create(&partial).await.with_context(|| format!("cannot create {}", partial.display()))?;
+    let progress = crate::bundles::build::Progress::default();
+    let started = std::time::Instant::now();
+    println!("Writing the evidence bundle of {name} as of {} to {}...", params.as_of, out.display());
+    let built = match crate::bundles::build::build(&database.pool, &store, org_id, &params, SystemClock.now(), &progress, tokio::io::BufWriter::with_capacity(1 << 20, file)).await {
+        Ok(b) => b,
+        Err(e) => {
+            let _ = tokio::fs::remove_file(&partial).await;
+            return Err(e);
+        }
+    };
+    tokio::fs::rename(&partial, out).await?;
+    println!(
+        "Done in {:.1} s: {} files ({} evidence files), {} bytes.\n  bundle SHA-256   {}\n  manifest SHA-256 {}",
+        started.elapsed().as_secs_f64(),
+        built.files,
+        built.evidence_files,
+        built.size,
+        hex::encode(&built.sha256),
+        hex::encode(&built.manifest_sha256)
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn verify_bundle(file: &std::path::Path) -> anyhow::Result<ExitCode> {
+    let r = crate::bundles::manifest::verify(file).await?;
+    println!("Checked {} files of {} against its manifest.", r.checked, file.display());
+    println!("  manifest SHA-256 {} (compare with the value Mandate shows for this bundle)", r.manifest_sha256);
+    println!("  audit-log chain head {}", r.head_hash);
+    for (what, list) in [("ALTERED", &r.altered), ("MISSING", &r.missing), ("EXTRA (not in the manifest)", &r.extra), ("AUDIT LOG", &r.audit_log)] {
+        for name in list {
+            println!("  {what}: {name}");
+        }
+    }
+    if r.ok() {
+        println!("The bundle verifies: every file matches its SHA-256 and size, none is missing or added, and the audit-log rows chain.");
+        Ok(ExitCode::SUCCESS)
+    } else {
+        println!("The bundle does NOT verify.");
+        Ok(ExitCode::from(2))
     }
 }
 
@@ -195,6 +285,7 @@ async fn serve(opts: &Options, database: &db::Database) -> anyhow::Result<ExitCo
     let state = AppState { db: database.pool.clone(), config: Arc::new(config), clock, mailer, store, gaps: Default::default() };
     sweep_uploads(&state).await;
     tokio::spawn(sweep_forever(state.clone()));
+    crate::bundles::jobs::spawn_worker(state.clone());
     let listener = tokio::net::TcpListener::bind(opts.bind)
         .await
         .with_context(|| format!("cannot listen on {} (is another program using it? set MANDATE_BIND)", opts.bind))?;

@@ -62,7 +62,7 @@ pub async fn load_if_empty(db: &PgPool, store: &EvidenceStore, clock: &dyn Clock
     }
     // The CFO has been invited but has not joined yet.
     let inviter = Actor { user_id: owner, label: PEOPLE[0].2.into(), ..system.clone() };
-    model::create_invitation(&mut tx, &inviter, now, ttl, org_id, "helen.brandt@acme.example", Role::Executive, Default::default()).await?;
+    model::create_invitation(&mut tx, &inviter, now, ttl, org_id, model::Invitee { email: "helen.brandt@acme.example", role: Role::Executive, window: Default::default() }).await?;
     records::load(&mut tx, store, &system, now, org_id).await?;
     tx.commit().await?;
     Ok(Some(logins))

@@ -7,6 +7,7 @@
 pub mod app;
 pub mod audit;
 pub mod auth;
+pub mod bundles;
 pub mod cli;
 pub mod clock;
 pub mod config;

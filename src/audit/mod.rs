@@ -104,6 +104,9 @@ pub fn describe(action: &str) -> &str {
         "evidence_request.answered" => "answered an evidence request",
         "evidence_request.closed" => "closed an evidence request",
         "evidence_request.reopened" => "reopened an evidence request",
+        "bundle.requested" => "asked for an evidence bundle",
+        "bundle.built" => "made an evidence bundle",
+        "bundle.failed" => "failed to make an evidence bundle",
         other => other,
     }
 }
@@ -345,6 +348,49 @@ struct StoredRow {
     details: String,
     prev_hash: Vec<u8>,
     hash: Vec<u8>,
+}
+
+/// An audit row as evidence bundles export it (one JSON object per line):
+/// every field the hash covers, so anyone can re-check the chain offline.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize, sqlx::FromRow)]
+pub struct ExportedRow {
+    pub chain: Uuid,
+    pub seq: i64,
+    pub org_id: Option<Uuid>,
+    pub actor_id: Option<Uuid>,
+    pub actor_label: String,
+    pub action: String,
+    pub entity: String,
+    pub entity_id: String,
+    /// RFC 3339 with microseconds, exactly as hashed.
+    pub at: String,
+    pub request_id: String,
+    pub details: String,
+    pub prev_hash: String,
+    pub hash: String,
+}
+
+impl ExportedRow {
+    /// The rows of one organisation's chain with `from <= at < to`, oldest first.
+    pub const SQL: &'static str = "SELECT chain, seq, org_id, actor_id, actor_label, action, entity, entity_id,
+            to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') AS at, request_id, details,
+            encode(prev_hash, 'hex') AS prev_hash, encode(hash, 'hex') AS hash
+       FROM audit_log WHERE chain = $1 AND at >= $2 AND at < $3 ORDER BY seq";
+
+    pub fn hash_is_valid(&self) -> bool {
+        let Ok(at) = DateTime::parse_from_rfc3339(&self.at) else { return false };
+        let (Ok(prev), Ok(hash)) = (hex::decode(&self.prev_hash), hex::decode(&self.hash)) else { return false };
+        let text = canonical(
+            self.chain, self.seq, self.org_id, self.actor_id, &self.actor_label, &self.action, &self.entity, &self.entity_id,
+            at.with_timezone(&Utc), &self.request_id, &self.details,
+        );
+        chain_hash(&prev, &text) == hash
+    }
+}
+
+/// The chain head of an organisation: its newest sequence number and hash.
+pub async fn head_hash(db: impl sqlx::PgExecutor<'_>, org_id: Uuid) -> anyhow::Result<(i64, Vec<u8>)> {
+    Ok(sqlx::query_as("SELECT seq, hash FROM audit_heads WHERE chain = $1").bind(chain_of(Some(org_id))).fetch_optional(db).await?.unwrap_or((0, vec![0u8; 32])))
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -108,6 +108,8 @@ pub enum Action {
     RaiseEvidenceRequests,
     /// Answer an auditor's request with a note and linked evidence.
     AnswerEvidenceRequests,
+    /// Make and download evidence bundles (everything, as of a date).
+    ExportBundles,
 }
 
 /// The role x action table.
@@ -120,6 +122,7 @@ pub fn allows(role: Role, action: Action) -> bool {
         // The one thing an auditor writes: what they want to see.
         RaiseEvidenceRequests => matches!(role, Owner | IsmsLead | Auditor),
         AnswerEvidenceRequests => matches!(role, Owner | IsmsLead),
+        ExportBundles => matches!(role, Owner | IsmsLead | Auditor),
         SignPolicies => matches!(role, Owner | Executive),
         UploadEvidence => role != Auditor,
         InviteMember | RevokeInvitation | SetAccessWindow | ViewAuditLog => matches!(role, Owner | IsmsLead),

@@ -141,6 +141,12 @@ impl EvidenceStore {
         Ok(Received { key: key.to_string(), size, sha256: hasher.finalize().to_vec(), file_type })
     }
 
+    /// A writer that streams to `key` in parts; shutting it down completes
+    /// the file. Dropped before that, it leaves no complete file behind.
+    pub fn writer(&self, key: &str) -> object_store::buffered::BufWriter {
+        object_store::buffered::BufWriter::with_capacity(self.inner.clone(), Key::from(key), PART).with_max_concurrency(PARTS_IN_FLIGHT)
+    }
+
     /// A stored file, as a stream of bytes, and its size.
     pub async fn read(&self, key: &str) -> anyhow::Result<(u64, BoxStream<'static, Result<Bytes, std::io::Error>>)> {
         let got = self.inner.get(&Key::from(key)).await.with_context(|| format!("reading {key}"))?;

@@ -191,12 +191,18 @@ async fn gaps_export(State(state): State<AppState>, me: Member, Query(filter): Q
     let today = state.clock.now().date_naive();
     let (as_of, _) = as_of(filter.as_of.as_deref(), today);
     let e = evaluation(&state.db, &state.gaps, me.org_id, as_of).await?;
+    let out = csv_text(&e, &filter);
+    Ok(csv::attachment(&format!("gaps-{}.csv", as_of.format("%Y%m%d")), out))
+}
+
+/// The gap list as CSV (the export, and the evidence bundle's gaps.csv).
+pub fn csv_text(e: &Evaluation, filter: &Filter) -> String {
     let mut out = csv::row(&["as_of", "severity", "rule", "gap", "requirements", "clauses", "owners", "affected_count", "affected", "why_it_matters", "fix_at"]);
-    for r in rows(&e, &filter) {
+    for r in rows(e, filter) {
         let g = &r.gap;
         let affected: Vec<String> = g.affected.iter().map(|a| format!("{} ({})", a.label, a.detail)).collect();
         out.push_str(&csv::row(&[
-            as_of.to_string(),
+            e.as_of.to_string(),
             g.severity.label().to_string(),
             g.rule.to_string(),
             g.title.clone(),
@@ -209,7 +215,7 @@ async fn gaps_export(State(state): State<AppState>, me: Member, Query(filter): Q
             g.fix_href.clone(),
         ]));
     }
-    Ok(csv::attachment(&format!("gaps-{}.csv", as_of.format("%Y%m%d")), out))
+    out
 }
 
 #[cfg(test)]

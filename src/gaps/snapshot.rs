@@ -268,7 +268,12 @@ pub struct Snapshot {
 
 /// The first instant after `day`: records created before it existed on that day.
 pub fn cutoff(day: NaiveDate) -> DateTime<Utc> {
-    (day + Duration::days(1)).and_time(NaiveTime::MIN).and_utc()
+    start_of(day + Duration::days(1))
+}
+
+/// The first instant of `day` (UTC).
+pub fn start_of(day: NaiveDate) -> DateTime<Utc> {
+    day.and_time(NaiveTime::MIN).and_utc()
 }
 
 /// Current staff on day `$2`, created before `$3`, as a condition on `p`.

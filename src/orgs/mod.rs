@@ -264,7 +264,7 @@ async fn invite(State(state): State<AppState>, me: Member, Form(form): Form<Invi
         return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
     };
     let mut tx = state.db.begin().await?;
-    let created = model::create_invitation(&mut tx, &me.actor(), now, state.config.invitation_ttl, me.org_id, &email, role, window).await;
+    let created = model::create_invitation(&mut tx, &me.actor(), now, state.config.invitation_ttl, me.org_id, model::Invitee { email: &email, role, window }).await;
     let (_, token) = match created {
         Ok(v) => v,
         Err(AppError::Conflict(msg)) => {

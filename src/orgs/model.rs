@@ -357,6 +357,14 @@ pub async fn set_disabled(
     Ok(m)
 }
 
+/// Who is invited, as what, and (auditors) for which days.
+#[derive(Debug, Clone, Copy)]
+pub struct Invitee<'a> {
+    pub email: &'a str,
+    pub role: Role,
+    pub window: AccessWindow,
+}
+
 /// Creates an invitation and returns the secret for its link (shown once).
 pub async fn create_invitation(
     conn: &mut PgConnection,
@@ -364,10 +372,9 @@ pub async fn create_invitation(
     now: DateTime<Utc>,
     ttl: Duration,
     org_id: Uuid,
-    email: &str,
-    role: Role,
-    window: AccessWindow,
+    invitee: Invitee<'_>,
 ) -> AppResult<(Uuid, String)> {
+    let Invitee { email, role, window } = invitee;
     let already: bool = sqlx::query_scalar(
         "SELECT EXISTS (SELECT 1 FROM memberships m JOIN users u ON u.id = m.user_id
                          WHERE m.org_id = $1 AND lower(u.email) = lower($2))",

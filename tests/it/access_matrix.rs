@@ -278,6 +278,13 @@ const TABLE: &[Row] = &[
                                         Some(["login","404", "404", "403", "403", "404", "404", "orgs"])),
     ("POST", "/evidence-requests/{id}/reopen",["login","303", "303", "403", "403", "303", "303", "orgs"],
                                         Some(["login","404", "404", "403", "403", "404", "404", "orgs"])),
+    // Evidence bundles: owners, ISMS leads and auditors make and download them.
+    ("GET",  "/bundles",                     ["login","200", "200", "403", "403", "200", "200", "orgs"], None),
+    ("POST", "/bundles",                     ["login","303", "303", "403", "403", "303", "303", "orgs"], None),
+    ("GET",  "/bundles/{id}",                ["login","200", "200", "403", "403", "200", "200", "orgs"],
+                                        Some(["login","404", "404", "403", "403", "404", "404", "orgs"])),
+    ("GET",  "/bundles/{id}/download",       ["login","200", "200", "403", "403", "200", "200", "orgs"],
+                                        Some(["login","404", "404", "403", "403", "404", "404", "orgs"])),
 ];
 
 /// One organisation's ids, as the path and form placeholders need them.
@@ -334,6 +341,8 @@ struct Tenant {
     answer_asks: HashMap<P, Uuid>,
     /// An auditor's evidence request on 5.1(a).
     request: Uuid,
+    /// A finished evidence bundle.
+    bundle: Uuid,
 }
 
 struct World {
@@ -439,7 +448,9 @@ async fn tenant(app: &TestApp, name: &str, owner: Uuid) -> Tenant {
     let asker = mandate::audit::Actor { org_id: Some(org), user_id: Some(owner), label: "test".into(), request_id: "test".into() };
     let req_51a = mandate::requirements::catalogue::requirement_id("iso27001-2022-leadership", "5.1(a)");
     let request = mandate::requests::model::raise(&mut tx, &asker, app.state.clock.now(), org, req_51a, "Show me the strategy paper").await.unwrap();
+    let bundle = mandate::bundles::jobs::enqueue(&mut tx, &asker, app.state.clock.now(), org, &mandate::bundles::build::Params { as_of: "2026-11-02".parse().unwrap(), period_from: None, period_to: None }).await.unwrap();
     tx.commit().await.unwrap();
+    assert_eq!(mandate::bundles::jobs::run_next(&app.state, "matrix").await.unwrap(), Some(bundle));
     Tenant {
         meeting,
         sign_meetings,
@@ -450,6 +461,7 @@ async fn tenant(app: &TestApp, name: &str, owner: Uuid) -> Tenant {
         ask,
         answer_asks,
         request,
+        bundle,
         module,
         training_imports,
         policy,
@@ -554,6 +566,7 @@ fn fill(path: &str, t: &Tenant, p: P) -> String {
         _ if path.starts_with("/asks/") => t.ask,
         "/members/{id}/window" => t.auditor_member,
         _ if path.starts_with("/evidence-requests/") => t.request,
+        _ if path.starts_with("/bundles/") => t.bundle,
         _ => t.target_member,
     };
     let token = match path {
@@ -614,6 +627,7 @@ fn form_for(path: &str, t: &Tenant, p: P) -> Vec<(String, String)> {
             ("question", format!("Show me, {p:?}")),
         ],
         "/evidence-requests/{id}/answer" => vec![("answer", format!("Here, from {p:?}"))],
+        "/bundles" => vec![("as_of", "2026-11-02".into())],
         "/evidence-requests/{id}/link" => vec![("item_id", t.evidence.to_string())],
         "/evidence/{id}/links" | "/evidence/{id}/links/remove" => {
             vec![("target", format!("requirement:{}", mandate::requirements::catalogue::requirement_id("iso27001-2022-leadership", "5.2(a)")))]

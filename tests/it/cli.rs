@@ -4,7 +4,7 @@ use axum::http::StatusCode;
 use sqlx::PgPool;
 use std::process::Command;
 
-fn database_url(db: &PgPool) -> String {
+pub fn database_url(db: &PgPool) -> String {
     let base = std::env::var("DATABASE_URL").unwrap();
     let name = db.connect_options().get_database().unwrap().to_string();
     let (server, _) = base.rsplit_once('/').unwrap();

@@ -4,6 +4,7 @@ mod audit;
 mod auditors;
 mod auth;
 mod browser;
+mod bundles;
 mod cli;
 mod crash;
 mod demo;

@@ -128,7 +128,7 @@ impl TestApp {
     pub async fn invitation(&self, org: Uuid, by: Uuid, email: &str, role: Role) -> (Uuid, String) {
         let mut tx = self.db().begin().await.unwrap();
         let actor = Actor { org_id: Some(org), user_id: Some(by), label: "test".into(), request_id: "test".into() };
-        let out = model::create_invitation(&mut tx, &actor, self.state.clock.now(), self.state.config.invitation_ttl, org, email, role, Default::default())
+        let out = model::create_invitation(&mut tx, &actor, self.state.clock.now(), self.state.config.invitation_ttl, org, model::Invitee { email, role, window: Default::default() })
             .await
             .unwrap();
         tx.commit().await.unwrap();
@@ -388,6 +388,8 @@ pub struct Resp {
     pub status: StatusCode,
     pub headers: HeaderMap,
     pub body: String,
+    /// The body as received (downloads).
+    pub bytes: Vec<u8>,
 }
 
 impl Resp {
@@ -457,7 +459,7 @@ impl Client {
             self.store_cookie(c.to_str().unwrap());
         }
         let bytes = res.into_body().collect().await.unwrap().to_bytes();
-        Resp { status, headers, body: String::from_utf8_lossy(&bytes).into_owned() }
+        Resp { status, headers, body: String::from_utf8_lossy(&bytes).into_owned(), bytes: bytes.to_vec() }
     }
 
     /// Signs a policy version as a person would: reads its page (which names

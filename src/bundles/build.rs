@@ -1,0 +1,614 @@
+//! Writes an evidence bundle: one ZIP with every evidence file (stored as
+//! is), the policy texts, CSV files of the records, the audit-log segment,
+//! an offline `index.html` and `manifest.json`. Everything is streamed: files
+//! from the evidence store and rows from PostgreSQL go straight into the ZIP,
+//! and the ZIP straight to its destination, so memory stays flat whatever
+//! the bundle's size (the ZIP's central directory, a few dozen bytes per
+//! file, is the only thing that grows).
+use super::manifest::{AuditSegment, FORMAT, FileEntry, MANIFEST, safe_segment};
+use crate::audit::ExportedRow;
+use crate::evidence::store::EvidenceStore;
+use crate::people::audience;
+use anyhow::{Context, bail};
+use async_zip::base::write::ZipFileWriter;
+use async_zip::{Compression, ZipDateTime, ZipEntryBuilder};
+use chrono::{DateTime, NaiveDate, Utc};
+use futures_util::{AsyncWriteExt, StreamExt, TryStreamExt};
+use sha2::{Digest, Sha256};
+use sqlx::{PgPool, Postgres, Row, Transaction};
+use std::pin::Pin;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::task::{Context as TaskContext, Poll};
+use tokio::io::{AsyncBufReadExt, AsyncWrite, AsyncWriteExt as _};
+use tokio_util::compat::Compat;
+use uuid::Uuid;
+
+/// What to export.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Params {
+    pub as_of: NaiveDate,
+    /// The audit period: the audit-log segment covers these days.
+    pub period_from: Option<NaiveDate>,
+    pub period_to: Option<NaiveDate>,
+}
+
+/// Shared between the builder and whoever reports its progress.
+#[derive(Default)]
+pub struct Progress {
+    pub done: AtomicU64,
+    pub total: AtomicU64,
+    pub note: Mutex<String>,
+    /// Set when the job was taken over or cancelled: the builder stops.
+    pub cancelled: AtomicBool,
+}
+
+impl Progress {
+    fn step(&self, note: impl Into<String>) -> anyhow::Result<()> {
+        if self.cancelled.load(Ordering::Relaxed) {
+            bail!("the export was stopped");
+        }
+        self.done.fetch_add(1, Ordering::Relaxed);
+        *self.note.lock().unwrap_or_else(|e| e.into_inner()) = note.into();
+        Ok(())
+    }
+}
+
+/// What was written.
+#[derive(Debug, Clone)]
+pub struct Built {
+    pub size: u64,
+    pub sha256: Vec<u8>,
+    pub manifest_sha256: Vec<u8>,
+    pub files: usize,
+    pub evidence_files: usize,
+}
+
+/// Where an evidence revision goes in the bundle.
+pub fn evidence_path(item_id: Uuid, title: &str, number: i32, filename: &str) -> String {
+    format!("evidence/{}-{}/r{}-{}", safe_segment(title, 40), item_id.simple(), number, safe_segment(filename, 60))
+}
+
+fn policy_path(policy_id: Uuid, title: &str, major: i32, minor: i32) -> String {
+    format!("policies/{}-{}/v{major}.{minor}.md", safe_segment(title, 40), policy_id.simple())
+}
+
+fn compresses(content_type: &str) -> bool {
+    content_type.starts_with("text/") || matches!(content_type, "application/json" | "message/rfc822")
+}
+
+/// Counts and hashes what passes through to the destination.
+struct Hashing<W> {
+    inner: W,
+    hasher: Sha256,
+    size: u64,
+}
+
+impl<W: AsyncWrite + Unpin> AsyncWrite for Hashing<W> {
+    fn poll_write(mut self: Pin<&mut Self>, cx: &mut TaskContext<'_>, buf: &[u8]) -> Poll<std::io::Result<usize>> {
+        let this = &mut *self;
+        match Pin::new(&mut this.inner).poll_write(cx, buf) {
+            Poll::Ready(Ok(n)) => {
+                this.hasher.update(&buf[..n]);
+                this.size += n as u64;
+                Poll::Ready(Ok(n))
+            }
+            other => other,
+        }
+    }
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}
+
+type Zip<W> = ZipFileWriter<Compat<Hashing<W>>>;
+
+/// The ZIP being written, and the manifest lines kept on disk meanwhile.
+struct Writer<W: AsyncWrite + Unpin> {
+    zip: Zip<W>,
+    stamp: ZipDateTime,
+    manifest_lines: tokio::io::BufWriter<tokio::fs::File>,
+    manifest_path: std::path::PathBuf,
+    files: usize,
+}
+
+/// An entry being written: what goes in is hashed and counted.
+pub struct Entry<'a, W: AsyncWrite + Unpin> {
+    inner: async_zip::base::write::EntryStreamWriter<'a, Compat<Hashing<W>>>,
+    hasher: Sha256,
+    size: u64,
+}
+
+impl<W: AsyncWrite + Unpin> Entry<'_, W> {
+    pub async fn write(&mut self, bytes: &[u8]) -> anyhow::Result<()> {
+        self.hasher.update(bytes);
+        self.size += bytes.len() as u64;
+        self.inner.write_all(bytes).await?;
+        Ok(())
+    }
+
+    pub async fn finish(self) -> anyhow::Result<(Vec<u8>, u64)> {
+        self.inner.close().await?;
+        Ok((self.hasher.finalize().to_vec(), self.size))
+    }
+}
+
+impl<W: AsyncWrite + Unpin> Writer<W> {
+    async fn start(&mut self, name: &str, compress: bool) -> anyhow::Result<Entry<'_, W>> {
+        let entry = ZipEntryBuilder::new(name.to_string().into(), if compress { Compression::Deflate } else { Compression::Stored })
+            .last_modification_date(self.stamp)
+            .unix_permissions(0o644);
+        Ok(Entry { inner: self.zip.write_entry_stream(entry).await?, hasher: Sha256::new(), size: 0 })
+    }
+
+    /// Adds one entry from a stream of chunks; returns its SHA-256 and size.
+    async fn add<S>(&mut self, name: &str, compress: bool, mut chunks: S) -> anyhow::Result<(Vec<u8>, u64)>
+    where
+        S: futures_util::Stream<Item = anyhow::Result<bytes::Bytes>> + Unpin,
+    {
+        let mut entry = self.start(name, compress).await?;
+        while let Some(chunk) = chunks.next().await {
+            entry.write(&chunk?).await?;
+        }
+        entry.finish().await
+    }
+
+    async fn list(&mut self, entry: FileEntry) -> anyhow::Result<()> {
+        let mut line = serde_json::to_vec(&entry)?;
+        line.push(b'\n');
+        self.manifest_lines.write_all(&line).await?;
+        self.files += 1;
+        Ok(())
+    }
+
+    /// Adds a text entry built in memory (small: the index head, a gap list).
+    async fn add_text(&mut self, name: &str, kind: &str, text: String) -> anyhow::Result<()> {
+        let (sha, size) = self.add(name, true, futures_util::stream::iter([Ok(bytes::Bytes::from(text))])).await?;
+        self.list(FileEntry { path: name.into(), sha256: hex::encode(sha), size, kind: kind.into(), ..blank() }).await
+    }
+}
+
+fn blank() -> FileEntry {
+    FileEntry {
+        path: String::new(),
+        sha256: String::new(),
+        size: 0,
+        kind: String::new(),
+        evidence_item: None,
+        title: None,
+        revision: None,
+        evidence_date: None,
+        requirements: Vec::new(),
+        records: Vec::new(),
+    }
+}
+
+/// Every query of the bundle reads its parameters from `p`: the
+/// organisation, the day, the cut-off (start of the next day) and the period.
+const PARAMS: &str = "WITH p AS (SELECT $1::uuid AS org, $2::date AS day, $3::timestamptz AS cut) ";
+
+/// The record CSVs: file name, what it holds, header, query (text columns).
+fn record_files() -> Vec<(&'static str, &'static str, &'static [&'static str], String)> {
+    let ts = |col: &str| format!("to_char({col} AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI')");
+    vec![
+        (
+            "records/requirements.csv",
+            "Requirements with applicability, owner, status and how many evidence items support each",
+            &["code", "clause", "title", "applies", "exclusion_reason", "owner", "status", "notes", "evidence_items"],
+            "SELECT r.code, r.clause, r.title, CASE WHEN COALESCE(s.applicable, true) THEN 'yes' ELSE 'no' END, COALESCE(s.exclusion_reason, ''),
+                    COALESCE(o.name, ''), COALESCE(s.status, 'not_started'), COALESCE(s.notes, ''),
+                    (SELECT count(*) FROM evidence_links l JOIN evidence_items i ON i.org_id = l.org_id AND i.id = l.item_id
+                      WHERE l.org_id = p.org AND l.target_kind = 'requirement' AND l.target_id = r.id AND l.linked_at < p.cut AND i.created_at < p.cut)::text
+               FROM p JOIN requirements r ON r.retired_at IS NULL
+               LEFT JOIN requirement_states s ON s.org_id = p.org AND s.requirement_id = r.id
+               LEFT JOIN people o ON o.org_id = p.org AND o.id = s.owner_id
+              ORDER BY r.framework, r.position"
+                .into(),
+        ),
+        (
+            "records/people.csv",
+            "The people directory: staff and contractors, managers, dates and flags",
+            &["name", "email", "kind", "job_title", "department", "manager", "start_date", "end_date", "top_management", "line_manager", "security_clause"],
+            "SELECT x.name, x.email, x.kind, x.job_title, x.department, COALESCE(m.name, ''), COALESCE(x.start_date::text, ''), COALESCE(x.end_date::text, ''),
+                    x.top_management::text, x.line_manager::text, x.security_clause::text
+               FROM p JOIN people x ON x.org_id = p.org AND x.created_at < p.cut
+               LEFT JOIN people m ON m.org_id = x.org_id AND m.id = x.manager_id
+              ORDER BY x.name, x.email"
+                .into(),
+        ),
+        (
+            "records/acknowledgement-status.csv",
+            "For each policy's current version, who of its audience has acknowledged it",
+            &["policy", "version", "person", "email", "department", "acknowledged"],
+            format!(
+                "SELECT cur.title, cur.major || '.' || cur.minor, x.name, x.email, x.department,
+                        CASE WHEN EXISTS (SELECT 1 FROM acknowledgements a JOIN policy_versions v ON v.org_id = a.org_id AND v.id = a.policy_version_id
+                                           WHERE a.org_id = p.org AND a.person_id = x.id AND v.policy_id = cur.policy_id AND v.major = cur.major
+                                             AND a.acknowledged_at < p.cut) THEN 'yes' ELSE 'no' END
+                   FROM p JOIN (SELECT DISTINCT ON (pol.id) pol.id AS policy_id, pol.title, pol.audience, pol.audience_departments, v.major, v.minor, pol.org_id
+                                  FROM policies pol JOIN policy_versions v ON v.org_id = pol.org_id AND v.policy_id = pol.id AND v.approved_at IS NOT NULL
+                                 ORDER BY pol.id, v.major DESC, v.minor DESC) cur ON cur.org_id = p.org
+                   JOIN people x ON x.org_id = p.org AND x.created_at < p.cut AND (x.start_date IS NULL OR x.start_date <= p.day)
+                                AND (x.end_date IS NULL OR x.end_date > p.day) AND {}
+                  ORDER BY cur.title, x.name, x.email",
+                audience::sql_match("cur", "x")
+            ),
+        ),
+        (
+            "records/acknowledgements.csv",
+            "Every acknowledgement: who, which version, when and how",
+            &["policy", "version", "person", "email", "acknowledged_at_utc", "method"],
+            format!(
+                "SELECT pol.title, v.major || '.' || v.minor, x.name, x.email, {}, a.method
+                   FROM p JOIN acknowledgements a ON a.org_id = p.org AND a.acknowledged_at < p.cut
+                   JOIN people x ON x.org_id = a.org_id AND x.id = a.person_id
+                   JOIN policy_versions v ON v.org_id = a.org_id AND v.id = a.policy_version_id
+                   JOIN policies pol ON pol.org_id = v.org_id AND pol.id = v.policy_id
+                  ORDER BY pol.title, v.major, v.minor, x.name, x.email",
+                ts("a.acknowledged_at")
+            ),
+        ),
+        (
+            "records/policies.csv",
+            "Policy versions with their approval (who, when, top management or not, SHA-256 of the signed document) and acknowledgements",
+            &["policy", "kind", "version", "change_summary", "approved_at_utc", "approved_by", "approver_top_management", "signed_document_sha256", "acknowledgements"],
+            format!(
+                "SELECT pol.title, pol.kind, v.major || '.' || v.minor, v.change_summary, COALESCE({}, ''), COALESCE(v.approver_name, ''),
+                        COALESCE(v.approver_top_management::text, ''), COALESCE(encode(v.approved_sha256, 'hex'), ''),
+                        (SELECT count(*) FROM acknowledgements a WHERE a.org_id = v.org_id AND a.policy_version_id = v.id AND a.acknowledged_at < p.cut)::text
+                   FROM p JOIN policies pol ON pol.org_id = p.org AND pol.created_at < p.cut
+                   JOIN policy_versions v ON v.org_id = pol.org_id AND v.policy_id = pol.id AND v.created_at < p.cut
+                  ORDER BY pol.title, v.major, v.minor",
+                ts("CASE WHEN v.approved_at < p.cut THEN v.approved_at END")
+            ),
+        ),
+        (
+            "records/training.csv",
+            "Training completions with the date they stop counting",
+            &["person", "email", "module", "kind", "completed_on", "valid_until", "source"],
+            "SELECT x.name, x.email, t.title, t.kind, r.completed_on::text, (r.completed_on + make_interval(months => t.validity_months))::date::text, r.source
+               FROM p JOIN training_records r ON r.org_id = p.org AND r.recorded_at < p.cut AND r.completed_on <= p.day
+               JOIN people x ON x.org_id = r.org_id AND x.id = r.person_id
+               JOIN training_modules t ON t.org_id = r.org_id AND t.id = r.module_id
+              ORDER BY x.name, x.email, t.title, r.completed_on"
+                .into(),
+        ),
+        (
+            "records/roles.csv",
+            "ISMS roles (5.3) with responsibilities, authorities, the 5.3(a)/(b) assignments and appointments",
+            &["role", "responsibilities", "authorities", "carries_5_3_a", "carries_5_3_b", "holder", "capacity", "appointed_on", "appointed_by", "appointer_top_management", "confirmed", "accepted", "ended_on"],
+            "SELECT r.name, r.responsibilities, r.authorities, r.carries_conformance::text, r.carries_reporting::text, COALESCE(x.name, ''), COALESCE(a.capacity, ''),
+                    COALESCE(a.appointed_on::text, ''), COALESCE(b.name, ''), COALESCE(b.top_management::text, ''),
+                    CASE WHEN a.id IS NULL THEN '' WHEN a.confirmed_at < p.cut THEN 'yes' ELSE 'no' END,
+                    CASE WHEN a.id IS NULL THEN '' WHEN a.accepted_at < p.cut THEN 'yes' ELSE 'no' END, COALESCE(a.ended_on::text, '')
+               FROM p JOIN isms_roles r ON r.org_id = p.org AND r.created_at < p.cut AND (r.retired_at IS NULL OR r.retired_at >= p.cut)
+               LEFT JOIN role_appointments a ON a.org_id = r.org_id AND a.role_id = r.id AND a.created_at < p.cut
+               LEFT JOIN people x ON x.org_id = a.org_id AND x.id = a.person_id
+               LEFT JOIN people b ON b.org_id = a.org_id AND b.id = a.appointed_by
+              ORDER BY r.position, r.name, a.capacity DESC, x.name"
+                .into(),
+        ),
+        (
+            "records/raci.csv",
+            "The RACI matrix: activity, role, letters",
+            &["activity", "role", "letters"],
+            "SELECT a.name, r.name, c.letters
+               FROM p JOIN raci_activities a ON a.org_id = p.org AND a.created_at < p.cut AND (a.retired_at IS NULL OR a.retired_at >= p.cut)
+               JOIN raci_cells c ON c.org_id = a.org_id AND c.activity_id = a.id
+               JOIN isms_roles r ON r.org_id = c.org_id AND r.id = c.role_id
+              ORDER BY a.position, a.name, r.position, r.name"
+                .into(),
+        ),
+        (
+            "records/meetings.csv",
+            "Management reviews and steering meetings: dates, chair, inputs, decisions, sign-off",
+            &["kind", "title", "planned_on", "held_on", "chair", "top_management_present", "inputs", "minutes", "decisions", "signed_off_by", "signed_off_at_utc"],
+            format!(
+                "SELECT m.kind, m.title, COALESCE(m.planned_on::text, ''), COALESCE(m.held_on::text, ''), COALESCE(c.name, ''),
+                        CASE WHEN EXISTS (SELECT 1 FROM people t WHERE t.org_id = m.org_id AND t.id = ANY(m.attendee_ids) AND t.top_management) THEN 'yes' ELSE 'no' END,
+                        array_to_string(m.inputs, '; '), m.minutes, m.decisions,
+                        CASE WHEN m.signed_off_at < p.cut THEN COALESCE(m.signed_off_name, '') ELSE '' END, COALESCE({}, '')
+                   FROM p JOIN meetings m ON m.org_id = p.org AND m.created_at < p.cut
+                   LEFT JOIN people c ON c.org_id = m.org_id AND c.id = m.chair_id
+                  ORDER BY COALESCE(m.held_on, m.planned_on), m.title",
+                ts("CASE WHEN m.signed_off_at < p.cut THEN m.signed_off_at END")
+            ),
+        ),
+        (
+            "records/actions.csv",
+            "Action items from meetings: owner, due date, status, closing note",
+            &["meeting", "action", "owner", "due_on", "status", "closing_note", "closed_at_utc"],
+            format!(
+                "SELECT COALESCE(m.title, ''), a.title, COALESCE(o.name, ''), COALESCE(a.due_on::text, ''),
+                        CASE WHEN a.closed_at < p.cut THEN a.status ELSE 'open' END, CASE WHEN a.closed_at < p.cut THEN a.closing_note ELSE '' END,
+                        COALESCE({}, '')
+                   FROM p JOIN action_items a ON a.org_id = p.org AND a.created_at < p.cut
+                   LEFT JOIN meetings m ON m.org_id = a.org_id AND m.id = a.meeting_id
+                   LEFT JOIN people o ON o.org_id = a.org_id AND o.id = a.owner_id
+                  ORDER BY a.due_on NULLS LAST, a.title",
+                ts("CASE WHEN a.closed_at < p.cut THEN a.closed_at END")
+            ),
+        ),
+        (
+            "records/resource-decisions.csv",
+            "Resource requests and decisions: what, who asked, who decided (top management or not), outcome",
+            &["title", "what", "amount", "currency", "reason", "asked_by", "asked_on", "decided_by", "decider_top_management", "decision", "decided_on"],
+            "SELECT d.title, d.what, COALESCE(d.amount::text, ''), COALESCE(d.currency, ''), d.reason, COALESCE(a.name, ''), COALESCE(d.asked_on::text, ''),
+                    COALESCE(b.name, ''), COALESCE(b.top_management::text, ''),
+                    CASE WHEN d.decided_on <= p.day THEN d.decision ELSE 'pending' END, CASE WHEN d.decided_on <= p.day THEN d.decided_on::text ELSE '' END
+               FROM p JOIN resource_decisions d ON d.org_id = p.org AND d.created_at < p.cut
+               LEFT JOIN people a ON a.org_id = d.org_id AND a.id = d.asked_by
+               LEFT JOIN people b ON b.org_id = d.org_id AND b.id = d.decided_by
+              ORDER BY COALESCE(d.decided_on, d.asked_on), d.title"
+                .into(),
+        ),
+        (
+            "records/communications.csv",
+            "Leadership communications: when, from whom, channel, audience, reach",
+            &["sent_on", "from", "from_top_management", "channel", "audience", "reach", "subject", "summary"],
+            "SELECT c.sent_on::text, COALESCE(f.name, ''), COALESCE(f.top_management::text, ''), c.channel, c.audience, COALESCE(c.reach::text, ''), c.subject, c.summary
+               FROM p JOIN communications c ON c.org_id = p.org AND c.created_at < p.cut
+               LEFT JOIN people f ON f.org_id = c.org_id AND f.id = c.from_id
+              ORDER BY c.sent_on, c.subject"
+                .into(),
+        ),
+        (
+            "records/objectives.csv",
+            "Information security objectives: measure, target, owner, due date, status",
+            &["objective", "measure", "target", "owner", "due_on", "status", "supports"],
+            "SELECT o.title, o.measure, o.target, COALESCE(x.name, ''), COALESCE(o.due_on::text, ''), o.status, o.strategy_link
+               FROM p JOIN objectives o ON o.org_id = p.org AND o.created_at < p.cut
+               LEFT JOIN people x ON x.org_id = o.org_id AND x.id = o.owner_id
+              ORDER BY o.title"
+                .into(),
+        ),
+        (
+            "records/evidence-requests.csv",
+            "Auditors' evidence requests and their answers",
+            &["requirement", "request", "status", "asked_by", "asked_at_utc", "answer", "answered_at_utc"],
+            format!(
+                "SELECT r.code, q.question, q.status, u.name, {}, q.answer, COALESCE({}, '')
+                   FROM p JOIN evidence_requests q ON q.org_id = p.org AND q.asked_at < p.cut
+                   JOIN requirements r ON r.id = q.requirement_id JOIN users u ON u.id = q.asked_by
+                  ORDER BY q.asked_at",
+                ts("q.asked_at"),
+                ts("q.answered_at")
+            ),
+        ),
+    ]
+}
+
+#[derive(sqlx::FromRow)]
+struct RevisionRow {
+    revision_id: Uuid,
+    item_id: Uuid,
+    title: String,
+    number: i32,
+    filename: String,
+    content_type: String,
+    object_key: String,
+    size: i64,
+    sha256: Vec<u8>,
+    evidence_date: Option<NaiveDate>,
+    requirements: Vec<String>,
+    records: Vec<String>,
+}
+
+/// Builds the bundle into `out` and returns what was written. `now` dates
+/// the entries; `progress` is updated as entries are written.
+pub async fn build<W>(db: &PgPool, store: &EvidenceStore, org_id: Uuid, params: &Params, now: DateTime<Utc>, progress: &Progress, out: W) -> anyhow::Result<Built>
+where
+    W: AsyncWrite + Unpin + Send,
+{
+    let cut = crate::gaps::snapshot::cutoff(params.as_of);
+    // One consistent view of the organisation for the whole bundle.
+    let mut tx = db.begin().await?;
+    sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY").execute(&mut *tx).await?;
+    let org_name: String = sqlx::query_scalar("SELECT name FROM organisations WHERE id = $1").bind(org_id).fetch_one(&mut *tx).await?;
+    let (head_seq, head_hash) = crate::audit::head_hash(&mut *tx, org_id).await?;
+    let revisions: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM evidence_revisions r JOIN evidence_items i ON i.org_id = r.org_id AND i.id = r.item_id
+          WHERE r.org_id = $1 AND r.uploaded_at < $2 AND i.created_at < $2",
+    )
+    .bind(org_id)
+    .bind(cut)
+    .fetch_one(&mut *tx)
+    .await?;
+    let policy_texts: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM policy_versions WHERE org_id = $1 AND created_at < $2 AND btrim(COALESCE(body_markdown, '')) <> ''",
+    )
+    .bind(org_id)
+    .bind(cut)
+    .fetch_one(&mut *tx)
+    .await?;
+    let records = record_files();
+    progress.total.store(revisions as u64 + policy_texts as u64 + records.len() as u64 + 3, Ordering::Relaxed);
+
+    let manifest_path = std::env::temp_dir().join(format!("mandate-manifest-{}.jsonl", Uuid::new_v4().simple()));
+    let file = tokio::fs::File::create(&manifest_path).await.context("creating a temporary file for the manifest")?;
+    let mut w = Writer {
+        zip: ZipFileWriter::with_tokio(Hashing { inner: out, hasher: Sha256::new(), size: 0 }),
+        stamp: ZipDateTime::from_chrono(&now),
+        manifest_lines: tokio::io::BufWriter::new(file),
+        manifest_path: manifest_path.clone(),
+        files: 0,
+    };
+    let result = write_all(db, &mut tx, store, org_id, &org_name, params, cut, now, progress, &mut w, &records, head_seq, &head_hash).await;
+    let _ = tokio::fs::remove_file(&manifest_path).await;
+    let (manifest_sha256, evidence_files) = result?;
+    tx.rollback().await?;
+    let files = w.files + 1;
+    let hashing = w.zip.close().await?.into_inner();
+    let mut hashing = hashing;
+    hashing.shutdown().await.context("finishing the bundle file")?;
+    Ok(Built { size: hashing.size, sha256: hashing.hasher.finalize().to_vec(), manifest_sha256, files, evidence_files })
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn write_all<W: AsyncWrite + Unpin + Send>(
+    db: &PgPool,
+    tx: &mut Transaction<'static, Postgres>,
+    store: &EvidenceStore,
+    org_id: Uuid,
+    org_name: &str,
+    params: &Params,
+    cut: DateTime<Utc>,
+    now: DateTime<Utc>,
+    progress: &Progress,
+    w: &mut Writer<W>,
+    records: &[(&'static str, &'static str, &'static [&'static str], String)],
+    head_seq: i64,
+    head_hash: &[u8],
+) -> anyhow::Result<(Vec<u8>, usize)> {
+    // 1. Evidence files, page by page, each checked against its recorded SHA-256.
+    let mut after: Option<(Uuid, i32)> = None;
+    let mut evidence_files = 0usize;
+    loop {
+        let page: Vec<RevisionRow> = sqlx::query_as(
+            "SELECT r.id AS revision_id, r.item_id, i.title, r.number, r.filename, r.content_type, r.object_key, r.size, r.sha256, i.evidence_date,
+                    ARRAY(SELECT q.code FROM evidence_links l JOIN requirements q ON q.id = l.target_id
+                           WHERE l.org_id = i.org_id AND l.item_id = i.id AND l.target_kind = 'requirement' AND l.linked_at < $2 ORDER BY q.position) AS requirements,
+                    ARRAY(SELECT l.target_kind || ':' || l.target_id FROM evidence_links l
+                           WHERE l.org_id = i.org_id AND l.item_id = i.id AND l.target_kind <> 'requirement' AND l.linked_at < $2
+                           ORDER BY l.target_kind, l.target_id) AS records
+               FROM evidence_revisions r JOIN evidence_items i ON i.org_id = r.org_id AND i.id = r.item_id
+              WHERE r.org_id = $1 AND r.uploaded_at < $2 AND i.created_at < $2
+                AND ($3::uuid IS NULL OR (r.item_id, r.number) > ($3, $4))
+              ORDER BY r.item_id, r.number LIMIT 200",
+        )
+        .bind(org_id)
+        .bind(cut)
+        .bind(after.map(|a| a.0))
+        .bind(after.map(|a| a.1).unwrap_or(0))
+        .fetch_all(&mut **tx)
+        .await?;
+        let Some(last) = page.last() else { break };
+        after = Some((last.item_id, last.number));
+        for r in page {
+            let path = evidence_path(r.item_id, &r.title, r.number, &r.filename);
+            let (_, stream) = store.read(&r.object_key).await.with_context(|| format!("reading the file of \"{}\" (revision {})", r.title, r.number))?;
+            let (sha, size) = w.add(&path, compresses(&r.content_type), stream.map_err(anyhow::Error::from)).await?;
+            if sha != r.sha256 || size != r.size as u64 {
+                bail!("the stored file of \"{}\" (revision {}) no longer matches the SHA-256 recorded when it was uploaded", r.title, r.number);
+            }
+            w.list(FileEntry {
+                path,
+                sha256: hex::encode(sha),
+                size,
+                kind: "evidence".into(),
+                evidence_item: Some(r.item_id.to_string()),
+                title: Some(r.title.clone()),
+                revision: Some(r.number),
+                evidence_date: r.evidence_date.map(|d| d.to_string()),
+                requirements: r.requirements,
+                records: r.records,
+            })
+            .await?;
+            evidence_files += 1;
+            let _ = r.revision_id;
+            progress.step(format!("Copied evidence file {evidence_files} of {}", progress.total.load(Ordering::Relaxed)))?;
+        }
+    }
+
+    // 2. Policy texts written in the app.
+    {
+        let mut rows = sqlx::query_as::<_, (Uuid, String, i32, i32, String)>(
+            "SELECT pol.id, pol.title, v.major, v.minor, v.body_markdown FROM policy_versions v JOIN policies pol ON pol.org_id = v.org_id AND pol.id = v.policy_id
+              WHERE v.org_id = $1 AND v.created_at < $2 AND btrim(COALESCE(v.body_markdown, '')) <> '' ORDER BY pol.title, v.major, v.minor",
+        )
+        .bind(org_id)
+        .bind(cut)
+        .fetch(&mut **tx);
+        while let Some((policy_id, title, major, minor, body)) = rows.try_next().await? {
+            let path = policy_path(policy_id, &title, major, minor);
+            let (sha, size) = w.add(&path, true, futures_util::stream::iter([Ok(bytes::Bytes::from(body))])).await?;
+            w.list(FileEntry { path, sha256: hex::encode(sha), size, kind: "policy_text".into(), title: Some(format!("{title} v{major}.{minor}")), ..blank() }).await?;
+            progress.step(format!("Wrote the text of {title} v{major}.{minor}"))?;
+        }
+    }
+
+    // 3. Record CSVs, streamed from PostgreSQL.
+    for (path, description, header, sql) in records {
+        let (sha, size) = {
+            let sql = format!("{PARAMS}{sql}");
+            let head = crate::web::csv::row(header);
+            let rows = sqlx::query(&sql).bind(org_id).bind(params.as_of).bind(cut).fetch(&mut **tx);
+            let lines = rows.map(|row| -> anyhow::Result<bytes::Bytes> {
+                let row = row?;
+                let cells: Vec<String> = (0..row.len()).map(|i| row.try_get::<Option<String>, _>(i).map(Option::unwrap_or_default)).collect::<Result<_, _>>()?;
+                Ok(bytes::Bytes::from(crate::web::csv::row(&cells)))
+            });
+            let all = futures_util::stream::iter([Ok(bytes::Bytes::from(head))]).chain(lines);
+            w.add(path, true, Box::pin(all)).await?
+        };
+        w.list(FileEntry { path: path.to_string(), sha256: hex::encode(sha), size, kind: "record_csv".into(), title: Some(description.to_string()), ..blank() }).await?;
+        progress.step(format!("Wrote {path}"))?;
+    }
+
+    // 4. The gap list as of the day, from the gap engine.
+    let evaluation = crate::gaps::evaluate(db, org_id, params.as_of).await.map_err(|e| anyhow::anyhow!("evaluating the gaps: {e:?}"))?;
+    w.add_text("records/gaps.csv", "record_csv", crate::gaps::pages::csv_text(&evaluation, &Default::default())).await?;
+    progress.step("Wrote the gap list")?;
+
+    // 5. The audit-log segment: the period's rows (or all up to the day), each
+    //    with the fields its hash covers.
+    let from = params.period_from.map(crate::gaps::snapshot::start_of).unwrap_or(DateTime::<Utc>::UNIX_EPOCH);
+    let to = params.period_to.map(crate::gaps::snapshot::cutoff).map(|t| t.min(cut)).unwrap_or(cut);
+    let chain = org_id;
+    let (first_seq, last_seq): (Option<i64>, Option<i64>) = sqlx::query_as("SELECT min(seq), max(seq) FROM audit_log WHERE chain = $1 AND at >= $2 AND at < $3")
+        .bind(chain)
+        .bind(from)
+        .bind(to)
+        .fetch_one(&mut **tx)
+        .await?;
+    let audit_path = "audit/audit-log.jsonl";
+    let (sha, size) = {
+        let rows = sqlx::query_as::<_, ExportedRow>(ExportedRow::SQL).bind(chain).bind(from).bind(to).fetch(&mut **tx);
+        let lines = rows.map(|row| -> anyhow::Result<bytes::Bytes> {
+            let mut line = serde_json::to_vec(&row?)?;
+            line.push(b'\n');
+            Ok(bytes::Bytes::from(line))
+        });
+        w.add(audit_path, true, Box::pin(lines)).await?
+    };
+    w.list(FileEntry { path: audit_path.into(), sha256: hex::encode(sha), size, kind: "audit_log".into(), title: Some("Audit-log rows, one JSON object per line".into()), ..blank() }).await?;
+    progress.step("Wrote the audit log")?;
+    let segment = AuditSegment { path: audit_path.into(), first_seq, last_seq, head_seq, head_hash: hex::encode(head_hash) };
+
+    // 6. The offline index: requirement → owner → evidence, then the records.
+    let (sha, size) = {
+        let mut entry = w.start("index.html", true).await?;
+        super::index::render(tx, &mut entry, org_id, org_name, params, cut, now, records, &segment).await?;
+        entry.finish().await?
+    };
+    w.list(FileEntry { path: "index.html".into(), sha256: hex::encode(sha), size, kind: "index".into(), title: Some("Start here: works offline".into()), ..blank() }).await?;
+    progress.step("Wrote the index")?;
+
+    // 7. The manifest, from the lines kept on disk.
+    w.manifest_lines.flush().await?;
+    let head = serde_json::json!({
+        "format": FORMAT,
+        "organisation": org_name,
+        "organisation_id": org_id.to_string(),
+        "as_of": params.as_of.to_string(),
+        "period_from": params.period_from.map(|d| d.to_string()),
+        "period_to": params.period_to.map(|d| d.to_string()),
+        "generated_at": now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        "audit_log": segment,
+    })
+    .to_string();
+    let opening = format!("{},\"files\":[\n", &head[..head.len() - 1]);
+    let lines = tokio::io::BufReader::new(tokio::fs::File::open(&w.manifest_path).await?).lines();
+    let mut first = true;
+    let entries = tokio_stream::wrappers::LinesStream::new(lines).map(move |line| -> anyhow::Result<bytes::Bytes> {
+        let sep = if std::mem::take(&mut first) { "" } else { ",\n" };
+        Ok(bytes::Bytes::from(format!("{sep}{}", line?)))
+    });
+    let all = futures_util::stream::iter([Ok(bytes::Bytes::from(opening))]).chain(entries).chain(futures_util::stream::iter([Ok(bytes::Bytes::from_static(b"\n]}\n"))]));
+    let (manifest_sha, _) = w.add(MANIFEST, true, Box::pin(all)).await?;
+    progress.step("Wrote the manifest")?;
+    Ok((manifest_sha, evidence_files))
+}

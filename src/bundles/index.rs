@@ -1,0 +1,207 @@
+//! The bundle's `index.html`: a page that works offline, from requirement
+//! to owner to evidence with relative links, then the policies, the record
+//! files and the audit log. Written row by row into the ZIP entry.
+use super::build::{Entry, Params, evidence_path};
+use super::manifest::AuditSegment;
+use chrono::{DateTime, NaiveDate, Utc};
+use futures_util::TryStreamExt;
+use sqlx::{Postgres, Transaction};
+use tokio::io::AsyncWrite;
+use uuid::Uuid;
+
+fn esc(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+const STYLE: &str = "body{font:15px/1.5 system-ui,sans-serif;max-width:70rem;margin:2rem auto;padding:0 1rem;color:#1b1b1b}
+h1{font-size:1.6rem}h2{margin-top:2rem;border-bottom:1px solid #ccc}table{border-collapse:collapse;width:100%}
+th,td{text-align:left;vertical-align:top;padding:.3rem .5rem;border-bottom:1px solid #e3e3e3}.muted{color:#666}
+.gap{color:#8a1c1c}code{font-size:.85em;word-break:break-all}";
+
+#[derive(sqlx::FromRow)]
+struct ReqRow {
+    code: String,
+    title: String,
+    applicable: bool,
+    owner: Option<String>,
+    status: String,
+    item_id: Option<Uuid>,
+    item_title: Option<String>,
+    evidence_date: Option<NaiveDate>,
+    external_url: Option<String>,
+    number: Option<i32>,
+    filename: Option<String>,
+}
+
+#[derive(sqlx::FromRow)]
+struct PolicyRow {
+    policy_id: Uuid,
+    title: String,
+    major: i32,
+    minor: i32,
+    approved_at: Option<DateTime<Utc>>,
+    approver_name: Option<String>,
+    approver_top_management: Option<bool>,
+    has_text: bool,
+    item_id: Option<Uuid>,
+    item_title: Option<String>,
+    number: Option<i32>,
+    filename: Option<String>,
+}
+
+#[allow(clippy::too_many_arguments)]
+pub async fn render<W: AsyncWrite + Unpin>(
+    tx: &mut Transaction<'static, Postgres>,
+    out: &mut Entry<'_, W>,
+    org_id: Uuid,
+    org_name: &str,
+    params: &Params,
+    cut: DateTime<Utc>,
+    now: DateTime<Utc>,
+    records: &[(&'static str, &'static str, &'static [&'static str], String)],
+    segment: &AuditSegment,
+) -> anyhow::Result<()> {
+    let period = match (params.period_from, params.period_to) {
+        (Some(f), Some(t)) => format!("{f} to {t}"),
+        (Some(f), None) => format!("from {f}"),
+        (None, Some(t)) => format!("until {t}"),
+        (None, None) => "not limited".into(),
+    };
+    out.write(
+        format!(
+            "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>Evidence bundle: {org}</title><style>{STYLE}</style></head><body>
+<h1>Evidence bundle: {org}</h1>
+<p>Records as of <strong>{as_of}</strong> (anything recorded later is left out). Audit period: {period}. Made {made} UTC by Mandate.</p>
+<p>Every file in this bundle is listed in <a href=\"manifest.json\">manifest.json</a> with its SHA-256 and size. Run <code>mandate verify-bundle</code> on the ZIP to check that nothing was altered, removed or added.</p>
+<h2>Requirements, owners and evidence</h2>
+<table><thead><tr><th>Requirement</th><th>Owner</th><th>Status</th><th>Evidence (newest revision as of {as_of})</th></tr></thead><tbody>\n",
+            org = esc(org_name),
+            as_of = params.as_of,
+            made = now.format("%Y-%m-%d %H:%M"),
+        )
+        .as_bytes(),
+    )
+    .await?;
+
+    // One row per requirement × linked item, requirements in catalogue order.
+    let mut rows = sqlx::query_as::<_, ReqRow>(
+        "SELECT r.code, r.title, COALESCE(s.applicable, true) AS applicable, o.name AS owner, COALESCE(s.status, 'not_started') AS status,
+                i.id AS item_id, i.title AS item_title, i.evidence_date, i.external_url, v.number, v.filename
+           FROM requirements r
+           LEFT JOIN requirement_states s ON s.org_id = $1 AND s.requirement_id = r.id
+           LEFT JOIN people o ON o.org_id = $1 AND o.id = s.owner_id
+           LEFT JOIN evidence_links l ON l.org_id = $1 AND l.target_kind = 'requirement' AND l.target_id = r.id AND l.linked_at < $2
+           LEFT JOIN evidence_items i ON i.org_id = l.org_id AND i.id = l.item_id AND i.created_at < $2
+           LEFT JOIN LATERAL (SELECT v.number, v.filename FROM evidence_revisions v WHERE v.org_id = i.org_id AND v.item_id = i.id AND v.uploaded_at < $2
+                               ORDER BY v.number DESC LIMIT 1) v ON true
+          WHERE r.retired_at IS NULL
+          ORDER BY r.framework, r.position, i.evidence_date DESC NULLS LAST, i.title",
+    )
+    .bind(org_id)
+    .bind(cut)
+    .fetch(&mut **tx);
+    let mut current: Option<String> = None;
+    let mut cell = String::new();
+    let mut line = String::new();
+    while let Some(r) = rows.try_next().await? {
+        if current.as_deref() != Some(r.code.as_str()) {
+            if current.is_some() {
+                out.write(format!("{line}{}</td></tr>\n", if cell.is_empty() { "<span class=\"gap\">no evidence</span>".to_string() } else { cell.clone() }).as_bytes()).await?;
+            }
+            current = Some(r.code.clone());
+            cell.clear();
+            let status = if r.applicable { r.status.replace('_', " ") } else { "excluded".into() };
+            line = format!(
+                "<tr><td><strong>{}</strong> {}</td><td>{}</td><td>{}</td><td>",
+                esc(&r.code),
+                esc(&r.title),
+                r.owner.as_deref().map(esc).unwrap_or_else(|| "<span class=\"gap\">nobody</span>".into()),
+                esc(&status)
+            );
+        }
+        if let (Some(item), Some(title)) = (r.item_id, r.item_title.as_deref()) {
+            let date = r.evidence_date.map(|d| format!(" <span class=\"muted\">{d}</span>")).unwrap_or_default();
+            let link = match (r.number, r.filename.as_deref(), r.external_url.as_deref()) {
+                (Some(n), Some(f), _) => format!("<a href=\"{}\">{}</a>", esc(&evidence_path(item, title, n, f)), esc(title)),
+                (_, _, Some(url)) => format!("{} <span class=\"muted\">(kept elsewhere: {})</span>", esc(title), esc(url)),
+                _ => esc(title),
+            };
+            cell.push_str(&format!("<div>{link}{date}</div>"));
+        }
+    }
+    drop(rows);
+    if current.is_some() {
+        out.write(format!("{line}{}</td></tr>\n", if cell.is_empty() { "<span class=\"gap\">no evidence</span>".to_string() } else { cell }).as_bytes()).await?;
+    }
+    out.write(b"</tbody></table>\n<h2>Policies and their approvals</h2>\n<table><thead><tr><th>Policy</th><th>Version</th><th>Approved</th><th>Document</th></tr></thead><tbody>\n").await?;
+
+    let mut rows = sqlx::query_as::<_, PolicyRow>(
+        "SELECT pol.id AS policy_id, pol.title, v.major, v.minor, CASE WHEN v.approved_at < $2 THEN v.approved_at END AS approved_at,
+                CASE WHEN v.approved_at < $2 THEN v.approver_name END AS approver_name,
+                CASE WHEN v.approved_at < $2 THEN v.approver_top_management END AS approver_top_management,
+                btrim(COALESCE(v.body_markdown, '')) <> '' AS has_text, r.item_id, i.title AS item_title, r.number, r.filename
+           FROM policies pol JOIN policy_versions v ON v.org_id = pol.org_id AND v.policy_id = pol.id AND v.created_at < $2
+           LEFT JOIN evidence_revisions r ON r.org_id = v.org_id AND r.id = v.evidence_revision_id
+           LEFT JOIN evidence_items i ON i.org_id = r.org_id AND i.id = r.item_id
+          WHERE pol.org_id = $1 AND pol.created_at < $2
+          ORDER BY pol.title, v.major, v.minor",
+    )
+    .bind(org_id)
+    .bind(cut)
+    .fetch(&mut **tx);
+    let mut any = false;
+    while let Some(p) = rows.try_next().await? {
+        any = true;
+        let approved = match (p.approved_at, &p.approver_name) {
+            (Some(at), Some(name)) => format!(
+                "{} by {}{}",
+                at.format("%Y-%m-%d"),
+                esc(name),
+                if p.approver_top_management == Some(true) { "" } else { " <span class=\"gap\">(not top management)</span>" }
+            ),
+            _ => "<span class=\"muted\">draft, not signed</span>".into(),
+        };
+        let doc = match (p.item_id, p.item_title.as_deref(), p.number, p.filename.as_deref()) {
+            (Some(item), Some(title), Some(n), Some(f)) => format!("<a href=\"{}\">{}</a>", esc(&evidence_path(item, title, n, f)), esc(f)),
+            _ if p.has_text => format!(
+                "<a href=\"{}\">text</a>",
+                esc(&format!("policies/{}-{}/v{}.{}.md", super::manifest::safe_segment(&p.title, 40), p.policy_id.simple(), p.major, p.minor))
+            ),
+            _ => String::new(),
+        };
+        out.write(format!("<tr><td>{}</td><td>{}.{}</td><td>{approved}</td><td>{doc}</td></tr>\n", esc(&p.title), p.major, p.minor).as_bytes()).await?;
+    }
+    drop(rows);
+    if !any {
+        out.write(b"<tr><td colspan=\"4\" class=\"gap\">No policies were recorded.</td></tr>\n").await?;
+    }
+    out.write(b"</tbody></table>\n<h2>Records</h2>\n<ul>\n").await?;
+    for (path, description, _, _) in records {
+        out.write(format!("<li><a href=\"{path}\">{path}</a>: {}</li>\n", esc(description)).as_bytes()).await?;
+    }
+    out.write(b"<li><a href=\"records/gaps.csv\">records/gaps.csv</a>: the gaps Mandate found as of the day, by severity</li>\n</ul>\n").await?;
+    let range = match (segment.first_seq, segment.last_seq) {
+        (Some(f), Some(l)) => format!("rows {f} to {l}"),
+        _ => "no rows in the period".into(),
+    };
+    out.write(
+        format!(
+            "<h2>Audit log</h2>\n<p><a href=\"{}\">{}</a> holds the organisation's audit-log {range}, one JSON object per line with every field its hash covers. Each row's hash is SHA-256 over the previous row's hash and the row's fields; the chain's head when this bundle was made was row {} with hash <code>{}</code>.</p>\n</body></html>\n",
+            segment.path, segment.path, segment.head_seq, segment.head_hash
+        )
+        .as_bytes(),
+    )
+    .await?;
+    Ok(())
+}

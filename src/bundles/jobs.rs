@@ -1,0 +1,262 @@
+//! Background jobs recorded in PostgreSQL. Any app process claims the
+//! oldest queued job with `FOR UPDATE SKIP LOCKED`, and keeps a heartbeat
+//! while it works. A job whose heartbeat stopped (its process died) is
+//! claimed again and restarted from the beginning under a new attempt
+//! number; the attempt that lost it notices at its next heartbeat and stops.
+use super::build::{self, Params, Progress};
+use crate::app::AppState;
+use crate::audit::{self, Actor};
+use crate::error::{AppError, AppResult};
+use chrono::{DateTime, Duration, Utc};
+use serde_json::json;
+use sqlx::{PgConnection, PgPool};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use uuid::Uuid;
+
+/// A running job whose heartbeat is older than this is taken over.
+pub const STALE_AFTER: Duration = Duration::seconds(60);
+/// How often a running job writes its progress and heartbeat.
+const BEAT_EVERY: std::time::Duration = std::time::Duration::from_secs(2);
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Job {
+    pub id: Uuid,
+    pub org_id: Uuid,
+    pub params: sqlx::types::Json<Params>,
+    pub requested_by_name: Option<String>,
+    pub requested_at: DateTime<Utc>,
+    pub status: String,
+    pub attempts: i32,
+    pub progress_done: i64,
+    pub progress_total: i64,
+    pub progress_note: String,
+    pub result_size: Option<i64>,
+    pub result_sha256: Option<Vec<u8>>,
+    pub manifest_sha256: Option<Vec<u8>>,
+    pub error: Option<String>,
+    pub finished_at: Option<DateTime<Utc>>,
+}
+
+impl Job {
+    pub fn percent(&self) -> i64 {
+        if self.progress_total <= 0 { 0 } else { (self.progress_done * 100 / self.progress_total).clamp(0, 100) }
+    }
+    pub fn is_pending(&self) -> bool {
+        matches!(self.status.as_str(), "queued" | "running")
+    }
+    pub fn sha_hex(&self) -> String {
+        self.result_sha256.as_deref().map(hex::encode).unwrap_or_default()
+    }
+    pub fn manifest_hex(&self) -> String {
+        self.manifest_sha256.as_deref().map(hex::encode).unwrap_or_default()
+    }
+    /// The download's file name.
+    pub fn filename(&self) -> String {
+        format!("evidence-bundle-{}.zip", self.params.as_of.format("%Y%m%d"))
+    }
+}
+
+const SELECT: &str = "SELECT j.id, j.org_id, j.params, u.name AS requested_by_name, j.requested_at, j.status, j.attempts, j.progress_done, j.progress_total,
+        j.progress_note, j.result_size, j.result_sha256, j.manifest_sha256, j.error, j.finished_at
+   FROM jobs j LEFT JOIN users u ON u.id = j.requested_by";
+
+pub async fn list(db: &PgPool, org_id: Uuid) -> AppResult<Vec<Job>> {
+    Ok(sqlx::query_as(&format!("{SELECT} WHERE j.org_id = $1 AND j.kind = 'evidence_bundle' ORDER BY j.requested_at DESC LIMIT 50")).bind(org_id).fetch_all(db).await?)
+}
+
+pub async fn get(db: &PgPool, org_id: Uuid, id: Uuid) -> AppResult<Job> {
+    sqlx::query_as(&format!("{SELECT} WHERE j.org_id = $1 AND j.id = $2")).bind(org_id).bind(id).fetch_optional(db).await?.ok_or(AppError::NotFound)
+}
+
+/// The stored ZIP of a finished job.
+pub async fn result_key(db: &PgPool, org_id: Uuid, id: Uuid) -> AppResult<Option<String>> {
+    Ok(sqlx::query_scalar("SELECT result_key FROM jobs WHERE org_id = $1 AND id = $2 AND status = 'done'").bind(org_id).bind(id).fetch_optional(db).await?.flatten())
+}
+
+pub async fn enqueue(conn: &mut PgConnection, actor: &Actor, now: DateTime<Utc>, org_id: Uuid, params: &Params) -> AppResult<Uuid> {
+    let id = Uuid::new_v4();
+    sqlx::query("INSERT INTO jobs (id, org_id, kind, params, requested_by, requested_at) VALUES ($1, $2, 'evidence_bundle', $3, $4, $5)")
+        .bind(id)
+        .bind(org_id)
+        .bind(sqlx::types::Json(params))
+        .bind(actor.user_id)
+        .bind(now)
+        .execute(&mut *conn)
+        .await?;
+    audit::record(conn, actor, now, "bundle.requested", "bundle", id, json!({"as_of": params.as_of, "period_from": params.period_from, "period_to": params.period_to}))
+        .await?;
+    Ok(id)
+}
+
+/// A claimed job: which one, and which attempt this process runs.
+#[derive(Debug, Clone)]
+pub struct Claim {
+    pub id: Uuid,
+    pub org_id: Uuid,
+    pub attempt: i32,
+    pub params: Params,
+}
+
+/// Takes the oldest job that is queued, or running with a stopped heartbeat.
+pub async fn claim(db: &PgPool, worker: &str, now: DateTime<Utc>) -> anyhow::Result<Option<Claim>> {
+    let row: Option<(Uuid, Uuid, i32, sqlx::types::Json<Params>)> = sqlx::query_as(
+        "UPDATE jobs SET status = 'running', attempts = attempts + 1, worker = $1, heartbeat_at = $2, progress_done = 0, progress_note = 'Starting'
+          WHERE id = (SELECT id FROM jobs WHERE status = 'queued' OR (status = 'running' AND heartbeat_at < $3)
+                       ORDER BY requested_at FOR UPDATE SKIP LOCKED LIMIT 1)
+          RETURNING id, org_id, attempts, params",
+    )
+    .bind(worker)
+    .bind(now)
+    .bind(now - STALE_AFTER)
+    .fetch_optional(db)
+    .await?;
+    Ok(row.map(|(id, org_id, attempt, params)| Claim { id, org_id, attempt, params: params.0 }))
+}
+
+/// Writes progress and the heartbeat; false when the job is no longer this attempt's.
+async fn beat(db: &PgPool, c: &Claim, now: DateTime<Utc>, p: &Progress) -> anyhow::Result<bool> {
+    let note = p.note.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    let n = sqlx::query(
+        "UPDATE jobs SET heartbeat_at = $3, progress_done = $4, progress_total = $5, progress_note = $6
+          WHERE id = $1 AND attempts = $2 AND status = 'running'",
+    )
+    .bind(c.id)
+    .bind(c.attempt)
+    .bind(now)
+    .bind(p.done.load(Ordering::Relaxed) as i64)
+    .bind(p.total.load(Ordering::Relaxed) as i64)
+    .bind(note)
+    .execute(db)
+    .await?
+    .rows_affected();
+    Ok(n == 1)
+}
+
+/// The store key of one attempt's ZIP.
+fn key_for(c: &Claim) -> String {
+    format!("bundles/{}/{}-{}.zip", c.org_id, c.id, c.attempt)
+}
+
+/// Runs one claimed job to its end: done (with the ZIP in the evidence
+/// store and an audit row) or failed (with a message for the user).
+pub async fn run(state: &AppState, c: Claim) -> anyhow::Result<()> {
+    let progress = Arc::new(Progress::default());
+    let key = key_for(&c);
+    let beats = {
+        let (db, clock, c, p) = (state.db.clone(), state.clock.clone(), c.clone(), progress.clone());
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(BEAT_EVERY).await;
+                match beat(&db, &c, clock.now(), &p).await {
+                    Ok(true) => {}
+                    Ok(false) => {
+                        tracing::warn!(job = %c.id, attempt = c.attempt, "bundle job taken over by another process; stopping");
+                        p.cancelled.store(true, Ordering::Relaxed);
+                        return;
+                    }
+                    Err(e) => tracing::warn!(job = %c.id, "bundle job heartbeat failed: {e:#}"),
+                }
+            }
+        })
+    };
+    let writer = state.store.writer(&key);
+    let built = build::build(&state.db, &state.store, c.org_id, &c.params, state.clock.now(), &progress, writer).await;
+    beats.abort();
+    let now = state.clock.now();
+    match built {
+        Ok(b) => {
+            let mut tx = state.db.begin().await?;
+            let n = sqlx::query(
+                "UPDATE jobs SET status = 'done', finished_at = $3, result_key = $4, result_size = $5, result_sha256 = $6, manifest_sha256 = $7,
+                        progress_done = progress_total, progress_note = 'Ready', heartbeat_at = $3
+                  WHERE id = $1 AND attempts = $2 AND status = 'running'",
+            )
+            .bind(c.id)
+            .bind(c.attempt)
+            .bind(now)
+            .bind(&key)
+            .bind(b.size as i64)
+            .bind(&b.sha256)
+            .bind(&b.manifest_sha256)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if n == 0 {
+                // Another process took the job over meanwhile: its ZIP counts.
+                drop(tx);
+                state.store.discard(&key).await;
+                return Ok(());
+            }
+            let actor = Actor::system(Some(c.org_id), "evidence bundle");
+            audit::record(
+                &mut tx,
+                &actor,
+                now,
+                "bundle.built",
+                "bundle",
+                c.id,
+                json!({"size": b.size, "files": b.files, "evidence_files": b.evidence_files, "sha256": hex::encode(&b.sha256), "manifest_sha256": hex::encode(&b.manifest_sha256), "attempt": c.attempt}),
+            )
+            .await?;
+            tx.commit().await?;
+            tracing::info!(job = %c.id, size = b.size, files = b.files, "evidence bundle built");
+        }
+        Err(e) => {
+            state.store.discard(&key).await;
+            if progress.cancelled.load(Ordering::Relaxed) {
+                return Ok(());
+            }
+            tracing::error!(job = %c.id, "evidence bundle failed: {e:#}");
+            let message = user_message(&e);
+            let mut tx = state.db.begin().await?;
+            let n = sqlx::query("UPDATE jobs SET status = 'failed', finished_at = $3, error = $4 WHERE id = $1 AND attempts = $2 AND status = 'running'")
+                .bind(c.id)
+                .bind(c.attempt)
+                .bind(now)
+                .bind(&message)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            if n == 1 {
+                audit::record(&mut tx, &Actor::system(Some(c.org_id), "evidence bundle"), now, "bundle.failed", "bundle", c.id, json!({"error": message})).await?;
+                tx.commit().await?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// What the user is told when a bundle fails: the integrity problem itself
+/// (that is evidence too), anything else in general words.
+fn user_message(e: &anyhow::Error) -> String {
+    let text = format!("{e}");
+    if text.contains("no longer matches the SHA-256") {
+        format!("The bundle was not made: {text}. Check the evidence store.")
+    } else {
+        "The bundle could not be made because of an internal error. It was logged; try again, and tell your administrator if it fails again.".into()
+    }
+}
+
+/// Claims and runs one job, if there is one. Returns the job's id.
+pub async fn run_next(state: &AppState, worker: &str) -> anyhow::Result<Option<Uuid>> {
+    let Some(c) = claim(&state.db, worker, state.clock.now()).await? else { return Ok(None) };
+    let id = c.id;
+    run(state, c).await?;
+    Ok(Some(id))
+}
+
+/// The worker every app process runs: looks for work every few seconds.
+pub fn spawn_worker(state: AppState) {
+    let worker = format!("{}-{}", std::process::id(), Uuid::new_v4().simple());
+    tokio::spawn(async move {
+        loop {
+            match run_next(&state, &worker).await {
+                Ok(Some(_)) => continue,
+                Ok(None) => {}
+                Err(e) => tracing::error!("bundle worker: {e:#}"),
+            }
+            tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+        }
+    });
+}

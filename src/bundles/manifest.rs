@@ -1,0 +1,233 @@
+//! The bundle's manifest (every file with its SHA-256 and size), the rules
+//! for naming entries, and the offline check `mandate verify-bundle` runs.
+use anyhow::Context;
+use async_zip::tokio::read::fs::ZipFileReader;
+use futures_util::AsyncReadExt;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+use std::path::Path;
+
+pub const FORMAT: &str = "mandate-evidence-bundle/1";
+pub const MANIFEST: &str = "manifest.json";
+
+/// One file of the bundle, as the manifest lists it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct FileEntry {
+    pub path: String,
+    pub sha256: String,
+    pub size: u64,
+    /// evidence, policy_text, record_csv, audit_log, index
+    pub kind: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub evidence_item: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revision: Option<i32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub evidence_date: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub requirements: Vec<String>,
+    /// Other records the item supports, as `kind:id`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub records: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AuditSegment {
+    pub path: String,
+    pub first_seq: Option<i64>,
+    pub last_seq: Option<i64>,
+    /// The organisation's chain head when the bundle was made.
+    pub head_seq: i64,
+    pub head_hash: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Manifest {
+    pub format: String,
+    pub organisation: String,
+    pub organisation_id: String,
+    pub as_of: String,
+    pub period_from: Option<String>,
+    pub period_to: Option<String>,
+    pub generated_at: String,
+    pub audit_log: AuditSegment,
+    pub files: Vec<FileEntry>,
+}
+
+/// A name segment safe in any ZIP tool and file system: lower-case ASCII
+/// letters, digits, `.`, `-` and `_`, no leading dots, at most `max` bytes.
+pub fn safe_segment(raw: &str, max: usize) -> String {
+    let mut out = String::new();
+    for c in raw.chars() {
+        let c = if c.is_ascii_alphanumeric() || matches!(c, '.' | '_') { c.to_ascii_lowercase() } else { '-' };
+        if c == '-' && out.ends_with('-') {
+            continue;
+        }
+        out.push(c);
+    }
+    let mut s = out.replace("-.", ".").trim_matches(|c| c == '-' || c == '.').to_string();
+    if s.len() > max {
+        // Keep the extension of a long file name.
+        let ext = s.rfind('.').map(|i| s[i..].to_string()).filter(|e| e.len() <= 10).unwrap_or_default();
+        s.truncate(max.saturating_sub(ext.len()));
+        s = s.trim_end_matches(['-', '.']).to_string() + &ext;
+    }
+    if s.is_empty() { "file".into() } else { s }
+}
+
+/// What `verify` found.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Report {
+    pub checked: usize,
+    pub altered: Vec<String>,
+    pub missing: Vec<String>,
+    pub extra: Vec<String>,
+    /// Problems in the audit-log segment (a row that does not hash or chain).
+    pub audit_log: Vec<String>,
+    pub manifest_sha256: String,
+    pub head_hash: String,
+}
+
+impl Report {
+    pub fn ok(&self) -> bool {
+        self.altered.is_empty() && self.missing.is_empty() && self.extra.is_empty() && self.audit_log.is_empty()
+    }
+}
+
+/// Checks every file of a bundle against its manifest, and the audit-log
+/// segment's hash chain. Reads each entry as a stream.
+pub async fn verify(path: &Path) -> anyhow::Result<Report> {
+    let zip = ZipFileReader::new(path).await.with_context(|| format!("{} is not a readable ZIP file", path.display()))?;
+    let entries: Vec<(usize, String)> = zip
+        .file()
+        .entries()
+        .iter()
+        .enumerate()
+        .filter_map(|(i, e)| e.filename().as_str().ok().map(|n| (i, n.to_string())))
+        .filter(|(_, n)| !n.ends_with('/'))
+        .collect();
+    let Some((mi, _)) = entries.iter().find(|(_, n)| n == MANIFEST) else { anyhow::bail!("the bundle has no {MANIFEST}") };
+    let mut raw = Vec::new();
+    zip.reader_without_entry(*mi).await?.read_to_end(&mut raw).await.context("reading the manifest")?;
+    let manifest: Manifest = serde_json::from_slice(&raw).context("the manifest is not valid JSON of the expected shape")?;
+    let mut report = Report { manifest_sha256: hex::encode(Sha256::digest(&raw)), head_hash: manifest.audit_log.head_hash.clone(), ..Default::default() };
+    let mut listed: BTreeMap<&str, &FileEntry> = manifest.files.iter().map(|f| (f.path.as_str(), f)).collect();
+    for (i, name) in &entries {
+        if name == MANIFEST {
+            continue;
+        }
+        let Some(expected) = listed.remove(name.as_str()) else {
+            report.extra.push(name.clone());
+            continue;
+        };
+        let mut reader = zip.reader_without_entry(*i).await?;
+        let mut hasher = Sha256::new();
+        let mut size = 0u64;
+        let mut buf = vec![0u8; 64 * 1024];
+        let mut audit_lines = (name == &manifest.audit_log.path).then(AuditChainCheck::default);
+        loop {
+            let n = match reader.read(&mut buf).await {
+                Ok(n) => n,
+                Err(_) => {
+                    // A damaged entry (its CRC or compression broken) counts as altered.
+                    size = u64::MAX;
+                    break;
+                }
+            };
+            if n == 0 {
+                break;
+            }
+            hasher.update(&buf[..n]);
+            size += n as u64;
+            if let Some(check) = audit_lines.as_mut() {
+                check.feed(&buf[..n]);
+            }
+        }
+        report.checked += 1;
+        if size != expected.size || hex::encode(hasher.finalize()) != expected.sha256 {
+            report.altered.push(name.clone());
+        }
+        if let Some(check) = audit_lines {
+            report.audit_log = check.finish(&manifest.audit_log);
+        }
+    }
+    report.missing = listed.keys().map(|k| k.to_string()).collect();
+    Ok(report)
+}
+
+/// Re-computes each exported audit row's hash from its fields and checks
+/// that each row chains to the one before.
+#[derive(Default)]
+struct AuditChainCheck {
+    pending: Vec<u8>,
+    prev: Option<String>,
+    last_seq: Option<i64>,
+    problems: Vec<String>,
+}
+
+impl AuditChainCheck {
+    fn feed(&mut self, bytes: &[u8]) {
+        self.pending.extend_from_slice(bytes);
+        while let Some(i) = self.pending.iter().position(|b| *b == b'\n') {
+            let line: Vec<u8> = self.pending.drain(..=i).collect();
+            self.line(&line[..line.len() - 1]);
+        }
+    }
+
+    fn line(&mut self, line: &[u8]) {
+        if line.is_empty() || self.problems.len() >= 20 {
+            return;
+        }
+        let row: crate::audit::ExportedRow = match serde_json::from_slice(line) {
+            Ok(r) => r,
+            Err(_) => {
+                self.problems.push("a line of the audit log is not a valid row".into());
+                return;
+            }
+        };
+        if let Some(prev) = &self.prev
+            && &row.prev_hash != prev
+        {
+            self.problems.push(format!("row {} does not chain to the row before it", row.seq));
+        }
+        if !row.hash_is_valid() {
+            self.problems.push(format!("row {} does not match its hash", row.seq));
+        }
+        self.prev = Some(row.hash.clone());
+        self.last_seq = Some(row.seq);
+    }
+
+    fn finish(mut self, segment: &AuditSegment) -> Vec<String> {
+        if !self.pending.is_empty() {
+            let rest = std::mem::take(&mut self.pending);
+            self.line(&rest);
+        }
+        if self.last_seq != segment.last_seq {
+            self.problems.push(format!("the audit log ends at row {:?}, the manifest says {:?}", self.last_seq, segment.last_seq));
+        }
+        if segment.last_seq == Some(segment.head_seq) && self.prev.as_deref() != Some(segment.head_hash.as_str()) {
+            self.problems.push("the last audit row's hash is not the chain head the manifest gives".into());
+        }
+        self.problems
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn entry_names_are_tamed() {
+        assert_eq!(safe_segment("../../etc/passwd", 60), "etc-passwd");
+        assert_eq!(safe_segment("Q3 Review — Minutes (final).PDF", 60), "q3-review-minutes-final.pdf");
+        assert_eq!(safe_segment("..hidden", 60), "hidden");
+        assert_eq!(safe_segment("C:\\Users\\x\\report.docx", 60), "c-users-x-report.docx");
+        assert_eq!(safe_segment("", 60), "file");
+        assert_eq!(safe_segment("\u{202e}fdp.exe", 60), "fdp.exe");
+        let long = safe_segment(&format!("{}.pdf", "a".repeat(200)), 40);
+        assert!(long.len() <= 40 && long.ends_with(".pdf"), "{long}");
+    }
+}

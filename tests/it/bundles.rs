@@ -1,0 +1,287 @@
+//! Evidence bundles: contents equal the tenant's evidence and nothing of
+//! another tenant, offline verification catches tampering, CSV cells are
+//! defused, a job whose worker died is restarted cleanly, and the command
+//! line does the same.
+use crate::support::TestApp;
+use async_zip::base::write::ZipFileWriter;
+use async_zip::tokio::read::fs::ZipFileReader;
+use async_zip::{Compression, ZipEntryBuilder};
+use axum::http::StatusCode;
+use chrono::Duration;
+use futures_util::AsyncReadExt;
+use mandate::auth::policy::Role;
+use mandate::bundles::{jobs, manifest};
+use mandate::policies::model::{Bump, PolicyKind};
+use sqlx::PgPool;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use uuid::Uuid;
+
+const PDF_A: &[u8] = b"%PDF-1.4\n% Acme board minutes\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n";
+const PDF_A2: &[u8] = b"%PDF-1.4\n% Acme signed policy\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n";
+const PDF_B: &[u8] = b"%PDF-1.4\n% Beta secret plan\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n";
+
+struct Setup {
+    app: TestApp,
+    org: Uuid,
+    other: Uuid,
+    auditor: Uuid,
+}
+
+async fn setup(db: PgPool) -> Setup {
+    let app = TestApp::new(db).await;
+    let owner = app.user("owner@acme.example", "Owner").await;
+    let org = app.org("Acme Ltd", owner).await;
+    let auditor = app.user("ann@cb.example", "Ann Auditor").await;
+    app.member(org, auditor, Role::Auditor).await;
+    app.evidence(org, "Board minutes Q3", "minutes.pdf", PDF_A).await;
+    let (_, revision) = app.evidence(org, "Signed IS policy", "../../policy.pdf", PDF_A2).await;
+    let policy = app.policy(org, "Information security policy", PolicyKind::IsPolicy, true).await;
+    let signed = app.draft(org, policy, "", Some(revision), Bump::Major).await;
+    app.sign(org, signed, owner, true).await;
+    app.draft(org, policy, "# Draft\n\nThe next version.", None, Bump::Minor).await;
+    app.person(org, "=HYPERLINK(\"http://evil.example\")", "formula@acme.example", false).await;
+    app.person(org, "Carol CEO", "carol@acme.example", true).await;
+
+    let b_owner = app.user("owner@beta.example", "Beta Owner").await;
+    let other = app.org("Beta Corp", b_owner).await;
+    app.evidence(other, "Beta plan", "plan.pdf", PDF_B).await;
+    app.person(other, "Bertha Beta", "bertha@beta.example", false).await;
+    Setup { app, org, other, auditor }
+}
+
+fn temp_zip(bytes: &[u8]) -> PathBuf {
+    let path = std::env::temp_dir().join(format!("mandate-bundle-{}.zip", Uuid::new_v4().simple()));
+    std::fs::write(&path, bytes).unwrap();
+    path
+}
+
+/// Every entry of a ZIP, by name.
+async fn entries(path: &Path) -> BTreeMap<String, Vec<u8>> {
+    let zip = ZipFileReader::new(path).await.unwrap();
+    let mut out = BTreeMap::new();
+    for i in 0..zip.file().entries().len() {
+        let name = zip.file().entries()[i].filename().as_str().unwrap().to_string();
+        let mut data = Vec::new();
+        zip.reader_without_entry(i).await.unwrap().read_to_end(&mut data).await.unwrap();
+        out.insert(name, data);
+    }
+    out
+}
+
+/// Writes a copy of a bundle with entries changed, dropped or added.
+async fn rewrite(path: &Path, change: impl Fn(&str, Vec<u8>) -> Option<Vec<u8>>, add: Option<(&str, &[u8])>) -> PathBuf {
+    let out = std::env::temp_dir().join(format!("mandate-tampered-{}.zip", Uuid::new_v4().simple()));
+    let file = tokio::fs::File::create(&out).await.unwrap();
+    let mut zip = ZipFileWriter::with_tokio(file);
+    for (name, data) in entries(path).await {
+        if let Some(data) = change(&name, data) {
+            zip.write_entry_whole(ZipEntryBuilder::new(name.into(), Compression::Stored), &data).await.unwrap();
+        }
+    }
+    if let Some((name, data)) = add {
+        zip.write_entry_whole(ZipEntryBuilder::new(name.to_string().into(), Compression::Stored), data).await.unwrap();
+    }
+    zip.close().await.unwrap();
+    out
+}
+
+async fn bundle_through_the_app(s: &Setup) -> (Uuid, PathBuf) {
+    let mut a = s.app.signed_in(s.auditor, Some(s.org)).await;
+    assert!(a.get("/bundles").await.body.contains("No bundle has been made yet"));
+    let bad = a.post("/bundles", &[("as_of", "2027-01-01")]).await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY, "the future has no records");
+    let res = a.post("/bundles", &[("as_of", "2026-11-02"), ("period_from", "2026-01-01"), ("period_to", "2026-12-31")]).await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER);
+    let id: Uuid = res.location().trim_start_matches("/bundles/").parse().unwrap();
+    let waiting = a.get(&format!("/bundles/{id}")).await;
+    assert!(waiting.body.contains("Waiting for a worker"));
+    assert_eq!(waiting.header("refresh"), "2", "the progress page refreshes itself");
+    assert_eq!(a.get(&format!("/bundles/{id}/download")).await.status, StatusCode::CONFLICT, "not ready yet");
+
+    assert_eq!(jobs::run_next(&s.app.state, "test-worker").await.unwrap(), Some(id));
+    assert_eq!(jobs::run_next(&s.app.state, "test-worker").await.unwrap(), None, "nothing else to do");
+    let done = a.get(&format!("/bundles/{id}")).await;
+    assert!(done.body.contains("Download the bundle"), "{}", done.body);
+    let zip = a.get(&format!("/bundles/{id}/download")).await;
+    assert_eq!(zip.status, StatusCode::OK);
+    assert_eq!(zip.header("content-type"), "application/zip");
+    assert!(zip.header("content-disposition").starts_with("attachment;"));
+    (id, temp_zip(&zip.bytes))
+}
+
+#[sqlx::test]
+async fn a_bundle_holds_the_tenants_evidence_and_records_and_verifies(db: PgPool) {
+    let s = setup(db).await;
+    let (id, path) = bundle_through_the_app(&s).await;
+
+    let report = manifest::verify(&path).await.unwrap();
+    assert!(report.ok(), "{report:?}");
+    let recorded: Vec<u8> = sqlx::query_scalar("SELECT manifest_sha256 FROM jobs WHERE id = $1").bind(id).fetch_one(s.app.db()).await.unwrap();
+    assert_eq!(report.manifest_sha256, hex::encode(recorded), "verify-bundle prints the manifest hash the app recorded");
+
+    let files = entries(&path).await;
+    let m: manifest::Manifest = serde_json::from_slice(&files["manifest.json"]).unwrap();
+    assert_eq!(m.organisation, "Acme Ltd");
+    assert_eq!(m.as_of, "2026-11-02");
+    // Hash-set equality: the bundle's evidence files are exactly the tenant's revisions.
+    let in_bundle: BTreeSet<String> = m.files.iter().filter(|f| f.kind == "evidence").map(|f| f.sha256.clone()).collect();
+    let tenant: BTreeSet<String> = sqlx::query_scalar::<_, Vec<u8>>("SELECT sha256 FROM evidence_revisions WHERE org_id = $1")
+        .bind(s.org)
+        .fetch_all(s.app.db())
+        .await
+        .unwrap()
+        .into_iter()
+        .map(hex::encode)
+        .collect();
+    assert_eq!(in_bundle, tenant);
+    let others: BTreeSet<String> = sqlx::query_scalar::<_, Vec<u8>>("SELECT sha256 FROM evidence_revisions WHERE org_id = $1")
+        .bind(s.other)
+        .fetch_all(s.app.db())
+        .await
+        .unwrap()
+        .into_iter()
+        .map(hex::encode)
+        .collect();
+    assert!(in_bundle.is_disjoint(&others));
+    for (name, data) in &files {
+        let text = String::from_utf8_lossy(data);
+        assert!(!text.contains("Beta") && !text.contains("bertha@beta.example"), "{name} leaks the other tenant");
+        assert!(!name.contains("..") && !name.starts_with('/'), "entry name {name} is tamed");
+    }
+    // Every file is listed, the manifest itself excepted.
+    let listed: BTreeSet<&str> = m.files.iter().map(|f| f.path.as_str()).collect();
+    let present: BTreeSet<&str> = files.keys().map(String::as_str).filter(|n| *n != "manifest.json").collect();
+    assert_eq!(listed, present);
+    for expected in ["index.html", "records/people.csv", "records/acknowledgements.csv", "records/acknowledgement-status.csv", "records/training.csv", "records/roles.csv", "records/raci.csv", "records/meetings.csv", "records/actions.csv", "records/resource-decisions.csv", "records/communications.csv", "records/objectives.csv", "records/policies.csv", "records/gaps.csv", "audit/audit-log.jsonl"] {
+        assert!(files.contains_key(expected), "{expected} is in the bundle");
+    }
+    // Spreadsheets never run a cell as a formula.
+    let people = String::from_utf8_lossy(&files["records/people.csv"]).into_owned();
+    assert!(people.contains("\"'=HYPERLINK(\"\"http://evil.example\"\")\""), "{people}");
+    // The index links requirement → evidence with relative links that exist in the bundle.
+    let index = String::from_utf8_lossy(&files["index.html"]).into_owned();
+    assert!(index.contains("Information security policy"));
+    for href in index.split("href=\"").skip(1).map(|r| r.split('"').next().unwrap()) {
+        assert!(files.contains_key(href), "index links to {href}, which is in the bundle");
+    }
+    // Binary evidence is stored as is, text is compressed.
+    let zip = ZipFileReader::new(&path).await.unwrap();
+    for e in zip.file().entries() {
+        let name = e.filename().as_str().unwrap();
+        let expect = if name.starts_with("evidence/") { Compression::Stored } else { Compression::Deflate };
+        assert_eq!(e.compression(), expect, "{name}");
+    }
+    // The policy text and the signed document are both there.
+    assert!(files.keys().any(|k| k.starts_with("policies/") && k.ends_with("/v1.1.md")));
+    assert!(files.keys().any(|k| k.starts_with("evidence/signed-is-policy-") && k.ends_with("/r1-policy.pdf")));
+    // The audit trail shows the request and the bundle.
+    let actions: Vec<String> = sqlx::query_scalar("SELECT action FROM audit_log WHERE org_id = $1 AND entity = 'bundle' ORDER BY seq").bind(s.org).fetch_all(s.app.db()).await.unwrap();
+    assert_eq!(actions, ["bundle.requested", "bundle.built"]);
+}
+
+#[sqlx::test]
+async fn verify_bundle_names_altered_missing_and_extra_files(db: PgPool) {
+    let s = setup(db).await;
+    let (_, path) = bundle_through_the_app(&s).await;
+    let evidence = entries(&path).await.keys().find(|k| k.starts_with("evidence/")).unwrap().clone();
+
+    // One byte of an evidence file changed.
+    let altered = rewrite(&path, |name, mut data| {
+        if name == evidence {
+            data[12] ^= 1;
+        }
+        Some(data)
+    }, None)
+    .await;
+    let r = manifest::verify(&altered).await.unwrap();
+    assert_eq!(r.altered, vec![evidence.clone()]);
+    assert!(!r.ok());
+
+    // A file removed, another slipped in.
+    let moved = rewrite(&path, |name, data| (name != "records/people.csv").then_some(data), Some(("evidence/extra.pdf", PDF_B))).await;
+    let r = manifest::verify(&moved).await.unwrap();
+    assert_eq!(r.missing, vec!["records/people.csv".to_string()]);
+    assert_eq!(r.extra, vec!["evidence/extra.pdf".to_string()]);
+
+    // An audit row edited, with the manifest updated to match: the chain check still catches it.
+    let forged = rewrite(&path, |name, data| {
+        if name == "audit/audit-log.jsonl" {
+            Some(String::from_utf8(data).unwrap().replacen("ann@cb.example", "someone@else.example", 1).into_bytes())
+        } else {
+            Some(data)
+        }
+    }, None)
+    .await;
+    let files = entries(&forged).await;
+    let log = &files["audit/audit-log.jsonl"];
+    let mut m: serde_json::Value = serde_json::from_slice(&files["manifest.json"]).unwrap();
+    for f in m["files"].as_array_mut().unwrap() {
+        if f["path"] == "audit/audit-log.jsonl" {
+            f["sha256"] = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(log)).into();
+            f["size"] = log.len().into();
+        }
+    }
+    let new_manifest = serde_json::to_vec(&m).unwrap();
+    let forged2 = rewrite(&forged, |name, data| Some(if name == "manifest.json" { new_manifest.clone() } else { data }), None).await;
+    let r = manifest::verify(&forged2).await.unwrap();
+    assert!(r.altered.is_empty() && r.missing.is_empty(), "{r:?}");
+    assert!(r.audit_log.iter().any(|p| p.contains("does not match its hash")), "{r:?}");
+    assert!(!r.ok());
+}
+
+#[sqlx::test]
+async fn a_job_whose_worker_died_is_restarted_cleanly(db: PgPool) {
+    let s = setup(db).await;
+    let mut a = s.app.signed_in(s.auditor, Some(s.org)).await;
+    let res = a.post("/bundles", &[("as_of", "2026-11-02")]).await;
+    let id: Uuid = res.location().trim_start_matches("/bundles/").parse().unwrap();
+    // A worker claims the job and dies without a word (no heartbeat, no result).
+    let dead = jobs::claim(&s.app.state.db, "dead-worker", s.app.state.clock.now()).await.unwrap().unwrap();
+    assert_eq!((dead.id, dead.attempt), (id, 1));
+    assert_eq!(jobs::run_next(&s.app.state, "live").await.unwrap(), None, "a job with a fresh heartbeat is left alone");
+    assert!(a.get(&format!("/bundles/{id}")).await.body.contains("Starting"));
+    // Once its heartbeat is stale, another worker takes it over from the start.
+    s.app.clock.advance(Duration::seconds(61));
+    assert_eq!(jobs::run_next(&s.app.state, "live").await.unwrap(), Some(id));
+    let (status, attempts, key): (String, i32, String) =
+        sqlx::query_as("SELECT status, attempts, result_key FROM jobs WHERE id = $1").bind(id).fetch_one(s.app.db()).await.unwrap();
+    assert_eq!((status.as_str(), attempts), ("done", 2));
+    assert!(key.ends_with(&format!("{id}-2.zip")), "each attempt writes its own file: {key}");
+    let zip = a.get(&format!("/bundles/{id}/download")).await;
+    assert!(manifest::verify(&temp_zip(&zip.bytes)).await.unwrap().ok());
+}
+
+#[sqlx::test]
+async fn the_command_line_exports_and_verifies_a_bundle(db: PgPool) {
+    let s = setup(db).await;
+    let out = std::env::temp_dir().join(format!("mandate-cli-{}.zip", Uuid::new_v4().simple()));
+    let url = crate::cli::database_url(s.app.db());
+    let run = |args: &[&str]| {
+        let o = std::process::Command::new(env!("CARGO_BIN_EXE_mandate"))
+            .args(args)
+            .env("DATABASE_URL", &url)
+            .env("MANDATE_EVIDENCE_URL", format!("file://{}", s.app.state.store.description))
+            .env("RUST_LOG", "error")
+            .output()
+            .unwrap();
+        (o.status.code().unwrap(), String::from_utf8_lossy(&o.stdout).into_owned() + &String::from_utf8_lossy(&o.stderr))
+    };
+    let (code, text) = run(&["export", "--org", "No Such Org", "--out", out.to_str().unwrap()]);
+    assert_ne!(code, 0);
+    assert!(text.contains("no organisation has the id or name"), "{text}");
+    let (code, text) = run(&["export", "--org", "Acme Ltd", "--as-of", "2026-11-02", "--out", out.to_str().unwrap()]);
+    assert_eq!(code, 0, "{text}");
+    assert!(text.contains("manifest SHA-256"), "{text}");
+    let (code, text) = run(&["verify-bundle", out.to_str().unwrap()]);
+    assert_eq!(code, 0, "{text}");
+    assert!(text.contains("The bundle verifies"), "{text}");
+    let files = entries(&out).await;
+    let m: manifest::Manifest = serde_json::from_slice(&files["manifest.json"]).unwrap();
+    assert_eq!(m.files.iter().filter(|f| f.kind == "evidence").count(), 2);
+
+    let tampered = rewrite(&out, |name, data| (name != "index.html").then_some(data), None).await;
+    let (code, text) = run(&["verify-bundle", tampered.to_str().unwrap()]);
+    assert_eq!(code, 2, "{text}");
+    assert!(text.contains("MISSING: index.html"), "{text}");
+}
