@@ -76,6 +76,8 @@ async fn start_server_with(db: PgPool, demo: bool) -> (SocketAddr, Vec<mandate::
         Vec::new()
     };
     let state = AppState { db, config: Arc::new(config), clock: Arc::new(SystemClock), mailer: None, store, gaps: Default::default() };
+    // Like `mandate serve`: a worker makes the evidence bundles.
+    mandate::bundles::jobs::spawn_worker(state.clone());
     tokio::spawn(async move {
         axum::serve(listener, app::router(state).into_make_service_with_connect_info::<SocketAddr>()).await.unwrap();
     });
@@ -83,9 +85,20 @@ async fn start_server_with(db: PgPool, demo: bool) -> (SocketAddr, Vec<mandate::
 }
 
 async fn browser(driver_port: u16) -> Client {
+    browser_downloading_to(driver_port, &std::env::temp_dir().join(format!("mandate-downloads-{}", uuid::Uuid::new_v4()))).await
+}
+
+/// A headless Chromium that saves downloads in `downloads` without asking.
+async fn browser_downloading_to(driver_port: u16, downloads: &std::path::Path) -> Client {
     let profile = std::env::temp_dir().join(format!("mandate-chromium-{}", uuid::Uuid::new_v4()));
     let caps = serde_json::json!({
         "goog:chromeOptions": {
+            "prefs": {
+                "download.default_directory": downloads.display().to_string(),
+                "download.prompt_for_download": false,
+                "download.directory_upgrade": true,
+                "safebrowsing.enabled": false
+            },
             "binary": CHROMIUM,
             "args": [
                 "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic",
@@ -532,5 +545,74 @@ async fn dashboards_journey(c: &Client, base: &str, logins: &[mandate::demo::Dem
     }
     assert_eq!(width, 640, "the trend chart rendered");
     shot(c, "32-leadership-dashboard").await;
+    Ok(())
+}
+
+#[sqlx::test]
+async fn an_auditor_browses_asks_and_downloads_a_verifiable_bundle(db: PgPool) {
+    let (_driver, driver_port) = start_driver().await;
+    let (addr, logins) = start_server_with(db, true).await;
+    let base = format!("http://{addr}");
+    let downloads = std::env::temp_dir().join(format!("mandate-downloads-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&downloads).unwrap();
+    let c = browser_downloading_to(driver_port, &downloads).await;
+    let result = auditor_journey(&c, &base, &logins, &downloads).await;
+    if result.is_err() {
+        shot(&c, "failure-auditor").await;
+    }
+    c.close().await.unwrap();
+    result.unwrap();
+}
+
+async fn auditor_journey(c: &Client, base: &str, logins: &[mandate::demo::DemoLogin], downloads: &std::path::Path) -> Result<(), String> {
+    let auditor = logins.iter().find(|l| l.role == mandate::auth::policy::Role::Auditor).expect("a demo auditor");
+    sign_in(c, base, auditor).await;
+    // Requirement → owner → evidence.
+    click(c, "header nav a[href='/requirements']").await;
+    arrive(c, "/requirements").await;
+    let link = find(c, "main a[href^='/requirements/']").await;
+    link.click().await.map_err(|e| e.to_string())?;
+    find(c, "#req-evidence-h").await;
+    let page = text(c, "main").await;
+    assert!(!page.contains("Save"), "an auditor gets no edit form");
+    // Ask for evidence.
+    // The form is open for an auditor on a requirement nobody asked about yet.
+    let details = find(c, "#req-requests-h ~ details").await;
+    if details.attr("open").await.map_err(|e| e.to_string())?.is_none() {
+        click(c, "#req-requests-h ~ details summary").await;
+    }
+    fill(c, "#f-question", "Please show the signed minutes of the last management review.").await;
+    click(c, "form[action='/evidence-requests'] button").await;
+    find(c, "dl.facts").await;
+    assert!(text(c, "main").await.contains("Waiting for an answer"));
+    shot(c, "40-auditor-evidence-request").await;
+    // Make a bundle and follow its progress until it is ready.
+    c.goto(&format!("{base}/bundles")).await.map_err(|e| e.to_string())?;
+    click(c, "form[action='/bundles'] button").await;
+    let mut ready = false;
+    for _ in 0..150 {
+        if let Ok(a) = c.find(Locator::Css("a[href$='/download'].button")).await {
+            let _ = a;
+            ready = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(ready, "the bundle page shows the download once the worker is done");
+    shot(c, "41-auditor-bundle-ready").await;
+    click(c, "a[href$='/download'].button").await;
+    let mut zip = None;
+    for _ in 0..100 {
+        let done: Vec<_> = std::fs::read_dir(downloads).map_err(|e| e.to_string())?.filter_map(|e| e.ok()).map(|e| e.path()).filter(|p| p.extension().is_some_and(|x| x == "zip")).collect();
+        if let Some(p) = done.into_iter().next() {
+            zip = Some(p);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let zip = zip.ok_or("the bundle was downloaded")?;
+    let report = mandate::bundles::manifest::verify(&zip).await.map_err(|e| e.to_string())?;
+    assert!(report.ok(), "the downloaded bundle verifies offline: {report:?}");
+    assert!(report.checked > 10, "{report:?}");
     Ok(())
 }
