@@ -228,9 +228,11 @@ fn record_files() -> Vec<(&'static str, &'static str, &'static [&'static str], S
                         CASE WHEN EXISTS (SELECT 1 FROM acknowledgements a JOIN policy_versions v ON v.org_id = a.org_id AND v.id = a.policy_version_id
                                            WHERE a.org_id = p.org AND a.person_id = x.id AND v.policy_id = cur.policy_id AND v.major = cur.major
                                              AND a.acknowledged_at < p.cut) THEN 'yes' ELSE 'no' END
-                   FROM p JOIN (SELECT DISTINCT ON (pol.id) pol.id AS policy_id, pol.title, pol.audience, pol.audience_departments, v.major, v.minor, pol.org_id
-                                  FROM policies pol JOIN policy_versions v ON v.org_id = pol.org_id AND v.policy_id = pol.id AND v.approved_at IS NOT NULL
-                                 ORDER BY pol.id, v.major DESC, v.minor DESC) cur ON cur.org_id = p.org
+                   FROM p CROSS JOIN LATERAL (
+                          SELECT DISTINCT ON (pol.id) pol.id AS policy_id, pol.title, pol.audience, pol.audience_departments, v.major, v.minor
+                            FROM policies pol JOIN policy_versions v ON v.org_id = pol.org_id AND v.policy_id = pol.id AND v.approved_at < p.cut
+                           WHERE pol.org_id = p.org AND pol.created_at < p.cut
+                           ORDER BY pol.id, v.major DESC, v.minor DESC) cur
                    JOIN people x ON x.org_id = p.org AND x.created_at < p.cut AND (x.start_date IS NULL OR x.start_date <= p.day)
                                 AND (x.end_date IS NULL OR x.end_date > p.day) AND {}
                   ORDER BY cur.title, x.name, x.email",
@@ -383,7 +385,6 @@ fn record_files() -> Vec<(&'static str, &'static str, &'static [&'static str], S
 
 #[derive(sqlx::FromRow)]
 struct RevisionRow {
-    revision_id: Uuid,
     item_id: Uuid,
     title: String,
     number: i32,
@@ -441,8 +442,7 @@ where
     let (manifest_sha256, evidence_files) = result?;
     tx.rollback().await?;
     let files = w.files + 1;
-    let hashing = w.zip.close().await?.into_inner();
-    let mut hashing = hashing;
+    let mut hashing = w.zip.close().await?.into_inner();
     hashing.shutdown().await.context("finishing the bundle file")?;
     Ok(Built { size: hashing.size, sha256: hashing.hasher.finalize().to_vec(), manifest_sha256, files, evidence_files })
 }
@@ -468,7 +468,7 @@ async fn write_all<W: AsyncWrite + Unpin + Send>(
     let mut evidence_files = 0usize;
     loop {
         let page: Vec<RevisionRow> = sqlx::query_as(
-            "SELECT r.id AS revision_id, r.item_id, i.title, r.number, r.filename, r.content_type, r.object_key, r.size, r.sha256, i.evidence_date,
+            "SELECT r.item_id, i.title, r.number, r.filename, r.content_type, r.object_key, r.size, r.sha256, i.evidence_date,
                     ARRAY(SELECT q.code FROM evidence_links l JOIN requirements q ON q.id = l.target_id
                            WHERE l.org_id = i.org_id AND l.item_id = i.id AND l.target_kind = 'requirement' AND l.linked_at < $2 ORDER BY q.position) AS requirements,
                     ARRAY(SELECT l.target_kind || ':' || l.target_id FROM evidence_links l
@@ -508,7 +508,6 @@ async fn write_all<W: AsyncWrite + Unpin + Send>(
             })
             .await?;
             evidence_files += 1;
-            let _ = r.revision_id;
             progress.step(format!("Copied evidence file {evidence_files} of {}", progress.total.load(Ordering::Relaxed)))?;
         }
     }

@@ -246,7 +246,16 @@ pub async fn run_next(state: &AppState, worker: &str) -> anyhow::Result<Option<U
     Ok(Some(id))
 }
 
-/// The worker every app process runs: looks for work every few seconds.
+/// Wakes this process's worker at once (a job was just queued here); other
+/// processes' workers find it at their next look.
+static WAKE: std::sync::LazyLock<tokio::sync::Notify> = std::sync::LazyLock::new(tokio::sync::Notify::new);
+
+pub fn wake() {
+    WAKE.notify_one();
+}
+
+/// The worker every app process runs: looks for work every two seconds, or
+/// at once when woken.
 pub fn spawn_worker(state: AppState) {
     let worker = format!("{}-{}", std::process::id(), Uuid::new_v4().simple());
     tokio::spawn(async move {
@@ -256,7 +265,10 @@ pub fn spawn_worker(state: AppState) {
                 Ok(None) => {}
                 Err(e) => tracing::error!("bundle worker: {e:#}"),
             }
-            tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+            tokio::select! {
+                _ = WAKE.notified() => {}
+                _ = tokio::time::sleep(std::time::Duration::from_secs(2)) => {}
+            }
         }
     });
 }

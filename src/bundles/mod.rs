@@ -106,6 +106,7 @@ async fn request(State(state): State<AppState>, me: Member, Form(form): Form<Req
     let mut tx = state.db.begin().await?;
     let id = jobs::enqueue(&mut tx, &me.actor(), now, me.org_id, &params).await?;
     tx.commit().await?;
+    jobs::wake();
     Ok(redirect_with(&state, &format!("/bundles/{id}"), Flash::success("The bundle is being made. This page shows its progress.")))
 }
 

@@ -337,7 +337,7 @@ async fn people_and_roles(c: &Client, base: &str) -> Result<(), String> {
     assert!(text(c, "main h1").await.starts_with("5.3(a)"));
     choose(c, "#f-owner_id", "Cee Eo").await;
     click(c, "#st-in_progress").await;
-    click(c, "main form button[type=submit]").await;
+    click(c, "main form[action^='/requirements/'] button[type=submit]").await;
     assert!(text(c, ".flash").await.contains("5.3(a) saved"));
     shot(c, "13-requirement").await;
 

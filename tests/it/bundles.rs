@@ -50,6 +50,12 @@ async fn setup(db: PgPool) -> Setup {
     Setup { app, org, other, auditor }
 }
 
+/// The SHA-256 of every evidence revision of an organisation, in hex.
+async fn revision_hashes(s: &Setup, org: Uuid) -> BTreeSet<String> {
+    let raw: Vec<Vec<u8>> = sqlx::query_scalar("SELECT sha256 FROM evidence_revisions WHERE org_id = $1").bind(org).fetch_all(s.app.db()).await.unwrap();
+    raw.into_iter().map(hex::encode).collect()
+}
+
 fn temp_zip(bytes: &[u8]) -> PathBuf {
     let path = std::env::temp_dir().join(format!("mandate-bundle-{}.zip", Uuid::new_v4().simple()));
     std::fs::write(&path, bytes).unwrap();
@@ -126,23 +132,8 @@ async fn a_bundle_holds_the_tenants_evidence_and_records_and_verifies(db: PgPool
     assert_eq!(m.as_of, "2026-11-02");
     // Hash-set equality: the bundle's evidence files are exactly the tenant's revisions.
     let in_bundle: BTreeSet<String> = m.files.iter().filter(|f| f.kind == "evidence").map(|f| f.sha256.clone()).collect();
-    let tenant: BTreeSet<String> = sqlx::query_scalar::<_, Vec<u8>>("SELECT sha256 FROM evidence_revisions WHERE org_id = $1")
-        .bind(s.org)
-        .fetch_all(s.app.db())
-        .await
-        .unwrap()
-        .into_iter()
-        .map(hex::encode)
-        .collect();
-    assert_eq!(in_bundle, tenant);
-    let others: BTreeSet<String> = sqlx::query_scalar::<_, Vec<u8>>("SELECT sha256 FROM evidence_revisions WHERE org_id = $1")
-        .bind(s.other)
-        .fetch_all(s.app.db())
-        .await
-        .unwrap()
-        .into_iter()
-        .map(hex::encode)
-        .collect();
+    assert_eq!(in_bundle, revision_hashes(&s, s.org).await);
+    let others = revision_hashes(&s, s.other).await;
     assert!(in_bundle.is_disjoint(&others));
     for (name, data) in &files {
         let text = String::from_utf8_lossy(data);
@@ -243,7 +234,14 @@ async fn a_job_whose_worker_died_is_restarted_cleanly(db: PgPool) {
     assert!(a.get(&format!("/bundles/{id}")).await.body.contains("Starting"));
     // Once its heartbeat is stale, another worker takes it over from the start.
     s.app.clock.advance(Duration::seconds(61));
-    assert_eq!(jobs::run_next(&s.app.state, "live").await.unwrap(), Some(id));
+    let taken = jobs::claim(&s.app.state.db, "live", s.app.state.clock.now()).await.unwrap().unwrap();
+    assert_eq!((taken.id, taken.attempt), (id, 2));
+    // Should the first attempt wake up and finish after all, its work is thrown away.
+    jobs::run(&s.app.state, dead).await.unwrap();
+    let (status, key): (String, Option<String>) = sqlx::query_as("SELECT status, result_key FROM jobs WHERE id = $1").bind(id).fetch_one(s.app.db()).await.unwrap();
+    assert_eq!((status.as_str(), key), ("running", None), "the lost attempt neither finishes nor fails the job");
+    assert!(s.app.state.store.read(&format!("bundles/{}/{id}-1.zip", s.org)).await.is_err(), "nor leaves its file");
+    jobs::run(&s.app.state, taken).await.unwrap();
     let (status, attempts, key): (String, i32, String) =
         sqlx::query_as("SELECT status, attempts, result_key FROM jobs WHERE id = $1").bind(id).fetch_one(s.app.db()).await.unwrap();
     assert_eq!((status.as_str(), attempts), ("done", 2));
@@ -284,4 +282,22 @@ async fn the_command_line_exports_and_verifies_a_bundle(db: PgPool) {
     let (code, text) = run(&["verify-bundle", tampered.to_str().unwrap()]);
     assert_eq!(code, 2, "{text}");
     assert!(text.contains("MISSING: index.html"), "{text}");
+}
+
+#[sqlx::test]
+async fn a_bundle_as_of_a_past_day_leaves_out_what_came_later(db: PgPool) {
+    let s = setup(db).await;
+    s.app.clock.advance(Duration::days(3)); // 2026-11-05
+    let (late, _) = s.app.evidence(s.org, "Late minutes", "late.pdf", b"%PDF-1.4\n% later\n%%EOF\n").await;
+    s.app.person(s.org, "Late Starter", "late@acme.example", false).await;
+    let (_, path) = bundle_through_the_app(&s).await; // as of 2026-11-02
+    let files = entries(&path).await;
+    let m: manifest::Manifest = serde_json::from_slice(&files["manifest.json"]).unwrap();
+    let in_bundle: BTreeSet<String> = m.files.iter().filter(|f| f.kind == "evidence").map(|f| f.sha256.clone()).collect();
+    let mut expected = revision_hashes(&s, s.org).await;
+    let late_sha: Vec<u8> = sqlx::query_scalar("SELECT sha256 FROM evidence_revisions WHERE item_id = $1").bind(late).fetch_one(s.app.db()).await.unwrap();
+    assert!(expected.remove(&hex::encode(late_sha)));
+    assert_eq!(in_bundle, expected, "the evidence of 2026-11-02, not what was uploaded on the 5th");
+    assert!(!String::from_utf8_lossy(&files["records/people.csv"]).contains("Late Starter"));
+    assert!(!String::from_utf8_lossy(&files["index.html"]).contains("Late minutes"));
 }
