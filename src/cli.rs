@@ -106,6 +106,9 @@ enum Command {
     VerifyBundle {
         /// The bundle's ZIP file
         file: std::path::PathBuf,
+        /// The manifest SHA-256 Mandate showed for this bundle: without it, a bundle whose files and manifest were rewritten together cannot be told apart
+        #[arg(long)]
+        expect_manifest: Option<String>,
     },
     /// Audit-log commands
     Audit {
@@ -146,8 +149,8 @@ pub fn main() -> ExitCode {
 
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let opts = cli.opts;
-    if let Some(Command::VerifyBundle { file }) = &cli.command {
-        return verify_bundle(file).await;
+    if let Some(Command::VerifyBundle { file, expect_manifest }) = &cli.command {
+        return verify_bundle(file, expect_manifest.as_deref()).await;
     }
     let database = db::open(opts.database_url.as_deref(), &opts.data_dir).await?;
     let result = match cli.command.unwrap_or(Command::Serve) {
@@ -225,8 +228,9 @@ async fn export(opts: &Options, database: &db::Database, org: &str, params: crat
     Ok(ExitCode::SUCCESS)
 }
 
-async fn verify_bundle(file: &std::path::Path) -> anyhow::Result<ExitCode> {
+async fn verify_bundle(file: &std::path::Path, expect_manifest: Option<&str>) -> anyhow::Result<ExitCode> {
     let r = crate::bundles::manifest::verify(file).await?;
+    let manifest_ok = expect_manifest.is_none_or(|e| e.trim().eq_ignore_ascii_case(&r.manifest_sha256));
     println!("Checked {} files of {} against its manifest.", r.checked, file.display());
     println!("  manifest SHA-256 {} (compare with the value Mandate shows for this bundle)", r.manifest_sha256);
     println!("  audit-log chain head {}", r.head_hash);
@@ -235,8 +239,14 @@ async fn verify_bundle(file: &std::path::Path) -> anyhow::Result<ExitCode> {
             println!("  {what}: {name}");
         }
     }
-    if r.ok() {
-        println!("The bundle verifies: every file matches its SHA-256 and size, none is missing or added, and the audit-log rows chain.");
+    if !manifest_ok {
+        println!("  MANIFEST: its SHA-256 is not the expected {}: the manifest itself was replaced", expect_manifest.unwrap_or_default());
+    }
+    if r.ok() && manifest_ok {
+        println!(
+            "The bundle verifies: every file matches its SHA-256 and size, none is missing or added, and the audit-log rows chain.{}",
+            if expect_manifest.is_some() { " The manifest is the one Mandate recorded." } else { " Pass --expect-manifest with the value Mandate shows to check the manifest too." }
+        );
         Ok(ExitCode::SUCCESS)
     } else {
         println!("The bundle does NOT verify.");

@@ -371,11 +371,11 @@ pub struct ExportedRow {
 }
 
 impl ExportedRow {
-    /// The rows of one organisation's chain with `from <= at < to`, oldest first.
+    /// The rows of one organisation's chain with `first <= seq <= last`, in order.
     pub const SQL: &'static str = "SELECT chain, seq, org_id, actor_id, actor_label, action, entity, entity_id,
             to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') AS at, request_id, details,
             encode(prev_hash, 'hex') AS prev_hash, encode(hash, 'hex') AS hash
-       FROM audit_log WHERE chain = $1 AND at >= $2 AND at < $3 ORDER BY seq";
+       FROM audit_log WHERE chain = $1 AND seq BETWEEN $2 AND $3 ORDER BY seq";
 
     pub fn hash_is_valid(&self) -> bool {
         let Ok(at) = DateTime::parse_from_rfc3339(&self.at) else { return false };

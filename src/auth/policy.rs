@@ -148,6 +148,18 @@ pub fn may_act_as_person(role: Role, is_that_person: bool) -> bool {
     is_that_person && role != Role::Auditor
 }
 
+/// Linking evidence to a record: answering an auditor's request is for
+/// those who answer requests; any other record takes what editing the item takes.
+pub fn may_link_to(role: Role, kind_is_request: bool) -> bool {
+    !kind_is_request || allows(role, Action::AnswerEvidenceRequests)
+}
+
+/// Closing or reopening an evidence request is the asker's verdict: the
+/// one who raised it, or an auditor of the organisation.
+pub fn may_close_request(role: Role, raised_it: bool) -> bool {
+    allows(role, Action::RaiseEvidenceRequests) && (raised_it || role == Role::Auditor)
+}
+
 /// Which roles `actor` may hand out in an invitation: nobody can grant more
 /// than they have, and only owners make owners.
 pub fn may_grant(actor: Role, target: Role) -> bool {
@@ -192,6 +204,18 @@ mod tests {
         assert!(!may_edit_requirement(Role::Auditor, true));
         assert!(!may_act_as_person(Role::Auditor, true));
         assert!(!may_edit_evidence(Role::Auditor, true));
+    }
+
+    #[test]
+    fn the_asker_closes_requests_and_the_isms_side_answers_them() {
+        assert!(may_close_request(Role::Auditor, false), "any auditor of the organisation");
+        assert!(may_close_request(Role::IsmsLead, true), "an ISMS lead who asked");
+        assert!(!may_close_request(Role::IsmsLead, false), "not the one who answers");
+        assert!(!may_close_request(Role::Contributor, true));
+        assert!(may_link_to(Role::Contributor, false));
+        assert!(!may_link_to(Role::Contributor, true));
+        assert!(!may_link_to(Role::Auditor, true));
+        assert!(may_link_to(Role::IsmsLead, true));
     }
 
     #[test]

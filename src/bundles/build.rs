@@ -285,7 +285,8 @@ fn record_files() -> Vec<(&'static str, &'static str, &'static [&'static str], S
             "SELECT r.name, r.responsibilities, r.authorities, r.carries_conformance::text, r.carries_reporting::text, COALESCE(x.name, ''), COALESCE(a.capacity, ''),
                     COALESCE(a.appointed_on::text, ''), COALESCE(b.name, ''), COALESCE(b.top_management::text, ''),
                     CASE WHEN a.id IS NULL THEN '' WHEN a.confirmed_at < p.cut THEN 'yes' ELSE 'no' END,
-                    CASE WHEN a.id IS NULL THEN '' WHEN a.accepted_at < p.cut THEN 'yes' ELSE 'no' END, COALESCE(a.ended_on::text, '')
+                    CASE WHEN a.id IS NULL THEN '' WHEN a.accepted_at < p.cut THEN 'yes' ELSE 'no' END,
+                    CASE WHEN a.ended_on <= p.day THEN a.ended_on::text ELSE '' END
                FROM p JOIN isms_roles r ON r.org_id = p.org AND r.created_at < p.cut AND (r.retired_at IS NULL OR r.retired_at >= p.cut)
                LEFT JOIN role_appointments a ON a.org_id = r.org_id AND a.role_id = r.id AND a.created_at < p.cut
                LEFT JOIN people x ON x.org_id = a.org_id AND x.id = a.person_id
@@ -300,7 +301,7 @@ fn record_files() -> Vec<(&'static str, &'static str, &'static [&'static str], S
             "SELECT a.name, r.name, c.letters
                FROM p JOIN raci_activities a ON a.org_id = p.org AND a.created_at < p.cut AND (a.retired_at IS NULL OR a.retired_at >= p.cut)
                JOIN raci_cells c ON c.org_id = a.org_id AND c.activity_id = a.id
-               JOIN isms_roles r ON r.org_id = c.org_id AND r.id = c.role_id
+               JOIN isms_roles r ON r.org_id = c.org_id AND r.id = c.role_id AND r.created_at < p.cut AND (r.retired_at IS NULL OR r.retired_at >= p.cut)
               ORDER BY a.position, a.name, r.position, r.name"
                 .into(),
         ),
@@ -339,7 +340,7 @@ fn record_files() -> Vec<(&'static str, &'static str, &'static [&'static str], S
             "Resource requests and decisions: what, who asked, who decided (top management or not), outcome",
             &["title", "what", "amount", "currency", "reason", "asked_by", "asked_on", "decided_by", "decider_top_management", "decision", "decided_on"],
             "SELECT d.title, d.what, COALESCE(d.amount::text, ''), COALESCE(d.currency, ''), d.reason, COALESCE(a.name, ''), COALESCE(d.asked_on::text, ''),
-                    COALESCE(b.name, ''), COALESCE(b.top_management::text, ''),
+                    CASE WHEN d.decided_on <= p.day THEN COALESCE(b.name, '') ELSE '' END, CASE WHEN d.decided_on <= p.day THEN COALESCE(b.top_management::text, '') ELSE '' END,
                     CASE WHEN d.decided_on <= p.day THEN d.decision ELSE 'pending' END, CASE WHEN d.decided_on <= p.day THEN d.decided_on::text ELSE '' END
                FROM p JOIN resource_decisions d ON d.org_id = p.org AND d.created_at < p.cut
                LEFT JOIN people a ON a.org_id = d.org_id AND a.id = d.asked_by
@@ -372,12 +373,14 @@ fn record_files() -> Vec<(&'static str, &'static str, &'static [&'static str], S
             "Auditors' evidence requests and their answers",
             &["requirement", "request", "status", "asked_by", "asked_at_utc", "answer", "answered_at_utc"],
             format!(
-                "SELECT r.code, q.question, q.status, u.name, {}, q.answer, COALESCE({}, '')
+                "SELECT r.code, q.question,
+                        CASE WHEN q.closed_at < p.cut THEN 'closed' WHEN q.answered_at < p.cut THEN 'answered' ELSE 'open' END, u.name, {},
+                        CASE WHEN q.answered_at < p.cut THEN q.answer ELSE '' END, COALESCE({}, '')
                    FROM p JOIN evidence_requests q ON q.org_id = p.org AND q.asked_at < p.cut
                    JOIN requirements r ON r.id = q.requirement_id JOIN users u ON u.id = q.asked_by
                   ORDER BY q.asked_at",
                 ts("q.asked_at"),
-                ts("q.answered_at")
+                ts("CASE WHEN q.answered_at < p.cut THEN q.answered_at END")
             ),
         ),
     ]
@@ -565,7 +568,9 @@ async fn write_all<W: AsyncWrite + Unpin + Send>(
         .await?;
     let audit_path = "audit/audit-log.jsonl";
     let (sha, size) = {
-        let rows = sqlx::query_as::<_, ExportedRow>(ExportedRow::SQL).bind(chain).bind(from).bind(to).fetch(&mut **tx);
+        // By sequence number: `at` is when a request started, so rows of the
+        // period are a contiguous run of the chain only by `seq`.
+        let rows = sqlx::query_as::<_, ExportedRow>(ExportedRow::SQL).bind(chain).bind(first_seq.unwrap_or(1)).bind(last_seq.unwrap_or(0)).fetch(&mut **tx);
         let lines = rows.map(|row| -> anyhow::Result<bytes::Bytes> {
             let mut line = serde_json::to_vec(&row?)?;
             line.push(b'\n');

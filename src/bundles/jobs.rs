@@ -16,6 +16,8 @@ use uuid::Uuid;
 
 /// A running job whose heartbeat is older than this is taken over.
 pub const STALE_AFTER: Duration = Duration::seconds(60);
+/// A job whose process died this many times is given up (it may be what kills it).
+pub const MAX_ATTEMPTS: i32 = 3;
 /// How often a running job writes its progress and heartbeat.
 const BEAT_EVERY: std::time::Duration = std::time::Duration::from_secs(2);
 
@@ -100,6 +102,22 @@ pub struct Claim {
 
 /// Takes the oldest job that is queued, or running with a stopped heartbeat.
 pub async fn claim(db: &PgPool, worker: &str, now: DateTime<Utc>) -> anyhow::Result<Option<Claim>> {
+    let given_up: Vec<(Uuid, Uuid)> = sqlx::query_as(
+        "UPDATE jobs SET status = 'failed', finished_at = $1,
+                error = 'The bundle could not be made: the process making it stopped ' || attempts || ' times. It was logged; try again, and tell your administrator if it fails again.'
+          WHERE status = 'running' AND heartbeat_at < $2 AND attempts >= $3
+          RETURNING id, org_id",
+    )
+    .bind(now)
+    .bind(now - STALE_AFTER)
+    .bind(MAX_ATTEMPTS)
+    .fetch_all(db)
+    .await?;
+    for (id, org_id) in given_up {
+        tracing::error!(job = %id, "bundle job given up after {MAX_ATTEMPTS} attempts");
+        let mut conn = db.acquire().await?;
+        audit::record(&mut conn, &Actor::system(Some(org_id), "evidence bundle"), now, "bundle.failed", "bundle", id, json!({"error": "gave up", "attempts": MAX_ATTEMPTS})).await?;
+    }
     let row: Option<(Uuid, Uuid, i32, sqlx::types::Json<Params>)> = sqlx::query_as(
         "UPDATE jobs SET status = 'running', attempts = attempts + 1, worker = $1, heartbeat_at = $2, progress_done = 0, progress_note = 'Starting'
           WHERE id = (SELECT id FROM jobs WHERE status = 'queued' OR (status = 'running' AND heartbeat_at < $3)
@@ -133,6 +151,14 @@ async fn beat(db: &PgPool, c: &Claim, now: DateTime<Utc>, p: &Progress) -> anyho
     Ok(n == 1)
 }
 
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
 /// The store key of one attempt's ZIP.
 fn key_for(c: &Claim) -> String {
     format!("bundles/{}/{}-{}.zip", c.org_id, c.id, c.attempt)
@@ -160,9 +186,11 @@ pub async fn run(state: &AppState, c: Claim) -> anyhow::Result<()> {
             }
         })
     };
+    // The heartbeat stops with this function, even if the build panics.
+    let _beating = AbortOnDrop(beats);
     let writer = state.store.writer(&key);
     let built = build::build(&state.db, &state.store, c.org_id, &c.params, state.clock.now(), &progress, writer).await;
-    beats.abort();
+    drop(_beating);
     let now = state.clock.now();
     match built {
         Ok(b) => {
@@ -260,10 +288,14 @@ pub fn spawn_worker(state: AppState) {
     let worker = format!("{}-{}", std::process::id(), Uuid::new_v4().simple());
     tokio::spawn(async move {
         loop {
-            match run_next(&state, &worker).await {
-                Ok(Some(_)) => continue,
-                Ok(None) => {}
-                Err(e) => tracing::error!("bundle worker: {e:#}"),
+            // Each job runs in a task of its own: a panic ends that job (its
+            // heartbeat stops, so it is retried or given up), not the worker.
+            let (state2, worker2) = (state.clone(), worker.clone());
+            match tokio::spawn(async move { run_next(&state2, &worker2).await }).await {
+                Ok(Ok(Some(_))) => continue,
+                Ok(Ok(None)) => {}
+                Ok(Err(e)) => tracing::error!("bundle worker: {e:#}"),
+                Err(e) => tracing::error!("bundle job panicked: {e}"),
             }
             tokio::select! {
                 _ = WAKE.notified() => {}

@@ -101,24 +101,31 @@ impl Report {
 /// segment's hash chain. Reads each entry as a stream.
 pub async fn verify(path: &Path) -> anyhow::Result<Report> {
     let zip = ZipFileReader::new(path).await.with_context(|| format!("{} is not a readable ZIP file", path.display()))?;
+    // Every entry counts, whatever its name: one that is not valid UTF-8 is
+    // named lossily and, not being listed, reported as extra.
     let entries: Vec<(usize, String)> = zip
         .file()
         .entries()
         .iter()
         .enumerate()
-        .filter_map(|(i, e)| e.filename().as_str().ok().map(|n| (i, n.to_string())))
-        .filter(|(_, n)| !n.ends_with('/'))
+        .map(|(i, e)| (i, String::from_utf8_lossy(e.filename().as_bytes()).into_owned()))
         .collect();
-    let Some((mi, _)) = entries.iter().find(|(_, n)| n == MANIFEST) else { anyhow::bail!("the bundle has no {MANIFEST}") };
+    let manifests: Vec<usize> = entries.iter().filter(|(_, n)| n == MANIFEST).map(|(i, _)| *i).collect();
+    let mi = match manifests.as_slice() {
+        [one] => one,
+        [] => anyhow::bail!("the bundle has no {MANIFEST}"),
+        _ => anyhow::bail!("the bundle has {} entries named {MANIFEST}: a ZIP tool would show one and hide the others", manifests.len()),
+    };
     let mut raw = Vec::new();
     zip.reader_without_entry(*mi).await?.read_to_end(&mut raw).await.context("reading the manifest")?;
     let manifest: Manifest = serde_json::from_slice(&raw).context("the manifest is not valid JSON of the expected shape")?;
     let mut report = Report { manifest_sha256: hex::encode(Sha256::digest(&raw)), head_hash: manifest.audit_log.head_hash.clone(), ..Default::default() };
     let mut listed: BTreeMap<&str, &FileEntry> = manifest.files.iter().map(|f| (f.path.as_str(), f)).collect();
     for (i, name) in &entries {
-        if name == MANIFEST {
+        if *i == *mi {
             continue;
         }
+        // A second entry of a listed name is extra too.
         let Some(expected) = listed.remove(name.as_str()) else {
             report.extra.push(name.clone());
             continue;
@@ -127,7 +134,7 @@ pub async fn verify(path: &Path) -> anyhow::Result<Report> {
         let mut hasher = Sha256::new();
         let mut size = 0u64;
         let mut buf = vec![0u8; 64 * 1024];
-        let mut audit_lines = (name == &manifest.audit_log.path).then(AuditChainCheck::default);
+        let mut audit_lines = (name == &manifest.audit_log.path).then(|| AuditChainCheck { first_expected: manifest.audit_log.first_seq, ..Default::default() });
         loop {
             let n = match reader.read(&mut buf).await {
                 Ok(n) => n,
@@ -160,8 +167,13 @@ pub async fn verify(path: &Path) -> anyhow::Result<Report> {
 
 /// Re-computes each exported audit row's hash from its fields and checks
 /// that each row chains to the one before.
+/// An exported audit row is far shorter than this; a longer line is damage.
+const MAX_LINE: usize = 1 << 20;
+const TOO_LONG: &str = "a line of the audit log is longer than any audit row";
+
 #[derive(Default)]
 struct AuditChainCheck {
+    first_expected: Option<i64>,
     pending: Vec<u8>,
     prev: Option<String>,
     last_seq: Option<i64>,
@@ -170,10 +182,19 @@ struct AuditChainCheck {
 
 impl AuditChainCheck {
     fn feed(&mut self, bytes: &[u8]) {
-        self.pending.extend_from_slice(bytes);
-        while let Some(i) = self.pending.iter().position(|b| *b == b'\n') {
-            let line: Vec<u8> = self.pending.drain(..=i).collect();
-            self.line(&line[..line.len() - 1]);
+        for piece in bytes.split_inclusive(|b| *b == b'\n') {
+            if self.pending.len() + piece.len() > MAX_LINE {
+                if self.problems.last().map(String::as_str) != Some(TOO_LONG) {
+                    self.problems.push(TOO_LONG.into());
+                }
+                self.pending.clear();
+                continue;
+            }
+            self.pending.extend_from_slice(piece);
+            if piece.ends_with(b"\n") {
+                let line = std::mem::take(&mut self.pending);
+                self.line(&line[..line.len() - 1]);
+            }
         }
     }
 
@@ -192,6 +213,14 @@ impl AuditChainCheck {
             && &row.prev_hash != prev
         {
             self.problems.push(format!("row {} does not chain to the row before it", row.seq));
+        }
+        if let Some(last) = self.last_seq
+            && row.seq != last + 1
+        {
+            self.problems.push(format!("row {} follows row {last}: rows are missing", row.seq));
+        }
+        if self.last_seq.is_none() && Some(row.seq) != self.first_expected {
+            self.problems.push(format!("the audit log starts at row {}, the manifest says {:?}", row.seq, self.first_expected));
         }
         if !row.hash_is_valid() {
             self.problems.push(format!("row {} does not match its hash", row.seq));

@@ -495,6 +495,9 @@ async fn save_new(state: &AppState, me: &Member, form: &ItemForm, upload: &Uploa
         Err(errors) => return Ok(Err(errors)),
     };
     let targets: Vec<Target> = form.links.iter().filter_map(|l| model::parse_target(l)).collect();
+    if targets.iter().any(|t| !policy::may_link_to(me.role, t.kind == model::TargetKind::EvidenceRequest)) {
+        return Err(AppError::Forbidden);
+    }
     let id = Uuid::new_v4();
     let now = state.clock.now();
     let actor = me.actor();
@@ -656,6 +659,9 @@ struct LinkForm {
 async fn add_link(State(state): State<AppState>, me: Member, Id(id): Id, Form(form): Form<LinkForm>) -> AppResult<Response> {
     let item = editable(&state, &me, id).await?;
     let target = model::parse_target(&form.target).ok_or_else(|| AppError::BadRequest("Choose what this evidence supports.".into()))?;
+    if !policy::may_link_to(me.role, target.kind == model::TargetKind::EvidenceRequest) {
+        return Err(AppError::Forbidden);
+    }
     let mut tx = state.db.begin().await?;
     let added = model::link(&mut tx, &me.actor(), state.clock.now(), me.org_id, item.id, target).await?;
     tx.commit().await?;
@@ -666,6 +672,9 @@ async fn add_link(State(state): State<AppState>, me: Member, Id(id): Id, Form(fo
 async fn remove_link(State(state): State<AppState>, me: Member, Id(id): Id, Form(form): Form<LinkForm>) -> AppResult<Response> {
     let item = editable(&state, &me, id).await?;
     let target = model::parse_target(&form.target).ok_or(AppError::NotFound)?;
+    if !policy::may_link_to(me.role, target.kind == model::TargetKind::EvidenceRequest) {
+        return Err(AppError::Forbidden);
+    }
     let mut tx = state.db.begin().await?;
     let removed = model::unlink(&mut tx, &me.actor(), state.clock.now(), me.org_id, item.id, target).await?;
     tx.commit().await?;

@@ -170,8 +170,8 @@ impl EvidenceStore {
     }
 
     /// Removes what interrupted uploads left behind, if older than `age`:
-    /// hidden partial files of a local store, and completed files that no
-    /// revision row refers to. Safe while other processes upload: anything
+    /// hidden partial files of a local store, completed files that no
+    /// revision row refers to, and bundle files no finished job refers to. Safe while other processes upload: anything
     /// younger than `age` is left alone.
     pub async fn sweep(&self, db: &PgPool, now: DateTime<Utc>, age: Duration) -> anyhow::Result<Swept> {
         let cutoff = now - age;
@@ -208,6 +208,21 @@ impl EvidenceStore {
                     self.discard(key).await;
                     swept.orphans += 1;
                 }
+            }
+        }
+        // Evidence bundles of attempts that never finished, or lost their job.
+        let mut bundles: Vec<String> = Vec::new();
+        let mut listing = self.inner.list(Some(&Key::from("bundles")));
+        while let Some(meta) = listing.try_next().await? {
+            if meta.last_modified <= cutoff {
+                bundles.push(meta.location.to_string());
+            }
+        }
+        for batch in bundles.chunks(1000) {
+            let kept: Vec<String> = sqlx::query_scalar("SELECT result_key FROM jobs WHERE result_key = ANY($1)").bind(batch).fetch_all(db).await?;
+            for key in batch.iter().filter(|k| !kept.contains(k)) {
+                self.discard(key).await;
+                swept.orphans += 1;
             }
         }
         Ok(swept)

@@ -4,7 +4,7 @@
 pub mod model;
 
 use crate::app::{AppState, Routes};
-use crate::auth::policy::Action;
+use crate::auth::policy::{self, Action};
 use crate::auth::session::{Flash, Member};
 use crate::error::{AppError, AppResult};
 use crate::evidence::model::{self as evidence, Item, Target, TargetKind};
@@ -107,7 +107,8 @@ struct ShowPage {
     /// Items linked to the request's requirement but not yet to the request.
     candidates: Vec<Item>,
     can_answer: bool,
-    can_raise: bool,
+    /// Close or reopen: the asker's side.
+    can_close: bool,
     can_upload: bool,
 }
 
@@ -127,7 +128,7 @@ async fn show_page(State(state): State<AppState>, me: Member, Id(id): Id) -> App
     };
     Ok(ShowPage {
         layout: Layout::build(&state.db, &me.visitor, format!("Request on {}", q.code)).await?,
-        can_raise: me.can(Action::RaiseEvidenceRequests),
+        can_close: policy::may_close_request(me.role, q.asked_by == me.user_id),
         can_upload: can_answer && me.can(Action::UploadEvidence),
         can_answer,
         candidates,
@@ -161,12 +162,10 @@ struct LinkForm {
 async fn link_existing(State(state): State<AppState>, me: Member, Id(id): Id, Form(form): Form<LinkForm>) -> AppResult<Response> {
     me.require(Action::AnswerEvidenceRequests)?;
     let item: Uuid = form.item_id.parse().map_err(|_| AppError::BadRequest("Choose an evidence item to link.".into()))?;
-    let q = model::get(&state.db, me.org_id, id).await?;
-    if q.status() == Status::Closed {
-        return Err(AppError::Conflict("This request is closed. The auditor can reopen it if they need more.".into()));
-    }
+    model::get(&state.db, me.org_id, id).await?;
     let mut tx = state.db.begin().await?;
     evidence::get(&mut *tx, me.org_id, item).await?;
+    // `link` locks the request and refuses a closed one.
     let added = evidence::link(&mut tx, &me.actor(), state.clock.now(), me.org_id, item, Target { kind: TargetKind::EvidenceRequest, id }).await?;
     tx.commit().await?;
     let msg = if added { "Linked. Send your answer when the request is covered." } else { "It was already linked." };
@@ -175,6 +174,10 @@ async fn link_existing(State(state): State<AppState>, me: Member, Id(id): Id, Fo
 
 async fn set_closed(state: AppState, me: Member, id: Uuid, closed: bool) -> AppResult<Response> {
     me.require(Action::RaiseEvidenceRequests)?;
+    let q = model::get(&state.db, me.org_id, id).await?;
+    if !policy::may_close_request(me.role, q.asked_by == me.user_id) {
+        return Err(AppError::Forbidden);
+    }
     let mut tx = state.db.begin().await?;
     model::set_closed(&mut tx, &me.actor(), state.clock.now(), me.org_id, id, closed).await?;
     tx.commit().await?;

@@ -44,6 +44,7 @@ pub struct Request {
     pub requirement_title: String,
     pub question: String,
     pub status: String,
+    pub asked_by: Uuid,
     pub asked_by_name: String,
     pub asked_at: DateTime<Utc>,
     pub answer: String,
@@ -61,7 +62,7 @@ impl Request {
 
 const SELECT: &str = "
     SELECT q.id, q.requirement_id, r.code, r.title AS requirement_title, q.question, q.status,
-           a.name AS asked_by_name, q.asked_at, q.answer, b.name AS answered_by_name, q.answered_at, q.closed_at,
+           q.asked_by, a.name AS asked_by_name, q.asked_at, q.answer, b.name AS answered_by_name, q.answered_at, q.closed_at,
            (SELECT count(*) FROM evidence_links l WHERE l.org_id = q.org_id AND l.target_kind = 'evidence_request' AND l.target_id = q.id) AS evidence_count
       FROM evidence_requests q
       JOIN requirements r ON r.id = q.requirement_id

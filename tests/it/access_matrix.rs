@@ -274,9 +274,10 @@ const TABLE: &[Row] = &[
                                         Some(["login","404", "404", "403", "403", "403", "404", "orgs"])),
     ("POST", "/evidence-requests/{id}/answer",["login","303", "303", "403", "403", "403", "303", "orgs"],
                                         Some(["login","404", "404", "403", "403", "403", "404", "orgs"])),
-    ("POST", "/evidence-requests/{id}/close",["login","303", "303", "403", "403", "303", "303", "orgs"],
+    // Closing is the asker's verdict: the owner raised this one; any auditor may close.
+    ("POST", "/evidence-requests/{id}/close",["login","303", "403", "403", "403", "303", "303", "orgs"],
                                         Some(["login","404", "404", "403", "403", "404", "404", "orgs"])),
-    ("POST", "/evidence-requests/{id}/reopen",["login","303", "303", "403", "403", "303", "303", "orgs"],
+    ("POST", "/evidence-requests/{id}/reopen",["login","303", "403", "403", "403", "303", "303", "orgs"],
                                         Some(["login","404", "404", "403", "403", "404", "404", "orgs"])),
     // Evidence bundles: owners, ISMS leads and auditors make and download them.
     ("GET",  "/bundles",                     ["login","200", "200", "403", "403", "200", "200", "orgs"], None),

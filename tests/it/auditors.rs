@@ -142,6 +142,17 @@ async fn an_auditor_asks_for_evidence_and_both_sides_follow_the_request(db: PgPo
     assert!(page.body.contains("Answered, waiting for the auditor"));
     assert!(page.body.contains("Signed off by the CEO on 3 October."));
     assert!(page.body.contains(&format!("/evidence/{minutes}")));
+    // Closing is the asker's verdict, not the answerer's; and only those who answer link evidence to a request.
+    assert_eq!(l.post(&format!("/evidence-requests/{id}/close"), &[]).await.status, StatusCode::FORBIDDEN);
+    let contributor = app.user("carl@acme.example", "Carl Contributor").await;
+    app.member(org, contributor, mandate::auth::policy::Role::Contributor).await;
+    let mut k = app.signed_in(contributor, Some(org)).await;
+    let (own, _) = app.evidence(org, "Carl's note", "note.pdf", b"%PDF-1.4\nnote\n%%EOF\n").await;
+    sqlx::query("UPDATE evidence_items SET created_by = $2 WHERE id = $1").bind(own).bind(contributor).execute(app.db()).await.unwrap();
+    let res = k.post(&format!("/evidence/{own}/links"), &[("target", &format!("evidence_request:{id}"))]).await;
+    assert_eq!(res.status, StatusCode::FORBIDDEN, "a contributor cannot answer for the ISMS lead");
+    let res = k.post(&format!("/evidence/{own}/links"), &[("target", &format!("requirement:{req}"))]).await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "though they link their own item to a requirement");
     assert_eq!(a.post(&format!("/evidence-requests/{id}/close"), &[]).await.status, StatusCode::SEE_OTHER);
     assert!(l.get(&format!("/evidence-requests/{id}")).await.body.contains("Closed"));
     let late = l.post(&format!("/evidence-requests/{id}/answer"), &[("answer", "More")]).await;

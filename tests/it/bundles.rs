@@ -195,6 +195,11 @@ async fn verify_bundle_names_altered_missing_and_extra_files(db: PgPool) {
     assert_eq!(r.missing, vec!["records/people.csv".to_string()]);
     assert_eq!(r.extra, vec!["evidence/extra.pdf".to_string()]);
 
+    // A second manifest.json (a ZIP tool would show only one of them) is refused outright.
+    let doubled = rewrite(&path, |_, data| Some(data), Some(("manifest.json", b"{}"))).await;
+    let err = manifest::verify(&doubled).await.unwrap_err().to_string();
+    assert!(err.contains("2 entries named manifest.json"), "{err}");
+
     // An audit row edited, with the manifest updated to match: the chain check still catches it.
     let forged = rewrite(&path, |name, data| {
         if name == "audit/audit-log.jsonl" {
@@ -277,6 +282,14 @@ async fn the_command_line_exports_and_verifies_a_bundle(db: PgPool) {
     let files = entries(&out).await;
     let m: manifest::Manifest = serde_json::from_slice(&files["manifest.json"]).unwrap();
     assert_eq!(m.files.iter().filter(|f| f.kind == "evidence").count(), 2);
+
+    let (code, text) = run(&["verify-bundle", "--expect-manifest", &"0".repeat(64), out.to_str().unwrap()]);
+    assert_eq!(code, 2, "{text}");
+    assert!(text.contains("the manifest itself was replaced"), "{text}");
+    let real = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&files["manifest.json"]));
+    let (code, text) = run(&["verify-bundle", "--expect-manifest", &real, out.to_str().unwrap()]);
+    assert_eq!(code, 0, "{text}");
+    assert!(text.contains("The manifest is the one Mandate recorded"), "{text}");
 
     let tampered = rewrite(&out, |name, data| (name != "index.html").then_some(data), None).await;
     let (code, text) = run(&["verify-bundle", tampered.to_str().unwrap()]);
