@@ -67,6 +67,12 @@ struct Options {
     /// Leftovers of interrupted uploads older than this many minutes are removed at start-up and every ten minutes
     #[arg(long, env = "MANDATE_SWEEP_AFTER_MINUTES", default_value_t = 60, global = true)]
     sweep_after_minutes: i64,
+    /// A background job (evidence bundle) whose process has not reported for this many seconds is taken over by another process
+    #[arg(long, env = "MANDATE_JOB_STALE_SECONDS", default_value_t = 60, global = true)]
+    job_stale_seconds: i64,
+    /// Fault injection for tests and drills: pause this many milliseconds after each step of an export
+    #[arg(long, env = "MANDATE_FAULT_EXPORT_PAUSE_MS", default_value_t = 0, global = true, hide = true)]
+    fault_export_pause_ms: u64,
 }
 
 #[derive(Subcommand, Debug)]
@@ -278,6 +284,9 @@ fn build_config(opts: &Options) -> anyhow::Result<Config> {
     config.max_upload_bytes = opts.max_upload_mib * MIB;
     config.org_quota_bytes = opts.org_quota_mib * MIB;
     config.sweep_after = chrono::Duration::minutes(opts.sweep_after_minutes.max(0));
+    // A job beats every two seconds: anything much shorter would take over live jobs.
+    config.job_stale_after = chrono::Duration::seconds(opts.job_stale_seconds.max(6));
+    config.export_step_pause = std::time::Duration::from_millis(opts.fault_export_pause_ms);
     Ok(config)
 }
 

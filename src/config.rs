@@ -25,6 +25,11 @@ pub struct Config {
     pub org_quota_bytes: u64,
     /// Leftovers of interrupted uploads older than this are swept away.
     pub sweep_after: Duration,
+    /// A running background job whose heartbeat is older than this is taken over.
+    pub job_stale_after: Duration,
+    /// Fault injection for tests and drills only: a pause after each step
+    /// of an export, so a process can be killed in the middle of one.
+    pub export_step_pause: std::time::Duration,
 }
 
 pub const MIB: u64 = 1024 * 1024;
@@ -78,6 +83,8 @@ impl Config {
             max_upload_bytes: 200 * MIB,
             org_quota_bytes: 10 * 1024 * MIB,
             sweep_after: Duration::hours(1),
+            job_stale_after: Duration::seconds(60),
+            export_step_pause: std::time::Duration::ZERO,
         }
     }
 

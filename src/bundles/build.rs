@@ -41,15 +41,20 @@ pub struct Progress {
     pub note: Mutex<String>,
     /// Set when the job was taken over or cancelled: the builder stops.
     pub cancelled: AtomicBool,
+    /// Fault injection only: a pause after each step.
+    pub pause: std::time::Duration,
 }
 
 impl Progress {
-    fn step(&self, note: impl Into<String>) -> anyhow::Result<()> {
+    async fn step(&self, note: impl Into<String>) -> anyhow::Result<()> {
         if self.cancelled.load(Ordering::Relaxed) {
             bail!("the export was stopped");
         }
         self.done.fetch_add(1, Ordering::Relaxed);
         *self.note.lock().unwrap_or_else(|e| e.into_inner()) = note.into();
+        if !self.pause.is_zero() {
+            tokio::time::sleep(self.pause).await;
+        }
         Ok(())
     }
 }
@@ -511,7 +516,7 @@ async fn write_all<W: AsyncWrite + Unpin + Send>(
             })
             .await?;
             evidence_files += 1;
-            progress.step(format!("Copied evidence file {evidence_files} of {}", progress.total.load(Ordering::Relaxed)))?;
+            progress.step(format!("Copied evidence file {evidence_files} of {}", progress.total.load(Ordering::Relaxed))).await?;
         }
     }
 
@@ -528,7 +533,7 @@ async fn write_all<W: AsyncWrite + Unpin + Send>(
             let path = policy_path(policy_id, &title, major, minor);
             let (sha, size) = w.add(&path, true, futures_util::stream::iter([Ok(bytes::Bytes::from(body))])).await?;
             w.list(FileEntry { path, sha256: hex::encode(sha), size, kind: "policy_text".into(), title: Some(format!("{title} v{major}.{minor}")), ..blank() }).await?;
-            progress.step(format!("Wrote the text of {title} v{major}.{minor}"))?;
+            progress.step(format!("Wrote the text of {title} v{major}.{minor}")).await?;
         }
     }
 
@@ -547,13 +552,13 @@ async fn write_all<W: AsyncWrite + Unpin + Send>(
             w.add(path, true, Box::pin(all)).await?
         };
         w.list(FileEntry { path: path.to_string(), sha256: hex::encode(sha), size, kind: "record_csv".into(), title: Some(description.to_string()), ..blank() }).await?;
-        progress.step(format!("Wrote {path}"))?;
+        progress.step(format!("Wrote {path}")).await?;
     }
 
     // 4. The gap list as of the day, from the gap engine.
     let evaluation = crate::gaps::evaluate(db, org_id, params.as_of).await.map_err(|e| anyhow::anyhow!("evaluating the gaps: {e:?}"))?;
     w.add_text("records/gaps.csv", "record_csv", crate::gaps::pages::csv_text(&evaluation, &Default::default())).await?;
-    progress.step("Wrote the gap list")?;
+    progress.step("Wrote the gap list").await?;
 
     // 5. The audit-log segment: the period's rows (or all up to the day), each
     //    with the fields its hash covers.
@@ -579,7 +584,7 @@ async fn write_all<W: AsyncWrite + Unpin + Send>(
         w.add(audit_path, true, Box::pin(lines)).await?
     };
     w.list(FileEntry { path: audit_path.into(), sha256: hex::encode(sha), size, kind: "audit_log".into(), title: Some("Audit-log rows, one JSON object per line".into()), ..blank() }).await?;
-    progress.step("Wrote the audit log")?;
+    progress.step("Wrote the audit log").await?;
     let segment = AuditSegment { path: audit_path.into(), first_seq, last_seq, head_seq, head_hash: hex::encode(head_hash) };
 
     // 6. The offline index: requirement → owner → evidence, then the records.
@@ -589,7 +594,7 @@ async fn write_all<W: AsyncWrite + Unpin + Send>(
         entry.finish().await?
     };
     w.list(FileEntry { path: "index.html".into(), sha256: hex::encode(sha), size, kind: "index".into(), title: Some("Start here: works offline".into()), ..blank() }).await?;
-    progress.step("Wrote the index")?;
+    progress.step("Wrote the index").await?;
 
     // 7. The manifest, from the lines kept on disk.
     w.manifest_lines.flush().await?;
@@ -613,6 +618,6 @@ async fn write_all<W: AsyncWrite + Unpin + Send>(
     });
     let all = futures_util::stream::iter([Ok(bytes::Bytes::from(opening))]).chain(entries).chain(futures_util::stream::iter([Ok(bytes::Bytes::from_static(b"\n]}\n"))]));
     let (manifest_sha, _) = w.add(MANIFEST, true, Box::pin(all)).await?;
-    progress.step("Wrote the manifest")?;
+    progress.step("Wrote the manifest").await?;
     Ok((manifest_sha, evidence_files))
 }

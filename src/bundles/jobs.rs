@@ -14,8 +14,6 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use uuid::Uuid;
 
-/// A running job whose heartbeat is older than this is taken over.
-pub const STALE_AFTER: Duration = Duration::seconds(60);
 /// A job whose process died this many times is given up (it may be what kills it).
 pub const MAX_ATTEMPTS: i32 = 3;
 /// How often a running job writes its progress and heartbeat.
@@ -101,7 +99,10 @@ pub struct Claim {
 }
 
 /// Takes the oldest job that is queued, or running with a stopped heartbeat.
-pub async fn claim(db: &PgPool, worker: &str, now: DateTime<Utc>) -> anyhow::Result<Option<Claim>> {
+/// `stale_after`: how old a running job's heartbeat may be before it is taken over.
+pub async fn claim(db: &PgPool, worker: &str, now: DateTime<Utc>, stale_after: Duration) -> anyhow::Result<Option<Claim>> {
+    // Jobs whose process died too often are given up, in one transaction with their audit rows.
+    let mut tx = db.begin().await?;
     let given_up: Vec<(Uuid, Uuid)> = sqlx::query_as(
         "UPDATE jobs SET status = 'failed', finished_at = $1,
                 error = 'The bundle could not be made: the process making it stopped ' || attempts || ' times. It was logged; try again, and tell your administrator if it fails again.'
@@ -109,15 +110,15 @@ pub async fn claim(db: &PgPool, worker: &str, now: DateTime<Utc>) -> anyhow::Res
           RETURNING id, org_id",
     )
     .bind(now)
-    .bind(now - STALE_AFTER)
+    .bind(now - stale_after)
     .bind(MAX_ATTEMPTS)
-    .fetch_all(db)
+    .fetch_all(&mut *tx)
     .await?;
     for (id, org_id) in given_up {
         tracing::error!(job = %id, "bundle job given up after {MAX_ATTEMPTS} attempts");
-        let mut conn = db.acquire().await?;
-        audit::record(&mut conn, &Actor::system(Some(org_id), "evidence bundle"), now, "bundle.failed", "bundle", id, json!({"error": "gave up", "attempts": MAX_ATTEMPTS})).await?;
+        audit::record(&mut tx, &Actor::system(Some(org_id), "evidence bundle"), now, "bundle.failed", "bundle", id, json!({"error": "gave up", "attempts": MAX_ATTEMPTS})).await?;
     }
+    tx.commit().await?;
     let row: Option<(Uuid, Uuid, i32, sqlx::types::Json<Params>)> = sqlx::query_as(
         "UPDATE jobs SET status = 'running', attempts = attempts + 1, worker = $1, heartbeat_at = $2, progress_done = 0, progress_note = 'Starting'
           WHERE id = (SELECT id FROM jobs WHERE status = 'queued' OR (status = 'running' AND heartbeat_at < $3)
@@ -126,7 +127,7 @@ pub async fn claim(db: &PgPool, worker: &str, now: DateTime<Utc>) -> anyhow::Res
     )
     .bind(worker)
     .bind(now)
-    .bind(now - STALE_AFTER)
+    .bind(now - stale_after)
     .fetch_optional(db)
     .await?;
     Ok(row.map(|(id, org_id, attempt, params)| Claim { id, org_id, attempt, params: params.0 }))
@@ -167,7 +168,7 @@ fn key_for(c: &Claim) -> String {
 /// Runs one claimed job to its end: done (with the ZIP in the evidence
 /// store and an audit row) or failed (with a message for the user).
 pub async fn run(state: &AppState, c: Claim) -> anyhow::Result<()> {
-    let progress = Arc::new(Progress::default());
+    let progress = Arc::new(Progress { pause: state.config.export_step_pause, ..Default::default() });
     let key = key_for(&c);
     let beats = {
         let (db, clock, c, p) = (state.db.clone(), state.clock.clone(), c.clone(), progress.clone());
@@ -268,7 +269,7 @@ fn user_message(e: &anyhow::Error) -> String {
 
 /// Claims and runs one job, if there is one. Returns the job's id.
 pub async fn run_next(state: &AppState, worker: &str) -> anyhow::Result<Option<Uuid>> {
-    let Some(c) = claim(&state.db, worker, state.clock.now()).await? else { return Ok(None) };
+    let Some(c) = claim(&state.db, worker, state.clock.now(), state.config.job_stale_after).await? else { return Ok(None) };
     let id = c.id;
     run(state, c).await?;
     Ok(Some(id))

@@ -233,13 +233,13 @@ async fn a_job_whose_worker_died_is_restarted_cleanly(db: PgPool) {
     let res = a.post("/bundles", &[("as_of", "2026-11-02")]).await;
     let id: Uuid = res.location().trim_start_matches("/bundles/").parse().unwrap();
     // A worker claims the job and dies without a word (no heartbeat, no result).
-    let dead = jobs::claim(&s.app.state.db, "dead-worker", s.app.state.clock.now()).await.unwrap().unwrap();
+    let dead = jobs::claim(&s.app.state.db, "dead-worker", s.app.state.clock.now(), s.app.state.config.job_stale_after).await.unwrap().unwrap();
     assert_eq!((dead.id, dead.attempt), (id, 1));
     assert_eq!(jobs::run_next(&s.app.state, "live").await.unwrap(), None, "a job with a fresh heartbeat is left alone");
     assert!(a.get(&format!("/bundles/{id}")).await.body.contains("Starting"));
     // Once its heartbeat is stale, another worker takes it over from the start.
     s.app.clock.advance(Duration::seconds(61));
-    let taken = jobs::claim(&s.app.state.db, "live", s.app.state.clock.now()).await.unwrap().unwrap();
+    let taken = jobs::claim(&s.app.state.db, "live", s.app.state.clock.now(), s.app.state.config.job_stale_after).await.unwrap().unwrap();
     assert_eq!((taken.id, taken.attempt), (id, 2));
     // Should the first attempt wake up and finish after all, its work is thrown away.
     jobs::run(&s.app.state, dead).await.unwrap();

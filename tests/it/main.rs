@@ -18,6 +18,7 @@ mod policies;
 mod requirements;
 mod roles;
 mod s3;
+mod scale_out;
 mod training;
 mod security;
 mod support;
