@@ -70,10 +70,11 @@ pub fn safe_segment(raw: &str, max: usize) -> String {
     }
     let mut s = out.replace("-.", ".").trim_matches(|c| c == '-' || c == '.').to_string();
     if s.len() > max {
-        // Keep the extension of a long file name.
-        let ext = s.rfind('.').map(|i| s[i..].to_string()).filter(|e| e.len() <= 10).unwrap_or_default();
-        s.truncate(max.saturating_sub(ext.len()));
+        // Keep the extension of a long file name, if the name keeps most of the room.
+        let ext = s.rfind('.').map(|i| s[i..].to_string()).filter(|e| e.len() <= 10 && e.len() < max / 2).unwrap_or_default();
+        s.truncate(max - ext.len());
         s = s.trim_end_matches(['-', '.']).to_string() + &ext;
+        s = s.trim_start_matches(['-', '.']).to_string();
     }
     if s.is_empty() { "file".into() } else { s }
 }

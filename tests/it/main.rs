@@ -15,6 +15,7 @@ mod mail;
 mod orgs;
 mod people;
 mod policies;
+mod properties;
 mod requirements;
 mod roles;
 mod s3;
