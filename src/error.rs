@@ -94,6 +94,17 @@ impl IntoResponse for AppError {
                 message: m,
                 ..ErrorPage::for_status(StatusCode::CONFLICT)
             },
+            AppError::Internal(e) if database_unavailable(&e) => {
+                let page = ErrorPage {
+                    title: "Temporarily unavailable",
+                    message: "Mandate cannot reach its database just now. Nothing was changed. Try again in a few seconds.".into(),
+                    cause: Some(format!("database unavailable: {e:#}")),
+                    ..ErrorPage::for_status(StatusCode::SERVICE_UNAVAILABLE)
+                };
+                let mut res = (page.status, [(header::CONTENT_TYPE, "text/plain; charset=utf-8"), (header::RETRY_AFTER, "5")], page.title).into_response();
+                res.extensions_mut().insert(page);
+                return res;
+            }
             AppError::Internal(e) => ErrorPage {
                 cause: Some(format!("{e:#}")),
                 ..ErrorPage::for_status(StatusCode::INTERNAL_SERVER_ERROR)
@@ -103,6 +114,18 @@ impl IntoResponse for AppError {
         res.extensions_mut().insert(page);
         res
     }
+}
+
+/// Whether an error means PostgreSQL cannot be reached (down, restarting,
+/// refusing connections, or the pool timed out waiting for one): the
+/// request can be retried, so it answers 503 rather than 500.
+pub fn database_unavailable(e: &anyhow::Error) -> bool {
+    e.chain().any(|cause| match cause.downcast_ref::<sqlx::Error>() {
+        Some(sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) | sqlx::Error::Tls(_) | sqlx::Error::WorkerCrashed) => true,
+        // Class 08: connection exceptions; 57P01-57P03: the server is shutting down or starting.
+        Some(sqlx::Error::Database(d)) => d.code().is_some_and(|c| c.starts_with("08") || matches!(c.as_ref(), "57P01" | "57P02" | "57P03")),
+        _ => false,
+    })
 }
 
 pub fn url_encode(s: &str) -> String {

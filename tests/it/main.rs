@@ -9,6 +9,7 @@ mod cli;
 mod crash;
 mod demo;
 mod evidence;
+mod faults;
 mod gaps;
 mod leadership;
 mod mail;
