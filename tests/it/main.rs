@@ -22,5 +22,6 @@ mod roles;
 mod s3;
 mod scale_out;
 mod training;
+mod xss;
 mod security;
 mod support;
