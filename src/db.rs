@@ -226,3 +226,11 @@ fn find_bin_dir() -> Option<PathBuf> {
     versions.sort();
     versions.pop().map(|(_, p)| p)
 }
+
+/// Locks one row of a tenant table for the rest of the transaction, so a
+/// read-check-write on it never interleaves with another. `table` is always
+/// a name from our own code, never user input.
+pub async fn lock_row(conn: &mut sqlx::PgConnection, table: &'static str, org_id: uuid::Uuid, id: uuid::Uuid) -> Result<(), sqlx::Error> {
+    sqlx::query(&format!("SELECT id FROM {table} WHERE org_id = $1 AND id = $2 FOR UPDATE")).bind(org_id).bind(id).execute(conn).await?;
+    Ok(())
+}

@@ -598,7 +598,7 @@ async fn update(State(state): State<AppState>, me: Member, Id(id): Id, Form(form
     let today = state.clock.now().date_naive();
     // Compare with the item as it is now, under a lock, not as it was read before.
     let mut tx = state.db.begin().await?;
-    sqlx::query("SELECT id FROM evidence_items WHERE org_id = $1 AND id = $2 FOR UPDATE").bind(me.org_id).bind(id).execute(&mut *tx).await?;
+    crate::db::lock_row(&mut tx, "evidence_items", me.org_id, id).await?;
     let item = model::get(&mut *tx, me.org_id, id).await?;
     let fields = match form.parse(item.revisions > 0, today) {
         Ok(f) => f,

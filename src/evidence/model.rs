@@ -645,12 +645,7 @@ pub async fn link(conn: &mut PgConnection, actor: &Actor, now: DateTime<Utc>, or
 async fn ensure_open(conn: &mut PgConnection, org_id: Uuid, target: Target) -> AppResult<()> {
     if target.kind == TargetKind::EvidenceRequest {
         // Locks the request, so a link never races with its closing.
-        let status: Option<String> = sqlx::query_scalar("SELECT status FROM evidence_requests WHERE org_id = $1 AND id = $2 FOR UPDATE")
-            .bind(org_id)
-            .bind(target.id)
-            .fetch_optional(&mut *conn)
-            .await?;
-        if status.as_deref() == Some("closed") {
+        if crate::requests::model::lock(conn, org_id, target.id).await? == crate::requests::model::Status::Closed {
             return Err(AppError::Conflict("This request is closed. The auditor can reopen it if they need more.".into()));
         }
         return Ok(());

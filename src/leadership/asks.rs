@@ -343,7 +343,7 @@ async fn create(State(state): State<AppState>, me: Member, Form(form): Form<AskF
 async fn update(State(state): State<AppState>, me: Member, Id(id): Id, Form(form): Form<AskForm>) -> AppResult<Response> {
     me.require(Action::ManageLeadership)?;
     let mut tx = state.db.begin().await?;
-    sqlx::query("SELECT id FROM leadership_asks WHERE org_id = $1 AND id = $2 FOR UPDATE").bind(me.org_id).bind(id).execute(&mut *tx).await?;
+    crate::db::lock_row(&mut tx, "leadership_asks", me.org_id, id).await?;
     let a = get(&mut *tx, me.org_id, id).await?;
     let fields = match form.parse(state.clock.now().date_naive()) {
         // Once answered, the answer is the record of what was said: it stays.
@@ -363,7 +363,7 @@ async fn update(State(state): State<AppState>, me: Member, Id(id): Id, Form(form
 async fn respond(State(state): State<AppState>, me: Member, Id(id): Id, Form(form): Form<AskForm>) -> AppResult<Response> {
     me.require(Action::ViewLeadership)?;
     let mut tx = state.db.begin().await?;
-    sqlx::query("SELECT id FROM leadership_asks WHERE org_id = $1 AND id = $2 FOR UPDATE").bind(me.org_id).bind(id).execute(&mut *tx).await?;
+    crate::db::lock_row(&mut tx, "leadership_asks", me.org_id, id).await?;
     let a = get(&mut *tx, me.org_id, id).await?;
     if !policy::may_act_as_person(me.role, a.asked_of_user == Some(me.user_id)) {
         return Err(AppError::Forbidden);

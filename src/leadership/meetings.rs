@@ -767,7 +767,7 @@ async fn update(State(state): State<AppState>, me: Member, Id(id): Id, Form(pair
     me.require(Action::ManageLeadership)?;
     let form = MeetingForm::from_pairs(&pairs);
     let mut tx = state.db.begin().await?;
-    sqlx::query("SELECT id FROM meetings WHERE org_id = $1 AND id = $2 FOR UPDATE").bind(me.org_id).bind(id).execute(&mut *tx).await?;
+    crate::db::lock_row(&mut tx, "meetings", me.org_id, id).await?;
     let m = get(&mut *tx, me.org_id, id).await?;
     if m.is_signed() {
         return Err(AppError::Conflict("This meeting is signed off and its record is final. Record follow-up as action items.".into()));
@@ -944,7 +944,7 @@ async fn action_page(State(state): State<AppState>, me: Member, Id(id): Id) -> A
 async fn update_action(State(state): State<AppState>, me: Member, Id(id): Id, Form(form): Form<ActionForm>) -> AppResult<Response> {
     me.require(Action::ManageLeadership)?;
     let mut tx = state.db.begin().await?;
-    sqlx::query("SELECT id FROM action_items WHERE org_id = $1 AND id = $2 FOR UPDATE").bind(me.org_id).bind(id).execute(&mut *tx).await?;
+    crate::db::lock_row(&mut tx, "action_items", me.org_id, id).await?;
     let a = action(&mut *tx, me.org_id, id).await?;
     let fields = match form.parse() {
         Ok(f) => f,

@@ -621,7 +621,7 @@ async fn sign_version(State(state): State<AppState>, me: Member, Id(id): Id, hea
     };
     // Sign exactly what the signer read: the draft may have changed since the page was opened.
     let mut tx = state.db.begin().await?;
-    sqlx::query("SELECT id FROM policy_versions WHERE org_id = $1 AND id = $2 FOR UPDATE").bind(me.org_id).bind(id).execute(&mut *tx).await?;
+    crate::db::lock_row(&mut tx, "policy_versions", me.org_id, id).await?;
     let v = model::version(&mut *tx, me.org_id, id).await?;
     if !v.is_signed() && v.document_sha_hex() != form.document_sha.trim() {
         drop(tx);

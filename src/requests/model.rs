@@ -87,11 +87,6 @@ pub async fn get(db: &PgPool, org_id: Uuid, id: Uuid) -> AppResult<Request> {
     sqlx::query_as(&format!("{SELECT} WHERE q.org_id = $1 AND q.id = $2")).bind(org_id).bind(id).fetch_optional(db).await?.ok_or(AppError::NotFound)
 }
 
-/// Counts by status, for the home page and navigation.
-pub async fn open_count(db: &PgPool, org_id: Uuid) -> AppResult<i64> {
-    Ok(sqlx::query_scalar("SELECT count(*) FROM evidence_requests WHERE org_id = $1 AND status = 'open'").bind(org_id).fetch_one(db).await?)
-}
-
 pub async fn raise(conn: &mut PgConnection, actor: &Actor, now: DateTime<Utc>, org_id: Uuid, requirement_id: Uuid, question: &str) -> AppResult<Uuid> {
     let code: Option<String> = sqlx::query_scalar("SELECT code FROM requirements WHERE id = $1 AND retired_at IS NULL")
         .bind(requirement_id)
@@ -116,7 +111,7 @@ pub async fn raise(conn: &mut PgConnection, actor: &Actor, now: DateTime<Utc>, o
 }
 
 /// Locks a request for a change and returns its status.
-async fn lock(conn: &mut PgConnection, org_id: Uuid, id: Uuid) -> AppResult<Status> {
+pub async fn lock(conn: &mut PgConnection, org_id: Uuid, id: Uuid) -> AppResult<Status> {
     let status: Option<String> = sqlx::query_scalar("SELECT status FROM evidence_requests WHERE org_id = $1 AND id = $2 FOR UPDATE")
         .bind(org_id)
         .bind(id)

@@ -466,7 +466,7 @@ pub async fn appoint(
 ) -> AppResult<Result<(Uuid, String), Refusal>> {
     let today = now.date_naive();
     // Appointments to one role are made one at a time (no duplicate holders).
-    sqlx::query("SELECT id FROM isms_roles WHERE org_id = $1 AND id = $2 FOR UPDATE").bind(org_id).bind(role.id).execute(&mut *conn).await?;
+    crate::db::lock_row(&mut *conn, "isms_roles", org_id, role.id).await?;
     let people: Vec<(Uuid, String, bool, Option<NaiveDate>)> =
         sqlx::query_as("SELECT id, name, top_management, end_date FROM people WHERE org_id = $1 AND id = ANY($2)")
             .bind(org_id)
