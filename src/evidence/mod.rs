@@ -311,6 +311,10 @@ fn mib(bytes: u64) -> u64 {
 
 /// Text fields around the file: enough for any form of ours, and no more.
 const MAX_FIELDS: usize = 200;
+const STORE_FULL: &str = "The evidence store is full, so the file was not saved and nothing was recorded. \
+Everything already stored can still be read. Ask your administrator to free or add space, then upload again.";
+const STORE_UNAVAILABLE: &str = "The evidence store could not take the file just now, so it was not saved and nothing was recorded. \
+Try again in a few minutes; if it keeps failing, tell your administrator.";
 
 /// Reads a multipart form, streaming its `file` field into the store under
 /// `key`. The size limit is the smaller of the upload limit and what is
@@ -344,14 +348,6 @@ pub async fn receive(state: &AppState, me: &Member, headers: &HeaderMap, mut mul
             if let Some((r, _)) = &upload.file {
                 state.store.discard(&r.key).await;
             }
-            if status.is_server_error() {
-                tracing::error!(request_id = %me.visitor.request_id, "evidence upload failed: {message}");
-            }
-            let message = if status == StatusCode::INSUFFICIENT_STORAGE {
-                "The evidence store could not save the file, so nothing was saved. Try again later; if it persists, tell your administrator.".to_string()
-            } else {
-                message
-            };
             Err(Failure { status, message, fields: upload.fields })
         }
     }
@@ -394,7 +390,15 @@ async fn read_parts(
                 }
                 Err(UploadError::Refused(r)) => return Err((StatusCode::UNSUPPORTED_MEDIA_TYPE, r.to_string())),
                 Err(UploadError::Interrupted) => return Err((StatusCode::BAD_REQUEST, "The upload was interrupted. Try again.".into())),
-                Err(UploadError::Storage(e)) => return Err((StatusCode::INSUFFICIENT_STORAGE, format!("{e:#}"))),
+                // Logged here with the cause; the uploader sees a plain message.
+                Err(UploadError::Full) => {
+                    tracing::error!("an upload was refused: the evidence store is full");
+                    return Err((StatusCode::INSUFFICIENT_STORAGE, STORE_FULL.into()));
+                }
+                Err(UploadError::Storage(e)) => {
+                    tracing::error!("an upload failed in the evidence store: {e:#}");
+                    return Err((StatusCode::SERVICE_UNAVAILABLE, STORE_UNAVAILABLE.into()));
+                }
             }
         } else {
             if upload.fields.len() >= MAX_FIELDS {

@@ -52,8 +52,35 @@ pub enum UploadError {
     Refused(Refusal),
     #[error("the upload was interrupted")]
     Interrupted,
+    /// The store has no room left (a full disk or an exhausted quota).
+    #[error("the evidence store is full")]
+    Full,
     #[error("the evidence store failed: {0:#}")]
     Storage(anyhow::Error),
+}
+
+impl UploadError {
+    /// A failure of the store itself, told apart when it is out of room.
+    fn storage(e: object_store::Error) -> Self {
+        if out_of_room(&e) { Self::Full } else { Self::Storage(e.into()) }
+    }
+}
+
+/// Whether an error, or any error under it, says the disk or quota is full.
+pub fn out_of_room(e: &(dyn std::error::Error + 'static)) -> bool {
+    const ENOSPC: i32 = 28;
+    const EDQUOT: i32 = 122;
+    let mut next = Some(e);
+    while let Some(e) = next {
+        if let Some(io) = e.downcast_ref::<std::io::Error>()
+            && (matches!(io.kind(), std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded)
+                || matches!(io.raw_os_error(), Some(ENOSPC | EDQUOT)))
+        {
+            return true;
+        }
+        next = e.source();
+    }
+    false
 }
 
 impl EvidenceStore {
@@ -103,7 +130,7 @@ impl EvidenceStore {
         let mut hasher = Sha256::new();
         let mut size: u64 = 0;
         let location = Key::from(key);
-        let upload = self.inner.put_multipart(&location).await.map_err(|e| UploadError::Storage(e.into()))?;
+        let upload = self.inner.put_multipart(&location).await.map_err(UploadError::storage)?;
         let mut writer = WriteMultipart::new_with_chunk_size(upload, PART);
         let outcome: Result<(), UploadError> = async {
             while let Some(chunk) = body.next().await {
@@ -121,7 +148,7 @@ impl EvidenceStore {
                     }
                 }
                 hasher.update(&chunk);
-                writer.wait_for_capacity(PARTS_IN_FLIGHT).await.map_err(|e| UploadError::Storage(e.into()))?;
+                writer.wait_for_capacity(PARTS_IN_FLIGHT).await.map_err(UploadError::storage)?;
                 writer.write(&chunk);
             }
             Ok(())
@@ -137,7 +164,8 @@ impl EvidenceStore {
                 return Err(e);
             }
         };
-        writer.finish().await.map_err(|e| UploadError::Storage(e.into()))?;
+        // `finish` removes what it wrote when it fails.
+        writer.finish().await.map_err(UploadError::storage)?;
         Ok(Received { key: key.to_string(), size, sha256: hasher.finalize().to_vec(), file_type })
     }
 

@@ -1,6 +1,7 @@
-//! Faults: PostgreSQL going away and coming back. The app reaches the
-//! database through a TCP relay the test can cut (every connection dropped,
-//! new ones refused) and restore, as a database restart looks from the app.
+//! Faults: PostgreSQL going away and coming back, and the evidence disk
+//! filling up. The app reaches the database through a TCP relay the test can
+//! cut (every connection dropped, new ones refused) and restore, as a
+//! database restart looks from the app.
 use crate::support::TestApp;
 use axum::http::StatusCode;
 use sqlx::PgPool;
@@ -104,4 +105,66 @@ async fn without_its_database_the_app_answers_503_and_recovers_by_itself(db: PgP
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert_eq!(probe.get("/readyz").await.status, StatusCode::OK);
+}
+
+/// The evidence disk fills up during uploads. The real binary runs in a
+/// private mount namespace (`unshare`) whose evidence folder is a 2 MiB
+/// tmpfs: an upload that does not fit is refused with 507 and a plain
+/// message, leaves no row and no partial file, and reads go on working.
+#[sqlx::test]
+async fn a_full_evidence_disk_refuses_uploads_cleanly_and_reads_keep_working(db: PgPool) {
+    use crate::process::{self, Http, files_under, is_partial};
+    let app = TestApp::new(db).await;
+    let owner = app.user("owner@acme.example", "Olive Owner").await;
+    app.org("Acme Ltd", owner).await;
+    let data = std::env::temp_dir().join(format!("mandate-full-{}", uuid::Uuid::new_v4()));
+    let evidence = data.join("evidence");
+    std::fs::create_dir_all(&evidence).unwrap();
+    let mount = r#"mount -t tmpfs -o size=2m mandate-evidence "$0" && exec "$@""#;
+    let env = [("MANDATE_EVIDENCE_URL", format!("file://{}", evidence.display()))];
+    let ev = evidence.to_str().unwrap();
+    let server = process::serve(&crate::cli::database_url(app.db()), &data, &env, &["unshare", "-rm", "sh", "-c", mount, ev]).await;
+    let seen = server.sees(&evidence);
+    let revisions = || async { sqlx::query_scalar::<_, i64>("SELECT count(*) FROM evidence_revisions").fetch_one(app.db()).await.unwrap() };
+    let http = Http::default();
+    http.sign_in(&server.base, "owner@acme.example", crate::support::PASSWORD).await;
+
+    let first = process::pdf(1024 * 1024);
+    let (status, _, _) = http.upload_evidence(&server.base, "Board minutes", "minutes.pdf", &first).await.unwrap();
+    assert_eq!(status, 303, "the first file fits");
+    assert_eq!(files_under(&seen).len(), 1, "the upload is on the small disk, not the real one");
+
+    // 1.5 MiB more does not fit (it fails as the upload completes); 12 MiB
+    // fails while it streams, at its first 5 MiB part.
+    for size in [1536 * 1024, 12 * 1024 * 1024] {
+        match http.upload_evidence(&server.base, "Too big", "big.pdf", &process::pdf(size)).await {
+            Ok((status, _, page)) => {
+                let page = String::from_utf8_lossy(&page);
+                assert_eq!(status, 507, "{size} bytes: {page}");
+                assert!(page.contains("The evidence store is full"), "{page}");
+                assert!(!page.contains(ev) && !page.contains("tmpfs") && !page.contains("os error"), "no internals: {page}");
+            }
+            // The server may close the connection before the client has sent everything.
+            Err(e) if size > 2 * 1024 * 1024 => eprintln!("the {size}-byte upload ended early: {e}"),
+            Err(e) => panic!("{e}"),
+        }
+        assert_eq!(revisions().await, 1, "no row for a file that did not fit");
+        let files = files_under(&seen);
+        assert!(files.len() == 1 && !is_partial(&files[0]), "no partial file: {files:?}");
+    }
+
+    // Reads go on: the stored file downloads whole, pages render.
+    let revision: uuid::Uuid = sqlx::query_scalar("SELECT id FROM evidence_revisions").fetch_one(app.db()).await.unwrap();
+    let (status, _, bytes) = http.get(&format!("{}/evidence/files/{revision}", server.base)).await;
+    assert_eq!((status, bytes == first), (200, true));
+    let (status, _, _) = http.get(&format!("{}/evidence", server.base)).await;
+    assert_eq!(status, 200);
+    // The space a refused upload took was given back: a small file still fits.
+    let (status, _, _) = http.upload_evidence(&server.base, "Signed policy", "policy.pdf", &process::pdf(300 * 1024)).await.unwrap();
+    assert_eq!(status, 303, "a file that fits is accepted after the refusals");
+    assert_eq!(revisions().await, 2);
+    let report = mandate::audit::verify(app.db()).await.unwrap();
+    assert!(report.first_problem.is_none(), "{:?}", report.first_problem);
+    drop(server);
+    std::fs::remove_dir_all(&data).ok();
 }

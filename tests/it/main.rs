@@ -16,6 +16,7 @@ mod mail;
 mod orgs;
 mod people;
 mod policies;
+mod process;
 mod properties;
 mod requirements;
 mod roles;
