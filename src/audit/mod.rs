@@ -111,13 +111,20 @@ pub fn describe(action: &str) -> &str {
     }
 }
 
-/// Organisation-less events (an account changing its password) share the nil chain.
-/// The sequence number of an organisation's newest audit row (-1: none yet).
-/// It changes with every change the organisation makes.
-pub async fn head(db: impl sqlx::PgExecutor<'_>, org_id: Uuid) -> crate::error::AppResult<i64> {
-    Ok(sqlx::query_scalar("SELECT seq FROM audit_heads WHERE chain = $1").bind(chain_of(Some(org_id))).fetch_optional(db).await?.unwrap_or(-1))
+/// A number that grows with every change to the organisation's records
+/// (-1: none yet): a count of its audit rows, leaving out access events.
+pub async fn records_version(db: impl sqlx::PgExecutor<'_>, org_id: Uuid) -> crate::error::AppResult<i64> {
+    Ok(sqlx::query_scalar("SELECT records_seq FROM audit_heads WHERE chain = $1").bind(chain_of(Some(org_id))).fetch_optional(db).await?.unwrap_or(-1))
 }
 
+/// Whether an audit row records a change to the organisation's records.
+/// Access events (signing in, changing one's password, making an evidence
+/// bundle) do not; any other action does, including ones added later.
+pub fn changes_records(action: &str) -> bool {
+    !(action.starts_with("session.") || action.starts_with("bundle.") || action == "user.password_changed")
+}
+
+/// Organisation-less events (an account changing its password) share the nil chain.
 fn chain_of(org_id: Option<Uuid>) -> Uuid {
     org_id.unwrap_or(Uuid::nil())
 }
@@ -207,6 +214,7 @@ pub async fn record_many(conn: &mut PgConnection, actor: &Actor, at: DateTime<Ut
         .fetch_one(&mut *conn)
         .await?;
     let n = entries.len();
+    let changes = entries.iter().filter(|e| changes_records(e.action)).count() as i64;
     let (mut seqs, mut actions, mut entities, mut ids, mut details, mut prevs, mut hashes) = (
         Vec::with_capacity(n),
         Vec::with_capacity(n),
@@ -253,10 +261,11 @@ pub async fn record_many(conn: &mut PgConnection, actor: &Actor, at: DateTime<Ut
     .bind(&hashes)
     .execute(&mut *conn)
     .await?;
-    sqlx::query("UPDATE audit_heads SET seq = $2, hash = $3 WHERE chain = $1")
+    sqlx::query("UPDATE audit_heads SET seq = $2, hash = $3, records_seq = records_seq + $4 WHERE chain = $1")
         .bind(chain)
         .bind(seq)
         .bind(&prev)
+        .bind(changes)
         .execute(&mut *conn)
         .await?;
     Ok(())

@@ -2,10 +2,11 @@
 //! instead of a full evaluation on every view.
 //!
 //! Every change writes an audit row in its own transaction, and each
-//! organisation's audit chain has a head whose sequence number grows with
-//! every row: that number is the key's version. A cached evaluation is
-//! used while the organisation's head is unchanged, so a change shows on
-//! the next view, whichever app process made it. Points of the trend chart
+//! organisation's audit chain has a head that counts the rows that change
+//! records (`audit::records_version`; sign-ins and bundle runs do not
+//! count): that number is the key's version. A cached evaluation is used
+//! while the number is unchanged, so a change shows on the next view,
+//! whichever app process made it. Points of the trend chart
 //! (past dates) may instead be reused for up to an hour after a change.
 //! Concurrent views of the same key share one evaluation.
 use super::Evaluation;

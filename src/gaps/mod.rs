@@ -30,7 +30,7 @@ pub async fn evaluate(db: &PgPool, org_id: Uuid, as_of: NaiveDate) -> AppResult<
 
 /// The organisation's gaps as of `as_of`, from the cache while nothing changed.
 pub async fn evaluation(db: &PgPool, cache: &cache::Cache, org_id: Uuid, as_of: NaiveDate) -> AppResult<Arc<Evaluation>> {
-    let head = crate::audit::head(db, org_id).await?;
+    let head = crate::audit::records_version(db, org_id).await?;
     cache.get_or_compute(org_id, as_of, head, None, || evaluate(db, org_id, as_of)).await
 }
 

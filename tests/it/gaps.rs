@@ -416,3 +416,29 @@ async fn dashboards_take_the_same_queries_for_a_small_and_a_large_organisation(d
     assert_eq!(small_counts, big_counts, "(gap list, leadership dashboard, cached gap list)");
     assert!(small_counts.2 < small_counts.0, "a cached view skips the evaluation");
 }
+
+/// Signing in writes an audit row but changes no record: the cached
+/// evaluation stays (a load run of sign-ins and dashboards once recomputed
+/// it on every view). A change still replaces it.
+#[sqlx::test]
+async fn a_sign_in_keeps_the_cached_evaluation_and_a_change_replaces_it(db: PgPool) {
+    let app = TestApp::new(db).await;
+    let c = compliant(&app).await;
+    let mut lead = lead_of(&app, c.org).await;
+    let (_, first) = queries_during(lead.get("/gaps")).await;
+    let (_, cached) = queries_during(lead.get("/gaps")).await;
+    assert!(cached < first, "the second view is served from the cache ({cached} < {first} queries)");
+
+    let signed_in = || async { sqlx::query_scalar::<_, i64>("SELECT count(*) FROM audit_log WHERE org_id = $1 AND action = 'session.signed_in'").bind(c.org).fetch_one(app.db()).await.unwrap() };
+    let before = signed_in().await;
+    let mut other = app.client();
+    assert_eq!(other.login("owner@acme.example", crate::support::PASSWORD).await.status, StatusCode::SEE_OTHER);
+    assert_eq!(signed_in().await, before + 1, "the sign-in is in the organisation's audit chain");
+    let (_, after_sign_in) = queries_during(lead.get("/gaps")).await;
+    assert_eq!(after_sign_in, cached, "a sign-in does not throw the evaluation away");
+
+    let res = lead.post("/meetings/cadence", &[("months", "6")]).await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER);
+    let (_, after_change) = queries_during(lead.get("/gaps")).await;
+    assert_eq!(after_change, first, "a change makes the next view evaluate again");
+}
