@@ -112,11 +112,87 @@ async fn browser_downloading_to(driver_port: u16, downloads: &std::path::Path) -
         _ => unreachable!(),
     };
     let connector = hyper_util::client::legacy::connect::HttpConnector::new();
-    ClientBuilder::new(connector)
+    let c = ClientBuilder::new(connector)
         .capabilities(caps)
         .connect(&format!("http://127.0.0.1:{driver_port}"))
         .await
-        .expect("a WebDriver session with headless Chromium")
+        .expect("a WebDriver session with headless Chromium");
+    let cdp = Cdp { cmd: "Page.addScriptToEvaluateOnNewDocument", params: serde_json::json!({ "source": MONITOR }) };
+    c.issue_cmd(cdp).await.expect("the page monitor is installed");
+    c
+}
+
+/// Runs before any script of every page: notes each Content-Security-Policy
+/// violation and each script dialog (alert, confirm, prompt, print) in the
+/// tab's sessionStorage. A dialog counts as the app's own when it is a
+/// `confirm` asked by /static/app.js (the question before a destructive
+/// action); anything else is a finding.
+const MONITOR: &str = r#"(() => {
+  const key = "__mandate_monitor";
+  const note = (entry) => {
+    try {
+      const log = JSON.parse(sessionStorage.getItem(key) || "[]");
+      log.push(entry);
+      sessionStorage.setItem(key, JSON.stringify(log));
+    } catch (e) {}
+  };
+  window.addEventListener("securitypolicyviolation", (e) => {
+    note({ kind: "csp", what: e.violatedDirective + " blocked " + (e.blockedURI || "inline") + " at " + location.pathname + " (" + e.sourceFile + ":" + e.lineNumber + ")" });
+  }, true);
+  for (const name of ["alert", "confirm", "prompt", "print"]) {
+    const original = window[name];
+    window[name] = function (...args) {
+      const stack = new Error().stack || "";
+      note({ kind: "dialog", what: name + "(" + String(args[0]) + ") at " + location.pathname, app: name === "confirm" && stack.includes("/static/app.js") });
+      return original.apply(window, args);
+    };
+  }
+})();"#;
+
+/// A Chrome DevTools Protocol command through chromedriver.
+#[derive(Debug)]
+struct Cdp {
+    cmd: &'static str,
+    params: serde_json::Value,
+}
+
+impl fantoccini::wd::WebDriverCompatibleCommand for Cdp {
+    fn endpoint(&self, base: &url::Url, session: Option<&str>) -> Result<url::Url, url::ParseError> {
+        base.join(&format!("session/{}/goog/cdp/execute", session.unwrap_or_default()))
+    }
+
+    fn method_and_body(&self, _: &url::Url) -> (axum::http::Method, Option<String>) {
+        (axum::http::Method::POST, Some(serde_json::json!({ "cmd": self.cmd, "params": self.params }).to_string()))
+    }
+}
+
+/// What the monitor noted in this tab: (CSP violations, dialogs not asked by the app, the app's confirmations).
+async fn monitored(c: &Client) -> (Vec<String>, Vec<String>, usize) {
+    let log = c.execute("return sessionStorage.getItem('__mandate_monitor') || '[]';", vec![]).await.expect("the monitor's log");
+    let log: Vec<serde_json::Value> = serde_json::from_str(log.as_str().unwrap_or("[]")).unwrap();
+    let (mut csp, mut dialogs, mut confirmations) = (Vec::new(), Vec::new(), 0);
+    for e in log {
+        let what = e["what"].as_str().unwrap_or("").to_string();
+        match (e["kind"].as_str(), e["app"].as_bool()) {
+            (Some("csp"), _) => csp.push(what),
+            (_, Some(true)) => confirmations += 1,
+            _ => dialogs.push(what),
+        }
+    }
+    (csp, dialogs, confirmations)
+}
+
+/// Ends a journey: its result, then zero CSP violations and zero script
+/// dialogs other than the app's own confirmations; a screenshot on failure.
+async fn finish(c: Client, name: &str, result: Result<(), String>) {
+    let (csp, dialogs, _) = if result.is_ok() { monitored(&c).await } else { Default::default() };
+    if result.is_err() || !csp.is_empty() || !dialogs.is_empty() {
+        shot(&c, name).await;
+    }
+    c.close().await.unwrap();
+    result.unwrap();
+    assert!(csp.is_empty(), "Content-Security-Policy violations: {csp:#?}");
+    assert!(dialogs.is_empty(), "script dialogs the app did not ask for: {dialogs:#?}");
 }
 
 async fn shot(c: &Client, name: &str) {
@@ -171,11 +247,7 @@ async fn sign_up_invite_join_and_sign_out_in_a_real_browser(db: PgPool) {
     let base = format!("http://{addr}");
     let c = browser(driver_port).await;
     let result = journey(&c, &base).await;
-    if result.is_err() {
-        shot(&c, "failure").await;
-    }
-    c.close().await.unwrap();
-    result.unwrap();
+    finish(c, "failure", result).await;
 }
 
 async fn journey(c: &Client, base: &str) -> Result<(), String> {
@@ -291,11 +363,7 @@ async fn isms_lead_sets_up_people_roles_and_raci_in_a_real_browser(db: PgPool) {
     let base = format!("http://{addr}");
     let c = browser(driver_port).await;
     let result = people_and_roles(&c, &base).await;
-    if result.is_err() {
-        shot(&c, "failure-people-and-roles").await;
-    }
-    c.close().await.unwrap();
-    result.unwrap();
+    finish(c, "failure-people-and-roles", result).await;
 }
 
 async fn people_and_roles(c: &Client, base: &str) -> Result<(), String> {
@@ -407,11 +475,7 @@ async fn a_policy_is_signed_and_acknowledged_through_a_personal_link(db: PgPool)
     let base = format!("http://{addr}");
     let c = browser(driver_port).await;
     let result = policy_journey(&c, &base).await;
-    if result.is_err() {
-        shot(&c, "failure-policy").await;
-    }
-    c.close().await.unwrap();
-    result.unwrap();
+    finish(c, "failure-policy", result).await;
 }
 
 async fn policy_journey(c: &Client, base: &str) -> Result<(), String> {
@@ -478,11 +542,7 @@ async fn the_demo_dashboards_for_the_isms_lead_and_the_ceo(db: PgPool) {
     let base = format!("http://{addr}");
     let c = browser(driver_port).await;
     let result = dashboards_journey(&c, &base, &logins).await;
-    if result.is_err() {
-        shot(&c, "failure-dashboards").await;
-    }
-    c.close().await.unwrap();
-    result.unwrap();
+    finish(c, "failure-dashboards", result).await;
 }
 
 async fn sign_in(c: &Client, base: &str, login: &mandate::demo::DemoLogin) {
@@ -557,11 +617,7 @@ async fn an_auditor_browses_asks_and_downloads_a_verifiable_bundle(db: PgPool) {
     std::fs::create_dir_all(&downloads).unwrap();
     let c = browser_downloading_to(driver_port, &downloads).await;
     let result = auditor_journey(&c, &base, &logins, &downloads).await;
-    if result.is_err() {
-        shot(&c, "failure-auditor").await;
-    }
-    c.close().await.unwrap();
-    result.unwrap();
+    finish(c, "failure-auditor", result).await;
 }
 
 async fn auditor_journey(c: &Client, base: &str, logins: &[mandate::demo::DemoLogin], downloads: &std::path::Path) -> Result<(), String> {
@@ -614,5 +670,71 @@ async fn auditor_journey(c: &Client, base: &str, logins: &[mandate::demo::DemoLo
     let report = mandate::bundles::manifest::verify(&zip).await.map_err(|e| e.to_string())?;
     assert!(report.ok(), "the downloaded bundle verifies offline: {report:?}");
     assert!(report.checked > 10, "{report:?}");
+    Ok(())
+}
+
+/// The stored-XSS corpus (see xss.rs) in a real browser: the monitor first
+/// proves it sees a blocked inline script and a dialog, then the ISMS lead
+/// and the auditor open every menu page and the pages they link to. No
+/// payload may run a dialog or trip the Content-Security-Policy.
+#[sqlx::test]
+async fn stored_payloads_run_no_script_in_a_real_browser(db: PgPool) {
+    let (_driver, driver_port) = start_driver().await;
+    let (addr, logins) = start_server_with(db.clone(), true).await;
+    let app = crate::support::TestApp::new(db).await;
+    crate::xss::plant(&app, &logins).await;
+    let base = format!("http://{addr}");
+    let c = browser(driver_port).await;
+    let result = payload_walk(&c, &base, &logins).await;
+    finish(c, "failure-payloads", result).await;
+}
+
+async fn payload_walk(c: &Client, base: &str, logins: &[mandate::demo::DemoLogin]) -> Result<(), String> {
+    // The monitor sees what it is there to see.
+    c.goto(&format!("{base}/login")).await.map_err(|e| e.to_string())?;
+    c.execute("const s = document.createElement('script'); s.textContent = 'window.ran = 1'; document.body.appendChild(s); setTimeout(() => alert('probe'), 0);", vec![])
+        .await
+        .map_err(|e| e.to_string())?;
+    for _ in 0..50 {
+        if c.get_alert_text().await.is_ok() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    c.dismiss_alert().await.map_err(|e| format!("the probe's alert: {e}"))?;
+    let (csp, dialogs, _) = monitored(c).await;
+    if csp.len() != 1 || dialogs.len() != 1 {
+        return Err(format!("the monitor missed its probe: {csp:?} {dialogs:?}"));
+    }
+    c.execute("sessionStorage.removeItem('__mandate_monitor');", vec![]).await.map_err(|e| e.to_string())?;
+
+    let mut pages = 0;
+    for role in [mandate::auth::policy::Role::IsmsLead, mandate::auth::policy::Role::Auditor] {
+        sign_in(c, base, logins.iter().find(|l| l.role == role).unwrap()).await;
+        let mut queue: std::collections::VecDeque<String> = crate::xss::STARTS.iter().map(|s| s.to_string()).collect();
+        let mut seen = std::collections::BTreeSet::new();
+        while let Some(path) = queue.pop_front() {
+            if !seen.insert(path.clone()) || seen.len() > 70 {
+                continue;
+            }
+            c.goto(&format!("{base}{path}")).await.map_err(|e| format!("{path}: {e}"))?;
+            pages += 1;
+            let links = c
+                .execute("return Array.from(document.querySelectorAll('main a[href^=\"/\"]')).map(a => a.getAttribute('href'));", vec![])
+                .await
+                .map_err(|e| e.to_string())?;
+            for href in links.as_array().into_iter().flatten().filter_map(|h| h.as_str()) {
+                let skip = href.starts_with("//") || href.contains("/download") || href.starts_with("/evidence/files/") || href.contains(".csv") || href.ends_with(".svg");
+                if !skip {
+                    queue.push_back(href.split('#').next().unwrap_or(href).to_string());
+                }
+            }
+        }
+        click(c, "header form[action='/logout'] button").await;
+        arrive(c, "/login").await;
+    }
+    if pages < 100 {
+        return Err(format!("only {pages} pages were opened"));
+    }
     Ok(())
 }

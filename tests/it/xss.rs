@@ -127,10 +127,16 @@ async fn crawl(c: &mut Client, who: &str, starts: &[String], problems: &mut Vec<
     checked
 }
 
-#[sqlx::test]
-async fn no_stored_payload_comes_back_as_markup_on_any_page_for_any_role(db: PgPool) {
-    let app = TestApp::new(db).await;
-    let logins = mandate::demo::load_if_empty(app.db(), &app.state.store, app.state.clock.as_ref(), chrono::Duration::days(7)).await.unwrap().unwrap();
+/// The pages a crawl starts from.
+pub const STARTS: &[&str] = &[
+    "/dashboard", "/gaps", "/leadership", "/requirements", "/evidence", "/policies", "/people", "/roles", "/raci", "/training", "/meetings",
+    "/actions", "/decisions", "/communications", "/objectives", "/asks", "/evidence-requests", "/bundles", "/members", "/audit", "/orgs", "/account", "/onboarding",
+];
+
+/// Writes the corpus into every free-text field of the demo organisation
+/// (loaded already, `logins` its accounts), file names included; returns
+/// the organisation.
+pub async fn plant(app: &TestApp, logins: &[mandate::demo::DemoLogin]) -> uuid::Uuid {
     let payloads = corpus();
     assert!(payloads.len() >= 100, "{} payloads", payloads.len());
 
@@ -160,12 +166,15 @@ async fn no_stored_payload_comes_back_as_markup_on_any_page_for_any_role(db: PgP
     let actor = mandate::audit::Actor { org_id: Some(org), user_id: Some(auditor_id), label: payloads[30].clone(), request_id: "test".into() };
     mandate::requests::model::raise(&mut tx, &actor, app.state.clock.now(), org, req, &payloads[40]).await.unwrap();
     tx.commit().await.unwrap();
+    org
+}
 
-    let starts: Vec<String> = ["/dashboard", "/gaps", "/leadership", "/requirements", "/evidence", "/policies", "/people", "/roles", "/raci", "/training", "/meetings",
-        "/actions", "/decisions", "/communications", "/objectives", "/asks", "/evidence-requests", "/bundles", "/members", "/audit", "/orgs", "/account", "/onboarding"]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
+#[sqlx::test]
+async fn no_stored_payload_comes_back_as_markup_on_any_page_for_any_role(db: PgPool) {
+    let app = TestApp::new(db).await;
+    let logins = mandate::demo::load_if_empty(app.db(), &app.state.store, app.state.clock.as_ref(), chrono::Duration::days(7)).await.unwrap().unwrap();
+    let org = plant(&app, &logins).await;
+    let starts: Vec<String> = STARTS.iter().map(|s| s.to_string()).collect();
     let mut problems = Vec::new();
     let mut pages = 0;
     for login in &logins {
