@@ -11,6 +11,7 @@ use crate::auth::session::{Flash, Member};
 use crate::error::{AppError, AppResult};
 use crate::people::model::{self as people, Choice};
 use crate::web::form::{display_filename, parse_choice, parse_date, parse_optional, parse_text};
+use crate::web::pager::Pager;
 use crate::web::{FieldErrors, Id, Layout, csv, redirect_with};
 use askama::Template;
 use askama_web::WebTemplate;
@@ -49,6 +50,7 @@ const FORM_SLACK: u64 = 256 * 1024;
 struct RegisterPage {
     layout: Layout,
     items: Vec<Item>,
+    pager: Pager,
     links: Vec<LinkRow>,
     requirements: Vec<TargetRow>,
     owners: Vec<Choice>,
@@ -67,7 +69,9 @@ impl RegisterPage {
 async fn register_page(State(state): State<AppState>, me: Member, Query(filter): Query<Filter>) -> AppResult<RegisterPage> {
     me.require(Action::ViewEvidence)?;
     let today = state.clock.now().date_naive();
-    let items = model::list(&state.db, me.org_id, &filter, today).await?;
+    let total = model::count(&state.db, me.org_id, &filter, today).await?;
+    let pager = Pager::new("/evidence", filter.query(), total, filter.page);
+    let items = model::list(&state.db, me.org_id, &filter, today, &pager).await?;
     let ids: Vec<Uuid> = items.iter().map(|i| i.id).collect();
     Ok(RegisterPage {
         layout: Layout::build(&state.db, &me.visitor, "Evidence").await?,
@@ -76,6 +80,7 @@ async fn register_page(State(state): State<AppState>, me: Member, Query(filter):
         owners: people::choices(&state.db, me.org_id, today, &[]).await?,
         query: filter.query(),
         items,
+        pager,
         filter,
         today,
         can_upload: me.can(Action::UploadEvidence),
@@ -90,7 +95,7 @@ async fn export(State(state): State<AppState>, me: Member, Query(filter): Query<
         &format!("evidence-{}.csv", today.format("%Y%m%d")),
         &["title", "kind", "evidence_date", "expires", "status", "owner", "revisions", "latest_file", "latest_size", "latest_uploaded_at", "external_url"],
         state.db.clone(),
-        model::filtered_sql(),
+        model::filtered_sql(None, 0),
         move |q| model::bind_filter(q, org_id, &filter, today),
         move |i: Item| {
             vec![

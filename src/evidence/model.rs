@@ -2,6 +2,7 @@
 //! long a piece of evidence counts.
 use crate::audit::{self, Actor};
 use crate::error::{AppError, AppResult};
+use crate::web::pager::Pager;
 use chrono::{DateTime, Months, NaiveDate, Utc};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -186,6 +187,8 @@ pub struct Filter {
     /// current, expiring, expired
     #[serde(default)]
     pub status: String,
+    #[serde(default)]
+    pub page: Option<i64>,
 }
 
 impl Filter {
@@ -199,7 +202,10 @@ impl Filter {
     }
 }
 
-pub fn filtered_sql() -> String {
+/// Items matching the filter, newest first; `limit` rows from `offset`
+/// (a `None` limit gives everything, for the CSV export).
+pub fn filtered_sql(limit: Option<i64>, offset: i64) -> String {
+    let page = limit.map(|l| format!(" LIMIT {l} OFFSET {offset}")).unwrap_or_default();
     format!(
         "SELECT * FROM ({SELECT_ITEMS} WHERE i.org_id = $1) x
           WHERE ($2::text IS NULL OR x.title ILIKE '%' || $2 || '%')
@@ -211,11 +217,11 @@ pub fn filtered_sql() -> String {
                   WHEN 'expiring' THEN x.expires >= $6 AND x.expires <= $6 + {EXPIRING_DAYS}
                   WHEN 'expired' THEN x.expires < $6
                   ELSE true END
-          ORDER BY x.created_at DESC, x.id"
+          ORDER BY x.created_at DESC, x.id{page}"
     )
 }
 
-pub fn bind_filter<'q>(q: crate::web::csv::Query<'q, Item>, org_id: Uuid, f: &Filter, today: NaiveDate) -> crate::web::csv::Query<'q, Item> {
+pub fn bind_filter<'q, O>(q: crate::web::csv::Query<'q, O>, org_id: Uuid, f: &Filter, today: NaiveDate) -> crate::web::csv::Query<'q, O> {
     let opt = |v: &str| (!v.trim().is_empty()).then(|| v.trim().to_string());
     q.bind(org_id)
         .bind(opt(&f.q))
@@ -225,9 +231,17 @@ pub fn bind_filter<'q>(q: crate::web::csv::Query<'q, Item>, org_id: Uuid, f: &Fi
         .bind(today)
 }
 
-pub async fn list(db: &PgPool, org_id: Uuid, f: &Filter, today: NaiveDate) -> AppResult<Vec<Item>> {
-    let sql = filtered_sql();
+/// One page of the items matching the filter.
+pub async fn list(db: &PgPool, org_id: Uuid, f: &Filter, today: NaiveDate, pager: &Pager) -> AppResult<Vec<Item>> {
+    let sql = filtered_sql(Some(pager.limit()), pager.offset());
     Ok(bind_filter(sqlx::query_as(&sql), org_id, f, today).fetch_all(db).await?)
+}
+
+/// How many items match the filter.
+pub async fn count(db: &PgPool, org_id: Uuid, f: &Filter, today: NaiveDate) -> AppResult<i64> {
+    let sql = format!("SELECT count(*) FROM ({}) AS x", filtered_sql(None, 0));
+    let (n,): (i64,) = bind_filter(sqlx::query_as(&sql), org_id, f, today).fetch_one(db).await?;
+    Ok(n)
 }
 
 pub async fn get(db: impl sqlx::PgExecutor<'_>, org_id: Uuid, id: Uuid) -> AppResult<Item> {

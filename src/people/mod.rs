@@ -10,6 +10,7 @@ use crate::auth::policy::Action;
 use crate::auth::session::{Flash, Member};
 use crate::error::{AppError, AppResult};
 use crate::web::form::{parse_choice, parse_date, parse_email, parse_optional, parse_text, ticked};
+use crate::web::pager::Pager;
 use crate::web::{FieldErrors, Id, Layout, csv, redirect_with};
 use askama::Template;
 use askama_web::WebTemplate;
@@ -25,7 +26,6 @@ use sha2::{Digest, Sha256};
 use std::collections::HashSet;
 use uuid::Uuid;
 
-const PAGE: i64 = 200;
 
 pub fn routes(r: Routes) -> Routes {
     r.get("/people", list_page)
@@ -51,9 +51,7 @@ struct ListPage {
     people: Vec<Person>,
     departments: Vec<String>,
     filter: Filter,
-    total: i64,
-    page: i64,
-    pages: i64,
+    pager: Pager,
     query: String,
     today: NaiveDate,
     can_manage: bool,
@@ -63,9 +61,8 @@ async fn list_page(State(state): State<AppState>, me: Member, Query(filter): Que
     me.require(Action::ViewPeople)?;
     let today = state.clock.now().date_naive();
     let total = model::count_filtered(&state.db, me.org_id, &filter, today).await?;
-    let pages = ((total + PAGE - 1) / PAGE).max(1);
-    let page = filter.page.unwrap_or(1).clamp(1, pages);
-    let sql = model::filtered_sql(Some(PAGE), (page - 1) * PAGE);
+    let pager = Pager::new("/people", filter.query(), total, filter.page);
+    let sql = model::filtered_sql(Some(pager.limit()), pager.offset());
     let people = model::bind_filter(sqlx::query_as(&sql), me.org_id, &filter, today).fetch_all(&state.db).await?;
     Ok(ListPage {
         layout: Layout::build(&state.db, &me.visitor, "People").await?,
@@ -73,9 +70,7 @@ async fn list_page(State(state): State<AppState>, me: Member, Query(filter): Que
         query: filter.query(),
         people,
         filter,
-        total,
-        page,
-        pages,
+        pager,
         today,
         can_manage: me.can(Action::ManagePeople),
     })

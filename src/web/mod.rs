@@ -6,6 +6,7 @@ pub mod errors;
 pub mod form;
 pub mod headers;
 pub mod layout;
+pub mod pager;
 pub mod sheet;
 
 pub use form::FieldErrors;
