@@ -9,64 +9,30 @@
 #
 #   scripts/bench-dashboards.sh
 #   DURATION=10 CONNECTIONS=16 PEOPLE=2000 scripts/bench-dashboards.sh
-set -euo pipefail
-cd "$(dirname "$0")/.."
-port=${PORT:-18081}
+source "$(dirname "$0")/lib.sh"
 duration=${DURATION:-20}
 conns=${CONNECTIONS:-16}
 threads=${THREADS:-2}
 people=${PEOPLE:-5000}
-base="http://127.0.0.1:$port"
-work=$(mktemp -d "${TMPDIR:-/tmp}/mandate-bench.XXXXXX")
-db="mandate_bench_$$"
-admin="postgres://postgres@127.0.0.1:5432/postgres"
-server=
-cleanup() {
-  [ -n "$server" ] && kill "$server" 2>/dev/null && wait "$server" 2>/dev/null
-  psql "$admin" -qc "DROP DATABASE IF EXISTS $db" >/dev/null 2>&1 || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
 command -v wrk >/dev/null || { echo "this benchmark needs wrk: apt-get install wrk" >&2; exit 1; }
-
-echo "building the release binary…" >&2
-cargo build --release --quiet
-psql "$admin" -qc "CREATE DATABASE $db" >/dev/null
-export DATABASE_URL="postgres://postgres@127.0.0.1:5432/$db" MANDATE_DATA_DIR="$work/data" RUST_LOG=warn
-echo "generating $people people and 19 small organisations…" >&2
+setup mandate_bench
 gen_start=$(date +%s.%N)
-./target/release/mandate generate --people "$people" >"$work/generate.log"
+generate "$people"
 gen_secs=$(echo "$(date +%s.%N) - $gen_start" | bc -l)
-credentials() { awk -v role="$1" '$1 == "Generated" && $3 " " $4 == role {print $5, $6} $1 == "Generated" && $3 == role {print $4, $5}' "$work/generate.log"; }
 exec_login=$(credentials Executive)
 lead_login=$(credentials "ISMS lead")
-[ -n "$exec_login" ] && [ -n "$lead_login" ] || { cat "$work/generate.log" >&2; exit 1; }
 
-MANDATE_BIND="127.0.0.1:$port" MANDATE_NO_DEMO=true ./target/release/mandate serve >"$work/server.log" 2>&1 &
-server=$!
-for _ in $(seq 1 100); do curl -sf "$base/healthz" >/dev/null && break; sleep 0.1; done
-
-csrf() { grep -o 'name="csrf_token" value="[^"]*"' | head -n 1 | sed 's/.*value="//; s/"$//'; }
-# sign_in "email password" -> a Cookie header value for that session
-sign_in() {
-  local jar="$work/jar.$RANDOM" t status
-  t=$(curl -s -b "$jar" -c "$jar" "$base/login" | csrf)
-  status=$(curl -s -o /dev/null -w "%{http_code}" -b "$jar" -c "$jar" --data-urlencode "csrf_token=$t" \
-    --data-urlencode "email=${1% *}" --data-urlencode "password=${1#* }" "$base/login")
-  [ "$status" = 303 ] || { echo "sign-in of ${1% *} answered $status" >&2; exit 1; }
-  awk 'NF == 7 && ($1 !~ /^#/ || $1 ~ /^#HttpOnly_/) {printf "%s=%s; ", $6, $7}' "$jar"
-}
+start_server "${PORT:-18081}"
 cookie=$(sign_in "$exec_login")
 lead_cookie=$(sign_in "$lead_login")
 
 seconds() { curl -s -o /dev/null -w '%{time_total}' -H "Cookie: $cookie" "$base$1"; }
-median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 # First view: nothing is cached yet.
 gaps_first=$(seconds /gaps)
 # After a change (the review cadence flips), the next view evaluates again.
 cold=()
 for months in 6 12 6 12 6; do
-  t=$(curl -s -H "Cookie: $lead_cookie" "$base/meetings" | csrf)
+  t=$(token "$lead_cookie" /meetings)
   status=$(curl -s -o /dev/null -w "%{http_code}" -H "Cookie: $lead_cookie" --data-urlencode "csrf_token=$t" --data-urlencode "months=$months" "$base/meetings/cadence")
   [ "$status" = 303 ] || { echo "changing the review cadence answered $status" >&2; exit 1; }
   cold+=("$(seconds /gaps)")

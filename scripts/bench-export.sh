@@ -9,59 +9,30 @@
 #
 #   scripts/bench-export.sh
 #   FILES=50 FILE_MIB=16 PEOPLE=2000 scripts/bench-export.sh
-set -euo pipefail
-cd "$(dirname "$0")/.."
-port=${PORT:-18082}
+source "$(dirname "$0")/lib.sh"
 files=${FILES:-100}
 file_mib=${FILE_MIB:-8}
 people=${PEOPLE:-5000}
-base="http://127.0.0.1:$port"
-work=$(mktemp -d "${TMPDIR:-/tmp}/mandate-bench-export.XXXXXX")
-db="mandate_bench_export_$$"
-admin="postgres://postgres@127.0.0.1:5432/postgres"
-server=
-cleanup() {
-  [ -n "$server" ] && kill "$server" 2>/dev/null && wait "$server" 2>/dev/null
-  psql "$admin" -qc "DROP DATABASE IF EXISTS $db" >/dev/null 2>&1 || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-echo "building the release binary…" >&2
-cargo build --release --quiet
-psql "$admin" -qc "CREATE DATABASE $db" >/dev/null
-export DATABASE_URL="postgres://postgres@127.0.0.1:5432/$db" MANDATE_DATA_DIR="$work/data" RUST_LOG=warn
-echo "generating $people people…" >&2
-./target/release/mandate generate --people "$people" --small 19 >"$work/generate.log"
-lead=$(awk '$1 == "Generated" && $3 == "ISMS" {print $5, $6}' "$work/generate.log")
-[ -n "$lead" ] || { cat "$work/generate.log" >&2; exit 1; }
+setup mandate_bench_export
+generate "$people"
+lead=$(credentials "ISMS lead")
 
 # The records alone (no evidence files yet): the fixed part of a bundle.
 start=$(date +%s.%N)
-./target/release/mandate export --org "Generated Ltd" --out "$work/records.zip" >"$work/records.log"
+"$bin" export --org "Generated Ltd" --out "$work/records.zip" >"$work/records.log"
 records_secs=$(echo "$(date +%s.%N) - $start" | bc -l)
 records_bytes=$(stat -c %s "$work/records.zip")
 rm -f "$work/records.zip"
 
-MANDATE_BIND="127.0.0.1:$port" MANDATE_NO_DEMO=true MANDATE_ORG_QUOTA_MIB=$((files * file_mib + 1024)) \
-  ./target/release/mandate serve >"$work/server.log" 2>&1 &
-server=$!
-for _ in $(seq 1 100); do curl -sf "$base/healthz" >/dev/null && break; sleep 0.1; done
-
-jar="$work/cookies"
-token() { curl -s -b "$jar" -c "$jar" "$base$1" | grep -o 'name="csrf_token" value="[^"]*"' | head -n 1 | sed 's/.*value="//; s/"$//'; }
-t=$(token /login)
-status=$(curl -s -o /dev/null -w "%{http_code}" -b "$jar" -c "$jar" --data-urlencode "csrf_token=$t" \
-  --data-urlencode "email=${lead% *}" --data-urlencode "password=${lead#* }" "$base/login")
-[ "$status" = 303 ] || { echo "sign-in answered $status" >&2; exit 1; }
+start_server "${PORT:-18082}" MANDATE_ORG_QUOTA_MIB=$((files * file_mib + 1024))
+cookie=$(sign_in "$lead")
 
 # Incompressible evidence files that pass the PDF check, each different.
 echo "uploading $files files of $file_mib MiB…" >&2
-t=$(token /evidence/new)
+t=$(token "$cookie" /evidence/new)
 for i in $(seq 1 "$files"); do
-  { printf '%%PDF-1.7\n'; head -c "$((file_mib * 1024 * 1024 - 16))" /dev/urandom; printf '\n%%%%EOF\n'; } > "$work/upload.pdf"
-  status=$(curl -s -o /dev/null -w '%{http_code}' -b "$jar" -H 'Expect:' -F "title=Board pack $i" -F kind=document \
-    -F "evidence_date=2026-10-01" -F "file=@$work/upload.pdf;type=application/pdf" "$base/evidence?csrf_token=$t")
+  make_pdf "$work/upload.pdf" "$file_mib"
+  status=$(upload "$cookie" "$t" "Board pack $i" "$work/upload.pdf")
   [ "$status" = 303 ] || { echo "upload $i answered $status" >&2; tail "$work/server.log" >&2; exit 1; }
 done
 rm -f "$work/upload.pdf"
@@ -76,10 +47,10 @@ sync
 copy_secs=$(echo "$(date +%s.%N) - $start" | bc -l)
 rm -rf "$work/copy"
 
-rss_before=$(awk '/VmRSS/ {print $2}' "/proc/$server/status")
-t=$(token /bundles)
+rss_before=$(rss_kib "$server")
+t=$(token "$cookie" /bundles)
 start=$(date +%s.%N)
-status=$(curl -s -o /dev/null -w '%{http_code}' -b "$jar" --data-urlencode "csrf_token=$t" --data-urlencode "as_of=$(date -u +%F)" "$base/bundles")
+status=$(curl -s -o /dev/null -w '%{http_code}' -H "Cookie: $cookie" --data-urlencode "csrf_token=$t" --data-urlencode "as_of=$(date -u +%F)" "$base/bundles")
 [ "$status" = 303 ] || { echo "requesting the bundle answered $status" >&2; exit 1; }
 job=
 for _ in $(seq 1 6000); do
@@ -93,11 +64,11 @@ done
 sync
 export_secs=$(echo "$(date +%s.%N) - $start" | bc -l)
 [ -n "$job" ] || { echo "the bundle was not ready in time" >&2; exit 1; }
-peak_kib=$(awk '/VmHWM/ {print $2}' "/proc/$server/status")
+peak_kib=$(peak_kib "$server")
 bundle_bytes=$(psql "$DATABASE_URL" -tAc "SELECT result_size FROM jobs WHERE id = '$job'")
-curl -s -b "$jar" -o "$work/bundle.zip" "$base/bundles/$job/download"
+curl -s -H "Cookie: $cookie" -o "$work/bundle.zip" "$base/bundles/$job/download"
 start=$(date +%s.%N)
-./target/release/mandate verify-bundle "$work/bundle.zip" >"$work/verify.log" || { cat "$work/verify.log" >&2; exit 1; }
+"$bin" verify-bundle "$work/bundle.zip" >"$work/verify.log" || { cat "$work/verify.log" >&2; exit 1; }
 verify_secs=$(echo "$(date +%s.%N) - $start" | bc -l)
 entries=$(awk '/^Checked/ {print $2}' "$work/verify.log")
 

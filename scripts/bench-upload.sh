@@ -6,48 +6,26 @@
 #
 #   scripts/bench-upload.sh            # 1 GiB
 #   SIZE_MIB=256 RUNS=5 scripts/bench-upload.sh
-set -euo pipefail
-cd "$(dirname "$0")/.."
+source "$(dirname "$0")/lib.sh"
 size_mib=${SIZE_MIB:-1024}
 runs=${RUNS:-3}
-port=${PORT:-18080}
-base="http://127.0.0.1:$port"
-work=$(mktemp -d "${TMPDIR:-/tmp}/mandate-bench.XXXXXX")
-db="mandate_bench_$$"
-admin="postgres://postgres@127.0.0.1:5432/postgres"
-server=
-cleanup() {
-  [ -n "$server" ] && kill "$server" 2>/dev/null && wait "$server" 2>/dev/null
-  psql "$admin" -qc "DROP DATABASE IF EXISTS $db" >/dev/null 2>&1 || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
+setup mandate_bench_upload
 
-echo "building the release binary…" >&2
-cargo build --release --quiet
-
-# An incompressible file that passes the PDF check: header, random bytes, end marker.
 file="$work/big.pdf"
-{ printf '%%PDF-1.7\n'; head -c "$((size_mib * 1024 * 1024 - 16))" /dev/urandom; printf '\n%%%%EOF\n'; } > "$file"
+make_pdf "$file" "$size_mib"
 bytes=$(stat -c %s "$file")
 sync
 
-psql "$admin" -qc "CREATE DATABASE $db" >/dev/null
-DATABASE_URL="postgres://postgres@127.0.0.1:5432/$db" MANDATE_BIND="127.0.0.1:$port" MANDATE_DATA_DIR="$work/data" \
-  MANDATE_NO_DEMO=true MANDATE_MAX_UPLOAD_MIB=$((size_mib + 16)) MANDATE_ORG_QUOTA_MIB=$((size_mib * (runs + 1))) RUST_LOG=warn \
-  ./target/release/mandate serve >"$work/server.log" 2>&1 &
-server=$!
-for _ in $(seq 1 100); do curl -sf "$base/healthz" >/dev/null && break; sleep 0.1; done
-
+start_server "${PORT:-18080}" MANDATE_MAX_UPLOAD_MIB=$((size_mib + 16)) MANDATE_ORG_QUOTA_MIB=$((size_mib * (runs + 1)))
 jar="$work/cookies"
-token() { curl -s -b "$jar" -c "$jar" "$base$1" | grep -o 'name="csrf_token" value="[^"]*"' | head -n 1 | sed 's/.*value="//; s/"$//'; }
-t=$(token /signup)
+t=$(curl -s -b "$jar" -c "$jar" "$base/signup" | csrf)
 signup=$(curl -s -o /dev/null -w "%{http_code}" -b "$jar" -c "$jar" --data-urlencode "csrf_token=$t" --data-urlencode "org_name=Bench Ltd" \
   --data-urlencode "name=Bench Lead" --data-urlencode "email=lead@bench.example" \
   --data-urlencode "password=uploads are measured in this run" "$base/signup")
 [ "$signup" = 303 ] || { echo "sign-up answered $signup" >&2; exit 1; }
-t=$(token /evidence/new)
-rss_before=$(awk '/VmRSS/ {print $2}' "/proc/$server/status")
+cookie=$(sign_in "lead@bench.example uploads are measured in this run")
+t=$(token "$cookie" /evidence/new)
+rss_before=$(rss_kib "$server")
 
 copy_times=()
 upload_times=()
@@ -61,18 +39,16 @@ for run in $(seq 1 "$runs"); do
   rm -f "$work/copy.pdf"
 
   start=$(date +%s.%N)
-  status=$(curl -s -o /dev/null -w '%{http_code}' -b "$jar" -H 'Expect:' -F "title=Benchmark $run" -F kind=document \
-    -F "file=@$file;type=application/pdf" "$base/evidence?csrf_token=$t")
+  status=$(upload "$cookie" "$t" "Benchmark $run" "$file")
   sync
   end=$(date +%s.%N)
   upload_times+=("$(echo "$end - $start" | bc -l)")
   [ "$status" = 303 ] || { echo "upload answered $status; see $work/server.log" >&2; cat "$work/server.log" >&2; exit 1; }
 done
-peak_kib=$(awk '/VmHWM/ {print $2}' "/proc/$server/status")
+peak_kib=$(peak_kib "$server")
 count=$(find "$work/data/evidence" -type f -size "${bytes}c" | wc -l)
 [ "$count" = "$runs" ] || { echo "expected $runs stored files of $bytes bytes, found $count" >&2; exit 1; }
 
-median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 copy_secs=$(median "${copy_times[@]}")
 upload_secs=$(median "${upload_times[@]}")
 mib_s() { echo "scale=1; $bytes / 1048576 / $1" | bc -l; }
