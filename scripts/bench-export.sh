@@ -28,14 +28,7 @@ start_server "${PORT:-18082}" MANDATE_ORG_QUOTA_MIB=$((files * file_mib + 1024))
 cookie=$(sign_in "$lead")
 
 # Incompressible evidence files that pass the PDF check, each different.
-echo "uploading $files files of $file_mib MiB…" >&2
-t=$(token "$cookie" /evidence/new)
-for i in $(seq 1 "$files"); do
-  make_pdf "$work/upload.pdf" "$file_mib"
-  status=$(upload "$cookie" "$t" "Board pack $i" "$work/upload.pdf")
-  [ "$status" = 303 ] || { echo "upload $i answered $status" >&2; tail "$work/server.log" >&2; exit 1; }
-done
-rm -f "$work/upload.pdf"
+upload_files "$cookie" "$files" "$file_mib" "Board pack"
 org=$(psql "$DATABASE_URL" -tAc "SELECT id FROM organisations WHERE name = 'Generated Ltd'")
 evidence_bytes=$(psql "$DATABASE_URL" -tAc "SELECT COALESCE(sum(size), 0) FROM evidence_revisions WHERE org_id = '$org'")
 sync

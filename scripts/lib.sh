@@ -109,6 +109,20 @@ upload() {
     -F "file=@$4;type=application/pdf" "$base/evidence?csrf_token=$2"
 }
 
+# upload_files COOKIE COUNT MIB TITLE: COUNT different files of MIB each, as
+# new evidence titled "TITLE 1", "TITLE 2", …; stops the script on a refusal.
+upload_files() {
+  local t i status
+  echo "uploading $2 files of $3 MiB…" >&2
+  t=$(token "$1" /evidence/new)
+  for i in $(seq 1 "$2"); do
+    make_pdf "$work/upload.pdf" "$3"
+    status=$(upload "$1" "$t" "$4 $i" "$work/upload.pdf")
+    [ "$status" = 303 ] || { echo "upload $i answered $status" >&2; tail "$work/server.log" >&2; exit 1; }
+  done
+  rm -f "$work/upload.pdf"
+}
+
 median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
 # rss_kib PID: resident memory now; peak_kib PID: the most it has had.

@@ -28,14 +28,7 @@ start_server "${PORT:-18083}"
 exec_cookie=$(sign_in "$exec_login")
 lead_cookie=$(sign_in "$lead_login")
 
-echo "uploading $files files of $file_mib MiB to download…" >&2
-t=$(token "$lead_cookie" /evidence/new)
-for i in $(seq 1 "$files"); do
-  make_pdf "$work/upload.pdf" "$file_mib"
-  status=$(upload "$lead_cookie" "$t" "Load test file $i" "$work/upload.pdf")
-  [ "$status" = 303 ] || { echo "upload $i answered $status" >&2; exit 1; }
-done
-rm -f "$work/upload.pdf"
+upload_files "$lead_cookie" "$files" "$file_mib" "Load test file"
 org=$(psql "$DATABASE_URL" -tAc "SELECT id FROM organisations WHERE name = 'Generated Ltd'")
 file_paths=$(psql "$DATABASE_URL" -tAc "SELECT '/evidence/files/' || id FROM evidence_revisions WHERE org_id = '$org' AND size > 1048576" | tr '\n' ' ')
 

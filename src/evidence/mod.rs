@@ -55,7 +55,6 @@ struct RegisterPage {
     requirements: Vec<TargetRow>,
     owners: Vec<Choice>,
     filter: Filter,
-    query: String,
     today: NaiveDate,
     can_upload: bool,
 }
@@ -78,7 +77,6 @@ async fn register_page(State(state): State<AppState>, me: Member, Query(filter):
         links: model::links_of(&state.db, me.org_id, &ids).await?,
         requirements: model::targets(&state.db, me.org_id).await?.into_iter().filter(|t| t.kind == "requirement").collect(),
         owners: people::choices(&state.db, me.org_id, today, &[]).await?,
-        query: filter.query(),
         items,
         pager,
         filter,

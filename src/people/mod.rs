@@ -52,7 +52,6 @@ struct ListPage {
     departments: Vec<String>,
     filter: Filter,
     pager: Pager,
-    query: String,
     today: NaiveDate,
     can_manage: bool,
 }
@@ -67,7 +66,6 @@ async fn list_page(State(state): State<AppState>, me: Member, Query(filter): Que
     Ok(ListPage {
         layout: Layout::build(&state.db, &me.visitor, "People").await?,
         departments: model::departments(&state.db, me.org_id).await?,
-        query: filter.query(),
         people,
         filter,
         pager,
