@@ -102,9 +102,8 @@ for pass in $(seq 1 "$passes"); do
 done
 targets=$(wc -l <"$work/seen")
 secs=$(( $(date +%s) - start ))
-cat "$work"/targets.*.log >"$work/sqlmap.log"
-
 log="$work/sqlmap.log"
+cat "$work"/targets.*.log >"$log"
 found=$(grep -c "identified the following injection point" "$log" || true)
 clean=$(grep -cE "parameter '[^']+' does not seem to be injectable" "$log" || true)
 errors=$( { grep -oE "[0-9]+ \(Internal Server Error\) - [0-9]+ times" "$log" || true; } | awk '{n += $NF == "times" ? $(NF-1) : 0} END {print n + 0}')
@@ -126,7 +125,7 @@ if grep -q "panicked" "$work/server.log"; then echo "the server panicked" >&2; f
 awk '/^\[[0-9]+\/[0-9]+\] URL:/ {getline; url = $2; method = "GET"; pending = 1}
      /^POST data:/ {method = "POST"}
      /responded with an HTTP error code/ && pending {match($0, /\([0-9]+\)/); print substr($0, RSTART + 1, RLENGTH - 2), method, url; pending = 0}' \
-  "$work"/targets.*.log | sed "s#$base##" | sort -u >"$work/refused"
+  "$log" | sed "s#$base##" | sort -u >"$work/refused"
 # Routes that take a parameter (an id in the path, or a form) for which no
 # role's crawl found a request, from the access matrix's list of routes.
 # The starter buttons (a form with nothing but the token, shown while an
@@ -149,4 +148,5 @@ echo "| answers of 500 | $errors |"
 echo
 echo "Refused submissions (status, request):"; sed 's/^/  /' "$work/refused"
 echo "Routes not reached:"; sed 's/^/  /' "$work/unreached"
+echo "Roles that sat out a pass:"; sed 's/^/  /' "$work/skipped"
 if [ -n "$failed" ]; then echo "the attack run FAILED (see above; log kept)" >&2; KEEP_WORK=1; exit 1; fi
