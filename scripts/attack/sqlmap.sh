@@ -17,9 +17,11 @@
 # counts towards the sign-in lock, which would lock the member out and
 # leave sqlmap comparing refusals. Redirects are not followed: a form's
 # answer (303 accepted, 4xx refused) is what is compared, not the page of
-# the record each request created. UNION probes stay within 1 to 20
-# columns (sqlmap's own range once it has a lead): a false lead from a path
-# id answered 409 and 404 grew into 44- and 599-column probes otherwise.
+# the record each request created. UNION probes stay within 1 to 10
+# columns (level 1's own range, also once sqlmap has a lead): a false lead
+# from a path id answered 409 and 404 grew into 44- and 599-column probes
+# otherwise. With a bound of 20 the first pass alone ran past 20 minutes;
+# with 10 the whole run takes about 16.
 #
 # Techniques: boolean, error, union and stacked queries (TECHNIQUE; add T
 # for time-based, much slower), level 1 and risk 1 (LEVEL, RISK), payloads
@@ -63,7 +65,7 @@ attack() {
   for i in $(seq 0 $((shards - 1))); do
     grep -q 'HTTP/1.1' "$1.$i" || continue
     sqlmap -l "$1.$i" --batch --dbms=PostgreSQL --technique="$technique" --level="$level" --risk="$risk" \
-      --skip=password --ignore-redirects --union-cols=1-20 --drop-set-cookie --disable-coloring --output-dir="$work/sqlmap.$i" >"$1.$i.log" 2>&1 &
+      --skip=password --ignore-redirects --union-cols=1-10 --drop-set-cookie --disable-coloring --output-dir="$work/sqlmap.$i" >"$1.$i.log" 2>&1 &
     pids+=($!)
   done
   wait "${pids[@]}" || true
@@ -74,17 +76,27 @@ attack() {
 # Each pass crawls as every role, then attacks what the crawls found. The
 # attacks' own submissions create records (imports, campaigns, requests,
 # drafts) whose pages and forms the next pass finds; the run stops when a
-# pass finds nothing new. A role whose sign-in fails (the owner's forms
-# disable members) sits out the passes that follow.
+# pass finds nothing new and no role sat it out. A role that cannot sign
+# in, or signs in to no organisation (the owner's forms disable members),
+# sits out that pass and is reported.
 for pass in $(seq 1 "$passes"); do
-  found_new=0
+  found_new=0 sat_out=0
   for r in "${role_list[@]}"; do
     role=${r/_/ }
     login=$(awk -v role="$role" 'NR > 1 && (($1 " " $2) == role) {print $3, $4} NR > 1 && $1 == role {print $2, $3}' "$work/data/demo-logins.txt")
     [ -n "$login" ] || { echo "no $role among the demo logins" >&2; exit 1; }
     if ! cookies[$r]=$(sign_in "$login" 2>/dev/null); then
       echo "pass $pass: $role cannot sign in any more; skipped" | tee -a "$work/skipped" >&2
-      cookies[$r]=
+      cookies[$r]= sat_out=1
+      continue
+    fi
+    # The owner's attack on the disable form disables the first member it
+    # lists; that member can still sign in but has no organisation until
+    # the owner's attack on the enable form (a pass later) re-enables it.
+    home=$(curl -s -o /dev/null -w "%{http_code} %{redirect_url}" -H "Cookie: ${cookies[$r]}" "$base/dashboard")
+    if [ "${home%% *}" != 200 ]; then
+      echo "pass $pass: $role is signed in but the dashboard answered $home (no organisation: an attack disabled the member, most likely); skipped" | tee -a "$work/skipped" >&2
+      cookies[$r]= sat_out=1
       continue
     fi
     echo -n "pass $pass, $role: " >&2
@@ -93,7 +105,9 @@ for pass in $(seq 1 "$passes"); do
       --shards "$shards" ${MAX_TARGETS:+--max "$MAX_TARGETS"} >&2
     found_new=$((found_new + $(count "$work/targets.$pass.$r")))
   done
-  [ "$found_new" -gt 0 ] || break
+  # Another pass if this one found something, or if a role sat it out
+  # (its own forms may still be unlisted).
+  [ "$found_new" -gt 0 ] || [ "$sat_out" = 1 ] || break
   for r in "${role_list[@]}"; do
     [ -n "${cookies[$r]}" ] && [ "$(count "$work/targets.$pass.$r")" -gt 0 ] || continue
     echo "pass $pass: sqlmap as ${r/_/ } on $(count "$work/targets.$pass.$r") targets…" >&2
