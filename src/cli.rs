@@ -70,6 +70,12 @@ struct Options {
     /// A background job (evidence bundle) whose process has not reported for this many seconds is taken over by another process
     #[arg(long, env = "MANDATE_JOB_STALE_SECONDS", default_value_t = 60, global = true)]
     job_stale_seconds: i64,
+    /// Most connections to PostgreSQL this process keeps open (with several instances, keep their sum below the server's max_connections)
+    #[arg(long, env = "MANDATE_DB_POOL_SIZE", default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..=1000), global = true)]
+    db_pool_size: u32,
+    /// Seconds a request waits for a free database connection before it is answered 503
+    #[arg(long, env = "MANDATE_DB_ACQUIRE_TIMEOUT_SECONDS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=300), global = true)]
+    db_acquire_timeout_seconds: u64,
     /// Fault injection for tests and drills: pause this many milliseconds after each step of an export
     #[arg(long, env = "MANDATE_FAULT_EXPORT_PAUSE_MS", default_value_t = 0, global = true, hide = true)]
     fault_export_pause_ms: u64,
@@ -153,12 +159,19 @@ pub fn main() -> ExitCode {
     }
 }
 
+fn pool_settings(opts: &Options) -> db::PoolSettings {
+    db::PoolSettings {
+        max_connections: opts.db_pool_size,
+        acquire_timeout: std::time::Duration::from_secs(opts.db_acquire_timeout_seconds),
+    }
+}
+
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let opts = cli.opts;
     if let Some(Command::VerifyBundle { file, expect_manifest }) = &cli.command {
         return verify_bundle(file, expect_manifest.as_deref()).await;
     }
-    let database = db::open(opts.database_url.as_deref(), &opts.data_dir).await?;
+    let database = db::open(opts.database_url.as_deref(), &opts.data_dir, pool_settings(&opts)).await?;
     let result = match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(&opts, &database).await,
         Command::Migrate => {
@@ -380,5 +393,31 @@ async fn shutdown_signal() {
     tokio::select! {
         _ = ctrl_c => {},
         _ = term => {},
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    fn pool_of(args: &[&str]) -> Result<sqlx::postgres::PgPoolOptions, clap::Error> {
+        let cli = Cli::try_parse_from(std::iter::once("mandate").chain(args.iter().copied()))?;
+        Ok(pool_settings(&cli.opts).options())
+    }
+
+    #[test]
+    fn the_pool_takes_its_size_and_wait_from_the_options() {
+        let default = pool_of(&[]).unwrap();
+        assert_eq!((default.get_max_connections(), default.get_acquire_timeout().as_secs()), (20, 10));
+        let set = pool_of(&["--db-pool-size", "5", "--db-acquire-timeout-seconds", "3"]).unwrap();
+        assert_eq!((set.get_max_connections(), set.get_acquire_timeout().as_secs()), (5, 3));
+    }
+
+    #[test]
+    fn a_pool_of_nothing_or_an_endless_wait_is_refused() {
+        for args in [["--db-pool-size", "0"], ["--db-acquire-timeout-seconds", "0"], ["--db-acquire-timeout-seconds", "301"]] {
+            assert!(pool_of(&args).is_err(), "{args:?} was accepted");
+        }
     }
 }

@@ -14,6 +14,20 @@ pub const DEFAULT_DB: &str = "mandate";
 
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
+/// How many connections one process keeps, and how long a request waits
+/// for one before it is answered 503.
+#[derive(Debug, Clone, Copy)]
+pub struct PoolSettings {
+    pub max_connections: u32,
+    pub acquire_timeout: Duration,
+}
+
+impl PoolSettings {
+    pub fn options(self) -> PgPoolOptions {
+        PgPoolOptions::new().max_connections(self.max_connections).acquire_timeout(self.acquire_timeout)
+    }
+}
+
 pub struct Database {
     pub pool: PgPool,
     /// Where the data lives, in words for the start-up banner.
@@ -21,16 +35,16 @@ pub struct Database {
     pub cluster: Option<PrivateCluster>,
 }
 
-pub async fn open(database_url: Option<&str>, data_dir: &Path) -> anyhow::Result<Database> {
+pub async fn open(database_url: Option<&str>, data_dir: &Path, pool: PoolSettings) -> anyhow::Result<Database> {
     if let Some(url) = database_url {
         let opts = PgConnectOptions::from_str(url).context("DATABASE_URL is not a valid PostgreSQL URL")?;
-        let pool = connect_creating(opts).await.context("could not connect to DATABASE_URL")?;
+        let pool = connect_creating(opts, pool).await.context("could not connect to DATABASE_URL")?;
         return Ok(Database { pool, description: "the database named by DATABASE_URL".into(), cluster: None });
     }
     if local_server_answers().await {
         let user = std::env::var("PGUSER").unwrap_or_else(|_| "postgres".into());
         let opts = PgConnectOptions::new().host("127.0.0.1").port(5432).username(&user).database(DEFAULT_DB);
-        let pool = connect_creating(opts).await.with_context(|| {
+        let pool = connect_creating(opts, pool).await.with_context(|| {
             format!("PostgreSQL answers on 127.0.0.1:5432 but user `{user}` cannot use it; set DATABASE_URL (or PGUSER)")
         })?;
         return Ok(Database {
@@ -41,7 +55,7 @@ pub async fn open(database_url: Option<&str>, data_dir: &Path) -> anyhow::Result
     }
     let cluster = PrivateCluster::start(data_dir)?;
     let opts = PgConnectOptions::new().socket(&cluster.socket_dir).username("postgres").database(DEFAULT_DB);
-    let pool = connect_creating(opts).await.context("the private PostgreSQL cluster started but does not accept connections")?;
+    let pool = connect_creating(opts, pool).await.context("the private PostgreSQL cluster started but does not accept connections")?;
     Ok(Database {
         pool,
         description: format!("private PostgreSQL cluster in {}", cluster.data.display()),
@@ -57,10 +71,9 @@ async fn local_server_answers() -> bool {
 }
 
 /// Connects, creating the database first when it does not exist yet.
-async fn connect_creating(opts: PgConnectOptions) -> anyhow::Result<PgPool> {
+async fn connect_creating(opts: PgConnectOptions, pool: PoolSettings) -> anyhow::Result<PgPool> {
     let opts = opts.log_statements(tracing::log::LevelFilter::Debug);
-    let pool_opts = || PgPoolOptions::new().max_connections(20).acquire_timeout(Duration::from_secs(10));
-    match pool_opts().connect_with(opts.clone()).await {
+    match pool.options().connect_with(opts.clone()).await {
         Ok(pool) => Ok(pool),
         Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some("3D000") => {
             let name = opts.get_database().unwrap_or(DEFAULT_DB).to_string();
@@ -69,7 +82,7 @@ async fn connect_creating(opts: PgConnectOptions) -> anyhow::Result<PgPool> {
             let quoted = format!("\"{}\"", name.replace('"', "\"\""));
             sqlx::Executor::execute(&mut conn, format!("CREATE DATABASE {quoted}").as_str()).await?;
             tracing::info!("created database {name}");
-            Ok(pool_opts().connect_with(opts).await?)
+            Ok(pool.options().connect_with(opts).await?)
         }
         Err(e) => Err(e.into()),
     }
