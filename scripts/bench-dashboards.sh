@@ -14,7 +14,7 @@ duration=${DURATION:-20}
 conns=${CONNECTIONS:-16}
 threads=${THREADS:-2}
 people=${PEOPLE:-5000}
-command -v wrk >/dev/null || { echo "this benchmark needs wrk: apt-get install wrk" >&2; exit 1; }
+need wrk "apt-get install wrk"
 setup mandate_bench
 gen_start=$(date +%s.%N)
 generate "$people"

@@ -22,7 +22,7 @@ down_at=${DOWN_AT:-12}
 outage=${OUTAGE:-12}
 people=${PEOPLE:-2000}
 pg_port=${PG_PORT:-55432}
-command -v wrk >/dev/null || { echo "this drill needs wrk: apt-get install wrk" >&2; exit 1; }
+need wrk "apt-get install wrk"
 pg_bin=$(dirname "$(ls /usr/lib/postgresql/*/bin/pg_ctl 2>/dev/null | sort -V | tail -n 1)")
 [ -x "$pg_bin/pg_ctl" ] || { echo "this drill needs the PostgreSQL server binaries (apt-get install postgresql)" >&2; exit 1; }
 

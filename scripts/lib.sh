@@ -19,6 +19,11 @@ bin=${BIN:-./target/release/mandate}
 server=
 extra_cleanup=:
 
+# need TOOL HOW: stops the script unless TOOL is installed; HOW says how to install it.
+need() {
+  command -v "$1" >/dev/null || { echo "$(basename "$0") needs $1: $2" >&2; exit 1; }
+}
+
 # work_dir NAME: the work folder alone, removed on exit.
 work_dir() {
   work=$(mktemp -d "${TMPDIR:-/tmp}/$1.XXXXXX")

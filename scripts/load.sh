@@ -19,7 +19,7 @@ duration=${DURATION:-60}
 people=${PEOPLE:-5000}
 files=${FILES:-8}
 file_mib=${FILE_MIB:-4}
-command -v wrk >/dev/null || { echo "this script needs wrk: apt-get install wrk" >&2; exit 1; }
+need wrk "apt-get install wrk"
 setup mandate_load
 generate "$people" 4
 exec_login=$(credentials Executive)

@@ -42,7 +42,7 @@ risk=${RISK:-1}
 shards=${SHARDS:-2}
 passes=${PASSES:-3}
 roles=${ROLES:-Executive Auditor Contributor "ISMS lead" Owner}
-command -v sqlmap >/dev/null || { echo "this script needs sqlmap: pip install sqlmap" >&2; exit 1; }
+need sqlmap "pip install sqlmap"
 setup mandate_sqlmap
 start_server "${PORT:-18088}" MANDATE_NO_DEMO=false
 
