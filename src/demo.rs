@@ -148,9 +148,10 @@ mod records {
         }
         for s in &STAFF {
             if let Some(m) = ids.get(s.4) {
-                people::update(conn, system, now, org_id, ids[s.1], &fields(s, Some(*m)), users.get(s.1).copied()).await?;
+                people::update(conn, system, now, org_id, ids[s.1], &fields(s, Some(*m))).await?;
             }
         }
+        crate::people::roster::model::record_seeded(conn, org_id).await?;
         let person = |email: &str| ids[email];
 
         // Roles: the starting set, except that nobody was given 5.3(b).
@@ -694,7 +695,7 @@ mod records {
         let mei = person("mei.tanaka@acme.example");
         let before = crate::people::model::get_in(&mut *conn, org_id, mei).await?;
         let starter = crate::people::model::PersonFields { start_date: Some(today - Duration::days(90)), ..before.fields() };
-        crate::people::model::update(conn, system, ago(91), org_id, mei, &starter, before.user_id).await?;
+        crate::people::model::update(conn, system, ago(91), org_id, mei, &starter).await?;
         acks::acknowledge(conn, system, ago(75), org_id, mei, aup_v1, Method::Link, "198.51.100.9", "demo").await?;
 
         // Training: the CEO never took it; the CFO's has lapsed.

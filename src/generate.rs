@@ -117,6 +117,7 @@ pub async fn fill(conn: &mut PgConnection, org_id: Uuid, now: DateTime<Utc>, s: 
            FROM generate_series(1, $4) AS i CROSS JOIN LATERAL (SELECT ($3::date - 1 - (i % 3650))::date) x(st)",
         s.people
     );
+    crate::people::roster::model::record_seeded(&mut *conn, org_id).await?;
     let top: Uuid = sqlx::query_scalar("SELECT id FROM people WHERE org_id = $1 AND email = 'person1@generated.example'").bind(org_id).fetch_one(&mut *conn).await?;
 
     // Requirement owners and progress; every seventh has no owner.

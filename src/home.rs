@@ -57,6 +57,10 @@ struct DashboardPage {
     can_see_log: bool,
     missing_roles: Vec<&'static str>,
     waiting: crate::leadership::WaitingFor,
+    /// Top-management changes this member may confirm or refuse.
+    roster: Vec<crate::people::roster::model::ChangeRow>,
+    /// The directory entry with this member's address, not yet claimed.
+    claim: Option<crate::people::model::Person>,
     today: chrono::NaiveDate,
 }
 
@@ -97,7 +101,15 @@ async fn dashboard(State(state): State<AppState>, member: Member) -> AppResult<D
         .map(Role::label)
         .collect();
     let waiting = crate::leadership::waiting_for(&state.db, member.org_id, member.user_id).await?;
+    let roster = roster_to_decide(&state, &member, now.date_naive()).await?;
+    let claim = if crate::auth::policy::may_act_as_person(member.role, true) {
+        crate::people::model::unclaimed_entry(&state.db, member.org_id, member.user_id, &member.email).await?
+    } else {
+        None
+    };
     Ok(DashboardPage {
+        roster,
+        claim,
         waiting,
         today: now.date_naive(),
         layout: Layout::build(&state.db, &member.visitor, format!("{} — home", member.org_name)).await?,
@@ -109,4 +121,16 @@ async fn dashboard(State(state): State<AppState>, member: Member) -> AppResult<D
         can_see_log,
         missing_roles,
     })
+}
+
+/// Pending top-management changes the member may decide: two queries.
+async fn roster_to_decide(state: &AppState, me: &Member, today: chrono::NaiveDate) -> AppResult<Vec<crate::people::roster::model::ChangeRow>> {
+    use crate::people::roster::model;
+    let mut conn = state.db.acquire().await?;
+    let acting = model::acting_accounts(&mut conn, me.org_id, today).await?;
+    let pending = model::changes(&mut conn, me.org_id).await?;
+    Ok(pending
+        .into_iter()
+        .filter(|c| c.is_pending() && model::may_decide(me.role, me.user_id, c.proposed_by, c.account_id, &acting))
+        .collect())
 }

@@ -110,6 +110,10 @@ pub enum Action {
     AnswerEvidenceRequests,
     /// Make and download evidence bundles (everything, as of a date).
     ExportBundles,
+    /// Propose adding someone to, or removing them from, the top-management
+    /// roster. It takes effect only when a leader confirms (see
+    /// `may_decide_roster_change`).
+    ProposeRosterChange,
 }
 
 /// The role x action table.
@@ -127,7 +131,7 @@ pub fn allows(role: Role, action: Action) -> bool {
         UploadEvidence => role != Auditor,
         InviteMember | RevokeInvitation | SetAccessWindow | ViewAuditLog => matches!(role, Owner | IsmsLead),
         EditRequirements | ManagePeople | ManageRoles | ManageEvidence | ManagePolicies | ManageTraining | ManageLeadership => matches!(role, Owner | IsmsLead),
-        ChangeMemberRole | DisableMember => role == Owner,
+        ChangeMemberRole | DisableMember | ProposeRosterChange => role == Owner,
     }
 }
 
@@ -160,14 +164,29 @@ pub fn may_close_request(role: Role, raised_it: bool) -> bool {
     allows(role, Action::RaiseEvidenceRequests) && (raised_it || role == Role::Auditor)
 }
 
-/// Which roles `actor` may hand out in an invitation: nobody can grant more
-/// than they have, and only owners make owners.
+/// Which roles `actor` may hand out in an invitation: only owners grant
+/// the owner and executive roles; ISMS leads bring in contributors and auditors.
 pub fn may_grant(actor: Role, target: Role) -> bool {
     match actor {
         Role::Owner => true,
-        Role::IsmsLead => target != Role::Owner,
+        Role::IsmsLead => matches!(target, Role::Contributor | Role::Auditor),
         _ => false,
     }
+}
+
+/// Who may confirm or refuse a proposed change to the top-management roster.
+/// `decider_leads`: the deciding account acts for someone on the roster.
+/// `other_leaders`: someone other than the proposer acts as top management.
+/// `decider_is_subject`: the deciding account is the one the change names.
+///
+/// A leader other than the proposer decides; where the proposer is the only
+/// leader, the person the change names decides with their own account.
+/// Nobody decides their own proposal, and auditors decide nothing.
+pub fn may_decide_roster_change(role: Role, decider_is_proposer: bool, decider_leads: bool, other_leaders: bool, decider_is_subject: bool) -> bool {
+    if role == Role::Auditor || decider_is_proposer {
+        return false;
+    }
+    decider_leads || (!other_leaders && decider_is_subject)
 }
 
 #[cfg(test)]
@@ -231,6 +250,33 @@ mod tests {
         assert!(!may_edit_requirement(Role::Contributor, false));
         assert!(may_edit_requirement(Role::IsmsLead, false));
         assert!(!may_edit_requirement(Role::Executive, false));
+    }
+
+    #[test]
+    fn only_owners_touch_the_roster_and_grant_leadership_roles() {
+        for role in Role::ALL {
+            assert_eq!(allows(role, Action::ProposeRosterChange), role == Role::Owner, "{role:?}");
+        }
+        assert!(!may_grant(Role::IsmsLead, Role::Executive), "an ISMS lead cannot invite top management");
+        assert!(may_grant(Role::IsmsLead, Role::Contributor));
+        assert!(may_grant(Role::Owner, Role::Executive));
+    }
+
+    #[test]
+    fn roster_changes_are_decided_by_another_leader_or_the_named_person() {
+        // A leader other than the proposer.
+        assert!(may_decide_roster_change(Role::Executive, false, true, true, false));
+        // Never one's own proposal, even as a leader.
+        assert!(!may_decide_roster_change(Role::Owner, true, true, true, false));
+        assert!(!may_decide_roster_change(Role::Owner, true, true, false, true));
+        // A non-leader who is not the person named.
+        assert!(!may_decide_roster_change(Role::IsmsLead, false, false, true, false));
+        assert!(!may_decide_roster_change(Role::IsmsLead, false, false, false, false));
+        // The person named decides only when the proposer is the only leader.
+        assert!(may_decide_roster_change(Role::Executive, false, false, false, true));
+        assert!(!may_decide_roster_change(Role::Executive, false, false, true, true));
+        // Auditors decide nothing.
+        assert!(!may_decide_roster_change(Role::Auditor, false, true, true, true));
     }
 
     #[test]

@@ -57,7 +57,7 @@ impl Ask {
     }
 }
 
-const SELECT: &str = "SELECT a.id, a.asked_of, p.name AS asked_of_name, p.user_id AS asked_of_user, p.top_management AS asked_of_top_management,
+const SELECT: &str = "SELECT a.id, a.asked_of, p.name AS asked_of_name, p.acting_user_id AS asked_of_user, p.top_management AS asked_of_top_management,
         u.name AS asked_by_name, a.what, a.asked_on, a.due_on, a.response, a.responded_on, a.created_at
    FROM leadership_asks a
    JOIN people p ON p.org_id = a.org_id AND p.id = a.asked_of
@@ -74,7 +74,7 @@ pub async fn list(db: &PgPool, org_id: Uuid) -> AppResult<Vec<Ask>> {
 
 /// Unanswered asks of the person linked to `user_id`, oldest due first.
 pub async fn open_for_user(db: &PgPool, org_id: Uuid, user_id: Uuid) -> AppResult<Vec<Ask>> {
-    Ok(sqlx::query_as(&format!("{SELECT} WHERE a.org_id = $1 AND p.user_id = $2 AND a.responded_on IS NULL ORDER BY a.due_on NULLS LAST, a.asked_on"))
+    Ok(sqlx::query_as(&format!("{SELECT} WHERE a.org_id = $1 AND p.acting_user_id = $2 AND a.responded_on IS NULL ORDER BY a.due_on NULLS LAST, a.asked_on"))
         .bind(org_id)
         .bind(user_id)
         .fetch_all(db)

@@ -124,7 +124,7 @@ impl Meeting {
 }
 
 const SELECT_MEETINGS: &str = "SELECT m.id, m.kind, m.title, m.planned_on, m.held_on, m.chair_id, c.name AS chair_name,
-        c.user_id AS chair_user_id, m.attendee_ids, m.inputs, m.objective_ids, m.minutes, m.decisions, m.created_at,
+        c.acting_user_id AS chair_user_id, m.attendee_ids, m.inputs, m.objective_ids, m.minutes, m.decisions, m.created_at,
         m.signed_off_name, m.signed_off_at,
         (SELECT count(*) FROM evidence_links l WHERE l.org_id = m.org_id AND l.target_kind = 'meeting' AND l.target_id = m.id) AS evidence_count,
         (SELECT count(*) FROM people p WHERE p.org_id = m.org_id AND p.id = ANY(m.attendee_ids) AND p.top_management) AS top_attendees,
@@ -142,7 +142,7 @@ pub async fn list(db: &PgPool, org_id: Uuid) -> AppResult<Vec<Meeting>> {
 
 /// Held meetings chaired by the person linked to `user_id` whose minutes are not signed off.
 pub async fn to_sign_by_user(db: &PgPool, org_id: Uuid, user_id: Uuid) -> AppResult<Vec<Meeting>> {
-    Ok(sqlx::query_as(&format!("{SELECT_MEETINGS} WHERE m.org_id = $1 AND c.user_id = $2 AND m.held_on IS NOT NULL AND m.signed_off_at IS NULL ORDER BY m.held_on"))
+    Ok(sqlx::query_as(&format!("{SELECT_MEETINGS} WHERE m.org_id = $1 AND c.acting_user_id = $2 AND m.held_on IS NOT NULL AND m.signed_off_at IS NULL ORDER BY m.held_on"))
         .bind(org_id)
         .bind(user_id)
         .fetch_all(db)

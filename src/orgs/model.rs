@@ -555,7 +555,8 @@ pub async fn accept_invitation(
             .execute(&mut *conn)
             .await?;
     }
-    // Someone already in the directory now signs, confirms and accepts as themselves.
-    crate::people::model::link_accounts_by_email(conn, actor, now, invitation.org_id).await?;
+    // Accepting an invitation sent to a person's address is the account
+    // holder's confirmation that the directory entry is them.
+    crate::people::model::link_account(conn, actor, now, invitation.org_id, &invitation.email, user_id).await?;
     Ok(())
 }

@@ -19,7 +19,7 @@ pub const COLUMNS: [(&str, &str); 11] = [
     ("kind", "employee or contractor (empty means employee)."),
     ("start_date", "First working day, as YYYY-MM-DD."),
     ("end_date", "Leaving date, as YYYY-MM-DD: the first day they no longer work here. A date in the past marks a leaver."),
-    ("top_management", "yes if they are top management (board, CEO, managing director)."),
+    ("top_management", "Read but not applied: top management changes only on the roster, where an owner proposes and a leader confirms. The preview lists the lines that differ."),
     ("line_manager", "yes if they manage other people."),
     ("security_clause", "yes if their contract includes the information security clause."),
 ];
@@ -177,6 +177,9 @@ pub struct Plan {
     pub creates: Vec<(Uuid, PersonFields)>,
     pub updates: Vec<(Uuid, PersonFields, serde_json::Map<String, serde_json::Value>)>,
     pub unchanged: usize,
+    /// Lines whose top_management column differs from the roster: not
+    /// applied (the roster changes only by proposal and confirmation).
+    pub roster_differs: Vec<String>,
     /// Problems that only show once the file meets the directory: dates that
     /// clash with stored ones, managers that would form a loop.
     pub problems: Vec<Problem>,
@@ -226,8 +229,8 @@ pub fn plan(existing: &[Person], columns: &[String], rows: &[Row]) -> Result<Pla
         if has("end_date") {
             f.end_date = r.end_date;
         }
-        if has("top_management") {
-            f.top_management = r.top_management;
+        if has("top_management") && r.top_management != before.top_management {
+            plan.roster_differs.push(r.name.clone());
         }
         if has("line_manager") {
             f.line_manager = r.line_manager;

@@ -3,6 +3,7 @@
 pub mod audience;
 pub mod import;
 pub mod model;
+pub mod roster;
 
 use crate::app::{AppState, Routes};
 use crate::audit::{self, HistoryEntry};
@@ -19,7 +20,7 @@ use axum::extract::{Multipart, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use chrono::{NaiveDate, Utc};
-use model::{Account, Choice, Filter, Kind, Person, PersonFields};
+use model::{Choice, Filter, Kind, Person, PersonFields};
 use serde::Deserialize;
 use serde_json::json;
 use sha2::{Digest, Sha256};
@@ -28,7 +29,8 @@ use uuid::Uuid;
 
 
 pub fn routes(r: Routes) -> Routes {
-    r.get("/people", list_page)
+    roster::routes(r)
+        .get("/people", list_page)
         .get("/people.csv", export)
         .get("/people/new", new_page)
         .post("/people", create)
@@ -40,6 +42,7 @@ pub fn routes(r: Routes) -> Routes {
         .get("/people/{id}", person_page)
         .post("/people/{id}", update)
         .post("/people/{id}/leaver", mark_leaver)
+        .post("/people/{id}/this-is-me", claim)
 }
 
 // ---------- list and export ----------
@@ -128,11 +131,8 @@ pub struct PersonForm {
     pub start_date: String,
     #[serde(default)]
     pub end_date: String,
-    pub top_management: Option<String>,
     pub line_manager: Option<String>,
     pub security_clause: Option<String>,
-    #[serde(default)]
-    pub user_id: String,
 }
 
 impl PersonForm {
@@ -147,14 +147,14 @@ impl PersonForm {
             kind: p.kind().as_str().into(),
             start_date: Person::date(&p.start_date),
             end_date: Person::date(&p.end_date),
-            top_management: on(p.top_management),
             line_manager: on(p.line_manager),
             security_clause: on(p.security_clause),
-            user_id: p.user_id.map(|u| u.to_string()).unwrap_or_default(),
         }
     }
 
-    fn parse(&self) -> Result<(PersonFields, Option<Uuid>), FieldErrors> {
+    /// The fields an edit sets. Top management (the roster's) and the
+    /// account link (its holder's) are not among them.
+    fn parse(&self) -> Result<PersonFields, FieldErrors> {
         let mut errors = FieldErrors::default();
         let mut f = PersonFields::default();
         match parse_text(&self.name, "a name", 120) {
@@ -186,7 +186,6 @@ impl PersonForm {
             Ok(v) => f.end_date = v,
             Err(e) => errors.add("end_date", e),
         }
-        f.top_management = ticked(&self.top_management);
         f.line_manager = ticked(&self.line_manager);
         f.security_clause = ticked(&self.security_clause);
         if errors.is_empty()
@@ -194,7 +193,7 @@ impl PersonForm {
         {
             errors.add(field, msg);
         }
-        if errors.is_empty() { Ok((f, parse_choice(&self.user_id))) } else { Err(errors) }
+        if errors.is_empty() { Ok(f) } else { Err(errors) }
     }
 }
 
@@ -206,7 +205,6 @@ struct FormPage {
     form: PersonForm,
     errors: FieldErrors,
     managers: Vec<Choice>,
-    accounts: Vec<Account>,
     history: Vec<HistoryEntry>,
     roles: Vec<(String, String)>,
     can_manage: bool,
@@ -246,7 +244,6 @@ async fn form_page(
         form,
         errors,
         managers,
-        accounts: model::accounts(&state.db, me.org_id).await?,
         history,
         roles,
         can_manage: me.can(Action::ManagePeople),
@@ -270,9 +267,7 @@ async fn person_page(State(state): State<AppState>, me: Member, Id(id): Id) -> A
 fn field_of(e: &AppError) -> Option<(&'static str, String)> {
     match e {
         AppError::Conflict(m) if m.contains("e-mail") => Some(("email", m.clone())),
-        AppError::Conflict(m) if m.contains("account") => Some(("user_id", m.clone())),
         AppError::Conflict(m) | AppError::BadRequest(m) if m.contains("manage") => Some(("manager_id", m.clone())),
-        AppError::BadRequest(m) if m.contains("account") => Some(("user_id", m.clone())),
         _ => None,
     }
 }
@@ -283,22 +278,15 @@ async fn save(state: AppState, me: Member, person: Option<Person>, form: PersonF
         let page = form_page(&state, &me, person, form, errors).await?;
         Ok::<Response, AppError>((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
     };
-    let (fields, user_id) = match form.parse() {
+    let fields = match form.parse() {
         Ok(v) => v,
         Err(errors) => return again(person, form, errors).await,
     };
     let now = state.clock.now();
     let mut tx = state.db.begin().await?;
     let result = match &person {
-        None => {
-            // A new person is linked to the member account with the same address.
-            let user_id = match user_id {
-                Some(u) => Some(u),
-                None => model::accounts(&state.db, me.org_id).await?.into_iter().find(|a| a.email == fields.email).map(|a| a.user_id),
-            };
-            model::create(&mut tx, &me.actor(), now, me.org_id, &fields, user_id).await.map(|id| (id, true))
-        }
-        Some(p) => model::update(&mut tx, &me.actor(), now, me.org_id, p.id, &fields, user_id).await.map(|changed| (p.id, changed)),
+        None => model::create(&mut tx, &me.actor(), now, me.org_id, &fields, None).await.map(|id| (id, true)),
+        Some(p) => model::update(&mut tx, &me.actor(), now, me.org_id, p.id, &fields).await.map(|changed| (p.id, changed)),
     };
     let (id, changed) = match result {
         Ok(v) => v,
@@ -345,6 +333,26 @@ async fn mark_leaver(State(state): State<AppState>, me: Member, Id(id): Id, Form
     tx.commit().await?;
     let msg = format!("{name} is recorded as leaving on {end}. Roles they hold show as vacant from that day.");
     Ok(redirect_with(&state, &format!("/people/{id}"), Flash::success(msg)))
+}
+
+/// The member confirms that the directory entry with their own e-mail
+/// address is them: the only way, besides accepting an invitation sent to
+/// that address, that a person gets linked to an account.
+async fn claim(State(state): State<AppState>, me: Member, Id(id): Id) -> AppResult<Response> {
+    me.require(Action::ViewHome)?;
+    if !crate::auth::policy::may_act_as_person(me.role, true) {
+        return Err(AppError::Forbidden);
+    }
+    let person = model::unclaimed_entry(&state.db, me.org_id, me.user_id, &me.email).await?.filter(|p| p.id == id).ok_or(AppError::NotFound)?;
+    let now = state.clock.now();
+    let mut tx = state.db.begin().await?;
+    let linked = model::link_account(&mut tx, &me.actor(), now, me.org_id, &person.email, me.user_id).await?;
+    tx.commit().await?;
+    let msg = match linked {
+        Some(_) => format!("Your account is now linked to {} in the directory.", person.name),
+        None => "Someone else claimed that entry a moment ago; nothing changed.".into(),
+    };
+    Ok(redirect_with(&state, "/dashboard", Flash::success(msg)))
 }
 
 // ---------- CSV import ----------
@@ -489,6 +497,7 @@ struct PreviewPage {
     unchanged: usize,
     applied: Option<String>,
     stale: Option<String>,
+    roster_differs: Vec<String>,
 }
 
 const SHOWN: usize = 200;
@@ -549,6 +558,7 @@ async fn preview_page(State(state): State<AppState>, me: Member, Id(id): Id) -> 
         unchanged: plan.unchanged,
         applied,
         stale,
+        roster_differs: plan.roster_differs,
     })
 }
 
@@ -575,7 +585,6 @@ async fn apply_import(State(state): State<AppState>, me: Member, Id(id): Id) -> 
     let (created, updated) = (plan.creates.len(), plan.updates.len());
     if created + updated > 0 {
         model::write_many(&mut tx, &me.actor(), now, me.org_id, &plan.creates, &plan.updates).await?;
-        model::link_accounts_by_email(&mut tx, &me.actor(), now, me.org_id).await?;
     }
     let summary = json!({"created": created, "updated": updated, "unchanged": plan.unchanged});
     sqlx::query("UPDATE people_imports SET applied_at = $3, summary = $4 WHERE org_id = $1 AND id = $2")

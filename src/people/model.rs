@@ -312,31 +312,19 @@ pub async fn choices(db: &PgPool, org_id: Uuid, today: NaiveDate, keep: &[Uuid])
     .await?)
 }
 
-/// The directory entry of a signed-in member, if one is linked.
+/// The directory entry a signed-in member acts as, if one is linked. Every
+/// act "as oneself" (signing, confirming, accepting, answering, acknowledging)
+/// starts here. An account linked to someone on the top-management roster
+/// acts for them only if the roster confirmed that very account: a link made
+/// since does not carry top management's authority along.
 pub async fn person_of_user(db: &PgPool, org_id: Uuid, user_id: Uuid) -> AppResult<Option<Person>> {
-    Ok(sqlx::query_as(&format!("{SELECT_PEOPLE} WHERE p.org_id = $1 AND p.user_id = $2"))
+    Ok(sqlx::query_as(&format!(
+        "{SELECT_PEOPLE} WHERE p.org_id = $1 AND p.acting_user_id = $2"
+    ))
         .bind(org_id)
         .bind(user_id)
         .fetch_optional(db)
         .await?)
-}
-
-/// Accounts of this organisation that a person can be linked to.
-#[derive(Debug, Clone, sqlx::FromRow)]
-pub struct Account {
-    pub user_id: Uuid,
-    pub name: String,
-    pub email: String,
-}
-
-pub async fn accounts(db: &PgPool, org_id: Uuid) -> AppResult<Vec<Account>> {
-    Ok(sqlx::query_as(
-        "SELECT u.id AS user_id, u.name, u.email FROM memberships m JOIN users u ON u.id = m.user_id
-          WHERE m.org_id = $1 AND m.disabled_at IS NULL ORDER BY u.name",
-    )
-    .bind(org_id)
-    .fetch_all(db)
-    .await?)
 }
 
 fn email_taken(e: &sqlx::Error, email: &str) -> Option<AppError> {
@@ -394,23 +382,49 @@ pub async fn lock_directory(conn: &mut PgConnection, org_id: Uuid) -> AppResult<
     Ok(())
 }
 
-/// Links people to the member accounts with their e-mail address, where
-/// neither is linked yet (after an import, or when someone joins).
-pub async fn link_accounts_by_email(conn: &mut PgConnection, actor: &Actor, now: DateTime<Utc>, org_id: Uuid) -> AppResult<usize> {
-    let linked: Vec<(Uuid, String)> = sqlx::query_as(
-        "UPDATE people p SET user_id = u.id, updated_at = $2
-           FROM memberships m JOIN users u ON u.id = m.user_id
-          WHERE p.org_id = $1 AND m.org_id = $1 AND m.disabled_at IS NULL AND p.user_id IS NULL AND lower(p.email) = lower(u.email)
-            AND NOT EXISTS (SELECT 1 FROM people q WHERE q.org_id = $1 AND q.user_id = u.id)
-      RETURNING p.id, u.email",
+/// Links the account `user_id` to the directory entry addressed `email`,
+/// where neither is linked yet. Only the account's holder calls for this:
+/// by accepting an invitation sent to that address, or by confirming on
+/// their home page that the entry with their own address is them. Nobody
+/// links someone else's account by editing a person.
+pub async fn link_account(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    now: DateTime<Utc>,
+    org_id: Uuid,
+    email: &str,
+    user_id: Uuid,
+) -> AppResult<Option<Uuid>> {
+    let linked: Option<Uuid> = sqlx::query_scalar(
+        "UPDATE people p SET user_id = $3, updated_at = $4
+          WHERE p.org_id = $1 AND lower(p.email) = lower($2) AND p.user_id IS NULL
+            AND NOT EXISTS (SELECT 1 FROM people q WHERE q.org_id = $1 AND q.user_id = $3)
+      RETURNING p.id",
     )
     .bind(org_id)
+    .bind(email)
+    .bind(user_id)
     .bind(now)
-    .fetch_all(&mut *conn)
+    .fetch_optional(&mut *conn)
     .await?;
-    let entries = linked.iter().map(|(id, email)| Entry::new("person.account_linked", "person", id, json!({"account": email}))).collect();
-    audit::record_many(conn, actor, now, entries).await?;
-    Ok(linked.len())
+    if let Some(id) = linked {
+        audit::record(conn, actor, now, "person.account_linked", "person", id, json!({"account": email, "confirmed_by": "account holder"})).await?;
+    }
+    Ok(linked)
+}
+
+/// The directory entry with the member's own e-mail address that nobody
+/// has claimed, offered on their home page ("is this you?").
+pub async fn unclaimed_entry(db: &PgPool, org_id: Uuid, user_id: Uuid, email: &str) -> AppResult<Option<Person>> {
+    Ok(sqlx::query_as(&format!(
+        "{SELECT_PEOPLE} WHERE p.org_id = $1 AND lower(p.email) = lower($3) AND p.user_id IS NULL
+            AND NOT EXISTS (SELECT 1 FROM people q WHERE q.org_id = $1 AND q.user_id = $2)"
+    ))
+    .bind(org_id)
+    .bind(user_id)
+    .bind(email)
+    .fetch_optional(db)
+    .await?)
 }
 
 fn created_details(f: &PersonFields) -> Value {
@@ -445,7 +459,6 @@ pub async fn update(
     org_id: Uuid,
     id: Uuid,
     f: &PersonFields,
-    user_id: Option<Uuid>,
 ) -> AppResult<bool> {
     lock_directory(conn, org_id).await?;
     let before: Person = sqlx::query_as(&format!("{SELECT_PEOPLE} WHERE p.org_id = $1 AND p.id = $2 FOR UPDATE OF p"))
@@ -454,17 +467,17 @@ pub async fn update(
         .fetch_optional(&mut *conn)
         .await?
         .ok_or(AppError::NotFound)?;
-    let mut changes = before.fields().changes(f);
-    if before.user_id != user_id {
-        changes.insert("user_id".into(), json!([before.user_id, user_id]));
-    }
+    // Top management changes only through the roster, and the account link
+    // only through its holder: an edit keeps both as they are.
+    let f = &PersonFields { top_management: before.top_management, ..f.clone() };
+    let changes = before.fields().changes(f);
     if changes.is_empty() {
         return Ok(false);
     }
-    check_links(conn, org_id, id, f, user_id).await?;
+    check_links(conn, org_id, id, f, None).await?;
     let mut row = Columns::default();
-    row.push(id, f, user_id);
-    if let Err(e) = update_rows(conn, org_id, now, &row, true).await {
+    row.push(id, f, before.user_id);
+    if let Err(e) = update_rows(conn, org_id, now, &row).await {
         return Err(email_taken(&e, &f.email).unwrap_or(e.into()));
     }
     audit::record(conn, actor, now, "person.updated", "person", id, Value::Object(changes)).await?;
@@ -517,7 +530,7 @@ pub async fn write_many(
     let mut changed = Columns::default();
     updates.iter().for_each(|(id, f, _)| changed.push(*id, f, None));
     insert_rows(conn, org_id, now, &new).await?;
-    update_rows(conn, org_id, now, &changed, false).await?;
+    update_rows(conn, org_id, now, &changed).await?;
     let mut entries: Vec<Entry> = creates.iter().map(|(id, f)| Entry::new("person.created", "person", id, created_details(f))).collect();
     entries.extend(updates.iter().map(|(id, _, changes)| Entry::new("person.updated", "person", id, Value::Object(changes.clone()))));
     audit::record_many(conn, actor, now, entries).await?;
@@ -556,16 +569,16 @@ async fn insert_rows(conn: &mut PgConnection, org_id: Uuid, now: DateTime<Utc>, 
     Ok(())
 }
 
-/// Updates rows in one statement; the account link too when `with_account`.
-async fn update_rows(conn: &mut PgConnection, org_id: Uuid, now: DateTime<Utc>, c: &Columns, with_account: bool) -> Result<(), sqlx::Error> {
+/// Updates rows in one statement. Never the top-management flag (the
+/// roster's) nor the account link (its holder's).
+async fn update_rows(conn: &mut PgConnection, org_id: Uuid, now: DateTime<Utc>, c: &Columns) -> Result<(), sqlx::Error> {
     sqlx::query(
         "UPDATE people p SET name = u.name, email = u.email, job_title = u.job_title, department = u.department,
                 manager_id = u.manager_id, kind = u.kind, start_date = u.start_date, end_date = u.end_date,
-                top_management = u.top, line_manager = u.lm, security_clause = u.clause,
-                user_id = CASE WHEN $15 THEN u.user_id ELSE p.user_id END, updated_at = $2
+                line_manager = u.lm, security_clause = u.clause, updated_at = $2
            FROM UNNEST($3::uuid[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::date[], $10::date[],
-                       $11::bool[], $12::bool[], $13::bool[], $14::uuid[], $16::uuid[])
-                AS u(id, name, email, job_title, department, kind, start_date, end_date, top, lm, clause, manager_id, user_id)
+                       $11::bool[], $12::bool[], $13::uuid[])
+                AS u(id, name, email, job_title, department, kind, start_date, end_date, lm, clause, manager_id)
           WHERE p.org_id = $1 AND p.id = u.id",
     )
     .bind(org_id)
@@ -578,12 +591,9 @@ async fn update_rows(conn: &mut PgConnection, org_id: Uuid, now: DateTime<Utc>, 
     .bind(&c.kinds)
     .bind(&c.starts)
     .bind(&c.ends)
-    .bind(&c.top)
     .bind(&c.lm)
     .bind(&c.clause)
     .bind(&c.managers)
-    .bind(with_account)
-    .bind(&c.users)
     .execute(conn)
     .await?;
     Ok(())

@@ -248,9 +248,9 @@ pub async fn role_any(conn: &mut PgConnection, org_id: Uuid, id: Uuid) -> AppRes
 }
 
 const SELECT_APPOINTMENTS: &str = "SELECT a.id, a.role_id, r.name AS role_name, a.person_id, p.name AS person_name,
-        p.user_id AS person_user_id, p.top_management AS person_top_management, p.end_date AS person_end_date,
+        p.acting_user_id AS person_user_id, p.top_management AS person_top_management, p.end_date AS person_end_date,
         a.capacity, a.appointed_by, b.name AS appointer_name, b.top_management AS appointer_top_management,
-        b.user_id AS appointer_user_id, a.appointed_on, a.confirmed_at, a.hats_note, a.accept_token_expires_at,
+        b.acting_user_id AS appointer_user_id, a.appointed_on, a.confirmed_at, a.hats_note, a.accept_token_expires_at,
         a.accepted_at, a.accepted_via, a.ended_on, a.ended_reason, r.carries_conformance, r.carries_reporting
    FROM role_appointments a
    JOIN isms_roles r ON r.org_id = a.org_id AND r.id = a.role_id

@@ -93,6 +93,21 @@ const TABLE: &[Row] = &[
                                         Some(["login","404", "404", "403", "403", "403", "404", "orgs"])),
     ("POST", "/people/{id}/leaver",          ["login","303", "303", "403", "403", "403", "303", "orgs"],
                                         Some(["login","404", "404", "403", "403", "403", "404", "orgs"])),
+    // Only the account holder links an entry, and only the one with their own address: none here has it.
+    ("POST", "/people/{id}/this-is-me",      ["login","404", "404", "404", "404", "403", "404", "orgs"],
+                                        Some(["login","404", "404", "404", "404", "403", "404", "orgs"])),
+    // The top-management roster: everyone reads; owners propose; a leader other than the proposer
+    // (the executive in A) decides; the proposer withdraws. B's owner proposed B's changes.
+    ("GET",  "/people/roster",               ["login","200", "200", "200", "200", "200", "200", "orgs"], None),
+    ("GET",  "/people/roster.csv",           ["login","200", "200", "200", "200", "200", "200", "orgs"], None),
+    ("POST", "/people/roster",               ["login","303", "403", "403", "403", "403", "303", "orgs"],
+                                        Some(["login","404", "403", "403", "403", "403", "404", "orgs"])),
+    ("POST", "/people/roster/{id}/confirm",  ["login","409", "403", "303", "403", "403", "409", "orgs"],
+                                        Some(["login","404", "404", "404", "404", "404", "404", "orgs"])),
+    ("POST", "/people/roster/{id}/refuse",   ["login","409", "403", "303", "403", "403", "409", "orgs"],
+                                        Some(["login","404", "404", "404", "404", "404", "404", "orgs"])),
+    ("POST", "/people/roster/{id}/withdraw", ["login","303", "403", "403", "403", "403", "303", "orgs"],
+                                        Some(["login","404", "403", "403", "403", "403", "404", "orgs"])),
     // ISMS roles and appointments.
     ("GET",  "/roles",                       ["login","200", "200", "200", "200", "200", "200", "orgs"], None),
     ("GET",  "/roles.csv",                   ["login","200", "200", "200", "200", "200", "200", "orgs"], None),
@@ -344,6 +359,10 @@ struct Tenant {
     request: Uuid,
     /// A finished evidence bundle.
     bundle: Uuid,
+    /// Someone with an account whom an owner may propose for top management.
+    roster_candidate: Uuid,
+    /// Pending roster changes proposed by the owner, one per route and principal.
+    roster_changes: HashMap<(&'static str, P), Uuid>,
 }
 
 struct World {
@@ -399,6 +418,26 @@ async fn tenant(app: &TestApp, name: &str, owner: Uuid) -> Tenant {
         end_appointments.insert(p, app.appoint(org, role, ender, appointer).await.0);
         activities.insert(p, app.activity(org, &format!("Activity {p:?}")).await);
     }
+    let roster_candidate = app.person(org, "Target", &format!("target@{name}.example"), false).await;
+    app.link(org, roster_candidate, target_user).await;
+    let mut roster_changes = HashMap::new();
+    for decision in ["confirm", "refuse", "withdraw"] {
+        for p in PRINCIPALS {
+            let who = app.person(org, &format!("Roster {decision} {p:?}"), &format!("roster-{decision}-{p:?}@{name}.example").to_lowercase(), false).await;
+            let id = Uuid::new_v4();
+            sqlx::query(
+                "INSERT INTO roster_changes (id, org_id, person_id, change, proposed_by, proposed_at, status) VALUES ($1, $2, $3, 'add', $4, now(), 'pending')",
+            )
+            .bind(id)
+            .bind(org)
+            .bind(who)
+            .bind(owner)
+            .execute(app.db())
+            .await
+            .unwrap();
+            roster_changes.insert((decision, p), id);
+        }
+    }
     let (evidence, revision) = app.evidence(org, "Signed policy", "policy.pdf", PDF).await;
     let policy = app.policy(org, "Information security policy", PolicyKind::IsPolicy, true).await;
     let signed = app.draft(org, policy, "", Some(revision), Bump::Major).await;
@@ -453,6 +492,8 @@ async fn tenant(app: &TestApp, name: &str, owner: Uuid) -> Tenant {
     tx.commit().await.unwrap();
     assert_eq!(mandate::bundles::jobs::run_next(&app.state, "matrix").await.unwrap(), Some(bundle));
     Tenant {
+        roster_candidate,
+        roster_changes,
         meeting,
         sign_meetings,
         action,
@@ -540,6 +581,9 @@ fn fill(path: &str, t: &Tenant, p: P) -> String {
         _ if path.starts_with("/invitations/") => t.invitations[&p],
         _ if path.starts_with("/requirements/") => mandate::requirements::catalogue::requirement_id("iso27001-2022-leadership", "5.1(a)"),
         _ if path.starts_with("/people/import/") => t.imports[&p],
+        "/people/roster/{id}/confirm" => t.roster_changes[&("confirm", p)],
+        "/people/roster/{id}/refuse" => t.roster_changes[&("refuse", p)],
+        "/people/roster/{id}/withdraw" => t.roster_changes[&("withdraw", p)],
         _ if path.starts_with("/people/") => t.person,
         "/roles/{id}/retire" => t.retire_roles[&p],
         _ if path.starts_with("/roles/") => t.role,
@@ -591,6 +635,7 @@ fn form_for(path: &str, t: &Tenant, p: P) -> Vec<(String, String)> {
         "/people" => vec![("name", format!("New {p:?}")), ("email", format!("new-{p:?}@example.com").to_lowercase()), ("kind", "employee".into())],
         "/people/{id}" => vec![("name", "Target Person".into()), ("email", t.person_email.clone()), ("kind", "employee".into()), ("department", format!("{p:?}"))],
         "/people/{id}/leaver" => vec![("end_date", "2027-12-31".into())],
+        "/people/roster" => vec![("person_id", t.roster_candidate.to_string()), ("change", "add".into())],
         "/roles" => vec![("name", format!("Role by {p:?}")), ("authorities", "Some".into())],
         "/roles/{id}" => vec![("name", "Shared role".into()), ("responsibilities", format!("by {p:?}")), ("conformance", "on".into())],
         "/roles/{id}/appointments" => vec![

@@ -391,11 +391,22 @@ async fn people_and_roles(c: &Client, base: &str) -> Result<(), String> {
     find(c, "#f-file").await.send_keys(good_file.to_str().unwrap()).await.map_err(|e| e.to_string())?;
     click(c, "main form button[type=submit]").await;
     assert!(text(c, "main .card").await.contains("3 new people added"));
+    assert!(text(c, "#roster-differs").await.contains("Cee Eo"), "the top-management column is shown, not applied");
     shot(c, "11-import-preview").await;
     click(c, "form[action$='/apply'] button").await;
     arrive(c, "/people").await;
     assert!(text(c, ".flash").await.contains("Import applied: 3 added"));
     shot(c, "12-people").await;
+
+    // 1b. The new organisation has nobody in top management: its owner sets up the first member.
+    click(c, "main a[href='/people/roster']").await;
+    arrive(c, "/people/roster").await;
+    choose(c, "#f-person_id", "Cee Eo").await;
+    click(c, "form[action='/people/roster'] button[type=submit]").await;
+    arrive(c, "/people/roster").await;
+    assert!(text(c, ".flash").await.contains("takes effect now"));
+    assert!(text(c, "#leaders-h + table").await.contains("set up without confirmation"));
+    shot(c, "12b-first-leader").await;
 
     // 2. Give 5.3(a) an owner.
     c.goto(&format!("{base}/requirements?clause=5.3")).await.map_err(|e| e.to_string())?;
@@ -605,6 +616,84 @@ async fn dashboards_journey(c: &Client, base: &str, logins: &[mandate::demo::Dem
     }
     assert_eq!(width, 640, "the trend chart rendered");
     shot(c, "32-leadership-dashboard").await;
+    Ok(())
+}
+
+#[sqlx::test]
+async fn only_an_owner_proposes_and_a_leader_confirms_top_management(db: PgPool) {
+    let (_driver, driver_port) = start_driver().await;
+    let (addr, logins) = start_server_with(db, true).await;
+    let base = format!("http://{addr}");
+    let c = browser(driver_port).await;
+    let result = roster_journey(&c, &base, &logins).await;
+    finish(c, "failure-roster", result).await;
+}
+
+async fn roster_journey(c: &Client, base: &str, logins: &[mandate::demo::DemoLogin]) -> Result<(), String> {
+    use mandate::auth::policy::Role;
+    let login = |role: Role| logins.iter().find(|l| l.role == role).expect("a demo login per role");
+    let sign_out = || async {
+        click(c, "header form[action='/logout'] button").await;
+        arrive(c, "/login").await;
+    };
+    // 1. The ISMS lead finds no way to change the roster, and a forged proposal is refused.
+    sign_in(c, base, login(Role::IsmsLead)).await;
+    c.goto(&format!("{base}/people/roster")).await.map_err(|e| e.to_string())?;
+    arrive(c, "/people/roster").await;
+    assert!(text(c, "#leaders-h + table").await.contains("Daniel Okafor"));
+    assert!(c.find(Locator::Css("#propose-h")).await.is_err(), "no proposal form for an ISMS lead");
+    c.execute(
+        "const f = document.createElement('form'); f.method = 'post'; f.action = '/people/roster';
+         for (const [k, v] of [['csrf_token', document.querySelector('input[name=csrf_token]').value], ['person_id', arguments[0]], ['change', 'add']]) {
+           const i = document.createElement('input'); i.type = 'hidden'; i.name = k; i.value = v; f.appendChild(i);
+         }
+         document.body.appendChild(f); f.submit();",
+        vec![serde_json::json!(uuid::Uuid::nil().to_string())],
+    )
+    .await
+    .map_err(|e| e.to_string())?;
+    for _ in 0..100 {
+        if c.find(Locator::Css("main h1")).await.is_ok() && text(c, "main h1").await == "Not allowed" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(text(c, "main h1").await, "Not allowed");
+    shot(c, "50-roster-refused-to-the-isms-lead").await;
+    sign_out().await;
+
+    // 2. The owner proposes the CTO.
+    sign_in(c, base, login(Role::Owner)).await;
+    c.goto(&format!("{base}/people/roster")).await.map_err(|e| e.to_string())?;
+    arrive(c, "/people/roster").await;
+    choose(c, "#f-person_id", "Rafael Duarte").await;
+    fill(c, "#f-reason", "Joined the board on 1 December").await;
+    click(c, "form[action='/people/roster'] button[type=submit]").await;
+    arrive(c, "/people/roster").await;
+    assert!(text(c, ".flash").await.contains("once a member of top management confirms"));
+    assert!(text(c, "#open-h + ul").await.contains("Add Rafael Duarte to top management"));
+    assert!(!text(c, "#leaders-h + table").await.contains("Rafael Duarte"), "not in effect yet");
+    shot(c, "51-roster-proposed-by-the-owner").await;
+    sign_out().await;
+
+    // 3. The CEO finds it on their home page and confirms it.
+    sign_in(c, base, login(Role::Executive)).await;
+    let waiting = text(c, "section[aria-labelledby=waiting-h]").await;
+    assert!(waiting.contains("Add Rafael Duarte to top management"), "{waiting}");
+    click(c, "section[aria-labelledby=waiting-h] a[href='/people/roster']").await;
+    arrive(c, "/people/roster").await;
+    click(c, "form[action$='/confirm'] button").await;
+    c.accept_alert().await.map_err(|e| format!("expected a confirmation: {e}"))?;
+    arrive(c, "/people/roster").await;
+    assert!(text(c, ".flash").await.contains("Confirmed"));
+    assert!(text(c, "#leaders-h + table").await.contains("Rafael Duarte"));
+    let decided = text(c, "#history-h ~ table").await;
+    assert!(decided.contains("Morgan Reyes") && decided.contains("Daniel Okafor, signed in as daniel.okafor@acme.example"), "{decided}");
+    shot(c, "52-roster-confirmed-by-the-ceo").await;
+    c.set_window_size(390, 844).await.map_err(|e| e.to_string())?;
+    c.refresh().await.map_err(|e| e.to_string())?;
+    arrive(c, "/people/roster").await;
+    shot(c, "53-roster-on-a-phone").await;
     Ok(())
 }
 

@@ -20,6 +20,7 @@ mod process;
 mod properties;
 mod requirements;
 mod roles;
+mod roster;
 mod s3;
 mod scale_out;
 mod training;

@@ -232,14 +232,22 @@ async fn uploads_are_limited_and_checked(db: PgPool) {
 }
 
 #[sqlx::test]
-async fn people_are_linked_to_their_accounts_by_email(db: PgPool) {
+async fn people_are_linked_to_their_accounts_only_by_the_account_holder(db: PgPool) {
     let app = TestApp::new(db).await;
     let (org, mut c) = lead(&app).await;
     let preview = upload(&mut c, "name,email\nLead Person,LEAD@acme.example\nCeo,ceo@acme.example\n").await;
     c.post(&format!("{preview}/apply"), &[]).await;
-    let linked: Option<Uuid> = sqlx::query_scalar("SELECT user_id FROM people WHERE org_id = $1 AND email = 'lead@acme.example'").bind(org).fetch_one(app.db()).await.unwrap();
+    let linked = || async {
+        sqlx::query_scalar::<_, Option<Uuid>>("SELECT user_id FROM people WHERE org_id = $1 AND email = 'lead@acme.example'").bind(org).fetch_one(app.db()).await.unwrap()
+    };
+    assert_eq!(linked().await, None, "an import links nobody");
+    // The lead confirms on their home page that the entry with their address is them.
+    let home = c.get("/dashboard").await;
+    let claim = home.html().select(&scraper::Selector::parse("form[action$='/this-is-me']").unwrap()).next().unwrap().attr("action").unwrap().to_string();
+    assert_eq!(c.post(&claim, &[]).await.status, StatusCode::SEE_OTHER);
     let lead_user: Uuid = sqlx::query_scalar("SELECT id FROM users WHERE email = 'lead@acme.example'").fetch_one(app.db()).await.unwrap();
-    assert_eq!(linked, Some(lead_user));
+    assert_eq!(linked().await, Some(lead_user));
+    assert!(!c.get("/dashboard").await.has("#claim-h"), "nothing left to claim");
 
     // The CEO joins later through an invitation and is linked on arrival.
     let owner: Uuid = sqlx::query_scalar("SELECT id FROM users WHERE email = 'owner@acme.example'").fetch_one(app.db()).await.unwrap();

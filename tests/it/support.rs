@@ -154,13 +154,16 @@ impl TestApp {
         let f = PersonFields { name: name.into(), email: email.into(), top_management, ..Default::default() };
         let mut tx = self.db().begin().await.unwrap();
         let id = people::create(&mut tx, &self.system(org), self.state.clock.now(), org, &f, None).await.unwrap();
+        // A fixture's top management is the organisation's set-up, as the demo's is.
+        mandate::people::roster::model::record_seeded(&mut tx, org).await.unwrap();
         tx.commit().await.unwrap();
         id
     }
 
-    /// Links a person to a member's account, so they act as themselves.
+    /// Links a person to a member's account, so they act as themselves (for
+    /// top management: as if the roster had confirmed that account).
     pub async fn link(&self, org: Uuid, person: Uuid, user: Uuid) {
-        sqlx::query("UPDATE people SET user_id = $3 WHERE org_id = $1 AND id = $2")
+        sqlx::query("UPDATE people SET user_id = $3, leader_account_id = CASE WHEN top_management THEN $3 END WHERE org_id = $1 AND id = $2")
             .bind(org)
             .bind(person)
             .bind(user)

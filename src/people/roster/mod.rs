@@ -1,0 +1,163 @@
+//! The top-management roster page: who is top management, which account
+//! acts for them, the changes waiting for a leader, and every decision.
+pub mod model;
+
+use crate::app::{AppState, Routes};
+use crate::auth::policy::Action;
+use crate::auth::session::{Flash, Member};
+use crate::error::{AppError, AppResult};
+use crate::people::model::{Choice, choices};
+use crate::web::{Id, Layout, csv, redirect_with};
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::Form;
+use axum::extract::State;
+use axum::response::Response;
+use chrono::NaiveDate;
+use model::{Change, ChangeRow, Decider, Leader};
+use serde::Deserialize;
+
+pub fn routes(r: Routes) -> Routes {
+    r.get("/people/roster", page)
+        .get("/people/roster.csv", export)
+        .post("/people/roster", propose)
+        .post("/people/roster/{id}/confirm", confirm)
+        .post("/people/roster/{id}/refuse", refuse)
+        .post("/people/roster/{id}/withdraw", withdraw)
+}
+
+/// A pending change and what the viewer may do with it.
+pub struct Open {
+    pub change: ChangeRow,
+    pub may_decide: bool,
+    pub may_withdraw: bool,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "people/roster.html")]
+struct RosterPage {
+    layout: Layout,
+    leaders: Vec<Leader>,
+    open: Vec<Open>,
+    decided: Vec<ChangeRow>,
+    people: Vec<Choice>,
+    can_propose: bool,
+    /// Somebody other than a proposer acts as top management.
+    has_acting_leader: bool,
+    today: NaiveDate,
+}
+
+async fn page(State(state): State<AppState>, me: Member) -> AppResult<RosterPage> {
+    me.require(Action::ViewPeople)?;
+    let today = state.clock.now().date_naive();
+    let mut conn = state.db.acquire().await?;
+    let leaders = model::leaders(&mut conn, me.org_id).await?;
+    let acting = model::acting_accounts(&mut conn, me.org_id, today).await?;
+    let (open, decided): (Vec<ChangeRow>, Vec<ChangeRow>) = model::changes(&mut conn, me.org_id).await?.into_iter().partition(ChangeRow::is_pending);
+    drop(conn);
+    let open = open
+        .into_iter()
+        .map(|c| Open {
+            may_decide: model::may_decide(me.role, me.user_id, c.proposed_by, c.account_id, &acting),
+            may_withdraw: c.proposed_by == Some(me.user_id),
+            change: c,
+        })
+        .collect();
+    let can_propose = me.can(Action::ProposeRosterChange);
+    let people = if can_propose { choices(&state.db, me.org_id, today, &[]).await? } else { Vec::new() };
+    Ok(RosterPage {
+        layout: Layout::build(&state.db, &me.visitor, "Top management").await?,
+        leaders,
+        open,
+        decided,
+        people,
+        can_propose,
+        has_acting_leader: !acting.is_empty(),
+        today,
+    })
+}
+
+async fn export(State(state): State<AppState>, me: Member) -> AppResult<Response> {
+    me.require(Action::ViewPeople)?;
+    let today = state.clock.now().date_naive();
+    let org_id = me.org_id;
+    let at = |d: Option<chrono::DateTime<chrono::Utc>>| d.map(|d| d.format("%Y-%m-%d %H:%M UTC").to_string()).unwrap_or_default();
+    Ok(csv::stream(
+        &format!("top-management-changes-{}.csv", today.format("%Y%m%d")),
+        &["person", "job_title", "change", "acting_account", "reason", "proposed_by", "proposed_at", "status", "decided_by", "decided_at"],
+        state.db.clone(),
+        model::changes_sql(),
+        move |q| q.bind(org_id),
+        move |c: ChangeRow| {
+            vec![
+                c.person_name.clone(),
+                c.person_title.clone(),
+                c.change.clone(),
+                c.account_email.clone().unwrap_or_default(),
+                c.reason.clone(),
+                c.proposed_by(),
+                at(Some(c.proposed_at)),
+                c.status_label().to_string(),
+                c.decided_by(),
+                at(c.decided_at),
+            ]
+        },
+    ))
+}
+
+#[derive(Deserialize)]
+struct ProposeForm {
+    #[serde(default)]
+    person_id: String,
+    #[serde(default)]
+    change: String,
+    #[serde(default)]
+    reason: String,
+}
+
+async fn propose(State(state): State<AppState>, me: Member, Form(form): Form<ProposeForm>) -> AppResult<Response> {
+    me.require(Action::ProposeRosterChange)?;
+    let person_id = form.person_id.trim().parse().map_err(|_| AppError::BadRequest("Choose a person from the directory.".into()))?;
+    let change = Change::parse(&form.change).ok_or_else(|| AppError::BadRequest("Choose whether to add or remove them.".into()))?;
+    let reason = crate::web::form::parse_optional(&form.reason, "the reason", 500, true).map_err(AppError::BadRequest)?;
+    let now = state.clock.now();
+    let by = Decider::of(&me);
+    let mut tx = state.db.begin().await?;
+    let (_, in_effect) = model::propose(&mut tx, &by, now, me.org_id, person_id, change, &reason).await?;
+    tx.commit().await?;
+    let msg = if in_effect {
+        "The organisation had nobody in top management yet, so this takes effect now. It is recorded as the first leader's set-up."
+    } else {
+        "Proposed. It takes effect once a member of top management confirms it."
+    };
+    Ok(redirect_with(&state, "/people/roster", Flash::success(msg)))
+}
+
+async fn decide(state: AppState, me: Member, id: uuid::Uuid, yes: bool) -> AppResult<Response> {
+    me.require(Action::ViewPeople)?;
+    let now = state.clock.now();
+    let by = Decider::of(&me);
+    let mut tx = state.db.begin().await?;
+    let name = model::decide(&mut tx, &by, now, me.org_id, id, yes).await?;
+    tx.commit().await?;
+    let msg = if yes { format!("Confirmed: the change for {name} is in effect.") } else { format!("Refused: nothing changes for {name}.") };
+    Ok(redirect_with(&state, "/people/roster", Flash::success(msg)))
+}
+
+async fn confirm(State(state): State<AppState>, me: Member, Id(id): Id) -> AppResult<Response> {
+    decide(state, me, id, true).await
+}
+
+async fn refuse(State(state): State<AppState>, me: Member, Id(id): Id) -> AppResult<Response> {
+    decide(state, me, id, false).await
+}
+
+async fn withdraw(State(state): State<AppState>, me: Member, Id(id): Id) -> AppResult<Response> {
+    me.require(Action::ProposeRosterChange)?;
+    let now = state.clock.now();
+    let by = Decider::of(&me);
+    let mut tx = state.db.begin().await?;
+    model::withdraw(&mut tx, &by, now, me.org_id, id).await?;
+    tx.commit().await?;
+    Ok(redirect_with(&state, "/people/roster", Flash::success("The proposal was withdrawn.")))
+}

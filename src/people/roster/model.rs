@@ -1,0 +1,549 @@
+//! The top-management roster: who counts as top management, and the
+//! proposals that change it. An owner proposes; the change takes effect
+//! when a leader other than the proposer confirms it (or, where the proposer
+//! is the only leader, the person it names, with their own account). An
+//! organisation with nobody on the roster yet is bootstrapped by its owner,
+//! and that is recorded as such.
+//!
+//! Being on the roster is not enough to act as top management: the
+//! confirmation also names the account that acts for the person
+//! (`people.leader_account_id`). A person's account link that changed since
+//! then does not carry the authority along.
+use crate::audit::{self, Actor};
+use crate::auth::policy::{self, Role};
+use crate::error::{AppError, AppResult};
+use crate::people::model::{is_current, lock_directory};
+use chrono::{DateTime, NaiveDate, Utc};
+use serde_json::json;
+use sqlx::PgConnection;
+use uuid::Uuid;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Change {
+    Add,
+    Remove,
+}
+
+impl Change {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Change::Add => "add",
+            Change::Remove => "remove",
+        }
+    }
+    pub fn parse(raw: &str) -> Option<Change> {
+        match raw {
+            "add" => Some(Change::Add),
+            "remove" => Some(Change::Remove),
+            _ => None,
+        }
+    }
+}
+
+/// Someone on the roster, as the roster page shows them.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Leader {
+    pub person_id: Uuid,
+    pub name: String,
+    pub job_title: String,
+    pub end_date: Option<NaiveDate>,
+    /// The account confirmed to act for them, if any.
+    pub account_email: Option<String>,
+    /// Their confirmed account is still the one linked to them.
+    pub account_current: bool,
+    /// The account linked to them now (by its holder), confirmed or not.
+    pub linked_email: Option<String>,
+    pub since: Option<DateTime<Utc>>,
+    pub bootstrap: bool,
+}
+
+impl Leader {
+    pub fn has_left(&self, today: NaiveDate) -> bool {
+        self.end_date.is_some_and(|e| e <= today)
+    }
+    pub fn acts(&self) -> bool {
+        self.account_email.is_some() && self.account_current
+    }
+}
+
+pub async fn leaders(conn: &mut PgConnection, org_id: Uuid) -> AppResult<Vec<Leader>> {
+    Ok(sqlx::query_as(
+        "SELECT p.id AS person_id, p.name, p.job_title, p.end_date, u.email AS account_email,
+                coalesce(p.leader_account_id = p.user_id, false) AS account_current, l.email AS linked_email,
+                c.decided_at AS since, coalesce(c.bootstrap, false) AS bootstrap
+           FROM people p
+           LEFT JOIN users u ON u.id = p.leader_account_id
+           LEFT JOIN users l ON l.id = p.user_id
+           LEFT JOIN LATERAL (SELECT decided_at, bootstrap FROM roster_changes r
+                               WHERE r.org_id = p.org_id AND r.person_id = p.id AND r.status = 'confirmed'
+                               ORDER BY r.decided_at DESC LIMIT 1) c ON true
+          WHERE p.org_id = $1 AND p.top_management
+          ORDER BY p.name",
+    )
+    .bind(org_id)
+    .fetch_all(conn)
+    .await?)
+}
+
+/// The accounts that act as top management on `today`: someone current on
+/// the roster, still linked to the account the roster confirmed, whose
+/// membership is active.
+pub async fn acting_accounts(conn: &mut PgConnection, org_id: Uuid, today: NaiveDate) -> AppResult<Vec<Uuid>> {
+    Ok(sqlx::query_scalar(
+        "SELECT p.leader_account_id FROM people p
+           JOIN memberships m ON m.org_id = p.org_id AND m.user_id = p.leader_account_id AND m.disabled_at IS NULL
+          WHERE p.org_id = $1 AND p.top_management AND p.leader_account_id = p.user_id
+            AND (p.start_date IS NULL OR p.start_date <= $2) AND (p.end_date IS NULL OR p.end_date > $2)",
+    )
+    .bind(org_id)
+    .bind(today)
+    .fetch_all(conn)
+    .await?)
+}
+
+/// A proposed or decided change, with who proposed and who decided.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ChangeRow {
+    pub id: Uuid,
+    pub person_id: Uuid,
+    pub person_name: String,
+    pub person_title: String,
+    pub change: String,
+    pub account_id: Option<Uuid>,
+    pub account_email: Option<String>,
+    pub reason: String,
+    pub proposed_by: Option<Uuid>,
+    pub proposed_by_name: Option<String>,
+    pub proposed_by_email: Option<String>,
+    pub proposed_at: DateTime<Utc>,
+    pub status: String,
+    pub decided_by_name: Option<String>,
+    pub decided_by_email: Option<String>,
+    pub decided_as_name: Option<String>,
+    pub decided_at: Option<DateTime<Utc>>,
+    pub bootstrap: bool,
+}
+
+impl ChangeRow {
+    pub fn kind(&self) -> Change {
+        Change::parse(&self.change).unwrap_or(Change::Add)
+    }
+    pub fn is_pending(&self) -> bool {
+        self.status == "pending"
+    }
+    /// The change in words: "Add Jane Doe to top management".
+    pub fn what(&self) -> String {
+        match self.kind() {
+            Change::Add => format!("Add {} to top management", self.person_name),
+            Change::Remove => format!("Remove {} from top management", self.person_name),
+        }
+    }
+    pub fn status_label(&self) -> &'static str {
+        match (self.status.as_str(), self.bootstrap) {
+            ("confirmed", true) => "In effect without confirmation (first leader of the organisation)",
+            ("confirmed", false) => "Confirmed",
+            ("refused", _) => "Refused",
+            ("withdrawn", _) => "Withdrawn",
+            _ => "Waiting for confirmation",
+        }
+    }
+    /// "Jane Doe (jane@example.com)": the person and the account behind a decision.
+    pub fn decided_by(&self) -> String {
+        match (&self.decided_as_name, &self.decided_by_email) {
+            (Some(p), Some(a)) => format!("{p}, signed in as {a}"),
+            (None, Some(a)) => a.clone(),
+            _ => String::new(),
+        }
+    }
+    pub fn proposed_by(&self) -> String {
+        match (&self.proposed_by_name, &self.proposed_by_email) {
+            (Some(n), Some(e)) => format!("{n} ({e})"),
+            _ => "Recorded before the roster existed".into(),
+        }
+    }
+}
+
+pub const SELECT_CHANGES: &str = "SELECT c.id, c.person_id, p.name AS person_name, p.job_title AS person_title, c.change, c.account_id,
+        a.email AS account_email, c.reason, c.proposed_by, pu.name AS proposed_by_name, pu.email AS proposed_by_email, c.proposed_at,
+        c.status, du.name AS decided_by_name, du.email AS decided_by_email, dp.name AS decided_as_name, c.decided_at, c.bootstrap
+   FROM roster_changes c
+   JOIN people p ON p.org_id = c.org_id AND p.id = c.person_id
+   LEFT JOIN users a ON a.id = c.account_id
+   LEFT JOIN users pu ON pu.id = c.proposed_by
+   LEFT JOIN users du ON du.id = c.decided_by
+   LEFT JOIN people dp ON dp.org_id = c.org_id AND dp.id = c.decided_as
+  WHERE c.org_id = $1";
+
+/// Every change, open ones first, then the latest decisions.
+pub fn changes_sql() -> String {
+    format!("{SELECT_CHANGES} ORDER BY c.status = 'pending' DESC, coalesce(c.decided_at, c.proposed_at) DESC, c.id")
+}
+
+pub async fn changes(conn: &mut PgConnection, org_id: Uuid) -> AppResult<Vec<ChangeRow>> {
+    Ok(sqlx::query_as(&changes_sql()).bind(org_id).fetch_all(conn).await?)
+}
+
+/// The facts about the person a change names, read under the directory lock.
+#[derive(sqlx::FromRow)]
+struct Subject {
+    name: String,
+    top_management: bool,
+    user_id: Option<Uuid>,
+    leader_account_id: Option<Uuid>,
+    start_date: Option<NaiveDate>,
+    end_date: Option<NaiveDate>,
+}
+
+async fn subject(conn: &mut PgConnection, org_id: Uuid, person_id: Uuid) -> AppResult<Subject> {
+    sqlx::query_as(
+        "SELECT name, top_management, user_id, leader_account_id, start_date, end_date FROM people
+          WHERE org_id = $1 AND id = $2 FOR UPDATE",
+    )
+    .bind(org_id)
+    .bind(person_id)
+    .fetch_optional(conn)
+    .await?
+    .ok_or(AppError::NotFound)
+}
+
+/// How many current people are on the roster (with or without an account).
+async fn roster_size(conn: &mut PgConnection, org_id: Uuid, today: NaiveDate) -> AppResult<i64> {
+    Ok(sqlx::query_scalar(
+        "SELECT count(*) FROM people WHERE org_id = $1 AND top_management
+            AND (start_date IS NULL OR start_date <= $2) AND (end_date IS NULL OR end_date > $2)",
+    )
+    .bind(org_id)
+    .bind(today)
+    .fetch_one(conn)
+    .await?)
+}
+
+/// The member proposing or deciding a change.
+pub struct Decider {
+    pub actor: Actor,
+    pub user_id: Uuid,
+    pub role: Role,
+}
+
+impl Decider {
+    pub fn of(me: &crate::auth::session::Member) -> Self {
+        Decider { actor: me.actor(), user_id: me.user_id, role: me.role }
+    }
+}
+
+/// Why a proposal cannot be made, in the owner's words; `None` when it can.
+/// `acting`: the accounts acting as top management now.
+fn proposal_refusal(change: Change, s: &Subject, today: NaiveDate, roster: i64, acting: &[Uuid], proposer: Uuid) -> Option<String> {
+    let others = acting.iter().any(|a| *a != proposer);
+    match change {
+        Change::Add => {
+            if !is_current(s.start_date, s.end_date, today) {
+                return Some(format!("{} does not work here on {today}: only current staff join top management.", s.name));
+            }
+            if s.top_management && s.leader_account_id == s.user_id {
+                return Some(format!("{} is already top management.", s.name));
+            }
+            if roster > 0 && !others && s.user_id.is_none() {
+                return Some(format!(
+                    "Nobody but you acts as top management, so {} confirms this with their own account, and they have none yet. \
+                     Invite them first; propose again once they have joined.",
+                    s.name
+                ));
+            }
+            if roster > 0 && !others && s.user_id == Some(proposer) {
+                return Some("Another member of top management must confirm your own addition, and nobody else acts as top management yet.".into());
+            }
+        }
+        Change::Remove => {
+            if !s.top_management {
+                return Some(format!("{} is not top management.", s.name));
+            }
+            if roster <= 1 {
+                return Some(format!("{} is the last member of top management. Add someone else first.", s.name));
+            }
+            if !others && s.leader_account_id.is_none() {
+                return Some(format!("Nobody but you acts as top management and {} has no account to confirm with.", s.name));
+            }
+        }
+    }
+    None
+}
+
+/// Records a proposal. Where nobody is on the roster yet it takes effect
+/// at once, recorded as the owner's bootstrap. Returns the change's id and
+/// whether it is already in effect.
+pub async fn propose(
+    conn: &mut PgConnection,
+    by: &Decider,
+    now: DateTime<Utc>,
+    org_id: Uuid,
+    person_id: Uuid,
+    change: Change,
+    reason: &str,
+) -> AppResult<(Uuid, bool)> {
+    if !policy::allows(by.role, policy::Action::ProposeRosterChange) {
+        return Err(AppError::Forbidden);
+    }
+    lock_directory(conn, org_id).await?;
+    let today = now.date_naive();
+    let s = subject(conn, org_id, person_id).await?;
+    let acting = acting_accounts(conn, org_id, today).await?;
+    let roster = roster_size(conn, org_id, today).await?;
+    if let Some(why) = proposal_refusal(change, &s, today, roster, &acting, by.user_id) {
+        return Err(AppError::Conflict(why));
+    }
+    let bootstrap = change == Change::Add && roster == 0;
+    let account = match change {
+        Change::Add => s.user_id,
+        Change::Remove => s.leader_account_id,
+    };
+    let id = Uuid::new_v4();
+    let inserted = sqlx::query(
+        "INSERT INTO roster_changes (id, org_id, person_id, change, account_id, reason, proposed_by, proposed_at, status)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'pending')",
+    )
+    .bind(id)
+    .bind(org_id)
+    .bind(person_id)
+    .bind(change.as_str())
+    .bind(account)
+    .bind(reason)
+    .bind(by.user_id)
+    .bind(now)
+    .execute(&mut *conn)
+    .await;
+    if let Err(sqlx::Error::Database(d)) = &inserted
+        && d.constraint() == Some("roster_changes_one_pending")
+    {
+        return Err(AppError::Conflict(format!("A change for {} is already waiting. Decide or withdraw it first.", s.name)));
+    }
+    inserted?;
+    audit::record(
+        conn,
+        &by.actor,
+        now,
+        "roster.proposed",
+        "roster_change",
+        id,
+        json!({"person": s.name, "person_id": person_id, "change": change.as_str(), "account_id": account, "reason": reason}),
+    )
+    .await?;
+    if bootstrap {
+        decide_as(conn, by, now, org_id, id, person_id, change, account, "confirmed", true).await?;
+    }
+    Ok((id, bootstrap))
+}
+
+/// A pending change, locked for the rest of the transaction.
+#[derive(sqlx::FromRow)]
+struct Pending {
+    person_id: Uuid,
+    change: String,
+    account_id: Option<Uuid>,
+    proposed_by: Option<Uuid>,
+    status: String,
+}
+
+async fn pending(conn: &mut PgConnection, org_id: Uuid, id: Uuid) -> AppResult<Pending> {
+    let p: Pending = sqlx::query_as("SELECT person_id, change, account_id, proposed_by, status FROM roster_changes WHERE org_id = $1 AND id = $2 FOR UPDATE")
+        .bind(org_id)
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    if p.status != "pending" {
+        return Err(AppError::Conflict("This change was already decided.".into()));
+    }
+    Ok(p)
+}
+
+/// Whether `user_id` may confirm or refuse the change (see `policy::may_decide_roster_change`).
+pub fn may_decide(role: Role, user_id: Uuid, proposed_by: Option<Uuid>, subject_account: Option<Uuid>, acting: &[Uuid]) -> bool {
+    let others = acting.iter().any(|a| Some(*a) != proposed_by);
+    policy::may_decide_roster_change(role, proposed_by == Some(user_id), acting.contains(&user_id), others, subject_account == Some(user_id))
+}
+
+/// Confirms (`true`) or refuses a pending change as `by`.
+pub async fn decide(conn: &mut PgConnection, by: &Decider, now: DateTime<Utc>, org_id: Uuid, id: Uuid, confirm: bool) -> AppResult<String> {
+    lock_directory(conn, org_id).await?;
+    let today = now.date_naive();
+    let p = pending(conn, org_id, id).await?;
+    let change = Change::parse(&p.change).ok_or_else(|| AppError::Internal(anyhow::anyhow!("unknown roster change {}", p.change)))?;
+    let s = subject(conn, org_id, p.person_id).await?;
+    let acting = acting_accounts(conn, org_id, today).await?;
+    if p.proposed_by == Some(by.user_id) {
+        return Err(AppError::Conflict("You proposed this change: another member of top management decides it.".into()));
+    }
+    if !may_decide(by.role, by.user_id, p.proposed_by, p.account_id, &acting) {
+        return Err(AppError::Forbidden);
+    }
+    if confirm {
+        match change {
+            Change::Add if s.user_id != p.account_id => {
+                return Err(AppError::Conflict(format!(
+                    "{}'s account changed since this was proposed. Refuse it and ask an owner to propose it again.",
+                    s.name
+                )));
+            }
+            Change::Add if !is_current(s.start_date, s.end_date, today) => {
+                return Err(AppError::Conflict(format!("{} no longer works here.", s.name)));
+            }
+            Change::Remove if roster_size(conn, org_id, today).await? <= 1 => {
+                return Err(AppError::Conflict(format!("{} is the last member of top management and cannot be removed.", s.name)));
+            }
+            _ => {}
+        }
+    }
+    let status = if confirm { "confirmed" } else { "refused" };
+    decide_as(conn, by, now, org_id, id, p.person_id, change, p.account_id, status, false).await?;
+    Ok(s.name)
+}
+
+/// Writes the decision, and applies a confirmed one to the directory.
+#[allow(clippy::too_many_arguments)]
+async fn decide_as(
+    conn: &mut PgConnection,
+    by: &Decider,
+    now: DateTime<Utc>,
+    org_id: Uuid,
+    id: Uuid,
+    person_id: Uuid,
+    change: Change,
+    account: Option<Uuid>,
+    status: &'static str,
+    bootstrap: bool,
+) -> AppResult<()> {
+    let decided_as: Option<Uuid> = sqlx::query_scalar("SELECT id FROM people WHERE org_id = $1 AND acting_user_id = $2")
+        .bind(org_id)
+        .bind(by.user_id)
+        .fetch_optional(&mut *conn)
+        .await?;
+    sqlx::query(
+        "UPDATE roster_changes SET status = $3, decided_by = $4, decided_as = $5, decided_at = $6, bootstrap = $7
+          WHERE org_id = $1 AND id = $2",
+    )
+    .bind(org_id)
+    .bind(id)
+    .bind(status)
+    .bind(by.user_id)
+    .bind(decided_as)
+    .bind(now)
+    .bind(bootstrap)
+    .execute(&mut *conn)
+    .await?;
+    if status == "confirmed" {
+        let (top, leader) = match change {
+            Change::Add => (true, account),
+            Change::Remove => (false, None),
+        };
+        sqlx::query("UPDATE people SET top_management = $3, leader_account_id = $4, updated_at = $5 WHERE org_id = $1 AND id = $2")
+            .bind(org_id)
+            .bind(person_id)
+            .bind(top)
+            .bind(leader)
+            .bind(now)
+            .execute(&mut *conn)
+            .await?;
+    }
+    let action = match (status, bootstrap) {
+        ("confirmed", true) => "roster.bootstrapped",
+        ("confirmed", false) => "roster.confirmed",
+        _ => "roster.refused",
+    };
+    audit::record(
+        conn,
+        &by.actor,
+        now,
+        action,
+        "roster_change",
+        id,
+        json!({"person_id": person_id, "change": change.as_str(), "account_id": account, "decided_as": decided_as}),
+    )
+    .await?;
+    Ok(())
+}
+
+/// The proposer takes back a change nobody has decided yet.
+pub async fn withdraw(conn: &mut PgConnection, by: &Decider, now: DateTime<Utc>, org_id: Uuid, id: Uuid) -> AppResult<()> {
+    let p = pending(conn, org_id, id).await?;
+    if p.proposed_by != Some(by.user_id) {
+        return Err(AppError::Forbidden);
+    }
+    sqlx::query("UPDATE roster_changes SET status = 'withdrawn', decided_by = $3, decided_at = $4 WHERE org_id = $1 AND id = $2")
+        .bind(org_id)
+        .bind(id)
+        .bind(by.user_id)
+        .bind(now)
+        .execute(&mut *conn)
+        .await?;
+    audit::record(conn, &by.actor, now, "roster.withdrawn", "roster_change", id, json!({"person_id": p.person_id, "change": p.change})).await?;
+    Ok(())
+}
+
+/// Seeds (the demo, the generator): everyone already flagged as top
+/// management is recorded as the organisation's bootstrap, acting with the
+/// account they are linked to, from the day they started.
+pub async fn record_seeded(conn: &mut PgConnection, org_id: Uuid) -> AppResult<()> {
+    sqlx::query(
+        "INSERT INTO roster_changes (id, org_id, person_id, change, account_id, reason, proposed_by, proposed_at, status, decided_by, decided_at, bootstrap)
+         SELECT gen_random_uuid(), p.org_id, p.id, 'add', p.user_id, 'Top management when the organisation was set up.', NULL, d.at,
+                'confirmed', NULL, d.at, true
+           FROM people p
+          CROSS JOIN LATERAL (SELECT LEAST(p.created_at, COALESCE(p.start_date, DATE '2015-01-01')::timestamptz) AS at) d
+          WHERE p.org_id = $1 AND p.top_management
+            AND NOT EXISTS (SELECT 1 FROM roster_changes c WHERE c.org_id = p.org_id AND c.person_id = p.id)",
+    )
+    .bind(org_id)
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query("UPDATE people SET leader_account_id = user_id WHERE org_id = $1 AND top_management AND leader_account_id IS NULL")
+        .bind(org_id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn person(top: bool, user: Option<Uuid>, leader: Option<Uuid>) -> Subject {
+        Subject { name: "Jane".into(), top_management: top, user_id: user, leader_account_id: leader, start_date: None, end_date: None }
+    }
+
+    #[test]
+    fn proposals_that_could_never_be_confirmed_are_refused_up_front() {
+        let today = NaiveDate::from_ymd_opt(2026, 12, 6).unwrap();
+        let (owner, jane, ceo) = (Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4());
+        // Nobody on the roster: the owner bootstraps anyone, themselves included.
+        assert_eq!(proposal_refusal(Change::Add, &person(false, Some(owner), None), today, 0, &[], owner), None);
+        // Another leader confirms.
+        assert_eq!(proposal_refusal(Change::Add, &person(false, None, None), today, 1, &[ceo], owner), None);
+        // The proposer is the only leader: the person named confirms, so they need an account...
+        assert!(proposal_refusal(Change::Add, &person(false, None, None), today, 1, &[owner], owner).is_some());
+        assert_eq!(proposal_refusal(Change::Add, &person(false, Some(jane), None), today, 1, &[owner], owner), None);
+        // ...and cannot be the proposer.
+        assert!(proposal_refusal(Change::Add, &person(false, Some(owner), None), today, 1, &[], owner).is_some());
+        // Already on the roster with their account.
+        assert!(proposal_refusal(Change::Add, &person(true, Some(jane), Some(jane)), today, 2, &[ceo], owner).is_some());
+        // On the roster but their account changed since: confirming the new account is a proposal too.
+        assert_eq!(proposal_refusal(Change::Add, &person(true, Some(jane), Some(ceo)), today, 2, &[ceo], owner), None);
+        // The last leader stays.
+        assert!(proposal_refusal(Change::Remove, &person(true, Some(ceo), Some(ceo)), today, 1, &[ceo], owner).is_some());
+        assert_eq!(proposal_refusal(Change::Remove, &person(true, Some(jane), Some(jane)), today, 2, &[ceo, jane], owner), None);
+        assert!(proposal_refusal(Change::Remove, &person(false, None, None), today, 2, &[ceo], owner).is_some());
+        // Leavers do not join.
+        let left = Subject { end_date: Some(today), ..person(false, Some(jane), None) };
+        assert!(proposal_refusal(Change::Add, &left, today, 1, &[ceo], owner).is_some());
+    }
+
+    #[test]
+    fn deciders_are_other_leaders_or_the_person_named() {
+        let (owner, ceo, jane, lead) = (Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4());
+        assert!(may_decide(Role::Executive, ceo, Some(owner), Some(jane), &[ceo]));
+        assert!(!may_decide(Role::IsmsLead, lead, Some(owner), Some(jane), &[ceo]));
+        assert!(!may_decide(Role::Executive, jane, Some(owner), Some(jane), &[ceo]), "another leader exists: they decide");
+        assert!(may_decide(Role::Executive, jane, Some(owner), Some(jane), &[owner]), "the proposer is the only leader");
+        assert!(!may_decide(Role::Owner, owner, Some(owner), Some(jane), &[owner, ceo]), "never one's own proposal");
+    }
+}
