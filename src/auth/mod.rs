@@ -167,26 +167,20 @@ async fn login(State(state): State<AppState>, visitor: Visitor, Form(form): Form
         (status, page).into_response()
     };
     let now = state.clock.now();
-    let cfg = &state.config.throttle;
-    if let Some(until) = throttle::locked_until(&state.db, cfg, now, &email, &visitor.client_addr).await? {
-        let minutes = ((until - now).num_seconds() + 59) / 60;
-        let mut res = refuse(
-            StatusCode::TOO_MANY_REQUESTS,
-            format!("Too many failed sign-in attempts. Sign-in is paused for {minutes} more minute(s), even with the right password."),
-        );
-        if let Ok(v) = ((until - now).num_seconds().max(1)).to_string().parse() {
-            res.headers_mut().insert(header::RETRY_AFTER, v);
-        }
-        return Ok(res);
-    }
     let user = model::find_user_by_email(&state.db, &email).await?;
     let stored = user.as_ref().map(|(_, _, h)| h.clone());
-    let ok = password::verify(form.password, stored).await?;
-    let Some((user_id, _, _)) = user.filter(|_| ok) else {
-        throttle::record_failure(&state.db, now, &email, &visitor.client_addr).await?;
-        return Ok(refuse(StatusCode::UNAUTHORIZED, "The e-mail address or password is not right.".into()));
+    let check = throttle::check_password(&state.db, &state.config.throttle, now, &email, &visitor.client_addr, form.password, stored).await?;
+    let user_id = match (check, user) {
+        (throttle::PasswordCheck::Right, Some((user_id, _, _))) => user_id,
+        (throttle::PasswordCheck::Locked(until), _) => {
+            let mut res = refuse(StatusCode::TOO_MANY_REQUESTS, locked_message(until, now));
+            if let Ok(v) = ((until - now).num_seconds().max(1)).to_string().parse() {
+                res.headers_mut().insert(header::RETRY_AFTER, v);
+            }
+            return Ok(res);
+        }
+        _ => return Ok(refuse(StatusCode::UNAUTHORIZED, "The e-mail address or password is not right.".into())),
     };
-    throttle::clear_account(&state.db, &email).await?;
     let org_id = model::first_active_org(&state.db, user_id, now.date_naive()).await?;
     let mut tx = state.db.begin().await?;
     let cookie = session::start(&mut tx, &state, user_id, org_id, visitor.session.as_ref()).await?;
@@ -195,6 +189,13 @@ async fn login(State(state): State<AppState>, visitor: Visitor, Form(form): Form
     tx.commit().await?;
     let target = if org_id.is_some() { next } else { "/orgs".to_string() };
     Ok(see_other_with(&target, vec![cookie]))
+}
+
+/// What a locked account (or address) is told, wherever a password is asked for.
+pub fn locked_message(until: chrono::DateTime<chrono::Utc>, now: chrono::DateTime<chrono::Utc>) -> String {
+    let minutes = ((until - now).num_seconds() + 59) / 60;
+    let unit = if minutes == 1 { "minute" } else { "minutes" };
+    format!("Too many wrong passwords for this account or from this address. Passwords are refused for {minutes} more {unit}, even with the right password.")
 }
 
 async fn logout(State(state): State<AppState>, visitor: Visitor) -> AppResult<Response> {
@@ -246,8 +247,16 @@ async fn change_password(State(state): State<AppState>, who: SignedIn, Form(form
         .bind(s.user_id)
         .fetch_one(&state.db)
         .await?;
-    if !password::verify(form.current, Some(stored)).await? {
-        errors.add("current", "This is not your current password.");
+    // Throttled like signing in: a stolen session cannot guess the password here.
+    let now = state.clock.now();
+    let mut status = StatusCode::UNPROCESSABLE_ENTITY;
+    match throttle::check_password(&state.db, &state.config.throttle, now, &s.email, &who.visitor.client_addr, form.current, Some(stored)).await? {
+        throttle::PasswordCheck::Right => {}
+        throttle::PasswordCheck::Wrong => errors.add("current", "This is not your current password."),
+        throttle::PasswordCheck::Locked(until) => {
+            status = StatusCode::TOO_MANY_REQUESTS;
+            errors.add("current", locked_message(until, now));
+        }
     }
     if let Err(e) = password::check_new(&form.new_password, &s.email) {
         errors.add("new_password", e);
@@ -261,10 +270,9 @@ async fn change_password(State(state): State<AppState>, who: SignedIn, Form(form
             email: s.email.clone(),
             errors,
         };
-        return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
+        return Ok((status, page).into_response());
     }
     let hash = password::hash(form.new_password).await?;
-    let now = state.clock.now();
     let mut tx = state.db.begin().await?;
     sqlx::query("UPDATE users SET password_hash = $2 WHERE id = $1").bind(s.user_id).bind(&hash).execute(&mut *tx).await?;
     let ended = session::end_all_for_user(&mut tx, s.user_id, Some(&s.id_hash)).await?;

@@ -14,44 +14,106 @@ fn address_key(addr: &str) -> String {
     format!("address:{addr}")
 }
 
-/// `Some(until)` when sign-in must be refused until that moment.
-pub async fn locked_until(
-    db: &PgPool,
-    cfg: &ThrottleConfig,
-    now: DateTime<Utc>,
-    email: &str,
-    addr: &str,
-) -> anyhow::Result<Option<DateTime<Utc>>> {
+/// What the throttle decided for one attempt.
+#[derive(Debug)]
+pub enum Admission {
+    /// Refused until that moment, without looking at the password.
+    Locked(DateTime<Utc>),
+    /// The attempt may check the password. It is already counted as a
+    /// failure (`tickets` are its rows); a success calls `forgive`.
+    Admitted { tickets: Vec<i64> },
+}
+
+/// Decides and counts in one step: under a lock per key, the failures in
+/// the window are counted and, unless the key is locked, this attempt is
+/// recorded as a failure before the password is checked. Concurrent
+/// attempts therefore see each other: of 60 wrong passwords sent at once
+/// for one account, at most `max_account_failures` reach the password check.
+pub async fn admit(db: &PgPool, cfg: &ThrottleConfig, now: DateTime<Utc>, keys: &[(String, i64)]) -> anyhow::Result<Admission> {
     let since = now - cfg.window;
-    let mut until = None;
-    for (key, max) in [(account_key(email), cfg.max_account_failures), (address_key(addr), cfg.max_address_failures)] {
+    let mut tx = db.begin().await?;
+    let mut until: Option<DateTime<Utc>> = None;
+    // Always in the same order (as given: account, then address), so two attempts never wait on each other crosswise.
+    for (key, max) in keys {
+        sqlx::query("SELECT pg_advisory_xact_lock(hashtext('throttle:' || $1))").bind(key).execute(&mut *tx).await?;
         // The max-th most recent failure inside the window decides when the lock ends.
         let nth: Option<DateTime<Utc>> = sqlx::query_scalar(
             "SELECT failed_at FROM login_failures
               WHERE throttle_key = $1 AND failed_at > $2
               ORDER BY failed_at DESC OFFSET $3 - 1 LIMIT 1",
         )
-        .bind(&key)
+        .bind(key)
         .bind(since)
         .bind(max)
-        .fetch_optional(db)
+        .fetch_optional(&mut *tx)
         .await?;
         if let Some(t) = nth {
             let end = t + cfg.window;
-            until = Some(until.map_or(end, |u: DateTime<Utc>| u.max(end)));
+            until = Some(until.map_or(end, |u| u.max(end)));
         }
     }
-    Ok(until)
+    if let Some(until) = until {
+        return Ok(Admission::Locked(until));
+    }
+    let names: Vec<&str> = keys.iter().map(|(k, _)| k.as_str()).collect();
+    let tickets: Vec<i64> = sqlx::query_scalar("INSERT INTO login_failures (throttle_key, failed_at) SELECT k, $2 FROM UNNEST($1::text[]) k RETURNING id")
+        .bind(&names)
+        .bind(now)
+        .fetch_all(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(Admission::Admitted { tickets })
 }
 
-pub async fn record_failure(db: &PgPool, now: DateTime<Utc>, email: &str, addr: &str) -> anyhow::Result<()> {
-    sqlx::query("INSERT INTO login_failures (throttle_key, failed_at) VALUES ($1, $3), ($2, $3)")
-        .bind(account_key(email))
-        .bind(address_key(addr))
-        .bind(now)
-        .execute(db)
-        .await?;
+/// The keys a sign-in (or a password check while signed in) counts against.
+pub fn sign_in_keys(cfg: &ThrottleConfig, email: &str, addr: &str) -> Vec<(String, i64)> {
+    vec![(account_key(email), cfg.max_account_failures), (address_key(addr), cfg.max_address_failures)]
+}
+
+/// The key sign-ups count against: every attempt, from one address.
+pub fn sign_up_keys(cfg: &ThrottleConfig, addr: &str) -> Vec<(String, i64)> {
+    vec![(format!("signup:{addr}"), cfg.max_account_failures * 2)]
+}
+
+/// A successful attempt takes its tickets back.
+pub async fn forgive(db: &PgPool, tickets: &[i64]) -> anyhow::Result<()> {
+    sqlx::query("DELETE FROM login_failures WHERE id = ANY($1)").bind(tickets).execute(db).await?;
     Ok(())
+}
+
+/// The verdict on a password typed for `email` from `addr`.
+#[derive(Debug, PartialEq, Eq)]
+pub enum PasswordCheck {
+    Right,
+    Wrong,
+    /// Not checked: too many failures; refused until then.
+    Locked(DateTime<Utc>),
+}
+
+/// Checks a password through the throttle: every place that asks for a
+/// password (sign-in, signing a policy, joining with an existing account,
+/// changing the password) counts against the same account and address.
+/// `stored` is `None` for an unknown account (still hashed, so timing says nothing).
+pub async fn check_password(
+    db: &PgPool,
+    cfg: &ThrottleConfig,
+    now: DateTime<Utc>,
+    email: &str,
+    addr: &str,
+    typed: String,
+    stored: Option<String>,
+) -> anyhow::Result<PasswordCheck> {
+    let tickets = match admit(db, cfg, now, &sign_in_keys(cfg, email, addr)).await? {
+        Admission::Locked(until) => return Ok(PasswordCheck::Locked(until)),
+        Admission::Admitted { tickets } => tickets,
+    };
+    if crate::auth::password::verify(typed, stored.clone()).await? && stored.is_some() {
+        forgive(db, &tickets).await?;
+        clear_account(db, email).await?;
+        Ok(PasswordCheck::Right)
+    } else {
+        Ok(PasswordCheck::Wrong)
+    }
 }
 
 /// A successful sign-in forgives the account's earlier failures.

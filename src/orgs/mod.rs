@@ -461,16 +461,18 @@ async fn accept_invitation(
     let user_id = match offer {
         Offer::JoinSignedIn => visitor.session.as_ref().map(|s| s.user_id),
         Offer::SignInToJoin => {
-            let cfg = &state.config.throttle;
-            if throttle::locked_until(&state.db, cfg, now, &inv.email, &visitor.client_addr).await?.is_some() {
-                errors.add("password", "Too many failed attempts. Wait a few minutes and try again.");
-                return Ok(again(errors, StatusCode::TOO_MANY_REQUESTS, inv));
-            }
             let (id, hash) = account.ok_or(AppError::NotFound)?;
-            if !password::verify(form.password.clone(), Some(hash)).await? {
-                throttle::record_failure(&state.db, now, &inv.email, &visitor.client_addr).await?;
-                errors.add("password", "This is not the password of that account.");
-                return Ok(again(errors, StatusCode::UNAUTHORIZED, inv));
+            let cfg = &state.config.throttle;
+            match throttle::check_password(&state.db, cfg, now, &inv.email, &visitor.client_addr, form.password.clone(), Some(hash)).await? {
+                throttle::PasswordCheck::Right => {}
+                throttle::PasswordCheck::Locked(until) => {
+                    errors.add("password", crate::auth::locked_message(until, now));
+                    return Ok(again(errors, StatusCode::TOO_MANY_REQUESTS, inv));
+                }
+                throttle::PasswordCheck::Wrong => {
+                    errors.add("password", "This is not the password of that account.");
+                    return Ok(again(errors, StatusCode::UNAUTHORIZED, inv));
+                }
             }
             Some(id)
         }

@@ -11,7 +11,7 @@ use crate::app::{AppState, Routes};
 use crate::audit::{Actor, HistoryEntry};
 use crate::auth::policy::{self, Action};
 use crate::auth::session::{Flash, Member, Visitor};
-use crate::auth::{password, throttle};
+use crate::auth::throttle;
 use crate::error::{AppError, AppResult};
 use crate::evidence::model::{self as evidence, ItemFields, NewRevision, Target, TargetKind};
 use crate::evidence::store::EvidenceStore;
@@ -598,17 +598,16 @@ async fn sign_version(State(state): State<AppState>, me: Member, Id(id): Id, hea
         return Err(AppError::Conflict(format!("Version {} is already signed.", v.number())));
     }
     let now = state.clock.now();
-    let cfg = &state.config.throttle;
     // Signing re-checks the password; it is throttled like signing in.
-    if throttle::locked_until(&state.db, cfg, now, &me.email, &me.visitor.client_addr).await?.is_some() {
-        let page = version_view(&state, &me, v.clone(), VersionForm::from_version(&v), FieldErrors::default(), Some("Too many wrong passwords. Wait a few minutes and try again.".into())).await?;
-        return Ok((StatusCode::TOO_MANY_REQUESTS, page).into_response());
-    }
     let stored: String = sqlx::query_scalar("SELECT password_hash FROM users WHERE id = $1").bind(me.user_id).fetch_one(&state.db).await?;
-    if !password::verify(form.password, Some(stored)).await? {
-        throttle::record_failure(&state.db, now, &me.email, &me.visitor.client_addr).await?;
-        let page = version_view(&state, &me, v.clone(), VersionForm::from_version(&v), FieldErrors::default(), Some("That is not your password. Your signature was not recorded.".into())).await?;
-        return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
+    let refusal = match throttle::check_password(&state.db, &state.config.throttle, now, &me.email, &me.visitor.client_addr, form.password, Some(stored)).await? {
+        throttle::PasswordCheck::Right => None,
+        throttle::PasswordCheck::Locked(until) => Some((StatusCode::TOO_MANY_REQUESTS, crate::auth::locked_message(until, now))),
+        throttle::PasswordCheck::Wrong => Some((StatusCode::UNPROCESSABLE_ENTITY, "That is not your password. Your signature was not recorded.".to_string())),
+    };
+    if let Some((status, message)) = refusal {
+        let page = version_view(&state, &me, v.clone(), VersionForm::from_version(&v), FieldErrors::default(), Some(message)).await?;
+        return Ok((status, page).into_response());
     }
     let person = people::person_of_user(&state.db, me.org_id, me.user_id).await?;
     let signer = Signer {

@@ -236,6 +236,48 @@ async fn locked_account_refuses_even_the_right_password(db: PgPool) {
 }
 
 #[sqlx::test]
+async fn concurrent_wrong_passwords_reach_the_check_at_most_the_limit(db: PgPool) {
+    let app = TestApp::new(db).await;
+    let user = app.user("storm@example.com", "S").await;
+    app.org("S", user).await;
+    // 60 wrong passwords at once, from 60 addresses (so only the account's limit applies).
+    let attempts = (0..60).map(|i| {
+        let mut c = app.client();
+        c.addr = format!("198.51.100.{}:1234", i + 1).parse().unwrap();
+        tokio::spawn(async move { c.login("storm@example.com", "wrong wrong wrong").await.status })
+    });
+    let mut checked = 0;
+    for a in attempts.collect::<Vec<_>>() {
+        match a.await.unwrap() {
+            StatusCode::UNAUTHORIZED => checked += 1,
+            StatusCode::TOO_MANY_REQUESTS => {}
+            other => panic!("unexpected {other}"),
+        }
+    }
+    let counted: i64 = sqlx::query_scalar("SELECT count(*) FROM login_failures WHERE throttle_key = 'account:storm@example.com'").fetch_one(app.db()).await.unwrap();
+    println!("concurrent wrong passwords: 60 sent, {checked} reached the password check, {counted} counted");
+    assert!(checked <= 5, "{checked} of 60 reached the password check");
+    assert_eq!(counted, checked as i64, "every check that happened is counted");
+    assert!(checked >= 1);
+}
+
+#[sqlx::test]
+async fn changing_the_password_is_throttled_like_signing_in(db: PgPool) {
+    let app = TestApp::new(db).await;
+    let user = app.user("guess@example.com", "G").await;
+    let org = app.org("G", user).await;
+    let mut c = app.signed_in(user, Some(org)).await;
+    for _ in 0..5 {
+        let res = c.post("/account/password", &[("current", "wrong wrong wrong"), ("new_password", "a much longer new password"), ("confirm", "a much longer new password")]).await;
+        assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
+    }
+    let res = c.post("/account/password", &[("current", PASSWORD), ("new_password", "a much longer new password"), ("confirm", "a much longer new password")]).await;
+    assert_eq!(res.status, StatusCode::TOO_MANY_REQUESTS, "a stolen session cannot go on guessing");
+    assert!(res.body.contains("even with the right password"));
+    assert_eq!(app.client().login("guess@example.com", PASSWORD).await.status, StatusCode::TOO_MANY_REQUESTS, "the account is locked for sign-in too");
+}
+
+#[sqlx::test]
 async fn one_address_is_throttled_across_accounts(db: PgPool) {
     let app = TestApp::with_config(db, |c| c.throttle.max_address_failures = 8).await;
     let user = app.user("victim@example.com", "V").await;
