@@ -81,8 +81,8 @@ sign_in() {
   local jar="$work/jar.$RANDOM" t status
   t=$(curl -s -b "$jar" -c "$jar" "$base/login" | csrf)
   status=$(curl -s -o /dev/null -w "%{http_code}" -b "$jar" -c "$jar" --data-urlencode "csrf_token=$t" \
-    --data-urlencode "email=${1% *}" --data-urlencode "password=${1#* }" "$base/login")
-  [ "$status" = 303 ] || { echo "sign-in of ${1% *} answered $status" >&2; exit 1; }
+    --data-urlencode "email=${1%% *}" --data-urlencode "password=${1#* }" "$base/login")
+  [ "$status" = 303 ] || { echo "sign-in of ${1%% *} answered $status" >&2; exit 1; }
   awk 'NF == 7 && ($1 !~ /^#/ || $1 ~ /^#HttpOnly_/) {printf "%s=%s; ", $6, $7}' "$jar"
 }
 

@@ -1,5 +1,6 @@
 //! Optional e-mail delivery. Without SMTP settings, links are shown to the
-//! person who created them instead.
+//! person who created them instead; messages meant for the recipient alone
+//! (a sign-up link) are written to the server's log, for the operator.
 use crate::auth::policy::Role;
 use crate::config::SmtpConfig;
 use lettre::message::Mailbox;
@@ -41,5 +42,21 @@ impl Mailer {
         let message = Message::builder().from(self.from.clone()).to(to.parse()?).subject(subject).body(body.to_string())?;
         self.transport.send(message).await?;
         Ok(())
+    }
+}
+
+/// Sends a message meant for its recipient alone, without making the request
+/// wait (or its timing depend) on delivery. Without SMTP the message goes to
+/// the server's log, where whoever runs Mandate can read it.
+pub fn deliver(mailer: Option<std::sync::Arc<Mailer>>, to: String, subject: String, body: String) {
+    match mailer {
+        Some(m) => {
+            tokio::spawn(async move {
+                if let Err(e) = m.send(&to, &subject, &body).await {
+                    tracing::warn!(target: "mandate::mail", "could not send \"{subject}\": {e}");
+                }
+            });
+        }
+        None => tracing::warn!(target: "mandate::outbox", "no SMTP configured, so this message for {to} was not sent:\nSubject: {subject}\n\n{body}"),
     }
 }

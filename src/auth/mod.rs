@@ -3,13 +3,13 @@ pub mod csrf;
 pub mod password;
 pub mod policy;
 pub mod session;
+pub mod signup;
 pub mod throttle;
 
 use crate::app::{AppState, Routes};
 use crate::audit::{self, Actor};
 use crate::error::AppResult;
 use crate::orgs::model;
-use crate::web::form::{parse_email, parse_text};
 use crate::web::{FieldErrors, Layout};
 use askama::Template;
 use askama_web::WebTemplate;
@@ -20,11 +20,9 @@ use axum::Form;
 use serde::Deserialize;
 use serde_json::json;
 use session::{Flash, SignedIn, Visitor};
-use uuid::Uuid;
 
 pub fn routes(r: Routes) -> Routes {
-    r.get("/signup", signup_page)
-        .post("/signup", signup)
+    signup::routes(r)
         .get("/login", login_page)
         .post("/login", login)
         .post("/logout", logout)
@@ -50,80 +48,12 @@ pub fn safe_next(next: Option<&str>) -> String {
     }
 }
 
-fn see_other_with(location: &str, cookies: Vec<axum::http::HeaderValue>) -> Response {
+pub(crate) fn see_other_with(location: &str, cookies: Vec<axum::http::HeaderValue>) -> Response {
     let mut res = Redirect::to(location).into_response();
     for c in cookies {
         res.headers_mut().append(header::SET_COOKIE, c);
     }
     res
-}
-
-// ---------- sign up ----------
-
-#[derive(Deserialize, Default, Clone)]
-pub struct SignupForm {
-    #[serde(default)]
-    pub org_name: String,
-    #[serde(default)]
-    pub name: String,
-    #[serde(default)]
-    pub email: String,
-    #[serde(default)]
-    pub password: String,
-}
-
-#[derive(Template, WebTemplate)]
-#[template(path = "auth/signup.html")]
-struct SignupPage {
-    layout: Layout,
-    form: SignupForm,
-    errors: FieldErrors,
-}
-
-async fn signup_page(visitor: Visitor) -> Response {
-    if visitor.session.is_some() {
-        return Redirect::to("/orgs").into_response();
-    }
-    SignupPage { layout: Layout::basic(&visitor, "Create your organisation"), form: SignupForm::default(), errors: FieldErrors::default() }
-        .into_response()
-}
-
-async fn signup(State(state): State<AppState>, visitor: Visitor, Form(form): Form<SignupForm>) -> AppResult<Response> {
-    let mut errors = FieldErrors::default();
-    let org_name = parse_text(&form.org_name, "the organisation's name", 120).map_err(|e| errors.add("org_name", e)).ok();
-    let name = parse_text(&form.name, "your name", 120).map_err(|e| errors.add("name", e)).ok();
-    let email = parse_email(&form.email).map_err(|e| errors.add("email", e)).ok();
-    if let Err(e) = password::check_new(&form.password, email.as_deref().unwrap_or("")) {
-        errors.add("password", e);
-    }
-    let render_errors = |errors: FieldErrors, form: SignupForm| {
-        let page = SignupPage {
-            layout: Layout::basic(&visitor, "Create your organisation"),
-            form: SignupForm { password: String::new(), ..form },
-            errors,
-        };
-        (StatusCode::UNPROCESSABLE_ENTITY, page).into_response()
-    };
-    let (Some(org_name), Some(name), Some(email), true) = (org_name, name, email, errors.is_empty()) else {
-        return Ok(render_errors(errors, form));
-    };
-    let hash = password::hash(form.password.clone()).await?;
-    let now = state.clock.now();
-    let org_id = Uuid::new_v4();
-    let actor = Actor { org_id: Some(org_id), user_id: None, label: email.clone(), request_id: visitor.request_id.clone() };
-    let mut tx = state.db.begin().await?;
-    let Some(user_id) = model::create_user(&mut tx, &actor, now, &email, &name, &hash).await? else {
-        drop(tx);
-        let mut errors = FieldErrors::default();
-        errors.add("email", "An account with this e-mail address already exists. Sign in, then create the organisation from the Organisations page.");
-        return Ok(render_errors(errors, form));
-    };
-    let actor = Actor { user_id: Some(user_id), ..actor };
-    model::create_organisation(&mut tx, &actor, now, org_id, &org_name, user_id).await?;
-    let cookie = session::start(&mut tx, &state, user_id, Some(org_id), visitor.session.as_ref()).await?;
-    tx.commit().await?;
-    let flash = Flash::success(format!("Welcome to Mandate. {org_name} is ready: start by inviting your ISMS lead and executives."));
-    Ok(see_other_with("/dashboard", vec![cookie, session::flash_cookie(&state, &flash)]))
 }
 
 // ---------- sign in / out ----------

@@ -42,6 +42,9 @@ const TABLE: &[Row] = &[
     ("GET",  "/dashboard",                   ["login","200", "200", "200", "200", "200", "200", "orgs"], None),
     ("GET",  "/signup",                      ["200",  "303", "303", "303", "303", "303", "303", "303"], None),
     ("POST", "/signup",                      ["422",  "422", "422", "422", "422", "422", "422", "422"], None),
+    // A sign-up link works for whoever holds it; an unknown or used one is gone.
+    ("GET",  "/signup/{token}",              ["410",  "410", "410", "410", "410", "410", "410", "410"], None),
+    ("POST", "/signup/{token}",              ["410",  "410", "410", "410", "410", "410", "410", "410"], None),
     ("GET",  "/login",                       ["200",  "303", "303", "303", "303", "303", "303", "303"], None),
     ("POST", "/login",                       ["401",  "401", "401", "401", "401", "401", "401", "401"], None),
     ("POST", "/logout",                      ["login","login","login","login","login","login","login","login"], None),

@@ -59,29 +59,45 @@ async fn start_driver() -> (Driver, u16) {
     panic!("chromedriver did not start listening on port {port}");
 }
 
-async fn start_server(db: PgPool) -> SocketAddr {
-    start_server_with(db, false).await.0
+type Inbox = std::sync::Arc<std::sync::Mutex<Vec<String>>>;
+
+async fn start_server(db: PgPool) -> (SocketAddr, Inbox) {
+    let (addr, _, inbox) = start_server_with(db, false).await;
+    (addr, inbox)
 }
 
-/// The real server on a free port; with `demo`, the demo organisation is loaded first and its logins returned.
-async fn start_server_with(db: PgPool, demo: bool) -> (SocketAddr, Vec<mandate::demo::DemoLogin>) {
+/// The real server on a free port, its mail going to a real SMTP sink; with
+/// `demo`, the demo organisation is loaded first and its logins returned.
+async fn start_server_with(db: PgPool, demo: bool) -> (SocketAddr, Vec<mandate::demo::DemoLogin>, Inbox) {
     mandate::db::migrate(&db, chrono::Utc::now()).await.unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    let config = Config::new(format!("http://{addr}").parse().unwrap(), std::env::temp_dir());
+    let (smtp_port, inbox) = crate::support::smtp_sink().await;
+    let mut config = Config::new(format!("http://{addr}").parse().unwrap(), std::env::temp_dir());
+    config.smtp = Some(mandate::config::SmtpConfig { url: format!("smtp://127.0.0.1:{smtp_port}"), from: "grc@mandate.example".into() });
+    let mailer = Some(Arc::new(mandate::mail::Mailer::new(config.smtp.as_ref().unwrap()).unwrap()));
     let store = Arc::new(mandate::evidence::store::EvidenceStore::local(&std::env::temp_dir().join(format!("mandate-browser-evidence-{}", uuid::Uuid::new_v4()))).unwrap());
     let logins = if demo {
         mandate::demo::load_if_empty(&db, &store, &SystemClock, chrono::Duration::days(7)).await.unwrap().unwrap_or_default()
     } else {
         Vec::new()
     };
-    let state = AppState { db, config: Arc::new(config), clock: Arc::new(SystemClock), mailer: None, store, gaps: Default::default() };
+    let state = AppState { db, config: Arc::new(config), clock: Arc::new(SystemClock), mailer, store, gaps: Default::default() };
     // Like `mandate serve`: a worker makes the evidence bundles.
     mandate::bundles::jobs::spawn_worker(state.clone());
     tokio::spawn(async move {
         axum::serve(listener, app::router(state).into_make_service_with_connect_info::<SocketAddr>()).await.unwrap();
     });
-    (addr, logins)
+    (addr, logins, inbox)
+}
+
+/// Opens the sign-up link e-mailed to `email` and finishes the sign-up.
+async fn finish_sign_up(c: &Client, inbox: &Inbox, email: &str) {
+    let mail = crate::support::mail_to(inbox, email).await;
+    let line = mail.lines().find(|l| l.contains("/signup/")).unwrap_or_else(|| panic!("no sign-up link in {mail}")).trim().to_string();
+    c.goto(&line).await.unwrap();
+    click(c, "main form button[type=submit]").await;
+    arrive(c, "/dashboard").await;
 }
 
 async fn browser(driver_port: u16) -> Client {
@@ -243,14 +259,14 @@ async fn arrive(c: &Client, expected: &str) {
 #[sqlx::test]
 async fn sign_up_invite_join_and_sign_out_in_a_real_browser(db: PgPool) {
     let (_driver, driver_port) = start_driver().await;
-    let addr = start_server(db).await;
+    let (addr, inbox) = start_server(db).await;
     let base = format!("http://{addr}");
     let c = browser(driver_port).await;
-    let result = journey(&c, &base).await;
+    let result = journey(&c, &base, &inbox).await;
     finish(c, "failure", result).await;
 }
 
-async fn journey(c: &Client, base: &str) -> Result<(), String> {
+async fn journey(c: &Client, base: &str, inbox: &Inbox) -> Result<(), String> {
     let stamp = Utc::now().timestamp_millis();
     let owner_email = format!("isms-{stamp}@northwind.example");
     let exec_email = format!("ceo-{stamp}@northwind.example");
@@ -268,24 +284,24 @@ async fn journey(c: &Client, base: &str) -> Result<(), String> {
     shot(c, "01-signup-error").await;
     fill(c, "#f-password", PASSWORD).await;
     click(c, "main button[type=submit]").await;
-    arrive(c, "/dashboard").await;
+    // The answer is the same for any address; the link comes by e-mail.
+    assert_eq!(text(c, "main h1").await, "Check your e-mail");
+    shot(c, "01b-signup-check-your-email").await;
+    finish_sign_up(c, inbox, &owner_email).await;
     assert_eq!(text(c, "main h1").await, "Northwind Traders");
     assert!(text(c, ".flash").await.contains("Welcome"));
     shot(c, "02-dashboard").await;
 
-    // 2. Invite the CEO as an executive; the link is shown to the inviter.
+    // 2. Invite the CEO as an executive; the link goes to the CEO by e-mail.
     click(c, "nav a[href='/members']").await;
     arrive(c, "/members").await;
     fill(c, "#f-email", &exec_email).await;
     click(c, "#role-opt-executive").await;
     click(c, "#invite button[type=submit]").await;
     arrive(c, "/members").await;
-    let flash = text(c, ".flash").await;
-    let link = flash
-        .split_whitespace()
-        .find(|w| w.contains("/invite/"))
-        .ok_or_else(|| format!("no link in: {flash}"))?
-        .to_string();
+    assert!(text(c, ".flash").await.contains(&format!("e-mailed to {exec_email}")));
+    let mail = crate::support::mail_to(inbox, &exec_email).await;
+    let link = mail.lines().find(|l| l.contains("/invite/")).ok_or_else(|| format!("no link in: {mail}"))?.trim().to_string();
     assert!(link.starts_with(base));
     shot(c, "03-invitation-created").await;
 
@@ -346,29 +362,30 @@ async fn choose(c: &Client, css: &str, label: &str) {
     panic!("{css} has no option starting with {label:?}");
 }
 
-async fn sign_up(c: &Client, base: &str, org: &str, name: &str, email: &str) {
+async fn sign_up(c: &Client, base: &str, inbox: &Inbox, org: &str, name: &str, email: &str) {
     c.goto(&format!("{base}/signup")).await.unwrap();
     fill(c, "#f-org_name", org).await;
     fill(c, "#f-name", name).await;
     fill(c, "#f-email", email).await;
     fill(c, "#f-password", PASSWORD).await;
     click(c, "main button[type=submit]").await;
-    arrive(c, "/dashboard").await;
+    assert_eq!(text(c, "main h1").await, "Check your e-mail");
+    finish_sign_up(c, inbox, email).await;
 }
 
 #[sqlx::test]
 async fn isms_lead_sets_up_people_roles_and_raci_in_a_real_browser(db: PgPool) {
     let (_driver, driver_port) = start_driver().await;
-    let addr = start_server(db).await;
+    let (addr, inbox) = start_server(db).await;
     let base = format!("http://{addr}");
     let c = browser(driver_port).await;
-    let result = people_and_roles(&c, &base).await;
+    let result = people_and_roles(&c, &base, &inbox).await;
     finish(c, "failure-people-and-roles", result).await;
 }
 
-async fn people_and_roles(c: &Client, base: &str) -> Result<(), String> {
+async fn people_and_roles(c: &Client, base: &str, inbox: &Inbox) -> Result<(), String> {
     let stamp = Utc::now().timestamp_millis();
-    sign_up(c, base, "Contoso", "Lee Lead", &format!("lead-{stamp}@contoso.example")).await;
+    sign_up(c, base, inbox, "Contoso", "Lee Lead", &format!("lead-{stamp}@contoso.example")).await;
     let dir = std::env::temp_dir().join(format!("mandate-browser-{stamp}"));
     std::fs::create_dir_all(&dir).unwrap();
 
@@ -482,16 +499,16 @@ async fn people_and_roles(c: &Client, base: &str) -> Result<(), String> {
 #[sqlx::test]
 async fn a_policy_is_signed_and_acknowledged_through_a_personal_link(db: PgPool) {
     let (_driver, driver_port) = start_driver().await;
-    let addr = start_server(db).await;
+    let (addr, inbox) = start_server(db).await;
     let base = format!("http://{addr}");
     let c = browser(driver_port).await;
-    let result = policy_journey(&c, &base).await;
+    let result = policy_journey(&c, &base, &inbox).await;
     finish(c, "failure-policy", result).await;
 }
 
-async fn policy_journey(c: &Client, base: &str) -> Result<(), String> {
+async fn policy_journey(c: &Client, base: &str, inbox: &Inbox) -> Result<(), String> {
     let stamp = Utc::now().timestamp_millis();
-    sign_up(c, base, "Fabrikam", "Fay Founder", &format!("fay-{stamp}@fabrikam.example")).await;
+    sign_up(c, base, inbox, "Fabrikam", "Fay Founder", &format!("fay-{stamp}@fabrikam.example")).await;
 
     // 1. A member of staff in the directory (no account).
     c.goto(&format!("{base}/people/new")).await.map_err(|e| e.to_string())?;
@@ -549,7 +566,7 @@ async fn policy_journey(c: &Client, base: &str) -> Result<(), String> {
 #[sqlx::test]
 async fn the_demo_dashboards_for_the_isms_lead_and_the_ceo(db: PgPool) {
     let (_driver, driver_port) = start_driver().await;
-    let (addr, logins) = start_server_with(db, true).await;
+    let (addr, logins, _) = start_server_with(db, true).await;
     let base = format!("http://{addr}");
     let c = browser(driver_port).await;
     let result = dashboards_journey(&c, &base, &logins).await;
@@ -622,7 +639,7 @@ async fn dashboards_journey(c: &Client, base: &str, logins: &[mandate::demo::Dem
 #[sqlx::test]
 async fn only_an_owner_proposes_and_a_leader_confirms_top_management(db: PgPool) {
     let (_driver, driver_port) = start_driver().await;
-    let (addr, logins) = start_server_with(db, true).await;
+    let (addr, logins, _) = start_server_with(db, true).await;
     let base = format!("http://{addr}");
     let c = browser(driver_port).await;
     let result = roster_journey(&c, &base, &logins).await;
@@ -700,7 +717,7 @@ async fn roster_journey(c: &Client, base: &str, logins: &[mandate::demo::DemoLog
 #[sqlx::test]
 async fn an_auditor_browses_asks_and_downloads_a_verifiable_bundle(db: PgPool) {
     let (_driver, driver_port) = start_driver().await;
-    let (addr, logins) = start_server_with(db, true).await;
+    let (addr, logins, _) = start_server_with(db, true).await;
     let base = format!("http://{addr}");
     let downloads = std::env::temp_dir().join(format!("mandate-downloads-{}", uuid::Uuid::new_v4()));
     std::fs::create_dir_all(&downloads).unwrap();
@@ -769,7 +786,7 @@ async fn auditor_journey(c: &Client, base: &str, logins: &[mandate::demo::DemoLo
 #[sqlx::test]
 async fn stored_payloads_run_no_script_in_a_real_browser(db: PgPool) {
     let (_driver, driver_port) = start_driver().await;
-    let (addr, logins) = start_server_with(db.clone(), true).await;
+    let (addr, logins, _) = start_server_with(db.clone(), true).await;
     let app = crate::support::TestApp::new(db).await;
     crate::xss::plant(&app, &logins).await;
     let base = format!("http://{addr}");

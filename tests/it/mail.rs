@@ -1,58 +1,9 @@
 //! Invitation e-mail over real SMTP (a minimal SMTP server on loopback that
 //! records what it receives), and the fallback when delivery fails.
-use crate::support::TestApp;
+use crate::support::{TestApp, smtp_sink};
 use axum::http::StatusCode;
 use mandate::config::SmtpConfig;
 use sqlx::PgPool;
-use std::sync::{Arc, Mutex};
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
-
-/// Accepts one message and keeps its DATA section.
-async fn smtp_sink() -> (u16, Arc<Mutex<Vec<String>>>) {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let inbox = Arc::new(Mutex::new(Vec::new()));
-    let keep = inbox.clone();
-    tokio::spawn(async move {
-        while let Ok((stream, _)) = listener.accept().await {
-            let keep = keep.clone();
-            tokio::spawn(async move {
-                let (r, mut w) = stream.into_split();
-                let mut lines = BufReader::new(r).lines();
-                w.write_all(b"220 sink ESMTP\r\n").await.unwrap();
-                let mut data: Option<String> = None;
-                while let Ok(Some(line)) = lines.next_line().await {
-                    if let Some(body) = data.as_mut() {
-                        if line == "." {
-                            keep.lock().unwrap().push(std::mem::take(body));
-                            data = None;
-                            w.write_all(b"250 queued\r\n").await.unwrap();
-                        } else {
-                            body.push_str(&line);
-                            body.push('\n');
-                        }
-                        continue;
-                    }
-                    let verb = line.get(..4).unwrap_or("").to_ascii_uppercase();
-                    let reply: &[u8] = match verb.as_str() {
-                        "EHLO" | "HELO" => b"250 sink\r\n",
-                        "DATA" => {
-                            data = Some(String::new());
-                            b"354 go on\r\n"
-                        }
-                        "QUIT" => {
-                            w.write_all(b"221 bye\r\n").await.unwrap();
-                            break;
-                        }
-                        _ => b"250 ok\r\n",
-                    };
-                    w.write_all(reply).await.unwrap();
-                }
-            });
-        }
-    });
-    (port, inbox)
-}
 
 #[sqlx::test]
 async fn invitations_are_emailed_when_smtp_is_configured(db: PgPool) {

@@ -528,3 +528,68 @@ impl Client {
         self.post("/login", &[("email", email), ("password", password)]).await
     }
 }
+
+/// A minimal SMTP server on loopback that keeps the DATA section of every message it receives.
+pub async fn smtp_sink() -> (u16, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let inbox = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let keep = inbox.clone();
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            let keep = keep.clone();
+            tokio::spawn(async move {
+                let (r, mut w) = stream.into_split();
+                let mut lines = tokio::io::AsyncBufReadExt::lines(tokio::io::BufReader::new(r));
+                tokio::io::AsyncWriteExt::write_all(&mut w, b"220 sink ESMTP\r\n").await.unwrap();
+                let mut data: Option<String> = None;
+                while let Ok(Some(line)) = lines.next_line().await {
+                    if let Some(body) = data.as_mut() {
+                        if line == "." {
+                            keep.lock().unwrap().push(std::mem::take(body));
+                            data = None;
+                            tokio::io::AsyncWriteExt::write_all(&mut w, b"250 queued\r\n").await.unwrap();
+                        } else {
+                            body.push_str(&line);
+                            body.push('\n');
+                        }
+                        continue;
+                    }
+                    let verb = line.get(..4).unwrap_or("").to_ascii_uppercase();
+                    let reply: &[u8] = match verb.as_str() {
+                        "EHLO" | "HELO" => b"250 sink\r\n",
+                        "DATA" => {
+                            data = Some(String::new());
+                            b"354 go on\r\n"
+                        }
+                        "QUIT" => {
+                            tokio::io::AsyncWriteExt::write_all(&mut w, b"221 bye\r\n").await.unwrap();
+                            break;
+                        }
+                        _ => b"250 ok\r\n",
+                    };
+                    tokio::io::AsyncWriteExt::write_all(&mut w, reply).await.unwrap();
+                }
+            });
+        }
+    });
+    (port, inbox)
+}
+
+
+/// Waits (up to 10 s) for a message to `to` in `inbox` and returns it: delivery runs in the background.
+pub async fn mail_to(inbox: &std::sync::Arc<std::sync::Mutex<Vec<String>>>, to: &str) -> String {
+    for _ in 0..200 {
+        if let Some(m) = inbox.lock().unwrap().iter().find(|m| m.contains(&format!("To: {to}"))) {
+            return m.clone();
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("no message to {to} arrived");
+}
+
+/// The path of the first link in a message that starts with `prefix`.
+pub fn link_in(mail: &str, prefix: &str) -> String {
+    let line = mail.lines().find(|l| l.trim().starts_with(prefix)).unwrap_or_else(|| panic!("no link to {prefix} in {mail}"));
+    url::Url::parse(line.trim()).unwrap().path().to_string()
+}
