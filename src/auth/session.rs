@@ -118,9 +118,17 @@ pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
         .filter(|v| !v.is_empty())
 }
 
+/// A cookie's name as sent: over HTTPS with the `__Host-` prefix, which
+/// browsers accept only from a secure origin, for the whole site and no
+/// other domain, so a sibling subdomain or a plain-HTTP page cannot plant it.
+pub fn cookie_name(state: &AppState, name: &str) -> String {
+    if state.config.secure_cookies { format!("__Host-{name}") } else { name.to_string() }
+}
+
 pub fn set_cookie(state: &AppState, name: &str, value: &str, max_age: Option<i64>) -> HeaderValue {
     let secure = if state.config.secure_cookies { "; Secure" } else { "" };
     let age = max_age.map(|s| format!("; Max-Age={s}")).unwrap_or_default();
+    let name = cookie_name(state, name);
     let v = format!("{name}={value}; Path=/; HttpOnly; SameSite=Lax{secure}{age}");
     HeaderValue::from_str(&v).unwrap_or_else(|_| HeaderValue::from_static(""))
 }
@@ -213,13 +221,14 @@ fn client_addr(state: &AppState, req: &Request) -> String {
 /// Middleware: resolve the visitor, then keep the helper cookies in order.
 pub async fn load(State(state): State<AppState>, mut req: Request, next: Next) -> Result<Response, AppError> {
     let headers = req.headers();
-    let session = match cookie(headers, SESSION_COOKIE) {
+    let (session_name, csrf_name, flash_name) = (cookie_name(&state, SESSION_COOKIE), cookie_name(&state, CSRF_COOKIE), cookie_name(&state, FLASH_COOKIE));
+    let session = match cookie(headers, &session_name) {
         Some(token) => lookup(&state, token).await?,
         None => None,
     };
-    let had_session_cookie = cookie(headers, SESSION_COOKIE).is_some();
-    let existing_anon = cookie(headers, CSRF_COOKIE).map(str::to_string);
-    let flash = cookie(headers, FLASH_COOKIE)
+    let had_session_cookie = cookie(headers, &session_name).is_some();
+    let existing_anon = cookie(headers, &csrf_name).map(str::to_string);
+    let flash = cookie(headers, &flash_name)
         .and_then(|v| URL_SAFE_NO_PAD.decode(v).ok())
         .and_then(|b| serde_json::from_slice::<Flash>(&b).ok());
     let request_id = req.extensions().get::<RequestId>().map(|r| r.0.clone()).unwrap_or_default();
@@ -245,13 +254,13 @@ pub async fn load(State(state): State<AppState>, mut req: Request, next: Next) -
             .any(|v| v.to_str().map(|s| s.starts_with(&format!("{name}="))).unwrap_or(false))
     };
     if let Some(anon) = new_anon
-        && !sets_own_cookie(&res, CSRF_COOKIE)
+        && !sets_own_cookie(&res, &csrf_name)
     {
         let v = set_cookie(&state, CSRF_COOKIE, &anon, None);
         res.headers_mut().append(header::SET_COOKIE, v);
     }
     // A stale session cookie is cleared so the browser stops sending it.
-    if had_session_cookie && !signed_in && !sets_own_cookie(&res, SESSION_COOKIE) {
+    if had_session_cookie && !signed_in && !sets_own_cookie(&res, &session_name) {
         let v = set_cookie(&state, SESSION_COOKIE, "", Some(0));
         res.headers_mut().append(header::SET_COOKIE, v);
     }
@@ -262,7 +271,7 @@ pub async fn load(State(state): State<AppState>, mut req: Request, next: Next) -
             .get(header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .is_some_and(|v| v.starts_with("text/html"));
-    if flash.is_some() && is_page && !sets_own_cookie(&res, FLASH_COOKIE) {
+    if flash.is_some() && is_page && !sets_own_cookie(&res, &flash_name) {
         let v = set_cookie(&state, FLASH_COOKIE, "", Some(0));
         res.headers_mut().append(header::SET_COOKIE, v);
     }

@@ -162,8 +162,13 @@ async fn secure_cookie_when_served_over_tls(db: PgPool) {
     app.user("tls@example.com", "T").await;
     let mut c = app.client();
     let res = c.login("tls@example.com", PASSWORD).await;
-    assert!(res.header("set-cookie").contains("; Secure"));
+    let cookie = res.header("set-cookie");
+    assert!(cookie.starts_with("__Host-mandate_session=") && cookie.contains("; Secure") && cookie.contains("; Path=/"), "{cookie}");
+    assert!(!cookie.contains("Domain"), "{cookie}");
     assert!(res.header("strict-transport-security").contains("max-age"));
+    // The prefixed cookie is the one read back: the session works.
+    assert!(c.cookies.contains_key("__Host-mandate_session"));
+    assert_eq!(c.get("/account").await.status, StatusCode::OK);
 }
 
 #[sqlx::test]
