@@ -7,6 +7,51 @@ use sqlx::PgPool;
 use sqlx::postgres::PgRow;
 use tokio::sync::mpsc;
 
+/// What makes a spreadsheet read a cell as a formula.
+const TRIGGERS: [char; 6] = ['=', '+', '-', '@', '\t', '\r'];
+
+/// The places where a spreadsheet may start a cell inside this text: its
+/// start, and after every `;` or `,` (many locales split on `;` when a file
+/// is pasted or opened with another separator), past any spaces.
+fn cell_starts(text: &str) -> Vec<usize> {
+    let mut starts = vec![0];
+    let bytes = text.as_bytes();
+    for (i, b) in bytes.iter().enumerate() {
+        if *b == b';' || *b == b',' {
+            let mut j = i + 1;
+            while j < bytes.len() && bytes[j] == b' ' {
+                j += 1;
+            }
+            starts.push(j);
+        }
+    }
+    starts
+}
+
+/// At `at`: a run of quotes followed by a formula trigger.
+fn quoted_trigger(text: &str, at: usize) -> bool {
+    text[at..].trim_start_matches('\'').starts_with(TRIGGERS)
+}
+
+/// Defuses every place a spreadsheet could start a formula: a quote goes
+/// before it (and before any quotes already there, so `undefuse` can tell
+/// them apart and give back exactly the text).
+pub fn defuse(cell: &str) -> std::borrow::Cow<'_, str> {
+    let starts: Vec<usize> = cell_starts(cell).into_iter().filter(|&p| quoted_trigger(cell, p)).collect();
+    if starts.is_empty() {
+        return cell.into();
+    }
+    let mut out = String::with_capacity(cell.len() + starts.len());
+    let mut last = 0;
+    for p in starts {
+        out.push_str(&cell[last..p]);
+        out.push('\'');
+        last = p;
+    }
+    out.push_str(&cell[last..]);
+    out.into()
+}
+
 /// One CSV line. Cells that a spreadsheet would run as a formula are defused.
 pub fn row<S: AsRef<str>>(cells: &[S]) -> String {
     let mut line = String::new();
@@ -14,10 +59,7 @@ pub fn row<S: AsRef<str>>(cells: &[S]) -> String {
         if i > 0 {
             line.push(',');
         }
-        let mut c = cell.as_ref().to_string();
-        if c.starts_with(['=', '+', '-', '@', '\t', '\r']) {
-            c.insert(0, '\'');
-        }
+        let c = defuse(cell.as_ref());
         if c.contains([',', '"', '\n', '\r']) {
             line.push('"');
             line.push_str(&c.replace('"', "\"\""));
@@ -30,12 +72,22 @@ pub fn row<S: AsRef<str>>(cells: &[S]) -> String {
     line
 }
 
-/// Reverses `row`'s formula defence, so an exported file imports unchanged.
-pub fn undefuse(cell: &str) -> &str {
-    match cell.strip_prefix('\'') {
-        Some(rest) if rest.starts_with(['=', '+', '-', '@', '\t', '\r']) => rest,
-        _ => cell,
+/// Reverses `defuse`, so an exported file imports unchanged.
+pub fn undefuse(cell: &str) -> std::borrow::Cow<'_, str> {
+    // A start defused by `defuse` holds a quote, then (quotes and) a trigger.
+    let starts: Vec<usize> =
+        cell_starts(cell).into_iter().filter(|&p| cell[p..].starts_with('\'') && quoted_trigger(cell, p + 1)).collect();
+    if starts.is_empty() {
+        return cell.into();
     }
+    let mut out = String::with_capacity(cell.len());
+    let mut last = 0;
+    for p in starts {
+        out.push_str(&cell[last..p]);
+        last = p + 1;
+    }
+    out.push_str(&cell[last..]);
+    out.into()
 }
 
 /// A channel whose receiving end is a download: the producer sends lines as
@@ -102,6 +154,19 @@ pub fn attachment(filename: &str, body: String) -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn formulas_after_separators_are_defused_too() {
+        assert_eq!(row(&["a;=cmd|' /C calc'!A0"]), "a;'=cmd|' /C calc'!A0\r\n");
+        assert_eq!(row(&["x, =1+1"]), "\"x, '=1+1\"\r\n");
+        assert_eq!(row(&["1;2;-3"]), "1;2;'-3\r\n");
+        assert_eq!(defuse("plain; text, here"), "plain; text, here");
+        for cell in ["a;=b", "=a;+b,@c", "a;'=b", "''=x", "'quoted", "a;'b", "; ;=", ";", "", "é;=ü"] {
+            assert_eq!(undefuse(&defuse(cell)), cell, "{cell:?}");
+        }
+        // Text that already held a quote before a trigger keeps it.
+        assert_eq!(defuse("a;'=b"), "a;''=b");
+    }
 
     #[test]
     fn quoting_and_formula_defence() {

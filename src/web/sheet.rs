@@ -34,7 +34,7 @@ pub struct Line {
 
 impl Line {
     pub fn get(&self, column: &str) -> &str {
-        self.cells.get(column).map(|v| crate::web::csv::undefuse(v)).unwrap_or("")
+        self.cells.get(column).map(String::as_str).unwrap_or("")
     }
 }
 
@@ -138,7 +138,7 @@ pub fn read(bytes: &[u8], columns: &[Column], required: &[&str], ignored: &[&str
             out.problems.push(Problem::new(line, "", format!("The file has more than {max_rows} lines; split it into smaller files.")));
             break;
         }
-        let cells = index.iter().map(|(name, i)| (*name, record.get(*i).unwrap_or("").to_string())).collect();
+        let cells = index.iter().map(|(name, i)| (*name, crate::web::csv::undefuse(record.get(*i).unwrap_or("")).into_owned())).collect();
         out.lines.push(Line { line, cells });
     }
     if out.lines.is_empty() && out.problems.is_empty() {
