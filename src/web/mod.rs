@@ -56,8 +56,10 @@ pub fn redirect_with(state: &crate::app::AppState, to: &str, flash: crate::auth:
     res
 }
 
-/// A `{id}` path segment. A malformed id answers 404, exactly like an id
-/// that does not exist or belongs to another organisation.
+/// A `{id}` path segment. A malformed id is read as the nil id, which no
+/// record has: the handler then answers exactly as for an id that does not
+/// exist or belongs to another organisation (a role check first, then 404),
+/// so the answer never tells a malformed id from someone else's.
 #[derive(Debug, Clone, Copy)]
 pub struct Id(pub uuid::Uuid);
 
@@ -67,7 +69,7 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Id {
         let axum::extract::Path(raw) = axum::extract::Path::<String>::from_request_parts(parts, state)
             .await
             .map_err(|_| crate::error::AppError::NotFound)?;
-        raw.parse().map(Id).map_err(|_| crate::error::AppError::NotFound)
+        Ok(Id(raw.parse().unwrap_or(uuid::Uuid::nil())))
     }
 }
 

@@ -707,12 +707,22 @@ async fn every_route_role_and_tenant_gets_the_expected_answer(db: PgPool) {
     let w = world(db).await;
     let mut mismatches = Vec::new();
     let mut checked = 0;
+    // Besides own and other tenants' ids: ids that name nothing, well-formed
+    // or not, must answer exactly as another tenant's id does.
+    const NOT_IDS: [&str; 4] = ["not-an-id", "1%27%20OR%201%3D1", "00000000-0000-0000-0000-00000000000g", "00000000-0000-4000-8000-000000000000"];
     for (method, path, own, other) in TABLE {
-        for (dimension, expected) in [(false, Some(own)), (true, other.as_ref())] {
+        let mut dimensions: Vec<(&str, bool, Option<&[&str; 8]>)> = vec![("own tenant", false, Some(own)), ("other tenant", true, other.as_ref())];
+        if path.contains("{id}") && other.is_some() {
+            dimensions.extend(NOT_IDS.iter().map(|bad| (*bad, false, other.as_ref())));
+        }
+        for (dimension_name, dimension, expected) in dimensions {
             let Some(expected) = expected else { continue };
             for (i, p) in PRINCIPALS.iter().enumerate() {
                 let t = w.ids(*p, dimension);
-                let url = fill(path, t, *p);
+                let mut url = fill(path, t, *p);
+                if NOT_IDS.contains(&dimension_name) {
+                    url = path.replace("{id}", dimension_name);
+                }
                 let mut c = w.client(*p).await;
                 let res = if *method == "GET" {
                     c.get(&url).await
@@ -737,8 +747,7 @@ async fn every_route_role_and_tenant_gets_the_expected_answer(db: PgPool) {
                 checked += 1;
                 if !matches(expected[i], res.status.as_u16(), res.location()) {
                     mismatches.push(format!(
-                        "{method} {path} as {p:?} ({}): expected {}, got {} {}",
-                        if dimension { "other tenant" } else { "own tenant" },
+                        "{method} {path} as {p:?} ({dimension_name}): expected {}, got {} {}",
                         expected[i],
                         res.status.as_u16(),
                         res.location()
