@@ -283,6 +283,7 @@ const STAFF_ON: &str = "p.created_at < $3 AND (p.start_date IS NULL OR p.start_d
 const EXPIRES: &str = "COALESCE(i.valid_until, (i.evidence_date + make_interval(months => i.review_interval_months))::date)";
 
 /// Loads the organisation's records as of `as_of`: 20 queries, whatever its size.
+/// Who counts as top management is read from the roster as it stood that day.
 pub async fn load(db: &PgPool, org_id: Uuid, as_of: NaiveDate) -> AppResult<Snapshot> {
     let mut tx = db.begin().await?;
     sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY").execute(&mut *tx).await?;
@@ -307,7 +308,7 @@ async fn read(tx: &mut Transaction<'static, Postgres>, org_id: Uuid, as_of: Naiv
     let cadence_months: i32 = sqlx::query_scalar("SELECT review_cadence_months FROM organisations WHERE id = $1").bind(org_id).fetch_one(&mut **tx).await?;
 
     let (total, no_clause, sample): (i64, i64, Json<Vec<PersonRef>>) = sqlx::query_as(&format!(
-        "WITH staff AS (SELECT p.id, p.name, p.security_clause, p.top_management, p.line_manager FROM people p WHERE p.org_id = $1 AND {STAFF_ON})
+        "WITH staff AS (SELECT p.id, p.name, p.security_clause, (p.id IN (SELECT top_management_as_of($1, $3))) AS top_management, p.line_manager FROM people p WHERE p.org_id = $1 AND {STAFF_ON})
          SELECT (SELECT count(*) FROM staff), (SELECT count(*) FROM staff WHERE NOT security_clause),
                 COALESCE((SELECT json_agg(json_build_object('id', id, 'name', name)) FROM
                     (SELECT id, name FROM staff WHERE NOT security_clause ORDER BY top_management DESC, line_manager DESC, name LIMIT {SAMPLE}) x), '[]'::json)"
@@ -341,9 +342,9 @@ async fn read(tx: &mut Transaction<'static, Postgres>, org_id: Uuid, as_of: Naiv
     );
 
     let appointments: Vec<Appointment> = rows!(
-        "SELECT a.id, a.role_id, r.name AS role_name, a.capacity, p.id AS person_id, p.name AS person_name, p.top_management AS person_top,
+        "SELECT a.id, a.role_id, r.name AS role_name, a.capacity, p.id AS person_id, p.name AS person_name, (p.id IN (SELECT top_management_as_of($1, $3))) AS person_top,
                 ((p.start_date IS NULL OR p.start_date <= $2) AND (p.end_date IS NULL OR p.end_date > $2)) AS person_current,
-                b.name AS appointer_name, b.top_management AS appointer_top, a.appointed_on,
+                b.name AS appointer_name, (b.id IN (SELECT top_management_as_of($1, $3))) AS appointer_top, a.appointed_on,
                 (a.accepted_at IS NOT NULL AND a.accepted_at < $3) AS accepted, btrim(a.hats_note) = '' AS no_hats_note
            FROM role_appointments a
            JOIN isms_roles r ON r.org_id = a.org_id AND r.id = a.role_id AND r.created_at < $3 AND (r.retired_at IS NULL OR r.retired_at >= $3)
@@ -389,7 +390,7 @@ async fn read(tx: &mut Transaction<'static, Postgres>, org_id: Uuid, as_of: Naiv
                ORDER BY pol.id, v.major DESC, v.minor DESC) c),
          staff AS MATERIALIZED (
             SELECT p.id, p.name, p.kind, p.department, p.line_manager,
-                   row_number() OVER (ORDER BY p.top_management OR p.line_manager DESC, p.name) AS rank
+                   row_number() OVER (ORDER BY (p.id IN (SELECT top_management_as_of($1, $3))) OR p.line_manager DESC, p.name) AS rank
               FROM people p WHERE p.org_id = $1 AND {STAFF_ON}),
          acked AS (
             SELECT a.person_id, cur.k FROM acknowledgements a
@@ -410,7 +411,7 @@ async fn read(tx: &mut Transaction<'static, Postgres>, org_id: Uuid, as_of: Naiv
 
     let modules: Vec<Module> = rows!(&format!(
         "WITH s AS (
-            SELECT t.id AS module_id, p.id, p.name, p.top_management OR p.line_manager AS leader,
+            SELECT t.id AS module_id, p.id, p.name, (p.id IN (SELECT top_management_as_of($1, $3))) OR p.line_manager AS leader,
                    EXISTS (SELECT 1 FROM training_records r WHERE r.org_id = t.org_id AND r.module_id = t.id AND r.person_id = p.id
                               AND r.recorded_at < $3 AND r.completed_on <= $2
                               AND (r.completed_on + make_interval(months => t.validity_months))::date >= $2) AS current
@@ -429,7 +430,7 @@ async fn read(tx: &mut Transaction<'static, Postgres>, org_id: Uuid, as_of: Naiv
             SELECT v.policy_id, v.major FROM policies pol JOIN policy_versions v ON v.org_id = pol.org_id AND v.policy_id = pol.id
              WHERE pol.org_id = $1 AND pol.kind = 'is_policy' AND pol.created_at < $3 AND v.approved_at < $3
              ORDER BY v.approved_at DESC, v.major DESC, v.minor DESC LIMIT 1)
-         SELECT p.id, p.name, p.top_management, p.line_manager,
+         SELECT p.id, p.name, (p.id IN (SELECT top_management_as_of($1, $3))) AS top_management, p.line_manager,
                 EXISTS (SELECT 1 FROM acknowledgements a JOIN policy_versions v ON v.org_id = a.org_id AND v.id = a.policy_version_id
                           JOIN cur_is ON cur_is.policy_id = v.policy_id AND cur_is.major = v.major
                          WHERE a.org_id = p.org_id AND a.person_id = p.id AND a.acknowledged_at < $3) AS acknowledged,
@@ -437,8 +438,8 @@ async fn read(tx: &mut Transaction<'static, Postgres>, org_id: Uuid, as_of: Naiv
                          WHERE r.org_id = $1 AND t.org_id = $1 AND r.person_id = p.id AND r.recorded_at < $3 AND r.completed_on <= $2
                            AND (r.completed_on + make_interval(months => t.validity_months))::date >= $2) AS trained
            FROM people p
-          WHERE p.org_id = $1 AND {STAFF_ON} AND (p.top_management OR p.line_manager)
-          ORDER BY p.top_management DESC, p.name"
+          WHERE p.org_id = $1 AND {STAFF_ON} AND ((p.id IN (SELECT top_management_as_of($1, $3))) OR p.line_manager)
+          ORDER BY (p.id IN (SELECT top_management_as_of($1, $3))) DESC, p.name"
     ));
 
     let starters: Vec<Starter> = rows!(
@@ -470,7 +471,7 @@ async fn read(tx: &mut Transaction<'static, Postgres>, org_id: Uuid, as_of: Naiv
         "SELECT m.id, m.title, m.kind, m.planned_on, m.held_on, c.name AS chair_name,
                 (btrim(m.minutes) <> '' OR EXISTS (SELECT 1 FROM evidence_links l WHERE l.org_id = m.org_id AND l.target_kind = 'meeting'
                                                      AND l.target_id = m.id AND l.linked_at < $3)) AS has_minutes,
-                EXISTS (SELECT 1 FROM people p WHERE p.org_id = m.org_id AND p.id = ANY(m.attendee_ids) AND p.top_management) AS top_present,
+                EXISTS (SELECT 1 FROM people p WHERE p.org_id = m.org_id AND p.id = ANY(m.attendee_ids) AND (p.id IN (SELECT top_management_as_of($1, $3)))) AS top_present,
                 (m.signed_off_at IS NOT NULL AND m.signed_off_at < $3) AS signed, m.decisions
            FROM meetings m LEFT JOIN people c ON c.org_id = m.org_id AND c.id = m.chair_id
           WHERE m.org_id = $1 AND m.created_at < $3 AND $2::date IS NOT NULL
@@ -488,7 +489,7 @@ async fn read(tx: &mut Transaction<'static, Postgres>, org_id: Uuid, as_of: Naiv
 
     let decisions: Vec<Decision> = rows!(
         "SELECT d.id, d.title, CASE WHEN d.decided_on <= $2 THEN d.decision ELSE 'pending' END AS decision,
-                CASE WHEN d.decided_on <= $2 THEN d.decided_on END AS decided_on, b.name AS decider_name, b.top_management AS decider_top,
+                CASE WHEN d.decided_on <= $2 THEN d.decided_on END AS decided_on, b.name AS decider_name, (b.id IN (SELECT top_management_as_of($1, $3))) AS decider_top,
                 d.amount::float8 AS amount, d.currency
            FROM resource_decisions d LEFT JOIN people b ON b.org_id = d.org_id AND b.id = d.decided_by
           WHERE d.org_id = $1 AND d.created_at < $3
@@ -496,7 +497,7 @@ async fn read(tx: &mut Transaction<'static, Postgres>, org_id: Uuid, as_of: Naiv
     );
 
     let communications: Vec<Communication> = rows!(
-        "SELECT c.id, c.subject, c.sent_on, f.name AS from_name, f.top_management AS from_top
+        "SELECT c.id, c.subject, c.sent_on, f.name AS from_name, (f.id IN (SELECT top_management_as_of($1, $3))) AS from_top
            FROM communications c LEFT JOIN people f ON f.org_id = c.org_id AND f.id = c.from_id
           WHERE c.org_id = $1 AND c.created_at < $3 AND c.sent_on <= $2
           ORDER BY c.sent_on DESC"

@@ -31,6 +31,8 @@ async fn staff(app: &TestApp, org: Uuid, name: &str, top: bool, start: &str) -> 
     };
     let mut tx = app.db().begin().await.unwrap();
     let id = people::create(&mut tx, &Actor::system(Some(org), "test"), app.state.clock.now(), org, &f, None).await.unwrap();
+    // Top management as the organisation was set up (the roster dates it from their start).
+    mandate::people::roster::model::record_seeded(&mut tx, org).await.unwrap();
     tx.commit().await.unwrap();
     id
 }
@@ -221,6 +223,9 @@ async fn a_compliant_organisation_has_no_gaps_and_each_rule_fires_when_broken(db
     sqlx::query("INSERT INTO raci_cells (org_id, activity_id, role_id, letters) VALUES ($1, $2, $3, 'A')").bind(org).bind(c.activity).bind(c.roles[1]).execute(app.db()).await.unwrap();
     fires!("raci_incomplete");
     sql(&app, "UPDATE people SET top_management = true WHERE id = $1", c.holder).await;
+    let mut tx = app.db().begin().await.unwrap();
+    mandate::people::roster::model::record_seeded(&mut tx, org).await.unwrap();
+    tx.commit().await.unwrap();
     fires!("hats_not_documented");
     sql(&app, "UPDATE isms_roles SET authorities = '' WHERE id = $1", c.roles[2]).await;
     fires!("role_without_authority");

@@ -261,3 +261,29 @@ async fn accepting_an_invitation_links_the_entry_with_that_address(db: PgPool) {
     assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
     assert_eq!(o.top(person).await, (false, Some(user), None));
 }
+
+#[sqlx::test]
+async fn views_as_of_a_past_day_use_the_roster_of_that_day(db: PgPool) {
+    let o = org(db).await;
+    let jane = o.app.user("jane@acme.example", "Jane Director").await;
+    o.app.member(o.org, jane, Role::Executive).await;
+    let jane_person = o.app.person(o.org, "Jane Director", "jane@acme.example", false).await;
+    o.app.link(o.org, jane_person, jane).await;
+    let res = o.as_user(o.owner).await.post("/people/roster", &[("person_id", &jane_person.to_string()), ("change", "add")]).await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER);
+    let change = o.pending_change(jane_person).await;
+    assert_eq!(o.as_user(o.ceo).await.post(&format!("/people/roster/{change}/confirm"), &[]).await.status, StatusCode::SEE_OTHER);
+    let today = o.app.state.clock.now().date_naive();
+    // Both have been on the staff for years; only the roster changed today.
+    sqlx::query("UPDATE people SET created_at = '2020-01-01' WHERE org_id = $1").bind(o.org).execute(o.app.db()).await.unwrap();
+    let leaders_on = |day: chrono::NaiveDate| {
+        let db = o.app.db().clone();
+        let org = o.org;
+        async move {
+            let s = mandate::gaps::snapshot::load(&db, org, day).await.unwrap();
+            s.leaders.iter().filter(|l| l.top_management).map(|l| l.name.clone()).collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(leaders_on(today).await, vec!["Cara Chief", "Jane Director"]);
+    assert_eq!(leaders_on(today - chrono::Duration::days(1)).await, vec!["Cara Chief"], "Jane joined top management today");
+}
