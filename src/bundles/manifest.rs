@@ -88,20 +88,34 @@ pub struct Report {
     pub extra: Vec<String>,
     /// Problems in the audit-log segment (a row that does not hash or chain).
     pub audit_log: Vec<String>,
+    /// Problems of the ZIP itself: a local header that differs from the
+    /// central directory, bytes outside every entry, data that does not
+    /// match its CRC-32 (see `structure`).
+    pub structure: Vec<String>,
     pub manifest_sha256: String,
     pub head_hash: String,
 }
 
 impl Report {
     pub fn ok(&self) -> bool {
-        self.altered.is_empty() && self.missing.is_empty() && self.extra.is_empty() && self.audit_log.is_empty()
+        self.altered.is_empty() && self.missing.is_empty() && self.extra.is_empty() && self.audit_log.is_empty() && self.structure.is_empty()
     }
 }
 
-/// Checks every file of a bundle against its manifest, and the audit-log
-/// segment's hash chain. Reads each entry as a stream.
+/// Checks the ZIP's structure (local headers against the central
+/// directory, no byte outside the entries), every file of a bundle against
+/// its manifest and its CRC-32, and the audit-log segment's hash chain.
+/// Reads each entry as a stream.
 pub async fn verify(path: &Path) -> anyhow::Result<Report> {
-    let zip = ZipFileReader::new(path).await.with_context(|| format!("{} is not a readable ZIP file", path.display()))?;
+    let owned = path.to_path_buf();
+    let structure = tokio::task::spawn_blocking(move || super::structure::check(&owned))
+        .await
+        .context("checking the ZIP structure")?
+        .with_context(|| format!("cannot read {}", path.display()))?;
+    let zip = ZipFileReader::new(path).await.with_context(|| {
+        let found = if structure.is_empty() { String::new() } else { format!(" ({})", structure.join("; ")) };
+        format!("{} is not a readable ZIP file{found}", path.display())
+    })?;
     // Every entry counts, whatever its name: one that is not valid UTF-8 is
     // named lossily and, not being listed, reported as extra.
     let entries: Vec<(usize, String)> = zip
@@ -117,10 +131,18 @@ pub async fn verify(path: &Path) -> anyhow::Result<Report> {
         [] => anyhow::bail!("the bundle has no {MANIFEST}"),
         _ => anyhow::bail!("the bundle has {} entries named {MANIFEST}: a ZIP tool would show one and hide the others", manifests.len()),
     };
+    let crc_of = |i: usize| zip.file().entries()[i].crc32();
+    let crc_problem = |name: &str| format!("entry {name:?}: its data does not match the CRC-32 the central directory gives");
     let mut raw = Vec::new();
-    zip.reader_without_entry(*mi).await?.read_to_end(&mut raw).await.context("reading the manifest")?;
+    let mut reader = zip.reader_without_entry(*mi).await?;
+    reader.read_to_end(&mut raw).await.context("reading the manifest")?;
+    let manifest_crc_ok = reader.compute_hash() == crc_of(*mi);
+    drop(reader);
     let manifest: Manifest = serde_json::from_slice(&raw).context("the manifest is not valid JSON of the expected shape")?;
-    let mut report = Report { manifest_sha256: hex::encode(Sha256::digest(&raw)), head_hash: manifest.audit_log.head_hash.clone(), ..Default::default() };
+    let mut report = Report { manifest_sha256: hex::encode(Sha256::digest(&raw)), head_hash: manifest.audit_log.head_hash.clone(), structure, ..Default::default() };
+    if !manifest_crc_ok {
+        report.structure.push(crc_problem(MANIFEST));
+    }
     let mut listed: BTreeMap<&str, &FileEntry> = manifest.files.iter().map(|f| (f.path.as_str(), f)).collect();
     for (i, name) in &entries {
         if *i == *mi {
@@ -140,12 +162,15 @@ pub async fn verify(path: &Path) -> anyhow::Result<Report> {
             let n = match reader.read(&mut buf).await {
                 Ok(n) => n,
                 Err(_) => {
-                    // A damaged entry (its CRC or compression broken) counts as altered.
+                    // A damaged entry (its compression broken) counts as altered.
                     size = u64::MAX;
                     break;
                 }
             };
             if n == 0 {
+                if reader.compute_hash() != crc_of(*i) {
+                    report.structure.push(crc_problem(name));
+                }
                 break;
             }
             hasher.update(&buf[..n]);
