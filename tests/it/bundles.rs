@@ -140,11 +140,12 @@ async fn a_bundle_holds_the_tenants_evidence_and_records_and_verifies(db: PgPool
         assert!(!text.contains("Beta") && !text.contains("bertha@beta.example"), "{name} leaks the other tenant");
         assert!(!name.contains("..") && !name.starts_with('/'), "entry name {name} is tamed");
     }
-    // Every file is listed, the manifest itself excepted.
+    // Every file is listed, the manifest itself and SHA256SUMS (written after it) excepted.
     let listed: BTreeSet<&str> = m.files.iter().map(|f| f.path.as_str()).collect();
-    let present: BTreeSet<&str> = files.keys().map(String::as_str).filter(|n| *n != "manifest.json").collect();
+    let present: BTreeSet<&str> = files.keys().map(String::as_str).filter(|n| !["manifest.json", "SHA256SUMS"].contains(n)).collect();
     assert_eq!(listed, present);
-    for expected in ["index.html", "records/people.csv", "records/acknowledgements.csv", "records/acknowledgement-status.csv", "records/training.csv", "records/roles.csv", "records/raci.csv", "records/meetings.csv", "records/actions.csv", "records/resource-decisions.csv", "records/communications.csv", "records/objectives.csv", "records/policies.csv", "records/gaps.csv", "audit/audit-log.jsonl"] {
+    assert_eq!(m.format, "mandate-evidence-bundle/2");
+    for expected in ["README.txt", "index.html", "records/people.csv", "records/acknowledgements.csv", "records/acknowledgement-status.csv", "records/training.csv", "records/roles.csv", "records/raci.csv", "records/meetings.csv", "records/actions.csv", "records/resource-decisions.csv", "records/communications.csv", "records/objectives.csv", "records/policies.csv", "records/gaps.csv", "audit/audit-log.jsonl"] {
         assert!(files.contains_key(expected), "{expected} is in the bundle");
     }
     // Spreadsheets never run a cell as a formula.
@@ -532,4 +533,77 @@ async fn verify_bundle_refuses_bytes_outside_the_entries(db: PgPool) {
     let (code, text) = verify_bundle_cli(&temp_zip(&pointed));
     assert_eq!(code, 2, "{text}");
     assert!(text.contains("overlaps") && text.contains(&format!("\"{}\"", second.name)), "{text}");
+}
+
+#[sqlx::test]
+async fn an_unzipped_bundle_checks_with_sha256sum_alone(db: PgPool) {
+    let s = setup(db).await;
+    let (_, path) = bundle_through_the_app(&s).await;
+    let files = entries(&path).await;
+    let readme = String::from_utf8(files["README.txt"].clone()).unwrap();
+    assert!(readme.contains("sha256sum -c SHA256SUMS") && readme.contains("mandate verify-bundle") && readme.contains("manifest.json"), "{readme}");
+
+    // SHA256SUMS lists every file but itself, in the format sha256sum writes.
+    let sums = String::from_utf8(files["SHA256SUMS"].clone()).unwrap();
+    let listed: BTreeSet<&str> = sums.lines().map(|l| {
+        let (hash, name) = l.split_once("  ").unwrap();
+        assert!(hash.len() == 64 && hash.bytes().all(|b| b.is_ascii_hexdigit()), "{l}");
+        name
+    }).collect();
+    let present: BTreeSet<&str> = files.keys().map(String::as_str).filter(|n| *n != "SHA256SUMS").collect();
+    assert_eq!(listed, present);
+    assert!(listed.contains("manifest.json") && listed.contains("README.txt"));
+
+    let dir = std::env::temp_dir().join(format!("mandate-unzipped-{}", Uuid::new_v4().simple()));
+    for (name, data) in &files {
+        let file = dir.join(name);
+        std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+        std::fs::write(file, data).unwrap();
+    }
+    let check = || std::process::Command::new("sha256sum").args(["-c", "SHA256SUMS"]).current_dir(&dir).output().unwrap();
+    let ok = check();
+    let out = String::from_utf8_lossy(&ok.stdout).into_owned() + &String::from_utf8_lossy(&ok.stderr);
+    assert!(ok.status.success(), "{out}");
+    assert_eq!(out.lines().filter(|l| l.ends_with(": OK")).count(), files.len() - 1, "{out}");
+
+    std::fs::write(dir.join("records/people.csv"), b"name,email\nSomeone Else,else@acme.example\n").unwrap();
+    let bad = check();
+    let out = String::from_utf8_lossy(&bad.stdout).into_owned();
+    assert!(!bad.status.success(), "{out}");
+    assert!(out.contains("records/people.csv: FAILED"), "{out}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[sqlx::test]
+async fn verify_bundle_checks_sha256sums(db: PgPool) {
+    let s = setup(db).await;
+    let (_, path) = bundle_through_the_app(&s).await;
+    let sums = String::from_utf8(entries(&path).await["SHA256SUMS"].clone()).unwrap();
+
+    // A line whose hash is not the file's, a line dropped, a line for a file that is not there.
+    let wrong = sums.lines().map(|l| if l.ends_with("  records/roles.csv") { format!("{}  records/roles.csv", "0".repeat(64)) } else { l.to_string() }).collect::<Vec<_>>().join("\n") + "\n";
+    let dropped: String = sums.lines().filter(|l| !l.ends_with("  index.html")).map(|l| format!("{l}\n")).collect();
+    let ghost = format!("{sums}{}  records/ghost.csv\n", "1".repeat(64));
+    for (sums, expect) in [(wrong, "records/roles.csv"), (dropped, "index.html"), (ghost, "records/ghost.csv")] {
+        let tampered = rewrite(&path, |name, data| Some(if name == "SHA256SUMS" { sums.clone().into_bytes() } else { data }), None).await;
+        let (code, text) = verify_bundle_cli(&tampered);
+        assert_eq!(code, 2, "{text}");
+        assert!(text.lines().any(|l| l.contains("SHA256SUMS") && l.contains(expect)), "{expect}: {text}");
+    }
+
+    // Without SHA256SUMS the bundle does not verify, unless its manifest
+    // says it was made before bundles carried one.
+    let without = rewrite(&path, |name, data| (name != "SHA256SUMS").then_some(data), None).await;
+    let (code, text) = verify_bundle_cli(&without);
+    assert_eq!(code, 2, "{text}");
+    assert!(text.contains("the bundle has no SHA256SUMS"), "{text}");
+    let old_format = rewrite(&path, |name, data| match name {
+        "SHA256SUMS" => None,
+        "manifest.json" => Some(String::from_utf8(data).unwrap().replace("\"mandate-evidence-bundle/2\"", "\"mandate-evidence-bundle/1\"").into_bytes()),
+        _ => Some(data),
+    }, None)
+    .await;
+    let (code, text) = verify_bundle_cli(&old_format);
+    assert_eq!(code, 0, "{text}");
+    assert!(text.contains("made before bundles carried one"), "{text}");
 }
