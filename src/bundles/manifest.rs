@@ -277,6 +277,12 @@ fn check_sums(text: &[u8], actual: &BTreeMap<String, String>) -> Vec<String> {
     for name in actual.keys().filter(|n| !seen.contains(n.as_str())) {
         problems.push(format!("{name:?} is in the bundle but not listed"));
     }
+    // A list that is wrong throughout need not be printed whole.
+    if problems.len() > 100 {
+        let more = problems.len() - 100;
+        problems.truncate(100);
+        problems.push(format!("and {more} more problems with it"));
+    }
     problems
 }
 
