@@ -114,7 +114,7 @@ enum Command {
         #[arg(long)]
         out: std::path::PathBuf,
     },
-    /// Check every file of an evidence bundle against its manifest, and its audit-log chain (needs no database)
+    /// Check an evidence bundle offline: its ZIP structure, every file against its manifest and SHA256SUMS, and its audit-log chain (needs no database)
     VerifyBundle {
         /// The bundle's ZIP file
         file: std::path::PathBuf,
@@ -254,10 +254,25 @@ async fn export(opts: &Options, database: &db::Database, org: &str, params: crat
 async fn verify_bundle(file: &std::path::Path, expect_manifest: Option<&str>) -> anyhow::Result<ExitCode> {
     let r = crate::bundles::manifest::verify(file).await?;
     let manifest_ok = expect_manifest.is_none_or(|e| e.trim().eq_ignore_ascii_case(&r.manifest_sha256));
-    println!("Checked {} files of {} against its manifest.", r.checked, file.display());
+    println!(
+        "Checked the ZIP structure of {} and its {} files against its manifest{}.",
+        file.display(),
+        r.checked,
+        if r.sums_checked { " and SHA256SUMS" } else { "" }
+    );
     println!("  manifest SHA-256 {} (compare with the value Mandate shows for this bundle)", r.manifest_sha256);
     println!("  audit-log chain head {}", r.head_hash);
-    for (what, list) in [("ALTERED", &r.altered), ("MISSING", &r.missing), ("EXTRA (not in the manifest)", &r.extra), ("AUDIT LOG", &r.audit_log)] {
+    if !r.sums_checked && r.sums.is_empty() {
+        println!("  (no SHA256SUMS to check: the bundle was made before bundles carried one)");
+    }
+    for (what, list) in [
+        ("ZIP STRUCTURE", &r.structure),
+        ("ALTERED", &r.altered),
+        ("MISSING", &r.missing),
+        ("EXTRA (not in the manifest)", &r.extra),
+        ("SHA256SUMS", &r.sums),
+        ("AUDIT LOG", &r.audit_log),
+    ] {
         for name in list {
             println!("  {what}: {name}");
         }
@@ -267,7 +282,8 @@ async fn verify_bundle(file: &std::path::Path, expect_manifest: Option<&str>) ->
     }
     if r.ok() && manifest_ok {
         println!(
-            "The bundle verifies: every file matches its SHA-256 and size, none is missing or added, and the audit-log rows chain.{}",
+            "The bundle verifies: every local header agrees with the central directory and no byte lies outside the entries, every file matches its SHA-256, size and CRC-32, none is missing or added,{} and the audit-log rows chain.{}",
+            if r.sums_checked { " SHA256SUMS lists every file with its true SHA-256," } else { "" },
             if expect_manifest.is_some() { " The manifest is the one Mandate recorded." } else { " Pass --expect-manifest with the value Mandate shows to check the manifest too." }
         );
         Ok(ExitCode::SUCCESS)

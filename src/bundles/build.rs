@@ -1,11 +1,12 @@
-//! Writes an evidence bundle: one ZIP with every evidence file (stored as
-//! is), the policy texts, CSV files of the records, the audit-log segment,
-//! an offline `index.html` and `manifest.json`. Everything is streamed: files
+//! Writes an evidence bundle: one ZIP with a `README.txt`, every evidence
+//! file (stored as is), the policy texts, CSV files of the records, the
+//! audit-log segment, an offline `index.html`, `manifest.json` and, last,
+//! `SHA256SUMS`. Everything is streamed: files
 //! from the evidence store and rows from PostgreSQL go straight into the ZIP,
 //! and the ZIP straight to its destination, so memory stays flat whatever
 //! the bundle's size (the ZIP's central directory, a few dozen bytes per
 //! file, is the only thing that grows).
-use super::manifest::{AuditSegment, FORMAT, FileEntry, MANIFEST, safe_segment};
+use super::manifest::{AuditSegment, FORMAT, FileEntry, MANIFEST, README, SUMS, safe_segment, sums_line};
 use crate::audit::ExportedRow;
 use crate::evidence::store::EvidenceStore;
 use crate::people::audience;
@@ -434,7 +435,8 @@ where
     .fetch_one(&mut *tx)
     .await?;
     let records = record_files();
-    progress.total.store(revisions as u64 + policy_texts as u64 + records.len() as u64 + 3, Ordering::Relaxed);
+    // One step per file, and one each for README.txt, the gap list, the audit log, the index, the manifest and SHA256SUMS.
+    progress.total.store(revisions as u64 + policy_texts as u64 + records.len() as u64 + 6, Ordering::Relaxed);
 
     let manifest_path = std::env::temp_dir().join(format!("mandate-manifest-{}.jsonl", Uuid::new_v4().simple()));
     let file = tokio::fs::File::create(&manifest_path).await.context("creating a temporary file for the manifest")?;
@@ -449,7 +451,8 @@ where
     let _ = tokio::fs::remove_file(&manifest_path).await;
     let (manifest_sha256, evidence_files) = result?;
     tx.rollback().await?;
-    let files = w.files + 1;
+    // The listed files, the manifest and SHA256SUMS.
+    let files = w.files + 2;
     let mut hashing = w.zip.close().await?.into_inner();
     hashing.shutdown().await.context("finishing the bundle file")?;
     Ok(Built { size: hashing.size, sha256: hashing.hasher.finalize().to_vec(), manifest_sha256, files, evidence_files })
@@ -471,6 +474,10 @@ async fn write_all<W: AsyncWrite + Unpin + Send>(
     head_seq: i64,
     head_hash: &[u8],
 ) -> anyhow::Result<(Vec<u8>, usize)> {
+    // 0. What the bundle is and how to check it, first so a ZIP tool lists it at the top.
+    w.add_text(README, "readme", readme(org_name, params, now)).await?;
+    progress.step("Wrote README.txt").await?;
+
     // 1. Evidence files, page by page, each checked against its recorded SHA-256.
     let mut after: Option<(Uuid, i32)> = None;
     let mut evidence_files = 0usize;
@@ -619,5 +626,79 @@ async fn write_all<W: AsyncWrite + Unpin + Send>(
     let all = futures_util::stream::iter([Ok(bytes::Bytes::from(opening))]).chain(entries).chain(futures_util::stream::iter([Ok(bytes::Bytes::from_static(b"\n]}\n"))]));
     let (manifest_sha, _) = w.add(MANIFEST, true, Box::pin(all)).await?;
     progress.step("Wrote the manifest").await?;
+
+    // 8. SHA256SUMS: every file with its SHA-256, from the same lines, then
+    //    the manifest; so `sha256sum -c SHA256SUMS` checks an unzipped bundle.
+    let lines = tokio::io::BufReader::new(tokio::fs::File::open(&w.manifest_path).await?).lines();
+    let listed = tokio_stream::wrappers::LinesStream::new(lines).map(|line| -> anyhow::Result<bytes::Bytes> {
+        let entry: FileEntry = serde_json::from_str(&line?)?;
+        Ok(bytes::Bytes::from(sums_line(&entry.sha256, &entry.path)?))
+    });
+    let last = sums_line(&hex::encode(&manifest_sha), MANIFEST)?;
+    w.add(SUMS, true, Box::pin(listed.chain(futures_util::stream::iter([Ok(bytes::Bytes::from(last))])))).await?;
+    progress.step("Wrote SHA256SUMS").await?;
     Ok((manifest_sha, evidence_files))
+}
+
+/// The bundle's README.txt: what it is and three ways to check it.
+fn readme(org_name: &str, params: &Params, now: DateTime<Utc>) -> String {
+    let period = match (params.period_from, params.period_to) {
+        (None, None) => String::new(),
+        (from, to) => format!(
+            "\nThe audit log covers the period {} to {}.",
+            from.map(|d| d.to_string()).unwrap_or_else(|| "the start".into()),
+            to.map(|d| d.to_string()).unwrap_or_else(|| params.as_of.to_string())
+        ),
+    };
+    format!(
+        "EVIDENCE BUNDLE: {org_name}, as of {as_of}
+Made by Mandate on {made} (UTC).{period}
+
+WHAT THIS IS
+
+The records that show how the leadership of {org_name} directs its
+information security management system (ISO/IEC 27001:2022 clause 5 and
+Annex A 5.4), as recorded by the end of {as_of}; anything recorded later is
+left out (index.html names the few details shown as they stand today):
+
+  index.html      start here: it opens in any web browser, offline, and
+                  leads from each requirement to its owner and evidence
+  evidence/       every evidence file, byte for byte as it was uploaded
+  policies/       the policy texts written in Mandate
+  records/        spreadsheets (CSV): people, policies and who acknowledged
+                  them, training, roles, meetings, decisions, the gap list...
+  audit/          the audit log: one row per line, each row carrying the
+                  hash of the row before it, so a row that was changed,
+                  slipped in or taken out shows
+  manifest.json   every file above with its SHA-256 and size
+  SHA256SUMS      the SHA-256 of every file in the bundle except itself
+
+HOW TO CHECK IT
+
+1. With standard tools only. Unzip the bundle, open a terminal in the
+   folder that holds this README.txt and run
+
+       sha256sum -c SHA256SUMS
+
+   (on macOS: shasum -a 256 -c SHA256SUMS). Every line must end in OK.
+   A file that was changed shows FAILED.
+
+2. With Mandate, on the ZIP file itself, without a database or network:
+
+       mandate verify-bundle --expect-manifest <SHA-256> bundle.zip
+
+   It checks every file against manifest.json and SHA256SUMS, that the ZIP
+   holds nothing more than it lists (so no unzip tool can show other files),
+   and that the audit-log rows chain.
+
+3. Whoever changed a file could also have rewritten the lists, so compare
+   the SHA-256 of manifest.json (sha256sum manifest.json) with the one
+   Mandate shows on this bundle's page, which it also wrote to its audit
+   log when it made the bundle (the \"bundle.built\" entry). If the two
+   agree, manifest.json is the one Mandate wrote, and through it every file.
+   That value is also the <SHA-256> to give in step 2.
+",
+        as_of = params.as_of,
+        made = now.format("%Y-%m-%d %H:%M"),
+    )
 }

@@ -83,7 +83,7 @@ pub async fn render<W: AsyncWrite + Unpin>(
             "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>Evidence bundle: {org}</title><style>{STYLE}</style></head><body>
 <h1>Evidence bundle: {org}</h1>
 <p>Records as of <strong>{as_of}</strong>: anything recorded later is left out; requirements' owners and statuses, and people's details, are as they stand today. Audit period: {period}. Made {made} UTC by Mandate.</p>
-<p>Every file in this bundle is listed in <a href=\"manifest.json\">manifest.json</a> with its SHA-256 and size. Run <code>mandate verify-bundle</code> on the ZIP to check that nothing was altered, removed or added.</p>
+<p>Every file in this bundle is listed in <a href=\"manifest.json\">manifest.json</a> with its SHA-256 and size. Run <code>mandate verify-bundle</code> on the ZIP to check that nothing was altered, removed or added, or, without Mandate, <code>sha256sum -c SHA256SUMS</code> in the unzipped folder. README.txt says more.</p>
 <h2>Requirements, owners and evidence</h2>
 <table><thead><tr><th>Requirement</th><th>Owner</th><th>Status</th><th>Evidence (newest revision as of {as_of})</th></tr></thead><tbody>\n",
             org = esc(org_name),

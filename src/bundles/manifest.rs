@@ -8,8 +8,26 @@ use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::path::Path;
 
-pub const FORMAT: &str = "mandate-evidence-bundle/1";
+pub const FORMAT: &str = "mandate-evidence-bundle/2";
+/// Bundles made before they carried `SHA256SUMS` and `README.txt`.
+pub const FORMAT_1: &str = "mandate-evidence-bundle/1";
 pub const MANIFEST: &str = "manifest.json";
+/// Every file's SHA-256 but its own, as `sha256sum -c` reads it; written
+/// last, so the manifest cannot list it.
+pub const SUMS: &str = "SHA256SUMS";
+/// What the bundle is and how to check it, in plain words.
+pub const README: &str = "README.txt";
+/// A SHA256SUMS of more than this is not a bundle's (some 800,000 files).
+const MAX_SUMS: usize = 64 << 20;
+
+/// One line of `SHA256SUMS`: hash, two spaces (text mode), path. A path
+/// that `sha256sum` would have to escape is refused (bundle paths never are).
+pub fn sums_line(sha256_hex: &str, path: &str) -> anyhow::Result<String> {
+    if path.contains(['\\', '\n', '\r']) {
+        anyhow::bail!("the bundle path {path:?} cannot be listed in {SUMS}");
+    }
+    Ok(format!("{sha256_hex}  {path}\n"))
+}
 
 /// One file of the bundle, as the manifest lists it.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -88,20 +106,39 @@ pub struct Report {
     pub extra: Vec<String>,
     /// Problems in the audit-log segment (a row that does not hash or chain).
     pub audit_log: Vec<String>,
+    /// Problems of the ZIP itself: a local header that differs from the
+    /// central directory, bytes outside every entry, data that does not
+    /// match its CRC-32 (see `structure`).
+    pub structure: Vec<String>,
+    /// Problems with `SHA256SUMS`: a line that does not match its file, a
+    /// file not listed, a line for a file that is not there.
+    pub sums: Vec<String>,
+    /// Whether the bundle has a `SHA256SUMS` (those of format 1 have none).
+    pub sums_checked: bool,
     pub manifest_sha256: String,
     pub head_hash: String,
 }
 
 impl Report {
     pub fn ok(&self) -> bool {
-        self.altered.is_empty() && self.missing.is_empty() && self.extra.is_empty() && self.audit_log.is_empty()
+        self.altered.is_empty() && self.missing.is_empty() && self.extra.is_empty() && self.audit_log.is_empty() && self.structure.is_empty() && self.sums.is_empty()
     }
 }
 
-/// Checks every file of a bundle against its manifest, and the audit-log
-/// segment's hash chain. Reads each entry as a stream.
+/// Checks the ZIP's structure (local headers against the central
+/// directory, no byte outside the entries), every file of a bundle against
+/// its manifest and its CRC-32, and the audit-log segment's hash chain.
+/// Reads each entry as a stream.
 pub async fn verify(path: &Path) -> anyhow::Result<Report> {
-    let zip = ZipFileReader::new(path).await.with_context(|| format!("{} is not a readable ZIP file", path.display()))?;
+    let owned = path.to_path_buf();
+    let structure = tokio::task::spawn_blocking(move || super::structure::check(&owned))
+        .await
+        .context("checking the ZIP structure")?
+        .with_context(|| format!("cannot read {}", path.display()))?;
+    let zip = ZipFileReader::new(path).await.with_context(|| {
+        let found = if structure.is_empty() { String::new() } else { format!(" ({})", structure.join("; ")) };
+        format!("{} is not a readable ZIP file{found}", path.display())
+    })?;
     // Every entry counts, whatever its name: one that is not valid UTF-8 is
     // named lossily and, not being listed, reported as extra.
     let entries: Vec<(usize, String)> = zip
@@ -117,35 +154,57 @@ pub async fn verify(path: &Path) -> anyhow::Result<Report> {
         [] => anyhow::bail!("the bundle has no {MANIFEST}"),
         _ => anyhow::bail!("the bundle has {} entries named {MANIFEST}: a ZIP tool would show one and hide the others", manifests.len()),
     };
+    let sums: Vec<usize> = entries.iter().filter(|(_, n)| n == SUMS).map(|(i, _)| *i).collect();
+    if sums.len() > 1 {
+        anyhow::bail!("the bundle has {} entries named {SUMS}: a ZIP tool would show one and hide the others", sums.len());
+    }
+    let crc_of = |i: usize| zip.file().entries()[i].crc32();
+    let crc_problem = |name: &str| format!("entry {name:?}: its data does not match the CRC-32 the central directory gives");
     let mut raw = Vec::new();
-    zip.reader_without_entry(*mi).await?.read_to_end(&mut raw).await.context("reading the manifest")?;
+    let mut reader = zip.reader_without_entry(*mi).await?;
+    reader.read_to_end(&mut raw).await.context("reading the manifest")?;
+    let manifest_crc_ok = reader.compute_hash() == crc_of(*mi);
+    drop(reader);
     let manifest: Manifest = serde_json::from_slice(&raw).context("the manifest is not valid JSON of the expected shape")?;
-    let mut report = Report { manifest_sha256: hex::encode(Sha256::digest(&raw)), head_hash: manifest.audit_log.head_hash.clone(), ..Default::default() };
+    let mut report = Report { manifest_sha256: hex::encode(Sha256::digest(&raw)), head_hash: manifest.audit_log.head_hash.clone(), structure, ..Default::default() };
+    if !manifest_crc_ok {
+        report.structure.push(crc_problem(MANIFEST));
+    }
     let mut listed: BTreeMap<&str, &FileEntry> = manifest.files.iter().map(|f| (f.path.as_str(), f)).collect();
+    // Every entry's actual SHA-256 but SHA256SUMS's, by name, to check SHA256SUMS against.
+    let mut actual: BTreeMap<String, String> = BTreeMap::from([(MANIFEST.to_string(), report.manifest_sha256.clone())]);
+    let mut sums_text: Option<Vec<u8>> = None;
     for (i, name) in &entries {
         if *i == *mi {
             continue;
         }
-        // A second entry of a listed name is extra too.
-        let Some(expected) = listed.remove(name.as_str()) else {
+        let is_sums = sums.contains(i);
+        // A second entry of a listed name is extra too. Extra entries are
+        // read as well: SHA256SUMS must list them with their true hash.
+        let expected = if is_sums { None } else { listed.remove(name.as_str()) };
+        if expected.is_none() && !is_sums {
             report.extra.push(name.clone());
-            continue;
-        };
+        }
         let mut reader = zip.reader_without_entry(*i).await?;
         let mut hasher = Sha256::new();
         let mut size = 0u64;
         let mut buf = vec![0u8; 64 * 1024];
-        let mut audit_lines = (name == &manifest.audit_log.path).then(|| AuditChainCheck { first_expected: manifest.audit_log.first_seq, ..Default::default() });
+        let mut text = is_sums.then(Vec::new);
+        let mut audit_lines = (expected.is_some() && name == &manifest.audit_log.path)
+            .then(|| AuditChainCheck { first_expected: manifest.audit_log.first_seq, ..Default::default() });
         loop {
             let n = match reader.read(&mut buf).await {
                 Ok(n) => n,
                 Err(_) => {
-                    // A damaged entry (its CRC or compression broken) counts as altered.
+                    // A damaged entry (its compression broken) counts as altered.
                     size = u64::MAX;
                     break;
                 }
             };
             if n == 0 {
+                if reader.compute_hash() != crc_of(*i) {
+                    report.structure.push(crc_problem(name));
+                }
                 break;
             }
             hasher.update(&buf[..n]);
@@ -153,17 +212,78 @@ pub async fn verify(path: &Path) -> anyhow::Result<Report> {
             if let Some(check) = audit_lines.as_mut() {
                 check.feed(&buf[..n]);
             }
+            if let Some(t) = text.as_mut().filter(|t| t.len() <= MAX_SUMS) {
+                t.extend_from_slice(&buf[..n]);
+            }
         }
-        report.checked += 1;
-        if size != expected.size || hex::encode(hasher.finalize()) != expected.sha256 {
-            report.altered.push(name.clone());
+        let sha = hex::encode(hasher.finalize());
+        if let Some(expected) = expected {
+            report.checked += 1;
+            if size != expected.size || sha != expected.sha256 {
+                report.altered.push(name.clone());
+            }
         }
         if let Some(check) = audit_lines {
             report.audit_log = check.finish(&manifest.audit_log);
         }
+        match text {
+            Some(t) => sums_text = Some(t),
+            None => {
+                actual.entry(name.clone()).or_insert(sha);
+            }
+        }
     }
     report.missing = listed.keys().map(|k| k.to_string()).collect();
+    report.sums_checked = sums_text.is_some();
+    report.sums = match sums_text {
+        Some(t) if t.len() > MAX_SUMS => vec![format!("it is larger than {} MiB, more than any bundle's list: not checked", MAX_SUMS >> 20)],
+        Some(t) => check_sums(&t, &actual),
+        // Bundles made before SHA256SUMS existed say so in their manifest.
+        None if manifest.format == FORMAT_1 => Vec::new(),
+        None => vec![format!("the bundle has no {SUMS}, which a bundle of format {:?} carries", manifest.format)],
+    };
     Ok(report)
+}
+
+/// Checks `SHA256SUMS` as `sha256sum -c` would, and more: every line is
+/// `<SHA-256>  <path>`, names an entry of the bundle once and gives its true
+/// hash, and every entry but SHA256SUMS itself is listed. `actual` holds
+/// each entry's SHA-256 by name.
+fn check_sums(text: &[u8], actual: &BTreeMap<String, String>) -> Vec<String> {
+    let Ok(text) = std::str::from_utf8(text) else {
+        return vec!["it is not UTF-8 text".into()];
+    };
+    let mut problems = Vec::new();
+    let mut seen = std::collections::BTreeSet::new();
+    let body = text.strip_suffix('\n').unwrap_or(text);
+    for (n, line) in body.split('\n').enumerate().filter(|_| !text.is_empty()) {
+        let parsed = line.split_once("  ").filter(|(hash, path)| hash.len() == 64 && hash.bytes().all(|b| b.is_ascii_hexdigit()) && !path.is_empty());
+        let Some((hash, path)) = parsed else {
+            let shown: String = line.chars().take(100).collect();
+            problems.push(format!("line {} is not \"<SHA-256>  <file>\": {shown:?}", n + 1));
+            continue;
+        };
+        if !seen.insert(path) {
+            problems.push(format!("it lists {path:?} more than once"));
+            continue;
+        }
+        match actual.get(path) {
+            Some(sha) if sha.eq_ignore_ascii_case(hash) => {}
+            Some(_) => problems.push(format!("{path:?} does not match the SHA-256 it gives for it")),
+            None if path == SUMS => problems.push(format!("it lists itself, whose hash it cannot hold: {path:?}")),
+            None => problems.push(format!("it lists {path:?}, which is not in the bundle")),
+        }
+    }
+    for name in actual.keys().filter(|n| !seen.contains(n.as_str())) {
+        problems.push(format!("{name:?} is in the bundle but not listed"));
+    }
+    // A list that is wrong throughout need not be printed whole.
+    if problems.len() > 100 {
+        let more = problems.len() - 100;
+        problems.truncate(100);
+        problems.push(format!("and {more} more problems with it"));
+    }
+    problems
 }
 
 /// Re-computes each exported audit row's hash from its fields and checks

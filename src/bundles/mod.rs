@@ -5,6 +5,7 @@ pub mod build;
 pub mod index;
 pub mod jobs;
 pub mod manifest;
+pub mod structure;
 
 use crate::app::{AppState, Routes};
 use crate::auth::policy::Action;

@@ -1,7 +1,7 @@
 //! Evidence bundles: contents equal the tenant's evidence and nothing of
-//! another tenant, offline verification catches tampering, CSV cells are
-//! defused, a job whose worker died is restarted cleanly, and the command
-//! line does the same.
+//! another tenant, offline verification catches tampering (of the files and
+//! of the ZIP itself), CSV cells are defused, a job whose worker died is
+//! restarted cleanly, and the command line does the same.
 use crate::support::TestApp;
 use async_zip::base::write::ZipFileWriter;
 use async_zip::tokio::read::fs::ZipFileReader;
@@ -140,11 +140,12 @@ async fn a_bundle_holds_the_tenants_evidence_and_records_and_verifies(db: PgPool
         assert!(!text.contains("Beta") && !text.contains("bertha@beta.example"), "{name} leaks the other tenant");
         assert!(!name.contains("..") && !name.starts_with('/'), "entry name {name} is tamed");
     }
-    // Every file is listed, the manifest itself excepted.
+    // Every file is listed, the manifest itself and SHA256SUMS (written after it) excepted.
     let listed: BTreeSet<&str> = m.files.iter().map(|f| f.path.as_str()).collect();
-    let present: BTreeSet<&str> = files.keys().map(String::as_str).filter(|n| *n != "manifest.json").collect();
+    let present: BTreeSet<&str> = files.keys().map(String::as_str).filter(|n| !["manifest.json", "SHA256SUMS"].contains(n)).collect();
     assert_eq!(listed, present);
-    for expected in ["index.html", "records/people.csv", "records/acknowledgements.csv", "records/acknowledgement-status.csv", "records/training.csv", "records/roles.csv", "records/raci.csv", "records/meetings.csv", "records/actions.csv", "records/resource-decisions.csv", "records/communications.csv", "records/objectives.csv", "records/policies.csv", "records/gaps.csv", "audit/audit-log.jsonl"] {
+    assert_eq!(m.format, "mandate-evidence-bundle/2");
+    for expected in ["README.txt", "index.html", "records/people.csv", "records/acknowledgements.csv", "records/acknowledgement-status.csv", "records/training.csv", "records/roles.csv", "records/raci.csv", "records/meetings.csv", "records/actions.csv", "records/resource-decisions.csv", "records/communications.csv", "records/objectives.csv", "records/policies.csv", "records/gaps.csv", "audit/audit-log.jsonl"] {
         assert!(files.contains_key(expected), "{expected} is in the bundle");
     }
     // Spreadsheets never run a cell as a formula.
@@ -313,4 +314,296 @@ async fn a_bundle_as_of_a_past_day_leaves_out_what_came_later(db: PgPool) {
     assert_eq!(in_bundle, expected, "the evidence of 2026-11-02, not what was uploaded on the 5th");
     assert!(!String::from_utf8_lossy(&files["records/people.csv"]).contains("Late Starter"));
     assert!(!String::from_utf8_lossy(&files["index.html"]).contains("Late minutes"));
+}
+
+/// `mandate verify-bundle FILE`, run as a user runs it: exit code and output.
+fn verify_bundle_cli(path: &Path) -> (i32, String) {
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_mandate")).arg("verify-bundle").arg(path).env("RUST_LOG", "error").output().unwrap();
+    (o.status.code().unwrap(), String::from_utf8_lossy(&o.stdout).into_owned() + &String::from_utf8_lossy(&o.stderr))
+}
+
+/// Where a field lies in the raw bytes: position and width (4 or 8 bytes).
+type Field = (usize, usize);
+
+/// One central-directory entry, read from the raw bytes the plain way.
+struct RawEntry {
+    name: String,
+    local: u64,
+    offset_at: Field,
+    compressed_at: Field,
+}
+
+/// The parts of a ZIP a tamperer edits: the end records and the central directory.
+struct RawZip {
+    eocd: usize,
+    locator: Option<usize>,
+    zip64_end: Option<usize>,
+    cd: u64,
+    entries: Vec<RawEntry>,
+}
+
+fn le(b: &[u8], (at, width): Field) -> u64 {
+    let mut v = [0u8; 8];
+    v[..width].copy_from_slice(&b[at..at + width]);
+    u64::from_le_bytes(v)
+}
+
+fn put(b: &mut [u8], (at, width): Field, value: u64) {
+    b[at..at + width].copy_from_slice(&value.to_le_bytes()[..width]);
+}
+
+/// Reads a ZIP without comment as any tool would: end record, ZIP64 end
+/// record if there is one, then each central-directory entry with its
+/// ZIP64 extra field (the saturated fields, in order: size, compressed size, offset).
+fn raw_zip(b: &[u8]) -> RawZip {
+    let eocd = b.len() - 22;
+    assert_eq!(&b[eocd..eocd + 4], b"PK\x05\x06");
+    let locator = (eocd >= 20 && &b[eocd - 20..eocd - 16] == b"PK\x06\x07").then_some(eocd - 20);
+    let zip64_end = locator.map(|l| le(b, (l + 8, 8)) as usize);
+    let (cd, count) = match zip64_end {
+        Some(z) => (le(b, (z + 48, 8)), le(b, (z + 32, 8))),
+        None => (le(b, (eocd + 16, 4)), le(b, (eocd + 10, 2))),
+    };
+    let mut at = cd as usize;
+    let mut entries = Vec::new();
+    for _ in 0..count {
+        assert_eq!(&b[at..at + 4], b"PK\x01\x02");
+        let (n, x, c) = (le(b, (at + 28, 2)) as usize, le(b, (at + 30, 2)) as usize, le(b, (at + 32, 2)) as usize);
+        let name = String::from_utf8(b[at + 46..at + 46 + n].to_vec()).unwrap();
+        let mut zip64 = None;
+        let mut e = at + 46 + n;
+        while e < at + 46 + n + x {
+            if le(b, (e, 2)) == 1 {
+                zip64 = Some(e + 4);
+            }
+            e += 4 + le(b, (e + 2, 2)) as usize;
+        }
+        let mut field = |short: usize| {
+            if le(b, (short, 4)) == 0xFFFF_FFFF {
+                let p = zip64.expect("a ZIP64 extra field");
+                zip64 = Some(p + 8);
+                (p, 8)
+            } else {
+                (short, 4)
+            }
+        };
+        let _size = field(at + 24);
+        let compressed_at = field(at + 20);
+        let offset_at = field(at + 42);
+        entries.push(RawEntry { name, local: le(b, offset_at), offset_at, compressed_at });
+        at += 46 + n + x + c;
+    }
+    RawZip { eocd, locator, zip64_end, cd, entries }
+}
+
+impl RawZip {
+    fn entry(&self, name: &str) -> &RawEntry {
+        self.entries.iter().find(|e| e.name == name).unwrap()
+    }
+
+    /// Entries in the order their bytes come in the file.
+    fn in_file_order(&self) -> Vec<&RawEntry> {
+        let mut all: Vec<&RawEntry> = self.entries.iter().collect();
+        all.sort_by_key(|e| e.local);
+        all
+    }
+}
+
+#[sqlx::test]
+async fn verify_bundle_refuses_a_local_header_that_renames_an_entry(db: PgPool) {
+    let s = setup(db).await;
+    let (_, path) = bundle_through_the_app(&s).await;
+    let (code, text) = verify_bundle_cli(&path);
+    assert_eq!(code, 0, "the bundle as made verifies: {text}");
+
+    // The local header's name changed, same length (every offset stays
+    // valid), the central directory untouched: a tool that reads local
+    // headers (a streaming unzip) would show another file than the one listed.
+    let mut bytes = std::fs::read(&path).unwrap();
+    let at = raw_zip(&bytes).entry("records/people.csv").local as usize + 30;
+    assert_eq!(&bytes[at..at + 18], b"records/people.csv");
+    bytes[at..at + 18].copy_from_slice(b"records/peoplx.csv");
+    let renamed = temp_zip(&bytes);
+    let (code, text) = verify_bundle_cli(&renamed);
+    assert_eq!(code, 2, "{text}");
+    assert!(text.contains("\"records/people.csv\"") && text.contains("\"records/peoplx.csv\""), "names the entry and what its local header says: {text}");
+    assert!(!manifest::verify(&renamed).await.unwrap().ok());
+}
+
+#[sqlx::test]
+async fn verify_bundle_refuses_a_local_header_whose_crc_or_size_differs(db: PgPool) {
+    let s = setup(db).await;
+    let (_, path) = bundle_through_the_app(&s).await;
+    let bytes = std::fs::read(&path).unwrap();
+    let zip = raw_zip(&bytes);
+    let entry = zip.entry("records/training.csv");
+    let local = entry.local as usize;
+    let name_len = le(&bytes, (local + 26, 2)) as usize;
+    let flags = le(&bytes, (local + 6, 2));
+    assert_eq!(flags & 8, 8, "entries are streamed: sizes and CRC-32 follow the data in a data descriptor");
+
+    // A CRC-32 in the local header that is neither the central directory's nor the 0 of "see the data descriptor".
+    let mut crc = bytes.clone();
+    put(&mut crc, (local + 14, 4), 0x1234_5678);
+    let (code, text) = verify_bundle_cli(&temp_zip(&crc));
+    assert_eq!(code, 2, "{text}");
+    assert!(text.contains("\"records/training.csv\"") && text.contains("CRC-32"), "{text}");
+
+    // A compressed size in the local header (its ZIP64 field, when the 32-bit one says "see there") that differs.
+    let mut size = bytes.clone();
+    let field = if le(&bytes, (local + 18, 4)) == 0xFFFF_FFFF {
+        let extra = local + 30 + name_len;
+        assert_eq!(le(&bytes, (extra, 2)), 1, "the local ZIP64 field comes first");
+        (extra + 4 + 8, 8)
+    } else {
+        (local + 18, 4)
+    };
+    put(&mut size, field, 12_345);
+    let (code, text) = verify_bundle_cli(&temp_zip(&size));
+    assert_eq!(code, 2, "{text}");
+    assert!(text.contains("\"records/training.csv\"") && text.contains("compressed size"), "{text}");
+
+    // The CRC-32 of the data descriptor that follows the data.
+    let mut descriptor = bytes.clone();
+    let data_end = local + 30 + name_len + le(&bytes, (local + 28, 2)) as usize + le(&bytes, entry.compressed_at) as usize;
+    assert_eq!(&bytes[data_end..data_end + 4], b"PK\x07\x08");
+    descriptor[data_end + 4] ^= 0xff;
+    let (code, text) = verify_bundle_cli(&temp_zip(&descriptor));
+    assert_eq!(code, 2, "{text}");
+    assert!(text.contains("\"records/training.csv\"") && text.contains("data descriptor"), "{text}");
+}
+
+#[sqlx::test]
+async fn verify_bundle_refuses_bytes_outside_the_entries(db: PgPool) {
+    let s = setup(db).await;
+    let (_, path) = bundle_through_the_app(&s).await;
+    let bytes = std::fs::read(&path).unwrap();
+    let zip = raw_zip(&bytes);
+
+    // Bytes after the end record, which declares no comment.
+    let note = b"a hidden note after the end";
+    let mut trailing = bytes.clone();
+    trailing.extend_from_slice(note);
+    let (code, text) = verify_bundle_cli(&temp_zip(&trailing));
+    assert_eq!(code, 2, "{text}");
+    assert!(text.contains("end-of-central-directory"), "{text}");
+    // The same bytes declared as the ZIP's comment are part of the ZIP.
+    let mut comment = trailing.clone();
+    put(&mut comment, (zip.eocd + 20, 2), note.len() as u64);
+    let (code, text) = verify_bundle_cli(&temp_zip(&comment));
+    assert_eq!(code, 0, "a declared comment is allowed: {text}");
+
+    // Bytes slipped in between two entries, every offset after them moved on
+    // so that each entry still reads: the bytes belong to no entry.
+    let order = zip.in_file_order();
+    let (first, second) = (order[0], order[1]);
+    let junk = b"sixteen bytes!!!";
+    let mut inserted = bytes.clone();
+    for e in &zip.entries {
+        if e.local >= second.local {
+            put(&mut inserted, e.offset_at, e.local + 16);
+        }
+    }
+    let z = zip.zip64_end.unwrap();
+    put(&mut inserted, (z + 48, 8), zip.cd + 16);
+    put(&mut inserted, (zip.locator.unwrap() + 8, 8), z as u64 + 16);
+    put(&mut inserted, (zip.eocd + 16, 4), zip.cd + 16);
+    inserted.splice(second.local as usize..second.local as usize, junk.iter().copied());
+    let inserted = temp_zip(&inserted);
+    let files = entries(&inserted).await;
+    assert_eq!(files, entries(&path).await, "every entry still reads as before");
+    let (code, text) = verify_bundle_cli(&inserted);
+    assert_eq!(code, 2, "{text}");
+    assert!(text.contains("16 bytes") && text.contains("belong to no entry"), "{text}");
+    assert!(text.contains(&format!("\"{}\"", first.name)) && text.contains(&format!("\"{}\"", second.name)), "{text}");
+
+    // An entry's compressed size grown so its bytes run over the next entry's
+    // local header (deflate stops at its own end, so it still reads).
+    let text_entry = order.iter().position(|e| e.name == "records/people.csv").unwrap();
+    let (grown_entry, next) = (order[text_entry], order[text_entry + 1]);
+    let mut grown = bytes.clone();
+    put(&mut grown, grown_entry.compressed_at, le(&bytes, grown_entry.compressed_at) + 40);
+    let (code, text) = verify_bundle_cli(&temp_zip(&grown));
+    assert_eq!(code, 2, "{text}");
+    assert!(text.contains("overlaps") && text.contains(&format!("\"{}\"", next.name)), "{text}");
+
+    // An entry's offset pointed into another entry.
+    let mut pointed = bytes.clone();
+    put(&mut pointed, second.offset_at, first.local);
+    let (code, text) = verify_bundle_cli(&temp_zip(&pointed));
+    assert_eq!(code, 2, "{text}");
+    assert!(text.contains("overlaps") && text.contains(&format!("\"{}\"", second.name)), "{text}");
+}
+
+#[sqlx::test]
+async fn an_unzipped_bundle_checks_with_sha256sum_alone(db: PgPool) {
+    let s = setup(db).await;
+    let (_, path) = bundle_through_the_app(&s).await;
+    let files = entries(&path).await;
+    let readme = String::from_utf8(files["README.txt"].clone()).unwrap();
+    assert!(readme.contains("sha256sum -c SHA256SUMS") && readme.contains("mandate verify-bundle") && readme.contains("manifest.json"), "{readme}");
+
+    // SHA256SUMS lists every file but itself, in the format sha256sum writes.
+    let sums = String::from_utf8(files["SHA256SUMS"].clone()).unwrap();
+    let listed: BTreeSet<&str> = sums.lines().map(|l| {
+        let (hash, name) = l.split_once("  ").unwrap();
+        assert!(hash.len() == 64 && hash.bytes().all(|b| b.is_ascii_hexdigit()), "{l}");
+        name
+    }).collect();
+    let present: BTreeSet<&str> = files.keys().map(String::as_str).filter(|n| *n != "SHA256SUMS").collect();
+    assert_eq!(listed, present);
+    assert!(listed.contains("manifest.json") && listed.contains("README.txt"));
+
+    let dir = std::env::temp_dir().join(format!("mandate-unzipped-{}", Uuid::new_v4().simple()));
+    for (name, data) in &files {
+        let file = dir.join(name);
+        std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+        std::fs::write(file, data).unwrap();
+    }
+    let check = || std::process::Command::new("sha256sum").args(["-c", "SHA256SUMS"]).current_dir(&dir).output().unwrap();
+    let ok = check();
+    let out = String::from_utf8_lossy(&ok.stdout).into_owned() + &String::from_utf8_lossy(&ok.stderr);
+    assert!(ok.status.success(), "{out}");
+    assert_eq!(out.lines().filter(|l| l.ends_with(": OK")).count(), files.len() - 1, "{out}");
+
+    std::fs::write(dir.join("records/people.csv"), b"name,email\nSomeone Else,else@acme.example\n").unwrap();
+    let bad = check();
+    let out = String::from_utf8_lossy(&bad.stdout).into_owned();
+    assert!(!bad.status.success(), "{out}");
+    assert!(out.contains("records/people.csv: FAILED"), "{out}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[sqlx::test]
+async fn verify_bundle_checks_sha256sums(db: PgPool) {
+    let s = setup(db).await;
+    let (_, path) = bundle_through_the_app(&s).await;
+    let sums = String::from_utf8(entries(&path).await["SHA256SUMS"].clone()).unwrap();
+
+    // A line whose hash is not the file's, a line dropped, a line for a file that is not there.
+    let wrong = sums.lines().map(|l| if l.ends_with("  records/roles.csv") { format!("{}  records/roles.csv", "0".repeat(64)) } else { l.to_string() }).collect::<Vec<_>>().join("\n") + "\n";
+    let dropped: String = sums.lines().filter(|l| !l.ends_with("  index.html")).map(|l| format!("{l}\n")).collect();
+    let ghost = format!("{sums}{}  records/ghost.csv\n", "1".repeat(64));
+    for (sums, expect) in [(wrong, "records/roles.csv"), (dropped, "index.html"), (ghost, "records/ghost.csv")] {
+        let tampered = rewrite(&path, |name, data| Some(if name == "SHA256SUMS" { sums.clone().into_bytes() } else { data }), None).await;
+        let (code, text) = verify_bundle_cli(&tampered);
+        assert_eq!(code, 2, "{text}");
+        assert!(text.lines().any(|l| l.contains("SHA256SUMS") && l.contains(expect)), "{expect}: {text}");
+    }
+
+    // Without SHA256SUMS the bundle does not verify, unless its manifest
+    // says it was made before bundles carried one.
+    let without = rewrite(&path, |name, data| (name != "SHA256SUMS").then_some(data), None).await;
+    let (code, text) = verify_bundle_cli(&without);
+    assert_eq!(code, 2, "{text}");
+    assert!(text.contains("the bundle has no SHA256SUMS"), "{text}");
+    let old_format = rewrite(&path, |name, data| match name {
+        "SHA256SUMS" => None,
+        "manifest.json" => Some(String::from_utf8(data).unwrap().replace("\"mandate-evidence-bundle/2\"", "\"mandate-evidence-bundle/1\"").into_bytes()),
+        _ => Some(data),
+    }, None)
+    .await;
+    let (code, text) = verify_bundle_cli(&old_format);
+    assert_eq!(code, 0, "{text}");
+    assert!(text.contains("made before bundles carried one"), "{text}");
 }
