@@ -77,6 +77,7 @@ fn routes() -> Routes {
     let r = crate::gaps::routes(r);
     let r = crate::requests::routes(r);
     let r = crate::bundles::routes(r);
+    let r = crate::security_log::routes(r);
     crate::audit::pages::routes(r)
 }
 

@@ -8,6 +8,7 @@ pub mod throttle;
 
 use crate::app::{AppState, Routes};
 use crate::audit::{self, Actor};
+use crate::security_log::model::{self as security_log, Event, Kind};
 use crate::error::AppResult;
 use crate::orgs::model;
 use crate::web::{FieldErrors, Layout};
@@ -99,7 +100,7 @@ async fn login(State(state): State<AppState>, visitor: Visitor, Form(form): Form
     let now = state.clock.now();
     let user = model::find_user_by_email(&state.db, &email).await?;
     let stored = user.as_ref().map(|(_, _, h)| h.clone());
-    let check = throttle::check_password(&state.db, &state.config.throttle, now, &email, &visitor.client_addr, form.password, stored).await?;
+    let check = throttle::check_password(&state.db, &state.config.throttle, now, &email, &visitor.client_addr, form.password, stored, "sign-in").await?;
     let user_id = match (check, user) {
         (throttle::PasswordCheck::Right, Some((user_id, _, _))) => user_id,
         (throttle::PasswordCheck::Locked(until), _) => {
@@ -116,6 +117,8 @@ async fn login(State(state): State<AppState>, visitor: Visitor, Form(form): Form
     let cookie = session::start(&mut tx, &state, user_id, org_id, visitor.session.as_ref()).await?;
     let actor = Actor { org_id, user_id: Some(user_id), label: email.clone(), request_id: visitor.request_id.clone() };
     audit::record(&mut tx, &actor, now, "session.signed_in", "user", user_id, json!({"address": visitor.client_addr})).await?;
+    let event = Event { org_id: None, user_id: Some(user_id), email: &email, client_addr: &visitor.client_addr, kind: Kind::SignedIn, detail: String::new() };
+    security_log::record(&mut *tx, now, event).await?;
     tx.commit().await?;
     let target = if org_id.is_some() { next } else { "/orgs".to_string() };
     Ok(see_other_with(&target, vec![cookie]))
@@ -180,7 +183,7 @@ async fn change_password(State(state): State<AppState>, who: SignedIn, Form(form
     // Throttled like signing in: a stolen session cannot guess the password here.
     let now = state.clock.now();
     let mut status = StatusCode::UNPROCESSABLE_ENTITY;
-    match throttle::check_password(&state.db, &state.config.throttle, now, &s.email, &who.visitor.client_addr, form.current, Some(stored)).await? {
+    match throttle::check_password(&state.db, &state.config.throttle, now, &s.email, &who.visitor.client_addr, form.current, Some(stored), "a password change").await? {
         throttle::PasswordCheck::Right => {}
         throttle::PasswordCheck::Wrong => errors.add("current", "This is not your current password."),
         throttle::PasswordCheck::Locked(until) => {
@@ -209,6 +212,9 @@ async fn change_password(State(state): State<AppState>, who: SignedIn, Form(form
     let actor = Actor { org_id: None, user_id: Some(s.user_id), label: s.email.clone(), request_id: who.visitor.request_id.clone() };
     audit::record(&mut tx, &actor, now, "user.password_changed", "user", s.user_id, json!({"other_sessions_ended": ended}))
         .await?;
+    let detail = format!("Other sessions signed out: {ended}.");
+    let event = Event { org_id: None, user_id: Some(s.user_id), email: &s.email, client_addr: &who.visitor.client_addr, kind: Kind::PasswordChanged, detail };
+    security_log::record(&mut *tx, now, event).await?;
     tx.commit().await?;
     let flash = Flash::success("Your password was changed. Any other sessions of yours have been signed out.");
     Ok(see_other_with("/account", vec![session::flash_cookie(&state, &flash)]))

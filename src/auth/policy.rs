@@ -114,6 +114,8 @@ pub enum Action {
     /// roster. It takes effect only when a leader confirms (see
     /// `may_decide_roster_change`).
     ProposeRosterChange,
+    /// Read the security log (sign-ins, failures, lock-outs, role, roster and invitation changes).
+    ViewSecurityLog,
 }
 
 /// The role x action table.
@@ -131,7 +133,7 @@ pub fn allows(role: Role, action: Action) -> bool {
         UploadEvidence => role != Auditor,
         InviteMember | RevokeInvitation | SetAccessWindow | ViewAuditLog => matches!(role, Owner | IsmsLead),
         EditRequirements | ManagePeople | ManageRoles | ManageEvidence | ManagePolicies | ManageTraining | ManageLeadership => matches!(role, Owner | IsmsLead),
-        ChangeMemberRole | DisableMember | ProposeRosterChange => role == Owner,
+        ChangeMemberRole | DisableMember | ProposeRosterChange | ViewSecurityLog => role == Owner,
     }
 }
 
@@ -256,6 +258,7 @@ mod tests {
     fn only_owners_touch_the_roster_and_grant_leadership_roles() {
         for role in Role::ALL {
             assert_eq!(allows(role, Action::ProposeRosterChange), role == Role::Owner, "{role:?}");
+            assert_eq!(allows(role, Action::ViewSecurityLog), role == Role::Owner, "{role:?}");
         }
         assert!(!may_grant(Role::IsmsLead, Role::Executive), "an ISMS lead cannot invite top management");
         assert!(may_grant(Role::IsmsLead, Role::Contributor));

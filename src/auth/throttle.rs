@@ -94,6 +94,9 @@ pub enum PasswordCheck {
 /// password (sign-in, signing a policy, joining with an existing account,
 /// changing the password) counts against the same account and address.
 /// `stored` is `None` for an unknown account (still hashed, so timing says nothing).
+/// A wrong password, and the lock-out it may start, go to the security log
+/// with `context` ("sign-in", "signing a policy", …).
+#[allow(clippy::too_many_arguments)]
 pub async fn check_password(
     db: &PgPool,
     cfg: &ThrottleConfig,
@@ -102,6 +105,7 @@ pub async fn check_password(
     addr: &str,
     typed: String,
     stored: Option<String>,
+    context: &str,
 ) -> anyhow::Result<PasswordCheck> {
     let tickets = match admit(db, cfg, now, &sign_in_keys(cfg, email, addr)).await? {
         Admission::Locked(until) => return Ok(PasswordCheck::Locked(until)),
@@ -110,10 +114,22 @@ pub async fn check_password(
     if crate::auth::password::verify(typed, stored.clone()).await? && stored.is_some() {
         forgive(db, &tickets).await?;
         clear_account(db, email).await?;
-        Ok(PasswordCheck::Right)
-    } else {
-        Ok(PasswordCheck::Wrong)
+        return Ok(PasswordCheck::Right);
     }
+    use crate::security_log::model::{Event, Kind, record};
+    let email = email.trim().to_lowercase();
+    let event = |kind, detail: String| Event { org_id: None, user_id: None, email: &email, client_addr: addr, kind, detail };
+    record(db, now, event(Kind::PasswordFailed, format!("During {context}."))).await?;
+    let failures: i64 = sqlx::query_scalar("SELECT count(*) FROM login_failures WHERE throttle_key = $1 AND failed_at > $2")
+        .bind(account_key(&email))
+        .bind(now - cfg.window)
+        .fetch_one(db)
+        .await?;
+    if failures == cfg.max_account_failures {
+        let minutes = cfg.window.num_minutes();
+        record(db, now, event(Kind::LockedOut, format!("{failures} wrong passwords; passwords are refused for {minutes} minutes."))).await?;
+    }
+    Ok(PasswordCheck::Wrong)
 }
 
 /// A successful sign-in forgives the account's earlier failures.

@@ -4,6 +4,7 @@ pub mod model;
 pub mod window;
 
 use crate::app::{AppState, Routes};
+use crate::security_log::model::{self as security_log, Event, Kind};
 use crate::audit::Actor;
 use crate::auth::policy::{self, Action, Role};
 use crate::auth::session::{self, Flash, Member, SignedIn, Visitor};
@@ -275,6 +276,7 @@ async fn invite(State(state): State<AppState>, me: Member, Form(form): Form<Invi
         }
         Err(e) => return Err(e),
     };
+    security_log::record(&mut *tx, now, Event::by(&me, Kind::InvitationSent, format!("{email} as {}", role.label()))).await?;
     tx.commit().await?;
     let link = state.config.link(&format!("/invite/{token}"));
     let days = state.config.invitation_ttl.num_days();
@@ -302,8 +304,10 @@ struct RoleForm {
 async fn change_role(State(state): State<AppState>, me: Member, Id(id): Id, Form(form): Form<RoleForm>) -> AppResult<Response> {
     me.require(Action::ChangeMemberRole)?;
     let role: Role = form.role.parse().map_err(|_| AppError::BadRequest("Choose one of the listed roles.".into()))?;
+    let now = state.clock.now();
     let mut tx = state.db.begin().await?;
-    let m = model::change_role(&mut tx, &me.actor(), state.clock.now(), me.org_id, id, role).await?;
+    let m = model::change_role(&mut tx, &me.actor(), now, me.org_id, id, role).await?;
+    security_log::record(&mut *tx, now, Event::by(&me, Kind::RoleChanged, format!("{} is now {}", m.name, role.label()))).await?;
     tx.commit().await?;
     Ok(redirect_with(&state, "/members", Flash::success(format!("{} is now {}.", m.name, role.label()))))
 }
@@ -322,6 +326,8 @@ async fn set_window(State(state): State<AppState>, me: Member, Id(id): Id, Form(
     let window = AccessWindow::parse(&form.access_from, &form.access_until, Role::Auditor, now.date_naive()).map_err(|(_, msg)| AppError::BadRequest(msg))?;
     let mut tx = state.db.begin().await?;
     let m = model::set_access_window(&mut tx, &me.actor(), now, me.org_id, id, window).await?;
+    let detail = if window.is_set() { format!("{}: {}", m.name, window.describe()) } else { format!("{}: no time limit", m.name) };
+    security_log::record(&mut *tx, now, Event::by(&me, Kind::AccessWindowChanged, detail)).await?;
     tx.commit().await?;
     let msg = if window.is_set() {
         format!("{} has access to {} {}.", m.name, me.org_name, window.describe())
@@ -333,8 +339,11 @@ async fn set_window(State(state): State<AppState>, me: Member, Id(id): Id, Form(
 
 async fn set_disabled(state: AppState, me: Member, id: Uuid, disable: bool) -> AppResult<Response> {
     me.require(Action::DisableMember)?;
+    let now = state.clock.now();
     let mut tx = state.db.begin().await?;
-    let m = model::set_disabled(&mut tx, &me.actor(), state.clock.now(), me.org_id, id, disable).await?;
+    let m = model::set_disabled(&mut tx, &me.actor(), now, me.org_id, id, disable).await?;
+    let kind = if disable { Kind::MemberDisabled } else { Kind::MemberEnabled };
+    security_log::record(&mut *tx, now, Event::by(&me, kind, m.name.clone())).await?;
     tx.commit().await?;
     let msg = if disable {
         format!("{} can no longer use {} and has been signed out.", m.name, me.org_name)
@@ -354,8 +363,10 @@ async fn enable_member(State(state): State<AppState>, me: Member, Id(id): Id) ->
 
 async fn revoke_invitation(State(state): State<AppState>, me: Member, Id(id): Id) -> AppResult<Response> {
     me.require(Action::RevokeInvitation)?;
+    let now = state.clock.now();
     let mut tx = state.db.begin().await?;
-    let email = model::revoke_invitation(&mut tx, &me.actor(), state.clock.now(), me.org_id, id).await?;
+    let email = model::revoke_invitation(&mut tx, &me.actor(), now, me.org_id, id).await?;
+    security_log::record(&mut *tx, now, Event::by(&me, Kind::InvitationWithdrawn, email.clone())).await?;
     tx.commit().await?;
     Ok(redirect_with(&state, "/members", Flash::success(format!("The invitation for {email} was withdrawn."))))
 }
@@ -463,7 +474,7 @@ async fn accept_invitation(
         Offer::SignInToJoin => {
             let (id, hash) = account.ok_or(AppError::NotFound)?;
             let cfg = &state.config.throttle;
-            match throttle::check_password(&state.db, cfg, now, &inv.email, &visitor.client_addr, form.password.clone(), Some(hash)).await? {
+            match throttle::check_password(&state.db, cfg, now, &inv.email, &visitor.client_addr, form.password.clone(), Some(hash), "joining an organisation").await? {
                 throttle::PasswordCheck::Right => {}
                 throttle::PasswordCheck::Locked(until) => {
                     errors.add("password", crate::auth::locked_message(until, now));
@@ -505,6 +516,15 @@ async fn accept_invitation(
         (None, None) => return Err(AppError::NotFound),
     };
     model::accept_invitation(&mut tx, &actor, now, &inv, user_id).await?;
+    let event = Event {
+        org_id: Some(inv.org_id),
+        user_id: Some(user_id),
+        email: &inv.email,
+        client_addr: &visitor.client_addr,
+        kind: Kind::InvitationAccepted,
+        detail: format!("Joined as {}", inv.role().label()),
+    };
+    security_log::record(&mut *tx, now, event).await?;
     let mut cookies: Vec<HeaderValue> = Vec::new();
     match &visitor.session {
         Some(s) => {

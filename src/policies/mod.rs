@@ -600,7 +600,7 @@ async fn sign_version(State(state): State<AppState>, me: Member, Id(id): Id, hea
     let now = state.clock.now();
     // Signing re-checks the password; it is throttled like signing in.
     let stored: String = sqlx::query_scalar("SELECT password_hash FROM users WHERE id = $1").bind(me.user_id).fetch_one(&state.db).await?;
-    let refusal = match throttle::check_password(&state.db, &state.config.throttle, now, &me.email, &me.visitor.client_addr, form.password, Some(stored)).await? {
+    let refusal = match throttle::check_password(&state.db, &state.config.throttle, now, &me.email, &me.visitor.client_addr, form.password, Some(stored), "signing a policy").await? {
         throttle::PasswordCheck::Right => None,
         throttle::PasswordCheck::Locked(until) => Some((StatusCode::TOO_MANY_REQUESTS, crate::auth::locked_message(until, now))),
         throttle::PasswordCheck::Wrong => Some((StatusCode::UNPROCESSABLE_ENTITY, "That is not your password. Your signature was not recorded.".to_string())),

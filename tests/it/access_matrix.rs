@@ -71,6 +71,8 @@ const TABLE: &[Row] = &[
                                         Some(["200",  "200", "200", "200", "200", "200", "200", "200"])),
     ("POST", "/invite/{token}",              ["422",  "410", "410", "410", "410", "410", "410", "410"],
                                         Some(["422",  "410", "410", "410", "410", "410", "410", "410"])),
+    ("GET",  "/security",                    ["login","200", "403", "403", "403", "403", "200", "orgs"], None),
+    ("GET",  "/security.csv",                ["login","200", "403", "403", "403", "403", "200", "orgs"], None),
     ("GET",  "/audit",                       ["login","200", "200", "403", "403", "403", "200", "orgs"], None),
     ("GET",  "/audit.csv",                   ["login","200", "200", "403", "403", "403", "200", "orgs"], None),
     // Requirements: the catalogue is shared, so there is no other tenant's id; the state written is the member's own.

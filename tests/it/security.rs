@@ -1,4 +1,4 @@
-use crate::support::TestApp;
+use crate::support::{PASSWORD, TestApp};
 use axum::http::{HeaderValue, Method, StatusCode};
 use sqlx::PgPool;
 
@@ -144,4 +144,50 @@ async fn health_and_readiness(db: PgPool) {
     let ready = c.get("/readyz").await;
     assert_eq!(ready.status, StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(c.get("/healthz").await.status, StatusCode::OK);
+}
+
+#[sqlx::test]
+async fn owners_read_a_security_log_of_their_members_and_changes(db: PgPool) {
+    use mandate::auth::policy::Role;
+    let app = TestApp::new(db).await;
+    let owner = app.user("owner@acme.example", "Olga Owner").await;
+    let org = app.org("Acme", owner).await;
+    let lead = app.user("lead@acme.example", "Lee Lead").await;
+    let lead_member = app.member(org, lead, Role::IsmsLead).await;
+    let stranger = app.user("stranger@else.example", "Stranger").await;
+    app.org("Elsewhere", stranger).await;
+    // A member types wrong passwords from one address until the account locks, then signs in later.
+    let mut attacker = app.client();
+    attacker.addr = "203.0.113.66:4444".parse().unwrap();
+    for _ in 0..5 {
+        assert_eq!(attacker.login("lead@acme.example", "wrong wrong wrong").await.status, StatusCode::UNAUTHORIZED);
+    }
+    // Someone outside the organisation fails too: not this owner's business.
+    assert_eq!(attacker.login("stranger@else.example", "wrong wrong wrong").await.status, StatusCode::UNAUTHORIZED);
+    app.clock.advance(chrono::Duration::minutes(16));
+    let mut lead_client = app.client();
+    assert_eq!(lead_client.login("lead@acme.example", PASSWORD).await.status, StatusCode::SEE_OTHER);
+    // The owner changes the lead's role and invites someone.
+    let mut c = app.signed_in(owner, Some(org)).await;
+    assert_eq!(c.post(&format!("/members/{lead_member}/role"), &[("role", "contributor")]).await.status, StatusCode::SEE_OTHER);
+    assert_eq!(c.post("/members/invite", &[("email", "new@acme.example"), ("role", "auditor")]).await.status, StatusCode::SEE_OTHER);
+
+    let page = c.get("/security").await;
+    assert_eq!(page.status, StatusCode::OK);
+    let rows = page.texts("main table tbody tr").join("\n");
+    assert_eq!(rows.matches("Wrong password").count(), 5, "{rows}");
+    assert!(rows.contains("Locked out after repeated wrong passwords"), "{rows}");
+    assert!(rows.contains("203.0.113.66"), "the client address is shown: {rows}");
+    assert!(rows.contains("Signed in") && rows.contains("Changed a member's role") && rows.contains("Lee Lead is now Contributor"), "{rows}");
+    assert!(rows.contains("Invited someone") && rows.contains("new@acme.example as Auditor"), "{rows}");
+    assert!(!rows.contains("stranger@else.example"), "another organisation's account stays out: {rows}");
+    let only = c.get("/security?kind=locked_out").await.texts("main table tbody tr");
+    assert_eq!(only.len(), 1, "{only:?}");
+    let csv = c.get("/security.csv").await;
+    assert!(csv.header("content-disposition").starts_with("attachment"));
+    assert!(csv.body.starts_with("time_utc,event,account,client_address,detail"));
+    assert!(csv.body.contains("Locked out after repeated wrong passwords,lead@acme.example,203.0.113.66"), "{}", csv.body);
+    // Only owners read it; the log cannot be rewritten.
+    assert_eq!(lead_client.get("/security").await.status, StatusCode::FORBIDDEN);
+    assert!(sqlx::query("DELETE FROM security_events").execute(app.db()).await.is_err());
 }

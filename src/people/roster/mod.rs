@@ -3,6 +3,7 @@
 pub mod model;
 
 use crate::app::{AppState, Routes};
+use crate::security_log::model::{self as security_log, Event, Kind};
 use crate::auth::policy::Action;
 use crate::auth::session::{Flash, Member};
 use crate::error::{AppError, AppResult};
@@ -123,7 +124,12 @@ async fn propose(State(state): State<AppState>, me: Member, Form(form): Form<Pro
     let now = state.clock.now();
     let by = Decider::of(&me);
     let mut tx = state.db.begin().await?;
-    let (_, in_effect) = model::propose(&mut tx, &by, now, me.org_id, person_id, change, &reason).await?;
+    let (id, in_effect) = model::propose(&mut tx, &by, now, me.org_id, person_id, change, &reason).await?;
+    let what = model::change(&mut tx, me.org_id, id).await?.what();
+    security_log::record(&mut *tx, now, Event::by(&me, Kind::RosterProposed, what.clone())).await?;
+    if in_effect {
+        security_log::record(&mut *tx, now, Event::by(&me, Kind::RosterBootstrapped, what)).await?;
+    }
     tx.commit().await?;
     let msg = if in_effect {
         "The organisation had nobody in top management yet, so this takes effect now. It is recorded as the first leader's set-up."
@@ -139,6 +145,9 @@ async fn decide(state: AppState, me: Member, id: uuid::Uuid, yes: bool) -> AppRe
     let by = Decider::of(&me);
     let mut tx = state.db.begin().await?;
     let name = model::decide(&mut tx, &by, now, me.org_id, id, yes).await?;
+    let kind = if yes { Kind::RosterConfirmed } else { Kind::RosterRefused };
+    let what = model::change(&mut tx, me.org_id, id).await?.what();
+    security_log::record(&mut *tx, now, Event::by(&me, kind, what)).await?;
     tx.commit().await?;
     let msg = if yes { format!("Confirmed: the change for {name} is in effect.") } else { format!("Refused: nothing changes for {name}.") };
     Ok(redirect_with(&state, "/people/roster", Flash::success(msg)))
@@ -158,6 +167,8 @@ async fn withdraw(State(state): State<AppState>, me: Member, Id(id): Id) -> AppR
     let by = Decider::of(&me);
     let mut tx = state.db.begin().await?;
     model::withdraw(&mut tx, &by, now, me.org_id, id).await?;
+    let what = model::change(&mut tx, me.org_id, id).await?.what();
+    security_log::record(&mut *tx, now, Event::by(&me, Kind::RosterWithdrawn, what)).await?;
     tx.commit().await?;
     Ok(redirect_with(&state, "/people/roster", Flash::success("The proposal was withdrawn.")))
 }

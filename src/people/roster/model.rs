@@ -179,6 +179,10 @@ pub fn changes_sql() -> String {
     format!("{SELECT_CHANGES} ORDER BY c.status = 'pending' DESC, coalesce(c.decided_at, c.proposed_at) DESC, c.id")
 }
 
+pub async fn change(conn: &mut PgConnection, org_id: Uuid, id: Uuid) -> AppResult<ChangeRow> {
+    sqlx::query_as(&format!("{SELECT_CHANGES} AND c.id = $2")).bind(org_id).bind(id).fetch_optional(conn).await?.ok_or(AppError::NotFound)
+}
+
 pub async fn changes(conn: &mut PgConnection, org_id: Uuid) -> AppResult<Vec<ChangeRow>> {
     Ok(sqlx::query_as(&changes_sql()).bind(org_id).fetch_all(conn).await?)
 }

@@ -1,0 +1,76 @@
+//! The security log owners read (sign-ins, failures, lock-outs, password,
+//! role, roster and invitation changes), with its CSV export.
+pub mod model;
+
+use crate::app::{AppState, Routes};
+use crate::auth::policy::Action;
+use crate::auth::session::Member;
+use crate::error::AppResult;
+use crate::web::pager::Pager;
+use crate::web::{Layout, csv};
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::extract::{Query, State};
+use axum::response::Response;
+use model::{Kind, Row};
+use serde::Deserialize;
+
+pub fn routes(r: Routes) -> Routes {
+    r.get("/security", page).get("/security.csv", export)
+}
+
+#[derive(Deserialize, Default, Clone)]
+pub struct Filter {
+    #[serde(default)]
+    pub kind: String,
+    pub page: Option<i64>,
+}
+
+impl Filter {
+    fn kind(&self) -> Option<String> {
+        Kind::parse(self.kind.trim()).map(|k| k.as_str().to_string())
+    }
+    fn query(&self) -> String {
+        url::form_urlencoded::Serializer::new(String::new()).append_pair("kind", &self.kind).finish()
+    }
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "security_log/log.html")]
+struct LogPage {
+    layout: Layout,
+    rows: Vec<Row>,
+    kinds: Vec<(&'static str, &'static str)>,
+    filter: Filter,
+    pager: Pager,
+}
+
+async fn page(State(state): State<AppState>, me: Member, Query(filter): Query<Filter>) -> AppResult<LogPage> {
+    me.require(Action::ViewSecurityLog)?;
+    let kind = filter.kind();
+    let total = model::count(&state.db, me.org_id, kind.as_deref()).await?;
+    let pager = Pager::new("/security", filter.query(), total, filter.page);
+    let rows = sqlx::query_as(&model::events_sql(Some(pager.limit()), pager.offset())).bind(me.org_id).bind(kind).fetch_all(&state.db).await?;
+    Ok(LogPage {
+        layout: Layout::build(&state.db, &me.visitor, "Security log").await?,
+        rows,
+        kinds: Kind::ALL.iter().map(|k| (k.as_str(), k.label())).collect(),
+        filter,
+        pager,
+    })
+}
+
+async fn export(State(state): State<AppState>, me: Member, Query(filter): Query<Filter>) -> AppResult<Response> {
+    me.require(Action::ViewSecurityLog)?;
+    let org_id = me.org_id;
+    let kind = filter.kind();
+    let today = state.clock.now().date_naive();
+    Ok(csv::stream(
+        &format!("security-log-{}.csv", today.format("%Y%m%d")),
+        &["time_utc", "event", "account", "client_address", "detail"],
+        state.db.clone(),
+        model::events_sql(None, 0),
+        move |q| q.bind(org_id).bind(kind),
+        |r: Row| vec![r.at.format("%Y-%m-%d %H:%M:%S").to_string(), r.what().to_string(), r.email.clone(), r.client_addr.clone(), r.detail.clone()],
+    ))
+}
