@@ -219,11 +219,32 @@ fn record_files() -> Vec<(&'static str, &'static str, &'static [&'static str], S
             "The people directory: staff and contractors, managers, dates and flags",
             &["name", "email", "kind", "job_title", "department", "manager", "start_date", "end_date", "top_management", "line_manager", "security_clause"],
             "SELECT x.name, x.email, x.kind, x.job_title, x.department, COALESCE(m.name, ''), COALESCE(x.start_date::text, ''), COALESCE(x.end_date::text, ''),
-                    x.top_management::text, x.line_manager::text, x.security_clause::text
+                    (x.id IN (SELECT top_management_as_of(p.org, p.cut)))::text, x.line_manager::text, x.security_clause::text
                FROM p JOIN people x ON x.org_id = p.org AND x.created_at < p.cut
                LEFT JOIN people m ON m.org_id = x.org_id AND m.id = x.manager_id
               ORDER BY x.name, x.email"
                 .into(),
+        ),
+        (
+            "records/top-management-changes.csv",
+            "Every proposed change to who counts as top management: who proposed it, who confirmed or refused it (account and person) and when",
+            &["person", "change", "acting_account", "reason", "proposed_by", "proposed_at_utc", "outcome", "decided_by_account", "decided_as_person", "decided_at_utc"],
+            format!(
+                "SELECT x.name, c.change, COALESCE(a.email, ''), c.reason, COALESCE(pu.email, 'recorded before the roster existed'), {},
+                        CASE WHEN c.decided_at < p.cut THEN c.status || CASE WHEN c.bootstrap THEN ' (first leader, no confirmation)' ELSE '' END ELSE 'pending' END,
+                        CASE WHEN c.decided_at < p.cut THEN COALESCE(du.email, '') ELSE '' END,
+                        CASE WHEN c.decided_at < p.cut THEN COALESCE(dp.name, '') ELSE '' END,
+                        CASE WHEN c.decided_at < p.cut THEN {} ELSE '' END
+                   FROM p JOIN roster_changes c ON c.org_id = p.org AND c.proposed_at < p.cut
+                   JOIN people x ON x.org_id = c.org_id AND x.id = c.person_id
+                   LEFT JOIN users a ON a.id = c.account_id
+                   LEFT JOIN users pu ON pu.id = c.proposed_by
+                   LEFT JOIN users du ON du.id = c.decided_by
+                   LEFT JOIN people dp ON dp.org_id = c.org_id AND dp.id = c.decided_as
+                  ORDER BY c.proposed_at, c.id",
+                ts("c.proposed_at"),
+                ts("c.decided_at")
+            ),
         ),
         (
             "records/acknowledgement-status.csv",
@@ -289,7 +310,7 @@ fn record_files() -> Vec<(&'static str, &'static str, &'static [&'static str], S
             "ISMS roles (5.3) with responsibilities, authorities, the 5.3(a)/(b) assignments and appointments",
             &["role", "responsibilities", "authorities", "carries_5_3_a", "carries_5_3_b", "holder", "capacity", "appointed_on", "appointed_by", "appointer_top_management", "confirmed", "accepted", "ended_on"],
             "SELECT r.name, r.responsibilities, r.authorities, r.carries_conformance::text, r.carries_reporting::text, COALESCE(x.name, ''), COALESCE(a.capacity, ''),
-                    COALESCE(a.appointed_on::text, ''), COALESCE(b.name, ''), COALESCE(b.top_management::text, ''),
+                    COALESCE(a.appointed_on::text, ''), COALESCE(b.name, ''), COALESCE((b.id IN (SELECT top_management_as_of(p.org, p.cut)))::text, ''),
                     CASE WHEN a.id IS NULL THEN '' WHEN a.confirmed_at < p.cut THEN 'yes' ELSE 'no' END,
                     CASE WHEN a.id IS NULL THEN '' WHEN a.accepted_at < p.cut THEN 'yes' ELSE 'no' END,
                     CASE WHEN a.ended_on <= p.day THEN a.ended_on::text ELSE '' END
@@ -317,7 +338,7 @@ fn record_files() -> Vec<(&'static str, &'static str, &'static [&'static str], S
             &["kind", "title", "planned_on", "held_on", "chair", "top_management_present", "inputs", "minutes", "decisions", "signed_off_by", "signed_off_at_utc"],
             format!(
                 "SELECT m.kind, m.title, COALESCE(m.planned_on::text, ''), COALESCE(m.held_on::text, ''), COALESCE(c.name, ''),
-                        CASE WHEN EXISTS (SELECT 1 FROM people t WHERE t.org_id = m.org_id AND t.id = ANY(m.attendee_ids) AND t.top_management) THEN 'yes' ELSE 'no' END,
+                        CASE WHEN EXISTS (SELECT 1 FROM people t WHERE t.org_id = m.org_id AND t.id = ANY(m.attendee_ids) AND t.id IN (SELECT top_management_as_of(p.org, p.cut))) THEN 'yes' ELSE 'no' END,
                         array_to_string(m.inputs, '; '), m.minutes, m.decisions,
                         CASE WHEN m.signed_off_at < p.cut THEN COALESCE(m.signed_off_name, '') ELSE '' END, COALESCE({}, '')
                    FROM p JOIN meetings m ON m.org_id = p.org AND m.created_at < p.cut
@@ -346,7 +367,7 @@ fn record_files() -> Vec<(&'static str, &'static str, &'static [&'static str], S
             "Resource requests and decisions: what, who asked, who decided (top management or not), outcome",
             &["title", "what", "amount", "currency", "reason", "asked_by", "asked_on", "decided_by", "decider_top_management", "decision", "decided_on"],
             "SELECT d.title, d.what, COALESCE(d.amount::text, ''), COALESCE(d.currency, ''), d.reason, COALESCE(a.name, ''), COALESCE(d.asked_on::text, ''),
-                    CASE WHEN d.decided_on <= p.day THEN COALESCE(b.name, '') ELSE '' END, CASE WHEN d.decided_on <= p.day THEN COALESCE(b.top_management::text, '') ELSE '' END,
+                    CASE WHEN d.decided_on <= p.day THEN COALESCE(b.name, '') ELSE '' END, CASE WHEN d.decided_on <= p.day THEN COALESCE((b.id IN (SELECT top_management_as_of(p.org, p.cut)))::text, '') ELSE '' END,
                     CASE WHEN d.decided_on <= p.day THEN d.decision ELSE 'pending' END, CASE WHEN d.decided_on <= p.day THEN d.decided_on::text ELSE '' END
                FROM p JOIN resource_decisions d ON d.org_id = p.org AND d.created_at < p.cut
                LEFT JOIN people a ON a.org_id = d.org_id AND a.id = d.asked_by

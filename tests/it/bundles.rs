@@ -607,3 +607,32 @@ async fn verify_bundle_checks_sha256sums(db: PgPool) {
     assert_eq!(code, 0, "{text}");
     assert!(text.contains("made before bundles carried one"), "{text}");
 }
+
+#[sqlx::test]
+async fn a_bundle_names_top_management_as_of_its_day_and_every_roster_change(db: PgPool) {
+    let s = setup(db).await;
+    let (_, path) = bundle_through_the_app(&s).await;
+    let files = entries(&path).await;
+    let roster = String::from_utf8(files["records/top-management-changes.csv"].clone()).unwrap();
+    assert!(roster.starts_with("person,change,acting_account,reason,proposed_by"), "{roster}");
+    assert!(roster.contains("Carol CEO,add,") && roster.contains("confirmed (first leader, no confirmation)"), "{roster}");
+    let people = String::from_utf8(files["records/people.csv"].clone()).unwrap();
+    let carol = people.lines().find(|l| l.starts_with("Carol CEO")).unwrap();
+    assert!(carol.contains(",true,"), "Carol was top management on the bundle's day: {carol}");
+    // Someone flagged without a roster record is not top management in the bundle.
+    sqlx::query("UPDATE people SET top_management = true WHERE email = 'formula@acme.example'").execute(s.app.db()).await.unwrap();
+    let (_, path) = bundle_through_the_app_again(&s).await;
+    let people = String::from_utf8(entries(&path).await["records/people.csv"].clone()).unwrap();
+    let flagged = people.lines().find(|l| l.contains("formula@acme.example")).unwrap();
+    assert!(flagged.contains(",false,"), "{flagged}");
+}
+
+/// A second bundle of the same day, made directly (the page flow is tested above).
+async fn bundle_through_the_app_again(s: &Setup) -> (Uuid, PathBuf) {
+    let mut a = s.app.signed_in(s.auditor, Some(s.org)).await;
+    let res = a.post("/bundles", &[("as_of", "2026-11-02")]).await;
+    let id: Uuid = res.location().trim_start_matches("/bundles/").parse().unwrap();
+    assert_eq!(jobs::run_next(&s.app.state, "test-worker").await.unwrap(), Some(id));
+    let zip = a.get(&format!("/bundles/{id}/download")).await;
+    (id, temp_zip(&zip.bytes))
+}
