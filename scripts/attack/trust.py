@@ -13,13 +13,22 @@ failed. The cases:
   * sign-up answers the same for a known and an unknown address;
   * malformed ids answer 404 like missing ones, on several routes;
   * a CSV export defuses a formula after a ';' inside a cell;
+  * an auditor's bundle checks with its SHA256SUMS alone, and a copy whose
+    local file header names an entry differently from the central directory
+    is refused by `mandate verify-bundle` (with --bin);
   * a request whose headers are never finished is closed by the server
     (only with --slow-seconds: how long to wait at most).
 
-usage: trust.py --base URL --logins FILE [--slow-seconds N]
+usage: trust.py --base URL --logins FILE [--bin MANDATE] [--slow-seconds N]
 """
 import argparse
 import concurrent.futures
+import hashlib
+import io
+import os
+import subprocess
+import tempfile
+import zipfile
 import html
 import http.cookiejar
 import re
@@ -60,9 +69,9 @@ class Session:
             req.add_header("X-Forwarded-For", self.addr)
         try:
             with self.opener.open(req, timeout=60) as res:
-                return res.status, res.read().decode("utf-8", "replace"), dict(res.headers)
+                return res.status, res.read().decode("utf-8", "replace"), res.headers
         except urllib.error.HTTPError as e:
-            return e.code, e.read().decode("utf-8", "replace"), dict(e.headers)
+            return e.code, e.read().decode("utf-8", "replace"), e.headers
 
     def get(self, path):
         return self.request("GET", path)
@@ -113,6 +122,7 @@ def main():
     ap.add_argument("--base", required=True)
     ap.add_argument("--logins", required=True)
     ap.add_argument("--slow-seconds", type=float, default=0)
+    ap.add_argument("--bin", default="")
     args = ap.parse_args()
     base, who = args.base, logins(args.logins)
 
@@ -190,6 +200,41 @@ def main():
     status, _, _ = lead.post("/people", {"name": "Probe;=HYPERLINK(\"http://x\")", "email": "probe-formula@acme.example", "kind": "employee"}, token_from="/people/new")
     _, body, _ = lead.get("/people.csv?q=probe-formula")
     check("a formula after ';' is defused in CSV exports", "Probe;'=HYPERLINK" in body, body[:200])
+
+    # 7. Bundles anyone can check, and a swapped local header is caught.
+    if args.bin:
+        auditor = Session(base)
+        check("the auditor signs in", auditor.sign_in(*who["Auditor"]))
+        status, _, headers = auditor.post("/bundles", {"as_of": time.strftime("%Y-%m-%d", time.gmtime())}, token_from="/bundles")
+        job = headers.get("Location", "")
+        zipped = b""
+        for _ in range(600):
+            if "/download" in auditor.get(job)[1]:
+                status, _, _ = auditor.get(job + "/download")
+                req = urllib.request.Request(base + job + "/download")
+                with auditor.opener.open(req, timeout=120) as res:
+                    zipped = res.read()
+                break
+            time.sleep(0.2)
+        check("the auditor's bundle is made", len(zipped) > 0, f"POST answered {status} to {job!r}")
+        if zipped:
+            z = zipfile.ZipFile(io.BytesIO(zipped))
+            sums = z.read("SHA256SUMS").decode().splitlines()
+            bad = [l for l in sums if hashlib.sha256(z.read(l[66:])).hexdigest() != l[:64]]
+            check("every file matches SHA256SUMS", sums and not bad and "README.txt" in z.namelist(), str(bad[:3]))
+            with tempfile.TemporaryDirectory() as d:
+                good, tampered = os.path.join(d, "good.zip"), os.path.join(d, "tampered.zip")
+                open(good, "wb").write(zipped)
+                raw = bytearray(zipped)
+                at = raw.index(b"PK\x03\x04")
+                name_len = int.from_bytes(raw[at + 26:at + 28], "little")
+                name_at = at + 30
+                raw[name_at + name_len - 1] = ord("x") if raw[name_at + name_len - 1] != ord("x") else ord("y")
+                open(tampered, "wb").write(bytes(raw))
+                ok = subprocess.run([args.bin, "verify-bundle", good], capture_output=True, text=True)
+                check("mandate verify-bundle accepts the bundle", ok.returncode == 0, ok.stdout[-300:] + ok.stderr[-300:])
+                bad = subprocess.run([args.bin, "verify-bundle", tampered], capture_output=True, text=True)
+                check("mandate verify-bundle refuses a renamed local header", bad.returncode != 0 and "local header" in bad.stdout + bad.stderr, bad.stdout[-300:])
 
     # 7. A request whose headers never finish is closed.
     if args.slow_seconds:
