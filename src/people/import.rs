@@ -232,6 +232,9 @@ pub fn plan(existing: &[Person], columns: &[String], rows: &[Row]) -> Result<Pla
         if has("top_management") && r.top_management != before.top_management {
             plan.roster_differs.push(r.name.clone());
         }
+        if before.top_management && f.end_date != before.end_date {
+            plan.problems.push(Problem { line: r.line, column: "end_date".into(), message: crate::people::model::leader_leaves(&r.name) });
+        }
         if has("line_manager") {
             f.line_manager = r.line_manager;
         }

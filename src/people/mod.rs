@@ -266,6 +266,7 @@ async fn person_page(State(state): State<AppState>, me: Member, Id(id): Id) -> A
 /// Turns a refusal from the model into a field error on the form, if it is one.
 fn field_of(e: &AppError) -> Option<(&'static str, String)> {
     match e {
+        AppError::Conflict(m) if m.contains("is top management") => Some(("end_date", m.clone())),
         AppError::Conflict(m) if m.contains("e-mail") => Some(("email", m.clone())),
         AppError::Conflict(m) | AppError::BadRequest(m) if m.contains("manage") => Some(("manager_id", m.clone())),
         _ => None,

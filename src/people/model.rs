@@ -474,6 +474,9 @@ pub async fn update(
     if changes.is_empty() {
         return Ok(false);
     }
+    if before.top_management && changes.contains_key("end_date") {
+        return Err(AppError::Conflict(leader_leaves(&before.name)));
+    }
     check_links(conn, org_id, id, f, None).await?;
     let mut row = Columns::default();
     row.push(id, f, before.user_id);
@@ -482,6 +485,15 @@ pub async fn update(
     }
     audit::record(conn, actor, now, "person.updated", "person", id, Value::Object(changes)).await?;
     Ok(true)
+}
+
+/// Why a leaving date is refused for someone on the top-management roster:
+/// a leader who leaves would drop out of those who confirm roster changes,
+/// so that goes through the roster too.
+pub fn leader_leaves(name: &str) -> String {
+    format!(
+        "{name} is top management. An owner first proposes removing them from top management (a member of top management confirms); then record the leaving date."
+    )
 }
 
 /// Records that a person leaves (or left) on `end_date`.
@@ -494,13 +506,16 @@ pub async fn mark_leaver(
     end_date: NaiveDate,
 ) -> AppResult<String> {
     lock_directory(conn, org_id).await?;
-    let row: Option<(String, Option<NaiveDate>, Option<NaiveDate>)> =
-        sqlx::query_as("SELECT name, start_date, end_date FROM people WHERE org_id = $1 AND id = $2 FOR UPDATE")
+    let row: Option<(String, Option<NaiveDate>, Option<NaiveDate>, bool)> =
+        sqlx::query_as("SELECT name, start_date, end_date, top_management FROM people WHERE org_id = $1 AND id = $2 FOR UPDATE")
             .bind(org_id)
             .bind(id)
             .fetch_optional(&mut *conn)
             .await?;
-    let Some((name, start, before)) = row else { return Err(AppError::NotFound) };
+    let Some((name, start, before, top)) = row else { return Err(AppError::NotFound) };
+    if top {
+        return Err(AppError::Conflict(leader_leaves(&name)));
+    }
     if start.is_some_and(|s| end_date < s) {
         return Err(AppError::BadRequest(format!("{name} started after that date; choose a later leaving date.")));
     }

@@ -287,3 +287,25 @@ async fn views_as_of_a_past_day_use_the_roster_of_that_day(db: PgPool) {
     assert_eq!(leaders_on(today).await, vec!["Cara Chief", "Jane Director"]);
     assert_eq!(leaders_on(today - chrono::Duration::days(1)).await, vec!["Cara Chief"], "Jane joined top management today");
 }
+
+#[sqlx::test]
+async fn a_leader_leaves_only_after_leaving_the_roster(db: PgPool) {
+    let o = org(db).await;
+    let mut c = o.as_user(o.lead).await;
+    // Marking the CEO as a leaver would drop them from those who confirm roster changes.
+    let res = c.post(&format!("/people/{}/leaver", o.ceo_person), &[("end_date", "2026-12-31")]).await;
+    assert_eq!(res.status, StatusCode::CONFLICT);
+    assert!(res.body.contains("proposes removing them from top management"), "{}", res.body);
+    let res = c
+        .post(&format!("/people/{}", o.ceo_person), &[("name", "Cara Chief"), ("email", "ceo@acme.example"), ("kind", "employee"), ("end_date", "2026-12-31")])
+        .await;
+    assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(res.texts("#f-end_date-error").concat().contains("top management"), "{}", res.body);
+    let csv = "name,email,end_date\nCara Chief,ceo@acme.example,2026-12-31\n";
+    let up = c.upload("/people/import", "file", "people.csv", "text/csv", csv.as_bytes()).await;
+    let preview = c.get(up.location()).await;
+    assert!(preview.texts(".error-summary").concat().contains("top management"), "{}", preview.body);
+    assert_eq!(c.post(&format!("{}/apply", up.location()), &[]).await.status, StatusCode::CONFLICT);
+    let end: Option<chrono::NaiveDate> = sqlx::query_scalar("SELECT end_date FROM people WHERE id = $1").bind(o.ceo_person).fetch_one(o.app.db()).await.unwrap();
+    assert_eq!(end, None, "nothing changed");
+}
