@@ -61,6 +61,9 @@ struct DashboardPage {
     roster: Vec<crate::people::roster::model::ChangeRow>,
     /// The directory entry with this member's address, not yet claimed.
     claim: Option<crate::people::model::Person>,
+    /// A top-management entry linked to this account that the roster has not
+    /// confirmed the account for: its name.
+    unconfirmed_leader: Option<String>,
     today: chrono::NaiveDate,
 }
 
@@ -107,9 +110,17 @@ async fn dashboard(State(state): State<AppState>, member: Member) -> AppResult<D
     } else {
         None
     };
+    let unconfirmed_leader = sqlx::query_scalar(
+        "SELECT name FROM people WHERE org_id = $1 AND user_id = $2 AND top_management AND leader_account_id IS DISTINCT FROM user_id",
+    )
+    .bind(member.org_id)
+    .bind(member.user_id)
+    .fetch_optional(&state.db)
+    .await?;
     Ok(DashboardPage {
         roster,
         claim,
+        unconfirmed_leader,
         waiting,
         today: now.date_naive(),
         layout: Layout::build(&state.db, &member.visitor, format!("{} — home", member.org_name)).await?,

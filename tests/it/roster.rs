@@ -245,6 +245,8 @@ async fn an_account_linked_later_does_not_act_for_top_management(db: PgPool) {
     let confirmed: Option<chrono::DateTime<chrono::Utc>> =
         sqlx::query_scalar("SELECT confirmed_at FROM role_appointments WHERE id = $1").bind(appointment).fetch_one(o.app.db()).await.unwrap();
     assert!(confirmed.is_none());
+    // The lead's home page says why; the roster page too.
+    assert!(c.get("/dashboard").await.texts("#unconfirmed-h + p").concat().contains("has not confirmed this account"));
     // The roster page says the link is not confirmed; only a confirmed proposal would make it so.
     let page = o.as_user(o.owner).await.get("/people/roster").await;
     assert!(page.texts("#leaders-h + table").concat().contains("lead@acme.example is linked to them but not yet confirmed to act"), "{}", page.body);
