@@ -27,5 +27,6 @@ pub mod policies;
 pub mod requests;
 pub mod requirements;
 pub mod roles;
+pub mod server;
 pub mod training;
 pub mod web;
