@@ -199,9 +199,9 @@ mod tests {
     async fn a_steady_body_and_a_slow_reader_are_fine() {
         let (tx, body) = channel_body();
         let tripped = Arc::new(AtomicBool::new(false));
-        let mut timed = Timed::new(body, limit(300, 1000), tripped.clone());
+        let mut timed = Timed::new(body, limit(1000, 1000), tripped.clone());
         let sender = tokio::spawn(async move {
-            // About 4,000 bytes a second in 200-byte pieces, for 1.5 s.
+            // About 4,000 bytes a second in 200-byte pieces.
             for _ in 0..30 {
                 tokio::time::sleep(Duration::from_millis(50)).await;
                 tx.send(Ok(bytes::Bytes::from(vec![b'x'; 200]))).await.unwrap();
@@ -210,9 +210,10 @@ mod tests {
         let mut got = 0;
         while let Some(frame) = timed.frame().await {
             got += frame.unwrap().into_data().unwrap().len();
-            // The server taking its time does not count against the client.
-            if got % 2000 == 0 {
-                tokio::time::sleep(Duration::from_millis(600)).await;
+            // The server taking longer than the timeout between pieces does
+            // not count against the client.
+            if got % 3000 == 0 {
+                tokio::time::sleep(Duration::from_millis(1500)).await;
             }
         }
         assert_eq!(got, 6000);
