@@ -95,6 +95,7 @@ pub fn router(state: AppState) -> Router {
         .layer(from_fn_with_state(state.clone(), csrf::protect))
         .layer(from_fn_with_state(state.clone(), session::load))
         .layer(CatchPanicLayer::new())
+        .layer(from_fn_with_state(state.clone(), web::slow::body_deadline))
         .layer(from_fn(web::errors::render))
         .layer(from_fn(web::headers::security_headers));
     let app = if secure { app.layer(from_fn(web::headers::hsts)) } else { app };

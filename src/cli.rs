@@ -76,6 +76,21 @@ struct Options {
     /// Seconds a request waits for a free database connection before it is answered 503
     #[arg(long, env = "MANDATE_DB_ACQUIRE_TIMEOUT_SECONDS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=300), global = true)]
     db_acquire_timeout_seconds: u64,
+    /// Seconds a client may take to send a request's headers, from accepting the connection (or from the first byte of a later request on it)
+    #[arg(long, env = "MANDATE_HEADER_TIMEOUT_SECONDS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=600), global = true)]
+    header_timeout_seconds: u64,
+    /// Seconds a kept-alive connection with no request in progress waits for the client's next request before it is closed
+    #[arg(long, env = "MANDATE_KEEPALIVE_TIMEOUT_SECONDS", default_value_t = 75, value_parser = clap::value_parser!(u64).range(1..=3600), global = true)]
+    keepalive_timeout_seconds: u64,
+    /// Seconds a request body may send nothing (and a client may take none of a response) before it is cut: 408 for a body
+    #[arg(long, env = "MANDATE_BODY_TIMEOUT_SECONDS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=3600), global = true)]
+    body_timeout_seconds: u64,
+    /// Bytes per second a request body must average once the server has waited MANDATE_BODY_TIMEOUT_SECONDS for it in all (0: only stalls are cut)
+    #[arg(long, env = "MANDATE_BODY_MIN_BYTES_PER_SECOND", default_value_t = 1024, value_parser = clap::value_parser!(u64).range(0..=1 << 30), global = true)]
+    body_min_bytes_per_second: u64,
+    /// Connections served at once; further ones wait in the listen queue until one ends
+    #[arg(long, env = "MANDATE_MAX_CONNECTIONS", default_value_t = 1024, value_parser = clap::value_parser!(u32).range(1..=100_000), global = true)]
+    max_connections: u32,
     /// Fault injection for tests and drills: pause this many milliseconds after each step of an export
     #[arg(long, env = "MANDATE_FAULT_EXPORT_PAUSE_MS", default_value_t = 0, global = true, hide = true)]
     fault_export_pause_ms: u64,
@@ -167,6 +182,17 @@ fn pool_settings(opts: &Options) -> db::PoolSettings {
     db::PoolSettings {
         max_connections: opts.db_pool_size,
         acquire_timeout: std::time::Duration::from_secs(opts.db_acquire_timeout_seconds),
+    }
+}
+
+/// How long clients may take, and how many connections are served at once.
+fn server_limits(opts: &Options) -> crate::server::Limits {
+    use std::time::Duration;
+    crate::server::Limits {
+        header_timeout: Duration::from_secs(opts.header_timeout_seconds),
+        idle_timeout: Duration::from_secs(opts.keepalive_timeout_seconds),
+        write_timeout: Duration::from_secs(opts.body_timeout_seconds),
+        max_connections: opts.max_connections as usize,
     }
 }
 
@@ -319,6 +345,8 @@ fn build_config(opts: &Options) -> anyhow::Result<Config> {
     config.sweep_after = chrono::Duration::minutes(opts.sweep_after_minutes.max(0));
     // A job beats every two seconds: anything much shorter would take over live jobs.
     config.job_stale_after = chrono::Duration::seconds(opts.job_stale_seconds.max(6));
+    config.body_timeout = std::time::Duration::from_secs(opts.body_timeout_seconds);
+    config.body_min_rate = opts.body_min_bytes_per_second;
     config.export_step_pause = std::time::Duration::from_millis(opts.fault_export_pause_ms);
     Ok(config)
 }
@@ -345,9 +373,7 @@ async fn serve(opts: &Options, database: &db::Database) -> anyhow::Result<ExitCo
         "Mandate is running at {} (data: {}; evidence: {}). Press Ctrl+C to stop.",
         state.config.base_url, database.description, state.store.description
     );
-    axum::serve(listener, app::router(state).into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
+    crate::server::serve(listener, app::router(state), server_limits(opts), shutdown_signal()).await?;
     println!("Mandate stopped.");
     Ok(ExitCode::SUCCESS)
 }
@@ -432,6 +458,59 @@ mod tests {
         assert_eq!((default.get_max_connections(), default.get_acquire_timeout().as_secs()), (20, 10));
         let set = pool_of(&["--db-pool-size", "5", "--db-acquire-timeout-seconds", "3"]).unwrap();
         assert_eq!((set.get_max_connections(), set.get_acquire_timeout().as_secs()), (5, 3));
+    }
+
+    fn options_of(args: &[&str]) -> Result<Options, clap::Error> {
+        Ok(Cli::try_parse_from(std::iter::once("mandate").chain(args.iter().copied()))?.opts)
+    }
+
+    #[test]
+    fn client_limits_reach_the_server_and_the_app() {
+        use std::time::Duration;
+        let default = options_of(&[]).unwrap();
+        assert_eq!(server_limits(&default), crate::server::Limits::default());
+        let limits = server_limits(&default);
+        assert_eq!(
+            (limits.header_timeout, limits.idle_timeout, limits.write_timeout, limits.max_connections),
+            (Duration::from_secs(30), Duration::from_secs(75), Duration::from_secs(60), 1024)
+        );
+        let config = build_config(&default).unwrap();
+        assert_eq!((config.body_timeout, config.body_min_rate), (Duration::from_secs(60), 1024));
+
+        let set = options_of(&[
+            "--header-timeout-seconds", "2", "--keepalive-timeout-seconds", "5", "--body-timeout-seconds", "3",
+            "--body-min-bytes-per-second", "0", "--max-connections", "7",
+        ])
+        .unwrap();
+        assert_eq!(
+            server_limits(&set),
+            crate::server::Limits {
+                header_timeout: Duration::from_secs(2),
+                idle_timeout: Duration::from_secs(5),
+                write_timeout: Duration::from_secs(3),
+                max_connections: 7
+            }
+        );
+        let config = build_config(&set).unwrap();
+        assert_eq!((config.body_timeout, config.body_min_rate), (Duration::from_secs(3), 0));
+    }
+
+    #[test]
+    fn endless_or_zero_client_limits_are_refused() {
+        for args in [
+            ["--header-timeout-seconds", "0"],
+            ["--header-timeout-seconds", "601"],
+            ["--keepalive-timeout-seconds", "0"],
+            ["--keepalive-timeout-seconds", "3601"],
+            ["--body-timeout-seconds", "0"],
+            ["--body-timeout-seconds", "3601"],
+            ["--body-min-bytes-per-second", "1073741825"],
+            ["--body-min-bytes-per-second", "-1"],
+            ["--max-connections", "0"],
+            ["--max-connections", "100001"],
+        ] {
+            assert!(options_of(&args).is_err(), "{args:?} was accepted");
+        }
     }
 
     #[test]

@@ -27,6 +27,12 @@ pub struct Config {
     pub sweep_after: Duration,
     /// A running background job whose heartbeat is older than this is taken over.
     pub job_stale_after: Duration,
+    /// A request body that sends nothing for this long while the server
+    /// waits for it is cut (408); so is one that, once the server has
+    /// waited this long in all, averages less than `body_min_rate`.
+    pub body_timeout: std::time::Duration,
+    /// Bytes per second a request body must average (0: no such check).
+    pub body_min_rate: u64,
     /// Fault injection for tests and drills only: a pause after each step
     /// of an export, so a process can be killed in the middle of one.
     pub export_step_pause: std::time::Duration,
@@ -84,6 +90,8 @@ impl Config {
             org_quota_bytes: 10 * 1024 * MIB,
             sweep_after: Duration::hours(1),
             job_stale_after: Duration::seconds(60),
+            body_timeout: std::time::Duration::from_secs(60),
+            body_min_rate: 1024,
             export_step_pause: std::time::Duration::ZERO,
         }
     }
@@ -105,6 +113,8 @@ impl fmt::Debug for Config {
             .field("smtp", &self.smtp)
             .field("max_upload_bytes", &self.max_upload_bytes)
             .field("org_quota_bytes", &self.org_quota_bytes)
+            .field("body_timeout", &self.body_timeout)
+            .field("body_min_rate", &self.body_min_rate)
             .finish_non_exhaustive()
     }
 }

@@ -28,5 +28,6 @@ pub mod requests;
 pub mod requirements;
 pub mod roles;
 pub mod security_log;
+pub mod server;
 pub mod training;
 pub mod web;

@@ -24,13 +24,17 @@ pub const COLUMNS: [(&str, &str); 11] = [
     ("security_clause", "yes if their contract includes the information security clause."),
 ];
 
-/// Files are small, but a mistaken upload must not take the server down.
-pub const MAX_ROWS: usize = 50_000;
-pub const MAX_BYTES: usize = 10 * 1024 * 1024;
+/// A file over either limit is refused whole. A directory of 5,000 people
+/// with every column is under 1 MiB; the limits leave room for twice that
+/// many with long names, and bound what one import holds in memory.
+pub const MAX_ROWS: usize = 10_000;
+pub const MAX_BYTES: usize = 4 * 1024 * 1024;
 
 /// One checked line of the file. Values of columns the file lacks are
-/// defaults and are ignored when applying.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+/// defaults and are ignored when applying. Stored (in `people_imports.rows`)
+/// as a JSON array of its fields in order, a third the size of an object
+/// with names; the older object form still reads.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Default)]
 pub struct Row {
     pub line: u64,
     pub name: String,
@@ -46,7 +50,27 @@ pub struct Row {
     pub security_clause: bool,
 }
 
-pub use crate::web::sheet::Problem;
+impl Serialize for Row {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        (
+            self.line,
+            &self.name,
+            &self.email,
+            &self.job_title,
+            &self.department,
+            &self.manager_email,
+            self.kind,
+            self.start_date,
+            self.end_date,
+            self.top_management,
+            self.line_manager,
+            self.security_clause,
+        )
+            .serialize(s)
+    }
+}
+
+pub use crate::web::sheet::{Problem, TooManyRows};
 
 #[derive(Debug, Default)]
 pub struct Parsed {
@@ -56,9 +80,6 @@ pub struct Parsed {
 }
 
 impl Parsed {
-    fn problem(&mut self, line: u64, column: &str, message: impl Into<String>) {
-        self.problems.push(Problem { line, column: column.into(), message: message.into() });
-    }
     pub fn has(&self, column: &str) -> bool {
         self.columns.iter().any(|c| c == column)
     }
@@ -83,46 +104,93 @@ const HEADINGS: [Column; 11] = [
     Column { name: "security_clause", aliases: &["contract_security_clause", "contract_has_security_clause"] },
 ];
 
-/// Reads the file and checks every line on its own and against the others.
-/// `known_emails` are the directory's addresses (for manager references).
-pub fn parse(bytes: &[u8], known_emails: &HashSet<String>) -> Parsed {
-    let sheet = sheet::read(bytes, &HEADINGS, &["name", "email"], &IGNORED, MAX_ROWS);
-    let mut out = Parsed { columns: sheet.columns.iter().map(|c| c.to_string()).collect(), rows: Vec::new(), problems: sheet.problems };
-    let mut first_line_of: HashMap<String, u64> = HashMap::new();
-    for record in &sheet.lines {
+/// Reads a file as it arrives (`feed` each piece, then `finish`) and checks
+/// every line on its own and against the others. Only the checked rows are
+/// kept, never the file.
+pub struct Parser {
+    sheet: sheet::Reader,
+    lines: Lines,
+}
+
+#[derive(Default)]
+struct Lines {
+    rows: Vec<Row>,
+    problems: Vec<Problem>,
+    first_line_of: HashMap<String, u64>,
+}
+
+impl Default for Parser {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Parser {
+    pub fn new() -> Self {
+        Parser { sheet: sheet::Reader::new(&HEADINGS, &["name", "email"], &IGNORED, MAX_ROWS), lines: Lines::default() }
+    }
+
+    /// The next piece of the file; fails once it has more than `MAX_ROWS` lines.
+    pub fn feed(&mut self, bytes: &[u8]) -> Result<(), TooManyRows> {
+        let lines = &mut self.lines;
+        self.sheet.feed(bytes, &mut |l| lines.check(l))
+    }
+
+    /// The end of the file: every line checked, except that managers not
+    /// in the file are still to be looked up (`Checked::outside_managers`).
+    pub fn finish(self) -> Result<Checked, TooManyRows> {
+        let Parser { sheet, mut lines } = self;
+        let summary = sheet.finish(&mut |l| lines.check(l))?;
+        let columns = summary.columns.iter().map(|c| c.to_string()).collect();
+        if !summary.readable {
+            return Ok(Checked { columns, rows: Vec::new(), problems: summary.problems, first_line_of: HashMap::new() });
+        }
+        let mut problems = summary.problems;
+        problems.append(&mut lines.problems);
+        Ok(Checked { columns, rows: lines.rows, problems, first_line_of: lines.first_line_of })
+    }
+}
+
+impl Lines {
+    fn problem(&mut self, line: u64, column: &str, message: impl Into<String>) {
+        self.problems.push(Problem { line, column: column.into(), message: message.into() });
+    }
+
+    fn check(&mut self, record: &sheet::Line<'_>) {
         let line = record.line;
         let cell = |col: &str| record.get(col);
         let mut row = Row { line, ..Default::default() };
-        let before = out.problems.len();
-        match parse_text(cell("name"), "a name", 120) {
+        let before = self.problems.len();
+        match parse_text(&cell("name"), "a name", 120) {
             Ok(v) => row.name = v,
-            Err(e) => out.problem(line, "name", e),
+            Err(e) => self.problem(line, "name", e),
         }
-        match parse_email(cell("email")) {
+        match parse_email(&cell("email")) {
             Ok(v) => row.email = v,
-            Err(e) => out.problem(line, "email", format!("{e} (found \"{}\")", cell("email").trim())),
+            Err(e) => self.problem(line, "email", format!("{e} (found \"{}\")", cell("email").trim())),
         }
         for (col, what, slot) in [("job_title", "the job title", &mut row.job_title), ("department", "the department", &mut row.department)] {
-            match parse_optional(cell(col), what, 120, false) {
+            match parse_optional(&cell(col), what, 120, false) {
                 Ok(v) => *slot = v,
-                Err(e) => out.problem(line, col, e),
+                Err(e) => self.problem(line, col, e),
             }
         }
-        let manager = cell("manager_email").trim();
+        let manager_cell = cell("manager_email");
+        let manager = manager_cell.trim();
         if !manager.is_empty() {
             match parse_email(manager) {
                 Ok(v) => row.manager_email = Some(v),
-                Err(e) => out.problem(line, "manager_email", format!("{e} (found \"{manager}\")")),
+                Err(e) => self.problem(line, "manager_email", format!("{e} (found \"{manager}\")")),
             }
         }
-        match Kind::parse(cell("kind")) {
+        match Kind::parse(&cell("kind")) {
             Some(k) => row.kind = k,
-            None => out.problem(line, "kind", format!("Write employee or contractor, not \"{}\".", cell("kind").trim())),
+            None => self.problem(line, "kind", format!("Write employee or contractor, not \"{}\".", cell("kind").trim())),
         }
         for (col, what, slot) in [("start_date", "the start date", &mut row.start_date), ("end_date", "the end date", &mut row.end_date)] {
-            match parse_date(cell(col), what) {
+            match parse_date(&cell(col), what) {
                 Ok(v) => *slot = v,
-                Err(e) => out.problem(line, col, e),
+                Err(e) => self.problem(line, col, e),
             }
         }
         for (col, slot) in [
@@ -130,45 +198,80 @@ pub fn parse(bytes: &[u8], known_emails: &HashSet<String>) -> Parsed {
             ("line_manager", &mut row.line_manager),
             ("security_clause", &mut row.security_clause),
         ] {
-            match sheet::yes_no(cell(col)) {
+            match sheet::yes_no(&cell(col)) {
                 Some(v) => *slot = v,
-                None => out.problem(line, col, format!("Write yes or no, not \"{}\".", cell(col).trim())),
+                None => self.problem(line, col, format!("Write yes or no, not \"{}\".", cell(col).trim())),
             }
         }
-        if out.problems.len() == before {
+        if self.problems.len() == before {
             if let (Some(s), Some(e)) = (row.start_date, row.end_date)
                 && e < s
             {
-                out.problem(line, "end_date", "The end date is before the start date.");
+                self.problem(line, "end_date", "The end date is before the start date.");
             }
             if row.manager_email.as_deref() == Some(row.email.as_str()) {
-                out.problem(line, "manager_email", "A person cannot be their own manager.");
+                self.problem(line, "manager_email", "A person cannot be their own manager.");
             }
         }
         if !row.email.is_empty() {
-            match first_line_of.get(&row.email) {
-                Some(first) => out.problem(line, "email", format!("Duplicate: {} is already on line {first}.", row.email)),
+            match self.first_line_of.get(&row.email) {
+                Some(first) => self.problem(line, "email", format!("Duplicate: {} is already on line {first}.", row.email)),
                 None => {
-                    first_line_of.insert(row.email.clone(), line);
+                    self.first_line_of.insert(row.email.clone(), line);
                 }
             }
         }
-        out.rows.push(row);
+        self.rows.push(row);
     }
-    for row in &out.rows {
-        if let Some(m) = &row.manager_email
-            && !first_line_of.contains_key(m)
-            && !known_emails.contains(m)
-        {
-            out.problems.push(Problem {
-                line: row.line,
-                column: "manager_email".into(),
-                message: format!("Unknown manager {m}: add them to the file or to the directory first."),
-            });
+}
+
+/// A file whose lines are checked, before managers outside it are looked up.
+pub struct Checked {
+    columns: Vec<String>,
+    rows: Vec<Row>,
+    problems: Vec<Problem>,
+    first_line_of: HashMap<String, u64>,
+}
+
+impl Checked {
+    /// Managers the file names but does not contain: they must be in the directory.
+    pub fn outside_managers(&self) -> Vec<String> {
+        let mut out: Vec<String> =
+            self.rows.iter().filter_map(|r| r.manager_email.clone()).filter(|m| !self.first_line_of.contains_key(m)).collect();
+        out.sort();
+        out.dedup();
+        out
+    }
+
+    /// Finishes the check with those of `outside_managers` that the directory has.
+    pub fn resolve(self, known: &HashSet<String>) -> Parsed {
+        let Checked { columns, rows, mut problems, first_line_of } = self;
+        for row in &rows {
+            if let Some(m) = &row.manager_email
+                && !first_line_of.contains_key(m)
+                && !known.contains(m)
+            {
+                problems.push(Problem {
+                    line: row.line,
+                    column: "manager_email".into(),
+                    message: format!("Unknown manager {m}: add them to the file or to the directory first."),
+                });
+            }
         }
+        problems.sort_by_key(|p| p.line);
+        Parsed { columns, rows, problems }
     }
-    out.problems.sort_by_key(|p| p.line);
-    out
+}
+
+/// Reads a whole file at once (see `Parser`). `known_emails` are the
+/// directory's addresses (for manager references). A file with too many
+/// lines comes back with that as its only problem.
+pub fn parse(bytes: &[u8], known_emails: &HashSet<String>) -> Parsed {
+    let mut parser = Parser::new();
+    match parser.feed(bytes).and_then(|_| parser.finish()) {
+        Ok(checked) => checked.resolve(known_emails),
+        Err(too_many) => Parsed { problems: vec![too_many.problem()], ..Parsed::default() },
+    }
 }
 
 /// What applying an import would do.
@@ -185,40 +288,57 @@ pub struct Plan {
     pub problems: Vec<Problem>,
 }
 
-/// Compares checked rows with the directory. Fails only when a manager
-/// cannot be found (the directory changed since the file was checked).
-pub fn plan(existing: &[Person], columns: &[String], rows: &[Row]) -> Result<Plan, String> {
+/// Compares checked rows with the directory, taking the rows over (their
+/// text moves into the plan rather than being copied). Fails only when a
+/// manager cannot be found (the directory changed since the file was checked).
+pub fn plan(existing: &[Person], columns: &[String], rows: Vec<Row>) -> Result<Plan, String> {
     let has = |c: &str| columns.iter().any(|x| x == c);
-    let by_email: HashMap<String, &Person> = existing.iter().map(|p| (p.email.to_lowercase(), p)).collect();
+    let by_email: HashMap<std::borrow::Cow<'_, str>, &Person> = existing.iter().map(|p| (lower(&p.email), p)).collect();
     // Everyone in the file gets an id first, so managers can be new people too.
     let ids: HashMap<&str, Uuid> = rows
         .iter()
-        .map(|r| (r.email.as_str(), by_email.get(&r.email).map(|p| p.id).unwrap_or_else(Uuid::new_v4)))
+        .map(|r| (r.email.as_str(), by_email.get(r.email.as_str()).map(|p| p.id).unwrap_or_else(Uuid::new_v4)))
         .collect();
+    let row_ids: Vec<Uuid> = rows.iter().map(|r| ids[r.email.as_str()]).collect();
+    let managers: Vec<Option<Uuid>> = if has("manager_email") {
+        rows.iter()
+            .map(|r| match &r.manager_email {
+                None => Ok(None),
+                Some(m) => ids
+                    .get(m.as_str())
+                    .copied()
+                    .or_else(|| by_email.get(m.as_str()).map(|p| p.id))
+                    .map(Some)
+                    .ok_or_else(|| format!("line {}: manager {m} is no longer in the directory", r.line)),
+            })
+            .collect::<Result<_, _>>()?
+    } else {
+        Vec::new()
+    };
+    drop(ids);
+    let mut managers = managers.into_iter();
     let mut plan = Plan::default();
-    let mut merged: Vec<(u64, Uuid, Option<Uuid>)> = Vec::new();
-    for r in rows {
-        let current = by_email.get(&r.email);
+    let mut merged: Vec<(u64, Uuid, Option<Uuid>)> = Vec::with_capacity(rows.len());
+    for (r, id) in rows.into_iter().zip(row_ids) {
+        let current = by_email.get(r.email.as_str()).copied();
         let before = current.map(|p| p.fields()).unwrap_or_default();
-        let mut f = before.clone();
-        f.name = r.name.clone();
-        f.email = r.email.clone();
+        if has("top_management") && r.top_management != before.top_management {
+            plan.roster_differs.push(r.name.clone());
+        }
+        let mut f = match current {
+            Some(_) => before.clone(),
+            None => PersonFields::default(),
+        };
+        f.name = r.name;
+        f.email = r.email;
         if has("job_title") {
-            f.job_title = r.job_title.clone();
+            f.job_title = r.job_title;
         }
         if has("department") {
-            f.department = r.department.clone();
+            f.department = r.department;
         }
         if has("manager_email") {
-            f.manager_id = match &r.manager_email {
-                None => None,
-                Some(m) => Some(
-                    ids.get(m.as_str())
-                        .copied()
-                        .or_else(|| by_email.get(m).map(|p| p.id))
-                        .ok_or_else(|| format!("line {}: manager {m} is no longer in the directory", r.line))?,
-                ),
-            };
+            f.manager_id = managers.next().flatten();
         }
         if has("kind") {
             f.kind = r.kind;
@@ -229,11 +349,8 @@ pub fn plan(existing: &[Person], columns: &[String], rows: &[Row]) -> Result<Pla
         if has("end_date") {
             f.end_date = r.end_date;
         }
-        if has("top_management") && r.top_management != before.top_management {
-            plan.roster_differs.push(r.name.clone());
-        }
         if before.top_management && f.end_date != before.end_date {
-            plan.problems.push(Problem { line: r.line, column: "end_date".into(), message: crate::people::model::leader_leaves(&r.name) });
+            plan.problems.push(Problem { line: r.line, column: "end_date".into(), message: crate::people::model::leader_leaves(&f.name) });
         }
         if has("line_manager") {
             f.line_manager = r.line_manager;
@@ -241,7 +358,6 @@ pub fn plan(existing: &[Person], columns: &[String], rows: &[Row]) -> Result<Pla
         if has("security_clause") {
             f.security_clause = r.security_clause;
         }
-        let id = ids[r.email.as_str()];
         if let Err((column, message)) = f.cross_check() {
             plan.problems.push(Problem { line: r.line, column: column.into(), message: format!("{message} (with the dates already in the directory)") });
         }
@@ -281,6 +397,11 @@ pub fn plan(existing: &[Person], columns: &[String], rows: &[Row]) -> Result<Pla
         }
     }
     Ok(plan)
+}
+
+/// An address in lower case, copied only when it is not already.
+fn lower(email: &str) -> std::borrow::Cow<'_, str> {
+    if email.chars().any(char::is_uppercase) { email.to_lowercase().into() } else { email.into() }
 }
 
 /// A sample file with every column, offered for download.
@@ -364,6 +485,41 @@ mod tests {
         assert!(p.problems.iter().any(|x| x.message.contains("\"email\" column")));
         assert!(parse(b"\xff\xfename\n", &HashSet::new()).problems[0].message.contains("UTF-8"));
         assert!(parse_str("name,email\n").problems[0].message.contains("no lines"));
+    }
+
+    #[test]
+    fn rows_are_stored_as_arrays_and_the_older_objects_still_read() {
+        let p = parse_str("name,email,manager_email,start_date,line_manager\nAda,ada@x.example,,2020-01-01,yes\nBen,ben@x.example,ada@x.example,,no\n");
+        let json = serde_json::to_string(&p.rows).unwrap();
+        assert!(json.starts_with("[[2,\"Ada\",\"ada@x.example\",\"\",\"\",null,\"employee\",\"2020-01-01\",null,false,true,false]"), "{json}");
+        assert_eq!(serde_json::from_str::<Vec<Row>>(&json).unwrap(), p.rows);
+        let old = r#"[{"line":2,"name":"Ada","email":"ada@x.example","job_title":"","department":"","manager_email":null,"kind":"employee",
+            "start_date":"2020-01-01","end_date":null,"top_management":false,"line_manager":true,"security_clause":false}]"#;
+        assert_eq!(serde_json::from_str::<Vec<Row>>(old).unwrap(), p.rows[..1]);
+    }
+
+    #[test]
+    fn too_many_lines_is_the_only_problem_and_pieces_read_like_the_whole() {
+        let mut csv = String::from("name,email\n");
+        for i in 0..=MAX_ROWS {
+            csv.push_str(&format!("P {i},p{i}@x.example\n"));
+        }
+        let p = parse_str(&csv);
+        assert_eq!(p.problems.len(), 1);
+        assert!(p.problems[0].message.contains("more than 10000 lines"), "{:?}", p.problems);
+        let mut parser = Parser::new();
+        let refused = csv.as_bytes().chunks(1000).try_for_each(|piece| parser.feed(piece));
+        assert_eq!(refused, Err(TooManyRows { max: MAX_ROWS, line: MAX_ROWS as u64 + 2 }));
+
+        let whole = parse_str("name,email,manager_email\nAda,ada@x.example,\nBen,ben@x.example,ada@x.example\nCy,cy@x.example,boss@x.example\n");
+        let mut parser = Parser::new();
+        for piece in "name,email,manager_email\nAda,ada@x.example,\nBen,ben@x.example,ada@x.example\nCy,cy@x.example,boss@x.example\n".as_bytes().chunks(7) {
+            parser.feed(piece).unwrap();
+        }
+        let checked = parser.finish().unwrap();
+        assert_eq!(checked.outside_managers(), vec!["boss@x.example".to_string()], "only managers outside the file are looked up");
+        let pieces = checked.resolve(&HashSet::new());
+        assert_eq!((pieces.rows, pieces.problems), (whole.rows, whole.problems));
     }
 
     #[test]

@@ -12,6 +12,7 @@ use crate::auth::session::{Flash, Member};
 use crate::error::{AppError, AppResult};
 use crate::web::form::{parse_choice, parse_date, parse_email, parse_optional, parse_text, ticked};
 use crate::web::pager::Pager;
+use crate::web::sheet::Refused;
 use crate::web::{FieldErrors, Id, Layout, csv, redirect_with};
 use askama::Template;
 use askama_web::WebTemplate;
@@ -23,7 +24,6 @@ use chrono::{NaiveDate, Utc};
 use model::{Choice, Filter, Kind, Person, PersonFields};
 use serde::Deserialize;
 use serde_json::json;
-use sha2::{Digest, Sha256};
 use std::collections::HashSet;
 use uuid::Uuid;
 
@@ -36,7 +36,7 @@ pub fn routes(r: Routes) -> Routes {
         .post("/people", create)
         .get("/people/import", import_page)
         .get("/people/import/template.csv", import_template)
-        .post_upload("/people/import", upload, Some(import::MAX_BYTES))
+        .post_upload("/people/import", upload, Some(import::MAX_BYTES + crate::web::sheet::FORM_ROOM))
         .get("/people/import/{id}", preview_page)
         .post("/people/import/{id}/apply", apply_import)
         .get("/people/{id}", person_page)
@@ -365,6 +365,7 @@ struct ImportPage {
     columns: Vec<(&'static str, &'static str)>,
     error: Option<String>,
     max_mib: usize,
+    max_rows: String,
 }
 
 async fn import_view(state: &AppState, me: &Member, error: Option<String>) -> AppResult<ImportPage> {
@@ -373,6 +374,7 @@ async fn import_view(state: &AppState, me: &Member, error: Option<String>) -> Ap
         columns: import::COLUMNS.to_vec(),
         error,
         max_mib: import::MAX_BYTES / (1024 * 1024),
+        max_rows: crate::web::sheet::thousands(import::MAX_ROWS),
     })
 }
 
@@ -388,39 +390,27 @@ async fn import_template(me: Member) -> AppResult<Response> {
 
 async fn upload(State(state): State<AppState>, me: Member, mut multipart: Multipart) -> AppResult<Response> {
     me.require(Action::ManagePeople)?;
-    let mut file: Option<(String, Vec<u8>)> = None;
-    loop {
-        let field = match multipart.next_field().await {
-            Ok(Some(f)) => f,
-            Ok(None) => break,
-            Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-                let msg = format!("The file is larger than {} MiB. Split it into smaller files.", import::MAX_BYTES / (1024 * 1024));
-                return Ok((StatusCode::PAYLOAD_TOO_LARGE, import_view(&state, &me, Some(msg)).await?).into_response());
-            }
-            Err(_) => return Err(AppError::BadRequest("The upload was interrupted or malformed. Try again.".into())),
-        };
-        if field.name() == Some("file") {
-            let name = field.file_name().unwrap_or("people.csv").to_string();
-            let bytes = field.bytes().await.map_err(|_| AppError::BadRequest("The upload was interrupted. Try again.".into()))?;
-            file = Some((name, bytes.to_vec()));
+    // The file is parsed as it arrives; only checked rows are kept.
+    let mut parser = import::Parser::new();
+    let received = crate::web::sheet::receive(&mut multipart, "people.csv", import::MAX_BYTES, |piece| parser.feed(piece)).await;
+    let checked = received.and_then(|file| parser.finish().map(|c| (file, c)).map_err(Refused::TooManyRows));
+    let (file, checked) = match checked {
+        Ok(v) => v,
+        Err(Refused::Interrupted) => return Err(AppError::BadRequest(Refused::Interrupted.answer().1)),
+        Err(refused) => {
+            let (status, message) = refused.answer();
+            return Ok((status, import_view(&state, &me, Some(message)).await?).into_response());
         }
-    }
-    let Some((filename, bytes)) = file.filter(|(_, b)| !b.is_empty()) else {
-        let page = import_view(&state, &me, Some("Choose a CSV file to upload.".into())).await?;
-        return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
     };
-    let sha = Sha256::digest(&bytes).to_vec();
-    let bytes_for_parse = bytes;
-    let known: HashSet<String> = sqlx::query_scalar("SELECT lower(email) FROM people WHERE org_id = $1")
+    let known: HashSet<String> = sqlx::query_scalar("SELECT lower(email) FROM people WHERE org_id = $1 AND lower(email) = ANY($2)")
         .bind(me.org_id)
+        .bind(checked.outside_managers())
         .fetch_all(&state.db)
         .await?
         .into_iter()
         .collect();
-    // Parsing thousands of lines is CPU work: keep it off the request threads.
-    let parsed = tokio::task::spawn_blocking(move || import::parse(&bytes_for_parse, &known))
-        .await
-        .map_err(|e| AppError::Internal(anyhow::anyhow!("the CSV check failed: {e}")))?;
+    let parsed = checked.resolve(&known);
+    let (filename, sha) = (file.filename, file.sha256);
     let filename = crate::web::form::display_filename(&filename);
     let id = Uuid::new_v4();
     let now = state.clock.now();
@@ -509,11 +499,12 @@ async fn preview_page(State(state): State<AppState>, me: Member, Id(id): Id) -> 
     let stored = stored_import(&mut conn, me.org_id, id, false).await?;
     let existing = model::all(&mut conn, me.org_id).await?;
     drop(conn);
-    let (plan, stale) = match import::plan(&existing, &stored.columns, &stored.rows) {
+    let rows = stored.rows.len();
+    let (plan, stale) = match import::plan(&existing, &stored.columns, stored.rows.0) {
         Ok(p) => (p, None),
         Err(e) => (import::Plan::default(), Some(e)),
     };
-    let mut problems = stored.problems.0.clone();
+    let mut problems = stored.problems.0;
     if stored.applied_at.is_none() {
         problems.extend(plan.problems.iter().cloned());
         problems.sort_by_key(|p| p.line);
@@ -549,7 +540,7 @@ async fn preview_page(State(state): State<AppState>, me: Member, Id(id): Id) -> 
         id,
         filename: stored.filename,
         uploaded: stored.created_at.format("%Y-%m-%d %H:%M UTC").to_string(),
-        rows: stored.rows.len(),
+        rows,
         problems_total: problems.len(),
         problems: problems.into_iter().take(500).collect(),
         creates_total: plan.creates.len(),
@@ -577,7 +568,7 @@ async fn apply_import(State(state): State<AppState>, me: Member, Id(id): Id) -> 
         return Err(AppError::Conflict("This file has problems. Fix them and upload it again; nothing was changed.".into()));
     }
     let existing = model::all(&mut tx, me.org_id).await?;
-    let plan = import::plan(&existing, &stored.columns, &stored.rows).map_err(|e| {
+    let plan = import::plan(&existing, &stored.columns, stored.rows.0).map_err(|e| {
         AppError::Conflict(format!("The directory changed since the file was checked ({e}). Upload the file again."))
     })?;
     if !plan.problems.is_empty() {

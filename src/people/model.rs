@@ -546,15 +546,23 @@ pub async fn write_many(
     updates.iter().for_each(|(id, f, _)| changed.push(*id, f, None));
     insert_rows(conn, org_id, now, &new).await?;
     update_rows(conn, org_id, now, &changed).await?;
-    let mut entries: Vec<Entry> = creates.iter().map(|(id, f)| Entry::new("person.created", "person", id, created_details(f))).collect();
-    entries.extend(updates.iter().map(|(id, _, changes)| Entry::new("person.updated", "person", id, Value::Object(changes.clone()))));
-    audit::record_many(conn, actor, now, entries).await?;
+    drop((new, changed));
+    // The audit rows go in a thousand at a time, so their text is never all held at once.
+    for chunk in creates.chunks(AUDIT_BATCH) {
+        audit::record_many(conn, actor, now, chunk.iter().map(|(id, f)| Entry::new("person.created", "person", id, created_details(f))).collect()).await?;
+    }
+    for chunk in updates.chunks(AUDIT_BATCH) {
+        let entries = chunk.iter().map(|(id, _, changes)| Entry::new("person.updated", "person", id, Value::Object(changes.clone()))).collect();
+        audit::record_many(conn, actor, now, entries).await?;
+    }
     Ok(())
 }
 
+const AUDIT_BATCH: usize = 1000;
+
 /// Inserts rows in one statement. Managers may be among the new rows: the
 /// foreign key is checked at the end of the statement.
-async fn insert_rows(conn: &mut PgConnection, org_id: Uuid, now: DateTime<Utc>, c: &Columns) -> Result<(), sqlx::Error> {
+async fn insert_rows(conn: &mut PgConnection, org_id: Uuid, now: DateTime<Utc>, c: &Columns<'_>) -> Result<(), sqlx::Error> {
     sqlx::query(
         "INSERT INTO people (id, org_id, name, email, job_title, department, kind, start_date, end_date,
                              top_management, line_manager, security_clause, manager_id, user_id, created_at, updated_at)
@@ -586,7 +594,7 @@ async fn insert_rows(conn: &mut PgConnection, org_id: Uuid, now: DateTime<Utc>, 
 
 /// Updates rows in one statement. Never the top-management flag (the
 /// roster's) nor the account link (its holder's).
-async fn update_rows(conn: &mut PgConnection, org_id: Uuid, now: DateTime<Utc>, c: &Columns) -> Result<(), sqlx::Error> {
+async fn update_rows(conn: &mut PgConnection, org_id: Uuid, now: DateTime<Utc>, c: &Columns<'_>) -> Result<(), sqlx::Error> {
     sqlx::query(
         "UPDATE people p SET name = u.name, email = u.email, job_title = u.job_title, department = u.department,
                 manager_id = u.manager_id, kind = u.kind, start_date = u.start_date, end_date = u.end_date,
@@ -614,14 +622,14 @@ async fn update_rows(conn: &mut PgConnection, org_id: Uuid, now: DateTime<Utc>, 
     Ok(())
 }
 
-/// Column arrays for UNNEST.
+/// Column arrays for UNNEST, borrowing the text from the fields.
 #[derive(Default)]
-struct Columns {
+struct Columns<'a> {
     ids: Vec<Uuid>,
-    names: Vec<String>,
-    emails: Vec<String>,
-    titles: Vec<String>,
-    departments: Vec<String>,
+    names: Vec<&'a str>,
+    emails: Vec<&'a str>,
+    titles: Vec<&'a str>,
+    departments: Vec<&'a str>,
     kinds: Vec<&'static str>,
     starts: Vec<Option<NaiveDate>>,
     ends: Vec<Option<NaiveDate>>,
@@ -632,13 +640,13 @@ struct Columns {
     users: Vec<Option<Uuid>>,
 }
 
-impl Columns {
-    fn push(&mut self, id: Uuid, f: &PersonFields, user_id: Option<Uuid>) {
+impl<'a> Columns<'a> {
+    fn push(&mut self, id: Uuid, f: &'a PersonFields, user_id: Option<Uuid>) {
         self.ids.push(id);
-        self.names.push(f.name.clone());
-        self.emails.push(f.email.clone());
-        self.titles.push(f.job_title.clone());
-        self.departments.push(f.department.clone());
+        self.names.push(&f.name);
+        self.emails.push(&f.email);
+        self.titles.push(&f.job_title);
+        self.departments.push(&f.department);
         self.kinds.push(f.kind.as_str());
         self.starts.push(f.start_date);
         self.ends.push(f.end_date);

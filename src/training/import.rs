@@ -3,14 +3,17 @@
 //! previewed, then applied. Completions already recorded are skipped, so the
 //! same file can be imported again without effect.
 use crate::web::form::parse_email;
+pub use crate::web::sheet::TooManyRows;
 use crate::web::sheet::{self, Column, Problem};
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use uuid::Uuid;
 
-pub const MAX_ROWS: usize = 100_000;
-pub const MAX_BYTES: usize = 10 * 1024 * 1024;
+/// A file over either limit is refused whole. A year of completions for
+/// 5,000 people on ten modules is 50,000 lines of about 80 bytes.
+pub const MAX_ROWS: usize = 50_000;
+pub const MAX_BYTES: usize = 6 * 1024 * 1024;
 
 pub const COLUMNS: [(&str, &str); 4] = [
     ("email", "The person's e-mail address, as in the people directory. Required."),
@@ -26,14 +29,21 @@ const HEADINGS: [Column; 4] = [
     Column { name: "score", aliases: &["result", "grade", "percent", "percentage", "mark"] },
 ];
 
-/// One checked completion.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// One checked completion. Stored as a JSON array of its fields in order;
+/// the older object form still reads.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 pub struct Row {
     pub line: u64,
     pub person_id: Uuid,
     pub module_id: Uuid,
     pub completed_on: NaiveDate,
     pub score: Option<f64>,
+}
+
+impl Serialize for Row {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        (self.line, self.person_id, self.module_id, self.completed_on, self.score).serialize(s)
+    }
 }
 
 #[derive(Debug, Default)]
@@ -60,17 +70,57 @@ fn parse_score(raw: &str) -> Result<Option<f64>, ()> {
     }
 }
 
-/// Checks a file against the directory (`people`: e-mail → id) and the
-/// modules (`modules`: lower-case title → id).
-pub fn parse(bytes: &[u8], people: &HashMap<String, Uuid>, modules: &HashMap<String, Uuid>, today: NaiveDate) -> Parsed {
-    let sheet = sheet::read(bytes, &HEADINGS, &["email", "module", "completed_on"], &[], MAX_ROWS);
-    let mut out = Parsed { rows: Vec::new(), problems: sheet.problems };
-    let mut first_line: HashMap<(Uuid, Uuid, NaiveDate), u64> = HashMap::new();
-    for l in &sheet.lines {
-        let before = out.problems.len();
-        let mut problem = |column: &str, message: String| out.problems.push(Problem::new(l.line, column, message));
-        let person = match parse_email(l.get("email")) {
-            Ok(e) => match people.get(&e) {
+/// Reads a file as it arrives (`feed` each piece, then `finish`) and checks
+/// it against the directory (`people`: e-mail → id) and the modules
+/// (`modules`: lower-case title → id). Only checked rows are kept.
+pub struct Parser<'a> {
+    sheet: sheet::Reader,
+    lines: Lines<'a>,
+}
+
+struct Lines<'a> {
+    people: &'a HashMap<String, Uuid>,
+    modules: &'a HashMap<String, Uuid>,
+    today: NaiveDate,
+    rows: Vec<Row>,
+    problems: Vec<Problem>,
+    first_line: HashMap<(Uuid, Uuid, NaiveDate), u64>,
+}
+
+impl<'a> Parser<'a> {
+    pub fn new(people: &'a HashMap<String, Uuid>, modules: &'a HashMap<String, Uuid>, today: NaiveDate) -> Self {
+        Parser {
+            sheet: sheet::Reader::new(&HEADINGS, &["email", "module", "completed_on"], &[], MAX_ROWS),
+            lines: Lines { people, modules, today, rows: Vec::new(), problems: Vec::new(), first_line: HashMap::new() },
+        }
+    }
+
+    /// The next piece of the file; fails once it has more than `MAX_ROWS` lines.
+    pub fn feed(&mut self, bytes: &[u8]) -> Result<(), TooManyRows> {
+        let lines = &mut self.lines;
+        self.sheet.feed(bytes, &mut |l| lines.check(l))
+    }
+
+    pub fn finish(self) -> Result<Parsed, TooManyRows> {
+        let Parser { sheet, mut lines } = self;
+        let summary = sheet.finish(&mut |l| lines.check(l))?;
+        if !summary.readable {
+            return Ok(Parsed { rows: Vec::new(), problems: summary.problems });
+        }
+        let mut problems = summary.problems;
+        problems.append(&mut lines.problems);
+        problems.sort_by_key(|p| p.line);
+        Ok(Parsed { rows: lines.rows, problems })
+    }
+}
+
+impl Lines<'_> {
+    fn check(&mut self, l: &sheet::Line<'_>) {
+        let before = self.problems.len();
+        let problems = &mut self.problems;
+        let mut problem = |column: &str, message: String| problems.push(Problem::new(l.line, column, message));
+        let person = match parse_email(&l.get("email")) {
+            Ok(e) => match self.people.get(&e) {
                 Some(id) => Some(*id),
                 None => {
                     problem("email", format!("Nobody in the directory has the address {e}. Add them, or correct the address."));
@@ -82,8 +132,9 @@ pub fn parse(bytes: &[u8], people: &HashMap<String, Uuid>, modules: &HashMap<Str
                 None
             }
         };
-        let title = l.get("module").trim();
-        let module = match modules.get(&title.to_lowercase()) {
+        let module_cell = l.get("module");
+        let title = module_cell.trim();
+        let module = match self.modules.get(&title.to_lowercase()) {
             Some(id) => Some(*id),
             None if title.is_empty() => {
                 problem("module", "Name the training module.".into());
@@ -94,8 +145,8 @@ pub fn parse(bytes: &[u8], people: &HashMap<String, Uuid>, modules: &HashMap<Str
                 None
             }
         };
-        let day = match parse_day(l.get("completed_on")) {
-            Some(d) if d > today => {
+        let day = match parse_day(&l.get("completed_on")) {
+            Some(d) if d > self.today => {
                 problem("completed_on", format!("{d} is in the future."));
                 None
             }
@@ -105,23 +156,31 @@ pub fn parse(bytes: &[u8], people: &HashMap<String, Uuid>, modules: &HashMap<Str
                 None
             }
         };
-        let score = parse_score(l.get("score")).unwrap_or_else(|_| {
+        let score = parse_score(&l.get("score")).unwrap_or_else(|_| {
             problem("score", format!("Write a score from 0 to 100, not \"{}\".", l.get("score").trim()));
             None
         });
-        let (Some(person_id), Some(module_id), Some(completed_on)) = (person, module, day) else { continue };
-        if out.problems.len() > before {
-            continue;
+        let (Some(person_id), Some(module_id), Some(completed_on)) = (person, module, day) else { return };
+        if self.problems.len() > before {
+            return;
         }
-        if let Some(first) = first_line.get(&(person_id, module_id, completed_on)) {
-            out.problems.push(Problem::new(l.line, "", format!("Duplicate of line {first}.")));
-            continue;
+        if let Some(first) = self.first_line.get(&(person_id, module_id, completed_on)) {
+            self.problems.push(Problem::new(l.line, "", format!("Duplicate of line {first}.")));
+            return;
         }
-        first_line.insert((person_id, module_id, completed_on), l.line);
-        out.rows.push(Row { line: l.line, person_id, module_id, completed_on, score });
+        self.first_line.insert((person_id, module_id, completed_on), l.line);
+        self.rows.push(Row { line: l.line, person_id, module_id, completed_on, score });
     }
-    out.problems.sort_by_key(|p| p.line);
-    out
+}
+
+/// Checks a whole file at once (see `Parser`). A file with too many lines
+/// comes back with that as its only problem.
+pub fn parse(bytes: &[u8], people: &HashMap<String, Uuid>, modules: &HashMap<String, Uuid>, today: NaiveDate) -> Parsed {
+    let mut parser = Parser::new(people, modules, today);
+    match parser.feed(bytes).and_then(|_| parser.finish()) {
+        Ok(parsed) => parsed,
+        Err(too_many) => Parsed { rows: Vec::new(), problems: vec![too_many.problem()] },
+    }
 }
 
 pub fn template() -> String {
@@ -165,5 +224,18 @@ mod tests {
         let named: Vec<(u64, &str)> = p.problems.iter().map(|x| (x.line, x.column.as_str())).collect();
         assert_eq!(named, vec![(3, "email"), (4, "module"), (5, "completed_on"), (6, "completed_on"), (7, "score"), (8, "")]);
         assert!(p.problems[5].message.contains("Duplicate of line 2"));
+        // Stored as arrays; the older objects still read.
+        let json = serde_json::to_string(&p.rows).unwrap();
+        assert_eq!(json, format!("[[2,\"{ada}\",\"{module}\",\"2026-03-14\",92.0]]"));
+        assert_eq!(serde_json::from_str::<Vec<Row>>(&json).unwrap(), p.rows);
+        let old = format!(r#"[{{"line":2,"person_id":"{ada}","module_id":"{module}","completed_on":"2026-03-14","score":92.0}}]"#);
+        assert_eq!(serde_json::from_str::<Vec<Row>>(&old).unwrap(), p.rows);
+        // Read in pieces, the same.
+        let mut parser = Parser::new(&people, &modules, today);
+        for piece in csv.as_bytes().chunks(5) {
+            parser.feed(piece).unwrap();
+        }
+        let pieces = parser.finish().unwrap();
+        assert_eq!((pieces.rows, pieces.problems), (p.rows, p.problems));
     }
 }

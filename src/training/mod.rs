@@ -11,7 +11,7 @@ use crate::error::{AppError, AppResult};
 use crate::people::audience::Audience;
 use crate::people::model::{self as people, Choice};
 use crate::web::form::{parse_choice, parse_date, parse_optional, parse_text};
-use crate::web::sheet::Problem;
+use crate::web::sheet::{Problem, Refused};
 use crate::web::{FieldErrors, Id, Layout, csv, redirect_with};
 use askama::Template;
 use askama_web::WebTemplate;
@@ -23,7 +23,6 @@ use chrono::NaiveDate;
 use model::{Completion, Figures, Module, ModuleFields, ModuleKind, Standing, Status};
 use serde::Deserialize;
 use serde_json::json;
-use sha2::{Digest, Sha256};
 use std::collections::{HashMap, HashSet};
 use uuid::Uuid;
 
@@ -36,7 +35,7 @@ pub fn routes(r: Routes) -> Routes {
         .get("/training/modules/{id}/csv", export)
         .get("/training/import", import_page)
         .get("/training/import/template.csv", import_template)
-        .post_upload("/training/import", upload, Some(import::MAX_BYTES))
+        .post_upload("/training/import", upload, Some(import::MAX_BYTES + crate::web::sheet::FORM_ROOM))
         .get("/training/import/{id}", preview_page)
         .post("/training/import/{id}/apply", apply_import)
 }
@@ -356,26 +355,6 @@ async fn import_template(me: Member) -> AppResult<Response> {
 
 async fn upload(State(state): State<AppState>, me: Member, mut multipart: Multipart) -> AppResult<Response> {
     me.require(Action::ManageTraining)?;
-    let mut file: Option<(String, Vec<u8>)> = None;
-    loop {
-        match multipart.next_field().await {
-            Ok(Some(f)) if f.name() == Some("file") => {
-                let name = f.file_name().unwrap_or("training.csv").to_string();
-                let bytes = f.bytes().await.map_err(|_| AppError::BadRequest("The upload was interrupted. Try again.".into()))?;
-                file = Some((name, bytes.to_vec()));
-            }
-            Ok(Some(_)) => {}
-            Ok(None) => break,
-            Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-                let msg = format!("The file is larger than {} MiB. Split it into smaller files.", import::MAX_BYTES / (1024 * 1024));
-                return Ok((StatusCode::PAYLOAD_TOO_LARGE, import_view(&state, &me, Some(msg)).await?).into_response());
-            }
-            Err(_) => return Err(AppError::BadRequest("The upload was interrupted or malformed. Try again.".into())),
-        }
-    }
-    let Some((filename, bytes)) = file.filter(|(_, b)| !b.is_empty()) else {
-        return Ok((StatusCode::UNPROCESSABLE_ENTITY, import_view(&state, &me, Some("Choose a CSV file to upload.".into())).await?).into_response());
-    };
     let people: HashMap<String, Uuid> = sqlx::query_as::<_, (String, Uuid)>("SELECT lower(email), id FROM people WHERE org_id = $1")
         .bind(me.org_id)
         .fetch_all(&state.db)
@@ -384,10 +363,20 @@ async fn upload(State(state): State<AppState>, me: Member, mut multipart: Multip
         .collect();
     let modules: HashMap<String, Uuid> = model::modules(&state.db, me.org_id).await?.into_iter().map(|m| (m.title.to_lowercase(), m.id)).collect();
     let today = state.clock.now().date_naive();
-    let sha = Sha256::digest(&bytes).to_vec();
-    let parsed = tokio::task::spawn_blocking(move || import::parse(&bytes, &people, &modules, today))
-        .await
-        .map_err(|e| AppError::Internal(anyhow::anyhow!("the CSV check failed: {e}")))?;
+    // The file is checked as it arrives; only checked rows are kept.
+    let mut parser = import::Parser::new(&people, &modules, today);
+    let received = crate::web::sheet::receive(&mut multipart, "training.csv", import::MAX_BYTES, |piece| parser.feed(piece)).await;
+    let checked = received.and_then(|file| parser.finish().map(|p| (file, p)).map_err(Refused::TooManyRows));
+    let (file, parsed) = match checked {
+        Ok(v) => v,
+        Err(Refused::Interrupted) => return Err(AppError::BadRequest(Refused::Interrupted.answer().1)),
+        Err(refused) => {
+            let (status, message) = refused.answer();
+            return Ok((status, import_view(&state, &me, Some(message)).await?).into_response());
+        }
+    };
+    drop((people, modules));
+    let (filename, sha) = (file.filename, file.sha256);
     let filename = crate::web::form::display_filename(&filename);
     let id = Uuid::new_v4();
     let now = state.clock.now();

@@ -65,8 +65,9 @@ pub async fn render(req: Request, next: Next) -> Response {
     let view = ErrorView { layout, status: page.status.as_u16(), heading: page.title, message: page.message };
     let body = view.render().unwrap_or_else(|_| "Something went wrong.".into());
     let mut out = (page.status, Html(body)).into_response();
-    // Keep headers that matter to the client (cookies, retry hints, allowed methods).
-    for name in [header::SET_COOKIE, header::RETRY_AFTER, header::ALLOW] {
+    // Keep headers that matter to the client (cookies, retry hints, allowed
+    // methods, a connection the server closes).
+    for name in [header::SET_COOKIE, header::RETRY_AFTER, header::ALLOW, header::CONNECTION] {
         for v in res.headers().get_all(&name) {
             out.headers_mut().append(name.clone(), v.clone());
         }

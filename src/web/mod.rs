@@ -8,6 +8,7 @@ pub mod headers;
 pub mod layout;
 pub mod pager;
 pub mod sheet;
+pub mod slow;
 
 pub use form::FieldErrors;
 pub use layout::Layout;

@@ -231,6 +231,48 @@ async fn uploads_are_limited_and_checked(db: PgPool) {
     assert_eq!(count(&app, org).await, 0);
 }
 
+/// A file over the byte or line limit is refused whole with a message that
+/// names the limit: no import is stored, nothing is checked or recorded.
+#[sqlx::test]
+async fn files_over_the_limits_are_refused_whole(db: PgPool) {
+    let app = TestApp::new(db).await;
+    let (org, mut c) = lead(&app).await;
+    let stored = || async {
+        let imports: i64 = sqlx::query_scalar("SELECT count(*) FROM people_imports WHERE org_id = $1").bind(org).fetch_one(app.db()).await.unwrap();
+        let audited: i64 = sqlx::query_scalar("SELECT count(*) FROM audit_log WHERE org_id = $1 AND action LIKE 'people.import%'")
+            .bind(org)
+            .fetch_one(app.db())
+            .await
+            .unwrap();
+        (imports, audited)
+    };
+    let file = |rows: usize, title: usize| {
+        let mut csv = String::from("name,email,job_title\n");
+        for i in 0..rows {
+            csv.push_str(&format!("Person {i},person{i}@acme.example,{}\n", "t".repeat(title)));
+        }
+        csv
+    };
+    // Just over 4 MiB (the form around it fits the request limit), and far over.
+    let over = file(8_500, 460);
+    assert!(over.len() > 4 * 1024 * 1024 && over.len() < 4 * 1024 * 1024 + 60_000, "{}", over.len());
+    for (what, csv) in [("just over", over), ("far over", file(20_000, 460))] {
+        let res = c.upload("/people/import", "file", "big.csv", "text/csv", csv.as_bytes()).await;
+        assert_eq!(res.status, StatusCode::PAYLOAD_TOO_LARGE, "{what}");
+        assert!(res.body.contains("larger than 4 MiB, the most one import takes") && res.body.contains("nothing was imported"), "{what}: {}", res.body);
+    }
+    let res = c.upload("/people/import", "file", "long.csv", "text/csv", file(10_001, 0).as_bytes()).await;
+    assert_eq!(res.status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert!(res.body.contains("more than 10,000 lines, the most one import takes"), "{}", res.body);
+    assert_eq!(stored().await, (0, 0), "nothing stored");
+    assert_eq!(count(&app, org).await, 0);
+    // The page says what the limits are, and a file at the line limit is taken.
+    assert!(c.get("/people/import").await.body.contains("Up to 4 MiB and 10,000 lines"));
+    let preview = upload(&mut c, &file(10_000, 0)).await;
+    assert!(c.get(&preview).await.body.contains("Apply: add 10000, update 0"));
+    assert_eq!(stored().await, (1, 1));
+}
+
 #[sqlx::test]
 async fn people_are_linked_to_their_accounts_only_by_the_account_holder(db: PgPool) {
     let app = TestApp::new(db).await;

@@ -109,3 +109,27 @@ async fn importing_the_same_file_twice_adds_nothing(db: PgPool) {
     a.lead.post(&format!("{again}/apply"), &[]).await;
     assert_eq!(records(&a.app, a.org).await, 2);
 }
+
+/// A file over the byte or line limit is refused whole, naming the limit;
+/// no import is stored.
+#[sqlx::test]
+async fn files_over_the_limits_are_refused_whole(db: PgPool) {
+    let mut a = acme(db).await;
+    a.app.person(a.org, "Ada", "ada@acme.example", false).await;
+    let file = |rows: usize, pad: usize| {
+        let mut csv = String::from("email,module,completed_on\n");
+        for i in 0..rows {
+            csv.push_str(&format!("ada@acme.example,Module {i}{},2026-01-01\n", "m".repeat(pad)));
+        }
+        csv
+    };
+    let res = a.lead.upload("/training/import", "file", "big.csv", "text/csv", file(40_000, 150).as_bytes()).await;
+    assert_eq!(res.status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert!(res.body.contains("larger than 6 MiB, the most one import takes"), "{}", res.body);
+    let res = a.lead.upload("/training/import", "file", "long.csv", "text/csv", file(50_001, 0).as_bytes()).await;
+    assert_eq!(res.status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert!(res.body.contains("more than 50,000 lines, the most one import takes") && res.body.contains("nothing was imported"), "{}", res.body);
+    let imports: i64 = sqlx::query_scalar("SELECT count(*) FROM training_imports WHERE org_id = $1").bind(a.org).fetch_one(a.app.db()).await.unwrap();
+    assert_eq!(imports, 0, "nothing stored");
+    assert_eq!(records(&a.app, a.org).await, 0);
+}
