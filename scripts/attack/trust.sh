@@ -8,4 +8,4 @@
 source "$(dirname "$0")/../lib.sh"
 setup mandate_trust
 start_server "${PORT:-18089}" MANDATE_NO_DEMO=false MANDATE_TRUST_FORWARDED_FOR=true ${SERVER_ENV:-}
-python3 scripts/attack/trust.py --base="$base" --logins="$work/data/demo-logins.txt" --bin="$bin" ${SLOW_SECONDS:+--slow-seconds "$SLOW_SECONDS"}
+python3 scripts/attack/trust.py --base="$base" --logins="$work/data/demo-logins.txt" --bin="$bin" --slow-seconds "${SLOW_SECONDS:-60}"
