@@ -313,13 +313,24 @@ fn record_files() -> Vec<(&'static str, &'static str, &'static [&'static str], S
         ),
         (
             "records/meetings.csv",
-            "Management reviews and steering meetings: dates, chair, inputs, decisions, sign-off",
-            &["kind", "title", "planned_on", "held_on", "chair", "top_management_present", "inputs", "minutes", "decisions", "signed_off_by", "signed_off_at_utc"],
+            "Management reviews and steering meetings: dates, chair, inputs, decisions, sign-off, and the evidence (for a signed-off meeting, the revisions it was signed off with)",
+            &["kind", "title", "planned_on", "held_on", "chair", "top_management_present", "inputs", "minutes", "decisions", "signed_off_by", "signed_off_at_utc", "evidence"],
             format!(
                 "SELECT m.kind, m.title, COALESCE(m.planned_on::text, ''), COALESCE(m.held_on::text, ''), COALESCE(c.name, ''),
                         CASE WHEN EXISTS (SELECT 1 FROM people t WHERE t.org_id = m.org_id AND t.id = ANY(m.attendee_ids) AND t.top_management) THEN 'yes' ELSE 'no' END,
                         array_to_string(m.inputs, '; '), m.minutes, m.decisions,
-                        CASE WHEN m.signed_off_at < p.cut THEN COALESCE(m.signed_off_name, '') ELSE '' END, COALESCE({}, '')
+                        CASE WHEN m.signed_off_at < p.cut THEN COALESCE(m.signed_off_name, '') ELSE '' END, COALESCE({}, ''),
+                        array_to_string(CASE WHEN m.signed_off_at < p.cut THEN
+                            ARRAY(SELECT pin.item_title || COALESCE(' (revision ' || r.number || ', ' || r.filename || ', SHA-256 ' || encode(r.sha256, 'hex') || ')', '')
+                                    FROM evidence_pins pin LEFT JOIN evidence_revisions r ON r.org_id = pin.org_id AND r.id = pin.revision_id
+                                   WHERE pin.org_id = m.org_id AND pin.target_kind = 'meeting' AND pin.target_id = m.id ORDER BY pin.item_title, pin.item_id)
+                        ELSE
+                            ARRAY(SELECT i.title || COALESCE(' (revision ' || r.number || ', ' || r.filename || ', SHA-256 ' || encode(r.sha256, 'hex') || ')', '')
+                                    FROM evidence_links l JOIN evidence_items i ON i.org_id = l.org_id AND i.id = l.item_id AND i.created_at < p.cut
+                                    LEFT JOIN LATERAL (SELECT v.number, v.filename, v.sha256 FROM evidence_revisions v
+                                                        WHERE v.org_id = i.org_id AND v.item_id = i.id AND v.uploaded_at < p.cut ORDER BY v.number DESC LIMIT 1) r ON true
+                                   WHERE l.org_id = m.org_id AND l.target_kind = 'meeting' AND l.target_id = m.id AND l.linked_at < p.cut ORDER BY i.title, i.id)
+                        END, '; ')
                    FROM p JOIN meetings m ON m.org_id = p.org AND m.created_at < p.cut
                    LEFT JOIN people c ON c.org_id = m.org_id AND c.id = m.chair_id
                   ORDER BY COALESCE(m.held_on, m.planned_on), m.title",

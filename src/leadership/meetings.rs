@@ -8,7 +8,7 @@ use crate::audit::{self, Actor, Changes, HistoryEntry};
 use crate::auth::policy::{self, Action};
 use crate::auth::session::{Flash, Member};
 use crate::error::{AppError, AppResult};
-use crate::evidence::model::{self as evidence, Item, Target, TargetKind};
+use crate::evidence::model::{self as evidence, Item, Pinned, Target, TargetKind};
 use crate::people::model::{self as people, Choice};
 use crate::web::form::{parse_choice, parse_date, parse_optional, parse_text};
 use crate::web::{FieldErrors, Id, Layout, csv, redirect_with};
@@ -105,6 +105,9 @@ pub struct Meeting {
     /// Attendees who are top management.
     pub top_attendees: i64,
     pub open_actions: i64,
+    /// The evidence, one line per item: for a signed-off meeting what it
+    /// was signed with, otherwise what is linked now (newest revision).
+    pub evidence: Vec<String>,
 }
 
 impl Meeting {
@@ -128,7 +131,17 @@ const SELECT_MEETINGS: &str = "SELECT m.id, m.kind, m.title, m.planned_on, m.hel
         m.signed_off_name, m.signed_off_at,
         (SELECT count(*) FROM evidence_links l WHERE l.org_id = m.org_id AND l.target_kind = 'meeting' AND l.target_id = m.id) AS evidence_count,
         (SELECT count(*) FROM people p WHERE p.org_id = m.org_id AND p.id = ANY(m.attendee_ids) AND p.top_management) AS top_attendees,
-        (SELECT count(*) FROM action_items a WHERE a.org_id = m.org_id AND a.meeting_id = m.id AND a.status = 'open') AS open_actions
+        (SELECT count(*) FROM action_items a WHERE a.org_id = m.org_id AND a.meeting_id = m.id AND a.status = 'open') AS open_actions,
+        CASE WHEN m.signed_off_at IS NOT NULL THEN
+             ARRAY(SELECT p.item_title || COALESCE(' (revision ' || r.number || ', ' || r.filename || ', SHA-256 ' || encode(r.sha256, 'hex') || ')', '')
+                     FROM evidence_pins p LEFT JOIN evidence_revisions r ON r.org_id = p.org_id AND r.id = p.revision_id
+                    WHERE p.org_id = m.org_id AND p.target_kind = 'meeting' AND p.target_id = m.id ORDER BY p.item_title, p.item_id)
+        ELSE ARRAY(SELECT i.title || COALESCE(' (revision ' || r.number || ', ' || r.filename || ', SHA-256 ' || encode(r.sha256, 'hex') || ')', '')
+                     FROM evidence_links l JOIN evidence_items i ON i.org_id = l.org_id AND i.id = l.item_id
+                     LEFT JOIN LATERAL (SELECT v.number, v.filename, v.sha256 FROM evidence_revisions v WHERE v.org_id = i.org_id AND v.item_id = i.id
+                                         ORDER BY v.number DESC LIMIT 1) r ON true
+                    WHERE l.org_id = m.org_id AND l.target_kind = 'meeting' AND l.target_id = m.id ORDER BY i.title, i.id)
+        END AS evidence
    FROM meetings m LEFT JOIN people c ON c.org_id = m.org_id AND c.id = m.chair_id";
 
 /// The organisation's meetings, latest first; `$1` is the organisation.
@@ -223,7 +236,7 @@ pub async fn insert(conn: &mut PgConnection, actor: &Actor, now: DateTime<Utc>, 
 
 pub async fn save(conn: &mut PgConnection, actor: &Actor, now: DateTime<Utc>, org_id: Uuid, before: &Meeting, f: &MeetingFields) -> AppResult<bool> {
     if before.is_signed() {
-        return Err(AppError::Conflict("This meeting is signed off and its record is final. Record follow-up as action items.".into()));
+        return Err(AppError::Conflict("This meeting is signed off and its record is final. To correct it, add an addendum under the record; record follow-up as action items.".into()));
     }
     let mut c = Changes::new();
     c.field("kind", &before.kind, f.kind.map(MeetingKind::as_str))
@@ -270,7 +283,7 @@ pub async fn save(conn: &mut PgConnection, actor: &Actor, now: DateTime<Utc>, or
     .execute(&mut *conn)
     .await?;
     if done.rows_affected() == 0 {
-        return Err(AppError::Conflict("This meeting was signed off meanwhile; its record is final.".into()));
+        return Err(AppError::Conflict("This meeting was signed off meanwhile; its record is final. To correct it, add an addendum under the record.".into()));
     }
     audit::record(conn, actor, now, "meeting.updated", "meeting", before.id, c.into_value()).await?;
     Ok(true)
@@ -308,7 +321,18 @@ pub async fn sign(conn: &mut PgConnection, actor: &Actor, now: DateTime<Utc>, or
     if done.rows_affected() == 0 {
         return Err(AppError::Conflict("The minutes are already signed off.".into()));
     }
-    audit::record(conn, actor, now, "meeting.signed_off", "meeting", m.id, json!({"title": m.title, "held_on": m.held_on, "chair": name})).await?;
+    // The evidence it is signed with, at the revisions current now.
+    let pinned = evidence::pin(conn, now, org_id, Target { kind: TargetKind::Meeting, id: m.id }).await?;
+    audit::record(
+        conn,
+        actor,
+        now,
+        "meeting.signed_off",
+        "meeting",
+        m.id,
+        json!({"title": m.title, "held_on": m.held_on, "chair": name, "evidence_pinned": pinned}),
+    )
+    .await?;
     Ok(())
 }
 
@@ -516,6 +540,7 @@ async fn export(State(state): State<AppState>, me: Member) -> AppResult<Response
             "signed_off_by",
             "signed_off_at",
             "open_actions",
+            "evidence",
         ],
         state.db.clone(),
         list_sql(),
@@ -537,6 +562,7 @@ async fn export(State(state): State<AppState>, me: Member) -> AppResult<Response
                 m.signed_off_name.clone().unwrap_or_default(),
                 m.signed_off_at.map(|t| t.to_rfc3339()).unwrap_or_default(),
                 m.open_actions.to_string(),
+                m.evidence.join("; "),
             ]
         },
     ))
@@ -649,6 +675,8 @@ struct MeetingPage {
     objectives: Vec<ObjectiveChoice>,
     actions: Vec<ActionItem>,
     evidence: Vec<Item>,
+    /// For a signed-off meeting: the evidence it was signed with.
+    pinned: Vec<Pinned>,
     history: Vec<HistoryEntry>,
     kinds: Vec<MeetingKind>,
     inputs: Vec<(&'static str, &'static str)>,
@@ -696,18 +724,26 @@ async fn meeting_view(
     action_errors: FieldErrors,
 ) -> AppResult<Response> {
     let today = state.clock.now().date_naive();
-    let (actions, evidence, history, can_sign) = match &meeting {
+    let (actions, evidence, pinned, history, can_sign) = match &meeting {
         Some(m) => {
             let me_person = people::person_of_user(&state.db, me.org_id, me.user_id).await?;
             let is_chair = me_person.is_some_and(|p| Some(p.id) == m.chair_id);
+            let target = Target { kind: TargetKind::Meeting, id: m.id };
+            // Signed off: what it was signed with, whatever came later.
+            let (evidence, pinned) = if m.is_signed() {
+                (Vec::new(), evidence::pinned(&state.db, me.org_id, target).await?)
+            } else {
+                (evidence::for_target(&state.db, me.org_id, target).await?, Vec::new())
+            };
             (
                 actions(&state.db, me.org_id, Some(m.id)).await?,
-                evidence::for_target(&state.db, me.org_id, Target { kind: TargetKind::Meeting, id: m.id }).await?,
+                evidence,
+                pinned,
                 audit::history(&state.db, me.org_id, "meeting", m.id, 30).await?,
                 policy::may_act_as_person(me.role, is_chair) && !m.is_signed(),
             )
         }
-        None => (Vec::new(), Vec::new(), Vec::new(), false),
+        None => (Vec::new(), Vec::new(), Vec::new(), Vec::new(), false),
     };
     let keep: Vec<Uuid> = meeting.as_ref().map(|m| m.attendee_ids.iter().copied().chain(m.chair_id).collect()).unwrap_or_default();
     let objectives = sqlx::query_as("SELECT id, title FROM objectives WHERE org_id = $1 ORDER BY title").bind(me.org_id).fetch_all(&state.db).await?;
@@ -720,6 +756,7 @@ async fn meeting_view(
         objectives,
         actions,
         evidence,
+        pinned,
         history,
         kinds: MeetingKind::ALL.to_vec(),
         inputs: INPUTS.to_vec(),
@@ -770,7 +807,7 @@ async fn update(State(state): State<AppState>, me: Member, Id(id): Id, Form(pair
     crate::db::lock_row(&mut tx, "meetings", me.org_id, id).await?;
     let m = get(&mut *tx, me.org_id, id).await?;
     if m.is_signed() {
-        return Err(AppError::Conflict("This meeting is signed off and its record is final. Record follow-up as action items.".into()));
+        return Err(AppError::Conflict("This meeting is signed off and its record is final. To correct it, add an addendum under the record; record follow-up as action items.".into()));
     }
     let fields = match form.parse(state.clock.now().date_naive()) {
         Ok(f) => f,

@@ -507,6 +507,8 @@ struct VersionPage {
     can_acknowledge: bool,
     newer: Option<String>,
     document_sha: String,
+    /// For a signed version: the other evidence it was signed with.
+    pinned: Vec<evidence::Pinned>,
 }
 
 impl VersionPage {
@@ -538,8 +540,15 @@ async fn version_view(state: &AppState, me: &Member, v: Version, form: VersionFo
     .bind(v.minor)
     .fetch_optional(&state.db)
     .await?;
+    let pinned = if v.is_signed() {
+        let all = evidence::pinned(&state.db, me.org_id, Target { kind: TargetKind::PolicyVersion, id: v.id }).await?;
+        all.into_iter().filter(|p| Some(p.item_id) != v.evidence_item_id).collect()
+    } else {
+        Vec::new()
+    };
     Ok(VersionPage {
         layout: Layout::build(&state.db, &me.visitor, format!("{} v{}", v.policy_title, v.number())).await?,
+        pinned,
         text_html: v.body_markdown.as_deref().map(markdown::render),
         history: crate::audit::history(&state.db, me.org_id, "policy_version", v.id, 30).await?,
         can_manage: me.can(Action::ManagePolicies),
@@ -567,7 +576,7 @@ async fn update_version(State(state): State<AppState>, me: Member, Id(id): Id, F
     me.require(Action::ManagePolicies)?;
     let v = model::version(&state.db, me.org_id, id).await?;
     if v.is_signed() {
-        return Err(AppError::Conflict(format!("Version {} is signed and can no longer change. Make a new version for the change.", v.number())));
+        return Err(AppError::Conflict(format!("Version {} is signed and can no longer change. Make a new version for the change, or add an addendum to correct this one.", v.number())));
     }
     let draft = match form.parse(v.body_markdown.is_some()) {
         Ok(d) => d,

@@ -427,7 +427,7 @@ pub async fn create_version(
 pub async fn update_draft(conn: &mut PgConnection, actor: &Actor, now: DateTime<Utc>, org_id: Uuid, v: &Version, draft: &Draft) -> AppResult<bool> {
     if v.is_signed() {
         return Err(AppError::Conflict(format!(
-            "Version {} is signed and can no longer change. Make a new version for the change.",
+            "Version {} is signed and can no longer change. Make a new version for the change, or add an addendum to correct this one.",
             v.number()
         )));
     }
@@ -462,7 +462,7 @@ pub async fn update_draft(conn: &mut PgConnection, actor: &Actor, now: DateTime<
     .execute(&mut *conn)
     .await?;
     if done.rows_affected() == 0 {
-        return Err(AppError::Conflict(format!("Version {} was signed meanwhile and can no longer change. Make a new version for the change.", v.number())));
+        return Err(AppError::Conflict(format!("Version {} was signed meanwhile and can no longer change. Make a new version for the change, or add an addendum to correct this one.", v.number())));
     }
     let text_changed = before.body_markdown != draft.body_markdown;
     audit::record(
@@ -526,6 +526,9 @@ pub async fn sign(
     if done.rows_affected() == 0 {
         return Err(AppError::Conflict(format!("Version {} is already signed.", v.number())));
     }
+    // The evidence linked to it, at the revisions current now (the document
+    // itself is the revision the version names).
+    let pinned = crate::evidence::model::pin(conn, now, org_id, crate::evidence::model::Target { kind: crate::evidence::model::TargetKind::PolicyVersion, id: v.id }).await?;
     audit::record(
         conn,
         actor,
@@ -534,7 +537,7 @@ pub async fn sign(
         "policy_version",
         v.id,
         json!({"policy": v.policy_title, "version": v.number(), "sha256": hex::encode(&sha), "signer": signer.name,
-               "top_management": signer.top_management, "address": client_addr, "user_agent": agent}),
+               "top_management": signer.top_management, "address": client_addr, "user_agent": agent, "evidence_pinned": pinned}),
     )
     .await?;
     Ok(sha)

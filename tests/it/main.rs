@@ -26,4 +26,5 @@ mod scale_out;
 mod training;
 mod xss;
 mod security;
+mod signed;
 mod support;

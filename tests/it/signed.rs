@@ -1,0 +1,289 @@
+//! Signed means final (issue 17): a signed-off management review and a
+//! signed policy version keep the exact evidence revisions they were signed
+//! with, in their pages, exports and bundles; their evidence cannot be
+//! linked or unlinked any more; every edit is refused with a sentence that
+//! says what to do instead; corrections go into append-only addenda; and
+//! every act records the account and the person it stands for.
+use crate::support::{Client, PASSWORD, TestApp};
+use async_zip::tokio::read::fs::ZipFileReader;
+use axum::http::StatusCode;
+use futures_util::AsyncReadExt;
+use mandate::auth::policy::Role;
+use mandate::bundles::build::evidence_path;
+use sha2::{Digest, Sha256};
+use sqlx::PgPool;
+use std::collections::BTreeMap;
+use uuid::Uuid;
+
+const MINUTES_V1: &[u8] = b"%PDF-1.4\n% minutes as signed off\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n";
+const MINUTES_V2: &[u8] = b"%PDF-1.4\n% minutes rewritten afterwards\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n";
+const OTHER: &[u8] = b"%PDF-1.4\n% something else\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n";
+
+struct Acme {
+    app: TestApp,
+    org: Uuid,
+    lead: Client,
+    ceo_client: Client,
+    /// The CEO in the directory: top management, acting with `ceo_client`'s account.
+    ceo: Uuid,
+}
+
+async fn acme(db: PgPool) -> Acme {
+    let app = TestApp::new(db).await;
+    let owner = app.user("owner@acme.example", "Owner").await;
+    let org = app.org("Acme", owner).await;
+    let lead_user = app.user("lead@acme.example", "Lead").await;
+    app.member(org, lead_user, Role::IsmsLead).await;
+    let ceo_user = app.user("ceo@acme.example", "Cee Eo").await;
+    app.member(org, ceo_user, Role::Executive).await;
+    let ceo = app.person(org, "Cee Eo", "ceo@acme.example", true).await;
+    app.link(org, ceo, ceo_user).await;
+    let lead = app.signed_in(lead_user, Some(org)).await;
+    let ceo_client = app.signed_in(ceo_user, Some(org)).await;
+    Acme { app, org, lead, ceo_client, ceo }
+}
+
+fn id_after(location: &str, prefix: &str) -> Uuid {
+    location.trim_start_matches(prefix).parse().unwrap_or_else(|_| panic!("no id in {location}"))
+}
+
+/// Adds evidence through the upload form, linked to `link` (`kind:id`); returns (item, revision).
+async fn upload(a: &mut Acme, title: &str, filename: &str, bytes: &[u8], link: &str) -> (Uuid, Uuid) {
+    let fields = [("title", title), ("kind", "minutes"), ("links", link)];
+    let res = a.lead.multipart("/evidence", &fields, Some(("file", filename, "application/pdf", bytes))).await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
+    let item = id_after(res.location(), "/evidence/");
+    (item, newest_revision(&a.app, item).await)
+}
+
+async fn newest_revision(app: &TestApp, item: Uuid) -> Uuid {
+    sqlx::query_scalar("SELECT id FROM evidence_revisions WHERE item_id = $1 ORDER BY number DESC LIMIT 1").bind(item).fetch_one(app.db()).await.unwrap()
+}
+
+/// A new revision through the item's upload form; returns it.
+async fn revise(a: &mut Acme, item: Uuid, filename: &str, bytes: &[u8]) -> Uuid {
+    let res = a.lead.upload(&format!("/evidence/{item}/revisions"), "file", filename, "application/pdf", bytes).await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
+    // Follow the redirect, as a browser does: the flash naming the new file is shown there.
+    assert!(a.lead.get(res.location()).await.body.contains(filename));
+    newest_revision(&a.app, item).await
+}
+
+/// A bundle as of today, made and downloaded through the app; its entries by name.
+async fn bundle(a: &mut Acme) -> BTreeMap<String, Vec<u8>> {
+    let res = a.lead.post("/bundles", &[("as_of", "2026-11-02")]).await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
+    let id = id_after(res.location(), "/bundles/");
+    assert_eq!(mandate::bundles::jobs::run_next(&a.app.state, "test").await.unwrap(), Some(id));
+    let zip = a.lead.get(&format!("/bundles/{id}/download")).await;
+    assert_eq!(zip.status, StatusCode::OK);
+    let path = std::env::temp_dir().join(format!("mandate-signed-{}.zip", Uuid::new_v4().simple()));
+    std::fs::write(&path, &zip.bytes).unwrap();
+    let reader = ZipFileReader::new(&path).await.unwrap();
+    let mut out = BTreeMap::new();
+    for i in 0..reader.file().entries().len() {
+        let name = reader.file().entries()[i].filename().as_str().unwrap().to_string();
+        let mut data = Vec::new();
+        reader.reader_without_entry(i).await.unwrap().read_to_end(&mut data).await.unwrap();
+        out.insert(name, data);
+    }
+    let _ = std::fs::remove_file(&path);
+    out
+}
+
+fn text(entries: &BTreeMap<String, Vec<u8>>, name: &str) -> String {
+    String::from_utf8(entries.get(name).unwrap_or_else(|| panic!("no {name} in the bundle")).clone()).unwrap()
+}
+
+/// The part of the bundle's index.html from one heading to the next.
+fn index_section(index: &str, heading: &str) -> String {
+    let start = index.find(heading).unwrap_or_else(|| panic!("no {heading} in the index"));
+    let rest = &index[start + heading.len()..];
+    rest[..rest.find("<h2>").unwrap_or(rest.len())].to_string()
+}
+
+#[sqlx::test]
+async fn a_signed_off_review_keeps_the_evidence_revisions_it_was_signed_off_with(db: PgPool) {
+    let mut a = acme(db).await;
+    let meeting = a.app.meeting(a.org, "Management review 2026", a.ceo, "2026-10-01", "").await;
+    let (minutes, r1) = upload(&mut a, "Review minutes", "minutes-v1.pdf", MINUTES_V1, &format!("meeting:{meeting}")).await;
+    let res = a.ceo_client.post(&format!("/meetings/{meeting}/sign-off"), &[]).await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
+
+    // The revision current at the sign-off is recorded with it.
+    let pinned: Vec<(Uuid, Option<Uuid>)> =
+        sqlx::query_as("SELECT item_id, revision_id FROM evidence_pins WHERE target_kind = 'meeting' AND target_id = $1").bind(meeting).fetch_all(a.app.db()).await.unwrap();
+    assert_eq!(pinned, vec![(minutes, Some(r1))]);
+
+    // The minutes file gets a new revision later: the evidence item may change...
+    a.app.clock.advance(chrono::Duration::minutes(10));
+    let r2 = revise(&mut a, minutes, "minutes-v2.pdf", MINUTES_V2).await;
+    assert_ne!(r1, r2);
+
+    // ...but the signed review still shows, exports and bundles revision 1.
+    let page = a.lead.get(&format!("/meetings/{meeting}")).await;
+    assert!(page.has(&format!("a[href='/evidence/files/{r1}']")), "{}", page.body);
+    assert!(!page.has(&format!("a[href='/evidence/files/{r2}']")));
+    assert!(page.body.contains("minutes-v1.pdf") && !page.body.contains("minutes-v2.pdf"), "{}", page.body);
+    let file = a.lead.get(&format!("/evidence/files/{r1}")).await;
+    assert_eq!(file.bytes, MINUTES_V1);
+
+    let csv = a.lead.get("/meetings.csv").await;
+    let row = csv.body.lines().find(|l| l.contains("Management review 2026")).unwrap().to_string();
+    assert!(row.contains("Review minutes (revision 1, minutes-v1.pdf, SHA-256 "), "{row}");
+    assert!(row.contains(&hex::encode(Sha256::digest(MINUTES_V1))), "{row}");
+    assert!(!row.contains("minutes-v2.pdf"), "{row}");
+
+    let entries = bundle(&mut a).await;
+    let v1_path = evidence_path(minutes, "Review minutes", 1, "minutes-v1.pdf");
+    let v2_path = evidence_path(minutes, "Review minutes", 2, "minutes-v2.pdf");
+    assert_eq!(entries.get(&v1_path).map(Vec::as_slice), Some(MINUTES_V1), "the pinned file is in the bundle");
+    let meetings = index_section(&text(&entries, "index.html"), "<h2>Meetings and their sign-off</h2>");
+    assert!(meetings.contains("Management review 2026"), "{meetings}");
+    assert!(meetings.contains(&format!("href=\"{v1_path}\"")), "the index leads to the pinned revision: {meetings}");
+    assert!(!meetings.contains(&v2_path), "never to a later one: {meetings}");
+    let csv = text(&entries, "records/meetings.csv");
+    assert!(csv.contains("Review minutes (revision 1, minutes-v1.pdf"), "{csv}");
+    assert!(!csv.contains("minutes-v2.pdf"), "{csv}");
+
+    // Unlinking the minutes, or linking something else, is refused with a reason...
+    let target = format!("meeting:{meeting}");
+    let res = a.lead.post(&format!("/evidence/{minutes}/links/remove"), &[("target", &target)]).await;
+    assert_eq!(res.status, StatusCode::CONFLICT);
+    assert!(res.body.contains("signed off") && res.body.contains("addendum"), "{}", res.body);
+    let res = a.lead.multipart("/evidence", &[("title", "Late slides"), ("kind", "document"), ("links", &target)], Some(("file", "slides.pdf", "application/pdf", OTHER))).await;
+    assert_eq!(res.status, StatusCode::CONFLICT, "{}", res.body);
+    let (other, _) = a.app.evidence(a.org, "Other file", "other.pdf", OTHER).await;
+    let res = a.lead.post(&format!("/evidence/{other}/links"), &[("target", &target)]).await;
+    assert_eq!(res.status, StatusCode::CONFLICT);
+    assert!(res.body.contains("signed off"), "{}", res.body);
+
+    // ...and by the database itself, whoever asks.
+    let unlink = sqlx::query("DELETE FROM evidence_links WHERE target_id = $1").bind(meeting).execute(a.app.db()).await.unwrap_err();
+    assert_eq!(unlink.as_database_error().and_then(|d| d.code()).as_deref(), Some("MF001"));
+    assert!(
+        sqlx::query("INSERT INTO evidence_links (org_id, item_id, target_kind, target_id, linked_at) VALUES ($1, $2, 'meeting', $3, now())")
+            .bind(a.org)
+            .bind(other)
+            .bind(meeting)
+            .execute(a.app.db())
+            .await
+            .is_err()
+    );
+    assert!(sqlx::query("DELETE FROM evidence_pins WHERE target_id = $1").bind(meeting).execute(a.app.db()).await.is_err());
+    assert!(sqlx::query("UPDATE evidence_pins SET revision_id = $2 WHERE target_id = $1").bind(meeting).bind(r2).execute(a.app.db()).await.is_err());
+    // A refusal by the database reads as the same sentence, answered 409.
+    match mandate::error::AppError::from(unlink) {
+        mandate::error::AppError::Conflict(m) => assert!(m.contains("signed off"), "{m}"),
+        other => panic!("expected a conflict, got {other:?}"),
+    }
+    let still: i64 = sqlx::query_scalar("SELECT count(*) FROM evidence_links WHERE target_id = $1").bind(meeting).fetch_one(a.app.db()).await.unwrap();
+    assert_eq!(still, 1);
+}
+
+#[sqlx::test]
+async fn a_signed_policy_version_keeps_the_document_revision_it_was_signed_with(db: PgPool) {
+    let mut a = acme(db).await;
+    let res = a.lead.post("/policies", &[("title", "Acceptable use"), ("kind", "acceptable_use"), ("review_months", "12"), ("audience", "all_staff")]).await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
+    let policy = id_after(res.location(), "/policies/");
+    let fields = [("bump", "major"), ("source", "file"), ("change_summary", "First")];
+    let res = a.lead.multipart(&format!("/policies/{policy}/versions"), &fields, Some(("file", "aup-v1.pdf", "application/pdf", MINUTES_V1))).await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
+    let version = id_after(res.location(), "/policies/versions/");
+    let (document, r1): (Uuid, Uuid) = sqlx::query_as("SELECT r.item_id, r.id FROM policy_versions v JOIN evidence_revisions r ON r.id = v.evidence_revision_id WHERE v.id = $1")
+        .bind(version)
+        .fetch_one(a.app.db())
+        .await
+        .unwrap();
+    let res = a.ceo_client.sign_version(version, PASSWORD).await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
+
+    // The document's evidence item gets a new revision afterwards.
+    a.app.clock.advance(chrono::Duration::minutes(10));
+    let r2 = revise(&mut a, document, "aup-v2.pdf", MINUTES_V2).await;
+
+    // The version still names, shows and serves the file it was signed with.
+    let (named, signed_sha): (Uuid, Vec<u8>) =
+        sqlx::query_as("SELECT evidence_revision_id, approved_sha256 FROM policy_versions WHERE id = $1").bind(version).fetch_one(a.app.db()).await.unwrap();
+    assert_eq!(named, r1);
+    assert_eq!(signed_sha, Sha256::digest(MINUTES_V1).to_vec());
+    let page = a.lead.get(&format!("/policies/versions/{version}")).await;
+    assert!(page.has(&format!("a[href='/evidence/files/{r1}']")), "{}", page.body);
+    assert!(!page.has(&format!("a[href='/evidence/files/{r2}']")));
+    assert!(page.body.contains("aup-v1.pdf") && !page.body.contains("aup-v2.pdf"));
+    assert!(page.body.contains(&hex::encode(Sha256::digest(MINUTES_V1))), "the document's hash is the signed one");
+    assert_eq!(a.lead.get(&format!("/evidence/files/{r1}")).await.bytes, MINUTES_V1);
+
+    // The bundle's index leads to the signed revision.
+    let entries = bundle(&mut a).await;
+    let title: String = sqlx::query_scalar("SELECT title FROM evidence_items WHERE id = $1").bind(document).fetch_one(a.app.db()).await.unwrap();
+    let v1_path = evidence_path(document, &title, 1, "aup-v1.pdf");
+    let v2_path = evidence_path(document, &title, 2, "aup-v2.pdf");
+    assert_eq!(entries.get(&v1_path).map(Vec::as_slice), Some(MINUTES_V1));
+    let policies = index_section(&text(&entries, "index.html"), "<h2>Policies and their approvals</h2>");
+    assert!(policies.contains(&format!("href=\"{v1_path}\"")), "{policies}");
+    assert!(!policies.contains(&v2_path), "{policies}");
+
+    // Its evidence is final: the document cannot be unlinked, nothing added.
+    let target = format!("policy_version:{version}");
+    let res = a.lead.post(&format!("/evidence/{document}/links/remove"), &[("target", &target)]).await;
+    assert_eq!(res.status, StatusCode::CONFLICT);
+    assert!(res.body.contains("signed") && res.body.contains("new version"), "{}", res.body);
+    let (other, _) = a.app.evidence(a.org, "Other file", "other.pdf", OTHER).await;
+    let res = a.lead.post(&format!("/evidence/{other}/links"), &[("target", &target)]).await;
+    assert_eq!(res.status, StatusCode::CONFLICT);
+    assert!(sqlx::query("DELETE FROM evidence_links WHERE target_id = $1").bind(version).execute(a.app.db()).await.is_err());
+
+    // A draft still takes evidence.
+    let res = a.lead.multipart(&format!("/policies/{policy}/versions"), &[("bump", "minor"), ("source", "markdown"), ("body_markdown", "# AUP\n\nText.")], None).await;
+    let draft = id_after(res.location(), "/policies/versions/");
+    let res = a.lead.post(&format!("/evidence/{other}/links"), &[("target", &format!("policy_version:{draft}"))]).await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
+}
+
+#[sqlx::test]
+async fn every_edit_of_a_signed_record_is_refused_with_what_to_do_instead(db: PgPool) {
+    let mut a = acme(db).await;
+    let ceo = a.ceo.to_string();
+    let meeting = a.app.meeting(a.org, "Review", a.ceo, "2026-10-01", "Minutes as agreed.").await;
+    let action = a.app.action_item(a.org, meeting, "Follow up", None, Some("2026-12-01")).await;
+    assert_eq!(a.ceo_client.post(&format!("/meetings/{meeting}/sign-off"), &[]).await.status, StatusCode::SEE_OTHER);
+
+    // Fields, minutes, decisions and attendees are one form: refused, saying why and what instead.
+    for fields in [
+        vec![("kind", "management_review"), ("title", "Renamed"), ("held_on", "2026-10-01"), ("chair_id", ceo.as_str())],
+        vec![("kind", "management_review"), ("title", "Review"), ("held_on", "2026-10-01"), ("minutes", "Rewritten minutes")],
+        vec![("kind", "management_review"), ("title", "Review"), ("held_on", "2026-10-01"), ("decisions", "Other decisions")],
+        vec![("kind", "management_review"), ("title", "Review"), ("held_on", "2026-10-01"), ("attendees", ceo.as_str())],
+    ] {
+        let res = a.lead.post(&format!("/meetings/{meeting}"), &fields).await;
+        assert_eq!(res.status, StatusCode::CONFLICT, "{fields:?}");
+        assert!(res.body.contains("signed off") && res.body.contains("addendum"), "{}", res.body);
+    }
+    let res = a.ceo_client.post(&format!("/meetings/{meeting}/sign-off"), &[]).await;
+    assert_eq!(res.status, StatusCode::CONFLICT);
+    assert!(res.body.contains("already signed off"), "{}", res.body);
+    // The database says the same, in words, when asked directly.
+    let err = sqlx::query("UPDATE meetings SET minutes = 'x' WHERE id = $1").bind(meeting).execute(a.app.db()).await.unwrap_err();
+    assert_eq!(err.as_database_error().and_then(|d| d.code()).as_deref(), Some("MF001"));
+    assert!(err.to_string().contains("addendum"), "{err}");
+
+    // Action items are follow-up, not part of the signed record: they stay open to change.
+    let res = a.lead.post(&format!("/meetings/{meeting}/actions"), &[("action_title", "Another follow-up"), ("due_on", "2026-12-15")]).await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
+    let res = a.lead.post(&format!("/actions/{action}"), &[("action_title", "Follow up"), ("status", "done"), ("closing_note", "Done in November.")]).await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
+
+    // A signed policy version: the draft form and a second signature are refused.
+    let policy = a.app.policy(a.org, "IS policy", mandate::policies::model::PolicyKind::IsPolicy, false).await;
+    let version = a.app.draft(a.org, policy, "# Policy\n\nText.", None, mandate::policies::model::Bump::Major).await;
+    assert_eq!(a.ceo_client.sign_version(version, PASSWORD).await.status, StatusCode::SEE_OTHER);
+    let res = a.lead.post(&format!("/policies/versions/{version}"), &[("change_summary", "Edited"), ("body_markdown", "# Policy\n\nOther text.")]).await;
+    assert_eq!(res.status, StatusCode::CONFLICT);
+    assert!(res.body.contains("new version"), "{}", res.body);
+    let res = a.ceo_client.post(&format!("/policies/versions/{version}/sign"), &[("password", PASSWORD), ("document_sha", "")]).await;
+    assert_eq!(res.status, StatusCode::CONFLICT);
+    let err = sqlx::query("UPDATE policy_versions SET change_summary = 'x' WHERE id = $1").bind(version).execute(a.app.db()).await.unwrap_err();
+    assert_eq!(err.as_database_error().and_then(|d| d.code()).as_deref(), Some("MF001"));
+}
