@@ -1,6 +1,7 @@
 -- Signed means final. A signed-off management review and a signed policy
--- version keep the exact evidence revisions they were signed with, and
--- refuse new or removed evidence links.
+-- version keep the exact evidence revisions they were signed with, refuse
+-- new or removed evidence links, and take corrections only as append-only
+-- addenda.
 --
 -- Refusals raised here carry SQLSTATE MF001 and a sentence meant for the
 -- person who tried: the application answers them 409 with that sentence.
@@ -133,3 +134,54 @@ SELECT l.org_id, l.target_kind, l.target_id, l.item_id,
         SELECT org_id, 'policy_version', id, approved_at FROM policy_versions WHERE approved_at IS NOT NULL) s
     ON s.org_id = l.org_id AND s.kind = l.target_kind AND s.id = l.target_id
  WHERE l.linked_at <= s.signed_at;
+
+-- ---------- addenda ----------
+
+-- A correction to a signed record: a dated, attributed note, never changed
+-- or removed. `written_by` is the account; `written_as` the person in the
+-- directory it acted as (none for an account with no directory entry);
+-- the name and title are as they stood when it was written.
+CREATE TABLE addenda (
+    id            uuid PRIMARY KEY,
+    org_id        uuid NOT NULL REFERENCES organisations (id),
+    target_kind   text NOT NULL CHECK (target_kind IN ('meeting', 'policy_version')),
+    target_id     uuid NOT NULL,
+    body          text NOT NULL CHECK (btrim(body) <> ''),
+    written_by    uuid NOT NULL REFERENCES users (id),
+    written_as    uuid,
+    author_name   text NOT NULL,
+    author_title  text NOT NULL DEFAULT '',
+    written_at    timestamptz NOT NULL,
+    UNIQUE (org_id, id),
+    FOREIGN KEY (org_id, written_as) REFERENCES people (org_id, id)
+);
+CREATE INDEX addenda_target_idx ON addenda (org_id, target_kind, target_id, written_at);
+
+CREATE FUNCTION addenda_are_append_only() RETURNS trigger
+LANGUAGE plpgsql AS $$
+DECLARE
+    signed boolean;
+BEGIN
+    IF TG_OP <> 'INSERT' THEN
+        RAISE EXCEPTION 'An addendum is never changed or removed. Add another addendum to correct it.' USING ERRCODE = 'MF001';
+    END IF;
+    IF NEW.target_kind = 'meeting' THEN
+        SELECT signed_off_at IS NOT NULL INTO signed FROM meetings WHERE org_id = NEW.org_id AND id = NEW.target_id;
+    ELSE
+        SELECT approved_at IS NOT NULL INTO signed FROM policy_versions WHERE org_id = NEW.org_id AND id = NEW.target_id;
+    END IF;
+    IF signed IS NULL THEN
+        RAISE EXCEPTION 'An addendum needs a record of the same organisation.' USING ERRCODE = 'MF001';
+    END IF;
+    IF NOT signed THEN
+        RAISE EXCEPTION 'Only a signed record takes addenda. Until it is signed, change the record itself.' USING ERRCODE = 'MF001';
+    END IF;
+    RETURN NEW;
+END;
+$$;
+CREATE TRIGGER addenda_append_only
+    BEFORE INSERT OR UPDATE OR DELETE ON addenda
+    FOR EACH ROW EXECUTE FUNCTION addenda_are_append_only();
+CREATE TRIGGER addenda_no_truncate
+    BEFORE TRUNCATE ON addenda
+    FOR EACH STATEMENT EXECUTE FUNCTION addenda_are_append_only();

@@ -338,6 +338,23 @@ fn record_files() -> Vec<(&'static str, &'static str, &'static [&'static str], S
             ),
         ),
         (
+            "records/addenda.csv",
+            "Addenda: corrections added under signed-off minutes and signed policy versions, dated, with who wrote them (person, title, account)",
+            &["record_kind", "record", "written_at_utc", "written_by", "title", "account", "text"],
+            format!(
+                "SELECT CASE a.target_kind WHEN 'meeting' THEN 'meeting' ELSE 'policy version' END,
+                        COALESCE(m.title || COALESCE(' (' || m.held_on::text || ')', ''), pol.title || ' v' || v.major || '.' || v.minor, ''),
+                        {}, a.author_name, a.author_title, COALESCE('signed in as ' || u.email, ''), a.body
+                   FROM p JOIN addenda a ON a.org_id = p.org AND a.written_at < p.cut
+                   LEFT JOIN meetings m ON a.target_kind = 'meeting' AND m.org_id = a.org_id AND m.id = a.target_id
+                   LEFT JOIN policy_versions v ON a.target_kind = 'policy_version' AND v.org_id = a.org_id AND v.id = a.target_id
+                   LEFT JOIN policies pol ON pol.org_id = v.org_id AND pol.id = v.policy_id
+                   LEFT JOIN users u ON u.id = a.written_by
+                  ORDER BY a.written_at, a.id",
+                ts("a.written_at")
+            ),
+        ),
+        (
             "records/actions.csv",
             "Action items from meetings: owner, due date, status, closing note",
             &["meeting", "action", "owner", "due_on", "status", "closing_note", "closed_at_utc"],

@@ -147,6 +147,58 @@ async fn meetings<W: AsyncWrite + Unpin>(tx: &mut Transaction<'static, Postgres>
     Ok(())
 }
 
+#[derive(sqlx::FromRow)]
+struct AddendumRow {
+    record: String,
+    written_at: DateTime<Utc>,
+    author_name: String,
+    author_title: String,
+    account: Option<String>,
+    body: String,
+}
+
+/// Corrections added under signed records by the day, oldest first.
+async fn addenda<W: AsyncWrite + Unpin>(tx: &mut Transaction<'static, Postgres>, out: &mut Entry<'_, W>, org_id: Uuid, cut: DateTime<Utc>) -> anyhow::Result<()> {
+    out.write(b"<h2>Addenda to signed records</h2>\n<p>A signed record never changes; a correction is added under it, dated and attributed, and is never changed or removed (also in <a href=\"records/addenda.csv\">records/addenda.csv</a>).</p>\n").await?;
+    let mut rows = sqlx::query_as::<_, AddendumRow>(
+        "SELECT CASE a.target_kind WHEN 'meeting' THEN 'Meeting: ' || m.title || COALESCE(' (' || m.held_on::text || ')', '')
+                     ELSE 'Policy: ' || pol.title || ' v' || v.major || '.' || v.minor END AS record,
+                a.written_at, a.author_name, a.author_title, u.email AS account, a.body
+           FROM addenda a
+           LEFT JOIN meetings m ON a.target_kind = 'meeting' AND m.org_id = a.org_id AND m.id = a.target_id
+           LEFT JOIN policy_versions v ON a.target_kind = 'policy_version' AND v.org_id = a.org_id AND v.id = a.target_id
+           LEFT JOIN policies pol ON pol.org_id = v.org_id AND pol.id = v.policy_id
+           LEFT JOIN users u ON u.id = a.written_by
+          WHERE a.org_id = $1 AND a.written_at < $2
+          ORDER BY a.written_at, a.id",
+    )
+    .bind(org_id)
+    .bind(cut)
+    .fetch(&mut **tx);
+    let mut any = false;
+    while let Some(a) = rows.try_next().await? {
+        if !any {
+            out.write(b"<table><thead><tr><th>Record</th><th>Added</th><th>By</th><th>Addendum</th></tr></thead><tbody>\n").await?;
+        }
+        any = true;
+        let by = crate::people::attribution::byline(Some(&a.author_name), Some(&a.author_title), crate::people::attribution::Via::from_parts(a.account.as_deref(), None));
+        out.write(
+            format!(
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td style=\"white-space:pre-wrap\">{}</td></tr>\n",
+                esc(&a.record),
+                a.written_at.format("%Y-%m-%d %H:%M"),
+                esc(&by),
+                esc(&a.body)
+            )
+            .as_bytes(),
+        )
+        .await?;
+    }
+    drop(rows);
+    out.write(if any { b"</tbody></table>\n".as_slice() } else { b"<p class=\"muted\">None.</p>\n".as_slice() }).await?;
+    Ok(())
+}
+
 #[allow(clippy::too_many_arguments)]
 pub async fn render<W: AsyncWrite + Unpin>(
     tx: &mut Transaction<'static, Postgres>,
@@ -275,6 +327,7 @@ pub async fn render<W: AsyncWrite + Unpin>(
     }
     out.write(b"</tbody></table>\n").await?;
     meetings(tx, out, org_id, cut).await?;
+    addenda(tx, out, org_id, cut).await?;
     out.write(b"<h2>Records</h2>\n<ul>\n").await?;
     for (path, description, _, _) in records {
         out.write(format!("<li><a href=\"{path}\">{path}</a>: {}</li>\n", esc(description)).as_bytes()).await?;

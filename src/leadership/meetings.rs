@@ -4,8 +4,9 @@
 //! action items.
 use super::{check_people, person_names};
 use crate::app::{AppState, Routes};
+use crate::addenda::{self, Addendum};
 use crate::audit::{self, Actor, Changes, HistoryEntry};
-use crate::auth::policy::{self, Action};
+use crate::auth::policy::{self, Action, SignedRecord};
 use crate::auth::session::{Flash, Member};
 use crate::error::{AppError, AppResult};
 use crate::evidence::model::{self as evidence, Item, Pinned, Target, TargetKind};
@@ -31,6 +32,7 @@ pub fn routes(r: Routes) -> Routes {
         .get("/meetings/{id}", meeting_page)
         .post("/meetings/{id}", update)
         .post("/meetings/{id}/sign-off", sign_off)
+        .post("/meetings/{id}/addenda", add_addendum)
         .post("/meetings/{id}/actions", add_action)
         .get("/actions", actions_page)
         .get("/actions.csv", actions_export)
@@ -108,6 +110,8 @@ pub struct Meeting {
     /// The evidence, one line per item: for a signed-off meeting what it
     /// was signed with, otherwise what is linked now (newest revision).
     pub evidence: Vec<String>,
+    /// Its addenda, oldest first, one line each.
+    pub addenda: Vec<String>,
 }
 
 impl Meeting {
@@ -126,7 +130,10 @@ impl Meeting {
     }
 }
 
-const SELECT_MEETINGS: &str = "SELECT m.id, m.kind, m.title, m.planned_on, m.held_on, m.chair_id, c.name AS chair_name,
+/// The meetings query up to its WHERE clause.
+fn select_meetings() -> String {
+    format!(
+        "SELECT m.id, m.kind, m.title, m.planned_on, m.held_on, m.chair_id, c.name AS chair_name,
         c.acting_user_id AS chair_user_id, m.attendee_ids, m.inputs, m.objective_ids, m.minutes, m.decisions, m.created_at,
         m.signed_off_name, m.signed_off_at,
         (SELECT count(*) FROM evidence_links l WHERE l.org_id = m.org_id AND l.target_kind = 'meeting' AND l.target_id = m.id) AS evidence_count,
@@ -141,12 +148,16 @@ const SELECT_MEETINGS: &str = "SELECT m.id, m.kind, m.title, m.planned_on, m.hel
                      LEFT JOIN LATERAL (SELECT v.number, v.filename, v.sha256 FROM evidence_revisions v WHERE v.org_id = i.org_id AND v.item_id = i.id
                                          ORDER BY v.number DESC LIMIT 1) r ON true
                     WHERE l.org_id = m.org_id AND l.target_kind = 'meeting' AND l.target_id = m.id ORDER BY i.title, i.id)
-        END AS evidence
-   FROM meetings m LEFT JOIN people c ON c.org_id = m.org_id AND c.id = m.chair_id";
+        END AS evidence,
+        {} AS addenda
+   FROM meetings m LEFT JOIN people c ON c.org_id = m.org_id AND c.id = m.chair_id",
+        addenda::lines_sql("meeting", "m.org_id", "m.id", None)
+    )
+}
 
 /// The organisation's meetings, latest first; `$1` is the organisation.
 fn list_sql() -> String {
-    format!("{SELECT_MEETINGS} WHERE m.org_id = $1 ORDER BY COALESCE(m.held_on, m.planned_on) DESC NULLS FIRST, m.created_at DESC")
+    format!("{} WHERE m.org_id = $1 ORDER BY COALESCE(m.held_on, m.planned_on) DESC NULLS FIRST, m.created_at DESC", select_meetings())
 }
 
 pub async fn list(db: &PgPool, org_id: Uuid) -> AppResult<Vec<Meeting>> {
@@ -155,7 +166,7 @@ pub async fn list(db: &PgPool, org_id: Uuid) -> AppResult<Vec<Meeting>> {
 
 /// Held meetings chaired by the person linked to `user_id` whose minutes are not signed off.
 pub async fn to_sign_by_user(db: &PgPool, org_id: Uuid, user_id: Uuid) -> AppResult<Vec<Meeting>> {
-    Ok(sqlx::query_as(&format!("{SELECT_MEETINGS} WHERE m.org_id = $1 AND c.acting_user_id = $2 AND m.held_on IS NOT NULL AND m.signed_off_at IS NULL ORDER BY m.held_on"))
+    Ok(sqlx::query_as(&format!("{} WHERE m.org_id = $1 AND c.acting_user_id = $2 AND m.held_on IS NOT NULL AND m.signed_off_at IS NULL ORDER BY m.held_on", select_meetings()))
         .bind(org_id)
         .bind(user_id)
         .fetch_all(db)
@@ -163,7 +174,7 @@ pub async fn to_sign_by_user(db: &PgPool, org_id: Uuid, user_id: Uuid) -> AppRes
 }
 
 pub async fn get(db: impl sqlx::PgExecutor<'_>, org_id: Uuid, id: Uuid) -> AppResult<Meeting> {
-    sqlx::query_as(&format!("{SELECT_MEETINGS} WHERE m.org_id = $1 AND m.id = $2")).bind(org_id).bind(id).fetch_optional(db).await?.ok_or(AppError::NotFound)
+    sqlx::query_as(&format!("{} WHERE m.org_id = $1 AND m.id = $2", select_meetings())).bind(org_id).bind(id).fetch_optional(db).await?.ok_or(AppError::NotFound)
 }
 
 /// The organisation's review cadence in months.
@@ -541,6 +552,7 @@ async fn export(State(state): State<AppState>, me: Member) -> AppResult<Response
             "signed_off_at",
             "open_actions",
             "evidence",
+            "addenda",
         ],
         state.db.clone(),
         list_sql(),
@@ -563,6 +575,7 @@ async fn export(State(state): State<AppState>, me: Member) -> AppResult<Response
                 m.signed_off_at.map(|t| t.to_rfc3339()).unwrap_or_default(),
                 m.open_actions.to_string(),
                 m.evidence.join("; "),
+                m.addenda.join("\n"),
             ]
         },
     ))
@@ -677,6 +690,10 @@ struct MeetingPage {
     evidence: Vec<Item>,
     /// For a signed-off meeting: the evidence it was signed with.
     pinned: Vec<Pinned>,
+    addenda: Vec<Addendum>,
+    addendum: addenda::Form,
+    addendum_errors: FieldErrors,
+    can_add_addendum: bool,
     history: Vec<HistoryEntry>,
     kinds: Vec<MeetingKind>,
     inputs: Vec<(&'static str, &'static str)>,
@@ -715,6 +732,13 @@ impl MeetingPage {
     }
 }
 
+/// An addendum typed but refused, to show again with its error.
+#[derive(Default)]
+struct AddendumDraft {
+    form: addenda::Form,
+    errors: FieldErrors,
+}
+
 async fn meeting_view(
     state: &AppState,
     me: &Member,
@@ -723,10 +747,30 @@ async fn meeting_view(
     errors: FieldErrors,
     action_errors: FieldErrors,
 ) -> AppResult<Response> {
+    meeting_view_with(state, me, meeting, form, errors, action_errors, AddendumDraft::default()).await
+}
+
+/// Whether `me` may add an addendum to a signed-off meeting: those who keep
+/// leadership records, and the chair who signed it off, as themselves.
+fn may_add_addendum(me: &Member, m: &Meeting, me_person: Option<&people::Person>) -> bool {
+    let is_chair = me_person.is_some_and(|p| Some(p.id) == m.chair_id);
+    m.is_signed() && policy::may_add_addendum(me.role, SignedRecord::Meeting, is_chair)
+}
+
+async fn meeting_view_with(
+    state: &AppState,
+    me: &Member,
+    meeting: Option<Meeting>,
+    form: MeetingForm,
+    errors: FieldErrors,
+    action_errors: FieldErrors,
+    addendum: AddendumDraft,
+) -> AppResult<Response> {
     let today = state.clock.now().date_naive();
-    let (actions, evidence, pinned, history, can_sign) = match &meeting {
+    let (actions, evidence, pinned, addenda, can_add_addendum, history, can_sign) = match &meeting {
         Some(m) => {
             let me_person = people::person_of_user(&state.db, me.org_id, me.user_id).await?;
+            let can_add_addendum = may_add_addendum(me, m, me_person.as_ref());
             let is_chair = me_person.is_some_and(|p| Some(p.id) == m.chair_id);
             let target = Target { kind: TargetKind::Meeting, id: m.id };
             // Signed off: what it was signed with, whatever came later.
@@ -739,15 +783,17 @@ async fn meeting_view(
                 actions(&state.db, me.org_id, Some(m.id)).await?,
                 evidence,
                 pinned,
+                addenda::of(&state.db, me.org_id, SignedRecord::Meeting, m.id).await?,
+                can_add_addendum,
                 audit::history(&state.db, me.org_id, "meeting", m.id, 30).await?,
                 policy::may_act_as_person(me.role, is_chair) && !m.is_signed(),
             )
         }
-        None => (Vec::new(), Vec::new(), Vec::new(), Vec::new(), false),
+        None => (Vec::new(), Vec::new(), Vec::new(), Vec::new(), false, Vec::new(), false),
     };
     let keep: Vec<Uuid> = meeting.as_ref().map(|m| m.attendee_ids.iter().copied().chain(m.chair_id).collect()).unwrap_or_default();
     let objectives = sqlx::query_as("SELECT id, title FROM objectives WHERE org_id = $1 ORDER BY title").bind(me.org_id).fetch_all(&state.db).await?;
-    let status = if errors.is_empty() && action_errors.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
+    let status = if errors.is_empty() && action_errors.is_empty() && addendum.errors.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
     let title = meeting.as_ref().map(|m| m.title.clone()).unwrap_or_else(|| "Record a meeting".into());
     let page = MeetingPage {
         layout: Layout::build(&state.db, &me.visitor, title).await?,
@@ -757,6 +803,10 @@ async fn meeting_view(
         actions,
         evidence,
         pinned,
+        addenda,
+        addendum: addendum.form,
+        addendum_errors: addendum.errors,
+        can_add_addendum,
         history,
         kinds: MeetingKind::ALL.to_vec(),
         inputs: INPUTS.to_vec(),
@@ -836,6 +886,33 @@ async fn sign_off(State(state): State<AppState>, me: Member, Id(id): Id) -> AppR
         &format!("/meetings/{id}"),
         Flash::success("You signed the minutes off. The meeting record is now final; follow-up goes into its action items."),
     ))
+}
+
+/// A correction to signed-off minutes: a dated note under the record.
+async fn add_addendum(State(state): State<AppState>, me: Member, Id(id): Id, Form(form): Form<addenda::Form>) -> AppResult<Response> {
+    me.require(Action::ViewLeadership)?;
+    let m = get(&state.db, me.org_id, id).await?;
+    let person = people::person_of_user(&state.db, me.org_id, me.user_id).await?;
+    let is_chair = person.as_ref().is_some_and(|p| Some(p.id) == m.chair_id);
+    if !policy::may_add_addendum(me.role, SignedRecord::Meeting, is_chair) {
+        return Err(AppError::Forbidden);
+    }
+    if !m.is_signed() {
+        return Err(AppError::Conflict("These minutes are not signed off yet: correct the record itself. Addenda are for signed-off minutes.".into()));
+    }
+    let body = match form.parse() {
+        Ok(b) => b,
+        Err(e) => {
+            let mut errors = FieldErrors::default();
+            errors.add("addendum", e);
+            let mf = MeetingForm::from_meeting(&m);
+            return meeting_view_with(&state, &me, Some(m), mf, FieldErrors::default(), FieldErrors::default(), AddendumDraft { form, errors }).await;
+        }
+    };
+    let mut tx = state.db.begin().await?;
+    addenda::add(&mut tx, &me.actor(), state.clock.now(), me.org_id, SignedRecord::Meeting, m.id, &addenda::Author::of(&me, person.as_ref()), &body).await?;
+    tx.commit().await?;
+    Ok(redirect_with(&state, &format!("/meetings/{id}"), Flash::success("Your addendum was added under the signed-off minutes. It is dated and can never be changed.")))
 }
 
 /// The action-item form as typed.

@@ -285,6 +285,10 @@ pub struct Version {
     pub check_improvement: Option<String>,
     pub created_by_name: Option<String>,
     pub created_at: DateTime<Utc>,
+    /// The account that signed.
+    pub approved_by: Option<Uuid>,
+    /// The person the signature stands for.
+    pub approver_person_id: Option<Uuid>,
     pub approver_name: Option<String>,
     pub approver_top_management: Option<bool>,
     pub approved_at: Option<DateTime<Utc>>,
@@ -326,6 +330,15 @@ impl Version {
     pub fn document_sha_hex(&self) -> String {
         self.document_sha256().map(hex::encode).unwrap_or_default()
     }
+    /// Whether the member with this account, acting as this person (if
+    /// any), is the one who signed: the person the signature stands for,
+    /// or, where none was recorded, the account that signed.
+    pub fn signed_by(&self, user_id: Uuid, person_id: Option<Uuid>) -> bool {
+        match self.approver_person_id {
+            Some(p) => person_id == Some(p),
+            None => self.approved_by == Some(user_id),
+        }
+    }
     pub fn signed_hash_hex(&self) -> String {
         self.approved_sha256.as_deref().map(hex::encode).unwrap_or_default()
     }
@@ -334,7 +347,7 @@ impl Version {
 const SELECT_VERSIONS: &str = "SELECT v.id, v.policy_id, p.title AS policy_title, p.kind AS policy_kind, p.review_months, v.major, v.minor,
         v.change_summary, v.body_markdown, v.evidence_revision_id, r.item_id AS evidence_item_id, r.filename AS file_name,
         r.sha256 AS file_sha256, v.check_purpose, v.check_objectives, v.check_requirements, v.check_improvement,
-        u.name AS created_by_name, v.created_at, v.approver_name, v.approver_top_management, v.approved_at, v.approved_from,
+        u.name AS created_by_name, v.created_at, v.approved_by, v.approver_person_id, v.approver_name, v.approver_top_management, v.approved_at, v.approved_from,
         v.approved_agent, v.approved_sha256
    FROM policy_versions v
    JOIN policies p ON p.org_id = v.org_id AND p.id = v.policy_id

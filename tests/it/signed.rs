@@ -287,3 +287,102 @@ async fn every_edit_of_a_signed_record_is_refused_with_what_to_do_instead(db: Pg
     let err = sqlx::query("UPDATE policy_versions SET change_summary = 'x' WHERE id = $1").bind(version).execute(a.app.db()).await.unwrap_err();
     assert_eq!(err.as_database_error().and_then(|d| d.code()).as_deref(), Some("MF001"));
 }
+
+#[sqlx::test]
+async fn addenda_correct_a_signed_record_append_only_dated_and_attributed(db: PgPool) {
+    let mut a = acme(db).await;
+    let contributor = a.app.user("con@acme.example", "Con Tributor").await;
+    a.app.member(a.org, contributor, Role::Contributor).await;
+    let mut contributor = a.app.signed_in(contributor, Some(a.org)).await;
+    let auditor = a.app.user("aud@cb.example", "Ann Auditor").await;
+    a.app.member(a.org, auditor, Role::Auditor).await;
+    let mut auditor = a.app.signed_in(auditor, Some(a.org)).await;
+    let cfo_user = a.app.user("cfo@acme.example", "Cef Oh").await;
+    a.app.member(a.org, cfo_user, Role::Executive).await;
+    let cfo = a.app.person(a.org, "Cef Oh", "cfo@acme.example", true).await;
+    a.app.link(a.org, cfo, cfo_user).await;
+    let mut cfo_client = a.app.signed_in(cfo_user, Some(a.org)).await;
+
+    let meeting = a.app.meeting(a.org, "Management review 2026", a.ceo, "2026-10-01", "The next review is on 2027-02-01.").await;
+    let path = format!("/meetings/{meeting}/addenda");
+    // Minutes not yet signed off are corrected in place, not by addendum.
+    let res = a.lead.post(&path, &[("addendum", "Too early")]).await;
+    assert_eq!(res.status, StatusCode::CONFLICT);
+    assert!(res.body.contains("not signed off yet"), "{}", res.body);
+    assert_eq!(a.ceo_client.post(&format!("/meetings/{meeting}/sign-off"), &[]).await.status, StatusCode::SEE_OTHER);
+
+    // The ISMS lead and the chair add addenda; others may not.
+    let res = a.lead.post(&path, &[("addendum", "The next review is on 2027-03-01, not 2027-02-01.")]).await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
+    a.app.clock.advance(chrono::Duration::minutes(5));
+    let res = a.ceo_client.post(&path, &[("addendum", "Confirmed: 2027-03-01.")]).await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
+    assert_eq!(contributor.post(&path, &[("addendum", "Mine")]).await.status, StatusCode::FORBIDDEN);
+    assert_eq!(auditor.post(&path, &[("addendum", "Mine")]).await.status, StatusCode::FORBIDDEN);
+    assert_eq!(cfo_client.post(&path, &[("addendum", "Not the chair")]).await.status, StatusCode::FORBIDDEN);
+    let res = a.lead.post(&path, &[("addendum", "   ")]).await;
+    assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(res.body.contains("Write the addendum"), "{}", res.body);
+
+    // Shown under the unchanged record, oldest first, each with who, as which account, and when.
+    let page = a.lead.get(&format!("/meetings/{meeting}")).await;
+    let shown = page.texts(".addendum");
+    assert_eq!(shown.len(), 2, "{shown:?}");
+    assert!(shown[0].contains("2026-11-02") && shown[0].contains("Lead, signed in as lead@acme.example") && shown[0].contains("2027-03-01, not 2027-02-01"), "{}", shown[0]);
+    assert!(shown[1].contains("Cee Eo, signed in as ceo@acme.example") && shown[1].contains("Confirmed"), "{}", shown[1]);
+    assert!(page.body.contains("The next review is on 2027-02-01."), "the minutes stay as signed");
+    assert!(!contributor.get(&format!("/meetings/{meeting}")).await.has(&format!("form[action='{path}']")), "no form for those who may not");
+    let csv = a.lead.get("/meetings.csv").await;
+    assert!(csv.body.contains("2026-11-02 Lead, signed in as lead@acme.example: The next review is on 2027-03-01"), "{}", csv.body);
+    assert!(csv.body.contains("2026-11-02 Cee Eo, signed in as ceo@acme.example: Confirmed: 2027-03-01."), "{}", csv.body);
+    let logged: i64 = sqlx::query_scalar("SELECT count(*) FROM audit_log WHERE action = 'meeting.addendum_added' AND entity_id = $1")
+        .bind(meeting.to_string())
+        .fetch_one(a.app.db())
+        .await
+        .unwrap();
+    assert_eq!(logged, 2);
+
+    // Append-only: the database refuses to change or remove one, or to add one to an unsigned record.
+    let err = sqlx::query("UPDATE addenda SET body = 'rewritten' WHERE target_id = $1").bind(meeting).execute(a.app.db()).await.unwrap_err();
+    assert_eq!(err.as_database_error().and_then(|d| d.code()).as_deref(), Some("MF001"));
+    assert!(sqlx::query("DELETE FROM addenda WHERE target_id = $1").bind(meeting).execute(a.app.db()).await.is_err());
+    let draft_meeting = a.app.meeting(a.org, "Next review", a.ceo, "2026-10-20", "").await;
+    let lead_id: Uuid = sqlx::query_scalar("SELECT id FROM users WHERE email = 'lead@acme.example'").fetch_one(a.app.db()).await.unwrap();
+    assert!(
+        sqlx::query("INSERT INTO addenda (id, org_id, target_kind, target_id, body, written_by, author_name, written_at) VALUES ($1, $2, 'meeting', $3, 'x', $4, 'x', now())")
+            .bind(Uuid::new_v4())
+            .bind(a.org)
+            .bind(draft_meeting)
+            .bind(lead_id)
+            .execute(a.app.db())
+            .await
+            .is_err()
+    );
+
+    // A signed policy version: its signer and the ISMS lead add addenda; another executive does not.
+    let policy = a.app.policy(a.org, "IS policy", mandate::policies::model::PolicyKind::IsPolicy, false).await;
+    let version = a.app.draft(a.org, policy, "# Policy\n\nText.", None, mandate::policies::model::Bump::Major).await;
+    let vpath = format!("/policies/versions/{version}/addenda");
+    assert_eq!(a.lead.post(&vpath, &[("addendum", "Too early")]).await.status, StatusCode::CONFLICT);
+    assert_eq!(a.ceo_client.sign_version(version, PASSWORD).await.status, StatusCode::SEE_OTHER);
+    let res = a.ceo_client.post(&vpath, &[("addendum", "Section 2 means all staff, contractors included.")]).await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
+    assert_eq!(a.lead.post(&vpath, &[("addendum", "Noted by the ISMS lead.")]).await.status, StatusCode::SEE_OTHER);
+    assert_eq!(cfo_client.post(&vpath, &[("addendum", "Not the signer")]).await.status, StatusCode::FORBIDDEN);
+    assert_eq!(contributor.post(&vpath, &[("addendum", "Mine")]).await.status, StatusCode::FORBIDDEN);
+    let page = a.lead.get(&format!("/policies/versions/{version}")).await;
+    let shown = page.texts(".addendum");
+    assert_eq!(shown.len(), 2, "{shown:?}");
+    assert!(shown[0].contains("Cee Eo, signed in as ceo@acme.example") && shown[0].contains("contractors included"), "{}", shown[0]);
+    let csv = a.lead.get("/policies.csv").await;
+    assert!(csv.body.contains("Cee Eo, signed in as ceo@acme.example: Section 2 means all staff"), "{}", csv.body);
+
+    // The bundle carries them all: a CSV and a section of the index.
+    let entries = bundle(&mut a).await;
+    let csv = text(&entries, "records/addenda.csv");
+    assert!(csv.lines().next().unwrap().starts_with("record_kind,record,written_at_utc,written_by,title,account,text"), "{csv}");
+    assert!(csv.contains("meeting,Management review 2026 (2026-10-01),2026-11-02 09:00,Lead,,signed in as lead@acme.example,"), "{csv}");
+    assert!(csv.contains("policy version,IS policy v1.0,") && csv.contains("Section 2 means all staff"), "{csv}");
+    let index = index_section(&text(&entries, "index.html"), "<h2>Addenda to signed records</h2>");
+    assert!(index.contains("Confirmed: 2027-03-01.") && index.contains("Cee Eo, signed in as ceo@acme.example"), "{index}");
+}
