@@ -367,6 +367,7 @@ async fn addenda_correct_a_signed_record_append_only_dated_and_attributed(db: Pg
     assert_eq!(a.ceo_client.sign_version(version, PASSWORD).await.status, StatusCode::SEE_OTHER);
     let res = a.ceo_client.post(&vpath, &[("addendum", "Section 2 means all staff, contractors included.")]).await;
     assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
+    a.app.clock.advance(chrono::Duration::minutes(1));
     assert_eq!(a.lead.post(&vpath, &[("addendum", "Noted by the ISMS lead.")]).await.status, StatusCode::SEE_OTHER);
     assert_eq!(cfo_client.post(&vpath, &[("addendum", "Not the signer")]).await.status, StatusCode::FORBIDDEN);
     assert_eq!(contributor.post(&vpath, &[("addendum", "Mine")]).await.status, StatusCode::FORBIDDEN);
