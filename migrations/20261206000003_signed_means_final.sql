@@ -1,7 +1,8 @@
 -- Signed means final. A signed-off management review and a signed policy
 -- version keep the exact evidence revisions they were signed with, refuse
--- new or removed evidence links, and take corrections only as append-only
--- addenda.
+-- new or removed evidence links, take corrections only as append-only
+-- addenda, and every signature, sign-off, confirmation, acceptance and
+-- answer records both the account that made it and the person it stands for.
 --
 -- Refusals raised here carry SQLSTATE MF001 and a sentence meant for the
 -- person who tried: the application answers them 409 with that sentence.
@@ -185,3 +186,30 @@ CREATE TRIGGER addenda_append_only
 CREATE TRIGGER addenda_no_truncate
     BEFORE TRUNCATE ON addenda
     FOR EACH STATEMENT EXECUTE FUNCTION addenda_are_append_only();
+
+-- ---------- who acted, as whom ----------
+
+-- The chair's sign-off: the person it stands for and their title then
+-- (signed_off_by already names the account, signed_off_name the name).
+ALTER TABLE meetings ADD COLUMN signed_off_as uuid, ADD COLUMN signed_off_title text,
+    ADD CONSTRAINT meetings_signed_off_as_fkey FOREIGN KEY (org_id, signed_off_as) REFERENCES people (org_id, id);
+
+-- A policy signature: the signer's title then (approved_by names the
+-- account, approver_person_id the person, approver_name the name).
+ALTER TABLE policy_versions ADD COLUMN approver_title text;
+
+-- The appointer's confirmation and the holder's acceptance: the account
+-- (none when accepted through the personal link: accepted_from holds the
+-- address it came from), the person, and their title then.
+ALTER TABLE role_appointments
+    ADD COLUMN confirmed_by uuid REFERENCES users (id), ADD COLUMN confirmed_as uuid, ADD COLUMN confirmed_title text,
+    ADD COLUMN accepted_by uuid REFERENCES users (id), ADD COLUMN accepted_as uuid, ADD COLUMN accepted_title text,
+    ADD CONSTRAINT role_appointments_confirmed_as_fkey FOREIGN KEY (org_id, confirmed_as) REFERENCES people (org_id, id),
+    ADD CONSTRAINT role_appointments_accepted_as_fkey FOREIGN KEY (org_id, accepted_as) REFERENCES people (org_id, id);
+
+-- An ask's answer: the account that entered it, and the person it acted as
+-- (the person asked, answering themselves; none when someone recorded an
+-- answer given another way), with their title then.
+ALTER TABLE leadership_asks
+    ADD COLUMN answered_by uuid REFERENCES users (id), ADD COLUMN answered_as uuid, ADD COLUMN answered_title text,
+    ADD CONSTRAINT leadership_asks_answered_as_fkey FOREIGN KEY (org_id, answered_as) REFERENCES people (org_id, id);

@@ -3,6 +3,7 @@
 //! files and the audit log. Written row by row into the ZIP entry.
 use super::build::{Entry, Params, evidence_path};
 use super::manifest::AuditSegment;
+use crate::people::attribution::{Via, byline};
 use chrono::{DateTime, NaiveDate, Utc};
 use futures_util::TryStreamExt;
 use sqlx::{Postgres, Transaction};
@@ -52,6 +53,8 @@ struct PolicyRow {
     minor: i32,
     approved_at: Option<DateTime<Utc>>,
     approver_name: Option<String>,
+    approver_title: Option<String>,
+    approver_account: Option<String>,
     approver_top_management: Option<bool>,
     has_text: bool,
     item_id: Option<Uuid>,
@@ -68,6 +71,8 @@ struct MeetingRow {
     planned_on: Option<NaiveDate>,
     signed_off_at: Option<DateTime<Utc>>,
     signed_off_name: Option<String>,
+    signed_off_title: Option<String>,
+    signed_off_account: Option<String>,
     item_id: Option<Uuid>,
     /// The item's title now (it names the file in the bundle).
     item_title: Option<String>,
@@ -86,6 +91,8 @@ async fn meetings<W: AsyncWrite + Unpin>(tx: &mut Transaction<'static, Postgres>
     let mut rows = sqlx::query_as::<_, MeetingRow>(
         "SELECT m.id, m.title, m.held_on, m.planned_on, CASE WHEN m.signed_off_at < $2 THEN m.signed_off_at END AS signed_off_at,
                 CASE WHEN m.signed_off_at < $2 THEN m.signed_off_name END AS signed_off_name,
+                CASE WHEN m.signed_off_at < $2 THEN m.signed_off_title END AS signed_off_title,
+                CASE WHEN m.signed_off_at < $2 THEN (SELECT u.email FROM users u WHERE u.id = m.signed_off_by) END AS signed_off_account,
                 e.item_id, i.title AS item_title, e.shown_title, i.external_url, e.number, e.filename
            FROM meetings m
            LEFT JOIN LATERAL (
@@ -122,7 +129,11 @@ async fn meetings<W: AsyncWrite + Unpin>(tx: &mut Transaction<'static, Postgres>
                 _ => String::new(),
             };
             let signed = match (r.signed_off_at, &r.signed_off_name) {
-                (Some(at), name) => format!("{} by {}", at.format("%Y-%m-%d"), esc(name.as_deref().unwrap_or(""))),
+                (Some(at), name) => format!(
+                    "{} by {}",
+                    at.format("%Y-%m-%d"),
+                    esc(&byline(name.as_deref(), r.signed_off_title.as_deref(), Via::from_parts(r.signed_off_account.as_deref(), None)))
+                ),
                 _ => "<span class=\"muted\">not signed off</span>".into(),
             };
             line = format!("<tr><td>{}</td><td>{held}</td><td>{signed}</td><td>", esc(&r.title));
@@ -181,7 +192,7 @@ async fn addenda<W: AsyncWrite + Unpin>(tx: &mut Transaction<'static, Postgres>,
             out.write(b"<table><thead><tr><th>Record</th><th>Added</th><th>By</th><th>Addendum</th></tr></thead><tbody>\n").await?;
         }
         any = true;
-        let by = crate::people::attribution::byline(Some(&a.author_name), Some(&a.author_title), crate::people::attribution::Via::from_parts(a.account.as_deref(), None));
+        let by = byline(Some(&a.author_name), Some(&a.author_title), Via::from_parts(a.account.as_deref(), None));
         out.write(
             format!(
                 "<tr><td>{}</td><td>{}</td><td>{}</td><td style=\"white-space:pre-wrap\">{}</td></tr>\n",
@@ -288,6 +299,8 @@ pub async fn render<W: AsyncWrite + Unpin>(
     let mut rows = sqlx::query_as::<_, PolicyRow>(
         "SELECT pol.id AS policy_id, pol.title, v.major, v.minor, CASE WHEN v.approved_at < $2 THEN v.approved_at END AS approved_at,
                 CASE WHEN v.approved_at < $2 THEN v.approver_name END AS approver_name,
+                CASE WHEN v.approved_at < $2 THEN v.approver_title END AS approver_title,
+                CASE WHEN v.approved_at < $2 THEN (SELECT u.email FROM users u WHERE u.id = v.approved_by) END AS approver_account,
                 CASE WHEN v.approved_at < $2 THEN v.approver_top_management END AS approver_top_management,
                 btrim(COALESCE(v.body_markdown, '')) <> '' AS has_text, r.item_id, i.title AS item_title, r.number, r.filename
            FROM policies pol JOIN policy_versions v ON v.org_id = pol.org_id AND v.policy_id = pol.id AND v.created_at < $2
@@ -306,7 +319,7 @@ pub async fn render<W: AsyncWrite + Unpin>(
             (Some(at), Some(name)) => format!(
                 "{} by {}{}",
                 at.format("%Y-%m-%d"),
-                esc(name),
+                esc(&byline(Some(name), p.approver_title.as_deref(), Via::from_parts(p.approver_account.as_deref(), None))),
                 if p.approver_top_management == Some(true) { "" } else { " <span class=\"gap\">(not top management)</span>" }
             ),
             _ => "<span class=\"muted\">draft, not signed</span>".into(),

@@ -10,6 +10,7 @@ use crate::auth::policy::{self, Action, SignedRecord};
 use crate::auth::session::{Flash, Member};
 use crate::error::{AppError, AppResult};
 use crate::evidence::model::{self as evidence, Item, Pinned, Target, TargetKind};
+use crate::people::attribution::{Signatory, Via, byline, title_sql};
 use crate::people::model::{self as people, Choice};
 use crate::web::form::{parse_choice, parse_date, parse_optional, parse_text};
 use crate::web::{FieldErrors, Id, Layout, csv, redirect_with};
@@ -102,6 +103,10 @@ pub struct Meeting {
     pub created_at: DateTime<Utc>,
     pub signed_off_name: Option<String>,
     pub signed_off_at: Option<DateTime<Utc>>,
+    /// The person the sign-off stands for, their title then, and the e-mail of the account that made it.
+    pub signed_off_as: Option<Uuid>,
+    pub signed_off_title: Option<String>,
+    pub signed_off_account: Option<String>,
     /// Evidence items linked to the meeting (minutes files and the like).
     pub evidence_count: i64,
     /// Attendees who are top management.
@@ -121,6 +126,10 @@ impl Meeting {
     pub fn is_signed(&self) -> bool {
         self.signed_off_at.is_some()
     }
+    /// Who signed off: "Name, Title, signed in as e-mail" (what is known of it).
+    pub fn signed_off_byline(&self) -> String {
+        byline(self.signed_off_name.as_deref(), self.signed_off_title.as_deref(), Via::from_parts(self.signed_off_account.as_deref(), None))
+    }
     /// Minutes are typed in, or a file is linked.
     pub fn has_minutes(&self) -> bool {
         !self.minutes.trim().is_empty() || self.evidence_count > 0
@@ -135,7 +144,7 @@ fn select_meetings() -> String {
     format!(
         "SELECT m.id, m.kind, m.title, m.planned_on, m.held_on, m.chair_id, c.name AS chair_name,
         c.acting_user_id AS chair_user_id, m.attendee_ids, m.inputs, m.objective_ids, m.minutes, m.decisions, m.created_at,
-        m.signed_off_name, m.signed_off_at,
+        m.signed_off_name, m.signed_off_at, m.signed_off_as, m.signed_off_title, su.email AS signed_off_account,
         (SELECT count(*) FROM evidence_links l WHERE l.org_id = m.org_id AND l.target_kind = 'meeting' AND l.target_id = m.id) AS evidence_count,
         (SELECT count(*) FROM people p WHERE p.org_id = m.org_id AND p.id = ANY(m.attendee_ids) AND p.top_management) AS top_attendees,
         (SELECT count(*) FROM action_items a WHERE a.org_id = m.org_id AND a.meeting_id = m.id AND a.status = 'open') AS open_actions,
@@ -150,7 +159,8 @@ fn select_meetings() -> String {
                     WHERE l.org_id = m.org_id AND l.target_kind = 'meeting' AND l.target_id = m.id ORDER BY i.title, i.id)
         END AS evidence,
         {} AS addenda
-   FROM meetings m LEFT JOIN people c ON c.org_id = m.org_id AND c.id = m.chair_id",
+   FROM meetings m LEFT JOIN people c ON c.org_id = m.org_id AND c.id = m.chair_id
+   LEFT JOIN users su ON su.id = m.signed_off_by",
         addenda::lines_sql("meeting", "m.org_id", "m.id", None)
     )
 }
@@ -313,20 +323,24 @@ pub fn sign_off_blocker(m: &Meeting) -> Option<&'static str> {
     }
 }
 
-/// The chair signs the minutes off, at the server's time.
-pub async fn sign(conn: &mut PgConnection, actor: &Actor, now: DateTime<Utc>, org_id: Uuid, m: &Meeting, name: &str) -> AppResult<()> {
+/// The chair signs the minutes off, at the server's time: the account that
+/// does it (the actor's) and the person it stands for are both recorded.
+pub async fn sign(conn: &mut PgConnection, actor: &Actor, now: DateTime<Utc>, org_id: Uuid, m: &Meeting, chair: &Signatory) -> AppResult<()> {
     if let Some(why) = sign_off_blocker(m) {
         return Err(AppError::Conflict(why.into()));
     }
-    let done = sqlx::query(
-        "UPDATE meetings SET signed_off_by = $3, signed_off_name = $4, signed_off_at = $5
+    let name = chair.name.as_str();
+    let done = sqlx::query(&format!(
+        "UPDATE meetings SET signed_off_by = $3, signed_off_name = $4, signed_off_at = $5, signed_off_as = $6, signed_off_title = {}
           WHERE org_id = $1 AND id = $2 AND signed_off_at IS NULL",
-    )
+        title_sql("$1", "$6")
+    ))
     .bind(org_id)
     .bind(m.id)
     .bind(actor.user_id)
     .bind(name)
     .bind(now)
+    .bind(chair.person_id)
     .execute(&mut *conn)
     .await?;
     if done.rows_affected() == 0 {
@@ -341,7 +355,7 @@ pub async fn sign(conn: &mut PgConnection, actor: &Actor, now: DateTime<Utc>, or
         "meeting.signed_off",
         "meeting",
         m.id,
-        json!({"title": m.title, "held_on": m.held_on, "chair": name, "evidence_pinned": pinned}),
+        json!({"title": m.title, "held_on": m.held_on, "chair": name, "chair_id": chair.person_id, "evidence_pinned": pinned}),
     )
     .await?;
     Ok(())
@@ -549,6 +563,8 @@ async fn export(State(state): State<AppState>, me: Member) -> AppResult<Response
             "minutes",
             "decisions",
             "signed_off_by",
+            "signed_off_title",
+            "signed_off_account",
             "signed_off_at",
             "open_actions",
             "evidence",
@@ -572,6 +588,8 @@ async fn export(State(state): State<AppState>, me: Member) -> AppResult<Response
                 m.minutes.clone(),
                 m.decisions.clone(),
                 m.signed_off_name.clone().unwrap_or_default(),
+                m.signed_off_title.clone().unwrap_or_default(),
+                Via::from_parts(m.signed_off_account.as_deref(), None).words(),
                 m.signed_off_at.map(|t| t.to_rfc3339()).unwrap_or_default(),
                 m.open_actions.to_string(),
                 m.evidence.join("; "),
@@ -879,7 +897,7 @@ async fn sign_off(State(state): State<AppState>, me: Member, Id(id): Id) -> AppR
         return Err(AppError::Forbidden);
     };
     let mut tx = state.db.begin().await?;
-    sign(&mut tx, &me.actor(), state.clock.now(), me.org_id, &m, &chair.name).await?;
+    sign(&mut tx, &me.actor(), state.clock.now(), me.org_id, &m, &Signatory::of(&chair)).await?;
     tx.commit().await?;
     Ok(redirect_with(
         &state,

@@ -2,6 +2,29 @@
 //! and the account that made it (or the personal link it came through).
 //! Pages, CSV exports and bundles all say it the same way.
 
+use uuid::Uuid;
+
+/// The person an act stands for, as the directory names them at the act.
+/// (Their job title then is read from the directory in the act's own
+/// statement: see `TITLE_SQL`.)
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Signatory {
+    pub person_id: Option<Uuid>,
+    pub name: String,
+}
+
+impl Signatory {
+    pub fn of(person: &super::model::Person) -> Self {
+        Signatory { person_id: Some(person.id), name: person.name.clone() }
+    }
+}
+
+/// The job title of person `{person}` of organisation `{org}` (SQL
+/// expressions), NULL when none is recorded: acts store it as it stands then.
+pub fn title_sql(org: &str, person: &str) -> String {
+    format!("(SELECT NULLIF(btrim(t.job_title), '') FROM people t WHERE t.org_id = {org} AND t.id = {person})")
+}
+
 /// How an act reached Mandate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Via<'a> {

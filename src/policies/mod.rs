@@ -126,7 +126,7 @@ async fn register_page(State(state): State<AppState>, me: Member) -> AppResult<R
 async fn export(State(state): State<AppState>, me: Member) -> AppResult<Response> {
     let page = register_view(&state, &me, PolicyForm::default(), FieldErrors::default()).await?;
     let mut out = csv::row(&[
-        "title", "kind", "owner", "current_version", "approved_on", "approved_by", "approver_is_top_management", "review_due", "audience",
+        "title", "kind", "owner", "current_version", "approved_on", "approved_by", "approver_title", "approver_account", "approver_is_top_management", "review_due", "audience",
         "people_in_audience", "acknowledged", "percent", "public", "current_version_addenda",
     ]);
     let current: Vec<Uuid> = page.rows.iter().filter_map(|r| r.policy.current_id).collect();
@@ -140,6 +140,8 @@ async fn export(State(state): State<AppState>, me: Member) -> AppResult<Response
             p.current_number().unwrap_or_default(),
             p.current_approved_at.map(|t| t.date_naive().to_string()).unwrap_or_default(),
             p.current_approver_name.clone().unwrap_or_default(),
+            p.current_approver_title.clone().unwrap_or_default(),
+            crate::people::attribution::Via::from_parts(p.current_approver_account.as_deref(), None).words(),
             p.current_approver_top_management.map(|t| if t { "yes" } else { "no" }.to_string()).unwrap_or_default(),
             p.review_due().map(|d| d.to_string()).unwrap_or_default(),
             p.audience().label(),

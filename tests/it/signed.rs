@@ -387,3 +387,116 @@ async fn addenda_correct_a_signed_record_append_only_dated_and_attributed(db: Pg
     let index = index_section(&text(&entries, "index.html"), "<h2>Addenda to signed records</h2>");
     assert!(index.contains("Confirmed: 2027-03-01.") && index.contains("Cee Eo, signed in as ceo@acme.example"), "{index}");
 }
+
+/// The CSV line of `csv` that contains `key`.
+fn line_with(csv: &str, key: &str) -> String {
+    csv.lines().find(|l| l.contains(key)).unwrap_or_else(|| panic!("no line with {key} in {csv}")).to_string()
+}
+
+#[sqlx::test]
+async fn every_act_records_the_account_and_the_person_it_stands_for(db: PgPool) {
+    let mut a = acme(db).await;
+    sqlx::query("UPDATE people SET job_title = 'Chief Executive Officer' WHERE id = $1").bind(a.ceo).execute(a.app.db()).await.unwrap();
+    let ceo_user: Uuid = sqlx::query_scalar("SELECT id FROM users WHERE email = 'ceo@acme.example'").fetch_one(a.app.db()).await.unwrap();
+    let lead_user: Uuid = sqlx::query_scalar("SELECT id FROM users WHERE email = 'lead@acme.example'").fetch_one(a.app.db()).await.unwrap();
+    let ceo_says = "Cee Eo, Chief Executive Officer, signed in as ceo@acme.example";
+
+    // The chair's sign-off.
+    let meeting = a.app.meeting(a.org, "Management review 2026", a.ceo, "2026-10-01", "Minutes.").await;
+    assert_eq!(a.ceo_client.post(&format!("/meetings/{meeting}/sign-off"), &[]).await.status, StatusCode::SEE_OTHER);
+    let (by, as_, title): (Option<Uuid>, Option<Uuid>, Option<String>) =
+        sqlx::query_as("SELECT signed_off_by, signed_off_as, signed_off_title FROM meetings WHERE id = $1").bind(meeting).fetch_one(a.app.db()).await.unwrap();
+    assert_eq!((by, as_, title.as_deref()), (Some(ceo_user), Some(a.ceo), Some("Chief Executive Officer")));
+    let page = a.lead.get(&format!("/meetings/{meeting}")).await;
+    assert!(page.texts(".card.signed").iter().any(|t| t.contains(ceo_says) && t.contains("2026-11-02")), "{}", page.body);
+    let row = line_with(&a.lead.get("/meetings.csv").await.body, "Management review 2026");
+    assert!(row.contains("Cee Eo,Chief Executive Officer,signed in as ceo@acme.example,2026-11-02"), "{row}");
+
+    // A policy signature.
+    let policy = a.app.policy(a.org, "IS policy", mandate::policies::model::PolicyKind::IsPolicy, false).await;
+    let version = a.app.draft(a.org, policy, "# Policy\n\nText.", None, mandate::policies::model::Bump::Major).await;
+    assert_eq!(a.ceo_client.sign_version(version, PASSWORD).await.status, StatusCode::SEE_OTHER);
+    let (by, as_, title): (Option<Uuid>, Option<Uuid>, Option<String>) =
+        sqlx::query_as("SELECT approved_by, approver_person_id, approver_title FROM policy_versions WHERE id = $1").bind(version).fetch_one(a.app.db()).await.unwrap();
+    assert_eq!((by, as_, title.as_deref()), (Some(ceo_user), Some(a.ceo), Some("Chief Executive Officer")));
+    let page = a.lead.get(&format!("/policies/versions/{version}")).await;
+    assert!(page.texts(".card.signed dd").iter().any(|t| t.contains(ceo_says)), "{}", page.body);
+    let row = line_with(&a.lead.get("/policies.csv").await.body, "IS policy");
+    assert!(row.contains("2026-11-02,Cee Eo,Chief Executive Officer,signed in as ceo@acme.example,yes"), "{row}");
+
+    // An appointment: the appointer confirms signed in; one holder accepts signed in, another through the personal link.
+    let holder_user = a.app.user("rob@acme.example", "Rob Holder").await;
+    a.app.member(a.org, holder_user, Role::Contributor).await;
+    let holder = a.app.person(a.org, "Rob Holder", "rob@acme.example", false).await;
+    sqlx::query("UPDATE people SET job_title = 'Security analyst' WHERE id = $1").bind(holder).execute(a.app.db()).await.unwrap();
+    a.app.link(a.org, holder, holder_user).await;
+    let mut holder_client = a.app.signed_in(holder_user, Some(a.org)).await;
+    let linked = a.app.person(a.org, "Lin Kedin", "lin@acme.example", false).await;
+    let role = a.app.role(a.org, "ISMS lead", true, true).await;
+    let res = a.lead.post(&format!("/roles/{role}/appointments"), &[("person_id", &holder.to_string()), ("appointed_by", &a.ceo.to_string()), ("appointed_on", "2026-11-02"), ("capacity", "holder")]).await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
+    let res = a.lead.post(&format!("/roles/{role}/appointments"), &[("person_id", &linked.to_string()), ("appointed_by", &a.ceo.to_string()), ("appointed_on", "2026-11-02"), ("capacity", "deputy")]).await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
+    let flash = a.lead.get(res.location()).await.body;
+    let token = flash.split("/accept-role/").nth(1).unwrap().split(|c: char| !c.is_ascii_alphanumeric() && c != '-' && c != '_').next().unwrap().to_string();
+    let (held, deputy): (Uuid, Uuid) = (
+        sqlx::query_scalar("SELECT id FROM role_appointments WHERE person_id = $1").bind(holder).fetch_one(a.app.db()).await.unwrap(),
+        sqlx::query_scalar("SELECT id FROM role_appointments WHERE person_id = $1").bind(linked).fetch_one(a.app.db()).await.unwrap(),
+    );
+    assert_eq!(a.ceo_client.post(&format!("/appointments/{held}/confirm"), &[]).await.status, StatusCode::SEE_OTHER);
+    assert_eq!(holder_client.post(&format!("/appointments/{held}/accept"), &[]).await.status, StatusCode::SEE_OTHER);
+    let mut stranger = a.app.client();
+    assert_eq!(stranger.post(&format!("/accept-role/{token}"), &[]).await.status, StatusCode::OK);
+    type Acts = (Option<Uuid>, Option<Uuid>, Option<String>, Option<Uuid>, Option<Uuid>, Option<String>);
+    let acts: Acts = sqlx::query_as("SELECT confirmed_by, confirmed_as, confirmed_title, accepted_by, accepted_as, accepted_title FROM role_appointments WHERE id = $1")
+        .bind(held)
+        .fetch_one(a.app.db())
+        .await
+        .unwrap();
+    assert_eq!(acts, (Some(ceo_user), Some(a.ceo), Some("Chief Executive Officer".into()), Some(holder_user), Some(holder), Some("Security analyst".into())));
+    let (by, as_): (Option<Uuid>, Option<Uuid>) = sqlx::query_as("SELECT accepted_by, accepted_as FROM role_appointments WHERE id = $1").bind(deputy).fetch_one(a.app.db()).await.unwrap();
+    assert_eq!((by, as_), (None, Some(linked)), "through the link: no account, the person it was sent to");
+    let page = a.lead.get(&format!("/roles/{role}")).await;
+    assert!(page.body.contains(&format!("confirmed 2026-11-02 by {ceo_says}")), "{}", page.body);
+    assert!(page.body.contains("2026-11-02 by Rob Holder, Security analyst, signed in as rob@acme.example"), "{}", page.body);
+    assert!(page.body.contains("2026-11-02 by Lin Kedin, by personal link from 192.0.2.10"), "{}", page.body);
+    let csv = a.lead.get("/roles.csv").await.body;
+    let row = line_with(&csv, "Rob Holder");
+    assert!(row.contains("Chief Executive Officer,signed in as ceo@acme.example") && row.contains("Security analyst,signed in as rob@acme.example"), "{row}");
+    assert!(line_with(&csv, "Lin Kedin").contains(",link,,by personal link from 192.0.2.10,"), "{csv}");
+
+    // An ask answered by the person asked, and one whose answer the ISMS lead recorded.
+    let ask = a.app.ask(a.org, a.ceo, "Approve the audit budget", None).await;
+    assert_eq!(a.ceo_client.post(&format!("/asks/{ask}/respond"), &[("answer", "Approved.")]).await.status, StatusCode::SEE_OTHER);
+    let (by, as_, title): (Option<Uuid>, Option<Uuid>, Option<String>) =
+        sqlx::query_as("SELECT answered_by, answered_as, answered_title FROM leadership_asks WHERE id = $1").bind(ask).fetch_one(a.app.db()).await.unwrap();
+    assert_eq!((by, as_, title.as_deref()), (Some(ceo_user), Some(a.ceo), Some("Chief Executive Officer")));
+    let other = a.app.ask(a.org, a.ceo, "Name a deputy", None).await;
+    let res = a.lead.post(&format!("/asks/{other}"), &[("asked_of", &a.ceo.to_string()), ("what", "Name a deputy"), ("asked_on", "2026-10-01"), ("response", "Said yes in the corridor."), ("responded_on", "2026-11-01")]).await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
+    let (by, as_): (Option<Uuid>, Option<Uuid>) = sqlx::query_as("SELECT answered_by, answered_as FROM leadership_asks WHERE id = $1").bind(other).fetch_one(a.app.db()).await.unwrap();
+    assert_eq!((by, as_), (Some(lead_user), None), "recorded by the lead's account, standing for nobody's own answer");
+    let page = a.lead.get(&format!("/asks/{ask}")).await;
+    assert!(page.body.contains(&format!("Answered 2026-11-02 by {ceo_says}.")), "{}", page.body);
+    let page = a.lead.get(&format!("/asks/{other}")).await;
+    assert!(page.body.contains("Answered 2026-11-01, another way; recorded by Lead, signed in as lead@acme.example."), "{}", page.body);
+    let csv = a.lead.get("/asks.csv").await.body;
+    assert!(line_with(&csv, "Approve the audit budget").contains("Approved.,2026-11-02,Cee Eo,Chief Executive Officer,signed in as ceo@acme.example,"), "{csv}");
+    assert!(line_with(&csv, "Name a deputy").contains("recorded by Lead,,signed in as lead@acme.example,"), "{csv}");
+
+    // The bundle says the same.
+    let entries = bundle(&mut a).await;
+    let meetings = text(&entries, "records/meetings.csv");
+    assert!(line_with(&meetings, "Management review 2026").contains("Cee Eo,Chief Executive Officer,signed in as ceo@acme.example,2026-11-02"), "{meetings}");
+    let policies = text(&entries, "records/policies.csv");
+    assert!(line_with(&policies, "IS policy").contains("Cee Eo,Chief Executive Officer,signed in as ceo@acme.example,true"), "{policies}");
+    let roles = text(&entries, "records/roles.csv");
+    assert!(line_with(&roles, "Rob Holder").contains("Chief Executive Officer,signed in as ceo@acme.example,yes,2026-11-02 09:00,Security analyst,signed in as rob@acme.example"), "{roles}");
+    assert!(line_with(&roles, "Lin Kedin").contains("by personal link from 192.0.2.10"), "{roles}");
+    let asks = text(&entries, "records/asks.csv");
+    assert!(line_with(&asks, "Approve the audit budget").contains("Cee Eo,Chief Executive Officer,signed in as ceo@acme.example"), "{asks}");
+    assert!(line_with(&asks, "Name a deputy").contains("recorded by Lead,,signed in as lead@acme.example"), "{asks}");
+    let index = text(&entries, "index.html");
+    assert!(index_section(&index, "<h2>Policies and their approvals</h2>").contains(ceo_says), "{index}");
+    assert!(index_section(&index, "<h2>Meetings and their sign-off</h2>").contains(ceo_says), "{index}");
+}
