@@ -132,6 +132,7 @@ impl Form {
 
 /// Adds an addendum to a signed record (the database refuses one for a
 /// record that is not signed, or of another organisation).
+#[allow(clippy::too_many_arguments)]
 pub async fn add(conn: &mut PgConnection, actor: &Actor, now: DateTime<Utc>, org_id: Uuid, record: SignedRecord, id: Uuid, author: &Author, body: &str) -> AppResult<Uuid> {
     let addendum = Uuid::new_v4();
     sqlx::query(

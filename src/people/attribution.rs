@@ -50,7 +50,7 @@ impl<'a> Via<'a> {
     pub fn words(self) -> String {
         match self {
             Via::SignedIn(email) => format!("signed in as {email}"),
-            Via::Link(addr) if addr.is_empty() => "by personal link".into(),
+            Via::Link("") => "by personal link".into(),
             Via::Link(addr) => format!("by personal link from {addr}"),
             Via::Unknown => String::new(),
         }
