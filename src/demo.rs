@@ -486,7 +486,8 @@ mod records {
         }
         let chair = Actor { user_id: None, label: "Daniel Okafor".into(), ..lead.clone() };
         let m = meetings::get(&mut *conn, org_id, spring_id).await?;
-        meetings::sign(conn, &chair, ago(148), org_id, &m, "Daniel Okafor").await?;
+        let daniel = crate::people::attribution::Signatory { person_id: Some(ceo), name: "Daniel Okafor".into() };
+        meetings::sign(conn, &chair, ago(148), org_id, &m, &daniel).await?;
         let action = |title: &str, owner: Uuid, due: i64| ActionFields { title: title.into(), owner_id: Some(owner), due_on: Some(day(due)), status: ActionStatus::Open, closing_note: String::new() };
         meetings::insert_action(conn, lead, ago(148), org_id, spring_id, &action("Roll out endpoint protection to every laptop", tomasz, 60)).await?;
         let done = meetings::insert_action(conn, lead, ago(148), org_id, spring_id, &action("Start quarterly phishing simulations", priya, 90)).await?;

@@ -25,8 +25,18 @@ pub enum AppError {
     Internal(#[from] anyhow::Error),
 }
 
+/// The SQLSTATE of a refusal by the database's own rules (a signed record
+/// that cannot change, an addendum that cannot be edited): its message is a
+/// sentence for the person who tried, so it answers 409 with it.
+pub const REFUSED_BY_DATABASE: &str = "MF001";
+
 impl From<sqlx::Error> for AppError {
     fn from(e: sqlx::Error) -> Self {
+        if let sqlx::Error::Database(d) = &e
+            && d.code().as_deref() == Some(REFUSED_BY_DATABASE)
+        {
+            return AppError::Conflict(d.message().to_string());
+        }
         AppError::Internal(e.into())
     }
 }

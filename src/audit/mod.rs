@@ -92,6 +92,8 @@ pub fn describe(action: &str) -> &str {
         "meeting.created" => "recorded a meeting",
         "meeting.updated" => "updated a meeting",
         "meeting.signed_off" => "signed off meeting minutes",
+        "meeting.addendum_added" => "added an addendum to signed-off minutes",
+        "policy_version.addendum_added" => "added an addendum to a signed policy version",
         "action.created" => "added an action item",
         "action.updated" => "updated an action item",
         "decision.created" => "recorded a resource decision",

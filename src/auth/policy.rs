@@ -166,6 +166,27 @@ pub fn may_close_request(role: Role, raised_it: bool) -> bool {
     allows(role, Action::RaiseEvidenceRequests) && (raised_it || role == Role::Auditor)
 }
 
+/// A signed record that takes addenda.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SignedRecord {
+    /// A meeting whose minutes the chair signed off.
+    Meeting,
+    /// A policy version an executive signed.
+    PolicyVersion,
+}
+
+/// Who may add an addendum (a dated, attributed correction) to a signed
+/// record: those who keep such records (owners and ISMS leads), and the
+/// one who signed it (the chair, the signer), acting as themselves.
+/// Auditors never.
+pub fn may_add_addendum(role: Role, record: SignedRecord, signed_it: bool) -> bool {
+    let keeps_them = match record {
+        SignedRecord::Meeting => allows(role, Action::ManageLeadership),
+        SignedRecord::PolicyVersion => allows(role, Action::ManagePolicies),
+    };
+    keeps_them || may_act_as_person(role, signed_it)
+}
+
 /// Which roles `actor` may hand out in an invitation: only owners grant
 /// the owner and executive roles; ISMS leads bring in contributors and auditors.
 pub fn may_grant(actor: Role, target: Role) -> bool {
@@ -280,6 +301,24 @@ mod tests {
         assert!(!may_decide_roster_change(Role::Executive, false, false, true, true));
         // Auditors decide nothing.
         assert!(!may_decide_roster_change(Role::Auditor, false, true, true, true));
+    }
+
+    #[test]
+    fn addenda_come_from_the_record_keepers_and_the_signer() {
+        for record in [SignedRecord::Meeting, SignedRecord::PolicyVersion] {
+            for role in [Role::Owner, Role::IsmsLead] {
+                assert!(may_add_addendum(role, record, false), "{role:?} keeps {record:?}s");
+            }
+            // The chair or signer, whatever their role, as themselves.
+            assert!(may_add_addendum(Role::Executive, record, true));
+            assert!(may_add_addendum(Role::Contributor, record, true));
+            // Anyone else is not.
+            assert!(!may_add_addendum(Role::Executive, record, false));
+            assert!(!may_add_addendum(Role::Contributor, record, false));
+            // Auditors add nothing, even to what they signed.
+            assert!(!may_add_addendum(Role::Auditor, record, false));
+            assert!(!may_add_addendum(Role::Auditor, record, true));
+        }
     }
 
     #[test]

@@ -282,16 +282,23 @@ fn record_files() -> Vec<(&'static str, &'static str, &'static [&'static str], S
         ),
         (
             "records/policies.csv",
-            "Policy versions with their approval (who, when, top management or not, SHA-256 of the signed document) and acknowledgements",
-            &["policy", "kind", "version", "change_summary", "approved_at_utc", "approved_by", "approver_top_management", "signed_document_sha256", "acknowledgements"],
+            "Policy versions with their approval (who, their title, the account that signed, when, top management or not, SHA-256 of the signed document), acknowledgements and addenda",
+            &["policy", "kind", "version", "change_summary", "approved_at_utc", "approved_by", "approver_title", "approver_account", "approver_top_management", "signed_document_sha256", "acknowledgements", "addenda"],
             format!(
-                "SELECT pol.title, pol.kind, v.major || '.' || v.minor, v.change_summary, COALESCE({}, ''), COALESCE(v.approver_name, ''),
-                        COALESCE(v.approver_top_management::text, ''), COALESCE(encode(v.approved_sha256, 'hex'), ''),
-                        (SELECT count(*) FROM acknowledgements a WHERE a.org_id = v.org_id AND a.policy_version_id = v.id AND a.acknowledged_at < p.cut)::text
+                "SELECT pol.title, pol.kind, v.major || '.' || v.minor, v.change_summary, COALESCE({}, ''),
+                        CASE WHEN v.approved_at < p.cut THEN COALESCE(v.approver_name, '') ELSE '' END,
+                        CASE WHEN v.approved_at < p.cut THEN COALESCE(v.approver_title, '') ELSE '' END,
+                        CASE WHEN v.approved_at < p.cut THEN COALESCE('signed in as ' || au.email, '') ELSE '' END,
+                        CASE WHEN v.approved_at < p.cut THEN COALESCE(v.approver_top_management::text, '') ELSE '' END,
+                        CASE WHEN v.approved_at < p.cut THEN COALESCE(encode(v.approved_sha256, 'hex'), '') ELSE '' END,
+                        (SELECT count(*) FROM acknowledgements a WHERE a.org_id = v.org_id AND a.policy_version_id = v.id AND a.acknowledged_at < p.cut)::text,
+                        array_to_string({}, E'\n')
                    FROM p JOIN policies pol ON pol.org_id = p.org AND pol.created_at < p.cut
                    JOIN policy_versions v ON v.org_id = pol.org_id AND v.policy_id = pol.id AND v.created_at < p.cut
+                   LEFT JOIN users au ON au.id = v.approved_by
                   ORDER BY pol.title, v.major, v.minor",
-                ts("CASE WHEN v.approved_at < p.cut THEN v.approved_at END")
+                ts("CASE WHEN v.approved_at < p.cut THEN v.approved_at END"),
+                crate::addenda::lines_sql("policy_version", "v.org_id", "v.id", Some("p.cut"))
             ),
         ),
         (
@@ -308,18 +315,33 @@ fn record_files() -> Vec<(&'static str, &'static str, &'static [&'static str], S
         (
             "records/roles.csv",
             "ISMS roles (5.3) with responsibilities, authorities, the 5.3(a)/(b) assignments and appointments",
-            &["role", "responsibilities", "authorities", "carries_5_3_a", "carries_5_3_b", "holder", "capacity", "appointed_on", "appointed_by", "appointer_top_management", "confirmed", "accepted", "ended_on"],
-            "SELECT r.name, r.responsibilities, r.authorities, r.carries_conformance::text, r.carries_reporting::text, COALESCE(x.name, ''), COALESCE(a.capacity, ''),
-                    COALESCE(a.appointed_on::text, ''), COALESCE(b.name, ''), COALESCE((b.id IN (SELECT top_management_as_of(p.org, p.cut)))::text, ''),
-                    CASE WHEN a.id IS NULL THEN '' WHEN a.confirmed_at < p.cut THEN 'yes' ELSE 'no' END,
-                    CASE WHEN a.id IS NULL THEN '' WHEN a.accepted_at < p.cut THEN 'yes' ELSE 'no' END,
-                    CASE WHEN a.ended_on <= p.day THEN a.ended_on::text ELSE '' END
-               FROM p JOIN isms_roles r ON r.org_id = p.org AND r.created_at < p.cut AND (r.retired_at IS NULL OR r.retired_at >= p.cut)
-               LEFT JOIN role_appointments a ON a.org_id = r.org_id AND a.role_id = r.id AND a.created_at < p.cut
-               LEFT JOIN people x ON x.org_id = a.org_id AND x.id = a.person_id
-               LEFT JOIN people b ON b.org_id = a.org_id AND b.id = a.appointed_by
-              ORDER BY r.position, r.name, a.capacity DESC, x.name"
-                .into(),
+            &[
+                "role", "responsibilities", "authorities", "carries_5_3_a", "carries_5_3_b", "holder", "capacity", "appointed_on", "appointed_by", "appointer_top_management",
+                "confirmed", "confirmed_at_utc", "confirmed_title", "confirmed_account", "accepted", "accepted_at_utc", "accepted_title", "accepted_account", "ended_on",
+            ],
+            format!(
+                "SELECT r.name, r.responsibilities, r.authorities, r.carries_conformance::text, r.carries_reporting::text, COALESCE(x.name, ''), COALESCE(a.capacity, ''),
+                        COALESCE(a.appointed_on::text, ''), COALESCE(b.name, ''), COALESCE((b.id IN (SELECT top_management_as_of(p.org, p.cut)))::text, ''),
+                        CASE WHEN a.id IS NULL THEN '' WHEN a.confirmed_at < p.cut THEN 'yes' ELSE 'no' END,
+                        COALESCE({}, ''),
+                        CASE WHEN a.confirmed_at < p.cut THEN COALESCE(a.confirmed_title, '') ELSE '' END,
+                        CASE WHEN a.confirmed_at < p.cut THEN COALESCE('signed in as ' || cu.email, '') ELSE '' END,
+                        CASE WHEN a.id IS NULL THEN '' WHEN a.accepted_at < p.cut THEN 'yes' ELSE 'no' END,
+                        COALESCE({}, ''),
+                        CASE WHEN a.accepted_at < p.cut THEN COALESCE(a.accepted_title, '') ELSE '' END,
+                        CASE WHEN a.accepted_at < p.cut THEN COALESCE('signed in as ' || au.email,
+                                  CASE WHEN a.accepted_via = 'link' THEN 'by personal link' || COALESCE(' from ' || NULLIF(a.accepted_from, ''), '') END, '') ELSE '' END,
+                        CASE WHEN a.ended_on <= p.day THEN a.ended_on::text ELSE '' END
+                   FROM p JOIN isms_roles r ON r.org_id = p.org AND r.created_at < p.cut AND (r.retired_at IS NULL OR r.retired_at >= p.cut)
+                   LEFT JOIN role_appointments a ON a.org_id = r.org_id AND a.role_id = r.id AND a.created_at < p.cut
+                   LEFT JOIN people x ON x.org_id = a.org_id AND x.id = a.person_id
+                   LEFT JOIN people b ON b.org_id = a.org_id AND b.id = a.appointed_by
+                   LEFT JOIN users cu ON cu.id = a.confirmed_by
+                   LEFT JOIN users au ON au.id = a.accepted_by
+                  ORDER BY r.position, r.name, a.capacity DESC, x.name",
+                ts("CASE WHEN a.confirmed_at < p.cut THEN a.confirmed_at END"),
+                ts("CASE WHEN a.accepted_at < p.cut THEN a.accepted_at END")
+            ),
         ),
         (
             "records/raci.csv",
@@ -334,17 +356,51 @@ fn record_files() -> Vec<(&'static str, &'static str, &'static [&'static str], S
         ),
         (
             "records/meetings.csv",
-            "Management reviews and steering meetings: dates, chair, inputs, decisions, sign-off",
-            &["kind", "title", "planned_on", "held_on", "chair", "top_management_present", "inputs", "minutes", "decisions", "signed_off_by", "signed_off_at_utc"],
+            "Management reviews and steering meetings: dates, chair, inputs, decisions, sign-off, and the evidence (for a signed-off meeting, the revisions it was signed off with)",
+            &["kind", "title", "planned_on", "held_on", "chair", "top_management_present", "inputs", "minutes", "decisions", "signed_off_by", "signed_off_title", "signed_off_account", "signed_off_at_utc", "evidence", "addenda"],
             format!(
                 "SELECT m.kind, m.title, COALESCE(m.planned_on::text, ''), COALESCE(m.held_on::text, ''), COALESCE(c.name, ''),
                         CASE WHEN EXISTS (SELECT 1 FROM people t WHERE t.org_id = m.org_id AND t.id = ANY(m.attendee_ids) AND t.id IN (SELECT top_management_as_of(p.org, p.cut))) THEN 'yes' ELSE 'no' END,
                         array_to_string(m.inputs, '; '), m.minutes, m.decisions,
-                        CASE WHEN m.signed_off_at < p.cut THEN COALESCE(m.signed_off_name, '') ELSE '' END, COALESCE({}, '')
+                        CASE WHEN m.signed_off_at < p.cut THEN COALESCE(m.signed_off_name, '') ELSE '' END,
+                        CASE WHEN m.signed_off_at < p.cut THEN COALESCE(m.signed_off_title, '') ELSE '' END,
+                        CASE WHEN m.signed_off_at < p.cut THEN COALESCE('signed in as ' || su.email, '') ELSE '' END,
+                        COALESCE({}, ''),
+                        array_to_string(CASE WHEN m.signed_off_at < p.cut THEN
+                            ARRAY(SELECT pin.item_title || COALESCE(' (revision ' || r.number || ', ' || r.filename || ', SHA-256 ' || encode(r.sha256, 'hex') || ')', '')
+                                    FROM evidence_pins pin LEFT JOIN evidence_revisions r ON r.org_id = pin.org_id AND r.id = pin.revision_id
+                                   WHERE pin.org_id = m.org_id AND pin.target_kind = 'meeting' AND pin.target_id = m.id ORDER BY pin.item_title, pin.item_id)
+                        ELSE
+                            ARRAY(SELECT i.title || COALESCE(' (revision ' || r.number || ', ' || r.filename || ', SHA-256 ' || encode(r.sha256, 'hex') || ')', '')
+                                    FROM evidence_links l JOIN evidence_items i ON i.org_id = l.org_id AND i.id = l.item_id AND i.created_at < p.cut
+                                    LEFT JOIN LATERAL (SELECT v.number, v.filename, v.sha256 FROM evidence_revisions v
+                                                        WHERE v.org_id = i.org_id AND v.item_id = i.id AND v.uploaded_at < p.cut ORDER BY v.number DESC LIMIT 1) r ON true
+                                   WHERE l.org_id = m.org_id AND l.target_kind = 'meeting' AND l.target_id = m.id AND l.linked_at < p.cut ORDER BY i.title, i.id)
+                        END, '; '),
+                        array_to_string({}, E'\n')
                    FROM p JOIN meetings m ON m.org_id = p.org AND m.created_at < p.cut
                    LEFT JOIN people c ON c.org_id = m.org_id AND c.id = m.chair_id
+                   LEFT JOIN users su ON su.id = m.signed_off_by
                   ORDER BY COALESCE(m.held_on, m.planned_on), m.title",
-                ts("CASE WHEN m.signed_off_at < p.cut THEN m.signed_off_at END")
+                ts("CASE WHEN m.signed_off_at < p.cut THEN m.signed_off_at END"),
+                crate::addenda::lines_sql("meeting", "m.org_id", "m.id", Some("p.cut"))
+            ),
+        ),
+        (
+            "records/addenda.csv",
+            "Addenda: corrections added under signed-off minutes and signed policy versions, dated, with who wrote them (person, title, account)",
+            &["record_kind", "record", "written_at_utc", "written_by", "title", "account", "text"],
+            format!(
+                "SELECT CASE a.target_kind WHEN 'meeting' THEN 'meeting' ELSE 'policy version' END,
+                        COALESCE(m.title || COALESCE(' (' || m.held_on::text || ')', ''), pol.title || ' v' || v.major || '.' || v.minor, ''),
+                        {}, a.author_name, a.author_title, COALESCE('signed in as ' || u.email, ''), a.body
+                   FROM p JOIN addenda a ON a.org_id = p.org AND a.written_at < p.cut
+                   LEFT JOIN meetings m ON a.target_kind = 'meeting' AND m.org_id = a.org_id AND m.id = a.target_id
+                   LEFT JOIN policy_versions v ON a.target_kind = 'policy_version' AND v.org_id = a.org_id AND v.id = a.target_id
+                   LEFT JOIN policies pol ON pol.org_id = v.org_id AND pol.id = v.policy_id
+                   LEFT JOIN users u ON u.id = a.written_by
+                  ORDER BY a.written_at, a.id",
+                ts("a.written_at")
             ),
         ),
         (
@@ -363,6 +419,22 @@ fn record_files() -> Vec<(&'static str, &'static str, &'static [&'static str], S
             ),
         ),
         (
+            "records/asks.csv",
+            "Asks made of top management and their answers: who answered (the person asked, or who recorded an answer given another way), their title and the account",
+            &["asked_of", "top_management", "what", "asked_on", "due_on", "response", "responded_on", "answered_by", "answered_title", "answered_account"],
+            "SELECT x.name, (x.id IN (SELECT top_management_as_of(p.org, p.cut)))::text, k.what, k.asked_on::text, COALESCE(k.due_on::text, ''),
+                    CASE WHEN k.responded_on <= p.day THEN k.response ELSE '' END, CASE WHEN k.responded_on <= p.day THEN k.responded_on::text ELSE '' END,
+                    CASE WHEN k.responded_on <= p.day THEN COALESCE(ap.name, 'recorded by ' || au.name, '') ELSE '' END,
+                    CASE WHEN k.responded_on <= p.day THEN COALESCE(k.answered_title, '') ELSE '' END,
+                    CASE WHEN k.responded_on <= p.day THEN COALESCE('signed in as ' || au.email, '') ELSE '' END
+               FROM p JOIN leadership_asks k ON k.org_id = p.org AND k.created_at < p.cut
+               JOIN people x ON x.org_id = k.org_id AND x.id = k.asked_of
+               LEFT JOIN users au ON au.id = k.answered_by
+               LEFT JOIN people ap ON ap.org_id = k.org_id AND ap.id = k.answered_as
+              ORDER BY k.asked_on, k.what"
+                .into(),
+        ),
+        (
             "records/resource-decisions.csv",
             "Resource requests and decisions: what, who asked, who decided (top management or not), outcome",
             &["title", "what", "amount", "currency", "reason", "asked_by", "asked_on", "decided_by", "decider_top_management", "decision", "decided_on"],
@@ -379,7 +451,7 @@ fn record_files() -> Vec<(&'static str, &'static str, &'static [&'static str], S
             "records/communications.csv",
             "Leadership communications: when, from whom, channel, audience, reach",
             &["sent_on", "from", "from_top_management", "channel", "audience", "reach", "subject", "summary"],
-            "SELECT c.sent_on::text, COALESCE(f.name, ''), COALESCE(f.top_management::text, ''), c.channel, c.audience, COALESCE(c.reach::text, ''), c.subject, c.summary
+            "SELECT c.sent_on::text, COALESCE(f.name, ''), COALESCE((f.id IN (SELECT top_management_as_of(p.org, p.cut)))::text, ''), c.channel, c.audience, COALESCE(c.reach::text, ''), c.subject, c.summary
                FROM p JOIN communications c ON c.org_id = p.org AND c.created_at < p.cut
                LEFT JOIN people f ON f.org_id = c.org_id AND f.id = c.from_id
               ORDER BY c.sent_on, c.subject"

@@ -3,6 +3,7 @@
 //! files and the audit log. Written row by row into the ZIP entry.
 use super::build::{Entry, Params, evidence_path};
 use super::manifest::AuditSegment;
+use crate::people::attribution::{Via, byline};
 use chrono::{DateTime, NaiveDate, Utc};
 use futures_util::TryStreamExt;
 use sqlx::{Postgres, Transaction};
@@ -52,12 +53,161 @@ struct PolicyRow {
     minor: i32,
     approved_at: Option<DateTime<Utc>>,
     approver_name: Option<String>,
+    approver_title: Option<String>,
+    approver_account: Option<String>,
     approver_top_management: Option<bool>,
     has_text: bool,
     item_id: Option<Uuid>,
     item_title: Option<String>,
     number: Option<i32>,
     filename: Option<String>,
+}
+
+#[derive(sqlx::FromRow)]
+struct MeetingRow {
+    id: Uuid,
+    title: String,
+    held_on: Option<NaiveDate>,
+    planned_on: Option<NaiveDate>,
+    signed_off_at: Option<DateTime<Utc>>,
+    signed_off_name: Option<String>,
+    signed_off_title: Option<String>,
+    signed_off_account: Option<String>,
+    item_id: Option<Uuid>,
+    /// The item's title now (it names the file in the bundle).
+    item_title: Option<String>,
+    /// The item's title as shown: when signed off, as it was then.
+    shown_title: Option<String>,
+    external_url: Option<String>,
+    number: Option<i32>,
+    filename: Option<String>,
+}
+
+/// The meetings, each with its evidence: for one signed off by the day,
+/// the revisions it was signed off with (never a later one); otherwise the
+/// items linked by then at their newest revision by then.
+async fn meetings<W: AsyncWrite + Unpin>(tx: &mut Transaction<'static, Postgres>, out: &mut Entry<'_, W>, org_id: Uuid, cut: DateTime<Utc>) -> anyhow::Result<()> {
+    out.write(b"<h2>Meetings and their sign-off</h2>\n<p>For a meeting signed off by the day, its evidence is the revision of each file that was current when the chair signed off; a later revision of the same evidence is in the bundle too, but not part of the signed record.</p>\n<table><thead><tr><th>Meeting</th><th>Held</th><th>Signed off</th><th>Evidence</th></tr></thead><tbody>\n").await?;
+    let mut rows = sqlx::query_as::<_, MeetingRow>(
+        "SELECT m.id, m.title, m.held_on, m.planned_on, CASE WHEN m.signed_off_at < $2 THEN m.signed_off_at END AS signed_off_at,
+                CASE WHEN m.signed_off_at < $2 THEN m.signed_off_name END AS signed_off_name,
+                CASE WHEN m.signed_off_at < $2 THEN m.signed_off_title END AS signed_off_title,
+                CASE WHEN m.signed_off_at < $2 THEN (SELECT u.email FROM users u WHERE u.id = m.signed_off_by) END AS signed_off_account,
+                e.item_id, i.title AS item_title, e.shown_title, i.external_url, e.number, e.filename
+           FROM meetings m
+           LEFT JOIN LATERAL (
+                SELECT p.item_id, p.item_title AS shown_title, r.number, r.filename
+                  FROM evidence_pins p LEFT JOIN evidence_revisions r ON r.org_id = p.org_id AND r.id = p.revision_id
+                 WHERE m.signed_off_at < $2 AND p.org_id = m.org_id AND p.target_kind = 'meeting' AND p.target_id = m.id
+                UNION ALL
+                SELECT l.item_id, li.title, r.number, r.filename
+                  FROM evidence_links l JOIN evidence_items li ON li.org_id = l.org_id AND li.id = l.item_id AND li.created_at < $2
+                  LEFT JOIN LATERAL (SELECT v.number, v.filename FROM evidence_revisions v WHERE v.org_id = l.org_id AND v.item_id = l.item_id
+                                        AND v.uploaded_at < $2 ORDER BY v.number DESC LIMIT 1) r ON true
+                 WHERE (m.signed_off_at IS NULL OR m.signed_off_at >= $2) AND l.org_id = m.org_id AND l.target_kind = 'meeting'
+                   AND l.target_id = m.id AND l.linked_at < $2) e ON true
+           LEFT JOIN evidence_items i ON i.org_id = m.org_id AND i.id = e.item_id
+          WHERE m.org_id = $1 AND m.created_at < $2
+          ORDER BY COALESCE(m.held_on, m.planned_on), m.title, m.id, e.shown_title, e.item_id",
+    )
+    .bind(org_id)
+    .bind(cut)
+    .fetch(&mut **tx);
+    let mut current: Option<Uuid> = None;
+    let (mut line, mut cell) = (String::new(), String::new());
+    let close = |line: &str, cell: &str| format!("{line}{}</td></tr>\n", if cell.is_empty() { "<span class=\"muted\">none</span>" } else { cell });
+    while let Some(r) = rows.try_next().await? {
+        if current != Some(r.id) {
+            if current.is_some() {
+                out.write(close(&line, &cell).as_bytes()).await?;
+            }
+            current = Some(r.id);
+            cell.clear();
+            let held = match (r.held_on, r.planned_on) {
+                (Some(d), _) => d.to_string(),
+                (None, Some(p)) => format!("<span class=\"muted\">planned {p}</span>"),
+                _ => String::new(),
+            };
+            let signed = match (r.signed_off_at, &r.signed_off_name) {
+                (Some(at), name) => format!(
+                    "{} by {}",
+                    at.format("%Y-%m-%d"),
+                    esc(&byline(name.as_deref(), r.signed_off_title.as_deref(), Via::from_parts(r.signed_off_account.as_deref(), None)))
+                ),
+                _ => "<span class=\"muted\">not signed off</span>".into(),
+            };
+            line = format!("<tr><td>{}</td><td>{held}</td><td>{signed}</td><td>", esc(&r.title));
+        }
+        if let (Some(item), Some(title)) = (r.item_id, r.item_title.as_deref()) {
+            let shown = r.shown_title.as_deref().unwrap_or(title);
+            let link = match (r.number, r.filename.as_deref(), r.external_url.as_deref()) {
+                (Some(n), Some(f), _) => format!("<a href=\"{}\">{}</a> <span class=\"muted\">revision {n}</span>", esc(&evidence_path(item, title, n, f)), esc(shown)),
+                (_, _, Some(url)) => format!("{} <span class=\"muted\">(kept elsewhere: {})</span>", esc(shown), esc(url)),
+                _ => esc(shown),
+            };
+            cell.push_str(&format!("<div>{link}</div>"));
+        }
+    }
+    drop(rows);
+    if current.is_some() {
+        out.write(close(&line, &cell).as_bytes()).await?;
+    } else {
+        out.write(b"<tr><td colspan=\"4\" class=\"gap\">No meetings were recorded.</td></tr>\n").await?;
+    }
+    out.write(b"</tbody></table>\n").await?;
+    Ok(())
+}
+
+#[derive(sqlx::FromRow)]
+struct AddendumRow {
+    record: String,
+    written_at: DateTime<Utc>,
+    author_name: String,
+    author_title: String,
+    account: Option<String>,
+    body: String,
+}
+
+/// Corrections added under signed records by the day, oldest first.
+async fn addenda<W: AsyncWrite + Unpin>(tx: &mut Transaction<'static, Postgres>, out: &mut Entry<'_, W>, org_id: Uuid, cut: DateTime<Utc>) -> anyhow::Result<()> {
+    out.write(b"<h2>Addenda to signed records</h2>\n<p>A signed record never changes; a correction is added under it, dated and attributed, and is never changed or removed (also in <a href=\"records/addenda.csv\">records/addenda.csv</a>).</p>\n").await?;
+    let mut rows = sqlx::query_as::<_, AddendumRow>(
+        "SELECT CASE a.target_kind WHEN 'meeting' THEN 'Meeting: ' || m.title || COALESCE(' (' || m.held_on::text || ')', '')
+                     ELSE 'Policy: ' || pol.title || ' v' || v.major || '.' || v.minor END AS record,
+                a.written_at, a.author_name, a.author_title, u.email AS account, a.body
+           FROM addenda a
+           LEFT JOIN meetings m ON a.target_kind = 'meeting' AND m.org_id = a.org_id AND m.id = a.target_id
+           LEFT JOIN policy_versions v ON a.target_kind = 'policy_version' AND v.org_id = a.org_id AND v.id = a.target_id
+           LEFT JOIN policies pol ON pol.org_id = v.org_id AND pol.id = v.policy_id
+           LEFT JOIN users u ON u.id = a.written_by
+          WHERE a.org_id = $1 AND a.written_at < $2
+          ORDER BY a.written_at, a.id",
+    )
+    .bind(org_id)
+    .bind(cut)
+    .fetch(&mut **tx);
+    let mut any = false;
+    while let Some(a) = rows.try_next().await? {
+        if !any {
+            out.write(b"<table><thead><tr><th>Record</th><th>Added</th><th>By</th><th>Addendum</th></tr></thead><tbody>\n").await?;
+        }
+        any = true;
+        let by = byline(Some(&a.author_name), Some(&a.author_title), Via::from_parts(a.account.as_deref(), None));
+        out.write(
+            format!(
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td style=\"white-space:pre-wrap\">{}</td></tr>\n",
+                esc(&a.record),
+                a.written_at.format("%Y-%m-%d %H:%M"),
+                esc(&by),
+                esc(&a.body)
+            )
+            .as_bytes(),
+        )
+        .await?;
+    }
+    drop(rows);
+    out.write(if any { b"</tbody></table>\n".as_slice() } else { b"<p class=\"muted\">None.</p>\n".as_slice() }).await?;
+    Ok(())
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -149,6 +299,8 @@ pub async fn render<W: AsyncWrite + Unpin>(
     let mut rows = sqlx::query_as::<_, PolicyRow>(
         "SELECT pol.id AS policy_id, pol.title, v.major, v.minor, CASE WHEN v.approved_at < $2 THEN v.approved_at END AS approved_at,
                 CASE WHEN v.approved_at < $2 THEN v.approver_name END AS approver_name,
+                CASE WHEN v.approved_at < $2 THEN v.approver_title END AS approver_title,
+                CASE WHEN v.approved_at < $2 THEN (SELECT u.email FROM users u WHERE u.id = v.approved_by) END AS approver_account,
                 CASE WHEN v.approved_at < $2 THEN v.approver_top_management END AS approver_top_management,
                 btrim(COALESCE(v.body_markdown, '')) <> '' AS has_text, r.item_id, i.title AS item_title, r.number, r.filename
            FROM policies pol JOIN policy_versions v ON v.org_id = pol.org_id AND v.policy_id = pol.id AND v.created_at < $2
@@ -167,7 +319,7 @@ pub async fn render<W: AsyncWrite + Unpin>(
             (Some(at), Some(name)) => format!(
                 "{} by {}{}",
                 at.format("%Y-%m-%d"),
-                esc(name),
+                esc(&byline(Some(name), p.approver_title.as_deref(), Via::from_parts(p.approver_account.as_deref(), None))),
                 if p.approver_top_management == Some(true) { "" } else { " <span class=\"gap\">(not top management)</span>" }
             ),
             _ => "<span class=\"muted\">draft, not signed</span>".into(),
@@ -186,7 +338,10 @@ pub async fn render<W: AsyncWrite + Unpin>(
     if !any {
         out.write(b"<tr><td colspan=\"4\" class=\"gap\">No policies were recorded.</td></tr>\n").await?;
     }
-    out.write(b"</tbody></table>\n<h2>Records</h2>\n<ul>\n").await?;
+    out.write(b"</tbody></table>\n").await?;
+    meetings(tx, out, org_id, cut).await?;
+    addenda(tx, out, org_id, cut).await?;
+    out.write(b"<h2>Records</h2>\n<ul>\n").await?;
     for (path, description, _, _) in records {
         out.write(format!("<li><a href=\"{path}\">{path}</a>: {}</li>\n", esc(description)).as_bytes()).await?;
     }

@@ -655,7 +655,9 @@ pub async fn link(conn: &mut PgConnection, actor: &Actor, now: DateTime<Utc>, or
     Ok(true)
 }
 
-/// A signed-off meeting is a final record: its evidence cannot change either.
+/// A signed-off meeting and a signed policy version are final records: the
+/// evidence they were signed with cannot change either (the database
+/// refuses too, with the same words; see `signed_record_refusal`).
 async fn ensure_open(conn: &mut PgConnection, org_id: Uuid, target: Target) -> AppResult<()> {
     if target.kind == TargetKind::EvidenceRequest {
         // Locks the request, so a link never races with its closing.
@@ -664,18 +666,91 @@ async fn ensure_open(conn: &mut PgConnection, org_id: Uuid, target: Target) -> A
         }
         return Ok(());
     }
-    if target.kind != TargetKind::Meeting {
+    if !matches!(target.kind, TargetKind::Meeting | TargetKind::PolicyVersion) {
         return Ok(());
     }
-    let signed: Option<bool> = sqlx::query_scalar("SELECT signed_off_at IS NOT NULL FROM meetings WHERE org_id = $1 AND id = $2")
+    // Locks the record, so a link never races with its signature.
+    let refusal: Option<String> = sqlx::query_scalar("SELECT signed_record_refusal($3, $1, $2)")
         .bind(org_id)
         .bind(target.id)
-        .fetch_optional(&mut *conn)
+        .bind(target.kind.as_str())
+        .fetch_one(&mut *conn)
         .await?;
-    if signed == Some(true) {
-        return Err(AppError::Conflict("This meeting is signed off: its record is final. Attach follow-up to its action items instead.".into()));
+    match refusal {
+        Some(why) => Err(AppError::Conflict(why)),
+        None => Ok(()),
     }
-    Ok(())
+}
+
+// ---------- evidence pinned by a signature ----------
+
+/// An item a record was signed with, at the revision current then.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Pinned {
+    pub item_id: Uuid,
+    /// The item's title when the record was signed.
+    pub title: String,
+    pub external_url: Option<String>,
+    pub revision_id: Option<Uuid>,
+    pub number: Option<i32>,
+    pub filename: Option<String>,
+    pub size: Option<i64>,
+    pub sha256: Option<Vec<u8>>,
+    pub pinned_at: DateTime<Utc>,
+}
+
+impl Pinned {
+    pub fn sha256_hex(&self) -> String {
+        self.sha256.as_deref().map(hex::encode).unwrap_or_default()
+    }
+    pub fn human_size(&self) -> String {
+        self.size.map(human_size).unwrap_or_default()
+    }
+    /// One line for exports: title, revision and file.
+    pub fn describe(&self) -> String {
+        match (self.number, &self.filename, &self.external_url) {
+            (Some(n), Some(f), _) => format!("{} (revision {n}, {f}, SHA-256 {})", self.title, self.sha256_hex()),
+            (_, _, Some(url)) => format!("{} (kept elsewhere: {url})", self.title),
+            _ => self.title.clone(),
+        }
+    }
+}
+
+/// Records, in the signature's transaction, the revision current now of
+/// every item linked to `target`. Returns how many items were pinned.
+pub async fn pin(conn: &mut PgConnection, now: DateTime<Utc>, org_id: Uuid, target: Target) -> AppResult<u64> {
+    Ok(sqlx::query(
+        "INSERT INTO evidence_pins (org_id, target_kind, target_id, item_id, revision_id, item_title, pinned_at)
+         SELECT l.org_id, l.target_kind, l.target_id, l.item_id,
+                (SELECT r.id FROM evidence_revisions r WHERE r.org_id = l.org_id AND r.item_id = l.item_id ORDER BY r.number DESC LIMIT 1),
+                i.title, $4
+           FROM evidence_links l JOIN evidence_items i ON i.org_id = l.org_id AND i.id = l.item_id
+          WHERE l.org_id = $1 AND l.target_kind = $2 AND l.target_id = $3",
+    )
+    .bind(org_id)
+    .bind(target.kind.as_str())
+    .bind(target.id)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected())
+}
+
+/// What a signed record was signed with, by title.
+pub async fn pinned(db: &PgPool, org_id: Uuid, target: Target) -> AppResult<Vec<Pinned>> {
+    Ok(sqlx::query_as(
+        "SELECT p.item_id, p.item_title AS title, i.external_url, p.revision_id, r.number, r.filename, r.size, r.sha256, p.pinned_at
+           FROM evidence_pins p
+           JOIN evidence_items i ON i.org_id = p.org_id AND i.id = p.item_id
+           LEFT JOIN evidence_revisions r ON r.org_id = p.org_id AND r.id = p.revision_id
+          WHERE p.org_id = $1 AND p.target_kind = $2 AND p.target_id = $3
+          ORDER BY p.item_title, p.item_id",
+    )
+    .bind(org_id)
+    .bind(target.kind.as_str())
+    .bind(target.id)
+    .fetch_all(db)
+    .await?)
 }
 
 pub async fn unlink(conn: &mut PgConnection, actor: &Actor, now: DateTime<Utc>, org_id: Uuid, item_id: Uuid, target: Target) -> AppResult<bool> {

@@ -6,6 +6,7 @@ use crate::audit::{self, Actor, Changes, HistoryEntry};
 use crate::auth::policy::{self, Action};
 use crate::auth::session::{Flash, Member};
 use crate::error::{AppError, AppResult};
+use crate::people::attribution::{Via, byline, title_sql};
 use crate::people::model::{self as people, Choice};
 use crate::web::form::{parse_choice, parse_date, parse_optional, parse_text};
 use crate::web::{FieldErrors, Id, Layout, csv, redirect_with};
@@ -45,6 +46,14 @@ pub struct Ask {
     pub response: String,
     pub responded_on: Option<NaiveDate>,
     pub created_at: DateTime<Utc>,
+    /// Whether the person asked entered the answer themselves (otherwise
+    /// someone recorded an answer given another way).
+    pub answered_in_person: bool,
+    /// Who entered the answer: the person asked, or the recording account's name.
+    pub answered_by_name: Option<String>,
+    pub answered_title: Option<String>,
+    /// The e-mail of the account that entered it.
+    pub answered_account: Option<String>,
 }
 
 impl Ask {
@@ -55,13 +64,21 @@ impl Ask {
     pub fn overdue(&self, today: NaiveDate) -> bool {
         !self.answered() && self.due_on.is_some_and(|d| d < today)
     }
+    /// Who entered the answer: "Name, Title, signed in as e-mail" (what is known of it).
+    pub fn answer_byline(&self) -> String {
+        byline(self.answered_by_name.as_deref(), self.answered_title.as_deref(), Via::from_parts(self.answered_account.as_deref(), None))
+    }
 }
 
 const SELECT: &str = "SELECT a.id, a.asked_of, p.name AS asked_of_name, p.acting_user_id AS asked_of_user, p.top_management AS asked_of_top_management,
-        u.name AS asked_by_name, a.what, a.asked_on, a.due_on, a.response, a.responded_on, a.created_at
+        u.name AS asked_by_name, a.what, a.asked_on, a.due_on, a.response, a.responded_on, a.created_at,
+        a.answered_as IS NOT NULL AS answered_in_person, COALESCE(ap.name, au.name) AS answered_by_name, a.answered_title,
+        au.email AS answered_account
    FROM leadership_asks a
    JOIN people p ON p.org_id = a.org_id AND p.id = a.asked_of
-   LEFT JOIN users u ON u.id = a.asked_by";
+   LEFT JOIN users u ON u.id = a.asked_by
+   LEFT JOIN users au ON au.id = a.answered_by
+   LEFT JOIN people ap ON ap.org_id = a.org_id AND ap.id = a.answered_as";
 
 /// Unanswered first, by due date; `$1` is the organisation.
 fn list_sql() -> String {
@@ -99,8 +116,8 @@ pub async fn insert(conn: &mut PgConnection, actor: &Actor, now: DateTime<Utc>, 
     check_people(conn, org_id, &f.asked_of.into_iter().collect::<Vec<_>>()).await?;
     let id = Uuid::new_v4();
     sqlx::query(
-        "INSERT INTO leadership_asks (id, org_id, asked_of, asked_by, what, asked_on, due_on, response, responded_on, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)",
+        "INSERT INTO leadership_asks (id, org_id, asked_of, asked_by, what, asked_on, due_on, response, responded_on, created_at, updated_at, answered_by)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, CASE WHEN $8 <> '' THEN $4 END)",
     )
     .bind(id)
     .bind(org_id)
@@ -127,7 +144,11 @@ pub async fn insert(conn: &mut PgConnection, actor: &Actor, now: DateTime<Utc>, 
     Ok(id)
 }
 
-pub async fn save(conn: &mut PgConnection, actor: &Actor, now: DateTime<Utc>, org_id: Uuid, before: &Ask, f: &Fields) -> AppResult<bool> {
+/// Saves an ask. When this gives it its answer, the actor's account is
+/// recorded as the one that entered it, with `answered_as`: the person
+/// asked, answering themselves, or `None` for an answer given another way
+/// and recorded by someone else.
+pub async fn save(conn: &mut PgConnection, actor: &Actor, now: DateTime<Utc>, org_id: Uuid, before: &Ask, f: &Fields, answered_as: Option<Uuid>) -> AppResult<bool> {
     let mut c = Changes::new();
     c.field("asked_of", Some(before.asked_of), f.asked_of)
         .field("what", &before.what, &f.what)
@@ -139,10 +160,15 @@ pub async fn save(conn: &mut PgConnection, actor: &Actor, now: DateTime<Utc>, or
         return Ok(false);
     }
     check_people(conn, org_id, &f.asked_of.into_iter().collect::<Vec<_>>()).await?;
-    sqlx::query(
-        "UPDATE leadership_asks SET asked_of = $3, what = $4, asked_on = $5, due_on = $6, response = $7, responded_on = $8, updated_at = $9
+    let answering = before.response.is_empty() && !f.response.is_empty();
+    sqlx::query(&format!(
+        "UPDATE leadership_asks SET asked_of = $3, what = $4, asked_on = $5, due_on = $6, response = $7, responded_on = $8, updated_at = $9,
+                answered_by = CASE WHEN $10 THEN $11 WHEN $7 = '' THEN NULL ELSE answered_by END,
+                answered_as = CASE WHEN $10 THEN $12 WHEN $7 = '' THEN NULL ELSE answered_as END,
+                answered_title = CASE WHEN $10 THEN {} WHEN $7 = '' THEN NULL ELSE answered_title END
           WHERE org_id = $1 AND id = $2",
-    )
+        title_sql("$1", "$12")
+    ))
     .bind(org_id)
     .bind(before.id)
     .bind(f.asked_of)
@@ -152,10 +178,17 @@ pub async fn save(conn: &mut PgConnection, actor: &Actor, now: DateTime<Utc>, or
     .bind(&f.response)
     .bind(f.responded_on)
     .bind(now)
+    .bind(answering)
+    .bind(actor.user_id)
+    .bind(answered_as)
     .execute(&mut *conn)
     .await?;
-    let action = if before.response.is_empty() && !f.response.is_empty() { "ask.answered" } else { "ask.updated" };
-    audit::record(conn, actor, now, action, "leadership_ask", before.id, c.into_value()).await?;
+    let action = if answering { "ask.answered" } else { "ask.updated" };
+    let mut details = c.into_value();
+    if answering && let Some(d) = details.as_object_mut() {
+        d.insert("answered_as".into(), json!(answered_as));
+    }
+    audit::record(conn, actor, now, action, "leadership_ask", before.id, details).await?;
     Ok(true)
 }
 
@@ -252,7 +285,7 @@ async fn export(State(state): State<AppState>, me: Member) -> AppResult<Response
     let org_id = me.org_id;
     Ok(csv::stream(
         "leadership-asks.csv",
-        &["asked_of", "top_management", "asked_by", "what", "asked_on", "due_on", "response", "responded_on", "overdue"],
+        &["asked_of", "top_management", "asked_by", "what", "asked_on", "due_on", "response", "responded_on", "answered_by", "answered_title", "answered_account", "overdue"],
         state.db.clone(),
         list_sql(),
         move |q| q.bind(org_id),
@@ -266,6 +299,13 @@ async fn export(State(state): State<AppState>, me: Member) -> AppResult<Response
                 a.due_on.map(|d| d.to_string()).unwrap_or_default(),
                 a.response.clone(),
                 a.responded_on.map(|d| d.to_string()).unwrap_or_default(),
+                match (&a.answered_by_name, a.answered_in_person) {
+                    (Some(n), true) => n.clone(),
+                    (Some(n), false) => format!("recorded by {n}"),
+                    (None, _) => String::new(),
+                },
+                a.answered_title.clone().unwrap_or_default(),
+                Via::from_parts(a.answered_account.as_deref(), None).words(),
                 if a.overdue(today) { "yes" } else { "no" }.into(),
             ]
         },
@@ -354,7 +394,8 @@ async fn update(State(state): State<AppState>, me: Member, Id(id): Id, Form(form
             return show(&state, &me, Some(a), form, errors).await;
         }
     };
-    let changed = save(&mut tx, &me.actor(), state.clock.now(), me.org_id, &a, &fields).await?;
+    // An answer recorded here came another way: it stands for nobody's own act in the app.
+    let changed = save(&mut tx, &me.actor(), state.clock.now(), me.org_id, &a, &fields, None).await?;
     tx.commit().await?;
     Ok(redirect_with(&state, &format!("/asks/{id}"), Flash::success(if changed { "Saved." } else { "Nothing changed." })))
 }
@@ -383,7 +424,7 @@ async fn respond(State(state): State<AppState>, me: Member, Id(id): Id, Form(for
     };
     let today = state.clock.now().date_naive();
     let fields = Fields { asked_of: Some(a.asked_of), what: a.what.clone(), asked_on: Some(a.asked_on), due_on: a.due_on, response, responded_on: Some(today) };
-    save(&mut tx, &me.actor(), state.clock.now(), me.org_id, &a, &fields).await?;
+    save(&mut tx, &me.actor(), state.clock.now(), me.org_id, &a, &fields, Some(a.asked_of)).await?;
     tx.commit().await?;
     Ok(redirect_with(&state, &format!("/asks/{id}"), Flash::success("Your answer was recorded.")))
 }

@@ -4,11 +4,13 @@
 //! action items.
 use super::{check_people, person_names};
 use crate::app::{AppState, Routes};
+use crate::addenda::{self, Addendum};
 use crate::audit::{self, Actor, Changes, HistoryEntry};
-use crate::auth::policy::{self, Action};
+use crate::auth::policy::{self, Action, SignedRecord};
 use crate::auth::session::{Flash, Member};
 use crate::error::{AppError, AppResult};
-use crate::evidence::model::{self as evidence, Item, Target, TargetKind};
+use crate::evidence::model::{self as evidence, Item, Pinned, Target, TargetKind};
+use crate::people::attribution::{Signatory, Via, byline, title_sql};
 use crate::people::model::{self as people, Choice};
 use crate::web::form::{parse_choice, parse_date, parse_optional, parse_text};
 use crate::web::{FieldErrors, Id, Layout, csv, redirect_with};
@@ -31,6 +33,7 @@ pub fn routes(r: Routes) -> Routes {
         .get("/meetings/{id}", meeting_page)
         .post("/meetings/{id}", update)
         .post("/meetings/{id}/sign-off", sign_off)
+        .post("/meetings/{id}/addenda", add_addendum)
         .post("/meetings/{id}/actions", add_action)
         .get("/actions", actions_page)
         .get("/actions.csv", actions_export)
@@ -100,11 +103,20 @@ pub struct Meeting {
     pub created_at: DateTime<Utc>,
     pub signed_off_name: Option<String>,
     pub signed_off_at: Option<DateTime<Utc>>,
+    /// The person the sign-off stands for, their title then, and the e-mail of the account that made it.
+    pub signed_off_as: Option<Uuid>,
+    pub signed_off_title: Option<String>,
+    pub signed_off_account: Option<String>,
     /// Evidence items linked to the meeting (minutes files and the like).
     pub evidence_count: i64,
     /// Attendees who are top management.
     pub top_attendees: i64,
     pub open_actions: i64,
+    /// The evidence, one line per item: for a signed-off meeting what it
+    /// was signed with, otherwise what is linked now (newest revision).
+    pub evidence: Vec<String>,
+    /// Its addenda, oldest first, one line each.
+    pub addenda: Vec<String>,
 }
 
 impl Meeting {
@@ -113,6 +125,10 @@ impl Meeting {
     }
     pub fn is_signed(&self) -> bool {
         self.signed_off_at.is_some()
+    }
+    /// Who signed off: "Name, Title, signed in as e-mail" (what is known of it).
+    pub fn signed_off_byline(&self) -> String {
+        byline(self.signed_off_name.as_deref(), self.signed_off_title.as_deref(), Via::from_parts(self.signed_off_account.as_deref(), None))
     }
     /// Minutes are typed in, or a file is linked.
     pub fn has_minutes(&self) -> bool {
@@ -123,17 +139,35 @@ impl Meeting {
     }
 }
 
-const SELECT_MEETINGS: &str = "SELECT m.id, m.kind, m.title, m.planned_on, m.held_on, m.chair_id, c.name AS chair_name,
+/// The meetings query up to its WHERE clause.
+fn select_meetings() -> String {
+    format!(
+        "SELECT m.id, m.kind, m.title, m.planned_on, m.held_on, m.chair_id, c.name AS chair_name,
         c.acting_user_id AS chair_user_id, m.attendee_ids, m.inputs, m.objective_ids, m.minutes, m.decisions, m.created_at,
-        m.signed_off_name, m.signed_off_at,
+        m.signed_off_name, m.signed_off_at, m.signed_off_as, m.signed_off_title, su.email AS signed_off_account,
         (SELECT count(*) FROM evidence_links l WHERE l.org_id = m.org_id AND l.target_kind = 'meeting' AND l.target_id = m.id) AS evidence_count,
         (SELECT count(*) FROM people p WHERE p.org_id = m.org_id AND p.id = ANY(m.attendee_ids) AND p.top_management) AS top_attendees,
-        (SELECT count(*) FROM action_items a WHERE a.org_id = m.org_id AND a.meeting_id = m.id AND a.status = 'open') AS open_actions
-   FROM meetings m LEFT JOIN people c ON c.org_id = m.org_id AND c.id = m.chair_id";
+        (SELECT count(*) FROM action_items a WHERE a.org_id = m.org_id AND a.meeting_id = m.id AND a.status = 'open') AS open_actions,
+        CASE WHEN m.signed_off_at IS NOT NULL THEN
+             ARRAY(SELECT p.item_title || COALESCE(' (revision ' || r.number || ', ' || r.filename || ', SHA-256 ' || encode(r.sha256, 'hex') || ')', '')
+                     FROM evidence_pins p LEFT JOIN evidence_revisions r ON r.org_id = p.org_id AND r.id = p.revision_id
+                    WHERE p.org_id = m.org_id AND p.target_kind = 'meeting' AND p.target_id = m.id ORDER BY p.item_title, p.item_id)
+        ELSE ARRAY(SELECT i.title || COALESCE(' (revision ' || r.number || ', ' || r.filename || ', SHA-256 ' || encode(r.sha256, 'hex') || ')', '')
+                     FROM evidence_links l JOIN evidence_items i ON i.org_id = l.org_id AND i.id = l.item_id
+                     LEFT JOIN LATERAL (SELECT v.number, v.filename, v.sha256 FROM evidence_revisions v WHERE v.org_id = i.org_id AND v.item_id = i.id
+                                         ORDER BY v.number DESC LIMIT 1) r ON true
+                    WHERE l.org_id = m.org_id AND l.target_kind = 'meeting' AND l.target_id = m.id ORDER BY i.title, i.id)
+        END AS evidence,
+        {} AS addenda
+   FROM meetings m LEFT JOIN people c ON c.org_id = m.org_id AND c.id = m.chair_id
+   LEFT JOIN users su ON su.id = m.signed_off_by",
+        addenda::lines_sql("meeting", "m.org_id", "m.id", None)
+    )
+}
 
 /// The organisation's meetings, latest first; `$1` is the organisation.
 fn list_sql() -> String {
-    format!("{SELECT_MEETINGS} WHERE m.org_id = $1 ORDER BY COALESCE(m.held_on, m.planned_on) DESC NULLS FIRST, m.created_at DESC")
+    format!("{} WHERE m.org_id = $1 ORDER BY COALESCE(m.held_on, m.planned_on) DESC NULLS FIRST, m.created_at DESC", select_meetings())
 }
 
 pub async fn list(db: &PgPool, org_id: Uuid) -> AppResult<Vec<Meeting>> {
@@ -142,7 +176,7 @@ pub async fn list(db: &PgPool, org_id: Uuid) -> AppResult<Vec<Meeting>> {
 
 /// Held meetings chaired by the person linked to `user_id` whose minutes are not signed off.
 pub async fn to_sign_by_user(db: &PgPool, org_id: Uuid, user_id: Uuid) -> AppResult<Vec<Meeting>> {
-    Ok(sqlx::query_as(&format!("{SELECT_MEETINGS} WHERE m.org_id = $1 AND c.acting_user_id = $2 AND m.held_on IS NOT NULL AND m.signed_off_at IS NULL ORDER BY m.held_on"))
+    Ok(sqlx::query_as(&format!("{} WHERE m.org_id = $1 AND c.acting_user_id = $2 AND m.held_on IS NOT NULL AND m.signed_off_at IS NULL ORDER BY m.held_on", select_meetings()))
         .bind(org_id)
         .bind(user_id)
         .fetch_all(db)
@@ -150,7 +184,7 @@ pub async fn to_sign_by_user(db: &PgPool, org_id: Uuid, user_id: Uuid) -> AppRes
 }
 
 pub async fn get(db: impl sqlx::PgExecutor<'_>, org_id: Uuid, id: Uuid) -> AppResult<Meeting> {
-    sqlx::query_as(&format!("{SELECT_MEETINGS} WHERE m.org_id = $1 AND m.id = $2")).bind(org_id).bind(id).fetch_optional(db).await?.ok_or(AppError::NotFound)
+    sqlx::query_as(&format!("{} WHERE m.org_id = $1 AND m.id = $2", select_meetings())).bind(org_id).bind(id).fetch_optional(db).await?.ok_or(AppError::NotFound)
 }
 
 /// The organisation's review cadence in months.
@@ -223,7 +257,7 @@ pub async fn insert(conn: &mut PgConnection, actor: &Actor, now: DateTime<Utc>, 
 
 pub async fn save(conn: &mut PgConnection, actor: &Actor, now: DateTime<Utc>, org_id: Uuid, before: &Meeting, f: &MeetingFields) -> AppResult<bool> {
     if before.is_signed() {
-        return Err(AppError::Conflict("This meeting is signed off and its record is final. Record follow-up as action items.".into()));
+        return Err(AppError::Conflict("This meeting is signed off and its record is final. To correct it, add an addendum under the record; record follow-up as action items.".into()));
     }
     let mut c = Changes::new();
     c.field("kind", &before.kind, f.kind.map(MeetingKind::as_str))
@@ -270,7 +304,7 @@ pub async fn save(conn: &mut PgConnection, actor: &Actor, now: DateTime<Utc>, or
     .execute(&mut *conn)
     .await?;
     if done.rows_affected() == 0 {
-        return Err(AppError::Conflict("This meeting was signed off meanwhile; its record is final.".into()));
+        return Err(AppError::Conflict("This meeting was signed off meanwhile; its record is final. To correct it, add an addendum under the record.".into()));
     }
     audit::record(conn, actor, now, "meeting.updated", "meeting", before.id, c.into_value()).await?;
     Ok(true)
@@ -289,26 +323,41 @@ pub fn sign_off_blocker(m: &Meeting) -> Option<&'static str> {
     }
 }
 
-/// The chair signs the minutes off, at the server's time.
-pub async fn sign(conn: &mut PgConnection, actor: &Actor, now: DateTime<Utc>, org_id: Uuid, m: &Meeting, name: &str) -> AppResult<()> {
+/// The chair signs the minutes off, at the server's time: the account that
+/// does it (the actor's) and the person it stands for are both recorded.
+pub async fn sign(conn: &mut PgConnection, actor: &Actor, now: DateTime<Utc>, org_id: Uuid, m: &Meeting, chair: &Signatory) -> AppResult<()> {
     if let Some(why) = sign_off_blocker(m) {
         return Err(AppError::Conflict(why.into()));
     }
-    let done = sqlx::query(
-        "UPDATE meetings SET signed_off_by = $3, signed_off_name = $4, signed_off_at = $5
+    let name = chair.name.as_str();
+    let done = sqlx::query(&format!(
+        "UPDATE meetings SET signed_off_by = $3, signed_off_name = $4, signed_off_at = $5, signed_off_as = $6, signed_off_title = {}
           WHERE org_id = $1 AND id = $2 AND signed_off_at IS NULL",
-    )
+        title_sql("$1", "$6")
+    ))
     .bind(org_id)
     .bind(m.id)
     .bind(actor.user_id)
     .bind(name)
     .bind(now)
+    .bind(chair.person_id)
     .execute(&mut *conn)
     .await?;
     if done.rows_affected() == 0 {
         return Err(AppError::Conflict("The minutes are already signed off.".into()));
     }
-    audit::record(conn, actor, now, "meeting.signed_off", "meeting", m.id, json!({"title": m.title, "held_on": m.held_on, "chair": name})).await?;
+    // The evidence it is signed with, at the revisions current now.
+    let pinned = evidence::pin(conn, now, org_id, Target { kind: TargetKind::Meeting, id: m.id }).await?;
+    audit::record(
+        conn,
+        actor,
+        now,
+        "meeting.signed_off",
+        "meeting",
+        m.id,
+        json!({"title": m.title, "held_on": m.held_on, "chair": name, "chair_id": chair.person_id, "evidence_pinned": pinned}),
+    )
+    .await?;
     Ok(())
 }
 
@@ -514,8 +563,12 @@ async fn export(State(state): State<AppState>, me: Member) -> AppResult<Response
             "minutes",
             "decisions",
             "signed_off_by",
+            "signed_off_title",
+            "signed_off_account",
             "signed_off_at",
             "open_actions",
+            "evidence",
+            "addenda",
         ],
         state.db.clone(),
         list_sql(),
@@ -535,8 +588,12 @@ async fn export(State(state): State<AppState>, me: Member) -> AppResult<Response
                 m.minutes.clone(),
                 m.decisions.clone(),
                 m.signed_off_name.clone().unwrap_or_default(),
+                m.signed_off_title.clone().unwrap_or_default(),
+                Via::from_parts(m.signed_off_account.as_deref(), None).words(),
                 m.signed_off_at.map(|t| t.to_rfc3339()).unwrap_or_default(),
                 m.open_actions.to_string(),
+                m.evidence.join("; "),
+                m.addenda.join("\n"),
             ]
         },
     ))
@@ -649,6 +706,12 @@ struct MeetingPage {
     objectives: Vec<ObjectiveChoice>,
     actions: Vec<ActionItem>,
     evidence: Vec<Item>,
+    /// For a signed-off meeting: the evidence it was signed with.
+    pinned: Vec<Pinned>,
+    addenda: Vec<Addendum>,
+    addendum: addenda::Form,
+    addendum_errors: FieldErrors,
+    can_add_addendum: bool,
     history: Vec<HistoryEntry>,
     kinds: Vec<MeetingKind>,
     inputs: Vec<(&'static str, &'static str)>,
@@ -687,6 +750,13 @@ impl MeetingPage {
     }
 }
 
+/// An addendum typed but refused, to show again with its error.
+#[derive(Default)]
+struct AddendumDraft {
+    form: addenda::Form,
+    errors: FieldErrors,
+}
+
 async fn meeting_view(
     state: &AppState,
     me: &Member,
@@ -695,23 +765,53 @@ async fn meeting_view(
     errors: FieldErrors,
     action_errors: FieldErrors,
 ) -> AppResult<Response> {
+    meeting_view_with(state, me, meeting, form, errors, action_errors, AddendumDraft::default()).await
+}
+
+/// Whether `me` may add an addendum to a signed-off meeting: those who keep
+/// leadership records, and the chair who signed it off, as themselves.
+fn may_add_addendum(me: &Member, m: &Meeting, me_person: Option<&people::Person>) -> bool {
+    let is_chair = me_person.is_some_and(|p| Some(p.id) == m.chair_id);
+    m.is_signed() && policy::may_add_addendum(me.role, SignedRecord::Meeting, is_chair)
+}
+
+async fn meeting_view_with(
+    state: &AppState,
+    me: &Member,
+    meeting: Option<Meeting>,
+    form: MeetingForm,
+    errors: FieldErrors,
+    action_errors: FieldErrors,
+    addendum: AddendumDraft,
+) -> AppResult<Response> {
     let today = state.clock.now().date_naive();
-    let (actions, evidence, history, can_sign) = match &meeting {
+    let (actions, evidence, pinned, addenda, can_add_addendum, history, can_sign) = match &meeting {
         Some(m) => {
             let me_person = people::person_of_user(&state.db, me.org_id, me.user_id).await?;
+            let can_add_addendum = may_add_addendum(me, m, me_person.as_ref());
             let is_chair = me_person.is_some_and(|p| Some(p.id) == m.chair_id);
+            let target = Target { kind: TargetKind::Meeting, id: m.id };
+            // Signed off: what it was signed with, whatever came later.
+            let (evidence, pinned) = if m.is_signed() {
+                (Vec::new(), evidence::pinned(&state.db, me.org_id, target).await?)
+            } else {
+                (evidence::for_target(&state.db, me.org_id, target).await?, Vec::new())
+            };
             (
                 actions(&state.db, me.org_id, Some(m.id)).await?,
-                evidence::for_target(&state.db, me.org_id, Target { kind: TargetKind::Meeting, id: m.id }).await?,
+                evidence,
+                pinned,
+                addenda::of(&state.db, me.org_id, SignedRecord::Meeting, m.id).await?,
+                can_add_addendum,
                 audit::history(&state.db, me.org_id, "meeting", m.id, 30).await?,
                 policy::may_act_as_person(me.role, is_chair) && !m.is_signed(),
             )
         }
-        None => (Vec::new(), Vec::new(), Vec::new(), false),
+        None => (Vec::new(), Vec::new(), Vec::new(), Vec::new(), false, Vec::new(), false),
     };
     let keep: Vec<Uuid> = meeting.as_ref().map(|m| m.attendee_ids.iter().copied().chain(m.chair_id).collect()).unwrap_or_default();
     let objectives = sqlx::query_as("SELECT id, title FROM objectives WHERE org_id = $1 ORDER BY title").bind(me.org_id).fetch_all(&state.db).await?;
-    let status = if errors.is_empty() && action_errors.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
+    let status = if errors.is_empty() && action_errors.is_empty() && addendum.errors.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
     let title = meeting.as_ref().map(|m| m.title.clone()).unwrap_or_else(|| "Record a meeting".into());
     let page = MeetingPage {
         layout: Layout::build(&state.db, &me.visitor, title).await?,
@@ -720,6 +820,11 @@ async fn meeting_view(
         objectives,
         actions,
         evidence,
+        pinned,
+        addenda,
+        addendum: addendum.form,
+        addendum_errors: addendum.errors,
+        can_add_addendum,
         history,
         kinds: MeetingKind::ALL.to_vec(),
         inputs: INPUTS.to_vec(),
@@ -770,7 +875,7 @@ async fn update(State(state): State<AppState>, me: Member, Id(id): Id, Form(pair
     crate::db::lock_row(&mut tx, "meetings", me.org_id, id).await?;
     let m = get(&mut *tx, me.org_id, id).await?;
     if m.is_signed() {
-        return Err(AppError::Conflict("This meeting is signed off and its record is final. Record follow-up as action items.".into()));
+        return Err(AppError::Conflict("This meeting is signed off and its record is final. To correct it, add an addendum under the record; record follow-up as action items.".into()));
     }
     let fields = match form.parse(state.clock.now().date_naive()) {
         Ok(f) => f,
@@ -792,13 +897,40 @@ async fn sign_off(State(state): State<AppState>, me: Member, Id(id): Id) -> AppR
         return Err(AppError::Forbidden);
     };
     let mut tx = state.db.begin().await?;
-    sign(&mut tx, &me.actor(), state.clock.now(), me.org_id, &m, &chair.name).await?;
+    sign(&mut tx, &me.actor(), state.clock.now(), me.org_id, &m, &Signatory::of(&chair)).await?;
     tx.commit().await?;
     Ok(redirect_with(
         &state,
         &format!("/meetings/{id}"),
         Flash::success("You signed the minutes off. The meeting record is now final; follow-up goes into its action items."),
     ))
+}
+
+/// A correction to signed-off minutes: a dated note under the record.
+async fn add_addendum(State(state): State<AppState>, me: Member, Id(id): Id, Form(form): Form<addenda::Form>) -> AppResult<Response> {
+    me.require(Action::ViewLeadership)?;
+    let m = get(&state.db, me.org_id, id).await?;
+    let person = people::person_of_user(&state.db, me.org_id, me.user_id).await?;
+    let is_chair = person.as_ref().is_some_and(|p| Some(p.id) == m.chair_id);
+    if !policy::may_add_addendum(me.role, SignedRecord::Meeting, is_chair) {
+        return Err(AppError::Forbidden);
+    }
+    if !m.is_signed() {
+        return Err(AppError::Conflict("These minutes are not signed off yet: correct the record itself. Addenda are for signed-off minutes.".into()));
+    }
+    let body = match form.parse() {
+        Ok(b) => b,
+        Err(e) => {
+            let mut errors = FieldErrors::default();
+            errors.add("addendum", e);
+            let mf = MeetingForm::from_meeting(&m);
+            return meeting_view_with(&state, &me, Some(m), mf, FieldErrors::default(), FieldErrors::default(), AddendumDraft { form, errors }).await;
+        }
+    };
+    let mut tx = state.db.begin().await?;
+    addenda::add(&mut tx, &me.actor(), state.clock.now(), me.org_id, SignedRecord::Meeting, m.id, &addenda::Author::of(&me, person.as_ref()), &body).await?;
+    tx.commit().await?;
+    Ok(redirect_with(&state, &format!("/meetings/{id}"), Flash::success("Your addendum was added under the signed-off minutes. It is dated and can never be changed.")))
 }
 
 /// The action-item form as typed.

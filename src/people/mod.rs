@@ -1,5 +1,6 @@
 //! The people directory pages: list, add, edit, leavers, CSV export and the
 //! CSV import (upload, preview, apply).
+pub mod attribution;
 pub mod audience;
 pub mod import;
 pub mod model;

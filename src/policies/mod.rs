@@ -7,9 +7,10 @@ pub mod markdown;
 pub mod model;
 pub mod onboarding;
 
+use crate::addenda::{self, Addendum};
 use crate::app::{AppState, Routes};
 use crate::audit::{Actor, HistoryEntry};
-use crate::auth::policy::{self, Action};
+use crate::auth::policy::{self, Action, SignedRecord};
 use crate::auth::session::{Flash, Member, Visitor};
 use crate::auth::throttle;
 use crate::error::{AppError, AppResult};
@@ -43,6 +44,7 @@ pub fn routes(r: Routes) -> Routes {
         .get("/policies/versions/{id}", version_page)
         .post("/policies/versions/{id}", update_version)
         .post("/policies/versions/{id}/sign", sign_version)
+        .post("/policies/versions/{id}/addenda", add_addendum)
         .post("/policies/versions/{id}/acknowledge", acknowledge_signed_in)
         .post("/policies/versions/{id}/campaigns", start_campaign)
         .get("/campaigns/{id}", campaign_page)
@@ -124,9 +126,11 @@ async fn register_page(State(state): State<AppState>, me: Member) -> AppResult<R
 async fn export(State(state): State<AppState>, me: Member) -> AppResult<Response> {
     let page = register_view(&state, &me, PolicyForm::default(), FieldErrors::default()).await?;
     let mut out = csv::row(&[
-        "title", "kind", "owner", "current_version", "approved_on", "approved_by", "approver_is_top_management", "review_due", "audience",
-        "people_in_audience", "acknowledged", "percent", "public",
+        "title", "kind", "owner", "current_version", "approved_on", "approved_by", "approver_title", "approver_account", "approver_is_top_management", "review_due", "audience",
+        "people_in_audience", "acknowledged", "percent", "public", "current_version_addenda",
     ]);
+    let current: Vec<Uuid> = page.rows.iter().filter_map(|r| r.policy.current_id).collect();
+    let addenda = addenda::lines_of(&state.db, me.org_id, SignedRecord::PolicyVersion, &current).await?;
     for r in &page.rows {
         let p = &r.policy;
         out.push_str(&csv::row(&[
@@ -136,6 +140,8 @@ async fn export(State(state): State<AppState>, me: Member) -> AppResult<Response
             p.current_number().unwrap_or_default(),
             p.current_approved_at.map(|t| t.date_naive().to_string()).unwrap_or_default(),
             p.current_approver_name.clone().unwrap_or_default(),
+            p.current_approver_title.clone().unwrap_or_default(),
+            crate::people::attribution::Via::from_parts(p.current_approver_account.as_deref(), None).words(),
             p.current_approver_top_management.map(|t| if t { "yes" } else { "no" }.to_string()).unwrap_or_default(),
             p.review_due().map(|d| d.to_string()).unwrap_or_default(),
             p.audience().label(),
@@ -143,6 +149,7 @@ async fn export(State(state): State<AppState>, me: Member) -> AppResult<Response
             r.acknowledged.to_string(),
             r.percent().to_string(),
             if p.public_slug.is_some() { "yes" } else { "no" }.into(),
+            p.current_id.and_then(|id| addenda.get(&id)).map(|l| l.join("\n")).unwrap_or_default(),
         ]));
     }
     Ok(csv::attachment(&format!("policies-{}.csv", page.today.format("%Y%m%d")), out))
@@ -507,16 +514,41 @@ struct VersionPage {
     can_acknowledge: bool,
     newer: Option<String>,
     document_sha: String,
+    /// For a signed version: the other evidence it was signed with.
+    pinned: Vec<evidence::Pinned>,
+    addenda: Vec<Addendum>,
+    addendum: addenda::Form,
+    addendum_errors: FieldErrors,
+    can_add_addendum: bool,
 }
 
 impl VersionPage {
+    fn addendum_action(&self) -> String {
+        format!("/policies/versions/{}/addenda", self.v.id)
+    }
     fn check_value(&self, name: &str) -> &str {
         self.form.check(name)
     }
 }
 
 async fn version_view(state: &AppState, me: &Member, v: Version, form: VersionForm, errors: FieldErrors, sign_error: Option<String>) -> AppResult<VersionPage> {
+    version_view_with(state, me, v, form, errors, sign_error, addenda::Form::default(), FieldErrors::default()).await
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn version_view_with(
+    state: &AppState,
+    me: &Member,
+    v: Version,
+    form: VersionForm,
+    errors: FieldErrors,
+    sign_error: Option<String>,
+    addendum: addenda::Form,
+    addendum_errors: FieldErrors,
+) -> AppResult<VersionPage> {
     let me_person = people::person_of_user(&state.db, me.org_id, me.user_id).await?;
+    let can_add_addendum = v.is_signed() && policy::may_add_addendum(me.role, SignedRecord::PolicyVersion, v.signed_by(me.user_id, me_person.as_ref().map(|p| p.id)));
+    let addenda = if v.is_signed() { addenda::of(&state.db, me.org_id, SignedRecord::PolicyVersion, v.id).await? } else { Vec::new() };
     let can_sign = me.can(Action::SignPolicies) && !v.is_signed();
     let signer_warning = match (&me_person, can_sign) {
         (_, false) => None,
@@ -538,8 +570,19 @@ async fn version_view(state: &AppState, me: &Member, v: Version, form: VersionFo
     .bind(v.minor)
     .fetch_optional(&state.db)
     .await?;
+    let pinned = if v.is_signed() {
+        let all = evidence::pinned(&state.db, me.org_id, Target { kind: TargetKind::PolicyVersion, id: v.id }).await?;
+        all.into_iter().filter(|p| Some(p.item_id) != v.evidence_item_id).collect()
+    } else {
+        Vec::new()
+    };
     Ok(VersionPage {
         layout: Layout::build(&state.db, &me.visitor, format!("{} v{}", v.policy_title, v.number())).await?,
+        pinned,
+        addenda,
+        addendum,
+        addendum_errors,
+        can_add_addendum,
         text_html: v.body_markdown.as_deref().map(markdown::render),
         history: crate::audit::history(&state.db, me.org_id, "policy_version", v.id, 30).await?,
         can_manage: me.can(Action::ManagePolicies),
@@ -567,7 +610,7 @@ async fn update_version(State(state): State<AppState>, me: Member, Id(id): Id, F
     me.require(Action::ManagePolicies)?;
     let v = model::version(&state.db, me.org_id, id).await?;
     if v.is_signed() {
-        return Err(AppError::Conflict(format!("Version {} is signed and can no longer change. Make a new version for the change.", v.number())));
+        return Err(AppError::Conflict(format!("Version {} is signed and can no longer change. Make a new version for the change, or add an addendum to correct this one.", v.number())));
     }
     let draft = match form.parse(v.body_markdown.is_some()) {
         Ok(d) => d,
@@ -580,6 +623,33 @@ async fn update_version(State(state): State<AppState>, me: Member, Id(id): Id, F
     let changed = model::update_draft(&mut tx, &me.actor(), state.clock.now(), me.org_id, &v, &draft).await?;
     tx.commit().await?;
     Ok(redirect_with(&state, &format!("/policies/versions/{id}"), Flash::success(if changed { "Draft saved." } else { "Nothing changed." })))
+}
+
+/// A correction to a signed version: a dated note under it.
+async fn add_addendum(State(state): State<AppState>, me: Member, Id(id): Id, Form(form): Form<addenda::Form>) -> AppResult<Response> {
+    me.require(Action::ViewPolicies)?;
+    let v = model::version(&state.db, me.org_id, id).await?;
+    let person = people::person_of_user(&state.db, me.org_id, me.user_id).await?;
+    if !policy::may_add_addendum(me.role, SignedRecord::PolicyVersion, v.signed_by(me.user_id, person.as_ref().map(|p| p.id))) {
+        return Err(AppError::Forbidden);
+    }
+    if !v.is_signed() {
+        return Err(AppError::Conflict(format!("Version {} is a draft: change the draft itself. Addenda are for signed versions.", v.number())));
+    }
+    let body = match form.parse() {
+        Ok(b) => b,
+        Err(e) => {
+            let mut errors = FieldErrors::default();
+            errors.add("addendum", e);
+            let vf = VersionForm::from_version(&v);
+            let page = version_view_with(&state, &me, v, vf, FieldErrors::default(), None, form, errors).await?;
+            return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
+        }
+    };
+    let mut tx = state.db.begin().await?;
+    addenda::add(&mut tx, &me.actor(), state.clock.now(), me.org_id, SignedRecord::PolicyVersion, v.id, &addenda::Author::of(&me, person.as_ref()), &body).await?;
+    tx.commit().await?;
+    Ok(redirect_with(&state, &format!("/policies/versions/{id}"), Flash::success("Your addendum was added under the signed version. It is dated and can never be changed.")))
 }
 
 #[derive(Deserialize)]

@@ -4,6 +4,7 @@
 //! asks everyone again.
 use crate::audit::{self, Actor};
 use crate::error::{AppError, AppResult};
+use crate::people::attribution::{Via, byline};
 use crate::people::audience::Audience;
 use chrono::{DateTime, Months, NaiveDate, Utc};
 use serde_json::json;
@@ -102,6 +103,8 @@ pub struct Policy {
     pub current_minor: Option<i32>,
     pub current_approved_at: Option<DateTime<Utc>>,
     pub current_approver_name: Option<String>,
+    pub current_approver_title: Option<String>,
+    pub current_approver_account: Option<String>,
     pub current_approver_top_management: Option<bool>,
     pub drafts: i64,
 }
@@ -127,12 +130,14 @@ impl Policy {
 const SELECT_POLICIES: &str = "SELECT p.id, p.title, p.kind, p.owner_id, o.name AS owner_name, p.review_months, p.audience,
         p.audience_departments, p.public_slug,
         c.id AS current_id, c.major AS current_major, c.minor AS current_minor, c.approved_at AS current_approved_at,
-        c.approver_name AS current_approver_name, c.approver_top_management AS current_approver_top_management,
+        c.approver_name AS current_approver_name, c.approver_title AS current_approver_title, c.approver_account AS current_approver_account,
+        c.approver_top_management AS current_approver_top_management,
         (SELECT count(*) FROM policy_versions d WHERE d.org_id = p.org_id AND d.policy_id = p.id AND d.approved_at IS NULL) AS drafts
    FROM policies p
    LEFT JOIN people o ON o.org_id = p.org_id AND o.id = p.owner_id
    LEFT JOIN LATERAL (
-        SELECT v.id, v.major, v.minor, v.approved_at, v.approver_name, v.approver_top_management
+        SELECT v.id, v.major, v.minor, v.approved_at, v.approver_name, v.approver_title,
+               (SELECT au.email FROM users au WHERE au.id = v.approved_by) AS approver_account, v.approver_top_management
           FROM policy_versions v
          WHERE v.org_id = p.org_id AND v.policy_id = p.id AND v.approved_at IS NOT NULL
          ORDER BY v.major DESC, v.minor DESC LIMIT 1) c ON true";
@@ -285,7 +290,14 @@ pub struct Version {
     pub check_improvement: Option<String>,
     pub created_by_name: Option<String>,
     pub created_at: DateTime<Utc>,
+    /// The account that signed.
+    pub approved_by: Option<Uuid>,
+    /// The person the signature stands for.
+    pub approver_person_id: Option<Uuid>,
     pub approver_name: Option<String>,
+    /// The signer's job title then, and the e-mail of the account that signed.
+    pub approver_title: Option<String>,
+    pub approver_account: Option<String>,
     pub approver_top_management: Option<bool>,
     pub approved_at: Option<DateTime<Utc>>,
     pub approved_from: Option<String>,
@@ -326,6 +338,19 @@ impl Version {
     pub fn document_sha_hex(&self) -> String {
         self.document_sha256().map(hex::encode).unwrap_or_default()
     }
+    /// Who signed: "Name, Title, signed in as e-mail" (what is known of it).
+    pub fn signature_byline(&self) -> String {
+        byline(self.approver_name.as_deref(), self.approver_title.as_deref(), Via::from_parts(self.approver_account.as_deref(), None))
+    }
+    /// Whether the member with this account, acting as this person (if
+    /// any), is the one who signed: the person the signature stands for,
+    /// or, where none was recorded, the account that signed.
+    pub fn signed_by(&self, user_id: Uuid, person_id: Option<Uuid>) -> bool {
+        match self.approver_person_id {
+            Some(p) => person_id == Some(p),
+            None => self.approved_by == Some(user_id),
+        }
+    }
     pub fn signed_hash_hex(&self) -> String {
         self.approved_sha256.as_deref().map(hex::encode).unwrap_or_default()
     }
@@ -334,12 +359,13 @@ impl Version {
 const SELECT_VERSIONS: &str = "SELECT v.id, v.policy_id, p.title AS policy_title, p.kind AS policy_kind, p.review_months, v.major, v.minor,
         v.change_summary, v.body_markdown, v.evidence_revision_id, r.item_id AS evidence_item_id, r.filename AS file_name,
         r.sha256 AS file_sha256, v.check_purpose, v.check_objectives, v.check_requirements, v.check_improvement,
-        u.name AS created_by_name, v.created_at, v.approver_name, v.approver_top_management, v.approved_at, v.approved_from,
-        v.approved_agent, v.approved_sha256
+        u.name AS created_by_name, v.created_at, v.approved_by, v.approver_person_id, v.approver_name, v.approver_title, au.email AS approver_account,
+        v.approver_top_management, v.approved_at, v.approved_from, v.approved_agent, v.approved_sha256
    FROM policy_versions v
    JOIN policies p ON p.org_id = v.org_id AND p.id = v.policy_id
    LEFT JOIN evidence_revisions r ON r.org_id = v.org_id AND r.id = v.evidence_revision_id
-   LEFT JOIN users u ON u.id = v.created_by";
+   LEFT JOIN users u ON u.id = v.created_by
+   LEFT JOIN users au ON au.id = v.approved_by";
 
 pub async fn versions(db: &PgPool, org_id: Uuid, policy_id: Uuid) -> AppResult<Vec<Version>> {
     Ok(sqlx::query_as(&format!("{SELECT_VERSIONS} WHERE v.org_id = $1 AND v.policy_id = $2 ORDER BY v.major DESC, v.minor DESC"))
@@ -427,7 +453,7 @@ pub async fn create_version(
 pub async fn update_draft(conn: &mut PgConnection, actor: &Actor, now: DateTime<Utc>, org_id: Uuid, v: &Version, draft: &Draft) -> AppResult<bool> {
     if v.is_signed() {
         return Err(AppError::Conflict(format!(
-            "Version {} is signed and can no longer change. Make a new version for the change.",
+            "Version {} is signed and can no longer change. Make a new version for the change, or add an addendum to correct this one.",
             v.number()
         )));
     }
@@ -462,7 +488,7 @@ pub async fn update_draft(conn: &mut PgConnection, actor: &Actor, now: DateTime<
     .execute(&mut *conn)
     .await?;
     if done.rows_affected() == 0 {
-        return Err(AppError::Conflict(format!("Version {} was signed meanwhile and can no longer change. Make a new version for the change.", v.number())));
+        return Err(AppError::Conflict(format!("Version {} was signed meanwhile and can no longer change. Make a new version for the change, or add an addendum to correct this one.", v.number())));
     }
     let text_changed = before.body_markdown != draft.body_markdown;
     audit::record(
@@ -506,11 +532,12 @@ pub async fn sign(
     }
     let sha = v.document_sha256().ok_or_else(|| AppError::Conflict("This version has no document to sign.".into()))?;
     let agent: String = signer.user_agent.chars().take(500).collect();
-    let done = sqlx::query(
+    let done = sqlx::query(&format!(
         "UPDATE policy_versions SET approved_by = $3, approver_person_id = $4, approver_name = $5, approver_top_management = $6,
-                approved_at = $7, approved_from = $8, approved_agent = $9, approved_sha256 = $10
+                approved_at = $7, approved_from = $8, approved_agent = $9, approved_sha256 = $10, approver_title = {}
           WHERE org_id = $1 AND id = $2 AND approved_at IS NULL",
-    )
+        crate::people::attribution::title_sql("$1", "$4")
+    ))
     .bind(org_id)
     .bind(v.id)
     .bind(signer.user_id)
@@ -526,6 +553,9 @@ pub async fn sign(
     if done.rows_affected() == 0 {
         return Err(AppError::Conflict(format!("Version {} is already signed.", v.number())));
     }
+    // The evidence linked to it, at the revisions current now (the document
+    // itself is the revision the version names).
+    let pinned = crate::evidence::model::pin(conn, now, org_id, crate::evidence::model::Target { kind: crate::evidence::model::TargetKind::PolicyVersion, id: v.id }).await?;
     audit::record(
         conn,
         actor,
@@ -534,7 +564,7 @@ pub async fn sign(
         "policy_version",
         v.id,
         json!({"policy": v.policy_title, "version": v.number(), "sha256": hex::encode(&sha), "signer": signer.name,
-               "top_management": signer.top_management, "address": client_addr, "user_agent": agent}),
+               "top_management": signer.top_management, "address": client_addr, "user_agent": agent, "evidence_pinned": pinned}),
     )
     .await?;
     Ok(sha)

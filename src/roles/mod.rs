@@ -9,6 +9,7 @@ use crate::audit::{self, Actor, HistoryEntry};
 use crate::auth::policy::{self, Action};
 use crate::auth::session::{Flash, Member, Visitor};
 use crate::error::{AppError, AppResult};
+use crate::people::attribution::Via;
 use crate::people::model::{self as people, Choice, Person};
 use crate::web::form::{parse_choice, parse_date, parse_optional, parse_text, ticked};
 use crate::web::{FieldErrors, Id, Layout, csv, redirect_with};
@@ -128,14 +129,16 @@ async fn export(State(state): State<AppState>, me: Member) -> AppResult<Response
     let yes = |b: bool| if b { "yes" } else { "no" };
     let mut out = csv::row(&[
         "role", "5.3(a)", "5.3(b)", "responsibilities", "authorities", "capacity", "person", "appointed_by",
-        "appointer_is_top_management", "appointed_on", "confirmed_by_appointer", "accepted_at", "accepted_via", "status", "flags",
+        "appointer_is_top_management", "appointed_on", "confirmed_by_appointer", "confirmed_at", "confirmed_title", "confirmed_account",
+        "accepted_at", "accepted_via", "accepted_title", "accepted_account", "status", "flags",
     ]);
     for r in &roles {
         let mine: Vec<&Appointment> = all.iter().filter(|a| a.role_id == r.id).collect();
         let base = [r.name.clone(), yes(r.carries_conformance).into(), yes(r.carries_reporting).into(), r.responsibilities.clone(), r.authorities.clone()];
         if mine.is_empty() {
             let mut cells = base.to_vec();
-            cells.extend(["".into(), "".into(), "".into(), "".into(), "".into(), "".into(), "".into(), "".into(), "vacant".into(), "".into()]);
+            cells.extend((0..14).map(|_| String::new()));
+            cells.extend(["vacant".into(), "".into()]);
             out.push_str(&csv::row(&cells));
         }
         for a in mine {
@@ -147,8 +150,13 @@ async fn export(State(state): State<AppState>, me: Member) -> AppResult<Response
                 a.appointer_top_management.map(|t| yes(t).to_string()).unwrap_or_default(),
                 a.appointed_on.map(|d| d.to_string()).unwrap_or_default(),
                 yes(a.confirmed_at.is_some()).into(),
+                a.confirmed_at.map(|t| t.to_rfc3339()).unwrap_or_default(),
+                a.confirmed_title.clone().unwrap_or_default(),
+                if a.confirmed_at.is_some() { Via::from_parts(a.confirmed_account.as_deref(), None).words() } else { String::new() },
                 a.accepted_at.map(|t| t.to_rfc3339()).unwrap_or_default(),
                 a.accepted_via.clone().unwrap_or_default(),
+                a.accepted_title.clone().unwrap_or_default(),
+                if a.accepted_at.is_some() { a.acceptance_via().words() } else { String::new() },
                 a.status(today).into(),
                 a.flags().iter().map(|f| f.text()).collect::<Vec<_>>().join("; "),
             ]);
@@ -473,12 +481,11 @@ async fn appointment_and_me(state: &AppState, me: &Member, id: Uuid) -> AppResul
 
 async fn confirm(State(state): State<AppState>, me: Member, Id(id): Id) -> AppResult<Response> {
     let (a, person) = appointment_and_me(&state, &me, id).await?;
-    let is_appointer = person.as_ref().is_some_and(|p| Some(p.id) == a.appointed_by);
-    if !policy::may_act_as_person(me.role, is_appointer) {
+    let Some(appointer) = person.filter(|p| Some(p.id) == a.appointed_by && policy::may_act_as_person(me.role, true)) else {
         return Err(AppError::Forbidden);
-    }
+    };
     let mut tx = state.db.begin().await?;
-    model::confirm(&mut tx, &me.actor(), state.clock.now(), me.org_id, &a).await?;
+    model::confirm(&mut tx, &me.actor(), state.clock.now(), me.org_id, &a, appointer.id).await?;
     tx.commit().await?;
     Ok(redirect_with(&state, &format!("/roles/{}", a.role_id), Flash::success(format!("You confirmed {}'s appointment as {}.", a.person_name, a.role_name))))
 }
@@ -645,6 +652,6 @@ async fn accept_by_link(State(state): State<AppState>, visitor: Visitor, Path(to
     let mut tx = state.db.begin().await?;
     model::accept(&mut tx, &actor, now, link.org_id, &link.a, &how).await?;
     tx.commit().await?;
-    let a = Appointment { accepted_at: Some(now), accepted_via: Some("link".into()), ..link.a };
+    let a = Appointment { accepted_at: Some(now), accepted_via: Some("link".into()), accepted_from: Some(visitor.client_addr.clone()), ..link.a };
     Ok(link_view(&visitor, token, Link { a, state: LinkState::Accepted, ..link }))
 }

@@ -5,6 +5,7 @@
 use crate::audit::{self, Actor};
 use crate::auth::session::{hash_token, random_token};
 use crate::error::{AppError, AppResult};
+use crate::people::attribution::{Via, byline, title_sql};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use serde_json::{Value, json};
 use sqlx::{PgConnection, PgPool};
@@ -118,6 +119,14 @@ pub struct Appointment {
     pub ended_reason: String,
     pub carries_conformance: bool,
     pub carries_reporting: bool,
+    /// The confirmation: the appointer's title then and the e-mail of the account that confirmed.
+    pub confirmed_title: Option<String>,
+    pub confirmed_account: Option<String>,
+    /// The acceptance: the holder's title then, the e-mail of the account
+    /// that accepted (none through the personal link) and where from.
+    pub accepted_title: Option<String>,
+    pub accepted_account: Option<String>,
+    pub accepted_from: Option<String>,
 }
 
 /// Something about an appointment an auditor would question.
@@ -189,6 +198,18 @@ impl Appointment {
         }
         out
     }
+    /// Who confirmed: "Name, Title, signed in as e-mail" (what is known of it).
+    pub fn confirmation_byline(&self) -> String {
+        byline(self.appointer_name.as_deref(), self.confirmed_title.as_deref(), Via::from_parts(self.confirmed_account.as_deref(), None))
+    }
+    /// Who accepted: "Name, Title, signed in as e-mail" or "…, by personal link from <address>".
+    pub fn acceptance_byline(&self) -> String {
+        byline(Some(&self.person_name), self.accepted_title.as_deref(), self.acceptance_via())
+    }
+    pub fn acceptance_via(&self) -> Via<'_> {
+        let link = (self.accepted_via.as_deref() == Some("link")).then(|| self.accepted_from.as_deref().unwrap_or(""));
+        Via::from_parts(self.accepted_account.as_deref(), link)
+    }
     pub fn status(&self, today: NaiveDate) -> &'static str {
         if self.is_ended(today) {
             "ended"
@@ -251,11 +272,14 @@ const SELECT_APPOINTMENTS: &str = "SELECT a.id, a.role_id, r.name AS role_name, 
         p.acting_user_id AS person_user_id, p.top_management AS person_top_management, p.end_date AS person_end_date,
         a.capacity, a.appointed_by, b.name AS appointer_name, b.top_management AS appointer_top_management,
         b.acting_user_id AS appointer_user_id, a.appointed_on, a.confirmed_at, a.hats_note, a.accept_token_expires_at,
-        a.accepted_at, a.accepted_via, a.ended_on, a.ended_reason, r.carries_conformance, r.carries_reporting
+        a.accepted_at, a.accepted_via, a.ended_on, a.ended_reason, r.carries_conformance, r.carries_reporting,
+        a.confirmed_title, cu.email AS confirmed_account, a.accepted_title, au.email AS accepted_account, a.accepted_from
    FROM role_appointments a
    JOIN isms_roles r ON r.org_id = a.org_id AND r.id = a.role_id
    JOIN people p ON p.org_id = a.org_id AND p.id = a.person_id
    LEFT JOIN people b ON b.org_id = a.org_id AND b.id = a.appointed_by
+   LEFT JOIN users cu ON cu.id = a.confirmed_by
+   LEFT JOIN users au ON au.id = a.accepted_by
   WHERE a.org_id = $1";
 
 /// Every appointment to the organisation's live roles (one query, for any number of roles).
@@ -506,11 +530,16 @@ pub async fn appoint(
     let id = Uuid::new_v4();
     let token = random_token();
     let confirmed = (recorder_person == Some(new.appointed_by)).then_some(now);
-    sqlx::query(
+    // Recorded by the appointer themselves: that is their confirmation, by this account, as them.
+    sqlx::query(&format!(
         "INSERT INTO role_appointments (id, org_id, role_id, person_id, capacity, appointed_by, appointed_on, confirmed_at,
-                                        accept_token_hash, accept_token_expires_at, recorded_by, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
-    )
+                                        accept_token_hash, accept_token_expires_at, recorded_by, created_at,
+                                        confirmed_by, confirmed_as, confirmed_title)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12,
+                 CASE WHEN $8::timestamptz IS NOT NULL THEN $11 END, CASE WHEN $8::timestamptz IS NOT NULL THEN $6 END,
+                 CASE WHEN $8::timestamptz IS NOT NULL THEN {} END)",
+        title_sql("$2", "$6")
+    ))
     .bind(id)
     .bind(org_id)
     .bind(role.id)
@@ -541,21 +570,28 @@ pub async fn appoint(
     Ok(Ok((id, token)))
 }
 
-/// The appointer confirms, signed in as themselves, that they made it.
-pub async fn confirm(conn: &mut PgConnection, actor: &Actor, now: DateTime<Utc>, org_id: Uuid, a: &Appointment) -> AppResult<()> {
+/// The appointer confirms, signed in as themselves, that they made it: the
+/// account (the actor's) and the person it acts as (`as_person`) are recorded.
+pub async fn confirm(conn: &mut PgConnection, actor: &Actor, now: DateTime<Utc>, org_id: Uuid, a: &Appointment, as_person: Uuid) -> AppResult<()> {
     if a.confirmed_at.is_some() {
         return Err(AppError::Conflict("This appointment is already confirmed.".into()));
     }
-    let done = sqlx::query("UPDATE role_appointments SET confirmed_at = $3 WHERE org_id = $1 AND id = $2 AND confirmed_at IS NULL")
-        .bind(org_id)
-        .bind(a.id)
-        .bind(now)
-        .execute(&mut *conn)
-        .await?;
+    let done = sqlx::query(&format!(
+        "UPDATE role_appointments SET confirmed_at = $3, confirmed_by = $4, confirmed_as = $5, confirmed_title = {}
+          WHERE org_id = $1 AND id = $2 AND confirmed_at IS NULL",
+        title_sql("$1", "$5")
+    ))
+    .bind(org_id)
+    .bind(a.id)
+    .bind(now)
+    .bind(actor.user_id)
+    .bind(as_person)
+    .execute(&mut *conn)
+    .await?;
     if done.rows_affected() == 0 {
         return Err(AppError::Conflict("This appointment is already confirmed.".into()));
     }
-    audit::record(conn, actor, now, "appointment.confirmed", "appointment", a.id, json!({"role": a.role_name, "person": a.person_name}))
+    audit::record(conn, actor, now, "appointment.confirmed", "appointment", a.id, json!({"role": a.role_name, "person": a.person_name, "as": as_person}))
         .await?;
     Ok(())
 }
@@ -587,12 +623,15 @@ pub async fn accept(
         return Err(AppError::Conflict("This appointment has ended and can no longer be accepted.".into()));
     }
     let user_agent: String = how.user_agent.chars().take(500).collect();
-    let done = sqlx::query(
+    // The holder accepts: with the actor's account when signed in, with none through the link.
+    let done = sqlx::query(&format!(
         "UPDATE role_appointments
-            SET accepted_at = $3, accepted_via = $4, accepted_from = $5, accepted_agent = $6
+            SET accepted_at = $3, accepted_via = $4, accepted_from = $5, accepted_agent = $6,
+                accepted_by = $8, accepted_as = person_id, accepted_title = {}
           WHERE org_id = $1 AND id = $2 AND accepted_at IS NULL
             AND ($7::bytea IS NULL OR (accept_token_hash = $7 AND accept_token_expires_at > $3))",
-    )
+        title_sql("$1", "role_appointments.person_id")
+    ))
     .bind(org_id)
     .bind(a.id)
     .bind(now)
@@ -600,6 +639,7 @@ pub async fn accept(
     .bind(&how.client_addr)
     .bind(&user_agent)
     .bind(&how.token_hash)
+    .bind(if how.via == "link" { None } else { actor.user_id })
     .execute(&mut *conn)
     .await?;
     if done.rows_affected() == 0 {
@@ -733,7 +773,22 @@ mod tests {
             ended_reason: String::new(),
             carries_conformance: true,
             carries_reporting: false,
+            confirmed_title: None,
+            confirmed_account: None,
+            accepted_title: None,
+            accepted_account: None,
+            accepted_from: Some("192.0.2.10".into()),
         }
+    }
+
+    #[test]
+    fn acceptance_says_which_account_or_link() {
+        let a = appointment();
+        assert_eq!(a.acceptance_byline(), "Alice, by personal link from 192.0.2.10");
+        let signed_in = Appointment { accepted_via: Some("signed_in".into()), accepted_account: Some("alice@acme.example".into()), accepted_title: Some("Analyst".into()), ..a.clone() };
+        assert_eq!(signed_in.acceptance_byline(), "Alice, Analyst, signed in as alice@acme.example");
+        let confirmed = Appointment { confirmed_account: Some("ceo@acme.example".into()), ..a };
+        assert_eq!(confirmed.confirmation_byline(), "Ceo, signed in as ceo@acme.example");
     }
 
     #[test]

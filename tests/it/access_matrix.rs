@@ -183,6 +183,9 @@ const TABLE: &[Row] = &[
                                         Some(["login","404", "404", "403", "403", "403", "404", "orgs"])),
     ("POST", "/policies/versions/{id}/sign", ["login","303", "403", "303", "403", "403", "303", "orgs"],
                                         Some(["login","404", "403", "404", "403", "403", "404", "orgs"])),
+    // Addenda to a signed version: owners and ISMS leads, and its signer (A's owner signed it).
+    ("POST", "/policies/versions/{id}/addenda", ["login","303", "303", "403", "403", "403", "303", "orgs"],
+                                        Some(["login","404", "404", "404", "404", "404", "404", "orgs"])),
     // Acknowledging needs a directory entry of one's own: the executive's and the contributor's.
     ("POST", "/policies/versions/{id}/acknowledge", ["login","403", "403", "303", "303", "403", "403", "orgs"],
                                         Some(["login","404", "404", "404", "404", "404", "404", "orgs"])),
@@ -236,6 +239,9 @@ const TABLE: &[Row] = &[
     ("POST", "/meetings/{id}",               ["login","303", "303", "403", "403", "403", "303", "orgs"],
                                         Some(["login","404", "404", "403", "403", "403", "404", "orgs"])),
     ("POST", "/meetings/{id}/sign-off",      ["login","403", "403", "303", "403", "403", "403", "orgs"],
+                                        Some(["login","404", "404", "404", "404", "404", "404", "orgs"])),
+    // Addenda to signed-off minutes: owners and ISMS leads, and the chair (the executive's own directory entry).
+    ("POST", "/meetings/{id}/addenda",       ["login","303", "303", "303", "403", "403", "303", "orgs"],
                                         Some(["login","404", "404", "404", "404", "404", "404", "orgs"])),
     ("POST", "/meetings/{id}/actions",       ["login","303", "303", "403", "403", "403", "303", "orgs"],
                                         Some(["login","404", "404", "403", "403", "403", "404", "orgs"])),
@@ -351,6 +357,8 @@ struct Tenant {
     module: Uuid,
     training_imports: HashMap<P, Uuid>,
     meeting: Uuid,
+    /// Chaired by `appointer` and signed off: it takes addenda.
+    signed_meeting: Uuid,
     /// Held with minutes and chaired by `appointer`, one per principal to sign off.
     sign_meetings: HashMap<P, Uuid>,
     action: Uuid,
@@ -480,6 +488,8 @@ async fn tenant(app: &TestApp, name: &str, owner: Uuid) -> Tenant {
     }
     let meeting = app.meeting(org, "Management review", appointer, "2026-10-01", "Minutes.").await;
     let action = app.action_item(org, meeting, "Follow up", Some(holder), Some("2026-12-01")).await;
+    let signed_meeting = app.meeting(org, "Signed review", appointer, "2026-09-01", "Minutes.").await;
+    app.sign_meeting(org, signed_meeting, "Chief Executive").await;
     let (mut sign_meetings, mut answer_asks) = (HashMap::new(), HashMap::new());
     for p in PRINCIPALS {
         sign_meetings.insert(p, app.meeting(org, &format!("Review {p:?}"), appointer, "2026-10-01", "Minutes.").await);
@@ -500,6 +510,7 @@ async fn tenant(app: &TestApp, name: &str, owner: Uuid) -> Tenant {
         roster_candidate,
         roster_changes,
         meeting,
+        signed_meeting,
         sign_meetings,
         action,
         decision,
@@ -607,6 +618,7 @@ fn fill(path: &str, t: &Tenant, p: P) -> String {
         _ if path.starts_with("/training/modules/") => t.module,
         _ if path.starts_with("/evidence/") => t.evidence,
         "/meetings/{id}/sign-off" => t.sign_meetings[&p],
+        "/meetings/{id}/addenda" => t.signed_meeting,
         _ if path.starts_with("/meetings/") => t.meeting,
         _ if path.starts_with("/actions/") => t.action,
         _ if path.starts_with("/decisions/") => t.decision,
@@ -664,6 +676,7 @@ fn form_for(path: &str, t: &Tenant, p: P) -> Vec<(String, String)> {
         "/training/modules/{id}/records" => vec![("person_id", t.person.to_string()), ("completed_on", "2026-10-01".into())],
         "/meetings" | "/meetings/{id}" => vec![("kind", "management_review".into()), ("title", format!("Review by {p:?}")), ("held_on", "2026-10-01".into()), ("chair_id", t.appointer.to_string())],
         "/meetings/cadence" => vec![("months", "3".into())],
+        "/meetings/{id}/addenda" | "/policies/versions/{id}/addenda" => vec![("addendum", format!("Correction by {p:?}"))],
         "/meetings/{id}/actions" => vec![("action_title", format!("Action by {p:?}")), ("due_on", "2026-12-01".into())],
         "/actions/{id}" => vec![("action_title", format!("Follow up by {p:?}")), ("status", "open".into())],
         "/decisions" | "/decisions/{id}" => vec![("title", format!("Budget by {p:?}")), ("what", "budget".into()), ("decision", "pending".into())],

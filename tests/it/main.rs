@@ -26,5 +26,6 @@ mod scale_out;
 mod training;
 mod xss;
 mod security;
+mod signed;
 mod slow_clients;
 mod support;

@@ -303,12 +303,13 @@ impl TestApp {
         id
     }
 
-    /// Signs a meeting's minutes off directly (as the system, naming `name`).
+    /// Signs a meeting's minutes off directly (as the system, for its chair, naming `name`).
     pub async fn sign_meeting(&self, org: Uuid, meeting: Uuid, name: &str) {
         use mandate::leadership::meetings;
         let mut tx = self.db().begin().await.unwrap();
         let m = meetings::get(&mut *tx, org, meeting).await.unwrap();
-        meetings::sign(&mut tx, &self.system(org), self.state.clock.now(), org, &m, name).await.unwrap();
+        let chair = mandate::people::attribution::Signatory { person_id: m.chair_id, name: name.into() };
+        meetings::sign(&mut tx, &self.system(org), self.state.clock.now(), org, &m, &chair).await.unwrap();
         tx.commit().await.unwrap();
     }
 
