@@ -711,6 +711,31 @@ async fn roster_journey(c: &Client, base: &str, logins: &[mandate::demo::DemoLog
     c.refresh().await.map_err(|e| e.to_string())?;
     arrive(c, "/people/roster").await;
     shot(c, "53-roster-on-a-phone").await;
+    sign_out().await;
+
+    // 4. The owner reads the security log: the forged proposal left no trace, the real ones did.
+    sign_in(c, base, login(Role::Owner)).await;
+    click(c, "header nav a[href='/members']").await;
+    arrive(c, "/members").await;
+    click(c, "main a[href='/security']").await;
+    arrive(c, "/security").await;
+    let log = text(c, "main table").await;
+    assert!(log.contains("Proposed a change to top management") && log.contains("Confirmed a change to top management"), "{log}");
+    shot(c, "54-security-log-on-a-phone").await;
+    sign_out().await;
+
+    // 5. The ISMS lead corrects the signed-off spring review by an addendum; the minutes stay as signed.
+    sign_in(c, base, login(Role::IsmsLead)).await;
+    c.goto(&format!("{base}/meetings")).await.map_err(|e| e.to_string())?;
+    c.find(Locator::LinkText("Management review, spring")).await.map_err(|e| e.to_string())?.click().await.map_err(|e| e.to_string())?;
+    find(c, "#addenda-h").await;
+    assert!(c.find(Locator::Css("form[action$='/sign-off']")).await.is_err(), "already signed off");
+    fill(c, "#f-addendum", "The budget figure in the decisions was in euros, not pounds.").await;
+    click(c, "form[action$='/addenda'] button").await;
+    find(c, "article.addendum").await;
+    let addendum = text(c, "article.addendum").await;
+    assert!(addendum.contains("Priya Shah") && addendum.contains("priya.shah@acme.example") && addendum.contains("in euros"), "{addendum}");
+    shot(c, "55-addendum-under-signed-minutes").await;
     Ok(())
 }
 
