@@ -13,6 +13,7 @@ failed. The cases:
   * sign-up answers the same for a known and an unknown address;
   * malformed ids answer 404 like missing ones, on several routes;
   * a CSV export defuses a formula after a ';' inside a cell;
+  * a signed-off review cannot be edited, nor its evidence unlinked;
   * an auditor's bundle checks with its SHA256SUMS alone, and a copy whose
     local file header names an entry differently from the central directory
     is refused by `mandate verify-bundle` (with --bin);
@@ -200,6 +201,20 @@ def main():
     status, _, _ = lead.post("/people", {"name": "Probe;=HYPERLINK(\"http://x\")", "email": "probe-formula@acme.example", "kind": "employee"}, token_from="/people/new")
     _, body, _ = lead.get("/people.csv?q=probe-formula")
     check("a formula after ';' is defused in CSV exports", "Probe;'=HYPERLINK" in body, body[:200])
+
+    # 6b. Signed means final: the signed-off spring review stays as signed.
+    _, meetings, _ = lead.get("/meetings")
+    m = re.search(r'href="/meetings/([0-9a-f-]{36})"[^>]*>Management review, spring', meetings)
+    check("the signed-off review is listed", m is not None)
+    if m:
+        meeting = m.group(1)
+        _, page, _ = lead.get(f"/meetings/{meeting}")
+        item = re.search(r'href="/evidence/([0-9a-f-]{36})"', page)
+        status, _, _ = lead.post(f"/meetings/{meeting}", {"kind": "management_review", "title": "Rewritten", "held_on": "2026-07-09"}, token_from=f"/meetings/{meeting}")
+        check("a signed-off review refuses edits", status == 409, f"answered {status}")
+        if item:
+            status, _, _ = lead.post(f"/evidence/{item.group(1)}/links/remove", {"target": f"meeting:{meeting}"}, token_from=f"/evidence/{item.group(1)}")
+            check("a signed-off review's evidence cannot be unlinked", status == 409, f"answered {status}")
 
     # 7. Bundles anyone can check, and a swapped local header is caught.
     if args.bin:
