@@ -1,5 +1,6 @@
 //! The command line: `serve` (the default), `migrate`, `generate` and `audit verify`.
-use crate::app::{self, AppState};
+use crate::app;
+use crate::state::AppState;
 use crate::clock::{Clock, SystemClock};
 use crate::config::{Config, MIB, SmtpConfig};
 use crate::evidence::store::EvidenceStore;

@@ -1,5 +1,6 @@
 //! Liveness and readiness probes for load balancers and orchestrators.
-use crate::app::{AppState, Routes};
+use crate::state::AppState;
+use crate::web::routes::Routes;
 use axum::extract::State;
 use axum::http::StatusCode;
 

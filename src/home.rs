@@ -1,5 +1,6 @@
 //! The landing page and an organisation's home page.
-use crate::app::{AppState, Routes};
+use crate::state::AppState;
+use crate::web::routes::Routes;
 use crate::auth::policy::{Action, Role};
 use crate::auth::session::{Member, Visitor};
 use crate::error::AppResult;

@@ -30,5 +30,6 @@ pub mod requirements;
 pub mod roles;
 pub mod security_log;
 pub mod server;
+pub mod state;
 pub mod training;
 pub mod web;

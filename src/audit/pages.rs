@@ -1,5 +1,6 @@
 //! Browsing the organisation's audit log, and exporting it as CSV.
-use crate::app::{AppState, Routes};
+use crate::state::AppState;
+use crate::web::routes::Routes;
 use crate::auth::policy::Action;
 use crate::auth::session::Member;
 use crate::error::AppResult;

@@ -2,7 +2,7 @@
 //! the browser's own Sec-Fetch-Site / Origin headers first, then a token that
 //! every form carries (the session's, or before sign-in a double-submit
 //! cookie's).
-use crate::app::AppState;
+use crate::state::AppState;
 use crate::auth::session::Visitor;
 use crate::error::AppError;
 use axum::body::Body;

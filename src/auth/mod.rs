@@ -6,7 +6,8 @@ pub mod session;
 pub mod signup;
 pub mod throttle;
 
-use crate::app::{AppState, Routes};
+use crate::state::AppState;
+use crate::web::routes::Routes;
 use crate::audit::{self, Actor};
 use crate::security_log::model::{self as security_log, Event, Kind};
 use crate::error::AppResult;

@@ -2,7 +2,7 @@
 //! The cookie holds 32 random bytes; the table holds only their SHA-256.
 //! Every request passes through `load`, which resolves the visitor once and
 //! enforces the idle and absolute timeouts.
-use crate::app::AppState;
+use crate::state::AppState;
 use crate::auth::policy::{Action, Role};
 use crate::error::{AppError, AppResult};
 use crate::web::RequestId;

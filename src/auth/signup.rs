@@ -1,7 +1,8 @@
 //! Sign-up by e-mail. The form answers the same whether or not the address
 //! already has an account; what differs goes by e-mail to that address:
 //! a link that finishes the sign-up, or a note that an account exists.
-use crate::app::{AppState, Routes};
+use crate::state::AppState;
+use crate::web::routes::Routes;
 use crate::audit::Actor;
 use crate::auth::session::{self, Flash, Visitor, hash_token, random_token};
 use crate::auth::{password, see_other_with, throttle};

@@ -4,7 +4,7 @@
 //! claimed again and restarted from the beginning under a new attempt
 //! number; the attempt that lost it notices at its next heartbeat and stops.
 use super::build::{self, Params, Progress};
-use crate::app::AppState;
+use crate::state::AppState;
 use crate::audit::{self, Actor};
 use crate::error::{AppError, AppResult};
 use chrono::{DateTime, Duration, Utc};

@@ -7,7 +7,8 @@ pub mod jobs;
 pub mod manifest;
 pub mod structure;
 
-use crate::app::{AppState, Routes};
+use crate::state::AppState;
+use crate::web::routes::Routes;
 use crate::auth::policy::Action;
 use crate::auth::session::{Flash, Member};
 use crate::error::{AppError, AppResult};

@@ -5,7 +5,7 @@ use super::model::{CLAUSES, Counts, Gap, Severity};
 use super::snapshot::{Decision, Meeting, Objective};
 use super::trend::{self, Point};
 use super::{Evaluation, evaluation, trend_point};
-use crate::app::AppState;
+use crate::state::AppState;
 use crate::auth::policy::Action;
 use crate::auth::session::Member;
 use crate::error::AppResult;
@@ -22,7 +22,7 @@ use futures_util::{StreamExt, TryStreamExt};
 use sqlx::PgPool;
 use uuid::Uuid;
 
-pub fn routes(r: crate::app::Routes) -> crate::app::Routes {
+pub fn routes(r: crate::web::routes::Routes) -> crate::web::routes::Routes {
     r.get("/leadership", board_page).get("/leadership/trend.svg", trend_svg)
 }
 

@@ -44,6 +44,6 @@ pub mod board;
 pub mod pages;
 pub mod trend;
 
-pub fn routes(r: crate::app::Routes) -> crate::app::Routes {
+pub fn routes(r: crate::web::routes::Routes) -> crate::web::routes::Routes {
     board::routes(pages::routes(r))
 }

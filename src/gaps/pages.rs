@@ -2,7 +2,7 @@
 //! any past day, filtered by clause, owner and severity, with CSV export.
 use super::model::{CLAUSES, Counts, Gap, Severity, clause_of};
 use super::{Evaluation, evaluation};
-use crate::app::AppState;
+use crate::state::AppState;
 use crate::auth::policy::Action;
 use crate::auth::session::Member;
 use crate::error::AppResult;
@@ -17,7 +17,7 @@ use serde::Deserialize;
 use std::collections::BTreeMap;
 use uuid::Uuid;
 
-pub fn routes(r: crate::app::Routes) -> crate::app::Routes {
+pub fn routes(r: crate::web::routes::Routes) -> crate::web::routes::Routes {
     r.get("/gaps", gaps_page).get("/gaps.csv", gaps_export)
 }
 

@@ -1,7 +1,8 @@
 //! Leadership asks: what the ISMS lead asked of top management, by when,
 //! and the answer (or the silence). Executives answer their own asks.
 use super::check_people;
-use crate::app::{AppState, Routes};
+use crate::state::AppState;
+use crate::web::routes::Routes;
 use crate::audit::{self, Actor, Changes, HistoryEntry};
 use crate::auth::policy::{self, Action};
 use crate::auth::session::{Flash, Member};

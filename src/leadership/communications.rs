@@ -1,7 +1,8 @@
 //! Leadership communications (5.1(d), 5.2, A.5.4): when top management told
 //! staff why security matters, through which channel, to whom and how many.
 use super::check_people;
-use crate::app::{AppState, Routes};
+use crate::state::AppState;
+use crate::web::routes::Routes;
 use crate::audit::{self, Actor, Changes, HistoryEntry};
 use crate::auth::policy::Action;
 use crate::auth::session::{Flash, Member};

@@ -1,7 +1,8 @@
 //! Resource decisions (5.1(c)): what was asked for (budget, headcount,
 //! tooling, time), why, and what top management decided.
 use super::check_people;
-use crate::app::{AppState, Routes};
+use crate::state::AppState;
+use crate::web::routes::Routes;
 use crate::audit::{self, Actor, Changes, HistoryEntry};
 use crate::auth::policy::Action;
 use crate::auth::session::{Flash, Member};

@@ -3,7 +3,8 @@
 //! is final (the database refuses changes too) and follow-up goes into
 //! action items.
 use super::{check_people, person_names};
-use crate::app::{AppState, Routes};
+use crate::state::AppState;
+use crate::web::routes::Routes;
 use crate::addenda::{self, Addendum};
 use crate::audit::{self, Actor, Changes, HistoryEntry};
 use crate::auth::policy::{self, Action, SignedRecord};

@@ -7,7 +7,8 @@ pub mod decisions;
 pub mod meetings;
 pub mod objectives;
 
-use crate::app::{AppState, Routes};
+use crate::state::AppState;
+use crate::web::routes::Routes;
 use crate::audit;
 use crate::auth::policy::Action;
 use crate::auth::session::{Flash, Member};

@@ -1,7 +1,8 @@
 //! Security objectives (5.1(a), 5.2(b)): what the organisation aims for,
 //! how it is measured, who owns it, by when, and how it serves the strategy.
 use super::check_people;
-use crate::app::{AppState, Routes};
+use crate::state::AppState;
+use crate::web::routes::Routes;
 use crate::audit::{self, Actor, Changes, HistoryEntry};
 use crate::auth::policy::Action;
 use crate::auth::session::{Flash, Member};

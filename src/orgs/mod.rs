@@ -3,7 +3,8 @@
 pub mod model;
 pub mod window;
 
-use crate::app::{AppState, Routes};
+use crate::state::AppState;
+use crate::web::routes::Routes;
 use crate::security_log::model::{self as security_log, Event, Kind};
 use crate::audit::Actor;
 use crate::auth::policy::{self, Action, Role};

@@ -6,7 +6,8 @@ pub mod import;
 pub mod model;
 pub mod roster;
 
-use crate::app::{AppState, Routes};
+use crate::state::AppState;
+use crate::web::routes::Routes;
 use crate::audit::{self, HistoryEntry};
 use crate::auth::policy::Action;
 use crate::auth::session::{Flash, Member};

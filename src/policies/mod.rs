@@ -8,7 +8,8 @@ pub mod model;
 pub mod onboarding;
 
 use crate::addenda::{self, Addendum};
-use crate::app::{AppState, Routes};
+use crate::state::AppState;
+use crate::web::routes::Routes;
 use crate::audit::{Actor, HistoryEntry};
 use crate::auth::policy::{self, Action, SignedRecord};
 use crate::auth::session::{Flash, Member, Visitor};

@@ -1,7 +1,8 @@
 //! Onboarding before access: starters should acknowledge the information
 //! security policy or the acceptable use policy on or before their first
 //! day. This page lists starters and whether they did.
-use crate::app::{AppState, Routes};
+use crate::state::AppState;
+use crate::web::routes::Routes;
 use crate::auth::policy::Action;
 use crate::auth::session::Member;
 use crate::error::AppResult;

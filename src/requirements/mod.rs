@@ -3,7 +3,8 @@
 pub mod catalogue;
 pub mod model;
 
-use crate::app::{AppState, Routes};
+use crate::state::AppState;
+use crate::web::routes::Routes;
 use crate::audit::{self, HistoryEntry};
 use crate::auth::policy::{self, Action};
 use crate::auth::session::{Flash, Member};

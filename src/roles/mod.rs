@@ -4,7 +4,8 @@ pub mod model;
 pub mod raci;
 pub mod starter;
 
-use crate::app::{AppState, Routes};
+use crate::state::AppState;
+use crate::web::routes::Routes;
 use crate::audit::{self, Actor, HistoryEntry};
 use crate::auth::policy::{self, Action};
 use crate::auth::session::{Flash, Member, Visitor};

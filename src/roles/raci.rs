@@ -3,7 +3,8 @@
 //! Accountable role; the page names the rows that break this.
 use super::model::{self as roles, Appointment, Role};
 use super::starter;
-use crate::app::{AppState, Routes};
+use crate::state::AppState;
+use crate::web::routes::Routes;
 use crate::audit::{self, Actor};
 use crate::auth::policy::Action;
 use crate::auth::session::{Flash, Member};

@@ -2,7 +2,8 @@
 //! role, roster and invitation changes), with its CSV export.
 pub mod model;
 
-use crate::app::{AppState, Routes};
+use crate::state::AppState;
+use crate::web::routes::Routes;
 use crate::auth::policy::Action;
 use crate::auth::session::Member;
 use crate::error::AppResult;

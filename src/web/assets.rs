@@ -1,6 +1,6 @@
 //! Styles and the little script there is, compiled into the binary so the
 //! app works offline and from any directory.
-use crate::app::Routes;
+use crate::web::routes::Routes;
 use crate::error::AppError;
 use axum::extract::Path;
 use axum::http::header;

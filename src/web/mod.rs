@@ -7,6 +7,7 @@ pub mod form;
 pub mod headers;
 pub mod layout;
 pub mod pager;
+pub mod routes;
 pub mod sheet;
 pub mod slow;
 
@@ -50,7 +51,7 @@ pub async fn request_id(mut req: Request, next: Next) -> Response {
 }
 
 /// A redirect (303) that shows `flash` on the next page.
-pub fn redirect_with(state: &crate::app::AppState, to: &str, flash: crate::auth::session::Flash) -> Response {
+pub fn redirect_with(state: &crate::state::AppState, to: &str, flash: crate::auth::session::Flash) -> Response {
     use axum::response::IntoResponse;
     let mut res = axum::response::Redirect::to(to).into_response();
     res.headers_mut().append(axum::http::header::SET_COOKIE, crate::auth::session::flash_cookie(state, &flash));

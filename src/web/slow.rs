@@ -4,7 +4,7 @@
 //! than `body_min_rate` bytes per second of that waiting. Only time spent
 //! waiting for the client counts, so an upload the server itself is slow to
 //! take (a busy evidence store) is never blamed on the client.
-use crate::app::AppState;
+use crate::state::AppState;
 use crate::error::ErrorPage;
 use axum::body::Body;
 use axum::extract::{Request, State};

@@ -4,7 +4,8 @@
 use crate::support::PASSWORD;
 use chrono::Utc;
 use fantoccini::{Client, ClientBuilder, Locator};
-use mandate::app::{self, AppState};
+use mandate::app;
+use mandate::state::AppState;
 use mandate::clock::SystemClock;
 use mandate::config::Config;
 use sqlx::PgPool;

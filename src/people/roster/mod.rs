@@ -2,7 +2,8 @@
 //! acts for them, the changes waiting for a leader, and every decision.
 pub mod model;
 
-use crate::app::{AppState, Routes};
+use crate::state::AppState;
+use crate::web::routes::Routes;
 use crate::security_log::model::{self as security_log, Event, Kind};
 use crate::auth::policy::Action;
 use crate::auth::session::{Flash, Member};
