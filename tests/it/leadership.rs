@@ -2,9 +2,8 @@
 //! the server's time, by the chair only), the review cadence, action items,
 //! resource decisions, communications, objectives and asks, with exports and
 //! a fixed number of queries whatever the number of meetings.
-use crate::support::{Client, TestApp, queries_during};
+use crate::support::{id_after, Client, TestApp, queries_during};
 use axum::http::StatusCode;
-use mandate::auth::policy::Role;
 use sqlx::PgPool;
 use uuid::Uuid;
 
@@ -23,24 +22,12 @@ struct Acme {
 }
 
 async fn acme(db: PgPool) -> Acme {
-    let app = TestApp::new(db).await;
-    let owner = app.user("owner@acme.example", "Owner").await;
-    let org = app.org("Acme", owner).await;
-    let lead_user = app.user("lead@acme.example", "Lead").await;
-    app.member(org, lead_user, Role::IsmsLead).await;
-    let ceo_user = app.user("ceo@acme.example", "Cee Eo").await;
-    app.member(org, ceo_user, Role::Executive).await;
-    let ceo = app.person(org, "Cee Eo", "ceo@acme.example", true).await;
-    app.link(org, ceo, ceo_user).await;
+    let crate::support::AcmeCore { app, org, lead_user, ceo_user, ceo, .. } = crate::support::acme_core(db).await;
     let cfo = app.person(org, "Cef Oh", "cfo@acme.example", true).await;
     let staff = app.person(org, "Sam Staff", "sam@acme.example", false).await;
     let lead = app.signed_in(lead_user, Some(org)).await;
     let ceo_client = app.signed_in(ceo_user, Some(org)).await;
     Acme { app, org, lead, ceo_client, ceo, cfo, staff }
-}
-
-fn id_after(location: &str, prefix: &str) -> Uuid {
-    location.trim_start_matches(prefix).parse().unwrap_or_else(|_| panic!("no id in {location}"))
 }
 
 async fn audit_actions(app: &TestApp, org: Uuid, entity: Uuid) -> Vec<String> {

@@ -21,15 +21,7 @@ struct Acme {
 }
 
 async fn acme(db: PgPool) -> Acme {
-    let app = TestApp::new(db).await;
-    let owner = app.user("owner@acme.example", "Owner").await;
-    let org = app.org("Acme", owner).await;
-    let lead_user = app.user("lead@acme.example", "Lead").await;
-    app.member(org, lead_user, Role::IsmsLead).await;
-    let ceo_user = app.user("ceo@acme.example", "Cee Eo").await;
-    app.member(org, ceo_user, Role::Executive).await;
-    let ceo = app.person(org, "Cee Eo", "ceo@acme.example", true).await;
-    app.link(org, ceo, ceo_user).await;
+    let crate::support::AcmeCore { app, org, lead_user, ceo_user, ceo, .. } = crate::support::acme_core(db).await;
     let ops = app.person(org, "Ops Director", "ops@acme.example", false).await;
     let alice = app.person(org, "Alice Holder", "alice@acme.example", false).await;
     let role = app.role(org, "ISMS lead", true, false).await;

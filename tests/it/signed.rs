@@ -4,7 +4,7 @@
 //! linked or unlinked any more; every edit is refused with a sentence that
 //! says what to do instead; corrections go into append-only addenda; and
 //! every act records the account and the person it stands for.
-use crate::support::{Client, PASSWORD, TestApp};
+use crate::support::{id_after, Client, PASSWORD, TestApp};
 use async_zip::tokio::read::fs::ZipFileReader;
 use axum::http::StatusCode;
 use futures_util::AsyncReadExt;
@@ -29,22 +29,10 @@ struct Acme {
 }
 
 async fn acme(db: PgPool) -> Acme {
-    let app = TestApp::new(db).await;
-    let owner = app.user("owner@acme.example", "Owner").await;
-    let org = app.org("Acme", owner).await;
-    let lead_user = app.user("lead@acme.example", "Lead").await;
-    app.member(org, lead_user, Role::IsmsLead).await;
-    let ceo_user = app.user("ceo@acme.example", "Cee Eo").await;
-    app.member(org, ceo_user, Role::Executive).await;
-    let ceo = app.person(org, "Cee Eo", "ceo@acme.example", true).await;
-    app.link(org, ceo, ceo_user).await;
+    let crate::support::AcmeCore { app, org, lead_user, ceo_user, ceo, .. } = crate::support::acme_core(db).await;
     let lead = app.signed_in(lead_user, Some(org)).await;
     let ceo_client = app.signed_in(ceo_user, Some(org)).await;
     Acme { app, org, lead, ceo_client, ceo }
-}
-
-fn id_after(location: &str, prefix: &str) -> Uuid {
-    location.trim_start_matches(prefix).parse().unwrap_or_else(|_| panic!("no id in {location}"))
 }
 
 /// Adds evidence through the upload form, linked to `link` (`kind:id`); returns (item, revision).

@@ -595,3 +595,33 @@ pub fn link_in(mail: &str, prefix: &str) -> String {
     let line = mail.lines().find(|l| l.trim().starts_with(prefix)).unwrap_or_else(|| panic!("no link to {prefix} in {mail}"));
     url::Url::parse(line.trim()).unwrap().path().to_string()
 }
+
+/// Acme Ltd as most area tests start it: an owner, an ISMS lead, and a CEO
+/// who is top management and acts with their own account.
+pub struct AcmeCore {
+    pub app: TestApp,
+    pub org: Uuid,
+    pub owner: Uuid,
+    pub lead_user: Uuid,
+    pub ceo_user: Uuid,
+    /// The CEO in the directory.
+    pub ceo: Uuid,
+}
+
+pub async fn acme_core(db: PgPool) -> AcmeCore {
+    let app = TestApp::new(db).await;
+    let owner = app.user("owner@acme.example", "Owner").await;
+    let org = app.org("Acme", owner).await;
+    let lead_user = app.user("lead@acme.example", "Lead").await;
+    app.member(org, lead_user, mandate::auth::policy::Role::IsmsLead).await;
+    let ceo_user = app.user("ceo@acme.example", "Cee Eo").await;
+    app.member(org, ceo_user, mandate::auth::policy::Role::Executive).await;
+    let ceo = app.person(org, "Cee Eo", "ceo@acme.example", true).await;
+    app.link(org, ceo, ceo_user).await;
+    AcmeCore { app, org, owner, lead_user, ceo_user, ceo }
+}
+
+/// The id at the end of a redirect's location, after `prefix`.
+pub fn id_after(location: &str, prefix: &str) -> Uuid {
+    location.trim_start_matches(prefix).parse().unwrap_or_else(|_| panic!("no id in {location}"))
+}
