@@ -242,6 +242,24 @@ async fn text(c: &Client, css: &str) -> String {
     find(c, css).await.text().await.unwrap()
 }
 
+/// Waits until `css` holds `want` (after a form post the old page may still
+/// be showing, or its elements may go stale while the new one loads).
+async fn until_text(c: &Client, css: &str, want: &str) {
+    let mut last = String::new();
+    for _ in 0..200 {
+        if let Ok(e) = c.find(Locator::Css(css)).await
+            && let Ok(t) = e.text().await
+        {
+            if t == want {
+                return;
+            }
+            last = t;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("{css} still says {last:?}, not {want:?}");
+}
+
 async fn path(c: &Client) -> String {
     c.current_url().await.unwrap().path().to_string()
 }
@@ -286,7 +304,7 @@ async fn journey(c: &Client, base: &str, inbox: &Inbox) -> Result<(), String> {
     fill(c, "#f-password", PASSWORD).await;
     click(c, "main button[type=submit]").await;
     // The answer is the same for any address; the link comes by e-mail.
-    assert_eq!(text(c, "main h1").await, "Check your e-mail");
+    until_text(c, "main h1", "Check your e-mail").await;
     shot(c, "01b-signup-check-your-email").await;
     finish_sign_up(c, inbox, &owner_email).await;
     assert_eq!(text(c, "main h1").await, "Northwind Traders");
@@ -370,7 +388,7 @@ async fn sign_up(c: &Client, base: &str, inbox: &Inbox, org: &str, name: &str, e
     fill(c, "#f-email", email).await;
     fill(c, "#f-password", PASSWORD).await;
     click(c, "main button[type=submit]").await;
-    assert_eq!(text(c, "main h1").await, "Check your e-mail");
+    until_text(c, "main h1", "Check your e-mail").await;
     finish_sign_up(c, inbox, email).await;
 }
 
