@@ -140,9 +140,6 @@ async fn roster_to_decide(state: &AppState, me: &Member, today: chrono::NaiveDat
     use crate::people::roster::model;
     let mut conn = state.db.acquire().await?;
     let acting = model::acting_accounts(&mut conn, me.org_id, today).await?;
-    let pending = model::changes(&mut conn, me.org_id).await?;
-    Ok(pending
-        .into_iter()
-        .filter(|c| c.is_pending() && model::may_decide(me.role, me.user_id, c.proposed_by, c.account_id, &acting))
-        .collect())
+    let pending = model::pending_changes(&mut conn, me.org_id).await?;
+    Ok(pending.into_iter().filter(|c| model::may_decide(me.role, me.user_id, c.proposed_by, c.account_id, &acting)).collect())
 }

@@ -43,6 +43,8 @@ pub fn describe(action: &str) -> &str {
         "invitation.revoked" => "withdrew an invitation",
         "invitation.accepted" => "accepted an invitation",
         "user.created" => "created an account",
+        "signup.requested" => "asked to create an organisation (link e-mailed)",
+        "signup.finished" => "finished a sign-up from its e-mailed link",
         "user.password_changed" => "changed their password",
         "session.signed_in" => "signed in",
         "catalogue.loaded" => "loaded a requirement catalogue",

@@ -103,7 +103,7 @@ async fn signup(State(state): State<AppState>, visitor: Visitor, Form(form): For
             ),
         )
     } else {
-        let token = record(&state, now, &email, &name, &org_name, &hash).await?;
+        let token = record(&state, &visitor.request_id, now, &email, &name, &org_name, &hash).await?;
         (
             format!("Finish creating {org_name} on Mandate"),
             format!(
@@ -118,14 +118,15 @@ async fn signup(State(state): State<AppState>, visitor: Visitor, Form(form): For
 }
 
 /// Keeps a pending sign-up; returns the link's secret (only its hash is stored).
-async fn record(state: &AppState, now: DateTime<Utc>, email: &str, name: &str, org_name: &str, hash: &str) -> AppResult<String> {
+async fn record(state: &AppState, request_id: &str, now: DateTime<Utc>, email: &str, name: &str, org_name: &str, hash: &str) -> AppResult<String> {
     let token = random_token();
+    let id = Uuid::new_v4();
     let mut tx = state.db.begin().await?;
     sqlx::query(
         "INSERT INTO signups (id, token_hash, email, name, org_name, password_hash, created_at, expires_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
     )
-    .bind(Uuid::new_v4())
+    .bind(id)
     .bind(hash_token(&token))
     .bind(email)
     .bind(name)
@@ -135,6 +136,9 @@ async fn record(state: &AppState, now: DateTime<Utc>, email: &str, name: &str, o
     .bind(now + Duration::hours(LINK_HOURS))
     .execute(&mut *tx)
     .await?;
+    let actor = Actor { org_id: None, user_id: None, label: email.to_string(), request_id: request_id.to_string() };
+    crate::audit::record(&mut tx, &actor, now, "signup.requested", "signup", id, serde_json::json!({"email": email, "organisation": org_name}))
+        .await?;
     sqlx::query("DELETE FROM signups WHERE expires_at < $1").bind(now - Duration::days(7)).execute(&mut *tx).await?;
     tx.commit().await?;
     Ok(token)
@@ -195,6 +199,7 @@ async fn finish(State(state): State<AppState>, visitor: Visitor, Path(token): Pa
         return Err(AppError::Conflict("This address has an account by now. Sign in, then create the organisation from the Organisations page.".into()));
     };
     let actor = Actor { user_id: Some(user_id), ..actor };
+    crate::audit::record(&mut tx, &actor, now, "signup.finished", "user", user_id, serde_json::json!({"email": p.email})).await?;
     model::create_organisation(&mut tx, &actor, now, org_id, &p.org_name, user_id).await?;
     let cookie = session::start(&mut tx, &state, user_id, Some(org_id), visitor.session.as_ref()).await?;
     tx.commit().await?;

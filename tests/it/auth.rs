@@ -25,6 +25,8 @@ async fn sign_up_by_an_emailed_link_creates_organisation_owner_and_session(db: P
     assert_eq!(res.texts("main h1"), vec!["Check your e-mail"]);
     let users: i64 = sqlx::query_scalar("SELECT count(*) FROM users").fetch_one(app.db()).await.unwrap();
     assert_eq!(users, 0, "nothing is created before the link is used");
+    let logged: Vec<String> = sqlx::query_scalar("SELECT action FROM audit_log WHERE action LIKE 'signup.%' ORDER BY id").fetch_all(app.db()).await.unwrap();
+    assert_eq!(logged, vec!["signup.requested"], "the pending sign-up is in the audit log");
     let mail = mail_to(&inbox, "ada@globex.example").await;
     assert!(mail.contains("Subject: Finish creating Globex on Mandate"), "{mail}");
     let link = link_in(&mail, "http://localhost:8080/signup/");
@@ -49,6 +51,8 @@ async fn sign_up_by_an_emailed_link_creates_organisation_owner_and_session(db: P
     assert_eq!((role.as_str(), email.as_str()), ("owner", "ada@globex.example"));
     let hash: String = sqlx::query_scalar("SELECT password_hash FROM users").fetch_one(app.db()).await.unwrap();
     assert!(hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
+    let logged: i64 = sqlx::query_scalar("SELECT count(*) FROM audit_log WHERE action = 'signup.finished'").fetch_one(app.db()).await.unwrap();
+    assert_eq!(logged, 1);
     // The link works once.
     assert_eq!(app.client().post(&link, &[]).await.status, StatusCode::GONE);
     assert_eq!(app.client().get(&link).await.status, StatusCode::GONE);

@@ -183,6 +183,11 @@ pub async fn change(conn: &mut PgConnection, org_id: Uuid, id: Uuid) -> AppResul
     sqlx::query_as(&format!("{SELECT_CHANGES} AND c.id = $2")).bind(org_id).bind(id).fetch_optional(conn).await?.ok_or(AppError::NotFound)
 }
 
+/// Changes nobody has decided yet (what Home offers to leaders).
+pub async fn pending_changes(conn: &mut PgConnection, org_id: Uuid) -> AppResult<Vec<ChangeRow>> {
+    Ok(sqlx::query_as(&format!("{SELECT_CHANGES} AND c.status = 'pending' ORDER BY c.proposed_at, c.id")).bind(org_id).fetch_all(conn).await?)
+}
+
 pub async fn changes(conn: &mut PgConnection, org_id: Uuid) -> AppResult<Vec<ChangeRow>> {
     Ok(sqlx::query_as(&changes_sql()).bind(org_id).fetch_all(conn).await?)
 }
