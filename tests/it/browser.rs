@@ -755,6 +755,12 @@ async fn roster_journey(c: &Client, base: &str, logins: &[mandate::demo::DemoLog
     let addendum = text(c, "article.addendum").await;
     assert!(addendum.contains("Priya Shah") && addendum.contains("priya.shah@acme.example") && addendum.contains("in euros"), "{addendum}");
     shot(c, "55-addendum-under-signed-minutes").await;
+    // A leader's page says where top management is decided, and that accounts link themselves.
+    c.goto(&format!("{base}/people?q=Daniel")).await.map_err(|e| e.to_string())?;
+    c.find(Locator::LinkText("Daniel Okafor")).await.map_err(|e| e.to_string())?.click().await.map_err(|e| e.to_string())?;
+    let facts = text(c, "dl.facts").await;
+    assert!(facts.contains("Top management") && facts.contains("Linked to daniel.okafor@acme.example"), "{facts}");
+    shot(c, "56-person-page-on-a-phone").await;
     Ok(())
 }
 
