@@ -2,6 +2,7 @@
 //! signed policy version never change; what needs correcting is added
 //! under them as a dated note that names who wrote it (the person and the
 //! account), and is never edited or removed (the database refuses too).
+use crate::ids::OrgId;
 use crate::audit::{self, Actor};
 use crate::auth::policy::SignedRecord;
 use crate::auth::session::Member;
@@ -49,7 +50,7 @@ impl Addendum {
 }
 
 /// A record's addenda, oldest first.
-pub async fn of(db: &PgPool, org_id: Uuid, record: SignedRecord, id: Uuid) -> AppResult<Vec<Addendum>> {
+pub async fn of(db: &PgPool, org_id: OrgId, record: SignedRecord, id: Uuid) -> AppResult<Vec<Addendum>> {
     Ok(sqlx::query_as(
         "SELECT a.id, a.body, a.author_name, a.author_title, u.email AS account, a.written_at
            FROM addenda a LEFT JOIN users u ON u.id = a.written_by
@@ -64,7 +65,7 @@ pub async fn of(db: &PgPool, org_id: Uuid, record: SignedRecord, id: Uuid) -> Ap
 }
 
 /// The addenda of several records at once, one line each, oldest first.
-pub async fn lines_of(db: &PgPool, org_id: Uuid, record: SignedRecord, ids: &[Uuid]) -> AppResult<HashMap<Uuid, Vec<String>>> {
+pub async fn lines_of(db: &PgPool, org_id: OrgId, record: SignedRecord, ids: &[Uuid]) -> AppResult<HashMap<Uuid, Vec<String>>> {
     let rows: Vec<(Uuid, String)> = sqlx::query_as(&format!(
         "SELECT t.id, unnest({}) FROM unnest($2::uuid[]) AS t(id)",
         lines_sql(kind(record), "$1", "t.id", None)
@@ -133,7 +134,7 @@ impl Form {
 /// Adds an addendum to a signed record (the database refuses one for a
 /// record that is not signed, or of another organisation).
 #[allow(clippy::too_many_arguments)]
-pub async fn add(conn: &mut PgConnection, actor: &Actor, now: DateTime<Utc>, org_id: Uuid, record: SignedRecord, id: Uuid, author: &Author, body: &str) -> AppResult<Uuid> {
+pub async fn add(conn: &mut PgConnection, actor: &Actor, now: DateTime<Utc>, org_id: OrgId, record: SignedRecord, id: Uuid, author: &Author, body: &str) -> AppResult<Uuid> {
     let addendum = Uuid::new_v4();
     sqlx::query(
         "INSERT INTO addenda (id, org_id, target_kind, target_id, body, written_by, written_as, author_name, author_title, written_at)

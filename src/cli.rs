@@ -240,7 +240,7 @@ async fn verify(database: &db::Database) -> anyhow::Result<ExitCode> {
 
 async fn export(opts: &Options, database: &db::Database, org: &str, params: crate::bundles::build::Params, out: &std::path::Path) -> anyhow::Result<ExitCode> {
     db::migrate(&database.pool, SystemClock.now()).await?;
-    let found: Vec<(uuid::Uuid, String)> = sqlx::query_as("SELECT id, name FROM organisations WHERE id::text = $1 OR name = $1 ORDER BY name")
+    let found: Vec<(crate::ids::OrgId, String)> = sqlx::query_as("SELECT id, name FROM organisations WHERE id::text = $1 OR name = $1 ORDER BY name")
         .bind(org)
         .fetch_all(&database.pool)
         .await?;

@@ -2,6 +2,7 @@
 //! on 127.0.0.1:5432 if it answers; otherwise a private cluster under
 //! `<data dir>/postgres`, started from the installed PostgreSQL binaries and
 //! stopped again when the app exits.
+use crate::ids::OrgId;
 use anyhow::{Context, bail};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{ConnectOptions, PgPool};
@@ -243,7 +244,7 @@ fn find_bin_dir() -> Option<PathBuf> {
 /// Locks one row of a tenant table for the rest of the transaction, so a
 /// read-check-write on it never interleaves with another. `table` is always
 /// a name from our own code, never user input.
-pub async fn lock_row(conn: &mut sqlx::PgConnection, table: &'static str, org_id: uuid::Uuid, id: uuid::Uuid) -> Result<(), sqlx::Error> {
+pub async fn lock_row(conn: &mut sqlx::PgConnection, table: &'static str, org_id: OrgId, id: uuid::Uuid) -> Result<(), sqlx::Error> {
     sqlx::query(&format!("SELECT id FROM {table} WHERE org_id = $1 AND id = $2 FOR UPDATE")).bind(org_id).bind(id).execute(conn).await?;
     Ok(())
 }

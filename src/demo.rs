@@ -1,5 +1,6 @@
 //! The demo organisation loaded into an empty database, so a first run has
 //! something to look at: Acme Ltd, one login per role.
+use crate::ids::OrgId;
 use crate::audit::Actor;
 use crate::auth::password;
 use crate::auth::policy::Role;
@@ -9,7 +10,6 @@ use crate::orgs::model;
 use base64::Engine;
 use chrono::Duration;
 use sqlx::PgPool;
-use uuid::Uuid;
 
 pub const ORG_NAME: &str = "Acme Ltd";
 
@@ -39,7 +39,7 @@ pub async fn load_if_empty(db: &PgPool, store: &EvidenceStore, clock: &dyn Clock
         return Ok(None);
     }
     let now = clock.now();
-    let org_id = Uuid::new_v4();
+    let org_id = OrgId::new();
     let system = Actor::system(Some(org_id), "demo loader");
     let mut logins = Vec::new();
     let mut owner = None;
@@ -70,6 +70,7 @@ pub async fn load_if_empty(db: &PgPool, store: &EvidenceStore, clock: &dyn Clock
 
 /// Acme's records: a plausible, half-compliant state for every area.
 mod records {
+    use crate::ids::OrgId;
     use crate::audit::Actor;
     use crate::evidence::model::{self as evidence, ItemFields, NewRevision, Target, TargetKind};
     use crate::evidence::store::EvidenceStore;
@@ -117,7 +118,7 @@ mod records {
         NaiveDate::parse_from_str(s, "%Y-%m-%d").ok()
     }
 
-    pub async fn load(conn: &mut PgConnection, store: &EvidenceStore, system: &Actor, now: DateTime<Utc>, org_id: Uuid) -> anyhow::Result<()> {
+    pub async fn load(conn: &mut PgConnection, store: &EvidenceStore, system: &Actor, now: DateTime<Utc>, org_id: OrgId) -> anyhow::Result<()> {
         let today = now.date_naive();
         // People first, then their managers (a manager may come later in the list).
         let mut ids: HashMap<&str, Uuid> = HashMap::new();
@@ -389,7 +390,7 @@ mod records {
     /// come about (people when they started, evidence on its date, training
     /// when it was done), so views as of a past day and the trend chart show
     /// a history. Signed versions and minutes were written with their dates.
-    async fn give_records_their_history(conn: &mut PgConnection, system: &Actor, now: DateTime<Utc>, org_id: Uuid) -> anyhow::Result<()> {
+    async fn give_records_their_history(conn: &mut PgConnection, system: &Actor, now: DateTime<Utc>, org_id: OrgId) -> anyhow::Result<()> {
         for sql in [
             "UPDATE people SET created_at = LEAST(created_at, COALESCE(start_date, DATE '2015-01-01')::timestamptz) WHERE org_id = $1",
             "UPDATE isms_roles SET created_at = $2 - interval '520 days' WHERE org_id = $1",
@@ -414,7 +415,7 @@ mod records {
     /// an autumn review held without minutes, an overdue action, no resource
     /// decision in the last year, one all-hands talk, objectives and an
     /// unanswered ask of the CEO.
-    async fn leadership(conn: &mut PgConnection, lead: &Actor, now: DateTime<Utc>, org_id: Uuid, ids: &HashMap<&str, Uuid>) -> anyhow::Result<()> {
+    async fn leadership(conn: &mut PgConnection, lead: &Actor, now: DateTime<Utc>, org_id: OrgId, ids: &HashMap<&str, Uuid>) -> anyhow::Result<()> {
         use crate::leadership::meetings::{self, ActionFields, ActionStatus, MeetingFields, MeetingKind};
         use crate::leadership::{asks, communications, decisions, objectives};
         let today = now.date_naive();
@@ -601,7 +602,7 @@ mod records {
 
     /// Policies (the IS policy signed by the CTO, not the CEO, 14 months ago),
     /// partial acknowledgements, and training the CEO never took.
-    async fn policies_and_training(conn: &mut PgConnection, system: &Actor, now: DateTime<Utc>, org_id: Uuid, ids: &HashMap<&str, Uuid>) -> anyhow::Result<()> {
+    async fn policies_and_training(conn: &mut PgConnection, system: &Actor, now: DateTime<Utc>, org_id: OrgId, ids: &HashMap<&str, Uuid>) -> anyhow::Result<()> {
         use crate::people::audience::Audience;
         use crate::policies::acks::{self, Method};
         use crate::policies::model::{self as policies, Bump, Draft, PolicyFields, PolicyKind, Signer};

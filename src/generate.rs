@@ -4,6 +4,7 @@
 //! 40 management reviews) plus small ones, written with set-based SQL so it
 //! takes seconds. Records carry plausible dates (people are created when
 //! they start, reviews when they are held), so as-of views have a history.
+use crate::ids::OrgId;
 use crate::audit::{self, Actor};
 use crate::auth::password;
 use crate::auth::policy::Role;
@@ -68,7 +69,7 @@ pub async fn run(db: &PgPool, now: DateTime<Utc>, sizes: &Sizes, small: usize) -
     for (n, (name, size)) in orgs_to_fill.into_iter().enumerate() {
         let stamp = Uuid::new_v4().simple().to_string();
         let mut tx = db.begin().await?;
-        let org_id = Uuid::new_v4();
+        let org_id = OrgId::new();
         let system = Actor::system(Some(org_id), "generator");
         let roles: &[Role] = if n == 0 { &[Role::Owner, Role::IsmsLead, Role::Executive] } else { &[Role::Owner] };
         for role in roles {
@@ -94,7 +95,7 @@ pub async fn run(db: &PgPool, now: DateTime<Utc>, sizes: &Sizes, small: usize) -
 }
 
 /// Fills an existing organisation with generated records.
-pub async fn fill(conn: &mut PgConnection, org_id: Uuid, now: DateTime<Utc>, s: &Sizes) -> anyhow::Result<()> {
+pub async fn fill(conn: &mut PgConnection, org_id: OrgId, now: DateTime<Utc>, s: &Sizes) -> anyhow::Result<()> {
     let today = now.date_naive();
     macro_rules! exec {
         ($sql:expr) => {

@@ -4,6 +4,7 @@
 //! refuses UPDATE, DELETE and TRUNCATE on the table.
 pub mod pages;
 
+use crate::ids::OrgId;
 use chrono::{DateTime, SecondsFormat, Utc};
 use futures_util::TryStreamExt;
 use serde_json::Value;
@@ -16,7 +17,7 @@ use uuid::Uuid;
 /// Who makes a change, and under which request.
 #[derive(Debug, Clone)]
 pub struct Actor {
-    pub org_id: Option<Uuid>,
+    pub org_id: Option<OrgId>,
     pub user_id: Option<Uuid>,
     /// Shown in the log even after the account is gone (normally the e-mail).
     pub label: String,
@@ -25,7 +26,7 @@ pub struct Actor {
 
 impl Actor {
     /// Changes made by the application itself (demo data, maintenance).
-    pub fn system(org_id: Option<Uuid>, label: &str) -> Self {
+    pub fn system(org_id: Option<OrgId>, label: &str) -> Self {
         Actor { org_id, user_id: None, label: label.into(), request_id: "system".into() }
     }
 }
@@ -122,7 +123,7 @@ pub fn describe(action: &str) -> &str {
 
 /// A number that grows with every change to the organisation's records
 /// (-1: none yet): a count of its audit rows, leaving out access events.
-pub async fn records_version(db: impl sqlx::PgExecutor<'_>, org_id: Uuid) -> crate::error::AppResult<i64> {
+pub async fn records_version(db: impl sqlx::PgExecutor<'_>, org_id: OrgId) -> crate::error::AppResult<i64> {
     Ok(sqlx::query_scalar("SELECT records_seq FROM audit_heads WHERE chain = $1").bind(chain_of(Some(org_id))).fetch_optional(db).await?.unwrap_or(-1))
 }
 
@@ -134,8 +135,8 @@ pub fn changes_records(action: &str) -> bool {
 }
 
 /// Organisation-less events (an account changing its password) share the nil chain.
-fn chain_of(org_id: Option<Uuid>) -> Uuid {
-    org_id.unwrap_or(Uuid::nil())
+fn chain_of(org_id: Option<OrgId>) -> Uuid {
+    org_id.map(|o| o.0).unwrap_or(Uuid::nil())
 }
 
 /// The exact bytes that are hashed: fields in a fixed order, each JSON-encoded.
@@ -143,7 +144,7 @@ fn chain_of(org_id: Option<Uuid>) -> Uuid {
 fn canonical(
     chain: Uuid,
     seq: i64,
-    org_id: Option<Uuid>,
+    org_id: Option<OrgId>,
     actor_id: Option<Uuid>,
     actor_label: &str,
     action: &str,
@@ -158,7 +159,7 @@ fn canonical(
     format!(
         "[{},{seq},{},{},{},{},{},{},{},{},{}]",
         s(&chain.to_string()),
-        o(org_id),
+        o(org_id.map(|o| o.0)),
         o(actor_id),
         s(actor_label),
         s(action),
@@ -337,7 +338,7 @@ impl HistoryEntry {
 }
 
 /// The newest `limit` log rows about one record of an organisation.
-pub async fn history(db: &PgPool, org_id: Uuid, entity: &str, entity_id: Uuid, limit: i64) -> anyhow::Result<Vec<HistoryEntry>> {
+pub async fn history(db: &PgPool, org_id: OrgId, entity: &str, entity_id: Uuid, limit: i64) -> anyhow::Result<Vec<HistoryEntry>> {
     Ok(sqlx::query_as(
         "SELECT at, actor_label, action, details FROM audit_log
           WHERE org_id = $1 AND entity = $2 AND entity_id = $3 ORDER BY id DESC LIMIT $4",
@@ -355,7 +356,7 @@ struct StoredRow {
     id: i64,
     chain: Uuid,
     seq: i64,
-    org_id: Option<Uuid>,
+    org_id: Option<OrgId>,
     actor_id: Option<Uuid>,
     actor_label: String,
     action: String,
@@ -374,7 +375,7 @@ struct StoredRow {
 pub struct ExportedRow {
     pub chain: Uuid,
     pub seq: i64,
-    pub org_id: Option<Uuid>,
+    pub org_id: Option<OrgId>,
     pub actor_id: Option<Uuid>,
     pub actor_label: String,
     pub action: String,
@@ -407,7 +408,7 @@ impl ExportedRow {
 }
 
 /// The chain head of an organisation: its newest sequence number and hash.
-pub async fn head_hash(db: impl sqlx::PgExecutor<'_>, org_id: Uuid) -> anyhow::Result<(i64, Vec<u8>)> {
+pub async fn head_hash(db: impl sqlx::PgExecutor<'_>, org_id: OrgId) -> anyhow::Result<(i64, Vec<u8>)> {
     Ok(sqlx::query_as("SELECT seq, hash FROM audit_heads WHERE chain = $1").bind(chain_of(Some(org_id))).fetch_optional(db).await?.unwrap_or((0, vec![0u8; 32])))
 }
 

@@ -1,4 +1,5 @@
 //! Browsing the organisation's audit log, and exporting it as CSV.
+use crate::ids::OrgId;
 use crate::state::AppState;
 use crate::web::routes::Routes;
 use crate::auth::policy::Action;
@@ -11,7 +12,6 @@ use axum::extract::{Query, State};
 use axum::response::Response;
 use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
 use serde::Deserialize;
-use uuid::Uuid;
 
 const PAGE: i64 = 100;
 
@@ -99,7 +99,7 @@ impl Entry {
 
 fn bind_filter<'q>(
     q: sqlx::query::QueryAs<'q, sqlx::Postgres, Entry, sqlx::postgres::PgArguments>,
-    org_id: Uuid,
+    org_id: OrgId,
     f: &Filter,
     before: Option<i64>,
 ) -> sqlx::query::QueryAs<'q, sqlx::Postgres, Entry, sqlx::postgres::PgArguments> {

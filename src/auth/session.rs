@@ -2,6 +2,7 @@
 //! The cookie holds 32 random bytes; the table holds only their SHA-256.
 //! Every request passes through `load`, which resolves the visitor once and
 //! enforces the idle and absolute timeouts.
+use crate::ids::OrgId;
 use crate::state::AppState;
 use crate::auth::policy::{Action, Role};
 use crate::error::{AppError, AppResult};
@@ -52,7 +53,7 @@ pub struct Session {
 
 #[derive(Clone, Debug)]
 pub struct CurrentOrg {
-    pub org_id: Uuid,
+    pub org_id: OrgId,
     pub org_name: String,
     pub membership_id: Uuid,
     pub role: Role,
@@ -141,7 +142,7 @@ struct SessionRow {
     csrf_token: String,
     created_at: DateTime<Utc>,
     last_seen_at: DateTime<Utc>,
-    org_id: Option<Uuid>,
+    org_id: Option<OrgId>,
     org_name: Option<String>,
     membership_id: Option<Uuid>,
     role: Option<String>,
@@ -289,7 +290,7 @@ pub async fn start(
     conn: &mut PgConnection,
     state: &AppState,
     user_id: Uuid,
-    org_id: Option<Uuid>,
+    org_id: Option<OrgId>,
     previous: Option<&Session>,
 ) -> anyhow::Result<HeaderValue> {
     if let Some(prev) = previous {
@@ -384,7 +385,7 @@ pub struct Member {
     pub user_id: Uuid,
     pub email: String,
     pub name: String,
-    pub org_id: Uuid,
+    pub org_id: OrgId,
     pub org_name: String,
     pub membership_id: Uuid,
     pub role: Role,

@@ -1,6 +1,7 @@
 //! Sign-up by e-mail. The form answers the same whether or not the address
 //! already has an account; what differs goes by e-mail to that address:
 //! a link that finishes the sign-up, or a note that an account exists.
+use crate::ids::OrgId;
 use crate::state::AppState;
 use crate::web::routes::Routes;
 use crate::audit::Actor;
@@ -13,7 +14,7 @@ use crate::web::{FieldErrors, Layout};
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::Form;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use chrono::{DateTime, Duration, Utc};
@@ -170,14 +171,14 @@ async fn open_signup(state: &AppState, token: &str, now: DateTime<Utc>) -> AppRe
 }
 
 /// Opening the link changes nothing: the page asks to confirm (no state change on GET).
-async fn finish_page(State(state): State<AppState>, visitor: Visitor, Path(token): Path<String>) -> AppResult<Response> {
+async fn finish_page(State(state): State<AppState>, visitor: Visitor, crate::web::Segment(token): crate::web::Segment) -> AppResult<Response> {
     let pending = open_signup(&state, &token, state.clock.now()).await?;
     let status = if pending.is_some() { StatusCode::OK } else { StatusCode::GONE };
     let page = FinishPage { layout: Layout::basic(&visitor, "Finish creating your organisation"), pending: pending.map(|p| (p.org_name, p.email)) };
     Ok((status, page).into_response())
 }
 
-async fn finish(State(state): State<AppState>, visitor: Visitor, Path(token): Path<String>) -> AppResult<Response> {
+async fn finish(State(state): State<AppState>, visitor: Visitor, crate::web::Segment(token): crate::web::Segment) -> AppResult<Response> {
     let now = state.clock.now();
     let mut tx = state.db.begin().await?;
     let claimed: Option<Pending> = sqlx::query_as(
@@ -192,7 +193,7 @@ async fn finish(State(state): State<AppState>, visitor: Visitor, Path(token): Pa
         let page = FinishPage { layout: Layout::basic(&visitor, "Finish creating your organisation"), pending: None };
         return Ok((StatusCode::GONE, page).into_response());
     };
-    let org_id = Uuid::new_v4();
+    let org_id = OrgId::new();
     let actor = Actor { org_id: Some(org_id), user_id: None, label: p.email.clone(), request_id: visitor.request_id.clone() };
     let Some(user_id) = model::create_user(&mut tx, &actor, now, &p.email, &p.name, &p.password_hash).await? else {
         // The address got an account since the link was sent (an invitation, another sign-up).

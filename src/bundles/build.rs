@@ -6,6 +6,7 @@
 //! and the ZIP straight to its destination, so memory stays flat whatever
 //! the bundle's size (the ZIP's central directory, a few dozen bytes per
 //! file, is the only thing that grows).
+use crate::ids::OrgId;
 use super::manifest::{AuditSegment, FORMAT, FileEntry, MANIFEST, README, SUMS, safe_segment, sums_line};
 use crate::audit::ExportedRow;
 use crate::evidence::store::EvidenceStore;
@@ -502,7 +503,7 @@ struct RevisionRow {
 
 /// Builds the bundle into `out` and returns what was written. `now` dates
 /// the entries; `progress` is updated as entries are written.
-pub async fn build<W>(db: &PgPool, store: &EvidenceStore, org_id: Uuid, params: &Params, now: DateTime<Utc>, progress: &Progress, out: W) -> anyhow::Result<Built>
+pub async fn build<W>(db: &PgPool, store: &EvidenceStore, org_id: OrgId, params: &Params, now: DateTime<Utc>, progress: &Progress, out: W) -> anyhow::Result<Built>
 where
     W: AsyncWrite + Unpin + Send,
 {
@@ -556,7 +557,7 @@ async fn write_all<W: AsyncWrite + Unpin + Send>(
     db: &PgPool,
     tx: &mut Transaction<'static, Postgres>,
     store: &EvidenceStore,
-    org_id: Uuid,
+    org_id: OrgId,
     org_name: &str,
     params: &Params,
     cut: DateTime<Utc>,

@@ -1,6 +1,7 @@
 //! The bundle's `index.html`: a page that works offline, from requirement
 //! to owner to evidence with relative links, then the policies, the record
 //! files and the audit log. Written row by row into the ZIP entry.
+use crate::ids::OrgId;
 use super::build::{Entry, Params, evidence_path};
 use super::manifest::AuditSegment;
 use crate::people::attribution::{Via, byline};
@@ -86,7 +87,7 @@ struct MeetingRow {
 /// The meetings, each with its evidence: for one signed off by the day,
 /// the revisions it was signed off with (never a later one); otherwise the
 /// items linked by then at their newest revision by then.
-async fn meetings<W: AsyncWrite + Unpin>(tx: &mut Transaction<'static, Postgres>, out: &mut Entry<'_, W>, org_id: Uuid, cut: DateTime<Utc>) -> anyhow::Result<()> {
+async fn meetings<W: AsyncWrite + Unpin>(tx: &mut Transaction<'static, Postgres>, out: &mut Entry<'_, W>, org_id: OrgId, cut: DateTime<Utc>) -> anyhow::Result<()> {
     out.write(b"<h2>Meetings and their sign-off</h2>\n<p>For a meeting signed off by the day, its evidence is the revision of each file that was current when the chair signed off; a later revision of the same evidence is in the bundle too, but not part of the signed record.</p>\n<table><thead><tr><th>Meeting</th><th>Held</th><th>Signed off</th><th>Evidence</th></tr></thead><tbody>\n").await?;
     let mut rows = sqlx::query_as::<_, MeetingRow>(
         "SELECT m.id, m.title, m.held_on, m.planned_on, CASE WHEN m.signed_off_at < $2 THEN m.signed_off_at END AS signed_off_at,
@@ -169,7 +170,7 @@ struct AddendumRow {
 }
 
 /// Corrections added under signed records by the day, oldest first.
-async fn addenda<W: AsyncWrite + Unpin>(tx: &mut Transaction<'static, Postgres>, out: &mut Entry<'_, W>, org_id: Uuid, cut: DateTime<Utc>) -> anyhow::Result<()> {
+async fn addenda<W: AsyncWrite + Unpin>(tx: &mut Transaction<'static, Postgres>, out: &mut Entry<'_, W>, org_id: OrgId, cut: DateTime<Utc>) -> anyhow::Result<()> {
     out.write(b"<h2>Addenda to signed records</h2>\n<p>A signed record never changes; a correction is added under it, dated and attributed, and is never changed or removed (also in <a href=\"records/addenda.csv\">records/addenda.csv</a>).</p>\n").await?;
     let mut rows = sqlx::query_as::<_, AddendumRow>(
         "SELECT CASE a.target_kind WHEN 'meeting' THEN 'Meeting: ' || m.title || COALESCE(' (' || m.held_on::text || ')', '')
@@ -214,7 +215,7 @@ async fn addenda<W: AsyncWrite + Unpin>(tx: &mut Transaction<'static, Postgres>,
 pub async fn render<W: AsyncWrite + Unpin>(
     tx: &mut Transaction<'static, Postgres>,
     out: &mut Entry<'_, W>,
-    org_id: Uuid,
+    org_id: OrgId,
     org_name: &str,
     params: &Params,
     cut: DateTime<Utc>,

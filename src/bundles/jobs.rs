@@ -3,6 +3,7 @@
 //! while it works. A job whose heartbeat stopped (its process died) is
 //! claimed again and restarted from the beginning under a new attempt
 //! number; the attempt that lost it notices at its next heartbeat and stops.
+use crate::ids::OrgId;
 use super::build::{self, Params, Progress};
 use crate::state::AppState;
 use crate::audit::{self, Actor};
@@ -22,7 +23,7 @@ const BEAT_EVERY: std::time::Duration = std::time::Duration::from_secs(2);
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct Job {
     pub id: Uuid,
-    pub org_id: Uuid,
+    pub org_id: OrgId,
     pub params: sqlx::types::Json<Params>,
     pub requested_by_name: Option<String>,
     pub requested_at: DateTime<Utc>,
@@ -61,20 +62,20 @@ const SELECT: &str = "SELECT j.id, j.org_id, j.params, u.name AS requested_by_na
         j.progress_note, j.result_size, j.result_sha256, j.manifest_sha256, j.error, j.finished_at
    FROM jobs j LEFT JOIN users u ON u.id = j.requested_by";
 
-pub async fn list(db: &PgPool, org_id: Uuid) -> AppResult<Vec<Job>> {
+pub async fn list(db: &PgPool, org_id: OrgId) -> AppResult<Vec<Job>> {
     Ok(sqlx::query_as(&format!("{SELECT} WHERE j.org_id = $1 AND j.kind = 'evidence_bundle' ORDER BY j.requested_at DESC LIMIT 50")).bind(org_id).fetch_all(db).await?)
 }
 
-pub async fn get(db: &PgPool, org_id: Uuid, id: Uuid) -> AppResult<Job> {
+pub async fn get(db: &PgPool, org_id: OrgId, id: Uuid) -> AppResult<Job> {
     sqlx::query_as(&format!("{SELECT} WHERE j.org_id = $1 AND j.id = $2")).bind(org_id).bind(id).fetch_optional(db).await?.ok_or(AppError::NotFound)
 }
 
 /// The stored ZIP of a finished job.
-pub async fn result_key(db: &PgPool, org_id: Uuid, id: Uuid) -> AppResult<Option<String>> {
+pub async fn result_key(db: &PgPool, org_id: OrgId, id: Uuid) -> AppResult<Option<String>> {
     Ok(sqlx::query_scalar("SELECT result_key FROM jobs WHERE org_id = $1 AND id = $2 AND status = 'done'").bind(org_id).bind(id).fetch_optional(db).await?.flatten())
 }
 
-pub async fn enqueue(conn: &mut PgConnection, actor: &Actor, now: DateTime<Utc>, org_id: Uuid, params: &Params) -> AppResult<Uuid> {
+pub async fn enqueue(conn: &mut PgConnection, actor: &Actor, now: DateTime<Utc>, org_id: OrgId, params: &Params) -> AppResult<Uuid> {
     let id = Uuid::new_v4();
     sqlx::query("INSERT INTO jobs (id, org_id, kind, params, requested_by, requested_at) VALUES ($1, $2, 'evidence_bundle', $3, $4, $5)")
         .bind(id)
@@ -93,7 +94,7 @@ pub async fn enqueue(conn: &mut PgConnection, actor: &Actor, now: DateTime<Utc>,
 #[derive(Debug, Clone)]
 pub struct Claim {
     pub id: Uuid,
-    pub org_id: Uuid,
+    pub org_id: OrgId,
     pub attempt: i32,
     pub params: Params,
 }
@@ -103,7 +104,7 @@ pub struct Claim {
 pub async fn claim(db: &PgPool, worker: &str, now: DateTime<Utc>, stale_after: Duration) -> anyhow::Result<Option<Claim>> {
     // Jobs whose process died too often are given up, in one transaction with their audit rows.
     let mut tx = db.begin().await?;
-    let given_up: Vec<(Uuid, Uuid)> = sqlx::query_as(
+    let given_up: Vec<(Uuid, OrgId)> = sqlx::query_as(
         "UPDATE jobs SET status = 'failed', finished_at = $1,
                 error = 'The bundle could not be made: the process making it stopped ' || attempts || ' times. It was logged; try again, and tell your administrator if it fails again.'
           WHERE status = 'running' AND heartbeat_at < $2 AND attempts >= $3
@@ -130,7 +131,7 @@ pub async fn claim(db: &PgPool, worker: &str, now: DateTime<Utc>, stale_after: D
     .bind(now - stale_after)
     .fetch_optional(db)
     .await?;
-    Ok(row.map(|(id, org_id, attempt, params)| Claim { id, org_id, attempt, params: params.0 }))
+    Ok(row.map(|(id, org_id, attempt, params)| Claim { id, org_id: OrgId(org_id), attempt, params: params.0 }))
 }
 
 /// Writes progress and the heartbeat; false when the job is no longer this attempt's.

@@ -4,6 +4,7 @@ pub mod model;
 pub mod sniff;
 pub mod store;
 
+use crate::ids::OrgId;
 use crate::state::AppState;
 use crate::web::routes::Routes;
 use crate::audit::{self, HistoryEntry};
@@ -431,7 +432,7 @@ async fn read_parts(
 
 /// Removes a stored file after a failure, unless its row was written after all
 /// (a commit can fail to report success).
-async fn discard_unless_recorded(state: &AppState, org_id: Uuid, revision_id: Uuid, key: &str) {
+async fn discard_unless_recorded(state: &AppState, org_id: OrgId, revision_id: Uuid, key: &str) {
     let recorded: Result<bool, sqlx::Error> = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM evidence_revisions WHERE org_id = $1 AND id = $2)")
         .bind(org_id)
         .bind(revision_id)

@@ -1,5 +1,6 @@
 //! Evidence items, their revisions and their links, and the rules for how
 //! long a piece of evidence counts.
+use crate::ids::OrgId;
 use crate::audit::{self, Actor};
 use crate::error::{AppError, AppResult};
 use crate::web::pager::Pager;
@@ -221,7 +222,7 @@ pub fn filtered_sql(limit: Option<i64>, offset: i64) -> String {
     )
 }
 
-pub fn bind_filter<'q, O>(q: crate::web::csv::Query<'q, O>, org_id: Uuid, f: &Filter, today: NaiveDate) -> crate::web::csv::Query<'q, O> {
+pub fn bind_filter<'q, O>(q: crate::web::csv::Query<'q, O>, org_id: OrgId, f: &Filter, today: NaiveDate) -> crate::web::csv::Query<'q, O> {
     let opt = |v: &str| (!v.trim().is_empty()).then(|| v.trim().to_string());
     q.bind(org_id)
         .bind(opt(&f.q))
@@ -232,19 +233,19 @@ pub fn bind_filter<'q, O>(q: crate::web::csv::Query<'q, O>, org_id: Uuid, f: &Fi
 }
 
 /// One page of the items matching the filter.
-pub async fn list(db: &PgPool, org_id: Uuid, f: &Filter, today: NaiveDate, pager: &Pager) -> AppResult<Vec<Item>> {
+pub async fn list(db: &PgPool, org_id: OrgId, f: &Filter, today: NaiveDate, pager: &Pager) -> AppResult<Vec<Item>> {
     let sql = filtered_sql(Some(pager.limit()), pager.offset());
     Ok(bind_filter(sqlx::query_as(&sql), org_id, f, today).fetch_all(db).await?)
 }
 
 /// How many items match the filter.
-pub async fn count(db: &PgPool, org_id: Uuid, f: &Filter, today: NaiveDate) -> AppResult<i64> {
+pub async fn count(db: &PgPool, org_id: OrgId, f: &Filter, today: NaiveDate) -> AppResult<i64> {
     let sql = format!("SELECT count(*) FROM ({}) AS x", filtered_sql(None, 0));
     let (n,): (i64,) = bind_filter(sqlx::query_as(&sql), org_id, f, today).fetch_one(db).await?;
     Ok(n)
 }
 
-pub async fn get(db: impl sqlx::PgExecutor<'_>, org_id: Uuid, id: Uuid) -> AppResult<Item> {
+pub async fn get(db: impl sqlx::PgExecutor<'_>, org_id: OrgId, id: Uuid) -> AppResult<Item> {
     sqlx::query_as(&format!("{SELECT_ITEMS} WHERE i.org_id = $1 AND i.id = $2"))
         .bind(org_id)
         .bind(id)
@@ -254,7 +255,7 @@ pub async fn get(db: impl sqlx::PgExecutor<'_>, org_id: Uuid, id: Uuid) -> AppRe
 }
 
 /// Items linked to one record (a requirement's evidence, say).
-pub async fn for_target(db: &PgPool, org_id: Uuid, target: Target) -> AppResult<Vec<Item>> {
+pub async fn for_target(db: &PgPool, org_id: OrgId, target: Target) -> AppResult<Vec<Item>> {
     Ok(sqlx::query_as(&format!(
         "{SELECT_ITEMS} JOIN evidence_links l ON l.org_id = i.org_id AND l.item_id = i.id
           WHERE i.org_id = $1 AND l.target_kind = $2 AND l.target_id = $3 ORDER BY i.evidence_date DESC NULLS LAST, i.title"
@@ -292,7 +293,7 @@ const SELECT_REVISIONS: &str = "SELECT v.id, v.number, v.object_key, v.filename,
         u.name AS uploaded_by_name, v.uploaded_at
    FROM evidence_revisions v LEFT JOIN users u ON u.id = v.uploaded_by";
 
-pub async fn revisions(db: &PgPool, org_id: Uuid, item_id: Uuid) -> AppResult<Vec<Revision>> {
+pub async fn revisions(db: &PgPool, org_id: OrgId, item_id: Uuid) -> AppResult<Vec<Revision>> {
     Ok(sqlx::query_as(&format!("{SELECT_REVISIONS} WHERE v.org_id = $1 AND v.item_id = $2 ORDER BY v.number DESC"))
         .bind(org_id)
         .bind(item_id)
@@ -300,7 +301,7 @@ pub async fn revisions(db: &PgPool, org_id: Uuid, item_id: Uuid) -> AppResult<Ve
         .await?)
 }
 
-pub async fn revision(db: &PgPool, org_id: Uuid, id: Uuid) -> AppResult<Revision> {
+pub async fn revision(db: &PgPool, org_id: OrgId, id: Uuid) -> AppResult<Revision> {
     sqlx::query_as(&format!("{SELECT_REVISIONS} WHERE v.org_id = $1 AND v.id = $2"))
         .bind(org_id)
         .bind(id)
@@ -310,13 +311,13 @@ pub async fn revision(db: &PgPool, org_id: Uuid, id: Uuid) -> AppResult<Revision
 }
 
 /// Bytes stored by an organisation, for its quota.
-pub async fn usage(db: &PgPool, org_id: Uuid) -> AppResult<i64> {
+pub async fn usage(db: &PgPool, org_id: OrgId) -> AppResult<i64> {
     Ok(sqlx::query_scalar("SELECT COALESCE(sum(size), 0)::bigint FROM evidence_revisions WHERE org_id = $1").bind(org_id).fetch_one(db).await?)
 }
 
 /// Holds the organisation's quota while a file is recorded: concurrent
 /// uploads are counted one after the other.
-pub async fn reserve(conn: &mut PgConnection, org_id: Uuid, size: u64, quota: u64) -> AppResult<()> {
+pub async fn reserve(conn: &mut PgConnection, org_id: OrgId, size: u64, quota: u64) -> AppResult<()> {
     sqlx::query("SELECT pg_advisory_xact_lock(hashtext('evidence-quota:' || $1::text))").bind(org_id).execute(&mut *conn).await?;
     let used: i64 = sqlx::query_scalar("SELECT COALESCE(sum(size), 0)::bigint FROM evidence_revisions WHERE org_id = $1")
         .bind(org_id)
@@ -333,7 +334,7 @@ fn item_details(f: &ItemFields) -> Value {
            "review_interval_months": f.review_interval_months, "owner_id": f.owner_id, "external_url": f.external_url})
 }
 
-async fn check_owner(conn: &mut PgConnection, org_id: Uuid, owner: Option<Uuid>) -> AppResult<()> {
+async fn check_owner(conn: &mut PgConnection, org_id: OrgId, owner: Option<Uuid>) -> AppResult<()> {
     if let Some(o) = owner {
         let ok: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM people WHERE org_id = $1 AND id = $2)")
             .bind(org_id)
@@ -347,7 +348,7 @@ async fn check_owner(conn: &mut PgConnection, org_id: Uuid, owner: Option<Uuid>)
     Ok(())
 }
 
-pub async fn create(conn: &mut PgConnection, actor: &Actor, now: DateTime<Utc>, org_id: Uuid, id: Uuid, f: &ItemFields) -> AppResult<()> {
+pub async fn create(conn: &mut PgConnection, actor: &Actor, now: DateTime<Utc>, org_id: OrgId, id: Uuid, f: &ItemFields) -> AppResult<()> {
     check_owner(conn, org_id, f.owner_id).await?;
     sqlx::query(
         "INSERT INTO evidence_items (id, org_id, title, description, kind, external_url, evidence_date, valid_until,
@@ -372,7 +373,7 @@ pub async fn create(conn: &mut PgConnection, actor: &Actor, now: DateTime<Utc>, 
     Ok(())
 }
 
-pub async fn update(conn: &mut PgConnection, actor: &Actor, now: DateTime<Utc>, org_id: Uuid, before: &Item, f: &ItemFields) -> AppResult<bool> {
+pub async fn update(conn: &mut PgConnection, actor: &Actor, now: DateTime<Utc>, org_id: OrgId, before: &Item, f: &ItemFields) -> AppResult<bool> {
     let (old, new) = (item_details(&before.fields()), item_details(f));
     let mut changes = serde_json::Map::new();
     for (k, v) in new.as_object().into_iter().flatten() {
@@ -420,7 +421,7 @@ pub struct NewRevision<'a> {
 }
 
 /// Records a file as the item's next revision; returns its number.
-pub async fn add_revision(conn: &mut PgConnection, actor: &Actor, now: DateTime<Utc>, org_id: Uuid, item_id: Uuid, r: &NewRevision<'_>) -> AppResult<i32> {
+pub async fn add_revision(conn: &mut PgConnection, actor: &Actor, now: DateTime<Utc>, org_id: OrgId, item_id: Uuid, r: &NewRevision<'_>) -> AppResult<i32> {
     // Lock the item so two uploads never take the same number.
     let exists: Option<Uuid> = sqlx::query_scalar("SELECT id FROM evidence_items WHERE org_id = $1 AND id = $2 FOR UPDATE")
         .bind(org_id)
@@ -579,7 +580,7 @@ impl TargetRow {
     }
 }
 
-pub async fn targets(db: &PgPool, org_id: Uuid) -> AppResult<Vec<TargetRow>> {
+pub async fn targets(db: &PgPool, org_id: OrgId) -> AppResult<Vec<TargetRow>> {
     Ok(sqlx::query_as(&format!("SELECT kind, id, label, href FROM ({TARGETS_SQL}) t ORDER BY sort, label"))
         .bind(org_id)
         .fetch_all(db)
@@ -606,7 +607,7 @@ impl LinkRow {
 }
 
 /// The links of several items at once (lists show them without one query per item).
-pub async fn links_of(db: &PgPool, org_id: Uuid, items: &[Uuid]) -> AppResult<Vec<LinkRow>> {
+pub async fn links_of(db: &PgPool, org_id: OrgId, items: &[Uuid]) -> AppResult<Vec<LinkRow>> {
     Ok(sqlx::query_as(&format!(
         "SELECT l.item_id, t.kind, t.id, t.label, t.href FROM evidence_links l
            JOIN ({TARGETS_SQL}) t ON t.kind = l.target_kind AND t.id = l.target_id
@@ -624,7 +625,7 @@ pub fn parse_target(raw: &str) -> Option<Target> {
 }
 
 /// Links an item to a record of this organisation (unknown records answer 404).
-pub async fn link(conn: &mut PgConnection, actor: &Actor, now: DateTime<Utc>, org_id: Uuid, item_id: Uuid, target: Target) -> AppResult<bool> {
+pub async fn link(conn: &mut PgConnection, actor: &Actor, now: DateTime<Utc>, org_id: OrgId, item_id: Uuid, target: Target) -> AppResult<bool> {
     let label: Option<String> = sqlx::query_scalar(&format!("SELECT label FROM ({TARGETS_SQL}) t WHERE t.kind = $2 AND t.id = $3"))
         .bind(org_id)
         .bind(target.kind.as_str())
@@ -658,7 +659,7 @@ pub async fn link(conn: &mut PgConnection, actor: &Actor, now: DateTime<Utc>, or
 /// A signed-off meeting and a signed policy version are final records: the
 /// evidence they were signed with cannot change either (the database
 /// refuses too, with the same words; see `signed_record_refusal`).
-async fn ensure_open(conn: &mut PgConnection, org_id: Uuid, target: Target) -> AppResult<()> {
+async fn ensure_open(conn: &mut PgConnection, org_id: OrgId, target: Target) -> AppResult<()> {
     if target.kind == TargetKind::EvidenceRequest {
         // Locks the request, so a link never races with its closing.
         if crate::requests::model::lock(conn, org_id, target.id).await? == crate::requests::model::Status::Closed {
@@ -718,7 +719,7 @@ impl Pinned {
 
 /// Records, in the signature's transaction, the revision current now of
 /// every item linked to `target`. Returns how many items were pinned.
-pub async fn pin(conn: &mut PgConnection, now: DateTime<Utc>, org_id: Uuid, target: Target) -> AppResult<u64> {
+pub async fn pin(conn: &mut PgConnection, now: DateTime<Utc>, org_id: OrgId, target: Target) -> AppResult<u64> {
     Ok(sqlx::query(
         "INSERT INTO evidence_pins (org_id, target_kind, target_id, item_id, revision_id, item_title, pinned_at)
          SELECT l.org_id, l.target_kind, l.target_id, l.item_id,
@@ -737,7 +738,7 @@ pub async fn pin(conn: &mut PgConnection, now: DateTime<Utc>, org_id: Uuid, targ
 }
 
 /// What a signed record was signed with, by title.
-pub async fn pinned(db: &PgPool, org_id: Uuid, target: Target) -> AppResult<Vec<Pinned>> {
+pub async fn pinned(db: &PgPool, org_id: OrgId, target: Target) -> AppResult<Vec<Pinned>> {
     Ok(sqlx::query_as(
         "SELECT p.item_id, p.item_title AS title, i.external_url, p.revision_id, r.number, r.filename, r.size, r.sha256, p.pinned_at
            FROM evidence_pins p
@@ -753,7 +754,7 @@ pub async fn pinned(db: &PgPool, org_id: Uuid, target: Target) -> AppResult<Vec<
     .await?)
 }
 
-pub async fn unlink(conn: &mut PgConnection, actor: &Actor, now: DateTime<Utc>, org_id: Uuid, item_id: Uuid, target: Target) -> AppResult<bool> {
+pub async fn unlink(conn: &mut PgConnection, actor: &Actor, now: DateTime<Utc>, org_id: OrgId, item_id: Uuid, target: Target) -> AppResult<bool> {
     ensure_open(conn, org_id, target).await?;
     let removed = sqlx::query("DELETE FROM evidence_links WHERE org_id = $1 AND item_id = $2 AND target_kind = $3 AND target_id = $4")
         .bind(org_id)

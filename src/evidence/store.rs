@@ -8,6 +8,7 @@
 //! store) or an unfinished multipart upload (S3), never a row or a file at a
 //! final key; `sweep` removes partial files and completed files no row
 //! refers to.
+use crate::ids::OrgId;
 use super::sniff::{self, FileType, Refusal, Sniffer};
 use anyhow::Context;
 use bytes::Bytes;
@@ -114,7 +115,7 @@ impl EvidenceStore {
     }
 
     /// The key of a revision's file: server-made, never from the uploader.
-    pub fn key_for(org_id: Uuid, revision_id: Uuid) -> String {
+    pub fn key_for(org_id: OrgId, revision_id: Uuid) -> String {
         format!("orgs/{org_id}/{revision_id}")
     }
 

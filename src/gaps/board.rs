@@ -1,6 +1,7 @@
 //! The leadership dashboard: where each clause stands in plain words, the
 //! trend of open gaps, what only the signed-in executive can do, and a card
 //! to prepare for the audit interview.
+use crate::ids::OrgId;
 use super::model::{CLAUSES, Counts, Gap, Severity};
 use super::snapshot::{Decision, Meeting, Objective};
 use super::trend::{self, Point};
@@ -103,7 +104,7 @@ impl Mine {
     }
 }
 
-async fn mine(db: &PgPool, org_id: Uuid, user_id: Uuid, today: NaiveDate) -> AppResult<Option<Mine>> {
+async fn mine(db: &PgPool, org_id: OrgId, user_id: Uuid, today: NaiveDate) -> AppResult<Option<Mine>> {
     let Some(me) = people::person_of_user(db, org_id, user_id).await? else { return Ok(None) };
     let confirm = sqlx::query_as(
         "SELECT a.id, r.name AS role_name, p.name AS person_name FROM role_appointments a

@@ -16,7 +16,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::OnceCell;
-use uuid::Uuid;
+use crate::ids::OrgId;
 
 /// At most this many evaluations are kept; the oldest go first.
 const CAPACITY: usize = 2_000;
@@ -31,14 +31,14 @@ struct Entry {
 
 #[derive(Default)]
 pub struct Cache {
-    entries: Mutex<HashMap<(Uuid, NaiveDate), Entry>>,
+    entries: Mutex<HashMap<(OrgId, NaiveDate), Entry>>,
 }
 
 impl Cache {
     /// The evaluation of `org` as of `day` at audit head `head`, computed by
     /// `compute` unless a usable one is kept. `reuse_for`: how long an
     /// evaluation stays usable after the head moved on (`None`: not at all).
-    pub async fn get_or_compute<F, Fut>(&self, org: Uuid, day: NaiveDate, head: i64, reuse_for: Option<Duration>, compute: F) -> Result<Arc<Evaluation>, AppError>
+    pub async fn get_or_compute<F, Fut>(&self, org: OrgId, day: NaiveDate, head: i64, reuse_for: Option<Duration>, compute: F) -> Result<Arc<Evaluation>, AppError>
     where
         F: FnOnce() -> Fut,
         Fut: std::future::Future<Output = Result<Evaluation, AppError>>,

@@ -5,6 +5,7 @@ pub mod rules;
 pub mod snapshot;
 pub mod cache;
 
+use crate::ids::OrgId;
 use crate::error::AppResult;
 use chrono::NaiveDate;
 use model::Gap;
@@ -12,7 +13,6 @@ use snapshot::Snapshot;
 use sqlx::PgPool;
 use std::sync::Arc;
 use std::time::Duration;
-use uuid::Uuid;
 
 /// An organisation's gaps as of a day, with the records they were found in.
 pub struct Evaluation {
@@ -22,21 +22,21 @@ pub struct Evaluation {
 }
 
 /// Loads and evaluates, without the cache.
-pub async fn evaluate(db: &PgPool, org_id: Uuid, as_of: NaiveDate) -> AppResult<Evaluation> {
+pub async fn evaluate(db: &PgPool, org_id: OrgId, as_of: NaiveDate) -> AppResult<Evaluation> {
     let snapshot = snapshot::load(db, org_id, as_of).await?;
     let gaps = rules::evaluate(&snapshot);
     Ok(Evaluation { as_of, snapshot, gaps })
 }
 
 /// The organisation's gaps as of `as_of`, from the cache while nothing changed.
-pub async fn evaluation(db: &PgPool, cache: &cache::Cache, org_id: Uuid, as_of: NaiveDate) -> AppResult<Arc<Evaluation>> {
+pub async fn evaluation(db: &PgPool, cache: &cache::Cache, org_id: OrgId, as_of: NaiveDate) -> AppResult<Arc<Evaluation>> {
     let head = crate::audit::records_version(db, org_id).await?;
     cache.get_or_compute(org_id, as_of, head, None, || evaluate(db, org_id, as_of)).await
 }
 
 /// Like `evaluation`, for points of the trend chart: a kept point is reused
 /// for up to an hour after a change.
-pub async fn trend_point(db: &PgPool, cache: &cache::Cache, org_id: Uuid, as_of: NaiveDate, head: i64) -> AppResult<Arc<Evaluation>> {
+pub async fn trend_point(db: &PgPool, cache: &cache::Cache, org_id: OrgId, as_of: NaiveDate, head: i64) -> AppResult<Arc<Evaluation>> {
     cache.get_or_compute(org_id, as_of, head, Some(Duration::from_secs(3600)), || evaluate(db, org_id, as_of)).await
 }
 

@@ -7,6 +7,7 @@
 //! validity) are read as they stood on that day. Fields that are edited in
 //! place (a person's top-management flag, a requirement's owner) are read
 //! as they are now; the audit log keeps their history.
+use crate::ids::OrgId;
 use crate::error::AppResult;
 use crate::people::audience;
 use chrono::{DateTime, Duration, NaiveDate, NaiveTime, Utc};
@@ -284,7 +285,7 @@ const EXPIRES: &str = "COALESCE(i.valid_until, (i.evidence_date + make_interval(
 
 /// Loads the organisation's records as of `as_of`: 20 queries, whatever its size.
 /// Who counts as top management is read from the roster as it stood that day.
-pub async fn load(db: &PgPool, org_id: Uuid, as_of: NaiveDate) -> AppResult<Snapshot> {
+pub async fn load(db: &PgPool, org_id: OrgId, as_of: NaiveDate) -> AppResult<Snapshot> {
     let mut tx = db.begin().await?;
     sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY").execute(&mut *tx).await?;
     // The audience × acknowledgement joins of a large organisation sort and
@@ -295,7 +296,7 @@ pub async fn load(db: &PgPool, org_id: Uuid, as_of: NaiveDate) -> AppResult<Snap
     snapshot
 }
 
-async fn read(tx: &mut Transaction<'static, Postgres>, org_id: Uuid, as_of: NaiveDate) -> AppResult<Snapshot> {
+async fn read(tx: &mut Transaction<'static, Postgres>, org_id: OrgId, as_of: NaiveDate) -> AppResult<Snapshot> {
     let cut = cutoff(as_of);
     // Every query takes the same three parameters (organisation, day, cut-off);
     // one that needs fewer still names the others (`$2::date IS NOT NULL`) so

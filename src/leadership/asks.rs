@@ -1,5 +1,6 @@
 //! Leadership asks: what the ISMS lead asked of top management, by when,
 //! and the answer (or the silence). Executives answer their own asks.
+use crate::ids::OrgId;
 use super::check_people;
 use crate::state::AppState;
 use crate::web::routes::Routes;
@@ -86,12 +87,12 @@ fn list_sql() -> String {
     format!("{SELECT} WHERE a.org_id = $1 ORDER BY a.responded_on IS NOT NULL, a.due_on NULLS LAST, a.asked_on DESC")
 }
 
-pub async fn list(db: &PgPool, org_id: Uuid) -> AppResult<Vec<Ask>> {
+pub async fn list(db: &PgPool, org_id: OrgId) -> AppResult<Vec<Ask>> {
     Ok(sqlx::query_as(&list_sql()).bind(org_id).fetch_all(db).await?)
 }
 
 /// Unanswered asks of the person linked to `user_id`, oldest due first.
-pub async fn open_for_user(db: &PgPool, org_id: Uuid, user_id: Uuid) -> AppResult<Vec<Ask>> {
+pub async fn open_for_user(db: &PgPool, org_id: OrgId, user_id: Uuid) -> AppResult<Vec<Ask>> {
     Ok(sqlx::query_as(&format!("{SELECT} WHERE a.org_id = $1 AND p.acting_user_id = $2 AND a.responded_on IS NULL ORDER BY a.due_on NULLS LAST, a.asked_on"))
         .bind(org_id)
         .bind(user_id)
@@ -99,7 +100,7 @@ pub async fn open_for_user(db: &PgPool, org_id: Uuid, user_id: Uuid) -> AppResul
         .await?)
 }
 
-pub async fn get(db: impl sqlx::PgExecutor<'_>, org_id: Uuid, id: Uuid) -> AppResult<Ask> {
+pub async fn get(db: impl sqlx::PgExecutor<'_>, org_id: OrgId, id: Uuid) -> AppResult<Ask> {
     sqlx::query_as(&format!("{SELECT} WHERE a.org_id = $1 AND a.id = $2")).bind(org_id).bind(id).fetch_optional(db).await?.ok_or(AppError::NotFound)
 }
 
@@ -113,7 +114,7 @@ pub struct Fields {
     pub responded_on: Option<NaiveDate>,
 }
 
-pub async fn insert(conn: &mut PgConnection, actor: &Actor, now: DateTime<Utc>, org_id: Uuid, f: &Fields) -> AppResult<Uuid> {
+pub async fn insert(conn: &mut PgConnection, actor: &Actor, now: DateTime<Utc>, org_id: OrgId, f: &Fields) -> AppResult<Uuid> {
     check_people(conn, org_id, &f.asked_of.into_iter().collect::<Vec<_>>()).await?;
     let id = Uuid::new_v4();
     sqlx::query(
@@ -149,7 +150,7 @@ pub async fn insert(conn: &mut PgConnection, actor: &Actor, now: DateTime<Utc>, 
 /// recorded as the one that entered it, with `answered_as`: the person
 /// asked, answering themselves, or `None` for an answer given another way
 /// and recorded by someone else.
-pub async fn save(conn: &mut PgConnection, actor: &Actor, now: DateTime<Utc>, org_id: Uuid, before: &Ask, f: &Fields, answered_as: Option<Uuid>) -> AppResult<bool> {
+pub async fn save(conn: &mut PgConnection, actor: &Actor, now: DateTime<Utc>, org_id: OrgId, before: &Ask, f: &Fields, answered_as: Option<Uuid>) -> AppResult<bool> {
     let mut c = Changes::new();
     c.field("asked_of", Some(before.asked_of), f.asked_of)
         .field("what", &before.what, &f.what)

@@ -1,5 +1,6 @@
 //! Leadership communications (5.1(d), 5.2, A.5.4): when top management told
 //! staff why security matters, through which channel, to whom and how many.
+use crate::ids::OrgId;
 use super::check_people;
 use crate::state::AppState;
 use crate::web::routes::Routes;
@@ -80,11 +81,11 @@ fn list_sql() -> String {
     format!("{SELECT} WHERE c.org_id = $1 ORDER BY c.sent_on DESC, c.created_at DESC")
 }
 
-pub async fn list(db: &PgPool, org_id: Uuid) -> AppResult<Vec<Communication>> {
+pub async fn list(db: &PgPool, org_id: OrgId) -> AppResult<Vec<Communication>> {
     Ok(sqlx::query_as(&list_sql()).bind(org_id).fetch_all(db).await?)
 }
 
-pub async fn get(db: impl sqlx::PgExecutor<'_>, org_id: Uuid, id: Uuid) -> AppResult<Communication> {
+pub async fn get(db: impl sqlx::PgExecutor<'_>, org_id: OrgId, id: Uuid) -> AppResult<Communication> {
     sqlx::query_as(&format!("{SELECT} WHERE c.org_id = $1 AND c.id = $2")).bind(org_id).bind(id).fetch_optional(db).await?.ok_or(AppError::NotFound)
 }
 
@@ -100,7 +101,7 @@ pub struct Fields {
     pub policy_version_id: Option<Uuid>,
 }
 
-async fn check_links(conn: &mut PgConnection, org_id: Uuid, f: &Fields) -> AppResult<()> {
+async fn check_links(conn: &mut PgConnection, org_id: OrgId, f: &Fields) -> AppResult<()> {
     check_people(conn, org_id, &f.from_id.into_iter().collect::<Vec<_>>()).await?;
     if let Some(v) = f.policy_version_id {
         let ok: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM policy_versions WHERE org_id = $1 AND id = $2 AND approved_at IS NOT NULL)")
@@ -115,7 +116,7 @@ async fn check_links(conn: &mut PgConnection, org_id: Uuid, f: &Fields) -> AppRe
     Ok(())
 }
 
-pub async fn insert(conn: &mut PgConnection, actor: &Actor, now: DateTime<Utc>, org_id: Uuid, f: &Fields) -> AppResult<Uuid> {
+pub async fn insert(conn: &mut PgConnection, actor: &Actor, now: DateTime<Utc>, org_id: OrgId, f: &Fields) -> AppResult<Uuid> {
     check_links(conn, org_id, f).await?;
     let id = Uuid::new_v4();
     sqlx::query(
@@ -148,7 +149,7 @@ pub async fn insert(conn: &mut PgConnection, actor: &Actor, now: DateTime<Utc>, 
     Ok(id)
 }
 
-pub async fn save(conn: &mut PgConnection, actor: &Actor, now: DateTime<Utc>, org_id: Uuid, before: &Communication, f: &Fields) -> AppResult<bool> {
+pub async fn save(conn: &mut PgConnection, actor: &Actor, now: DateTime<Utc>, org_id: OrgId, before: &Communication, f: &Fields) -> AppResult<bool> {
     let mut c = Changes::new();
     c.field("sent_on", Some(before.sent_on), f.sent_on)
         .field("from_id", before.from_id, f.from_id)

@@ -1,5 +1,6 @@
 //! Resource decisions (5.1(c)): what was asked for (budget, headcount,
 //! tooling, time), why, and what top management decided.
+use crate::ids::OrgId;
 use super::check_people;
 use crate::state::AppState;
 use crate::web::routes::Routes;
@@ -118,11 +119,11 @@ fn list_sql() -> String {
     format!("{SELECT} WHERE d.org_id = $1 ORDER BY COALESCE(d.decided_on, d.asked_on) DESC NULLS FIRST, d.created_at DESC")
 }
 
-pub async fn list(db: &PgPool, org_id: Uuid) -> AppResult<Vec<Decision>> {
+pub async fn list(db: &PgPool, org_id: OrgId) -> AppResult<Vec<Decision>> {
     Ok(sqlx::query_as(&list_sql()).bind(org_id).fetch_all(db).await?)
 }
 
-pub async fn get(db: impl sqlx::PgExecutor<'_>, org_id: Uuid, id: Uuid) -> AppResult<Decision> {
+pub async fn get(db: impl sqlx::PgExecutor<'_>, org_id: OrgId, id: Uuid) -> AppResult<Decision> {
     sqlx::query_as(&format!("{SELECT} WHERE d.org_id = $1 AND d.id = $2")).bind(org_id).bind(id).fetch_optional(db).await?.ok_or(AppError::NotFound)
 }
 
@@ -144,7 +145,7 @@ pub struct Fields {
 }
 
 /// The linked objective and meeting must be this organisation's.
-async fn check_links(conn: &mut PgConnection, org_id: Uuid, f: &Fields) -> AppResult<()> {
+async fn check_links(conn: &mut PgConnection, org_id: OrgId, f: &Fields) -> AppResult<()> {
     let people: Vec<Uuid> = f.asked_by.into_iter().chain(f.decided_by).collect();
     check_people(conn, org_id, &people).await?;
     let ok: bool = sqlx::query_scalar(
@@ -164,7 +165,7 @@ async fn check_links(conn: &mut PgConnection, org_id: Uuid, f: &Fields) -> AppRe
     Ok(())
 }
 
-pub async fn insert(conn: &mut PgConnection, actor: &Actor, now: DateTime<Utc>, org_id: Uuid, f: &Fields) -> AppResult<Uuid> {
+pub async fn insert(conn: &mut PgConnection, actor: &Actor, now: DateTime<Utc>, org_id: OrgId, f: &Fields) -> AppResult<Uuid> {
     check_links(conn, org_id, f).await?;
     let id = Uuid::new_v4();
     sqlx::query(
@@ -203,7 +204,7 @@ pub async fn insert(conn: &mut PgConnection, actor: &Actor, now: DateTime<Utc>, 
     Ok(id)
 }
 
-pub async fn save(conn: &mut PgConnection, actor: &Actor, now: DateTime<Utc>, org_id: Uuid, before: &Decision, f: &Fields) -> AppResult<bool> {
+pub async fn save(conn: &mut PgConnection, actor: &Actor, now: DateTime<Utc>, org_id: OrgId, before: &Decision, f: &Fields) -> AppResult<bool> {
     let mut c = Changes::new();
     c.field("what", &before.what, &f.what)
         .field("title", &before.title, &f.title)

@@ -2,6 +2,7 @@
 //! items. The chair signs the minutes off; from then on the meeting record
 //! is final (the database refuses changes too) and follow-up goes into
 //! action items.
+use crate::ids::OrgId;
 use super::{check_people, person_names};
 use crate::state::AppState;
 use crate::web::routes::Routes;
@@ -171,12 +172,12 @@ fn list_sql() -> String {
     format!("{} WHERE m.org_id = $1 ORDER BY COALESCE(m.held_on, m.planned_on) DESC NULLS FIRST, m.created_at DESC", select_meetings())
 }
 
-pub async fn list(db: &PgPool, org_id: Uuid) -> AppResult<Vec<Meeting>> {
+pub async fn list(db: &PgPool, org_id: OrgId) -> AppResult<Vec<Meeting>> {
     Ok(sqlx::query_as(&list_sql()).bind(org_id).fetch_all(db).await?)
 }
 
 /// Held meetings chaired by the person linked to `user_id` whose minutes are not signed off.
-pub async fn to_sign_by_user(db: &PgPool, org_id: Uuid, user_id: Uuid) -> AppResult<Vec<Meeting>> {
+pub async fn to_sign_by_user(db: &PgPool, org_id: OrgId, user_id: Uuid) -> AppResult<Vec<Meeting>> {
     Ok(sqlx::query_as(&format!("{} WHERE m.org_id = $1 AND c.acting_user_id = $2 AND m.held_on IS NOT NULL AND m.signed_off_at IS NULL ORDER BY m.held_on", select_meetings()))
         .bind(org_id)
         .bind(user_id)
@@ -184,12 +185,12 @@ pub async fn to_sign_by_user(db: &PgPool, org_id: Uuid, user_id: Uuid) -> AppRes
         .await?)
 }
 
-pub async fn get(db: impl sqlx::PgExecutor<'_>, org_id: Uuid, id: Uuid) -> AppResult<Meeting> {
+pub async fn get(db: impl sqlx::PgExecutor<'_>, org_id: OrgId, id: Uuid) -> AppResult<Meeting> {
     sqlx::query_as(&format!("{} WHERE m.org_id = $1 AND m.id = $2", select_meetings())).bind(org_id).bind(id).fetch_optional(db).await?.ok_or(AppError::NotFound)
 }
 
 /// The organisation's review cadence in months.
-pub async fn cadence(db: &PgPool, org_id: Uuid) -> AppResult<i32> {
+pub async fn cadence(db: &PgPool, org_id: OrgId) -> AppResult<i32> {
     Ok(sqlx::query_scalar("SELECT review_cadence_months FROM organisations WHERE id = $1").bind(org_id).fetch_one(db).await?)
 }
 
@@ -208,7 +209,7 @@ pub struct MeetingFields {
     pub decisions: String,
 }
 
-async fn check_objectives(conn: &mut PgConnection, org_id: Uuid, ids: &[Uuid]) -> AppResult<()> {
+async fn check_objectives(conn: &mut PgConnection, org_id: OrgId, ids: &[Uuid]) -> AppResult<()> {
     let found: i64 = sqlx::query_scalar("SELECT count(*) FROM objectives WHERE org_id = $1 AND id = ANY($2)").bind(org_id).bind(ids).fetch_one(conn).await?;
     if found as usize != ids.len() {
         return Err(AppError::BadRequest("An objective chosen is not in this organisation.".into()));
@@ -216,7 +217,7 @@ async fn check_objectives(conn: &mut PgConnection, org_id: Uuid, ids: &[Uuid]) -
     Ok(())
 }
 
-pub async fn insert(conn: &mut PgConnection, actor: &Actor, now: DateTime<Utc>, org_id: Uuid, f: &MeetingFields) -> AppResult<Uuid> {
+pub async fn insert(conn: &mut PgConnection, actor: &Actor, now: DateTime<Utc>, org_id: OrgId, f: &MeetingFields) -> AppResult<Uuid> {
     let mut people: Vec<Uuid> = f.attendee_ids.clone();
     people.extend(f.chair_id);
     check_people(conn, org_id, &people).await?;
@@ -256,7 +257,7 @@ pub async fn insert(conn: &mut PgConnection, actor: &Actor, now: DateTime<Utc>, 
     Ok(id)
 }
 
-pub async fn save(conn: &mut PgConnection, actor: &Actor, now: DateTime<Utc>, org_id: Uuid, before: &Meeting, f: &MeetingFields) -> AppResult<bool> {
+pub async fn save(conn: &mut PgConnection, actor: &Actor, now: DateTime<Utc>, org_id: OrgId, before: &Meeting, f: &MeetingFields) -> AppResult<bool> {
     if before.is_signed() {
         return Err(AppError::Conflict("This meeting is signed off and its record is final. To correct it, add an addendum under the record; record follow-up as action items.".into()));
     }
@@ -326,7 +327,7 @@ pub fn sign_off_blocker(m: &Meeting) -> Option<&'static str> {
 
 /// The chair signs the minutes off, at the server's time: the account that
 /// does it (the actor's) and the person it stands for are both recorded.
-pub async fn sign(conn: &mut PgConnection, actor: &Actor, now: DateTime<Utc>, org_id: Uuid, m: &Meeting, chair: &Signatory) -> AppResult<()> {
+pub async fn sign(conn: &mut PgConnection, actor: &Actor, now: DateTime<Utc>, org_id: OrgId, m: &Meeting, chair: &Signatory) -> AppResult<()> {
     if let Some(why) = sign_off_blocker(m) {
         return Err(AppError::Conflict(why.into()));
     }
@@ -430,11 +431,11 @@ fn actions_sql() -> String {
     )
 }
 
-pub async fn actions(db: &PgPool, org_id: Uuid, meeting: Option<Uuid>) -> AppResult<Vec<ActionItem>> {
+pub async fn actions(db: &PgPool, org_id: OrgId, meeting: Option<Uuid>) -> AppResult<Vec<ActionItem>> {
     Ok(sqlx::query_as(&actions_sql()).bind(org_id).bind(meeting).fetch_all(db).await?)
 }
 
-pub async fn action(db: impl sqlx::PgExecutor<'_>, org_id: Uuid, id: Uuid) -> AppResult<ActionItem> {
+pub async fn action(db: impl sqlx::PgExecutor<'_>, org_id: OrgId, id: Uuid) -> AppResult<ActionItem> {
     sqlx::query_as(&format!("{SELECT_ACTIONS} WHERE a.org_id = $1 AND a.id = $2")).bind(org_id).bind(id).fetch_optional(db).await?.ok_or(AppError::NotFound)
 }
 
@@ -447,7 +448,7 @@ pub struct ActionFields {
     pub closing_note: String,
 }
 
-pub async fn insert_action(conn: &mut PgConnection, actor: &Actor, now: DateTime<Utc>, org_id: Uuid, meeting_id: Uuid, f: &ActionFields) -> AppResult<Uuid> {
+pub async fn insert_action(conn: &mut PgConnection, actor: &Actor, now: DateTime<Utc>, org_id: OrgId, meeting_id: Uuid, f: &ActionFields) -> AppResult<Uuid> {
     check_people(conn, org_id, &f.owner_id.into_iter().collect::<Vec<_>>()).await?;
     let id = Uuid::new_v4();
     sqlx::query(
@@ -476,7 +477,7 @@ pub async fn insert_action(conn: &mut PgConnection, actor: &Actor, now: DateTime
     Ok(id)
 }
 
-pub async fn save_action(conn: &mut PgConnection, actor: &Actor, now: DateTime<Utc>, org_id: Uuid, before: &ActionItem, f: &ActionFields) -> AppResult<bool> {
+pub async fn save_action(conn: &mut PgConnection, actor: &Actor, now: DateTime<Utc>, org_id: OrgId, before: &ActionItem, f: &ActionFields) -> AppResult<bool> {
     let mut c = Changes::new();
     c.field("title", &before.title, &f.title)
         .field("owner_id", before.owner_id, f.owner_id)

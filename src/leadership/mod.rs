@@ -7,6 +7,7 @@ pub mod decisions;
 pub mod meetings;
 pub mod objectives;
 
+use crate::ids::OrgId;
 use crate::state::AppState;
 use crate::web::routes::Routes;
 use crate::audit;
@@ -33,7 +34,7 @@ pub fn routes(r: Routes) -> Routes {
 
 /// Refuses people who are not in this organisation's directory (a form
 /// can be tampered with).
-pub async fn check_people(conn: &mut PgConnection, org_id: Uuid, ids: &[Uuid]) -> AppResult<()> {
+pub async fn check_people(conn: &mut PgConnection, org_id: OrgId, ids: &[Uuid]) -> AppResult<()> {
     if ids.is_empty() {
         return Ok(());
     }
@@ -48,7 +49,7 @@ pub async fn check_people(conn: &mut PgConnection, org_id: Uuid, ids: &[Uuid]) -
 }
 
 /// Everyone's name by id, for lists and exports that name several people per row.
-pub async fn person_names(db: &PgPool, org_id: Uuid) -> AppResult<HashMap<Uuid, String>> {
+pub async fn person_names(db: &PgPool, org_id: OrgId) -> AppResult<HashMap<Uuid, String>> {
     Ok(sqlx::query_as::<_, (Uuid, String)>("SELECT id, name FROM people WHERE org_id = $1").bind(org_id).fetch_all(db).await?.into_iter().collect())
 }
 
@@ -66,7 +67,7 @@ impl WaitingFor {
 }
 
 /// Two queries, whatever the number of records.
-pub async fn waiting_for(db: &PgPool, org_id: Uuid, user_id: Uuid) -> AppResult<WaitingFor> {
+pub async fn waiting_for(db: &PgPool, org_id: OrgId, user_id: Uuid) -> AppResult<WaitingFor> {
     Ok(WaitingFor { asks: asks::open_for_user(db, org_id, user_id).await?, sign_offs: meetings::to_sign_by_user(db, org_id, user_id).await? })
 }
 

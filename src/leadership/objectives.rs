@@ -1,5 +1,6 @@
 //! Security objectives (5.1(a), 5.2(b)): what the organisation aims for,
 //! how it is measured, who owns it, by when, and how it serves the strategy.
+use crate::ids::OrgId;
 use super::check_people;
 use crate::state::AppState;
 use crate::web::routes::Routes;
@@ -84,11 +85,11 @@ fn list_sql() -> String {
     format!("{SELECT} WHERE o.org_id = $1 ORDER BY o.status IN ('achieved', 'dropped'), o.due_on NULLS LAST, o.title")
 }
 
-pub async fn list(db: &PgPool, org_id: Uuid) -> AppResult<Vec<Objective>> {
+pub async fn list(db: &PgPool, org_id: OrgId) -> AppResult<Vec<Objective>> {
     Ok(sqlx::query_as(&list_sql()).bind(org_id).fetch_all(db).await?)
 }
 
-pub async fn get(db: impl sqlx::PgExecutor<'_>, org_id: Uuid, id: Uuid) -> AppResult<Objective> {
+pub async fn get(db: impl sqlx::PgExecutor<'_>, org_id: OrgId, id: Uuid) -> AppResult<Objective> {
     sqlx::query_as(&format!("{SELECT} WHERE o.org_id = $1 AND o.id = $2")).bind(org_id).bind(id).fetch_optional(db).await?.ok_or(AppError::NotFound)
 }
 
@@ -103,7 +104,7 @@ pub struct Fields {
     pub strategy_link: String,
 }
 
-pub async fn insert(conn: &mut PgConnection, actor: &Actor, now: DateTime<Utc>, org_id: Uuid, f: &Fields) -> AppResult<Uuid> {
+pub async fn insert(conn: &mut PgConnection, actor: &Actor, now: DateTime<Utc>, org_id: OrgId, f: &Fields) -> AppResult<Uuid> {
     check_people(conn, org_id, &f.owner_id.into_iter().collect::<Vec<_>>()).await?;
     let id = Uuid::new_v4();
     sqlx::query(
@@ -135,7 +136,7 @@ pub async fn insert(conn: &mut PgConnection, actor: &Actor, now: DateTime<Utc>, 
     Ok(id)
 }
 
-pub async fn save(conn: &mut PgConnection, actor: &Actor, now: DateTime<Utc>, org_id: Uuid, before: &Objective, f: &Fields) -> AppResult<bool> {
+pub async fn save(conn: &mut PgConnection, actor: &Actor, now: DateTime<Utc>, org_id: OrgId, before: &Objective, f: &Fields) -> AppResult<bool> {
     let mut c = Changes::new();
     c.field("title", &before.title, &f.title)
         .field("measure", &before.measure, &f.measure)

@@ -3,6 +3,7 @@
 pub mod model;
 pub mod window;
 
+use crate::ids::OrgId;
 use crate::state::AppState;
 use crate::web::routes::Routes;
 use crate::security_log::model::{self as security_log, Event, Kind};
@@ -15,7 +16,7 @@ use crate::web::form::{parse_email, parse_text};
 use crate::web::{FieldErrors, Id, Layout, redirect_with};
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
@@ -40,7 +41,7 @@ pub fn routes(r: Routes) -> Routes {
         .post("/invite/{token}", accept_invitation)
 }
 
-fn actor_for(who: &SignedIn, org_id: Option<Uuid>) -> Actor {
+fn actor_for(who: &SignedIn, org_id: Option<OrgId>) -> Actor {
     Actor {
         org_id,
         user_id: Some(who.session.user_id),
@@ -116,7 +117,7 @@ async fn create_org(State(state): State<AppState>, who: SignedIn, Form(form): Fo
             return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
         }
     };
-    let org_id = Uuid::new_v4();
+    let org_id = OrgId::new();
     let now = state.clock.now();
     let mut tx = state.db.begin().await?;
     model::create_organisation(&mut tx, &actor_for(&who, Some(org_id)), now, org_id, &name, who.session.user_id).await?;
@@ -135,7 +136,7 @@ struct SwitchForm {
 }
 
 async fn switch_org(State(state): State<AppState>, who: SignedIn, Form(form): Form<SwitchForm>) -> AppResult<Response> {
-    let org_id: Uuid = form.org_id.parse().map_err(|_| AppError::NotFound)?;
+    let org_id: OrgId = form.org_id.parse().map_err(|_| AppError::NotFound)?;
     if !model::is_active_member(&state.db, org_id, who.session.user_id, who.session.today).await? {
         return Err(AppError::NotFound);
     }
@@ -434,7 +435,7 @@ fn invitation_view(visitor: &Visitor, inv: Invitation, st: InvitationState, offe
     }
 }
 
-async fn invitation_page(State(state): State<AppState>, visitor: Visitor, Path(token): Path<String>) -> AppResult<Response> {
+async fn invitation_page(State(state): State<AppState>, visitor: Visitor, crate::web::Segment(token): crate::web::Segment) -> AppResult<Response> {
     let inv = load_invitation(&state, &token).await?;
     let st = inv.state(state.clock.now());
     let (offer, _) = offer_for(&state, &visitor, &inv).await?;
@@ -455,7 +456,7 @@ struct AcceptForm {
 async fn accept_invitation(
     State(state): State<AppState>,
     visitor: Visitor,
-    Path(token): Path<String>,
+    crate::web::Segment(token): crate::web::Segment,
     Form(form): Form<AcceptForm>,
 ) -> AppResult<Response> {
     let inv = load_invitation(&state, &token).await?;

@@ -1,5 +1,6 @@
 //! Organisations, accounts, memberships and invitations: the queries and
 //! the rules that guard them. Every query on tenant data names its org_id.
+use crate::ids::OrgId;
 use crate::audit::{self, Actor};
 use crate::auth::policy::Role;
 use crate::auth::session::{hash_token, random_token};
@@ -56,7 +57,7 @@ impl InvitationRow {
     }
 }
 
-pub async fn list_members(db: &PgPool, org_id: Uuid) -> AppResult<Vec<MemberRow>> {
+pub async fn list_members(db: &PgPool, org_id: OrgId) -> AppResult<Vec<MemberRow>> {
     Ok(sqlx::query_as(
         "SELECT m.id, m.user_id, u.name, u.email, m.role, m.disabled_at, m.created_at, m.access_from, m.access_until
            FROM memberships m JOIN users u ON u.id = m.user_id
@@ -69,7 +70,7 @@ pub async fn list_members(db: &PgPool, org_id: Uuid) -> AppResult<Vec<MemberRow>
 }
 
 /// Invitations that can still be accepted.
-pub async fn pending_invitations(db: &PgPool, org_id: Uuid, now: DateTime<Utc>) -> AppResult<Vec<InvitationRow>> {
+pub async fn pending_invitations(db: &PgPool, org_id: OrgId, now: DateTime<Utc>) -> AppResult<Vec<InvitationRow>> {
     Ok(sqlx::query_as(
         "SELECT i.id, i.email, i.role, u.name AS invited_by_name, i.created_at, i.expires_at, i.access_from, i.access_until
            FROM invitations i JOIN users u ON u.id = i.invited_by
@@ -126,7 +127,7 @@ pub async fn create_organisation(
     conn: &mut PgConnection,
     actor: &Actor,
     now: DateTime<Utc>,
-    org_id: Uuid,
+    org_id: OrgId,
     name: &str,
     owner: Uuid,
 ) -> AppResult<()> {
@@ -146,7 +147,7 @@ pub async fn add_membership(
     conn: &mut PgConnection,
     actor: &Actor,
     now: DateTime<Utc>,
-    org_id: Uuid,
+    org_id: OrgId,
     user_id: Uuid,
     role: Role,
 ) -> AppResult<Uuid> {
@@ -165,7 +166,7 @@ pub async fn add_membership(
 
 /// The organisation a user lands in after signing in.
 /// (Memberships outside their access window do not count.)
-pub async fn first_active_org(db: &PgPool, user_id: Uuid, today: NaiveDate) -> AppResult<Option<Uuid>> {
+pub async fn first_active_org(db: &PgPool, user_id: Uuid, today: NaiveDate) -> AppResult<Option<OrgId>> {
     Ok(sqlx::query_scalar(&format!(
         "SELECT m.org_id FROM memberships m JOIN organisations o ON o.id = m.org_id
           WHERE m.user_id = $1 AND m.disabled_at IS NULL AND {} ORDER BY o.name, o.id LIMIT 1",
@@ -178,7 +179,7 @@ pub async fn first_active_org(db: &PgPool, user_id: Uuid, today: NaiveDate) -> A
 }
 
 /// An enabled membership, open today.
-pub async fn is_active_member(db: &PgPool, org_id: Uuid, user_id: Uuid, today: NaiveDate) -> AppResult<bool> {
+pub async fn is_active_member(db: &PgPool, org_id: OrgId, user_id: Uuid, today: NaiveDate) -> AppResult<bool> {
     Ok(sqlx::query_scalar(&format!(
         "SELECT EXISTS (SELECT 1 FROM memberships m WHERE m.org_id = $1 AND m.user_id = $2 AND m.disabled_at IS NULL AND {})",
         window::open_sql("m", "$3")
@@ -219,7 +220,7 @@ impl ClosedMembership {
 
 /// Loads a membership of this organisation for a change, locking the
 /// organisation so that two owners cannot both remove the last owner.
-async fn membership_for_change(conn: &mut PgConnection, org_id: Uuid, membership_id: Uuid) -> AppResult<MemberRow> {
+async fn membership_for_change(conn: &mut PgConnection, org_id: OrgId, membership_id: Uuid) -> AppResult<MemberRow> {
     sqlx::query("SELECT id FROM organisations WHERE id = $1 FOR UPDATE")
         .bind(org_id)
         .execute(&mut *conn)
@@ -236,7 +237,7 @@ async fn membership_for_change(conn: &mut PgConnection, org_id: Uuid, membership
     .ok_or(AppError::NotFound)
 }
 
-async fn other_active_owners(conn: &mut PgConnection, org_id: Uuid, except: Uuid) -> AppResult<i64> {
+async fn other_active_owners(conn: &mut PgConnection, org_id: OrgId, except: Uuid) -> AppResult<i64> {
     Ok(sqlx::query_scalar(
         "SELECT count(*) FROM memberships WHERE org_id = $1 AND role = 'owner' AND disabled_at IS NULL AND id <> $2",
     )
@@ -252,7 +253,7 @@ pub async fn change_role(
     conn: &mut PgConnection,
     actor: &Actor,
     now: DateTime<Utc>,
-    org_id: Uuid,
+    org_id: OrgId,
     membership_id: Uuid,
     role: Role,
 ) -> AppResult<MemberRow> {
@@ -292,7 +293,7 @@ pub async fn set_access_window(
     conn: &mut PgConnection,
     actor: &Actor,
     now: DateTime<Utc>,
-    org_id: Uuid,
+    org_id: OrgId,
     membership_id: Uuid,
     window: AccessWindow,
 ) -> AppResult<MemberRow> {
@@ -328,7 +329,7 @@ pub async fn set_disabled(
     conn: &mut PgConnection,
     actor: &Actor,
     now: DateTime<Utc>,
-    org_id: Uuid,
+    org_id: OrgId,
     membership_id: Uuid,
     disable: bool,
 ) -> AppResult<MemberRow> {
@@ -371,7 +372,7 @@ pub async fn create_invitation(
     actor: &Actor,
     now: DateTime<Utc>,
     ttl: Duration,
-    org_id: Uuid,
+    org_id: OrgId,
     invitee: Invitee<'_>,
 ) -> AppResult<(Uuid, String)> {
     let Invitee { email, role, window } = invitee;
@@ -421,7 +422,7 @@ pub async fn revoke_invitation(
     conn: &mut PgConnection,
     actor: &Actor,
     now: DateTime<Utc>,
-    org_id: Uuid,
+    org_id: OrgId,
     invitation_id: Uuid,
 ) -> AppResult<String> {
     let email: Option<String> = sqlx::query_scalar(
@@ -454,7 +455,7 @@ pub async fn revoke_invitation(
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct Invitation {
     pub id: Uuid,
-    pub org_id: Uuid,
+    pub org_id: OrgId,
     pub org_name: String,
     pub email: String,
     pub role: String,

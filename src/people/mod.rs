@@ -6,6 +6,7 @@ pub mod import;
 pub mod model;
 pub mod roster;
 
+use crate::ids::OrgId;
 use crate::state::AppState;
 use crate::web::routes::Routes;
 use crate::audit::{self, HistoryEntry};
@@ -457,7 +458,7 @@ struct StoredImport {
     summary: Option<sqlx::types::Json<serde_json::Value>>,
 }
 
-async fn stored_import(conn: &mut sqlx::PgConnection, org_id: Uuid, id: Uuid, lock: bool) -> AppResult<StoredImport> {
+async fn stored_import(conn: &mut sqlx::PgConnection, org_id: OrgId, id: Uuid, lock: bool) -> AppResult<StoredImport> {
     let sql = format!(
         "SELECT filename, created_at, columns, rows, problems, applied_at, summary FROM people_imports
           WHERE org_id = $1 AND id = $2{}",

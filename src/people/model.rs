@@ -1,5 +1,6 @@
 //! The people directory: staff and contractors, most of whom never sign in.
 //! People are never deleted (records refer to them); leavers get an end date.
+use crate::ids::OrgId;
 use crate::audit::{self, Actor, Entry};
 use crate::error::{AppError, AppResult};
 use chrono::{DateTime, NaiveDate, Utc};
@@ -225,7 +226,7 @@ pub fn filtered_sql(limit: Option<i64>, offset: i64) -> String {
 
 pub fn bind_filter<'q, O>(
     q: sqlx::query::QueryAs<'q, sqlx::Postgres, O, sqlx::postgres::PgArguments>,
-    org_id: Uuid,
+    org_id: OrgId,
     f: &Filter,
     today: NaiveDate,
 ) -> sqlx::query::QueryAs<'q, sqlx::Postgres, O, sqlx::postgres::PgArguments> {
@@ -238,22 +239,22 @@ pub fn bind_filter<'q, O>(
         .bind(today)
 }
 
-pub async fn count_filtered(db: &PgPool, org_id: Uuid, f: &Filter, today: NaiveDate) -> AppResult<i64> {
+pub async fn count_filtered(db: &PgPool, org_id: OrgId, f: &Filter, today: NaiveDate) -> AppResult<i64> {
     let sql = format!("SELECT count(*) FROM ({}) AS x", filtered_sql(None, 0));
     let (n,): (i64,) = bind_filter(sqlx::query_as(&sql), org_id, f, today).fetch_one(db).await?;
     Ok(n)
 }
 
 /// Everyone in the directory (the CSV import compares a file against it).
-pub async fn all(conn: &mut PgConnection, org_id: Uuid) -> AppResult<Vec<Person>> {
+pub async fn all(conn: &mut PgConnection, org_id: OrgId) -> AppResult<Vec<Person>> {
     Ok(sqlx::query_as(&format!("{SELECT_PEOPLE} WHERE p.org_id = $1")).bind(org_id).fetch_all(conn).await?)
 }
 
-pub async fn get(db: &PgPool, org_id: Uuid, id: Uuid) -> AppResult<Person> {
+pub async fn get(db: &PgPool, org_id: OrgId, id: Uuid) -> AppResult<Person> {
     get_in(db, org_id, id).await
 }
 
-pub async fn get_in(db: impl sqlx::PgExecutor<'_>, org_id: Uuid, id: Uuid) -> AppResult<Person> {
+pub async fn get_in(db: impl sqlx::PgExecutor<'_>, org_id: OrgId, id: Uuid) -> AppResult<Person> {
     sqlx::query_as(&format!("{SELECT_PEOPLE} WHERE p.org_id = $1 AND p.id = $2"))
         .bind(org_id)
         .bind(id)
@@ -262,7 +263,7 @@ pub async fn get_in(db: impl sqlx::PgExecutor<'_>, org_id: Uuid, id: Uuid) -> Ap
         .ok_or(AppError::NotFound)
 }
 
-pub async fn departments(db: &PgPool, org_id: Uuid) -> AppResult<Vec<String>> {
+pub async fn departments(db: &PgPool, org_id: OrgId) -> AppResult<Vec<String>> {
     Ok(sqlx::query_scalar("SELECT DISTINCT department FROM people WHERE org_id = $1 AND department <> '' ORDER BY 1")
         .bind(org_id)
         .fetch_all(db)
@@ -297,7 +298,7 @@ impl Choice {
     }
 }
 
-pub async fn choices(db: &PgPool, org_id: Uuid, today: NaiveDate, keep: &[Uuid]) -> AppResult<Vec<Choice>> {
+pub async fn choices(db: &PgPool, org_id: OrgId, today: NaiveDate, keep: &[Uuid]) -> AppResult<Vec<Choice>> {
     Ok(sqlx::query_as(
         "SELECT id, name, job_title, top_management,
                 (start_date IS NULL OR start_date <= $2) AND (end_date IS NULL OR end_date > $2) AS current
@@ -317,7 +318,7 @@ pub async fn choices(db: &PgPool, org_id: Uuid, today: NaiveDate, keep: &[Uuid])
 /// starts here. An account linked to someone on the top-management roster
 /// acts for them only if the roster confirmed that very account: a link made
 /// since does not carry top management's authority along.
-pub async fn person_of_user(db: &PgPool, org_id: Uuid, user_id: Uuid) -> AppResult<Option<Person>> {
+pub async fn person_of_user(db: &PgPool, org_id: OrgId, user_id: Uuid) -> AppResult<Option<Person>> {
     Ok(sqlx::query_as(&format!(
         "{SELECT_PEOPLE} WHERE p.org_id = $1 AND p.acting_user_id = $2"
     ))
@@ -341,7 +342,7 @@ fn email_taken(e: &sqlx::Error, email: &str) -> Option<AppError> {
 
 /// The manager and account must belong to this organisation, and nobody
 /// may end up managing themselves through a chain.
-async fn check_links(conn: &mut PgConnection, org_id: Uuid, id: Uuid, f: &PersonFields, user_id: Option<Uuid>) -> AppResult<()> {
+async fn check_links(conn: &mut PgConnection, org_id: OrgId, id: Uuid, f: &PersonFields, user_id: Option<Uuid>) -> AppResult<()> {
     if let Some(m) = f.manager_id {
         let loops: Option<bool> = sqlx::query_scalar(
             "WITH RECURSIVE up(id, depth) AS (
@@ -377,7 +378,7 @@ async fn check_links(conn: &mut PgConnection, org_id: Uuid, id: Uuid, f: &Person
 
 /// Changes to an organisation's directory are made one at a time (an import
 /// touches thousands of rows and the audit chain; edits wait for it).
-pub async fn lock_directory(conn: &mut PgConnection, org_id: Uuid) -> AppResult<()> {
+pub async fn lock_directory(conn: &mut PgConnection, org_id: OrgId) -> AppResult<()> {
     sqlx::query("SELECT pg_advisory_xact_lock(hashtext('people:' || $1::text))").bind(org_id).execute(conn).await?;
     Ok(())
 }
@@ -391,7 +392,7 @@ pub async fn link_account(
     conn: &mut PgConnection,
     actor: &Actor,
     now: DateTime<Utc>,
-    org_id: Uuid,
+    org_id: OrgId,
     email: &str,
     user_id: Uuid,
 ) -> AppResult<Option<Uuid>> {
@@ -415,7 +416,7 @@ pub async fn link_account(
 
 /// The directory entry with the member's own e-mail address that nobody
 /// has claimed, offered on their home page ("is this you?").
-pub async fn unclaimed_entry(db: &PgPool, org_id: Uuid, user_id: Uuid, email: &str) -> AppResult<Option<Person>> {
+pub async fn unclaimed_entry(db: &PgPool, org_id: OrgId, user_id: Uuid, email: &str) -> AppResult<Option<Person>> {
     Ok(sqlx::query_as(&format!(
         "{SELECT_PEOPLE} WHERE p.org_id = $1 AND lower(p.email) = lower($3) AND p.user_id IS NULL
             AND NOT EXISTS (SELECT 1 FROM people q WHERE q.org_id = $1 AND q.user_id = $2)"
@@ -435,7 +436,7 @@ pub async fn create(
     conn: &mut PgConnection,
     actor: &Actor,
     now: DateTime<Utc>,
-    org_id: Uuid,
+    org_id: OrgId,
     f: &PersonFields,
     user_id: Option<Uuid>,
 ) -> AppResult<Uuid> {
@@ -456,7 +457,7 @@ pub async fn update(
     conn: &mut PgConnection,
     actor: &Actor,
     now: DateTime<Utc>,
-    org_id: Uuid,
+    org_id: OrgId,
     id: Uuid,
     f: &PersonFields,
 ) -> AppResult<bool> {
@@ -501,7 +502,7 @@ pub async fn mark_leaver(
     conn: &mut PgConnection,
     actor: &Actor,
     now: DateTime<Utc>,
-    org_id: Uuid,
+    org_id: OrgId,
     id: Uuid,
     end_date: NaiveDate,
 ) -> AppResult<String> {
@@ -536,7 +537,7 @@ pub async fn write_many(
     conn: &mut PgConnection,
     actor: &Actor,
     now: DateTime<Utc>,
-    org_id: Uuid,
+    org_id: OrgId,
     creates: &[(Uuid, PersonFields)],
     updates: &[(Uuid, PersonFields, serde_json::Map<String, Value>)],
 ) -> AppResult<()> {
@@ -562,7 +563,7 @@ const AUDIT_BATCH: usize = 1000;
 
 /// Inserts rows in one statement. Managers may be among the new rows: the
 /// foreign key is checked at the end of the statement.
-async fn insert_rows(conn: &mut PgConnection, org_id: Uuid, now: DateTime<Utc>, c: &Columns<'_>) -> Result<(), sqlx::Error> {
+async fn insert_rows(conn: &mut PgConnection, org_id: OrgId, now: DateTime<Utc>, c: &Columns<'_>) -> Result<(), sqlx::Error> {
     sqlx::query(
         "INSERT INTO people (id, org_id, name, email, job_title, department, kind, start_date, end_date,
                              top_management, line_manager, security_clause, manager_id, user_id, created_at, updated_at)
@@ -594,7 +595,7 @@ async fn insert_rows(conn: &mut PgConnection, org_id: Uuid, now: DateTime<Utc>, 
 
 /// Updates rows in one statement. Never the top-management flag (the
 /// roster's) nor the account link (its holder's).
-async fn update_rows(conn: &mut PgConnection, org_id: Uuid, now: DateTime<Utc>, c: &Columns<'_>) -> Result<(), sqlx::Error> {
+async fn update_rows(conn: &mut PgConnection, org_id: OrgId, now: DateTime<Utc>, c: &Columns<'_>) -> Result<(), sqlx::Error> {
     sqlx::query(
         "UPDATE people p SET name = u.name, email = u.email, job_title = u.job_title, department = u.department,
                 manager_id = u.manager_id, kind = u.kind, start_date = u.start_date, end_date = u.end_date,

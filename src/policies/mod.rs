@@ -7,6 +7,7 @@ pub mod markdown;
 pub mod model;
 pub mod onboarding;
 
+use crate::ids::OrgId;
 use crate::addenda::{self, Addendum};
 use crate::state::AppState;
 use crate::web::routes::Routes;
@@ -26,7 +27,7 @@ use askama::Template;
 use askama_web::WebTemplate;
 use axum::Form;
 use axum::body::Body;
-use axum::extract::{Multipart, Path, State};
+use axum::extract::{Multipart, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::NaiveDate;
@@ -925,12 +926,12 @@ fn ack_view(visitor: &Visitor, token: String, target: acks::LinkTarget, v: Versi
     (status, page).into_response()
 }
 
-async fn ack_page(State(state): State<AppState>, visitor: Visitor, Path(token): Path<String>) -> AppResult<Response> {
+async fn ack_page(State(state): State<AppState>, visitor: Visitor, crate::web::Segment(token): crate::web::Segment) -> AppResult<Response> {
     let (target, v, st, done) = load_ack(&state, &token).await?;
     Ok(ack_view(&visitor, token, target, v, st, done))
 }
 
-async fn ack_by_link(State(state): State<AppState>, visitor: Visitor, Path(token): Path<String>, headers: HeaderMap) -> AppResult<Response> {
+async fn ack_by_link(State(state): State<AppState>, visitor: Visitor, crate::web::Segment(token): crate::web::Segment, headers: HeaderMap) -> AppResult<Response> {
     let (target, v, st, done) = load_ack(&state, &token).await?;
     if st != LinkState::Open {
         return Ok(ack_view(&visitor, token, target, v, st, done));
@@ -949,7 +950,7 @@ async fn ack_by_link(State(state): State<AppState>, visitor: Visitor, Path(token
 }
 
 /// Streams a version's document file as an attachment.
-async fn document_response(state: &AppState, org_id: Uuid, v: &Version) -> AppResult<Response> {
+async fn document_response(state: &AppState, org_id: OrgId, v: &Version) -> AppResult<Response> {
     let rev_id = v.evidence_revision_id.ok_or(AppError::NotFound)?;
     let rev = evidence::revision(&state.db, org_id, rev_id).await?;
     let (size, stream) = state.store.read(&rev.object_key).await?;
@@ -964,7 +965,7 @@ async fn document_response(state: &AppState, org_id: Uuid, v: &Version) -> AppRe
     Ok(res)
 }
 
-async fn ack_document(State(state): State<AppState>, Path(token): Path<String>) -> AppResult<Response> {
+async fn ack_document(State(state): State<AppState>, crate::web::Segment(token): crate::web::Segment) -> AppResult<Response> {
     let (target, v, st, _) = load_ack(&state, &token).await?;
     if matches!(st, LinkState::Expired | LinkState::Left) {
         return Err(AppError::NotFound);
@@ -984,7 +985,7 @@ struct PublicPage {
     text_html: Option<String>,
 }
 
-async fn public_page(State(state): State<AppState>, visitor: Visitor, Path(slug): Path<String>) -> AppResult<PublicPage> {
+async fn public_page(State(state): State<AppState>, visitor: Visitor, crate::web::Segment(slug): crate::web::Segment) -> AppResult<PublicPage> {
     let (org_name, v) = model::public_version(&state.db, &slug).await?;
     Ok(PublicPage {
         layout: Layout::basic(&visitor, format!("{org_name}: {}", v.policy_title)),
@@ -995,8 +996,8 @@ async fn public_page(State(state): State<AppState>, visitor: Visitor, Path(slug)
     })
 }
 
-async fn public_document(State(state): State<AppState>, Path(slug): Path<String>) -> AppResult<Response> {
+async fn public_document(State(state): State<AppState>, crate::web::Segment(slug): crate::web::Segment) -> AppResult<Response> {
     let (_, v) = model::public_version(&state.db, &slug).await?;
-    let org_id: Uuid = sqlx::query_scalar("SELECT org_id FROM policies WHERE public_slug = $1").bind(&slug).fetch_one(&state.db).await?;
+    let org_id: OrgId = sqlx::query_scalar("SELECT org_id FROM policies WHERE public_slug = $1").bind(&slug).fetch_one(&state.db).await?;
     document_response(&state, org_id, &v).await
 }

@@ -2,6 +2,7 @@
 //! executive; from the signature on it never changes (the database refuses
 //! too). A change makes a new version: minor keeps acknowledgements, major
 //! asks everyone again.
+use crate::ids::OrgId;
 use crate::audit::{self, Actor};
 use crate::error::{AppError, AppResult};
 use crate::people::attribution::{Via, byline};
@@ -142,7 +143,7 @@ const SELECT_POLICIES: &str = "SELECT p.id, p.title, p.kind, p.owner_id, o.name 
          WHERE v.org_id = p.org_id AND v.policy_id = p.id AND v.approved_at IS NOT NULL
          ORDER BY v.major DESC, v.minor DESC LIMIT 1) c ON true";
 
-pub async fn list(db: &PgPool, org_id: Uuid) -> AppResult<Vec<Policy>> {
+pub async fn list(db: &PgPool, org_id: OrgId) -> AppResult<Vec<Policy>> {
     Ok(sqlx::query_as(&format!(
         "{SELECT_POLICIES} WHERE p.org_id = $1
           ORDER BY array_position(ARRAY['is_policy','management_statement','acceptable_use','topic_specific','disciplinary_process','training_plan'], p.kind), p.title"
@@ -152,7 +153,7 @@ pub async fn list(db: &PgPool, org_id: Uuid) -> AppResult<Vec<Policy>> {
     .await?)
 }
 
-pub async fn get(db: impl sqlx::PgExecutor<'_>, org_id: Uuid, id: Uuid) -> AppResult<Policy> {
+pub async fn get(db: impl sqlx::PgExecutor<'_>, org_id: OrgId, id: Uuid) -> AppResult<Policy> {
     sqlx::query_as(&format!("{SELECT_POLICIES} WHERE p.org_id = $1 AND p.id = $2"))
         .bind(org_id)
         .bind(id)
@@ -172,7 +173,7 @@ pub struct PolicyFields {
     pub public: bool,
 }
 
-async fn check_owner(conn: &mut PgConnection, org_id: Uuid, owner: Option<Uuid>) -> AppResult<()> {
+async fn check_owner(conn: &mut PgConnection, org_id: OrgId, owner: Option<Uuid>) -> AppResult<()> {
     if let Some(o) = owner {
         let ok: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM people WHERE org_id = $1 AND id = $2)")
             .bind(org_id)
@@ -191,7 +192,7 @@ fn new_slug() -> String {
     crate::auth::session::random_token()
 }
 
-pub async fn create(conn: &mut PgConnection, actor: &Actor, now: DateTime<Utc>, org_id: Uuid, f: &PolicyFields) -> AppResult<Uuid> {
+pub async fn create(conn: &mut PgConnection, actor: &Actor, now: DateTime<Utc>, org_id: OrgId, f: &PolicyFields) -> AppResult<Uuid> {
     check_owner(conn, org_id, f.owner_id).await?;
     let id = Uuid::new_v4();
     sqlx::query(
@@ -223,7 +224,7 @@ pub async fn create(conn: &mut PgConnection, actor: &Actor, now: DateTime<Utc>, 
     Ok(id)
 }
 
-pub async fn update(conn: &mut PgConnection, actor: &Actor, now: DateTime<Utc>, org_id: Uuid, before: &Policy, f: &PolicyFields) -> AppResult<bool> {
+pub async fn update(conn: &mut PgConnection, actor: &Actor, now: DateTime<Utc>, org_id: OrgId, before: &Policy, f: &PolicyFields) -> AppResult<bool> {
     let mut changes = serde_json::Map::new();
     let mut cmp = |k: &str, a: serde_json::Value, b: serde_json::Value| {
         if a != b {
@@ -367,7 +368,7 @@ const SELECT_VERSIONS: &str = "SELECT v.id, v.policy_id, p.title AS policy_title
    LEFT JOIN users u ON u.id = v.created_by
    LEFT JOIN users au ON au.id = v.approved_by";
 
-pub async fn versions(db: &PgPool, org_id: Uuid, policy_id: Uuid) -> AppResult<Vec<Version>> {
+pub async fn versions(db: &PgPool, org_id: OrgId, policy_id: Uuid) -> AppResult<Vec<Version>> {
     Ok(sqlx::query_as(&format!("{SELECT_VERSIONS} WHERE v.org_id = $1 AND v.policy_id = $2 ORDER BY v.major DESC, v.minor DESC"))
         .bind(org_id)
         .bind(policy_id)
@@ -375,7 +376,7 @@ pub async fn versions(db: &PgPool, org_id: Uuid, policy_id: Uuid) -> AppResult<V
         .await?)
 }
 
-pub async fn version(db: impl sqlx::PgExecutor<'_>, org_id: Uuid, id: Uuid) -> AppResult<Version> {
+pub async fn version(db: impl sqlx::PgExecutor<'_>, org_id: OrgId, id: Uuid) -> AppResult<Version> {
     sqlx::query_as(&format!("{SELECT_VERSIONS} WHERE v.org_id = $1 AND v.id = $2"))
         .bind(org_id)
         .bind(id)
@@ -399,7 +400,7 @@ pub async fn create_version(
     conn: &mut PgConnection,
     actor: &Actor,
     now: DateTime<Utc>,
-    org_id: Uuid,
+    org_id: OrgId,
     policy: &Policy,
     bump: Bump,
     draft: &Draft,
@@ -450,7 +451,7 @@ pub async fn create_version(
 }
 
 /// Changes a draft. A signed version answers 409: a change needs a new version.
-pub async fn update_draft(conn: &mut PgConnection, actor: &Actor, now: DateTime<Utc>, org_id: Uuid, v: &Version, draft: &Draft) -> AppResult<bool> {
+pub async fn update_draft(conn: &mut PgConnection, actor: &Actor, now: DateTime<Utc>, org_id: OrgId, v: &Version, draft: &Draft) -> AppResult<bool> {
     if v.is_signed() {
         return Err(AppError::Conflict(format!(
             "Version {} is signed and can no longer change. Make a new version for the change, or add an addendum to correct this one.",
@@ -522,7 +523,7 @@ pub async fn sign(
     conn: &mut PgConnection,
     actor: &Actor,
     now: DateTime<Utc>,
-    org_id: Uuid,
+    org_id: OrgId,
     v: &Version,
     signer: &Signer,
 ) -> AppResult<Vec<u8>> {
@@ -575,7 +576,7 @@ pub async fn public_version(db: &PgPool, slug: &str) -> AppResult<(String, Versi
     if slug.len() > 100 {
         return Err(AppError::NotFound);
     }
-    let found: Option<(Uuid, Uuid, String)> = sqlx::query_as(
+    let found: Option<(OrgId, Uuid, String)> = sqlx::query_as(
         "SELECT p.org_id, v.id, o.name FROM policies p
            JOIN organisations o ON o.id = p.org_id
            JOIN policy_versions v ON v.org_id = p.org_id AND v.policy_id = p.id AND v.approved_at IS NOT NULL

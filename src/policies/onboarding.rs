@@ -1,6 +1,7 @@
 //! Onboarding before access: starters should acknowledge the information
 //! security policy or the acceptable use policy on or before their first
 //! day. This page lists starters and whether they did.
+use crate::ids::OrgId;
 use crate::state::AppState;
 use crate::web::routes::Routes;
 use crate::auth::policy::Action;
@@ -71,7 +72,7 @@ impl Starter {
 }
 
 /// Starters of the last `months` months (current staff), newest first.
-pub async fn starters(db: &sqlx::PgPool, org_id: Uuid, today: NaiveDate, months: u32) -> AppResult<Vec<Starter>> {
+pub async fn starters(db: &sqlx::PgPool, org_id: OrgId, today: NaiveDate, months: u32) -> AppResult<Vec<Starter>> {
     let since = today.checked_sub_months(Months::new(months)).unwrap_or(today);
     let first = |kind: &str| {
         format!(

@@ -1,6 +1,7 @@
 //! Evidence requests: what an auditor asks to see against a requirement
 //! ("show me the Q3 review minutes"), answered by the ISMS side with a note
 //! and linked evidence, then closed (or reopened) by the asker's side.
+use crate::ids::OrgId;
 use crate::audit::{self, Actor};
 use crate::error::{AppError, AppResult};
 use chrono::{DateTime, Utc};
@@ -71,7 +72,7 @@ const SELECT: &str = "
 
 /// Requests of the organisation, open ones first, newest first; optionally
 /// of one status or one requirement.
-pub async fn list(db: &PgPool, org_id: Uuid, status: Option<Status>, requirement: Option<Uuid>) -> AppResult<Vec<Request>> {
+pub async fn list(db: &PgPool, org_id: OrgId, status: Option<Status>, requirement: Option<Uuid>) -> AppResult<Vec<Request>> {
     Ok(sqlx::query_as(&format!(
         "{SELECT} WHERE q.org_id = $1 AND ($2::text IS NULL OR q.status = $2) AND ($3::uuid IS NULL OR q.requirement_id = $3)
           ORDER BY array_position(ARRAY['open','answered','closed'], q.status), q.asked_at DESC"
@@ -83,11 +84,11 @@ pub async fn list(db: &PgPool, org_id: Uuid, status: Option<Status>, requirement
     .await?)
 }
 
-pub async fn get(db: &PgPool, org_id: Uuid, id: Uuid) -> AppResult<Request> {
+pub async fn get(db: &PgPool, org_id: OrgId, id: Uuid) -> AppResult<Request> {
     sqlx::query_as(&format!("{SELECT} WHERE q.org_id = $1 AND q.id = $2")).bind(org_id).bind(id).fetch_optional(db).await?.ok_or(AppError::NotFound)
 }
 
-pub async fn raise(conn: &mut PgConnection, actor: &Actor, now: DateTime<Utc>, org_id: Uuid, requirement_id: Uuid, question: &str) -> AppResult<Uuid> {
+pub async fn raise(conn: &mut PgConnection, actor: &Actor, now: DateTime<Utc>, org_id: OrgId, requirement_id: Uuid, question: &str) -> AppResult<Uuid> {
     let code: Option<String> = sqlx::query_scalar("SELECT code FROM requirements WHERE id = $1 AND retired_at IS NULL")
         .bind(requirement_id)
         .fetch_optional(&mut *conn)
@@ -111,7 +112,7 @@ pub async fn raise(conn: &mut PgConnection, actor: &Actor, now: DateTime<Utc>, o
 }
 
 /// Locks a request for a change and returns its status.
-pub async fn lock(conn: &mut PgConnection, org_id: Uuid, id: Uuid) -> AppResult<Status> {
+pub async fn lock(conn: &mut PgConnection, org_id: OrgId, id: Uuid) -> AppResult<Status> {
     let status: Option<String> = sqlx::query_scalar("SELECT status FROM evidence_requests WHERE org_id = $1 AND id = $2 FOR UPDATE")
         .bind(org_id)
         .bind(id)
@@ -122,7 +123,7 @@ pub async fn lock(conn: &mut PgConnection, org_id: Uuid, id: Uuid) -> AppResult<
 
 /// Answers (or re-answers) a request. Evidence is linked separately, through
 /// the one linking mechanism; an answer needs a note or linked evidence.
-pub async fn answer(conn: &mut PgConnection, actor: &Actor, now: DateTime<Utc>, org_id: Uuid, id: Uuid, note: &str) -> AppResult<()> {
+pub async fn answer(conn: &mut PgConnection, actor: &Actor, now: DateTime<Utc>, org_id: OrgId, id: Uuid, note: &str) -> AppResult<()> {
     if lock(conn, org_id, id).await? == Status::Closed {
         return Err(AppError::Conflict("This request is closed. The auditor can reopen it if they need more.".into()));
     }
@@ -147,7 +148,7 @@ pub async fn answer(conn: &mut PgConnection, actor: &Actor, now: DateTime<Utc>, 
 }
 
 /// Closes a request (the asker is satisfied) or reopens it.
-pub async fn set_closed(conn: &mut PgConnection, actor: &Actor, now: DateTime<Utc>, org_id: Uuid, id: Uuid, closed: bool) -> AppResult<()> {
+pub async fn set_closed(conn: &mut PgConnection, actor: &Actor, now: DateTime<Utc>, org_id: OrgId, id: Uuid, closed: bool) -> AppResult<()> {
     let status = lock(conn, org_id, id).await?;
     if (status == Status::Closed) == closed {
         return Ok(());

@@ -1,6 +1,7 @@
 //! An organisation's view of the catalogue: for each requirement, whether it
 //! applies, who owns it, how far it is, and notes. A requirement nobody has
 //! touched yet has no row and reads as applicable, unowned, not started.
+use crate::ids::OrgId;
 use crate::audit::{self, Actor};
 use crate::error::{AppError, AppResult};
 use chrono::{DateTime, NaiveDate, Utc};
@@ -156,7 +157,7 @@ pub fn filtered_sql() -> String {
 
 pub fn bind_filter<'q>(
     q: crate::web::csv::Query<'q, Requirement>,
-    org_id: Uuid,
+    org_id: OrgId,
     f: &Filter,
     today: NaiveDate,
 ) -> crate::web::csv::Query<'q, Requirement> {
@@ -164,12 +165,12 @@ pub fn bind_filter<'q>(
     q.bind(org_id).bind(today).bind(opt(&f.clause)).bind(opt(&f.owner)).bind(opt(&f.status)).bind(opt(&f.applicable))
 }
 
-pub async fn list(db: &PgPool, org_id: Uuid, f: &Filter, today: NaiveDate) -> AppResult<Vec<Requirement>> {
+pub async fn list(db: &PgPool, org_id: OrgId, f: &Filter, today: NaiveDate) -> AppResult<Vec<Requirement>> {
     let sql = filtered_sql();
     Ok(bind_filter(sqlx::query_as(&sql), org_id, f, today).fetch_all(db).await?)
 }
 
-pub async fn get(db: impl sqlx::PgExecutor<'_>, org_id: Uuid, id: Uuid, today: NaiveDate) -> AppResult<Requirement> {
+pub async fn get(db: impl sqlx::PgExecutor<'_>, org_id: OrgId, id: Uuid, today: NaiveDate) -> AppResult<Requirement> {
     sqlx::query_as(&format!("{SELECT} AND r.id = $3"))
         .bind(org_id)
         .bind(today)
@@ -191,7 +192,7 @@ pub async fn clauses(db: &PgPool) -> AppResult<Vec<ClauseInfo>> {
 }
 
 /// Serialises changes to one requirement of one organisation.
-pub async fn lock(conn: &mut PgConnection, org_id: Uuid, requirement_id: Uuid) -> AppResult<()> {
+pub async fn lock(conn: &mut PgConnection, org_id: OrgId, requirement_id: Uuid) -> AppResult<()> {
     sqlx::query("SELECT pg_advisory_xact_lock(hashtext('requirement:' || $1::text || ':' || $2::text))")
         .bind(org_id)
         .bind(requirement_id)
@@ -206,7 +207,7 @@ pub async fn save(
     conn: &mut PgConnection,
     actor: &Actor,
     now: DateTime<Utc>,
-    org_id: Uuid,
+    org_id: OrgId,
     before: &Requirement,
     new: &State,
 ) -> AppResult<bool> {

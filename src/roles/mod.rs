@@ -4,6 +4,7 @@ pub mod model;
 pub mod raci;
 pub mod starter;
 
+use crate::ids::OrgId;
 use crate::state::AppState;
 use crate::web::routes::Routes;
 use crate::audit::{self, Actor, HistoryEntry};
@@ -586,7 +587,7 @@ pub enum LinkState {
 
 /// What a personal link shows.
 struct Link {
-    org_id: Uuid,
+    org_id: OrgId,
     org_name: String,
     a: Appointment,
     role: Role,

@@ -2,6 +2,7 @@
 //! an appointment; the holder accepts it, signed in or through a personal
 //! link; a holder who leaves leaves the role vacant. The rules are plain
 //! functions over the rows, so pages, the gap engine and tests share them.
+use crate::ids::OrgId;
 use crate::audit::{self, Actor};
 use crate::auth::session::{hash_token, random_token};
 use crate::error::{AppError, AppResult};
@@ -247,16 +248,16 @@ pub fn check_appointer(appointer_is_top_management: bool, record_anyway: bool) -
 const SELECT_ROLES: &str = "SELECT id, name, responsibilities, authorities, carries_conformance, carries_reporting, position
    FROM isms_roles WHERE org_id = $1 AND retired_at IS NULL";
 
-pub async fn roles(db: impl sqlx::PgExecutor<'_>, org_id: Uuid) -> AppResult<Vec<Role>> {
+pub async fn roles(db: impl sqlx::PgExecutor<'_>, org_id: OrgId) -> AppResult<Vec<Role>> {
     Ok(sqlx::query_as(&format!("{SELECT_ROLES} ORDER BY position, lower(name)")).bind(org_id).fetch_all(db).await?)
 }
 
-pub async fn role(db: &PgPool, org_id: Uuid, id: Uuid) -> AppResult<Role> {
+pub async fn role(db: &PgPool, org_id: OrgId, id: Uuid) -> AppResult<Role> {
     sqlx::query_as(&format!("{SELECT_ROLES} AND id = $2")).bind(org_id).bind(id).fetch_optional(db).await?.ok_or(AppError::NotFound)
 }
 
 /// A role even after it was retired (a personal link still shows what was accepted).
-pub async fn role_any(conn: &mut PgConnection, org_id: Uuid, id: Uuid) -> AppResult<Role> {
+pub async fn role_any(conn: &mut PgConnection, org_id: OrgId, id: Uuid) -> AppResult<Role> {
     sqlx::query_as(
         "SELECT id, name, responsibilities, authorities, carries_conformance, carries_reporting, position
            FROM isms_roles WHERE org_id = $1 AND id = $2",
@@ -283,7 +284,7 @@ const SELECT_APPOINTMENTS: &str = "SELECT a.id, a.role_id, r.name AS role_name, 
   WHERE a.org_id = $1";
 
 /// Every appointment to the organisation's live roles (one query, for any number of roles).
-pub async fn appointments(db: &PgPool, org_id: Uuid) -> AppResult<Vec<Appointment>> {
+pub async fn appointments(db: &PgPool, org_id: OrgId) -> AppResult<Vec<Appointment>> {
     Ok(sqlx::query_as(&format!(
         "{SELECT_APPOINTMENTS} AND r.retired_at IS NULL ORDER BY r.position, a.capacity DESC, a.appointed_on NULLS LAST, a.created_at"
     ))
@@ -292,7 +293,7 @@ pub async fn appointments(db: &PgPool, org_id: Uuid) -> AppResult<Vec<Appointmen
     .await?)
 }
 
-pub async fn appointment(conn: &mut PgConnection, org_id: Uuid, id: Uuid) -> AppResult<Appointment> {
+pub async fn appointment(conn: &mut PgConnection, org_id: OrgId, id: Uuid) -> AppResult<Appointment> {
     sqlx::query_as(&format!("{SELECT_APPOINTMENTS} AND a.id = $2"))
         .bind(org_id)
         .bind(id)
@@ -302,7 +303,7 @@ pub async fn appointment(conn: &mut PgConnection, org_id: Uuid, id: Uuid) -> App
 }
 
 /// Who currently holds each live role carrying `a`: (role name, holder names).
-pub async fn holders_of(db: &PgPool, org_id: Uuid, a: Assignment, today: NaiveDate) -> AppResult<Vec<(String, String)>> {
+pub async fn holders_of(db: &PgPool, org_id: OrgId, a: Assignment, today: NaiveDate) -> AppResult<Vec<(String, String)>> {
     let all = appointments(db, org_id).await?;
     let roles = roles(db, org_id).await?;
     Ok(roles
@@ -320,7 +321,7 @@ pub async fn holders_of(db: &PgPool, org_id: Uuid, a: Assignment, today: NaiveDa
 }
 
 /// The roles a person holds or deputises today, for their directory page.
-pub async fn roles_of_person(db: &PgPool, org_id: Uuid, person_id: Uuid, today: NaiveDate) -> AppResult<Vec<(String, String)>> {
+pub async fn roles_of_person(db: &PgPool, org_id: OrgId, person_id: Uuid, today: NaiveDate) -> AppResult<Vec<(String, String)>> {
     let rows: Vec<Appointment> =
         sqlx::query_as(&format!("{SELECT_APPOINTMENTS} AND a.person_id = $2 AND r.retired_at IS NULL ORDER BY r.position"))
             .bind(org_id)
@@ -345,7 +346,7 @@ fn name_taken(e: &sqlx::Error, name: &str) -> Option<AppError> {
     }
 }
 
-pub async fn create_role(conn: &mut PgConnection, actor: &Actor, now: DateTime<Utc>, org_id: Uuid, f: &RoleFields) -> AppResult<Uuid> {
+pub async fn create_role(conn: &mut PgConnection, actor: &Actor, now: DateTime<Utc>, org_id: OrgId, f: &RoleFields) -> AppResult<Uuid> {
     let id = Uuid::new_v4();
     let done = sqlx::query(
         "INSERT INTO isms_roles (id, org_id, name, responsibilities, authorities, carries_conformance, carries_reporting,
@@ -383,7 +384,7 @@ pub async fn update_role(
     conn: &mut PgConnection,
     actor: &Actor,
     now: DateTime<Utc>,
-    org_id: Uuid,
+    org_id: OrgId,
     before: &Role,
     f: &RoleFields,
 ) -> AppResult<bool> {
@@ -427,7 +428,7 @@ pub async fn update_role(
 
 /// Retires a role: it leaves the register and the RACI matrix, and its
 /// open appointments end today. Nothing is deleted.
-pub async fn retire_role(conn: &mut PgConnection, actor: &Actor, now: DateTime<Utc>, org_id: Uuid, role: &Role) -> AppResult<()> {
+pub async fn retire_role(conn: &mut PgConnection, actor: &Actor, now: DateTime<Utc>, org_id: OrgId, role: &Role) -> AppResult<()> {
     let today = now.date_naive();
     let done = sqlx::query("UPDATE isms_roles SET retired_at = $3, updated_at = $3 WHERE org_id = $1 AND id = $2 AND retired_at IS NULL")
         .bind(org_id)
@@ -483,7 +484,7 @@ pub async fn appoint(
     conn: &mut PgConnection,
     actor: &Actor,
     now: DateTime<Utc>,
-    org_id: Uuid,
+    org_id: OrgId,
     role: &Role,
     new: &NewAppointment,
     recorder_person: Option<Uuid>,
@@ -572,7 +573,7 @@ pub async fn appoint(
 
 /// The appointer confirms, signed in as themselves, that they made it: the
 /// account (the actor's) and the person it acts as (`as_person`) are recorded.
-pub async fn confirm(conn: &mut PgConnection, actor: &Actor, now: DateTime<Utc>, org_id: Uuid, a: &Appointment, as_person: Uuid) -> AppResult<()> {
+pub async fn confirm(conn: &mut PgConnection, actor: &Actor, now: DateTime<Utc>, org_id: OrgId, a: &Appointment, as_person: Uuid) -> AppResult<()> {
     if a.confirmed_at.is_some() {
         return Err(AppError::Conflict("This appointment is already confirmed.".into()));
     }
@@ -611,7 +612,7 @@ pub async fn accept(
     conn: &mut PgConnection,
     actor: &Actor,
     now: DateTime<Utc>,
-    org_id: Uuid,
+    org_id: OrgId,
     a: &Appointment,
     how: &Acceptance,
 ) -> AppResult<()> {
@@ -659,7 +660,7 @@ pub async fn accept(
 }
 
 /// The appointment a personal link points to, with its organisation's name.
-pub async fn by_token(conn: &mut PgConnection, token: &str) -> AppResult<Option<(Uuid, String, Uuid)>> {
+pub async fn by_token(conn: &mut PgConnection, token: &str) -> AppResult<Option<(OrgId, String, Uuid)>> {
     Ok(sqlx::query_as(
         "SELECT a.org_id, o.name, a.id FROM role_appointments a JOIN organisations o ON o.id = a.org_id
           WHERE a.accept_token_hash = $1",
@@ -670,7 +671,7 @@ pub async fn by_token(conn: &mut PgConnection, token: &str) -> AppResult<Option<
 }
 
 /// A fresh acceptance link (the old one stops working).
-pub async fn new_link(conn: &mut PgConnection, actor: &Actor, now: DateTime<Utc>, org_id: Uuid, a: &Appointment) -> AppResult<String> {
+pub async fn new_link(conn: &mut PgConnection, actor: &Actor, now: DateTime<Utc>, org_id: OrgId, a: &Appointment) -> AppResult<String> {
     if a.accepted_at.is_some() {
         return Err(AppError::Conflict("The holder has already accepted this role.".into()));
     }
@@ -693,7 +694,7 @@ pub async fn end(
     conn: &mut PgConnection,
     actor: &Actor,
     now: DateTime<Utc>,
-    org_id: Uuid,
+    org_id: OrgId,
     a: &Appointment,
     ended_on: NaiveDate,
     reason: &str,
@@ -726,7 +727,7 @@ pub async fn end(
     Ok(())
 }
 
-pub async fn set_hats_note(conn: &mut PgConnection, actor: &Actor, now: DateTime<Utc>, org_id: Uuid, a: &Appointment, note: &str) -> AppResult<bool> {
+pub async fn set_hats_note(conn: &mut PgConnection, actor: &Actor, now: DateTime<Utc>, org_id: OrgId, a: &Appointment, note: &str) -> AppResult<bool> {
     if a.hats_note == note {
         return Ok(false);
     }

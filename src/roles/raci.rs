@@ -1,6 +1,7 @@
 //! The RACI matrix: activities × ISMS roles, each cell Responsible,
 //! Accountable, Consulted or Informed. Every activity needs exactly one
 //! Accountable role; the page names the rows that break this.
+use crate::ids::OrgId;
 use super::model::{self as roles, Appointment, Role};
 use super::starter;
 use crate::state::AppState;
@@ -94,7 +95,7 @@ pub fn unheld_roles<'a>(m: &'a Matrix, appointments: &[Appointment], today: Naiv
     m.roles.iter().filter(|r| used.contains(&r.id) && roles::is_vacant(r.id, appointments, today)).collect()
 }
 
-pub async fn load(db: &PgPool, org_id: Uuid) -> AppResult<Matrix> {
+pub async fn load(db: &PgPool, org_id: OrgId) -> AppResult<Matrix> {
     let activities = sqlx::query_as(
         "SELECT id, name FROM raci_activities WHERE org_id = $1 AND retired_at IS NULL ORDER BY position, created_at",
     )
@@ -120,7 +121,7 @@ pub async fn save_cells(
     conn: &mut PgConnection,
     actor: &Actor,
     now: DateTime<Utc>,
-    org_id: Uuid,
+    org_id: OrgId,
     before: &Matrix,
     after: &HashMap<(Uuid, Uuid), String>,
 ) -> AppResult<usize> {
@@ -160,7 +161,7 @@ pub async fn save_cells(
     Ok(changes.len())
 }
 
-pub async fn create_activity(conn: &mut PgConnection, actor: &Actor, now: DateTime<Utc>, org_id: Uuid, name: &str) -> AppResult<Uuid> {
+pub async fn create_activity(conn: &mut PgConnection, actor: &Actor, now: DateTime<Utc>, org_id: OrgId, name: &str) -> AppResult<Uuid> {
     let id = Uuid::new_v4();
     let done = sqlx::query(
         "INSERT INTO raci_activities (id, org_id, name, position, created_at)
@@ -186,7 +187,7 @@ pub async fn create_activity(conn: &mut PgConnection, actor: &Actor, now: DateTi
 
 /// Adds the starting activities the matrix lacks, with the suggested
 /// letters for the starting roles the organisation has.
-pub async fn add_starting_activities(conn: &mut PgConnection, actor: &Actor, now: DateTime<Utc>, org_id: Uuid, roles: &[Role]) -> AppResult<usize> {
+pub async fn add_starting_activities(conn: &mut PgConnection, actor: &Actor, now: DateTime<Utc>, org_id: OrgId, roles: &[Role]) -> AppResult<usize> {
     let existing: Vec<String> =
         sqlx::query_scalar("SELECT lower(name) FROM raci_activities WHERE org_id = $1 AND retired_at IS NULL")
             .bind(org_id)

@@ -1,4 +1,5 @@
 //! Security events: recorded where they happen, read by owners.
+use crate::ids::OrgId;
 use chrono::{DateTime, Utc};
 use sqlx::PgPool;
 use uuid::Uuid;
@@ -94,7 +95,7 @@ impl Kind {
 /// One event to record.
 pub struct Event<'a> {
     /// `None` for account-level events (sign-ins, passwords).
-    pub org_id: Option<Uuid>,
+    pub org_id: Option<OrgId>,
     pub user_id: Option<Uuid>,
     pub email: &'a str,
     pub client_addr: &'a str,
@@ -155,6 +156,6 @@ pub fn events_sql(limit: Option<i64>, offset: i64) -> String {
     )
 }
 
-pub async fn count(db: &PgPool, org_id: Uuid, kind: Option<&str>) -> anyhow::Result<i64> {
+pub async fn count(db: &PgPool, org_id: OrgId, kind: Option<&str>) -> anyhow::Result<i64> {
     Ok(sqlx::query_scalar(&format!("SELECT count(*) FROM ({}) x", events_sql(None, 0))).bind(org_id).bind(kind).fetch_one(db).await?)
 }

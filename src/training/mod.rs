@@ -4,6 +4,7 @@
 pub mod import;
 pub mod model;
 
+use crate::ids::OrgId;
 use crate::state::AppState;
 use crate::web::routes::Routes;
 use crate::auth::policy::Action;
@@ -419,7 +420,7 @@ struct StoredImport {
     summary: Option<sqlx::types::Json<serde_json::Value>>,
 }
 
-async fn stored(conn: &mut sqlx::PgConnection, org_id: Uuid, id: Uuid, lock: bool) -> AppResult<StoredImport> {
+async fn stored(conn: &mut sqlx::PgConnection, org_id: OrgId, id: Uuid, lock: bool) -> AppResult<StoredImport> {
     let sql = format!(
         "SELECT filename, created_at, rows, problems, applied_at, summary FROM training_imports WHERE org_id = $1 AND id = $2{}",
         if lock { " FOR UPDATE" } else { "" }
@@ -428,7 +429,7 @@ async fn stored(conn: &mut sqlx::PgConnection, org_id: Uuid, id: Uuid, lock: boo
 }
 
 /// Completions of the file not yet recorded.
-async fn new_rows(conn: &mut sqlx::PgConnection, org_id: Uuid, rows: &[import::Row]) -> AppResult<Vec<Completion>> {
+async fn new_rows(conn: &mut sqlx::PgConnection, org_id: OrgId, rows: &[import::Row]) -> AppResult<Vec<Completion>> {
     let existing: HashSet<(Uuid, Uuid, NaiveDate)> = sqlx::query_as::<_, (Uuid, Uuid, NaiveDate)>(
         "SELECT r.module_id, r.person_id, r.completed_on FROM training_records r
            JOIN UNNEST($2::uuid[], $3::uuid[], $4::date[]) AS u(module_id, person_id, completed_on)

@@ -2,6 +2,7 @@
 //! audience, and completion records. Someone is current while their last
 //! completion is valid, due soon in its last 30 days, and overdue after it
 //! (or if they never completed it).
+use crate::ids::OrgId;
 use crate::audit::{self, Actor, Entry};
 use crate::error::{AppError, AppResult};
 use crate::people::audience::{self, Audience};
@@ -106,11 +107,11 @@ impl Module {
 const SELECT_MODULES: &str =
     "SELECT id, title, kind, description, validity_months, audience, audience_departments FROM training_modules WHERE org_id = $1";
 
-pub async fn modules(db: impl sqlx::PgExecutor<'_>, org_id: Uuid) -> AppResult<Vec<Module>> {
+pub async fn modules(db: impl sqlx::PgExecutor<'_>, org_id: OrgId) -> AppResult<Vec<Module>> {
     Ok(sqlx::query_as(&format!("{SELECT_MODULES} ORDER BY kind, lower(title)")).bind(org_id).fetch_all(db).await?)
 }
 
-pub async fn module(db: &PgPool, org_id: Uuid, id: Uuid) -> AppResult<Module> {
+pub async fn module(db: &PgPool, org_id: OrgId, id: Uuid) -> AppResult<Module> {
     sqlx::query_as(&format!("{SELECT_MODULES} AND id = $2")).bind(org_id).bind(id).fetch_optional(db).await?.ok_or(AppError::NotFound)
 }
 
@@ -132,7 +133,7 @@ fn title_taken(e: &sqlx::Error, title: &str) -> Option<AppError> {
     }
 }
 
-pub async fn create_module(conn: &mut PgConnection, actor: &Actor, now: DateTime<Utc>, org_id: Uuid, f: &ModuleFields) -> AppResult<Uuid> {
+pub async fn create_module(conn: &mut PgConnection, actor: &Actor, now: DateTime<Utc>, org_id: OrgId, f: &ModuleFields) -> AppResult<Uuid> {
     let id = Uuid::new_v4();
     let done = sqlx::query(
         "INSERT INTO training_modules (id, org_id, title, kind, description, validity_months, audience, audience_departments, created_at, updated_at)
@@ -165,7 +166,7 @@ pub async fn create_module(conn: &mut PgConnection, actor: &Actor, now: DateTime
     Ok(id)
 }
 
-pub async fn update_module(conn: &mut PgConnection, actor: &Actor, now: DateTime<Utc>, org_id: Uuid, before: &Module, f: &ModuleFields) -> AppResult<bool> {
+pub async fn update_module(conn: &mut PgConnection, actor: &Actor, now: DateTime<Utc>, org_id: OrgId, before: &Module, f: &ModuleFields) -> AppResult<bool> {
     let mut changes = serde_json::Map::new();
     let mut cmp = |k: &str, a: serde_json::Value, b: serde_json::Value| {
         if a != b {
@@ -232,7 +233,7 @@ impl Standing {
 
 /// Everyone a module is for (current staff), with their last completion:
 /// one query for any number of people.
-pub async fn standings(db: &PgPool, org_id: Uuid, module_id: Uuid, today: NaiveDate) -> AppResult<Vec<Standing>> {
+pub async fn standings(db: &PgPool, org_id: OrgId, module_id: Uuid, today: NaiveDate) -> AppResult<Vec<Standing>> {
     let sql = format!(
         "SELECT p.id AS person_id, p.name, p.email, p.department, m.name AS manager_name, p.top_management, p.line_manager,
                 last.completed_on, last.score::float8 AS score, last.source
@@ -264,7 +265,7 @@ pub struct Figures {
     pub leaders_overdue: i64,
 }
 
-pub async fn figures(db: &PgPool, org_id: Uuid, today: NaiveDate) -> AppResult<Vec<Figures>> {
+pub async fn figures(db: &PgPool, org_id: OrgId, today: NaiveDate) -> AppResult<Vec<Figures>> {
     // Each person's latest completion per module, worked out once and joined
     // by hash (a lookup per module and person took 1.1 s for 5,000 people).
     let sql = format!(
@@ -304,7 +305,7 @@ pub struct Completion {
 /// Records completions; ones already recorded (same module, person and day)
 /// are skipped, so importing a file twice adds nothing. Returns how many
 /// were new.
-pub async fn record(conn: &mut PgConnection, actor: &Actor, now: DateTime<Utc>, org_id: Uuid, source: &str, items: &[Completion]) -> AppResult<usize> {
+pub async fn record(conn: &mut PgConnection, actor: &Actor, now: DateTime<Utc>, org_id: OrgId, source: &str, items: &[Completion]) -> AppResult<usize> {
     if items.is_empty() {
         return Ok(0);
     }

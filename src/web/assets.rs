@@ -2,7 +2,6 @@
 //! app works offline and from any directory.
 use crate::web::routes::Routes;
 use crate::error::AppError;
-use axum::extract::Path;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 
@@ -15,7 +14,7 @@ pub fn routes(r: Routes) -> Routes {
     r.get("/static/{file}", asset)
 }
 
-async fn asset(Path(file): Path<String>) -> Result<Response, AppError> {
+async fn asset(crate::web::Segment(file): crate::web::Segment) -> Result<Response, AppError> {
     let (_, mime, body) = FILES.iter().find(|(name, _, _)| *name == file).ok_or(AppError::NotFound)?;
     Ok(([(header::CONTENT_TYPE, *mime)], *body).into_response())
 }

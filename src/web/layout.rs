@@ -1,10 +1,10 @@
 //! The frame around every page: who is signed in, which organisation,
 //! the navigation their role allows, and any one-time message.
+use crate::ids::OrgId;
 use crate::auth::policy::Action;
 use crate::auth::session::{Flash, Visitor};
 use crate::error::AppResult;
 use sqlx::PgPool;
-use uuid::Uuid;
 
 #[derive(Debug, Clone)]
 pub struct NavLink {
@@ -15,7 +15,7 @@ pub struct NavLink {
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct OrgChoice {
-    pub id: Uuid,
+    pub id: OrgId,
     pub name: String,
 }
 
@@ -25,7 +25,7 @@ pub struct Layout {
     pub csrf: String,
     pub user_name: Option<String>,
     pub org_name: Option<String>,
-    pub org_id: Option<Uuid>,
+    pub org_id: Option<OrgId>,
     pub role_label: Option<&'static str>,
     pub orgs: Vec<OrgChoice>,
     pub nav: Vec<NavLink>,
@@ -81,7 +81,7 @@ impl Layout {
         Ok(layout)
     }
 
-    pub fn is_current_org(&self, id: &Uuid) -> bool {
+    pub fn is_current_org(&self, id: &OrgId) -> bool {
         self.org_id.as_ref() == Some(id)
     }
 

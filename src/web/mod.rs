@@ -58,20 +58,57 @@ pub fn redirect_with(state: &crate::state::AppState, to: &str, flash: crate::aut
     res
 }
 
-/// A `{id}` path segment. A malformed id is read as the nil id, which no
+/// A `{id}` path segment, read as the id type the handler names
+/// (`Id(id): Id<PersonId>`). A malformed id is read as the nil id, which no
 /// record has: the handler then answers exactly as for an id that does not
 /// exist or belongs to another organisation (a role check first, then 404),
-/// so the answer never tells a malformed id from someone else's.
+/// so the answer never tells a malformed id from someone else's, and never
+/// shows axum's plain-text 400. This and [`Segment`] are the only path
+/// extractors: clippy.toml bans `axum::extract::Path` everywhere else.
 #[derive(Debug, Clone, Copy)]
-pub struct Id(pub uuid::Uuid);
+pub struct Id<T = uuid::Uuid>(pub T);
 
-impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Id {
+/// What a path id reads into: any id type of `crate::ids`, or a bare UUID.
+pub trait PathId: std::str::FromStr + Sized {
+    fn nil() -> Self;
+}
+
+impl PathId for uuid::Uuid {
+    fn nil() -> Self {
+        uuid::Uuid::nil()
+    }
+}
+
+macro_rules! path_ids {
+    ($($t:ident),* $(,)?) => { $(impl PathId for crate::ids::$t { fn nil() -> Self { crate::ids::$t::nil() } })* };
+}
+path_ids!(
+    OrgId, UserId, MembershipId, InvitationId, PersonId, PeopleImportId, RosterChangeId, RoleId, AppointmentId,
+    RaciActivityId, RequirementId, EvidenceId, RevisionId, EvidenceRequestId, PolicyId, VersionId, CampaignId,
+    AckRequestId, AckId, ModuleId, TrainingRecordId, TrainingImportId, MeetingId, ActionItemId, DecisionId,
+    CommunicationId, ObjectiveId, AskId, JobId, AddendumId, SignupId,
+);
+
+impl<S: Send + Sync, T: PathId + Send> axum::extract::FromRequestParts<S> for Id<T> {
     type Rejection = crate::error::AppError;
     async fn from_request_parts(parts: &mut axum::http::request::Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let axum::extract::Path(raw) = axum::extract::Path::<String>::from_request_parts(parts, state)
-            .await
-            .map_err(|_| crate::error::AppError::NotFound)?;
-        Ok(Id(raw.parse().unwrap_or(uuid::Uuid::nil())))
+        let Segment(raw) = Segment::from_request_parts(parts, state).await?;
+        Ok(Id(raw.parse().unwrap_or_else(|_| T::nil())))
+    }
+}
+
+/// A free-text path segment (a personal link's token, a public slug, an
+/// asset's file name). A request the router matched always has one; if it
+/// cannot be read the answer is the 404 page.
+#[derive(Debug, Clone)]
+pub struct Segment(pub String);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Segment {
+    type Rejection = crate::error::AppError;
+    async fn from_request_parts(parts: &mut axum::http::request::Parts, state: &S) -> Result<Self, Self::Rejection> {
+        #[allow(clippy::disallowed_types)] // the one place axum's Path is read
+        let raw = axum::extract::Path::<String>::from_request_parts(parts, state).await;
+        raw.map(|axum::extract::Path(s)| Segment(s)).map_err(|_| crate::error::AppError::NotFound)
     }
 }
 

@@ -1,6 +1,7 @@
 //! Every route x every kind of principal x own / other tenant, with the
 //! expected answer in one table. A route the router serves but the table
 //! lacks (or the other way round) fails the test.
+use mandate::ids::OrgId;
 use crate::support::{Client, TestApp};
 use mandate::auth::policy::Role;
 use mandate::policies::model::{Bump, PolicyKind};
@@ -318,7 +319,7 @@ const TABLE: &[Row] = &[
 /// Requests that use something up (revoke, apply, retire, end) get one each
 /// per principal, so every case meets the same state.
 struct Tenant {
-    org: Uuid,
+    org: OrgId,
     /// A contributor whose role and status the owner's requests touch.
     target_member: Uuid,
     /// An auditor whose access window the requests set.
@@ -380,7 +381,7 @@ struct Tenant {
 
 struct World {
     app: TestApp,
-    users: HashMap<P, (Uuid, Option<Uuid>)>,
+    users: HashMap<P, (Uuid, Option<OrgId>)>,
     a: Tenant,
     b: Tenant,
 }

@@ -1,3 +1,4 @@
+use mandate::ids::OrgId;
 use crate::support::TestApp;
 use axum::http::StatusCode;
 use mandate::audit::{self, Actor};
@@ -5,7 +6,7 @@ use serde_json::json;
 use sqlx::PgPool;
 use uuid::Uuid;
 
-async fn some_history(app: &TestApp) -> (Uuid, Uuid) {
+async fn some_history(app: &TestApp) -> (Uuid, OrgId) {
     let owner = app.user("owner@acme.example", "Owner").await;
     let org = app.org("Acme", owner).await;
     let other = app.user("other@beta.example", "Other").await;
@@ -83,7 +84,7 @@ async fn a_removed_tail_is_detected(db: PgPool) {
 #[sqlx::test]
 async fn concurrent_writers_never_fork_the_chain(db: PgPool) {
     let app = TestApp::new(db).await;
-    let org = Uuid::new_v4();
+    let org = OrgId::new();
     let mut tasks = Vec::new();
     for i in 0..24 {
         let pool = app.db().clone();
@@ -106,7 +107,7 @@ async fn concurrent_writers_never_fork_the_chain(db: PgPool) {
 #[sqlx::test]
 async fn a_rolled_back_change_leaves_no_row(db: PgPool) {
     let app = TestApp::new(db).await;
-    let org = Uuid::new_v4();
+    let org = OrgId::new();
     {
         let mut tx = app.db().begin().await.unwrap();
         audit::record(&mut tx, &Actor::system(Some(org), "t"), app.state.clock.now(), "x", "y", 1, json!({})).await.unwrap();

@@ -2,6 +2,7 @@
 //! another tenant, offline verification catches tampering (of the files and
 //! of the ZIP itself), CSV cells are defused, a job whose worker died is
 //! restarted cleanly, and the command line does the same.
+use mandate::ids::OrgId;
 use crate::support::TestApp;
 use async_zip::base::write::ZipFileWriter;
 use async_zip::tokio::read::fs::ZipFileReader;
@@ -23,8 +24,8 @@ const PDF_B: &[u8] = b"%PDF-1.4\n% Beta secret plan\n1 0 obj<<>>endobj\ntrailer<
 
 struct Setup {
     app: TestApp,
-    org: Uuid,
-    other: Uuid,
+    org: OrgId,
+    other: OrgId,
     auditor: Uuid,
 }
 
@@ -51,7 +52,7 @@ async fn setup(db: PgPool) -> Setup {
 }
 
 /// The SHA-256 of every evidence revision of an organisation, in hex.
-async fn revision_hashes(s: &Setup, org: Uuid) -> BTreeSet<String> {
+async fn revision_hashes(s: &Setup, org: OrgId) -> BTreeSet<String> {
     let raw: Vec<Vec<u8>> = sqlx::query_scalar("SELECT sha256 FROM evidence_revisions WHERE org_id = $1").bind(org).fetch_all(s.app.db()).await.unwrap();
     raw.into_iter().map(hex::encode).collect()
 }

@@ -1,5 +1,6 @@
 //! The evidence vault: limits, content checks, names, revisions, links,
 //! validity, tenancy, downloads and the sweep of interrupted uploads.
+use mandate::ids::OrgId;
 use crate::support::{Client, TestApp};
 use axum::body::{Body, Bytes};
 use axum::http::{Method, StatusCode};
@@ -16,7 +17,7 @@ pub const PDF: &[u8] = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n";
 
 struct Acme {
     app: TestApp,
-    org: Uuid,
+    org: OrgId,
     lead: Client,
 }
 
@@ -34,7 +35,7 @@ async fn acme(db: PgPool) -> Acme {
     acme_with(db, |_| {}).await
 }
 
-async fn items(app: &TestApp, org: Uuid) -> i64 {
+async fn items(app: &TestApp, org: OrgId) -> i64 {
     sqlx::query_scalar("SELECT count(*) FROM evidence_items WHERE org_id = $1").bind(org).fetch_one(app.db()).await.unwrap()
 }
 

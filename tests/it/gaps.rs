@@ -2,6 +2,7 @@
 //! gaps, and each rule fires when its condition is made true; evaluations as
 //! of past days ignore later records; dashboards follow changes at once;
 //! the pages, filters and export; a fixed number of queries at any size.
+use mandate::ids::OrgId;
 use crate::support::{Client, TestApp, queries_during};
 use axum::http::StatusCode;
 use chrono::{Duration, NaiveDate};
@@ -18,7 +19,7 @@ fn day(s: &str) -> NaiveDate {
 }
 
 /// A person on the staff since 2020 whose contract has the security clause.
-async fn staff(app: &TestApp, org: Uuid, name: &str, top: bool, start: &str) -> Uuid {
+async fn staff(app: &TestApp, org: OrgId, name: &str, top: bool, start: &str) -> Uuid {
     let f = PersonFields {
         name: name.into(),
         email: format!("{}@acme.example", name.to_lowercase().replace(' ', ".")),
@@ -37,14 +38,14 @@ async fn staff(app: &TestApp, org: Uuid, name: &str, top: bool, start: &str) -> 
     id
 }
 
-async fn ack(app: &TestApp, org: Uuid, person: Uuid, version: Uuid) {
+async fn ack(app: &TestApp, org: OrgId, person: Uuid, version: Uuid) {
     use mandate::policies::acks::{Method, acknowledge};
     let mut tx = app.db().begin().await.unwrap();
     acknowledge(&mut tx, &Actor::system(Some(org), "test"), app.state.clock.now(), org, person, version, Method::Link, "192.0.2.9", "test").await.unwrap();
     tx.commit().await.unwrap();
 }
 
-async fn train(app: &TestApp, org: Uuid, module: Uuid, person: Uuid, on: &str) {
+async fn train(app: &TestApp, org: OrgId, module: Uuid, person: Uuid, on: &str) {
     use mandate::training::model::{Completion, record};
     let mut tx = app.db().begin().await.unwrap();
     record(&mut tx, &Actor::system(Some(org), "test"), app.state.clock.now(), org, "manual", &[Completion { module_id: module, person_id: person, completed_on: day(on), score: None }]).await.unwrap();
@@ -52,7 +53,7 @@ async fn train(app: &TestApp, org: Uuid, module: Uuid, person: Uuid, on: &str) {
 }
 
 /// A signed version of a new policy, with the four 5.2 checks noted, signed by top management or not.
-async fn signed_policy(app: &TestApp, org: Uuid, owner: Uuid, title: &str, kind: PolicyKind, top: bool) -> (Uuid, Uuid) {
+async fn signed_policy(app: &TestApp, org: OrgId, owner: Uuid, title: &str, kind: PolicyKind, top: bool) -> (Uuid, Uuid) {
     let policy = app.policy(org, title, kind, false).await;
     let version = app.draft(org, policy, &format!("# {title}"), None, Bump::Major).await;
     sqlx::query("UPDATE policy_versions SET check_purpose = '1', check_objectives = '2', check_requirements = '3', check_improvement = '4' WHERE id = $1")
@@ -64,16 +65,16 @@ async fn signed_policy(app: &TestApp, org: Uuid, owner: Uuid, title: &str, kind:
     (policy, version)
 }
 
-async fn sql(app: &TestApp, query: &str, id: Uuid) {
-    sqlx::query(query).bind(id).execute(app.db()).await.unwrap_or_else(|e| panic!("{query}: {e}"));
+async fn sql(app: &TestApp, query: &str, id: impl Into<Uuid>) {
+    sqlx::query(query).bind(id.into()).execute(app.db()).await.unwrap_or_else(|e| panic!("{query}: {e}"));
 }
 
-async fn rules_on(app: &TestApp, org: Uuid, on: NaiveDate) -> Vec<&'static str> {
+async fn rules_on(app: &TestApp, org: OrgId, on: NaiveDate) -> Vec<&'static str> {
     mandate::gaps::evaluate(app.db(), org, on).await.unwrap().gaps.iter().map(|g| g.rule).collect()
 }
 
 struct Compliant {
-    org: Uuid,
+    org: OrgId,
     owner: Uuid,
     ceo: Uuid,
     holder: Uuid,
@@ -290,7 +291,7 @@ async fn a_past_day_ignores_what_came_later_and_reads_dates_as_they_stood(db: Pg
     assert!(february.contains(&"no_is_policy") && february.contains(&"no_management_review"));
 }
 
-async fn lead_of(app: &TestApp, org: Uuid) -> Client {
+async fn lead_of(app: &TestApp, org: OrgId) -> Client {
     let lead = app.user("lead@acme.example", "Lead").await;
     app.member(org, lead, Role::IsmsLead).await;
     app.signed_in(lead, Some(org)).await
@@ -387,14 +388,14 @@ async fn the_leadership_dashboard_speaks_plainly_and_lists_what_only_the_executi
 }
 
 /// A large organisation, generated the same way as the benchmark's.
-async fn grow(app: &TestApp, org: Uuid, people: usize) {
+async fn grow(app: &TestApp, org: OrgId, people: usize) {
     let sizes = mandate::generate::Sizes::scaled(people);
     let mut conn = app.db().acquire().await.unwrap();
     mandate::generate::fill(&mut conn, org, app.state.clock.now(), &sizes).await.unwrap();
 }
 
 /// Queries run by the two dashboards, each first view (nothing cached).
-async fn measure(app: &TestApp, org: Uuid) -> (usize, usize, usize) {
+async fn measure(app: &TestApp, org: OrgId) -> (usize, usize, usize) {
     let user = app.user(&format!("exec-{org}@acme.example"), "Exec").await;
     app.member(org, user, Role::Executive).await;
     let mut c = app.signed_in(user, Some(org)).await;

@@ -2,6 +2,7 @@
 //! the server's time, by the chair only), the review cadence, action items,
 //! resource decisions, communications, objectives and asks, with exports and
 //! a fixed number of queries whatever the number of meetings.
+use mandate::ids::OrgId;
 use crate::support::{id_after, Client, TestApp, queries_during};
 use axum::http::StatusCode;
 use sqlx::PgPool;
@@ -12,7 +13,7 @@ const PDF: &[u8] = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n";
 
 struct Acme {
     app: TestApp,
-    org: Uuid,
+    org: OrgId,
     lead: Client,
     ceo_client: Client,
     /// The CEO in the directory (top management, linked to `ceo_client`'s user).
@@ -30,7 +31,7 @@ async fn acme(db: PgPool) -> Acme {
     Acme { app, org, lead, ceo_client, ceo, cfo, staff }
 }
 
-async fn audit_actions(app: &TestApp, org: Uuid, entity: Uuid) -> Vec<String> {
+async fn audit_actions(app: &TestApp, org: OrgId, entity: Uuid) -> Vec<String> {
     sqlx::query_scalar("SELECT action FROM audit_log WHERE org_id = $1 AND entity_id = $2 ORDER BY seq").bind(org).bind(entity.to_string()).fetch_all(app.db()).await.unwrap()
 }
 

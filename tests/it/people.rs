@@ -1,13 +1,14 @@
 //! The people directory: forms, leavers, and the CSV import's promises
 //! (line-numbered errors that change nothing, idempotent re-imports,
 //! updates by e-mail, thousands of rows at once).
+use mandate::ids::OrgId;
 use crate::support::{Client, TestApp};
 use axum::http::StatusCode;
 use mandate::auth::policy::Role;
 use sqlx::PgPool;
 use uuid::Uuid;
 
-async fn lead(app: &TestApp) -> (Uuid, Client) {
+async fn lead(app: &TestApp) -> (OrgId, Client) {
     let owner = app.user("owner@acme.example", "Owner").await;
     let org = app.org("Acme", owner).await;
     let lead = app.user("lead@acme.example", "Lead").await;
@@ -15,7 +16,7 @@ async fn lead(app: &TestApp) -> (Uuid, Client) {
     (org, app.signed_in(lead, Some(org)).await)
 }
 
-async fn count(app: &TestApp, org: Uuid) -> i64 {
+async fn count(app: &TestApp, org: OrgId) -> i64 {
     sqlx::query_scalar("SELECT count(*) FROM people WHERE org_id = $1").bind(org).fetch_one(app.db()).await.unwrap()
 }
 

@@ -1,6 +1,7 @@
 //! Policies: signing and immutability, the approver check, version numbers
 //! and acknowledgements, personal links, campaigns, public pages, onboarding,
 //! and a fixed number of queries whatever the organisation's size.
+use mandate::ids::OrgId;
 use crate::support::{Client, PASSWORD, TestApp, queries_during};
 use axum::http::StatusCode;
 use chrono::Duration;
@@ -12,7 +13,7 @@ use uuid::Uuid;
 
 struct Acme {
     app: TestApp,
-    org: Uuid,
+    org: OrgId,
     owner: Uuid,
     lead: Client,
     ceo_user: Uuid,
@@ -51,7 +52,7 @@ fn link_for(page: &crate::support::Resp, name: &str) -> String {
     url.trim_start_matches("http://localhost:8080").to_string()
 }
 
-async fn sign_as(a: &TestApp, user: Uuid, org: Uuid, version: Uuid) -> crate::support::Resp {
+async fn sign_as(a: &TestApp, user: Uuid, org: OrgId, version: Uuid) -> crate::support::Resp {
     let mut c = a.signed_in(user, Some(org)).await;
     c.sign_version(version, PASSWORD).await
 }

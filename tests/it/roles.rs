@@ -1,6 +1,7 @@
 //! Clause 5.3 roles: appointments by top management, acceptance (signed in
 //! or by personal link), vacancy when a holder leaves, the starting set,
 //! and the RACI one-A rule.
+use mandate::ids::OrgId;
 use crate::support::{Client, TestApp};
 use axum::http::StatusCode;
 use chrono::Duration;
@@ -10,7 +11,7 @@ use uuid::Uuid;
 
 struct Acme {
     app: TestApp,
-    org: Uuid,
+    org: OrgId,
     lead: Client,
     lead_user: Uuid,
     ceo_user: Uuid,

@@ -1,6 +1,7 @@
 //! The trust anchor: who counts as top management changes only through an
 //! owner's proposal and a leader's confirmation, accounts are linked only by
 //! their holders, and nobody acts in a leader's name.
+use mandate::ids::OrgId;
 use crate::support::{Client, TestApp};
 use axum::http::StatusCode;
 use mandate::auth::policy::Role;
@@ -9,7 +10,7 @@ use uuid::Uuid;
 
 struct Org {
     app: TestApp,
-    org: Uuid,
+    org: OrgId,
     owner: Uuid,
     lead: Uuid,
     ceo: Uuid,

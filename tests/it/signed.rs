@@ -4,6 +4,7 @@
 //! linked or unlinked any more; every edit is refused with a sentence that
 //! says what to do instead; corrections go into append-only addenda; and
 //! every act records the account and the person it stands for.
+use mandate::ids::OrgId;
 use crate::support::{id_after, Client, PASSWORD, TestApp};
 use async_zip::tokio::read::fs::ZipFileReader;
 use axum::http::StatusCode;
@@ -21,7 +22,7 @@ const OTHER: &[u8] = b"%PDF-1.4\n% something else\n1 0 obj<<>>endobj\ntrailer<<>
 
 struct Acme {
     app: TestApp,
-    org: Uuid,
+    org: OrgId,
     lead: Client,
     ceo_client: Client,
     /// The CEO in the directory: top management, acting with `ceo_client`'s account.

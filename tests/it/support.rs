@@ -2,6 +2,7 @@
 //! (`#[sqlx::test]`), driven in-process with a cookie-keeping client.
 #![allow(dead_code)]
 
+use mandate::ids::OrgId;
 use axum::Router;
 use axum::body::Body;
 use axum::extract::ConnectInfo;
@@ -109,15 +110,15 @@ impl TestApp {
         id
     }
 
-    pub async fn org(&self, name: &str, owner: Uuid) -> Uuid {
-        let id = Uuid::new_v4();
+    pub async fn org(&self, name: &str, owner: Uuid) -> OrgId {
+        let id = OrgId::new();
         let mut tx = self.db().begin().await.unwrap();
         model::create_organisation(&mut tx, &Actor::system(Some(id), "test"), self.state.clock.now(), id, name, owner).await.unwrap();
         tx.commit().await.unwrap();
         id
     }
 
-    pub async fn member(&self, org: Uuid, user: Uuid, role: Role) -> Uuid {
+    pub async fn member(&self, org: OrgId, user: Uuid, role: Role) -> Uuid {
         let mut tx = self.db().begin().await.unwrap();
         let id = model::add_membership(&mut tx, &Actor::system(Some(org), "test"), self.state.clock.now(), org, user, role)
             .await
@@ -126,7 +127,7 @@ impl TestApp {
         id
     }
 
-    pub async fn invitation(&self, org: Uuid, by: Uuid, email: &str, role: Role) -> (Uuid, String) {
+    pub async fn invitation(&self, org: OrgId, by: Uuid, email: &str, role: Role) -> (Uuid, String) {
         let mut tx = self.db().begin().await.unwrap();
         let actor = Actor { org_id: Some(org), user_id: Some(by), label: "test".into(), request_id: "test".into() };
         let out = model::create_invitation(&mut tx, &actor, self.state.clock.now(), self.state.config.invitation_ttl, org, model::Invitee { email, role, window: Default::default() })
@@ -146,12 +147,12 @@ impl TestApp {
         tx.commit().await.unwrap();
     }
 
-    fn system(&self, org: Uuid) -> Actor {
+    fn system(&self, org: OrgId) -> Actor {
         Actor::system(Some(org), "test")
     }
 
     /// A person in the directory.
-    pub async fn person(&self, org: Uuid, name: &str, email: &str, top_management: bool) -> Uuid {
+    pub async fn person(&self, org: OrgId, name: &str, email: &str, top_management: bool) -> Uuid {
         let f = PersonFields { name: name.into(), email: email.into(), top_management, ..Default::default() };
         let mut tx = self.db().begin().await.unwrap();
         let id = people::create(&mut tx, &self.system(org), self.state.clock.now(), org, &f, None).await.unwrap();
@@ -163,7 +164,7 @@ impl TestApp {
 
     /// Links a person to a member's account, so they act as themselves (for
     /// top management: as if the roster had confirmed that account).
-    pub async fn link(&self, org: Uuid, person: Uuid, user: Uuid) {
+    pub async fn link(&self, org: OrgId, person: Uuid, user: Uuid) {
         sqlx::query("UPDATE people SET user_id = $3, leader_account_id = CASE WHEN top_management THEN $3 END WHERE org_id = $1 AND id = $2")
             .bind(org)
             .bind(person)
@@ -173,7 +174,7 @@ impl TestApp {
             .unwrap();
     }
 
-    pub async fn role(&self, org: Uuid, name: &str, conformance: bool, reporting: bool) -> Uuid {
+    pub async fn role(&self, org: OrgId, name: &str, conformance: bool, reporting: bool) -> Uuid {
         let f = RoleFields {
             name: name.into(),
             responsibilities: "Does things.".into(),
@@ -188,7 +189,7 @@ impl TestApp {
     }
 
     /// An appointment made today by `by`; returns its id and acceptance-link secret.
-    pub async fn appoint(&self, org: Uuid, role: Uuid, person: Uuid, by: Uuid) -> (Uuid, String) {
+    pub async fn appoint(&self, org: OrgId, role: Uuid, person: Uuid, by: Uuid) -> (Uuid, String) {
         let role = roles::role(self.db(), org, role).await.unwrap();
         let now = self.state.clock.now();
         let new = roles::NewAppointment { person_id: person, capacity: roles::Capacity::Holder, appointed_by: by, appointed_on: now.date_naive(), record_anyway: true };
@@ -199,7 +200,7 @@ impl TestApp {
     }
 
     /// An evidence item with one file (stored through the real store); returns (item, revision).
-    pub async fn evidence(&self, org: Uuid, title: &str, filename: &str, bytes: &[u8]) -> (Uuid, Uuid) {
+    pub async fn evidence(&self, org: OrgId, title: &str, filename: &str, bytes: &[u8]) -> (Uuid, Uuid) {
         use mandate::evidence::model::{self as evidence, ItemFields, Kind, NewRevision};
         let revision = Uuid::new_v4();
         let key = EvidenceStore::key_for(org, revision);
@@ -226,7 +227,7 @@ impl TestApp {
     }
 
     /// A policy for all staff; `public` gives it a public page.
-    pub async fn policy(&self, org: Uuid, title: &str, kind: PolicyKind, public: bool) -> Uuid {
+    pub async fn policy(&self, org: OrgId, title: &str, kind: PolicyKind, public: bool) -> Uuid {
         let f = PolicyFields { title: title.into(), kind, owner_id: None, review_months: 12, audience: Audience::AllStaff, public };
         let mut tx = self.db().begin().await.unwrap();
         let id = policies::create(&mut tx, &self.system(org), self.state.clock.now(), org, &f).await.unwrap();
@@ -235,7 +236,7 @@ impl TestApp {
     }
 
     /// A draft version: Markdown `text`, or with `file` set the given evidence revision.
-    pub async fn draft(&self, org: Uuid, policy: Uuid, text: &str, file: Option<Uuid>, bump: Bump) -> Uuid {
+    pub async fn draft(&self, org: OrgId, policy: Uuid, text: &str, file: Option<Uuid>, bump: Bump) -> Uuid {
         let p = policies::get(self.db(), org, policy).await.unwrap();
         let draft = Draft { change_summary: "test".into(), body_markdown: file.is_none().then(|| text.to_string()), checks: Default::default(), evidence_revision_id: file };
         let mut tx = self.db().begin().await.unwrap();
@@ -245,7 +246,7 @@ impl TestApp {
     }
 
     /// Signs a version as `user` (top management or not).
-    pub async fn sign(&self, org: Uuid, version: Uuid, user: Uuid, top_management: bool) {
+    pub async fn sign(&self, org: OrgId, version: Uuid, user: Uuid, top_management: bool) {
         let v = policies::version(self.db(), org, version).await.unwrap();
         let signer = Signer { user_id: Some(user), name: "Signer".into(), person_id: None, top_management, client_addr: "192.0.2.1".into(), user_agent: "test".into() };
         let mut tx = self.db().begin().await.unwrap();
@@ -254,7 +255,7 @@ impl TestApp {
     }
 
     /// A campaign for a signed version with a personal link for `person`; returns (campaign, link secret).
-    pub async fn campaign(&self, org: Uuid, version: Uuid, person: Uuid) -> (Uuid, String) {
+    pub async fn campaign(&self, org: OrgId, version: Uuid, person: Uuid) -> (Uuid, String) {
         use mandate::policies::acks;
         let v = policies::version(self.db(), org, version).await.unwrap();
         let today = self.state.clock.now().date_naive();
@@ -270,7 +271,7 @@ impl TestApp {
     }
 
     /// A yearly awareness module for all staff.
-    pub async fn module(&self, org: Uuid, title: &str) -> Uuid {
+    pub async fn module(&self, org: OrgId, title: &str) -> Uuid {
         use mandate::training::model::{self as training, ModuleFields, ModuleKind};
         let f = ModuleFields { title: title.into(), kind: ModuleKind::Awareness, description: String::new(), validity_months: 12, audience: Audience::AllStaff };
         let mut tx = self.db().begin().await.unwrap();
@@ -279,7 +280,7 @@ impl TestApp {
         id
     }
 
-    pub async fn activity(&self, org: Uuid, name: &str) -> Uuid {
+    pub async fn activity(&self, org: OrgId, name: &str) -> Uuid {
         let mut tx = self.db().begin().await.unwrap();
         let id = mandate::roles::raci::create_activity(&mut tx, &self.system(org), self.state.clock.now(), org, name).await.unwrap();
         tx.commit().await.unwrap();
@@ -287,7 +288,7 @@ impl TestApp {
     }
 
     /// A management review held on `held_on` with typed minutes, chaired by `chair`.
-    pub async fn meeting(&self, org: Uuid, title: &str, chair: Uuid, held_on: &str, minutes: &str) -> Uuid {
+    pub async fn meeting(&self, org: OrgId, title: &str, chair: Uuid, held_on: &str, minutes: &str) -> Uuid {
         use mandate::leadership::meetings::{self, MeetingFields, MeetingKind};
         let f = MeetingFields {
             kind: Some(MeetingKind::ManagementReview),
@@ -305,7 +306,7 @@ impl TestApp {
     }
 
     /// Signs a meeting's minutes off directly (as the system, for its chair, naming `name`).
-    pub async fn sign_meeting(&self, org: Uuid, meeting: Uuid, name: &str) {
+    pub async fn sign_meeting(&self, org: OrgId, meeting: Uuid, name: &str) {
         use mandate::leadership::meetings;
         let mut tx = self.db().begin().await.unwrap();
         let m = meetings::get(&mut *tx, org, meeting).await.unwrap();
@@ -315,7 +316,7 @@ impl TestApp {
     }
 
     /// An open action item from `meeting`.
-    pub async fn action_item(&self, org: Uuid, meeting: Uuid, title: &str, owner: Option<Uuid>, due_on: Option<&str>) -> Uuid {
+    pub async fn action_item(&self, org: OrgId, meeting: Uuid, title: &str, owner: Option<Uuid>, due_on: Option<&str>) -> Uuid {
         use mandate::leadership::meetings::{self, ActionFields, ActionStatus};
         let f = ActionFields { title: title.into(), owner_id: owner, due_on: due_on.map(|d| d.parse().unwrap()), status: ActionStatus::Open, closing_note: String::new() };
         let mut tx = self.db().begin().await.unwrap();
@@ -325,7 +326,7 @@ impl TestApp {
     }
 
     /// A resource decision: approved by `decided_by` on `decided_on`, or pending.
-    pub async fn decision(&self, org: Uuid, title: &str, decided_by: Option<Uuid>, decided_on: Option<&str>) -> Uuid {
+    pub async fn decision(&self, org: OrgId, title: &str, decided_by: Option<Uuid>, decided_on: Option<&str>) -> Uuid {
         use mandate::leadership::decisions::{self, Fields};
         let f = Fields {
             what: "budget".into(),
@@ -342,7 +343,7 @@ impl TestApp {
     }
 
     /// An e-mail from `from` to all staff.
-    pub async fn communication(&self, org: Uuid, subject: &str, from: Uuid, sent_on: &str) -> Uuid {
+    pub async fn communication(&self, org: OrgId, subject: &str, from: Uuid, sent_on: &str) -> Uuid {
         use mandate::leadership::communications::{self, Fields};
         let f = Fields { sent_on: Some(sent_on.parse().unwrap()), from_id: Some(from), channel: "email".into(), audience: "All staff".into(), reach: Some(40), subject: subject.into(), ..Default::default() };
         let mut tx = self.db().begin().await.unwrap();
@@ -351,7 +352,7 @@ impl TestApp {
         id
     }
 
-    pub async fn objective(&self, org: Uuid, title: &str, owner: Option<Uuid>) -> Uuid {
+    pub async fn objective(&self, org: OrgId, title: &str, owner: Option<Uuid>) -> Uuid {
         use mandate::leadership::objectives::{self, Fields};
         let f = Fields { title: title.into(), measure: "Share of staff trained".into(), target: "95 %".into(), owner_id: owner, status: "on_track".into(), ..Default::default() };
         let mut tx = self.db().begin().await.unwrap();
@@ -361,7 +362,7 @@ impl TestApp {
     }
 
     /// An unanswered ask of `person`, asked on 2026-10-01.
-    pub async fn ask(&self, org: Uuid, person: Uuid, what: &str, due_on: Option<&str>) -> Uuid {
+    pub async fn ask(&self, org: OrgId, person: Uuid, what: &str, due_on: Option<&str>) -> Uuid {
         use mandate::leadership::asks::{self, Fields};
         let f = Fields { asked_of: Some(person), what: what.into(), asked_on: Some("2026-10-01".parse().unwrap()), due_on: due_on.map(|d| d.parse().unwrap()), ..Default::default() };
         let mut tx = self.db().begin().await.unwrap();
@@ -371,7 +372,7 @@ impl TestApp {
     }
 
     /// A client already signed in as `user` with `org` selected (no password round trip).
-    pub async fn signed_in(&self, user: Uuid, org: Option<Uuid>) -> Client {
+    pub async fn signed_in(&self, user: Uuid, org: Option<OrgId>) -> Client {
         let mut conn = self.db().acquire().await.unwrap();
         let cookie = session::start(&mut conn, &self.state, user, org, None).await.unwrap();
         let mut client = self.client();
@@ -600,7 +601,7 @@ pub fn link_in(mail: &str, prefix: &str) -> String {
 /// who is top management and acts with their own account.
 pub struct AcmeCore {
     pub app: TestApp,
-    pub org: Uuid,
+    pub org: OrgId,
     pub owner: Uuid,
     pub lead_user: Uuid,
     pub ceo_user: Uuid,

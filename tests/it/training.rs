@@ -1,14 +1,14 @@
 //! Training: modules, completions by hand and by import, and where each
 //! person stands, with leaders shown apart.
+use mandate::ids::OrgId;
 use crate::support::{Client, TestApp};
 use axum::http::StatusCode;
 use mandate::auth::policy::Role;
 use sqlx::PgPool;
-use uuid::Uuid;
 
 struct Acme {
     app: TestApp,
-    org: Uuid,
+    org: OrgId,
     lead: Client,
 }
 
@@ -22,7 +22,7 @@ async fn acme(db: PgPool) -> Acme {
     Acme { app, org, lead }
 }
 
-async fn records(app: &TestApp, org: Uuid) -> i64 {
+async fn records(app: &TestApp, org: OrgId) -> i64 {
     sqlx::query_scalar("SELECT count(*) FROM training_records WHERE org_id = $1").bind(org).fetch_one(app.db()).await.unwrap()
 }
 

@@ -3,6 +3,7 @@
 //! then every page each role can reach is fetched and parsed. No page may
 //! contain markup that a payload created: an event-handler attribute, a
 //! script or style carrying a payload, a `javascript:` address, a frame.
+use mandate::ids::OrgId;
 use crate::support::{Client, TestApp};
 use scraper::{Html, Selector};
 use sqlx::PgPool;
@@ -136,7 +137,7 @@ pub const STARTS: &[&str] = &[
 /// Writes the corpus into every free-text field of the demo organisation
 /// (loaded already, `logins` its accounts), file names included; returns
 /// the organisation.
-pub async fn plant(app: &TestApp, logins: &[mandate::demo::DemoLogin]) -> uuid::Uuid {
+pub async fn plant(app: &TestApp, logins: &[mandate::demo::DemoLogin]) -> OrgId {
     let payloads = corpus();
     assert!(payloads.len() >= 100, "{} payloads", payloads.len());
 
@@ -155,7 +156,7 @@ pub async fn plant(app: &TestApp, logins: &[mandate::demo::DemoLogin]) -> uuid::
     sqlx::query("UPDATE users SET name = $1 || ' ' || left(email, 3)").bind(&payloads[13]).execute(app.db()).await.unwrap();
     sqlx::query("UPDATE evidence_requests SET question = $1").bind(&payloads[21]).execute(app.db()).await.unwrap();
     // File names arrive through the upload form, payloads included.
-    let org: uuid::Uuid = sqlx::query_scalar("SELECT id FROM organisations LIMIT 1").fetch_one(app.db()).await.unwrap();
+    let org: OrgId = sqlx::query_scalar("SELECT id FROM organisations LIMIT 1").fetch_one(app.db()).await.unwrap();
     for (i, p) in payloads.iter().take(5).enumerate() {
         app.evidence(org, &format!("Upload {i}"), &mandate::web::form::display_filename(&format!("{p}.pdf")), b"%PDF-1.4\n%%EOF\n").await;
     }

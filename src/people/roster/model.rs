@@ -9,6 +9,7 @@
 //! confirmation also names the account that acts for the person
 //! (`people.leader_account_id`). A person's account link that changed since
 //! then does not carry the authority along.
+use crate::ids::OrgId;
 use crate::audit::{self, Actor};
 use crate::auth::policy::{self, Role};
 use crate::error::{AppError, AppResult};
@@ -66,7 +67,7 @@ impl Leader {
     }
 }
 
-pub async fn leaders(conn: &mut PgConnection, org_id: Uuid) -> AppResult<Vec<Leader>> {
+pub async fn leaders(conn: &mut PgConnection, org_id: OrgId) -> AppResult<Vec<Leader>> {
     Ok(sqlx::query_as(
         "SELECT p.id AS person_id, p.name, p.job_title, p.end_date, u.email AS account_email,
                 coalesce(p.leader_account_id = p.user_id, false) AS account_current, l.email AS linked_email,
@@ -88,7 +89,7 @@ pub async fn leaders(conn: &mut PgConnection, org_id: Uuid) -> AppResult<Vec<Lea
 /// The accounts that act as top management on `today`: someone current on
 /// the roster, still linked to the account the roster confirmed, whose
 /// membership is active.
-pub async fn acting_accounts(conn: &mut PgConnection, org_id: Uuid, today: NaiveDate) -> AppResult<Vec<Uuid>> {
+pub async fn acting_accounts(conn: &mut PgConnection, org_id: OrgId, today: NaiveDate) -> AppResult<Vec<Uuid>> {
     Ok(sqlx::query_scalar(
         "SELECT p.leader_account_id FROM people p
            JOIN memberships m ON m.org_id = p.org_id AND m.user_id = p.leader_account_id AND m.disabled_at IS NULL
@@ -179,16 +180,16 @@ pub fn changes_sql() -> String {
     format!("{SELECT_CHANGES} ORDER BY c.status = 'pending' DESC, coalesce(c.decided_at, c.proposed_at) DESC, c.id")
 }
 
-pub async fn change(conn: &mut PgConnection, org_id: Uuid, id: Uuid) -> AppResult<ChangeRow> {
+pub async fn change(conn: &mut PgConnection, org_id: OrgId, id: Uuid) -> AppResult<ChangeRow> {
     sqlx::query_as(&format!("{SELECT_CHANGES} AND c.id = $2")).bind(org_id).bind(id).fetch_optional(conn).await?.ok_or(AppError::NotFound)
 }
 
 /// Changes nobody has decided yet (what Home offers to leaders).
-pub async fn pending_changes(conn: &mut PgConnection, org_id: Uuid) -> AppResult<Vec<ChangeRow>> {
+pub async fn pending_changes(conn: &mut PgConnection, org_id: OrgId) -> AppResult<Vec<ChangeRow>> {
     Ok(sqlx::query_as(&format!("{SELECT_CHANGES} AND c.status = 'pending' ORDER BY c.proposed_at, c.id")).bind(org_id).fetch_all(conn).await?)
 }
 
-pub async fn changes(conn: &mut PgConnection, org_id: Uuid) -> AppResult<Vec<ChangeRow>> {
+pub async fn changes(conn: &mut PgConnection, org_id: OrgId) -> AppResult<Vec<ChangeRow>> {
     Ok(sqlx::query_as(&changes_sql()).bind(org_id).fetch_all(conn).await?)
 }
 
@@ -203,7 +204,7 @@ struct Subject {
     end_date: Option<NaiveDate>,
 }
 
-async fn subject(conn: &mut PgConnection, org_id: Uuid, person_id: Uuid) -> AppResult<Subject> {
+async fn subject(conn: &mut PgConnection, org_id: OrgId, person_id: Uuid) -> AppResult<Subject> {
     sqlx::query_as(
         "SELECT name, top_management, user_id, leader_account_id, start_date, end_date FROM people
           WHERE org_id = $1 AND id = $2 FOR UPDATE",
@@ -216,7 +217,7 @@ async fn subject(conn: &mut PgConnection, org_id: Uuid, person_id: Uuid) -> AppR
 }
 
 /// How many current people are on the roster (with or without an account).
-async fn roster_size(conn: &mut PgConnection, org_id: Uuid, today: NaiveDate) -> AppResult<i64> {
+async fn roster_size(conn: &mut PgConnection, org_id: OrgId, today: NaiveDate) -> AppResult<i64> {
     Ok(sqlx::query_scalar(
         "SELECT count(*) FROM people WHERE org_id = $1 AND top_management
             AND (start_date IS NULL OR start_date <= $2) AND (end_date IS NULL OR end_date > $2)",
@@ -285,7 +286,7 @@ pub async fn propose(
     conn: &mut PgConnection,
     by: &Decider,
     now: DateTime<Utc>,
-    org_id: Uuid,
+    org_id: OrgId,
     person_id: Uuid,
     change: Change,
     reason: &str,
@@ -353,7 +354,7 @@ struct Pending {
     status: String,
 }
 
-async fn pending(conn: &mut PgConnection, org_id: Uuid, id: Uuid) -> AppResult<Pending> {
+async fn pending(conn: &mut PgConnection, org_id: OrgId, id: Uuid) -> AppResult<Pending> {
     let p: Pending = sqlx::query_as("SELECT person_id, change, account_id, proposed_by, status FROM roster_changes WHERE org_id = $1 AND id = $2 FOR UPDATE")
         .bind(org_id)
         .bind(id)
@@ -373,7 +374,7 @@ pub fn may_decide(role: Role, user_id: Uuid, proposed_by: Option<Uuid>, subject_
 }
 
 /// Confirms (`true`) or refuses a pending change as `by`.
-pub async fn decide(conn: &mut PgConnection, by: &Decider, now: DateTime<Utc>, org_id: Uuid, id: Uuid, confirm: bool) -> AppResult<String> {
+pub async fn decide(conn: &mut PgConnection, by: &Decider, now: DateTime<Utc>, org_id: OrgId, id: Uuid, confirm: bool) -> AppResult<String> {
     lock_directory(conn, org_id).await?;
     let today = now.date_naive();
     let p = pending(conn, org_id, id).await?;
@@ -414,7 +415,7 @@ async fn decide_as(
     conn: &mut PgConnection,
     by: &Decider,
     now: DateTime<Utc>,
-    org_id: Uuid,
+    org_id: OrgId,
     id: Uuid,
     person_id: Uuid,
     change: Change,
@@ -473,7 +474,7 @@ async fn decide_as(
 }
 
 /// The proposer takes back a change nobody has decided yet.
-pub async fn withdraw(conn: &mut PgConnection, by: &Decider, now: DateTime<Utc>, org_id: Uuid, id: Uuid) -> AppResult<()> {
+pub async fn withdraw(conn: &mut PgConnection, by: &Decider, now: DateTime<Utc>, org_id: OrgId, id: Uuid) -> AppResult<()> {
     let p = pending(conn, org_id, id).await?;
     if p.proposed_by != Some(by.user_id) {
         return Err(AppError::Forbidden);
@@ -492,7 +493,7 @@ pub async fn withdraw(conn: &mut PgConnection, by: &Decider, now: DateTime<Utc>,
 /// Seeds (the demo, the generator): everyone already flagged as top
 /// management is recorded as the organisation's bootstrap, acting with the
 /// account they are linked to, from the day they started.
-pub async fn record_seeded(conn: &mut PgConnection, org_id: Uuid) -> AppResult<()> {
+pub async fn record_seeded(conn: &mut PgConnection, org_id: OrgId) -> AppResult<()> {
     sqlx::query(
         "INSERT INTO roster_changes (id, org_id, person_id, change, account_id, reason, proposed_by, proposed_at, status, decided_by, decided_at, bootstrap)
          SELECT gen_random_uuid(), p.org_id, p.id, 'add', p.user_id, 'Top management when the organisation was set up.', NULL, d.at,
