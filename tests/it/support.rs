@@ -61,6 +61,22 @@ pub async fn queries_during<F: std::future::Future>(f: F) -> (F::Output, usize) 
     (out, QUERIES.load(std::sync::atomic::Ordering::SeqCst) - before)
 }
 
+/// Asserts that every measured view ran at least one statement and as many
+/// on the large dataset as on the small one, naming every view that did not.
+pub fn assert_same_queries(small: &[(&str, usize)], large: &[(&str, usize)]) {
+    assert_eq!(small.len(), large.len(), "both datasets measure the same views");
+    let mut wrong = Vec::new();
+    for ((view, s), (view_l, l)) in small.iter().zip(large) {
+        assert_eq!(view, view_l, "both datasets measure the same views in the same order");
+        if *s == 0 || *l == 0 {
+            wrong.push(format!("{view}: no statements counted (small {s}, large {l}): the count proves nothing"));
+        } else if s != l {
+            wrong.push(format!("{view}: {s} statements on the small dataset, {l} on the large one"));
+        }
+    }
+    assert!(wrong.is_empty(), "statement counts differ:\n{}", wrong.join("\n"));
+}
+
 pub struct TestApp {
     pub state: AppState,
     pub clock: ManualClock,
