@@ -236,7 +236,7 @@ async fn form_page(
     let (history, roles) = match &person {
         Some(p) => (
             audit::history(&state.db, me.org_id, "person", p.id, 50).await?,
-            crate::roles::model::roles_of_person(&state.db, me.org_id, p.id, today).await?,
+            crate::roles::model::roles_of_person(&state.db, me.org_id, crate::ids::PersonId(p.id), today).await?,
         ),
         None => (Vec::new(), Vec::new()),
     };

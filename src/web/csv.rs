@@ -140,6 +140,38 @@ where
     res
 }
 
+/// Streams the rows of a compile-checked query as a CSV download, in
+/// constant memory, like [`stream`]: `rows` starts the query on the pool
+/// (`move |db| sqlx::query_as!(…).fetch(db)`); `to_row` turns a row into cells.
+pub fn stream_rows<T, Q, R>(filename: &str, header: &'static [&'static str], db: PgPool, rows: Q, to_row: R) -> Response
+where
+    T: Send + 'static,
+    Q: for<'c> FnOnce(&'c PgPool) -> futures_util::stream::BoxStream<'c, Result<T, sqlx::Error>> + Send + 'static,
+    R: Fn(T) -> Vec<String> + Send + 'static,
+{
+    let (tx, res) = download(filename);
+    tokio::spawn(async move {
+        if tx.send(Ok(row(header).into())).await.is_err() {
+            return;
+        }
+        let mut rows = rows(&db);
+        while let Some(next) = rows.next().await {
+            let chunk = match next {
+                Ok(r) => Ok(row(&to_row(r)).into()),
+                Err(err) => {
+                    tracing::error!("CSV export failed: {err}");
+                    Err(std::io::Error::other("export failed"))
+                }
+            };
+            let failed = chunk.is_err();
+            if tx.send(chunk).await.is_err() || failed {
+                return;
+            }
+        }
+    });
+    res
+}
+
 /// A small CSV built in memory (a template or a short list).
 pub fn attachment(filename: &str, body: String) -> Response {
     let mut res = Response::new(Body::from(body));

@@ -137,7 +137,7 @@ async fn compliant(app: &TestApp) -> Compliant {
     let requirements: Vec<Uuid> = sqlx::query_scalar("SELECT id FROM requirements WHERE retired_at IS NULL ORDER BY position").fetch_all(app.db()).await.unwrap();
     let mut tx = app.db().begin().await.unwrap();
     for r in &requirements {
-        evidence::link(&mut tx, &Actor::system(Some(org), "test"), app.state.clock.now(), org, item, Target { kind: TargetKind::Requirement, id: *r }).await.unwrap();
+        evidence::link(&mut tx, &Actor::system(Some(org), "test"), app.state.clock.now(), org, mandate::ids::EvidenceId(item), Target { kind: TargetKind::Requirement, id: *r }).await.unwrap();
     }
     tx.commit().await.unwrap();
     Compliant {
@@ -177,7 +177,7 @@ async fn a_compliant_organisation_has_no_gaps_and_each_rule_fires_when_broken(db
     let (old, _) = app.evidence(org, "Old plan", "old.pdf", b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n").await;
     sql(&app, "UPDATE evidence_items SET valid_until = '2026-10-01' WHERE id = $1", old).await;
     let mut tx = app.db().begin().await.unwrap();
-    evidence::link(&mut tx, &Actor::system(Some(org), "t"), app.state.clock.now(), org, old, Target { kind: TargetKind::Requirement, id: c.requirement }).await.unwrap();
+    evidence::link(&mut tx, &Actor::system(Some(org), "t"), app.state.clock.now(), org, mandate::ids::EvidenceId(old), Target { kind: TargetKind::Requirement, id: c.requirement }).await.unwrap();
     tx.commit().await.unwrap();
     fires!("evidence_expired");
     sqlx::query("DELETE FROM evidence_links WHERE target_id = $1 AND item_id <> $2").bind(c.requirement).bind(old).execute(app.db()).await.unwrap();
