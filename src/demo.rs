@@ -604,11 +604,12 @@ mod records {
     /// partial acknowledgements, and training the CEO never took.
     async fn policies_and_training(conn: &mut PgConnection, system: &Actor, now: DateTime<Utc>, org_id: OrgId, ids: &HashMap<&str, Uuid>) -> anyhow::Result<()> {
         use crate::people::audience::Audience;
-        use crate::policies::acks::{self, Method};
-        use crate::policies::model::{self as policies, Bump, Draft, PolicyFields, PolicyKind, Signer};
+        use crate::policies::acks::model::{self as acks, Method};
+        use crate::policies::campaigns::model as campaigns;
+        use crate::policies::versions::model::{self as policies, Bump, Draft, PolicyFields, PolicyKind, Signer};
         use crate::training::model::{self as training, Completion, ModuleFields, ModuleKind};
         let today = now.date_naive();
-        let person = |email: &str| ids[email];
+        let person = |email: &str| crate::ids::PersonId(ids[email]);
         let ago = |days: i64| now - Duration::days(days);
         let signer = |email: &str, name: &str, top: bool| Signer {
             user_id: None,
@@ -692,12 +693,12 @@ mod records {
         for (email, days) in aup_readers {
             acks::acknowledge(conn, system, ago(days), org_id, person(email), aup_v1, Method::Link, "198.51.100.4", "demo").await?;
         }
-        acks::create_campaign(conn, system, ago(150), org_id, aup_v1, "Acceptable use policy v1.0", Some(today - Duration::days(120))).await?;
+        campaigns::create_campaign(conn, system, ago(150), org_id, aup_v1, "Acceptable use policy v1.0", Some(today - Duration::days(120))).await?;
         // A recent starter read the acceptable use policy only after starting.
         let mei = person("mei.tanaka@acme.example");
-        let before = crate::people::model::get_in(&mut *conn, org_id, mei).await?;
+        let before = crate::people::model::get_in(&mut *conn, org_id, mei.0).await?;
         let starter = crate::people::model::PersonFields { start_date: Some(today - Duration::days(90)), ..before.fields() };
-        crate::people::model::update(conn, system, ago(91), org_id, mei, &starter).await?;
+        crate::people::model::update(conn, system, ago(91), org_id, mei.0, &starter).await?;
         acks::acknowledge(conn, system, ago(75), org_id, mei, aup_v1, Method::Link, "198.51.100.9", "demo").await?;
 
         // Training: the CEO never took it; the CFO's has lapsed.
@@ -742,7 +743,7 @@ mod records {
         ];
         let items: Vec<Completion> = completions
             .iter()
-            .map(|(email, module, days)| Completion { module_id: *module, person_id: person(email), completed_on: today - Duration::days(*days), score: Some(80.0 + (*days % 20) as f64) })
+            .map(|(email, module, days)| Completion { module_id: *module, person_id: person(email).0, completed_on: today - Duration::days(*days), score: Some(80.0 + (*days % 20) as f64) })
             .collect();
         training::record(conn, system, now, org_id, "import", &items).await?;
         Ok(())

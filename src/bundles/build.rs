@@ -658,7 +658,7 @@ async fn write_all<W: AsyncWrite + Unpin + Send>(
 
     // 4. The gap list as of the day, from the gap engine.
     let evaluation = crate::gaps::evaluate(db, org_id, params.as_of).await.map_err(|e| anyhow::anyhow!("evaluating the gaps: {e:?}"))?;
-    w.add_text("records/gaps.csv", "record_csv", crate::gaps::pages::csv_text(&evaluation, &Default::default())).await?;
+    w.add_text("records/gaps.csv", "record_csv", crate::gaps::routes::csv_text(&evaluation, &Default::default())).await?;
     progress.step("Wrote the gap list").await?;
 
     // 5. The audit-log segment: the period's rows (or all up to the day), each

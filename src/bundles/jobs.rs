@@ -3,7 +3,7 @@
 //! while it works. A job whose heartbeat stopped (its process died) is
 //! claimed again and restarted from the beginning under a new attempt
 //! number; the attempt that lost it notices at its next heartbeat and stops.
-use crate::ids::OrgId;
+use crate::ids::{JobId, OrgId};
 use super::build::{self, Params, Progress};
 use crate::state::AppState;
 use crate::audit::{self, Actor};
@@ -20,14 +20,31 @@ pub const MAX_ATTEMPTS: i32 = 3;
 /// How often a running job writes its progress and heartbeat.
 const BEAT_EVERY: std::time::Duration = std::time::Duration::from_secs(2);
 
-#[derive(Debug, Clone, sqlx::FromRow)]
+crate::text_enum! {
+    /// Where a job stands.
+    pub enum JobStatus {
+        Queued = "queued" => "Queued",
+        Running = "running" => "Running",
+        Done = "done" => "Done",
+        Failed = "failed" => "Failed",
+    }
+}
+
+crate::text_enum! {
+    /// What a job makes (the only kind so far).
+    pub enum JobKind {
+        EvidenceBundle = "evidence_bundle" => "Evidence bundle",
+    }
+}
+
+#[derive(Debug, Clone)]
 pub struct Job {
-    pub id: Uuid,
+    pub id: JobId,
     pub org_id: OrgId,
     pub params: sqlx::types::Json<Params>,
     pub requested_by_name: Option<String>,
     pub requested_at: DateTime<Utc>,
-    pub status: String,
+    pub status: JobStatus,
     pub attempts: i32,
     pub progress_done: i64,
     pub progress_total: i64,
@@ -44,7 +61,7 @@ impl Job {
         if self.progress_total <= 0 { 0 } else { (self.progress_done * 100 / self.progress_total).clamp(0, 100) }
     }
     pub fn is_pending(&self) -> bool {
-        matches!(self.status.as_str(), "queued" | "running")
+        matches!(self.status, JobStatus::Queued | JobStatus::Running)
     }
     pub fn sha_hex(&self) -> String {
         self.result_sha256.as_deref().map(hex::encode).unwrap_or_default()
@@ -58,33 +75,53 @@ impl Job {
     }
 }
 
-const SELECT: &str = "SELECT j.id, j.org_id, j.params, u.name AS requested_by_name, j.requested_at, j.status, j.attempts, j.progress_done, j.progress_total,
-        j.progress_note, j.result_size, j.result_sha256, j.manifest_sha256, j.error, j.finished_at
-   FROM jobs j LEFT JOIN users u ON u.id = j.requested_by";
-
-pub async fn list(db: &PgPool, org_id: OrgId) -> AppResult<Vec<Job>> {
-    Ok(sqlx::query_as(&format!("{SELECT} WHERE j.org_id = $1 AND j.kind = 'evidence_bundle' ORDER BY j.requested_at DESC LIMIT 50")).bind(org_id).fetch_all(db).await?)
+/// The organisation's jobs of `kind` (the newest 50), or the one job `only`.
+async fn select(db: &PgPool, org_id: OrgId, kind: Option<JobKind>, only: Option<JobId>) -> AppResult<Vec<Job>> {
+    Ok(sqlx::query_as!(
+        Job,
+        r#"SELECT j.id AS "id: JobId", j.org_id AS "org_id: OrgId", j.params AS "params: sqlx::types::Json<Params>", u.name AS "requested_by_name?",
+                j.requested_at, j.status AS "status: JobStatus", j.attempts, j.progress_done, j.progress_total,
+                j.progress_note, j.result_size, j.result_sha256, j.manifest_sha256, j.error, j.finished_at
+           FROM jobs j LEFT JOIN users u ON u.id = j.requested_by
+          WHERE j.org_id = $1 AND ($2::text IS NULL OR j.kind = $2) AND ($3::uuid IS NULL OR j.id = $3)
+          ORDER BY j.requested_at DESC LIMIT 50"#,
+        org_id.0,
+        kind.map(|k| k.as_str()),
+        only.map(|j| j.0),
+    )
+    .fetch_all(db)
+    .await?)
 }
 
-pub async fn get(db: &PgPool, org_id: OrgId, id: Uuid) -> AppResult<Job> {
-    sqlx::query_as(&format!("{SELECT} WHERE j.org_id = $1 AND j.id = $2")).bind(org_id).bind(id).fetch_optional(db).await?.ok_or(AppError::NotFound)
+pub async fn list(db: &PgPool, org_id: OrgId) -> AppResult<Vec<Job>> {
+    select(db, org_id, Some(JobKind::EvidenceBundle), None).await
+}
+
+pub async fn get(db: &PgPool, org_id: OrgId, id: JobId) -> AppResult<Job> {
+    select(db, org_id, None, Some(id)).await?.into_iter().next().ok_or(AppError::NotFound)
 }
 
 /// The stored ZIP of a finished job.
-pub async fn result_key(db: &PgPool, org_id: OrgId, id: Uuid) -> AppResult<Option<String>> {
-    Ok(sqlx::query_scalar("SELECT result_key FROM jobs WHERE org_id = $1 AND id = $2 AND status = 'done'").bind(org_id).bind(id).fetch_optional(db).await?.flatten())
+pub async fn result_key(db: &PgPool, org_id: OrgId, id: JobId) -> AppResult<Option<String>> {
+    Ok(sqlx::query_scalar!("SELECT result_key FROM jobs WHERE org_id = $1 AND id = $2 AND status = $3", org_id.0, id.0, JobStatus::Done.as_str())
+        .fetch_optional(db)
+        .await?
+        .flatten())
 }
 
-pub async fn enqueue(conn: &mut PgConnection, actor: &Actor, now: DateTime<Utc>, org_id: OrgId, params: &Params) -> AppResult<Uuid> {
-    let id = Uuid::new_v4();
-    sqlx::query("INSERT INTO jobs (id, org_id, kind, params, requested_by, requested_at) VALUES ($1, $2, 'evidence_bundle', $3, $4, $5)")
-        .bind(id)
-        .bind(org_id)
-        .bind(sqlx::types::Json(params))
-        .bind(actor.user_id)
-        .bind(now)
-        .execute(&mut *conn)
-        .await?;
+pub async fn enqueue(conn: &mut PgConnection, actor: &Actor, now: DateTime<Utc>, org_id: OrgId, params: &Params) -> AppResult<JobId> {
+    let id = JobId::new();
+    sqlx::query!(
+        "INSERT INTO jobs (id, org_id, kind, params, requested_by, requested_at) VALUES ($1, $2, $3, $4, $5, $6)",
+        id.0,
+        org_id.0,
+        JobKind::EvidenceBundle.as_str(),
+        sqlx::types::Json(params) as _,
+        actor.user_id,
+        now,
+    )
+    .execute(&mut *conn)
+    .await?;
     audit::record(conn, actor, now, "bundle.requested", "bundle", id, json!({"as_of": params.as_of, "period_from": params.period_from, "period_to": params.period_to}))
         .await?;
     Ok(id)
@@ -93,7 +130,7 @@ pub async fn enqueue(conn: &mut PgConnection, actor: &Actor, now: DateTime<Utc>,
 /// A claimed job: which one, and which attempt this process runs.
 #[derive(Debug, Clone)]
 pub struct Claim {
-    pub id: Uuid,
+    pub id: JobId,
     pub org_id: OrgId,
     pub attempt: i32,
     pub params: Params,
@@ -104,49 +141,50 @@ pub struct Claim {
 pub async fn claim(db: &PgPool, worker: &str, now: DateTime<Utc>, stale_after: Duration) -> anyhow::Result<Option<Claim>> {
     // Jobs whose process died too often are given up, in one transaction with their audit rows.
     let mut tx = db.begin().await?;
-    let given_up: Vec<(Uuid, OrgId)> = sqlx::query_as(
-        "UPDATE jobs SET status = 'failed', finished_at = $1,
+    let given_up = sqlx::query!(
+        r#"UPDATE jobs SET status = 'failed', finished_at = $1,
                 error = 'The bundle could not be made: the process making it stopped ' || attempts || ' times. It was logged; try again, and tell your administrator if it fails again.'
           WHERE status = 'running' AND heartbeat_at < $2 AND attempts >= $3
-          RETURNING id, org_id",
+          RETURNING id AS "id: JobId", org_id AS "org_id: OrgId""#,
+        now,
+        now - stale_after,
+        MAX_ATTEMPTS,
     )
-    .bind(now)
-    .bind(now - stale_after)
-    .bind(MAX_ATTEMPTS)
     .fetch_all(&mut *tx)
     .await?;
-    for (id, org_id) in given_up {
+    for job in given_up {
+        let (id, org_id) = (job.id, job.org_id);
         tracing::error!(job = %id, "bundle job given up after {MAX_ATTEMPTS} attempts");
         audit::record(&mut tx, &Actor::system(Some(org_id), "evidence bundle"), now, "bundle.failed", "bundle", id, json!({"error": "gave up", "attempts": MAX_ATTEMPTS})).await?;
     }
     tx.commit().await?;
-    let row: Option<(Uuid, Uuid, i32, sqlx::types::Json<Params>)> = sqlx::query_as(
-        "UPDATE jobs SET status = 'running', attempts = attempts + 1, worker = $1, heartbeat_at = $2, progress_done = 0, progress_note = 'Starting'
+    let row = sqlx::query!(
+        r#"UPDATE jobs SET status = 'running', attempts = attempts + 1, worker = $1, heartbeat_at = $2, progress_done = 0, progress_note = 'Starting'
           WHERE id = (SELECT id FROM jobs WHERE status = 'queued' OR (status = 'running' AND heartbeat_at < $3)
                        ORDER BY requested_at FOR UPDATE SKIP LOCKED LIMIT 1)
-          RETURNING id, org_id, attempts, params",
+          RETURNING id AS "id: JobId", org_id AS "org_id: OrgId", attempts, params AS "params: sqlx::types::Json<Params>""#,
+        worker,
+        now,
+        now - stale_after,
     )
-    .bind(worker)
-    .bind(now)
-    .bind(now - stale_after)
     .fetch_optional(db)
     .await?;
-    Ok(row.map(|(id, org_id, attempt, params)| Claim { id, org_id: OrgId(org_id), attempt, params: params.0 }))
+    Ok(row.map(|r| Claim { id: r.id, org_id: r.org_id, attempt: r.attempts, params: r.params.0 }))
 }
 
 /// Writes progress and the heartbeat; false when the job is no longer this attempt's.
 async fn beat(db: &PgPool, c: &Claim, now: DateTime<Utc>, p: &Progress) -> anyhow::Result<bool> {
     let note = p.note.lock().unwrap_or_else(|e| e.into_inner()).clone();
-    let n = sqlx::query(
+    let n = sqlx::query!(
         "UPDATE jobs SET heartbeat_at = $3, progress_done = $4, progress_total = $5, progress_note = $6
           WHERE id = $1 AND attempts = $2 AND status = 'running'",
+        c.id.0,
+        c.attempt,
+        now,
+        p.done.load(Ordering::Relaxed) as i64,
+        p.total.load(Ordering::Relaxed) as i64,
+        note,
     )
-    .bind(c.id)
-    .bind(c.attempt)
-    .bind(now)
-    .bind(p.done.load(Ordering::Relaxed) as i64)
-    .bind(p.total.load(Ordering::Relaxed) as i64)
-    .bind(note)
     .execute(db)
     .await?
     .rows_affected();
@@ -197,18 +235,18 @@ pub async fn run(state: &AppState, c: Claim) -> anyhow::Result<()> {
     match built {
         Ok(b) => {
             let mut tx = state.db.begin().await?;
-            let n = sqlx::query(
+            let n = sqlx::query!(
                 "UPDATE jobs SET status = 'done', finished_at = $3, result_key = $4, result_size = $5, result_sha256 = $6, manifest_sha256 = $7,
                         progress_done = progress_total, progress_note = 'Ready', heartbeat_at = $3
                   WHERE id = $1 AND attempts = $2 AND status = 'running'",
+                c.id.0,
+                c.attempt,
+                now,
+                key,
+                b.size as i64,
+                b.sha256,
+                b.manifest_sha256,
             )
-            .bind(c.id)
-            .bind(c.attempt)
-            .bind(now)
-            .bind(&key)
-            .bind(b.size as i64)
-            .bind(&b.sha256)
-            .bind(&b.manifest_sha256)
             .execute(&mut *tx)
             .await?
             .rows_affected();
@@ -240,12 +278,14 @@ pub async fn run(state: &AppState, c: Claim) -> anyhow::Result<()> {
             tracing::error!(job = %c.id, "evidence bundle failed: {e:#}");
             let message = user_message(&e);
             let mut tx = state.db.begin().await?;
-            let n = sqlx::query("UPDATE jobs SET status = 'failed', finished_at = $3, error = $4 WHERE id = $1 AND attempts = $2 AND status = 'running'")
-                .bind(c.id)
-                .bind(c.attempt)
-                .bind(now)
-                .bind(&message)
-                .execute(&mut *tx)
+            let n = sqlx::query!(
+                "UPDATE jobs SET status = 'failed', finished_at = $3, error = $4 WHERE id = $1 AND attempts = $2 AND status = 'running'",
+                c.id.0,
+                c.attempt,
+                now,
+                message,
+            )
+            .execute(&mut *tx)
                 .await?
                 .rows_affected();
             if n == 1 {
@@ -269,7 +309,7 @@ fn user_message(e: &anyhow::Error) -> String {
 }
 
 /// Claims and runs one job, if there is one. Returns the job's id.
-pub async fn run_next(state: &AppState, worker: &str) -> anyhow::Result<Option<Uuid>> {
+pub async fn run_next(state: &AppState, worker: &str) -> anyhow::Result<Option<JobId>> {
     let Some(c) = claim(&state.db, worker, state.clock.now(), state.config.job_stale_after).await? else { return Ok(None) };
     let id = c.id;
     run(state, c).await?;

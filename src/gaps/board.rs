@@ -1,31 +1,13 @@
-//! The leadership dashboard: where each clause stands in plain words, the
-//! trend of open gaps, what only the signed-in executive can do, and a card
-//! to prepare for the audit interview.
-use crate::ids::OrgId;
-use super::model::{CLAUSES, Counts, Gap, Severity};
+//! The leadership dashboard's content: where each clause stands in plain
+//! words, the next management review, and a card to prepare for the audit
+//! interview (the page itself is in `routes`, what waits for the signed-in
+//! executive in `model::mine`).
+use super::Evaluation;
+use super::model::{CLAUSES, Gap, Severity};
 use super::snapshot::{Decision, Meeting, Objective};
-use super::trend::{self, Point};
-use super::{Evaluation, evaluation, trend_point};
-use crate::state::AppState;
-use crate::auth::policy::Action;
-use crate::auth::session::Member;
-use crate::error::AppResult;
-use crate::leadership::{asks, meetings};
-use crate::people::{audience, model as people};
-use crate::web::Layout;
-use askama::Template;
-use askama_web::WebTemplate;
-use axum::extract::State;
-use axum::http::{HeaderValue, header};
-use axum::response::{IntoResponse, Response};
+use crate::ids::MeetingId;
+use crate::leadership::meetings;
 use chrono::NaiveDate;
-use futures_util::{StreamExt, TryStreamExt};
-use sqlx::PgPool;
-use uuid::Uuid;
-
-pub fn routes(r: crate::web::routes::Routes) -> crate::web::routes::Routes {
-    r.get("/leadership", board_page).get("/leadership/trend.svg", trend_svg)
-}
 
 /// One clause in a sentence.
 pub struct ClauseStatus {
@@ -65,99 +47,6 @@ pub fn clause_statuses(gaps: &[Gap]) -> Vec<ClauseStatus> {
         .collect()
 }
 
-#[derive(sqlx::FromRow)]
-pub struct ToConfirm {
-    pub id: Uuid,
-    pub role_name: String,
-    pub person_name: String,
-}
-
-#[derive(sqlx::FromRow)]
-pub struct ToAcknowledge {
-    pub policy_id: Uuid,
-    pub version_id: Uuid,
-    pub title: String,
-    pub major: i32,
-    pub minor: i32,
-}
-
-#[derive(sqlx::FromRow)]
-pub struct ToTrain {
-    pub id: Uuid,
-    pub title: String,
-    pub last: Option<NaiveDate>,
-}
-
-/// What waits for one person: the executive signed in.
-pub struct Mine {
-    pub name: String,
-    pub confirm: Vec<ToConfirm>,
-    pub acknowledge: Vec<ToAcknowledge>,
-    pub train: Vec<ToTrain>,
-    pub asks: Vec<asks::Ask>,
-    pub sign_offs: Vec<meetings::Meeting>,
-}
-
-impl Mine {
-    pub fn is_empty(&self) -> bool {
-        self.confirm.is_empty() && self.acknowledge.is_empty() && self.train.is_empty() && self.asks.is_empty() && self.sign_offs.is_empty()
-    }
-}
-
-async fn mine(db: &PgPool, org_id: OrgId, user_id: Uuid, today: NaiveDate) -> AppResult<Option<Mine>> {
-    let Some(me) = people::person_of_user(db, org_id, user_id).await? else { return Ok(None) };
-    let confirm = sqlx::query_as(
-        "SELECT a.id, r.name AS role_name, p.name AS person_name FROM role_appointments a
-           JOIN isms_roles r ON r.org_id = a.org_id AND r.id = a.role_id AND r.retired_at IS NULL
-           JOIN people p ON p.org_id = a.org_id AND p.id = a.person_id
-          WHERE a.org_id = $1 AND a.appointed_by = $2 AND a.confirmed_at IS NULL AND (a.ended_on IS NULL OR a.ended_on > $3)
-          ORDER BY r.name",
-    )
-    .bind(org_id)
-    .bind(me.id)
-    .bind(today)
-    .fetch_all(db)
-    .await?;
-    let acknowledge = sqlx::query_as(&format!(
-        "SELECT pol.id AS policy_id, cur.id AS version_id, pol.title, cur.major, cur.minor FROM policies pol
-           JOIN LATERAL (SELECT v.id, v.major, v.minor FROM policy_versions v WHERE v.org_id = pol.org_id AND v.policy_id = pol.id AND v.approved_at IS NOT NULL
-                          ORDER BY v.major DESC, v.minor DESC LIMIT 1) cur ON true
-           JOIN people p ON p.org_id = pol.org_id AND p.id = $2 AND {}
-          WHERE pol.org_id = $1 AND $3::date IS NOT NULL AND NOT EXISTS (
-                SELECT 1 FROM acknowledgements a JOIN policy_versions v ON v.org_id = a.org_id AND v.id = a.policy_version_id
-                 WHERE a.org_id = pol.org_id AND a.person_id = p.id AND v.policy_id = pol.id AND v.major = cur.major)
-          ORDER BY pol.title",
-        audience::sql_match("pol", "p")
-    ))
-    .bind(org_id)
-    .bind(me.id)
-    .bind(today)
-    .fetch_all(db)
-    .await?;
-    let train = sqlx::query_as(&format!(
-        "SELECT t.id, t.title, (SELECT max(r.completed_on) FROM training_records r WHERE r.org_id = t.org_id AND r.module_id = t.id AND r.person_id = p.id) AS last
-           FROM training_modules t JOIN people p ON p.org_id = t.org_id AND p.id = $2 AND {}
-          WHERE t.org_id = $1 AND NOT EXISTS (
-                SELECT 1 FROM training_records r WHERE r.org_id = t.org_id AND r.module_id = t.id AND r.person_id = p.id
-                   AND (r.completed_on + make_interval(months => t.validity_months))::date >= $3)
-          ORDER BY t.title",
-        audience::sql_match("t", "p")
-    ))
-    .bind(org_id)
-    .bind(me.id)
-    .bind(today)
-    .fetch_all(db)
-    .await?;
-    Ok(Some(Mine {
-        name: me.name,
-        confirm,
-        acknowledge,
-        train,
-        asks: asks::open_for_user(db, org_id, user_id).await?,
-        sign_offs: meetings::to_sign_by_user(db, org_id, user_id).await?,
-    }))
-}
-
 /// The facts an executive should have at hand in the audit interview.
 pub struct Prep {
     pub objectives: Vec<Objective>,
@@ -192,12 +81,12 @@ pub fn prep(e: &Evaluation) -> Prep {
 
 /// The next management review: one planned, and when one is due at the latest.
 pub struct NextReview {
-    pub planned: Option<(Uuid, String, NaiveDate)>,
+    pub planned: Option<(MeetingId, String, NaiveDate)>,
     pub due: NaiveDate,
     pub overdue: bool,
 }
 
-fn next_review(e: &Evaluation) -> NextReview {
+pub fn next_review(e: &Evaluation) -> NextReview {
     let s = &e.snapshot;
     let last = s.meetings.iter().filter(|m| m.is_review()).filter_map(|m| m.held_by(s.as_of)).max();
     let due = meetings::next_review_due(last, s.cadence_months, s.as_of);
@@ -210,61 +99,3 @@ fn next_review(e: &Evaluation) -> NextReview {
     NextReview { planned, due, overdue: last.is_some() && due < s.as_of }
 }
 
-#[derive(Template, WebTemplate)]
-#[template(path = "gaps/board.html")]
-struct BoardPage {
-    layout: Layout,
-    today: NaiveDate,
-    counts: Counts,
-    clauses: Vec<ClauseStatus>,
-    mine: Option<Mine>,
-    /// Policies with drafts awaiting a signature: (policy, title, drafts).
-    drafts: Vec<(Uuid, String, i64)>,
-    next: NextReview,
-    prep: Prep,
-}
-
-async fn board_page(State(state): State<AppState>, me: Member) -> AppResult<BoardPage> {
-    me.require(Action::ViewGaps)?;
-    let today = state.clock.now().date_naive();
-    let e = evaluation(&state.db, &state.gaps, me.org_id, today).await?;
-    let can_sign = me.can(Action::SignPolicies);
-    let drafts = if can_sign { e.snapshot.policies.iter().filter(|p| p.drafts > 0).map(|p| (p.id, p.title.clone(), p.drafts)).collect() } else { Vec::new() };
-    Ok(BoardPage {
-        layout: Layout::build(&state.db, &me.visitor, "Leadership dashboard").await?,
-        mine: mine(&state.db, me.org_id, me.user_id, today).await?,
-        counts: Counts::of(&e.gaps),
-        clauses: clause_statuses(&e.gaps),
-        next: next_review(&e),
-        prep: prep(&e),
-        drafts,
-        today,
-    })
-}
-
-/// The trend chart as an image of its own, so the dashboard never waits for it.
-/// How many of the trend's evaluations run at once.
-const TREND_PARALLEL: usize = 3;
-
-async fn trend_svg(State(state): State<AppState>, me: Member) -> AppResult<Response> {
-    me.require(Action::ViewGaps)?;
-    let today = state.clock.now().date_naive();
-    let head = crate::audit::records_version(&state.db, me.org_id).await?;
-    // Thirteen evaluations when nothing is cached: run a few side by side,
-    // so PostgreSQL can use more than one core for them.
-    let points: Vec<Point> = futures_util::stream::iter(trend::days(today))
-        .map(|day| {
-            let state = &state;
-            async move {
-                let e = if day == today { evaluation(&state.db, &state.gaps, me.org_id, day).await? } else { trend_point(&state.db, &state.gaps, me.org_id, day, head).await? };
-                AppResult::Ok(Point { day, counts: Counts::of(&e.gaps) })
-            }
-        })
-        .buffered(TREND_PARALLEL)
-        .try_collect()
-        .await?;
-    let mut res = trend::svg(&points).into_response();
-    res.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("image/svg+xml"));
-    res.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("private, max-age=300"));
-    Ok(res)
-}

@@ -41,9 +41,7 @@ pub async fn trend_point(db: &PgPool, cache: &cache::Cache, org_id: OrgId, as_of
 }
 
 pub mod board;
-pub mod pages;
+pub mod routes;
 pub mod trend;
 
-pub fn routes(r: crate::web::routes::Routes) -> crate::web::routes::Routes {
-    board::routes(pages::routes(r))
-}
+pub use routes::routes;

@@ -1,33 +1,24 @@
 //! What the gap engine reports: a gap names its rule, the requirements it
 //! touches, how serious it is, why an auditor cares, what is affected and
 //! where it is fixed.
+use crate::error::AppResult;
+use crate::ids::{AppointmentId, ModuleId, OrgId, PolicyId, VersionId};
+use crate::leadership::{asks, meetings};
+use crate::people::model as people;
+use chrono::NaiveDate;
 use serde::Serialize;
+use sqlx::PgPool;
+use uuid::Uuid;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-pub enum Severity {
-    /// An auditor would likely raise a nonconformity.
-    Major,
-    /// A weakness an auditor would note or probe.
-    Minor,
-    /// Good practice; not a finding on its own.
-    Advice,
-}
-
-impl Severity {
-    pub const ALL: [Severity; 3] = [Severity::Major, Severity::Minor, Severity::Advice];
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Severity::Major => "major",
-            Severity::Minor => "minor",
-            Severity::Advice => "advice",
-        }
-    }
-    pub fn label(self) -> &'static str {
-        match self {
-            Severity::Major => "Major",
-            Severity::Minor => "Minor",
-            Severity::Advice => "Advice",
-        }
+crate::text_enum! {
+    /// How serious a gap is, most serious first (the order gaps sort by).
+    pub enum Severity {
+        /// An auditor would likely raise a nonconformity.
+        Major = "major" => "Major",
+        /// A weakness an auditor would note or probe.
+        Minor = "minor" => "Minor",
+        /// Good practice; not a finding on its own.
+        Advice = "advice" => "Advice",
     }
 }
 
@@ -123,4 +114,115 @@ mod tests {
         assert_eq!(clause_of("5.3"), "5.3");
         assert_eq!(clause_of("A.5.4"), "A.5.4");
     }
+}
+
+// ---------- what waits for the signed-in executive ----------
+
+/// An appointment this person made that waits for their confirmation.
+pub struct ToConfirm {
+    pub id: AppointmentId,
+    pub role_name: String,
+    pub person_name: String,
+}
+
+/// A policy's newest signed version this person has not acknowledged.
+pub struct ToAcknowledge {
+    pub policy_id: PolicyId,
+    pub version_id: VersionId,
+    pub title: String,
+    pub major: i32,
+    pub minor: i32,
+}
+
+/// A training module this person is not current on, with their last completion.
+pub struct ToTrain {
+    pub id: ModuleId,
+    pub title: String,
+    pub last: Option<NaiveDate>,
+}
+
+/// What waits for one person: the executive signed in.
+pub struct Mine {
+    pub name: String,
+    pub confirm: Vec<ToConfirm>,
+    pub acknowledge: Vec<ToAcknowledge>,
+    pub train: Vec<ToTrain>,
+    pub asks: Vec<asks::Ask>,
+    pub sign_offs: Vec<meetings::Meeting>,
+}
+
+impl Mine {
+    pub fn is_empty(&self) -> bool {
+        self.confirm.is_empty() && self.acknowledge.is_empty() && self.train.is_empty() && self.asks.is_empty() && self.sign_offs.is_empty()
+    }
+}
+
+/// What waits for the person the account `user_id` acts as (none if it acts as nobody).
+pub async fn mine(db: &PgPool, org_id: OrgId, user_id: Uuid, today: NaiveDate) -> AppResult<Option<Mine>> {
+    let Some(me) = people::person_of_user(db, org_id, user_id).await? else { return Ok(None) };
+    let confirm = sqlx::query_as!(
+        ToConfirm,
+        r#"SELECT a.id AS "id: AppointmentId", r.name AS role_name, p.name AS person_name FROM role_appointments a
+           JOIN isms_roles r ON r.org_id = a.org_id AND r.id = a.role_id AND r.retired_at IS NULL
+           JOIN people p ON p.org_id = a.org_id AND p.id = a.person_id
+          WHERE a.org_id = $1 AND a.appointed_by = $2 AND a.confirmed_at IS NULL AND (a.ended_on IS NULL OR a.ended_on > $3)
+          ORDER BY r.name"#,
+        org_id.0,
+        me.id,
+        today,
+    )
+    .fetch_all(db)
+    .await?;
+    // The audience conditions are `people::audience::sql_match("pol", "p")` and `("t", "p")`.
+    let acknowledge = sqlx::query_as!(
+        ToAcknowledge,
+        r#"SELECT pol.id AS "policy_id: PolicyId", cur.id AS "version_id: VersionId", pol.title, cur.major, cur.minor FROM policies pol
+           JOIN LATERAL (SELECT v.id, v.major, v.minor FROM policy_versions v WHERE v.org_id = pol.org_id AND v.policy_id = pol.id AND v.approved_at IS NOT NULL
+                          ORDER BY v.major DESC, v.minor DESC LIMIT 1) cur ON true
+           JOIN people p ON p.org_id = pol.org_id AND p.id = $2
+                AND (CASE pol.audience WHEN 'all_staff' THEN true
+                          WHEN 'employees' THEN p.kind = 'employee'
+                          WHEN 'contractors' THEN p.kind = 'contractor'
+                          WHEN 'managers' THEN p.line_manager
+                          WHEN 'departments' THEN p.department = ANY(pol.audience_departments)
+                          ELSE false END)
+          WHERE pol.org_id = $1 AND $3::date IS NOT NULL AND NOT EXISTS (
+                SELECT 1 FROM acknowledgements a JOIN policy_versions v ON v.org_id = a.org_id AND v.id = a.policy_version_id
+                 WHERE a.org_id = pol.org_id AND a.person_id = p.id AND v.policy_id = pol.id AND v.major = cur.major)
+          ORDER BY pol.title"#,
+        org_id.0,
+        me.id,
+        today,
+    )
+    .fetch_all(db)
+    .await?;
+    let train = sqlx::query_as!(
+        ToTrain,
+        r#"SELECT t.id AS "id: ModuleId", t.title,
+                (SELECT max(r.completed_on) FROM training_records r WHERE r.org_id = t.org_id AND r.module_id = t.id AND r.person_id = p.id) AS last
+           FROM training_modules t JOIN people p ON p.org_id = t.org_id AND p.id = $2
+                AND (CASE t.audience WHEN 'all_staff' THEN true
+                          WHEN 'employees' THEN p.kind = 'employee'
+                          WHEN 'contractors' THEN p.kind = 'contractor'
+                          WHEN 'managers' THEN p.line_manager
+                          WHEN 'departments' THEN p.department = ANY(t.audience_departments)
+                          ELSE false END)
+          WHERE t.org_id = $1 AND NOT EXISTS (
+                SELECT 1 FROM training_records r WHERE r.org_id = t.org_id AND r.module_id = t.id AND r.person_id = p.id
+                   AND (r.completed_on + make_interval(months => t.validity_months))::date >= $3)
+          ORDER BY t.title"#,
+        org_id.0,
+        me.id,
+        today,
+    )
+    .fetch_all(db)
+    .await?;
+    Ok(Some(Mine {
+        name: me.name,
+        confirm,
+        acknowledge,
+        train,
+        asks: asks::open_for_user(db, org_id, user_id).await?,
+        sign_offs: meetings::to_sign_by_user(db, org_id, user_id).await?,
+    }))
 }

@@ -4,7 +4,7 @@
 use super::model::{Affected, Gap, Severity};
 use super::snapshot::{Appointment, Snapshot};
 use crate::leadership::meetings::next_review_due;
-use crate::policies::model::review_due;
+use crate::policies::versions::model::{PolicyKind, review_due};
 use chrono::{Months, NaiveDate};
 use std::collections::BTreeSet;
 
@@ -149,7 +149,7 @@ fn raci_incomplete(s: &Snapshot, rule: &Rule) -> Vec<Gap> {
 // ---------- 5.2 policy ----------
 
 fn is_policies(s: &Snapshot) -> impl Iterator<Item = &super::snapshot::Policy> {
-    s.policies.iter().filter(|p| p.kind == "is_policy" && p.version_id.is_some())
+    s.policies.iter().filter(|p| p.kind == PolicyKind::IsPolicy && p.version_id.is_some())
 }
 
 fn no_is_policy(s: &Snapshot, rule: &Rule) -> Vec<Gap> {
@@ -241,7 +241,7 @@ fn leaders_exempt(s: &Snapshot, rule: &Rule) -> Vec<Gap> {
     rule.listing("Leaders who skipped what they require of everyone else", affected, "/training")
 }
 
-fn approved_within(s: &Snapshot, kind: &str, top_only: bool, months: u32) -> bool {
+fn approved_within(s: &Snapshot, kind: PolicyKind, top_only: bool, months: u32) -> bool {
     let since = months_before(s.as_of, months);
     s.policies.iter().filter(|p| p.kind == kind).any(|p| {
         let at = if top_only { p.last_top_approval } else { p.last_approval };
@@ -250,14 +250,14 @@ fn approved_within(s: &Snapshot, kind: &str, top_only: bool, months: u32) -> boo
 }
 
 fn no_management_statement(s: &Snapshot, rule: &Rule) -> Vec<Gap> {
-    if approved_within(s, "management_statement", true, 12) {
+    if approved_within(s, PolicyKind::ManagementStatement, true, 12) {
         return Vec::new();
     }
     vec![rule.gap("No senior management statement signed in the last 12 months", Vec::new(), 0, "/policies")]
 }
 
 fn training_plan_not_approved(s: &Snapshot, rule: &Rule) -> Vec<Gap> {
-    if approved_within(s, "training_plan", false, 12) {
+    if approved_within(s, PolicyKind::TrainingPlan, false, 12) {
         return Vec::new();
     }
     vec![rule.gap("No training plan approved in the last 12 months", Vec::new(), 0, "/policies")]
@@ -305,7 +305,7 @@ fn contract_clause_missing(s: &Snapshot, rule: &Rule) -> Vec<Gap> {
 }
 
 fn no_disciplinary_process(s: &Snapshot, rule: &Rule) -> Vec<Gap> {
-    if s.policies.iter().any(|p| p.kind == "disciplinary_process" && p.version_id.is_some()) {
+    if s.policies.iter().any(|p| p.kind == PolicyKind::DisciplinaryProcess && p.version_id.is_some()) {
         return Vec::new();
     }
     vec![rule.gap("No signed disciplinary process", Vec::new(), 0, "/policies")]
@@ -743,6 +743,7 @@ pub fn rule(key: &str) -> Option<&'static Rule> {
 mod tests {
     use super::*;
     use crate::gaps::snapshot::*;
+    use crate::ids::*;
     use chrono::{TimeZone, Utc};
     use sqlx::types::Json;
     use uuid::Uuid;
@@ -759,13 +760,13 @@ mod tests {
         Utc.from_utc_datetime(&d(s).and_hms_opt(10, 0, 0).unwrap())
     }
 
-    fn policy(n: u128, kind: &str, approved: &str) -> Policy {
+    fn policy(n: u128, kind: PolicyKind, approved: &str) -> Policy {
         Policy {
-            id: id(n),
+            id: PolicyId(id(n)),
             title: format!("Policy {kind}"),
-            kind: kind.into(),
+            kind,
             review_months: 12,
-            version_id: Some(id(n + 1000)),
+            version_id: Some(VersionId(id(n + 1000))),
             major: Some(1),
             minor: Some(0),
             approved_at: Some(at(approved)),
@@ -780,11 +781,11 @@ mod tests {
 
     fn appointment(n: u128, role: u128, person_top: bool) -> Appointment {
         Appointment {
-            id: id(n),
-            role_id: id(role),
+            id: AppointmentId(id(n)),
+            role_id: RoleId(id(role)),
             role_name: format!("Role {role}"),
             capacity: "holder".into(),
-            person_id: id(n + 500),
+            person_id: PersonId(id(n + 500)),
             person_name: format!("Person {n}"),
             person_top,
             person_current: true,
@@ -798,38 +799,38 @@ mod tests {
 
     /// An organisation that does everything right on 2026-11-02.
     fn healthy() -> Snapshot {
-        let role = |n: u128, a: bool, b: bool| Role { id: id(n), name: format!("Role {n}"), has_responsibilities: true, has_authorities: true, carries_conformance: a, carries_reporting: b };
+        let role = |n: u128, a: bool, b: bool| Role { id: RoleId(id(n)), name: format!("Role {n}"), has_responsibilities: true, has_authorities: true, carries_conformance: a, carries_reporting: b };
         Snapshot {
             as_of: d("2026-11-02"),
             cadence_months: 12,
             staff: Staff { total: 10, no_clause: 0, no_clause_sample: Vec::new() },
             requirements: vec![Requirement {
-                id: id(1),
+                id: RequirementId(id(1)),
                 code: "5.1(a)".into(),
                 clause: "5.1".into(),
                 title: "Policy and objectives".into(),
                 applicable: true,
-                owner_id: Some(id(2)),
+                owner_id: Some(PersonId(id(2))),
                 owner_name: Some("Chief".into()),
                 status: "implemented".into(),
                 evidence: 1,
             }],
             roles: vec![role(10, true, false), role(11, false, true), role(12, false, false)],
             appointments: vec![appointment(20, 10, false), appointment(21, 11, false), appointment(22, 12, false)],
-            raci: vec![RaciActivity { id: id(30), name: "Run the review".into(), accountable: 1 }],
+            raci: vec![RaciActivity { id: RaciActivityId(id(30)), name: "Run the review".into(), accountable: 1 }],
             policies: vec![
-                policy(40, "is_policy", "2026-03-01"),
-                policy(41, "management_statement", "2026-03-01"),
-                policy(42, "training_plan", "2026-03-01"),
-                policy(43, "disciplinary_process", "2026-03-01"),
+                policy(40, PolicyKind::IsPolicy, "2026-03-01"),
+                policy(41, PolicyKind::ManagementStatement, "2026-03-01"),
+                policy(42, PolicyKind::TrainingPlan, "2026-03-01"),
+                policy(43, PolicyKind::DisciplinaryProcess, "2026-03-01"),
             ],
-            figures: vec![PolicyFigures { policy_id: id(40), audience: 10, acknowledged: 10, missing: Json(Vec::new()) }],
-            modules: vec![Module { id: id(50), title: "Awareness".into(), kind: "awareness".into(), audience: 10, overdue: 0, missing: Json(Vec::new()) }],
-            leaders: vec![Leader { id: id(60), name: "Chief".into(), top_management: true, line_manager: true, acknowledged: true, trained: true }],
-            starters: vec![Starter { id: id(70), name: "New Starter".into(), start_date: d("2026-09-01"), first_ack: Some(at("2026-08-28")) }],
+            figures: vec![PolicyFigures { policy_id: PolicyId(id(40)), audience: 10, acknowledged: 10, missing: Json(Vec::new()) }],
+            modules: vec![Module { id: ModuleId(id(50)), title: "Awareness".into(), kind: "awareness".into(), audience: 10, overdue: 0, missing: Json(Vec::new()) }],
+            leaders: vec![Leader { id: PersonId(id(60)), name: "Chief".into(), top_management: true, line_manager: true, acknowledged: true, trained: true }],
+            starters: vec![Starter { id: PersonId(id(70)), name: "New Starter".into(), start_date: d("2026-09-01"), first_ack: Some(at("2026-08-28")) }],
             expired: Vec::new(),
             meetings: vec![Meeting {
-                id: id(80),
+                id: MeetingId(id(80)),
                 title: "Review".into(),
                 kind: "management_review".into(),
                 planned_on: None,
@@ -840,9 +841,9 @@ mod tests {
                 signed: true,
                 decisions: "Fund it".into(),
             }],
-            actions: vec![Action { id: id(90), title: "Patch".into(), meeting_title: None, owner_name: None, due_on: Some(d("2026-12-01")) }],
+            actions: vec![Action { id: ActionItemId(id(90)), title: "Patch".into(), meeting_title: None, owner_name: None, due_on: Some(d("2026-12-01")) }],
             decisions: vec![Decision {
-                id: id(100),
+                id: DecisionId(id(100)),
                 title: "Budget".into(),
                 decision: "approved".into(),
                 decided_on: Some(d("2026-02-01")),
@@ -851,9 +852,9 @@ mod tests {
                 amount: Some(1000.0),
                 currency: Some("EUR".into()),
             }],
-            communications: vec![Communication { id: id(110), subject: "Why".into(), sent_on: d("2026-08-01"), from_name: Some("Chief".into()), from_top: Some(true) }],
+            communications: vec![Communication { id: CommunicationId(id(110)), subject: "Why".into(), sent_on: d("2026-08-01"), from_name: Some("Chief".into()), from_top: Some(true) }],
             objectives: vec![Objective {
-                id: id(120),
+                id: ObjectiveId(id(120)),
                 title: "Fewer clicks".into(),
                 status: "on_track".into(),
                 measure: "Click rate".into(),
@@ -861,7 +862,7 @@ mod tests {
                 owner_name: Some("Chief".into()),
                 due_on: None,
             }],
-            asks: vec![Ask { id: id(130), what: "Sign".into(), asked_of_name: "Chief".into(), asked_on: d("2026-10-01"), due_on: Some(d("2026-10-15")), responded_on: Some(d("2026-10-10")) }],
+            asks: vec![Ask { id: AskId(id(130)), what: "Sign".into(), asked_of_name: "Chief".into(), asked_on: d("2026-10-01"), due_on: Some(d("2026-10-15")), responded_on: Some(d("2026-10-10")) }],
         }
     }
 
@@ -908,7 +909,7 @@ mod tests {
             ("leaders_exempt", |s| s.leaders[0].trained = false),
             ("leaders_exempt", |s| s.leaders[0].acknowledged = false),
             ("no_management_statement", |s| s.policies[1].last_top_approval = Some(at("2025-11-01"))),
-            ("training_plan_not_approved", |s| s.policies.retain(|p| p.kind != "training_plan")),
+            ("training_plan_not_approved", |s| s.policies.retain(|p| p.kind != PolicyKind::TrainingPlan)),
             ("training_overdue", |s| s.modules[0].overdue = 3),
             ("onboarding_after_access", |s| s.starters[0].first_ack = Some(at("2026-09-15"))),
             ("contract_clause_missing", |s| s.staff.no_clause = 2),
@@ -930,7 +931,7 @@ mod tests {
             ("requirement_without_owner", |s| s.requirements[0].owner_name = None),
             ("requirement_without_evidence", |s| s.requirements[0].evidence = 0),
             ("evidence_expired", |s| {
-                s.expired.push(ExpiredItem { id: id(140), title: "Old plan".into(), expires: d("2026-10-01"), codes: vec!["A.5.4".into()], total: 1 })
+                s.expired.push(ExpiredItem { id: EvidenceId(id(140)), title: "Old plan".into(), expires: d("2026-10-01"), codes: vec!["A.5.4".into()], total: 1 })
             }),
         ]
     }

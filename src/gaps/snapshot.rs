@@ -7,20 +7,19 @@
 //! validity) are read as they stood on that day. Fields that are edited in
 //! place (a person's top-management flag, a requirement's owner) are read
 //! as they are now; the audit log keeps their history.
-use crate::ids::OrgId;
+use crate::ids::{ActionItemId, AppointmentId, AskId, CommunicationId, DecisionId, EvidenceId, MeetingId, ModuleId, ObjectiveId, OrgId, PersonId, PolicyId, RaciActivityId, RequirementId, RoleId, VersionId};
+use crate::policies::versions::model::PolicyKind;
 use crate::error::AppResult;
-use crate::people::audience;
 use chrono::{DateTime, Duration, NaiveDate, NaiveTime, Utc};
 use sqlx::types::Json;
 use sqlx::{PgPool, Postgres, Transaction};
-use uuid::Uuid;
 
 /// How many affected items a list keeps; the total is counted in full.
 pub const SAMPLE: i64 = 20;
 
 #[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
 pub struct PersonRef {
-    pub id: Uuid,
+    pub id: PersonId,
     pub name: String,
 }
 
@@ -33,23 +32,23 @@ pub struct Staff {
     pub no_clause_sample: Vec<PersonRef>,
 }
 
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct Requirement {
-    pub id: Uuid,
+    pub id: RequirementId,
     pub code: String,
     pub clause: String,
     pub title: String,
     pub applicable: bool,
-    pub owner_id: Option<Uuid>,
+    pub owner_id: Option<PersonId>,
     pub owner_name: Option<String>,
     pub status: String,
     /// Linked evidence that counts on the day.
     pub evidence: i64,
 }
 
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct Role {
-    pub id: Uuid,
+    pub id: RoleId,
     pub name: String,
     pub has_responsibilities: bool,
     pub has_authorities: bool,
@@ -58,13 +57,13 @@ pub struct Role {
 }
 
 /// An appointment in force on the day.
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct Appointment {
-    pub id: Uuid,
-    pub role_id: Uuid,
+    pub id: AppointmentId,
+    pub role_id: RoleId,
     pub role_name: String,
     pub capacity: String,
-    pub person_id: Uuid,
+    pub person_id: PersonId,
     pub person_name: String,
     pub person_top: bool,
     /// The person still works here on the day.
@@ -82,20 +81,20 @@ impl Appointment {
     }
 }
 
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct RaciActivity {
-    pub id: Uuid,
+    pub id: RaciActivityId,
     pub name: String,
     pub accountable: i64,
 }
 
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct Policy {
-    pub id: Uuid,
+    pub id: PolicyId,
     pub title: String,
-    pub kind: String,
+    pub kind: PolicyKind,
     pub review_months: i32,
-    pub version_id: Option<Uuid>,
+    pub version_id: Option<VersionId>,
     pub major: Option<i32>,
     pub minor: Option<i32>,
     pub approved_at: Option<DateTime<Utc>>,
@@ -118,17 +117,17 @@ impl Policy {
 }
 
 /// Acknowledgement of a policy's current major version by its audience.
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct PolicyFigures {
-    pub policy_id: Uuid,
+    pub policy_id: PolicyId,
     pub audience: i64,
     pub acknowledged: i64,
     pub missing: Json<Vec<PersonRef>>,
 }
 
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct Module {
-    pub id: Uuid,
+    pub id: ModuleId,
     pub title: String,
     pub kind: String,
     pub audience: i64,
@@ -137,9 +136,9 @@ pub struct Module {
 }
 
 /// A top manager or line manager, with whether they did what they ask of others.
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct Leader {
-    pub id: Uuid,
+    pub id: PersonId,
     pub name: String,
     pub top_management: bool,
     pub line_manager: bool,
@@ -147,26 +146,26 @@ pub struct Leader {
     pub trained: bool,
 }
 
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct Starter {
-    pub id: Uuid,
+    pub id: PersonId,
     pub name: String,
     pub start_date: NaiveDate,
     pub first_ack: Option<DateTime<Utc>>,
 }
 
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct ExpiredItem {
-    pub id: Uuid,
+    pub id: EvidenceId,
     pub title: String,
     pub expires: NaiveDate,
     pub codes: Vec<String>,
     pub total: i64,
 }
 
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct Meeting {
-    pub id: Uuid,
+    pub id: MeetingId,
     pub title: String,
     pub kind: String,
     pub planned_on: Option<NaiveDate>,
@@ -187,18 +186,18 @@ impl Meeting {
     }
 }
 
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct Action {
-    pub id: Uuid,
+    pub id: ActionItemId,
     pub title: String,
     pub meeting_title: Option<String>,
     pub owner_name: Option<String>,
     pub due_on: Option<NaiveDate>,
 }
 
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct Decision {
-    pub id: Uuid,
+    pub id: DecisionId,
     pub title: String,
     pub decision: String,
     pub decided_on: Option<NaiveDate>,
@@ -208,18 +207,18 @@ pub struct Decision {
     pub currency: Option<String>,
 }
 
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct Communication {
-    pub id: Uuid,
+    pub id: CommunicationId,
     pub subject: String,
     pub sent_on: NaiveDate,
     pub from_name: Option<String>,
     pub from_top: Option<bool>,
 }
 
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct Objective {
-    pub id: Uuid,
+    pub id: ObjectiveId,
     pub title: String,
     pub status: String,
     pub measure: String,
@@ -234,9 +233,9 @@ impl Objective {
     }
 }
 
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct Ask {
-    pub id: Uuid,
+    pub id: AskId,
     pub what: String,
     pub asked_of_name: String,
     pub asked_on: NaiveDate,
@@ -277,113 +276,148 @@ pub fn start_of(day: NaiveDate) -> DateTime<Utc> {
     day.and_time(NaiveTime::MIN).and_utc()
 }
 
-/// Current staff on day `$2`, created before `$3`, as a condition on `p`.
-const STAFF_ON: &str = "p.created_at < $3 AND (p.start_date IS NULL OR p.start_date <= $2) AND (p.end_date IS NULL OR p.end_date > $2)";
-
-/// When an evidence item stops counting (NULL: never).
-const EXPIRES: &str = "COALESCE(i.valid_until, (i.evidence_date + make_interval(months => i.review_interval_months))::date)";
-
 /// Loads the organisation's records as of `as_of`: 20 queries, whatever its size.
 /// Who counts as top management is read from the roster as it stood that day.
 pub async fn load(db: &PgPool, org_id: OrgId, as_of: NaiveDate) -> AppResult<Snapshot> {
     let mut tx = db.begin().await?;
-    sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY").execute(&mut *tx).await?;
+    sqlx::query!("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY").execute(&mut *tx).await?;
     // The audience × acknowledgement joins of a large organisation sort and
     // hash a few hundred thousand rows: let them do it in memory.
-    sqlx::query("SET LOCAL work_mem = '32MB'").execute(&mut *tx).await?;
+    sqlx::query!("SET LOCAL work_mem = '32MB'").execute(&mut *tx).await?;
     let snapshot = read(&mut tx, org_id, as_of).await;
     tx.rollback().await?;
     snapshot
 }
 
+// Every query below takes the same three parameters: the organisation ($1),
+// the day ($2) and the cut-off ($3, the start of the next day); one that
+// needs fewer still names the others (`$2::date IS NOT NULL`) so PostgreSQL
+// knows their types. Conditions they share, written out in each:
+// - current staff on the day, created by then (as a condition on `p`):
+//   `p.created_at < $3 AND (p.start_date IS NULL OR p.start_date <= $2) AND (p.end_date IS NULL OR p.end_date > $2)`;
+// - when an evidence item stops counting (NULL: never):
+//   `COALESCE(i.valid_until, (i.evidence_date + make_interval(months => i.review_interval_months))::date)`;
+// - the audience of a policy or module: `people::audience::sql_match`;
+// Affected lists keep `SAMPLE` items ($4); the totals are counted in full.
 async fn read(tx: &mut Transaction<'static, Postgres>, org_id: OrgId, as_of: NaiveDate) -> AppResult<Snapshot> {
     let cut = cutoff(as_of);
-    // Every query takes the same three parameters (organisation, day, cut-off);
-    // one that needs fewer still names the others (`$2::date IS NOT NULL`) so
-    // PostgreSQL knows their types.
-    macro_rules! rows {
-        ($sql:expr) => {
-            sqlx::query_as($sql).bind(org_id).bind(as_of).bind(cut).fetch_all(&mut **tx).await?
-        };
-    }
-    let cadence_months: i32 = sqlx::query_scalar("SELECT review_cadence_months FROM organisations WHERE id = $1").bind(org_id).fetch_one(&mut **tx).await?;
+    let org = org_id.0;
+    let cadence_months = sqlx::query_scalar!("SELECT review_cadence_months FROM organisations WHERE id = $1", org).fetch_one(&mut **tx).await?;
 
-    let (total, no_clause, sample): (i64, i64, Json<Vec<PersonRef>>) = sqlx::query_as(&format!(
-        "WITH staff AS (SELECT p.id, p.name, p.security_clause, (p.id IN (SELECT top_management_as_of($1, $3))) AS top_management, p.line_manager FROM people p WHERE p.org_id = $1 AND {STAFF_ON})
-         SELECT (SELECT count(*) FROM staff), (SELECT count(*) FROM staff WHERE NOT security_clause),
+    let st = sqlx::query!(
+        r#"WITH staff AS (SELECT p.id, p.name, p.security_clause, (p.id IN (SELECT top_management_as_of($1, $3))) AS top_management, p.line_manager FROM people p
+                          WHERE p.org_id = $1 AND p.created_at < $3 AND (p.start_date IS NULL OR p.start_date <= $2) AND (p.end_date IS NULL OR p.end_date > $2))
+         SELECT (SELECT count(*) FROM staff) AS "total!", (SELECT count(*) FROM staff WHERE NOT security_clause) AS "no_clause!",
                 COALESCE((SELECT json_agg(json_build_object('id', id, 'name', name)) FROM
-                    (SELECT id, name FROM staff WHERE NOT security_clause ORDER BY top_management DESC, line_manager DESC, name LIMIT {SAMPLE}) x), '[]'::json)"
-    ))
-    .bind(org_id)
-    .bind(as_of)
-    .bind(cut)
+                    (SELECT id, name FROM staff WHERE NOT security_clause ORDER BY top_management DESC, line_manager DESC, name LIMIT $4) x), '[]'::json)
+                    AS "sample!: Json<Vec<PersonRef>>""#,
+        org,
+        as_of,
+        cut,
+        SAMPLE,
+    )
     .fetch_one(&mut **tx)
     .await?;
-    let staff = Staff { total, no_clause, no_clause_sample: sample.0 };
+    let staff = Staff { total: st.total, no_clause: st.no_clause, no_clause_sample: st.sample.0 };
 
-    let requirements: Vec<Requirement> = rows!(&format!(
-        "SELECT r.id, r.code, r.clause, r.title, COALESCE(s.applicable, true) AS applicable, o.id AS owner_id, o.name AS owner_name,
-                COALESCE(s.status, 'not_started') AS status, COALESCE(ev.n, 0) AS evidence
+    let requirements = sqlx::query_as!(
+        Requirement,
+        r#"SELECT r.id AS "id: RequirementId", r.code, r.clause, r.title, COALESCE(s.applicable, true) AS "applicable!", o.id AS "owner_id?: PersonId",
+                o.name AS "owner_name?", COALESCE(s.status, 'not_started') AS "status!", COALESCE(ev.n, 0) AS "evidence!"
            FROM requirements r
            LEFT JOIN requirement_states s ON s.org_id = $1 AND s.requirement_id = r.id
            LEFT JOIN people o ON o.org_id = $1 AND o.id = s.owner_id
            LEFT JOIN (SELECT l.target_id, count(*) AS n FROM evidence_links l JOIN evidence_items i ON i.org_id = l.org_id AND i.id = l.item_id
                        WHERE l.org_id = $1 AND l.target_kind = 'requirement' AND l.linked_at < $3 AND i.created_at < $3
-                         AND (i.evidence_date IS NULL OR i.evidence_date <= $2) AND ({EXPIRES} IS NULL OR {EXPIRES} >= $2)
+                         AND (i.evidence_date IS NULL OR i.evidence_date <= $2)
+                         AND (COALESCE(i.valid_until, (i.evidence_date + make_interval(months => i.review_interval_months))::date) IS NULL
+                              OR COALESCE(i.valid_until, (i.evidence_date + make_interval(months => i.review_interval_months))::date) >= $2)
                        GROUP BY l.target_id) ev ON ev.target_id = r.id
           WHERE r.retired_at IS NULL
-          ORDER BY r.framework, r.position"
-    ));
+          ORDER BY r.framework, r.position"#,
+        org,
+        as_of,
+        cut,
+    )
+    .fetch_all(&mut **tx)
+    .await?;
 
-    let roles: Vec<Role> = rows!(
-        "SELECT id, name, btrim(responsibilities) <> '' AS has_responsibilities, btrim(authorities) <> '' AS has_authorities,
+    let roles = sqlx::query_as!(
+        Role,
+        r#"SELECT id AS "id: RoleId", name, btrim(responsibilities) <> '' AS "has_responsibilities!", btrim(authorities) <> '' AS "has_authorities!",
                 carries_conformance, carries_reporting
            FROM isms_roles WHERE org_id = $1 AND created_at < $3 AND (retired_at IS NULL OR retired_at >= $3) AND $2::date IS NOT NULL
-          ORDER BY position, lower(name)"
-    );
+          ORDER BY position, lower(name)"#,
+        org,
+        as_of,
+        cut,
+    )
+    .fetch_all(&mut **tx)
+    .await?;
 
-    let appointments: Vec<Appointment> = rows!(
-        "SELECT a.id, a.role_id, r.name AS role_name, a.capacity, p.id AS person_id, p.name AS person_name, (p.id IN (SELECT top_management_as_of($1, $3))) AS person_top,
-                ((p.start_date IS NULL OR p.start_date <= $2) AND (p.end_date IS NULL OR p.end_date > $2)) AS person_current,
-                b.name AS appointer_name, (b.id IN (SELECT top_management_as_of($1, $3))) AS appointer_top, a.appointed_on,
-                (a.accepted_at IS NOT NULL AND a.accepted_at < $3) AS accepted, btrim(a.hats_note) = '' AS no_hats_note
+    let appointments = sqlx::query_as!(
+        Appointment,
+        r#"SELECT a.id AS "id: AppointmentId", a.role_id AS "role_id: RoleId", r.name AS role_name, a.capacity, p.id AS "person_id: PersonId",
+                p.name AS person_name, (p.id IN (SELECT top_management_as_of($1, $3))) AS "person_top!",
+                ((p.start_date IS NULL OR p.start_date <= $2) AND (p.end_date IS NULL OR p.end_date > $2)) AS "person_current!",
+                b.name AS "appointer_name?", (b.id IN (SELECT top_management_as_of($1, $3))) AS "appointer_top?", a.appointed_on,
+                (a.accepted_at IS NOT NULL AND a.accepted_at < $3) AS "accepted!", btrim(a.hats_note) = '' AS "no_hats_note!"
            FROM role_appointments a
            JOIN isms_roles r ON r.org_id = a.org_id AND r.id = a.role_id AND r.created_at < $3 AND (r.retired_at IS NULL OR r.retired_at >= $3)
            JOIN people p ON p.org_id = a.org_id AND p.id = a.person_id
            LEFT JOIN people b ON b.org_id = a.org_id AND b.id = a.appointed_by
           WHERE a.org_id = $1 AND a.created_at < $3 AND (a.appointed_on IS NULL OR a.appointed_on <= $2) AND (a.ended_on IS NULL OR a.ended_on > $2)
-          ORDER BY r.position, lower(r.name), a.capacity DESC, p.name"
-    );
+          ORDER BY r.position, lower(r.name), a.capacity DESC, p.name"#,
+        org,
+        as_of,
+        cut,
+    )
+    .fetch_all(&mut **tx)
+    .await?;
 
-    let raci: Vec<RaciActivity> = rows!(
-        "SELECT a.id, a.name, count(r.id) FILTER (WHERE c.letters IN ('A', 'AR')) AS accountable
+    let raci = sqlx::query_as!(
+        RaciActivity,
+        r#"SELECT a.id AS "id: RaciActivityId", a.name, count(r.id) FILTER (WHERE c.letters IN ('A', 'AR')) AS "accountable!"
            FROM raci_activities a
            LEFT JOIN raci_cells c ON c.org_id = a.org_id AND c.activity_id = a.id
            LEFT JOIN isms_roles r ON r.org_id = c.org_id AND r.id = c.role_id AND r.created_at < $3 AND (r.retired_at IS NULL OR r.retired_at >= $3)
           WHERE a.org_id = $1 AND a.created_at < $3 AND (a.retired_at IS NULL OR a.retired_at >= $3) AND $2::date IS NOT NULL
-          GROUP BY a.id, a.name, a.position ORDER BY a.position, a.name"
-    );
+          GROUP BY a.id, a.name, a.position ORDER BY a.position, a.name"#,
+        org,
+        as_of,
+        cut,
+    )
+    .fetch_all(&mut **tx)
+    .await?;
 
-    let policies: Vec<Policy> = rows!(
-        "SELECT pol.id, pol.title, pol.kind, pol.review_months, cur.id AS version_id, cur.major, cur.minor, cur.approved_at, cur.approver_name,
-                cur.approver_top_management AS approver_top,
+    let policies = sqlx::query_as!(
+        Policy,
+        r#"SELECT pol.id AS "id: PolicyId", pol.title, pol.kind AS "kind: PolicyKind", pol.review_months, cur.id AS "version_id?: VersionId",
+                cur.major AS "major?", cur.minor AS "minor?", cur.approved_at AS "approved_at?", cur.approver_name AS "approver_name?",
+                cur.approver_top_management AS "approver_top?",
                 CASE WHEN cur.id IS NULL THEN ARRAY[]::boolean[] ELSE ARRAY[
                     COALESCE(btrim(cur.check_purpose), '') <> '', COALESCE(btrim(cur.check_objectives), '') <> '',
-                    COALESCE(btrim(cur.check_requirements), '') <> '', COALESCE(btrim(cur.check_improvement), '') <> ''] END AS checks,
+                    COALESCE(btrim(cur.check_requirements), '') <> '', COALESCE(btrim(cur.check_improvement), '') <> ''] END AS "checks!",
                 (SELECT max(v.approved_at) FROM policy_versions v WHERE v.org_id = pol.org_id AND v.policy_id = pol.id AND v.approved_at < $3
                     AND v.approver_top_management) AS last_top_approval,
                 (SELECT max(v.approved_at) FROM policy_versions v WHERE v.org_id = pol.org_id AND v.policy_id = pol.id AND v.approved_at < $3) AS last_approval,
                 (SELECT count(*) FROM policy_versions v WHERE v.org_id = pol.org_id AND v.policy_id = pol.id AND v.created_at < $3
-                    AND (v.approved_at IS NULL OR v.approved_at >= $3)) AS drafts
+                    AND (v.approved_at IS NULL OR v.approved_at >= $3)) AS "drafts!"
            FROM policies pol
            LEFT JOIN LATERAL (SELECT v.* FROM policy_versions v WHERE v.org_id = pol.org_id AND v.policy_id = pol.id AND v.approved_at < $3
                                ORDER BY v.major DESC, v.minor DESC LIMIT 1) cur ON true
           WHERE pol.org_id = $1 AND pol.created_at < $3 AND $2::date IS NOT NULL
-          ORDER BY array_position(ARRAY['is_policy','management_statement','acceptable_use','topic_specific','disciplinary_process','training_plan'], pol.kind), pol.title"
-    );
+          ORDER BY array_position(ARRAY['is_policy','management_statement','acceptable_use','topic_specific','disciplinary_process','training_plan'], pol.kind), pol.title"#,
+        org,
+        as_of,
+        cut,
+    )
+    .fetch_all(&mut **tx)
+    .await?;
 
-    let figures: Vec<PolicyFigures> = rows!(&format!(
-        "WITH cur AS MATERIALIZED (
+    let figures = sqlx::query_as!(
+        PolicyFigures,
+        r#"WITH cur AS MATERIALIZED (
             SELECT row_number() OVER () AS k, c.* FROM (
               SELECT DISTINCT ON (pol.id) pol.id AS policy_id, pol.audience, pol.audience_departments, v.major
                 FROM policies pol JOIN policy_versions v ON v.org_id = pol.org_id AND v.policy_id = pol.id AND v.approved_at < $3
@@ -392,7 +426,7 @@ async fn read(tx: &mut Transaction<'static, Postgres>, org_id: OrgId, as_of: Nai
          staff AS MATERIALIZED (
             SELECT p.id, p.name, p.kind, p.department, p.line_manager,
                    row_number() OVER (ORDER BY (p.id IN (SELECT top_management_as_of($1, $3))) OR p.line_manager DESC, p.name) AS rank
-              FROM people p WHERE p.org_id = $1 AND {STAFF_ON}),
+              FROM people p WHERE p.org_id = $1 AND p.created_at < $3 AND (p.start_date IS NULL OR p.start_date <= $2) AND (p.end_date IS NULL OR p.end_date > $2)),
          acked AS (
             SELECT a.person_id, cur.k FROM acknowledgements a
               JOIN policy_versions v ON v.org_id = a.org_id AND v.id = a.policy_version_id
@@ -400,52 +434,91 @@ async fn read(tx: &mut Transaction<'static, Postgres>, org_id: OrgId, as_of: Nai
              WHERE a.org_id = $1 AND a.acknowledged_at < $3),
          missing AS (
             SELECT cur.k, p.id, p.name, p.rank, row_number() OVER (PARTITION BY cur.k ORDER BY p.rank) AS n
-              FROM cur JOIN staff p ON {audience}
+              FROM cur JOIN staff p ON (CASE cur.audience WHEN 'all_staff' THEN true
+                                             WHEN 'employees' THEN p.kind = 'employee'
+                                             WHEN 'contractors' THEN p.kind = 'contractor'
+                                             WHEN 'managers' THEN p.line_manager
+                                             WHEN 'departments' THEN p.department = ANY(cur.audience_departments)
+                                             ELSE false END)
              WHERE NOT EXISTS (SELECT 1 FROM acked WHERE acked.person_id = p.id AND acked.k = cur.k))
-         SELECT cur.policy_id, a.audience, a.audience - COALESCE(m.total, 0) AS acknowledged, COALESCE(m.sample, '[]'::json) AS missing
+         SELECT cur.policy_id AS "policy_id!: PolicyId", a.audience AS "audience!", a.audience - COALESCE(m.total, 0) AS "acknowledged!",
+                COALESCE(m.sample, '[]'::json) AS "missing!: Json<Vec<PersonRef>>"
            FROM cur
-           JOIN (SELECT cur.k, count(*) AS audience FROM cur JOIN staff p ON {audience} GROUP BY cur.k) a ON a.k = cur.k
-           LEFT JOIN (SELECT k, count(*) AS total, json_agg(json_build_object('id', id, 'name', name) ORDER BY rank) FILTER (WHERE n <= {SAMPLE}) AS sample
-                        FROM missing GROUP BY k) m ON m.k = cur.k",
-        audience = audience::sql_match("cur", "p")
-    ));
+           JOIN (SELECT cur.k, count(*) AS audience FROM cur JOIN staff p ON (CASE cur.audience WHEN 'all_staff' THEN true
+                                                                                   WHEN 'employees' THEN p.kind = 'employee'
+                                                                                   WHEN 'contractors' THEN p.kind = 'contractor'
+                                                                                   WHEN 'managers' THEN p.line_manager
+                                                                                   WHEN 'departments' THEN p.department = ANY(cur.audience_departments)
+                                                                                   ELSE false END)
+                  GROUP BY cur.k) a ON a.k = cur.k
+           LEFT JOIN (SELECT k, count(*) AS total, json_agg(json_build_object('id', id, 'name', name) ORDER BY rank) FILTER (WHERE n <= $4) AS sample
+                        FROM missing GROUP BY k) m ON m.k = cur.k"#,
+        org,
+        as_of,
+        cut,
+        SAMPLE,
+    )
+    .fetch_all(&mut **tx)
+    .await?;
 
-    let modules: Vec<Module> = rows!(&format!(
-        "WITH s AS (
+    let modules = sqlx::query_as!(
+        Module,
+        r#"WITH s AS (
             SELECT t.id AS module_id, p.id, p.name, (p.id IN (SELECT top_management_as_of($1, $3))) OR p.line_manager AS leader,
                    EXISTS (SELECT 1 FROM training_records r WHERE r.org_id = t.org_id AND r.module_id = t.id AND r.person_id = p.id
                               AND r.recorded_at < $3 AND r.completed_on <= $2
                               AND (r.completed_on + make_interval(months => t.validity_months))::date >= $2) AS current
-              FROM training_modules t JOIN people p ON p.org_id = t.org_id AND {STAFF_ON} AND {}
+              FROM training_modules t JOIN people p ON p.org_id = t.org_id
+                   AND p.created_at < $3 AND (p.start_date IS NULL OR p.start_date <= $2) AND (p.end_date IS NULL OR p.end_date > $2)
+                   AND (CASE t.audience WHEN 'all_staff' THEN true
+                             WHEN 'employees' THEN p.kind = 'employee'
+                             WHEN 'contractors' THEN p.kind = 'contractor'
+                             WHEN 'managers' THEN p.line_manager
+                             WHEN 'departments' THEN p.department = ANY(t.audience_departments)
+                             ELSE false END)
              WHERE t.org_id = $1 AND t.created_at < $3)
-         SELECT t.id, t.title, t.kind, count(s.id) AS audience, count(s.id) FILTER (WHERE NOT s.current) AS overdue,
-                COALESCE(to_json((array_agg(json_build_object('id', s.id, 'name', s.name) ORDER BY s.leader DESC, s.name) FILTER (WHERE NOT s.current))[1:{SAMPLE}]), '[]'::json) AS missing
+         SELECT t.id AS "id: ModuleId", t.title, t.kind, count(s.id) AS "audience!", count(s.id) FILTER (WHERE NOT s.current) AS "overdue!",
+                COALESCE(to_json((array_agg(json_build_object('id', s.id, 'name', s.name) ORDER BY s.leader DESC, s.name) FILTER (WHERE NOT s.current))[1:$4::int]), '[]'::json)
+                    AS "missing!: Json<Vec<PersonRef>>"
            FROM training_modules t LEFT JOIN s ON s.module_id = t.id
           WHERE t.org_id = $1 AND t.created_at < $3
-          GROUP BY t.id, t.title, t.kind ORDER BY t.kind, t.title",
-        audience::sql_match("t", "p")
-    ));
+          GROUP BY t.id, t.title, t.kind ORDER BY t.kind, t.title"#,
+        org,
+        as_of,
+        cut,
+        SAMPLE as i32,
+    )
+    .fetch_all(&mut **tx)
+    .await?;
 
-    let leaders: Vec<Leader> = rows!(&format!(
-        "WITH cur_is AS (
+    let leaders = sqlx::query_as!(
+        Leader,
+        r#"WITH cur_is AS (
             SELECT v.policy_id, v.major FROM policies pol JOIN policy_versions v ON v.org_id = pol.org_id AND v.policy_id = pol.id
              WHERE pol.org_id = $1 AND pol.kind = 'is_policy' AND pol.created_at < $3 AND v.approved_at < $3
              ORDER BY v.approved_at DESC, v.major DESC, v.minor DESC LIMIT 1)
-         SELECT p.id, p.name, (p.id IN (SELECT top_management_as_of($1, $3))) AS top_management, p.line_manager,
+         SELECT p.id AS "id: PersonId", p.name, (p.id IN (SELECT top_management_as_of($1, $3))) AS "top_management!", p.line_manager,
                 EXISTS (SELECT 1 FROM acknowledgements a JOIN policy_versions v ON v.org_id = a.org_id AND v.id = a.policy_version_id
                           JOIN cur_is ON cur_is.policy_id = v.policy_id AND cur_is.major = v.major
-                         WHERE a.org_id = p.org_id AND a.person_id = p.id AND a.acknowledged_at < $3) AS acknowledged,
+                         WHERE a.org_id = p.org_id AND a.person_id = p.id AND a.acknowledged_at < $3) AS "acknowledged!",
                 EXISTS (SELECT 1 FROM training_records r JOIN training_modules t ON t.org_id = r.org_id AND t.id = r.module_id AND t.kind = 'awareness'
                          WHERE r.org_id = $1 AND t.org_id = $1 AND r.person_id = p.id AND r.recorded_at < $3 AND r.completed_on <= $2
-                           AND (r.completed_on + make_interval(months => t.validity_months))::date >= $2) AS trained
+                           AND (r.completed_on + make_interval(months => t.validity_months))::date >= $2) AS "trained!"
            FROM people p
-          WHERE p.org_id = $1 AND {STAFF_ON} AND ((p.id IN (SELECT top_management_as_of($1, $3))) OR p.line_manager)
-          ORDER BY (p.id IN (SELECT top_management_as_of($1, $3))) DESC, p.name"
-    ));
+          WHERE p.org_id = $1 AND p.created_at < $3 AND (p.start_date IS NULL OR p.start_date <= $2) AND (p.end_date IS NULL OR p.end_date > $2)
+            AND ((p.id IN (SELECT top_management_as_of($1, $3))) OR p.line_manager)
+          ORDER BY (p.id IN (SELECT top_management_as_of($1, $3))) DESC, p.name"#,
+        org,
+        as_of,
+        cut,
+    )
+    .fetch_all(&mut **tx)
+    .await?;
 
-    let starters: Vec<Starter> = rows!(
-        "SELECT p.id, p.name, p.start_date,
-                f.first_ack
+    let starters = sqlx::query_as!(
+        Starter,
+        r#"SELECT p.id AS "id: PersonId", p.name, p.start_date AS "start_date!",
+                f.first_ack AS "first_ack?"
            FROM people p
            LEFT JOIN (SELECT a.person_id, min(a.acknowledged_at) AS first_ack FROM acknowledgements a
                         JOIN policy_versions v ON v.org_id = a.org_id AND v.id = a.policy_version_id
@@ -454,69 +527,120 @@ async fn read(tx: &mut Transaction<'static, Postgres>, org_id: OrgId, as_of: Nai
                        GROUP BY a.person_id) f ON f.person_id = p.id
           WHERE p.org_id = $1 AND p.created_at < $3 AND p.start_date IS NOT NULL AND p.start_date <= $2
             AND p.start_date > ($2 - interval '12 months')::date AND (p.end_date IS NULL OR p.end_date > $2)
-          ORDER BY p.start_date DESC, p.name"
-    );
+          ORDER BY p.start_date DESC, p.name"#,
+        org,
+        as_of,
+        cut,
+    )
+    .fetch_all(&mut **tx)
+    .await?;
 
-    let expired: Vec<ExpiredItem> = rows!(&format!(
-        "SELECT i.id, i.title, x.expires, count(*) OVER () AS total,
+    let expired = sqlx::query_as!(
+        ExpiredItem,
+        r#"SELECT i.id AS "id: EvidenceId", i.title, x.expires AS "expires!", count(*) OVER () AS "total!",
                 ARRAY(SELECT r.code FROM evidence_links l JOIN requirements r ON r.id = l.target_id
                        WHERE l.org_id = i.org_id AND l.item_id = i.id AND l.target_kind = 'requirement' AND l.linked_at < $3
-                       ORDER BY r.position) AS codes
-           FROM evidence_items i CROSS JOIN LATERAL (SELECT {EXPIRES} AS expires) x
+                       ORDER BY r.position) AS "codes!"
+           FROM evidence_items i
+           CROSS JOIN LATERAL (SELECT COALESCE(i.valid_until, (i.evidence_date + make_interval(months => i.review_interval_months))::date) AS expires) x
           WHERE i.org_id = $1 AND i.created_at < $3 AND x.expires < $2
             AND EXISTS (SELECT 1 FROM evidence_links l WHERE l.org_id = i.org_id AND l.item_id = i.id AND l.linked_at < $3)
-          ORDER BY x.expires, i.title LIMIT {SAMPLE}"
-    ));
+          ORDER BY x.expires, i.title LIMIT $4"#,
+        org,
+        as_of,
+        cut,
+        SAMPLE,
+    )
+    .fetch_all(&mut **tx)
+    .await?;
 
-    let meetings: Vec<Meeting> = rows!(
-        "SELECT m.id, m.title, m.kind, m.planned_on, m.held_on, c.name AS chair_name,
+    let meetings = sqlx::query_as!(
+        Meeting,
+        r#"SELECT m.id AS "id: MeetingId", m.title, m.kind, m.planned_on, m.held_on, c.name AS "chair_name?",
                 (btrim(m.minutes) <> '' OR EXISTS (SELECT 1 FROM evidence_links l WHERE l.org_id = m.org_id AND l.target_kind = 'meeting'
-                                                     AND l.target_id = m.id AND l.linked_at < $3)) AS has_minutes,
-                EXISTS (SELECT 1 FROM people p WHERE p.org_id = m.org_id AND p.id = ANY(m.attendee_ids) AND (p.id IN (SELECT top_management_as_of($1, $3)))) AS top_present,
-                (m.signed_off_at IS NOT NULL AND m.signed_off_at < $3) AS signed, m.decisions
+                                                     AND l.target_id = m.id AND l.linked_at < $3)) AS "has_minutes!",
+                EXISTS (SELECT 1 FROM people p WHERE p.org_id = m.org_id AND p.id = ANY(m.attendee_ids) AND (p.id IN (SELECT top_management_as_of($1, $3)))) AS "top_present!",
+                (m.signed_off_at IS NOT NULL AND m.signed_off_at < $3) AS "signed!", m.decisions
            FROM meetings m LEFT JOIN people c ON c.org_id = m.org_id AND c.id = m.chair_id
           WHERE m.org_id = $1 AND m.created_at < $3 AND $2::date IS NOT NULL
-          ORDER BY COALESCE(m.held_on, m.planned_on) DESC NULLS LAST, m.created_at DESC"
-    );
+          ORDER BY COALESCE(m.held_on, m.planned_on) DESC NULLS LAST, m.created_at DESC"#,
+        org,
+        as_of,
+        cut,
+    )
+    .fetch_all(&mut **tx)
+    .await?;
 
-    let actions: Vec<Action> = rows!(
-        "SELECT a.id, a.title, m.title AS meeting_title, o.name AS owner_name, a.due_on
+    let actions = sqlx::query_as!(
+        Action,
+        r#"SELECT a.id AS "id: ActionItemId", a.title, m.title AS "meeting_title?", o.name AS "owner_name?", a.due_on
            FROM action_items a
            LEFT JOIN meetings m ON m.org_id = a.org_id AND m.id = a.meeting_id
            LEFT JOIN people o ON o.org_id = a.org_id AND o.id = a.owner_id
           WHERE a.org_id = $1 AND a.created_at < $3 AND (a.status = 'open' OR a.closed_at IS NULL OR a.closed_at >= $3) AND $2::date IS NOT NULL
-          ORDER BY a.due_on NULLS LAST, a.title"
-    );
+          ORDER BY a.due_on NULLS LAST, a.title"#,
+        org,
+        as_of,
+        cut,
+    )
+    .fetch_all(&mut **tx)
+    .await?;
 
-    let decisions: Vec<Decision> = rows!(
-        "SELECT d.id, d.title, CASE WHEN d.decided_on <= $2 THEN d.decision ELSE 'pending' END AS decision,
-                CASE WHEN d.decided_on <= $2 THEN d.decided_on END AS decided_on, b.name AS decider_name, (b.id IN (SELECT top_management_as_of($1, $3))) AS decider_top,
+    let decisions = sqlx::query_as!(
+        Decision,
+        r#"SELECT d.id AS "id: DecisionId", d.title, CASE WHEN d.decided_on <= $2 THEN d.decision ELSE 'pending' END AS "decision!",
+                CASE WHEN d.decided_on <= $2 THEN d.decided_on END AS decided_on, b.name AS "decider_name?",
+                (b.id IN (SELECT top_management_as_of($1, $3))) AS "decider_top?",
                 d.amount::float8 AS amount, d.currency
            FROM resource_decisions d LEFT JOIN people b ON b.org_id = d.org_id AND b.id = d.decided_by
           WHERE d.org_id = $1 AND d.created_at < $3
-          ORDER BY d.decided_on DESC NULLS LAST, d.created_at DESC"
-    );
+          ORDER BY d.decided_on DESC NULLS LAST, d.created_at DESC"#,
+        org,
+        as_of,
+        cut,
+    )
+    .fetch_all(&mut **tx)
+    .await?;
 
-    let communications: Vec<Communication> = rows!(
-        "SELECT c.id, c.subject, c.sent_on, f.name AS from_name, (f.id IN (SELECT top_management_as_of($1, $3))) AS from_top
+    let communications = sqlx::query_as!(
+        Communication,
+        r#"SELECT c.id AS "id: CommunicationId", c.subject, c.sent_on, f.name AS "from_name?", (f.id IN (SELECT top_management_as_of($1, $3))) AS "from_top?"
            FROM communications c LEFT JOIN people f ON f.org_id = c.org_id AND f.id = c.from_id
           WHERE c.org_id = $1 AND c.created_at < $3 AND c.sent_on <= $2
-          ORDER BY c.sent_on DESC"
-    );
+          ORDER BY c.sent_on DESC"#,
+        org,
+        as_of,
+        cut,
+    )
+    .fetch_all(&mut **tx)
+    .await?;
 
-    let objectives: Vec<Objective> = rows!(
-        "SELECT o.id, o.title, o.status, o.measure, o.target, p.name AS owner_name, o.due_on
+    let objectives = sqlx::query_as!(
+        Objective,
+        r#"SELECT o.id AS "id: ObjectiveId", o.title, o.status, o.measure, o.target, p.name AS "owner_name?", o.due_on
            FROM objectives o LEFT JOIN people p ON p.org_id = o.org_id AND p.id = o.owner_id
           WHERE o.org_id = $1 AND o.created_at < $3 AND $2::date IS NOT NULL
-          ORDER BY o.due_on NULLS LAST, o.title"
-    );
+          ORDER BY o.due_on NULLS LAST, o.title"#,
+        org,
+        as_of,
+        cut,
+    )
+    .fetch_all(&mut **tx)
+    .await?;
 
-    let asks: Vec<Ask> = rows!(
-        "SELECT a.id, a.what, p.name AS asked_of_name, a.asked_on, a.due_on, CASE WHEN a.responded_on <= $2 THEN a.responded_on END AS responded_on
+    let asks = sqlx::query_as!(
+        Ask,
+        r#"SELECT a.id AS "id: AskId", a.what, p.name AS asked_of_name, a.asked_on, a.due_on,
+                CASE WHEN a.responded_on <= $2 THEN a.responded_on END AS responded_on
            FROM leadership_asks a JOIN people p ON p.org_id = a.org_id AND p.id = a.asked_of
           WHERE a.org_id = $1 AND a.created_at < $3 AND a.asked_on <= $2
-          ORDER BY a.due_on NULLS LAST, a.asked_on"
-    );
+          ORDER BY a.due_on NULLS LAST, a.asked_on"#,
+        org,
+        as_of,
+        cut,
+    )
+    .fetch_all(&mut **tx)
+    .await?;
 
     Ok(Snapshot {
         as_of,

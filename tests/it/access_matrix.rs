@@ -4,7 +4,7 @@
 use mandate::ids::OrgId;
 use crate::support::{Client, TestApp};
 use mandate::auth::policy::Role;
-use mandate::policies::model::{Bump, PolicyKind};
+use mandate::policies::versions::model::{Bump, PolicyKind};
 use mandate::people::import::Row as ImportRow;
 use sqlx::PgPool;
 use std::collections::{BTreeSet, HashMap};
@@ -466,7 +466,7 @@ async fn tenant(app: &TestApp, name: &str, owner: Uuid) -> Tenant {
     let reader = app.person(org, "Reader", &format!("reader@{name}.example"), false).await;
     let (campaign, ack_token) = app.campaign(org, signed, reader).await;
     let mut tx = app.db().begin().await.unwrap();
-    mandate::policies::acks::acknowledge(&mut tx, &mandate::audit::Actor::system(Some(org), "test"), app.state.clock.now(), org, reader, signed, mandate::policies::acks::Method::Link, "192.0.2.2", "test")
+    mandate::policies::acks::model::acknowledge(&mut tx, &mandate::audit::Actor::system(Some(org), "test"), app.state.clock.now(), org, mandate::ids::PersonId(reader), mandate::ids::VersionId(signed), mandate::policies::acks::model::Method::Link, "192.0.2.2", "test")
         .await
         .unwrap();
     tx.commit().await.unwrap();
@@ -520,7 +520,7 @@ async fn tenant(app: &TestApp, name: &str, owner: Uuid) -> Tenant {
         ask,
         answer_asks,
         request,
-        bundle,
+        bundle: bundle.0,
         module,
         training_imports,
         policy,

@@ -12,7 +12,7 @@ use chrono::Duration;
 use futures_util::AsyncReadExt;
 use mandate::auth::policy::Role;
 use mandate::bundles::{jobs, manifest};
-use mandate::policies::model::{Bump, PolicyKind};
+use mandate::policies::versions::model::{Bump, PolicyKind};
 use sqlx::PgPool;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -106,7 +106,7 @@ async fn bundle_through_the_app(s: &Setup) -> (Uuid, PathBuf) {
     assert_eq!(waiting.header("refresh"), "2", "the progress page refreshes itself");
     assert_eq!(a.get(&format!("/bundles/{id}/download")).await.status, StatusCode::CONFLICT, "not ready yet");
 
-    assert_eq!(jobs::run_next(&s.app.state, "test-worker").await.unwrap(), Some(id));
+    assert_eq!(jobs::run_next(&s.app.state, "test-worker").await.unwrap(), Some(mandate::ids::JobId(id)));
     assert_eq!(jobs::run_next(&s.app.state, "test-worker").await.unwrap(), None, "nothing else to do");
     let done = a.get(&format!("/bundles/{id}")).await;
     assert!(done.body.contains("Download the bundle"), "{}", done.body);
@@ -236,13 +236,13 @@ async fn a_job_whose_worker_died_is_restarted_cleanly(db: PgPool) {
     let id: Uuid = res.location().trim_start_matches("/bundles/").parse().unwrap();
     // A worker claims the job and dies without a word (no heartbeat, no result).
     let dead = jobs::claim(&s.app.state.db, "dead-worker", s.app.state.clock.now(), s.app.state.config.job_stale_after).await.unwrap().unwrap();
-    assert_eq!((dead.id, dead.attempt), (id, 1));
+    assert_eq!((dead.id, dead.attempt), (mandate::ids::JobId(id), 1));
     assert_eq!(jobs::run_next(&s.app.state, "live").await.unwrap(), None, "a job with a fresh heartbeat is left alone");
     assert!(a.get(&format!("/bundles/{id}")).await.body.contains("Starting"));
     // Once its heartbeat is stale, another worker takes it over from the start.
     s.app.clock.advance(Duration::seconds(61));
     let taken = jobs::claim(&s.app.state.db, "live", s.app.state.clock.now(), s.app.state.config.job_stale_after).await.unwrap().unwrap();
-    assert_eq!((taken.id, taken.attempt), (id, 2));
+    assert_eq!((taken.id, taken.attempt), (mandate::ids::JobId(id), 2));
     // Should the first attempt wake up and finish after all, its work is thrown away.
     jobs::run(&s.app.state, dead).await.unwrap();
     let (status, key): (String, Option<String>) = sqlx::query_as("SELECT status, result_key FROM jobs WHERE id = $1").bind(id).fetch_one(s.app.db()).await.unwrap();
@@ -633,7 +633,7 @@ async fn bundle_through_the_app_again(s: &Setup) -> (Uuid, PathBuf) {
     let mut a = s.app.signed_in(s.auditor, Some(s.org)).await;
     let res = a.post("/bundles", &[("as_of", "2026-11-02")]).await;
     let id: Uuid = res.location().trim_start_matches("/bundles/").parse().unwrap();
-    assert_eq!(jobs::run_next(&s.app.state, "test-worker").await.unwrap(), Some(id));
+    assert_eq!(jobs::run_next(&s.app.state, "test-worker").await.unwrap(), Some(mandate::ids::JobId(id)));
     let zip = a.get(&format!("/bundles/{id}/download")).await;
     (id, temp_zip(&zip.bytes))
 }

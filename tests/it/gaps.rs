@@ -10,7 +10,7 @@ use mandate::audit::Actor;
 use mandate::auth::policy::Role;
 use mandate::evidence::model::{self as evidence, Target, TargetKind};
 use mandate::people::model::{self as people, Kind, PersonFields};
-use mandate::policies::model::{Bump, PolicyKind};
+use mandate::policies::versions::model::{Bump, PolicyKind};
 use sqlx::PgPool;
 use uuid::Uuid;
 
@@ -39,9 +39,9 @@ async fn staff(app: &TestApp, org: OrgId, name: &str, top: bool, start: &str) ->
 }
 
 async fn ack(app: &TestApp, org: OrgId, person: Uuid, version: Uuid) {
-    use mandate::policies::acks::{Method, acknowledge};
+    use mandate::policies::acks::model::{Method, acknowledge};
     let mut tx = app.db().begin().await.unwrap();
-    acknowledge(&mut tx, &Actor::system(Some(org), "test"), app.state.clock.now(), org, person, version, Method::Link, "192.0.2.9", "test").await.unwrap();
+    acknowledge(&mut tx, &Actor::system(Some(org), "test"), app.state.clock.now(), org, mandate::ids::PersonId(person), mandate::ids::VersionId(version), Method::Link, "192.0.2.9", "test").await.unwrap();
     tx.commit().await.unwrap();
 }
 

@@ -284,8 +284,8 @@ async fn communications_come_from_someone_on_a_past_date_and_statements_must_be_
     assert!(res.body.contains("cannot be in the future") && res.body.contains("Say who it came from"));
 
     // A statement must be a signed version of this organisation.
-    let policy = a.app.policy(a.org, "CEO statement", mandate::policies::model::PolicyKind::ManagementStatement, false).await;
-    let draft = a.app.draft(a.org, policy, "# We commit", None, mandate::policies::model::Bump::Major).await;
+    let policy = a.app.policy(a.org, "CEO statement", mandate::policies::versions::model::PolicyKind::ManagementStatement, false).await;
+    let draft = a.app.draft(a.org, policy, "# We commit", None, mandate::policies::versions::model::Bump::Major).await;
     let fields = |v: &str| vec![("subject", "Why security matters".to_string()), ("channel", "all_hands".into()), ("sent_on", "2026-10-10".into()), ("from_id", ceo.clone()), ("reach", "42".into()), ("policy_version_id", v.to_string())];
     let form = fields(&draft.to_string());
     let pairs: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();

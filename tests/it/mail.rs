@@ -45,7 +45,7 @@ async fn failed_delivery_shows_the_link_instead(db: PgPool) {
 
 #[sqlx::test]
 async fn acknowledgement_links_are_emailed_when_asked(db: PgPool) {
-    use mandate::policies::model::{Bump, PolicyKind};
+    use mandate::policies::versions::model::{Bump, PolicyKind};
     let (port, inbox) = smtp_sink().await;
     let app = TestApp::with_config(db, |c| {
         c.smtp = Some(SmtpConfig { url: format!("smtp://127.0.0.1:{port}"), from: "Mandate <grc@acme.example>".into() })

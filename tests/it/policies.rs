@@ -7,7 +7,7 @@ use axum::http::StatusCode;
 use chrono::Duration;
 use mandate::auth::policy::Role;
 use mandate::people::model::{Kind, PersonFields};
-use mandate::policies::model::{Bump, PolicyKind};
+use mandate::policies::versions::model::{Bump, PolicyKind};
 use sqlx::PgPool;
 use uuid::Uuid;
 
@@ -277,7 +277,7 @@ async fn starters_who_acknowledged_after_starting_are_listed(db: PgPool) {
     }
     for p in [early, late] {
         let mut tx = a.app.db().begin().await.unwrap();
-        mandate::policies::acks::acknowledge(&mut tx, &mandate::audit::Actor::system(Some(a.org), "t"), a.app.state.clock.now(), a.org, p, v, mandate::policies::acks::Method::Imported, "", "")
+        mandate::policies::acks::model::acknowledge(&mut tx, &mandate::audit::Actor::system(Some(a.org), "t"), a.app.state.clock.now(), a.org, mandate::ids::PersonId(p), mandate::ids::VersionId(v), mandate::policies::acks::model::Method::Imported, "", "")
             .await
             .unwrap();
         tx.commit().await.unwrap();

@@ -63,7 +63,7 @@ async fn bundle(a: &mut Acme) -> BTreeMap<String, Vec<u8>> {
     let res = a.lead.post("/bundles", &[("as_of", "2026-11-02")]).await;
     assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
     let id = id_after(res.location(), "/bundles/");
-    assert_eq!(mandate::bundles::jobs::run_next(&a.app.state, "test").await.unwrap(), Some(id));
+    assert_eq!(mandate::bundles::jobs::run_next(&a.app.state, "test").await.unwrap(), Some(mandate::ids::JobId(id)));
     let zip = a.lead.get(&format!("/bundles/{id}/download")).await;
     assert_eq!(zip.status, StatusCode::OK);
     let path = std::env::temp_dir().join(format!("mandate-signed-{}.zip", Uuid::new_v4().simple()));
@@ -265,8 +265,8 @@ async fn every_edit_of_a_signed_record_is_refused_with_what_to_do_instead(db: Pg
     assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
 
     // A signed policy version: the draft form and a second signature are refused.
-    let policy = a.app.policy(a.org, "IS policy", mandate::policies::model::PolicyKind::IsPolicy, false).await;
-    let version = a.app.draft(a.org, policy, "# Policy\n\nText.", None, mandate::policies::model::Bump::Major).await;
+    let policy = a.app.policy(a.org, "IS policy", mandate::policies::versions::model::PolicyKind::IsPolicy, false).await;
+    let version = a.app.draft(a.org, policy, "# Policy\n\nText.", None, mandate::policies::versions::model::Bump::Major).await;
     assert_eq!(a.ceo_client.sign_version(version, PASSWORD).await.status, StatusCode::SEE_OTHER);
     let res = a.lead.post(&format!("/policies/versions/{version}"), &[("change_summary", "Edited"), ("body_markdown", "# Policy\n\nOther text.")]).await;
     assert_eq!(res.status, StatusCode::CONFLICT);
@@ -349,8 +349,8 @@ async fn addenda_correct_a_signed_record_append_only_dated_and_attributed(db: Pg
     );
 
     // A signed policy version: its signer and the ISMS lead add addenda; another executive does not.
-    let policy = a.app.policy(a.org, "IS policy", mandate::policies::model::PolicyKind::IsPolicy, false).await;
-    let version = a.app.draft(a.org, policy, "# Policy\n\nText.", None, mandate::policies::model::Bump::Major).await;
+    let policy = a.app.policy(a.org, "IS policy", mandate::policies::versions::model::PolicyKind::IsPolicy, false).await;
+    let version = a.app.draft(a.org, policy, "# Policy\n\nText.", None, mandate::policies::versions::model::Bump::Major).await;
     let vpath = format!("/policies/versions/{version}/addenda");
     assert_eq!(a.lead.post(&vpath, &[("addendum", "Too early")]).await.status, StatusCode::CONFLICT);
     assert_eq!(a.ceo_client.sign_version(version, PASSWORD).await.status, StatusCode::SEE_OTHER);
@@ -402,8 +402,8 @@ async fn every_act_records_the_account_and_the_person_it_stands_for(db: PgPool) 
     assert!(row.contains("Cee Eo,Chief Executive Officer,signed in as ceo@acme.example,2026-11-02"), "{row}");
 
     // A policy signature.
-    let policy = a.app.policy(a.org, "IS policy", mandate::policies::model::PolicyKind::IsPolicy, false).await;
-    let version = a.app.draft(a.org, policy, "# Policy\n\nText.", None, mandate::policies::model::Bump::Major).await;
+    let policy = a.app.policy(a.org, "IS policy", mandate::policies::versions::model::PolicyKind::IsPolicy, false).await;
+    let version = a.app.draft(a.org, policy, "# Policy\n\nText.", None, mandate::policies::versions::model::Bump::Major).await;
     assert_eq!(a.ceo_client.sign_version(version, PASSWORD).await.status, StatusCode::SEE_OTHER);
     let (by, as_, title): (Option<Uuid>, Option<Uuid>, Option<String>) =
         sqlx::query_as("SELECT approved_by, approver_person_id, approver_title FROM policy_versions WHERE id = $1").bind(version).fetch_one(a.app.db()).await.unwrap();

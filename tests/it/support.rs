@@ -20,7 +20,7 @@ use mandate::evidence::store::EvidenceStore;
 use mandate::orgs::model;
 use mandate::people::audience::Audience;
 use mandate::people::model::{self as people, PersonFields};
-use mandate::policies::model::{self as policies, Bump, Draft, PolicyFields, PolicyKind, Signer};
+use mandate::policies::versions::model::{self as policies, Bump, Draft, PolicyFields, PolicyKind, Signer};
 use mandate::roles::model::{self as roles, RoleFields};
 use sqlx::PgPool;
 use std::collections::HashMap;
@@ -249,23 +249,23 @@ impl TestApp {
         let mut tx = self.db().begin().await.unwrap();
         let id = policies::create(&mut tx, &self.system(org), self.state.clock.now(), org, &f).await.unwrap();
         tx.commit().await.unwrap();
-        id
+        id.0
     }
 
     /// A draft version: Markdown `text`, or with `file` set the given evidence revision.
     pub async fn draft(&self, org: OrgId, policy: Uuid, text: &str, file: Option<Uuid>, bump: Bump) -> Uuid {
-        let p = policies::get(self.db(), org, policy).await.unwrap();
-        let draft = Draft { change_summary: "test".into(), body_markdown: file.is_none().then(|| text.to_string()), checks: Default::default(), evidence_revision_id: file };
+        let p = policies::get(self.db(), org, mandate::ids::PolicyId(policy)).await.unwrap();
+        let draft = Draft { change_summary: "test".into(), body_markdown: file.is_none().then(|| text.to_string()), checks: Default::default(), evidence_revision_id: file.map(mandate::ids::RevisionId) };
         let mut tx = self.db().begin().await.unwrap();
         let (id, _) = policies::create_version(&mut tx, &self.system(org), self.state.clock.now(), org, &p, bump, &draft).await.unwrap();
         tx.commit().await.unwrap();
-        id
+        id.0
     }
 
     /// Signs a version as `user` (top management or not).
     pub async fn sign(&self, org: OrgId, version: Uuid, user: Uuid, top_management: bool) {
-        let v = policies::version(self.db(), org, version).await.unwrap();
-        let signer = Signer { user_id: Some(user), name: "Signer".into(), person_id: None, top_management, client_addr: "192.0.2.1".into(), user_agent: "test".into() };
+        let v = policies::version(self.db(), org, mandate::ids::VersionId(version)).await.unwrap();
+        let signer = Signer { user_id: Some(mandate::ids::UserId(user)), name: "Signer".into(), person_id: None, top_management, client_addr: "192.0.2.1".into(), user_agent: "test".into() };
         let mut tx = self.db().begin().await.unwrap();
         policies::sign(&mut tx, &self.system(org), self.state.clock.now(), org, &v, &signer).await.unwrap();
         tx.commit().await.unwrap();
@@ -273,18 +273,19 @@ impl TestApp {
 
     /// A campaign for a signed version with a personal link for `person`; returns (campaign, link secret).
     pub async fn campaign(&self, org: OrgId, version: Uuid, person: Uuid) -> (Uuid, String) {
-        use mandate::policies::acks;
-        let v = policies::version(self.db(), org, version).await.unwrap();
+        use mandate::policies::acks::model as acks;
+        use mandate::policies::campaigns::model as campaigns;
+        let v = policies::version(self.db(), org, mandate::ids::VersionId(version)).await.unwrap();
         let today = self.state.clock.now().date_naive();
         let mut tx = self.db().begin().await.unwrap();
-        let id = acks::create_campaign(&mut tx, &self.system(org), self.state.clock.now(), org, version, "test", None).await.unwrap();
+        let id = campaigns::create_campaign(&mut tx, &self.system(org), self.state.clock.now(), org, v.id, "test", None).await.unwrap();
         tx.commit().await.unwrap();
         let standings = acks::standings(self.db(), org, v.policy_id, v.major, Some(id), today).await.unwrap();
-        let who: Vec<&acks::Standing> = standings.iter().filter(|s| s.person_id == person).collect();
+        let who: Vec<&acks::Standing> = standings.iter().filter(|s| s.person_id.0 == person).collect();
         let mut tx = self.db().begin().await.unwrap();
         let links = acks::issue_links(&mut tx, &self.system(org), self.state.clock.now(), org, id, &who).await.unwrap();
         tx.commit().await.unwrap();
-        (id, links[0].token.clone())
+        (id.0, links[0].token.clone())
     }
 
     /// A yearly awareness module for all staff.

@@ -1,7 +1,13 @@
-//! The ISMS lead's dashboard: readiness per clause and the gap list, as of
-//! any past day, filtered by clause, owner and severity, with CSV export.
-use super::model::{CLAUSES, Counts, Gap, Severity, clause_of};
-use super::{Evaluation, evaluation};
+//! The two dashboards: the ISMS lead's (readiness per clause and the gap
+//! list, as of any past day, filtered by clause, owner and severity, with
+//! CSV export) and the leadership dashboard with its trend chart.
+use super::model::{self, CLAUSES, Counts, Gap, Severity, clause_of};
+use super::trend::{self, Point};
+use super::{Evaluation, board, evaluation, trend_point};
+use crate::ids::{PersonId, PolicyId};
+use axum::http::{HeaderValue, header};
+use axum::response::IntoResponse;
+use futures_util::{StreamExt, TryStreamExt};
 use crate::state::AppState;
 use crate::auth::policy::Action;
 use crate::auth::session::Member;
@@ -15,10 +21,9 @@ use axum::response::Response;
 use chrono::NaiveDate;
 use serde::Deserialize;
 use std::collections::BTreeMap;
-use uuid::Uuid;
 
 pub fn routes(r: crate::web::routes::Routes) -> crate::web::routes::Routes {
-    r.get("/gaps", gaps_page).get("/gaps.csv", gaps_export)
+    r.get("/gaps", gaps_page).get("/gaps.csv", gaps_export).get("/leadership", board_page).get("/leadership/trend.svg", trend_svg)
 }
 
 /// The day to evaluate, as typed: empty means today; a bad or future date
@@ -44,11 +49,11 @@ impl Filter {
     fn clause(&self) -> Option<&str> {
         self.clause.as_deref().filter(|c| CLAUSES.iter().any(|(k, _)| k == c))
     }
-    fn owner(&self) -> Option<Uuid> {
-        parse_choice(self.owner.as_deref().unwrap_or(""))
+    fn owner(&self) -> Option<PersonId> {
+        parse_choice(self.owner.as_deref().unwrap_or("")).map(PersonId)
     }
     fn severity(&self) -> Option<Severity> {
-        Severity::ALL.into_iter().find(|s| Some(s.as_str()) == self.severity.as_deref())
+        self.severity.as_deref().and_then(|s| s.parse().ok())
     }
     /// The filter as a query string, for the export link.
     pub fn query(&self, as_of: NaiveDate, today: NaiveDate) -> String {
@@ -76,7 +81,7 @@ pub struct Row {
 }
 
 /// Who owns each requirement code.
-fn owners_of(e: &Evaluation) -> BTreeMap<&str, (Uuid, &str)> {
+fn owners_of(e: &Evaluation) -> BTreeMap<&str, (PersonId, &str)> {
     e.snapshot.requirements.iter().filter_map(|r| Some((r.code.as_str(), (r.owner_id?, r.owner_name.as_deref()?)))).collect()
 }
 
@@ -141,7 +146,7 @@ struct GapsPage {
     total: Counts,
     rows: Vec<Row>,
     shown: Counts,
-    owners: Vec<(Uuid, String)>,
+    owners: Vec<(PersonId, String)>,
     clauses: Vec<(&'static str, &'static str)>,
     severities: Vec<Severity>,
     filter: Filter,
@@ -149,7 +154,7 @@ struct GapsPage {
 }
 
 impl GapsPage {
-    fn chosen_owner(&self, id: &Uuid) -> bool {
+    fn chosen_owner(&self, id: &PersonId) -> bool {
         self.filter.owner() == Some(*id)
     }
     fn chosen_clause(&self, code: &str) -> bool {
@@ -166,7 +171,7 @@ async fn gaps_page(State(state): State<AppState>, me: Member, Query(filter): Que
     let (as_of, date_problem) = as_of(filter.as_of.as_deref(), today);
     let e = evaluation(&state.db, &state.gaps, me.org_id, as_of).await?;
     let rows = rows(&e, &filter);
-    let mut owners: Vec<(Uuid, String)> = e.snapshot.requirements.iter().filter_map(|r| Some((r.owner_id?, r.owner_name.clone()?))).collect();
+    let mut owners: Vec<(PersonId, String)> = e.snapshot.requirements.iter().filter_map(|r| Some((r.owner_id?, r.owner_name.clone()?))).collect();
     owners.sort_by(|a, b| a.1.cmp(&b.1));
     owners.dedup();
     Ok(GapsPage {
@@ -216,6 +221,65 @@ pub fn csv_text(e: &Evaluation, filter: &Filter) -> String {
         ]));
     }
     out
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "gaps/board.html")]
+struct BoardPage {
+    layout: Layout,
+    today: NaiveDate,
+    counts: Counts,
+    clauses: Vec<board::ClauseStatus>,
+    mine: Option<model::Mine>,
+    /// Policies with drafts awaiting a signature: (policy, title, drafts).
+    drafts: Vec<(PolicyId, String, i64)>,
+    next: board::NextReview,
+    prep: board::Prep,
+}
+
+async fn board_page(State(state): State<AppState>, me: Member) -> AppResult<BoardPage> {
+    me.require(Action::ViewGaps)?;
+    let today = state.clock.now().date_naive();
+    let e = evaluation(&state.db, &state.gaps, me.org_id, today).await?;
+    let can_sign = me.can(Action::SignPolicies);
+    let drafts = if can_sign { e.snapshot.policies.iter().filter(|p| p.drafts > 0).map(|p| (p.id, p.title.clone(), p.drafts)).collect() } else { Vec::new() };
+    Ok(BoardPage {
+        layout: Layout::build(&state.db, &me.visitor, "Leadership dashboard").await?,
+        mine: model::mine(&state.db, me.org_id, me.user_id, today).await?,
+        counts: Counts::of(&e.gaps),
+        clauses: board::clause_statuses(&e.gaps),
+        next: board::next_review(&e),
+        prep: board::prep(&e),
+        drafts,
+        today,
+    })
+}
+
+/// The trend chart as an image of its own, so the dashboard never waits for it.
+/// How many of the trend's evaluations run at once.
+const TREND_PARALLEL: usize = 3;
+
+async fn trend_svg(State(state): State<AppState>, me: Member) -> AppResult<Response> {
+    me.require(Action::ViewGaps)?;
+    let today = state.clock.now().date_naive();
+    let head = crate::audit::records_version(&state.db, me.org_id).await?;
+    // Thirteen evaluations when nothing is cached: run a few side by side,
+    // so PostgreSQL can use more than one core for them.
+    let points: Vec<Point> = futures_util::stream::iter(trend::days(today))
+        .map(|day| {
+            let state = &state;
+            async move {
+                let e = if day == today { evaluation(&state.db, &state.gaps, me.org_id, day).await? } else { trend_point(&state.db, &state.gaps, me.org_id, day, head).await? };
+                AppResult::Ok(Point { day, counts: Counts::of(&e.gaps) })
+            }
+        })
+        .buffered(TREND_PARALLEL)
+        .try_collect()
+        .await?;
+    let mut res = trend::svg(&points).into_response();
+    res.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("image/svg+xml"));
+    res.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("private, max-age=300"));
+    Ok(res)
 }
 
 #[cfg(test)]

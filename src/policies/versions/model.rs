@@ -2,7 +2,7 @@
 //! executive; from the signature on it never changes (the database refuses
 //! too). A change makes a new version: minor keeps acknowledgements, major
 //! asks everyone again.
-use crate::ids::OrgId;
+use crate::ids::{EvidenceId, OrgId, PersonId, PolicyId, RevisionId, UserId, VersionId};
 use crate::audit::{self, Actor};
 use crate::error::{AppError, AppResult};
 use crate::people::attribution::{Via, byline};
@@ -11,49 +11,16 @@ use chrono::{DateTime, Months, NaiveDate, Utc};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 use sqlx::{PgConnection, PgPool};
-use uuid::Uuid;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PolicyKind {
-    IsPolicy,
-    TopicSpecific,
-    AcceptableUse,
-    ManagementStatement,
-    DisciplinaryProcess,
-    TrainingPlan,
-}
-
-impl PolicyKind {
-    pub const ALL: [PolicyKind; 6] = [
-        PolicyKind::IsPolicy,
-        PolicyKind::TopicSpecific,
-        PolicyKind::AcceptableUse,
-        PolicyKind::ManagementStatement,
-        PolicyKind::DisciplinaryProcess,
-        PolicyKind::TrainingPlan,
-    ];
-    pub fn as_str(self) -> &'static str {
-        match self {
-            PolicyKind::IsPolicy => "is_policy",
-            PolicyKind::TopicSpecific => "topic_specific",
-            PolicyKind::AcceptableUse => "acceptable_use",
-            PolicyKind::ManagementStatement => "management_statement",
-            PolicyKind::DisciplinaryProcess => "disciplinary_process",
-            PolicyKind::TrainingPlan => "training_plan",
-        }
-    }
-    pub fn label(self) -> &'static str {
-        match self {
-            PolicyKind::IsPolicy => "Information security policy",
-            PolicyKind::TopicSpecific => "Topic-specific policy",
-            PolicyKind::AcceptableUse => "Acceptable use policy",
-            PolicyKind::ManagementStatement => "Senior management statement",
-            PolicyKind::DisciplinaryProcess => "Disciplinary process",
-            PolicyKind::TrainingPlan => "Training plan",
-        }
-    }
-    pub fn parse(raw: &str) -> Option<PolicyKind> {
-        PolicyKind::ALL.into_iter().find(|k| k.as_str() == raw)
+crate::text_enum! {
+    /// What a policy is, in the order the register lists them within a kind.
+    pub enum PolicyKind {
+        IsPolicy = "is_policy" => "Information security policy",
+        TopicSpecific = "topic_specific" => "Topic-specific policy",
+        AcceptableUse = "acceptable_use" => "Acceptable use policy",
+        ManagementStatement = "management_statement" => "Senior management statement",
+        DisciplinaryProcess = "disciplinary_process" => "Disciplinary process",
+        TrainingPlan = "training_plan" => "Training plan",
     }
 }
 
@@ -88,18 +55,18 @@ pub fn next_number(existing: &[(i32, i32)], bump: Bump) -> (i32, i32) {
     }
 }
 
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct Policy {
-    pub id: Uuid,
+    pub id: PolicyId,
     pub title: String,
-    pub kind: String,
-    pub owner_id: Option<Uuid>,
+    pub kind: PolicyKind,
+    pub owner_id: Option<PersonId>,
     pub owner_name: Option<String>,
     pub review_months: i32,
     pub audience: String,
     pub audience_departments: Vec<String>,
     pub public_slug: Option<String>,
-    pub current_id: Option<Uuid>,
+    pub current_id: Option<VersionId>,
     pub current_major: Option<i32>,
     pub current_minor: Option<i32>,
     pub current_approved_at: Option<DateTime<Utc>>,
@@ -111,9 +78,6 @@ pub struct Policy {
 }
 
 impl Policy {
-    pub fn kind(&self) -> PolicyKind {
-        PolicyKind::parse(&self.kind).unwrap_or(PolicyKind::TopicSpecific)
-    }
     pub fn audience(&self) -> Audience {
         Audience::from_parts(&self.audience, &self.audience_departments)
     }
@@ -128,38 +92,41 @@ impl Policy {
     }
 }
 
-const SELECT_POLICIES: &str = "SELECT p.id, p.title, p.kind, p.owner_id, o.name AS owner_name, p.review_months, p.audience,
-        p.audience_departments, p.public_slug,
-        c.id AS current_id, c.major AS current_major, c.minor AS current_minor, c.approved_at AS current_approved_at,
-        c.approver_name AS current_approver_name, c.approver_title AS current_approver_title, c.approver_account AS current_approver_account,
-        c.approver_top_management AS current_approver_top_management,
-        (SELECT count(*) FROM policy_versions d WHERE d.org_id = p.org_id AND d.policy_id = p.id AND d.approved_at IS NULL) AS drafts
-   FROM policies p
-   LEFT JOIN people o ON o.org_id = p.org_id AND o.id = p.owner_id
-   LEFT JOIN LATERAL (
-        SELECT v.id, v.major, v.minor, v.approved_at, v.approver_name, v.approver_title,
-               (SELECT au.email FROM users au WHERE au.id = v.approved_by) AS approver_account, v.approver_top_management
-          FROM policy_versions v
-         WHERE v.org_id = p.org_id AND v.policy_id = p.id AND v.approved_at IS NOT NULL
-         ORDER BY v.major DESC, v.minor DESC LIMIT 1) c ON true";
-
-pub async fn list(db: &PgPool, org_id: OrgId) -> AppResult<Vec<Policy>> {
-    Ok(sqlx::query_as(&format!(
-        "{SELECT_POLICIES} WHERE p.org_id = $1
-          ORDER BY array_position(ARRAY['is_policy','management_statement','acceptable_use','topic_specific','disciplinary_process','training_plan'], p.kind), p.title"
-    ))
-    .bind(org_id)
+/// The organisation's policies (or the one with id `only`), each with its
+/// newest signed version, in register order: the kinds as `PolicyKind`
+/// declares them, then by title.
+async fn select_policies(db: impl sqlx::PgExecutor<'_>, org_id: OrgId, only: Option<PolicyId>) -> AppResult<Vec<Policy>> {
+    Ok(sqlx::query_as!(
+        Policy,
+        r#"SELECT p.id AS "id: PolicyId", p.title, p.kind AS "kind: PolicyKind", p.owner_id AS "owner_id: PersonId", o.name AS "owner_name?",
+                p.review_months, p.audience, p.audience_departments, p.public_slug,
+                c.id AS "current_id?: VersionId", c.major AS "current_major?", c.minor AS "current_minor?", c.approved_at AS "current_approved_at?",
+                c.approver_name AS "current_approver_name?", c.approver_title AS "current_approver_title?", c.approver_account AS "current_approver_account?",
+                c.approver_top_management AS "current_approver_top_management?",
+                (SELECT count(*) FROM policy_versions d WHERE d.org_id = p.org_id AND d.policy_id = p.id AND d.approved_at IS NULL) AS "drafts!"
+           FROM policies p
+           LEFT JOIN people o ON o.org_id = p.org_id AND o.id = p.owner_id
+           LEFT JOIN LATERAL (
+                SELECT v.id, v.major, v.minor, v.approved_at, v.approver_name, v.approver_title,
+                       (SELECT au.email FROM users au WHERE au.id = v.approved_by) AS approver_account, v.approver_top_management
+                  FROM policy_versions v
+                 WHERE v.org_id = p.org_id AND v.policy_id = p.id AND v.approved_at IS NOT NULL
+                 ORDER BY v.major DESC, v.minor DESC LIMIT 1) c ON true
+          WHERE p.org_id = $1 AND ($2::uuid IS NULL OR p.id = $2)
+          ORDER BY array_position(ARRAY['is_policy','management_statement','acceptable_use','topic_specific','disciplinary_process','training_plan'], p.kind), p.title"#,
+        org_id.0,
+        only.map(|p| p.0),
+    )
     .fetch_all(db)
     .await?)
 }
 
-pub async fn get(db: impl sqlx::PgExecutor<'_>, org_id: OrgId, id: Uuid) -> AppResult<Policy> {
-    sqlx::query_as(&format!("{SELECT_POLICIES} WHERE p.org_id = $1 AND p.id = $2"))
-        .bind(org_id)
-        .bind(id)
-        .fetch_optional(db)
-        .await?
-        .ok_or(AppError::NotFound)
+pub async fn list(db: &PgPool, org_id: OrgId) -> AppResult<Vec<Policy>> {
+    select_policies(db, org_id, None).await
+}
+
+pub async fn get(db: impl sqlx::PgExecutor<'_>, org_id: OrgId, id: PolicyId) -> AppResult<Policy> {
+    select_policies(db, org_id, Some(id)).await?.into_iter().next().ok_or(AppError::NotFound)
 }
 
 /// What the policy form sets.
@@ -167,17 +134,15 @@ pub async fn get(db: impl sqlx::PgExecutor<'_>, org_id: OrgId, id: Uuid) -> AppR
 pub struct PolicyFields {
     pub title: String,
     pub kind: PolicyKind,
-    pub owner_id: Option<Uuid>,
+    pub owner_id: Option<PersonId>,
     pub review_months: i32,
     pub audience: Audience,
     pub public: bool,
 }
 
-async fn check_owner(conn: &mut PgConnection, org_id: OrgId, owner: Option<Uuid>) -> AppResult<()> {
+async fn check_owner(conn: &mut PgConnection, org_id: OrgId, owner: Option<PersonId>) -> AppResult<()> {
     if let Some(o) = owner {
-        let ok: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM people WHERE org_id = $1 AND id = $2)")
-            .bind(org_id)
-            .bind(o)
+        let ok = sqlx::query_scalar!(r#"SELECT EXISTS (SELECT 1 FROM people WHERE org_id = $1 AND id = $2) AS "ok!""#, org_id.0, o.0)
             .fetch_one(&mut *conn)
             .await?;
         if !ok {
@@ -192,23 +157,23 @@ fn new_slug() -> String {
     crate::auth::session::random_token()
 }
 
-pub async fn create(conn: &mut PgConnection, actor: &Actor, now: DateTime<Utc>, org_id: OrgId, f: &PolicyFields) -> AppResult<Uuid> {
+pub async fn create(conn: &mut PgConnection, actor: &Actor, now: DateTime<Utc>, org_id: OrgId, f: &PolicyFields) -> AppResult<PolicyId> {
     check_owner(conn, org_id, f.owner_id).await?;
-    let id = Uuid::new_v4();
-    sqlx::query(
+    let id = PolicyId::new();
+    sqlx::query!(
         "INSERT INTO policies (id, org_id, title, kind, owner_id, review_months, audience, audience_departments, public_slug, created_at, updated_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)",
+        id.0,
+        org_id.0,
+        f.title,
+        f.kind.as_str(),
+        f.owner_id.map(|o| o.0),
+        f.review_months,
+        f.audience.kind(),
+        &f.audience.departments(),
+        f.public.then(new_slug),
+        now,
     )
-    .bind(id)
-    .bind(org_id)
-    .bind(&f.title)
-    .bind(f.kind.as_str())
-    .bind(f.owner_id)
-    .bind(f.review_months)
-    .bind(f.audience.kind())
-    .bind(f.audience.departments())
-    .bind(f.public.then(new_slug))
-    .bind(now)
     .execute(&mut *conn)
     .await?;
     audit::record(
@@ -232,7 +197,7 @@ pub async fn update(conn: &mut PgConnection, actor: &Actor, now: DateTime<Utc>, 
         }
     };
     cmp("title", json!(before.title), json!(f.title));
-    cmp("kind", json!(before.kind), json!(f.kind.as_str()));
+    cmp("kind", json!(before.kind.as_str()), json!(f.kind.as_str()));
     cmp("owner_id", json!(before.owner_id), json!(f.owner_id));
     cmp("review_months", json!(before.review_months), json!(f.review_months));
     cmp("audience", json!(before.audience().label()), json!(f.audience.label()));
@@ -247,21 +212,21 @@ pub async fn update(conn: &mut PgConnection, actor: &Actor, now: DateTime<Utc>, 
         (None, true) => Some(new_slug()),
         (_, false) => None,
     };
-    sqlx::query(
+    sqlx::query!(
         "UPDATE policies SET title = $3, kind = $4, owner_id = $5, review_months = $6, audience = $7, audience_departments = $8,
                 public_slug = $9, updated_at = $10
           WHERE org_id = $1 AND id = $2",
+        org_id.0,
+        before.id.0,
+        f.title,
+        f.kind.as_str(),
+        f.owner_id.map(|o| o.0),
+        f.review_months,
+        f.audience.kind(),
+        &f.audience.departments(),
+        slug,
+        now,
     )
-    .bind(org_id)
-    .bind(before.id)
-    .bind(&f.title)
-    .bind(f.kind.as_str())
-    .bind(f.owner_id)
-    .bind(f.review_months)
-    .bind(f.audience.kind())
-    .bind(f.audience.departments())
-    .bind(slug)
-    .bind(now)
     .execute(&mut *conn)
     .await?;
     audit::record(conn, actor, now, "policy.updated", "policy", before.id, serde_json::Value::Object(changes)).await?;
@@ -270,19 +235,19 @@ pub async fn update(conn: &mut PgConnection, actor: &Actor, now: DateTime<Utc>, 
 
 // ---------- versions ----------
 
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct Version {
-    pub id: Uuid,
-    pub policy_id: Uuid,
+    pub id: VersionId,
+    pub policy_id: PolicyId,
     pub policy_title: String,
-    pub policy_kind: String,
+    pub policy_kind: PolicyKind,
     pub review_months: i32,
     pub major: i32,
     pub minor: i32,
     pub change_summary: String,
     pub body_markdown: Option<String>,
-    pub evidence_revision_id: Option<Uuid>,
-    pub evidence_item_id: Option<Uuid>,
+    pub evidence_revision_id: Option<RevisionId>,
+    pub evidence_item_id: Option<EvidenceId>,
     pub file_name: Option<String>,
     pub file_sha256: Option<Vec<u8>>,
     pub check_purpose: Option<String>,
@@ -292,9 +257,9 @@ pub struct Version {
     pub created_by_name: Option<String>,
     pub created_at: DateTime<Utc>,
     /// The account that signed.
-    pub approved_by: Option<Uuid>,
+    pub approved_by: Option<UserId>,
     /// The person the signature stands for.
-    pub approver_person_id: Option<Uuid>,
+    pub approver_person_id: Option<PersonId>,
     pub approver_name: Option<String>,
     /// The signer's job title then, and the e-mail of the account that signed.
     pub approver_title: Option<String>,
@@ -312,9 +277,6 @@ impl Version {
     }
     pub fn is_signed(&self) -> bool {
         self.approved_at.is_some()
-    }
-    pub fn kind(&self) -> PolicyKind {
-        PolicyKind::parse(&self.policy_kind).unwrap_or(PolicyKind::TopicSpecific)
     }
     pub fn review_due(&self) -> Option<NaiveDate> {
         review_due(self.approved_at?, self.review_months)
@@ -346,7 +308,7 @@ impl Version {
     /// Whether the member with this account, acting as this person (if
     /// any), is the one who signed: the person the signature stands for,
     /// or, where none was recorded, the account that signed.
-    pub fn signed_by(&self, user_id: Uuid, person_id: Option<Uuid>) -> bool {
+    pub fn signed_by(&self, user_id: UserId, person_id: Option<PersonId>) -> bool {
         match self.approver_person_id {
             Some(p) => person_id == Some(p),
             None => self.approved_by == Some(user_id),
@@ -357,32 +319,53 @@ impl Version {
     }
 }
 
-const SELECT_VERSIONS: &str = "SELECT v.id, v.policy_id, p.title AS policy_title, p.kind AS policy_kind, p.review_months, v.major, v.minor,
-        v.change_summary, v.body_markdown, v.evidence_revision_id, r.item_id AS evidence_item_id, r.filename AS file_name,
-        r.sha256 AS file_sha256, v.check_purpose, v.check_objectives, v.check_requirements, v.check_improvement,
-        u.name AS created_by_name, v.created_at, v.approved_by, v.approver_person_id, v.approver_name, v.approver_title, au.email AS approver_account,
-        v.approver_top_management, v.approved_at, v.approved_from, v.approved_agent, v.approved_sha256
-   FROM policy_versions v
-   JOIN policies p ON p.org_id = v.org_id AND p.id = v.policy_id
-   LEFT JOIN evidence_revisions r ON r.org_id = v.org_id AND r.id = v.evidence_revision_id
-   LEFT JOIN users u ON u.id = v.created_by
-   LEFT JOIN users au ON au.id = v.approved_by";
-
-pub async fn versions(db: &PgPool, org_id: OrgId, policy_id: Uuid) -> AppResult<Vec<Version>> {
-    Ok(sqlx::query_as(&format!("{SELECT_VERSIONS} WHERE v.org_id = $1 AND v.policy_id = $2 ORDER BY v.major DESC, v.minor DESC"))
-        .bind(org_id)
-        .bind(policy_id)
-        .fetch_all(db)
-        .await?)
+/// The versions of one policy (newest first), or the one version `only`.
+async fn select_versions(db: impl sqlx::PgExecutor<'_>, org_id: OrgId, policy: Option<PolicyId>, only: Option<VersionId>) -> AppResult<Vec<Version>> {
+    Ok(sqlx::query_as!(
+        Version,
+        r#"SELECT v.id AS "id: VersionId", v.policy_id AS "policy_id: PolicyId", p.title AS policy_title, p.kind AS "policy_kind: PolicyKind",
+                p.review_months, v.major, v.minor, v.change_summary, v.body_markdown, v.evidence_revision_id AS "evidence_revision_id: RevisionId",
+                r.item_id AS "evidence_item_id?: EvidenceId", r.filename AS "file_name?", r.sha256 AS "file_sha256?",
+                v.check_purpose, v.check_objectives, v.check_requirements, v.check_improvement,
+                u.name AS "created_by_name?", v.created_at, v.approved_by AS "approved_by: UserId", v.approver_person_id AS "approver_person_id: PersonId",
+                v.approver_name, v.approver_title, au.email AS "approver_account?",
+                v.approver_top_management, v.approved_at, v.approved_from, v.approved_agent, v.approved_sha256
+           FROM policy_versions v
+           JOIN policies p ON p.org_id = v.org_id AND p.id = v.policy_id
+           LEFT JOIN evidence_revisions r ON r.org_id = v.org_id AND r.id = v.evidence_revision_id
+           LEFT JOIN users u ON u.id = v.created_by
+           LEFT JOIN users au ON au.id = v.approved_by
+          WHERE v.org_id = $1 AND ($2::uuid IS NULL OR v.policy_id = $2) AND ($3::uuid IS NULL OR v.id = $3)
+          ORDER BY v.major DESC, v.minor DESC"#,
+        org_id.0,
+        policy.map(|p| p.0),
+        only.map(|v| v.0),
+    )
+    .fetch_all(db)
+    .await?)
 }
 
-pub async fn version(db: impl sqlx::PgExecutor<'_>, org_id: OrgId, id: Uuid) -> AppResult<Version> {
-    sqlx::query_as(&format!("{SELECT_VERSIONS} WHERE v.org_id = $1 AND v.id = $2"))
-        .bind(org_id)
-        .bind(id)
-        .fetch_optional(db)
-        .await?
-        .ok_or(AppError::NotFound)
+pub async fn versions(db: &PgPool, org_id: OrgId, policy_id: PolicyId) -> AppResult<Vec<Version>> {
+    select_versions(db, org_id, Some(policy_id), None).await
+}
+
+pub async fn version(db: impl sqlx::PgExecutor<'_>, org_id: OrgId, id: VersionId) -> AppResult<Version> {
+    select_versions(db, org_id, None, Some(id)).await?.into_iter().next().ok_or(AppError::NotFound)
+}
+
+/// The number of the newest signed version of the policy above `v`, if any.
+pub async fn newer_signed(db: &PgPool, org_id: OrgId, v: &Version) -> AppResult<Option<String>> {
+    let newer = sqlx::query!(
+        "SELECT major, minor FROM policy_versions WHERE org_id = $1 AND policy_id = $2 AND approved_at IS NOT NULL
+            AND (major, minor) > ($3, $4) ORDER BY major DESC, minor DESC LIMIT 1",
+        org_id.0,
+        v.policy_id.0,
+        v.major,
+        v.minor,
+    )
+    .fetch_optional(db)
+    .await?;
+    Ok(newer.map(|n| format!("{}.{}", n.major, n.minor)))
 }
 
 /// What a draft holds.
@@ -393,7 +376,7 @@ pub struct Draft {
     /// Where each 5.2 check is met, in the order of `CHECKS`.
     pub checks: [Option<String>; 4],
     /// The document as a file kept as evidence (instead of `body_markdown`).
-    pub evidence_revision_id: Option<Uuid>,
+    pub evidence_revision_id: Option<RevisionId>,
 }
 
 pub async fn create_version(
@@ -404,36 +387,37 @@ pub async fn create_version(
     policy: &Policy,
     bump: Bump,
     draft: &Draft,
-) -> AppResult<(Uuid, String)> {
+) -> AppResult<(VersionId, String)> {
     let evidence_revision_id = draft.evidence_revision_id;
     // One new version at a time per policy, so numbers never collide.
-    crate::db::lock_row(&mut *conn, "policies", org_id, policy.id).await?;
-    let existing: Vec<(i32, i32)> = sqlx::query_as("SELECT major, minor FROM policy_versions WHERE org_id = $1 AND policy_id = $2")
-        .bind(org_id)
-        .bind(policy.id)
+    crate::db::lock_row(&mut *conn, "policies", org_id, policy.id.0).await?;
+    let existing: Vec<(i32, i32)> = sqlx::query!("SELECT major, minor FROM policy_versions WHERE org_id = $1 AND policy_id = $2", org_id.0, policy.id.0)
         .fetch_all(&mut *conn)
-        .await?;
+        .await?
+        .into_iter()
+        .map(|r| (r.major, r.minor))
+        .collect();
     let (major, minor) = next_number(&existing, bump);
-    let id = Uuid::new_v4();
-    sqlx::query(
+    let id = VersionId::new();
+    sqlx::query!(
         "INSERT INTO policy_versions (id, org_id, policy_id, major, minor, change_summary, body_markdown, evidence_revision_id,
                                       check_purpose, check_objectives, check_requirements, check_improvement, created_by, created_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+        id.0,
+        org_id.0,
+        policy.id.0,
+        major,
+        minor,
+        draft.change_summary,
+        draft.body_markdown,
+        evidence_revision_id.map(|r| r.0),
+        draft.checks[0],
+        draft.checks[1],
+        draft.checks[2],
+        draft.checks[3],
+        actor.user_id,
+        now,
     )
-    .bind(id)
-    .bind(org_id)
-    .bind(policy.id)
-    .bind(major)
-    .bind(minor)
-    .bind(&draft.change_summary)
-    .bind(&draft.body_markdown)
-    .bind(evidence_revision_id)
-    .bind(&draft.checks[0])
-    .bind(&draft.checks[1])
-    .bind(&draft.checks[2])
-    .bind(&draft.checks[3])
-    .bind(actor.user_id)
-    .bind(now)
     .execute(&mut *conn)
     .await?;
     let number = format!("{major}.{minor}");
@@ -473,19 +457,19 @@ pub async fn update_draft(conn: &mut PgConnection, actor: &Actor, now: DateTime<
     if before == draft {
         return Ok(false);
     }
-    let done = sqlx::query(
+    let done = sqlx::query!(
         "UPDATE policy_versions SET change_summary = $3, body_markdown = COALESCE($4, body_markdown), check_purpose = $5,
                 check_objectives = $6, check_requirements = $7, check_improvement = $8
           WHERE org_id = $1 AND id = $2 AND approved_at IS NULL",
+        org_id.0,
+        v.id.0,
+        draft.change_summary,
+        draft.body_markdown,
+        draft.checks[0],
+        draft.checks[1],
+        draft.checks[2],
+        draft.checks[3],
     )
-    .bind(org_id)
-    .bind(v.id)
-    .bind(&draft.change_summary)
-    .bind(&draft.body_markdown)
-    .bind(&draft.checks[0])
-    .bind(&draft.checks[1])
-    .bind(&draft.checks[2])
-    .bind(&draft.checks[3])
     .execute(&mut *conn)
     .await?;
     if done.rows_affected() == 0 {
@@ -509,12 +493,17 @@ pub async fn update_draft(conn: &mut PgConnection, actor: &Actor, now: DateTime<
 #[derive(Debug, Clone)]
 pub struct Signer {
     /// The account that signed (none for a signature recorded from paper).
-    pub user_id: Option<Uuid>,
+    pub user_id: Option<UserId>,
     pub name: String,
-    pub person_id: Option<Uuid>,
+    pub person_id: Option<PersonId>,
     pub top_management: bool,
     pub client_addr: String,
     pub user_agent: String,
+}
+
+/// The password hash a signature is checked against.
+pub async fn signer_password_hash(db: &PgPool, user_id: UserId) -> AppResult<String> {
+    Ok(sqlx::query_scalar!("SELECT password_hash FROM users WHERE id = $1", user_id.0).fetch_one(db).await?)
 }
 
 /// Signs a version: records who, when, from where, with which browser, and
@@ -533,22 +522,24 @@ pub async fn sign(
     }
     let sha = v.document_sha256().ok_or_else(|| AppError::Conflict("This version has no document to sign.".into()))?;
     let agent: String = signer.user_agent.chars().take(500).collect();
-    let done = sqlx::query(&format!(
+    // The signer's job title as the directory has it now (as in
+    // `people::attribution::title_sql`).
+    let done = sqlx::query!(
         "UPDATE policy_versions SET approved_by = $3, approver_person_id = $4, approver_name = $5, approver_top_management = $6,
-                approved_at = $7, approved_from = $8, approved_agent = $9, approved_sha256 = $10, approver_title = {}
+                approved_at = $7, approved_from = $8, approved_agent = $9, approved_sha256 = $10,
+                approver_title = (SELECT NULLIF(btrim(t.job_title), '') FROM people t WHERE t.org_id = $1 AND t.id = $4)
           WHERE org_id = $1 AND id = $2 AND approved_at IS NULL",
-        crate::people::attribution::title_sql("$1", "$4")
-    ))
-    .bind(org_id)
-    .bind(v.id)
-    .bind(signer.user_id)
-    .bind(signer.person_id)
-    .bind(&signer.name)
-    .bind(signer.top_management)
-    .bind(now)
-    .bind(client_addr)
-    .bind(&agent)
-    .bind(&sha)
+        org_id.0,
+        v.id.0,
+        signer.user_id.map(|u| u.0),
+        signer.person_id.map(|p| p.0),
+        signer.name,
+        signer.top_management,
+        now,
+        client_addr,
+        agent,
+        sha,
+    )
     .execute(&mut *conn)
     .await?;
     if done.rows_affected() == 0 {
@@ -556,7 +547,7 @@ pub async fn sign(
     }
     // The evidence linked to it, at the revisions current now (the document
     // itself is the revision the version names).
-    let pinned = crate::evidence::model::pin(conn, now, org_id, crate::evidence::model::Target { kind: crate::evidence::model::TargetKind::PolicyVersion, id: v.id }).await?;
+    let pinned = crate::evidence::model::pin(conn, now, org_id, crate::evidence::model::Target { kind: crate::evidence::model::TargetKind::PolicyVersion, id: v.id.0 }).await?;
     audit::record(
         conn,
         actor,
@@ -571,23 +562,24 @@ pub async fn sign(
     Ok(sha)
 }
 
-/// The newest signed version of a public policy, found by its public address.
-pub async fn public_version(db: &PgPool, slug: &str) -> AppResult<(String, Version)> {
+/// The newest signed version of a public policy, found by its public
+/// address, with the organisation it belongs to (its id and name).
+pub async fn public_version(db: &PgPool, slug: &str) -> AppResult<(OrgId, String, Version)> {
     if slug.len() > 100 {
         return Err(AppError::NotFound);
     }
-    let found: Option<(OrgId, Uuid, String)> = sqlx::query_as(
-        "SELECT p.org_id, v.id, o.name FROM policies p
+    let found = sqlx::query!(
+        r#"SELECT p.org_id AS "org_id: OrgId", v.id AS "version_id: VersionId", o.name AS org_name FROM policies p
            JOIN organisations o ON o.id = p.org_id
            JOIN policy_versions v ON v.org_id = p.org_id AND v.policy_id = p.id AND v.approved_at IS NOT NULL
           WHERE p.public_slug = $1
-          ORDER BY v.major DESC, v.minor DESC LIMIT 1",
+          ORDER BY v.major DESC, v.minor DESC LIMIT 1"#,
+        slug,
     )
-    .bind(slug)
     .fetch_optional(db)
-    .await?;
-    let (org_id, version_id, org_name) = found.ok_or(AppError::NotFound)?;
-    Ok((org_name, version(db, org_id, version_id).await?))
+    .await?
+    .ok_or(AppError::NotFound)?;
+    Ok((found.org_id, found.org_name, version(db, found.org_id, found.version_id).await?))
 }
 
 #[cfg(test)]

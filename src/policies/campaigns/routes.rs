@@ -1,0 +1,175 @@
+//! Acknowledgement campaigns: sending a signed version to its audience,
+//! the campaign's progress (page and CSV), and reminders.
+use super::model::{self as campaigns, Campaign};
+use crate::auth::policy::Action;
+use crate::auth::session::Member;
+use crate::error::{AppError, AppResult};
+use crate::ids::{CampaignId, VersionId};
+use crate::policies::acks::model::{self as acks, IssuedLink, Progress, Standing};
+use crate::policies::versions::model;
+use crate::state::AppState;
+use crate::web::form::parse_date;
+use crate::web::routes::Routes;
+use crate::web::{Id, Layout, csv};
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::Form;
+use axum::extract::State;
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+
+pub fn routes(r: Routes) -> Routes {
+    r.post("/policies/versions/{id}/campaigns", start_campaign)
+        .get("/campaigns/{id}", campaign_page)
+        .get("/campaigns/{id}/csv", campaign_csv)
+        .post("/campaigns/{id}/reminders", reminders)
+}
+
+// ---------- campaigns ----------
+
+#[derive(Template, WebTemplate)]
+#[template(path = "policies/links.html")]
+struct LinksPage {
+    layout: Layout,
+    campaign: Campaign,
+    links: Vec<(IssuedLink, String)>,
+    emailed: Option<(usize, usize)>,
+    reminder: bool,
+    all_links: String,
+}
+
+impl LinksPage {
+    fn mailto(&self, l: &IssuedLink, url: &str) -> String {
+        let subject = format!("Please read and acknowledge: {} v{}", self.campaign.policy_title, self.campaign.number());
+        let body = format!(
+            "Hello {},\n\nPlease read our {} (version {}) and confirm that you will follow it. It takes a few minutes and needs no account:\n\n{url}\n\nThe link is personal and works for {} days.\n",
+            l.name,
+            self.campaign.policy_title,
+            self.campaign.number(),
+            acks::LINK_DAYS
+        );
+        format!("mailto:{}?subject={}&body={}", l.email, crate::error::url_encode(&subject).replace('+', "%20"), crate::error::url_encode(&body).replace('+', "%20"))
+    }
+}
+
+#[derive(Deserialize, Default)]
+struct CampaignForm {
+    #[serde(default)]
+    due_on: String,
+    send: Option<String>,
+}
+
+/// Issues links to `people`, e-mails them when asked and possible, and shows them once.
+async fn links_response(state: &AppState, me: &Member, campaign: Campaign, people: &[&Standing], send: bool, reminder: bool) -> AppResult<Response> {
+    let mut tx = state.db.begin().await?;
+    let issued = acks::issue_links(&mut tx, &me.actor(), state.clock.now(), me.org_id, campaign.id, people).await?;
+    tx.commit().await?;
+    let links: Vec<(IssuedLink, String)> = issued.into_iter().map(|l| {
+        let url = state.config.link(&format!("/ack/{}", l.token));
+        (l, url)
+    }).collect();
+    let emailed = match (&state.mailer, send) {
+        (Some(mailer), true) => {
+            let mut sent = 0;
+            for (l, url) in &links {
+                let subject = format!("Please read and acknowledge: {} v{}", campaign.policy_title, campaign.number());
+                let body = format!(
+                    "Hello {},\n\n{} asks you to read {} (version {}) and confirm that you will follow it. No account is needed:\n\n{url}\n\nThe link is personal and works for {} days.\n",
+                    l.name, me.org_name, campaign.policy_title, campaign.number(), acks::LINK_DAYS
+                );
+                match mailer.send(&l.email, &subject, &body).await {
+                    Ok(()) => sent += 1,
+                    Err(e) => tracing::warn!(request_id = %me.visitor.request_id, "acknowledgement e-mail to a person failed: {e:#}"),
+                }
+            }
+            Some((sent, links.len()))
+        }
+        _ => None,
+    };
+    let all_links = links.iter().map(|(l, url)| format!("{} <{}>: {url}", l.name, l.email)).collect::<Vec<_>>().join("\n");
+    let page = LinksPage {
+        layout: Layout::build(&state.db, &me.visitor, format!("Links for {}", campaign.policy_title)).await?,
+        campaign,
+        links,
+        emailed,
+        reminder,
+        all_links,
+    };
+    Ok(page.into_response())
+}
+
+async fn start_campaign(State(state): State<AppState>, me: Member, Id(id): Id<VersionId>, Form(form): Form<CampaignForm>) -> AppResult<Response> {
+    me.require(Action::ManagePolicies)?;
+    let v = model::version(&state.db, me.org_id, id).await?;
+    if !v.is_signed() {
+        return Err(AppError::Conflict("Only a signed version can be sent for acknowledgement. Ask an executive to sign it first.".into()));
+    }
+    let due_on = parse_date(&form.due_on, "the due date").map_err(AppError::BadRequest)?;
+    let today = state.clock.now().date_naive();
+    let mut tx = state.db.begin().await?;
+    let campaign_id = campaigns::create_campaign(&mut tx, &me.actor(), state.clock.now(), me.org_id, v.id, &format!("{} v{}", v.policy_title, v.number()), due_on).await?;
+    tx.commit().await?;
+    let campaign = campaigns::campaign(&state.db, me.org_id, campaign_id).await?;
+    let standings = acks::standings(&state.db, me.org_id, v.policy_id, v.major, Some(campaign_id), today).await?;
+    let missing: Vec<&Standing> = standings.iter().filter(|s| !s.done()).collect();
+    links_response(&state, &me, campaign, &missing, crate::web::form::ticked(&form.send), false).await
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "policies/campaign.html")]
+struct CampaignPage {
+    layout: Layout,
+    campaign: Campaign,
+    standings: Vec<Standing>,
+    progress: Progress,
+    can_manage: bool,
+    smtp: bool,
+}
+
+async fn campaign_data(state: &AppState, me: &Member, id: CampaignId) -> AppResult<(Campaign, Vec<Standing>)> {
+    me.require(Action::ViewPolicies)?;
+    let campaign = campaigns::campaign(&state.db, me.org_id, id).await?;
+    let standings = acks::standings(&state.db, me.org_id, campaign.policy_id, campaign.major, Some(campaign.id), state.clock.now().date_naive()).await?;
+    Ok((campaign, standings))
+}
+
+async fn campaign_page(State(state): State<AppState>, me: Member, Id(id): Id<CampaignId>) -> AppResult<CampaignPage> {
+    let (campaign, standings) = campaign_data(&state, &me, id).await?;
+    Ok(CampaignPage {
+        layout: Layout::build(&state.db, &me.visitor, format!("Acknowledgements: {}", campaign.policy_title)).await?,
+        progress: acks::progress(&standings),
+        standings,
+        campaign,
+        can_manage: me.can(Action::ManagePolicies),
+        smtp: state.mailer.is_some(),
+    })
+}
+
+async fn campaign_csv(State(state): State<AppState>, me: Member, Id(id): Id<CampaignId>) -> AppResult<Response> {
+    let (campaign, standings) = campaign_data(&state, &me, id).await?;
+    let mut out = csv::row(&["name", "email", "department", "manager", "top_management", "line_manager", "acknowledged", "acknowledged_at", "method", "link_issued_at"]);
+    for s in &standings {
+        out.push_str(&csv::row(&[
+            s.name.clone(),
+            s.email.clone(),
+            s.department.clone(),
+            s.manager_name.clone().unwrap_or_default(),
+            if s.top_management { "yes" } else { "no" }.into(),
+            if s.line_manager { "yes" } else { "no" }.into(),
+            if s.done() { "yes" } else { "no" }.into(),
+            s.acknowledged_at.map(|t| t.to_rfc3339()).unwrap_or_default(),
+            s.method.map(|m| m.label()).unwrap_or_default().into(),
+            s.link_issued_at.map(|t| t.to_rfc3339()).unwrap_or_default(),
+        ]));
+    }
+    let name = format!("acknowledgements-{}-v{}.csv", campaign.policy_title.to_lowercase().replace(|c: char| !c.is_alphanumeric(), "-"), campaign.number());
+    Ok(csv::attachment(&name, out))
+}
+
+async fn reminders(State(state): State<AppState>, me: Member, Id(id): Id<CampaignId>, Form(form): Form<CampaignForm>) -> AppResult<Response> {
+    me.require(Action::ManagePolicies)?;
+    let (campaign, standings) = campaign_data(&state, &me, id).await?;
+    let missing: Vec<&Standing> = standings.iter().filter(|s| !s.done()).collect();
+    links_response(&state, &me, campaign, &missing, crate::web::form::ticked(&form.send), true).await
+}
+
