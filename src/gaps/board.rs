@@ -153,8 +153,8 @@ async fn mine(db: &PgPool, org_id: OrgId, user_id: Uuid, today: NaiveDate) -> Ap
         confirm,
         acknowledge,
         train,
-        asks: asks::open_for_user(db, org_id, user_id).await?,
-        sign_offs: meetings::to_sign_by_user(db, org_id, user_id).await?,
+        asks: asks::open_for_user(db, org_id, crate::ids::UserId(user_id)).await?,
+        sign_offs: meetings::to_sign_by_user(db, org_id, crate::ids::UserId(user_id)).await?,
     }))
 }
 

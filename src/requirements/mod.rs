@@ -237,7 +237,7 @@ async fn show(state: &AppState, me: &Member, r: Requirement, form: StateForm, er
             crate::evidence::model::Target { kind: crate::evidence::model::TargetKind::Requirement, id: r.id },
         )
         .await?,
-        requests: crate::requests::model::list(&state.db, me.org_id, None, Some(r.id)).await?,
+        requests: crate::requests::model::list(&state.db, me.org_id, None, Some(crate::ids::RequirementId(r.id))).await?,
         can_raise: me.can(Action::RaiseEvidenceRequests),
         can_upload: me.can(Action::UploadEvidence),
         today,
