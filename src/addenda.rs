@@ -2,7 +2,7 @@
 //! signed policy version never change; what needs correcting is added
 //! under them as a dated note that names who wrote it (the person and the
 //! account), and is never edited or removed (the database refuses too).
-use crate::ids::OrgId;
+use crate::ids::{AddendumId, OrgId, PersonId, UserId};
 use crate::audit::{self, Actor};
 use crate::auth::policy::SignedRecord;
 use crate::auth::session::Member;
@@ -17,19 +17,31 @@ use sqlx::{PgConnection, PgPool};
 use std::collections::HashMap;
 use uuid::Uuid;
 
+crate::text_enum! {
+    /// The kind of record an addendum is under (`addenda.target_kind`).
+    pub enum AddendumTarget {
+        Meeting = "meeting" => "Meeting",
+        PolicyVersion = "policy_version" => "Policy version",
+    }
+}
+
 /// The longest addendum, in characters.
 pub const MAX_CHARS: usize = 4000;
 
 fn kind(record: SignedRecord) -> &'static str {
+    target(record).as_str()
+}
+
+fn target(record: SignedRecord) -> AddendumTarget {
     match record {
-        SignedRecord::Meeting => "meeting",
-        SignedRecord::PolicyVersion => "policy_version",
+        SignedRecord::Meeting => AddendumTarget::Meeting,
+        SignedRecord::PolicyVersion => AddendumTarget::PolicyVersion,
     }
 }
 
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct Addendum {
-    pub id: Uuid,
+    pub id: AddendumId,
     pub body: String,
     pub author_name: String,
     pub author_title: String,
@@ -49,34 +61,43 @@ impl Addendum {
     }
 }
 
-/// A record's addenda, oldest first.
-pub async fn of(db: &PgPool, org_id: OrgId, record: SignedRecord, id: Uuid) -> AppResult<Vec<Addendum>> {
-    Ok(sqlx::query_as(
-        "SELECT a.id, a.body, a.author_name, a.author_title, u.email AS account, a.written_at
+/// A record's addenda, oldest first. `id` is the meeting's or the policy
+/// version's id, as `record` says.
+pub async fn of(db: &PgPool, org_id: OrgId, record: SignedRecord, id: impl Into<Uuid>) -> AppResult<Vec<Addendum>> {
+    Ok(sqlx::query_as!(
+        Addendum,
+        r#"SELECT a.id AS "id: AddendumId", a.body, a.author_name, a.author_title, u.email AS "account?", a.written_at
            FROM addenda a LEFT JOIN users u ON u.id = a.written_by
           WHERE a.org_id = $1 AND a.target_kind = $2 AND a.target_id = $3
-          ORDER BY a.written_at, a.id",
+          ORDER BY a.written_at, a.id"#,
+        org_id.0,
+        kind(record),
+        id.into(),
     )
-    .bind(org_id)
-    .bind(kind(record))
-    .bind(id)
     .fetch_all(db)
     .await?)
 }
 
 /// The addenda of several records at once, one line each, oldest first.
-pub async fn lines_of(db: &PgPool, org_id: OrgId, record: SignedRecord, ids: &[Uuid]) -> AppResult<HashMap<Uuid, Vec<String>>> {
-    let rows: Vec<(Uuid, String)> = sqlx::query_as(&format!(
-        "SELECT t.id, unnest({}) FROM unnest($2::uuid[]) AS t(id)",
-        lines_sql(kind(record), "$1", "t.id", None)
-    ))
-    .bind(org_id)
-    .bind(ids)
+pub async fn lines_of<I: Copy + Into<Uuid>>(db: &PgPool, org_id: OrgId, record: SignedRecord, ids: &[I]) -> AppResult<HashMap<Uuid, Vec<String>>> {
+    let ids: Vec<Uuid> = ids.iter().map(|&i| i.into()).collect();
+    // The lines as `lines_sql` writes them.
+    let rows = sqlx::query!(
+        r#"SELECT ad.target_id AS id,
+                  to_char(ad.written_at AT TIME ZONE 'UTC', 'YYYY-MM-DD') || ' ' ||
+                      concat_ws(', ', ad.author_name, NULLIF(ad.author_title, ''), 'signed in as ' || adu.email) || ': ' || ad.body AS "line!"
+             FROM addenda ad LEFT JOIN users adu ON adu.id = ad.written_by
+            WHERE ad.org_id = $1 AND ad.target_kind = $2 AND ad.target_id = ANY($3)
+            ORDER BY ad.target_id, ad.written_at, ad.id"#,
+        org_id.0,
+        kind(record),
+        &ids,
+    )
     .fetch_all(db)
     .await?;
     let mut out: HashMap<Uuid, Vec<String>> = HashMap::new();
-    for (id, line) in rows {
-        out.entry(id).or_default().push(line);
+    for r in rows {
+        out.entry(r.id).or_default().push(r.line);
     }
     Ok(out)
 }
@@ -98,8 +119,8 @@ pub fn lines_sql(kind: &str, org: &str, target: &str, cut: Option<&str>) -> Stri
 /// Who writes an addendum: the member's account, as the person it acts for
 /// in the directory (if any), with their name and title as they stand now.
 pub struct Author {
-    pub user_id: Uuid,
-    pub person_id: Option<Uuid>,
+    pub user_id: UserId,
+    pub person_id: Option<PersonId>,
     pub name: String,
     pub title: String,
 }
@@ -107,8 +128,8 @@ pub struct Author {
 impl Author {
     pub fn of(me: &Member, person: Option<&Person>) -> Self {
         Author {
-            user_id: me.user_id,
-            person_id: person.map(|p| p.id),
+            user_id: UserId(me.user_id),
+            person_id: person.map(|p| PersonId(p.id)),
             name: person.map(|p| p.name.clone()).unwrap_or_else(|| me.name.clone()),
             title: person.map(|p| p.job_title.clone()).unwrap_or_default(),
         }
@@ -134,22 +155,23 @@ impl Form {
 /// Adds an addendum to a signed record (the database refuses one for a
 /// record that is not signed, or of another organisation).
 #[allow(clippy::too_many_arguments)]
-pub async fn add(conn: &mut PgConnection, actor: &Actor, now: DateTime<Utc>, org_id: OrgId, record: SignedRecord, id: Uuid, author: &Author, body: &str) -> AppResult<Uuid> {
-    let addendum = Uuid::new_v4();
-    sqlx::query(
+pub async fn add(conn: &mut PgConnection, actor: &Actor, now: DateTime<Utc>, org_id: OrgId, record: SignedRecord, id: impl Into<Uuid>, author: &Author, body: &str) -> AppResult<AddendumId> {
+    let id: Uuid = id.into();
+    let addendum = AddendumId::new();
+    sqlx::query!(
         "INSERT INTO addenda (id, org_id, target_kind, target_id, body, written_by, written_as, author_name, author_title, written_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        addendum.0,
+        org_id.0,
+        kind(record),
+        id,
+        body,
+        author.user_id.0,
+        author.person_id.map(|p| p.0),
+        author.name,
+        author.title,
+        now,
     )
-    .bind(addendum)
-    .bind(org_id)
-    .bind(kind(record))
-    .bind(id)
-    .bind(body)
-    .bind(author.user_id)
-    .bind(author.person_id)
-    .bind(&author.name)
-    .bind(&author.title)
-    .bind(now)
     .execute(&mut *conn)
     .await?;
     let action = match record {

@@ -419,7 +419,7 @@ mod records {
         use crate::leadership::meetings::{self, ActionFields, ActionStatus, MeetingFields, MeetingKind};
         use crate::leadership::{asks, communications, decisions, objectives};
         let today = now.date_naive();
-        let person = |email: &str| ids[email];
+        let person = |email: &str| crate::ids::PersonId(ids[email]);
         let day = |n: i64| today - Duration::days(n);
         let ago = |n: i64| now - Duration::days(n);
         let (ceo, cfo, priya, tomasz, sofia) = (
@@ -442,7 +442,7 @@ mod records {
                 target: "Below 5 % by the end of the year".into(),
                 owner_id: Some(priya),
                 due_on: Some(day(-40)),
-                status: "on_track".into(),
+                status: objectives::ObjectiveStatus::OnTrack,
                 strategy_link: "Customers in the enterprise segment ask for evidence of security awareness before signing.".into(),
             },
         )
@@ -458,7 +458,7 @@ mod records {
                 target: "Certificate issued".into(),
                 owner_id: Some(ceo),
                 due_on: Some(day(-200)),
-                status: "at_risk".into(),
+                status: objectives::ObjectiveStatus::AtRisk,
                 strategy_link: "Required by two of the three largest prospects.".into(),
             },
         )
@@ -483,13 +483,13 @@ mod records {
             .fetch_optional(&mut *conn)
             .await?;
         if let Some(item) = minutes_file {
-            crate::evidence::model::link(conn, lead, ago(149), org_id, crate::ids::EvidenceId(item), crate::evidence::model::Target { kind: crate::evidence::model::TargetKind::Meeting, id: spring_id }).await?;
+            crate::evidence::model::link(conn, lead, ago(149), org_id, item, crate::evidence::model::Target { kind: crate::evidence::model::TargetKind::Meeting, id: spring_id.0 }).await?;
         }
         let chair = Actor { user_id: None, label: "Daniel Okafor".into(), ..lead.clone() };
         let m = meetings::get(&mut *conn, org_id, spring_id).await?;
-        let daniel = crate::people::attribution::Signatory { person_id: Some(ceo), name: "Daniel Okafor".into() };
+        let daniel = crate::people::attribution::Signatory { person_id: Some(ceo.0), name: "Daniel Okafor".into() };
         meetings::sign(conn, &chair, ago(148), org_id, &m, &daniel).await?;
-        let action = |title: &str, owner: Uuid, due: i64| ActionFields { title: title.into(), owner_id: Some(owner), due_on: Some(day(due)), status: ActionStatus::Open, closing_note: String::new() };
+        let action = |title: &str, owner: crate::ids::PersonId, due: i64| ActionFields { title: title.into(), owner_id: Some(owner), due_on: Some(day(due)), status: ActionStatus::Open, closing_note: String::new() };
         meetings::insert_action(conn, lead, ago(148), org_id, spring_id, &action("Roll out endpoint protection to every laptop", tomasz, 60)).await?;
         let done = meetings::insert_action(conn, lead, ago(148), org_id, spring_id, &action("Start quarterly phishing simulations", priya, 90)).await?;
         let before = meetings::action(&mut *conn, org_id, done).await?;
@@ -516,15 +516,15 @@ mod records {
             ago(420),
             org_id,
             &decisions::Fields {
-                what: "tooling".into(),
+                what: decisions::DecisionWhat::Tooling,
                 title: "Endpoint protection licences for 60 devices".into(),
-                amount: Some(18_000.0),
+                amount: Some(rust_decimal::Decimal::from(18_000)),
                 currency: Some("EUR".into()),
                 reason: "Risk register: ransomware on unmanaged laptops.".into(),
                 asked_by: Some(priya),
                 asked_on: Some(day(440)),
                 decided_by: Some(cfo),
-                decision: "approved".into(),
+                decision: decisions::Outcome::Approved,
                 decided_on: Some(day(425)),
                 ..Default::default()
             },
@@ -536,15 +536,15 @@ mod records {
             ago(30),
             org_id,
             &decisions::Fields {
-                what: "budget".into(),
+                what: decisions::DecisionWhat::Budget,
                 title: "External certification audit".into(),
-                amount: Some(24_000.0),
+                amount: Some(rust_decimal::Decimal::from(24_000)),
                 currency: Some("EUR".into()),
                 reason: "Stage 1 and stage 2 audits for ISO/IEC 27001 certification.".into(),
                 objective_id: None,
                 asked_by: Some(priya),
                 asked_on: Some(day(30)),
-                decision: "pending".into(),
+                decision: decisions::Outcome::Pending,
                 ..Default::default()
             },
         )
@@ -558,7 +558,7 @@ mod records {
             &communications::Fields {
                 sent_on: Some(day(90)),
                 from_id: Some(ceo),
-                channel: "all_hands".into(),
+                channel: communications::Channel::AllHands,
                 audience: "All staff".into(),
                 reach: Some(38),
                 subject: "Why we are going for ISO 27001".into(),

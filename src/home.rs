@@ -4,6 +4,7 @@ use crate::web::routes::Routes;
 use crate::auth::policy::{Action, Role};
 use crate::auth::session::{Member, Visitor};
 use crate::error::AppResult;
+use crate::ids::UserId;
 use crate::web::Layout;
 use askama::Template;
 use askama_web::WebTemplate;
@@ -33,7 +34,6 @@ pub struct RoleCount {
     pub count: i64,
 }
 
-#[derive(sqlx::FromRow)]
 pub struct Activity {
     pub at: DateTime<Utc>,
     pub actor_label: String,
@@ -71,32 +71,26 @@ struct DashboardPage {
 async fn dashboard(State(state): State<AppState>, member: Member) -> AppResult<DashboardPage> {
     member.require(Action::ViewHome)?;
     let now = state.clock.now();
-    let counts: Vec<(String, i64)> = sqlx::query_as(
-        "SELECT role, count(*) FROM memberships WHERE org_id = $1 AND disabled_at IS NULL GROUP BY role",
+    let counts = sqlx::query!(r#"SELECT role, count(*) AS "count!" FROM memberships WHERE org_id = $1 AND disabled_at IS NULL GROUP BY role"#, member.org_id.0)
+        .fetch_all(&state.db)
+        .await?;
+    let pending_invitations = sqlx::query_scalar!(
+        r#"SELECT count(*) AS "n!" FROM invitations
+          WHERE org_id = $1 AND accepted_at IS NULL AND revoked_at IS NULL AND expires_at > $2"#,
+        member.org_id.0,
+        now,
     )
-    .bind(member.org_id)
-    .fetch_all(&state.db)
-    .await?;
-    let pending_invitations: i64 = sqlx::query_scalar(
-        "SELECT count(*) FROM invitations
-          WHERE org_id = $1 AND accepted_at IS NULL AND revoked_at IS NULL AND expires_at > $2",
-    )
-    .bind(member.org_id)
-    .bind(now)
     .fetch_one(&state.db)
     .await?;
     let can_see_log = member.can(Action::ViewAuditLog);
     let activity = if can_see_log {
-        sqlx::query_as(
-            "SELECT at, actor_label, action FROM audit_log WHERE org_id = $1 ORDER BY at DESC, id DESC LIMIT 8",
-        )
-        .bind(member.org_id)
-        .fetch_all(&state.db)
-        .await?
+        sqlx::query_as!(Activity, "SELECT at, actor_label, action FROM audit_log WHERE org_id = $1 ORDER BY at DESC, id DESC LIMIT 8", member.org_id.0)
+            .fetch_all(&state.db)
+            .await?
     } else {
         Vec::new()
     };
-    let count_of = |role: Role| counts.iter().find(|(r, _)| r == role.as_str()).map(|(_, c)| *c).unwrap_or(0);
+    let count_of = |role: Role| counts.iter().find(|c| c.role == role.as_str()).map(|c| c.count).unwrap_or(0);
     let roles = Role::ALL.iter().map(|r| RoleCount { label: r.label(), count: count_of(*r) }).collect();
     // Leadership work needs these people in the app; say who is missing.
     let missing_roles = [Role::IsmsLead, Role::Executive]
@@ -104,18 +98,18 @@ async fn dashboard(State(state): State<AppState>, member: Member) -> AppResult<D
         .filter(|r| count_of(*r) == 0)
         .map(Role::label)
         .collect();
-    let waiting = crate::leadership::waiting_for(&state.db, member.org_id, member.user_id).await?;
+    let waiting = crate::leadership::waiting_for(&state.db, member.org_id, UserId(member.user_id)).await?;
     let roster = roster_to_decide(&state, &member, now.date_naive()).await?;
     let claim = if crate::auth::policy::may_act_as_person(member.role, true) {
         crate::people::model::unclaimed_entry(&state.db, member.org_id, member.user_id, &member.email).await?
     } else {
         None
     };
-    let unconfirmed_leader = sqlx::query_scalar(
+    let unconfirmed_leader = sqlx::query_scalar!(
         "SELECT name FROM people WHERE org_id = $1 AND user_id = $2 AND top_management AND leader_account_id IS DISTINCT FROM user_id",
+        member.org_id.0,
+        member.user_id,
     )
-    .bind(member.org_id)
-    .bind(member.user_id)
     .fetch_optional(&state.db)
     .await?;
     Ok(DashboardPage {

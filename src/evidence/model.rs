@@ -624,7 +624,7 @@ pub async fn link(conn: &mut PgConnection, actor: &Actor, now: DateTime<Utc>, or
 async fn ensure_open(conn: &mut PgConnection, org_id: OrgId, target: Target) -> AppResult<()> {
     if target.kind == TargetKind::EvidenceRequest {
         // Locks the request, so a link never races with its closing.
-        if crate::requests::model::lock(conn, org_id, target.id).await? == crate::requests::model::Status::Closed {
+        if crate::requests::model::lock(conn, org_id, crate::ids::EvidenceRequestId(target.id)).await? == crate::requests::model::Status::Closed {
             return Err(AppError::Conflict("This request is closed. The auditor can reopen it if they need more.".into()));
         }
         return Ok(());

@@ -849,7 +849,7 @@ mod tests {
                 decided_on: Some(d("2026-02-01")),
                 decider_name: Some("Chief".into()),
                 decider_top: Some(true),
-                amount: Some(1000.0),
+                amount: Some(rust_decimal::Decimal::from(1000)),
                 currency: Some("EUR".into()),
             }],
             communications: vec![Communication { id: CommunicationId(id(110)), subject: "Why".into(), sent_on: d("2026-08-01"), from_name: Some("Chief".into()), from_top: Some(true) }],

@@ -1,31 +1,30 @@
 //! Leadership records (clause 5.1): what top management decided, funded,
 //! said and was asked. Meetings and their action items, resource decisions,
-//! communications, security objectives and asks, each in its own file.
+//! communications, security objectives and asks, each in its own folder
+//! (`model.rs` the queries and types, `routes.rs` the pages); what they
+//! share is here.
 pub mod asks;
 pub mod communications;
 pub mod decisions;
 pub mod meetings;
 pub mod objectives;
 
-use crate::ids::OrgId;
-use crate::state::AppState;
-use crate::web::routes::Routes;
-use crate::audit;
-use crate::auth::policy::Action;
-use crate::auth::session::{Flash, Member};
+use crate::auth::session::Flash;
 use crate::error::{AppError, AppResult};
-use crate::web::redirect_with;
-use axum::Form;
-use axum::extract::State;
+use crate::ids::{OrgId, PersonId, UserId};
+use crate::web::FieldErrors;
+use crate::web::csv;
+use crate::web::routes::Routes;
+use axum::http::StatusCode;
 use axum::response::Response;
-use serde::Deserialize;
-use serde_json::json;
+use futures_util::StreamExt;
+use futures_util::stream::BoxStream;
 use sqlx::{PgConnection, PgPool};
 use std::collections::HashMap;
-use uuid::Uuid;
+use std::fmt::Display;
 
 pub fn routes(r: Routes) -> Routes {
-    let r = meetings::routes(r).post("/meetings/cadence", set_cadence);
+    let r = meetings::routes(r);
     let r = decisions::routes(r);
     let r = communications::routes(r);
     let r = objectives::routes(r);
@@ -34,14 +33,14 @@ pub fn routes(r: Routes) -> Routes {
 
 /// Refuses people who are not in this organisation's directory (a form
 /// can be tampered with).
-pub async fn check_people(conn: &mut PgConnection, org_id: OrgId, ids: &[Uuid]) -> AppResult<()> {
+pub async fn check_people(conn: &mut PgConnection, org_id: OrgId, ids: &[PersonId]) -> AppResult<()> {
     if ids.is_empty() {
         return Ok(());
     }
     let mut unique = ids.to_vec();
     unique.sort();
     unique.dedup();
-    let found: i64 = sqlx::query_scalar("SELECT count(*) FROM people WHERE org_id = $1 AND id = ANY($2)").bind(org_id).bind(&unique).fetch_one(conn).await?;
+    let found = sqlx::query_scalar!(r#"SELECT count(*) AS "n!" FROM people WHERE org_id = $1 AND id = ANY($2)"#, org_id.0, &unique as _).fetch_one(conn).await?;
     if found as usize != unique.len() {
         return Err(AppError::BadRequest("Someone chosen is not in this organisation's directory.".into()));
     }
@@ -49,8 +48,8 @@ pub async fn check_people(conn: &mut PgConnection, org_id: OrgId, ids: &[Uuid]) 
 }
 
 /// Everyone's name by id, for lists and exports that name several people per row.
-pub async fn person_names(db: &PgPool, org_id: OrgId) -> AppResult<HashMap<Uuid, String>> {
-    Ok(sqlx::query_as::<_, (Uuid, String)>("SELECT id, name FROM people WHERE org_id = $1").bind(org_id).fetch_all(db).await?.into_iter().collect())
+pub async fn person_names(db: &PgPool, org_id: OrgId) -> AppResult<HashMap<PersonId, String>> {
+    Ok(sqlx::query!(r#"SELECT id AS "id: PersonId", name FROM people WHERE org_id = $1"#, org_id.0).fetch_all(db).await?.into_iter().map(|r| (r.id, r.name)).collect())
 }
 
 /// What leadership work waits for one member, as the person they are in
@@ -67,31 +66,73 @@ impl WaitingFor {
 }
 
 /// Two queries, whatever the number of records.
-pub async fn waiting_for(db: &PgPool, org_id: OrgId, user_id: Uuid) -> AppResult<WaitingFor> {
+pub async fn waiting_for(db: &PgPool, org_id: OrgId, user_id: UserId) -> AppResult<WaitingFor> {
     Ok(WaitingFor { asks: asks::open_for_user(db, org_id, user_id).await?, sign_offs: meetings::to_sign_by_user(db, org_id, user_id).await? })
 }
 
-#[derive(Deserialize)]
-struct CadenceForm {
-    #[serde(default)]
-    months: String,
+// ---------- what the record pages share ----------
+
+/// An option for a select: id and label.
+pub struct Opt<I> {
+    pub id: I,
+    pub label: String,
 }
 
-/// How often management reviews are due (at least yearly).
-async fn set_cadence(State(state): State<AppState>, me: Member, Form(form): Form<CadenceForm>) -> AppResult<Response> {
-    me.require(Action::ManageLeadership)?;
-    let months: i32 = match form.months.trim().parse() {
-        Ok(m) if (1..=12).contains(&m) => m,
-        _ => return Err(AppError::BadRequest("Choose a cadence from monthly to yearly: clause 9.3 expects at least one review a year.".into())),
-    };
-    let now = state.clock.now();
-    let mut tx = state.db.begin().await?;
-    let before: i32 =
-        sqlx::query_scalar("SELECT review_cadence_months FROM organisations WHERE id = $1 FOR UPDATE").bind(me.org_id).fetch_one(&mut *tx).await?;
-    if before != months {
-        sqlx::query("UPDATE organisations SET review_cadence_months = $2 WHERE id = $1").bind(me.org_id).bind(months).execute(&mut *tx).await?;
-        audit::record(&mut tx, &me.actor(), now, "organisation.review_cadence_set", "organisation", me.org_id, json!({"months": [before, months]})).await?;
-    }
-    tx.commit().await?;
-    Ok(redirect_with(&state, "/meetings", Flash::success(format!("Management reviews are now due every {months} month(s)."))))
+/// A record page answers 200, or 422 when it shows a refused form again.
+pub fn page_status(errors: &[&FieldErrors]) -> StatusCode {
+    if errors.iter().all(|e| e.is_empty()) { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY }
+}
+
+/// What a save says.
+pub fn saved(changed: bool) -> Flash {
+    Flash::success(if changed { "Saved." } else { "Nothing changed." })
+}
+
+/// A value as a form field holds it: empty when there is none.
+pub fn text_of<T: Display>(value: Option<T>) -> String {
+    value.map(|v| v.to_string()).unwrap_or_default()
+}
+
+/// A yes/no cell.
+pub fn yes_no(yes: bool) -> String {
+    if yes { "yes" } else { "no" }.into()
+}
+
+/// An optional yes/no cell: empty when unknown.
+pub fn maybe_yes_no(yes: Option<bool>) -> String {
+    yes.map(yes_no).unwrap_or_default()
+}
+
+/// The rows of a record list, as they are read from the database.
+pub type Rows<'a, T> = BoxStream<'a, Result<T, sqlx::Error>>;
+
+/// Streams a record list as a CSV download, in constant memory: `rows`
+/// reads the organisation's records (a compile-checked query, streamed),
+/// `to_row` turns one into cells.
+pub fn export_csv<T, R>(filename: &str, header: &'static [&'static str], db: PgPool, org_id: OrgId, rows: for<'a> fn(&'a PgPool, OrgId) -> Rows<'a, T>, to_row: R) -> Response
+where
+    T: Send + 'static,
+    R: Fn(T) -> Vec<String> + Send + 'static,
+{
+    let (tx, res) = csv::download(filename);
+    tokio::spawn(async move {
+        if tx.send(Ok(csv::row(header).into())).await.is_err() {
+            return;
+        }
+        let mut rows = rows(&db, org_id);
+        while let Some(next) = rows.next().await {
+            let chunk = match next {
+                Ok(r) => Ok(csv::row(&to_row(r)).into()),
+                Err(err) => {
+                    tracing::error!("CSV export failed: {err}");
+                    Err(std::io::Error::other("export failed"))
+                }
+            };
+            let failed = chunk.is_err();
+            if tx.send(chunk).await.is_err() || failed {
+                return;
+            }
+        }
+    });
+    res
 }

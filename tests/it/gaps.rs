@@ -312,7 +312,7 @@ async fn the_gap_list_follows_changes_filters_and_exports(db: PgPool) {
         &Actor::system(Some(c.org), "t"),
         app.state.clock.now(),
         c.org,
-        &mandate::leadership::asks::Fields { asked_of: Some(c.ceo), what: "Approve the audit".into(), asked_on: Some(day("2026-10-01")), due_on: Some(day("2026-10-20")), ..Default::default() },
+        &mandate::leadership::asks::Fields { asked_of: Some(mandate::ids::PersonId(c.ceo)), what: "Approve the audit".into(), asked_on: Some(day("2026-10-01")), due_on: Some(day("2026-10-20")), ..Default::default() },
     )
     .await
     .unwrap();

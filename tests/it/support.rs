@@ -312,23 +312,23 @@ impl TestApp {
             kind: Some(MeetingKind::ManagementReview),
             title: title.into(),
             held_on: Some(held_on.parse().unwrap()),
-            chair_id: Some(chair),
-            attendee_ids: vec![chair],
+            chair_id: Some(mandate::ids::PersonId(chair)),
+            attendee_ids: vec![mandate::ids::PersonId(chair)],
             minutes: minutes.into(),
             ..Default::default()
         };
         let mut tx = self.db().begin().await.unwrap();
         let id = meetings::insert(&mut tx, &self.system(org), self.state.clock.now(), org, &f).await.unwrap();
         tx.commit().await.unwrap();
-        id
+        id.0
     }
 
     /// Signs a meeting's minutes off directly (as the system, for its chair, naming `name`).
     pub async fn sign_meeting(&self, org: OrgId, meeting: Uuid, name: &str) {
         use mandate::leadership::meetings;
         let mut tx = self.db().begin().await.unwrap();
-        let m = meetings::get(&mut *tx, org, meeting).await.unwrap();
-        let chair = mandate::people::attribution::Signatory { person_id: m.chair_id, name: name.into() };
+        let m = meetings::get(&mut *tx, org, mandate::ids::MeetingId(meeting)).await.unwrap();
+        let chair = mandate::people::attribution::Signatory { person_id: m.chair_id.map(|p| p.0), name: name.into() };
         meetings::sign(&mut tx, &self.system(org), self.state.clock.now(), org, &m, &chair).await.unwrap();
         tx.commit().await.unwrap();
     }
@@ -336,57 +336,57 @@ impl TestApp {
     /// An open action item from `meeting`.
     pub async fn action_item(&self, org: OrgId, meeting: Uuid, title: &str, owner: Option<Uuid>, due_on: Option<&str>) -> Uuid {
         use mandate::leadership::meetings::{self, ActionFields, ActionStatus};
-        let f = ActionFields { title: title.into(), owner_id: owner, due_on: due_on.map(|d| d.parse().unwrap()), status: ActionStatus::Open, closing_note: String::new() };
+        let f = ActionFields { title: title.into(), owner_id: owner.map(mandate::ids::PersonId), due_on: due_on.map(|d| d.parse().unwrap()), status: ActionStatus::Open, closing_note: String::new() };
         let mut tx = self.db().begin().await.unwrap();
-        let id = meetings::insert_action(&mut tx, &self.system(org), self.state.clock.now(), org, meeting, &f).await.unwrap();
+        let id = meetings::insert_action(&mut tx, &self.system(org), self.state.clock.now(), org, mandate::ids::MeetingId(meeting), &f).await.unwrap();
         tx.commit().await.unwrap();
-        id
+        id.0
     }
 
     /// A resource decision: approved by `decided_by` on `decided_on`, or pending.
     pub async fn decision(&self, org: OrgId, title: &str, decided_by: Option<Uuid>, decided_on: Option<&str>) -> Uuid {
         use mandate::leadership::decisions::{self, Fields};
         let f = Fields {
-            what: "budget".into(),
+            what: decisions::DecisionWhat::Budget,
             title: title.into(),
-            decision: if decided_on.is_some() { "approved" } else { "pending" }.into(),
-            decided_by,
+            decision: if decided_on.is_some() { decisions::Outcome::Approved } else { decisions::Outcome::Pending },
+            decided_by: decided_by.map(mandate::ids::PersonId),
             decided_on: decided_on.map(|d| d.parse().unwrap()),
             ..Default::default()
         };
         let mut tx = self.db().begin().await.unwrap();
         let id = decisions::insert(&mut tx, &self.system(org), self.state.clock.now(), org, &f).await.unwrap();
         tx.commit().await.unwrap();
-        id
+        id.0
     }
 
     /// An e-mail from `from` to all staff.
     pub async fn communication(&self, org: OrgId, subject: &str, from: Uuid, sent_on: &str) -> Uuid {
         use mandate::leadership::communications::{self, Fields};
-        let f = Fields { sent_on: Some(sent_on.parse().unwrap()), from_id: Some(from), channel: "email".into(), audience: "All staff".into(), reach: Some(40), subject: subject.into(), ..Default::default() };
+        let f = Fields { sent_on: Some(sent_on.parse().unwrap()), from_id: Some(mandate::ids::PersonId(from)), channel: communications::Channel::Email, audience: "All staff".into(), reach: Some(40), subject: subject.into(), ..Default::default() };
         let mut tx = self.db().begin().await.unwrap();
         let id = communications::insert(&mut tx, &self.system(org), self.state.clock.now(), org, &f).await.unwrap();
         tx.commit().await.unwrap();
-        id
+        id.0
     }
 
     pub async fn objective(&self, org: OrgId, title: &str, owner: Option<Uuid>) -> Uuid {
         use mandate::leadership::objectives::{self, Fields};
-        let f = Fields { title: title.into(), measure: "Share of staff trained".into(), target: "95 %".into(), owner_id: owner, status: "on_track".into(), ..Default::default() };
+        let f = Fields { title: title.into(), measure: "Share of staff trained".into(), target: "95 %".into(), owner_id: owner.map(mandate::ids::PersonId), status: objectives::ObjectiveStatus::OnTrack, ..Default::default() };
         let mut tx = self.db().begin().await.unwrap();
         let id = objectives::insert(&mut tx, &self.system(org), self.state.clock.now(), org, &f).await.unwrap();
         tx.commit().await.unwrap();
-        id
+        id.0
     }
 
     /// An unanswered ask of `person`, asked on 2026-10-01.
     pub async fn ask(&self, org: OrgId, person: Uuid, what: &str, due_on: Option<&str>) -> Uuid {
         use mandate::leadership::asks::{self, Fields};
-        let f = Fields { asked_of: Some(person), what: what.into(), asked_on: Some("2026-10-01".parse().unwrap()), due_on: due_on.map(|d| d.parse().unwrap()), ..Default::default() };
+        let f = Fields { asked_of: Some(mandate::ids::PersonId(person)), what: what.into(), asked_on: Some("2026-10-01".parse().unwrap()), due_on: due_on.map(|d| d.parse().unwrap()), ..Default::default() };
         let mut tx = self.db().begin().await.unwrap();
         let id = asks::insert(&mut tx, &self.system(org), self.state.clock.now(), org, &f).await.unwrap();
         tx.commit().await.unwrap();
-        id
+        id.0
     }
 
     /// A client already signed in as `user` with `org` selected (no password round trip).

@@ -1,0 +1,231 @@
+//! Leadership communication pages: the handlers and their routes.
+use super::model::*;
+use crate::audit::{self, HistoryEntry};
+use crate::auth::policy::Action;
+use crate::auth::session::{Flash, Member};
+use crate::error::AppResult;
+use crate::evidence::model::{self as evidence, Item, Target, TargetKind};
+use crate::ids::{CommunicationId, PersonId, VersionId};
+use crate::leadership::{Opt, export_csv, maybe_yes_no, page_status, saved, text_of};
+use crate::people::model::{self as people, Choice};
+use crate::state::AppState;
+use crate::web::form::{parse_choice, parse_date, parse_optional, parse_text};
+use crate::web::routes::Routes;
+use crate::web::{FieldErrors, Id, Layout, redirect_with};
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::Form;
+use axum::extract::State;
+use axum::response::{IntoResponse, Response};
+use chrono::NaiveDate;
+use serde::Deserialize;
+
+pub fn routes(r: Routes) -> Routes {
+    r.get("/communications", list_page)
+        .get("/communications.csv", export)
+        .get("/communications/new", new_page)
+        .post("/communications", create)
+        .get("/communications/{id}", show_page)
+        .post("/communications/{id}", update)
+}
+
+#[derive(Deserialize, Default, Clone)]
+pub struct CommunicationForm {
+    #[serde(default)]
+    sent_on: String,
+    #[serde(default)]
+    from_id: String,
+    #[serde(default)]
+    channel: String,
+    #[serde(default)]
+    audience: String,
+    #[serde(default)]
+    reach: String,
+    #[serde(default)]
+    subject: String,
+    #[serde(default)]
+    summary: String,
+    #[serde(default)]
+    policy_version_id: String,
+}
+
+impl CommunicationForm {
+    fn from_communication(c: &Communication) -> Self {
+        CommunicationForm {
+            sent_on: c.sent_on.to_string(),
+            from_id: text_of(c.from_id),
+            channel: c.channel.as_str().into(),
+            audience: c.audience.clone(),
+            reach: text_of(c.reach),
+            subject: c.subject.clone(),
+            summary: c.summary.clone(),
+            policy_version_id: text_of(c.policy_version_id),
+        }
+    }
+
+    fn parse(&self, today: NaiveDate) -> Result<Fields, FieldErrors> {
+        let mut errors = FieldErrors::default();
+        let mut f = Fields {
+            from_id: parse_choice(&self.from_id).map(PersonId),
+            channel: self.channel.parse().unwrap_or_default(),
+            policy_version_id: parse_choice(&self.policy_version_id).map(VersionId),
+            ..Default::default()
+        };
+        match parse_date(&self.sent_on, "the date") {
+            Ok(Some(d)) if d > today => errors.add("sent_on", "Record a communication once it has gone out: the date cannot be in the future."),
+            Ok(Some(d)) => f.sent_on = Some(d),
+            Ok(None) => errors.add("sent_on", "Enter the date it went out."),
+            Err(e) => errors.add("sent_on", e),
+        }
+        if f.from_id.is_none() {
+            errors.add("from_id", "Say who it came from.");
+        }
+        match parse_text(&self.subject, "the subject", 300) {
+            Ok(v) => f.subject = v,
+            Err(e) => errors.add("subject", e),
+        }
+        match parse_optional(&self.audience, "the audience", 300, false) {
+            Ok(v) => f.audience = v,
+            Err(e) => errors.add("audience", e),
+        }
+        match parse_optional(&self.summary, "the summary", 4000, true) {
+            Ok(v) => f.summary = v,
+            Err(e) => errors.add("summary", e),
+        }
+        match self.reach.trim() {
+            "" => {}
+            r => match r.parse::<i32>() {
+                Ok(n) if n >= 0 => f.reach = Some(n),
+                _ => errors.add("reach", "Enter how many people it reached, as a whole number."),
+            },
+        }
+        if errors.is_empty() { Ok(f) } else { Err(errors) }
+    }
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "leadership/communications.html")]
+struct ListPage {
+    layout: Layout,
+    communications: Vec<Communication>,
+    can_manage: bool,
+}
+
+async fn list_page(State(state): State<AppState>, me: Member) -> AppResult<ListPage> {
+    me.require(Action::ViewLeadership)?;
+    Ok(ListPage {
+        layout: Layout::build(&state.db, &me.visitor, "Leadership communications").await?,
+        communications: list(&state.db, me.org_id).await?,
+        can_manage: me.can(Action::ManageLeadership),
+    })
+}
+
+async fn export(State(state): State<AppState>, me: Member) -> AppResult<Response> {
+    me.require(Action::ViewLeadership)?;
+    Ok(export_csv(
+        "leadership-communications.csv",
+        &["sent_on", "from", "from_is_top_management", "channel", "audience", "reach", "subject", "summary", "statement"],
+        state.db.clone(),
+        me.org_id,
+        stream,
+        move |c: Communication| {
+            vec![
+                c.sent_on.to_string(),
+                c.from_name.clone().unwrap_or_default(),
+                maybe_yes_no(c.from_top_management),
+                c.channel_label().into(),
+                c.audience.clone(),
+                text_of(c.reach),
+                c.subject.clone(),
+                c.summary.clone(),
+                c.statement.clone().unwrap_or_default(),
+            ]
+        },
+    ))
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "leadership/communication.html")]
+struct ShowPage {
+    layout: Layout,
+    communication: Option<Communication>,
+    form: CommunicationForm,
+    errors: FieldErrors,
+    people: Vec<Choice>,
+    statements: Vec<Opt<VersionId>>,
+    channels: Vec<(&'static str, &'static str)>,
+    evidence: Vec<Item>,
+    history: Vec<HistoryEntry>,
+    can_manage: bool,
+    can_upload: bool,
+}
+
+async fn show(state: &AppState, me: &Member, communication: Option<Communication>, form: CommunicationForm, errors: FieldErrors) -> AppResult<Response> {
+    let today = state.clock.now().date_naive();
+    let keep: Vec<uuid::Uuid> = communication.as_ref().and_then(|c| c.from_id).map(|p| p.0).into_iter().collect();
+    let (evidence, history) = match &communication {
+        Some(c) => (
+            evidence::for_target(&state.db, me.org_id, Target { kind: TargetKind::Communication, id: c.id.0 }).await?,
+            audit::history(&state.db, me.org_id, "communication", c.id.0, 30).await?,
+        ),
+        None => (Vec::new(), Vec::new()),
+    };
+    let statements = statements(&state.db, me.org_id).await?;
+    let status = page_status(&[&errors]);
+    let page = ShowPage {
+        layout: Layout::build(&state.db, &me.visitor, communication.as_ref().map(|c| c.subject.clone()).unwrap_or_else(|| "New communication".into())).await?,
+        people: people::choices(&state.db, me.org_id, today, &keep).await?,
+        statements,
+        channels: Channel::choices(),
+        can_manage: me.can(Action::ManageLeadership),
+        can_upload: me.can(Action::UploadEvidence),
+        communication,
+        form,
+        errors,
+        evidence,
+        history,
+    };
+    Ok((status, page).into_response())
+}
+
+async fn new_page(State(state): State<AppState>, me: Member) -> AppResult<Response> {
+    me.require(Action::ManageLeadership)?;
+    let today = state.clock.now().date_naive();
+    show(&state, &me, None, CommunicationForm { channel: Channel::AllHands.as_str().into(), sent_on: today.to_string(), ..Default::default() }, FieldErrors::default()).await
+}
+
+async fn show_page(State(state): State<AppState>, me: Member, Id(id): Id<CommunicationId>) -> AppResult<Response> {
+    me.require(Action::ViewLeadership)?;
+    let c = get(&state.db, me.org_id, id).await?;
+    let form = CommunicationForm::from_communication(&c);
+    show(&state, &me, Some(c), form, FieldErrors::default()).await
+}
+
+async fn create(State(state): State<AppState>, me: Member, Form(form): Form<CommunicationForm>) -> AppResult<Response> {
+    me.require(Action::ManageLeadership)?;
+    let fields = match form.parse(state.clock.now().date_naive()) {
+        Ok(f) => f,
+        Err(errors) => return show(&state, &me, None, form, errors).await,
+    };
+    let mut tx = state.db.begin().await?;
+    let id = insert(&mut tx, &me.actor(), state.clock.now(), me.org_id, &fields).await?;
+    tx.commit().await?;
+    Ok(redirect_with(&state, &format!("/communications/{id}"), Flash::success("The communication was recorded.")))
+}
+
+async fn update(State(state): State<AppState>, me: Member, Id(id): Id<CommunicationId>, Form(form): Form<CommunicationForm>) -> AppResult<Response> {
+    me.require(Action::ManageLeadership)?;
+    let mut tx = state.db.begin().await?;
+    crate::db::lock_row(&mut tx, "communications", me.org_id, id.0).await?;
+    let c = get(&mut *tx, me.org_id, id).await?;
+    let fields = match form.parse(state.clock.now().date_naive()) {
+        Ok(f) => f,
+        Err(errors) => {
+            drop(tx);
+            return show(&state, &me, Some(c), form, errors).await;
+        }
+    };
+    let changed = save(&mut tx, &me.actor(), state.clock.now(), me.org_id, &c, &fields).await?;
+    tx.commit().await?;
+    Ok(redirect_with(&state, &format!("/communications/{id}"), saved(changed)))
+}

@@ -1,0 +1,215 @@
+//! Security objective pages: the handlers and their routes.
+use super::model::*;
+use crate::audit::{self, HistoryEntry};
+use crate::auth::policy::Action;
+use crate::auth::session::{Flash, Member};
+use crate::error::AppResult;
+use crate::evidence::model::{self as evidence, Item, Target, TargetKind};
+use crate::ids::{ObjectiveId, PersonId};
+use crate::leadership::{export_csv, page_status, saved, text_of};
+use crate::people::model::{self as people, Choice};
+use crate::state::AppState;
+use crate::web::form::{parse_choice, parse_date, parse_optional, parse_text};
+use crate::web::routes::Routes;
+use crate::web::{FieldErrors, Id, Layout, redirect_with};
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::Form;
+use axum::extract::State;
+use axum::response::{IntoResponse, Response};
+use chrono::NaiveDate;
+use serde::Deserialize;
+
+pub fn routes(r: Routes) -> Routes {
+    r.get("/objectives", list_page)
+        .get("/objectives.csv", export)
+        .get("/objectives/new", new_page)
+        .post("/objectives", create)
+        .get("/objectives/{id}", show_page)
+        .post("/objectives/{id}", update)
+}
+
+#[derive(Deserialize, Default, Clone)]
+pub struct ObjectiveForm {
+    #[serde(default)]
+    title: String,
+    #[serde(default)]
+    measure: String,
+    #[serde(default)]
+    target: String,
+    #[serde(default)]
+    owner_id: String,
+    #[serde(default)]
+    due_on: String,
+    #[serde(default)]
+    status: String,
+    #[serde(default)]
+    strategy_link: String,
+}
+
+impl ObjectiveForm {
+    fn from_objective(o: &Objective) -> Self {
+        ObjectiveForm {
+            title: o.title.clone(),
+            measure: o.measure.clone(),
+            target: o.target.clone(),
+            owner_id: text_of(o.owner_id),
+            due_on: text_of(o.due_on),
+            status: o.status.as_str().into(),
+            strategy_link: o.strategy_link.clone(),
+        }
+    }
+
+    fn parse(&self) -> Result<Fields, FieldErrors> {
+        let mut errors = FieldErrors::default();
+        let mut f = Fields::default();
+        match parse_text(&self.title, "the objective", 300) {
+            Ok(v) => f.title = v,
+            Err(e) => errors.add("title", e),
+        }
+        match parse_optional(&self.measure, "the measure", 500, true) {
+            Ok(v) => f.measure = v,
+            Err(e) => errors.add("measure", e),
+        }
+        match parse_optional(&self.target, "the target", 300, false) {
+            Ok(v) => f.target = v,
+            Err(e) => errors.add("target", e),
+        }
+        match parse_date(&self.due_on, "the due date") {
+            Ok(v) => f.due_on = v,
+            Err(e) => errors.add("due_on", e),
+        }
+        match parse_optional(&self.strategy_link, "how it supports the strategy", 2000, true) {
+            Ok(v) => f.strategy_link = v,
+            Err(e) => errors.add("strategy_link", e),
+        }
+        f.owner_id = parse_choice(&self.owner_id).map(PersonId);
+        f.status = self.status.parse().unwrap_or_default();
+        if errors.is_empty() { Ok(f) } else { Err(errors) }
+    }
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "leadership/objectives.html")]
+struct ListPage {
+    layout: Layout,
+    objectives: Vec<Objective>,
+    today: NaiveDate,
+    can_manage: bool,
+}
+
+async fn list_page(State(state): State<AppState>, me: Member) -> AppResult<ListPage> {
+    me.require(Action::ViewLeadership)?;
+    Ok(ListPage {
+        layout: Layout::build(&state.db, &me.visitor, "Security objectives").await?,
+        objectives: list(&state.db, me.org_id).await?,
+        today: state.clock.now().date_naive(),
+        can_manage: me.can(Action::ManageLeadership),
+    })
+}
+
+async fn export(State(state): State<AppState>, me: Member) -> AppResult<Response> {
+    me.require(Action::ViewLeadership)?;
+    Ok(export_csv(
+        "security-objectives.csv",
+        &["objective", "measure", "target", "owner", "due_on", "status", "supports_strategy", "times_reviewed", "last_reviewed"],
+        state.db.clone(),
+        me.org_id,
+        stream,
+        move |o: Objective| {
+            vec![
+                o.title.clone(),
+                o.measure.clone(),
+                o.target.clone(),
+                o.owner_name.clone().unwrap_or_default(),
+                text_of(o.due_on),
+                o.status_label().into(),
+                o.strategy_link.clone(),
+                o.reviews.to_string(),
+                text_of(o.last_reviewed),
+            ]
+        },
+    ))
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "leadership/objective.html")]
+struct ShowPage {
+    layout: Layout,
+    objective: Option<Objective>,
+    form: ObjectiveForm,
+    errors: FieldErrors,
+    people: Vec<Choice>,
+    statuses: Vec<(&'static str, &'static str)>,
+    evidence: Vec<Item>,
+    history: Vec<HistoryEntry>,
+    can_manage: bool,
+    can_upload: bool,
+}
+
+async fn show(state: &AppState, me: &Member, objective: Option<Objective>, form: ObjectiveForm, errors: FieldErrors) -> AppResult<Response> {
+    let today = state.clock.now().date_naive();
+    let keep: Vec<uuid::Uuid> = objective.as_ref().and_then(|o| o.owner_id).map(|p| p.0).into_iter().collect();
+    let (evidence, history) = match &objective {
+        Some(o) => (
+            evidence::for_target(&state.db, me.org_id, Target { kind: TargetKind::Objective, id: o.id.0 }).await?,
+            audit::history(&state.db, me.org_id, "objective", o.id.0, 30).await?,
+        ),
+        None => (Vec::new(), Vec::new()),
+    };
+    let status = page_status(&[&errors]);
+    let page = ShowPage {
+        layout: Layout::build(&state.db, &me.visitor, objective.as_ref().map(|o| o.title.clone()).unwrap_or_else(|| "New objective".into())).await?,
+        people: people::choices(&state.db, me.org_id, today, &keep).await?,
+        statuses: ObjectiveStatus::choices(),
+        can_manage: me.can(Action::ManageLeadership),
+        can_upload: me.can(Action::UploadEvidence),
+        objective,
+        form,
+        errors,
+        evidence,
+        history,
+    };
+    Ok((status, page).into_response())
+}
+
+async fn new_page(State(state): State<AppState>, me: Member) -> AppResult<Response> {
+    me.require(Action::ManageLeadership)?;
+    show(&state, &me, None, ObjectiveForm { status: ObjectiveStatus::Planned.as_str().into(), ..Default::default() }, FieldErrors::default()).await
+}
+
+async fn show_page(State(state): State<AppState>, me: Member, Id(id): Id<ObjectiveId>) -> AppResult<Response> {
+    me.require(Action::ViewLeadership)?;
+    let o = get(&state.db, me.org_id, id).await?;
+    let form = ObjectiveForm::from_objective(&o);
+    show(&state, &me, Some(o), form, FieldErrors::default()).await
+}
+
+async fn create(State(state): State<AppState>, me: Member, Form(form): Form<ObjectiveForm>) -> AppResult<Response> {
+    me.require(Action::ManageLeadership)?;
+    let fields = match form.parse() {
+        Ok(f) => f,
+        Err(errors) => return show(&state, &me, None, form, errors).await,
+    };
+    let mut tx = state.db.begin().await?;
+    let id = insert(&mut tx, &me.actor(), state.clock.now(), me.org_id, &fields).await?;
+    tx.commit().await?;
+    Ok(redirect_with(&state, &format!("/objectives/{id}"), Flash::success("The objective was recorded.")))
+}
+
+async fn update(State(state): State<AppState>, me: Member, Id(id): Id<ObjectiveId>, Form(form): Form<ObjectiveForm>) -> AppResult<Response> {
+    me.require(Action::ManageLeadership)?;
+    let mut tx = state.db.begin().await?;
+    crate::db::lock_row(&mut tx, "objectives", me.org_id, id.0).await?;
+    let o = get(&mut *tx, me.org_id, id).await?;
+    let fields = match form.parse() {
+        Ok(f) => f,
+        Err(errors) => {
+            drop(tx);
+            return show(&state, &me, Some(o), form, errors).await;
+        }
+    };
+    let changed = save(&mut tx, &me.actor(), state.clock.now(), me.org_id, &o, &fields).await?;
+    tx.commit().await?;
+    Ok(redirect_with(&state, &format!("/objectives/{id}"), saved(changed)))
+}
