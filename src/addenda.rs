@@ -108,7 +108,7 @@ impl Author {
     pub fn of(me: &Member, person: Option<&Person>) -> Self {
         Author {
             user_id: me.user_id,
-            person_id: person.map(|p| p.id),
+            person_id: person.map(|p| p.id.into()),
             name: person.map(|p| p.name.clone()).unwrap_or_else(|| me.name.clone()),
             title: person.map(|p| p.job_title.clone()).unwrap_or_default(),
         }

@@ -242,7 +242,7 @@ impl NewPage {
     fn linked(&self, t: &TargetRow) -> bool {
         self.form.links.contains(&t.value())
     }
-    fn owner_chosen(&self, id: &Uuid) -> bool {
+    fn owner_chosen(&self, id: &crate::ids::PersonId) -> bool {
         self.form.owner_id == id.to_string()
     }
 }
@@ -282,7 +282,7 @@ async fn new_page(State(state): State<AppState>, me: Member, Query(q): Query<New
         form.links.push(format!("{}:{}", t.kind.as_str(), t.id));
     }
     // The signed-in member owns what they add, when they are in the directory.
-    if let Some(p) = people::person_of_user(&state.db, me.org_id, me.user_id).await? {
+    if let Some(p) = people::person_of_user(&state.db, me.org_id, me.user_id.into()).await? {
         form.owner_id = p.id.to_string();
     }
     new_view(&state, &me, form, FieldErrors::default(), None).await
@@ -547,7 +547,7 @@ struct ItemPage {
 }
 
 impl ItemPage {
-    fn owner_chosen(&self, id: &Uuid) -> bool {
+    fn owner_chosen(&self, id: &crate::ids::PersonId) -> bool {
         self.form.owner_id == id.to_string()
     }
     fn validity(&self) -> Validity {
@@ -571,7 +571,7 @@ async fn item_view(state: &AppState, me: &Member, item: Item, form: ItemForm, er
         layout: Layout::build(&state.db, &me.visitor, item.title.clone()).await?,
         revisions: model::revisions(&state.db, me.org_id, item.id).await?,
         targets: model::targets(&state.db, me.org_id).await?.into_iter().filter(|t| !linked.contains(&t.value())).collect(),
-        owners: people::choices(&state.db, me.org_id, today, &keep).await?,
+        owners: people::choices(&state.db, me.org_id, today, &keep.iter().map(|&k| k.into()).collect::<Vec<_>>()).await?,
         history: audit::history(&state.db, me.org_id, "evidence", item.id, 50).await?,
         kinds: Kind::ALL.to_vec(),
         can_edit: may_edit(me, &item),

@@ -105,7 +105,7 @@ impl Mine {
 }
 
 async fn mine(db: &PgPool, org_id: OrgId, user_id: Uuid, today: NaiveDate) -> AppResult<Option<Mine>> {
-    let Some(me) = people::person_of_user(db, org_id, user_id).await? else { return Ok(None) };
+    let Some(me) = people::person_of_user(db, org_id, user_id.into()).await? else { return Ok(None) };
     let confirm = sqlx::query_as(
         "SELECT a.id, r.name AS role_name, p.name AS person_name FROM role_appointments a
            JOIN isms_roles r ON r.org_id = a.org_id AND r.id = a.role_id AND r.retired_at IS NULL

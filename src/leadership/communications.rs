@@ -339,7 +339,7 @@ async fn show(state: &AppState, me: &Member, communication: Option<Communication
     let status = if errors.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
     let page = ShowPage {
         layout: Layout::build(&state.db, &me.visitor, communication.as_ref().map(|c| c.subject.clone()).unwrap_or_else(|| "New communication".into())).await?,
-        people: people::choices(&state.db, me.org_id, today, &keep).await?,
+        people: people::choices(&state.db, me.org_id, today, &keep.iter().map(|&k| k.into()).collect::<Vec<_>>()).await?,
         statements,
         channels: CHANNELS.to_vec(),
         can_manage: me.can(Action::ManageLeadership),

@@ -463,7 +463,7 @@ async fn show(state: &AppState, me: &Member, decision: Option<Decision>, form: D
     let status = if errors.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
     let page = ShowPage {
         layout: Layout::build(&state.db, &me.visitor, decision.as_ref().map(|d| d.title.clone()).unwrap_or_else(|| "New resource decision".into())).await?,
-        people: people::choices(&state.db, me.org_id, today, &keep).await?,
+        people: people::choices(&state.db, me.org_id, today, &keep.iter().map(|&k| k.into()).collect::<Vec<_>>()).await?,
         objectives: sqlx::query_as("SELECT id, title AS label FROM objectives WHERE org_id = $1 ORDER BY title").bind(me.org_id).fetch_all(&state.db).await?,
         meetings: sqlx::query_as(
             "SELECT id, title || COALESCE(' (' || held_on::text || ')', '') AS label FROM meetings WHERE org_id = $1 ORDER BY held_on DESC NULLS FIRST",

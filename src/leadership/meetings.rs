@@ -730,7 +730,7 @@ impl MeetingPage {
     fn editable(&self) -> bool {
         self.can_manage && !self.meeting.as_ref().is_some_and(Meeting::is_signed)
     }
-    fn attends(&self, id: &Uuid) -> bool {
+    fn attends(&self, id: &crate::ids::PersonId) -> bool {
         self.form.attendees.contains(&id.to_string())
     }
     fn covered(&self, key: &str) -> bool {
@@ -743,7 +743,7 @@ impl MeetingPage {
     fn present(&self) -> Vec<String> {
         let ids = self.meeting.as_ref().map(|m| m.attendee_ids.as_slice()).unwrap_or_default();
         let mut names: Vec<String> =
-            ids.iter().map(|id| self.people.iter().find(|p| p.id == *id).map(Choice::label).unwrap_or_else(|| "(not in the directory)".into())).collect();
+            ids.iter().map(|id| self.people.iter().find(|p| p.id == (*id).into()).map(Choice::label).unwrap_or_else(|| "(not in the directory)".into())).collect();
         names.sort();
         names
     }
@@ -773,7 +773,7 @@ async fn meeting_view(
 /// Whether `me` may add an addendum to a signed-off meeting: those who keep
 /// leadership records, and the chair who signed it off, as themselves.
 fn may_add_addendum(me: &Member, m: &Meeting, me_person: Option<&people::Person>) -> bool {
-    let is_chair = me_person.is_some_and(|p| Some(p.id) == m.chair_id);
+    let is_chair = me_person.is_some_and(|p| Some(p.id.into()) == m.chair_id);
     m.is_signed() && policy::may_add_addendum(me.role, SignedRecord::Meeting, is_chair)
 }
 
@@ -789,9 +789,9 @@ async fn meeting_view_with(
     let today = state.clock.now().date_naive();
     let (actions, evidence, pinned, addenda, can_add_addendum, history, can_sign) = match &meeting {
         Some(m) => {
-            let me_person = people::person_of_user(&state.db, me.org_id, me.user_id).await?;
+            let me_person = people::person_of_user(&state.db, me.org_id, me.user_id.into()).await?;
             let can_add_addendum = may_add_addendum(me, m, me_person.as_ref());
-            let is_chair = me_person.is_some_and(|p| Some(p.id) == m.chair_id);
+            let is_chair = me_person.is_some_and(|p| Some(p.id.into()) == m.chair_id);
             let target = Target { kind: TargetKind::Meeting, id: m.id };
             // Signed off: what it was signed with, whatever came later.
             let (evidence, pinned) = if m.is_signed() {
@@ -818,7 +818,7 @@ async fn meeting_view_with(
     let page = MeetingPage {
         layout: Layout::build(&state.db, &me.visitor, title).await?,
         sign_blocker: meeting.as_ref().and_then(sign_off_blocker),
-        people: people::choices(&state.db, me.org_id, today, &keep).await?,
+        people: people::choices(&state.db, me.org_id, today, &keep.iter().map(|&k| k.into()).collect::<Vec<_>>()).await?,
         objectives,
         actions,
         evidence,
@@ -894,8 +894,8 @@ async fn update(State(state): State<AppState>, me: Member, Id(id): Id, Form(pair
 async fn sign_off(State(state): State<AppState>, me: Member, Id(id): Id) -> AppResult<Response> {
     me.require(Action::ViewLeadership)?;
     let m = get(&state.db, me.org_id, id).await?;
-    let person = people::person_of_user(&state.db, me.org_id, me.user_id).await?;
-    let Some(chair) = person.filter(|p| Some(p.id) == m.chair_id && policy::may_act_as_person(me.role, true)) else {
+    let person = people::person_of_user(&state.db, me.org_id, me.user_id.into()).await?;
+    let Some(chair) = person.filter(|p| Some(p.id.into()) == m.chair_id && policy::may_act_as_person(me.role, true)) else {
         return Err(AppError::Forbidden);
     };
     let mut tx = state.db.begin().await?;
@@ -912,8 +912,8 @@ async fn sign_off(State(state): State<AppState>, me: Member, Id(id): Id) -> AppR
 async fn add_addendum(State(state): State<AppState>, me: Member, Id(id): Id, Form(form): Form<addenda::Form>) -> AppResult<Response> {
     me.require(Action::ViewLeadership)?;
     let m = get(&state.db, me.org_id, id).await?;
-    let person = people::person_of_user(&state.db, me.org_id, me.user_id).await?;
-    let is_chair = person.as_ref().is_some_and(|p| Some(p.id) == m.chair_id);
+    let person = people::person_of_user(&state.db, me.org_id, me.user_id.into()).await?;
+    let is_chair = person.as_ref().is_some_and(|p| Some(p.id.into()) == m.chair_id);
     if !policy::may_add_addendum(me.role, SignedRecord::Meeting, is_chair) {
         return Err(AppError::Forbidden);
     }
@@ -1044,7 +1044,7 @@ async fn action_view(state: &AppState, me: &Member, action: ActionItem, form: Ac
     let status = if errors.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
     let page = ActionPage {
         layout: Layout::build(&state.db, &me.visitor, action.title.clone()).await?,
-        people: people::choices(&state.db, me.org_id, today, &keep).await?,
+        people: people::choices(&state.db, me.org_id, today, &keep.iter().map(|&k| k.into()).collect::<Vec<_>>()).await?,
         statuses: ActionStatus::ALL.to_vec(),
         evidence: evidence::for_target(&state.db, me.org_id, Target { kind: TargetKind::ActionItem, id: action.id }).await?,
         history: audit::history(&state.db, me.org_id, "action_item", action.id, 30).await?,

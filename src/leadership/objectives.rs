@@ -301,7 +301,7 @@ async fn show(state: &AppState, me: &Member, objective: Option<Objective>, form:
     let status = if errors.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
     let page = ShowPage {
         layout: Layout::build(&state.db, &me.visitor, objective.as_ref().map(|o| o.title.clone()).unwrap_or_else(|| "New objective".into())).await?,
-        people: people::choices(&state.db, me.org_id, today, &keep).await?,
+        people: people::choices(&state.db, me.org_id, today, &keep.iter().map(|&k| k.into()).collect::<Vec<_>>()).await?,
         statuses: STATUSES.to_vec(),
         can_manage: me.can(Action::ManageLeadership),
         can_upload: me.can(Action::UploadEvidence),

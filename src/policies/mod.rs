@@ -112,7 +112,7 @@ async fn register_view(state: &AppState, me: &Member, form: PolicyForm, errors: 
         kinds: PolicyKind::ALL.to_vec(),
         owners: people::choices(&state.db, me.org_id, today, &[]).await?,
         departments: people::departments(&state.db, me.org_id).await?,
-        audiences: Audience::KINDS.to_vec(),
+        audiences: crate::people::audience::AudienceKind::choices(),
         form,
         errors,
         can_manage: me.can(Action::ManagePolicies),
@@ -276,9 +276,9 @@ async fn policy_view(
         versions: model::versions(&state.db, me.org_id, policy.id).await?,
         campaigns: acks::campaigns_of(&state.db, me.org_id, policy.id).await?,
         kinds: PolicyKind::ALL.to_vec(),
-        owners: people::choices(&state.db, me.org_id, today, &keep).await?,
+        owners: people::choices(&state.db, me.org_id, today, &keep.iter().map(|&k| k.into()).collect::<Vec<_>>()).await?,
         departments: people::departments(&state.db, me.org_id).await?,
-        audiences: Audience::KINDS.to_vec(),
+        audiences: crate::people::audience::AudienceKind::choices(),
         history: crate::audit::history(&state.db, me.org_id, "policy", policy.id, 30).await?,
         public_link: policy.public_slug.as_ref().map(|s| state.config.link(&format!("/p/{s}"))),
         can_manage: me.can(Action::ManagePolicies),
@@ -548,8 +548,8 @@ async fn version_view_with(
     addendum: addenda::Form,
     addendum_errors: FieldErrors,
 ) -> AppResult<VersionPage> {
-    let me_person = people::person_of_user(&state.db, me.org_id, me.user_id).await?;
-    let can_add_addendum = v.is_signed() && policy::may_add_addendum(me.role, SignedRecord::PolicyVersion, v.signed_by(me.user_id, me_person.as_ref().map(|p| p.id)));
+    let me_person = people::person_of_user(&state.db, me.org_id, me.user_id.into()).await?;
+    let can_add_addendum = v.is_signed() && policy::may_add_addendum(me.role, SignedRecord::PolicyVersion, v.signed_by(me.user_id, me_person.as_ref().map(|p| p.id.into())));
     let addenda = if v.is_signed() { addenda::of(&state.db, me.org_id, SignedRecord::PolicyVersion, v.id).await? } else { Vec::new() };
     let can_sign = me.can(Action::SignPolicies) && !v.is_signed();
     let signer_warning = match (&me_person, can_sign) {
@@ -559,7 +559,7 @@ async fn version_view_with(
         _ => None,
     };
     let my_acknowledgement = match &me_person {
-        Some(p) if v.is_signed() => acks::acknowledged(&state.db, me.org_id, p.id, v.id).await?,
+        Some(p) if v.is_signed() => acks::acknowledged(&state.db, me.org_id, p.id.into(), v.id).await?,
         _ => None,
     };
     let newer: Option<(i32, i32)> = sqlx::query_as(
@@ -631,8 +631,8 @@ async fn update_version(State(state): State<AppState>, me: Member, Id(id): Id, F
 async fn add_addendum(State(state): State<AppState>, me: Member, Id(id): Id, Form(form): Form<addenda::Form>) -> AppResult<Response> {
     me.require(Action::ViewPolicies)?;
     let v = model::version(&state.db, me.org_id, id).await?;
-    let person = people::person_of_user(&state.db, me.org_id, me.user_id).await?;
-    if !policy::may_add_addendum(me.role, SignedRecord::PolicyVersion, v.signed_by(me.user_id, person.as_ref().map(|p| p.id))) {
+    let person = people::person_of_user(&state.db, me.org_id, me.user_id.into()).await?;
+    if !policy::may_add_addendum(me.role, SignedRecord::PolicyVersion, v.signed_by(me.user_id, person.as_ref().map(|p| p.id.into()))) {
         return Err(AppError::Forbidden);
     }
     if !v.is_signed() {
@@ -681,11 +681,11 @@ async fn sign_version(State(state): State<AppState>, me: Member, Id(id): Id, hea
         let page = version_view(&state, &me, v.clone(), VersionForm::from_version(&v), FieldErrors::default(), Some(message)).await?;
         return Ok((status, page).into_response());
     }
-    let person = people::person_of_user(&state.db, me.org_id, me.user_id).await?;
+    let person = people::person_of_user(&state.db, me.org_id, me.user_id.into()).await?;
     let signer = Signer {
         user_id: Some(me.user_id),
         name: person.as_ref().map(|p| p.name.clone()).unwrap_or_else(|| me.name.clone()),
-        person_id: person.as_ref().map(|p| p.id),
+        person_id: person.as_ref().map(|p| p.id.into()),
         top_management: person.as_ref().is_some_and(|p| p.top_management),
         client_addr: me.visitor.client_addr.clone(),
         user_agent: user_agent(&headers),
@@ -712,12 +712,12 @@ async fn sign_version(State(state): State<AppState>, me: Member, Id(id): Id, hea
 async fn acknowledge_signed_in(State(state): State<AppState>, me: Member, Id(id): Id, headers: HeaderMap) -> AppResult<Response> {
     me.require(Action::ViewPolicies)?;
     let v = model::version(&state.db, me.org_id, id).await?;
-    let person = people::person_of_user(&state.db, me.org_id, me.user_id).await?;
+    let person = people::person_of_user(&state.db, me.org_id, me.user_id.into()).await?;
     let Some(person) = person.filter(|_| policy::may_act_as_person(me.role, true)) else {
         return Err(AppError::Forbidden);
     };
     let mut tx = state.db.begin().await?;
-    let new = acks::acknowledge(&mut tx, &me.actor(), state.clock.now(), me.org_id, person.id, v.id, Method::SignedIn, &me.visitor.client_addr, &user_agent(&headers)).await?;
+    let new = acks::acknowledge(&mut tx, &me.actor(), state.clock.now(), me.org_id, person.id.into(), v.id, Method::SignedIn, &me.visitor.client_addr, &user_agent(&headers)).await?;
     tx.commit().await?;
     let msg = if new { format!("Thank you: you acknowledged {} v{}.", v.policy_title, v.number()) } else { "You had already acknowledged this version.".into() };
     Ok(redirect_with(&state, &format!("/policies/versions/{id}"), Flash::success(msg)))

@@ -197,7 +197,7 @@ struct ShowPage {
 }
 
 impl ShowPage {
-    fn selected_owner(&self, id: &Uuid) -> bool {
+    fn selected_owner(&self, id: &crate::ids::PersonId) -> bool {
         self.form.owner_id == id.to_string()
     }
 }
@@ -228,7 +228,7 @@ async fn show(state: &AppState, me: &Member, r: Requirement, form: StateForm, er
     };
     Ok(ShowPage {
         layout: Layout::build(&state.db, &me.visitor, format!("{} {}", r.code, r.title)).await?,
-        owners: people::choices(&state.db, me.org_id, today, &keep).await?,
+        owners: people::choices(&state.db, me.org_id, today, &keep.iter().map(|&k| k.into()).collect::<Vec<_>>()).await?,
         statuses: Status::ALL.to_vec(),
         history: audit::history(&state.db, me.org_id, "requirement", r.id, 50).await?,
         evidence: crate::evidence::model::for_target(

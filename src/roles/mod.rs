@@ -372,7 +372,7 @@ impl RolePage {
     fn action(&self) -> String {
         format!("/roles/{}", self.role.id)
     }
-    fn chosen(value: &str, id: &Uuid) -> bool {
+    fn chosen(value: &str, id: &crate::ids::PersonId) -> bool {
         value == id.to_string()
     }
 }
@@ -390,7 +390,7 @@ async fn role_view(
     let appointments: Vec<Appointment> =
         model::appointments(&state.db, me.org_id).await?.into_iter().filter(|a| a.role_id == role.id).collect();
     let people = people::choices(&state.db, me.org_id, today, &[]).await?;
-    let me_person = people::person_of_user(&state.db, me.org_id, me.user_id).await?.map(|p| p.id);
+    let me_person = people::person_of_user(&state.db, me.org_id, me.user_id.into()).await?.map(|p| p.id);
     let appoint = if appoint.appointed_on.is_empty() {
         // Defaults: today, and the signed-in executive as appointer when they are top management.
         let mine = people.iter().find(|p| Some(p.id) == me_person && p.top_management).map(|p| p.id.to_string()).unwrap_or_default();
@@ -405,7 +405,7 @@ async fn role_view(
         history: audit::history(&state.db, me.org_id, "role", role.id, 30).await?,
         appointers: people.iter().filter(|p| p.top_management).cloned().chain(people.iter().filter(|p| !p.top_management).cloned()).collect(),
         people,
-        me_person,
+        me_person: me_person.map(Into::into),
         role,
         appointments,
         form,
@@ -437,10 +437,10 @@ async fn appoint(State(state): State<AppState>, me: Member, Id(id): Id, Form(for
         Ok(n) => n,
         Err(errors) => return again(role, form, errors).await,
     };
-    let recorder = people::person_of_user(&state.db, me.org_id, me.user_id).await?.map(|p| p.id);
+    let recorder = people::person_of_user(&state.db, me.org_id, me.user_id.into()).await?.map(|p| p.id);
     let now = state.clock.now();
     let mut tx = state.db.begin().await?;
-    let (appointment_id, token) = match model::appoint(&mut tx, &me.actor(), now, me.org_id, &role, &new, recorder).await? {
+    let (appointment_id, token) = match model::appoint(&mut tx, &me.actor(), now, me.org_id, &role, &new, recorder.map(Into::into)).await? {
         Ok(v) => v,
         Err(refusal) => {
             drop(tx);
@@ -477,17 +477,17 @@ async fn appoint(State(state): State<AppState>, me: Member, Id(id): Id, Form(for
 async fn appointment_and_me(state: &AppState, me: &Member, id: Uuid) -> AppResult<(Appointment, Option<Person>)> {
     let mut conn = state.db.acquire().await?;
     let a = model::appointment(&mut conn, me.org_id, id).await?;
-    let person = people::person_of_user(&state.db, me.org_id, me.user_id).await?;
+    let person = people::person_of_user(&state.db, me.org_id, me.user_id.into()).await?;
     Ok((a, person))
 }
 
 async fn confirm(State(state): State<AppState>, me: Member, Id(id): Id) -> AppResult<Response> {
     let (a, person) = appointment_and_me(&state, &me, id).await?;
-    let Some(appointer) = person.filter(|p| Some(p.id) == a.appointed_by && policy::may_act_as_person(me.role, true)) else {
+    let Some(appointer) = person.filter(|p| Some(p.id.into()) == a.appointed_by && policy::may_act_as_person(me.role, true)) else {
         return Err(AppError::Forbidden);
     };
     let mut tx = state.db.begin().await?;
-    model::confirm(&mut tx, &me.actor(), state.clock.now(), me.org_id, &a, appointer.id).await?;
+    model::confirm(&mut tx, &me.actor(), state.clock.now(), me.org_id, &a, appointer.id.into()).await?;
     tx.commit().await?;
     Ok(redirect_with(&state, &format!("/roles/{}", a.role_id), Flash::success(format!("You confirmed {}'s appointment as {}.", a.person_name, a.role_name))))
 }
@@ -498,7 +498,7 @@ fn user_agent(headers: &HeaderMap) -> String {
 
 async fn accept_signed_in(State(state): State<AppState>, me: Member, Id(id): Id, headers: HeaderMap) -> AppResult<Response> {
     let (a, person) = appointment_and_me(&state, &me, id).await?;
-    let is_holder = person.as_ref().is_some_and(|p| p.id == a.person_id);
+    let is_holder = person.as_ref().is_some_and(|p| p.id == a.person_id.into());
     if !policy::may_act_as_person(me.role, is_holder) {
         return Err(AppError::Forbidden);
     }
@@ -552,7 +552,7 @@ struct HatsForm {
 
 async fn hats_note(State(state): State<AppState>, me: Member, Id(id): Id, Form(form): Form<HatsForm>) -> AppResult<Response> {
     let (a, person) = appointment_and_me(&state, &me, id).await?;
-    let is_holder = person.as_ref().is_some_and(|p| p.id == a.person_id);
+    let is_holder = person.as_ref().is_some_and(|p| p.id == a.person_id.into());
     if !me.can(Action::ManageRoles) && !policy::may_act_as_person(me.role, is_holder) {
         return Err(AppError::Forbidden);
     }
