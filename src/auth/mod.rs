@@ -115,10 +115,10 @@ async fn login(State(state): State<AppState>, visitor: Visitor, Form(form): Form
     };
     let org_id = model::first_active_org(&state.db, user_id, now.date_naive()).await?;
     let mut tx = state.db.begin().await?;
-    let cookie = session::start(&mut tx, &state, user_id, org_id, visitor.session.as_ref()).await?;
-    let actor = Actor { org_id, user_id: Some(user_id), label: email.clone(), request_id: visitor.request_id.clone() };
+    let cookie = session::start(&mut tx, &state, user_id.into(), org_id, visitor.session.as_ref()).await?;
+    let actor = Actor { org_id, user_id: Some(user_id.into()), label: email.clone(), request_id: visitor.request_id.clone() };
     audit::record(&mut tx, &actor, now, "session.signed_in", "user", user_id, json!({"address": visitor.client_addr})).await?;
-    let event = Event { org_id: None, user_id: Some(user_id), email: &email, client_addr: &visitor.client_addr, kind: Kind::SignedIn, detail: String::new() };
+    let event = Event { org_id: None, user_id: Some(user_id.into()), email: &email, client_addr: &visitor.client_addr, kind: Kind::SignedIn, detail: String::new() };
     security_log::record(&mut *tx, now, event).await?;
     tx.commit().await?;
     let target = if org_id.is_some() { next } else { "/orgs".to_string() };

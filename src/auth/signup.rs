@@ -199,10 +199,10 @@ async fn finish(State(state): State<AppState>, visitor: Visitor, crate::web::Seg
         // The address got an account since the link was sent (an invitation, another sign-up).
         return Err(AppError::Conflict("This address has an account by now. Sign in, then create the organisation from the Organisations page.".into()));
     };
-    let actor = Actor { user_id: Some(user_id), ..actor };
+    let actor = Actor { user_id: Some(user_id.into()), ..actor };
     crate::audit::record(&mut tx, &actor, now, "signup.finished", "user", user_id, serde_json::json!({"email": p.email})).await?;
     model::create_organisation(&mut tx, &actor, now, org_id, &p.org_name, user_id).await?;
-    let cookie = session::start(&mut tx, &state, user_id, Some(org_id), visitor.session.as_ref()).await?;
+    let cookie = session::start(&mut tx, &state, user_id.into(), Some(org_id), visitor.session.as_ref()).await?;
     tx.commit().await?;
     let flash = Flash::success(format!("Welcome to Mandate. {} is ready: start by inviting your ISMS lead and executives.", p.org_name));
     Ok(see_other_with("/dashboard", vec![cookie, session::flash_cookie(&state, &flash)]))

@@ -1,20 +1,19 @@
 //! Organisations, accounts, memberships and invitations: the queries and
 //! the rules that guard them. Every query on tenant data names its org_id.
-use crate::ids::OrgId;
 use crate::audit::{self, Actor};
+use crate::ids::{InvitationId, MembershipId, OrgId, UserId};
 use crate::auth::policy::Role;
 use crate::auth::session::{hash_token, random_token};
 use crate::error::{AppError, AppResult};
-use super::window::{self, AccessWindow};
+use super::window::AccessWindow;
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use serde_json::json;
 use sqlx::{PgConnection, PgPool};
-use uuid::Uuid;
 
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct MemberRow {
-    pub id: Uuid,
-    pub user_id: Uuid,
+    pub id: MembershipId,
+    pub user_id: UserId,
     pub name: String,
     pub email: String,
     pub role: String,
@@ -36,9 +35,9 @@ impl MemberRow {
     }
 }
 
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct InvitationRow {
-    pub id: Uuid,
+    pub id: InvitationId,
     pub email: String,
     pub role: String,
     pub invited_by_name: String,
@@ -58,27 +57,31 @@ impl InvitationRow {
 }
 
 pub async fn list_members(db: &PgPool, org_id: OrgId) -> AppResult<Vec<MemberRow>> {
-    Ok(sqlx::query_as(
-        "SELECT m.id, m.user_id, u.name, u.email, m.role, m.disabled_at, m.created_at, m.access_from, m.access_until
-           FROM memberships m JOIN users u ON u.id = m.user_id
-          WHERE m.org_id = $1
-          ORDER BY m.disabled_at IS NOT NULL, u.name, u.email",
+    Ok(sqlx::query_as!(
+        MemberRow,
+        r#"SELECT m.id AS "id: MembershipId", m.user_id AS "user_id: UserId", u.name, u.email, m.role, m.disabled_at, m.created_at,
+                  m.access_from, m.access_until
+             FROM memberships m JOIN users u ON u.id = m.user_id
+            WHERE m.org_id = $1
+            ORDER BY m.disabled_at IS NOT NULL, u.name, u.email"#,
+        org_id.0,
     )
-    .bind(org_id)
     .fetch_all(db)
     .await?)
 }
 
 /// Invitations that can still be accepted.
 pub async fn pending_invitations(db: &PgPool, org_id: OrgId, now: DateTime<Utc>) -> AppResult<Vec<InvitationRow>> {
-    Ok(sqlx::query_as(
-        "SELECT i.id, i.email, i.role, u.name AS invited_by_name, i.created_at, i.expires_at, i.access_from, i.access_until
-           FROM invitations i JOIN users u ON u.id = i.invited_by
-          WHERE i.org_id = $1 AND i.accepted_at IS NULL AND i.revoked_at IS NULL AND i.expires_at > $2
-          ORDER BY i.created_at DESC",
+    Ok(sqlx::query_as!(
+        InvitationRow,
+        r#"SELECT i.id AS "id: InvitationId", i.email, i.role, u.name AS invited_by_name, i.created_at, i.expires_at,
+                  i.access_from, i.access_until
+             FROM invitations i JOIN users u ON u.id = i.invited_by
+            WHERE i.org_id = $1 AND i.accepted_at IS NULL AND i.revoked_at IS NULL AND i.expires_at > $2
+            ORDER BY i.created_at DESC"#,
+        org_id.0,
+        now,
     )
-    .bind(org_id)
-    .bind(now)
     .fetch_all(db)
     .await?)
 }
@@ -95,17 +98,17 @@ pub async fn create_user(
     email: &str,
     name: &str,
     password_hash: &str,
-) -> AppResult<Option<Uuid>> {
-    let id = Uuid::new_v4();
-    let inserted = sqlx::query(
+) -> AppResult<Option<UserId>> {
+    let id = UserId::new();
+    let inserted = sqlx::query!(
         "INSERT INTO users (id, email, name, password_hash, created_at) VALUES ($1, $2, $3, $4, $5)
          ON CONFLICT DO NOTHING",
+        id.0,
+        email,
+        name,
+        password_hash,
+        now,
     )
-    .bind(id)
-    .bind(email)
-    .bind(name)
-    .bind(password_hash)
-    .bind(now)
     .execute(&mut *conn)
     .await?;
     if inserted.rows_affected() == 0 {
@@ -115,11 +118,11 @@ pub async fn create_user(
     Ok(Some(id))
 }
 
-pub async fn find_user_by_email(db: &PgPool, email: &str) -> AppResult<Option<(Uuid, String, String)>> {
-    Ok(sqlx::query_as("SELECT id, name, password_hash FROM users WHERE lower(email) = lower($1)")
-        .bind(email)
+pub async fn find_user_by_email(db: &PgPool, email: &str) -> AppResult<Option<(UserId, String, String)>> {
+    let row = sqlx::query!(r#"SELECT id AS "id: UserId", name, password_hash FROM users WHERE lower(email) = lower($1)"#, email)
         .fetch_optional(db)
-        .await?)
+        .await?;
+    Ok(row.map(|r| (r.id, r.name, r.password_hash)))
 }
 
 /// A new organisation with `owner` as its first owner. Returns the org id.
@@ -129,12 +132,9 @@ pub async fn create_organisation(
     now: DateTime<Utc>,
     org_id: OrgId,
     name: &str,
-    owner: Uuid,
+    owner: UserId,
 ) -> AppResult<()> {
-    sqlx::query("INSERT INTO organisations (id, name, created_at) VALUES ($1, $2, $3)")
-        .bind(org_id)
-        .bind(name)
-        .bind(now)
+    sqlx::query!("INSERT INTO organisations (id, name, created_at) VALUES ($1, $2, $3)", org_id.0, name, now)
         .execute(&mut *conn)
         .await?;
     let actor = Actor { org_id: Some(org_id), ..actor.clone() };
@@ -148,64 +148,73 @@ pub async fn add_membership(
     actor: &Actor,
     now: DateTime<Utc>,
     org_id: OrgId,
-    user_id: Uuid,
+    user_id: UserId,
     role: Role,
-) -> AppResult<Uuid> {
-    let id = Uuid::new_v4();
-    sqlx::query("INSERT INTO memberships (id, org_id, user_id, role, created_at) VALUES ($1, $2, $3, $4, $5)")
-        .bind(id)
-        .bind(org_id)
-        .bind(user_id)
-        .bind(role.as_str())
-        .bind(now)
-        .execute(&mut *conn)
-        .await?;
+) -> AppResult<MembershipId> {
+    let id = MembershipId::new();
+    sqlx::query!(
+        "INSERT INTO memberships (id, org_id, user_id, role, created_at) VALUES ($1, $2, $3, $4, $5)",
+        id.0,
+        org_id.0,
+        user_id.0,
+        role.as_str(),
+        now,
+    )
+    .execute(&mut *conn)
+    .await?;
     audit::record(conn, actor, now, "membership.created", "membership", id, json!({"user_id": user_id, "role": role})).await?;
     Ok(id)
 }
 
+// The three queries below write out the access-window rule of
+// `window::open_sql` (for membership `m` on day `$2`/`$3`); the test
+// `queries_write_the_window_rule_as_stated` keeps them the same.
+
 /// The organisation a user lands in after signing in.
 /// (Memberships outside their access window do not count.)
-pub async fn first_active_org(db: &PgPool, user_id: Uuid, today: NaiveDate) -> AppResult<Option<OrgId>> {
-    Ok(sqlx::query_scalar(&format!(
-        "SELECT m.org_id FROM memberships m JOIN organisations o ON o.id = m.org_id
-          WHERE m.user_id = $1 AND m.disabled_at IS NULL AND {} ORDER BY o.name, o.id LIMIT 1",
-        window::open_sql("m", "$2")
-    ))
-    .bind(user_id)
-    .bind(today)
+pub async fn first_active_org(db: &PgPool, user_id: UserId, today: NaiveDate) -> AppResult<Option<OrgId>> {
+    Ok(sqlx::query_scalar!(
+        r#"SELECT m.org_id AS "org_id: OrgId" FROM memberships m JOIN organisations o ON o.id = m.org_id
+            WHERE m.user_id = $1 AND m.disabled_at IS NULL
+              AND (m.access_from IS NULL OR m.access_from <= $2) AND (m.access_until IS NULL OR m.access_until >= $2)
+            ORDER BY o.name, o.id LIMIT 1"#,
+        user_id.0,
+        today,
+    )
     .fetch_optional(db)
     .await?)
 }
 
 /// An enabled membership, open today.
-pub async fn is_active_member(db: &PgPool, org_id: OrgId, user_id: Uuid, today: NaiveDate) -> AppResult<bool> {
-    Ok(sqlx::query_scalar(&format!(
-        "SELECT EXISTS (SELECT 1 FROM memberships m WHERE m.org_id = $1 AND m.user_id = $2 AND m.disabled_at IS NULL AND {})",
-        window::open_sql("m", "$3")
-    ))
-    .bind(org_id)
-    .bind(user_id)
-    .bind(today)
+pub async fn is_active_member(db: &PgPool, org_id: OrgId, user_id: UserId, today: NaiveDate) -> AppResult<bool> {
+    Ok(sqlx::query_scalar!(
+        r#"SELECT EXISTS (SELECT 1 FROM memberships m WHERE m.org_id = $1 AND m.user_id = $2 AND m.disabled_at IS NULL
+              AND (m.access_from IS NULL OR m.access_from <= $3) AND (m.access_until IS NULL OR m.access_until >= $3)) AS "open!""#,
+        org_id.0,
+        user_id.0,
+        today,
+    )
     .fetch_one(db)
     .await?)
 }
 
 /// Memberships of a user that are enabled but closed today (an auditor
 /// before or after their window), to explain why they are missing.
-pub async fn closed_memberships(db: &PgPool, user_id: Uuid, today: NaiveDate) -> AppResult<Vec<ClosedMembership>> {
-    Ok(sqlx::query_as(&format!(
-        "SELECT o.name AS org_name, m.access_from, m.access_until FROM memberships m JOIN organisations o ON o.id = m.org_id
-          WHERE m.user_id = $1 AND m.disabled_at IS NULL AND NOT ({}) ORDER BY o.name, o.id",
-        window::open_sql("m", "$2")
-    ))
-    .bind(user_id)
-    .bind(today)
+pub async fn closed_memberships(db: &PgPool, user_id: UserId, today: NaiveDate) -> AppResult<Vec<ClosedMembership>> {
+    Ok(sqlx::query_as!(
+        ClosedMembership,
+        r#"SELECT o.name AS org_name, m.access_from, m.access_until FROM memberships m JOIN organisations o ON o.id = m.org_id
+            WHERE m.user_id = $1 AND m.disabled_at IS NULL
+              AND NOT ((m.access_from IS NULL OR m.access_from <= $2) AND (m.access_until IS NULL OR m.access_until >= $2))
+            ORDER BY o.name, o.id"#,
+        user_id.0,
+        today,
+    )
     .fetch_all(db)
     .await?)
 }
 
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct ClosedMembership {
     pub org_name: String,
     pub access_from: Option<NaiveDate>,
@@ -220,29 +229,28 @@ impl ClosedMembership {
 
 /// Loads a membership of this organisation for a change, locking the
 /// organisation so that two owners cannot both remove the last owner.
-async fn membership_for_change(conn: &mut PgConnection, org_id: OrgId, membership_id: Uuid) -> AppResult<MemberRow> {
-    sqlx::query("SELECT id FROM organisations WHERE id = $1 FOR UPDATE")
-        .bind(org_id)
-        .execute(&mut *conn)
-        .await?;
-    sqlx::query_as(
-        "SELECT m.id, m.user_id, u.name, u.email, m.role, m.disabled_at, m.created_at, m.access_from, m.access_until
-           FROM memberships m JOIN users u ON u.id = m.user_id
-          WHERE m.org_id = $1 AND m.id = $2",
+async fn membership_for_change(conn: &mut PgConnection, org_id: OrgId, membership_id: MembershipId) -> AppResult<MemberRow> {
+    sqlx::query!("SELECT id FROM organisations WHERE id = $1 FOR UPDATE", org_id.0).fetch_optional(&mut *conn).await?;
+    sqlx::query_as!(
+        MemberRow,
+        r#"SELECT m.id AS "id: MembershipId", m.user_id AS "user_id: UserId", u.name, u.email, m.role, m.disabled_at, m.created_at,
+                  m.access_from, m.access_until
+             FROM memberships m JOIN users u ON u.id = m.user_id
+            WHERE m.org_id = $1 AND m.id = $2"#,
+        org_id.0,
+        membership_id.0,
     )
-    .bind(org_id)
-    .bind(membership_id)
     .fetch_optional(&mut *conn)
     .await?
     .ok_or(AppError::NotFound)
 }
 
-async fn other_active_owners(conn: &mut PgConnection, org_id: OrgId, except: Uuid) -> AppResult<i64> {
-    Ok(sqlx::query_scalar(
-        "SELECT count(*) FROM memberships WHERE org_id = $1 AND role = 'owner' AND disabled_at IS NULL AND id <> $2",
+async fn other_active_owners(conn: &mut PgConnection, org_id: OrgId, except: MembershipId) -> AppResult<i64> {
+    Ok(sqlx::query_scalar!(
+        r#"SELECT count(*) AS "n!" FROM memberships WHERE org_id = $1 AND role = 'owner' AND disabled_at IS NULL AND id <> $2"#,
+        org_id.0,
+        except.0,
     )
-    .bind(org_id)
-    .bind(except)
     .fetch_one(conn)
     .await?)
 }
@@ -254,7 +262,7 @@ pub async fn change_role(
     actor: &Actor,
     now: DateTime<Utc>,
     org_id: OrgId,
-    membership_id: Uuid,
+    membership_id: MembershipId,
     role: Role,
 ) -> AppResult<MemberRow> {
     let m = membership_for_change(conn, org_id, membership_id).await?;
@@ -265,14 +273,14 @@ pub async fn change_role(
         return Err(AppError::Conflict(LAST_OWNER.into()));
     }
     // An access window belongs to the auditor role: another role drops it.
-    sqlx::query(
+    sqlx::query!(
         "UPDATE memberships SET role = $3,
                 access_from = CASE WHEN $3 = 'auditor' THEN access_from END, access_until = CASE WHEN $3 = 'auditor' THEN access_until END
           WHERE org_id = $1 AND id = $2",
+        org_id.0,
+        membership_id.0,
+        role.as_str(),
     )
-    .bind(org_id)
-    .bind(membership_id)
-    .bind(role.as_str())
     .execute(&mut *conn)
     .await?;
     audit::record(
@@ -294,7 +302,7 @@ pub async fn set_access_window(
     actor: &Actor,
     now: DateTime<Utc>,
     org_id: OrgId,
-    membership_id: Uuid,
+    membership_id: MembershipId,
     window: AccessWindow,
 ) -> AppResult<MemberRow> {
     let m = membership_for_change(conn, org_id, membership_id).await?;
@@ -304,13 +312,15 @@ pub async fn set_access_window(
     if m.window() == window {
         return Ok(m);
     }
-    sqlx::query("UPDATE memberships SET access_from = $3, access_until = $4 WHERE org_id = $1 AND id = $2")
-        .bind(org_id)
-        .bind(membership_id)
-        .bind(window.from)
-        .bind(window.until)
-        .execute(&mut *conn)
-        .await?;
+    sqlx::query!(
+        "UPDATE memberships SET access_from = $3, access_until = $4 WHERE org_id = $1 AND id = $2",
+        org_id.0,
+        membership_id.0,
+        window.from,
+        window.until,
+    )
+    .execute(&mut *conn)
+    .await?;
     audit::record(
         conn,
         actor,
@@ -330,7 +340,7 @@ pub async fn set_disabled(
     actor: &Actor,
     now: DateTime<Utc>,
     org_id: OrgId,
-    membership_id: Uuid,
+    membership_id: MembershipId,
     disable: bool,
 ) -> AppResult<MemberRow> {
     let m = membership_for_change(conn, org_id, membership_id).await?;
@@ -338,20 +348,17 @@ pub async fn set_disabled(
         return Ok(m);
     }
     if disable {
-        if Some(m.user_id) == actor.user_id {
+        if actor.user_id.is_some_and(|u| UserId::from(u) == m.user_id) {
             return Err(AppError::Conflict("You cannot disable your own membership.".into()));
         }
         if m.role() == Role::Owner && other_active_owners(conn, org_id, m.id).await? == 0 {
             return Err(AppError::Conflict(LAST_OWNER.into()));
         }
     }
-    sqlx::query("UPDATE memberships SET disabled_at = $3 WHERE org_id = $1 AND id = $2")
-        .bind(org_id)
-        .bind(membership_id)
-        .bind(disable.then_some(now))
+    sqlx::query!("UPDATE memberships SET disabled_at = $3 WHERE org_id = $1 AND id = $2", org_id.0, membership_id.0, disable.then_some(now))
         .execute(&mut *conn)
         .await?;
-    let ended = if disable { crate::auth::session::end_all_for_user(conn, m.user_id, None).await? } else { 0 };
+    let ended = if disable { crate::auth::session::end_all_for_user(conn, m.user_id.into(), None).await? } else { 0 };
     let action = if disable { "membership.disabled" } else { "membership.enabled" };
     audit::record(conn, actor, now, action, "membership", membership_id, json!({"user": m.email, "sessions_ended": ended}))
         .await?;
@@ -374,35 +381,35 @@ pub async fn create_invitation(
     ttl: Duration,
     org_id: OrgId,
     invitee: Invitee<'_>,
-) -> AppResult<(Uuid, String)> {
+) -> AppResult<(InvitationId, String)> {
     let Invitee { email, role, window } = invitee;
-    let already: bool = sqlx::query_scalar(
-        "SELECT EXISTS (SELECT 1 FROM memberships m JOIN users u ON u.id = m.user_id
-                         WHERE m.org_id = $1 AND lower(u.email) = lower($2))",
+    let already = sqlx::query_scalar!(
+        r#"SELECT EXISTS (SELECT 1 FROM memberships m JOIN users u ON u.id = m.user_id
+                           WHERE m.org_id = $1 AND lower(u.email) = lower($2)) AS "already!""#,
+        org_id.0,
+        email,
     )
-    .bind(org_id)
-    .bind(email)
     .fetch_one(&mut *conn)
     .await?;
     if already {
         return Err(AppError::Conflict(format!("{email} is already a member of this organisation.")));
     }
-    let id = Uuid::new_v4();
+    let id = InvitationId::new();
     let token = random_token();
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO invitations (id, org_id, email, role, token_hash, invited_by, created_at, expires_at, access_from, access_until)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        id.0,
+        org_id.0,
+        email,
+        role.as_str(),
+        hash_token(&token),
+        actor.user_id,
+        now,
+        now + ttl,
+        window.from,
+        window.until,
     )
-    .bind(id)
-    .bind(org_id)
-    .bind(email)
-    .bind(role.as_str())
-    .bind(hash_token(&token))
-    .bind(actor.user_id)
-    .bind(now)
-    .bind(now + ttl)
-    .bind(window.from)
-    .bind(window.until)
     .execute(&mut *conn)
     .await?;
     audit::record(
@@ -423,24 +430,26 @@ pub async fn revoke_invitation(
     actor: &Actor,
     now: DateTime<Utc>,
     org_id: OrgId,
-    invitation_id: Uuid,
+    invitation_id: InvitationId,
 ) -> AppResult<String> {
-    let email: Option<String> = sqlx::query_scalar(
+    let email = sqlx::query_scalar!(
         "UPDATE invitations SET revoked_at = $3
           WHERE org_id = $1 AND id = $2 AND accepted_at IS NULL AND revoked_at IS NULL
           RETURNING email",
+        org_id.0,
+        invitation_id.0,
+        now,
     )
-    .bind(org_id)
-    .bind(invitation_id)
-    .bind(now)
     .fetch_optional(&mut *conn)
     .await?;
     let Some(email) = email else {
-        let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM invitations WHERE org_id = $1 AND id = $2)")
-            .bind(org_id)
-            .bind(invitation_id)
-            .fetch_one(&mut *conn)
-            .await?;
+        let exists = sqlx::query_scalar!(
+            r#"SELECT EXISTS (SELECT 1 FROM invitations WHERE org_id = $1 AND id = $2) AS "exists!""#,
+            org_id.0,
+            invitation_id.0,
+        )
+        .fetch_one(&mut *conn)
+        .await?;
         return Err(if exists {
             AppError::Conflict("This invitation was already used or withdrawn.".into())
         } else {
@@ -452,9 +461,9 @@ pub async fn revoke_invitation(
 }
 
 /// An invitation as its link shows it.
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct Invitation {
-    pub id: Uuid,
+    pub id: InvitationId,
     pub org_id: OrgId,
     pub org_name: String,
     pub email: String,
@@ -496,13 +505,14 @@ impl Invitation {
 }
 
 pub async fn find_invitation(db: &PgPool, token: &str) -> AppResult<Option<Invitation>> {
-    Ok(sqlx::query_as(
-        "SELECT i.id, i.org_id, o.name AS org_name, i.email, i.role, u.name AS inviter_name,
-                i.expires_at, i.accepted_at, i.revoked_at, i.access_from, i.access_until
-           FROM invitations i JOIN organisations o ON o.id = i.org_id JOIN users u ON u.id = i.invited_by
-          WHERE i.token_hash = $1",
+    Ok(sqlx::query_as!(
+        Invitation,
+        r#"SELECT i.id AS "id: InvitationId", i.org_id AS "org_id: OrgId", o.name AS org_name, i.email, i.role, u.name AS inviter_name,
+                  i.expires_at, i.accepted_at, i.revoked_at, i.access_from, i.access_until
+             FROM invitations i JOIN organisations o ON o.id = i.org_id JOIN users u ON u.id = i.invited_by
+            WHERE i.token_hash = $1"#,
+        hash_token(token),
     )
-    .bind(hash_token(token))
     .fetch_optional(db)
     .await?)
 }
@@ -513,25 +523,23 @@ pub async fn accept_invitation(
     actor: &Actor,
     now: DateTime<Utc>,
     invitation: &Invitation,
-    user_id: Uuid,
+    user_id: UserId,
 ) -> AppResult<()> {
-    let claimed = sqlx::query(
+    let claimed = sqlx::query!(
         "UPDATE invitations SET accepted_at = $3, accepted_by = $4
           WHERE org_id = $1 AND id = $2 AND accepted_at IS NULL AND revoked_at IS NULL AND expires_at > $3",
+        invitation.org_id.0,
+        invitation.id.0,
+        now,
+        user_id.0,
     )
-    .bind(invitation.org_id)
-    .bind(invitation.id)
-    .bind(now)
-    .bind(user_id)
     .execute(&mut *conn)
     .await?;
     if claimed.rows_affected() == 0 {
         return Err(AppError::Conflict("This invitation can no longer be used. Ask for a new one.".into()));
     }
     let existing: Option<Option<DateTime<Utc>>> =
-        sqlx::query_scalar("SELECT disabled_at FROM memberships WHERE org_id = $1 AND user_id = $2")
-            .bind(invitation.org_id)
-            .bind(user_id)
+        sqlx::query_scalar!("SELECT disabled_at FROM memberships WHERE org_id = $1 AND user_id = $2", invitation.org_id.0, user_id.0)
             .fetch_optional(&mut *conn)
             .await?;
     match existing {
@@ -548,16 +556,35 @@ pub async fn accept_invitation(
         .await?;
     let membership_id = add_membership(conn, actor, now, invitation.org_id, user_id, invitation.role()).await?;
     if invitation.access_from.is_some() || invitation.access_until.is_some() {
-        sqlx::query("UPDATE memberships SET access_from = $3, access_until = $4 WHERE org_id = $1 AND id = $2")
-            .bind(invitation.org_id)
-            .bind(membership_id)
-            .bind(invitation.access_from)
-            .bind(invitation.access_until)
-            .execute(&mut *conn)
-            .await?;
+        sqlx::query!(
+            "UPDATE memberships SET access_from = $3, access_until = $4 WHERE org_id = $1 AND id = $2",
+            invitation.org_id.0,
+            membership_id.0,
+            invitation.access_from,
+            invitation.access_until,
+        )
+        .execute(&mut *conn)
+        .await?;
     }
     // Accepting an invitation sent to a person's address is the account
     // holder's confirmation that the directory entry is them.
     crate::people::model::link_account(conn, actor, now, invitation.org_id, &invitation.email, user_id).await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::window::open_sql;
+
+    /// Compile-checked SQL is literal, so the access-window rule is written
+    /// out in the queries above: it must stay the rule `open_sql` states.
+    #[test]
+    fn queries_write_the_window_rule_as_stated() {
+        let source = include_str!("model.rs");
+        for day in ["$2", "$3"] {
+            assert!(source.contains(&open_sql("m", day)), "a query checks the window on {day} differently from open_sql");
+        }
+        assert_eq!(source.matches(&open_sql("m", "$2")).count(), 2, "first_active_org and closed_memberships");
+        assert_eq!(source.matches(&open_sql("m", "$3")).count(), 1, "is_active_member");
+    }
 }

@@ -19,7 +19,10 @@ pub enum WindowState {
 }
 
 /// The SQL condition "the membership `m` is open on `day`", `day` being a
-/// query parameter such as `$2`.
+/// query parameter such as `$2`: the rule `AccessWindow::is_open` states in
+/// Rust. Compile-checked queries hold their SQL as literals, so those of
+/// `orgs::model` write this condition out, and a test there checks that
+/// they write exactly this.
 pub fn open_sql(m: &str, day: &str) -> String {
     format!("({m}.access_from IS NULL OR {m}.access_from <= {day}) AND ({m}.access_until IS NULL OR {m}.access_until >= {day})")
 }

@@ -2,14 +2,14 @@
 //! and the account that made it (or the personal link it came through).
 //! Pages, CSV exports and bundles all say it the same way.
 
-use uuid::Uuid;
+use crate::ids::PersonId;
 
 /// The person an act stands for, as the directory names them at the act.
 /// (Their job title then is read from the directory in the act's own
 /// statement: see `TITLE_SQL`.)
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Signatory {
-    pub person_id: Option<Uuid>,
+    pub person_id: Option<PersonId>,
     pub name: String,
 }
 

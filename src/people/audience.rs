@@ -1,7 +1,18 @@
 //! Who a policy or a training module is for: everyone, employees,
 //! contractors, line managers, or chosen departments. The same rule runs in
 //! Rust (for one person) and in SQL (for whole lists at once).
-use super::model::Person;
+use super::model::{Kind, Person};
+
+crate::text_enum! {
+    /// The kind of audience, as stored (`audience` columns).
+    pub enum AudienceKind {
+        AllStaff = "all_staff" => "All staff and contractors",
+        Employees = "employees" => "Employees only",
+        Contractors = "contractors" => "Contractors only",
+        Managers = "managers" => "Line managers only",
+        Departments = "departments" => "Chosen departments",
+    }
+}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Audience {
@@ -13,32 +24,35 @@ pub enum Audience {
 }
 
 impl Audience {
-    pub const KINDS: [(&'static str, &'static str); 5] = [
-        ("all_staff", "All staff and contractors"),
-        ("employees", "Employees only"),
-        ("contractors", "Contractors only"),
-        ("managers", "Line managers only"),
-        ("departments", "Chosen departments"),
-    ];
-
-    pub fn from_parts(kind: &str, departments: &[String]) -> Audience {
+    /// The audience of this kind; `departments` count only for `Departments`.
+    pub fn of(kind: AudienceKind, departments: &[String]) -> Audience {
         match kind {
-            "employees" => Audience::Employees,
-            "contractors" => Audience::Contractors,
-            "managers" => Audience::Managers,
-            "departments" => Audience::Departments(departments.to_vec()),
-            _ => Audience::AllStaff,
+            AudienceKind::AllStaff => Audience::AllStaff,
+            AudienceKind::Employees => Audience::Employees,
+            AudienceKind::Contractors => Audience::Contractors,
+            AudienceKind::Managers => Audience::Managers,
+            AudienceKind::Departments => Audience::Departments(departments.to_vec()),
         }
     }
 
-    pub fn kind(&self) -> &'static str {
+    /// As `of`, from the stored or submitted text (anything unknown is all staff).
+    pub fn from_parts(kind: &str, departments: &[String]) -> Audience {
+        Audience::of(kind.parse().unwrap_or(AudienceKind::AllStaff), departments)
+    }
+
+    pub fn audience_kind(&self) -> AudienceKind {
         match self {
-            Audience::AllStaff => "all_staff",
-            Audience::Employees => "employees",
-            Audience::Contractors => "contractors",
-            Audience::Managers => "managers",
-            Audience::Departments(_) => "departments",
+            Audience::AllStaff => AudienceKind::AllStaff,
+            Audience::Employees => AudienceKind::Employees,
+            Audience::Contractors => AudienceKind::Contractors,
+            Audience::Managers => AudienceKind::Managers,
+            Audience::Departments(_) => AudienceKind::Departments,
         }
+    }
+
+    /// The stored value of `audience_kind`.
+    pub fn kind(&self) -> &'static str {
+        self.audience_kind().as_str()
     }
 
     pub fn departments(&self) -> Vec<String> {
@@ -52,15 +66,15 @@ impl Audience {
         match self {
             Audience::Departments(d) if d.is_empty() => "Chosen departments (none chosen yet)".into(),
             Audience::Departments(d) => format!("Departments: {}", d.join(", ")),
-            other => Self::KINDS.iter().find(|(k, _)| *k == other.kind()).map(|(_, l)| l.to_string()).unwrap_or_default(),
+            other => other.audience_kind().label().to_string(),
         }
     }
 
     pub fn includes(&self, p: &Person) -> bool {
         match self {
             Audience::AllStaff => true,
-            Audience::Employees => p.kind == "employee",
-            Audience::Contractors => p.kind == "contractor",
+            Audience::Employees => p.kind == Kind::Employee,
+            Audience::Contractors => p.kind == Kind::Contractor,
             Audience::Managers => p.line_manager,
             Audience::Departments(d) => d.contains(&p.department),
         }
@@ -69,6 +83,8 @@ impl Audience {
 
 /// The same rule as `includes`, as an SQL condition: `target` is the alias of
 /// the row with `audience` and `audience_departments`, `person` of `people`.
+/// Compile-checked queries write this condition out (their SQL is literal);
+/// `sql_condition_is_the_one_queries_write` keeps the copies the same.
 pub fn sql_match(target: &str, person: &str) -> String {
     format!(
         "(CASE {target}.audience WHEN 'all_staff' THEN true

@@ -3,11 +3,11 @@
 //! importing the same file twice changes nothing the second time. Columns
 //! the file does not have are left as they are.
 use super::model::{Kind, Person, PersonFields};
+use crate::ids::PersonId;
 use crate::web::form::{parse_date, parse_email, parse_optional, parse_text};
 use crate::web::sheet::{self, Column};
 use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, HashSet};
-use uuid::Uuid;
 
 /// The columns an import understands, with what goes in them.
 pub const COLUMNS: [(&str, &str); 11] = [
@@ -277,8 +277,8 @@ pub fn parse(bytes: &[u8], known_emails: &HashSet<String>) -> Parsed {
 /// What applying an import would do.
 #[derive(Debug, Default)]
 pub struct Plan {
-    pub creates: Vec<(Uuid, PersonFields)>,
-    pub updates: Vec<(Uuid, PersonFields, serde_json::Map<String, serde_json::Value>)>,
+    pub creates: Vec<(PersonId, PersonFields)>,
+    pub updates: Vec<(PersonId, PersonFields, serde_json::Map<String, serde_json::Value>)>,
     pub unchanged: usize,
     /// Lines whose top_management column differs from the roster: not
     /// applied (the roster changes only by proposal and confirmation).
@@ -294,13 +294,12 @@ pub struct Plan {
 pub fn plan(existing: &[Person], columns: &[String], rows: Vec<Row>) -> Result<Plan, String> {
     let has = |c: &str| columns.iter().any(|x| x == c);
     let by_email: HashMap<std::borrow::Cow<'_, str>, &Person> = existing.iter().map(|p| (lower(&p.email), p)).collect();
-    // Everyone in the file gets an id first, so managers can be new people too.
-    let ids: HashMap<&str, Uuid> = rows
-        .iter()
-        .map(|r| (r.email.as_str(), by_email.get(r.email.as_str()).map(|p| p.id).unwrap_or_else(Uuid::new_v4)))
-        .collect();
-    let row_ids: Vec<Uuid> = rows.iter().map(|r| ids[r.email.as_str()]).collect();
-    let managers: Vec<Option<Uuid>> = if has("manager_email") {
+    // Everyone in the file gets an id first, so managers can be new people
+    // too: theirs, or a fresh one (never the default, nil id).
+    let ids: HashMap<&str, PersonId> =
+        rows.iter().map(|r| (r.email.as_str(), by_email.get(r.email.as_str()).map_or_else(PersonId::new, |p| p.id))).collect();
+    let row_ids: Vec<PersonId> = rows.iter().map(|r| ids[r.email.as_str()]).collect();
+    let managers: Vec<Option<PersonId>> = if has("manager_email") {
         rows.iter()
             .map(|r| match &r.manager_email {
                 None => Ok(None),
@@ -318,7 +317,7 @@ pub fn plan(existing: &[Person], columns: &[String], rows: Vec<Row>) -> Result<P
     drop(ids);
     let mut managers = managers.into_iter();
     let mut plan = Plan::default();
-    let mut merged: Vec<(u64, Uuid, Option<Uuid>)> = Vec::with_capacity(rows.len());
+    let mut merged: Vec<(u64, PersonId, Option<PersonId>)> = Vec::with_capacity(rows.len());
     for (r, id) in rows.into_iter().zip(row_ids) {
         let current = by_email.get(r.email.as_str()).copied();
         let before = current.map(|p| p.fields()).unwrap_or_default();
@@ -375,7 +374,7 @@ pub fn plan(existing: &[Person], columns: &[String], rows: Vec<Row>) -> Result<P
         }
     }
     // Nobody may end up managing themselves through a chain of managers.
-    let mut manager_of: HashMap<Uuid, Option<Uuid>> = existing.iter().map(|p| (p.id, p.manager_id)).collect();
+    let mut manager_of: HashMap<PersonId, Option<PersonId>> = existing.iter().map(|p| (p.id, p.manager_id)).collect();
     for (_, id, m) in &merged {
         manager_of.insert(*id, *m);
     }

@@ -1,40 +1,30 @@
 //! The people directory: staff and contractors, most of whom never sign in.
 //! People are never deleted (records refer to them); leavers get an end date.
-use crate::ids::OrgId;
 use crate::audit::{self, Actor, Entry};
+use crate::ids::{OrgId, PersonId, UserId};
 use crate::error::{AppError, AppResult};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use sqlx::{PgConnection, PgPool};
-use uuid::Uuid;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
-#[serde(rename_all = "snake_case")]
-pub enum Kind {
-    #[default]
-    Employee,
-    Contractor,
+crate::text_enum! {
+    /// How someone works for the organisation (`people.kind`).
+    #[derive(Default)]
+    pub enum Kind {
+        #[default]
+        Employee = "employee" => "Employee",
+        Contractor = "contractor" => "Contractor",
+    }
 }
 
 impl Kind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Kind::Employee => "employee",
-            Kind::Contractor => "contractor",
-        }
-    }
-    pub fn label(self) -> &'static str {
-        match self {
-            Kind::Employee => "Employee",
-            Kind::Contractor => "Contractor",
-        }
-    }
+    /// Reads what a form or a spreadsheet says, leniently: any case, and an
+    /// empty cell or "staff" means employee.
     pub fn parse(raw: &str) -> Option<Kind> {
         match raw.trim().to_lowercase().as_str() {
-            "" | "employee" | "staff" => Some(Kind::Employee),
-            "contractor" => Some(Kind::Contractor),
-            _ => None,
+            "" | "staff" => Some(Kind::Employee),
+            other => other.parse().ok(),
         }
     }
 }
@@ -46,7 +36,7 @@ pub struct PersonFields {
     pub email: String,
     pub job_title: String,
     pub department: String,
-    pub manager_id: Option<Uuid>,
+    pub manager_id: Option<PersonId>,
     pub kind: Kind,
     pub start_date: Option<NaiveDate>,
     pub end_date: Option<NaiveDate>,
@@ -95,31 +85,28 @@ pub fn is_current(start: Option<NaiveDate>, end: Option<NaiveDate>, day: NaiveDa
 }
 
 /// A person as lists and pages show them.
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct Person {
-    pub id: Uuid,
+    pub id: PersonId,
     pub name: String,
     pub email: String,
     pub job_title: String,
     pub department: String,
-    pub manager_id: Option<Uuid>,
+    pub manager_id: Option<PersonId>,
     pub manager_name: Option<String>,
     pub manager_email: Option<String>,
-    pub kind: String,
+    pub kind: Kind,
     pub start_date: Option<NaiveDate>,
     pub end_date: Option<NaiveDate>,
     pub top_management: bool,
     pub line_manager: bool,
     pub security_clause: bool,
-    pub user_id: Option<Uuid>,
+    pub user_id: Option<UserId>,
     pub account_email: Option<String>,
     pub created_at: DateTime<Utc>,
 }
 
 impl Person {
-    pub fn kind(&self) -> Kind {
-        Kind::parse(&self.kind).unwrap_or_default()
-    }
     pub fn is_current(&self, today: NaiveDate) -> bool {
         is_current(self.start_date, self.end_date, today)
     }
@@ -144,7 +131,7 @@ impl Person {
             job_title: self.job_title.clone(),
             department: self.department.clone(),
             manager_id: self.manager_id,
-            kind: self.kind(),
+            kind: self.kind,
             start_date: self.start_date,
             end_date: self.end_date,
             top_management: self.top_management,
@@ -157,12 +144,60 @@ impl Person {
     }
 }
 
-const SELECT_PEOPLE: &str = "SELECT p.id, p.name, p.email, p.job_title, p.department, p.manager_id,
-        m.name AS manager_name, m.email AS manager_email, p.kind, p.start_date, p.end_date, p.top_management,
-        p.line_manager, p.security_clause, p.user_id, u.email AS account_email, p.created_at
-   FROM people p
-   LEFT JOIN people m ON m.org_id = p.org_id AND m.id = p.manager_id
-   LEFT JOIN users u ON u.id = p.user_id";
+/// `query_as!(Person, ..)` with the one select list every query of people
+/// uses, followed by the rest of the statement (string literals joined by
+/// `+`, as the macro takes them) and its arguments:
+/// `people!(["WHERE p.org_id = $1 AND p.id = $2"], org.0, id.0)`.
+macro_rules! people {
+    ([$($rest:tt)+] $(, $arg:expr)* $(,)?) => {
+        sqlx::query_as!(
+            Person,
+            r#"SELECT p.id AS "id: PersonId", p.name, p.email, p.job_title, p.department, p.manager_id AS "manager_id: PersonId",
+                      m.name AS "manager_name?", m.email AS "manager_email?", p.kind AS "kind: Kind", p.start_date, p.end_date,
+                      p.top_management, p.line_manager, p.security_clause, p.user_id AS "user_id: UserId",
+                      u.email AS "account_email?", p.created_at
+                 FROM people p
+                 LEFT JOIN people m ON m.org_id = p.org_id AND m.id = p.manager_id
+                 LEFT JOIN users u ON u.id = p.user_id
+                "# + $($rest)+
+            $(, $arg)*
+        )
+    };
+}
+
+/// `SELECT count(*)` over people `p`, then the rest as for `people!`.
+macro_rules! count_people {
+    ([$($rest:tt)+] $(, $arg:expr)* $(,)?) => {
+        sqlx::query_scalar!(r#"SELECT count(*) AS "n!" FROM people p "# + $($rest)+ $(, $arg)*)
+    };
+}
+
+/// The directory list's filter, written once for the list, its count and
+/// the export: `$1` org, `$2` search text, `$3` department, `$4` status
+/// (current, leavers, all), `$5` kind, `$6` flag, `$7` today. Hands the
+/// statement to `$query` (`people` or `count_people`) with `$tail` after it.
+macro_rules! filtered_people {
+    ($query:ident, [$($tail:tt)*] $(, $arg:expr)* $(,)?) => {
+        $query!(
+            ["WHERE p.org_id = $1
+                AND ($2::text IS NULL OR p.name ILIKE '%' || $2 || '%' OR p.email ILIKE '%' || $2 || '%' OR p.job_title ILIKE '%' || $2 || '%')
+                AND ($3::text IS NULL OR p.department = $3)
+                AND CASE $4::text
+                      WHEN 'all' THEN true
+                      WHEN 'leavers' THEN p.end_date IS NOT NULL AND p.end_date <= $7
+                      ELSE p.end_date IS NULL OR p.end_date > $7
+                    END
+                AND ($5::text IS NULL OR p.kind = $5)
+                AND CASE $6::text
+                      WHEN 'top' THEN p.top_management
+                      WHEN 'managers' THEN p.line_manager
+                      WHEN 'no_clause' THEN NOT p.security_clause
+                      ELSE true
+                    END " $($tail)*]
+            $(, $arg)*
+        )
+    };
+}
 
 /// What the directory list shows.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -199,82 +234,71 @@ impl Filter {
     }
 }
 
-/// People matching the filter, in name order; `limit` rows from `offset`
-/// (a `None` limit streams everything, for the CSV export).
-pub fn filtered_sql(limit: Option<i64>, offset: i64) -> String {
-    let page = limit.map(|l| format!(" LIMIT {l} OFFSET {offset}")).unwrap_or_default();
-    format!(
-        "{SELECT_PEOPLE}
-          WHERE p.org_id = $1
-            AND ($2::text IS NULL OR p.name ILIKE '%' || $2 || '%' OR p.email ILIKE '%' || $2 || '%' OR p.job_title ILIKE '%' || $2 || '%')
-            AND ($3::text IS NULL OR p.department = $3)
-            AND CASE $4
-                  WHEN 'all' THEN true
-                  WHEN 'leavers' THEN p.end_date IS NOT NULL AND p.end_date <= $7
-                  ELSE p.end_date IS NULL OR p.end_date > $7
-                END
-            AND ($5::text IS NULL OR p.kind = $5)
-            AND CASE $6
-                  WHEN 'top' THEN p.top_management
-                  WHEN 'managers' THEN p.line_manager
-                  WHEN 'no_clause' THEN NOT p.security_clause
-                  ELSE true
-                END
-          ORDER BY p.name, p.email{page}"
-    )
-}
-
-pub fn bind_filter<'q, O>(
-    q: sqlx::query::QueryAs<'q, sqlx::Postgres, O, sqlx::postgres::PgArguments>,
+/// The query of people matching the filter, in name order; `limit` rows
+/// from `offset` (no limit: everyone, as the CSV export streams them). Its
+/// arguments are bound already: run it with `fetch_all` or `fetch`.
+pub fn filtered(
     org_id: OrgId,
     f: &Filter,
     today: NaiveDate,
-) -> sqlx::query::QueryAs<'q, sqlx::Postgres, O, sqlx::postgres::PgArguments> {
-    q.bind(org_id)
-        .bind(Filter::text(&f.q))
-        .bind(Filter::text(&f.department))
-        .bind(f.status.clone())
-        .bind(Filter::text(&f.kind))
-        .bind(f.flag.clone())
-        .bind(today)
+    limit: Option<i64>,
+    offset: i64,
+) -> sqlx::query::Map<'static, sqlx::Postgres, impl FnMut(sqlx::postgres::PgRow) -> Result<Person, sqlx::Error> + Send + use<>, sqlx::postgres::PgArguments> {
+    filtered_people!(
+        people,
+        [+ " ORDER BY p.name, p.email LIMIT $8 OFFSET $9"],
+        org_id.0,
+        Filter::text(&f.q),
+        Filter::text(&f.department),
+        f.status.as_str(),
+        Filter::text(&f.kind),
+        f.flag.as_str(),
+        today,
+        limit,
+        offset,
+    )
 }
 
 pub async fn count_filtered(db: &PgPool, org_id: OrgId, f: &Filter, today: NaiveDate) -> AppResult<i64> {
-    let sql = format!("SELECT count(*) FROM ({}) AS x", filtered_sql(None, 0));
-    let (n,): (i64,) = bind_filter(sqlx::query_as(&sql), org_id, f, today).fetch_one(db).await?;
-    Ok(n)
+    Ok(filtered_people!(
+        count_people,
+        [],
+        org_id.0,
+        Filter::text(&f.q),
+        Filter::text(&f.department),
+        f.status.as_str(),
+        Filter::text(&f.kind),
+        f.flag.as_str(),
+        today,
+    )
+    .fetch_one(db)
+    .await?)
 }
 
 /// Everyone in the directory (the CSV import compares a file against it).
 pub async fn all(conn: &mut PgConnection, org_id: OrgId) -> AppResult<Vec<Person>> {
-    Ok(sqlx::query_as(&format!("{SELECT_PEOPLE} WHERE p.org_id = $1")).bind(org_id).fetch_all(conn).await?)
+    Ok(people!(["WHERE p.org_id = $1"], org_id.0).fetch_all(conn).await?)
 }
 
-pub async fn get(db: &PgPool, org_id: OrgId, id: Uuid) -> AppResult<Person> {
+pub async fn get(db: &PgPool, org_id: OrgId, id: PersonId) -> AppResult<Person> {
     get_in(db, org_id, id).await
 }
 
-pub async fn get_in(db: impl sqlx::PgExecutor<'_>, org_id: OrgId, id: Uuid) -> AppResult<Person> {
-    sqlx::query_as(&format!("{SELECT_PEOPLE} WHERE p.org_id = $1 AND p.id = $2"))
-        .bind(org_id)
-        .bind(id)
-        .fetch_optional(db)
-        .await?
-        .ok_or(AppError::NotFound)
+pub async fn get_in(db: impl sqlx::PgExecutor<'_>, org_id: OrgId, id: PersonId) -> AppResult<Person> {
+    people!(["WHERE p.org_id = $1 AND p.id = $2"], org_id.0, id.0).fetch_optional(db).await?.ok_or(AppError::NotFound)
 }
 
 pub async fn departments(db: &PgPool, org_id: OrgId) -> AppResult<Vec<String>> {
-    Ok(sqlx::query_scalar("SELECT DISTINCT department FROM people WHERE org_id = $1 AND department <> '' ORDER BY 1")
-        .bind(org_id)
+    Ok(sqlx::query_scalar!("SELECT DISTINCT department FROM people WHERE org_id = $1 AND department <> '' ORDER BY 1", org_id.0)
         .fetch_all(db)
         .await?)
 }
 
 /// A person to choose in a form: everyone current on `today`, plus anyone
 /// named in `keep` (so an existing choice still shows after they left).
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct Choice {
-    pub id: Uuid,
+    pub id: PersonId,
     pub name: String,
     pub job_title: String,
     pub top_management: bool,
@@ -298,17 +322,19 @@ impl Choice {
     }
 }
 
-pub async fn choices(db: &PgPool, org_id: OrgId, today: NaiveDate, keep: &[Uuid]) -> AppResult<Vec<Choice>> {
-    Ok(sqlx::query_as(
-        "SELECT id, name, job_title, top_management,
-                (start_date IS NULL OR start_date <= $2) AND (end_date IS NULL OR end_date > $2) AS current
-           FROM people
-          WHERE org_id = $1 AND ((end_date IS NULL OR end_date > $2) OR id = ANY($3))
-          ORDER BY top_management DESC, name",
+pub async fn choices(db: &PgPool, org_id: OrgId, today: NaiveDate, keep: &[PersonId]) -> AppResult<Vec<Choice>> {
+    let keep: Vec<uuid::Uuid> = keep.iter().map(|k| k.0).collect();
+    Ok(sqlx::query_as!(
+        Choice,
+        r#"SELECT id AS "id: PersonId", name, job_title, top_management,
+                  (start_date IS NULL OR start_date <= $2) AND (end_date IS NULL OR end_date > $2) AS "current!"
+             FROM people
+            WHERE org_id = $1 AND ((end_date IS NULL OR end_date > $2) OR id = ANY($3))
+            ORDER BY top_management DESC, name"#,
+        org_id.0,
+        today,
+        &keep,
     )
-    .bind(org_id)
-    .bind(today)
-    .bind(keep)
     .fetch_all(db)
     .await?)
 }
@@ -318,14 +344,8 @@ pub async fn choices(db: &PgPool, org_id: OrgId, today: NaiveDate, keep: &[Uuid]
 /// starts here. An account linked to someone on the top-management roster
 /// acts for them only if the roster confirmed that very account: a link made
 /// since does not carry top management's authority along.
-pub async fn person_of_user(db: &PgPool, org_id: OrgId, user_id: Uuid) -> AppResult<Option<Person>> {
-    Ok(sqlx::query_as(&format!(
-        "{SELECT_PEOPLE} WHERE p.org_id = $1 AND p.acting_user_id = $2"
-    ))
-        .bind(org_id)
-        .bind(user_id)
-        .fetch_optional(db)
-        .await?)
+pub async fn person_of_user(db: &PgPool, org_id: OrgId, user_id: UserId) -> AppResult<Option<Person>> {
+    Ok(people!(["WHERE p.org_id = $1 AND p.acting_user_id = $2"], org_id.0, user_id.0).fetch_optional(db).await?)
 }
 
 fn email_taken(e: &sqlx::Error, email: &str) -> Option<AppError> {
@@ -342,19 +362,19 @@ fn email_taken(e: &sqlx::Error, email: &str) -> Option<AppError> {
 
 /// The manager and account must belong to this organisation, and nobody
 /// may end up managing themselves through a chain.
-async fn check_links(conn: &mut PgConnection, org_id: OrgId, id: Uuid, f: &PersonFields, user_id: Option<Uuid>) -> AppResult<()> {
+async fn check_links(conn: &mut PgConnection, org_id: OrgId, id: PersonId, f: &PersonFields, user_id: Option<UserId>) -> AppResult<()> {
     if let Some(m) = f.manager_id {
-        let loops: Option<bool> = sqlx::query_scalar(
-            "WITH RECURSIVE up(id, depth) AS (
-                 SELECT id, 0 FROM people WHERE org_id = $1 AND id = $2
-                 UNION ALL
-                 SELECT p.manager_id, up.depth + 1 FROM up JOIN people p ON p.org_id = $1 AND p.id = up.id
-                  WHERE p.manager_id IS NOT NULL AND up.depth < 1000)
-             SELECT bool_or(id = $3) FROM up",
+        let loops = sqlx::query_scalar!(
+            r#"WITH RECURSIVE up(id, depth) AS (
+                   SELECT id, 0 FROM people WHERE org_id = $1 AND id = $2
+                   UNION ALL
+                   SELECT p.manager_id, up.depth + 1 FROM up JOIN people p ON p.org_id = $1 AND p.id = up.id
+                    WHERE p.manager_id IS NOT NULL AND up.depth < 1000)
+               SELECT bool_or(id = $3) AS "loops?" FROM up"#,
+            org_id.0,
+            m.0,
+            id.0,
         )
-        .bind(org_id)
-        .bind(m)
-        .bind(id)
         .fetch_one(&mut *conn)
         .await?;
         match loops {
@@ -364,11 +384,13 @@ async fn check_links(conn: &mut PgConnection, org_id: OrgId, id: Uuid, f: &Perso
         }
     }
     if let Some(u) = user_id {
-        let member: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM memberships WHERE org_id = $1 AND user_id = $2 AND disabled_at IS NULL)")
-            .bind(org_id)
-            .bind(u)
-            .fetch_one(&mut *conn)
-            .await?;
+        let member = sqlx::query_scalar!(
+            r#"SELECT EXISTS (SELECT 1 FROM memberships WHERE org_id = $1 AND user_id = $2 AND disabled_at IS NULL) AS "member!""#,
+            org_id.0,
+            u.0,
+        )
+        .fetch_one(&mut *conn)
+        .await?;
         if !member {
             return Err(AppError::BadRequest("The chosen account is not a member of this organisation.".into()));
         }
@@ -379,7 +401,9 @@ async fn check_links(conn: &mut PgConnection, org_id: OrgId, id: Uuid, f: &Perso
 /// Changes to an organisation's directory are made one at a time (an import
 /// touches thousands of rows and the audit chain; edits wait for it).
 pub async fn lock_directory(conn: &mut PgConnection, org_id: OrgId) -> AppResult<()> {
-    sqlx::query("SELECT pg_advisory_xact_lock(hashtext('people:' || $1::text))").bind(org_id).execute(conn).await?;
+    sqlx::query!(r#"SELECT true AS "locked!" FROM pg_advisory_xact_lock(hashtext('people:' || $1::uuid::text))"#, org_id.0)
+        .fetch_one(conn)
+        .await?;
     Ok(())
 }
 
@@ -394,18 +418,18 @@ pub async fn link_account(
     now: DateTime<Utc>,
     org_id: OrgId,
     email: &str,
-    user_id: Uuid,
-) -> AppResult<Option<Uuid>> {
-    let linked: Option<Uuid> = sqlx::query_scalar(
-        "UPDATE people p SET user_id = $3, updated_at = $4
-          WHERE p.org_id = $1 AND lower(p.email) = lower($2) AND p.user_id IS NULL
-            AND NOT EXISTS (SELECT 1 FROM people q WHERE q.org_id = $1 AND q.user_id = $3)
-      RETURNING p.id",
+    user_id: UserId,
+) -> AppResult<Option<PersonId>> {
+    let linked = sqlx::query_scalar!(
+        r#"UPDATE people p SET user_id = $3, updated_at = $4
+            WHERE p.org_id = $1 AND lower(p.email) = lower($2) AND p.user_id IS NULL
+              AND NOT EXISTS (SELECT 1 FROM people q WHERE q.org_id = $1 AND q.user_id = $3)
+        RETURNING p.id AS "id: PersonId""#,
+        org_id.0,
+        email,
+        user_id.0,
+        now,
     )
-    .bind(org_id)
-    .bind(email)
-    .bind(user_id)
-    .bind(now)
     .fetch_optional(&mut *conn)
     .await?;
     if let Some(id) = linked {
@@ -416,14 +440,14 @@ pub async fn link_account(
 
 /// The directory entry with the member's own e-mail address that nobody
 /// has claimed, offered on their home page ("is this you?").
-pub async fn unclaimed_entry(db: &PgPool, org_id: OrgId, user_id: Uuid, email: &str) -> AppResult<Option<Person>> {
-    Ok(sqlx::query_as(&format!(
-        "{SELECT_PEOPLE} WHERE p.org_id = $1 AND lower(p.email) = lower($3) AND p.user_id IS NULL
-            AND NOT EXISTS (SELECT 1 FROM people q WHERE q.org_id = $1 AND q.user_id = $2)"
-    ))
-    .bind(org_id)
-    .bind(user_id)
-    .bind(email)
+pub async fn unclaimed_entry(db: &PgPool, org_id: OrgId, user_id: UserId, email: &str) -> AppResult<Option<Person>> {
+    Ok(people!(
+        ["WHERE p.org_id = $1 AND lower(p.email) = lower($3) AND p.user_id IS NULL
+            AND NOT EXISTS (SELECT 1 FROM people q WHERE q.org_id = $1 AND q.user_id = $2)"],
+        org_id.0,
+        user_id.0,
+        email,
+    )
     .fetch_optional(db)
     .await?)
 }
@@ -438,10 +462,10 @@ pub async fn create(
     now: DateTime<Utc>,
     org_id: OrgId,
     f: &PersonFields,
-    user_id: Option<Uuid>,
-) -> AppResult<Uuid> {
+    user_id: Option<UserId>,
+) -> AppResult<PersonId> {
     lock_directory(conn, org_id).await?;
-    let id = Uuid::new_v4();
+    let id = PersonId::new();
     check_links(conn, org_id, id, f, user_id).await?;
     let mut row = Columns::default();
     row.push(id, f, user_id);
@@ -458,13 +482,11 @@ pub async fn update(
     actor: &Actor,
     now: DateTime<Utc>,
     org_id: OrgId,
-    id: Uuid,
+    id: PersonId,
     f: &PersonFields,
 ) -> AppResult<bool> {
     lock_directory(conn, org_id).await?;
-    let before: Person = sqlx::query_as(&format!("{SELECT_PEOPLE} WHERE p.org_id = $1 AND p.id = $2 FOR UPDATE OF p"))
-        .bind(org_id)
-        .bind(id)
+    let before = people!(["WHERE p.org_id = $1 AND p.id = $2 FOR UPDATE OF p"], org_id.0, id.0)
         .fetch_optional(&mut *conn)
         .await?
         .ok_or(AppError::NotFound)?;
@@ -503,28 +525,26 @@ pub async fn mark_leaver(
     actor: &Actor,
     now: DateTime<Utc>,
     org_id: OrgId,
-    id: Uuid,
+    id: PersonId,
     end_date: NaiveDate,
 ) -> AppResult<String> {
     lock_directory(conn, org_id).await?;
-    let row: Option<(String, Option<NaiveDate>, Option<NaiveDate>, bool)> =
-        sqlx::query_as("SELECT name, start_date, end_date, top_management FROM people WHERE org_id = $1 AND id = $2 FOR UPDATE")
-            .bind(org_id)
-            .bind(id)
-            .fetch_optional(&mut *conn)
-            .await?;
-    let Some((name, start, before, top)) = row else { return Err(AppError::NotFound) };
-    if top {
+    let row = sqlx::query!(
+        "SELECT name, start_date, end_date, top_management FROM people WHERE org_id = $1 AND id = $2 FOR UPDATE",
+        org_id.0,
+        id.0,
+    )
+    .fetch_optional(&mut *conn)
+    .await?;
+    let Some(row) = row else { return Err(AppError::NotFound) };
+    let (name, start, before) = (row.name, row.start_date, row.end_date);
+    if row.top_management {
         return Err(AppError::Conflict(leader_leaves(&name)));
     }
     if start.is_some_and(|s| end_date < s) {
         return Err(AppError::BadRequest(format!("{name} started after that date; choose a later leaving date.")));
     }
-    sqlx::query("UPDATE people SET end_date = $3, updated_at = $4 WHERE org_id = $1 AND id = $2")
-        .bind(org_id)
-        .bind(id)
-        .bind(end_date)
-        .bind(now)
+    sqlx::query!("UPDATE people SET end_date = $3, updated_at = $4 WHERE org_id = $1 AND id = $2", org_id.0, id.0, end_date, now)
         .execute(&mut *conn)
         .await?;
     audit::record(conn, actor, now, "person.left", "person", id, json!({"end_date": [before, end_date]})).await?;
@@ -538,8 +558,8 @@ pub async fn write_many(
     actor: &Actor,
     now: DateTime<Utc>,
     org_id: OrgId,
-    creates: &[(Uuid, PersonFields)],
-    updates: &[(Uuid, PersonFields, serde_json::Map<String, Value>)],
+    creates: &[(PersonId, PersonFields)],
+    updates: &[(PersonId, PersonFields, serde_json::Map<String, Value>)],
 ) -> AppResult<()> {
     let mut new = Columns::default();
     creates.iter().for_each(|(id, f)| new.push(*id, f, None));
@@ -564,7 +584,7 @@ const AUDIT_BATCH: usize = 1000;
 /// Inserts rows in one statement. Managers may be among the new rows: the
 /// foreign key is checked at the end of the statement.
 async fn insert_rows(conn: &mut PgConnection, org_id: OrgId, now: DateTime<Utc>, c: &Columns<'_>) -> Result<(), sqlx::Error> {
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO people (id, org_id, name, email, job_title, department, kind, start_date, end_date,
                              top_management, line_manager, security_clause, manager_id, user_id, created_at, updated_at)
          SELECT u.id, $1, u.name, u.email, u.job_title, u.department, u.kind, u.start_date, u.end_date,
@@ -572,22 +592,22 @@ async fn insert_rows(conn: &mut PgConnection, org_id: OrgId, now: DateTime<Utc>,
            FROM UNNEST($3::uuid[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::date[], $10::date[],
                        $11::bool[], $12::bool[], $13::bool[], $14::uuid[], $15::uuid[])
                 AS u(id, name, email, job_title, department, kind, start_date, end_date, top, lm, clause, manager_id, user_id)",
+        org_id.0,
+        now,
+        &c.ids,
+        &c.names as &[&str],
+        &c.emails as &[&str],
+        &c.titles as &[&str],
+        &c.departments as &[&str],
+        &c.kinds as &[&str],
+        &c.starts as &[Option<NaiveDate>],
+        &c.ends as &[Option<NaiveDate>],
+        &c.top,
+        &c.lm,
+        &c.clause,
+        &c.managers as &[Option<uuid::Uuid>],
+        &c.users as &[Option<uuid::Uuid>],
     )
-    .bind(org_id)
-    .bind(now)
-    .bind(&c.ids)
-    .bind(&c.names)
-    .bind(&c.emails)
-    .bind(&c.titles)
-    .bind(&c.departments)
-    .bind(&c.kinds)
-    .bind(&c.starts)
-    .bind(&c.ends)
-    .bind(&c.top)
-    .bind(&c.lm)
-    .bind(&c.clause)
-    .bind(&c.managers)
-    .bind(&c.users)
     .execute(conn)
     .await?;
     Ok(())
@@ -596,7 +616,7 @@ async fn insert_rows(conn: &mut PgConnection, org_id: OrgId, now: DateTime<Utc>,
 /// Updates rows in one statement. Never the top-management flag (the
 /// roster's) nor the account link (its holder's).
 async fn update_rows(conn: &mut PgConnection, org_id: OrgId, now: DateTime<Utc>, c: &Columns<'_>) -> Result<(), sqlx::Error> {
-    sqlx::query(
+    sqlx::query!(
         "UPDATE people p SET name = u.name, email = u.email, job_title = u.job_title, department = u.department,
                 manager_id = u.manager_id, kind = u.kind, start_date = u.start_date, end_date = u.end_date,
                 line_manager = u.lm, security_clause = u.clause, updated_at = $2
@@ -604,20 +624,20 @@ async fn update_rows(conn: &mut PgConnection, org_id: OrgId, now: DateTime<Utc>,
                        $11::bool[], $12::bool[], $13::uuid[])
                 AS u(id, name, email, job_title, department, kind, start_date, end_date, lm, clause, manager_id)
           WHERE p.org_id = $1 AND p.id = u.id",
+        org_id.0,
+        now,
+        &c.ids,
+        &c.names as &[&str],
+        &c.emails as &[&str],
+        &c.titles as &[&str],
+        &c.departments as &[&str],
+        &c.kinds as &[&str],
+        &c.starts as &[Option<NaiveDate>],
+        &c.ends as &[Option<NaiveDate>],
+        &c.lm,
+        &c.clause,
+        &c.managers as &[Option<uuid::Uuid>],
     )
-    .bind(org_id)
-    .bind(now)
-    .bind(&c.ids)
-    .bind(&c.names)
-    .bind(&c.emails)
-    .bind(&c.titles)
-    .bind(&c.departments)
-    .bind(&c.kinds)
-    .bind(&c.starts)
-    .bind(&c.ends)
-    .bind(&c.lm)
-    .bind(&c.clause)
-    .bind(&c.managers)
     .execute(conn)
     .await?;
     Ok(())
@@ -626,7 +646,7 @@ async fn update_rows(conn: &mut PgConnection, org_id: OrgId, now: DateTime<Utc>,
 /// Column arrays for UNNEST, borrowing the text from the fields.
 #[derive(Default)]
 struct Columns<'a> {
-    ids: Vec<Uuid>,
+    ids: Vec<uuid::Uuid>,
     names: Vec<&'a str>,
     emails: Vec<&'a str>,
     titles: Vec<&'a str>,
@@ -637,13 +657,13 @@ struct Columns<'a> {
     top: Vec<bool>,
     lm: Vec<bool>,
     clause: Vec<bool>,
-    managers: Vec<Option<Uuid>>,
-    users: Vec<Option<Uuid>>,
+    managers: Vec<Option<uuid::Uuid>>,
+    users: Vec<Option<uuid::Uuid>>,
 }
 
 impl<'a> Columns<'a> {
-    fn push(&mut self, id: Uuid, f: &'a PersonFields, user_id: Option<Uuid>) {
-        self.ids.push(id);
+    fn push(&mut self, id: PersonId, f: &'a PersonFields, user_id: Option<UserId>) {
+        self.ids.push(id.0);
         self.names.push(&f.name);
         self.emails.push(&f.email);
         self.titles.push(&f.job_title);
@@ -654,8 +674,8 @@ impl<'a> Columns<'a> {
         self.top.push(f.top_management);
         self.lm.push(f.line_manager);
         self.clause.push(f.security_clause);
-        self.managers.push(f.manager_id);
-        self.users.push(user_id);
+        self.managers.push(f.manager_id.map(|m| m.0));
+        self.users.push(user_id.map(|u| u.0));
     }
 }
 

@@ -2,13 +2,13 @@
 //! line (unknown people and modules, bad dates and scores, duplicates),
 //! previewed, then applied. Completions already recorded are skipped, so the
 //! same file can be imported again without effect.
+use crate::ids::{ModuleId, PersonId};
 use crate::web::form::parse_email;
 pub use crate::web::sheet::TooManyRows;
 use crate::web::sheet::{self, Column, Problem};
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
-use uuid::Uuid;
 
 /// A file over either limit is refused whole. A year of completions for
 /// 5,000 people on ten modules is 50,000 lines of about 80 bytes.
@@ -34,8 +34,8 @@ const HEADINGS: [Column; 4] = [
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 pub struct Row {
     pub line: u64,
-    pub person_id: Uuid,
-    pub module_id: Uuid,
+    pub person_id: PersonId,
+    pub module_id: ModuleId,
     pub completed_on: NaiveDate,
     pub score: Option<f64>,
 }
@@ -79,16 +79,16 @@ pub struct Parser<'a> {
 }
 
 struct Lines<'a> {
-    people: &'a HashMap<String, Uuid>,
-    modules: &'a HashMap<String, Uuid>,
+    people: &'a HashMap<String, PersonId>,
+    modules: &'a HashMap<String, ModuleId>,
     today: NaiveDate,
     rows: Vec<Row>,
     problems: Vec<Problem>,
-    first_line: HashMap<(Uuid, Uuid, NaiveDate), u64>,
+    first_line: HashMap<(PersonId, ModuleId, NaiveDate), u64>,
 }
 
 impl<'a> Parser<'a> {
-    pub fn new(people: &'a HashMap<String, Uuid>, modules: &'a HashMap<String, Uuid>, today: NaiveDate) -> Self {
+    pub fn new(people: &'a HashMap<String, PersonId>, modules: &'a HashMap<String, ModuleId>, today: NaiveDate) -> Self {
         Parser {
             sheet: sheet::Reader::new(&HEADINGS, &["email", "module", "completed_on"], &[], MAX_ROWS),
             lines: Lines { people, modules, today, rows: Vec::new(), problems: Vec::new(), first_line: HashMap::new() },
@@ -175,7 +175,7 @@ impl Lines<'_> {
 
 /// Checks a whole file at once (see `Parser`). A file with too many lines
 /// comes back with that as its only problem.
-pub fn parse(bytes: &[u8], people: &HashMap<String, Uuid>, modules: &HashMap<String, Uuid>, today: NaiveDate) -> Parsed {
+pub fn parse(bytes: &[u8], people: &HashMap<String, PersonId>, modules: &HashMap<String, ModuleId>, today: NaiveDate) -> Parsed {
     let mut parser = Parser::new(people, modules, today);
     match parser.feed(bytes).and_then(|_| parser.finish()) {
         Ok(parsed) => parsed,
@@ -206,10 +206,10 @@ mod tests {
 
     #[test]
     fn every_problem_is_named_by_line() {
-        let ada = Uuid::new_v4();
-        let module = Uuid::new_v4();
-        let people: HashMap<String, Uuid> = [("ada@x.example".to_string(), ada)].into();
-        let modules: HashMap<String, Uuid> = [("security awareness".to_string(), module)].into();
+        let ada = PersonId::new();
+        let module = ModuleId::new();
+        let people: HashMap<String, PersonId> = [("ada@x.example".to_string(), ada)].into();
+        let modules: HashMap<String, ModuleId> = [("security awareness".to_string(), module)].into();
         let today = NaiveDate::from_ymd_opt(2026, 11, 2).unwrap();
         let csv = "User Email,Course,Completion Date,Score\n\
                    ADA@x.example,Security Awareness,2026-03-14T10:22:00Z,92%\n\

@@ -35,7 +35,7 @@ async fn staff(app: &TestApp, org: OrgId, name: &str, top: bool, start: &str) ->
     // Top management as the organisation was set up (the roster dates it from their start).
     mandate::people::roster::model::record_seeded(&mut tx, org).await.unwrap();
     tx.commit().await.unwrap();
-    id
+    id.into()
 }
 
 async fn ack(app: &TestApp, org: OrgId, person: Uuid, version: Uuid) {
@@ -48,7 +48,7 @@ async fn ack(app: &TestApp, org: OrgId, person: Uuid, version: Uuid) {
 async fn train(app: &TestApp, org: OrgId, module: Uuid, person: Uuid, on: &str) {
     use mandate::training::model::{Completion, record};
     let mut tx = app.db().begin().await.unwrap();
-    record(&mut tx, &Actor::system(Some(org), "test"), app.state.clock.now(), org, "manual", &[Completion { module_id: module, person_id: person, completed_on: day(on), score: None }]).await.unwrap();
+    record(&mut tx, &Actor::system(Some(org), "test"), app.state.clock.now(), org, mandate::training::model::RecordSource::Manual, &[Completion { module_id: module.into(), person_id: person.into(), completed_on: day(on), score: None }]).await.unwrap();
     tx.commit().await.unwrap();
 }
 

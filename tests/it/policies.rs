@@ -320,7 +320,7 @@ async fn acknowledgement_figures_take_the_same_queries_for_five_thousand_people(
         })
         .collect();
     let mut tx = a.app.db().begin().await.unwrap();
-    mandate::people::model::write_many(&mut tx, &mandate::audit::Actor::system(Some(a.org), "t"), a.app.state.clock.now(), a.org, &people, &[]).await.unwrap();
+    mandate::people::model::write_many(&mut tx, &mandate::audit::Actor::system(Some(a.org), "t"), a.app.state.clock.now(), a.org, &people.into_iter().map(|(id, f)| (id.into(), f)).collect::<Vec<_>>(), &[]).await.unwrap();
     tx.commit().await.unwrap();
     for i in 1..50 {
         let p = a.app.policy(a.org, &format!("Policy {i}"), PolicyKind::TopicSpecific, false).await;

@@ -40,8 +40,8 @@ proptest! {
 
     #[test]
     fn training_import_never_panics(bytes in csvish()) {
-        let people: HashMap<String, uuid::Uuid> = [("a@b.example".to_string(), uuid::Uuid::nil())].into();
-        let modules: HashMap<String, uuid::Uuid> = [("security awareness".to_string(), uuid::Uuid::nil())].into();
+        let people: HashMap<String, mandate::ids::PersonId> = [("a@b.example".to_string(), mandate::ids::PersonId::nil())].into();
+        let modules: HashMap<String, mandate::ids::ModuleId> = [("security awareness".to_string(), mandate::ids::ModuleId::nil())].into();
         let _ = mandate::training::import::parse(&bytes, &people, &modules, NaiveDate::from_ymd_opt(2026, 11, 24).unwrap());
     }
 

@@ -123,24 +123,24 @@ impl TestApp {
             .unwrap()
             .unwrap();
         tx.commit().await.unwrap();
-        id
+        id.into()
     }
 
     pub async fn org(&self, name: &str, owner: Uuid) -> OrgId {
         let id = OrgId::new();
         let mut tx = self.db().begin().await.unwrap();
-        model::create_organisation(&mut tx, &Actor::system(Some(id), "test"), self.state.clock.now(), id, name, owner).await.unwrap();
+        model::create_organisation(&mut tx, &Actor::system(Some(id), "test"), self.state.clock.now(), id, name, owner.into()).await.unwrap();
         tx.commit().await.unwrap();
         id
     }
 
     pub async fn member(&self, org: OrgId, user: Uuid, role: Role) -> Uuid {
         let mut tx = self.db().begin().await.unwrap();
-        let id = model::add_membership(&mut tx, &Actor::system(Some(org), "test"), self.state.clock.now(), org, user, role)
+        let id = model::add_membership(&mut tx, &Actor::system(Some(org), "test"), self.state.clock.now(), org, user.into(), role)
             .await
             .unwrap();
         tx.commit().await.unwrap();
-        id
+        id.into()
     }
 
     pub async fn invitation(&self, org: OrgId, by: Uuid, email: &str, role: Role) -> (Uuid, String) {
@@ -150,7 +150,7 @@ impl TestApp {
             .await
             .unwrap();
         tx.commit().await.unwrap();
-        out
+        (out.0.into(), out.1)
     }
 
     /// Runs `sql` against the audit log with its append-only trigger switched
@@ -175,7 +175,7 @@ impl TestApp {
         // A fixture's top management is the organisation's set-up, as the demo's is.
         mandate::people::roster::model::record_seeded(&mut tx, org).await.unwrap();
         tx.commit().await.unwrap();
-        id
+        id.into()
     }
 
     /// Links a person to a member's account, so they act as themselves (for
@@ -295,7 +295,7 @@ impl TestApp {
         let mut tx = self.db().begin().await.unwrap();
         let id = training::create_module(&mut tx, &self.system(org), self.state.clock.now(), org, &f).await.unwrap();
         tx.commit().await.unwrap();
-        id
+        id.into()
     }
 
     pub async fn activity(&self, org: OrgId, name: &str) -> Uuid {
@@ -328,7 +328,7 @@ impl TestApp {
         use mandate::leadership::meetings;
         let mut tx = self.db().begin().await.unwrap();
         let m = meetings::get(&mut *tx, org, mandate::ids::MeetingId(meeting)).await.unwrap();
-        let chair = mandate::people::attribution::Signatory { person_id: m.chair_id.map(|p| p.0), name: name.into() };
+        let chair = mandate::people::attribution::Signatory { person_id: m.chair_id.map(Into::into), name: name.into() };
         meetings::sign(&mut tx, &self.system(org), self.state.clock.now(), org, &m, &chair).await.unwrap();
         tx.commit().await.unwrap();
     }

@@ -180,7 +180,7 @@ async fn show(state: &AppState, me: &Member, ask: Option<Ask>, form: AskForm, er
     let status = page_status(&[&errors]);
     let page = ShowPage {
         layout: Layout::build(&state.db, &me.visitor, if ask.is_some() { "Ask to leadership" } else { "New ask" }).await?,
-        people: people::choices(&state.db, me.org_id, today, &keep).await?,
+        people: people::choices(&state.db, me.org_id, today, &keep.iter().map(|&k| k.into()).collect::<Vec<_>>()).await?,
         can_manage: me.can(Action::ManageLeadership),
         can_answer,
         ask,

@@ -9,42 +9,37 @@
 //! confirmation also names the account that acts for the person
 //! (`people.leader_account_id`). A person's account link that changed since
 //! then does not carry the authority along.
-use crate::ids::OrgId;
 use crate::audit::{self, Actor};
+use crate::ids::{OrgId, PersonId, RosterChangeId, UserId};
 use crate::auth::policy::{self, Role};
 use crate::error::{AppError, AppResult};
 use crate::people::model::{is_current, lock_directory};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde_json::json;
 use sqlx::PgConnection;
-use uuid::Uuid;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Change {
-    Add,
-    Remove,
+crate::text_enum! {
+    /// What a roster change does (`roster_changes.change`).
+    pub enum Change {
+        Add = "add" => "Add to top management",
+        Remove = "remove" => "Remove from top management",
+    }
 }
 
-impl Change {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Change::Add => "add",
-            Change::Remove => "remove",
-        }
-    }
-    pub fn parse(raw: &str) -> Option<Change> {
-        match raw {
-            "add" => Some(Change::Add),
-            "remove" => Some(Change::Remove),
-            _ => None,
-        }
+crate::text_enum! {
+    /// Where a roster change stands (`roster_changes.status`).
+    pub enum ChangeStatus {
+        Pending = "pending" => "Waiting for confirmation",
+        Confirmed = "confirmed" => "Confirmed",
+        Refused = "refused" => "Refused",
+        Withdrawn = "withdrawn" => "Withdrawn",
     }
 }
 
 /// Someone on the roster, as the roster page shows them.
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct Leader {
-    pub person_id: Uuid,
+    pub person_id: PersonId,
     pub name: String,
     pub job_title: String,
     pub end_date: Option<NaiveDate>,
@@ -68,20 +63,21 @@ impl Leader {
 }
 
 pub async fn leaders(conn: &mut PgConnection, org_id: OrgId) -> AppResult<Vec<Leader>> {
-    Ok(sqlx::query_as(
-        "SELECT p.id AS person_id, p.name, p.job_title, p.end_date, u.email AS account_email,
-                coalesce(p.leader_account_id = p.user_id, false) AS account_current, l.email AS linked_email,
-                c.decided_at AS since, coalesce(c.bootstrap, false) AS bootstrap
-           FROM people p
-           LEFT JOIN users u ON u.id = p.leader_account_id
-           LEFT JOIN users l ON l.id = p.user_id
-           LEFT JOIN LATERAL (SELECT decided_at, bootstrap FROM roster_changes r
-                               WHERE r.org_id = p.org_id AND r.person_id = p.id AND r.status = 'confirmed'
-                               ORDER BY r.decided_at DESC LIMIT 1) c ON true
-          WHERE p.org_id = $1 AND p.top_management
-          ORDER BY p.name",
+    Ok(sqlx::query_as!(
+        Leader,
+        r#"SELECT p.id AS "person_id: PersonId", p.name, p.job_title, p.end_date, u.email AS "account_email?",
+                  coalesce(p.leader_account_id = p.user_id, false) AS "account_current!", l.email AS "linked_email?",
+                  c.decided_at AS "since?", coalesce(c.bootstrap, false) AS "bootstrap!"
+             FROM people p
+             LEFT JOIN users u ON u.id = p.leader_account_id
+             LEFT JOIN users l ON l.id = p.user_id
+             LEFT JOIN LATERAL (SELECT decided_at, bootstrap FROM roster_changes r
+                                 WHERE r.org_id = p.org_id AND r.person_id = p.id AND r.status = 'confirmed'
+                                 ORDER BY r.decided_at DESC LIMIT 1) c ON true
+            WHERE p.org_id = $1 AND p.top_management
+            ORDER BY p.name"#,
+        org_id.0,
     )
-    .bind(org_id)
     .fetch_all(conn)
     .await?)
 }
@@ -89,35 +85,35 @@ pub async fn leaders(conn: &mut PgConnection, org_id: OrgId) -> AppResult<Vec<Le
 /// The accounts that act as top management on `today`: someone current on
 /// the roster, still linked to the account the roster confirmed, whose
 /// membership is active.
-pub async fn acting_accounts(conn: &mut PgConnection, org_id: OrgId, today: NaiveDate) -> AppResult<Vec<Uuid>> {
-    Ok(sqlx::query_scalar(
-        "SELECT p.leader_account_id FROM people p
-           JOIN memberships m ON m.org_id = p.org_id AND m.user_id = p.leader_account_id AND m.disabled_at IS NULL
-          WHERE p.org_id = $1 AND p.top_management AND p.leader_account_id = p.user_id
-            AND (p.start_date IS NULL OR p.start_date <= $2) AND (p.end_date IS NULL OR p.end_date > $2)",
+pub async fn acting_accounts(conn: &mut PgConnection, org_id: OrgId, today: NaiveDate) -> AppResult<Vec<UserId>> {
+    Ok(sqlx::query_scalar!(
+        r#"SELECT p.leader_account_id AS "account!: UserId" FROM people p
+             JOIN memberships m ON m.org_id = p.org_id AND m.user_id = p.leader_account_id AND m.disabled_at IS NULL
+            WHERE p.org_id = $1 AND p.top_management AND p.leader_account_id = p.user_id
+              AND (p.start_date IS NULL OR p.start_date <= $2) AND (p.end_date IS NULL OR p.end_date > $2)"#,
+        org_id.0,
+        today,
     )
-    .bind(org_id)
-    .bind(today)
     .fetch_all(conn)
     .await?)
 }
 
 /// A proposed or decided change, with who proposed and who decided.
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct ChangeRow {
-    pub id: Uuid,
-    pub person_id: Uuid,
+    pub id: RosterChangeId,
+    pub person_id: PersonId,
     pub person_name: String,
     pub person_title: String,
-    pub change: String,
-    pub account_id: Option<Uuid>,
+    pub change: Change,
+    pub account_id: Option<UserId>,
     pub account_email: Option<String>,
     pub reason: String,
-    pub proposed_by: Option<Uuid>,
+    pub proposed_by: Option<UserId>,
     pub proposed_by_name: Option<String>,
     pub proposed_by_email: Option<String>,
     pub proposed_at: DateTime<Utc>,
-    pub status: String,
+    pub status: ChangeStatus,
     pub decided_by_name: Option<String>,
     pub decided_by_email: Option<String>,
     pub decided_as_name: Option<String>,
@@ -126,26 +122,20 @@ pub struct ChangeRow {
 }
 
 impl ChangeRow {
-    pub fn kind(&self) -> Change {
-        Change::parse(&self.change).unwrap_or(Change::Add)
-    }
     pub fn is_pending(&self) -> bool {
-        self.status == "pending"
+        self.status == ChangeStatus::Pending
     }
     /// The change in words: "Add Jane Doe to top management".
     pub fn what(&self) -> String {
-        match self.kind() {
+        match self.change {
             Change::Add => format!("Add {} to top management", self.person_name),
             Change::Remove => format!("Remove {} from top management", self.person_name),
         }
     }
     pub fn status_label(&self) -> &'static str {
-        match (self.status.as_str(), self.bootstrap) {
-            ("confirmed", true) => "In effect without confirmation (first leader of the organisation)",
-            ("confirmed", false) => "Confirmed",
-            ("refused", _) => "Refused",
-            ("withdrawn", _) => "Withdrawn",
-            _ => "Waiting for confirmation",
+        match (self.status, self.bootstrap) {
+            (ChangeStatus::Confirmed, true) => "In effect without confirmation (first leader of the organisation)",
+            (status, _) => status.label(),
         }
     }
     /// "Jane Doe (jane@example.com)": the person and the account behind a decision.
@@ -164,53 +154,69 @@ impl ChangeRow {
     }
 }
 
-pub const SELECT_CHANGES: &str = "SELECT c.id, c.person_id, p.name AS person_name, p.job_title AS person_title, c.change, c.account_id,
-        a.email AS account_email, c.reason, c.proposed_by, pu.name AS proposed_by_name, pu.email AS proposed_by_email, c.proposed_at,
-        c.status, du.name AS decided_by_name, du.email AS decided_by_email, dp.name AS decided_as_name, c.decided_at, c.bootstrap
-   FROM roster_changes c
-   JOIN people p ON p.org_id = c.org_id AND p.id = c.person_id
-   LEFT JOIN users a ON a.id = c.account_id
-   LEFT JOIN users pu ON pu.id = c.proposed_by
-   LEFT JOIN users du ON du.id = c.decided_by
-   LEFT JOIN people dp ON dp.org_id = c.org_id AND dp.id = c.decided_as
-  WHERE c.org_id = $1";
-
-/// Every change, open ones first, then the latest decisions.
-pub fn changes_sql() -> String {
-    format!("{SELECT_CHANGES} ORDER BY c.status = 'pending' DESC, coalesce(c.decided_at, c.proposed_at) DESC, c.id")
+/// `query_as!(ChangeRow, ..)` with the select list of every query of
+/// changes (`$1` the organisation), then the rest of the statement.
+macro_rules! changes {
+    ([$($rest:tt)+] $(, $arg:expr)* $(,)?) => {
+        sqlx::query_as!(
+            ChangeRow,
+            r#"SELECT c.id AS "id: RosterChangeId", c.person_id AS "person_id: PersonId", p.name AS person_name,
+                      p.job_title AS person_title, c.change AS "change: Change", c.account_id AS "account_id: UserId",
+                      a.email AS "account_email?", c.reason, c.proposed_by AS "proposed_by: UserId", pu.name AS "proposed_by_name?",
+                      pu.email AS "proposed_by_email?", c.proposed_at, c.status AS "status: ChangeStatus", du.name AS "decided_by_name?",
+                      du.email AS "decided_by_email?", dp.name AS "decided_as_name?", c.decided_at, c.bootstrap
+                 FROM roster_changes c
+                 JOIN people p ON p.org_id = c.org_id AND p.id = c.person_id
+                 LEFT JOIN users a ON a.id = c.account_id
+                 LEFT JOIN users pu ON pu.id = c.proposed_by
+                 LEFT JOIN users du ON du.id = c.decided_by
+                 LEFT JOIN people dp ON dp.org_id = c.org_id AND dp.id = c.decided_as
+                WHERE c.org_id = $1 "# + $($rest)+
+            $(, $arg)*
+        )
+    };
 }
 
-pub async fn change(conn: &mut PgConnection, org_id: OrgId, id: Uuid) -> AppResult<ChangeRow> {
-    sqlx::query_as(&format!("{SELECT_CHANGES} AND c.id = $2")).bind(org_id).bind(id).fetch_optional(conn).await?.ok_or(AppError::NotFound)
+/// Every change, open ones first, then the latest decisions. Its argument
+/// is bound already: run it with `fetch_all` or `fetch`.
+pub fn all_changes(
+    org_id: OrgId,
+) -> sqlx::query::Map<'static, sqlx::Postgres, impl FnMut(sqlx::postgres::PgRow) -> Result<ChangeRow, sqlx::Error> + Send + use<>, sqlx::postgres::PgArguments> {
+    changes!(["ORDER BY c.status = 'pending' DESC, coalesce(c.decided_at, c.proposed_at) DESC, c.id"], org_id.0)
+}
+
+pub async fn change(conn: &mut PgConnection, org_id: OrgId, id: RosterChangeId) -> AppResult<ChangeRow> {
+    changes!(["AND c.id = $2"], org_id.0, id.0).fetch_optional(conn).await?.ok_or(AppError::NotFound)
 }
 
 /// Changes nobody has decided yet (what Home offers to leaders).
 pub async fn pending_changes(conn: &mut PgConnection, org_id: OrgId) -> AppResult<Vec<ChangeRow>> {
-    Ok(sqlx::query_as(&format!("{SELECT_CHANGES} AND c.status = 'pending' ORDER BY c.proposed_at, c.id")).bind(org_id).fetch_all(conn).await?)
+    Ok(changes!(["AND c.status = 'pending' ORDER BY c.proposed_at, c.id"], org_id.0).fetch_all(conn).await?)
 }
 
 pub async fn changes(conn: &mut PgConnection, org_id: OrgId) -> AppResult<Vec<ChangeRow>> {
-    Ok(sqlx::query_as(&changes_sql()).bind(org_id).fetch_all(conn).await?)
+    Ok(all_changes(org_id).fetch_all(conn).await?)
 }
 
 /// The facts about the person a change names, read under the directory lock.
-#[derive(sqlx::FromRow)]
 struct Subject {
     name: String,
     top_management: bool,
-    user_id: Option<Uuid>,
-    leader_account_id: Option<Uuid>,
+    user_id: Option<UserId>,
+    leader_account_id: Option<UserId>,
     start_date: Option<NaiveDate>,
     end_date: Option<NaiveDate>,
 }
 
-async fn subject(conn: &mut PgConnection, org_id: OrgId, person_id: Uuid) -> AppResult<Subject> {
-    sqlx::query_as(
-        "SELECT name, top_management, user_id, leader_account_id, start_date, end_date FROM people
-          WHERE org_id = $1 AND id = $2 FOR UPDATE",
+async fn subject(conn: &mut PgConnection, org_id: OrgId, person_id: PersonId) -> AppResult<Subject> {
+    sqlx::query_as!(
+        Subject,
+        r#"SELECT name, top_management, user_id AS "user_id: UserId", leader_account_id AS "leader_account_id: UserId", start_date, end_date
+             FROM people
+            WHERE org_id = $1 AND id = $2 FOR UPDATE"#,
+        org_id.0,
+        person_id.0,
     )
-    .bind(org_id)
-    .bind(person_id)
     .fetch_optional(conn)
     .await?
     .ok_or(AppError::NotFound)
@@ -218,12 +224,12 @@ async fn subject(conn: &mut PgConnection, org_id: OrgId, person_id: Uuid) -> App
 
 /// How many current people are on the roster (with or without an account).
 async fn roster_size(conn: &mut PgConnection, org_id: OrgId, today: NaiveDate) -> AppResult<i64> {
-    Ok(sqlx::query_scalar(
-        "SELECT count(*) FROM people WHERE org_id = $1 AND top_management
-            AND (start_date IS NULL OR start_date <= $2) AND (end_date IS NULL OR end_date > $2)",
+    Ok(sqlx::query_scalar!(
+        r#"SELECT count(*) AS "n!" FROM people WHERE org_id = $1 AND top_management
+              AND (start_date IS NULL OR start_date <= $2) AND (end_date IS NULL OR end_date > $2)"#,
+        org_id.0,
+        today,
     )
-    .bind(org_id)
-    .bind(today)
     .fetch_one(conn)
     .await?)
 }
@@ -231,19 +237,19 @@ async fn roster_size(conn: &mut PgConnection, org_id: OrgId, today: NaiveDate) -
 /// The member proposing or deciding a change.
 pub struct Decider {
     pub actor: Actor,
-    pub user_id: Uuid,
+    pub user_id: UserId,
     pub role: Role,
 }
 
 impl Decider {
     pub fn of(me: &crate::auth::session::Member) -> Self {
-        Decider { actor: me.actor(), user_id: me.user_id, role: me.role }
+        Decider { actor: me.actor(), user_id: UserId::from(me.user_id), role: me.role }
     }
 }
 
 /// Why a proposal cannot be made, in the owner's words; `None` when it can.
 /// `acting`: the accounts acting as top management now.
-fn proposal_refusal(change: Change, s: &Subject, today: NaiveDate, roster: i64, acting: &[Uuid], proposer: Uuid) -> Option<String> {
+fn proposal_refusal(change: Change, s: &Subject, today: NaiveDate, roster: i64, acting: &[UserId], proposer: UserId) -> Option<String> {
     let others = acting.iter().any(|a| *a != proposer);
     match change {
         Change::Add => {
@@ -287,10 +293,10 @@ pub async fn propose(
     by: &Decider,
     now: DateTime<Utc>,
     org_id: OrgId,
-    person_id: Uuid,
+    person_id: PersonId,
     change: Change,
     reason: &str,
-) -> AppResult<(Uuid, bool)> {
+) -> AppResult<(RosterChangeId, bool)> {
     if !policy::allows(by.role, policy::Action::ProposeRosterChange) {
         return Err(AppError::Forbidden);
     }
@@ -307,19 +313,19 @@ pub async fn propose(
         Change::Add => s.user_id,
         Change::Remove => s.leader_account_id,
     };
-    let id = Uuid::new_v4();
-    let inserted = sqlx::query(
+    let id = RosterChangeId::new();
+    let inserted = sqlx::query!(
         "INSERT INTO roster_changes (id, org_id, person_id, change, account_id, reason, proposed_by, proposed_at, status)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'pending')",
+        id.0,
+        org_id.0,
+        person_id.0,
+        change.as_str(),
+        account.map(|a| a.0),
+        reason,
+        by.user_id.0,
+        now,
     )
-    .bind(id)
-    .bind(org_id)
-    .bind(person_id)
-    .bind(change.as_str())
-    .bind(account)
-    .bind(reason)
-    .bind(by.user_id)
-    .bind(now)
     .execute(&mut *conn)
     .await;
     if let Err(sqlx::Error::Database(d)) = &inserted
@@ -339,46 +345,50 @@ pub async fn propose(
     )
     .await?;
     if bootstrap {
-        decide_as(conn, by, now, org_id, id, person_id, change, account, "confirmed", true).await?;
+        decide_as(conn, by, now, org_id, id, person_id, change, account, ChangeStatus::Confirmed, true).await?;
     }
     Ok((id, bootstrap))
 }
 
 /// A pending change, locked for the rest of the transaction.
-#[derive(sqlx::FromRow)]
 struct Pending {
-    person_id: Uuid,
-    change: String,
-    account_id: Option<Uuid>,
-    proposed_by: Option<Uuid>,
-    status: String,
+    person_id: PersonId,
+    change: Change,
+    account_id: Option<UserId>,
+    proposed_by: Option<UserId>,
+    status: ChangeStatus,
 }
 
-async fn pending(conn: &mut PgConnection, org_id: OrgId, id: Uuid) -> AppResult<Pending> {
-    let p: Pending = sqlx::query_as("SELECT person_id, change, account_id, proposed_by, status FROM roster_changes WHERE org_id = $1 AND id = $2 FOR UPDATE")
-        .bind(org_id)
-        .bind(id)
-        .fetch_optional(&mut *conn)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    if p.status != "pending" {
+async fn pending(conn: &mut PgConnection, org_id: OrgId, id: RosterChangeId) -> AppResult<Pending> {
+    let p = sqlx::query_as!(
+        Pending,
+        r#"SELECT person_id AS "person_id: PersonId", change AS "change: Change", account_id AS "account_id: UserId",
+                  proposed_by AS "proposed_by: UserId", status AS "status: ChangeStatus"
+             FROM roster_changes WHERE org_id = $1 AND id = $2 FOR UPDATE"#,
+        org_id.0,
+        id.0,
+    )
+    .fetch_optional(&mut *conn)
+    .await?
+    .ok_or(AppError::NotFound)?;
+    if p.status != ChangeStatus::Pending {
         return Err(AppError::Conflict("This change was already decided.".into()));
     }
     Ok(p)
 }
 
 /// Whether `user_id` may confirm or refuse the change (see `policy::may_decide_roster_change`).
-pub fn may_decide(role: Role, user_id: Uuid, proposed_by: Option<Uuid>, subject_account: Option<Uuid>, acting: &[Uuid]) -> bool {
+pub fn may_decide(role: Role, user_id: UserId, proposed_by: Option<UserId>, subject_account: Option<UserId>, acting: &[UserId]) -> bool {
     let others = acting.iter().any(|a| Some(*a) != proposed_by);
     policy::may_decide_roster_change(role, proposed_by == Some(user_id), acting.contains(&user_id), others, subject_account == Some(user_id))
 }
 
 /// Confirms (`true`) or refuses a pending change as `by`.
-pub async fn decide(conn: &mut PgConnection, by: &Decider, now: DateTime<Utc>, org_id: OrgId, id: Uuid, confirm: bool) -> AppResult<String> {
+pub async fn decide(conn: &mut PgConnection, by: &Decider, now: DateTime<Utc>, org_id: OrgId, id: RosterChangeId, confirm: bool) -> AppResult<String> {
     lock_directory(conn, org_id).await?;
     let today = now.date_naive();
     let p = pending(conn, org_id, id).await?;
-    let change = Change::parse(&p.change).ok_or_else(|| AppError::Internal(anyhow::anyhow!("unknown roster change {}", p.change)))?;
+    let change = p.change;
     let s = subject(conn, org_id, p.person_id).await?;
     let acting = acting_accounts(conn, org_id, today).await?;
     if p.proposed_by == Some(by.user_id) {
@@ -404,7 +414,7 @@ pub async fn decide(conn: &mut PgConnection, by: &Decider, now: DateTime<Utc>, o
             _ => {}
         }
     }
-    let status = if confirm { "confirmed" } else { "refused" };
+    let status = if confirm { ChangeStatus::Confirmed } else { ChangeStatus::Refused };
     decide_as(conn, by, now, org_id, id, p.person_id, change, p.account_id, status, false).await?;
     Ok(s.name)
 }
@@ -416,48 +426,52 @@ async fn decide_as(
     by: &Decider,
     now: DateTime<Utc>,
     org_id: OrgId,
-    id: Uuid,
-    person_id: Uuid,
+    id: RosterChangeId,
+    person_id: PersonId,
     change: Change,
-    account: Option<Uuid>,
-    status: &'static str,
+    account: Option<UserId>,
+    status: ChangeStatus,
     bootstrap: bool,
 ) -> AppResult<()> {
-    let decided_as: Option<Uuid> = sqlx::query_scalar("SELECT id FROM people WHERE org_id = $1 AND acting_user_id = $2")
-        .bind(org_id)
-        .bind(by.user_id)
-        .fetch_optional(&mut *conn)
-        .await?;
-    sqlx::query(
+    let decided_as = sqlx::query_scalar!(
+        r#"SELECT id AS "id: PersonId" FROM people WHERE org_id = $1 AND acting_user_id = $2"#,
+        org_id.0,
+        by.user_id.0,
+    )
+    .fetch_optional(&mut *conn)
+    .await?;
+    sqlx::query!(
         "UPDATE roster_changes SET status = $3, decided_by = $4, decided_as = $5, decided_at = $6, bootstrap = $7
           WHERE org_id = $1 AND id = $2",
+        org_id.0,
+        id.0,
+        status.as_str(),
+        by.user_id.0,
+        decided_as.map(|p| p.0),
+        now,
+        bootstrap,
     )
-    .bind(org_id)
-    .bind(id)
-    .bind(status)
-    .bind(by.user_id)
-    .bind(decided_as)
-    .bind(now)
-    .bind(bootstrap)
     .execute(&mut *conn)
     .await?;
-    if status == "confirmed" {
+    if status == ChangeStatus::Confirmed {
         let (top, leader) = match change {
             Change::Add => (true, account),
             Change::Remove => (false, None),
         };
-        sqlx::query("UPDATE people SET top_management = $3, leader_account_id = $4, updated_at = $5 WHERE org_id = $1 AND id = $2")
-            .bind(org_id)
-            .bind(person_id)
-            .bind(top)
-            .bind(leader)
-            .bind(now)
-            .execute(&mut *conn)
-            .await?;
+        sqlx::query!(
+            "UPDATE people SET top_management = $3, leader_account_id = $4, updated_at = $5 WHERE org_id = $1 AND id = $2",
+            org_id.0,
+            person_id.0,
+            top,
+            leader.map(|l| l.0),
+            now,
+        )
+        .execute(&mut *conn)
+        .await?;
     }
     let action = match (status, bootstrap) {
-        ("confirmed", true) => "roster.bootstrapped",
-        ("confirmed", false) => "roster.confirmed",
+        (ChangeStatus::Confirmed, true) => "roster.bootstrapped",
+        (ChangeStatus::Confirmed, false) => "roster.confirmed",
         _ => "roster.refused",
     };
     audit::record(
@@ -474,18 +488,20 @@ async fn decide_as(
 }
 
 /// The proposer takes back a change nobody has decided yet.
-pub async fn withdraw(conn: &mut PgConnection, by: &Decider, now: DateTime<Utc>, org_id: OrgId, id: Uuid) -> AppResult<()> {
+pub async fn withdraw(conn: &mut PgConnection, by: &Decider, now: DateTime<Utc>, org_id: OrgId, id: RosterChangeId) -> AppResult<()> {
     let p = pending(conn, org_id, id).await?;
     if p.proposed_by != Some(by.user_id) {
         return Err(AppError::Forbidden);
     }
-    sqlx::query("UPDATE roster_changes SET status = 'withdrawn', decided_by = $3, decided_at = $4 WHERE org_id = $1 AND id = $2")
-        .bind(org_id)
-        .bind(id)
-        .bind(by.user_id)
-        .bind(now)
-        .execute(&mut *conn)
-        .await?;
+    sqlx::query!(
+        "UPDATE roster_changes SET status = 'withdrawn', decided_by = $3, decided_at = $4 WHERE org_id = $1 AND id = $2",
+        org_id.0,
+        id.0,
+        by.user_id.0,
+        now,
+    )
+    .execute(&mut *conn)
+    .await?;
     audit::record(conn, &by.actor, now, "roster.withdrawn", "roster_change", id, json!({"person_id": p.person_id, "change": p.change})).await?;
     Ok(())
 }
@@ -494,7 +510,7 @@ pub async fn withdraw(conn: &mut PgConnection, by: &Decider, now: DateTime<Utc>,
 /// management is recorded as the organisation's bootstrap, acting with the
 /// account they are linked to, from the day they started.
 pub async fn record_seeded(conn: &mut PgConnection, org_id: OrgId) -> AppResult<()> {
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO roster_changes (id, org_id, person_id, change, account_id, reason, proposed_by, proposed_at, status, decided_by, decided_at, bootstrap)
          SELECT gen_random_uuid(), p.org_id, p.id, 'add', p.user_id, 'Top management when the organisation was set up.', NULL, d.at,
                 'confirmed', NULL, d.at, true
@@ -502,12 +518,11 @@ pub async fn record_seeded(conn: &mut PgConnection, org_id: OrgId) -> AppResult<
           CROSS JOIN LATERAL (SELECT LEAST(p.created_at, COALESCE(p.start_date, DATE '2015-01-01')::timestamptz) AS at) d
           WHERE p.org_id = $1 AND p.top_management
             AND NOT EXISTS (SELECT 1 FROM roster_changes c WHERE c.org_id = p.org_id AND c.person_id = p.id)",
+        org_id.0,
     )
-    .bind(org_id)
     .execute(&mut *conn)
     .await?;
-    sqlx::query("UPDATE people SET leader_account_id = user_id WHERE org_id = $1 AND top_management AND leader_account_id IS NULL")
-        .bind(org_id)
+    sqlx::query!("UPDATE people SET leader_account_id = user_id WHERE org_id = $1 AND top_management AND leader_account_id IS NULL", org_id.0)
         .execute(&mut *conn)
         .await?;
     Ok(())
@@ -517,14 +532,14 @@ pub async fn record_seeded(conn: &mut PgConnection, org_id: OrgId) -> AppResult<
 mod tests {
     use super::*;
 
-    fn person(top: bool, user: Option<Uuid>, leader: Option<Uuid>) -> Subject {
+    fn person(top: bool, user: Option<UserId>, leader: Option<UserId>) -> Subject {
         Subject { name: "Jane".into(), top_management: top, user_id: user, leader_account_id: leader, start_date: None, end_date: None }
     }
 
     #[test]
     fn proposals_that_could_never_be_confirmed_are_refused_up_front() {
         let today = NaiveDate::from_ymd_opt(2026, 12, 6).unwrap();
-        let (owner, jane, ceo) = (Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4());
+        let (owner, jane, ceo) = (UserId::new(), UserId::new(), UserId::new());
         // Nobody on the roster: the owner bootstraps anyone, themselves included.
         assert_eq!(proposal_refusal(Change::Add, &person(false, Some(owner), None), today, 0, &[], owner), None);
         // Another leader confirms.
@@ -549,7 +564,7 @@ mod tests {
 
     #[test]
     fn deciders_are_other_leaders_or_the_person_named() {
-        let (owner, ceo, jane, lead) = (Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4());
+        let (owner, ceo, jane, lead) = (UserId::new(), UserId::new(), UserId::new(), UserId::new());
         assert!(may_decide(Role::Executive, ceo, Some(owner), Some(jane), &[ceo]));
         assert!(!may_decide(Role::IsmsLead, lead, Some(owner), Some(jane), &[ceo]));
         assert!(!may_decide(Role::Executive, jane, Some(owner), Some(jane), &[ceo]), "another leader exists: they decide");

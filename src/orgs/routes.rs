@@ -1,0 +1,543 @@
+//! Organisations and their members: choosing and creating organisations,
+//! the member list, invitations, role changes and disabling.
+use super::{model, window};
+use crate::ids::{InvitationId, MembershipId, OrgId, UserId};
+use crate::state::AppState;
+use crate::web::routes::Routes;
+use crate::security_log::model::{self as security_log, Event, Kind};
+use crate::audit::Actor;
+use crate::auth::policy::{self, Action, Role};
+use crate::auth::session::{self, Flash, Member, SignedIn, Visitor};
+use crate::auth::{password, throttle};
+use crate::error::{AppError, AppResult};
+use crate::web::form::{parse_email, parse_text};
+use crate::web::{FieldErrors, Id, Layout, redirect_with};
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::extract::State;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::Form;
+use model::{ClosedMembership, Invitation, InvitationState, InvitationRow, MemberRow};
+use window::{AccessWindow, WindowState};
+use serde::Deserialize;
+
+pub fn routes(r: Routes) -> Routes {
+    r.get("/orgs", orgs_page)
+        .post("/orgs", create_org)
+        .post("/orgs/switch", switch_org)
+        .get("/members", members_page)
+        .get("/members.csv", members_csv)
+        .post("/members/invite", invite)
+        .post("/members/{id}/role", change_role)
+        .post("/members/{id}/window", set_window)
+        .post("/members/{id}/disable", disable_member)
+        .post("/members/{id}/enable", enable_member)
+        .post("/invitations/{id}/revoke", revoke_invitation)
+        .get("/invite/{token}", invitation_page)
+        .post("/invite/{token}", accept_invitation)
+}
+
+fn actor_for(who: &SignedIn, org_id: Option<OrgId>) -> Actor {
+    Actor {
+        org_id,
+        user_id: Some(who.session.user_id),
+        label: who.session.email.clone(),
+        request_id: who.visitor.request_id.clone(),
+    }
+}
+
+// ---------- choosing and creating organisations ----------
+
+#[derive(Template, WebTemplate)]
+#[template(path = "orgs/choose.html")]
+struct OrgsPage {
+    layout: Layout,
+    closed: Vec<ClosedMembership>,
+    today: chrono::NaiveDate,
+    name: String,
+    errors: FieldErrors,
+}
+
+impl MembersPage {
+    /// The row is the viewer's own membership.
+    fn is_me(&self, m: &MemberRow) -> bool {
+        m.user_id == UserId::from(self.me.user_id)
+    }
+    /// An auditor's window and where today falls in it, in words.
+    fn window_note(&self, w: &AccessWindow) -> String {
+        match w.state(self.today) {
+            WindowState::NotYet(_) => format!("{} (not yet open)", w.describe()),
+            WindowState::Ended(_) => format!("{} (ended)", w.describe()),
+            WindowState::Open => w.describe(),
+        }
+    }
+    fn day(d: &Option<chrono::NaiveDate>) -> String {
+        d.map(|d| d.to_string()).unwrap_or_default()
+    }
+}
+
+impl OrgsPage {
+    /// Why an auditor's organisation is closed today, in words.
+    fn closed_because(&self, c: &ClosedMembership) -> String {
+        match c.window().state(self.today) {
+            WindowState::NotYet(d) => format!("your auditor access opens on {}", d.format("%-d %b %Y")),
+            WindowState::Ended(d) => format!("your auditor access ended on {}", d.format("%-d %b %Y")),
+            WindowState::Open => "your access is open".into(),
+        }
+    }
+}
+
+async fn orgs_view(state: &AppState, who: &SignedIn, name: String, errors: FieldErrors) -> AppResult<OrgsPage> {
+    Ok(OrgsPage {
+        layout: Layout::build(&state.db, &who.visitor, "Your organisations").await?,
+        closed: model::closed_memberships(&state.db, UserId::from(who.session.user_id), who.session.today).await?,
+        today: who.session.today,
+        name,
+        errors,
+    })
+}
+
+async fn orgs_page(State(state): State<AppState>, who: SignedIn) -> AppResult<OrgsPage> {
+    orgs_view(&state, &who, String::new(), FieldErrors::default()).await
+}
+
+#[derive(Deserialize)]
+struct NewOrgForm {
+    #[serde(default)]
+    name: String,
+}
+
+async fn create_org(State(state): State<AppState>, who: SignedIn, Form(form): Form<NewOrgForm>) -> AppResult<Response> {
+    let name = match parse_text(&form.name, "the organisation's name", 120) {
+        Ok(n) => n,
+        Err(e) => {
+            let mut errors = FieldErrors::default();
+            errors.add("name", e);
+            let page = orgs_view(&state, &who, form.name, errors).await?;
+            return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
+        }
+    };
+    let org_id = OrgId::new();
+    let now = state.clock.now();
+    let mut tx = state.db.begin().await?;
+    model::create_organisation(&mut tx, &actor_for(&who, Some(org_id)), now, org_id, &name, UserId::from(who.session.user_id)).await?;
+    sqlx::query!("UPDATE sessions SET current_org_id = $2 WHERE id_hash = $1", &who.session.id_hash, org_id.0)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(redirect_with(&state, "/dashboard", Flash::success(format!("{name} was created and you are its owner."))))
+}
+
+#[derive(Deserialize)]
+struct SwitchForm {
+    org_id: String,
+}
+
+async fn switch_org(State(state): State<AppState>, who: SignedIn, Form(form): Form<SwitchForm>) -> AppResult<Response> {
+    let org_id: OrgId = form.org_id.parse().map_err(|_| AppError::NotFound)?;
+    if !model::is_active_member(&state.db, org_id, UserId::from(who.session.user_id), who.session.today).await? {
+        return Err(AppError::NotFound);
+    }
+    sqlx::query!("UPDATE sessions SET current_org_id = $2 WHERE id_hash = $1", &who.session.id_hash, org_id.0)
+        .execute(&state.db)
+        .await?;
+    Ok(Redirect::to("/dashboard").into_response())
+}
+
+// ---------- members ----------
+
+pub struct RoleOption {
+    pub value: &'static str,
+    pub label: &'static str,
+    pub description: &'static str,
+}
+
+fn grantable(actor: Role) -> Vec<RoleOption> {
+    Role::ALL
+        .into_iter()
+        .filter(|r| policy::may_grant(actor, *r))
+        .map(|r| RoleOption { value: r.as_str(), label: r.label(), description: r.description() })
+        .collect()
+}
+
+#[derive(Deserialize, Default)]
+struct InviteForm {
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    role: String,
+    #[serde(default)]
+    access_from: String,
+    #[serde(default)]
+    access_until: String,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "orgs/members.html")]
+struct MembersPage {
+    layout: Layout,
+    me: Member,
+    members: Vec<MemberRow>,
+    invitations: Vec<InvitationRow>,
+    can_invite: bool,
+    can_manage: bool,
+    can_set_window: bool,
+    today: chrono::NaiveDate,
+    role_options: Vec<RoleOption>,
+    all_roles: Vec<RoleOption>,
+    invite: InviteForm,
+    errors: FieldErrors,
+}
+
+async fn members_view(state: &AppState, me: Member, invite: InviteForm, errors: FieldErrors) -> AppResult<MembersPage> {
+    me.require(Action::ViewMembers)?;
+    let can_invite = me.can(Action::InviteMember);
+    Ok(MembersPage {
+        layout: Layout::build(&state.db, &me.visitor, "Members").await?,
+        members: model::list_members(&state.db, me.org_id).await?,
+        invitations: if can_invite { model::pending_invitations(&state.db, me.org_id, state.clock.now()).await? } else { Vec::new() },
+        can_invite,
+        can_manage: me.can(Action::ChangeMemberRole),
+        can_set_window: me.can(Action::SetAccessWindow),
+        today: state.clock.now().date_naive(),
+        role_options: grantable(me.role),
+        all_roles: grantable(Role::Owner),
+        invite,
+        errors,
+        me,
+    })
+}
+
+async fn members_page(State(state): State<AppState>, me: Member) -> AppResult<MembersPage> {
+    members_view(&state, me, InviteForm::default(), FieldErrors::default()).await
+}
+
+async fn members_csv(State(state): State<AppState>, me: Member) -> AppResult<Response> {
+    me.require(Action::ViewMembers)?;
+    let members = model::list_members(&state.db, me.org_id).await?;
+    let mut out = crate::web::csv::row(&["name", "email", "role", "status", "member_since", "access_from", "access_until"]);
+    for m in &members {
+        let status = match m.disabled_at {
+            Some(d) => format!("disabled {}", d.format("%Y-%m-%d")),
+            None => "active".into(),
+        };
+        out.push_str(&crate::web::csv::row(&[
+            m.name.clone(),
+            m.email.clone(),
+            m.role.clone(),
+            status,
+            m.created_at.format("%Y-%m-%d").to_string(),
+            m.access_from.map(|d| d.to_string()).unwrap_or_default(),
+            m.access_until.map(|d| d.to_string()).unwrap_or_default(),
+        ]));
+    }
+    Ok(crate::web::csv::attachment("members.csv", out))
+}
+
+async fn invite(State(state): State<AppState>, me: Member, Form(form): Form<InviteForm>) -> AppResult<Response> {
+    me.require(Action::InviteMember)?;
+    let mut errors = FieldErrors::default();
+    let email = parse_email(&form.email).map_err(|e| errors.add("email", e)).ok();
+    let role = match form.role.parse::<Role>() {
+        Ok(r) if policy::may_grant(me.role, r) => Some(r),
+        Ok(_) => {
+            errors.add("role", "Your role cannot grant this role.");
+            None
+        }
+        Err(_) => {
+            errors.add("role", "Choose a role.");
+            None
+        }
+    };
+    let now = state.clock.now();
+    let window = match role.map(|r| AccessWindow::parse(&form.access_from, &form.access_until, r, now.date_naive())) {
+        Some(Ok(w)) => Some(w),
+        Some(Err((field, msg))) => {
+            errors.add(field, msg);
+            None
+        }
+        None => None,
+    };
+    let (Some(email), Some(role), Some(window)) = (email, role, window) else {
+        let page = members_view(&state, me, form, errors).await?;
+        return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
+    };
+    let mut tx = state.db.begin().await?;
+    let created = model::create_invitation(&mut tx, &me.actor(), now, state.config.invitation_ttl, me.org_id, model::Invitee { email: &email, role, window }).await;
+    let (_, token) = match created {
+        Ok(v) => v,
+        Err(AppError::Conflict(msg)) => {
+            drop(tx);
+            errors.add("email", msg);
+            let page = members_view(&state, me, form, errors).await?;
+            return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
+        }
+        Err(e) => return Err(e),
+    };
+    security_log::record(&mut *tx, now, Event::by(&me, Kind::InvitationSent, format!("{email} as {}", role.label()))).await?;
+    tx.commit().await?;
+    let link = state.config.link(&format!("/invite/{token}"));
+    let days = state.config.invitation_ttl.num_days();
+    let flash = match &state.mailer {
+        Some(mailer) => match mailer.send_invitation(&email, &me.name, &me.org_name, role, &link, days).await {
+            Ok(()) => Flash::success(format!("An invitation was e-mailed to {email}. It works once and expires in {days} days.")),
+            Err(e) => {
+                tracing::warn!(request_id = %me.visitor.request_id, "invitation e-mail failed: {e:#}");
+                Flash::info(format!("The e-mail to {email} could not be sent. Give them this link yourself (it works once and expires in {days} days): {link}"))
+            }
+        },
+        None => Flash::success(format!(
+            "Invitation created for {email} as {}. Send them this link (it works once, expires in {days} days, and is shown only now): {link}",
+            role.label()
+        )),
+    };
+    Ok(redirect_with(&state, "/members", flash))
+}
+
+#[derive(Deserialize)]
+struct RoleForm {
+    role: String,
+}
+
+async fn change_role(State(state): State<AppState>, me: Member, Id(id): Id<MembershipId>, Form(form): Form<RoleForm>) -> AppResult<Response> {
+    me.require(Action::ChangeMemberRole)?;
+    let role: Role = form.role.parse().map_err(|_| AppError::BadRequest("Choose one of the listed roles.".into()))?;
+    let now = state.clock.now();
+    let mut tx = state.db.begin().await?;
+    let m = model::change_role(&mut tx, &me.actor(), now, me.org_id, id, role).await?;
+    security_log::record(&mut *tx, now, Event::by(&me, Kind::RoleChanged, format!("{} is now {}", m.name, role.label()))).await?;
+    tx.commit().await?;
+    Ok(redirect_with(&state, "/members", Flash::success(format!("{} is now {}.", m.name, role.label()))))
+}
+
+#[derive(Deserialize)]
+struct WindowForm {
+    #[serde(default)]
+    access_from: String,
+    #[serde(default)]
+    access_until: String,
+}
+
+async fn set_window(State(state): State<AppState>, me: Member, Id(id): Id<MembershipId>, Form(form): Form<WindowForm>) -> AppResult<Response> {
+    me.require(Action::SetAccessWindow)?;
+    let now = state.clock.now();
+    let window = AccessWindow::parse(&form.access_from, &form.access_until, Role::Auditor, now.date_naive()).map_err(|(_, msg)| AppError::BadRequest(msg))?;
+    let mut tx = state.db.begin().await?;
+    let m = model::set_access_window(&mut tx, &me.actor(), now, me.org_id, id, window).await?;
+    let detail = if window.is_set() { format!("{}: {}", m.name, window.describe()) } else { format!("{}: no time limit", m.name) };
+    security_log::record(&mut *tx, now, Event::by(&me, Kind::AccessWindowChanged, detail)).await?;
+    tx.commit().await?;
+    let msg = if window.is_set() {
+        format!("{} has access to {} {}.", m.name, me.org_name, window.describe())
+    } else {
+        format!("{} has access to {} with no time limit.", m.name, me.org_name)
+    };
+    Ok(redirect_with(&state, "/members", Flash::success(msg)))
+}
+
+async fn set_disabled(state: AppState, me: Member, id: MembershipId, disable: bool) -> AppResult<Response> {
+    me.require(Action::DisableMember)?;
+    let now = state.clock.now();
+    let mut tx = state.db.begin().await?;
+    let m = model::set_disabled(&mut tx, &me.actor(), now, me.org_id, id, disable).await?;
+    let kind = if disable { Kind::MemberDisabled } else { Kind::MemberEnabled };
+    security_log::record(&mut *tx, now, Event::by(&me, kind, m.name.clone())).await?;
+    tx.commit().await?;
+    let msg = if disable {
+        format!("{} can no longer use {} and has been signed out.", m.name, me.org_name)
+    } else {
+        format!("{} can use {} again.", m.name, me.org_name)
+    };
+    Ok(redirect_with(&state, "/members", Flash::success(msg)))
+}
+
+async fn disable_member(State(state): State<AppState>, me: Member, Id(id): Id<MembershipId>) -> AppResult<Response> {
+    set_disabled(state, me, id, true).await
+}
+
+async fn enable_member(State(state): State<AppState>, me: Member, Id(id): Id<MembershipId>) -> AppResult<Response> {
+    set_disabled(state, me, id, false).await
+}
+
+async fn revoke_invitation(State(state): State<AppState>, me: Member, Id(id): Id<InvitationId>) -> AppResult<Response> {
+    me.require(Action::RevokeInvitation)?;
+    let now = state.clock.now();
+    let mut tx = state.db.begin().await?;
+    let email = model::revoke_invitation(&mut tx, &me.actor(), now, me.org_id, id).await?;
+    security_log::record(&mut *tx, now, Event::by(&me, Kind::InvitationWithdrawn, email.clone())).await?;
+    tx.commit().await?;
+    Ok(redirect_with(&state, "/members", Flash::success(format!("The invitation for {email} was withdrawn."))))
+}
+
+// ---------- accepting an invitation ----------
+
+/// What the invitation page offers, depending on who opens the link.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Offer {
+    /// Signed in as the invited address: one click.
+    JoinSignedIn,
+    /// Signed in as someone else.
+    WrongAccount,
+    /// The address has an account: confirm with its password.
+    SignInToJoin,
+    /// No account yet: choose a name and password.
+    CreateAccount,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "orgs/invitation.html")]
+struct InvitationPage {
+    layout: Layout,
+    invitation: Invitation,
+    role_label: &'static str,
+    role_description: &'static str,
+    state: InvitationState,
+    offer: Offer,
+    token: String,
+    name: String,
+    errors: FieldErrors,
+}
+
+async fn load_invitation(state: &AppState, token: &str) -> AppResult<Invitation> {
+    if token.len() > 100 {
+        return Err(AppError::NotFound);
+    }
+    model::find_invitation(&state.db, token).await?.ok_or(AppError::NotFound)
+}
+
+async fn offer_for(state: &AppState, visitor: &Visitor, inv: &Invitation) -> AppResult<(Offer, Option<(UserId, String)>)> {
+    if let Some(s) = &visitor.session {
+        let offer = if s.email.eq_ignore_ascii_case(&inv.email) { Offer::JoinSignedIn } else { Offer::WrongAccount };
+        return Ok((offer, None));
+    }
+    Ok(match model::find_user_by_email(&state.db, &inv.email).await? {
+        Some((id, _, hash)) => (Offer::SignInToJoin, Some((id, hash))),
+        None => (Offer::CreateAccount, None),
+    })
+}
+
+fn invitation_view(visitor: &Visitor, inv: Invitation, st: InvitationState, offer: Offer, token: String, name: String, errors: FieldErrors) -> InvitationPage {
+    let role = inv.role();
+    InvitationPage {
+        layout: Layout::basic(visitor, format!("Join {}", inv.org_name)),
+        role_label: role.label(),
+        role_description: role.description(),
+        invitation: inv,
+        state: st,
+        offer,
+        token,
+        name,
+        errors,
+    }
+}
+
+async fn invitation_page(State(state): State<AppState>, visitor: Visitor, crate::web::Segment(token): crate::web::Segment) -> AppResult<Response> {
+    let inv = load_invitation(&state, &token).await?;
+    let st = inv.state(state.clock.now());
+    let (offer, _) = offer_for(&state, &visitor, &inv).await?;
+    let status = if st == InvitationState::Open { StatusCode::OK } else { StatusCode::GONE };
+    Ok((status, invitation_view(&visitor, inv, st, offer, token, String::new(), FieldErrors::default())).into_response())
+}
+
+#[derive(Deserialize)]
+struct AcceptForm {
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    confirm: String,
+}
+
+async fn accept_invitation(
+    State(state): State<AppState>,
+    visitor: Visitor,
+    crate::web::Segment(token): crate::web::Segment,
+    Form(form): Form<AcceptForm>,
+) -> AppResult<Response> {
+    let inv = load_invitation(&state, &token).await?;
+    let now = state.clock.now();
+    let st = inv.state(now);
+    let (offer, account) = offer_for(&state, &visitor, &inv).await?;
+    let again = |errors: FieldErrors, status: StatusCode, inv: Invitation| {
+        (status, invitation_view(&visitor, inv, st, offer, token.clone(), form.name.clone(), errors)).into_response()
+    };
+    if st != InvitationState::Open || offer == Offer::WrongAccount {
+        return Ok(again(FieldErrors::default(), StatusCode::GONE, inv));
+    }
+    let mut errors = FieldErrors::default();
+    let mut new_account = None;
+    let user_id = match offer {
+        Offer::JoinSignedIn => visitor.session.as_ref().map(|s| UserId::from(s.user_id)),
+        Offer::SignInToJoin => {
+            let (id, hash) = account.ok_or(AppError::NotFound)?;
+            let cfg = &state.config.throttle;
+            match throttle::check_password(&state.db, cfg, now, &inv.email, &visitor.client_addr, form.password.clone(), Some(hash), "joining an organisation").await? {
+                throttle::PasswordCheck::Right => {}
+                throttle::PasswordCheck::Locked(until) => {
+                    errors.add("password", crate::auth::locked_message(until, now));
+                    return Ok(again(errors, StatusCode::TOO_MANY_REQUESTS, inv));
+                }
+                throttle::PasswordCheck::Wrong => {
+                    errors.add("password", "This is not the password of that account.");
+                    return Ok(again(errors, StatusCode::UNAUTHORIZED, inv));
+                }
+            }
+            Some(id)
+        }
+        Offer::CreateAccount => {
+            let name = parse_text(&form.name, "your name", 120).map_err(|e| errors.add("name", e)).ok();
+            if let Err(e) = password::check_new(&form.password, &inv.email) {
+                errors.add("password", e);
+            } else if form.password != form.confirm {
+                errors.add("confirm", "The two passwords differ.");
+            }
+            match name {
+                Some(n) if errors.is_empty() => new_account = Some((n, password::hash(form.password.clone()).await?)),
+                _ => return Ok(again(errors, StatusCode::UNPROCESSABLE_ENTITY, inv)),
+            }
+            None
+        }
+        Offer::WrongAccount => None,
+    };
+    let mut actor = Actor { org_id: Some(inv.org_id), user_id: user_id.map(Into::into), label: inv.email.clone(), request_id: visitor.request_id.clone() };
+    let mut tx = state.db.begin().await?;
+    let user_id = match (user_id, new_account) {
+        (Some(id), _) => id,
+        (None, Some((name, hash))) => {
+            let id = model::create_user(&mut tx, &actor, now, &inv.email, &name, &hash)
+                .await?
+                .ok_or_else(|| AppError::Conflict("An account with this e-mail address appeared meanwhile. Reload the page and sign in.".into()))?;
+            actor.user_id = Some(id.into());
+            id
+        }
+        (None, None) => return Err(AppError::NotFound),
+    };
+    model::accept_invitation(&mut tx, &actor, now, &inv, user_id).await?;
+    let event = Event {
+        org_id: Some(inv.org_id),
+        user_id: Some(user_id.into()),
+        email: &inv.email,
+        client_addr: &visitor.client_addr,
+        kind: Kind::InvitationAccepted,
+        detail: format!("Joined as {}", inv.role().label()),
+    };
+    security_log::record(&mut *tx, now, event).await?;
+    let mut cookies: Vec<HeaderValue> = Vec::new();
+    match &visitor.session {
+        Some(s) => {
+            sqlx::query!("UPDATE sessions SET current_org_id = $2 WHERE id_hash = $1", &s.id_hash, inv.org_id.0)
+                .execute(&mut *tx)
+                .await?;
+        }
+        None => cookies.push(session::start(&mut tx, &state, user_id.into(), Some(inv.org_id), None).await?),
+    }
+    tx.commit().await?;
+    throttle::clear_account(&state.db, &inv.email).await?;
+    let mut res = redirect_with(&state, "/dashboard", Flash::success(format!("Welcome to {}.", inv.org_name)));
+    for c in cookies {
+        res.headers_mut().append(header::SET_COOKIE, c);
+    }
+    Ok(res)
+}
