@@ -107,7 +107,7 @@ pub struct Author {
 impl Author {
     pub fn of(me: &Member, person: Option<&Person>) -> Self {
         Author {
-            user_id: me.user_id,
+            user_id: me.user_id.into(),
             person_id: person.map(|p| p.id),
             name: person.map(|p| p.name.clone()).unwrap_or_else(|| me.name.clone()),
             title: person.map(|p| p.job_title.clone()).unwrap_or_default(),

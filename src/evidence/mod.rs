@@ -282,7 +282,7 @@ async fn new_page(State(state): State<AppState>, me: Member, Query(q): Query<New
         form.links.push(format!("{}:{}", t.kind.as_str(), t.id));
     }
     // The signed-in member owns what they add, when they are in the directory.
-    if let Some(p) = people::person_of_user(&state.db, me.org_id, me.user_id).await? {
+    if let Some(p) = people::person_of_user(&state.db, me.org_id, me.user_id.into()).await? {
         form.owner_id = p.id.to_string();
     }
     new_view(&state, &me, form, FieldErrors::default(), None).await
@@ -559,7 +559,7 @@ impl ItemPage {
 }
 
 fn may_edit(me: &Member, item: &Item) -> bool {
-    policy::may_edit_evidence(me.role, item.is_theirs(me.user_id))
+    policy::may_edit_evidence(me.role, item.is_theirs(me.user_id.into()))
 }
 
 async fn item_view(state: &AppState, me: &Member, item: Item, form: ItemForm, errors: FieldErrors, problem: Option<String>) -> AppResult<ItemPage> {
@@ -607,7 +607,7 @@ async fn update(State(state): State<AppState>, me: Member, Id(id): Id, Form(form
     let today = state.clock.now().date_naive();
     // Compare with the item as it is now, under a lock, not as it was read before.
     let mut tx = state.db.begin().await?;
-    crate::db::lock_row(&mut tx, "evidence_items", me.org_id, id).await?;
+    crate::db::lock_row(&mut tx, me.org_id, crate::ids::EvidenceId::from(id)).await?;
     let item = model::get(&mut *tx, me.org_id, id).await?;
     let fields = match form.parse(item.revisions > 0, today) {
         Ok(f) => f,

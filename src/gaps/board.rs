@@ -232,7 +232,7 @@ async fn board_page(State(state): State<AppState>, me: Member) -> AppResult<Boar
     let drafts = if can_sign { e.snapshot.policies.iter().filter(|p| p.drafts > 0).map(|p| (p.id, p.title.clone(), p.drafts)).collect() } else { Vec::new() };
     Ok(BoardPage {
         layout: Layout::build(&state.db, &me.visitor, "Leadership dashboard").await?,
-        mine: mine(&state.db, me.org_id, me.user_id, today).await?,
+        mine: mine(&state.db, me.org_id, me.user_id.into(), today).await?,
         counts: Counts::of(&e.gaps),
         clauses: clause_statuses(&e.gaps),
         next: next_review(&e),

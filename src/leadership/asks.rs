@@ -341,7 +341,7 @@ async fn show(state: &AppState, me: &Member, ask: Option<Ask>, form: AskForm, er
         Some(a) => audit::history(&state.db, me.org_id, "leadership_ask", a.id, 30).await?,
         None => Vec::new(),
     };
-    let can_answer = ask.as_ref().is_some_and(|a| !a.answered() && policy::may_act_as_person(me.role, a.asked_of_user == Some(me.user_id)));
+    let can_answer = ask.as_ref().is_some_and(|a| !a.answered() && policy::may_act_as_person(me.role, a.asked_of_user == Some(me.user_id.0)));
     let status = if errors.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
     let page = ShowPage {
         layout: Layout::build(&state.db, &me.visitor, if ask.is_some() { "Ask to leadership" } else { "New ask" }).await?,
@@ -385,7 +385,7 @@ async fn create(State(state): State<AppState>, me: Member, Form(form): Form<AskF
 async fn update(State(state): State<AppState>, me: Member, Id(id): Id, Form(form): Form<AskForm>) -> AppResult<Response> {
     me.require(Action::ManageLeadership)?;
     let mut tx = state.db.begin().await?;
-    crate::db::lock_row(&mut tx, "leadership_asks", me.org_id, id).await?;
+    crate::db::lock_row(&mut tx, me.org_id, crate::ids::AskId::from(id)).await?;
     let a = get(&mut *tx, me.org_id, id).await?;
     let fields = match form.parse(state.clock.now().date_naive()) {
         // Once answered, the answer is the record of what was said: it stays.
@@ -406,9 +406,9 @@ async fn update(State(state): State<AppState>, me: Member, Id(id): Id, Form(form
 async fn respond(State(state): State<AppState>, me: Member, Id(id): Id, Form(form): Form<AskForm>) -> AppResult<Response> {
     me.require(Action::ViewLeadership)?;
     let mut tx = state.db.begin().await?;
-    crate::db::lock_row(&mut tx, "leadership_asks", me.org_id, id).await?;
+    crate::db::lock_row(&mut tx, me.org_id, crate::ids::AskId::from(id)).await?;
     let a = get(&mut *tx, me.org_id, id).await?;
-    if !policy::may_act_as_person(me.role, a.asked_of_user == Some(me.user_id)) {
+    if !policy::may_act_as_person(me.role, a.asked_of_user == Some(me.user_id.0)) {
         return Err(AppError::Forbidden);
     }
     if a.answered() {

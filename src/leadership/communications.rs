@@ -381,7 +381,7 @@ async fn create(State(state): State<AppState>, me: Member, Form(form): Form<Comm
 async fn update(State(state): State<AppState>, me: Member, Id(id): Id, Form(form): Form<CommunicationForm>) -> AppResult<Response> {
     me.require(Action::ManageLeadership)?;
     let mut tx = state.db.begin().await?;
-    crate::db::lock_row(&mut tx, "communications", me.org_id, id).await?;
+    crate::db::lock_row(&mut tx, me.org_id, crate::ids::CommunicationId::from(id)).await?;
     let c = get(&mut *tx, me.org_id, id).await?;
     let fields = match form.parse(state.clock.now().date_naive()) {
         Ok(f) => f,

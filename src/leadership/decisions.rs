@@ -514,7 +514,7 @@ async fn create(State(state): State<AppState>, me: Member, Form(form): Form<Deci
 async fn update(State(state): State<AppState>, me: Member, Id(id): Id, Form(form): Form<DecisionForm>) -> AppResult<Response> {
     me.require(Action::ManageLeadership)?;
     let mut tx = state.db.begin().await?;
-    crate::db::lock_row(&mut tx, "resource_decisions", me.org_id, id).await?;
+    crate::db::lock_row(&mut tx, me.org_id, crate::ids::DecisionId::from(id)).await?;
     let d = get(&mut *tx, me.org_id, id).await?;
     let fields = match form.parse(state.clock.now().date_naive()) {
         Ok(f) => f,

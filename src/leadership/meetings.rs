@@ -789,7 +789,7 @@ async fn meeting_view_with(
     let today = state.clock.now().date_naive();
     let (actions, evidence, pinned, addenda, can_add_addendum, history, can_sign) = match &meeting {
         Some(m) => {
-            let me_person = people::person_of_user(&state.db, me.org_id, me.user_id).await?;
+            let me_person = people::person_of_user(&state.db, me.org_id, me.user_id.into()).await?;
             let can_add_addendum = may_add_addendum(me, m, me_person.as_ref());
             let is_chair = me_person.is_some_and(|p| Some(p.id) == m.chair_id);
             let target = Target { kind: TargetKind::Meeting, id: m.id };
@@ -874,7 +874,7 @@ async fn update(State(state): State<AppState>, me: Member, Id(id): Id, Form(pair
     me.require(Action::ManageLeadership)?;
     let form = MeetingForm::from_pairs(&pairs);
     let mut tx = state.db.begin().await?;
-    crate::db::lock_row(&mut tx, "meetings", me.org_id, id).await?;
+    crate::db::lock_row(&mut tx, me.org_id, crate::ids::MeetingId::from(id)).await?;
     let m = get(&mut *tx, me.org_id, id).await?;
     if m.is_signed() {
         return Err(AppError::Conflict("This meeting is signed off and its record is final. To correct it, add an addendum under the record; record follow-up as action items.".into()));
@@ -894,7 +894,7 @@ async fn update(State(state): State<AppState>, me: Member, Id(id): Id, Form(pair
 async fn sign_off(State(state): State<AppState>, me: Member, Id(id): Id) -> AppResult<Response> {
     me.require(Action::ViewLeadership)?;
     let m = get(&state.db, me.org_id, id).await?;
-    let person = people::person_of_user(&state.db, me.org_id, me.user_id).await?;
+    let person = people::person_of_user(&state.db, me.org_id, me.user_id.into()).await?;
     let Some(chair) = person.filter(|p| Some(p.id) == m.chair_id && policy::may_act_as_person(me.role, true)) else {
         return Err(AppError::Forbidden);
     };
@@ -912,7 +912,7 @@ async fn sign_off(State(state): State<AppState>, me: Member, Id(id): Id) -> AppR
 async fn add_addendum(State(state): State<AppState>, me: Member, Id(id): Id, Form(form): Form<addenda::Form>) -> AppResult<Response> {
     me.require(Action::ViewLeadership)?;
     let m = get(&state.db, me.org_id, id).await?;
-    let person = people::person_of_user(&state.db, me.org_id, me.user_id).await?;
+    let person = people::person_of_user(&state.db, me.org_id, me.user_id.into()).await?;
     let is_chair = person.as_ref().is_some_and(|p| Some(p.id) == m.chair_id);
     if !policy::may_add_addendum(me.role, SignedRecord::Meeting, is_chair) {
         return Err(AppError::Forbidden);
@@ -1078,7 +1078,7 @@ async fn action_page(State(state): State<AppState>, me: Member, Id(id): Id) -> A
 async fn update_action(State(state): State<AppState>, me: Member, Id(id): Id, Form(form): Form<ActionForm>) -> AppResult<Response> {
     me.require(Action::ManageLeadership)?;
     let mut tx = state.db.begin().await?;
-    crate::db::lock_row(&mut tx, "action_items", me.org_id, id).await?;
+    crate::db::lock_row(&mut tx, me.org_id, crate::ids::ActionItemId::from(id)).await?;
     let a = action(&mut *tx, me.org_id, id).await?;
     let fields = match form.parse() {
         Ok(f) => f,

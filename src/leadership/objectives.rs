@@ -341,7 +341,7 @@ async fn create(State(state): State<AppState>, me: Member, Form(form): Form<Obje
 async fn update(State(state): State<AppState>, me: Member, Id(id): Id, Form(form): Form<ObjectiveForm>) -> AppResult<Response> {
     me.require(Action::ManageLeadership)?;
     let mut tx = state.db.begin().await?;
-    crate::db::lock_row(&mut tx, "objectives", me.org_id, id).await?;
+    crate::db::lock_row(&mut tx, me.org_id, crate::ids::ObjectiveId::from(id)).await?;
     let o = get(&mut *tx, me.org_id, id).await?;
     let fields = match form.parse() {
         Ok(f) => f,

@@ -90,7 +90,7 @@ impl OrgsPage {
 async fn orgs_view(state: &AppState, who: &SignedIn, name: String, errors: FieldErrors) -> AppResult<OrgsPage> {
     Ok(OrgsPage {
         layout: Layout::build(&state.db, &who.visitor, "Your organisations").await?,
-        closed: model::closed_memberships(&state.db, who.session.user_id, who.session.today).await?,
+        closed: model::closed_memberships(&state.db, who.session.user_id.into(), who.session.today).await?,
         today: who.session.today,
         name,
         errors,
@@ -120,7 +120,7 @@ async fn create_org(State(state): State<AppState>, who: SignedIn, Form(form): Fo
     let org_id = OrgId::new();
     let now = state.clock.now();
     let mut tx = state.db.begin().await?;
-    model::create_organisation(&mut tx, &actor_for(&who, Some(org_id)), now, org_id, &name, who.session.user_id).await?;
+    model::create_organisation(&mut tx, &actor_for(&who, Some(org_id)), now, org_id, &name, who.session.user_id.into()).await?;
     sqlx::query("UPDATE sessions SET current_org_id = $2 WHERE id_hash = $1")
         .bind(&who.session.id_hash)
         .bind(org_id)
@@ -137,7 +137,7 @@ struct SwitchForm {
 
 async fn switch_org(State(state): State<AppState>, who: SignedIn, Form(form): Form<SwitchForm>) -> AppResult<Response> {
     let org_id: OrgId = form.org_id.parse().map_err(|_| AppError::NotFound)?;
-    if !model::is_active_member(&state.db, org_id, who.session.user_id, who.session.today).await? {
+    if !model::is_active_member(&state.db, org_id, who.session.user_id.into(), who.session.today).await? {
         return Err(AppError::NotFound);
     }
     sqlx::query("UPDATE sessions SET current_org_id = $2 WHERE id_hash = $1")
@@ -487,7 +487,7 @@ async fn accept_invitation(
                     return Ok(again(errors, StatusCode::UNAUTHORIZED, inv));
                 }
             }
-            Some(id)
+            Some(crate::ids::UserId::from(id))
         }
         Offer::CreateAccount => {
             let name = parse_text(&form.name, "your name", 120).map_err(|e| errors.add("name", e)).ok();
@@ -512,12 +512,13 @@ async fn accept_invitation(
             let id = model::create_user(&mut tx, &actor, now, &inv.email, &name, &hash)
                 .await?
                 .ok_or_else(|| AppError::Conflict("An account with this e-mail address appeared meanwhile. Reload the page and sign in.".into()))?;
+            let id = crate::ids::UserId::from(id);
             actor.user_id = Some(id);
             id
         }
         (None, None) => return Err(AppError::NotFound),
     };
-    model::accept_invitation(&mut tx, &actor, now, &inv, user_id).await?;
+    model::accept_invitation(&mut tx, &actor, now, &inv, user_id.into()).await?;
     let event = Event {
         org_id: Some(inv.org_id),
         user_id: Some(user_id),

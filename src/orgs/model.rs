@@ -338,7 +338,7 @@ pub async fn set_disabled(
         return Ok(m);
     }
     if disable {
-        if Some(m.user_id) == actor.user_id {
+        if Some(crate::ids::UserId::from(m.user_id)) == actor.user_id {
             return Err(AppError::Conflict("You cannot disable your own membership.".into()));
         }
         if m.role() == Role::Owner && other_active_owners(conn, org_id, m.id).await? == 0 {
@@ -351,7 +351,7 @@ pub async fn set_disabled(
         .bind(disable.then_some(now))
         .execute(&mut *conn)
         .await?;
-    let ended = if disable { crate::auth::session::end_all_for_user(conn, m.user_id, None).await? } else { 0 };
+    let ended = if disable { crate::auth::session::end_all_for_user(conn, m.user_id.into(), None).await? } else { 0 };
     let action = if disable { "membership.disabled" } else { "membership.enabled" };
     audit::record(conn, actor, now, action, "membership", membership_id, json!({"user": m.email, "sessions_ended": ended}))
         .await?;

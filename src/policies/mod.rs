@@ -548,8 +548,8 @@ async fn version_view_with(
     addendum: addenda::Form,
     addendum_errors: FieldErrors,
 ) -> AppResult<VersionPage> {
-    let me_person = people::person_of_user(&state.db, me.org_id, me.user_id).await?;
-    let can_add_addendum = v.is_signed() && policy::may_add_addendum(me.role, SignedRecord::PolicyVersion, v.signed_by(me.user_id, me_person.as_ref().map(|p| p.id)));
+    let me_person = people::person_of_user(&state.db, me.org_id, me.user_id.into()).await?;
+    let can_add_addendum = v.is_signed() && policy::may_add_addendum(me.role, SignedRecord::PolicyVersion, v.signed_by(me.user_id.into(), me_person.as_ref().map(|p| p.id)));
     let addenda = if v.is_signed() { addenda::of(&state.db, me.org_id, SignedRecord::PolicyVersion, v.id).await? } else { Vec::new() };
     let can_sign = me.can(Action::SignPolicies) && !v.is_signed();
     let signer_warning = match (&me_person, can_sign) {
@@ -631,8 +631,8 @@ async fn update_version(State(state): State<AppState>, me: Member, Id(id): Id, F
 async fn add_addendum(State(state): State<AppState>, me: Member, Id(id): Id, Form(form): Form<addenda::Form>) -> AppResult<Response> {
     me.require(Action::ViewPolicies)?;
     let v = model::version(&state.db, me.org_id, id).await?;
-    let person = people::person_of_user(&state.db, me.org_id, me.user_id).await?;
-    if !policy::may_add_addendum(me.role, SignedRecord::PolicyVersion, v.signed_by(me.user_id, person.as_ref().map(|p| p.id))) {
+    let person = people::person_of_user(&state.db, me.org_id, me.user_id.into()).await?;
+    if !policy::may_add_addendum(me.role, SignedRecord::PolicyVersion, v.signed_by(me.user_id.into(), person.as_ref().map(|p| p.id))) {
         return Err(AppError::Forbidden);
     }
     if !v.is_signed() {
@@ -681,9 +681,9 @@ async fn sign_version(State(state): State<AppState>, me: Member, Id(id): Id, hea
         let page = version_view(&state, &me, v.clone(), VersionForm::from_version(&v), FieldErrors::default(), Some(message)).await?;
         return Ok((status, page).into_response());
     }
-    let person = people::person_of_user(&state.db, me.org_id, me.user_id).await?;
+    let person = people::person_of_user(&state.db, me.org_id, me.user_id.into()).await?;
     let signer = Signer {
-        user_id: Some(me.user_id),
+        user_id: Some(me.user_id.into()),
         name: person.as_ref().map(|p| p.name.clone()).unwrap_or_else(|| me.name.clone()),
         person_id: person.as_ref().map(|p| p.id),
         top_management: person.as_ref().is_some_and(|p| p.top_management),
@@ -692,7 +692,7 @@ async fn sign_version(State(state): State<AppState>, me: Member, Id(id): Id, hea
     };
     // Sign exactly what the signer read: the draft may have changed since the page was opened.
     let mut tx = state.db.begin().await?;
-    crate::db::lock_row(&mut tx, "policy_versions", me.org_id, id).await?;
+    crate::db::lock_row(&mut tx, me.org_id, crate::ids::VersionId::from(id)).await?;
     let v = model::version(&mut *tx, me.org_id, id).await?;
     if !v.is_signed() && v.document_sha_hex() != form.document_sha.trim() {
         drop(tx);
@@ -712,7 +712,7 @@ async fn sign_version(State(state): State<AppState>, me: Member, Id(id): Id, hea
 async fn acknowledge_signed_in(State(state): State<AppState>, me: Member, Id(id): Id, headers: HeaderMap) -> AppResult<Response> {
     me.require(Action::ViewPolicies)?;
     let v = model::version(&state.db, me.org_id, id).await?;
-    let person = people::person_of_user(&state.db, me.org_id, me.user_id).await?;
+    let person = people::person_of_user(&state.db, me.org_id, me.user_id.into()).await?;
     let Some(person) = person.filter(|_| policy::may_act_as_person(me.role, true)) else {
         return Err(AppError::Forbidden);
     };

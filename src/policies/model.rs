@@ -407,7 +407,7 @@ pub async fn create_version(
 ) -> AppResult<(Uuid, String)> {
     let evidence_revision_id = draft.evidence_revision_id;
     // One new version at a time per policy, so numbers never collide.
-    crate::db::lock_row(&mut *conn, "policies", org_id, policy.id).await?;
+    crate::db::lock_row(&mut *conn, org_id, crate::ids::PolicyId::from(policy.id)).await?;
     let existing: Vec<(i32, i32)> = sqlx::query_as("SELECT major, minor FROM policy_versions WHERE org_id = $1 AND policy_id = $2")
         .bind(org_id)
         .bind(policy.id)

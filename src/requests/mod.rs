@@ -129,7 +129,7 @@ async fn show_page(State(state): State<AppState>, me: Member, Id(id): Id) -> App
     };
     Ok(ShowPage {
         layout: Layout::build(&state.db, &me.visitor, format!("Request on {}", q.code)).await?,
-        can_close: policy::may_close_request(me.role, q.asked_by == me.user_id),
+        can_close: policy::may_close_request(me.role, q.asked_by == me.user_id.0),
         can_upload: can_answer && me.can(Action::UploadEvidence),
         can_answer,
         candidates,
@@ -176,7 +176,7 @@ async fn link_existing(State(state): State<AppState>, me: Member, Id(id): Id, Fo
 async fn set_closed(state: AppState, me: Member, id: Uuid, closed: bool) -> AppResult<Response> {
     me.require(Action::RaiseEvidenceRequests)?;
     let q = model::get(&state.db, me.org_id, id).await?;
-    if !policy::may_close_request(me.role, q.asked_by == me.user_id) {
+    if !policy::may_close_request(me.role, q.asked_by == me.user_id.0) {
         return Err(AppError::Forbidden);
     }
     let mut tx = state.db.begin().await?;

@@ -204,7 +204,7 @@ impl ShowPage {
 
 /// Whether `me` may edit this requirement, and whether fully.
 fn edit_rights(me: &Member, r: &Requirement) -> (bool, bool) {
-    let owns_it = r.owner_user_id == Some(me.user_id);
+    let owns_it = r.owner_user_id == Some(me.user_id.0);
     (policy::may_edit_requirement(me.role, owns_it), me.can(Action::EditRequirements))
 }
 

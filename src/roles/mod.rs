@@ -390,7 +390,7 @@ async fn role_view(
     let appointments: Vec<Appointment> =
         model::appointments(&state.db, me.org_id).await?.into_iter().filter(|a| a.role_id == role.id).collect();
     let people = people::choices(&state.db, me.org_id, today, &[]).await?;
-    let me_person = people::person_of_user(&state.db, me.org_id, me.user_id).await?.map(|p| p.id);
+    let me_person = people::person_of_user(&state.db, me.org_id, me.user_id.into()).await?.map(|p| p.id);
     let appoint = if appoint.appointed_on.is_empty() {
         // Defaults: today, and the signed-in executive as appointer when they are top management.
         let mine = people.iter().find(|p| Some(p.id) == me_person && p.top_management).map(|p| p.id.to_string()).unwrap_or_default();
@@ -437,7 +437,7 @@ async fn appoint(State(state): State<AppState>, me: Member, Id(id): Id, Form(for
         Ok(n) => n,
         Err(errors) => return again(role, form, errors).await,
     };
-    let recorder = people::person_of_user(&state.db, me.org_id, me.user_id).await?.map(|p| p.id);
+    let recorder = people::person_of_user(&state.db, me.org_id, me.user_id.into()).await?.map(|p| p.id);
     let now = state.clock.now();
     let mut tx = state.db.begin().await?;
     let (appointment_id, token) = match model::appoint(&mut tx, &me.actor(), now, me.org_id, &role, &new, recorder).await? {
@@ -477,7 +477,7 @@ async fn appoint(State(state): State<AppState>, me: Member, Id(id): Id, Form(for
 async fn appointment_and_me(state: &AppState, me: &Member, id: Uuid) -> AppResult<(Appointment, Option<Person>)> {
     let mut conn = state.db.acquire().await?;
     let a = model::appointment(&mut conn, me.org_id, id).await?;
-    let person = people::person_of_user(&state.db, me.org_id, me.user_id).await?;
+    let person = people::person_of_user(&state.db, me.org_id, me.user_id.into()).await?;
     Ok((a, person))
 }
 

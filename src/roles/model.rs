@@ -491,7 +491,7 @@ pub async fn appoint(
 ) -> AppResult<Result<(Uuid, String), Refusal>> {
     let today = now.date_naive();
     // Appointments to one role are made one at a time (no duplicate holders).
-    crate::db::lock_row(&mut *conn, "isms_roles", org_id, role.id).await?;
+    crate::db::lock_row(&mut *conn, org_id, crate::ids::RoleId::from(role.id)).await?;
     let people: Vec<(Uuid, String, bool, Option<NaiveDate>)> =
         sqlx::query_as("SELECT id, name, top_management, end_date FROM people WHERE org_id = $1 AND id = ANY($2)")
             .bind(org_id)

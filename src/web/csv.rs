@@ -3,6 +3,7 @@ use axum::body::{Body, Bytes};
 use axum::http::{HeaderValue, header};
 use axum::response::Response;
 use futures_util::StreamExt;
+use futures_util::stream::BoxStream;
 use sqlx::PgPool;
 use sqlx::postgres::PgRow;
 use tokio::sync::mpsc;
@@ -123,6 +124,40 @@ where
         }
         let query = bind(sqlx::query_as(&sql));
         let mut rows = query.fetch(&db);
+        while let Some(next) = rows.next().await {
+            let chunk = match next {
+                Ok(r) => Ok(row(&to_row(r)).into()),
+                Err(err) => {
+                    tracing::error!("CSV export failed: {err}");
+                    Err(std::io::Error::other("export failed"))
+                }
+            };
+            let failed = chunk.is_err();
+            if tx.send(chunk).await.is_err() || failed {
+                return;
+            }
+        }
+    });
+    res
+}
+
+/// Streams rows as a CSV download, in constant memory: `rows` opens the
+/// stream of a compile-checked query on the pool
+/// (`move |db| sqlx::query_as!(Row, "…", org_id.0).fetch(db)`), rows are
+/// read from the database as the client takes them, and `to_row` turns a
+/// row into cells.
+pub fn stream_rows<T, Q, R>(filename: &str, header: &'static [&'static str], db: PgPool, rows: Q, to_row: R) -> Response
+where
+    T: Send + 'static,
+    Q: for<'a> FnOnce(&'a PgPool) -> BoxStream<'a, Result<T, sqlx::Error>> + Send + 'static,
+    R: Fn(T) -> Vec<String> + Send + 'static,
+{
+    let (tx, res) = download(filename);
+    tokio::spawn(async move {
+        if tx.send(Ok(row(header).into())).await.is_err() {
+            return;
+        }
+        let mut rows = rows(&db);
         while let Some(next) = rows.next().await {
             let chunk = match next {
                 Ok(r) => Ok(row(&to_row(r)).into()),

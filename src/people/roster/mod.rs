@@ -60,8 +60,8 @@ async fn page(State(state): State<AppState>, me: Member) -> AppResult<RosterPage
     let open = open
         .into_iter()
         .map(|c| Open {
-            may_decide: model::may_decide(me.role, me.user_id, c.proposed_by, c.account_id, &acting),
-            may_withdraw: c.proposed_by == Some(me.user_id),
+            may_decide: model::may_decide(me.role, me.user_id.into(), c.proposed_by, c.account_id, &acting),
+            may_withdraw: c.proposed_by == Some(me.user_id.0),
             change: c,
         })
         .collect();
