@@ -240,12 +240,11 @@ async fn verify(database: &db::Database) -> anyhow::Result<ExitCode> {
 
 async fn export(opts: &Options, database: &db::Database, org: &str, params: crate::bundles::build::Params, out: &std::path::Path) -> anyhow::Result<ExitCode> {
     db::migrate(&database.pool, SystemClock.now()).await?;
-    let found: Vec<(crate::ids::OrgId, String)> = sqlx::query_as("SELECT id, name FROM organisations WHERE id::text = $1 OR name = $1 ORDER BY name")
-        .bind(org)
+    let found = sqlx::query!(r#"SELECT id AS "id: crate::ids::OrgId", name FROM organisations WHERE id::text = $1 OR name = $1 ORDER BY name"#, org)
         .fetch_all(&database.pool)
         .await?;
     let (org_id, name) = match found.as_slice() {
-        [one] => one.clone(),
+        [one] => (one.id, one.name.clone()),
         [] => anyhow::bail!("no organisation has the id or name {org:?}"),
         _ => anyhow::bail!("several organisations are named {org:?}; give its id instead"),
     };

@@ -242,9 +242,38 @@ fn find_bin_dir() -> Option<PathBuf> {
 }
 
 /// Locks one row of a tenant table for the rest of the transaction, so a
-/// read-check-write on it never interleaves with another. `table` is always
-/// a name from our own code, never user input.
-pub async fn lock_row(conn: &mut sqlx::PgConnection, table: &'static str, org_id: OrgId, id: uuid::Uuid) -> Result<(), sqlx::Error> {
-    sqlx::query(&format!("SELECT id FROM {table} WHERE org_id = $1 AND id = $2 FOR UPDATE")).bind(org_id).bind(id).execute(conn).await?;
-    Ok(())
+/// read-check-write on it never interleaves with another. The id's type
+/// names the table (`lock_row(&mut tx, me.org_id, meeting_id)`).
+pub async fn lock_row<I: LockRow>(conn: &mut sqlx::PgConnection, org_id: OrgId, id: I) -> Result<(), sqlx::Error> {
+    id.lock(conn, org_id).await
+}
+
+/// A record `lock_row` can lock: implemented by the id type of each table
+/// that needs it, each with its own compile-checked query.
+pub trait LockRow: Copy + Send {
+    fn lock(self, conn: &mut sqlx::PgConnection, org_id: OrgId) -> impl std::future::Future<Output = Result<(), sqlx::Error>> + Send;
+}
+
+macro_rules! lock_rows {
+    ($($id:ident => $sql:literal),* $(,)?) => {$(
+        impl LockRow for crate::ids::$id {
+            async fn lock(self, conn: &mut sqlx::PgConnection, org_id: OrgId) -> Result<(), sqlx::Error> {
+                sqlx::query!($sql, org_id.0, self.0).fetch_optional(conn).await?;
+                Ok(())
+            }
+        }
+    )*};
+}
+
+lock_rows! {
+    PolicyId => "SELECT id FROM policies WHERE org_id = $1 AND id = $2 FOR UPDATE",
+    VersionId => "SELECT id FROM policy_versions WHERE org_id = $1 AND id = $2 FOR UPDATE",
+    AskId => "SELECT id FROM leadership_asks WHERE org_id = $1 AND id = $2 FOR UPDATE",
+    MeetingId => "SELECT id FROM meetings WHERE org_id = $1 AND id = $2 FOR UPDATE",
+    ActionItemId => "SELECT id FROM action_items WHERE org_id = $1 AND id = $2 FOR UPDATE",
+    ObjectiveId => "SELECT id FROM objectives WHERE org_id = $1 AND id = $2 FOR UPDATE",
+    CommunicationId => "SELECT id FROM communications WHERE org_id = $1 AND id = $2 FOR UPDATE",
+    DecisionId => "SELECT id FROM resource_decisions WHERE org_id = $1 AND id = $2 FOR UPDATE",
+    RoleId => "SELECT id FROM isms_roles WHERE org_id = $1 AND id = $2 FOR UPDATE",
+    EvidenceId => "SELECT id FROM evidence_items WHERE org_id = $1 AND id = $2 FOR UPDATE",
 }

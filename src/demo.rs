@@ -33,8 +33,8 @@ const PEOPLE: [(Role, &str, &str); 5] = [
 pub async fn load_if_empty(db: &PgPool, store: &EvidenceStore, clock: &dyn Clock, ttl: Duration) -> anyhow::Result<Option<Vec<DemoLogin>>> {
     let mut tx = db.begin().await?;
     // One loader at a time, even with several app processes starting together.
-    sqlx::query("SELECT pg_advisory_xact_lock(727272)").execute(&mut *tx).await?;
-    let any: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM organisations)").fetch_one(&mut *tx).await?;
+    sqlx::query!("SELECT 1 AS locked FROM pg_advisory_xact_lock(727272)").fetch_one(&mut *tx).await?;
+    let any = sqlx::query_scalar!(r#"SELECT EXISTS (SELECT 1 FROM organisations) AS "any!""#).fetch_one(&mut *tx).await?;
     if any {
         return Ok(None);
     }
@@ -70,7 +70,7 @@ pub async fn load_if_empty(db: &PgPool, store: &EvidenceStore, clock: &dyn Clock
 
 /// Acme's records: a plausible, half-compliant state for every area.
 mod records {
-    use crate::ids::OrgId;
+    use crate::ids::{OrgId, UserId};
     use crate::audit::Actor;
     use crate::evidence::model::{self as evidence, ItemFields, NewRevision, Target, TargetKind};
     use crate::evidence::store::EvidenceStore;
@@ -122,13 +122,14 @@ mod records {
         let today = now.date_naive();
         // People first, then their managers (a manager may come later in the list).
         let mut ids: HashMap<&str, Uuid> = HashMap::new();
-        let users: HashMap<String, Uuid> = sqlx::query_as::<_, (String, Uuid)>(
-            "SELECT u.email, u.id FROM users u JOIN memberships m ON m.user_id = u.id WHERE m.org_id = $1",
+        let users: HashMap<String, UserId> = sqlx::query!(
+            r#"SELECT u.email, u.id AS "id: UserId" FROM users u JOIN memberships m ON m.user_id = u.id WHERE m.org_id = $1"#,
+            org_id.0
         )
-        .bind(org_id)
         .fetch_all(&mut *conn)
         .await?
         .into_iter()
+        .map(|u| (u.email, u.id))
         .collect();
         let fields = |s: &Staff, manager: Option<Uuid>| PersonFields {
             name: s.0.into(),
@@ -214,13 +215,13 @@ mod records {
         // The RACI matrix, with one row that has two accountable roles.
         let all_roles = roles::roles(&mut *conn, org_id).await?;
         raci::add_starting_activities(conn, system, now, org_id, &all_roles).await?;
-        sqlx::query(
+        sqlx::query!(
             "UPDATE raci_cells SET letters = 'A' FROM raci_activities a
               WHERE raci_cells.org_id = $1 AND a.org_id = $1 AND a.id = raci_cells.activity_id
                 AND a.name = 'Respond to information security incidents' AND raci_cells.role_id = $2",
+            org_id.0,
+            role_ids["IT manager"].0
         )
-        .bind(org_id)
-        .bind(role_ids["IT manager"].0)
         .execute(&mut *conn)
         .await?;
 
@@ -254,11 +255,11 @@ mod records {
 
         // Evidence: a signed policy, review minutes, an appointment letter, and
         // one item that has expired.
-        let isms_lead_appointment: Uuid = sqlx::query_scalar(
+        let isms_lead_appointment = sqlx::query_scalar!(
             "SELECT a.id FROM role_appointments a JOIN isms_roles r ON r.org_id = a.org_id AND r.id = a.role_id
               WHERE a.org_id = $1 AND r.name = 'ISMS lead' AND a.capacity = 'holder'",
+            org_id.0
         )
-        .bind(org_id)
         .fetch_one(&mut *conn)
         .await?;
         let req = |code: &str| Target { kind: TargetKind::Requirement, id: catalogue::requirement_id("iso27001-2022-leadership", code).0 };
@@ -391,22 +392,41 @@ mod records {
     /// when it was done), so views as of a past day and the trend chart show
     /// a history. Signed versions and minutes were written with their dates.
     async fn give_records_their_history(conn: &mut PgConnection, system: &Actor, now: DateTime<Utc>, org_id: OrgId) -> anyhow::Result<()> {
-        for sql in [
-            "UPDATE people SET created_at = LEAST(created_at, COALESCE(start_date, DATE '2015-01-01')::timestamptz) WHERE org_id = $1",
-            "UPDATE isms_roles SET created_at = $2 - interval '520 days' WHERE org_id = $1",
-            "UPDATE raci_activities SET created_at = $2 - interval '500 days' WHERE org_id = $1",
+        let org = org_id.0;
+        sqlx::query!("UPDATE people SET created_at = LEAST(created_at, COALESCE(start_date, DATE '2015-01-01')::timestamptz) WHERE org_id = $1", org)
+            .execute(&mut *conn)
+            .await?;
+        sqlx::query!("UPDATE isms_roles SET created_at = $2::timestamptz - interval '520 days' WHERE org_id = $1", org, now).execute(&mut *conn).await?;
+        sqlx::query!("UPDATE raci_activities SET created_at = $2::timestamptz - interval '500 days' WHERE org_id = $1", org, now).execute(&mut *conn).await?;
+        sqlx::query!(
             "UPDATE role_appointments SET created_at = LEAST(created_at, appointed_on::timestamptz),
                     confirmed_at = CASE WHEN confirmed_at IS NOT NULL THEN LEAST(confirmed_at, appointed_on::timestamptz + interval '1 day') END,
                     accepted_at = CASE WHEN accepted_at IS NOT NULL THEN LEAST(accepted_at, appointed_on::timestamptz + interval '5 days') END
               WHERE org_id = $1 AND appointed_on IS NOT NULL",
+            org
+        )
+        .execute(&mut *conn)
+        .await?;
+        sqlx::query!(
             "UPDATE evidence_items SET created_at = LEAST(created_at, evidence_date::timestamptz) WHERE org_id = $1 AND evidence_date IS NOT NULL",
+            org
+        )
+        .execute(&mut *conn)
+        .await?;
+        sqlx::query!(
             "UPDATE evidence_links l SET linked_at = i.created_at FROM evidence_items i
               WHERE l.org_id = $1 AND i.org_id = l.org_id AND i.id = l.item_id AND l.linked_at > i.created_at AND l.target_kind IN ('requirement', 'appointment')",
-            "UPDATE training_modules SET created_at = $2 - interval '800 days' WHERE org_id = $1",
+            org
+        )
+        .execute(&mut *conn)
+        .await?;
+        sqlx::query!("UPDATE training_modules SET created_at = $2::timestamptz - interval '800 days' WHERE org_id = $1", org, now).execute(&mut *conn).await?;
+        sqlx::query!(
             "UPDATE training_records SET recorded_at = LEAST(recorded_at, completed_on::timestamptz + interval '1 day') WHERE org_id = $1",
-        ] {
-            sqlx::query(sql).bind(org_id).bind(now).execute(&mut *conn).await?;
-        }
+            org
+        )
+        .execute(&mut *conn)
+        .await?;
         crate::audit::record(conn, system, now, "organisation.demo_dated", "organisation", org_id, serde_json::json!({"note": "demo records dated to when they came about"})).await?;
         Ok(())
     }
@@ -430,7 +450,7 @@ mod records {
             person("sofia.marchetti@acme.example"),
         );
 
-        sqlx::query("UPDATE organisations SET review_cadence_months = 6 WHERE id = $1").bind(org_id).execute(&mut *conn).await?;
+        sqlx::query!("UPDATE organisations SET review_cadence_months = 6 WHERE id = $1", org_id.0).execute(&mut *conn).await?;
         let phishing = objectives::insert(
             conn,
             lead,
@@ -478,8 +498,7 @@ mod records {
             decisions: "Approve budget for endpoint protection. Run quarterly phishing simulations.".into(),
         };
         let spring_id = meetings::insert(conn, lead, ago(149), org_id, &spring).await?;
-        let minutes_file: Option<Uuid> = sqlx::query_scalar("SELECT id FROM evidence_items WHERE org_id = $1 AND title = 'Management review minutes, spring'")
-            .bind(org_id)
+        let minutes_file = sqlx::query_scalar!("SELECT id FROM evidence_items WHERE org_id = $1 AND title = 'Management review minutes, spring'", org_id.0)
             .fetch_optional(&mut *conn)
             .await?;
         if let Some(item) = minutes_file {

@@ -4,12 +4,11 @@
 //! 40 management reviews) plus small ones, written with set-based SQL so it
 //! takes seconds. Records carry plausible dates (people are created when
 //! they start, reviews when they are held), so as-of views have a history.
-use crate::ids::OrgId;
+use crate::ids::{OrgId, PersonId, RoleId};
 use crate::audit::{self, Actor};
 use crate::auth::password;
 use crate::auth::policy::Role;
 use crate::orgs::model as orgs;
-use crate::people::audience;
 use crate::roles::starter;
 use base64::Engine;
 use chrono::{DateTime, Utc};
@@ -90,19 +89,17 @@ pub async fn run(db: &PgPool, now: DateTime<Utc>, sizes: &Sizes, small: usize) -
     // Fresh statistics: without them PostgreSQL plans the dashboards' joins
     // as if the new tables were empty (nested loops over 250,000 rows),
     // until autovacuum gets round to analysing them.
-    sqlx::query("ANALYZE").execute(db).await?;
+    sqlx::query!("ANALYZE").execute(db).await?;
     Ok(logins)
 }
 
 /// Fills an existing organisation with generated records.
 pub async fn fill(conn: &mut PgConnection, org_id: OrgId, now: DateTime<Utc>, s: &Sizes) -> anyhow::Result<()> {
     let today = now.date_naive();
+    // Every statement takes $1 the organisation, $2 now and $3 today, then its own arguments.
     macro_rules! exec {
-        ($sql:expr) => {
-            sqlx::query($sql).bind(org_id).bind(now).bind(today).execute(&mut *conn).await?
-        };
-        ($sql:expr, $($arg:expr),+) => {
-            sqlx::query($sql).bind(org_id).bind(now).bind(today)$(.bind($arg))+.execute(&mut *conn).await?
+        ($sql:literal $(, $arg:expr)* $(,)?) => {
+            sqlx::query!($sql, org_id.0, now, today $(, $arg)*).execute(&mut *conn).await?
         };
     }
     // People: five directors, a line manager in every 25, contractors, leavers, a few contracts without the clause.
@@ -119,7 +116,9 @@ pub async fn fill(conn: &mut PgConnection, org_id: OrgId, now: DateTime<Utc>, s:
         s.people
     );
     crate::people::roster::model::record_seeded(&mut *conn, org_id).await?;
-    let top: Uuid = sqlx::query_scalar("SELECT id FROM people WHERE org_id = $1 AND email = 'person1@generated.example'").bind(org_id).fetch_one(&mut *conn).await?;
+    let top = sqlx::query_scalar!(r#"SELECT id AS "id: PersonId" FROM people WHERE org_id = $1 AND email = 'person1@generated.example'"#, org_id.0)
+        .fetch_one(&mut *conn)
+        .await?;
 
     // Requirement owners and progress; every seventh has no owner.
     exec!(
@@ -127,34 +126,34 @@ pub async fn fill(conn: &mut PgConnection, org_id: OrgId, now: DateTime<Utc>, s:
          SELECT $1, r.id, true, CASE WHEN r.position % 7 = 0 THEN NULL ELSE $4::uuid END,
                 (ARRAY['implemented','in_progress','implemented','not_started'])[1 + r.position % 4], $2
            FROM requirements r WHERE r.retired_at IS NULL AND $3::date IS NOT NULL",
-        top
+        top.0
     );
 
     // The starting roles, held by people 6 to 12, appointed by a director; two not accepted yet.
     for (k, r) in starter::ROLES.iter().enumerate() {
-        let role = Uuid::new_v4();
-        sqlx::query(
+        let role = RoleId::new();
+        sqlx::query!(
             "INSERT INTO isms_roles (id, org_id, name, responsibilities, authorities, carries_conformance, carries_reporting, position, created_at, updated_at)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)",
+            role.0,
+            org_id.0,
+            r.name,
+            r.responsibilities,
+            r.authorities,
+            r.conformance,
+            r.reporting,
+            i32::try_from(k).unwrap_or(0),
+            now - chrono::Duration::days(800)
         )
-        .bind(role)
-        .bind(org_id)
-        .bind(r.name)
-        .bind(r.responsibilities)
-        .bind(r.authorities)
-        .bind(r.conformance)
-        .bind(r.reporting)
-        .bind(i32::try_from(k).unwrap_or(0))
-        .bind(now - chrono::Duration::days(800))
         .execute(&mut *conn)
         .await?;
         exec!(
             "INSERT INTO role_appointments (id, org_id, role_id, person_id, capacity, appointed_by, appointed_on, confirmed_at, accepted_at, accepted_via, created_at)
-             SELECT gen_random_uuid(), $1, $4, p.id, 'holder', $5, $3::date - 700, $2 - interval '700 days',
-                    CASE WHEN $6 < 5 THEN $2 - interval '690 days' END, CASE WHEN $6 < 5 THEN 'link' END, $2 - interval '700 days'
+             SELECT gen_random_uuid(), $1, $4, p.id, 'holder', $5, $3::date - 700, $2::timestamptz - interval '700 days',
+                    CASE WHEN $6 < 5 THEN $2::timestamptz - interval '690 days' END, CASE WHEN $6 < 5 THEN 'link' END, $2::timestamptz - interval '700 days'
                FROM people p WHERE p.org_id = $1 AND p.email = 'person' || (6 + $6) || '@generated.example'",
-            role,
-            top,
+            role.0,
+            top.0,
             i32::try_from(k).unwrap_or(0)
         );
     }
@@ -167,7 +166,7 @@ pub async fn fill(conn: &mut PgConnection, org_id: OrgId, now: DateTime<Utc>, s:
                        WHEN 4 THEN 'Disciplinary process' WHEN 5 THEN 'Training plan' ELSE 'Topic-specific policy ' || i END,
                 (ARRAY['is_policy','management_statement','acceptable_use','disciplinary_process','training_plan','topic_specific'])[LEAST(i, 6)],
                 12, CASE WHEN i % 9 = 0 THEN 'managers' WHEN i % 7 = 0 THEN 'departments' ELSE 'all_staff' END,
-                CASE WHEN i % 7 = 0 THEN ARRAY['Engineering', 'IT'] ELSE '{}' END, $2 - interval '4 years', $2
+                CASE WHEN i % 7 = 0 THEN ARRAY['Engineering', 'IT'] ELSE '{}' END, $2::timestamptz - interval '4 years', $2
            FROM generate_series(1, $4) AS i WHERE $3::date IS NOT NULL",
         s.policies
     );
@@ -179,10 +178,10 @@ pub async fn fill(conn: &mut PgConnection, org_id: OrgId, now: DateTime<Utc>, s:
                 t - interval '2 days', $5, 'Person 1', true, t, '192.0.2.1', 'generator', sha256(convert_to(body, 'UTF8'))
            FROM policies p CROSS JOIN generate_series(1, $4) AS v
            CROSS JOIN LATERAL (SELECT '# ' || p.title || E'\\n\\nVersion ' || v || '.' AS body,
-                                      $2 - make_interval(days => (($4 - v) * 365 + 20 + abs(hashtext(p.id::text)) % 200)::int) AS t) x
+                                      $2::timestamptz - make_interval(days => (($4 - v) * 365 + 20 + abs(hashtext(p.id::text)) % 200)::int) AS t) x
           WHERE p.org_id = $1 AND $3::date IS NOT NULL",
         s.versions,
-        top
+        top.0
     );
 
     // Acknowledgements: most people for current versions, some for older ones.
@@ -197,33 +196,36 @@ pub async fn fill(conn: &mut PgConnection, org_id: OrgId, now: DateTime<Utc>, s:
           WHERE v.org_id = $1 AND x.at < $2 AND $3::date IS NOT NULL
             AND hh.h % 100 < CASE WHEN v.major = cur.major THEN 85 ELSE 30 END
           LIMIT $4",
-        s.acknowledgements
+        i64::from(s.acknowledgements)
     );
 
     // Training: yearly awareness for all, a quarterly phishing debrief, secure development for engineers, incident handling for managers.
     exec!(
         "INSERT INTO training_modules (id, org_id, title, kind, validity_months, audience, audience_departments, created_at, updated_at)
-         SELECT gen_random_uuid(), $1, t.title, t.kind, t.months, t.audience, t.departments, $2 - interval '6 years', $2
+         SELECT gen_random_uuid(), $1, t.title, t.kind, t.months, t.audience, t.departments, $2::timestamptz - interval '6 years', $2
            FROM (VALUES ('Security awareness', 'awareness', 12, 'all_staff', '{}'::text[]),
                         ('Phishing debrief', 'awareness', 3, 'all_staff', '{}'::text[]),
                         ('Secure development', 'role_based', 24, 'departments', ARRAY['Engineering']),
                         ('Handling incidents as a manager', 'role_based', 24, 'managers', '{}'::text[])) AS t(title, kind, months, audience, departments)
           WHERE $3::date IS NOT NULL"
     );
+    // The join condition is crate::people::audience::sql_match("t", "p"), written out.
     exec!(
-        &format!(
-            "INSERT INTO training_records (id, org_id, module_id, person_id, completed_on, source, recorded_at)
-             SELECT gen_random_uuid(), $1, module_id, person_id, d, 'import', LEAST($2, d::timestamptz + interval '1 day') FROM (
-                SELECT t.id AS module_id, p.id AS person_id, x.d, y
-                  FROM training_modules t JOIN people p ON p.org_id = t.org_id AND {}
-                  CROSS JOIN generate_series(0, 40) AS y
-                  CROSS JOIN LATERAL (SELECT ($3::date - (y * t.validity_months * 30 + abs(hashtext(p.id::text || t.id::text)) % 120))::date AS d) x
-                 WHERE t.org_id = $1 AND (p.start_date IS NULL OR x.d >= p.start_date) AND (p.end_date IS NULL OR x.d < p.end_date)
-                 ORDER BY y LIMIT $4) picked
-             ON CONFLICT DO NOTHING",
-            audience::sql_match("t", "p")
-        ),
-        s.training_records
+        "INSERT INTO training_records (id, org_id, module_id, person_id, completed_on, source, recorded_at)
+         SELECT gen_random_uuid(), $1, module_id, person_id, d, 'import', LEAST($2, d::timestamptz + interval '1 day') FROM (
+            SELECT t.id AS module_id, p.id AS person_id, x.d, y
+              FROM training_modules t JOIN people p ON p.org_id = t.org_id AND (CASE t.audience WHEN 'all_staff' THEN true
+               WHEN 'employees' THEN p.kind = 'employee'
+               WHEN 'contractors' THEN p.kind = 'contractor'
+               WHEN 'managers' THEN p.line_manager
+               WHEN 'departments' THEN p.department = ANY(t.audience_departments)
+               ELSE false END)
+              CROSS JOIN generate_series(0, 40) AS y
+              CROSS JOIN LATERAL (SELECT ($3::date - (y * t.validity_months * 30 + abs(hashtext(p.id::text || t.id::text)) % 120))::date AS d) x
+             WHERE t.org_id = $1 AND (p.start_date IS NULL OR x.d >= p.start_date) AND (p.end_date IS NULL OR x.d < p.end_date)
+             ORDER BY y LIMIT $4) picked
+         ON CONFLICT DO NOTHING",
+        i64::from(s.training_records)
     );
 
     // Evidence: records kept elsewhere (links, no files), each supporting one requirement, reviewed yearly.
@@ -253,9 +255,10 @@ pub async fn fill(conn: &mut PgConnection, org_id: OrgId, now: DateTime<Utc>, s:
                 CASE WHEN k = 0 THEN '' ELSE 'Reviewed the audit results, the risk register and the objectives.' END,
                 'Keep the budget; run the phishing exercise again.', h::timestamptz, h::timestamptz,
                 CASE WHEN k > 0 THEN 'Person 1' END, CASE WHEN k > 0 THEN h::timestamptz + interval '3 days' END
-           FROM generate_series(0, $4 - 1) AS k CROSS JOIN LATERAL (SELECT ($3::date - 30 - k * 91)::date AS h) x",
+           FROM generate_series(0, $4 - 1) AS k CROSS JOIN LATERAL (SELECT ($3::date - 30 - k * 91)::date AS h) x
+          WHERE $2::timestamptz IS NOT NULL",
         s.reviews,
-        top
+        top.0
     );
     exec!(
         "INSERT INTO action_items (id, org_id, meeting_id, title, owner_id, due_on, status, closing_note, closed_at, created_at, updated_at)
@@ -264,7 +267,7 @@ pub async fn fill(conn: &mut PgConnection, org_id: OrgId, now: DateTime<Utc>, s:
                 CASE WHEN m.held_on + 60 < $3::date - 90 THEN 'Done.' ELSE '' END,
                 CASE WHEN m.held_on + 60 < $3::date - 90 THEN (m.held_on + 50)::timestamptz END, m.created_at, $2
            FROM meetings m CROSS JOIN generate_series(1, 3) AS n WHERE m.org_id = $1",
-        top
+        top.0
     );
 
     // A resource decision a year, a communication a quarter, objectives and asks.
@@ -273,21 +276,21 @@ pub async fn fill(conn: &mut PgConnection, org_id: OrgId, now: DateTime<Utc>, s:
          SELECT gen_random_uuid(), $1, 'budget', 'Security budget ' || to_char(d, 'YYYY'), 50000 + y * 5000, 'EUR', 'Yearly plan', $4, d - 30, $4,
                 'approved', d, d::timestamptz, $2
            FROM generate_series(0, 4) AS y CROSS JOIN LATERAL (SELECT ($3::date - 200 - y * 365)::date AS d) x",
-        top
+        top.0
     );
     exec!(
         "INSERT INTO communications (id, org_id, sent_on, from_id, channel, audience, reach, subject, created_at, updated_at)
          SELECT gen_random_uuid(), $1, d, $4, 'all_hands', 'All staff', (SELECT count(*) FROM people WHERE org_id = $1), 'Security update ' || to_char(d, 'YYYY-MM'),
                 d::timestamptz, $2
            FROM generate_series(0, 11) AS q CROSS JOIN LATERAL (SELECT ($3::date - 45 - q * 91)::date AS d) x",
-        top
+        top.0
     );
     exec!(
         "INSERT INTO objectives (id, org_id, title, measure, target, owner_id, due_on, status, strategy_link, created_at, updated_at)
          SELECT gen_random_uuid(), $1, 'Objective ' || i, 'Measure ' || i, 'Target ' || i, $4, $3::date + i * 60,
-                (ARRAY['on_track','at_risk','planned','achieved','on_track'])[i], 'Supports the growth plan.', $2 - interval '200 days', $2
+                (ARRAY['on_track','at_risk','planned','achieved','on_track'])[i], 'Supports the growth plan.', $2::timestamptz - interval '200 days', $2
            FROM generate_series(1, 5) AS i",
-        top
+        top.0
     );
     exec!(
         "INSERT INTO leadership_asks (id, org_id, asked_of, what, asked_on, due_on, response, responded_on, created_at, updated_at)
@@ -295,7 +298,7 @@ pub async fn fill(conn: &mut PgConnection, org_id: OrgId, now: DateTime<Utc>, s:
                 CASE WHEN i % 3 = 0 THEN '' ELSE 'Agreed.' END, CASE WHEN i % 3 = 0 THEN NULL ELSE $3::date - i * 20 + 7 END,
                 ($3::date - i * 20)::timestamptz, $2
            FROM generate_series(1, 10) AS i",
-        top
+        top.0
     );
 
     let system = Actor::system(Some(org_id), "generator");

@@ -15,7 +15,7 @@ async fn healthz() -> &'static str {
 
 /// The database answers; without it nothing useful can be served.
 async fn readyz(State(state): State<AppState>) -> (StatusCode, &'static str) {
-    let ping = tokio::time::timeout(std::time::Duration::from_secs(2), sqlx::query("SELECT 1").execute(&state.db)).await;
+    let ping = tokio::time::timeout(std::time::Duration::from_secs(2), sqlx::query!("SELECT 1 AS one").fetch_one(&state.db)).await;
     match ping {
         Ok(Ok(_)) => (StatusCode::OK, "ready"),
         _ => (StatusCode::SERVICE_UNAVAILABLE, "database unavailable"),

@@ -4,7 +4,7 @@
 //! refuses UPDATE, DELETE and TRUNCATE on the table.
 pub mod pages;
 
-use crate::ids::OrgId;
+use crate::ids::{OrgId, UserId};
 use chrono::{DateTime, SecondsFormat, Utc};
 use futures_util::TryStreamExt;
 use serde_json::Value;
@@ -18,7 +18,7 @@ use uuid::Uuid;
 #[derive(Debug, Clone)]
 pub struct Actor {
     pub org_id: Option<OrgId>,
-    pub user_id: Option<Uuid>,
+    pub user_id: Option<UserId>,
     /// Shown in the log even after the account is gone (normally the e-mail).
     pub label: String,
     pub request_id: String,
@@ -124,7 +124,7 @@ pub fn describe(action: &str) -> &str {
 /// A number that grows with every change to the organisation's records
 /// (-1: none yet): a count of its audit rows, leaving out access events.
 pub async fn records_version(db: impl sqlx::PgExecutor<'_>, org_id: OrgId) -> crate::error::AppResult<i64> {
-    Ok(sqlx::query_scalar("SELECT records_seq FROM audit_heads WHERE chain = $1").bind(chain_of(Some(org_id))).fetch_optional(db).await?.unwrap_or(-1))
+    Ok(sqlx::query_scalar!("SELECT records_seq FROM audit_heads WHERE chain = $1", chain_of(Some(org_id))).fetch_optional(db).await?.unwrap_or(-1))
 }
 
 /// Whether an audit row records a change to the organisation's records.
@@ -145,7 +145,7 @@ fn canonical(
     chain: Uuid,
     seq: i64,
     org_id: Option<OrgId>,
-    actor_id: Option<Uuid>,
+    actor_id: Option<UserId>,
     actor_label: &str,
     action: &str,
     entity: &str,
@@ -160,7 +160,7 @@ fn canonical(
         "[{},{seq},{},{},{},{},{},{},{},{},{}]",
         s(&chain.to_string()),
         o(org_id.map(|o| o.0)),
-        o(actor_id),
+        o(actor_id.map(|u| u.0)),
         s(actor_label),
         s(action),
         s(entity),
@@ -213,16 +213,12 @@ pub async fn record_many(conn: &mut PgConnection, actor: &Actor, at: DateTime<Ut
         return Ok(());
     }
     let chain = chain_of(actor.org_id);
-    sqlx::query("INSERT INTO audit_heads (chain, seq, hash) VALUES ($1, 0, $2) ON CONFLICT (chain) DO NOTHING")
-        .bind(chain)
-        .bind(vec![0u8; 32])
+    sqlx::query!("INSERT INTO audit_heads (chain, seq, hash) VALUES ($1, 0, $2) ON CONFLICT (chain) DO NOTHING", chain, &[0u8; 32][..])
         .execute(&mut *conn)
         .await?;
     // The row lock serialises appends to one chain, so concurrent writers never fork it.
-    let (mut seq, mut prev): (i64, Vec<u8>) = sqlx::query_as("SELECT seq, hash FROM audit_heads WHERE chain = $1 FOR UPDATE")
-        .bind(chain)
-        .fetch_one(&mut *conn)
-        .await?;
+    let head = sqlx::query!("SELECT seq, hash FROM audit_heads WHERE chain = $1 FOR UPDATE", chain).fetch_one(&mut *conn).await?;
+    let (mut seq, mut prev) = (head.seq, head.hash);
     let n = entries.len();
     let changes = entries.iter().filter(|e| changes_records(e.action)).count() as i64;
     let (mut seqs, mut actions, mut entities, mut ids, mut details, mut prevs, mut hashes) = (
@@ -250,34 +246,36 @@ pub async fn record_many(conn: &mut PgConnection, actor: &Actor, at: DateTime<Ut
         prevs.push(std::mem::replace(&mut prev, hash.clone()));
         hashes.push(hash);
     }
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO audit_log (chain, seq, org_id, actor_id, actor_label, action, entity, entity_id, at, request_id, details, prev_hash, hash)
          SELECT $1, u.seq, $2, $3, $4, u.action, u.entity, u.entity_id, $5, $6, u.details, u.prev_hash, u.hash
            FROM UNNEST($7::bigint[], $8::text[], $9::text[], $10::text[], $11::text[], $12::bytea[], $13::bytea[])
                 AS u(seq, action, entity, entity_id, details, prev_hash, hash)",
+        chain,
+        actor.org_id.map(|o| o.0),
+        actor.user_id.map(|u| u.0),
+        &actor.label,
+        at,
+        &actor.request_id,
+        &seqs,
+        &actions as &[&str],
+        &entities as &[&str],
+        &ids,
+        &details,
+        &prevs,
+        &hashes
     )
-    .bind(chain)
-    .bind(actor.org_id)
-    .bind(actor.user_id)
-    .bind(&actor.label)
-    .bind(at)
-    .bind(&actor.request_id)
-    .bind(&seqs)
-    .bind(&actions)
-    .bind(&entities)
-    .bind(&ids)
-    .bind(&details)
-    .bind(&prevs)
-    .bind(&hashes)
     .execute(&mut *conn)
     .await?;
-    sqlx::query("UPDATE audit_heads SET seq = $2, hash = $3, records_seq = records_seq + $4 WHERE chain = $1")
-        .bind(chain)
-        .bind(seq)
-        .bind(&prev)
-        .bind(changes)
-        .execute(&mut *conn)
-        .await?;
+    sqlx::query!(
+        "UPDATE audit_heads SET seq = $2, hash = $3, records_seq = records_seq + $4 WHERE chain = $1",
+        chain,
+        seq,
+        &prev,
+        changes
+    )
+    .execute(&mut *conn)
+    .await?;
     Ok(())
 }
 
@@ -306,7 +304,7 @@ impl Changes {
 }
 
 /// One line of a record's history, as record pages show it.
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct HistoryEntry {
     pub at: DateTime<Utc>,
     pub actor_label: String,
@@ -338,26 +336,28 @@ impl HistoryEntry {
 }
 
 /// The newest `limit` log rows about one record of an organisation.
-pub async fn history(db: &PgPool, org_id: OrgId, entity: &str, entity_id: Uuid, limit: i64) -> anyhow::Result<Vec<HistoryEntry>> {
-    Ok(sqlx::query_as(
+/// `entity_id` is the record's id, of whatever type (as `record` takes it).
+pub async fn history(db: &PgPool, org_id: OrgId, entity: &str, entity_id: impl fmt::Display, limit: i64) -> anyhow::Result<Vec<HistoryEntry>> {
+    Ok(sqlx::query_as!(
+        HistoryEntry,
         "SELECT at, actor_label, action, details FROM audit_log
           WHERE org_id = $1 AND entity = $2 AND entity_id = $3 ORDER BY id DESC LIMIT $4",
+        org_id.0,
+        entity,
+        entity_id.to_string(),
+        limit
     )
-    .bind(org_id)
-    .bind(entity)
-    .bind(entity_id.to_string())
-    .bind(limit)
     .fetch_all(db)
     .await?)
 }
 
-#[derive(Debug, sqlx::FromRow)]
+#[derive(Debug)]
 struct StoredRow {
     id: i64,
     chain: Uuid,
     seq: i64,
     org_id: Option<OrgId>,
-    actor_id: Option<Uuid>,
+    actor_id: Option<UserId>,
     actor_label: String,
     action: String,
     entity: String,
@@ -376,7 +376,7 @@ pub struct ExportedRow {
     pub chain: Uuid,
     pub seq: i64,
     pub org_id: Option<OrgId>,
-    pub actor_id: Option<Uuid>,
+    pub actor_id: Option<UserId>,
     pub actor_label: String,
     pub action: String,
     pub entity: String,
@@ -396,6 +396,27 @@ impl ExportedRow {
             encode(prev_hash, 'hex') AS prev_hash, encode(hash, 'hex') AS hash
        FROM audit_log WHERE chain = $1 AND seq BETWEEN $2 AND $3 ORDER BY seq";
 
+    /// The rows of one organisation's chain with `first <= seq <= last`, in
+    /// order (what `SQL` reads, compile-checked).
+    pub fn of_chain<'e>(
+        db: impl sqlx::PgExecutor<'e> + 'e,
+        org_id: OrgId,
+        first: i64,
+        last: i64,
+    ) -> futures_util::stream::BoxStream<'e, Result<ExportedRow, sqlx::Error>> {
+        sqlx::query_as!(
+            ExportedRow,
+            r#"SELECT chain, seq, org_id AS "org_id: OrgId", actor_id AS "actor_id: UserId", actor_label, action, entity, entity_id,
+                    to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS "at!", request_id, details,
+                    encode(prev_hash, 'hex') AS "prev_hash!", encode(hash, 'hex') AS "hash!"
+               FROM audit_log WHERE chain = $1 AND seq BETWEEN $2 AND $3 ORDER BY seq"#,
+            chain_of(Some(org_id)),
+            first,
+            last
+        )
+        .fetch(db)
+    }
+
     pub fn hash_is_valid(&self) -> bool {
         let Ok(at) = DateTime::parse_from_rfc3339(&self.at) else { return false };
         let (Ok(prev), Ok(hash)) = (hex::decode(&self.prev_hash), hex::decode(&self.hash)) else { return false };
@@ -409,7 +430,8 @@ impl ExportedRow {
 
 /// The chain head of an organisation: its newest sequence number and hash.
 pub async fn head_hash(db: impl sqlx::PgExecutor<'_>, org_id: OrgId) -> anyhow::Result<(i64, Vec<u8>)> {
-    Ok(sqlx::query_as("SELECT seq, hash FROM audit_heads WHERE chain = $1").bind(chain_of(Some(org_id))).fetch_optional(db).await?.unwrap_or((0, vec![0u8; 32])))
+    let head = sqlx::query!("SELECT seq, hash FROM audit_heads WHERE chain = $1", chain_of(Some(org_id))).fetch_optional(db).await?;
+    Ok(head.map(|h| (h.seq, h.hash)).unwrap_or((0, vec![0u8; 32])))
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -440,14 +462,16 @@ pub struct Report {
 /// Walks every chain in order (streaming, constant memory) and names the first
 /// row that does not verify.
 pub async fn verify(db: &PgPool) -> anyhow::Result<Report> {
-    let heads: HashMap<Uuid, (i64, Vec<u8>)> = sqlx::query_as::<_, (Uuid, i64, Vec<u8>)>("SELECT chain, seq, hash FROM audit_heads")
-        .fetch_all(db)
-        .await?
-        .into_iter()
-        .map(|(c, s, h)| (c, (s, h)))
-        .collect();
+    let heads: HashMap<Uuid, (i64, Vec<u8>)> =
+        sqlx::query!("SELECT chain, seq, hash FROM audit_heads").fetch_all(db).await?.into_iter().map(|h| (h.chain, (h.seq, h.hash))).collect();
     let mut report = Report::default();
-    let mut rows = sqlx::query_as::<_, StoredRow>("SELECT * FROM audit_log ORDER BY chain, seq").fetch(db);
+    let mut rows = sqlx::query_as!(
+        StoredRow,
+        r#"SELECT id, chain, seq, org_id AS "org_id: OrgId", actor_id AS "actor_id: UserId", actor_label, action, entity, entity_id,
+                  at, request_id, details, prev_hash, hash
+             FROM audit_log ORDER BY chain, seq"#
+    )
+    .fetch(db);
     let mut current: Option<(Uuid, i64, Vec<u8>)> = None;
     let mut seen_chains = Vec::new();
     while let Some(row) = rows.try_next().await? {

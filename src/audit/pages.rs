@@ -11,7 +11,10 @@ use askama_web::WebTemplate;
 use axum::extract::{Query, State};
 use axum::response::Response;
 use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
+use futures_util::TryStreamExt;
+use futures_util::stream::BoxStream;
 use serde::Deserialize;
+use sqlx::PgPool;
 
 const PAGE: i64 = 100;
 
@@ -61,17 +64,6 @@ impl Filter {
     }
 }
 
-const SELECT: &str = "SELECT id, seq, at, actor_label, action, entity, entity_id, request_id, details, hash
-       FROM audit_log
-      WHERE org_id = $1
-        AND ($2::text IS NULL OR actor_label ILIKE '%' || $2 || '%')
-        AND ($3::text IS NULL OR entity = $3)
-        AND ($4::timestamptz IS NULL OR at >= $4)
-        AND ($5::timestamptz IS NULL OR at < $5)
-        AND ($6::bigint IS NULL OR id < $6)
-      ORDER BY id DESC";
-
-#[derive(sqlx::FromRow)]
 pub struct Entry {
     pub id: i64,
     pub seq: i64,
@@ -97,13 +89,30 @@ impl Entry {
     }
 }
 
-fn bind_filter<'q>(
-    q: sqlx::query::QueryAs<'q, sqlx::Postgres, Entry, sqlx::postgres::PgArguments>,
-    org_id: OrgId,
-    f: &Filter,
-    before: Option<i64>,
-) -> sqlx::query::QueryAs<'q, sqlx::Postgres, Entry, sqlx::postgres::PgArguments> {
-    q.bind(org_id).bind(f.actor()).bind(f.entity()).bind(f.from()).bind(f.to()).bind(before)
+/// The organisation's rows that match the filter, newest first: older than
+/// row `before`, at most `limit` (`None`: all of them).
+fn entries<'a>(db: &'a PgPool, org_id: OrgId, f: &Filter, before: Option<i64>, limit: Option<i64>) -> BoxStream<'a, Result<Entry, sqlx::Error>> {
+    sqlx::query_as!(
+        Entry,
+        "SELECT id, seq, at, actor_label, action, entity, entity_id, request_id, details, hash
+           FROM audit_log
+          WHERE org_id = $1
+            AND ($2::text IS NULL OR actor_label ILIKE '%' || $2 || '%')
+            AND ($3::text IS NULL OR entity = $3)
+            AND ($4::timestamptz IS NULL OR at >= $4)
+            AND ($5::timestamptz IS NULL OR at < $5)
+            AND ($6::bigint IS NULL OR id < $6)
+          ORDER BY id DESC
+          LIMIT $7",
+        org_id.0,
+        f.actor(),
+        f.entity(),
+        f.from(),
+        f.to(),
+        before,
+        limit
+    )
+    .fetch(db)
 }
 
 #[derive(Template, WebTemplate)]
@@ -119,16 +128,14 @@ struct LogPage {
 
 async fn log_page(State(state): State<AppState>, me: Member, Query(filter): Query<Filter>) -> AppResult<LogPage> {
     me.require(Action::ViewAuditLog)?;
-    let sql = format!("{SELECT} LIMIT {}", PAGE + 1);
-    let mut entries = bind_filter(sqlx::query_as(&sql), me.org_id, &filter, filter.before).fetch_all(&state.db).await?;
+    let mut entries: Vec<Entry> = entries(&state.db, me.org_id, &filter, filter.before, Some(PAGE + 1)).try_collect().await?;
     let older = if entries.len() as i64 > PAGE {
         entries.truncate(PAGE as usize);
         entries.last().map(|e| format!("{}&before={}", filter.query(), e.id))
     } else {
         None
     };
-    let entities = sqlx::query_scalar("SELECT DISTINCT entity FROM audit_log WHERE org_id = $1 ORDER BY entity")
-        .bind(me.org_id)
+    let entities = sqlx::query_scalar!("SELECT DISTINCT entity FROM audit_log WHERE org_id = $1 ORDER BY entity", me.org_id.0)
         .fetch_all(&state.db)
         .await?;
     Ok(LogPage {
@@ -145,12 +152,11 @@ async fn log_page(State(state): State<AppState>, me: Member, Query(filter): Quer
 async fn export(State(state): State<AppState>, me: Member, Query(filter): Query<Filter>) -> AppResult<Response> {
     me.require(Action::ViewAuditLog)?;
     let org_id = me.org_id;
-    Ok(csv::stream(
+    Ok(csv::stream_rows(
         &format!("audit-log-{}.csv", state.clock.now().format("%Y%m%d")),
         &["seq", "at", "actor", "action", "entity", "entity_id", "request_id", "details", "hash"],
         state.db.clone(),
-        SELECT.to_string(),
-        move |q| bind_filter(q, org_id, &filter, None),
+        move |db| entries(db, org_id, &filter, None, None),
         |e: Entry| {
             vec![
                 e.seq.to_string(),

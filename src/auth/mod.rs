@@ -6,6 +6,7 @@ pub mod session;
 pub mod signup;
 pub mod throttle;
 
+use crate::ids::UserId;
 use crate::state::AppState;
 use crate::web::routes::Routes;
 use crate::audit::{self, Actor};
@@ -103,7 +104,7 @@ async fn login(State(state): State<AppState>, visitor: Visitor, Form(form): Form
     let stored = user.as_ref().map(|(_, _, h)| h.clone());
     let check = throttle::check_password(&state.db, &state.config.throttle, now, &email, &visitor.client_addr, form.password, stored, "sign-in").await?;
     let user_id = match (check, user) {
-        (throttle::PasswordCheck::Right, Some((user_id, _, _))) => user_id,
+        (throttle::PasswordCheck::Right, Some((user_id, _, _))) => UserId::from(user_id),
         (throttle::PasswordCheck::Locked(until), _) => {
             let mut res = refuse(StatusCode::TOO_MANY_REQUESTS, locked_message(until, now));
             if let Ok(v) = ((until - now).num_seconds().max(1)).to_string().parse() {
@@ -113,7 +114,7 @@ async fn login(State(state): State<AppState>, visitor: Visitor, Form(form): Form
         }
         _ => return Ok(refuse(StatusCode::UNAUTHORIZED, "The e-mail address or password is not right.".into())),
     };
-    let org_id = model::first_active_org(&state.db, user_id, now.date_naive()).await?;
+    let org_id = model::first_active_org(&state.db, user_id.into(), now.date_naive()).await?;
     let mut tx = state.db.begin().await?;
     let cookie = session::start(&mut tx, &state, user_id.into(), org_id, visitor.session.as_ref()).await?;
     let actor = Actor { org_id, user_id: Some(user_id.into()), label: email.clone(), request_id: visitor.request_id.clone() };
@@ -177,10 +178,7 @@ pub struct PasswordForm {
 async fn change_password(State(state): State<AppState>, who: SignedIn, Form(form): Form<PasswordForm>) -> AppResult<Response> {
     let s = &who.session;
     let mut errors = FieldErrors::default();
-    let stored: String = sqlx::query_scalar("SELECT password_hash FROM users WHERE id = $1")
-        .bind(s.user_id)
-        .fetch_one(&state.db)
-        .await?;
+    let stored = sqlx::query_scalar!("SELECT password_hash FROM users WHERE id = $1", s.user_id.0).fetch_one(&state.db).await?;
     // Throttled like signing in: a stolen session cannot guess the password here.
     let now = state.clock.now();
     let mut status = StatusCode::UNPROCESSABLE_ENTITY;
@@ -208,7 +206,7 @@ async fn change_password(State(state): State<AppState>, who: SignedIn, Form(form
     }
     let hash = password::hash(form.new_password).await?;
     let mut tx = state.db.begin().await?;
-    sqlx::query("UPDATE users SET password_hash = $2 WHERE id = $1").bind(s.user_id).bind(&hash).execute(&mut *tx).await?;
+    sqlx::query!("UPDATE users SET password_hash = $2 WHERE id = $1", s.user_id.0, &hash).execute(&mut *tx).await?;
     let ended = session::end_all_for_user(&mut tx, s.user_id, Some(&s.id_hash)).await?;
     let actor = Actor { org_id: None, user_id: Some(s.user_id), label: s.email.clone(), request_id: who.visitor.request_id.clone() };
     audit::record(&mut tx, &actor, now, "user.password_changed", "user", s.user_id, json!({"other_sessions_ended": ended}))

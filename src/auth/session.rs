@@ -2,7 +2,7 @@
 //! The cookie holds 32 random bytes; the table holds only their SHA-256.
 //! Every request passes through `load`, which resolves the visitor once and
 //! enforces the idle and absolute timeouts.
-use crate::ids::OrgId;
+use crate::ids::{MembershipId, OrgId, UserId};
 use crate::state::AppState;
 use crate::auth::policy::{Action, Role};
 use crate::error::{AppError, AppResult};
@@ -14,12 +14,11 @@ use axum::middleware::Next;
 use axum::response::Response;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use chrono::{DateTime, Duration, Utc};
+use chrono::Duration;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use sqlx::PgConnection;
 use std::net::SocketAddr;
-use uuid::Uuid;
 
 pub const SESSION_COOKIE: &str = "mandate_session";
 pub const CSRF_COOKIE: &str = "mandate_csrf";
@@ -42,7 +41,7 @@ pub struct Visitor {
 #[derive(Clone, Debug)]
 pub struct Session {
     pub id_hash: Vec<u8>,
-    pub user_id: Uuid,
+    pub user_id: UserId,
     pub email: String,
     pub name: String,
     pub csrf_token: String,
@@ -55,7 +54,7 @@ pub struct Session {
 pub struct CurrentOrg {
     pub org_id: OrgId,
     pub org_name: String,
-    pub membership_id: Uuid,
+    pub membership_id: MembershipId,
     pub role: Role,
 }
 
@@ -134,58 +133,36 @@ pub fn set_cookie(state: &AppState, name: &str, value: &str, max_age: Option<i64
     HeaderValue::from_str(&v).unwrap_or_else(|_| HeaderValue::from_static(""))
 }
 
-#[derive(sqlx::FromRow)]
-struct SessionRow {
-    user_id: Uuid,
-    email: String,
-    name: String,
-    csrf_token: String,
-    created_at: DateTime<Utc>,
-    last_seen_at: DateTime<Utc>,
-    org_id: Option<OrgId>,
-    org_name: Option<String>,
-    membership_id: Option<Uuid>,
-    role: Option<String>,
-}
-
 async fn lookup(state: &AppState, token: &str) -> anyhow::Result<Option<Session>> {
     let id_hash = hash_token(token);
-    // An auditor's membership outside its access window gives no access.
+    // An auditor's membership outside its access window gives no access
+    // (the condition of crate::orgs::window::open_sql, on day $2).
     let today = state.clock.now().date_naive();
-    let row: Option<SessionRow> = sqlx::query_as(&format!(
-        "SELECT s.user_id, u.email, u.name, s.csrf_token, s.created_at, s.last_seen_at,
-                o.id AS org_id, o.name AS org_name, m.id AS membership_id, m.role
+    let row = sqlx::query!(
+        r#"SELECT s.user_id AS "user_id: UserId", u.email, u.name, s.csrf_token, s.created_at, s.last_seen_at,
+                o.id AS "org_id?: OrgId", o.name AS "org_name?", m.id AS "membership_id?: MembershipId", m.role AS "role?: Role"
            FROM sessions s
            JOIN users u ON u.id = s.user_id
-      LEFT JOIN memberships m ON m.org_id = s.current_org_id AND m.user_id = s.user_id AND m.disabled_at IS NULL AND {}
+      LEFT JOIN memberships m ON m.org_id = s.current_org_id AND m.user_id = s.user_id AND m.disabled_at IS NULL
+                AND (m.access_from IS NULL OR m.access_from <= $2) AND (m.access_until IS NULL OR m.access_until >= $2)
       LEFT JOIN organisations o ON o.id = m.org_id
-          WHERE s.id_hash = $1",
-        crate::orgs::window::open_sql("m", "$2")
-    ))
-    .bind(&id_hash)
-    .bind(today)
+          WHERE s.id_hash = $1"#,
+        &id_hash,
+        today
+    )
     .fetch_optional(&state.db)
     .await?;
     let Some(row) = row else { return Ok(None) };
     let now = state.clock.now();
     if now - row.last_seen_at > state.config.session_idle || now - row.created_at > state.config.session_absolute {
-        sqlx::query("DELETE FROM sessions WHERE id_hash = $1").bind(&id_hash).execute(&state.db).await?;
+        sqlx::query!("DELETE FROM sessions WHERE id_hash = $1", &id_hash).execute(&state.db).await?;
         return Ok(None);
     }
     if now - row.last_seen_at > Duration::seconds(TOUCH_EVERY) {
-        sqlx::query("UPDATE sessions SET last_seen_at = $2 WHERE id_hash = $1")
-            .bind(&id_hash)
-            .bind(now)
-            .execute(&state.db)
-            .await?;
+        sqlx::query!("UPDATE sessions SET last_seen_at = $2 WHERE id_hash = $1", &id_hash, now).execute(&state.db).await?;
     }
     let current = match (row.org_id, row.org_name, row.membership_id, row.role) {
-        (Some(org_id), Some(org_name), Some(membership_id), Some(role)) => Some(CurrentOrg {
-            org_id,
-            org_name,
-            membership_id,
-            role: role.parse().map_err(anyhow::Error::msg)?,
-        }),
+        (Some(org_id), Some(org_name), Some(membership_id), Some(role)) => Some(CurrentOrg { org_id, org_name, membership_id, role }),
         _ => None,
     };
     Ok(Some(Session {
@@ -289,39 +266,37 @@ pub fn flash_cookie(state: &AppState, flash: &Flash) -> HeaderValue {
 pub async fn start(
     conn: &mut PgConnection,
     state: &AppState,
-    user_id: Uuid,
+    user_id: UserId,
     org_id: Option<OrgId>,
     previous: Option<&Session>,
 ) -> anyhow::Result<HeaderValue> {
     if let Some(prev) = previous {
-        sqlx::query("DELETE FROM sessions WHERE id_hash = $1").bind(&prev.id_hash).execute(&mut *conn).await?;
+        sqlx::query!("DELETE FROM sessions WHERE id_hash = $1", &prev.id_hash).execute(&mut *conn).await?;
     }
     let token = random_token();
     let now = state.clock.now();
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO sessions (id_hash, user_id, current_org_id, csrf_token, created_at, last_seen_at)
          VALUES ($1, $2, $3, $4, $5, $5)",
+        hash_token(&token),
+        user_id.0,
+        org_id.map(|o| o.0),
+        random_token(),
+        now
     )
-    .bind(hash_token(&token))
-    .bind(user_id)
-    .bind(org_id)
-    .bind(random_token())
-    .bind(now)
     .execute(&mut *conn)
     .await?;
     Ok(set_cookie(state, SESSION_COOKIE, &token, None))
 }
 
 pub async fn end(conn: &mut PgConnection, session: &Session) -> anyhow::Result<()> {
-    sqlx::query("DELETE FROM sessions WHERE id_hash = $1").bind(&session.id_hash).execute(conn).await?;
+    sqlx::query!("DELETE FROM sessions WHERE id_hash = $1", &session.id_hash).execute(conn).await?;
     Ok(())
 }
 
 /// Ends every session of a user, except optionally the one making the change.
-pub async fn end_all_for_user(conn: &mut PgConnection, user_id: Uuid, except: Option<&[u8]>) -> anyhow::Result<u64> {
-    let done = sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND ($2::bytea IS NULL OR id_hash <> $2)")
-        .bind(user_id)
-        .bind(except)
+pub async fn end_all_for_user(conn: &mut PgConnection, user_id: UserId, except: Option<&[u8]>) -> anyhow::Result<u64> {
+    let done = sqlx::query!("DELETE FROM sessions WHERE user_id = $1 AND ($2::bytea IS NULL OR id_hash <> $2)", user_id.0, except)
         .execute(conn)
         .await?;
     Ok(done.rows_affected())
@@ -329,11 +304,13 @@ pub async fn end_all_for_user(conn: &mut PgConnection, user_id: Uuid, except: Op
 
 pub async fn sweep_expired(state: &AppState) -> anyhow::Result<u64> {
     let now = state.clock.now();
-    let done = sqlx::query("DELETE FROM sessions WHERE last_seen_at < $1 OR created_at < $2")
-        .bind(now - state.config.session_idle)
-        .bind(now - state.config.session_absolute)
-        .execute(&state.db)
-        .await?;
+    let done = sqlx::query!(
+        "DELETE FROM sessions WHERE last_seen_at < $1 OR created_at < $2",
+        now - state.config.session_idle,
+        now - state.config.session_absolute
+    )
+    .execute(&state.db)
+    .await?;
     Ok(done.rows_affected())
 }
 
@@ -382,12 +359,12 @@ fn sign_in_return(parts: &Parts) -> String {
 /// A signed-in, active member of the organisation the session has selected.
 #[derive(Clone, Debug)]
 pub struct Member {
-    pub user_id: Uuid,
+    pub user_id: UserId,
     pub email: String,
     pub name: String,
     pub org_id: OrgId,
     pub org_name: String,
-    pub membership_id: Uuid,
+    pub membership_id: MembershipId,
     pub role: Role,
     pub visitor: Visitor,
 }

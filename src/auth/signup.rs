@@ -1,7 +1,7 @@
 //! Sign-up by e-mail. The form answers the same whether or not the address
 //! already has an account; what differs goes by e-mail to that address:
 //! a link that finishes the sign-up, or a note that an account exists.
-use crate::ids::OrgId;
+use crate::ids::{OrgId, SignupId, UserId};
 use crate::state::AppState;
 use crate::web::routes::Routes;
 use crate::audit::Actor;
@@ -19,7 +19,6 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use chrono::{DateTime, Duration, Utc};
 use serde::Deserialize;
-use uuid::Uuid;
 
 /// How long a sign-up link works.
 pub const LINK_HOURS: i64 = 24;
@@ -121,31 +120,30 @@ async fn signup(State(state): State<AppState>, visitor: Visitor, Form(form): For
 /// Keeps a pending sign-up; returns the link's secret (only its hash is stored).
 async fn record(state: &AppState, request_id: &str, now: DateTime<Utc>, email: &str, name: &str, org_name: &str, hash: &str) -> AppResult<String> {
     let token = random_token();
-    let id = Uuid::new_v4();
+    let id = SignupId::new();
     let mut tx = state.db.begin().await?;
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO signups (id, token_hash, email, name, org_name, password_hash, created_at, expires_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        id.0,
+        hash_token(&token),
+        email,
+        name,
+        org_name,
+        hash,
+        now,
+        now + Duration::hours(LINK_HOURS)
     )
-    .bind(id)
-    .bind(hash_token(&token))
-    .bind(email)
-    .bind(name)
-    .bind(org_name)
-    .bind(hash)
-    .bind(now)
-    .bind(now + Duration::hours(LINK_HOURS))
     .execute(&mut *tx)
     .await?;
     let actor = Actor { org_id: None, user_id: None, label: email.to_string(), request_id: request_id.to_string() };
     crate::audit::record(&mut tx, &actor, now, "signup.requested", "signup", id, serde_json::json!({"email": email, "organisation": org_name}))
         .await?;
-    sqlx::query("DELETE FROM signups WHERE expires_at < $1").bind(now - Duration::days(7)).execute(&mut *tx).await?;
+    sqlx::query!("DELETE FROM signups WHERE expires_at < $1", now - Duration::days(7)).execute(&mut *tx).await?;
     tx.commit().await?;
     Ok(token)
 }
 
-#[derive(sqlx::FromRow)]
 struct Pending {
     email: String,
     name: String,
@@ -161,11 +159,12 @@ struct FinishPage {
 }
 
 async fn open_signup(state: &AppState, token: &str, now: DateTime<Utc>) -> AppResult<Option<Pending>> {
-    Ok(sqlx::query_as(
+    Ok(sqlx::query_as!(
+        Pending,
         "SELECT email, name, org_name, password_hash FROM signups WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2",
+        hash_token(token),
+        now
     )
-    .bind(hash_token(token))
-    .bind(now)
     .fetch_optional(&state.db)
     .await?)
 }
@@ -181,12 +180,13 @@ async fn finish_page(State(state): State<AppState>, visitor: Visitor, crate::web
 async fn finish(State(state): State<AppState>, visitor: Visitor, crate::web::Segment(token): crate::web::Segment) -> AppResult<Response> {
     let now = state.clock.now();
     let mut tx = state.db.begin().await?;
-    let claimed: Option<Pending> = sqlx::query_as(
+    let claimed = sqlx::query_as!(
+        Pending,
         "UPDATE signups SET used_at = $2 WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2
       RETURNING email, name, org_name, password_hash",
+        hash_token(&token),
+        now
     )
-    .bind(hash_token(&token))
-    .bind(now)
     .fetch_optional(&mut *tx)
     .await?;
     let Some(p) = claimed else {
@@ -199,10 +199,11 @@ async fn finish(State(state): State<AppState>, visitor: Visitor, crate::web::Seg
         // The address got an account since the link was sent (an invitation, another sign-up).
         return Err(AppError::Conflict("This address has an account by now. Sign in, then create the organisation from the Organisations page.".into()));
     };
-    let actor = Actor { user_id: Some(user_id.into()), ..actor };
+    let user_id = UserId::from(user_id);
+    let actor = Actor { user_id: Some(user_id), ..actor };
     crate::audit::record(&mut tx, &actor, now, "signup.finished", "user", user_id, serde_json::json!({"email": p.email})).await?;
-    model::create_organisation(&mut tx, &actor, now, org_id, &p.org_name, user_id).await?;
-    let cookie = session::start(&mut tx, &state, user_id.into(), Some(org_id), visitor.session.as_ref()).await?;
+    model::create_organisation(&mut tx, &actor, now, org_id, &p.org_name, user_id.into()).await?;
+    let cookie = session::start(&mut tx, &state, user_id, Some(org_id), visitor.session.as_ref()).await?;
     tx.commit().await?;
     let flash = Flash::success(format!("Welcome to Mandate. {} is ready: start by inviting your ISMS lead and executives.", p.org_name));
     Ok(see_other_with("/dashboard", vec![cookie, session::flash_cookie(&state, &flash)]))

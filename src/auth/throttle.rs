@@ -35,16 +35,16 @@ pub async fn admit(db: &PgPool, cfg: &ThrottleConfig, now: DateTime<Utc>, keys: 
     let mut until: Option<DateTime<Utc>> = None;
     // Always in the same order (as given: account, then address), so two attempts never wait on each other crosswise.
     for (key, max) in keys {
-        sqlx::query("SELECT pg_advisory_xact_lock(hashtext('throttle:' || $1))").bind(key).execute(&mut *tx).await?;
+        sqlx::query!("SELECT 1 AS locked FROM pg_advisory_xact_lock(hashtext('throttle:' || $1))", key).fetch_one(&mut *tx).await?;
         // The max-th most recent failure inside the window decides when the lock ends.
-        let nth: Option<DateTime<Utc>> = sqlx::query_scalar(
+        let nth = sqlx::query_scalar!(
             "SELECT failed_at FROM login_failures
               WHERE throttle_key = $1 AND failed_at > $2
-              ORDER BY failed_at DESC OFFSET $3 - 1 LIMIT 1",
+              ORDER BY failed_at DESC OFFSET $3::bigint - 1 LIMIT 1",
+            key,
+            since,
+            max
         )
-        .bind(key)
-        .bind(since)
-        .bind(max)
         .fetch_optional(&mut *tx)
         .await?;
         if let Some(t) = nth {
@@ -56,11 +56,13 @@ pub async fn admit(db: &PgPool, cfg: &ThrottleConfig, now: DateTime<Utc>, keys: 
         return Ok(Admission::Locked(until));
     }
     let names: Vec<&str> = keys.iter().map(|(k, _)| k.as_str()).collect();
-    let tickets: Vec<i64> = sqlx::query_scalar("INSERT INTO login_failures (throttle_key, failed_at) SELECT k, $2 FROM UNNEST($1::text[]) k RETURNING id")
-        .bind(&names)
-        .bind(now)
-        .fetch_all(&mut *tx)
-        .await?;
+    let tickets = sqlx::query_scalar!(
+        "INSERT INTO login_failures (throttle_key, failed_at) SELECT k, $2 FROM UNNEST($1::text[]) k RETURNING id",
+        &names as &[&str],
+        now
+    )
+    .fetch_all(&mut *tx)
+    .await?;
     tx.commit().await?;
     Ok(Admission::Admitted { tickets })
 }
@@ -77,7 +79,7 @@ pub fn sign_up_keys(cfg: &ThrottleConfig, addr: &str) -> Vec<(String, i64)> {
 
 /// A successful attempt takes its tickets back.
 pub async fn forgive(db: &PgPool, tickets: &[i64]) -> anyhow::Result<()> {
-    sqlx::query("DELETE FROM login_failures WHERE id = ANY($1)").bind(tickets).execute(db).await?;
+    sqlx::query!("DELETE FROM login_failures WHERE id = ANY($1)", tickets).execute(db).await?;
     Ok(())
 }
 
@@ -120,11 +122,13 @@ pub async fn check_password(
     let email = email.trim().to_lowercase();
     let event = |kind, detail: String| Event { org_id: None, user_id: None, email: &email, client_addr: addr, kind, detail };
     record(db, now, event(Kind::PasswordFailed, format!("During {context}."))).await?;
-    let failures: i64 = sqlx::query_scalar("SELECT count(*) FROM login_failures WHERE throttle_key = $1 AND failed_at > $2")
-        .bind(account_key(&email))
-        .bind(now - cfg.window)
-        .fetch_one(db)
-        .await?;
+    let failures = sqlx::query_scalar!(
+        r#"SELECT count(*) AS "count!" FROM login_failures WHERE throttle_key = $1 AND failed_at > $2"#,
+        account_key(&email),
+        now - cfg.window
+    )
+    .fetch_one(db)
+    .await?;
     if failures == cfg.max_account_failures {
         let minutes = cfg.window.num_minutes();
         record(db, now, event(Kind::LockedOut, format!("{failures} wrong passwords; passwords are refused for {minutes} minutes."))).await?;
@@ -134,17 +138,11 @@ pub async fn check_password(
 
 /// A successful sign-in forgives the account's earlier failures.
 pub async fn clear_account(db: &PgPool, email: &str) -> anyhow::Result<()> {
-    sqlx::query("DELETE FROM login_failures WHERE throttle_key = $1")
-        .bind(account_key(email))
-        .execute(db)
-        .await?;
+    sqlx::query!("DELETE FROM login_failures WHERE throttle_key = $1", account_key(email)).execute(db).await?;
     Ok(())
 }
 
 pub async fn sweep(db: &PgPool, cfg: &ThrottleConfig, now: DateTime<Utc>) -> anyhow::Result<u64> {
-    let done = sqlx::query("DELETE FROM login_failures WHERE failed_at < $1")
-        .bind(now - cfg.window)
-        .execute(db)
-        .await?;
+    let done = sqlx::query!("DELETE FROM login_failures WHERE failed_at < $1", now - cfg.window).execute(db).await?;
     Ok(done.rows_affected())
 }

@@ -13,6 +13,7 @@ use askama::Template;
 use askama_web::WebTemplate;
 use axum::extract::{Query, State};
 use axum::response::Response;
+use futures_util::TryStreamExt;
 use model::{Kind, Row};
 use serde::Deserialize;
 
@@ -28,8 +29,8 @@ pub struct Filter {
 }
 
 impl Filter {
-    fn kind(&self) -> Option<String> {
-        Kind::parse(self.kind.trim()).map(|k| k.as_str().to_string())
+    fn kind(&self) -> Option<Kind> {
+        Kind::parse(self.kind.trim())
     }
     fn query(&self) -> String {
         url::form_urlencoded::Serializer::new(String::new()).append_pair("kind", &self.kind).finish()
@@ -49,9 +50,9 @@ struct LogPage {
 async fn page(State(state): State<AppState>, me: Member, Query(filter): Query<Filter>) -> AppResult<LogPage> {
     me.require(Action::ViewSecurityLog)?;
     let kind = filter.kind();
-    let total = model::count(&state.db, me.org_id, kind.as_deref()).await?;
+    let total = model::count(&state.db, me.org_id, kind).await?;
     let pager = Pager::new("/security", filter.query(), total, filter.page);
-    let rows = sqlx::query_as(&model::events_sql(Some(pager.limit()), pager.offset())).bind(me.org_id).bind(kind).fetch_all(&state.db).await?;
+    let rows = model::events(&state.db, me.org_id, kind, Some(pager.limit()), pager.offset()).try_collect().await?;
     Ok(LogPage {
         layout: Layout::build(&state.db, &me.visitor, "Security log").await?,
         rows,
@@ -66,12 +67,11 @@ async fn export(State(state): State<AppState>, me: Member, Query(filter): Query<
     let org_id = me.org_id;
     let kind = filter.kind();
     let today = state.clock.now().date_naive();
-    Ok(csv::stream(
+    Ok(csv::stream_rows(
         &format!("security-log-{}.csv", today.format("%Y%m%d")),
         &["time_utc", "event", "account", "client_address", "detail"],
         state.db.clone(),
-        model::events_sql(None, 0),
-        move |q| q.bind(org_id).bind(kind),
+        move |db| model::events(db, org_id, kind, None, 0),
         |r: Row| vec![r.at.format("%Y-%m-%d %H:%M:%S").to_string(), r.what().to_string(), r.email.clone(), r.client_addr.clone(), r.detail.clone()],
     ))
 }

@@ -1,7 +1,6 @@
 //! Field-level form errors, shown next to the field they belong to, and the
 //! parsers that turn raw form values into checked ones.
 use chrono::NaiveDate;
-use uuid::Uuid;
 
 #[derive(Debug, Default, Clone)]
 pub struct FieldErrors(Vec<(&'static str, String)>);
@@ -87,8 +86,9 @@ pub fn parse_date(raw: &str, what: &str) -> Result<Option<NaiveDate>, String> {
         .map_err(|_| format!("Enter {what} as a date like 2026-03-31 (year-month-day)."))
 }
 
-/// An optional id chosen from a list; anything unreadable counts as "none chosen".
-pub fn parse_choice(raw: &str) -> Option<Uuid> {
+/// An optional id chosen from a list (any id type of `crate::ids`, or a
+/// bare UUID); anything unreadable counts as "none chosen".
+pub fn parse_choice<T: std::str::FromStr>(raw: &str) -> Option<T> {
     raw.trim().parse().ok()
 }
 

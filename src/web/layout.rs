@@ -13,7 +13,7 @@ pub struct NavLink {
     pub active: bool,
 }
 
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct OrgChoice {
     pub id: OrgId,
     pub name: String,
@@ -68,13 +68,16 @@ impl Layout {
     pub async fn build(db: &PgPool, visitor: &Visitor, title: impl Into<String>) -> AppResult<Self> {
         let mut layout = Self::basic(visitor, title);
         if let Some(session) = &visitor.session {
-            layout.orgs = sqlx::query_as(&format!(
-                "SELECT o.id, o.name FROM memberships m JOIN organisations o ON o.id = m.org_id
-                  WHERE m.user_id = $1 AND m.disabled_at IS NULL AND {} ORDER BY o.name, o.id",
-                crate::orgs::window::open_sql("m", "$2")
-            ))
-            .bind(session.user_id)
-            .bind(session.today)
+            // Memberships open today (the condition of crate::orgs::window::open_sql).
+            layout.orgs = sqlx::query_as!(
+                OrgChoice,
+                r#"SELECT o.id AS "id: OrgId", o.name FROM memberships m JOIN organisations o ON o.id = m.org_id
+                  WHERE m.user_id = $1 AND m.disabled_at IS NULL
+                    AND (m.access_from IS NULL OR m.access_from <= $2) AND (m.access_until IS NULL OR m.access_until >= $2)
+                  ORDER BY o.name, o.id"#,
+                session.user_id.0,
+                session.today
+            )
             .fetch_all(db)
             .await?;
         }

@@ -91,7 +91,7 @@ proptest! {
         }
         let _ = form::parse_optional(&raw, "it", max, true);
         let _ = form::parse_date(&raw, "it");
-        let _ = form::parse_choice(&raw);
+        let _ = form::parse_choice::<uuid::Uuid>(&raw);
         let _ = AccessWindow::parse(&raw, &raw, Role::Auditor, NaiveDate::from_ymd_opt(2026, 11, 24).unwrap());
     }
 }

@@ -145,7 +145,7 @@ impl TestApp {
 
     pub async fn invitation(&self, org: OrgId, by: Uuid, email: &str, role: Role) -> (Uuid, String) {
         let mut tx = self.db().begin().await.unwrap();
-        let actor = Actor { org_id: Some(org), user_id: Some(by), label: "test".into(), request_id: "test".into() };
+        let actor = Actor { org_id: Some(org), user_id: Some(by.into()), label: "test".into(), request_id: "test".into() };
         let out = model::create_invitation(&mut tx, &actor, self.state.clock.now(), self.state.config.invitation_ttl, org, model::Invitee { email, role, window: Default::default() })
             .await
             .unwrap();
@@ -392,7 +392,7 @@ impl TestApp {
     /// A client already signed in as `user` with `org` selected (no password round trip).
     pub async fn signed_in(&self, user: Uuid, org: Option<OrgId>) -> Client {
         let mut conn = self.db().acquire().await.unwrap();
-        let cookie = session::start(&mut conn, &self.state, user, org, None).await.unwrap();
+        let cookie = session::start(&mut conn, &self.state, user.into(), org, None).await.unwrap();
         let mut client = self.client();
         client.store_cookie(cookie.to_str().unwrap());
         client
