@@ -1,6 +1,6 @@
 //! Evidence items, their revisions and their links, and the rules for how
 //! long a piece of evidence counts.
-use crate::ids::{EvidenceId, OrgId, PersonId, RevisionId};
+use crate::ids::{EvidenceId, OrgId, PersonId, RevisionId, UserId};
 use crate::audit::{self, Actor};
 use crate::error::{AppError, AppResult};
 use crate::web::pager::Pager;
@@ -78,8 +78,8 @@ pub struct Item {
     pub review_interval_months: Option<i32>,
     pub owner_id: Option<PersonId>,
     pub owner_name: Option<String>,
-    pub owner_user_id: Option<Uuid>,
-    pub created_by: Option<Uuid>,
+    pub owner_user_id: Option<UserId>,
+    pub created_by: Option<UserId>,
     pub created_at: DateTime<Utc>,
     pub revisions: i64,
     pub latest_id: Option<RevisionId>,
@@ -106,7 +106,7 @@ impl Item {
         }
     }
     /// Whether `user` may change it without the right to change any item.
-    pub fn is_theirs(&self, user: Uuid) -> bool {
+    pub fn is_theirs(&self, user: UserId) -> bool {
         self.owner_user_id == Some(user) || self.created_by == Some(user)
     }
 }
@@ -135,7 +135,7 @@ macro_rules! evidence_sql {
     (items $m:ident { $($pre:tt)* } { $($post:tt)* }) => {
         evidence_sql!(expires $m { $($pre)* r#"SELECT i.id AS "id: EvidenceId", i.title, i.description, i.kind AS "kind: Kind",
                 i.external_url, i.evidence_date, i.valid_until, i.review_interval_months, i.owner_id AS "owner_id: PersonId",
-                p.name AS "owner_name?", p.user_id AS "owner_user_id?", i.created_by, i.created_at,
+                p.name AS "owner_name?", p.user_id AS "owner_user_id?: UserId", i.created_by AS "created_by: UserId", i.created_at,
                 COALESCE(r.revisions, 0) AS "revisions!", r.latest_id AS "latest_id?: RevisionId",
                 r.latest_filename AS "latest_filename?", r.latest_size AS "latest_size?", r.latest_at AS "latest_at?",
                 e.expires AS "expires?"

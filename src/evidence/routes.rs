@@ -2,7 +2,7 @@
 //! and links, streamed uploads and attachment-only downloads.
 use super::model::{self, Filter, Item, ItemFields, Kind, LinkRow, Revision, Target, TargetKind, TargetRow, Validity};
 use super::store::{EvidenceStore, Received, UploadError};
-use crate::ids::{EvidenceId, OrgId, PersonId, RevisionId};
+use crate::ids::{EvidenceId, OrgId, PersonId, RevisionId, UserId};
 use crate::state::AppState;
 use crate::web::routes::Routes;
 use crate::audit::{self, HistoryEntry};
@@ -556,7 +556,7 @@ impl ItemPage {
 }
 
 fn may_edit(me: &Member, item: &Item) -> bool {
-    policy::may_edit_evidence(me.role, item.is_theirs(me.user_id))
+    policy::may_edit_evidence(me.role, item.is_theirs(UserId(me.user_id)))
 }
 
 async fn item_view(state: &AppState, me: &Member, item: Item, form: ItemForm, errors: FieldErrors, problem: Option<String>) -> AppResult<ItemPage> {

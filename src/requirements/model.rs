@@ -1,7 +1,7 @@
 //! An organisation's view of the catalogue: for each requirement, whether it
 //! applies, who owns it, how far it is, and notes. A requirement nobody has
 //! touched yet has no row and reads as applicable, unowned, not started.
-use crate::ids::{OrgId, PersonId, RequirementId};
+use crate::ids::{OrgId, PersonId, RequirementId, UserId};
 use crate::audit::{self, Actor};
 use crate::error::{AppError, AppResult};
 use chrono::{DateTime, NaiveDate, Utc};
@@ -34,7 +34,7 @@ pub struct Requirement {
     pub owner_id: Option<PersonId>,
     pub owner_name: Option<String>,
     pub owner_email: Option<String>,
-    pub owner_user_id: Option<uuid::Uuid>,
+    pub owner_user_id: Option<UserId>,
     pub owner_left: bool,
     pub status: Status,
     pub notes: String,
@@ -121,7 +121,7 @@ macro_rules! select_requirements {
                       r.auditor_looks_for, r.evidence,
                       COALESCE(s.applicable, true) AS "applicable!", COALESCE(s.exclusion_reason, '') AS "exclusion_reason!",
                       s.owner_id AS "owner_id?: PersonId", p.name AS "owner_name?", p.email AS "owner_email?",
-                      p.user_id AS "owner_user_id?", COALESCE(p.end_date <= $2, false) AS "owner_left!",
+                      p.user_id AS "owner_user_id?: UserId", COALESCE(p.end_date <= $2, false) AS "owner_left!",
                       COALESCE(s.status, 'not_started') AS "status!: Status", COALESCE(s.notes, '') AS "notes!",
                       s.updated_at AS "updated_at?"
                  FROM requirements r

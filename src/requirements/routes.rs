@@ -1,7 +1,7 @@
 //! The requirements register's pages: the list (grouped by clause), its
 //! CSV export, and one requirement with its state, evidence and requests.
 use super::model::{self, ClauseInfo, Filter, Requirement, Status};
-use crate::ids::{PersonId, RequirementId};
+use crate::ids::{PersonId, RequirementId, UserId};
 use crate::state::AppState;
 use crate::web::routes::Routes;
 use crate::audit::{self, HistoryEntry};
@@ -201,7 +201,7 @@ impl ShowPage {
 
 /// Whether `me` may edit this requirement, and whether fully.
 fn edit_rights(me: &Member, r: &Requirement) -> (bool, bool) {
-    let owns_it = r.owner_user_id == Some(me.user_id);
+    let owns_it = r.owner_user_id == Some(UserId(me.user_id));
     (policy::may_edit_requirement(me.role, owns_it), me.can(Action::EditRequirements))
 }
 

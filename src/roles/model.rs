@@ -2,7 +2,7 @@
 //! an appointment; the holder accepts it, signed in or through a personal
 //! link; a holder who leaves leaves the role vacant. The rules are plain
 //! functions over the rows, so pages, the gap engine and tests share them.
-use crate::ids::{AppointmentId, OrgId, PersonId, RoleId};
+use crate::ids::{AppointmentId, OrgId, PersonId, RoleId, UserId};
 use crate::audit::{self, Actor};
 use crate::auth::session::{hash_token, random_token};
 use crate::error::{AppError, AppResult};
@@ -98,14 +98,14 @@ pub struct Appointment {
     pub role_name: String,
     pub person_id: PersonId,
     pub person_name: String,
-    pub person_user_id: Option<Uuid>,
+    pub person_user_id: Option<UserId>,
     pub person_top_management: bool,
     pub person_end_date: Option<NaiveDate>,
     pub capacity: Capacity,
     pub appointed_by: Option<PersonId>,
     pub appointer_name: Option<String>,
     pub appointer_top_management: Option<bool>,
-    pub appointer_user_id: Option<Uuid>,
+    pub appointer_user_id: Option<UserId>,
     pub appointed_on: Option<NaiveDate>,
     pub confirmed_at: Option<DateTime<Utc>>,
     pub hats_note: String,
@@ -277,9 +277,9 @@ macro_rules! select_appointments {
             Appointment,
             r#"SELECT a.id AS "id: AppointmentId", a.role_id AS "role_id: RoleId", r.name AS role_name,
                       a.person_id AS "person_id: PersonId", p.name AS person_name,
-                      p.acting_user_id AS person_user_id, p.top_management AS person_top_management, p.end_date AS person_end_date,
+                      p.acting_user_id AS "person_user_id: UserId", p.top_management AS person_top_management, p.end_date AS person_end_date,
                       a.capacity AS "capacity: Capacity", a.appointed_by AS "appointed_by: PersonId", b.name AS "appointer_name?",
-                      b.top_management AS "appointer_top_management?", b.acting_user_id AS "appointer_user_id?",
+                      b.top_management AS "appointer_top_management?", b.acting_user_id AS "appointer_user_id?: UserId",
                       a.appointed_on, a.confirmed_at, a.hats_note, a.accept_token_expires_at,
                       a.accepted_at, a.accepted_via AS "accepted_via: AcceptedVia", a.ended_on, a.ended_reason,
                       r.carries_conformance, r.carries_reporting,
