@@ -6,7 +6,7 @@
 //! and the ZIP straight to its destination, so memory stays flat whatever
 //! the bundle's size (the ZIP's central directory, a few dozen bytes per
 //! file, is the only thing that grows).
-use crate::ids::OrgId;
+use crate::ids::{EvidenceId, OrgId, PolicyId};
 use super::manifest::{AuditSegment, FORMAT, FileEntry, MANIFEST, README, SUMS, safe_segment, sums_line};
 use crate::audit::ExportedRow;
 use crate::evidence::store::EvidenceStore;
@@ -72,12 +72,12 @@ pub struct Built {
 }
 
 /// Where an evidence revision goes in the bundle.
-pub fn evidence_path(item_id: Uuid, title: &str, number: i32, filename: &str) -> String {
-    format!("evidence/{}-{}/r{}-{}", safe_segment(title, 40), item_id.simple(), number, safe_segment(filename, 60))
+pub fn evidence_path(item_id: EvidenceId, title: &str, number: i32, filename: &str) -> String {
+    format!("evidence/{}-{}/r{}-{}", safe_segment(title, 40), item_id.0.simple(), number, safe_segment(filename, 60))
 }
 
-fn policy_path(policy_id: Uuid, title: &str, major: i32, minor: i32) -> String {
-    format!("policies/{}-{}/v{major}.{minor}.md", safe_segment(title, 40), policy_id.simple())
+pub fn policy_path(policy_id: PolicyId, title: &str, major: i32, minor: i32) -> String {
+    format!("policies/{}-{}/v{major}.{minor}.md", safe_segment(title, 40), policy_id.0.simple())
 }
 
 fn compresses(content_type: &str) -> bool {
@@ -193,9 +193,9 @@ fn blank() -> FileEntry {
     }
 }
 
-/// Every query of the bundle reads its parameters from `p`: the
-/// organisation, the day, the cut-off (start of the next day) and the period.
-const PARAMS: &str = "WITH p AS (SELECT $1::uuid AS org, $2::date AS day, $3::timestamptz AS cut) ";
+/// Every record query reads its parameters from `p`: the organisation
+/// (`p.org`), the day (`p.day`) and the cut-off (`p.cut`, the start of the
+/// next day); `record_csv` puts `WITH p AS (...)` in front of it.
 
 /// The record CSVs: file name, what it holds, header, query (text columns).
 fn record_files() -> Vec<(&'static str, &'static str, &'static [&'static str], String)> {
@@ -486,9 +486,8 @@ fn record_files() -> Vec<(&'static str, &'static str, &'static [&'static str], S
     ]
 }
 
-#[derive(sqlx::FromRow)]
 struct RevisionRow {
-    item_id: Uuid,
+    item_id: EvidenceId,
     title: String,
     number: i32,
     filename: String,
@@ -510,22 +509,22 @@ where
     let cut = crate::gaps::snapshot::cutoff(params.as_of);
     // One consistent view of the organisation for the whole bundle.
     let mut tx = db.begin().await?;
-    sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY").execute(&mut *tx).await?;
-    let org_name: String = sqlx::query_scalar("SELECT name FROM organisations WHERE id = $1").bind(org_id).fetch_one(&mut *tx).await?;
+    sqlx::query!("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY").execute(&mut *tx).await?;
+    let org_name = sqlx::query_scalar!("SELECT name FROM organisations WHERE id = $1", org_id.0).fetch_one(&mut *tx).await?;
     let (head_seq, head_hash) = crate::audit::head_hash(&mut *tx, org_id).await?;
-    let revisions: i64 = sqlx::query_scalar(
-        "SELECT count(*) FROM evidence_revisions r JOIN evidence_items i ON i.org_id = r.org_id AND i.id = r.item_id
-          WHERE r.org_id = $1 AND r.uploaded_at < $2 AND i.created_at < $2",
+    let revisions = sqlx::query_scalar!(
+        r#"SELECT count(*) AS "n!" FROM evidence_revisions r JOIN evidence_items i ON i.org_id = r.org_id AND i.id = r.item_id
+          WHERE r.org_id = $1 AND r.uploaded_at < $2 AND i.created_at < $2"#,
+        org_id.0,
+        cut,
     )
-    .bind(org_id)
-    .bind(cut)
     .fetch_one(&mut *tx)
     .await?;
-    let policy_texts: i64 = sqlx::query_scalar(
-        "SELECT count(*) FROM policy_versions WHERE org_id = $1 AND created_at < $2 AND btrim(COALESCE(body_markdown, '')) <> ''",
+    let policy_texts = sqlx::query_scalar!(
+        r#"SELECT count(*) AS "n!" FROM policy_versions WHERE org_id = $1 AND created_at < $2 AND btrim(COALESCE(body_markdown, '')) <> ''"#,
+        org_id.0,
+        cut,
     )
-    .bind(org_id)
-    .bind(cut)
     .fetch_one(&mut *tx)
     .await?;
     let records = record_files();
@@ -573,25 +572,26 @@ async fn write_all<W: AsyncWrite + Unpin + Send>(
     progress.step("Wrote README.txt").await?;
 
     // 1. Evidence files, page by page, each checked against its recorded SHA-256.
-    let mut after: Option<(Uuid, i32)> = None;
+    let mut after: Option<(EvidenceId, i32)> = None;
     let mut evidence_files = 0usize;
     loop {
-        let page: Vec<RevisionRow> = sqlx::query_as(
-            "SELECT r.item_id, i.title, r.number, r.filename, r.content_type, r.object_key, r.size, r.sha256, i.evidence_date,
+        let page = sqlx::query_as!(
+            RevisionRow,
+            r#"SELECT r.item_id AS "item_id: EvidenceId", i.title, r.number, r.filename, r.content_type, r.object_key, r.size, r.sha256, i.evidence_date,
                     ARRAY(SELECT q.code FROM evidence_links l JOIN requirements q ON q.id = l.target_id
-                           WHERE l.org_id = i.org_id AND l.item_id = i.id AND l.target_kind = 'requirement' AND l.linked_at < $2 ORDER BY q.position) AS requirements,
+                           WHERE l.org_id = i.org_id AND l.item_id = i.id AND l.target_kind = 'requirement' AND l.linked_at < $2 ORDER BY q.position) AS "requirements!",
                     ARRAY(SELECT l.target_kind || ':' || l.target_id FROM evidence_links l
                            WHERE l.org_id = i.org_id AND l.item_id = i.id AND l.target_kind <> 'requirement' AND l.linked_at < $2
-                           ORDER BY l.target_kind, l.target_id) AS records
+                           ORDER BY l.target_kind, l.target_id) AS "records!"
                FROM evidence_revisions r JOIN evidence_items i ON i.org_id = r.org_id AND i.id = r.item_id
               WHERE r.org_id = $1 AND r.uploaded_at < $2 AND i.created_at < $2
                 AND ($3::uuid IS NULL OR (r.item_id, r.number) > ($3, $4))
-              ORDER BY r.item_id, r.number LIMIT 200",
+              ORDER BY r.item_id, r.number LIMIT 200"#,
+            org_id.0,
+            cut,
+            after.map(|a| a.0.0),
+            after.map(|a| a.1).unwrap_or(0),
         )
-        .bind(org_id)
-        .bind(cut)
-        .bind(after.map(|a| a.0))
-        .bind(after.map(|a| a.1).unwrap_or(0))
         .fetch_all(&mut **tx)
         .await?;
         let Some(last) = page.last() else { break };
@@ -623,14 +623,16 @@ async fn write_all<W: AsyncWrite + Unpin + Send>(
 
     // 2. Policy texts written in the app.
     {
-        let mut rows = sqlx::query_as::<_, (Uuid, String, i32, i32, String)>(
-            "SELECT pol.id, pol.title, v.major, v.minor, v.body_markdown FROM policy_versions v JOIN policies pol ON pol.org_id = v.org_id AND pol.id = v.policy_id
-              WHERE v.org_id = $1 AND v.created_at < $2 AND btrim(COALESCE(v.body_markdown, '')) <> '' ORDER BY pol.title, v.major, v.minor",
+        let mut rows = sqlx::query!(
+            r#"SELECT pol.id AS "policy_id: PolicyId", pol.title, v.major, v.minor, v.body_markdown AS "body!" FROM policy_versions v
+                 JOIN policies pol ON pol.org_id = v.org_id AND pol.id = v.policy_id
+              WHERE v.org_id = $1 AND v.created_at < $2 AND btrim(COALESCE(v.body_markdown, '')) <> '' ORDER BY pol.title, v.major, v.minor"#,
+            org_id.0,
+            cut,
         )
-        .bind(org_id)
-        .bind(cut)
         .fetch(&mut **tx);
-        while let Some((policy_id, title, major, minor, body)) = rows.try_next().await? {
+        while let Some(row) = rows.try_next().await? {
+            let (policy_id, title, major, minor, body) = (row.policy_id, row.title, row.major, row.minor, row.body);
             let path = policy_path(policy_id, &title, major, minor);
             let (sha, size) = w.add(&path, true, futures_util::stream::iter([Ok(bytes::Bytes::from(body))])).await?;
             w.list(FileEntry { path, sha256: hex::encode(sha), size, kind: "policy_text".into(), title: Some(format!("{title} v{major}.{minor}")), ..blank() }).await?;
@@ -641,9 +643,11 @@ async fn write_all<W: AsyncWrite + Unpin + Send>(
     // 3. Record CSVs, streamed from PostgreSQL.
     for (path, description, header, sql) in records {
         let (sha, size) = {
-            let sql = format!("{PARAMS}{sql}");
             let head = crate::web::csv::row(header);
-            let rows = sqlx::query(&sql).bind(org_id).bind(params.as_of).bind(cut).fetch(&mut **tx);
+            // dynamic: the record CSVs are the fixed queries of `record_files`, every column read as text
+            let mut query = sqlx::QueryBuilder::new("WITH p AS (SELECT ");
+            query.push_bind(org_id.0).push("::uuid AS org, ").push_bind(params.as_of).push("::date AS day, ").push_bind(cut).push("::timestamptz AS cut) ").push(sql);
+            let rows = query.build().fetch(&mut **tx);
             let lines = rows.map(|row| -> anyhow::Result<bytes::Bytes> {
                 let row = row?;
                 let cells: Vec<String> = (0..row.len()).map(|i| row.try_get::<Option<String>, _>(i).map(Option::unwrap_or_default)).collect::<Result<_, _>>()?;
@@ -666,17 +670,25 @@ async fn write_all<W: AsyncWrite + Unpin + Send>(
     let from = params.period_from.map(crate::gaps::snapshot::start_of).unwrap_or(DateTime::<Utc>::UNIX_EPOCH);
     let to = params.period_to.map(crate::gaps::snapshot::cutoff).map(|t| t.min(cut)).unwrap_or(cut);
     let chain = org_id;
-    let (first_seq, last_seq): (Option<i64>, Option<i64>) = sqlx::query_as("SELECT min(seq), max(seq) FROM audit_log WHERE chain = $1 AND at >= $2 AND at < $3")
-        .bind(chain)
-        .bind(from)
-        .bind(to)
+    let range = sqlx::query!("SELECT min(seq) AS first_seq, max(seq) AS last_seq FROM audit_log WHERE chain = $1 AND at >= $2 AND at < $3", chain.0, from, to)
         .fetch_one(&mut **tx)
         .await?;
+    let (first_seq, last_seq) = (range.first_seq, range.last_seq);
     let audit_path = "audit/audit-log.jsonl";
     let (sha, size) = {
         // By sequence number: `at` is when a request started, so rows of the
         // period are a contiguous run of the chain only by `seq`.
-        let rows = sqlx::query_as::<_, ExportedRow>(ExportedRow::SQL).bind(chain).bind(first_seq.unwrap_or(1)).bind(last_seq.unwrap_or(0)).fetch(&mut **tx);
+        let rows = sqlx::query_as!(
+            ExportedRow,
+            r#"SELECT chain, seq, org_id AS "org_id: OrgId", actor_id, actor_label, action, entity, entity_id,
+                    to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS "at!", request_id, details,
+                    encode(prev_hash, 'hex') AS "prev_hash!", encode(hash, 'hex') AS "hash!"
+               FROM audit_log WHERE chain = $1 AND seq BETWEEN $2 AND $3 ORDER BY seq"#,
+            chain.0,
+            first_seq.unwrap_or(1),
+            last_seq.unwrap_or(0),
+        )
+        .fetch(&mut **tx);
         let lines = rows.map(|row| -> anyhow::Result<bytes::Bytes> {
             let mut line = serde_json::to_vec(&row?)?;
             line.push(b'\n');

@@ -1,7 +1,7 @@
 //! The bundle's `index.html`: a page that works offline, from requirement
 //! to owner to evidence with relative links, then the policies, the record
 //! files and the audit log. Written row by row into the ZIP entry.
-use crate::ids::OrgId;
+use crate::ids::{EvidenceId, MeetingId, OrgId, PolicyId};
 use super::build::{Entry, Params, evidence_path};
 use super::manifest::AuditSegment;
 use crate::people::attribution::{Via, byline};
@@ -9,7 +9,6 @@ use chrono::{DateTime, NaiveDate, Utc};
 use futures_util::TryStreamExt;
 use sqlx::{Postgres, Transaction};
 use tokio::io::AsyncWrite;
-use uuid::Uuid;
 
 fn esc(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
@@ -31,14 +30,13 @@ h1{font-size:1.6rem}h2{margin-top:2rem;border-bottom:1px solid #ccc}table{border
 th,td{text-align:left;vertical-align:top;padding:.3rem .5rem;border-bottom:1px solid #e3e3e3}.muted{color:#666}
 .gap{color:#8a1c1c}code{font-size:.85em;word-break:break-all}";
 
-#[derive(sqlx::FromRow)]
 struct ReqRow {
     code: String,
     title: String,
     applicable: bool,
     owner: Option<String>,
     status: String,
-    item_id: Option<Uuid>,
+    item_id: Option<EvidenceId>,
     item_title: Option<String>,
     evidence_date: Option<NaiveDate>,
     external_url: Option<String>,
@@ -46,9 +44,8 @@ struct ReqRow {
     filename: Option<String>,
 }
 
-#[derive(sqlx::FromRow)]
 struct PolicyRow {
-    policy_id: Uuid,
+    policy_id: PolicyId,
     title: String,
     major: i32,
     minor: i32,
@@ -58,15 +55,14 @@ struct PolicyRow {
     approver_account: Option<String>,
     approver_top_management: Option<bool>,
     has_text: bool,
-    item_id: Option<Uuid>,
+    item_id: Option<EvidenceId>,
     item_title: Option<String>,
     number: Option<i32>,
     filename: Option<String>,
 }
 
-#[derive(sqlx::FromRow)]
 struct MeetingRow {
-    id: Uuid,
+    id: MeetingId,
     title: String,
     held_on: Option<NaiveDate>,
     planned_on: Option<NaiveDate>,
@@ -74,7 +70,7 @@ struct MeetingRow {
     signed_off_name: Option<String>,
     signed_off_title: Option<String>,
     signed_off_account: Option<String>,
-    item_id: Option<Uuid>,
+    item_id: Option<EvidenceId>,
     /// The item's title now (it names the file in the bundle).
     item_title: Option<String>,
     /// The item's title as shown: when signed off, as it was then.
@@ -89,12 +85,14 @@ struct MeetingRow {
 /// items linked by then at their newest revision by then.
 async fn meetings<W: AsyncWrite + Unpin>(tx: &mut Transaction<'static, Postgres>, out: &mut Entry<'_, W>, org_id: OrgId, cut: DateTime<Utc>) -> anyhow::Result<()> {
     out.write(b"<h2>Meetings and their sign-off</h2>\n<p>For a meeting signed off by the day, its evidence is the revision of each file that was current when the chair signed off; a later revision of the same evidence is in the bundle too, but not part of the signed record.</p>\n<table><thead><tr><th>Meeting</th><th>Held</th><th>Signed off</th><th>Evidence</th></tr></thead><tbody>\n").await?;
-    let mut rows = sqlx::query_as::<_, MeetingRow>(
-        "SELECT m.id, m.title, m.held_on, m.planned_on, CASE WHEN m.signed_off_at < $2 THEN m.signed_off_at END AS signed_off_at,
+    let mut rows = sqlx::query_as!(
+        MeetingRow,
+        r#"SELECT m.id AS "id: MeetingId", m.title, m.held_on, m.planned_on, CASE WHEN m.signed_off_at < $2 THEN m.signed_off_at END AS signed_off_at,
                 CASE WHEN m.signed_off_at < $2 THEN m.signed_off_name END AS signed_off_name,
                 CASE WHEN m.signed_off_at < $2 THEN m.signed_off_title END AS signed_off_title,
                 CASE WHEN m.signed_off_at < $2 THEN (SELECT u.email FROM users u WHERE u.id = m.signed_off_by) END AS signed_off_account,
-                e.item_id, i.title AS item_title, e.shown_title, i.external_url, e.number, e.filename
+                e.item_id AS "item_id?: EvidenceId", i.title AS "item_title?", e.shown_title AS "shown_title?", i.external_url AS "external_url?",
+                e.number AS "number?", e.filename AS "filename?"
            FROM meetings m
            LEFT JOIN LATERAL (
                 SELECT p.item_id, p.item_title AS shown_title, r.number, r.filename
@@ -109,12 +107,12 @@ async fn meetings<W: AsyncWrite + Unpin>(tx: &mut Transaction<'static, Postgres>
                    AND l.target_id = m.id AND l.linked_at < $2) e ON true
            LEFT JOIN evidence_items i ON i.org_id = m.org_id AND i.id = e.item_id
           WHERE m.org_id = $1 AND m.created_at < $2
-          ORDER BY COALESCE(m.held_on, m.planned_on), m.title, m.id, e.shown_title, e.item_id",
+          ORDER BY COALESCE(m.held_on, m.planned_on), m.title, m.id, e.shown_title, e.item_id"#,
+        org_id.0,
+        cut,
     )
-    .bind(org_id)
-    .bind(cut)
     .fetch(&mut **tx);
-    let mut current: Option<Uuid> = None;
+    let mut current: Option<MeetingId> = None;
     let (mut line, mut cell) = (String::new(), String::new());
     let close = |line: &str, cell: &str| format!("{line}{}</td></tr>\n", if cell.is_empty() { "<span class=\"muted\">none</span>" } else { cell });
     while let Some(r) = rows.try_next().await? {
@@ -159,7 +157,6 @@ async fn meetings<W: AsyncWrite + Unpin>(tx: &mut Transaction<'static, Postgres>
     Ok(())
 }
 
-#[derive(sqlx::FromRow)]
 struct AddendumRow {
     record: String,
     written_at: DateTime<Utc>,
@@ -172,20 +169,21 @@ struct AddendumRow {
 /// Corrections added under signed records by the day, oldest first.
 async fn addenda<W: AsyncWrite + Unpin>(tx: &mut Transaction<'static, Postgres>, out: &mut Entry<'_, W>, org_id: OrgId, cut: DateTime<Utc>) -> anyhow::Result<()> {
     out.write(b"<h2>Addenda to signed records</h2>\n<p>A signed record never changes; a correction is added under it, dated and attributed, and is never changed or removed (also in <a href=\"records/addenda.csv\">records/addenda.csv</a>).</p>\n").await?;
-    let mut rows = sqlx::query_as::<_, AddendumRow>(
-        "SELECT CASE a.target_kind WHEN 'meeting' THEN 'Meeting: ' || m.title || COALESCE(' (' || m.held_on::text || ')', '')
-                     ELSE 'Policy: ' || pol.title || ' v' || v.major || '.' || v.minor END AS record,
-                a.written_at, a.author_name, a.author_title, u.email AS account, a.body
+    let mut rows = sqlx::query_as!(
+        AddendumRow,
+        r#"SELECT CASE a.target_kind WHEN 'meeting' THEN 'Meeting: ' || m.title || COALESCE(' (' || m.held_on::text || ')', '')
+                     ELSE 'Policy: ' || pol.title || ' v' || v.major || '.' || v.minor END AS "record!",
+                a.written_at, a.author_name, a.author_title, u.email AS "account?", a.body
            FROM addenda a
            LEFT JOIN meetings m ON a.target_kind = 'meeting' AND m.org_id = a.org_id AND m.id = a.target_id
            LEFT JOIN policy_versions v ON a.target_kind = 'policy_version' AND v.org_id = a.org_id AND v.id = a.target_id
            LEFT JOIN policies pol ON pol.org_id = v.org_id AND pol.id = v.policy_id
            LEFT JOIN users u ON u.id = a.written_by
           WHERE a.org_id = $1 AND a.written_at < $2
-          ORDER BY a.written_at, a.id",
+          ORDER BY a.written_at, a.id"#,
+        org_id.0,
+        cut,
     )
-    .bind(org_id)
-    .bind(cut)
     .fetch(&mut **tx);
     let mut any = false;
     while let Some(a) = rows.try_next().await? {
@@ -246,9 +244,11 @@ pub async fn render<W: AsyncWrite + Unpin>(
     .await?;
 
     // One row per requirement × linked item, requirements in catalogue order.
-    let mut rows = sqlx::query_as::<_, ReqRow>(
-        "SELECT r.code, r.title, COALESCE(s.applicable, true) AS applicable, o.name AS owner, COALESCE(s.status, 'not_started') AS status,
-                i.id AS item_id, i.title AS item_title, i.evidence_date, i.external_url, v.number, v.filename
+    let mut rows = sqlx::query_as!(
+        ReqRow,
+        r#"SELECT r.code, r.title, COALESCE(s.applicable, true) AS "applicable!", o.name AS "owner?", COALESCE(s.status, 'not_started') AS "status!",
+                i.id AS "item_id?: EvidenceId", i.title AS "item_title?", i.evidence_date AS "evidence_date?", i.external_url AS "external_url?",
+                v.number AS "number?", v.filename AS "filename?"
            FROM requirements r
            LEFT JOIN requirement_states s ON s.org_id = $1 AND s.requirement_id = r.id
            LEFT JOIN people o ON o.org_id = $1 AND o.id = s.owner_id
@@ -257,10 +257,10 @@ pub async fn render<W: AsyncWrite + Unpin>(
            LEFT JOIN LATERAL (SELECT v.number, v.filename FROM evidence_revisions v WHERE v.org_id = i.org_id AND v.item_id = i.id AND v.uploaded_at < $2
                                ORDER BY v.number DESC LIMIT 1) v ON true
           WHERE r.retired_at IS NULL
-          ORDER BY r.framework, r.position, i.evidence_date DESC NULLS LAST, i.title",
+          ORDER BY r.framework, r.position, i.evidence_date DESC NULLS LAST, i.title"#,
+        org_id.0,
+        cut,
     )
-    .bind(org_id)
-    .bind(cut)
     .fetch(&mut **tx);
     let mut current: Option<String> = None;
     let mut cell = String::new();
@@ -297,21 +297,23 @@ pub async fn render<W: AsyncWrite + Unpin>(
     }
     out.write(b"</tbody></table>\n<h2>Policies and their approvals</h2>\n<table><thead><tr><th>Policy</th><th>Version</th><th>Approved</th><th>Document</th></tr></thead><tbody>\n").await?;
 
-    let mut rows = sqlx::query_as::<_, PolicyRow>(
-        "SELECT pol.id AS policy_id, pol.title, v.major, v.minor, CASE WHEN v.approved_at < $2 THEN v.approved_at END AS approved_at,
+    let mut rows = sqlx::query_as!(
+        PolicyRow,
+        r#"SELECT pol.id AS "policy_id: PolicyId", pol.title, v.major, v.minor, CASE WHEN v.approved_at < $2 THEN v.approved_at END AS approved_at,
                 CASE WHEN v.approved_at < $2 THEN v.approver_name END AS approver_name,
                 CASE WHEN v.approved_at < $2 THEN v.approver_title END AS approver_title,
                 CASE WHEN v.approved_at < $2 THEN (SELECT u.email FROM users u WHERE u.id = v.approved_by) END AS approver_account,
                 CASE WHEN v.approved_at < $2 THEN v.approver_top_management END AS approver_top_management,
-                btrim(COALESCE(v.body_markdown, '')) <> '' AS has_text, r.item_id, i.title AS item_title, r.number, r.filename
+                btrim(COALESCE(v.body_markdown, '')) <> '' AS "has_text!", r.item_id AS "item_id?: EvidenceId", i.title AS "item_title?",
+                r.number AS "number?", r.filename AS "filename?"
            FROM policies pol JOIN policy_versions v ON v.org_id = pol.org_id AND v.policy_id = pol.id AND v.created_at < $2
            LEFT JOIN evidence_revisions r ON r.org_id = v.org_id AND r.id = v.evidence_revision_id
            LEFT JOIN evidence_items i ON i.org_id = r.org_id AND i.id = r.item_id
           WHERE pol.org_id = $1 AND pol.created_at < $2
-          ORDER BY pol.title, v.major, v.minor",
+          ORDER BY pol.title, v.major, v.minor"#,
+        org_id.0,
+        cut,
     )
-    .bind(org_id)
-    .bind(cut)
     .fetch(&mut **tx);
     let mut any = false;
     while let Some(p) = rows.try_next().await? {
@@ -329,7 +331,7 @@ pub async fn render<W: AsyncWrite + Unpin>(
             (Some(item), Some(title), Some(n), Some(f)) => format!("<a href=\"{}\">{}</a>", esc(&evidence_path(item, title, n, f)), esc(f)),
             _ if p.has_text => format!(
                 "<a href=\"{}\">text</a>",
-                esc(&format!("policies/{}-{}/v{}.{}.md", super::manifest::safe_segment(&p.title, 40), p.policy_id.simple(), p.major, p.minor))
+                esc(&super::build::policy_path(p.policy_id, &p.title, p.major, p.minor))
             ),
             _ => String::new(),
         };

@@ -1,12 +1,13 @@
 //! Onboarding before access: starters should acknowledge the information
 //! security policy or the acceptable use policy on or before their first
 //! day. This page lists starters and whether they did.
-use crate::ids::OrgId;
+use crate::ids::{OrgId, PersonId};
 use crate::state::AppState;
 use crate::web::routes::Routes;
 use crate::auth::policy::Action;
 use crate::auth::session::Member;
 use crate::error::AppResult;
+use crate::policies::versions::model::PolicyKind;
 use crate::web::{Layout, csv};
 use askama::Template;
 use askama_web::WebTemplate;
@@ -14,7 +15,6 @@ use axum::extract::{Query, State};
 use axum::response::Response;
 use chrono::{DateTime, Months, NaiveDate, Utc};
 use serde::Deserialize;
-use uuid::Uuid;
 
 pub fn routes(r: Routes) -> Routes {
     r.get("/onboarding", page).get("/onboarding.csv", export)
@@ -38,9 +38,9 @@ pub fn timing(start: NaiveDate, first_ack: Option<DateTime<Utc>>) -> Timing {
     }
 }
 
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct Starter {
-    pub id: Uuid,
+    pub id: PersonId,
     pub name: String,
     pub email: String,
     pub department: String,
@@ -74,24 +74,31 @@ impl Starter {
 /// Starters of the last `months` months (current staff), newest first.
 pub async fn starters(db: &sqlx::PgPool, org_id: OrgId, today: NaiveDate, months: u32) -> AppResult<Vec<Starter>> {
     let since = today.checked_sub_months(Months::new(months)).unwrap_or(today);
-    let first = |kind: &str| {
-        format!(
-            "(SELECT min(a.acknowledged_at) FROM acknowledgements a
-                JOIN policy_versions v ON v.org_id = a.org_id AND v.id = a.policy_version_id
-                JOIN policies pol ON pol.org_id = v.org_id AND pol.id = v.policy_id
-               WHERE a.org_id = p.org_id AND a.person_id = p.id AND pol.kind = '{kind}')"
-        )
-    };
-    let sql = format!(
-        "SELECT p.id, p.name, p.email, p.department, p.start_date, {} AS is_policy_ack, {} AS aup_ack
+    // The first acknowledgement of any version of an information security
+    // policy, and of an acceptable use policy.
+    Ok(sqlx::query_as!(
+        Starter,
+        r#"SELECT p.id AS "id: PersonId", p.name, p.email, p.department, p.start_date AS "start_date!",
+                (SELECT min(a.acknowledged_at) FROM acknowledgements a
+                   JOIN policy_versions v ON v.org_id = a.org_id AND v.id = a.policy_version_id
+                   JOIN policies pol ON pol.org_id = v.org_id AND pol.id = v.policy_id
+                  WHERE a.org_id = p.org_id AND a.person_id = p.id AND pol.kind = $4) AS is_policy_ack,
+                (SELECT min(a.acknowledged_at) FROM acknowledgements a
+                   JOIN policy_versions v ON v.org_id = a.org_id AND v.id = a.policy_version_id
+                   JOIN policies pol ON pol.org_id = v.org_id AND pol.id = v.policy_id
+                  WHERE a.org_id = p.org_id AND a.person_id = p.id AND pol.kind = $5) AS aup_ack
            FROM people p
           WHERE p.org_id = $1 AND p.start_date IS NOT NULL AND p.start_date >= $2 AND p.start_date <= $3
             AND (p.end_date IS NULL OR p.end_date > $3)
-          ORDER BY p.start_date DESC, p.name",
-        first("is_policy"),
-        first("acceptable_use")
-    );
-    Ok(sqlx::query_as(&sql).bind(org_id).bind(since).bind(today).fetch_all(db).await?)
+          ORDER BY p.start_date DESC, p.name"#,
+        org_id.0,
+        since,
+        today,
+        PolicyKind::IsPolicy.as_str(),
+        PolicyKind::AcceptableUse.as_str(),
+    )
+    .fetch_all(db)
+    .await?)
 }
 
 #[derive(Deserialize, Default)]

@@ -124,8 +124,8 @@ async fn a_signed_off_review_keeps_the_evidence_revisions_it_was_signed_off_with
     assert!(!row.contains("minutes-v2.pdf"), "{row}");
 
     let entries = bundle(&mut a).await;
-    let v1_path = evidence_path(minutes, "Review minutes", 1, "minutes-v1.pdf");
-    let v2_path = evidence_path(minutes, "Review minutes", 2, "minutes-v2.pdf");
+    let v1_path = evidence_path(mandate::ids::EvidenceId(minutes), "Review minutes", 1, "minutes-v1.pdf");
+    let v2_path = evidence_path(mandate::ids::EvidenceId(minutes), "Review minutes", 2, "minutes-v2.pdf");
     assert_eq!(entries.get(&v1_path).map(Vec::as_slice), Some(MINUTES_V1), "the pinned file is in the bundle");
     let meetings = index_section(&text(&entries, "index.html"), "<h2>Meetings and their sign-off</h2>");
     assert!(meetings.contains("Management review 2026"), "{meetings}");
@@ -207,8 +207,8 @@ async fn a_signed_policy_version_keeps_the_document_revision_it_was_signed_with(
     // The bundle's index leads to the signed revision.
     let entries = bundle(&mut a).await;
     let title: String = sqlx::query_scalar("SELECT title FROM evidence_items WHERE id = $1").bind(document).fetch_one(a.app.db()).await.unwrap();
-    let v1_path = evidence_path(document, &title, 1, "aup-v1.pdf");
-    let v2_path = evidence_path(document, &title, 2, "aup-v2.pdf");
+    let v1_path = evidence_path(mandate::ids::EvidenceId(document), &title, 1, "aup-v1.pdf");
+    let v2_path = evidence_path(mandate::ids::EvidenceId(document), &title, 2, "aup-v2.pdf");
     assert_eq!(entries.get(&v1_path).map(Vec::as_slice), Some(MINUTES_V1));
     let policies = index_section(&text(&entries, "index.html"), "<h2>Policies and their approvals</h2>");
     assert!(policies.contains(&format!("href=\"{v1_path}\"")), "{policies}");
