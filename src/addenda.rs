@@ -128,8 +128,8 @@ pub struct Author {
 impl Author {
     pub fn of(me: &Member, person: Option<&Person>) -> Self {
         Author {
-            user_id: UserId(me.user_id),
-            person_id: person.map(|p| PersonId(p.id)),
+            user_id: me.user_id,
+            person_id: person.map(|p| p.id),
             name: person.map(|p| p.name.clone()).unwrap_or_else(|| me.name.clone()),
             title: person.map(|p| p.job_title.clone()).unwrap_or_default(),
         }

@@ -502,7 +502,7 @@ mod records {
             .fetch_optional(&mut *conn)
             .await?;
         if let Some(item) = minutes_file {
-            crate::evidence::model::link(conn, lead, ago(149), org_id, item, crate::evidence::model::Target { kind: crate::evidence::model::TargetKind::Meeting, id: spring_id.0 }).await?;
+            crate::evidence::model::link(conn, lead, ago(149), org_id, crate::ids::EvidenceId(item), crate::evidence::model::Target { kind: crate::evidence::model::TargetKind::Meeting, id: spring_id.0 }).await?;
         }
         let chair = Actor { user_id: None, label: "Daniel Okafor".into(), ..lead.clone() };
         let m = meetings::get(&mut *conn, org_id, spring_id).await?;

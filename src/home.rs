@@ -4,7 +4,6 @@ use crate::web::routes::Routes;
 use crate::auth::policy::{Action, Role};
 use crate::auth::session::{Member, Visitor};
 use crate::error::AppResult;
-use crate::ids::UserId;
 use crate::web::Layout;
 use askama::Template;
 use askama_web::WebTemplate;
@@ -98,7 +97,7 @@ async fn dashboard(State(state): State<AppState>, member: Member) -> AppResult<D
         .filter(|r| count_of(*r) == 0)
         .map(Role::label)
         .collect();
-    let waiting = crate::leadership::waiting_for(&state.db, member.org_id, UserId(member.user_id)).await?;
+    let waiting = crate::leadership::waiting_for(&state.db, member.org_id, member.user_id).await?;
     let roster = roster_to_decide(&state, &member, now.date_naive()).await?;
     let claim = if crate::auth::policy::may_act_as_person(member.role, true) {
         crate::people::model::unclaimed_entry(&state.db, member.org_id, member.user_id.into(), &member.email).await?
@@ -108,7 +107,7 @@ async fn dashboard(State(state): State<AppState>, member: Member) -> AppResult<D
     let unconfirmed_leader = sqlx::query_scalar!(
         "SELECT name FROM people WHERE org_id = $1 AND user_id = $2 AND top_management AND leader_account_id IS DISTINCT FROM user_id",
         member.org_id.0,
-        member.user_id,
+        member.user_id.0,
     )
     .fetch_optional(&state.db)
     .await?;

@@ -6,7 +6,7 @@
 //! and the ZIP straight to its destination, so memory stays flat whatever
 //! the bundle's size (the ZIP's central directory, a few dozen bytes per
 //! file, is the only thing that grows).
-use crate::ids::{EvidenceId, OrgId, PolicyId};
+use crate::ids::{EvidenceId, OrgId, PolicyId, UserId};
 use super::manifest::{AuditSegment, FORMAT, FileEntry, MANIFEST, README, SUMS, safe_segment, sums_line};
 use crate::audit::ExportedRow;
 use crate::evidence::store::EvidenceStore;
@@ -680,7 +680,7 @@ async fn write_all<W: AsyncWrite + Unpin + Send>(
         // period are a contiguous run of the chain only by `seq`.
         let rows = sqlx::query_as!(
             ExportedRow,
-            r#"SELECT chain, seq, org_id AS "org_id: OrgId", actor_id, actor_label, action, entity, entity_id,
+            r#"SELECT chain, seq, org_id AS "org_id: OrgId", actor_id AS "actor_id: UserId", actor_label, action, entity, entity_id,
                     to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS "at!", request_id, details,
                     encode(prev_hash, 'hex') AS "prev_hash!", encode(hash, 'hex') AS "hash!"
                FROM audit_log WHERE chain = $1 AND seq BETWEEN $2 AND $3 ORDER BY seq"#,

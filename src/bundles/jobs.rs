@@ -117,7 +117,7 @@ pub async fn enqueue(conn: &mut PgConnection, actor: &Actor, now: DateTime<Utc>,
         org_id.0,
         JobKind::EvidenceBundle.as_str(),
         sqlx::types::Json(params) as _,
-        actor.user_id,
+        actor.user_id.map(|u| u.0),
         now,
     )
     .execute(&mut *conn)

@@ -390,7 +390,7 @@ pub async fn create(conn: &mut PgConnection, actor: &Actor, now: DateTime<Utc>, 
         f.valid_until,
         f.review_interval_months,
         f.owner_id.map(|o| o.0),
-        actor.user_id,
+        actor.user_id.map(|u| u.0),
         now,
     )
     .execute(&mut *conn)
@@ -468,7 +468,7 @@ pub async fn add_revision(conn: &mut PgConnection, actor: &Actor, now: DateTime<
         r.content_type,
         r.size as i64,
         r.sha256,
-        actor.user_id,
+        actor.user_id.map(|u| u.0),
         now,
     )
     .fetch_one(&mut *conn)
@@ -604,7 +604,7 @@ pub async fn link(conn: &mut PgConnection, actor: &Actor, now: DateTime<Utc>, or
         item_id.0,
         target.kind.as_str(),
         target.id,
-        actor.user_id,
+        actor.user_id.map(|u| u.0),
         now,
     )
     .execute(&mut *conn)

@@ -2,7 +2,7 @@
 //! and links, streamed uploads and attachment-only downloads.
 use super::model::{self, Filter, Item, ItemFields, Kind, LinkRow, Revision, Target, TargetKind, TargetRow, Validity};
 use super::store::{EvidenceStore, Received, UploadError};
-use crate::ids::{EvidenceId, OrgId, PersonId, RevisionId, UserId};
+use crate::ids::{EvidenceId, OrgId, PersonId, RevisionId};
 use crate::state::AppState;
 use crate::web::routes::Routes;
 use crate::audit::{self, HistoryEntry};
@@ -556,14 +556,14 @@ impl ItemPage {
 }
 
 fn may_edit(me: &Member, item: &Item) -> bool {
-    policy::may_edit_evidence(me.role, item.is_theirs(UserId(me.user_id)))
+    policy::may_edit_evidence(me.role, item.is_theirs(me.user_id))
 }
 
 async fn item_view(state: &AppState, me: &Member, item: Item, form: ItemForm, errors: FieldErrors, problem: Option<String>) -> AppResult<ItemPage> {
     let today = state.clock.now().date_naive();
     let links = model::links_of(&state.db, me.org_id, &[item.id]).await?;
     let linked: HashSet<String> = links.iter().map(LinkRow::value).collect();
-    let keep: Vec<Uuid> = item.owner_id.map(|o| o.0).into_iter().collect();
+    let keep: Vec<PersonId> = item.owner_id.into_iter().collect();
     Ok(ItemPage {
         layout: Layout::build(&state.db, &me.visitor, item.title.clone()).await?,
         revisions: model::revisions(&state.db, me.org_id, item.id).await?,
@@ -604,7 +604,7 @@ async fn update(State(state): State<AppState>, me: Member, Id(id): Id<EvidenceId
     let today = state.clock.now().date_naive();
     // Compare with the item as it is now, under a lock, not as it was read before.
     let mut tx = state.db.begin().await?;
-    crate::db::lock_row(&mut tx, "evidence_items", me.org_id, id.0).await?;
+    crate::db::lock_row(&mut tx, me.org_id, id).await?;
     let item = model::get(&mut *tx, me.org_id, id).await?;
     let fields = match form.parse(item.revisions > 0, today) {
         Ok(f) => f,

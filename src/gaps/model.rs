@@ -1,6 +1,7 @@
 //! What the gap engine reports: a gap names its rule, the requirements it
 //! touches, how serious it is, why an auditor cares, what is affected and
 //! where it is fixed.
+use crate::ids::UserId;
 use crate::error::AppResult;
 use crate::ids::{AppointmentId, ModuleId, OrgId, PolicyId, VersionId};
 use crate::leadership::{asks, meetings};
@@ -8,7 +9,6 @@ use crate::people::model as people;
 use chrono::NaiveDate;
 use serde::Serialize;
 use sqlx::PgPool;
-use uuid::Uuid;
 
 crate::text_enum! {
     /// How serious a gap is, most serious first (the order gaps sort by).
@@ -158,7 +158,7 @@ impl Mine {
 }
 
 /// What waits for the person the account `user_id` acts as (none if it acts as nobody).
-pub async fn mine(db: &PgPool, org_id: OrgId, user_id: Uuid, today: NaiveDate) -> AppResult<Option<Mine>> {
+pub async fn mine(db: &PgPool, org_id: OrgId, user_id: UserId, today: NaiveDate) -> AppResult<Option<Mine>> {
     let Some(me) = people::person_of_user(db, org_id, user_id).await? else { return Ok(None) };
     let confirm = sqlx::query_as!(
         ToConfirm,
@@ -168,7 +168,7 @@ pub async fn mine(db: &PgPool, org_id: OrgId, user_id: Uuid, today: NaiveDate) -
           WHERE a.org_id = $1 AND a.appointed_by = $2 AND a.confirmed_at IS NULL AND (a.ended_on IS NULL OR a.ended_on > $3)
           ORDER BY r.name"#,
         org_id.0,
-        me.id,
+        me.id.0,
         today,
     )
     .fetch_all(db)
@@ -191,7 +191,7 @@ pub async fn mine(db: &PgPool, org_id: OrgId, user_id: Uuid, today: NaiveDate) -
                  WHERE a.org_id = pol.org_id AND a.person_id = p.id AND v.policy_id = pol.id AND v.major = cur.major)
           ORDER BY pol.title"#,
         org_id.0,
-        me.id,
+        me.id.0,
         today,
     )
     .fetch_all(db)
@@ -212,7 +212,7 @@ pub async fn mine(db: &PgPool, org_id: OrgId, user_id: Uuid, today: NaiveDate) -
                    AND (r.completed_on + make_interval(months => t.validity_months))::date >= $3)
           ORDER BY t.title"#,
         org_id.0,
-        me.id,
+        me.id.0,
         today,
     )
     .fetch_all(db)

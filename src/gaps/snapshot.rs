@@ -203,7 +203,7 @@ pub struct Decision {
     pub decided_on: Option<NaiveDate>,
     pub decider_name: Option<String>,
     pub decider_top: Option<bool>,
-    pub amount: Option<f64>,
+    pub amount: Option<rust_decimal::Decimal>,
     pub currency: Option<String>,
 }
 
@@ -591,7 +591,7 @@ async fn read(tx: &mut Transaction<'static, Postgres>, org_id: OrgId, as_of: Nai
         r#"SELECT d.id AS "id: DecisionId", d.title, CASE WHEN d.decided_on <= $2 THEN d.decision ELSE 'pending' END AS "decision!",
                 CASE WHEN d.decided_on <= $2 THEN d.decided_on END AS decided_on, b.name AS "decider_name?",
                 (b.id IN (SELECT top_management_as_of($1, $3))) AS "decider_top?",
-                d.amount::float8 AS amount, d.currency
+                d.amount, d.currency
            FROM resource_decisions d LEFT JOIN people b ON b.org_id = d.org_id AND b.id = d.decided_by
           WHERE d.org_id = $1 AND d.created_at < $3
           ORDER BY d.decided_on DESC NULLS LAST, d.created_at DESC"#,

@@ -404,7 +404,7 @@ pub async fn create_invitation(
         email,
         role.as_str(),
         hash_token(&token),
-        actor.user_id,
+        actor.user_id.map(|u| u.0),
         now,
         now + ttl,
         window.from,

@@ -227,7 +227,7 @@ async fn form_page(
     let (history, roles) = match &person {
         Some(p) => (
             audit::history(&state.db, me.org_id, "person", p.id.0, 50).await?,
-            crate::roles::model::roles_of_person(&state.db, me.org_id, p.id.0, today).await?,
+            crate::roles::model::roles_of_person(&state.db, me.org_id, p.id, today).await?,
         ),
         None => (Vec::new(), Vec::new()),
     };
@@ -417,7 +417,7 @@ async fn upload(State(state): State<AppState>, me: Member, mut multipart: Multip
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
         id.0,
         me.org_id.0,
-        me.user_id,
+        me.user_id.0,
         now,
         &filename,
         &sha,

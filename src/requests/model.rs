@@ -99,7 +99,7 @@ pub async fn raise(conn: &mut PgConnection, actor: &Actor, now: DateTime<Utc>, o
         org_id.0,
         requirement_id.0,
         question,
-        asked_by,
+        asked_by.0,
         now,
     )
     .execute(&mut *conn)
@@ -137,7 +137,7 @@ pub async fn answer(conn: &mut PgConnection, actor: &Actor, now: DateTime<Utc>, 
         org_id.0,
         id.0,
         note,
-        actor.user_id,
+        actor.user_id.map(|u| u.0),
         now,
         Status::Answered.as_str(),
     )
@@ -159,7 +159,7 @@ pub async fn set_closed(conn: &mut PgConnection, actor: &Actor, now: DateTime<Ut
         org_id.0,
         id.0,
         new_status.as_str(),
-        if closed { actor.user_id } else { None },
+        if closed { actor.user_id.map(|u| u.0) } else { None },
         if closed { Some(now) } else { None },
     )
     .execute(&mut *conn)

@@ -125,7 +125,7 @@ async fn show_page(State(state): State<AppState>, me: Member, Id(id): Id<Evidenc
     };
     Ok(ShowPage {
         layout: Layout::build(&state.db, &me.visitor, format!("Request on {}", q.code)).await?,
-        can_close: policy::may_close_request(me.role, q.asked_by.0 == me.user_id),
+        can_close: policy::may_close_request(me.role, q.asked_by == me.user_id),
         can_upload: can_answer && me.can(Action::UploadEvidence),
         can_answer,
         candidates,
@@ -161,9 +161,9 @@ async fn link_existing(State(state): State<AppState>, me: Member, Id(id): Id<Evi
     let item: crate::ids::EvidenceId = form.item_id.parse().map_err(|_| AppError::BadRequest("Choose an evidence item to link.".into()))?;
     model::get(&state.db, me.org_id, id).await?;
     let mut tx = state.db.begin().await?;
-    evidence::get(&mut *tx, me.org_id, item.0).await?;
+    evidence::get(&mut *tx, me.org_id, item).await?;
     // `link` locks the request and refuses a closed one.
-    let added = evidence::link(&mut tx, &me.actor(), state.clock.now(), me.org_id, item.0, Target { kind: TargetKind::EvidenceRequest, id: id.0 }).await?;
+    let added = evidence::link(&mut tx, &me.actor(), state.clock.now(), me.org_id, item, Target { kind: TargetKind::EvidenceRequest, id: id.0 }).await?;
     tx.commit().await?;
     let msg = if added { "Linked. Send your answer when the request is covered." } else { "It was already linked." };
     Ok(redirect_with(&state, &format!("/evidence-requests/{id}"), Flash::success(msg)))
@@ -172,7 +172,7 @@ async fn link_existing(State(state): State<AppState>, me: Member, Id(id): Id<Evi
 async fn set_closed(state: AppState, me: Member, id: EvidenceRequestId, closed: bool) -> AppResult<Response> {
     me.require(Action::RaiseEvidenceRequests)?;
     let q = model::get(&state.db, me.org_id, id).await?;
-    if !policy::may_close_request(me.role, q.asked_by.0 == me.user_id) {
+    if !policy::may_close_request(me.role, q.asked_by == me.user_id) {
         return Err(AppError::Forbidden);
     }
     let mut tx = state.db.begin().await?;

@@ -225,7 +225,7 @@ pub async fn save(
         new.status.as_str(),
         new.notes,
         now,
-        actor.user_id,
+        actor.user_id.map(|u| u.0),
     )
     .execute(&mut *conn)
     .await?;

@@ -1,7 +1,7 @@
 //! The requirements register's pages: the list (grouped by clause), its
 //! CSV export, and one requirement with its state, evidence and requests.
 use super::model::{self, ClauseInfo, Filter, Requirement, Status};
-use crate::ids::{PersonId, RequirementId, UserId};
+use crate::ids::{PersonId, RequirementId};
 use crate::state::AppState;
 use crate::web::routes::Routes;
 use crate::audit::{self, HistoryEntry};
@@ -19,7 +19,6 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use chrono::NaiveDate;
 use serde::Deserialize;
-use uuid::Uuid;
 
 pub fn routes(r: Routes) -> Routes {
     r.get("/requirements", list_page)
@@ -201,13 +200,13 @@ impl ShowPage {
 
 /// Whether `me` may edit this requirement, and whether fully.
 fn edit_rights(me: &Member, r: &Requirement) -> (bool, bool) {
-    let owns_it = r.owner_user_id == Some(UserId(me.user_id));
+    let owns_it = r.owner_user_id == Some(me.user_id);
     (policy::may_edit_requirement(me.role, owns_it), me.can(Action::EditRequirements))
 }
 
 async fn show(state: &AppState, me: &Member, r: Requirement, form: StateForm, errors: FieldErrors, today: NaiveDate) -> AppResult<ShowPage> {
     let (can_edit, can_edit_all) = edit_rights(me, &r);
-    let keep: Vec<Uuid> = r.owner_id.map(|o| o.0).into_iter().collect();
+    let keep: Vec<PersonId> = r.owner_id.into_iter().collect();
     let assignment = match r.code.as_str() {
         "5.3(a)" => Some(crate::roles::model::Assignment::Conformance),
         "5.3(b)" => Some(crate::roles::model::Assignment::Reporting),
@@ -234,7 +233,7 @@ async fn show(state: &AppState, me: &Member, r: Requirement, form: StateForm, er
             crate::evidence::model::Target { kind: crate::evidence::model::TargetKind::Requirement, id: r.id.0 },
         )
         .await?,
-        requests: crate::requests::model::list(&state.db, me.org_id, None, Some(r.id.0)).await?,
+        requests: crate::requests::model::list(&state.db, me.org_id, None, Some(r.id)).await?,
         can_raise: me.can(Action::RaiseEvidenceRequests),
         can_upload: me.can(Action::UploadEvidence),
         today,

@@ -496,7 +496,7 @@ pub async fn appoint(
 ) -> AppResult<Result<(AppointmentId, String), Refusal>> {
     let today = now.date_naive();
     // Appointments to one role are made one at a time (no duplicate holders).
-    crate::db::lock_row(&mut *conn, "isms_roles", org_id, role.id.0).await?;
+    crate::db::lock_row(&mut *conn, org_id, role.id).await?;
     let people: Vec<(PersonId, String, bool, Option<NaiveDate>)> = sqlx::query!(
         r#"SELECT id AS "id: PersonId", name, top_management, end_date FROM people WHERE org_id = $1 AND id = ANY($2)"#,
         org_id.0,
@@ -560,7 +560,7 @@ pub async fn appoint(
         confirmed,
         hash_token(&token),
         now + Duration::days(LINK_DAYS),
-        actor.user_id,
+        actor.user_id.map(|u| u.0),
         now,
     )
     .execute(&mut *conn)
@@ -595,7 +595,7 @@ pub async fn confirm(conn: &mut PgConnection, actor: &Actor, now: DateTime<Utc>,
         org_id.0,
         a.id.0,
         now,
-        actor.user_id,
+        actor.user_id.map(|u| u.0),
         as_person.0,
     )
     .execute(&mut *conn)
@@ -652,7 +652,7 @@ pub async fn accept(
         how.client_addr,
         user_agent,
         how.token_hash,
-        if how.via == AcceptedVia::Link { None } else { actor.user_id },
+        if how.via == AcceptedVia::Link { None } else { actor.user_id.map(|u| u.0) },
     )
     .execute(&mut *conn)
     .await?;

@@ -394,10 +394,10 @@ async fn role_view(
     let appointments: Vec<Appointment> =
         model::appointments(&state.db, me.org_id).await?.into_iter().filter(|a| a.role_id == role.id).collect();
     let people = people::choices(&state.db, me.org_id, today, &[]).await?;
-    let me_person = people::person_of_user(&state.db, me.org_id, me.user_id).await?.map(|p| PersonId(p.id));
+    let me_person = people::person_of_user(&state.db, me.org_id, me.user_id).await?.map(|p| p.id);
     let appoint = if appoint.appointed_on.is_empty() {
         // Defaults: today, and the signed-in executive as appointer when they are top management.
-        let mine = people.iter().find(|p| me_person.is_some_and(|m| m.0 == p.id) && p.top_management).map(|p| p.id.to_string()).unwrap_or_default();
+        let mine = people.iter().find(|p| me_person.is_some_and(|m| m == p.id) && p.top_management).map(|p| p.id.to_string()).unwrap_or_default();
         AppointForm { appointed_on: today.to_string(), appointed_by: mine, capacity: Capacity::Holder.as_str().into(), ..appoint }
     } else {
         appoint
@@ -441,7 +441,7 @@ async fn appoint(State(state): State<AppState>, me: Member, Id(id): Id<RoleId>, 
         Ok(n) => n,
         Err(errors) => return again(role, form, errors).await,
     };
-    let recorder = people::person_of_user(&state.db, me.org_id, me.user_id).await?.map(|p| PersonId(p.id));
+    let recorder = people::person_of_user(&state.db, me.org_id, me.user_id).await?.map(|p| p.id);
     let now = state.clock.now();
     let mut tx = state.db.begin().await?;
     let (appointment_id, token) = match model::appoint(&mut tx, &me.actor(), now, me.org_id, &role, &new, recorder).await? {
@@ -487,11 +487,11 @@ async fn appointment_and_me(state: &AppState, me: &Member, id: AppointmentId) ->
 
 async fn confirm(State(state): State<AppState>, me: Member, Id(id): Id<AppointmentId>) -> AppResult<Response> {
     let (a, person) = appointment_and_me(&state, &me, id).await?;
-    let Some(appointer) = person.filter(|p| Some(PersonId(p.id)) == a.appointed_by && policy::may_act_as_person(me.role, true)) else {
+    let Some(appointer) = person.filter(|p| Some(p.id) == a.appointed_by && policy::may_act_as_person(me.role, true)) else {
         return Err(AppError::Forbidden);
     };
     let mut tx = state.db.begin().await?;
-    model::confirm(&mut tx, &me.actor(), state.clock.now(), me.org_id, &a, PersonId(appointer.id)).await?;
+    model::confirm(&mut tx, &me.actor(), state.clock.now(), me.org_id, &a, appointer.id).await?;
     tx.commit().await?;
     Ok(redirect_with(&state, &format!("/roles/{}", a.role_id), Flash::success(format!("You confirmed {}'s appointment as {}.", a.person_name, a.role_name))))
 }
@@ -502,7 +502,7 @@ fn user_agent(headers: &HeaderMap) -> String {
 
 async fn accept_signed_in(State(state): State<AppState>, me: Member, Id(id): Id<AppointmentId>, headers: HeaderMap) -> AppResult<Response> {
     let (a, person) = appointment_and_me(&state, &me, id).await?;
-    let is_holder = person.as_ref().is_some_and(|p| PersonId(p.id) == a.person_id);
+    let is_holder = person.as_ref().is_some_and(|p| p.id == a.person_id);
     if !policy::may_act_as_person(me.role, is_holder) {
         return Err(AppError::Forbidden);
     }
@@ -556,7 +556,7 @@ struct HatsForm {
 
 async fn hats_note(State(state): State<AppState>, me: Member, Id(id): Id<AppointmentId>, Form(form): Form<HatsForm>) -> AppResult<Response> {
     let (a, person) = appointment_and_me(&state, &me, id).await?;
-    let is_holder = person.as_ref().is_some_and(|p| PersonId(p.id) == a.person_id);
+    let is_holder = person.as_ref().is_some_and(|p| p.id == a.person_id);
     if !me.can(Action::ManageRoles) && !policy::may_act_as_person(me.role, is_holder) {
         return Err(AppError::Forbidden);
     }

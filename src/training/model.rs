@@ -352,7 +352,7 @@ pub async fn record(
            RETURNING id AS "id: TrainingRecordId", module_id AS "module_id: ModuleId", person_id AS "person_id: PersonId", completed_on"#,
         org_id.0,
         source.as_str(),
-        actor.user_id,
+        actor.user_id.map(|u| u.0),
         now,
         &ids,
         &modules,

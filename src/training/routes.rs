@@ -391,7 +391,7 @@ async fn upload(State(state): State<AppState>, me: Member, mut multipart: Multip
         "INSERT INTO training_imports (id, org_id, created_by, created_at, filename, file_sha256, rows, problems) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         id.0,
         me.org_id.0,
-        me.user_id,
+        me.user_id.0,
         now,
         &filename,
         &sha,

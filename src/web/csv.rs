@@ -3,7 +3,6 @@ use axum::body::{Body, Bytes};
 use axum::http::{HeaderValue, header};
 use axum::response::Response;
 use futures_util::StreamExt;
-use futures_util::stream::BoxStream;
 use sqlx::PgPool;
 use sqlx::postgres::PgRow;
 use tokio::sync::mpsc;

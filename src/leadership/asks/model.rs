@@ -110,7 +110,7 @@ pub async fn insert(conn: &mut PgConnection, actor: &Actor, now: DateTime<Utc>, 
         id.0,
         org_id.0,
         f.asked_of.map(|p| p.0),
-        actor.user_id,
+        actor.user_id.map(|u| u.0),
         f.what,
         f.asked_on,
         f.due_on,
@@ -168,7 +168,7 @@ pub async fn save(conn: &mut PgConnection, actor: &Actor, now: DateTime<Utc>, or
         f.responded_on,
         now,
         answering,
-        actor.user_id,
+        actor.user_id.map(|u| u.0),
         answered_as.map(|p| p.0),
     )
     .execute(&mut *conn)

@@ -162,7 +162,7 @@ struct ShowPage {
 
 async fn show(state: &AppState, me: &Member, communication: Option<Communication>, form: CommunicationForm, errors: FieldErrors) -> AppResult<Response> {
     let today = state.clock.now().date_naive();
-    let keep: Vec<uuid::Uuid> = communication.as_ref().and_then(|c| c.from_id).map(|p| p.0).into_iter().collect();
+    let keep: Vec<PersonId> = communication.as_ref().and_then(|c| c.from_id).into_iter().collect();
     let (evidence, history) = match &communication {
         Some(c) => (
             evidence::for_target(&state.db, me.org_id, Target { kind: TargetKind::Communication, id: c.id.0 }).await?,
@@ -216,7 +216,7 @@ async fn create(State(state): State<AppState>, me: Member, Form(form): Form<Comm
 async fn update(State(state): State<AppState>, me: Member, Id(id): Id<CommunicationId>, Form(form): Form<CommunicationForm>) -> AppResult<Response> {
     me.require(Action::ManageLeadership)?;
     let mut tx = state.db.begin().await?;
-    crate::db::lock_row(&mut tx, "communications", me.org_id, id.0).await?;
+    crate::db::lock_row(&mut tx, me.org_id, id).await?;
     let c = get(&mut *tx, me.org_id, id).await?;
     let fields = match form.parse(state.clock.now().date_naive()) {
         Ok(f) => f,

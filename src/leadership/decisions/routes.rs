@@ -220,7 +220,7 @@ struct ShowPage {
 
 async fn show(state: &AppState, me: &Member, decision: Option<Decision>, form: DecisionForm, errors: FieldErrors) -> AppResult<Response> {
     let today = state.clock.now().date_naive();
-    let keep: Vec<uuid::Uuid> = decision.as_ref().map(|d| d.asked_by.into_iter().chain(d.decided_by).map(|p| p.0).collect()).unwrap_or_default();
+    let keep: Vec<PersonId> = decision.as_ref().map(|d| d.asked_by.into_iter().chain(d.decided_by).collect()).unwrap_or_default();
     let (evidence, history) = match &decision {
         Some(d) => (
             evidence::for_target(&state.db, me.org_id, Target { kind: TargetKind::ResourceDecision, id: d.id.0 }).await?,
@@ -276,7 +276,7 @@ async fn create(State(state): State<AppState>, me: Member, Form(form): Form<Deci
 async fn update(State(state): State<AppState>, me: Member, Id(id): Id<DecisionId>, Form(form): Form<DecisionForm>) -> AppResult<Response> {
     me.require(Action::ManageLeadership)?;
     let mut tx = state.db.begin().await?;
-    crate::db::lock_row(&mut tx, "resource_decisions", me.org_id, id.0).await?;
+    crate::db::lock_row(&mut tx, me.org_id, id).await?;
     let d = get(&mut *tx, me.org_id, id).await?;
     let fields = match form.parse(state.clock.now().date_naive()) {
         Ok(f) => f,

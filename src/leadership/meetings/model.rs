@@ -225,7 +225,7 @@ pub async fn insert(conn: &mut PgConnection, actor: &Actor, now: DateTime<Utc>, 
         &f.objective_ids as _,
         f.minutes,
         f.decisions,
-        actor.user_id,
+        actor.user_id.map(|u| u.0),
         now,
     )
     .execute(&mut *conn)
@@ -326,7 +326,7 @@ pub async fn sign(conn: &mut PgConnection, actor: &Actor, now: DateTime<Utc>, or
           WHERE org_id = $1 AND id = $2 AND signed_off_at IS NULL",
         org_id.0,
         m.id.0,
-        actor.user_id,
+        actor.user_id.map(|u| u.0),
         name,
         now,
         chair_id.map(|p| p.0),

@@ -281,7 +281,7 @@ impl MeetingPage {
     fn present(&self) -> Vec<String> {
         let ids = self.meeting.as_ref().map(|m| m.attendee_ids.as_slice()).unwrap_or_default();
         let mut names: Vec<String> =
-            ids.iter().map(|id| self.people.iter().find(|p| PersonId(p.id) == *id).map(Choice::label).unwrap_or_else(|| "(not in the directory)".into())).collect();
+            ids.iter().map(|id| self.people.iter().find(|p| p.id == *id).map(Choice::label).unwrap_or_else(|| "(not in the directory)".into())).collect();
         names.sort();
         names
     }
@@ -311,7 +311,7 @@ async fn meeting_view(
 /// Whether `me` may add an addendum to a signed-off meeting: those who keep
 /// leadership records, and the chair who signed it off, as themselves.
 fn may_add_addendum(me: &Member, m: &Meeting, me_person: Option<&people::Person>) -> bool {
-    let is_chair = me_person.is_some_and(|p| Some(PersonId(p.id)) == m.chair_id);
+    let is_chair = me_person.is_some_and(|p| Some(p.id) == m.chair_id);
     m.is_signed() && policy::may_add_addendum(me.role, SignedRecord::Meeting, is_chair)
 }
 
@@ -329,7 +329,7 @@ async fn meeting_view_with(
         Some(m) => {
             let me_person = people::person_of_user(&state.db, me.org_id, me.user_id).await?;
             let can_add_addendum = may_add_addendum(me, m, me_person.as_ref());
-            let is_chair = me_person.is_some_and(|p| Some(PersonId(p.id)) == m.chair_id);
+            let is_chair = me_person.is_some_and(|p| Some(p.id) == m.chair_id);
             let target = Target { kind: TargetKind::Meeting, id: m.id.0 };
             // Signed off: what it was signed with, whatever came later.
             let (evidence, pinned) = if m.is_signed() {
@@ -349,7 +349,7 @@ async fn meeting_view_with(
         }
         None => (Vec::new(), Vec::new(), Vec::new(), Vec::new(), false, Vec::new(), false),
     };
-    let keep: Vec<uuid::Uuid> = meeting.as_ref().map(|m| m.attendee_ids.iter().copied().chain(m.chair_id).map(|p| p.0).collect()).unwrap_or_default();
+    let keep: Vec<PersonId> = meeting.as_ref().map(|m| m.attendee_ids.iter().copied().chain(m.chair_id).collect()).unwrap_or_default();
     let objectives = objective_choices(&state.db, me.org_id).await?;
     let status = page_status(&[&errors, &action_errors, &addendum.errors]);
     let title = meeting.as_ref().map(|m| m.title.clone()).unwrap_or_else(|| "Record a meeting".into());
@@ -412,7 +412,7 @@ async fn update(State(state): State<AppState>, me: Member, Id(id): Id<MeetingId>
     me.require(Action::ManageLeadership)?;
     let form = MeetingForm::from_pairs(&pairs);
     let mut tx = state.db.begin().await?;
-    crate::db::lock_row(&mut tx, "meetings", me.org_id, id.0).await?;
+    crate::db::lock_row(&mut tx, me.org_id, id).await?;
     let m = get(&mut *tx, me.org_id, id).await?;
     if m.is_signed() {
         return Err(AppError::Conflict(FINAL.into()));
@@ -433,7 +433,7 @@ async fn sign_off(State(state): State<AppState>, me: Member, Id(id): Id<MeetingI
     me.require(Action::ViewLeadership)?;
     let m = get(&state.db, me.org_id, id).await?;
     let person = people::person_of_user(&state.db, me.org_id, me.user_id).await?;
-    let Some(chair) = person.filter(|p| Some(PersonId(p.id)) == m.chair_id && policy::may_act_as_person(me.role, true)) else {
+    let Some(chair) = person.filter(|p| Some(p.id) == m.chair_id && policy::may_act_as_person(me.role, true)) else {
         return Err(AppError::Forbidden);
     };
     let mut tx = state.db.begin().await?;
@@ -451,7 +451,7 @@ async fn add_addendum(State(state): State<AppState>, me: Member, Id(id): Id<Meet
     me.require(Action::ViewLeadership)?;
     let m = get(&state.db, me.org_id, id).await?;
     let person = people::person_of_user(&state.db, me.org_id, me.user_id).await?;
-    let is_chair = person.as_ref().is_some_and(|p| Some(PersonId(p.id)) == m.chair_id);
+    let is_chair = person.as_ref().is_some_and(|p| Some(p.id) == m.chair_id);
     if !policy::may_add_addendum(me.role, SignedRecord::Meeting, is_chair) {
         return Err(AppError::Forbidden);
     }
@@ -577,7 +577,7 @@ struct ActionPage {
 
 async fn action_view(state: &AppState, me: &Member, action: ActionItem, form: ActionForm, errors: FieldErrors) -> AppResult<Response> {
     let today = state.clock.now().date_naive();
-    let keep: Vec<uuid::Uuid> = action.owner_id.into_iter().map(|p| p.0).collect();
+    let keep: Vec<PersonId> = action.owner_id.into_iter().collect();
     let status = page_status(&[&errors]);
     let page = ActionPage {
         layout: Layout::build(&state.db, &me.visitor, action.title.clone()).await?,
@@ -615,7 +615,7 @@ async fn action_page(State(state): State<AppState>, me: Member, Id(id): Id<Actio
 async fn update_action(State(state): State<AppState>, me: Member, Id(id): Id<ActionItemId>, Form(form): Form<ActionForm>) -> AppResult<Response> {
     me.require(Action::ManageLeadership)?;
     let mut tx = state.db.begin().await?;
-    crate::db::lock_row(&mut tx, "action_items", me.org_id, id.0).await?;
+    crate::db::lock_row(&mut tx, me.org_id, id).await?;
     let a = action(&mut *tx, me.org_id, id).await?;
     let fields = match form.parse() {
         Ok(f) => f,

@@ -149,7 +149,7 @@ struct ShowPage {
 
 async fn show(state: &AppState, me: &Member, objective: Option<Objective>, form: ObjectiveForm, errors: FieldErrors) -> AppResult<Response> {
     let today = state.clock.now().date_naive();
-    let keep: Vec<uuid::Uuid> = objective.as_ref().and_then(|o| o.owner_id).map(|p| p.0).into_iter().collect();
+    let keep: Vec<PersonId> = objective.as_ref().and_then(|o| o.owner_id).into_iter().collect();
     let (evidence, history) = match &objective {
         Some(o) => (
             evidence::for_target(&state.db, me.org_id, Target { kind: TargetKind::Objective, id: o.id.0 }).await?,
@@ -200,7 +200,7 @@ async fn create(State(state): State<AppState>, me: Member, Form(form): Form<Obje
 async fn update(State(state): State<AppState>, me: Member, Id(id): Id<ObjectiveId>, Form(form): Form<ObjectiveForm>) -> AppResult<Response> {
     me.require(Action::ManageLeadership)?;
     let mut tx = state.db.begin().await?;
-    crate::db::lock_row(&mut tx, "objectives", me.org_id, id.0).await?;
+    crate::db::lock_row(&mut tx, me.org_id, id).await?;
     let o = get(&mut *tx, me.org_id, id).await?;
     let fields = match form.parse() {
         Ok(f) => f,

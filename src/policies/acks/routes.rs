@@ -5,7 +5,7 @@ use crate::audit::Actor;
 use crate::auth::policy::{self, Action};
 use crate::auth::session::{Flash, Member, Visitor};
 use crate::error::{AppError, AppResult};
-use crate::ids::{PersonId, VersionId};
+use crate::ids::VersionId;
 use crate::people::model as people;
 use crate::policies::versions::model::{self, Version};
 use crate::policies::{document_response, markdown, user_agent};
@@ -33,7 +33,7 @@ async fn acknowledge_signed_in(State(state): State<AppState>, me: Member, Id(id)
         return Err(AppError::Forbidden);
     };
     let mut tx = state.db.begin().await?;
-    let new = acks::acknowledge(&mut tx, &me.actor(), state.clock.now(), me.org_id, PersonId(person.id), v.id, Method::SignedIn, &me.visitor.client_addr, &user_agent(&headers)).await?;
+    let new = acks::acknowledge(&mut tx, &me.actor(), state.clock.now(), me.org_id, person.id, v.id, Method::SignedIn, &me.visitor.client_addr, &user_agent(&headers)).await?;
     tx.commit().await?;
     let msg = if new { format!("Thank you: you acknowledged {} v{}.", v.policy_title, v.number()) } else { "You had already acknowledged this version.".into() };
     Ok(redirect_with(&state, &format!("/policies/versions/{id}"), Flash::success(msg)))

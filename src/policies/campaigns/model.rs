@@ -63,7 +63,7 @@ pub async fn create_campaign(conn: &mut PgConnection, actor: &Actor, now: DateTi
         org_id.0,
         version_id.0,
         due_on,
-        actor.user_id,
+        actor.user_id.map(|u| u.0),
         now,
     )
     .execute(&mut *conn)

@@ -390,7 +390,7 @@ pub async fn create_version(
 ) -> AppResult<(VersionId, String)> {
     let evidence_revision_id = draft.evidence_revision_id;
     // One new version at a time per policy, so numbers never collide.
-    crate::db::lock_row(&mut *conn, "policies", org_id, policy.id.0).await?;
+    crate::db::lock_row(&mut *conn, org_id, policy.id).await?;
     let existing: Vec<(i32, i32)> = sqlx::query!("SELECT major, minor FROM policy_versions WHERE org_id = $1 AND policy_id = $2", org_id.0, policy.id.0)
         .fetch_all(&mut *conn)
         .await?
@@ -415,7 +415,7 @@ pub async fn create_version(
         draft.checks[1],
         draft.checks[2],
         draft.checks[3],
-        actor.user_id,
+        actor.user_id.map(|u| u.0),
         now,
     )
     .execute(&mut *conn)

@@ -10,7 +10,7 @@ use crate::auth::throttle;
 use crate::error::{AppError, AppResult};
 use crate::evidence::model::{self as evidence, ItemFields, NewRevision, Target, TargetKind};
 use crate::evidence::store::EvidenceStore;
-use crate::ids::{EvidenceId, PersonId, PolicyId, RevisionId, UserId, VersionId};
+use crate::ids::{EvidenceId, PersonId, PolicyId, RevisionId, VersionId};
 use crate::people::audience::Audience;
 use crate::people::model::{self as people, Choice};
 use crate::policies::acks::model as acks;
@@ -93,7 +93,7 @@ async fn register_view(state: &AppState, me: &Member, form: PolicyForm, errors: 
         kinds: PolicyKind::ALL.to_vec(),
         owners: people::choices(&state.db, me.org_id, today, &[]).await?,
         departments: people::departments(&state.db, me.org_id).await?,
-        audiences: Audience::KINDS.to_vec(),
+        audiences: crate::people::audience::AudienceKind::choices(),
         form,
         errors,
         can_manage: me.can(Action::ManagePolicies),
@@ -251,7 +251,7 @@ async fn policy_view(
     version_problem: Option<String>,
 ) -> AppResult<PolicyPage> {
     let today = state.clock.now().date_naive();
-    let keep: Vec<Uuid> = policy.owner_id.into_iter().map(|o| o.0).collect();
+    let keep: Vec<PersonId> = policy.owner_id.into_iter().collect();
     Ok(PolicyPage {
         layout: Layout::build(&state.db, &me.visitor, policy.title.clone()).await?,
         versions: model::versions(&state.db, me.org_id, policy.id).await?,
@@ -259,7 +259,7 @@ async fn policy_view(
         kinds: PolicyKind::ALL.to_vec(),
         owners: people::choices(&state.db, me.org_id, today, &keep).await?,
         departments: people::departments(&state.db, me.org_id).await?,
-        audiences: Audience::KINDS.to_vec(),
+        audiences: crate::people::audience::AudienceKind::choices(),
         history: crate::audit::history(&state.db, me.org_id, "policy", policy.id.0, 30).await?,
         public_link: policy.public_slug.as_ref().map(|s| state.config.link(&format!("/p/{s}"))),
         can_manage: me.can(Action::ManagePolicies),
@@ -530,7 +530,7 @@ async fn version_view_with(
     addendum_errors: FieldErrors,
 ) -> AppResult<VersionPage> {
     let me_person = people::person_of_user(&state.db, me.org_id, me.user_id).await?;
-    let can_add_addendum = v.is_signed() && policy::may_add_addendum(me.role, SignedRecord::PolicyVersion, v.signed_by(UserId(me.user_id), me_person.as_ref().map(|p| PersonId(p.id))));
+    let can_add_addendum = v.is_signed() && policy::may_add_addendum(me.role, SignedRecord::PolicyVersion, v.signed_by(me.user_id, me_person.as_ref().map(|p| p.id)));
     let addenda = if v.is_signed() { addenda::of(&state.db, me.org_id, SignedRecord::PolicyVersion, v.id.0).await? } else { Vec::new() };
     let can_sign = me.can(Action::SignPolicies) && !v.is_signed();
     let signer_warning = match (&me_person, can_sign) {
@@ -540,7 +540,7 @@ async fn version_view_with(
         _ => None,
     };
     let my_acknowledgement = match &me_person {
-        Some(p) if v.is_signed() => acks::acknowledged(&state.db, me.org_id, PersonId(p.id), v.id).await?,
+        Some(p) if v.is_signed() => acks::acknowledged(&state.db, me.org_id, p.id, v.id).await?,
         _ => None,
     };
     let newer = model::newer_signed(&state.db, me.org_id, &v).await?;
@@ -604,7 +604,7 @@ async fn add_addendum(State(state): State<AppState>, me: Member, Id(id): Id<Vers
     me.require(Action::ViewPolicies)?;
     let v = model::version(&state.db, me.org_id, id).await?;
     let person = people::person_of_user(&state.db, me.org_id, me.user_id).await?;
-    if !policy::may_add_addendum(me.role, SignedRecord::PolicyVersion, v.signed_by(UserId(me.user_id), person.as_ref().map(|p| PersonId(p.id)))) {
+    if !policy::may_add_addendum(me.role, SignedRecord::PolicyVersion, v.signed_by(me.user_id, person.as_ref().map(|p| p.id))) {
         return Err(AppError::Forbidden);
     }
     if !v.is_signed() {
@@ -643,7 +643,7 @@ async fn sign_version(State(state): State<AppState>, me: Member, Id(id): Id<Vers
     }
     let now = state.clock.now();
     // Signing re-checks the password; it is throttled like signing in.
-    let stored = model::signer_password_hash(&state.db, UserId(me.user_id)).await?;
+    let stored = model::signer_password_hash(&state.db, me.user_id).await?;
     let refusal = match throttle::check_password(&state.db, &state.config.throttle, now, &me.email, &me.visitor.client_addr, form.password, Some(stored), "signing a policy").await? {
         throttle::PasswordCheck::Right => None,
         throttle::PasswordCheck::Locked(until) => Some((StatusCode::TOO_MANY_REQUESTS, crate::auth::locked_message(until, now))),
@@ -655,16 +655,16 @@ async fn sign_version(State(state): State<AppState>, me: Member, Id(id): Id<Vers
     }
     let person = people::person_of_user(&state.db, me.org_id, me.user_id).await?;
     let signer = Signer {
-        user_id: Some(UserId(me.user_id)),
+        user_id: Some(me.user_id),
         name: person.as_ref().map(|p| p.name.clone()).unwrap_or_else(|| me.name.clone()),
-        person_id: person.as_ref().map(|p| PersonId(p.id)),
+        person_id: person.as_ref().map(|p| p.id),
         top_management: person.as_ref().is_some_and(|p| p.top_management),
         client_addr: me.visitor.client_addr.clone(),
         user_agent: user_agent(&headers),
     };
     // Sign exactly what the signer read: the draft may have changed since the page was opened.
     let mut tx = state.db.begin().await?;
-    crate::db::lock_row(&mut tx, "policy_versions", me.org_id, id.0).await?;
+    crate::db::lock_row(&mut tx, me.org_id, id).await?;
     let v = model::version(&mut *tx, me.org_id, id).await?;
     if !v.is_signed() && v.document_sha_hex() != form.document_sha.trim() {
         drop(tx);
