@@ -2,13 +2,12 @@
 //! touches, how serious it is, why an auditor cares, what is affected and
 //! where it is fixed.
 use crate::error::AppResult;
-use crate::ids::{AppointmentId, ModuleId, OrgId, PolicyId, VersionId};
+use crate::ids::{AppointmentId, ModuleId, OrgId, PolicyId, UserId, VersionId};
 use crate::leadership::{asks, meetings};
 use crate::people::model as people;
 use chrono::NaiveDate;
 use serde::Serialize;
 use sqlx::PgPool;
-use uuid::Uuid;
 
 crate::text_enum! {
     /// How serious a gap is, most serious first (the order gaps sort by).
@@ -104,18 +103,6 @@ impl Counts {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn codes_belong_to_their_clause() {
-        assert_eq!(clause_of("5.1(c)"), "5.1");
-        assert_eq!(clause_of("5.3"), "5.3");
-        assert_eq!(clause_of("A.5.4"), "A.5.4");
-    }
-}
-
 // ---------- what waits for the signed-in executive ----------
 
 /// An appointment this person made that waits for their confirmation.
@@ -158,8 +145,8 @@ impl Mine {
 }
 
 /// What waits for the person the account `user_id` acts as (none if it acts as nobody).
-pub async fn mine(db: &PgPool, org_id: OrgId, user_id: Uuid, today: NaiveDate) -> AppResult<Option<Mine>> {
-    let Some(me) = people::person_of_user(db, org_id, user_id).await? else { return Ok(None) };
+pub async fn mine(db: &PgPool, org_id: OrgId, user_id: UserId, today: NaiveDate) -> AppResult<Option<Mine>> {
+    let Some(me) = people::person_of_user(db, org_id, user_id.0).await? else { return Ok(None) };
     let confirm = sqlx::query_as!(
         ToConfirm,
         r#"SELECT a.id AS "id: AppointmentId", r.name AS role_name, p.name AS person_name FROM role_appointments a
@@ -222,7 +209,19 @@ pub async fn mine(db: &PgPool, org_id: OrgId, user_id: Uuid, today: NaiveDate) -
         confirm,
         acknowledge,
         train,
-        asks: asks::open_for_user(db, org_id, user_id).await?,
-        sign_offs: meetings::to_sign_by_user(db, org_id, user_id).await?,
+        asks: asks::open_for_user(db, org_id, user_id.0).await?,
+        sign_offs: meetings::to_sign_by_user(db, org_id, user_id.0).await?,
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_belong_to_their_clause() {
+        assert_eq!(clause_of("5.1(c)"), "5.1");
+        assert_eq!(clause_of("5.3"), "5.3");
+        assert_eq!(clause_of("A.5.4"), "A.5.4");
+    }
 }
