@@ -193,11 +193,10 @@ fn blank() -> FileEntry {
     }
 }
 
-/// Every record query reads its parameters from `p`: the organisation
-/// (`p.org`), the day (`p.day`) and the cut-off (`p.cut`, the start of the
-/// next day); `record_csv` puts `WITH p AS (...)` in front of it.
-
 /// The record CSVs: file name, what it holds, header, query (text columns).
+/// Every query reads its parameters from `p`: the organisation (`p.org`),
+/// the day (`p.day`) and the cut-off (`p.cut`, the start of the next day);
+/// `write_all` puts `WITH p AS (...)` in front of it.
 fn record_files() -> Vec<(&'static str, &'static str, &'static [&'static str], String)> {
     let ts = |col: &str| format!("to_char({col} AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI')");
     vec![

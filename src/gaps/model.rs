@@ -1,9 +1,8 @@
 //! What the gap engine reports: a gap names its rule, the requirements it
 //! touches, how serious it is, why an auditor cares, what is affected and
 //! where it is fixed.
-use crate::ids::UserId;
 use crate::error::AppResult;
-use crate::ids::{AppointmentId, ModuleId, OrgId, PolicyId, VersionId};
+use crate::ids::{AppointmentId, ModuleId, OrgId, PolicyId, UserId, VersionId};
 use crate::leadership::{asks, meetings};
 use crate::people::model as people;
 use chrono::NaiveDate;
@@ -101,18 +100,6 @@ impl Counts {
     }
     pub fn total(&self) -> usize {
         self.major + self.minor + self.advice
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn codes_belong_to_their_clause() {
-        assert_eq!(clause_of("5.1(c)"), "5.1");
-        assert_eq!(clause_of("5.3"), "5.3");
-        assert_eq!(clause_of("A.5.4"), "A.5.4");
     }
 }
 
@@ -222,7 +209,19 @@ pub async fn mine(db: &PgPool, org_id: OrgId, user_id: UserId, today: NaiveDate)
         confirm,
         acknowledge,
         train,
-        asks: asks::open_for_user(db, org_id, user_id).await?,
-        sign_offs: meetings::to_sign_by_user(db, org_id, user_id).await?,
+        asks: asks::open_for_user(db, org_id, user_id.0).await?,
+        sign_offs: meetings::to_sign_by_user(db, org_id, user_id.0).await?,
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_belong_to_their_clause() {
+        assert_eq!(clause_of("5.1(c)"), "5.1");
+        assert_eq!(clause_of("5.3"), "5.3");
+        assert_eq!(clause_of("A.5.4"), "A.5.4");
+    }
 }

@@ -4,6 +4,7 @@
 use super::model::{Affected, Gap, Severity};
 use super::snapshot::{Appointment, Snapshot};
 use crate::leadership::meetings::next_review_due;
+use crate::policies::onboarding::Timing;
 use crate::policies::versions::model::{PolicyKind, review_due};
 use chrono::{Months, NaiveDate};
 use std::collections::BTreeSet;
@@ -284,8 +285,9 @@ fn onboarding_after_access(s: &Snapshot, rule: &Rule) -> Vec<Gap> {
         .starters
         .iter()
         .filter_map(|st| {
+            let Timing::Late(_) = st.timing() else { return None };
             let day = st.first_ack?.date_naive();
-            (day > st.start_date).then(|| Affected::new(&st.name, format!("started {}, acknowledged {day}", st.start_date), Some(format!("/people/{}", st.id))))
+            Some(Affected::new(&st.name, format!("started {}, acknowledged {day}", st.start_date), Some(format!("/people/{}", st.id))))
         })
         .collect();
     rule.listing("Starters who acknowledged the policy only after they started", affected, "/onboarding")
@@ -392,7 +394,7 @@ fn no_objectives(s: &Snapshot, rule: &Rule) -> Vec<Gap> {
     let affected = s
         .objectives
         .iter()
-        .filter(|o| matches!(o.status.as_str(), "planned" | "on_track" | "at_risk"))
+        .filter(|o| o.is_open())
         .map(|o| {
             let why = if o.measure.trim().is_empty() { "no measure" } else { "no owner" };
             Affected::new(&o.title, why, Some(format!("/objectives/{}", o.id)))

@@ -154,6 +154,13 @@ pub struct Starter {
     pub first_ack: Option<DateTime<Utc>>,
 }
 
+impl Starter {
+    /// Whether they acknowledged before access, the same rule as the onboarding page's.
+    pub fn timing(&self) -> crate::policies::onboarding::Timing {
+        crate::policies::onboarding::timing(self.start_date, self.first_ack)
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct ExpiredItem {
     pub id: EvidenceId,
@@ -228,8 +235,13 @@ pub struct Objective {
 }
 
 impl Objective {
+    /// Still pursued: planned, on track or at risk (not achieved or dropped).
+    pub fn is_open(&self) -> bool {
+        matches!(self.status.as_str(), "planned" | "on_track" | "at_risk")
+    }
+    /// Open, with a measure and an owner.
     pub fn is_current(&self) -> bool {
-        matches!(self.status.as_str(), "planned" | "on_track" | "at_risk") && !self.measure.trim().is_empty() && self.owner_name.is_some()
+        self.is_open() && !self.measure.trim().is_empty() && self.owner_name.is_some()
     }
 }
 
