@@ -9,14 +9,21 @@ pub mod decisions;
 pub mod meetings;
 pub mod objectives;
 
-use crate::auth::session::Flash;
+use crate::audit::Actor;
+use crate::auth::policy::Action;
+use crate::auth::session::{Flash, Member};
 use crate::error::{AppError, AppResult};
 use crate::ids::{OrgId, PersonId, UserId};
-use crate::web::FieldErrors;
-use crate::web::csv;
+use crate::state::AppState;
 use crate::web::routes::Routes;
+use crate::web::{FieldErrors, Id, PathId, csv, redirect_with};
+use axum::Form;
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::de::DeserializeOwned;
+use std::future::Future;
 use futures_util::StreamExt;
 use futures_util::stream::BoxStream;
 use sqlx::{PgConnection, PgPool};
@@ -135,4 +142,69 @@ where
         }
     });
     res
+}
+
+/// A leadership record with the usual pages: a form to record one, and its
+/// own page with the form to edit it. [`show_page`], [`create`] and
+/// [`update`] serve every such record.
+pub trait RecordPages: Sized + Send + Sync + 'static {
+    type Id: PathId + Copy + Display + Into<uuid::Uuid> + Send + Sync + 'static;
+    /// The form as typed.
+    type Form: DeserializeOwned + Send + 'static;
+    /// What the form sets, once parsed.
+    type Fields: Send + Sync;
+    /// The table (for the row lock while editing).
+    const TABLE: &'static str;
+    /// Where the pages are: `{PATH}/{id}`.
+    const PATH: &'static str;
+    /// What the page says once one is recorded.
+    const RECORDED: &'static str;
+
+    fn get(conn: &mut PgConnection, org_id: OrgId, id: Self::Id) -> impl Future<Output = AppResult<Self>> + Send;
+    /// The edit form, filled in with the record.
+    fn form(&self) -> Self::Form;
+    fn parse(form: &Self::Form, today: NaiveDate) -> Result<Self::Fields, FieldErrors>;
+    fn insert(conn: &mut PgConnection, actor: &Actor, now: DateTime<Utc>, org_id: OrgId, f: &Self::Fields) -> impl Future<Output = AppResult<Self::Id>> + Send;
+    fn save(conn: &mut PgConnection, actor: &Actor, now: DateTime<Utc>, org_id: OrgId, before: &Self, f: Self::Fields) -> impl Future<Output = AppResult<bool>> + Send;
+    /// The record's page (or the new-record page), with the form and its errors.
+    fn show(state: &AppState, me: &Member, record: Option<Self>, form: Self::Form, errors: FieldErrors) -> impl Future<Output = AppResult<Response>> + Send;
+}
+
+/// A record's own page.
+pub async fn show_page<R: RecordPages>(State(state): State<AppState>, me: Member, Id(id): Id<R::Id>) -> AppResult<Response> {
+    me.require(Action::ViewLeadership)?;
+    let record = R::get(&mut *state.db.acquire().await?, me.org_id, id).await?;
+    let form = record.form();
+    R::show(&state, &me, Some(record), form, FieldErrors::default()).await
+}
+
+/// Records a new one from the form, or shows the form again with what is wrong.
+pub async fn create<R: RecordPages>(State(state): State<AppState>, me: Member, Form(form): Form<R::Form>) -> AppResult<Response> {
+    me.require(Action::ManageLeadership)?;
+    let fields = match R::parse(&form, state.clock.now().date_naive()) {
+        Ok(f) => f,
+        Err(errors) => return R::show(&state, &me, None, form, errors).await,
+    };
+    let mut tx = state.db.begin().await?;
+    let id = R::insert(&mut tx, &me.actor(), state.clock.now(), me.org_id, &fields).await?;
+    tx.commit().await?;
+    Ok(redirect_with(&state, &format!("{}/{id}", R::PATH), Flash::success(R::RECORDED)))
+}
+
+/// Saves the edit form (the row locked meanwhile), or shows it again with what is wrong.
+pub async fn update<R: RecordPages>(State(state): State<AppState>, me: Member, Id(id): Id<R::Id>, Form(form): Form<R::Form>) -> AppResult<Response> {
+    me.require(Action::ManageLeadership)?;
+    let mut tx = state.db.begin().await?;
+    crate::db::lock_row(&mut tx, R::TABLE, me.org_id, id.into()).await?;
+    let before = R::get(&mut tx, me.org_id, id).await?;
+    let fields = match R::parse(&form, state.clock.now().date_naive()) {
+        Ok(f) => f,
+        Err(errors) => {
+            drop(tx);
+            return R::show(&state, &me, Some(before), form, errors).await;
+        }
+    };
+    let changed = R::save(&mut tx, &me.actor(), state.clock.now(), me.org_id, &before, fields).await?;
+    tx.commit().await?;
+    Ok(redirect_with(&state, &format!("{}/{id}", R::PATH), saved(changed)))
 }

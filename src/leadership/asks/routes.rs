@@ -4,8 +4,10 @@ use crate::audit::{self, HistoryEntry};
 use crate::auth::policy::{self, Action};
 use crate::auth::session::{Flash, Member};
 use crate::error::{AppError, AppResult};
-use crate::ids::{AskId, PersonId};
-use crate::leadership::{export_csv, page_status, saved, text_of, yes_no};
+use crate::ids::{OrgId, AskId, PersonId, UserId};
+use crate::leadership::{RecordPages, create, export_csv, page_status, show_page, text_of, update, yes_no};
+use crate::audit::Actor;
+use sqlx::PgConnection;
 use crate::people::attribution::Via;
 use crate::people::model::{self as people, Choice};
 use crate::state::AppState;
@@ -17,16 +19,16 @@ use askama_web::WebTemplate;
 use axum::Form;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::Deserialize;
 
 pub fn routes(r: Routes) -> Routes {
     r.get("/asks", list_page)
         .get("/asks.csv", export)
         .get("/asks/new", new_page)
-        .post("/asks", create)
-        .get("/asks/{id}", show_page)
-        .post("/asks/{id}", update)
+        .post("/asks", create::<Ask>)
+        .get("/asks/{id}", show_page::<Ask>)
+        .post("/asks/{id}", update::<Ask>)
         .post("/asks/{id}/respond", respond)
 }
 
@@ -171,16 +173,16 @@ impl ShowPage {
 
 async fn show(state: &AppState, me: &Member, ask: Option<Ask>, form: AskForm, errors: FieldErrors) -> AppResult<Response> {
     let today = state.clock.now().date_naive();
-    let keep: Vec<PersonId> = ask.as_ref().map(|a| a.asked_of).into_iter().collect();
+    let keep: Vec<uuid::Uuid> = ask.as_ref().map(|a| a.asked_of.0).into_iter().collect();
     let history = match &ask {
         Some(a) => audit::history(&state.db, me.org_id, "leadership_ask", a.id.0, 30).await?,
         None => Vec::new(),
     };
-    let can_answer = ask.as_ref().is_some_and(|a| !a.answered() && policy::may_act_as_person(me.role, a.asked_of_user == Some(me.user_id)));
+    let can_answer = ask.as_ref().is_some_and(|a| !a.answered() && policy::may_act_as_person(me.role, a.asked_of_user == Some(UserId(me.user_id))));
     let status = page_status(&[&errors]);
     let page = ShowPage {
         layout: Layout::build(&state.db, &me.visitor, if ask.is_some() { "Ask to leadership" } else { "New ask" }).await?,
-        people: people::choices(&state.db, me.org_id, today, &keep.iter().map(|&k| k.into()).collect::<Vec<_>>()).await?,
+        people: people::choices(&state.db, me.org_id, today, &keep).await?,
         can_manage: me.can(Action::ManageLeadership),
         can_answer,
         ask,
@@ -198,52 +200,13 @@ async fn new_page(State(state): State<AppState>, me: Member) -> AppResult<Respon
     show(&state, &me, None, AskForm { asked_on: today.to_string(), ..Default::default() }, FieldErrors::default()).await
 }
 
-async fn show_page(State(state): State<AppState>, me: Member, Id(id): Id<AskId>) -> AppResult<Response> {
-    me.require(Action::ViewLeadership)?;
-    let a = get(&state.db, me.org_id, id).await?;
-    let form = AskForm::from_ask(&a);
-    show(&state, &me, Some(a), form, FieldErrors::default()).await
-}
-
-async fn create(State(state): State<AppState>, me: Member, Form(form): Form<AskForm>) -> AppResult<Response> {
-    me.require(Action::ManageLeadership)?;
-    let fields = match form.parse(state.clock.now().date_naive()) {
-        Ok(f) => f,
-        Err(errors) => return show(&state, &me, None, form, errors).await,
-    };
-    let mut tx = state.db.begin().await?;
-    let id = insert(&mut tx, &me.actor(), state.clock.now(), me.org_id, &fields).await?;
-    tx.commit().await?;
-    Ok(redirect_with(&state, &format!("/asks/{id}"), Flash::success("The ask was recorded. It shows on the executive's dashboard until answered.")))
-}
-
-async fn update(State(state): State<AppState>, me: Member, Id(id): Id<AskId>, Form(form): Form<AskForm>) -> AppResult<Response> {
-    me.require(Action::ManageLeadership)?;
-    let mut tx = state.db.begin().await?;
-    crate::db::lock_row(&mut tx, me.org_id, id).await?;
-    let a = get(&mut *tx, me.org_id, id).await?;
-    let fields = match form.parse(state.clock.now().date_naive()) {
-        // Once answered, the answer is the record of what was said: it stays.
-        Ok(f) if a.answered() => Fields { response: a.response.clone(), responded_on: a.responded_on, ..f },
-        Ok(f) => f,
-        Err(errors) => {
-            drop(tx);
-            return show(&state, &me, Some(a), form, errors).await;
-        }
-    };
-    // An answer recorded here came another way: it stands for nobody's own act in the app.
-    let changed = save(&mut tx, &me.actor(), state.clock.now(), me.org_id, &a, &fields, None).await?;
-    tx.commit().await?;
-    Ok(redirect_with(&state, &format!("/asks/{id}"), saved(changed)))
-}
-
 /// The executive asked answers, signed in as themselves; the date is today.
 async fn respond(State(state): State<AppState>, me: Member, Id(id): Id<AskId>, Form(form): Form<AskForm>) -> AppResult<Response> {
     me.require(Action::ViewLeadership)?;
     let mut tx = state.db.begin().await?;
-    crate::db::lock_row(&mut tx, me.org_id, id).await?;
+    crate::db::lock_row(&mut tx, "leadership_asks", me.org_id, id.0).await?;
     let a = get(&mut *tx, me.org_id, id).await?;
-    if !policy::may_act_as_person(me.role, a.asked_of_user == Some(me.user_id)) {
+    if !policy::may_act_as_person(me.role, a.asked_of_user == Some(UserId(me.user_id))) {
         return Err(AppError::Forbidden);
     }
     if a.answered() {
@@ -264,4 +227,35 @@ async fn respond(State(state): State<AppState>, me: Member, Id(id): Id<AskId>, F
     save(&mut tx, &me.actor(), state.clock.now(), me.org_id, &a, &fields, Some(a.asked_of)).await?;
     tx.commit().await?;
     Ok(redirect_with(&state, &format!("/asks/{id}"), Flash::success("Your answer was recorded.")))
+}
+
+impl RecordPages for Ask {
+    type Id = AskId;
+    type Form = AskForm;
+    type Fields = Fields;
+    const TABLE: &'static str = "leadership_asks";
+    const PATH: &'static str = "/asks";
+    const RECORDED: &'static str = "The ask was recorded. It shows on the executive's dashboard until answered.";
+
+    async fn get(conn: &mut PgConnection, org_id: OrgId, id: AskId) -> AppResult<Self> {
+        get(conn, org_id, id).await
+    }
+    fn form(&self) -> AskForm {
+        AskForm::from_ask(self)
+    }
+    fn parse(form: &AskForm, today: NaiveDate) -> Result<Fields, FieldErrors> {
+        form.parse(today)
+    }
+    async fn insert(conn: &mut PgConnection, actor: &Actor, now: DateTime<Utc>, org_id: OrgId, f: &Fields) -> AppResult<AskId> {
+        insert(conn, actor, now, org_id, f).await
+    }
+    async fn save(conn: &mut PgConnection, actor: &Actor, now: DateTime<Utc>, org_id: OrgId, before: &Self, f: Fields) -> AppResult<bool> {
+        // Once answered, the answer is the record of what was said: it stays.
+        let f = if before.answered() { Fields { response: before.response.clone(), responded_on: before.responded_on, ..f } } else { f };
+        // An answer recorded here came another way: it stands for nobody's own act in the app.
+        save(conn, actor, now, org_id, before, &f, None).await
+    }
+    async fn show(state: &AppState, me: &Member, record: Option<Self>, form: AskForm, errors: FieldErrors) -> AppResult<Response> {
+        show(state, me, record, form, errors).await
+    }
 }

@@ -9,19 +9,15 @@ use sqlx::{PgConnection, PgPool};
 
 crate::text_enum! {
     /// How it reached people.
+    #[derive(Default)]
     pub enum Channel {
         AllHands = "all_hands" => "All-hands meeting",
+        #[default]
         Email = "email" => "E-mail",
         Intranet = "intranet" => "Intranet",
         Video = "video" => "Video",
         Handbook = "handbook" => "Handbook",
         OnboardingPack = "onboarding_pack" => "Onboarding pack",
-    }
-}
-
-impl Default for Channel {
-    fn default() -> Self {
-        Channel::Email
     }
 }
 

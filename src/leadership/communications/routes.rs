@@ -2,31 +2,32 @@
 use super::model::*;
 use crate::audit::{self, HistoryEntry};
 use crate::auth::policy::Action;
-use crate::auth::session::{Flash, Member};
+use crate::auth::session::Member;
 use crate::error::AppResult;
 use crate::evidence::model::{self as evidence, Item, Target, TargetKind};
-use crate::ids::{CommunicationId, PersonId, VersionId};
-use crate::leadership::{Opt, export_csv, maybe_yes_no, page_status, saved, text_of};
+use crate::ids::{OrgId, CommunicationId, PersonId, VersionId};
+use crate::leadership::{Opt, RecordPages, create, export_csv, maybe_yes_no, page_status, show_page, text_of, update};
+use crate::audit::Actor;
+use sqlx::PgConnection;
 use crate::people::model::{self as people, Choice};
 use crate::state::AppState;
 use crate::web::form::{parse_choice, parse_date, parse_optional, parse_text};
 use crate::web::routes::Routes;
-use crate::web::{FieldErrors, Id, Layout, redirect_with};
+use crate::web::{FieldErrors, Layout};
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::Form;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::Deserialize;
 
 pub fn routes(r: Routes) -> Routes {
     r.get("/communications", list_page)
         .get("/communications.csv", export)
         .get("/communications/new", new_page)
-        .post("/communications", create)
-        .get("/communications/{id}", show_page)
-        .post("/communications/{id}", update)
+        .post("/communications", create::<Communication>)
+        .get("/communications/{id}", show_page::<Communication>)
+        .post("/communications/{id}", update::<Communication>)
 }
 
 #[derive(Deserialize, Default, Clone)]
@@ -162,7 +163,7 @@ struct ShowPage {
 
 async fn show(state: &AppState, me: &Member, communication: Option<Communication>, form: CommunicationForm, errors: FieldErrors) -> AppResult<Response> {
     let today = state.clock.now().date_naive();
-    let keep: Vec<PersonId> = communication.as_ref().and_then(|c| c.from_id).into_iter().collect();
+    let keep: Vec<uuid::Uuid> = communication.as_ref().and_then(|c| c.from_id).map(|p| p.0).into_iter().collect();
     let (evidence, history) = match &communication {
         Some(c) => (
             evidence::for_target(&state.db, me.org_id, Target { kind: TargetKind::Communication, id: c.id.0 }).await?,
@@ -194,38 +195,30 @@ async fn new_page(State(state): State<AppState>, me: Member) -> AppResult<Respon
     show(&state, &me, None, CommunicationForm { channel: Channel::AllHands.as_str().into(), sent_on: today.to_string(), ..Default::default() }, FieldErrors::default()).await
 }
 
-async fn show_page(State(state): State<AppState>, me: Member, Id(id): Id<CommunicationId>) -> AppResult<Response> {
-    me.require(Action::ViewLeadership)?;
-    let c = get(&state.db, me.org_id, id).await?;
-    let form = CommunicationForm::from_communication(&c);
-    show(&state, &me, Some(c), form, FieldErrors::default()).await
-}
+impl RecordPages for Communication {
+    type Id = CommunicationId;
+    type Form = CommunicationForm;
+    type Fields = Fields;
+    const TABLE: &'static str = "communications";
+    const PATH: &'static str = "/communications";
+    const RECORDED: &'static str = "The communication was recorded.";
 
-async fn create(State(state): State<AppState>, me: Member, Form(form): Form<CommunicationForm>) -> AppResult<Response> {
-    me.require(Action::ManageLeadership)?;
-    let fields = match form.parse(state.clock.now().date_naive()) {
-        Ok(f) => f,
-        Err(errors) => return show(&state, &me, None, form, errors).await,
-    };
-    let mut tx = state.db.begin().await?;
-    let id = insert(&mut tx, &me.actor(), state.clock.now(), me.org_id, &fields).await?;
-    tx.commit().await?;
-    Ok(redirect_with(&state, &format!("/communications/{id}"), Flash::success("The communication was recorded.")))
-}
-
-async fn update(State(state): State<AppState>, me: Member, Id(id): Id<CommunicationId>, Form(form): Form<CommunicationForm>) -> AppResult<Response> {
-    me.require(Action::ManageLeadership)?;
-    let mut tx = state.db.begin().await?;
-    crate::db::lock_row(&mut tx, me.org_id, id).await?;
-    let c = get(&mut *tx, me.org_id, id).await?;
-    let fields = match form.parse(state.clock.now().date_naive()) {
-        Ok(f) => f,
-        Err(errors) => {
-            drop(tx);
-            return show(&state, &me, Some(c), form, errors).await;
-        }
-    };
-    let changed = save(&mut tx, &me.actor(), state.clock.now(), me.org_id, &c, &fields).await?;
-    tx.commit().await?;
-    Ok(redirect_with(&state, &format!("/communications/{id}"), saved(changed)))
+    async fn get(conn: &mut PgConnection, org_id: OrgId, id: CommunicationId) -> AppResult<Self> {
+        get(conn, org_id, id).await
+    }
+    fn form(&self) -> CommunicationForm {
+        CommunicationForm::from_communication(self)
+    }
+    fn parse(form: &CommunicationForm, today: NaiveDate) -> Result<Fields, FieldErrors> {
+        form.parse(today)
+    }
+    async fn insert(conn: &mut PgConnection, actor: &Actor, now: DateTime<Utc>, org_id: OrgId, f: &Fields) -> AppResult<CommunicationId> {
+        insert(conn, actor, now, org_id, f).await
+    }
+    async fn save(conn: &mut PgConnection, actor: &Actor, now: DateTime<Utc>, org_id: OrgId, before: &Self, f: Fields) -> AppResult<bool> {
+        save(conn, actor, now, org_id, before, &f).await
+    }
+    async fn show(state: &AppState, me: &Member, record: Option<Self>, form: CommunicationForm, errors: FieldErrors) -> AppResult<Response> {
+        show(state, me, record, form, errors).await
+    }
 }

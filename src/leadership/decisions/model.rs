@@ -11,7 +11,9 @@ use sqlx::{PgConnection, PgPool};
 
 crate::text_enum! {
     /// What was asked for.
+    #[derive(Default)]
     pub enum DecisionWhat {
+        #[default]
         Budget = "budget" => "Budget",
         Headcount = "headcount" => "Headcount",
         Tooling = "tooling" => "Tooling",
@@ -19,25 +21,15 @@ crate::text_enum! {
     }
 }
 
-impl Default for DecisionWhat {
-    fn default() -> Self {
-        DecisionWhat::Budget
-    }
-}
-
 crate::text_enum! {
     /// What top management decided.
+    #[derive(Default)]
     pub enum Outcome {
+        #[default]
         Pending = "pending" => "Pending",
         Approved = "approved" => "Approved",
         Rejected = "rejected" => "Rejected",
         Deferred = "deferred" => "Deferred",
-    }
-}
-
-impl Default for Outcome {
-    fn default() -> Self {
-        Outcome::Pending
     }
 }
 

@@ -2,31 +2,32 @@
 use super::model::*;
 use crate::audit::{self, HistoryEntry};
 use crate::auth::policy::Action;
-use crate::auth::session::{Flash, Member};
+use crate::auth::session::Member;
 use crate::error::AppResult;
 use crate::evidence::model::{self as evidence, Item, Target, TargetKind};
-use crate::ids::{DecisionId, MeetingId, ObjectiveId, PersonId, RequirementId};
-use crate::leadership::{Opt, export_csv, maybe_yes_no, page_status, saved, text_of};
+use crate::ids::{OrgId, DecisionId, MeetingId, ObjectiveId, PersonId, RequirementId};
+use crate::audit::Actor;
+use crate::leadership::{Opt, RecordPages, create, export_csv, maybe_yes_no, page_status, show_page, text_of, update};
+use sqlx::PgConnection;
 use crate::people::model::{self as people, Choice};
 use crate::state::AppState;
 use crate::web::form::{parse_choice, parse_date, parse_optional, parse_text};
 use crate::web::routes::Routes;
-use crate::web::{FieldErrors, Id, Layout, redirect_with};
+use crate::web::{FieldErrors, Layout};
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::Form;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::Deserialize;
 
 pub fn routes(r: Routes) -> Routes {
     r.get("/decisions", list_page)
         .get("/decisions.csv", export)
         .get("/decisions/new", new_page)
-        .post("/decisions", create)
-        .get("/decisions/{id}", show_page)
-        .post("/decisions/{id}", update)
+        .post("/decisions", create::<Decision>)
+        .get("/decisions/{id}", show_page::<Decision>)
+        .post("/decisions/{id}", update::<Decision>)
 }
 
 #[derive(Deserialize, Default, Clone)]
@@ -220,7 +221,7 @@ struct ShowPage {
 
 async fn show(state: &AppState, me: &Member, decision: Option<Decision>, form: DecisionForm, errors: FieldErrors) -> AppResult<Response> {
     let today = state.clock.now().date_naive();
-    let keep: Vec<PersonId> = decision.as_ref().map(|d| d.asked_by.into_iter().chain(d.decided_by).collect()).unwrap_or_default();
+    let keep: Vec<uuid::Uuid> = decision.as_ref().map(|d| d.asked_by.into_iter().chain(d.decided_by).map(|p| p.0).collect()).unwrap_or_default();
     let (evidence, history) = match &decision {
         Some(d) => (
             evidence::for_target(&state.db, me.org_id, Target { kind: TargetKind::ResourceDecision, id: d.id.0 }).await?,
@@ -254,38 +255,30 @@ async fn new_page(State(state): State<AppState>, me: Member) -> AppResult<Respon
     show(&state, &me, None, DecisionForm { what: DecisionWhat::Budget.as_str().into(), decision: Outcome::Pending.as_str().into(), ..Default::default() }, FieldErrors::default()).await
 }
 
-async fn show_page(State(state): State<AppState>, me: Member, Id(id): Id<DecisionId>) -> AppResult<Response> {
-    me.require(Action::ViewLeadership)?;
-    let d = get(&state.db, me.org_id, id).await?;
-    let form = DecisionForm::from_decision(&d);
-    show(&state, &me, Some(d), form, FieldErrors::default()).await
-}
+impl RecordPages for Decision {
+    type Id = DecisionId;
+    type Form = DecisionForm;
+    type Fields = Fields;
+    const TABLE: &'static str = "resource_decisions";
+    const PATH: &'static str = "/decisions";
+    const RECORDED: &'static str = "The resource decision was recorded.";
 
-async fn create(State(state): State<AppState>, me: Member, Form(form): Form<DecisionForm>) -> AppResult<Response> {
-    me.require(Action::ManageLeadership)?;
-    let fields = match form.parse(state.clock.now().date_naive()) {
-        Ok(f) => f,
-        Err(errors) => return show(&state, &me, None, form, errors).await,
-    };
-    let mut tx = state.db.begin().await?;
-    let id = insert(&mut tx, &me.actor(), state.clock.now(), me.org_id, &fields).await?;
-    tx.commit().await?;
-    Ok(redirect_with(&state, &format!("/decisions/{id}"), Flash::success("The resource decision was recorded.")))
-}
-
-async fn update(State(state): State<AppState>, me: Member, Id(id): Id<DecisionId>, Form(form): Form<DecisionForm>) -> AppResult<Response> {
-    me.require(Action::ManageLeadership)?;
-    let mut tx = state.db.begin().await?;
-    crate::db::lock_row(&mut tx, me.org_id, id).await?;
-    let d = get(&mut *tx, me.org_id, id).await?;
-    let fields = match form.parse(state.clock.now().date_naive()) {
-        Ok(f) => f,
-        Err(errors) => {
-            drop(tx);
-            return show(&state, &me, Some(d), form, errors).await;
-        }
-    };
-    let changed = save(&mut tx, &me.actor(), state.clock.now(), me.org_id, &d, &fields).await?;
-    tx.commit().await?;
-    Ok(redirect_with(&state, &format!("/decisions/{id}"), saved(changed)))
+    async fn get(conn: &mut PgConnection, org_id: OrgId, id: DecisionId) -> AppResult<Self> {
+        get(conn, org_id, id).await
+    }
+    fn form(&self) -> DecisionForm {
+        DecisionForm::from_decision(self)
+    }
+    fn parse(form: &DecisionForm, today: NaiveDate) -> Result<Fields, FieldErrors> {
+        form.parse(today)
+    }
+    async fn insert(conn: &mut PgConnection, actor: &Actor, now: DateTime<Utc>, org_id: OrgId, f: &Fields) -> AppResult<DecisionId> {
+        insert(conn, actor, now, org_id, f).await
+    }
+    async fn save(conn: &mut PgConnection, actor: &Actor, now: DateTime<Utc>, org_id: OrgId, before: &Self, f: Fields) -> AppResult<bool> {
+        save(conn, actor, now, org_id, before, &f).await
+    }
+    async fn show(state: &AppState, me: &Member, record: Option<Self>, form: DecisionForm, errors: FieldErrors) -> AppResult<Response> {
+        show(state, me, record, form, errors).await
+    }
 }

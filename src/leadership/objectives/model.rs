@@ -9,18 +9,14 @@ use sqlx::{PgConnection, PgPool};
 
 crate::text_enum! {
     /// Where an objective stands.
+    #[derive(Default)]
     pub enum ObjectiveStatus {
+        #[default]
         Planned = "planned" => "Planned",
         OnTrack = "on_track" => "On track",
         AtRisk = "at_risk" => "At risk",
         Achieved = "achieved" => "Achieved",
         Dropped = "dropped" => "Dropped",
-    }
-}
-
-impl Default for ObjectiveStatus {
-    fn default() -> Self {
-        ObjectiveStatus::Planned
     }
 }
 

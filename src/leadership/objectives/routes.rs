@@ -2,31 +2,32 @@
 use super::model::*;
 use crate::audit::{self, HistoryEntry};
 use crate::auth::policy::Action;
-use crate::auth::session::{Flash, Member};
+use crate::auth::session::Member;
 use crate::error::AppResult;
 use crate::evidence::model::{self as evidence, Item, Target, TargetKind};
-use crate::ids::{ObjectiveId, PersonId};
-use crate::leadership::{export_csv, page_status, saved, text_of};
+use crate::ids::{OrgId, ObjectiveId, PersonId};
+use crate::leadership::{RecordPages, create, export_csv, page_status, show_page, text_of, update};
+use crate::audit::Actor;
+use sqlx::PgConnection;
 use crate::people::model::{self as people, Choice};
 use crate::state::AppState;
 use crate::web::form::{parse_choice, parse_date, parse_optional, parse_text};
 use crate::web::routes::Routes;
-use crate::web::{FieldErrors, Id, Layout, redirect_with};
+use crate::web::{FieldErrors, Layout};
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::Form;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::Deserialize;
 
 pub fn routes(r: Routes) -> Routes {
     r.get("/objectives", list_page)
         .get("/objectives.csv", export)
         .get("/objectives/new", new_page)
-        .post("/objectives", create)
-        .get("/objectives/{id}", show_page)
-        .post("/objectives/{id}", update)
+        .post("/objectives", create::<Objective>)
+        .get("/objectives/{id}", show_page::<Objective>)
+        .post("/objectives/{id}", update::<Objective>)
 }
 
 #[derive(Deserialize, Default, Clone)]
@@ -149,7 +150,7 @@ struct ShowPage {
 
 async fn show(state: &AppState, me: &Member, objective: Option<Objective>, form: ObjectiveForm, errors: FieldErrors) -> AppResult<Response> {
     let today = state.clock.now().date_naive();
-    let keep: Vec<PersonId> = objective.as_ref().and_then(|o| o.owner_id).into_iter().collect();
+    let keep: Vec<uuid::Uuid> = objective.as_ref().and_then(|o| o.owner_id).map(|p| p.0).into_iter().collect();
     let (evidence, history) = match &objective {
         Some(o) => (
             evidence::for_target(&state.db, me.org_id, Target { kind: TargetKind::Objective, id: o.id.0 }).await?,
@@ -178,38 +179,30 @@ async fn new_page(State(state): State<AppState>, me: Member) -> AppResult<Respon
     show(&state, &me, None, ObjectiveForm { status: ObjectiveStatus::Planned.as_str().into(), ..Default::default() }, FieldErrors::default()).await
 }
 
-async fn show_page(State(state): State<AppState>, me: Member, Id(id): Id<ObjectiveId>) -> AppResult<Response> {
-    me.require(Action::ViewLeadership)?;
-    let o = get(&state.db, me.org_id, id).await?;
-    let form = ObjectiveForm::from_objective(&o);
-    show(&state, &me, Some(o), form, FieldErrors::default()).await
-}
+impl RecordPages for Objective {
+    type Id = ObjectiveId;
+    type Form = ObjectiveForm;
+    type Fields = Fields;
+    const TABLE: &'static str = "objectives";
+    const PATH: &'static str = "/objectives";
+    const RECORDED: &'static str = "The objective was recorded.";
 
-async fn create(State(state): State<AppState>, me: Member, Form(form): Form<ObjectiveForm>) -> AppResult<Response> {
-    me.require(Action::ManageLeadership)?;
-    let fields = match form.parse() {
-        Ok(f) => f,
-        Err(errors) => return show(&state, &me, None, form, errors).await,
-    };
-    let mut tx = state.db.begin().await?;
-    let id = insert(&mut tx, &me.actor(), state.clock.now(), me.org_id, &fields).await?;
-    tx.commit().await?;
-    Ok(redirect_with(&state, &format!("/objectives/{id}"), Flash::success("The objective was recorded.")))
-}
-
-async fn update(State(state): State<AppState>, me: Member, Id(id): Id<ObjectiveId>, Form(form): Form<ObjectiveForm>) -> AppResult<Response> {
-    me.require(Action::ManageLeadership)?;
-    let mut tx = state.db.begin().await?;
-    crate::db::lock_row(&mut tx, me.org_id, id).await?;
-    let o = get(&mut *tx, me.org_id, id).await?;
-    let fields = match form.parse() {
-        Ok(f) => f,
-        Err(errors) => {
-            drop(tx);
-            return show(&state, &me, Some(o), form, errors).await;
-        }
-    };
-    let changed = save(&mut tx, &me.actor(), state.clock.now(), me.org_id, &o, &fields).await?;
-    tx.commit().await?;
-    Ok(redirect_with(&state, &format!("/objectives/{id}"), saved(changed)))
+    async fn get(conn: &mut PgConnection, org_id: OrgId, id: ObjectiveId) -> AppResult<Self> {
+        get(conn, org_id, id).await
+    }
+    fn form(&self) -> ObjectiveForm {
+        ObjectiveForm::from_objective(self)
+    }
+    fn parse(form: &ObjectiveForm, _today: NaiveDate) -> Result<Fields, FieldErrors> {
+        form.parse()
+    }
+    async fn insert(conn: &mut PgConnection, actor: &Actor, now: DateTime<Utc>, org_id: OrgId, f: &Fields) -> AppResult<ObjectiveId> {
+        insert(conn, actor, now, org_id, f).await
+    }
+    async fn save(conn: &mut PgConnection, actor: &Actor, now: DateTime<Utc>, org_id: OrgId, before: &Self, f: Fields) -> AppResult<bool> {
+        save(conn, actor, now, org_id, before, &f).await
+    }
+    async fn show(state: &AppState, me: &Member, record: Option<Self>, form: ObjectiveForm, errors: FieldErrors) -> AppResult<Response> {
+        show(state, me, record, form, errors).await
+    }
 }
