@@ -209,8 +209,8 @@ pub async fn mine(db: &PgPool, org_id: OrgId, user_id: UserId, today: NaiveDate)
         confirm,
         acknowledge,
         train,
-        asks: asks::open_for_user(db, org_id, user_id.0).await?,
-        sign_offs: meetings::to_sign_by_user(db, org_id, user_id.0).await?,
+        asks: asks::open_for_user(db, org_id, user_id).await?,
+        sign_offs: meetings::to_sign_by_user(db, org_id, user_id).await?,
     }))
 }
 

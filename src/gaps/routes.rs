@@ -4,7 +4,7 @@
 use super::model::{self, CLAUSES, Counts, Gap, Severity, clause_of};
 use super::trend::{self, Point};
 use super::{Evaluation, board, evaluation, trend_point};
-use crate::ids::{PersonId, PolicyId, UserId};
+use crate::ids::{PersonId, PolicyId};
 use axum::http::{HeaderValue, header};
 use axum::response::IntoResponse;
 use futures_util::{StreamExt, TryStreamExt};
@@ -245,7 +245,7 @@ async fn board_page(State(state): State<AppState>, me: Member) -> AppResult<Boar
     let drafts = if can_sign { e.snapshot.policies.iter().filter(|p| p.drafts > 0).map(|p| (p.id, p.title.clone(), p.drafts)).collect() } else { Vec::new() };
     Ok(BoardPage {
         layout: Layout::build(&state.db, &me.visitor, "Leadership dashboard").await?,
-        mine: model::mine(&state.db, me.org_id, UserId(me.user_id), today).await?,
+        mine: model::mine(&state.db, me.org_id, me.user_id, today).await?,
         counts: Counts::of(&e.gaps),
         clauses: board::clause_statuses(&e.gaps),
         next: board::next_review(&e),

@@ -148,13 +148,11 @@ where
 /// own page with the form to edit it. [`show_page`], [`create`] and
 /// [`update`] serve every such record.
 pub trait RecordPages: Sized + Send + Sync + 'static {
-    type Id: PathId + Copy + Display + Into<uuid::Uuid> + Send + Sync + 'static;
+    type Id: PathId + Copy + Display + Into<uuid::Uuid> + crate::db::LockRow + Send + Sync + 'static;
     /// The form as typed.
     type Form: DeserializeOwned + Send + 'static;
     /// What the form sets, once parsed.
     type Fields: Send + Sync;
-    /// The table (for the row lock while editing).
-    const TABLE: &'static str;
     /// Where the pages are: `{PATH}/{id}`.
     const PATH: &'static str;
     /// What the page says once one is recorded.
@@ -195,7 +193,7 @@ pub async fn create<R: RecordPages>(State(state): State<AppState>, me: Member, F
 pub async fn update<R: RecordPages>(State(state): State<AppState>, me: Member, Id(id): Id<R::Id>, Form(form): Form<R::Form>) -> AppResult<Response> {
     me.require(Action::ManageLeadership)?;
     let mut tx = state.db.begin().await?;
-    crate::db::lock_row(&mut tx, R::TABLE, me.org_id, id.into()).await?;
+    crate::db::lock_row(&mut tx, me.org_id, id).await?;
     let before = R::get(&mut tx, me.org_id, id).await?;
     let fields = match R::parse(&form, state.clock.now().date_naive()) {
         Ok(f) => f,

@@ -4,7 +4,7 @@ use crate::audit::{self, HistoryEntry};
 use crate::auth::policy::{self, Action};
 use crate::auth::session::{Flash, Member};
 use crate::error::{AppError, AppResult};
-use crate::ids::{OrgId, AskId, PersonId, UserId};
+use crate::ids::{OrgId, AskId, PersonId};
 use crate::leadership::{RecordPages, create, export_csv, page_status, show_page, text_of, update, yes_no};
 use crate::audit::Actor;
 use sqlx::PgConnection;
@@ -173,12 +173,12 @@ impl ShowPage {
 
 async fn show(state: &AppState, me: &Member, ask: Option<Ask>, form: AskForm, errors: FieldErrors) -> AppResult<Response> {
     let today = state.clock.now().date_naive();
-    let keep: Vec<uuid::Uuid> = ask.as_ref().map(|a| a.asked_of.0).into_iter().collect();
+    let keep: Vec<PersonId> = ask.as_ref().map(|a| a.asked_of).into_iter().collect();
     let history = match &ask {
         Some(a) => audit::history(&state.db, me.org_id, "leadership_ask", a.id.0, 30).await?,
         None => Vec::new(),
     };
-    let can_answer = ask.as_ref().is_some_and(|a| !a.answered() && policy::may_act_as_person(me.role, a.asked_of_user == Some(UserId(me.user_id))));
+    let can_answer = ask.as_ref().is_some_and(|a| !a.answered() && policy::may_act_as_person(me.role, a.asked_of_user == Some(me.user_id)));
     let status = page_status(&[&errors]);
     let page = ShowPage {
         layout: Layout::build(&state.db, &me.visitor, if ask.is_some() { "Ask to leadership" } else { "New ask" }).await?,
@@ -204,9 +204,9 @@ async fn new_page(State(state): State<AppState>, me: Member) -> AppResult<Respon
 async fn respond(State(state): State<AppState>, me: Member, Id(id): Id<AskId>, Form(form): Form<AskForm>) -> AppResult<Response> {
     me.require(Action::ViewLeadership)?;
     let mut tx = state.db.begin().await?;
-    crate::db::lock_row(&mut tx, "leadership_asks", me.org_id, id.0).await?;
+    crate::db::lock_row(&mut tx, me.org_id, id).await?;
     let a = get(&mut *tx, me.org_id, id).await?;
-    if !policy::may_act_as_person(me.role, a.asked_of_user == Some(UserId(me.user_id))) {
+    if !policy::may_act_as_person(me.role, a.asked_of_user == Some(me.user_id)) {
         return Err(AppError::Forbidden);
     }
     if a.answered() {
@@ -233,7 +233,6 @@ impl RecordPages for Ask {
     type Id = AskId;
     type Form = AskForm;
     type Fields = Fields;
-    const TABLE: &'static str = "leadership_asks";
     const PATH: &'static str = "/asks";
     const RECORDED: &'static str = "The ask was recorded. It shows on the executive's dashboard until answered.";
 

@@ -163,7 +163,7 @@ struct ShowPage {
 
 async fn show(state: &AppState, me: &Member, communication: Option<Communication>, form: CommunicationForm, errors: FieldErrors) -> AppResult<Response> {
     let today = state.clock.now().date_naive();
-    let keep: Vec<uuid::Uuid> = communication.as_ref().and_then(|c| c.from_id).map(|p| p.0).into_iter().collect();
+    let keep: Vec<PersonId> = communication.as_ref().and_then(|c| c.from_id).into_iter().collect();
     let (evidence, history) = match &communication {
         Some(c) => (
             evidence::for_target(&state.db, me.org_id, Target { kind: TargetKind::Communication, id: c.id.0 }).await?,
@@ -199,7 +199,6 @@ impl RecordPages for Communication {
     type Id = CommunicationId;
     type Form = CommunicationForm;
     type Fields = Fields;
-    const TABLE: &'static str = "communications";
     const PATH: &'static str = "/communications";
     const RECORDED: &'static str = "The communication was recorded.";
 

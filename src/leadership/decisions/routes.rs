@@ -221,7 +221,7 @@ struct ShowPage {
 
 async fn show(state: &AppState, me: &Member, decision: Option<Decision>, form: DecisionForm, errors: FieldErrors) -> AppResult<Response> {
     let today = state.clock.now().date_naive();
-    let keep: Vec<uuid::Uuid> = decision.as_ref().map(|d| d.asked_by.into_iter().chain(d.decided_by).map(|p| p.0).collect()).unwrap_or_default();
+    let keep: Vec<PersonId> = decision.as_ref().map(|d| d.asked_by.into_iter().chain(d.decided_by).collect()).unwrap_or_default();
     let (evidence, history) = match &decision {
         Some(d) => (
             evidence::for_target(&state.db, me.org_id, Target { kind: TargetKind::ResourceDecision, id: d.id.0 }).await?,
@@ -259,7 +259,6 @@ impl RecordPages for Decision {
     type Id = DecisionId;
     type Form = DecisionForm;
     type Fields = Fields;
-    const TABLE: &'static str = "resource_decisions";
     const PATH: &'static str = "/decisions";
     const RECORDED: &'static str = "The resource decision was recorded.";
 

@@ -150,7 +150,7 @@ struct ShowPage {
 
 async fn show(state: &AppState, me: &Member, objective: Option<Objective>, form: ObjectiveForm, errors: FieldErrors) -> AppResult<Response> {
     let today = state.clock.now().date_naive();
-    let keep: Vec<uuid::Uuid> = objective.as_ref().and_then(|o| o.owner_id).map(|p| p.0).into_iter().collect();
+    let keep: Vec<PersonId> = objective.as_ref().and_then(|o| o.owner_id).into_iter().collect();
     let (evidence, history) = match &objective {
         Some(o) => (
             evidence::for_target(&state.db, me.org_id, Target { kind: TargetKind::Objective, id: o.id.0 }).await?,
@@ -183,7 +183,6 @@ impl RecordPages for Objective {
     type Id = ObjectiveId;
     type Form = ObjectiveForm;
     type Fields = Fields;
-    const TABLE: &'static str = "objectives";
     const PATH: &'static str = "/objectives";
     const RECORDED: &'static str = "The objective was recorded.";
 
