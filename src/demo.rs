@@ -156,7 +156,7 @@ mod records {
         let person = |email: &str| ids[email];
 
         // Roles: the starting set, except that nobody was given 5.3(b).
-        let mut role_ids: HashMap<&str, Uuid> = HashMap::new();
+        let mut role_ids: HashMap<&str, crate::ids::RoleId> = HashMap::new();
         for r in &starter::ROLES {
             let f = RoleFields {
                 name: r.name.into(),
@@ -168,7 +168,7 @@ mod records {
             role_ids.insert(r.name, roles::create_role(conn, system, now, org_id, &f).await?);
         }
         let ceo = person("daniel.okafor@acme.example");
-        let link = Acceptance { via: "link", client_addr: "203.0.113.7".into(), user_agent: "demo".into(), token_hash: None };
+        let link = Acceptance { via: roles::AcceptedVia::Link, client_addr: "203.0.113.7".into(), user_agent: "demo".into(), token_hash: None };
         // (role, holder, appointer, days ago, confirmed by the appointer, accepted)
         let appointments: [(&str, &str, &str, i64, bool, bool); 7] = [
             ("Top-management sponsor", "daniel.okafor@acme.example", "daniel.okafor@acme.example", 400, true, true),
@@ -182,13 +182,13 @@ mod records {
         for (role_name, holder, appointer, ago, confirmed, accepted) in appointments {
             let role = roles::role_any(conn, org_id, role_ids[role_name]).await?;
             let new = NewAppointment {
-                person_id: person(holder),
+                person_id: crate::ids::PersonId(person(holder)),
                 capacity: Capacity::Holder,
-                appointed_by: person(appointer),
+                appointed_by: crate::ids::PersonId(person(appointer)),
                 appointed_on: today - Duration::days(ago),
                 record_anyway: true,
             };
-            let recorder = confirmed.then(|| person(appointer));
+            let recorder = confirmed.then(|| crate::ids::PersonId(person(appointer)));
             let Ok((id, _)) = roles::appoint(conn, system, now, org_id, &role, &new, recorder).await? else {
                 anyhow::bail!("demo appointment to {role_name} refused");
             };
@@ -201,13 +201,13 @@ mod records {
         people::mark_leaver(conn, system, now, org_id, person("isabel.costa@acme.example").into(), today - Duration::days(54)).await?;
         let deputy = roles::role_any(conn, org_id, role_ids["ISMS lead"]).await?;
         let new = NewAppointment {
-            person_id: person("aisha.bello@acme.example"),
+            person_id: crate::ids::PersonId(person("aisha.bello@acme.example")),
             capacity: Capacity::Deputy,
-            appointed_by: ceo,
+            appointed_by: crate::ids::PersonId(ceo),
             appointed_on: today - Duration::days(200),
             record_anyway: false,
         };
-        if roles::appoint(conn, system, now, org_id, &deputy, &new, Some(ceo)).await?.is_err() {
+        if roles::appoint(conn, system, now, org_id, &deputy, &new, Some(crate::ids::PersonId(ceo))).await?.is_err() {
             anyhow::bail!("demo deputy refused");
         }
 
@@ -220,7 +220,7 @@ mod records {
                 AND a.name = 'Respond to information security incidents' AND raci_cells.role_id = $2",
         )
         .bind(org_id)
-        .bind(role_ids["IT manager"])
+        .bind(role_ids["IT manager"].0)
         .execute(&mut *conn)
         .await?;
 
@@ -245,7 +245,7 @@ mod records {
             let state = requirements::State {
                 applicable: true,
                 exclusion_reason: String::new(),
-                owner_id: Some(person(owner)),
+                owner_id: Some(crate::ids::PersonId(person(owner))),
                 status,
                 notes: notes.into(),
             };
@@ -261,7 +261,7 @@ mod records {
         .bind(org_id)
         .fetch_one(&mut *conn)
         .await?;
-        let req = |code: &str| Target { kind: TargetKind::Requirement, id: catalogue::requirement_id("iso27001-2022-leadership", code) };
+        let req = |code: &str| Target { kind: TargetKind::Requirement, id: catalogue::requirement_id("iso27001-2022-leadership", code).0 };
         let days = |n: i64| Some(today - Duration::days(n));
         let samples: Vec<Sample> = vec![
             Sample {
@@ -355,7 +355,7 @@ mod records {
             },
         ];
         for s in samples {
-            let id = Uuid::new_v4();
+            let id = crate::ids::EvidenceId::new();
             let f = ItemFields {
                 title: s.title.into(),
                 description: String::new(),
@@ -364,11 +364,11 @@ mod records {
                 evidence_date: s.date,
                 valid_until: s.valid_until,
                 review_interval_months: s.months,
-                owner_id: Some(person(s.owner)),
+                owner_id: Some(crate::ids::PersonId(person(s.owner))),
             };
             evidence::create(conn, system, now, org_id, id, &f).await?;
             if let Some((name, bytes)) = s.file {
-                let revision = Uuid::new_v4();
+                let revision = crate::ids::RevisionId::new();
                 let key = EvidenceStore::key_for(org_id, revision);
                 let body = futures_util::stream::iter([Ok::<_, std::io::Error>(bytes::Bytes::from(bytes))]);
                 let r = store.receive(&key, body, u64::MAX, name).await.map_err(|e| anyhow::anyhow!("demo file {name}: {e}"))?;
@@ -483,7 +483,7 @@ mod records {
             .fetch_optional(&mut *conn)
             .await?;
         if let Some(item) = minutes_file {
-            crate::evidence::model::link(conn, lead, ago(149), org_id, item, crate::evidence::model::Target { kind: crate::evidence::model::TargetKind::Meeting, id: spring_id }).await?;
+            crate::evidence::model::link(conn, lead, ago(149), org_id, crate::ids::EvidenceId(item), crate::evidence::model::Target { kind: crate::evidence::model::TargetKind::Meeting, id: spring_id }).await?;
         }
         let chair = Actor { user_id: None, label: "Daniel Okafor".into(), ..lead.clone() };
         let m = meetings::get(&mut *conn, org_id, spring_id).await?;

@@ -8,7 +8,7 @@
 //! store) or an unfinished multipart upload (S3), never a row or a file at a
 //! final key; `sweep` removes partial files and completed files no row
 //! refers to.
-use crate::ids::OrgId;
+use crate::ids::{OrgId, RevisionId};
 use super::sniff::{self, FileType, Refusal, Sniffer};
 use anyhow::Context;
 use bytes::Bytes;
@@ -115,7 +115,7 @@ impl EvidenceStore {
     }
 
     /// The key of a revision's file: server-made, never from the uploader.
-    pub fn key_for(org_id: OrgId, revision_id: Uuid) -> String {
+    pub fn key_for(org_id: OrgId, revision_id: RevisionId) -> String {
         format!("orgs/{org_id}/{revision_id}")
     }
 
@@ -208,7 +208,7 @@ impl EvidenceStore {
         if let Some(root) = &self.local_root {
             swept.partial = sweep_partials(root, cutoff)?;
         }
-        let mut candidates: Vec<(Uuid, Uuid, String)> = Vec::new();
+        let mut candidates: Vec<(OrgId, RevisionId, String)> = Vec::new();
         let mut listing = self.inner.list(Some(&Key::from("orgs")));
         while let Some(meta) = listing.try_next().await? {
             if meta.last_modified > cutoff {
@@ -222,14 +222,14 @@ impl EvidenceStore {
             }
         }
         for batch in candidates.chunks(1000) {
-            let orgs: Vec<Uuid> = batch.iter().map(|c| c.0).collect();
-            let revs: Vec<Uuid> = batch.iter().map(|c| c.1).collect();
-            let known: Vec<Uuid> = sqlx::query_scalar(
-                "SELECT r.id FROM evidence_revisions r
-                   JOIN UNNEST($1::uuid[], $2::uuid[]) AS k(org_id, id) ON r.org_id = k.org_id AND r.id = k.id",
+            let orgs: Vec<Uuid> = batch.iter().map(|c| c.0.0).collect();
+            let revs: Vec<Uuid> = batch.iter().map(|c| c.1.0).collect();
+            let known = sqlx::query_scalar!(
+                r#"SELECT r.id AS "id: RevisionId" FROM evidence_revisions r
+                     JOIN UNNEST($1::uuid[], $2::uuid[]) AS k(org_id, id) ON r.org_id = k.org_id AND r.id = k.id"#,
+                &orgs,
+                &revs,
             )
-            .bind(&orgs)
-            .bind(&revs)
             .fetch_all(db)
             .await?;
             for (_, rev, key) in batch {
@@ -248,7 +248,7 @@ impl EvidenceStore {
             }
         }
         for batch in bundles.chunks(1000) {
-            let kept: Vec<String> = sqlx::query_scalar("SELECT result_key FROM jobs WHERE result_key = ANY($1)").bind(batch).fetch_all(db).await?;
+            let kept = sqlx::query_scalar!(r#"SELECT result_key AS "result_key!" FROM jobs WHERE result_key = ANY($1)"#, batch).fetch_all(db).await?;
             for key in batch.iter().filter(|k| !kept.contains(k)) {
                 self.discard(key).await;
                 swept.orphans += 1;

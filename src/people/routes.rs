@@ -227,7 +227,7 @@ async fn form_page(
     let (history, roles) = match &person {
         Some(p) => (
             audit::history(&state.db, me.org_id, "person", p.id.0, 50).await?,
-            crate::roles::model::roles_of_person(&state.db, me.org_id, p.id.0, today).await?,
+            crate::roles::model::roles_of_person(&state.db, me.org_id, p.id, today).await?,
         ),
         None => (Vec::new(), Vec::new()),
     };

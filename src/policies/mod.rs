@@ -418,7 +418,7 @@ async fn version_refused(state: &AppState, me: &Member, policy: Policy, form: Ve
 async fn create_version(State(state): State<AppState>, me: Member, Id(id): Id, headers: HeaderMap, multipart: Multipart) -> AppResult<Response> {
     me.require(Action::ManagePolicies)?;
     let policy = model::get(&state.db, me.org_id, id).await?;
-    let revision_id = Uuid::new_v4();
+    let revision_id = crate::ids::RevisionId::new();
     let key = EvidenceStore::key_for(me.org_id, revision_id);
     // The same reader as evidence uploads: size limit, quota, type by content, nothing left behind on failure.
     let (fields, mut file) = match crate::evidence::receive(&state, &me, &headers, multipart, &key).await {
@@ -461,7 +461,7 @@ async fn create_version(State(state): State<AppState>, me: Member, Id(id): Id, h
         // A document is kept as evidence, linked to the version it holds.
         let mut item = None;
         if let Some((r, filename)) = &file {
-            let item_id = Uuid::new_v4();
+            let item_id = crate::ids::EvidenceId::new();
             let f = ItemFields {
                 title: format!("{} (document)", policy.title),
                 description: String::new(),
@@ -470,7 +470,7 @@ async fn create_version(State(state): State<AppState>, me: Member, Id(id): Id, h
                 evidence_date: Some(now.date_naive()),
                 valid_until: None,
                 review_interval_months: Some(policy.review_months),
-                owner_id: policy.owner_id,
+                owner_id: policy.owner_id.map(crate::ids::PersonId),
             };
             evidence::create(&mut tx, &actor, now, me.org_id, item_id, &f).await?;
             evidence::reserve(&mut tx, me.org_id, r.size, state.config.org_quota_bytes).await?;
@@ -478,7 +478,7 @@ async fn create_version(State(state): State<AppState>, me: Member, Id(id): Id, h
             evidence::add_revision(&mut tx, &actor, now, me.org_id, item_id, &rev).await?;
             item = Some(item_id);
         }
-        let draft = Draft { evidence_revision_id: file.as_ref().map(|_| revision_id), ..draft.clone() };
+        let draft = Draft { evidence_revision_id: file.as_ref().map(|_| revision_id.0), ..draft.clone() };
         let (vid, number) = model::create_version(&mut tx, &actor, now, me.org_id, &policy, bump, &draft).await?;
         if let Some(item_id) = item {
             evidence::link(&mut tx, &actor, now, me.org_id, item_id, Target { kind: TargetKind::PolicyVersion, id: vid }).await?;
@@ -574,7 +574,7 @@ async fn version_view_with(
     .await?;
     let pinned = if v.is_signed() {
         let all = evidence::pinned(&state.db, me.org_id, Target { kind: TargetKind::PolicyVersion, id: v.id }).await?;
-        all.into_iter().filter(|p| Some(p.item_id) != v.evidence_item_id).collect()
+        all.into_iter().filter(|p| Some(p.item_id.0) != v.evidence_item_id).collect()
     } else {
         Vec::new()
     };
@@ -952,7 +952,7 @@ async fn ack_by_link(State(state): State<AppState>, visitor: Visitor, crate::web
 /// Streams a version's document file as an attachment.
 async fn document_response(state: &AppState, org_id: OrgId, v: &Version) -> AppResult<Response> {
     let rev_id = v.evidence_revision_id.ok_or(AppError::NotFound)?;
-    let rev = evidence::revision(&state.db, org_id, rev_id).await?;
+    let rev = evidence::revision(&state.db, org_id, crate::ids::RevisionId(rev_id)).await?;
     let (size, stream) = state.store.read(&rev.object_key).await?;
     let mut res = Response::new(Body::from_stream(stream));
     let h = res.headers_mut();

@@ -162,7 +162,7 @@ struct LinkForm {
 /// Links an item already in the vault to the request.
 async fn link_existing(State(state): State<AppState>, me: Member, Id(id): Id, Form(form): Form<LinkForm>) -> AppResult<Response> {
     me.require(Action::AnswerEvidenceRequests)?;
-    let item: Uuid = form.item_id.parse().map_err(|_| AppError::BadRequest("Choose an evidence item to link.".into()))?;
+    let item: crate::ids::EvidenceId = form.item_id.parse().map_err(|_| AppError::BadRequest("Choose an evidence item to link.".into()))?;
     model::get(&state.db, me.org_id, id).await?;
     let mut tx = state.db.begin().await?;
     evidence::get(&mut *tx, me.org_id, item).await?;

@@ -9,6 +9,7 @@ use serde::Deserialize;
 use serde_json::json;
 use sha2::{Digest, Sha256};
 use sqlx::PgPool;
+use crate::ids::RequirementId;
 use std::collections::HashSet;
 use uuid::Uuid;
 
@@ -50,8 +51,8 @@ pub struct Item {
 }
 
 /// The stable id of a requirement: the same on every installation.
-pub fn requirement_id(framework: &str, code: &str) -> Uuid {
-    Uuid::new_v5(&Uuid::NAMESPACE_URL, format!("urn:mandate:requirement:{framework}/{code}").as_bytes())
+pub fn requirement_id(framework: &str, code: &str) -> RequirementId {
+    RequirementId(Uuid::new_v5(&Uuid::NAMESPACE_URL, format!("urn:mandate:requirement:{framework}/{code}").as_bytes()))
 }
 
 /// Parses a catalogue and checks it hangs together.
@@ -111,68 +112,65 @@ pub async fn load(db: &PgPool, now: DateTime<Utc>, text: &str) -> anyhow::Result
     let hash = Sha256::digest(text.as_bytes()).to_vec();
     let fw = &c.framework;
     let mut tx = db.begin().await?;
-    sqlx::query("SELECT pg_advisory_xact_lock(hashtext('catalogue:' || $1))").bind(&fw.key).execute(&mut *tx).await?;
-    let stored: Option<(i32, Vec<u8>)> = sqlx::query_as("SELECT version, content_hash FROM frameworks WHERE key = $1")
-        .bind(&fw.key)
-        .fetch_optional(&mut *tx)
-        .await?;
+    sqlx::query!("SELECT pg_advisory_xact_lock(hashtext('catalogue:' || $1))", fw.key).execute(&mut *tx).await?;
+    let stored = sqlx::query!("SELECT version, content_hash FROM frameworks WHERE key = $1", fw.key).fetch_optional(&mut *tx).await?;
     match &stored {
-        Some((_, h)) if *h == hash => return Ok(Outcome::Unchanged),
-        Some((v, _)) if *v > fw.version => return Ok(Outcome::Newer { stored: *v }),
+        Some(s) if s.content_hash == hash => return Ok(Outcome::Unchanged),
+        Some(s) if s.version > fw.version => return Ok(Outcome::Newer { stored: s.version }),
         _ => {}
     }
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO frameworks (key, title, version, content_hash, loaded_at) VALUES ($1, $2, $3, $4, $5)
          ON CONFLICT (key) DO UPDATE SET title = $2, version = $3, content_hash = $4, loaded_at = $5",
+        fw.key,
+        fw.title,
+        fw.version,
+        hash,
+        now,
     )
-    .bind(&fw.key)
-    .bind(&fw.title)
-    .bind(fw.version)
-    .bind(&hash)
-    .bind(now)
     .execute(&mut *tx)
     .await?;
     for (i, cl) in c.clauses.iter().enumerate() {
-        sqlx::query(
+        sqlx::query!(
             "INSERT INTO catalogue_clauses (framework, code, title, summary, position) VALUES ($1, $2, $3, $4, $5)
              ON CONFLICT (framework, code) DO UPDATE SET title = $3, summary = $4, position = $5",
+            fw.key,
+            cl.code,
+            cl.title,
+            cl.summary,
+            i as i32,
         )
-        .bind(&fw.key)
-        .bind(&cl.code)
-        .bind(&cl.title)
-        .bind(&cl.summary)
-        .bind(i as i32)
         .execute(&mut *tx)
         .await?;
     }
-    let mut ids = Vec::new();
+    let mut ids: Vec<Uuid> = Vec::new();
     for (i, r) in c.requirements.iter().enumerate() {
         let id = requirement_id(&fw.key, &r.code);
-        ids.push(id);
-        sqlx::query(
+        ids.push(id.0);
+        sqlx::query!(
             "INSERT INTO requirements (id, framework, code, clause, title, summary, auditor_looks_for, evidence, position, retired_at)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, NULL)
              ON CONFLICT (id) DO UPDATE SET clause = $4, title = $5, summary = $6, auditor_looks_for = $7,
                     evidence = $8, position = $9, retired_at = NULL",
+            id.0,
+            fw.key,
+            r.code,
+            r.clause,
+            r.title,
+            r.summary,
+            r.auditor_looks_for,
+            &r.evidence,
+            i as i32,
         )
-        .bind(id)
-        .bind(&fw.key)
-        .bind(&r.code)
-        .bind(&r.clause)
-        .bind(&r.title)
-        .bind(&r.summary)
-        .bind(&r.auditor_looks_for)
-        .bind(&r.evidence)
-        .bind(i as i32)
         .execute(&mut *tx)
         .await?;
     }
-    let retired = sqlx::query(
+    let retired = sqlx::query!(
         "UPDATE requirements SET retired_at = $3 WHERE framework = $1 AND retired_at IS NULL AND NOT (id = ANY($2))",
+        fw.key,
+        &ids,
+        now,
     )
-    .bind(&fw.key)
-    .bind(&ids)
-    .bind(now)
     .execute(&mut *tx)
     .await?
     .rows_affected();

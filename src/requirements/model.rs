@@ -1,46 +1,27 @@
 //! An organisation's view of the catalogue: for each requirement, whether it
 //! applies, who owns it, how far it is, and notes. A requirement nobody has
 //! touched yet has no row and reads as applicable, unowned, not started.
-use crate::ids::OrgId;
+use crate::ids::{OrgId, PersonId, RequirementId};
 use crate::audit::{self, Actor};
 use crate::error::{AppError, AppResult};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Deserialize;
 use serde_json::{Value, json};
+use futures_util::stream::BoxStream;
 use sqlx::{PgConnection, PgPool};
-use uuid::Uuid;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Status {
-    NotStarted,
-    InProgress,
-    Implemented,
-}
-
-impl Status {
-    pub const ALL: [Status; 3] = [Status::NotStarted, Status::InProgress, Status::Implemented];
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Status::NotStarted => "not_started",
-            Status::InProgress => "in_progress",
-            Status::Implemented => "implemented",
-        }
-    }
-    pub fn label(self) -> &'static str {
-        match self {
-            Status::NotStarted => "Not started",
-            Status::InProgress => "In progress",
-            Status::Implemented => "Implemented",
-        }
-    }
-    pub fn parse(raw: &str) -> Option<Status> {
-        Status::ALL.into_iter().find(|s| s.as_str() == raw)
+crate::text_enum! {
+    /// How far an organisation is with a requirement.
+    pub enum Status {
+        NotStarted = "not_started" => "Not started",
+        InProgress = "in_progress" => "In progress",
+        Implemented = "implemented" => "Implemented",
     }
 }
 
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct Requirement {
-    pub id: Uuid,
+    pub id: RequirementId,
     pub code: String,
     pub clause: String,
     pub clause_title: String,
@@ -50,26 +31,23 @@ pub struct Requirement {
     pub evidence: Vec<String>,
     pub applicable: bool,
     pub exclusion_reason: String,
-    pub owner_id: Option<Uuid>,
+    pub owner_id: Option<PersonId>,
     pub owner_name: Option<String>,
     pub owner_email: Option<String>,
-    pub owner_user_id: Option<Uuid>,
+    pub owner_user_id: Option<uuid::Uuid>,
     pub owner_left: bool,
-    pub status: String,
+    pub status: Status,
     pub notes: String,
     pub updated_at: Option<DateTime<Utc>>,
 }
 
 impl Requirement {
-    pub fn status(&self) -> Status {
-        Status::parse(&self.status).unwrap_or(Status::NotStarted)
-    }
     pub fn state(&self) -> State {
         State {
             applicable: self.applicable,
             exclusion_reason: self.exclusion_reason.clone(),
             owner_id: self.owner_id,
-            status: self.status(),
+            status: self.status,
             notes: self.notes.clone(),
         }
     }
@@ -80,7 +58,7 @@ impl Requirement {
 pub struct State {
     pub applicable: bool,
     pub exclusion_reason: String,
-    pub owner_id: Option<Uuid>,
+    pub owner_id: Option<PersonId>,
     pub status: Status,
     pub notes: String,
 }
@@ -130,57 +108,70 @@ impl Filter {
     }
 }
 
-const SELECT: &str = "SELECT r.id, r.code, r.clause, c.title AS clause_title, r.title, r.summary, r.auditor_looks_for, r.evidence,
-        COALESCE(s.applicable, true) AS applicable, COALESCE(s.exclusion_reason, '') AS exclusion_reason,
-        s.owner_id, p.name AS owner_name, p.email AS owner_email, p.user_id AS owner_user_id,
-        COALESCE(p.end_date <= $2, false) AS owner_left,
-        COALESCE(s.status, 'not_started') AS status, COALESCE(s.notes, '') AS notes, s.updated_at
-   FROM requirements r
-   JOIN catalogue_clauses c ON c.framework = r.framework AND c.code = r.clause
-   LEFT JOIN requirement_states s ON s.org_id = $1 AND s.requirement_id = r.id
-   LEFT JOIN people p ON p.org_id = $1 AND p.id = s.owner_id
-  WHERE r.retired_at IS NULL";
-
-/// The requirements matching `f`, in catalogue order.
-pub fn filtered_sql() -> String {
-    format!(
-        "{SELECT}
-    AND ($3::text IS NULL OR r.clause = $3)
-    AND CASE WHEN $4::text IS NULL THEN true
-             WHEN $4 = 'none' THEN s.owner_id IS NULL
-             ELSE s.owner_id::text = $4 END
-    AND ($5::text IS NULL OR COALESCE(s.status, 'not_started') = $5)
-    AND CASE $6::text WHEN 'yes' THEN COALESCE(s.applicable, true) WHEN 'no' THEN NOT COALESCE(s.applicable, true) ELSE true END
-  ORDER BY r.framework, c.position, r.position"
-    )
+/// The organisation's requirements in catalogue order, written once for
+/// the list, its CSV export and one requirement's page. `$1` the
+/// organisation, `$2` today; `$3`..`$6` the [`Filter`] (clause, owner
+/// (a person id or `none`), status, applicable `yes`/`no`), `$7` one
+/// requirement; each `None` (NULL) means any.
+macro_rules! select_requirements {
+    ($org:expr, $today:expr, $clause:expr, $owner:expr, $status:expr, $applicable:expr, $id:expr) => {
+        sqlx::query_as!(
+            Requirement,
+            r#"SELECT r.id AS "id: RequirementId", r.code, r.clause, c.title AS clause_title, r.title, r.summary,
+                      r.auditor_looks_for, r.evidence,
+                      COALESCE(s.applicable, true) AS "applicable!", COALESCE(s.exclusion_reason, '') AS "exclusion_reason!",
+                      s.owner_id AS "owner_id?: PersonId", p.name AS "owner_name?", p.email AS "owner_email?",
+                      p.user_id AS "owner_user_id?", COALESCE(p.end_date <= $2, false) AS "owner_left!",
+                      COALESCE(s.status, 'not_started') AS "status!: Status", COALESCE(s.notes, '') AS "notes!",
+                      s.updated_at AS "updated_at?"
+                 FROM requirements r
+                 JOIN catalogue_clauses c ON c.framework = r.framework AND c.code = r.clause
+                 LEFT JOIN requirement_states s ON s.org_id = $1 AND s.requirement_id = r.id
+                 LEFT JOIN people p ON p.org_id = $1 AND p.id = s.owner_id
+                WHERE r.retired_at IS NULL
+                  AND ($3::text IS NULL OR r.clause = $3)
+                  AND CASE WHEN $4::text IS NULL THEN true
+                           WHEN $4 = 'none' THEN s.owner_id IS NULL
+                           ELSE s.owner_id::text = $4 END
+                  AND ($5::text IS NULL OR COALESCE(s.status, 'not_started') = $5)
+                  AND CASE $6::text WHEN 'yes' THEN COALESCE(s.applicable, true)
+                                    WHEN 'no' THEN NOT COALESCE(s.applicable, true) ELSE true END
+                  AND ($7::uuid IS NULL OR r.id = $7)
+                ORDER BY r.framework, c.position, r.position"#,
+            $org.0,
+            $today,
+            $clause,
+            $owner,
+            $status,
+            $applicable,
+            $id,
+        )
+    };
 }
 
-pub fn bind_filter<'q>(
-    q: crate::web::csv::Query<'q, Requirement>,
-    org_id: OrgId,
-    f: &Filter,
-    today: NaiveDate,
-) -> crate::web::csv::Query<'q, Requirement> {
+/// The filter's values as the query takes them: blank means any.
+fn filter_args(f: &Filter) -> [Option<String>; 4] {
     let opt = |v: &str| (!v.trim().is_empty()).then(|| v.trim().to_string());
-    q.bind(org_id).bind(today).bind(opt(&f.clause)).bind(opt(&f.owner)).bind(opt(&f.status)).bind(opt(&f.applicable))
+    [opt(&f.clause), opt(&f.owner), opt(&f.status), opt(&f.applicable)]
+}
+
+/// The requirements matching `f`, in catalogue order, as a stream (for the CSV export).
+pub fn stream<'c>(db: &'c PgPool, org_id: OrgId, f: &Filter, today: NaiveDate) -> BoxStream<'c, Result<Requirement, sqlx::Error>> {
+    let [clause, owner, status, applicable] = filter_args(f);
+    select_requirements!(org_id, today, clause, owner, status, applicable, None::<uuid::Uuid>).fetch(db)
 }
 
 pub async fn list(db: &PgPool, org_id: OrgId, f: &Filter, today: NaiveDate) -> AppResult<Vec<Requirement>> {
-    let sql = filtered_sql();
-    Ok(bind_filter(sqlx::query_as(&sql), org_id, f, today).fetch_all(db).await?)
+    let [clause, owner, status, applicable] = filter_args(f);
+    Ok(select_requirements!(org_id, today, clause, owner, status, applicable, None::<uuid::Uuid>).fetch_all(db).await?)
 }
 
-pub async fn get(db: impl sqlx::PgExecutor<'_>, org_id: OrgId, id: Uuid, today: NaiveDate) -> AppResult<Requirement> {
-    sqlx::query_as(&format!("{SELECT} AND r.id = $3"))
-        .bind(org_id)
-        .bind(today)
-        .bind(id)
-        .fetch_optional(db)
-        .await?
-        .ok_or(AppError::NotFound)
+pub async fn get(db: impl sqlx::PgExecutor<'_>, org_id: OrgId, id: RequirementId, today: NaiveDate) -> AppResult<Requirement> {
+    let none = None::<String>;
+    select_requirements!(org_id, today, none, none, none, none, Some(id.0)).fetch_optional(db).await?.ok_or(AppError::NotFound)
 }
 
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct ClauseInfo {
     pub code: String,
     pub title: String,
@@ -188,14 +179,12 @@ pub struct ClauseInfo {
 }
 
 pub async fn clauses(db: &PgPool) -> AppResult<Vec<ClauseInfo>> {
-    Ok(sqlx::query_as("SELECT code, title, summary FROM catalogue_clauses ORDER BY framework, position").fetch_all(db).await?)
+    Ok(sqlx::query_as!(ClauseInfo, "SELECT code, title, summary FROM catalogue_clauses ORDER BY framework, position").fetch_all(db).await?)
 }
 
 /// Serialises changes to one requirement of one organisation.
-pub async fn lock(conn: &mut PgConnection, org_id: OrgId, requirement_id: Uuid) -> AppResult<()> {
-    sqlx::query("SELECT pg_advisory_xact_lock(hashtext('requirement:' || $1::text || ':' || $2::text))")
-        .bind(org_id)
-        .bind(requirement_id)
+pub async fn lock(conn: &mut PgConnection, org_id: OrgId, requirement_id: RequirementId) -> AppResult<()> {
+    sqlx::query!("SELECT pg_advisory_xact_lock(hashtext('requirement:' || $1::uuid::text || ':' || $2::uuid::text))", org_id.0, requirement_id.0)
         .execute(conn)
         .await?;
     Ok(())
@@ -216,30 +205,28 @@ pub async fn save(
         return Ok(false);
     }
     if let Some(owner) = new.owner_id {
-        let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM people WHERE org_id = $1 AND id = $2)")
-            .bind(org_id)
-            .bind(owner)
+        let exists = sqlx::query_scalar!(r#"SELECT EXISTS (SELECT 1 FROM people WHERE org_id = $1 AND id = $2) AS "exists!""#, org_id.0, owner.0)
             .fetch_one(&mut *conn)
             .await?;
         if !exists {
             return Err(AppError::BadRequest("The chosen owner is not in this organisation's directory.".into()));
         }
     }
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO requirement_states (org_id, requirement_id, applicable, exclusion_reason, owner_id, status, notes, updated_at, updated_by)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
          ON CONFLICT (org_id, requirement_id) DO UPDATE
             SET applicable = $3, exclusion_reason = $4, owner_id = $5, status = $6, notes = $7, updated_at = $8, updated_by = $9",
+        org_id.0,
+        before.id.0,
+        new.applicable,
+        new.exclusion_reason,
+        new.owner_id.map(|o| o.0),
+        new.status.as_str(),
+        new.notes,
+        now,
+        actor.user_id,
     )
-    .bind(org_id)
-    .bind(before.id)
-    .bind(new.applicable)
-    .bind(&new.exclusion_reason)
-    .bind(new.owner_id)
-    .bind(new.status.as_str())
-    .bind(&new.notes)
-    .bind(now)
-    .bind(actor.user_id)
     .execute(&mut *conn)
     .await?;
     let mut details = changes;

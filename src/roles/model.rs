@@ -2,11 +2,11 @@
 //! an appointment; the holder accepts it, signed in or through a personal
 //! link; a holder who leaves leaves the role vacant. The rules are plain
 //! functions over the rows, so pages, the gap engine and tests share them.
-use crate::ids::OrgId;
+use crate::ids::{AppointmentId, OrgId, PersonId, RoleId};
 use crate::audit::{self, Actor};
 use crate::auth::session::{hash_token, random_token};
 use crate::error::{AppError, AppResult};
-use crate::people::attribution::{Via, byline, title_sql};
+use crate::people::attribution::{Via, byline};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use serde_json::{Value, json};
 use sqlx::{PgConnection, PgPool};
@@ -39,9 +39,9 @@ impl Assignment {
     }
 }
 
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct Role {
-    pub id: Uuid,
+    pub id: RoleId,
     pub name: String,
     pub responsibilities: String,
     pub authorities: String,
@@ -72,41 +72,37 @@ pub struct RoleFields {
     pub carries_reporting: bool,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Capacity {
-    Holder,
-    Deputy,
+crate::text_enum! {
+    /// In what capacity a person is appointed to a role (pages show the value).
+    pub enum Capacity {
+        Holder = "holder" => "Holder",
+        Deputy = "deputy" => "Deputy",
+    }
 }
 
-impl Capacity {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Capacity::Holder => "holder",
-            Capacity::Deputy => "deputy",
-        }
-    }
-    pub fn parse(raw: &str) -> Option<Capacity> {
-        match raw {
-            "holder" => Some(Capacity::Holder),
-            "deputy" => Some(Capacity::Deputy),
-            _ => None,
-        }
+crate::text_enum! {
+    /// How a holder accepted their appointment.
+    pub enum AcceptedVia {
+        /// Signed in with their own account.
+        SignedIn = "signed_in" => "Signed in",
+        /// Through the personal link, without an account.
+        Link = "link" => "Personal link",
     }
 }
 
 /// An appointment with the facts about its people that the rules need.
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct Appointment {
-    pub id: Uuid,
-    pub role_id: Uuid,
+    pub id: AppointmentId,
+    pub role_id: RoleId,
     pub role_name: String,
-    pub person_id: Uuid,
+    pub person_id: PersonId,
     pub person_name: String,
     pub person_user_id: Option<Uuid>,
     pub person_top_management: bool,
     pub person_end_date: Option<NaiveDate>,
-    pub capacity: String,
-    pub appointed_by: Option<Uuid>,
+    pub capacity: Capacity,
+    pub appointed_by: Option<PersonId>,
     pub appointer_name: Option<String>,
     pub appointer_top_management: Option<bool>,
     pub appointer_user_id: Option<Uuid>,
@@ -115,7 +111,7 @@ pub struct Appointment {
     pub hats_note: String,
     pub accept_token_expires_at: Option<DateTime<Utc>>,
     pub accepted_at: Option<DateTime<Utc>>,
-    pub accepted_via: Option<String>,
+    pub accepted_via: Option<AcceptedVia>,
     pub ended_on: Option<NaiveDate>,
     pub ended_reason: String,
     pub carries_conformance: bool,
@@ -153,11 +149,8 @@ impl Flag {
 }
 
 impl Appointment {
-    pub fn capacity(&self) -> Capacity {
-        Capacity::parse(&self.capacity).unwrap_or(Capacity::Holder)
-    }
     pub fn is_holder(&self) -> bool {
-        self.capacity() == Capacity::Holder
+        self.capacity == Capacity::Holder
     }
     /// Ended by a decision (not by the person leaving).
     pub fn is_ended(&self, today: NaiveDate) -> bool {
@@ -208,7 +201,7 @@ impl Appointment {
         byline(Some(&self.person_name), self.accepted_title.as_deref(), self.acceptance_via())
     }
     pub fn acceptance_via(&self) -> Via<'_> {
-        let link = (self.accepted_via.as_deref() == Some("link")).then(|| self.accepted_from.as_deref().unwrap_or(""));
+        let link = (self.accepted_via == Some(AcceptedVia::Link)).then(|| self.accepted_from.as_deref().unwrap_or(""));
         Via::from_parts(self.accepted_account.as_deref(), link)
     }
     pub fn status(&self, today: NaiveDate) -> &'static str {
@@ -227,7 +220,7 @@ impl Appointment {
 }
 
 /// A role is vacant when no current holder fills it.
-pub fn is_vacant(role: Uuid, appointments: &[Appointment], today: NaiveDate) -> bool {
+pub fn is_vacant(role: RoleId, appointments: &[Appointment], today: NaiveDate) -> bool {
     !appointments.iter().any(|a| a.role_id == role && a.is_holder() && a.is_current(today))
 }
 
@@ -245,61 +238,76 @@ pub fn check_appointer(appointer_is_top_management: bool, record_anyway: bool) -
 
 // ---------- queries ----------
 
-const SELECT_ROLES: &str = "SELECT id, name, responsibilities, authorities, carries_conformance, carries_reporting, position
-   FROM isms_roles WHERE org_id = $1 AND retired_at IS NULL";
-
-pub async fn roles(db: impl sqlx::PgExecutor<'_>, org_id: OrgId) -> AppResult<Vec<Role>> {
-    Ok(sqlx::query_as(&format!("{SELECT_ROLES} ORDER BY position, lower(name)")).bind(org_id).fetch_all(db).await?)
+/// The organisation's live roles (`$2` NULL) or one of them, retired or not
+/// (`$2` its id, `$3` true to refuse a retired one), in register order.
+macro_rules! select_roles {
+    ($org:expr, $id:expr, $live_only:expr) => {
+        sqlx::query_as!(
+            Role,
+            r#"SELECT id AS "id: RoleId", name, responsibilities, authorities, carries_conformance, carries_reporting, position
+                 FROM isms_roles
+                WHERE org_id = $1 AND ($2::uuid IS NULL OR id = $2) AND (NOT $3 OR retired_at IS NULL)
+                ORDER BY position, lower(name)"#,
+            $org.0,
+            $id,
+            $live_only,
+        )
+    };
 }
 
-pub async fn role(db: &PgPool, org_id: OrgId, id: Uuid) -> AppResult<Role> {
-    sqlx::query_as(&format!("{SELECT_ROLES} AND id = $2")).bind(org_id).bind(id).fetch_optional(db).await?.ok_or(AppError::NotFound)
+pub async fn roles(db: impl sqlx::PgExecutor<'_>, org_id: OrgId) -> AppResult<Vec<Role>> {
+    Ok(select_roles!(org_id, None::<Uuid>, true).fetch_all(db).await?)
+}
+
+pub async fn role(db: &PgPool, org_id: OrgId, id: RoleId) -> AppResult<Role> {
+    select_roles!(org_id, Some(id.0), true).fetch_optional(db).await?.ok_or(AppError::NotFound)
 }
 
 /// A role even after it was retired (a personal link still shows what was accepted).
-pub async fn role_any(conn: &mut PgConnection, org_id: OrgId, id: Uuid) -> AppResult<Role> {
-    sqlx::query_as(
-        "SELECT id, name, responsibilities, authorities, carries_conformance, carries_reporting, position
-           FROM isms_roles WHERE org_id = $1 AND id = $2",
-    )
-    .bind(org_id)
-    .bind(id)
-    .fetch_optional(conn)
-    .await?
-    .ok_or(AppError::NotFound)
+pub async fn role_any(conn: &mut PgConnection, org_id: OrgId, id: RoleId) -> AppResult<Role> {
+    select_roles!(org_id, Some(id.0), false).fetch_optional(conn).await?.ok_or(AppError::NotFound)
 }
 
-const SELECT_APPOINTMENTS: &str = "SELECT a.id, a.role_id, r.name AS role_name, a.person_id, p.name AS person_name,
-        p.acting_user_id AS person_user_id, p.top_management AS person_top_management, p.end_date AS person_end_date,
-        a.capacity, a.appointed_by, b.name AS appointer_name, b.top_management AS appointer_top_management,
-        b.acting_user_id AS appointer_user_id, a.appointed_on, a.confirmed_at, a.hats_note, a.accept_token_expires_at,
-        a.accepted_at, a.accepted_via, a.ended_on, a.ended_reason, r.carries_conformance, r.carries_reporting,
-        a.confirmed_title, cu.email AS confirmed_account, a.accepted_title, au.email AS accepted_account, a.accepted_from
-   FROM role_appointments a
-   JOIN isms_roles r ON r.org_id = a.org_id AND r.id = a.role_id
-   JOIN people p ON p.org_id = a.org_id AND p.id = a.person_id
-   LEFT JOIN people b ON b.org_id = a.org_id AND b.id = a.appointed_by
-   LEFT JOIN users cu ON cu.id = a.confirmed_by
-   LEFT JOIN users au ON au.id = a.accepted_by
-  WHERE a.org_id = $1";
+/// Appointments with their people, written once: `$2` one appointment, `$3`
+/// one person's, `$4` true for live roles only (each NULL/false: any), in
+/// register order.
+macro_rules! select_appointments {
+    ($org:expr, $id:expr, $person:expr, $live_roles:expr) => {
+        sqlx::query_as!(
+            Appointment,
+            r#"SELECT a.id AS "id: AppointmentId", a.role_id AS "role_id: RoleId", r.name AS role_name,
+                      a.person_id AS "person_id: PersonId", p.name AS person_name,
+                      p.acting_user_id AS person_user_id, p.top_management AS person_top_management, p.end_date AS person_end_date,
+                      a.capacity AS "capacity: Capacity", a.appointed_by AS "appointed_by: PersonId", b.name AS "appointer_name?",
+                      b.top_management AS "appointer_top_management?", b.acting_user_id AS "appointer_user_id?",
+                      a.appointed_on, a.confirmed_at, a.hats_note, a.accept_token_expires_at,
+                      a.accepted_at, a.accepted_via AS "accepted_via: AcceptedVia", a.ended_on, a.ended_reason,
+                      r.carries_conformance, r.carries_reporting,
+                      a.confirmed_title, cu.email AS "confirmed_account?", a.accepted_title, au.email AS "accepted_account?", a.accepted_from
+                 FROM role_appointments a
+                 JOIN isms_roles r ON r.org_id = a.org_id AND r.id = a.role_id
+                 JOIN people p ON p.org_id = a.org_id AND p.id = a.person_id
+                 LEFT JOIN people b ON b.org_id = a.org_id AND b.id = a.appointed_by
+                 LEFT JOIN users cu ON cu.id = a.confirmed_by
+                 LEFT JOIN users au ON au.id = a.accepted_by
+                WHERE a.org_id = $1 AND ($2::uuid IS NULL OR a.id = $2) AND ($3::uuid IS NULL OR a.person_id = $3)
+                  AND (NOT $4 OR r.retired_at IS NULL)
+                ORDER BY r.position, a.capacity DESC, a.appointed_on NULLS LAST, a.created_at"#,
+            $org.0,
+            $id,
+            $person,
+            $live_roles,
+        )
+    };
+}
 
 /// Every appointment to the organisation's live roles (one query, for any number of roles).
 pub async fn appointments(db: &PgPool, org_id: OrgId) -> AppResult<Vec<Appointment>> {
-    Ok(sqlx::query_as(&format!(
-        "{SELECT_APPOINTMENTS} AND r.retired_at IS NULL ORDER BY r.position, a.capacity DESC, a.appointed_on NULLS LAST, a.created_at"
-    ))
-    .bind(org_id)
-    .fetch_all(db)
-    .await?)
+    Ok(select_appointments!(org_id, None::<Uuid>, None::<Uuid>, true).fetch_all(db).await?)
 }
 
-pub async fn appointment(conn: &mut PgConnection, org_id: OrgId, id: Uuid) -> AppResult<Appointment> {
-    sqlx::query_as(&format!("{SELECT_APPOINTMENTS} AND a.id = $2"))
-        .bind(org_id)
-        .bind(id)
-        .fetch_optional(conn)
-        .await?
-        .ok_or(AppError::NotFound)
+pub async fn appointment(conn: &mut PgConnection, org_id: OrgId, id: AppointmentId) -> AppResult<Appointment> {
+    select_appointments!(org_id, Some(id.0), None::<Uuid>, false).fetch_optional(conn).await?.ok_or(AppError::NotFound)
 }
 
 /// Who currently holds each live role carrying `a`: (role name, holder names).
@@ -321,17 +329,12 @@ pub async fn holders_of(db: &PgPool, org_id: OrgId, a: Assignment, today: NaiveD
 }
 
 /// The roles a person holds or deputises today, for their directory page.
-pub async fn roles_of_person(db: &PgPool, org_id: OrgId, person_id: Uuid, today: NaiveDate) -> AppResult<Vec<(String, String)>> {
-    let rows: Vec<Appointment> =
-        sqlx::query_as(&format!("{SELECT_APPOINTMENTS} AND a.person_id = $2 AND r.retired_at IS NULL ORDER BY r.position"))
-            .bind(org_id)
-            .bind(person_id)
-            .fetch_all(db)
-            .await?;
+pub async fn roles_of_person(db: &PgPool, org_id: OrgId, person_id: PersonId, today: NaiveDate) -> AppResult<Vec<(String, String)>> {
+    let rows = select_appointments!(org_id, None::<Uuid>, Some(person_id.0), true).fetch_all(db).await?;
     Ok(rows
         .into_iter()
         .filter(|a| !a.is_ended(today))
-        .map(|a| (a.role_name.clone(), format!("{}, {}", a.capacity().as_str(), a.status(today))))
+        .map(|a| (a.role_name.clone(), format!("{}, {}", a.capacity.as_str(), a.status(today))))
         .collect())
 }
 
@@ -346,22 +349,22 @@ fn name_taken(e: &sqlx::Error, name: &str) -> Option<AppError> {
     }
 }
 
-pub async fn create_role(conn: &mut PgConnection, actor: &Actor, now: DateTime<Utc>, org_id: OrgId, f: &RoleFields) -> AppResult<Uuid> {
-    let id = Uuid::new_v4();
-    let done = sqlx::query(
+pub async fn create_role(conn: &mut PgConnection, actor: &Actor, now: DateTime<Utc>, org_id: OrgId, f: &RoleFields) -> AppResult<RoleId> {
+    let id = RoleId::new();
+    let done = sqlx::query!(
         "INSERT INTO isms_roles (id, org_id, name, responsibilities, authorities, carries_conformance, carries_reporting,
                                  position, created_at, updated_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7,
                  (SELECT COALESCE(max(position), 0) + 1 FROM isms_roles WHERE org_id = $2), $8, $8)",
+        id.0,
+        org_id.0,
+        f.name,
+        f.responsibilities,
+        f.authorities,
+        f.carries_conformance,
+        f.carries_reporting,
+        now,
     )
-    .bind(id)
-    .bind(org_id)
-    .bind(&f.name)
-    .bind(&f.responsibilities)
-    .bind(&f.authorities)
-    .bind(f.carries_conformance)
-    .bind(f.carries_reporting)
-    .bind(now)
     .execute(&mut *conn)
     .await;
     if let Err(e) = done {
@@ -402,19 +405,19 @@ pub async fn update_role(
     if changes.is_empty() {
         return Ok(false);
     }
-    let done = sqlx::query(
+    let done = sqlx::query!(
         "UPDATE isms_roles SET name = $3, responsibilities = $4, authorities = $5, carries_conformance = $6,
                 carries_reporting = $7, updated_at = $8
           WHERE org_id = $1 AND id = $2 AND retired_at IS NULL",
+        org_id.0,
+        before.id.0,
+        f.name,
+        f.responsibilities,
+        f.authorities,
+        f.carries_conformance,
+        f.carries_reporting,
+        now,
     )
-    .bind(org_id)
-    .bind(before.id)
-    .bind(&f.name)
-    .bind(&f.responsibilities)
-    .bind(&f.authorities)
-    .bind(f.carries_conformance)
-    .bind(f.carries_reporting)
-    .bind(now)
     .execute(&mut *conn)
     .await;
     match done {
@@ -430,22 +433,24 @@ pub async fn update_role(
 /// open appointments end today. Nothing is deleted.
 pub async fn retire_role(conn: &mut PgConnection, actor: &Actor, now: DateTime<Utc>, org_id: OrgId, role: &Role) -> AppResult<()> {
     let today = now.date_naive();
-    let done = sqlx::query("UPDATE isms_roles SET retired_at = $3, updated_at = $3 WHERE org_id = $1 AND id = $2 AND retired_at IS NULL")
-        .bind(org_id)
-        .bind(role.id)
-        .bind(now)
-        .execute(&mut *conn)
+    let done = sqlx::query!(
+        "UPDATE isms_roles SET retired_at = $3, updated_at = $3 WHERE org_id = $1 AND id = $2 AND retired_at IS NULL",
+        org_id.0,
+        role.id.0,
+        now,
+    )
+    .execute(&mut *conn)
         .await?;
     if done.rows_affected() == 0 {
         return Err(AppError::NotFound);
     }
-    let ended = sqlx::query(
+    let ended = sqlx::query!(
         "UPDATE role_appointments SET ended_on = $3, ended_reason = 'role retired'
           WHERE org_id = $1 AND role_id = $2 AND (ended_on IS NULL OR ended_on > $3)",
+        org_id.0,
+        role.id.0,
+        today,
     )
-    .bind(org_id)
-    .bind(role.id)
-    .bind(today)
     .execute(&mut *conn)
     .await?
     .rows_affected();
@@ -456,9 +461,9 @@ pub async fn retire_role(conn: &mut PgConnection, actor: &Actor, now: DateTime<U
 /// A new appointment as the form states it.
 #[derive(Debug, Clone)]
 pub struct NewAppointment {
-    pub person_id: Uuid,
+    pub person_id: PersonId,
     pub capacity: Capacity,
-    pub appointed_by: Uuid,
+    pub appointed_by: PersonId,
     pub appointed_on: NaiveDate,
     pub record_anyway: bool,
 }
@@ -487,18 +492,22 @@ pub async fn appoint(
     org_id: OrgId,
     role: &Role,
     new: &NewAppointment,
-    recorder_person: Option<Uuid>,
-) -> AppResult<Result<(Uuid, String), Refusal>> {
+    recorder_person: Option<PersonId>,
+) -> AppResult<Result<(AppointmentId, String), Refusal>> {
     let today = now.date_naive();
     // Appointments to one role are made one at a time (no duplicate holders).
-    crate::db::lock_row(&mut *conn, "isms_roles", org_id, role.id).await?;
-    let people: Vec<(Uuid, String, bool, Option<NaiveDate>)> =
-        sqlx::query_as("SELECT id, name, top_management, end_date FROM people WHERE org_id = $1 AND id = ANY($2)")
-            .bind(org_id)
-            .bind(vec![new.person_id, new.appointed_by])
-            .fetch_all(&mut *conn)
-            .await?;
-    let find = |id: Uuid| people.iter().find(|p| p.0 == id);
+    crate::db::lock_row(&mut *conn, "isms_roles", org_id, role.id.0).await?;
+    let people: Vec<(PersonId, String, bool, Option<NaiveDate>)> = sqlx::query!(
+        r#"SELECT id AS "id: PersonId", name, top_management, end_date FROM people WHERE org_id = $1 AND id = ANY($2)"#,
+        org_id.0,
+        &[new.person_id.0, new.appointed_by.0],
+    )
+    .fetch_all(&mut *conn)
+    .await?
+    .into_iter()
+    .map(|p| (p.id, p.name, p.top_management, p.end_date))
+    .collect();
+    let find = |id: PersonId| people.iter().find(|p| p.0 == id);
     let Some(person) = find(new.person_id) else { return Ok(Err(("person_id", "Choose someone from the directory.".into()).into())) };
     let Some(appointer) = find(new.appointed_by) else {
         return Ok(Err(("appointed_by", "Choose who made the appointment.".into()).into()));
@@ -515,44 +524,45 @@ pub async fn appoint(
     if let Err(msg) = check_appointer(appointer.2, new.record_anyway) {
         return Ok(Err(("appointed_by", msg.to_string()).into()));
     }
-    let already: bool = sqlx::query_scalar(
-        "SELECT EXISTS (SELECT 1 FROM role_appointments
-                         WHERE org_id = $1 AND role_id = $2 AND person_id = $3 AND (ended_on IS NULL OR ended_on > $4))",
+    let already = sqlx::query_scalar!(
+        r#"SELECT EXISTS (SELECT 1 FROM role_appointments
+                           WHERE org_id = $1 AND role_id = $2 AND person_id = $3 AND (ended_on IS NULL OR ended_on > $4)) AS "already!""#,
+        org_id.0,
+        role.id.0,
+        new.person_id.0,
+        today,
     )
-    .bind(org_id)
-    .bind(role.id)
-    .bind(new.person_id)
-    .bind(today)
     .fetch_one(&mut *conn)
     .await?;
     if already {
         return Ok(Err(("person_id", format!("{} is already appointed to this role.", person.1)).into()));
     }
-    let id = Uuid::new_v4();
+    let id = AppointmentId::new();
     let token = random_token();
     let confirmed = (recorder_person == Some(new.appointed_by)).then_some(now);
-    // Recorded by the appointer themselves: that is their confirmation, by this account, as them.
-    sqlx::query(&format!(
+    // Recorded by the appointer themselves: that is their confirmation, by
+    // this account, as them, with their title then (as attribution::title_sql).
+    sqlx::query!(
         "INSERT INTO role_appointments (id, org_id, role_id, person_id, capacity, appointed_by, appointed_on, confirmed_at,
                                         accept_token_hash, accept_token_expires_at, recorded_by, created_at,
                                         confirmed_by, confirmed_as, confirmed_title)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12,
-                 CASE WHEN $8::timestamptz IS NOT NULL THEN $11 END, CASE WHEN $8::timestamptz IS NOT NULL THEN $6 END,
-                 CASE WHEN $8::timestamptz IS NOT NULL THEN {} END)",
-        title_sql("$2", "$6")
-    ))
-    .bind(id)
-    .bind(org_id)
-    .bind(role.id)
-    .bind(new.person_id)
-    .bind(new.capacity.as_str())
-    .bind(new.appointed_by)
-    .bind(new.appointed_on)
-    .bind(confirmed)
-    .bind(hash_token(&token))
-    .bind(now + Duration::days(LINK_DAYS))
-    .bind(actor.user_id)
-    .bind(now)
+                 CASE WHEN $8::timestamptz IS NOT NULL THEN $11::uuid END, CASE WHEN $8::timestamptz IS NOT NULL THEN $6::uuid END,
+                 CASE WHEN $8::timestamptz IS NOT NULL THEN
+                      (SELECT NULLIF(btrim(t.job_title), '') FROM people t WHERE t.org_id = $2 AND t.id = $6) END)",
+        id.0,
+        org_id.0,
+        role.id.0,
+        new.person_id.0,
+        new.capacity.as_str(),
+        new.appointed_by.0,
+        new.appointed_on,
+        confirmed,
+        hash_token(&token),
+        now + Duration::days(LINK_DAYS),
+        actor.user_id,
+        now,
+    )
     .execute(&mut *conn)
     .await?;
     audit::record(
@@ -573,20 +583,21 @@ pub async fn appoint(
 
 /// The appointer confirms, signed in as themselves, that they made it: the
 /// account (the actor's) and the person it acts as (`as_person`) are recorded.
-pub async fn confirm(conn: &mut PgConnection, actor: &Actor, now: DateTime<Utc>, org_id: OrgId, a: &Appointment, as_person: Uuid) -> AppResult<()> {
+pub async fn confirm(conn: &mut PgConnection, actor: &Actor, now: DateTime<Utc>, org_id: OrgId, a: &Appointment, as_person: PersonId) -> AppResult<()> {
     if a.confirmed_at.is_some() {
         return Err(AppError::Conflict("This appointment is already confirmed.".into()));
     }
-    let done = sqlx::query(&format!(
-        "UPDATE role_appointments SET confirmed_at = $3, confirmed_by = $4, confirmed_as = $5, confirmed_title = {}
+    // The title as attribution::title_sql reads it.
+    let done = sqlx::query!(
+        "UPDATE role_appointments SET confirmed_at = $3, confirmed_by = $4, confirmed_as = $5,
+                confirmed_title = (SELECT NULLIF(btrim(t.job_title), '') FROM people t WHERE t.org_id = $1 AND t.id = $5)
           WHERE org_id = $1 AND id = $2 AND confirmed_at IS NULL",
-        title_sql("$1", "$5")
-    ))
-    .bind(org_id)
-    .bind(a.id)
-    .bind(now)
-    .bind(actor.user_id)
-    .bind(as_person)
+        org_id.0,
+        a.id.0,
+        now,
+        actor.user_id,
+        as_person.0,
+    )
     .execute(&mut *conn)
     .await?;
     if done.rows_affected() == 0 {
@@ -600,7 +611,7 @@ pub async fn confirm(conn: &mut PgConnection, actor: &Actor, now: DateTime<Utc>,
 /// How a holder accepted, and from where.
 #[derive(Debug, Clone)]
 pub struct Acceptance {
-    pub via: &'static str,
+    pub via: AcceptedVia,
     pub client_addr: String,
     pub user_agent: String,
     /// For a personal link: the SHA-256 of its secret, which must still be
@@ -625,22 +636,24 @@ pub async fn accept(
     }
     let user_agent: String = how.user_agent.chars().take(500).collect();
     // The holder accepts: with the actor's account when signed in, with none through the link.
-    let done = sqlx::query(&format!(
+    // The title as attribution::title_sql reads it.
+    let done = sqlx::query!(
         "UPDATE role_appointments
             SET accepted_at = $3, accepted_via = $4, accepted_from = $5, accepted_agent = $6,
-                accepted_by = $8, accepted_as = person_id, accepted_title = {}
+                accepted_by = $8, accepted_as = person_id,
+                accepted_title = (SELECT NULLIF(btrim(t.job_title), '') FROM people t
+                                   WHERE t.org_id = $1 AND t.id = role_appointments.person_id)
           WHERE org_id = $1 AND id = $2 AND accepted_at IS NULL
             AND ($7::bytea IS NULL OR (accept_token_hash = $7 AND accept_token_expires_at > $3))",
-        title_sql("$1", "role_appointments.person_id")
-    ))
-    .bind(org_id)
-    .bind(a.id)
-    .bind(now)
-    .bind(how.via)
-    .bind(&how.client_addr)
-    .bind(&user_agent)
-    .bind(&how.token_hash)
-    .bind(if how.via == "link" { None } else { actor.user_id })
+        org_id.0,
+        a.id.0,
+        now,
+        how.via.as_str(),
+        how.client_addr,
+        user_agent,
+        how.token_hash,
+        if how.via == AcceptedVia::Link { None } else { actor.user_id },
+    )
     .execute(&mut *conn)
     .await?;
     if done.rows_affected() == 0 {
@@ -653,21 +666,23 @@ pub async fn accept(
         "appointment.accepted",
         "appointment",
         a.id,
-        json!({"role": a.role_name, "person": a.person_name, "via": how.via, "address": how.client_addr, "user_agent": user_agent}),
+        json!({"role": a.role_name, "person": a.person_name, "via": how.via.as_str(), "address": how.client_addr, "user_agent": user_agent}),
     )
     .await?;
     Ok(())
 }
 
 /// The appointment a personal link points to, with its organisation's name.
-pub async fn by_token(conn: &mut PgConnection, token: &str) -> AppResult<Option<(OrgId, String, Uuid)>> {
-    Ok(sqlx::query_as(
-        "SELECT a.org_id, o.name, a.id FROM role_appointments a JOIN organisations o ON o.id = a.org_id
-          WHERE a.accept_token_hash = $1",
+pub async fn by_token(conn: &mut PgConnection, token: &str) -> AppResult<Option<(OrgId, String, AppointmentId)>> {
+    Ok(sqlx::query!(
+        r#"SELECT a.org_id AS "org_id: OrgId", o.name, a.id AS "id: AppointmentId"
+             FROM role_appointments a JOIN organisations o ON o.id = a.org_id
+            WHERE a.accept_token_hash = $1"#,
+        hash_token(token),
     )
-    .bind(hash_token(token))
     .fetch_optional(conn)
-    .await?)
+    .await?
+    .map(|r| (r.org_id, r.name, r.id)))
 }
 
 /// A fresh acceptance link (the old one stops working).
@@ -679,12 +694,14 @@ pub async fn new_link(conn: &mut PgConnection, actor: &Actor, now: DateTime<Utc>
         return Err(AppError::Conflict("This appointment has ended.".into()));
     }
     let token = random_token();
-    sqlx::query("UPDATE role_appointments SET accept_token_hash = $3, accept_token_expires_at = $4 WHERE org_id = $1 AND id = $2")
-        .bind(org_id)
-        .bind(a.id)
-        .bind(hash_token(&token))
-        .bind(now + Duration::days(LINK_DAYS))
-        .execute(&mut *conn)
+    sqlx::query!(
+        "UPDATE role_appointments SET accept_token_hash = $3, accept_token_expires_at = $4 WHERE org_id = $1 AND id = $2",
+        org_id.0,
+        a.id.0,
+        hash_token(&token),
+        now + Duration::days(LINK_DAYS),
+    )
+    .execute(&mut *conn)
         .await?;
     audit::record(conn, actor, now, "appointment.link_renewed", "appointment", a.id, json!({"person": a.person_name})).await?;
     Ok(token)
@@ -705,13 +722,13 @@ pub async fn end(
     if a.appointed_on.is_some_and(|d| ended_on < d) {
         return Err(AppError::BadRequest("The end date is before the appointment date.".into()));
     }
-    sqlx::query(
+    sqlx::query!(
         "UPDATE role_appointments SET ended_on = $3, ended_reason = $4 WHERE org_id = $1 AND id = $2",
+        org_id.0,
+        a.id.0,
+        ended_on,
+        reason,
     )
-    .bind(org_id)
-    .bind(a.id)
-    .bind(ended_on)
-    .bind(reason)
     .execute(&mut *conn)
     .await?;
     audit::record(
@@ -731,10 +748,7 @@ pub async fn set_hats_note(conn: &mut PgConnection, actor: &Actor, now: DateTime
     if a.hats_note == note {
         return Ok(false);
     }
-    sqlx::query("UPDATE role_appointments SET hats_note = $3 WHERE org_id = $1 AND id = $2")
-        .bind(org_id)
-        .bind(a.id)
-        .bind(note)
+    sqlx::query!("UPDATE role_appointments SET hats_note = $3 WHERE org_id = $1 AND id = $2", org_id.0, a.id.0, note)
         .execute(&mut *conn)
         .await?;
     audit::record(conn, actor, now, "appointment.hats_noted", "appointment", a.id, json!({"note": [a.hats_note, note]})).await?;
@@ -751,16 +765,16 @@ mod tests {
 
     fn appointment() -> Appointment {
         Appointment {
-            id: Uuid::new_v4(),
-            role_id: Uuid::nil(),
+            id: AppointmentId::new(),
+            role_id: RoleId::nil(),
             role_name: "ISMS lead".into(),
-            person_id: Uuid::new_v4(),
+            person_id: PersonId::new(),
             person_name: "Alice".into(),
             person_user_id: None,
             person_top_management: false,
             person_end_date: None,
-            capacity: "holder".into(),
-            appointed_by: Some(Uuid::new_v4()),
+            capacity: Capacity::Holder,
+            appointed_by: Some(PersonId::new()),
             appointer_name: Some("Ceo".into()),
             appointer_top_management: Some(true),
             appointer_user_id: None,
@@ -769,7 +783,7 @@ mod tests {
             hats_note: String::new(),
             accept_token_expires_at: None,
             accepted_at: Some(Utc::now()),
-            accepted_via: Some("link".into()),
+            accepted_via: Some(AcceptedVia::Link),
             ended_on: None,
             ended_reason: String::new(),
             carries_conformance: true,
@@ -786,7 +800,7 @@ mod tests {
     fn acceptance_says_which_account_or_link() {
         let a = appointment();
         assert_eq!(a.acceptance_byline(), "Alice, by personal link from 192.0.2.10");
-        let signed_in = Appointment { accepted_via: Some("signed_in".into()), accepted_account: Some("alice@acme.example".into()), accepted_title: Some("Analyst".into()), ..a.clone() };
+        let signed_in = Appointment { accepted_via: Some(AcceptedVia::SignedIn), accepted_account: Some("alice@acme.example".into()), accepted_title: Some("Analyst".into()), ..a.clone() };
         assert_eq!(signed_in.acceptance_byline(), "Alice, Analyst, signed in as alice@acme.example");
         let confirmed = Appointment { confirmed_account: Some("ceo@acme.example".into()), ..a };
         assert_eq!(confirmed.confirmation_byline(), "Ceo, signed in as ceo@acme.example");
@@ -796,21 +810,21 @@ mod tests {
     fn a_leaver_leaves_the_role_vacant() {
         let mut a = appointment();
         let today = d("2026-06-01");
-        assert!(!is_vacant(Uuid::nil(), std::slice::from_ref(&a), today));
+        assert!(!is_vacant(RoleId::nil(), std::slice::from_ref(&a), today));
         a.person_end_date = Some(d("2026-06-01"));
-        assert!(is_vacant(Uuid::nil(), std::slice::from_ref(&a), today));
-        assert!(!is_vacant(Uuid::nil(), std::slice::from_ref(&a), d("2026-05-31")), "still there the day before");
+        assert!(is_vacant(RoleId::nil(), std::slice::from_ref(&a), today));
+        assert!(!is_vacant(RoleId::nil(), std::slice::from_ref(&a), d("2026-05-31")), "still there the day before");
     }
 
     #[test]
     fn deputies_and_ended_appointments_do_not_fill_a_role() {
         let today = d("2026-06-01");
         let mut deputy = appointment();
-        deputy.capacity = "deputy".into();
-        assert!(is_vacant(Uuid::nil(), &[deputy], today));
+        deputy.capacity = Capacity::Deputy;
+        assert!(is_vacant(RoleId::nil(), &[deputy], today));
         let mut ended = appointment();
         ended.ended_on = Some(d("2026-05-01"));
-        assert!(is_vacant(Uuid::nil(), &[ended], today));
+        assert!(is_vacant(RoleId::nil(), &[ended], today));
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! medium-sized company usually needs, and the activities of its RACI
 //! matrix with a sensible first split of who does what. Everything can be
 //! edited afterwards.
+use super::raci::Letters;
 
 pub struct StarterRole {
     pub name: &'static str,
@@ -75,34 +76,34 @@ evidence for the ISMS lead, and reports incidents and concerns.",
 ];
 
 /// Starting activities, each with (starter role name, letters).
-pub const ACTIVITIES: [(&str, &[(&str, &str)]); 7] = [
+pub const ACTIVITIES: [(&str, &[(&str, Letters)]); 7] = [
     (
         "Approve the information security policy",
-        &[("Top-management sponsor", "A"), ("ISMS lead", "R"), ("IT manager", "C"), ("HR manager", "C"), ("Departmental contact", "I")],
+        &[("Top-management sponsor", Letters::A), ("ISMS lead", Letters::R), ("IT manager", Letters::C), ("HR manager", Letters::C), ("Departmental contact", Letters::I)],
     ),
     (
         "Manage the risk register",
-        &[("ISMS lead", "A"), ("Risk owner", "R"), ("IT manager", "C"), ("Top-management sponsor", "I")],
+        &[("ISMS lead", Letters::A), ("Risk owner", Letters::R), ("IT manager", Letters::C), ("Top-management sponsor", Letters::I)],
     ),
     (
         "Run internal audits",
-        &[("Top-management sponsor", "A"), ("Internal auditor", "R"), ("ISMS lead", "C"), ("Departmental contact", "C")],
+        &[("Top-management sponsor", Letters::A), ("Internal auditor", Letters::R), ("ISMS lead", Letters::C), ("Departmental contact", Letters::C)],
     ),
     (
         "Run the management review",
-        &[("Top-management sponsor", "A"), ("ISMS lead", "R"), ("IT manager", "C"), ("HR manager", "C"), ("Internal auditor", "C"), ("Risk owner", "C")],
+        &[("Top-management sponsor", Letters::A), ("ISMS lead", Letters::R), ("IT manager", Letters::C), ("HR manager", Letters::C), ("Internal auditor", Letters::C), ("Risk owner", Letters::C)],
     ),
     (
         "Report ISMS performance to top management (5.3 b)",
-        &[("ISMS lead", "AR"), ("Internal auditor", "C"), ("Top-management sponsor", "I")],
+        &[("ISMS lead", Letters::AR), ("Internal auditor", Letters::C), ("Top-management sponsor", Letters::I)],
     ),
     (
         "Ensure the ISMS conforms to ISO/IEC 27001 (5.3 a)",
-        &[("ISMS lead", "AR"), ("Internal auditor", "C"), ("Top-management sponsor", "I"), ("Departmental contact", "I")],
+        &[("ISMS lead", Letters::AR), ("Internal auditor", Letters::C), ("Top-management sponsor", Letters::I), ("Departmental contact", Letters::I)],
     ),
     (
         "Respond to information security incidents",
-        &[("ISMS lead", "A"), ("IT manager", "R"), ("HR manager", "C"), ("Top-management sponsor", "I"), ("Departmental contact", "I")],
+        &[("ISMS lead", Letters::A), ("IT manager", Letters::R), ("HR manager", Letters::C), ("Top-management sponsor", Letters::I), ("Departmental contact", Letters::I)],
     ),
 ];
 
@@ -121,7 +122,7 @@ mod tests {
     fn the_starting_matrix_names_known_roles_and_one_a_per_activity() {
         for (activity, cells) in ACTIVITIES {
             assert!(cells.iter().all(|(role, _)| ROLES.iter().any(|r| r.name == *role)), "{activity}");
-            assert_eq!(cells.iter().filter(|(_, l)| l.contains('A')).count(), 1, "{activity}");
+            assert_eq!(cells.iter().filter(|(_, l)| l.is_accountable()).count(), 1, "{activity}");
         }
     }
 }

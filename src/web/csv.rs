@@ -3,7 +3,6 @@ use axum::body::{Body, Bytes};
 use axum::http::{HeaderValue, header};
 use axum::response::Response;
 use futures_util::StreamExt;
-use futures_util::stream::BoxStream;
 use sqlx::PgPool;
 use sqlx::postgres::PgRow;
 use tokio::sync::mpsc;
@@ -141,15 +140,13 @@ where
     res
 }
 
-/// Streams rows as a CSV download, in constant memory: `rows` opens the
-/// stream of a compile-checked query on the pool
-/// (`move |db| sqlx::query_as!(Row, "…", org_id.0).fetch(db)`), rows are
-/// read from the database as the client takes them, and `to_row` turns a
-/// row into cells.
+/// Streams the rows of a compile-checked query as a CSV download, in
+/// constant memory, like [`stream`]: `rows` starts the query on the pool
+/// (`move |db| sqlx::query_as!(…).fetch(db)`); `to_row` turns a row into cells.
 pub fn stream_rows<T, Q, R>(filename: &str, header: &'static [&'static str], db: PgPool, rows: Q, to_row: R) -> Response
 where
     T: Send + 'static,
-    Q: for<'a> FnOnce(&'a PgPool) -> BoxStream<'a, Result<T, sqlx::Error>> + Send + 'static,
+    Q: for<'c> FnOnce(&'c PgPool) -> futures_util::stream::BoxStream<'c, Result<T, sqlx::Error>> + Send + 'static,
     R: Fn(T) -> Vec<String> + Send + 'static,
 {
     let (tx, res) = download(filename);

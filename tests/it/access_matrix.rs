@@ -503,7 +503,7 @@ async fn tenant(app: &TestApp, name: &str, owner: Uuid) -> Tenant {
     let mut tx = app.db().begin().await.unwrap();
     let asker = mandate::audit::Actor { org_id: Some(org), user_id: Some(owner), label: "test".into(), request_id: "test".into() };
     let req_51a = mandate::requirements::catalogue::requirement_id("iso27001-2022-leadership", "5.1(a)");
-    let request = mandate::requests::model::raise(&mut tx, &asker, app.state.clock.now(), org, req_51a, "Show me the strategy paper").await.unwrap();
+    let request = mandate::requests::model::raise(&mut tx, &asker, app.state.clock.now(), org, req_51a.0, "Show me the strategy paper").await.unwrap();
     let bundle = mandate::bundles::jobs::enqueue(&mut tx, &asker, app.state.clock.now(), org, &mandate::bundles::build::Params { as_of: "2026-11-02".parse().unwrap(), period_from: None, period_to: None }).await.unwrap();
     tx.commit().await.unwrap();
     assert_eq!(mandate::bundles::jobs::run_next(&app.state, "matrix").await.unwrap(), Some(bundle));
@@ -596,7 +596,7 @@ impl World {
 fn fill(path: &str, t: &Tenant, p: P) -> String {
     let id = match path {
         _ if path.starts_with("/invitations/") => t.invitations[&p],
-        _ if path.starts_with("/requirements/") => mandate::requirements::catalogue::requirement_id("iso27001-2022-leadership", "5.1(a)"),
+        _ if path.starts_with("/requirements/") => mandate::requirements::catalogue::requirement_id("iso27001-2022-leadership", "5.1(a)").0,
         _ if path.starts_with("/people/import/") => t.imports[&p],
         "/people/roster/{id}/confirm" => t.roster_changes[&("confirm", p)],
         "/people/roster/{id}/refuse" => t.roster_changes[&("refuse", p)],

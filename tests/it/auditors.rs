@@ -106,8 +106,8 @@ async fn an_auditor_asks_for_evidence_and_both_sides_follow_the_request(db: PgPo
     let req = mandate::requirements::catalogue::requirement_id("iso27001-2022-leadership", "5.1(a)");
     let (minutes, _) = app.evidence(org, "Q3 review minutes", "minutes.pdf", b"%PDF-1.4\nminutes\n%%EOF\n").await;
     let mut tx = app.db().begin().await.unwrap();
-    mandate::evidence::model::link(&mut tx, &mandate::audit::Actor::system(Some(org), "test"), app.state.clock.now(), org, minutes,
-        mandate::evidence::model::Target { kind: mandate::evidence::model::TargetKind::Requirement, id: req }).await.unwrap();
+    mandate::evidence::model::link(&mut tx, &mandate::audit::Actor::system(Some(org), "test"), app.state.clock.now(), org, mandate::ids::EvidenceId(minutes),
+        mandate::evidence::model::Target { kind: mandate::evidence::model::TargetKind::Requirement, id: req.0 }).await.unwrap();
     tx.commit().await.unwrap();
 
     // The auditor asks from the requirement's page.

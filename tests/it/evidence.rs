@@ -300,9 +300,9 @@ async fn the_sweep_removes_partial_and_unreferenced_files_only(db: PgPool) {
     let a = acme(db).await;
     let (_, kept) = a.app.evidence(a.org, "Kept", "kept.pdf", PDF).await;
     let root = std::path::PathBuf::from(&a.app.state.store.description);
-    let orphan_key = EvidenceStore::key_for(a.org, Uuid::new_v4());
+    let orphan_key = EvidenceStore::key_for(a.org, mandate::ids::RevisionId::new());
     std::fs::write(root.join(&orphan_key), PDF).unwrap();
-    let partial = root.join(format!("{}#1", EvidenceStore::key_for(a.org, Uuid::new_v4())));
+    let partial = root.join(format!("{}#1", EvidenceStore::key_for(a.org, mandate::ids::RevisionId::new())));
     std::fs::write(&partial, b"half a fi").unwrap();
     let now = a.app.state.clock.now();
     // Young leftovers may belong to an upload still running elsewhere.
@@ -311,7 +311,7 @@ async fn the_sweep_removes_partial_and_unreferenced_files_only(db: PgPool) {
     let swept = a.app.state.store.sweep(a.app.db(), now.max(chrono::Utc::now()) + chrono::Duration::hours(2), chrono::Duration::hours(1)).await.unwrap();
     assert_eq!((swept.partial, swept.orphans), (1, 1));
     assert!(!partial.exists() && !root.join(&orphan_key).exists());
-    assert!(root.join(EvidenceStore::key_for(a.org, kept)).exists());
+    assert!(root.join(EvidenceStore::key_for(a.org, mandate::ids::RevisionId(kept))).exists());
 }
 
 #[sqlx::test]

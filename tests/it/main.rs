@@ -18,6 +18,7 @@ mod people;
 mod policies;
 mod process;
 mod properties;
+mod queries;
 mod requirements;
 mod roles;
 mod roster;

@@ -8,7 +8,7 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 fn id(code: &str) -> Uuid {
-    catalogue::requirement_id("iso27001-2022-leadership", code)
+    catalogue::requirement_id("iso27001-2022-leadership", code).0
 }
 
 #[sqlx::test]

@@ -95,7 +95,7 @@ async fn evidence_round_trips_through_s3(db: PgPool) {
     assert_eq!(keys(s3.port, "mandate-evidence").await.len(), 1);
 
     // A file no row refers to is swept; the referenced one stays.
-    let orphan = EvidenceStore::key_for(org, uuid::Uuid::new_v4());
+    let orphan = EvidenceStore::key_for(org, mandate::ids::RevisionId::new());
     let body = futures_util::stream::iter([Ok::<_, std::io::Error>(axum::body::Bytes::from_static(PDF))]);
     app.state.store.receive(&orphan, body, u64::MAX, "orphan.pdf").await.unwrap();
     assert_eq!(keys(s3.port, "mandate-evidence").await.len(), 2);

@@ -61,6 +61,22 @@ pub async fn queries_during<F: std::future::Future>(f: F) -> (F::Output, usize) 
     (out, QUERIES.load(std::sync::atomic::Ordering::SeqCst) - before)
 }
 
+/// Asserts that every measured view ran at least one statement and as many
+/// on the large dataset as on the small one, naming every view that did not.
+pub fn assert_same_queries(small: &[(&str, usize)], large: &[(&str, usize)]) {
+    assert_eq!(small.len(), large.len(), "both datasets measure the same views");
+    let mut wrong = Vec::new();
+    for ((view, s), (view_l, l)) in small.iter().zip(large) {
+        assert_eq!(view, view_l, "both datasets measure the same views in the same order");
+        if *s == 0 || *l == 0 {
+            wrong.push(format!("{view}: no statements counted (small {s}, large {l}): the count proves nothing"));
+        } else if s != l {
+            wrong.push(format!("{view}: {s} statements on the small dataset, {l} on the large one"));
+        }
+    }
+    assert!(wrong.is_empty(), "statement counts differ:\n{}", wrong.join("\n"));
+}
+
 pub struct TestApp {
     pub state: AppState,
     pub clock: ManualClock,
@@ -185,24 +201,25 @@ impl TestApp {
         let mut tx = self.db().begin().await.unwrap();
         let id = roles::create_role(&mut tx, &self.system(org), self.state.clock.now(), org, &f).await.unwrap();
         tx.commit().await.unwrap();
-        id
+        id.0
     }
 
     /// An appointment made today by `by`; returns its id and acceptance-link secret.
     pub async fn appoint(&self, org: OrgId, role: Uuid, person: Uuid, by: Uuid) -> (Uuid, String) {
-        let role = roles::role(self.db(), org, role).await.unwrap();
+        let role = roles::role(self.db(), org, mandate::ids::RoleId(role)).await.unwrap();
         let now = self.state.clock.now();
-        let new = roles::NewAppointment { person_id: person, capacity: roles::Capacity::Holder, appointed_by: by, appointed_on: now.date_naive(), record_anyway: true };
+        let (person_id, appointed_by) = (mandate::ids::PersonId(person), mandate::ids::PersonId(by));
+        let new = roles::NewAppointment { person_id, capacity: roles::Capacity::Holder, appointed_by, appointed_on: now.date_naive(), record_anyway: true };
         let mut tx = self.db().begin().await.unwrap();
-        let out = roles::appoint(&mut tx, &self.system(org), now, org, &role, &new, None).await.unwrap().unwrap();
+        let (id, secret) = roles::appoint(&mut tx, &self.system(org), now, org, &role, &new, None).await.unwrap().unwrap();
         tx.commit().await.unwrap();
-        out
+        (id.0, secret)
     }
 
     /// An evidence item with one file (stored through the real store); returns (item, revision).
     pub async fn evidence(&self, org: OrgId, title: &str, filename: &str, bytes: &[u8]) -> (Uuid, Uuid) {
         use mandate::evidence::model::{self as evidence, ItemFields, Kind, NewRevision};
-        let revision = Uuid::new_v4();
+        let revision = mandate::ids::RevisionId::new();
         let key = EvidenceStore::key_for(org, revision);
         let body = futures_util::stream::iter(vec![Ok::<_, std::io::Error>(axum::body::Bytes::copy_from_slice(bytes))]);
         let r = self.state.store.receive(&key, body, u64::MAX, filename).await.unwrap();
@@ -216,14 +233,14 @@ impl TestApp {
             review_interval_months: Some(12),
             owner_id: None,
         };
-        let id = Uuid::new_v4();
+        let id = mandate::ids::EvidenceId::new();
         let now = self.state.clock.now();
         let mut tx = self.db().begin().await.unwrap();
         evidence::create(&mut tx, &self.system(org), now, org, id, &f).await.unwrap();
         let rev = NewRevision { id: revision, key: &key, filename, content_type: r.file_type.mime(), size: r.size, sha256: &r.sha256 };
         evidence::add_revision(&mut tx, &self.system(org), now, org, id, &rev).await.unwrap();
         tx.commit().await.unwrap();
-        (id, revision)
+        (id.0, revision.0)
     }
 
     /// A policy for all staff; `public` gives it a public page.
@@ -284,7 +301,7 @@ impl TestApp {
         let mut tx = self.db().begin().await.unwrap();
         let id = mandate::roles::raci::create_activity(&mut tx, &self.system(org), self.state.clock.now(), org, name).await.unwrap();
         tx.commit().await.unwrap();
-        id
+        id.0
     }
 
     /// A management review held on `held_on` with typed minutes, chaired by `chair`.

@@ -165,7 +165,7 @@ pub async fn plant(app: &TestApp, logins: &[mandate::demo::DemoLogin]) -> OrgId 
     let auditor_id: uuid::Uuid = sqlx::query_scalar("SELECT id FROM users WHERE email = $1").bind(auditor.email).fetch_one(app.db()).await.unwrap();
     let mut tx = app.db().begin().await.unwrap();
     let actor = mandate::audit::Actor { org_id: Some(org), user_id: Some(auditor_id), label: payloads[30].clone(), request_id: "test".into() };
-    mandate::requests::model::raise(&mut tx, &actor, app.state.clock.now(), org, req, &payloads[40]).await.unwrap();
+    mandate::requests::model::raise(&mut tx, &actor, app.state.clock.now(), org, req.0, &payloads[40]).await.unwrap();
     tx.commit().await.unwrap();
     org
 }

@@ -1,0 +1,281 @@
+//! The requirements register's pages: the list (grouped by clause), its
+//! CSV export, and one requirement with its state, evidence and requests.
+use super::model::{self, ClauseInfo, Filter, Requirement, Status};
+use crate::ids::{PersonId, RequirementId};
+use crate::state::AppState;
+use crate::web::routes::Routes;
+use crate::audit::{self, HistoryEntry};
+use crate::auth::policy::{self, Action};
+use crate::auth::session::{Flash, Member};
+use crate::error::{AppError, AppResult};
+use crate::people::model::{self as people, Choice};
+use crate::web::form::{parse_choice, parse_optional};
+use crate::web::{FieldErrors, Id, Layout, csv, redirect_with};
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::Form;
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use chrono::NaiveDate;
+use serde::Deserialize;
+
+pub fn routes(r: Routes) -> Routes {
+    r.get("/requirements", list_page)
+        .get("/requirements.csv", export)
+        .get("/requirements/{id}", requirement_page)
+        .post("/requirements/{id}", update)
+}
+
+/// A clause with its requirements, for the grouped list.
+pub struct Group {
+    pub clause: ClauseInfo,
+    pub items: Vec<Requirement>,
+    pub implemented: usize,
+    pub applicable: usize,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "requirements/list.html")]
+struct ListPage {
+    layout: Layout,
+    groups: Vec<Group>,
+    clauses: Vec<ClauseInfo>,
+    owners: Vec<Choice>,
+    statuses: Vec<Status>,
+    filter: Filter,
+    query: String,
+    shown: usize,
+    unowned: usize,
+}
+
+async fn list_page(State(state): State<AppState>, me: Member, Query(filter): Query<Filter>) -> AppResult<ListPage> {
+    me.require(Action::ViewRequirements)?;
+    let today = state.clock.now().date_naive();
+    let items = model::list(&state.db, me.org_id, &filter, today).await?;
+    let clauses = model::clauses(&state.db).await?;
+    let shown = items.len();
+    let unowned = items.iter().filter(|r| r.applicable && r.owner_id.is_none()).count();
+    let mut groups: Vec<Group> = Vec::new();
+    for item in items {
+        match groups.last_mut() {
+            Some(g) if g.clause.code == item.clause => g.items.push(item),
+            _ => {
+                let clause = clauses.iter().find(|c| c.code == item.clause).cloned().unwrap_or(ClauseInfo {
+                    code: item.clause.clone(),
+                    title: item.clause_title.clone(),
+                    summary: String::new(),
+                });
+                groups.push(Group { clause, items: vec![item], implemented: 0, applicable: 0 });
+            }
+        }
+    }
+    for g in &mut groups {
+        g.applicable = g.items.iter().filter(|r| r.applicable).count();
+        g.implemented = g.items.iter().filter(|r| r.applicable && r.status == Status::Implemented).count();
+    }
+    Ok(ListPage {
+        layout: Layout::build(&state.db, &me.visitor, "Requirements").await?,
+        groups,
+        clauses,
+        owners: people::choices(&state.db, me.org_id, today, &[]).await?,
+        statuses: Status::ALL.to_vec(),
+        query: filter.query(),
+        filter,
+        shown,
+        unowned,
+    })
+}
+
+async fn export(State(state): State<AppState>, me: Member, Query(filter): Query<Filter>) -> AppResult<Response> {
+    me.require(Action::ViewRequirements)?;
+    let today = state.clock.now().date_naive();
+    let org_id = me.org_id;
+    Ok(csv::stream_rows(
+        &format!("requirements-{}.csv", today.format("%Y%m%d")),
+        &["code", "clause", "title", "applicable", "exclusion_reason", "owner", "owner_email", "status", "notes", "updated_at"],
+        state.db.clone(),
+        move |db| model::stream(db, org_id, &filter, today),
+        |r: Requirement| {
+            vec![
+                r.code.clone(),
+                r.clause.clone(),
+                r.title.clone(),
+                if r.applicable { "yes" } else { "no" }.into(),
+                r.exclusion_reason.clone(),
+                r.owner_name.clone().unwrap_or_default(),
+                r.owner_email.clone().unwrap_or_default(),
+                r.status.label().into(),
+                r.notes.clone(),
+                r.updated_at.map(|t| t.to_rfc3339()).unwrap_or_default(),
+            ]
+        },
+    ))
+}
+
+#[derive(Deserialize, Default, Clone)]
+pub struct StateForm {
+    #[serde(default)]
+    applicable: String,
+    #[serde(default)]
+    exclusion_reason: String,
+    #[serde(default)]
+    owner_id: String,
+    #[serde(default)]
+    status: String,
+    #[serde(default)]
+    notes: String,
+}
+
+impl StateForm {
+    fn from_requirement(r: &Requirement) -> Self {
+        StateForm {
+            applicable: if r.applicable { "yes" } else { "no" }.into(),
+            exclusion_reason: r.exclusion_reason.clone(),
+            owner_id: r.owner_id.map(|o| o.to_string()).unwrap_or_default(),
+            status: r.status.as_str().into(),
+            notes: r.notes.clone(),
+        }
+    }
+
+    /// The new state; `full` is false for contributors, who may only move
+    /// the status and notes of what they own.
+    fn parse(&self, before: &Requirement, full: bool) -> Result<model::State, FieldErrors> {
+        let mut errors = FieldErrors::default();
+        let mut s = before.state();
+        match self.status.parse::<Status>() {
+            Ok(v) => s.status = v,
+            Err(_) => errors.add("status", "Choose a status."),
+        }
+        match parse_optional(&self.notes, "the notes", 4000, true) {
+            Ok(v) => s.notes = v,
+            Err(e) => errors.add("notes", e),
+        }
+        if full {
+            s.applicable = self.applicable != "no";
+            s.owner_id = parse_choice(&self.owner_id).map(PersonId);
+            match parse_optional(&self.exclusion_reason, "the reason", 1000, true) {
+                Ok(v) if !s.applicable && v.is_empty() => {
+                    errors.add("exclusion_reason", "Say why this requirement does not apply: the auditor will ask.")
+                }
+                Ok(v) => s.exclusion_reason = if s.applicable { String::new() } else { v },
+                Err(e) => errors.add("exclusion_reason", e),
+            }
+        }
+        if errors.is_empty() { Ok(s) } else { Err(errors) }
+    }
+}
+
+/// Who holds a 5.3 assignment, shown on that requirement's page.
+pub struct Holder {
+    pub role: String,
+    pub people: String,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "requirements/show.html")]
+struct ShowPage {
+    layout: Layout,
+    r: Requirement,
+    form: StateForm,
+    errors: FieldErrors,
+    owners: Vec<Choice>,
+    statuses: Vec<Status>,
+    history: Vec<HistoryEntry>,
+    holders: Option<Vec<Holder>>,
+    evidence: Vec<crate::evidence::model::Item>,
+    requests: Vec<crate::requests::model::Request>,
+    can_raise: bool,
+    can_upload: bool,
+    can_edit: bool,
+    can_edit_all: bool,
+    today: NaiveDate,
+}
+
+impl ShowPage {
+    fn selected_owner(&self, id: &impl std::fmt::Display) -> bool {
+        self.form.owner_id == id.to_string()
+    }
+}
+
+/// Whether `me` may edit this requirement, and whether fully.
+fn edit_rights(me: &Member, r: &Requirement) -> (bool, bool) {
+    let owns_it = r.owner_user_id == Some(me.user_id);
+    (policy::may_edit_requirement(me.role, owns_it), me.can(Action::EditRequirements))
+}
+
+async fn show(state: &AppState, me: &Member, r: Requirement, form: StateForm, errors: FieldErrors, today: NaiveDate) -> AppResult<ShowPage> {
+    let (can_edit, can_edit_all) = edit_rights(me, &r);
+    let keep: Vec<crate::ids::PersonId> = r.owner_id.into_iter().collect();
+    let assignment = match r.code.as_str() {
+        "5.3(a)" => Some(crate::roles::model::Assignment::Conformance),
+        "5.3(b)" => Some(crate::roles::model::Assignment::Reporting),
+        _ => None,
+    };
+    let holders = match assignment {
+        Some(a) => Some(
+            crate::roles::model::holders_of(&state.db, me.org_id, a, today)
+                .await?
+                .into_iter()
+                .map(|(role, people)| Holder { role, people })
+                .collect(),
+        ),
+        None => None,
+    };
+    Ok(ShowPage {
+        layout: Layout::build(&state.db, &me.visitor, format!("{} {}", r.code, r.title)).await?,
+        owners: people::choices(&state.db, me.org_id, today, &keep).await?,
+        statuses: Status::ALL.to_vec(),
+        history: audit::history(&state.db, me.org_id, "requirement", r.id.0, 50).await?,
+        evidence: crate::evidence::model::for_target(
+            &state.db,
+            me.org_id,
+            crate::evidence::model::Target { kind: crate::evidence::model::TargetKind::Requirement, id: r.id.0 },
+        )
+        .await?,
+        requests: crate::requests::model::list(&state.db, me.org_id, None, Some(r.id.0)).await?,
+        can_raise: me.can(Action::RaiseEvidenceRequests),
+        can_upload: me.can(Action::UploadEvidence),
+        today,
+        holders,
+        r,
+        form,
+        errors,
+        can_edit,
+        can_edit_all,
+    })
+}
+
+async fn requirement_page(State(state): State<AppState>, me: Member, Id(id): Id<RequirementId>) -> AppResult<ShowPage> {
+    me.require(Action::ViewRequirements)?;
+    let today = state.clock.now().date_naive();
+    let r = model::get(&state.db, me.org_id, id, today).await?;
+    let form = StateForm::from_requirement(&r);
+    show(&state, &me, r, form, FieldErrors::default(), today).await
+}
+
+async fn update(State(state): State<AppState>, me: Member, Id(id): Id<RequirementId>, Form(form): Form<StateForm>) -> AppResult<Response> {
+    me.require(Action::ViewRequirements)?;
+    let today = state.clock.now().date_naive();
+    // Read and write under one lock, so two people saving at once never
+    // undo each other's change without the log showing it.
+    let mut tx = state.db.begin().await?;
+    model::lock(&mut tx, me.org_id, id).await?;
+    let r = model::get(&mut *tx, me.org_id, id, today).await?;
+    let (can_edit, can_edit_all) = edit_rights(&me, &r);
+    if !can_edit {
+        return Err(AppError::Forbidden);
+    }
+    let new = match form.parse(&r, can_edit_all) {
+        Ok(s) => s,
+        Err(errors) => {
+            drop(tx);
+            let page = show(&state, &me, r, form, errors, today).await?;
+            return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
+        }
+    };
+    let changed = model::save(&mut tx, &me.actor(), state.clock.now(), me.org_id, &r, &new).await?;
+    tx.commit().await?;
+    let msg = if changed { format!("{} saved.", r.code) } else { "Nothing changed.".into() };
+    Ok(redirect_with(&state, &format!("/requirements/{id}"), Flash::success(msg)))
+}
