@@ -5,13 +5,17 @@
 //!
 //! In compile-checked queries, bind `id.0` and read a column back with an
 //! override: `select id as "id: PersonId" from people where org_id = $1`.
+//!
+//! Ids have no `Default`: a default id would be the nil id, and
+//! `unwrap_or_default()` where `unwrap_or_else(X::new)` was meant would give
+//! new records an id no record may have. A new id is `X::new()`.
 
 /// Declares an id type: `decl_id!(PersonId, "a person");`
 macro_rules! decl_id {
     ($(#[$meta:meta])* $name:ident, $what:literal) => {
         #[doc = concat!("The id of ", $what, ".")]
         $(#[$meta])*
-        #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug, Default)]
+        #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug)]
         #[derive(serde::Serialize, serde::Deserialize, sqlx::Type)]
         #[serde(transparent)]
         #[sqlx(transparent)]

@@ -112,6 +112,7 @@ pub struct Unknown {
 }
 
 #[cfg(test)]
+#[allow(clippy::disallowed_methods)] // the test reads values back with SQL built at run time
 mod tests {
     crate::text_enum! {
         /// A test enum.

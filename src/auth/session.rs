@@ -6,7 +6,7 @@ use crate::ids::{MembershipId, OrgId, UserId};
 use crate::state::AppState;
 use crate::auth::policy::{Action, Role};
 use crate::error::{AppError, AppResult};
-use crate::web::RequestId;
+use crate::web::request::RequestId;
 use axum::extract::{ConnectInfo, FromRequestParts, Request, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, header};

@@ -198,7 +198,7 @@ fn policy_content_incomplete(s: &Snapshot, rule: &Rule) -> Vec<Gap> {
             format!("{} v{} does not show where it meets {}", p.title, p.number().unwrap_or_default(), missing.join(", ")),
             Vec::new(),
             0,
-            format!("/policies/versions/{}", p.version_id.unwrap_or_default()),
+            format!("/policies/versions/{}", p.version_id.unwrap_or(crate::ids::VersionId::nil())),
         );
         g.requirements = missing.iter().map(|c| c.to_string()).collect();
         out.push(g);

@@ -755,6 +755,24 @@ pub async fn set_hats_note(conn: &mut PgConnection, actor: &Actor, now: DateTime
     Ok(true)
 }
 
+crate::text_enum! {
+    /// What a cell of the matrix holds (an empty cell holds none).
+    pub enum Letters {
+        R = "R" => "Responsible",
+        A = "A" => "Accountable",
+        AR = "AR" => "Accountable and responsible",
+        C = "C" => "Consulted",
+        I = "I" => "Informed",
+    }
+}
+
+impl Letters {
+    /// Whether the role answers for the activity (the one-A rule counts these).
+    pub fn is_accountable(self) -> bool {
+        matches!(self, Letters::A | Letters::AR)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -11,23 +11,7 @@ use serde_json::json;
 use sqlx::{PgConnection, PgPool};
 use std::collections::{HashMap, HashSet};
 
-crate::text_enum! {
-    /// What a cell of the matrix holds (an empty cell holds none).
-    pub enum Letters {
-        R = "R" => "Responsible",
-        A = "A" => "Accountable",
-        AR = "AR" => "Accountable and responsible",
-        C = "C" => "Consulted",
-        I = "I" => "Informed",
-    }
-}
-
-impl Letters {
-    /// Whether the role answers for the activity (the one-A rule counts these).
-    pub fn is_accountable(self) -> bool {
-        matches!(self, Letters::A | Letters::AR)
-    }
-}
+pub use super::model::Letters;
 
 #[derive(Debug, Clone)]
 pub struct Activity {

@@ -2,7 +2,7 @@
 //! medium-sized company usually needs, and the activities of its RACI
 //! matrix with a sensible first split of who does what. Everything can be
 //! edited afterwards.
-use super::raci::Letters;
+use super::model::Letters;
 
 pub struct StarterRole {
     pub name: &'static str,

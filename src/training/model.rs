@@ -265,7 +265,7 @@ pub async fn standings(db: &PgPool, org_id: OrgId, module_id: ModuleId, today: N
 }
 
 /// Counts per module for the overview: everyone, and leaders separately.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Figures {
     pub module_id: ModuleId,
     pub audience: i64,
@@ -274,6 +274,13 @@ pub struct Figures {
     pub overdue: i64,
     pub leaders: i64,
     pub leaders_overdue: i64,
+}
+
+impl Figures {
+    /// A module nobody is counted in yet.
+    pub fn none(module_id: ModuleId) -> Figures {
+        Figures { module_id, audience: 0, current: 0, due_soon: 0, overdue: 0, leaders: 0, leaders_overdue: 0 }
+    }
 }
 
 pub async fn figures(db: &PgPool, org_id: OrgId, today: NaiveDate) -> AppResult<Vec<Figures>> {

@@ -62,7 +62,7 @@ async fn overview_view(state: &AppState, me: &Member, form: ModuleForm, errors: 
         .await?
         .into_iter()
         .map(|m| {
-            let f = figures.iter().find(|f| f.module_id == m.id).cloned().unwrap_or(Figures { module_id: m.id, ..Default::default() });
+            let f = figures.iter().find(|f| f.module_id == m.id).cloned().unwrap_or_else(|| Figures::none(m.id));
             (m, f)
         })
         .collect();

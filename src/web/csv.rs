@@ -4,7 +4,6 @@ use axum::http::{HeaderValue, header};
 use axum::response::Response;
 use futures_util::StreamExt;
 use sqlx::PgPool;
-use sqlx::postgres::PgRow;
 use tokio::sync::mpsc;
 
 /// What makes a spreadsheet read a cell as a formula.
@@ -103,41 +102,6 @@ pub fn download(filename: &str) -> (mpsc::Sender<Result<Bytes, std::io::Error>>,
         h.insert(header::CONTENT_DISPOSITION, v);
     }
     (tx, res)
-}
-
-pub type Query<'q, T> = sqlx::query::QueryAs<'q, sqlx::Postgres, T, sqlx::postgres::PgArguments>;
-
-/// Streams the rows of a query as a CSV download, in constant memory: rows
-/// are read from the database as the client takes them. `bind` adds the
-/// query's parameters; `to_row` turns a row into cells.
-pub fn stream<T, B, R>(filename: &str, header: &'static [&'static str], db: PgPool, sql: String, bind: B, to_row: R) -> Response
-where
-    T: for<'r> sqlx::FromRow<'r, PgRow> + Send + Unpin + 'static,
-    B: for<'q> FnOnce(Query<'q, T>) -> Query<'q, T> + Send + 'static,
-    R: Fn(T) -> Vec<String> + Send + 'static,
-{
-    let (tx, res) = download(filename);
-    tokio::spawn(async move {
-        if tx.send(Ok(row(header).into())).await.is_err() {
-            return;
-        }
-        let query = bind(sqlx::query_as(&sql));
-        let mut rows = query.fetch(&db);
-        while let Some(next) = rows.next().await {
-            let chunk = match next {
-                Ok(r) => Ok(row(&to_row(r)).into()),
-                Err(err) => {
-                    tracing::error!("CSV export failed: {err}");
-                    Err(std::io::Error::other("export failed"))
-                }
-            };
-            let failed = chunk.is_err();
-            if tx.send(chunk).await.is_err() || failed {
-                return;
-            }
-        }
-    });
-    res
 }
 
 /// Streams the rows of a compile-checked query as a CSV download, in
