@@ -61,7 +61,7 @@ pub async fn load_if_empty(db: &PgPool, store: &EvidenceStore, clock: &dyn Clock
         logins.push(DemoLogin { role, name, email, password: secret });
     }
     // The CFO has been invited but has not joined yet.
-    let inviter = Actor { user_id: owner.map(Into::into), label: PEOPLE[0].2.into(), ..system.clone() };
+    let inviter = Actor { user_id: owner, label: PEOPLE[0].2.into(), ..system.clone() };
     model::create_invitation(&mut tx, &inviter, now, ttl, org_id, model::Invitee { email: "helen.brandt@acme.example", role: Role::Executive, window: Default::default() }).await?;
     records::load(&mut tx, store, &system, now, org_id).await?;
     tx.commit().await?;
@@ -145,7 +145,7 @@ mod records {
             end_date: date(s.10),
         };
         for s in &STAFF {
-            let id = people::create(conn, system, now, org_id, &fields(s, None), users.get(s.1).copied().map(Into::into)).await?;
+            let id = people::create(conn, system, now, org_id, &fields(s, None), users.get(s.1).copied()).await?;
             ids.insert(s.1, id.into());
         }
         for s in &STAFF {
@@ -506,7 +506,7 @@ mod records {
         }
         let chair = Actor { user_id: None, label: "Daniel Okafor".into(), ..lead.clone() };
         let m = meetings::get(&mut *conn, org_id, spring_id).await?;
-        let daniel = crate::people::attribution::Signatory { person_id: Some(ceo.into()), name: "Daniel Okafor".into() };
+        let daniel = crate::people::attribution::Signatory { person_id: Some(ceo), name: "Daniel Okafor".into() };
         meetings::sign(conn, &chair, ago(148), org_id, &m, &daniel).await?;
         let action = |title: &str, owner: crate::ids::PersonId, due: i64| ActionFields { title: title.into(), owner_id: Some(owner), due_on: Some(day(due)), status: ActionStatus::Open, closing_note: String::new() };
         meetings::insert_action(conn, lead, ago(148), org_id, spring_id, &action("Roll out endpoint protection to every laptop", tomasz, 60)).await?;
@@ -715,9 +715,9 @@ mod records {
         campaigns::create_campaign(conn, system, ago(150), org_id, aup_v1, "Acceptable use policy v1.0", Some(today - Duration::days(120))).await?;
         // A recent starter read the acceptable use policy only after starting.
         let mei = person("mei.tanaka@acme.example");
-        let before = crate::people::model::get_in(&mut *conn, org_id, mei.into()).await?;
+        let before = crate::people::model::get_in(&mut *conn, org_id, mei).await?;
         let starter = crate::people::model::PersonFields { start_date: Some(today - Duration::days(90)), ..before.fields() };
-        crate::people::model::update(conn, system, ago(91), org_id, mei.into(), &starter).await?;
+        crate::people::model::update(conn, system, ago(91), org_id, mei, &starter).await?;
         acks::acknowledge(conn, system, ago(75), org_id, mei, aup_v1, Method::Link, "198.51.100.9", "demo").await?;
 
         // Training: the CEO never took it; the CFO's has lapsed.
@@ -762,7 +762,7 @@ mod records {
         ];
         let items: Vec<Completion> = completions
             .iter()
-            .map(|(email, module, days)| Completion { module_id: *module, person_id: person(email).into(), completed_on: today - Duration::days(*days), score: Some(80.0 + (*days % 20) as f64) })
+            .map(|(email, module, days)| Completion { module_id: *module, person_id: person(email), completed_on: today - Duration::days(*days), score: Some(80.0 + (*days % 20) as f64) })
             .collect();
         training::record(conn, system, now, org_id, training::RecordSource::Import, &items).await?;
         Ok(())

@@ -100,7 +100,7 @@ async fn dashboard(State(state): State<AppState>, member: Member) -> AppResult<D
     let waiting = crate::leadership::waiting_for(&state.db, member.org_id, member.user_id).await?;
     let roster = roster_to_decide(&state, &member, now.date_naive()).await?;
     let claim = if crate::auth::policy::may_act_as_person(member.role, true) {
-        crate::people::model::unclaimed_entry(&state.db, member.org_id, member.user_id.into(), &member.email).await?
+        crate::people::model::unclaimed_entry(&state.db, member.org_id, member.user_id, &member.email).await?
     } else {
         None
     };
@@ -134,5 +134,5 @@ async fn roster_to_decide(state: &AppState, me: &Member, today: chrono::NaiveDat
     let mut conn = state.db.acquire().await?;
     let acting = model::acting_accounts(&mut conn, me.org_id, today).await?;
     let pending = model::pending_changes(&mut conn, me.org_id).await?;
-    Ok(pending.into_iter().filter(|c| model::may_decide(me.role, me.user_id.into(), c.proposed_by, c.account_id, &acting)).collect())
+    Ok(pending.into_iter().filter(|c| model::may_decide(me.role, me.user_id, c.proposed_by, c.account_id, &acting)).collect())
 }

@@ -23,6 +23,7 @@ macro_rules! decl_id {
 
         impl $name {
             /// A fresh random id for a new record.
+            #[allow(clippy::new_without_default)] // no Default on purpose: see the module's docs
             pub fn new() -> Self {
                 Self(uuid::Uuid::new_v4())
             }

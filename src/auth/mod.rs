@@ -6,7 +6,6 @@ pub mod session;
 pub mod signup;
 pub mod throttle;
 
-use crate::ids::UserId;
 use crate::state::AppState;
 use crate::web::routes::Routes;
 use crate::audit::{self, Actor};
@@ -104,7 +103,7 @@ async fn login(State(state): State<AppState>, visitor: Visitor, Form(form): Form
     let stored = user.as_ref().map(|(_, _, h)| h.clone());
     let check = throttle::check_password(&state.db, &state.config.throttle, now, &email, &visitor.client_addr, form.password, stored, "sign-in").await?;
     let user_id = match (check, user) {
-        (throttle::PasswordCheck::Right, Some((user_id, _, _))) => UserId::from(user_id),
+        (throttle::PasswordCheck::Right, Some((user_id, _, _))) => user_id,
         (throttle::PasswordCheck::Locked(until), _) => {
             let mut res = refuse(StatusCode::TOO_MANY_REQUESTS, locked_message(until, now));
             if let Ok(v) = ((until - now).num_seconds().max(1)).to_string().parse() {
@@ -114,12 +113,12 @@ async fn login(State(state): State<AppState>, visitor: Visitor, Form(form): Form
         }
         _ => return Ok(refuse(StatusCode::UNAUTHORIZED, "The e-mail address or password is not right.".into())),
     };
-    let org_id = model::first_active_org(&state.db, user_id.into(), now.date_naive()).await?;
+    let org_id = model::first_active_org(&state.db, user_id, now.date_naive()).await?;
     let mut tx = state.db.begin().await?;
-    let cookie = session::start(&mut tx, &state, user_id.into(), org_id, visitor.session.as_ref()).await?;
-    let actor = Actor { org_id, user_id: Some(user_id.into()), label: email.clone(), request_id: visitor.request_id.clone() };
+    let cookie = session::start(&mut tx, &state, user_id, org_id, visitor.session.as_ref()).await?;
+    let actor = Actor { org_id, user_id: Some(user_id), label: email.clone(), request_id: visitor.request_id.clone() };
     audit::record(&mut tx, &actor, now, "session.signed_in", "user", user_id, json!({"address": visitor.client_addr})).await?;
-    let event = Event { org_id: None, user_id: Some(user_id.into()), email: &email, client_addr: &visitor.client_addr, kind: Kind::SignedIn, detail: String::new() };
+    let event = Event { org_id: None, user_id: Some(user_id), email: &email, client_addr: &visitor.client_addr, kind: Kind::SignedIn, detail: String::new() };
     security_log::record(&mut *tx, now, event).await?;
     tx.commit().await?;
     let target = if org_id.is_some() { next } else { "/orgs".to_string() };

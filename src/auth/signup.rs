@@ -1,7 +1,7 @@
 //! Sign-up by e-mail. The form answers the same whether or not the address
 //! already has an account; what differs goes by e-mail to that address:
 //! a link that finishes the sign-up, or a note that an account exists.
-use crate::ids::{OrgId, SignupId, UserId};
+use crate::ids::{OrgId, SignupId};
 use crate::state::AppState;
 use crate::web::routes::Routes;
 use crate::audit::Actor;
@@ -199,10 +199,9 @@ async fn finish(State(state): State<AppState>, visitor: Visitor, crate::web::Seg
         // The address got an account since the link was sent (an invitation, another sign-up).
         return Err(AppError::Conflict("This address has an account by now. Sign in, then create the organisation from the Organisations page.".into()));
     };
-    let user_id = UserId::from(user_id);
     let actor = Actor { user_id: Some(user_id), ..actor };
     crate::audit::record(&mut tx, &actor, now, "signup.finished", "user", user_id, serde_json::json!({"email": p.email})).await?;
-    model::create_organisation(&mut tx, &actor, now, org_id, &p.org_name, user_id.into()).await?;
+    model::create_organisation(&mut tx, &actor, now, org_id, &p.org_name, user_id).await?;
     let cookie = session::start(&mut tx, &state, user_id, Some(org_id), visitor.session.as_ref()).await?;
     tx.commit().await?;
     let flash = Flash::success(format!("Welcome to Mandate. {} is ready: start by inviting your ISMS lead and executives.", p.org_name));

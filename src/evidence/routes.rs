@@ -277,7 +277,7 @@ async fn new_page(State(state): State<AppState>, me: Member, Query(q): Query<New
         form.links.push(t.value());
     }
     // The signed-in member owns what they add, when they are in the directory.
-    if let Some(p) = people::person_of_user(&state.db, me.org_id, me.user_id.into()).await? {
+    if let Some(p) = people::person_of_user(&state.db, me.org_id, me.user_id).await? {
         form.owner_id = p.id.to_string();
     }
     new_view(&state, &me, form, FieldErrors::default(), None).await

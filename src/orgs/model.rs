@@ -348,7 +348,7 @@ pub async fn set_disabled(
         return Ok(m);
     }
     if disable {
-        if actor.user_id.is_some_and(|u| UserId::from(u) == m.user_id) {
+        if actor.user_id.is_some_and(|u| u == m.user_id) {
             return Err(AppError::Conflict("You cannot disable your own membership.".into()));
         }
         if m.role() == Role::Owner && other_active_owners(conn, org_id, m.id).await? == 0 {
@@ -358,7 +358,7 @@ pub async fn set_disabled(
     sqlx::query!("UPDATE memberships SET disabled_at = $3 WHERE org_id = $1 AND id = $2", org_id.0, membership_id.0, disable.then_some(now))
         .execute(&mut *conn)
         .await?;
-    let ended = if disable { crate::auth::session::end_all_for_user(conn, m.user_id.into(), None).await? } else { 0 };
+    let ended = if disable { crate::auth::session::end_all_for_user(conn, m.user_id, None).await? } else { 0 };
     let action = if disable { "membership.disabled" } else { "membership.enabled" };
     audit::record(conn, actor, now, action, "membership", membership_id, json!({"user": m.email, "sessions_ended": ended}))
         .await?;

@@ -62,7 +62,7 @@ struct OrgsPage {
 impl MembersPage {
     /// The row is the viewer's own membership.
     fn is_me(&self, m: &MemberRow) -> bool {
-        m.user_id == UserId::from(self.me.user_id)
+        m.user_id == self.me.user_id
     }
     /// An auditor's window and where today falls in it, in words.
     fn window_note(&self, w: &AccessWindow) -> String {
@@ -91,7 +91,7 @@ impl OrgsPage {
 async fn orgs_view(state: &AppState, who: &SignedIn, name: String, errors: FieldErrors) -> AppResult<OrgsPage> {
     Ok(OrgsPage {
         layout: Layout::build(&state.db, &who.visitor, "Your organisations").await?,
-        closed: model::closed_memberships(&state.db, UserId::from(who.session.user_id), who.session.today).await?,
+        closed: model::closed_memberships(&state.db, who.session.user_id, who.session.today).await?,
         today: who.session.today,
         name,
         errors,
@@ -121,7 +121,7 @@ async fn create_org(State(state): State<AppState>, who: SignedIn, Form(form): Fo
     let org_id = OrgId::new();
     let now = state.clock.now();
     let mut tx = state.db.begin().await?;
-    model::create_organisation(&mut tx, &actor_for(&who, Some(org_id)), now, org_id, &name, UserId::from(who.session.user_id)).await?;
+    model::create_organisation(&mut tx, &actor_for(&who, Some(org_id)), now, org_id, &name, who.session.user_id).await?;
     sqlx::query!("UPDATE sessions SET current_org_id = $2 WHERE id_hash = $1", &who.session.id_hash, org_id.0)
         .execute(&mut *tx)
         .await?;
@@ -136,7 +136,7 @@ struct SwitchForm {
 
 async fn switch_org(State(state): State<AppState>, who: SignedIn, Form(form): Form<SwitchForm>) -> AppResult<Response> {
     let org_id: OrgId = form.org_id.parse().map_err(|_| AppError::NotFound)?;
-    if !model::is_active_member(&state.db, org_id, UserId::from(who.session.user_id), who.session.today).await? {
+    if !model::is_active_member(&state.db, org_id, who.session.user_id, who.session.today).await? {
         return Err(AppError::NotFound);
     }
     sqlx::query!("UPDATE sessions SET current_org_id = $2 WHERE id_hash = $1", &who.session.id_hash, org_id.0)
@@ -469,7 +469,7 @@ async fn accept_invitation(
     let mut errors = FieldErrors::default();
     let mut new_account = None;
     let user_id = match offer {
-        Offer::JoinSignedIn => visitor.session.as_ref().map(|s| UserId::from(s.user_id)),
+        Offer::JoinSignedIn => visitor.session.as_ref().map(|s| s.user_id),
         Offer::SignInToJoin => {
             let (id, hash) = account.ok_or(AppError::NotFound)?;
             let cfg = &state.config.throttle;
@@ -501,7 +501,7 @@ async fn accept_invitation(
         }
         Offer::WrongAccount => None,
     };
-    let mut actor = Actor { org_id: Some(inv.org_id), user_id: user_id.map(Into::into), label: inv.email.clone(), request_id: visitor.request_id.clone() };
+    let mut actor = Actor { org_id: Some(inv.org_id), user_id, label: inv.email.clone(), request_id: visitor.request_id.clone() };
     let mut tx = state.db.begin().await?;
     let user_id = match (user_id, new_account) {
         (Some(id), _) => id,
@@ -509,7 +509,7 @@ async fn accept_invitation(
             let id = model::create_user(&mut tx, &actor, now, &inv.email, &name, &hash)
                 .await?
                 .ok_or_else(|| AppError::Conflict("An account with this e-mail address appeared meanwhile. Reload the page and sign in.".into()))?;
-            actor.user_id = Some(id.into());
+            actor.user_id = Some(id);
             id
         }
         (None, None) => return Err(AppError::NotFound),
@@ -517,7 +517,7 @@ async fn accept_invitation(
     model::accept_invitation(&mut tx, &actor, now, &inv, user_id).await?;
     let event = Event {
         org_id: Some(inv.org_id),
-        user_id: Some(user_id.into()),
+        user_id: Some(user_id),
         email: &inv.email,
         client_addr: &visitor.client_addr,
         kind: Kind::InvitationAccepted,
@@ -531,7 +531,7 @@ async fn accept_invitation(
                 .execute(&mut *tx)
                 .await?;
         }
-        None => cookies.push(session::start(&mut tx, &state, user_id.into(), Some(inv.org_id), None).await?),
+        None => cookies.push(session::start(&mut tx, &state, user_id, Some(inv.org_id), None).await?),
     }
     tx.commit().await?;
     throttle::clear_account(&state.db, &inv.email).await?;

@@ -1,7 +1,7 @@
 //! The people directory pages: list, add, edit, leavers, CSV export and the
 //! CSV import (upload, preview, apply).
 use super::{import, model, roster};
-use crate::ids::{OrgId, PeopleImportId, PersonId, UserId};
+use crate::ids::{OrgId, PeopleImportId, PersonId};
 use crate::state::AppState;
 use crate::web::routes::Routes;
 use crate::audit::{self, HistoryEntry};
@@ -338,10 +338,10 @@ async fn claim(State(state): State<AppState>, me: Member, Id(id): Id<PersonId>) 
     if !crate::auth::policy::may_act_as_person(me.role, true) {
         return Err(AppError::Forbidden);
     }
-    let person = model::unclaimed_entry(&state.db, me.org_id, UserId::from(me.user_id), &me.email).await?.filter(|p| p.id == id).ok_or(AppError::NotFound)?;
+    let person = model::unclaimed_entry(&state.db, me.org_id, me.user_id, &me.email).await?.filter(|p| p.id == id).ok_or(AppError::NotFound)?;
     let now = state.clock.now();
     let mut tx = state.db.begin().await?;
-    let linked = model::link_account(&mut tx, &me.actor(), now, me.org_id, &person.email, UserId::from(me.user_id)).await?;
+    let linked = model::link_account(&mut tx, &me.actor(), now, me.org_id, &person.email, me.user_id).await?;
     tx.commit().await?;
     let msg = match linked {
         Some(_) => format!("Your account is now linked to {} in the directory.", person.name),

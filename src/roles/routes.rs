@@ -481,7 +481,7 @@ async fn appoint(State(state): State<AppState>, me: Member, Id(id): Id<RoleId>, 
 async fn appointment_and_me(state: &AppState, me: &Member, id: AppointmentId) -> AppResult<(Appointment, Option<Person>)> {
     let mut conn = state.db.acquire().await?;
     let a = model::appointment(&mut conn, me.org_id, id).await?;
-    let person = people::person_of_user(&state.db, me.org_id, me.user_id.into()).await?;
+    let person = people::person_of_user(&state.db, me.org_id, me.user_id).await?;
     Ok((a, person))
 }
 

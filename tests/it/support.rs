@@ -328,7 +328,7 @@ impl TestApp {
         use mandate::leadership::meetings;
         let mut tx = self.db().begin().await.unwrap();
         let m = meetings::get(&mut *tx, org, mandate::ids::MeetingId(meeting)).await.unwrap();
-        let chair = mandate::people::attribution::Signatory { person_id: m.chair_id.map(Into::into), name: name.into() };
+        let chair = mandate::people::attribution::Signatory { person_id: m.chair_id, name: name.into() };
         meetings::sign(&mut tx, &self.system(org), self.state.clock.now(), org, &m, &chair).await.unwrap();
         tx.commit().await.unwrap();
     }

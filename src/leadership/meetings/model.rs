@@ -319,7 +319,7 @@ pub async fn sign(conn: &mut PgConnection, actor: &Actor, now: DateTime<Utc>, or
         return Err(AppError::Conflict(why.into()));
     }
     let name = chair.name.as_str();
-    let chair_id: Option<PersonId> = chair.person_id.map(Into::into);
+    let chair_id: Option<PersonId> = chair.person_id;
     let done = sqlx::query!(
         "UPDATE meetings SET signed_off_by = $3, signed_off_name = $4, signed_off_at = $5, signed_off_as = $6,
                 signed_off_title = (SELECT NULLIF(btrim(t.job_title), '') FROM people t WHERE t.org_id = $1 AND t.id = $6)

@@ -243,7 +243,7 @@ pub struct Decider {
 
 impl Decider {
     pub fn of(me: &crate::auth::session::Member) -> Self {
-        Decider { actor: me.actor(), user_id: UserId::from(me.user_id), role: me.role }
+        Decider { actor: me.actor(), user_id: me.user_id, role: me.role }
     }
 }
 

@@ -1,7 +1,7 @@
 //! The top-management roster page: who is top management, which account
 //! acts for them, the changes waiting for a leader, and every decision.
 use super::model::{self, Change, ChangeRow, Decider, Leader};
-use crate::ids::{PersonId, RosterChangeId, UserId};
+use crate::ids::{PersonId, RosterChangeId};
 use crate::state::AppState;
 use crate::web::routes::Routes;
 use crate::security_log::model::{self as security_log, Event, Kind};
@@ -59,8 +59,8 @@ async fn page(State(state): State<AppState>, me: Member) -> AppResult<RosterPage
     let open = open
         .into_iter()
         .map(|c| Open {
-            may_decide: model::may_decide(me.role, UserId::from(me.user_id), c.proposed_by, c.account_id, &acting),
-            may_withdraw: c.proposed_by == Some(UserId::from(me.user_id)),
+            may_decide: model::may_decide(me.role, me.user_id, c.proposed_by, c.account_id, &acting),
+            may_withdraw: c.proposed_by == Some(me.user_id),
             change: c,
         })
         .collect();
