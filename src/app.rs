@@ -7,7 +7,6 @@ use crate::state::AppState;
 use crate::web;
 use crate::web::routes::Routes;
 use axum::Router;
-use axum::http::Method;
 use axum::middleware::{from_fn, from_fn_with_state};
 use tower_http::catch_panic::CatchPanicLayer;
 
@@ -33,8 +32,8 @@ fn routes() -> Routes {
     crate::audit::pages::routes(r)
 }
 
-/// Every (method, path) the application serves.
-pub fn route_list() -> Vec<(Method, &'static str)> {
+/// Every route the application serves, with the access it declares.
+pub fn route_list() -> Vec<web::routes::RouteEntry> {
     routes().into_parts().1
 }
 

@@ -5,7 +5,8 @@ use axum::extract::State;
 use axum::http::StatusCode;
 
 pub fn routes(r: Routes) -> Routes {
-    r.get("/healthz", healthz).get("/readyz", readyz)
+    use crate::auth::policy::Access;
+    r.get("/healthz", Access::Public, healthz).get("/readyz", Access::Public, readyz)
 }
 
 /// The process is up and serving.

@@ -12,7 +12,8 @@ use axum::response::{IntoResponse, Redirect, Response};
 use chrono::{DateTime, Utc};
 
 pub fn routes(r: Routes) -> Routes {
-    r.get("/", landing).get("/dashboard", dashboard)
+    use crate::auth::policy::{Access, Access::Can, Action::*};
+    r.get("/", Access::Public, landing).get("/dashboard", Can(ViewHome), dashboard)
 }
 
 #[derive(Template, WebTemplate)]
@@ -68,7 +69,6 @@ struct DashboardPage {
 }
 
 async fn dashboard(State(state): State<AppState>, member: Member) -> AppResult<DashboardPage> {
-    member.require(Action::ViewHome)?;
     let now = state.clock.now();
     let counts = sqlx::query!(r#"SELECT role, count(*) AS "count!" FROM memberships WHERE org_id = $1 AND disabled_at IS NULL GROUP BY role"#, member.org_id.0)
         .fetch_all(&state.db)

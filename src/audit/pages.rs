@@ -2,7 +2,6 @@
 use crate::ids::OrgId;
 use crate::state::AppState;
 use crate::web::routes::Routes;
-use crate::auth::policy::Action;
 use crate::auth::session::Member;
 use crate::error::AppResult;
 use crate::web::{Layout, csv};
@@ -19,7 +18,8 @@ use sqlx::PgPool;
 const PAGE: i64 = 100;
 
 pub fn routes(r: Routes) -> Routes {
-    r.get("/audit", log_page).get("/audit.csv", export)
+    use crate::auth::policy::{Access::Can, Action::*};
+    r.get("/audit", Can(ViewAuditLog), log_page).get("/audit.csv", Can(ViewAuditLog), export)
 }
 
 #[derive(Deserialize, Default, Clone)]
@@ -127,7 +127,6 @@ struct LogPage {
 }
 
 async fn log_page(State(state): State<AppState>, me: Member, Query(filter): Query<Filter>) -> AppResult<LogPage> {
-    me.require(Action::ViewAuditLog)?;
     let mut entries: Vec<Entry> = entries(&state.db, me.org_id, &filter, filter.before, Some(PAGE + 1)).try_collect().await?;
     let older = if entries.len() as i64 > PAGE {
         entries.truncate(PAGE as usize);
@@ -150,7 +149,6 @@ async fn log_page(State(state): State<AppState>, me: Member, Query(filter): Quer
 
 /// Streams every matching row: constant memory whatever the log's size.
 async fn export(State(state): State<AppState>, me: Member, Query(filter): Query<Filter>) -> AppResult<Response> {
-    me.require(Action::ViewAuditLog)?;
     let org_id = me.org_id;
     Ok(csv::stream_rows(
         &format!("audit-log-{}.csv", state.clock.now().format("%Y%m%d")),

@@ -24,12 +24,13 @@ use serde_json::json;
 use session::{Flash, SignedIn, Visitor};
 
 pub fn routes(r: Routes) -> Routes {
+    use crate::auth::policy::Access;
     signup::routes(r)
-        .get("/login", login_page)
-        .post("/login", login)
-        .post("/logout", logout)
-        .get("/account", account_page)
-        .post("/account/password", change_password)
+        .get("/login", Access::Public, login_page)
+        .post("/login", Access::Public, login)
+        .post("/logout", Access::Public, logout)
+        .get("/account", Access::SignedIn, account_page)
+        .post("/account/password", Access::SignedIn, change_password)
 }
 
 /// Only local paths are followed after sign-in (no open redirects).

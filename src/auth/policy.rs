@@ -1,5 +1,7 @@
 //! Who may do what: the one place where roles meet actions.
-//! Handlers ask `member.require(Action::X)?`; nothing else decides access.
+//! Every route declares its [`Access`] where it is added (`web::routes`),
+//! and the route itself enforces it before the handler runs; handlers ask
+//! only the finer questions (`may_edit_evidence`, the person asked, …).
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::str::FromStr;
@@ -86,6 +88,22 @@ impl<'r> sqlx::Decode<'r, sqlx::Postgres> for Role {
         let s = <&str as sqlx::Decode<sqlx::Postgres>>::decode(value)?;
         Ok(s.parse::<Role>()?)
     }
+}
+
+/// What a route demands before its handler runs, declared beside the route
+/// (`routes.get("/people", Can(ViewPeople), list_page)`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Anyone, signed in or not: sign-in pages, health checks, and links
+    /// that carry their own secret token.
+    Public,
+    /// A signed-in account, with or without an organisation selected.
+    SignedIn,
+    /// An active member of the selected organisation, in any role; the
+    /// handler decides the rest (only the person asked answers an ask).
+    Member,
+    /// A member whose role allows the action.
+    Can(Action),
 }
 
 /// Everything a member can try to do inside an organisation.

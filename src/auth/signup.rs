@@ -24,7 +24,8 @@ use serde::Deserialize;
 pub const LINK_HOURS: i64 = 24;
 
 pub fn routes(r: Routes) -> Routes {
-    r.get("/signup", signup_page).post("/signup", signup).get("/signup/{token}", finish_page).post("/signup/{token}", finish)
+    use crate::auth::policy::Access;
+    r.get("/signup", Access::Public, signup_page).post("/signup", Access::Public, signup).get("/signup/{token}", Access::Public, finish_page).post("/signup/{token}", Access::Public, finish)
 }
 
 #[derive(Deserialize, Default, Clone)]

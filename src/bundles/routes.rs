@@ -2,7 +2,6 @@
 use crate::ids::JobId;
 use crate::state::AppState;
 use crate::web::routes::Routes;
-use crate::auth::policy::Action;
 use crate::auth::session::{Flash, Member};
 use crate::error::{AppError, AppResult};
 use crate::web::form::parse_date;
@@ -20,7 +19,8 @@ use super::jobs::{self, Job};
 use serde::Deserialize;
 
 pub fn routes(r: Routes) -> Routes {
-    r.get("/bundles", list_page).post("/bundles", request).get("/bundles/{id}", show_page).get("/bundles/{id}/download", download)
+    use crate::auth::policy::{Access::Can, Action::*};
+    r.get("/bundles", Can(ExportBundles), list_page).post("/bundles", Can(ExportBundles), request).get("/bundles/{id}", Can(ExportBundles), show_page).get("/bundles/{id}/download", Can(ExportBundles), download)
 }
 
 #[derive(Deserialize, Default)]
@@ -52,7 +52,6 @@ async fn list_view(state: &AppState, me: &Member, form: RequestForm, errors: Fie
 }
 
 async fn list_page(State(state): State<AppState>, me: Member) -> AppResult<ListPage> {
-    me.require(Action::ExportBundles)?;
     let today = state.clock.now().date_naive();
     list_view(&state, &me, RequestForm { as_of: today.to_string(), ..Default::default() }, FieldErrors::default()).await
 }
@@ -92,7 +91,6 @@ fn parse(form: &RequestForm, today: NaiveDate) -> Result<Params, FieldErrors> {
 }
 
 async fn request(State(state): State<AppState>, me: Member, Form(form): Form<RequestForm>) -> AppResult<Response> {
-    me.require(Action::ExportBundles)?;
     let now = state.clock.now();
     let params = match parse(&form, now.date_naive()) {
         Ok(p) => p,
@@ -113,7 +111,6 @@ struct ShowPage {
 }
 
 async fn show_page(State(state): State<AppState>, me: Member, Id(id): Id<JobId>) -> AppResult<Response> {
-    me.require(Action::ExportBundles)?;
     let job = jobs::get(&state.db, me.org_id, id).await?;
     let refresh = job.is_pending();
     let mut res = ShowPage { layout: Layout::build(&state.db, &me.visitor, "Evidence bundle").await?, job }.into_response();
@@ -125,7 +122,6 @@ async fn show_page(State(state): State<AppState>, me: Member, Id(id): Id<JobId>)
 }
 
 async fn download(State(state): State<AppState>, me: Member, Id(id): Id<JobId>) -> AppResult<Response> {
-    me.require(Action::ExportBundles)?;
     let job = jobs::get(&state.db, me.org_id, id).await?;
     let Some(key) = jobs::result_key(&state.db, me.org_id, id).await? else {
         return Err(AppError::Conflict("This bundle is not ready yet.".into()));

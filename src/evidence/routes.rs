@@ -26,16 +26,17 @@ use std::collections::HashSet;
 use uuid::Uuid;
 
 pub fn routes(r: Routes) -> Routes {
-    r.get("/evidence", register_page)
-        .get("/evidence.csv", export)
-        .get("/evidence/new", new_page)
-        .post_upload("/evidence", create, None)
-        .get("/evidence/files/{id}", download)
-        .get("/evidence/{id}", item_page)
-        .post("/evidence/{id}", update)
-        .post_upload("/evidence/{id}/revisions", add_revision, None)
-        .post("/evidence/{id}/links", add_link)
-        .post("/evidence/{id}/links/remove", remove_link)
+    use crate::auth::policy::{Access::Can, Action::*};
+    r.get("/evidence", Can(ViewEvidence), register_page)
+        .get("/evidence.csv", Can(ViewEvidence), export)
+        .get("/evidence/new", Can(UploadEvidence), new_page)
+        .post_upload("/evidence", Can(UploadEvidence), create, None)
+        .get("/evidence/files/{id}", Can(ViewEvidence), download)
+        .get("/evidence/{id}", Can(ViewEvidence), item_page)
+        .post("/evidence/{id}", Can(UploadEvidence), update)
+        .post_upload("/evidence/{id}/revisions", Can(UploadEvidence), add_revision, None)
+        .post("/evidence/{id}/links", Can(UploadEvidence), add_link)
+        .post("/evidence/{id}/links/remove", Can(UploadEvidence), remove_link)
 }
 
 /// Room for the other form fields around the file.
@@ -64,7 +65,6 @@ impl RegisterPage {
 }
 
 async fn register_page(State(state): State<AppState>, me: Member, Query(filter): Query<Filter>) -> AppResult<RegisterPage> {
-    me.require(Action::ViewEvidence)?;
     let today = state.clock.now().date_naive();
     let total = model::count(&state.db, me.org_id, &filter, today).await?;
     let pager = Pager::new("/evidence", filter.query(), total, filter.page);
@@ -84,7 +84,6 @@ async fn register_page(State(state): State<AppState>, me: Member, Query(filter):
 }
 
 async fn export(State(state): State<AppState>, me: Member, Query(filter): Query<Filter>) -> AppResult<Response> {
-    me.require(Action::ViewEvidence)?;
     let today = state.clock.now().date_naive();
     let org_id = me.org_id;
     Ok(csv::stream_rows(
@@ -265,7 +264,6 @@ struct NewQuery {
 }
 
 async fn new_page(State(state): State<AppState>, me: Member, Query(q): Query<NewQuery>) -> AppResult<NewPage> {
-    me.require(Action::UploadEvidence)?;
     let mut form = ItemForm { kind: Kind::Document.as_str().into(), ..Default::default() };
     if let Some(id) = q.requirement.as_deref().and_then(|r| r.parse::<Uuid>().ok()) {
         form.links.push(Target { kind: TargetKind::Requirement, id }.value());
@@ -450,7 +448,6 @@ fn uploaded(state: &AppState, headers: &HeaderMap, to: &str, flash: Flash) -> Re
 }
 
 async fn create(State(state): State<AppState>, me: Member, headers: HeaderMap, multipart: Multipart) -> AppResult<Response> {
-    me.require(Action::UploadEvidence)?;
     let revision_id = RevisionId::new();
     let key = EvidenceStore::key_for(me.org_id, revision_id);
     let upload = match receive(&state, &me, &headers, multipart, &key).await {
@@ -583,7 +580,6 @@ async fn item_view(state: &AppState, me: &Member, item: Item, form: ItemForm, er
 }
 
 async fn item_page(State(state): State<AppState>, me: Member, Id(id): Id<EvidenceId>) -> AppResult<ItemPage> {
-    me.require(Action::ViewEvidence)?;
     let item = model::get(&state.db, me.org_id, id).await?;
     let form = ItemForm::from_item(&item);
     item_view(&state, &me, item, form, FieldErrors::default(), None).await
@@ -591,7 +587,6 @@ async fn item_page(State(state): State<AppState>, me: Member, Id(id): Id<Evidenc
 
 /// Loads an item the member may change (404 for another tenant's, 403 for someone else's).
 async fn editable(state: &AppState, me: &Member, id: EvidenceId) -> AppResult<Item> {
-    me.require(Action::UploadEvidence)?;
     let item = model::get(&state.db, me.org_id, id).await?;
     if !may_edit(me, &item) {
         return Err(AppError::Forbidden);
@@ -692,7 +687,6 @@ async fn remove_link(State(state): State<AppState>, me: Member, Id(id): Id<Evide
 
 /// A revision's file, always as an attachment, never rendered by the browser.
 async fn download(State(state): State<AppState>, me: Member, Id(id): Id<RevisionId>) -> AppResult<Response> {
-    me.require(Action::ViewEvidence)?;
     let rev = model::revision(&state.db, me.org_id, id).await?;
     let (size, stream) = state.store.read(&rev.object_key).await?;
     let mut res = Response::new(Body::from_stream(stream));

@@ -23,7 +23,8 @@ use serde::Deserialize;
 use std::collections::BTreeMap;
 
 pub fn routes(r: crate::web::routes::Routes) -> crate::web::routes::Routes {
-    r.get("/gaps", gaps_page).get("/gaps.csv", gaps_export).get("/leadership", board_page).get("/leadership/trend.svg", trend_svg)
+    use crate::auth::policy::{Access::Can, Action::*};
+    r.get("/gaps", Can(ViewGaps), gaps_page).get("/gaps.csv", Can(ViewGaps), gaps_export).get("/leadership", Can(ViewGaps), board_page).get("/leadership/trend.svg", Can(ViewGaps), trend_svg)
 }
 
 /// The day to evaluate, as typed: empty means today; a bad or future date
@@ -166,7 +167,6 @@ impl GapsPage {
 }
 
 async fn gaps_page(State(state): State<AppState>, me: Member, Query(filter): Query<Filter>) -> AppResult<GapsPage> {
-    me.require(Action::ViewGaps)?;
     let today = state.clock.now().date_naive();
     let (as_of, date_problem) = as_of(filter.as_of.as_deref(), today);
     let e = evaluation(&state.db, &state.gaps, me.org_id, as_of).await?;
@@ -192,7 +192,6 @@ async fn gaps_page(State(state): State<AppState>, me: Member, Query(filter): Que
 }
 
 async fn gaps_export(State(state): State<AppState>, me: Member, Query(filter): Query<Filter>) -> AppResult<Response> {
-    me.require(Action::ViewGaps)?;
     let today = state.clock.now().date_naive();
     let (as_of, _) = as_of(filter.as_of.as_deref(), today);
     let e = evaluation(&state.db, &state.gaps, me.org_id, as_of).await?;
@@ -238,7 +237,6 @@ struct BoardPage {
 }
 
 async fn board_page(State(state): State<AppState>, me: Member) -> AppResult<BoardPage> {
-    me.require(Action::ViewGaps)?;
     let today = state.clock.now().date_naive();
     let e = evaluation(&state.db, &state.gaps, me.org_id, today).await?;
     let can_sign = me.can(Action::SignPolicies);
@@ -260,7 +258,6 @@ async fn board_page(State(state): State<AppState>, me: Member) -> AppResult<Boar
 const TREND_PARALLEL: usize = 3;
 
 async fn trend_svg(State(state): State<AppState>, me: Member) -> AppResult<Response> {
-    me.require(Action::ViewGaps)?;
     let today = state.clock.now().date_naive();
     let head = crate::audit::records_version(&state.db, me.org_id).await?;
     // Thirteen evaluations when nothing is cached: run a few side by side,

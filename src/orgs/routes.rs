@@ -23,19 +23,20 @@ use window::{AccessWindow, WindowState};
 use serde::Deserialize;
 
 pub fn routes(r: Routes) -> Routes {
-    r.get("/orgs", orgs_page)
-        .post("/orgs", create_org)
-        .post("/orgs/switch", switch_org)
-        .get("/members", members_page)
-        .get("/members.csv", members_csv)
-        .post("/members/invite", invite)
-        .post("/members/{id}/role", change_role)
-        .post("/members/{id}/window", set_window)
-        .post("/members/{id}/disable", disable_member)
-        .post("/members/{id}/enable", enable_member)
-        .post("/invitations/{id}/revoke", revoke_invitation)
-        .get("/invite/{token}", invitation_page)
-        .post("/invite/{token}", accept_invitation)
+    use crate::auth::policy::{Access, Access::Can, Action::*};
+    r.get("/orgs", Access::SignedIn, orgs_page)
+        .post("/orgs", Access::SignedIn, create_org)
+        .post("/orgs/switch", Access::SignedIn, switch_org)
+        .get("/members", Can(ViewMembers), members_page)
+        .get("/members.csv", Can(ViewMembers), members_csv)
+        .post("/members/invite", Can(InviteMember), invite)
+        .post("/members/{id}/role", Can(ChangeMemberRole), change_role)
+        .post("/members/{id}/window", Can(SetAccessWindow), set_window)
+        .post("/members/{id}/disable", Can(DisableMember), disable_member)
+        .post("/members/{id}/enable", Can(DisableMember), enable_member)
+        .post("/invitations/{id}/revoke", Can(RevokeInvitation), revoke_invitation)
+        .get("/invite/{token}", Access::Public, invitation_page)
+        .post("/invite/{token}", Access::Public, accept_invitation)
 }
 
 fn actor_for(who: &SignedIn, org_id: Option<OrgId>) -> Actor {
@@ -191,7 +192,6 @@ struct MembersPage {
 }
 
 async fn members_view(state: &AppState, me: Member, invite: InviteForm, errors: FieldErrors) -> AppResult<MembersPage> {
-    me.require(Action::ViewMembers)?;
     let can_invite = me.can(Action::InviteMember);
     Ok(MembersPage {
         layout: Layout::build(&state.db, &me.visitor, "Members").await?,
@@ -214,7 +214,6 @@ async fn members_page(State(state): State<AppState>, me: Member) -> AppResult<Me
 }
 
 async fn members_csv(State(state): State<AppState>, me: Member) -> AppResult<Response> {
-    me.require(Action::ViewMembers)?;
     let members = model::list_members(&state.db, me.org_id).await?;
     let mut out = crate::web::csv::row(&["name", "email", "role", "status", "member_since", "access_from", "access_until"]);
     for m in &members {
@@ -236,7 +235,6 @@ async fn members_csv(State(state): State<AppState>, me: Member) -> AppResult<Res
 }
 
 async fn invite(State(state): State<AppState>, me: Member, Form(form): Form<InviteForm>) -> AppResult<Response> {
-    me.require(Action::InviteMember)?;
     let mut errors = FieldErrors::default();
     let email = parse_email(&form.email).map_err(|e| errors.add("email", e)).ok();
     let role = match form.role.parse::<Role>() {
@@ -301,7 +299,6 @@ struct RoleForm {
 }
 
 async fn change_role(State(state): State<AppState>, me: Member, Id(id): Id<MembershipId>, Form(form): Form<RoleForm>) -> AppResult<Response> {
-    me.require(Action::ChangeMemberRole)?;
     let role: Role = form.role.parse().map_err(|_| AppError::BadRequest("Choose one of the listed roles.".into()))?;
     let now = state.clock.now();
     let mut tx = state.db.begin().await?;
@@ -320,7 +317,6 @@ struct WindowForm {
 }
 
 async fn set_window(State(state): State<AppState>, me: Member, Id(id): Id<MembershipId>, Form(form): Form<WindowForm>) -> AppResult<Response> {
-    me.require(Action::SetAccessWindow)?;
     let now = state.clock.now();
     let window = AccessWindow::parse(&form.access_from, &form.access_until, Role::Auditor, now.date_naive()).map_err(|(_, msg)| AppError::BadRequest(msg))?;
     let mut tx = state.db.begin().await?;
@@ -337,7 +333,6 @@ async fn set_window(State(state): State<AppState>, me: Member, Id(id): Id<Member
 }
 
 async fn set_disabled(state: AppState, me: Member, id: MembershipId, disable: bool) -> AppResult<Response> {
-    me.require(Action::DisableMember)?;
     let now = state.clock.now();
     let mut tx = state.db.begin().await?;
     let m = model::set_disabled(&mut tx, &me.actor(), now, me.org_id, id, disable).await?;
@@ -361,7 +356,6 @@ async fn enable_member(State(state): State<AppState>, me: Member, Id(id): Id<Mem
 }
 
 async fn revoke_invitation(State(state): State<AppState>, me: Member, Id(id): Id<InvitationId>) -> AppResult<Response> {
-    me.require(Action::RevokeInvitation)?;
     let now = state.clock.now();
     let mut tx = state.db.begin().await?;
     let email = model::revoke_invitation(&mut tx, &me.actor(), now, me.org_id, id).await?;

@@ -25,20 +25,21 @@ use serde_json::json;
 use std::collections::HashSet;
 
 pub fn routes(r: Routes) -> Routes {
+    use crate::auth::policy::{Access::Can, Action::*};
     roster::routes(r)
-        .get("/people", list_page)
-        .get("/people.csv", export)
-        .get("/people/new", new_page)
-        .post("/people", create)
-        .get("/people/import", import_page)
-        .get("/people/import/template.csv", import_template)
-        .post_upload("/people/import", upload, Some(import::MAX_BYTES + crate::web::sheet::FORM_ROOM))
-        .get("/people/import/{id}", preview_page)
-        .post("/people/import/{id}/apply", apply_import)
-        .get("/people/{id}", person_page)
-        .post("/people/{id}", update)
-        .post("/people/{id}/leaver", mark_leaver)
-        .post("/people/{id}/this-is-me", claim)
+        .get("/people", Can(ViewPeople), list_page)
+        .get("/people.csv", Can(ViewPeople), export)
+        .get("/people/new", Can(ManagePeople), new_page)
+        .post("/people", Can(ManagePeople), create)
+        .get("/people/import", Can(ManagePeople), import_page)
+        .get("/people/import/template.csv", Can(ManagePeople), import_template)
+        .post_upload("/people/import", Can(ManagePeople), upload, Some(import::MAX_BYTES + crate::web::sheet::FORM_ROOM))
+        .get("/people/import/{id}", Can(ManagePeople), preview_page)
+        .post("/people/import/{id}/apply", Can(ManagePeople), apply_import)
+        .get("/people/{id}", Can(ViewPeople), person_page)
+        .post("/people/{id}", Can(ManagePeople), update)
+        .post("/people/{id}/leaver", Can(ManagePeople), mark_leaver)
+        .post("/people/{id}/this-is-me", Can(ViewHome), claim)
 }
 
 // ---------- list and export ----------
@@ -56,7 +57,6 @@ struct ListPage {
 }
 
 async fn list_page(State(state): State<AppState>, me: Member, Query(filter): Query<Filter>) -> AppResult<ListPage> {
-    me.require(Action::ViewPeople)?;
     let today = state.clock.now().date_naive();
     let total = model::count_filtered(&state.db, me.org_id, &filter, today).await?;
     let pager = Pager::new("/people", filter.query(), total, filter.page);
@@ -73,7 +73,6 @@ async fn list_page(State(state): State<AppState>, me: Member, Query(filter): Que
 }
 
 async fn export(State(state): State<AppState>, me: Member, Query(filter): Query<Filter>) -> AppResult<Response> {
-    me.require(Action::ViewPeople)?;
     let today = state.clock.now().date_naive();
     let yes = |b: bool| if b { "yes" } else { "no" }.to_string();
     let rows = model::filtered(me.org_id, &filter, today, None, 0);
@@ -246,12 +245,10 @@ async fn form_page(
 }
 
 async fn new_page(State(state): State<AppState>, me: Member) -> AppResult<FormPage> {
-    me.require(Action::ManagePeople)?;
     form_page(&state, &me, None, PersonForm { kind: "employee".into(), ..Default::default() }, FieldErrors::default()).await
 }
 
 async fn person_page(State(state): State<AppState>, me: Member, Id(id): Id<PersonId>) -> AppResult<FormPage> {
-    me.require(Action::ViewPeople)?;
     let person = model::get(&state.db, me.org_id, id).await?;
     let form = PersonForm::from_person(&person);
     form_page(&state, &me, Some(person), form, FieldErrors::default()).await
@@ -268,7 +265,6 @@ fn field_of(e: &AppError) -> Option<(&'static str, String)> {
 }
 
 async fn save(state: AppState, me: Member, person: Option<Person>, form: PersonForm) -> AppResult<Response> {
-    me.require(Action::ManagePeople)?;
     let again = |person: Option<Person>, form: PersonForm, errors: FieldErrors| async {
         let page = form_page(&state, &me, person, form, errors).await?;
         Ok::<Response, AppError>((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
@@ -307,7 +303,6 @@ async fn create(State(state): State<AppState>, me: Member, Form(form): Form<Pers
 }
 
 async fn update(State(state): State<AppState>, me: Member, Id(id): Id<PersonId>, Form(form): Form<PersonForm>) -> AppResult<Response> {
-    me.require(Action::ManagePeople)?;
     let person = model::get(&state.db, me.org_id, id).await?;
     save(state, me, Some(person), form).await
 }
@@ -319,7 +314,6 @@ struct LeaverForm {
 }
 
 async fn mark_leaver(State(state): State<AppState>, me: Member, Id(id): Id<PersonId>, Form(form): Form<LeaverForm>) -> AppResult<Response> {
-    me.require(Action::ManagePeople)?;
     let end = parse_date(&form.end_date, "the leaving date")
         .map_err(AppError::BadRequest)?
         .ok_or_else(|| AppError::BadRequest("Enter the leaving date.".into()))?;
@@ -334,7 +328,6 @@ async fn mark_leaver(State(state): State<AppState>, me: Member, Id(id): Id<Perso
 /// address is them: the only way, besides accepting an invitation sent to
 /// that address, that a person gets linked to an account.
 async fn claim(State(state): State<AppState>, me: Member, Id(id): Id<PersonId>) -> AppResult<Response> {
-    me.require(Action::ViewHome)?;
     if !crate::auth::policy::may_act_as_person(me.role, true) {
         return Err(AppError::Forbidden);
     }
@@ -373,17 +366,14 @@ async fn import_view(state: &AppState, me: &Member, error: Option<String>) -> Ap
 }
 
 async fn import_page(State(state): State<AppState>, me: Member) -> AppResult<ImportPage> {
-    me.require(Action::ManagePeople)?;
     import_view(&state, &me, None).await
 }
 
-async fn import_template(me: Member) -> AppResult<Response> {
-    me.require(Action::ManagePeople)?;
+async fn import_template() -> AppResult<Response> {
     Ok(csv::attachment("people-template.csv", import::template()))
 }
 
 async fn upload(State(state): State<AppState>, me: Member, mut multipart: Multipart) -> AppResult<Response> {
-    me.require(Action::ManagePeople)?;
     // The file is parsed as it arrives; only checked rows are kept.
     let mut parser = import::Parser::new();
     let received = crate::web::sheet::receive(&mut multipart, "people.csv", import::MAX_BYTES, |piece| parser.feed(piece)).await;
@@ -507,7 +497,6 @@ struct PreviewPage {
 const SHOWN: usize = 200;
 
 async fn preview_page(State(state): State<AppState>, me: Member, Id(id): Id<PeopleImportId>) -> AppResult<PreviewPage> {
-    me.require(Action::ManagePeople)?;
     let mut conn = state.db.acquire().await?;
     let stored = stored_import(&mut conn, me.org_id, id, false).await?;
     let existing = model::all(&mut conn, me.org_id).await?;
@@ -568,7 +557,6 @@ async fn preview_page(State(state): State<AppState>, me: Member, Id(id): Id<Peop
 }
 
 async fn apply_import(State(state): State<AppState>, me: Member, Id(id): Id<PeopleImportId>) -> AppResult<Response> {
-    me.require(Action::ManagePeople)?;
     let now = state.clock.now();
     let mut tx = state.db.begin().await?;
     // One import at a time per organisation, so two files never race on the same people.

@@ -4,7 +4,6 @@
 use crate::ids::{OrgId, PersonId};
 use crate::state::AppState;
 use crate::web::routes::Routes;
-use crate::auth::policy::Action;
 use crate::auth::session::Member;
 use crate::error::AppResult;
 use crate::policies::versions::model::PolicyKind;
@@ -17,7 +16,8 @@ use chrono::{DateTime, Months, NaiveDate, Utc};
 use serde::Deserialize;
 
 pub fn routes(r: Routes) -> Routes {
-    r.get("/onboarding", page).get("/onboarding.csv", export)
+    use crate::auth::policy::{Access::Can, Action::*};
+    r.get("/onboarding", Can(ViewPolicies), page).get("/onboarding.csv", Can(ViewPolicies), export)
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -122,7 +122,6 @@ struct OnboardingPage {
 }
 
 async fn page(State(state): State<AppState>, me: Member, Query(w): Query<Window>) -> AppResult<OnboardingPage> {
-    me.require(Action::ViewPolicies)?;
     let starters = starters(&state.db, me.org_id, state.clock.now().date_naive(), w.months()).await?;
     Ok(OnboardingPage {
         layout: Layout::build(&state.db, &me.visitor, "Onboarding").await?,
@@ -133,7 +132,6 @@ async fn page(State(state): State<AppState>, me: Member, Query(w): Query<Window>
 }
 
 async fn export(State(state): State<AppState>, me: Member, Query(w): Query<Window>) -> AppResult<Response> {
-    me.require(Action::ViewPolicies)?;
     let today = state.clock.now().date_naive();
     let list = starters(&state.db, me.org_id, today, w.months()).await?;
     let mut out = csv::row(&["name", "email", "department", "start_date", "is_policy_acknowledged", "acceptable_use_acknowledged", "verdict"]);

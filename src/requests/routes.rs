@@ -17,14 +17,15 @@ use crate::ids::{EvidenceRequestId, RequirementId};
 use serde::Deserialize;
 
 pub fn routes(r: Routes) -> Routes {
-    r.get("/evidence-requests", list_page)
-        .get("/evidence-requests.csv", export)
-        .post("/evidence-requests", raise)
-        .get("/evidence-requests/{id}", show_page)
-        .post("/evidence-requests/{id}/answer", answer)
-        .post("/evidence-requests/{id}/link", link_existing)
-        .post("/evidence-requests/{id}/close", close)
-        .post("/evidence-requests/{id}/reopen", reopen)
+    use crate::auth::policy::{Access::Can, Action::*};
+    r.get("/evidence-requests", Can(ViewEvidenceRequests), list_page)
+        .get("/evidence-requests.csv", Can(ViewEvidenceRequests), export)
+        .post("/evidence-requests", Can(RaiseEvidenceRequests), raise)
+        .get("/evidence-requests/{id}", Can(ViewEvidenceRequests), show_page)
+        .post("/evidence-requests/{id}/answer", Can(AnswerEvidenceRequests), answer)
+        .post("/evidence-requests/{id}/link", Can(AnswerEvidenceRequests), link_existing)
+        .post("/evidence-requests/{id}/close", Can(RaiseEvidenceRequests), close)
+        .post("/evidence-requests/{id}/reopen", Can(RaiseEvidenceRequests), reopen)
 }
 
 #[derive(Deserialize, Default)]
@@ -44,7 +45,6 @@ struct ListPage {
 }
 
 async fn list_page(State(state): State<AppState>, me: Member, Query(f): Query<Filter>) -> AppResult<ListPage> {
-    me.require(Action::ViewEvidenceRequests)?;
     let status = f.status.parse::<Status>().ok();
     Ok(ListPage {
         layout: Layout::build(&state.db, &me.visitor, "Evidence requests").await?,
@@ -56,7 +56,6 @@ async fn list_page(State(state): State<AppState>, me: Member, Query(f): Query<Fi
 }
 
 async fn export(State(state): State<AppState>, me: Member, Query(f): Query<Filter>) -> AppResult<Response> {
-    me.require(Action::ViewEvidenceRequests)?;
     let requests = model::list(&state.db, me.org_id, f.status.parse().ok(), None).await?;
     let mut out = csv::row(&["requirement", "question", "status", "asked_by", "asked_at", "answer", "answered_by", "answered_at", "evidence_items", "closed_at"]);
     let time = |t: Option<chrono::DateTime<chrono::Utc>>| t.map(|t| t.format("%Y-%m-%d %H:%M").to_string()).unwrap_or_default();
@@ -86,7 +85,6 @@ struct RaiseForm {
 }
 
 async fn raise(State(state): State<AppState>, me: Member, Form(form): Form<RaiseForm>) -> AppResult<Response> {
-    me.require(Action::RaiseEvidenceRequests)?;
     let requirement: RequirementId = form.requirement_id.parse().map_err(|_| AppError::NotFound)?;
     let question = parse_text(&form.question, "what you want to see", 2000).map_err(AppError::BadRequest)?;
     let mut tx = state.db.begin().await?;
@@ -110,7 +108,6 @@ struct ShowPage {
 }
 
 async fn show_page(State(state): State<AppState>, me: Member, Id(id): Id<EvidenceRequestId>) -> AppResult<ShowPage> {
-    me.require(Action::ViewEvidenceRequests)?;
     let q = model::get(&state.db, me.org_id, id).await?;
     let evidence = evidence::for_target(&state.db, me.org_id, Target { kind: TargetKind::EvidenceRequest, id: id.0 }).await?;
     let can_answer = me.can(Action::AnswerEvidenceRequests);
@@ -141,7 +138,6 @@ struct AnswerForm {
 }
 
 async fn answer(State(state): State<AppState>, me: Member, Id(id): Id<EvidenceRequestId>, Form(form): Form<AnswerForm>) -> AppResult<Response> {
-    me.require(Action::AnswerEvidenceRequests)?;
     let note = parse_optional(&form.answer, "the answer", 4000, true).map_err(AppError::BadRequest)?;
     let mut tx = state.db.begin().await?;
     model::answer(&mut tx, &me.actor(), state.clock.now(), me.org_id, id, &note).await?;
@@ -157,7 +153,6 @@ struct LinkForm {
 
 /// Links an item already in the vault to the request.
 async fn link_existing(State(state): State<AppState>, me: Member, Id(id): Id<EvidenceRequestId>, Form(form): Form<LinkForm>) -> AppResult<Response> {
-    me.require(Action::AnswerEvidenceRequests)?;
     let item: crate::ids::EvidenceId = form.item_id.parse().map_err(|_| AppError::BadRequest("Choose an evidence item to link.".into()))?;
     model::get(&state.db, me.org_id, id).await?;
     let mut tx = state.db.begin().await?;
@@ -170,7 +165,6 @@ async fn link_existing(State(state): State<AppState>, me: Member, Id(id): Id<Evi
 }
 
 async fn set_closed(state: AppState, me: Member, id: EvidenceRequestId, closed: bool) -> AppResult<Response> {
-    me.require(Action::RaiseEvidenceRequests)?;
     let q = model::get(&state.db, me.org_id, id).await?;
     if !policy::may_close_request(me.role, q.asked_by == me.user_id) {
         return Err(AppError::Forbidden);

@@ -21,10 +21,11 @@ use chrono::NaiveDate;
 use serde::Deserialize;
 
 pub fn routes(r: Routes) -> Routes {
-    r.get("/requirements", list_page)
-        .get("/requirements.csv", export)
-        .get("/requirements/{id}", requirement_page)
-        .post("/requirements/{id}", update)
+    use crate::auth::policy::{Access::Can, Action::*};
+    r.get("/requirements", Can(ViewRequirements), list_page)
+        .get("/requirements.csv", Can(ViewRequirements), export)
+        .get("/requirements/{id}", Can(ViewRequirements), requirement_page)
+        .post("/requirements/{id}", Can(ViewRequirements), update)
 }
 
 /// A clause with its requirements, for the grouped list.
@@ -50,7 +51,6 @@ struct ListPage {
 }
 
 async fn list_page(State(state): State<AppState>, me: Member, Query(filter): Query<Filter>) -> AppResult<ListPage> {
-    me.require(Action::ViewRequirements)?;
     let today = state.clock.now().date_naive();
     let items = model::list(&state.db, me.org_id, &filter, today).await?;
     let clauses = model::clauses(&state.db).await?;
@@ -88,7 +88,6 @@ async fn list_page(State(state): State<AppState>, me: Member, Query(filter): Que
 }
 
 async fn export(State(state): State<AppState>, me: Member, Query(filter): Query<Filter>) -> AppResult<Response> {
-    me.require(Action::ViewRequirements)?;
     let today = state.clock.now().date_naive();
     let org_id = me.org_id;
     Ok(csv::stream_rows(
@@ -247,7 +246,6 @@ async fn show(state: &AppState, me: &Member, r: Requirement, form: StateForm, er
 }
 
 async fn requirement_page(State(state): State<AppState>, me: Member, Id(id): Id<RequirementId>) -> AppResult<ShowPage> {
-    me.require(Action::ViewRequirements)?;
     let today = state.clock.now().date_naive();
     let r = model::get(&state.db, me.org_id, id, today).await?;
     let form = StateForm::from_requirement(&r);
@@ -255,7 +253,6 @@ async fn requirement_page(State(state): State<AppState>, me: Member, Id(id): Id<
 }
 
 async fn update(State(state): State<AppState>, me: Member, Id(id): Id<RequirementId>, Form(form): Form<StateForm>) -> AppResult<Response> {
-    me.require(Action::ViewRequirements)?;
     let today = state.clock.now().date_naive();
     // Read and write under one lock, so two people saving at once never
     // undo each other's change without the log showing it.

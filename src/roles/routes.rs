@@ -26,28 +26,29 @@ use serde::Deserialize;
 use std::collections::HashMap;
 
 pub fn routes(r: Routes) -> Routes {
+    use crate::auth::policy::{Access, Access::Can, Action::*};
     let r = r
-        .get("/roles", register_page)
-        .get("/roles.csv", export)
-        .post("/roles", create_role)
-        .post("/roles/starter", add_starter_roles)
-        .get("/roles/{id}", role_page)
-        .post("/roles/{id}", update_role)
-        .post("/roles/{id}/retire", retire_role)
-        .post("/roles/{id}/appointments", appoint)
-        .post("/appointments/{id}/confirm", confirm)
-        .post("/appointments/{id}/accept", accept_signed_in)
-        .post("/appointments/{id}/link", renew_link)
-        .post("/appointments/{id}/end", end_appointment)
-        .post("/appointments/{id}/hats", hats_note)
-        .get("/accept-role/{token}", link_page)
-        .post("/accept-role/{token}", accept_by_link);
-    r.get("/raci", matrix_page)
-        .get("/raci.csv", raci_export)
-        .post("/raci", raci_save)
-        .post("/raci/activities", add_activity)
-        .post("/raci/activities/{id}/retire", retire_activity)
-        .post("/raci/starter", add_starter_activities)
+        .get("/roles", Can(ViewRoles), register_page)
+        .get("/roles.csv", Can(ViewRoles), export)
+        .post("/roles", Can(ManageRoles), create_role)
+        .post("/roles/starter", Can(ManageRoles), add_starter_roles)
+        .get("/roles/{id}", Can(ViewRoles), role_page)
+        .post("/roles/{id}", Can(ManageRoles), update_role)
+        .post("/roles/{id}/retire", Can(ManageRoles), retire_role)
+        .post("/roles/{id}/appointments", Can(ManageRoles), appoint)
+        .post("/appointments/{id}/confirm", Access::Member, confirm)
+        .post("/appointments/{id}/accept", Access::Member, accept_signed_in)
+        .post("/appointments/{id}/link", Can(ManageRoles), renew_link)
+        .post("/appointments/{id}/end", Can(ManageRoles), end_appointment)
+        .post("/appointments/{id}/hats", Access::Member, hats_note)
+        .get("/accept-role/{token}", Access::Public, link_page)
+        .post("/accept-role/{token}", Access::Public, accept_by_link);
+    r.get("/raci", Can(ViewRoles), matrix_page)
+        .get("/raci.csv", Can(ViewRoles), raci_export)
+        .post("/raci", Can(ManageRoles), raci_save)
+        .post("/raci/activities", Can(ManageRoles), add_activity)
+        .post("/raci/activities/{id}/retire", Can(ManageRoles), retire_activity)
+        .post("/raci/starter", Can(ManageRoles), add_starter_activities)
 }
 
 /// A role with its current appointments, for the register.
@@ -105,7 +106,6 @@ struct RegisterPage {
 }
 
 async fn register_view(state: &AppState, me: &Member, form: RoleForm, errors: FieldErrors) -> AppResult<RegisterPage> {
-    me.require(Action::ViewRoles)?;
     let today = state.clock.now().date_naive();
     let roles = model::roles(&state.db, me.org_id).await?;
     let all = model::appointments(&state.db, me.org_id).await?;
@@ -128,7 +128,6 @@ async fn register_page(State(state): State<AppState>, me: Member) -> AppResult<R
 }
 
 async fn export(State(state): State<AppState>, me: Member) -> AppResult<Response> {
-    me.require(Action::ViewRoles)?;
     let today = state.clock.now().date_naive();
     let roles = model::roles(&state.db, me.org_id).await?;
     let all = model::appointments(&state.db, me.org_id).await?;
@@ -217,7 +216,6 @@ impl RoleForm {
 }
 
 async fn create_role(State(state): State<AppState>, me: Member, Form(form): Form<RoleForm>) -> AppResult<Response> {
-    me.require(Action::ManageRoles)?;
     let fields = match form.parse() {
         Ok(f) => f,
         Err(errors) => return Ok((StatusCode::UNPROCESSABLE_ENTITY, register_view(&state, &me, form, errors).await?).into_response()),
@@ -238,7 +236,6 @@ async fn create_role(State(state): State<AppState>, me: Member, Form(form): Form
 }
 
 async fn add_starter_roles(State(state): State<AppState>, me: Member) -> AppResult<Response> {
-    me.require(Action::ManageRoles)?;
     let existing = model::roles(&state.db, me.org_id).await?;
     let now = state.clock.now();
     let mut tx = state.db.begin().await?;
@@ -267,7 +264,6 @@ async fn add_starter_roles(State(state): State<AppState>, me: Member) -> AppResu
 }
 
 async fn update_role(State(state): State<AppState>, me: Member, Id(id): Id<RoleId>, Form(form): Form<RoleForm>) -> AppResult<Response> {
-    me.require(Action::ManageRoles)?;
     let role = model::role(&state.db, me.org_id, id).await?;
     let fields = match form.parse() {
         Ok(f) => f,
@@ -290,7 +286,6 @@ async fn update_role(State(state): State<AppState>, me: Member, Id(id): Id<RoleI
 }
 
 async fn retire_role(State(state): State<AppState>, me: Member, Id(id): Id<RoleId>) -> AppResult<Response> {
-    me.require(Action::ManageRoles)?;
     let role = model::role(&state.db, me.org_id, id).await?;
     let mut tx = state.db.begin().await?;
     model::retire_role(&mut tx, &me.actor(), state.clock.now(), me.org_id, &role).await?;
@@ -424,14 +419,12 @@ async fn role_view(
 }
 
 async fn role_page(State(state): State<AppState>, me: Member, Id(id): Id<RoleId>) -> AppResult<Response> {
-    me.require(Action::ViewRoles)?;
     let role = model::role(&state.db, me.org_id, id).await?;
     let form = RoleForm::from_role(&role);
     role_view(&state, &me, role, form, FieldErrors::default(), AppointForm::default(), FieldErrors::default()).await
 }
 
 async fn appoint(State(state): State<AppState>, me: Member, Id(id): Id<RoleId>, Form(form): Form<AppointForm>) -> AppResult<Response> {
-    me.require(Action::ManageRoles)?;
     let role = model::role(&state.db, me.org_id, id).await?;
     let again = |role: Role, form: AppointForm, errors: FieldErrors| {
         let role_form = RoleForm::from_role(&role);
@@ -514,7 +507,6 @@ async fn accept_signed_in(State(state): State<AppState>, me: Member, Id(id): Id<
 }
 
 async fn renew_link(State(state): State<AppState>, me: Member, Id(id): Id<AppointmentId>) -> AppResult<Response> {
-    me.require(Action::ManageRoles)?;
     let (a, _) = appointment_and_me(&state, &me, id).await?;
     let mut tx = state.db.begin().await?;
     let token = model::new_link(&mut tx, &me.actor(), state.clock.now(), me.org_id, &a).await?;
@@ -537,7 +529,6 @@ struct EndForm {
 }
 
 async fn end_appointment(State(state): State<AppState>, me: Member, Id(id): Id<AppointmentId>, Form(form): Form<EndForm>) -> AppResult<Response> {
-    me.require(Action::ManageRoles)?;
     let (a, _) = appointment_and_me(&state, &me, id).await?;
     let now = state.clock.now();
     let ended_on = parse_date(&form.ended_on, "the end date").map_err(AppError::BadRequest)?.unwrap_or(now.date_naive());
@@ -693,7 +684,6 @@ impl MatrixPage {
 }
 
 async fn matrix_page(State(state): State<AppState>, me: Member, Query(q): Query<MatrixQuery>) -> AppResult<MatrixPage> {
-    me.require(Action::ViewRoles)?;
     let today = state.clock.now().date_naive();
     let m = raci::load(&state.db, me.org_id).await?;
     let appointments = model::appointments(&state.db, me.org_id).await?;
@@ -713,7 +703,6 @@ async fn matrix_page(State(state): State<AppState>, me: Member, Query(q): Query<
 }
 
 async fn raci_export(State(state): State<AppState>, me: Member) -> AppResult<Response> {
-    me.require(Action::ViewRoles)?;
     let m = raci::load(&state.db, me.org_id).await?;
     let list = raci::problems(&m);
     let mut header: Vec<&str> = vec!["activity"];
@@ -738,7 +727,6 @@ fn cell_key(key: &str, prefix: &str) -> Option<(RaciActivityId, RoleId)> {
 /// and `was:<activity>:<role>` = the letters the page showed. A cell someone
 /// else changed in the meantime is left as they set it.
 async fn raci_save(State(state): State<AppState>, me: Member, Form(fields): Form<Vec<(String, String)>>) -> AppResult<Response> {
-    me.require(Action::ManageRoles)?;
     let mut tx = state.db.begin().await?;
     raci::lock(&mut tx, me.org_id).await?;
     let before = raci::load(&state.db, me.org_id).await?;
@@ -793,7 +781,6 @@ struct ActivityForm {
 }
 
 async fn add_activity(State(state): State<AppState>, me: Member, Form(form): Form<ActivityForm>) -> AppResult<Response> {
-    me.require(Action::ManageRoles)?;
     let name = parse_text(&form.name, "the activity", 200).map_err(AppError::BadRequest)?;
     let mut tx = state.db.begin().await?;
     raci::create_activity(&mut tx, &me.actor(), state.clock.now(), me.org_id, &name).await?;
@@ -802,7 +789,6 @@ async fn add_activity(State(state): State<AppState>, me: Member, Form(form): For
 }
 
 async fn retire_activity(State(state): State<AppState>, me: Member, Id(id): Id<RaciActivityId>) -> AppResult<Response> {
-    me.require(Action::ManageRoles)?;
     let mut tx = state.db.begin().await?;
     let name = raci::retire_activity(&mut tx, &me.actor(), state.clock.now(), me.org_id, id).await?;
     tx.commit().await?;
@@ -810,7 +796,6 @@ async fn retire_activity(State(state): State<AppState>, me: Member, Id(id): Id<R
 }
 
 async fn add_starter_activities(State(state): State<AppState>, me: Member) -> AppResult<Response> {
-    me.require(Action::ManageRoles)?;
     let roles = model::roles(&state.db, me.org_id).await?;
     let mut tx = state.db.begin().await?;
     let added = raci::add_starting_activities(&mut tx, &me.actor(), state.clock.now(), me.org_id, &roles).await?;

@@ -4,7 +4,6 @@ pub mod model;
 
 use crate::state::AppState;
 use crate::web::routes::Routes;
-use crate::auth::policy::Action;
 use crate::auth::session::Member;
 use crate::error::AppResult;
 use crate::web::pager::Pager;
@@ -18,7 +17,8 @@ use model::{Kind, Row};
 use serde::Deserialize;
 
 pub fn routes(r: Routes) -> Routes {
-    r.get("/security", page).get("/security.csv", export)
+    use crate::auth::policy::{Access::Can, Action::*};
+    r.get("/security", Can(ViewSecurityLog), page).get("/security.csv", Can(ViewSecurityLog), export)
 }
 
 #[derive(Deserialize, Default, Clone)]
@@ -48,7 +48,6 @@ struct LogPage {
 }
 
 async fn page(State(state): State<AppState>, me: Member, Query(filter): Query<Filter>) -> AppResult<LogPage> {
-    me.require(Action::ViewSecurityLog)?;
     let kind = filter.kind();
     let total = model::count(&state.db, me.org_id, kind).await?;
     let pager = Pager::new("/security", filter.query(), total, filter.page);
@@ -63,7 +62,6 @@ async fn page(State(state): State<AppState>, me: Member, Query(filter): Query<Fi
 }
 
 async fn export(State(state): State<AppState>, me: Member, Query(filter): Query<Filter>) -> AppResult<Response> {
-    me.require(Action::ViewSecurityLog)?;
     let org_id = me.org_id;
     let kind = filter.kind();
     let today = state.clock.now().date_naive();

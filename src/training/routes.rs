@@ -26,17 +26,18 @@ use serde_json::json;
 use std::collections::{HashMap, HashSet};
 
 pub fn routes(r: Routes) -> Routes {
-    r.get("/training", overview)
-        .post("/training/modules", create_module)
-        .get("/training/modules/{id}", module_page)
-        .post("/training/modules/{id}", update_module)
-        .post("/training/modules/{id}/records", record_completion)
-        .get("/training/modules/{id}/csv", export)
-        .get("/training/import", import_page)
-        .get("/training/import/template.csv", import_template)
-        .post_upload("/training/import", upload, Some(import::MAX_BYTES + crate::web::sheet::FORM_ROOM))
-        .get("/training/import/{id}", preview_page)
-        .post("/training/import/{id}/apply", apply_import)
+    use crate::auth::policy::{Access::Can, Action::*};
+    r.get("/training", Can(ViewTraining), overview)
+        .post("/training/modules", Can(ManageTraining), create_module)
+        .get("/training/modules/{id}", Can(ViewTraining), module_page)
+        .post("/training/modules/{id}", Can(ManageTraining), update_module)
+        .post("/training/modules/{id}/records", Can(ManageTraining), record_completion)
+        .get("/training/modules/{id}/csv", Can(ViewTraining), export)
+        .get("/training/import", Can(ManageTraining), import_page)
+        .get("/training/import/template.csv", Can(ManageTraining), import_template)
+        .post_upload("/training/import", Can(ManageTraining), upload, Some(import::MAX_BYTES + crate::web::sheet::FORM_ROOM))
+        .get("/training/import/{id}", Can(ManageTraining), preview_page)
+        .post("/training/import/{id}/apply", Can(ManageTraining), apply_import)
 }
 
 // ---------- overview ----------
@@ -55,7 +56,6 @@ struct OverviewPage {
 }
 
 async fn overview_view(state: &AppState, me: &Member, form: ModuleForm, errors: FieldErrors) -> AppResult<OverviewPage> {
-    me.require(Action::ViewTraining)?;
     let today = state.clock.now().date_naive();
     let figures = model::figures(&state.db, me.org_id, today).await?;
     let rows = model::modules(&state.db, me.org_id)
@@ -139,7 +139,6 @@ impl ModuleForm {
 }
 
 async fn create_module(State(state): State<AppState>, me: Member, Form(form): Form<ModuleForm>) -> AppResult<Response> {
-    me.require(Action::ManageTraining)?;
     let fields = match form.parse() {
         Ok(f) => f,
         Err(errors) => return Ok((StatusCode::UNPROCESSABLE_ENTITY, overview_view(&state, &me, form, errors).await?).into_response()),
@@ -230,14 +229,12 @@ async fn module_view(state: &AppState, me: &Member, module: Module, form: Module
 }
 
 async fn module_page(State(state): State<AppState>, me: Member, Id(id): Id<ModuleId>) -> AppResult<Response> {
-    me.require(Action::ViewTraining)?;
     let module = model::module(&state.db, me.org_id, id).await?;
     let form = ModuleForm::from_module(&module);
     module_view(&state, &me, module, form, FieldErrors::default(), RecordForm::default(), FieldErrors::default()).await
 }
 
 async fn update_module(State(state): State<AppState>, me: Member, Id(id): Id<ModuleId>, Form(form): Form<ModuleForm>) -> AppResult<Response> {
-    me.require(Action::ManageTraining)?;
     let module = model::module(&state.db, me.org_id, id).await?;
     let fields = match form.parse() {
         Ok(f) => f,
@@ -259,7 +256,6 @@ async fn update_module(State(state): State<AppState>, me: Member, Id(id): Id<Mod
 }
 
 async fn record_completion(State(state): State<AppState>, me: Member, Id(id): Id<ModuleId>, Form(form): Form<RecordForm>) -> AppResult<Response> {
-    me.require(Action::ManageTraining)?;
     let module = model::module(&state.db, me.org_id, id).await?;
     let today = state.clock.now().date_naive();
     let mut errors = FieldErrors::default();
@@ -303,7 +299,6 @@ async fn record_completion(State(state): State<AppState>, me: Member, Id(id): Id
 }
 
 async fn export(State(state): State<AppState>, me: Member, Id(id): Id<ModuleId>) -> AppResult<Response> {
-    me.require(Action::ViewTraining)?;
     let module = model::module(&state.db, me.org_id, id).await?;
     let today = state.clock.now().date_naive();
     let standings = model::standings(&state.db, me.org_id, module.id, today).await?;
@@ -349,17 +344,14 @@ async fn import_view(state: &AppState, me: &Member, error: Option<String>) -> Ap
 }
 
 async fn import_page(State(state): State<AppState>, me: Member) -> AppResult<ImportPage> {
-    me.require(Action::ManageTraining)?;
     import_view(&state, &me, None).await
 }
 
-async fn import_template(me: Member) -> AppResult<Response> {
-    me.require(Action::ManageTraining)?;
+async fn import_template() -> AppResult<Response> {
     Ok(csv::attachment("training-template.csv", import::template()))
 }
 
 async fn upload(State(state): State<AppState>, me: Member, mut multipart: Multipart) -> AppResult<Response> {
-    me.require(Action::ManageTraining)?;
     let people: HashMap<String, PersonId> =
         sqlx::query!(r#"SELECT lower(email) AS "email!", id AS "id: PersonId" FROM people WHERE org_id = $1"#, me.org_id.0)
             .fetch_all(&state.db)
@@ -489,7 +481,6 @@ struct PreviewPage {
 }
 
 async fn preview_page(State(state): State<AppState>, me: Member, Id(id): Id<TrainingImportId>) -> AppResult<PreviewPage> {
-    me.require(Action::ManageTraining)?;
     let mut conn = state.db.acquire().await?;
     let s = stored(&mut conn, me.org_id, id, false).await?;
     let new = new_rows(&mut conn, me.org_id, &s.rows).await?.len();
@@ -513,7 +504,6 @@ async fn preview_page(State(state): State<AppState>, me: Member, Id(id): Id<Trai
 }
 
 async fn apply_import(State(state): State<AppState>, me: Member, Id(id): Id<TrainingImportId>) -> AppResult<Response> {
-    me.require(Action::ManageTraining)?;
     let now = state.clock.now();
     let mut tx = state.db.begin().await?;
     let s = stored(&mut tx, me.org_id, id, true).await?;

@@ -11,7 +11,8 @@ const FILES: &[(&str, &str, &str)] = &[
 ];
 
 pub fn routes(r: Routes) -> Routes {
-    r.get("/static/{file}", asset)
+    use crate::auth::policy::Access;
+    r.get("/static/{file}", Access::Public, asset)
 }
 
 async fn asset(crate::web::Segment(file): crate::web::Segment) -> Result<Response, AppError> {

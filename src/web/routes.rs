@@ -1,53 +1,122 @@
 //! The route builder every area adds its routes through: the only way to add
-//! a route, so the access-matrix test sees every one (`app::route_list`).
+//! a route, so each one declares who may call it ([`Access`]) and the
+//! access-matrix test sees every one (`app::route_list`).
+use crate::auth::policy::Access;
+use crate::auth::session::{Member, SignedIn};
+use crate::error::AppResult;
 use crate::state::AppState;
 use axum::Router;
-use axum::extract::DefaultBodyLimit;
+use axum::extract::{DefaultBodyLimit, FromRequestParts, Request};
 use axum::handler::Handler;
 use axum::http::Method;
+use axum::middleware::{Next, from_fn};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodFilter, MethodRouter, on};
 
+/// One served route: method, path and who may call it.
+pub type RouteEntry = (Method, &'static str, Access);
+
 /// The router plus the list of what it serves, so the access-matrix test
-/// can insist that every route has an entry.
+/// can insist that every route has an entry and check what it declares.
 pub struct Routes {
     router: Router<AppState>,
-    list: Vec<(Method, &'static str)>,
+    list: Vec<RouteEntry>,
 }
 
 impl Default for Routes {
     fn default() -> Self {
-        Routes { router: Router::new(), list: Vec::new() }
+        Routes {
+            router: Router::new(),
+            list: Vec::new(),
+        }
     }
 }
 
 impl Routes {
-    /// The router built so far and the (method, path) pairs it serves.
-    pub fn into_parts(self) -> (Router<AppState>, Vec<(Method, &'static str)>) {
+    /// The router built so far and the routes it serves.
+    pub fn into_parts(self) -> (Router<AppState>, Vec<RouteEntry>) {
         (self.router, self.list)
     }
 
-    fn add(mut self, method: Method, path: &'static str, route: MethodRouter<AppState>) -> Self {
-        self.list.push((method, path));
+    fn add(
+        mut self,
+        method: Method,
+        path: &'static str,
+        access: Access,
+        route: MethodRouter<AppState>,
+    ) -> Self {
+        self.list.push((method, path, access));
+        let route = match access {
+            Access::Public => route,
+            _ => route.layer(from_fn(move |req: Request, next: Next| {
+                enforce(access, req, next)
+            })),
+        };
         self.router = self.router.route(path, route);
         self
     }
 
-    pub fn get<H: Handler<T, AppState>, T: 'static>(self, path: &'static str, handler: H) -> Self {
-        self.add(Method::GET, path, on(MethodFilter::GET, handler))
+    pub fn get<H: Handler<T, AppState>, T: 'static>(
+        self,
+        path: &'static str,
+        access: Access,
+        handler: H,
+    ) -> Self {
+        self.add(Method::GET, path, access, on(MethodFilter::GET, handler))
     }
 
-    pub fn post<H: Handler<T, AppState>, T: 'static>(self, path: &'static str, handler: H) -> Self {
-        self.add(Method::POST, path, on(MethodFilter::POST, handler))
+    pub fn post<H: Handler<T, AppState>, T: 'static>(
+        self,
+        path: &'static str,
+        access: Access,
+        handler: H,
+    ) -> Self {
+        self.add(Method::POST, path, access, on(MethodFilter::POST, handler))
     }
 
     /// A POST that takes a file upload (multipart) of up to `limit` bytes;
     /// `None` when the handler enforces its own limit while streaming.
-    pub fn post_upload<H: Handler<T, AppState>, T: 'static>(self, path: &'static str, handler: H, limit: Option<usize>) -> Self {
+    pub fn post_upload<H: Handler<T, AppState>, T: 'static>(
+        self,
+        path: &'static str,
+        access: Access,
+        handler: H,
+        limit: Option<usize>,
+    ) -> Self {
         let limit = match limit {
             Some(n) => DefaultBodyLimit::max(n),
             None => DefaultBodyLimit::disable(),
         };
-        self.add(Method::POST, path, on(MethodFilter::POST, handler).layer(limit))
+        // The access check runs before the body limit is applied, so an
+        // upload someone may not make is refused before it is read.
+        self.add(
+            Method::POST,
+            path,
+            access,
+            on(MethodFilter::POST, handler).layer(limit),
+        )
     }
 }
 
+/// Answers the sign-in redirect, the organisation chooser or 403 when the
+/// request does not meet `access`; otherwise runs the handler.
+async fn enforce(access: Access, req: Request, next: Next) -> Response {
+    let (mut parts, body) = req.into_parts();
+    let verdict: AppResult<()> = match access {
+        Access::Public => Ok(()),
+        Access::SignedIn => SignedIn::from_request_parts(&mut parts, &())
+            .await
+            .map(|_| ()),
+        Access::Member => Member::from_request_parts(&mut parts, &())
+            .await
+            .map(|_| ()),
+        Access::Can(action) => match Member::from_request_parts(&mut parts, &()).await {
+            Ok(member) => member.require(action),
+            Err(e) => Err(e),
+        },
+    };
+    match verdict {
+        Ok(()) => next.run(Request::from_parts(parts, body)).await,
+        Err(e) => e.into_response(),
+    }
+}

@@ -3,7 +3,7 @@
 //! lacks (or the other way round) fails the test.
 use mandate::ids::OrgId;
 use crate::support::{Client, TestApp};
-use mandate::auth::policy::Role;
+use mandate::auth::policy::{self, Access, Role};
 use mandate::policies::versions::model::{Bump, PolicyKind};
 use mandate::people::import::Row as ImportRow;
 use sqlx::PgPool;
@@ -710,10 +710,60 @@ fn matches(expected: &str, status: u16, location: &str) -> bool {
     }
 }
 
+/// The access each route declares (`web::routes`) against the answers the
+/// table expects, so a route cannot claim less than it enforces or the
+/// table drift from what the routes declare:
+/// - a route that needs a session sends the signed-out visitor to sign in,
+///   and a public one does not (sign-out aside: it always ends at the sign-in page);
+/// - a route that needs an organisation sends a disabled member to the chooser;
+/// - a route declared `Can(action)` answers 403 to every role of the
+///   organisation that the action's role table leaves out.
+#[test]
+fn every_route_declares_the_access_the_table_expects() {
+    let contradictions = declared_access_contradictions();
+    assert!(contradictions.is_empty(), "routes whose declared access contradicts the table:\n{}", contradictions.join("\n"));
+}
+
+fn declared_access_contradictions() -> Vec<String> {
+    let column = |p: P| PRINCIPALS.iter().position(|q| *q == p).unwrap();
+    let roles = [(P::Owner, Role::Owner), (P::IsmsLead, Role::IsmsLead), (P::Executive, Role::Executive), (P::Contributor, Role::Contributor), (P::Auditor, Role::Auditor)];
+    let mut out = Vec::new();
+    for (method, path, access) in mandate::app::route_list() {
+        let Some((_, _, own, _)) = TABLE.iter().find(|(m, p, _, _)| *m == method.as_str() && *p == path) else { continue };
+        let route = format!("{method} {path} ({access:?})");
+        let anon = own[column(P::Anon)];
+        let disabled = own[column(P::Disabled)];
+        match access {
+            Access::Public => {
+                if anon == "login" && !(method == "POST" && path == "/logout") {
+                    out.push(format!("{route}: public, yet the table sends the signed-out visitor to sign in"));
+                }
+            }
+            Access::SignedIn | Access::Member | Access::Can(_) => {
+                if anon != "login" {
+                    out.push(format!("{route}: needs a session, yet the table expects {anon} signed out"));
+                }
+            }
+        }
+        if matches!(access, Access::Member | Access::Can(_)) && disabled != "orgs" {
+            out.push(format!("{route}: needs an organisation, yet the table expects {disabled} for a disabled member"));
+        }
+        if let Access::Can(action) = access {
+            for (p, role) in roles {
+                let got = own[column(p)];
+                if !policy::allows(role, action) && got != "403" {
+                    out.push(format!("{route}: {role:?} may not {action:?}, yet the table expects {got}"));
+                }
+            }
+        }
+    }
+    out
+}
+
 #[sqlx::test]
 async fn every_route_role_and_tenant_gets_the_expected_answer(db: PgPool) {
     let served: BTreeSet<(String, String)> =
-        mandate::app::route_list().into_iter().map(|(m, p)| (m.to_string(), p.to_string())).collect();
+        mandate::app::route_list().into_iter().map(|(m, p, _)| (m.to_string(), p.to_string())).collect();
     let tabled: BTreeSet<(String, String)> = TABLE.iter().map(|(m, p, _, _)| (m.to_string(), p.to_string())).collect();
     let missing: Vec<_> = served.difference(&tabled).collect();
     let stale: Vec<_> = tabled.difference(&served).collect();

@@ -160,7 +160,7 @@ async fn measure(app: &TestApp, org: OrgId, c: &mut Client) -> Vec<(&'static str
 
 #[sqlx::test]
 async fn every_page_runs_the_same_statements_for_ten_or_a_thousand_people(db: PgPool) {
-    let served: BTreeSet<&str> = mandate::app::route_list().into_iter().filter(|(m, _)| m == "GET").map(|(_, p)| p).collect();
+    let served: BTreeSet<&str> = mandate::app::route_list().into_iter().filter(|(m, _, _)| m == "GET").map(|(_, p, _)| p).collect();
     let listed: BTreeSet<&str> = PAGES.iter().map(|(p, _)| *p).chain(OUTSIDE.iter().copied()).collect();
     let missing: Vec<_> = served.difference(&listed).collect();
     let stale: Vec<_> = listed.difference(&served).collect();

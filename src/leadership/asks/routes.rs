@@ -23,13 +23,14 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::Deserialize;
 
 pub fn routes(r: Routes) -> Routes {
-    r.get("/asks", list_page)
-        .get("/asks.csv", export)
-        .get("/asks/new", new_page)
-        .post("/asks", create::<Ask>)
-        .get("/asks/{id}", show_page::<Ask>)
-        .post("/asks/{id}", update::<Ask>)
-        .post("/asks/{id}/respond", respond)
+    use crate::auth::policy::{Access::Can, Action::*};
+    r.get("/asks", Can(ViewLeadership), list_page)
+        .get("/asks.csv", Can(ViewLeadership), export)
+        .get("/asks/new", Can(ManageLeadership), new_page)
+        .post("/asks", Can(ManageLeadership), create::<Ask>)
+        .get("/asks/{id}", Can(ViewLeadership), show_page::<Ask>)
+        .post("/asks/{id}", Can(ManageLeadership), update::<Ask>)
+        .post("/asks/{id}/respond", Can(ViewLeadership), respond)
 }
 
 #[derive(Deserialize, Default, Clone)]
@@ -110,7 +111,6 @@ struct ListPage {
 }
 
 async fn list_page(State(state): State<AppState>, me: Member) -> AppResult<ListPage> {
-    me.require(Action::ViewLeadership)?;
     Ok(ListPage {
         layout: Layout::build(&state.db, &me.visitor, "Asks to leadership").await?,
         asks: list(&state.db, me.org_id).await?,
@@ -120,7 +120,6 @@ async fn list_page(State(state): State<AppState>, me: Member) -> AppResult<ListP
 }
 
 async fn export(State(state): State<AppState>, me: Member) -> AppResult<Response> {
-    me.require(Action::ViewLeadership)?;
     let today = state.clock.now().date_naive();
     Ok(export_csv(
         "leadership-asks.csv",
@@ -195,14 +194,12 @@ async fn show(state: &AppState, me: &Member, ask: Option<Ask>, form: AskForm, er
 }
 
 async fn new_page(State(state): State<AppState>, me: Member) -> AppResult<Response> {
-    me.require(Action::ManageLeadership)?;
     let today = state.clock.now().date_naive();
     show(&state, &me, None, AskForm { asked_on: today.to_string(), ..Default::default() }, FieldErrors::default()).await
 }
 
 /// The executive asked answers, signed in as themselves; the date is today.
 async fn respond(State(state): State<AppState>, me: Member, Id(id): Id<AskId>, Form(form): Form<AskForm>) -> AppResult<Response> {
-    me.require(Action::ViewLeadership)?;
     let mut tx = state.db.begin().await?;
     crate::db::lock_row(&mut tx, me.org_id, id).await?;
     let a = get(&mut *tx, me.org_id, id).await?;

@@ -22,12 +22,13 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::Deserialize;
 
 pub fn routes(r: Routes) -> Routes {
-    r.get("/communications", list_page)
-        .get("/communications.csv", export)
-        .get("/communications/new", new_page)
-        .post("/communications", create::<Communication>)
-        .get("/communications/{id}", show_page::<Communication>)
-        .post("/communications/{id}", update::<Communication>)
+    use crate::auth::policy::{Access::Can, Action::*};
+    r.get("/communications", Can(ViewLeadership), list_page)
+        .get("/communications.csv", Can(ViewLeadership), export)
+        .get("/communications/new", Can(ManageLeadership), new_page)
+        .post("/communications", Can(ManageLeadership), create::<Communication>)
+        .get("/communications/{id}", Can(ViewLeadership), show_page::<Communication>)
+        .post("/communications/{id}", Can(ManageLeadership), update::<Communication>)
 }
 
 #[derive(Deserialize, Default, Clone)]
@@ -113,7 +114,6 @@ struct ListPage {
 }
 
 async fn list_page(State(state): State<AppState>, me: Member) -> AppResult<ListPage> {
-    me.require(Action::ViewLeadership)?;
     Ok(ListPage {
         layout: Layout::build(&state.db, &me.visitor, "Leadership communications").await?,
         communications: list(&state.db, me.org_id).await?,
@@ -122,7 +122,6 @@ async fn list_page(State(state): State<AppState>, me: Member) -> AppResult<ListP
 }
 
 async fn export(State(state): State<AppState>, me: Member) -> AppResult<Response> {
-    me.require(Action::ViewLeadership)?;
     Ok(export_csv(
         "leadership-communications.csv",
         &["sent_on", "from", "from_is_top_management", "channel", "audience", "reach", "subject", "summary", "statement"],
@@ -190,7 +189,6 @@ async fn show(state: &AppState, me: &Member, communication: Option<Communication
 }
 
 async fn new_page(State(state): State<AppState>, me: Member) -> AppResult<Response> {
-    me.require(Action::ManageLeadership)?;
     let today = state.clock.now().date_naive();
     show(&state, &me, None, CommunicationForm { channel: Channel::AllHands.as_str().into(), sent_on: today.to_string(), ..Default::default() }, FieldErrors::default()).await
 }

@@ -22,12 +22,13 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::Deserialize;
 
 pub fn routes(r: Routes) -> Routes {
-    r.get("/decisions", list_page)
-        .get("/decisions.csv", export)
-        .get("/decisions/new", new_page)
-        .post("/decisions", create::<Decision>)
-        .get("/decisions/{id}", show_page::<Decision>)
-        .post("/decisions/{id}", update::<Decision>)
+    use crate::auth::policy::{Access::Can, Action::*};
+    r.get("/decisions", Can(ViewLeadership), list_page)
+        .get("/decisions.csv", Can(ViewLeadership), export)
+        .get("/decisions/new", Can(ManageLeadership), new_page)
+        .post("/decisions", Can(ManageLeadership), create::<Decision>)
+        .get("/decisions/{id}", Can(ViewLeadership), show_page::<Decision>)
+        .post("/decisions/{id}", Can(ManageLeadership), update::<Decision>)
 }
 
 #[derive(Deserialize, Default, Clone)]
@@ -146,7 +147,6 @@ struct ListPage {
 }
 
 async fn list_page(State(state): State<AppState>, me: Member) -> AppResult<ListPage> {
-    me.require(Action::ViewLeadership)?;
     let decisions = list(&state.db, me.org_id).await?;
     Ok(ListPage {
         layout: Layout::build(&state.db, &me.visitor, "Resource decisions").await?,
@@ -157,7 +157,6 @@ async fn list_page(State(state): State<AppState>, me: Member) -> AppResult<ListP
 }
 
 async fn export(State(state): State<AppState>, me: Member) -> AppResult<Response> {
-    me.require(Action::ViewLeadership)?;
     Ok(export_csv(
         "resource-decisions.csv",
         &[
@@ -251,7 +250,6 @@ async fn show(state: &AppState, me: &Member, decision: Option<Decision>, form: D
 }
 
 async fn new_page(State(state): State<AppState>, me: Member) -> AppResult<Response> {
-    me.require(Action::ManageLeadership)?;
     show(&state, &me, None, DecisionForm { what: DecisionWhat::Budget.as_str().into(), decision: Outcome::Pending.as_str().into(), ..Default::default() }, FieldErrors::default()).await
 }
 

@@ -23,20 +23,21 @@ use chrono::NaiveDate;
 use serde::Deserialize;
 
 pub fn routes(r: Routes) -> Routes {
-    r.get("/meetings", list_page)
-        .get("/meetings.csv", export)
-        .get("/meetings/new", new_page)
-        .post("/meetings", create)
-        .post("/meetings/cadence", set_cadence)
-        .get("/meetings/{id}", meeting_page)
-        .post("/meetings/{id}", update)
-        .post("/meetings/{id}/sign-off", sign_off)
-        .post("/meetings/{id}/addenda", add_addendum)
-        .post("/meetings/{id}/actions", add_action)
-        .get("/actions", actions_page)
-        .get("/actions.csv", actions_export)
-        .get("/actions/{id}", action_page)
-        .post("/actions/{id}", update_action)
+    use crate::auth::policy::{Access::Can, Action::*};
+    r.get("/meetings", Can(ViewLeadership), list_page)
+        .get("/meetings.csv", Can(ViewLeadership), export)
+        .get("/meetings/new", Can(ManageLeadership), new_page)
+        .post("/meetings", Can(ManageLeadership), create)
+        .post("/meetings/cadence", Can(ManageLeadership), set_cadence)
+        .get("/meetings/{id}", Can(ViewLeadership), meeting_page)
+        .post("/meetings/{id}", Can(ManageLeadership), update)
+        .post("/meetings/{id}/sign-off", Can(ViewLeadership), sign_off)
+        .post("/meetings/{id}/addenda", Can(ViewLeadership), add_addendum)
+        .post("/meetings/{id}/actions", Can(ManageLeadership), add_action)
+        .get("/actions", Can(ViewLeadership), actions_page)
+        .get("/actions.csv", Can(ViewLeadership), actions_export)
+        .get("/actions/{id}", Can(ViewLeadership), action_page)
+        .post("/actions/{id}", Can(ManageLeadership), update_action)
 }
 
 #[derive(Deserialize)]
@@ -47,7 +48,6 @@ struct CadenceForm {
 
 /// How often management reviews are due (at least yearly).
 async fn set_cadence(State(state): State<AppState>, me: Member, Form(form): Form<CadenceForm>) -> AppResult<Response> {
-    me.require(Action::ManageLeadership)?;
     let months: i32 = match form.months.trim().parse() {
         Ok(m) if (1..=12).contains(&m) => m,
         _ => return Err(AppError::BadRequest("Choose a cadence from monthly to yearly: clause 9.3 expects at least one review a year.".into())),
@@ -74,7 +74,6 @@ struct ListPage {
 }
 
 async fn list_page(State(state): State<AppState>, me: Member) -> AppResult<ListPage> {
-    me.require(Action::ViewLeadership)?;
     let today = state.clock.now().date_naive();
     let meetings = list(&state.db, me.org_id).await?;
     let cadence = cadence(&state.db, me.org_id).await?;
@@ -93,7 +92,6 @@ async fn list_page(State(state): State<AppState>, me: Member) -> AppResult<ListP
 }
 
 async fn export(State(state): State<AppState>, me: Member) -> AppResult<Response> {
-    me.require(Action::ViewLeadership)?;
     let names = person_names(&state.db, me.org_id).await?;
     Ok(export_csv(
         "meetings.csv",
@@ -381,20 +379,17 @@ async fn meeting_view_with(
 }
 
 async fn new_page(State(state): State<AppState>, me: Member) -> AppResult<Response> {
-    me.require(Action::ManageLeadership)?;
     let form = MeetingForm { kind: MeetingKind::ManagementReview.as_str().into(), ..Default::default() };
     meeting_view(&state, &me, None, form, FieldErrors::default(), FieldErrors::default()).await
 }
 
 async fn meeting_page(State(state): State<AppState>, me: Member, Id(id): Id<MeetingId>) -> AppResult<Response> {
-    me.require(Action::ViewLeadership)?;
     let m = get(&state.db, me.org_id, id).await?;
     let form = MeetingForm::from_meeting(&m);
     meeting_view(&state, &me, Some(m), form, FieldErrors::default(), FieldErrors::default()).await
 }
 
 async fn create(State(state): State<AppState>, me: Member, Form(pairs): Form<Vec<(String, String)>>) -> AppResult<Response> {
-    me.require(Action::ManageLeadership)?;
     let form = MeetingForm::from_pairs(&pairs);
     let fields = match form.parse(state.clock.now().date_naive()) {
         Ok(f) => f,
@@ -409,7 +404,6 @@ async fn create(State(state): State<AppState>, me: Member, Form(pairs): Form<Vec
 }
 
 async fn update(State(state): State<AppState>, me: Member, Id(id): Id<MeetingId>, Form(pairs): Form<Vec<(String, String)>>) -> AppResult<Response> {
-    me.require(Action::ManageLeadership)?;
     let form = MeetingForm::from_pairs(&pairs);
     let mut tx = state.db.begin().await?;
     crate::db::lock_row(&mut tx, me.org_id, id).await?;
@@ -430,7 +424,6 @@ async fn update(State(state): State<AppState>, me: Member, Id(id): Id<MeetingId>
 }
 
 async fn sign_off(State(state): State<AppState>, me: Member, Id(id): Id<MeetingId>) -> AppResult<Response> {
-    me.require(Action::ViewLeadership)?;
     let m = get(&state.db, me.org_id, id).await?;
     let person = people::person_of_user(&state.db, me.org_id, me.user_id).await?;
     let Some(chair) = person.filter(|p| Some(p.id) == m.chair_id && policy::may_act_as_person(me.role, true)) else {
@@ -448,7 +441,6 @@ async fn sign_off(State(state): State<AppState>, me: Member, Id(id): Id<MeetingI
 
 /// A correction to signed-off minutes: a dated note under the record.
 async fn add_addendum(State(state): State<AppState>, me: Member, Id(id): Id<MeetingId>, Form(form): Form<addenda::Form>) -> AppResult<Response> {
-    me.require(Action::ViewLeadership)?;
     let m = get(&state.db, me.org_id, id).await?;
     let person = people::person_of_user(&state.db, me.org_id, me.user_id).await?;
     let is_chair = person.as_ref().is_some_and(|p| Some(p.id) == m.chair_id);
@@ -503,7 +495,6 @@ impl ActionForm {
 }
 
 async fn add_action(State(state): State<AppState>, me: Member, Id(id): Id<MeetingId>, Form(form): Form<ActionForm>) -> AppResult<Response> {
-    me.require(Action::ManageLeadership)?;
     let m = get(&state.db, me.org_id, id).await?;
     let fields = match form.parse() {
         Ok(f) => f,
@@ -527,7 +518,6 @@ struct ActionsPage {
 }
 
 async fn actions_page(State(state): State<AppState>, me: Member) -> AppResult<ActionsPage> {
-    me.require(Action::ViewLeadership)?;
     Ok(ActionsPage {
         layout: Layout::build(&state.db, &me.visitor, "Action items").await?,
         actions: actions(&state.db, me.org_id, None).await?,
@@ -536,7 +526,6 @@ async fn actions_page(State(state): State<AppState>, me: Member) -> AppResult<Ac
 }
 
 async fn actions_export(State(state): State<AppState>, me: Member) -> AppResult<Response> {
-    me.require(Action::ViewLeadership)?;
     let today = state.clock.now().date_naive();
     Ok(export_csv(
         "action-items.csv",
@@ -606,14 +595,12 @@ fn action_form(a: &ActionItem) -> ActionForm {
 }
 
 async fn action_page(State(state): State<AppState>, me: Member, Id(id): Id<ActionItemId>) -> AppResult<Response> {
-    me.require(Action::ViewLeadership)?;
     let a = action(&state.db, me.org_id, id).await?;
     let form = action_form(&a);
     action_view(&state, &me, a, form, FieldErrors::default()).await
 }
 
 async fn update_action(State(state): State<AppState>, me: Member, Id(id): Id<ActionItemId>, Form(form): Form<ActionForm>) -> AppResult<Response> {
-    me.require(Action::ManageLeadership)?;
     let mut tx = state.db.begin().await?;
     crate::db::lock_row(&mut tx, me.org_id, id).await?;
     let a = action(&mut *tx, me.org_id, id).await?;

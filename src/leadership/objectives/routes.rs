@@ -22,12 +22,13 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::Deserialize;
 
 pub fn routes(r: Routes) -> Routes {
-    r.get("/objectives", list_page)
-        .get("/objectives.csv", export)
-        .get("/objectives/new", new_page)
-        .post("/objectives", create::<Objective>)
-        .get("/objectives/{id}", show_page::<Objective>)
-        .post("/objectives/{id}", update::<Objective>)
+    use crate::auth::policy::{Access::Can, Action::*};
+    r.get("/objectives", Can(ViewLeadership), list_page)
+        .get("/objectives.csv", Can(ViewLeadership), export)
+        .get("/objectives/new", Can(ManageLeadership), new_page)
+        .post("/objectives", Can(ManageLeadership), create::<Objective>)
+        .get("/objectives/{id}", Can(ViewLeadership), show_page::<Objective>)
+        .post("/objectives/{id}", Can(ManageLeadership), update::<Objective>)
 }
 
 #[derive(Deserialize, Default, Clone)]
@@ -100,7 +101,6 @@ struct ListPage {
 }
 
 async fn list_page(State(state): State<AppState>, me: Member) -> AppResult<ListPage> {
-    me.require(Action::ViewLeadership)?;
     Ok(ListPage {
         layout: Layout::build(&state.db, &me.visitor, "Security objectives").await?,
         objectives: list(&state.db, me.org_id).await?,
@@ -110,7 +110,6 @@ async fn list_page(State(state): State<AppState>, me: Member) -> AppResult<ListP
 }
 
 async fn export(State(state): State<AppState>, me: Member) -> AppResult<Response> {
-    me.require(Action::ViewLeadership)?;
     Ok(export_csv(
         "security-objectives.csv",
         &["objective", "measure", "target", "owner", "due_on", "status", "supports_strategy", "times_reviewed", "last_reviewed"],
@@ -175,7 +174,6 @@ async fn show(state: &AppState, me: &Member, objective: Option<Objective>, form:
 }
 
 async fn new_page(State(state): State<AppState>, me: Member) -> AppResult<Response> {
-    me.require(Action::ManageLeadership)?;
     show(&state, &me, None, ObjectiveForm { status: ObjectiveStatus::Planned.as_str().into(), ..Default::default() }, FieldErrors::default()).await
 }
 

@@ -19,12 +19,13 @@ use chrono::NaiveDate;
 use serde::Deserialize;
 
 pub fn routes(r: Routes) -> Routes {
-    r.get("/people/roster", page)
-        .get("/people/roster.csv", export)
-        .post("/people/roster", propose)
-        .post("/people/roster/{id}/confirm", confirm)
-        .post("/people/roster/{id}/refuse", refuse)
-        .post("/people/roster/{id}/withdraw", withdraw)
+    use crate::auth::policy::{Access::Can, Action::*};
+    r.get("/people/roster", Can(ViewPeople), page)
+        .get("/people/roster.csv", Can(ViewPeople), export)
+        .post("/people/roster", Can(ProposeRosterChange), propose)
+        .post("/people/roster/{id}/confirm", Can(ViewPeople), confirm)
+        .post("/people/roster/{id}/refuse", Can(ViewPeople), refuse)
+        .post("/people/roster/{id}/withdraw", Can(ProposeRosterChange), withdraw)
 }
 
 /// A pending change and what the viewer may do with it.
@@ -49,7 +50,6 @@ struct RosterPage {
 }
 
 async fn page(State(state): State<AppState>, me: Member) -> AppResult<RosterPage> {
-    me.require(Action::ViewPeople)?;
     let today = state.clock.now().date_naive();
     let mut conn = state.db.acquire().await?;
     let leaders = model::leaders(&mut conn, me.org_id).await?;
@@ -79,7 +79,6 @@ async fn page(State(state): State<AppState>, me: Member) -> AppResult<RosterPage
 }
 
 async fn export(State(state): State<AppState>, me: Member) -> AppResult<Response> {
-    me.require(Action::ViewPeople)?;
     let today = state.clock.now().date_naive();
     let at = |d: Option<chrono::DateTime<chrono::Utc>>| d.map(|d| d.format("%Y-%m-%d %H:%M UTC").to_string()).unwrap_or_default();
     let rows = model::all_changes(me.org_id);
@@ -116,7 +115,6 @@ struct ProposeForm {
 }
 
 async fn propose(State(state): State<AppState>, me: Member, Form(form): Form<ProposeForm>) -> AppResult<Response> {
-    me.require(Action::ProposeRosterChange)?;
     let person_id: PersonId = form.person_id.trim().parse().map_err(|_| AppError::BadRequest("Choose a person from the directory.".into()))?;
     let change: Change = form.change.parse().map_err(|_| AppError::BadRequest("Choose whether to add or remove them.".into()))?;
     let reason = crate::web::form::parse_optional(&form.reason, "the reason", 500, true).map_err(AppError::BadRequest)?;
@@ -139,7 +137,6 @@ async fn propose(State(state): State<AppState>, me: Member, Form(form): Form<Pro
 }
 
 async fn decide(state: AppState, me: Member, id: RosterChangeId, yes: bool) -> AppResult<Response> {
-    me.require(Action::ViewPeople)?;
     let now = state.clock.now();
     let by = Decider::of(&me);
     let mut tx = state.db.begin().await?;
@@ -161,7 +158,6 @@ async fn refuse(State(state): State<AppState>, me: Member, Id(id): Id<RosterChan
 }
 
 async fn withdraw(State(state): State<AppState>, me: Member, Id(id): Id<RosterChangeId>) -> AppResult<Response> {
-    me.require(Action::ProposeRosterChange)?;
     let now = state.clock.now();
     let by = Decider::of(&me);
     let mut tx = state.db.begin().await?;

@@ -2,7 +2,7 @@
 //! personal links that let staff without an account read and acknowledge it.
 use super::model::{self as acks, Method};
 use crate::audit::Actor;
-use crate::auth::policy::{self, Action};
+use crate::auth::policy;
 use crate::auth::session::{Flash, Member, Visitor};
 use crate::error::{AppError, AppResult};
 use crate::ids::VersionId;
@@ -19,14 +19,14 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 
 pub fn routes(r: Routes) -> Routes {
-    r.post("/policies/versions/{id}/acknowledge", acknowledge_signed_in)
-        .get("/ack/{token}", ack_page)
-        .post("/ack/{token}", ack_by_link)
-        .get("/ack/{token}/document", ack_document)
+    use crate::auth::policy::{Access, Access::Can, Action::*};
+    r.post("/policies/versions/{id}/acknowledge", Can(ViewPolicies), acknowledge_signed_in)
+        .get("/ack/{token}", Access::Public, ack_page)
+        .post("/ack/{token}", Access::Public, ack_by_link)
+        .get("/ack/{token}/document", Access::Public, ack_document)
 }
 
 async fn acknowledge_signed_in(State(state): State<AppState>, me: Member, Id(id): Id<VersionId>, headers: HeaderMap) -> AppResult<Response> {
-    me.require(Action::ViewPolicies)?;
     let v = model::version(&state.db, me.org_id, id).await?;
     let person = people::person_of_user(&state.db, me.org_id, me.user_id).await?;
     let Some(person) = person.filter(|_| policy::may_act_as_person(me.role, true)) else {

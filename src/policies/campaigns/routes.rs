@@ -19,10 +19,11 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
 pub fn routes(r: Routes) -> Routes {
-    r.post("/policies/versions/{id}/campaigns", start_campaign)
-        .get("/campaigns/{id}", campaign_page)
-        .get("/campaigns/{id}/csv", campaign_csv)
-        .post("/campaigns/{id}/reminders", reminders)
+    use crate::auth::policy::{Access::Can, Action::*};
+    r.post("/policies/versions/{id}/campaigns", Can(ManagePolicies), start_campaign)
+        .get("/campaigns/{id}", Can(ViewPolicies), campaign_page)
+        .get("/campaigns/{id}/csv", Can(ViewPolicies), campaign_csv)
+        .post("/campaigns/{id}/reminders", Can(ManagePolicies), reminders)
 }
 
 // ---------- campaigns ----------
@@ -99,7 +100,6 @@ async fn links_response(state: &AppState, me: &Member, campaign: Campaign, peopl
 }
 
 async fn start_campaign(State(state): State<AppState>, me: Member, Id(id): Id<VersionId>, Form(form): Form<CampaignForm>) -> AppResult<Response> {
-    me.require(Action::ManagePolicies)?;
     let v = model::version(&state.db, me.org_id, id).await?;
     if !v.is_signed() {
         return Err(AppError::Conflict("Only a signed version can be sent for acknowledgement. Ask an executive to sign it first.".into()));
@@ -127,7 +127,6 @@ struct CampaignPage {
 }
 
 async fn campaign_data(state: &AppState, me: &Member, id: CampaignId) -> AppResult<(Campaign, Vec<Standing>)> {
-    me.require(Action::ViewPolicies)?;
     let campaign = campaigns::campaign(&state.db, me.org_id, id).await?;
     let standings = acks::standings(&state.db, me.org_id, campaign.policy_id, campaign.major, Some(campaign.id), state.clock.now().date_naive()).await?;
     Ok((campaign, standings))
@@ -167,7 +166,6 @@ async fn campaign_csv(State(state): State<AppState>, me: Member, Id(id): Id<Camp
 }
 
 async fn reminders(State(state): State<AppState>, me: Member, Id(id): Id<CampaignId>, Form(form): Form<CampaignForm>) -> AppResult<Response> {
-    me.require(Action::ManagePolicies)?;
     let (campaign, standings) = campaign_data(&state, &me, id).await?;
     let missing: Vec<&Standing> = standings.iter().filter(|s| !s.done()).collect();
     links_response(&state, &me, campaign, &missing, crate::web::form::ticked(&form.send), true).await

@@ -31,18 +31,19 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 pub fn routes(r: Routes) -> Routes {
-    r.get("/policies", register_page)
-        .get("/policies.csv", export)
-        .post("/policies", create_policy)
-        .get("/policies/{id}", policy_page)
-        .post("/policies/{id}", update_policy)
-        .post_upload("/policies/{id}/versions", create_version, None)
-        .get("/policies/versions/{id}", version_page)
-        .post("/policies/versions/{id}", update_version)
-        .post("/policies/versions/{id}/sign", sign_version)
-        .post("/policies/versions/{id}/addenda", add_addendum)
-        .get("/p/{slug}", public_page)
-        .get("/p/{slug}/document", public_document)
+    use crate::auth::policy::{Access, Access::Can, Action::*};
+    r.get("/policies", Can(ViewPolicies), register_page)
+        .get("/policies.csv", Can(ViewPolicies), export)
+        .post("/policies", Can(ManagePolicies), create_policy)
+        .get("/policies/{id}", Can(ViewPolicies), policy_page)
+        .post("/policies/{id}", Can(ManagePolicies), update_policy)
+        .post_upload("/policies/{id}/versions", Can(ManagePolicies), create_version, None)
+        .get("/policies/versions/{id}", Can(ViewPolicies), version_page)
+        .post("/policies/versions/{id}", Can(ManagePolicies), update_version)
+        .post("/policies/versions/{id}/sign", Can(SignPolicies), sign_version)
+        .post("/policies/versions/{id}/addenda", Can(ViewPolicies), add_addendum)
+        .get("/p/{slug}", Access::Public, public_page)
+        .get("/p/{slug}/document", Access::Public, public_document)
 }
 
 // ---------- the register ----------
@@ -76,7 +77,6 @@ struct RegisterPage {
 }
 
 async fn register_view(state: &AppState, me: &Member, form: PolicyForm, errors: FieldErrors) -> AppResult<RegisterPage> {
-    me.require(Action::ViewPolicies)?;
     let today = state.clock.now().date_naive();
     let policies = model::list(&state.db, me.org_id).await?;
     let figures = acks::figures(&state.db, me.org_id, today).await?;
@@ -197,7 +197,6 @@ impl PolicyForm {
 }
 
 async fn create_policy(State(state): State<AppState>, me: Member, Form(form): Form<PolicyForm>) -> AppResult<Response> {
-    me.require(Action::ManagePolicies)?;
     let fields = match form.parse() {
         Ok(f) => f,
         Err(errors) => return Ok((StatusCode::UNPROCESSABLE_ENTITY, register_view(&state, &me, form, errors).await?).into_response()),
@@ -275,7 +274,6 @@ async fn policy_view(
 }
 
 async fn policy_page(State(state): State<AppState>, me: Member, Id(id): Id<PolicyId>) -> AppResult<PolicyPage> {
-    me.require(Action::ViewPolicies)?;
     let policy = model::get(&state.db, me.org_id, id).await?;
     let form = PolicyForm::from_policy(&policy);
     let draft = VersionForm { bump: "major".into(), source: "markdown".into(), ..Default::default() };
@@ -283,7 +281,6 @@ async fn policy_page(State(state): State<AppState>, me: Member, Id(id): Id<Polic
 }
 
 async fn update_policy(State(state): State<AppState>, me: Member, Id(id): Id<PolicyId>, Form(form): Form<PolicyForm>) -> AppResult<Response> {
-    me.require(Action::ManagePolicies)?;
     let policy = model::get(&state.db, me.org_id, id).await?;
     let fields = match form.parse() {
         Ok(f) => f,
@@ -397,7 +394,6 @@ async fn version_refused(state: &AppState, me: &Member, policy: Policy, form: Ve
 }
 
 async fn create_version(State(state): State<AppState>, me: Member, Id(id): Id<PolicyId>, headers: HeaderMap, multipart: Multipart) -> AppResult<Response> {
-    me.require(Action::ManagePolicies)?;
     let policy = model::get(&state.db, me.org_id, id).await?;
     let revision_id = RevisionId::new();
     let key = EvidenceStore::key_for(me.org_id, revision_id);
@@ -574,14 +570,12 @@ async fn version_view_with(
 }
 
 async fn version_page(State(state): State<AppState>, me: Member, Id(id): Id<VersionId>) -> AppResult<VersionPage> {
-    me.require(Action::ViewPolicies)?;
     let v = model::version(&state.db, me.org_id, id).await?;
     let form = VersionForm::from_version(&v);
     version_view(&state, &me, v, form, FieldErrors::default(), None).await
 }
 
 async fn update_version(State(state): State<AppState>, me: Member, Id(id): Id<VersionId>, Form(form): Form<VersionForm>) -> AppResult<Response> {
-    me.require(Action::ManagePolicies)?;
     let v = model::version(&state.db, me.org_id, id).await?;
     if v.is_signed() {
         return Err(AppError::Conflict(format!("Version {} is signed and can no longer change. Make a new version for the change, or add an addendum to correct this one.", v.number())));
@@ -601,7 +595,6 @@ async fn update_version(State(state): State<AppState>, me: Member, Id(id): Id<Ve
 
 /// A correction to a signed version: a dated note under it.
 async fn add_addendum(State(state): State<AppState>, me: Member, Id(id): Id<VersionId>, Form(form): Form<addenda::Form>) -> AppResult<Response> {
-    me.require(Action::ViewPolicies)?;
     let v = model::version(&state.db, me.org_id, id).await?;
     let person = people::person_of_user(&state.db, me.org_id, me.user_id).await?;
     if !policy::may_add_addendum(me.role, SignedRecord::PolicyVersion, v.signed_by(me.user_id, person.as_ref().map(|p| p.id))) {
@@ -636,7 +629,6 @@ struct SignForm {
 }
 
 async fn sign_version(State(state): State<AppState>, me: Member, Id(id): Id<VersionId>, headers: HeaderMap, Form(form): Form<SignForm>) -> AppResult<Response> {
-    me.require(Action::SignPolicies)?;
     let v = model::version(&state.db, me.org_id, id).await?;
     if v.is_signed() {
         return Err(AppError::Conflict(format!("Version {} is already signed.", v.number())));
