@@ -21,6 +21,7 @@ pub mod generate;
 pub mod health;
 pub mod ids;
 pub mod home;
+pub mod imports;
 pub mod leadership;
 pub mod mail;
 pub mod orgs;

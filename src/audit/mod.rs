@@ -82,6 +82,8 @@ pub fn describe(action: &str) -> &str {
         "policy_version.edited" => "edited a policy draft",
         "policy_version.signed" => "signed a policy version",
         "policy.acknowledged" => "acknowledged a policy",
+        "policy.acknowledgements_import_checked" => "uploaded an acknowledgements file for checking",
+        "policy.acknowledgements_imported" => "imported policy acknowledgements",
         "campaign.started" => "started an acknowledgement campaign",
         "campaign.links_issued" => "issued acknowledgement links",
         "training.module_created" => "created a training module",

@@ -3,8 +3,13 @@
 //! importing the same file twice changes nothing the second time. Columns
 //! the file does not have are left as they are.
 use super::model::{Kind, Person, PersonFields};
-use crate::ids::PersonId;
+use crate::audit::Actor;
+use crate::error::AppResult;
+use crate::ids::{OrgId, PersonId};
+use chrono::{DateTime, NaiveDate, Utc};
+use sqlx::{PgConnection, PgPool};
 use crate::web::form::{parse_date, parse_email, parse_optional, parse_text};
+use crate::imports::{self, Found};
 use crate::web::sheet::{self, Column};
 use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, HashSet};
@@ -72,18 +77,8 @@ impl Serialize for Row {
 
 pub use crate::web::sheet::{Problem, TooManyRows};
 
-#[derive(Debug, Default)]
-pub struct Parsed {
-    pub columns: Vec<String>,
-    pub rows: Vec<Row>,
-    pub problems: Vec<Problem>,
-}
-
-impl Parsed {
-    pub fn has(&self, column: &str) -> bool {
-        self.columns.iter().any(|c| c == column)
-    }
-}
+/// A checked file: its columns, rows and problems.
+pub type Parsed = imports::Checked<Row>;
 
 /// Columns the export writes that an import reads past (so an exported
 /// file imports as it is).
@@ -104,75 +99,42 @@ const HEADINGS: [Column; 11] = [
     Column { name: "security_clause", aliases: &["contract_security_clause", "contract_has_security_clause"] },
 ];
 
-/// Reads a file as it arrives (`feed` each piece, then `finish`) and checks
-/// every line on its own and against the others. Only the checked rows are
-/// kept, never the file.
-pub struct Parser {
-    sheet: sheet::Reader,
-    lines: Lines,
-}
-
+/// Checks every line on its own and against the others; remembers where
+/// each address first appears, so managers outside the file can be looked
+/// up at the end (`outside_managers`, `resolve`).
 #[derive(Default)]
-struct Lines {
-    rows: Vec<Row>,
-    problems: Vec<Problem>,
+pub struct Lines {
     first_line_of: HashMap<String, u64>,
 }
 
-impl Default for Parser {
-    fn default() -> Self {
-        Self::new()
-    }
+/// Reads a file as it arrives (`feed` each piece, then `finish`). Only the
+/// checked rows are kept, never the file.
+pub type Parser = imports::Parser<Lines>;
+
+pub fn parser() -> Parser {
+    <People as imports::Import>::parser(Lines::default())
 }
 
-impl Parser {
-    pub fn new() -> Self {
-        Parser { sheet: sheet::Reader::new(&HEADINGS, &["name", "email"], &IGNORED, MAX_ROWS), lines: Lines::default() }
-    }
+impl imports::CheckLine for Lines {
+    type Row = Row;
 
-    /// The next piece of the file; fails once it has more than `MAX_ROWS` lines.
-    pub fn feed(&mut self, bytes: &[u8]) -> Result<(), TooManyRows> {
-        let lines = &mut self.lines;
-        self.sheet.feed(bytes, &mut |l| lines.check(l))
-    }
-
-    /// The end of the file: every line checked, except that managers not
-    /// in the file are still to be looked up (`Checked::outside_managers`).
-    pub fn finish(self) -> Result<Checked, TooManyRows> {
-        let Parser { sheet, mut lines } = self;
-        let summary = sheet.finish(&mut |l| lines.check(l))?;
-        let columns = summary.columns.iter().map(|c| c.to_string()).collect();
-        if !summary.readable {
-            return Ok(Checked { columns, rows: Vec::new(), problems: summary.problems, first_line_of: HashMap::new() });
-        }
-        let mut problems = summary.problems;
-        problems.append(&mut lines.problems);
-        Ok(Checked { columns, rows: lines.rows, problems, first_line_of: lines.first_line_of })
-    }
-}
-
-impl Lines {
-    fn problem(&mut self, line: u64, column: &str, message: impl Into<String>) {
-        self.problems.push(Problem { line, column: column.into(), message: message.into() });
-    }
-
-    fn check(&mut self, record: &sheet::Line<'_>) {
+    fn check(&mut self, record: &sheet::Line<'_>, found: &mut Found<Row>) {
         let line = record.line;
         let cell = |col: &str| record.get(col);
         let mut row = Row { line, ..Default::default() };
-        let before = self.problems.len();
+        let before = found.problems.len();
         match parse_text(&cell("name"), "a name", 120) {
             Ok(v) => row.name = v,
-            Err(e) => self.problem(line, "name", e),
+            Err(e) => found.problem(line, "name", e),
         }
         match parse_email(&cell("email")) {
             Ok(v) => row.email = v,
-            Err(e) => self.problem(line, "email", format!("{e} (found \"{}\")", cell("email").trim())),
+            Err(e) => found.problem(line, "email", format!("{e} (found \"{}\")", cell("email").trim())),
         }
         for (col, what, slot) in [("job_title", "the job title", &mut row.job_title), ("department", "the department", &mut row.department)] {
             match parse_optional(&cell(col), what, 120, false) {
                 Ok(v) => *slot = v,
-                Err(e) => self.problem(line, col, e),
+                Err(e) => found.problem(line, col, e),
             }
         }
         let manager_cell = cell("manager_email");
@@ -180,17 +142,17 @@ impl Lines {
         if !manager.is_empty() {
             match parse_email(manager) {
                 Ok(v) => row.manager_email = Some(v),
-                Err(e) => self.problem(line, "manager_email", format!("{e} (found \"{manager}\")")),
+                Err(e) => found.problem(line, "manager_email", format!("{e} (found \"{manager}\")")),
             }
         }
         match Kind::parse(&cell("kind")) {
             Some(k) => row.kind = k,
-            None => self.problem(line, "kind", format!("Write employee or contractor, not \"{}\".", cell("kind").trim())),
+            None => found.problem(line, "kind", format!("Write employee or contractor, not \"{}\".", cell("kind").trim())),
         }
         for (col, what, slot) in [("start_date", "the start date", &mut row.start_date), ("end_date", "the end date", &mut row.end_date)] {
             match parse_date(&cell(col), what) {
                 Ok(v) => *slot = v,
-                Err(e) => self.problem(line, col, e),
+                Err(e) => found.problem(line, col, e),
             }
         }
         for (col, slot) in [
@@ -200,66 +162,55 @@ impl Lines {
         ] {
             match sheet::yes_no(&cell(col)) {
                 Some(v) => *slot = v,
-                None => self.problem(line, col, format!("Write yes or no, not \"{}\".", cell(col).trim())),
+                None => found.problem(line, col, format!("Write yes or no, not \"{}\".", cell(col).trim())),
             }
         }
-        if self.problems.len() == before {
+        if found.problems.len() == before {
             if let (Some(s), Some(e)) = (row.start_date, row.end_date)
                 && e < s
             {
-                self.problem(line, "end_date", "The end date is before the start date.");
+                found.problem(line, "end_date", "The end date is before the start date.");
             }
             if row.manager_email.as_deref() == Some(row.email.as_str()) {
-                self.problem(line, "manager_email", "A person cannot be their own manager.");
+                found.problem(line, "manager_email", "A person cannot be their own manager.");
             }
         }
         if !row.email.is_empty() {
             match self.first_line_of.get(&row.email) {
-                Some(first) => self.problem(line, "email", format!("Duplicate: {} is already on line {first}.", row.email)),
+                Some(first) => found.problem(line, "email", format!("Duplicate: {} is already on line {first}.", row.email)),
                 None => {
                     self.first_line_of.insert(row.email.clone(), line);
                 }
             }
         }
-        self.rows.push(row);
+        found.rows.push(row);
     }
 }
 
-/// A file whose lines are checked, before managers outside it are looked up.
-pub struct Checked {
-    columns: Vec<String>,
-    rows: Vec<Row>,
-    problems: Vec<Problem>,
-    first_line_of: HashMap<String, u64>,
-}
-
-impl Checked {
+impl Lines {
     /// Managers the file names but does not contain: they must be in the directory.
-    pub fn outside_managers(&self) -> Vec<String> {
-        let mut out: Vec<String> =
-            self.rows.iter().filter_map(|r| r.manager_email.clone()).filter(|m| !self.first_line_of.contains_key(m)).collect();
+    pub fn outside_managers(&self, rows: &[Row]) -> Vec<String> {
+        let mut out: Vec<String> = rows.iter().filter_map(|r| r.manager_email.clone()).filter(|m| !self.first_line_of.contains_key(m)).collect();
         out.sort();
         out.dedup();
         out
     }
 
     /// Finishes the check with those of `outside_managers` that the directory has.
-    pub fn resolve(self, known: &HashSet<String>) -> Parsed {
-        let Checked { columns, rows, mut problems, first_line_of } = self;
-        for row in &rows {
+    pub fn resolve(&self, checked: &mut Parsed, known: &HashSet<String>) {
+        for row in &checked.rows {
             if let Some(m) = &row.manager_email
-                && !first_line_of.contains_key(m)
+                && !self.first_line_of.contains_key(m)
                 && !known.contains(m)
             {
-                problems.push(Problem {
+                checked.problems.push(Problem {
                     line: row.line,
                     column: "manager_email".into(),
                     message: format!("Unknown manager {m}: add them to the file or to the directory first."),
                 });
             }
         }
-        problems.sort_by_key(|p| p.line);
-        Parsed { columns, rows, problems }
+        checked.problems.sort_by_key(|p| p.line);
     }
 }
 
@@ -267,10 +218,12 @@ impl Checked {
 /// directory's addresses (for manager references). A file with too many
 /// lines comes back with that as its only problem.
 pub fn parse(bytes: &[u8], known_emails: &HashSet<String>) -> Parsed {
-    let mut parser = Parser::new();
-    match parser.feed(bytes).and_then(|_| parser.finish()) {
-        Ok(checked) => checked.resolve(known_emails),
-        Err(too_many) => Parsed { problems: vec![too_many.problem()], ..Parsed::default() },
+    match parser().read(bytes) {
+        Ok((mut checked, lines)) => {
+            lines.resolve(&mut checked, known_emails);
+            checked
+        }
+        Err(too_many) => Parsed::too_many(too_many),
     }
 }
 
@@ -415,6 +368,145 @@ pub fn template() -> String {
     out
 }
 
+/// The people import, on the shared pipeline (`imports`).
+pub struct People;
+
+/// A plan, with the directory's names for the people it updates.
+pub struct PeoplePlan {
+    plan: Plan,
+    names: HashMap<PersonId, String>,
+}
+
+impl imports::Import for People {
+    type Row = Row;
+    type Lines = Lines;
+    type Plan = PeoplePlan;
+
+    const KIND: imports::Kind = imports::Kind::People;
+    const PATH: &'static str = "/people/import";
+    const HOME: (&'static str, &'static str) = ("/people", "People");
+    const TITLE: &'static str = "Import people from CSV";
+    const INTRO: &'static str = "Export the staff list from your HR system or spreadsheet as CSV and upload it here. You will see what would \
+        change, line by line, before anything is saved. People are matched by e-mail address: importing the same file again changes \
+        nothing, and a newer file updates the people it names. Only name and email are required; columns you leave out are not changed \
+        for people already in the directory. Nobody is removed; record leavers with an end date.";
+    const FILE: &'static str = "people.csv";
+    const MAX_BYTES: usize = MAX_BYTES;
+    const MAX_ROWS: usize = MAX_ROWS;
+    const COLUMNS: &'static [(&'static str, &'static str)] = &COLUMNS;
+    const ROW: (&'static str, &'static str) = ("person", "people");
+
+    fn template() -> String {
+        template()
+    }
+
+    async fn lines(_db: &PgPool, _org_id: OrgId, _today: NaiveDate) -> AppResult<Lines> {
+        Ok(Lines::default())
+    }
+
+    fn parser(lines: Lines) -> Parser {
+        imports::Parser::new(lines, &HEADINGS, &["name", "email"], &IGNORED, MAX_ROWS)
+    }
+
+    async fn complete(db: &PgPool, org_id: OrgId, lines: Lines, checked: &mut Parsed) -> AppResult<()> {
+        let outside = lines.outside_managers(&checked.rows);
+        let known: HashSet<String> = sqlx::query_scalar!(
+            r#"SELECT lower(email) AS "email!" FROM people WHERE org_id = $1 AND lower(email) = ANY($2)"#,
+            org_id.0,
+            &outside,
+        )
+        .fetch_all(db)
+        .await?
+        .into_iter()
+        .collect();
+        lines.resolve(checked, &known);
+        Ok(())
+    }
+
+    async fn plan(conn: &mut PgConnection, org_id: OrgId, columns: &[String], rows: Vec<Row>, _today: NaiveDate) -> AppResult<Result<PeoplePlan, String>> {
+        let existing = super::model::all(conn, org_id).await?;
+        let names = existing.iter().map(|p| (p.id, p.name.clone())).collect();
+        Ok(plan(&existing, columns, rows).map(|plan| PeoplePlan { plan, names }))
+    }
+
+    fn preview(p: &PeoplePlan) -> imports::Preview {
+        let plan = &p.plan;
+        let (creates, updates) = (plan.creates.len(), plan.updates.len());
+        let mut notices = Vec::new();
+        if !plan.roster_differs.is_empty() {
+            let n = plan.roster_differs.len();
+            let mut names = plan.roster_differs.iter().take(20).cloned().collect::<Vec<_>>().join(", ");
+            if n > 20 {
+                names.push_str(&format!(" and {} more", n - 20));
+            }
+            notices.push(imports::Notice {
+                id: "roster-differs",
+                before: "The top-management column is not applied: the roster changes only when an owner proposes and a member of top \
+                         management confirms, on"
+                    .into(),
+                link: ("/people/roster", "the top-management page"),
+                after: format!(". It differs for {n} {}: {names}.", if n == 1 { "person" } else { "people" }),
+            });
+        }
+        imports::Preview {
+            effects: vec![
+                imports::Effect { count: creates, what: if creates == 1 { "new person added" } else { "new people added" }.into() },
+                imports::Effect { count: updates, what: "updated".into() },
+                imports::Effect { count: plan.unchanged, what: "already up to date".into() },
+            ],
+            apply: (creates + updates > 0).then(|| format!("Apply: add {creates}, update {updates}")),
+            nothing: "The directory already matches this file. There is nothing to apply.".into(),
+            notices,
+            tables: vec![
+                imports::Table {
+                    heading: "New people".into(),
+                    columns: vec!["Name", "E-mail"],
+                    rows: plan.creates.iter().take(imports::SHOWN).map(|(_, f)| vec![f.name.clone(), f.email.clone()]).collect(),
+                    total: creates,
+                },
+                imports::Table {
+                    heading: "Updated people".into(),
+                    columns: vec!["Name", "E-mail", "What changes"],
+                    rows: plan
+                        .updates
+                        .iter()
+                        .take(imports::SHOWN)
+                        .map(|(id, f, changes)| {
+                            let what = changes.keys().map(|k| k.replace("_id", "").replace('_', " ")).collect::<Vec<_>>().join(", ");
+                            vec![p.names.get(id).unwrap_or(&f.name).clone(), f.email.clone(), what]
+                        })
+                        .collect(),
+                    total: updates,
+                },
+            ],
+            problems: plan.problems.clone(),
+        }
+    }
+
+    async fn apply(conn: &mut PgConnection, actor: &Actor, now: DateTime<Utc>, org_id: OrgId, p: PeoplePlan) -> AppResult<imports::Applied> {
+        let plan = p.plan;
+        let (created, updated) = (plan.creates.len(), plan.updates.len());
+        if created + updated > 0 {
+            super::model::write_many(conn, actor, now, org_id, &plan.creates, &plan.updates).await?;
+        }
+        let message = if created + updated == 0 {
+            format!("Nothing to change: all {} people in the file already match the directory.", plan.unchanged)
+        } else {
+            format!("Import applied: {created} added, {updated} updated, {} unchanged.", plan.unchanged)
+        };
+        Ok(imports::Applied { summary: serde_json::json!({"created": created, "updated": updated, "unchanged": plan.unchanged}), message })
+    }
+
+    fn applied_note(summary: &serde_json::Value) -> String {
+        format!("{} added, {} updated.", summary["created"].as_u64().unwrap_or(0), summary["updated"].as_u64().unwrap_or(0))
+    }
+
+    async fn lock(conn: &mut PgConnection, org_id: OrgId) -> AppResult<()> {
+        // One import at a time per organisation, so two files never race on the same people.
+        super::model::lock_directory(conn, org_id).await
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -506,18 +598,18 @@ mod tests {
         let p = parse_str(&csv);
         assert_eq!(p.problems.len(), 1);
         assert!(p.problems[0].message.contains("more than 10000 lines"), "{:?}", p.problems);
-        let mut parser = Parser::new();
-        let refused = csv.as_bytes().chunks(1000).try_for_each(|piece| parser.feed(piece));
+        let mut long = parser();
+        let refused = csv.as_bytes().chunks(1000).try_for_each(|piece| long.feed(piece));
         assert_eq!(refused, Err(TooManyRows { max: MAX_ROWS, line: MAX_ROWS as u64 + 2 }));
 
         let whole = parse_str("name,email,manager_email\nAda,ada@x.example,\nBen,ben@x.example,ada@x.example\nCy,cy@x.example,boss@x.example\n");
-        let mut parser = Parser::new();
+        let mut pieces_parser = parser();
         for piece in "name,email,manager_email\nAda,ada@x.example,\nBen,ben@x.example,ada@x.example\nCy,cy@x.example,boss@x.example\n".as_bytes().chunks(7) {
-            parser.feed(piece).unwrap();
+            pieces_parser.feed(piece).unwrap();
         }
-        let checked = parser.finish().unwrap();
-        assert_eq!(checked.outside_managers(), vec!["boss@x.example".to_string()], "only managers outside the file are looked up");
-        let pieces = checked.resolve(&HashSet::new());
+        let (mut pieces, lines) = pieces_parser.finish().unwrap();
+        assert_eq!(lines.outside_managers(&pieces.rows), vec!["boss@x.example".to_string()], "only managers outside the file are looked up");
+        lines.resolve(&mut pieces, &HashSet::new());
         assert_eq!((pieces.rows, pieces.problems), (whole.rows, whole.problems));
     }
 

@@ -1,7 +1,9 @@
-//! The people directory pages: list, add, edit, leavers, CSV export and the
-//! CSV import (upload, preview, apply).
-use super::{import, model, roster};
-use crate::ids::{OrgId, PeopleImportId, PersonId};
+//! The people directory pages: list, add, edit, leavers and CSV export;
+//! the CSV import runs on the shared pipeline (`imports`).
+use super::import::{self, People};
+use super::{model, roster};
+use crate::ids::PersonId;
+use crate::imports::routes as imports;
 use crate::state::AppState;
 use crate::web::routes::Routes;
 use crate::audit::{self, HistoryEntry};
@@ -10,19 +12,16 @@ use crate::auth::session::{Flash, Member};
 use crate::error::{AppError, AppResult};
 use crate::web::form::{parse_choice, parse_date, parse_email, parse_optional, parse_text, ticked};
 use crate::web::pager::Pager;
-use crate::web::sheet::Refused;
 use crate::web::{FieldErrors, Id, Layout, csv, redirect_with};
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::Form;
-use axum::extract::{Multipart, Query, State};
+use axum::extract::{Query, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Redirect, Response};
-use chrono::{NaiveDate, Utc};
+use axum::response::{IntoResponse, Response};
+use chrono::NaiveDate;
 use model::{Choice, Filter, Kind, Person, PersonFields};
 use serde::Deserialize;
-use serde_json::json;
-use std::collections::HashSet;
 
 pub fn routes(r: Routes) -> Routes {
     use crate::auth::policy::{Access::Can, Action::*};
@@ -31,11 +30,11 @@ pub fn routes(r: Routes) -> Routes {
         .get("/people.csv", Can(ViewPeople), export)
         .get("/people/new", Can(ManagePeople), new_page)
         .post("/people", Can(ManagePeople), create)
-        .get("/people/import", Can(ManagePeople), import_page)
-        .get("/people/import/template.csv", Can(ManagePeople), import_template)
-        .post_upload("/people/import", Can(ManagePeople), upload, Some(import::MAX_BYTES + crate::web::sheet::FORM_ROOM))
-        .get("/people/import/{id}", Can(ManagePeople), preview_page)
-        .post("/people/import/{id}/apply", Can(ManagePeople), apply_import)
+        .get("/people/import", Can(ManagePeople), imports::page::<People>)
+        .get("/people/import/template.csv", Can(ManagePeople), imports::template::<People>)
+        .post_upload("/people/import", Can(ManagePeople), imports::upload::<People>, Some(import::MAX_BYTES + crate::web::sheet::FORM_ROOM))
+        .get("/people/import/{id}", Can(ManagePeople), imports::preview::<People>)
+        .post("/people/import/{id}/apply", Can(ManagePeople), imports::apply::<People>)
         .get("/people/{id}", Can(ViewPeople), person_page)
         .post("/people/{id}", Can(ManagePeople), update)
         .post("/people/{id}/leaver", Can(ManagePeople), mark_leaver)
@@ -341,255 +340,4 @@ async fn claim(State(state): State<AppState>, me: Member, Id(id): Id<PersonId>) 
         None => "Someone else claimed that entry a moment ago; nothing changed.".into(),
     };
     Ok(redirect_with(&state, "/dashboard", Flash::success(msg)))
-}
-
-// ---------- CSV import ----------
-
-#[derive(Template, WebTemplate)]
-#[template(path = "people/import.html")]
-struct ImportPage {
-    layout: Layout,
-    columns: Vec<(&'static str, &'static str)>,
-    error: Option<String>,
-    max_mib: usize,
-    max_rows: String,
-}
-
-async fn import_view(state: &AppState, me: &Member, error: Option<String>) -> AppResult<ImportPage> {
-    Ok(ImportPage {
-        layout: Layout::build(&state.db, &me.visitor, "Import people from CSV").await?,
-        columns: import::COLUMNS.to_vec(),
-        error,
-        max_mib: import::MAX_BYTES / (1024 * 1024),
-        max_rows: crate::web::sheet::thousands(import::MAX_ROWS),
-    })
-}
-
-async fn import_page(State(state): State<AppState>, me: Member) -> AppResult<ImportPage> {
-    import_view(&state, &me, None).await
-}
-
-async fn import_template() -> AppResult<Response> {
-    Ok(csv::attachment("people-template.csv", import::template()))
-}
-
-async fn upload(State(state): State<AppState>, me: Member, mut multipart: Multipart) -> AppResult<Response> {
-    // The file is parsed as it arrives; only checked rows are kept.
-    let mut parser = import::Parser::new();
-    let received = crate::web::sheet::receive(&mut multipart, "people.csv", import::MAX_BYTES, |piece| parser.feed(piece)).await;
-    let checked = received.and_then(|file| parser.finish().map(|c| (file, c)).map_err(Refused::TooManyRows));
-    let (file, checked) = match checked {
-        Ok(v) => v,
-        Err(Refused::Interrupted) => return Err(AppError::BadRequest(Refused::Interrupted.answer().1)),
-        Err(refused) => {
-            let (status, message) = refused.answer();
-            return Ok((status, import_view(&state, &me, Some(message)).await?).into_response());
-        }
-    };
-    let outside = checked.outside_managers();
-    let known: HashSet<String> = sqlx::query_scalar!(
-        r#"SELECT lower(email) AS "email!" FROM people WHERE org_id = $1 AND lower(email) = ANY($2)"#,
-        me.org_id.0,
-        &outside,
-    )
-    .fetch_all(&state.db)
-    .await?
-    .into_iter()
-    .collect();
-    let parsed = checked.resolve(&known);
-    let (filename, sha) = (file.filename, file.sha256);
-    let filename = crate::web::form::display_filename(&filename);
-    let id = PeopleImportId::new();
-    let now = state.clock.now();
-    let mut tx = state.db.begin().await?;
-    sqlx::query!(
-        "INSERT INTO people_imports (id, org_id, created_by, created_at, filename, file_sha256, columns, rows, problems)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-        id.0,
-        me.org_id.0,
-        me.user_id.0,
-        now,
-        &filename,
-        &sha,
-        &parsed.columns,
-        sqlx::types::Json(&parsed.rows) as _,
-        sqlx::types::Json(&parsed.problems) as _,
-    )
-    .execute(&mut *tx)
-    .await?;
-    audit::record(
-        &mut tx,
-        &me.actor(),
-        now,
-        "people.import_checked",
-        "people_import",
-        id,
-        json!({"file": filename, "rows": parsed.rows.len(), "problems": parsed.problems.len()}),
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(Redirect::to(&format!("/people/import/{id}")).into_response())
-}
-
-struct StoredImport {
-    filename: String,
-    created_at: chrono::DateTime<Utc>,
-    columns: Vec<String>,
-    rows: sqlx::types::Json<Vec<import::Row>>,
-    problems: sqlx::types::Json<Vec<import::Problem>>,
-    applied_at: Option<chrono::DateTime<Utc>>,
-    summary: Option<sqlx::types::Json<serde_json::Value>>,
-}
-
-/// An upload of this organisation; `lock`: for the rest of the transaction.
-async fn stored_import(conn: &mut sqlx::PgConnection, org_id: OrgId, id: PeopleImportId, lock: bool) -> AppResult<StoredImport> {
-    let stored = if lock {
-        sqlx::query_as!(
-            StoredImport,
-            r#"SELECT filename, created_at, columns, rows AS "rows: _", problems AS "problems: _", applied_at, summary AS "summary: _"
-                 FROM people_imports WHERE org_id = $1 AND id = $2 FOR UPDATE"#,
-            org_id.0,
-            id.0,
-        )
-        .fetch_optional(conn)
-        .await?
-    } else {
-        sqlx::query_as!(
-            StoredImport,
-            r#"SELECT filename, created_at, columns, rows AS "rows: _", problems AS "problems: _", applied_at, summary AS "summary: _"
-                 FROM people_imports WHERE org_id = $1 AND id = $2"#,
-            org_id.0,
-            id.0,
-        )
-        .fetch_optional(conn)
-        .await?
-    };
-    stored.ok_or(AppError::NotFound)
-}
-
-/// A planned change, as the preview lists it.
-pub struct PlannedChange {
-    pub name: String,
-    pub email: String,
-    pub what: String,
-}
-
-#[derive(Template, WebTemplate)]
-#[template(path = "people/preview.html")]
-struct PreviewPage {
-    layout: Layout,
-    id: PeopleImportId,
-    filename: String,
-    uploaded: String,
-    rows: usize,
-    problems: Vec<import::Problem>,
-    problems_total: usize,
-    creates: Vec<PlannedChange>,
-    creates_total: usize,
-    updates: Vec<PlannedChange>,
-    updates_total: usize,
-    unchanged: usize,
-    applied: Option<String>,
-    stale: Option<String>,
-    roster_differs: Vec<String>,
-}
-
-const SHOWN: usize = 200;
-
-async fn preview_page(State(state): State<AppState>, me: Member, Id(id): Id<PeopleImportId>) -> AppResult<PreviewPage> {
-    let mut conn = state.db.acquire().await?;
-    let stored = stored_import(&mut conn, me.org_id, id, false).await?;
-    let existing = model::all(&mut conn, me.org_id).await?;
-    drop(conn);
-    let rows = stored.rows.len();
-    let (plan, stale) = match import::plan(&existing, &stored.columns, stored.rows.0) {
-        Ok(p) => (p, None),
-        Err(e) => (import::Plan::default(), Some(e)),
-    };
-    let mut problems = stored.problems.0;
-    if stored.applied_at.is_none() {
-        problems.extend(plan.problems.iter().cloned());
-        problems.sort_by_key(|p| p.line);
-    }
-    let names: std::collections::HashMap<PersonId, &str> = existing.iter().map(|p| (p.id, p.name.as_str())).collect();
-    let creates = plan
-        .creates
-        .iter()
-        .take(SHOWN)
-        .map(|(_, f)| PlannedChange { name: f.name.clone(), email: f.email.clone(), what: "new".into() })
-        .collect();
-    let updates = plan
-        .updates
-        .iter()
-        .take(SHOWN)
-        .map(|(id, f, changes)| PlannedChange {
-            name: names.get(id).copied().unwrap_or(&f.name).to_string(),
-            email: f.email.clone(),
-            what: changes.keys().map(|k| k.replace("_id", "").replace('_', " ")).collect::<Vec<_>>().join(", "),
-        })
-        .collect();
-    let applied = stored.applied_at.map(|at| {
-        let s = stored.summary.as_ref().map(|j| j.0.clone()).unwrap_or_default();
-        format!(
-            "Applied on {}: {} added, {} updated.",
-            at.format("%Y-%m-%d %H:%M UTC"),
-            s["created"].as_u64().unwrap_or(0),
-            s["updated"].as_u64().unwrap_or(0)
-        )
-    });
-    Ok(PreviewPage {
-        layout: Layout::build(&state.db, &me.visitor, "Check the import").await?,
-        id,
-        filename: stored.filename,
-        uploaded: stored.created_at.format("%Y-%m-%d %H:%M UTC").to_string(),
-        rows,
-        problems_total: problems.len(),
-        problems: problems.into_iter().take(500).collect(),
-        creates_total: plan.creates.len(),
-        creates,
-        updates_total: plan.updates.len(),
-        updates,
-        unchanged: plan.unchanged,
-        applied,
-        stale,
-        roster_differs: plan.roster_differs,
-    })
-}
-
-async fn apply_import(State(state): State<AppState>, me: Member, Id(id): Id<PeopleImportId>) -> AppResult<Response> {
-    let now = state.clock.now();
-    let mut tx = state.db.begin().await?;
-    // One import at a time per organisation, so two files never race on the same people.
-    model::lock_directory(&mut tx, me.org_id).await?;
-    let stored = stored_import(&mut tx, me.org_id, id, true).await?;
-    if stored.applied_at.is_some() {
-        return Err(AppError::Conflict("This import was already applied. Upload the file again to import it anew.".into()));
-    }
-    if !stored.problems.is_empty() {
-        return Err(AppError::Conflict("This file has problems. Fix them and upload it again; nothing was changed.".into()));
-    }
-    let existing = model::all(&mut tx, me.org_id).await?;
-    let plan = import::plan(&existing, &stored.columns, stored.rows.0).map_err(|e| {
-        AppError::Conflict(format!("The directory changed since the file was checked ({e}). Upload the file again."))
-    })?;
-    if !plan.problems.is_empty() {
-        return Err(AppError::Conflict("Some lines clash with the directory; see the preview. Fix the file and upload it again; nothing was changed.".into()));
-    }
-    let (created, updated) = (plan.creates.len(), plan.updates.len());
-    if created + updated > 0 {
-        model::write_many(&mut tx, &me.actor(), now, me.org_id, &plan.creates, &plan.updates).await?;
-    }
-    let summary = json!({"created": created, "updated": updated, "unchanged": plan.unchanged});
-    sqlx::query!("UPDATE people_imports SET applied_at = $3, summary = $4 WHERE org_id = $1 AND id = $2", me.org_id.0, id.0, now, &summary)
-        .execute(&mut *tx)
-        .await?;
-    audit::record(&mut tx, &me.actor(), now, "people.imported", "people_import", id, json!({"file": stored.filename, "summary": summary}))
-        .await?;
-    tx.commit().await?;
-    let msg = if created + updated == 0 {
-        format!("Nothing to change: all {} people in the file already match the directory.", plan.unchanged)
-    } else {
-        format!("Import applied: {created} added, {updated} updated, {} unchanged.", plan.unchanged)
-    };
-    Ok(redirect_with(&state, "/people", Flash::success(msg)))
 }

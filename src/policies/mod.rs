@@ -13,6 +13,7 @@ pub mod versions {
 }
 
 pub mod acks {
+    pub mod import;
     pub mod model;
     pub mod routes;
 }

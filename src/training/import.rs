@@ -2,13 +2,18 @@
 //! line (unknown people and modules, bad dates and scores, duplicates),
 //! previewed, then applied. Completions already recorded are skipped, so the
 //! same file can be imported again without effect.
-use crate::ids::{ModuleId, PersonId};
+use super::model::{Completion, RecordSource};
+use crate::audit::Actor;
+use crate::error::AppResult;
+use crate::ids::{ModuleId, OrgId, PersonId};
+use sqlx::{PgConnection, PgPool};
 use crate::web::form::parse_email;
 pub use crate::web::sheet::TooManyRows;
-use crate::web::sheet::{self, Column, Problem};
-use chrono::NaiveDate;
+use crate::imports::{self, Found};
+use crate::web::sheet::{self, Column};
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 /// A file over either limit is refused whole. A year of completions for
 /// 5,000 people on ten modules is 50,000 lines of about 80 bytes.
@@ -46,11 +51,8 @@ impl Serialize for Row {
     }
 }
 
-#[derive(Debug, Default)]
-pub struct Parsed {
-    pub rows: Vec<Row>,
-    pub problems: Vec<Problem>,
-}
+/// A checked file: its rows and problems.
+pub type Parsed = imports::Checked<Row>;
 
 /// A date, or the date part of a timestamp ("2026-03-04T10:00:00Z", "2026-03-04 10:00").
 fn parse_day(raw: &str) -> Option<NaiveDate> {
@@ -70,55 +72,29 @@ fn parse_score(raw: &str) -> Result<Option<f64>, ()> {
     }
 }
 
-/// Reads a file as it arrives (`feed` each piece, then `finish`) and checks
-/// it against the directory (`people`: e-mail → id) and the modules
-/// (`modules`: lower-case title → id). Only checked rows are kept.
-pub struct Parser<'a> {
-    sheet: sheet::Reader,
-    lines: Lines<'a>,
-}
-
-struct Lines<'a> {
-    people: &'a HashMap<String, PersonId>,
-    modules: &'a HashMap<String, ModuleId>,
+/// Checks each line against the directory (`people`: e-mail → id) and the
+/// modules (`modules`: lower-case title → id), and against the lines before.
+pub struct Lines {
+    people: HashMap<String, PersonId>,
+    modules: HashMap<String, ModuleId>,
     today: NaiveDate,
-    rows: Vec<Row>,
-    problems: Vec<Problem>,
     first_line: HashMap<(PersonId, ModuleId, NaiveDate), u64>,
 }
 
-impl<'a> Parser<'a> {
-    pub fn new(people: &'a HashMap<String, PersonId>, modules: &'a HashMap<String, ModuleId>, today: NaiveDate) -> Self {
-        Parser {
-            sheet: sheet::Reader::new(&HEADINGS, &["email", "module", "completed_on"], &[], MAX_ROWS),
-            lines: Lines { people, modules, today, rows: Vec::new(), problems: Vec::new(), first_line: HashMap::new() },
-        }
-    }
+/// Reads a file as it arrives (`feed` each piece, then `finish`). Only
+/// checked rows are kept.
+pub type Parser = imports::Parser<Lines>;
 
-    /// The next piece of the file; fails once it has more than `MAX_ROWS` lines.
-    pub fn feed(&mut self, bytes: &[u8]) -> Result<(), TooManyRows> {
-        let lines = &mut self.lines;
-        self.sheet.feed(bytes, &mut |l| lines.check(l))
-    }
-
-    pub fn finish(self) -> Result<Parsed, TooManyRows> {
-        let Parser { sheet, mut lines } = self;
-        let summary = sheet.finish(&mut |l| lines.check(l))?;
-        if !summary.readable {
-            return Ok(Parsed { rows: Vec::new(), problems: summary.problems });
-        }
-        let mut problems = summary.problems;
-        problems.append(&mut lines.problems);
-        problems.sort_by_key(|p| p.line);
-        Ok(Parsed { rows: lines.rows, problems })
-    }
+pub fn parser(people: HashMap<String, PersonId>, modules: HashMap<String, ModuleId>, today: NaiveDate) -> Parser {
+    <Training as imports::Import>::parser(Lines { people, modules, today, first_line: HashMap::new() })
 }
 
-impl Lines<'_> {
-    fn check(&mut self, l: &sheet::Line<'_>) {
-        let before = self.problems.len();
-        let problems = &mut self.problems;
-        let mut problem = |column: &str, message: String| problems.push(Problem::new(l.line, column, message));
+impl imports::CheckLine for Lines {
+    type Row = Row;
+
+    fn check(&mut self, l: &sheet::Line<'_>, found: &mut Found<Row>) {
+        let before = found.problems.len();
+        let mut problem = |column: &str, message: String| found.problem(l.line, column, message);
         let person = match parse_email(&l.get("email")) {
             Ok(e) => match self.people.get(&e) {
                 Some(id) => Some(*id),
@@ -161,25 +137,24 @@ impl Lines<'_> {
             None
         });
         let (Some(person_id), Some(module_id), Some(completed_on)) = (person, module, day) else { return };
-        if self.problems.len() > before {
+        if found.problems.len() > before {
             return;
         }
         if let Some(first) = self.first_line.get(&(person_id, module_id, completed_on)) {
-            self.problems.push(Problem::new(l.line, "", format!("Duplicate of line {first}.")));
+            found.problem(l.line, "", format!("Duplicate of line {first}."));
             return;
         }
         self.first_line.insert((person_id, module_id, completed_on), l.line);
-        self.rows.push(Row { line: l.line, person_id, module_id, completed_on, score });
+        found.rows.push(Row { line: l.line, person_id, module_id, completed_on, score });
     }
 }
 
 /// Checks a whole file at once (see `Parser`). A file with too many lines
 /// comes back with that as its only problem.
 pub fn parse(bytes: &[u8], people: &HashMap<String, PersonId>, modules: &HashMap<String, ModuleId>, today: NaiveDate) -> Parsed {
-    let mut parser = Parser::new(people, modules, today);
-    match parser.feed(bytes).and_then(|_| parser.finish()) {
-        Ok(parsed) => parsed,
-        Err(too_many) => Parsed { rows: Vec::new(), problems: vec![too_many.problem()] },
+    match parser(people.clone(), modules.clone(), today).read(bytes) {
+        Ok((parsed, _)) => parsed,
+        Err(too_many) => Parsed::too_many(too_many),
     }
 }
 
@@ -187,6 +162,109 @@ pub fn template() -> String {
     let mut out = crate::web::csv::row(&COLUMNS.iter().map(|(c, _)| *c).collect::<Vec<_>>());
     out.push_str(&crate::web::csv::row(&["ada@example.com", "Security awareness", "2026-03-14", "92"]));
     out
+}
+
+/// The training import, on the shared pipeline (`imports`).
+pub struct Training;
+
+impl imports::Import for Training {
+    type Row = Row;
+    type Lines = Lines;
+    /// The completions not yet recorded, and how many rows were.
+    type Plan = (Vec<Completion>, usize);
+
+    const KIND: imports::Kind = imports::Kind::Training;
+    const PATH: &'static str = "/training/import";
+    const HOME: (&'static str, &'static str) = ("/training", "Training");
+    const TITLE: &'static str = "Import training completions";
+    const INTRO: &'static str = "Export completions from your learning platform as CSV and upload them here. You will see every problem, \
+        line by line, before anything is saved. Completions already recorded are skipped, so importing the same file again adds nothing.";
+    const FILE: &'static str = "training.csv";
+    const MAX_BYTES: usize = MAX_BYTES;
+    const MAX_ROWS: usize = MAX_ROWS;
+    const COLUMNS: &'static [(&'static str, &'static str)] = &COLUMNS;
+    const ROW: (&'static str, &'static str) = ("completion", "completions");
+
+    fn template() -> String {
+        template()
+    }
+
+    async fn lines(db: &PgPool, org_id: OrgId, today: NaiveDate) -> AppResult<Lines> {
+        let people = sqlx::query!(r#"SELECT lower(email) AS "email!", id AS "id: PersonId" FROM people WHERE org_id = $1"#, org_id.0)
+            .fetch_all(db)
+            .await?
+            .into_iter()
+            .map(|p| (p.email, p.id))
+            .collect();
+        let modules = super::model::modules(db, org_id).await?.into_iter().map(|m| (m.title.to_lowercase(), m.id)).collect();
+        Ok(Lines { people, modules, today, first_line: HashMap::new() })
+    }
+
+    fn parser(lines: Lines) -> Parser {
+        imports::Parser::new(lines, &HEADINGS, &["email", "module", "completed_on"], &[], MAX_ROWS)
+    }
+
+    async fn notes(db: &PgPool, org_id: OrgId) -> AppResult<Vec<String>> {
+        let titles: Vec<String> = super::model::modules(db, org_id).await?.into_iter().map(|m| m.title).collect();
+        Ok(vec![if titles.is_empty() {
+            "Create the training modules first: each line of the file names one by its title.".into()
+        } else {
+            format!("Module titles: {}.", titles.join(", "))
+        }])
+    }
+
+    async fn plan(conn: &mut PgConnection, org_id: OrgId, _columns: &[String], rows: Vec<Row>, _today: NaiveDate) -> AppResult<Result<Self::Plan, String>> {
+        let existing: HashSet<(ModuleId, PersonId, NaiveDate)> = sqlx::query!(
+            r#"SELECT r.module_id AS "module_id: ModuleId", r.person_id AS "person_id: PersonId", r.completed_on FROM training_records r
+                 JOIN UNNEST($2::uuid[], $3::uuid[], $4::date[]) AS u(module_id, person_id, completed_on)
+                   ON r.module_id = u.module_id AND r.person_id = u.person_id AND r.completed_on = u.completed_on
+                WHERE r.org_id = $1"#,
+            org_id.0,
+            &rows.iter().map(|r| r.module_id.0).collect::<Vec<_>>(),
+            &rows.iter().map(|r| r.person_id.0).collect::<Vec<_>>(),
+            &rows.iter().map(|r| r.completed_on).collect::<Vec<_>>(),
+        )
+        .fetch_all(&mut *conn)
+        .await?
+        .into_iter()
+        .map(|r| (r.module_id, r.person_id, r.completed_on))
+        .collect();
+        let total = rows.len();
+        let new: Vec<Completion> = rows
+            .into_iter()
+            .filter(|r| !existing.contains(&(r.module_id, r.person_id, r.completed_on)))
+            .map(|r| Completion { module_id: r.module_id, person_id: r.person_id, completed_on: r.completed_on, score: r.score })
+            .collect();
+        let known = total - new.len();
+        Ok(Ok((new, known)))
+    }
+
+    fn preview((new, known): &Self::Plan) -> imports::Preview {
+        imports::Preview {
+            effects: vec![
+                imports::Effect { count: new.len(), what: "new completion(s) recorded".into() },
+                imports::Effect { count: *known, what: "already recorded, skipped".into() },
+            ],
+            apply: (!new.is_empty()).then(|| format!("Apply: record {}", new.len())),
+            nothing: "Everything in this file is already recorded. There is nothing to apply.".into(),
+            ..Default::default()
+        }
+    }
+
+    async fn apply(conn: &mut PgConnection, actor: &Actor, now: DateTime<Utc>, org_id: OrgId, (new, known): Self::Plan) -> AppResult<imports::Applied> {
+        let added = super::model::record(conn, actor, now, org_id, RecordSource::Import, &new).await?;
+        let already = known + new.len() - added;
+        let message = if added == 0 {
+            format!("Nothing to add: all {already} completions were already recorded.")
+        } else {
+            format!("Import applied: {added} completion(s) added, {already} already recorded.")
+        };
+        Ok(imports::Applied { summary: serde_json::json!({"added": added, "already_recorded": already}), message })
+    }
+
+    fn applied_note(summary: &serde_json::Value) -> String {
+        format!("{} completion(s) added.", summary["added"].as_u64().unwrap_or(0))
+    }
 }
 
 #[cfg(test)]
@@ -231,11 +309,11 @@ mod tests {
         let old = format!(r#"[{{"line":2,"person_id":"{ada}","module_id":"{module}","completed_on":"2026-03-14","score":92.0}}]"#);
         assert_eq!(serde_json::from_str::<Vec<Row>>(&old).unwrap(), p.rows);
         // Read in pieces, the same.
-        let mut parser = Parser::new(&people, &modules, today);
+        let mut parser = parser(people.clone(), modules.clone(), today);
         for piece in csv.as_bytes().chunks(5) {
             parser.feed(piece).unwrap();
         }
-        let pieces = parser.finish().unwrap();
+        let (pieces, _) = parser.finish().unwrap();
         assert_eq!((pieces.rows, pieces.problems), (p.rows, p.problems));
     }
 }

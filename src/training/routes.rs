@@ -1,8 +1,10 @@
 //! Training pages: modules and who is current, due soon or overdue (leaders
 //! shown apart: management exempting itself is the most common finding),
 //! completions recorded by hand or imported from a learning platform.
-use super::{import, model};
-use crate::ids::{ModuleId, OrgId, PersonId, TrainingImportId};
+use super::import::{self, Training};
+use super::model;
+use crate::ids::{ModuleId, PersonId};
+use crate::imports::routes as imports;
 use crate::state::AppState;
 use crate::web::routes::Routes;
 use crate::auth::policy::Action;
@@ -11,19 +13,16 @@ use crate::error::{AppError, AppResult};
 use crate::people::audience::{Audience, AudienceKind};
 use crate::people::model::{self as people, Choice};
 use crate::web::form::{parse_choice, parse_date, parse_optional, parse_text};
-use crate::web::sheet::{Problem, Refused};
 use crate::web::{FieldErrors, Id, Layout, csv, redirect_with};
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::Form;
-use axum::extract::{Multipart, State};
+use axum::extract::State;
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Response};
 use chrono::NaiveDate;
 use model::{Completion, Figures, Module, ModuleFields, ModuleKind, RecordSource, Standing, Status};
 use serde::Deserialize;
-use serde_json::json;
-use std::collections::{HashMap, HashSet};
 
 pub fn routes(r: Routes) -> Routes {
     use crate::auth::policy::{Access::Can, Action::*};
@@ -33,11 +32,11 @@ pub fn routes(r: Routes) -> Routes {
         .post("/training/modules/{id}", Can(ManageTraining), update_module)
         .post("/training/modules/{id}/records", Can(ManageTraining), record_completion)
         .get("/training/modules/{id}/csv", Can(ViewTraining), export)
-        .get("/training/import", Can(ManageTraining), import_page)
-        .get("/training/import/template.csv", Can(ManageTraining), import_template)
-        .post_upload("/training/import", Can(ManageTraining), upload, Some(import::MAX_BYTES + crate::web::sheet::FORM_ROOM))
-        .get("/training/import/{id}", Can(ManageTraining), preview_page)
-        .post("/training/import/{id}/apply", Can(ManageTraining), apply_import)
+        .get("/training/import", Can(ManageTraining), imports::page::<Training>)
+        .get("/training/import/template.csv", Can(ManageTraining), imports::template::<Training>)
+        .post_upload("/training/import", Can(ManageTraining), imports::upload::<Training>, Some(import::MAX_BYTES + crate::web::sheet::FORM_ROOM))
+        .get("/training/import/{id}", Can(ManageTraining), imports::preview::<Training>)
+        .post("/training/import/{id}/apply", Can(ManageTraining), imports::apply::<Training>)
 }
 
 // ---------- overview ----------
@@ -321,210 +320,4 @@ async fn export(State(state): State<AppState>, me: Member, Id(id): Id<ModuleId>)
     }
     let name = format!("training-{}-{}.csv", module.title.to_lowercase().replace(|c: char| !c.is_alphanumeric(), "-"), today.format("%Y%m%d"));
     Ok(csv::attachment(&name, out))
-}
-
-// ---------- import ----------
-
-#[derive(Template, WebTemplate)]
-#[template(path = "training/import.html")]
-struct ImportPage {
-    layout: Layout,
-    columns: Vec<(&'static str, &'static str)>,
-    modules: Vec<Module>,
-    error: Option<String>,
-}
-
-async fn import_view(state: &AppState, me: &Member, error: Option<String>) -> AppResult<ImportPage> {
-    Ok(ImportPage {
-        layout: Layout::build(&state.db, &me.visitor, "Import training completions").await?,
-        columns: import::COLUMNS.to_vec(),
-        modules: model::modules(&state.db, me.org_id).await?,
-        error,
-    })
-}
-
-async fn import_page(State(state): State<AppState>, me: Member) -> AppResult<ImportPage> {
-    import_view(&state, &me, None).await
-}
-
-async fn import_template() -> AppResult<Response> {
-    Ok(csv::attachment("training-template.csv", import::template()))
-}
-
-async fn upload(State(state): State<AppState>, me: Member, mut multipart: Multipart) -> AppResult<Response> {
-    let people: HashMap<String, PersonId> =
-        sqlx::query!(r#"SELECT lower(email) AS "email!", id AS "id: PersonId" FROM people WHERE org_id = $1"#, me.org_id.0)
-            .fetch_all(&state.db)
-            .await?
-            .into_iter()
-            .map(|p| (p.email, p.id))
-            .collect();
-    let modules: HashMap<String, ModuleId> = model::modules(&state.db, me.org_id).await?.into_iter().map(|m| (m.title.to_lowercase(), m.id)).collect();
-    let today = state.clock.now().date_naive();
-    // The file is checked as it arrives; only checked rows are kept.
-    let mut parser = import::Parser::new(&people, &modules, today);
-    let received = crate::web::sheet::receive(&mut multipart, "training.csv", import::MAX_BYTES, |piece| parser.feed(piece)).await;
-    let checked = received.and_then(|file| parser.finish().map(|p| (file, p)).map_err(Refused::TooManyRows));
-    let (file, parsed) = match checked {
-        Ok(v) => v,
-        Err(Refused::Interrupted) => return Err(AppError::BadRequest(Refused::Interrupted.answer().1)),
-        Err(refused) => {
-            let (status, message) = refused.answer();
-            return Ok((status, import_view(&state, &me, Some(message)).await?).into_response());
-        }
-    };
-    drop((people, modules));
-    let (filename, sha) = (file.filename, file.sha256);
-    let filename = crate::web::form::display_filename(&filename);
-    let id = TrainingImportId::new();
-    let now = state.clock.now();
-    let mut tx = state.db.begin().await?;
-    sqlx::query!(
-        "INSERT INTO training_imports (id, org_id, created_by, created_at, filename, file_sha256, rows, problems) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-        id.0,
-        me.org_id.0,
-        me.user_id.0,
-        now,
-        &filename,
-        &sha,
-        sqlx::types::Json(&parsed.rows) as _,
-        sqlx::types::Json(&parsed.problems) as _,
-    )
-    .execute(&mut *tx)
-    .await?;
-    crate::audit::record(
-        &mut tx,
-        &me.actor(),
-        now,
-        "training.import_checked",
-        "training_import",
-        id,
-        json!({"file": filename, "rows": parsed.rows.len(), "problems": parsed.problems.len()}),
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(Redirect::to(&format!("/training/import/{id}")).into_response())
-}
-
-struct StoredImport {
-    filename: String,
-    created_at: chrono::DateTime<chrono::Utc>,
-    rows: sqlx::types::Json<Vec<import::Row>>,
-    problems: sqlx::types::Json<Vec<Problem>>,
-    applied_at: Option<chrono::DateTime<chrono::Utc>>,
-    summary: Option<sqlx::types::Json<serde_json::Value>>,
-}
-
-/// An upload of this organisation; `lock`: for the rest of the transaction.
-async fn stored(conn: &mut sqlx::PgConnection, org_id: OrgId, id: TrainingImportId, lock: bool) -> AppResult<StoredImport> {
-    let stored = if lock {
-        sqlx::query_as!(
-            StoredImport,
-            r#"SELECT filename, created_at, rows AS "rows: _", problems AS "problems: _", applied_at, summary AS "summary: _"
-                 FROM training_imports WHERE org_id = $1 AND id = $2 FOR UPDATE"#,
-            org_id.0,
-            id.0,
-        )
-        .fetch_optional(conn)
-        .await?
-    } else {
-        sqlx::query_as!(
-            StoredImport,
-            r#"SELECT filename, created_at, rows AS "rows: _", problems AS "problems: _", applied_at, summary AS "summary: _"
-                 FROM training_imports WHERE org_id = $1 AND id = $2"#,
-            org_id.0,
-            id.0,
-        )
-        .fetch_optional(conn)
-        .await?
-    };
-    stored.ok_or(AppError::NotFound)
-}
-
-/// Completions of the file not yet recorded.
-async fn new_rows(conn: &mut sqlx::PgConnection, org_id: OrgId, rows: &[import::Row]) -> AppResult<Vec<Completion>> {
-    let existing: HashSet<(ModuleId, PersonId, NaiveDate)> = sqlx::query!(
-        r#"SELECT r.module_id AS "module_id: ModuleId", r.person_id AS "person_id: PersonId", r.completed_on FROM training_records r
-             JOIN UNNEST($2::uuid[], $3::uuid[], $4::date[]) AS u(module_id, person_id, completed_on)
-               ON r.module_id = u.module_id AND r.person_id = u.person_id AND r.completed_on = u.completed_on
-            WHERE r.org_id = $1"#,
-        org_id.0,
-        &rows.iter().map(|r| r.module_id.0).collect::<Vec<_>>(),
-        &rows.iter().map(|r| r.person_id.0).collect::<Vec<_>>(),
-        &rows.iter().map(|r| r.completed_on).collect::<Vec<_>>(),
-    )
-    .fetch_all(&mut *conn)
-    .await?
-    .into_iter()
-    .map(|r| (r.module_id, r.person_id, r.completed_on))
-    .collect();
-    Ok(rows
-        .iter()
-        .filter(|r| !existing.contains(&(r.module_id, r.person_id, r.completed_on)))
-        .map(|r| Completion { module_id: r.module_id, person_id: r.person_id, completed_on: r.completed_on, score: r.score })
-        .collect())
-}
-
-#[derive(Template, WebTemplate)]
-#[template(path = "training/preview.html")]
-struct PreviewPage {
-    layout: Layout,
-    id: TrainingImportId,
-    filename: String,
-    uploaded: String,
-    rows: usize,
-    problems: Vec<Problem>,
-    problems_total: usize,
-    new: usize,
-    known: usize,
-    applied: Option<String>,
-}
-
-async fn preview_page(State(state): State<AppState>, me: Member, Id(id): Id<TrainingImportId>) -> AppResult<PreviewPage> {
-    let mut conn = state.db.acquire().await?;
-    let s = stored(&mut conn, me.org_id, id, false).await?;
-    let new = new_rows(&mut conn, me.org_id, &s.rows).await?.len();
-    drop(conn);
-    let applied = s.applied_at.map(|at| {
-        let added = s.summary.as_ref().and_then(|j| j.0["added"].as_u64()).unwrap_or(0);
-        format!("Applied on {}: {added} completion(s) added.", at.format("%Y-%m-%d %H:%M UTC"))
-    });
-    Ok(PreviewPage {
-        layout: Layout::build(&state.db, &me.visitor, "Check the training import").await?,
-        id,
-        filename: s.filename,
-        uploaded: s.created_at.format("%Y-%m-%d %H:%M UTC").to_string(),
-        rows: s.rows.len(),
-        problems_total: s.problems.len(),
-        problems: s.problems.0.into_iter().take(500).collect(),
-        known: s.rows.len() - new,
-        new,
-        applied,
-    })
-}
-
-async fn apply_import(State(state): State<AppState>, me: Member, Id(id): Id<TrainingImportId>) -> AppResult<Response> {
-    let now = state.clock.now();
-    let mut tx = state.db.begin().await?;
-    let s = stored(&mut tx, me.org_id, id, true).await?;
-    if s.applied_at.is_some() {
-        return Err(AppError::Conflict("This import was already applied. Upload the file again to import it anew.".into()));
-    }
-    if !s.problems.is_empty() {
-        return Err(AppError::Conflict("This file has problems. Fix them and upload it again; nothing was changed.".into()));
-    }
-    let new = new_rows(&mut tx, me.org_id, &s.rows).await?;
-    let added = model::record(&mut tx, &me.actor(), now, me.org_id, RecordSource::Import, &new).await?;
-    let summary = json!({"added": added, "already_recorded": s.rows.len() - added});
-    sqlx::query!("UPDATE training_imports SET applied_at = $3, summary = $4 WHERE org_id = $1 AND id = $2", me.org_id.0, id.0, now, &summary)
-        .execute(&mut *tx)
-        .await?;
-    crate::audit::record(&mut tx, &me.actor(), now, "training.imported", "training_import", id, json!({"file": s.filename, "summary": summary})).await?;
-    tx.commit().await?;
-    let msg = if added == 0 {
-        format!("Nothing to add: all {} completions were already recorded.", s.rows.len())
-    } else {
-        format!("Import applied: {added} completion(s) added, {} already recorded.", s.rows.len() - added)
-    };
-    Ok(redirect_with(&state, "/training", Flash::success(msg)))
 }

@@ -51,9 +51,9 @@ macro_rules! path_ids {
     ($($t:ident),* $(,)?) => { $(impl PathId for crate::ids::$t { fn nil() -> Self { crate::ids::$t::nil() } })* };
 }
 path_ids!(
-    OrgId, UserId, MembershipId, InvitationId, PersonId, PeopleImportId, RosterChangeId, RoleId, AppointmentId,
+    OrgId, UserId, MembershipId, InvitationId, PersonId, ImportId, RosterChangeId, RoleId, AppointmentId,
     RaciActivityId, RequirementId, EvidenceId, RevisionId, EvidenceRequestId, PolicyId, VersionId, CampaignId,
-    AckRequestId, AckId, ModuleId, TrainingRecordId, TrainingImportId, MeetingId, ActionItemId, DecisionId,
+    AckRequestId, AckId, ModuleId, TrainingRecordId, MeetingId, ActionItemId, DecisionId,
     CommunicationId, ObjectiveId, AskId, JobId, AddendumId, SignupId,
 );
 

@@ -222,6 +222,14 @@ const TABLE: &[Row] = &[
                                         Some(["login","404", "404", "403", "403", "403", "404", "orgs"])),
     ("GET",  "/training/modules/{id}/csv",   ["login","200", "200", "200", "200", "200", "200", "orgs"],
                                         Some(["login","404", "404", "404", "404", "404", "404", "orgs"])),
+    // Acknowledgements given elsewhere, imported: whoever manages policies.
+    ("GET",  "/acknowledgements/import",     ["login","200", "200", "403", "403", "403", "200", "orgs"], None),
+    ("GET",  "/acknowledgements/import/template.csv", ["login","200", "200", "403", "403", "403", "200", "orgs"], None),
+    ("POST", "/acknowledgements/import",     ["login","303", "303", "403", "403", "403", "303", "orgs"], None),
+    ("GET",  "/acknowledgements/import/{id}", ["login","200", "200", "403", "403", "403", "200", "orgs"],
+                                        Some(["login","404", "404", "403", "403", "403", "404", "orgs"])),
+    ("POST", "/acknowledgements/import/{id}/apply", ["login","303", "303", "403", "403", "403", "303", "orgs"],
+                                        Some(["login","404", "404", "403", "403", "403", "404", "orgs"])),
     ("GET",  "/training/import",             ["login","200", "200", "403", "403", "403", "200", "orgs"], None),
     ("GET",  "/training/import/template.csv", ["login","200", "200", "403", "403", "403", "200", "orgs"], None),
     ("POST", "/training/import",             ["login","303", "303", "403", "403", "403", "303", "orgs"], None),
@@ -357,6 +365,7 @@ struct Tenant {
     public_slug: String,
     module: Uuid,
     training_imports: HashMap<P, Uuid>,
+    ack_imports: HashMap<P, Uuid>,
     meeting: Uuid,
     /// Chaired by `appointer` and signed off: it takes addenda.
     signed_meeting: Uuid,
@@ -414,8 +423,8 @@ async fn tenant(app: &TestApp, name: &str, owner: Uuid) -> Tenant {
         let rows = vec![ImportRow { line: 2, name: format!("Imported {p:?}"), email: format!("imported-{p:?}@{name}.example").to_lowercase(), ..Default::default() }];
         let id = Uuid::new_v4();
         sqlx::query(
-            "INSERT INTO people_imports (id, org_id, created_by, created_at, filename, file_sha256, columns, rows, problems)
-             VALUES ($1, $2, $3, now(), 'people.csv', '\\x00', ARRAY['name','email'], $4, '[]')",
+            "INSERT INTO imports (id, org_id, kind, created_by, created_at, filename, file_sha256, columns, rows, problems)
+             VALUES ($1, $2, 'people', $3, now(), 'people.csv', '\\x00', ARRAY['name','email'], $4, '[]')",
         )
         .bind(id)
         .bind(org)
@@ -472,20 +481,23 @@ async fn tenant(app: &TestApp, name: &str, owner: Uuid) -> Tenant {
     tx.commit().await.unwrap();
     let public_slug: String = sqlx::query_scalar("SELECT public_slug FROM policies WHERE id = $1").bind(policy).fetch_one(app.db()).await.unwrap();
     let module = app.module(org, "Security awareness").await;
-    let mut training_imports = HashMap::new();
+    let (mut training_imports, mut ack_imports) = (HashMap::new(), HashMap::new());
     for p in PRINCIPALS {
-        let id = Uuid::new_v4();
-        sqlx::query(
-            "INSERT INTO training_imports (id, org_id, created_by, created_at, filename, file_sha256, rows, problems)
-             VALUES ($1, $2, $3, now(), 'training.csv', '\\x00', '[]', '[]')",
-        )
-        .bind(id)
-        .bind(org)
-        .bind(owner)
-        .execute(app.db())
-        .await
-        .unwrap();
-        training_imports.insert(p, id);
+        for (kind, ids) in [("training", &mut training_imports), ("acknowledgements", &mut ack_imports)] {
+            let id = Uuid::new_v4();
+            sqlx::query(
+                "INSERT INTO imports (id, org_id, kind, created_by, created_at, filename, file_sha256, rows, problems)
+                 VALUES ($1, $2, $3, $4, now(), 'file.csv', '\\x00', '[]', '[]')",
+            )
+            .bind(id)
+            .bind(org)
+            .bind(kind)
+            .bind(owner)
+            .execute(app.db())
+            .await
+            .unwrap();
+            ids.insert(p, id);
+        }
     }
     let meeting = app.meeting(org, "Management review", appointer, "2026-10-01", "Minutes.").await;
     let action = app.action_item(org, meeting, "Follow up", Some(holder), Some("2026-12-01")).await;
@@ -523,6 +535,7 @@ async fn tenant(app: &TestApp, name: &str, owner: Uuid) -> Tenant {
         bundle: bundle.0,
         module,
         training_imports,
+        ack_imports,
         policy,
         draft,
         sign_drafts,
@@ -616,6 +629,7 @@ fn fill(path: &str, t: &Tenant, p: P) -> String {
         _ if path.starts_with("/policies/") => t.policy,
         _ if path.starts_with("/campaigns/") => t.campaign,
         _ if path.starts_with("/training/import/") => t.training_imports[&p],
+        _ if path.starts_with("/acknowledgements/import/") => t.ack_imports[&p],
         _ if path.starts_with("/training/modules/") => t.module,
         _ if path.starts_with("/evidence/") => t.evidence,
         "/meetings/{id}/sign-off" => t.sign_meetings[&p],
@@ -802,6 +816,8 @@ async fn every_route_role_and_tenant_gets_the_expected_answer(db: PgPool) {
                     c.upload(&url, "file", "policy-v2.pdf", "application/pdf", PDF).await
                 } else if *path == "/training/import" {
                     c.upload(&url, "file", "training.csv", "text/csv", b"email,module,completed_on\nperson@a.example,Security awareness,2026-10-01\n").await
+                } else if *path == "/acknowledgements/import" {
+                    c.upload(&url, "file", "acks.csv", "text/csv", b"email,policy,acknowledged_on\nperson@a.example,Information security policy,2026-10-01\n").await
                 } else if *path == "/people/import" {
                     let csv = format!("name,email\nUploaded,uploaded-{p:?}@example.com\n");
                     c.upload(&url, "file", "people.csv", "text/csv", csv.as_bytes()).await

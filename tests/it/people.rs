@@ -239,7 +239,7 @@ async fn files_over_the_limits_are_refused_whole(db: PgPool) {
     let app = TestApp::new(db).await;
     let (org, mut c) = lead(&app).await;
     let stored = || async {
-        let imports: i64 = sqlx::query_scalar("SELECT count(*) FROM people_imports WHERE org_id = $1").bind(org).fetch_one(app.db()).await.unwrap();
+        let imports: i64 = sqlx::query_scalar("SELECT count(*) FROM imports WHERE org_id = $1 AND kind = 'people'").bind(org).fetch_one(app.db()).await.unwrap();
         let audited: i64 = sqlx::query_scalar("SELECT count(*) FROM audit_log WHERE org_id = $1 AND action LIKE 'people.import%'")
             .bind(org)
             .fetch_one(app.db())

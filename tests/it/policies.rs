@@ -408,3 +408,67 @@ async fn a_policy_for_nobody_says_so_instead_of_showing_full_marks(db: PgPool) {
     let row = register.texts("main table tbody tr").into_iter().find(|r| r.contains("Manager handbook")).unwrap();
     assert!(row.contains("nobody in its audience") && !row.contains("100%"), "{row}");
 }
+
+/// Acknowledgements given on paper come in through the shared import: every
+/// bad line is named and nothing is recorded; a good file is recorded once,
+/// as imported, on the day the file gives; importing it again adds nothing;
+/// and another kind of import is not found under this one's address.
+#[sqlx::test]
+async fn acknowledgements_given_elsewhere_are_imported_once(db: PgPool) {
+    let mut a = acme(db).await;
+    let policy = a.app.policy(a.org, "Information security policy", PolicyKind::IsPolicy, false).await;
+    let version = a.app.draft(a.org, policy, "# Policy\n\nText.", None, Bump::Major).await;
+    a.app.sign(a.org, version, a.ceo_user, true).await;
+    let dee = a.app.person(a.org, "Dee Paper", "dee@acme.example", false).await;
+    let today = a.app.state.clock.now().date_naive();
+    let acks = |app: &TestApp| {
+        let db = app.db().clone();
+        async move {
+            sqlx::query_as::<_, (String, chrono::DateTime<chrono::Utc>)>("SELECT method, acknowledged_at FROM acknowledgements WHERE person_id = $1")
+                .bind(dee)
+                .fetch_all(&db)
+                .await
+                .unwrap()
+        }
+    };
+
+    let page = a.lead.get("/acknowledgements/import").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("Policies with a signed version: Information security policy."), "{}", page.body);
+
+    let bad = format!("E-mail,Policy,Date\nDEE@acme.example,Information security policy,{today}\nghost@acme.example,Information security policy,{today}\n");
+    let res = a.lead.upload("/acknowledgements/import", "file", "paper.csv", "text/csv", bad.as_bytes()).await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
+    let preview_url = res.location().to_string();
+    let preview = a.lead.get(&preview_url).await;
+    assert!(preview.texts("#problems-h").concat().contains("1 problem(s): nothing will be imported"), "{}", preview.body);
+    assert!(preview.body.contains("Nobody in the directory has the address ghost@acme.example"));
+    let refused = a.lead.post(&format!("{preview_url}/apply"), &[]).await;
+    assert_eq!(refused.status, StatusCode::CONFLICT);
+    assert!(acks(&a.app).await.is_empty(), "a file with problems records nothing");
+
+    let good = format!("email,policy,acknowledged_on\ndee@acme.example,information security policy,{today}\n");
+    let res = a.lead.upload("/acknowledgements/import", "file", "paper.csv", "text/csv", good.as_bytes()).await;
+    let preview_url = res.location().to_string();
+    let preview = a.lead.get(&preview_url).await;
+    assert!(preview.texts("main .card li").concat().contains("1 new acknowledgement(s) recorded"), "{}", preview.body);
+    let applied = a.lead.post(&format!("{preview_url}/apply"), &[]).await;
+    assert_eq!((applied.status, applied.location()), (StatusCode::SEE_OTHER, "/policies"));
+    let recorded = acks(&a.app).await;
+    assert_eq!(recorded.len(), 1);
+    assert_eq!((recorded[0].0.as_str(), recorded[0].1.date_naive()), ("imported", today));
+    let again = a.lead.post(&format!("{preview_url}/apply"), &[]).await;
+    assert_eq!(again.status, StatusCode::CONFLICT, "an import applies once");
+    assert!(a.lead.get(&preview_url).await.body.contains("Applied on"));
+
+    let res = a.lead.upload("/acknowledgements/import", "file", "paper.csv", "text/csv", good.as_bytes()).await;
+    let preview = a.lead.get(res.location()).await;
+    assert!(preview.body.contains("There is nothing to apply"), "{}", preview.body);
+    assert!(!preview.has("form[action$='/apply']"));
+    assert_eq!(acks(&a.app).await.len(), 1);
+
+    let people = a.lead.upload("/people/import", "file", "staff.csv", "text/csv", b"name,email\nEve,eve@acme.example\n").await;
+    let people_id = people.location().rsplit('/').next().unwrap().to_string();
+    assert_eq!(a.lead.get(&format!("/acknowledgements/import/{people_id}")).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(a.lead.get(&format!("/people/import/{people_id}")).await.status, StatusCode::OK);
+}

@@ -19,6 +19,8 @@ fn csvish() -> impl Strategy<Value = Vec<u8>> {
             prop_oneof![
                 Just("name,email,kind,department,manager_email,start_date,end_date,top_management,line_manager\n".to_string()),
                 Just("email,module,completed_on,score\n".to_string()),
+                Just("email,policy,acknowledged_on,version\n".to_string()),
+                Just("a@b.example,Security awareness,2026-02-01,1.0\n".to_string()),
                 "[a-zA-Z0-9@.,\"' =+\\-\n\r;é\u{202e}]{0,80}",
                 Just("\u{feff}".to_string()),
             ],
@@ -43,6 +45,18 @@ proptest! {
         let people: HashMap<String, mandate::ids::PersonId> = [("a@b.example".to_string(), mandate::ids::PersonId::nil())].into();
         let modules: HashMap<String, mandate::ids::ModuleId> = [("security awareness".to_string(), mandate::ids::ModuleId::nil())].into();
         let _ = mandate::training::import::parse(&bytes, &people, &modules, NaiveDate::from_ymd_opt(2026, 11, 24).unwrap());
+    }
+
+    #[test]
+    fn acknowledgements_import_never_panics(bytes in csvish()) {
+        use mandate::imports::Import;
+        use mandate::policies::acks::import::{Acknowledgements, Lines, Signed};
+        let day = NaiveDate::from_ymd_opt(2026, 1, 10).unwrap();
+        let people: HashMap<String, mandate::ids::PersonId> = [("a@b.example".to_string(), mandate::ids::PersonId::nil())].into();
+        let signed = vec![Signed { id: mandate::ids::VersionId::nil(), major: 1, minor: 0, signed_on: day }];
+        let policies = [("security awareness".to_string(), (mandate::ids::PolicyId::nil(), signed))].into();
+        let parser = Acknowledgements::parser(Lines::new(people, policies, NaiveDate::from_ymd_opt(2026, 11, 24).unwrap()));
+        let _ = format!("{:?}", parser.read(&bytes).map(|(checked, _)| checked));
     }
 
     #[test]

@@ -31,7 +31,7 @@ const PAGES: &[(&str, Option<&str>)] = &[
     ("/people/new", None),
     ("/people/import", None),
     ("/people/import/template.csv", None),
-    ("/people/import/{id}", Some("SELECT id FROM people_imports WHERE org_id = $1 ORDER BY created_at DESC LIMIT 1")),
+    ("/people/import/{id}", Some("SELECT id FROM imports WHERE org_id = $1 AND kind = 'people' ORDER BY created_at DESC LIMIT 1")),
     ("/people/{id}", Some("SELECT id FROM people WHERE org_id = $1 AND top_management ORDER BY name LIMIT 1")),
     ("/people/roster", None),
     ("/people/roster.csv", None),
@@ -58,7 +58,10 @@ const PAGES: &[(&str, Option<&str>)] = &[
     ("/training/modules/{id}/csv", Some("SELECT id FROM training_modules WHERE org_id = $1 ORDER BY title, id LIMIT 1")),
     ("/training/import", None),
     ("/training/import/template.csv", None),
-    ("/training/import/{id}", Some("SELECT id FROM training_imports WHERE org_id = $1 ORDER BY created_at DESC LIMIT 1")),
+    ("/training/import/{id}", Some("SELECT id FROM imports WHERE org_id = $1 AND kind = 'training' ORDER BY created_at DESC LIMIT 1")),
+    ("/acknowledgements/import", None),
+    ("/acknowledgements/import/template.csv", None),
+    ("/acknowledgements/import/{id}", Some("SELECT id FROM imports WHERE org_id = $1 AND kind = 'acknowledgements' ORDER BY created_at DESC LIMIT 1")),
     ("/meetings", None),
     ("/meetings.csv", None),
     ("/meetings/new", None),
@@ -120,6 +123,17 @@ async fn organisation(app: &TestApp, name: &str, people: usize) -> (OrgId, Clien
     let csv = format!("email,module,completed_on\nnew@{name}.example,Security awareness,2026-10-01\n");
     let res = c.upload("/training/import", "file", "training.csv", "text/csv", csv.as_bytes()).await;
     assert_eq!(res.status, 303, "training import: {}", res.body);
+    let policy: String = sqlx::query_scalar(
+        "SELECT p.title FROM policies p JOIN policy_versions v ON v.policy_id = p.id WHERE p.org_id = $1 AND v.approved_at IS NOT NULL ORDER BY p.title LIMIT 1",
+    )
+    .bind(org)
+    .fetch_one(app.db())
+    .await
+    .unwrap();
+    let email: String = sqlx::query_scalar("SELECT email FROM people WHERE org_id = $1 AND end_date IS NULL ORDER BY name LIMIT 1").bind(org).fetch_one(app.db()).await.unwrap();
+    let csv = format!("email,policy,acknowledged_on\n{email},{policy},2026-11-01\n");
+    let res = c.upload("/acknowledgements/import", "file", "acks.csv", "text/csv", csv.as_bytes()).await;
+    assert_eq!(res.status, 303, "acknowledgements import: {}", res.body);
     let res = c.post("/bundles", &[("as_of", "2026-11-02")]).await;
     assert_eq!(res.status, 303, "bundle: {}", res.body);
     while mandate::bundles::jobs::run_next(&app.state, "queries").await.unwrap().is_some() {}

@@ -129,7 +129,7 @@ async fn files_over_the_limits_are_refused_whole(db: PgPool) {
     let res = a.lead.upload("/training/import", "file", "long.csv", "text/csv", file(50_001, 0).as_bytes()).await;
     assert_eq!(res.status, StatusCode::PAYLOAD_TOO_LARGE);
     assert!(res.body.contains("more than 50,000 lines, the most one import takes") && res.body.contains("nothing was imported"), "{}", res.body);
-    let imports: i64 = sqlx::query_scalar("SELECT count(*) FROM training_imports WHERE org_id = $1").bind(a.org).fetch_one(a.app.db()).await.unwrap();
+    let imports: i64 = sqlx::query_scalar("SELECT count(*) FROM imports WHERE org_id = $1 AND kind = 'training'").bind(a.org).fetch_one(a.app.db()).await.unwrap();
     assert_eq!(imports, 0, "nothing stored");
     assert_eq!(records(&a.app, a.org).await, 0);
 }

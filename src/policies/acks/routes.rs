@@ -1,5 +1,7 @@
 //! Acknowledgements: a signed-in member acknowledging a version, and the
 //! personal links that let staff without an account read and acknowledge it.
+use super::import::{self, Acknowledgements};
+use crate::imports::routes as imports;
 use super::model::{self as acks, Method};
 use crate::audit::Actor;
 use crate::auth::policy;
@@ -24,6 +26,16 @@ pub fn routes(r: Routes) -> Routes {
         .get("/ack/{token}", Access::Public, ack_page)
         .post("/ack/{token}", Access::Public, ack_by_link)
         .get("/ack/{token}/document", Access::Public, ack_document)
+        .get("/acknowledgements/import", Can(ManagePolicies), imports::page::<Acknowledgements>)
+        .get("/acknowledgements/import/template.csv", Can(ManagePolicies), imports::template::<Acknowledgements>)
+        .post_upload(
+            "/acknowledgements/import",
+            Can(ManagePolicies),
+            imports::upload::<Acknowledgements>,
+            Some(import::MAX_BYTES + crate::web::sheet::FORM_ROOM),
+        )
+        .get("/acknowledgements/import/{id}", Can(ManagePolicies), imports::preview::<Acknowledgements>)
+        .post("/acknowledgements/import/{id}/apply", Can(ManagePolicies), imports::apply::<Acknowledgements>)
 }
 
 async fn acknowledge_signed_in(State(state): State<AppState>, me: Member, Id(id): Id<VersionId>, headers: HeaderMap) -> AppResult<Response> {

@@ -1,0 +1,229 @@
+//! One pipeline for every CSV import: people, training completions and
+//! policy acknowledgements. A file is read and checked line by line as it
+//! arrives (`web::sheet`), so it is never held whole; the checked rows and
+//! every problem are stored (`model`); the preview shows, line by line, what
+//! is wrong or what applying would change; and applying changes everything
+//! or nothing, once (`routes`).
+//!
+//! A kind of import says only what is its own ([`Import`]): its columns, how
+//! a line is checked, what applying would change and how to apply it.
+pub mod model;
+pub mod routes;
+
+use crate::audit::Actor;
+use crate::error::AppResult;
+use crate::ids::OrgId;
+use crate::web::sheet::{self, Column, Problem, TooManyRows};
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use sqlx::{PgConnection, PgPool};
+use std::future::Future;
+
+crate::text_enum! {
+    /// What an import brings in (`imports.kind`).
+    pub enum Kind {
+        People = "people" => "people",
+        Training = "training" => "training completions",
+        Acknowledgements = "acknowledgements" => "policy acknowledgements",
+    }
+}
+
+/// Checks one line of a file on its own and against the lines before it.
+pub trait CheckLine: Send {
+    type Row;
+    /// Adds the line's row to `found`, or its problems (a row with problems
+    /// may be kept too, when later checks need it).
+    fn check(&mut self, line: &sheet::Line<'_>, found: &mut Found<Self::Row>);
+}
+
+/// What the lines read so far gave.
+#[derive(Debug)]
+pub struct Found<R> {
+    pub rows: Vec<R>,
+    pub problems: Vec<Problem>,
+}
+
+impl<R> Found<R> {
+    pub fn problem(&mut self, line: u64, column: &str, message: impl Into<String>) {
+        self.problems.push(Problem::new(line, column, message));
+    }
+}
+
+/// A file read to its end: the columns it has, the checked rows and every
+/// problem, in line order. A file with problems is never applied.
+#[derive(Debug)]
+pub struct Checked<R> {
+    pub columns: Vec<String>,
+    pub rows: Vec<R>,
+    pub problems: Vec<Problem>,
+}
+
+impl<R> Checked<R> {
+    /// A file refused for having too many lines: that is its only problem.
+    pub fn too_many(t: TooManyRows) -> Self {
+        Checked { columns: Vec::new(), rows: Vec::new(), problems: vec![t.problem()] }
+    }
+}
+
+/// Reads a file as it arrives (`feed` each piece, then `finish`), handing
+/// every line to the kind's checker. Only checked rows are kept.
+pub struct Parser<C: CheckLine> {
+    sheet: sheet::Reader,
+    checker: C,
+    found: Found<C::Row>,
+}
+
+impl<C: CheckLine> Parser<C> {
+    pub fn new(checker: C, headings: &'static [Column], required: &'static [&'static str], ignored: &'static [&'static str], max_rows: usize) -> Self {
+        Parser { sheet: sheet::Reader::new(headings, required, ignored, max_rows), checker, found: Found { rows: Vec::new(), problems: Vec::new() } }
+    }
+
+    /// The next piece of the file; fails once it has more lines than allowed.
+    pub fn feed(&mut self, bytes: &[u8]) -> Result<(), TooManyRows> {
+        let (checker, found) = (&mut self.checker, &mut self.found);
+        self.sheet.feed(bytes, &mut |l| checker.check(l, found))
+    }
+
+    /// The end of the file: the checked file, and the checker (with what it
+    /// learnt of the whole file, for checks that need it).
+    pub fn finish(self) -> Result<(Checked<C::Row>, C), TooManyRows> {
+        let Parser { sheet, mut checker, mut found } = self;
+        let summary = sheet.finish(&mut |l| checker.check(l, &mut found))?;
+        let columns = summary.columns.iter().map(|c| c.to_string()).collect();
+        if !summary.readable {
+            return Ok((Checked { columns, rows: Vec::new(), problems: summary.problems }, checker));
+        }
+        let mut problems = summary.problems;
+        problems.append(&mut found.problems);
+        problems.sort_by_key(|p| p.line);
+        Ok((Checked { columns, rows: found.rows, problems }, checker))
+    }
+
+    /// Reads a whole file at once (tests and small files).
+    pub fn read(mut self, bytes: &[u8]) -> Result<(Checked<C::Row>, C), TooManyRows> {
+        self.feed(bytes)?;
+        self.finish()
+    }
+}
+
+/// One line of "What will happen": a number and what it counts.
+pub struct Effect {
+    pub count: usize,
+    pub what: String,
+}
+
+/// A table of the changes an import would make (the first of them).
+pub struct Table {
+    pub heading: String,
+    pub columns: Vec<&'static str>,
+    pub rows: Vec<Vec<String>>,
+    pub total: usize,
+}
+
+/// A sentence the preview shows beside the effects, with a link.
+pub struct Notice {
+    pub id: &'static str,
+    pub before: String,
+    pub link: (&'static str, &'static str),
+    pub after: String,
+}
+
+/// What applying an import would change now, as the preview shows it.
+#[derive(Default)]
+pub struct Preview {
+    pub effects: Vec<Effect>,
+    /// The apply button's words; `None` when there is nothing to apply.
+    pub apply: Option<String>,
+    /// What to say when there is nothing to apply.
+    pub nothing: String,
+    pub notices: Vec<Notice>,
+    pub tables: Vec<Table>,
+    /// Problems that show only once the file meets the stored records
+    /// (dates that clash with stored ones, managers that would form a loop):
+    /// like the file's own, they stop the import.
+    pub problems: Vec<Problem>,
+}
+
+/// What applying did: kept with the import and shown to the user.
+pub struct Applied {
+    pub summary: serde_json::Value,
+    pub message: String,
+}
+
+/// How many rows of a table the preview lists.
+pub const SHOWN: usize = 200;
+
+/// One kind of import: what is its own. The pipeline (`routes`) does the rest.
+pub trait Import: Send + Sync + 'static {
+    /// A checked line, stored with the import until it is applied.
+    type Row: Serialize + DeserializeOwned + Send + Sync + 'static;
+    /// Checks lines as they arrive, knowing what it needs of the organisation.
+    type Lines: CheckLine<Row = Self::Row> + 'static;
+    /// What applying would do, worked out against the records as they are.
+    type Plan: Send;
+
+    const KIND: Kind;
+    /// Where the import lives (`/people/import`); the preview is under it.
+    const PATH: &'static str;
+    /// The page the import belongs to, and where applying ends: (path, name).
+    const HOME: (&'static str, &'static str);
+    /// The upload page's heading.
+    const TITLE: &'static str;
+    /// What the upload page says first.
+    const INTRO: &'static str;
+    /// The file name when the browser sends none, and the template's name.
+    const FILE: &'static str;
+    const MAX_BYTES: usize;
+    const MAX_ROWS: usize;
+    /// The columns it understands, with what goes in them.
+    const COLUMNS: &'static [(&'static str, &'static str)];
+    /// One row, how many of them: "person", "people".
+    const ROW: (&'static str, &'static str);
+
+    /// A file with the headings and an example line.
+    fn template() -> String;
+
+    /// The line checker for this organisation today.
+    fn lines(db: &PgPool, org_id: OrgId, today: NaiveDate) -> impl Future<Output = AppResult<Self::Lines>> + Send;
+
+    /// Feeds a whole file to a fresh checker (tests, and the checks below).
+    fn parser(lines: Self::Lines) -> Parser<Self::Lines>;
+
+    /// Checks that need the whole file and the database (people: managers
+    /// named in the file but not in it must be in the directory).
+    fn complete(_db: &PgPool, _org_id: OrgId, _lines: Self::Lines, _checked: &mut Checked<Self::Row>) -> impl Future<Output = AppResult<()>> + Send {
+        async { Ok(()) }
+    }
+
+    /// Lines the upload page adds under the columns (the module titles a
+    /// training file may name).
+    fn notes(_db: &PgPool, _org_id: OrgId) -> impl Future<Output = AppResult<Vec<String>>> + Send {
+        async { Ok(Vec::new()) }
+    }
+
+    /// What applying the rows would do now. `Err` says why the file no
+    /// longer fits the records (it must be checked again).
+    fn plan(
+        conn: &mut PgConnection,
+        org_id: OrgId,
+        columns: &[String],
+        rows: Vec<Self::Row>,
+        today: NaiveDate,
+    ) -> impl Future<Output = AppResult<Result<Self::Plan, String>>> + Send;
+
+    fn preview(plan: &Self::Plan) -> Preview;
+
+    /// Applies the plan in the caller's transaction (which holds the lock).
+    fn apply(conn: &mut PgConnection, actor: &Actor, now: DateTime<Utc>, org_id: OrgId, plan: Self::Plan) -> impl Future<Output = AppResult<Applied>> + Send;
+
+    /// What applying did, from its stored summary, for the preview of an applied import.
+    fn applied_note(summary: &serde_json::Value) -> String;
+
+    /// Held by the apply transaction before anything is read, so two
+    /// imports of the same kind never race (people: the directory lock).
+    fn lock(conn: &mut PgConnection, org_id: OrgId) -> impl Future<Output = AppResult<()>> + Send {
+        let _ = (conn, org_id);
+        async { Ok(()) }
+    }
+}
