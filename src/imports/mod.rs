@@ -12,12 +12,14 @@ pub mod routes;
 
 use crate::audit::Actor;
 use crate::error::AppResult;
-use crate::ids::OrgId;
+use crate::ids::{OrgId, PersonId};
+use crate::web::form::parse_email;
 use crate::web::sheet::{self, Column, Problem, TooManyRows};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use sqlx::{PgConnection, PgPool};
+use std::collections::HashMap;
 use std::future::Future;
 
 crate::text_enum! {
@@ -107,6 +109,55 @@ impl<C: CheckLine> Parser<C> {
     }
 }
 
+/// The directory by lower-case e-mail address, for files that name people.
+pub async fn directory(db: &PgPool, org_id: OrgId) -> AppResult<HashMap<String, PersonId>> {
+    Ok(sqlx::query!(r#"SELECT lower(email) AS "email!", id AS "id: PersonId" FROM people WHERE org_id = $1"#, org_id.0)
+        .fetch_all(db)
+        .await?
+        .into_iter()
+        .map(|p| (p.email, p.id))
+        .collect())
+}
+
+/// The person a line's `email` cell names, or its problem.
+pub fn person<R>(people: &HashMap<String, PersonId>, l: &sheet::Line<'_>, found: &mut Found<R>) -> Option<PersonId> {
+    match parse_email(&l.get("email")) {
+        Ok(e) => {
+            let id = people.get(&e).copied();
+            if id.is_none() {
+                found.problem(l.line, "email", format!("Nobody in the directory has the address {e}. Add them, or correct the address."));
+            }
+            id
+        }
+        Err(e) => {
+            found.problem(l.line, "email", format!("{e} (found \"{}\")", l.get("email").trim()));
+            None
+        }
+    }
+}
+
+/// A date, or the date part of a timestamp ("2026-03-04T10:00:00Z", "2026-03-04 10:00").
+pub fn parse_day(raw: &str) -> Option<NaiveDate> {
+    let v = raw.trim();
+    let day = v.split(['T', ' ']).next().unwrap_or(v);
+    NaiveDate::parse_from_str(day, "%Y-%m-%d").ok()
+}
+
+/// The day in a line's `column`, not after `today`, or its problem.
+pub fn day<R>(l: &sheet::Line<'_>, column: &str, today: NaiveDate, found: &mut Found<R>) -> Option<NaiveDate> {
+    match parse_day(&l.get(column)) {
+        Some(d) if d > today => {
+            found.problem(l.line, column, format!("{d} is in the future."));
+            None
+        }
+        Some(d) => Some(d),
+        None => {
+            found.problem(l.line, column, format!("Write the date as YYYY-MM-DD, not \"{}\".", l.get(column).trim()));
+            None
+        }
+    }
+}
+
 /// One line of "What will happen": a number and what it counts.
 pub struct Effect {
     pub count: usize,
@@ -143,6 +194,19 @@ pub struct Preview {
     /// (dates that clash with stored ones, managers that would form a loop):
     /// like the file's own, they stop the import.
     pub problems: Vec<Problem>,
+}
+
+impl Preview {
+    /// For files of records that are only ever added: `new` to record,
+    /// `known` already recorded and skipped. `what`: "completion(s)".
+    pub fn additions(new: usize, known: usize, what: &str) -> Self {
+        Preview {
+            effects: vec![Effect { count: new, what: format!("new {what} recorded") }, Effect { count: known, what: "already recorded, skipped".into() }],
+            apply: (new > 0).then(|| format!("Apply: record {new}")),
+            nothing: "Everything in this file is already recorded. There is nothing to apply.".into(),
+            ..Default::default()
+        }
+    }
 }
 
 /// What applying did: kept with the import and shown to the user.

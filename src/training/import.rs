@@ -7,7 +7,6 @@ use crate::audit::Actor;
 use crate::error::AppResult;
 use crate::ids::{ModuleId, OrgId, PersonId};
 use sqlx::{PgConnection, PgPool};
-use crate::web::form::parse_email;
 pub use crate::web::sheet::TooManyRows;
 use crate::imports::{self, Found};
 use crate::web::sheet::{self, Column};
@@ -54,13 +53,6 @@ impl Serialize for Row {
 /// A checked file: its rows and problems.
 pub type Parsed = imports::Checked<Row>;
 
-/// A date, or the date part of a timestamp ("2026-03-04T10:00:00Z", "2026-03-04 10:00").
-fn parse_day(raw: &str) -> Option<NaiveDate> {
-    let v = raw.trim();
-    let day = v.split(['T', ' ']).next().unwrap_or(v);
-    NaiveDate::parse_from_str(day, "%Y-%m-%d").ok()
-}
-
 fn parse_score(raw: &str) -> Result<Option<f64>, ()> {
     let v = raw.trim().trim_end_matches('%').trim();
     if v.is_empty() {
@@ -94,20 +86,9 @@ impl imports::CheckLine for Lines {
 
     fn check(&mut self, l: &sheet::Line<'_>, found: &mut Found<Row>) {
         let before = found.problems.len();
+        let person = imports::person(&self.people, l, found);
+        let day = imports::day(l, "completed_on", self.today, found);
         let mut problem = |column: &str, message: String| found.problem(l.line, column, message);
-        let person = match parse_email(&l.get("email")) {
-            Ok(e) => match self.people.get(&e) {
-                Some(id) => Some(*id),
-                None => {
-                    problem("email", format!("Nobody in the directory has the address {e}. Add them, or correct the address."));
-                    None
-                }
-            },
-            Err(e) => {
-                problem("email", format!("{e} (found \"{}\")", l.get("email").trim()));
-                None
-            }
-        };
         let module_cell = l.get("module");
         let title = module_cell.trim();
         let module = match self.modules.get(&title.to_lowercase()) {
@@ -118,17 +99,6 @@ impl imports::CheckLine for Lines {
             }
             None => {
                 problem("module", format!("There is no module called \"{title}\". Create it first, or use its exact title."));
-                None
-            }
-        };
-        let day = match parse_day(&l.get("completed_on")) {
-            Some(d) if d > self.today => {
-                problem("completed_on", format!("{d} is in the future."));
-                None
-            }
-            Some(d) => Some(d),
-            None => {
-                problem("completed_on", format!("Write the date as YYYY-MM-DD, not \"{}\".", l.get("completed_on").trim()));
                 None
             }
         };
@@ -190,12 +160,7 @@ impl imports::Import for Training {
     }
 
     async fn lines(db: &PgPool, org_id: OrgId, today: NaiveDate) -> AppResult<Lines> {
-        let people = sqlx::query!(r#"SELECT lower(email) AS "email!", id AS "id: PersonId" FROM people WHERE org_id = $1"#, org_id.0)
-            .fetch_all(db)
-            .await?
-            .into_iter()
-            .map(|p| (p.email, p.id))
-            .collect();
+        let people = imports::directory(db, org_id).await?;
         let modules = super::model::modules(db, org_id).await?.into_iter().map(|m| (m.title.to_lowercase(), m.id)).collect();
         Ok(Lines { people, modules, today, first_line: HashMap::new() })
     }
@@ -240,15 +205,7 @@ impl imports::Import for Training {
     }
 
     fn preview((new, known): &Self::Plan) -> imports::Preview {
-        imports::Preview {
-            effects: vec![
-                imports::Effect { count: new.len(), what: "new completion(s) recorded".into() },
-                imports::Effect { count: *known, what: "already recorded, skipped".into() },
-            ],
-            apply: (!new.is_empty()).then(|| format!("Apply: record {}", new.len())),
-            nothing: "Everything in this file is already recorded. There is nothing to apply.".into(),
-            ..Default::default()
-        }
+        imports::Preview::additions(new.len(), *known, "completion(s)")
     }
 
     async fn apply(conn: &mut PgConnection, actor: &Actor, now: DateTime<Utc>, org_id: OrgId, (new, known): Self::Plan) -> AppResult<imports::Applied> {
@@ -275,10 +232,10 @@ mod tests {
     fn dates_come_padded_unpadded_or_as_timestamps() {
         let d = NaiveDate::from_ymd_opt(2026, 3, 4);
         for ok in ["2026-03-04", "2026-3-4", " 2026-03-04T10:00:00Z", "2026-03-04 10:00"] {
-            assert_eq!(parse_day(ok), d, "{ok}");
+            assert_eq!(imports::parse_day(ok), d, "{ok}");
         }
         for bad in ["2026-03-04x", "04/03/2026", "2026-3", "", "2026-03-0é", "é"] {
-            assert_eq!(parse_day(bad), None, "{bad}");
+            assert_eq!(imports::parse_day(bad), None, "{bad}");
         }
     }
 

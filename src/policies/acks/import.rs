@@ -8,7 +8,6 @@ use crate::audit::{self, Actor};
 use crate::error::AppResult;
 use crate::ids::{AckId, OrgId, PersonId, PolicyId, VersionId};
 use crate::imports::{self, Found};
-use crate::web::form::parse_email;
 use crate::web::sheet::{self, Column};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
@@ -95,20 +94,9 @@ impl imports::CheckLine for Lines {
 
     fn check(&mut self, l: &sheet::Line<'_>, found: &mut Found<Row>) {
         let before = found.problems.len();
+        let person = imports::person(&self.people, l, found);
+        let day = imports::day(l, "acknowledged_on", self.today, found);
         let mut problem = |column: &str, message: String| found.problem(l.line, column, message);
-        let person = match parse_email(&l.get("email")) {
-            Ok(e) => match self.people.get(&e) {
-                Some(id) => Some(*id),
-                None => {
-                    problem("email", format!("Nobody in the directory has the address {e}. Add them, or correct the address."));
-                    None
-                }
-            },
-            Err(e) => {
-                problem("email", format!("{e} (found \"{}\")", l.get("email").trim()));
-                None
-            }
-        };
         let title_cell = l.get("policy");
         let title = title_cell.trim();
         let policy = match self.policies.get(&title.to_lowercase()) {
@@ -119,21 +107,6 @@ impl imports::CheckLine for Lines {
             }
             None => {
                 problem("policy", format!("There is no policy called \"{title}\". Use its exact title."));
-                None
-            }
-        };
-        let day = match crate::web::form::parse_date(&l.get("acknowledged_on"), "the day") {
-            Ok(Some(d)) if d > self.today => {
-                problem("acknowledged_on", format!("{d} is in the future."));
-                None
-            }
-            Ok(Some(d)) => Some(d),
-            Ok(None) => {
-                problem("acknowledged_on", "Write the day it was acknowledged, as YYYY-MM-DD.".into());
-                None
-            }
-            Err(e) => {
-                problem("acknowledged_on", e);
                 None
             }
         };
@@ -221,12 +194,7 @@ impl imports::Import for Acknowledgements {
     }
 
     async fn lines(db: &PgPool, org_id: OrgId, today: NaiveDate) -> AppResult<Lines> {
-        let people = sqlx::query!(r#"SELECT lower(email) AS "email!", id AS "id: PersonId" FROM people WHERE org_id = $1"#, org_id.0)
-            .fetch_all(db)
-            .await?
-            .into_iter()
-            .map(|p| (p.email, p.id))
-            .collect();
+        let people = imports::directory(db, org_id).await?;
         let rows = sqlx::query!(
             r#"SELECT p.id AS "policy_id: PolicyId", lower(p.title) AS "title!", v.id AS "version_id?: VersionId", v.major AS "major?",
                       v.minor AS "minor?", (v.approved_at AT TIME ZONE 'UTC')::date AS "signed_on?"
@@ -290,15 +258,7 @@ impl imports::Import for Acknowledgements {
     }
 
     fn preview((new, known): &Self::Plan) -> imports::Preview {
-        imports::Preview {
-            effects: vec![
-                imports::Effect { count: new.len(), what: "new acknowledgement(s) recorded".into() },
-                imports::Effect { count: *known, what: "already recorded, skipped".into() },
-            ],
-            apply: (!new.is_empty()).then(|| format!("Apply: record {}", new.len())),
-            nothing: "Everything in this file is already recorded. There is nothing to apply.".into(),
-            ..Default::default()
-        }
+        imports::Preview::additions(new.len(), *known, "acknowledgement(s)")
     }
 
     async fn apply(conn: &mut PgConnection, actor: &Actor, now: DateTime<Utc>, org_id: OrgId, (new, known): Self::Plan) -> AppResult<imports::Applied> {
