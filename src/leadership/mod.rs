@@ -3,6 +3,31 @@
 //! communications, security objectives and asks, each in its own folder
 //! (`model.rs` the queries and types, `routes.rs` the pages); what they
 //! share is here.
+/// `list`, `stream` and `get` of a record kind, all three through its one
+/// compile-checked `select` query: `|org, id| select(org, id)` builds it,
+/// and `id` is `None` to read every record of the organisation.
+macro_rules! reads {
+    ($record:ty, $id:ty, |$org:ident, $one:ident| $select:expr) => {
+        /// Every record of the organisation, in the list's order.
+        pub async fn list(db: &sqlx::PgPool, org_id: crate::ids::OrgId) -> crate::error::AppResult<Vec<$record>> {
+            let ($org, $one) = (org_id, None::<$id>);
+            Ok($select.fetch_all(db).await?)
+        }
+
+        /// The organisation's records as `list` orders them, read as they are sent.
+        pub fn stream(db: &sqlx::PgPool, org_id: crate::ids::OrgId) -> crate::leadership::Rows<'_, $record> {
+            let ($org, $one) = (org_id, None::<$id>);
+            $select.fetch(db)
+        }
+
+        /// One record of the organisation; another's is not found.
+        pub async fn get(db: impl sqlx::PgExecutor<'_>, org_id: crate::ids::OrgId, id: $id) -> crate::error::AppResult<$record> {
+            let ($org, $one) = (org_id, Some(id));
+            $select.fetch_optional(db).await?.ok_or(crate::error::AppError::NotFound)
+        }
+    };
+}
+
 pub mod asks;
 pub mod communications;
 pub mod decisions;
@@ -35,6 +60,31 @@ pub fn routes(r: Routes) -> Routes {
     let r = communications::routes(r);
     let r = objectives::routes(r);
     asks::routes(r)
+}
+
+/// What a record's page shows besides the record and its form: the evidence
+/// linked to it, its history, and what the member may do there.
+pub struct Around {
+    pub evidence: Vec<crate::evidence::model::Item>,
+    pub history: Vec<crate::audit::HistoryEntry>,
+    pub can_manage: bool,
+    pub can_upload: bool,
+}
+
+impl Around {
+    /// For a record (`kind` its evidence target, `entity` its name in the
+    /// audit log), or for the form of a new one (`None`).
+    pub async fn load(state: &AppState, me: &Member, record: Option<(crate::evidence::model::TargetKind, &str, uuid::Uuid)>) -> AppResult<Self> {
+        use crate::auth::policy::Action;
+        let (evidence, history) = match record {
+            Some((kind, entity, id)) => (
+                crate::evidence::model::for_target(&state.db, me.org_id, crate::evidence::model::Target { kind, id }).await?,
+                crate::audit::history(&state.db, me.org_id, entity, id, 30).await?,
+            ),
+            None => (Vec::new(), Vec::new()),
+        };
+        Ok(Around { evidence, history, can_manage: me.can(Action::ManageLeadership), can_upload: me.can(Action::UploadEvidence) })
+    }
 }
 
 /// Refuses people who are not in this organisation's directory (a form

@@ -1,7 +1,7 @@
 //! Leadership asks: the queries and the types.
-use super::super::{Rows, check_people};
+use super::super::check_people;
 use crate::audit::{self, Actor, Changes};
-use crate::error::{AppError, AppResult};
+use crate::error::AppResult;
 use crate::ids::{AskId, OrgId, PersonId, UserId};
 use crate::people::attribution::{Via, byline};
 use chrono::{DateTime, NaiveDate, Utc};
@@ -73,22 +73,11 @@ fn select(
     )
 }
 
-pub async fn list(db: &PgPool, org_id: OrgId) -> AppResult<Vec<Ask>> {
-    Ok(select(org_id, None, None).fetch_all(db).await?)
-}
-
-/// The organisation's asks as `list` orders them, read as they are sent.
-pub fn stream(db: &PgPool, org_id: OrgId) -> Rows<'_, Ask> {
-    select(org_id, None, None).fetch(db)
-}
+reads!(Ask, AskId, |org, id| select(org, id, None));
 
 /// Unanswered asks of the person linked to `user_id`, oldest due first.
 pub async fn open_for_user(db: &PgPool, org_id: OrgId, user_id: UserId) -> AppResult<Vec<Ask>> {
     Ok(select(org_id, None, Some(user_id)).fetch_all(db).await?)
-}
-
-pub async fn get(db: impl sqlx::PgExecutor<'_>, org_id: OrgId, id: AskId) -> AppResult<Ask> {
-    select(org_id, Some(id), None).fetch_optional(db).await?.ok_or(AppError::NotFound)
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Default)]

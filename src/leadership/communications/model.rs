@@ -1,5 +1,5 @@
 //! Leadership communications: the queries and the types.
-use super::super::{Rows, check_people};
+use super::super::check_people;
 use crate::audit::{self, Actor, Changes};
 use crate::error::{AppError, AppResult};
 use crate::ids::{CommunicationId, OrgId, PersonId, VersionId};
@@ -65,18 +65,7 @@ fn select(
     )
 }
 
-pub async fn list(db: &PgPool, org_id: OrgId) -> AppResult<Vec<Communication>> {
-    Ok(select(org_id, None).fetch_all(db).await?)
-}
-
-/// The organisation's communications as `list` orders them, read as they are sent.
-pub fn stream(db: &PgPool, org_id: OrgId) -> Rows<'_, Communication> {
-    select(org_id, None).fetch(db)
-}
-
-pub async fn get(db: impl sqlx::PgExecutor<'_>, org_id: OrgId, id: CommunicationId) -> AppResult<Communication> {
-    select(org_id, Some(id)).fetch_optional(db).await?.ok_or(AppError::NotFound)
-}
+reads!(Communication, CommunicationId, |org, id| select(org, id));
 
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Fields {

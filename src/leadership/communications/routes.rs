@@ -1,12 +1,12 @@
 //! Leadership communication pages: the handlers and their routes.
 use super::model::*;
-use crate::audit::{self, HistoryEntry};
+use crate::audit::HistoryEntry;
 use crate::auth::policy::Action;
 use crate::auth::session::Member;
 use crate::error::AppResult;
-use crate::evidence::model::{self as evidence, Item, Target, TargetKind};
+use crate::evidence::model::{Item, TargetKind};
 use crate::ids::{OrgId, CommunicationId, PersonId, VersionId};
-use crate::leadership::{Opt, RecordPages, create, export_csv, maybe_yes_no, page_status, show_page, text_of, update};
+use crate::leadership::{Around, Opt, RecordPages, create, export_csv, maybe_yes_no, page_status, show_page, text_of, update};
 use crate::audit::Actor;
 use sqlx::PgConnection;
 use crate::people::model::{self as people, Choice};
@@ -163,13 +163,8 @@ struct ShowPage {
 async fn show(state: &AppState, me: &Member, communication: Option<Communication>, form: CommunicationForm, errors: FieldErrors) -> AppResult<Response> {
     let today = state.clock.now().date_naive();
     let keep: Vec<PersonId> = communication.as_ref().and_then(|c| c.from_id).into_iter().collect();
-    let (evidence, history) = match &communication {
-        Some(c) => (
-            evidence::for_target(&state.db, me.org_id, Target { kind: TargetKind::Communication, id: c.id.0 }).await?,
-            audit::history(&state.db, me.org_id, "communication", c.id.0, 30).await?,
-        ),
-        None => (Vec::new(), Vec::new()),
-    };
+    let Around { evidence, history, can_manage, can_upload } =
+        Around::load(state, me, communication.as_ref().map(|r| (TargetKind::Communication, "communication", r.id.0))).await?;
     let statements = statements(&state.db, me.org_id).await?;
     let status = page_status(&[&errors]);
     let page = ShowPage {
@@ -177,8 +172,8 @@ async fn show(state: &AppState, me: &Member, communication: Option<Communication
         people: people::choices(&state.db, me.org_id, today, &keep).await?,
         statements,
         channels: Channel::choices(),
-        can_manage: me.can(Action::ManageLeadership),
-        can_upload: me.can(Action::UploadEvidence),
+        can_manage,
+        can_upload,
         communication,
         form,
         errors,

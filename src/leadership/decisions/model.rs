@@ -1,6 +1,6 @@
 //! Resource decisions: the queries and the types. Amounts are exact
 //! (`numeric(14, 2)` read as a `Decimal`), in a three-letter currency.
-use super::super::{Rows, check_people};
+use super::super::check_people;
 use crate::audit::{self, Actor, Changes};
 use crate::error::{AppError, AppResult};
 use crate::ids::{DecisionId, MeetingId, ObjectiveId, OrgId, PersonId, RequirementId};
@@ -129,18 +129,7 @@ fn select(
     )
 }
 
-pub async fn list(db: &PgPool, org_id: OrgId) -> AppResult<Vec<Decision>> {
-    Ok(select(org_id, None).fetch_all(db).await?)
-}
-
-/// The organisation's decisions as `list` orders them, read as they are sent.
-pub fn stream(db: &PgPool, org_id: OrgId) -> Rows<'_, Decision> {
-    select(org_id, None).fetch(db)
-}
-
-pub async fn get(db: impl sqlx::PgExecutor<'_>, org_id: OrgId, id: DecisionId) -> AppResult<Decision> {
-    select(org_id, Some(id)).fetch_optional(db).await?.ok_or(AppError::NotFound)
-}
+reads!(Decision, DecisionId, |org, id| select(org, id));
 
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Fields {

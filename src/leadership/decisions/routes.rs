@@ -1,13 +1,13 @@
 //! Resource decision pages: the handlers and their routes.
 use super::model::*;
-use crate::audit::{self, HistoryEntry};
+use crate::audit::HistoryEntry;
 use crate::auth::policy::Action;
 use crate::auth::session::Member;
 use crate::error::AppResult;
-use crate::evidence::model::{self as evidence, Item, Target, TargetKind};
+use crate::evidence::model::{Item, TargetKind};
 use crate::ids::{OrgId, DecisionId, MeetingId, ObjectiveId, PersonId, RequirementId};
 use crate::audit::Actor;
-use crate::leadership::{Opt, RecordPages, create, export_csv, maybe_yes_no, page_status, show_page, text_of, update};
+use crate::leadership::{Around, Opt, RecordPages, create, export_csv, maybe_yes_no, page_status, show_page, text_of, update};
 use sqlx::PgConnection;
 use crate::people::model::{self as people, Choice};
 use crate::state::AppState;
@@ -221,13 +221,8 @@ struct ShowPage {
 async fn show(state: &AppState, me: &Member, decision: Option<Decision>, form: DecisionForm, errors: FieldErrors) -> AppResult<Response> {
     let today = state.clock.now().date_naive();
     let keep: Vec<PersonId> = decision.as_ref().map(|d| d.asked_by.into_iter().chain(d.decided_by).collect()).unwrap_or_default();
-    let (evidence, history) = match &decision {
-        Some(d) => (
-            evidence::for_target(&state.db, me.org_id, Target { kind: TargetKind::ResourceDecision, id: d.id.0 }).await?,
-            audit::history(&state.db, me.org_id, "resource_decision", d.id.0, 30).await?,
-        ),
-        None => (Vec::new(), Vec::new()),
-    };
+    let Around { evidence, history, can_manage, can_upload } =
+        Around::load(state, me, decision.as_ref().map(|r| (TargetKind::ResourceDecision, "resource_decision", r.id.0))).await?;
     let status = page_status(&[&errors]);
     let links = links(&state.db, me.org_id).await?;
     let page = ShowPage {
@@ -238,8 +233,8 @@ async fn show(state: &AppState, me: &Member, decision: Option<Decision>, form: D
         requirements: links.requirements,
         whats: DecisionWhat::choices(),
         decisions: Outcome::choices(),
-        can_manage: me.can(Action::ManageLeadership),
-        can_upload: me.can(Action::UploadEvidence),
+        can_manage,
+        can_upload,
         decision,
         form,
         errors,

@@ -142,22 +142,11 @@ fn select(
     )
 }
 
-pub async fn list(db: &PgPool, org_id: OrgId) -> AppResult<Vec<Meeting>> {
-    Ok(select(org_id, None, None).fetch_all(db).await?)
-}
-
-/// The organisation's meetings as `list` orders them, read as they are sent.
-pub fn stream(db: &PgPool, org_id: OrgId) -> BoxStream<'_, Result<Meeting, sqlx::Error>> {
-    select(org_id, None, None).fetch(db)
-}
+reads!(Meeting, MeetingId, |org, id| select(org, id, None));
 
 /// Held meetings chaired by the person linked to `user_id` whose minutes are not signed off.
 pub async fn to_sign_by_user(db: &PgPool, org_id: OrgId, user_id: UserId) -> AppResult<Vec<Meeting>> {
     Ok(select(org_id, None, Some(user_id)).fetch_all(db).await?)
-}
-
-pub async fn get(db: impl sqlx::PgExecutor<'_>, org_id: OrgId, id: MeetingId) -> AppResult<Meeting> {
-    select(org_id, Some(id), None).fetch_optional(db).await?.ok_or(AppError::NotFound)
 }
 
 /// The organisation's review cadence in months.

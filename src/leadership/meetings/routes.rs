@@ -1,6 +1,6 @@
 //! Meeting and action-item pages: the handlers and their routes.
 use super::model::*;
-use crate::leadership::{export_csv, page_status, person_names, saved, text_of, yes_no};
+use crate::leadership::{Around, export_csv, page_status, person_names, saved, text_of, yes_no};
 use crate::addenda::{self, Addendum};
 use crate::audit::{self, HistoryEntry};
 use crate::auth::policy::{self, Action, SignedRecord};
@@ -568,14 +568,15 @@ async fn action_view(state: &AppState, me: &Member, action: ActionItem, form: Ac
     let today = state.clock.now().date_naive();
     let keep: Vec<PersonId> = action.owner_id.into_iter().collect();
     let status = page_status(&[&errors]);
+    let Around { evidence, history, can_manage, can_upload } = Around::load(state, me, Some((TargetKind::ActionItem, "action_item", action.id.0))).await?;
     let page = ActionPage {
         layout: Layout::build(&state.db, &me.visitor, action.title.clone()).await?,
         people: people::choices(&state.db, me.org_id, today, &keep).await?,
         statuses: ActionStatus::ALL.to_vec(),
-        evidence: evidence::for_target(&state.db, me.org_id, Target { kind: TargetKind::ActionItem, id: action.id.0 }).await?,
-        history: audit::history(&state.db, me.org_id, "action_item", action.id.0, 30).await?,
-        can_manage: me.can(Action::ManageLeadership),
-        can_upload: me.can(Action::UploadEvidence),
+        evidence,
+        history,
+        can_manage,
+        can_upload,
         action,
         form,
         errors,

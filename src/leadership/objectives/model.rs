@@ -1,11 +1,11 @@
 //! Security objectives: the queries and the types.
-use super::super::{Rows, check_people};
+use super::super::check_people;
 use crate::audit::{self, Actor, Changes};
-use crate::error::{AppError, AppResult};
+use crate::error::AppResult;
 use crate::ids::{ObjectiveId, OrgId, PersonId};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde_json::json;
-use sqlx::{PgConnection, PgPool};
+use sqlx::PgConnection;
 
 crate::text_enum! {
     /// Where an objective stands.
@@ -81,18 +81,7 @@ fn select(
     )
 }
 
-pub async fn list(db: &PgPool, org_id: OrgId) -> AppResult<Vec<Objective>> {
-    Ok(select(org_id, None).fetch_all(db).await?)
-}
-
-/// The organisation's objectives as `list` orders them, read as they are sent.
-pub fn stream(db: &PgPool, org_id: OrgId) -> Rows<'_, Objective> {
-    select(org_id, None).fetch(db)
-}
-
-pub async fn get(db: impl sqlx::PgExecutor<'_>, org_id: OrgId, id: ObjectiveId) -> AppResult<Objective> {
-    select(org_id, Some(id)).fetch_optional(db).await?.ok_or(AppError::NotFound)
-}
+reads!(Objective, ObjectiveId, |org, id| select(org, id));
 
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Fields {

@@ -1,12 +1,12 @@
 //! Security objective pages: the handlers and their routes.
 use super::model::*;
-use crate::audit::{self, HistoryEntry};
+use crate::audit::HistoryEntry;
 use crate::auth::policy::Action;
 use crate::auth::session::Member;
 use crate::error::AppResult;
-use crate::evidence::model::{self as evidence, Item, Target, TargetKind};
+use crate::evidence::model::{Item, TargetKind};
 use crate::ids::{OrgId, ObjectiveId, PersonId};
-use crate::leadership::{RecordPages, create, export_csv, page_status, show_page, text_of, update};
+use crate::leadership::{Around, RecordPages, create, export_csv, page_status, show_page, text_of, update};
 use crate::audit::Actor;
 use sqlx::PgConnection;
 use crate::people::model::{self as people, Choice};
@@ -150,20 +150,15 @@ struct ShowPage {
 async fn show(state: &AppState, me: &Member, objective: Option<Objective>, form: ObjectiveForm, errors: FieldErrors) -> AppResult<Response> {
     let today = state.clock.now().date_naive();
     let keep: Vec<PersonId> = objective.as_ref().and_then(|o| o.owner_id).into_iter().collect();
-    let (evidence, history) = match &objective {
-        Some(o) => (
-            evidence::for_target(&state.db, me.org_id, Target { kind: TargetKind::Objective, id: o.id.0 }).await?,
-            audit::history(&state.db, me.org_id, "objective", o.id.0, 30).await?,
-        ),
-        None => (Vec::new(), Vec::new()),
-    };
+    let Around { evidence, history, can_manage, can_upload } =
+        Around::load(state, me, objective.as_ref().map(|r| (TargetKind::Objective, "objective", r.id.0))).await?;
     let status = page_status(&[&errors]);
     let page = ShowPage {
         layout: Layout::build(&state.db, &me.visitor, objective.as_ref().map(|o| o.title.clone()).unwrap_or_else(|| "New objective".into())).await?,
         people: people::choices(&state.db, me.org_id, today, &keep).await?,
         statuses: ObjectiveStatus::choices(),
-        can_manage: me.can(Action::ManageLeadership),
-        can_upload: me.can(Action::UploadEvidence),
+        can_manage,
+        can_upload,
         objective,
         form,
         errors,
