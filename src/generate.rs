@@ -214,12 +214,7 @@ pub async fn fill(conn: &mut PgConnection, org_id: OrgId, now: DateTime<Utc>, s:
         "INSERT INTO training_records (id, org_id, module_id, person_id, completed_on, source, recorded_at)
          SELECT gen_random_uuid(), $1, module_id, person_id, d, 'import', LEAST($2, d::timestamptz + interval '1 day') FROM (
             SELECT t.id AS module_id, p.id AS person_id, x.d, y
-              FROM training_modules t JOIN people p ON p.org_id = t.org_id AND (CASE t.audience WHEN 'all_staff' THEN true
-               WHEN 'employees' THEN p.kind = 'employee'
-               WHEN 'contractors' THEN p.kind = 'contractor'
-               WHEN 'managers' THEN p.line_manager
-               WHEN 'departments' THEN p.department = ANY(t.audience_departments)
-               ELSE false END)
+              FROM training_modules t JOIN people p ON p.org_id = t.org_id AND in_audience(t.audience, t.audience_departments, p.kind, p.line_manager, p.department)
               CROSS JOIN generate_series(0, 40) AS y
               CROSS JOIN LATERAL (SELECT ($3::date - (y * t.validity_months * 30 + abs(hashtext(p.id::text || t.id::text)) % 120))::date AS d) x
              WHERE t.org_id = $1 AND (p.start_date IS NULL OR x.d >= p.start_date) AND (p.end_date IS NULL OR x.d < p.end_date)

@@ -446,22 +446,12 @@ async fn read(tx: &mut Transaction<'static, Postgres>, org_id: OrgId, as_of: Nai
              WHERE a.org_id = $1 AND a.acknowledged_at < $3),
          missing AS (
             SELECT cur.k, p.id, p.name, p.rank, row_number() OVER (PARTITION BY cur.k ORDER BY p.rank) AS n
-              FROM cur JOIN staff p ON (CASE cur.audience WHEN 'all_staff' THEN true
-                                             WHEN 'employees' THEN p.kind = 'employee'
-                                             WHEN 'contractors' THEN p.kind = 'contractor'
-                                             WHEN 'managers' THEN p.line_manager
-                                             WHEN 'departments' THEN p.department = ANY(cur.audience_departments)
-                                             ELSE false END)
+              FROM cur JOIN staff p ON in_audience(cur.audience, cur.audience_departments, p.kind, p.line_manager, p.department)
              WHERE NOT EXISTS (SELECT 1 FROM acked WHERE acked.person_id = p.id AND acked.k = cur.k))
          SELECT cur.policy_id AS "policy_id!: PolicyId", a.audience AS "audience!", a.audience - COALESCE(m.total, 0) AS "acknowledged!",
                 COALESCE(m.sample, '[]'::json) AS "missing!: Json<Vec<PersonRef>>"
            FROM cur
-           JOIN (SELECT cur.k, count(*) AS audience FROM cur JOIN staff p ON (CASE cur.audience WHEN 'all_staff' THEN true
-                                                                                   WHEN 'employees' THEN p.kind = 'employee'
-                                                                                   WHEN 'contractors' THEN p.kind = 'contractor'
-                                                                                   WHEN 'managers' THEN p.line_manager
-                                                                                   WHEN 'departments' THEN p.department = ANY(cur.audience_departments)
-                                                                                   ELSE false END)
+           JOIN (SELECT cur.k, count(*) AS audience FROM cur JOIN staff p ON in_audience(cur.audience, cur.audience_departments, p.kind, p.line_manager, p.department)
                   GROUP BY cur.k) a ON a.k = cur.k
            LEFT JOIN (SELECT k, count(*) AS total, json_agg(json_build_object('id', id, 'name', name) ORDER BY rank) FILTER (WHERE n <= $4) AS sample
                         FROM missing GROUP BY k) m ON m.k = cur.k"#,
@@ -482,12 +472,7 @@ async fn read(tx: &mut Transaction<'static, Postgres>, org_id: OrgId, as_of: Nai
                               AND (r.completed_on + make_interval(months => t.validity_months))::date >= $2) AS current
               FROM training_modules t JOIN people p ON p.org_id = t.org_id
                    AND p.created_at < $3 AND (p.start_date IS NULL OR p.start_date <= $2) AND (p.end_date IS NULL OR p.end_date > $2)
-                   AND (CASE t.audience WHEN 'all_staff' THEN true
-                             WHEN 'employees' THEN p.kind = 'employee'
-                             WHEN 'contractors' THEN p.kind = 'contractor'
-                             WHEN 'managers' THEN p.line_manager
-                             WHEN 'departments' THEN p.department = ANY(t.audience_departments)
-                             ELSE false END)
+                   AND in_audience(t.audience, t.audience_departments, p.kind, p.line_manager, p.department)
              WHERE t.org_id = $1 AND t.created_at < $3)
          SELECT t.id AS "id: ModuleId", t.title, t.kind, count(s.id) AS "audience!", count(s.id) FILTER (WHERE NOT s.current) AS "overdue!",
                 COALESCE(to_json((array_agg(json_build_object('id', s.id, 'name', s.name) ORDER BY s.leader DESC, s.name) FILTER (WHERE NOT s.current))[1:$4::int]), '[]'::json)

@@ -83,15 +83,8 @@ impl Audience {
 
 /// The same rule as `includes`, as an SQL condition: `target` is the alias of
 /// the row with `audience` and `audience_departments`, `person` of `people`.
-/// Compile-checked queries write this condition out (their SQL is literal);
-/// `sql_condition_is_the_one_queries_write` keeps the copies the same.
+/// It calls the database's `in_audience` (migration 20261207000003), the one
+/// place SQL states the rule; compile-checked queries call it the same way.
 pub fn sql_match(target: &str, person: &str) -> String {
-    format!(
-        "(CASE {target}.audience WHEN 'all_staff' THEN true
-               WHEN 'employees' THEN {person}.kind = 'employee'
-               WHEN 'contractors' THEN {person}.kind = 'contractor'
-               WHEN 'managers' THEN {person}.line_manager
-               WHEN 'departments' THEN {person}.department = ANY({target}.audience_departments)
-               ELSE false END)"
-    )
+    format!("in_audience({target}.audience, {target}.audience_departments, {person}.kind, {person}.line_manager, {person}.department)")
 }

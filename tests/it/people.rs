@@ -5,6 +5,7 @@ use mandate::ids::OrgId;
 use crate::support::{Client, TestApp};
 use axum::http::StatusCode;
 use mandate::auth::policy::Role;
+use mandate::people::model::Kind;
 use sqlx::PgPool;
 use uuid::Uuid;
 
@@ -321,4 +322,62 @@ async fn clashes_with_the_directory_are_named_before_anything_changes(db: PgPool
     assert_eq!(c.post(&format!("{dates}/apply"), &[]).await.status, StatusCode::CONFLICT);
     let boss_manager: Option<Uuid> = sqlx::query_scalar("SELECT manager_id FROM people WHERE id = $1").bind(boss).fetch_one(app.db()).await.unwrap();
     assert_eq!(boss_manager, None, "nothing changed");
+}
+
+/// Who a policy or module is for is stated once in SQL (`in_audience`) and
+/// once in Rust (`Audience::includes`): both give the same answer for every
+/// kind of audience and every kind of person, and no query writes the rule
+/// out again.
+#[sqlx::test]
+async fn the_audience_rule_is_one_rule_in_sql_and_in_rust(db: PgPool) {
+    use mandate::people::audience::{Audience, AudienceKind};
+    let app = TestApp::new(db).await;
+    let (org, _) = lead(&app).await;
+    let audiences: Vec<Audience> = AudienceKind::ALL
+        .iter()
+        .map(|k| Audience::of(*k, &["IT".to_string(), "Board".to_string()]))
+        .chain([Audience::Departments(Vec::new())])
+        .collect();
+    let mut checked = 0;
+    for (kind, line_manager, department) in
+        [Kind::Employee, Kind::Contractor].into_iter().flat_map(|k| [false, true].into_iter().flat_map(move |m| ["IT", "Sales", ""].map(move |d| (k, m, d))))
+    {
+        let id = app.person(org, "Someone", &format!("p{checked}@acme.example"), false).await;
+        sqlx::query("UPDATE people SET kind = $2, line_manager = $3, department = $4 WHERE id = $1")
+            .bind(id)
+            .bind(kind.as_str())
+            .bind(line_manager)
+            .bind(department)
+            .execute(app.db())
+            .await
+            .unwrap();
+        let person = mandate::people::model::get(app.db(), org, mandate::ids::PersonId(id)).await.unwrap();
+        for audience in &audiences {
+            let sql: Option<bool> = sqlx::query_scalar("SELECT in_audience($1, $2, p.kind, p.line_manager, p.department) FROM people p WHERE p.id = $3")
+                .bind(audience.kind())
+                .bind(audience.departments())
+                .bind(id)
+                .fetch_one(app.db())
+                .await
+                .unwrap();
+            assert_eq!(sql.unwrap_or(false), audience.includes(&person), "{audience:?} for {kind:?}, manager {line_manager}, department {department:?}");
+            checked += 1;
+        }
+    }
+    assert_eq!(checked, 12 * 6);
+
+    fn sources(dir: &std::path::Path, out: &mut Vec<(std::path::PathBuf, String)>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                sources(&path, out);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                out.push((path.clone(), std::fs::read_to_string(&path).unwrap()));
+            }
+        }
+    }
+    let mut files = Vec::new();
+    sources(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src"), &mut files);
+    let written_out: Vec<_> = files.iter().filter(|(_, text)| text.contains("WHEN 'all_staff'")).map(|(path, _)| path.display().to_string()).collect();
+    assert!(written_out.is_empty(), "queries that write the audience rule out instead of calling in_audience: {written_out:?}");
 }
