@@ -306,7 +306,7 @@ pub async fn load(db: &PgPool, org_id: OrgId, as_of: NaiveDate) -> AppResult<Sna
 // needs fewer still names the others (`$2::date IS NOT NULL`) so PostgreSQL
 // knows their types. Conditions they share, written out in each:
 // - current staff on the day, created by then (as a condition on `p`):
-//   `p.created_at < $3 AND (p.start_date IS NULL OR p.start_date <= $2) AND (p.end_date IS NULL OR p.end_date > $2)`;
+//   `p.created_at < $3 AND is_current_on(p.start_date, p.end_date, $2)`;
 // - when an evidence item stops counting (NULL: never):
 //   `COALESCE(i.valid_until, (i.evidence_date + make_interval(months => i.review_interval_months))::date)`;
 // - the audience of a policy or module: `people::audience::sql_match`;
@@ -318,7 +318,7 @@ async fn read(tx: &mut Transaction<'static, Postgres>, org_id: OrgId, as_of: Nai
 
     let st = sqlx::query!(
         r#"WITH staff AS (SELECT p.id, p.name, p.security_clause, (p.id IN (SELECT top_management_as_of($1, $3))) AS top_management, p.line_manager FROM people p
-                          WHERE p.org_id = $1 AND p.created_at < $3 AND (p.start_date IS NULL OR p.start_date <= $2) AND (p.end_date IS NULL OR p.end_date > $2))
+                          WHERE p.org_id = $1 AND p.created_at < $3 AND is_current_on(p.start_date, p.end_date, $2))
          SELECT (SELECT count(*) FROM staff) AS "total!", (SELECT count(*) FROM staff WHERE NOT security_clause) AS "no_clause!",
                 COALESCE((SELECT json_agg(json_build_object('id', id, 'name', name)) FROM
                     (SELECT id, name FROM staff WHERE NOT security_clause ORDER BY top_management DESC, line_manager DESC, name LIMIT $4) x), '[]'::json)
@@ -371,7 +371,7 @@ async fn read(tx: &mut Transaction<'static, Postgres>, org_id: OrgId, as_of: Nai
         Appointment,
         r#"SELECT a.id AS "id: AppointmentId", a.role_id AS "role_id: RoleId", r.name AS role_name, a.capacity, p.id AS "person_id: PersonId",
                 p.name AS person_name, (p.id IN (SELECT top_management_as_of($1, $3))) AS "person_top!",
-                ((p.start_date IS NULL OR p.start_date <= $2) AND (p.end_date IS NULL OR p.end_date > $2)) AS "person_current!",
+                (is_current_on(p.start_date, p.end_date, $2)) AS "person_current!",
                 b.name AS "appointer_name?", (b.id IN (SELECT top_management_as_of($1, $3))) AS "appointer_top?", a.appointed_on,
                 (a.accepted_at IS NOT NULL AND a.accepted_at < $3) AS "accepted!", btrim(a.hats_note) = '' AS "no_hats_note!"
            FROM role_appointments a
@@ -438,7 +438,7 @@ async fn read(tx: &mut Transaction<'static, Postgres>, org_id: OrgId, as_of: Nai
          staff AS MATERIALIZED (
             SELECT p.id, p.name, p.kind, p.department, p.line_manager,
                    row_number() OVER (ORDER BY (p.id IN (SELECT top_management_as_of($1, $3))) OR p.line_manager DESC, p.name) AS rank
-              FROM people p WHERE p.org_id = $1 AND p.created_at < $3 AND (p.start_date IS NULL OR p.start_date <= $2) AND (p.end_date IS NULL OR p.end_date > $2)),
+              FROM people p WHERE p.org_id = $1 AND p.created_at < $3 AND is_current_on(p.start_date, p.end_date, $2)),
          acked AS (
             SELECT a.person_id, cur.k FROM acknowledgements a
               JOIN policy_versions v ON v.org_id = a.org_id AND v.id = a.policy_version_id
@@ -471,7 +471,7 @@ async fn read(tx: &mut Transaction<'static, Postgres>, org_id: OrgId, as_of: Nai
                               AND r.recorded_at < $3 AND r.completed_on <= $2
                               AND (r.completed_on + make_interval(months => t.validity_months))::date >= $2) AS current
               FROM training_modules t JOIN people p ON p.org_id = t.org_id
-                   AND p.created_at < $3 AND (p.start_date IS NULL OR p.start_date <= $2) AND (p.end_date IS NULL OR p.end_date > $2)
+                   AND p.created_at < $3 AND is_current_on(p.start_date, p.end_date, $2)
                    AND in_audience(t.audience, t.audience_departments, p.kind, p.line_manager, p.department)
              WHERE t.org_id = $1 AND t.created_at < $3)
          SELECT t.id AS "id: ModuleId", t.title, t.kind, count(s.id) AS "audience!", count(s.id) FILTER (WHERE NOT s.current) AS "overdue!",
@@ -502,7 +502,7 @@ async fn read(tx: &mut Transaction<'static, Postgres>, org_id: OrgId, as_of: Nai
                          WHERE r.org_id = $1 AND t.org_id = $1 AND r.person_id = p.id AND r.recorded_at < $3 AND r.completed_on <= $2
                            AND (r.completed_on + make_interval(months => t.validity_months))::date >= $2) AS "trained!"
            FROM people p
-          WHERE p.org_id = $1 AND p.created_at < $3 AND (p.start_date IS NULL OR p.start_date <= $2) AND (p.end_date IS NULL OR p.end_date > $2)
+          WHERE p.org_id = $1 AND p.created_at < $3 AND is_current_on(p.start_date, p.end_date, $2)
             AND ((p.id IN (SELECT top_management_as_of($1, $3))) OR p.line_manager)
           ORDER BY (p.id IN (SELECT top_management_as_of($1, $3))) DESC, p.name"#,
         org,
@@ -522,8 +522,8 @@ async fn read(tx: &mut Transaction<'static, Postgres>, org_id: OrgId, as_of: Nai
                         JOIN policies pol ON pol.org_id = v.org_id AND pol.id = v.policy_id AND pol.kind IN ('is_policy', 'acceptable_use')
                        WHERE a.org_id = $1 AND a.acknowledged_at < $3
                        GROUP BY a.person_id) f ON f.person_id = p.id
-          WHERE p.org_id = $1 AND p.created_at < $3 AND p.start_date IS NOT NULL AND p.start_date <= $2
-            AND p.start_date > ($2 - interval '12 months')::date AND (p.end_date IS NULL OR p.end_date > $2)
+          WHERE p.org_id = $1 AND p.created_at < $3 AND p.start_date IS NOT NULL AND is_current_on(p.start_date, p.end_date, $2)
+            AND p.start_date >= ($2 - interval '12 months')::date
           ORDER BY p.start_date DESC, p.name"#,
         org,
         as_of,

@@ -327,7 +327,7 @@ pub async fn choices(db: &PgPool, org_id: OrgId, today: NaiveDate, keep: &[Perso
     Ok(sqlx::query_as!(
         Choice,
         r#"SELECT id AS "id: PersonId", name, job_title, top_management,
-                  (start_date IS NULL OR start_date <= $2) AND (end_date IS NULL OR end_date > $2) AS "current!"
+                  is_current_on(start_date, end_date, $2) AS "current!"
              FROM people
             WHERE org_id = $1 AND ((end_date IS NULL OR end_date > $2) OR id = ANY($3))
             ORDER BY top_management DESC, name"#,

@@ -88,8 +88,7 @@ pub async fn starters(db: &sqlx::PgPool, org_id: OrgId, today: NaiveDate, months
                    JOIN policies pol ON pol.org_id = v.org_id AND pol.id = v.policy_id
                   WHERE a.org_id = p.org_id AND a.person_id = p.id AND pol.kind = $5) AS aup_ack
            FROM people p
-          WHERE p.org_id = $1 AND p.start_date IS NOT NULL AND p.start_date >= $2 AND p.start_date <= $3
-            AND (p.end_date IS NULL OR p.end_date > $3)
+          WHERE p.org_id = $1 AND p.start_date IS NOT NULL AND p.start_date >= $2 AND is_current_on(p.start_date, p.end_date, $3)
           ORDER BY p.start_date DESC, p.name"#,
         org_id.0,
         since,

@@ -248,7 +248,7 @@ pub async fn standings(db: &PgPool, org_id: OrgId, module_id: ModuleId, today: N
                    WHERE r.org_id = p.org_id AND r.module_id = t.id AND r.person_id = p.id
                    ORDER BY r.completed_on DESC LIMIT 1) last ON true
             WHERE p.org_id = $1
-              AND (p.start_date IS NULL OR p.start_date <= $3) AND (p.end_date IS NULL OR p.end_date > $3)
+              AND is_current_on(p.start_date, p.end_date, $3)
               AND in_audience(t.audience, t.audience_departments, p.kind, p.line_manager, p.department)
             ORDER BY p.top_management DESC, p.line_manager DESC, p.name"#,
         org_id.0,
@@ -291,7 +291,7 @@ pub async fn figures(db: &PgPool, org_id: OrgId, today: NaiveDate) -> AppResult<
                      l.completed_on + make_interval(months => t.validity_months) AS until
                 FROM training_modules t
                 JOIN people p ON p.org_id = t.org_id
-                             AND (p.start_date IS NULL OR p.start_date <= $2) AND (p.end_date IS NULL OR p.end_date > $2)
+                             AND is_current_on(p.start_date, p.end_date, $2)
                              AND in_audience(t.audience, t.audience_departments, p.kind, p.line_manager, p.department)
                 LEFT JOIN last l ON l.module_id = t.id AND l.person_id = p.id
                WHERE t.org_id = $1)

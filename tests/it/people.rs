@@ -381,3 +381,33 @@ async fn the_audience_rule_is_one_rule_in_sql_and_in_rust(db: PgPool) {
     let written_out: Vec<_> = files.iter().filter(|(_, text)| text.contains("WHEN 'all_staff'")).map(|(path, _)| path.display().to_string()).collect();
     assert!(written_out.is_empty(), "queries that write the audience rule out instead of calling in_audience: {written_out:?}");
 }
+
+/// Who is current staff on a day is stated once in SQL (`is_current_on`) and
+/// once in Rust (`people::model::is_current`): both agree on every case, the
+/// first and the last working day included, and no query writes it out again.
+#[sqlx::test]
+async fn the_current_staff_rule_is_one_rule_in_sql_and_in_rust(db: PgPool) {
+    use chrono::NaiveDate;
+    let d = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+    let day = d("2026-06-15");
+    let dates = [None, Some(d("2026-06-14")), Some(day), Some(d("2026-06-16"))];
+    for start in dates {
+        for end in dates {
+            let sql: bool = sqlx::query_scalar("SELECT is_current_on($1, $2, $3)").bind(start).bind(end).bind(day).fetch_one(&db).await.unwrap();
+            assert_eq!(sql, mandate::people::model::is_current(start, end, day), "start {start:?}, end {end:?}");
+        }
+    }
+    let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut stack = vec![src];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                let text = std::fs::read_to_string(&path).unwrap().split_whitespace().collect::<Vec<_>>().join(" ");
+                assert!(!text.contains("start_date IS NULL OR p.start_date <="), "{} writes the current-staff rule out instead of calling is_current_on", path.display());
+            }
+        }
+    }
+}

@@ -90,7 +90,7 @@ pub async fn acting_accounts(conn: &mut PgConnection, org_id: OrgId, today: Naiv
         r#"SELECT p.leader_account_id AS "account!: UserId" FROM people p
              JOIN memberships m ON m.org_id = p.org_id AND m.user_id = p.leader_account_id AND m.disabled_at IS NULL
             WHERE p.org_id = $1 AND p.top_management AND p.leader_account_id = p.user_id
-              AND (p.start_date IS NULL OR p.start_date <= $2) AND (p.end_date IS NULL OR p.end_date > $2)"#,
+              AND is_current_on(p.start_date, p.end_date, $2)"#,
         org_id.0,
         today,
     )
@@ -226,7 +226,7 @@ async fn subject(conn: &mut PgConnection, org_id: OrgId, person_id: PersonId) ->
 async fn roster_size(conn: &mut PgConnection, org_id: OrgId, today: NaiveDate) -> AppResult<i64> {
     Ok(sqlx::query_scalar!(
         r#"SELECT count(*) AS "n!" FROM people WHERE org_id = $1 AND top_management
-              AND (start_date IS NULL OR start_date <= $2) AND (end_date IS NULL OR end_date > $2)"#,
+              AND is_current_on(start_date, end_date, $2)"#,
         org_id.0,
         today,
     )

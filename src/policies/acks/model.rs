@@ -67,7 +67,7 @@ pub async fn standings(db: &PgPool, org_id: OrgId, policy_id: PolicyId, major: i
                  ORDER BY a.acknowledged_at LIMIT 1) ack ON true
            LEFT JOIN ack_requests r ON r.org_id = p.org_id AND r.campaign_id = $4 AND r.person_id = p.id
           WHERE p.org_id = $1
-            AND (p.start_date IS NULL OR p.start_date <= $5) AND (p.end_date IS NULL OR p.end_date > $5)
+            AND is_current_on(p.start_date, p.end_date, $5)
             AND in_audience(pol.audience, pol.audience_departments, p.kind, p.line_manager, p.department)
           ORDER BY p.name, p.email"#,
         org_id.0,
@@ -157,7 +157,7 @@ pub async fn figures(db: &PgPool, org_id: OrgId, today: NaiveDate) -> AppResult<
             SELECT pol.id AS policy_id, count(*) AS audience FROM policies pol
               JOIN cur ON cur.policy_id = pol.id
               JOIN people p ON p.org_id = pol.org_id
-                   AND (p.start_date IS NULL OR p.start_date <= $2) AND (p.end_date IS NULL OR p.end_date > $2)
+                   AND is_current_on(p.start_date, p.end_date, $2)
                    AND in_audience(pol.audience, pol.audience_departments, p.kind, p.line_manager, p.department)
              WHERE pol.org_id = $1 GROUP BY pol.id),
          ack AS (
@@ -166,7 +166,7 @@ pub async fn figures(db: &PgPool, org_id: OrgId, today: NaiveDate) -> AppResult<
               JOIN cur ON cur.policy_id = av.policy_id AND cur.major = av.major
               JOIN policies pol ON pol.org_id = a.org_id AND pol.id = av.policy_id
               JOIN people p ON p.org_id = a.org_id AND p.id = a.person_id
-                   AND (p.start_date IS NULL OR p.start_date <= $2) AND (p.end_date IS NULL OR p.end_date > $2)
+                   AND is_current_on(p.start_date, p.end_date, $2)
                    AND in_audience(pol.audience, pol.audience_departments, p.kind, p.line_manager, p.department)
              WHERE a.org_id = $1 GROUP BY pol.id)
          SELECT aud.policy_id AS "policy_id!: PolicyId", aud.audience AS "audience!", COALESCE(ack.acknowledged, 0) AS "acknowledged!"
