@@ -214,7 +214,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Generate { people, small } => generate(&database, people, small).await,
         Command::Export { org, as_of, period_from, period_to, out } => {
             let as_of = as_of.unwrap_or_else(|| SystemClock.now().date_naive());
-            export(&opts, &database, &org, crate::bundles::build::Params { as_of, period_from, period_to }, &out).await
+            export(&opts, &database, &org, crate::bundles::manifest::Params { as_of, period_from, period_to }, &out).await
         }
         Command::VerifyBundle { .. } => unreachable!("handled before opening the database"),
     };
@@ -238,7 +238,7 @@ async fn verify(database: &db::Database) -> anyhow::Result<ExitCode> {
     }
 }
 
-async fn export(opts: &Options, database: &db::Database, org: &str, params: crate::bundles::build::Params, out: &std::path::Path) -> anyhow::Result<ExitCode> {
+async fn export(opts: &Options, database: &db::Database, org: &str, params: crate::bundles::manifest::Params, out: &std::path::Path) -> anyhow::Result<ExitCode> {
     db::migrate(&database.pool, SystemClock.now()).await?;
     let found = sqlx::query!(r#"SELECT id AS "id: crate::ids::OrgId", name FROM organisations WHERE id::text = $1 OR name = $1 ORDER BY name"#, org)
         .fetch_all(&database.pool)

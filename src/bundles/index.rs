@@ -2,8 +2,8 @@
 //! to owner to evidence with relative links, then the policies, the record
 //! files and the audit log. Written row by row into the ZIP entry.
 use crate::ids::{EvidenceId, MeetingId, OrgId, PolicyId};
-use super::build::{Entry, Params, evidence_path};
-use super::manifest::AuditSegment;
+use super::manifest::{AuditSegment, Params, evidence_path, policy_path};
+use super::zip::Entry;
 use crate::people::attribution::{Via, byline};
 use chrono::{DateTime, NaiveDate, Utc};
 use futures_util::TryStreamExt;
@@ -331,7 +331,7 @@ pub async fn render<W: AsyncWrite + Unpin>(
             (Some(item), Some(title), Some(n), Some(f)) => format!("<a href=\"{}\">{}</a>", esc(&evidence_path(item, title, n, f)), esc(f)),
             _ if p.has_text => format!(
                 "<a href=\"{}\">text</a>",
-                esc(&super::build::policy_path(p.policy_id, &p.title, p.major, p.minor))
+                esc(&policy_path(p.policy_id, &p.title, p.major, p.minor))
             ),
             _ => String::new(),
         };

@@ -4,7 +4,8 @@
 //! claimed again and restarted from the beginning under a new attempt
 //! number; the attempt that lost it notices at its next heartbeat and stops.
 use crate::ids::{JobId, OrgId};
-use super::build::{self, Params, Progress};
+use super::build::{self, Progress};
+use super::manifest::Params;
 use crate::state::AppState;
 use crate::audit::{self, Actor};
 use crate::error::{AppError, AppResult};

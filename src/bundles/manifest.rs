@@ -7,6 +7,26 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::path::Path;
+use crate::ids::{EvidenceId, PolicyId};
+use chrono::NaiveDate;
+
+/// What to export.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Params {
+    pub as_of: NaiveDate,
+    /// The audit period: the audit-log segment covers these days.
+    pub period_from: Option<NaiveDate>,
+    pub period_to: Option<NaiveDate>,
+}
+
+/// Where an evidence revision goes in the bundle.
+pub fn evidence_path(item_id: EvidenceId, title: &str, number: i32, filename: &str) -> String {
+    format!("evidence/{}-{}/r{}-{}", safe_segment(title, 40), item_id.0.simple(), number, safe_segment(filename, 60))
+}
+
+pub fn policy_path(policy_id: PolicyId, title: &str, major: i32, minor: i32) -> String {
+    format!("policies/{}-{}/v{major}.{minor}.md", safe_segment(title, 40), policy_id.0.simple())
+}
 
 pub const FORMAT: &str = "mandate-evidence-bundle/2";
 /// Bundles made before they carried `SHA256SUMS` and `README.txt`.

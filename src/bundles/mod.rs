@@ -7,5 +7,6 @@ pub mod jobs;
 pub mod manifest;
 pub mod routes;
 pub mod structure;
+pub mod zip;
 
 pub use routes::routes;

@@ -13,7 +13,7 @@ use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use super::build::Params;
+use super::manifest::Params;
 use chrono::NaiveDate;
 use super::jobs::{self, Job};
 use serde::Deserialize;

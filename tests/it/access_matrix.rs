@@ -516,7 +516,7 @@ async fn tenant(app: &TestApp, name: &str, owner: Uuid) -> Tenant {
     let asker = mandate::audit::Actor { org_id: Some(org), user_id: Some(owner.into()), label: "test".into(), request_id: "test".into() };
     let req_51a = mandate::requirements::catalogue::requirement_id("iso27001-2022-leadership", "5.1(a)");
     let request = mandate::requests::model::raise(&mut tx, &asker, app.state.clock.now(), org, req_51a, "Show me the strategy paper").await.unwrap();
-    let bundle = mandate::bundles::jobs::enqueue(&mut tx, &asker, app.state.clock.now(), org, &mandate::bundles::build::Params { as_of: "2026-11-02".parse().unwrap(), period_from: None, period_to: None }).await.unwrap();
+    let bundle = mandate::bundles::jobs::enqueue(&mut tx, &asker, app.state.clock.now(), org, &mandate::bundles::manifest::Params { as_of: "2026-11-02".parse().unwrap(), period_from: None, period_to: None }).await.unwrap();
     tx.commit().await.unwrap();
     assert_eq!(mandate::bundles::jobs::run_next(&app.state, "matrix").await.unwrap(), Some(bundle));
     Tenant {

@@ -10,7 +10,7 @@ use async_zip::tokio::read::fs::ZipFileReader;
 use axum::http::StatusCode;
 use futures_util::AsyncReadExt;
 use mandate::auth::policy::Role;
-use mandate::bundles::build::evidence_path;
+use mandate::bundles::manifest::evidence_path;
 use sha2::{Digest, Sha256};
 use sqlx::PgPool;
 use std::collections::BTreeMap;
