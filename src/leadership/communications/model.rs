@@ -96,12 +96,14 @@ async fn check_links(conn: &mut PgConnection, org_id: OrgId, f: &Fields) -> AppR
     Ok(())
 }
 
-pub async fn insert(conn: &mut PgConnection, actor: &Actor, now: DateTime<Utc>, org_id: OrgId, f: &Fields) -> AppResult<CommunicationId> {
-    check_links(conn, org_id, f).await?;
-    let id = CommunicationId::new();
+/// Writes the fields of a new record (`insert`) or of a changed one (`save`):
+/// one statement for both, so the two can never store different columns.
+async fn write(conn: &mut PgConnection, org_id: OrgId, id: CommunicationId, f: &Fields, now: DateTime<Utc>) -> AppResult<()> {
     sqlx::query!(
         "INSERT INTO communications (id, org_id, sent_on, from_id, channel, audience, reach, subject, summary, policy_version_id, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11)",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11)
+         ON CONFLICT (id) DO UPDATE SET sent_on = EXCLUDED.sent_on, from_id = EXCLUDED.from_id, channel = EXCLUDED.channel, audience = EXCLUDED.audience, reach = EXCLUDED.reach, subject = EXCLUDED.subject, summary = EXCLUDED.summary, policy_version_id = EXCLUDED.policy_version_id, updated_at = EXCLUDED.updated_at
+          WHERE communications.org_id = EXCLUDED.org_id",
         id.0,
         org_id.0,
         f.sent_on,
@@ -114,8 +116,15 @@ pub async fn insert(conn: &mut PgConnection, actor: &Actor, now: DateTime<Utc>, 
         f.policy_version_id.map(|i| i.0),
         now,
     )
-    .execute(&mut *conn)
+    .execute(conn)
     .await?;
+    Ok(())
+}
+
+pub async fn insert(conn: &mut PgConnection, actor: &Actor, now: DateTime<Utc>, org_id: OrgId, f: &Fields) -> AppResult<CommunicationId> {
+    check_links(conn, org_id, f).await?;
+    let id = CommunicationId::new();
+    write(conn, org_id, id, f, now).await?;
     audit::record(
         conn,
         actor,
@@ -143,24 +152,7 @@ pub async fn save(conn: &mut PgConnection, actor: &Actor, now: DateTime<Utc>, or
         return Ok(false);
     }
     check_links(conn, org_id, f).await?;
-    sqlx::query!(
-        "UPDATE communications SET sent_on = $3, from_id = $4, channel = $5, audience = $6, reach = $7, subject = $8, summary = $9,
-                policy_version_id = $10, updated_at = $11
-          WHERE org_id = $1 AND id = $2",
-        org_id.0,
-        before.id.0,
-        f.sent_on,
-        f.from_id.map(|i| i.0),
-        f.channel.as_str(),
-        f.audience,
-        f.reach,
-        f.subject,
-        f.summary,
-        f.policy_version_id.map(|i| i.0),
-        now,
-    )
-    .execute(&mut *conn)
-    .await?;
+    write(conn, org_id, before.id, f, now).await?;
     audit::record(conn, actor, now, "communication.updated", "communication", before.id, c.into_value()).await?;
     Ok(true)
 }

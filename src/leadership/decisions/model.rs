@@ -169,13 +169,14 @@ async fn check_links(conn: &mut PgConnection, org_id: OrgId, f: &Fields) -> AppR
     Ok(())
 }
 
-pub async fn insert(conn: &mut PgConnection, actor: &Actor, now: DateTime<Utc>, org_id: OrgId, f: &Fields) -> AppResult<DecisionId> {
-    check_links(conn, org_id, f).await?;
-    let id = DecisionId::new();
+/// Writes the fields of a new record (`insert`) or of a changed one (`save`):
+/// one statement for both, so the two can never store different columns.
+async fn write(conn: &mut PgConnection, org_id: OrgId, id: DecisionId, f: &Fields, now: DateTime<Utc>) -> AppResult<()> {
     sqlx::query!(
-        "INSERT INTO resource_decisions (id, org_id, what, title, amount, currency, reason, objective_id, requirement_id, asked_by, asked_on,
-                                         decided_by, decision, decided_on, meeting_id, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $16)",
+        "INSERT INTO resource_decisions (id, org_id, what, title, amount, currency, reason, objective_id, requirement_id, asked_by, asked_on, decided_by, decision, decided_on, meeting_id, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $16)
+         ON CONFLICT (id) DO UPDATE SET what = EXCLUDED.what, title = EXCLUDED.title, amount = EXCLUDED.amount, currency = EXCLUDED.currency, reason = EXCLUDED.reason, objective_id = EXCLUDED.objective_id, requirement_id = EXCLUDED.requirement_id, asked_by = EXCLUDED.asked_by, asked_on = EXCLUDED.asked_on, decided_by = EXCLUDED.decided_by, decision = EXCLUDED.decision, decided_on = EXCLUDED.decided_on, meeting_id = EXCLUDED.meeting_id, updated_at = EXCLUDED.updated_at
+          WHERE resource_decisions.org_id = EXCLUDED.org_id",
         id.0,
         org_id.0,
         f.what.as_str(),
@@ -193,8 +194,15 @@ pub async fn insert(conn: &mut PgConnection, actor: &Actor, now: DateTime<Utc>, 
         f.meeting_id.map(|i| i.0),
         now,
     )
-    .execute(&mut *conn)
+    .execute(conn)
     .await?;
+    Ok(())
+}
+
+pub async fn insert(conn: &mut PgConnection, actor: &Actor, now: DateTime<Utc>, org_id: OrgId, f: &Fields) -> AppResult<DecisionId> {
+    check_links(conn, org_id, f).await?;
+    let id = DecisionId::new();
+    write(conn, org_id, id, f, now).await?;
     audit::record(
         conn,
         actor,
@@ -227,30 +235,7 @@ pub async fn save(conn: &mut PgConnection, actor: &Actor, now: DateTime<Utc>, or
         return Ok(false);
     }
     check_links(conn, org_id, f).await?;
-    sqlx::query!(
-        "UPDATE resource_decisions SET what = $3, title = $4, amount = $5, currency = $6, reason = $7, objective_id = $8,
-                requirement_id = $9, asked_by = $10, asked_on = $11, decided_by = $12, decision = $13, decided_on = $14, meeting_id = $15,
-                updated_at = $16
-          WHERE org_id = $1 AND id = $2",
-        org_id.0,
-        before.id.0,
-        f.what.as_str(),
-        f.title,
-        f.amount,
-        f.currency,
-        f.reason,
-        f.objective_id.map(|i| i.0),
-        f.requirement_id.map(|i| i.0),
-        f.asked_by.map(|i| i.0),
-        f.asked_on,
-        f.decided_by.map(|i| i.0),
-        f.decision.as_str(),
-        f.decided_on,
-        f.meeting_id.map(|i| i.0),
-        now,
-    )
-    .execute(&mut *conn)
-    .await?;
+    write(conn, org_id, before.id, f, now).await?;
     audit::record(conn, actor, now, "decision.updated", "resource_decision", before.id, c.into_value()).await?;
     Ok(true)
 }

@@ -94,12 +94,14 @@ pub struct Fields {
     pub strategy_link: String,
 }
 
-pub async fn insert(conn: &mut PgConnection, actor: &Actor, now: DateTime<Utc>, org_id: OrgId, f: &Fields) -> AppResult<ObjectiveId> {
-    check_people(conn, org_id, &f.owner_id.into_iter().collect::<Vec<_>>()).await?;
-    let id = ObjectiveId::new();
+/// Writes the fields of a new record (`insert`) or of a changed one (`save`):
+/// one statement for both, so the two can never store different columns.
+async fn write(conn: &mut PgConnection, org_id: OrgId, id: ObjectiveId, f: &Fields, now: DateTime<Utc>) -> AppResult<()> {
     sqlx::query!(
         "INSERT INTO objectives (id, org_id, title, measure, target, owner_id, due_on, status, strategy_link, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)
+         ON CONFLICT (id) DO UPDATE SET title = EXCLUDED.title, measure = EXCLUDED.measure, target = EXCLUDED.target, owner_id = EXCLUDED.owner_id, due_on = EXCLUDED.due_on, status = EXCLUDED.status, strategy_link = EXCLUDED.strategy_link, updated_at = EXCLUDED.updated_at
+          WHERE objectives.org_id = EXCLUDED.org_id",
         id.0,
         org_id.0,
         f.title,
@@ -111,8 +113,15 @@ pub async fn insert(conn: &mut PgConnection, actor: &Actor, now: DateTime<Utc>, 
         f.strategy_link,
         now,
     )
-    .execute(&mut *conn)
+    .execute(conn)
     .await?;
+    Ok(())
+}
+
+pub async fn insert(conn: &mut PgConnection, actor: &Actor, now: DateTime<Utc>, org_id: OrgId, f: &Fields) -> AppResult<ObjectiveId> {
+    check_people(conn, org_id, &f.owner_id.into_iter().collect::<Vec<_>>()).await?;
+    let id = ObjectiveId::new();
+    write(conn, org_id, id, f, now).await?;
     audit::record(
         conn,
         actor,
@@ -139,22 +148,7 @@ pub async fn save(conn: &mut PgConnection, actor: &Actor, now: DateTime<Utc>, or
         return Ok(false);
     }
     check_people(conn, org_id, &f.owner_id.into_iter().collect::<Vec<_>>()).await?;
-    sqlx::query!(
-        "UPDATE objectives SET title = $3, measure = $4, target = $5, owner_id = $6, due_on = $7, status = $8, strategy_link = $9, updated_at = $10
-          WHERE org_id = $1 AND id = $2",
-        org_id.0,
-        before.id.0,
-        f.title,
-        f.measure,
-        f.target,
-        f.owner_id.map(|i| i.0),
-        f.due_on,
-        f.status.as_str(),
-        f.strategy_link,
-        now,
-    )
-    .execute(&mut *conn)
-    .await?;
+    write(conn, org_id, before.id, f, now).await?;
     audit::record(conn, actor, now, "objective.updated", "objective", before.id, c.into_value()).await?;
     Ok(true)
 }
