@@ -519,14 +519,14 @@ mod records {
         let autumn = MeetingFields {
             kind: Some(MeetingKind::ManagementReview),
             title: "Management review, autumn".into(),
-            planned_on: Some(day(14)),
-            held_on: Some(day(12)),
+            planned_on: Some(day(42)),
+            held_on: Some(day(40)),
             chair_id: Some(ceo),
             attendee_ids: vec![ceo, priya, sofia],
             inputs: vec!["earlier_actions".into()],
             ..Default::default()
         };
-        meetings::insert(conn, lead, ago(11), org_id, &autumn).await?;
+        meetings::insert(conn, lead, ago(39), org_id, &autumn).await?;
 
         // The last resource decision is over a year old; a new request waits.
         decisions::insert(

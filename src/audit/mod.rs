@@ -92,6 +92,7 @@ pub fn describe(action: &str) -> &str {
         "training.import_checked" => "uploaded a training file for checking",
         "training.imported" => "imported training completions",
         "organisation.review_cadence_set" => "set the management review cadence",
+        "organisation.grading_set" => "changed how findings are graded",
         "organisation.generated" => "generated test records",
         "organisation.demo_dated" => "dated the demo records",
         "meeting.created" => "recorded a meeting",

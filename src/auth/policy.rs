@@ -158,6 +158,8 @@ pub enum Action {
     ProposeRosterChange,
     /// Read the security log (sign-ins, failures, lock-outs, role, roster and invitation changes).
     ViewSecurityLog,
+    /// Change how findings are graded (the widespread share, the grace periods).
+    ChangeSettings,
 }
 
 /// The role x action table.
@@ -173,7 +175,7 @@ pub fn allows(role: Role, action: Action) -> bool {
         ExportBundles => matches!(role, Owner | IsmsLead | Auditor),
         SignPolicies => matches!(role, Owner | Executive),
         UploadEvidence => role != Auditor,
-        InviteMember | RevokeInvitation | SetAccessWindow | ViewAuditLog => matches!(role, Owner | IsmsLead),
+        InviteMember | RevokeInvitation | SetAccessWindow | ViewAuditLog | ChangeSettings => matches!(role, Owner | IsmsLead),
         EditRequirements | ManagePeople | ManageRoles | ManageEvidence | ManagePolicies | ManageTraining | ManageLeadership => matches!(role, Owner | IsmsLead),
         ChangeMemberRole | DisableMember | ProposeRosterChange | ViewSecurityLog => role == Owner,
     }

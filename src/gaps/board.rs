@@ -31,7 +31,7 @@ pub fn clause_statuses(gaps: &[Gap]) -> Vec<ClauseStatus> {
     CLAUSES
         .iter()
         .map(|(code, title)| {
-            let mine: Vec<&Gap> = gaps.iter().filter(|g| g.touches(code) && g.severity != Severity::Advice).collect();
+            let mine: Vec<&Gap> = gaps.iter().filter(|g| g.touches(code) && g.severity != Severity::Improvement).collect();
             let (status, class) = match mine.first().map(|g| g.severity) {
                 Some(Severity::Major) => ("At risk", "at-risk"),
                 Some(_) => ("Needs attention", "attention"),
@@ -73,7 +73,7 @@ pub fn prep(e: &Evaluation) -> Prep {
         objectives: s.objectives.iter().filter(|o| o.is_current()).cloned().collect(),
         last_review: s.meetings.iter().filter(|m| m.is_review() && m.held_by(s.as_of).is_some()).max_by_key(|m| m.held_on).cloned(),
         last_decision: s.decisions.iter().filter(|d| d.decision != "pending" && d.decided_on.is_some()).max_by_key(|d| d.decided_on).cloned(),
-        top_gaps: e.gaps.iter().filter(|g| g.severity != Severity::Advice).take(3).cloned().collect(),
+        top_gaps: e.gaps.iter().filter(|g| g.severity != Severity::Improvement).take(3).cloned().collect(),
         conformance: holders(|r| r.carries_conformance),
         reporting: holders(|r| r.carries_reporting),
     }

@@ -12,12 +12,13 @@ use sqlx::PgPool;
 crate::text_enum! {
     /// How serious a gap is, most serious first (the order gaps sort by).
     pub enum Severity {
-        /// An auditor would likely raise a nonconformity.
-        Major = "major" => "Major",
-        /// A weakness an auditor would note or probe.
-        Minor = "minor" => "Minor",
-        /// Good practice; not a finding on its own.
-        Advice = "advice" => "Advice",
+        /// A requirement is not met at all, or a lapse puts in doubt that the
+        /// ISMS achieves its intended results (ISO/IEC 17021-1's grading).
+        Major = "major" => "Major nonconformity",
+        /// An isolated lapse: the requirement is met, not everywhere.
+        Minor = "minor" => "Minor nonconformity",
+        /// Nothing is broken; doing it would make the ISMS stronger.
+        Improvement = "improvement" => "Opportunity for improvement",
     }
 }
 
@@ -55,6 +56,8 @@ pub struct Gap {
     pub title: String,
     pub requirements: Vec<String>,
     pub severity: Severity,
+    /// Why it has that grade, in one sentence (and the setting it used).
+    pub grade: String,
     /// Why an auditor cares, in plain words.
     pub why: &'static str,
     pub affected: Vec<Affected>,
@@ -83,7 +86,8 @@ impl Gap {
 pub struct Counts {
     pub major: usize,
     pub minor: usize,
-    pub advice: usize,
+    /// Opportunities for improvement.
+    pub improvement: usize,
 }
 
 impl Counts {
@@ -93,13 +97,13 @@ impl Counts {
             match g.severity {
                 Severity::Major => c.major += 1,
                 Severity::Minor => c.minor += 1,
-                Severity::Advice => c.advice += 1,
+                Severity::Improvement => c.improvement += 1,
             }
         }
         c
     }
     pub fn total(&self) -> usize {
-        self.major + self.minor + self.advice
+        self.major + self.minor + self.improvement
     }
 }
 

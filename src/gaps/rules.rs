@@ -16,6 +16,8 @@ pub struct Rule {
     pub name: &'static str,
     pub requirements: &'static [&'static str],
     pub severity: Severity,
+    /// Why the rule's findings have their grade, in one sentence.
+    pub grade: &'static str,
     pub why: &'static str,
     pub fix_label: &'static str,
     pub check: fn(&Snapshot, &Rule) -> Vec<Gap>,
@@ -28,12 +30,29 @@ impl Rule {
             title: title.into(),
             requirements: self.requirements.iter().map(|r| r.to_string()).collect(),
             severity: self.severity,
+            grade: self.grade.to_string(),
             why: self.why,
             affected,
             affected_total: total,
             fix_href: fix_href.into(),
             fix_label: self.fix_label,
         }
+    }
+
+    /// A gap over a group of people (`missing` of `population`): a minor
+    /// nonconformity while isolated, a major one from the share the
+    /// organisation counts as widespread (`Grading::widespread_percent`).
+    fn share_gap(&self, s: &Snapshot, title: impl Into<String>, affected: Vec<Affected>, missing: i64, population: i64, fix_href: impl Into<String>) -> Gap {
+        let mut g = self.gap(title, affected, usize::try_from(missing).unwrap_or(0), fix_href);
+        let (share, widespread) = (percent(missing, population), i64::from(s.grading.widespread_percent));
+        if share >= widespread {
+            g.severity = Severity::Major;
+            g.grade = format!("{share}% of the {population} people concerned, at or above the {widespread}% this organisation counts as widespread.");
+        } else {
+            g.severity = Severity::Minor;
+            g.grade = format!("{missing} of {population} people ({share}%), below the {widespread}% this organisation counts as widespread: an isolated lapse.");
+        }
+        g
     }
 
     /// A gap listing every affected item (no separate total).
@@ -212,12 +231,17 @@ fn policy_not_communicated(s: &Snapshot, rule: &Rule) -> Vec<Gap> {
         let Some(p) = s.policies.iter().find(|p| p.id == f.policy_id) else { continue };
         let missing = f.audience - f.acknowledged;
         let affected = f.missing.0.iter().map(|m| Affected::new(&m.name, "has not acknowledged", Some(format!("/people/{}", m.id)))).collect();
-        out.push(rule.gap(
-            format!("{} v{}: {missing} of {} people ({}%) have not acknowledged it", p.title, p.number().unwrap_or_default(), f.audience, percent(missing, f.audience)),
-            affected,
-            usize::try_from(missing).unwrap_or(0),
-            format!("/policies/{}", p.id),
-        ));
+        let title = format!("{} v{}: {missing} of {} people ({}%) have not acknowledged it", p.title, p.number().unwrap_or_default(), f.audience, percent(missing, f.audience));
+        let mut g = rule.share_gap(s, title, affected, missing, f.audience, format!("/policies/{}", p.id));
+        // A fresh version: people are still within the days given to acknowledge it.
+        let grace = i64::from(s.grading.ack_grace_days);
+        if let Some(since) = p.major_since.map(|t| t.date_naive())
+            && (s.as_of - since).num_days() <= grace
+        {
+            g.severity = Severity::Improvement;
+            g.grade = format!("Version {} was signed on {since}, within the {grace} days this organisation gives to acknowledge a new version.", p.major.unwrap_or_default());
+        }
+        out.push(g);
     }
     out
 }
@@ -270,10 +294,12 @@ fn training_overdue(s: &Snapshot, rule: &Rule) -> Vec<Gap> {
         .filter(|m| m.overdue > 0)
         .map(|m| {
             let affected = m.missing.0.iter().map(|p| Affected::new(&p.name, "not current", Some(format!("/people/{}", p.id)))).collect();
-            rule.gap(
+            rule.share_gap(
+                s,
                 format!("{}: {} of {} people ({}%) are not current", m.title, m.overdue, m.audience, percent(m.overdue, m.audience)),
                 affected,
-                usize::try_from(m.overdue).unwrap_or(0),
+                m.overdue,
+                m.audience,
                 format!("/training/modules/{}", m.id),
             )
         })
@@ -281,16 +307,22 @@ fn training_overdue(s: &Snapshot, rule: &Rule) -> Vec<Gap> {
 }
 
 fn onboarding_after_access(s: &Snapshot, rule: &Rule) -> Vec<Gap> {
+    let grace = s.grading.onboarding_grace_days;
     let affected = s
         .starters
         .iter()
         .filter_map(|st| {
-            let Timing::Late(_) = st.timing() else { return None };
-            let day = st.first_ack?.date_naive();
-            Some(Affected::new(&st.name, format!("started {}, acknowledged {day}", st.start_date), Some(format!("/people/{}", st.id))))
+            let detail = match st.timing(grace) {
+                Timing::OnTime => return None,
+                Timing::Late(_) => format!("started {}, acknowledged {}", st.start_date, st.first_ack?.date_naive()),
+                // Not yet acknowledged: a finding once the grace days are over.
+                Timing::Missing if (s.as_of - st.start_date).num_days() > i64::from(grace) => format!("started {}, has not acknowledged", st.start_date),
+                Timing::Missing => return None,
+            };
+            Some(Affected::new(&st.name, detail, Some(format!("/people/{}", st.id))))
         })
         .collect();
-    rule.listing("Starters who acknowledged the policy only after they started", affected, "/onboarding")
+    rule.listing(format!("Starters who acknowledged the policy only after they started (more than {grace} day(s) after), or not at all"), affected, "/onboarding")
 }
 
 fn contract_clause_missing(s: &Snapshot, rule: &Rule) -> Vec<Gap> {
@@ -330,11 +362,12 @@ fn held_reviews(s: &Snapshot) -> impl Iterator<Item = &super::snapshot::Meeting>
 }
 
 fn review_without_minutes(s: &Snapshot, rule: &Rule) -> Vec<Gap> {
+    let grace = i64::from(s.grading.minutes_grace_days);
     let affected = held_reviews(s)
-        .filter(|m| !m.has_minutes)
+        .filter(|m| !m.has_minutes && m.held_on.is_some_and(|d| (s.as_of - d).num_days() > grace))
         .map(|m| Affected::new(&m.title, format!("held {}, no minutes", m.held_on.map(|d| d.to_string()).unwrap_or_default()), Some(format!("/meetings/{}", m.id))))
         .collect();
-    rule.listing("Management reviews without minutes", affected, "/meetings")
+    rule.listing(format!("Management reviews without minutes more than {grace} day(s) after they were held"), affected, "/meetings")
 }
 
 fn review_without_top_management(s: &Snapshot, rule: &Rule) -> Vec<Gap> {
@@ -454,6 +487,7 @@ pub const RULES: [Rule; 31] = [
         name: "5.3(a) unassigned",
         requirements: &["5.3(a)"],
         severity: Severity::Major,
+        grade: "5.3(a) is not met at all while nobody holds it.",
         why: "The standard names two assignments top management must make. Without a holder for keeping the ISMS conformant, nobody answers for it when the auditor asks.",
         fix_label: "Appoint a holder",
         check: conformance_unassigned,
@@ -463,6 +497,7 @@ pub const RULES: [Rule; 31] = [
         name: "5.3(b) unassigned",
         requirements: &["5.3(b)"],
         severity: Severity::Major,
+        grade: "5.3(b) is not met at all while nobody holds it.",
         why: "Someone must report how the ISMS performs to top management. Without that role, leadership decides blind and the auditor sees no reporting line.",
         fix_label: "Appoint a holder",
         check: reporting_unassigned,
@@ -472,6 +507,7 @@ pub const RULES: [Rule; 31] = [
         name: "Role not appointed by top management",
         requirements: &["5.3"],
         severity: Severity::Minor,
+        grade: "The role is assigned; the lapse is in who assigned it.",
         why: "Clause 5.3 puts the assignment of roles on top management. An appointment made by someone else, or without a date, does not show leadership assigning it.",
         fix_label: "Record who appointed them",
         check: appointer_not_top_management,
@@ -481,6 +517,7 @@ pub const RULES: [Rule; 31] = [
         name: "Holder has not accepted",
         requirements: &["5.3"],
         severity: Severity::Minor,
+        grade: "The role is assigned; the lapse is that its holder has not confirmed knowing it.",
         why: "A responsibility is only communicated when the holder knows about it. Auditors ask holders what their role is; a surprised answer is a finding.",
         fix_label: "Send the acceptance link",
         check: holder_not_accepted,
@@ -490,6 +527,7 @@ pub const RULES: [Rule; 31] = [
         name: "Role without authority",
         requirements: &["5.3"],
         severity: Severity::Minor,
+        grade: "The role exists; the lapse is the authority it lacks.",
         why: "Clause 5.3 assigns authorities as well as responsibilities. A role that must act but may decide nothing cannot do its job.",
         fix_label: "Write down its authorities",
         check: role_without_authority,
@@ -498,7 +536,8 @@ pub const RULES: [Rule; 31] = [
         key: "only_mandatory_pair",
         name: "Only the mandatory pair",
         requirements: &["5.3"],
-        severity: Severity::Advice,
+        severity: Severity::Improvement,
+        grade: "5.3 is met with the two roles it requires; more roles would make the ISMS stronger, nothing is broken.",
         why: "5.3(a) and (b) are the floor, not the ceiling. Most organisations also need risk owners, an incident lead and the like, each with clear authority.",
         fix_label: "Add the roles you rely on",
         check: only_mandatory_pair,
@@ -507,7 +546,8 @@ pub const RULES: [Rule; 31] = [
         key: "hats_not_documented",
         name: "Hats not documented",
         requirements: &["5.3"],
-        severity: Severity::Advice,
+        severity: Severity::Improvement,
+        grade: "Nothing is broken; writing down how one person keeps two roles apart answers the question before the auditor asks it.",
         why: "When a director also runs the ISMS, the auditor asks how they keep the roles apart, for example who reports to whom at the management review.",
         fix_label: "Add a \"which hat when\" note",
         check: hats_not_documented,
@@ -517,6 +557,7 @@ pub const RULES: [Rule; 31] = [
         name: "RACI incomplete",
         requirements: &["5.3"],
         severity: Severity::Minor,
+        grade: "Roles are assigned; the lapse is in the accountability of some activities.",
         why: "Every activity needs exactly one accountable role, and every role a holder; otherwise accountability is shared by nobody.",
         fix_label: "Complete the matrix",
         check: raci_incomplete,
@@ -526,6 +567,7 @@ pub const RULES: [Rule; 31] = [
         name: "No approved IS policy",
         requirements: &["5.2(a)", "5.2(e)"],
         severity: Severity::Major,
+        grade: "Without a signed policy, 5.2 is not met at all.",
         why: "Clause 5.2 requires an information security policy established by top management. Without a signed version there is no policy in force.",
         fix_label: "Write and sign the policy",
         check: no_is_policy,
@@ -535,6 +577,7 @@ pub const RULES: [Rule; 31] = [
         name: "Policy not signed by top management",
         requirements: &["5.2(e)", "5.1(a)"],
         severity: Severity::Major,
+        grade: "A policy not established by top management does not meet 5.2, whatever its text says.",
         why: "The policy must come from top management. A signature from someone outside it is among the first things an auditor checks.",
         fix_label: "Have top management sign it",
         check: is_policy_not_top_signed,
@@ -544,6 +587,7 @@ pub const RULES: [Rule; 31] = [
         name: "Policy review overdue",
         requirements: &["5.2(e)"],
         severity: Severity::Minor,
+        grade: "The policy is in force; the lapse is its overdue review.",
         why: "A policy left past its review date suggests nobody checks it still fits the organisation.",
         fix_label: "Review and sign a new version",
         check: policy_review_overdue,
@@ -553,6 +597,7 @@ pub const RULES: [Rule; 31] = [
         name: "Policy content incomplete",
         requirements: &["5.2(a)", "5.2(b)", "5.2(c)", "5.2(d)"],
         severity: Severity::Minor,
+        grade: "The policy exists; the lapse is in part of what 5.2 asks it to say.",
         why: "Clause 5.2 lists what the policy must contain. The auditor will look for each point in the text.",
         fix_label: "Note where each point is met",
         check: policy_content_incomplete,
@@ -562,6 +607,7 @@ pub const RULES: [Rule; 31] = [
         name: "Policy not communicated",
         requirements: &["5.2(f)", "A.5.4"],
         severity: Severity::Minor,
+        grade: "Graded by how widespread it is: see the share on the finding.",
         why: "A policy must be communicated, and management must require staff to apply it. Acknowledgements are the usual proof.",
         fix_label: "Send for acknowledgement",
         check: policy_not_communicated,
@@ -571,6 +617,7 @@ pub const RULES: [Rule; 31] = [
         name: "Executives exempt",
         requirements: &["5.1(d)", "A.5.4"],
         severity: Severity::Major,
+        grade: "Leaders exempting themselves puts in doubt that management requires anything of anyone, which is the point of 5.1 and A.5.4.",
         why: "Leaders who skip the policy and training they require of others are the most common finding under A.5.4: leading by example is the point of the control.",
         fix_label: "See training and acknowledgements",
         check: leaders_exempt,
@@ -580,6 +627,7 @@ pub const RULES: [Rule; 31] = [
         name: "No senior management statement",
         requirements: &["A.5.4"],
         severity: Severity::Minor,
+        grade: "Management's requirement of staff can be shown in other ways; the lapse is its plainest proof.",
         why: "A short statement from top management on why security matters is the simplest proof that management requires it of staff.",
         fix_label: "Sign a statement",
         check: no_management_statement,
@@ -589,6 +637,7 @@ pub const RULES: [Rule; 31] = [
         name: "Training plan not approved",
         requirements: &["A.5.4"],
         severity: Severity::Minor,
+        grade: "Training may well run; the lapse is that management has not approved how.",
         why: "Management responsibilities include making sure staff are trained; an approved plan shows they decided how.",
         fix_label: "Approve the training plan",
         check: training_plan_not_approved,
@@ -598,6 +647,7 @@ pub const RULES: [Rule; 31] = [
         name: "Training overdue",
         requirements: &["A.5.4"],
         severity: Severity::Minor,
+        grade: "Graded by how widespread it is: see the share on the finding.",
         why: "Staff whose awareness training has lapsed are not being required to keep up with the rules.",
         fix_label: "See who is overdue",
         check: training_overdue,
@@ -607,6 +657,7 @@ pub const RULES: [Rule; 31] = [
         name: "Onboarding after access",
         requirements: &["A.5.4"],
         severity: Severity::Minor,
+        grade: "The starters did acknowledge; the lapse is that they did so after they got access.",
         why: "People should know the rules before they get access. Acknowledging weeks after the first day means they worked without them.",
         fix_label: "See onboarding",
         check: onboarding_after_access,
@@ -614,8 +665,9 @@ pub const RULES: [Rule; 31] = [
     Rule {
         key: "contract_clause_missing",
         name: "Contract clause missing",
-        requirements: &["A.5.4"],
-        severity: Severity::Minor,
+        requirements: &["A.5.4", "A.6.2"],
+        severity: Severity::Improvement,
+        grade: "Terms of employment are control A.6.2 in their own right; a missing clause alone does not break A.5.4.",
         why: "Contracts are where the organisation formally requires staff and contractors to follow its security rules.",
         fix_label: "Update the contracts",
         check: contract_clause_missing,
@@ -623,8 +675,9 @@ pub const RULES: [Rule; 31] = [
     Rule {
         key: "no_disciplinary_process",
         name: "No disciplinary process",
-        requirements: &["A.5.4"],
-        severity: Severity::Minor,
+        requirements: &["A.5.4", "A.6.4"],
+        severity: Severity::Improvement,
+        grade: "The disciplinary process is control A.6.4 in its own right; its absence alone does not break A.5.4.",
         why: "Requiring people to follow the rules needs a known consequence when they do not.",
         fix_label: "Add the disciplinary process",
         check: no_disciplinary_process,
@@ -634,6 +687,7 @@ pub const RULES: [Rule; 31] = [
         name: "No management review",
         requirements: &["5.1(e)", "5.1(g)"],
         severity: Severity::Major,
+        grade: "Without a review in the planned interval, top management's direction of the ISMS is not shown at all.",
         why: "The management review is where top management shows it directs the ISMS. None within the planned interval is a nonconformity.",
         fix_label: "Plan the review",
         check: no_management_review,
@@ -643,6 +697,7 @@ pub const RULES: [Rule; 31] = [
         name: "Review without minutes",
         requirements: &["5.1(e)"],
         severity: Severity::Major,
+        grade: "A review's results must be kept as documented information; without minutes it cannot be shown to have happened.",
         why: "A review without minutes did not happen as far as the auditor is concerned: the results must be kept as documented information.",
         fix_label: "Add the minutes",
         check: review_without_minutes,
@@ -652,6 +707,7 @@ pub const RULES: [Rule; 31] = [
         name: "Review without top management",
         requirements: &["5.1(e)"],
         severity: Severity::Major,
+        grade: "A review that top management did not attend is not a management review.",
         why: "A management review that top management did not attend is not a management review.",
         fix_label: "Record who attended",
         check: review_without_top_management,
@@ -661,6 +717,7 @@ pub const RULES: [Rule; 31] = [
         name: "Overdue review actions",
         requirements: &["5.1(g)"],
         severity: Severity::Minor,
+        grade: "Reviews take place; the lapse is in following up some of their decisions.",
         why: "Decisions that are never followed up show reviews without effect; the next review must look at them.",
         fix_label: "Follow up",
         check: overdue_actions,
@@ -670,6 +727,7 @@ pub const RULES: [Rule; 31] = [
         name: "No resource decision",
         requirements: &["5.1(c)"],
         severity: Severity::Minor,
+        grade: "Resources may well be provided; the lapse is that no recorded decision shows it.",
         why: "Top management must make the resources available. A year without a recorded decision leaves nothing to show.",
         fix_label: "Record a decision",
         check: no_resource_decision,
@@ -679,6 +737,7 @@ pub const RULES: [Rule; 31] = [
         name: "Silent leadership",
         requirements: &["5.1(d)"],
         severity: Severity::Minor,
+        grade: "Leadership has spoken before; the lapse is a long silence.",
         why: "Leaders must communicate why security matters. Six months of silence makes that hard to show.",
         fix_label: "Record a communication",
         check: silent_leadership,
@@ -688,6 +747,7 @@ pub const RULES: [Rule; 31] = [
         name: "No objectives",
         requirements: &["5.1(a)"],
         severity: Severity::Major,
+        grade: "Without measurable objectives with owners, 5.1(a) is not met at all.",
         why: "Top management must make sure security objectives exist and fit the strategy. Without a measure and an owner, an objective is a wish.",
         fix_label: "Set an objective",
         check: no_objectives,
@@ -697,6 +757,7 @@ pub const RULES: [Rule; 31] = [
         name: "Unanswered asks",
         requirements: &["5.1(f)"],
         severity: Severity::Minor,
+        grade: "Support exists; the lapse is in requests left without an answer.",
         why: "When the ISMS team asks leadership for something and hears nothing, support is missing where the standard expects it.",
         fix_label: "See the asks",
         check: unanswered_asks,
@@ -706,6 +767,7 @@ pub const RULES: [Rule; 31] = [
         name: "Requirement without owner",
         requirements: &[],
         severity: Severity::Minor,
+        grade: "One requirement without an owner is an isolated lapse, not a requirement left unmet.",
         why: "A requirement nobody owns is a requirement nobody works on.",
         fix_label: "Assign owners",
         check: requirement_without_owner,
@@ -715,6 +777,7 @@ pub const RULES: [Rule; 31] = [
         name: "Requirement without evidence",
         requirements: &[],
         severity: Severity::Minor,
+        grade: "The requirement may well be met; the lapse is that nothing current shows it.",
         why: "Auditors work from evidence. A requirement with nothing current to show will be questioned.",
         fix_label: "Link evidence",
         check: requirement_without_evidence,
@@ -724,6 +787,7 @@ pub const RULES: [Rule; 31] = [
         name: "Evidence expired",
         requirements: &[],
         severity: Severity::Minor,
+        grade: "The evidence existed; the lapse is that it is out of date.",
         why: "Evidence past its validity no longer proves anything; the auditor will ask for the current version.",
         fix_label: "Upload current evidence",
         check: evidence_expired,
@@ -777,6 +841,7 @@ mod tests {
             checks: vec![true; 4],
             last_top_approval: Some(at(approved)),
             last_approval: Some(at(approved)),
+            major_since: Some(at(approved)),
             drafts: 0,
         }
     }
@@ -805,6 +870,7 @@ mod tests {
         Snapshot {
             as_of: d("2026-11-02"),
             cadence_months: 12,
+            grading: Default::default(),
             staff: Staff { total: 10, no_clause: 0, no_clause_sample: Vec::new() },
             requirements: vec![Requirement {
                 id: RequirementId(id(1)),
@@ -948,6 +1014,112 @@ mod tests {
         let covered: BTreeSet<&str> = breakers().iter().map(|(k, _)| *k).collect();
         let all: BTreeSet<&str> = RULES.iter().map(|r| r.key).collect();
         assert_eq!(covered, all, "every rule has a case that makes it fire");
+    }
+
+    #[test]
+    fn every_finding_says_why_it_has_its_grade() {
+        for (key, breaks) in breakers() {
+            let mut s = healthy();
+            breaks(&mut s);
+            for g in evaluate(&s) {
+                assert!(g.grade.len() > 20 && g.grade.ends_with('.'), "{key}: {:?}", g.grade);
+            }
+        }
+        for r in &RULES {
+            assert!(!r.grade.is_empty(), "{} has no grade reason", r.key);
+        }
+    }
+
+    /// A lapse among a few people is a minor nonconformity; from the
+    /// organisation's widespread share it is a major one, and the finding
+    /// names the share and the setting.
+    #[test]
+    fn widespread_lapses_are_major_and_isolated_ones_minor() {
+        let grade = |acknowledged: i64, widespread: i32| {
+            let mut s = healthy();
+            s.grading.widespread_percent = widespread;
+            s.figures[0].acknowledged = acknowledged;
+            evaluate(&s).into_iter().find(|g| g.rule == "policy_not_communicated").map(|g| (g.severity, g.grade))
+        };
+        let audience = healthy().figures[0].audience;
+        let (few, reason) = grade(audience - 1, 50).unwrap();
+        assert_eq!(few, Severity::Minor);
+        assert!(reason.contains("below the 50%") && reason.contains("isolated"), "{reason}");
+        let (most, reason) = grade(0, 50).unwrap();
+        assert_eq!(most, Severity::Major);
+        assert!(reason.contains("100% of the") && reason.contains("at or above the 50%"), "{reason}");
+        // Exactly on the threshold counts as widespread; the setting moves it.
+        assert_eq!(grade(audience / 2, 50).unwrap().0, Severity::Major, "half of {audience}");
+        assert_eq!(grade(audience / 2, 60).unwrap().0, Severity::Minor);
+        let mut s = healthy();
+        s.modules[0].overdue = s.modules[0].audience;
+        assert_eq!(evaluate(&s).iter().find(|g| g.rule == "training_overdue").unwrap().severity, Severity::Major);
+        assert_eq!(grade(audience, 50), None, "everyone acknowledged: no finding");
+    }
+
+    /// Evidence of A.5.4 that is another Annex A control in its own right
+    /// is an opportunity for improvement naming that control.
+    #[test]
+    fn other_controls_missing_alone_are_opportunities_naming_them() {
+        for (key, control, breaks) in [
+            ("no_disciplinary_process", "A.6.4", (|s| s.policies[3].version_id = None) as fn(&mut Snapshot)),
+            ("contract_clause_missing", "A.6.2", |s| s.staff.no_clause = 2),
+        ] {
+            let mut s = healthy();
+            breaks(&mut s);
+            let g = evaluate(&s).into_iter().find(|g| g.rule == key).unwrap();
+            assert_eq!(g.severity, Severity::Improvement, "{key}");
+            assert!(g.requirements.iter().any(|r| r == control) && g.grade.contains(control), "{key}: {:?} {}", g.requirements, g.grade);
+        }
+    }
+
+    /// Each grace period clears its finding on its last day and lets it fire
+    /// the day after, and the setting moves it.
+    #[test]
+    fn grace_periods_hold_findings_back_until_they_end() {
+        let fires = |key: &str, change: &dyn Fn(&mut Snapshot)| {
+            let mut s = healthy();
+            change(&mut s);
+            evaluate(&s).into_iter().find(|g| g.rule == key)
+        };
+        // Minutes: 30 days after the meeting by default.
+        let minutes = |held: &'static str, grace: i32| {
+            fires("review_without_minutes", &move |s: &mut Snapshot| {
+                s.grading.minutes_grace_days = grace;
+                s.meetings[0].held_on = Some(d(held));
+                s.meetings[0].has_minutes = false;
+            })
+        };
+        assert!(minutes("2026-10-03", 30).is_none(), "day 30 is still within the grace");
+        assert!(minutes("2026-10-02", 30).is_some(), "day 31 is not");
+        assert!(minutes("2026-10-20", 0).is_some(), "no grace when the setting says none");
+
+        // Starters: a few days after the first day, and those who never acknowledged are not skipped.
+        let starter = |first_ack: Option<&'static str>, grace: i32, start: &'static str| {
+            fires("onboarding_after_access", &move |s: &mut Snapshot| {
+                s.grading.onboarding_grace_days = grace;
+                s.starters[0].start_date = d(start);
+                s.starters[0].first_ack = first_ack.map(at);
+            })
+        };
+        assert!(starter(Some("2026-09-04"), 3, "2026-09-01").is_none(), "three days after is within a grace of three");
+        assert!(starter(Some("2026-09-05"), 3, "2026-09-01").is_some());
+        let never = starter(None, 3, "2026-09-01").expect("a starter who never acknowledged is a finding");
+        assert!(never.affected[0].detail.contains("has not acknowledged"), "{:?}", never.affected);
+        assert!(starter(None, 3, "2026-10-31").is_none(), "started two days ago: still within the grace");
+
+        // A fresh version: missing acknowledgements are an opportunity for improvement while people still have time.
+        let fresh = |signed: &'static str| {
+            fires("policy_not_communicated", &move |s: &mut Snapshot| {
+                s.figures[0].acknowledged = 2;
+                s.policies[0].major_since = Some(at(signed));
+            })
+            .map(|g| (g.severity, g.grade))
+        };
+        let (grade, why) = fresh("2026-10-10").unwrap();
+        assert_eq!(grade, Severity::Improvement);
+        assert!(why.contains("within the 30 days"), "{why}");
+        assert_eq!(fresh("2026-09-01").unwrap().0, Severity::Major, "after the grace, 80% missing is widespread");
     }
 
     #[test]

@@ -106,6 +106,9 @@ pub struct Policy {
     pub last_top_approval: Option<DateTime<Utc>>,
     /// The newest signature on any version.
     pub last_approval: Option<DateTime<Utc>>,
+    /// When the current major version was first signed: acknowledgements
+    /// are asked for since then (a minor version keeps them).
+    pub major_since: Option<DateTime<Utc>>,
     /// Drafts waiting for a signature.
     pub drafts: i64,
 }
@@ -156,8 +159,8 @@ pub struct Starter {
 
 impl Starter {
     /// Whether they acknowledged before access, the same rule as the onboarding page's.
-    pub fn timing(&self) -> crate::policies::onboarding::Timing {
-        crate::policies::onboarding::timing(self.start_date, self.first_ack)
+    pub fn timing(&self, grace_days: i32) -> crate::policies::onboarding::Timing {
+        crate::policies::onboarding::timing(self.start_date, self.first_ack, grace_days)
     }
 }
 
@@ -259,6 +262,8 @@ pub struct Ask {
 pub struct Snapshot {
     pub as_of: NaiveDate,
     pub cadence_months: i32,
+    /// How the organisation wants findings graded (settings).
+    pub grading: crate::orgs::settings::Grading,
     pub staff: Staff,
     pub requirements: Vec<Requirement>,
     pub roles: Vec<Role>,
@@ -315,6 +320,7 @@ async fn read(tx: &mut Transaction<'static, Postgres>, org_id: OrgId, as_of: Nai
     let cut = cutoff(as_of);
     let org = org_id.0;
     let cadence_months = sqlx::query_scalar!("SELECT review_cadence_months FROM organisations WHERE id = $1", org).fetch_one(&mut **tx).await?;
+    let grading = crate::orgs::settings::load(&mut **tx, OrgId(org)).await?;
 
     let st = sqlx::query!(
         r#"WITH staff AS (SELECT p.id, p.name, p.security_clause, (p.id IN (SELECT top_management_as_of($1, $3))) AS top_management, p.line_manager FROM people p
@@ -413,6 +419,8 @@ async fn read(tx: &mut Transaction<'static, Postgres>, org_id: OrgId, as_of: Nai
                 (SELECT max(v.approved_at) FROM policy_versions v WHERE v.org_id = pol.org_id AND v.policy_id = pol.id AND v.approved_at < $3
                     AND v.approver_top_management) AS last_top_approval,
                 (SELECT max(v.approved_at) FROM policy_versions v WHERE v.org_id = pol.org_id AND v.policy_id = pol.id AND v.approved_at < $3) AS last_approval,
+                (SELECT min(v.approved_at) FROM policy_versions v WHERE v.org_id = pol.org_id AND v.policy_id = pol.id AND v.approved_at < $3
+                    AND v.major = cur.major) AS major_since,
                 (SELECT count(*) FROM policy_versions v WHERE v.org_id = pol.org_id AND v.policy_id = pol.id AND v.created_at < $3
                     AND (v.approved_at IS NULL OR v.approved_at >= $3)) AS "drafts!"
            FROM policies pol
@@ -642,6 +650,7 @@ async fn read(tx: &mut Transaction<'static, Postgres>, org_id: OrgId, as_of: Nai
     Ok(Snapshot {
         as_of,
         cadence_months,
+        grading,
         staff,
         requirements,
         roles,

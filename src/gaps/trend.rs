@@ -96,7 +96,7 @@ mod tests {
         let points: Vec<Point> = days("2026-11-02".parse().unwrap())
             .into_iter()
             .enumerate()
-            .map(|(i, day)| Point { day, counts: Counts { major: i % 3, minor: 12 - i, advice: 1 } })
+            .map(|(i, day)| Point { day, counts: Counts { major: i % 3, minor: 12 - i, improvement: 1 } })
             .collect();
         let s = svg(&points);
         assert!(s.starts_with("<svg") && s.ends_with("</svg>"));

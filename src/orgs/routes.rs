@@ -1,6 +1,6 @@
 //! Organisations and their members: choosing and creating organisations,
 //! the member list, invitations, role changes and disabling.
-use super::{model, window};
+use super::{model, settings, window};
 use crate::ids::{InvitationId, MembershipId, OrgId, UserId};
 use crate::state::AppState;
 use crate::web::routes::Routes;
@@ -35,6 +35,8 @@ pub fn routes(r: Routes) -> Routes {
         .post("/members/{id}/disable", Can(DisableMember), disable_member)
         .post("/members/{id}/enable", Can(DisableMember), enable_member)
         .post("/invitations/{id}/revoke", Can(RevokeInvitation), revoke_invitation)
+        .get("/settings", Can(ViewHome), settings_page)
+        .post("/settings/grading", Can(ChangeSettings), save_grading)
         .get("/invite/{token}", Access::Public, invitation_page)
         .post("/invite/{token}", Access::Public, accept_invitation)
 }
@@ -534,4 +536,45 @@ async fn accept_invitation(
         res.headers_mut().append(header::SET_COOKIE, c);
     }
     Ok(res)
+}
+
+// ---------- settings ----------
+
+#[derive(Template, WebTemplate)]
+#[template(path = "orgs/settings.html")]
+struct SettingsPage {
+    layout: Layout,
+    form: settings::GradingForm,
+    errors: FieldErrors,
+    defaults: settings::Grading,
+    can_change: bool,
+}
+
+async fn settings_view(state: &AppState, me: &Member, form: settings::GradingForm, errors: FieldErrors) -> AppResult<Response> {
+    let status = if errors.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
+    let page = SettingsPage {
+        layout: Layout::build(&state.db, &me.visitor, "Organisation settings").await?,
+        form,
+        errors,
+        defaults: settings::Grading::default(),
+        can_change: me.can(Action::ChangeSettings),
+    };
+    Ok((status, page).into_response())
+}
+
+async fn settings_page(State(state): State<AppState>, me: Member) -> AppResult<Response> {
+    let grading = settings::load(&state.db, me.org_id).await?;
+    settings_view(&state, &me, settings::GradingForm::of(&grading), FieldErrors::default()).await
+}
+
+async fn save_grading(State(state): State<AppState>, me: Member, Form(form): Form<settings::GradingForm>) -> AppResult<Response> {
+    let grading = match form.parse() {
+        Ok(g) => g,
+        Err(errors) => return settings_view(&state, &me, form, errors).await,
+    };
+    let mut tx = state.db.begin().await?;
+    let changed = settings::save(&mut tx, &me.actor(), state.clock.now(), me.org_id, &grading).await?;
+    tx.commit().await?;
+    let msg = if changed { "The grading settings were saved; the gap list uses them from now on." } else { "Nothing changed." };
+    Ok(redirect_with(&state, "/settings", Flash::success(msg)))
 }

@@ -22,18 +22,19 @@ pub fn routes(r: Routes) -> Routes {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Timing {
-    /// Acknowledged on or before the first day.
+    /// Acknowledged by the first day, or within the grace days after it.
     OnTime,
     /// Acknowledged this many days after starting.
     Late(i64),
     Missing,
 }
 
-/// Whether the first acknowledgement came before the start.
-pub fn timing(start: NaiveDate, first_ack: Option<DateTime<Utc>>) -> Timing {
+/// Whether the first acknowledgement came by the start, allowing
+/// `grace_days` after it (the organisation's setting).
+pub fn timing(start: NaiveDate, first_ack: Option<DateTime<Utc>>, grace_days: i32) -> Timing {
     match first_ack {
         None => Timing::Missing,
-        Some(at) if at.date_naive() <= start => Timing::OnTime,
+        Some(at) if (at.date_naive() - start).num_days() <= i64::from(grace_days) => Timing::OnTime,
         Some(at) => Timing::Late((at.date_naive() - start).num_days()),
     }
 }
@@ -56,14 +57,15 @@ impl Starter {
             (a, b) => a.or(b),
         }
     }
-    pub fn timing(&self) -> Timing {
-        timing(self.start_date, self.first_ack())
+    pub fn timing(&self, grace_days: i32) -> Timing {
+        timing(self.start_date, self.first_ack(), grace_days)
     }
-    pub fn on_time(&self) -> bool {
-        self.timing() == Timing::OnTime
+    pub fn on_time(&self, grace_days: i32) -> bool {
+        self.timing(grace_days) == Timing::OnTime
     }
-    pub fn verdict(&self) -> String {
-        match self.timing() {
+    pub fn verdict(&self, grace_days: i32) -> String {
+        match self.timing(grace_days) {
+            Timing::OnTime if self.first_ack().is_some_and(|a| a.date_naive() > self.start_date) => format!("within the {grace_days}-day grace"),
             Timing::OnTime => "before access".into(),
             Timing::Late(d) => format!("{d} day(s) after starting"),
             Timing::Missing => "not acknowledged".into(),
@@ -118,25 +120,30 @@ struct OnboardingPage {
     starters: Vec<Starter>,
     late: usize,
     months: u32,
+    /// Days after the start that still count as in time (settings).
+    grace: i32,
 }
 
 async fn page(State(state): State<AppState>, me: Member, Query(w): Query<Window>) -> AppResult<OnboardingPage> {
     let starters = starters(&state.db, me.org_id, state.clock.now().date_naive(), w.months()).await?;
+    let grace = crate::orgs::settings::load(&state.db, me.org_id).await?.onboarding_grace_days;
     Ok(OnboardingPage {
         layout: Layout::build(&state.db, &me.visitor, "Onboarding").await?,
-        late: starters.iter().filter(|s| !s.on_time()).count(),
+        late: starters.iter().filter(|s| !s.on_time(grace)).count(),
         starters,
         months: w.months(),
+        grace,
     })
 }
 
 async fn export(State(state): State<AppState>, me: Member, Query(w): Query<Window>) -> AppResult<Response> {
     let today = state.clock.now().date_naive();
     let list = starters(&state.db, me.org_id, today, w.months()).await?;
+    let grace = crate::orgs::settings::load(&state.db, me.org_id).await?.onboarding_grace_days;
     let mut out = csv::row(&["name", "email", "department", "start_date", "is_policy_acknowledged", "acceptable_use_acknowledged", "verdict"]);
     let day = |t: Option<DateTime<Utc>>| t.map(|t| t.date_naive().to_string()).unwrap_or_default();
     for s in &list {
-        out.push_str(&csv::row(&[s.name.clone(), s.email.clone(), s.department.clone(), s.start_date.to_string(), day(s.is_policy_ack), day(s.aup_ack), s.verdict()]));
+        out.push_str(&csv::row(&[s.name.clone(), s.email.clone(), s.department.clone(), s.start_date.to_string(), day(s.is_policy_ack), day(s.aup_ack), s.verdict(grace)]));
     }
     Ok(csv::attachment(&format!("onboarding-{}.csv", today.format("%Y%m%d")), out))
 }
@@ -149,9 +156,12 @@ mod tests {
     fn acknowledging_on_the_first_day_is_in_time() {
         let start = NaiveDate::from_ymd_opt(2026, 3, 2).unwrap();
         let at = |d: &str| Some(DateTime::parse_from_rfc3339(d).unwrap().with_timezone(&Utc));
-        assert_eq!(timing(start, at("2026-02-27T10:00:00Z")), Timing::OnTime);
-        assert_eq!(timing(start, at("2026-03-02T16:00:00Z")), Timing::OnTime);
-        assert_eq!(timing(start, at("2026-03-09T09:00:00Z")), Timing::Late(7));
-        assert_eq!(timing(start, None), Timing::Missing);
+        assert_eq!(timing(start, at("2026-02-27T10:00:00Z"), 0), Timing::OnTime);
+        assert_eq!(timing(start, at("2026-03-02T16:00:00Z"), 0), Timing::OnTime);
+        assert_eq!(timing(start, at("2026-03-09T09:00:00Z"), 0), Timing::Late(7));
+        assert_eq!(timing(start, None, 0), Timing::Missing);
+        // The grace days count from the first day, the last of them included.
+        assert_eq!(timing(start, at("2026-03-05T09:00:00Z"), 3), Timing::OnTime);
+        assert_eq!(timing(start, at("2026-03-06T09:00:00Z"), 3), Timing::Late(4));
     }
 }

@@ -129,6 +129,7 @@ fn nav_for(role: crate::auth::policy::Role, path: &str) -> Vec<NavLink> {
             let active = match href {
                 "/meetings" => LEADERSHIP.iter().any(|b| is_under(path, b)),
                 "/evidence-requests" => AUDIT_ROOM.iter().any(|b| is_under(path, b)),
+                "/members" => is_under(path, "/members") || is_under(path, "/settings"),
                 _ => is_under(path, href),
             };
             NavLink { href, label, active }

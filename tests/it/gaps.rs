@@ -449,3 +449,53 @@ async fn a_sign_in_keeps_the_cached_evaluation_and_a_change_replaces_it(db: PgPo
     let (_, after_change) = queries_during(lead.get("/gaps")).await;
     assert_eq!(after_change, first, "a change makes the next view evaluate again");
 }
+
+/// Findings are graded as a certification body grades: a lapse among a
+/// share of the staff is minor below the organisation's widespread share and
+/// major from it. The owner moves the share on the settings page; a bad
+/// value is refused and kept; an executive may read it but not change it. A
+/// version signed today leaves missing acknowledgements an opportunity for
+/// improvement while people still have time.
+#[sqlx::test]
+async fn the_widespread_share_is_a_setting_that_grades_findings(db: PgPool) {
+    let app = TestApp::new(db).await;
+    let c = compliant(&app).await;
+    // One of the two people is not current on the training (50%), and has
+    // not acknowledged the IS policy signed today.
+    for table in ["training_records", "acknowledgements"] {
+        sqlx::query(&format!("DELETE FROM {table} WHERE org_id = $1 AND person_id = $2"))
+            .bind(c.org)
+            .bind(c.holder)
+            .execute(app.db())
+            .await
+            .unwrap();
+    }
+    let mut owner = app.signed_in(c.owner, Some(c.org)).await;
+    let finding = |page: &crate::support::Resp, what: &str| {
+        page.texts("details.gap").into_iter().find(|t| t.contains(what)).unwrap_or_else(|| panic!("no {what}: {}", page.body))
+    };
+    let page = owner.get("/gaps").await;
+    let training = finding(&page, "are not current");
+    assert!(training.contains("Major nonconformity") && training.contains("at or above the 50% this organisation counts as widespread"), "{training}");
+    let policy = finding(&page, "Information security policy v1.0: 1 of 2 people");
+    assert!(policy.contains("Opportunity for improvement") && policy.contains("within the 30 days this organisation gives"), "{policy}");
+
+    let settings = owner.get("/settings").await;
+    assert_eq!(settings.status, StatusCode::OK);
+    assert!(settings.body.contains("value=\"50\""), "the default shows");
+    let bad = owner.post("/settings/grading", &[("widespread_percent", "150"), ("ack_grace_days", "30"), ("minutes_grace_days", "30"), ("onboarding_grace_days", "3")]).await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(bad.has("#f-widespread_percent-error") && bad.body.contains("value=\"150\""), "the value is kept and named");
+    let ok = owner.post("/settings/grading", &[("widespread_percent", "60"), ("ack_grace_days", "30"), ("minutes_grace_days", "30"), ("onboarding_grace_days", "3")]).await;
+    assert_eq!((ok.status, ok.location()), (StatusCode::SEE_OTHER, "/settings"));
+    let training = finding(&owner.get("/gaps").await, "are not current");
+    assert!(training.contains("Minor nonconformity") && training.contains("below the 60% this organisation counts as widespread"), "{training}");
+    let audited: i64 = sqlx::query_scalar("SELECT count(*) FROM audit_log WHERE org_id = $1 AND action = 'organisation.grading_set'").bind(c.org).fetch_one(app.db()).await.unwrap();
+    assert_eq!(audited, 1);
+
+    let exec_user = app.user("exec@acme.example", "Exec").await;
+    app.member(c.org, exec_user, Role::Executive).await;
+    let mut exec = app.signed_in(exec_user, Some(c.org)).await;
+    let read = exec.get("/settings").await;
+    assert!(read.body.contains("60% of the people concerned") && !read.has("form[action='/settings/grading']"), "{}", read.body);
+}

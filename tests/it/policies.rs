@@ -286,9 +286,15 @@ async fn starters_who_acknowledged_after_starting_are_listed(db: PgPool) {
     let page = lead.get("/onboarding").await;
     let rows = page.texts("main table tbody tr");
     let verdict = |name: &str| rows.iter().find(|r| r.contains(name)).cloned().unwrap_or_default();
-    assert!(verdict("Early Bird").contains("day(s) after starting"), "acknowledged today, started yesterday: {rows:?}");
+    assert!(verdict("Early Bird").contains("within the 3-day grace"), "acknowledged today, started yesterday: {rows:?}");
     assert!(verdict("Late Comer").contains("40 day(s) after starting"));
     assert!(verdict("Never Read").contains("not acknowledged"));
+    assert!(page.body.contains("2 of 3"));
+    // Without grace days, a day late is late.
+    sqlx::query("UPDATE organisations SET onboarding_grace_days = 0 WHERE id = $1").bind(a.org).execute(a.app.db()).await.unwrap();
+    let page = lead.get("/onboarding").await;
+    let rows = page.texts("main table tbody tr");
+    assert!(rows.iter().any(|r| r.contains("Early Bird") && r.contains("1 day(s) after starting")), "{rows:?}");
     assert!(page.body.contains("3 of 3"));
 }
 

@@ -18,6 +18,7 @@ const PAGES: &[(&str, Option<&str>)] = &[
     ("/account", None),
     ("/orgs", None),
     ("/members", None),
+    ("/settings", None),
     ("/members.csv", None),
     ("/security", None),
     ("/security.csv", None),
