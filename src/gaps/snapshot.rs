@@ -564,7 +564,7 @@ async fn read(tx: &mut Transaction<'static, Postgres>, org_id: OrgId, as_of: Nai
         r#"SELECT m.id AS "id: MeetingId", m.title, m.kind, m.planned_on, m.held_on, c.name AS "chair_name?",
                 (btrim(m.minutes) <> '' OR EXISTS (SELECT 1 FROM evidence_links l WHERE l.org_id = m.org_id AND l.target_kind = 'meeting'
                                                      AND l.target_id = m.id AND l.linked_at < $3)) AS "has_minutes!",
-                EXISTS (SELECT 1 FROM people p WHERE p.org_id = m.org_id AND p.id = ANY(m.attendee_ids) AND (p.id IN (SELECT top_management_as_of($1, $3)))) AS "top_present!",
+                EXISTS (SELECT 1 FROM people p WHERE p.org_id = m.org_id AND p.id = ANY(m.attendee_ids || m.chair_id) AND (p.id IN (SELECT top_management_as_of($1, $3)))) AS "top_present!",
                 (m.signed_off_at IS NOT NULL AND m.signed_off_at < $3) AS "signed!", m.decisions
            FROM meetings m LEFT JOIN people c ON c.org_id = m.org_id AND c.id = m.chair_id
           WHERE m.org_id = $1 AND m.created_at < $3 AND $2::date IS NOT NULL

@@ -499,3 +499,18 @@ async fn the_widespread_share_is_a_setting_that_grades_findings(db: PgPool) {
     let read = exec.get("/settings").await;
     assert!(read.body.contains("60% of the people concerned") && !read.has("form[action='/settings/grading']"), "{}", read.body);
 }
+
+/// The chair of a management review is present at it: a review chaired by
+/// top management with no one else listed is not a review without top
+/// management, and a review chaired and attended by others is.
+#[sqlx::test]
+async fn the_chair_counts_as_present_at_the_review(db: PgPool) {
+    let app = TestApp::new(db).await;
+    let c = compliant(&app).await;
+    let today = app.state.clock.now().date_naive();
+    sql(&app, "UPDATE meetings SET attendee_ids = '{}' WHERE id = $1", c.meeting).await;
+    assert!(!rules_on(&app, c.org, today).await.contains(&"review_without_top_management"), "the CEO chaired it");
+    let ids: Vec<Uuid> = vec![c.holder];
+    sqlx::query("UPDATE meetings SET chair_id = $2, attendee_ids = $3 WHERE id = $1").bind(c.meeting).bind(c.holder).bind(&ids).execute(app.db()).await.unwrap();
+    assert!(rules_on(&app, c.org, today).await.contains(&"review_without_top_management"), "nobody from top management was there");
+}

@@ -137,7 +137,7 @@ async fn minor_versions_keep_acknowledgements_and_majors_ask_again(db: PgPool) {
     let links = a.lead.post(&format!("/policies/versions/{v1}/campaigns"), &[]).await;
     assert_eq!(links.status, StatusCode::OK);
     let urls: Vec<String> = links.texts("table code.link");
-    assert_eq!(urls.len(), 2, "the CEO and the staff member: {urls:?}");
+    assert_eq!(urls.len(), 1, "only the staff member: the CEO signed it, so has read it: {urls:?}");
     let staff_url = link_for(&links, "Staff Member");
     let mut reader = a.app.client();
     assert_eq!(reader.post(&staff_url, &[]).await.status, StatusCode::OK);
@@ -145,7 +145,7 @@ async fn minor_versions_keep_acknowledgements_and_majors_ask_again(db: PgPool) {
     let v11 = new_version(&mut a, policy, "minor", "# Use\n\nTypo fixed.").await;
     sign_as(&a.app, a.ceo_user, a.org, v11).await;
     let c11 = a.lead.post(&format!("/policies/versions/{v11}/campaigns"), &[]).await;
-    assert_eq!(c11.texts("table tbody tr").len(), 1, "only the CEO is asked: the staff member's acknowledgement of 1.0 still counts");
+    assert_eq!(c11.texts("table tbody tr").len(), 0, "nobody is asked: the staff member's acknowledgement of 1.0 still counts, and the CEO signed 1.1");
     assert!(!c11.body.contains("Staff Member"));
 
     let v2 = new_version(&mut a, policy, "major", "# Use\n\nNew rules.").await;
@@ -477,4 +477,32 @@ async fn acknowledgements_given_elsewhere_are_imported_once(db: PgPool) {
     let people_id = people.location().rsplit('/').next().unwrap().to_string();
     assert_eq!(a.lead.get(&format!("/acknowledgements/import/{people_id}")).await.status, StatusCode::NOT_FOUND);
     assert_eq!(a.lead.get(&format!("/people/import/{people_id}")).await.status, StatusCode::OK);
+}
+
+/// Whoever signs a version has read it: the signature is recorded as their
+/// acknowledgement too, so the signer is never listed as not communicated.
+#[sqlx::test]
+async fn the_signer_counts_as_having_acknowledged_what_they_signed(db: PgPool) {
+    let mut a = acme(db).await;
+    let (_, version) = policy_with_draft(&mut a, "is_policy", "# Policy\n\nText.").await;
+    let ack = |app: &TestApp, person: Uuid| {
+        let db = app.db().clone();
+        async move {
+            sqlx::query_scalar::<_, String>("SELECT method FROM acknowledgements WHERE person_id = $1 AND policy_version_id = $2")
+                .bind(person)
+                .bind(version)
+                .fetch_optional(&db)
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(ack(&a.app, a.ceo).await, None);
+    let res = sign_as(&a.app, a.ceo_user, a.org, version).await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
+    assert_eq!(ack(&a.app, a.ceo).await.as_deref(), Some("signed"));
+    let gaps = a.lead.get("/gaps").await;
+    let missing = gaps.texts("details.gap li").join("\n");
+    assert!(!missing.contains("Cee Eo: has not acknowledged"), "{missing}");
+    let page = a.lead.get(&format!("/policies/versions/{version}")).await;
+    assert_eq!(page.status, StatusCode::OK);
 }

@@ -68,7 +68,7 @@ pub struct Meeting {
     pub signed_off_account: Option<String>,
     /// Evidence items linked to the meeting (minutes files and the like).
     pub evidence_count: i64,
-    /// Attendees who are top management.
+    /// Those present who are top management: the chair counts as present.
     pub top_attendees: i64,
     pub open_actions: i64,
     /// The evidence, one line per item: for a signed-off meeting what it
@@ -114,7 +114,7 @@ fn select(
         m.objective_ids AS "objective_ids: Vec<ObjectiveId>", m.minutes, m.decisions, m.created_at,
         m.signed_off_name, m.signed_off_at, m.signed_off_as AS "signed_off_as: PersonId", m.signed_off_title, su.email AS "signed_off_account?",
         (SELECT count(*) FROM evidence_links l WHERE l.org_id = m.org_id AND l.target_kind = 'meeting' AND l.target_id = m.id) AS "evidence_count!",
-        (SELECT count(*) FROM people p WHERE p.org_id = m.org_id AND p.id = ANY(m.attendee_ids) AND p.top_management) AS "top_attendees!",
+        (SELECT count(*) FROM people p WHERE p.org_id = m.org_id AND p.id = ANY(m.attendee_ids || m.chair_id) AND p.top_management) AS "top_attendees!",
         (SELECT count(*) FROM action_items a WHERE a.org_id = m.org_id AND a.meeting_id = m.id AND a.status = 'open') AS "open_actions!",
         CASE WHEN m.signed_off_at IS NOT NULL THEN
              ARRAY(SELECT p.item_title || COALESCE(' (revision ' || r.number || ', ' || r.filename || ', SHA-256 ' || encode(r.sha256, 'hex') || ')', '')

@@ -21,6 +21,8 @@ crate::text_enum! {
         Link = "link" => "personal link",
         SignedIn = "signed_in" => "signed in",
         Imported = "imported" => "imported",
+        /// They signed the version: whoever signs it has read it.
+        Signed = "signed" => "signed it",
     }
 }
 

@@ -559,6 +559,10 @@ pub async fn sign(
                "top_management": signer.top_management, "address": client_addr, "user_agent": agent, "evidence_pinned": pinned}),
     )
     .await?;
+    // Whoever signs it has read it: their acknowledgement is recorded with the signature.
+    if let Some(person) = signer.person_id {
+        crate::policies::acks::model::acknowledge(conn, actor, now, org_id, person, v.id, crate::policies::acks::model::Method::Signed, client_addr, &agent).await?;
+    }
     Ok(sha)
 }
 
