@@ -193,6 +193,20 @@ fn is_policy_not_top_signed(s: &Snapshot, rule: &Rule) -> Vec<Gap> {
     rule.listing("The information security policy is not signed by top management", affected, "/policies")
 }
 
+fn approver_left(s: &Snapshot, rule: &Rule) -> Vec<Gap> {
+    let affected = is_policies(s)
+        .filter(|p| p.approver_top == Some(true) && p.approver_left == Some(true))
+        .map(|p| {
+            Affected::new(
+                format!("{} v{}", p.title, p.number().unwrap_or_default()),
+                format!("signed by {}, who has since left", p.approver_name.as_deref().unwrap_or("someone")),
+                Some(format!("/policies/{}", p.id)),
+            )
+        })
+        .collect();
+    rule.listing("The information security policy was approved by someone who has since left", affected, "/policies")
+}
+
 fn policy_review_overdue(s: &Snapshot, rule: &Rule) -> Vec<Gap> {
     let affected = s
         .policies
@@ -481,7 +495,7 @@ fn evidence_expired(s: &Snapshot, rule: &Rule) -> Vec<Gap> {
 }
 
 /// Every rule, in the order the gap list shows them within a severity.
-pub const RULES: [Rule; 31] = [
+pub const RULES: [Rule; 32] = [
     Rule {
         key: "conformance_unassigned",
         name: "5.3(a) unassigned",
@@ -581,6 +595,16 @@ pub const RULES: [Rule; 31] = [
         why: "The policy must come from top management. A signature from someone outside it is among the first things an auditor checks.",
         fix_label: "Have top management sign it",
         check: is_policy_not_top_signed,
+    },
+    Rule {
+        key: "approver_left",
+        name: "Approver has left",
+        requirements: &["5.2(e)", "5.1(a)"],
+        severity: Severity::Improvement,
+        grade: "The policy stays approved when its approver leaves; a fresh signature from current top management shows it is still theirs.",
+        why: "Auditors accept an approval by someone who has since left, then ask whether today's leadership stands behind the policy.",
+        fix_label: "Open the policy",
+        check: approver_left,
     },
     Rule {
         key: "policy_review_overdue",
@@ -838,6 +862,7 @@ mod tests {
             approved_at: Some(at(approved)),
             approver_name: Some("Chief".into()),
             approver_top: Some(true),
+            approver_left: Some(false),
             checks: vec![true; 4],
             last_top_approval: Some(at(approved)),
             last_approval: Some(at(approved)),
@@ -971,6 +996,7 @@ mod tests {
             }),
             ("no_is_policy", |s| s.policies[0].version_id = None),
             ("is_policy_not_top_signed", |s| s.policies[0].approver_top = Some(false)),
+            ("approver_left", |s| s.policies[0].approver_left = Some(true)),
             ("policy_review_overdue", |s| s.policies[0].approved_at = Some(at("2025-10-01"))),
             ("policy_content_incomplete", |s| s.policies[0].checks[3] = false),
             ("policy_not_communicated", |s| s.figures[0].acknowledged = 7),
@@ -1014,6 +1040,17 @@ mod tests {
         let covered: BTreeSet<&str> = breakers().iter().map(|(k, _)| *k).collect();
         let all: BTreeSet<&str> = RULES.iter().map(|r| r.key).collect();
         assert_eq!(covered, all, "every rule has a case that makes it fire");
+    }
+
+    /// docs/RULES.md lists every rule with its grade and its reason, as the code has them.
+    #[test]
+    fn the_rules_document_lists_every_rule_as_graded() {
+        let doc = include_str!("../../docs/RULES.md");
+        for r in &RULES {
+            let row = doc.lines().find(|l| l.starts_with(&format!("| `{}` |", r.key))).unwrap_or_else(|| panic!("docs/RULES.md has no row for {}", r.key));
+            assert!(row.contains(r.grade), "docs/RULES.md's row for {} does not give its grade reason", r.key);
+            assert!(row.contains(r.severity.label()) || row.contains("Minor, or major when widespread"), "docs/RULES.md's row for {} does not give its grade", r.key);
+        }
     }
 
     #[test]

@@ -100,6 +100,8 @@ pub struct Policy {
     pub approved_at: Option<DateTime<Utc>>,
     pub approver_name: Option<String>,
     pub approver_top: Option<bool>,
+    /// The approver of the current version has left the organisation since.
+    pub approver_left: Option<bool>,
     /// Which of the 5.2(a)–(d) checks the current version meets.
     pub checks: Vec<bool>,
     /// The newest signature by top management, on any version.
@@ -413,6 +415,7 @@ async fn read(tx: &mut Transaction<'static, Postgres>, org_id: OrgId, as_of: Nai
         r#"SELECT pol.id AS "id: PolicyId", pol.title, pol.kind AS "kind: PolicyKind", pol.review_months, cur.id AS "version_id?: VersionId",
                 cur.major AS "major?", cur.minor AS "minor?", cur.approved_at AS "approved_at?", cur.approver_name AS "approver_name?",
                 cur.approver_top_management AS "approver_top?",
+                (SELECT NOT is_current_on(ap.start_date, ap.end_date, $2) FROM people ap WHERE ap.org_id = pol.org_id AND ap.id = cur.approver_person_id) AS approver_left,
                 CASE WHEN cur.id IS NULL THEN ARRAY[]::boolean[] ELSE ARRAY[
                     COALESCE(btrim(cur.check_purpose), '') <> '', COALESCE(btrim(cur.check_objectives), '') <> '',
                     COALESCE(btrim(cur.check_requirements), '') <> '', COALESCE(btrim(cur.check_improvement), '') <> ''] END AS "checks!",

@@ -506,3 +506,24 @@ async fn the_signer_counts_as_having_acknowledged_what_they_signed(db: PgPool) {
     let page = a.lead.get(&format!("/policies/versions/{version}")).await;
     assert_eq!(page.status, StatusCode::OK);
 }
+
+/// A policy approved by a leader who has since left stays approved: the gap
+/// list asks, as an opportunity for improvement, for current top management
+/// to reaffirm it.
+#[sqlx::test]
+async fn an_approver_who_left_leaves_an_opportunity_to_reaffirm(db: PgPool) {
+    let mut a = acme(db).await;
+    let (_, version) = policy_with_draft(&mut a, "is_policy", "# Policy\n\nText.").await;
+    assert_eq!(sign_as(&a.app, a.ceo_user, a.org, version).await.status, StatusCode::SEE_OTHER);
+    let today = a.app.state.clock.now().date_naive();
+    let rules = |app: &TestApp| {
+        let db = app.db().clone();
+        let org = a.org;
+        async move { mandate::gaps::evaluate(&db, org, today).await.unwrap().gaps.into_iter().map(|g| (g.rule, g.severity)).collect::<Vec<_>>() }
+    };
+    assert!(!rules(&a.app).await.iter().any(|(r, _)| *r == "approver_left"));
+    sqlx::query("UPDATE people SET end_date = $2 WHERE id = $1").bind(a.ceo).bind(today - Duration::days(1)).execute(a.app.db()).await.unwrap();
+    let found = rules(&a.app).await;
+    assert!(found.contains(&("approver_left", mandate::gaps::model::Severity::Improvement)), "{found:?}");
+    assert!(!found.iter().any(|(r, _)| *r == "is_policy_not_top_signed" || *r == "no_is_policy"), "it stays approved: {found:?}");
+}
