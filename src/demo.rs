@@ -246,6 +246,7 @@ mod records {
             let state = requirements::State {
                 applicable: true,
                 exclusion_reason: String::new(),
+                exclusion_approved_by: None,
                 owner_id: Some(crate::ids::PersonId(person(owner))),
                 status,
                 notes: notes.into(),

@@ -72,7 +72,7 @@ fn record_files() -> Vec<(&'static str, &'static str, &'static [&'static str], S
             "records/requirements.csv",
             "Requirements with applicability, owner, status and how many evidence items support each",
             &["code", "clause", "title", "applies", "exclusion_reason", "owner", "status", "notes", "evidence_items"],
-            "SELECT r.code, r.clause, r.title, CASE WHEN COALESCE(s.applicable, true) THEN 'yes' ELSE 'no' END, COALESCE(s.exclusion_reason, ''),
+            "SELECT r.code, r.clause, r.title, CASE WHEN requirement_applies(r.code, s.applicable) THEN 'yes' ELSE 'no' END, COALESCE(s.exclusion_reason, ''),
                     COALESCE(o.name, ''), COALESCE(s.status, 'not_started'), COALESCE(s.notes, ''),
                     (SELECT count(*) FROM evidence_links l JOIN evidence_items i ON i.org_id = l.org_id AND i.id = l.item_id
                       WHERE l.org_id = p.org AND l.target_kind = 'requirement' AND l.target_id = r.id AND l.linked_at < p.cut AND i.created_at < p.cut)::text

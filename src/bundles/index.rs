@@ -246,7 +246,7 @@ pub async fn render<W: AsyncWrite + Unpin>(
     // One row per requirement × linked item, requirements in catalogue order.
     let mut rows = sqlx::query_as!(
         ReqRow,
-        r#"SELECT r.code, r.title, COALESCE(s.applicable, true) AS "applicable!", o.name AS "owner?", COALESCE(s.status, 'not_started') AS "status!",
+        r#"SELECT r.code, r.title, requirement_applies(r.code, s.applicable) AS "applicable!", o.name AS "owner?", COALESCE(s.status, 'not_started') AS "status!",
                 i.id AS "item_id?: EvidenceId", i.title AS "item_title?", i.evidence_date AS "evidence_date?", i.external_url AS "external_url?",
                 v.number AS "number?", v.filename AS "filename?"
            FROM requirements r

@@ -342,7 +342,7 @@ async fn read(tx: &mut Transaction<'static, Postgres>, org_id: OrgId, as_of: Nai
 
     let requirements = sqlx::query_as!(
         Requirement,
-        r#"SELECT r.id AS "id: RequirementId", r.code, r.clause, r.title, COALESCE(s.applicable, true) AS "applicable!", o.id AS "owner_id?: PersonId",
+        r#"SELECT r.id AS "id: RequirementId", r.code, r.clause, r.title, requirement_applies(r.code, s.applicable) AS "applicable!", o.id AS "owner_id?: PersonId",
                 o.name AS "owner_name?", COALESCE(s.status, 'not_started') AS "status!", COALESCE(ev.n, 0) AS "evidence!"
            FROM requirements r
            LEFT JOIN requirement_states s ON s.org_id = $1 AND s.requirement_id = r.id

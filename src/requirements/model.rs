@@ -31,6 +31,9 @@ pub struct Requirement {
     pub evidence: Vec<String>,
     pub applicable: bool,
     pub exclusion_reason: String,
+    /// The member of top management who approved the exclusion (the statement of applicability).
+    pub exclusion_approved_by: Option<PersonId>,
+    pub exclusion_approver_name: Option<String>,
     pub owner_id: Option<PersonId>,
     pub owner_name: Option<String>,
     pub owner_email: Option<String>,
@@ -41,11 +44,23 @@ pub struct Requirement {
     pub updated_at: Option<DateTime<Utc>>,
 }
 
+/// Whether a catalogue code is mandatory for certification: clauses 4 to 10
+/// always apply; only Annex A controls can be excluded. The database's
+/// `requirement_mandatory` states the same rule, and refuses an exclusion.
+pub fn is_mandatory(code: &str) -> bool {
+    !code.starts_with("A.")
+}
+
 impl Requirement {
+    pub fn mandatory(&self) -> bool {
+        is_mandatory(&self.code)
+    }
+
     pub fn state(&self) -> State {
         State {
             applicable: self.applicable,
             exclusion_reason: self.exclusion_reason.clone(),
+            exclusion_approved_by: self.exclusion_approved_by,
             owner_id: self.owner_id,
             status: self.status,
             notes: self.notes.clone(),
@@ -58,6 +73,7 @@ impl Requirement {
 pub struct State {
     pub applicable: bool,
     pub exclusion_reason: String,
+    pub exclusion_approved_by: Option<PersonId>,
     pub owner_id: Option<PersonId>,
     pub status: Status,
     pub notes: String,
@@ -73,6 +89,7 @@ impl State {
         };
         cmp("applicable", json!(self.applicable), json!(new.applicable));
         cmp("exclusion_reason", json!(self.exclusion_reason), json!(new.exclusion_reason));
+        cmp("exclusion_approved_by", json!(self.exclusion_approved_by), json!(new.exclusion_approved_by));
         cmp("owner_id", json!(self.owner_id), json!(new.owner_id));
         cmp("status", json!(self.status.as_str()), json!(new.status.as_str()));
         cmp("notes", json!(self.notes), json!(new.notes));
@@ -119,7 +136,8 @@ macro_rules! select_requirements {
             Requirement,
             r#"SELECT r.id AS "id: RequirementId", r.code, r.clause, c.title AS clause_title, r.title, r.summary,
                       r.auditor_looks_for, r.evidence,
-                      COALESCE(s.applicable, true) AS "applicable!", COALESCE(s.exclusion_reason, '') AS "exclusion_reason!",
+                      requirement_applies(r.code, s.applicable) AS "applicable!", COALESCE(s.exclusion_reason, '') AS "exclusion_reason!",
+                      s.exclusion_approved_by AS "exclusion_approved_by?: PersonId", xa.name AS "exclusion_approver_name?",
                       s.owner_id AS "owner_id?: PersonId", p.name AS "owner_name?", p.email AS "owner_email?",
                       p.user_id AS "owner_user_id?: UserId", COALESCE(p.end_date <= $2, false) AS "owner_left!",
                       COALESCE(s.status, 'not_started') AS "status!: Status", COALESCE(s.notes, '') AS "notes!",
@@ -128,14 +146,15 @@ macro_rules! select_requirements {
                  JOIN catalogue_clauses c ON c.framework = r.framework AND c.code = r.clause
                  LEFT JOIN requirement_states s ON s.org_id = $1 AND s.requirement_id = r.id
                  LEFT JOIN people p ON p.org_id = $1 AND p.id = s.owner_id
+                 LEFT JOIN people xa ON xa.org_id = $1 AND xa.id = s.exclusion_approved_by
                 WHERE r.retired_at IS NULL
                   AND ($3::text IS NULL OR r.clause = $3)
                   AND CASE WHEN $4::text IS NULL THEN true
                            WHEN $4 = 'none' THEN s.owner_id IS NULL
                            ELSE s.owner_id::text = $4 END
                   AND ($5::text IS NULL OR COALESCE(s.status, 'not_started') = $5)
-                  AND CASE $6::text WHEN 'yes' THEN COALESCE(s.applicable, true)
-                                    WHEN 'no' THEN NOT COALESCE(s.applicable, true) ELSE true END
+                  AND CASE $6::text WHEN 'yes' THEN requirement_applies(r.code, s.applicable)
+                                    WHEN 'no' THEN NOT requirement_applies(r.code, s.applicable) ELSE true END
                   AND ($7::uuid IS NULL OR r.id = $7)
                 ORDER BY r.framework, c.position, r.position"#,
             $org.0,
@@ -212,11 +231,19 @@ pub async fn save(
             return Err(AppError::BadRequest("The chosen owner is not in this organisation's directory.".into()));
         }
     }
+    if let Some(approver) = new.exclusion_approved_by.filter(|_| !new.applicable) {
+        let top = sqlx::query_scalar!(r#"SELECT top_management AS "top!" FROM people WHERE org_id = $1 AND id = $2"#, org_id.0, approver.0)
+            .fetch_optional(&mut *conn)
+            .await?;
+        if top != Some(true) {
+            return Err(AppError::BadRequest("An exclusion is approved by a member of top management: choose one from the directory.".into()));
+        }
+    }
     sqlx::query!(
-        "INSERT INTO requirement_states (org_id, requirement_id, applicable, exclusion_reason, owner_id, status, notes, updated_at, updated_by)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+        "INSERT INTO requirement_states (org_id, requirement_id, applicable, exclusion_reason, exclusion_approved_by, owner_id, status, notes, updated_at, updated_by)
+         VALUES ($1, $2, $3, $4, $10, $5, $6, $7, $8, $9)
          ON CONFLICT (org_id, requirement_id) DO UPDATE
-            SET applicable = $3, exclusion_reason = $4, owner_id = $5, status = $6, notes = $7, updated_at = $8, updated_by = $9",
+            SET applicable = $3, exclusion_reason = $4, exclusion_approved_by = $10, owner_id = $5, status = $6, notes = $7, updated_at = $8, updated_by = $9",
         org_id.0,
         before.id.0,
         new.applicable,
@@ -226,6 +253,7 @@ pub async fn save(
         new.notes,
         now,
         actor.user_id.map(|u| u.0),
+        new.exclusion_approved_by.filter(|_| !new.applicable).map(|p| p.0),
     )
     .execute(&mut *conn)
     .await?;

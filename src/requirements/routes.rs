@@ -119,6 +119,8 @@ pub struct StateForm {
     #[serde(default)]
     exclusion_reason: String,
     #[serde(default)]
+    exclusion_approved_by: String,
+    #[serde(default)]
     owner_id: String,
     #[serde(default)]
     status: String,
@@ -131,6 +133,7 @@ impl StateForm {
         StateForm {
             applicable: if r.applicable { "yes" } else { "no" }.into(),
             exclusion_reason: r.exclusion_reason.clone(),
+            exclusion_approved_by: r.exclusion_approved_by.map(|o| o.to_string()).unwrap_or_default(),
             owner_id: r.owner_id.map(|o| o.to_string()).unwrap_or_default(),
             status: r.status.as_str().into(),
             notes: r.notes.clone(),
@@ -152,13 +155,21 @@ impl StateForm {
         }
         if full {
             s.applicable = self.applicable != "no";
+            if !s.applicable && before.mandatory() {
+                errors.add("applicable", format!("{} is mandatory for certification: clauses 4 to 10 always apply.", before.code));
+                s.applicable = true;
+            }
             s.owner_id = parse_choice(&self.owner_id).map(PersonId);
             match parse_optional(&self.exclusion_reason, "the reason", 1000, true) {
                 Ok(v) if !s.applicable && v.is_empty() => {
-                    errors.add("exclusion_reason", "Say why this requirement does not apply: the auditor will ask.")
+                    errors.add("exclusion_reason", "Say why this control does not apply: the statement of applicability must justify it.")
                 }
                 Ok(v) => s.exclusion_reason = if s.applicable { String::new() } else { v },
                 Err(e) => errors.add("exclusion_reason", e),
+            }
+            s.exclusion_approved_by = if s.applicable { None } else { parse_choice(&self.exclusion_approved_by).map(PersonId) };
+            if !s.applicable && s.exclusion_approved_by.is_none() {
+                errors.add("exclusion_approved_by", "Name the member of top management who approved the exclusion.");
             }
         }
         if errors.is_empty() { Ok(s) } else { Err(errors) }

@@ -194,7 +194,7 @@ async fn a_compliant_organisation_has_no_gaps_and_each_rule_fires_when_broken(db
     fires!("no_resource_decision");
     app.action_item(org, c.meeting, "Patch the VPN", None, Some("2026-10-15")).await;
     fires!("overdue_actions");
-    sql(&app, "UPDATE meetings SET attendee_ids = '{}' WHERE id = $1", c.meeting).await;
+    sql(&app, "UPDATE meetings SET attendee_ids = '{}', chair_id = NULL WHERE id = $1", c.meeting).await;
     fires!("review_without_top_management");
     sql(&app, "UPDATE meetings SET minutes = '' WHERE id = $1", c.meeting).await;
     fires!("review_without_minutes");
@@ -240,6 +240,22 @@ async fn a_compliant_organisation_has_no_gaps_and_each_rule_fires_when_broken(db
     fires!("reporting_unassigned");
     sql(&app, "UPDATE role_appointments SET ended_on = '2026-10-01' WHERE role_id IN (SELECT id FROM isms_roles WHERE carries_conformance)", c.org).await;
     fires!("conformance_unassigned");
+    // A new version signed by the CEO, who then leaves: the policy stays approved.
+    let v2 = app.draft(org, c.policies[0], "# Policy\n\nReaffirmed.", None, Bump::Minor).await;
+    let v = mandate::policies::versions::model::version(app.db(), org, mandate::ids::VersionId(v2)).await.unwrap();
+    let signer = mandate::policies::versions::model::Signer {
+        user_id: None,
+        name: "Cee Eo".into(),
+        person_id: Some(mandate::ids::PersonId(c.ceo)),
+        top_management: true,
+        client_addr: "192.0.2.1".into(),
+        user_agent: "test".into(),
+    };
+    let mut tx = app.db().begin().await.unwrap();
+    mandate::policies::versions::model::sign(&mut tx, &Actor::system(Some(org), "test"), app.state.clock.now(), org, &v, &signer).await.unwrap();
+    tx.commit().await.unwrap();
+    sql(&app, "UPDATE people SET end_date = '2026-11-01' WHERE id = $1", c.ceo).await;
+    fires!("approver_left");
     sql(&app, "UPDATE policies SET kind = 'topic_specific' WHERE id = $1", c.policies[0]).await;
     fires!("no_is_policy");
     // Review periods are read against the day: a year on, every signed policy is due.

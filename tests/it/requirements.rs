@@ -72,18 +72,38 @@ async fn owners_status_and_exclusions_are_recorded_with_history(db: PgPool) {
     let list = c.get(&format!("/requirements?owner={ceo}")).await;
     assert_eq!(list.texts("main table tbody tr td:first-child"), vec!["5.1(c)"]);
 
-    let no_reason = c.post(&url, &[("applicable", "no"), ("status", "implemented"), ("exclusion_reason", "")]).await;
-    assert_eq!(no_reason.status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(no_reason.has("#f-exclusion_reason-error"));
-    let excluded = c.post(&url, &[("applicable", "no"), ("status", "implemented"), ("exclusion_reason", "Not relevant here.")]).await;
-    assert_eq!(excluded.status, StatusCode::SEE_OTHER);
-    let (applicable, reason): (bool, String) = sqlx::query_as("SELECT applicable, exclusion_reason FROM requirement_states WHERE org_id = $1 AND requirement_id = $2")
+    // Clauses 4 to 10 are mandatory: 5.1(c) cannot be excluded, in the form or in the database.
+    let mandatory = c.post(&url, &[("applicable", "no"), ("status", "implemented"), ("exclusion_reason", "Not relevant here.")]).await;
+    assert_eq!(mandatory.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(mandatory.texts("#f-applicable-error").concat().contains("5.1(c) is mandatory for certification"), "{}", mandatory.body);
+    assert!(!c.get(&url).await.has("input[name=applicable]"), "a mandatory requirement offers no choice");
+    let refused = sqlx::query("UPDATE requirement_states SET applicable = false, exclusion_reason = 'x' WHERE org_id = $1 AND requirement_id = $2")
         .bind(org)
         .bind(id("5.1(c)"))
-        .fetch_one(app.db())
-        .await
-        .unwrap();
-    assert_eq!((applicable, reason.as_str()), (false, "Not relevant here."));
+        .execute(app.db())
+        .await;
+    assert!(refused.unwrap_err().to_string().contains("mandatory for certification"));
+
+    // An Annex A control is excluded through the statement of applicability: a justification and a top-management approver.
+    let control = format!("/requirements/{}", id("A.5.4"));
+    let no_reason = c.post(&control, &[("applicable", "no"), ("status", "implemented"), ("exclusion_reason", "")]).await;
+    assert_eq!(no_reason.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(no_reason.has("#f-exclusion_reason-error") && no_reason.has("#f-exclusion_approved_by-error"));
+    let staff = app.person(org, "Staff", "staff@acme.example", false).await;
+    let not_top = c.post(&control, &[("applicable", "no"), ("status", "implemented"), ("exclusion_reason", "No staff."), ("exclusion_approved_by", &staff.to_string())]).await;
+    assert_eq!(not_top.status, StatusCode::BAD_REQUEST, "{}", not_top.body);
+    let excluded = c.post(&control, &[("applicable", "no"), ("status", "implemented"), ("exclusion_reason", "Not relevant here."), ("exclusion_approved_by", &ceo.to_string())]).await;
+    assert_eq!(excluded.status, StatusCode::SEE_OTHER, "{}", excluded.body);
+    let (applicable, reason, approver): (bool, String, Option<Uuid>) =
+        sqlx::query_as("SELECT applicable, exclusion_reason, exclusion_approved_by FROM requirement_states WHERE org_id = $1 AND requirement_id = $2")
+            .bind(org)
+            .bind(id("A.5.4"))
+            .fetch_one(app.db())
+            .await
+            .unwrap();
+    assert_eq!((applicable, reason.as_str(), approver), (false, "Not relevant here.", Some(ceo)));
+    let page = c.get(&control).await;
+    assert!(page.texts("#f-exclusion_approved_by option[selected]").concat().contains("Cee Eo"), "{}", page.body);
 
     // An owner from another organisation is refused.
     let other_owner = app.user("owner@other.example", "Other").await;
