@@ -2,7 +2,7 @@
 //! the organisation as of a day and returning the gaps it finds. No
 //! database here, so every rule is tested on plain data.
 use super::model::{Affected, Gap, Severity};
-use super::snapshot::{Appointment, Snapshot};
+use super::snapshot::{Appointment, Role, Snapshot};
 use crate::leadership::meetings::next_review_due;
 use crate::policies::onboarding::Timing;
 use crate::policies::versions::model::{PolicyKind, review_due};
@@ -96,7 +96,7 @@ fn conformance_unassigned(s: &Snapshot, rule: &Rule) -> Vec<Gap> {
 }
 
 fn reporting_unassigned(s: &Snapshot, rule: &Rule) -> Vec<Gap> {
-    unassigned(s, rule, |r| r.carries_reporting, "5.3(b), reporting ISMS performance to top management")
+    unassigned(s, rule, |r| r.carries_reporting, "5.3(b), telling top management how the ISMS is doing")
 }
 
 fn appointer_not_top_management(s: &Snapshot, rule: &Rule) -> Vec<Gap> {
@@ -164,6 +164,23 @@ fn raci_incomplete(s: &Snapshot, rule: &Rule) -> Vec<Gap> {
         }
     }
     rule.listing("The RACI matrix has gaps", affected, "/raci")
+}
+
+/// An activity standing for 5.3(a) or (b) must be accountable to a role that
+/// carries that assignment: the RACI and the 5.3 roles tell one story.
+fn raci_disagrees_with_roles(s: &Snapshot, rule: &Rule) -> Vec<Gap> {
+    let affected = s
+        .raci
+        .iter()
+        .filter_map(|a| {
+            let code = a.assignment.as_deref()?;
+            let carries = |r: &Role| if code == "5.3(a)" { r.carries_conformance } else { r.carries_reporting };
+            let wrong: Vec<&str> =
+                a.accountable_roles.iter().filter_map(|id| s.roles.iter().find(|r| r.id == *id)).filter(|r| !carries(r)).map(|r| r.name.as_str()).collect();
+            (!wrong.is_empty()).then(|| Affected::new(&a.name, format!("accountable: {}, which does not carry {code}", wrong.join(", ")), Some("/raci".into())))
+        })
+        .collect();
+    rule.listing("The RACI matrix and the 5.3 roles disagree", affected, "/raci")
 }
 
 // ---------- 5.2 policy ----------
@@ -384,6 +401,17 @@ fn review_without_minutes(s: &Snapshot, rule: &Rule) -> Vec<Gap> {
     rule.listing(format!("Management reviews without minutes more than {grace} day(s) after they were held"), affected, "/meetings")
 }
 
+/// The latest held review should have considered every input of 9.3.2.
+fn review_inputs_incomplete(s: &Snapshot, rule: &Rule) -> Vec<Gap> {
+    let Some(last) = held_reviews(s).max_by_key(|m| m.held_on) else { return Vec::new() };
+    let missing: Vec<&str> = crate::leadership::meetings::INPUTS.iter().filter(|(k, _)| !last.inputs.iter().any(|i| i == k)).map(|(_, label)| *label).collect();
+    if missing.is_empty() {
+        return Vec::new();
+    }
+    let affected = missing.iter().map(|m| Affected::new(*m, "not recorded as considered", Some(format!("/meetings/{}", last.id)))).collect();
+    vec![rule.gap(format!("The last management review ({}) left out {} of the inputs clause 9.3.2 lists", last.title, missing.len()), affected, missing.len(), format!("/meetings/{}", last.id))]
+}
+
 fn review_without_top_management(s: &Snapshot, rule: &Rule) -> Vec<Gap> {
     let affected = held_reviews(s)
         .filter(|m| !m.top_present)
@@ -495,7 +523,7 @@ fn evidence_expired(s: &Snapshot, rule: &Rule) -> Vec<Gap> {
 }
 
 /// Every rule, in the order the gap list shows them within a severity.
-pub const RULES: [Rule; 32] = [
+pub const RULES: [Rule; 34] = [
     Rule {
         key: "conformance_unassigned",
         name: "5.3(a) unassigned",
@@ -575,6 +603,16 @@ pub const RULES: [Rule; 32] = [
         why: "Every activity needs exactly one accountable role, and every role a holder; otherwise accountability is shared by nobody.",
         fix_label: "Complete the matrix",
         check: raci_incomplete,
+    },
+    Rule {
+        key: "raci_disagrees_with_roles",
+        name: "RACI and 5.3 roles disagree",
+        requirements: &["5.3(a)", "5.3(b)"],
+        severity: Severity::Minor,
+        grade: "Both assignments are made; the lapse is that the matrix names a different role as accountable for one of them.",
+        why: "When the RACI says one role answers for conformity or for reporting and the appointments say another, the auditor asks who really does, and both records lose credibility.",
+        fix_label: "Open the RACI matrix",
+        check: raci_disagrees_with_roles,
     },
     Rule {
         key: "no_is_policy",
@@ -735,6 +773,16 @@ pub const RULES: [Rule; 32] = [
         why: "A management review that top management did not attend is not a management review.",
         fix_label: "Record who attended",
         check: review_without_top_management,
+    },
+    Rule {
+        key: "review_inputs_incomplete",
+        name: "Review inputs incomplete",
+        requirements: &["5.1(e)"],
+        severity: Severity::Minor,
+        grade: "The review took place; the lapse is in what it considered.",
+        why: "Clause 9.3.2 lists what a management review must consider, including changes in what interested parties need. Auditors read the minutes against that list.",
+        fix_label: "Open the review",
+        check: review_inputs_incomplete,
     },
     Rule {
         key: "overdue_actions",
@@ -910,7 +958,7 @@ mod tests {
             }],
             roles: vec![role(10, true, false), role(11, false, true), role(12, false, false)],
             appointments: vec![appointment(20, 10, false), appointment(21, 11, false), appointment(22, 12, false)],
-            raci: vec![RaciActivity { id: RaciActivityId(id(30)), name: "Run the review".into(), accountable: 1 }],
+            raci: vec![RaciActivity { id: RaciActivityId(id(30)), name: "Run the review".into(), accountable: 1, assignment: None, accountable_roles: Vec::new() }],
             policies: vec![
                 policy(40, PolicyKind::IsPolicy, "2026-03-01"),
                 policy(41, PolicyKind::ManagementStatement, "2026-03-01"),
@@ -933,6 +981,7 @@ mod tests {
                 top_present: true,
                 signed: true,
                 decisions: "Fund it".into(),
+                inputs: crate::leadership::meetings::INPUTS.iter().map(|(k, _)| k.to_string()).collect(),
             }],
             actions: vec![Action { id: ActionItemId(id(90)), title: "Patch".into(), meeting_title: None, owner_name: None, due_on: Some(d("2026-12-01")) }],
             decisions: vec![Decision {
@@ -989,6 +1038,10 @@ mod tests {
                 s.appointments[0].person_top = true;
                 s.appointments[0].no_hats_note = true;
             }),
+            ("raci_disagrees_with_roles", |s| {
+                s.raci[0].assignment = Some("5.3(b)".into());
+                s.raci[0].accountable_roles = vec![s.roles[0].id];
+            }),
             ("raci_incomplete", |s| s.raci[0].accountable = 2),
             ("raci_incomplete", |s| s.raci[0].accountable = 0),
             ("raci_incomplete", |s| {
@@ -1013,6 +1066,9 @@ mod tests {
             ("no_management_review", |s| s.cadence_months = 3),
             ("review_without_minutes", |s| s.meetings[0].has_minutes = false),
             ("review_without_top_management", |s| s.meetings[0].top_present = false),
+            ("review_inputs_incomplete", |s| {
+                s.meetings[0].inputs.retain(|i| i != "interested_parties");
+            }),
             ("overdue_actions", |s| s.actions[0].due_on = Some(d("2026-11-01"))),
             ("no_resource_decision", |s| s.decisions[0].decided_on = Some(d("2025-11-02"))),
             ("no_resource_decision", |s| s.decisions[0].decider_top = Some(false)),

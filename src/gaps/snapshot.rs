@@ -86,6 +86,10 @@ pub struct RaciActivity {
     pub id: RaciActivityId,
     pub name: String,
     pub accountable: i64,
+    /// The 5.3 assignment it stands for ("5.3(a)", "5.3(b)"), if any.
+    pub assignment: Option<String>,
+    /// The roles accountable for it.
+    pub accountable_roles: Vec<RoleId>,
 }
 
 #[derive(Debug, Clone)]
@@ -187,6 +191,8 @@ pub struct Meeting {
     pub top_present: bool,
     pub signed: bool,
     pub decisions: String,
+    /// The 9.3.2 inputs it considered (`leadership::meetings::INPUTS` keys).
+    pub inputs: Vec<String>,
 }
 
 impl Meeting {
@@ -397,12 +403,13 @@ async fn read(tx: &mut Transaction<'static, Postgres>, org_id: OrgId, as_of: Nai
 
     let raci = sqlx::query_as!(
         RaciActivity,
-        r#"SELECT a.id AS "id: RaciActivityId", a.name, count(r.id) FILTER (WHERE c.letters IN ('A', 'AR')) AS "accountable!"
+        r#"SELECT a.id AS "id: RaciActivityId", a.name, count(r.id) FILTER (WHERE c.letters IN ('A', 'AR')) AS "accountable!", a.assignment,
+                COALESCE(array_agg(r.id) FILTER (WHERE c.letters IN ('A', 'AR') AND r.id IS NOT NULL), '{}') AS "accountable_roles!: Vec<RoleId>"
            FROM raci_activities a
            LEFT JOIN raci_cells c ON c.org_id = a.org_id AND c.activity_id = a.id
            LEFT JOIN isms_roles r ON r.org_id = c.org_id AND r.id = c.role_id AND r.created_at < $3 AND (r.retired_at IS NULL OR r.retired_at >= $3)
           WHERE a.org_id = $1 AND a.created_at < $3 AND (a.retired_at IS NULL OR a.retired_at >= $3) AND $2::date IS NOT NULL
-          GROUP BY a.id, a.name, a.position ORDER BY a.position, a.name"#,
+          GROUP BY a.id, a.name, a.position, a.assignment ORDER BY a.position, a.name"#,
         org,
         as_of,
         cut,
@@ -568,7 +575,7 @@ async fn read(tx: &mut Transaction<'static, Postgres>, org_id: OrgId, as_of: Nai
                 (btrim(m.minutes) <> '' OR EXISTS (SELECT 1 FROM evidence_links l WHERE l.org_id = m.org_id AND l.target_kind = 'meeting'
                                                      AND l.target_id = m.id AND l.linked_at < $3)) AS "has_minutes!",
                 EXISTS (SELECT 1 FROM people p WHERE p.org_id = m.org_id AND p.id = ANY(m.attendee_ids || m.chair_id) AND (p.id IN (SELECT top_management_as_of($1, $3)))) AS "top_present!",
-                (m.signed_off_at IS NOT NULL AND m.signed_off_at < $3) AS "signed!", m.decisions
+                (m.signed_off_at IS NOT NULL AND m.signed_off_at < $3) AS "signed!", m.decisions, m.inputs
            FROM meetings m LEFT JOIN people c ON c.org_id = m.org_id AND c.id = m.chair_id
           WHERE m.org_id = $1 AND m.created_at < $3 AND $2::date IS NOT NULL
           ORDER BY COALESCE(m.held_on, m.planned_on) DESC NULLS LAST, m.created_at DESC"#,

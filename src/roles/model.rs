@@ -18,13 +18,20 @@ pub const LINK_DAYS: i64 = 30;
 /// The two assignments clause 5.3 makes mandatory.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Assignment {
-    /// 5.3(a): making sure the ISMS conforms to the standard.
+    /// 5.3(a): keeping the ISMS in line with ISO/IEC 27001.
     Conformance,
-    /// 5.3(b): reporting on ISMS performance to top management.
+    /// 5.3(b): telling top management how the ISMS is doing.
     Reporting,
 }
 
 impl Assignment {
+    pub const ALL: [Assignment; 2] = [Assignment::Conformance, Assignment::Reporting];
+
+    /// The assignment a code names ("5.3(a)", "5.3(b)").
+    pub fn from_code(code: &str) -> Option<Assignment> {
+        Assignment::ALL.into_iter().find(|a| a.code() == code)
+    }
+
     pub fn code(self) -> &'static str {
         match self {
             Assignment::Conformance => "5.3(a)",
@@ -33,8 +40,8 @@ impl Assignment {
     }
     pub fn label(self) -> &'static str {
         match self {
-            Assignment::Conformance => "ensures the ISMS conforms to ISO/IEC 27001",
-            Assignment::Reporting => "reports ISMS performance to top management",
+            Assignment::Conformance => "keeps the ISMS in line with ISO/IEC 27001",
+            Assignment::Reporting => "tells top management how the ISMS is doing",
         }
     }
 }

@@ -1,7 +1,7 @@
 //! The RACI matrix: activities × ISMS roles, each cell Responsible,
 //! Accountable, Consulted or Informed. Every activity needs exactly one
 //! Accountable role; the page names the rows that break this.
-use super::model::{self as roles, Appointment, Role};
+use super::model::{self as roles, Appointment, Assignment, Role};
 use super::starter;
 use crate::audit::{self, Actor};
 use crate::error::{AppError, AppResult};
@@ -134,15 +134,24 @@ pub async fn save_cells(
     Ok(changes.len())
 }
 
-pub async fn create_activity(conn: &mut PgConnection, actor: &Actor, now: DateTime<Utc>, org_id: OrgId, name: &str) -> AppResult<RaciActivityId> {
+/// Adds an activity; `assignment` when it stands for one of the 5.3 assignments.
+pub async fn create_activity(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    now: DateTime<Utc>,
+    org_id: OrgId,
+    name: &str,
+    assignment: Option<Assignment>,
+) -> AppResult<RaciActivityId> {
     let id = RaciActivityId::new();
     let done = sqlx::query!(
-        "INSERT INTO raci_activities (id, org_id, name, position, created_at)
-         VALUES ($1, $2, $3, (SELECT COALESCE(max(position), 0) + 1 FROM raci_activities WHERE org_id = $2), $4)",
+        "INSERT INTO raci_activities (id, org_id, name, position, created_at, assignment)
+         VALUES ($1, $2, $3, (SELECT COALESCE(max(position), 0) + 1 FROM raci_activities WHERE org_id = $2), $4, $5)",
         id.0,
         org_id.0,
         name,
         now,
+        assignment.map(Assignment::code),
     )
     .execute(&mut *conn)
     .await;
@@ -150,11 +159,15 @@ pub async fn create_activity(conn: &mut PgConnection, actor: &Actor, now: DateTi
         Err(sqlx::Error::Database(d)) if d.constraint() == Some("raci_activities_name_key") => {
             return Err(AppError::Conflict(format!("The matrix already has an activity called \"{name}\".")));
         }
+        Err(sqlx::Error::Database(d)) if d.constraint() == Some("raci_activities_assignment_key") => {
+            let code = assignment.map(Assignment::code).unwrap_or_default();
+            return Err(AppError::Conflict(format!("Another activity already stands for {code}: retire it first, or add this one without it.")));
+        }
         other => {
             other?;
         }
     }
-    audit::record(conn, actor, now, "raci.activity_added", "raci_activity", id, json!({"name": name})).await?;
+    audit::record(conn, actor, now, "raci.activity_added", "raci_activity", id, json!({"name": name, "assignment": assignment.map(Assignment::code)})).await?;
     Ok(id)
 }
 
@@ -195,7 +208,7 @@ pub async fn add_starting_activities(conn: &mut PgConnection, actor: &Actor, now
         if existing.contains(&name.to_lowercase()) {
             continue;
         }
-        let id = create_activity(conn, actor, now, org_id, name).await?;
+        let id = create_activity(conn, actor, now, org_id, name, starter::assignment_of(name)).await?;
         for (role_name, letters) in cells {
             if let Some(role) = roles.iter().find(|r| r.name.eq_ignore_ascii_case(role_name)) {
                 sqlx::query!(

@@ -778,12 +778,19 @@ async fn raci_save(State(state): State<AppState>, me: Member, Form(fields): Form
 struct ActivityForm {
     #[serde(default)]
     name: String,
+    /// "5.3(a)" or "5.3(b)" when the activity stands for that assignment.
+    #[serde(default)]
+    assignment: String,
 }
 
 async fn add_activity(State(state): State<AppState>, me: Member, Form(form): Form<ActivityForm>) -> AppResult<Response> {
     let name = parse_text(&form.name, "the activity", 200).map_err(AppError::BadRequest)?;
+    let assignment = match form.assignment.trim() {
+        "" => None,
+        code => Some(model::Assignment::from_code(code).ok_or_else(|| AppError::BadRequest("Choose 5.3(a), 5.3(b) or neither.".into()))?),
+    };
     let mut tx = state.db.begin().await?;
-    raci::create_activity(&mut tx, &me.actor(), state.clock.now(), me.org_id, &name).await?;
+    raci::create_activity(&mut tx, &me.actor(), state.clock.now(), me.org_id, &name, assignment).await?;
     tx.commit().await?;
     Ok(redirect_with(&state, "/raci?edit=1", Flash::success(format!("\"{name}\" was added. Now mark who does what."))))
 }

@@ -94,11 +94,11 @@ pub const ACTIVITIES: [(&str, &[(&str, Letters)]); 7] = [
         &[("Top-management sponsor", Letters::A), ("ISMS lead", Letters::R), ("IT manager", Letters::C), ("HR manager", Letters::C), ("Internal auditor", Letters::C), ("Risk owner", Letters::C)],
     ),
     (
-        "Report ISMS performance to top management (5.3 b)",
+        "Tell top management how the ISMS is doing (5.3 b)",
         &[("ISMS lead", Letters::AR), ("Internal auditor", Letters::C), ("Top-management sponsor", Letters::I)],
     ),
     (
-        "Ensure the ISMS conforms to ISO/IEC 27001 (5.3 a)",
+        "Keep the ISMS in line with ISO/IEC 27001 (5.3 a)",
         &[("ISMS lead", Letters::AR), ("Internal auditor", Letters::C), ("Top-management sponsor", Letters::I), ("Departmental contact", Letters::I)],
     ),
     (
@@ -106,6 +106,15 @@ pub const ACTIVITIES: [(&str, &[(&str, Letters)]); 7] = [
         &[("ISMS lead", Letters::A), ("IT manager", Letters::R), ("HR manager", Letters::C), ("Top-management sponsor", Letters::I), ("Departmental contact", Letters::I)],
     ),
 ];
+
+/// The starting activity that stands for a 5.3 assignment, if any.
+pub fn assignment_of(activity: &str) -> Option<super::model::Assignment> {
+    match activity {
+        "Keep the ISMS in line with ISO/IEC 27001 (5.3 a)" => Some(super::model::Assignment::Conformance),
+        "Tell top management how the ISMS is doing (5.3 b)" => Some(super::model::Assignment::Reporting),
+        _ => None,
+    }
+}
 
 #[cfg(test)]
 mod tests {
@@ -116,6 +125,20 @@ mod tests {
         assert!(ROLES.iter().any(|r| r.conformance));
         assert!(ROLES.iter().any(|r| r.reporting));
         assert!(ROLES.iter().all(|r| !r.authorities.is_empty() && !r.responsibilities.is_empty()));
+    }
+
+    #[test]
+    fn both_assignments_have_a_starting_activity_accountable_to_their_role() {
+        for a in super::super::model::Assignment::ALL {
+            let (name, cells) = ACTIVITIES.iter().find(|(n, _)| assignment_of(n) == Some(a)).expect("an activity per assignment");
+            let (role, _) = cells.iter().find(|(_, l)| l.is_accountable()).unwrap();
+            let r = ROLES.iter().find(|r| r.name == *role).unwrap();
+            let carries = match a {
+                super::super::model::Assignment::Conformance => r.conformance,
+                super::super::model::Assignment::Reporting => r.reporting,
+            };
+            assert!(carries, "{name}: the accountable role {role} carries {}", a.code());
+        }
     }
 
     #[test]

@@ -174,6 +174,11 @@ async fn a_compliant_organisation_has_no_gaps_and_each_rule_fires_when_broken(db
             steps.push($rule);
         };
     }
+    // The activity said to stand for 5.3(b) is accountable to the 5.3(a) role; then it stands for nothing again.
+    sql(&app, "UPDATE raci_activities SET assignment = '5.3(b)' WHERE id = $1", c.activity).await;
+    fires!("raci_disagrees_with_roles");
+    sql(&app, "UPDATE raci_activities SET assignment = NULL WHERE id = $1", c.activity).await;
+    assert!(!rules_on(&app, org, today).await.contains(&"raci_disagrees_with_roles"));
     let (old, _) = app.evidence(org, "Old plan", "old.pdf", b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n").await;
     sql(&app, "UPDATE evidence_items SET valid_until = '2026-10-01' WHERE id = $1", old).await;
     let mut tx = app.db().begin().await.unwrap();
@@ -194,6 +199,8 @@ async fn a_compliant_organisation_has_no_gaps_and_each_rule_fires_when_broken(db
     fires!("no_resource_decision");
     app.action_item(org, c.meeting, "Patch the VPN", None, Some("2026-10-15")).await;
     fires!("overdue_actions");
+    sql(&app, "UPDATE meetings SET inputs = '{earlier_actions,context,performance,feedback,risk,improvement}' WHERE id = $1", c.meeting).await;
+    fires!("review_inputs_incomplete");
     sql(&app, "UPDATE meetings SET attendee_ids = '{}', chair_id = NULL WHERE id = $1", c.meeting).await;
     fires!("review_without_top_management");
     sql(&app, "UPDATE meetings SET minutes = '' WHERE id = $1", c.meeting).await;

@@ -226,3 +226,25 @@ async fn the_raci_page_names_rows_without_exactly_one_a(db: PgPool) {
     let theirs: i64 = sqlx::query_scalar("SELECT count(*) FROM raci_cells WHERE org_id = $1").bind(other).fetch_one(a.app.db()).await.unwrap();
     assert_eq!(theirs, 0);
 }
+
+/// An activity of the RACI can stand for 5.3(a) or (b), one at a time; the
+/// starting set marks its two, each accountable to the role carrying it.
+#[sqlx::test]
+async fn raci_activities_can_stand_for_a_5_3_assignment(db: PgPool) {
+    let mut a = acme(db).await;
+    let added = a.lead.post("/raci/activities", &[("name", "Keep us certified"), ("assignment", "5.3(a)")]).await;
+    assert_eq!(added.status, StatusCode::SEE_OTHER, "{}", added.body);
+    let again = a.lead.post("/raci/activities", &[("name", "Also conformity"), ("assignment", "5.3(a)")]).await;
+    assert_eq!(again.status, StatusCode::CONFLICT);
+    assert!(again.body.contains("Another activity already stands for 5.3(a)"), "{}", again.body);
+    let bad = a.lead.post("/raci/activities", &[("name", "Odd"), ("assignment", "5.3(c)")]).await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    let stored: Vec<(String, Option<String>)> = sqlx::query_as("SELECT name, assignment FROM raci_activities WHERE org_id = $1 ORDER BY position")
+        .bind(a.org)
+        .fetch_all(a.app.db())
+        .await
+        .unwrap();
+    assert_eq!(stored, vec![("Keep us certified".to_string(), Some("5.3(a)".to_string()))]);
+    assert!(a.lead.get("/raci").await.has("select#f-assignment"));
+    let _ = (a.role, a.ceo, a.ceo_user, a.ops, a.alice, a.lead_user);
+}

@@ -300,7 +300,7 @@ impl TestApp {
 
     pub async fn activity(&self, org: OrgId, name: &str) -> Uuid {
         let mut tx = self.db().begin().await.unwrap();
-        let id = mandate::roles::raci::create_activity(&mut tx, &self.system(org), self.state.clock.now(), org, name).await.unwrap();
+        let id = mandate::roles::raci::create_activity(&mut tx, &self.system(org), self.state.clock.now(), org, name, None).await.unwrap();
         tx.commit().await.unwrap();
         id.0
     }
@@ -314,6 +314,7 @@ impl TestApp {
             held_on: Some(held_on.parse().unwrap()),
             chair_id: Some(mandate::ids::PersonId(chair)),
             attendee_ids: vec![mandate::ids::PersonId(chair)],
+            inputs: meetings::INPUTS.iter().map(|(k, _)| k.to_string()).collect(),
             minutes: minutes.into(),
             ..Default::default()
         };

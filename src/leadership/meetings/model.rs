@@ -29,13 +29,16 @@ crate::text_enum! {
 }
 
 /// What a management review should look at.
-pub const INPUTS: [(&str, &str); 6] = [
-    ("earlier_actions", "Status of actions from earlier reviews"),
-    ("context", "Changes in internal and external issues"),
-    ("performance", "Security performance: nonconformities, monitoring, audit results, objectives"),
-    ("feedback", "Feedback from interested parties"),
-    ("risk", "Risk assessment results and the treatment plan"),
-    ("improvement", "Opportunities for continual improvement"),
+/// What a management review considers, in the order of clause 9.3.2 of the
+/// 2022 edition (the gap list names a review that left any out).
+pub const INPUTS: [(&str, &str); 7] = [
+    ("earlier_actions", "Where the actions of earlier reviews stand"),
+    ("context", "What changed inside and outside the organisation that bears on the ISMS"),
+    ("interested_parties", "What changed in what interested parties need and expect"),
+    ("performance", "How security performs, and its trends: nonconformities and corrective actions, monitoring, audit results, objectives"),
+    ("feedback", "What interested parties have told us"),
+    ("risk", "Risk assessment results and where the treatment plan stands"),
+    ("improvement", "Chances to improve"),
 ];
 
 /// When the next management review is due: the last one held plus the

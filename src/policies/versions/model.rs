@@ -27,7 +27,7 @@ crate::text_enum! {
 /// The 5.2 content checks an information security policy must pass.
 pub const CHECKS: [(&str, &str); 4] = [
     ("check_purpose", "5.2(a) It suits the organisation's purpose"),
-    ("check_objectives", "5.2(b) It sets security objectives or a framework for setting them"),
+    ("check_objectives", "5.2(b) It states security objectives, or how and by whom they are set"),
     ("check_requirements", "5.2(c) It commits to meeting applicable requirements"),
     ("check_improvement", "5.2(d) It commits to continual improvement"),
 ];
