@@ -644,7 +644,8 @@ mod records {
             kind,
             owner_id: Some(person("priya.shah@acme.example")),
             review_months: 12,
-            audience: Audience::AllStaff,
+            audience: crate::policies::versions::model::default_audience(kind),
+            audience_reason: String::new(),
             public,
         };
         // (policy, [(text, bump, days ago, signer)])

@@ -124,7 +124,7 @@ fn record_files() -> Vec<(&'static str, &'static str, &'static [&'static str], S
                                            WHERE a.org_id = p.org AND a.person_id = x.id AND v.policy_id = cur.policy_id AND v.major = cur.major
                                              AND a.acknowledged_at < p.cut) THEN 'yes' ELSE 'no' END
                    FROM p CROSS JOIN LATERAL (
-                          SELECT DISTINCT ON (pol.id) pol.id AS policy_id, pol.title, pol.audience, pol.audience_departments, v.major, v.minor
+                          SELECT DISTINCT ON (pol.id) pol.id AS policy_id, pol.title, policy_audience(pol.kind, pol.audience, pol.audience_reason) AS audience, pol.audience_departments, v.major, v.minor
                             FROM policies pol JOIN policy_versions v ON v.org_id = pol.org_id AND v.policy_id = pol.id AND v.approved_at < p.cut
                            WHERE pol.org_id = p.org AND pol.created_at < p.cut
                            ORDER BY pol.id, v.major DESC, v.minor DESC) cur

@@ -171,7 +171,7 @@ pub async fn mine(db: &PgPool, org_id: OrgId, user_id: UserId, today: NaiveDate)
            JOIN LATERAL (SELECT v.id, v.major, v.minor FROM policy_versions v WHERE v.org_id = pol.org_id AND v.policy_id = pol.id AND v.approved_at IS NOT NULL
                           ORDER BY v.major DESC, v.minor DESC LIMIT 1) cur ON true
            JOIN people p ON p.org_id = pol.org_id AND p.id = $2
-                AND in_audience(pol.audience, pol.audience_departments, p.kind, p.line_manager, p.department)
+                AND in_audience(policy_audience(pol.kind, pol.audience, pol.audience_reason), pol.audience_departments, p.kind, p.line_manager, p.department)
           WHERE pol.org_id = $1 AND $3::date IS NOT NULL AND NOT EXISTS (
                 SELECT 1 FROM acknowledgements a JOIN policy_versions v ON v.org_id = a.org_id AND v.id = a.policy_version_id
                  WHERE a.org_id = pol.org_id AND a.person_id = p.id AND v.policy_id = pol.id AND v.major = cur.major)

@@ -449,7 +449,7 @@ async fn read(tx: &mut Transaction<'static, Postgres>, org_id: OrgId, as_of: Nai
         PolicyFigures,
         r#"WITH cur AS MATERIALIZED (
             SELECT row_number() OVER () AS k, c.* FROM (
-              SELECT DISTINCT ON (pol.id) pol.id AS policy_id, pol.audience, pol.audience_departments, v.major
+              SELECT DISTINCT ON (pol.id) pol.id AS policy_id, policy_audience(pol.kind, pol.audience, pol.audience_reason) AS audience, pol.audience_departments, v.major
                 FROM policies pol JOIN policy_versions v ON v.org_id = pol.org_id AND v.policy_id = pol.id AND v.approved_at < $3
                WHERE pol.org_id = $1 AND pol.created_at < $3
                ORDER BY pol.id, v.major DESC, v.minor DESC) c),

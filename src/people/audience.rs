@@ -11,6 +11,8 @@ crate::text_enum! {
         Contractors = "contractors" => "Contractors only",
         Managers = "managers" => "Line managers only",
         Departments = "departments" => "Chosen departments",
+        /// Policies only: approved and published, nobody is asked to acknowledge.
+        Published = "published" => "Published only: nobody is asked to acknowledge it",
     }
 }
 
@@ -21,6 +23,8 @@ pub enum Audience {
     Contractors,
     Managers,
     Departments(Vec<String>),
+    /// Policies only: approved and published; nobody acknowledges.
+    Published,
 }
 
 impl Audience {
@@ -32,6 +36,7 @@ impl Audience {
             AudienceKind::Contractors => Audience::Contractors,
             AudienceKind::Managers => Audience::Managers,
             AudienceKind::Departments => Audience::Departments(departments.to_vec()),
+            AudienceKind::Published => Audience::Published,
         }
     }
 
@@ -47,6 +52,7 @@ impl Audience {
             Audience::Contractors => AudienceKind::Contractors,
             Audience::Managers => AudienceKind::Managers,
             Audience::Departments(_) => AudienceKind::Departments,
+            Audience::Published => AudienceKind::Published,
         }
     }
 
@@ -77,8 +83,14 @@ impl Audience {
             Audience::Contractors => p.kind == Kind::Contractor,
             Audience::Managers => p.line_manager,
             Audience::Departments(d) => d.contains(&p.department),
+            Audience::Published => false,
         }
     }
+}
+
+/// The audience kinds a training module may have (publishing is for policies).
+pub fn module_choices() -> Vec<(&'static str, &'static str)> {
+    AudienceKind::choices().into_iter().filter(|(k, _)| *k != AudienceKind::Published.as_str()).collect()
 }
 
 /// The same rule as `includes`, as an SQL condition: `target` is the alias of

@@ -69,7 +69,7 @@ async fn overview_view(state: &AppState, me: &Member, form: ModuleForm, errors: 
         layout: Layout::build(&state.db, &me.visitor, "Training").await?,
         rows,
         kinds: ModuleKind::ALL.to_vec(),
-        audiences: AudienceKind::choices(),
+        audiences: crate::people::audience::module_choices(),
         departments: people::departments(&state.db, me.org_id).await?,
         form,
         errors,
@@ -128,7 +128,8 @@ impl ModuleForm {
             }
         };
         let departments: Vec<String> = self.departments.split(',').map(|d| d.trim().to_string()).filter(|d| !d.is_empty()).collect();
-        let audience_kind = self.audience.parse().unwrap_or(AudienceKind::AllStaff);
+        // Publishing is for policies: a module is for people who take it.
+        let audience_kind = self.audience.parse().ok().filter(|k| *k != AudienceKind::Published).unwrap_or(AudienceKind::AllStaff);
         if audience_kind == AudienceKind::Departments && departments.is_empty() {
             errors.add("departments", "Name the departments, separated by commas.");
         }
@@ -211,7 +212,7 @@ async fn module_view(state: &AppState, me: &Member, module: Module, form: Module
         layout: Layout::build(&state.db, &me.visitor, module.title.clone()).await?,
         people: people::choices(&state.db, me.org_id, today, &[]).await?,
         kinds: ModuleKind::ALL.to_vec(),
-        audiences: AudienceKind::choices(),
+        audiences: crate::people::audience::module_choices(),
         departments: people::departments(&state.db, me.org_id).await?,
         can_manage: me.can(Action::ManageTraining),
         module,

@@ -537,3 +537,54 @@ async fn the_chair_counts_as_present_at_the_review(db: PgPool) {
     sqlx::query("UPDATE meetings SET chair_id = $2, attendee_ids = $3 WHERE id = $1").bind(c.meeting).bind(c.holder).bind(&ids).execute(app.db()).await.unwrap();
     assert!(rules_on(&app, c.org, today).await.contains(&"review_without_top_management"), "nobody from top management was there");
 }
+
+/// Contractors are personnel: a policy whose audience leaves them out
+/// without saying why still asks them, and the gap list names them; with a
+/// reason the narrower audience counts. A training plan or disciplinary
+/// process may be published only: then nobody is "not communicated".
+#[sqlx::test]
+async fn narrower_audiences_need_a_reason_and_published_documents_ask_nobody(db: PgPool) {
+    let app = TestApp::new(db).await;
+    let c = compliant(&app).await;
+    let today = app.state.clock.now().date_naive();
+    let contractor = staff(&app, c.org, "Con Tractor", false, "2020-01-01").await;
+    sql(&app, "UPDATE people SET kind = 'contractor' WHERE id = $1", contractor).await;
+    let missing = |app: &TestApp| {
+        let db = app.db().clone();
+        let org = c.org;
+        async move {
+            mandate::gaps::evaluate(&db, org, today)
+                .await
+                .unwrap()
+                .gaps
+                .into_iter()
+                .filter(|g| g.rule == "policy_not_communicated")
+                .map(|g| g.title.split(" v").next().unwrap_or_default().to_string())
+                .collect::<Vec<_>>()
+        }
+    };
+    let all = missing(&app).await;
+    assert!(all.contains(&"Information security policy".to_string()) && all.contains(&"Training plan".to_string()), "{all:?}");
+
+    // Employees only, without a reason: the contractor is still asked.
+    sql(&app, "UPDATE policies SET audience = 'employees' WHERE id = $1", c.policies[0]).await;
+    assert!(missing(&app).await.contains(&"Information security policy".to_string()));
+    // With the reason, the narrower audience counts.
+    sql(&app, "UPDATE policies SET audience_reason = 'Contractors sign the supplier policy instead' WHERE id = $1", c.policies[0]).await;
+    assert!(!missing(&app).await.contains(&"Information security policy".to_string()));
+
+    // Published only: the training plan and the disciplinary process ask nobody.
+    for p in [c.policies[2], c.policies[3]] {
+        sql(&app, "UPDATE policies SET audience = 'published' WHERE id = $1", p).await;
+    }
+    let now = missing(&app).await;
+    assert!(!now.contains(&"Training plan".to_string()) && !now.contains(&"Disciplinary process".to_string()), "{now:?}");
+    // Publishing the management statement needs a reason: without one, everyone is asked.
+    sql(&app, "UPDATE policies SET audience = 'published' WHERE id = $1", c.policies[1]).await;
+    assert!(missing(&app).await.contains(&"Why security matters".to_string()));
+
+    // The policy page says why the audience does not count as set.
+    let mut owner = app.signed_in(c.owner, Some(c.org)).await;
+    let page = owner.get(&format!("/policies/{}", c.policies[1])).await;
+    assert!(page.has("#audience-counts"), "{}", page.body);
+}

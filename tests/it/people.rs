@@ -364,7 +364,7 @@ async fn the_audience_rule_is_one_rule_in_sql_and_in_rust(db: PgPool) {
             checked += 1;
         }
     }
-    assert_eq!(checked, 12 * 6);
+    assert_eq!(checked, 12 * audiences.len());
 
     fn sources(dir: &std::path::Path, out: &mut Vec<(std::path::PathBuf, String)>) {
         for entry in std::fs::read_dir(dir).unwrap() {

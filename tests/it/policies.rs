@@ -406,7 +406,10 @@ async fn policy_documents_count_against_the_evidence_quota(db: PgPool) {
 #[sqlx::test]
 async fn a_policy_for_nobody_says_so_instead_of_showing_full_marks(db: PgPool) {
     let mut a = acme(db).await;
-    let res = a.lead.post("/policies", &[("title", "Manager handbook"), ("kind", "topic_specific"), ("review_months", "12"), ("audience", "managers")]).await;
+    let res = a
+        .lead
+        .post("/policies", &[("title", "Manager handbook"), ("kind", "topic_specific"), ("review_months", "12"), ("audience", "managers"), ("audience_reason", "Only line managers use it")])
+        .await;
     let policy: Uuid = res.location().trim_start_matches("/policies/").parse().unwrap();
     let version = new_version(&mut a, policy, "major", "# Handbook").await;
     assert_eq!(sign_as(&a.app, a.ceo_user, a.org, version).await.status, StatusCode::SEE_OTHER);

@@ -245,7 +245,7 @@ impl TestApp {
 
     /// A policy for all staff; `public` gives it a public page.
     pub async fn policy(&self, org: OrgId, title: &str, kind: PolicyKind, public: bool) -> Uuid {
-        let f = PolicyFields { title: title.into(), kind, owner_id: None, review_months: 12, audience: Audience::AllStaff, public };
+        let f = PolicyFields { title: title.into(), kind, owner_id: None, review_months: 12, audience: Audience::AllStaff, audience_reason: String::new(), public };
         let mut tx = self.db().begin().await.unwrap();
         let id = policies::create(&mut tx, &self.system(org), self.state.clock.now(), org, &f).await.unwrap();
         tx.commit().await.unwrap();

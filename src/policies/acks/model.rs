@@ -70,7 +70,7 @@ pub async fn standings(db: &PgPool, org_id: OrgId, policy_id: PolicyId, major: i
            LEFT JOIN ack_requests r ON r.org_id = p.org_id AND r.campaign_id = $4 AND r.person_id = p.id
           WHERE p.org_id = $1
             AND is_current_on(p.start_date, p.end_date, $5)
-            AND in_audience(pol.audience, pol.audience_departments, p.kind, p.line_manager, p.department)
+            AND in_audience(policy_audience(pol.kind, pol.audience, pol.audience_reason), pol.audience_departments, p.kind, p.line_manager, p.department)
           ORDER BY p.name, p.email"#,
         org_id.0,
         policy_id.0,
@@ -160,7 +160,7 @@ pub async fn figures(db: &PgPool, org_id: OrgId, today: NaiveDate) -> AppResult<
               JOIN cur ON cur.policy_id = pol.id
               JOIN people p ON p.org_id = pol.org_id
                    AND is_current_on(p.start_date, p.end_date, $2)
-                   AND in_audience(pol.audience, pol.audience_departments, p.kind, p.line_manager, p.department)
+                   AND in_audience(policy_audience(pol.kind, pol.audience, pol.audience_reason), pol.audience_departments, p.kind, p.line_manager, p.department)
              WHERE pol.org_id = $1 GROUP BY pol.id),
          ack AS (
             SELECT pol.id AS policy_id, count(DISTINCT a.person_id) AS acknowledged FROM acknowledgements a
@@ -169,7 +169,7 @@ pub async fn figures(db: &PgPool, org_id: OrgId, today: NaiveDate) -> AppResult<
               JOIN policies pol ON pol.org_id = a.org_id AND pol.id = av.policy_id
               JOIN people p ON p.org_id = a.org_id AND p.id = a.person_id
                    AND is_current_on(p.start_date, p.end_date, $2)
-                   AND in_audience(pol.audience, pol.audience_departments, p.kind, p.line_manager, p.department)
+                   AND in_audience(policy_audience(pol.kind, pol.audience, pol.audience_reason), pol.audience_departments, p.kind, p.line_manager, p.department)
              WHERE a.org_id = $1 GROUP BY pol.id)
          SELECT aud.policy_id AS "policy_id!: PolicyId", aud.audience AS "audience!", COALESCE(ack.acknowledged, 0) AS "acknowledged!"
            FROM aud LEFT JOIN ack USING (policy_id)"#,

@@ -65,6 +65,8 @@ pub struct Policy {
     pub review_months: i32,
     pub audience: String,
     pub audience_departments: Vec<String>,
+    /// Why the audience is narrower than all staff (it counts only with a reason).
+    pub audience_reason: String,
     pub public_slug: Option<String>,
     pub current_id: Option<VersionId>,
     pub current_major: Option<i32>,
@@ -81,6 +83,12 @@ impl Policy {
     pub fn audience(&self) -> Audience {
         Audience::from_parts(&self.audience, &self.audience_departments)
     }
+    /// The audience asked to acknowledge it, as the database's
+    /// `policy_audience` reads it: a narrower one counts only with a reason,
+    /// and publishing without one only for a training plan or disciplinary process.
+    pub fn effective_audience(&self) -> Audience {
+        effective_audience(self.kind, self.audience(), &self.audience_reason)
+    }
     pub fn current_number(&self) -> Option<String> {
         Some(format!("{}.{}", self.current_major?, self.current_minor?))
     }
@@ -92,6 +100,21 @@ impl Policy {
     }
 }
 
+/// See `Policy::effective_audience`.
+pub fn effective_audience(kind: PolicyKind, declared: Audience, reason: &str) -> Audience {
+    match declared {
+        Audience::AllStaff => Audience::AllStaff,
+        other if !reason.trim().is_empty() => other,
+        Audience::Published if matches!(kind, PolicyKind::TrainingPlan | PolicyKind::DisciplinaryProcess) => Audience::Published,
+        _ => Audience::AllStaff,
+    }
+}
+
+/// The audience a new policy of this kind gets unless the form says otherwise.
+pub fn default_audience(kind: PolicyKind) -> Audience {
+    if matches!(kind, PolicyKind::TrainingPlan | PolicyKind::DisciplinaryProcess) { Audience::Published } else { Audience::AllStaff }
+}
+
 /// The organisation's policies (or the one with id `only`), each with its
 /// newest signed version, in register order: the kinds as `PolicyKind`
 /// declares them, then by title.
@@ -99,7 +122,7 @@ async fn select_policies(db: impl sqlx::PgExecutor<'_>, org_id: OrgId, only: Opt
     Ok(sqlx::query_as!(
         Policy,
         r#"SELECT p.id AS "id: PolicyId", p.title, p.kind AS "kind: PolicyKind", p.owner_id AS "owner_id: PersonId", o.name AS "owner_name?",
-                p.review_months, p.audience, p.audience_departments, p.public_slug,
+                p.review_months, p.audience, p.audience_departments, p.audience_reason, p.public_slug,
                 c.id AS "current_id?: VersionId", c.major AS "current_major?", c.minor AS "current_minor?", c.approved_at AS "current_approved_at?",
                 c.approver_name AS "current_approver_name?", c.approver_title AS "current_approver_title?", c.approver_account AS "current_approver_account?",
                 c.approver_top_management AS "current_approver_top_management?",
@@ -137,6 +160,8 @@ pub struct PolicyFields {
     pub owner_id: Option<PersonId>,
     pub review_months: i32,
     pub audience: Audience,
+    /// Why the audience is narrower than all staff; without it, everyone is asked.
+    pub audience_reason: String,
     pub public: bool,
 }
 
@@ -161,8 +186,8 @@ pub async fn create(conn: &mut PgConnection, actor: &Actor, now: DateTime<Utc>, 
     check_owner(conn, org_id, f.owner_id).await?;
     let id = PolicyId::new();
     sqlx::query!(
-        "INSERT INTO policies (id, org_id, title, kind, owner_id, review_months, audience, audience_departments, public_slug, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)",
+        "INSERT INTO policies (id, org_id, title, kind, owner_id, review_months, audience, audience_departments, public_slug, created_at, updated_at, audience_reason)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $11)",
         id.0,
         org_id.0,
         f.title,
@@ -173,6 +198,7 @@ pub async fn create(conn: &mut PgConnection, actor: &Actor, now: DateTime<Utc>, 
         &f.audience.departments(),
         f.public.then(new_slug),
         now,
+        f.audience_reason,
     )
     .execute(&mut *conn)
     .await?;
@@ -183,7 +209,7 @@ pub async fn create(conn: &mut PgConnection, actor: &Actor, now: DateTime<Utc>, 
         "policy.created",
         "policy",
         id,
-        json!({"title": f.title, "kind": f.kind.as_str(), "audience": f.audience.label(), "public": f.public}),
+        json!({"title": f.title, "kind": f.kind.as_str(), "audience": f.audience.label(), "audience_reason": f.audience_reason, "public": f.public}),
     )
     .await?;
     Ok(id)
@@ -201,6 +227,7 @@ pub async fn update(conn: &mut PgConnection, actor: &Actor, now: DateTime<Utc>, 
     cmp("owner_id", json!(before.owner_id), json!(f.owner_id));
     cmp("review_months", json!(before.review_months), json!(f.review_months));
     cmp("audience", json!(before.audience().label()), json!(f.audience.label()));
+    cmp("audience_reason", json!(before.audience_reason), json!(f.audience_reason));
     cmp("public", json!(before.public_slug.is_some()), json!(f.public));
     if changes.is_empty() {
         return Ok(false);
@@ -214,7 +241,7 @@ pub async fn update(conn: &mut PgConnection, actor: &Actor, now: DateTime<Utc>, 
     };
     sqlx::query!(
         "UPDATE policies SET title = $3, kind = $4, owner_id = $5, review_months = $6, audience = $7, audience_departments = $8,
-                public_slug = $9, updated_at = $10
+                public_slug = $9, updated_at = $10, audience_reason = $11
           WHERE org_id = $1 AND id = $2",
         org_id.0,
         before.id.0,
@@ -226,6 +253,7 @@ pub async fn update(conn: &mut PgConnection, actor: &Actor, now: DateTime<Utc>, 
         &f.audience.departments(),
         slug,
         now,
+        f.audience_reason,
     )
     .execute(&mut *conn)
     .await?;

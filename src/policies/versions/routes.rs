@@ -102,7 +102,7 @@ async fn register_view(state: &AppState, me: &Member, form: PolicyForm, errors: 
 }
 
 async fn register_page(State(state): State<AppState>, me: Member) -> AppResult<RegisterPage> {
-    register_view(&state, &me, PolicyForm { kind: "topic_specific".into(), review_months: "12".into(), audience: "all_staff".into(), ..Default::default() }, FieldErrors::default())
+    register_view(&state, &me, PolicyForm { kind: "topic_specific".into(), review_months: "12".into(), ..Default::default() }, FieldErrors::default())
         .await
 }
 
@@ -127,7 +127,7 @@ async fn export(State(state): State<AppState>, me: Member) -> AppResult<Response
             crate::people::attribution::Via::from_parts(p.current_approver_account.as_deref(), None).words(),
             p.current_approver_top_management.map(|t| if t { "yes" } else { "no" }.to_string()).unwrap_or_default(),
             p.review_due().map(|d| d.to_string()).unwrap_or_default(),
-            p.audience().label(),
+            p.effective_audience().label(),
             r.audience.to_string(),
             r.acknowledged.to_string(),
             r.percent().to_string(),
@@ -152,6 +152,8 @@ pub struct PolicyForm {
     audience: String,
     #[serde(default)]
     departments: String,
+    #[serde(default)]
+    audience_reason: String,
     public: Option<String>,
 }
 
@@ -164,6 +166,7 @@ impl PolicyForm {
             review_months: p.review_months.to_string(),
             audience: p.audience.clone(),
             departments: p.audience_departments.join(", "),
+            audience_reason: p.audience_reason.clone(),
             public: p.public_slug.as_ref().map(|_| "on".into()),
         }
     }
@@ -184,12 +187,28 @@ impl PolicyForm {
         };
         let departments: Vec<String> =
             self.departments.split(',').map(|d| d.trim().to_string()).filter(|d| !d.is_empty()).collect();
-        let audience = Audience::from_parts(&self.audience, &departments);
+        // Empty: the usual audience for the kind (published only for a training plan or disciplinary process).
+        let audience = if self.audience.trim().is_empty() { model::default_audience(kind) } else { Audience::from_parts(&self.audience, &departments) };
+        let audience_reason = match parse_optional(&self.audience_reason, "the reason", 500, true) {
+            Ok(v) => v,
+            Err(e) => {
+                errors.add("audience_reason", e);
+                String::new()
+            }
+        };
         if self.audience == "departments" && departments.is_empty() {
             errors.add("departments", "Name the departments, separated by commas.");
         }
         if errors.is_empty() {
-            Ok(PolicyFields { title, kind, owner_id: parse_choice(&self.owner_id).map(PersonId), review_months, audience, public: crate::web::form::ticked(&self.public) })
+            Ok(PolicyFields {
+                title,
+                kind,
+                owner_id: parse_choice(&self.owner_id).map(PersonId),
+                review_months,
+                audience,
+                audience_reason,
+                public: crate::web::form::ticked(&self.public),
+            })
         } else {
             Err(errors)
         }
