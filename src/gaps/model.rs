@@ -172,7 +172,7 @@ pub async fn mine(db: &PgPool, org_id: OrgId, user_id: UserId, today: NaiveDate)
                           ORDER BY v.major DESC, v.minor DESC LIMIT 1) cur ON true
            JOIN people p ON p.org_id = pol.org_id AND p.id = $2
                 AND in_audience(policy_audience(pol.kind, pol.audience, pol.audience_reason), pol.audience_departments, p.kind, p.line_manager, p.department)
-          WHERE pol.org_id = $1 AND $3::date IS NOT NULL AND NOT EXISTS (
+          WHERE pol.org_id = $1 AND pol.withdrawn_at IS NULL AND $3::date IS NOT NULL AND NOT EXISTS (
                 SELECT 1 FROM acknowledgements a JOIN policy_versions v ON v.org_id = a.org_id AND v.id = a.policy_version_id
                  WHERE a.org_id = pol.org_id AND a.person_id = p.id AND v.policy_id = pol.id AND v.major = cur.major)
           ORDER BY pol.title"#,
@@ -188,7 +188,7 @@ pub async fn mine(db: &PgPool, org_id: OrgId, user_id: UserId, today: NaiveDate)
                 (SELECT max(r.completed_on) FROM training_records r WHERE r.org_id = t.org_id AND r.module_id = t.id AND r.person_id = p.id) AS last
            FROM training_modules t JOIN people p ON p.org_id = t.org_id AND p.id = $2
                 AND in_audience(t.audience, t.audience_departments, p.kind, p.line_manager, p.department)
-          WHERE t.org_id = $1 AND NOT EXISTS (
+          WHERE t.org_id = $1 AND t.retired_at IS NULL AND NOT EXISTS (
                 SELECT 1 FROM training_records r WHERE r.org_id = t.org_id AND r.module_id = t.id AND r.person_id = p.id
                    AND (r.completed_on + make_interval(months => t.validity_months))::date >= $3)
           ORDER BY t.title"#,

@@ -436,7 +436,7 @@ async fn read(tx: &mut Transaction<'static, Postgres>, org_id: OrgId, as_of: Nai
            FROM policies pol
            LEFT JOIN LATERAL (SELECT v.* FROM policy_versions v WHERE v.org_id = pol.org_id AND v.policy_id = pol.id AND v.approved_at < $3
                                ORDER BY v.major DESC, v.minor DESC LIMIT 1) cur ON true
-          WHERE pol.org_id = $1 AND pol.created_at < $3 AND $2::date IS NOT NULL
+          WHERE pol.org_id = $1 AND pol.created_at < $3 AND (pol.withdrawn_at IS NULL OR pol.withdrawn_at >= $3) AND $2::date IS NOT NULL
           ORDER BY array_position(ARRAY['is_policy','management_statement','acceptable_use','topic_specific','disciplinary_process','training_plan'], pol.kind), pol.title"#,
         org,
         as_of,
@@ -451,7 +451,7 @@ async fn read(tx: &mut Transaction<'static, Postgres>, org_id: OrgId, as_of: Nai
             SELECT row_number() OVER () AS k, c.* FROM (
               SELECT DISTINCT ON (pol.id) pol.id AS policy_id, policy_audience(pol.kind, pol.audience, pol.audience_reason) AS audience, pol.audience_departments, v.major
                 FROM policies pol JOIN policy_versions v ON v.org_id = pol.org_id AND v.policy_id = pol.id AND v.approved_at < $3
-               WHERE pol.org_id = $1 AND pol.created_at < $3
+               WHERE pol.org_id = $1 AND pol.created_at < $3 AND (pol.withdrawn_at IS NULL OR pol.withdrawn_at >= $3)
                ORDER BY pol.id, v.major DESC, v.minor DESC) c),
          staff AS MATERIALIZED (
             SELECT p.id, p.name, p.kind, p.department, p.line_manager,
@@ -491,12 +491,12 @@ async fn read(tx: &mut Transaction<'static, Postgres>, org_id: OrgId, as_of: Nai
               FROM training_modules t JOIN people p ON p.org_id = t.org_id
                    AND p.created_at < $3 AND is_current_on(p.start_date, p.end_date, $2)
                    AND in_audience(t.audience, t.audience_departments, p.kind, p.line_manager, p.department)
-             WHERE t.org_id = $1 AND t.created_at < $3)
+             WHERE t.org_id = $1 AND t.created_at < $3 AND (t.retired_at IS NULL OR t.retired_at >= $3))
          SELECT t.id AS "id: ModuleId", t.title, t.kind, count(s.id) AS "audience!", count(s.id) FILTER (WHERE NOT s.current) AS "overdue!",
                 COALESCE(to_json((array_agg(json_build_object('id', s.id, 'name', s.name) ORDER BY s.leader DESC, s.name) FILTER (WHERE NOT s.current))[1:$4::int]), '[]'::json)
                     AS "missing!: Json<Vec<PersonRef>>"
            FROM training_modules t LEFT JOIN s ON s.module_id = t.id
-          WHERE t.org_id = $1 AND t.created_at < $3
+          WHERE t.org_id = $1 AND t.created_at < $3 AND (t.retired_at IS NULL OR t.retired_at >= $3)
           GROUP BY t.id, t.title, t.kind ORDER BY t.kind, t.title"#,
         org,
         as_of,
@@ -510,7 +510,7 @@ async fn read(tx: &mut Transaction<'static, Postgres>, org_id: OrgId, as_of: Nai
         Leader,
         r#"WITH cur_is AS (
             SELECT v.policy_id, v.major FROM policies pol JOIN policy_versions v ON v.org_id = pol.org_id AND v.policy_id = pol.id
-             WHERE pol.org_id = $1 AND pol.kind = 'is_policy' AND pol.created_at < $3 AND v.approved_at < $3
+             WHERE pol.org_id = $1 AND pol.kind = 'is_policy' AND pol.created_at < $3 AND (pol.withdrawn_at IS NULL OR pol.withdrawn_at >= $3) AND v.approved_at < $3
              ORDER BY v.approved_at DESC, v.major DESC, v.minor DESC LIMIT 1)
          SELECT p.id AS "id: PersonId", p.name, (p.id IN (SELECT top_management_as_of($1, $3))) AS "top_management!", p.line_manager,
                 EXISTS (SELECT 1 FROM acknowledgements a JOIN policy_versions v ON v.org_id = a.org_id AND v.id = a.policy_version_id

@@ -83,6 +83,8 @@ pub struct Module {
     pub validity_months: i32,
     pub audience: AudienceKind,
     pub audience_departments: Vec<String>,
+    /// Retired: no longer run; nobody is due and it produces no findings.
+    pub retired_at: Option<DateTime<Utc>>,
 }
 
 impl Module {
@@ -98,7 +100,7 @@ macro_rules! modules {
         sqlx::query_as!(
             Module,
             r#"SELECT id AS "id: ModuleId", title, kind AS "kind: ModuleKind", description, validity_months,
-                      audience AS "audience: AudienceKind", audience_departments
+                      audience AS "audience: AudienceKind", audience_departments, retired_at
                  FROM training_modules WHERE org_id = $1 "# + $($rest)+
             $(, $arg)*
         )
@@ -317,6 +319,19 @@ pub struct Completion {
     pub person_id: PersonId,
     pub completed_on: NaiveDate,
     pub score: Option<f64>,
+}
+
+/// Retires a module: its records stay, nobody is due any more and it
+/// produces no findings from now on.
+pub async fn retire(conn: &mut PgConnection, actor: &Actor, now: DateTime<Utc>, org_id: OrgId, module: &Module) -> AppResult<()> {
+    let done = sqlx::query!("UPDATE training_modules SET retired_at = $3, updated_at = $3 WHERE org_id = $1 AND id = $2 AND retired_at IS NULL", org_id.0, module.id.0, now)
+        .execute(&mut *conn)
+        .await?;
+    if done.rows_affected() == 0 {
+        return Err(AppError::Conflict(format!("{} is already retired.", module.title)));
+    }
+    audit::record(conn, actor, now, "training.module_retired", "training_module", module.id, json!({"title": module.title})).await?;
+    Ok(())
 }
 
 /// Records completions; ones already recorded (same module, person and day)

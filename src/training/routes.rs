@@ -30,6 +30,7 @@ pub fn routes(r: Routes) -> Routes {
         .post("/training/modules", Can(ManageTraining), create_module)
         .get("/training/modules/{id}", Can(ViewTraining), module_page)
         .post("/training/modules/{id}", Can(ManageTraining), update_module)
+        .post("/training/modules/{id}/retire", Can(ManageTraining), retire_module)
         .post("/training/modules/{id}/records", Can(ManageTraining), record_completion)
         .get("/training/modules/{id}/csv", Can(ViewTraining), export)
         .get("/training/import", Can(ManageTraining), imports::page::<Training>)
@@ -232,6 +233,14 @@ async fn module_page(State(state): State<AppState>, me: Member, Id(id): Id<Modul
     let module = model::module(&state.db, me.org_id, id).await?;
     let form = ModuleForm::from_module(&module);
     module_view(&state, &me, module, form, FieldErrors::default(), RecordForm::default(), FieldErrors::default()).await
+}
+
+async fn retire_module(State(state): State<AppState>, me: Member, Id(id): Id<ModuleId>) -> AppResult<Response> {
+    let module = model::module(&state.db, me.org_id, id).await?;
+    let mut tx = state.db.begin().await?;
+    model::retire(&mut tx, &me.actor(), state.clock.now(), me.org_id, &module).await?;
+    tx.commit().await?;
+    Ok(redirect_with(&state, "/training", Flash::success(format!("{} was retired: nobody is due for it any more; its records are kept.", module.title))))
 }
 
 async fn update_module(State(state): State<AppState>, me: Member, Id(id): Id<ModuleId>, Form(form): Form<ModuleForm>) -> AppResult<Response> {

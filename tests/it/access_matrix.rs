@@ -233,6 +233,10 @@ const TABLE: &[Row] = &[
                                         Some(["login","404", "404", "403", "403", "403", "404", "orgs"])),
     ("POST", "/acknowledgements/import/{id}/apply", ["login","303", "303", "403", "403", "403", "303", "orgs"],
                                         Some(["login","404", "404", "403", "403", "403", "404", "orgs"])),
+    ("POST", "/policies/{id}/withdraw",      ["login","303", "303", "403", "403", "403", "303", "orgs"],
+                                        Some(["login","404", "404", "403", "403", "403", "404", "orgs"])),
+    ("POST", "/training/modules/{id}/retire", ["login","303", "303", "403", "403", "403", "303", "orgs"],
+                                        Some(["login","404", "404", "403", "403", "403", "404", "orgs"])),
     ("GET",  "/training/import",             ["login","200", "200", "403", "403", "403", "200", "orgs"], None),
     ("GET",  "/training/import/template.csv", ["login","200", "200", "403", "403", "403", "200", "orgs"], None),
     ("POST", "/training/import",             ["login","303", "303", "403", "403", "403", "303", "orgs"], None),
@@ -344,6 +348,8 @@ struct Tenant {
     imports: HashMap<P, Uuid>,
     role: Uuid,
     retire_roles: HashMap<P, Uuid>,
+    withdraw_policies: HashMap<P, Uuid>,
+    retire_modules: HashMap<P, Uuid>,
     /// A top-management person who makes the appointments.
     appointer: Uuid,
     /// People each principal's appointment request names.
@@ -420,6 +426,7 @@ async fn tenant(app: &TestApp, name: &str, owner: Uuid) -> Tenant {
     let (accept_appointment, role_token) = app.appoint(org, accept_role, holder, appointer).await;
     let link_person = app.person(org, "Link Person", &format!("link@{name}.example"), false).await;
     let (link_appointment, _) = app.appoint(org, role, link_person, appointer).await;
+    let (mut withdraw_policies, mut retire_modules) = (HashMap::new(), HashMap::new());
     let (mut imports, mut retire_roles, mut appointees, mut end_appointments, mut activities) =
         (HashMap::new(), HashMap::new(), HashMap::new(), HashMap::new(), HashMap::new());
     for p in PRINCIPALS {
@@ -438,6 +445,8 @@ async fn tenant(app: &TestApp, name: &str, owner: Uuid) -> Tenant {
         .unwrap();
         imports.insert(p, id);
         retire_roles.insert(p, app.role(org, &format!("Retire {p:?}"), false, false).await);
+        withdraw_policies.insert(p, app.policy(org, &format!("Withdraw {p:?}"), PolicyKind::TopicSpecific, false).await);
+        retire_modules.insert(p, app.module(org, &format!("Retire module {p:?}")).await);
         let someone = app.person(org, &format!("Appointee {p:?}"), &format!("appointee-{p:?}@{name}.example").to_lowercase(), false).await;
         appointees.insert(p, someone);
         let ender = app.person(org, &format!("Ending {p:?}"), &format!("ending-{p:?}@{name}.example").to_lowercase(), false).await;
@@ -558,6 +567,8 @@ async fn tenant(app: &TestApp, name: &str, owner: Uuid) -> Tenant {
         imports,
         role,
         retire_roles,
+        withdraw_policies,
+        retire_modules,
         appointer,
         appointees,
         confirm_appointment,
@@ -619,6 +630,8 @@ fn fill(path: &str, t: &Tenant, p: P) -> String {
         "/people/roster/{id}/withdraw" => t.roster_changes[&("withdraw", p)],
         _ if path.starts_with("/people/") => t.person,
         "/roles/{id}/retire" => t.retire_roles[&p],
+        "/policies/{id}/withdraw" => t.withdraw_policies[&p],
+        "/training/modules/{id}/retire" => t.retire_modules[&p],
         _ if path.starts_with("/roles/") => t.role,
         "/appointments/{id}/confirm" => t.confirm_appointment,
         "/appointments/{id}/accept" | "/appointments/{id}/hats" => t.accept_appointment,

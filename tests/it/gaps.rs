@@ -588,3 +588,42 @@ async fn narrower_audiences_need_a_reason_and_published_documents_ask_nobody(db:
     let page = owner.get(&format!("/policies/{}", c.policies[1])).await;
     assert!(page.has("#audience-counts"), "{}", page.body);
 }
+
+/// A withdrawn policy and a retired training module stop producing
+/// findings and asking anyone, from the day they are withdrawn or retired;
+/// the gap list as of an earlier day still has them, and so does history.
+#[sqlx::test]
+async fn withdrawn_policies_and_retired_modules_stop_producing_findings(db: PgPool) {
+    let app = TestApp::new(db).await;
+    let c = compliant(&app).await;
+    let today = app.state.clock.now().date_naive();
+    let newcomer = staff(&app, c.org, "New Comer", false, "2020-01-01").await;
+    let _ = newcomer;
+    let before = rules_on(&app, c.org, today).await;
+    assert!(before.contains(&"policy_not_communicated") && before.contains(&"training_overdue"), "{before:?}");
+
+    // Withdrawn and retired the next day.
+    app.clock.advance(Duration::days(1));
+    let mut owner = app.signed_in(c.owner, Some(c.org)).await;
+    for p in c.policies {
+        let res = owner.post(&format!("/policies/{p}/withdraw"), &[]).await;
+        assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
+    }
+    let again = owner.post(&format!("/policies/{}/withdraw", c.policies[0]), &[]).await;
+    assert_eq!(again.status, StatusCode::CONFLICT, "withdrawing twice is refused");
+    let res = owner.post(&format!("/training/modules/{}/retire", c.module), &[]).await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
+
+    let after = rules_on(&app, c.org, today + Duration::days(1)).await;
+    assert!(!after.contains(&"policy_not_communicated") && !after.contains(&"training_overdue"), "{after:?}");
+    assert!(after.contains(&"no_is_policy"), "withdrawing the IS policy leaves none in force: {after:?}");
+    assert!(rules_on(&app, c.org, today).await.contains(&"policy_not_communicated"), "the day before, they were in force");
+    let page = owner.get(&format!("/policies/{}", c.policies[0])).await;
+    assert!(page.has("#withdrawn") && !page.has("form[action$='/withdraw']"), "{}", page.body);
+    let audited: i64 = sqlx::query_scalar("SELECT count(*) FROM audit_log WHERE org_id = $1 AND action IN ('policy.withdrawn', 'training.module_retired')")
+        .bind(c.org)
+        .fetch_one(app.db())
+        .await
+        .unwrap();
+    assert_eq!(audited, 5);
+}

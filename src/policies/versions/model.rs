@@ -77,6 +77,8 @@ pub struct Policy {
     pub current_approver_account: Option<String>,
     pub current_approver_top_management: Option<bool>,
     pub drafts: i64,
+    /// Withdrawn: no longer in force; it asks nobody and produces no findings.
+    pub withdrawn_at: Option<DateTime<Utc>>,
 }
 
 impl Policy {
@@ -122,7 +124,7 @@ async fn select_policies(db: impl sqlx::PgExecutor<'_>, org_id: OrgId, only: Opt
     Ok(sqlx::query_as!(
         Policy,
         r#"SELECT p.id AS "id: PolicyId", p.title, p.kind AS "kind: PolicyKind", p.owner_id AS "owner_id: PersonId", o.name AS "owner_name?",
-                p.review_months, p.audience, p.audience_departments, p.audience_reason, p.public_slug,
+                p.review_months, p.audience, p.audience_departments, p.audience_reason, p.public_slug, p.withdrawn_at,
                 c.id AS "current_id?: VersionId", c.major AS "current_major?", c.minor AS "current_minor?", c.approved_at AS "current_approved_at?",
                 c.approver_name AS "current_approver_name?", c.approver_title AS "current_approver_title?", c.approver_account AS "current_approver_account?",
                 c.approver_top_management AS "current_approver_top_management?",
@@ -259,6 +261,19 @@ pub async fn update(conn: &mut PgConnection, actor: &Actor, now: DateTime<Utc>, 
     .await?;
     audit::record(conn, actor, now, "policy.updated", "policy", before.id, serde_json::Value::Object(changes)).await?;
     Ok(true)
+}
+
+/// Withdraws a policy: it stays in the register with its history, asks
+/// nobody to acknowledge it and produces no findings from now on.
+pub async fn withdraw(conn: &mut PgConnection, actor: &Actor, now: DateTime<Utc>, org_id: OrgId, policy: &Policy) -> AppResult<()> {
+    let done = sqlx::query!("UPDATE policies SET withdrawn_at = $3, updated_at = $3 WHERE org_id = $1 AND id = $2 AND withdrawn_at IS NULL", org_id.0, policy.id.0, now)
+        .execute(&mut *conn)
+        .await?;
+    if done.rows_affected() == 0 {
+        return Err(AppError::Conflict(format!("{} is already withdrawn.", policy.title)));
+    }
+    audit::record(conn, actor, now, "policy.withdrawn", "policy", policy.id, json!({"title": policy.title})).await?;
+    Ok(())
 }
 
 // ---------- versions ----------

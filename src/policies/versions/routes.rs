@@ -37,6 +37,7 @@ pub fn routes(r: Routes) -> Routes {
         .post("/policies", Can(ManagePolicies), create_policy)
         .get("/policies/{id}", Can(ViewPolicies), policy_page)
         .post("/policies/{id}", Can(ManagePolicies), update_policy)
+        .post("/policies/{id}/withdraw", Can(ManagePolicies), withdraw_policy)
         .post_upload("/policies/{id}/versions", Can(ManagePolicies), create_version, None)
         .get("/policies/versions/{id}", Can(ViewPolicies), version_page)
         .post("/policies/versions/{id}", Can(ManagePolicies), update_version)
@@ -297,6 +298,14 @@ async fn policy_page(State(state): State<AppState>, me: Member, Id(id): Id<Polic
     let form = PolicyForm::from_policy(&policy);
     let draft = VersionForm { bump: "major".into(), source: "markdown".into(), ..Default::default() };
     policy_view(&state, &me, policy, form, FieldErrors::default(), draft, FieldErrors::default(), None).await
+}
+
+async fn withdraw_policy(State(state): State<AppState>, me: Member, Id(id): Id<PolicyId>) -> AppResult<Response> {
+    let policy = model::get(&state.db, me.org_id, id).await?;
+    let mut tx = state.db.begin().await?;
+    model::withdraw(&mut tx, &me.actor(), state.clock.now(), me.org_id, &policy).await?;
+    tx.commit().await?;
+    Ok(redirect_with(&state, &format!("/policies/{id}"), Flash::success(format!("{} was withdrawn: nobody is asked to acknowledge it any more.", policy.title))))
 }
 
 async fn update_policy(State(state): State<AppState>, me: Member, Id(id): Id<PolicyId>, Form(form): Form<PolicyForm>) -> AppResult<Response> {
