@@ -201,13 +201,14 @@ async fn gaps_export(State(state): State<AppState>, me: Member, Query(filter): Q
 
 /// The gap list as CSV (the export, and the evidence bundle's gaps.csv).
 pub fn csv_text(e: &Evaluation, filter: &Filter) -> String {
-    let mut out = csv::row(&["as_of", "severity", "rule", "gap", "requirements", "clauses", "owners", "affected_count", "affected", "why_it_matters", "fix_at"]);
+    let mut out = csv::row(&["as_of", "severity", "why_this_grade", "rule", "gap", "requirements", "clauses", "owners", "affected_count", "affected", "why_it_matters", "fix_at"]);
     for r in rows(e, filter) {
         let g = &r.gap;
         let affected: Vec<String> = g.affected.iter().map(|a| format!("{} ({})", a.label, a.detail)).collect();
         out.push_str(&csv::row(&[
             e.as_of.to_string(),
             g.severity.label().to_string(),
+            g.grade.clone(),
             g.rule.to_string(),
             g.title.clone(),
             g.requirements.join("; "),

@@ -175,6 +175,10 @@ fn raci_disagrees_with_roles(s: &Snapshot, rule: &Rule) -> Vec<Gap> {
         .filter_map(|a| {
             let code = a.assignment.as_deref()?;
             let carries = |r: &Role| if code == "5.3(a)" { r.carries_conformance } else { r.carries_reporting };
+            // No role carries it at all: the 5.3 finding says so; this one would count it twice.
+            if !s.roles.iter().any(carries) {
+                return None;
+            }
             let wrong: Vec<&str> =
                 a.accountable_roles.iter().filter_map(|id| s.roles.iter().find(|r| r.id == *id)).filter(|r| !carries(r)).map(|r| r.name.as_str()).collect();
             (!wrong.is_empty()).then(|| Affected::new(&a.name, format!("accountable: {}, which does not carry {code}", wrong.join(", ")), Some("/raci".into())))
@@ -401,9 +405,10 @@ fn review_without_minutes(s: &Snapshot, rule: &Rule) -> Vec<Gap> {
     rule.listing(format!("Management reviews without minutes more than {grace} day(s) after they were held"), affected, "/meetings")
 }
 
-/// The latest held review should have considered every input of 9.3.2.
+/// The latest held review with minutes should have considered every input
+/// of 9.3.2 (one without minutes is a finding of its own).
 fn review_inputs_incomplete(s: &Snapshot, rule: &Rule) -> Vec<Gap> {
-    let Some(last) = held_reviews(s).max_by_key(|m| m.held_on) else { return Vec::new() };
+    let Some(last) = held_reviews(s).filter(|m| m.has_minutes).max_by_key(|m| m.held_on) else { return Vec::new() };
     let missing: Vec<&str> = crate::leadership::meetings::INPUTS.iter().filter(|(k, _)| !last.inputs.iter().any(|i| i == k)).map(|(_, label)| *label).collect();
     if missing.is_empty() {
         return Vec::new();
@@ -719,7 +724,7 @@ pub const RULES: [Rule; 34] = [
         name: "Onboarding after access",
         requirements: &["A.5.4"],
         severity: Severity::Minor,
-        grade: "The starters did acknowledge; the lapse is that they did so after they got access.",
+        grade: "The organisation asks starters to acknowledge; the lapse is in some doing it late or not yet.",
         why: "People should know the rules before they get access. Acknowledging weeks after the first day means they worked without them.",
         fix_label: "See onboarding",
         check: onboarding_after_access,
@@ -839,7 +844,7 @@ pub const RULES: [Rule; 34] = [
         name: "Requirement without owner",
         requirements: &[],
         severity: Severity::Minor,
-        grade: "One requirement without an owner is an isolated lapse, not a requirement left unmet.",
+        grade: "Requirements without an owner are a lapse in who answers for them, not requirements left unmet.",
         why: "A requirement nobody owns is a requirement nobody works on.",
         fix_label: "Assign owners",
         check: requirement_without_owner,
@@ -1213,6 +1218,27 @@ mod tests {
         assert_eq!(grade, Severity::Improvement);
         assert!(why.contains("within the 30 days"), "{why}");
         assert_eq!(fresh("2026-09-01").unwrap().0, Severity::Major, "after the grace, 80% missing is widespread");
+    }
+
+    /// One lapse, one finding: what another rule already raises is not counted twice.
+    #[test]
+    fn findings_are_not_counted_twice() {
+        // The RACI names 5.3(b), but no role carries 5.3(b) at all: only the 5.3(b) finding.
+        let mut s = healthy();
+        s.raci[0].assignment = Some("5.3(b)".into());
+        s.raci[0].accountable_roles = vec![s.roles[0].id];
+        for r in &mut s.roles {
+            r.carries_reporting = false;
+        }
+        let found = keys(&s);
+        assert!(found.contains(&"reporting_unassigned") && !found.contains(&"raci_disagrees_with_roles"), "{found:?}");
+        // A review without minutes is not also a review with missing inputs.
+        let mut s = healthy();
+        s.meetings[0].has_minutes = false;
+        s.meetings[0].held_on = Some(d("2026-09-01"));
+        s.meetings[0].inputs.clear();
+        let found = keys(&s);
+        assert!(found.contains(&"review_without_minutes") && !found.contains(&"review_inputs_incomplete"), "{found:?}");
     }
 
     #[test]

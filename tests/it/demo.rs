@@ -71,6 +71,28 @@ async fn demo_loads_once_with_a_working_login_per_role(db: PgPool) {
     ] {
         assert!(titles.contains(expected), "{expected} missing from:\n{titles}");
     }
+    // docs/RULES.md lists the demo's gap list: the same grades and rules, in the same order.
+    let csv = lead_view.get("/gaps.csv").await.body;
+    let live: Vec<(String, String)> = csv
+        .lines()
+        .skip(1)
+        .filter_map(|l| {
+            let mut cells = l.splitn(4, ',');
+            let (_, grade, _) = (cells.next()?, cells.next()?, cells.next()?);
+            Some((grade.to_string(), l.split(',').find(|c| c.chars().all(|ch| ch.is_ascii_lowercase() || ch == '_') && c.contains('_'))?.to_string()))
+        })
+        .collect();
+    let doc = include_str!("../../docs/RULES.md");
+    let section = &doc[doc.find("## The demo organisation's gap list").unwrap()..doc.find("## The rules").unwrap()];
+    let documented: Vec<(String, String)> = section
+        .lines()
+        .filter(|l| l.starts_with("| ") && l.contains("| `"))
+        .map(|l| {
+            let cells: Vec<&str> = l.split(" | ").collect();
+            (cells[0].trim_start_matches("| ").to_string(), cells[1].trim_matches('`').to_string())
+        })
+        .collect();
+    assert_eq!(live, documented, "docs/RULES.md's demo gap list is out of date");
     let ceo: Vec<String> = gaps.texts("details.gap li").into_iter().filter(|t| t.starts_with("Daniel Okafor")).collect();
     assert!(ceo.iter().any(|t| t.contains("no current awareness training")), "the CEO is untrained: {ceo:?}");
     // Dating the records keeps who has not confirmed or accepted.

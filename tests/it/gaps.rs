@@ -365,8 +365,9 @@ async fn the_gap_list_follows_changes_filters_and_exports(db: PgPool) {
     assert!(csv.header("content-disposition").starts_with("attachment; filename=\"gaps-20261102.csv\""), "{}", csv.header("content-disposition"));
     let lines: Vec<&str> = csv.body.lines().collect();
     assert_eq!(lines.len(), 3, "{}", csv.body);
-    assert!(lines[0].starts_with("as_of,severity,rule,gap"));
+    assert!(lines[0].starts_with("as_of,severity,why_this_grade,rule,gap"));
     assert!(csv.body.contains("unanswered_asks") && csv.body.contains("requirement_without_owner"));
+    assert!(csv.body.contains("Support exists; the lapse is in requests left without an answer."), "each row says why it has its grade");
 
     // A past day, and a bad one.
     let past = lead.get("/gaps?as_of=2026-01-15").await;
