@@ -282,17 +282,16 @@ fn policy_not_communicated(s: &Snapshot, rule: &Rule) -> Vec<Gap> {
 }
 
 fn leaders_exempt(s: &Snapshot, rule: &Rule) -> Vec<Gap> {
-    let has_is_policy = is_policies(s).next().is_some();
     let affected = s
         .leaders
         .iter()
         .filter_map(|l| {
             let mut why = Vec::new();
-            if has_is_policy && !l.acknowledged {
-                why.push("has not acknowledged the information security policy");
+            if !l.unacknowledged.is_empty() {
+                why.push(format!("has not acknowledged {}", l.unacknowledged.join(", ")));
             }
             if !l.trained {
-                why.push("has no current awareness training");
+                why.push("has no current awareness training".into());
             }
             let role = if l.top_management { "top management" } else { "line manager" };
             (!why.is_empty()).then(|| Affected::new(&l.name, format!("{role}: {}", why.join("; ")), Some(format!("/people/{}", l.id))))
@@ -972,7 +971,7 @@ mod tests {
             ],
             figures: vec![PolicyFigures { policy_id: PolicyId(id(40)), audience: 10, acknowledged: 10, missing: Json(Vec::new()) }],
             modules: vec![Module { id: ModuleId(id(50)), title: "Awareness".into(), kind: "awareness".into(), audience: 10, overdue: 0, missing: Json(Vec::new()) }],
-            leaders: vec![Leader { id: PersonId(id(60)), name: "Chief".into(), top_management: true, line_manager: true, acknowledged: true, trained: true }],
+            leaders: vec![Leader { id: PersonId(id(60)), name: "Chief".into(), top_management: true, line_manager: true, unacknowledged: Vec::new(), trained: true }],
             starters: vec![Starter { id: PersonId(id(70)), name: "New Starter".into(), start_date: d("2026-09-01"), first_ack: Some(at("2026-08-28")) }],
             expired: Vec::new(),
             meetings: vec![Meeting {
@@ -1059,7 +1058,7 @@ mod tests {
             ("policy_content_incomplete", |s| s.policies[0].checks[3] = false),
             ("policy_not_communicated", |s| s.figures[0].acknowledged = 7),
             ("leaders_exempt", |s| s.leaders[0].trained = false),
-            ("leaders_exempt", |s| s.leaders[0].acknowledged = false),
+            ("leaders_exempt", |s| s.leaders[0].unacknowledged = vec!["Acceptable use policy".into()]),
             ("no_management_statement", |s| s.policies[1].last_top_approval = Some(at("2025-11-01"))),
             ("training_plan_not_approved", |s| s.policies.retain(|p| p.kind != PolicyKind::TrainingPlan)),
             ("training_overdue", |s| s.modules[0].overdue = 3),

@@ -151,7 +151,9 @@ pub struct Leader {
     pub name: String,
     pub top_management: bool,
     pub line_manager: bool,
-    pub acknowledged: bool,
+    /// Policies in force they are asked to acknowledge and have not, past
+    /// the grace days (the IS policy, acceptable use, topic-specific ones).
+    pub unacknowledged: Vec<String>,
     pub trained: bool,
 }
 
@@ -506,16 +508,25 @@ async fn read(tx: &mut Transaction<'static, Postgres>, org_id: OrgId, as_of: Nai
     .fetch_all(&mut **tx)
     .await?;
 
+    // Every policy in force that asks people to acknowledge it, with the day
+    // its current major version was first signed (the grace days run from then).
     let leaders = sqlx::query_as!(
         Leader,
-        r#"WITH cur_is AS (
-            SELECT v.policy_id, v.major FROM policies pol JOIN policy_versions v ON v.org_id = pol.org_id AND v.policy_id = pol.id
-             WHERE pol.org_id = $1 AND pol.kind = 'is_policy' AND pol.created_at < $3 AND (pol.withdrawn_at IS NULL OR pol.withdrawn_at >= $3) AND v.approved_at < $3
-             ORDER BY v.approved_at DESC, v.major DESC, v.minor DESC LIMIT 1)
+        r#"WITH cur AS MATERIALIZED (
+            SELECT DISTINCT ON (pol.id) pol.id AS policy_id, pol.title, policy_audience(pol.kind, pol.audience, pol.audience_reason) AS audience,
+                   pol.audience_departments, v.major,
+                   (SELECT min(v2.approved_at) FROM policy_versions v2 WHERE v2.org_id = pol.org_id AND v2.policy_id = pol.id AND v2.major = v.major
+                       AND v2.approved_at < $3) AS since
+              FROM policies pol JOIN policy_versions v ON v.org_id = pol.org_id AND v.policy_id = pol.id AND v.approved_at < $3
+             WHERE pol.org_id = $1 AND pol.created_at < $3 AND (pol.withdrawn_at IS NULL OR pol.withdrawn_at >= $3)
+             ORDER BY pol.id, v.major DESC, v.minor DESC)
          SELECT p.id AS "id: PersonId", p.name, (p.id IN (SELECT top_management_as_of($1, $3))) AS "top_management!", p.line_manager,
-                EXISTS (SELECT 1 FROM acknowledgements a JOIN policy_versions v ON v.org_id = a.org_id AND v.id = a.policy_version_id
-                          JOIN cur_is ON cur_is.policy_id = v.policy_id AND cur_is.major = v.major
-                         WHERE a.org_id = p.org_id AND a.person_id = p.id AND a.acknowledged_at < $3) AS "acknowledged!",
+                COALESCE((SELECT array_agg(cur.title ORDER BY cur.title) FROM cur
+                           WHERE in_audience(cur.audience, cur.audience_departments, p.kind, p.line_manager, p.department)
+                             AND (cur.since AT TIME ZONE 'UTC')::date < ($2::date - $4::int)
+                             AND NOT EXISTS (SELECT 1 FROM acknowledgements a JOIN policy_versions v ON v.org_id = a.org_id AND v.id = a.policy_version_id
+                                              WHERE a.org_id = p.org_id AND a.person_id = p.id AND v.policy_id = cur.policy_id AND v.major = cur.major
+                                                AND a.acknowledged_at < $3)), '{}') AS "unacknowledged!",
                 EXISTS (SELECT 1 FROM training_records r JOIN training_modules t ON t.org_id = r.org_id AND t.id = r.module_id AND t.kind = 'awareness'
                          WHERE r.org_id = $1 AND t.org_id = $1 AND r.person_id = p.id AND r.recorded_at < $3 AND r.completed_on <= $2
                            AND (r.completed_on + make_interval(months => t.validity_months))::date >= $2) AS "trained!"
@@ -526,6 +537,7 @@ async fn read(tx: &mut Transaction<'static, Postgres>, org_id: OrgId, as_of: Nai
         org,
         as_of,
         cut,
+        grading.ack_grace_days,
     )
     .fetch_all(&mut **tx)
     .await?;

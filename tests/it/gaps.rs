@@ -628,3 +628,37 @@ async fn withdrawn_policies_and_retired_modules_stop_producing_findings(db: PgPo
         .unwrap();
     assert_eq!(audited, 5);
 }
+
+/// Leaders exempt themselves from any policy they ask others to acknowledge,
+/// not only the IS policy: the finding names the policy, once the days
+/// given to acknowledge a new version are over.
+#[sqlx::test]
+async fn leaders_who_skip_any_policy_they_require_are_named(db: PgPool) {
+    let app = TestApp::new(db).await;
+    let c = compliant(&app).await;
+    sqlx::query("DELETE FROM acknowledgements a USING policy_versions v WHERE v.id = a.policy_version_id AND a.person_id = $1 AND v.policy_id = $2")
+        .bind(c.ceo)
+        .bind(c.policies[1])
+        .execute(app.db())
+        .await
+        .unwrap();
+    let today = app.state.clock.now().date_naive();
+    let named = |app: &TestApp, on: NaiveDate| {
+        let db = app.db().clone();
+        let org = c.org;
+        async move {
+            mandate::gaps::evaluate(&db, org, on)
+                .await
+                .unwrap()
+                .gaps
+                .into_iter()
+                .filter(|g| g.rule == "leaders_exempt")
+                .flat_map(|g| g.affected.into_iter().map(|a| format!("{}: {}", a.label, a.detail)))
+                .collect::<Vec<_>>()
+        }
+    };
+    assert!(named(&app, today).await.is_empty(), "signed today: the CEO still has time");
+    app.clock.advance(Duration::days(31));
+    let later = named(&app, today + Duration::days(31)).await;
+    assert!(later.iter().any(|l| l.starts_with("Cee Eo") && l.contains("has not acknowledged Why security matters")), "{later:?}");
+}
