@@ -621,6 +621,8 @@ async fn withdrawn_policies_and_retired_modules_stop_producing_findings(db: PgPo
     assert!(rules_on(&app, c.org, today).await.contains(&"policy_not_communicated"), "the day before, they were in force");
     let page = owner.get(&format!("/policies/{}", c.policies[0])).await;
     assert!(page.has("#withdrawn") && !page.has("form[action$='/withdraw']"), "{}", page.body);
+    let version_page = owner.get(&format!("/policies/versions/{}", c.is_version)).await;
+    assert!(!version_page.has("form[action$='/campaigns']") && version_page.body.contains("The policy is withdrawn"), "{}", version_page.body);
     let campaign = owner.post(&format!("/policies/versions/{}/campaigns", c.is_version), &[]).await;
     assert_eq!(campaign.status, StatusCode::CONFLICT, "a withdrawn policy asks nobody: {}", campaign.body);
     let audited: i64 = sqlx::query_scalar("SELECT count(*) FROM audit_log WHERE org_id = $1 AND action IN ('policy.withdrawn', 'training.module_retired')")

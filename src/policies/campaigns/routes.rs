@@ -104,7 +104,7 @@ async fn start_campaign(State(state): State<AppState>, me: Member, Id(id): Id<Ve
     if !v.is_signed() {
         return Err(AppError::Conflict("Only a signed version can be sent for acknowledgement. Ask an executive to sign it first.".into()));
     }
-    if crate::policies::versions::model::get(&state.db, me.org_id, v.policy_id).await?.withdrawn_at.is_some() {
+    if v.policy_withdrawn {
         return Err(AppError::Conflict(format!("{} is withdrawn: nobody is asked to acknowledge it any more.", v.policy_title)));
     }
     let due_on = parse_date(&form.due_on, "the due date").map_err(AppError::BadRequest)?;

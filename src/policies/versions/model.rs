@@ -284,6 +284,8 @@ pub struct Version {
     pub policy_id: PolicyId,
     pub policy_title: String,
     pub policy_kind: PolicyKind,
+    /// The policy was withdrawn: nobody is asked to acknowledge any of its versions.
+    pub policy_withdrawn: bool,
     pub review_months: i32,
     pub major: i32,
     pub minor: i32,
@@ -367,7 +369,7 @@ async fn select_versions(db: impl sqlx::PgExecutor<'_>, org_id: OrgId, policy: O
     Ok(sqlx::query_as!(
         Version,
         r#"SELECT v.id AS "id: VersionId", v.policy_id AS "policy_id: PolicyId", p.title AS policy_title, p.kind AS "policy_kind: PolicyKind",
-                p.review_months, v.major, v.minor, v.change_summary, v.body_markdown, v.evidence_revision_id AS "evidence_revision_id: RevisionId",
+                p.withdrawn_at IS NOT NULL AS "policy_withdrawn!", p.review_months, v.major, v.minor, v.change_summary, v.body_markdown, v.evidence_revision_id AS "evidence_revision_id: RevisionId",
                 r.item_id AS "evidence_item_id?: EvidenceId", r.filename AS "file_name?", r.sha256 AS "file_sha256?",
                 v.check_purpose, v.check_objectives, v.check_requirements, v.check_improvement,
                 u.name AS "created_by_name?", v.created_at, v.approved_by AS "approved_by: UserId", v.approver_person_id AS "approver_person_id: PersonId",
