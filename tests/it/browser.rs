@@ -364,6 +364,11 @@ async fn journey(c: &Client, base: &str, inbox: &Inbox) -> Result<(), String> {
     c.goto(&format!("{base}/members")).await.map_err(|e| e.to_string())?;
     arrive(c, "/members").await;
     shot(c, "07-members-on-a-phone").await;
+    // How findings are graded, on a phone.
+    c.goto(&format!("{base}/settings")).await.map_err(|e| e.to_string())?;
+    arrive(c, "/settings").await;
+    assert!(c.find(Locator::Css("form[action='/settings/grading'] #f-widespread_percent")).await.is_ok());
+    shot(c, "08-settings-on-a-phone").await;
     click(c, "header form[action='/logout'] button").await;
     arrive(c, "/login").await;
     Ok(())
