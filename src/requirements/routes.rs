@@ -199,10 +199,16 @@ struct ShowPage {
     can_upload: bool,
     can_edit: bool,
     can_edit_all: bool,
+    /// The viewer's own directory entry, when it is top management: only they
+    /// can be named as approving an exclusion, signed in as themselves.
+    approver: Option<PersonId>,
     today: NaiveDate,
 }
 
 impl ShowPage {
+    fn is_approver(&self, id: &PersonId) -> bool {
+        self.approver.as_ref() == Some(id)
+    }
     fn selected_owner(&self, id: &impl std::fmt::Display) -> bool {
         self.form.owner_id == id.to_string()
     }
@@ -235,6 +241,7 @@ async fn show(state: &AppState, me: &Member, r: Requirement, form: StateForm, er
     Ok(ShowPage {
         layout: Layout::build(&state.db, &me.visitor, format!("{} {}", r.code, r.title)).await?,
         owners: people::choices(&state.db, me.org_id, today, &keep).await?,
+        approver: people::person_of_user(&state.db, me.org_id, me.user_id).await?.filter(|p| p.top_management).map(|p| p.id),
         statuses: Status::ALL.to_vec(),
         history: audit::history(&state.db, me.org_id, "requirement", r.id.0, 50).await?,
         evidence: crate::evidence::model::for_target(
@@ -274,7 +281,18 @@ async fn update(State(state): State<AppState>, me: Member, Id(id): Id<Requiremen
     if !can_edit {
         return Err(AppError::Forbidden);
     }
-    let new = match form.parse(&r, can_edit_all) {
+    // An exclusion's approval is bound to the account that gives it: the
+    // approver is the signed-in member's own entry, never someone else's.
+    let me_person = people::person_of_user(&state.db, me.org_id, me.user_id).await?.map(|p| p.id);
+    let parsed = form.parse(&r, can_edit_all).and_then(|s| {
+        if !s.applicable && s.exclusion_approved_by != r.exclusion_approved_by && s.exclusion_approved_by != me_person {
+            let mut errors = FieldErrors::default();
+            errors.add("exclusion_approved_by", "Only the member of top management who approves an exclusion can record it, signed in as themselves.");
+            return Err(errors);
+        }
+        Ok(s)
+    });
+    let new = match parsed {
         Ok(s) => s,
         Err(errors) => {
             drop(tx);

@@ -91,7 +91,12 @@ async fn owners_status_and_exclusions_are_recorded_with_history(db: PgPool) {
     assert!(no_reason.has("#f-exclusion_reason-error") && no_reason.has("#f-exclusion_approved_by-error"));
     let staff = app.person(org, "Staff", "staff@acme.example", false).await;
     let not_top = c.post(&control, &[("applicable", "no"), ("status", "implemented"), ("exclusion_reason", "No staff."), ("exclusion_approved_by", &staff.to_string())]).await;
-    assert_eq!(not_top.status, StatusCode::BAD_REQUEST, "{}", not_top.body);
+    assert_eq!(not_top.status, StatusCode::UNPROCESSABLE_ENTITY, "someone else, and not top management: {}", not_top.body);
+    // Nobody names top management as approving in their absence: only the approver, signed in as themselves.
+    let in_their_name = c.post(&control, &[("applicable", "no"), ("status", "implemented"), ("exclusion_reason", "Not relevant here."), ("exclusion_approved_by", &ceo.to_string())]).await;
+    assert_eq!(in_their_name.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", in_their_name.body);
+    assert!(in_their_name.has("#f-exclusion_approved_by-error"));
+    app.link(org, ceo, owner).await;
     let excluded = c.post(&control, &[("applicable", "no"), ("status", "implemented"), ("exclusion_reason", "Not relevant here."), ("exclusion_approved_by", &ceo.to_string())]).await;
     assert_eq!(excluded.status, StatusCode::SEE_OTHER, "{}", excluded.body);
     let (applicable, reason, approver): (bool, String, Option<Uuid>) =
