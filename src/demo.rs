@@ -120,6 +120,8 @@ mod records {
 
     pub async fn load(conn: &mut PgConnection, store: &EvidenceStore, system: &Actor, now: DateTime<Utc>, org_id: OrgId) -> anyhow::Result<()> {
         let today = now.date_naive();
+        // The demo's records are as if they had always been so: no history of values.
+        crate::history::off(&mut *conn).await?;
         // People first, then their managers (a manager may come later in the list).
         let mut ids: HashMap<&str, Uuid> = HashMap::new();
         let users: HashMap<String, UserId> = sqlx::query!(

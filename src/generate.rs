@@ -96,6 +96,8 @@ pub async fn run(db: &PgPool, now: DateTime<Utc>, sizes: &Sizes, small: usize) -
 /// Fills an existing organisation with generated records.
 pub async fn fill(conn: &mut PgConnection, org_id: OrgId, now: DateTime<Utc>, s: &Sizes) -> anyhow::Result<()> {
     let today = now.date_naive();
+    // Generated records are as if they had always been so: no history of values.
+    crate::history::off(&mut *conn).await?;
     // Every statement takes $1 the organisation, $2 now and $3 today, then its own arguments.
     macro_rules! exec {
         ($sql:literal $(, $arg:expr)* $(,)?) => {

@@ -20,6 +20,7 @@ pub mod gaps;
 pub mod generate;
 pub mod health;
 pub mod ids;
+pub mod history;
 pub mod home;
 pub mod imports;
 pub mod leadership;

@@ -74,11 +74,11 @@ fn record_files() -> Vec<(&'static str, &'static str, &'static [&'static str], S
             &["code", "clause", "title", "applies", "exclusion_reason", "owner", "status", "notes", "evidence_items"],
             "SELECT r.code, r.clause, r.title, CASE WHEN requirement_applies(r.code, s.applicable) THEN 'yes' ELSE 'no' END, COALESCE(s.exclusion_reason, ''),
                     COALESCE(o.name, ''), COALESCE(s.status, 'not_started'), COALESCE(s.notes, ''),
-                    (SELECT count(*) FROM evidence_links l JOIN evidence_items i ON i.org_id = l.org_id AND i.id = l.item_id
+                    (SELECT count(*) FROM evidence_links_on(p.org, p.cut) l JOIN evidence_items_on(p.org, p.cut) i ON i.org_id = l.org_id AND i.id = l.item_id
                       WHERE l.org_id = p.org AND l.target_kind = 'requirement' AND l.target_id = r.id AND l.linked_at < p.cut AND i.created_at < p.cut)::text
                FROM p JOIN requirements r ON r.retired_at IS NULL
-               LEFT JOIN requirement_states s ON s.org_id = p.org AND s.requirement_id = r.id
-               LEFT JOIN people o ON o.org_id = p.org AND o.id = s.owner_id
+               LEFT JOIN requirement_states_on(p.org, p.cut) s ON s.org_id = p.org AND s.requirement_id = r.id
+               LEFT JOIN people_on(p.org, p.cut) o ON o.org_id = p.org AND o.id = s.owner_id
               ORDER BY r.framework, r.position"
                 .into(),
         ),
@@ -88,8 +88,8 @@ fn record_files() -> Vec<(&'static str, &'static str, &'static [&'static str], S
             &["name", "email", "kind", "job_title", "department", "manager", "start_date", "end_date", "top_management", "line_manager", "security_clause"],
             "SELECT x.name, x.email, x.kind, x.job_title, x.department, COALESCE(m.name, ''), COALESCE(x.start_date::text, ''), COALESCE(x.end_date::text, ''),
                     (x.id IN (SELECT top_management_as_of(p.org, p.cut)))::text, x.line_manager::text, x.security_clause::text
-               FROM p JOIN people x ON x.org_id = p.org AND x.created_at < p.cut
-               LEFT JOIN people m ON m.org_id = x.org_id AND m.id = x.manager_id
+               FROM p JOIN people_on(p.org, p.cut) x ON x.org_id = p.org AND x.created_at < p.cut
+               LEFT JOIN people_on(p.org, p.cut) m ON m.org_id = x.org_id AND m.id = x.manager_id
               ORDER BY x.name, x.email"
                 .into(),
         ),
@@ -104,11 +104,11 @@ fn record_files() -> Vec<(&'static str, &'static str, &'static [&'static str], S
                         CASE WHEN c.decided_at < p.cut THEN COALESCE(dp.name, '') ELSE '' END,
                         CASE WHEN c.decided_at < p.cut THEN {} ELSE '' END
                    FROM p JOIN roster_changes c ON c.org_id = p.org AND c.proposed_at < p.cut
-                   JOIN people x ON x.org_id = c.org_id AND x.id = c.person_id
+                   JOIN people_on(p.org, p.cut) x ON x.org_id = c.org_id AND x.id = c.person_id
                    LEFT JOIN users a ON a.id = c.account_id
                    LEFT JOIN users pu ON pu.id = c.proposed_by
                    LEFT JOIN users du ON du.id = c.decided_by
-                   LEFT JOIN people dp ON dp.org_id = c.org_id AND dp.id = c.decided_as
+                   LEFT JOIN people_on(p.org, p.cut) dp ON dp.org_id = c.org_id AND dp.id = c.decided_as
                   ORDER BY c.proposed_at, c.id",
                 ts("c.proposed_at"),
                 ts("c.decided_at")
@@ -125,10 +125,10 @@ fn record_files() -> Vec<(&'static str, &'static str, &'static [&'static str], S
                                              AND a.acknowledged_at < p.cut) THEN 'yes' ELSE 'no' END
                    FROM p CROSS JOIN LATERAL (
                           SELECT DISTINCT ON (pol.id) pol.id AS policy_id, pol.title, policy_audience(pol.kind, pol.audience, pol.audience_reason) AS audience, pol.audience_departments, v.major, v.minor
-                            FROM policies pol JOIN policy_versions v ON v.org_id = pol.org_id AND v.policy_id = pol.id AND v.approved_at < p.cut
+                            FROM policies_on(p.org, p.cut) pol JOIN policy_versions v ON v.org_id = pol.org_id AND v.policy_id = pol.id AND v.approved_at < p.cut
                            WHERE pol.org_id = p.org AND pol.created_at < p.cut
                            ORDER BY pol.id, v.major DESC, v.minor DESC) cur
-                   JOIN people x ON x.org_id = p.org AND x.created_at < p.cut AND (x.start_date IS NULL OR x.start_date <= p.day)
+                   JOIN people_on(p.org, p.cut) x ON x.org_id = p.org AND x.created_at < p.cut AND (x.start_date IS NULL OR x.start_date <= p.day)
                                 AND (x.end_date IS NULL OR x.end_date > p.day) AND {}
                   ORDER BY cur.title, x.name, x.email",
                 audience::sql_match("cur", "x")
@@ -141,9 +141,9 @@ fn record_files() -> Vec<(&'static str, &'static str, &'static [&'static str], S
             format!(
                 "SELECT pol.title, v.major || '.' || v.minor, x.name, x.email, {}, a.method
                    FROM p JOIN acknowledgements a ON a.org_id = p.org AND a.acknowledged_at < p.cut
-                   JOIN people x ON x.org_id = a.org_id AND x.id = a.person_id
+                   JOIN people_on(p.org, p.cut) x ON x.org_id = a.org_id AND x.id = a.person_id
                    JOIN policy_versions v ON v.org_id = a.org_id AND v.id = a.policy_version_id
-                   JOIN policies pol ON pol.org_id = v.org_id AND pol.id = v.policy_id
+                   JOIN policies_on(p.org, p.cut) pol ON pol.org_id = v.org_id AND pol.id = v.policy_id
                   ORDER BY pol.title, v.major, v.minor, x.name, x.email",
                 ts("a.acknowledged_at")
             ),
@@ -161,7 +161,7 @@ fn record_files() -> Vec<(&'static str, &'static str, &'static [&'static str], S
                         CASE WHEN v.approved_at < p.cut THEN COALESCE(encode(v.approved_sha256, 'hex'), '') ELSE '' END,
                         (SELECT count(*) FROM acknowledgements a WHERE a.org_id = v.org_id AND a.policy_version_id = v.id AND a.acknowledged_at < p.cut)::text,
                         array_to_string({}, E'\n')
-                   FROM p JOIN policies pol ON pol.org_id = p.org AND pol.created_at < p.cut
+                   FROM p JOIN policies_on(p.org, p.cut) pol ON pol.org_id = p.org AND pol.created_at < p.cut
                    JOIN policy_versions v ON v.org_id = pol.org_id AND v.policy_id = pol.id AND v.created_at < p.cut
                    LEFT JOIN users au ON au.id = v.approved_by
                   ORDER BY pol.title, v.major, v.minor",
@@ -175,8 +175,8 @@ fn record_files() -> Vec<(&'static str, &'static str, &'static [&'static str], S
             &["person", "email", "module", "kind", "completed_on", "valid_until", "source"],
             "SELECT x.name, x.email, t.title, t.kind, r.completed_on::text, (r.completed_on + make_interval(months => t.validity_months))::date::text, r.source
                FROM p JOIN training_records r ON r.org_id = p.org AND r.recorded_at < p.cut AND r.completed_on <= p.day
-               JOIN people x ON x.org_id = r.org_id AND x.id = r.person_id
-               JOIN training_modules t ON t.org_id = r.org_id AND t.id = r.module_id
+               JOIN people_on(p.org, p.cut) x ON x.org_id = r.org_id AND x.id = r.person_id
+               JOIN training_modules_on(p.org, p.cut) t ON t.org_id = r.org_id AND t.id = r.module_id
               ORDER BY x.name, x.email, t.title, r.completed_on"
                 .into(),
         ),
@@ -200,10 +200,10 @@ fn record_files() -> Vec<(&'static str, &'static str, &'static [&'static str], S
                         CASE WHEN a.accepted_at < p.cut THEN COALESCE('signed in as ' || au.email,
                                   CASE WHEN a.accepted_via = 'link' THEN 'by personal link' || COALESCE(' from ' || NULLIF(a.accepted_from, ''), '') END, '') ELSE '' END,
                         CASE WHEN a.ended_on <= p.day THEN a.ended_on::text ELSE '' END
-                   FROM p JOIN isms_roles r ON r.org_id = p.org AND r.created_at < p.cut AND (r.retired_at IS NULL OR r.retired_at >= p.cut)
-                   LEFT JOIN role_appointments a ON a.org_id = r.org_id AND a.role_id = r.id AND a.created_at < p.cut
-                   LEFT JOIN people x ON x.org_id = a.org_id AND x.id = a.person_id
-                   LEFT JOIN people b ON b.org_id = a.org_id AND b.id = a.appointed_by
+                   FROM p JOIN isms_roles_on(p.org, p.cut) r ON r.org_id = p.org AND r.created_at < p.cut AND (r.retired_at IS NULL OR r.retired_at >= p.cut)
+                   LEFT JOIN role_appointments_on(p.org, p.cut) a ON a.org_id = r.org_id AND a.role_id = r.id AND a.created_at < p.cut
+                   LEFT JOIN people_on(p.org, p.cut) x ON x.org_id = a.org_id AND x.id = a.person_id
+                   LEFT JOIN people_on(p.org, p.cut) b ON b.org_id = a.org_id AND b.id = a.appointed_by
                    LEFT JOIN users cu ON cu.id = a.confirmed_by
                    LEFT JOIN users au ON au.id = a.accepted_by
                   ORDER BY r.position, r.name, a.capacity DESC, x.name",
@@ -216,9 +216,9 @@ fn record_files() -> Vec<(&'static str, &'static str, &'static [&'static str], S
             "The RACI matrix: activity, role, letters",
             &["activity", "role", "letters"],
             "SELECT a.name, r.name, c.letters
-               FROM p JOIN raci_activities a ON a.org_id = p.org AND a.created_at < p.cut AND (a.retired_at IS NULL OR a.retired_at >= p.cut)
-               JOIN raci_cells c ON c.org_id = a.org_id AND c.activity_id = a.id
-               JOIN isms_roles r ON r.org_id = c.org_id AND r.id = c.role_id AND r.created_at < p.cut AND (r.retired_at IS NULL OR r.retired_at >= p.cut)
+               FROM p JOIN raci_activities_on(p.org, p.cut) a ON a.org_id = p.org AND a.created_at < p.cut AND (a.retired_at IS NULL OR a.retired_at >= p.cut)
+               JOIN raci_cells_on(p.org, p.cut) c ON c.org_id = a.org_id AND c.activity_id = a.id
+               JOIN isms_roles_on(p.org, p.cut) r ON r.org_id = c.org_id AND r.id = c.role_id AND r.created_at < p.cut AND (r.retired_at IS NULL OR r.retired_at >= p.cut)
               ORDER BY a.position, a.name, r.position, r.name"
                 .into(),
         ),
@@ -228,7 +228,7 @@ fn record_files() -> Vec<(&'static str, &'static str, &'static [&'static str], S
             &["kind", "title", "planned_on", "held_on", "chair", "top_management_present", "inputs", "minutes", "decisions", "signed_off_by", "signed_off_title", "signed_off_account", "signed_off_at_utc", "evidence", "addenda"],
             format!(
                 "SELECT m.kind, m.title, COALESCE(m.planned_on::text, ''), COALESCE(m.held_on::text, ''), COALESCE(c.name, ''),
-                        CASE WHEN EXISTS (SELECT 1 FROM people t WHERE t.org_id = m.org_id AND t.id = ANY(m.attendee_ids) AND t.id IN (SELECT top_management_as_of(p.org, p.cut))) THEN 'yes' ELSE 'no' END,
+                        CASE WHEN EXISTS (SELECT 1 FROM people_on(p.org, p.cut) t WHERE t.org_id = m.org_id AND t.id = ANY(m.attendee_ids) AND t.id IN (SELECT top_management_as_of(p.org, p.cut))) THEN 'yes' ELSE 'no' END,
                         array_to_string(m.inputs, '; '), m.minutes, m.decisions,
                         CASE WHEN m.signed_off_at < p.cut THEN COALESCE(m.signed_off_name, '') ELSE '' END,
                         CASE WHEN m.signed_off_at < p.cut THEN COALESCE(m.signed_off_title, '') ELSE '' END,
@@ -240,14 +240,14 @@ fn record_files() -> Vec<(&'static str, &'static str, &'static [&'static str], S
                                    WHERE pin.org_id = m.org_id AND pin.target_kind = 'meeting' AND pin.target_id = m.id ORDER BY pin.item_title, pin.item_id)
                         ELSE
                             ARRAY(SELECT i.title || COALESCE(' (revision ' || r.number || ', ' || r.filename || ', SHA-256 ' || encode(r.sha256, 'hex') || ')', '')
-                                    FROM evidence_links l JOIN evidence_items i ON i.org_id = l.org_id AND i.id = l.item_id AND i.created_at < p.cut
+                                    FROM evidence_links_on(p.org, p.cut) l JOIN evidence_items_on(p.org, p.cut) i ON i.org_id = l.org_id AND i.id = l.item_id AND i.created_at < p.cut
                                     LEFT JOIN LATERAL (SELECT v.number, v.filename, v.sha256 FROM evidence_revisions v
                                                         WHERE v.org_id = i.org_id AND v.item_id = i.id AND v.uploaded_at < p.cut ORDER BY v.number DESC LIMIT 1) r ON true
                                    WHERE l.org_id = m.org_id AND l.target_kind = 'meeting' AND l.target_id = m.id AND l.linked_at < p.cut ORDER BY i.title, i.id)
                         END, '; '),
                         array_to_string({}, E'\n')
-                   FROM p JOIN meetings m ON m.org_id = p.org AND m.created_at < p.cut
-                   LEFT JOIN people c ON c.org_id = m.org_id AND c.id = m.chair_id
+                   FROM p JOIN meetings_on(p.org, p.cut) m ON m.org_id = p.org AND m.created_at < p.cut
+                   LEFT JOIN people_on(p.org, p.cut) c ON c.org_id = m.org_id AND c.id = m.chair_id
                    LEFT JOIN users su ON su.id = m.signed_off_by
                   ORDER BY COALESCE(m.held_on, m.planned_on), m.title",
                 ts("CASE WHEN m.signed_off_at < p.cut THEN m.signed_off_at END"),
@@ -263,9 +263,9 @@ fn record_files() -> Vec<(&'static str, &'static str, &'static [&'static str], S
                         COALESCE(m.title || COALESCE(' (' || m.held_on::text || ')', ''), pol.title || ' v' || v.major || '.' || v.minor, ''),
                         {}, a.author_name, a.author_title, COALESCE('signed in as ' || u.email, ''), a.body
                    FROM p JOIN addenda a ON a.org_id = p.org AND a.written_at < p.cut
-                   LEFT JOIN meetings m ON a.target_kind = 'meeting' AND m.org_id = a.org_id AND m.id = a.target_id
+                   LEFT JOIN meetings_on(p.org, p.cut) m ON a.target_kind = 'meeting' AND m.org_id = a.org_id AND m.id = a.target_id
                    LEFT JOIN policy_versions v ON a.target_kind = 'policy_version' AND v.org_id = a.org_id AND v.id = a.target_id
-                   LEFT JOIN policies pol ON pol.org_id = v.org_id AND pol.id = v.policy_id
+                   LEFT JOIN policies_on(p.org, p.cut) pol ON pol.org_id = v.org_id AND pol.id = v.policy_id
                    LEFT JOIN users u ON u.id = a.written_by
                   ORDER BY a.written_at, a.id",
                 ts("a.written_at")
@@ -280,8 +280,8 @@ fn record_files() -> Vec<(&'static str, &'static str, &'static [&'static str], S
                         CASE WHEN a.closed_at < p.cut THEN a.status ELSE 'open' END, CASE WHEN a.closed_at < p.cut THEN a.closing_note ELSE '' END,
                         COALESCE({}, '')
                    FROM p JOIN action_items a ON a.org_id = p.org AND a.created_at < p.cut
-                   LEFT JOIN meetings m ON m.org_id = a.org_id AND m.id = a.meeting_id
-                   LEFT JOIN people o ON o.org_id = a.org_id AND o.id = a.owner_id
+                   LEFT JOIN meetings_on(p.org, p.cut) m ON m.org_id = a.org_id AND m.id = a.meeting_id
+                   LEFT JOIN people_on(p.org, p.cut) o ON o.org_id = a.org_id AND o.id = a.owner_id
                   ORDER BY a.due_on NULLS LAST, a.title",
                 ts("CASE WHEN a.closed_at < p.cut THEN a.closed_at END")
             ),
@@ -296,9 +296,9 @@ fn record_files() -> Vec<(&'static str, &'static str, &'static [&'static str], S
                     CASE WHEN k.responded_on <= p.day THEN COALESCE(k.answered_title, '') ELSE '' END,
                     CASE WHEN k.responded_on <= p.day THEN COALESCE('signed in as ' || au.email, '') ELSE '' END
                FROM p JOIN leadership_asks k ON k.org_id = p.org AND k.created_at < p.cut
-               JOIN people x ON x.org_id = k.org_id AND x.id = k.asked_of
+               JOIN people_on(p.org, p.cut) x ON x.org_id = k.org_id AND x.id = k.asked_of
                LEFT JOIN users au ON au.id = k.answered_by
-               LEFT JOIN people ap ON ap.org_id = k.org_id AND ap.id = k.answered_as
+               LEFT JOIN people_on(p.org, p.cut) ap ON ap.org_id = k.org_id AND ap.id = k.answered_as
               ORDER BY k.asked_on, k.what"
                 .into(),
         ),
@@ -310,8 +310,8 @@ fn record_files() -> Vec<(&'static str, &'static str, &'static [&'static str], S
                     CASE WHEN d.decided_on <= p.day THEN COALESCE(b.name, '') ELSE '' END, CASE WHEN d.decided_on <= p.day THEN COALESCE((b.id IN (SELECT top_management_as_of(p.org, p.cut)))::text, '') ELSE '' END,
                     CASE WHEN d.decided_on <= p.day THEN d.decision ELSE 'pending' END, CASE WHEN d.decided_on <= p.day THEN d.decided_on::text ELSE '' END
                FROM p JOIN resource_decisions d ON d.org_id = p.org AND d.created_at < p.cut
-               LEFT JOIN people a ON a.org_id = d.org_id AND a.id = d.asked_by
-               LEFT JOIN people b ON b.org_id = d.org_id AND b.id = d.decided_by
+               LEFT JOIN people_on(p.org, p.cut) a ON a.org_id = d.org_id AND a.id = d.asked_by
+               LEFT JOIN people_on(p.org, p.cut) b ON b.org_id = d.org_id AND b.id = d.decided_by
               ORDER BY COALESCE(d.decided_on, d.asked_on), d.title"
                 .into(),
         ),
@@ -321,7 +321,7 @@ fn record_files() -> Vec<(&'static str, &'static str, &'static [&'static str], S
             &["sent_on", "from", "from_top_management", "channel", "audience", "reach", "subject", "summary"],
             "SELECT c.sent_on::text, COALESCE(f.name, ''), COALESCE((f.id IN (SELECT top_management_as_of(p.org, p.cut)))::text, ''), c.channel, c.audience, COALESCE(c.reach::text, ''), c.subject, c.summary
                FROM p JOIN communications c ON c.org_id = p.org AND c.created_at < p.cut
-               LEFT JOIN people f ON f.org_id = c.org_id AND f.id = c.from_id
+               LEFT JOIN people_on(p.org, p.cut) f ON f.org_id = c.org_id AND f.id = c.from_id
               ORDER BY c.sent_on, c.subject"
                 .into(),
         ),
@@ -330,8 +330,8 @@ fn record_files() -> Vec<(&'static str, &'static str, &'static [&'static str], S
             "Information security objectives: measure, target, owner, due date, status",
             &["objective", "measure", "target", "owner", "due_on", "status", "supports"],
             "SELECT o.title, o.measure, o.target, COALESCE(x.name, ''), COALESCE(o.due_on::text, ''), o.status, o.strategy_link
-               FROM p JOIN objectives o ON o.org_id = p.org AND o.created_at < p.cut
-               LEFT JOIN people x ON x.org_id = o.org_id AND x.id = o.owner_id
+               FROM p JOIN objectives_on(p.org, p.cut) o ON o.org_id = p.org AND o.created_at < p.cut
+               LEFT JOIN people_on(p.org, p.cut) x ON x.org_id = o.org_id AND x.id = o.owner_id
               ORDER BY o.title"
                 .into(),
         ),
@@ -444,13 +444,13 @@ async fn write_all<W: AsyncWrite + Unpin + Send>(
     loop {
         let page = sqlx::query_as!(
             RevisionRow,
-            r#"SELECT r.item_id AS "item_id: EvidenceId", i.title, r.number, r.filename, r.content_type, r.object_key, r.size, r.sha256, i.evidence_date,
-                    ARRAY(SELECT q.code FROM evidence_links l JOIN requirements q ON q.id = l.target_id
+            r#"SELECT r.item_id AS "item_id: EvidenceId", i.title AS "title!", r.number, r.filename, r.content_type, r.object_key, r.size, r.sha256, i.evidence_date AS "evidence_date?",
+                    ARRAY(SELECT q.code FROM evidence_links_on($1, $2) l JOIN requirements q ON q.id = l.target_id
                            WHERE l.org_id = i.org_id AND l.item_id = i.id AND l.target_kind = 'requirement' AND l.linked_at < $2 ORDER BY q.position) AS "requirements!",
-                    ARRAY(SELECT l.target_kind || ':' || l.target_id FROM evidence_links l
+                    ARRAY(SELECT l.target_kind || ':' || l.target_id FROM evidence_links_on($1, $2) l
                            WHERE l.org_id = i.org_id AND l.item_id = i.id AND l.target_kind <> 'requirement' AND l.linked_at < $2
                            ORDER BY l.target_kind, l.target_id) AS "records!"
-               FROM evidence_revisions r JOIN evidence_items i ON i.org_id = r.org_id AND i.id = r.item_id
+               FROM evidence_revisions r JOIN evidence_items_on($1, $2) i ON i.org_id = r.org_id AND i.id = r.item_id
               WHERE r.org_id = $1 AND r.uploaded_at < $2 AND i.created_at < $2
                 AND ($3::uuid IS NULL OR (r.item_id, r.number) > ($3, $4))
               ORDER BY r.item_id, r.number LIMIT 200"#,
@@ -631,8 +631,8 @@ WHAT THIS IS
 
 The records that show how the leadership of {org_name} directs its
 information security management system (ISO/IEC 27001:2022 clause 5 and
-Annex A 5.4), as recorded by the end of {as_of}; anything recorded later is
-left out (index.html names the few details shown as they stand today):
+Annex A 5.4), as recorded by the end of {as_of}: anything recorded later is
+left out, and anything edited since is shown as it stood that day:
 
   index.html      start here: it opens in any web browser, offline, and
                   leads from each requirement to its owner and evidence

@@ -87,25 +87,25 @@ async fn meetings<W: AsyncWrite + Unpin>(tx: &mut Transaction<'static, Postgres>
     out.write(b"<h2>Meetings and their sign-off</h2>\n<p>For a meeting signed off by the day, its evidence is the revision of each file that was current when the chair signed off; a later revision of the same evidence is in the bundle too, but not part of the signed record.</p>\n<table><thead><tr><th>Meeting</th><th>Held</th><th>Signed off</th><th>Evidence</th></tr></thead><tbody>\n").await?;
     let mut rows = sqlx::query_as!(
         MeetingRow,
-        r#"SELECT m.id AS "id: MeetingId", m.title, m.held_on, m.planned_on, CASE WHEN m.signed_off_at < $2 THEN m.signed_off_at END AS signed_off_at,
+        r#"SELECT m.id AS "id!: MeetingId", m.title AS "title!", m.held_on, m.planned_on, CASE WHEN m.signed_off_at < $2 THEN m.signed_off_at END AS signed_off_at,
                 CASE WHEN m.signed_off_at < $2 THEN m.signed_off_name END AS signed_off_name,
                 CASE WHEN m.signed_off_at < $2 THEN m.signed_off_title END AS signed_off_title,
                 CASE WHEN m.signed_off_at < $2 THEN (SELECT u.email FROM users u WHERE u.id = m.signed_off_by) END AS signed_off_account,
                 e.item_id AS "item_id?: EvidenceId", i.title AS "item_title?", e.shown_title AS "shown_title?", i.external_url AS "external_url?",
                 e.number AS "number?", e.filename AS "filename?"
-           FROM meetings m
+           FROM meetings_on($1, $2) m
            LEFT JOIN LATERAL (
                 SELECT p.item_id, p.item_title AS shown_title, r.number, r.filename
                   FROM evidence_pins p LEFT JOIN evidence_revisions r ON r.org_id = p.org_id AND r.id = p.revision_id
                  WHERE m.signed_off_at < $2 AND p.org_id = m.org_id AND p.target_kind = 'meeting' AND p.target_id = m.id
                 UNION ALL
                 SELECT l.item_id, li.title, r.number, r.filename
-                  FROM evidence_links l JOIN evidence_items li ON li.org_id = l.org_id AND li.id = l.item_id AND li.created_at < $2
+                  FROM evidence_links_on($1, $2) l JOIN evidence_items_on($1, $2) li ON li.org_id = l.org_id AND li.id = l.item_id AND li.created_at < $2
                   LEFT JOIN LATERAL (SELECT v.number, v.filename FROM evidence_revisions v WHERE v.org_id = l.org_id AND v.item_id = l.item_id
                                         AND v.uploaded_at < $2 ORDER BY v.number DESC LIMIT 1) r ON true
                  WHERE (m.signed_off_at IS NULL OR m.signed_off_at >= $2) AND l.org_id = m.org_id AND l.target_kind = 'meeting'
                    AND l.target_id = m.id AND l.linked_at < $2) e ON true
-           LEFT JOIN evidence_items i ON i.org_id = m.org_id AND i.id = e.item_id
+           LEFT JOIN evidence_items_on($1, $2) i ON i.org_id = m.org_id AND i.id = e.item_id
           WHERE m.org_id = $1 AND m.created_at < $2
           ORDER BY COALESCE(m.held_on, m.planned_on), m.title, m.id, e.shown_title, e.item_id"#,
         org_id.0,
@@ -175,9 +175,9 @@ async fn addenda<W: AsyncWrite + Unpin>(tx: &mut Transaction<'static, Postgres>,
                      ELSE 'Policy: ' || pol.title || ' v' || v.major || '.' || v.minor END AS "record!",
                 a.written_at, a.author_name, a.author_title, u.email AS "account?", a.body
            FROM addenda a
-           LEFT JOIN meetings m ON a.target_kind = 'meeting' AND m.org_id = a.org_id AND m.id = a.target_id
+           LEFT JOIN meetings_on($1, $2) m ON a.target_kind = 'meeting' AND m.org_id = a.org_id AND m.id = a.target_id
            LEFT JOIN policy_versions v ON a.target_kind = 'policy_version' AND v.org_id = a.org_id AND v.id = a.target_id
-           LEFT JOIN policies pol ON pol.org_id = v.org_id AND pol.id = v.policy_id
+           LEFT JOIN policies_on($1, $2) pol ON pol.org_id = v.org_id AND pol.id = v.policy_id
            LEFT JOIN users u ON u.id = a.written_by
           WHERE a.org_id = $1 AND a.written_at < $2
           ORDER BY a.written_at, a.id"#,
@@ -231,7 +231,7 @@ pub async fn render<W: AsyncWrite + Unpin>(
         format!(
             "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>Evidence bundle: {org}</title><style>{STYLE}</style></head><body>
 <h1>Evidence bundle: {org}</h1>
-<p>Records as of <strong>{as_of}</strong>: anything recorded later is left out; requirements' owners and statuses, and people's details, are as they stand today. Audit period: {period}. Made {made} UTC by Mandate.</p>
+<p>Records as of <strong>{as_of}</strong>: anything recorded later is left out, and what was edited since (owners, statuses, people's details, roles, audiences) is shown as it stood that day. Audit period: {period}. Made {made} UTC by Mandate.</p>
 <p>Every file in this bundle is listed in <a href=\"manifest.json\">manifest.json</a> with its SHA-256 and size. Run <code>mandate verify-bundle</code> on the ZIP to check that nothing was altered, removed or added, or, without Mandate, <code>sha256sum -c SHA256SUMS</code> in the unzipped folder. README.txt says more.</p>
 <h2>Requirements, owners and evidence</h2>
 <table><thead><tr><th>Requirement</th><th>Owner</th><th>Status</th><th>Evidence (newest revision as of {as_of})</th></tr></thead><tbody>\n",
@@ -250,10 +250,10 @@ pub async fn render<W: AsyncWrite + Unpin>(
                 i.id AS "item_id?: EvidenceId", i.title AS "item_title?", i.evidence_date AS "evidence_date?", i.external_url AS "external_url?",
                 v.number AS "number?", v.filename AS "filename?"
            FROM requirements r
-           LEFT JOIN requirement_states s ON s.org_id = $1 AND s.requirement_id = r.id
-           LEFT JOIN people o ON o.org_id = $1 AND o.id = s.owner_id
-           LEFT JOIN evidence_links l ON l.org_id = $1 AND l.target_kind = 'requirement' AND l.target_id = r.id AND l.linked_at < $2
-           LEFT JOIN evidence_items i ON i.org_id = l.org_id AND i.id = l.item_id AND i.created_at < $2
+           LEFT JOIN requirement_states_on($1, $2) s ON s.org_id = $1 AND s.requirement_id = r.id
+           LEFT JOIN people_on($1, $2) o ON o.org_id = $1 AND o.id = s.owner_id
+           LEFT JOIN evidence_links_on($1, $2) l ON l.org_id = $1 AND l.target_kind = 'requirement' AND l.target_id = r.id AND l.linked_at < $2
+           LEFT JOIN evidence_items_on($1, $2) i ON i.org_id = l.org_id AND i.id = l.item_id AND i.created_at < $2
            LEFT JOIN LATERAL (SELECT v.number, v.filename FROM evidence_revisions v WHERE v.org_id = i.org_id AND v.item_id = i.id AND v.uploaded_at < $2
                                ORDER BY v.number DESC LIMIT 1) v ON true
           WHERE r.retired_at IS NULL
@@ -299,16 +299,16 @@ pub async fn render<W: AsyncWrite + Unpin>(
 
     let mut rows = sqlx::query_as!(
         PolicyRow,
-        r#"SELECT pol.id AS "policy_id: PolicyId", pol.title, v.major, v.minor, CASE WHEN v.approved_at < $2 THEN v.approved_at END AS approved_at,
+        r#"SELECT pol.id AS "policy_id!: PolicyId", pol.title AS "title!", v.major, v.minor, CASE WHEN v.approved_at < $2 THEN v.approved_at END AS approved_at,
                 CASE WHEN v.approved_at < $2 THEN v.approver_name END AS approver_name,
                 CASE WHEN v.approved_at < $2 THEN v.approver_title END AS approver_title,
                 CASE WHEN v.approved_at < $2 THEN (SELECT u.email FROM users u WHERE u.id = v.approved_by) END AS approver_account,
                 CASE WHEN v.approved_at < $2 THEN v.approver_top_management END AS approver_top_management,
                 btrim(COALESCE(v.body_markdown, '')) <> '' AS "has_text!", r.item_id AS "item_id?: EvidenceId", i.title AS "item_title?",
                 r.number AS "number?", r.filename AS "filename?"
-           FROM policies pol JOIN policy_versions v ON v.org_id = pol.org_id AND v.policy_id = pol.id AND v.created_at < $2
+           FROM policies_on($1, $2) pol JOIN policy_versions v ON v.org_id = pol.org_id AND v.policy_id = pol.id AND v.created_at < $2
            LEFT JOIN evidence_revisions r ON r.org_id = v.org_id AND r.id = v.evidence_revision_id
-           LEFT JOIN evidence_items i ON i.org_id = r.org_id AND i.id = r.item_id
+           LEFT JOIN evidence_items_on($1, $2) i ON i.org_id = r.org_id AND i.id = r.item_id
           WHERE pol.org_id = $1 AND pol.created_at < $2
           ORDER BY pol.title, v.major, v.minor"#,
         org_id.0,

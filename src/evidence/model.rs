@@ -717,6 +717,7 @@ pub async fn pinned(db: &PgPool, org_id: OrgId, target: Target) -> AppResult<Vec
 
 pub async fn unlink(conn: &mut PgConnection, actor: &Actor, now: DateTime<Utc>, org_id: OrgId, item_id: EvidenceId, target: Target) -> AppResult<bool> {
     ensure_open(conn, org_id, target).await?;
+    crate::history::stamp(&mut *conn, now).await?;
     let removed = sqlx::query!(
         "DELETE FROM evidence_links WHERE org_id = $1 AND item_id = $2 AND target_kind = $3 AND target_id = $4",
         org_id.0,

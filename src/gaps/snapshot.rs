@@ -303,8 +303,9 @@ pub fn start_of(day: NaiveDate) -> DateTime<Utc> {
     day.and_time(NaiveTime::MIN).and_utc()
 }
 
-/// Loads the organisation's records as of `as_of`: 20 queries, whatever its size.
-/// Who counts as top management is read from the roster as it stood that day.
+/// Loads the organisation's records as of `as_of`: 19 queries, whatever its size.
+/// Who counts as top management is read from the roster as it stood that day,
+/// and every record edited in place with the values it had then (`crate::history`).
 pub async fn load(db: &PgPool, org_id: OrgId, as_of: NaiveDate) -> AppResult<Snapshot> {
     let mut tx = db.begin().await?;
     sqlx::query!("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY").execute(&mut *tx).await?;
@@ -329,11 +330,21 @@ pub async fn load(db: &PgPool, org_id: OrgId, as_of: NaiveDate) -> AppResult<Sna
 async fn read(tx: &mut Transaction<'static, Postgres>, org_id: OrgId, as_of: NaiveDate) -> AppResult<Snapshot> {
     let cut = cutoff(as_of);
     let org = org_id.0;
-    let cadence_months = sqlx::query_scalar!("SELECT review_cadence_months FROM organisations WHERE id = $1", org).fetch_one(&mut **tx).await?;
-    let grading = crate::orgs::settings::load(&mut **tx, OrgId(org)).await?;
+    // The settings too are read as they stood that day.
+    let o = sqlx::query!(r#"SELECT review_cadence_months AS "review_cadence_months!", widespread_percent AS "widespread_percent!", ack_grace_days AS "ack_grace_days!",
+                minutes_grace_days AS "minutes_grace_days!", onboarding_grace_days AS "onboarding_grace_days!" FROM organisations_on($1, $2)"#, org, cut)
+        .fetch_one(&mut **tx)
+        .await?;
+    let cadence_months = o.review_cadence_months;
+    let grading = crate::orgs::settings::Grading {
+        widespread_percent: o.widespread_percent,
+        ack_grace_days: o.ack_grace_days,
+        minutes_grace_days: o.minutes_grace_days,
+        onboarding_grace_days: o.onboarding_grace_days,
+    };
 
     let st = sqlx::query!(
-        r#"WITH staff AS (SELECT p.id, p.name, p.security_clause, (p.id IN (SELECT top_management_as_of($1, $3))) AS top_management, p.line_manager FROM people p
+        r#"WITH staff AS (SELECT p.id, p.name, p.security_clause, (p.id IN (SELECT top_management_as_of($1, $3))) AS top_management, p.line_manager FROM people_on($1, $3) p
                           WHERE p.org_id = $1 AND p.created_at < $3 AND is_current_on(p.start_date, p.end_date, $2))
          SELECT (SELECT count(*) FROM staff) AS "total!", (SELECT count(*) FROM staff WHERE NOT security_clause) AS "no_clause!",
                 COALESCE((SELECT json_agg(json_build_object('id', id, 'name', name)) FROM
@@ -353,9 +364,9 @@ async fn read(tx: &mut Transaction<'static, Postgres>, org_id: OrgId, as_of: Nai
         r#"SELECT r.id AS "id: RequirementId", r.code, r.clause, r.title, requirement_applies(r.code, s.applicable) AS "applicable!", o.id AS "owner_id?: PersonId",
                 o.name AS "owner_name?", COALESCE(s.status, 'not_started') AS "status!", COALESCE(ev.n, 0) AS "evidence!"
            FROM requirements r
-           LEFT JOIN requirement_states s ON s.org_id = $1 AND s.requirement_id = r.id
-           LEFT JOIN people o ON o.org_id = $1 AND o.id = s.owner_id
-           LEFT JOIN (SELECT l.target_id, count(*) AS n FROM evidence_links l JOIN evidence_items i ON i.org_id = l.org_id AND i.id = l.item_id
+           LEFT JOIN requirement_states_on($1, $3) s ON s.org_id = $1 AND s.requirement_id = r.id
+           LEFT JOIN people_on($1, $3) o ON o.org_id = $1 AND o.id = s.owner_id
+           LEFT JOIN (SELECT l.target_id, count(*) AS n FROM evidence_links_on($1, $3) l JOIN evidence_items_on($1, $3) i ON i.org_id = l.org_id AND i.id = l.item_id
                        WHERE l.org_id = $1 AND l.target_kind = 'requirement' AND l.linked_at < $3 AND i.created_at < $3
                          AND (i.evidence_date IS NULL OR i.evidence_date <= $2)
                          AND (COALESCE(i.valid_until, (i.evidence_date + make_interval(months => i.review_interval_months))::date) IS NULL
@@ -372,9 +383,9 @@ async fn read(tx: &mut Transaction<'static, Postgres>, org_id: OrgId, as_of: Nai
 
     let roles = sqlx::query_as!(
         Role,
-        r#"SELECT id AS "id: RoleId", name, btrim(responsibilities) <> '' AS "has_responsibilities!", btrim(authorities) <> '' AS "has_authorities!",
-                carries_conformance, carries_reporting
-           FROM isms_roles WHERE org_id = $1 AND created_at < $3 AND (retired_at IS NULL OR retired_at >= $3) AND $2::date IS NOT NULL
+        r#"SELECT id AS "id!: RoleId", name AS "name!", btrim(responsibilities) <> '' AS "has_responsibilities!", btrim(authorities) <> '' AS "has_authorities!",
+                carries_conformance AS "carries_conformance!", carries_reporting AS "carries_reporting!"
+           FROM isms_roles_on($1, $3) r WHERE org_id = $1 AND created_at < $3 AND (retired_at IS NULL OR retired_at >= $3) AND $2::date IS NOT NULL
           ORDER BY position, lower(name)"#,
         org,
         as_of,
@@ -385,15 +396,15 @@ async fn read(tx: &mut Transaction<'static, Postgres>, org_id: OrgId, as_of: Nai
 
     let appointments = sqlx::query_as!(
         Appointment,
-        r#"SELECT a.id AS "id: AppointmentId", a.role_id AS "role_id: RoleId", r.name AS role_name, a.capacity, p.id AS "person_id: PersonId",
-                p.name AS person_name, (p.id IN (SELECT top_management_as_of($1, $3))) AS "person_top!",
+        r#"SELECT a.id AS "id!: AppointmentId", a.role_id AS "role_id!: RoleId", r.name AS "role_name!", a.capacity AS "capacity!", p.id AS "person_id!: PersonId",
+                p.name AS "person_name!", (p.id IN (SELECT top_management_as_of($1, $3))) AS "person_top!",
                 (is_current_on(p.start_date, p.end_date, $2)) AS "person_current!",
                 b.name AS "appointer_name?", (b.id IN (SELECT top_management_as_of($1, $3))) AS "appointer_top?", a.appointed_on,
                 (a.accepted_at IS NOT NULL AND a.accepted_at < $3) AS "accepted!", btrim(a.hats_note) = '' AS "no_hats_note!"
-           FROM role_appointments a
-           JOIN isms_roles r ON r.org_id = a.org_id AND r.id = a.role_id AND r.created_at < $3 AND (r.retired_at IS NULL OR r.retired_at >= $3)
-           JOIN people p ON p.org_id = a.org_id AND p.id = a.person_id
-           LEFT JOIN people b ON b.org_id = a.org_id AND b.id = a.appointed_by
+           FROM role_appointments_on($1, $3) a
+           JOIN isms_roles_on($1, $3) r ON r.org_id = a.org_id AND r.id = a.role_id AND r.created_at < $3 AND (r.retired_at IS NULL OR r.retired_at >= $3)
+           JOIN people_on($1, $3) p ON p.org_id = a.org_id AND p.id = a.person_id
+           LEFT JOIN people_on($1, $3) b ON b.org_id = a.org_id AND b.id = a.appointed_by
           WHERE a.org_id = $1 AND a.created_at < $3 AND (a.appointed_on IS NULL OR a.appointed_on <= $2) AND (a.ended_on IS NULL OR a.ended_on > $2)
           ORDER BY r.position, lower(r.name), a.capacity DESC, p.name"#,
         org,
@@ -405,11 +416,11 @@ async fn read(tx: &mut Transaction<'static, Postgres>, org_id: OrgId, as_of: Nai
 
     let raci = sqlx::query_as!(
         RaciActivity,
-        r#"SELECT a.id AS "id: RaciActivityId", a.name, count(r.id) FILTER (WHERE c.letters IN ('A', 'AR')) AS "accountable!", a.assignment,
+        r#"SELECT a.id AS "id!: RaciActivityId", a.name AS "name!", count(r.id) FILTER (WHERE c.letters IN ('A', 'AR')) AS "accountable!", a.assignment,
                 COALESCE(array_agg(r.id) FILTER (WHERE c.letters IN ('A', 'AR') AND r.id IS NOT NULL), '{}') AS "accountable_roles!: Vec<RoleId>"
-           FROM raci_activities a
-           LEFT JOIN raci_cells c ON c.org_id = a.org_id AND c.activity_id = a.id
-           LEFT JOIN isms_roles r ON r.org_id = c.org_id AND r.id = c.role_id AND r.created_at < $3 AND (r.retired_at IS NULL OR r.retired_at >= $3)
+           FROM raci_activities_on($1, $3) a
+           LEFT JOIN raci_cells_on($1, $3) c ON c.org_id = a.org_id AND c.activity_id = a.id
+           LEFT JOIN isms_roles_on($1, $3) r ON r.org_id = c.org_id AND r.id = c.role_id AND r.created_at < $3 AND (r.retired_at IS NULL OR r.retired_at >= $3)
           WHERE a.org_id = $1 AND a.created_at < $3 AND (a.retired_at IS NULL OR a.retired_at >= $3) AND $2::date IS NOT NULL
           GROUP BY a.id, a.name, a.position, a.assignment ORDER BY a.position, a.name"#,
         org,
@@ -421,10 +432,10 @@ async fn read(tx: &mut Transaction<'static, Postgres>, org_id: OrgId, as_of: Nai
 
     let policies = sqlx::query_as!(
         Policy,
-        r#"SELECT pol.id AS "id: PolicyId", pol.title, pol.kind AS "kind: PolicyKind", pol.review_months, cur.id AS "version_id?: VersionId",
+        r#"SELECT pol.id AS "id!: PolicyId", pol.title AS "title!", pol.kind AS "kind!: PolicyKind", pol.review_months AS "review_months!", cur.id AS "version_id?: VersionId",
                 cur.major AS "major?", cur.minor AS "minor?", cur.approved_at AS "approved_at?", cur.approver_name AS "approver_name?",
                 cur.approver_top_management AS "approver_top?",
-                (SELECT NOT is_current_on(ap.start_date, ap.end_date, $2) FROM people ap WHERE ap.org_id = pol.org_id AND ap.id = cur.approver_person_id) AS approver_left,
+                (SELECT NOT is_current_on(ap.start_date, ap.end_date, $2) FROM people_on($1, $3) ap WHERE ap.org_id = pol.org_id AND ap.id = cur.approver_person_id) AS approver_left,
                 CASE WHEN cur.id IS NULL THEN ARRAY[]::boolean[] ELSE ARRAY[
                     COALESCE(btrim(cur.check_purpose), '') <> '', COALESCE(btrim(cur.check_objectives), '') <> '',
                     COALESCE(btrim(cur.check_requirements), '') <> '', COALESCE(btrim(cur.check_improvement), '') <> ''] END AS "checks!",
@@ -435,7 +446,7 @@ async fn read(tx: &mut Transaction<'static, Postgres>, org_id: OrgId, as_of: Nai
                     AND v.major = cur.major) AS major_since,
                 (SELECT count(*) FROM policy_versions v WHERE v.org_id = pol.org_id AND v.policy_id = pol.id AND v.created_at < $3
                     AND (v.approved_at IS NULL OR v.approved_at >= $3)) AS "drafts!"
-           FROM policies pol
+           FROM policies_on($1, $3) pol
            LEFT JOIN LATERAL (SELECT v.* FROM policy_versions v WHERE v.org_id = pol.org_id AND v.policy_id = pol.id AND v.approved_at < $3
                                ORDER BY v.major DESC, v.minor DESC LIMIT 1) cur ON true
           WHERE pol.org_id = $1 AND pol.created_at < $3 AND (pol.withdrawn_at IS NULL OR pol.withdrawn_at >= $3) AND $2::date IS NOT NULL
@@ -452,13 +463,13 @@ async fn read(tx: &mut Transaction<'static, Postgres>, org_id: OrgId, as_of: Nai
         r#"WITH cur AS MATERIALIZED (
             SELECT row_number() OVER () AS k, c.* FROM (
               SELECT DISTINCT ON (pol.id) pol.id AS policy_id, policy_audience(pol.kind, pol.audience, pol.audience_reason) AS audience, pol.audience_departments, v.major
-                FROM policies pol JOIN policy_versions v ON v.org_id = pol.org_id AND v.policy_id = pol.id AND v.approved_at < $3
+                FROM policies_on($1, $3) pol JOIN policy_versions v ON v.org_id = pol.org_id AND v.policy_id = pol.id AND v.approved_at < $3
                WHERE pol.org_id = $1 AND pol.created_at < $3 AND (pol.withdrawn_at IS NULL OR pol.withdrawn_at >= $3)
                ORDER BY pol.id, v.major DESC, v.minor DESC) c),
          staff AS MATERIALIZED (
             SELECT p.id, p.name, p.kind, p.department, p.line_manager,
                    row_number() OVER (ORDER BY (p.id IN (SELECT top_management_as_of($1, $3))) OR p.line_manager DESC, p.name) AS rank
-              FROM people p WHERE p.org_id = $1 AND p.created_at < $3 AND is_current_on(p.start_date, p.end_date, $2)),
+              FROM people_on($1, $3) p WHERE p.org_id = $1 AND p.created_at < $3 AND is_current_on(p.start_date, p.end_date, $2)),
          acked AS (
             SELECT a.person_id, cur.k FROM acknowledgements a
               JOIN policy_versions v ON v.org_id = a.org_id AND v.id = a.policy_version_id
@@ -490,14 +501,14 @@ async fn read(tx: &mut Transaction<'static, Postgres>, org_id: OrgId, as_of: Nai
                    EXISTS (SELECT 1 FROM training_records r WHERE r.org_id = t.org_id AND r.module_id = t.id AND r.person_id = p.id
                               AND r.recorded_at < $3 AND r.completed_on <= $2
                               AND (r.completed_on + make_interval(months => t.validity_months))::date >= $2) AS current
-              FROM training_modules t JOIN people p ON p.org_id = t.org_id
+              FROM training_modules_on($1, $3) t JOIN people_on($1, $3) p ON p.org_id = t.org_id
                    AND p.created_at < $3 AND is_current_on(p.start_date, p.end_date, $2)
                    AND in_audience(t.audience, t.audience_departments, p.kind, p.line_manager, p.department)
              WHERE t.org_id = $1 AND t.created_at < $3 AND (t.retired_at IS NULL OR t.retired_at >= $3))
-         SELECT t.id AS "id: ModuleId", t.title, t.kind, count(s.id) AS "audience!", count(s.id) FILTER (WHERE NOT s.current) AS "overdue!",
+         SELECT t.id AS "id!: ModuleId", t.title AS "title!", t.kind AS "kind!", count(s.id) AS "audience!", count(s.id) FILTER (WHERE NOT s.current) AS "overdue!",
                 COALESCE(to_json((array_agg(json_build_object('id', s.id, 'name', s.name) ORDER BY s.leader DESC, s.name) FILTER (WHERE NOT s.current))[1:$4::int]), '[]'::json)
                     AS "missing!: Json<Vec<PersonRef>>"
-           FROM training_modules t LEFT JOIN s ON s.module_id = t.id
+           FROM training_modules_on($1, $3) t LEFT JOIN s ON s.module_id = t.id
           WHERE t.org_id = $1 AND t.created_at < $3 AND (t.retired_at IS NULL OR t.retired_at >= $3)
           GROUP BY t.id, t.title, t.kind ORDER BY t.kind, t.title"#,
         org,
@@ -517,20 +528,20 @@ async fn read(tx: &mut Transaction<'static, Postgres>, org_id: OrgId, as_of: Nai
                    pol.audience_departments, v.major,
                    (SELECT min(v2.approved_at) FROM policy_versions v2 WHERE v2.org_id = pol.org_id AND v2.policy_id = pol.id AND v2.major = v.major
                        AND v2.approved_at < $3) AS since
-              FROM policies pol JOIN policy_versions v ON v.org_id = pol.org_id AND v.policy_id = pol.id AND v.approved_at < $3
+              FROM policies_on($1, $3) pol JOIN policy_versions v ON v.org_id = pol.org_id AND v.policy_id = pol.id AND v.approved_at < $3
              WHERE pol.org_id = $1 AND pol.created_at < $3 AND (pol.withdrawn_at IS NULL OR pol.withdrawn_at >= $3)
              ORDER BY pol.id, v.major DESC, v.minor DESC)
-         SELECT p.id AS "id: PersonId", p.name, (p.id IN (SELECT top_management_as_of($1, $3))) AS "top_management!", p.line_manager,
+         SELECT p.id AS "id!: PersonId", p.name AS "name!", (p.id IN (SELECT top_management_as_of($1, $3))) AS "top_management!", p.line_manager AS "line_manager!",
                 COALESCE((SELECT array_agg(cur.title ORDER BY cur.title) FROM cur
                            WHERE in_audience(cur.audience, cur.audience_departments, p.kind, p.line_manager, p.department)
                              AND (cur.since AT TIME ZONE 'UTC')::date < ($2::date - $4::int)
                              AND NOT EXISTS (SELECT 1 FROM acknowledgements a JOIN policy_versions v ON v.org_id = a.org_id AND v.id = a.policy_version_id
                                               WHERE a.org_id = p.org_id AND a.person_id = p.id AND v.policy_id = cur.policy_id AND v.major = cur.major
                                                 AND a.acknowledged_at < $3)), '{}') AS "unacknowledged!",
-                EXISTS (SELECT 1 FROM training_records r JOIN training_modules t ON t.org_id = r.org_id AND t.id = r.module_id AND t.kind = 'awareness'
+                EXISTS (SELECT 1 FROM training_records r JOIN training_modules_on($1, $3) t ON t.org_id = r.org_id AND t.id = r.module_id AND t.kind = 'awareness'
                          WHERE r.org_id = $1 AND t.org_id = $1 AND r.person_id = p.id AND r.recorded_at < $3 AND r.completed_on <= $2
                            AND (r.completed_on + make_interval(months => t.validity_months))::date >= $2) AS "trained!"
-           FROM people p
+           FROM people_on($1, $3) p
           WHERE p.org_id = $1 AND p.created_at < $3 AND is_current_on(p.start_date, p.end_date, $2)
             AND ((p.id IN (SELECT top_management_as_of($1, $3))) OR p.line_manager)
           ORDER BY (p.id IN (SELECT top_management_as_of($1, $3))) DESC, p.name"#,
@@ -544,12 +555,12 @@ async fn read(tx: &mut Transaction<'static, Postgres>, org_id: OrgId, as_of: Nai
 
     let starters = sqlx::query_as!(
         Starter,
-        r#"SELECT p.id AS "id: PersonId", p.name, p.start_date AS "start_date!",
+        r#"SELECT p.id AS "id!: PersonId", p.name AS "name!", p.start_date AS "start_date!",
                 f.first_ack AS "first_ack?"
-           FROM people p
+           FROM people_on($1, $3) p
            LEFT JOIN (SELECT a.person_id, min(a.acknowledged_at) AS first_ack FROM acknowledgements a
                         JOIN policy_versions v ON v.org_id = a.org_id AND v.id = a.policy_version_id
-                        JOIN policies pol ON pol.org_id = v.org_id AND pol.id = v.policy_id AND pol.kind IN ('is_policy', 'acceptable_use')
+                        JOIN policies_on($1, $3) pol ON pol.org_id = v.org_id AND pol.id = v.policy_id AND pol.kind IN ('is_policy', 'acceptable_use')
                        WHERE a.org_id = $1 AND a.acknowledged_at < $3
                        GROUP BY a.person_id) f ON f.person_id = p.id
           WHERE p.org_id = $1 AND p.created_at < $3 AND p.start_date IS NOT NULL AND is_current_on(p.start_date, p.end_date, $2)
@@ -564,14 +575,14 @@ async fn read(tx: &mut Transaction<'static, Postgres>, org_id: OrgId, as_of: Nai
 
     let expired = sqlx::query_as!(
         ExpiredItem,
-        r#"SELECT i.id AS "id: EvidenceId", i.title, x.expires AS "expires!", count(*) OVER () AS "total!",
-                ARRAY(SELECT r.code FROM evidence_links l JOIN requirements r ON r.id = l.target_id
+        r#"SELECT i.id AS "id!: EvidenceId", i.title AS "title!", x.expires AS "expires!", count(*) OVER () AS "total!",
+                ARRAY(SELECT r.code FROM evidence_links_on($1, $3) l JOIN requirements r ON r.id = l.target_id
                        WHERE l.org_id = i.org_id AND l.item_id = i.id AND l.target_kind = 'requirement' AND l.linked_at < $3
                        ORDER BY r.position) AS "codes!"
-           FROM evidence_items i
+           FROM evidence_items_on($1, $3) i
            CROSS JOIN LATERAL (SELECT COALESCE(i.valid_until, (i.evidence_date + make_interval(months => i.review_interval_months))::date) AS expires) x
           WHERE i.org_id = $1 AND i.created_at < $3 AND x.expires < $2
-            AND EXISTS (SELECT 1 FROM evidence_links l WHERE l.org_id = i.org_id AND l.item_id = i.id AND l.linked_at < $3)
+            AND EXISTS (SELECT 1 FROM evidence_links_on($1, $3) l WHERE l.org_id = i.org_id AND l.item_id = i.id AND l.linked_at < $3)
           ORDER BY x.expires, i.title LIMIT $4"#,
         org,
         as_of,
@@ -583,12 +594,12 @@ async fn read(tx: &mut Transaction<'static, Postgres>, org_id: OrgId, as_of: Nai
 
     let meetings = sqlx::query_as!(
         Meeting,
-        r#"SELECT m.id AS "id: MeetingId", m.title, m.kind, m.planned_on, m.held_on, c.name AS "chair_name?",
-                (btrim(m.minutes) <> '' OR EXISTS (SELECT 1 FROM evidence_links l WHERE l.org_id = m.org_id AND l.target_kind = 'meeting'
+        r#"SELECT m.id AS "id!: MeetingId", m.title AS "title!", m.kind AS "kind!", m.planned_on, m.held_on, c.name AS "chair_name?",
+                (btrim(m.minutes) <> '' OR EXISTS (SELECT 1 FROM evidence_links_on($1, $3) l WHERE l.org_id = m.org_id AND l.target_kind = 'meeting'
                                                      AND l.target_id = m.id AND l.linked_at < $3)) AS "has_minutes!",
-                EXISTS (SELECT 1 FROM people p WHERE p.org_id = m.org_id AND p.id = ANY(m.attendee_ids || m.chair_id) AND (p.id IN (SELECT top_management_as_of($1, $3)))) AS "top_present!",
-                (m.signed_off_at IS NOT NULL AND m.signed_off_at < $3) AS "signed!", m.decisions, m.inputs
-           FROM meetings m LEFT JOIN people c ON c.org_id = m.org_id AND c.id = m.chair_id
+                EXISTS (SELECT 1 FROM people_on($1, $3) p WHERE p.org_id = m.org_id AND p.id = ANY(m.attendee_ids || m.chair_id) AND (p.id IN (SELECT top_management_as_of($1, $3)))) AS "top_present!",
+                (m.signed_off_at IS NOT NULL AND m.signed_off_at < $3) AS "signed!", m.decisions AS "decisions!", m.inputs AS "inputs!"
+           FROM meetings_on($1, $3) m LEFT JOIN people_on($1, $3) c ON c.org_id = m.org_id AND c.id = m.chair_id
           WHERE m.org_id = $1 AND m.created_at < $3 AND $2::date IS NOT NULL
           ORDER BY COALESCE(m.held_on, m.planned_on) DESC NULLS LAST, m.created_at DESC"#,
         org,
@@ -602,8 +613,8 @@ async fn read(tx: &mut Transaction<'static, Postgres>, org_id: OrgId, as_of: Nai
         Action,
         r#"SELECT a.id AS "id: ActionItemId", a.title, m.title AS "meeting_title?", o.name AS "owner_name?", a.due_on
            FROM action_items a
-           LEFT JOIN meetings m ON m.org_id = a.org_id AND m.id = a.meeting_id
-           LEFT JOIN people o ON o.org_id = a.org_id AND o.id = a.owner_id
+           LEFT JOIN meetings_on($1, $3) m ON m.org_id = a.org_id AND m.id = a.meeting_id
+           LEFT JOIN people_on($1, $3) o ON o.org_id = a.org_id AND o.id = a.owner_id
           WHERE a.org_id = $1 AND a.created_at < $3 AND (a.status = 'open' OR a.closed_at IS NULL OR a.closed_at >= $3) AND $2::date IS NOT NULL
           ORDER BY a.due_on NULLS LAST, a.title"#,
         org,
@@ -619,7 +630,7 @@ async fn read(tx: &mut Transaction<'static, Postgres>, org_id: OrgId, as_of: Nai
                 CASE WHEN d.decided_on <= $2 THEN d.decided_on END AS decided_on, b.name AS "decider_name?",
                 (b.id IN (SELECT top_management_as_of($1, $3))) AS "decider_top?",
                 d.amount, d.currency
-           FROM resource_decisions d LEFT JOIN people b ON b.org_id = d.org_id AND b.id = d.decided_by
+           FROM resource_decisions d LEFT JOIN people_on($1, $3) b ON b.org_id = d.org_id AND b.id = d.decided_by
           WHERE d.org_id = $1 AND d.created_at < $3
           ORDER BY d.decided_on DESC NULLS LAST, d.created_at DESC"#,
         org,
@@ -632,7 +643,7 @@ async fn read(tx: &mut Transaction<'static, Postgres>, org_id: OrgId, as_of: Nai
     let communications = sqlx::query_as!(
         Communication,
         r#"SELECT c.id AS "id: CommunicationId", c.subject, c.sent_on, f.name AS "from_name?", (f.id IN (SELECT top_management_as_of($1, $3))) AS "from_top?"
-           FROM communications c LEFT JOIN people f ON f.org_id = c.org_id AND f.id = c.from_id
+           FROM communications c LEFT JOIN people_on($1, $3) f ON f.org_id = c.org_id AND f.id = c.from_id
           WHERE c.org_id = $1 AND c.created_at < $3 AND c.sent_on <= $2
           ORDER BY c.sent_on DESC"#,
         org,
@@ -644,8 +655,8 @@ async fn read(tx: &mut Transaction<'static, Postgres>, org_id: OrgId, as_of: Nai
 
     let objectives = sqlx::query_as!(
         Objective,
-        r#"SELECT o.id AS "id: ObjectiveId", o.title, o.status, o.measure, o.target, p.name AS "owner_name?", o.due_on
-           FROM objectives o LEFT JOIN people p ON p.org_id = o.org_id AND p.id = o.owner_id
+        r#"SELECT o.id AS "id!: ObjectiveId", o.title AS "title!", o.status AS "status!", o.measure AS "measure!", o.target AS "target!", p.name AS "owner_name?", o.due_on
+           FROM objectives_on($1, $3) o LEFT JOIN people_on($1, $3) p ON p.org_id = o.org_id AND p.id = o.owner_id
           WHERE o.org_id = $1 AND o.created_at < $3 AND $2::date IS NOT NULL
           ORDER BY o.due_on NULLS LAST, o.title"#,
         org,
@@ -657,9 +668,9 @@ async fn read(tx: &mut Transaction<'static, Postgres>, org_id: OrgId, as_of: Nai
 
     let asks = sqlx::query_as!(
         Ask,
-        r#"SELECT a.id AS "id: AskId", a.what, p.name AS asked_of_name, a.asked_on, a.due_on,
+        r#"SELECT a.id AS "id: AskId", a.what, p.name AS "asked_of_name!", a.asked_on, a.due_on,
                 CASE WHEN a.responded_on <= $2 THEN a.responded_on END AS responded_on
-           FROM leadership_asks a JOIN people p ON p.org_id = a.org_id AND p.id = a.asked_of
+           FROM leadership_asks a JOIN people_on($1, $3) p ON p.org_id = a.org_id AND p.id = a.asked_of
           WHERE a.org_id = $1 AND a.created_at < $3 AND a.asked_on <= $2
           ORDER BY a.due_on NULLS LAST, a.asked_on"#,
         org,

@@ -99,6 +99,7 @@ pub async fn save(conn: &mut PgConnection, actor: &Actor, now: DateTime<Utc>, or
     if c.is_empty() {
         return Ok(false);
     }
+    crate::history::stamp(&mut *conn, now).await?;
     sqlx::query!(
         "UPDATE organisations SET widespread_percent = $2, ack_grace_days = $3, minutes_grace_days = $4, onboarding_grace_days = $5 WHERE id = $1",
         org_id.0,

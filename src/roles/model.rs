@@ -451,6 +451,7 @@ pub async fn retire_role(conn: &mut PgConnection, actor: &Actor, now: DateTime<U
     if done.rows_affected() == 0 {
         return Err(AppError::NotFound);
     }
+    crate::history::stamp(&mut *conn, now).await?;
     let ended = sqlx::query!(
         "UPDATE role_appointments SET ended_on = $3, ended_reason = 'role retired'
           WHERE org_id = $1 AND role_id = $2 AND (ended_on IS NULL OR ended_on > $3)",
@@ -595,6 +596,7 @@ pub async fn confirm(conn: &mut PgConnection, actor: &Actor, now: DateTime<Utc>,
         return Err(AppError::Conflict("This appointment is already confirmed.".into()));
     }
     // The title as attribution::title_sql reads it.
+    crate::history::stamp(&mut *conn, now).await?;
     let done = sqlx::query!(
         "UPDATE role_appointments SET confirmed_at = $3, confirmed_by = $4, confirmed_as = $5,
                 confirmed_title = (SELECT NULLIF(btrim(t.job_title), '') FROM people t WHERE t.org_id = $1 AND t.id = $5)
@@ -644,6 +646,7 @@ pub async fn accept(
     let user_agent: String = how.user_agent.chars().take(500).collect();
     // The holder accepts: with the actor's account when signed in, with none through the link.
     // The title as attribution::title_sql reads it.
+    crate::history::stamp(&mut *conn, now).await?;
     let done = sqlx::query!(
         "UPDATE role_appointments
             SET accepted_at = $3, accepted_via = $4, accepted_from = $5, accepted_agent = $6,
@@ -701,6 +704,7 @@ pub async fn new_link(conn: &mut PgConnection, actor: &Actor, now: DateTime<Utc>
         return Err(AppError::Conflict("This appointment has ended.".into()));
     }
     let token = random_token();
+    crate::history::stamp(&mut *conn, now).await?;
     sqlx::query!(
         "UPDATE role_appointments SET accept_token_hash = $3, accept_token_expires_at = $4 WHERE org_id = $1 AND id = $2",
         org_id.0,
@@ -729,6 +733,7 @@ pub async fn end(
     if a.appointed_on.is_some_and(|d| ended_on < d) {
         return Err(AppError::BadRequest("The end date is before the appointment date.".into()));
     }
+    crate::history::stamp(&mut *conn, now).await?;
     sqlx::query!(
         "UPDATE role_appointments SET ended_on = $3, ended_reason = $4 WHERE org_id = $1 AND id = $2",
         org_id.0,
@@ -755,6 +760,7 @@ pub async fn set_hats_note(conn: &mut PgConnection, actor: &Actor, now: DateTime
     if a.hats_note == note {
         return Ok(false);
     }
+    crate::history::stamp(&mut *conn, now).await?;
     sqlx::query!("UPDATE role_appointments SET hats_note = $3 WHERE org_id = $1 AND id = $2", org_id.0, a.id.0, note)
         .execute(&mut *conn)
         .await?;

@@ -98,6 +98,8 @@ pub async fn save_cells(
     before: &Matrix,
     after: &HashMap<(RaciActivityId, RoleId), Letters>,
 ) -> AppResult<usize> {
+    // Cells carry no `updated_at`: their history is dated with the app's clock.
+    crate::history::stamp(&mut *conn, now).await?;
     let mut changes = Vec::new();
     for a in &before.activities {
         for r in &before.roles {
@@ -180,6 +182,7 @@ pub async fn lock(conn: &mut PgConnection, org_id: OrgId) -> AppResult<()> {
 /// Takes an activity off the matrix (nothing is deleted); returns its name,
 /// or 404 when it is not a live activity of this organisation.
 pub async fn retire_activity(conn: &mut PgConnection, actor: &Actor, now: DateTime<Utc>, org_id: OrgId, id: RaciActivityId) -> AppResult<String> {
+    crate::history::stamp(&mut *conn, now).await?;
     let name = sqlx::query_scalar!(
         "UPDATE raci_activities SET retired_at = $3 WHERE org_id = $1 AND id = $2 AND retired_at IS NULL RETURNING name",
         org_id.0,

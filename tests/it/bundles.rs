@@ -57,14 +57,14 @@ async fn revision_hashes(s: &Setup, org: OrgId) -> BTreeSet<String> {
     raw.into_iter().map(hex::encode).collect()
 }
 
-fn temp_zip(bytes: &[u8]) -> PathBuf {
+pub(crate) fn temp_zip(bytes: &[u8]) -> PathBuf {
     let path = std::env::temp_dir().join(format!("mandate-bundle-{}.zip", Uuid::new_v4().simple()));
     std::fs::write(&path, bytes).unwrap();
     path
 }
 
 /// Every entry of a ZIP, by name.
-async fn entries(path: &Path) -> BTreeMap<String, Vec<u8>> {
+pub(crate) async fn entries(path: &Path) -> BTreeMap<String, Vec<u8>> {
     let zip = ZipFileReader::new(path).await.unwrap();
     let mut out = BTreeMap::new();
     for i in 0..zip.file().entries().len() {

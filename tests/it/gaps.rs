@@ -126,10 +126,11 @@ async fn compliant(app: &TestApp) -> Compliant {
     // Every requirement owned, implemented and evidenced.
     sqlx::query(
         "INSERT INTO requirement_states (org_id, requirement_id, applicable, owner_id, status, updated_at)
-         SELECT $1, id, true, $2, 'implemented', now() FROM requirements WHERE retired_at IS NULL",
+         SELECT $1, id, true, $2, 'implemented', $3 FROM requirements WHERE retired_at IS NULL",
     )
     .bind(org)
     .bind(holder)
+    .bind(app.state.clock.now())
     .execute(app.db())
     .await
     .unwrap();
@@ -312,6 +313,103 @@ async fn a_past_day_ignores_what_came_later_and_reads_dates_as_they_stood(db: Pg
     // Before the organisation had anything: no policy, no review.
     let february = rules_on(&app, org, day("2026-02-01")).await;
     assert!(february.contains(&"no_is_policy") && february.contains(&"no_management_review"));
+}
+
+/// Values edited in place after a day are read as they stood on it: by the
+/// evaluation, its CSV export and a bundle as of that day.
+#[sqlx::test]
+async fn a_past_day_reads_values_edited_since_as_they_stood_then(db: PgPool) {
+    use mandate::requirements::model as requirements;
+    let app = TestApp::new(db).await;
+    let c = compliant(&app).await;
+    let nov2 = day("2026-11-02");
+    assert!(rules_on(&app, c.org, nov2).await.is_empty());
+    // Five weeks later, edits in place through the application:
+    app.clock.advance(Duration::days(35));
+    let now = app.state.clock.now();
+    let system = Actor::system(Some(c.org), "test");
+    let mut tx = app.db().begin().await.unwrap();
+    // the role carrying 5.3(a) no longer carries it;
+    let role = mandate::roles::model::role_any(&mut tx, c.org, c.roles[0].into()).await.unwrap();
+    let f = mandate::roles::model::RoleFields {
+        name: role.name.clone(),
+        responsibilities: role.responsibilities.clone(),
+        authorities: role.authorities.clone(),
+        carries_conformance: false,
+        carries_reporting: role.carries_reporting,
+    };
+    assert!(mandate::roles::model::update_role(&mut tx, &system, now, c.org, &role, &f).await.unwrap());
+    // a requirement loses its owner;
+    let before = requirements::get(&mut *tx, c.org, c.requirement.into(), now.date_naive()).await.unwrap();
+    let state = requirements::State { owner_id: None, ..before.state() };
+    assert!(requirements::save(&mut tx, &system, now, c.org, &before, &state).await.unwrap());
+    // the holder is recorded as having left in October, before the day;
+    let holder = people::get_in(&mut *tx, c.org, c.holder.into()).await.unwrap();
+    let fields = PersonFields { end_date: Some(day("2026-10-15")), job_title: "Former lead".into(), ..holder.fields() };
+    assert!(people::update(&mut tx, &system, now, c.org, c.holder.into(), &fields).await.unwrap());
+    // and the widespread share is raised.
+    let g = mandate::orgs::settings::Grading { widespread_percent: 90, ..Default::default() };
+    assert!(mandate::orgs::settings::save(&mut tx, &system, now, c.org, &g).await.unwrap());
+    tx.commit().await.unwrap();
+
+    let today = rules_on(&app, c.org, now.date_naive()).await;
+    for rule in ["conformance_unassigned", "requirement_without_owner"] {
+        assert!(today.contains(&rule), "today {rule} fires: {today:?}");
+    }
+    let then = mandate::gaps::evaluate(app.db(), c.org, nov2).await.unwrap();
+    assert!(then.gaps.is_empty(), "on 2 November the role carried 5.3(a), the requirement had its owner and the holder was on the staff: {:?}", then.gaps.iter().map(|g| g.rule).collect::<Vec<_>>());
+    let snapshot = mandate::gaps::snapshot::load(app.db(), c.org, nov2).await.unwrap();
+    assert_eq!(snapshot.grading.widespread_percent, 50, "the settings as they stood");
+    assert_eq!(mandate::gaps::snapshot::load(app.db(), c.org, now.date_naive()).await.unwrap().grading.widespread_percent, 90);
+
+    // The export of that day says the same.
+    let mut lead = lead_of(&app, c.org).await;
+    let csv = lead.get("/gaps.csv?as_of=2026-11-02").await;
+    assert_eq!(csv.body.lines().count(), 1, "only the header: {}", csv.body);
+    assert!(lead.get("/gaps.csv").await.body.contains("conformance_unassigned"));
+
+    // So does a bundle as of that day: the owner, the role's assignment and the holder's details as they were.
+    let params = mandate::bundles::manifest::Params { as_of: nov2, period_from: None, period_to: None };
+    let mut out = Vec::new();
+    mandate::bundles::build::build(app.db(), &app.state.store, c.org, &params, now, &Default::default(), &mut out).await.unwrap();
+    let files = crate::bundles::entries(&crate::bundles::temp_zip(&out)).await;
+    let text = |name: &str| String::from_utf8(files[name].clone()).unwrap();
+    let requirement_row = text("records/requirements.csv").lines().nth(1).unwrap().to_string();
+    assert!(requirement_row.contains("Ima Lead"), "{requirement_row}");
+    let role_row = text("records/roles.csv").lines().find(|l| l.starts_with("ISMS lead,")).unwrap().to_string();
+    assert!(role_row.contains(",true,false,Ima Lead,"), "{role_row}");
+    let person = text("records/people.csv").lines().find(|l| l.starts_with("Ima Lead,")).unwrap().to_string();
+    assert!(!person.contains("2026-10-15") && !person.contains("Former lead"), "{person}");
+}
+
+/// Rows removed after a day (a RACI letter cleared, evidence unlinked) still
+/// count on it, and the history that says so cannot be rewritten.
+#[sqlx::test]
+async fn a_past_day_keeps_what_was_removed_since(db: PgPool) {
+    let app = TestApp::new(db).await;
+    let c = compliant(&app).await;
+    let nov2 = day("2026-11-02");
+    app.clock.advance(Duration::days(10));
+    let now = app.state.clock.now();
+    let system = Actor::system(Some(c.org), "test");
+    let mut tx = app.db().begin().await.unwrap();
+    // The accountable letter for the review activity is cleared.
+    let before = mandate::roles::raci::load(app.db(), c.org).await.unwrap();
+    assert!(mandate::roles::raci::save_cells(&mut tx, &system, now, c.org, &before, &Default::default()).await.unwrap() > 0);
+    // The evidence pack is unlinked from the first requirement.
+    let item: Uuid = sqlx::query_scalar("SELECT item_id FROM evidence_links WHERE org_id = $1 AND target_id = $2").bind(c.org).bind(c.requirement).fetch_one(&mut *tx).await.unwrap();
+    assert!(evidence::unlink(&mut tx, &system, now, c.org, mandate::ids::EvidenceId(item), Target { kind: TargetKind::Requirement, id: c.requirement }).await.unwrap());
+    tx.commit().await.unwrap();
+
+    let today = rules_on(&app, c.org, now.date_naive()).await;
+    assert!(today.contains(&"raci_incomplete") && today.contains(&"requirement_without_evidence"), "{today:?}");
+    assert!(rules_on(&app, c.org, nov2).await.is_empty(), "on 2 November the letter and the link were there");
+
+    // The history is append-only.
+    for attempt in ["UPDATE history SET changed_at = changed_at - interval '1 year'", "DELETE FROM history"] {
+        let err = sqlx::query(attempt).execute(app.db()).await.unwrap_err();
+        assert!(err.to_string().contains("append-only"), "{attempt}: {err}");
+    }
 }
 
 async fn lead_of(app: &TestApp, org: OrgId) -> Client {

@@ -161,6 +161,7 @@ pub async fn cadence(db: &PgPool, org_id: OrgId) -> AppResult<i32> {
 pub async fn set_cadence(conn: &mut PgConnection, actor: &Actor, now: DateTime<Utc>, org_id: OrgId, months: i32) -> AppResult<()> {
     let before = sqlx::query_scalar!("SELECT review_cadence_months FROM organisations WHERE id = $1 FOR UPDATE", org_id.0).fetch_one(&mut *conn).await?;
     if before != months {
+        crate::history::stamp(&mut *conn, now).await?;
         sqlx::query!("UPDATE organisations SET review_cadence_months = $2 WHERE id = $1", org_id.0, months).execute(&mut *conn).await?;
         audit::record(conn, actor, now, "organisation.review_cadence_set", "organisation", org_id, json!({"months": [before, months]})).await?;
     }
