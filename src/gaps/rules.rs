@@ -55,6 +55,25 @@ impl Rule {
         g
     }
 
+    /// A gap listing occurrences of one lapse: minor while isolated, major
+    /// from the number of occurrences the organisation counts as repeated
+    /// (`Grading::repeated_from`); the finding names that number either way.
+    fn repeated(&self, s: &Snapshot, mut g: Gap) -> Gap {
+        let (n, from) = (g.affected_total, s.grading.repeated_from);
+        if i64::try_from(n).unwrap_or(i64::MAX) >= i64::from(from) {
+            g.severity = Severity::Major;
+            g.grade = format!("The same lapse {n} times, at or above the {from} this organisation counts as repeated: a lapse that keeps recurring is a breakdown, not a slip.");
+        } else {
+            g.grade = format!("{} Isolated: {n} occurrence(s), below the {from} this organisation counts as repeated.", self.grade);
+        }
+        g
+    }
+
+    /// [`Rule::listing`], graded by how often the lapse repeats.
+    fn repeat_listing(&self, s: &Snapshot, title: impl Into<String>, affected: Vec<Affected>, fix_href: impl Into<String>) -> Vec<Gap> {
+        self.listing(title, affected, fix_href).into_iter().map(|g| self.repeated(s, g)).collect()
+    }
+
     /// A gap listing every affected item (no separate total).
     fn listing(&self, title: impl Into<String>, affected: Vec<Affected>, fix_href: impl Into<String>) -> Vec<Gap> {
         if affected.is_empty() {
@@ -114,7 +133,7 @@ fn appointer_not_top_management(s: &Snapshot, rule: &Rule) -> Vec<Gap> {
             Some(Affected::new(format!("{}: {}", a.role_name, a.person_name), why, role_href(a)))
         })
         .collect();
-    rule.listing("Appointments not made by top management, or undated", affected, "/roles")
+    rule.repeat_listing(s, "Appointments not made by top management, or undated", affected, "/roles")
 }
 
 fn holder_not_accepted(s: &Snapshot, rule: &Rule) -> Vec<Gap> {
@@ -130,7 +149,7 @@ fn role_without_authority(s: &Snapshot, rule: &Rule) -> Vec<Gap> {
         .filter(|r| r.has_responsibilities && !r.has_authorities)
         .map(|r| Affected::new(&r.name, "responsibilities but no authorities", Some(format!("/roles/{}", r.id))))
         .collect();
-    rule.listing("Roles with responsibilities but no authority", affected, "/roles")
+    rule.repeat_listing(s, "Roles with responsibilities but no authority", affected, "/roles")
 }
 
 fn only_mandatory_pair(s: &Snapshot, rule: &Rule) -> Vec<Gap> {
@@ -237,7 +256,7 @@ fn policy_review_overdue(s: &Snapshot, rule: &Rule) -> Vec<Gap> {
             (due < s.as_of).then(|| Affected::new(format!("{} v{}", p.title, p.number().unwrap_or_default()), format!("review was due {due}"), Some(format!("/policies/{}", p.id))))
         })
         .collect();
-    rule.listing("Policies past their review date", affected, "/policies")
+    rule.repeat_listing(s, "Policies past their review date", affected, "/policies")
 }
 
 fn policy_content_incomplete(s: &Snapshot, rule: &Rule) -> Vec<Gap> {
@@ -437,7 +456,7 @@ fn overdue_actions(s: &Snapshot, rule: &Rule) -> Vec<Gap> {
             Affected::new(&a.title, detail, Some(format!("/actions/{}", a.id)))
         })
         .collect();
-    rule.listing("Review actions past their due date", affected, "/actions")
+    rule.repeat_listing(s, "Review actions past their due date", affected, "/actions")
 }
 
 fn no_resource_decision(s: &Snapshot, rule: &Rule) -> Vec<Gap> {
@@ -490,7 +509,7 @@ fn unanswered_asks(s: &Snapshot, rule: &Rule) -> Vec<Gap> {
         .filter(|a| a.responded_on.is_none() && a.due_on.is_some_and(|d| d < s.as_of))
         .map(|a| Affected::new(&a.what, format!("asked of {} on {}, wanted by {}", a.asked_of_name, a.asked_on, a.due_on.map(|d| d.to_string()).unwrap_or_default()), Some(format!("/asks/{}", a.id))))
         .collect();
-    rule.listing("Asks to top management left unanswered", affected, "/asks")
+    rule.repeat_listing(s, "Asks to top management left unanswered", affected, "/asks")
 }
 
 // ---------- every requirement ----------
@@ -523,7 +542,7 @@ fn evidence_expired(s: &Snapshot, rule: &Rule) -> Vec<Gap> {
     if !codes.is_empty() {
         g.requirements = codes.into_iter().cloned().collect();
     }
-    vec![g]
+    vec![rule.repeated(s, g)]
 }
 
 /// Every rule, in the order the gap list shows them within a severity.
@@ -1152,6 +1171,33 @@ mod tests {
         s.modules[0].overdue = s.modules[0].audience;
         assert_eq!(evaluate(&s).iter().find(|g| g.rule == "training_overdue").unwrap().severity, Severity::Major);
         assert_eq!(grade(audience, 50), None, "everyone acknowledged: no finding");
+    }
+
+    /// The same lapse once or twice is a minor nonconformity; from the
+    /// number the organisation counts as repeated it is a major one, and the
+    /// finding names that number either way.
+    #[test]
+    fn repeated_lapses_are_major_and_isolated_ones_minor() {
+        let grade = |overdue: usize, from: i32| {
+            let mut s = healthy();
+            s.grading.repeated_from = from;
+            let first = s.actions[0].clone();
+            s.actions = (0..overdue).map(|n| Action { title: format!("Action {n}"), due_on: Some(d("2026-10-01")), ..first.clone() }).collect();
+            evaluate(&s).into_iter().find(|g| g.rule == "overdue_actions").map(|g| (g.severity, g.grade))
+        };
+        assert_eq!(grade(0, 3), None);
+        let (once, reason) = grade(1, 3).unwrap();
+        assert_eq!(once, Severity::Minor);
+        assert!(reason.contains("Isolated: 1 occurrence(s), below the 3"), "{reason}");
+        assert_eq!(grade(2, 3).unwrap().0, Severity::Minor);
+        let (thrice, reason) = grade(3, 3).unwrap();
+        assert_eq!(thrice, Severity::Major, "exactly on the setting counts as repeated");
+        assert!(reason.contains("3 times, at or above the 3"), "{reason}");
+        assert_eq!(grade(3, 4).unwrap().0, Severity::Minor, "the setting moves the line");
+        // Expired evidence counts every item, not only those listed.
+        let mut s = healthy();
+        s.expired = vec![ExpiredItem { id: EvidenceId(id(77)), title: "Old".into(), expires: d("2026-01-01"), total: 12, codes: vec![] }];
+        assert_eq!(evaluate(&s).iter().find(|g| g.rule == "evidence_expired").unwrap().severity, Severity::Major);
     }
 
     /// Evidence of A.5.4 that is another Annex A control in its own right

@@ -332,7 +332,8 @@ async fn read(tx: &mut Transaction<'static, Postgres>, org_id: OrgId, as_of: Nai
     let org = org_id.0;
     // The settings too are read as they stood that day.
     let o = sqlx::query!(r#"SELECT review_cadence_months AS "review_cadence_months!", widespread_percent AS "widespread_percent!", ack_grace_days AS "ack_grace_days!",
-                minutes_grace_days AS "minutes_grace_days!", onboarding_grace_days AS "onboarding_grace_days!" FROM organisations_on($1, $2)"#, org, cut)
+                minutes_grace_days AS "minutes_grace_days!", onboarding_grace_days AS "onboarding_grace_days!", repeated_from AS "repeated_from!"
+           FROM organisations_on($1, $2)"#, org, cut)
         .fetch_one(&mut **tx)
         .await?;
     let cadence_months = o.review_cadence_months;
@@ -341,6 +342,7 @@ async fn read(tx: &mut Transaction<'static, Postgres>, org_id: OrgId, as_of: Nai
         ack_grace_days: o.ack_grace_days,
         minutes_grace_days: o.minutes_grace_days,
         onboarding_grace_days: o.onboarding_grace_days,
+        repeated_from: o.repeated_from,
     };
 
     let st = sqlx::query!(

@@ -22,11 +22,14 @@ pub struct Grading {
     pub minutes_grace_days: i32,
     /// Days after their start during which a starter's acknowledgement still counts as on time.
     pub onboarding_grace_days: i32,
+    /// From this many occurrences, the same lapse (a review without minutes,
+    /// an overdue action...) is repeated: a major nonconformity.
+    pub repeated_from: i32,
 }
 
 impl Default for Grading {
     fn default() -> Self {
-        Grading { widespread_percent: 50, ack_grace_days: 30, minutes_grace_days: 30, onboarding_grace_days: 3 }
+        Grading { widespread_percent: 50, ack_grace_days: 30, minutes_grace_days: 30, onboarding_grace_days: 3, repeated_from: 3 }
     }
 }
 
@@ -41,6 +44,8 @@ pub struct GradingForm {
     pub minutes_grace_days: String,
     #[serde(default)]
     pub onboarding_grace_days: String,
+    #[serde(default)]
+    pub repeated_from: String,
 }
 
 impl GradingForm {
@@ -50,6 +55,7 @@ impl GradingForm {
             ack_grace_days: g.ack_grace_days.to_string(),
             minutes_grace_days: g.minutes_grace_days.to_string(),
             onboarding_grace_days: g.onboarding_grace_days.to_string(),
+            repeated_from: g.repeated_from.to_string(),
         }
     }
 
@@ -67,6 +73,7 @@ impl GradingForm {
             ack_grace_days: number("ack_grace_days", &self.ack_grace_days, 0, 180, "a number of days"),
             minutes_grace_days: number("minutes_grace_days", &self.minutes_grace_days, 0, 180, "a number of days"),
             onboarding_grace_days: number("onboarding_grace_days", &self.onboarding_grace_days, 0, 60, "a number of days"),
+            repeated_from: number("repeated_from", &self.repeated_from, 2, 50, "a number of occurrences"),
         };
         if errors.is_empty() { Ok(g) } else { Err(errors) }
     }
@@ -75,7 +82,7 @@ impl GradingForm {
 pub async fn load(db: impl sqlx::PgExecutor<'_>, org_id: OrgId) -> AppResult<Grading> {
     Ok(sqlx::query_as!(
         Grading,
-        "SELECT widespread_percent, ack_grace_days, minutes_grace_days, onboarding_grace_days FROM organisations WHERE id = $1",
+        "SELECT widespread_percent, ack_grace_days, minutes_grace_days, onboarding_grace_days, repeated_from FROM organisations WHERE id = $1",
         org_id.0
     )
     .fetch_one(db)
@@ -86,7 +93,7 @@ pub async fn load(db: impl sqlx::PgExecutor<'_>, org_id: OrgId) -> AppResult<Gra
 pub async fn save(conn: &mut PgConnection, actor: &Actor, now: DateTime<Utc>, org_id: OrgId, g: &Grading) -> AppResult<bool> {
     let before = sqlx::query_as!(
         Grading,
-        "SELECT widespread_percent, ack_grace_days, minutes_grace_days, onboarding_grace_days FROM organisations WHERE id = $1 FOR UPDATE",
+        "SELECT widespread_percent, ack_grace_days, minutes_grace_days, onboarding_grace_days, repeated_from FROM organisations WHERE id = $1 FOR UPDATE",
         org_id.0
     )
     .fetch_one(&mut *conn)
@@ -95,18 +102,20 @@ pub async fn save(conn: &mut PgConnection, actor: &Actor, now: DateTime<Utc>, or
     c.field("widespread_percent", before.widespread_percent, g.widespread_percent)
         .field("ack_grace_days", before.ack_grace_days, g.ack_grace_days)
         .field("minutes_grace_days", before.minutes_grace_days, g.minutes_grace_days)
-        .field("onboarding_grace_days", before.onboarding_grace_days, g.onboarding_grace_days);
+        .field("onboarding_grace_days", before.onboarding_grace_days, g.onboarding_grace_days)
+        .field("repeated_from", before.repeated_from, g.repeated_from);
     if c.is_empty() {
         return Ok(false);
     }
     crate::history::stamp(&mut *conn, now).await?;
     sqlx::query!(
-        "UPDATE organisations SET widespread_percent = $2, ack_grace_days = $3, minutes_grace_days = $4, onboarding_grace_days = $5 WHERE id = $1",
+        "UPDATE organisations SET widespread_percent = $2, ack_grace_days = $3, minutes_grace_days = $4, onboarding_grace_days = $5, repeated_from = $6 WHERE id = $1",
         org_id.0,
         g.widespread_percent,
         g.ack_grace_days,
         g.minutes_grace_days,
-        g.onboarding_grace_days
+        g.onboarding_grace_days,
+        g.repeated_from
     )
     .execute(&mut *conn)
     .await?;

@@ -678,7 +678,7 @@ fn form_for(path: &str, t: &Tenant, p: P) -> Vec<(String, String)> {
         "/orgs/switch" => vec![("org_id", t.org.to_string())],
         "/members/invite" => vec![("email", format!("invitee-{p:?}@example.com").to_lowercase()), ("role", "contributor".into())],
         "/members/{id}/role" => vec![("role", "contributor".into())],
-        "/settings/grading" => vec![("widespread_percent", "40".into()), ("ack_grace_days", "30".into()), ("minutes_grace_days", "30".into()), ("onboarding_grace_days", "3".into())],
+        "/settings/grading" => vec![("widespread_percent", "40".into()), ("ack_grace_days", "30".into()), ("minutes_grace_days", "30".into()), ("onboarding_grace_days", "3".into()), ("repeated_from", "3".into())],
         "/members/{id}/window" => vec![("access_from", "2026-01-01".into()), ("access_until", "2099-12-31".into())],
         "/requirements/{id}" => vec![("applicable", "yes".into()), ("status", "in_progress".into()), ("notes", format!("by {p:?}"))],
         "/people" => vec![("name", format!("New {p:?}")), ("email", format!("new-{p:?}@example.com").to_lowercase()), ("kind", "employee".into())],

@@ -605,10 +605,13 @@ async fn the_widespread_share_is_a_setting_that_grades_findings(db: PgPool) {
     let settings = owner.get("/settings").await;
     assert_eq!(settings.status, StatusCode::OK);
     assert!(settings.body.contains("value=\"50\""), "the default shows");
-    let bad = owner.post("/settings/grading", &[("widespread_percent", "150"), ("ack_grace_days", "30"), ("minutes_grace_days", "30"), ("onboarding_grace_days", "3")]).await;
+    let bad = owner.post("/settings/grading", &[("widespread_percent", "150"), ("ack_grace_days", "30"), ("minutes_grace_days", "30"), ("onboarding_grace_days", "3"), ("repeated_from", "3")]).await;
     assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(bad.has("#f-widespread_percent-error") && bad.body.contains("value=\"150\""), "the value is kept and named");
-    let ok = owner.post("/settings/grading", &[("widespread_percent", "60"), ("ack_grace_days", "30"), ("minutes_grace_days", "30"), ("onboarding_grace_days", "3")]).await;
+    let once = owner.post("/settings/grading", &[("widespread_percent", "60"), ("ack_grace_days", "30"), ("minutes_grace_days", "30"), ("onboarding_grace_days", "3"), ("repeated_from", "1")]).await;
+    assert_eq!(once.status, StatusCode::UNPROCESSABLE_ENTITY, "once is not repeated");
+    assert!(once.has("#f-repeated_from-error") && once.body.contains("from 2 to 50"), "{}", once.body);
+    let ok = owner.post("/settings/grading", &[("widespread_percent", "60"), ("ack_grace_days", "30"), ("minutes_grace_days", "30"), ("onboarding_grace_days", "3"), ("repeated_from", "4")]).await;
     assert_eq!((ok.status, ok.location()), (StatusCode::SEE_OTHER, "/settings"));
     let training = finding(&owner.get("/gaps").await, "are not current");
     assert!(training.contains("Minor nonconformity") && training.contains("below the 60% this organisation counts as widespread"), "{training}");
@@ -619,7 +622,8 @@ async fn the_widespread_share_is_a_setting_that_grades_findings(db: PgPool) {
     app.member(c.org, exec_user, Role::Executive).await;
     let mut exec = app.signed_in(exec_user, Some(c.org)).await;
     let read = exec.get("/settings").await;
-    assert!(read.body.contains("60% of the people concerned") && !read.has("form[action='/settings/grading']"), "{}", read.body);
+    assert!(read.body.contains("60% of the people concerned") && read.body.contains("4 occurrences of the same lapse"), "{}", read.body);
+    assert!(!read.has("form[action='/settings/grading']"), "an executive reads the settings and cannot change them");
 }
 
 /// The chair of a management review is present at it: a review chaired by
