@@ -1132,6 +1132,39 @@ mod tests {
         }
     }
 
+    /// docs/RULES.md names, for each calibration, the tests that make its
+    /// finding fire and clear: each must exist.
+    #[test]
+    fn the_calibration_table_names_tests_that_exist() {
+        let doc = include_str!("../../docs/RULES.md");
+        let section = &doc[doc.find("## Each calibration and the tests that hold it").unwrap()..doc.find("## The demo organisation's gap list").unwrap()];
+        let mut sources = String::new();
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let mut dirs = vec![root.join("src"), root.join("tests")];
+        while let Some(dir) = dirs.pop() {
+            for entry in std::fs::read_dir(&dir).unwrap() {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    dirs.push(path);
+                } else if path.extension().is_some_and(|e| e == "rs") {
+                    sources.push_str(&std::fs::read_to_string(&path).unwrap());
+                }
+            }
+        }
+        let rows: Vec<&str> = section.lines().filter(|l| l.starts_with("| ") && !l.starts_with("| Calibration") && !l.starts_with("| ---")).collect();
+        assert!(rows.len() >= 15, "the table lists the calibrations");
+        for row in rows {
+            let cells: Vec<&str> = row.split(" | ").collect();
+            for cell in &cells[1..] {
+                let names: Vec<&str> = cell.split('`').skip(1).step_by(2).collect();
+                assert!(!names.is_empty(), "a test is named in every column: {row}");
+                for name in names {
+                    assert!(sources.contains(&format!("fn {name}(")), "docs/RULES.md names a test that does not exist: {name}");
+                }
+            }
+        }
+    }
+
     #[test]
     fn every_finding_says_why_it_has_its_grade() {
         for (key, breaks) in breakers() {
