@@ -836,8 +836,9 @@ async fn auditor_journey(c: &Client, base: &str, logins: &[mandate::demo::DemoLo
 
 /// The stored-XSS corpus (see xss.rs) in a real browser: the monitor first
 /// proves it sees a blocked inline script and a dialog, then the ISMS lead
-/// and the auditor open every menu page and the pages they link to. No
-/// payload may run a dialog or trip the Content-Security-Policy.
+/// and the auditor open every menu page and the pages they link to, on a
+/// phone-sized screen. No payload may run a dialog or trip the
+/// Content-Security-Policy, and no page may scroll sideways.
 #[sqlx::test]
 async fn stored_payloads_run_no_script_in_a_real_browser(db: PgPool) {
     let (_driver, driver_port) = start_driver().await;
@@ -870,6 +871,9 @@ async fn payload_walk(c: &Client, base: &str, logins: &[mandate::demo::DemoLogin
     c.execute("sessionStorage.removeItem('__mandate_monitor');", vec![]).await.map_err(|e| e.to_string())?;
 
     let mut pages = 0;
+    // On a phone-sized screen, where long names and links must wrap rather than push the page sideways.
+    c.set_window_size(390, 844).await.map_err(|e| e.to_string())?;
+    let mut sideways = Vec::new();
     for role in [mandate::auth::policy::Role::IsmsLead, mandate::auth::policy::Role::Auditor] {
         sign_in(c, base, logins.iter().find(|l| l.role == role).unwrap()).await;
         let mut queue: std::collections::VecDeque<String> = crate::xss::STARTS.iter().map(|s| s.to_string()).collect();
@@ -880,6 +884,10 @@ async fn payload_walk(c: &Client, base: &str, logins: &[mandate::demo::DemoLogin
             }
             c.goto(&format!("{base}{path}")).await.map_err(|e| format!("{path}: {e}"))?;
             pages += 1;
+            let fits = c.execute("return document.documentElement.scrollWidth <= window.innerWidth;", vec![]).await.map_err(|e| e.to_string())?;
+            if fits != serde_json::Value::Bool(true) {
+                sideways.push(format!("{role:?} {path}"));
+            }
             let links = c
                 .execute("return Array.from(document.querySelectorAll('main a[href^=\"/\"]')).map(a => a.getAttribute('href'));", vec![])
                 .await
@@ -896,6 +904,9 @@ async fn payload_walk(c: &Client, base: &str, logins: &[mandate::demo::DemoLogin
     }
     if pages < 100 {
         return Err(format!("only {pages} pages were opened"));
+    }
+    if !sideways.is_empty() {
+        return Err(format!("{} page(s) scroll sideways at 390 px: {sideways:?}", sideways.len()));
     }
     Ok(())
 }

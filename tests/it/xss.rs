@@ -131,7 +131,7 @@ async fn crawl(c: &mut Client, who: &str, starts: &[String], problems: &mut Vec<
 /// The pages a crawl starts from.
 pub const STARTS: &[&str] = &[
     "/dashboard", "/gaps", "/leadership", "/requirements", "/evidence", "/policies", "/people", "/roles", "/raci", "/training", "/meetings",
-    "/actions", "/decisions", "/communications", "/objectives", "/asks", "/evidence-requests", "/bundles", "/members", "/audit", "/orgs", "/account", "/onboarding",
+    "/actions", "/decisions", "/communications", "/objectives", "/asks", "/evidence-requests", "/bundles", "/members", "/audit", "/orgs", "/account", "/onboarding", "/settings", "/people/roster",
 ];
 
 /// Writes the corpus into every free-text field of the demo organisation
