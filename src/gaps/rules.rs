@@ -502,6 +502,18 @@ fn no_objectives(s: &Snapshot, rule: &Rule) -> Vec<Gap> {
     vec![rule.gap("No current security objective with a measure and an owner", affected, total, "/objectives")]
 }
 
+/// Objectives still open after their due date: nobody closed, re-planned or
+/// dropped them, so their monitoring has lapsed.
+fn objective_past_due(s: &Snapshot, rule: &Rule) -> Vec<Gap> {
+    let affected = s
+        .objectives
+        .iter()
+        .filter(|o| o.is_open() && o.due_on.is_some_and(|d| d < s.as_of))
+        .map(|o| Affected::new(&o.title, format!("due {}, still {}", o.due_on.map(|d| d.to_string()).unwrap_or_default(), o.status.label().to_lowercase()), Some(format!("/objectives/{}", o.id))))
+        .collect();
+    rule.repeat_listing(s, "Security objectives still open after their due date", affected, "/objectives")
+}
+
 fn unanswered_asks(s: &Snapshot, rule: &Rule) -> Vec<Gap> {
     let affected = s
         .asks
@@ -546,7 +558,7 @@ fn evidence_expired(s: &Snapshot, rule: &Rule) -> Vec<Gap> {
 }
 
 /// Every rule, in the order the gap list shows them within a severity.
-pub const RULES: [Rule; 34] = [
+pub const RULES: [Rule; 35] = [
     Rule {
         key: "conformance_unassigned",
         name: "5.3(a) unassigned",
@@ -848,6 +860,16 @@ pub const RULES: [Rule; 34] = [
         check: no_objectives,
     },
     Rule {
+        key: "objective_past_due",
+        name: "Objective past due",
+        requirements: &["5.1(e)"],
+        severity: Severity::Minor,
+        grade: "Objectives are set; the lapse is that some were left open past their date instead of being met, re-planned or dropped.",
+        why: "An objective still open after its date shows nobody is checking progress, and the ISMS cannot show it achieves what it set out to.",
+        fix_label: "Update the objectives",
+        check: objective_past_due,
+    },
+    Rule {
         key: "unanswered_asks",
         name: "Unanswered asks",
         requirements: &["5.1(f)"],
@@ -904,6 +926,7 @@ pub fn rule(key: &str) -> Option<&'static Rule> {
 mod tests {
     use super::*;
     use crate::gaps::snapshot::*;
+    use crate::leadership::objectives::model::ObjectiveStatus;
     use crate::ids::*;
     use chrono::{TimeZone, Utc};
     use sqlx::types::Json;
@@ -1021,7 +1044,7 @@ mod tests {
             objectives: vec![Objective {
                 id: ObjectiveId(id(120)),
                 title: "Fewer clicks".into(),
-                status: "on_track".into(),
+                status: ObjectiveStatus::OnTrack,
                 measure: "Click rate".into(),
                 target: "5 %".into(),
                 owner_name: Some("Chief".into()),
@@ -1099,7 +1122,8 @@ mod tests {
             ("silent_leadership", |s| s.communications[0].sent_on = d("2026-05-02")),
             ("silent_leadership", |s| s.communications[0].from_top = Some(false)),
             ("no_objectives", |s| s.objectives[0].measure = " ".into()),
-            ("no_objectives", |s| s.objectives[0].status = "achieved".into()),
+            ("no_objectives", |s| s.objectives[0].status = ObjectiveStatus::Achieved),
+            ("objective_past_due", |s| s.objectives[0].due_on = Some(d("2026-10-31"))),
             ("unanswered_asks", |s| s.asks[0].responded_on = None),
             ("requirement_without_owner", |s| s.requirements[0].owner_name = None),
             ("requirement_without_evidence", |s| s.requirements[0].evidence = 0),
@@ -1128,7 +1152,7 @@ mod tests {
         for r in &RULES {
             let row = doc.lines().find(|l| l.starts_with(&format!("| `{}` |", r.key))).unwrap_or_else(|| panic!("docs/RULES.md has no row for {}", r.key));
             assert!(row.contains(r.grade), "docs/RULES.md's row for {} does not give its grade reason", r.key);
-            assert!(row.contains(r.severity.label()) || row.contains("Minor, or major when widespread"), "docs/RULES.md's row for {} does not give its grade", r.key);
+            assert!(row.contains(r.severity.label()) || row.contains("Minor, or major when widespread") || row.contains("Minor, or major when repeated"), "docs/RULES.md's row for {} does not give its grade", r.key);
         }
     }
 
@@ -1163,6 +1187,35 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// docs/COVERAGE.md: its summary counts its own rows, and every rule it
+    /// names exists.
+    #[test]
+    fn the_coverage_document_counts_its_rows_and_names_real_rules() {
+        let doc = include_str!("../../docs/COVERAGE.md");
+        let (body, summary) = doc.split_once("## Summary").unwrap();
+        let mut totals = [0usize; 3];
+        for section in body.split("\n## ").skip(1) {
+            let seed = &section[..3];
+            let mut counts = [0usize; 3];
+            for row in section.lines().filter(|l| l.split(" | ").next().is_some_and(|c| c.trim_start_matches("| ").parse::<u32>().is_ok())) {
+                let status = row.trim_end_matches(" |").rsplit(" | ").next().unwrap();
+                let k = ["covered", "partly", "left out"].iter().position(|p| status.starts_with(p)).unwrap_or_else(|| panic!("no status: {row}"));
+                counts[k] += 1;
+                for name in row.split('`').skip(1).step_by(2).filter(|n| n.chars().all(|c| c.is_ascii_lowercase() || c == '_') && n.contains('_')) {
+                    assert!(rule(name).is_some(), "docs/COVERAGE.md names a rule that does not exist: {name}");
+                }
+            }
+            let line = summary.lines().find(|l| l.starts_with(&format!("| {seed} "))).unwrap_or_else(|| panic!("no summary line for seed {seed}"));
+            let n = counts.iter().sum::<usize>();
+            assert!(line.ends_with(&format!("| {} | {} | {} | {n} |", counts[0], counts[1], counts[2])), "seed {seed}: the rows count {counts:?}, the summary says {line}");
+            for (t, c) in totals.iter_mut().zip(counts) {
+                *t += c;
+            }
+        }
+        let n = totals.iter().sum::<usize>();
+        assert!(summary.contains(&format!("| **Total** | **{}** | **{}** | **{}** | **{n}** |", totals[0], totals[1], totals[2])), "totals {totals:?}");
     }
 
     #[test]

@@ -8,6 +8,7 @@
 //! place (a person's top-management flag, a requirement's owner) are read
 //! as they are now; the audit log keeps their history.
 use crate::ids::{ActionItemId, AppointmentId, AskId, CommunicationId, DecisionId, EvidenceId, MeetingId, ModuleId, ObjectiveId, OrgId, PersonId, PolicyId, RaciActivityId, RequirementId, RoleId, VersionId};
+use crate::leadership::objectives::model::ObjectiveStatus;
 use crate::policies::versions::model::PolicyKind;
 use crate::error::AppResult;
 use chrono::{DateTime, Duration, NaiveDate, NaiveTime, Utc};
@@ -240,7 +241,7 @@ pub struct Communication {
 pub struct Objective {
     pub id: ObjectiveId,
     pub title: String,
-    pub status: String,
+    pub status: ObjectiveStatus,
     pub measure: String,
     pub target: String,
     pub owner_name: Option<String>,
@@ -250,7 +251,7 @@ pub struct Objective {
 impl Objective {
     /// Still pursued: planned, on track or at risk (not achieved or dropped).
     pub fn is_open(&self) -> bool {
-        matches!(self.status.as_str(), "planned" | "on_track" | "at_risk")
+        self.status.is_live()
     }
     /// Open, with a measure and an owner.
     pub fn is_current(&self) -> bool {
@@ -657,7 +658,7 @@ async fn read(tx: &mut Transaction<'static, Postgres>, org_id: OrgId, as_of: Nai
 
     let objectives = sqlx::query_as!(
         Objective,
-        r#"SELECT o.id AS "id!: ObjectiveId", o.title AS "title!", o.status AS "status!", o.measure AS "measure!", o.target AS "target!", p.name AS "owner_name?", o.due_on
+        r#"SELECT o.id AS "id!: ObjectiveId", o.title AS "title!", o.status AS "status!: ObjectiveStatus", o.measure AS "measure!", o.target AS "target!", p.name AS "owner_name?", o.due_on
            FROM objectives_on($1, $3) o LEFT JOIN people_on($1, $3) p ON p.org_id = o.org_id AND p.id = o.owner_id
           WHERE o.org_id = $1 AND o.created_at < $3 AND $2::date IS NOT NULL
           ORDER BY o.due_on NULLS LAST, o.title"#,

@@ -192,6 +192,8 @@ async fn a_compliant_organisation_has_no_gaps_and_each_rule_fires_when_broken(db
     fires!("requirement_without_owner");
     app.ask(org, c.ceo, "Approve the audit", Some("2026-10-20")).await;
     fires!("unanswered_asks");
+    sql(&app, "UPDATE objectives SET due_on = '2026-10-31' WHERE org_id = $1", org).await;
+    fires!("objective_past_due");
     sql(&app, "UPDATE objectives SET status = 'achieved' WHERE org_id = $1", org).await;
     fires!("no_objectives");
     sql(&app, "UPDATE communications SET sent_on = '2026-04-30' WHERE org_id = $1", org).await;
