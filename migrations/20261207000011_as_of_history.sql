@@ -93,6 +93,10 @@ BEGIN
         ('training_modules', ARRAY['id'], 't.id::text', false),
         ('meetings', ARRAY['id'], 't.id::text', false),
         ('objectives', ARRAY['id'], 't.id::text', false),
+        ('action_items', ARRAY['id'], 't.id::text', false),
+        ('leadership_asks', ARRAY['id'], 't.id::text', false),
+        ('resource_decisions', ARRAY['id'], 't.id::text', false),
+        ('communications', ARRAY['id'], 't.id::text', false),
         ('evidence_items', ARRAY['id'], 't.id::text', false),
         ('evidence_links', ARRAY['item_id', 'target_kind', 'target_id'],
             't.item_id::text || '':'' || t.target_kind || '':'' || t.target_id::text', false)

@@ -76,7 +76,7 @@ fn record_files() -> Vec<(&'static str, &'static str, &'static [&'static str], S
                     COALESCE(o.name, ''), COALESCE(s.status, 'not_started'), COALESCE(s.notes, ''),
                     (SELECT count(*) FROM evidence_links_on(p.org, p.cut) l JOIN evidence_items_on(p.org, p.cut) i ON i.org_id = l.org_id AND i.id = l.item_id
                       WHERE l.org_id = p.org AND l.target_kind = 'requirement' AND l.target_id = r.id AND l.linked_at < p.cut AND i.created_at < p.cut)::text
-               FROM p JOIN requirements r ON r.retired_at IS NULL
+               FROM p JOIN requirements r ON (r.retired_at IS NULL OR r.retired_at >= p.cut)
                LEFT JOIN requirement_states_on(p.org, p.cut) s ON s.org_id = p.org AND s.requirement_id = r.id
                LEFT JOIN people_on(p.org, p.cut) o ON o.org_id = p.org AND o.id = s.owner_id
               ORDER BY r.framework, r.position"
@@ -126,10 +126,9 @@ fn record_files() -> Vec<(&'static str, &'static str, &'static [&'static str], S
                    FROM p CROSS JOIN LATERAL (
                           SELECT DISTINCT ON (pol.id) pol.id AS policy_id, pol.title, policy_audience(pol.kind, pol.audience, pol.audience_reason) AS audience, pol.audience_departments, v.major, v.minor
                             FROM policies_on(p.org, p.cut) pol JOIN policy_versions v ON v.org_id = pol.org_id AND v.policy_id = pol.id AND v.approved_at < p.cut
-                           WHERE pol.org_id = p.org AND pol.created_at < p.cut
+                           WHERE pol.org_id = p.org AND pol.created_at < p.cut AND (pol.withdrawn_at IS NULL OR pol.withdrawn_at >= p.cut)
                            ORDER BY pol.id, v.major DESC, v.minor DESC) cur
-                   JOIN people_on(p.org, p.cut) x ON x.org_id = p.org AND x.created_at < p.cut AND (x.start_date IS NULL OR x.start_date <= p.day)
-                                AND (x.end_date IS NULL OR x.end_date > p.day) AND {}
+                   JOIN people_on(p.org, p.cut) x ON x.org_id = p.org AND x.created_at < p.cut AND is_current_on(x.start_date, x.end_date, p.day) AND {}
                   ORDER BY cur.title, x.name, x.email",
                 audience::sql_match("cur", "x")
             ),
@@ -228,7 +227,7 @@ fn record_files() -> Vec<(&'static str, &'static str, &'static [&'static str], S
             &["kind", "title", "planned_on", "held_on", "chair", "top_management_present", "inputs", "minutes", "decisions", "signed_off_by", "signed_off_title", "signed_off_account", "signed_off_at_utc", "evidence", "addenda"],
             format!(
                 "SELECT m.kind, m.title, COALESCE(m.planned_on::text, ''), COALESCE(m.held_on::text, ''), COALESCE(c.name, ''),
-                        CASE WHEN EXISTS (SELECT 1 FROM people_on(p.org, p.cut) t WHERE t.org_id = m.org_id AND t.id = ANY(m.attendee_ids) AND t.id IN (SELECT top_management_as_of(p.org, p.cut))) THEN 'yes' ELSE 'no' END,
+                        CASE WHEN EXISTS (SELECT 1 FROM people_on(p.org, p.cut) t WHERE t.org_id = m.org_id AND t.id = ANY(m.attendee_ids || m.chair_id) AND t.id IN (SELECT top_management_as_of(p.org, p.cut))) THEN 'yes' ELSE 'no' END,
                         array_to_string(m.inputs, '; '), m.minutes, m.decisions,
                         CASE WHEN m.signed_off_at < p.cut THEN COALESCE(m.signed_off_name, '') ELSE '' END,
                         CASE WHEN m.signed_off_at < p.cut THEN COALESCE(m.signed_off_title, '') ELSE '' END,
@@ -279,7 +278,7 @@ fn record_files() -> Vec<(&'static str, &'static str, &'static [&'static str], S
                 "SELECT COALESCE(m.title, ''), a.title, COALESCE(o.name, ''), COALESCE(a.due_on::text, ''),
                         CASE WHEN a.closed_at < p.cut THEN a.status ELSE 'open' END, CASE WHEN a.closed_at < p.cut THEN a.closing_note ELSE '' END,
                         COALESCE({}, '')
-                   FROM p JOIN action_items a ON a.org_id = p.org AND a.created_at < p.cut
+                   FROM p JOIN action_items_on(p.org, p.cut) a ON a.org_id = p.org AND a.created_at < p.cut
                    LEFT JOIN meetings_on(p.org, p.cut) m ON m.org_id = a.org_id AND m.id = a.meeting_id
                    LEFT JOIN people_on(p.org, p.cut) o ON o.org_id = a.org_id AND o.id = a.owner_id
                   ORDER BY a.due_on NULLS LAST, a.title",
@@ -295,7 +294,7 @@ fn record_files() -> Vec<(&'static str, &'static str, &'static [&'static str], S
                     CASE WHEN k.responded_on <= p.day THEN COALESCE(ap.name, 'recorded by ' || au.name, '') ELSE '' END,
                     CASE WHEN k.responded_on <= p.day THEN COALESCE(k.answered_title, '') ELSE '' END,
                     CASE WHEN k.responded_on <= p.day THEN COALESCE('signed in as ' || au.email, '') ELSE '' END
-               FROM p JOIN leadership_asks k ON k.org_id = p.org AND k.created_at < p.cut
+               FROM p JOIN leadership_asks_on(p.org, p.cut) k ON k.org_id = p.org AND k.created_at < p.cut
                JOIN people_on(p.org, p.cut) x ON x.org_id = k.org_id AND x.id = k.asked_of
                LEFT JOIN users au ON au.id = k.answered_by
                LEFT JOIN people_on(p.org, p.cut) ap ON ap.org_id = k.org_id AND ap.id = k.answered_as
@@ -309,7 +308,7 @@ fn record_files() -> Vec<(&'static str, &'static str, &'static [&'static str], S
             "SELECT d.title, d.what, COALESCE(d.amount::text, ''), COALESCE(d.currency, ''), d.reason, COALESCE(a.name, ''), COALESCE(d.asked_on::text, ''),
                     CASE WHEN d.decided_on <= p.day THEN COALESCE(b.name, '') ELSE '' END, CASE WHEN d.decided_on <= p.day THEN COALESCE((b.id IN (SELECT top_management_as_of(p.org, p.cut)))::text, '') ELSE '' END,
                     CASE WHEN d.decided_on <= p.day THEN d.decision ELSE 'pending' END, CASE WHEN d.decided_on <= p.day THEN d.decided_on::text ELSE '' END
-               FROM p JOIN resource_decisions d ON d.org_id = p.org AND d.created_at < p.cut
+               FROM p JOIN resource_decisions_on(p.org, p.cut) d ON d.org_id = p.org AND d.created_at < p.cut
                LEFT JOIN people_on(p.org, p.cut) a ON a.org_id = d.org_id AND a.id = d.asked_by
                LEFT JOIN people_on(p.org, p.cut) b ON b.org_id = d.org_id AND b.id = d.decided_by
               ORDER BY COALESCE(d.decided_on, d.asked_on), d.title"
@@ -320,7 +319,7 @@ fn record_files() -> Vec<(&'static str, &'static str, &'static [&'static str], S
             "Leadership communications: when, from whom, channel, audience, reach",
             &["sent_on", "from", "from_top_management", "channel", "audience", "reach", "subject", "summary"],
             "SELECT c.sent_on::text, COALESCE(f.name, ''), COALESCE((f.id IN (SELECT top_management_as_of(p.org, p.cut)))::text, ''), c.channel, c.audience, COALESCE(c.reach::text, ''), c.subject, c.summary
-               FROM p JOIN communications c ON c.org_id = p.org AND c.created_at < p.cut
+               FROM p JOIN communications_on(p.org, p.cut) c ON c.org_id = p.org AND c.created_at < p.cut
                LEFT JOIN people_on(p.org, p.cut) f ON f.org_id = c.org_id AND f.id = c.from_id
               ORDER BY c.sent_on, c.subject"
                 .into(),

@@ -256,7 +256,7 @@ pub async fn render<W: AsyncWrite + Unpin>(
            LEFT JOIN evidence_items_on($1, $2) i ON i.org_id = l.org_id AND i.id = l.item_id AND i.created_at < $2
            LEFT JOIN LATERAL (SELECT v.number, v.filename FROM evidence_revisions v WHERE v.org_id = i.org_id AND v.item_id = i.id AND v.uploaded_at < $2
                                ORDER BY v.number DESC LIMIT 1) v ON true
-          WHERE r.retired_at IS NULL
+          WHERE (r.retired_at IS NULL OR r.retired_at >= $2)
           ORDER BY r.framework, r.position, i.evidence_date DESC NULLS LAST, i.title"#,
         org_id.0,
         cut,

@@ -4,9 +4,10 @@
 //! As of a date means: records created after the end of that day are left
 //! out, and dated facts (starts and ends, appointments, signatures,
 //! acknowledgements, completions, meetings, decisions, answers, evidence
-//! validity) are read as they stood on that day. Fields that are edited in
-//! place (a person's top-management flag, a requirement's owner) are read
-//! as they are now; the audit log keeps their history.
+//! validity) are read as they stood on that day. Records edited in place
+//! (a person's details, a requirement's owner and status, a role's texts,
+//! audiences, settings...) are read with the values they had that day, from
+//! their history (`crate::history`); who was top management, from the roster.
 use crate::ids::{ActionItemId, AppointmentId, AskId, CommunicationId, DecisionId, EvidenceId, MeetingId, ModuleId, ObjectiveId, OrgId, PersonId, PolicyId, RaciActivityId, RequirementId, RoleId, VersionId};
 use crate::leadership::objectives::model::ObjectiveStatus;
 use crate::policies::versions::model::PolicyKind;
@@ -133,6 +134,9 @@ pub struct PolicyFigures {
     pub audience: i64,
     pub acknowledged: i64,
     pub missing: Json<Vec<PersonRef>>,
+    /// Of those missing, how many had not acknowledged the previous major
+    /// version either (the grace days of a new version do not cover them).
+    pub stale: i64,
 }
 
 #[derive(Debug, Clone)]
@@ -375,7 +379,7 @@ async fn read(tx: &mut Transaction<'static, Postgres>, org_id: OrgId, as_of: Nai
                          AND (COALESCE(i.valid_until, (i.evidence_date + make_interval(months => i.review_interval_months))::date) IS NULL
                               OR COALESCE(i.valid_until, (i.evidence_date + make_interval(months => i.review_interval_months))::date) >= $2)
                        GROUP BY l.target_id) ev ON ev.target_id = r.id
-          WHERE r.retired_at IS NULL
+          WHERE (r.retired_at IS NULL OR r.retired_at >= $3)
           ORDER BY r.framework, r.position"#,
         org,
         as_of,
@@ -465,7 +469,9 @@ async fn read(tx: &mut Transaction<'static, Postgres>, org_id: OrgId, as_of: Nai
         PolicyFigures,
         r#"WITH cur AS MATERIALIZED (
             SELECT row_number() OVER () AS k, c.* FROM (
-              SELECT DISTINCT ON (pol.id) pol.id AS policy_id, policy_audience(pol.kind, pol.audience, pol.audience_reason) AS audience, pol.audience_departments, v.major
+              SELECT DISTINCT ON (pol.id) pol.id AS policy_id, policy_audience(pol.kind, pol.audience, pol.audience_reason) AS audience, pol.audience_departments, v.major,
+                     (SELECT max(v2.major) FROM policy_versions v2 WHERE v2.org_id = pol.org_id AND v2.policy_id = pol.id AND v2.major < v.major
+                         AND v2.approved_at < $3) AS prev_major
                 FROM policies_on($1, $3) pol JOIN policy_versions v ON v.org_id = pol.org_id AND v.policy_id = pol.id AND v.approved_at < $3
                WHERE pol.org_id = $1 AND pol.created_at < $3 AND (pol.withdrawn_at IS NULL OR pol.withdrawn_at >= $3)
                ORDER BY pol.id, v.major DESC, v.minor DESC) c),
@@ -478,16 +484,23 @@ async fn read(tx: &mut Transaction<'static, Postgres>, org_id: OrgId, as_of: Nai
               JOIN policy_versions v ON v.org_id = a.org_id AND v.id = a.policy_version_id
               JOIN cur ON cur.policy_id = v.policy_id AND cur.major = v.major
              WHERE a.org_id = $1 AND a.acknowledged_at < $3),
+         prev_acked AS (
+            SELECT a.person_id, cur.k FROM acknowledgements a
+              JOIN policy_versions v ON v.org_id = a.org_id AND v.id = a.policy_version_id
+              JOIN cur ON cur.policy_id = v.policy_id AND cur.prev_major = v.major
+             WHERE a.org_id = $1 AND a.acknowledged_at < $3),
          missing AS (
-            SELECT cur.k, p.id, p.name, p.rank, row_number() OVER (PARTITION BY cur.k ORDER BY p.rank) AS n
+            SELECT cur.k, p.id, p.name, p.rank, row_number() OVER (PARTITION BY cur.k ORDER BY p.rank) AS n,
+                   cur.prev_major IS NOT NULL AND NOT EXISTS (SELECT 1 FROM prev_acked WHERE prev_acked.person_id = p.id AND prev_acked.k = cur.k) AS stale
               FROM cur JOIN staff p ON in_audience(cur.audience, cur.audience_departments, p.kind, p.line_manager, p.department)
              WHERE NOT EXISTS (SELECT 1 FROM acked WHERE acked.person_id = p.id AND acked.k = cur.k))
          SELECT cur.policy_id AS "policy_id!: PolicyId", a.audience AS "audience!", a.audience - COALESCE(m.total, 0) AS "acknowledged!",
-                COALESCE(m.sample, '[]'::json) AS "missing!: Json<Vec<PersonRef>>"
+                COALESCE(m.sample, '[]'::json) AS "missing!: Json<Vec<PersonRef>>", COALESCE(m.stale, 0) AS "stale!"
            FROM cur
            JOIN (SELECT cur.k, count(*) AS audience FROM cur JOIN staff p ON in_audience(cur.audience, cur.audience_departments, p.kind, p.line_manager, p.department)
                   GROUP BY cur.k) a ON a.k = cur.k
-           LEFT JOIN (SELECT k, count(*) AS total, json_agg(json_build_object('id', id, 'name', name) ORDER BY rank) FILTER (WHERE n <= $4) AS sample
+           LEFT JOIN (SELECT k, count(*) AS total, count(*) FILTER (WHERE stale) AS stale,
+                             json_agg(json_build_object('id', id, 'name', name) ORDER BY rank) FILTER (WHERE n <= $4) AS sample
                         FROM missing GROUP BY k) m ON m.k = cur.k"#,
         org,
         as_of,
@@ -614,8 +627,8 @@ async fn read(tx: &mut Transaction<'static, Postgres>, org_id: OrgId, as_of: Nai
 
     let actions = sqlx::query_as!(
         Action,
-        r#"SELECT a.id AS "id: ActionItemId", a.title, m.title AS "meeting_title?", o.name AS "owner_name?", a.due_on
-           FROM action_items a
+        r#"SELECT a.id AS "id!: ActionItemId", a.title AS "title!", m.title AS "meeting_title?", o.name AS "owner_name?", a.due_on
+           FROM action_items_on($1, $3) a
            LEFT JOIN meetings_on($1, $3) m ON m.org_id = a.org_id AND m.id = a.meeting_id
            LEFT JOIN people_on($1, $3) o ON o.org_id = a.org_id AND o.id = a.owner_id
           WHERE a.org_id = $1 AND a.created_at < $3 AND (a.status = 'open' OR a.closed_at IS NULL OR a.closed_at >= $3) AND $2::date IS NOT NULL
@@ -629,11 +642,11 @@ async fn read(tx: &mut Transaction<'static, Postgres>, org_id: OrgId, as_of: Nai
 
     let decisions = sqlx::query_as!(
         Decision,
-        r#"SELECT d.id AS "id: DecisionId", d.title, CASE WHEN d.decided_on <= $2 THEN d.decision ELSE 'pending' END AS "decision!",
+        r#"SELECT d.id AS "id!: DecisionId", d.title AS "title!", CASE WHEN d.decided_on <= $2 THEN d.decision ELSE 'pending' END AS "decision!",
                 CASE WHEN d.decided_on <= $2 THEN d.decided_on END AS decided_on, b.name AS "decider_name?",
                 (b.id IN (SELECT top_management_as_of($1, $3))) AS "decider_top?",
                 d.amount, d.currency
-           FROM resource_decisions d LEFT JOIN people_on($1, $3) b ON b.org_id = d.org_id AND b.id = d.decided_by
+           FROM resource_decisions_on($1, $3) d LEFT JOIN people_on($1, $3) b ON b.org_id = d.org_id AND b.id = d.decided_by
           WHERE d.org_id = $1 AND d.created_at < $3
           ORDER BY d.decided_on DESC NULLS LAST, d.created_at DESC"#,
         org,
@@ -645,8 +658,8 @@ async fn read(tx: &mut Transaction<'static, Postgres>, org_id: OrgId, as_of: Nai
 
     let communications = sqlx::query_as!(
         Communication,
-        r#"SELECT c.id AS "id: CommunicationId", c.subject, c.sent_on, f.name AS "from_name?", (f.id IN (SELECT top_management_as_of($1, $3))) AS "from_top?"
-           FROM communications c LEFT JOIN people_on($1, $3) f ON f.org_id = c.org_id AND f.id = c.from_id
+        r#"SELECT c.id AS "id!: CommunicationId", c.subject AS "subject!", c.sent_on AS "sent_on!", f.name AS "from_name?", (f.id IN (SELECT top_management_as_of($1, $3))) AS "from_top?"
+           FROM communications_on($1, $3) c LEFT JOIN people_on($1, $3) f ON f.org_id = c.org_id AND f.id = c.from_id
           WHERE c.org_id = $1 AND c.created_at < $3 AND c.sent_on <= $2
           ORDER BY c.sent_on DESC"#,
         org,
@@ -671,9 +684,9 @@ async fn read(tx: &mut Transaction<'static, Postgres>, org_id: OrgId, as_of: Nai
 
     let asks = sqlx::query_as!(
         Ask,
-        r#"SELECT a.id AS "id: AskId", a.what, p.name AS "asked_of_name!", a.asked_on, a.due_on,
+        r#"SELECT a.id AS "id!: AskId", a.what AS "what!", p.name AS "asked_of_name!", a.asked_on AS "asked_on!", a.due_on,
                 CASE WHEN a.responded_on <= $2 THEN a.responded_on END AS responded_on
-           FROM leadership_asks a JOIN people_on($1, $3) p ON p.org_id = a.org_id AND p.id = a.asked_of
+           FROM leadership_asks_on($1, $3) a JOIN people_on($1, $3) p ON p.org_id = a.org_id AND p.id = a.asked_of
           WHERE a.org_id = $1 AND a.created_at < $3 AND a.asked_on <= $2
           ORDER BY a.due_on NULLS LAST, a.asked_on"#,
         org,

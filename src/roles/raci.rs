@@ -205,6 +205,8 @@ pub async fn add_starting_activities(conn: &mut PgConnection, actor: &Actor, now
     )
     .fetch_all(&mut *conn)
     .await?;
+    // Cells carry no `updated_at`: their history is dated with the app's clock.
+    crate::history::stamp(&mut *conn, now).await?;
     let mut added = 0;
     let mut cells_set = Vec::new();
     for (name, cells) in starter::ACTIVITIES {

@@ -238,8 +238,19 @@ async fn click(c: &Client, css: &str) {
     find(c, css).await.click().await.unwrap();
 }
 
+/// The text of `css`, read again if the page replaced the element between
+/// finding and reading it (a redirect still landing).
 async fn text(c: &Client, css: &str) -> String {
-    find(c, css).await.text().await.unwrap()
+    for _ in 0..50 {
+        match find(c, css).await.text().await {
+            Ok(t) => return t,
+            Err(fantoccini::error::CmdError::Standard(e)) if e.error == fantoccini::error::ErrorStatus::StaleElementReference => {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            Err(e) => panic!("{css}: {e}"),
+        }
+    }
+    panic!("{css} kept going stale");
 }
 
 /// Waits until `css` holds `want` (after a form post the old page may still
@@ -800,7 +811,13 @@ async fn auditor_journey(c: &Client, base: &str, logins: &[mandate::demo::DemoLo
     }
     fill(c, "#f-question", "Please show the signed minutes of the last management review.").await;
     click(c, "form[action='/evidence-requests'] button").await;
-    find(c, "dl.facts").await;
+    // The request's own page, once the redirect has landed.
+    for _ in 0..100 {
+        if path(c).await.starts_with("/evidence-requests/") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     assert!(text(c, "main").await.contains("Waiting for an answer"));
     shot(c, "40-auditor-evidence-request").await;
     // Make a bundle and follow its progress until it is ready.

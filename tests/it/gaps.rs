@@ -385,16 +385,27 @@ async fn a_past_day_reads_values_edited_since_as_they_stood_then(db: PgPool) {
 }
 
 /// Rows removed after a day (a RACI letter cleared, evidence unlinked) still
-/// count on it, and the history that says so cannot be rewritten.
+/// count on it, an action reopened since was closed on it, and the history
+/// that says so cannot be rewritten.
 #[sqlx::test]
 async fn a_past_day_keeps_what_was_removed_since(db: PgPool) {
     let app = TestApp::new(db).await;
     let c = compliant(&app).await;
     let nov2 = day("2026-11-02");
+    let system = Actor::system(Some(c.org), "test");
+    // On 2 November an action due in October is closed; ten days later it is reopened.
+    use mandate::leadership::meetings::model::{self as meetings, ActionFields, ActionStatus};
+    let action = app.action_item(c.org, c.meeting, "Patch the VPN", Some(c.holder), Some("2026-10-20")).await;
+    let fields = |a: &meetings::ActionItem, status| ActionFields { title: a.title.clone(), owner_id: a.owner_id, due_on: a.due_on, status, closing_note: String::new() };
+    let mut tx = app.db().begin().await.unwrap();
+    let open = meetings::action(&mut *tx, c.org, action.into()).await.unwrap();
+    assert!(meetings::save_action(&mut tx, &system, app.state.clock.now(), c.org, &open, &fields(&open, ActionStatus::Done)).await.unwrap());
+    tx.commit().await.unwrap();
     app.clock.advance(Duration::days(10));
     let now = app.state.clock.now();
-    let system = Actor::system(Some(c.org), "test");
     let mut tx = app.db().begin().await.unwrap();
+    let closed = meetings::action(&mut *tx, c.org, action.into()).await.unwrap();
+    assert!(meetings::save_action(&mut tx, &system, now, c.org, &closed, &fields(&closed, ActionStatus::Open)).await.unwrap());
     // The accountable letter for the review activity is cleared.
     let before = mandate::roles::raci::load(app.db(), c.org).await.unwrap();
     assert!(mandate::roles::raci::save_cells(&mut tx, &system, now, c.org, &before, &Default::default()).await.unwrap() > 0);
@@ -404,8 +415,8 @@ async fn a_past_day_keeps_what_was_removed_since(db: PgPool) {
     tx.commit().await.unwrap();
 
     let today = rules_on(&app, c.org, now.date_naive()).await;
-    assert!(today.contains(&"raci_incomplete") && today.contains(&"requirement_without_evidence"), "{today:?}");
-    assert!(rules_on(&app, c.org, nov2).await.is_empty(), "on 2 November the letter and the link were there");
+    assert!(today.contains(&"raci_incomplete") && today.contains(&"requirement_without_evidence") && today.contains(&"overdue_actions"), "{today:?}");
+    assert!(rules_on(&app, c.org, nov2).await.is_empty(), "on 2 November the letter and the link were there, and the action was closed");
 
     // The history is append-only.
     for attempt in ["UPDATE history SET changed_at = changed_at - interval '1 year'", "DELETE FROM history"] {
@@ -451,8 +462,9 @@ async fn the_gap_list_follows_changes_filters_and_exports(db: PgPool) {
     let only_53 = lead.get("/gaps?clause=5.3").await;
     assert!(only_53.texts("ul.gaps summary").is_empty(), "{:?}", only_53.texts("ul.gaps summary"));
     assert!(only_53.body.contains("No gap matches this filter"));
-    let minor = lead.get("/gaps?severity=minor").await;
-    assert_eq!(minor.texts("ul.gaps summary").len(), 2);
+    let opportunities = lead.get("/gaps?severity=improvement").await;
+    assert_eq!(opportunities.texts("ul.gaps summary").len(), 2, "an unanswered ask and a requirement without an owner are opportunities");
+    assert!(lead.get("/gaps?severity=minor").await.texts("ul.gaps summary").is_empty());
     // The holder owns 5.1(f), which the ask touches, but not the requirement left without an owner.
     let owned = lead.get(&format!("/gaps?owner={}", c.holder)).await;
     let titles = owned.texts("ul.gaps summary");
@@ -460,14 +472,14 @@ async fn the_gap_list_follows_changes_filters_and_exports(db: PgPool) {
     assert!(titles[0].contains("Asks to top management"));
 
     // Export with the same filter.
-    let csv = lead.get("/gaps.csv?severity=minor").await;
+    let csv = lead.get("/gaps.csv?severity=improvement").await;
     assert_eq!(csv.status, StatusCode::OK);
     assert!(csv.header("content-disposition").starts_with("attachment; filename=\"gaps-20261102.csv\""), "{}", csv.header("content-disposition"));
     let lines: Vec<&str> = csv.body.lines().collect();
     assert_eq!(lines.len(), 3, "{}", csv.body);
     assert!(lines[0].starts_with("as_of,severity,why_this_grade,rule,gap"));
     assert!(csv.body.contains("unanswered_asks") && csv.body.contains("requirement_without_owner"));
-    assert!(csv.body.contains("Support exists; the lapse is in requests left without an answer."), "each row says why it has its grade");
+    assert!(csv.body.contains("An unanswered request is Mandate's signal that support is slow"), "each row says why it has its grade");
 
     // A past day, and a bad one.
     let past = lead.get("/gaps?as_of=2026-01-15").await;
@@ -502,7 +514,7 @@ async fn the_leadership_dashboard_speaks_plainly_and_lists_what_only_the_executi
     assert!(todo.iter().any(|t| t.contains("Sign Information security policy")), "{todo:?}");
     assert!(todo.iter().any(|t| t.contains("Answer Approve the audit") && t.contains("overdue")), "{todo:?}");
     assert!(todo.iter().any(|t| t.contains("Complete Phishing basics") && t.contains("never done")), "{todo:?}");
-    assert!(page.texts(".status-word").contains(&"Needs attention".to_string()));
+    assert_eq!(page.texts(".status-word"), vec!["On track", "On track", "On track", "At risk"], "nobody has done the new module: A.5.4 is at risk; the overdue ask is an opportunity, not a lapse of 5.1");
 
     // The trend chart is an SVG of its own with its figures inside.
     let svg = ceo.get("/leadership/trend.svg").await;
@@ -684,13 +696,16 @@ async fn narrower_audiences_need_a_reason_and_published_documents_ask_nobody(db:
     }
     let now = missing(&app).await;
     assert!(!now.contains(&"Training plan".to_string()) && !now.contains(&"Disciplinary process".to_string()), "{now:?}");
-    // Publishing the management statement needs a reason: without one, everyone is asked.
+    // So may management's statement: it is communicated, not signed for by each person.
     sql(&app, "UPDATE policies SET audience = 'published' WHERE id = $1", c.policies[1]).await;
-    assert!(missing(&app).await.contains(&"Why security matters".to_string()));
+    assert!(!missing(&app).await.contains(&"Why security matters".to_string()));
+    // Publishing the IS policy needs a reason: without one, everyone is asked.
+    sql(&app, "UPDATE policies SET audience = 'published', audience_reason = '' WHERE id = $1", c.policies[0]).await;
+    assert!(missing(&app).await.contains(&"Information security policy".to_string()));
 
     // The policy page says why the audience does not count as set.
     let mut owner = app.signed_in(c.owner, Some(c.org)).await;
-    let page = owner.get(&format!("/policies/{}", c.policies[1])).await;
+    let page = owner.get(&format!("/policies/{}", c.policies[0])).await;
     assert!(page.has("#audience-counts"), "{}", page.body);
 }
 

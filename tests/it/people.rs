@@ -382,6 +382,29 @@ async fn the_audience_rule_is_one_rule_in_sql_and_in_rust(db: PgPool) {
     assert!(written_out.is_empty(), "queries that write the audience rule out instead of calling in_audience: {written_out:?}");
 }
 
+/// Which audience a policy asks is stated once in SQL (`policy_audience`)
+/// and once in Rust (`effective_audience`): both agree for every kind,
+/// declared audience and reason, the documents published by default included.
+#[sqlx::test]
+async fn the_policy_audience_rule_is_one_rule_in_sql_and_in_rust(db: PgPool) {
+    use mandate::people::audience::{Audience, AudienceKind};
+    use mandate::policies::versions::model::{PolicyKind, effective_audience};
+    let mut published_without_reason = Vec::new();
+    for kind in PolicyKind::ALL {
+        for declared in AudienceKind::ALL {
+            for reason in ["", "Only the finance team handles card data."] {
+                let sql: String = sqlx::query_scalar("SELECT policy_audience($1, $2, $3)").bind(kind.as_str()).bind(declared.as_str()).bind(reason).fetch_one(&db).await.unwrap();
+                let rust = effective_audience(*kind, Audience::of(*declared, &["Finance".to_string()]), reason);
+                assert_eq!(sql, rust.kind(), "{kind:?}, declared {declared:?}, reason {reason:?}");
+                if reason.is_empty() && rust == Audience::Published {
+                    published_without_reason.push(*kind);
+                }
+            }
+        }
+    }
+    assert_eq!(published_without_reason, vec![PolicyKind::ManagementStatement, PolicyKind::DisciplinaryProcess, PolicyKind::TrainingPlan]);
+}
+
 /// Who is current staff on a day is stated once in SQL (`is_current_on`) and
 /// once in Rust (`people::model::is_current`): both agree on every case, the
 /// first and the last working day included, and no query writes it out again.

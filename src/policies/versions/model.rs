@@ -87,7 +87,7 @@ impl Policy {
     }
     /// The audience asked to acknowledge it, as the database's
     /// `policy_audience` reads it: a narrower one counts only with a reason,
-    /// and publishing without one only for a training plan or disciplinary process.
+    /// and publishing without one only for the kinds `published_by_default` names.
     pub fn effective_audience(&self) -> Audience {
         effective_audience(self.kind, self.audience(), &self.audience_reason)
     }
@@ -107,14 +107,21 @@ pub fn effective_audience(kind: PolicyKind, declared: Audience, reason: &str) ->
     match declared {
         Audience::AllStaff => Audience::AllStaff,
         other if !reason.trim().is_empty() => other,
-        Audience::Published if matches!(kind, PolicyKind::TrainingPlan | PolicyKind::DisciplinaryProcess) => Audience::Published,
+        Audience::Published if published_by_default(kind) => Audience::Published,
         _ => Audience::AllStaff,
     }
 }
 
+/// Documents whose evidence is their approval and publication rather than
+/// everyone's acknowledgement: the training plan, the disciplinary process
+/// and management's statement (communicated, not signed for by each person).
+pub fn published_by_default(kind: PolicyKind) -> bool {
+    matches!(kind, PolicyKind::TrainingPlan | PolicyKind::DisciplinaryProcess | PolicyKind::ManagementStatement)
+}
+
 /// The audience a new policy of this kind gets unless the form says otherwise.
 pub fn default_audience(kind: PolicyKind) -> Audience {
-    if matches!(kind, PolicyKind::TrainingPlan | PolicyKind::DisciplinaryProcess) { Audience::Published } else { Audience::AllStaff }
+    if published_by_default(kind) { Audience::Published } else { Audience::AllStaff }
 }
 
 /// The organisation's policies (or the one with id `only`), each with its

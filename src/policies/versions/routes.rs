@@ -188,7 +188,7 @@ impl PolicyForm {
         };
         let departments: Vec<String> =
             self.departments.split(',').map(|d| d.trim().to_string()).filter(|d| !d.is_empty()).collect();
-        // Empty: the usual audience for the kind (published only for a training plan or disciplinary process).
+        // Empty: the usual audience for the kind (published only for a training plan, disciplinary process or management statement).
         let audience = if self.audience.trim().is_empty() { model::default_audience(kind) } else { Audience::from_parts(&self.audience, &departments) };
         let audience_reason = match parse_optional(&self.audience_reason, "the reason", 500, true) {
             Ok(v) => v,
