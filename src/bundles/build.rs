@@ -352,6 +352,20 @@ fn record_files() -> Vec<(&'static str, &'static str, &'static [&'static str], S
     ]
 }
 
+const DERIVED_CSV: &str = "records/derived-evidence.csv";
+
+fn derived_csv(derived: &crate::gaps::derived::ByCode, day: NaiveDate) -> String {
+    let mut out = crate::web::csv::row(&["requirement", "kind", "record", "dated", "valid_until", "counts_on_the_day", "where_in_mandate"]);
+    for (code, items) in derived {
+        for d in items {
+            let valid = d.valid_until.map(|u| u.to_string()).unwrap_or_default();
+            let counts = if d.counts_on(day) { "yes" } else { "no (expired)" };
+            out.push_str(&crate::web::csv::row(&[code.as_str(), d.source.label(), &d.title, &d.on.to_string(), &valid, counts, &d.href]));
+        }
+    }
+    out
+}
+
 struct RevisionRow {
     item_id: EvidenceId,
     title: String,
@@ -394,8 +408,8 @@ where
     .fetch_one(&mut *tx)
     .await?;
     let records = record_files();
-    // One step per file, and one each for README.txt, the gap list, the audit log, the index, the manifest and SHA256SUMS.
-    progress.total.store(revisions as u64 + policy_texts as u64 + records.len() as u64 + 6, Ordering::Relaxed);
+    // One step per file, and one each for README.txt, the gap list, the derived evidence, the audit log, the index, the manifest and SHA256SUMS.
+    progress.total.store(revisions as u64 + policy_texts as u64 + records.len() as u64 + 7, Ordering::Relaxed);
 
     let manifest_path = std::env::temp_dir().join(format!("mandate-manifest-{}.jsonl", Uuid::new_v4().simple()));
     let file = tokio::fs::File::create(&manifest_path).await.context("creating a temporary file for the manifest")?;
@@ -530,6 +544,10 @@ async fn write_all<W: AsyncWrite + Unpin + Send>(
     let evaluation = crate::gaps::evaluate(db, org_id, params.as_of).await.map_err(|e| anyhow::anyhow!("evaluating the gaps: {e:?}"))?;
     w.add_text("records/gaps.csv", "record_csv", crate::gaps::routes::csv_text(&evaluation, &Default::default())).await?;
     progress.step("Wrote the gap list").await?;
+    // The records Mandate holds that count as evidence, requirement by requirement.
+    let derived = crate::gaps::derived::by_code(&evaluation.snapshot);
+    w.add_text(DERIVED_CSV, "record_csv", derived_csv(&derived, params.as_of)).await?;
+    progress.step(format!("Wrote {DERIVED_CSV}")).await?;
 
     // 5. The audit-log segment: the period's rows (or all up to the day), each
     //    with the fields its hash covers.
@@ -569,7 +587,7 @@ async fn write_all<W: AsyncWrite + Unpin + Send>(
     // 6. The offline index: requirement → owner → evidence, then the records.
     let (sha, size) = {
         let mut entry = w.start("index.html", true).await?;
-        super::index::render(tx, &mut entry, org_id, org_name, params, cut, now, records, &segment).await?;
+        super::index::render(tx, &mut entry, org_id, org_name, params, cut, now, records, &segment, &derived).await?;
         entry.finish().await?
     };
     w.list(FileEntry { path: "index.html".into(), sha256: hex::encode(sha), size, kind: "index".into(), title: Some("Start here: works offline".into()), ..blank() }).await?;

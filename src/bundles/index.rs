@@ -220,6 +220,7 @@ pub async fn render<W: AsyncWrite + Unpin>(
     now: DateTime<Utc>,
     records: &[(&'static str, &'static str, &'static [&'static str], String)],
     segment: &AuditSegment,
+    derived: &crate::gaps::derived::ByCode,
 ) -> anyhow::Result<()> {
     let period = match (params.period_from, params.period_to) {
         (Some(f), Some(t)) => format!("{f} to {t}"),
@@ -272,6 +273,14 @@ pub async fn render<W: AsyncWrite + Unpin>(
             }
             current = Some(r.code.clone());
             cell.clear();
+            // What Mandate holds counts first (records/derived-evidence.csv).
+            for d in derived.get(&r.code).into_iter().flatten().filter(|d| d.counts_on(params.as_of)) {
+                cell.push_str(&format!(
+                    "<div>{} <span class=\"muted\">held in Mandate, {}; <a href=\"records/derived-evidence.csv\">records/derived-evidence.csv</a></span></div>",
+                    esc(&d.title),
+                    d.on
+                ));
+            }
             let status = if r.applicable { r.status.replace('_', " ") } else { "excluded".into() };
             line = format!(
                 "<tr><td><strong>{}</strong> {}</td><td>{}</td><td>{}</td><td>",

@@ -1,5 +1,6 @@
 //! The gap engine and the two dashboards built on it: the ISMS lead's gap
 //! list with readiness per clause, and the leadership dashboard.
+pub mod derived;
 pub mod model;
 pub mod rules;
 pub mod snapshot;

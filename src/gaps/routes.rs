@@ -82,8 +82,18 @@ pub struct Row {
 }
 
 /// Who owns each requirement code.
+/// Each requirement's owner: the person named, or else the holder of the
+/// role the catalogue names for it.
 fn owners_of(e: &Evaluation) -> BTreeMap<&str, (PersonId, &str)> {
-    e.snapshot.requirements.iter().filter_map(|r| Some((r.code.as_str(), (r.owner_id?, r.owner_name.as_deref()?)))).collect()
+    let s = &e.snapshot;
+    s.requirements
+        .iter()
+        .filter_map(|r| {
+            let named = r.owner_id.zip(r.owner_name.as_deref());
+            let owner = named.or_else(|| super::derived::owner_by_role(s, r).map(|a| (a.person_id, a.person_name.as_str())))?;
+            Some((r.code.as_str(), owner))
+        })
+        .collect()
 }
 
 /// The gaps a filter keeps, with their owners.

@@ -588,19 +588,32 @@ fn unanswered_asks(s: &Snapshot, rule: &Rule) -> Vec<Gap> {
 
 // ---------- every requirement ----------
 
-/// "Without evidence" leaves out requirements a nonconformity names
-/// already: that finding says what is missing, and one lapse is one finding.
-/// (An owner is a separate matter: it stays.)
-const PER_REQUIREMENT: [&str; 1] = ["requirement_without_evidence"];
+/// "Without evidence" and "without an owner" leave out requirements a
+/// nonconformity names already: that finding says what is missing and who
+/// must act, and one lapse is one finding.
+const PER_REQUIREMENT: [&str; 2] = ["requirement_without_owner", "requirement_without_evidence"];
 
 fn per_requirement(s: &Snapshot, rule: &Rule, named: &BTreeSet<String>) -> Vec<Gap> {
     match rule.key {
-        "requirement_without_owner" => by_requirement(s, rule, "without an owner", "no owner", |r| r.owner_name.is_none(), named),
-        _ => by_requirement(s, rule, "without current evidence", "no current evidence linked", |r| r.evidence == 0, named),
+        // Owned by someone named, or by the holder of the role the catalogue names for it.
+        "requirement_without_owner" => by_requirement(s, rule, "without an owner", "no owner named, and no holder of the role that owns it", |r| {
+            r.owner_name.is_none() && super::derived::owner_by_role(s, r).is_none()
+        }, named),
+        // Uploaded evidence, or a record of Mandate that counts for it.
+        _ => by_requirement(s, rule, "without current evidence", "no current evidence, uploaded or in Mandate's records", |r| {
+            r.evidence == 0 && super::derived::counting(s, r) == 0
+        }, named),
     }
 }
 
-fn by_requirement(s: &Snapshot, rule: &Rule, title: &str, detail: &str, pick: fn(&super::snapshot::Requirement) -> bool, named: &BTreeSet<String>) -> Vec<Gap> {
+fn by_requirement(
+    s: &Snapshot,
+    rule: &Rule,
+    title: &str,
+    detail: &str,
+    pick: impl Fn(&super::snapshot::Requirement) -> bool,
+    named: &BTreeSet<String>,
+) -> Vec<Gap> {
     let hit: Vec<_> = s.requirements.iter().filter(|r| r.applicable && pick(r) && !named.contains(&r.code)).collect();
     if hit.is_empty() {
         return Vec::new();
@@ -1004,7 +1017,7 @@ pub fn rule(key: &str) -> Option<&'static Rule> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::gaps::snapshot::*;
     use crate::leadership::objectives::model::ObjectiveStatus;
@@ -1013,15 +1026,15 @@ mod tests {
     use sqlx::types::Json;
     use uuid::Uuid;
 
-    fn d(s: &str) -> NaiveDate {
+    pub(crate) fn d(s: &str) -> NaiveDate {
         s.parse().unwrap()
     }
 
-    fn id(n: u128) -> Uuid {
+    pub(crate) fn id(n: u128) -> Uuid {
         Uuid::from_u128(n)
     }
 
-    fn at(s: &str) -> chrono::DateTime<Utc> {
+    pub(crate) fn at(s: &str) -> chrono::DateTime<Utc> {
         Utc.from_utc_datetime(&d(s).and_hms_opt(10, 0, 0).unwrap())
     }
 
@@ -1043,6 +1056,7 @@ mod tests {
             last_approval: Some(at(approved)),
             major_since: Some(at(approved)),
             drafts: 0,
+            public: false,
         }
     }
 
@@ -1065,7 +1079,7 @@ mod tests {
     }
 
     /// An organisation that does everything right on 2026-11-02.
-    fn healthy() -> Snapshot {
+    pub(crate) fn healthy() -> Snapshot {
         let role = |n: u128, a: bool, b: bool| Role { id: RoleId(id(n)), name: format!("Role {n}"), has_responsibilities: true, has_authorities: true, carries_conformance: a, carries_reporting: b };
         Snapshot {
             as_of: d("2026-11-02"),
@@ -1082,6 +1096,8 @@ mod tests {
                 owner_name: Some("Chief".into()),
                 status: "implemented".into(),
                 evidence: 1,
+                records: Vec::new(),
+                owner_assignment: None,
             }],
             roles: vec![role(10, true, false), role(11, false, true), role(12, false, false)],
             appointments: vec![appointment(20, 10, false), appointment(21, 11, false), appointment(22, 12, false)],
@@ -1130,12 +1146,13 @@ mod tests {
                 target: "5 %".into(),
                 owner_name: Some("Chief".into()),
                 due_on: None,
+                created_at: at("2026-01-10"),
             }],
             asks: vec![Ask { id: AskId(id(130)), what: "Sign".into(), asked_of_name: "Chief".into(), asked_on: d("2026-10-01"), due_on: Some(d("2026-10-15")), responded_on: Some(d("2026-10-10")) }],
         }
     }
 
-    fn keys(s: &Snapshot) -> Vec<&'static str> {
+    pub(crate) fn keys(s: &Snapshot) -> Vec<&'static str> {
         evaluate(s).iter().map(|g| g.rule).collect()
     }
 
@@ -1461,7 +1478,7 @@ mod tests {
         s.objectives.clear();
         let found = keys(&s);
         assert!(found.contains(&"no_objectives"), "{found:?}");
-        assert!(found.contains(&"requirement_without_owner") && !found.contains(&"requirement_without_evidence"), "5.1(a)'s evidence is named by no_objectives: {found:?}");
+        assert!(!found.contains(&"requirement_without_owner") && !found.contains(&"requirement_without_evidence"), "5.1(a) is named by no_objectives: {found:?}");
         let mut s = healthy();
         s.raci[0].assignment = Some("5.3(a)".into());
         s.raci[0].accountable_roles = vec![s.roles[0].id];
@@ -1611,7 +1628,6 @@ mod tests {
         let signed = gaps.iter().find(|g| g.rule == "is_policy_not_top_signed").unwrap();
         assert_eq!(signed.clauses(), vec!["5.1", "5.2"]);
         assert_eq!(signed.affected[0].detail, "signed by Chief, who is not top management");
-        let owner = gaps.iter().find(|g| g.rule == "requirement_without_owner").unwrap();
-        assert_eq!(owner.requirements, vec!["5.1(a)"]);
+        assert!(gaps.iter().all(|g| g.rule != "requirement_without_owner"), "5.1(a) is named by the signature finding already");
     }
 }

@@ -46,6 +46,11 @@ pub struct Requirement {
     pub status: String,
     /// Linked evidence that counts on the day.
     pub evidence: i64,
+    /// The kinds of record that count as its evidence (the catalogue's).
+    pub records: Vec<crate::requirements::records::Source>,
+    /// "5.3(a)" or "5.3(b)": the holder of the role carrying it owns the
+    /// requirement when nobody is named.
+    pub owner_assignment: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -119,6 +124,8 @@ pub struct Policy {
     pub major_since: Option<DateTime<Utc>>,
     /// Drafts waiting for a signature.
     pub drafts: i64,
+    /// It has a public page (5.2(g)).
+    pub public: bool,
 }
 
 impl Policy {
@@ -250,6 +257,7 @@ pub struct Objective {
     pub target: String,
     pub owner_name: Option<String>,
     pub due_on: Option<NaiveDate>,
+    pub created_at: DateTime<Utc>,
 }
 
 impl Objective {
@@ -369,7 +377,8 @@ async fn read(tx: &mut Transaction<'static, Postgres>, org_id: OrgId, as_of: Nai
     let requirements = sqlx::query_as!(
         Requirement,
         r#"SELECT r.id AS "id: RequirementId", r.code, r.clause, r.title, requirement_applies(r.code, s.applicable) AS "applicable!", o.id AS "owner_id?: PersonId",
-                o.name AS "owner_name?", COALESCE(s.status, 'not_started') AS "status!", COALESCE(ev.n, 0) AS "evidence!"
+                o.name AS "owner_name?", COALESCE(s.status, 'not_started') AS "status!", COALESCE(ev.n, 0) AS "evidence!",
+                r.records AS "records: Vec<crate::requirements::records::Source>", r.owner_assignment
            FROM requirements r
            LEFT JOIN requirement_states_on($1, $3) s ON s.org_id = $1 AND s.requirement_id = r.id
            LEFT JOIN people_on($1, $3) o ON o.org_id = $1 AND o.id = s.owner_id
@@ -452,7 +461,8 @@ async fn read(tx: &mut Transaction<'static, Postgres>, org_id: OrgId, as_of: Nai
                 (SELECT min(v.approved_at) FROM policy_versions v WHERE v.org_id = pol.org_id AND v.policy_id = pol.id AND v.approved_at < $3
                     AND v.major = cur.major) AS major_since,
                 (SELECT count(*) FROM policy_versions v WHERE v.org_id = pol.org_id AND v.policy_id = pol.id AND v.created_at < $3
-                    AND (v.approved_at IS NULL OR v.approved_at >= $3)) AS "drafts!"
+                    AND (v.approved_at IS NULL OR v.approved_at >= $3)) AS "drafts!",
+                pol.public_slug IS NOT NULL AS "public!"
            FROM policies_on($1, $3) pol
            LEFT JOIN LATERAL (SELECT v.* FROM policy_versions v WHERE v.org_id = pol.org_id AND v.policy_id = pol.id AND v.approved_at < $3
                                ORDER BY v.major DESC, v.minor DESC LIMIT 1) cur ON true
@@ -671,7 +681,7 @@ async fn read(tx: &mut Transaction<'static, Postgres>, org_id: OrgId, as_of: Nai
 
     let objectives = sqlx::query_as!(
         Objective,
-        r#"SELECT o.id AS "id!: ObjectiveId", o.title AS "title!", o.status AS "status!: ObjectiveStatus", o.measure AS "measure!", o.target AS "target!", p.name AS "owner_name?", o.due_on
+        r#"SELECT o.id AS "id!: ObjectiveId", o.title AS "title!", o.status AS "status!: ObjectiveStatus", o.measure AS "measure!", o.target AS "target!", p.name AS "owner_name?", o.due_on, o.created_at AS "created_at!"
            FROM objectives_on($1, $3) o LEFT JOIN people_on($1, $3) p ON p.org_id = o.org_id AND p.id = o.owner_id
           WHERE o.org_id = $1 AND o.created_at < $3 AND $2::date IS NOT NULL
           ORDER BY o.due_on NULLS LAST, o.title"#,

@@ -48,6 +48,12 @@ pub struct Item {
     pub summary: String,
     pub auditor_looks_for: String,
     pub evidence: Vec<String>,
+    /// The kinds of Mandate record that count as its evidence.
+    #[serde(default)]
+    pub records: Vec<super::records::Source>,
+    /// "5.3(a)" or "5.3(b)": whose role owns it when nobody is named.
+    #[serde(default)]
+    pub owner_assignment: Option<String>,
 }
 
 /// The stable id of a requirement: the same on every installation.
@@ -77,6 +83,12 @@ pub fn parse(text: &str) -> anyhow::Result<Catalogue> {
         }
         if [&r.code, &r.title, &r.summary, &r.auditor_looks_for].iter().any(|f| f.trim().is_empty()) || r.evidence.is_empty() {
             bail!("requirement {} has an empty field", r.code);
+        }
+        // The codes of `roles::model::Assignment` (the column checks them too).
+        if let Some(a) = &r.owner_assignment
+            && !matches!(a.as_str(), "5.3(a)" | "5.3(b)")
+        {
+            bail!("requirement {} names {a:?} as its owner's assignment: only 5.3(a) or 5.3(b) can be", r.code);
         }
     }
     Ok(c)
@@ -148,10 +160,10 @@ pub async fn load(db: &PgPool, now: DateTime<Utc>, text: &str) -> anyhow::Result
         let id = requirement_id(&fw.key, &r.code);
         ids.push(id.0);
         sqlx::query!(
-            "INSERT INTO requirements (id, framework, code, clause, title, summary, auditor_looks_for, evidence, position, retired_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, NULL)
+            "INSERT INTO requirements (id, framework, code, clause, title, summary, auditor_looks_for, evidence, position, retired_at, records, owner_assignment)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, NULL, $10, $11)
              ON CONFLICT (id) DO UPDATE SET clause = $4, title = $5, summary = $6, auditor_looks_for = $7,
-                    evidence = $8, position = $9, retired_at = NULL",
+                    evidence = $8, position = $9, retired_at = NULL, records = $10, owner_assignment = $11",
             id.0,
             fw.key,
             r.code,
@@ -161,6 +173,8 @@ pub async fn load(db: &PgPool, now: DateTime<Utc>, text: &str) -> anyhow::Result
             r.auditor_looks_for,
             &r.evidence,
             i as i32,
+            &r.records.iter().map(|s| s.as_str().to_string()).collect::<Vec<_>>(),
+            r.owner_assignment.as_deref(),
         )
         .execute(&mut *tx)
         .await?;

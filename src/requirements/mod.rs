@@ -2,6 +2,7 @@
 //! organisation's applicability, owner, status and notes.
 pub mod catalogue;
 pub mod model;
+pub mod records;
 pub mod routes;
 
 pub use routes::routes;

@@ -194,6 +194,10 @@ struct ShowPage {
     history: Vec<HistoryEntry>,
     holders: Option<Vec<Holder>>,
     evidence: Vec<crate::evidence::model::Item>,
+    /// Records of Mandate that count as its evidence (today's evaluation).
+    derived: Vec<crate::gaps::derived::Derived>,
+    /// Nobody named: the holder of the role the catalogue names owns it.
+    role_owner: Option<String>,
     requests: Vec<crate::requests::model::Request>,
     can_raise: bool,
     can_upload: bool,
@@ -238,8 +242,18 @@ async fn show(state: &AppState, me: &Member, r: Requirement, form: StateForm, er
         ),
         None => None,
     };
+    let evaluation = crate::gaps::evaluation(&state.db, &state.gaps, me.org_id, today).await?;
+    let snap = &evaluation.snapshot;
+    let here = snap.requirements.iter().find(|x| x.id == r.id);
+    let derived = here.map(|x| crate::gaps::derived::for_requirement(snap, x)).unwrap_or_default();
+    let role_owner = here.filter(|x| x.owner_id.is_none()).and_then(|x| {
+        let a = crate::gaps::derived::owner_by_role(snap, x)?;
+        Some(format!("{}, who holds {} ({})", a.person_name, a.role_name, x.owner_assignment.as_deref().unwrap_or_default()))
+    });
     Ok(ShowPage {
         layout: Layout::build(&state.db, &me.visitor, format!("{} {}", r.code, r.title)).await?,
+        derived,
+        role_owner,
         owners: people::choices(&state.db, me.org_id, today, &keep).await?,
         approver: people::person_of_user(&state.db, me.org_id, me.user_id).await?.filter(|p| p.top_management).map(|p| p.id),
         statuses: Status::ALL.to_vec(),

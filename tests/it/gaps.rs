@@ -186,10 +186,10 @@ async fn a_compliant_organisation_has_no_gaps_and_each_rule_fires_when_broken(db
     evidence::link(&mut tx, &Actor::system(Some(org), "t"), app.state.clock.now(), org, mandate::ids::EvidenceId(old), Target { kind: TargetKind::Requirement, id: c.requirement }).await.unwrap();
     tx.commit().await.unwrap();
     fires!("evidence_expired");
-    sqlx::query("DELETE FROM evidence_links WHERE target_id = $1 AND item_id <> $2").bind(c.requirement).bind(old).execute(app.db()).await.unwrap();
+    // 5.1(h) has only uploaded evidence here: no line manager below top management yet.
+    let h = mandate::requirements::catalogue::requirement_id("iso27001-2022-leadership", "5.1(h)");
+    sqlx::query("DELETE FROM evidence_links WHERE target_id = $1").bind(h.0).execute(app.db()).await.unwrap();
     fires!("requirement_without_evidence");
-    sql(&app, "UPDATE requirement_states SET owner_id = NULL WHERE requirement_id = $1", c.requirement).await;
-    fires!("requirement_without_owner");
     app.ask(org, c.ceo, "Approve the audit", Some("2026-10-20")).await;
     fires!("unanswered_asks");
     sql(&app, "UPDATE objectives SET due_on = '2026-10-31' WHERE org_id = $1", org).await;
@@ -250,6 +250,9 @@ async fn a_compliant_organisation_has_no_gaps_and_each_rule_fires_when_broken(db
     fires!("reporting_unassigned");
     sql(&app, "UPDATE role_appointments SET ended_on = '2026-10-01' WHERE role_id IN (SELECT id FROM isms_roles WHERE carries_conformance)", c.org).await;
     fires!("conformance_unassigned");
+    // Nobody named, and nobody holds the role that would own it (5.1(h): no other finding names it).
+    sql(&app, "UPDATE requirement_states SET owner_id = NULL WHERE requirement_id = $1", h.0).await;
+    fires!("requirement_without_owner");
     // A new version signed by the CEO, who then leaves: the policy stays approved.
     let v2 = app.draft(org, c.policies[0], "# Policy\n\nReaffirmed.", None, Bump::Minor).await;
     let v = mandate::policies::versions::model::version(app.db(), org, mandate::ids::VersionId(v2)).await.unwrap();
@@ -380,6 +383,11 @@ async fn a_past_day_reads_values_edited_since_as_they_stood_then(db: PgPool) {
     assert!(requirement_row.contains("Ima Lead"), "{requirement_row}");
     let role_row = text("records/roles.csv").lines().find(|l| l.starts_with("ISMS lead,")).unwrap().to_string();
     assert!(role_row.contains(",true,false,Ima Lead,"), "{role_row}");
+    // What Mandate held that day counts as evidence in the bundle too, with its dates.
+    let derived = text("records/derived-evidence.csv");
+    assert!(derived.lines().any(|l| l.starts_with("5.2(e),") && l.contains("Information security policy v1.0, signed by Signer") && l.contains(",yes,")), "{derived}");
+    assert!(derived.lines().any(|l| l.starts_with("5.3(a),") && l.contains("Ima Lead holds ISMS lead (5.3(a))")), "the role as it stood: {derived}");
+    assert!(text("index.html").contains("held in Mandate"));
     let person = text("records/people.csv").lines().find(|l| l.starts_with("Ima Lead,")).unwrap().to_string();
     assert!(!person.contains("2026-10-15") && !person.contains("Former lead"), "{person}");
 }
@@ -409,9 +417,10 @@ async fn a_past_day_keeps_what_was_removed_since(db: PgPool) {
     // The accountable letter for the review activity is cleared.
     let before = mandate::roles::raci::load(app.db(), c.org).await.unwrap();
     assert!(mandate::roles::raci::save_cells(&mut tx, &system, now, c.org, &before, &Default::default()).await.unwrap() > 0);
-    // The evidence pack is unlinked from the first requirement.
-    let item: Uuid = sqlx::query_scalar("SELECT item_id FROM evidence_links WHERE org_id = $1 AND target_id = $2").bind(c.org).bind(c.requirement).fetch_one(&mut *tx).await.unwrap();
-    assert!(evidence::unlink(&mut tx, &system, now, c.org, mandate::ids::EvidenceId(item), Target { kind: TargetKind::Requirement, id: c.requirement }).await.unwrap());
+    // The evidence pack is unlinked from 5.1(h), which has no other evidence here.
+    let h = mandate::requirements::catalogue::requirement_id("iso27001-2022-leadership", "5.1(h)").0;
+    let item: Uuid = sqlx::query_scalar("SELECT item_id FROM evidence_links WHERE org_id = $1 AND target_id = $2").bind(c.org).bind(h).fetch_one(&mut *tx).await.unwrap();
+    assert!(evidence::unlink(&mut tx, &system, now, c.org, mandate::ids::EvidenceId(item), Target { kind: TargetKind::Requirement, id: h }).await.unwrap());
     tx.commit().await.unwrap();
 
     let today = rules_on(&app, c.org, now.date_naive()).await;
@@ -423,6 +432,47 @@ async fn a_past_day_keeps_what_was_removed_since(db: PgPool) {
         let err = sqlx::query(attempt).execute(app.db()).await.unwrap_err();
         assert!(err.to_string().contains("append-only"), "{attempt}: {err}");
     }
+}
+
+/// What Mandate holds counts as evidence: the requirement page lists the
+/// records beside uploaded evidence, marked as derived, dated and linked;
+/// "without evidence" counts them, and stops counting an expired one.
+#[sqlx::test]
+async fn records_mandate_holds_count_as_evidence_on_the_requirement_page(db: PgPool) {
+    let app = TestApp::new(db).await;
+    let c = compliant(&app).await;
+    let req = |code: &str| mandate::requirements::catalogue::requirement_id("iso27001-2022-leadership", code).0;
+    // No uploaded evidence at all: the records still count where the catalogue says they do.
+    sqlx::query("DELETE FROM evidence_links WHERE org_id = $1").bind(c.org).execute(app.db()).await.unwrap();
+    let found = rules_on(&app, c.org, day("2026-11-02")).await;
+    let missing = mandate::gaps::evaluate(app.db(), c.org, day("2026-11-02")).await.unwrap();
+    let without: Vec<String> = missing.gaps.iter().filter(|g| g.rule == "requirement_without_evidence").flat_map(|g| g.requirements.clone()).collect();
+    assert!(found.contains(&"requirement_without_evidence"), "{found:?}");
+    for code in ["5.1(a)", "5.1(c)", "5.1(d)", "5.1(e)", "5.2(a)", "5.2(e)", "5.2(f)", "5.3", "5.3(a)", "5.3(b)", "A.5.4"] {
+        assert!(!without.contains(&code.to_string()), "{code} has records of its own: {without:?}");
+    }
+    for code in ["5.1(h)", "5.2(g)"] {
+        assert!(without.contains(&code.to_string()), "{code}: no line manager below top management, no public page: {without:?}");
+    }
+
+    let mut lead = lead_of(&app, c.org).await;
+    let page = lead.get(&format!("/requirements/{}", req("5.2(e)"))).await;
+    assert_eq!(page.status, StatusCode::OK);
+    let rows = page.texts("table.derived tbody tr");
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert!(rows[0].contains("Information security policy v1.0, signed by Signer") && rows[0].contains("derived") && rows[0].contains("Current"), "{rows:?}");
+    assert!(page.has(&format!("table.derived a[href='/policies/{}']", c.policies[0])));
+    assert!(page.body.contains("No evidence is uploaded yet"), "uploaded evidence is listed apart");
+    let none = lead.get(&format!("/requirements/{}", req("5.1(h)"))).await;
+    assert!(!none.has("table.derived") && none.body.contains("No evidence is linked yet"));
+
+    // A year and a half on, the signature is past its review date: listed, no longer counting.
+    let later = mandate::gaps::evaluate(app.db(), c.org, day("2028-04-01")).await.unwrap();
+    let without: Vec<String> = later.gaps.iter().filter(|g| g.rule == "requirement_without_evidence").flat_map(|g| g.requirements.clone()).collect();
+    let r = later.snapshot.requirements.iter().find(|r| r.code == "5.2(a)").unwrap();
+    let items = mandate::gaps::derived::for_requirement(&later.snapshot, r);
+    assert!(!items.is_empty() && !items[0].counts_on(day("2028-04-01")), "{items:?}");
+    assert!(without.contains(&"5.2(a)".to_string()), "an expired record does not count: {without:?}");
 }
 
 async fn lead_of(app: &TestApp, org: OrgId) -> Client {
@@ -453,32 +503,34 @@ async fn the_gap_list_follows_changes_filters_and_exports(db: PgPool) {
     tx.commit().await.unwrap();
     sqlx::query("UPDATE requirement_states SET owner_id = NULL WHERE requirement_id = $1").bind(c.requirement).execute(app.db()).await.unwrap();
     // (The owner change went around the application, so it has no audit row; the ask's row moves the head.)
+    // 5.1(a) has no owner named, but the holder of the role carrying 5.3(a) owns it.
     let page = lead.get("/gaps").await;
     let titles = page.texts("ul.gaps summary");
-    assert_eq!(titles.len(), 2, "{titles:?}");
-    assert!(titles[0].contains("Asks to top management left unanswered") || titles[1].contains("Asks to top management left unanswered"));
+    assert_eq!(titles.len(), 1, "{titles:?}");
+    assert!(titles[0].contains("Asks to top management left unanswered"));
 
     // Filters: by clause and by severity; the owner filter keeps gaps on requirements they own.
     let only_53 = lead.get("/gaps?clause=5.3").await;
     assert!(only_53.texts("ul.gaps summary").is_empty(), "{:?}", only_53.texts("ul.gaps summary"));
     assert!(only_53.body.contains("No gap matches this filter"));
     let opportunities = lead.get("/gaps?severity=improvement").await;
-    assert_eq!(opportunities.texts("ul.gaps summary").len(), 2, "an unanswered ask and a requirement without an owner are opportunities");
+    assert_eq!(opportunities.texts("ul.gaps summary").len(), 1, "an unanswered ask is an opportunity");
     assert!(lead.get("/gaps?severity=minor").await.texts("ul.gaps summary").is_empty());
-    // The holder owns 5.1(f), which the ask touches, but not the requirement left without an owner.
+    // The holder owns 5.1(f), which the ask touches; the CEO owns nothing.
     let owned = lead.get(&format!("/gaps?owner={}", c.holder)).await;
     let titles = owned.texts("ul.gaps summary");
     assert_eq!(titles.len(), 1, "{titles:?}");
     assert!(titles[0].contains("Asks to top management"));
+    assert!(lead.get(&format!("/gaps?owner={}", c.ceo)).await.texts("ul.gaps summary").is_empty());
 
     // Export with the same filter.
     let csv = lead.get("/gaps.csv?severity=improvement").await;
     assert_eq!(csv.status, StatusCode::OK);
     assert!(csv.header("content-disposition").starts_with("attachment; filename=\"gaps-20261102.csv\""), "{}", csv.header("content-disposition"));
     let lines: Vec<&str> = csv.body.lines().collect();
-    assert_eq!(lines.len(), 3, "{}", csv.body);
+    assert_eq!(lines.len(), 2, "{}", csv.body);
     assert!(lines[0].starts_with("as_of,severity,why_this_grade,rule,gap"));
-    assert!(csv.body.contains("unanswered_asks") && csv.body.contains("requirement_without_owner"));
+    assert!(csv.body.contains("unanswered_asks"));
     assert!(csv.body.contains("An unanswered request is Mandate's signal that support is slow"), "each row says why it has its grade");
 
     // A past day, and a bad one.

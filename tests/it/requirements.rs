@@ -20,8 +20,8 @@ async fn catalogues_load_once_and_versions_update_in_place(db: PgPool) {
     let count: i64 = sqlx::query_scalar("SELECT count(*) FROM requirements WHERE retired_at IS NULL").fetch_one(app.db()).await.unwrap();
     assert_eq!(count, 19);
 
-    // Version 2 drops an item and rewords another: the dropped one is retired, not deleted.
-    let v2 = text.replace("version = 1", "version = 2").replace("Policy kept as a controlled document", "Policy under document control");
+    // Version 3 drops an item and rewords another: the dropped one is retired, not deleted.
+    let v2 = text.replace("version = 2", "version = 3").replace("Policy kept as a controlled document", "Policy under document control");
     let cut_from = v2.find("code = \"5.2(g)\"").unwrap();
     let start = v2[..cut_from].rfind("[[requirements]]").unwrap();
     let end = cut_from + v2[cut_from..].find("[[requirements]]").unwrap();
@@ -32,7 +32,7 @@ async fn catalogues_load_once_and_versions_update_in_place(db: PgPool) {
     let retired: bool = sqlx::query_scalar("SELECT retired_at IS NOT NULL FROM requirements WHERE id = $1").bind(id("5.2(g)")).fetch_one(app.db()).await.unwrap();
     assert!(retired);
     // An older file never overwrites a newer catalogue.
-    assert_eq!(catalogue::load(app.db(), now, text).await.unwrap(), Outcome::Newer { stored: 2 });
+    assert_eq!(catalogue::load(app.db(), now, text).await.unwrap(), Outcome::Newer { stored: 3 });
 }
 
 #[sqlx::test]
