@@ -48,6 +48,15 @@ struct ListPage {
     query: String,
     shown: usize,
     unowned: usize,
+    /// Requirements nobody is named for, owned by the holder of the role
+    /// their catalogue entry names: code → that holder.
+    role_owners: std::collections::BTreeMap<String, String>,
+}
+
+impl ListPage {
+    fn role_owner(&self, code: &str) -> Option<&String> {
+        self.role_owners.get(code)
+    }
 }
 
 async fn list_page(State(state): State<AppState>, me: Member, Query(filter): Query<Filter>) -> AppResult<ListPage> {
@@ -55,7 +64,15 @@ async fn list_page(State(state): State<AppState>, me: Member, Query(filter): Que
     let items = model::list(&state.db, me.org_id, &filter, today).await?;
     let clauses = model::clauses(&state.db).await?;
     let shown = items.len();
-    let unowned = items.iter().filter(|r| r.applicable && r.owner_id.is_none()).count();
+    let evaluation = crate::gaps::evaluation(&state.db, &state.gaps, me.org_id, today).await?;
+    let snap = &evaluation.snapshot;
+    let role_owners: std::collections::BTreeMap<String, String> = snap
+        .requirements
+        .iter()
+        .filter(|r| r.owner_id.is_none())
+        .filter_map(|r| Some((r.code.clone(), crate::gaps::derived::owner_by_role(snap, r)?.person_name.clone())))
+        .collect();
+    let unowned = items.iter().filter(|r| r.applicable && r.owner_id.is_none() && !role_owners.contains_key(&r.code)).count();
     let mut groups: Vec<Group> = Vec::new();
     for item in items {
         match groups.last_mut() {
@@ -84,6 +101,7 @@ async fn list_page(State(state): State<AppState>, me: Member, Query(filter): Que
         filter,
         shown,
         unowned,
+        role_owners,
     })
 }
 

@@ -465,6 +465,15 @@ async fn records_mandate_holds_count_as_evidence_on_the_requirement_page(db: PgP
     assert!(page.body.contains("No evidence is uploaded yet"), "uploaded evidence is listed apart");
     let none = lead.get(&format!("/requirements/{}", req("5.1(h)"))).await;
     assert!(!none.has("table.derived") && none.body.contains("No evidence is linked yet"));
+    // Nobody named for 5.2(e): the holder of the role carrying 5.3(a) owns it, on the page and in the register.
+    sqlx::query("UPDATE requirement_states SET owner_id = NULL WHERE requirement_id = $1").bind(req("5.2(e)")).execute(app.db()).await.unwrap();
+    app.ask(c.org, c.ceo, "Read the register", None).await; // a change the cache sees
+    let page = lead.get(&format!("/requirements/{}", req("5.2(e)"))).await;
+    assert!(page.body.contains("Ima Lead, who holds ISMS lead (5.3(a))"), "{}", page.body);
+    let register = lead.get("/requirements").await;
+    let row = register.texts("table.register tbody tr").into_iter().find(|t| t.starts_with("5.2(e)")).unwrap();
+    assert!(row.contains("Ima Lead") && row.contains("by role"), "{row}");
+    assert!(!register.body.contains("without an owner"), "role-owned requirements are owned");
 
     // A year and a half on, the signature is past its review date: listed, no longer counting.
     let later = mandate::gaps::evaluate(app.db(), c.org, day("2028-04-01")).await.unwrap();
