@@ -25,6 +25,7 @@ pub fn routes(r: Routes) -> Routes {
     r.get("/requirements", Can(ViewRequirements), list_page)
         .get("/requirements.csv", Can(ViewRequirements), export)
         .get("/requirements/{id}", Can(ViewRequirements), requirement_page)
+        .get("/requirements/{id}/evidence.zip", Can(ViewRequirements), evidence_zip)
         .post("/requirements/{id}", Can(ViewRequirements), update)
 }
 
@@ -293,6 +294,32 @@ async fn show(state: &AppState, me: &Member, r: Requirement, form: StateForm, er
         can_edit,
         can_edit_all,
     })
+}
+
+/// All current evidence of a requirement, uploaded and held in Mandate, as
+/// one ZIP with its own SHA256SUMS, streamed as it is written.
+async fn evidence_zip(State(state): State<AppState>, me: Member, Id(id): Id<RequirementId>) -> AppResult<Response> {
+    let today = state.clock.now().date_naive();
+    let r = model::get(&state.db, me.org_id, id, today).await?;
+    let evaluation = crate::gaps::evaluation(&state.db, &state.gaps, me.org_id, today).await?;
+    let derived = evaluation.snapshot.requirements.iter().find(|x| x.id == r.id).map(|x| crate::gaps::derived::for_requirement(&evaluation.snapshot, x)).unwrap_or_default();
+    let (writer, reader) = tokio::io::duplex(64 * 1024);
+    let (db, store, org_id, now) = (state.db.clone(), state.store.clone(), me.org_id, state.clock.now());
+    let (code, title) = (r.code.clone(), r.title.clone());
+    tokio::spawn(async move {
+        if let Err(e) = crate::bundles::requirement::write(&db, &store, org_id, id, &code, &title, &derived, today, now, writer).await {
+            // The client sees a cut-off download; the cause stays in the log.
+            tracing::error!(error = %format!("{e:#}"), requirement = %code, "writing a requirement's evidence ZIP failed");
+        }
+    });
+    let mut res = Response::new(axum::body::Body::from_stream(tokio_util::io::ReaderStream::new(reader)));
+    let h = res.headers_mut();
+    h.insert(axum::http::header::CONTENT_TYPE, axum::http::HeaderValue::from_static("application/zip"));
+    if let Ok(v) = axum::http::HeaderValue::from_str(&crate::web::layout::attachment(&crate::bundles::requirement::filename(&r.code, today))) {
+        h.insert(axum::http::header::CONTENT_DISPOSITION, v);
+    }
+    h.insert(axum::http::header::CONTENT_SECURITY_POLICY, axum::http::HeaderValue::from_static("sandbox; default-src 'none'"));
+    Ok(res)
 }
 
 async fn requirement_page(State(state): State<AppState>, me: Member, Id(id): Id<RequirementId>) -> AppResult<ShowPage> {

@@ -83,6 +83,7 @@ const TABLE: &[Row] = &[
     ("GET",  "/requirements",                ["login","200", "200", "200", "200", "200", "200", "orgs"], None),
     ("GET",  "/requirements.csv",            ["login","200", "200", "200", "200", "200", "200", "orgs"], None),
     ("GET",  "/requirements/{id}",           ["login","200", "200", "200", "200", "200", "200", "orgs"], None),
+    ("GET",  "/requirements/{id}/evidence.zip", ["login","200", "200", "200", "200", "200", "200", "orgs"], None),
     ("POST", "/requirements/{id}",           ["login","303", "303", "403", "403", "403", "303", "orgs"], None),
     // People directory and its import.
     ("GET",  "/people",                      ["login","200", "200", "200", "200", "200", "200", "orgs"], None),

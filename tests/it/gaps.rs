@@ -484,6 +484,49 @@ async fn records_mandate_holds_count_as_evidence_on_the_requirement_page(db: PgP
     assert!(without.contains(&"5.2(a)".to_string()), "an expired record does not count: {without:?}");
 }
 
+/// One click downloads a requirement's current evidence: the uploaded files
+/// that count today, what Mandate holds for it, and a SHA256SUMS that checks
+/// every other file of the ZIP.
+#[sqlx::test]
+async fn a_requirements_current_evidence_downloads_as_one_checked_zip(db: PgPool) {
+    use sha2::Digest;
+    let app = TestApp::new(db).await;
+    let c = compliant(&app).await;
+    let req = mandate::requirements::catalogue::requirement_id("iso27001-2022-leadership", "5.2(e)").0;
+    // An expired item is linked too: it is not current, so it stays out.
+    let (old, _) = app.evidence(c.org, "Old register", "old.pdf", b"%PDF-1.4\n% old\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n").await;
+    sqlx::query("UPDATE evidence_items SET valid_until = '2026-10-01' WHERE id = $1").bind(old).execute(app.db()).await.unwrap();
+    let mut tx = app.db().begin().await.unwrap();
+    evidence::link(&mut tx, &Actor::system(Some(c.org), "t"), app.state.clock.now(), c.org, mandate::ids::EvidenceId(old), Target { kind: TargetKind::Requirement, id: req }).await.unwrap();
+    tx.commit().await.unwrap();
+
+    let mut auditor = {
+        let a = app.user("ann@cb.example", "Ann Auditor").await;
+        app.member(c.org, a, Role::Auditor).await;
+        app.signed_in(a, Some(c.org)).await
+    };
+    let page = auditor.get(&format!("/requirements/{req}")).await;
+    assert!(page.has(&format!("a[href='/requirements/{req}/evidence.zip']")), "the page offers the download");
+    let res = auditor.get(&format!("/requirements/{req}/evidence.zip")).await;
+    assert_eq!(res.status, StatusCode::OK);
+    assert_eq!(res.header("content-type"), "application/zip");
+    assert!(res.header("content-disposition").starts_with("attachment; filename=\"evidence-5.2-e-20261102.zip\""), "{}", res.header("content-disposition"));
+    let files = crate::bundles::entries(&crate::bundles::temp_zip(&res.bytes)).await;
+    let names: Vec<&String> = files.keys().collect();
+    assert!(names.iter().any(|n| n.starts_with("evidence/evidence-pack-")), "the current upload: {names:?}");
+    assert!(!names.iter().any(|n| n.contains("old-register")), "an expired upload stays out: {names:?}");
+    let held = String::from_utf8(files["held-in-mandate.csv"].clone()).unwrap();
+    assert!(held.contains("5.2(e),Information security policy signed by top management,\"Information security policy v1.0, signed by Signer\",2026-11-02,2027-11-02,/policies/"), "{held}");
+    assert!(String::from_utf8(files["held-in-mandate.txt"].clone()).unwrap().contains("counts until 2027-11-02"));
+    // SHA256SUMS lists every other file with its SHA-256.
+    let sums = String::from_utf8(files["SHA256SUMS"].clone()).unwrap();
+    assert_eq!(sums.lines().count(), files.len() - 1, "{sums}");
+    for line in sums.lines() {
+        let (hash, name) = line.split_once("  ").unwrap();
+        assert_eq!(hash, hex::encode(sha2::Sha256::digest(&files[name])), "{name}");
+    }
+}
+
 async fn lead_of(app: &TestApp, org: OrgId) -> Client {
     let lead = app.user("lead@acme.example", "Lead").await;
     app.member(org, lead, Role::IsmsLead).await;

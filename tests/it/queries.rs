@@ -27,6 +27,7 @@ const PAGES: &[(&str, Option<&str>)] = &[
     ("/requirements", None),
     ("/requirements.csv", None),
     ("/requirements/{id}", Some("SELECT requirement_id FROM requirement_states WHERE org_id = $1 ORDER BY requirement_id LIMIT 1")),
+    ("/requirements/{id}/evidence.zip", Some("SELECT requirement_id FROM requirement_states WHERE org_id = $1 ORDER BY requirement_id LIMIT 1")),
     ("/people", None),
     ("/people.csv", None),
     ("/people/new", None),
