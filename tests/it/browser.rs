@@ -854,7 +854,7 @@ async fn auditor_journey(c: &Client, base: &str, logins: &[mandate::demo::DemoLo
 /// The stored-XSS corpus (see xss.rs) in a real browser: the monitor first
 /// proves it sees a blocked inline script and a dialog, then the ISMS lead
 /// and the auditor open every menu page and the pages they link to, on a
-/// phone-sized screen. No payload may run a dialog or trip the
+/// 320 px wide screen. No payload may run a dialog or trip the
 /// Content-Security-Policy, and no page may scroll sideways.
 #[sqlx::test]
 async fn stored_payloads_run_no_script_in_a_real_browser(db: PgPool) {
@@ -888,8 +888,8 @@ async fn payload_walk(c: &Client, base: &str, logins: &[mandate::demo::DemoLogin
     c.execute("sessionStorage.removeItem('__mandate_monitor');", vec![]).await.map_err(|e| e.to_string())?;
 
     let mut pages = 0;
-    // On a phone-sized screen, where long names and links must wrap rather than push the page sideways.
-    c.set_window_size(390, 844).await.map_err(|e| e.to_string())?;
+    // On the narrowest phone screen (320 px), where long names and links must wrap rather than push the page sideways.
+    c.set_window_size(320, 640).await.map_err(|e| e.to_string())?;
     let mut sideways = Vec::new();
     for role in [mandate::auth::policy::Role::IsmsLead, mandate::auth::policy::Role::Auditor] {
         sign_in(c, base, logins.iter().find(|l| l.role == role).unwrap()).await;
@@ -923,7 +923,7 @@ async fn payload_walk(c: &Client, base: &str, logins: &[mandate::demo::DemoLogin
         return Err(format!("only {pages} pages were opened"));
     }
     if !sideways.is_empty() {
-        return Err(format!("{} page(s) scroll sideways at 390 px: {sideways:?}", sideways.len()));
+        return Err(format!("{} page(s) scroll sideways at 320 px: {sideways:?}", sideways.len()));
     }
     Ok(())
 }
