@@ -927,3 +927,76 @@ async fn payload_walk(c: &Client, base: &str, logins: &[mandate::demo::DemoLogin
     }
     Ok(())
 }
+
+/// axe-core (installed by scripts/test into target/axe from npm) checks
+/// every page the ISMS lead, the executive and the auditor reach from their
+/// menus, at desktop width, for WCAG 2.1 A and AA: no violation anywhere.
+#[sqlx::test]
+async fn every_page_passes_axe_for_the_lead_the_executive_and_the_auditor(db: PgPool) {
+    let axe = std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/axe/node_modules/axe-core/axe.min.js"))
+        .expect("axe-core is not installed: run scripts/test, which installs it into target/axe");
+    let (_driver, driver_port) = start_driver().await;
+    let (addr, logins, _) = start_server_with(db, true).await;
+    let base = format!("http://{addr}");
+    let c = browser(driver_port).await;
+    let result = axe_walk(&c, &base, &logins, &axe).await;
+    finish(c, "failure-axe", result).await;
+}
+
+async fn axe_walk(c: &Client, base: &str, logins: &[mandate::demo::DemoLogin], axe: &str) -> Result<(), String> {
+    use mandate::auth::policy::Role;
+    c.set_window_size(1280, 900).await.map_err(|e| e.to_string())?;
+    let run = "const done = arguments[arguments.length - 1];
+               axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } })
+                  .then(r => done(r.violations.map(v => v.id + ' (' + v.nodes.length + '): ' + v.nodes.slice(0, 2).map(n => n.target.join(' ')).join(', '))))
+                  .catch(e => done(['axe failed: ' + e]));";
+    // First prove axe sees a violation: an image without a text alternative.
+    c.goto(&format!("{base}/login")).await.map_err(|e| e.to_string())?;
+    c.execute(&format!("{axe}\ndocument.querySelector('main').appendChild(document.createElement('img'));\nreturn true;"), vec![]).await.map_err(|e| e.to_string())?;
+    let probe = c.execute_async(run, vec![]).await.map_err(|e| e.to_string())?;
+    if !probe.as_array().into_iter().flatten().any(|v| v.as_str().is_some_and(|v| v.starts_with("image-alt"))) {
+        return Err(format!("axe missed its probe: {probe:?}"));
+    }
+    let mut violations = Vec::new();
+    let mut pages = 0;
+    for role in [Role::IsmsLead, Role::Executive, Role::Auditor] {
+        sign_in(c, base, logins.iter().find(|l| l.role == role).unwrap()).await;
+        let mut queue: std::collections::VecDeque<String> = crate::xss::STARTS.iter().map(|s| s.to_string()).collect();
+        let mut seen = std::collections::BTreeSet::new();
+        while let Some(path) = queue.pop_front() {
+            // Pages of one kind share a template: the first two of each are enough.
+            let kind: String = path.split('/').take(3).collect::<Vec<_>>().join("/");
+            let same_kind = seen.iter().filter(|p: &&String| p.split('/').take(3).collect::<Vec<_>>().join("/") == kind).count();
+            if seen.contains(&path) || same_kind >= 2 || seen.len() >= 60 {
+                continue;
+            }
+            seen.insert(path.clone());
+            c.goto(&format!("{base}{path}")).await.map_err(|e| format!("{path}: {e}"))?;
+            pages += 1;
+            c.execute(&format!("{axe}\nreturn true;"), vec![]).await.map_err(|e| format!("injecting axe on {path}: {e}"))?;
+            let found = c.execute_async(run, vec![]).await.map_err(|e| format!("running axe on {path}: {e}"))?;
+            for v in found.as_array().into_iter().flatten().filter_map(|v| v.as_str()) {
+                violations.push(format!("{role:?} {path}: {v}"));
+            }
+            let links = c
+                .execute("return Array.from(document.querySelectorAll('main a[href^=\"/\"]')).map(a => a.getAttribute('href'));", vec![])
+                .await
+                .map_err(|e| e.to_string())?;
+            for href in links.as_array().into_iter().flatten().filter_map(|h| h.as_str()) {
+                let skip = href.starts_with("//") || href.contains("/download") || href.starts_with("/evidence/files/") || href.contains(".csv") || href.contains(".zip") || href.ends_with(".svg");
+                if !skip {
+                    queue.push_back(href.split('#').next().unwrap_or(href).to_string());
+                }
+            }
+        }
+        click(c, "header form[action='/logout'] button").await;
+        arrive(c, "/login").await;
+    }
+    if pages < 60 {
+        return Err(format!("only {pages} pages were checked"));
+    }
+    if !violations.is_empty() {
+        return Err(format!("{} accessibility violation(s) on {pages} pages:\n{}", violations.len(), violations.join("\n")));
+    }
+    Ok(())
+}
