@@ -3,6 +3,7 @@
 //! or reordering is detected by `mandate audit verify`. The database itself
 //! refuses UPDATE, DELETE and TRUNCATE on the table.
 pub mod pages;
+pub mod words;
 
 use crate::ids::{OrgId, UserId};
 use chrono::{DateTime, SecondsFormat, Utc};
@@ -315,45 +316,47 @@ pub struct HistoryEntry {
     pub actor_label: String,
     pub action: String,
     pub details: String,
+    /// Who, by name and title (their account's label if they have no entry).
+    pub who: String,
+    /// The change in words, one sentence per field, with names for ids.
+    pub lines: Vec<String>,
 }
 
 impl HistoryEntry {
     pub fn what(&self) -> &str {
         describe(&self.action)
     }
-    /// The details in words: `field: before → after` for changes.
-    pub fn summary(&self) -> String {
-        let Ok(Value::Object(map)) = serde_json::from_str::<Value>(&self.details) else { return String::new() };
-        let show = |v: &Value| match v {
-            Value::String(s) if s.is_empty() => "(empty)".to_string(),
-            Value::String(s) => s.clone(),
-            Value::Null => "(none)".to_string(),
-            other => other.to_string(),
-        };
-        map.iter()
-            .map(|(k, v)| match v {
-                Value::Array(pair) if pair.len() == 2 => format!("{}: {} → {}", k.replace('_', " "), show(&pair[0]), show(&pair[1])),
-                other => format!("{}: {}", k.replace('_', " "), show(other)),
-            })
-            .collect::<Vec<_>>()
-            .join("; ")
+    /// "3 May 2026".
+    pub fn day(&self) -> String {
+        words::day(self.at)
     }
 }
 
 /// The newest `limit` log rows about one record of an organisation.
 /// `entity_id` is the record's id, of whatever type (as `record` takes it).
+/// Read in words: every id a row mentions is named (two queries in all).
 pub async fn history(db: &PgPool, org_id: OrgId, entity: &str, entity_id: impl fmt::Display, limit: i64) -> anyhow::Result<Vec<HistoryEntry>> {
-    Ok(sqlx::query_as!(
-        HistoryEntry,
-        "SELECT at, actor_label, action, details FROM audit_log
-          WHERE org_id = $1 AND entity = $2 AND entity_id = $3 ORDER BY id DESC LIMIT $4",
+    let rows = sqlx::query!(
+        r#"SELECT at, actor_label, actor_id AS "actor_id: UserId", action, details FROM audit_log
+          WHERE org_id = $1 AND entity = $2 AND entity_id = $3 ORDER BY id DESC LIMIT $4"#,
         org_id.0,
         entity,
         entity_id.to_string(),
         limit
     )
     .fetch_all(db)
-    .await?)
+    .await?;
+    let details: Vec<&str> = rows.iter().map(|r| r.details.as_str()).collect();
+    let actors: Vec<Uuid> = rows.iter().filter_map(|r| r.actor_id.map(|a| a.0)).collect();
+    let names = words::names(db, org_id, &details, &[], &actors).await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| {
+            let who = r.actor_id.and_then(|a| names.get(&a.0)).map(str::to_string).unwrap_or_else(|| r.actor_label.clone());
+            let lines = words::sentences(&r.details, &names);
+            HistoryEntry { at: r.at, who, lines, actor_label: r.actor_label, action: r.action, details: r.details }
+        })
+        .collect())
 }
 
 #[derive(Debug)]

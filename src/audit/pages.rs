@@ -68,6 +68,7 @@ pub struct Entry {
     pub id: i64,
     pub seq: i64,
     pub at: DateTime<Utc>,
+    pub actor_id: Option<crate::ids::UserId>,
     pub actor_label: String,
     pub action: String,
     pub entity: String,
@@ -75,6 +76,25 @@ pub struct Entry {
     pub request_id: String,
     pub details: String,
     pub hash: Vec<u8>,
+}
+
+impl LogPage {
+    /// Who made the row: their name and title, or their account's label.
+    fn who(&self, e: &Entry) -> String {
+        e.actor_id.and_then(|a| self.names.get(&a.0)).map(str::to_string).unwrap_or_else(|| e.actor_label.clone())
+    }
+    /// The record the row is about, by name where it has one.
+    fn record(&self, e: &Entry) -> String {
+        let kind = e.entity.replace('_', " ");
+        match uuid::Uuid::parse_str(&e.entity_id).ok().and_then(|id| self.names.get(&id)) {
+            Some(name) => format!("{kind}: {name}"),
+            None if uuid::Uuid::parse_str(&e.entity_id).is_ok() => kind,
+            None => format!("{kind}: {}", e.entity_id),
+        }
+    }
+    fn lines(&self, e: &Entry) -> Vec<String> {
+        super::words::sentences(&e.details, &self.names)
+    }
 }
 
 impl Entry {
@@ -94,7 +114,7 @@ impl Entry {
 fn entries<'a>(db: &'a PgPool, org_id: OrgId, f: &Filter, before: Option<i64>, limit: Option<i64>) -> BoxStream<'a, Result<Entry, sqlx::Error>> {
     sqlx::query_as!(
         Entry,
-        "SELECT id, seq, at, actor_label, action, entity, entity_id, request_id, details, hash
+        "SELECT id, seq, at, actor_id AS \"actor_id: crate::ids::UserId\", actor_label, action, entity, entity_id, request_id, details, hash
            FROM audit_log
           WHERE org_id = $1
             AND ($2::text IS NULL OR actor_label ILIKE '%' || $2 || '%')
@@ -120,6 +140,8 @@ fn entries<'a>(db: &'a PgPool, org_id: OrgId, f: &Filter, before: Option<i64>, l
 struct LogPage {
     layout: Layout,
     entries: Vec<Entry>,
+    /// Names for the ids the rows mention (people, accounts, records).
+    names: super::words::Names,
     entities: Vec<String>,
     filter: Filter,
     older: Option<String>,
@@ -134,12 +156,17 @@ async fn log_page(State(state): State<AppState>, me: Member, Query(filter): Quer
     } else {
         None
     };
+    let details: Vec<&str> = entries.iter().map(|e| e.details.as_str()).collect();
+    let records: Vec<&str> = entries.iter().map(|e| e.entity_id.as_str()).collect();
+    let actors: Vec<uuid::Uuid> = entries.iter().filter_map(|e| e.actor_id.map(|a| a.0)).collect();
+    let names = super::words::names(&state.db, me.org_id, &details, &records, &actors).await?;
     let entities = sqlx::query_scalar!("SELECT DISTINCT entity FROM audit_log WHERE org_id = $1 ORDER BY entity", me.org_id.0)
         .fetch_all(&state.db)
         .await?;
     Ok(LogPage {
         layout: Layout::build(&state.db, &me.visitor, "Audit log").await?,
         entries,
+        names,
         entities,
         export: filter.query(),
         older,

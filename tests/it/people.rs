@@ -52,8 +52,8 @@ async fn add_edit_and_field_errors(db: PgPool) {
     assert_eq!(edit.status, StatusCode::SEE_OTHER);
     let page = c.get(ok.location()).await;
     let history = page.texts(".activity li").join("\n");
-    assert!(history.contains("updated a person") && history.contains("department: (empty) → Board"), "{history}");
-    assert!(history.contains("kind: employee → contractor"), "{history}");
+    assert!(history.contains("(updated a person) by Lead on 2 November 2026") && history.contains("Department changed from nothing to \u{201c}Board\u{201d}"), "{history}");
+    assert!(history.contains("Kind changed from employee to contractor"), "{history}");
 }
 
 #[sqlx::test]

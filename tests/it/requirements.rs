@@ -68,7 +68,15 @@ async fn owners_status_and_exclusions_are_recorded_with_history(db: PgPool) {
     let res = c.post(&url, &[("applicable", "yes"), ("owner_id", &ceo.to_string()), ("status", "implemented"), ("notes", "Budget approved.")]).await;
     assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
     let page = c.get(&url).await;
-    assert!(page.texts(".activity li").concat().contains("status: not_started → implemented"), "{}", page.body);
+    // History reads as sentences with names, never ids.
+    let history = page.texts(".activity li").concat();
+    assert!(history.contains("Status changed from not started to implemented"), "{history}");
+    assert!(history.contains("Owner changed from nobody to Cee Eo") && !history.contains(&ceo.to_string()), "{history}");
+    assert!(history.contains("by Owner on 2 November 2026"), "{history}");
+    // So does the audit log, with the record by name; the row as recorded stays one click away.
+    let log = c.get("/audit").await;
+    let row = log.texts("table.log tbody tr").into_iter().find(|r| r.contains("Owner changed from nobody to Cee Eo")).expect("the change in the audit log");
+    assert!(row.contains("requirement: 5.1(c) Resources for the ISMS made available") && row.contains("As recorded"), "{row}");
     let list = c.get(&format!("/requirements?owner={ceo}")).await;
     assert_eq!(list.texts("main table tbody tr td:first-child"), vec!["5.1(c)"]);
 
