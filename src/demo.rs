@@ -214,9 +214,18 @@ mod records {
             anyhow::bail!("demo deputy refused");
         }
 
-        // The RACI matrix, with one row that has two accountable roles.
+        // The RACI matrix, with one row that has two accountable roles, and
+        // the 5.3(b) row with nobody accountable: nobody was given 5.3(b).
         let all_roles = roles::roles(&mut *conn, org_id).await?;
         raci::add_starting_activities(conn, system, now, org_id, &all_roles).await?;
+        sqlx::query!(
+            "UPDATE raci_cells SET letters = 'R' FROM raci_activities a
+              WHERE raci_cells.org_id = $1 AND a.org_id = $1 AND a.id = raci_cells.activity_id
+                AND a.assignment = '5.3(b)' AND raci_cells.letters IN ('A', 'AR')",
+            org_id.0,
+        )
+        .execute(&mut *conn)
+        .await?;
         sqlx::query!(
             "UPDATE raci_cells SET letters = 'A' FROM raci_activities a
               WHERE raci_cells.org_id = $1 AND a.org_id = $1 AND a.id = raci_cells.activity_id
@@ -269,14 +278,14 @@ mod records {
         let days = |n: i64| Some(today - Duration::days(n));
         let samples: Vec<Sample> = vec![
             Sample {
-                title: "Information security policy v2.1 (signed)",
+                title: "Information security policy v1.0 (signed copy)",
                 kind: evidence::Kind::SignedStatement,
                 date: days(200),
                 valid_until: None,
                 months: Some(12),
                 owner: "priya.shah@acme.example",
-                file: Some(("information-security-policy-v2.1.pdf", pdf("Information Security Policy v2.1", &[
-                    "Approved by Daniel Okafor, CEO.",
+                file: Some(("information-security-policy-v1.0.pdf", pdf("Information Security Policy v1.0", &[
+                    "Signed by Rafael Duarte, Chief Technology Officer.",
                     "Acme protects the information of its customers and staff in line with its business goals.",
                     "Security objectives are set yearly and reviewed at the management review.",
                     "Acme commits to meet applicable legal, regulatory and contractual requirements.",

@@ -32,6 +32,20 @@ async fn demo_loads_once_with_a_working_login_per_role(db: PgPool) {
     let is_row = policies.texts("main table tbody tr").into_iter().find(|r| r.contains("Information security policy")).unwrap();
     assert!(is_row.contains("Rafael Duarte") && is_row.contains("not top management") && is_row.contains("overdue"), "{is_row}");
     assert!(policies.body.contains("none signed"), "the training plan awaits a signature");
+    // One story: the signed copy on file is the version the register shows, signed by the same person.
+    let (version, evidence): (String, String) = sqlx::query_as(
+        "SELECT (SELECT v.major || '.' || v.minor FROM policy_versions v JOIN policies p ON p.id = v.policy_id
+                  WHERE p.kind = 'is_policy' AND v.approved_at IS NOT NULL ORDER BY v.major DESC, v.minor DESC LIMIT 1),
+                (SELECT title FROM evidence_items WHERE title LIKE 'Information security policy%')",
+    )
+    .fetch_one(app.db())
+    .await
+    .unwrap();
+    assert!(evidence.contains(&format!("v{version}")), "the register says v{version}, the evidence {evidence}");
+    // And nobody is accountable for reporting in the RACI, as nobody holds 5.3(b).
+    let raci = lead_view.get("/raci").await;
+    let row = raci.texts("table.raci tbody tr").into_iter().find(|r| r.contains("(5.3 b)")).unwrap();
+    assert!(row.contains("Nobody is accountable"), "{row}");
     // Training: the CEO never took it.
     let awareness: uuid::Uuid = sqlx::query_scalar("SELECT id FROM training_modules WHERE title = 'Security awareness'").fetch_one(app.db()).await.unwrap();
     let module = lead_view.get(&format!("/training/modules/{awareness}")).await;
