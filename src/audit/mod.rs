@@ -83,6 +83,7 @@ pub fn describe(action: &str) -> &str {
         "policy_version.drafted" => "drafted a policy version",
         "policy_version.edited" => "edited a policy draft",
         "policy_version.signed" => "signed a policy version",
+        "policy_version.recorded_from_paper" => "recorded a policy version approved on paper",
         "policy.acknowledged" => "acknowledged a policy",
         "policy.acknowledgements_import_checked" => "uploaded an acknowledgements file for checking",
         "policy.acknowledgements_imported" => "imported policy acknowledgements",

@@ -155,7 +155,8 @@ fn record_files() -> Vec<(&'static str, &'static str, &'static [&'static str], S
                 "SELECT pol.title, pol.kind, v.major || '.' || v.minor, v.change_summary, COALESCE({}, ''),
                         CASE WHEN v.approved_at < p.cut THEN COALESCE(v.approver_name, '') ELSE '' END,
                         CASE WHEN v.approved_at < p.cut THEN COALESCE(v.approver_title, '') ELSE '' END,
-                        CASE WHEN v.approved_at < p.cut THEN COALESCE('signed in as ' || au.email, '') ELSE '' END,
+                        CASE WHEN v.approved_at < p.cut THEN COALESCE('signed in as ' || au.email,
+                             'on paper, recorded in Mandate by ' || ru.email || ' on ' || to_char(v.recorded_at AT TIME ZONE 'UTC', 'YYYY-MM-DD'), '') ELSE '' END,
                         CASE WHEN v.approved_at < p.cut THEN COALESCE(v.approver_top_management::text, '') ELSE '' END,
                         CASE WHEN v.approved_at < p.cut THEN COALESCE(encode(v.approved_sha256, 'hex'), '') ELSE '' END,
                         (SELECT count(*) FROM acknowledgements a WHERE a.org_id = v.org_id AND a.policy_version_id = v.id AND a.acknowledged_at < p.cut)::text,
@@ -163,6 +164,7 @@ fn record_files() -> Vec<(&'static str, &'static str, &'static [&'static str], S
                    FROM p JOIN policies_on(p.org, p.cut) pol ON pol.org_id = p.org AND pol.created_at < p.cut
                    JOIN policy_versions v ON v.org_id = pol.org_id AND v.policy_id = pol.id AND v.created_at < p.cut
                    LEFT JOIN users au ON au.id = v.approved_by
+                   LEFT JOIN users ru ON ru.id = v.recorded_by
                   ORDER BY pol.title, v.major, v.minor",
                 ts("CASE WHEN v.approved_at < p.cut THEN v.approved_at END"),
                 crate::addenda::lines_sql("policy_version", "v.org_id", "v.id", Some("p.cut"))

@@ -32,6 +32,8 @@ pub enum Via<'a> {
     SignedIn(&'a str),
     /// Through a personal link that needs no account, from this address.
     Link(&'a str),
+    /// Given on paper before Mandate; recorded by this account (its e-mail).
+    Paper(&'a str),
     /// Not recorded (acts made before Mandate recorded the account).
     Unknown,
 }
@@ -46,12 +48,21 @@ impl<'a> Via<'a> {
         }
     }
 
+    /// A paper record's (entered by `recorded_by`), or as `from_parts` says.
+    pub fn paper_or(recorded_by: Option<&'a str>, account: Option<&'a str>) -> Self {
+        match recorded_by {
+            Some(email) => Via::Paper(email),
+            None => Via::from_parts(account, None),
+        }
+    }
+
     /// "signed in as <e-mail>", "by personal link from <address>", or nothing.
     pub fn words(self) -> String {
         match self {
             Via::SignedIn(email) => format!("signed in as {email}"),
             Via::Link("") => "by personal link".into(),
             Via::Link(addr) => format!("by personal link from {addr}"),
+            Via::Paper(email) => format!("on paper, recorded in Mandate by {email}"),
             Via::Unknown => String::new(),
         }
     }

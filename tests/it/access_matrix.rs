@@ -186,6 +186,9 @@ const TABLE: &[Row] = &[
                                         Some(["login","404", "404", "404", "404", "404", "404", "orgs"])),
     ("POST", "/policies/versions/{id}",      ["login","303", "303", "403", "403", "403", "303", "orgs"],
                                         Some(["login","404", "404", "403", "403", "403", "404", "orgs"])),
+    // Approvals given on paper before Mandate: recorded by whoever manages policies.
+    ("POST", "/policies/versions/{id}/paper", ["login","303", "303", "403", "403", "403", "303", "orgs"],
+                                        Some(["login","404", "404", "403", "403", "403", "404", "orgs"])),
     ("POST", "/policies/versions/{id}/sign", ["login","303", "403", "303", "403", "403", "303", "orgs"],
                                         Some(["login","404", "403", "404", "403", "403", "404", "orgs"])),
     // Addenda to a signed version: owners and ISMS leads, and its signer (A's owner signed it).
@@ -369,6 +372,8 @@ struct Tenant {
     policy: Uuid,
     draft: Uuid,
     sign_drafts: HashMap<P, Uuid>,
+    /// One draft with a document per principal, to record as approved on paper.
+    paper_drafts: HashMap<P, Uuid>,
     signed: Uuid,
     campaign: Uuid,
     ack_token: String,
@@ -480,9 +485,11 @@ async fn tenant(app: &TestApp, name: &str, owner: Uuid) -> Tenant {
     app.sign(org, signed, owner, true).await;
     let draft = app.draft(org, policy, "# Draft\n\nText.", None, Bump::Minor).await;
     let mut sign_drafts = HashMap::new();
+    let mut paper_drafts = HashMap::new();
     for p in PRINCIPALS {
         // The same file, so the newest signed version always has a document.
         sign_drafts.insert(p, app.draft(org, policy, "", Some(revision), Bump::Minor).await);
+        paper_drafts.insert(p, app.draft(org, policy, "", Some(revision), Bump::Minor).await);
     }
     // The link's reader has acknowledged already, so reminders never replace the link.
     let reader = app.person(org, "Reader", &format!("reader@{name}.example"), false).await;
@@ -552,6 +559,7 @@ async fn tenant(app: &TestApp, name: &str, owner: Uuid) -> Tenant {
         policy,
         draft,
         sign_drafts,
+        paper_drafts,
         signed,
         campaign,
         ack_token,
@@ -642,6 +650,7 @@ fn fill(path: &str, t: &Tenant, p: P) -> String {
         "/evidence/files/{id}" => t.revision,
         "/policies/versions/{id}" => t.draft,
         "/policies/versions/{id}/sign" => t.sign_drafts[&p],
+        "/policies/versions/{id}/paper" => t.paper_drafts[&p],
         _ if path.starts_with("/policies/versions/") => t.signed,
         _ if path.starts_with("/policies/") => t.policy,
         _ if path.starts_with("/campaigns/") => t.campaign,
@@ -701,6 +710,7 @@ fn form_for(path: &str, t: &Tenant, p: P) -> Vec<(String, String)> {
         "/policies" => vec![("title", format!("Policy by {p:?}")), ("kind", "topic_specific".into()), ("review_months", "12".into()), ("audience", "all_staff".into())],
         "/policies/{id}" => vec![("title", "Information security policy".into()), ("kind", "is_policy".into()), ("review_months", "12".into()), ("audience", "all_staff".into()), ("public", "on".into())],
         "/policies/versions/{id}" => vec![("change_summary", format!("by {p:?}")), ("body_markdown", "# Draft\n\nText.".into())],
+        "/policies/versions/{id}/paper" => vec![("approved_on", "2026-10-01".into()), ("approver_id", t.appointer.to_string())],
         "/policies/versions/{id}/sign" => {
             vec![("password", crate::support::PASSWORD.into()), ("document_sha", hex::encode(<sha2::Sha256 as sha2::Digest>::digest(PDF)))]
         }

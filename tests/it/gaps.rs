@@ -527,6 +527,63 @@ async fn a_requirements_current_evidence_downloads_as_one_checked_zip(db: PgPool
     }
 }
 
+/// A policy approved on paper before Mandate: the ISMS lead records the day
+/// and who signed, with the scan as the document. It counts from that day,
+/// as-of views honour it, and it shows everywhere as recorded from paper,
+/// by which account and when, never as a signature made in Mandate.
+#[sqlx::test]
+async fn a_paper_approval_counts_from_its_own_day_and_shows_as_such(db: PgPool) {
+    let app = TestApp::new(db).await;
+    let owner = app.user("owner@acme.example", "Owner").await;
+    let org = app.org("Acme", owner).await;
+    let ceo = staff(&app, org, "Cee Eo", true, "2015-01-01").await;
+    let clerk = staff(&app, org, "Clerk Kent", false, "2015-01-01").await;
+    let mut lead = lead_of(&app, org).await;
+    let policy = app.policy(org, "Information security policy", PolicyKind::IsPolicy, false).await;
+    let (_, scan) = app.evidence(org, "Signed IS policy (scan)", "is-policy-2025.pdf", b"%PDF-1.4\n% scan\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n").await;
+    let draft = app.draft(org, policy, "", Some(scan), Bump::Major).await;
+    let url = format!("/policies/versions/{draft}/paper");
+    assert!(lead.get(&format!("/policies/versions/{draft}")).await.has(&format!("form[action='{url}']")), "the draft offers it");
+
+    // Refused: a day in the future, nobody chosen; nothing is recorded.
+    let future = lead.post(&url, &[("approved_on", "2027-01-01"), ("approver_id", &ceo.to_string())]).await;
+    assert_eq!(future.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(future.has("#f-approved_on-error") && future.body.contains("2027-01-01"), "the value is kept and the error named");
+    let nobody = lead.post(&url, &[("approved_on", "2025-06-01"), ("approver_id", "")]).await;
+    assert_eq!(nobody.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(nobody.has("#f-approver_id-error"));
+    assert!(rules_on(&app, org, day("2026-11-02")).await.contains(&"no_is_policy"));
+
+    let ok = lead.post(&url, &[("approved_on", "2025-06-01"), ("approver_id", &ceo.to_string())]).await;
+    assert_eq!(ok.status, StatusCode::SEE_OTHER, "{}", ok.body);
+    let page = lead.get(&format!("/policies/versions/{draft}")).await;
+    let sig = page.texts("section.signed").concat();
+    assert!(sig.contains("Cee Eo") && sig.contains("on paper, recorded in Mandate by lead@acme.example") && sig.contains("2025-06-01"), "{sig}");
+    assert!(!sig.contains("signed in as"), "not a signature made in Mandate: {sig}");
+
+    // It counts from its own day: as of July 2025 the policy was signed by top management; before June it did not exist.
+    let july = rules_on(&app, org, day("2025-07-01")).await;
+    assert!(!july.contains(&"no_is_policy") && !july.contains(&"is_policy_not_top_signed"), "{july:?}");
+    assert!(rules_on(&app, org, day("2025-05-01")).await.contains(&"no_is_policy"));
+    // The signer has read it from that day; the clerk has not.
+    let (method, at): (String, chrono::DateTime<chrono::Utc>) =
+        sqlx::query_as("SELECT method, acknowledged_at FROM acknowledgements WHERE person_id = $1").bind(ceo).fetch_one(app.db()).await.unwrap();
+    assert_eq!((method.as_str(), at.date_naive()), ("signed", day("2025-06-01")));
+    let _ = clerk;
+    // The audit log says who entered it, in words.
+    let log = lead.get("/audit").await;
+    assert!(log.texts("table.log tbody tr").iter().any(|r| r.contains("recorded a policy version approved on paper") && r.contains("Approved on: \u{201c}2025-06-01\u{201d}")), "{}", log.texts("table.log tbody tr").join("\n"));
+    // A bundle says so too.
+    let params = mandate::bundles::manifest::Params { as_of: day("2026-11-02"), period_from: None, period_to: None };
+    let mut out = Vec::new();
+    mandate::bundles::build::build(app.db(), &app.state.store, org, &params, app.state.clock.now(), &Default::default(), &mut out).await.unwrap();
+    let files = crate::bundles::entries(&crate::bundles::temp_zip(&out)).await;
+    let csv = String::from_utf8(files["records/policies.csv"].clone()).unwrap();
+    assert!(csv.contains("on paper, recorded in Mandate by lead@acme.example on 2026-11-02"), "{csv}");
+    // A second record of the same version is refused.
+    assert_eq!(lead.post(&url, &[("approved_on", "2025-06-01"), ("approver_id", &ceo.to_string())]).await.status, StatusCode::UNPROCESSABLE_ENTITY);
+}
+
 async fn lead_of(app: &TestApp, org: OrgId) -> Client {
     let lead = app.user("lead@acme.example", "Lead").await;
     app.member(org, lead, Role::IsmsLead).await;

@@ -75,6 +75,8 @@ pub struct Policy {
     pub current_approver_name: Option<String>,
     pub current_approver_title: Option<String>,
     pub current_approver_account: Option<String>,
+    /// The current version was approved on paper; entered by this account.
+    pub current_recorded_by: Option<String>,
     pub current_approver_top_management: Option<bool>,
     pub drafts: i64,
     /// Withdrawn: no longer in force; it asks nobody and produces no findings.
@@ -134,13 +136,14 @@ async fn select_policies(db: impl sqlx::PgExecutor<'_>, org_id: OrgId, only: Opt
                 p.review_months, p.audience, p.audience_departments, p.audience_reason, p.public_slug, p.withdrawn_at,
                 c.id AS "current_id?: VersionId", c.major AS "current_major?", c.minor AS "current_minor?", c.approved_at AS "current_approved_at?",
                 c.approver_name AS "current_approver_name?", c.approver_title AS "current_approver_title?", c.approver_account AS "current_approver_account?",
-                c.approver_top_management AS "current_approver_top_management?",
+                c.approver_top_management AS "current_approver_top_management?", c.recorded_by AS "current_recorded_by?",
                 (SELECT count(*) FROM policy_versions d WHERE d.org_id = p.org_id AND d.policy_id = p.id AND d.approved_at IS NULL) AS "drafts!"
            FROM policies p
            LEFT JOIN people o ON o.org_id = p.org_id AND o.id = p.owner_id
            LEFT JOIN LATERAL (
                 SELECT v.id, v.major, v.minor, v.approved_at, v.approver_name, v.approver_title,
-                       (SELECT au.email FROM users au WHERE au.id = v.approved_by) AS approver_account, v.approver_top_management
+                       (SELECT au.email FROM users au WHERE au.id = v.approved_by) AS approver_account, v.approver_top_management,
+                       (SELECT ru.email FROM users ru WHERE ru.id = v.recorded_by) AS recorded_by
                   FROM policy_versions v
                  WHERE v.org_id = p.org_id AND v.policy_id = p.id AND v.approved_at IS NOT NULL
                  ORDER BY v.major DESC, v.minor DESC LIMIT 1) c ON true
@@ -321,6 +324,9 @@ pub struct Version {
     pub approved_from: Option<String>,
     pub approved_agent: Option<String>,
     pub approved_sha256: Option<Vec<u8>>,
+    /// Approved on paper before Mandate: the account that entered it, and when.
+    pub recorded_by_account: Option<String>,
+    pub recorded_at: Option<DateTime<Utc>>,
 }
 
 impl Version {
@@ -355,7 +361,10 @@ impl Version {
     }
     /// Who signed: "Name, Title, signed in as e-mail" (what is known of it).
     pub fn signature_byline(&self) -> String {
-        byline(self.approver_name.as_deref(), self.approver_title.as_deref(), Via::from_parts(self.approver_account.as_deref(), None))
+        byline(self.approver_name.as_deref(), self.approver_title.as_deref(), Via::paper_or(self.recorded_by_account.as_deref(), self.approver_account.as_deref()))
+    }
+    pub fn on_paper(&self) -> bool {
+        self.recorded_at.is_some()
     }
     /// Whether the member with this account, acting as this person (if
     /// any), is the one who signed: the person the signature stands for,
@@ -381,12 +390,14 @@ async fn select_versions(db: impl sqlx::PgExecutor<'_>, org_id: OrgId, policy: O
                 v.check_purpose, v.check_objectives, v.check_requirements, v.check_improvement,
                 u.name AS "created_by_name?", v.created_at, v.approved_by AS "approved_by: UserId", v.approver_person_id AS "approver_person_id: PersonId",
                 v.approver_name, v.approver_title, au.email AS "approver_account?",
-                v.approver_top_management, v.approved_at, v.approved_from, v.approved_agent, v.approved_sha256
+                v.approver_top_management, v.approved_at, v.approved_from, v.approved_agent, v.approved_sha256,
+                ru.email AS "recorded_by_account?", v.recorded_at
            FROM policy_versions v
            JOIN policies p ON p.org_id = v.org_id AND p.id = v.policy_id
            LEFT JOIN evidence_revisions r ON r.org_id = v.org_id AND r.id = v.evidence_revision_id
            LEFT JOIN users u ON u.id = v.created_by
            LEFT JOIN users au ON au.id = v.approved_by
+           LEFT JOIN users ru ON ru.id = v.recorded_by
           WHERE v.org_id = $1 AND ($2::uuid IS NULL OR v.policy_id = $2) AND ($3::uuid IS NULL OR v.id = $3)
           ORDER BY v.major DESC, v.minor DESC"#,
         org_id.0,
@@ -616,6 +627,79 @@ pub async fn sign(
         crate::policies::acks::model::acknowledge(conn, actor, now, org_id, person, v.id, crate::policies::acks::model::Method::Signed, client_addr, &agent).await?;
     }
     Ok(sha)
+}
+
+/// What a paper approval records: who signed, on which day, and the
+/// account that enters it.
+#[derive(Debug, Clone, Copy)]
+pub struct PaperApproval {
+    pub approver: PersonId,
+    pub approved_on: NaiveDate,
+    pub recorded_by: UserId,
+}
+
+/// A version approved on paper before Mandate: by `approver` (a person of
+/// the directory) on `approved_on`, with the draft's document (the scan) as
+/// what was approved. It counts from that day, is marked everywhere as
+/// recorded from paper, by which account and when, and the approver counts
+/// as having read it from that day.
+pub async fn record_paper_approval(conn: &mut PgConnection, actor: &Actor, now: DateTime<Utc>, org_id: OrgId, v: &Version, paper: &PaperApproval) -> AppResult<()> {
+    let PaperApproval { approver, approved_on, recorded_by } = *paper;
+    if v.is_signed() {
+        return Err(AppError::Conflict(format!("Version {} is already signed.", v.number())));
+    }
+    if approved_on > now.date_naive() {
+        return Err(AppError::BadRequest("A paper approval happened in the past: choose today or an earlier day.".into()));
+    }
+    let sha = v.document_sha256().ok_or_else(|| AppError::Conflict("Attach the scan of the signed document to this version first.".into()))?;
+    let at = approved_on.and_time(chrono::NaiveTime::MIN).and_utc();
+    let person = sqlx::query!(
+        r#"SELECT p.name, NULLIF(btrim(p.job_title), '') AS title, (p.id IN (SELECT top_management_as_of($1, $3))) AS "top!"
+             FROM people p WHERE p.org_id = $1 AND p.id = $2"#,
+        org_id.0,
+        approver.0,
+        at + chrono::Duration::days(1),
+    )
+    .fetch_optional(&mut *conn)
+    .await?
+    .ok_or_else(|| AppError::BadRequest("Choose who approved it from the directory.".into()))?;
+    let done = sqlx::query!(
+        "UPDATE policy_versions SET approver_person_id = $3, approver_name = $4, approver_title = $5, approver_top_management = $6,
+                approved_at = $7, approved_from = '', approved_agent = '', approved_sha256 = $8, recorded_by = $9, recorded_at = $10
+          WHERE org_id = $1 AND id = $2 AND approved_at IS NULL",
+        org_id.0,
+        v.id.0,
+        approver.0,
+        person.name,
+        person.title,
+        person.top,
+        at,
+        sha,
+        recorded_by.0,
+        now,
+    )
+    .execute(&mut *conn)
+    .await?;
+    if done.rows_affected() == 0 {
+        return Err(AppError::Conflict(format!("Version {} is already signed.", v.number())));
+    }
+    // The policy existed from the day it was approved, for views of past days.
+    sqlx::query!("UPDATE policies SET created_at = LEAST(created_at, $3) WHERE org_id = $1 AND id = $2", org_id.0, v.policy_id.0, at)
+        .execute(&mut *conn)
+        .await?;
+    audit::record(
+        conn,
+        actor,
+        now,
+        "policy_version.recorded_from_paper",
+        "policy_version",
+        v.id,
+        json!({"policy": v.policy_title, "version": v.number(), "sha256": hex::encode(&sha), "approver": person.name,
+               "top_management": person.top, "approved_on": approved_on}),
+    )
+    .await?;
+    crate::policies::acks::model::acknowledge(conn, actor, at, org_id, approver, v.id, crate::policies::acks::model::Method::Signed, "", "recorded from paper").await?;
+    Ok(())
 }
 
 /// The newest signed version of a public policy, found by its public

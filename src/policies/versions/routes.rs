@@ -42,6 +42,7 @@ pub fn routes(r: Routes) -> Routes {
         .get("/policies/versions/{id}", Can(ViewPolicies), version_page)
         .post("/policies/versions/{id}", Can(ManagePolicies), update_version)
         .post("/policies/versions/{id}/sign", Can(SignPolicies), sign_version)
+        .post("/policies/versions/{id}/paper", Can(ManagePolicies), record_paper)
         .post("/policies/versions/{id}/addenda", Can(ViewPolicies), add_addendum)
         .get("/p/{slug}", Access::Public, public_page)
         .get("/p/{slug}/document", Access::Public, public_document)
@@ -125,7 +126,7 @@ async fn export(State(state): State<AppState>, me: Member) -> AppResult<Response
             p.current_approved_at.map(|t| t.date_naive().to_string()).unwrap_or_default(),
             p.current_approver_name.clone().unwrap_or_default(),
             p.current_approver_title.clone().unwrap_or_default(),
-            crate::people::attribution::Via::from_parts(p.current_approver_account.as_deref(), None).words(),
+            crate::people::attribution::Via::paper_or(p.current_recorded_by.as_deref(), p.current_approver_account.as_deref()).words(),
             p.current_approver_top_management.map(|t| if t { "yes" } else { "no" }.to_string()).unwrap_or_default(),
             p.review_due().map(|d| d.to_string()).unwrap_or_default(),
             p.effective_audience().label(),
@@ -527,9 +528,26 @@ struct VersionPage {
     addendum: addenda::Form,
     addendum_errors: FieldErrors,
     can_add_addendum: bool,
+    /// Who can be named as having approved a draft on paper: everyone who
+    /// has ever been top management (the record checks the day itself).
+    paper_approvers: Vec<(PersonId, String)>,
+    paper: PaperForm,
+    paper_errors: FieldErrors,
+}
+
+/// A version approved on paper before Mandate, as the form sends it.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct PaperForm {
+    #[serde(default)]
+    pub approved_on: String,
+    #[serde(default)]
+    pub approver_id: String,
 }
 
 impl VersionPage {
+    fn paper_approver_chosen(&self, id: &PersonId) -> bool {
+        self.paper.approver_id == id.to_string()
+    }
     fn addendum_action(&self) -> String {
         format!("/policies/versions/{}/addenda", self.v.id)
     }
@@ -574,8 +592,26 @@ async fn version_view_with(
     } else {
         Vec::new()
     };
+    let paper_approvers = if me.can(Action::ManagePolicies) {
+        sqlx::query!(
+            r#"SELECT p.id AS "id: PersonId", p.name || COALESCE(', ' || NULLIF(btrim(p.job_title), ''), '') AS "label!" FROM people p
+                WHERE p.org_id = $1 AND p.id IN (SELECT c.person_id FROM roster_changes c WHERE c.org_id = $1 AND c.change = 'add' AND c.status = 'confirmed')
+                ORDER BY p.name"#,
+            me.org_id.0
+        )
+        .fetch_all(&state.db)
+        .await?
+        .into_iter()
+        .map(|r| (r.id, r.label))
+        .collect()
+    } else {
+        Vec::new()
+    };
     Ok(VersionPage {
         layout: Layout::build(&state.db, &me.visitor, format!("{} v{}", v.policy_title, v.number())).await?,
+        paper_approvers,
+        paper: PaperForm::default(),
+        paper_errors: FieldErrors::default(),
         pinned,
         addenda,
         addendum,
@@ -654,6 +690,51 @@ struct SignForm {
     /// The SHA-256 of the document as the signer saw it.
     #[serde(default)]
     document_sha: String,
+}
+
+/// Records that a draft was approved on paper before Mandate, on a past day,
+/// by a named person: entered by the signed-in member, marked as such.
+async fn record_paper(State(state): State<AppState>, me: Member, Id(id): Id<VersionId>, Form(form): Form<PaperForm>) -> AppResult<Response> {
+    let now = state.clock.now();
+    let mut errors = FieldErrors::default();
+    let day = match crate::web::form::parse_date(&form.approved_on, "the day it was approved") {
+        Ok(Some(d)) if d > now.date_naive() => {
+            errors.add("approved_on", "A paper approval happened in the past: choose today or an earlier day.");
+            None
+        }
+        Ok(Some(d)) => Some(d),
+        Ok(None) => {
+            errors.add("approved_on", "Enter the day it was approved on paper.");
+            None
+        }
+        Err(e) => {
+            errors.add("approved_on", e);
+            None
+        }
+    };
+    let approver = form.approver_id.trim().parse::<uuid::Uuid>().ok().map(PersonId);
+    if approver.is_none() {
+        errors.add("approver_id", "Choose who approved it.");
+    }
+    let mut tx = state.db.begin().await?;
+    crate::db::lock_row(&mut tx, me.org_id, id).await?;
+    let v = model::version(&mut *tx, me.org_id, id).await?;
+    if let (Some(day), Some(approver), true) = (day, approver, errors.is_empty()) {
+        match model::record_paper_approval(&mut tx, &me.actor(), now, me.org_id, &v, &model::PaperApproval { approver, approved_on: day, recorded_by: me.user_id }).await {
+            Ok(()) => {
+                tx.commit().await?;
+                let msg = format!("Recorded: version {} of {} was approved on paper on {day}. It counts from that day and shows as recorded from paper.", v.number(), v.policy_title);
+                return Ok(redirect_with(&state, &format!("/policies/versions/{id}"), Flash::success(msg)));
+            }
+            Err(AppError::BadRequest(m) | AppError::Conflict(m)) => errors.add("approved_on", m),
+            Err(e) => return Err(e),
+        }
+    }
+    drop(tx);
+    let mut page = version_view(&state, &me, v.clone(), VersionForm::from_version(&v), FieldErrors::default(), None).await?;
+    page.paper = form;
+    page.paper_errors = errors;
+    Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
 }
 
 async fn sign_version(State(state): State<AppState>, me: Member, Id(id): Id<VersionId>, headers: HeaderMap, Form(form): Form<SignForm>) -> AppResult<Response> {
