@@ -135,11 +135,15 @@ fn record_files() -> Vec<(&'static str, &'static str, &'static [&'static str], S
         ),
         (
             "records/acknowledgements.csv",
-            "Every acknowledgement: who, which version, when and how",
-            &["policy", "version", "person", "email", "acknowledged_at_utc", "method"],
+            "Every acknowledgement: who, which version, when and how; those given outside Mandate say how and who entered them",
+            &["policy", "version", "person", "email", "acknowledged_at_utc", "method", "given_outside_mandate", "entered_by"],
             format!(
-                "SELECT pol.title, v.major || '.' || v.minor, x.name, x.email, {}, a.method
+                "SELECT pol.title, v.major || '.' || v.minor, x.name, x.email, {}, a.method,
+                        COALESCE(CASE a.recorded_how WHEN 'paper' THEN 'on paper' WHEN 'email' THEN 'by e-mail' WHEN 'lms' THEN 'in a learning platform'
+                                                     WHEN 'other' THEN 'another way' END, ''),
+                        COALESCE(ru.email || ' on ' || to_char(a.recorded_at AT TIME ZONE 'UTC', 'YYYY-MM-DD'), '')
                    FROM p JOIN acknowledgements a ON a.org_id = p.org AND a.acknowledged_at < p.cut
+                   LEFT JOIN users ru ON ru.id = a.recorded_by
                    JOIN people_on(p.org, p.cut) x ON x.org_id = a.org_id AND x.id = a.person_id
                    JOIN policy_versions v ON v.org_id = a.org_id AND v.id = a.policy_version_id
                    JOIN policies_on(p.org, p.cut) pol ON pol.org_id = v.org_id AND pol.id = v.policy_id

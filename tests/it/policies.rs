@@ -334,8 +334,8 @@ async fn acknowledgement_figures_take_the_same_queries_for_five_thousand_people(
         a.app.sign(a.org, v, a.ceo_user, true).await;
     }
     sqlx::query(
-        "INSERT INTO acknowledgements (id, org_id, person_id, policy_version_id, acknowledged_at, method)
-         SELECT gen_random_uuid(), p.org_id, p.id, v.id, now(), 'imported'
+        "INSERT INTO acknowledgements (id, org_id, person_id, policy_version_id, acknowledged_at, method, recorded_how)
+         SELECT gen_random_uuid(), p.org_id, p.id, v.id, now(), 'imported', 'paper'
            FROM people p JOIN policy_versions v ON v.org_id = p.org_id AND v.approved_at IS NOT NULL
           WHERE p.org_id = $1 AND p.email LIKE 'p%0@acme.example'",
     )
@@ -456,7 +456,12 @@ async fn acknowledgements_given_elsewhere_are_imported_once(db: PgPool) {
     assert_eq!(refused.status, StatusCode::CONFLICT);
     assert!(acks(&a.app).await.is_empty(), "a file with problems records nothing");
 
-    let good = format!("email,policy,acknowledged_on\ndee@acme.example,information security policy,{today}\n");
+    // "How" must be a known way; the problem names the line and the value.
+    let odd = format!("email,policy,acknowledged_on,how\ndee@acme.example,information security policy,{today},pigeon\n");
+    let res = a.lead.upload("/acknowledgements/import", "file", "paper.csv", "text/csv", odd.as_bytes()).await;
+    let preview = a.lead.get(res.location()).await;
+    assert!(preview.body.contains("Write paper, e-mail or LMS (or leave it empty), not &#34;pigeon&#34;."), "{}", preview.body);
+    let good = format!("email,policy,acknowledged_on,how\ndee@acme.example,information security policy,{today},Paper\n");
     let res = a.lead.upload("/acknowledgements/import", "file", "paper.csv", "text/csv", good.as_bytes()).await;
     let preview_url = res.location().to_string();
     let preview = a.lead.get(&preview_url).await;
@@ -466,6 +471,15 @@ async fn acknowledgements_given_elsewhere_are_imported_once(db: PgPool) {
     let recorded = acks(&a.app).await;
     assert_eq!(recorded.len(), 1);
     assert_eq!((recorded[0].0.as_str(), recorded[0].1.date_naive()), ("imported", today));
+    // It says how it was given, and which account entered it, when.
+    let (how, by): (String, String) = sqlx::query_as(
+        "SELECT a.recorded_how, u.email FROM acknowledgements a JOIN users u ON u.id = a.recorded_by WHERE a.person_id = $1",
+    )
+    .bind(dee)
+    .fetch_one(a.app.db())
+    .await
+    .unwrap();
+    assert_eq!((how.as_str(), by.as_str()), ("paper", "lead@acme.example"));
     let again = a.lead.post(&format!("{preview_url}/apply"), &[]).await;
     assert_eq!(again.status, StatusCode::CONFLICT, "an import applies once");
     assert!(a.lead.get(&preview_url).await.body.contains("Applied on"));

@@ -20,18 +20,43 @@ use std::collections::{HashMap, HashSet};
 pub const MAX_ROWS: usize = 50_000;
 pub const MAX_BYTES: usize = 6 * 1024 * 1024;
 
-pub const COLUMNS: [(&str, &str); 4] = [
+crate::text_enum! {
+    /// How an acknowledgement given outside Mandate was given.
+    pub enum How {
+        Paper = "paper" => "on paper",
+        Email = "email" => "by e-mail",
+        Lms = "lms" => "in a learning platform",
+        Other = "other" => "another way",
+    }
+}
+
+impl How {
+    /// As people write it in a file: "paper", "e-mail", "LMS"...; empty is "another way".
+    fn parse(raw: &str) -> Option<How> {
+        match raw.trim().to_lowercase().replace(['-', ' '], "").as_str() {
+            "" | "other" => Some(How::Other),
+            "paper" | "signed" | "form" => Some(How::Paper),
+            "email" | "mail" => Some(How::Email),
+            "lms" | "learningplatform" | "elearning" | "online" => Some(How::Lms),
+            _ => None,
+        }
+    }
+}
+
+pub const COLUMNS: [(&str, &str); 5] = [
     ("email", "The person's e-mail address, as in the people directory. Required."),
     ("policy", "The policy's title, as in Mandate. Required."),
     ("acknowledged_on", "The day they acknowledged it, as YYYY-MM-DD. Required; not before the version was signed."),
     ("version", "Optional: the version they acknowledged, such as 2.0. Empty means the version in force on that day."),
+    ("how", "Optional: how they acknowledged it: paper, e-mail or LMS. Empty means another way."),
 ];
 
-const HEADINGS: [Column; 4] = [
+const HEADINGS: [Column; 5] = [
     Column { name: "email", aliases: &["e_mail", "email_address", "user_email", "employee_email", "user"] },
     Column { name: "policy", aliases: &["policy_title", "document", "policy_name", "title"] },
     Column { name: "acknowledged_on", aliases: &["acknowledged", "acknowledged_at", "date", "signed_on", "read_on", "accepted_on"] },
     Column { name: "version", aliases: &["policy_version", "revision"] },
+    Column { name: "how", aliases: &["method", "channel", "source", "given"] },
 ];
 
 /// One checked acknowledgement. Stored as a JSON array of its fields in order.
@@ -41,11 +66,18 @@ pub struct Row {
     pub person_id: PersonId,
     pub version_id: VersionId,
     pub acknowledged_on: NaiveDate,
+    /// Rows checked before files said how read as "another way".
+    #[serde(default = "other")]
+    pub how: How,
+}
+
+fn other() -> How {
+    How::Other
 }
 
 impl Serialize for Row {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        (self.line, self.person_id, self.version_id, self.acknowledged_on).serialize(s)
+        (self.line, self.person_id, self.version_id, self.acknowledged_on, self.how).serialize(s)
     }
 }
 
@@ -110,6 +142,11 @@ impl imports::CheckLine for Lines {
                 None
             }
         };
+        let how_cell = l.get("how");
+        let how = How::parse(&how_cell).unwrap_or_else(|| {
+            problem("how", format!("Write paper, e-mail or LMS (or leave it empty), not \"{}\".", how_cell.trim()));
+            How::Other
+        });
         let version_cell = l.get("version");
         let wanted = version_cell.trim();
         let number = if wanted.is_empty() {
@@ -156,13 +193,13 @@ impl imports::CheckLine for Lines {
             return;
         }
         self.first_line.insert((person_id, version.id), l.line);
-        found.rows.push(Row { line: l.line, person_id, version_id: version.id, acknowledged_on: day });
+        found.rows.push(Row { line: l.line, person_id, version_id: version.id, acknowledged_on: day, how });
     }
 }
 
 pub fn template() -> String {
     let mut out = crate::web::csv::row(&COLUMNS.iter().map(|(c, _)| *c).collect::<Vec<_>>());
-    out.push_str(&crate::web::csv::row(&["ada@example.com", "Information security policy", "2025-03-14", ""]));
+    out.push_str(&crate::web::csv::row(&["ada@example.com", "Information security policy", "2025-03-14", "", "paper"]));
     out.push_str(&crate::web::csv::row(&["ben@example.com", "Information security policy", "2025-04-02", "2.0"]));
     out
 }
@@ -266,9 +303,9 @@ impl imports::Import for Acknowledgements {
         // The day is all a paper record has: it is kept as that day's start (UTC).
         let at: Vec<DateTime<Utc>> = new.iter().map(|r| r.acknowledged_on.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc()).collect();
         let added: Vec<AckId> = sqlx::query_scalar!(
-            r#"INSERT INTO acknowledgements (id, org_id, person_id, policy_version_id, acknowledged_at, method)
-               SELECT u.id, $1, u.person_id, u.version_id, u.at, $6
-                 FROM UNNEST($2::uuid[], $3::uuid[], $4::uuid[], $5::timestamptz[]) AS u(id, person_id, version_id, at)
+            r#"INSERT INTO acknowledgements (id, org_id, person_id, policy_version_id, acknowledged_at, method, recorded_how, recorded_by, recorded_at)
+               SELECT u.id, $1, u.person_id, u.version_id, u.at, $6, u.how, $8, $9
+                 FROM UNNEST($2::uuid[], $3::uuid[], $4::uuid[], $5::timestamptz[], $7::text[]) AS u(id, person_id, version_id, at, how)
                ON CONFLICT (org_id, person_id, policy_version_id) DO NOTHING
                RETURNING id AS "id: AckId""#,
             org_id.0,
@@ -277,6 +314,9 @@ impl imports::Import for Acknowledgements {
             &new.iter().map(|r| r.version_id.0).collect::<Vec<_>>(),
             &at,
             Method::Imported.as_str(),
+            &new.iter().map(|r| r.how.as_str().to_string()).collect::<Vec<_>>(),
+            actor.user_id.map(|u| u.0),
+            now,
         )
         .fetch_all(&mut *conn)
         .await?;
@@ -350,8 +390,8 @@ mod tests {
         assert_eq!(
             checked.rows,
             vec![
-                Row { line: 2, person_id: ada, version_id: v1, acknowledged_on: day("2025-06-01") },
-                Row { line: 3, person_id: ada, version_id: v2, acknowledged_on: day("2026-02-01") },
+                Row { line: 2, person_id: ada, version_id: v1, acknowledged_on: day("2025-06-01"), how: How::Other },
+                Row { line: 3, person_id: ada, version_id: v2, acknowledged_on: day("2026-02-01"), how: How::Other },
             ]
         );
         let named: Vec<(u64, &str)> = checked.problems.iter().map(|p| (p.line, p.column.as_str())).collect();

@@ -294,8 +294,12 @@ pub async fn acknowledge(
     let agent: String = user_agent.chars().take(500).collect();
     let id = AckId::new();
     let inserted = sqlx::query!(
-        "INSERT INTO acknowledgements (id, org_id, person_id, policy_version_id, acknowledged_at, method, client_addr, user_agent)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (org_id, person_id, policy_version_id) DO NOTHING",
+        // One entered for someone else (imported) says how it was given: not known here.
+        "INSERT INTO acknowledgements (id, org_id, person_id, policy_version_id, acknowledged_at, method, client_addr, user_agent,
+                                       recorded_how, recorded_by, recorded_at)
+         SELECT $1, $2, $3, $4, $5::timestamptz, $6::text, $7, $8, CASE WHEN $6::text = 'imported' THEN 'other' END,
+                CASE WHEN $6::text = 'imported' THEN $9::uuid END, CASE WHEN $6::text = 'imported' THEN $5::timestamptz END
+         ON CONFLICT (org_id, person_id, policy_version_id) DO NOTHING",
         id.0,
         org_id.0,
         person_id.0,
@@ -304,6 +308,7 @@ pub async fn acknowledge(
         method.as_str(),
         client_addr,
         agent,
+        actor.user_id.map(|u| u.0),
     )
     .execute(&mut *conn)
     .await?
