@@ -186,9 +186,9 @@ const TABLE: &[Row] = &[
                                         Some(["login","404", "404", "404", "404", "404", "404", "orgs"])),
     ("POST", "/policies/versions/{id}",      ["login","303", "303", "403", "403", "403", "303", "orgs"],
                                         Some(["login","404", "404", "403", "403", "403", "404", "orgs"])),
-    // Approvals given on paper before Mandate: recorded by whoever manages policies.
-    ("POST", "/policies/versions/{id}/paper", ["login","303", "303", "403", "403", "403", "303", "orgs"],
-                                        Some(["login","404", "404", "403", "403", "403", "404", "orgs"])),
+    // Approvals given on paper before Mandate: recorded by a member of top management, signed in as themselves.
+    ("POST", "/policies/versions/{id}/paper", ["login","403", "403", "303", "403", "403", "403", "orgs"],
+                                        Some(["login","404", "403", "404", "403", "403", "404", "orgs"])),
     ("POST", "/policies/versions/{id}/sign", ["login","303", "403", "303", "403", "403", "303", "orgs"],
                                         Some(["login","404", "403", "404", "403", "403", "404", "orgs"])),
     // Addenda to a signed version: owners and ISMS leads, and its signer (A's owner signed it).

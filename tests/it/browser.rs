@@ -851,6 +851,23 @@ async fn auditor_journey(c: &Client, base: &str, logins: &[mandate::demo::DemoLo
     Ok(())
 }
 
+/// The pages the main content links to, for a walk: downloads, files and
+/// exports left out, fragments dropped.
+async fn page_links(c: &Client) -> Result<Vec<String>, String> {
+    let links = c
+        .execute("return Array.from(document.querySelectorAll('main a[href^=\"/\"]')).map(a => a.getAttribute('href'));", vec![])
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(links
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|h| h.as_str())
+        .filter(|h| !(h.starts_with("//") || h.contains("/download") || h.starts_with("/evidence/files/") || h.contains(".csv") || h.contains(".zip") || h.ends_with(".svg")))
+        .map(|h| h.split('#').next().unwrap_or(h).to_string())
+        .collect())
+}
+
 /// The stored-XSS corpus (see xss.rs) in a real browser: the monitor first
 /// proves it sees a blocked inline script and a dialog, then the ISMS lead
 /// and the auditor open every menu page and the pages they link to, on a
@@ -905,16 +922,7 @@ async fn payload_walk(c: &Client, base: &str, logins: &[mandate::demo::DemoLogin
             if fits != serde_json::Value::Bool(true) {
                 sideways.push(format!("{role:?} {path}"));
             }
-            let links = c
-                .execute("return Array.from(document.querySelectorAll('main a[href^=\"/\"]')).map(a => a.getAttribute('href'));", vec![])
-                .await
-                .map_err(|e| e.to_string())?;
-            for href in links.as_array().into_iter().flatten().filter_map(|h| h.as_str()) {
-                let skip = href.starts_with("//") || href.contains("/download") || href.starts_with("/evidence/files/") || href.contains(".csv") || href.ends_with(".svg");
-                if !skip {
-                    queue.push_back(href.split('#').next().unwrap_or(href).to_string());
-                }
-            }
+            queue.extend(page_links(c).await?);
         }
         click(c, "header form[action='/logout'] button").await;
         arrive(c, "/login").await;
@@ -978,16 +986,7 @@ async fn axe_walk(c: &Client, base: &str, logins: &[mandate::demo::DemoLogin], a
             for v in found.as_array().into_iter().flatten().filter_map(|v| v.as_str()) {
                 violations.push(format!("{role:?} {path}: {v}"));
             }
-            let links = c
-                .execute("return Array.from(document.querySelectorAll('main a[href^=\"/\"]')).map(a => a.getAttribute('href'));", vec![])
-                .await
-                .map_err(|e| e.to_string())?;
-            for href in links.as_array().into_iter().flatten().filter_map(|h| h.as_str()) {
-                let skip = href.starts_with("//") || href.contains("/download") || href.starts_with("/evidence/files/") || href.contains(".csv") || href.contains(".zip") || href.ends_with(".svg");
-                if !skip {
-                    queue.push_back(href.split('#').next().unwrap_or(href).to_string());
-                }
-            }
+            queue.extend(page_links(c).await?);
         }
         click(c, "header form[action='/logout'] button").await;
         arrive(c, "/login").await;

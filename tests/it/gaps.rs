@@ -527,10 +527,12 @@ async fn a_requirements_current_evidence_downloads_as_one_checked_zip(db: PgPool
     }
 }
 
-/// A policy approved on paper before Mandate: the ISMS lead records the day
-/// and who signed, with the scan as the document. It counts from that day,
-/// as-of views honour it, and it shows everywhere as recorded from paper,
-/// by which account and when, never as a signature made in Mandate.
+/// A policy approved on paper before Mandate: a member of top management,
+/// signed in as themselves, records the day and who signed, with the scan as
+/// the document (the ISMS lead prepares the draft but cannot vouch for a
+/// leader's signature). It counts from that day, as-of views honour it, and
+/// it shows everywhere as recorded from paper, by which account and when,
+/// never as a signature made in Mandate.
 #[sqlx::test]
 async fn a_paper_approval_counts_from_its_own_day_and_shows_as_such(db: PgPool) {
     let app = TestApp::new(db).await;
@@ -543,7 +545,14 @@ async fn a_paper_approval_counts_from_its_own_day_and_shows_as_such(db: PgPool) 
     let (_, scan) = app.evidence(org, "Signed IS policy (scan)", "is-policy-2025.pdf", b"%PDF-1.4\n% scan\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n").await;
     let draft = app.draft(org, policy, "", Some(scan), Bump::Major).await;
     let url = format!("/policies/versions/{draft}/paper");
-    assert!(lead.get(&format!("/policies/versions/{draft}")).await.has(&format!("form[action='{url}']")), "the draft offers it");
+    assert!(!lead.get(&format!("/policies/versions/{draft}")).await.has(&format!("form[action='{url}']")), "not offered to the ISMS lead");
+    assert_eq!(lead.post(&url, &[("approved_on", "2025-06-01"), ("approver_id", &ceo.to_string())]).await.status, StatusCode::FORBIDDEN);
+    let mut isms_lead = lead;
+    let ceo_user = app.user("ceo@acme.example", "Cee Eo").await;
+    app.member(org, ceo_user, Role::Executive).await;
+    app.link(org, ceo, ceo_user).await;
+    let mut lead = app.signed_in(ceo_user, Some(org)).await;
+    assert!(lead.get(&format!("/policies/versions/{draft}")).await.has(&format!("form[action='{url}']")), "offered to a member of top management");
 
     // Refused: a day in the future, nobody chosen; nothing is recorded.
     let future = lead.post(&url, &[("approved_on", "2027-01-01"), ("approver_id", &ceo.to_string())]).await;
@@ -558,7 +567,7 @@ async fn a_paper_approval_counts_from_its_own_day_and_shows_as_such(db: PgPool) 
     assert_eq!(ok.status, StatusCode::SEE_OTHER, "{}", ok.body);
     let page = lead.get(&format!("/policies/versions/{draft}")).await;
     let sig = page.texts("section.signed").concat();
-    assert!(sig.contains("Cee Eo") && sig.contains("on paper, recorded in Mandate by lead@acme.example") && sig.contains("2025-06-01"), "{sig}");
+    assert!(sig.contains("Cee Eo") && sig.contains("on paper, recorded in Mandate by ceo@acme.example") && sig.contains("2025-06-01"), "{sig}");
     assert!(!sig.contains("signed in as"), "not a signature made in Mandate: {sig}");
 
     // It counts from its own day: as of July 2025 the policy was signed by top management; before June it did not exist.
@@ -571,7 +580,7 @@ async fn a_paper_approval_counts_from_its_own_day_and_shows_as_such(db: PgPool) 
     assert_eq!((method.as_str(), at.date_naive()), ("signed", day("2025-06-01")));
     let _ = clerk;
     // The audit log says who entered it, in words.
-    let log = lead.get("/audit").await;
+    let log = isms_lead.get("/audit").await;
     assert!(log.texts("table.log tbody tr").iter().any(|r| r.contains("recorded a policy version approved on paper") && r.contains("Approved on: \u{201c}2025-06-01\u{201d}")), "{}", log.texts("table.log tbody tr").join("\n"));
     // A bundle says so too.
     let params = mandate::bundles::manifest::Params { as_of: day("2026-11-02"), period_from: None, period_to: None };
@@ -579,7 +588,7 @@ async fn a_paper_approval_counts_from_its_own_day_and_shows_as_such(db: PgPool) 
     mandate::bundles::build::build(app.db(), &app.state.store, org, &params, app.state.clock.now(), &Default::default(), &mut out).await.unwrap();
     let files = crate::bundles::entries(&crate::bundles::temp_zip(&out)).await;
     let csv = String::from_utf8(files["records/policies.csv"].clone()).unwrap();
-    assert!(csv.contains("on paper, recorded in Mandate by lead@acme.example on 2026-11-02"), "{csv}");
+    assert!(csv.contains("on paper, recorded in Mandate by ceo@acme.example on 2026-11-02"), "{csv}");
     // A second record of the same version is refused.
     assert_eq!(lead.post(&url, &[("approved_on", "2025-06-01"), ("approver_id", &ceo.to_string())]).await.status, StatusCode::UNPROCESSABLE_ENTITY);
 }

@@ -42,7 +42,7 @@ pub fn routes(r: Routes) -> Routes {
         .get("/policies/versions/{id}", Can(ViewPolicies), version_page)
         .post("/policies/versions/{id}", Can(ManagePolicies), update_version)
         .post("/policies/versions/{id}/sign", Can(SignPolicies), sign_version)
-        .post("/policies/versions/{id}/paper", Can(ManagePolicies), record_paper)
+        .post("/policies/versions/{id}/paper", Can(SignPolicies), record_paper)
         .post("/policies/versions/{id}/addenda", Can(ViewPolicies), add_addendum)
         .get("/p/{slug}", Access::Public, public_page)
         .get("/p/{slug}/document", Access::Public, public_document)
@@ -592,7 +592,8 @@ async fn version_view_with(
     } else {
         Vec::new()
     };
-    let paper_approvers = if me.can(Action::ManagePolicies) {
+    // Offered to a member of top management, signed in as themselves.
+    let paper_approvers = if me.can(Action::SignPolicies) && me_person.as_ref().is_some_and(|p| p.top_management) {
         sqlx::query!(
             r#"SELECT p.id AS "id: PersonId", p.name || COALESCE(', ' || NULLIF(btrim(p.job_title), ''), '') AS "label!" FROM people p
                 WHERE p.org_id = $1 AND p.id IN (SELECT c.person_id FROM roster_changes c WHERE c.org_id = $1 AND c.change = 'add' AND c.status = 'confirmed')
@@ -693,9 +694,18 @@ struct SignForm {
 }
 
 /// Records that a draft was approved on paper before Mandate, on a past day,
-/// by a named person: entered by the signed-in member, marked as such.
+/// by a named person: entered by the signed-in member, marked as such. Only
+/// a member of top management, signed in as themselves, vouches for a
+/// leader's paper signature: nobody else makes a policy count as approved
+/// by top management.
 async fn record_paper(State(state): State<AppState>, me: Member, Id(id): Id<VersionId>, Form(form): Form<PaperForm>) -> AppResult<Response> {
     let now = state.clock.now();
+    // Another organisation's version answers 404, like a missing one, before anything else.
+    model::version(&state.db, me.org_id, id).await?;
+    if people::person_of_user(&state.db, me.org_id, me.user_id).await?.filter(|p| p.top_management).is_none() {
+        // The form is offered only to them; anyone else is refused outright.
+        return Err(AppError::Forbidden);
+    }
     let mut errors = FieldErrors::default();
     let day = match crate::web::form::parse_date(&form.approved_on, "the day it was approved") {
         Ok(Some(d)) if d > now.date_naive() => {
