@@ -775,7 +775,7 @@ mod records {
         ];
         let items: Vec<Completion> = completions
             .iter()
-            .map(|(email, module, days)| Completion { module_id: *module, person_id: person(email), completed_on: today - Duration::days(*days), score: Some(80.0 + (*days % 20) as f64) })
+            .map(|(email, module, days)| Completion { module_id: *module, person_id: person(email), completed_on: today - Duration::days(*days), score: Some(80.0 + (*days % 20) as f64), how: None })
             .collect();
         training::record(conn, system, now, org_id, training::RecordSource::Import, &items).await?;
         Ok(())

@@ -291,3 +291,27 @@ pub trait Import: Send + Sync + 'static {
         async { Ok(()) }
     }
 }
+
+crate::text_enum! {
+    /// How a record given outside Mandate was given (an acknowledgement, a
+    /// completed training): the `how` column of an import.
+    pub enum How {
+        Paper = "paper" => "on paper",
+        Email = "email" => "by e-mail",
+        Lms = "lms" => "in a learning platform",
+        Other = "other" => "another way",
+    }
+}
+
+impl How {
+    /// As people write it in a file: "paper", "e-mail", "LMS"...; empty is "another way".
+    pub fn parse_cell(raw: &str) -> Option<How> {
+        match raw.trim().to_lowercase().replace(['-', ' '], "").as_str() {
+            "" | "other" => Some(How::Other),
+            "paper" | "signed" | "form" => Some(How::Paper),
+            "email" | "mail" => Some(How::Email),
+            "lms" | "learningplatform" | "elearning" | "online" => Some(How::Lms),
+            _ => None,
+        }
+    }
+}

@@ -3,6 +3,7 @@
 //! previewed, then applied. Completions already recorded are skipped, so the
 //! same file can be imported again without effect.
 use super::model::{Completion, RecordSource};
+use crate::imports::How;
 use crate::audit::Actor;
 use crate::error::AppResult;
 use crate::ids::{ModuleId, OrgId, PersonId};
@@ -19,18 +20,20 @@ use std::collections::{HashMap, HashSet};
 pub const MAX_ROWS: usize = 50_000;
 pub const MAX_BYTES: usize = 6 * 1024 * 1024;
 
-pub const COLUMNS: [(&str, &str); 4] = [
+pub const COLUMNS: [(&str, &str); 5] = [
     ("email", "The person's e-mail address, as in the people directory. Required."),
     ("module", "The training module's title, as in Mandate. Required."),
     ("completed_on", "The day it was completed, as YYYY-MM-DD (a time after the date is ignored). Required."),
     ("score", "Optional: the score, 0 to 100 (a % sign is fine)."),
+    ("how", "Optional: how it was done or certified: LMS, paper or e-mail. Empty means another way."),
 ];
 
-const HEADINGS: [Column; 4] = [
+const HEADINGS: [Column; 5] = [
     Column { name: "email", aliases: &["e_mail", "email_address", "user_email", "learner_email", "user"] },
     Column { name: "module", aliases: &["course", "course_name", "course_title", "training", "module_title", "title"] },
     Column { name: "completed_on", aliases: &["completed", "completion_date", "date_completed", "completed_at", "finished", "date"] },
     Column { name: "score", aliases: &["result", "grade", "percent", "percentage", "mark"] },
+    Column { name: "how", aliases: &["method", "channel", "given"] },
 ];
 
 /// One checked completion. Stored as a JSON array of its fields in order;
@@ -42,11 +45,18 @@ pub struct Row {
     pub module_id: ModuleId,
     pub completed_on: NaiveDate,
     pub score: Option<f64>,
+    /// Rows checked before files said how read as "another way".
+    #[serde(default = "other")]
+    pub how: How,
+}
+
+fn other() -> How {
+    How::Other
 }
 
 impl Serialize for Row {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        (self.line, self.person_id, self.module_id, self.completed_on, self.score).serialize(s)
+        (self.line, self.person_id, self.module_id, self.completed_on, self.score, self.how).serialize(s)
     }
 }
 
@@ -106,6 +116,11 @@ impl imports::CheckLine for Lines {
             problem("score", format!("Write a score from 0 to 100, not \"{}\".", l.get("score").trim()));
             None
         });
+        let how_cell = l.get("how");
+        let how = How::parse_cell(&how_cell).unwrap_or_else(|| {
+            problem("how", format!("Write LMS, paper or e-mail (or leave it empty), not \"{}\".", how_cell.trim()));
+            How::Other
+        });
         let (Some(person_id), Some(module_id), Some(completed_on)) = (person, module, day) else { return };
         if found.problems.len() > before {
             return;
@@ -115,7 +130,7 @@ impl imports::CheckLine for Lines {
             return;
         }
         self.first_line.insert((person_id, module_id, completed_on), l.line);
-        found.rows.push(Row { line: l.line, person_id, module_id, completed_on, score });
+        found.rows.push(Row { line: l.line, person_id, module_id, completed_on, score, how });
     }
 }
 
@@ -198,7 +213,7 @@ impl imports::Import for Training {
         let new: Vec<Completion> = rows
             .into_iter()
             .filter(|r| !existing.contains(&(r.module_id, r.person_id, r.completed_on)))
-            .map(|r| Completion { module_id: r.module_id, person_id: r.person_id, completed_on: r.completed_on, score: r.score })
+            .map(|r| Completion { module_id: r.module_id, person_id: r.person_id, completed_on: r.completed_on, score: r.score, how: Some(r.how) })
             .collect();
         let known = total - new.len();
         Ok(Ok((new, known)))
@@ -255,14 +270,17 @@ mod tests {
                    ada@x.example,Security Awareness,2026-01-01,120\n\
                    ada@x.example,security awareness,2026-03-14,80\n";
         let p = parse(csv.as_bytes(), &people, &modules, today);
-        assert_eq!(p.rows, vec![Row { line: 2, person_id: ada, module_id: module, completed_on: NaiveDate::from_ymd_opt(2026, 3, 14).unwrap(), score: Some(92.0) }]);
+        assert_eq!(p.rows, vec![Row { line: 2, person_id: ada, module_id: module, completed_on: NaiveDate::from_ymd_opt(2026, 3, 14).unwrap(), score: Some(92.0), how: How::Other }]);
         let named: Vec<(u64, &str)> = p.problems.iter().map(|x| (x.line, x.column.as_str())).collect();
         assert_eq!(named, vec![(3, "email"), (4, "module"), (5, "completed_on"), (6, "completed_on"), (7, "score"), (8, "")]);
         assert!(p.problems[5].message.contains("Duplicate of line 2"));
         // Stored as arrays; the older objects still read.
         let json = serde_json::to_string(&p.rows).unwrap();
-        assert_eq!(json, format!("[[2,\"{ada}\",\"{module}\",\"2026-03-14\",92.0]]"));
+        assert_eq!(json, format!("[[2,\"{ada}\",\"{module}\",\"2026-03-14\",92.0,\"other\"]]"));
         assert_eq!(serde_json::from_str::<Vec<Row>>(&json).unwrap(), p.rows);
+        // Arrays stored before rows said how still read, as "another way".
+        let before_how = format!("[[2,\"{ada}\",\"{module}\",\"2026-03-14\",92.0]]");
+        assert_eq!(serde_json::from_str::<Vec<Row>>(&before_how).unwrap(), p.rows);
         let old = format!(r#"[{{"line":2,"person_id":"{ada}","module_id":"{module}","completed_on":"2026-03-14","score":92.0}}]"#);
         assert_eq!(serde_json::from_str::<Vec<Row>>(&old).unwrap(), p.rows);
         // Read in pieces, the same.

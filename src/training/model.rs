@@ -319,6 +319,8 @@ pub struct Completion {
     pub person_id: PersonId,
     pub completed_on: NaiveDate,
     pub score: Option<f64>,
+    /// Given outside Mandate: how (imports say; by hand: not said).
+    pub how: Option<crate::imports::How>,
 }
 
 /// Retires a module: its records stay, nobody is due any more and it
@@ -353,11 +355,12 @@ pub async fn record(
     let persons: Vec<uuid::Uuid> = items.iter().map(|c| c.person_id.0).collect();
     let days: Vec<NaiveDate> = items.iter().map(|c| c.completed_on).collect();
     let scores: Vec<Option<f64>> = items.iter().map(|c| c.score).collect();
+    let hows: Vec<Option<String>> = items.iter().map(|c| c.how.map(|h| h.as_str().to_string())).collect();
     // Only this organisation's modules and people can be named.
     let inserted = sqlx::query!(
-        r#"INSERT INTO training_records (id, org_id, module_id, person_id, completed_on, score, source, recorded_by, recorded_at)
-           SELECT u.id, $1, u.module_id, u.person_id, u.completed_on, u.score::numeric, $2, $3, $4
-             FROM UNNEST($5::uuid[], $6::uuid[], $7::uuid[], $8::date[], $9::float8[]) AS u(id, module_id, person_id, completed_on, score)
+        r#"INSERT INTO training_records (id, org_id, module_id, person_id, completed_on, score, source, recorded_by, recorded_at, recorded_how)
+           SELECT u.id, $1, u.module_id, u.person_id, u.completed_on, u.score::numeric, $2, $3, $4, u.how
+             FROM UNNEST($5::uuid[], $6::uuid[], $7::uuid[], $8::date[], $9::float8[], $10::text[]) AS u(id, module_id, person_id, completed_on, score, how)
             WHERE EXISTS (SELECT 1 FROM training_modules t WHERE t.org_id = $1 AND t.id = u.module_id)
               AND EXISTS (SELECT 1 FROM people p WHERE p.org_id = $1 AND p.id = u.person_id)
            ON CONFLICT (org_id, module_id, person_id, completed_on) DO NOTHING
@@ -371,6 +374,7 @@ pub async fn record(
         &persons,
         &days,
         &scores as &[Option<f64>],
+        &hows as &[Option<String>],
     )
     .fetch_all(&mut *conn)
     .await?;

@@ -301,7 +301,7 @@ async fn record_completion(State(state): State<AppState>, me: Member, Id(id): Id
         return module_view(&state, &me, module.clone(), ModuleForm::from_module(&module), FieldErrors::default(), form, errors).await;
     };
     let mut tx = state.db.begin().await?;
-    let added = model::record(&mut tx, &me.actor(), state.clock.now(), me.org_id, RecordSource::Manual, &[Completion { module_id: module.id, person_id, completed_on, score }]).await?;
+    let added = model::record(&mut tx, &me.actor(), state.clock.now(), me.org_id, RecordSource::Manual, &[Completion { module_id: module.id, person_id, completed_on, score, how: None }]).await?;
     tx.commit().await?;
     let msg = if added == 1 { format!("Completion on {completed_on} recorded.") } else { "That completion was already recorded (or the person is not in this organisation).".into() };
     Ok(redirect_with(&state, &format!("/training/modules/{id}"), Flash::success(msg)))

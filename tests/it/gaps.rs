@@ -48,7 +48,7 @@ async fn ack(app: &TestApp, org: OrgId, person: Uuid, version: Uuid) {
 async fn train(app: &TestApp, org: OrgId, module: Uuid, person: Uuid, on: &str) {
     use mandate::training::model::{Completion, record};
     let mut tx = app.db().begin().await.unwrap();
-    record(&mut tx, &Actor::system(Some(org), "test"), app.state.clock.now(), org, mandate::training::model::RecordSource::Manual, &[Completion { module_id: module.into(), person_id: person.into(), completed_on: day(on), score: None }]).await.unwrap();
+    record(&mut tx, &Actor::system(Some(org), "test"), app.state.clock.now(), org, mandate::training::model::RecordSource::Manual, &[Completion { module_id: module.into(), person_id: person.into(), completed_on: day(on), score: None, how: None }]).await.unwrap();
     tx.commit().await.unwrap();
 }
 

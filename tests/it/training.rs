@@ -89,18 +89,26 @@ async fn importing_the_same_file_twice_adds_nothing(db: PgPool) {
     a.app.person(a.org, "Ada", "ada@acme.example", false).await;
     a.app.person(a.org, "Bob", "bob@acme.example", true).await;
     a.app.module(a.org, "Security awareness").await;
-    let csv = "email;module;completed_on;score\nADA@acme.example;security awareness;2026-03-14T09:30:00Z;91%\nbob@acme.example;Security awareness;2026-04-01;\n";
+    let csv = "email;module;completed_on;score;how\nADA@acme.example;security awareness;2026-03-14T09:30:00Z;91%;LMS\nbob@acme.example;Security awareness;2026-04-01;;\n";
     let preview = upload(&mut a.lead, csv).await;
     assert!(a.lead.get(&preview).await.body.contains("Apply: record 2"));
     let applied = a.lead.post(&format!("{preview}/apply"), &[]).await;
     assert_eq!(applied.status, StatusCode::SEE_OTHER);
     assert!(a.lead.get("/training").await.texts(".flash").concat().contains("2 completion(s) added"));
     assert_eq!(records(&a.app, a.org).await, 2);
-    let (score, source): (Option<f64>, String) = sqlx::query_as("SELECT score::float8, source FROM training_records r JOIN people p ON p.id = r.person_id WHERE p.email = 'ada@acme.example'")
+    let (score, source, how, by): (Option<f64>, String, String, String) = sqlx::query_as(
+        "SELECT r.score::float8, r.source, r.recorded_how, u.email FROM training_records r JOIN people p ON p.id = r.person_id
+           JOIN users u ON u.id = r.recorded_by WHERE p.email = 'ada@acme.example'",
+    )
+    .fetch_one(a.app.db())
+    .await
+    .unwrap();
+    assert_eq!((score, source.as_str(), how.as_str(), by.as_str()), (Some(91.0), "import", "lms", "lead@acme.example"), "how it was given and who entered it");
+    let bob: String = sqlx::query_scalar("SELECT r.recorded_how FROM training_records r JOIN people p ON p.id = r.person_id WHERE p.email = 'bob@acme.example'")
         .fetch_one(a.app.db())
         .await
         .unwrap();
-    assert_eq!((score, source.as_str()), (Some(91.0), "import"));
+    assert_eq!(bob, "other", "an empty cell is another way");
     assert_eq!(a.lead.post(&format!("{preview}/apply"), &[]).await.status, StatusCode::CONFLICT, "applied once");
 
     let again = upload(&mut a.lead, csv).await;

@@ -20,28 +20,7 @@ use std::collections::{HashMap, HashSet};
 pub const MAX_ROWS: usize = 50_000;
 pub const MAX_BYTES: usize = 6 * 1024 * 1024;
 
-crate::text_enum! {
-    /// How an acknowledgement given outside Mandate was given.
-    pub enum How {
-        Paper = "paper" => "on paper",
-        Email = "email" => "by e-mail",
-        Lms = "lms" => "in a learning platform",
-        Other = "other" => "another way",
-    }
-}
-
-impl How {
-    /// As people write it in a file: "paper", "e-mail", "LMS"...; empty is "another way".
-    fn parse(raw: &str) -> Option<How> {
-        match raw.trim().to_lowercase().replace(['-', ' '], "").as_str() {
-            "" | "other" => Some(How::Other),
-            "paper" | "signed" | "form" => Some(How::Paper),
-            "email" | "mail" => Some(How::Email),
-            "lms" | "learningplatform" | "elearning" | "online" => Some(How::Lms),
-            _ => None,
-        }
-    }
-}
+pub use crate::imports::How;
 
 pub const COLUMNS: [(&str, &str); 5] = [
     ("email", "The person's e-mail address, as in the people directory. Required."),
@@ -143,7 +122,7 @@ impl imports::CheckLine for Lines {
             }
         };
         let how_cell = l.get("how");
-        let how = How::parse(&how_cell).unwrap_or_else(|| {
+        let how = How::parse_cell(&how_cell).unwrap_or_else(|| {
             problem("how", format!("Write paper, e-mail or LMS (or leave it empty), not \"{}\".", how_cell.trim()));
             How::Other
         });
