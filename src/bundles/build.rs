@@ -67,6 +67,12 @@ pub struct Built {
 /// `write_all` puts `WITH p AS (...)` in front of it.
 fn record_files() -> Vec<(&'static str, &'static str, &'static [&'static str], String)> {
     let ts = |col: &str| format!("to_char({col} AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI')");
+    // A record given outside Mandate (alias `t`, its enterer joined as `ru`):
+    // how it was given, in the words `imports::How` gives, and who entered it when.
+    let given = |t: &str| {
+        let cases: String = crate::imports::How::ALL.iter().map(|h| format!(" WHEN '{}' THEN '{}'", h.as_str(), h.label())).collect();
+        format!("COALESCE(CASE {t}.recorded_how{cases} END, ''), COALESCE(ru.email || ' on ' || to_char({t}.recorded_at AT TIME ZONE 'UTC', 'YYYY-MM-DD'), '')")
+    };
     vec![
         (
             "records/requirements.csv",
@@ -138,17 +144,15 @@ fn record_files() -> Vec<(&'static str, &'static str, &'static [&'static str], S
             "Every acknowledgement: who, which version, when and how; those given outside Mandate say how and who entered them",
             &["policy", "version", "person", "email", "acknowledged_at_utc", "method", "given_outside_mandate", "entered_by"],
             format!(
-                "SELECT pol.title, v.major || '.' || v.minor, x.name, x.email, {}, a.method,
-                        COALESCE(CASE a.recorded_how WHEN 'paper' THEN 'on paper' WHEN 'email' THEN 'by e-mail' WHEN 'lms' THEN 'in a learning platform'
-                                                     WHEN 'other' THEN 'another way' END, ''),
-                        COALESCE(ru.email || ' on ' || to_char(a.recorded_at AT TIME ZONE 'UTC', 'YYYY-MM-DD'), '')
+                "SELECT pol.title, v.major || '.' || v.minor, x.name, x.email, {}, a.method, {}
                    FROM p JOIN acknowledgements a ON a.org_id = p.org AND a.acknowledged_at < p.cut
                    LEFT JOIN users ru ON ru.id = a.recorded_by
                    JOIN people_on(p.org, p.cut) x ON x.org_id = a.org_id AND x.id = a.person_id
                    JOIN policy_versions v ON v.org_id = a.org_id AND v.id = a.policy_version_id
                    JOIN policies_on(p.org, p.cut) pol ON pol.org_id = v.org_id AND pol.id = v.policy_id
                   ORDER BY pol.title, v.major, v.minor, x.name, x.email",
-                ts("a.acknowledged_at")
+                ts("a.acknowledged_at"),
+                given("a")
             ),
         ),
         (
@@ -178,16 +182,15 @@ fn record_files() -> Vec<(&'static str, &'static str, &'static [&'static str], S
             "records/training.csv",
             "Training completions with the date they stop counting; those given outside Mandate say how, and who entered them when",
             &["person", "email", "module", "kind", "completed_on", "valid_until", "source", "given_outside_mandate", "entered_by"],
-            "SELECT x.name, x.email, t.title, t.kind, r.completed_on::text, (r.completed_on + make_interval(months => t.validity_months))::date::text, r.source,
-                    COALESCE(CASE r.recorded_how WHEN 'paper' THEN 'on paper' WHEN 'email' THEN 'by e-mail' WHEN 'lms' THEN 'in a learning platform'
-                                                 WHEN 'other' THEN 'another way' END, ''),
-                    COALESCE(ru.email || ' on ' || to_char(r.recorded_at AT TIME ZONE 'UTC', 'YYYY-MM-DD'), '')
+            format!(
+                "SELECT x.name, x.email, t.title, t.kind, r.completed_on::text, (r.completed_on + make_interval(months => t.validity_months))::date::text, r.source, {}
                FROM p JOIN training_records r ON r.org_id = p.org AND r.recorded_at < p.cut AND r.completed_on <= p.day
                LEFT JOIN users ru ON ru.id = r.recorded_by
                JOIN people_on(p.org, p.cut) x ON x.org_id = r.org_id AND x.id = r.person_id
                JOIN training_modules_on(p.org, p.cut) t ON t.org_id = r.org_id AND t.id = r.module_id
-              ORDER BY x.name, x.email, t.title, r.completed_on"
-                .into(),
+              ORDER BY x.name, x.email, t.title, r.completed_on",
+                given("r")
+            ),
         ),
         (
             "records/roles.csv",
