@@ -863,7 +863,7 @@ async fn page_links(c: &Client) -> Result<Vec<String>, String> {
         .into_iter()
         .flatten()
         .filter_map(|h| h.as_str())
-        .filter(|h| !(h.starts_with("//") || h.contains("/download") || h.starts_with("/evidence/files/") || h.contains(".csv") || h.contains(".zip") || h.ends_with(".svg")))
+        .filter(|h| !(h.starts_with("//") || h.contains("/download") || h.starts_with("/evidence/files/") || h.contains(".csv") || h.ends_with("/csv") || h.contains(".zip") || h.ends_with(".svg")))
         .map(|h| h.split('#').next().unwrap_or(h).to_string())
         .collect())
 }
@@ -996,6 +996,115 @@ async fn axe_walk(c: &Client, base: &str, logins: &[mandate::demo::DemoLogin], a
     }
     if !violations.is_empty() {
         return Err(format!("{} accessibility violation(s) on {pages} pages:\n{}", violations.len(), violations.join("\n")));
+    }
+    Ok(())
+}
+
+/// Every page every role reaches from its menus, one of each kind (ids
+/// aside), at desktop (1280 px), phone (390 px) and narrow phone (320 px)
+/// width: a screenshot of each goes to target/screenshots/pages/<width>/,
+/// and a page wider than its window at any of the three fails the test.
+#[sqlx::test]
+async fn every_page_for_every_role_fits_at_1280_390_and_320_px(db: PgPool) {
+    let (_driver, driver_port) = start_driver().await;
+    let (addr, logins, _) = start_server_with(db.clone(), true).await;
+    // The pages anyone may open: sign-in, sign-up, a published policy and
+    // a personal acknowledgement link (issued here for the first campaign).
+    let mut public: Vec<String> = vec!["/login".into(), "/signup".into()];
+    let slugs: Vec<String> = sqlx::query_scalar("SELECT public_slug FROM policies WHERE public_slug IS NOT NULL").fetch_all(&db).await.unwrap();
+    public.extend(slugs.iter().map(|s| format!("/p/{s}")));
+    let token = "widths-walk-personal-link-0123456789";
+    sqlx::query(
+        "INSERT INTO ack_requests (id, org_id, campaign_id, person_id, token_hash, expires_at, issued_at)
+         SELECT gen_random_uuid(), c.org_id, c.id, p.id, $1, now() + interval '7 days', now()
+           FROM ack_campaigns c JOIN people p ON p.org_id = c.org_id AND p.end_date IS NULL
+          ORDER BY c.created_at, p.name LIMIT 1
+         ON CONFLICT (org_id, campaign_id, person_id) DO UPDATE SET token_hash = EXCLUDED.token_hash, expires_at = EXCLUDED.expires_at",
+    )
+    .bind(mandate::auth::session::hash_token(token))
+    .execute(&db)
+    .await
+    .unwrap();
+    public.push(format!("/ack/{token}"));
+    let base = format!("http://{addr}");
+    let c = browser(driver_port).await;
+    let result = widths_walk(&c, &base, &logins, &public).await;
+    finish(c, "failure-widths", result).await;
+}
+
+/// A page's kind: its path with ids (and the tail of a public link) as `{id}`.
+fn page_kind(path: &str) -> String {
+    let path = path.split('?').next().unwrap_or(path);
+    path.split('/')
+        .map(|s| if uuid::Uuid::parse_str(s).is_ok() || (s.len() >= 20 && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')) { "{id}" } else { s })
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+async fn widths_walk(c: &Client, base: &str, logins: &[mandate::demo::DemoLogin], public: &[String]) -> Result<(), String> {
+    const WIDTHS: [u32; 3] = [1280, 390, 320];
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/screenshots/pages");
+    for w in WIDTHS {
+        std::fs::create_dir_all(root.join(w.to_string())).map_err(|e| e.to_string())?;
+    }
+    // The check sees what it is there to see: a page made wider than its window.
+    c.set_window_size(320, 640).await.map_err(|e| e.to_string())?;
+    c.goto(&format!("{base}/login")).await.map_err(|e| e.to_string())?;
+    let fits = "return document.documentElement.scrollWidth <= window.innerWidth;";
+    c.execute("const d = document.createElement('div'); d.style.width = '600px'; d.style.height = '1px'; document.querySelector('main').appendChild(d); return true;", vec![])
+        .await
+        .map_err(|e| e.to_string())?;
+    if c.execute(fits, vec![]).await.map_err(|e| e.to_string())? != serde_json::Value::Bool(false) {
+        return Err("the overflow check missed a 600 px wide block on a 320 px screen".into());
+    }
+    let mut overflow = Vec::new();
+    let mut shots = 0;
+    // Signed out first (the pages anyone may open), then as each role.
+    let anonymous = std::iter::once(None);
+    for login in anonymous.chain(logins.iter().map(Some)) {
+        let (role, mut queue): (&str, std::collections::VecDeque<String>) = match login {
+            Some(login) => {
+                sign_in(c, base, login).await;
+                (login.role.as_str(), crate::xss::STARTS.iter().map(|s| s.to_string()).collect())
+            }
+            None => ("signed_out", public.iter().cloned().collect()),
+        };
+        let mut kinds = std::collections::BTreeSet::new();
+        while let Some(path) = queue.pop_front() {
+            if !kinds.insert(page_kind(&path)) {
+                continue;
+            }
+            c.set_window_size(1280, 900).await.map_err(|e| e.to_string())?;
+            c.goto(&format!("{base}{path}")).await.map_err(|e| format!("{path}: {e}"))?;
+            if login.is_some() && self::path(c).await == "/login" {
+                return Err(format!("{role} was signed out on {path}"));
+            }
+            let slug = match page_kind(&path).trim_matches('/') {
+                "" => "home".to_string(),
+                kind => kind.replace(['/', '{', '}'], "_"),
+            };
+            for w in WIDTHS {
+                c.set_window_size(w, 900).await.map_err(|e| e.to_string())?;
+                if c.execute(fits, vec![]).await.map_err(|e| e.to_string())? != serde_json::Value::Bool(true) {
+                    overflow.push(format!("{role} {path} at {w} px"));
+                }
+                let png = c.screenshot().await.map_err(|e| e.to_string())?;
+                std::fs::write(root.join(w.to_string()).join(format!("{role}-{slug}.png")), png).map_err(|e| e.to_string())?;
+                shots += 1;
+            }
+            queue.extend(page_links(c).await?);
+        }
+        if login.is_some() {
+            c.set_window_size(1280, 900).await.map_err(|e| e.to_string())?;
+            click(c, "header form[action='/logout'] button").await;
+            arrive(c, "/login").await;
+        }
+    }
+    if shots < 300 {
+        return Err(format!("only {shots} screenshots were taken"));
+    }
+    if !overflow.is_empty() {
+        return Err(format!("{} page(s) scroll sideways:\n{}", overflow.len(), overflow.join("\n")));
     }
     Ok(())
 }
