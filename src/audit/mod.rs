@@ -97,6 +97,8 @@ pub fn describe(action: &str) -> &str {
         "training.imported" => "imported training completions",
         "organisation.review_cadence_set" => "set the management review cadence",
         "organisation.grading_set" => "changed how findings are graded",
+        "organisation.logo_set" => "set the organisation's logo",
+        "organisation.logo_removed" => "removed the organisation's logo",
         "organisation.generated" => "generated test records",
         "organisation.demo_dated" => "dated the demo records",
         "meeting.created" => "recorded a meeting",

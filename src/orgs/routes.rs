@@ -1,6 +1,6 @@
 //! Organisations and their members: choosing and creating organisations,
 //! the member list, invitations, role changes and disabling.
-use super::{model, settings, window};
+use super::{logo, model, settings, window};
 use crate::ids::{InvitationId, MembershipId, OrgId, UserId};
 use crate::state::AppState;
 use crate::web::routes::Routes;
@@ -37,6 +37,9 @@ pub fn routes(r: Routes) -> Routes {
         .post("/invitations/{id}/revoke", Can(RevokeInvitation), revoke_invitation)
         .get("/settings", Can(ViewHome), settings_page)
         .post("/settings/grading", Can(ChangeSettings), save_grading)
+        .get("/settings/logo", Can(ViewHome), logo_image)
+        .post_upload("/settings/logo", Can(ChangeSettings), upload_logo, Some(logo::MAX_BYTES + 64 * 1024))
+        .post("/settings/logo/remove", Can(ChangeSettings), remove_logo)
         .get("/invite/{token}", Access::Public, invitation_page)
         .post("/invite/{token}", Access::Public, accept_invitation)
 }
@@ -548,29 +551,88 @@ struct SettingsPage {
     errors: FieldErrors,
     defaults: settings::Grading,
     can_change: bool,
+    /// The logo's file name and upload time, if one is set.
+    logo: Option<(String, chrono::DateTime<chrono::Utc>)>,
+    logo_error: Option<String>,
+    logo_max_kib: usize,
 }
 
-async fn settings_view(state: &AppState, me: &Member, form: settings::GradingForm, errors: FieldErrors) -> AppResult<Response> {
-    let status = if errors.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
+async fn settings_view(state: &AppState, me: &Member, form: settings::GradingForm, errors: FieldErrors, logo_error: Option<String>) -> AppResult<Response> {
+    let status = if errors.is_empty() && logo_error.is_none() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
     let page = SettingsPage {
         layout: Layout::build(&state.db, &me.visitor, "Organisation settings").await?,
         form,
         errors,
         defaults: settings::Grading::default(),
         can_change: me.can(Action::ChangeSettings),
+        logo: logo::about(&state.db, me.org_id).await?,
+        logo_error,
+        logo_max_kib: logo::MAX_BYTES / 1024,
     };
     Ok((status, page).into_response())
 }
 
 async fn settings_page(State(state): State<AppState>, me: Member) -> AppResult<Response> {
     let grading = settings::load(&state.db, me.org_id).await?;
-    settings_view(&state, &me, settings::GradingForm::of(&grading), FieldErrors::default()).await
+    settings_view(&state, &me, settings::GradingForm::of(&grading), FieldErrors::default(), None).await
+}
+
+/// The organisation's logo, as the settings page previews it.
+async fn logo_image(State(state): State<AppState>, me: Member) -> AppResult<Response> {
+    logo::response(&state.db, me.org_id).await
+}
+
+/// Sets the logo from the form's `file`: read whole (it is small, and the
+/// route's body limit bounds it), checked by its bytes, then stored.
+async fn upload_logo(State(state): State<AppState>, me: Member, mut multipart: axum::extract::Multipart) -> AppResult<Response> {
+    let mut file: Option<(String, Vec<u8>)> = None;
+    let mut too_large = false;
+    loop {
+        match multipart.next_field().await {
+            Ok(Some(field)) if field.name() == Some("file") && file.is_none() => {
+                let name = field.file_name().unwrap_or("logo").to_string();
+                match field.bytes().await {
+                    Ok(bytes) => file = Some((name, bytes.to_vec())),
+                    Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => too_large = true,
+                    Err(_) => return Err(AppError::BadRequest("The upload was interrupted or malformed. Try again.".into())),
+                }
+            }
+            Ok(Some(_)) => continue,
+            Ok(None) => break,
+            Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                too_large = true;
+                break;
+            }
+            Err(_) => return Err(AppError::BadRequest("The upload was interrupted or malformed. Try again.".into())),
+        }
+    }
+    let grading = settings::load(&state.db, me.org_id).await?;
+    let form = settings::GradingForm::of(&grading);
+    let (name, bytes) = file.unwrap_or_default();
+    let up = logo::Upload { filename: &name, bytes: &bytes };
+    let checked = if too_large { Err(format!("The image is larger than {} KiB. Save it smaller (a logo needs no more than 400 pixels across).", logo::MAX_BYTES / 1024)) } else { logo::check(&up) };
+    let kind = match checked {
+        Ok(kind) => kind,
+        Err(why) => return settings_view(&state, &me, form, FieldErrors::default(), Some(why)).await,
+    };
+    let mut tx = state.db.begin().await?;
+    logo::set(&mut tx, &me.actor(), state.clock.now(), me.org_id, &up, kind).await?;
+    tx.commit().await?;
+    Ok(redirect_with(&state, "/settings", Flash::success("The logo was saved. Staff see it on the pages they open from their personal links and on published policies.")))
+}
+
+async fn remove_logo(State(state): State<AppState>, me: Member) -> AppResult<Response> {
+    let mut tx = state.db.begin().await?;
+    let removed = logo::remove(&mut tx, &me.actor(), state.clock.now(), me.org_id).await?;
+    tx.commit().await?;
+    let msg = if removed { "The logo was removed. Pages opened from personal links show the organisation's name alone." } else { "There was no logo to remove." };
+    Ok(redirect_with(&state, "/settings", Flash::success(msg)))
 }
 
 async fn save_grading(State(state): State<AppState>, me: Member, Form(form): Form<settings::GradingForm>) -> AppResult<Response> {
     let grading = match form.parse() {
         Ok(g) => g,
-        Err(errors) => return settings_view(&state, &me, form, errors).await,
+        Err(errors) => return settings_view(&state, &me, form, errors, None).await,
     };
     let mut tx = state.db.begin().await?;
     let changed = settings::save(&mut tx, &me.actor(), state.clock.now(), me.org_id, &grading).await?;

@@ -59,6 +59,10 @@ const TABLE: &[Row] = &[
     // Settings: everyone reads how findings are graded; owners and ISMS leads change it.
     ("GET",  "/settings",                    ["login","200", "200", "200", "200", "200", "200", "orgs"], None),
     ("POST", "/settings/grading",            ["login","303", "303", "403", "403", "403", "303", "orgs"], None),
+    // The logo: removed (or found missing), then set, by owners and ISMS leads; everyone sees it.
+    ("POST", "/settings/logo/remove",        ["login","303", "303", "403", "403", "403", "303", "orgs"], None),
+    ("POST", "/settings/logo",               ["login","303", "303", "403", "403", "403", "303", "orgs"], None),
+    ("GET",  "/settings/logo",               ["login","200", "200", "200", "200", "200", "200", "orgs"], None),
     ("GET",  "/members.csv",                 ["login","200", "200", "200", "200", "200", "200", "orgs"], None),
     ("POST", "/members/invite",              ["login","303", "303", "403", "403", "403", "303", "orgs"], None),
     ("POST", "/members/{id}/role",           ["login","303", "403", "403", "403", "403", "303", "orgs"],
@@ -215,6 +219,10 @@ const TABLE: &[Row] = &[
     ("GET",  "/p/{slug}",                    ["200",  "200", "200", "200", "200", "200", "200", "200"],
                                         Some(["200",  "200", "200", "200", "200", "200", "200", "200"])),
     ("GET",  "/p/{slug}/document",           ["200",  "200", "200", "200", "200", "200", "200", "200"],
+                                        Some(["200",  "200", "200", "200", "200", "200", "200", "200"])),
+    ("GET",  "/ack/{token}/logo",            ["200",  "200", "200", "200", "200", "200", "200", "200"],
+                                        Some(["200",  "200", "200", "200", "200", "200", "200", "200"])),
+    ("GET",  "/p/{slug}/logo",               ["200",  "200", "200", "200", "200", "200", "200", "200"],
                                         Some(["200",  "200", "200", "200", "200", "200", "200", "200"])),
     ("GET",  "/onboarding",                  ["login","200", "200", "200", "200", "200", "200", "orgs"], None),
     ("GET",  "/onboarding.csv",              ["login","200", "200", "200", "200", "200", "200", "orgs"], None),
@@ -846,6 +854,8 @@ async fn every_route_role_and_tenant_gets_the_expected_answer(db: PgPool) {
                     c.upload(&url, "file", "training.csv", "text/csv", b"email,module,completed_on\nperson@a.example,Security awareness,2026-10-01\n").await
                 } else if *path == "/acknowledgements/import" {
                     c.upload(&url, "file", "acks.csv", "text/csv", b"email,policy,acknowledged_on\nperson@a.example,Information security policy,2026-10-01\n").await
+                } else if *path == "/settings/logo" {
+                    c.upload(&url, "file", "logo.png", "image/png", crate::support::PNG).await
                 } else if *path == "/people/import" {
                     let csv = format!("name,email\nUploaded,uploaded-{p:?}@example.com\n");
                     c.upload(&url, "file", "people.csv", "text/csv", csv.as_bytes()).await

@@ -1026,6 +1026,12 @@ async fn every_page_for_every_role_fits_at_1280_390_and_320_px(db: PgPool) {
     .await
     .unwrap();
     public.push(format!("/ack/{token}"));
+    // With the organisation's logo on the pages staff open without signing in.
+    sqlx::query("INSERT INTO org_logos (org_id, content_type, bytes, sha256, filename, uploaded_at) SELECT id, 'image/png', $1, sha256($1), 'logo.png', now() FROM organisations")
+        .bind(crate::support::PNG)
+        .execute(&db)
+        .await
+        .unwrap();
     let base = format!("http://{addr}");
     let c = browser(driver_port).await;
     let result = widths_walk(&c, &base, &logins, &public).await;
@@ -1091,6 +1097,11 @@ async fn widths_walk(c: &Client, base: &str, logins: &[mandate::demo::DemoLogin]
                 let png = c.screenshot().await.map_err(|e| e.to_string())?;
                 std::fs::write(root.join(w.to_string()).join(format!("{role}-{slug}.png")), png).map_err(|e| e.to_string())?;
                 shots += 1;
+            }
+            // Every image on the page loaded (the logo among them).
+            let broken = c.execute("return Array.from(document.images).filter(i => !i.complete || i.naturalWidth === 0).map(i => i.src);", vec![]).await.map_err(|e| e.to_string())?;
+            if broken.as_array().is_some_and(|b| !b.is_empty()) {
+                overflow.push(format!("{role} {path}: images that did not load: {broken}"));
             }
             queue.extend(page_links(c).await?);
         }

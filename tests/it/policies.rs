@@ -544,3 +544,80 @@ async fn an_approver_who_left_leaves_an_opportunity_to_reaffirm(db: PgPool) {
     assert!(found.contains(&("approver_left", mandate::gaps::model::Severity::Improvement)), "{found:?}");
     assert!(!found.iter().any(|(r, _)| *r == "is_policy_not_top_signed" || *r == "no_is_policy"), "it stays approved: {found:?}");
 }
+
+/// The organisation's logo: set by an ISMS lead as a checked PNG (an SVG,
+/// a PDF renamed and a file over the limit are refused, keeping nothing),
+/// shown on a personal link's page and a published policy's page of that
+/// organisation only, served as an image that downloads when opened on
+/// its own, and removed again; each change is in the audit log.
+#[sqlx::test]
+async fn a_logo_is_checked_shown_to_staff_on_personal_links_and_removable(db: PgPool) {
+    let mut a = acme(db).await;
+    let policy = a.app.policy(a.org, "Clean desk policy", PolicyKind::TopicSpecific, true).await;
+    let v = a.app.draft(a.org, policy, "# Clean desk\n\nClear it.", None, Bump::Major).await;
+    a.app.sign(a.org, v, a.ceo_user, true).await;
+    let reader = a.app.person(a.org, "Reader", "reader@acme.example", false).await;
+    let (_, token) = a.app.campaign(a.org, v, reader).await;
+    let slug: String = sqlx::query_scalar("SELECT public_slug FROM policies WHERE id = $1").bind(policy).fetch_one(a.app.db()).await.unwrap();
+    let mut anon = a.app.client();
+
+    // No logo yet: the name alone, and the logo's address answers 404.
+    assert!(anon.get(&format!("/ack/{token}")).await.html().select(&scraper::Selector::parse("img.org-logo").unwrap()).next().is_none());
+    assert_eq!(anon.get(&format!("/ack/{token}/logo")).await.status, StatusCode::NOT_FOUND);
+    let settings = a.lead.get("/settings").await;
+    assert!(settings.body.contains("No logo yet"), "{}", settings.body);
+
+    // Refused: markup, a PDF under a picture's name, and too large.
+    for (name, bytes, says) in [
+        ("logo.svg", b"<svg xmlns=\"http://www.w3.org/2000/svg\"><script>alert(1)</script></svg>".to_vec(), "PNG or JPEG"),
+        ("logo.png", b"%PDF-1.4\n%%EOF\n".to_vec(), ".png"),
+        ("logo.png", crate::support::PNG.iter().copied().chain(std::iter::repeat_n(0u8, 300 * 1024)).collect(), "256 KiB"),
+    ] {
+        let res = a.lead.upload("/settings/logo", "file", name, "image/png", &bytes).await;
+        assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY, "{name}: {}", res.body);
+        assert!(res.texts(".error-summary p").join(" ").contains(says), "{name}: {:?}", res.texts(".error-summary p"));
+    }
+    let stored: i64 = sqlx::query_scalar("SELECT count(*) FROM org_logos").fetch_one(a.app.db()).await.unwrap();
+    assert_eq!(stored, 0, "nothing refused is kept");
+
+    // Accepted: a PNG.
+    let res = a.lead.upload("/settings/logo", "file", "acme.png", "image/png", crate::support::PNG).await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
+    let settings = a.lead.get("/settings").await;
+    assert!(settings.body.contains("acme.png") && settings.body.contains("src=\"/settings/logo\""), "{}", settings.body);
+    for page in [format!("/ack/{token}"), format!("/p/{slug}")] {
+        let res = anon.get(&page).await;
+        let srcs: Vec<String> = res.html().select(&scraper::Selector::parse("img.org-logo").unwrap()).filter_map(|i| i.value().attr("src").map(str::to_string)).collect();
+        assert_eq!(srcs, vec![format!("{page}/logo")], "{page}");
+        let img = anon.get(&format!("{page}/logo")).await;
+        assert_eq!(img.status, StatusCode::OK, "{page}/logo");
+        assert_eq!(img.header("content-type"), "image/png");
+        assert!(img.header("content-disposition").starts_with("attachment"), "{}", img.header("content-disposition"));
+        assert_eq!(img.header("x-content-type-options"), "nosniff");
+        assert_eq!(img.header("content-length"), crate::support::PNG.len().to_string());
+    }
+
+    // Another organisation's personal link shows that organisation's (none).
+    let other_owner = a.app.user("owner@other.example", "Other Owner").await;
+    let other = a.app.org("Other Ltd", other_owner).await;
+    let other_policy = a.app.policy(other, "Other policy", PolicyKind::TopicSpecific, false).await;
+    let ov = a.app.draft(other, other_policy, "# Other", None, Bump::Major).await;
+    a.app.sign(other, ov, other_owner, true).await;
+    let other_reader = a.app.person(other, "Other reader", "reader@other.example", false).await;
+    let (_, other_token) = a.app.campaign(other, ov, other_reader).await;
+    let res = anon.get(&format!("/ack/{other_token}")).await;
+    assert!(res.body.contains("Other Ltd") && !res.body.contains("org-logo"), "{}", res.body);
+    assert_eq!(anon.get(&format!("/ack/{other_token}/logo")).await.status, StatusCode::NOT_FOUND);
+
+    // Removed: gone from the pages and the address.
+    let res = a.lead.post("/settings/logo/remove", &[]).await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER);
+    assert_eq!(anon.get(&format!("/ack/{token}/logo")).await.status, StatusCode::NOT_FOUND);
+    assert!(!anon.get(&format!("/ack/{token}")).await.body.contains("org-logo"));
+    let actions: Vec<String> = sqlx::query_scalar("SELECT action FROM audit_log WHERE org_id = $1 AND action LIKE 'organisation.logo%' ORDER BY seq")
+        .bind(a.org.0)
+        .fetch_all(a.app.db())
+        .await
+        .unwrap();
+    assert_eq!(actions, vec!["organisation.logo_set", "organisation.logo_removed"]);
+}

@@ -104,6 +104,8 @@ const PAGES: &[(&str, Option<&str>)] = &[
 const OUTSIDE: &[&str] = &[
     "/healthz", "/readyz", "/static/{file}", "/", "/signup", "/signup/{token}", "/login", "/invite/{token}",
     "/accept-role/{token}", "/ack/{token}", "/ack/{token}/document", "/p/{slug}", "/p/{slug}/document",
+    // The logo: one row by key, whatever the size.
+    "/ack/{token}/logo", "/p/{slug}/logo", "/settings/logo",
 ];
 
 /// An organisation generated at `people` people, with an owner signed in and

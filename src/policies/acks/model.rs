@@ -230,6 +230,8 @@ pub struct LinkTarget {
     pub person_end_date: Option<NaiveDate>,
     pub policy_version_id: VersionId,
     pub expires_at: DateTime<Utc>,
+    /// The organisation has a logo (served at `/ack/{token}/logo`).
+    pub has_logo: bool,
 }
 
 pub async fn by_token(db: &PgPool, token: &str) -> AppResult<LinkTarget> {
@@ -239,7 +241,8 @@ pub async fn by_token(db: &PgPool, token: &str) -> AppResult<LinkTarget> {
     sqlx::query_as!(
         LinkTarget,
         r#"SELECT r.org_id AS "org_id: OrgId", o.name AS org_name, r.person_id AS "person_id: PersonId", p.name AS person_name, p.end_date AS person_end_date,
-                c.policy_version_id AS "policy_version_id: VersionId", r.expires_at
+                c.policy_version_id AS "policy_version_id: VersionId", r.expires_at,
+                EXISTS (SELECT 1 FROM org_logos l WHERE l.org_id = r.org_id) AS "has_logo!"
            FROM ack_requests r
            JOIN organisations o ON o.id = r.org_id
            JOIN people p ON p.org_id = r.org_id AND p.id = r.person_id

@@ -26,6 +26,7 @@ pub fn routes(r: Routes) -> Routes {
         .get("/ack/{token}", Access::Public, ack_page)
         .post("/ack/{token}", Access::Public, ack_by_link)
         .get("/ack/{token}/document", Access::Public, ack_document)
+        .get("/ack/{token}/logo", Access::Public, ack_logo)
         .get("/acknowledgements/import", Can(ManagePolicies), imports::page::<Acknowledgements>)
         .get("/acknowledgements/import/template.csv", Can(ManagePolicies), imports::template::<Acknowledgements>)
         .post_upload(
@@ -67,6 +68,7 @@ struct AckPage {
     layout: Layout,
     token: String,
     org_name: String,
+    has_logo: bool,
     person_name: String,
     v: Version,
     text_html: Option<String>,
@@ -97,6 +99,7 @@ fn ack_view(visitor: &Visitor, token: String, target: acks::LinkTarget, v: Versi
         layout: Layout::basic(visitor, format!("{} v{}", v.policy_title, v.number())),
         token,
         org_name: target.org_name,
+        has_logo: target.has_logo,
         person_name: target.person_name,
         text_html: v.body_markdown.as_deref().map(markdown::render),
         v,
@@ -127,6 +130,12 @@ async fn ack_by_link(State(state): State<AppState>, visitor: Visitor, crate::web
     acks::acknowledge(&mut tx, &actor, now, target.org_id, target.person_id, v.id, Method::Link, &visitor.client_addr, &user_agent(&headers)).await?;
     tx.commit().await?;
     Ok(ack_view(&visitor, token, target, v, LinkState::Done, Some(now)))
+}
+
+/// The organisation's logo, for the page of a personal link.
+async fn ack_logo(State(state): State<AppState>, crate::web::Segment(token): crate::web::Segment) -> AppResult<Response> {
+    let target = acks::by_token(&state.db, &token).await?;
+    crate::orgs::logo::response(&state.db, target.org_id).await
 }
 
 /// Streams a version's document file as an attachment.

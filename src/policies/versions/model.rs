@@ -703,13 +703,15 @@ pub async fn record_paper_approval(conn: &mut PgConnection, actor: &Actor, now: 
 }
 
 /// The newest signed version of a public policy, found by its public
-/// address, with the organisation it belongs to (its id and name).
-pub async fn public_version(db: &PgPool, slug: &str) -> AppResult<(OrgId, String, Version)> {
+/// address, with the organisation it belongs to (its id and name, and
+/// whether it has a logo).
+pub async fn public_version(db: &PgPool, slug: &str) -> AppResult<(OrgId, String, bool, Version)> {
     if slug.len() > 100 {
         return Err(AppError::NotFound);
     }
     let found = sqlx::query!(
-        r#"SELECT p.org_id AS "org_id: OrgId", v.id AS "version_id: VersionId", o.name AS org_name FROM policies p
+        r#"SELECT p.org_id AS "org_id: OrgId", v.id AS "version_id: VersionId", o.name AS org_name,
+                  EXISTS (SELECT 1 FROM org_logos l WHERE l.org_id = p.org_id) AS "has_logo!" FROM policies p
            JOIN organisations o ON o.id = p.org_id
            JOIN policy_versions v ON v.org_id = p.org_id AND v.policy_id = p.id AND v.approved_at IS NOT NULL
           WHERE p.public_slug = $1
@@ -719,7 +721,7 @@ pub async fn public_version(db: &PgPool, slug: &str) -> AppResult<(OrgId, String
     .fetch_optional(db)
     .await?
     .ok_or(AppError::NotFound)?;
-    Ok((found.org_id, found.org_name, version(db, found.org_id, found.version_id).await?))
+    Ok((found.org_id, found.org_name, found.has_logo, version(db, found.org_id, found.version_id).await?))
 }
 
 #[cfg(test)]

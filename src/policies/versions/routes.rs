@@ -46,6 +46,7 @@ pub fn routes(r: Routes) -> Routes {
         .post("/policies/versions/{id}/addenda", Can(ViewPolicies), add_addendum)
         .get("/p/{slug}", Access::Public, public_page)
         .get("/p/{slug}/document", Access::Public, public_document)
+        .get("/p/{slug}/logo", Access::Public, public_logo)
 }
 
 // ---------- the register ----------
@@ -799,16 +800,18 @@ async fn sign_version(State(state): State<AppState>, me: Member, Id(id): Id<Vers
 struct PublicPage {
     layout: Layout,
     org_name: String,
+    has_logo: bool,
     slug: String,
     v: Version,
     text_html: Option<String>,
 }
 
 async fn public_page(State(state): State<AppState>, visitor: Visitor, crate::web::Segment(slug): crate::web::Segment) -> AppResult<PublicPage> {
-    let (_, org_name, v) = model::public_version(&state.db, &slug).await?;
+    let (_, org_name, has_logo, v) = model::public_version(&state.db, &slug).await?;
     Ok(PublicPage {
         layout: Layout::basic(&visitor, format!("{org_name}: {}", v.policy_title)),
         org_name,
+        has_logo,
         slug,
         text_html: v.body_markdown.as_deref().map(markdown::render),
         v,
@@ -816,7 +819,13 @@ async fn public_page(State(state): State<AppState>, visitor: Visitor, crate::web
 }
 
 async fn public_document(State(state): State<AppState>, crate::web::Segment(slug): crate::web::Segment) -> AppResult<Response> {
-    let (org_id, _, v) = model::public_version(&state.db, &slug).await?;
+    let (org_id, _, _, v) = model::public_version(&state.db, &slug).await?;
     crate::policies::document_response(&state, org_id, &v).await
+}
+
+/// The organisation's logo, for a published policy's page.
+async fn public_logo(State(state): State<AppState>, crate::web::Segment(slug): crate::web::Segment) -> AppResult<Response> {
+    let (org_id, _, _, _) = model::public_version(&state.db, &slug).await?;
+    crate::orgs::logo::response(&state.db, org_id).await
 }
 
