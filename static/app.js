@@ -1,6 +1,7 @@
 // Mandate's only script. Everything works without it; it adds:
 // 1. a question before destructive actions (forms marked data-confirm);
-// 2. a progress bar for uploads (forms marked data-upload="progress").
+// 2. a progress bar for uploads (forms marked data-upload="progress");
+// 3. print buttons (marked data-print, hidden until this script shows them).
 document.addEventListener("submit", function (event) {
   var form = event.target;
   if (!form.getAttribute) return;
@@ -55,3 +56,10 @@ function upload(form) {
   if (button) button.disabled = true;
   xhr.send(new FormData(form));
 }
+
+document.addEventListener("DOMContentLoaded", function () {
+  document.querySelectorAll("button[data-print]").forEach(function (b) {
+    b.hidden = false;
+    b.addEventListener("click", function () { window.print(); });
+  });
+});

@@ -1119,3 +1119,95 @@ async fn widths_walk(c: &Client, base: &str, logins: &[mandate::demo::DemoLogin]
     }
     Ok(())
 }
+
+/// A signed policy version, signed-off minutes and the interview card as
+/// they print on A4 (print media, 180 mm of text width): the controls are
+/// gone, the signatures and dates are there, nothing runs off the page,
+/// and the PDF Chromium prints is a few pages long. The PDFs and a picture
+/// of each go to target/screenshots/print/.
+#[sqlx::test]
+async fn a_signed_version_signed_minutes_and_the_interview_card_print_on_a4(db: PgPool) {
+    let (_driver, driver_port) = start_driver().await;
+    let (addr, logins, _) = start_server_with(db.clone(), true).await;
+    let version: uuid::Uuid = sqlx::query_scalar(
+        "SELECT v.id FROM policy_versions v JOIN policies p ON p.org_id = v.org_id AND p.id = v.policy_id
+          WHERE p.kind = 'is_policy' AND v.approved_at IS NOT NULL ORDER BY v.major DESC, v.minor DESC LIMIT 1",
+    )
+    .fetch_one(&db)
+    .await
+    .unwrap();
+    let meeting: uuid::Uuid = sqlx::query_scalar("SELECT id FROM meetings WHERE signed_off_at IS NOT NULL ORDER BY held_on DESC LIMIT 1").fetch_one(&db).await.unwrap();
+    let base = format!("http://{addr}");
+    let c = browser(driver_port).await;
+    let pages = [
+        ("policy-version", format!("/policies/versions/{version}"), ".card.signed", 4),
+        ("signed-minutes", format!("/meetings/{meeting}"), ".card.signed", 4),
+        ("interview-card", "/leadership".to_string(), ".prep", 1),
+    ];
+    let result = print_walk(&c, &base, logins.iter().find(|l| l.role == mandate::auth::policy::Role::Executive).unwrap(), &pages).await;
+    finish(c, "failure-print", result).await;
+}
+
+async fn print_walk(c: &Client, base: &str, login: &mandate::demo::DemoLogin, pages: &[(&str, String, &str, usize)]) -> Result<(), String> {
+    use base64::Engine;
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/screenshots/print");
+    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+    sign_in(c, base, login).await;
+    // 180 mm (A4's 210 mm less the margins) at 96 dots per inch.
+    c.set_window_size(680, 1000).await.map_err(|e| e.to_string())?;
+    for (name, path, signature, max_pages) in pages {
+        c.goto(&format!("{base}{path}")).await.map_err(|e| format!("{path}: {e}"))?;
+        let shown = |css: &str| format!("return Array.from(document.querySelectorAll('{css}')).filter(e => getComputedStyle(e).display !== 'none' && e.getClientRects().length > 0).length;");
+        // On screen the print button is there (the script shows it).
+        let buttons = c.execute(&shown("button[data-print]"), vec![]).await.map_err(|e| e.to_string())?;
+        if buttons != serde_json::json!(1) {
+            return Err(format!("{path}: {buttons} print buttons on screen"));
+        }
+        c.issue_cmd(Cdp { cmd: "Emulation.setEmulatedMedia", params: serde_json::json!({ "media": "print" }) }).await.map_err(|e| e.to_string())?;
+        for hidden in ["header nav", "main form", "main button", ".tabs", ".crumbs", ".no-print"] {
+            let n = c.execute(&shown(hidden), vec![]).await.map_err(|e| e.to_string())?;
+            if n != serde_json::json!(0) {
+                return Err(format!("{path}: {n} '{hidden}' shown on paper"));
+            }
+        }
+        let block = c
+            .execute(&format!("const e = document.querySelector('{signature}'); return e && getComputedStyle(e).display !== 'none' ? e.innerText : null;"), vec![])
+            .await
+            .map_err(|e| e.to_string())?;
+        let block = block.as_str().ok_or_else(|| format!("{path}: no {signature} on paper"))?.to_string();
+        let dated = block.as_bytes().windows(10).any(|w| {
+            w.iter().enumerate().all(|(i, b)| if i == 4 || i == 7 { *b == b'-' } else { b.is_ascii_digit() })
+        });
+        if !dated {
+            return Err(format!("{path}: {signature} on paper carries no date: {block}"));
+        }
+        if *signature == ".card.signed" && !block.contains(" by ") && !block.starts_with("By") && !block.contains("\nBy") {
+            return Err(format!("{path}: the signature on paper names nobody: {block}"));
+        }
+        let org = c.execute(&shown(".print-org"), vec![]).await.map_err(|e| e.to_string())?;
+        if org != serde_json::json!(1) {
+            return Err(format!("{path}: the organisation's name is not on paper"));
+        }
+        let fits = c.execute("return document.documentElement.scrollWidth <= window.innerWidth;", vec![]).await.map_err(|e| e.to_string())?;
+        if fits != serde_json::Value::Bool(true) {
+            return Err(format!("{path}: runs off the side of an A4 page"));
+        }
+        std::fs::write(dir.join(format!("{name}.png")), c.screenshot().await.map_err(|e| e.to_string())?).map_err(|e| e.to_string())?;
+        let pdf = c
+            .issue_cmd(Cdp { cmd: "Page.printToPDF", params: serde_json::json!({ "preferCSSPageSize": true, "paperWidth": 8.27, "paperHeight": 11.69 }) })
+            .await
+            .map_err(|e| e.to_string())?;
+        let pdf = base64::engine::general_purpose::STANDARD.decode(pdf["data"].as_str().unwrap_or("")).map_err(|e| e.to_string())?;
+        std::fs::write(dir.join(format!("{name}.pdf")), &pdf).map_err(|e| e.to_string())?;
+        let page_count = pdf.windows(12).filter(|w| w.starts_with(b"/Type /Page") && w[11] != b's').count();
+        if !pdf.starts_with(b"%PDF") || page_count == 0 || page_count > *max_pages {
+            return Err(format!("{path}: printed {page_count} A4 pages (at most {max_pages} expected)"));
+        }
+        // A4 portrait: 595 x 842 points.
+        if !pdf.windows(19).any(|w| w == b"/MediaBox [0 0 595 " || w.starts_with(b"/MediaBox [0 0 594.")) {
+            return Err(format!("{path}: the PDF's pages are not A4"));
+        }
+        c.issue_cmd(Cdp { cmd: "Emulation.setEmulatedMedia", params: serde_json::json!({ "media": "" }) }).await.map_err(|e| e.to_string())?;
+    }
+    Ok(())
+}
