@@ -104,6 +104,7 @@ pub fn describe(action: &str) -> &str {
         "meeting.created" => "recorded a meeting",
         "meeting.updated" => "updated a meeting",
         "meeting.signed_off" => "signed off meeting minutes",
+        "meeting.signed_off_on_paper" => "recorded meeting minutes signed off on paper",
         "meeting.addendum_added" => "added an addendum to signed-off minutes",
         "policy_version.addendum_added" => "added an addendum to a signed policy version",
         "action.created" => "added an action item",

@@ -198,6 +198,14 @@ pub fn may_act_as_person(role: Role, is_that_person: bool) -> bool {
     is_that_person && role != Role::Auditor
 }
 
+/// Recording a leader's signature given on paper before Mandate (a policy
+/// approval, minutes signed off): a member of top management vouches for
+/// it, signed in as themselves; nobody else makes a record count as signed
+/// by top management.
+pub fn may_record_paper_signature(role: Role, is_top_management: bool) -> bool {
+    may_act_as_person(role, is_top_management)
+}
+
 /// Linking evidence to a record: answering an auditor's request is for
 /// those who answer requests; any other record takes what editing the item takes.
 pub fn may_link_to(role: Role, kind_is_request: bool) -> bool {

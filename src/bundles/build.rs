@@ -244,7 +244,9 @@ fn record_files() -> Vec<(&'static str, &'static str, &'static [&'static str], S
                         array_to_string(m.inputs, '; '), m.minutes, m.decisions,
                         CASE WHEN m.signed_off_at < p.cut THEN COALESCE(m.signed_off_name, '') ELSE '' END,
                         CASE WHEN m.signed_off_at < p.cut THEN COALESCE(m.signed_off_title, '') ELSE '' END,
-                        CASE WHEN m.signed_off_at < p.cut THEN COALESCE('signed in as ' || su.email, '') ELSE '' END,
+                        CASE WHEN m.signed_off_at < p.cut THEN
+                             COALESCE('on paper, recorded in Mandate by ' || ru.email || ' on ' || to_char(m.signed_off_recorded_at AT TIME ZONE 'UTC', 'YYYY-MM-DD'),
+                                      'signed in as ' || su.email, '') ELSE '' END,
                         COALESCE({}, ''),
                         array_to_string(CASE WHEN m.signed_off_at < p.cut THEN
                             ARRAY(SELECT pin.item_title || COALESCE(' (revision ' || r.number || ', ' || r.filename || ', SHA-256 ' || encode(r.sha256, 'hex') || ')', '')
@@ -258,9 +260,10 @@ fn record_files() -> Vec<(&'static str, &'static str, &'static [&'static str], S
                                    WHERE l.org_id = m.org_id AND l.target_kind = 'meeting' AND l.target_id = m.id AND l.linked_at < p.cut ORDER BY i.title, i.id)
                         END, '; '),
                         array_to_string({}, E'\n')
-                   FROM p JOIN meetings_on(p.org, p.cut) m ON m.org_id = p.org AND m.created_at < p.cut
+                   FROM p JOIN meetings_known_on(p.org, p.cut) m ON m.org_id = p.org AND m.created_at < p.cut
                    LEFT JOIN people_on(p.org, p.cut) c ON c.org_id = m.org_id AND c.id = m.chair_id
                    LEFT JOIN users su ON su.id = m.signed_off_by
+                   LEFT JOIN users ru ON ru.id = m.signed_off_recorded_by
                   ORDER BY COALESCE(m.held_on, m.planned_on), m.title",
                 ts("CASE WHEN m.signed_off_at < p.cut THEN m.signed_off_at END"),
                 crate::addenda::lines_sql("meeting", "m.org_id", "m.id", Some("p.cut"))
@@ -275,7 +278,7 @@ fn record_files() -> Vec<(&'static str, &'static str, &'static [&'static str], S
                         COALESCE(m.title || COALESCE(' (' || m.held_on::text || ')', ''), pol.title || ' v' || v.major || '.' || v.minor, ''),
                         {}, a.author_name, a.author_title, COALESCE('signed in as ' || u.email, ''), a.body
                    FROM p JOIN addenda a ON a.org_id = p.org AND a.written_at < p.cut
-                   LEFT JOIN meetings_on(p.org, p.cut) m ON a.target_kind = 'meeting' AND m.org_id = a.org_id AND m.id = a.target_id
+                   LEFT JOIN meetings_known_on(p.org, p.cut) m ON a.target_kind = 'meeting' AND m.org_id = a.org_id AND m.id = a.target_id
                    LEFT JOIN policy_versions v ON a.target_kind = 'policy_version' AND v.org_id = a.org_id AND v.id = a.target_id
                    LEFT JOIN policies_on(p.org, p.cut) pol ON pol.org_id = v.org_id AND pol.id = v.policy_id
                    LEFT JOIN users u ON u.id = a.written_by
@@ -292,7 +295,7 @@ fn record_files() -> Vec<(&'static str, &'static str, &'static [&'static str], S
                         CASE WHEN a.closed_at < p.cut THEN a.status ELSE 'open' END, CASE WHEN a.closed_at < p.cut THEN a.closing_note ELSE '' END,
                         COALESCE({}, '')
                    FROM p JOIN action_items_on(p.org, p.cut) a ON a.org_id = p.org AND a.created_at < p.cut
-                   LEFT JOIN meetings_on(p.org, p.cut) m ON m.org_id = a.org_id AND m.id = a.meeting_id
+                   LEFT JOIN meetings_known_on(p.org, p.cut) m ON m.org_id = a.org_id AND m.id = a.meeting_id
                    LEFT JOIN people_on(p.org, p.cut) o ON o.org_id = a.org_id AND o.id = a.owner_id
                   ORDER BY a.due_on NULLS LAST, a.title",
                 ts("CASE WHEN a.closed_at < p.cut THEN a.closed_at END")

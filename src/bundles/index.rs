@@ -70,6 +70,8 @@ struct MeetingRow {
     signed_off_name: Option<String>,
     signed_off_title: Option<String>,
     signed_off_account: Option<String>,
+    /// Signed off on paper: the account that recorded it.
+    signed_off_recorded_account: Option<String>,
     item_id: Option<EvidenceId>,
     /// The item's title now (it names the file in the bundle).
     item_title: Option<String>,
@@ -91,9 +93,10 @@ async fn meetings<W: AsyncWrite + Unpin>(tx: &mut Transaction<'static, Postgres>
                 CASE WHEN m.signed_off_at < $2 THEN m.signed_off_name END AS signed_off_name,
                 CASE WHEN m.signed_off_at < $2 THEN m.signed_off_title END AS signed_off_title,
                 CASE WHEN m.signed_off_at < $2 THEN (SELECT u.email FROM users u WHERE u.id = m.signed_off_by) END AS signed_off_account,
+                CASE WHEN m.signed_off_at < $2 THEN (SELECT u.email FROM users u WHERE u.id = m.signed_off_recorded_by) END AS signed_off_recorded_account,
                 e.item_id AS "item_id?: EvidenceId", i.title AS "item_title?", e.shown_title AS "shown_title?", i.external_url AS "external_url?",
                 e.number AS "number?", e.filename AS "filename?"
-           FROM meetings_on($1, $2) m
+           FROM meetings_known_on($1, $2) m
            LEFT JOIN LATERAL (
                 SELECT p.item_id, p.item_title AS shown_title, r.number, r.filename
                   FROM evidence_pins p LEFT JOIN evidence_revisions r ON r.org_id = p.org_id AND r.id = p.revision_id
@@ -131,7 +134,7 @@ async fn meetings<W: AsyncWrite + Unpin>(tx: &mut Transaction<'static, Postgres>
                 (Some(at), name) => format!(
                     "{} by {}",
                     at.format("%Y-%m-%d"),
-                    esc(&byline(name.as_deref(), r.signed_off_title.as_deref(), Via::from_parts(r.signed_off_account.as_deref(), None)))
+                    esc(&byline(name.as_deref(), r.signed_off_title.as_deref(), Via::paper_or(r.signed_off_recorded_account.as_deref(), r.signed_off_account.as_deref())))
                 ),
                 _ => "<span class=\"muted\">not signed off</span>".into(),
             };
@@ -175,7 +178,7 @@ async fn addenda<W: AsyncWrite + Unpin>(tx: &mut Transaction<'static, Postgres>,
                      ELSE 'Policy: ' || pol.title || ' v' || v.major || '.' || v.minor END AS "record!",
                 a.written_at, a.author_name, a.author_title, u.email AS "account?", a.body
            FROM addenda a
-           LEFT JOIN meetings_on($1, $2) m ON a.target_kind = 'meeting' AND m.org_id = a.org_id AND m.id = a.target_id
+           LEFT JOIN meetings_known_on($1, $2) m ON a.target_kind = 'meeting' AND m.org_id = a.org_id AND m.id = a.target_id
            LEFT JOIN policy_versions v ON a.target_kind = 'policy_version' AND v.org_id = a.org_id AND v.id = a.target_id
            LEFT JOIN policies_on($1, $2) pol ON pol.org_id = v.org_id AND pol.id = v.policy_id
            LEFT JOIN users u ON u.id = a.written_by

@@ -622,10 +622,12 @@ async fn read(tx: &mut Transaction<'static, Postgres>, org_id: OrgId, as_of: Nai
         Meeting,
         r#"SELECT m.id AS "id!: MeetingId", m.title AS "title!", m.kind AS "kind!", m.planned_on, m.held_on, c.name AS "chair_name?",
                 (btrim(m.minutes) <> '' OR EXISTS (SELECT 1 FROM evidence_links_on($1, $3) l WHERE l.org_id = m.org_id AND l.target_kind = 'meeting'
-                                                     AND l.target_id = m.id AND l.linked_at < $3)) AS "has_minutes!",
+                                                     AND l.target_id = m.id AND l.linked_at < $3)
+                 -- Signed off on paper: the minutes existed when the chair signed them.
+                 OR (m.signed_off_recorded_at IS NOT NULL AND m.signed_off_at < $3)) AS "has_minutes!",
                 EXISTS (SELECT 1 FROM people_on($1, $3) p WHERE p.org_id = m.org_id AND p.id = ANY(m.attendee_ids || m.chair_id) AND (p.id IN (SELECT top_management_as_of($1, $3)))) AS "top_present!",
                 (m.signed_off_at IS NOT NULL AND m.signed_off_at < $3) AS "signed!", m.decisions AS "decisions!", m.inputs AS "inputs!"
-           FROM meetings_on($1, $3) m LEFT JOIN people_on($1, $3) c ON c.org_id = m.org_id AND c.id = m.chair_id
+           FROM meetings_known_on($1, $3) m LEFT JOIN people_on($1, $3) c ON c.org_id = m.org_id AND c.id = m.chair_id
           WHERE m.org_id = $1 AND m.created_at < $3 AND $2::date IS NOT NULL
           ORDER BY COALESCE(m.held_on, m.planned_on) DESC NULLS LAST, m.created_at DESC"#,
         org,
@@ -639,7 +641,7 @@ async fn read(tx: &mut Transaction<'static, Postgres>, org_id: OrgId, as_of: Nai
         Action,
         r#"SELECT a.id AS "id!: ActionItemId", a.title AS "title!", m.title AS "meeting_title?", o.name AS "owner_name?", a.due_on
            FROM action_items_on($1, $3) a
-           LEFT JOIN meetings_on($1, $3) m ON m.org_id = a.org_id AND m.id = a.meeting_id
+           LEFT JOIN meetings_known_on($1, $3) m ON m.org_id = a.org_id AND m.id = a.meeting_id
            LEFT JOIN people_on($1, $3) o ON o.org_id = a.org_id AND o.id = a.owner_id
           WHERE a.org_id = $1 AND a.created_at < $3 AND (a.status = 'open' OR a.closed_at IS NULL OR a.closed_at >= $3) AND $2::date IS NOT NULL
           ORDER BY a.due_on NULLS LAST, a.title"#,

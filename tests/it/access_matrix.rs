@@ -268,6 +268,9 @@ const TABLE: &[Row] = &[
                                         Some(["login","404", "404", "403", "403", "403", "404", "orgs"])),
     ("POST", "/meetings/{id}/sign-off",      ["login","403", "403", "303", "403", "403", "403", "orgs"],
                                         Some(["login","404", "404", "404", "404", "404", "404", "orgs"])),
+    // A sign-off given on paper: recorded only by a member of top management, as themselves.
+    ("POST", "/meetings/{id}/paper",         ["login","403", "403", "303", "403", "403", "403", "orgs"],
+                                        Some(["login","404", "404", "404", "404", "404", "404", "orgs"])),
     // Addenda to signed-off minutes: owners and ISMS leads, and the chair (the executive's own directory entry).
     ("POST", "/meetings/{id}/addenda",       ["login","303", "303", "303", "403", "403", "303", "orgs"],
                                         Some(["login","404", "404", "404", "404", "404", "404", "orgs"])),
@@ -394,6 +397,8 @@ struct Tenant {
     signed_meeting: Uuid,
     /// Held with minutes and chaired by `appointer`, one per principal to sign off.
     sign_meetings: HashMap<P, Uuid>,
+    /// The same, one per principal to record as signed off on paper.
+    paper_meetings: HashMap<P, Uuid>,
     action: Uuid,
     decision: Uuid,
     communication: Uuid,
@@ -531,9 +536,10 @@ async fn tenant(app: &TestApp, name: &str, owner: Uuid) -> Tenant {
     let action = app.action_item(org, meeting, "Follow up", Some(holder), Some("2026-12-01")).await;
     let signed_meeting = app.meeting(org, "Signed review", appointer, "2026-09-01", "Minutes.").await;
     app.sign_meeting(org, signed_meeting, "Chief Executive").await;
-    let (mut sign_meetings, mut answer_asks) = (HashMap::new(), HashMap::new());
+    let (mut sign_meetings, mut paper_meetings, mut answer_asks) = (HashMap::new(), HashMap::new(), HashMap::new());
     for p in PRINCIPALS {
         sign_meetings.insert(p, app.meeting(org, &format!("Review {p:?}"), appointer, "2026-10-01", "Minutes.").await);
+        paper_meetings.insert(p, app.meeting(org, &format!("Paper review {p:?}"), appointer, "2026-10-01", "Minutes.").await);
         answer_asks.insert(p, app.ask(org, appointer, &format!("Ask {p:?}"), Some("2026-11-30")).await);
     }
     let decision = app.decision(org, "Security budget", Some(appointer), Some("2026-09-01")).await;
@@ -553,6 +559,7 @@ async fn tenant(app: &TestApp, name: &str, owner: Uuid) -> Tenant {
         meeting,
         signed_meeting,
         sign_meetings,
+        paper_meetings,
         action,
         decision,
         communication,
@@ -667,6 +674,7 @@ fn fill(path: &str, t: &Tenant, p: P) -> String {
         _ if path.starts_with("/training/modules/") => t.module,
         _ if path.starts_with("/evidence/") => t.evidence,
         "/meetings/{id}/sign-off" => t.sign_meetings[&p],
+        "/meetings/{id}/paper" => t.paper_meetings[&p],
         "/meetings/{id}/addenda" => t.signed_meeting,
         _ if path.starts_with("/meetings/") => t.meeting,
         _ if path.starts_with("/actions/") => t.action,
@@ -719,6 +727,7 @@ fn form_for(path: &str, t: &Tenant, p: P) -> Vec<(String, String)> {
         "/policies/{id}" => vec![("title", "Information security policy".into()), ("kind", "is_policy".into()), ("review_months", "12".into()), ("audience", "all_staff".into()), ("public", "on".into())],
         "/policies/versions/{id}" => vec![("change_summary", format!("by {p:?}")), ("body_markdown", "# Draft\n\nText.".into())],
         "/policies/versions/{id}/paper" => vec![("approved_on", "2026-10-01".into()), ("approver_id", t.appointer.to_string())],
+        "/meetings/{id}/paper" => vec![("signed_on", "2026-10-05".into())],
         "/policies/versions/{id}/sign" => {
             vec![("password", crate::support::PASSWORD.into()), ("document_sha", hex::encode(<sha2::Sha256 as sha2::Digest>::digest(PDF)))]
         }

@@ -593,6 +593,79 @@ async fn a_paper_approval_counts_from_its_own_day_and_shows_as_such(db: PgPool) 
     assert_eq!(lead.post(&url, &[("approved_on", "2025-06-01"), ("approver_id", &ceo.to_string())]).await.status, StatusCode::UNPROCESSABLE_ENTITY);
 }
 
+/// A management review held before Mandate, its minutes signed off on
+/// paper: the ISMS lead records the meeting (and edits it: history is kept),
+/// but only a member of top management, signed in as themselves, records
+/// the chair's paper sign-off. It then counts from its own days (as-of views
+/// too), shows everywhere as signed on paper, by which account and when,
+/// and the record is final.
+#[sqlx::test]
+async fn minutes_signed_off_on_paper_count_from_their_own_day_and_show_as_such(db: PgPool) {
+    let app = TestApp::new(db).await;
+    let owner = app.user("owner@acme.example", "Owner").await;
+    let org = app.org("Acme", owner).await;
+    let ceo = staff(&app, org, "Cee Eo", true, "2015-01-01").await;
+    let mut lead = lead_of(&app, org).await;
+    let all_inputs: Vec<(&str, &str)> = mandate::leadership::meetings::model::INPUTS.iter().map(|(k, _)| ("inputs", *k)).collect();
+    let ceo_s = ceo.to_string();
+    let mut fields = vec![("kind", "management_review"), ("title", "Management review 2025"), ("held_on", "2025-03-10"), ("chair_id", ceo_s.as_str()), ("attendees", ceo_s.as_str())];
+    fields.extend(all_inputs.iter().copied());
+    let res = lead.post("/meetings", &fields).await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
+    let meeting = res.location().trim_start_matches("/meetings/").to_string();
+    // Edited later the same day: its history now says it had no minutes before.
+    app.clock.advance(chrono::Duration::minutes(10));
+    fields.push(("minutes", "Minutes as signed on paper: objectives reviewed, budget approved."));
+    assert_eq!(lead.post(&format!("/meetings/{meeting}"), &fields).await.status, StatusCode::SEE_OTHER);
+    assert!(rules_on(&app, org, day("2025-06-01")).await.contains(&"no_management_review"), "recorded today, it did not exist then");
+
+    let url = format!("/meetings/{meeting}/paper");
+    let page = lead.get(&format!("/meetings/{meeting}")).await;
+    assert!(!page.has(&format!("form[action='{url}']")) && page.body.contains("ask a member of top management"), "not offered to the ISMS lead");
+    assert_eq!(lead.post(&url, &[("signed_on", "2025-03-20")]).await.status, StatusCode::FORBIDDEN);
+    let ceo_user = app.user("ceo@acme.example", "Cee Eo").await;
+    app.member(org, ceo_user, Role::Executive).await;
+    app.link(org, ceo, ceo_user).await;
+    let mut leader = app.signed_in(ceo_user, Some(org)).await;
+    assert!(leader.get(&format!("/meetings/{meeting}")).await.has(&format!("form[action='{url}']")), "offered to a member of top management");
+
+    // Refused: the future, before the meeting, no day; nothing is recorded.
+    for (when, says) in [("2027-01-01", "in the past"), ("2025-03-01", "after the meeting"), ("", "Enter the day")] {
+        let res = leader.post(&url, &[("signed_on", when)]).await;
+        assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY, "{when}");
+        assert!(res.texts("#f-signed_on-error").concat().contains(says), "{when}: {:?}", res.texts("#f-signed_on-error"));
+    }
+    let ok = leader.post(&url, &[("signed_on", "2025-03-20")]).await;
+    assert_eq!(ok.status, StatusCode::SEE_OTHER, "{}", ok.body);
+
+    // Shown as signed on paper, by whom it was recorded and when; never as signed in Mandate.
+    let page = lead.get(&format!("/meetings/{meeting}")).await;
+    let card = page.texts("section.signed").concat();
+    assert!(card.contains("on paper") && card.contains("Cee Eo") && card.contains("2025-03-20") && card.contains("Recorded in Mandate by ceo@acme.example on 2026-11-02"), "{card}");
+    assert!(!card.contains("signed in as"), "{card}");
+    assert!(lead.get("/meetings").await.body.contains("signed off on paper"));
+    let csv = lead.get("/meetings.csv").await.body;
+    assert!(csv.contains("on paper, recorded in Mandate by ceo@acme.example"), "{csv}");
+
+    // It counts on its own days, views of past days included, though edited since it was entered.
+    assert!(!rules_on(&app, org, day("2025-06-01")).await.iter().any(|r| *r == "no_management_review" || *r == "review_without_minutes"));
+    assert!(rules_on(&app, org, day("2025-03-05")).await.contains(&"no_management_review"), "not held yet");
+    // Final: no edit, no second sign-off.
+    assert_eq!(lead.post(&format!("/meetings/{meeting}"), &fields).await.status, StatusCode::CONFLICT);
+    assert_eq!(leader.post(&url, &[("signed_on", "2025-03-20")]).await.status, StatusCode::UNPROCESSABLE_ENTITY);
+    // The audit log and a bundle say how it was given.
+    let log = lead.get("/audit").await;
+    assert!(log.texts("table.log tbody tr").iter().any(|r| r.contains("recorded meeting minutes signed off on paper") && r.contains("2025-03-20")), "{}", log.texts("table.log tbody tr").join("\n"));
+    let params = mandate::bundles::manifest::Params { as_of: day("2025-06-01"), period_from: None, period_to: None };
+    let mut out = Vec::new();
+    mandate::bundles::build::build(app.db(), &app.state.store, org, &params, app.state.clock.now(), &Default::default(), &mut out).await.unwrap();
+    let files = crate::bundles::entries(&crate::bundles::temp_zip(&out)).await;
+    let csv = String::from_utf8(files["records/meetings.csv"].clone()).unwrap();
+    assert!(csv.contains("Management review 2025") && csv.contains("on paper, recorded in Mandate by ceo@acme.example on 2026-11-02"), "{csv}");
+    let index = String::from_utf8(files["index.html"].clone()).unwrap();
+    assert!(index.contains("2025-03-20 by Cee Eo, on paper, recorded in Mandate by ceo@acme.example"), "{index}");
+}
+
 async fn lead_of(app: &TestApp, org: OrgId) -> Client {
     let lead = app.user("lead@acme.example", "Lead").await;
     app.member(org, lead, Role::IsmsLead).await;

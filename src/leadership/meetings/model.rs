@@ -69,6 +69,9 @@ pub struct Meeting {
     pub signed_off_as: Option<PersonId>,
     pub signed_off_title: Option<String>,
     pub signed_off_account: Option<String>,
+    /// Signed off on paper: the account that recorded it in Mandate, and when.
+    pub signed_off_recorded_account: Option<String>,
+    pub signed_off_recorded_at: Option<DateTime<Utc>>,
     /// Evidence items linked to the meeting (minutes files and the like).
     pub evidence_count: i64,
     /// Those present who are top management: the chair counts as present.
@@ -88,9 +91,17 @@ impl Meeting {
     pub fn is_signed(&self) -> bool {
         self.signed_off_at.is_some()
     }
-    /// Who signed off: "Name, Title, signed in as e-mail" (what is known of it).
+    /// Who signed off: "Name, Title, signed in as e-mail" or "…, on paper,
+    /// recorded in Mandate by e-mail" (what is known of it).
     pub fn signed_off_byline(&self) -> String {
-        byline(self.signed_off_name.as_deref(), self.signed_off_title.as_deref(), Via::from_parts(self.signed_off_account.as_deref(), None))
+        byline(self.signed_off_name.as_deref(), self.signed_off_title.as_deref(), self.signed_off_via())
+    }
+    pub fn signed_off_via(&self) -> Via<'_> {
+        Via::paper_or(self.signed_off_recorded_account.as_deref(), self.signed_off_account.as_deref())
+    }
+    /// The minutes were signed off on paper (and recorded here later).
+    pub fn signed_on_paper(&self) -> bool {
+        self.signed_off_recorded_at.is_some()
     }
     /// Minutes are typed in, or a file is linked.
     pub fn has_minutes(&self) -> bool {
@@ -116,6 +127,7 @@ fn select(
         c.name AS "chair_name?", c.acting_user_id AS "chair_user_id?: UserId", m.attendee_ids AS "attendee_ids: Vec<PersonId>", m.inputs,
         m.objective_ids AS "objective_ids: Vec<ObjectiveId>", m.minutes, m.decisions, m.created_at,
         m.signed_off_name, m.signed_off_at, m.signed_off_as AS "signed_off_as: PersonId", m.signed_off_title, su.email AS "signed_off_account?",
+        ru.email AS "signed_off_recorded_account?", m.signed_off_recorded_at,
         (SELECT count(*) FROM evidence_links l WHERE l.org_id = m.org_id AND l.target_kind = 'meeting' AND l.target_id = m.id) AS "evidence_count!",
         (SELECT count(*) FROM people p WHERE p.org_id = m.org_id AND p.id = ANY(m.attendee_ids || m.chair_id) AND p.top_management) AS "top_attendees!",
         (SELECT count(*) FROM action_items a WHERE a.org_id = m.org_id AND a.meeting_id = m.id AND a.status = 'open') AS "open_actions!",
@@ -136,6 +148,7 @@ fn select(
                 ORDER BY ad.written_at, ad.id) AS "addenda!"
    FROM meetings m LEFT JOIN people c ON c.org_id = m.org_id AND c.id = m.chair_id
    LEFT JOIN users su ON su.id = m.signed_off_by
+   LEFT JOIN users ru ON ru.id = m.signed_off_recorded_by
   WHERE m.org_id = $1 AND ($2::uuid IS NULL OR m.id = $2)
     AND ($3::uuid IS NULL OR (c.acting_user_id = $3 AND m.held_on IS NOT NULL AND m.signed_off_at IS NULL))
   ORDER BY CASE WHEN $3::uuid IS NOT NULL THEN m.held_on END, COALESCE(m.held_on, m.planned_on) DESC NULLS FIRST, m.created_at DESC"#,
@@ -339,6 +352,77 @@ pub async fn sign(conn: &mut PgConnection, actor: &Actor, now: DateTime<Utc>, or
         "meeting",
         m.id,
         json!({"title": m.title, "held_on": m.held_on, "chair": name, "chair_id": chair_id, "evidence_pinned": pinned}),
+    )
+    .await?;
+    Ok(())
+}
+
+/// Why minutes signed off on paper on `signed_on` cannot be recorded, if
+/// anything stops it: what stops a sign-off in Mandate, no chair to have
+/// signed, or a day after today or before the meeting.
+pub fn paper_sign_off_blocker(m: &Meeting, signed_on: NaiveDate, today: NaiveDate) -> Option<&'static str> {
+    if let Some(why) = sign_off_blocker(m) {
+        Some(why)
+    } else if m.chair_id.is_none() {
+        Some("Record who chaired the meeting first: the chair is the one who signed the minutes off.")
+    } else if signed_on > today {
+        Some("A paper sign-off happened in the past: choose today or an earlier day.")
+    } else if m.held_on.is_some_and(|held| signed_on < held) {
+        Some("The minutes were signed off after the meeting: choose the day it was held or a later one.")
+    } else {
+        None
+    }
+}
+
+/// Minutes the chair signed off on paper before Mandate, on `signed_on`:
+/// recorded by the signed-in member of top management (the actor, whose
+/// account `recorded_by` is), marked everywhere as signed on paper and by
+/// whom it was recorded and when, never as a sign-off made in Mandate. The
+/// record is final from then on, counts from its own dates (views of past
+/// days too: `meetings_known_on`), and its linked evidence (the scan of
+/// the signed minutes) is pinned as it is now.
+pub async fn record_paper_sign_off(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    now: DateTime<Utc>,
+    org_id: OrgId,
+    m: &Meeting,
+    signed_on: NaiveDate,
+    recorded_by: UserId,
+) -> AppResult<()> {
+    if let Some(why) = paper_sign_off_blocker(m, signed_on, now.date_naive()) {
+        return Err(AppError::Conflict(why.into()));
+    }
+    let at = signed_on.and_time(chrono::NaiveTime::MIN).and_utc();
+    let held = m.held_on.map(|d| d.and_time(chrono::NaiveTime::MIN).and_utc());
+    let done = sqlx::query!(
+        "UPDATE meetings SET signed_off_name = c.name, signed_off_at = $3, signed_off_as = c.id,
+                signed_off_title = NULLIF(btrim(c.job_title), ''), signed_off_recorded_by = $4, signed_off_recorded_at = $5,
+                created_at = LEAST(meetings.created_at, $6)
+           FROM people c
+          WHERE meetings.org_id = $1 AND meetings.id = $2 AND meetings.signed_off_at IS NULL
+            AND c.org_id = meetings.org_id AND c.id = meetings.chair_id",
+        org_id.0,
+        m.id.0,
+        at,
+        recorded_by.0,
+        now,
+        held,
+    )
+    .execute(&mut *conn)
+    .await?;
+    if done.rows_affected() == 0 {
+        return Err(AppError::Conflict("The minutes are already signed off.".into()));
+    }
+    let pinned = evidence::pin(conn, now, org_id, Target { kind: TargetKind::Meeting, id: m.id.0 }).await?;
+    audit::record(
+        conn,
+        actor,
+        now,
+        "meeting.signed_off_on_paper",
+        "meeting",
+        m.id,
+        json!({"title": m.title, "held_on": m.held_on, "chair": m.chair_name, "chair_id": m.chair_id, "signed_on": signed_on, "evidence_pinned": pinned}),
     )
     .await?;
     Ok(())

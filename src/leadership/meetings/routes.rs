@@ -8,7 +8,7 @@ use crate::auth::session::{Flash, Member};
 use crate::error::{AppError, AppResult};
 use crate::evidence::model::{self as evidence, Item, Pinned, Target, TargetKind};
 use crate::ids::{ActionItemId, MeetingId, ObjectiveId, PersonId};
-use crate::people::attribution::{Signatory, Via};
+use crate::people::attribution::Signatory;
 use crate::people::model::{self as people, Choice};
 use crate::state::AppState;
 use crate::web::form::{parse_choice, parse_date, parse_optional, parse_text};
@@ -32,6 +32,7 @@ pub fn routes(r: Routes) -> Routes {
         .get("/meetings/{id}", Can(ViewLeadership), meeting_page)
         .post("/meetings/{id}", Can(ManageLeadership), update)
         .post("/meetings/{id}/sign-off", Can(ViewLeadership), sign_off)
+        .post("/meetings/{id}/paper", Can(ViewLeadership), record_paper)
         .post("/meetings/{id}/addenda", Can(ViewLeadership), add_addendum)
         .post("/meetings/{id}/actions", Can(ManageLeadership), add_action)
         .get("/actions", Can(ViewLeadership), actions_page)
@@ -133,7 +134,7 @@ async fn export(State(state): State<AppState>, me: Member) -> AppResult<Response
                 m.decisions.clone(),
                 m.signed_off_name.clone().unwrap_or_default(),
                 m.signed_off_title.clone().unwrap_or_default(),
-                Via::from_parts(m.signed_off_account.as_deref(), None).words(),
+                m.signed_off_via().words(),
                 m.signed_off_at.map(|t| t.to_rfc3339()).unwrap_or_default(),
                 m.open_actions.to_string(),
                 m.evidence.join("; "),
@@ -257,6 +258,10 @@ struct MeetingPage {
     can_manage: bool,
     can_sign: bool,
     sign_blocker: Option<&'static str>,
+    /// Offered to a member of top management, signed in as themselves, for
+    /// a held meeting whose minutes are not signed off in Mandate.
+    can_record_paper: bool,
+    paper: PaperDraft,
     can_upload: bool,
     today: NaiveDate,
 }
@@ -295,6 +300,27 @@ struct AddendumDraft {
     errors: FieldErrors,
 }
 
+/// Minutes signed off on paper, as the form sends them.
+#[derive(Debug, Default, Deserialize)]
+struct PaperForm {
+    #[serde(default)]
+    signed_on: String,
+}
+
+/// A paper sign-off typed but refused, to show again with its error.
+#[derive(Default)]
+struct PaperDraft {
+    form: PaperForm,
+    errors: FieldErrors,
+}
+
+/// What the meeting page shows again after a refused addendum or paper sign-off.
+#[derive(Default)]
+struct Drafts {
+    addendum: AddendumDraft,
+    paper: PaperDraft,
+}
+
 async fn meeting_view(
     state: &AppState,
     me: &Member,
@@ -303,7 +329,7 @@ async fn meeting_view(
     errors: FieldErrors,
     action_errors: FieldErrors,
 ) -> AppResult<Response> {
-    meeting_view_with(state, me, meeting, form, errors, action_errors, AddendumDraft::default()).await
+    meeting_view_with(state, me, meeting, form, errors, action_errors, Drafts::default()).await
 }
 
 /// Whether `me` may add an addendum to a signed-off meeting: those who keep
@@ -320,13 +346,17 @@ async fn meeting_view_with(
     form: MeetingForm,
     errors: FieldErrors,
     action_errors: FieldErrors,
-    addendum: AddendumDraft,
+    drafts: Drafts,
 ) -> AppResult<Response> {
+    let Drafts { addendum, paper } = drafts;
     let today = state.clock.now().date_naive();
-    let (actions, evidence, pinned, addenda, can_add_addendum, history, can_sign) = match &meeting {
+    let (actions, evidence, pinned, addenda, can_add_addendum, history, can_sign, can_record_paper) = match &meeting {
         Some(m) => {
             let me_person = people::person_of_user(&state.db, me.org_id, me.user_id).await?;
             let can_add_addendum = may_add_addendum(me, m, me_person.as_ref());
+            let can_record_paper = policy::may_record_paper_signature(me.role, me_person.as_ref().is_some_and(|p| p.top_management))
+                && !m.is_signed()
+                && m.held_on.is_some();
             let is_chair = me_person.is_some_and(|p| Some(p.id) == m.chair_id);
             let target = Target { kind: TargetKind::Meeting, id: m.id.0 };
             // Signed off: what it was signed with, whatever came later.
@@ -343,13 +373,14 @@ async fn meeting_view_with(
                 can_add_addendum,
                 audit::history(&state.db, me.org_id, "meeting", m.id.0, 30).await?,
                 policy::may_act_as_person(me.role, is_chair) && !m.is_signed(),
+                can_record_paper,
             )
         }
-        None => (Vec::new(), Vec::new(), Vec::new(), Vec::new(), false, Vec::new(), false),
+        None => (Vec::new(), Vec::new(), Vec::new(), Vec::new(), false, Vec::new(), false, false),
     };
     let keep: Vec<PersonId> = meeting.as_ref().map(|m| m.attendee_ids.iter().copied().chain(m.chair_id).collect()).unwrap_or_default();
     let objectives = objective_choices(&state.db, me.org_id).await?;
-    let status = page_status(&[&errors, &action_errors, &addendum.errors]);
+    let status = page_status(&[&errors, &action_errors, &addendum.errors, &paper.errors]);
     let title = meeting.as_ref().map(|m| m.title.clone()).unwrap_or_else(|| "Record a meeting".into());
     let page = MeetingPage {
         layout: Layout::build(&state.db, &me.visitor, title).await?,
@@ -369,6 +400,8 @@ async fn meeting_view_with(
         can_manage: me.can(Action::ManageLeadership),
         can_upload: me.can(Action::UploadEvidence),
         can_sign,
+        can_record_paper,
+        paper,
         meeting,
         form,
         errors,
@@ -439,6 +472,50 @@ async fn sign_off(State(state): State<AppState>, me: Member, Id(id): Id<MeetingI
     ))
 }
 
+/// Minutes the chair signed off on paper before Mandate, on a past day:
+/// recorded by a member of top management signed in as themselves (another
+/// tenant's meeting still answers 404 first), marked everywhere as signed
+/// on paper, by which account and when.
+async fn record_paper(State(state): State<AppState>, me: Member, Id(id): Id<MeetingId>, Form(form): Form<PaperForm>) -> AppResult<Response> {
+    let now = state.clock.now();
+    get(&state.db, me.org_id, id).await?;
+    let me_person = people::person_of_user(&state.db, me.org_id, me.user_id).await?;
+    if !policy::may_record_paper_signature(me.role, me_person.as_ref().is_some_and(|p| p.top_management)) {
+        return Err(AppError::Forbidden);
+    }
+    let mut errors = FieldErrors::default();
+    let day = match crate::web::form::parse_date(&form.signed_on, "the day the minutes were signed off") {
+        Ok(Some(d)) => Some(d),
+        Ok(None) => {
+            errors.add("signed_on", "Enter the day the chair signed the minutes off on paper.");
+            None
+        }
+        Err(e) => {
+            errors.add("signed_on", e);
+            None
+        }
+    };
+    let mut tx = state.db.begin().await?;
+    crate::db::lock_row(&mut tx, me.org_id, id).await?;
+    let m = get(&mut *tx, me.org_id, id).await?;
+    if let Some(day) = day {
+        match record_paper_sign_off(&mut tx, &me.actor(), now, me.org_id, &m, day, me.user_id).await {
+            Ok(()) => {
+                tx.commit().await?;
+                let msg = format!(
+                    "Recorded: the minutes were signed off on paper on {day}. They count from that day, show as signed on paper and recorded by you, and the record is now final."
+                );
+                return Ok(redirect_with(&state, &format!("/meetings/{id}"), Flash::success(msg)));
+            }
+            Err(AppError::Conflict(why)) => errors.add("signed_on", why),
+            Err(e) => return Err(e),
+        }
+    }
+    drop(tx);
+    let mf = MeetingForm::from_meeting(&m);
+    meeting_view_with(&state, &me, Some(m), mf, FieldErrors::default(), FieldErrors::default(), Drafts { paper: PaperDraft { form, errors }, ..Default::default() }).await
+}
+
 /// A correction to signed-off minutes: a dated note under the record.
 async fn add_addendum(State(state): State<AppState>, me: Member, Id(id): Id<MeetingId>, Form(form): Form<addenda::Form>) -> AppResult<Response> {
     let m = get(&state.db, me.org_id, id).await?;
@@ -456,7 +533,7 @@ async fn add_addendum(State(state): State<AppState>, me: Member, Id(id): Id<Meet
             let mut errors = FieldErrors::default();
             errors.add("addendum", e);
             let mf = MeetingForm::from_meeting(&m);
-            return meeting_view_with(&state, &me, Some(m), mf, FieldErrors::default(), FieldErrors::default(), AddendumDraft { form, errors }).await;
+            return meeting_view_with(&state, &me, Some(m), mf, FieldErrors::default(), FieldErrors::default(), Drafts { addendum: AddendumDraft { form, errors }, ..Default::default() }).await;
         }
     };
     let mut tx = state.db.begin().await?;

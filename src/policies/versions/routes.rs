@@ -594,7 +594,7 @@ async fn version_view_with(
         Vec::new()
     };
     // Offered to a member of top management, signed in as themselves.
-    let paper_approvers = if me.can(Action::SignPolicies) && me_person.as_ref().is_some_and(|p| p.top_management) {
+    let paper_approvers = if me.can(Action::SignPolicies) && policy::may_record_paper_signature(me.role, me_person.as_ref().is_some_and(|p| p.top_management)) {
         sqlx::query!(
             r#"SELECT p.id AS "id: PersonId", p.name || COALESCE(', ' || NULLIF(btrim(p.job_title), ''), '') AS "label!" FROM people p
                 WHERE p.org_id = $1 AND p.id IN (SELECT c.person_id FROM roster_changes c WHERE c.org_id = $1 AND c.change = 'add' AND c.status = 'confirmed')
@@ -703,7 +703,8 @@ async fn record_paper(State(state): State<AppState>, me: Member, Id(id): Id<Vers
     let now = state.clock.now();
     // Another organisation's version answers 404, like a missing one, before anything else.
     model::version(&state.db, me.org_id, id).await?;
-    if people::person_of_user(&state.db, me.org_id, me.user_id).await?.filter(|p| p.top_management).is_none() {
+    let top = people::person_of_user(&state.db, me.org_id, me.user_id).await?.is_some_and(|p| p.top_management);
+    if !policy::may_record_paper_signature(me.role, top) {
         // The form is offered only to them; anyone else is refused outright.
         return Err(AppError::Forbidden);
     }
