@@ -2,7 +2,7 @@
 //! touches, how serious it is, why an auditor cares, what is affected and
 //! where it is fixed.
 use crate::error::AppResult;
-use crate::ids::{AppointmentId, ModuleId, OrgId, PolicyId, UserId, VersionId};
+use crate::ids::{AppointmentId, ModuleId, OrgId, PolicyId, RoleId, UserId, VersionId};
 use crate::leadership::{asks, meetings};
 use crate::people::model as people;
 use chrono::NaiveDate;
@@ -112,6 +112,8 @@ impl Counts {
 /// An appointment this person made that waits for their confirmation.
 pub struct ToConfirm {
     pub id: AppointmentId,
+    /// The role's page, where the appointment is confirmed.
+    pub role_id: RoleId,
     pub role_name: String,
     pub person_name: String,
 }
@@ -153,7 +155,7 @@ pub async fn mine(db: &PgPool, org_id: OrgId, user_id: UserId, today: NaiveDate)
     let Some(me) = people::person_of_user(db, org_id, user_id).await? else { return Ok(None) };
     let confirm = sqlx::query_as!(
         ToConfirm,
-        r#"SELECT a.id AS "id: AppointmentId", r.name AS role_name, p.name AS person_name FROM role_appointments a
+        r#"SELECT a.id AS "id: AppointmentId", r.id AS "role_id: RoleId", r.name AS role_name, p.name AS person_name FROM role_appointments a
            JOIN isms_roles r ON r.org_id = a.org_id AND r.id = a.role_id AND r.retired_at IS NULL
            JOIN people p ON p.org_id = a.org_id AND p.id = a.person_id
           WHERE a.org_id = $1 AND a.appointed_by = $2 AND a.confirmed_at IS NULL AND (a.ended_on IS NULL OR a.ended_on > $3)

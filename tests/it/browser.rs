@@ -1098,6 +1098,12 @@ async fn widths_walk(c: &Client, base: &str, logins: &[mandate::demo::DemoLogin]
                 std::fs::write(root.join(w.to_string()).join(format!("{role}-{slug}.png")), png).map_err(|e| e.to_string())?;
                 shots += 1;
             }
+            // No link leads nowhere: an error page other than a refusal is a broken link.
+            let status = c.execute("const s = document.querySelector('.error-page .status'); return s ? s.textContent : '';", vec![]).await.map_err(|e| e.to_string())?;
+            let status = status.as_str().unwrap_or("");
+            if status.contains("404") || status.contains("500") || status.contains("405") {
+                overflow.push(format!("{role} {path}: {status}"));
+            }
             // Every image on the page loaded (the logo among them).
             let broken = c.execute("return Array.from(document.images).filter(i => !i.complete || i.naturalWidth === 0).map(i => i.src);", vec![]).await.map_err(|e| e.to_string())?;
             if broken.as_array().is_some_and(|b| !b.is_empty()) {
