@@ -68,6 +68,8 @@ pub fn describe(action: &str) -> &str {
         "appointment.made" => "recorded an appointment",
         "appointment.confirmed" => "confirmed an appointment",
         "appointment.accepted" => "accepted a role",
+        "appointment.confirmed_on_paper" => "recorded an appointment letter signed on paper by the appointer",
+        "appointment.accepted_on_paper" => "recorded a role accepted on paper",
         "appointment.link_renewed" => "renewed a role acceptance link",
         "appointment.ended" => "ended an appointment",
         "appointment.hats_noted" => "noted which hat is worn when",

@@ -206,6 +206,14 @@ pub fn may_record_paper_signature(role: Role, is_top_management: bool) -> bool {
     may_act_as_person(role, is_top_management)
 }
 
+/// Recording that a role holder accepted their appointment on paper: those
+/// who record appointments (owners, ISMS leads) or a member of top
+/// management; when the holder is in top management, it is a leader's
+/// signature, recorded only as `may_record_paper_signature` says.
+pub fn may_record_paper_acceptance(role: Role, is_top_management: bool, holder_is_top_management: bool) -> bool {
+    may_record_paper_signature(role, is_top_management) || (!holder_is_top_management && allows(role, Action::ManageRoles))
+}
+
 /// Linking evidence to a record: answering an auditor's request is for
 /// those who answer requests; any other record takes what editing the item takes.
 pub fn may_link_to(role: Role, kind_is_request: bool) -> bool {
@@ -267,6 +275,19 @@ pub fn may_decide_roster_change(role: Role, decider_is_proposer: bool, decider_l
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_top_management_vouches_for_a_leaders_paper_signature() {
+        for role in Role::ALL {
+            // A member of top management, signed in as themselves, whatever their membership (an auditor never acts).
+            assert_eq!(may_record_paper_signature(role, true), role != Role::Auditor, "{role:?}");
+            assert!(!may_record_paper_signature(role, false), "{role:?} outside top management");
+            // A holder's acceptance on paper: also those who record appointments, unless the holder is a leader.
+            assert_eq!(may_record_paper_acceptance(role, false, false), matches!(role, Role::Owner | Role::IsmsLead), "{role:?}");
+            assert!(!may_record_paper_acceptance(role, false, true), "{role:?} for a leader's acceptance");
+            assert_eq!(may_record_paper_acceptance(role, true, true), role != Role::Auditor, "{role:?}");
+        }
+    }
 
     #[test]
     fn only_owners_manage_members() {

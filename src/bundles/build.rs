@@ -205,19 +205,23 @@ fn record_files() -> Vec<(&'static str, &'static str, &'static [&'static str], S
                         CASE WHEN a.id IS NULL THEN '' WHEN a.confirmed_at < p.cut THEN 'yes' ELSE 'no' END,
                         COALESCE({}, ''),
                         CASE WHEN a.confirmed_at < p.cut THEN COALESCE(a.confirmed_title, '') ELSE '' END,
-                        CASE WHEN a.confirmed_at < p.cut THEN COALESCE('signed in as ' || cu.email, '') ELSE '' END,
+                        CASE WHEN a.confirmed_at < p.cut THEN COALESCE('on paper, recorded in Mandate by ' || cru.email || ' on ' || to_char(a.confirmed_recorded_at AT TIME ZONE 'UTC', 'YYYY-MM-DD'),
+                                                                  'signed in as ' || cu.email, '') ELSE '' END,
                         CASE WHEN a.id IS NULL THEN '' WHEN a.accepted_at < p.cut THEN 'yes' ELSE 'no' END,
                         COALESCE({}, ''),
                         CASE WHEN a.accepted_at < p.cut THEN COALESCE(a.accepted_title, '') ELSE '' END,
-                        CASE WHEN a.accepted_at < p.cut THEN COALESCE('signed in as ' || au.email,
+                        CASE WHEN a.accepted_at < p.cut THEN COALESCE('on paper, recorded in Mandate by ' || aru.email || ' on ' || to_char(a.accepted_recorded_at AT TIME ZONE 'UTC', 'YYYY-MM-DD'),
+                                  'signed in as ' || au.email,
                                   CASE WHEN a.accepted_via = 'link' THEN 'by personal link' || COALESCE(' from ' || NULLIF(a.accepted_from, ''), '') END, '') ELSE '' END,
                         CASE WHEN a.ended_on <= p.day THEN a.ended_on::text ELSE '' END
                    FROM p JOIN isms_roles_on(p.org, p.cut) r ON r.org_id = p.org AND r.created_at < p.cut AND (r.retired_at IS NULL OR r.retired_at >= p.cut)
-                   LEFT JOIN role_appointments_on(p.org, p.cut) a ON a.org_id = r.org_id AND a.role_id = r.id AND a.created_at < p.cut
+                   LEFT JOIN role_appointments_known_on(p.org, p.cut) a ON a.org_id = r.org_id AND a.role_id = r.id AND a.created_at < p.cut
                    LEFT JOIN people_on(p.org, p.cut) x ON x.org_id = a.org_id AND x.id = a.person_id
                    LEFT JOIN people_on(p.org, p.cut) b ON b.org_id = a.org_id AND b.id = a.appointed_by
                    LEFT JOIN users cu ON cu.id = a.confirmed_by
                    LEFT JOIN users au ON au.id = a.accepted_by
+                   LEFT JOIN users cru ON cru.id = a.confirmed_recorded_by
+                   LEFT JOIN users aru ON aru.id = a.accepted_recorded_by
                   ORDER BY r.position, r.name, a.capacity DESC, x.name",
                 ts("CASE WHEN a.confirmed_at < p.cut THEN a.confirmed_at END"),
                 ts("CASE WHEN a.accepted_at < p.cut THEN a.accepted_at END")

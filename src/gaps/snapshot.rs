@@ -417,7 +417,7 @@ async fn read(tx: &mut Transaction<'static, Postgres>, org_id: OrgId, as_of: Nai
                 (is_current_on(p.start_date, p.end_date, $2)) AS "person_current!",
                 b.name AS "appointer_name?", (b.id IN (SELECT top_management_as_of($1, $3))) AS "appointer_top?", a.appointed_on,
                 (a.accepted_at IS NOT NULL AND a.accepted_at < $3) AS "accepted!", btrim(a.hats_note) = '' AS "no_hats_note!"
-           FROM role_appointments_on($1, $3) a
+           FROM role_appointments_known_on($1, $3) a
            JOIN isms_roles_on($1, $3) r ON r.org_id = a.org_id AND r.id = a.role_id AND r.created_at < $3 AND (r.retired_at IS NULL OR r.retired_at >= $3)
            JOIN people_on($1, $3) p ON p.org_id = a.org_id AND p.id = a.person_id
            LEFT JOIN people_on($1, $3) b ON b.org_id = a.org_id AND b.id = a.appointed_by

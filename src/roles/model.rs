@@ -94,6 +94,8 @@ crate::text_enum! {
         SignedIn = "signed_in" => "Signed in",
         /// Through the personal link, without an account.
         Link = "link" => "Personal link",
+        /// Countersigned on paper before Mandate, recorded later.
+        Paper = "paper" => "On paper",
     }
 }
 
@@ -131,6 +133,12 @@ pub struct Appointment {
     pub accepted_title: Option<String>,
     pub accepted_account: Option<String>,
     pub accepted_from: Option<String>,
+    /// Confirmed on paper (the appointer signed the letter): the account that recorded it, and when.
+    pub confirmed_recorded_account: Option<String>,
+    pub confirmed_recorded_at: Option<DateTime<Utc>>,
+    /// Accepted on paper (the holder countersigned): the account that recorded it, and when.
+    pub accepted_recorded_account: Option<String>,
+    pub accepted_recorded_at: Option<DateTime<Utc>>,
 }
 
 /// Something about an appointment an auditor would question.
@@ -201,13 +209,16 @@ impl Appointment {
     }
     /// Who confirmed: "Name, Title, signed in as e-mail" (what is known of it).
     pub fn confirmation_byline(&self) -> String {
-        byline(self.appointer_name.as_deref(), self.confirmed_title.as_deref(), Via::from_parts(self.confirmed_account.as_deref(), None))
+        byline(self.appointer_name.as_deref(), self.confirmed_title.as_deref(), Via::paper_or(self.confirmed_recorded_account.as_deref(), self.confirmed_account.as_deref()))
     }
     /// Who accepted: "Name, Title, signed in as e-mail" or "…, by personal link from <address>".
     pub fn acceptance_byline(&self) -> String {
         byline(Some(&self.person_name), self.accepted_title.as_deref(), self.acceptance_via())
     }
     pub fn acceptance_via(&self) -> Via<'_> {
+        if let Some(email) = self.accepted_recorded_account.as_deref() {
+            return Via::Paper(email);
+        }
         let link = (self.accepted_via == Some(AcceptedVia::Link)).then(|| self.accepted_from.as_deref().unwrap_or(""));
         Via::from_parts(self.accepted_account.as_deref(), link)
     }
@@ -290,13 +301,16 @@ macro_rules! select_appointments {
                       a.appointed_on, a.confirmed_at, a.hats_note, a.accept_token_expires_at,
                       a.accepted_at, a.accepted_via AS "accepted_via: AcceptedVia", a.ended_on, a.ended_reason,
                       r.carries_conformance, r.carries_reporting,
-                      a.confirmed_title, cu.email AS "confirmed_account?", a.accepted_title, au.email AS "accepted_account?", a.accepted_from
+                      a.confirmed_title, cu.email AS "confirmed_account?", a.accepted_title, au.email AS "accepted_account?", a.accepted_from,
+                      cru.email AS "confirmed_recorded_account?", a.confirmed_recorded_at, aru.email AS "accepted_recorded_account?", a.accepted_recorded_at
                  FROM role_appointments a
                  JOIN isms_roles r ON r.org_id = a.org_id AND r.id = a.role_id
                  JOIN people p ON p.org_id = a.org_id AND p.id = a.person_id
                  LEFT JOIN people b ON b.org_id = a.org_id AND b.id = a.appointed_by
                  LEFT JOIN users cu ON cu.id = a.confirmed_by
                  LEFT JOIN users au ON au.id = a.accepted_by
+                 LEFT JOIN users cru ON cru.id = a.confirmed_recorded_by
+                 LEFT JOIN users aru ON aru.id = a.accepted_recorded_by
                 WHERE a.org_id = $1 AND ($2::uuid IS NULL OR a.id = $2) AND ($3::uuid IS NULL OR a.person_id = $3)
                   AND (NOT $4 OR r.retired_at IS NULL)
                 ORDER BY r.position, a.capacity DESC, a.appointed_on NULLS LAST, a.created_at"#,
@@ -617,6 +631,103 @@ pub async fn confirm(conn: &mut PgConnection, actor: &Actor, now: DateTime<Utc>,
     Ok(())
 }
 
+/// What a paper record of an appointment says: the appointer signed the
+/// letter, or the holder countersigned it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PaperAct {
+    Confirmation,
+    Acceptance,
+}
+
+/// A letter signed on paper: which signature, its day, and the account that records it.
+#[derive(Debug, Clone, Copy)]
+pub struct PaperRecord {
+    pub act: PaperAct,
+    pub on: NaiveDate,
+    pub recorded_by: UserId,
+}
+
+/// Why `act` on paper on `on` cannot be recorded for `a`, if anything stops it.
+pub fn paper_blocker(a: &Appointment, act: PaperAct, on: NaiveDate, today: NaiveDate) -> Option<&'static str> {
+    match act {
+        PaperAct::Confirmation if a.confirmed_at.is_some() => Some("This appointment is already confirmed."),
+        PaperAct::Confirmation if a.appointed_by.is_none() => Some("Record who made the appointment first: they are the one who signed the letter."),
+        PaperAct::Acceptance if a.accepted_at.is_some() => Some("This role was already accepted."),
+        PaperAct::Acceptance if a.is_ended(today) || a.holder_left(today) => Some("This appointment has ended and can no longer be accepted."),
+        _ if on > today => Some("What was signed on paper was signed in the past: choose today or an earlier day."),
+        _ if a.appointed_on.is_some_and(|d| on < d) => Some("The letter was signed on the day of the appointment or later: choose that day or a later one."),
+        _ => None,
+    }
+}
+
+/// Records an appointment letter signed on paper before Mandate, on its day:
+/// by the appointer (their confirmation) or the holder (their acceptance).
+/// Entered by the actor (whose account `recorded_by` is), marked everywhere
+/// as on paper, by which account and when, never as an act made in
+/// Mandate; it counts from its own day, views of past days too
+/// (`role_appointments_known_on`), and the appointment exists from the day
+/// it was made.
+pub async fn record_paper(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    now: DateTime<Utc>,
+    org_id: OrgId,
+    a: &Appointment,
+    paper: PaperRecord,
+) -> AppResult<()> {
+    let PaperRecord { act, on, recorded_by } = paper;
+    if let Some(why) = paper_blocker(a, act, on, now.date_naive()) {
+        return Err(AppError::Conflict(why.into()));
+    }
+    let at = on.and_time(chrono::NaiveTime::MIN).and_utc();
+    let made = a.appointed_on.map(|d| d.and_time(chrono::NaiveTime::MIN).and_utc()).unwrap_or(at);
+    // The titles as attribution::title_sql reads them.
+    let done = match act {
+        PaperAct::Confirmation => sqlx::query!(
+            "UPDATE role_appointments SET confirmed_at = $3, confirmed_as = appointed_by,
+                    confirmed_title = (SELECT NULLIF(btrim(t.job_title), '') FROM people t WHERE t.org_id = $1 AND t.id = role_appointments.appointed_by),
+                    confirmed_recorded_by = $4, confirmed_recorded_at = $5, created_at = LEAST(created_at, $6)
+              WHERE org_id = $1 AND id = $2 AND confirmed_at IS NULL AND appointed_by IS NOT NULL",
+            org_id.0,
+            a.id.0,
+            at,
+            recorded_by.0,
+            now,
+            made,
+        )
+        .execute(&mut *conn)
+        .await?,
+        PaperAct::Acceptance => sqlx::query!(
+            "UPDATE role_appointments SET accepted_at = $3, accepted_via = 'paper', accepted_from = '', accepted_agent = '', accepted_as = person_id,
+                    accepted_title = (SELECT NULLIF(btrim(t.job_title), '') FROM people t WHERE t.org_id = $1 AND t.id = role_appointments.person_id),
+                    accepted_recorded_by = $4, accepted_recorded_at = $5, created_at = LEAST(created_at, $6)
+              WHERE org_id = $1 AND id = $2 AND accepted_at IS NULL",
+            org_id.0,
+            a.id.0,
+            at,
+            recorded_by.0,
+            now,
+            made,
+        )
+        .execute(&mut *conn)
+        .await?,
+    };
+    if done.rows_affected() == 0 {
+        return Err(AppError::Conflict("This was recorded already.".into()));
+    }
+    // The role existed from then on too, for views of past days.
+    sqlx::query!("UPDATE isms_roles SET created_at = LEAST(created_at, $3) WHERE org_id = $1 AND id = $2", org_id.0, a.role_id.0, made)
+        .execute(&mut *conn)
+        .await?;
+    let (action, who) = match act {
+        PaperAct::Confirmation => ("appointment.confirmed_on_paper", a.appointer_name.clone().unwrap_or_default()),
+        PaperAct::Acceptance => ("appointment.accepted_on_paper", a.person_name.clone()),
+    };
+    audit::record(conn, actor, now, action, "appointment", a.id, json!({"role": a.role_name, "person": a.person_name, "signed_by": who, "signed_on": on}))
+        .await?;
+    Ok(())
+}
+
 /// How a holder accepted, and from where.
 #[derive(Debug, Clone)]
 pub struct Acceptance {
@@ -824,7 +935,35 @@ mod tests {
             accepted_title: None,
             accepted_account: None,
             accepted_from: Some("192.0.2.10".into()),
+            confirmed_recorded_account: None,
+            confirmed_recorded_at: None,
+            accepted_recorded_account: None,
+            accepted_recorded_at: None,
         }
+    }
+
+    #[test]
+    fn paper_records_say_so_and_keep_to_their_days() {
+        let today = d("2026-11-02");
+        let a = Appointment { accepted_at: None, accepted_via: None, accepted_from: None, ..appointment() };
+        assert_eq!(paper_blocker(&a, PaperAct::Confirmation, d("2026-01-10"), today), None);
+        assert!(paper_blocker(&a, PaperAct::Acceptance, d("2026-11-03"), today).is_some_and(|w| w.contains("in the past")));
+        assert!(paper_blocker(&a, PaperAct::Acceptance, d("2026-01-09"), today).is_some_and(|w| w.contains("day of the appointment")));
+        assert!(paper_blocker(&Appointment { appointed_by: None, ..a.clone() }, PaperAct::Confirmation, d("2026-02-01"), today).is_some_and(|w| w.contains("who made")));
+        assert!(paper_blocker(&Appointment { ended_on: Some(d("2026-06-01")), ..a.clone() }, PaperAct::Acceptance, d("2026-02-01"), today).is_some_and(|w| w.contains("ended")));
+        let paper = Appointment {
+            accepted_at: Some(Utc::now()),
+            accepted_via: Some(AcceptedVia::Paper),
+            accepted_recorded_account: Some("lead@acme.example".into()),
+            confirmed_at: Some(Utc::now()),
+            confirmed_title: Some("Chief Executive".into()),
+            confirmed_recorded_account: Some("ceo@acme.example".into()),
+            ..a
+        };
+        assert_eq!(paper.acceptance_byline(), "Alice, on paper, recorded in Mandate by lead@acme.example");
+        assert_eq!(paper.confirmation_byline(), "Ceo, Chief Executive, on paper, recorded in Mandate by ceo@acme.example");
+        assert!(paper_blocker(&paper, PaperAct::Confirmation, d("2026-02-01"), today).is_some_and(|w| w.contains("already")));
+        assert!(paper_blocker(&paper, PaperAct::Acceptance, d("2026-02-01"), today).is_some_and(|w| w.contains("already")));
     }
 
     #[test]

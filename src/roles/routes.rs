@@ -41,6 +41,8 @@ pub fn routes(r: Routes) -> Routes {
         .post("/appointments/{id}/link", Can(ManageRoles), renew_link)
         .post("/appointments/{id}/end", Can(ManageRoles), end_appointment)
         .post("/appointments/{id}/hats", Access::Member, hats_note)
+        .post("/appointments/{id}/paper-confirmation", Access::Member, paper_confirmation)
+        .post("/appointments/{id}/paper-acceptance", Access::Member, paper_acceptance)
         .get("/accept-role/{token}", Access::Public, link_page)
         .post("/accept-role/{token}", Access::Public, accept_by_link);
     r.get("/raci", Can(ViewRoles), matrix_page)
@@ -157,7 +159,7 @@ async fn export(State(state): State<AppState>, me: Member) -> AppResult<Response
                 yes(a.confirmed_at.is_some()).into(),
                 a.confirmed_at.map(|t| t.to_rfc3339()).unwrap_or_default(),
                 a.confirmed_title.clone().unwrap_or_default(),
-                if a.confirmed_at.is_some() { Via::from_parts(a.confirmed_account.as_deref(), None).words() } else { String::new() },
+                if a.confirmed_at.is_some() { Via::paper_or(a.confirmed_recorded_account.as_deref(), a.confirmed_account.as_deref()).words() } else { String::new() },
                 a.accepted_at.map(|t| t.to_rfc3339()).unwrap_or_default(),
                 a.accepted_via.map(|v| v.as_str()).unwrap_or_default().into(),
                 a.accepted_title.clone().unwrap_or_default(),
@@ -354,6 +356,8 @@ struct RolePage {
     people: Vec<Choice>,
     appointers: Vec<Choice>,
     me_person: Option<PersonId>,
+    /// The viewer is a member of top management, signed in as themselves.
+    me_top_management: bool,
     form: RoleForm,
     errors: FieldErrors,
     appoint: AppointForm,
@@ -361,12 +365,21 @@ struct RolePage {
     history: Vec<HistoryEntry>,
     can_manage: bool,
     can_act_as_self: bool,
+    role_of_viewer: policy::Role,
     today: NaiveDate,
 }
 
 impl RolePage {
     fn is_me(&self, id: Option<&PersonId>) -> bool {
         self.can_act_as_self && id.is_some() && id == self.me_person.as_ref()
+    }
+    /// The viewer may record that the appointer signed `a`'s letter on paper.
+    fn may_record_paper_confirmation(&self, a: &Appointment) -> bool {
+        a.confirmed_at.is_none() && a.appointed_by.is_some() && policy::may_record_paper_signature(self.role_of_viewer, self.me_top_management)
+    }
+    /// The viewer may record that `a`'s holder accepted on paper.
+    fn may_record_paper_acceptance(&self, a: &Appointment) -> bool {
+        a.accepted_at.is_none() && policy::may_record_paper_acceptance(self.role_of_viewer, self.me_top_management, a.person_top_management)
     }
     fn action(&self) -> String {
         format!("/roles/{}", self.role.id)
@@ -389,7 +402,9 @@ async fn role_view(
     let appointments: Vec<Appointment> =
         model::appointments(&state.db, me.org_id).await?.into_iter().filter(|a| a.role_id == role.id).collect();
     let people = people::choices(&state.db, me.org_id, today, &[]).await?;
-    let me_person = people::person_of_user(&state.db, me.org_id, me.user_id).await?.map(|p| p.id);
+    let viewer = people::person_of_user(&state.db, me.org_id, me.user_id).await?;
+    let me_top_management = viewer.as_ref().is_some_and(|p| p.top_management);
+    let me_person = viewer.map(|p| p.id);
     let appoint = if appoint.appointed_on.is_empty() {
         // Defaults: today, and the signed-in executive as appointer when they are top management.
         let mine = people.iter().find(|p| me_person.is_some_and(|m| m == p.id) && p.top_management).map(|p| p.id.to_string()).unwrap_or_default();
@@ -405,6 +420,8 @@ async fn role_view(
         appointers: people.iter().filter(|p| p.top_management).cloned().chain(people.iter().filter(|p| !p.top_management).cloned()).collect(),
         people,
         me_person,
+        me_top_management,
+        role_of_viewer: me.role,
         role,
         appointments,
         form,
@@ -537,6 +554,54 @@ async fn end_appointment(State(state): State<AppState>, me: Member, Id(id): Id<A
     model::end(&mut tx, &me.actor(), now, me.org_id, &a, ended_on, &reason).await?;
     tx.commit().await?;
     Ok(redirect_with(&state, &format!("/roles/{}", a.role_id), Flash::success(format!("{}'s appointment as {} ends on {ended_on}.", a.person_name, a.role_name))))
+}
+
+/// A letter signed on paper, as the form sends it.
+#[derive(Deserialize)]
+struct PaperForm {
+    #[serde(default)]
+    signed_on: String,
+}
+
+async fn paper_confirmation(State(state): State<AppState>, me: Member, Id(id): Id<AppointmentId>, Form(form): Form<PaperForm>) -> AppResult<Response> {
+    record_paper_act(&state, &me, id, &form, model::PaperAct::Confirmation).await
+}
+
+async fn paper_acceptance(State(state): State<AppState>, me: Member, Id(id): Id<AppointmentId>, Form(form): Form<PaperForm>) -> AppResult<Response> {
+    record_paper_act(&state, &me, id, &form, model::PaperAct::Acceptance).await
+}
+
+/// Records that an appointment letter was signed on paper, by the appointer
+/// or by the holder: who may record which is `auth::policy`'s to say
+/// (another tenant's appointment answers 404 first).
+async fn record_paper_act(state: &AppState, me: &Member, id: AppointmentId, form: &PaperForm, act: model::PaperAct) -> AppResult<Response> {
+    let (a, person) = appointment_and_me(state, me, id).await?;
+    let me_top = person.as_ref().is_some_and(|p| p.top_management);
+    let allowed = match act {
+        model::PaperAct::Confirmation => policy::may_record_paper_signature(me.role, me_top),
+        model::PaperAct::Acceptance => policy::may_record_paper_acceptance(me.role, me_top, a.person_top_management),
+    };
+    if !allowed {
+        return Err(AppError::Forbidden);
+    }
+    let on = parse_date(&form.signed_on, "the day it was signed")
+        .map_err(AppError::BadRequest)?
+        .ok_or_else(|| AppError::BadRequest("Enter the day the letter was signed on paper.".into()))?;
+    let now = state.clock.now();
+    let mut tx = state.db.begin().await?;
+    let a = model::appointment(&mut tx, me.org_id, id).await?;
+    model::record_paper(&mut tx, &me.actor(), now, me.org_id, &a, model::PaperRecord { act, on, recorded_by: me.user_id }).await?;
+    tx.commit().await?;
+    let msg = match act {
+        model::PaperAct::Confirmation => format!(
+            "Recorded: {} signed {}'s appointment letter as {} on paper on {on}. It shows as given on paper and recorded by you.",
+            a.appointer_name.as_deref().unwrap_or("The appointer"),
+            a.person_name,
+            a.role_name
+        ),
+        model::PaperAct::Acceptance => format!("Recorded: {} accepted the role {} on paper on {on}. It counts from that day and shows as given on paper.", a.person_name, a.role_name),
+    };
+    Ok(redirect_with(state, &format!("/roles/{}#appointment-{id}", a.role_id), Flash::success(msg)))
 }
 
 #[derive(Deserialize)]

@@ -140,6 +140,12 @@ const TABLE: &[Row] = &[
                                         Some(["login","404", "404", "404", "404", "404", "404", "orgs"])),
     ("POST", "/appointments/{id}/accept",    ["login","403", "403", "403", "303", "403", "403", "orgs"],
                                         Some(["login","404", "404", "404", "404", "404", "404", "orgs"])),
+    // Letters signed on paper: the appointer's signature only by top management; the holder's
+    // countersignature also by those who record appointments.
+    ("POST", "/appointments/{id}/paper-confirmation", ["login","403", "403", "303", "403", "403", "403", "orgs"],
+                                        Some(["login","404", "404", "404", "404", "404", "404", "orgs"])),
+    ("POST", "/appointments/{id}/paper-acceptance",   ["login","303", "303", "303", "403", "403", "303", "orgs"],
+                                        Some(["login","404", "404", "404", "404", "404", "404", "orgs"])),
     ("POST", "/appointments/{id}/link",      ["login","303", "303", "403", "403", "403", "303", "orgs"],
                                         Some(["login","404", "404", "403", "403", "403", "404", "orgs"])),
     ("POST", "/appointments/{id}/end",       ["login","303", "303", "403", "403", "403", "303", "orgs"],
@@ -376,6 +382,8 @@ struct Tenant {
     holder: Uuid,
     link_appointment: Uuid,
     end_appointments: HashMap<P, Uuid>,
+    /// Neither confirmed nor accepted, one per principal to record as signed on paper.
+    paper_appointments: HashMap<P, Uuid>,
     role_token: String,
     activities: HashMap<P, Uuid>,
     evidence: Uuid,
@@ -446,8 +454,8 @@ async fn tenant(app: &TestApp, name: &str, owner: Uuid) -> Tenant {
     let link_person = app.person(org, "Link Person", &format!("link@{name}.example"), false).await;
     let (link_appointment, _) = app.appoint(org, role, link_person, appointer).await;
     let (mut withdraw_policies, mut retire_modules) = (HashMap::new(), HashMap::new());
-    let (mut imports, mut retire_roles, mut appointees, mut end_appointments, mut activities) =
-        (HashMap::new(), HashMap::new(), HashMap::new(), HashMap::new(), HashMap::new());
+    let (mut imports, mut retire_roles, mut appointees, mut end_appointments, mut activities, mut paper_appointments) =
+        (HashMap::new(), HashMap::new(), HashMap::new(), HashMap::new(), HashMap::new(), HashMap::new());
     for p in PRINCIPALS {
         let rows = vec![ImportRow { line: 2, name: format!("Imported {p:?}"), email: format!("imported-{p:?}@{name}.example").to_lowercase(), ..Default::default() }];
         let id = Uuid::new_v4();
@@ -470,6 +478,8 @@ async fn tenant(app: &TestApp, name: &str, owner: Uuid) -> Tenant {
         appointees.insert(p, someone);
         let ender = app.person(org, &format!("Ending {p:?}"), &format!("ending-{p:?}@{name}.example").to_lowercase(), false).await;
         end_appointments.insert(p, app.appoint(org, role, ender, appointer).await.0);
+        let on_paper = app.person(org, &format!("On paper {p:?}"), &format!("paper-{p:?}@{name}.example").to_lowercase(), false).await;
+        paper_appointments.insert(p, app.appoint(org, role, on_paper, appointer).await.0);
         activities.insert(p, app.activity(org, &format!("Activity {p:?}")).await);
     }
     let roster_candidate = app.person(org, "Target", &format!("target@{name}.example"), false).await;
@@ -600,6 +610,7 @@ async fn tenant(app: &TestApp, name: &str, owner: Uuid) -> Tenant {
         holder,
         link_appointment,
         end_appointments,
+        paper_appointments,
         role_token,
         activities,
     }
@@ -661,6 +672,7 @@ fn fill(path: &str, t: &Tenant, p: P) -> String {
         "/appointments/{id}/accept" | "/appointments/{id}/hats" => t.accept_appointment,
         "/appointments/{id}/link" => t.link_appointment,
         "/appointments/{id}/end" => t.end_appointments[&p],
+        "/appointments/{id}/paper-confirmation" | "/appointments/{id}/paper-acceptance" => t.paper_appointments[&p],
         _ if path.starts_with("/raci/activities/") => t.activities[&p],
         "/evidence/files/{id}" => t.revision,
         "/policies/versions/{id}" => t.draft,
@@ -720,6 +732,7 @@ fn form_for(path: &str, t: &Tenant, p: P) -> Vec<(String, String)> {
             ("capacity", "holder".into()),
         ],
         "/appointments/{id}/end" => vec![("ended_on", "2026-11-02".into()), ("reason", "test".into())],
+        "/appointments/{id}/paper-confirmation" | "/appointments/{id}/paper-acceptance" => vec![("signed_on", "2026-11-02".into())],
         "/appointments/{id}/hats" => vec![("note", format!("by {p:?}"))],
         "/raci/activities" => vec![("name", format!("New activity by {p:?}"))],
         "/evidence/{id}" => vec![("title", "Signed policy".into()), ("kind", "document".into()), ("description", format!("by {p:?}"))],

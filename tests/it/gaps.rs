@@ -666,6 +666,72 @@ async fn minutes_signed_off_on_paper_count_from_their_own_day_and_show_as_such(d
     assert!(index.contains("2025-03-20 by Cee Eo, on paper, recorded in Mandate by ceo@acme.example"), "{index}");
 }
 
+/// An appointment made with a letter on paper before Mandate: the ISMS
+/// lead records it and the holder's countersignature; only a member of top
+/// management records the appointer's signature. Each counts from its own
+/// day (as-of views too), shows everywhere as given on paper and by which
+/// account it was recorded, and nothing else may be recorded twice.
+#[sqlx::test]
+async fn an_appointment_letter_signed_on_paper_counts_from_its_day_and_shows_as_such(db: PgPool) {
+    let app = TestApp::new(db).await;
+    let owner = app.user("owner@acme.example", "Owner").await;
+    let org = app.org("Acme", owner).await;
+    let ceo = staff(&app, org, "Cee Eo", true, "2015-01-01").await;
+    let holder = staff(&app, org, "Hol Der", false, "2015-01-01").await;
+    let role = app.role(org, "ISMS manager", true, true).await;
+    let mut lead = lead_of(&app, org).await;
+    let res = lead
+        .post(&format!("/roles/{role}/appointments"), &[("person_id", &holder.to_string()), ("capacity", "holder"), ("appointed_by", &ceo.to_string()), ("appointed_on", "2025-02-01")])
+        .await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
+    let appointment: Uuid = sqlx::query_scalar("SELECT id FROM role_appointments WHERE role_id = $1").bind(role).fetch_one(app.db()).await.unwrap();
+    // The role is edited after it was entered: its history says it did not exist before today.
+    app.clock.advance(chrono::Duration::minutes(10));
+    let edit = [("name", "ISMS manager"), ("responsibilities", "Runs the ISMS."), ("authorities", "May stop a release."), ("conformance", "on"), ("reporting", "on")];
+    assert_eq!(lead.post(&format!("/roles/{role}"), &edit).await.status, StatusCode::SEE_OTHER);
+    let june = rules_on(&app, org, day("2025-06-01")).await;
+    assert!(june.contains(&"reporting_unassigned") && june.contains(&"conformance_unassigned"), "recorded today, it did not exist then: {june:?}");
+
+    // The holder's countersignature: the ISMS lead may record it; not the appointer's signature.
+    let confirm = format!("/appointments/{appointment}/paper-confirmation");
+    let accept = format!("/appointments/{appointment}/paper-acceptance");
+    let page = lead.get(&format!("/roles/{role}")).await;
+    assert!(page.has(&format!("form[action='{accept}']")) && !page.has(&format!("form[action='{confirm}']")));
+    assert_eq!(lead.post(&confirm, &[("signed_on", "2025-02-01")]).await.status, StatusCode::FORBIDDEN);
+    assert_eq!(lead.post(&accept, &[("signed_on", "2025-01-20")]).await.status, StatusCode::CONFLICT, "before the appointment");
+    assert_eq!(lead.post(&accept, &[("signed_on", "2025-02-03")]).await.status, StatusCode::SEE_OTHER);
+    assert_eq!(lead.post(&accept, &[("signed_on", "2025-02-03")]).await.status, StatusCode::CONFLICT, "once only");
+
+    let ceo_user = app.user("ceo@acme.example", "Cee Eo").await;
+    app.member(org, ceo_user, Role::Executive).await;
+    app.link(org, ceo, ceo_user).await;
+    let mut leader = app.signed_in(ceo_user, Some(org)).await;
+    assert!(leader.get(&format!("/roles/{role}")).await.has(&format!("form[action='{confirm}']")));
+    assert_eq!(leader.post(&confirm, &[("signed_on", "2027-01-01")]).await.status, StatusCode::CONFLICT, "the future");
+    assert_eq!(leader.post(&confirm, &[("signed_on", "2025-02-01")]).await.status, StatusCode::SEE_OTHER);
+
+    // Shown as on paper, by which account; in the page, the CSV and a bundle of a past day.
+    let row = lead.get(&format!("/roles/{role}")).await.texts(&format!("tr#appointment-{appointment}")).concat();
+    assert!(row.contains("confirmed 2025-02-01 by Cee Eo, on paper, recorded in Mandate by ceo@acme.example"), "{row}");
+    assert!(row.contains("2025-02-03 by Hol Der, on paper, recorded in Mandate by lead@acme.example"), "{row}");
+    assert!(!row.contains("signed in as"), "{row}");
+    let csv = lead.get("/roles.csv").await.body;
+    assert!(csv.contains("on paper, recorded in Mandate by ceo@acme.example") && csv.contains("on paper, recorded in Mandate by lead@acme.example"), "{csv}");
+    // Counted from the letter's days, views of past days included.
+    let june = rules_on(&app, org, day("2025-06-01")).await;
+    assert!(!june.iter().any(|r| matches!(*r, "reporting_unassigned" | "conformance_unassigned" | "holder_not_accepted")), "{june:?}");
+    assert!(rules_on(&app, org, day("2025-02-02")).await.contains(&"holder_not_accepted"), "appointed, not yet accepted");
+    assert!(rules_on(&app, org, day("2025-01-15")).await.contains(&"reporting_unassigned"), "not yet appointed");
+    let params = mandate::bundles::manifest::Params { as_of: day("2025-06-01"), period_from: None, period_to: None };
+    let mut out = Vec::new();
+    mandate::bundles::build::build(app.db(), &app.state.store, org, &params, app.state.clock.now(), &Default::default(), &mut out).await.unwrap();
+    let files = crate::bundles::entries(&crate::bundles::temp_zip(&out)).await;
+    let roles = String::from_utf8(files["records/roles.csv"].clone()).unwrap();
+    assert!(roles.contains("Hol Der") && roles.contains("on paper, recorded in Mandate by ceo@acme.example on 2026-11-02"), "{roles}");
+    let log = lead.get("/audit").await.texts("table.log tbody tr").join("\n");
+    assert!(log.contains("recorded a role accepted on paper") && log.contains("recorded an appointment letter signed on paper by the appointer"), "{log}");
+}
+
 async fn lead_of(app: &TestApp, org: OrgId) -> Client {
     let lead = app.user("lead@acme.example", "Lead").await;
     app.member(org, lead, Role::IsmsLead).await;
