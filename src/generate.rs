@@ -269,9 +269,9 @@ pub async fn fill(conn: &mut PgConnection, org_id: OrgId, now: DateTime<Utc>, s:
 
     // A resource decision a year, a communication a quarter, objectives and asks.
     exec!(
-        "INSERT INTO resource_decisions (id, org_id, what, title, amount, currency, reason, asked_by, asked_on, decided_by, decision, decided_on, created_at, updated_at)
+        "INSERT INTO resource_decisions (id, org_id, what, title, amount, currency, reason, asked_by, asked_on, decided_by, decision, decided_on, created_at, updated_at, recorded_at)
          SELECT gen_random_uuid(), $1, 'budget', 'Security budget ' || to_char(d, 'YYYY'), 50000 + y * 5000, 'EUR', 'Yearly plan', $4, d - 30, $4,
-                'approved', d, d::timestamptz, $2
+                'approved', d, d::timestamptz, $2, d::timestamptz
            FROM generate_series(0, 4) AS y CROSS JOIN LATERAL (SELECT ($3::date - 200 - y * 365)::date AS d) x",
         top.0
     );

@@ -324,11 +324,13 @@ fn record_files() -> Vec<(&'static str, &'static str, &'static [&'static str], S
         (
             "records/resource-decisions.csv",
             "Resource requests and decisions: what, who asked, who decided (top management or not), outcome",
-            &["title", "what", "amount", "currency", "reason", "asked_by", "asked_on", "decided_by", "decider_top_management", "decision", "decided_on"],
+            &["title", "what", "amount", "currency", "reason", "asked_by", "asked_on", "decided_by", "decider_top_management", "decision", "decided_on", "recorded_in_mandate"],
             "SELECT d.title, d.what, COALESCE(d.amount::text, ''), COALESCE(d.currency, ''), d.reason, COALESCE(a.name, ''), COALESCE(d.asked_on::text, ''),
                     CASE WHEN d.decided_on <= p.day THEN COALESCE(b.name, '') ELSE '' END, CASE WHEN d.decided_on <= p.day THEN COALESCE((b.id IN (SELECT top_management_as_of(p.org, p.cut)))::text, '') ELSE '' END,
-                    CASE WHEN d.decided_on <= p.day THEN d.decision ELSE 'pending' END, CASE WHEN d.decided_on <= p.day THEN d.decided_on::text ELSE '' END
+                    CASE WHEN d.decided_on <= p.day THEN d.decision ELSE 'pending' END, CASE WHEN d.decided_on <= p.day THEN d.decided_on::text ELSE '' END,
+                    to_char(d.recorded_at AT TIME ZONE 'UTC', 'YYYY-MM-DD') || COALESCE(' by ' || ru.email, '')
                FROM p JOIN resource_decisions_on(p.org, p.cut) d ON d.org_id = p.org AND d.created_at < p.cut
+               LEFT JOIN users ru ON ru.id = d.recorded_by
                LEFT JOIN people_on(p.org, p.cut) a ON a.org_id = d.org_id AND a.id = d.asked_by
                LEFT JOIN people_on(p.org, p.cut) b ON b.org_id = d.org_id AND b.id = d.decided_by
               ORDER BY COALESCE(d.decided_on, d.asked_on), d.title"

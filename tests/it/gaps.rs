@@ -732,6 +732,41 @@ async fn an_appointment_letter_signed_on_paper_counts_from_its_day_and_shows_as_
     assert!(log.contains("recorded a role accepted on paper") && log.contains("recorded an appointment letter signed on paper by the appointer"), "{log}");
 }
 
+/// A resource decision taken before Mandate, entered from old papers: it
+/// counts from its own dates (views of past days too), and says when and
+/// by which account it was entered.
+#[sqlx::test]
+async fn a_decision_entered_later_counts_from_its_own_dates_and_says_so(db: PgPool) {
+    let app = TestApp::new(db).await;
+    let owner = app.user("owner@acme.example", "Owner").await;
+    let org = app.org("Acme", owner).await;
+    let ceo = staff(&app, org, "Cee Eo", true, "2015-01-01").await;
+    let mut lead = lead_of(&app, org).await;
+    assert!(rules_on(&app, org, day("2025-06-01")).await.contains(&"no_resource_decision"));
+    let ceo_s = ceo.to_string();
+    let res = lead
+        .post(
+            "/decisions",
+            &[("title", "Budget for the ISMS, 2025"), ("what", "budget"), ("amount", "40000"), ("currency", "EUR"), ("asked_by", &ceo_s), ("asked_on", "2025-01-10"),
+              ("decided_by", &ceo_s), ("decision", "approved"), ("decided_on", "2025-02-01")],
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
+    let page = lead.get(res.location()).await;
+    let facts = page.texts("dl.facts").concat();
+    assert!(facts.contains("2026-11-02, by lead@acme.example") && facts.contains("entered later"), "{facts}");
+    assert!(!rules_on(&app, org, day("2025-06-01")).await.contains(&"no_resource_decision"), "it counts from its own day");
+    assert!(rules_on(&app, org, day("2025-01-05")).await.contains(&"no_resource_decision"), "not before it was asked for");
+    let csv = lead.get("/decisions.csv").await.body;
+    assert!(csv.contains("lead@acme.example"), "{csv}");
+    let params = mandate::bundles::manifest::Params { as_of: day("2025-06-01"), period_from: None, period_to: None };
+    let mut out = Vec::new();
+    mandate::bundles::build::build(app.db(), &app.state.store, org, &params, app.state.clock.now(), &Default::default(), &mut out).await.unwrap();
+    let files = crate::bundles::entries(&crate::bundles::temp_zip(&out)).await;
+    let decisions = String::from_utf8(files["records/resource-decisions.csv"].clone()).unwrap();
+    assert!(decisions.contains("Budget for the ISMS, 2025") && decisions.contains("2026-11-02 by lead@acme.example"), "{decisions}");
+}
+
 async fn lead_of(app: &TestApp, org: OrgId) -> Client {
     let lead = app.user("lead@acme.example", "Lead").await;
     app.member(org, lead, Role::IsmsLead).await;

@@ -3,7 +3,7 @@
 use super::super::check_people;
 use crate::audit::{self, Actor, Changes};
 use crate::error::{AppError, AppResult};
-use crate::ids::{DecisionId, MeetingId, ObjectiveId, OrgId, PersonId, RequirementId};
+use crate::ids::{DecisionId, MeetingId, ObjectiveId, OrgId, PersonId, RequirementId, UserId};
 use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
 use serde_json::json;
@@ -56,6 +56,16 @@ pub struct Decision {
     pub meeting_id: Option<MeetingId>,
     pub meeting_title: Option<String>,
     pub created_at: DateTime<Utc>,
+    /// The account that entered it, and when.
+    pub recorded_account: Option<String>,
+    pub recorded_at: DateTime<Utc>,
+}
+
+impl Decision {
+    /// Entered after it was decided (from minutes or papers of before Mandate).
+    pub fn entered_later(&self) -> bool {
+        self.decided_on.or(self.asked_on).is_some_and(|d| d < self.recorded_at.date_naive())
+    }
 }
 
 impl Decision {
@@ -115,8 +125,9 @@ fn select(
         d.objective_id AS "objective_id: ObjectiveId", o.title AS "objective_title?",
         d.requirement_id AS "requirement_id: RequirementId", r.code AS "requirement_code?", d.asked_by AS "asked_by: PersonId", a.name AS "asked_by_name?", d.asked_on,
         d.decided_by AS "decided_by: PersonId", b.name AS "decided_by_name?", b.top_management AS "decider_top_management?", d.decision AS "decision: Outcome", d.decided_on,
-        d.meeting_id AS "meeting_id: MeetingId", m.title AS "meeting_title?", d.created_at
+        d.meeting_id AS "meeting_id: MeetingId", m.title AS "meeting_title?", d.created_at, ru.email AS "recorded_account?", d.recorded_at
    FROM resource_decisions d
+   LEFT JOIN users ru ON ru.id = d.recorded_by
    LEFT JOIN objectives o ON o.org_id = d.org_id AND o.id = d.objective_id
    LEFT JOIN requirements r ON r.id = d.requirement_id
    LEFT JOIN people a ON a.org_id = d.org_id AND a.id = d.asked_by
@@ -171,10 +182,14 @@ async fn check_links(conn: &mut PgConnection, org_id: OrgId, f: &Fields) -> AppR
 
 /// Writes the fields of a new record (`insert`) or of a changed one (`save`):
 /// one statement for both, so the two can never store different columns.
-async fn write(conn: &mut PgConnection, org_id: OrgId, id: DecisionId, f: &Fields, now: DateTime<Utc>) -> AppResult<()> {
+///
+/// A new record keeps the account that entered it (`recorded_by`) and when;
+/// one entered with past dates (a decision taken before Mandate) exists
+/// from the earlier of the day it was asked for and the day it was decided.
+async fn write(conn: &mut PgConnection, org_id: OrgId, id: DecisionId, f: &Fields, now: DateTime<Utc>, recorded_by: Option<UserId>) -> AppResult<()> {
     sqlx::query!(
-        "INSERT INTO resource_decisions (id, org_id, what, title, amount, currency, reason, objective_id, requirement_id, asked_by, asked_on, decided_by, decision, decided_on, meeting_id, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $16)
+        "INSERT INTO resource_decisions (id, org_id, what, title, amount, currency, reason, objective_id, requirement_id, asked_by, asked_on, decided_by, decision, decided_on, meeting_id, created_at, updated_at, recorded_by, recorded_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, LEAST($16, $11::date::timestamptz, $14::date::timestamptz), $16, $17, $16)
          ON CONFLICT (id) DO UPDATE SET what = EXCLUDED.what, title = EXCLUDED.title, amount = EXCLUDED.amount, currency = EXCLUDED.currency, reason = EXCLUDED.reason, objective_id = EXCLUDED.objective_id, requirement_id = EXCLUDED.requirement_id, asked_by = EXCLUDED.asked_by, asked_on = EXCLUDED.asked_on, decided_by = EXCLUDED.decided_by, decision = EXCLUDED.decision, decided_on = EXCLUDED.decided_on, meeting_id = EXCLUDED.meeting_id, updated_at = EXCLUDED.updated_at
           WHERE resource_decisions.org_id = EXCLUDED.org_id",
         id.0,
@@ -193,6 +208,7 @@ async fn write(conn: &mut PgConnection, org_id: OrgId, id: DecisionId, f: &Field
         f.decided_on,
         f.meeting_id.map(|i| i.0),
         now,
+        recorded_by.map(|u| u.0),
     )
     .execute(conn)
     .await?;
@@ -202,7 +218,7 @@ async fn write(conn: &mut PgConnection, org_id: OrgId, id: DecisionId, f: &Field
 pub async fn insert(conn: &mut PgConnection, actor: &Actor, now: DateTime<Utc>, org_id: OrgId, f: &Fields) -> AppResult<DecisionId> {
     check_links(conn, org_id, f).await?;
     let id = DecisionId::new();
-    write(conn, org_id, id, f, now).await?;
+    write(conn, org_id, id, f, now, actor.user_id).await?;
     audit::record(
         conn,
         actor,
@@ -235,7 +251,7 @@ pub async fn save(conn: &mut PgConnection, actor: &Actor, now: DateTime<Utc>, or
         return Ok(false);
     }
     check_links(conn, org_id, f).await?;
-    write(conn, org_id, before.id, f, now).await?;
+    write(conn, org_id, before.id, f, now, actor.user_id).await?;
     audit::record(conn, actor, now, "decision.updated", "resource_decision", before.id, c.into_value()).await?;
     Ok(true)
 }

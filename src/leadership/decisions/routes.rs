@@ -174,6 +174,8 @@ async fn export(State(state): State<AppState>, me: Member) -> AppResult<Response
             "decision",
             "decided_on",
             "meeting",
+            "recorded_at_utc",
+            "recorded_by",
         ],
         state.db.clone(),
         me.org_id,
@@ -194,6 +196,8 @@ async fn export(State(state): State<AppState>, me: Member) -> AppResult<Response
                 d.decision_label().into(),
                 text_of(d.decided_on),
                 d.meeting_title.clone().unwrap_or_default(),
+                d.recorded_at.to_rfc3339(),
+                d.recorded_account.clone().unwrap_or_default(),
             ]
         },
     ))
