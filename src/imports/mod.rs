@@ -303,6 +303,19 @@ crate::text_enum! {
     }
 }
 
+/// How a record reached Mandate, in words for its pages: "on paper,
+/// recorded in Mandate by lead@acme.example on 2026-11-02" for one given
+/// outside Mandate (`how`), "recorded in Mandate by … on …" for one entered
+/// by hand; empty when no account entered it (an act made in Mandate).
+pub fn recorded_words(how: Option<How>, account: Option<&str>, at: Option<chrono::DateTime<chrono::Utc>>) -> String {
+    let Some(account) = account else { return String::new() };
+    let when = at.map(|t| format!(" on {}", t.format("%Y-%m-%d"))).unwrap_or_default();
+    match how {
+        Some(How::Other) | None => format!("recorded in Mandate by {account}{when}"),
+        Some(h) => format!("{}, recorded in Mandate by {account}{when}", h.label()),
+    }
+}
+
 impl How {
     /// As people write it in a file: "paper", "e-mail", "LMS"...; empty is "another way".
     pub fn parse_cell(raw: &str) -> Option<How> {
@@ -313,5 +326,19 @@ impl How {
             "lms" | "learningplatform" | "elearning" | "online" => Some(How::Lms),
             _ => None,
         }
+    }
+}
+
+#[cfg(test)]
+mod how_tests {
+    use super::*;
+
+    #[test]
+    fn how_a_record_came_in_reads_as_words() {
+        let at = chrono::DateTime::parse_from_rfc3339("2026-11-02T09:00:00Z").unwrap().to_utc();
+        assert_eq!(recorded_words(Some(How::Paper), Some("lead@acme.example"), Some(at)), "on paper, recorded in Mandate by lead@acme.example on 2026-11-02");
+        assert_eq!(recorded_words(Some(How::Lms), Some("lead@acme.example"), None), "in a learning platform, recorded in Mandate by lead@acme.example");
+        assert_eq!(recorded_words(None, Some("lead@acme.example"), Some(at)), "recorded in Mandate by lead@acme.example on 2026-11-02");
+        assert_eq!(recorded_words(Some(How::Paper), None, Some(at)), "");
     }
 }

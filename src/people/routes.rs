@@ -199,6 +199,9 @@ struct FormPage {
     managers: Vec<Choice>,
     history: Vec<HistoryEntry>,
     roles: Vec<(String, String)>,
+    /// Their acknowledgements and training completions, with how each came in.
+    acknowledgements: Vec<crate::policies::acks::model::OfPerson>,
+    training: Vec<crate::training::model::OfPerson>,
     can_manage: bool,
     today: NaiveDate,
 }
@@ -222,12 +225,14 @@ async fn form_page(
     if let Some(p) = &person {
         managers.retain(|m| m.id != p.id);
     }
-    let (history, roles) = match &person {
+    let (history, roles, acknowledgements, training) = match &person {
         Some(p) => (
             audit::history(&state.db, me.org_id, "person", p.id.0, 50).await?,
             crate::roles::model::roles_of_person(&state.db, me.org_id, p.id, today).await?,
+            crate::policies::acks::model::of_person(&state.db, me.org_id, p.id).await?,
+            crate::training::model::of_person(&state.db, me.org_id, p.id).await?,
         ),
-        None => (Vec::new(), Vec::new()),
+        None => (Vec::new(), Vec::new(), Vec::new(), Vec::new()),
     };
     let title = person.as_ref().map(|p| p.name.clone()).unwrap_or_else(|| "Add a person".into());
     Ok(FormPage {
@@ -238,6 +243,8 @@ async fn form_page(
         managers,
         history,
         roles,
+        acknowledgements,
+        training,
         can_manage: me.can(Action::ManagePeople),
         today,
     })

@@ -217,9 +217,17 @@ pub struct Standing {
     pub completed_on: Option<NaiveDate>,
     pub score: Option<f64>,
     pub source: Option<RecordSource>,
+    /// The last completion's way in: how it was given outside Mandate, and the account that entered it when.
+    pub how: Option<crate::imports::How>,
+    pub recorded_account: Option<String>,
+    pub recorded_at: Option<DateTime<Utc>>,
 }
 
 impl Standing {
+    /// How the last completion reached Mandate, in words (empty when nobody entered it).
+    pub fn recorded_words(&self) -> String {
+        crate::imports::recorded_words(self.how, self.recorded_account.as_deref(), self.recorded_at)
+    }
     pub fn status(&self, validity_months: i32, today: NaiveDate) -> Status {
         status(self.completed_on, validity_months, today)
     }
@@ -241,12 +249,14 @@ pub async fn standings(db: &PgPool, org_id: OrgId, module_id: ModuleId, today: N
     Ok(sqlx::query_as!(
         Standing,
         r#"SELECT p.id AS "person_id: PersonId", p.name, p.email, p.department, m.name AS "manager_name?", p.top_management, p.line_manager,
-                  last.completed_on AS "completed_on?", last.score::float8 AS "score?", last.source AS "source?: RecordSource"
+                  last.completed_on AS "completed_on?", last.score::float8 AS "score?", last.source AS "source?: RecordSource",
+                  last.recorded_how AS "how?: crate::imports::How", last.email AS "recorded_account?", last.recorded_at AS "recorded_at?"
              FROM people p
              JOIN training_modules t ON t.org_id = p.org_id AND t.id = $2
              LEFT JOIN people m ON m.org_id = p.org_id AND m.id = p.manager_id
              LEFT JOIN LATERAL (
-                  SELECT r.completed_on, r.score, r.source FROM training_records r
+                  SELECT r.completed_on, r.score, r.source, r.recorded_how, u.email, r.recorded_at FROM training_records r
+                    LEFT JOIN users u ON u.id = r.recorded_by
                    WHERE r.org_id = p.org_id AND r.module_id = t.id AND r.person_id = p.id
                    ORDER BY r.completed_on DESC LIMIT 1) last ON true
             WHERE p.org_id = $1
@@ -256,6 +266,42 @@ pub async fn standings(db: &PgPool, org_id: OrgId, module_id: ModuleId, today: N
         org_id.0,
         module_id.0,
         today,
+    )
+    .fetch_all(db)
+    .await?)
+}
+
+/// One of a person's training completions, for their page.
+#[derive(Debug, Clone)]
+pub struct OfPerson {
+    pub module_id: ModuleId,
+    pub module_title: String,
+    pub completed_on: NaiveDate,
+    pub score: Option<f64>,
+    pub how: Option<crate::imports::How>,
+    pub recorded_account: Option<String>,
+    pub recorded_at: Option<DateTime<Utc>>,
+}
+
+impl OfPerson {
+    pub fn recorded_words(&self) -> String {
+        crate::imports::recorded_words(self.how, self.recorded_account.as_deref(), self.recorded_at)
+    }
+}
+
+/// Every training completion of `person`, newest first (one query).
+pub async fn of_person(db: &PgPool, org_id: OrgId, person_id: PersonId) -> AppResult<Vec<OfPerson>> {
+    Ok(sqlx::query_as!(
+        OfPerson,
+        r#"SELECT t.id AS "module_id: ModuleId", t.title AS module_title, r.completed_on, r.score::float8 AS score,
+                  r.recorded_how AS "how?: crate::imports::How", u.email AS "recorded_account?", r.recorded_at
+             FROM training_records r
+             JOIN training_modules t ON t.org_id = r.org_id AND t.id = r.module_id
+             LEFT JOIN users u ON u.id = r.recorded_by
+            WHERE r.org_id = $1 AND r.person_id = $2
+            ORDER BY r.completed_on DESC, t.title"#,
+        org_id.0,
+        person_id.0,
     )
     .fetch_all(db)
     .await?)

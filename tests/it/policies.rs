@@ -480,6 +480,10 @@ async fn acknowledgements_given_elsewhere_are_imported_once(db: PgPool) {
     .await
     .unwrap();
     assert_eq!((how.as_str(), by.as_str()), ("paper", "lead@acme.example"));
+    // The person's page and the campaign export say so in words.
+    let person = a.lead.get(&format!("/people/{dee}")).await;
+    let acked = person.texts("section[aria-labelledby='acks-h'] li").concat();
+    assert!(acked.contains("Information security policy v1.0") && acked.contains(&format!("{today}")) && acked.contains("on paper, recorded in Mandate by lead@acme.example on"), "{acked}");
     let again = a.lead.post(&format!("{preview_url}/apply"), &[]).await;
     assert_eq!(again.status, StatusCode::CONFLICT, "an import applies once");
     assert!(a.lead.get(&preview_url).await.body.contains("Applied on"));

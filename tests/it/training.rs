@@ -109,6 +109,14 @@ async fn importing_the_same_file_twice_adds_nothing(db: PgPool) {
         .await
         .unwrap();
     assert_eq!(bob, "other", "an empty cell is another way");
+    // The person's page and the module's page say how it came in.
+    let ada: uuid::Uuid = sqlx::query_scalar("SELECT id FROM people WHERE email = 'ada@acme.example'").fetch_one(a.app.db()).await.unwrap();
+    let page = a.lead.get(&format!("/people/{ada}")).await;
+    let done = page.texts("section[aria-labelledby='training-h'] li").concat();
+    assert!(done.contains("Security awareness, 2026-03-14") && done.contains("in a learning platform, recorded in Mandate by lead@acme.example on 2026-11-02"), "{done}");
+    let module: uuid::Uuid = sqlx::query_scalar("SELECT id FROM training_modules WHERE org_id = $1").bind(a.org.0).fetch_one(a.app.db()).await.unwrap();
+    let rows = a.lead.get(&format!("/training/modules/{module}")).await.texts("tbody tr").join("\n");
+    assert!(rows.contains("in a learning platform, recorded in Mandate by lead@acme.example") && rows.contains("recorded in Mandate by lead@acme.example on 2026-11-02"), "{rows}");
     assert_eq!(a.lead.post(&format!("{preview}/apply"), &[]).await.status, StatusCode::CONFLICT, "applied once");
 
     let again = upload(&mut a.lead, csv).await;

@@ -41,9 +41,21 @@ pub struct Standing {
     pub method: Option<Method>,
     pub link_issued_at: Option<DateTime<Utc>>,
     pub link_expires_at: Option<DateTime<Utc>>,
+    /// An acknowledgement given outside Mandate: how, and the account that entered it when.
+    pub how: Option<crate::imports::How>,
+    pub recorded_account: Option<String>,
+    pub recorded_at: Option<DateTime<Utc>>,
 }
 
 impl Standing {
+    /// How the acknowledgement was given, in words: "personal link", or
+    /// "on paper, recorded in Mandate by … on …" for one entered later.
+    pub fn how_words(&self) -> String {
+        match crate::imports::recorded_words(self.how, self.recorded_account.as_deref(), self.recorded_at) {
+            words if words.is_empty() => self.method.map(|m| m.label().to_string()).unwrap_or_default(),
+            words => words,
+        }
+    }
     pub fn done(&self) -> bool {
         self.acknowledged_at.is_some()
     }
@@ -58,13 +70,15 @@ pub async fn standings(db: &PgPool, org_id: OrgId, policy_id: PolicyId, major: i
         Standing,
         r#"SELECT p.id AS "person_id: PersonId", p.name, p.email, p.department, m.name AS "manager_name?", p.top_management, p.line_manager,
                 p.start_date, ack.acknowledged_at AS "acknowledged_at?", ack.method AS "method?: Method",
-                r.issued_at AS "link_issued_at?", r.expires_at AS "link_expires_at?"
+                r.issued_at AS "link_issued_at?", r.expires_at AS "link_expires_at?",
+                ack.recorded_how AS "how?: crate::imports::How", ack.email AS "recorded_account?", ack.recorded_at AS "recorded_at?"
            FROM people p
            JOIN policies pol ON pol.org_id = p.org_id AND pol.id = $2
            LEFT JOIN people m ON m.org_id = p.org_id AND m.id = p.manager_id
            LEFT JOIN LATERAL (
-                SELECT a.acknowledged_at, a.method FROM acknowledgements a
+                SELECT a.acknowledged_at, a.method, a.recorded_how, u.email, a.recorded_at FROM acknowledgements a
                   JOIN policy_versions av ON av.org_id = a.org_id AND av.id = a.policy_version_id
+                  LEFT JOIN users u ON u.id = a.recorded_by
                  WHERE a.org_id = p.org_id AND a.person_id = p.id AND av.policy_id = pol.id AND av.major = $3
                  ORDER BY a.acknowledged_at LIMIT 1) ack ON true
            LEFT JOIN ack_requests r ON r.org_id = p.org_id AND r.campaign_id = $4 AND r.person_id = p.id
@@ -255,6 +269,49 @@ pub async fn by_token(db: &PgPool, token: &str) -> AppResult<LinkTarget> {
     .ok_or(AppError::NotFound)
 }
 
+/// One of a person's acknowledgements, for their page.
+#[derive(Debug, Clone)]
+pub struct OfPerson {
+    pub version_id: VersionId,
+    pub policy_title: String,
+    pub major: i32,
+    pub minor: i32,
+    pub acknowledged_at: DateTime<Utc>,
+    pub method: Method,
+    pub how: Option<crate::imports::How>,
+    pub recorded_account: Option<String>,
+    pub recorded_at: Option<DateTime<Utc>>,
+}
+
+impl OfPerson {
+    /// "personal link", "signed in", or "on paper, recorded in Mandate by … on …".
+    pub fn how_words(&self) -> String {
+        match crate::imports::recorded_words(self.how, self.recorded_account.as_deref(), self.recorded_at) {
+            words if words.is_empty() => self.method.label().to_string(),
+            words => words,
+        }
+    }
+}
+
+/// Every acknowledgement `person` gave, newest first (one query).
+pub async fn of_person(db: &PgPool, org_id: OrgId, person_id: PersonId) -> AppResult<Vec<OfPerson>> {
+    Ok(sqlx::query_as!(
+        OfPerson,
+        r#"SELECT v.id AS "version_id: VersionId", p.title AS policy_title, v.major, v.minor, a.acknowledged_at, a.method AS "method: Method",
+                  a.recorded_how AS "how?: crate::imports::How", u.email AS "recorded_account?", a.recorded_at
+             FROM acknowledgements a
+             JOIN policy_versions v ON v.org_id = a.org_id AND v.id = a.policy_version_id
+             JOIN policies p ON p.org_id = v.org_id AND p.id = v.policy_id
+             LEFT JOIN users u ON u.id = a.recorded_by
+            WHERE a.org_id = $1 AND a.person_id = $2
+            ORDER BY a.acknowledged_at DESC, p.title"#,
+        org_id.0,
+        person_id.0,
+    )
+    .fetch_all(db)
+    .await?)
+}
+
 /// When (and how) `person` acknowledged any version of the policy with the same major number.
 pub async fn acknowledged(db: impl sqlx::PgExecutor<'_>, org_id: OrgId, person_id: PersonId, version_id: VersionId) -> AppResult<Option<(DateTime<Utc>, Method)>> {
     let found = sqlx::query!(
@@ -350,6 +407,9 @@ mod tests {
             method: None,
             link_issued_at: None,
             link_expires_at: None,
+            how: None,
+            recorded_account: None,
+            recorded_at: None,
         }
     }
 

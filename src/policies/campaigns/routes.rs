@@ -149,7 +149,7 @@ async fn campaign_page(State(state): State<AppState>, me: Member, Id(id): Id<Cam
 
 async fn campaign_csv(State(state): State<AppState>, me: Member, Id(id): Id<CampaignId>) -> AppResult<Response> {
     let (campaign, standings) = campaign_data(&state, &me, id).await?;
-    let mut out = csv::row(&["name", "email", "department", "manager", "top_management", "line_manager", "acknowledged", "acknowledged_at", "method", "link_issued_at"]);
+    let mut out = csv::row(&["name", "email", "department", "manager", "top_management", "line_manager", "acknowledged", "acknowledged_at", "method", "how", "link_issued_at"]);
     for s in &standings {
         out.push_str(&csv::row(&[
             s.name.clone(),
@@ -161,6 +161,7 @@ async fn campaign_csv(State(state): State<AppState>, me: Member, Id(id): Id<Camp
             if s.done() { "yes" } else { "no" }.into(),
             s.acknowledged_at.map(|t| t.to_rfc3339()).unwrap_or_default(),
             s.method.map(|m| m.label()).unwrap_or_default().into(),
+            if s.done() { s.how_words() } else { String::new() },
             s.link_issued_at.map(|t| t.to_rfc3339()).unwrap_or_default(),
         ]));
     }
