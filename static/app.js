@@ -1,7 +1,8 @@
 // Mandate's only script. Everything works without it; it adds:
 // 1. a question before destructive actions (forms marked data-confirm);
 // 2. a progress bar for uploads (forms marked data-upload="progress");
-// 3. print buttons (marked data-print, hidden until this script shows them).
+// 3. print buttons (marked data-print, hidden until this script shows them);
+// 4. a folded edit form opens when the address asks for it (#edit).
 document.addEventListener("submit", function (event) {
   var form = event.target;
   if (!form.getAttribute) return;
@@ -58,6 +59,8 @@ function upload(form) {
 }
 
 document.addEventListener("DOMContentLoaded", function () {
+  var edit = window.location.hash === "#edit" && document.getElementById("edit");
+  if (edit && edit.tagName === "DETAILS") { edit.open = true; }
   document.querySelectorAll("button[data-print]").forEach(function (b) {
     b.hidden = false;
     b.addEventListener("click", function () { window.print(); });

@@ -423,3 +423,31 @@ async fn meeting_lists_take_the_same_queries_for_two_or_sixty_meetings(db: PgPoo
     let named = |(m, a): (usize, usize)| [("/meetings", m), ("/actions", a)];
     crate::support::assert_same_queries(&named(small), &named(large));
 }
+
+/// Read first, edit on demand: a record's page opens as its summary with
+/// the edit form folded away (and its history folded too); a new record's
+/// form is open, and a refused edit comes back unfolded with its error.
+#[sqlx::test]
+async fn detail_pages_open_as_a_summary_with_editing_folded(db: PgPool) {
+    let mut a = acme(db).await;
+    let ceo = a.ceo.to_string();
+    let new = a.lead.get("/decisions/new").await;
+    assert!(new.has("section[aria-labelledby='edit-h'] form") && !new.has("details#edit"), "a new record's form is open");
+    let res = a
+        .lead
+        .post("/decisions", &[("title", "EDR licences"), ("what", "tooling"), ("decided_by", &ceo), ("decision", "approved"), ("decided_on", "2026-10-01")])
+        .await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
+    let url = res.location().to_string();
+    let page = a.lead.get(&url).await;
+    assert!(page.has("dl.facts") && page.has("details#edit:not([open]) form") && page.has("details#history:not([open])"), "{}", page.body);
+    let refused = a.lead.post(&url, &[("title", ""), ("what", "tooling"), ("decision", "approved")]).await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(refused.has("details#edit[open] .error-summary"), "{}", refused.body);
+    // The same on the other records' pages.
+    let meeting = id_after(a.lead.post("/meetings", &[("kind", "management_review"), ("title", "Review"), ("held_on", "2026-10-20"), ("chair_id", &ceo)]).await.location(), "/meetings/");
+    for path in [format!("/meetings/{meeting}"), format!("/people/{}", a.staff)] {
+        let page = a.lead.get(&path).await;
+        assert!(page.has("details#edit:not([open]) form"), "{path}: {}", page.body);
+    }
+}
