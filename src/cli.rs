@@ -399,7 +399,7 @@ fn print_demo_logins(logins: &[demo::DemoLogin], data_dir: &Path) {
 async fn sweep_uploads(state: &AppState) {
     match state.store.sweep(&state.db, state.clock.now(), state.config.sweep_after).await {
         Ok(s) if s.partial + s.orphans > 0 => {
-            tracing::info!("removed {} partial upload(s) and {} unreferenced file(s) from the evidence store", s.partial, s.orphans)
+            tracing::info!("removed {} and {} from the evidence store", crate::web::count(s.partial, "partial upload", "partial uploads"), crate::web::count(s.orphans, "unreferenced file", "unreferenced files"))
         }
         Ok(_) => {}
         Err(e) => tracing::warn!("evidence store sweep failed: {e:#}"),

@@ -40,7 +40,7 @@ pub fn clause_statuses(gaps: &[Gap]) -> Vec<ClauseStatus> {
             let sentence = match mine.as_slice() {
                 [] => all_good(code).to_string(),
                 [only] => format!("{}.", only.title),
-                [first, rest @ ..] => format!("{}, and {} more issue(s).", first.title, rest.len()),
+                [first, rest @ ..] => format!("{}, and {} more.", first.title, crate::web::count(rest.len(), "issue", "issues")),
             };
             ClauseStatus { code, title, status, class, sentence }
         })

@@ -103,7 +103,7 @@ pub fn of_source(s: &Snapshot, source: Source) -> Option<Derived> {
             let first = current.iter().map(|o| o.created_at.date_naive()).min();
             first.map(|on| Derived {
                 source,
-                title: format!("{} current objective(s) with a measure and an owner: {}", current.len(), current.iter().map(|o| o.title.as_str()).collect::<Vec<_>>().join("; ")),
+                title: format!("{} with a measure and an owner: {}", crate::web::count(current.len(), "current objective", "current objectives"), current.iter().map(|o| o.title.as_str()).collect::<Vec<_>>().join("; ")),
                 on,
                 valid_until: None,
                 href: "/objectives".into(),
@@ -166,7 +166,7 @@ pub fn of_source(s: &Snapshot, source: Source) -> Option<Derived> {
             let first = accepted.iter().filter_map(|a| a.appointed_on).min();
             first.map(|on| Derived {
                 source,
-                title: format!("{} role(s) held, appointed by top management and accepted", accepted.len()),
+                title: format!("{} held, appointed by top management and accepted", crate::web::count(accepted.len(), "role", "roles")),
                 on,
                 valid_until: None,
                 href: "/roles".into(),

@@ -67,7 +67,7 @@ impl Rule {
             g.severity = Severity::Major;
             g.grade = format!("The same lapse {n} times, at or above the {from} this organisation counts as repeated: a lapse that keeps recurring is a breakdown, not a slip.");
         } else {
-            g.grade = format!("{}, and isolated: {n} occurrence(s), below the {from} this organisation counts as repeated.", g.grade.trim_end_matches('.'));
+            g.grade = format!("{}, and isolated: {}, below the {from} this organisation counts as repeated.", g.grade.trim_end_matches('.'), crate::web::count(n, "occurrence", "occurrences"));
         }
         g
     }
@@ -400,7 +400,7 @@ fn onboarding_after_access(s: &Snapshot, rule: &Rule) -> Vec<Gap> {
             Some(Affected::new(&st.name, detail, Some(format!("/people/{}", st.id))))
         })
         .collect();
-    rule.listing(format!("Starters who acknowledged the policy only after they started (more than {grace} day(s) after), or not at all"), affected, "/onboarding")
+    rule.listing(format!("Starters who acknowledged the policy only after they started (more than {} after), or not at all", crate::web::count(grace, "day", "days")), affected, "/onboarding")
 }
 
 fn contract_clause_missing(s: &Snapshot, rule: &Rule) -> Vec<Gap> {
@@ -474,7 +474,7 @@ fn review_without_minutes(s: &Snapshot, rule: &Rule) -> Vec<Gap> {
         .map(|m| Affected::new(&m.title, format!("held {}, no minutes", m.held_on.map(|d| d.to_string()).unwrap_or_default()), Some(format!("/meetings/{}", m.id))))
         .collect();
     let all = "None of the reviews held in the period has minutes";
-    review_lapse(s, rule, format!("Management reviews without minutes more than {grace} day(s) after they were held"), due.len(), affected, all)
+    review_lapse(s, rule, format!("Management reviews without minutes more than {} after they were held", crate::web::count(grace, "day", "days")), due.len(), affected, all)
 }
 
 /// The latest held review with minutes should have considered every input
@@ -619,7 +619,7 @@ fn by_requirement(
         return Vec::new();
     }
     let affected = hit.iter().map(|r| Affected::new(format!("{} {}", r.code, r.title), detail, Some(format!("/requirements/{}", r.id)))).collect();
-    let mut g = rule.gap(format!("{} requirement(s) {title}", hit.len()), affected, hit.len(), "/requirements");
+    let mut g = rule.gap(format!("{} {title}", crate::web::count(hit.len(), "requirement", "requirements")), affected, hit.len(), "/requirements");
     g.requirements = hit.iter().map(|r| r.code.clone()).collect();
     vec![g]
 }
@@ -637,7 +637,7 @@ fn evidence_expired(s: &Snapshot, rule: &Rule) -> Vec<Gap> {
     let affected = s.expired.iter().map(|i| Affected::new(&i.title, format!("expired {}", i.expires), Some(format!("/evidence/{}", i.id)))).collect();
     let codes: BTreeSet<&String> = s.expired.iter().flat_map(|i| i.codes.iter()).collect();
     let total = usize::try_from(first.total).unwrap_or(0);
-    let mut g = rule.gap(format!("{total} linked evidence item(s) have expired"), affected, total, "/evidence?status=expired");
+    let mut g = rule.gap(format!("{} expired", crate::web::count(total, "linked evidence item has", "linked evidence items have")), affected, total, "/evidence?status=expired");
     if !codes.is_empty() {
         g.requirements = codes.into_iter().cloned().collect();
     }
@@ -1372,7 +1372,7 @@ pub(crate) mod tests {
         assert_eq!(grade(0, 3), None);
         let (once, reason) = grade(1, 3).unwrap();
         assert_eq!(once, Severity::Minor);
-        assert!(reason.ends_with(", and isolated: 1 occurrence(s), below the 3 this organisation counts as repeated."), "{reason}");
+        assert!(reason.ends_with(", and isolated: 1 occurrence, below the 3 this organisation counts as repeated."), "{reason}");
         assert_eq!(grade(2, 3).unwrap().0, Severity::Minor);
         let (thrice, reason) = grade(3, 3).unwrap();
         assert_eq!(thrice, Severity::Major, "exactly on the setting counts as repeated");

@@ -198,10 +198,14 @@ pub struct Preview {
 
 impl Preview {
     /// For files of records that are only ever added: `new` to record,
-    /// `known` already recorded and skipped. `what`: "completion(s)".
-    pub fn additions(new: usize, known: usize, what: &str) -> Self {
+    /// `known` already recorded and skipped. `one`, `many`: "completion", "completions".
+    /// `one` and `many`: the record's noun, singular and plural ("completion", "completions").
+    pub fn additions(new: usize, known: usize, one: &str, many: &str) -> Self {
         Preview {
-            effects: vec![Effect { count: new, what: format!("new {what} recorded") }, Effect { count: known, what: "already recorded, skipped".into() }],
+            effects: vec![
+                Effect { count: new, what: format!("new {} recorded", if new == 1 { one } else { many }) },
+                Effect { count: known, what: "already recorded, skipped".into() },
+            ],
             apply: (new > 0).then(|| format!("Apply: record {new}")),
             nothing: "Everything in this file is already recorded. There is nothing to apply.".into(),
             ..Default::default()

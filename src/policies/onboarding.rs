@@ -67,7 +67,7 @@ impl Starter {
         match self.timing(grace_days) {
             Timing::OnTime if self.first_ack().is_some_and(|a| a.date_naive() > self.start_date) => format!("within the {grace_days}-day grace"),
             Timing::OnTime => "before access".into(),
-            Timing::Late(d) => format!("{d} day(s) after starting"),
+            Timing::Late(d) => format!("{} after starting", crate::web::count(d, "day", "days")),
             Timing::Missing => "not acknowledged".into(),
         }
     }

@@ -827,13 +827,18 @@ async fn raci_save(State(state): State<AppState>, me: Member, Form(fields): Form
     let broken = raci::problems(&check).len();
     let mut flash = match (changed, broken) {
         (0, 0) => Flash::info("Nothing changed."),
-        (_, 0) => Flash::success(format!("Saved {changed} cell(s). Every activity has exactly one accountable role.")),
-        (_, n) => Flash::info(format!("Saved {changed} cell(s). {n} activity row(s) still need exactly one A: see the notes in the matrix.")),
+        (_, 0) => Flash::success(format!("Saved {}. Every activity has exactly one accountable role.", crate::web::count(changed, "cell", "cells"))),
+        (_, n) => Flash::info(format!(
+            "Saved {}. {} exactly one A: see the notes in the matrix.",
+            crate::web::count(changed, "cell", "cells"),
+            crate::web::count(n, "activity row still needs", "activity rows still need")
+        )),
     };
     if overtaken > 0 {
         flash = Flash::info(format!(
-            "{} {overtaken} cell(s) were changed by someone else while you edited; their change was kept. Check them below.",
-            flash.message
+            "{} {} changed by someone else while you edited; their change was kept. Check them below.",
+            flash.message,
+            crate::web::count(overtaken, "cell was", "cells were")
         ));
     }
     Ok(redirect_with(&state, "/raci", flash))

@@ -220,7 +220,7 @@ impl imports::Import for Training {
     }
 
     fn preview((new, known): &Self::Plan) -> imports::Preview {
-        imports::Preview::additions(new.len(), *known, "completion(s)")
+        imports::Preview::additions(new.len(), *known, "completion", "completions")
     }
 
     async fn apply(conn: &mut PgConnection, actor: &Actor, now: DateTime<Utc>, org_id: OrgId, (new, known): Self::Plan) -> AppResult<imports::Applied> {
@@ -229,13 +229,13 @@ impl imports::Import for Training {
         let message = if added == 0 {
             format!("Nothing to add: all {already} completions were already recorded.")
         } else {
-            format!("Import applied: {added} completion(s) added, {already} already recorded.")
+            format!("Import applied: {} added, {already} already recorded.", crate::web::count(added, "completion", "completions"))
         };
         Ok(imports::Applied { summary: serde_json::json!({"added": added, "already_recorded": already}), message })
     }
 
     fn applied_note(summary: &serde_json::Value) -> String {
-        format!("{} completion(s) added.", summary["added"].as_u64().unwrap_or(0))
+        format!("{} added.", crate::web::count(summary["added"].as_u64().unwrap_or(0), "completion", "completions"))
     }
 }
 

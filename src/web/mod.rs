@@ -19,6 +19,13 @@ pub use request::{RequestId, loggable, request_id};
 use axum::response::Response;
 
 /// A redirect (303) that shows `flash` on the next page.
+/// A number with its noun, singular or plural as the number wants it:
+/// "1 issue", "3 issues", "0 issues". Pages never write "issue(s)".
+pub fn count(n: impl std::fmt::Display, one: &str, many: &str) -> String {
+    let n = n.to_string();
+    format!("{n} {}", if n == "1" { one } else { many })
+}
+
 pub fn redirect_with(state: &crate::state::AppState, to: &str, flash: crate::auth::session::Flash) -> Response {
     use axum::response::IntoResponse;
     let mut res = axum::response::Redirect::to(to).into_response();
@@ -77,5 +84,15 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Segment {
         #[allow(clippy::disallowed_types)] // the one place axum's Path is read
         let raw = axum::extract::Path::<String>::from_request_parts(parts, state).await;
         raw.map(|axum::extract::Path(s)| Segment(s)).map_err(|_| crate::error::AppError::NotFound)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn counts_agree_with_their_nouns() {
+        assert_eq!(super::count(1, "issue", "issues"), "1 issue");
+        assert_eq!(super::count(0_usize, "issue", "issues"), "0 issues");
+        assert_eq!(super::count(12_i64, "activity row", "activity rows"), "12 activity rows");
     }
 }

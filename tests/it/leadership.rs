@@ -382,7 +382,7 @@ async fn objectives_are_measured_owned_and_reviewed_in_meetings(db: PgPool) {
         .await;
     assert_eq!(res.status, StatusCode::SEE_OTHER);
     let page = a.lead.get(&format!("/objectives/{objective}")).await;
-    assert!(page.body.contains("in 1 meeting(s), last on 2026-10-20"), "{}", page.body);
+    assert!(page.body.contains("in 1 meeting, last on 2026-10-20"), "{}", page.body);
     let csv = a.lead.get("/objectives.csv").await;
     assert!(csv.body.contains("Cut phishing clicks,Click rate in simulations,below 5 %,Cef Oh,2026-10-31,On track,,1,2026-10-20"), "{}", csv.body);
 

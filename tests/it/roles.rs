@@ -196,7 +196,7 @@ async fn the_raci_page_names_rows_without_exactly_one_a(db: PgPool) {
     let res = a.lead.post("/raci", &[(c1.as_str(), "A"), (c2.as_str(), "AR")]).await;
     assert_eq!(res.status, StatusCode::SEE_OTHER);
     let page = a.lead.get("/raci").await;
-    assert!(page.texts(".flash").concat().contains("still need exactly one A"));
+    assert!(page.texts(".flash").concat().contains("1 activity row still needs exactly one A"));
     assert_eq!(page.texts("tr.broken th").len(), 1);
     assert!(page.texts("tr.broken").concat().contains("2 roles are accountable (ISMS lead, Sponsor)"));
     let csv = a.lead.get("/raci.csv").await;

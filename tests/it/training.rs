@@ -94,7 +94,7 @@ async fn importing_the_same_file_twice_adds_nothing(db: PgPool) {
     assert!(a.lead.get(&preview).await.body.contains("Apply: record 2"));
     let applied = a.lead.post(&format!("{preview}/apply"), &[]).await;
     assert_eq!(applied.status, StatusCode::SEE_OTHER);
-    assert!(a.lead.get("/training").await.texts(".flash").concat().contains("2 completion(s) added"));
+    assert!(a.lead.get("/training").await.texts(".flash").concat().contains("2 completions added"));
     assert_eq!(records(&a.app, a.org).await, 2);
     let (score, source, how, by): (Option<f64>, String, String, String) = sqlx::query_as(
         "SELECT r.score::float8, r.source, r.recorded_how, u.email FROM training_records r JOIN people p ON p.id = r.person_id

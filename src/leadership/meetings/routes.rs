@@ -56,7 +56,7 @@ async fn set_cadence(State(state): State<AppState>, me: Member, Form(form): Form
     let mut tx = state.db.begin().await?;
     super::model::set_cadence(&mut tx, &me.actor(), state.clock.now(), me.org_id, months).await?;
     tx.commit().await?;
-    Ok(redirect_with(&state, "/meetings", Flash::success(format!("Management reviews are now due every {months} month(s)."))))
+    Ok(redirect_with(&state, "/meetings", Flash::success(format!("Management reviews are now due every {}.", crate::web::count(months, "month", "months")))))
 }
 
 // ---------- pages ----------

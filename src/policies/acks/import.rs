@@ -274,7 +274,7 @@ impl imports::Import for Acknowledgements {
     }
 
     fn preview((new, known): &Self::Plan) -> imports::Preview {
-        imports::Preview::additions(new.len(), *known, "acknowledgement(s)")
+        imports::Preview::additions(new.len(), *known, "acknowledgement", "acknowledgements")
     }
 
     async fn apply(conn: &mut PgConnection, actor: &Actor, now: DateTime<Utc>, org_id: OrgId, (new, known): Self::Plan) -> AppResult<imports::Applied> {
@@ -318,13 +318,13 @@ impl imports::Import for Acknowledgements {
         let message = if added == 0 {
             format!("Nothing to add: all {already} acknowledgements were already recorded.")
         } else {
-            format!("Import applied: {added} acknowledgement(s) recorded, {already} already recorded.")
+            format!("Import applied: {} recorded, {already} already recorded.", crate::web::count(added, "acknowledgement", "acknowledgements"))
         };
         Ok(imports::Applied { summary: json!({"added": added, "already_recorded": already}), message })
     }
 
     fn applied_note(summary: &serde_json::Value) -> String {
-        format!("{} acknowledgement(s) recorded.", summary["added"].as_u64().unwrap_or(0))
+        format!("{} recorded.", crate::web::count(summary["added"].as_u64().unwrap_or(0), "acknowledgement", "acknowledgements"))
     }
 }
 
