@@ -54,7 +54,7 @@ fn policy_item(source: Source, p: &Policy, what: &str) -> Option<Derived> {
 }
 
 fn accepted_holder(s: &Snapshot, a: Assignment) -> Option<&Appointment> {
-    s.appointments.iter().find(|ap| ap.person_current && ap.accepted && ap.appointer_top == Some(true) && carries(s, ap, a))
+    s.appointments.iter().find(|ap| ap.person_current && ap.accepted && ap.confirmed && ap.appointer_top == Some(true) && carries(s, ap, a))
 }
 
 fn carries(s: &Snapshot, ap: &Appointment, a: Assignment) -> bool {
@@ -162,7 +162,7 @@ pub fn of_source(s: &Snapshot, source: Source) -> Option<Derived> {
             href: "/raci".into(),
         }),
         Source::Appointments => {
-            let accepted: Vec<_> = s.appointments.iter().filter(|a| a.person_current && a.accepted && a.appointer_top == Some(true)).collect();
+            let accepted: Vec<_> = s.appointments.iter().filter(|a| a.person_current && a.accepted && a.confirmed && a.appointer_top == Some(true)).collect();
             let first = accepted.iter().filter_map(|a| a.appointed_on).min();
             first.map(|on| Derived {
                 source,

@@ -78,6 +78,8 @@ pub struct Appointment {
     pub appointer_name: Option<String>,
     pub appointer_top: Option<bool>,
     pub appointed_on: Option<NaiveDate>,
+    /// The appointer confirmed it (signed in as themselves, or a leader recorded their signed letter).
+    pub confirmed: bool,
     pub accepted: bool,
     pub no_hats_note: bool,
 }
@@ -416,6 +418,7 @@ async fn read(tx: &mut Transaction<'static, Postgres>, org_id: OrgId, as_of: Nai
                 p.name AS "person_name!", (p.id IN (SELECT top_management_as_of($1, $3))) AS "person_top!",
                 (is_current_on(p.start_date, p.end_date, $2)) AS "person_current!",
                 b.name AS "appointer_name?", (b.id IN (SELECT top_management_as_of($1, $3))) AS "appointer_top?", a.appointed_on,
+                (a.confirmed_at IS NOT NULL AND a.confirmed_at < $3) AS "confirmed!",
                 (a.accepted_at IS NOT NULL AND a.accepted_at < $3) AS "accepted!", btrim(a.hats_note) = '' AS "no_hats_note!"
            FROM role_appointments_known_on($1, $3) a
            JOIN isms_roles_on($1, $3) r ON r.org_id = a.org_id AND r.id = a.role_id AND r.created_at < $3 AND (r.retired_at IS NULL OR r.retired_at >= $3)
