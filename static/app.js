@@ -2,7 +2,8 @@
 // 1. a question before destructive actions (forms marked data-confirm);
 // 2. a progress bar for uploads (forms marked data-upload="progress");
 // 3. print buttons (marked data-print, hidden until this script shows them);
-// 4. a folded edit form opens when the address asks for it (#edit).
+// 4. a folded edit form opens when the address asks for it (#edit), and a
+//    meeting's second step opens once the day it was held is entered.
 document.addEventListener("submit", function (event) {
   var form = event.target;
   if (!form.getAttribute) return;
@@ -59,6 +60,10 @@ function upload(form) {
 }
 
 document.addEventListener("DOMContentLoaded", function () {
+  var held = document.getElementById("f-held_on"), step = document.getElementById("held-step");
+  if (held && step) {
+    held.addEventListener("change", function () { if (held.value) { step.open = true; } });
+  }
   var edit = window.location.hash === "#edit" && document.getElementById("edit");
   if (edit && edit.tagName === "DETAILS") { edit.open = true; }
   document.querySelectorAll("button[data-print]").forEach(function (b) {

@@ -444,6 +444,12 @@ async fn detail_pages_open_as_a_summary_with_editing_folded(db: PgPool) {
     let refused = a.lead.post(&url, &[("title", ""), ("what", "tooling"), ("decision", "approved")]).await;
     assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(refused.has("details#edit[open] .error-summary"), "{}", refused.body);
+    // A long form in the steps people take: a planned meeting's form folds what happens once it is held.
+    let planning = a.lead.get("/meetings/new").await;
+    assert!(planning.has("details#held-step:not([open]) textarea[name='minutes']") && planning.has("#f-planned_on"), "{}", planning.body);
+    let held = a.lead.post("/meetings", &[("kind", "management_review"), ("title", ""), ("held_on", "2026-10-20"), ("minutes", "Typed.")]).await;
+    assert_eq!(held.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(held.has("details#held-step[open]") && held.body.contains("Typed."), "what was typed is shown, unfolded");
     // The same on the other records' pages.
     let meeting = id_after(a.lead.post("/meetings", &[("kind", "management_review"), ("title", "Review"), ("held_on", "2026-10-20"), ("chair_id", &ceo)]).await.location(), "/meetings/");
     for path in [format!("/meetings/{meeting}"), format!("/people/{}", a.staff)] {

@@ -271,6 +271,18 @@ impl MeetingPage {
     fn editable(&self) -> bool {
         self.can_manage && !self.meeting.as_ref().is_some_and(Meeting::is_signed)
     }
+    /// The form's second step (who was there, inputs, minutes, decisions)
+    /// opens once the meeting is held, or anything of it is filled in or refused.
+    fn held_step_open(&self) -> bool {
+        let f = &self.form;
+        !f.held_on.trim().is_empty()
+            || !f.attendees.is_empty()
+            || !f.inputs.is_empty()
+            || !f.objectives.is_empty()
+            || !f.minutes.trim().is_empty()
+            || !f.decisions.trim().is_empty()
+            || ["attendees", "inputs", "objectives", "minutes", "decisions"].iter().any(|k| self.errors.get(k).is_some())
+    }
     fn attends(&self, id: &impl ToString) -> bool {
         self.form.attendees.contains(&id.to_string())
     }
