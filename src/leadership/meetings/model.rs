@@ -339,21 +339,30 @@ pub async fn sign(conn: &mut PgConnection, actor: &Actor, now: DateTime<Utc>, or
     )
     .execute(&mut *conn)
     .await?;
-    if done.rows_affected() == 0 {
+    let what = json!({"title": m.title, "held_on": m.held_on, "chair": name, "chair_id": chair_id});
+    signed_off(conn, actor, now, org_id, m, done.rows_affected(), "meeting.signed_off", what).await
+}
+
+/// What every sign-off does once its row is written (`rows` of them): it
+/// pins the linked evidence at the revisions current now (what it is signed
+/// with) and writes the audit row `action` with `what` and the pinned count.
+#[allow(clippy::too_many_arguments)]
+async fn signed_off(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    now: DateTime<Utc>,
+    org_id: OrgId,
+    m: &Meeting,
+    rows: u64,
+    action: &'static str,
+    mut what: serde_json::Value,
+) -> AppResult<()> {
+    if rows == 0 {
         return Err(AppError::Conflict("The minutes are already signed off.".into()));
     }
-    // The evidence it is signed with, at the revisions current now.
     let pinned = evidence::pin(conn, now, org_id, Target { kind: TargetKind::Meeting, id: m.id.0 }).await?;
-    audit::record(
-        conn,
-        actor,
-        now,
-        "meeting.signed_off",
-        "meeting",
-        m.id,
-        json!({"title": m.title, "held_on": m.held_on, "chair": name, "chair_id": chair_id, "evidence_pinned": pinned}),
-    )
-    .await?;
+    what["evidence_pinned"] = json!(pinned);
+    audit::record(conn, actor, now, action, "meeting", m.id, what).await?;
     Ok(())
 }
 
@@ -411,21 +420,8 @@ pub async fn record_paper_sign_off(
     )
     .execute(&mut *conn)
     .await?;
-    if done.rows_affected() == 0 {
-        return Err(AppError::Conflict("The minutes are already signed off.".into()));
-    }
-    let pinned = evidence::pin(conn, now, org_id, Target { kind: TargetKind::Meeting, id: m.id.0 }).await?;
-    audit::record(
-        conn,
-        actor,
-        now,
-        "meeting.signed_off_on_paper",
-        "meeting",
-        m.id,
-        json!({"title": m.title, "held_on": m.held_on, "chair": m.chair_name, "chair_id": m.chair_id, "signed_on": signed_on, "evidence_pinned": pinned}),
-    )
-    .await?;
-    Ok(())
+    let what = json!({"title": m.title, "held_on": m.held_on, "chair": m.chair_name, "chair_id": m.chair_id, "signed_on": signed_on});
+    signed_off(conn, actor, now, org_id, m, done.rows_affected(), "meeting.signed_off_on_paper", what).await
 }
 
 /// The objectives a meeting may review, by title.
