@@ -486,7 +486,12 @@ async fn write_all<W: AsyncWrite + Unpin + Send>(
                            WHERE l.org_id = i.org_id AND l.item_id = i.id AND l.target_kind <> 'requirement' AND l.linked_at < $2
                            ORDER BY l.target_kind, l.target_id) AS "records!"
                FROM evidence_revisions r JOIN evidence_items_on($1, $2) i ON i.org_id = r.org_id AND i.id = r.item_id
-              WHERE r.org_id = $1 AND r.uploaded_at < $2 AND i.created_at < $2
+              WHERE r.org_id = $1
+                AND ((r.uploaded_at < $2 AND i.created_at < $2)
+                     -- The scan of minutes signed off on paper by the day: uploaded later, it is the image of what was signed then.
+                     OR EXISTS (SELECT 1 FROM evidence_pins pin JOIN meetings m ON m.org_id = pin.org_id AND m.id = pin.target_id
+                                 WHERE pin.org_id = r.org_id AND pin.target_kind = 'meeting' AND pin.revision_id = r.id
+                                   AND m.signed_off_recorded_at IS NOT NULL AND m.signed_off_at < $2))
                 AND ($3::uuid IS NULL OR (r.item_id, r.number) > ($3, $4))
               ORDER BY r.item_id, r.number LIMIT 200"#,
             org_id.0,

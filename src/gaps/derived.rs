@@ -114,7 +114,11 @@ pub fn of_source(s: &Snapshot, source: Source) -> Option<Derived> {
             let held = m.held_on?;
             Some(Derived {
                 source,
-                title: format!("{}, held {held} with top management{}", m.title, if m.signed { ", minutes signed off" } else { ", with minutes" }),
+                title: format!("{}, held {held} with top management{}", m.title, match (m.signed, m.on_paper) {
+                    (true, true) => ", minutes signed off on paper",
+                    (true, false) => ", minutes signed off",
+                    _ => ", with minutes",
+                }),
                 on: held,
                 valid_until: Some(crate::leadership::meetings::next_review_due(Some(held), s.cadence_months, day)),
                 href: format!("/meetings/{}", m.id),

@@ -1127,6 +1127,7 @@ pub(crate) mod tests {
                 has_minutes: true,
                 top_present: true,
                 signed: true,
+                on_paper: false,
                 decisions: "Fund it".into(),
                 inputs: crate::leadership::meetings::INPUTS.iter().map(|(k, _)| k.to_string()).collect(),
             }],

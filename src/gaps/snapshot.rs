@@ -206,6 +206,8 @@ pub struct Meeting {
     pub has_minutes: bool,
     pub top_present: bool,
     pub signed: bool,
+    /// The sign-off was given on paper and recorded in Mandate later.
+    pub on_paper: bool,
     pub decisions: String,
     /// The 9.3.2 inputs it considered (`leadership::meetings::INPUTS` keys).
     pub inputs: Vec<String>,
@@ -624,12 +626,13 @@ async fn read(tx: &mut Transaction<'static, Postgres>, org_id: OrgId, as_of: Nai
     let meetings = sqlx::query_as!(
         Meeting,
         r#"SELECT m.id AS "id!: MeetingId", m.title AS "title!", m.kind AS "kind!", m.planned_on, m.held_on, c.name AS "chair_name?",
-                (btrim(m.minutes) <> '' OR EXISTS (SELECT 1 FROM evidence_links_on($1, $3) l WHERE l.org_id = m.org_id AND l.target_kind = 'meeting'
-                                                     AND l.target_id = m.id AND l.linked_at < $3)
-                 -- Signed off on paper: the minutes existed when the chair signed them.
-                 OR (m.signed_off_recorded_at IS NOT NULL AND m.signed_off_at < $3)) AS "has_minutes!",
+                -- Signed off on paper: the minutes are shown to exist from the day the chair signed them.
+                (CASE WHEN m.signed_off_recorded_at IS NOT NULL THEN m.signed_off_at < $3
+                      ELSE btrim(m.minutes) <> '' OR EXISTS (SELECT 1 FROM evidence_links_on($1, $3) l WHERE l.org_id = m.org_id AND l.target_kind = 'meeting'
+                                                              AND l.target_id = m.id AND l.linked_at < $3) END) AS "has_minutes!",
                 EXISTS (SELECT 1 FROM people_on($1, $3) p WHERE p.org_id = m.org_id AND p.id = ANY(m.attendee_ids || m.chair_id) AND (p.id IN (SELECT top_management_as_of($1, $3)))) AS "top_present!",
-                (m.signed_off_at IS NOT NULL AND m.signed_off_at < $3) AS "signed!", m.decisions AS "decisions!", m.inputs AS "inputs!"
+                (m.signed_off_at IS NOT NULL AND m.signed_off_at < $3) AS "signed!",
+                (m.signed_off_recorded_at IS NOT NULL AND m.signed_off_at < $3) AS "on_paper!", m.decisions AS "decisions!", m.inputs AS "inputs!"
            FROM meetings_known_on($1, $3) m LEFT JOIN people_on($1, $3) c ON c.org_id = m.org_id AND c.id = m.chair_id
           WHERE m.org_id = $1 AND m.created_at < $3 AND $2::date IS NOT NULL
           ORDER BY COALESCE(m.held_on, m.planned_on) DESC NULLS LAST, m.created_at DESC"#,

@@ -654,7 +654,7 @@ pub fn paper_blocker(a: &Appointment, act: PaperAct, on: NaiveDate, today: Naive
         PaperAct::Confirmation if a.appointed_by.is_none() => Some("Record who made the appointment first: they are the one who signed the letter."),
         PaperAct::Acceptance if a.accepted_at.is_some() => Some("This role was already accepted."),
         PaperAct::Acceptance if a.is_ended(today) || a.holder_left(today) => Some("This appointment has ended and can no longer be accepted."),
-        _ if on > today => Some("What was signed on paper was signed in the past: choose today or an earlier day."),
+        _ if on > today => Some("The letter cannot have been signed in the future: choose today or an earlier day."),
         _ if a.appointed_on.is_some_and(|d| on < d) => Some("The letter was signed on the day of the appointment or later: choose that day or a later one."),
         _ => None,
     }
@@ -713,7 +713,11 @@ pub async fn record_paper(
         .await?,
     };
     if done.rows_affected() == 0 {
-        return Err(AppError::Conflict("This was recorded already.".into()));
+        return Err(AppError::Conflict(match act {
+            PaperAct::Confirmation => "This appointment is already confirmed.",
+            PaperAct::Acceptance => "This role was already accepted.",
+        }
+        .into()));
     }
     // The role existed from then on too, for views of past days.
     sqlx::query!("UPDATE isms_roles SET created_at = LEAST(created_at, $3) WHERE org_id = $1 AND id = $2", org_id.0, a.role_id.0, made)
@@ -947,7 +951,7 @@ mod tests {
         let today = d("2026-11-02");
         let a = Appointment { accepted_at: None, accepted_via: None, accepted_from: None, ..appointment() };
         assert_eq!(paper_blocker(&a, PaperAct::Confirmation, d("2026-01-10"), today), None);
-        assert!(paper_blocker(&a, PaperAct::Acceptance, d("2026-11-03"), today).is_some_and(|w| w.contains("in the past")));
+        assert!(paper_blocker(&a, PaperAct::Acceptance, d("2026-11-03"), today).is_some_and(|w| w.contains("in the future")));
         assert!(paper_blocker(&a, PaperAct::Acceptance, d("2026-01-09"), today).is_some_and(|w| w.contains("day of the appointment")));
         assert!(paper_blocker(&Appointment { appointed_by: None, ..a.clone() }, PaperAct::Confirmation, d("2026-02-01"), today).is_some_and(|w| w.contains("who made")));
         assert!(paper_blocker(&Appointment { ended_on: Some(d("2026-06-01")), ..a.clone() }, PaperAct::Acceptance, d("2026-02-01"), today).is_some_and(|w| w.contains("ended")));

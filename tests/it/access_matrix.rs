@@ -546,10 +546,13 @@ async fn tenant(app: &TestApp, name: &str, owner: Uuid) -> Tenant {
     let action = app.action_item(org, meeting, "Follow up", Some(holder), Some("2026-12-01")).await;
     let signed_meeting = app.meeting(org, "Signed review", appointer, "2026-09-01", "Minutes.").await;
     app.sign_meeting(org, signed_meeting, "Chief Executive").await;
+    let (scan, _) = app.evidence(org, "Signed minutes (scan)", "minutes.pdf", PDF).await;
     let (mut sign_meetings, mut paper_meetings, mut answer_asks) = (HashMap::new(), HashMap::new(), HashMap::new());
     for p in PRINCIPALS {
         sign_meetings.insert(p, app.meeting(org, &format!("Review {p:?}"), appointer, "2026-10-01", "Minutes.").await);
-        paper_meetings.insert(p, app.meeting(org, &format!("Paper review {p:?}"), appointer, "2026-10-01", "Minutes.").await);
+        let paper_meeting = app.meeting(org, &format!("Paper review {p:?}"), appointer, "2026-10-01", "Minutes.").await;
+        app.link_to_meeting(org, scan, paper_meeting).await;
+        paper_meetings.insert(p, paper_meeting);
         answer_asks.insert(p, app.ask(org, appointer, &format!("Ask {p:?}"), Some("2026-11-30")).await);
     }
     let decision = app.decision(org, "Security budget", Some(appointer), Some("2026-09-01")).await;

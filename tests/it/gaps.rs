@@ -627,6 +627,12 @@ async fn minutes_signed_off_on_paper_count_from_their_own_day_and_show_as_such(d
     app.member(org, ceo_user, Role::Executive).await;
     app.link(org, ceo, ceo_user).await;
     let mut leader = app.signed_in(ceo_user, Some(org)).await;
+    // The scan of the signed minutes comes first: it is what shows the signature.
+    let refused = leader.post(&url, &[("signed_on", "2025-03-20")]).await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(refused.texts(".error-summary").concat().contains("Link the scan"), "{}", refused.body);
+    let (scan, _) = app.evidence(org, "Signed minutes 2025 (scan)", "minutes-2025.pdf", b"%PDF-1.4\n% scan\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n").await;
+    app.link_to_meeting(org, scan, meeting.parse().unwrap()).await;
     assert!(leader.get(&format!("/meetings/{meeting}")).await.has(&format!("form[action='{url}']")), "offered to a member of top management");
 
     // Refused: the future, before the meeting, no day; nothing is recorded.
@@ -664,6 +670,8 @@ async fn minutes_signed_off_on_paper_count_from_their_own_day_and_show_as_such(d
     assert!(csv.contains("Management review 2025") && csv.contains("on paper, recorded in Mandate by ceo@acme.example on 2026-11-02"), "{csv}");
     let index = String::from_utf8(files["index.html"].clone()).unwrap();
     assert!(index.contains("2025-03-20 by Cee Eo, on paper, recorded in Mandate by ceo@acme.example"), "{index}");
+    // The scan of the signed minutes, uploaded later, is in the bundle of that earlier day.
+    assert!(files.keys().any(|k| k.ends_with("minutes-2025.pdf")), "{:?}", files.keys().collect::<Vec<_>>());
 }
 
 /// An appointment made with a letter on paper before Mandate: the ISMS

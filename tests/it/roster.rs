@@ -312,3 +312,40 @@ async fn a_leader_leaves_only_after_leaving_the_roster(db: PgPool) {
     let end: Option<chrono::NaiveDate> = sqlx::query_scalar("SELECT end_date FROM people WHERE id = $1").bind(o.ceo_person).fetch_one(o.app.db()).await.unwrap();
     assert_eq!(end, None, "nothing changed");
 }
+
+/// A leader in office before the roster was kept in Mandate: the addition
+/// states the day they took office (never in the future), and once it is in
+/// effect, views of past days count them from that day, so a policy they
+/// approved on paper then counts as approved by top management.
+#[sqlx::test]
+async fn a_leader_in_office_before_mandate_counts_from_the_day_they_took_office(db: PgPool) {
+    use mandate::policies::versions::model::{Bump, PolicyKind};
+    let app = TestApp::new(db).await;
+    let owner = app.user("ceo@old.example", "Olga Old").await;
+    let org = app.org("Old Co", owner).await;
+    let me = app.person(org, "Olga Old", "ceo@old.example", false).await;
+    app.link(org, me, owner).await;
+    let mut c = app.signed_in(owner, Some(org)).await;
+    let future = c.post("/people/roster", &[("person_id", &me.to_string()), ("change", "add"), ("in_office_since", "2027-01-01")]).await;
+    assert_eq!(future.status, StatusCode::CONFLICT);
+    assert!(future.body.contains("cannot be in the future"), "{}", future.body);
+    let res = c.post("/people/roster", &[("person_id", &me.to_string()), ("change", "add"), ("in_office_since", "2020-01-15")]).await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
+    let page = c.get("/people/roster").await;
+    assert!(page.body.contains("in office since 15 January 2020"), "{}", page.body);
+
+    // A policy she approved on paper in 2025 counts as top management's then.
+    let policy = app.policy(org, "Information security policy", PolicyKind::IsPolicy, false).await;
+    let (_, scan) = app.evidence(org, "Signed IS policy (scan)", "is-policy.pdf", b"%PDF-1.4\n% scan\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n").await;
+    let draft = app.draft(org, policy, "", Some(scan), Bump::Major).await;
+    let res = c.post(&format!("/policies/versions/{draft}/paper"), &[("approved_on", "2025-06-01"), ("approver_id", &me.to_string())]).await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
+    let rules = |on: &str| {
+        let (db, on) = (app.db().clone(), on.parse::<chrono::NaiveDate>().unwrap());
+        async move { mandate::gaps::evaluate(&db, org, on).await.unwrap().gaps.iter().map(|g| g.rule).collect::<Vec<_>>() }
+    };
+    let july = rules("2025-07-01").await;
+    assert!(!july.contains(&"is_policy_not_top_signed") && !july.contains(&"no_is_policy"), "{july:?}");
+    let in_2019: bool = sqlx::query_scalar("SELECT $1 IN (SELECT top_management_as_of($2, '2019-12-31'::timestamptz))").bind(me).bind(org.0).fetch_one(app.db()).await.unwrap();
+    assert!(!in_2019, "not before she took office");
+}

@@ -328,6 +328,16 @@ impl TestApp {
     }
 
     /// Signs a meeting's minutes off directly (as the system, for its chair, naming `name`).
+    /// Links an evidence item to a meeting (its minutes file, say).
+    pub async fn link_to_meeting(&self, org: OrgId, item: Uuid, meeting: Uuid) {
+        use mandate::evidence::model::{Target, TargetKind};
+        let mut tx = self.db().begin().await.unwrap();
+        mandate::evidence::model::link(&mut tx, &self.system(org), self.state.clock.now(), org, mandate::ids::EvidenceId(item), Target { kind: TargetKind::Meeting, id: meeting })
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+    }
+
     pub async fn sign_meeting(&self, org: OrgId, meeting: Uuid, name: &str) {
         use mandate::leadership::meetings;
         let mut tx = self.db().begin().await.unwrap();

@@ -64,7 +64,7 @@ pub struct Decision {
 impl Decision {
     /// Entered after it was decided (from minutes or papers of before Mandate).
     pub fn entered_later(&self) -> bool {
-        self.decided_on.or(self.asked_on).is_some_and(|d| d < self.recorded_at.date_naive())
+        [self.asked_on, self.decided_on].into_iter().flatten().min().is_some_and(|d| d < self.recorded_at.date_naive())
     }
 }
 

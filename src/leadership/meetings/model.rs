@@ -372,6 +372,8 @@ async fn signed_off(
 pub fn paper_sign_off_blocker(m: &Meeting, signed_on: NaiveDate, today: NaiveDate) -> Option<&'static str> {
     if let Some(why) = sign_off_blocker(m) {
         Some(why)
+    } else if m.evidence_count == 0 {
+        Some("Link the scan of the signed minutes first: it is what shows the chair's signature.")
     } else if m.chair_id.is_none() {
         Some("Record who chaired the meeting first: the chair is the one who signed the minutes off.")
     } else if signed_on > today {

@@ -119,6 +119,8 @@ pub struct ChangeRow {
     pub decided_as_name: Option<String>,
     pub decided_at: Option<DateTime<Utc>>,
     pub bootstrap: bool,
+    /// For an addition: the day they took office before the roster was kept here.
+    pub in_office_since: Option<NaiveDate>,
 }
 
 impl ChangeRow {
@@ -128,7 +130,10 @@ impl ChangeRow {
     /// The change in words: "Add Jane Doe to top management".
     pub fn what(&self) -> String {
         match self.change {
-            Change::Add => format!("Add {} to top management", self.person_name),
+            Change::Add => match self.in_office_since {
+                Some(d) => format!("Add {} to top management, in office since {}", self.person_name, d.format("%-d %B %Y")),
+                None => format!("Add {} to top management", self.person_name),
+            },
             Change::Remove => format!("Remove {} from top management", self.person_name),
         }
     }
@@ -164,7 +169,7 @@ macro_rules! changes {
                       p.job_title AS person_title, c.change AS "change: Change", c.account_id AS "account_id: UserId",
                       a.email AS "account_email?", c.reason, c.proposed_by AS "proposed_by: UserId", pu.name AS "proposed_by_name?",
                       pu.email AS "proposed_by_email?", c.proposed_at, c.status AS "status: ChangeStatus", du.name AS "decided_by_name?",
-                      du.email AS "decided_by_email?", dp.name AS "decided_as_name?", c.decided_at, c.bootstrap
+                      du.email AS "decided_by_email?", dp.name AS "decided_as_name?", c.decided_at, c.bootstrap, c.in_office_since
                  FROM roster_changes c
                  JOIN people p ON p.org_id = c.org_id AND p.id = c.person_id
                  LEFT JOIN users a ON a.id = c.account_id
@@ -288,15 +293,36 @@ fn proposal_refusal(change: Change, s: &Subject, today: NaiveDate, roster: i64, 
 /// Records a proposal. Where nobody is on the roster yet it takes effect
 /// at once, recorded as the owner's bootstrap. Returns the change's id and
 /// whether it is already in effect.
-pub async fn propose(
-    conn: &mut PgConnection,
-    by: &Decider,
-    now: DateTime<Utc>,
-    org_id: OrgId,
-    person_id: PersonId,
-    change: Change,
-    reason: &str,
-) -> AppResult<(RosterChangeId, bool)> {
+/// What an owner proposes: to add or remove a person, why, and for an
+/// addition, optionally the day they took office before the roster was
+/// kept in Mandate (views of past days count them from then once confirmed).
+#[derive(Debug, Clone, Copy)]
+pub struct Proposal<'a> {
+    pub person_id: PersonId,
+    pub change: Change,
+    pub reason: &'a str,
+    pub in_office_since: Option<NaiveDate>,
+}
+
+/// Why a stated day of taking office cannot stand, if it cannot: in the
+/// future, only for additions, and not before an earlier decided change for
+/// the same person (`last_decided`) or their first day (`start`).
+pub fn since_refusal(change: Change, since: NaiveDate, today: NaiveDate, start: Option<NaiveDate>, last_decided: Option<NaiveDate>) -> Option<String> {
+    if change != Change::Add {
+        Some("Only an addition to top management has a day they took office.".into())
+    } else if since > today {
+        Some("The day they took office cannot be in the future: leave it empty for today.".into())
+    } else if let Some(s) = start.filter(|s| since < *s) {
+        Some(format!("They started on {s}: they cannot have taken office before that."))
+    } else {
+        last_decided
+            .filter(|d| since <= *d)
+            .map(|d| format!("The roster already has a decision about them on {d}: the day they took office must come after it."))
+    }
+}
+
+pub async fn propose(conn: &mut PgConnection, by: &Decider, now: DateTime<Utc>, org_id: OrgId, proposal: Proposal<'_>) -> AppResult<(RosterChangeId, bool)> {
+    let Proposal { person_id, change, reason, in_office_since } = proposal;
     if !policy::allows(by.role, policy::Action::ProposeRosterChange) {
         return Err(AppError::Forbidden);
     }
@@ -308,6 +334,20 @@ pub async fn propose(
     if let Some(why) = proposal_refusal(change, &s, today, roster, &acting, by.user_id) {
         return Err(AppError::Conflict(why));
     }
+    if let Some(since) = in_office_since {
+        let last_decided = sqlx::query_scalar!(
+            r#"SELECT max(decided_at) AS "at" FROM roster_changes WHERE org_id = $1 AND person_id = $2 AND status = 'confirmed'"#,
+            org_id.0,
+            person_id.0
+        )
+        .fetch_one(&mut *conn)
+        .await?
+        .map(|t| t.date_naive());
+        let start = sqlx::query_scalar!("SELECT start_date FROM people WHERE org_id = $1 AND id = $2", org_id.0, person_id.0).fetch_one(&mut *conn).await?;
+        if let Some(why) = since_refusal(change, since, today, start, last_decided) {
+            return Err(AppError::Conflict(why));
+        }
+    }
     let bootstrap = change == Change::Add && roster == 0;
     let account = match change {
         Change::Add => s.user_id,
@@ -315,8 +355,8 @@ pub async fn propose(
     };
     let id = RosterChangeId::new();
     let inserted = sqlx::query!(
-        "INSERT INTO roster_changes (id, org_id, person_id, change, account_id, reason, proposed_by, proposed_at, status)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'pending')",
+        "INSERT INTO roster_changes (id, org_id, person_id, change, account_id, reason, proposed_by, proposed_at, status, in_office_since)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'pending', $9)",
         id.0,
         org_id.0,
         person_id.0,
@@ -325,6 +365,7 @@ pub async fn propose(
         reason,
         by.user_id.0,
         now,
+        in_office_since,
     )
     .execute(&mut *conn)
     .await;
@@ -341,7 +382,7 @@ pub async fn propose(
         "roster.proposed",
         "roster_change",
         id,
-        json!({"person": s.name, "person_id": person_id, "change": change.as_str(), "account_id": account, "reason": reason}),
+        json!({"person": s.name, "person_id": person_id, "change": change.as_str(), "account_id": account, "reason": reason, "in_office_since": in_office_since}),
     )
     .await?;
     if bootstrap {
@@ -531,6 +572,17 @@ pub async fn record_seeded(conn: &mut PgConnection, org_id: OrgId) -> AppResult<
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_day_of_taking_office_is_past_after_the_start_and_after_earlier_decisions() {
+        let d = |s: &str| s.parse::<NaiveDate>().unwrap();
+        let today = d("2026-11-02");
+        assert_eq!(since_refusal(Change::Add, d("2021-03-01"), today, Some(d("2015-01-01")), None), None);
+        assert!(since_refusal(Change::Remove, d("2021-03-01"), today, None, None).is_some_and(|w| w.contains("Only an addition")));
+        assert!(since_refusal(Change::Add, d("2026-11-03"), today, None, None).is_some_and(|w| w.contains("future")));
+        assert!(since_refusal(Change::Add, d("2014-12-31"), today, Some(d("2015-01-01")), None).is_some_and(|w| w.contains("started on 2015-01-01")));
+        assert!(since_refusal(Change::Add, d("2022-06-01"), today, None, Some(d("2023-01-01"))).is_some_and(|w| w.contains("2023-01-01")));
+    }
 
     fn person(top: bool, user: Option<UserId>, leader: Option<UserId>) -> Subject {
         Subject { name: "Jane".into(), top_management: top, user_id: user, leader_account_id: leader, start_date: None, end_date: None }

@@ -112,16 +112,19 @@ struct ProposeForm {
     change: String,
     #[serde(default)]
     reason: String,
+    #[serde(default)]
+    in_office_since: String,
 }
 
 async fn propose(State(state): State<AppState>, me: Member, Form(form): Form<ProposeForm>) -> AppResult<Response> {
     let person_id: PersonId = form.person_id.trim().parse().map_err(|_| AppError::BadRequest("Choose a person from the directory.".into()))?;
     let change: Change = form.change.parse().map_err(|_| AppError::BadRequest("Choose whether to add or remove them.".into()))?;
     let reason = crate::web::form::parse_optional(&form.reason, "the reason", 500, true).map_err(AppError::BadRequest)?;
+    let in_office_since = crate::web::form::parse_date(&form.in_office_since, "the day they took office").map_err(AppError::BadRequest)?;
     let now = state.clock.now();
     let by = Decider::of(&me);
     let mut tx = state.db.begin().await?;
-    let (id, in_effect) = model::propose(&mut tx, &by, now, me.org_id, person_id, change, &reason).await?;
+    let (id, in_effect) = model::propose(&mut tx, &by, now, me.org_id, model::Proposal { person_id, change, reason: &reason, in_office_since }).await?;
     let what = model::change(&mut tx, me.org_id, id).await?.what();
     security_log::record(&mut *tx, now, Event::by(&me, Kind::RosterProposed, what.clone())).await?;
     if in_effect {
