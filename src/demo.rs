@@ -439,6 +439,8 @@ mod records {
         )
         .execute(&mut *conn)
         .await?;
+        // Decisions were entered when they were taken, not later.
+        sqlx::query!("UPDATE resource_decisions SET recorded_at = created_at WHERE org_id = $1", org).execute(&mut *conn).await?;
         crate::audit::record(conn, system, now, "organisation.demo_dated", "organisation", org_id, serde_json::json!({"note": "demo records dated to when they came about"})).await?;
         Ok(())
     }

@@ -67,6 +67,9 @@ async fn demo_loads_once_with_a_working_login_per_role(db: PgPool) {
     let last_decision: Option<chrono::NaiveDate> = sqlx::query_scalar("SELECT max(decided_on) FROM resource_decisions").fetch_one(app.db()).await.unwrap();
     assert!(last_decision.is_some_and(|d| d < today - Duration::days(365)), "{last_decision:?}");
     assert!(lead_view.get("/decisions").await.body.contains("No resource decision recorded in the last twelve months"));
+    let decision: uuid::Uuid = sqlx::query_scalar("SELECT id FROM resource_decisions ORDER BY decided_on LIMIT 1").fetch_one(app.db()).await.unwrap();
+    let decision_page = lead_view.get(&format!("/decisions/{decision}")).await;
+    assert!(decision_page.has("dl.facts") && !decision_page.body.contains("entered later"), "the demo's decisions were entered when taken: {}", decision_page.body);
     assert_eq!(lead_view.get("/communications").await.texts("main table tbody tr").len(), 1);
     let asks = lead_view.get("/asks").await;
     let ceo_ask = asks.texts("main table tbody tr").into_iter().find(|r| r.contains("Daniel Okafor")).unwrap();
