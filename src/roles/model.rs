@@ -653,8 +653,10 @@ pub fn paper_blocker(a: &Appointment, act: PaperAct, on: NaiveDate, today: Naive
         PaperAct::Confirmation if a.confirmed_at.is_some() => Some("This appointment is already confirmed."),
         PaperAct::Confirmation if a.appointed_by.is_none() => Some("Record who made the appointment first: they are the one who signed the letter."),
         PaperAct::Acceptance if a.accepted_at.is_some() => Some("This role was already accepted."),
-        PaperAct::Acceptance if a.is_ended(today) || a.holder_left(today) => Some("This appointment has ended and can no longer be accepted."),
         _ if on > today => Some("The letter cannot have been signed in the future: choose today or an earlier day."),
+        _ if a.ended_on.into_iter().chain(a.person_end_date).any(|end| on >= end) => {
+            Some("The appointment had ended by that day: choose a day while it was held.")
+        }
         _ if a.appointed_on.is_some_and(|d| on < d) => Some("The letter was signed on the day of the appointment or later: choose that day or a later one."),
         _ => None,
     }
@@ -954,7 +956,11 @@ mod tests {
         assert!(paper_blocker(&a, PaperAct::Acceptance, d("2026-11-03"), today).is_some_and(|w| w.contains("in the future")));
         assert!(paper_blocker(&a, PaperAct::Acceptance, d("2026-01-09"), today).is_some_and(|w| w.contains("day of the appointment")));
         assert!(paper_blocker(&Appointment { appointed_by: None, ..a.clone() }, PaperAct::Confirmation, d("2026-02-01"), today).is_some_and(|w| w.contains("who made")));
-        assert!(paper_blocker(&Appointment { ended_on: Some(d("2026-06-01")), ..a.clone() }, PaperAct::Acceptance, d("2026-02-01"), today).is_some_and(|w| w.contains("ended")));
+        // A former holder's letter is recorded for the time they held the role, not after.
+        let ended = Appointment { ended_on: Some(d("2026-06-01")), ..a.clone() };
+        assert_eq!(paper_blocker(&ended, PaperAct::Acceptance, d("2026-02-01"), today), None);
+        assert!(paper_blocker(&ended, PaperAct::Acceptance, d("2026-06-01"), today).is_some_and(|w| w.contains("ended by that day")));
+        assert!(paper_blocker(&Appointment { person_end_date: Some(d("2026-03-01")), ..a.clone() }, PaperAct::Confirmation, d("2026-04-01"), today).is_some_and(|w| w.contains("ended")));
         let paper = Appointment {
             accepted_at: Some(Utc::now()),
             accepted_via: Some(AcceptedVia::Paper),

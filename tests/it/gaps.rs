@@ -736,6 +736,18 @@ async fn an_appointment_letter_signed_on_paper_counts_from_its_day_and_shows_as_
     let files = crate::bundles::entries(&crate::bundles::temp_zip(&out)).await;
     let roles = String::from_utf8(files["records/roles.csv"].clone()).unwrap();
     assert!(roles.contains("Hol Der") && roles.contains("on paper, recorded in Mandate by ceo@acme.example on 2026-11-02"), "{roles}");
+    // A former holder's letter can still be recorded, for the time they held the role.
+    let former = staff(&app, org, "Form Er", false, "2015-01-01").await;
+    let res = lead
+        .post(&format!("/roles/{role}/appointments"), &[("person_id", &former.to_string()), ("capacity", "deputy"), ("appointed_by", &ceo.to_string()), ("appointed_on", "2023-01-10")])
+        .await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
+    let old: Uuid = sqlx::query_scalar("SELECT id FROM role_appointments WHERE person_id = $1").bind(former).fetch_one(app.db()).await.unwrap();
+    assert_eq!(lead.post(&format!("/appointments/{old}/end"), &[("ended_on", "2024-01-31"), ("reason", "Moved on")]).await.status, StatusCode::SEE_OTHER);
+    let page = lead.get(&format!("/roles/{role}")).await;
+    assert!(page.has(&format!("form[action='/appointments/{old}/paper-acceptance']")), "offered for an ended appointment too");
+    assert_eq!(lead.post(&format!("/appointments/{old}/paper-acceptance"), &[("signed_on", "2024-02-01")]).await.status, StatusCode::CONFLICT, "after it ended");
+    assert_eq!(lead.post(&format!("/appointments/{old}/paper-acceptance"), &[("signed_on", "2023-01-12")]).await.status, StatusCode::SEE_OTHER);
     let log = lead.get("/audit").await.texts("table.log tbody tr").join("\n");
     assert!(log.contains("recorded a role accepted on paper") && log.contains("recorded an appointment letter signed on paper by the appointer"), "{log}");
 }
