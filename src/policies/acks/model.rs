@@ -51,10 +51,7 @@ impl Standing {
     /// How the acknowledgement was given, in words: "personal link", or
     /// "on paper, recorded in Mandate by … on …" for one entered later.
     pub fn how_words(&self) -> String {
-        match crate::imports::recorded_words(self.how, self.recorded_account.as_deref(), self.recorded_at) {
-            words if words.is_empty() => self.method.map(|m| m.label().to_string()).unwrap_or_default(),
-            words => words,
-        }
+        how_words(self.method, self.how, self.recorded_account.as_deref(), self.recorded_at)
     }
     pub fn done(&self) -> bool {
         self.acknowledged_at.is_some()
@@ -269,6 +266,15 @@ pub async fn by_token(db: &PgPool, token: &str) -> AppResult<LinkTarget> {
     .ok_or(AppError::NotFound)
 }
 
+/// How an acknowledgement was given, in words: "personal link", "signed in",
+/// or, for one entered later, "on paper, recorded in Mandate by … on …".
+fn how_words(method: Option<Method>, how: Option<crate::imports::How>, account: Option<&str>, at: Option<DateTime<Utc>>) -> String {
+    match crate::imports::recorded_words(how, account, at) {
+        words if words.is_empty() => method.map(|m| m.label().to_string()).unwrap_or_default(),
+        words => words,
+    }
+}
+
 /// One of a person's acknowledgements, for their page.
 #[derive(Debug, Clone)]
 pub struct OfPerson {
@@ -286,10 +292,7 @@ pub struct OfPerson {
 impl OfPerson {
     /// "personal link", "signed in", or "on paper, recorded in Mandate by … on …".
     pub fn how_words(&self) -> String {
-        match crate::imports::recorded_words(self.how, self.recorded_account.as_deref(), self.recorded_at) {
-            words if words.is_empty() => self.method.label().to_string(),
-            words => words,
-        }
+        how_words(Some(self.method), self.how, self.recorded_account.as_deref(), self.recorded_at)
     }
 }
 
