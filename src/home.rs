@@ -29,11 +29,6 @@ async fn landing(visitor: Visitor) -> Response {
     LandingPage { layout: Layout::basic(&visitor, "Mandate") }.into_response()
 }
 
-pub struct RoleCount {
-    pub label: &'static str,
-    pub count: i64,
-}
-
 pub struct Activity {
     pub at: DateTime<Utc>,
     pub actor_label: String,
@@ -51,8 +46,15 @@ impl Activity {
 struct DashboardPage {
     layout: Layout,
     member: Member,
-    roles: Vec<RoleCount>,
-    pending_invitations: i64,
+    /// What an auditor would raise today, in one sentence.
+    verdict: String,
+    /// The most serious open finding, with its fix one click away (for those who fix).
+    first: Option<crate::gaps::model::Gap>,
+    /// Findings in all (opportunities included).
+    findings: usize,
+    can_fix: bool,
+    /// Signs, appoints, approves: their own work is on the leadership page.
+    leads: bool,
     activity: Vec<Activity>,
     can_invite: bool,
     can_see_log: bool,
@@ -73,14 +75,9 @@ async fn dashboard(State(state): State<AppState>, member: Member) -> AppResult<D
     let counts = sqlx::query!(r#"SELECT role, count(*) AS "count!" FROM memberships WHERE org_id = $1 AND disabled_at IS NULL GROUP BY role"#, member.org_id.0)
         .fetch_all(&state.db)
         .await?;
-    let pending_invitations = sqlx::query_scalar!(
-        r#"SELECT count(*) AS "n!" FROM invitations
-          WHERE org_id = $1 AND accepted_at IS NULL AND revoked_at IS NULL AND expires_at > $2"#,
-        member.org_id.0,
-        now,
-    )
-    .fetch_one(&state.db)
-    .await?;
+    // The day's findings, from the cache while nothing changed.
+    let e = crate::gaps::evaluation(&state.db, &state.gaps, member.org_id, now.date_naive()).await?;
+    let first = e.gaps.iter().find(|g| g.severity != crate::gaps::model::Severity::Improvement).cloned();
     let can_see_log = member.can(Action::ViewAuditLog);
     let activity = if can_see_log {
         sqlx::query_as!(Activity, "SELECT at, actor_label, action FROM audit_log WHERE org_id = $1 ORDER BY at DESC, id DESC LIMIT 8", member.org_id.0)
@@ -90,7 +87,6 @@ async fn dashboard(State(state): State<AppState>, member: Member) -> AppResult<D
         Vec::new()
     };
     let count_of = |role: Role| counts.iter().find(|c| c.role == role.as_str()).map(|c| c.count).unwrap_or(0);
-    let roles = Role::ALL.iter().map(|r| RoleCount { label: r.label(), count: count_of(*r) }).collect();
     // Leadership work needs these people in the app; say who is missing.
     let missing_roles = [Role::IsmsLead, Role::Executive]
         .into_iter()
@@ -119,9 +115,12 @@ async fn dashboard(State(state): State<AppState>, member: Member) -> AppResult<D
         today: now.date_naive(),
         layout: Layout::build(&state.db, &member.visitor, format!("{} — home", member.org_name)).await?,
         can_invite: member.can(Action::InviteMember),
+        verdict: crate::gaps::board::verdict(&e.gaps),
+        first,
+        findings: e.gaps.len(),
+        can_fix: member.can(Action::ManageEvidence) || member.can(Action::ManageLeadership),
+        leads: member.can(Action::SignPolicies),
         member,
-        roles,
-        pending_invitations,
         activity,
         can_see_log,
         missing_roles,

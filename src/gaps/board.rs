@@ -99,3 +99,47 @@ pub fn next_review(e: &Evaluation) -> NextReview {
     NextReview { planned, due, overdue: last.is_some() && due < s.as_of }
 }
 
+
+/// The day's verdict in one sentence: what an auditor would raise in the
+/// leadership clauses today, and the most serious of it.
+pub fn verdict(gaps: &[Gap]) -> String {
+    let counts = super::model::Counts::of(gaps);
+    let raised = match (counts.major, counts.minor) {
+        (0, 0) => return "Today an auditor would raise no nonconformity in the leadership clauses.".into(),
+        (major, 0) => crate::web::count(major, "major nonconformity", "major nonconformities"),
+        (0, minor) => crate::web::count(minor, "minor nonconformity", "minor nonconformities"),
+        (major, minor) => format!("{} and {}", crate::web::count(major, "major", "major"), crate::web::count(minor, "minor nonconformity", "minor nonconformities")),
+    };
+    let first = gaps.iter().find(|g| g.severity != Severity::Improvement).map(|g| g.title.trim_end_matches('.').to_string()).unwrap_or_default();
+    format!("Today an auditor would raise {raised} in the leadership clauses; the most serious: {first}.")
+}
+
+#[cfg(test)]
+mod verdict_tests {
+    use super::*;
+
+    fn gap(severity: Severity, title: &str) -> Gap {
+        Gap {
+            rule: "x",
+            title: title.into(),
+            requirements: vec![],
+            severity,
+            grade: String::new(),
+            why: "",
+            affected: vec![],
+            affected_total: 0,
+            fix_href: "/gaps".into(),
+            fix_label: "Fix",
+        }
+    }
+
+    #[test]
+    fn the_verdict_counts_and_names_the_most_serious() {
+        assert_eq!(verdict(&[gap(Severity::Improvement, "Opportunity")]), "Today an auditor would raise no nonconformity in the leadership clauses.");
+        assert_eq!(
+            verdict(&[gap(Severity::Major, "Nobody holds 5.3(b)"), gap(Severity::Minor, "A"), gap(Severity::Minor, "B")]),
+            "Today an auditor would raise 1 major and 2 minor nonconformities in the leadership clauses; the most serious: Nobody holds 5.3(b)."
+        );
+        assert_eq!(verdict(&[gap(Severity::Minor, "Late review.")]), "Today an auditor would raise 1 minor nonconformity in the leadership clauses; the most serious: Late review.");
+    }
+}

@@ -14,6 +14,7 @@ async fn demo_loads_once_with_a_working_login_per_role(db: PgPool) {
     assert!(demo::load_if_empty(app.db(), &app.state.store, &app.clock, Duration::days(7)).await.unwrap().is_none(), "never twice");
     let orgs: i64 = sqlx::query_scalar("SELECT count(*) FROM organisations").fetch_one(app.db()).await.unwrap();
     assert_eq!(orgs, 1);
+    let org = mandate::ids::OrgId(sqlx::query_scalar("SELECT id FROM organisations").fetch_one(app.db()).await.unwrap());
     for l in &logins {
         let mut c = app.client();
         let res = c.login(l.email, &l.password).await;
@@ -21,6 +22,20 @@ async fn demo_loads_once_with_a_working_login_per_role(db: PgPool) {
         let home = c.get("/dashboard").await;
         assert_eq!(home.texts("main h1"), vec![demo::ORG_NAME]);
         assert!(home.body.contains(l.role.label()));
+        // Each role lands on its work: the day's verdict first, then what they do about it; no table of members per role.
+        let start = home.texts("section.start").concat();
+        assert!(start.contains("Today an auditor would raise 6 major and 11 minor nonconformities in the leadership clauses; the most serious:"), "{}: {start}", l.email);
+        assert!(!home.body.contains("Active members by role"), "{}", l.email);
+        match l.role {
+            Role::Owner | Role::IsmsLead => {
+                let fix = home.html().select(&scraper::Selector::parse("section.start a.button").unwrap()).next().map(|a| a.value().attr("href").unwrap_or("").to_string());
+                let first_fix: String = mandate::gaps::evaluate(app.db(), org, app.state.clock.now().date_naive()).await.unwrap().gaps.iter()
+                    .find(|g| g.severity != mandate::gaps::model::Severity::Improvement).unwrap().fix_href.clone();
+                assert_eq!(fix.as_deref(), Some(first_fix.as_str()), "{}: the most serious finding's fix is one click away", l.email);
+            }
+            Role::Executive => assert!(home.has("section.start a[href='/leadership']"), "{}", l.email),
+            _ => assert!(home.has("section.start a[href='/gaps']") && !home.has("section.start a.button"), "{}", l.email),
+        }
     }
     assert_eq!(mandate::audit::verify(app.db()).await.unwrap().first_problem, None);
 
