@@ -366,6 +366,7 @@ async fn serve(opts: &Options, database: &db::Database) -> anyhow::Result<ExitCo
     sweep_uploads(&state).await;
     tokio::spawn(sweep_forever(state.clone()));
     crate::bundles::jobs::spawn_worker(state.clone());
+    crate::findings::spawn_worker(state.clone());
     let listener = tokio::net::TcpListener::bind(opts.bind)
         .await
         .with_context(|| format!("cannot listen on {} (is another program using it? set MANDATE_BIND)", opts.bind))?;

@@ -269,6 +269,7 @@ lock_rows! {
     PolicyId => "SELECT id FROM policies WHERE org_id = $1 AND id = $2 FOR UPDATE",
     VersionId => "SELECT id FROM policy_versions WHERE org_id = $1 AND id = $2 FOR UPDATE",
     AskId => "SELECT id FROM leadership_asks WHERE org_id = $1 AND id = $2 FOR UPDATE",
+    FindingId => "SELECT id FROM findings WHERE org_id = $1 AND id = $2 FOR UPDATE",
     MeetingId => "SELECT id FROM meetings WHERE org_id = $1 AND id = $2 FOR UPDATE",
     ActionItemId => "SELECT id FROM action_items WHERE org_id = $1 AND id = $2 FOR UPDATE",
     ObjectiveId => "SELECT id FROM objectives WHERE org_id = $1 AND id = $2 FOR UPDATE",

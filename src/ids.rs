@@ -90,6 +90,7 @@ decl_id!(AskId, "a question asked of top management");
 decl_id!(JobId, "a background job (an evidence bundle)");
 decl_id!(AddendumId, "an addendum to a final record");
 decl_id!(SignupId, "a pending sign-up");
+decl_id!(FindingId, "a finding tracked as a corrective action");
 
 #[cfg(test)]
 mod tests {

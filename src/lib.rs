@@ -16,6 +16,7 @@ pub mod db;
 pub mod demo;
 pub mod error;
 pub mod evidence;
+pub mod findings;
 pub mod gaps;
 pub mod generate;
 pub mod health;

@@ -126,6 +126,14 @@ pub fn describe(action: &str) -> &str {
         "evidence_request.answered" => "answered an evidence request",
         "evidence_request.closed" => "closed an evidence request",
         "evidence_request.reopened" => "reopened an evidence request",
+        "finding.opened" => "opened a finding (its rule started to fire)",
+        "finding.reopened" => "reopened a finding (its rule fired again)",
+        "finding.resolved" => "resolved a finding (its rule stopped firing)",
+        "finding.restated" => "restated a finding (what its rule reports changed)",
+        "finding.updated" => "updated a corrective action",
+        "finding.risk_accepted" => "accepted a finding as a risk",
+        "finding.acceptance_withdrawn" => "withdrew a risk acceptance",
+        "finding.acceptance_ended" => "reopened a finding (its risk acceptance ran out)",
         "bundle.requested" => "asked for an evidence bundle",
         "bundle.built" => "made an evidence bundle",
         "bundle.failed" => "failed to make an evidence bundle",
@@ -141,9 +149,11 @@ pub async fn records_version(db: impl sqlx::PgExecutor<'_>, org_id: OrgId) -> cr
 
 /// Whether an audit row records a change to the organisation's records.
 /// Access events (signing in, changing one's password, making an evidence
-/// bundle) do not; any other action does, including ones added later.
+/// bundle) do not, nor does the follow-up of findings (the gap engine does
+/// not read it, and the tracker writes it after reading the version); any
+/// other action does, including ones added later.
 pub fn changes_records(action: &str) -> bool {
-    !(action.starts_with("session.") || action.starts_with("bundle.") || action == "user.password_changed")
+    !(action.starts_with("session.") || action.starts_with("bundle.") || action.starts_with("finding.") || action == "user.password_changed")
 }
 
 /// Organisation-less events (an account changing its password) share the nil chain.

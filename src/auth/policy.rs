@@ -160,6 +160,9 @@ pub enum Action {
     ViewSecurityLog,
     /// Change how findings are graded (the widespread share, the grace periods).
     ChangeSettings,
+    /// Set any finding's owner, due date, cause and action taken (a
+    /// finding's owner writes theirs too: `may_edit_finding`).
+    ManageFindings,
 }
 
 /// The role x action table.
@@ -176,7 +179,9 @@ pub fn allows(role: Role, action: Action) -> bool {
         SignPolicies => matches!(role, Owner | Executive),
         UploadEvidence => role != Auditor,
         InviteMember | RevokeInvitation | SetAccessWindow | ViewAuditLog | ChangeSettings => matches!(role, Owner | IsmsLead),
-        EditRequirements | ManagePeople | ManageRoles | ManageEvidence | ManagePolicies | ManageTraining | ManageLeadership => matches!(role, Owner | IsmsLead),
+        EditRequirements | ManagePeople | ManageRoles | ManageEvidence | ManagePolicies | ManageTraining | ManageLeadership | ManageFindings => {
+            matches!(role, Owner | IsmsLead)
+        }
         ChangeMemberRole | DisableMember | ProposeRosterChange | ViewSecurityLog => role == Owner,
     }
 }
@@ -212,6 +217,20 @@ pub fn may_record_paper_signature(role: Role, is_top_management: bool) -> bool {
 /// signature, recorded only as `may_record_paper_signature` says.
 pub fn may_record_paper_acceptance(role: Role, is_top_management: bool, holder_is_top_management: bool) -> bool {
     may_record_paper_signature(role, is_top_management) || (!holder_is_top_management && allows(role, Action::ManageRoles))
+}
+
+/// Owners and ISMS leads write any corrective action; the member who owns
+/// one writes its cause and action taken (auditors never).
+pub fn may_edit_finding(role: Role, owns_it: bool) -> bool {
+    allows(role, Action::ManageFindings) || may_act_as_person(role, owns_it)
+}
+
+/// Accepting a finding as a risk (or ending that acceptance) is top
+/// management's decision alone: a member of the top-management roster,
+/// signed in as themselves, in a role that signs for the organisation.
+/// An ISMS lead or an owner outside the roster cannot accept in a leader's name.
+pub fn may_accept_risk(role: Role, is_top_management: bool) -> bool {
+    allows(role, Action::SignPolicies) && may_act_as_person(role, is_top_management)
 }
 
 /// Linking evidence to a record: answering an auditor's request is for
@@ -275,6 +294,25 @@ pub fn may_decide_roster_change(role: Role, decider_is_proposer: bool, decider_l
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_top_management_accepts_a_risk() {
+        for role in Role::ALL {
+            assert!(!may_accept_risk(role, false), "{role:?} outside the roster");
+        }
+        assert!(may_accept_risk(Role::Executive, true));
+        assert!(may_accept_risk(Role::Owner, true));
+        assert!(!may_accept_risk(Role::IsmsLead, true), "an ISMS lead does not sign for the organisation");
+        assert!(!may_accept_risk(Role::Auditor, true));
+    }
+
+    #[test]
+    fn a_findings_owner_writes_it_and_auditors_never() {
+        assert!(may_edit_finding(Role::Contributor, true));
+        assert!(!may_edit_finding(Role::Contributor, false));
+        assert!(may_edit_finding(Role::IsmsLead, false));
+        assert!(!may_edit_finding(Role::Auditor, true));
+    }
 
     #[test]
     fn only_top_management_vouches_for_a_leaders_paper_signature() {

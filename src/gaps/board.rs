@@ -121,6 +121,7 @@ mod verdict_tests {
     fn gap(severity: Severity, title: &str) -> Gap {
         Gap {
             rule: "x",
+            subject: String::new(),
             title: title.into(),
             requirements: vec![],
             severity,

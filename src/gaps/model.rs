@@ -53,6 +53,10 @@ impl Affected {
 pub struct Gap {
     /// The rule's stable key, e.g. `policy_review_overdue`.
     pub rule: &'static str,
+    /// What the gap is about, for rules that report one gap per record (the
+    /// policy or training module's id); empty for a rule's single gap.
+    /// With `rule`, the gap's identity from one day to the next.
+    pub subject: String,
     pub title: String,
     pub requirements: Vec<String>,
     pub severity: Severity,

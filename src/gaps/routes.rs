@@ -162,9 +162,15 @@ struct GapsPage {
     severities: Vec<Severity>,
     filter: Filter,
     export: String,
+    /// The corrective actions that follow today's gaps (none for a past day).
+    findings: Vec<crate::findings::model::Finding>,
 }
 
 impl GapsPage {
+    /// The corrective action that follows a gap's rule.
+    fn finding_for(&self, g: &Gap) -> Option<&crate::findings::model::Finding> {
+        self.findings.iter().find(|f| f.rule == g.rule && f.subject == g.subject)
+    }
     fn chosen_owner(&self, id: &PersonId) -> bool {
         self.filter.owner() == Some(*id)
     }
@@ -184,8 +190,10 @@ async fn gaps_page(State(state): State<AppState>, me: Member, Query(filter): Que
     let mut owners: Vec<(PersonId, String)> = e.snapshot.requirements.iter().filter_map(|r| Some((r.owner_id?, r.owner_name.clone()?))).collect();
     owners.sort_by(|a, b| a.1.cmp(&b.1));
     owners.dedup();
+    let findings = if as_of == today { crate::findings::model::list(&state.db, me.org_id).await? } else { Vec::new() };
     Ok(GapsPage {
         layout: Layout::build(&state.db, &me.visitor, "Gaps").await?,
+        findings,
         export: format!("/gaps.csv{}", filter.query(as_of, today)),
         shown: Counts::of(rows.iter().map(|r| &r.gap)),
         total: Counts::of(&e.gaps),

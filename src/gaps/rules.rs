@@ -27,6 +27,7 @@ impl Rule {
     fn gap(&self, title: impl Into<String>, affected: Vec<Affected>, total: usize, fix_href: impl Into<String>) -> Gap {
         Gap {
             rule: self.key,
+            subject: String::new(),
             title: title.into(),
             requirements: self.requirements.iter().map(|r| r.to_string()).collect(),
             severity: self.severity,
@@ -287,6 +288,7 @@ fn policy_content_incomplete(s: &Snapshot, rule: &Rule) -> Vec<Gap> {
             format!("/policies/versions/{}", p.version_id.unwrap_or(crate::ids::VersionId::nil())),
         );
         g.requirements = missing.iter().map(|c| c.to_string()).collect();
+        g.subject = p.id.to_string();
         out.push(g);
     }
     out
@@ -317,6 +319,7 @@ fn policy_not_communicated(s: &Snapshot, rule: &Rule) -> Vec<Gap> {
                 g.grade = format!("Version {} was signed on {since}, within the {grace} days this organisation gives to acknowledge a new version.", p.major.unwrap_or_default());
             }
         }
+        g.subject = p.id.to_string();
         out.push(g);
     }
     out
@@ -375,14 +378,16 @@ fn training_overdue(s: &Snapshot, rule: &Rule) -> Vec<Gap> {
         .filter(|m| m.overdue > 0)
         .map(|m| {
             let affected = m.missing.0.iter().map(|p| Affected::new(&p.name, "not current", Some(format!("/people/{}", p.id)))).collect();
-            rule.share_gap(
+            let mut g = rule.share_gap(
                 s,
                 format!("{}: {} of {} people ({}%) are not current", m.title, m.overdue, m.audience, percent(m.overdue, m.audience)),
                 affected,
                 m.overdue,
                 m.audience,
                 format!("/training/modules/{}", m.id),
-            )
+            );
+            g.subject = m.id.to_string();
+            g
         })
         .collect()
 }
@@ -1247,6 +1252,39 @@ pub(crate) mod tests {
         let covered: BTreeSet<&str> = breakers().iter().map(|(k, _)| *k).collect();
         let all: BTreeSet<&str> = RULES.iter().map(|r| r.key).collect();
         assert_eq!(covered, all, "every rule has a case that makes it fire");
+    }
+
+    /// A finding is tracked by its rule and subject (`findings::model::plan`):
+    /// with every condition at once, no two gaps share both, and a rule that
+    /// reports more than one gap names each one's subject.
+    #[test]
+    fn every_gap_has_an_identity_of_its_own() {
+        let unique = |s: &Snapshot| {
+            let gaps = evaluate(s);
+            let mut seen = BTreeSet::new();
+            for g in &gaps {
+                assert!(seen.insert((g.rule, g.subject.clone())), "two gaps for {} {:?}", g.rule, g.subject);
+            }
+            gaps
+        };
+        for (_, breaks) in breakers() {
+            let mut s = healthy();
+            breaks(&mut s);
+            unique(&s);
+        }
+        // Two policies and two modules that break at once: per-record rules report twice.
+        let mut s = healthy();
+        s.figures.push(s.figures[0].clone());
+        s.figures[1].policy_id = s.policies[1].id;
+        s.figures[0].acknowledged = 7;
+        s.figures[1].acknowledged = 7;
+        s.modules.push(s.modules[0].clone());
+        s.modules[1].id = ModuleId(id(199));
+        s.modules[0].overdue = 3;
+        s.modules[1].overdue = 3;
+        let gaps = unique(&s);
+        assert_eq!(gaps.iter().filter(|g| g.rule == "training_overdue").count(), 2, "the case covers a rule reporting per record");
+        assert_eq!(gaps.iter().filter(|g| g.rule == "policy_not_communicated").count(), 2);
     }
 
     /// docs/RULES.md lists every rule with its grade and its reason, as the code has them.

@@ -130,6 +130,7 @@ fn nav_for(role: crate::auth::policy::Role, path: &str) -> Vec<NavLink> {
                 "/meetings" => LEADERSHIP.iter().any(|b| is_under(path, b)),
                 "/evidence-requests" => AUDIT_ROOM.iter().any(|b| is_under(path, b)),
                 "/members" => is_under(path, "/members") || is_under(path, "/settings"),
+                "/gaps" => is_under(path, "/gaps") || is_under(path, "/findings"),
                 _ => is_under(path, href),
             };
             NavLink { href, label, active }

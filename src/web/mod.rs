@@ -61,7 +61,7 @@ path_ids!(
     OrgId, UserId, MembershipId, InvitationId, PersonId, ImportId, RosterChangeId, RoleId, AppointmentId,
     RaciActivityId, RequirementId, EvidenceId, RevisionId, EvidenceRequestId, PolicyId, VersionId, CampaignId,
     AckRequestId, AckId, ModuleId, TrainingRecordId, MeetingId, ActionItemId, DecisionId,
-    CommunicationId, ObjectiveId, AskId, JobId, AddendumId, SignupId,
+    CommunicationId, ObjectiveId, AskId, JobId, AddendumId, SignupId, FindingId,
 );
 
 impl<S: Send + Sync, T: PathId + Send> axum::extract::FromRequestParts<S> for Id<T> {

@@ -327,6 +327,18 @@ const TABLE: &[Row] = &[
     ("GET",  "/gaps.csv",                    ["login","200", "200", "200", "200", "200", "200", "orgs"], None),
     ("GET",  "/leadership",                  ["login","200", "200", "200", "200", "200", "200", "orgs"], None),
     ("GET",  "/leadership/trend.svg",        ["login","200", "200", "200", "200", "200", "200", "orgs"], None),
+    // Corrective actions: everyone reads; owners and ISMS leads (and a finding's owner) write them down;
+    // only top management (A's executive acts for the CEO on the roster) accepts a risk or ends an acceptance.
+    ("GET",  "/findings",                    ["login","200", "200", "200", "200", "200", "200", "orgs"], None),
+    ("GET",  "/findings.csv",                ["login","200", "200", "200", "200", "200", "200", "orgs"], None),
+    ("GET",  "/findings/{id}",               ["login","200", "200", "200", "200", "200", "200", "orgs"],
+                                        Some(["login","404", "404", "404", "404", "404", "404", "orgs"])),
+    ("POST", "/findings/{id}",               ["login","303", "303", "403", "403", "403", "303", "orgs"],
+                                        Some(["login","404", "404", "404", "404", "404", "404", "orgs"])),
+    ("POST", "/findings/{id}/accept",        ["login","403", "403", "303", "403", "403", "403", "orgs"],
+                                        Some(["login","404", "403", "404", "403", "403", "404", "orgs"])),
+    ("POST", "/findings/{id}/end-acceptance",["login","403", "403", "303", "403", "403", "403", "orgs"],
+                                        Some(["login","404", "403", "404", "403", "403", "404", "orgs"])),
     // Evidence requests: everyone reads; auditors, owners and ISMS leads ask and close; owners and ISMS leads answer.
     ("GET",  "/evidence-requests",           ["login","200", "200", "200", "200", "200", "200", "orgs"], None),
     ("GET",  "/evidence-requests.csv",       ["login","200", "200", "200", "200", "200", "200", "orgs"], None),
@@ -356,6 +368,8 @@ const TABLE: &[Row] = &[
 /// per principal, so every case meets the same state.
 struct Tenant {
     org: OrgId,
+    /// Two open findings: one to write down and accept, one accepted (in A, by its executive) to end.
+    findings: Vec<Uuid>,
     /// A contributor whose role and status the owner's requests touch.
     target_member: Uuid,
     /// An auditor whose access window the requests set.
@@ -566,7 +580,11 @@ async fn tenant(app: &TestApp, name: &str, owner: Uuid) -> Tenant {
     let bundle = mandate::bundles::jobs::enqueue(&mut tx, &asker, app.state.clock.now(), org, &mandate::bundles::manifest::Params { as_of: "2026-11-02".parse().unwrap(), period_from: None, period_to: None }).await.unwrap();
     tx.commit().await.unwrap();
     assert_eq!(mandate::bundles::jobs::run_next(&app.state, "matrix").await.unwrap(), Some(bundle));
+    mandate::findings::sync_org(&app.state, org).await.unwrap();
+    let findings: Vec<Uuid> = mandate::findings::model::list(app.db(), org).await.unwrap().iter().filter(|f| f.is_open()).take(2).map(|f| f.id.0).collect();
+    assert_eq!(findings.len(), 2, "the tenant has open findings");
     Tenant {
+        findings,
         roster_candidate,
         roster_changes,
         meeting,
@@ -640,6 +658,17 @@ async fn world(db: PgPool) -> World {
     let m = app.member(a.org, disabled, Role::IsmsLead).await;
     sqlx::query("UPDATE memberships SET disabled_at = now() WHERE id = $1").bind(m).execute(app.db()).await.unwrap();
     users.insert(P::Disabled, (disabled, Some(a.org)));
+    // A's executive, acting for the CEO, accepted A's second finding as a risk.
+    {
+        use mandate::findings::model as findings;
+        let exec = mandate::ids::UserId(users[&P::Executive].0);
+        let f = findings::get(app.db(), a.org, mandate::ids::FindingId(a.findings[1])).await.unwrap();
+        let actor = mandate::audit::Actor { org_id: Some(a.org), user_id: Some(exec), label: "exec".into(), request_id: "test".into() };
+        let until = app.state.clock.now().date_naive() + chrono::Duration::days(30);
+        let mut tx = app.db().begin().await.unwrap();
+        findings::accept(&mut tx, &actor, app.state.clock.now(), a.org, &f, (exec, "Chief Executive"), &findings::Acceptance { reason: "Budget next year".into(), until }).await.unwrap();
+        tx.commit().await.unwrap();
+    }
     World { app, users, a, b }
 }
 
@@ -697,6 +726,8 @@ fn fill(path: &str, t: &Tenant, p: P) -> String {
         _ if path.starts_with("/communications/") => t.communication,
         _ if path.starts_with("/objectives/") => t.objective,
         "/asks/{id}/respond" => t.answer_asks[&p],
+        "/findings/{id}/end-acceptance" => t.findings[1],
+        _ if path.starts_with("/findings/") => t.findings[0],
         _ if path.starts_with("/asks/") => t.ask,
         "/members/{id}/window" => t.auditor_member,
         _ if path.starts_with("/evidence-requests/") => t.request,
@@ -762,6 +793,8 @@ fn form_for(path: &str, t: &Tenant, p: P) -> Vec<(String, String)> {
         "/objectives" | "/objectives/{id}" => vec![("title", format!("Objective by {p:?}")), ("status", "planned".into())],
         "/asks" | "/asks/{id}" => vec![("asked_of", t.appointer.to_string()), ("what", format!("Ask by {p:?}")), ("asked_on", "2026-10-01".into())],
         "/asks/{id}/respond" => vec![("answer", format!("Yes, from {p:?}"))],
+        "/findings/{id}" => vec![("cause", format!("Found by {p:?}")), ("action_taken", "Appointed a holder.".into())],
+        "/findings/{id}/accept" => vec![("reason", format!("Accepted by {p:?}")), ("until", "2026-12-01".into())],
         "/evidence-requests" => vec![
             ("requirement_id", mandate::requirements::catalogue::requirement_id("iso27001-2022-leadership", "5.1(a)").to_string()),
             ("question", format!("Show me, {p:?}")),

@@ -146,7 +146,7 @@ async fn a_bundle_holds_the_tenants_evidence_and_records_and_verifies(db: PgPool
     let present: BTreeSet<&str> = files.keys().map(String::as_str).filter(|n| !["manifest.json", "SHA256SUMS"].contains(n)).collect();
     assert_eq!(listed, present);
     assert_eq!(m.format, "mandate-evidence-bundle/2");
-    for expected in ["README.txt", "index.html", "records/people.csv", "records/acknowledgements.csv", "records/acknowledgement-status.csv", "records/training.csv", "records/roles.csv", "records/raci.csv", "records/meetings.csv", "records/actions.csv", "records/resource-decisions.csv", "records/communications.csv", "records/objectives.csv", "records/policies.csv", "records/gaps.csv", "audit/audit-log.jsonl"] {
+    for expected in ["README.txt", "index.html", "records/people.csv", "records/acknowledgements.csv", "records/acknowledgement-status.csv", "records/training.csv", "records/roles.csv", "records/raci.csv", "records/meetings.csv", "records/actions.csv", "records/resource-decisions.csv", "records/communications.csv", "records/objectives.csv", "records/corrective-actions.csv", "records/policies.csv", "records/gaps.csv", "audit/audit-log.jsonl"] {
         assert!(files.contains_key(expected), "{expected} is in the bundle");
     }
     // Spreadsheets never run a cell as a formula.

@@ -12,6 +12,7 @@ mod cli;
 mod crash;
 mod demo;
 mod evidence;
+mod findings;
 mod faults;
 mod gaps;
 mod layout;

@@ -79,6 +79,9 @@ const PAGES: &[(&str, Option<&str>)] = &[
     ("/communications.csv", None),
     ("/communications/new", None),
     ("/communications/{id}", Some("SELECT id FROM communications WHERE org_id = $1 ORDER BY id LIMIT 1")),
+    ("/findings", None),
+    ("/findings.csv", None),
+    ("/findings/{id}", Some("SELECT id FROM findings WHERE org_id = $1 ORDER BY id LIMIT 1")),
     ("/objectives", None),
     ("/objectives.csv", None),
     ("/objectives/new", None),
@@ -155,6 +158,7 @@ async fn organisation(app: &TestApp, name: &str, people: usize) -> (OrgId, Clien
     let person: Uuid = sqlx::query_scalar("SELECT id FROM people WHERE org_id = $1 AND end_date IS NULL ORDER BY name LIMIT 1").bind(org).fetch_one(app.db()).await.unwrap();
     app.campaign(org, version, person).await;
     app.evidence(org, "Signed policy", "policy.pdf", b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n").await;
+    mandate::findings::sync_org(&app.state, org).await.unwrap();
     (org, c)
 }
 
