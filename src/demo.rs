@@ -672,6 +672,7 @@ mod records {
             body_markdown: Some(is_text.into()),
             checks: [Some("Opening paragraph".into()), Some("Objectives".into()), Some("Obligations".into()), None],
             evidence_revision_id: None,
+            signer_requested: None,
         };
         let (is_v2, _) = policies::create_version(conn, system, ago(430), org_id, &is_fields, Bump::Major, &draft).await?;
         let v = policies::version(&mut *conn, org_id, is_v2).await?;

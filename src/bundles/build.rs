@@ -358,17 +358,24 @@ fn record_files() -> Vec<(&'static str, &'static str, &'static [&'static str], S
         ),
         (
             "records/corrective-actions.csv",
-            "Findings followed up as corrective actions (ISO/IEC 27001 10.2): owner, due date, cause, action taken, resolved (and by which change), reopened or accepted as a risk by top management; cause and action as written when the bundle was made",
+            "Findings followed up as corrective actions (ISO/IEC 27001 10.2): status on the day, owner, due date, cause, action taken, resolved (and by which change), reopened or accepted as a risk by top management, read from the audit log as of the day; owner, due date, cause and action as written when the bundle was made",
             &["finding", "rule", "grade", "requirements", "status_on_the_day", "owner", "due_on", "cause", "action_taken", "first_opened_on", "times_reopened", "resolved_on", "cleared_by", "accepted_by", "accepted_until", "acceptance_reason"],
             "SELECT f.title, f.rule, f.severity, array_to_string(f.requirements, '; '),
-                    CASE WHEN f.resolved_at < p.cut AND (f.opened_at <= f.resolved_at OR f.opened_at >= p.cut) THEN 'resolved'
-                         WHEN f.status = 'accepted' AND f.accepted_at < p.cut THEN 'accepted as a risk' ELSE 'open' END,
+                    CASE WHEN st.action = 'finding.resolved' THEN 'resolved'
+                         WHEN st.action = 'finding.risk_accepted' AND (st.details::jsonb ->> 'accepted_until')::date >= p.day THEN 'accepted as a risk' ELSE 'open' END,
                     COALESCE(u.name, ''), COALESCE(f.due_on::text, ''), f.cause, f.action_taken, f.first_opened_at::date::text,
-                    (SELECT count(*) FROM audit_log a WHERE a.chain = p.org AND a.entity = 'finding' AND a.entity_id = f.id::text AND a.action = 'finding.reopened' AND a.at < p.cut)::text,
-                    CASE WHEN f.resolved_at < p.cut THEN f.resolved_at::date::text ELSE '' END, CASE WHEN f.resolved_at < p.cut THEN COALESCE(f.resolved_by, '') ELSE '' END,
-                    CASE WHEN f.accepted_at < p.cut THEN COALESCE(f.accepted_by_name, '') ELSE '' END, CASE WHEN f.accepted_at < p.cut THEN COALESCE(f.accepted_until::text, '') ELSE '' END,
-                    CASE WHEN f.accepted_at < p.cut THEN COALESCE(f.acceptance_reason, '') ELSE '' END
+                    (SELECT count(*) FROM audit_log a WHERE a.org_id = p.org AND a.entity = 'finding' AND a.entity_id = f.id::text AND a.action = 'finding.reopened' AND a.at < p.cut)::text,
+                    CASE WHEN st.action = 'finding.resolved' THEN to_char(st.at AT TIME ZONE 'UTC', 'YYYY-MM-DD') ELSE '' END,
+                    CASE WHEN st.action = 'finding.resolved' THEN COALESCE(st.details::jsonb ->> 'cleared_by', '') ELSE '' END,
+                    CASE WHEN st.action = 'finding.risk_accepted' THEN COALESCE(au.name, st.actor_label) ELSE '' END,
+                    CASE WHEN st.action = 'finding.risk_accepted' THEN COALESCE(st.details::jsonb ->> 'accepted_until', '') ELSE '' END,
+                    CASE WHEN st.action = 'finding.risk_accepted' THEN COALESCE(st.details::jsonb ->> 'reason', '') ELSE '' END
                FROM p JOIN findings f ON f.org_id = p.org AND f.first_opened_at < p.cut
+               LEFT JOIN LATERAL (SELECT a.action, a.at, a.details, a.actor_id, a.actor_label FROM audit_log a
+                                   WHERE a.org_id = p.org AND a.entity = 'finding' AND a.entity_id = f.id::text AND a.at < p.cut
+                                     AND a.action IN ('finding.opened', 'finding.reopened', 'finding.resolved', 'finding.risk_accepted', 'finding.acceptance_withdrawn', 'finding.acceptance_ended')
+                                   ORDER BY a.id DESC LIMIT 1) st ON true
+               LEFT JOIN users au ON au.id = st.actor_id
                LEFT JOIN users u ON u.id = f.owner_id
               ORDER BY CASE f.severity WHEN 'major' THEN 0 WHEN 'minor' THEN 1 ELSE 2 END, f.title"
                 .into(),

@@ -101,8 +101,9 @@ impl Finding {
     }
 }
 
-/// The organisation's findings: open ones first (overdue, then by grade and
-/// due date), then accepted, then resolved (newest first); or one (`id`).
+/// The organisation's findings: open ones first (soonest due first, so the
+/// overdue lead; then by grade), then accepted (ending soonest first), then
+/// resolved (newest first); or one (`id`).
 fn select(
     org_id: OrgId,
     id: Option<FindingId>,
@@ -116,8 +117,9 @@ fn select(
              FROM findings f LEFT JOIN users u ON u.id = f.owner_id
             WHERE f.org_id = $1 AND ($2::uuid IS NULL OR f.id = $2)
             ORDER BY CASE f.status WHEN 'open' THEN 0 WHEN 'accepted' THEN 1 ELSE 2 END,
+                     CASE f.status WHEN 'open' THEN f.due_on WHEN 'accepted' THEN f.accepted_until END NULLS LAST,
                      CASE f.severity WHEN 'major' THEN 0 WHEN 'minor' THEN 1 ELSE 2 END,
-                     f.due_on NULLS LAST, f.resolved_at DESC NULLS LAST, f.title"#,
+                     f.resolved_at DESC NULLS LAST, f.title"#,
         org_id.0,
         id.map(|i| i.0),
     )
@@ -205,13 +207,27 @@ pub struct Synced {
     pub acceptances_ended: usize,
 }
 
-/// Brings the organisation's findings in line with `gaps`, the evaluation
-/// as of today at records version `version`, in one transaction with an
-/// audit row per change. A finding that resolves names the last change
-/// recorded since the previous sync: the one after which its rule stopped
-/// firing. Concurrent syncs of one organisation queue on its sync row, and
-/// one that finds the work done does nothing.
-pub async fn sync(db: &PgPool, org_id: OrgId, now: DateTime<Utc>, version: i64, gaps: &[Gap]) -> AppResult<Synced> {
+/// Where an organisation's records stand: its records version (what the
+/// gap cache keys on) and the audit row reached.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Head {
+    pub version: i64,
+    pub audit_seq: i64,
+}
+
+/// Brings the organisation's findings in line with the gap engine as of
+/// today, in one transaction with an audit row per change. `evaluate` gives
+/// the gaps at a records version; it runs while the organisation's sync row
+/// is locked, after the head was read, so a slower sync never overwrites a
+/// newer one and one that finds the work done does nothing. The findings
+/// are locked before any audit row is written (the order every edit of a
+/// finding takes too). A finding that resolves names the last change
+/// recorded since the previous sync: the one after which its rule stopped firing.
+pub async fn sync<F, Fut>(db: &PgPool, org_id: OrgId, now: DateTime<Utc>, evaluate: F) -> AppResult<Synced>
+where
+    F: FnOnce(i64) -> Fut,
+    Fut: std::future::Future<Output = AppResult<std::sync::Arc<crate::gaps::Evaluation>>>,
+{
     let today = now.date_naive();
     let mut tx = db.begin().await?;
     sqlx::query!(
@@ -223,19 +239,23 @@ pub async fn sync(db: &PgPool, org_id: OrgId, now: DateTime<Utc>, version: i64, 
     .execute(&mut *tx)
     .await?;
     let at = sqlx::query!("SELECT synced_version, synced_audit_seq, synced_on FROM finding_syncs WHERE org_id = $1 FOR UPDATE", org_id.0).fetch_one(&mut *tx).await?;
-    if at.synced_version == version && at.synced_on == today {
+    let head = sqlx::query_as!(Head, r#"SELECT records_seq AS version, seq AS audit_seq FROM audit_heads WHERE chain = $1"#, org_id.0)
+        .fetch_optional(&mut *tx)
+        .await?
+        .unwrap_or(Head { version: -1, audit_seq: -1 });
+    if (at.synced_version == head.version && at.synced_on == today) || at.synced_on > today {
         return Ok(Synced::default());
     }
+    let evaluation = evaluate(head.version).await?;
     let tracked = sqlx::query_as!(
         Tracked,
         r#"SELECT id AS "id: FindingId", rule, subject, status AS "status: FindingStatus", accepted_until, title, severity AS "severity: Severity", requirements
-             FROM findings WHERE org_id = $1"#,
+             FROM findings WHERE org_id = $1 ORDER BY id FOR UPDATE"#,
         org_id.0
     )
     .fetch_all(&mut *tx)
     .await?;
-    let steps = plan(&tracked, gaps, today);
-    let audit_seq = sqlx::query_scalar!("SELECT seq FROM audit_heads WHERE chain = $1", org_id.0).fetch_optional(&mut *tx).await?.unwrap_or(-1);
+    let steps = plan(&tracked, &evaluation.gaps, today);
     let cleared_by = if steps.iter().any(|s| matches!(s, Step::Resolve(_))) { clearing_change(&mut tx, org_id, at.synced_audit_seq, today).await? } else { (None, String::new()) };
     let actor = engine(org_id);
     let mut done = Synced::default();
@@ -252,8 +272,8 @@ pub async fn sync(db: &PgPool, org_id: OrgId, now: DateTime<Utc>, version: i64, 
     sqlx::query!(
         "UPDATE finding_syncs SET synced_version = $2, synced_audit_seq = $3, synced_on = $4, synced_at = $5 WHERE org_id = $1",
         org_id.0,
-        version,
-        audit_seq,
+        head.version,
+        head.audit_seq,
         today,
         now,
     )
@@ -269,7 +289,7 @@ pub async fn sync(db: &PgPool, org_id: OrgId, now: DateTime<Utc>, version: i64, 
 async fn clearing_change(conn: &mut PgConnection, org_id: OrgId, after: i64, today: NaiveDate) -> AppResult<(Option<i64>, String)> {
     let row = sqlx::query!(
         r#"SELECT a.seq, a.action, a.at, COALESCE(u.name, a.actor_label) AS "who!" FROM audit_log a LEFT JOIN users u ON u.id = a.actor_id
-            WHERE a.org_id = $1 AND a.seq > $2 AND a.action NOT LIKE 'finding.%' AND a.action NOT LIKE 'session.%' AND a.action NOT LIKE 'bundle.%'
+            WHERE a.chain = $1 AND a.seq > $2 AND a.action NOT LIKE 'finding.%' AND a.action NOT LIKE 'session.%' AND a.action NOT LIKE 'bundle.%'
               AND a.action <> 'user.password_changed'
             ORDER BY a.seq DESC LIMIT 1"#,
         org_id.0,
@@ -335,7 +355,7 @@ async fn apply(conn: &mut PgConnection, actor: &Actor, now: DateTime<Utc>, org_i
             audit::record(conn, actor, now, action, "finding", id, details).await?;
         }
         Step::Restate(id, g) => {
-            let before = sqlx::query!("SELECT title, severity FROM findings WHERE org_id = $1 AND id = $2", org_id.0, id.0).fetch_one(&mut *conn).await?;
+            let before = sqlx::query!("SELECT title, severity, requirements FROM findings WHERE org_id = $1 AND id = $2", org_id.0, id.0).fetch_one(&mut *conn).await?;
             sqlx::query!(
                 "UPDATE findings SET title = $3, severity = $4, requirements = $5, updated_at = $6 WHERE org_id = $1 AND id = $2",
                 org_id.0,
@@ -348,7 +368,7 @@ async fn apply(conn: &mut PgConnection, actor: &Actor, now: DateTime<Utc>, org_i
             .execute(&mut *conn)
             .await?;
             let mut c = Changes::new();
-            c.field("title", &before.title, &g.title).field("severity", &before.severity, g.severity.as_str());
+            c.field("title", &before.title, &g.title).field("severity", &before.severity, g.severity.as_str()).field("requirements", &before.requirements, &g.requirements);
             if !c.is_empty() {
                 audit::record(conn, actor, now, "finding.restated", "finding", id, c.into_value()).await?;
             }
@@ -391,7 +411,7 @@ pub async fn save(conn: &mut PgConnection, actor: &Actor, now: DateTime<Utc>, or
     if c.is_empty() {
         return Ok(false);
     }
-    if let Some(owner) = f.owner_id
+    if let Some(owner) = f.owner_id.filter(|o| before.owner_id != Some(*o))
         && !may_own(&mut *conn, org_id, owner).await?
     {
         return Err(AppError::BadRequest("The owner must be an active member who can act (not an auditor).".into()));
@@ -414,7 +434,7 @@ pub async fn save(conn: &mut PgConnection, actor: &Actor, now: DateTime<Utc>, or
 
 /// Whether an account may own a corrective action: an active member of the
 /// organisation who can act (auditors change nothing).
-async fn may_own(conn: &mut PgConnection, org_id: OrgId, user_id: UserId) -> AppResult<bool> {
+pub async fn may_own(conn: &mut PgConnection, org_id: OrgId, user_id: UserId) -> AppResult<bool> {
     Ok(sqlx::query_scalar!(
         r#"SELECT EXISTS (SELECT 1 FROM memberships WHERE org_id = $1 AND user_id = $2 AND disabled_at IS NULL AND role <> 'auditor') AS "x!""#,
         org_id.0,

@@ -93,11 +93,11 @@ pub fn csv_cells(f: &Finding) -> Vec<String> {
         f.first_opened_at.date_naive().to_string(),
         f.opened_on().to_string(),
         f.reopened_count.to_string(),
-        text_of(f.resolved_on()),
-        f.resolved_by.clone().unwrap_or_default(),
-        f.accepted_by_name.clone().unwrap_or_default(),
-        text_of(f.accepted_until),
-        f.acceptance_reason.clone().unwrap_or_default(),
+        if f.is_resolved() { text_of(f.resolved_on()) } else { String::new() },
+        if f.is_resolved() { f.resolved_by.clone().unwrap_or_default() } else { String::new() },
+        if f.is_accepted() { f.accepted_by_name.clone().unwrap_or_default() } else { String::new() },
+        if f.is_accepted() { text_of(f.accepted_until) } else { String::new() },
+        if f.is_accepted() { f.acceptance_reason.clone().unwrap_or_default() } else { String::new() },
     ]
 }
 
@@ -124,6 +124,9 @@ impl FindingForm {
     fn parse(&self) -> Result<Fields, FieldErrors> {
         let mut errors = FieldErrors::default();
         let mut f = Fields { owner_id: parse_choice(&self.owner_id).map(UserId), ..Default::default() };
+        if f.owner_id.is_none() && !self.owner_id.trim().is_empty() {
+            errors.add("owner_id", "Choose the owner from the list.");
+        }
         match parse_date(&self.due_on, "the due date") {
             Ok(v) => f.due_on = v,
             Err(e) => errors.add("due_on", e),
@@ -225,7 +228,16 @@ async fn show(state: &AppState, me: &Member, finding: Finding, forms: Forms) -> 
     let status = page_status(&[&errors, &accept_errors]);
     let page = ShowPage {
         layout: Layout::build(&state.db, &me.visitor, finding.title.clone()).await?,
-        owners: owner_choices(&state.db, me.org_id).await?,
+        owners: {
+            let mut owners = owner_choices(&state.db, me.org_id).await?;
+            // A current owner who can no longer own one stays selectable, so saving the cause keeps them.
+            if let (Some(id), Some(name)) = (finding.owner_id, finding.owner_name.as_ref())
+                && !owners.iter().any(|o| o.id == id)
+            {
+                owners.push(OwnerChoice { id, name: format!("{name} (no longer active)"), role: String::new() });
+            }
+            owners
+        },
         can_edit: policy::may_edit_finding(me.role, finding.owner_id == Some(me.user_id)),
         can_manage: me.can(Action::ManageFindings),
         accept_blocked: me.can(Action::SignPolicies) && !can_accept,
@@ -273,6 +285,15 @@ async fn update(State(state): State<AppState>, me: Member, Id(id): Id<FindingId>
     // Only those who manage findings hand one to someone else.
     if fields.owner_id != f.owner_id && !me.can(Action::ManageFindings) {
         return Err(AppError::Forbidden);
+    }
+    if let Some(owner) = fields.owner_id.filter(|o| f.owner_id != Some(*o))
+        && !may_own(&mut tx, me.org_id, owner).await?
+    {
+        drop(tx);
+        let mut errors = FieldErrors::default();
+        errors.add("owner_id", "The owner must be an active member who can act (not an auditor). Choose one from the list.");
+        let forms = Forms { form, errors, accept_form: AcceptForm::default(), accept_errors: FieldErrors::default() };
+        return show(&state, &me, f, forms).await;
     }
     let changed = save(&mut tx, &me.actor(), now, me.org_id, &f, &fields).await?;
     tx.commit().await?;

@@ -100,6 +100,69 @@ pub fn next_review(e: &Evaluation) -> NextReview {
 }
 
 
+/// One thing only the signed-in leader can do, with where it is done.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Task {
+    /// What to do: "Sign", "Confirm", "Answer"...
+    pub verb: &'static str,
+    /// The record it is done on.
+    pub title: String,
+    pub href: String,
+    /// What follows the record's name ("3 drafts awaiting a signature").
+    pub note: String,
+    /// A warning beside it ("overdue").
+    pub warn: Option<&'static str>,
+    /// The button that opens it.
+    pub button: &'static str,
+}
+
+/// What only the signed-in member can do, in the order it matters: versions
+/// to sign, appointments to confirm, minutes to sign off, asks to answer,
+/// then their own acknowledgements and training. `drafts`: policies with
+/// versions this member may sign as top management (`model::to_sign`).
+/// `invite_leader`: drafts wait while no leader has an account, and this
+/// member invites people: their task is to bring a leader in.
+pub fn tasks(mine: Option<&super::model::Mine>, drafts: &[(crate::ids::PolicyId, String, i64)], invite_leader: bool, today: NaiveDate) -> Vec<Task> {
+    let task = |verb, title: &str, href: String, note: String, warn, button| Task { verb, title: title.to_string(), href, note, warn, button };
+    let mut out: Vec<Task> = Vec::new();
+    if invite_leader {
+        out.push(task(
+            "Invite",
+            "a member of top management",
+            "/members?role=executive#invite".into(),
+            ": policy drafts wait for a signature, and no leader has an account to sign with".into(),
+            None,
+            "Invite a leader",
+        ));
+    }
+    out.extend(drafts.iter().map(|(id, title, n)| {
+        task("Sign", title, format!("/policies/{id}"), format!(" ({} awaiting your signature)", crate::web::count(n, "draft", "drafts")), None, "Review and sign")
+    }));
+    let Some(m) = mine else { return out };
+    for c in &m.confirm {
+        out.push(task("Confirm that you appointed", &format!("{} as {}", c.person_name, c.role_name), format!("/roles/{}#appointment-{}", c.role_id, c.id), String::new(), None, "Review and confirm"));
+    }
+    for mt in &m.sign_offs {
+        let warn = (!mt.has_minutes()).then_some("minutes not written yet");
+        out.push(task("Sign off the minutes of", &mt.title, format!("/meetings/{}", mt.id), String::new(), warn, "Read and sign off"));
+    }
+    for a in &m.asks {
+        let note = a.due_on.map(|d| format!(", wanted by {d}")).unwrap_or_default();
+        out.push(task("Answer", &a.what, format!("/asks/{}", a.id), note, a.overdue(today).then_some("overdue"), "Answer"));
+    }
+    for k in &m.acknowledge {
+        out.push(task("Acknowledge", &format!("{} v{}.{}", k.title, k.major, k.minor), format!("/policies/versions/{}", k.version_id), String::new(), None, "Read and acknowledge"));
+    }
+    for t in &m.train {
+        let note = match t.last {
+            Some(d) => format!(" (last done {d})"),
+            None => " (never done)".into(),
+        };
+        out.push(task("Complete", &t.title, format!("/training/modules/{}", t.id), note, None, "Open the module"));
+    }
+    out
+}
+
 /// The day's verdict in one sentence: what an auditor would raise in the
 /// leadership clauses today, and the most serious of it.
 pub fn verdict(gaps: &[Gap]) -> String {

@@ -154,6 +154,40 @@ impl Mine {
     }
 }
 
+/// Policies with draft versions this account may sign as top management:
+/// drafts asked of the leader it acts for, and drafts asked of nobody in
+/// particular. Accounts that act for no leader get none: a signature task
+/// goes only to someone whose signature counts.
+pub async fn to_sign(db: &PgPool, org_id: OrgId, user_id: UserId, today: NaiveDate) -> AppResult<Vec<(PolicyId, String, i64)>> {
+    let rows = sqlx::query!(
+        r#"SELECT pol.id AS "id: PolicyId", pol.title, count(*) AS "drafts!" FROM policy_versions v
+             JOIN policies pol ON pol.org_id = v.org_id AND pol.id = v.policy_id AND pol.withdrawn_at IS NULL
+             JOIN people me ON me.org_id = v.org_id AND me.acting_user_id = $2 AND me.top_management AND (me.end_date IS NULL OR me.end_date > $3)
+            WHERE v.org_id = $1 AND v.approved_at IS NULL AND (v.signer_requested IS NULL OR v.signer_requested = me.id)
+            GROUP BY pol.id, pol.title ORDER BY pol.title"#,
+        org_id.0,
+        user_id.0,
+        today,
+    )
+    .fetch_all(db)
+    .await?;
+    Ok(rows.into_iter().map(|r| (r.id, r.title, r.drafts)).collect())
+}
+
+/// Whether drafts wait for a signature while no member of top management
+/// has an account to sign with: then the task is to invite one.
+pub async fn drafts_without_signer(db: &PgPool, org_id: OrgId, today: NaiveDate) -> AppResult<bool> {
+    Ok(sqlx::query_scalar!(
+        r#"SELECT EXISTS (SELECT 1 FROM policy_versions v JOIN policies pol ON pol.org_id = v.org_id AND pol.id = v.policy_id AND pol.withdrawn_at IS NULL
+                           WHERE v.org_id = $1 AND v.approved_at IS NULL)
+              AND NOT EXISTS (SELECT 1 FROM people p WHERE p.org_id = $1 AND p.top_management AND p.acting_user_id IS NOT NULL AND (p.end_date IS NULL OR p.end_date > $2)) AS "x!""#,
+        org_id.0,
+        today,
+    )
+    .fetch_one(db)
+    .await?)
+}
+
 /// What waits for the person the account `user_id` acts as (none if it acts as nobody).
 pub async fn mine(db: &PgPool, org_id: OrgId, user_id: UserId, today: NaiveDate) -> AppResult<Option<Mine>> {
     let Some(me) = people::person_of_user(db, org_id, user_id).await? else { return Ok(None) };

@@ -4,7 +4,7 @@
 use super::model::{self, CLAUSES, Counts, Gap, Severity, clause_of};
 use super::trend::{self, Point};
 use super::{Evaluation, board, evaluation, trend_point};
-use crate::ids::{PersonId, PolicyId};
+use crate::ids::PersonId;
 use axum::http::{HeaderValue, header};
 use axum::response::IntoResponse;
 use futures_util::{StreamExt, TryStreamExt};
@@ -249,8 +249,8 @@ struct BoardPage {
     counts: Counts,
     clauses: Vec<board::ClauseStatus>,
     mine: Option<model::Mine>,
-    /// Policies with drafts awaiting a signature: (policy, title, drafts).
-    drafts: Vec<(PolicyId, String, i64)>,
+    /// What only the reader can do (see `board::tasks`).
+    tasks: Vec<board::Task>,
     next: board::NextReview,
     prep: board::Prep,
 }
@@ -258,16 +258,17 @@ struct BoardPage {
 async fn board_page(State(state): State<AppState>, me: Member) -> AppResult<BoardPage> {
     let today = state.clock.now().date_naive();
     let e = evaluation(&state.db, &state.gaps, me.org_id, today).await?;
-    let can_sign = me.can(Action::SignPolicies);
-    let drafts = if can_sign { e.snapshot.policies.iter().filter(|p| p.drafts > 0).map(|p| (p.id, p.title.clone(), p.drafts)).collect() } else { Vec::new() };
+    let drafts = if me.can(Action::SignPolicies) { model::to_sign(&state.db, me.org_id, me.user_id, today).await? } else { Vec::new() };
+    let invite_leader = crate::auth::policy::may_grant(me.role, crate::auth::policy::Role::Executive) && model::drafts_without_signer(&state.db, me.org_id, today).await?;
+    let mine = model::mine(&state.db, me.org_id, me.user_id, today).await?;
     Ok(BoardPage {
         layout: Layout::build(&state.db, &me.visitor, "Leadership dashboard").await?,
-        mine: model::mine(&state.db, me.org_id, me.user_id, today).await?,
+        tasks: board::tasks(mine.as_ref(), &drafts, invite_leader, today),
+        mine,
         counts: Counts::of(&e.gaps),
         clauses: board::clause_statuses(&e.gaps),
         next: board::next_review(&e),
         prep: board::prep(&e),
-        drafts,
         today,
     })
 }

@@ -100,6 +100,12 @@ fn role_href(a: &Appointment) -> Option<String> {
     Some(format!("/roles/{}", a.role_id))
 }
 
+/// A member of top management to propose where the fix needs one (an
+/// appointer, a decider, a sender): the first on the roster by name.
+fn a_leader(s: &Snapshot) -> String {
+    s.leaders.iter().filter(|l| l.top_management).min_by(|a, b| a.name.cmp(&b.name)).map(|l| l.id.to_string()).unwrap_or_default()
+}
+
 // ---------- 5.3 roles ----------
 
 fn unassigned(s: &Snapshot, rule: &Rule, carries: fn(&super::snapshot::Role) -> bool, label: &str) -> Vec<Gap> {
@@ -111,7 +117,13 @@ fn unassigned(s: &Snapshot, rule: &Rule, carries: fn(&super::snapshot::Role) -> 
     let affected: Vec<Affected> = roles.iter().map(|r| Affected::new(&r.name, "vacant: no current holder", Some(format!("/roles/{}", r.id)))).collect();
     let title = if roles.is_empty() { format!("No role carries {label}") } else { format!("Nobody currently holds {label}") };
     let total = affected.len();
-    vec![rule.gap(title, affected, total, "/roles")]
+    // The fix: the appointment form of a role that carries it, a leader proposed as appointer;
+    // with no such role, the form that defines one, the assignment ticked.
+    let fix = match roles.first() {
+        Some(r) => format!("/roles/{}?appointer={}#appoint", r.id, a_leader(s)),
+        None => format!("/roles?carries={}#new-role", if label.starts_with("5.3(a)") { "conformance" } else { "reporting" }),
+    };
+    vec![rule.gap(title, affected, total, fix)]
 }
 
 fn conformance_unassigned(s: &Snapshot, rule: &Rule) -> Vec<Gap> {
@@ -162,15 +174,16 @@ fn role_without_authority(s: &Snapshot, rule: &Rule) -> Vec<Gap> {
         .iter()
         .filter(|r| r.has_responsibilities && !r.has_authorities)
         .map(|r| Affected::new(&r.name, "responsibilities but no authorities", Some(format!("/roles/{}", r.id))))
-        .collect();
-    rule.repeat_listing(s, "Roles with responsibilities but no authority", affected, "/roles")
+        .collect::<Vec<_>>();
+    let fix = first_edit(&affected, "/roles");
+    rule.repeat_listing(s, "Roles with responsibilities but no authority", affected, fix)
 }
 
 fn only_mandatory_pair(s: &Snapshot, rule: &Rule) -> Vec<Gap> {
     if s.roles.is_empty() || s.roles.iter().any(|r| !r.carries_conformance && !r.carries_reporting) {
         return Vec::new();
     }
-    vec![rule.gap("Only the two mandatory assignments are defined", Vec::new(), 0, "/roles")]
+    vec![rule.gap("Only the two mandatory assignments are defined", Vec::new(), 0, "/roles#new-role")]
 }
 
 fn hats_not_documented(s: &Snapshot, rule: &Rule) -> Vec<Gap> {
@@ -243,8 +256,18 @@ fn is_policy_not_top_signed(s: &Snapshot, rule: &Rule) -> Vec<Gap> {
                 Some(format!("/policies/{}", p.id)),
             )
         })
-        .collect();
-    rule.listing("The information security policy is not signed by top management", affected, "/policies")
+        .collect::<Vec<_>>();
+    let fix = new_version_for_a_leader(s, &affected);
+    rule.listing("The information security policy is not signed by top management", affected, fix)
+}
+
+/// The fix for a policy a leader must sign (again): the first affected
+/// policy's new-version form, asking a member of top management to sign.
+fn new_version_for_a_leader(s: &Snapshot, affected: &[Affected]) -> String {
+    match affected.first().and_then(|a| a.href.as_deref()) {
+        Some(h) => format!("{h}?signer={}#new-version", a_leader(s)),
+        None => "/policies".into(),
+    }
 }
 
 fn approver_left(s: &Snapshot, rule: &Rule) -> Vec<Gap> {
@@ -257,8 +280,9 @@ fn approver_left(s: &Snapshot, rule: &Rule) -> Vec<Gap> {
                 Some(format!("/policies/{}", p.id)),
             )
         })
-        .collect();
-    rule.listing("The information security policy was approved by someone who has since left", affected, "/policies")
+        .collect::<Vec<_>>();
+    let fix = new_version_for_a_leader(s, &affected);
+    rule.listing("The information security policy was approved by someone who has since left", affected, fix)
 }
 
 fn policy_review_overdue(s: &Snapshot, rule: &Rule) -> Vec<Gap> {
@@ -269,8 +293,9 @@ fn policy_review_overdue(s: &Snapshot, rule: &Rule) -> Vec<Gap> {
             let due = review_due(p.approved_at?, p.review_months)?;
             (due < s.as_of).then(|| Affected::new(format!("{} v{}", p.title, p.number().unwrap_or_default()), format!("review was due {due}"), Some(format!("/policies/{}", p.id))))
         })
-        .collect();
-    rule.repeat_listing(s, "Policies past their review date", affected, "/policies")
+        .collect::<Vec<_>>();
+    let fix = new_version_for_a_leader(s, &affected);
+    rule.repeat_listing(s, "Policies past their review date", affected, fix)
 }
 
 fn policy_content_incomplete(s: &Snapshot, rule: &Rule) -> Vec<Gap> {
@@ -438,9 +463,20 @@ fn no_management_review(s: &Snapshot, rule: &Rule) -> Vec<Gap> {
     let due = next_review_due(last, s.cadence_months, s.as_of);
     match last {
         Some(_) if due >= s.as_of => Vec::new(),
-        Some(d) => vec![rule.gap(format!("No management review since {d}: one was due by {due} (every {} months)", s.cadence_months), Vec::new(), 0, "/meetings")],
-        None => vec![rule.gap("No management review has been held", Vec::new(), 0, "/meetings")],
+        Some(d) => vec![rule.gap(format!("No management review since {d}: one was due by {due} (every {} months)", s.cadence_months), Vec::new(), 0, review_form(s))],
+        None => vec![rule.gap("No management review has been held", Vec::new(), 0, review_form(s))],
     }
+}
+
+/// The form for a management review, chaired by a member of top management.
+fn review_form(s: &Snapshot) -> String {
+    format!("/meetings/new?kind=management_review&chair={}", a_leader(s))
+}
+
+/// Where a listing's fix is: the first affected record's edit form when
+/// there is one, else the list.
+fn first_edit(affected: &[Affected], list: &str) -> String {
+    affected.first().and_then(|a| a.href.clone()).map(|h| format!("{h}#edit")).unwrap_or_else(|| list.to_string())
 }
 
 fn held_reviews(s: &Snapshot) -> impl Iterator<Item = &super::snapshot::Meeting> {
@@ -459,7 +495,8 @@ fn recent_reviews(s: &Snapshot) -> impl Iterator<Item = &super::snapshot::Meetin
 /// otherwise minor, or major when repeated.
 fn review_lapse(s: &Snapshot, rule: &Rule, title: String, considered: usize, affected: Vec<Affected>, all: &str) -> Vec<Gap> {
     let lapsed = affected.len();
-    let mut gaps = rule.listing(title, affected, "/meetings");
+    let fix = first_edit(&affected, "/meetings");
+    let mut gaps = rule.listing(title, affected, fix);
     for g in &mut gaps {
         if lapsed >= considered {
             g.severity = Severity::Major;
@@ -520,8 +557,9 @@ fn overdue_actions(s: &Snapshot, rule: &Rule) -> Vec<Gap> {
             }
             Affected::new(&a.title, detail, Some(format!("/actions/{}", a.id)))
         })
-        .collect();
-    rule.repeat_listing(s, "Review actions past their due date", affected, "/actions")
+        .collect::<Vec<_>>();
+    let fix = first_edit(&affected, "/actions");
+    rule.repeat_listing(s, "Review actions past their due date", affected, fix)
 }
 
 fn no_resource_decision(s: &Snapshot, rule: &Rule) -> Vec<Gap> {
@@ -534,7 +572,7 @@ fn no_resource_decision(s: &Snapshot, rule: &Rule) -> Vec<Gap> {
         Some(last) => format!("No resource decision by top management since {last}"),
         None => "No resource decision by top management recorded".into(),
     };
-    vec![rule.gap(title, Vec::new(), 0, "/decisions")]
+    vec![rule.gap(title, Vec::new(), 0, format!("/decisions/new?decided_by={}", a_leader(s)))]
 }
 
 fn silent_leadership(s: &Snapshot, rule: &Rule) -> Vec<Gap> {
@@ -547,7 +585,7 @@ fn silent_leadership(s: &Snapshot, rule: &Rule) -> Vec<Gap> {
         Some(last) => format!("Top management has not spoken to staff about security since {last}"),
         None => "No communication from top management about security recorded".into(),
     };
-    vec![rule.gap(title, Vec::new(), 0, "/communications")]
+    vec![rule.gap(title, Vec::new(), 0, format!("/communications/new?from={}", a_leader(s)))]
 }
 
 fn no_objectives(s: &Snapshot, rule: &Rule) -> Vec<Gap> {
@@ -564,7 +602,8 @@ fn no_objectives(s: &Snapshot, rule: &Rule) -> Vec<Gap> {
         })
         .collect::<Vec<_>>();
     let total = affected.len();
-    let mut g = rule.gap("No current security objective with a measure and an owner", affected, total, "/objectives");
+    let fix = if affected.is_empty() { "/objectives/new".to_string() } else { first_edit(&affected, "/objectives") };
+    let mut g = rule.gap("No current security objective with a measure and an owner", affected, total, fix);
     if total > 0 {
         g.severity = Severity::Minor;
         g.grade = "Objectives are set; the lapse is that none has both a measure and an owner yet.".into();
@@ -580,8 +619,9 @@ fn objective_past_due(s: &Snapshot, rule: &Rule) -> Vec<Gap> {
         .iter()
         .filter(|o| o.is_open() && o.due_on.is_some_and(|d| d < s.as_of))
         .map(|o| Affected::new(&o.title, format!("due {}, still {}", o.due_on.map(|d| d.to_string()).unwrap_or_default(), o.status.label().to_lowercase()), Some(format!("/objectives/{}", o.id))))
-        .collect();
-    rule.repeat_listing(s, "Security objectives still open after their due date", affected, "/objectives")
+        .collect::<Vec<_>>();
+    let fix = first_edit(&affected, "/objectives");
+    rule.repeat_listing(s, "Security objectives still open after their due date", affected, fix)
 }
 
 fn unanswered_asks(s: &Snapshot, rule: &Rule) -> Vec<Gap> {
@@ -590,8 +630,10 @@ fn unanswered_asks(s: &Snapshot, rule: &Rule) -> Vec<Gap> {
         .iter()
         .filter(|a| a.responded_on.is_none() && a.due_on.is_some_and(|d| d < s.as_of))
         .map(|a| Affected::new(&a.what, format!("asked of {} on {}, wanted by {}", a.asked_of_name, a.asked_on, a.due_on.map(|d| d.to_string()).unwrap_or_default()), Some(format!("/asks/{}", a.id))))
-        .collect();
-    rule.listing("Asks to top management left unanswered", affected, "/asks")
+        .collect::<Vec<_>>();
+    // The answer form, for the leader asked (an ask is answered by them alone).
+    let fix = affected.first().and_then(|a| a.href.clone()).map(|h| format!("{h}#respond")).unwrap_or_else(|| "/asks".into());
+    rule.listing("Asks to top management left unanswered", affected, fix)
 }
 
 // ---------- every requirement ----------
@@ -971,7 +1013,7 @@ pub const RULES: [Rule; 35] = [
         severity: Severity::Improvement,
         grade: "An unanswered request is Mandate's signal that support is slow, not a requirement of the standard left unmet.",
         why: "When the ISMS team asks leadership for something and hears nothing, support is missing where the standard expects it.",
-        fix_label: "See the asks",
+        fix_label: "Answer the ask",
         check: unanswered_asks,
     },
     Rule {

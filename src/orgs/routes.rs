@@ -214,8 +214,16 @@ async fn members_view(state: &AppState, me: Member, invite: InviteForm, errors: 
     })
 }
 
-async fn members_page(State(state): State<AppState>, me: Member) -> AppResult<MembersPage> {
-    members_view(&state, me, InviteForm::default(), FieldErrors::default()).await
+/// What a link may fill in beforehand: the role to invite (a task "invite a
+/// member of top management" links with `role=executive`).
+#[derive(Deserialize, Default)]
+struct InvitePrefill {
+    role: Option<String>,
+}
+
+async fn members_page(State(state): State<AppState>, me: Member, axum::extract::Query(pre): axum::extract::Query<InvitePrefill>) -> AppResult<MembersPage> {
+    let invite = InviteForm { role: pre.role.unwrap_or_default(), ..InviteForm::default() };
+    members_view(&state, me, invite, FieldErrors::default()).await
 }
 
 async fn members_csv(State(state): State<AppState>, me: Member) -> AppResult<Response> {

@@ -125,8 +125,18 @@ async fn register_view(state: &AppState, me: &Member, form: RoleForm, errors: Fi
     })
 }
 
-async fn register_page(State(state): State<AppState>, me: Member) -> AppResult<RegisterPage> {
-    register_view(&state, &me, RoleForm::default(), FieldErrors::default()).await
+/// What a link may fill in beforehand (a finding's fix): the mandatory
+/// assignment a new role carries, a proposed appointer.
+#[derive(Deserialize, Default)]
+pub struct Prefill {
+    carries: Option<String>,
+    appointer: Option<String>,
+}
+
+async fn register_page(State(state): State<AppState>, me: Member, Query(pre): Query<Prefill>) -> AppResult<RegisterPage> {
+    let on = |which: &str| (pre.carries.as_deref() == Some(which)).then(|| "on".to_string());
+    let form = RoleForm { conformance: on("conformance"), reporting: on("reporting"), ..RoleForm::default() };
+    register_view(&state, &me, form, FieldErrors::default()).await
 }
 
 async fn export(State(state): State<AppState>, me: Member) -> AppResult<Response> {
@@ -435,10 +445,11 @@ async fn role_view(
     Ok((status, page).into_response())
 }
 
-async fn role_page(State(state): State<AppState>, me: Member, Id(id): Id<RoleId>) -> AppResult<Response> {
+async fn role_page(State(state): State<AppState>, me: Member, Id(id): Id<RoleId>, Query(pre): Query<Prefill>) -> AppResult<Response> {
     let role = model::role(&state.db, me.org_id, id).await?;
     let form = RoleForm::from_role(&role);
-    role_view(&state, &me, role, form, FieldErrors::default(), AppointForm::default(), FieldErrors::default()).await
+    let appoint = AppointForm { appointed_by: pre.appointer.unwrap_or_default(), appointed_on: state.clock.now().date_naive().to_string(), ..AppointForm::default() };
+    role_view(&state, &me, role, form, FieldErrors::default(), appoint, FieldErrors::default()).await
 }
 
 async fn appoint(State(state): State<AppState>, me: Member, Id(id): Id<RoleId>, Form(form): Form<AppointForm>) -> AppResult<Response> {

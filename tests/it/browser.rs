@@ -1217,3 +1217,169 @@ async fn print_walk(c: &Client, base: &str, login: &mandate::demo::DemoLogin, pa
     }
     Ok(())
 }
+
+/// Marks the page in the browser, so that a new page load is seen (the mark is gone).
+async fn mark(c: &Client) {
+    c.execute("window.__walkMark = true;", vec![]).await.unwrap();
+}
+
+/// Waits for the next page: the mark gone, the document loaded.
+async fn next_page(c: &Client) {
+    for _ in 0..200 {
+        let v = c.execute("return window.__walkMark === true ? 'old' : document.readyState;", vec![]).await;
+        if matches!(v.as_ref().ok().and_then(|v| v.as_str()), Some("complete")) && c.find(Locator::Css("footer")).await.is_ok() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("no new page loaded; still at {}", path(c).await);
+}
+
+async fn sign_in_as(c: &Client, base: &str, email: &str) {
+    c.goto(&format!("{base}/login")).await.unwrap();
+    fill(c, "#f-email", email).await;
+    fill(c, "#f-password", PASSWORD).await;
+    click(c, "main form button[type=submit]").await;
+    arrive(c, "/dashboard").await;
+}
+
+/// The ten findings a new organisation meets most, each fixed from the gap
+/// list in three page loads: the list, the form its fix link opens (already
+/// filled in where Mandate knows the answer), and the page the form lands on.
+#[sqlx::test]
+async fn ten_common_findings_go_from_the_gap_list_to_cleared_in_three_page_loads(db: PgPool) {
+    use mandate::auth::policy::Role;
+    let app = crate::support::TestApp::new(db.clone()).await;
+    let owner = app.user("owner@walk.example", "Olu Owner").await;
+    let org = app.org("Walkers", owner).await;
+    let lead = app.user("lead@walk.example", "Lee Lead").await;
+    app.member(org, lead, Role::IsmsLead).await;
+    let ceo_user = app.user("ceo@walk.example", "Cleo Chief").await;
+    app.member(org, ceo_user, Role::Executive).await;
+    let ceo = app.person(org, "Cleo Chief", "ceo@walk.example", true).await;
+    app.link(org, ceo, ceo_user).await;
+    app.person(org, "Ian Isms", "ian@walk.example", false).await;
+    let rhea = app.person(org, "Rhea Risk", "rhea@walk.example", false).await;
+    app.role(org, "ISMS manager", false, true).await;
+    app.role(org, "Compliance lead", true, false).await;
+    let champion = app.role(org, "Security champion", false, false).await;
+    sqlx::query("UPDATE isms_roles SET authorities = '' WHERE id = $1").bind(champion).execute(&db).await.unwrap();
+    let autumn = app.meeting(org, "Management review, autumn", ceo, "2026-10-01", "").await;
+    app.meeting(org, "Management review, summer", rhea, "2026-09-01", "We reviewed the risks.").await;
+    app.action_item(org, autumn, "Buy a password manager", None, Some("2026-11-01")).await;
+    app.ask(org, ceo, "Approve the audit budget", Some("2026-11-10")).await;
+
+    let (_driver, driver_port) = start_driver().await;
+    let (addr, _) = start_server(db).await;
+    let base = format!("http://{addr}");
+    let c = browser(driver_port).await;
+    let result = fix_walk(&c, &base).await;
+    finish(c, "failure-fix-walk", result).await;
+}
+
+async fn fix_walk(c: &Client, base: &str) -> Result<(), String> {
+    let by_lead = [
+        "reporting_unassigned",
+        "conformance_unassigned",
+        "role_without_authority",
+        "review_without_minutes",
+        "review_without_top_management",
+        "no_resource_decision",
+        "silent_leadership",
+        "no_objectives",
+        "overdue_actions",
+    ];
+    sign_in_as(c, base, "lead@walk.example").await;
+    for rule in by_lead {
+        walk_one(c, base, rule).await?;
+    }
+    // An ask is answered by the leader asked, and by nobody else.
+    click(c, "header form[action='/logout'] button").await;
+    arrive(c, "/login").await;
+    sign_in_as(c, base, "ceo@walk.example").await;
+    walk_one(c, base, "unanswered_asks").await
+}
+
+/// One finding: 1. the gap list, 2. its fix link, 3. the form sent; then the gap list no longer shows it.
+async fn walk_one(c: &Client, base: &str, rule: &str) -> Result<(), String> {
+    c.goto(&format!("{base}/gaps")).await.map_err(|e| e.to_string())?;
+    find(c, "footer").await;
+    let item = format!("li[data-rule='{rule}']");
+    click(c, &format!("{item} summary")).await;
+    mark(c).await;
+    click(c, &format!("{item} a.button")).await;
+    next_page(c).await;
+    let fix_page = c.current_url().await.map_err(|e| e.to_string())?;
+    mark(c).await;
+    match rule {
+        "reporting_unassigned" | "conformance_unassigned" => {
+            let appointer = text(c, "#f-appointed_by option:checked").await;
+            assert!(appointer.starts_with("Cleo Chief"), "{rule}: a leader is proposed as appointer: {appointer}");
+            choose(c, "#f-person_id", if rule == "reporting_unassigned" { "Ian Isms" } else { "Rhea Risk" }).await;
+            click(c, "#appoint button[type=submit]").await;
+        }
+        "role_without_authority" => {
+            fill(c, "#edit #f-authorities", "May stop a release that puts customer data at risk.").await;
+            click(c, "#edit button[type=submit]").await;
+        }
+        "review_without_minutes" => {
+            fill(c, "#edit #f-minutes", "Reviewed the risks, the audit results and the objectives.").await;
+            click(c, "#edit form > button[type=submit]").await;
+        }
+        "review_without_top_management" => {
+            let boxes = c.find_all(Locator::Css("#edit input[name=attendees]")).await.map_err(|e| e.to_string())?;
+            for b in boxes {
+                let id = b.attr("id").await.map_err(|e| e.to_string())?.unwrap_or_default();
+                let label = text(c, &format!("label[for='{id}']")).await;
+                if label.starts_with("Cleo Chief") && b.prop("checked").await.map_err(|e| e.to_string())?.as_deref() != Some("true") {
+                    b.click().await.map_err(|e| e.to_string())?;
+                }
+            }
+            click(c, "#edit form > button[type=submit]").await;
+        }
+        "no_resource_decision" => {
+            let decider = text(c, "#f-decided_by option:checked").await;
+            assert!(decider.starts_with("Cleo Chief"), "{decider}");
+            fill(c, "#f-title", "Budget for the external audit").await;
+            click(c, "main form[action='/decisions'] button[type=submit]").await;
+        }
+        "silent_leadership" => {
+            let from = text(c, "#f-from_id option:checked").await;
+            assert!(from.starts_with("Cleo Chief"), "{from}");
+            fill(c, "#f-subject", "Why security matters to us").await;
+            fill(c, "#f-audience", "All staff").await;
+            fill(c, "#f-summary", "Every one of us protects our customers' data.").await;
+            click(c, "main form[action='/communications'] button[type=submit]").await;
+        }
+        "no_objectives" => {
+            fill(c, "#f-title", "Cut the phishing click rate").await;
+            fill(c, "#f-measure", "Share of staff clicking the quarterly test phish").await;
+            choose(c, "#f-owner_id", "Cleo Chief").await;
+            click(c, "main form[action='/objectives'] button[type=submit]").await;
+        }
+        "overdue_actions" => {
+            click(c, "#edit #st-done").await;
+            fill(c, "#edit #f-closing_note", "Bought and rolled out to everyone.").await;
+            click(c, "#edit button[type=submit]").await;
+        }
+        "unanswered_asks" => {
+            fill(c, "#respond #f-answer", "Approved, up to 12,000 EUR.").await;
+            click(c, "#respond button[type=submit]").await;
+        }
+        other => return Err(format!("no walk for {other}")),
+    }
+    next_page(c).await;
+    // Three page loads, and the third says it worked.
+    if c.find(Locator::Css(".error-summary")).await.is_ok() {
+        shot(c, &format!("fix-walk-{rule}")).await;
+        let why = text(c, ".error-summary").await;
+        return Err(format!("{rule}: the form at {fix_page} was refused: {why}"));
+    }
+    c.goto(&format!("{base}/gaps")).await.map_err(|e| e.to_string())?;
+    find(c, "footer").await;
+    if c.find(Locator::Css(&format!("li[data-rule='{rule}']"))).await.is_ok() {
+        shot(c, &format!("fix-walk-{rule}")).await;
+        return Err(format!("{rule} still on the gap list after its fix at {fix_page}"));
+    }
+    Ok(())
+}

@@ -15,6 +15,8 @@ async fn demo_loads_once_with_a_working_login_per_role(db: PgPool) {
     let orgs: i64 = sqlx::query_scalar("SELECT count(*) FROM organisations").fetch_one(app.db()).await.unwrap();
     assert_eq!(orgs, 1);
     let org = mandate::ids::OrgId(sqlx::query_scalar("SELECT id FROM organisations").fetch_one(app.db()).await.unwrap());
+    // The tracker has followed the demo's findings up (as it does within seconds of start-up).
+    mandate::findings::sync_org(&app.state, org).await.unwrap();
     for l in &logins {
         let mut c = app.client();
         let res = c.login(l.email, &l.password).await;
@@ -32,8 +34,29 @@ async fn demo_loads_once_with_a_working_login_per_role(db: PgPool) {
                 let first_fix: String = mandate::gaps::evaluate(app.db(), org, app.state.clock.now().date_naive()).await.unwrap().gaps.iter()
                     .find(|g| g.severity != mandate::gaps::model::Severity::Improvement).unwrap().fix_href.clone();
                 assert_eq!(fix.as_deref(), Some(first_fix.as_str()), "{}: the most serious finding's fix is one click away", l.email);
+                // Then their queue (what they own, auditors' requests, what falls due this week) and readiness per clause.
+                for h in ["#queue-h", "#owned-h", "#requests-h", "#due-h", "#readiness-h"] {
+                    assert!(home.has(h), "{}: {h}", l.email);
+                }
+                let unowned = home.texts("section[aria-labelledby='queue-h'] .notice").concat();
+                assert!(unowned.contains("no owner yet"), "{}: {unowned}", l.email);
+                let due = home.texts("#due-h ~ ul li").concat();
+                assert!(due.contains("Roll out endpoint protection to every laptop"), "the overdue action item: {due}");
             }
-            Role::Executive => assert!(home.has("section.start a[href='/leadership']"), "{}", l.email),
+            Role::Executive => {
+                // The first task of "What only you can do" is on the landing page itself, with its button.
+                let board = c.get("/leadership").await;
+                let first = board.texts("#mine-h ~ ul.todo li").into_iter().next().expect("the CEO has tasks");
+                let task = home.texts("section.start .first-task p").into_iter().next().unwrap_or_default();
+                assert_eq!(task.trim(), first.trim(), "{}: the home page's first task is the dashboard's", l.email);
+                assert!(home.has("section.start .first-task a.button"), "{}", l.email);
+                assert!(home.has("section.start a[href='/leadership']"), "{}", l.email);
+                assert!(home.has("#prep-h"), "{}: the interview card follows", l.email);
+            }
+            Role::Auditor => {
+                assert!(home.has("#room-h") && home.has("section a[href='/bundles']") && home.has("section a[href='/requirements']"), "{}", l.email);
+                assert!(home.has("section.start a[href='/gaps']") && !home.has("section.start a.button"), "{}", l.email);
+            }
             _ => assert!(home.has("section.start a[href='/gaps']") && !home.has("section.start a.button"), "{}", l.email),
         }
     }

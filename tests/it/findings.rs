@@ -95,8 +95,10 @@ async fn people_write_down_the_cause_and_action_and_only_managers_hand_it_over(d
     assert_eq!(s.post(&path, &[("cause", "Nobody asked")]).await.status, 403, "not theirs");
     let mut l = app.signed_in(lead, Some(org)).await;
     // Auditors cannot own one.
-    let refused = l.post(&path, &[("owner_id", &audrey.to_string())]).await;
-    assert_eq!(refused.status, 400);
+    let refused = l.post(&path, &[("owner_id", &audrey.to_string()), ("cause", "Typed before the mistake")]).await;
+    assert_eq!(refused.status, 422);
+    assert!(refused.body.contains("Typed before the mistake"), "what was typed is kept");
+    assert!(refused.texts(".error-summary li").join(" ").contains("not an auditor"));
     let res = l.post(&path, &[("owner_id", &sam.to_string()), ("due_on", "2026-12-15")]).await;
     assert_eq!(res.status, 303);
     // Now Sam owns it: they write down the cause and the action, but cannot hand it on.
@@ -201,4 +203,154 @@ async fn the_tracker_runs_by_itself(db: PgPool) {
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
     panic!("the tracker opened no finding within 10 seconds");
+}
+
+/// The row of `rule` in a bundle's corrective-actions.csv, as columns.
+async fn bundled(app: &TestApp, c: &mut crate::support::Client, as_of: &str, rule: &str) -> Vec<String> {
+    let res = c.post("/bundles", &[("as_of", as_of)]).await;
+    assert_eq!(res.status, 303, "{}", res.body);
+    while mandate::bundles::jobs::run_next(&app.state, "findings").await.unwrap().is_some() {}
+    let zip = c.get(&format!("{}/download", res.location())).await;
+    assert_eq!(zip.status, 200);
+    let path = crate::bundles::temp_zip(&zip.bytes);
+    let files = crate::bundles::entries(&path).await;
+    let csv = String::from_utf8(files["records/corrective-actions.csv"].clone()).unwrap();
+    let mut rows = csv::Reader::from_reader(csv.as_bytes());
+    let header = rows.headers().unwrap().clone();
+    let row = rows.records().map(|r| r.unwrap()).find(|r| &r[1] == rule).unwrap_or_else(|| panic!("{rule} in {csv}"));
+    header.iter().zip(row.iter()).map(|(h, v)| format!("{h}={v}")).collect()
+}
+
+#[sqlx::test]
+async fn a_bundle_states_each_finding_as_it_stood_on_its_day(db: PgPool) {
+    let app = TestApp::new(db).await;
+    let owner = app.user("owner@acme.example", "Olu Owner").await;
+    let org = app.org("Acme", owner).await;
+    let ceo = app.person(org, "Cleo Chief", "ceo@acme.example", true).await;
+    let ian = app.person(org, "Ian Isms", "ian@acme.example", false).await;
+    let day1 = app.state.clock.now().date_naive();
+    sync(&app, org).await;
+    let role = app.role(org, "ISMS manager", true, true).await;
+    let (appointment, _) = app.appoint(org, role, ian, ceo).await;
+    sync(&app, org).await;
+    app.clock.advance(Duration::days(2));
+    let day3 = app.state.clock.now().date_naive();
+    let mut c = app.signed_in(owner, Some(org)).await;
+    let res = c.post(&format!("/appointments/{appointment}/end"), &[("ended_on", &day3.to_string()), ("reason", "Left")]).await;
+    assert_eq!(res.status, 303);
+    sync(&app, org).await;
+    assert_eq!(tracked(&app, org, "reporting_unassigned").await.reopened_count, 1);
+
+    let then = bundled(&app, &mut c, &day1.to_string(), "reporting_unassigned").await;
+    for cell in ["status_on_the_day=resolved", "times_reopened=0", &format!("resolved_on={day1}")] {
+        assert!(then.contains(&cell.to_string()), "{cell} in {then:?}");
+    }
+    assert!(then.iter().any(|c| c.starts_with("cleared_by=") && c.contains("recorded an appointment")), "{then:?}");
+    let now = bundled(&app, &mut c, &day3.to_string(), "reporting_unassigned").await;
+    for cell in ["status_on_the_day=open", "times_reopened=1", "resolved_on=", "cleared_by="] {
+        assert!(now.contains(&cell.to_string()), "{cell} in {now:?}");
+    }
+}
+
+#[sqlx::test]
+async fn each_role_lands_on_its_own_work(db: PgPool) {
+    let app = TestApp::new(db).await;
+    let owner = app.user("owner@acme.example", "Olu Owner").await;
+    let org = app.org("Acme", owner).await;
+    let lead = app.user("lead@acme.example", "Lee Lead").await;
+    app.member(org, lead, Role::IsmsLead).await;
+    let sam = app.user("sam@acme.example", "Sam Contributor").await;
+    app.member(org, sam, Role::Contributor).await;
+    let audrey = app.user("audrey@acme.example", "Audrey Auditor").await;
+    app.member(org, audrey, Role::Auditor).await;
+    sync(&app, org).await;
+    let today = app.state.clock.now().date_naive();
+    let reporting = tracked(&app, org, "reporting_unassigned").await;
+    let conformance = tracked(&app, org, "conformance_unassigned").await;
+
+    let mut l = app.signed_in(lead, Some(org)).await;
+    let soon = (today + Duration::days(3)).to_string();
+    assert_eq!(l.post(&format!("/findings/{}", reporting.id), &[("owner_id", &lead.to_string()), ("due_on", &soon)]).await.status, 303);
+    assert_eq!(l.post(&format!("/findings/{}", conformance.id), &[("owner_id", &sam.to_string()), ("due_on", "2027-01-31")]).await.status, 303);
+    let mut a = app.signed_in(audrey, Some(org)).await;
+    let requirement = mandate::requirements::catalogue::requirement_id("iso27001-2022-leadership", "5.3(b)").to_string();
+    assert_eq!(a.post("/evidence-requests", &[("requirement_id", requirement.as_str()), ("question", "Who reports on the ISMS?")]).await.status, 303);
+
+    // The ISMS lead: what they own, the auditor's request, what falls due this week.
+    let home = l.get("/dashboard").await;
+    let yours = home.texts("#owned-h ~ ul li").join("\n");
+    assert!(yours.contains(&reporting.title) && yours.contains(&format!("due {soon}")), "{yours}");
+    assert!(!yours.contains(&conformance.title), "handed to Sam: {yours}");
+    assert!(home.texts("#requests-h ~ ul li").concat().contains("Who reports on the ISMS?"));
+    assert!(home.texts("#due-h ~ ul li").concat().contains(&reporting.title));
+    assert!(home.has("#readiness-h"));
+    // The contributor: the finding handed to them, and nothing about anyone else's work.
+    let mut s = app.signed_in(sam, Some(org)).await;
+    let home = s.get("/dashboard").await;
+    let theirs = home.texts("section[aria-labelledby='yours-h'] li").join("\n");
+    assert!(theirs.contains(&conformance.title) && !theirs.contains(&reporting.title), "{theirs}");
+    assert!(!home.has("#queue-h") && !home.has("#readiness-h"));
+    // The auditor: their requests and bundles, then the requirements.
+    let home = a.get("/dashboard").await;
+    assert!(home.texts("#requests-h ~ ul li").concat().contains("Who reports on the ISMS?"));
+    assert!(home.body.contains("No bundle made yet"));
+    assert!(!home.has("#queue-h") && !home.has("section[aria-labelledby='yours-h']"));
+}
+
+#[sqlx::test]
+async fn a_signature_task_reaches_only_the_leader_asked_and_an_owner_invites_one_when_none_can_sign(db: PgPool) {
+    use mandate::policies::versions::model::{Bump, PolicyKind};
+    let app = TestApp::new(db).await;
+    let owner = app.user("owner@acme.example", "Olu Owner").await;
+    let org = app.org("Acme", owner).await;
+    let lead = app.user("lead@acme.example", "Lee Lead").await;
+    app.member(org, lead, Role::IsmsLead).await;
+    let policy = app.policy(org, "Information security policy", PolicyKind::IsPolicy, false).await;
+    app.draft(org, policy, "# Policy", None, Bump::Major).await;
+
+    // No leader has an account: the owner's task is to invite one; the ISMS lead (who cannot invite executives) has none.
+    let mut o = app.signed_in(owner, Some(org)).await;
+    let first = o.get("/dashboard").await.texts(".first-task p").concat();
+    assert!(first.contains("Invite a member of top management"), "{first}");
+    assert!(o.get("/dashboard").await.has(".first-task a[href='/members?role=executive#invite']"));
+    let invite = o.get("/members?role=executive").await;
+    assert!(invite.has("input[name=role][value=executive][checked]"), "the invitation form is filled in");
+    let mut l = app.signed_in(lead, Some(org)).await;
+    assert!(!l.get("/dashboard").await.body.contains("Invite a member of top management"));
+    assert!(l.get(&format!("/policies/{policy}")).await.body.contains("No member of top management has an account to sign with yet"));
+
+    // Two leaders with accounts; an executive outside the roster.
+    let (ceo_user, cfo_user, vp_user) = (app.user("ceo@acme.example", "Cleo Chief").await, app.user("cfo@acme.example", "Fin Finance").await, app.user("vp@acme.example", "Vic Vice").await);
+    for u in [ceo_user, cfo_user, vp_user] {
+        app.member(org, u, Role::Executive).await;
+    }
+    let ceo = app.person(org, "Cleo Chief", "ceo@acme.example", true).await;
+    app.link(org, ceo, ceo_user).await;
+    let cfo = app.person(org, "Fin Finance", "cfo@acme.example", true).await;
+    app.link(org, cfo, cfo_user).await;
+    let vp = app.person(org, "Vic Vice", "vp@acme.example", false).await;
+    app.link(org, vp, vp_user).await;
+    // The draft asked of nobody in particular: both leaders see it, the executive outside the roster and the owner do not.
+    let sign_task = |body: &str| body.contains("Sign Information security policy");
+    let mut ceo_c = app.signed_in(ceo_user, Some(org)).await;
+    let mut cfo_c = app.signed_in(cfo_user, Some(org)).await;
+    let mut vp_c = app.signed_in(vp_user, Some(org)).await;
+    assert!(sign_task(&ceo_c.get("/leadership").await.texts("#mine-h ~ ul li").concat()));
+    assert!(sign_task(&cfo_c.get("/leadership").await.texts("#mine-h ~ ul li").concat()));
+    assert!(!sign_task(&vp_c.get("/leadership").await.body), "not top management: the signature would not count");
+    assert!(!sign_task(&o.get("/dashboard").await.body) && !o.get("/dashboard").await.body.contains("Invite a member of top management"));
+
+    // A new version asked of the CFO: only the CFO is asked for it (the CEO still has the first draft).
+    let form = l.get(&format!("/policies/{policy}?signer={cfo}")).await;
+    assert!(form.has(&format!("#f-signer option[value='{cfo}'][selected]")), "the fix link fills in who signs");
+    sqlx::query("UPDATE policy_versions SET signer_requested = $2 WHERE policy_id = $1").bind(policy).bind(cfo).execute(app.db()).await.unwrap();
+    assert!(!sign_task(&ceo_c.get("/leadership").await.body), "asked of the CFO, not the CEO");
+    let cfo_home = cfo_c.get("/dashboard").await;
+    assert!(sign_task(&cfo_home.texts(".first-task p").concat()), "the CFO's first task");
+    assert!(l.get(&format!("/policies/{policy}")).await.body.contains("awaiting Fin Finance's signature"));
+    // Asking someone who cannot sign is refused with the form kept.
+    let vp_id = vp.to_string();
+    let res = l.multipart(&format!("/policies/{policy}/versions"), &[("bump", "minor"), ("source", "markdown"), ("body_markdown", "# Kept text"), ("signer", vp_id.as_str())], None).await;
+    assert_eq!(res.status, 422, "{}", res.body);
+    assert!(res.body.contains("Kept text") && res.body.contains("Only a member of top management with an account"));
 }

@@ -113,7 +113,7 @@ async fn only_the_chair_signs_off_and_the_record_is_final_from_then_on(db: PgPoo
     assert_eq!(res.status, StatusCode::FORBIDDEN);
 
     // The chair sees it waiting on their home page, and the button on the meeting.
-    assert!(a.ceo_client.get("/dashboard").await.texts("#waiting-h + ul li").iter().any(|w| w.contains("Management review 2026")));
+    assert!(a.ceo_client.get("/dashboard").await.texts(".first-task p, #waiting-h + ul li").iter().any(|w| w.contains("Management review 2026")));
     // The server's time is recorded, not the meeting date.
     let page = a.ceo_client.get(&format!("/meetings/{meeting}")).await;
     assert!(page.has(&format!("form[action='/meetings/{meeting}/sign-off']")));
@@ -317,7 +317,7 @@ async fn asks_go_overdue_and_only_the_person_asked_answers(db: PgPool) {
 
     // It waits on the CEO's home page, not on the lead's.
     let home = a.ceo_client.get("/dashboard").await;
-    let waiting = home.texts("#waiting-h + ul li");
+    let waiting = home.texts(".first-task p, #waiting-h + ul li");
     assert!(waiting.iter().any(|w| w.contains("Approve the audit budget") && w.contains("overdue")), "{waiting:?}");
     assert!(!a.lead.get("/dashboard").await.body.contains("Waiting for you"));
 

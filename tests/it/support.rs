@@ -258,7 +258,7 @@ impl TestApp {
     /// A draft version: Markdown `text`, or with `file` set the given evidence revision.
     pub async fn draft(&self, org: OrgId, policy: Uuid, text: &str, file: Option<Uuid>, bump: Bump) -> Uuid {
         let p = policies::get(self.db(), org, mandate::ids::PolicyId(policy)).await.unwrap();
-        let draft = Draft { change_summary: "test".into(), body_markdown: file.is_none().then(|| text.to_string()), checks: Default::default(), evidence_revision_id: file.map(mandate::ids::RevisionId) };
+        let draft = Draft { change_summary: "test".into(), body_markdown: file.is_none().then(|| text.to_string()), checks: Default::default(), evidence_revision_id: file.map(mandate::ids::RevisionId), signer_requested: None };
         let mut tx = self.db().begin().await.unwrap();
         let (id, _) = policies::create_version(&mut tx, &self.system(org), self.state.clock.now(), org, &p, bump, &draft).await.unwrap();
         tx.commit().await.unwrap();

@@ -183,9 +183,16 @@ async fn show(state: &AppState, me: &Member, communication: Option<Communication
     Ok((status, page).into_response())
 }
 
-async fn new_page(State(state): State<AppState>, me: Member) -> AppResult<Response> {
+/// What a link may fill in beforehand (a finding's fix): who speaks.
+#[derive(Deserialize, Default)]
+pub struct Prefill {
+    from: Option<String>,
+}
+
+async fn new_page(State(state): State<AppState>, me: Member, axum::extract::Query(pre): axum::extract::Query<Prefill>) -> AppResult<Response> {
     let today = state.clock.now().date_naive();
-    show(&state, &me, None, CommunicationForm { channel: Channel::AllHands.as_str().into(), sent_on: today.to_string(), ..Default::default() }, FieldErrors::default()).await
+    let form = CommunicationForm { channel: Channel::AllHands.as_str().into(), sent_on: today.to_string(), from_id: pre.from.unwrap_or_default(), ..Default::default() };
+    show(&state, &me, None, form, FieldErrors::default()).await
 }
 
 impl RecordPages for Communication {

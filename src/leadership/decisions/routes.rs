@@ -248,8 +248,21 @@ async fn show(state: &AppState, me: &Member, decision: Option<Decision>, form: D
     Ok((status, page).into_response())
 }
 
-async fn new_page(State(state): State<AppState>, me: Member) -> AppResult<Response> {
-    show(&state, &me, None, DecisionForm { what: DecisionWhat::Budget.as_str().into(), decision: Outcome::Pending.as_str().into(), ..Default::default() }, FieldErrors::default()).await
+/// What a link may fill in beforehand (a finding's fix): the member of top
+/// management who decided (the decision then defaults to approved, today).
+#[derive(Deserialize, Default)]
+pub struct Prefill {
+    decided_by: Option<String>,
+}
+
+async fn new_page(State(state): State<AppState>, me: Member, axum::extract::Query(pre): axum::extract::Query<Prefill>) -> AppResult<Response> {
+    let mut form = DecisionForm { what: DecisionWhat::Budget.as_str().into(), decision: Outcome::Pending.as_str().into(), ..Default::default() };
+    if let Some(by) = pre.decided_by.filter(|b| !b.is_empty()) {
+        form.decided_by = by;
+        form.decision = Outcome::Approved.as_str().into();
+        form.decided_on = state.clock.now().date_naive().to_string();
+    }
+    show(&state, &me, None, form, FieldErrors::default()).await
 }
 
 impl RecordPages for Decision {

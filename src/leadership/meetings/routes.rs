@@ -423,8 +423,16 @@ async fn meeting_view_with(
     Ok((status, page).into_response())
 }
 
-async fn new_page(State(state): State<AppState>, me: Member) -> AppResult<Response> {
-    let form = MeetingForm { kind: MeetingKind::ManagementReview.as_str().into(), ..Default::default() };
+/// What a link may fill in beforehand (a finding's fix): the kind and the chair.
+#[derive(Deserialize, Default)]
+pub struct Prefill {
+    kind: Option<String>,
+    chair: Option<String>,
+}
+
+async fn new_page(State(state): State<AppState>, me: Member, axum::extract::Query(pre): axum::extract::Query<Prefill>) -> AppResult<Response> {
+    let kind = pre.kind.and_then(|k| k.parse::<MeetingKind>().ok()).unwrap_or(MeetingKind::ManagementReview);
+    let form = MeetingForm { kind: kind.as_str().into(), chair_id: pre.chair.unwrap_or_default(), ..Default::default() };
     meeting_view(&state, &me, None, form, FieldErrors::default(), FieldErrors::default()).await
 }
 

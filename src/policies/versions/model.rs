@@ -327,6 +327,9 @@ pub struct Version {
     /// Approved on paper before Mandate: the account that entered it, and when.
     pub recorded_by_account: Option<String>,
     pub recorded_at: Option<DateTime<Utc>>,
+    /// The member of top management asked to sign this draft.
+    pub signer_requested: Option<PersonId>,
+    pub signer_requested_name: Option<String>,
 }
 
 impl Version {
@@ -391,13 +394,15 @@ async fn select_versions(db: impl sqlx::PgExecutor<'_>, org_id: OrgId, policy: O
                 u.name AS "created_by_name?", v.created_at, v.approved_by AS "approved_by: UserId", v.approver_person_id AS "approver_person_id: PersonId",
                 v.approver_name, v.approver_title, au.email AS "approver_account?",
                 v.approver_top_management, v.approved_at, v.approved_from, v.approved_agent, v.approved_sha256,
-                ru.email AS "recorded_by_account?", v.recorded_at
+                ru.email AS "recorded_by_account?", v.recorded_at,
+                v.signer_requested AS "signer_requested: PersonId", sp.name AS "signer_requested_name?"
            FROM policy_versions v
            JOIN policies p ON p.org_id = v.org_id AND p.id = v.policy_id
            LEFT JOIN evidence_revisions r ON r.org_id = v.org_id AND r.id = v.evidence_revision_id
            LEFT JOIN users u ON u.id = v.created_by
            LEFT JOIN users au ON au.id = v.approved_by
            LEFT JOIN users ru ON ru.id = v.recorded_by
+           LEFT JOIN people sp ON sp.org_id = v.org_id AND sp.id = v.signer_requested
           WHERE v.org_id = $1 AND ($2::uuid IS NULL OR v.policy_id = $2) AND ($3::uuid IS NULL OR v.id = $3)
           ORDER BY v.major DESC, v.minor DESC"#,
         org_id.0,
@@ -440,6 +445,31 @@ pub struct Draft {
     pub checks: [Option<String>; 4],
     /// The document as a file kept as evidence (instead of `body_markdown`).
     pub evidence_revision_id: Option<RevisionId>,
+    /// The member of top management asked to sign it (one of `signers`).
+    pub signer_requested: Option<PersonId>,
+}
+
+/// A member of top management who can sign: on the roster, in office, with
+/// an account the roster confirmed to act for them.
+#[derive(Debug, Clone)]
+pub struct SignerChoice {
+    pub id: PersonId,
+    pub name: String,
+    pub job_title: String,
+}
+
+/// Who can be asked to sign, by name.
+pub async fn signers(db: impl sqlx::PgExecutor<'_>, org_id: OrgId, today: NaiveDate) -> AppResult<Vec<SignerChoice>> {
+    Ok(sqlx::query_as!(
+        SignerChoice,
+        r#"SELECT p.id AS "id: PersonId", p.name, p.job_title FROM people p
+            WHERE p.org_id = $1 AND p.top_management AND p.acting_user_id IS NOT NULL AND (p.end_date IS NULL OR p.end_date > $2)
+            ORDER BY p.name"#,
+        org_id.0,
+        today,
+    )
+    .fetch_all(db)
+    .await?)
 }
 
 pub async fn create_version(
@@ -464,8 +494,8 @@ pub async fn create_version(
     let id = VersionId::new();
     sqlx::query!(
         "INSERT INTO policy_versions (id, org_id, policy_id, major, minor, change_summary, body_markdown, evidence_revision_id,
-                                      check_purpose, check_objectives, check_requirements, check_improvement, created_by, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+                                      check_purpose, check_objectives, check_requirements, check_improvement, created_by, created_at, signer_requested)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
         id.0,
         org_id.0,
         policy.id.0,
@@ -480,6 +510,7 @@ pub async fn create_version(
         draft.checks[3],
         actor.user_id.map(|u| u.0),
         now,
+        draft.signer_requested.map(|p| p.0),
     )
     .execute(&mut *conn)
     .await?;
@@ -491,7 +522,7 @@ pub async fn create_version(
         "policy_version.drafted",
         "policy_version",
         id,
-        json!({"policy": policy.title, "version": number, "summary": draft.change_summary, "document": if evidence_revision_id.is_some() { "file" } else { "markdown" }}),
+        json!({"policy": policy.title, "version": number, "summary": draft.change_summary, "document": if evidence_revision_id.is_some() { "file" } else { "markdown" }, "signer_requested": draft.signer_requested}),
     )
     .await?;
     Ok((id, number))
@@ -510,11 +541,14 @@ pub async fn update_draft(conn: &mut PgConnection, actor: &Actor, now: DateTime<
         body_markdown: v.body_markdown.clone(),
         checks: [v.check_purpose.clone(), v.check_objectives.clone(), v.check_requirements.clone(), v.check_improvement.clone()],
         evidence_revision_id: v.evidence_revision_id,
+        signer_requested: v.signer_requested,
     };
     // A file-based draft keeps its file; only a Markdown draft has a body to edit.
+    // Who was asked to sign stays as asked.
     let draft = Draft {
         body_markdown: if v.body_markdown.is_some() { draft.body_markdown.clone() } else { None },
         evidence_revision_id: v.evidence_revision_id,
+        signer_requested: v.signer_requested,
         ..draft.clone()
     };
     if before == draft {

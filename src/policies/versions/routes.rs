@@ -23,7 +23,7 @@ use crate::web::{FieldErrors, Id, Layout, csv, redirect_with};
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::Form;
-use axum::extract::{Multipart, State};
+use axum::extract::{Multipart, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use chrono::NaiveDate;
@@ -252,9 +252,15 @@ struct PolicyPage {
     can_manage: bool,
     max_bytes: u64,
     today: NaiveDate,
+    /// Who can be asked to sign a new version.
+    signers: Vec<model::SignerChoice>,
+    can_invite: bool,
 }
 
 impl PolicyPage {
+    fn chosen_signer(&self, id: &PersonId) -> bool {
+        self.draft.signer == id.to_string()
+    }
     fn version_action(&self) -> String {
         self.layout.upload_action(&format!("/policies/{}/versions", self.policy.id))
     }
@@ -285,6 +291,8 @@ async fn policy_view(
         public_link: policy.public_slug.as_ref().map(|s| state.config.link(&format!("/p/{s}"))),
         can_manage: me.can(Action::ManagePolicies),
         max_bytes: state.config.max_upload_bytes,
+        signers: model::signers(&state.db, me.org_id, today).await?,
+        can_invite: me.can(Action::InviteMember),
         policy,
         form,
         errors,
@@ -295,10 +303,16 @@ async fn policy_view(
     })
 }
 
-async fn policy_page(State(state): State<AppState>, me: Member, Id(id): Id<PolicyId>) -> AppResult<PolicyPage> {
+/// What a link may fill in beforehand (a finding's fix): who is asked to sign the new version.
+#[derive(Deserialize, Default)]
+pub struct Prefill {
+    signer: Option<String>,
+}
+
+async fn policy_page(State(state): State<AppState>, me: Member, Id(id): Id<PolicyId>, Query(pre): Query<Prefill>) -> AppResult<PolicyPage> {
     let policy = model::get(&state.db, me.org_id, id).await?;
     let form = PolicyForm::from_policy(&policy);
-    let draft = VersionForm { bump: "major".into(), source: "markdown".into(), ..Default::default() };
+    let draft = VersionForm { bump: "major".into(), source: "markdown".into(), signer: pre.signer.unwrap_or_default(), ..Default::default() };
     policy_view(&state, &me, policy, form, FieldErrors::default(), draft, FieldErrors::default(), None).await
 }
 
@@ -346,6 +360,9 @@ pub struct VersionForm {
     check_requirements: String,
     #[serde(default)]
     check_improvement: String,
+    /// The member of top management asked to sign (a person id).
+    #[serde(default)]
+    signer: String,
 }
 
 impl VersionForm {
@@ -360,6 +377,7 @@ impl VersionForm {
             check_objectives: get("check_objectives"),
             check_requirements: get("check_requirements"),
             check_improvement: get("check_improvement"),
+            signer: get("signer"),
         }
     }
 
@@ -374,6 +392,7 @@ impl VersionForm {
             check_objectives: c(&v.check_objectives),
             check_requirements: c(&v.check_requirements),
             check_improvement: c(&v.check_improvement),
+            signer: v.signer_requested.map(|p| p.to_string()).unwrap_or_default(),
         }
     }
 
@@ -413,7 +432,11 @@ impl VersionForm {
                 Err(e) => errors.add(name, e),
             }
         }
-        if errors.is_empty() { Ok(Draft { change_summary, body_markdown, checks, evidence_revision_id: None }) } else { Err(errors) }
+        let signer_requested = parse_choice(&self.signer).map(PersonId);
+        if signer_requested.is_none() && !self.signer.trim().is_empty() {
+            errors.add("signer", "Choose who signs it from the list.");
+        }
+        if errors.is_empty() { Ok(Draft { change_summary, body_markdown, checks, evidence_revision_id: None, signer_requested }) } else { Err(errors) }
     }
 }
 
@@ -441,6 +464,12 @@ async fn create_version(State(state): State<AppState>, me: Member, Id(id): Id<Po
     let mut errors = FieldErrors::default();
     if !markdown && file.is_none() {
         errors.add("file", "Choose the document to upload, or write the text instead.");
+    }
+    let signers = model::signers(&state.db, me.org_id, state.clock.now().date_naive()).await?;
+    if let Some(p) = parse_choice::<PersonId>(&form.signer)
+        && !signers.iter().any(|s| s.id == p)
+    {
+        errors.add("signer", "Only a member of top management with an account can be asked to sign. Choose one from the list.");
     }
     let draft = match form.parse(markdown) {
         Ok(d) if errors.is_empty() => d,

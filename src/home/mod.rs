@@ -1,4 +1,7 @@
-//! The landing page and an organisation's home page.
+//! The landing page and an organisation's home page: each role lands on
+//! its work (the day's verdict, then what it alone does next).
+pub mod queue;
+
 use crate::state::AppState;
 use crate::web::routes::Routes;
 use crate::auth::policy::{Action, Role};
@@ -68,6 +71,32 @@ struct DashboardPage {
     /// confirmed the account for: its name.
     unconfirmed_leader: Option<String>,
     today: chrono::NaiveDate,
+    /// Readiness cards need the day shown (always today here).
+    as_of: chrono::NaiveDate,
+    /// What the member owns and has not finished (all who can act).
+    owned: queue::Listed,
+    /// For those who follow findings up: their queue and readiness per clause.
+    work: Option<Work>,
+    /// What only the member can do (leaders: signatures, confirmations,
+    /// asks; everyone linked to a person: their acknowledgements and training).
+    tasks: Vec<crate::gaps::board::Task>,
+    /// The audit-interview card, for executives.
+    prep: Option<crate::gaps::board::Prep>,
+    /// For auditors: the requests they raised and not closed, and the latest bundles.
+    audit_room: Option<AuditRoom>,
+}
+
+/// An owner's or ISMS lead's queue.
+pub struct Work {
+    pub unowned: i64,
+    pub requests: queue::Listed,
+    pub due: queue::Listed,
+    pub readiness: Vec<crate::gaps::routes::Readiness>,
+}
+
+pub struct AuditRoom {
+    pub requests: queue::Listed,
+    pub bundles: Vec<crate::bundles::jobs::Job>,
 }
 
 async fn dashboard(State(state): State<AppState>, member: Member) -> AppResult<DashboardPage> {
@@ -100,6 +129,30 @@ async fn dashboard(State(state): State<AppState>, member: Member) -> AppResult<D
     } else {
         None
     };
+    let today = now.date_naive();
+    let owned = if crate::auth::policy::may_act_as_person(member.role, true) { queue::owned(&state.db, member.org_id, member.user_id).await? } else { Default::default() };
+    let work = if member.can(Action::ManageFindings) {
+        Some(Work {
+            unowned: queue::unowned_findings(&state.db, member.org_id).await?,
+            requests: queue::requests(&state.db, member.org_id, None).await?,
+            due: queue::due_by(&state.db, member.org_id, today + chrono::Duration::days(7)).await?,
+            readiness: crate::gaps::routes::readiness(&e),
+        })
+    } else {
+        None
+    };
+    let mine = crate::gaps::model::mine(&state.db, member.org_id, member.user_id, today).await?;
+    let drafts = if member.can(Action::SignPolicies) { crate::gaps::model::to_sign(&state.db, member.org_id, member.user_id, today).await? } else { Vec::new() };
+    let invite_leader = crate::auth::policy::may_grant(member.role, Role::Executive) && crate::gaps::model::drafts_without_signer(&state.db, member.org_id, today).await?;
+    let tasks = if member.role == Role::Auditor { Vec::new() } else { crate::gaps::board::tasks(mine.as_ref(), &drafts, invite_leader, today) };
+    let prep = (member.role == Role::Executive).then(|| crate::gaps::board::prep(&e));
+    let audit_room = if member.role == Role::Auditor {
+        let mut bundles = crate::bundles::jobs::list(&state.db, member.org_id).await?;
+        bundles.truncate(3);
+        Some(AuditRoom { requests: queue::requests(&state.db, member.org_id, Some(member.user_id)).await?, bundles })
+    } else {
+        None
+    };
     let unconfirmed_leader = sqlx::query_scalar!(
         "SELECT name FROM people WHERE org_id = $1 AND user_id = $2 AND top_management AND leader_account_id IS DISTINCT FROM user_id",
         member.org_id.0,
@@ -108,6 +161,12 @@ async fn dashboard(State(state): State<AppState>, member: Member) -> AppResult<D
     .fetch_optional(&state.db)
     .await?;
     Ok(DashboardPage {
+        as_of: today,
+        owned,
+        work,
+        tasks,
+        prep,
+        audit_room,
         roster,
         claim,
         unconfirmed_leader,
