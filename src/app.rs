@@ -27,6 +27,7 @@ fn routes() -> Routes {
     let r = crate::leadership::routes(r);
     let r = crate::gaps::routes(r);
     let r = crate::findings::routes(r);
+    let r = crate::notify::routes(r);
     let r = crate::requests::routes(r);
     let r = crate::bundles::routes(r);
     let r = crate::security_log::routes(r);

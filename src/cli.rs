@@ -367,6 +367,7 @@ async fn serve(opts: &Options, database: &db::Database) -> anyhow::Result<ExitCo
     tokio::spawn(sweep_forever(state.clone()));
     crate::bundles::jobs::spawn_worker(state.clone());
     crate::findings::spawn_worker(state.clone());
+    crate::notify::spawn_worker(state.clone());
     let listener = tokio::net::TcpListener::bind(opts.bind)
         .await
         .with_context(|| format!("cannot listen on {} (is another program using it? set MANDATE_BIND)", opts.bind))?;

@@ -26,6 +26,7 @@ pub mod home;
 pub mod imports;
 pub mod leadership;
 pub mod mail;
+pub mod notify;
 pub mod orgs;
 pub mod people;
 pub mod policies;

@@ -39,7 +39,21 @@ impl Mailer {
 
     /// A plain-text message to one address.
     pub async fn send(&self, to: &str, subject: &str, body: &str) -> anyhow::Result<()> {
-        let message = Message::builder().from(self.from.clone()).to(to.parse()?).subject(subject).body(body.to_string())?;
+        self.send_with_unsubscribe(to, subject, body, None).await
+    }
+
+    /// A plain-text message that can be stopped: with `unsubscribe` (the
+    /// recipient's one-click address), mail clients offer "unsubscribe" and
+    /// stop it with one POST (RFC 8058).
+    pub async fn send_with_unsubscribe(&self, to: &str, subject: &str, body: &str, unsubscribe: Option<&str>) -> anyhow::Result<()> {
+        use lettre::message::header::{HeaderName, HeaderValue};
+        let mut builder = Message::builder().from(self.from.clone()).to(to.parse()?).subject(subject);
+        if let Some(url) = unsubscribe {
+            builder = builder
+                .raw_header(HeaderValue::new(HeaderName::new_from_ascii_str("List-Unsubscribe"), format!("<{url}>")))
+                .raw_header(HeaderValue::new(HeaderName::new_from_ascii_str("List-Unsubscribe-Post"), "List-Unsubscribe=One-Click".into()));
+        }
+        let message = builder.body(body.to_string())?;
         self.transport.send(message).await?;
         Ok(())
     }

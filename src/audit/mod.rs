@@ -134,6 +134,8 @@ pub fn describe(action: &str) -> &str {
         "finding.risk_accepted" => "accepted a finding as a risk",
         "finding.acceptance_withdrawn" => "withdrew a risk acceptance",
         "finding.acceptance_ended" => "reopened a finding (its risk acceptance ran out)",
+        "notify.queued" => "wrote digests and reminders to the outbox",
+        "notify.settings_changed" => "changed how often Mandate e-mails them",
         "bundle.requested" => "asked for an evidence bundle",
         "bundle.built" => "made an evidence bundle",
         "bundle.failed" => "failed to make an evidence bundle",
@@ -153,7 +155,7 @@ pub async fn records_version(db: impl sqlx::PgExecutor<'_>, org_id: OrgId) -> cr
 /// not read it, and the tracker writes it after reading the version); any
 /// other action does, including ones added later.
 pub fn changes_records(action: &str) -> bool {
-    !(action.starts_with("session.") || action.starts_with("bundle.") || action.starts_with("finding.") || action == "user.password_changed")
+    !(action.starts_with("session.") || action.starts_with("bundle.") || action.starts_with("finding.") || action.starts_with("notify.") || action == "user.password_changed")
 }
 
 /// Organisation-less events (an account changing its password) share the nil chain.

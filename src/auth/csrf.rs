@@ -22,6 +22,11 @@ pub async fn protect(State(state): State<AppState>, req: Request, next: Next) ->
     if matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
         return Ok(next.run(req).await);
     }
+    // RFC 8058 one-click unsubscribe: the mail client posts from no page of
+    // ours. The link's secret authorises it, and all it can do is stop mail.
+    if is_one_click_unsubscribe(req.uri().path()) {
+        return Ok(next.run(req).await);
+    }
     if !same_origin(&state, req.headers()) {
         tracing::warn!(path = %crate::web::loggable(req.uri().path()), "refused cross-origin state change");
         return Err(AppError::Csrf);
@@ -63,6 +68,11 @@ pub async fn protect(State(state): State<AppState>, req: Request, next: Next) ->
     Ok(next.run(Request::from_parts(parts, Body::from(bytes))).await)
 }
 
+/// `/unsubscribe/{token}/one-click`, and nothing else.
+fn is_one_click_unsubscribe(path: &str) -> bool {
+    path.strip_prefix("/unsubscribe/").and_then(|rest| rest.strip_suffix("/one-click")).is_some_and(|token| !token.is_empty() && !token.contains('/'))
+}
+
 /// The action URL of an upload form: `path` with the page's token.
 pub fn upload_action(path: &str, token: &str) -> String {
     let sep = if path.contains('?') { '&' } else { '?' };
@@ -92,4 +102,17 @@ fn same_origin(state: &AppState, headers: &HeaderMap) -> bool {
     };
     let host = headers.get(header::HOST).and_then(|v| v.to_str().ok()).unwrap_or_default();
     authority.eq_ignore_ascii_case(host) || origin.origin() == state.config.base_url.origin()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_one_click_unsubscribe_skips_the_form_token() {
+        assert!(is_one_click_unsubscribe("/unsubscribe/abc123/one-click"));
+        for path in ["/unsubscribe/abc123", "/unsubscribe//one-click", "/unsubscribe/a/b/one-click", "/members/x/one-click", "/unsubscribe/abc/one-click/x"] {
+            assert!(!is_one_click_unsubscribe(path), "{path}");
+        }
+    }
 }

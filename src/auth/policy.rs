@@ -163,6 +163,9 @@ pub enum Action {
     /// Set any finding's owner, due date, cause and action taken (a
     /// finding's owner writes theirs too: `may_edit_finding`).
     ManageFindings,
+    /// Read the outbox: the digests and reminders written to members (held
+    /// there when no mail server is configured).
+    ReadOutbox,
 }
 
 /// The role x action table.
@@ -182,7 +185,7 @@ pub fn allows(role: Role, action: Action) -> bool {
         EditRequirements | ManagePeople | ManageRoles | ManageEvidence | ManagePolicies | ManageTraining | ManageLeadership | ManageFindings => {
             matches!(role, Owner | IsmsLead)
         }
-        ChangeMemberRole | DisableMember | ProposeRosterChange | ViewSecurityLog => role == Owner,
+        ChangeMemberRole | DisableMember | ProposeRosterChange | ViewSecurityLog | ReadOutbox => role == Owner,
     }
 }
 

@@ -63,6 +63,18 @@ const TABLE: &[Row] = &[
     ("POST", "/settings/logo/remove",        ["login","303", "303", "403", "403", "403", "303", "orgs"], None),
     ("POST", "/settings/logo",               ["login","303", "303", "403", "403", "403", "303", "orgs"], None),
     ("GET",  "/settings/logo",               ["login","200", "200", "200", "200", "200", "200", "orgs"], None),
+    // E-mail settings: each member their own; auditors get no e-mail and change nothing.
+    ("GET",  "/settings/notifications",      ["login","200", "200", "200", "200", "200", "200", "orgs"], None),
+    ("POST", "/settings/notifications",      ["login","303", "303", "303", "303", "403", "303", "orgs"], None),
+    // The outbox: owners read what was written to members.
+    ("GET",  "/outbox",                      ["login","200", "403", "403", "403", "403", "200", "orgs"], None),
+    // A member's unsubscribe link works for whoever holds it (it only stops mail); one click needs no form token.
+    ("GET",  "/unsubscribe/{token}",         ["200",  "200", "200", "200", "200", "200", "200", "200"],
+                                        Some(["200",  "200", "200", "200", "200", "200", "200", "200"])),
+    ("POST", "/unsubscribe/{token}",         ["200",  "200", "200", "200", "200", "200", "200", "200"],
+                                        Some(["200",  "200", "200", "200", "200", "200", "200", "200"])),
+    ("POST", "/unsubscribe/{token}/one-click",["200", "200", "200", "200", "200", "200", "200", "200"],
+                                        Some(["200",  "200", "200", "200", "200", "200", "200", "200"])),
     ("GET",  "/members.csv",                 ["login","200", "200", "200", "200", "200", "200", "orgs"], None),
     ("POST", "/members/invite",              ["login","303", "303", "403", "403", "403", "303", "orgs"], None),
     ("POST", "/members/{id}/role",           ["login","303", "403", "403", "403", "403", "303", "orgs"],
@@ -368,6 +380,8 @@ const TABLE: &[Row] = &[
 /// per principal, so every case meets the same state.
 struct Tenant {
     org: OrgId,
+    /// The owner's unsubscribe link secret.
+    unsubscribe: String,
     /// Two open findings: one to write down and accept, one accepted (in A, by its executive) to end.
     findings: Vec<Uuid>,
     /// A contributor whose role and status the owner's requests touch.
@@ -583,7 +597,9 @@ async fn tenant(app: &TestApp, name: &str, owner: Uuid) -> Tenant {
     mandate::findings::sync_org(&app.state, org).await.unwrap();
     let findings: Vec<Uuid> = mandate::findings::model::list(app.db(), org).await.unwrap().iter().filter(|f| f.is_open()).take(2).map(|f| f.id.0).collect();
     assert_eq!(findings.len(), 2, "the tenant has open findings");
+    let unsubscribe = mandate::notify::model::settings(app.db(), org, mandate::ids::UserId(owner), app.state.clock.now()).await.unwrap().unsubscribe_token;
     Tenant {
+        unsubscribe,
         findings,
         roster_candidate,
         roster_changes,
@@ -737,6 +753,7 @@ fn fill(path: &str, t: &Tenant, p: P) -> String {
     let token = match path {
         _ if path.starts_with("/accept-role/") => &t.role_token,
         _ if path.starts_with("/ack/") => &t.ack_token,
+        _ if path.starts_with("/unsubscribe/") => &t.unsubscribe,
         _ => &t.token,
     };
     path.replace("{file}", "app.css").replace("{token}", token).replace("{slug}", &t.public_slug).replace("{id}", &id.to_string())
@@ -794,6 +811,7 @@ fn form_for(path: &str, t: &Tenant, p: P) -> Vec<(String, String)> {
         "/asks" | "/asks/{id}" => vec![("asked_of", t.appointer.to_string()), ("what", format!("Ask by {p:?}")), ("asked_on", "2026-10-01".into())],
         "/asks/{id}/respond" => vec![("answer", format!("Yes, from {p:?}"))],
         "/findings/{id}" => vec![("cause", format!("Found by {p:?}")), ("action_taken", "Appointed a holder.".into())],
+        "/settings/notifications" => vec![("digest", "weekly".into()), ("reminders", "on".into())],
         "/findings/{id}/accept" => vec![("reason", format!("Accepted by {p:?}")), ("until", "2026-12-01".into())],
         "/evidence-requests" => vec![
             ("requirement_id", mandate::requirements::catalogue::requirement_id("iso27001-2022-leadership", "5.1(a)").to_string()),

@@ -18,6 +18,7 @@ mod gaps;
 mod layout;
 mod leadership;
 mod mail;
+mod notify;
 mod orgs;
 mod people;
 mod policies;

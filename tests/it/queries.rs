@@ -80,6 +80,8 @@ const PAGES: &[(&str, Option<&str>)] = &[
     ("/communications/new", None),
     ("/communications/{id}", Some("SELECT id FROM communications WHERE org_id = $1 ORDER BY id LIMIT 1")),
     ("/findings", None),
+    ("/settings/notifications", None),
+    ("/outbox", None),
     ("/findings.csv", None),
     ("/findings/{id}", Some("SELECT id FROM findings WHERE org_id = $1 ORDER BY id LIMIT 1")),
     ("/objectives", None),
@@ -109,6 +111,8 @@ const OUTSIDE: &[&str] = &[
     "/accept-role/{token}", "/ack/{token}", "/ack/{token}/document", "/p/{slug}", "/p/{slug}/document",
     // The logo: one row by key, whatever the size.
     "/ack/{token}/logo", "/p/{slug}/logo", "/settings/logo",
+    // A member's unsubscribe link: one row by its secret.
+    "/unsubscribe/{token}",
 ];
 
 /// An organisation generated at `people` people, with an owner signed in and

@@ -1,0 +1,202 @@
+//! Reminders and digests through the outbox, delivered to a real SMTP
+//! server (aiosmtpd from PyPI, which scripts/test installs) and read back
+//! from its mailbox; held in the outbox without SMTP; retried, never twice.
+use crate::support::TestApp;
+use chrono::Duration;
+use mandate::auth::policy::Role;
+use mandate::config::SmtpConfig;
+use mandate::ids::OrgId;
+use sqlx::PgPool;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use uuid::Uuid;
+
+/// aiosmtpd on a free port, writing what it receives to a Maildir.
+struct Smtp {
+    child: Child,
+    port: u16,
+    dir: PathBuf,
+}
+
+impl Drop for Smtp {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Smtp {
+    async fn start() -> Smtp {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let dir = std::env::temp_dir().join(format!("mandate-maildir-{}", Uuid::new_v4().simple()));
+        let child = Command::new("python3")
+            .args(["-m", "aiosmtpd", "-n", "-l", &format!("127.0.0.1:{port}"), "-c", "aiosmtpd.handlers.Mailbox"])
+            .arg(&dir)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("the mail tests need aiosmtpd: pip install aiosmtpd (scripts/test does this)");
+        let smtp = Smtp { child, port, dir };
+        for _ in 0..200 {
+            if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
+                return smtp;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        panic!("aiosmtpd did not start on {port}");
+    }
+
+    /// Every message delivered so far, as text.
+    fn messages(&self) -> Vec<String> {
+        let Ok(entries) = std::fs::read_dir(self.dir.join("new")) else { return Vec::new() };
+        let mut out: Vec<String> = entries.map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap()).collect();
+        out.sort();
+        out
+    }
+
+    fn to(&self, email: &str) -> Vec<String> {
+        self.messages().into_iter().filter(|m| m.contains(&format!("X-RcptTo: {email}"))).collect()
+    }
+}
+
+struct World {
+    app: TestApp,
+    org: OrgId,
+    owner: Uuid,
+    ceo_user: Uuid,
+    sam: Uuid,
+}
+
+/// Acme on Monday 2 November 2026: an owner, an ISMS lead, a CEO on the
+/// roster with an account and an ask due tomorrow, and a contributor who
+/// owns a corrective action due in two days.
+async fn world(app: TestApp) -> World {
+    let owner = app.user("owner@acme.example", "Olu Owner").await;
+    let org = app.org("Acme", owner).await;
+    let lead = app.user("lead@acme.example", "Lee Lead").await;
+    app.member(org, lead, Role::IsmsLead).await;
+    let ceo_user = app.user("ceo@acme.example", "Cleo Chief").await;
+    app.member(org, ceo_user, Role::Executive).await;
+    let ceo = app.person(org, "Cleo Chief", "ceo@acme.example", true).await;
+    app.link(org, ceo, ceo_user).await;
+    let sam = app.user("sam@acme.example", "Sam Contributor").await;
+    app.member(org, sam, Role::Contributor).await;
+    let today = app.state.clock.now().date_naive();
+    app.ask(org, ceo, "Approve the audit budget", Some(&(today + Duration::days(1)).to_string())).await;
+    mandate::findings::sync_org(&app.state, org).await.unwrap();
+    let f = mandate::findings::model::list(app.db(), org).await.unwrap().into_iter().find(|f| f.rule == "reporting_unassigned").unwrap();
+    sqlx::query("UPDATE findings SET owner_id = $2, due_on = $3 WHERE id = $1").bind(f.id.0).bind(sam).bind(today + Duration::days(2)).execute(app.db()).await.unwrap();
+    World { app, org, owner, ceo_user, sam }
+}
+
+async fn run(app: &TestApp, org: OrgId) -> (u64, usize) {
+    let planned = mandate::notify::plan_org(&app.state, org).await.unwrap();
+    let mut sent = 0;
+    loop {
+        let n = mandate::notify::send_due(&app.state).await.unwrap();
+        if n == 0 {
+            break;
+        }
+        sent += n;
+    }
+    (planned, sent)
+}
+
+#[sqlx::test]
+async fn digests_and_reminders_reach_each_member_once_through_a_real_smtp_server(db: PgPool) {
+    let smtp = Smtp::start().await;
+    let app = TestApp::with_config(db, |c| c.smtp = Some(SmtpConfig { url: format!("smtp://127.0.0.1:{}", smtp.port), from: "Mandate <grc@acme.example>".into() })).await;
+    let w = world(app).await;
+    let app = &w.app;
+    assert_eq!(app.state.clock.now().date_naive().format("%A").to_string(), "Monday");
+
+    let (planned, sent) = run(app, w.org).await;
+    assert_eq!(planned as usize, sent, "everything planned went out");
+    // The executive's weekly digest: the verdict and what only they can do.
+    let ceo = smtp.to("ceo@acme.example");
+    let digest = ceo.iter().find(|m| m.contains("Subject: Acme: leadership security this week")).expect("the CEO's weekly digest");
+    assert!(digest.contains("Today an auditor would raise"), "{digest}");
+    assert!(digest.contains("What only you can do:") && digest.contains("Answer Approve the audit budget"), "{digest}");
+    assert!(digest.contains("List-Unsubscribe: <http://localhost:8080/unsubscribe/") && digest.contains("List-Unsubscribe-Post: List-Unsubscribe=One-Click"), "{digest}");
+    // And a reminder of the ask due tomorrow.
+    assert!(ceo.iter().any(|m| m.contains("Subject: Due on") && m.contains("Approve the audit budget")), "{ceo:?}");
+    // The ISMS lead's daily digest: new findings and what falls due this week.
+    let lead = smtp.to("lead@acme.example");
+    assert_eq!(lead.len(), 1, "{lead:?}");
+    assert!(lead[0].contains("Findings:") && lead[0].contains("- New: ") && lead[0].contains("Due within a week:"), "{}", lead[0]);
+    // The contributor: no digest by default, a reminder of the corrective action they own.
+    let sam = smtp.to("sam@acme.example");
+    assert_eq!(sam.len(), 1, "{sam:?}");
+    assert!(sam[0].contains("corrective action of yours falls due"), "{}", sam[0]);
+
+    // Planned again, by this process or another: nothing is written or sent twice.
+    let before = smtp.messages().len();
+    assert_eq!(run(app, w.org).await, (0, 0));
+    assert_eq!(smtp.messages().len(), before);
+
+    // The CEO stops them with one click from their mail client (no form token).
+    let link = digest.lines().find_map(|l| l.strip_prefix("List-Unsubscribe: <")).unwrap().trim_end_matches('>').to_string();
+    let path = url::Url::parse(&link).unwrap().path().to_string();
+    let res = app.client().post_raw(&path, &[("List-Unsubscribe", "One-Click")]).await;
+    assert_eq!(res.status, 200, "{}", res.body);
+    let settings = mandate::notify::model::settings(app.db(), w.org, mandate::ids::UserId(w.ceo_user), app.state.clock.now()).await.unwrap();
+    assert_eq!((settings.digest, settings.reminders), (mandate::notify::model::Digest::Off, false));
+
+    // A week later: the CEO gets nothing; the ISMS lead their daily digest again.
+    app.clock.advance(Duration::days(7));
+    run(app, w.org).await;
+    assert_eq!(smtp.to("ceo@acme.example").len(), ceo.len(), "unsubscribed");
+    assert_eq!(smtp.to("lead@acme.example").len(), 2);
+    let history = mandate::audit::history(app.db(), w.org, "membership", w.ceo_user, 10).await.unwrap();
+    assert!(history.iter().any(|h| h.action == "notify.settings_changed"), "the stop is in the audit log");
+    let _ = (w.owner, w.sam);
+}
+
+#[sqlx::test]
+async fn without_smtp_messages_wait_in_the_outbox_for_owners(db: PgPool) {
+    let app = TestApp::new(db).await;
+    let w = world(app).await;
+    let app = &w.app;
+    let (planned, sent) = run(app, w.org).await;
+    assert!(planned > 0);
+    assert_eq!(sent, 0);
+    let held: i64 = sqlx::query_scalar("SELECT count(*) FROM outbox WHERE status = 'held'").fetch_one(app.db()).await.unwrap();
+    assert_eq!(held as u64, planned, "nothing is lost");
+    let mut o = app.signed_in(w.owner, Some(w.org)).await;
+    let page = o.get("/outbox").await;
+    assert!(page.body.contains("leadership security this week") && page.body.contains("No mail server is set up"), "{}", page.body);
+    let token = mandate::notify::model::settings(app.db(), w.org, mandate::ids::UserId(w.ceo_user), app.state.clock.now()).await.unwrap().unsubscribe_token;
+    assert!(!page.body.contains(&token), "an owner never reads a member's own unsubscribe link");
+    // Members set their own rhythm.
+    let mut s = app.signed_in(w.sam, Some(w.org)).await;
+    assert_eq!(s.post("/settings/notifications", &[("digest", "daily")]).await.status, 303);
+    let mine = mandate::notify::model::settings(app.db(), w.org, mandate::ids::UserId(w.sam), app.state.clock.now()).await.unwrap();
+    assert_eq!((mine.digest, mine.reminders), (mandate::notify::model::Digest::Daily, false));
+}
+
+#[sqlx::test]
+async fn a_failed_send_is_retried_later_and_an_interrupted_one_never_again(db: PgPool) {
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let app = TestApp::with_config(db, |c| c.smtp = Some(SmtpConfig { url: format!("smtp://127.0.0.1:{closed}"), from: "grc@acme.example".into() })).await;
+    let w = world(app).await;
+    let app = &w.app;
+    let planned = mandate::notify::plan_org(&app.state, w.org).await.unwrap();
+    assert_eq!(mandate::notify::send_due(&app.state).await.unwrap(), 0);
+    let rows: Vec<(String, i32, Option<String>, chrono::DateTime<chrono::Utc>)> =
+        sqlx::query_as("SELECT status, attempts, last_error, next_attempt_at FROM outbox").fetch_all(app.db()).await.unwrap();
+    assert_eq!(rows.len() as u64, planned);
+    let now = app.state.clock.now();
+    for (status, attempts, error, next) in &rows {
+        assert_eq!((status.as_str(), *attempts), ("queued", 1));
+        assert!(error.is_some() && *next > now, "retried later, not at once");
+    }
+    // Not yet due again: nothing is tried.
+    assert_eq!(mandate::notify::model::claim(app.db(), now, true, 100).await.unwrap().len(), 0);
+    // A send that never finished (its process died mid-send) is not sent again.
+    sqlx::query("UPDATE outbox SET status = 'sending', claimed_at = $1 WHERE id = (SELECT id FROM outbox LIMIT 1)").bind(now - Duration::minutes(30)).execute(app.db()).await.unwrap();
+    app.clock.advance(Duration::minutes(5));
+    let claimed = mandate::notify::model::claim(app.db(), app.state.clock.now(), true, 100).await.unwrap();
+    assert_eq!(claimed.len() as u64, planned - 1, "the interrupted one is left out");
+    let uncertain: i64 = sqlx::query_scalar("SELECT count(*) FROM outbox WHERE status = 'uncertain'").fetch_one(app.db()).await.unwrap();
+    assert_eq!(uncertain, 1);
+}
