@@ -16,8 +16,9 @@ CREATE TABLE notification_settings (
 -- The transactional outbox: a message is written once (its key makes a
 -- second write a no-op, whichever process plans it), then sent by any app
 -- process. Without SMTP it is held here for owners to read; a failed send
--- is retried with back-off; one whose sending was interrupted is never
--- sent again (it may have gone out) and shows as uncertain.
+-- is retried with back-off, and given up after eight attempts; one whose
+-- sending was interrupted is never sent again (it may have gone out) and
+-- shows as uncertain.
 CREATE TABLE outbox (
     id               uuid PRIMARY KEY,
     org_id           uuid NOT NULL REFERENCES organisations (id),
@@ -27,7 +28,7 @@ CREATE TABLE outbox (
     dedupe_key       text NOT NULL,
     subject          text NOT NULL,
     body             text NOT NULL,
-    status           text NOT NULL CHECK (status IN ('queued', 'sending', 'sent', 'held', 'uncertain')),
+    status           text NOT NULL CHECK (status IN ('queued', 'sending', 'sent', 'held', 'uncertain', 'failed')),
     attempts         integer NOT NULL DEFAULT 0,
     next_attempt_at  timestamptz NOT NULL,
     claimed_at       timestamptz,

@@ -422,6 +422,9 @@ async fn sweep_forever(state: AppState) {
         if let Err(e) = crate::auth::throttle::sweep(&state.db, &state.config.throttle, now).await {
             tracing::warn!("throttle sweep failed: {e:#}");
         }
+        if let Err(e) = crate::notify::model::sweep_exports(&state.db, now).await {
+            tracing::warn!("sweep of issued links failed: {e:?}");
+        }
     }
 }
 

@@ -59,6 +59,20 @@ impl Mailer {
     }
 }
 
+/// A failed send in words for the outbox page (the server's own message goes
+/// to the log, for whoever runs Mandate).
+pub fn failure_words(e: &anyhow::Error) -> String {
+    if e.downcast_ref::<lettre::address::AddressError>().is_some() {
+        return "The address is not a valid e-mail address.".into();
+    }
+    match e.downcast_ref::<lettre::transport::smtp::Error>() {
+        Some(s) if s.is_permanent() => "The mail server refused the message.".into(),
+        Some(s) if s.is_transient() => "The mail server asked to try again later.".into(),
+        Some(s) if s.is_timeout() => "The mail server did not answer in time.".into(),
+        _ => "The mail server could not be reached.".into(),
+    }
+}
+
 /// Sends a message meant for its recipient alone, without making the request
 /// wait (or its timing depend) on delivery. Without SMTP the message goes to
 /// the server's log, where whoever runs Mandate can read it.

@@ -91,6 +91,7 @@ pub fn describe(action: &str) -> &str {
         "policy.acknowledgements_imported" => "imported policy acknowledgements",
         "campaign.started" => "started an acknowledgement campaign",
         "campaign.links_issued" => "issued acknowledgement links",
+        "campaign.links_downloaded" => "downloaded the acknowledgement links they issued",
         "training.module_created" => "created a training module",
         "training.module_updated" => "changed a training module",
         "training.module_retired" => "retired a training module",

@@ -79,6 +79,10 @@ impl Gap {
     pub fn touches(&self, clause: &str) -> bool {
         self.requirements.iter().any(|r| clause_of(r) == clause)
     }
+    /// The gap's place on the gap list (`/gaps#…`).
+    pub fn anchor(&self) -> String {
+        if self.subject.is_empty() { format!("gap-{}", self.rule) } else { format!("gap-{}-{}", self.rule, self.subject) }
+    }
     /// Affected items left out of the list.
     pub fn more(&self) -> usize {
         self.affected_total.saturating_sub(self.affected.len())
@@ -156,14 +160,18 @@ impl Mine {
 
 /// Policies with draft versions this account may sign as top management:
 /// drafts asked of the leader it acts for, and drafts asked of nobody in
-/// particular. Accounts that act for no leader get none: a signature task
+/// particular or of a leader who can no longer sign (left, off the roster,
+/// disabled). Accounts that act for no leader get none: a signature task
 /// goes only to someone whose signature counts.
 pub async fn to_sign(db: &PgPool, org_id: OrgId, user_id: UserId, today: NaiveDate) -> AppResult<Vec<(PolicyId, String, i64)>> {
     let rows = sqlx::query!(
         r#"SELECT pol.id AS "id: PolicyId", pol.title, count(*) AS "drafts!" FROM policy_versions v
              JOIN policies pol ON pol.org_id = v.org_id AND pol.id = v.policy_id AND pol.withdrawn_at IS NULL
              JOIN people me ON me.org_id = v.org_id AND me.acting_user_id = $2 AND me.top_management AND (me.end_date IS NULL OR me.end_date > $3)
-            WHERE v.org_id = $1 AND v.approved_at IS NULL AND (v.signer_requested IS NULL OR v.signer_requested = me.id)
+            WHERE v.org_id = $1 AND v.approved_at IS NULL
+              AND (v.signer_requested IS NULL OR v.signer_requested = me.id OR NOT EXISTS (
+                   SELECT 1 FROM people sp JOIN memberships sm ON sm.org_id = sp.org_id AND sm.user_id = sp.acting_user_id AND sm.disabled_at IS NULL AND sm.role IN ('owner', 'executive')
+                    WHERE sp.org_id = v.org_id AND sp.id = v.signer_requested AND sp.top_management AND (sp.end_date IS NULL OR sp.end_date > $3)))
             GROUP BY pol.id, pol.title ORDER BY pol.title"#,
         org_id.0,
         user_id.0,
@@ -180,7 +188,8 @@ pub async fn drafts_without_signer(db: &PgPool, org_id: OrgId, today: NaiveDate)
     Ok(sqlx::query_scalar!(
         r#"SELECT EXISTS (SELECT 1 FROM policy_versions v JOIN policies pol ON pol.org_id = v.org_id AND pol.id = v.policy_id AND pol.withdrawn_at IS NULL
                            WHERE v.org_id = $1 AND v.approved_at IS NULL)
-              AND NOT EXISTS (SELECT 1 FROM people p WHERE p.org_id = $1 AND p.top_management AND p.acting_user_id IS NOT NULL AND (p.end_date IS NULL OR p.end_date > $2)) AS "x!""#,
+              AND NOT EXISTS (SELECT 1 FROM people p JOIN memberships m ON m.org_id = p.org_id AND m.user_id = p.acting_user_id AND m.disabled_at IS NULL AND m.role IN ('owner', 'executive')
+                               WHERE p.org_id = $1 AND p.top_management AND (p.end_date IS NULL OR p.end_date > $2)) AS "x!""#,
         org_id.0,
         today,
     )

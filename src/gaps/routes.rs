@@ -164,6 +164,8 @@ struct GapsPage {
     export: String,
     /// The corrective actions that follow today's gaps (none for a past day).
     findings: Vec<crate::findings::model::Finding>,
+    /// Fix links open forms of those who keep the records (owners, ISMS leads).
+    can_fix: bool,
 }
 
 impl GapsPage {
@@ -193,6 +195,7 @@ async fn gaps_page(State(state): State<AppState>, me: Member, Query(filter): Que
     let findings = if as_of == today { crate::findings::model::list(&state.db, me.org_id).await? } else { Vec::new() };
     Ok(GapsPage {
         layout: Layout::build(&state.db, &me.visitor, "Gaps").await?,
+        can_fix: me.can(Action::ManageFindings),
         findings,
         export: format!("/gaps.csv{}", filter.query(as_of, today)),
         shown: Counts::of(rows.iter().map(|r| &r.gap)),

@@ -130,7 +130,7 @@ async fn dashboard(State(state): State<AppState>, member: Member) -> AppResult<D
         None
     };
     let today = now.date_naive();
-    let owned = if crate::auth::policy::may_act_as_person(member.role, true) { queue::owned(&state.db, member.org_id, member.user_id).await? } else { Default::default() };
+    let owned = if crate::auth::policy::may_act_as_person(member.role, true) { queue::owned(&state.db, member.org_id, member.user_id, member.role).await? } else { Default::default() };
     let work = if member.can(Action::ManageFindings) {
         Some(Work {
             unowned: queue::unowned_findings(&state.db, member.org_id).await?,

@@ -53,10 +53,14 @@ fn listed(rows: Vec<Row>) -> Listed {
     Listed { items: rows.into_iter().map(|r| Item { kind: r.kind, title: r.title, href: r.href, due_on: r.due_on }).collect(), total }
 }
 
-/// What the member owns and has not finished: corrective actions handed to
-/// their account, and, as the person they act for, open action items and
-/// requirements not yet implemented. Soonest due first.
-pub async fn owned(db: &PgPool, org_id: OrgId, user_id: UserId) -> AppResult<Listed> {
+/// What the member owns, has not finished and may work on: corrective
+/// actions handed to their account, and, as the person they act for, open
+/// action items (for those who update them) and requirements not yet
+/// implemented (for those who edit them). Soonest due first.
+pub async fn owned(db: &PgPool, org_id: OrgId, user_id: UserId, role: crate::auth::policy::Role) -> AppResult<Listed> {
+    use crate::auth::policy::{self, Action};
+    let actions = policy::allows(role, Action::ManageLeadership);
+    let requirements = policy::may_edit_requirement(role, true);
     let rows = sqlx::query_as!(
         Row,
         r#"WITH me AS (SELECT id FROM people WHERE org_id = $1 AND acting_user_id = $2),
@@ -65,16 +69,18 @@ pub async fn owned(db: &PgPool, org_id: OrgId, user_id: UserId) -> AppResult<Lis
                     FROM findings f WHERE f.org_id = $1 AND f.owner_id = $2 AND f.status = 'open'
                   UNION ALL
                   SELECT 'Action item', a.title, '/actions/' || a.id, a.due_on
-                    FROM action_items a JOIN me ON a.owner_id = me.id WHERE a.org_id = $1 AND a.status = 'open'
+                    FROM action_items a JOIN me ON a.owner_id = me.id WHERE a.org_id = $1 AND a.status = 'open' AND $4
                   UNION ALL
                   SELECT 'Requirement', r.code || ' ' || r.title, '/requirements/' || r.id, NULL::date
                     FROM requirement_states s JOIN me ON s.owner_id = me.id JOIN requirements r ON r.id = s.requirement_id
-                   WHERE s.org_id = $1 AND s.applicable AND s.status <> 'implemented')
+                   WHERE s.org_id = $1 AND s.applicable AND s.status <> 'implemented' AND $5)
            SELECT kind AS "kind!", title AS "title!", href AS "href!", due_on, count(*) OVER () AS "total!" FROM work
             ORDER BY due_on NULLS LAST, kind, title LIMIT $3"#,
         org_id.0,
         user_id.0,
         SHOWN,
+        actions,
+        requirements,
     )
     .fetch_all(db)
     .await?;

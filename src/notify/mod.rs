@@ -2,7 +2,8 @@
 //! PostgreSQL. Every app process runs the worker (`spawn_worker`):
 //!
 //! - every few minutes it plans each organisation's messages: a digest for
-//!   each member whose digest is due (daily, or Mondays for weekly ones) and
+//!   each member whose digest is due (once a day, or once an ISO week at the
+//!   first planning of the week) and
 //!   a reminder for each thing a member must do that falls due within
 //!   three days. Each message has a key (member and day or week, or item and
 //!   due date), so planning twice, in one process or two, writes it once;
@@ -26,6 +27,9 @@ use std::collections::BTreeSet;
 
 pub use routes::routes;
 
+/// How many messages one process claims at a time.
+const SEND_BATCH: i64 = 100;
+
 /// How often each process plans every organisation's messages.
 const PLAN_EVERY: std::time::Duration = std::time::Duration::from_secs(300);
 
@@ -33,17 +37,14 @@ const PLAN_EVERY: std::time::Duration = std::time::Duration::from_secs(300);
 pub async fn plan_org(state: &AppState, org_id: OrgId) -> AppResult<u64> {
     let now = state.clock.now();
     let today = now.date_naive();
-    let mut conn = state.db.acquire().await?;
-    model::ensure_settings(&mut conn, org_id, now).await?;
-    let recipients = model::recipients(&mut conn, org_id).await?;
-    drop(conn);
+    let mut tx = state.db.begin().await?;
+    model::ensure_settings(&mut tx, org_id, now).await?;
+    let recipients = model::recipients(&mut tx, org_id).await?;
+    tx.commit().await?;
     let mut messages = Vec::new();
-    // Digests whose key is not taken yet.
-    let due_digests: Vec<(&Recipient, String)> = recipients
-        .iter()
-        .filter(|r| r.digest != Digest::Weekly || model::weekly_day(today))
-        .filter_map(|r| Some((r, model::digest_key(r.user_id, r.digest, today)?)))
-        .collect();
+    // Digests whose key (member and day, or member and week) is not taken yet:
+    // a weekly digest goes out at the first planning of the week.
+    let due_digests: Vec<(&Recipient, String)> = recipients.iter().filter_map(|r| Some((r, model::digest_key(r.user_id, r.digest, today)?))).collect();
     let keys: Vec<String> = due_digests.iter().map(|(_, k)| k.clone()).collect();
     let taken: BTreeSet<String> = sqlx::query_scalar!("SELECT dedupe_key FROM outbox WHERE org_id = $1 AND dedupe_key = ANY($2)", org_id.0, &keys)
         .fetch_all(&state.db)
@@ -59,7 +60,8 @@ pub async fn plan_org(state: &AppState, org_id: OrgId) -> AppResult<u64> {
             if let Some(body) = digest_body(state, org_id, r, &verdict, now).await? {
                 let period = if r.digest == Digest::Daily { "today" } else { "this week" };
                 messages.push(NewMessage {
-                    user_id: r.user_id,
+                    user_id: Some(r.user_id),
+                    campaign_id: None,
                     to_email: r.email.clone(),
                     kind: Kind::Digest,
                     dedupe_key: key,
@@ -77,17 +79,18 @@ pub async fn plan_org(state: &AppState, org_id: OrgId) -> AppResult<u64> {
             let Some(r) = recipients.iter().find(|r| r.user_id == d.user_id && r.reminders) else { continue };
             let when = if d.due_on == today { "today".to_string() } else { format!("on {}", d.due_on) };
             let body = format!(
-                "Hello {},\n\nA {} of yours falls due {when}:\n\n  {}\n  {}\n\nOnly you can do this one; it is listed on your home page in Mandate too.\n",
+                "Hello {},\n\nA {} of yours falls due {when}:\n\n  {}\n  {}\n\nIt is listed on your home page in Mandate too.\n",
                 r.name,
                 d.kind,
                 d.title,
                 state.config.link(&d.href)
             );
             messages.push(NewMessage {
-                user_id: r.user_id,
+                user_id: Some(r.user_id),
+                campaign_id: None,
                 to_email: r.email.clone(),
                 kind: Kind::Reminder,
-                dedupe_key: format!("reminder:{}:{}:{}", d.kind, d.id, d.due_on),
+                dedupe_key: format!("reminder:{}:{}:{}:{}", d.kind, d.id, d.due_on, r.user_id),
                 subject: format!("Due {when}: {}", d.title),
                 body: with_footer(state, r, &body),
             });
@@ -151,7 +154,7 @@ async fn digest_body(state: &AppState, org_id: OrgId, r: &Recipient, verdict: &s
             news = true;
         }
     } else {
-        let owned = crate::home::queue::owned(&state.db, org_id, r.user_id).await?;
+        let owned = crate::home::queue::owned(&state.db, org_id, r.user_id, r.role).await?;
         if !owned.is_empty() {
             out.push_str("\nYours to do:\n");
             for i in &owned.items {
@@ -173,22 +176,30 @@ fn with_footer(state: &AppState, r: &Recipient, body: &str) -> String {
     )
 }
 
-/// Sends (or, without SMTP, holds) what is queued; returns how many went out.
+/// Sends (or, without SMTP, holds) what is queued, up to a batch; returns
+/// how many went out. Each message is claimed just before it is sent.
 pub async fn send_due(state: &AppState) -> AppResult<usize> {
-    let claimed = model::claim(&state.db, state.clock.now(), state.mailer.is_some(), 20).await?;
-    let Some(mailer) = state.mailer.clone() else { return Ok(0) };
+    let Some(mailer) = state.mailer.clone() else {
+        model::claim(&state.db, state.clock.now(), false, SEND_BATCH).await?;
+        return Ok(0);
+    };
     let mut sent = 0;
-    for m in claimed {
+    for _ in 0..SEND_BATCH {
+        let Some(m) = model::claim(&state.db, state.clock.now(), true, 1).await?.into_iter().next() else { break };
         let unsubscribe = m.unsubscribe_token.as_ref().map(|t| state.config.link(&format!("/unsubscribe/{t}/one-click")));
         let result = mailer.send_with_unsubscribe(&m.to_email, &m.subject, &m.body, unsubscribe.as_deref()).await;
         if result.is_ok() {
             sent += 1;
         }
         let error = result.err().map(|e| {
-            tracing::warn!(target: "mandate::mail", org = %m.org_id, "could not send \"{}\": {e}", m.subject);
-            format!("{e}")
+            tracing::warn!(target: "mandate::mail", org = %m.org_id, "could not send \"{}\": {e:#}", m.subject);
+            crate::mail::failure_words(&e)
         });
-        model::finish(&state.db, m.id, state.clock.now(), error).await?;
+        // A failure to record the outcome leaves the claim to age into
+        // "uncertain" (never sent twice); the batch goes on.
+        if let Err(e) = model::finish(&state.db, m.id, state.clock.now(), error).await {
+            tracing::error!("recording a sent message failed: {e:?}");
+        }
     }
     Ok(sent)
 }

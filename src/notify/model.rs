@@ -3,8 +3,8 @@
 //! in one process or two, writes it once).
 use crate::audit::{self, Actor};
 use crate::auth::policy::Role;
-use crate::error::{AppError, AppResult};
-use crate::ids::{OrgId, UserId};
+use crate::error::AppResult;
+use crate::ids::{CampaignId, OrgId, UserId};
 use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
 use serde_json::json;
 use sqlx::{PgConnection, PgPool};
@@ -14,7 +14,7 @@ crate::text_enum! {
     /// How often a member gets a digest.
     pub enum Digest {
         Daily = "daily" => "Every day",
-        Weekly = "weekly" => "Every week (Mondays)",
+        Weekly = "weekly" => "Every week",
         Off = "off" => "Never",
     }
 }
@@ -24,6 +24,8 @@ crate::text_enum! {
     pub enum Kind {
         Digest = "digest" => "Digest",
         Reminder = "reminder" => "Reminder",
+        /// A personal acknowledgement link, sent for a campaign.
+        Link = "link" => "Personal link",
     }
 }
 
@@ -37,6 +39,8 @@ crate::text_enum! {
         Held = "held" => "Not sent: no mail server configured",
         /// Sending was interrupted: it may have gone out, so it is not sent again.
         Uncertain = "uncertain" => "Sending was interrupted; not sent again",
+        /// Refused or unreachable at every attempt: given up.
+        Failed = "failed" => "Given up after repeated failures",
     }
 }
 
@@ -61,7 +65,11 @@ pub struct Settings {
     pub unsubscribe_token: String,
 }
 
-/// Creates the settings of members who have none yet (their role's defaults).
+/// How many times a message is tried before it is given up.
+pub const MAX_ATTEMPTS: i32 = 8;
+
+/// Creates the settings of members who have none yet (their role's
+/// defaults), with an audit row. Call it inside a transaction.
 pub async fn ensure_settings(conn: &mut PgConnection, org_id: OrgId, now: DateTime<Utc>) -> AppResult<()> {
     let missing = sqlx::query!(
         r#"SELECT m.user_id AS "user_id: UserId", m.role AS "role: Role" FROM memberships m
@@ -71,6 +79,11 @@ pub async fn ensure_settings(conn: &mut PgConnection, org_id: OrgId, now: DateTi
     )
     .fetch_all(&mut *conn)
     .await?;
+    if missing.is_empty() {
+        return Ok(());
+    }
+    let actor = Actor::system(Some(org_id), "Mandate (reminders and digests)");
+    let details = json!({"members": missing.len()});
     for m in missing {
         sqlx::query!(
             "INSERT INTO notification_settings (org_id, user_id, digest, reminders, unsubscribe_token, updated_at) VALUES ($1, $2, $3, true, $4, $5)
@@ -84,22 +97,22 @@ pub async fn ensure_settings(conn: &mut PgConnection, org_id: OrgId, now: DateTi
         .execute(&mut *conn)
         .await?;
     }
+    audit::record(conn, &actor, now, "notify.defaults_set", "organisation", org_id, details).await?;
     Ok(())
 }
 
-/// A member's settings (their role's defaults until they save their own).
-pub async fn settings(db: &PgPool, org_id: OrgId, user_id: UserId, now: DateTime<Utc>) -> AppResult<Settings> {
-    let mut conn = db.acquire().await?;
-    ensure_settings(&mut conn, org_id, now).await?;
-    sqlx::query_as!(
+/// A member's settings as saved, or their role's defaults (without a link
+/// secret yet) until the planner or their own save writes them. Reads only.
+pub async fn settings(db: &PgPool, org_id: OrgId, user_id: UserId, role: Role) -> AppResult<Settings> {
+    let saved = sqlx::query_as!(
         Settings,
         r#"SELECT digest AS "digest: Digest", reminders, unsubscribe_token FROM notification_settings WHERE org_id = $1 AND user_id = $2"#,
         org_id.0,
         user_id.0
     )
-    .fetch_optional(&mut *conn)
-    .await?
-    .ok_or(AppError::NotFound)
+    .fetch_optional(db)
+    .await?;
+    Ok(saved.unwrap_or(Settings { digest: default_digest(role), reminders: true, unsubscribe_token: String::new() }))
 }
 
 /// Saves a member's own settings, with an audit row.
@@ -146,7 +159,10 @@ pub async fn unsubscribe(db: &PgPool, token: &str, now: DateTime<Utc>) -> AppRes
 /// A message to write to the outbox.
 #[derive(Debug, Clone)]
 pub struct NewMessage {
-    pub user_id: UserId,
+    /// The member it is for (none for a personal link to someone without an account).
+    pub user_id: Option<UserId>,
+    /// The campaign a personal link belongs to.
+    pub campaign_id: Option<CampaignId>,
     pub to_email: String,
     pub kind: Kind,
     pub dedupe_key: String,
@@ -159,17 +175,18 @@ pub async fn enqueue(conn: &mut PgConnection, org_id: OrgId, now: DateTime<Utc>,
     let mut n = 0;
     for m in messages {
         n += sqlx::query!(
-            "INSERT INTO outbox (id, org_id, user_id, to_email, kind, dedupe_key, subject, body, status, next_attempt_at, created_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'queued', $9, $9) ON CONFLICT (org_id, dedupe_key) DO NOTHING",
+            "INSERT INTO outbox (id, org_id, user_id, to_email, kind, dedupe_key, subject, body, status, next_attempt_at, created_at, campaign_id)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'queued', $9, $9, $10) ON CONFLICT (org_id, dedupe_key) DO NOTHING",
             Uuid::new_v4(),
             org_id.0,
-            m.user_id.0,
+            m.user_id.map(|u| u.0),
             m.to_email,
             m.kind.as_str(),
             m.dedupe_key,
             m.subject,
             m.body,
             now,
+            m.campaign_id.map(|c| c.0),
         )
         .execute(&mut *conn)
         .await?
@@ -194,9 +211,21 @@ pub struct Message {
 }
 
 impl Message {
-    /// The body with the recipient's own unsubscribe link left out (it is theirs alone).
+    /// The body with the recipient's own links left out (they are theirs alone).
     pub fn body_for_others(&self) -> String {
-        self.body.lines().map(|l| if l.contains("/unsubscribe/") { "[the recipient's own link to stop these e-mails]" } else { l }).collect::<Vec<_>>().join("\n")
+        self.body
+            .lines()
+            .map(|l| {
+                if l.contains("/unsubscribe/") {
+                    "[the recipient's own link to stop these e-mails]"
+                } else if l.contains("/ack/") {
+                    "[the recipient's personal link]"
+                } else {
+                    l
+                }
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
     }
 }
 
@@ -226,7 +255,9 @@ pub struct Claimed {
 
 /// Claims up to `limit` due messages for sending (`mail`: SMTP is set up)
 /// or, without SMTP, holds them for owners to read. A claim is committed
-/// before anything is sent, so two processes never send one message.
+/// before anything is sent, so two processes never send one message; send
+/// what you claim at once (a claim older than ten minutes counts as an
+/// interrupted send).
 pub async fn claim(db: &PgPool, now: DateTime<Utc>, mail: bool, limit: i64) -> AppResult<Vec<Claimed>> {
     let mut tx = db.begin().await?;
     // Sending that never finished (the process died): it may have gone out.
@@ -259,17 +290,94 @@ pub async fn finish(db: &PgPool, id: Uuid, now: DateTime<Utc>, error: Option<Str
         }
         Some(e) => {
             sqlx::query!(
-                "UPDATE outbox SET status = 'queued', attempts = attempts + 1, last_error = $3,
+                "UPDATE outbox SET status = CASE WHEN attempts + 1 >= $4 THEN 'failed' ELSE 'queued' END, attempts = attempts + 1, last_error = $3,
                         next_attempt_at = $2::timestamptz + LEAST(interval '6 hours', interval '1 minute' * power(2, attempts)) WHERE id = $1 AND status = 'sending'",
                 id,
                 now,
                 e,
+                MAX_ATTEMPTS,
             )
             .execute(db)
             .await?;
         }
     }
     Ok(())
+}
+
+/// How a campaign's e-mails stand.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct MailProgress {
+    pub waiting: i64,
+    pub sent: i64,
+    /// Held (no mail server) or interrupted: not sent.
+    pub not_sent: i64,
+}
+
+impl MailProgress {
+    pub fn total(&self) -> i64 {
+        self.waiting + self.sent + self.not_sent
+    }
+    pub fn percent(&self) -> i64 {
+        (self.sent * 100).checked_div(self.total()).unwrap_or(0)
+    }
+}
+
+/// The e-mails of one campaign, counted by where they stand.
+pub async fn campaign_mail(db: &PgPool, org_id: OrgId, campaign_id: CampaignId) -> AppResult<MailProgress> {
+    let r = sqlx::query!(
+        r#"SELECT count(*) FILTER (WHERE status IN ('queued', 'sending')) AS "waiting!", count(*) FILTER (WHERE status = 'sent') AS "sent!",
+                  count(*) FILTER (WHERE status IN ('held', 'uncertain')) AS "not_sent!"
+             FROM outbox WHERE org_id = $1 AND campaign_id = $2"#,
+        org_id.0,
+        campaign_id.0
+    )
+    .fetch_one(db)
+    .await?;
+    Ok(MailProgress { waiting: r.waiting, sent: r.sent, not_sent: r.not_sent })
+}
+
+// ---------- personal links kept for one download ----------
+
+/// How long issued links wait for their one download.
+pub const EXPORT_MINUTES: i64 = 60;
+
+/// Keeps issued links as a CSV for their issuer to download once.
+pub async fn save_export(conn: &mut PgConnection, org_id: OrgId, by: UserId, campaign_id: CampaignId, filename: &str, body: &str, now: DateTime<Utc>) -> AppResult<Uuid> {
+    let id = Uuid::new_v4();
+    sqlx::query!(
+        "INSERT INTO link_exports (id, org_id, created_by, campaign_id, filename, body, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        id,
+        org_id.0,
+        by.0,
+        campaign_id.0,
+        filename,
+        body,
+        now,
+        now + Duration::minutes(EXPORT_MINUTES),
+    )
+    .execute(conn)
+    .await?;
+    Ok(id)
+}
+
+/// Takes the export for download: only its issuer, once, within the hour.
+pub async fn take_export(conn: &mut PgConnection, org_id: OrgId, by: UserId, id: Uuid, now: DateTime<Utc>) -> AppResult<Option<(String, String, CampaignId)>> {
+    let row = sqlx::query!(
+        r#"DELETE FROM link_exports WHERE org_id = $1 AND id = $2 AND created_by = $3 AND expires_at > $4
+           RETURNING filename, body, campaign_id AS "campaign_id: CampaignId""#,
+        org_id.0,
+        id,
+        by.0,
+        now
+    )
+    .fetch_optional(conn)
+    .await?;
+    Ok(row.map(|r| (r.filename, r.body, r.campaign_id)))
+}
+
+/// Drops exports nobody downloaded in time.
+pub async fn sweep_exports(db: &PgPool, now: DateTime<Utc>) -> AppResult<u64> {
+    Ok(sqlx::query!("DELETE FROM link_exports WHERE expires_at <= $1", now).execute(db).await?.rows_affected())
 }
 
 // ---------- what to send ----------
@@ -312,9 +420,10 @@ pub struct Due {
 
 /// What falls due between `from` and `until` (both included), for the
 /// account that must do it: corrective actions their owners hold, review
-/// action items and asks of the people accounts act for, policies they
-/// have not acknowledged in a campaign with a due date, and training that
-/// expires.
+/// action items of the people owners and ISMS leads act for (only they
+/// update action items), asks of the people accounts act for, policies
+/// still in force they have not acknowledged in a campaign with a due
+/// date, and training that expires. Leavers and disabled accounts get none.
 pub async fn due_between(conn: &mut PgConnection, org_id: OrgId, from: NaiveDate, until: NaiveDate) -> AppResult<Vec<Due>> {
     Ok(sqlx::query_as!(
         Due,
@@ -324,6 +433,7 @@ pub async fn due_between(conn: &mut PgConnection, org_id: OrgId, from: NaiveDate
              UNION ALL
              SELECT p.acting_user_id, 'action item', a.id::text, a.title, '/actions/' || a.id, a.due_on
                FROM action_items a JOIN people p ON p.org_id = a.org_id AND p.id = a.owner_id AND p.acting_user_id IS NOT NULL
+               JOIN memberships m ON m.org_id = a.org_id AND m.user_id = p.acting_user_id AND m.role IN ('owner', 'isms_lead')
               WHERE a.org_id = $1 AND a.status = 'open' AND a.due_on BETWEEN $2 AND $3
              UNION ALL
              SELECT p.acting_user_id, 'ask', k.id::text, k.what, '/asks/' || k.id, k.due_on
@@ -333,8 +443,9 @@ pub async fn due_between(conn: &mut PgConnection, org_id: OrgId, from: NaiveDate
              SELECT p.acting_user_id, 'acknowledgement', c.id::text || ':' || p.id::text, pol.title || ' v' || v.major || '.' || v.minor, '/policies/versions/' || v.id, c.due_on
                FROM ack_campaigns c JOIN ack_requests r ON r.org_id = c.org_id AND r.campaign_id = c.id
                JOIN people p ON p.org_id = r.org_id AND p.id = r.person_id AND p.acting_user_id IS NOT NULL
-               JOIN policy_versions v ON v.org_id = c.org_id AND v.id = c.policy_version_id JOIN policies pol ON pol.org_id = v.org_id AND pol.id = v.policy_id
-              WHERE c.org_id = $1 AND c.due_on BETWEEN $2 AND $3
+               JOIN policy_versions v ON v.org_id = c.org_id AND v.id = c.policy_version_id
+               JOIN policies pol ON pol.org_id = v.org_id AND pol.id = v.policy_id AND pol.withdrawn_at IS NULL
+              WHERE c.org_id = $1 AND c.due_on BETWEEN $2 AND $3 AND (p.end_date IS NULL OR p.end_date > $2)
                 AND NOT EXISTS (SELECT 1 FROM acknowledgements x JOIN policy_versions xv ON xv.org_id = x.org_id AND xv.id = x.policy_version_id
                                  WHERE x.org_id = c.org_id AND x.person_id = p.id AND xv.policy_id = v.policy_id AND xv.major = v.major)
              UNION ALL
@@ -391,11 +502,6 @@ pub fn digest_key(user: UserId, digest: Digest, today: NaiveDate) -> Option<Stri
     }
 }
 
-/// Whether a weekly digest goes out today: Mondays, so a week's digest is
-/// not sent late in the week it covers.
-pub fn weekly_day(today: NaiveDate) -> bool {
-    today.weekday() == chrono::Weekday::Mon
-}
 
 #[cfg(test)]
 mod tests {
@@ -416,7 +522,6 @@ mod tests {
         assert_eq!(digest_key(u, Digest::Weekly, mon), digest_key(u, Digest::Weekly, sun));
         assert_ne!(digest_key(u, Digest::Daily, mon), digest_key(u, Digest::Daily, sun));
         assert_eq!(digest_key(u, Digest::Off, mon), None);
-        assert!(weekly_day(mon) && !weekly_day(sun));
     }
 
     #[test]

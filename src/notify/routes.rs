@@ -36,7 +36,7 @@ struct SettingsPage {
 
 async fn settings_page(State(state): State<AppState>, me: Member) -> AppResult<SettingsPage> {
     // Auditors change nothing and get no e-mail.
-    let settings = if policy::may_act_as_person(me.role, true) { Some(model::settings(&state.db, me.org_id, me.user_id, state.clock.now()).await?) } else { None };
+    let settings = if policy::may_act_as_person(me.role, true) { Some(model::settings(&state.db, me.org_id, me.user_id, me.role).await?) } else { None };
     Ok(SettingsPage {
         layout: Layout::build(&state.db, &me.visitor, "E-mail from Mandate").await?,
         settings,

@@ -65,6 +65,9 @@ const TABLE: &[Row] = &[
     ("GET",  "/settings/logo",               ["login","200", "200", "200", "200", "200", "200", "orgs"], None),
     // E-mail settings: each member their own; auditors get no e-mail and change nothing.
     ("GET",  "/settings/notifications",      ["login","200", "200", "200", "200", "200", "200", "orgs"], None),
+    // Issued links, downloaded once by who issued them (none issued here: not found alike for every id).
+    ("POST", "/link-exports/{id}/download",  ["login","404", "404", "403", "403", "403", "404", "orgs"],
+                                        Some(["login","404", "404", "403", "403", "403", "404", "orgs"])),
     ("POST", "/settings/notifications",      ["login","303", "303", "303", "303", "403", "303", "orgs"], None),
     // The outbox: owners read what was written to members.
     ("GET",  "/outbox",                      ["login","200", "403", "403", "403", "403", "200", "orgs"], None),
@@ -597,7 +600,10 @@ async fn tenant(app: &TestApp, name: &str, owner: Uuid) -> Tenant {
     mandate::findings::sync_org(&app.state, org).await.unwrap();
     let findings: Vec<Uuid> = mandate::findings::model::list(app.db(), org).await.unwrap().iter().filter(|f| f.is_open()).take(2).map(|f| f.id.0).collect();
     assert_eq!(findings.len(), 2, "the tenant has open findings");
-    let unsubscribe = mandate::notify::model::settings(app.db(), org, mandate::ids::UserId(owner), app.state.clock.now()).await.unwrap().unsubscribe_token;
+    let mut tx = app.db().begin().await.unwrap();
+    mandate::notify::model::ensure_settings(&mut tx, org, app.state.clock.now()).await.unwrap();
+    tx.commit().await.unwrap();
+    let unsubscribe = mandate::notify::model::settings(app.db(), org, mandate::ids::UserId(owner), Role::Owner).await.unwrap().unsubscribe_token;
     Tenant {
         unsubscribe,
         findings,

@@ -1341,6 +1341,12 @@ async fn walk_one(c: &Client, base: &str, rule: &str) -> Result<(), String> {
             let decider = text(c, "#f-decided_by option:checked").await;
             assert!(decider.starts_with("Cleo Chief"), "{decider}");
             fill(c, "#f-title", "Budget for the external audit").await;
+            // The outcome and its day are the recorder's to enter: Mandate proposes no approval.
+            let pending = find(c, "#dec-pending").await.prop("checked").await.map_err(|e| e.to_string())?;
+            assert_eq!(pending.as_deref(), Some("true"), "the decision starts as pending");
+            click(c, "#dec-approved").await;
+            let today = chrono::Utc::now().date_naive();
+            c.execute("document.getElementById('f-decided_on').value = arguments[0];", vec![serde_json::json!(today.to_string())]).await.map_err(|e| e.to_string())?;
             click(c, "main form[action='/decisions'] button[type=submit]").await;
         }
         "silent_leadership" => {

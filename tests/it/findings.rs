@@ -354,3 +354,64 @@ async fn a_signature_task_reaches_only_the_leader_asked_and_an_owner_invites_one
     assert_eq!(res.status, 422, "{}", res.body);
     assert!(res.body.contains("Kept text") && res.body.contains("Only a member of top management with an account"));
 }
+
+/// Every kind of task, and who finds it on their home page: only those
+/// who can complete it (a signature, a confirmation, a sign-off and an
+/// answer only the leader concerned; an acknowledgement and training the
+/// person themselves; a corrective action its owner; an action item only
+/// those who update action items).
+#[sqlx::test]
+async fn every_task_kind_reaches_only_those_who_can_do_it(db: PgPool) {
+    use mandate::policies::versions::model::{Bump, PolicyKind};
+    let a = crate::support::acme_core(db).await;
+    let (app, org) = (&a.app, a.org);
+    let cfo_user = app.user("cfo@acme.example", "Fin Finance").await;
+    app.member(org, cfo_user, Role::Executive).await;
+    let cfo = app.person(org, "Fin Finance", "cfo@acme.example", false).await;
+    app.link(org, cfo, cfo_user).await;
+    let sam_user = app.user("sam@acme.example", "Sam Staff").await;
+    app.member(org, sam_user, Role::Contributor).await;
+    let sam = app.person(org, "Sam Staff", "sam@acme.example", false).await;
+    app.link(org, sam, sam_user).await;
+    let audrey = app.user("audrey@acme.example", "Audrey Auditor").await;
+    app.member(org, audrey, Role::Auditor).await;
+
+    let is = app.policy(org, "Information security policy", PolicyKind::IsPolicy, false).await;
+    app.draft(org, is, "# Policy", None, Bump::Major).await;
+    let role = app.role(org, "ISMS manager", true, true).await;
+    app.appoint(org, role, sam, a.ceo).await;
+    app.meeting(org, "Management review 2026", a.ceo, "2026-10-20", "We reviewed everything.").await;
+    app.ask(org, a.ceo, "Approve the audit budget", None).await;
+    let aup = app.policy(org, "Acceptable use", PolicyKind::AcceptableUse, false).await;
+    let v = app.draft(org, aup, "# Use", None, Bump::Major).await;
+    app.sign(org, v, a.ceo_user, true).await;
+    app.module(org, "Security awareness").await;
+    let meeting = app.meeting(org, "Steering", a.ceo, "2026-10-01", "Notes.").await;
+    app.action_item(org, meeting, "Buy a password manager", Some(sam), Some("2026-11-03")).await;
+    mandate::findings::sync_org(&app.state, org).await.unwrap();
+    let finding = tracked(app, org, "holder_not_accepted").await;
+    sqlx::query("UPDATE findings SET owner_id = $2 WHERE id = $1").bind(finding.id.0).bind(sam_user).execute(app.db()).await.unwrap();
+
+    let members = [("owner", a.owner), ("ISMS lead", a.lead_user), ("CEO", a.ceo_user), ("CFO outside the roster", cfo_user), ("contributor", sam_user), ("auditor", audrey)];
+    let mut homes = std::collections::HashMap::new();
+    for (who, user) in members {
+        let mut c = app.signed_in(user, Some(org)).await;
+        homes.insert(who, c.get("/dashboard").await.texts("main").concat());
+    }
+    let expect: &[(&str, &[&str])] = &[
+        ("Sign Information security policy", &["CEO"]),
+        ("Confirm that you appointed Sam Staff as ISMS manager", &["CEO"]),
+        ("Sign off the minutes of Management review 2026", &["CEO"]),
+        ("Answer Approve the audit budget", &["CEO"]),
+        ("Acknowledge Acceptable use v1.0", &["CEO", "CFO outside the roster", "contributor"]),
+        ("Complete Security awareness", &["CEO", "CFO outside the roster", "contributor"]),
+        (finding.title.as_str(), &["contributor"]),
+        ("Buy a password manager", &["ISMS lead", "owner"]),
+    ];
+    for (task, to) in expect {
+        for (who, _) in members {
+            let shown = homes[who].contains(task);
+            assert_eq!(shown, to.contains(&who), "{task:?} on the home page of the {who}: {}", homes[who]);
+        }
+    }
+}

@@ -139,7 +139,7 @@ async fn digests_and_reminders_reach_each_member_once_through_a_real_smtp_server
     let path = url::Url::parse(&link).unwrap().path().to_string();
     let res = app.client().post_raw(&path, &[("List-Unsubscribe", "One-Click")]).await;
     assert_eq!(res.status, 200, "{}", res.body);
-    let settings = mandate::notify::model::settings(app.db(), w.org, mandate::ids::UserId(w.ceo_user), app.state.clock.now()).await.unwrap();
+    let settings = mandate::notify::model::settings(app.db(), w.org, mandate::ids::UserId(w.ceo_user), Role::Executive).await.unwrap();
     assert_eq!((settings.digest, settings.reminders), (mandate::notify::model::Digest::Off, false));
 
     // A week later: the CEO gets nothing; the ISMS lead their daily digest again.
@@ -165,12 +165,17 @@ async fn without_smtp_messages_wait_in_the_outbox_for_owners(db: PgPool) {
     let mut o = app.signed_in(w.owner, Some(w.org)).await;
     let page = o.get("/outbox").await;
     assert!(page.body.contains("leadership security this week") && page.body.contains("No mail server is set up"), "{}", page.body);
-    let token = mandate::notify::model::settings(app.db(), w.org, mandate::ids::UserId(w.ceo_user), app.state.clock.now()).await.unwrap().unsubscribe_token;
+    let token = mandate::notify::model::settings(app.db(), w.org, mandate::ids::UserId(w.ceo_user), Role::Executive).await.unwrap().unsubscribe_token;
     assert!(!page.body.contains(&token), "an owner never reads a member's own unsubscribe link");
-    // Members set their own rhythm.
+    // Members set their own rhythm; reading the settings page writes nothing.
     let mut s = app.signed_in(w.sam, Some(w.org)).await;
+    let count = || async { sqlx::query_scalar::<_, i64>("SELECT count(*) FROM notification_settings").fetch_one(app.db()).await.unwrap() };
+    sqlx::query("DELETE FROM notification_settings WHERE user_id = $1").bind(w.sam).execute(app.db()).await.unwrap();
+    let before = count().await;
+    assert!(s.get("/settings/notifications").await.has("#digest-off[checked]"), "a contributor's default: no digest");
+    assert_eq!(count().await, before, "a GET changes nothing");
     assert_eq!(s.post("/settings/notifications", &[("digest", "daily")]).await.status, 303);
-    let mine = mandate::notify::model::settings(app.db(), w.org, mandate::ids::UserId(w.sam), app.state.clock.now()).await.unwrap();
+    let mine = mandate::notify::model::settings(app.db(), w.org, mandate::ids::UserId(w.sam), Role::Contributor).await.unwrap();
     assert_eq!((mine.digest, mine.reminders), (mandate::notify::model::Digest::Daily, false));
 }
 
@@ -199,4 +204,55 @@ async fn a_failed_send_is_retried_later_and_an_interrupted_one_never_again(db: P
     assert_eq!(claimed.len() as u64, planned - 1, "the interrupted one is left out");
     let uncertain: i64 = sqlx::query_scalar("SELECT count(*) FROM outbox WHERE status = 'uncertain'").fetch_one(app.db()).await.unwrap();
     assert_eq!(uncertain, 1);
+}
+
+#[sqlx::test]
+async fn a_campaign_to_five_thousand_people_is_one_action_with_its_progress_shown(db: PgPool) {
+    use mandate::policies::versions::model::{Bump, PolicyKind};
+    let smtp = Smtp::start().await;
+    let app = TestApp::with_config(db, |c| c.smtp = Some(SmtpConfig { url: format!("smtp://127.0.0.1:{}", smtp.port), from: "Mandate <grc@acme.example>".into() })).await;
+    let owner = app.user("owner@acme.example", "Olu Owner").await;
+    let org = app.org("Acme", owner).await;
+    sqlx::query(
+        "INSERT INTO people (id, org_id, name, email, kind, created_at, updated_at)
+         SELECT gen_random_uuid(), $1, 'Person ' || n, 'person' || n || '@acme.example', 'employee', $2, $2 FROM generate_series(1, 5000) n",
+    )
+    .bind(org)
+    .bind(app.state.clock.now())
+    .execute(app.db())
+    .await
+    .unwrap();
+    let policy = app.policy(org, "Acceptable use", PolicyKind::AcceptableUse, false).await;
+    let v = app.draft(org, policy, "# Use", None, Bump::Major).await;
+    app.sign(org, v, owner, true).await;
+    let mut c = app.signed_in(owner, Some(org)).await;
+
+    // One action: 5,000 personal links, their e-mails queued, the page small.
+    let res = c.post(&format!("/policies/versions/{v}/campaigns"), &[("send", "on")]).await;
+    assert_eq!(res.status, 200);
+    assert!(res.body.contains("These 5000 personal links are shown only now") && res.body.contains("5000 e-mails are on the way"), "{}", &res.body[..2000.min(res.body.len())]);
+    assert_eq!(res.texts("main table tbody tr").len(), 50, "the first 50 on the page");
+    assert!(res.body.len() < 150_000, "{} bytes", res.body.len());
+    // Every link, once, as CSV.
+    let form = res.html().select(&scraper::Selector::parse("form[action^='/link-exports/']").unwrap()).next().unwrap().value().attr("action").unwrap().to_string();
+    let csv = c.post(&form, &[]).await;
+    assert_eq!(csv.status, 200);
+    assert!(csv.header("content-disposition").contains("links-acceptable-use-v1.0.csv"), "{}", csv.header("content-disposition"));
+    assert_eq!(csv.body.lines().count(), 5001);
+    assert!(csv.body.lines().nth(1).unwrap().contains("/ack/"));
+    assert_eq!(c.post(&form, &[]).await.status, 404, "once");
+
+    // The campaign page shows the e-mails going out.
+    let campaign: Uuid = sqlx::query_scalar("SELECT id FROM ack_campaigns WHERE org_id = $1").bind(org).fetch_one(app.db()).await.unwrap();
+    assert!(c.get(&format!("/campaigns/{campaign}")).await.texts("#mail-progress").concat().contains("0 of 5000 personal links e-mailed, 5000 on the way"));
+    assert_eq!(mandate::notify::send_due(&app.state).await.unwrap(), 100, "one batch");
+    let progress = c.get(&format!("/campaigns/{campaign}")).await.texts("#mail-progress").concat();
+    assert!(progress.contains("100 of 5000 personal links e-mailed, 4900 on the way"), "{progress}");
+    assert_eq!(smtp.messages().len(), 100);
+    let mail = smtp.messages().remove(0);
+    assert!(mail.contains("Please read and acknowledge: Acceptable use") && mail.contains("/ack/") && !mail.contains("List-Unsubscribe"), "{mail}");
+    // An owner reading the outbox never sees a person's own link.
+    let outbox = c.get("/outbox").await;
+    let bodies = outbox.texts("main pre").join("\n");
+    assert!(bodies.contains("[the recipient's personal link]") && !outbox.body.contains("/ack/"), "{bodies}");
 }

@@ -249,7 +249,8 @@ async fn show(state: &AppState, me: &Member, decision: Option<Decision>, form: D
 }
 
 /// What a link may fill in beforehand (a finding's fix): the member of top
-/// management who decided (the decision then defaults to approved, today).
+/// management who decides. The outcome and its day stay for the one who
+/// records it to enter: Mandate never proposes an approval.
 #[derive(Deserialize, Default)]
 pub struct Prefill {
     decided_by: Option<String>,
@@ -259,8 +260,6 @@ async fn new_page(State(state): State<AppState>, me: Member, axum::extract::Quer
     let mut form = DecisionForm { what: DecisionWhat::Budget.as_str().into(), decision: Outcome::Pending.as_str().into(), ..Default::default() };
     if let Some(by) = pre.decided_by.filter(|b| !b.is_empty()) {
         form.decided_by = by;
-        form.decision = Outcome::Approved.as_str().into();
-        form.decided_on = state.clock.now().date_naive().to_string();
     }
     show(&state, &me, None, form, FieldErrors::default()).await
 }

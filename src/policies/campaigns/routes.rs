@@ -21,6 +21,7 @@ use serde::Deserialize;
 pub fn routes(r: Routes) -> Routes {
     use crate::auth::policy::{Access::Can, Action::*};
     r.post("/policies/versions/{id}/campaigns", Can(ManagePolicies), start_campaign)
+        .post("/link-exports/{id}/download", Can(ManagePolicies), download_links)
         .get("/campaigns/{id}", Can(ViewPolicies), campaign_page)
         .get("/campaigns/{id}/csv", Can(ViewPolicies), campaign_csv)
         .post("/campaigns/{id}/reminders", Can(ManagePolicies), reminders)
@@ -33,11 +34,21 @@ pub fn routes(r: Routes) -> Routes {
 struct LinksPage {
     layout: Layout,
     campaign: Campaign,
+    /// The first links (all of them when there are few).
     links: Vec<(IssuedLink, String)>,
-    emailed: Option<(usize, usize)>,
+    /// How many were issued.
+    total: usize,
+    /// E-mails written to the outbox, to go out in the background.
+    emailed: Option<u64>,
     reminder: bool,
+    /// Every link as text to copy, when there are few.
     all_links: String,
+    /// The CSV of every link, to download once within the hour.
+    export: Option<uuid::Uuid>,
 }
+
+/// Links a page lists; more are in the CSV.
+const LINKS_SHOWN: usize = 50;
 
 impl LinksPage {
     fn mailto(&self, l: &IssuedLink, url: &str) -> String {
@@ -60,43 +71,85 @@ struct CampaignForm {
     send: Option<String>,
 }
 
-/// Issues links to `people`, e-mails them when asked and possible, and shows them once.
+/// Issues links to `people` (thousands in one go), writes their e-mails to
+/// the outbox when asked and a mail server is set up (they go out in the
+/// background; the campaign page shows how many did), keeps them as a CSV
+/// for one download within the hour, and shows the first ones once.
 async fn links_response(state: &AppState, me: &Member, campaign: Campaign, people: &[&Standing], send: bool, reminder: bool) -> AppResult<Response> {
+    use crate::notify::model::{self as notify, Kind, NewMessage};
+    let now = state.clock.now();
     let mut tx = state.db.begin().await?;
-    let issued = acks::issue_links(&mut tx, &me.actor(), state.clock.now(), me.org_id, campaign.id, people).await?;
-    tx.commit().await?;
-    let links: Vec<(IssuedLink, String)> = issued.into_iter().map(|l| {
-        let url = state.config.link(&format!("/ack/{}", l.token));
-        (l, url)
-    }).collect();
-    let emailed = match (&state.mailer, send) {
-        (Some(mailer), true) => {
-            let mut sent = 0;
-            for (l, url) in &links {
-                let subject = format!("Please read and acknowledge: {} v{}", campaign.policy_title, campaign.number());
-                let body = format!(
+    let issued = acks::issue_links(&mut tx, &me.actor(), now, me.org_id, campaign.id, people).await?;
+    let mut links: Vec<(IssuedLink, String)> = issued
+        .into_iter()
+        .map(|l| {
+            let url = state.config.link(&format!("/ack/{}", l.token));
+            (l, url)
+        })
+        .collect();
+    let emailed = if send && state.mailer.is_some() && !links.is_empty() {
+        let subject = format!("Please read and acknowledge: {} v{}", campaign.policy_title, campaign.number());
+        let messages: Vec<NewMessage> = links
+            .iter()
+            .map(|(l, url)| NewMessage {
+                user_id: None,
+                campaign_id: Some(campaign.id),
+                to_email: l.email.clone(),
+                kind: Kind::Link,
+                dedupe_key: format!("link:{}:{}:{}", campaign.id, l.person_id, now.timestamp_micros()),
+                subject: subject.clone(),
+                body: format!(
                     "Hello {},\n\n{} asks you to read {} (version {}) and confirm that you will follow it. No account is needed:\n\n{url}\n\nThe link is personal and works for {} days.\n",
-                    l.name, me.org_name, campaign.policy_title, campaign.number(), acks::LINK_DAYS
-                );
-                match mailer.send(&l.email, &subject, &body).await {
-                    Ok(()) => sent += 1,
-                    Err(e) => tracing::warn!(request_id = %me.visitor.request_id, "acknowledgement e-mail to a person failed: {e:#}"),
-                }
-            }
-            Some((sent, links.len()))
-        }
-        _ => None,
+                    l.name,
+                    me.org_name,
+                    campaign.policy_title,
+                    campaign.number(),
+                    acks::LINK_DAYS
+                ),
+            })
+            .collect();
+        Some(notify::enqueue(&mut tx, me.org_id, now, &messages).await?)
+    } else {
+        None
     };
-    let all_links = links.iter().map(|(l, url)| format!("{} <{}>: {url}", l.name, l.email)).collect::<Vec<_>>().join("\n");
+    let export = if links.is_empty() {
+        None
+    } else {
+        let mut body = csv::row(&["name", "email", "personal_link", "expires_in_days"]);
+        for (l, url) in &links {
+            body.push_str(&csv::row(&[l.name.clone(), l.email.clone(), url.clone(), acks::LINK_DAYS.to_string()]));
+        }
+        let filename = format!("links-{}-v{}.csv", campaign.policy_title.to_lowercase().replace(|c: char| !c.is_alphanumeric(), "-"), campaign.number());
+        Some(notify::save_export(&mut tx, me.org_id, me.user_id, campaign.id, &filename, &body, now).await?)
+    };
+    tx.commit().await?;
+    let total = links.len();
+    let all_links = if total <= LINKS_SHOWN { links.iter().map(|(l, url)| format!("{} <{}>: {url}", l.name, l.email)).collect::<Vec<_>>().join("\n") } else { String::new() };
+    links.truncate(LINKS_SHOWN);
     let page = LinksPage {
         layout: Layout::build(&state.db, &me.visitor, format!("Links for {}", campaign.policy_title)).await?,
         campaign,
         links,
+        total,
         emailed,
         reminder,
         all_links,
+        export,
     };
     Ok(page.into_response())
+}
+
+/// The issued links as CSV: for the member who issued them, once, within the hour.
+async fn download_links(State(state): State<AppState>, me: Member, crate::web::Id(id): crate::web::Id<uuid::Uuid>) -> AppResult<Response> {
+    let now = state.clock.now();
+    let mut tx = state.db.begin().await?;
+    // Downloaded already, expired, someone else's or another organisation's: not found alike.
+    let Some((filename, body, campaign)) = crate::notify::model::take_export(&mut tx, me.org_id, me.user_id, id, now).await? else {
+        return Err(AppError::NotFound);
+    };
+    crate::audit::record(&mut tx, &me.actor(), now, "campaign.links_downloaded", "campaign", campaign, serde_json::json!({"file": filename})).await?;
+    tx.commit().await?;
+    Ok(csv::attachment(&filename, body))
 }
 
 async fn start_campaign(State(state): State<AppState>, me: Member, Id(id): Id<VersionId>, Form(form): Form<CampaignForm>) -> AppResult<Response> {
@@ -127,6 +180,8 @@ struct CampaignPage {
     progress: Progress,
     can_manage: bool,
     smtp: bool,
+    /// The campaign's e-mails: waiting, sent, not sent.
+    mail: crate::notify::model::MailProgress,
 }
 
 async fn campaign_data(state: &AppState, me: &Member, id: CampaignId) -> AppResult<(Campaign, Vec<Standing>)> {
@@ -144,6 +199,7 @@ async fn campaign_page(State(state): State<AppState>, me: Member, Id(id): Id<Cam
         campaign,
         can_manage: me.can(Action::ManagePolicies),
         smtp: state.mailer.is_some(),
+        mail: crate::notify::model::campaign_mail(&state.db, me.org_id, id).await?,
     })
 }
 

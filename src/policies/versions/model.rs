@@ -450,7 +450,8 @@ pub struct Draft {
 }
 
 /// A member of top management who can sign: on the roster, in office, with
-/// an account the roster confirmed to act for them.
+/// an account the roster confirmed to act for them, active in a role that
+/// signs (owner or executive).
 #[derive(Debug, Clone)]
 pub struct SignerChoice {
     pub id: PersonId,
@@ -463,7 +464,8 @@ pub async fn signers(db: impl sqlx::PgExecutor<'_>, org_id: OrgId, today: NaiveD
     Ok(sqlx::query_as!(
         SignerChoice,
         r#"SELECT p.id AS "id: PersonId", p.name, p.job_title FROM people p
-            WHERE p.org_id = $1 AND p.top_management AND p.acting_user_id IS NOT NULL AND (p.end_date IS NULL OR p.end_date > $2)
+             JOIN memberships m ON m.org_id = p.org_id AND m.user_id = p.acting_user_id AND m.disabled_at IS NULL AND m.role IN ('owner', 'executive')
+            WHERE p.org_id = $1 AND p.top_management AND (p.end_date IS NULL OR p.end_date > $2)
             ORDER BY p.name"#,
         org_id.0,
         today,
