@@ -509,19 +509,7 @@ mod tests {
     use super::*;
 
     fn gap(rule: &'static str, severity: Severity) -> Gap {
-        Gap {
-            rule,
-            subject: String::new(),
-            title: format!("{rule} fires"),
-            requirements: vec!["5.3(b)".into()],
-            severity,
-            grade: String::new(),
-            why: "",
-            affected: vec![],
-            affected_total: 0,
-            fix_href: "/gaps".into(),
-            fix_label: "Fix",
-        }
+        Gap::example(rule, severity, &format!("{rule} fires"))
     }
 
     fn tracked(rule: &str, status: FindingStatus, until: Option<NaiveDate>) -> Tracked {

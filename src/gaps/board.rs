@@ -182,19 +182,7 @@ mod verdict_tests {
     use super::*;
 
     fn gap(severity: Severity, title: &str) -> Gap {
-        Gap {
-            rule: "x",
-            subject: String::new(),
-            title: title.into(),
-            requirements: vec![],
-            severity,
-            grade: String::new(),
-            why: "",
-            affected: vec![],
-            affected_total: 0,
-            fix_href: "/gaps".into(),
-            fix_label: "Fix",
-        }
+        Gap::example("x", severity, title)
     }
 
     #[test]

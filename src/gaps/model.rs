@@ -89,6 +89,26 @@ impl Gap {
     }
 }
 
+#[cfg(test)]
+impl Gap {
+    /// A gap for unit tests: `rule` at `severity`, titled `title`.
+    pub fn example(rule: &'static str, severity: Severity, title: &str) -> Gap {
+        Gap {
+            rule,
+            subject: String::new(),
+            title: title.into(),
+            requirements: vec!["5.3(b)".into()],
+            severity,
+            grade: String::new(),
+            why: "",
+            affected: vec![],
+            affected_total: 0,
+            fix_href: "/gaps".into(),
+            fix_label: "Fix",
+        }
+    }
+}
+
 /// Gaps counted by severity.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct Counts {

@@ -84,8 +84,9 @@ async fn start_server_with(db: PgPool, demo: bool) -> (SocketAddr, Vec<mandate::
         Vec::new()
     };
     let state = AppState { db, config: Arc::new(config), clock: Arc::new(SystemClock), mailer, store, gaps: Default::default() };
-    // Like `mandate serve`: a worker makes the evidence bundles.
+    // Like `mandate serve`: a worker makes the evidence bundles, another follows findings up.
     mandate::bundles::jobs::spawn_worker(state.clone());
+    mandate::findings::spawn_worker(state.clone());
     tokio::spawn(async move {
         axum::serve(listener, app::router(state).into_make_service_with_connect_info::<SocketAddr>()).await.unwrap();
     });

@@ -16,6 +16,29 @@ async fn sync(app: &TestApp, org: OrgId) -> findings::Synced {
     mandate::findings::sync_org(&app.state, org).await.unwrap()
 }
 
+/// Acme with an owner, an ISMS lead, a contributor and an auditor, its findings followed up.
+struct Team {
+    app: TestApp,
+    org: OrgId,
+    lead: uuid::Uuid,
+    sam: uuid::Uuid,
+    audrey: uuid::Uuid,
+}
+
+async fn team(db: PgPool) -> Team {
+    let app = TestApp::new(db).await;
+    let owner = app.user("owner@acme.example", "Olu Owner").await;
+    let org = app.org("Acme", owner).await;
+    let lead = app.user("lead@acme.example", "Lee Lead").await;
+    app.member(org, lead, Role::IsmsLead).await;
+    let sam = app.user("sam@acme.example", "Sam Contributor").await;
+    app.member(org, sam, Role::Contributor).await;
+    let audrey = app.user("audrey@acme.example", "Audrey Auditor").await;
+    app.member(org, audrey, Role::Auditor).await;
+    sync(&app, org).await;
+    Team { app, org, lead, sam, audrey }
+}
+
 #[sqlx::test]
 async fn a_finding_resolves_when_its_rule_stops_firing_and_reopens_when_it_fires_again(db: PgPool) {
     let app = TestApp::new(db).await;
@@ -78,16 +101,7 @@ async fn a_finding_resolves_when_its_rule_stops_firing_and_reopens_when_it_fires
 
 #[sqlx::test]
 async fn people_write_down_the_cause_and_action_and_only_managers_hand_it_over(db: PgPool) {
-    let app = TestApp::new(db).await;
-    let owner = app.user("owner@acme.example", "Olu Owner").await;
-    let org = app.org("Acme", owner).await;
-    let lead = app.user("lead@acme.example", "Lee Lead").await;
-    app.member(org, lead, Role::IsmsLead).await;
-    let sam = app.user("sam@acme.example", "Sam Contributor").await;
-    app.member(org, sam, Role::Contributor).await;
-    let audrey = app.user("audrey@acme.example", "Audrey Auditor").await;
-    app.member(org, audrey, Role::Auditor).await;
-    sync(&app, org).await;
+    let Team { app, org, lead, sam, audrey, .. } = team(db).await;
     let f = tracked(&app, org, "reporting_unassigned").await;
     let path = format!("/findings/{}", f.id);
 
@@ -107,6 +121,9 @@ async fn people_write_down_the_cause_and_action_and_only_managers_hand_it_over(d
     assert_eq!(s.post(&path, &[("owner_id", &lead.to_string()), ("due_on", "2026-12-15")]).await.status, 403);
     let mut a = app.signed_in(audrey, Some(org)).await;
     assert_eq!(a.post(&path, &[("cause", "x")]).await.status, 403);
+    // The fix opens a form only those who keep the records use: the auditor reads, without the button.
+    assert!(!a.get(&path).await.has("section[aria-labelledby='now-h'] a.button"));
+    assert!(l.get(&path).await.has("section[aria-labelledby='now-h'] a.button"));
     let f = tracked(&app, org, "reporting_unassigned").await;
     assert_eq!(f.owner_name.as_deref(), Some("Sam Contributor"));
     assert_eq!(f.cause, "The role was never defined.");
@@ -254,16 +271,7 @@ async fn a_bundle_states_each_finding_as_it_stood_on_its_day(db: PgPool) {
 
 #[sqlx::test]
 async fn each_role_lands_on_its_own_work(db: PgPool) {
-    let app = TestApp::new(db).await;
-    let owner = app.user("owner@acme.example", "Olu Owner").await;
-    let org = app.org("Acme", owner).await;
-    let lead = app.user("lead@acme.example", "Lee Lead").await;
-    app.member(org, lead, Role::IsmsLead).await;
-    let sam = app.user("sam@acme.example", "Sam Contributor").await;
-    app.member(org, sam, Role::Contributor).await;
-    let audrey = app.user("audrey@acme.example", "Audrey Auditor").await;
-    app.member(org, audrey, Role::Auditor).await;
-    sync(&app, org).await;
+    let Team { app, org, lead, sam, audrey, .. } = team(db).await;
     let today = app.state.clock.now().date_naive();
     let reporting = tracked(&app, org, "reporting_unassigned").await;
     let conformance = tracked(&app, org, "conformance_unassigned").await;
