@@ -62,7 +62,6 @@ struct DashboardPage {
     can_invite: bool,
     can_see_log: bool,
     missing_roles: Vec<&'static str>,
-    waiting: crate::leadership::WaitingFor,
     /// Top-management changes this member may confirm or refuse.
     roster: Vec<crate::people::roster::model::ChangeRow>,
     /// The directory entry with this member's address, not yet claimed.
@@ -122,7 +121,6 @@ async fn dashboard(State(state): State<AppState>, member: Member) -> AppResult<D
         .filter(|r| count_of(*r) == 0)
         .map(Role::label)
         .collect();
-    let waiting = crate::leadership::waiting_for(&state.db, member.org_id, member.user_id).await?;
     let roster = roster_to_decide(&state, &member, now.date_naive()).await?;
     let claim = if crate::auth::policy::may_act_as_person(member.role, true) {
         crate::people::model::unclaimed_entry(&state.db, member.org_id, member.user_id, &member.email).await?
@@ -170,7 +168,6 @@ async fn dashboard(State(state): State<AppState>, member: Member) -> AppResult<D
         roster,
         claim,
         unconfirmed_leader,
-        waiting,
         today: now.date_naive(),
         layout: Layout::build(&state.db, &member.visitor, format!("{} — home", member.org_name)).await?,
         can_invite: member.can(Action::InviteMember),

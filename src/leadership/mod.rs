@@ -37,7 +37,7 @@ pub mod objectives;
 use crate::audit::Actor;
 use crate::auth::session::{Flash, Member};
 use crate::error::{AppError, AppResult};
-use crate::ids::{OrgId, PersonId, UserId};
+use crate::ids::{OrgId, PersonId};
 use crate::state::AppState;
 use crate::web::routes::Routes;
 use crate::web::{FieldErrors, Id, PathId, csv, redirect_with};
@@ -106,24 +106,6 @@ pub async fn check_people(conn: &mut PgConnection, org_id: OrgId, ids: &[PersonI
 /// Everyone's name by id, for lists and exports that name several people per row.
 pub async fn person_names(db: &PgPool, org_id: OrgId) -> AppResult<HashMap<PersonId, String>> {
     Ok(sqlx::query!(r#"SELECT id AS "id: PersonId", name FROM people WHERE org_id = $1"#, org_id.0).fetch_all(db).await?.into_iter().map(|r| (r.id, r.name)).collect())
-}
-
-/// What leadership work waits for one member, as the person they are in
-/// the directory: asks to answer and minutes to sign off as chair.
-pub struct WaitingFor {
-    pub asks: Vec<asks::Ask>,
-    pub sign_offs: Vec<meetings::Meeting>,
-}
-
-impl WaitingFor {
-    pub fn is_empty(&self) -> bool {
-        self.asks.is_empty() && self.sign_offs.is_empty()
-    }
-}
-
-/// Two queries, whatever the number of records.
-pub async fn waiting_for(db: &PgPool, org_id: OrgId, user_id: UserId) -> AppResult<WaitingFor> {
-    Ok(WaitingFor { asks: asks::open_for_user(db, org_id, user_id).await?, sign_offs: meetings::to_sign_by_user(db, org_id, user_id).await? })
 }
 
 // ---------- what the record pages share ----------
