@@ -781,6 +781,20 @@ mod records {
             .map(|(email, module, days)| Completion { module_id: *module, person_id: person(email), completed_on: today - Duration::days(*days), score: Some(80.0 + (*days % 20) as f64), how: None })
             .collect();
         training::record(conn, system, now, org_id, training::RecordSource::Import, &items).await?;
+
+        // A campaign for the yearly awareness training, started ten days
+        // ago: everyone not current got a personal link, and one whose
+        // training was about to lapse has since confirmed through it.
+        use crate::training::campaigns::model as training_campaigns;
+        let module = training::module(&mut *conn, org_id, awareness).await?;
+        let campaign_id = training_campaigns::create(conn, system, ago(10), org_id, &module, Some(today + Duration::days(20))).await?;
+        let campaign = training_campaigns::campaign(&mut *conn, org_id, campaign_id).await?;
+        let standings = training_campaigns::standings(conn, org_id, &module, &campaign, today).await?;
+        let asked: Vec<&training_campaigns::Standing> = standings.iter().filter(|s| !s.done).collect();
+        training_campaigns::issue_links(conn, system, ago(10), org_id, campaign_id, &asked).await?;
+        let tomasz = Actor { org_id: Some(org_id), user_id: None, label: "Tomasz Nowak (personal link)".into(), request_id: "demo".into() };
+        let confirmed = Completion { module_id: awareness, person_id: person("tomasz.nowak@acme.example"), completed_on: today - Duration::days(6), score: None, how: None };
+        training::record(conn, &tomasz, ago(6), org_id, training::RecordSource::Link, &[confirmed]).await?;
         Ok(())
     }
 

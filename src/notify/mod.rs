@@ -14,6 +14,7 @@
 //!
 //! Every message ends with the member's own link to stop them, which also
 //! goes in the List-Unsubscribe header for one-click unsubscribe.
+pub mod links;
 pub mod model;
 pub mod routes;
 
@@ -25,7 +26,9 @@ use chrono::Duration;
 use model::{Digest, Kind, NewMessage, Recipient};
 use std::collections::BTreeSet;
 
-pub use routes::routes;
+pub fn routes(r: crate::web::routes::Routes) -> crate::web::routes::Routes {
+    links::routes(routes::routes(r))
+}
 
 /// How many messages one process claims at a time.
 const SEND_BATCH: i64 = 100;
@@ -61,7 +64,7 @@ pub async fn plan_org(state: &AppState, org_id: OrgId) -> AppResult<u64> {
                 let period = if r.digest == Digest::Daily { "today" } else { "this week" };
                 messages.push(NewMessage {
                     user_id: Some(r.user_id),
-                    campaign_id: None,
+                    campaign: None,
                     to_email: r.email.clone(),
                     kind: Kind::Digest,
                     dedupe_key: key,
@@ -87,7 +90,7 @@ pub async fn plan_org(state: &AppState, org_id: OrgId) -> AppResult<u64> {
             );
             messages.push(NewMessage {
                 user_id: Some(r.user_id),
-                campaign_id: None,
+                campaign: None,
                 to_email: r.email.clone(),
                 kind: Kind::Reminder,
                 dedupe_key: format!("reminder:{}:{}:{}:{}", d.kind, d.id, d.due_on, r.user_id),

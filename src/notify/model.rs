@@ -4,7 +4,7 @@
 use crate::audit::{self, Actor};
 use crate::auth::policy::Role;
 use crate::error::AppResult;
-use crate::ids::{CampaignId, OrgId, UserId};
+use crate::ids::{CampaignId, OrgId, TrainingCampaignId, UserId};
 use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
 use serde_json::json;
 use sqlx::{PgConnection, PgPool};
@@ -24,8 +24,54 @@ crate::text_enum! {
     pub enum Kind {
         Digest = "digest" => "Digest",
         Reminder = "reminder" => "Reminder",
-        /// A personal acknowledgement link, sent for a campaign.
+        /// A personal link, sent for an acknowledgement or training campaign.
         Link = "link" => "Personal link",
+    }
+}
+
+/// The campaign personal links were issued for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CampaignRef {
+    /// Acknowledging a policy version.
+    Ack(CampaignId),
+    /// Confirming a training module's completion.
+    Training(TrainingCampaignId),
+}
+
+impl CampaignRef {
+    fn ack(self) -> Option<Uuid> {
+        match self {
+            CampaignRef::Ack(c) => Some(c.0),
+            CampaignRef::Training(_) => None,
+        }
+    }
+    fn training(self) -> Option<Uuid> {
+        match self {
+            CampaignRef::Training(c) => Some(c.0),
+            CampaignRef::Ack(_) => None,
+        }
+    }
+    /// From the pair of columns that name one of them.
+    fn from_columns(ack: Option<Uuid>, training: Option<Uuid>) -> Option<CampaignRef> {
+        match (ack, training) {
+            (Some(a), _) => Some(CampaignRef::Ack(CampaignId(a))),
+            (None, Some(t)) => Some(CampaignRef::Training(TrainingCampaignId(t))),
+            (None, None) => None,
+        }
+    }
+    /// Its page.
+    pub fn href(self) -> String {
+        match self {
+            CampaignRef::Ack(c) => format!("/campaigns/{c}"),
+            CampaignRef::Training(c) => format!("/training/campaigns/{c}"),
+        }
+    }
+    /// How the audit log names it: (entity, id).
+    pub fn entity(self) -> (&'static str, Uuid) {
+        match self {
+            CampaignRef::Ack(c) => ("campaign", c.0),
+            CampaignRef::Training(c) => ("training_campaign", c.0),
+        }
     }
 }
 
@@ -162,7 +208,7 @@ pub struct NewMessage {
     /// The member it is for (none for a personal link to someone without an account).
     pub user_id: Option<UserId>,
     /// The campaign a personal link belongs to.
-    pub campaign_id: Option<CampaignId>,
+    pub campaign: Option<CampaignRef>,
     pub to_email: String,
     pub kind: Kind,
     pub dedupe_key: String,
@@ -175,8 +221,8 @@ pub async fn enqueue(conn: &mut PgConnection, org_id: OrgId, now: DateTime<Utc>,
     let mut n = 0;
     for m in messages {
         n += sqlx::query!(
-            "INSERT INTO outbox (id, org_id, user_id, to_email, kind, dedupe_key, subject, body, status, next_attempt_at, created_at, campaign_id)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'queued', $9, $9, $10) ON CONFLICT (org_id, dedupe_key) DO NOTHING",
+            "INSERT INTO outbox (id, org_id, user_id, to_email, kind, dedupe_key, subject, body, status, next_attempt_at, created_at, campaign_id, training_campaign_id)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'queued', $9, $9, $10, $11) ON CONFLICT (org_id, dedupe_key) DO NOTHING",
             Uuid::new_v4(),
             org_id.0,
             m.user_id.map(|u| u.0),
@@ -186,7 +232,8 @@ pub async fn enqueue(conn: &mut PgConnection, org_id: OrgId, now: DateTime<Utc>,
             m.subject,
             m.body,
             now,
-            m.campaign_id.map(|c| c.0),
+            m.campaign.and_then(CampaignRef::ack),
+            m.campaign.and_then(CampaignRef::training),
         )
         .execute(&mut *conn)
         .await?
@@ -218,7 +265,7 @@ impl Message {
             .map(|l| {
                 if l.contains("/unsubscribe/") {
                     "[the recipient's own link to stop these e-mails]"
-                } else if l.contains("/ack/") {
+                } else if l.contains("/ack/") || l.contains("/training-link/") {
                     "[the recipient's personal link]"
                 } else {
                     l
@@ -323,13 +370,14 @@ impl MailProgress {
 }
 
 /// The e-mails of one campaign, counted by where they stand.
-pub async fn campaign_mail(db: &PgPool, org_id: OrgId, campaign_id: CampaignId) -> AppResult<MailProgress> {
+pub async fn campaign_mail(db: &PgPool, org_id: OrgId, campaign: CampaignRef) -> AppResult<MailProgress> {
     let r = sqlx::query!(
         r#"SELECT count(*) FILTER (WHERE status IN ('queued', 'sending')) AS "waiting!", count(*) FILTER (WHERE status = 'sent') AS "sent!",
                   count(*) FILTER (WHERE status IN ('held', 'uncertain')) AS "not_sent!"
-             FROM outbox WHERE org_id = $1 AND campaign_id = $2"#,
+             FROM outbox WHERE org_id = $1 AND (campaign_id = $2 OR training_campaign_id = $3)"#,
         org_id.0,
-        campaign_id.0
+        campaign.ack(),
+        campaign.training(),
     )
     .fetch_one(db)
     .await?;
@@ -342,14 +390,16 @@ pub async fn campaign_mail(db: &PgPool, org_id: OrgId, campaign_id: CampaignId) 
 pub const EXPORT_MINUTES: i64 = 60;
 
 /// Keeps issued links as a CSV for their issuer to download once.
-pub async fn save_export(conn: &mut PgConnection, org_id: OrgId, by: UserId, campaign_id: CampaignId, filename: &str, body: &str, now: DateTime<Utc>) -> AppResult<Uuid> {
+pub async fn save_export(conn: &mut PgConnection, org_id: OrgId, by: UserId, campaign: CampaignRef, filename: &str, body: &str, now: DateTime<Utc>) -> AppResult<Uuid> {
     let id = Uuid::new_v4();
     sqlx::query!(
-        "INSERT INTO link_exports (id, org_id, created_by, campaign_id, filename, body, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        "INSERT INTO link_exports (id, org_id, created_by, campaign_id, training_campaign_id, filename, body, created_at, expires_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
         id,
         org_id.0,
         by.0,
-        campaign_id.0,
+        campaign.ack(),
+        campaign.training(),
         filename,
         body,
         now,
@@ -361,10 +411,10 @@ pub async fn save_export(conn: &mut PgConnection, org_id: OrgId, by: UserId, cam
 }
 
 /// Takes the export for download: only its issuer, once, within the hour.
-pub async fn take_export(conn: &mut PgConnection, org_id: OrgId, by: UserId, id: Uuid, now: DateTime<Utc>) -> AppResult<Option<(String, String, CampaignId)>> {
+pub async fn take_export(conn: &mut PgConnection, org_id: OrgId, by: UserId, id: Uuid, now: DateTime<Utc>) -> AppResult<Option<(String, String, CampaignRef)>> {
     let row = sqlx::query!(
         r#"DELETE FROM link_exports WHERE org_id = $1 AND id = $2 AND created_by = $3 AND expires_at > $4
-           RETURNING filename, body, campaign_id AS "campaign_id: CampaignId""#,
+           RETURNING filename, body, campaign_id, training_campaign_id"#,
         org_id.0,
         id,
         by.0,
@@ -372,7 +422,7 @@ pub async fn take_export(conn: &mut PgConnection, org_id: OrgId, by: UserId, id:
     )
     .fetch_optional(conn)
     .await?;
-    Ok(row.map(|r| (r.filename, r.body, r.campaign_id)))
+    Ok(row.and_then(|r| Some((r.filename, r.body, CampaignRef::from_columns(r.campaign_id, r.training_campaign_id)?))))
 }
 
 /// Drops exports nobody downloaded in time.
@@ -525,13 +575,13 @@ mod tests {
     }
 
     #[test]
-    fn others_never_read_a_members_unsubscribe_link() {
+    fn others_never_read_a_members_unsubscribe_link_or_anyones_personal_link() {
         let m = Message {
             id: Uuid::nil(),
             to_email: "a@b".into(),
             kind: Kind::Digest,
             subject: "s".into(),
-            body: "Hello\nStop: http://x/unsubscribe/secret\nBye".into(),
+            body: "Hello\nStop: http://x/unsubscribe/secret\nRead: http://x/ack/secret2\nConfirm: http://x/training-link/secret3\nBye".into(),
             status: Status::Held,
             attempts: 0,
             last_error: None,

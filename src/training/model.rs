@@ -25,6 +25,8 @@ crate::text_enum! {
     pub enum RecordSource {
         Manual = "manual" => "Recorded by hand",
         Import = "import" => "Imported from a file",
+        /// The person confirmed it through a personal link of a training campaign.
+        Link = "link" => "Confirmed through a personal link",
     }
 }
 
@@ -111,7 +113,7 @@ pub async fn modules(db: impl sqlx::PgExecutor<'_>, org_id: OrgId) -> AppResult<
     Ok(modules!(["ORDER BY kind, lower(title)"], org_id.0).fetch_all(db).await?)
 }
 
-pub async fn module(db: &PgPool, org_id: OrgId, id: ModuleId) -> AppResult<Module> {
+pub async fn module(db: impl sqlx::PgExecutor<'_>, org_id: OrgId, id: ModuleId) -> AppResult<Module> {
     modules!(["AND id = $2"], org_id.0, id.0).fetch_optional(db).await?.ok_or(AppError::NotFound)
 }
 
@@ -224,9 +226,9 @@ pub struct Standing {
 }
 
 impl Standing {
-    /// How the last completion reached Mandate, in words (empty when nobody entered it).
+    /// How the last completion reached Mandate, in words (empty when entered by hand).
     pub fn recorded_words(&self) -> String {
-        crate::imports::recorded_words(self.how, self.recorded_account.as_deref(), self.recorded_at)
+        recorded_words(self.source, self.how, self.recorded_account.as_deref(), self.recorded_at)
     }
     pub fn status(&self, validity_months: i32, today: NaiveDate) -> Status {
         status(self.completed_on, validity_months, today)
@@ -245,7 +247,7 @@ impl Standing {
 
 /// Everyone a module is for (current staff), with their last completion:
 /// one query for any number of people.
-pub async fn standings(db: &PgPool, org_id: OrgId, module_id: ModuleId, today: NaiveDate) -> AppResult<Vec<Standing>> {
+pub async fn standings(db: impl sqlx::PgExecutor<'_>, org_id: OrgId, module_id: ModuleId, today: NaiveDate) -> AppResult<Vec<Standing>> {
     Ok(sqlx::query_as!(
         Standing,
         r#"SELECT p.id AS "person_id: PersonId", p.name, p.email, p.department, m.name AS "manager_name?", p.top_management, p.line_manager,
@@ -278,6 +280,7 @@ pub struct OfPerson {
     pub module_title: String,
     pub completed_on: NaiveDate,
     pub score: Option<f64>,
+    pub source: RecordSource,
     pub how: Option<crate::imports::How>,
     pub recorded_account: Option<String>,
     pub recorded_at: Option<DateTime<Utc>>,
@@ -285,7 +288,16 @@ pub struct OfPerson {
 
 impl OfPerson {
     pub fn recorded_words(&self) -> String {
-        crate::imports::recorded_words(self.how, self.recorded_account.as_deref(), self.recorded_at)
+        recorded_words(Some(self.source), self.how, self.recorded_account.as_deref(), self.recorded_at)
+    }
+}
+
+/// How a completion reached Mandate, in words: confirmed by the person
+/// through their link, or given outside Mandate and entered by an account.
+fn recorded_words(source: Option<RecordSource>, how: Option<crate::imports::How>, account: Option<&str>, at: Option<DateTime<Utc>>) -> String {
+    match source {
+        Some(RecordSource::Link) => format!("confirmed by the person through a personal link{}", at.map(|t| format!(" on {}", t.format("%Y-%m-%d"))).unwrap_or_default()),
+        _ => crate::imports::recorded_words(how, account, at),
     }
 }
 
@@ -293,7 +305,7 @@ impl OfPerson {
 pub async fn of_person(db: &PgPool, org_id: OrgId, person_id: PersonId) -> AppResult<Vec<OfPerson>> {
     Ok(sqlx::query_as!(
         OfPerson,
-        r#"SELECT t.id AS "module_id: ModuleId", t.title AS module_title, r.completed_on, r.score::float8 AS score,
+        r#"SELECT t.id AS "module_id: ModuleId", t.title AS module_title, r.completed_on, r.score::float8 AS score, r.source AS "source: RecordSource",
                   r.recorded_how AS "how?: crate::imports::How", u.email AS "recorded_account?", r.recorded_at
              FROM training_records r
              JOIN training_modules t ON t.org_id = r.org_id AND t.id = r.module_id

@@ -179,9 +179,17 @@ struct ModulePage {
     record_errors: FieldErrors,
     can_manage: bool,
     today: NaiveDate,
+    /// Its training campaigns, newest first.
+    campaigns: Vec<super::campaigns::model::Campaign>,
+    /// Mail goes out (a campaign can e-mail its links).
+    smtp: bool,
 }
 
 impl ModulePage {
+    /// Those a new campaign would ask: everyone not current.
+    fn to_ask(&self) -> usize {
+        self.counts.iter().filter(|(st, _)| *st != Status::Current).map(|(_, n)| n).sum()
+    }
     fn status(&self, s: &Standing) -> Status {
         s.status(self.module.validity_months, self.today)
     }
@@ -216,6 +224,8 @@ async fn module_view(state: &AppState, me: &Member, module: Module, form: Module
         audiences: crate::people::audience::module_choices(),
         departments: people::departments(&state.db, me.org_id).await?,
         can_manage: me.can(Action::ManageTraining),
+        campaigns: super::campaigns::model::campaigns_of(&state.db, me.org_id, module.id).await?,
+        smtp: state.mailer.is_some(),
         module,
         leaders,
         others,
@@ -328,6 +338,6 @@ async fn export(State(state): State<AppState>, me: Member, Id(id): Id<ModuleId>)
             s.source.map(|v| v.as_str().to_string()).unwrap_or_default(),
         ]));
     }
-    let name = format!("training-{}-{}.csv", module.title.to_lowercase().replace(|c: char| !c.is_alphanumeric(), "-"), today.format("%Y%m%d"));
+    let name = format!("training-{}-{}.csv", crate::web::slug(&module.title), today.format("%Y%m%d"));
     Ok(csv::attachment(&name, out))
 }

@@ -18,7 +18,6 @@ pub use request::{RequestId, loggable, request_id};
 
 use axum::response::Response;
 
-/// A redirect (303) that shows `flash` on the next page.
 /// A number with its noun, singular or plural as the number wants it:
 /// "1 issue", "3 issues", "0 issues". Pages never write "issue(s)".
 pub fn count(n: impl std::fmt::Display, one: &str, many: &str) -> String {
@@ -26,6 +25,12 @@ pub fn count(n: impl std::fmt::Display, one: &str, many: &str) -> String {
     format!("{n} {}", if n == "1" { one } else { many })
 }
 
+/// A title as part of a file name: "Access control" becomes "access-control".
+pub fn slug(title: &str) -> String {
+    title.to_lowercase().replace(|c: char| !c.is_alphanumeric(), "-")
+}
+
+/// A redirect (303) that shows `flash` on the next page.
 pub fn redirect_with(state: &crate::state::AppState, to: &str, flash: crate::auth::session::Flash) -> Response {
     use axum::response::IntoResponse;
     let mut res = axum::response::Redirect::to(to).into_response();
@@ -61,7 +66,7 @@ path_ids!(
     OrgId, UserId, MembershipId, InvitationId, PersonId, ImportId, RosterChangeId, RoleId, AppointmentId,
     RaciActivityId, RequirementId, EvidenceId, RevisionId, EvidenceRequestId, PolicyId, VersionId, CampaignId,
     AckRequestId, AckId, ModuleId, TrainingRecordId, MeetingId, ActionItemId, DecisionId,
-    CommunicationId, ObjectiveId, AskId, JobId, AddendumId, SignupId, FindingId,
+    CommunicationId, ObjectiveId, AskId, JobId, AddendumId, SignupId, FindingId, TrainingCampaignId,
 );
 
 impl<S: Send + Sync, T: PathId + Send> axum::extract::FromRequestParts<S> for Id<T> {

@@ -12,7 +12,7 @@ use tracing::Instrument;
 pub struct RequestId(pub String);
 
 /// Paths whose last segment is a secret (personal links): logs never see it.
-const SECRET_PATHS: [&str; 6] = ["/invite/", "/accept-role/", "/ack/", "/p/", "/signup/", "/unsubscribe/"];
+const SECRET_PATHS: [&str; 7] = ["/invite/", "/accept-role/", "/ack/", "/training-link/", "/p/", "/signup/", "/unsubscribe/"];
 
 pub fn loggable(path: &str) -> std::borrow::Cow<'_, str> {
     match SECRET_PATHS.iter().find(|p| path.starts_with(*p)) {

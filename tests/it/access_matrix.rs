@@ -258,6 +258,22 @@ const TABLE: &[Row] = &[
                                         Some(["login","404", "404", "403", "403", "403", "404", "orgs"])),
     ("GET",  "/training/modules/{id}/csv",   ["login","200", "200", "200", "200", "200", "200", "orgs"],
                                         Some(["login","404", "404", "404", "404", "404", "404", "orgs"])),
+    // Training campaigns: owners and ISMS leads send them; everyone follows them.
+    ("POST", "/training/modules/{id}/campaigns", ["login","200", "200", "403", "403", "403", "200", "orgs"],
+                                        Some(["login","404", "404", "403", "403", "403", "404", "orgs"])),
+    ("GET",  "/training/campaigns/{id}",     ["login","200", "200", "200", "200", "200", "200", "orgs"],
+                                        Some(["login","404", "404", "404", "404", "404", "404", "orgs"])),
+    ("GET",  "/training/campaigns/{id}/csv", ["login","200", "200", "200", "200", "200", "200", "orgs"],
+                                        Some(["login","404", "404", "404", "404", "404", "404", "orgs"])),
+    ("POST", "/training/campaigns/{id}/reminders", ["login","200", "200", "403", "403", "403", "200", "orgs"],
+                                        Some(["login","404", "404", "403", "403", "403", "404", "orgs"])),
+    // A personal training link works for whoever holds it (its person has confirmed already).
+    ("GET",  "/training-link/{token}",       ["200",  "200", "200", "200", "200", "200", "200", "200"],
+                                        Some(["200",  "200", "200", "200", "200", "200", "200", "200"])),
+    ("POST", "/training-link/{token}",       ["200",  "200", "200", "200", "200", "200", "200", "200"],
+                                        Some(["200",  "200", "200", "200", "200", "200", "200", "200"])),
+    ("GET",  "/training-link/{token}/logo",  ["200",  "200", "200", "200", "200", "200", "200", "200"],
+                                        Some(["200",  "200", "200", "200", "200", "200", "200", "200"])),
     // Acknowledgements given elsewhere, imported: whoever manages policies.
     ("GET",  "/acknowledgements/import",     ["login","200", "200", "403", "403", "403", "200", "orgs"], None),
     ("GET",  "/acknowledgements/import/template.csv", ["login","200", "200", "403", "403", "403", "200", "orgs"], None),
@@ -429,6 +445,8 @@ struct Tenant {
     ack_token: String,
     public_slug: String,
     module: Uuid,
+    training_campaign: Uuid,
+    training_token: String,
     training_imports: HashMap<P, Uuid>,
     ack_imports: HashMap<P, Uuid>,
     meeting: Uuid,
@@ -555,6 +573,15 @@ async fn tenant(app: &TestApp, name: &str, owner: Uuid) -> Tenant {
     tx.commit().await.unwrap();
     let public_slug: String = sqlx::query_scalar("SELECT public_slug FROM policies WHERE id = $1").bind(policy).fetch_one(app.db()).await.unwrap();
     let module = app.module(org, "Security awareness").await;
+    // The link's person has confirmed already, so reminders never replace the link.
+    let (training_campaign, training_token) = app.training_campaign(org, module, reader).await;
+    {
+        use mandate::training::campaigns::model as campaigns;
+        let target = campaigns::by_token(app.db(), &training_token).await.unwrap();
+        let mut tx = app.db().begin().await.unwrap();
+        assert!(campaigns::confirm(&mut tx, &mandate::audit::Actor::system(Some(org), "test"), app.state.clock.now(), &target).await.unwrap());
+        tx.commit().await.unwrap();
+    }
     let (mut training_imports, mut ack_imports) = (HashMap::new(), HashMap::new());
     for p in PRINCIPALS {
         for (kind, ids) in [("training", &mut training_imports), ("acknowledgements", &mut ack_imports)] {
@@ -622,6 +649,8 @@ async fn tenant(app: &TestApp, name: &str, owner: Uuid) -> Tenant {
         request: request.0,
         bundle: bundle.0,
         module,
+        training_campaign,
+        training_token,
         training_imports,
         ack_imports,
         policy,
@@ -735,6 +764,7 @@ fn fill(path: &str, t: &Tenant, p: P) -> String {
         _ if path.starts_with("/policies/versions/") => t.signed,
         _ if path.starts_with("/policies/") => t.policy,
         _ if path.starts_with("/campaigns/") => t.campaign,
+        _ if path.starts_with("/training/campaigns/") => t.training_campaign,
         _ if path.starts_with("/training/import/") => t.training_imports[&p],
         _ if path.starts_with("/acknowledgements/import/") => t.ack_imports[&p],
         _ if path.starts_with("/training/modules/") => t.module,
@@ -759,6 +789,7 @@ fn fill(path: &str, t: &Tenant, p: P) -> String {
     let token = match path {
         _ if path.starts_with("/accept-role/") => &t.role_token,
         _ if path.starts_with("/ack/") => &t.ack_token,
+        _ if path.starts_with("/training-link/") => &t.training_token,
         _ if path.starts_with("/unsubscribe/") => &t.unsubscribe,
         _ => &t.token,
     };

@@ -1010,7 +1010,7 @@ async fn every_page_for_every_role_fits_at_1280_390_and_320_px(db: PgPool) {
     let (_driver, driver_port) = start_driver().await;
     let (addr, logins, _) = start_server_with(db.clone(), true).await;
     // The pages anyone may open: sign-in, sign-up, a published policy and
-    // a personal acknowledgement link (issued here for the first campaign).
+    // personal acknowledgement and training links (issued here).
     let mut public: Vec<String> = vec!["/login".into(), "/signup".into()];
     let slugs: Vec<String> = sqlx::query_scalar("SELECT public_slug FROM policies WHERE public_slug IS NOT NULL").fetch_all(&db).await.unwrap();
     public.extend(slugs.iter().map(|s| format!("/p/{s}")));
@@ -1027,6 +1027,17 @@ async fn every_page_for_every_role_fits_at_1280_390_and_320_px(db: PgPool) {
     .await
     .unwrap();
     public.push(format!("/ack/{token}"));
+    // And a personal training link, for the demo's training campaign.
+    let training_token = "widths-walk-training-link-0123456789";
+    sqlx::query(
+        "UPDATE training_requests SET token_hash = $1, expires_at = now() + interval '7 days'
+          WHERE id = (SELECT r.id FROM training_requests r JOIN people p ON p.id = r.person_id ORDER BY p.name LIMIT 1)",
+    )
+    .bind(mandate::auth::session::hash_token(training_token))
+    .execute(&db)
+    .await
+    .unwrap();
+    public.push(format!("/training-link/{training_token}"));
     // With the organisation's logo on the pages staff open without signing in.
     sqlx::query("INSERT INTO org_logos (org_id, content_type, bytes, sha256, filename, uploaded_at) SELECT id, 'image/png', $1, sha256($1), 'logo.png', now() FROM organisations")
         .bind(crate::support::PNG)

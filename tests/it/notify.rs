@@ -104,8 +104,7 @@ async fn run(app: &TestApp, org: OrgId) -> (u64, usize) {
 
 #[sqlx::test]
 async fn digests_and_reminders_reach_each_member_once_through_a_real_smtp_server(db: PgPool) {
-    let smtp = Smtp::start().await;
-    let app = TestApp::with_config(db, |c| c.smtp = Some(SmtpConfig { url: format!("smtp://127.0.0.1:{}", smtp.port), from: "Mandate <grc@acme.example>".into() })).await;
+    let (smtp, app) = with_smtp(db).await;
     let w = world(app).await;
     let app = &w.app;
     assert_eq!(app.state.clock.now().date_naive().format("%A").to_string(), "Monday");
@@ -206,11 +205,8 @@ async fn a_failed_send_is_retried_later_and_an_interrupted_one_never_again(db: P
     assert_eq!(uncertain, 1);
 }
 
-#[sqlx::test]
-async fn a_campaign_to_five_thousand_people_is_one_action_with_its_progress_shown(db: PgPool) {
-    use mandate::policies::versions::model::{Bump, PolicyKind};
-    let smtp = Smtp::start().await;
-    let app = TestApp::with_config(db, |c| c.smtp = Some(SmtpConfig { url: format!("smtp://127.0.0.1:{}", smtp.port), from: "Mandate <grc@acme.example>".into() })).await;
+/// Acme with an owner and 5,000 people in its directory.
+async fn five_thousand_people(app: &TestApp) -> (Uuid, OrgId) {
     let owner = app.user("owner@acme.example", "Olu Owner").await;
     let org = app.org("Acme", owner).await;
     sqlx::query(
@@ -222,6 +218,64 @@ async fn a_campaign_to_five_thousand_people_is_one_action_with_its_progress_show
     .execute(app.db())
     .await
     .unwrap();
+    (owner, org)
+}
+
+/// A mail server, and Mandate sending through it.
+async fn with_smtp(db: PgPool) -> (Smtp, TestApp) {
+    let smtp = Smtp::start().await;
+    let app = TestApp::with_config(db, |c| c.smtp = Some(SmtpConfig { url: format!("smtp://127.0.0.1:{}", smtp.port), from: "Mandate <grc@acme.example>".into() })).await;
+    (smtp, app)
+}
+
+#[sqlx::test]
+async fn a_training_campaign_to_five_thousand_people_mails_their_links_in_the_background(db: PgPool) {
+    let (smtp, app) = with_smtp(db).await;
+    let (owner, org) = five_thousand_people(&app).await;
+    let module = app.module(org, "Security awareness").await;
+    let mut c = app.signed_in(owner, Some(org)).await;
+
+    let res = c.post(&format!("/training/modules/{module}/campaigns"), &[("send", "on"), ("due_on", "2026-12-01")]).await;
+    assert_eq!(res.status, 200);
+    assert!(res.body.contains("These 5000 personal links are shown only now") && res.body.contains("5000 e-mails are on the way"), "{}", &res.body[..2000.min(res.body.len())]);
+    assert_eq!(res.texts("main table tbody tr").len(), 50, "the first 50 on the page");
+    assert!(res.body.len() < 150_000, "{} bytes", res.body.len());
+    let form = res.html().select(&scraper::Selector::parse("form[action^='/link-exports/']").unwrap()).next().unwrap().value().attr("action").unwrap().to_string();
+    let csv = c.post(&form, &[]).await;
+    assert!(csv.header("content-disposition").contains("training-links-security-awareness-20261102.csv"), "{}", csv.header("content-disposition"));
+    assert_eq!(csv.body.lines().count(), 5001);
+    assert!(csv.body.lines().nth(1).unwrap().contains("/training-link/"));
+
+    let campaign: Uuid = sqlx::query_scalar("SELECT id FROM training_campaigns WHERE org_id = $1").bind(org).fetch_one(app.db()).await.unwrap();
+    let page = c.get(&format!("/training/campaigns/{campaign}")).await;
+    assert!(page.texts("#mail-progress").concat().contains("0 of 5000 personal links e-mailed, 5000 on the way"), "{}", page.body);
+    assert!(page.texts("#progress").concat().contains("0 of 5000 people done. 5000 to go."));
+    assert_eq!(page.texts("#missing-h + table tbody tr").len(), 200, "the first 200 by name; the CSV has everyone");
+    assert!(page.body.len() < 150_000, "{} bytes", page.body.len());
+    assert_eq!(mandate::notify::send_due(&app.state).await.unwrap(), 100, "one batch");
+    let progress = c.get(&format!("/training/campaigns/{campaign}")).await.texts("#mail-progress").concat();
+    assert!(progress.contains("100 of 5000 personal links e-mailed, 4900 on the way"), "{progress}");
+    let mail = smtp.messages().remove(0);
+    assert!(mail.contains("Training to complete: Security awareness") && mail.contains("by 2026-12-01") && mail.contains("/training-link/"), "{mail}");
+
+    // Someone follows the link from their e-mail and confirms.
+    let text = mail.replace("=\r\n", "").replace("=\n", "");
+    let start = text.find("/training-link/").unwrap();
+    let token: String = text[start + "/training-link/".len()..].chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_').collect();
+    let done = app.client().post(&format!("/training-link/{token}"), &[]).await;
+    assert_eq!(done.status, 200, "{token} in {text}");
+    let page = c.get(&format!("/training/campaigns/{campaign}")).await;
+    assert!(page.texts("#progress").concat().contains("1 of 5000 people done. 4999 to go."));
+    // An owner reading the outbox never sees a person's own link.
+    let outbox = c.get("/outbox").await;
+    assert!(outbox.texts("main pre").join("\n").contains("[the recipient's personal link]") && !outbox.body.contains("/training-link/"));
+}
+
+#[sqlx::test]
+async fn a_campaign_to_five_thousand_people_is_one_action_with_its_progress_shown(db: PgPool) {
+    use mandate::policies::versions::model::{Bump, PolicyKind};
+    let (smtp, app) = with_smtp(db).await;
+    let (owner, org) = five_thousand_people(&app).await;
     let policy = app.policy(org, "Acceptable use", PolicyKind::AcceptableUse, false).await;
     let v = app.draft(org, policy, "# Use", None, Bump::Major).await;
     app.sign(org, v, owner, true).await;

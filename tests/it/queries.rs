@@ -58,6 +58,8 @@ const PAGES: &[(&str, Option<&str>)] = &[
     ("/training", None),
     ("/training/modules/{id}", Some("SELECT id FROM training_modules WHERE org_id = $1 ORDER BY title, id LIMIT 1")),
     ("/training/modules/{id}/csv", Some("SELECT id FROM training_modules WHERE org_id = $1 ORDER BY title, id LIMIT 1")),
+    ("/training/campaigns/{id}", Some("SELECT id FROM training_campaigns WHERE org_id = $1 ORDER BY created_at DESC LIMIT 1")),
+    ("/training/campaigns/{id}/csv", Some("SELECT id FROM training_campaigns WHERE org_id = $1 ORDER BY created_at DESC LIMIT 1")),
     ("/training/import", None),
     ("/training/import/template.csv", None),
     ("/training/import/{id}", Some("SELECT id FROM imports WHERE org_id = $1 AND kind = 'training' ORDER BY created_at DESC LIMIT 1")),
@@ -110,13 +112,15 @@ const OUTSIDE: &[&str] = &[
     "/healthz", "/readyz", "/static/{file}", "/", "/signup", "/signup/{token}", "/login", "/invite/{token}",
     "/accept-role/{token}", "/ack/{token}", "/ack/{token}/document", "/p/{slug}", "/p/{slug}/document",
     // The logo: one row by key, whatever the size.
-    "/ack/{token}/logo", "/p/{slug}/logo", "/settings/logo",
+    "/ack/{token}/logo", "/p/{slug}/logo", "/settings/logo", "/training-link/{token}/logo",
+    // A personal training link: its request, module and the person's last completion, by key.
+    "/training-link/{token}",
     // A member's unsubscribe link: one row by its secret.
     "/unsubscribe/{token}",
 ];
 
 /// An organisation generated at `people` people, with an owner signed in and
-/// one of each record the generator does not make (imports, a campaign, an
+/// one of each record the generator does not make (imports, campaigns, an
 /// evidence request, a finished bundle).
 async fn organisation(app: &TestApp, name: &str, people: usize) -> (OrgId, Client) {
     let owner = app.user(&format!("owner@{name}.example"), "Owner").await;
@@ -161,6 +165,8 @@ async fn organisation(app: &TestApp, name: &str, people: usize) -> (OrgId, Clien
         .expect("the generator signs policy versions");
     let person: Uuid = sqlx::query_scalar("SELECT id FROM people WHERE org_id = $1 AND end_date IS NULL ORDER BY name LIMIT 1").bind(org).fetch_one(app.db()).await.unwrap();
     app.campaign(org, version, person).await;
+    let module: Uuid = sqlx::query_scalar("SELECT id FROM training_modules WHERE org_id = $1 AND audience = 'all_staff' ORDER BY title LIMIT 1").bind(org).fetch_one(app.db()).await.unwrap();
+    app.training_campaign(org, module, person).await;
     app.evidence(org, "Signed policy", "policy.pdf", b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n").await;
     mandate::findings::sync_org(&app.state, org).await.unwrap();
     (org, c)

@@ -166,7 +166,7 @@ impl TestApp {
         tx.commit().await.unwrap();
     }
 
-    fn system(&self, org: OrgId) -> Actor {
+    pub fn system(&self, org: OrgId) -> Actor {
         Actor::system(Some(org), "test")
     }
 
@@ -287,6 +287,23 @@ impl TestApp {
         let who: Vec<&acks::Standing> = standings.iter().filter(|s| s.person_id.0 == person).collect();
         let mut tx = self.db().begin().await.unwrap();
         let links = acks::issue_links(&mut tx, &self.system(org), self.state.clock.now(), org, id, &who).await.unwrap();
+        tx.commit().await.unwrap();
+        (id.0, links[0].token.clone())
+    }
+
+    /// A training campaign of `module` with a personal link for `person`: (campaign, token).
+    pub async fn training_campaign(&self, org: OrgId, module: Uuid, person: Uuid) -> (Uuid, String) {
+        use mandate::training::campaigns::model as campaigns;
+        use mandate::training::model as training;
+        let module = training::module(self.db(), org, mandate::ids::ModuleId(module)).await.unwrap();
+        let mut tx = self.db().begin().await.unwrap();
+        let id = campaigns::create(&mut tx, &self.system(org), self.state.clock.now(), org, &module, None).await.unwrap();
+        tx.commit().await.unwrap();
+        let campaign = campaigns::campaign(self.db(), org, id).await.unwrap();
+        let standings = campaigns::standings(&mut self.db().acquire().await.unwrap(), org, &module, &campaign, self.state.clock.now().date_naive()).await.unwrap();
+        let who: Vec<&campaigns::Standing> = standings.iter().filter(|s| s.person.person_id.0 == person).collect();
+        let mut tx = self.db().begin().await.unwrap();
+        let links = campaigns::issue_links(&mut tx, &self.system(org), self.state.clock.now(), org, id, &who).await.unwrap();
         tx.commit().await.unwrap();
         (id.0, links[0].token.clone())
     }

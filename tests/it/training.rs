@@ -149,3 +149,133 @@ async fn files_over_the_limits_are_refused_whole(db: PgPool) {
     assert_eq!(imports, 0, "nothing stored");
     assert_eq!(records(&a.app, a.org).await, 0);
 }
+
+/// The personal links a links page shows, by the person's name.
+fn links_on(page: &crate::support::Resp) -> Vec<(String, String)> {
+    let cells = page.texts("main table tbody td:first-child");
+    let emails = page.texts("main table tbody td:first-child span");
+    let urls = page.texts("main table tbody code.link");
+    cells
+        .iter()
+        .zip(emails)
+        .zip(urls)
+        .map(|((cell, email), url)| (cell.trim_end_matches(email.as_str()).trim().to_string(), url[url.find("/training-link/").unwrap()..].to_string()))
+        .collect()
+}
+
+#[sqlx::test]
+async fn a_training_campaign_asks_those_not_current_and_their_links_record_what_they_confirm(db: PgPool) {
+    use chrono::Duration;
+    let mut a = acme(db).await;
+    let ceo = a.app.person(a.org, "Cee Eo", "ceo@acme.example", true).await;
+    let done = a.app.person(a.org, "Dana Done", "dana@acme.example", false).await;
+    let soon = a.app.person(a.org, "Sol Soon", "sol@acme.example", false).await;
+    let never = a.app.person(a.org, "Nev Never", "nev@acme.example", false).await;
+    let leaver = a.app.person(a.org, "Lea Leaving", "lea@acme.example", false).await;
+    let module = a.app.module(a.org, "Security awareness").await;
+    let record = |person: uuid::Uuid, day: &'static str| {
+        let app = &a.app;
+        let org = a.org;
+        async move {
+            use mandate::training::model::{Completion, RecordSource, record};
+            let mut tx = app.db().begin().await.unwrap();
+            let c = Completion { module_id: mandate::ids::ModuleId(module), person_id: mandate::ids::PersonId(person), completed_on: day.parse().unwrap(), score: None, how: None };
+            record(&mut tx, &app.system(org), app.state.clock.now(), org, RecordSource::Manual, &[c]).await.unwrap();
+            tx.commit().await.unwrap();
+        }
+    };
+    record(done, "2026-06-01").await;
+    record(soon, "2025-11-20").await;
+
+    // The module page offers to ask the four who are not current.
+    let page = a.lead.get(&format!("/training/modules/{module}")).await;
+    assert!(page.texts("#campaigns-h + p + p.empty").concat().contains("No campaign yet"), "{}", page.body);
+    assert!(page.texts("form[action$='/campaigns'] button").concat().contains("Ask the 4 not current"));
+    let past = a.lead.post(&format!("/training/modules/{module}/campaigns"), &[("due_on", "2026-01-01")]).await;
+    assert_eq!(past.status, StatusCode::BAD_REQUEST, "a due date in the past");
+    let res = a.lead.post(&format!("/training/modules/{module}/campaigns"), &[("due_on", "2026-11-30")]).await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.body);
+    assert!(res.texts("h1").concat().contains("Training links: Security awareness"));
+    let links = links_on(&res);
+    let names: Vec<&str> = links.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(names, ["Cee Eo", "Lea Leaving", "Nev Never", "Sol Soon"], "leaders first, the current one left out");
+    let link = |name: &str| links.iter().find(|(n, _)| n == name).unwrap().1.clone();
+    assert!(res.body.contains("mailto:nev@acme.example?subject=Training%20to%20complete%3A%20Security%20awareness"), "a hand-written e-mail carries the link");
+
+    // Nev confirms through the link, without an account.
+    let mut nev = a.app.client();
+    let open = nev.get(&link("Nev Never")).await;
+    assert_eq!(open.status, StatusCode::OK);
+    assert!(open.texts(".lead").concat().contains("Acme asks you to complete this training by 2026-11-30"), "{}", open.body);
+    let thanks = nev.post(&link("Nev Never"), &[]).await;
+    assert_eq!(thanks.status, StatusCode::OK);
+    assert!(thanks.texts(".flash").concat().contains("Your completion on 2026-11-02 is recorded"), "{}", thanks.body);
+    let again = nev.post(&link("Nev Never"), &[]).await;
+    assert!(again.texts(".flash").concat().contains("Thank you"), "a second post records nothing more");
+    assert!(!again.has("form[action^='/training-link/'] button"));
+    let rows: Vec<(String, String, Option<uuid::Uuid>)> = sqlx::query_as("SELECT completed_on::text, source, recorded_by FROM training_records WHERE person_id = $1")
+        .bind(never)
+        .fetch_all(a.app.db())
+        .await
+        .unwrap();
+    assert_eq!(rows, vec![("2026-11-02".to_string(), "link".to_string(), None)]);
+    let actor: String = sqlx::query_scalar("SELECT actor_label FROM audit_log WHERE action = 'training.completed' AND details::jsonb->>'source' = 'link'").fetch_one(a.app.db()).await.unwrap();
+    assert_eq!(actor, "Nev Never (personal link)");
+    let module_page = a.lead.get(&format!("/training/modules/{module}")).await;
+    assert!(module_page.texts("#staff-h + table tbody tr").iter().any(|r| r.contains("Nev Never") && r.contains("Current") && r.contains("confirmed by the person through a personal link")));
+
+    // The campaign page: Dana (current) and Nev done of five.
+    let campaign: uuid::Uuid = sqlx::query_scalar("SELECT id FROM training_campaigns WHERE module_id = $1").bind(module).fetch_one(a.app.db()).await.unwrap();
+    let progress = a.lead.get(&format!("/training/campaigns/{campaign}")).await;
+    assert!(progress.texts("#progress").concat().contains("2 of 5 people done. 3 to go."), "{}", progress.body);
+    let missing = progress.texts("#missing-h + table tbody tr").join("\n");
+    assert!(missing.contains("Cee Eo") && missing.contains("Sol Soon") && !missing.contains("Nev Never") && !missing.contains("Dana Done"), "{missing}");
+    let csv = a.lead.get(&format!("/training/campaigns/{campaign}/csv")).await;
+    assert!(csv.body.lines().any(|l| l.starts_with("Nev Never,nev@acme.example,") && l.contains(",yes,Current,2026-11-02,confirmed by the person through a personal link")), "{}", csv.body);
+
+    // A leaver's link is no longer needed; reminders replace the old links of the rest.
+    sqlx::query("UPDATE people SET end_date = '2026-11-02' WHERE id = $1").bind(leaver).execute(a.app.db()).await.unwrap();
+    let gone = a.app.client().post(&link("Lea Leaving"), &[]).await;
+    assert_eq!(gone.status, StatusCode::GONE);
+    assert!(gone.body.contains("no longer needed"));
+    let reminders = a.lead.post(&format!("/training/campaigns/{campaign}/reminders"), &[]).await;
+    assert!(reminders.texts("h1").concat().contains("Reminders: Security awareness"));
+    let again: Vec<String> = links_on(&reminders).into_iter().map(|(n, _)| n).collect();
+    assert_eq!(again, ["Cee Eo", "Sol Soon"]);
+    assert_eq!(a.app.client().get(&link("Sol Soon")).await.status, StatusCode::NOT_FOUND, "the earlier link was replaced");
+
+    // Links expire.
+    let fresh = links_on(&reminders).into_iter().find(|(n, _)| n == "Sol Soon").unwrap().1;
+    let cee = links_on(&reminders).into_iter().find(|(n, _)| n == "Cee Eo").unwrap().1;
+    a.app.clock.advance(Duration::days(31));
+    let expired = a.app.client().post(&fresh, &[]).await;
+    assert_eq!(expired.status, StatusCode::GONE);
+    assert!(expired.body.contains("expired"));
+    assert_eq!(records(&a.app, a.org).await, 3, "nothing recorded through a dead link");
+    a.app.clock.advance(Duration::days(-31));
+    // A retired module asks nobody any more, and its links are no longer needed.
+    let retire = a.lead.post(&format!("/training/modules/{module}/retire"), &[]).await;
+    assert_eq!(retire.status, StatusCode::SEE_OTHER);
+    assert_eq!(a.lead.post(&format!("/training/modules/{module}/campaigns"), &[]).await.status, StatusCode::CONFLICT);
+    assert_eq!(a.lead.post(&format!("/training/campaigns/{campaign}/reminders"), &[]).await.status, StatusCode::CONFLICT);
+    assert_eq!(a.app.client().post(&cee, &[]).await.status, StatusCode::GONE);
+    assert_eq!(records(&a.app, a.org).await, 3);
+    let _ = (ceo, soon);
+}
+
+#[sqlx::test]
+async fn another_organisations_training_campaign_is_not_found(db: PgPool) {
+    let mut a = acme(db).await;
+    let other_owner = a.app.user("owner@other.example", "Other").await;
+    let other = a.app.org("Other Org", other_owner).await;
+    let module = a.app.module(other, "Their awareness").await;
+    let someone = a.app.person(other, "Them", "them@other.example", false).await;
+    let (campaign, token) = a.app.training_campaign(other, module, someone).await;
+    assert_eq!(a.lead.get(&format!("/training/campaigns/{campaign}")).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(a.lead.post(&format!("/training/campaigns/{campaign}/reminders"), &[]).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(a.lead.post(&format!("/training/modules/{module}/campaigns"), &[]).await.status, StatusCode::NOT_FOUND);
+    // Their link names their organisation only.
+    let page = a.app.client().get(&format!("/training-link/{token}")).await;
+    assert!(page.body.contains("Other Org") && !page.body.contains("Acme"));
+    assert_eq!(a.app.client().get("/training-link/made-up").await.status, StatusCode::NOT_FOUND);
+}

@@ -4,7 +4,8 @@
 //! version with the same major number counts (a minor change keeps it).
 use crate::ids::{AckId, AckRequestId, CampaignId, OrgId, PersonId, PolicyId, VersionId};
 use crate::audit::{self, Actor};
-use crate::auth::session::{hash_token, random_token};
+use crate::auth::session::hash_token;
+pub use crate::notify::links::IssuedLink;
 use crate::error::{AppError, AppResult};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use serde_json::json;
@@ -124,8 +125,32 @@ pub struct Progress {
     pub leaders: Tally,
 }
 
-pub fn progress(rows: &[Standing]) -> Progress {
-    let tally = |key: &dyn Fn(&Standing) -> String| {
+/// One person as progress counts them (an acknowledgement or a training campaign).
+pub trait Counted {
+    fn done(&self) -> bool;
+    fn department(&self) -> &str;
+    fn manager(&self) -> Option<&str>;
+    /// Top management or a line manager.
+    fn leader(&self) -> bool;
+}
+
+impl Counted for Standing {
+    fn done(&self) -> bool {
+        Standing::done(self)
+    }
+    fn department(&self) -> &str {
+        &self.department
+    }
+    fn manager(&self) -> Option<&str> {
+        self.manager_name.as_deref()
+    }
+    fn leader(&self) -> bool {
+        self.top_management || self.line_manager
+    }
+}
+
+pub fn progress<T: Counted>(rows: &[T]) -> Progress {
+    let tally = |key: &dyn Fn(&T) -> String| {
         let mut groups: BTreeMap<String, Tally> = BTreeMap::new();
         for r in rows {
             let k = key(r);
@@ -137,11 +162,11 @@ pub fn progress(rows: &[Standing]) -> Progress {
         v.sort_by(|a, b| b.missing().cmp(&a.missing()).then(a.label.cmp(&b.label)));
         v
     };
-    let leaders: Vec<&Standing> = rows.iter().filter(|r| r.top_management || r.line_manager).collect();
+    let leaders: Vec<&T> = rows.iter().filter(|r| r.leader()).collect();
     Progress {
         overall: Tally { label: "Everyone".into(), total: rows.len(), done: rows.iter().filter(|r| r.done()).count() },
-        by_department: tally(&|r| if r.department.is_empty() { "(no department)".into() } else { r.department.clone() }),
-        by_manager: tally(&|r| r.manager_name.clone().unwrap_or_else(|| "(no manager)".into())),
+        by_department: tally(&|r| if r.department().is_empty() { "(no department)".into() } else { r.department().to_string() }),
+        by_manager: tally(&|r| r.manager().unwrap_or("(no manager)").to_string()),
         leaders: Tally { label: "Top management and line managers".into(), total: leaders.len(), done: leaders.iter().filter(|r| r.done()).count() },
     }
 }
@@ -193,15 +218,6 @@ pub async fn figures(db: &PgPool, org_id: OrgId, today: NaiveDate) -> AppResult<
 
 // ---------- personal links ----------
 
-/// A personal link, shown once to whoever issued it.
-#[derive(Debug, Clone)]
-pub struct IssuedLink {
-    pub person_id: PersonId,
-    pub name: String,
-    pub email: String,
-    pub token: String,
-}
-
 /// Gives each person a fresh personal link for the campaign (replacing any
 /// earlier one). Only the SHA-256 of each secret is stored.
 pub async fn issue_links(conn: &mut PgConnection, actor: &Actor, now: DateTime<Utc>, org_id: OrgId, campaign_id: CampaignId, people: &[&Standing]) -> AppResult<Vec<IssuedLink>> {
@@ -209,7 +225,7 @@ pub async fn issue_links(conn: &mut PgConnection, actor: &Actor, now: DateTime<U
         return Ok(Vec::new());
     }
     let links: Vec<IssuedLink> =
-        people.iter().map(|p| IssuedLink { person_id: p.person_id, name: p.name.clone(), email: p.email.clone(), token: random_token() }).collect();
+        people.iter().map(|p| IssuedLink::fresh(p.person_id, &p.name, &p.email)).collect();
     let ids: Vec<Uuid> = links.iter().map(|_| AckRequestId::new().0).collect();
     let persons: Vec<Uuid> = links.iter().map(|l| l.person_id.0).collect();
     let hashes: Vec<Vec<u8>> = links.iter().map(|l| hash_token(&l.token)).collect();

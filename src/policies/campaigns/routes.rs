@@ -5,7 +5,9 @@ use crate::auth::policy::Action;
 use crate::auth::session::Member;
 use crate::error::{AppError, AppResult};
 use crate::ids::{CampaignId, VersionId};
-use crate::policies::acks::model::{self as acks, IssuedLink, Progress, Standing};
+use crate::notify::links::{self, Batch, IssuedLink};
+use crate::notify::model::CampaignRef;
+use crate::policies::acks::model::{self as acks, Progress, Standing};
 use crate::policies::versions::model;
 use crate::state::AppState;
 use crate::web::form::parse_date;
@@ -15,54 +17,18 @@ use askama::Template;
 use askama_web::WebTemplate;
 use axum::Form;
 use axum::extract::State;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use serde::Deserialize;
 
 pub fn routes(r: Routes) -> Routes {
     use crate::auth::policy::{Access::Can, Action::*};
     r.post("/policies/versions/{id}/campaigns", Can(ManagePolicies), start_campaign)
-        .post("/link-exports/{id}/download", Can(ManagePolicies), download_links)
         .get("/campaigns/{id}", Can(ViewPolicies), campaign_page)
         .get("/campaigns/{id}/csv", Can(ViewPolicies), campaign_csv)
         .post("/campaigns/{id}/reminders", Can(ManagePolicies), reminders)
 }
 
 // ---------- campaigns ----------
-
-#[derive(Template, WebTemplate)]
-#[template(path = "policies/links.html")]
-struct LinksPage {
-    layout: Layout,
-    campaign: Campaign,
-    /// The first links (all of them when there are few).
-    links: Vec<(IssuedLink, String)>,
-    /// How many were issued.
-    total: usize,
-    /// E-mails written to the outbox, to go out in the background.
-    emailed: Option<u64>,
-    reminder: bool,
-    /// Every link as text to copy, when there are few.
-    all_links: String,
-    /// The CSV of every link, to download once within the hour.
-    export: Option<uuid::Uuid>,
-}
-
-/// Links a page lists; more are in the CSV.
-const LINKS_SHOWN: usize = 50;
-
-impl LinksPage {
-    fn mailto(&self, l: &IssuedLink, url: &str) -> String {
-        let subject = format!("Please read and acknowledge: {} v{}", self.campaign.policy_title, self.campaign.number());
-        let body = format!(
-            "Hello {},\n\nPlease read our {} (version {}) and confirm that you will follow it. It takes a few minutes and needs no account:\n\n{url}\n\nThe link is personal and works for {} days.\n",
-            l.name,
-            self.campaign.policy_title,
-            self.campaign.number(),
-            acks::LINK_DAYS
-        );
-        format!("mailto:{}?subject={}&body={}", l.email, crate::error::url_encode(&subject).replace('+', "%20"), crate::error::url_encode(&body).replace('+', "%20"))
-    }
-}
 
 #[derive(Deserialize, Default)]
 struct CampaignForm {
@@ -71,85 +37,35 @@ struct CampaignForm {
     send: Option<String>,
 }
 
-/// Issues links to `people` (thousands in one go), writes their e-mails to
-/// the outbox when asked and a mail server is set up (they go out in the
-/// background; the campaign page shows how many did), keeps them as a CSV
-/// for one download within the hour, and shows the first ones once.
+/// Issues links to `people` (thousands in one go) and shows them once; their
+/// e-mails go out in the background when asked (`notify::links`).
 async fn links_response(state: &AppState, me: &Member, campaign: Campaign, people: &[&Standing], send: bool, reminder: bool) -> AppResult<Response> {
-    use crate::notify::model::{self as notify, Kind, NewMessage};
-    let now = state.clock.now();
     let mut tx = state.db.begin().await?;
-    let issued = acks::issue_links(&mut tx, &me.actor(), now, me.org_id, campaign.id, people).await?;
-    let mut links: Vec<(IssuedLink, String)> = issued
-        .into_iter()
-        .map(|l| {
-            let url = state.config.link(&format!("/ack/{}", l.token));
-            (l, url)
-        })
-        .collect();
-    let emailed = if send && state.mailer.is_some() && !links.is_empty() {
-        let subject = format!("Please read and acknowledge: {} v{}", campaign.policy_title, campaign.number());
-        let messages: Vec<NewMessage> = links
-            .iter()
-            .map(|(l, url)| NewMessage {
-                user_id: None,
-                campaign_id: Some(campaign.id),
-                to_email: l.email.clone(),
-                kind: Kind::Link,
-                dedupe_key: format!("link:{}:{}:{}", campaign.id, l.person_id, now.timestamp_micros()),
-                subject: subject.clone(),
-                body: format!(
-                    "Hello {},\n\n{} asks you to read {} (version {}) and confirm that you will follow it. No account is needed:\n\n{url}\n\nThe link is personal and works for {} days.\n",
-                    l.name,
-                    me.org_name,
-                    campaign.policy_title,
-                    campaign.number(),
-                    acks::LINK_DAYS
-                ),
-            })
-            .collect();
-        Some(notify::enqueue(&mut tx, me.org_id, now, &messages).await?)
-    } else {
-        None
-    };
-    let export = if links.is_empty() {
-        None
-    } else {
-        let mut body = csv::row(&["name", "email", "personal_link", "expires_in_days"]);
-        for (l, url) in &links {
-            body.push_str(&csv::row(&[l.name.clone(), l.email.clone(), url.clone(), acks::LINK_DAYS.to_string()]));
-        }
-        let filename = format!("links-{}-v{}.csv", campaign.policy_title.to_lowercase().replace(|c: char| !c.is_alphanumeric(), "-"), campaign.number());
-        Some(notify::save_export(&mut tx, me.org_id, me.user_id, campaign.id, &filename, &body, now).await?)
-    };
-    tx.commit().await?;
-    let total = links.len();
-    let all_links = if total <= LINKS_SHOWN { links.iter().map(|(l, url)| format!("{} <{}>: {url}", l.name, l.email)).collect::<Vec<_>>().join("\n") } else { String::new() };
-    links.truncate(LINKS_SHOWN);
-    let page = LinksPage {
-        layout: Layout::build(&state.db, &me.visitor, format!("Links for {}", campaign.policy_title)).await?,
-        campaign,
-        links,
-        total,
-        emailed,
+    let issued = acks::issue_links(&mut tx, &me.actor(), state.clock.now(), me.org_id, campaign.id, people).await?;
+    let title = format!("{} v{}", campaign.policy_title, campaign.number());
+    let batch = Batch {
+        campaign: CampaignRef::Ack(campaign.id),
+        about_href: format!("/policies/{}", campaign.policy_id),
+        about: campaign.policy_title.clone(),
+        heading: format!("{}: {title}", if reminder { "Reminders" } else { "Acknowledgement links" }),
+        subject: format!("Please read and acknowledge: {title}"),
+        path: "/ack/",
+        days: acks::LINK_DAYS,
         reminder,
-        all_links,
-        export,
+        nobody: "Everyone in the audience has already acknowledged this version. Nothing to send.".into(),
+        filename: format!("links-{}-v{}.csv", crate::web::slug(&campaign.policy_title), campaign.number()),
     };
-    Ok(page.into_response())
-}
-
-/// The issued links as CSV: for the member who issued them, once, within the hour.
-async fn download_links(State(state): State<AppState>, me: Member, crate::web::Id(id): crate::web::Id<uuid::Uuid>) -> AppResult<Response> {
-    let now = state.clock.now();
-    let mut tx = state.db.begin().await?;
-    // Downloaded already, expired, someone else's or another organisation's: not found alike.
-    let Some((filename, body, campaign)) = crate::notify::model::take_export(&mut tx, me.org_id, me.user_id, id, now).await? else {
-        return Err(AppError::NotFound);
+    let body = |l: &IssuedLink, url: &str| {
+        format!(
+            "Hello {},\n\n{} asks you to read {} (version {}) and confirm that you will follow it. No account is needed:\n\n{url}\n\nThe link is personal and works for {} days.\n",
+            l.name,
+            me.org_name,
+            campaign.policy_title,
+            campaign.number(),
+            acks::LINK_DAYS
+        )
     };
-    crate::audit::record(&mut tx, &me.actor(), now, "campaign.links_downloaded", "campaign", campaign, serde_json::json!({"file": filename})).await?;
-    tx.commit().await?;
-    Ok(csv::attachment(&filename, body))
+    links::respond(state, me, tx, batch, issued, send, body).await
 }
 
 async fn start_campaign(State(state): State<AppState>, me: Member, Id(id): Id<VersionId>, Form(form): Form<CampaignForm>) -> AppResult<Response> {
@@ -199,7 +115,7 @@ async fn campaign_page(State(state): State<AppState>, me: Member, Id(id): Id<Cam
         campaign,
         can_manage: me.can(Action::ManagePolicies),
         smtp: state.mailer.is_some(),
-        mail: crate::notify::model::campaign_mail(&state.db, me.org_id, id).await?,
+        mail: crate::notify::model::campaign_mail(&state.db, me.org_id, CampaignRef::Ack(id)).await?,
     })
 }
 
@@ -221,7 +137,7 @@ async fn campaign_csv(State(state): State<AppState>, me: Member, Id(id): Id<Camp
             s.link_issued_at.map(|t| t.to_rfc3339()).unwrap_or_default(),
         ]));
     }
-    let name = format!("acknowledgements-{}-v{}.csv", campaign.policy_title.to_lowercase().replace(|c: char| !c.is_alphanumeric(), "-"), campaign.number());
+    let name = format!("acknowledgements-{}-v{}.csv", crate::web::slug(&campaign.policy_title), campaign.number());
     Ok(csv::attachment(&name, out))
 }
 
