@@ -19,6 +19,7 @@ mod layout;
 mod leadership;
 mod mail;
 mod notify;
+mod offers;
 mod orgs;
 mod people;
 mod policies;
