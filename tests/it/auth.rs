@@ -1,12 +1,12 @@
-use crate::support::{PASSWORD, TestApp, link_in, mail_to, smtp_sink};
+use crate::support::{Inbox, PASSWORD, TestApp, link_in, mail_to, smtp_server};
 use axum::http::StatusCode;
 use chrono::Duration;
 use mandate::auth::policy::Role;
 use sqlx::PgPool;
 
-/// A test app whose mail goes to a real SMTP sink on loopback.
-async fn with_mail(db: PgPool) -> (TestApp, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
-    let (port, inbox) = smtp_sink().await;
+/// A test app whose mail goes to a real SMTP server on loopback.
+async fn with_mail(db: PgPool) -> (TestApp, Inbox) {
+    let (port, inbox) = smtp_server().await;
     let app = TestApp::with_config(db, |c| {
         c.smtp = Some(mandate::config::SmtpConfig { url: format!("smtp://127.0.0.1:{port}"), from: "grc@mandate.example".into() })
     })

@@ -60,7 +60,7 @@ async fn start_driver() -> (Driver, u16) {
     panic!("chromedriver did not start listening on port {port}");
 }
 
-type Inbox = std::sync::Arc<std::sync::Mutex<Vec<String>>>;
+use crate::support::Inbox;
 
 async fn start_server(db: PgPool) -> (SocketAddr, Inbox) {
     let (addr, _, inbox) = start_server_with(db, false).await;
@@ -73,7 +73,7 @@ async fn start_server_with(db: PgPool, demo: bool) -> (SocketAddr, Vec<mandate::
     mandate::db::migrate(&db, chrono::Utc::now()).await.unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    let (smtp_port, inbox) = crate::support::smtp_sink().await;
+    let (smtp_port, inbox) = crate::support::smtp_server().await;
     let mut config = Config::new(format!("http://{addr}").parse().unwrap(), std::env::temp_dir());
     config.smtp = Some(mandate::config::SmtpConfig { url: format!("smtp://127.0.0.1:{smtp_port}"), from: "grc@mandate.example".into() });
     let mailer = Some(Arc::new(mandate::mail::Mailer::new(config.smtp.as_ref().unwrap()).unwrap()));

@@ -1,13 +1,13 @@
-//! Invitation e-mail over real SMTP (a minimal SMTP server on loopback that
-//! records what it receives), and the fallback when delivery fails.
-use crate::support::{TestApp, smtp_sink};
+//! Invitation e-mail over real SMTP (aiosmtpd on loopback, read back from
+//! its mailbox), and the fallback when delivery fails.
+use crate::support::{TestApp, mail_to, smtp_server};
 use axum::http::StatusCode;
 use mandate::config::SmtpConfig;
 use sqlx::PgPool;
 
 #[sqlx::test]
 async fn invitations_are_emailed_when_smtp_is_configured(db: PgPool) {
-    let (port, inbox) = smtp_sink().await;
+    let (port, inbox) = smtp_server().await;
     let app = TestApp::with_config(db, |c| {
         c.smtp = Some(SmtpConfig { url: format!("smtp://127.0.0.1:{port}"), from: "Mandate <grc@acme.example>".into() })
     }).await;
@@ -19,7 +19,7 @@ async fn invitations_are_emailed_when_smtp_is_configured(db: PgPool) {
     let page = c.get("/members").await;
     assert!(page.texts(".flash")[0].contains("e-mailed to cfo@acme.example"));
     assert!(!page.body.contains("/invite/"), "the link is not shown when it was sent");
-    let mail = inbox.lock().unwrap().join("\n");
+    let mail = mail_to(&inbox, "cfo@acme.example").await;
     assert!(mail.contains("To: cfo@acme.example"), "{mail}");
     assert!(mail.contains("Subject: Join Acme on Mandate"));
     let token_line = mail.lines().find(|l| l.contains("http://localhost:8080/invite/")).expect("link in the e-mail");
@@ -46,7 +46,7 @@ async fn failed_delivery_shows_the_link_instead(db: PgPool) {
 #[sqlx::test]
 async fn acknowledgement_links_are_emailed_when_asked(db: PgPool) {
     use mandate::policies::versions::model::{Bump, PolicyKind};
-    let (port, inbox) = smtp_sink().await;
+    let (port, inbox) = smtp_server().await;
     let app = TestApp::with_config(db, |c| {
         c.smtp = Some(SmtpConfig { url: format!("smtp://127.0.0.1:{port}"), from: "Mandate <grc@acme.example>".into() })
     })
@@ -63,7 +63,7 @@ async fn acknowledgement_links_are_emailed_when_asked(db: PgPool) {
     assert!(res.body.contains("1 e-mail is on the way"), "{}", res.body);
     // They go out in the background, through the outbox.
     assert_eq!(mandate::notify::send_due(&app.state).await.unwrap(), 1);
-    let mail = inbox.lock().unwrap().join("\n");
+    let mail = mail_to(&inbox, "sam@acme.example").await;
     assert!(mail.contains("To: sam@acme.example") && mail.contains("/ack/"), "{mail}");
     assert!(mail.contains("Acceptable use"));
 }

@@ -1,63 +1,13 @@
 //! Reminders and digests through the outbox, delivered to a real SMTP
 //! server (aiosmtpd from PyPI, which scripts/test installs) and read back
 //! from its mailbox; held in the outbox without SMTP; retried, never twice.
-use crate::support::TestApp;
+use crate::support::{Smtp, TestApp};
 use chrono::Duration;
 use mandate::auth::policy::Role;
 use mandate::config::SmtpConfig;
 use mandate::ids::OrgId;
 use sqlx::PgPool;
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
 use uuid::Uuid;
-
-/// aiosmtpd on a free port, writing what it receives to a Maildir.
-struct Smtp {
-    child: Child,
-    port: u16,
-    dir: PathBuf,
-}
-
-impl Drop for Smtp {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Smtp {
-    async fn start() -> Smtp {
-        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let dir = std::env::temp_dir().join(format!("mandate-maildir-{}", Uuid::new_v4().simple()));
-        let child = Command::new("python3")
-            .args(["-m", "aiosmtpd", "-n", "-l", &format!("127.0.0.1:{port}"), "-c", "aiosmtpd.handlers.Mailbox"])
-            .arg(&dir)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("the mail tests need aiosmtpd: pip install aiosmtpd (scripts/test does this)");
-        let smtp = Smtp { child, port, dir };
-        for _ in 0..200 {
-            if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
-                return smtp;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-        }
-        panic!("aiosmtpd did not start on {port}");
-    }
-
-    /// Every message delivered so far, as text.
-    fn messages(&self) -> Vec<String> {
-        let Ok(entries) = std::fs::read_dir(self.dir.join("new")) else { return Vec::new() };
-        let mut out: Vec<String> = entries.map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap()).collect();
-        out.sort();
-        out
-    }
-
-    fn to(&self, email: &str) -> Vec<String> {
-        self.messages().into_iter().filter(|m| m.contains(&format!("X-RcptTo: {email}"))).collect()
-    }
-}
 
 struct World {
     app: TestApp,

@@ -581,59 +581,72 @@ impl Client {
     }
 }
 
-/// A minimal SMTP server on loopback that keeps the DATA section of every message it receives.
-pub async fn smtp_sink() -> (u16, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let inbox = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
-    let keep = inbox.clone();
-    tokio::spawn(async move {
-        while let Ok((stream, _)) = listener.accept().await {
-            let keep = keep.clone();
-            tokio::spawn(async move {
-                let (r, mut w) = stream.into_split();
-                let mut lines = tokio::io::AsyncBufReadExt::lines(tokio::io::BufReader::new(r));
-                tokio::io::AsyncWriteExt::write_all(&mut w, b"220 sink ESMTP\r\n").await.unwrap();
-                let mut data: Option<String> = None;
-                while let Ok(Some(line)) = lines.next_line().await {
-                    if let Some(body) = data.as_mut() {
-                        if line == "." {
-                            keep.lock().unwrap().push(std::mem::take(body));
-                            data = None;
-                            tokio::io::AsyncWriteExt::write_all(&mut w, b"250 queued\r\n").await.unwrap();
-                        } else {
-                            body.push_str(&line);
-                            body.push('\n');
-                        }
-                        continue;
-                    }
-                    let verb = line.get(..4).unwrap_or("").to_ascii_uppercase();
-                    let reply: &[u8] = match verb.as_str() {
-                        "EHLO" | "HELO" => b"250 sink\r\n",
-                        "DATA" => {
-                            data = Some(String::new());
-                            b"354 go on\r\n"
-                        }
-                        "QUIT" => {
-                            tokio::io::AsyncWriteExt::write_all(&mut w, b"221 bye\r\n").await.unwrap();
-                            break;
-                        }
-                        _ => b"250 ok\r\n",
-                    };
-                    tokio::io::AsyncWriteExt::write_all(&mut w, reply).await.unwrap();
-                }
-            });
-        }
-    });
-    (port, inbox)
+/// aiosmtpd (from PyPI, which scripts/test installs) on a free port,
+/// writing every message it receives to a Maildir; stopped when dropped.
+pub struct Smtp {
+    child: std::process::Child,
+    pub port: u16,
+    dir: std::path::PathBuf,
 }
 
+impl Drop for Smtp {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
 
-/// Waits (up to 10 s) for a message to `to` in `inbox` and returns it: delivery runs in the background.
-pub async fn mail_to(inbox: &std::sync::Arc<std::sync::Mutex<Vec<String>>>, to: &str) -> String {
+impl Smtp {
+    pub async fn start() -> Smtp {
+        use std::process::{Command, Stdio};
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let dir = std::env::temp_dir().join(format!("mandate-maildir-{}", Uuid::new_v4().simple()));
+        let child = Command::new("python3")
+            .args(["-m", "aiosmtpd", "-n", "-l", &format!("127.0.0.1:{port}"), "-c", "aiosmtpd.handlers.Mailbox"])
+            .arg(&dir)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("the mail tests need aiosmtpd: pip install aiosmtpd (scripts/test does this)");
+        let smtp = Smtp { child, port, dir };
+        for _ in 0..200 {
+            if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
+                return smtp;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        panic!("aiosmtpd did not start on {port}");
+    }
+
+    /// Every message delivered so far, as text.
+    pub fn messages(&self) -> Vec<String> {
+        let Ok(entries) = std::fs::read_dir(self.dir.join("new")) else { return Vec::new() };
+        let mut out: Vec<String> = entries.map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap()).collect();
+        out.sort();
+        out
+    }
+
+    /// The messages delivered to `email`.
+    pub fn to(&self, email: &str) -> Vec<String> {
+        self.messages().into_iter().filter(|m| m.contains(&format!("X-RcptTo: {email}"))).collect()
+    }
+}
+
+/// A mail server the app can be pointed at, shared with what reads it.
+pub type Inbox = std::sync::Arc<Smtp>;
+
+/// A real SMTP server on loopback: its port and its mailbox.
+pub async fn smtp_server() -> (u16, Inbox) {
+    let smtp = Smtp::start().await;
+    (smtp.port, std::sync::Arc::new(smtp))
+}
+
+/// Waits (up to 10 s) for a message to `to` and returns it: delivery runs in the background.
+pub async fn mail_to(inbox: &Inbox, to: &str) -> String {
     for _ in 0..200 {
-        if let Some(m) = inbox.lock().unwrap().iter().find(|m| m.contains(&format!("To: {to}"))) {
-            return m.clone();
+        if let Some(m) = inbox.to(to).into_iter().next() {
+            return m;
         }
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
