@@ -28,9 +28,15 @@ CREATE TABLE training_requests (
     FOREIGN KEY (org_id, person_id) REFERENCES people (org_id, id)
 );
 
--- A completion the person confirmed themselves, through their link.
+-- A completion the person confirmed themselves, through their link: the
+-- campaign, and where the confirmation came from (as acknowledgements keep).
 ALTER TABLE training_records DROP CONSTRAINT training_records_source_check;
 ALTER TABLE training_records ADD CONSTRAINT training_records_source_check CHECK (source IN ('manual', 'import', 'link'));
+ALTER TABLE training_records ADD COLUMN campaign_id uuid;
+ALTER TABLE training_records ADD COLUMN client_addr text;
+ALTER TABLE training_records ADD COLUMN user_agent text;
+ALTER TABLE training_records ADD CONSTRAINT training_records_campaign_fkey FOREIGN KEY (org_id, campaign_id) REFERENCES training_campaigns (org_id, id);
+ALTER TABLE training_records ADD CONSTRAINT training_records_link_check CHECK ((source = 'link') = (campaign_id IS NOT NULL));
 
 -- The outbox and the one-hour link exports serve both kinds of campaign.
 ALTER TABLE outbox ADD COLUMN training_campaign_id uuid;

@@ -791,10 +791,13 @@ mod records {
         let campaign = training_campaigns::campaign(&mut *conn, org_id, campaign_id).await?;
         let standings = training_campaigns::standings(conn, org_id, &module, &campaign, today).await?;
         let asked: Vec<&training_campaigns::Standing> = standings.iter().filter(|s| !s.done).collect();
-        training_campaigns::issue_links(conn, system, ago(10), org_id, campaign_id, &asked).await?;
-        let tomasz = Actor { org_id: Some(org_id), user_id: None, label: "Tomasz Nowak (personal link)".into(), request_id: "demo".into() };
-        let confirmed = Completion { module_id: awareness, person_id: person("tomasz.nowak@acme.example"), completed_on: today - Duration::days(6), score: None, how: None };
-        training::record(conn, &tomasz, ago(6), org_id, training::RecordSource::Link, &[confirmed]).await?;
+        let links = training_campaigns::issue_links(conn, system, ago(10), org_id, campaign_id, &asked).await?;
+        let tomasz = person("tomasz.nowak@acme.example");
+        let link = links.iter().find(|l| l.person_id == tomasz).ok_or_else(|| anyhow::anyhow!("Tomasz is asked"))?;
+        let target = training_campaigns::by_token(&mut *conn, &link.token).await?;
+        let actor = Actor { org_id: Some(org_id), user_id: None, label: "Tomasz Nowak (personal link)".into(), request_id: "demo".into() };
+        let confirmation = training_campaigns::Confirmation { completed_on: today - Duration::days(6), client_addr: "198.51.100.23".into(), user_agent: "demo".into() };
+        training_campaigns::confirm(conn, &actor, ago(6), &target, &confirmation).await?;
         Ok(())
     }
 

@@ -180,16 +180,18 @@ fn record_files() -> Vec<(&'static str, &'static str, &'static [&'static str], S
         ),
         (
             "records/training.csv",
-            "Training completions with the date they stop counting; those given outside Mandate say how, and who entered them when",
-            &["person", "email", "module", "kind", "completed_on", "valid_until", "source", "given_outside_mandate", "entered_by"],
+            "Training completions with the date they stop counting; those given outside Mandate say how, and who entered them when; those the person confirmed through a personal link say from where and when",
+            &["person", "email", "module", "kind", "completed_on", "valid_until", "source", "given_outside_mandate", "entered_by", "confirmed_by_the_person"],
             format!(
-                "SELECT x.name, x.email, t.title, t.kind, r.completed_on::text, (r.completed_on + make_interval(months => t.validity_months))::date::text, r.source, {}
+                "SELECT x.name, x.email, t.title, t.kind, r.completed_on::text, (r.completed_on + make_interval(months => t.validity_months))::date::text, r.source, {},
+                        CASE WHEN r.source = 'link' THEN 'through a personal link' || COALESCE(' from ' || NULLIF(r.client_addr, ''), '') || ' on ' || {} ELSE '' END
                FROM p JOIN training_records r ON r.org_id = p.org AND r.recorded_at < p.cut AND r.completed_on <= p.day
                LEFT JOIN users ru ON ru.id = r.recorded_by
                JOIN people_on(p.org, p.cut) x ON x.org_id = r.org_id AND x.id = r.person_id
                JOIN training_modules_on(p.org, p.cut) t ON t.org_id = r.org_id AND t.id = r.module_id
               ORDER BY x.name, x.email, t.title, r.completed_on",
-                given("r")
+                given("r"),
+                ts("r.recorded_at")
             ),
         ),
         (

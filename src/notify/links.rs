@@ -16,8 +16,9 @@ use axum::response::{IntoResponse, Response};
 use sqlx::{PgConnection, Postgres, Transaction};
 
 pub fn routes(r: Routes) -> Routes {
-    use crate::auth::policy::{Access::Can, Action::*};
-    r.post("/link-exports/{id}/download", Can(ManagePolicies), download)
+    use crate::auth::policy::Access;
+    // Only the member who issued the links can download them (`take_export`).
+    r.post("/link-exports/{id}/download", Access::Member, download)
 }
 
 /// A personal link, shown once to whoever issued it.
@@ -105,6 +106,9 @@ pub async fn respond(
             (l, url, write)
         })
         .collect();
+    // Links replaced now would arrive dead: their e-mails still waiting go.
+    let emails: Vec<String> = links.iter().map(|(l, _, _)| l.email.clone()).collect();
+    notify::drop_queued_links(&mut tx, me.org_id, batch.campaign, &emails).await?;
     let emailed = if send && state.mailer.is_some() && !links.is_empty() {
         let messages: Vec<NewMessage> = links
             .iter()

@@ -216,30 +216,53 @@ pub struct NewMessage {
     pub body: String,
 }
 
-/// Writes messages not written before (by key); returns how many were new.
+/// Writes messages not written before (by key), thousands in one
+/// statement; returns how many were new.
 pub async fn enqueue(conn: &mut PgConnection, org_id: OrgId, now: DateTime<Utc>, messages: &[NewMessage]) -> AppResult<u64> {
-    let mut n = 0;
-    for m in messages {
-        n += sqlx::query!(
-            "INSERT INTO outbox (id, org_id, user_id, to_email, kind, dedupe_key, subject, body, status, next_attempt_at, created_at, campaign_id, training_campaign_id)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'queued', $9, $9, $10, $11) ON CONFLICT (org_id, dedupe_key) DO NOTHING",
-            Uuid::new_v4(),
-            org_id.0,
-            m.user_id.map(|u| u.0),
-            m.to_email,
-            m.kind.as_str(),
-            m.dedupe_key,
-            m.subject,
-            m.body,
-            now,
-            m.campaign.and_then(CampaignRef::ack),
-            m.campaign.and_then(CampaignRef::training),
-        )
-        .execute(&mut *conn)
-        .await?
-        .rows_affected();
+    if messages.is_empty() {
+        return Ok(0);
     }
-    Ok(n)
+    let ids: Vec<Uuid> = messages.iter().map(|_| Uuid::new_v4()).collect();
+    let users: Vec<Option<Uuid>> = messages.iter().map(|m| m.user_id.map(|u| u.0)).collect();
+    let column = |f: fn(&NewMessage) -> String| -> Vec<String> { messages.iter().map(f).collect() };
+    let acks: Vec<Option<Uuid>> = messages.iter().map(|m| m.campaign.and_then(CampaignRef::ack)).collect();
+    let trainings: Vec<Option<Uuid>> = messages.iter().map(|m| m.campaign.and_then(CampaignRef::training)).collect();
+    Ok(sqlx::query!(
+        "INSERT INTO outbox (id, org_id, user_id, to_email, kind, dedupe_key, subject, body, status, next_attempt_at, created_at, campaign_id, training_campaign_id)
+         SELECT u.id, $1, u.user_id, u.to_email, u.kind, u.dedupe_key, u.subject, u.body, 'queued', $2, $2, u.campaign_id, u.training_campaign_id
+           FROM UNNEST($3::uuid[], $4::uuid[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::uuid[], $11::uuid[])
+                AS u(id, user_id, to_email, kind, dedupe_key, subject, body, campaign_id, training_campaign_id)
+         ON CONFLICT (org_id, dedupe_key) DO NOTHING",
+        org_id.0,
+        now,
+        &ids,
+        &users as &[Option<Uuid>],
+        &column(|m| m.to_email.clone()),
+        &column(|m| m.kind.as_str().to_string()),
+        &column(|m| m.dedupe_key.clone()),
+        &column(|m| m.subject.clone()),
+        &column(|m| m.body.clone()),
+        &acks as &[Option<Uuid>],
+        &trainings as &[Option<Uuid>],
+    )
+    .execute(&mut *conn)
+    .await?
+    .rows_affected())
+}
+
+/// Drops a campaign's link e-mails still waiting to go to `emails`: their
+/// links were just replaced, so they would arrive dead.
+pub async fn drop_queued_links(conn: &mut PgConnection, org_id: OrgId, campaign: CampaignRef, emails: &[String]) -> AppResult<u64> {
+    Ok(sqlx::query!(
+        "DELETE FROM outbox WHERE org_id = $1 AND kind = 'link' AND status = 'queued' AND (campaign_id = $2 OR training_campaign_id = $3) AND to_email = ANY($4)",
+        org_id.0,
+        campaign.ack(),
+        campaign.training(),
+        emails,
+    )
+    .execute(conn)
+    .await?
+    .rows_affected())
 }
 
 /// One message as the outbox page shows it.
@@ -473,7 +496,9 @@ pub struct Due {
 /// action items of the people owners and ISMS leads act for (only they
 /// update action items), asks of the people accounts act for, policies
 /// still in force they have not acknowledged in a campaign with a due
-/// date, and training that expires. Leavers and disabled accounts get none.
+/// date, training that expires, and training a campaign with a due date
+/// asked of them that they have not completed since it started. Leavers
+/// and disabled accounts get none.
 pub async fn due_between(conn: &mut PgConnection, org_id: OrgId, from: NaiveDate, until: NaiveDate) -> AppResult<Vec<Due>> {
     Ok(sqlx::query_as!(
         Due,
@@ -506,6 +531,14 @@ pub async fn due_between(conn: &mut PgConnection, org_id: OrgId, from: NaiveDate
                JOIN LATERAL (SELECT max(r.completed_on) AS done FROM training_records r WHERE r.org_id = t.org_id AND r.module_id = t.id AND r.person_id = p.id) last ON last.done IS NOT NULL
               WHERE t.org_id = $1 AND t.retired_at IS NULL
                 AND (last.done + make_interval(months => t.validity_months))::date BETWEEN $2 AND $3
+             UNION ALL
+             SELECT p.acting_user_id, 'training', c.id::text || ':' || p.id::text, t.title, '/training/modules/' || t.id, c.due_on
+               FROM training_campaigns c JOIN training_requests r ON r.org_id = c.org_id AND r.campaign_id = c.id
+               JOIN people p ON p.org_id = r.org_id AND p.id = r.person_id AND p.acting_user_id IS NOT NULL
+               JOIN training_modules t ON t.org_id = c.org_id AND t.id = c.module_id AND t.retired_at IS NULL
+              WHERE c.org_id = $1 AND c.due_on BETWEEN $2 AND $3 AND (p.end_date IS NULL OR p.end_date > $2)
+                AND NOT EXISTS (SELECT 1 FROM training_records x WHERE x.org_id = c.org_id AND x.module_id = t.id AND x.person_id = p.id
+                                   AND x.completed_on >= c.created_at::date)
            ) due ORDER BY due_on, kind, title"#,
         org_id.0,
         from,

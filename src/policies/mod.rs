@@ -29,7 +29,7 @@ use crate::ids::OrgId;
 use crate::state::AppState;
 use crate::web::routes::Routes;
 use axum::body::Body;
-use axum::http::{HeaderMap, HeaderValue, header};
+use axum::http::{HeaderValue, header};
 use axum::response::Response;
 use versions::model::Version;
 
@@ -40,10 +40,7 @@ pub fn routes(r: Routes) -> Routes {
     onboarding::routes(r)
 }
 
-/// The browser a signature or an acknowledgement came from.
-fn user_agent(headers: &HeaderMap) -> String {
-    headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).unwrap_or("").to_string()
-}
+use crate::web::user_agent;
 
 /// Streams a version's document file as an attachment (to a signed-in
 /// member, a personal link or an interested party).

@@ -19,7 +19,7 @@ use askama::Template;
 use askama_web::WebTemplate;
 use axum::Form;
 use axum::extract::{Query, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use chrono::NaiveDate;
 use serde::Deserialize;
@@ -517,9 +517,7 @@ async fn confirm(State(state): State<AppState>, me: Member, Id(id): Id<Appointme
     Ok(redirect_with(&state, &format!("/roles/{}", a.role_id), Flash::success(format!("You confirmed {}'s appointment as {}.", a.person_name, a.role_name))))
 }
 
-fn user_agent(headers: &HeaderMap) -> String {
-    headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).unwrap_or("").to_string()
-}
+use crate::web::user_agent;
 
 async fn accept_signed_in(State(state): State<AppState>, me: Member, Id(id): Id<AppointmentId>, headers: HeaderMap) -> AppResult<Response> {
     let (a, person) = appointment_and_me(&state, &me, id).await?;

@@ -25,6 +25,12 @@ pub fn count(n: impl std::fmt::Display, one: &str, many: &str) -> String {
     format!("{n} {}", if n == "1" { one } else { many })
 }
 
+/// The browser a request came from, as it names itself (at most 500 characters),
+/// kept with signatures, confirmations and acknowledgements.
+pub fn user_agent(headers: &axum::http::HeaderMap) -> String {
+    headers.get(axum::http::header::USER_AGENT).and_then(|v| v.to_str().ok()).unwrap_or("").chars().take(500).collect()
+}
+
 /// A title as part of a file name: "Access control" becomes "access-control".
 pub fn slug(title: &str) -> String {
     title.to_lowercase().replace(|c: char| !c.is_alphanumeric(), "-")

@@ -45,6 +45,8 @@ mod tests {
         assert_eq!(super::loggable("/invite/xyz"), "/invite/[secret]");
         assert_eq!(super::loggable("/ack/tok3n/document"), "/ack/[secret]");
         assert_eq!(super::loggable("/p/slug-is-a-secret"), "/p/[secret]");
+        assert_eq!(super::loggable("/training-link/tok3n/logo"), "/training-link/[secret]");
+        assert_eq!(super::loggable("/unsubscribe/tok3n/one-click"), "/unsubscribe/[secret]");
         assert_eq!(super::loggable("/people/1"), "/people/1");
     }
 }

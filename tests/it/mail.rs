@@ -20,7 +20,7 @@ async fn invitations_are_emailed_when_smtp_is_configured(db: PgPool) {
     assert!(page.texts(".flash")[0].contains("e-mailed to cfo@acme.example"));
     assert!(!page.body.contains("/invite/"), "the link is not shown when it was sent");
     let mail = mail_to(&inbox, "cfo@acme.example").await;
-    assert!(mail.contains("To: cfo@acme.example"), "{mail}");
+    assert!(mail.lines().any(|l| l == "To: cfo@acme.example"), "{mail}");
     assert!(mail.contains("Subject: Join Acme on Mandate"));
     let token_line = mail.lines().find(|l| l.contains("http://localhost:8080/invite/")).expect("link in the e-mail");
     let path = &token_line.trim()["http://localhost:8080".len()..];
@@ -64,6 +64,6 @@ async fn acknowledgement_links_are_emailed_when_asked(db: PgPool) {
     // They go out in the background, through the outbox.
     assert_eq!(mandate::notify::send_due(&app.state).await.unwrap(), 1);
     let mail = mail_to(&inbox, "sam@acme.example").await;
-    assert!(mail.contains("To: sam@acme.example") && mail.contains("/ack/"), "{mail}");
+    assert!(mail.lines().any(|l| l == "To: sam@acme.example") && mail.contains("/ack/"), "{mail}");
     assert!(mail.contains("Acceptable use"));
 }

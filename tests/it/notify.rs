@@ -102,6 +102,43 @@ async fn digests_and_reminders_reach_each_member_once_through_a_real_smtp_server
 }
 
 #[sqlx::test]
+async fn reminded_links_replace_those_still_waiting_and_a_campaigns_due_day_is_a_reminder(db: PgPool) {
+    let (smtp, app) = with_smtp(db).await;
+    let w = world(app).await;
+    let app = &w.app;
+    // Sam is in the directory with his account; a training campaign is due in two days.
+    let sam = app.person(w.org, "Sam Contributor", "sam@acme.example", false).await;
+    app.link(w.org, sam, w.sam).await;
+    app.person(w.org, "Tess Temp", "tess@acme.example", false).await;
+    let module = app.module(w.org, "Security awareness").await;
+    let mut c = app.signed_in(w.owner, Some(w.org)).await;
+    let due = (app.state.clock.now().date_naive() + Duration::days(2)).to_string();
+    let first = c.post(&format!("/training/modules/{module}/campaigns"), &[("send", "on"), ("due_on", due.as_str())]).await;
+    assert!(first.body.contains("e-mails are on the way"), "{}", first.body);
+    let campaign: Uuid = sqlx::query_scalar("SELECT id FROM training_campaigns WHERE org_id = $1").bind(w.org).fetch_one(app.db()).await.unwrap();
+    let asked: i64 = sqlx::query_scalar("SELECT count(*) FROM outbox WHERE training_campaign_id = $1").bind(campaign).fetch_one(app.db()).await.unwrap();
+
+    // Reminded before the first e-mails went out: only the new links are sent, and they work.
+    let again = c.post(&format!("/training/campaigns/{campaign}/reminders"), &[("send", "on")]).await;
+    assert_eq!(again.status, 200);
+    let queued: i64 = sqlx::query_scalar("SELECT count(*) FROM outbox WHERE training_campaign_id = $1").bind(campaign).fetch_one(app.db()).await.unwrap();
+    assert_eq!(queued, asked, "the e-mails of the replaced links are gone");
+    while mandate::notify::send_due(&app.state).await.unwrap() > 0 {}
+    let tess = smtp.to("tess@acme.example");
+    assert_eq!(tess.len(), 1, "{tess:?}");
+    let text = tess[0].replace("=\r\n", "").replace("=\n", "");
+    let start = text.find("/training-link/").unwrap();
+    let token: String = text[start + "/training-link/".len()..].chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_').collect();
+    assert_eq!(app.client().get(&format!("/training-link/{token}")).await.status, 200, "the e-mailed link is the live one");
+
+    // Sam, who has an account, is reminded of the campaign's due day; Tess, who has none, is not a member.
+    let reminded = || smtp.to("sam@acme.example").iter().any(|m| m.contains("Subject: Due on") && m.contains("Security awareness"));
+    assert!(!reminded());
+    run(app, w.org).await;
+    assert!(reminded(), "{:?}", smtp.to("sam@acme.example"));
+}
+
+#[sqlx::test]
 async fn without_smtp_messages_wait_in_the_outbox_for_owners(db: PgPool) {
     let app = TestApp::new(db).await;
     let w = world(app).await;
@@ -212,7 +249,7 @@ async fn a_training_campaign_to_five_thousand_people_mails_their_links_in_the_ba
     let text = mail.replace("=\r\n", "").replace("=\n", "");
     let start = text.find("/training-link/").unwrap();
     let token: String = text[start + "/training-link/".len()..].chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_').collect();
-    let done = app.client().post(&format!("/training-link/{token}"), &[]).await;
+    let done = app.client().post(&format!("/training-link/{token}"), &[("completed_on", "2026-11-02")]).await;
     assert_eq!(done.status, 200, "{token} in {text}");
     let page = c.get(&format!("/training/campaigns/{campaign}")).await;
     assert!(page.texts("#progress").concat().contains("1 of 5000 people done. 4999 to go."));

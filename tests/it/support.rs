@@ -594,6 +594,7 @@ impl Drop for Smtp {
         let _ = self.child.kill();
         let _ = self.child.wait();
         let _ = std::fs::remove_dir_all(&self.dir);
+        let _ = std::fs::remove_file(self.dir.with_extension("log"));
     }
 }
 
@@ -606,13 +607,21 @@ impl Smtp {
             .args(["-m", "aiosmtpd", "-n", "-l", &format!("127.0.0.1:{port}"), "-c", "aiosmtpd.handlers.Mailbox"])
             .arg(&dir)
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(std::fs::File::create(dir.with_extension("log")).unwrap())
             .spawn()
             .expect("the mail tests need aiosmtpd: pip install aiosmtpd (scripts/test does this)");
-        let smtp = Smtp { child, port, dir };
+        let mut smtp = Smtp { child, port, dir };
         for _ in 0..200 {
-            if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
-                return smtp;
+            // Ours answers: it has not exited (another process may hold the port if it lost the race for it).
+            if let Some(status) = smtp.child.try_wait().unwrap() {
+                let err = std::fs::read_to_string(smtp.dir.with_extension("log")).unwrap_or_default();
+                panic!("aiosmtpd exited ({status}) on port {port}: {err}");
+            }
+            if let Ok(stream) = tokio::net::TcpStream::connect(("127.0.0.1", port)).await {
+                let mut greeting = [0u8; 3];
+                if tokio::io::AsyncReadExt::read_exact(&mut tokio::io::BufReader::new(stream), &mut greeting).await.is_ok() && &greeting == b"220" {
+                    return smtp;
+                }
             }
             tokio::time::sleep(std::time::Duration::from_millis(50)).await;
         }

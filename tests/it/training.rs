@@ -207,20 +207,31 @@ async fn a_training_campaign_asks_those_not_current_and_their_links_record_what_
     let open = nev.get(&link("Nev Never")).await;
     assert_eq!(open.status, StatusCode::OK);
     assert!(open.texts(".lead").concat().contains("Acme asks you to complete this training by 2026-11-30"), "{}", open.body);
-    let thanks = nev.post(&link("Nev Never"), &[]).await;
+    assert!(open.has("input[type=date][name=completed_on][min='2026-11-02'][max='2026-11-02']"));
+    // A day before the request went out, or ahead, is refused, with what to do instead.
+    let early = nev.post(&link("Nev Never"), &[("completed_on", "2026-10-01")]).await;
+    assert_eq!(early.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(early.texts(".field-error").concat().contains("This request went out on 2026-11-02"), "{}", early.body);
+    assert_eq!(nev.post(&link("Nev Never"), &[("completed_on", "2026-11-03")]).await.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(records(&a.app, a.org).await, 2, "nothing recorded from a refused day");
+    nev.headers.insert("user-agent", "NevPhone/2".parse().unwrap());
+    let thanks = nev.post(&link("Nev Never"), &[("completed_on", "2026-11-02")]).await;
     assert_eq!(thanks.status, StatusCode::OK);
     assert!(thanks.texts(".flash").concat().contains("Your completion on 2026-11-02 is recorded"), "{}", thanks.body);
-    let again = nev.post(&link("Nev Never"), &[]).await;
+    let again = nev.post(&link("Nev Never"), &[("completed_on", "2026-11-02")]).await;
     assert!(again.texts(".flash").concat().contains("Thank you"), "a second post records nothing more");
     assert!(!again.has("form[action^='/training-link/'] button"));
-    let rows: Vec<(String, String, Option<uuid::Uuid>)> = sqlx::query_as("SELECT completed_on::text, source, recorded_by FROM training_records WHERE person_id = $1")
-        .bind(never)
-        .fetch_all(a.app.db())
-        .await
-        .unwrap();
-    assert_eq!(rows, vec![("2026-11-02".to_string(), "link".to_string(), None)]);
+    let rows: Vec<(String, String, Option<uuid::Uuid>, String, String)> =
+        sqlx::query_as("SELECT completed_on::text, source, recorded_by, client_addr, user_agent FROM training_records WHERE person_id = $1")
+            .bind(never)
+            .fetch_all(a.app.db())
+            .await
+            .unwrap();
+    assert_eq!(rows, vec![("2026-11-02".to_string(), "link".to_string(), None, "192.0.2.10".to_string(), "NevPhone/2".to_string())]);
     let actor: String = sqlx::query_scalar("SELECT actor_label FROM audit_log WHERE action = 'training.completed' AND details::jsonb->>'source' = 'link'").fetch_one(a.app.db()).await.unwrap();
     assert_eq!(actor, "Nev Never (personal link)");
+    let logged: Vec<String> = sqlx::query_scalar("SELECT action FROM audit_log WHERE org_id = $1 AND entity = 'training_campaign' ORDER BY seq").bind(a.org).fetch_all(a.app.db()).await.unwrap();
+    assert_eq!(logged, ["training_campaign.started", "training_campaign.links_issued"]);
     let module_page = a.lead.get(&format!("/training/modules/{module}")).await;
     assert!(module_page.texts("#staff-h + table tbody tr").iter().any(|r| r.contains("Nev Never") && r.contains("Current") && r.contains("confirmed by the person through a personal link")));
 
@@ -235,7 +246,7 @@ async fn a_training_campaign_asks_those_not_current_and_their_links_record_what_
 
     // A leaver's link is no longer needed; reminders replace the old links of the rest.
     sqlx::query("UPDATE people SET end_date = '2026-11-02' WHERE id = $1").bind(leaver).execute(a.app.db()).await.unwrap();
-    let gone = a.app.client().post(&link("Lea Leaving"), &[]).await;
+    let gone = a.app.client().post(&link("Lea Leaving"), &[("completed_on", "2026-11-02")]).await;
     assert_eq!(gone.status, StatusCode::GONE);
     assert!(gone.body.contains("no longer needed"));
     let reminders = a.lead.post(&format!("/training/campaigns/{campaign}/reminders"), &[]).await;
@@ -248,7 +259,7 @@ async fn a_training_campaign_asks_those_not_current_and_their_links_record_what_
     let fresh = links_on(&reminders).into_iter().find(|(n, _)| n == "Sol Soon").unwrap().1;
     let cee = links_on(&reminders).into_iter().find(|(n, _)| n == "Cee Eo").unwrap().1;
     a.app.clock.advance(Duration::days(31));
-    let expired = a.app.client().post(&fresh, &[]).await;
+    let expired = a.app.client().post(&fresh, &[("completed_on", "2026-12-03")]).await;
     assert_eq!(expired.status, StatusCode::GONE);
     assert!(expired.body.contains("expired"));
     assert_eq!(records(&a.app, a.org).await, 3, "nothing recorded through a dead link");
@@ -258,7 +269,7 @@ async fn a_training_campaign_asks_those_not_current_and_their_links_record_what_
     assert_eq!(retire.status, StatusCode::SEE_OTHER);
     assert_eq!(a.lead.post(&format!("/training/modules/{module}/campaigns"), &[]).await.status, StatusCode::CONFLICT);
     assert_eq!(a.lead.post(&format!("/training/campaigns/{campaign}/reminders"), &[]).await.status, StatusCode::CONFLICT);
-    assert_eq!(a.app.client().post(&cee, &[]).await.status, StatusCode::GONE);
+    assert_eq!(a.app.client().post(&cee, &[("completed_on", "2026-11-02")]).await.status, StatusCode::GONE);
     assert_eq!(records(&a.app, a.org).await, 3);
     let _ = (ceo, soon);
 }

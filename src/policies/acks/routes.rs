@@ -83,7 +83,7 @@ async fn load_ack(state: &AppState, token: &str) -> AppResult<(acks::LinkTarget,
     let done = acks::acknowledged(&state.db, target.org_id, target.person_id, v.id).await?.map(|(at, _)| at);
     let st = if done.is_some() {
         LinkState::Done
-    } else if target.person_end_date.is_some_and(|d| d <= now.date_naive()) {
+    } else if target.person_end_date.is_some_and(|d| d <= now.date_naive()) || v.policy_withdrawn {
         LinkState::Left
     } else if target.expires_at <= now {
         LinkState::Expired

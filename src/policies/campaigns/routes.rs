@@ -78,12 +78,15 @@ async fn start_campaign(State(state): State<AppState>, me: Member, Id(id): Id<Ve
     }
     let due_on = parse_date(&form.due_on, "the due date").map_err(AppError::BadRequest)?;
     let today = state.clock.now().date_naive();
+    let standings = acks::standings(&state.db, me.org_id, v.policy_id, v.major, None, today).await?;
+    let missing: Vec<&Standing> = standings.iter().filter(|s| !s.done()).collect();
+    if missing.is_empty() {
+        return Err(AppError::Conflict(format!("Everyone {} is for has acknowledged version {}.x: there is nobody to ask.", v.policy_title, v.major)));
+    }
     let mut tx = state.db.begin().await?;
     let campaign_id = campaigns::create_campaign(&mut tx, &me.actor(), state.clock.now(), me.org_id, v.id, &format!("{} v{}", v.policy_title, v.number()), due_on).await?;
     tx.commit().await?;
     let campaign = campaigns::campaign(&state.db, me.org_id, campaign_id).await?;
-    let standings = acks::standings(&state.db, me.org_id, v.policy_id, v.major, Some(campaign_id), today).await?;
-    let missing: Vec<&Standing> = standings.iter().filter(|s| !s.done()).collect();
     links_response(&state, &me, campaign, &missing, crate::web::form::ticked(&form.send), false).await
 }
 
@@ -143,6 +146,9 @@ async fn campaign_csv(State(state): State<AppState>, me: Member, Id(id): Id<Camp
 
 async fn reminders(State(state): State<AppState>, me: Member, Id(id): Id<CampaignId>, Form(form): Form<CampaignForm>) -> AppResult<Response> {
     let (campaign, standings) = campaign_data(&state, &me, id).await?;
+    if model::version(&state.db, me.org_id, campaign.policy_version_id).await?.policy_withdrawn {
+        return Err(AppError::Conflict(format!("{} is withdrawn: nobody is asked to acknowledge it any more.", campaign.policy_title)));
+    }
     let missing: Vec<&Standing> = standings.iter().filter(|s| !s.done()).collect();
     links_response(&state, &me, campaign, &missing, crate::web::form::ticked(&form.send), true).await
 }

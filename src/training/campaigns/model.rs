@@ -1,16 +1,17 @@
 //! Training campaigns: a module's audience asked, through personal links that
-//! need no account, to take the module and confirm they completed it. Whoever
-//! confirms is recorded as having completed it that day, as a completion
-//! "confirmed through a personal link".
+//! need no account, to take the module and confirm they completed it. A
+//! confirmation records the day the person says they completed it (since
+//! the campaign started), as a completion "confirmed through a personal
+//! link", with the campaign, the network address and the browser.
 //!
 //! Someone counts as done for a campaign when their training is current, or
 //! when they completed it on or after the day the campaign started (one
 //! done then but due again soon counts: they did what was asked).
-use super::super::model::{self as training, Completion, Module, RecordSource, Status};
+use super::super::model::{self as training, Module, Status};
 use crate::audit::{self, Actor};
 use crate::auth::session::hash_token;
 use crate::error::{AppError, AppResult};
-use crate::ids::{ModuleId, OrgId, PersonId, TrainingCampaignId, TrainingRequestId};
+use crate::ids::{ModuleId, OrgId, PersonId, TrainingCampaignId, TrainingRecordId, TrainingRequestId};
 use crate::notify::links::IssuedLink;
 use crate::policies::acks::model::Counted;
 use chrono::{DateTime, Duration, NaiveDate, Utc};
@@ -186,12 +187,13 @@ pub struct LinkTarget {
     pub person_name: String,
     pub person_end_date: Option<NaiveDate>,
     pub module_id: ModuleId,
+    pub campaign_id: TrainingCampaignId,
     pub campaign_started: DateTime<Utc>,
     pub due_on: Option<NaiveDate>,
     pub expires_at: DateTime<Utc>,
 }
 
-pub async fn by_token(db: &PgPool, token: &str) -> AppResult<LinkTarget> {
+pub async fn by_token(db: impl sqlx::PgExecutor<'_>, token: &str) -> AppResult<LinkTarget> {
     if token.len() > 100 {
         return Err(AppError::NotFound);
     }
@@ -199,7 +201,7 @@ pub async fn by_token(db: &PgPool, token: &str) -> AppResult<LinkTarget> {
         LinkTarget,
         r#"SELECT r.org_id AS "org_id: OrgId", o.name AS org_name, EXISTS (SELECT 1 FROM org_logos l WHERE l.org_id = r.org_id) AS "has_logo!",
                   r.person_id AS "person_id: PersonId", p.name AS person_name, p.end_date AS person_end_date,
-                  c.module_id AS "module_id: ModuleId", c.created_at AS campaign_started, c.due_on, r.expires_at
+                  c.module_id AS "module_id: ModuleId", c.id AS "campaign_id: TrainingCampaignId", c.created_at AS campaign_started, c.due_on, r.expires_at
              FROM training_requests r
              JOIN organisations o ON o.id = r.org_id
              JOIN people p ON p.org_id = r.org_id AND p.id = r.person_id
@@ -224,11 +226,56 @@ pub async fn last_completed(db: &PgPool, org_id: OrgId, module_id: ModuleId, per
     .await?)
 }
 
-/// Records that the person named by a link completed its module today,
-/// on their own word. Returns false when that was already recorded.
-pub async fn confirm(conn: &mut PgConnection, actor: &Actor, now: DateTime<Utc>, target: &LinkTarget) -> AppResult<bool> {
-    let completion = Completion { module_id: target.module_id, person_id: target.person_id, completed_on: now.date_naive(), score: None, how: None };
-    Ok(training::record(conn, actor, now, target.org_id, RecordSource::Link, &[completion]).await? == 1)
+/// What a person confirms through their link.
+#[derive(Debug, Clone)]
+pub struct Confirmation {
+    /// The day they say they completed the module.
+    pub completed_on: NaiveDate,
+    pub client_addr: String,
+    pub user_agent: String,
+}
+
+/// The day a person may give: since the campaign started, and not in the future.
+pub fn check_day(day: NaiveDate, started_on: NaiveDate, today: NaiveDate) -> Result<NaiveDate, String> {
+    if day > today {
+        Err("That day is in the future: give the day you completed it.".into())
+    } else if day < started_on {
+        Err(format!("This request went out on {started_on}: give a day from then on. If you completed it earlier, tell whoever sent you the link, so they can record it."))
+    } else {
+        Ok(day)
+    }
+}
+
+/// Records that the person named by a link completed its module on the day
+/// they give, on their own word. Returns false when that day was already recorded.
+pub async fn confirm(conn: &mut PgConnection, actor: &Actor, now: DateTime<Utc>, target: &LinkTarget, c: &Confirmation) -> AppResult<bool> {
+    let id = TrainingRecordId::new();
+    let inserted = sqlx::query!(
+        "INSERT INTO training_records (id, org_id, module_id, person_id, completed_on, source, recorded_at, campaign_id, client_addr, user_agent)
+         VALUES ($1, $2, $3, $4, $5, 'link', $6, $7, $8, $9)
+         ON CONFLICT (org_id, module_id, person_id, completed_on) DO NOTHING",
+        id.0,
+        target.org_id.0,
+        target.module_id.0,
+        target.person_id.0,
+        c.completed_on,
+        now,
+        target.campaign_id.0,
+        c.client_addr,
+        c.user_agent,
+    )
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    if inserted == 0 {
+        return Ok(false);
+    }
+    let details = json!({
+        "module_id": target.module_id, "person_id": target.person_id, "completed_on": c.completed_on, "source": "link",
+        "campaign_id": target.campaign_id, "client_addr": c.client_addr,
+    });
+    audit::record(conn, actor, now, "training.completed", "training_record", id, details).await?;
+    Ok(true)
 }
 
 #[cfg(test)]
@@ -244,5 +291,15 @@ mod tests {
         assert!(!done(Some(d("2025-12-20")), Status::DueSoon, start), "due soon, not yet renewed");
         assert!(done(Some(d("2026-12-01")), Status::DueSoon, start), "completed on the first day, even where a short module is soon due again");
         assert!(!done(Some(d("2026-11-30")), Status::Overdue, start));
+    }
+
+    #[test]
+    fn a_person_gives_a_day_since_the_request_and_not_ahead() {
+        let d = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+        let (start, today) = (d("2026-12-01"), d("2026-12-07"));
+        assert_eq!(check_day(d("2026-12-01"), start, today), Ok(d("2026-12-01")));
+        assert_eq!(check_day(today, start, today), Ok(today));
+        assert!(check_day(d("2026-11-30"), start, today).unwrap_err().contains("went out on 2026-12-01"));
+        assert!(check_day(d("2026-12-08"), start, today).unwrap_err().contains("future"));
     }
 }

@@ -20,7 +20,7 @@ use askama::Template;
 use askama_web::WebTemplate;
 use axum::Form;
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use chrono::NaiveDate;
 use serde::Deserialize;
@@ -88,6 +88,10 @@ async fn start(State(state): State<AppState>, me: Member, Id(id): Id<ModuleId>, 
         Some(d) if d < today => return Err(AppError::BadRequest("The due date is in the past: choose today or a later day, or leave it empty.".into())),
         d => d,
     };
+    let not_current = training::standings(&state.db, me.org_id, module.id, today).await?.iter().any(|s| s.status(module.validity_months, today) != training::Status::Current);
+    if !not_current && module.retired_at.is_none() {
+        return Err(AppError::Conflict(format!("Everyone {} is for is current: there is nobody to ask.", module.title)));
+    }
     let mut tx = state.db.begin().await?;
     let campaign_id = campaigns::create(&mut tx, &me.actor(), state.clock.now(), me.org_id, &module, due_on).await?;
     tx.commit().await?;
@@ -174,6 +178,16 @@ struct LinkPage {
     state: LinkState,
     /// The completion that counts, when done.
     completed_on: Option<NaiveDate>,
+    /// The day as typed, and what is wrong with it.
+    day: String,
+    error: Option<String>,
+    today: NaiveDate,
+}
+
+#[derive(Deserialize, Default)]
+struct ConfirmForm {
+    #[serde(default)]
+    completed_on: String,
 }
 
 async fn load_link(state: &AppState, token: &str) -> AppResult<(LinkTarget, Module, LinkState, Option<NaiveDate>)> {
@@ -194,28 +208,64 @@ async fn load_link(state: &AppState, token: &str) -> AppResult<(LinkTarget, Modu
     Ok((target, module, st, last.filter(|_| done)))
 }
 
-fn link_view(visitor: &Visitor, token: String, target: LinkTarget, module: Module, st: LinkState, completed_on: Option<NaiveDate>) -> Response {
-    let status = if matches!(st, LinkState::Open | LinkState::Done) { StatusCode::OK } else { StatusCode::GONE };
-    let page = LinkPage { layout: Layout::basic(visitor, module.title.clone()), token, target, module, state: st, completed_on };
+/// A link's page: what it asks, or where it stands; `day` and `error` when a confirmation was refused.
+struct LinkView {
+    token: String,
+    target: LinkTarget,
+    module: Module,
+    state: LinkState,
+    completed_on: Option<NaiveDate>,
+}
+
+fn link_view(state: &AppState, visitor: &Visitor, v: LinkView, day: Option<String>, error: Option<String>) -> Response {
+    let status = match v.state {
+        LinkState::Open if error.is_some() => StatusCode::UNPROCESSABLE_ENTITY,
+        LinkState::Open | LinkState::Done => StatusCode::OK,
+        LinkState::Expired | LinkState::Left => StatusCode::GONE,
+    };
+    let today = state.clock.now().date_naive();
+    let page = LinkPage {
+        layout: Layout::basic(visitor, v.module.title.clone()),
+        token: v.token,
+        target: v.target,
+        module: v.module,
+        state: v.state,
+        completed_on: v.completed_on,
+        day: day.unwrap_or_else(|| today.to_string()),
+        error,
+        today,
+    };
     (status, page).into_response()
 }
 
 async fn link_page(State(state): State<AppState>, visitor: Visitor, Segment(token): Segment) -> AppResult<Response> {
-    let (target, module, st, done) = load_link(&state, &token).await?;
-    Ok(link_view(&visitor, token, target, module, st, done))
+    let (target, module, st, completed_on) = load_link(&state, &token).await?;
+    Ok(link_view(&state, &visitor, LinkView { token, target, module, state: st, completed_on }, None, None))
 }
 
-async fn confirm_by_link(State(state): State<AppState>, visitor: Visitor, Segment(token): Segment) -> AppResult<Response> {
-    let (target, module, st, done) = load_link(&state, &token).await?;
+async fn confirm_by_link(State(state): State<AppState>, visitor: Visitor, Segment(token): Segment, headers: HeaderMap, Form(form): Form<ConfirmForm>) -> AppResult<Response> {
+    let (target, module, st, completed_on) = load_link(&state, &token).await?;
+    let view = LinkView { token, target, module, state: st, completed_on };
     if st != LinkState::Open {
-        return Ok(link_view(&visitor, token, target, module, st, done));
+        return Ok(link_view(&state, &visitor, view, None, None));
     }
-    let actor = Actor { org_id: Some(target.org_id), user_id: None, label: format!("{} (personal link)", target.person_name), request_id: visitor.request_id.clone() };
     let now = state.clock.now();
+    let started = view.target.campaign_started.date_naive();
+    let day = match parse_date(&form.completed_on, "the day you completed it") {
+        Ok(Some(d)) => campaigns::check_day(d, started, now.date_naive()),
+        Ok(None) => Err("Give the day you completed it.".into()),
+        Err(e) => Err(e),
+    };
+    let day = match day {
+        Ok(d) => d,
+        Err(e) => return Ok(link_view(&state, &visitor, view, Some(form.completed_on), Some(e))),
+    };
+    let actor = Actor { org_id: Some(view.target.org_id), user_id: None, label: format!("{} (personal link)", view.target.person_name), request_id: visitor.request_id.clone() };
+    let confirmation = campaigns::Confirmation { completed_on: day, client_addr: visitor.client_addr.clone(), user_agent: crate::web::user_agent(&headers) };
     let mut tx = state.db.begin().await?;
-    campaigns::confirm(&mut tx, &actor, now, &target).await?;
+    campaigns::confirm(&mut tx, &actor, now, &view.target, &confirmation).await?;
     tx.commit().await?;
-    Ok(link_view(&visitor, token, target, module, LinkState::Done, Some(now.date_naive())))
+    Ok(link_view(&state, &visitor, LinkView { state: LinkState::Done, completed_on: Some(day), ..view }, None, None))
 }
 
 /// The organisation's logo, for the page of a personal link.
