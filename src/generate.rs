@@ -70,7 +70,7 @@ pub async fn run(db: &PgPool, now: DateTime<Utc>, sizes: &Sizes, small: usize) -
         let mut tx = db.begin().await?;
         let org_id = OrgId::new();
         let system = Actor::system(Some(org_id), "generator");
-        let roles: &[Role] = if n == 0 { &[Role::Owner, Role::IsmsLead, Role::Executive] } else { &[Role::Owner] };
+        let roles: &[Role] = if n == 0 { &[Role::Owner, Role::IsmsLead, Role::Executive, Role::Auditor] } else { &[Role::Owner] };
         for role in roles {
             let secret = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(rand::random::<[u8; 12]>());
             let email = format!("{}-{}@generated.example", role.as_str().replace('_', "-"), &stamp[..8]);
