@@ -77,7 +77,8 @@ for people in $sizes; do
   done < <(pages)
 
   # Pass 1: statements per request, from the server's debug log.
-  start_server "${PORT:-18083}" RUST_LOG="warn,sqlx::query=debug"
+  # The request span (INFO) names each statement's request, so background work is not counted.
+  start_server "${PORT:-18083}" RUST_LOG="warn,sqlx::query=debug,mandate::web::request=info" NO_COLOR=1
   lead=$(sign_in "$lead_login")
   auditor=$(sign_in "$auditor_login")
   declare -A queries=() bytes=()
@@ -89,7 +90,7 @@ for people in $sizes; do
     status=$(curl -s -o "$work/page.html" -w '%{http_code}' -H "Cookie: $cookie" "$base$path")
     [ "$status" = 200 ] || { echo "$label ($path) answered $status" >&2; exit 1; }
     sleep 0.2
-    queries[$label]=$(tail -n +"$((before + 1))" "$work/server.log" | grep -c 'sqlx::query' || true)
+    queries[$label]=$(tail -n +"$((before + 1))" "$work/server.log" | sed 's/\x1b\[[0-9;]*m//g' | grep 'sqlx::query' | grep -cF "path=${path}}" || true)
     bytes[$label]=$(stat -c %s "$work/page.html")
   done < <(pages)
   stop_server
