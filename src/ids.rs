@@ -82,7 +82,6 @@ decl_id!(AckId, "an acknowledgement of a policy version");
 decl_id!(ModuleId, "a training module");
 decl_id!(TrainingRecordId, "a training completion record");
 decl_id!(TrainingCampaignId, "a training campaign");
-decl_id!(TrainingRequestId, "a request to confirm a training completion");
 decl_id!(MeetingId, "a management review meeting");
 decl_id!(ActionItemId, "an action item of a meeting");
 decl_id!(DecisionId, "a resource decision");

@@ -30,10 +30,22 @@ pub struct IssuedLink {
     pub token: String,
 }
 
-impl IssuedLink {
-    /// A new link with a fresh secret for one person.
-    pub fn fresh(person_id: PersonId, name: &str, email: &str) -> IssuedLink {
-        IssuedLink { person_id, name: name.to_string(), email: email.to_string(), token: random_token() }
+/// Fresh links for people (id, name, e-mail), with the columns their rows
+/// take: a new row id each, the person, and only the SHA-256 of the secret.
+pub struct Fresh {
+    pub links: Vec<IssuedLink>,
+    pub ids: Vec<uuid::Uuid>,
+    pub persons: Vec<uuid::Uuid>,
+    pub hashes: Vec<Vec<u8>>,
+}
+
+pub fn fresh<'a>(people: impl Iterator<Item = (PersonId, &'a str, &'a str)>) -> Fresh {
+    let links: Vec<IssuedLink> = people.map(|(person_id, name, email)| IssuedLink { person_id, name: name.to_string(), email: email.to_string(), token: random_token() }).collect();
+    Fresh {
+        ids: links.iter().map(|_| uuid::Uuid::new_v4()).collect(),
+        persons: links.iter().map(|l| l.person_id.0).collect(),
+        hashes: links.iter().map(|l| crate::auth::session::hash_token(&l.token)).collect(),
+        links,
     }
 }
 

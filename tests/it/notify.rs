@@ -208,6 +208,16 @@ async fn five_thousand_people(app: &TestApp) -> (Uuid, OrgId) {
     (owner, org)
 }
 
+/// The page of 5,000 links just issued (shown in part, e-mailed in the
+/// background): the address of the form that downloads them all.
+fn five_thousand_links(res: &crate::support::Resp) -> String {
+    assert_eq!(res.status, 200);
+    assert!(res.body.contains("These 5000 personal links are shown only now") && res.body.contains("5000 e-mails are on the way"), "{}", &res.body[..2000.min(res.body.len())]);
+    assert_eq!(res.texts("main table tbody tr").len(), 50, "the first 50 on the page");
+    assert!(res.body.len() < 150_000, "{} bytes", res.body.len());
+    res.html().select(&scraper::Selector::parse("form[action^='/link-exports/']").unwrap()).next().unwrap().value().attr("action").unwrap().to_string()
+}
+
 /// A mail server, and Mandate sending through it.
 async fn with_smtp(db: PgPool) -> (Smtp, TestApp) {
     let smtp = Smtp::start().await;
@@ -223,11 +233,7 @@ async fn a_training_campaign_to_five_thousand_people_mails_their_links_in_the_ba
     let mut c = app.signed_in(owner, Some(org)).await;
 
     let res = c.post(&format!("/training/modules/{module}/campaigns"), &[("send", "on"), ("due_on", "2026-12-01")]).await;
-    assert_eq!(res.status, 200);
-    assert!(res.body.contains("These 5000 personal links are shown only now") && res.body.contains("5000 e-mails are on the way"), "{}", &res.body[..2000.min(res.body.len())]);
-    assert_eq!(res.texts("main table tbody tr").len(), 50, "the first 50 on the page");
-    assert!(res.body.len() < 150_000, "{} bytes", res.body.len());
-    let form = res.html().select(&scraper::Selector::parse("form[action^='/link-exports/']").unwrap()).next().unwrap().value().attr("action").unwrap().to_string();
+    let form = five_thousand_links(&res);
     let csv = c.post(&form, &[]).await;
     assert!(csv.header("content-disposition").contains("training-links-security-awareness-20261102.csv"), "{}", csv.header("content-disposition"));
     assert_eq!(csv.body.lines().count(), 5001);
@@ -270,12 +276,8 @@ async fn a_campaign_to_five_thousand_people_is_one_action_with_its_progress_show
 
     // One action: 5,000 personal links, their e-mails queued, the page small.
     let res = c.post(&format!("/policies/versions/{v}/campaigns"), &[("send", "on")]).await;
-    assert_eq!(res.status, 200);
-    assert!(res.body.contains("These 5000 personal links are shown only now") && res.body.contains("5000 e-mails are on the way"), "{}", &res.body[..2000.min(res.body.len())]);
-    assert_eq!(res.texts("main table tbody tr").len(), 50, "the first 50 on the page");
-    assert!(res.body.len() < 150_000, "{} bytes", res.body.len());
     // Every link, once, as CSV.
-    let form = res.html().select(&scraper::Selector::parse("form[action^='/link-exports/']").unwrap()).next().unwrap().value().attr("action").unwrap().to_string();
+    let form = five_thousand_links(&res);
     let csv = c.post(&form, &[]).await;
     assert_eq!(csv.status, 200);
     assert!(csv.header("content-disposition").contains("links-acceptable-use-v1.0.csv"), "{}", csv.header("content-disposition"));

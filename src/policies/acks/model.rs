@@ -2,7 +2,7 @@
 //! have read a signed version, personal links that work without an account,
 //! and progress by department and manager. An acknowledgement of any
 //! version with the same major number counts (a minor change keeps it).
-use crate::ids::{AckId, AckRequestId, CampaignId, OrgId, PersonId, PolicyId, VersionId};
+use crate::ids::{AckId, CampaignId, OrgId, PersonId, PolicyId, VersionId};
 use crate::audit::{self, Actor};
 use crate::auth::session::hash_token;
 pub use crate::notify::links::IssuedLink;
@@ -11,7 +11,6 @@ use chrono::{DateTime, Duration, NaiveDate, Utc};
 use serde_json::json;
 use sqlx::{PgConnection, PgPool};
 use std::collections::BTreeMap;
-use uuid::Uuid;
 
 /// How long a personal acknowledgement link works.
 pub const LINK_DAYS: i64 = 30;
@@ -224,11 +223,7 @@ pub async fn issue_links(conn: &mut PgConnection, actor: &Actor, now: DateTime<U
     if people.is_empty() {
         return Ok(Vec::new());
     }
-    let links: Vec<IssuedLink> =
-        people.iter().map(|p| IssuedLink::fresh(p.person_id, &p.name, &p.email)).collect();
-    let ids: Vec<Uuid> = links.iter().map(|_| AckRequestId::new().0).collect();
-    let persons: Vec<Uuid> = links.iter().map(|l| l.person_id.0).collect();
-    let hashes: Vec<Vec<u8>> = links.iter().map(|l| hash_token(&l.token)).collect();
+    let fresh = crate::notify::links::fresh(people.iter().map(|p| (p.person_id, p.name.as_str(), p.email.as_str())));
     sqlx::query!(
         "INSERT INTO ack_requests (id, org_id, campaign_id, person_id, token_hash, expires_at, issued_at)
          SELECT u.id, $1, $2, u.person_id, u.token_hash, $3, $4 FROM UNNEST($5::uuid[], $6::uuid[], $7::bytea[]) AS u(id, person_id, token_hash)
@@ -237,14 +232,14 @@ pub async fn issue_links(conn: &mut PgConnection, actor: &Actor, now: DateTime<U
         campaign_id.0,
         now + Duration::days(LINK_DAYS),
         now,
-        &ids[..],
-        &persons[..],
-        &hashes[..],
+        &fresh.ids[..],
+        &fresh.persons[..],
+        &fresh.hashes[..],
     )
     .execute(&mut *conn)
     .await?;
-    audit::record(conn, actor, now, "campaign.links_issued", "campaign", campaign_id, json!({"people": links.len(), "expires_in_days": LINK_DAYS})).await?;
-    Ok(links)
+    audit::record(conn, actor, now, "campaign.links_issued", "campaign", campaign_id, json!({"people": fresh.links.len(), "expires_in_days": LINK_DAYS})).await?;
+    Ok(fresh.links)
 }
 
 /// What a personal link points to.

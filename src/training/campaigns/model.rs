@@ -11,7 +11,7 @@ use super::super::model::{self as training, Module, Status};
 use crate::audit::{self, Actor};
 use crate::auth::session::hash_token;
 use crate::error::{AppError, AppResult};
-use crate::ids::{ModuleId, OrgId, PersonId, TrainingCampaignId, TrainingRecordId, TrainingRequestId};
+use crate::ids::{ModuleId, OrgId, PersonId, TrainingCampaignId, TrainingRecordId};
 use crate::notify::links::IssuedLink;
 use crate::policies::acks::model::Counted;
 use chrono::{DateTime, Duration, NaiveDate, Utc};
@@ -154,10 +154,7 @@ pub async fn issue_links(conn: &mut PgConnection, actor: &Actor, now: DateTime<U
     if people.is_empty() {
         return Ok(Vec::new());
     }
-    let links: Vec<IssuedLink> = people.iter().map(|s| IssuedLink::fresh(s.person.person_id, &s.person.name, &s.person.email)).collect();
-    let ids: Vec<Uuid> = links.iter().map(|_| TrainingRequestId::new().0).collect();
-    let persons: Vec<Uuid> = links.iter().map(|l| l.person_id.0).collect();
-    let hashes: Vec<Vec<u8>> = links.iter().map(|l| hash_token(&l.token)).collect();
+    let fresh = crate::notify::links::fresh(people.iter().map(|s| (s.person.person_id, s.person.name.as_str(), s.person.email.as_str())));
     sqlx::query!(
         "INSERT INTO training_requests (id, org_id, campaign_id, person_id, token_hash, expires_at, issued_at)
          SELECT u.id, $1, $2, u.person_id, u.token_hash, $3, $4 FROM UNNEST($5::uuid[], $6::uuid[], $7::bytea[]) AS u(id, person_id, token_hash)
@@ -166,14 +163,14 @@ pub async fn issue_links(conn: &mut PgConnection, actor: &Actor, now: DateTime<U
         campaign_id.0,
         now + Duration::days(LINK_DAYS),
         now,
-        &ids[..],
-        &persons[..],
-        &hashes[..],
+        &fresh.ids[..],
+        &fresh.persons[..],
+        &fresh.hashes[..],
     )
     .execute(&mut *conn)
     .await?;
-    audit::record(conn, actor, now, "training_campaign.links_issued", "training_campaign", campaign_id, json!({"people": links.len(), "expires_in_days": LINK_DAYS})).await?;
-    Ok(links)
+    audit::record(conn, actor, now, "training_campaign.links_issued", "training_campaign", campaign_id, json!({"people": fresh.links.len(), "expires_in_days": LINK_DAYS})).await?;
+    Ok(fresh.links)
 }
 
 /// What a personal training link points to.
