@@ -362,7 +362,7 @@ async fn serve(opts: &Options, database: &db::Database) -> anyhow::Result<ExitCo
         print_demo_logins(&logins, &opts.data_dir);
     }
     let mailer = config.smtp.as_ref().map(mail::Mailer::new).transpose()?.map(Arc::new);
-    let state = AppState { db: database.pool.clone(), config: Arc::new(config), clock, mailer, store, gaps: Default::default() };
+    let state = AppState { db: database.pool.clone(), config: Arc::new(config), clock, mailer, store, kept: Default::default() };
     sweep_uploads(&state).await;
     tokio::spawn(sweep_forever(state.clone()));
     crate::bundles::jobs::spawn_worker(state.clone());

@@ -9,6 +9,7 @@ pub mod app;
 pub mod audit;
 pub mod auth;
 pub mod bundles;
+pub mod cache;
 pub mod cli;
 pub mod clock;
 pub mod config;

@@ -1,5 +1,5 @@
 //! What every handler shares: the database pool, settings, clock, mailer,
-//! evidence store and cached gap evaluations. Built once by `cli::serve`
+//! evidence store, and what is kept between views (`cache`). Built once by `cli::serve`
 //! (or a test) and handed to the router.
 use crate::clock::Clock;
 use crate::config::Config;
@@ -15,6 +15,6 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
     pub mailer: Option<Arc<Mailer>>,
     pub store: Arc<EvidenceStore>,
-    /// Gap evaluations kept between views (see `gaps::cache`).
-    pub gaps: Arc<crate::gaps::cache::Cache>,
+    /// Gap evaluations and page figures kept between views (see `cache`).
+    pub kept: Arc<crate::cache::Cache>,
 }

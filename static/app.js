@@ -3,7 +3,8 @@
 // 2. a progress bar for uploads (forms marked data-upload="progress");
 // 3. print buttons (marked data-print, hidden until this script shows them);
 // 4. a folded edit form opens when the address asks for it (#edit), and a
-//    meeting's second step opens once the day it was held is entered.
+//    meeting's second step opens once the day it was held is entered;
+// 5. person fields (data-people) search the directory as one types.
 document.addEventListener("submit", function (event) {
   var form = event.target;
   if (!form.getAttribute) return;
@@ -66,8 +67,36 @@ document.addEventListener("DOMContentLoaded", function () {
   }
   var edit = window.location.hash === "#edit" && document.getElementById("edit");
   if (edit && edit.tagName === "DETAILS") { edit.open = true; }
+  document.querySelectorAll("input[data-people]").forEach(searchPeople);
   document.querySelectorAll("button[data-print]").forEach(function (b) {
     b.hidden = false;
     b.addEventListener("click", function () { window.print(); });
   });
 });
+
+// Fills a person field's suggestions from GET /people/search as one types.
+function searchPeople(input) {
+  var list = document.getElementById(input.getAttribute("list"));
+  var timer = null, asked = "";
+  if (!list || !window.fetch) return;
+  input.addEventListener("input", function () {
+    var q = input.value.trim();
+    window.clearTimeout(timer);
+    if (q.length < 2 || q === asked || q.indexOf("<") >= 0) return;
+    timer = window.setTimeout(function () {
+      asked = q;
+      fetch("/people/search?q=" + encodeURIComponent(q), { headers: { Accept: "application/json" }, credentials: "same-origin" })
+        .then(function (r) { return r.ok ? r.json() : null; })
+        .then(function (found) {
+          if (!found || input.value.trim() !== q) return;
+          list.replaceChildren.apply(list, found.map(function (p) {
+            var o = document.createElement("option");
+            o.value = p.label;
+            o.textContent = p.detail;
+            return o;
+          }));
+        })
+        .catch(function () {});
+    }, 150);
+  });
+}

@@ -257,6 +257,22 @@ pub async fn list(db: &PgPool, org_id: OrgId, f: &Filter, today: NaiveDate, page
 }
 
 /// How many items match the filter.
+/// The people who own evidence (the register's owner filter).
+pub async fn owners(db: &PgPool, org_id: OrgId, today: NaiveDate) -> AppResult<Vec<crate::people::model::Choice>> {
+    Ok(sqlx::query_as!(
+        crate::people::model::Choice,
+        r#"SELECT id AS "id: PersonId", name, email, job_title, top_management,
+                  is_current_on(start_date, end_date, $2) AS "current!"
+             FROM people
+            WHERE org_id = $1 AND id IN (SELECT owner_id FROM evidence_items WHERE org_id = $1)
+            ORDER BY name"#,
+        org_id.0,
+        today,
+    )
+    .fetch_all(db)
+    .await?)
+}
+
 pub async fn count(db: &PgPool, org_id: OrgId, f: &Filter, today: NaiveDate) -> AppResult<i64> {
     let (q, requirement, owner, status) = f.args();
     Ok(evidence_sql!(filtered expires query_scalar { r#"SELECT count(*) AS "n!" FROM evidence_items i "# + } { ,

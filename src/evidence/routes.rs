@@ -10,6 +10,7 @@ use crate::auth::policy::{self, Action};
 use crate::auth::session::{Flash, Member};
 use crate::error::{AppError, AppResult};
 use crate::people::model::{self as people, Choice};
+use crate::people::pick;
 use crate::web::form::{display_filename, parse_choice, parse_date, parse_optional, parse_text};
 use crate::web::pager::Pager;
 use crate::web::{FieldErrors, Id, Layout, csv, redirect_with};
@@ -74,7 +75,7 @@ async fn register_page(State(state): State<AppState>, me: Member, Query(filter):
         layout: Layout::build(&state.db, &me.visitor, "Evidence").await?,
         links: model::links_of(&state.db, me.org_id, &ids).await?,
         requirements: model::targets(&state.db, me.org_id).await?.into_iter().filter(|t| t.kind == TargetKind::Requirement).collect(),
-        owners: people::choices(&state.db, me.org_id, today, &[]).await?,
+        owners: model::owners(&state.db, me.org_id, today).await?,
         items,
         pager,
         filter,
@@ -236,20 +237,18 @@ impl NewPage {
     fn linked(&self, t: &TargetRow) -> bool {
         self.form.links.contains(&t.value())
     }
-    fn owner_chosen(&self, id: &impl std::fmt::Display) -> bool {
-        self.form.owner_id == id.to_string()
-    }
 }
 
 async fn new_view(state: &AppState, me: &Member, form: ItemForm, errors: FieldErrors, problem: Option<String>) -> AppResult<NewPage> {
     let today = state.clock.now().date_naive();
+    let owners = pick::choices(&state.db, me.org_id, today, &pick::ids([form.owner_id.as_str()])).await?;
     Ok(NewPage {
         layout: Layout::build(&state.db, &me.visitor, "Add evidence").await?,
+        owners,
         form,
         errors,
         problem,
         kinds: Kind::ALL.to_vec(),
-        owners: people::choices(&state.db, me.org_id, today, &[]).await?,
         targets: model::targets(&state.db, me.org_id).await?,
         max_bytes: state.config.max_upload_bytes,
     })
@@ -462,9 +461,9 @@ async fn create(State(state): State<AppState>, me: Member, headers: HeaderMap, m
             return Ok((f.status, page).into_response());
         }
     };
-    let form = ItemForm::from_fields(&upload.fields);
+    let mut form = ItemForm::from_fields(&upload.fields);
     let today = state.clock.now().date_naive();
-    let result = save_new(&state, &me, &form, &upload, revision_id, today).await;
+    let result = save_new(&state, &me, &mut form, &upload, revision_id, today).await;
     match result {
         Ok(Ok(id)) => Ok(uploaded(&state, &headers, &format!("/evidence/{id}"), Flash::success(format!("\"{}\" was added to the evidence.", form.title.trim())))),
         Ok(Err(errors)) => {
@@ -488,12 +487,13 @@ async fn create(State(state): State<AppState>, me: Member, headers: HeaderMap, m
 async fn save_new(
     state: &AppState,
     me: &Member,
-    form: &ItemForm,
+    form: &mut ItemForm,
     upload: &Upload,
     revision_id: RevisionId,
     today: NaiveDate,
 ) -> AppResult<Result<EvidenceId, FieldErrors>> {
-    let fields = match form.parse(upload.file.is_some(), today) {
+    let picked = pick::resolve(&state.db, me.org_id, today, vec![("owner_id", &mut form.owner_id)]).await?;
+    let fields = match pick::merged(picked, form.parse(upload.file.is_some(), today)) {
         Ok(f) => f,
         Err(errors) => return Ok(Err(errors)),
     };
@@ -541,9 +541,6 @@ struct ItemPage {
 }
 
 impl ItemPage {
-    fn owner_chosen(&self, id: &impl std::fmt::Display) -> bool {
-        self.form.owner_id == id.to_string()
-    }
     fn validity(&self) -> Validity {
         self.item.validity(self.today)
     }
@@ -560,12 +557,11 @@ async fn item_view(state: &AppState, me: &Member, item: Item, form: ItemForm, er
     let today = state.clock.now().date_naive();
     let links = model::links_of(&state.db, me.org_id, &[item.id]).await?;
     let linked: HashSet<String> = links.iter().map(LinkRow::value).collect();
-    let keep: Vec<PersonId> = item.owner_id.into_iter().collect();
     Ok(ItemPage {
         layout: Layout::build(&state.db, &me.visitor, item.title.clone()).await?,
         revisions: model::revisions(&state.db, me.org_id, item.id).await?,
         targets: model::targets(&state.db, me.org_id).await?.into_iter().filter(|t| !linked.contains(&t.value())).collect(),
-        owners: people::choices(&state.db, me.org_id, today, &keep).await?,
+        owners: pick::choices(&state.db, me.org_id, today, &pick::ids([form.owner_id.as_str()])).await?,
         history: audit::history(&state.db, me.org_id, "evidence", item.id.0, 50).await?,
         kinds: Kind::ALL.to_vec(),
         can_edit: may_edit(me, &item),
@@ -594,14 +590,15 @@ async fn editable(state: &AppState, me: &Member, id: EvidenceId) -> AppResult<It
     Ok(item)
 }
 
-async fn update(State(state): State<AppState>, me: Member, Id(id): Id<EvidenceId>, Form(form): Form<ItemForm>) -> AppResult<Response> {
+async fn update(State(state): State<AppState>, me: Member, Id(id): Id<EvidenceId>, Form(mut form): Form<ItemForm>) -> AppResult<Response> {
     editable(&state, &me, id).await?;
     let today = state.clock.now().date_naive();
+    let picked = pick::resolve(&state.db, me.org_id, today, vec![("owner_id", &mut form.owner_id)]).await?;
     // Compare with the item as it is now, under a lock, not as it was read before.
     let mut tx = state.db.begin().await?;
     crate::db::lock_row(&mut tx, me.org_id, id).await?;
     let item = model::get(&mut *tx, me.org_id, id).await?;
-    let fields = match form.parse(item.revisions > 0, today) {
+    let fields = match pick::merged(picked, form.parse(item.revisions > 0, today)) {
         Ok(f) => f,
         Err(errors) => {
             drop(tx);

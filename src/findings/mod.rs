@@ -23,7 +23,7 @@ pub use routes::routes;
 pub async fn sync_org(state: &AppState, org_id: OrgId) -> AppResult<Synced> {
     let now = state.clock.now();
     let today = now.date_naive();
-    model::sync(&state.db, org_id, now, |version| state.gaps.get_or_compute(org_id, today, version, None, || crate::gaps::evaluate(&state.db, org_id, today))).await
+    model::sync(&state.db, org_id, now, |version| state.kept.get_or_compute(org_id, today, version, None, || crate::gaps::evaluate(&state.db, org_id, today))).await
 }
 
 /// The organisations whose findings lag behind their records or the date.

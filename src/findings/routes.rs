@@ -220,7 +220,7 @@ struct Forms {
 
 async fn show(state: &AppState, me: &Member, finding: Finding, forms: Forms) -> AppResult<Response> {
     let today = state.clock.now().date_naive();
-    let e = crate::gaps::evaluation(&state.db, &state.gaps, me.org_id, today).await?;
+    let e = crate::gaps::evaluation(&state.db, &state.kept, me.org_id, today).await?;
     let gap = e.gaps.iter().find(|g| g.rule == finding.rule && g.subject == finding.subject).cloned();
     let top = people::person_of_user(&state.db, me.org_id, me.user_id).await?.is_some_and(|p| p.top_management);
     let can_accept = policy::may_accept_risk(me.role, top);

@@ -4,8 +4,8 @@ pub mod derived;
 pub mod model;
 pub mod rules;
 pub mod snapshot;
-pub mod cache;
 
+use crate::cache::Cache;
 use crate::ids::OrgId;
 use crate::error::AppResult;
 use chrono::NaiveDate;
@@ -30,14 +30,13 @@ pub async fn evaluate(db: &PgPool, org_id: OrgId, as_of: NaiveDate) -> AppResult
 }
 
 /// The organisation's gaps as of `as_of`, from the cache while nothing changed.
-pub async fn evaluation(db: &PgPool, cache: &cache::Cache, org_id: OrgId, as_of: NaiveDate) -> AppResult<Arc<Evaluation>> {
-    let head = crate::audit::records_version(db, org_id).await?;
-    cache.get_or_compute(org_id, as_of, head, None, || evaluate(db, org_id, as_of)).await
+pub async fn evaluation(db: &PgPool, cache: &Cache, org_id: OrgId, as_of: NaiveDate) -> AppResult<Arc<Evaluation>> {
+    cache.current(db, org_id, as_of, || evaluate(db, org_id, as_of)).await
 }
 
 /// Like `evaluation`, for points of the trend chart: a kept point is reused
 /// for up to an hour after a change.
-pub async fn trend_point(db: &PgPool, cache: &cache::Cache, org_id: OrgId, as_of: NaiveDate, head: i64) -> AppResult<Arc<Evaluation>> {
+pub async fn trend_point(db: &PgPool, cache: &Cache, org_id: OrgId, as_of: NaiveDate, head: i64) -> AppResult<Arc<Evaluation>> {
     cache.get_or_compute(org_id, as_of, head, Some(Duration::from_secs(3600)), || evaluate(db, org_id, as_of)).await
 }
 

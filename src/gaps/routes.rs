@@ -187,7 +187,7 @@ impl GapsPage {
 async fn gaps_page(State(state): State<AppState>, me: Member, Query(filter): Query<Filter>) -> AppResult<GapsPage> {
     let today = state.clock.now().date_naive();
     let (as_of, date_problem) = as_of(filter.as_of.as_deref(), today);
-    let e = evaluation(&state.db, &state.gaps, me.org_id, as_of).await?;
+    let e = evaluation(&state.db, &state.kept, me.org_id, as_of).await?;
     let rows = rows(&e, &filter);
     let mut owners: Vec<(PersonId, String)> = e.snapshot.requirements.iter().filter_map(|r| Some((r.owner_id?, r.owner_name.clone()?))).collect();
     owners.sort_by(|a, b| a.1.cmp(&b.1));
@@ -215,7 +215,7 @@ async fn gaps_page(State(state): State<AppState>, me: Member, Query(filter): Que
 async fn gaps_export(State(state): State<AppState>, me: Member, Query(filter): Query<Filter>) -> AppResult<Response> {
     let today = state.clock.now().date_naive();
     let (as_of, _) = as_of(filter.as_of.as_deref(), today);
-    let e = evaluation(&state.db, &state.gaps, me.org_id, as_of).await?;
+    let e = evaluation(&state.db, &state.kept, me.org_id, as_of).await?;
     let out = csv_text(&e, &filter);
     Ok(csv::attachment(&format!("gaps-{}.csv", as_of.format("%Y%m%d")), out))
 }
@@ -260,7 +260,7 @@ struct BoardPage {
 
 async fn board_page(State(state): State<AppState>, me: Member) -> AppResult<BoardPage> {
     let today = state.clock.now().date_naive();
-    let e = evaluation(&state.db, &state.gaps, me.org_id, today).await?;
+    let e = evaluation(&state.db, &state.kept, me.org_id, today).await?;
     let drafts = if me.can(Action::SignPolicies) { model::to_sign(&state.db, me.org_id, me.user_id, today).await? } else { Vec::new() };
     let invite_leader = crate::auth::policy::may_grant(me.role, crate::auth::policy::Role::Executive) && model::drafts_without_signer(&state.db, me.org_id, today).await?;
     let mine = model::mine(&state.db, me.org_id, me.user_id, today).await?;
@@ -289,7 +289,7 @@ async fn trend_svg(State(state): State<AppState>, me: Member) -> AppResult<Respo
         .map(|day| {
             let state = &state;
             async move {
-                let e = if day == today { evaluation(&state.db, &state.gaps, me.org_id, day).await? } else { trend_point(&state.db, &state.gaps, me.org_id, day, head).await? };
+                let e = if day == today { evaluation(&state.db, &state.kept, me.org_id, day).await? } else { trend_point(&state.db, &state.kept, me.org_id, day, head).await? };
                 AppResult::Ok(Point { day, counts: Counts::of(&e.gaps) })
             }
         })

@@ -104,7 +104,7 @@ async fn dashboard(State(state): State<AppState>, member: Member) -> AppResult<D
         .fetch_all(&state.db)
         .await?;
     // The day's findings, from the cache while nothing changed.
-    let e = crate::gaps::evaluation(&state.db, &state.gaps, member.org_id, now.date_naive()).await?;
+    let e = crate::gaps::evaluation(&state.db, &state.kept, member.org_id, now.date_naive()).await?;
     let first = e.gaps.iter().find(|g| g.severity != crate::gaps::model::Severity::Improvement).cloned();
     let can_see_log = member.can(Action::ViewAuditLog);
     let activity = if can_see_log {

@@ -192,6 +192,9 @@ pub trait RecordPages: Sized + Send + Sync + 'static {
     fn get(conn: &mut PgConnection, org_id: OrgId, id: Self::Id) -> impl Future<Output = AppResult<Self>> + Send;
     /// The edit form, filled in with the record.
     fn form(&self) -> Self::Form;
+    /// The form's person fields (`crate::people::pick`), found by name or
+    /// e-mail address before the form is parsed.
+    fn people(form: &mut Self::Form) -> Vec<(&'static str, &mut String)>;
     fn parse(form: &Self::Form, today: NaiveDate) -> Result<Self::Fields, FieldErrors>;
     fn insert(conn: &mut PgConnection, actor: &Actor, now: DateTime<Utc>, org_id: OrgId, f: &Self::Fields) -> impl Future<Output = AppResult<Self::Id>> + Send;
     fn save(conn: &mut PgConnection, actor: &Actor, now: DateTime<Utc>, org_id: OrgId, before: &Self, f: Self::Fields) -> impl Future<Output = AppResult<bool>> + Send;
@@ -207,8 +210,10 @@ pub async fn show_page<R: RecordPages>(State(state): State<AppState>, me: Member
 }
 
 /// Records a new one from the form, or shows the form again with what is wrong.
-pub async fn create<R: RecordPages>(State(state): State<AppState>, me: Member, Form(form): Form<R::Form>) -> AppResult<Response> {
-    let fields = match R::parse(&form, state.clock.now().date_naive()) {
+pub async fn create<R: RecordPages>(State(state): State<AppState>, me: Member, Form(mut form): Form<R::Form>) -> AppResult<Response> {
+    let today = state.clock.now().date_naive();
+    let picked = crate::people::pick::resolve(&state.db, me.org_id, today, R::people(&mut form)).await?;
+    let fields = match crate::people::pick::merged(picked, R::parse(&form, today)) {
         Ok(f) => f,
         Err(errors) => return R::show(&state, &me, None, form, errors).await,
     };
@@ -219,11 +224,13 @@ pub async fn create<R: RecordPages>(State(state): State<AppState>, me: Member, F
 }
 
 /// Saves the edit form (the row locked meanwhile), or shows it again with what is wrong.
-pub async fn update<R: RecordPages>(State(state): State<AppState>, me: Member, Id(id): Id<R::Id>, Form(form): Form<R::Form>) -> AppResult<Response> {
+pub async fn update<R: RecordPages>(State(state): State<AppState>, me: Member, Id(id): Id<R::Id>, Form(mut form): Form<R::Form>) -> AppResult<Response> {
+    let today = state.clock.now().date_naive();
+    let picked = crate::people::pick::resolve(&state.db, me.org_id, today, R::people(&mut form)).await?;
     let mut tx = state.db.begin().await?;
     crate::db::lock_row(&mut tx, me.org_id, id).await?;
     let before = R::get(&mut tx, me.org_id, id).await?;
-    let fields = match R::parse(&form, state.clock.now().date_naive()) {
+    let fields = match crate::people::pick::merged(picked, R::parse(&form, today)) {
         Ok(f) => f,
         Err(errors) => {
             drop(tx);

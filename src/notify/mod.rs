@@ -56,7 +56,7 @@ pub async fn plan_org(state: &AppState, org_id: OrgId) -> AppResult<u64> {
         .collect();
     let digests: Vec<_> = due_digests.into_iter().filter(|(_, k)| !taken.contains(k)).collect();
     if !digests.is_empty() {
-        let e = crate::gaps::evaluation(&state.db, &state.gaps, org_id, today).await?;
+        let e = crate::gaps::evaluation(&state.db, &state.kept, org_id, today).await?;
         let verdict = crate::gaps::board::verdict(&e.gaps);
         let org_name = sqlx::query_scalar!("SELECT name FROM organisations WHERE id = $1", org_id.0).fetch_one(&state.db).await?;
         for (r, key) in digests {

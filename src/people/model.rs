@@ -300,6 +300,7 @@ pub async fn departments(db: &PgPool, org_id: OrgId) -> AppResult<Vec<String>> {
 pub struct Choice {
     pub id: PersonId,
     pub name: String,
+    pub email: String,
     pub job_title: String,
     pub top_management: bool,
     pub current: bool,
@@ -320,23 +321,27 @@ impl Choice {
         }
         l
     }
-}
 
-pub async fn choices(db: &PgPool, org_id: OrgId, today: NaiveDate, keep: &[PersonId]) -> AppResult<Vec<Choice>> {
-    let keep: Vec<uuid::Uuid> = keep.iter().map(|k| k.0).collect();
-    Ok(sqlx::query_as!(
-        Choice,
-        r#"SELECT id AS "id: PersonId", name, job_title, top_management,
-                  is_current_on(start_date, end_date, $2) AS "current!"
-             FROM people
-            WHERE org_id = $1 AND ((end_date IS NULL OR end_date > $2) OR id = ANY($3))
-            ORDER BY top_management DESC, name"#,
-        org_id.0,
-        today,
-        &keep,
-    )
-    .fetch_all(db)
-    .await?)
+    /// What a person field holds once this person is chosen: unambiguous,
+    /// since e-mail addresses are unique within an organisation.
+    pub fn pick_label(&self) -> String {
+        format!("{} <{}>", self.name, self.email)
+    }
+
+    /// What a suggestion says beside the name: job title, and whether they
+    /// are top management or have left.
+    pub fn detail(&self) -> String {
+        let mut d = self.job_title.clone();
+        for (yes, what) in [(self.top_management, "top management"), (!self.current, "left")] {
+            if yes {
+                if !d.is_empty() {
+                    d.push_str(" · ");
+                }
+                d.push_str(what);
+            }
+        }
+        d
+    }
 }
 
 /// The directory entry a signed-in member acts as, if one is linked. Every

@@ -1,7 +1,7 @@
 //! The people directory pages: list, add, edit, leavers and CSV export;
 //! the CSV import runs on the shared pipeline (`imports`).
 use super::import::{self, People};
-use super::{model, roster};
+use super::{model, pick, roster};
 use crate::ids::PersonId;
 use crate::imports::routes as imports;
 use crate::state::AppState;
@@ -28,6 +28,7 @@ pub fn routes(r: Routes) -> Routes {
     roster::routes(r)
         .get("/people", Can(ViewPeople), list_page)
         .get("/people.csv", Can(ViewPeople), export)
+        .get("/people/search", Can(ViewPeople), search)
         .get("/people/new", Can(ManagePeople), new_page)
         .post("/people", Can(ManagePeople), create)
         .get("/people/import", Can(ManagePeople), imports::page::<People>)
@@ -39,6 +40,29 @@ pub fn routes(r: Routes) -> Routes {
         .post("/people/{id}", Can(ManagePeople), update)
         .post("/people/{id}/leaver", Can(ManagePeople), mark_leaver)
         .post("/people/{id}/this-is-me", Can(ViewHome), claim)
+}
+
+// ---------- search (person fields' suggestions) ----------
+
+#[derive(Deserialize)]
+struct SearchQuery {
+    #[serde(default)]
+    q: String,
+}
+
+#[derive(serde::Serialize)]
+struct Found {
+    label: String,
+    detail: String,
+}
+
+/// The people a person field suggests for what was typed so far, as JSON
+/// (`static/app.js`): at most `pick::SEARCH_LIMIT`, top management first.
+async fn search(State(state): State<AppState>, me: Member, Query(q): Query<SearchQuery>) -> AppResult<axum::Json<Vec<Found>>> {
+    let today = state.clock.now().date_naive();
+    let q: String = q.q.chars().take(100).collect();
+    let found = super::pick::search(&state.db, me.org_id, today, &q, super::pick::SEARCH_LIMIT).await?;
+    Ok(axum::Json(found.iter().map(|c| Found { label: c.pick_label(), detail: c.detail() }).collect()))
 }
 
 // ---------- list and export ----------
@@ -206,12 +230,6 @@ struct FormPage {
     today: NaiveDate,
 }
 
-impl FormPage {
-    fn selected(&self, value: &str, id: &PersonId) -> bool {
-        value == id.to_string()
-    }
-}
-
 async fn form_page(
     state: &AppState,
     me: &Member,
@@ -220,8 +238,7 @@ async fn form_page(
     errors: FieldErrors,
 ) -> AppResult<FormPage> {
     let today = state.clock.now().date_naive();
-    let keep: Vec<PersonId> = person.as_ref().and_then(|p| p.manager_id).into_iter().collect();
-    let mut managers = model::choices(&state.db, me.org_id, today, &keep).await?;
+    let mut managers = pick::choices(&state.db, me.org_id, today, &pick::ids([form.manager_id.as_str()])).await?;
     if let Some(p) = &person {
         managers.retain(|m| m.id != p.id);
     }
@@ -275,11 +292,13 @@ async fn save(state: AppState, me: Member, person: Option<Person>, form: PersonF
         let page = form_page(&state, &me, person, form, errors).await?;
         Ok::<Response, AppError>((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
     };
-    let fields = match form.parse() {
+    let mut form = form;
+    let now = state.clock.now();
+    let picked = pick::resolve(&state.db, me.org_id, now.date_naive(), vec![("manager_id", &mut form.manager_id)]).await?;
+    let fields = match pick::merged(picked, form.parse()) {
         Ok(v) => v,
         Err(errors) => return again(person, form, errors).await,
     };
-    let now = state.clock.now();
     let mut tx = state.db.begin().await?;
     let result = match &person {
         None => model::create(&mut tx, &me.actor(), now, me.org_id, &fields, None).await.map(|id| (id, true)),

@@ -9,6 +9,7 @@ use crate::auth::policy::{self, Action};
 use crate::auth::session::{Flash, Member};
 use crate::error::{AppError, AppResult};
 use crate::people::model::{self as people, Choice};
+use crate::people::pick;
 use crate::web::form::{parse_choice, parse_optional};
 use crate::web::{FieldErrors, Id, Layout, csv, redirect_with};
 use askama::Template;
@@ -65,7 +66,7 @@ async fn list_page(State(state): State<AppState>, me: Member, Query(filter): Que
     let items = model::list(&state.db, me.org_id, &filter, today).await?;
     let clauses = model::clauses(&state.db).await?;
     let shown = items.len();
-    let evaluation = crate::gaps::evaluation(&state.db, &state.gaps, me.org_id, today).await?;
+    let evaluation = crate::gaps::evaluation(&state.db, &state.kept, me.org_id, today).await?;
     let snap = &evaluation.snapshot;
     let role_owners: std::collections::BTreeMap<String, String> = snap
         .requirements
@@ -96,7 +97,7 @@ async fn list_page(State(state): State<AppState>, me: Member, Query(filter): Que
         layout: Layout::build(&state.db, &me.visitor, "Requirements").await?,
         groups,
         clauses,
-        owners: people::choices(&state.db, me.org_id, today, &[]).await?,
+        owners: model::owners(&state.db, me.org_id, today).await?,
         statuses: Status::ALL.to_vec(),
         query: filter.query(),
         filter,
@@ -232,9 +233,6 @@ impl ShowPage {
     fn is_approver(&self, id: &PersonId) -> bool {
         self.approver.as_ref() == Some(id)
     }
-    fn selected_owner(&self, id: &impl std::fmt::Display) -> bool {
-        self.form.owner_id == id.to_string()
-    }
 }
 
 /// Whether `me` may edit this requirement, and whether fully.
@@ -245,7 +243,7 @@ fn edit_rights(me: &Member, r: &Requirement) -> (bool, bool) {
 
 async fn show(state: &AppState, me: &Member, r: Requirement, form: StateForm, errors: FieldErrors, today: NaiveDate) -> AppResult<ShowPage> {
     let (can_edit, can_edit_all) = edit_rights(me, &r);
-    let keep: Vec<PersonId> = r.owner_id.into_iter().collect();
+    let keep = pick::ids([form.owner_id.as_str(), form.exclusion_approved_by.as_str()]);
     let assignment = match r.code.as_str() {
         "5.3(a)" => Some(crate::roles::model::Assignment::Conformance),
         "5.3(b)" => Some(crate::roles::model::Assignment::Reporting),
@@ -261,7 +259,7 @@ async fn show(state: &AppState, me: &Member, r: Requirement, form: StateForm, er
         ),
         None => None,
     };
-    let evaluation = crate::gaps::evaluation(&state.db, &state.gaps, me.org_id, today).await?;
+    let evaluation = crate::gaps::evaluation(&state.db, &state.kept, me.org_id, today).await?;
     let snap = &evaluation.snapshot;
     let here = snap.requirements.iter().find(|x| x.id == r.id);
     let derived = here.map(|x| crate::gaps::derived::for_requirement(snap, x)).unwrap_or_default();
@@ -273,7 +271,7 @@ async fn show(state: &AppState, me: &Member, r: Requirement, form: StateForm, er
         layout: Layout::build(&state.db, &me.visitor, format!("{} {}", r.code, r.title)).await?,
         derived,
         role_owner,
-        owners: people::choices(&state.db, me.org_id, today, &keep).await?,
+        owners: pick::choices(&state.db, me.org_id, today, &keep).await?,
         approver: people::person_of_user(&state.db, me.org_id, me.user_id).await?.filter(|p| p.top_management).map(|p| p.id),
         statuses: Status::ALL.to_vec(),
         history: audit::history(&state.db, me.org_id, "requirement", r.id.0, 50).await?,
@@ -301,7 +299,7 @@ async fn show(state: &AppState, me: &Member, r: Requirement, form: StateForm, er
 async fn evidence_zip(State(state): State<AppState>, me: Member, Id(id): Id<RequirementId>) -> AppResult<Response> {
     let today = state.clock.now().date_naive();
     let r = model::get(&state.db, me.org_id, id, today).await?;
-    let evaluation = crate::gaps::evaluation(&state.db, &state.gaps, me.org_id, today).await?;
+    let evaluation = crate::gaps::evaluation(&state.db, &state.kept, me.org_id, today).await?;
     let derived = evaluation.snapshot.requirements.iter().find(|x| x.id == r.id).map(|x| crate::gaps::derived::for_requirement(&evaluation.snapshot, x)).unwrap_or_default();
     let (writer, reader) = tokio::io::duplex(64 * 1024);
     let (db, store, org_id, now) = (state.db.clone(), state.store.clone(), me.org_id, state.clock.now());
@@ -329,8 +327,9 @@ async fn requirement_page(State(state): State<AppState>, me: Member, Id(id): Id<
     show(&state, &me, r, form, FieldErrors::default(), today).await
 }
 
-async fn update(State(state): State<AppState>, me: Member, Id(id): Id<RequirementId>, Form(form): Form<StateForm>) -> AppResult<Response> {
+async fn update(State(state): State<AppState>, me: Member, Id(id): Id<RequirementId>, Form(mut form): Form<StateForm>) -> AppResult<Response> {
     let today = state.clock.now().date_naive();
+    let picked = pick::resolve(&state.db, me.org_id, today, vec![("owner_id", &mut form.owner_id)]).await?;
     // Read and write under one lock, so two people saving at once never
     // undo each other's change without the log showing it.
     let mut tx = state.db.begin().await?;
@@ -343,7 +342,7 @@ async fn update(State(state): State<AppState>, me: Member, Id(id): Id<Requiremen
     // An exclusion's approval is bound to the account that gives it: the
     // approver is the signed-in member's own entry, never someone else's.
     let me_person = people::person_of_user(&state.db, me.org_id, me.user_id).await?.map(|p| p.id);
-    let parsed = form.parse(&r, can_edit_all).and_then(|s| {
+    let parsed = pick::merged(picked, form.parse(&r, can_edit_all)).and_then(|s| {
         if !s.applicable && s.exclusion_approved_by != r.exclusion_approved_by && s.exclusion_approved_by != me_person {
             let mut errors = FieldErrors::default();
             errors.add("exclusion_approved_by", "Only the member of top management who approves an exclusion can record it, signed in as themselves.");

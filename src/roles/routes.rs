@@ -13,6 +13,7 @@ use crate::auth::session::{Flash, Member, Visitor};
 use crate::error::{AppError, AppResult};
 use crate::people::attribution::Via;
 use crate::people::model::{self as people, Choice, Person};
+use crate::people::pick;
 use crate::web::form::{parse_choice, parse_date, parse_optional, parse_text, ticked};
 use crate::web::{FieldErrors, Id, Layout, Segment, csv, redirect_with};
 use askama::Template;
@@ -364,7 +365,6 @@ struct RolePage {
     appointments: Vec<Appointment>,
     vacant: bool,
     people: Vec<Choice>,
-    appointers: Vec<Choice>,
     me_person: Option<PersonId>,
     /// The viewer is a member of top management, signed in as themselves.
     me_top_management: bool,
@@ -394,9 +394,6 @@ impl RolePage {
     fn action(&self) -> String {
         format!("/roles/{}", self.role.id)
     }
-    fn chosen(value: &str, id: &impl std::fmt::Display) -> bool {
-        value == id.to_string()
-    }
 }
 
 async fn role_view(
@@ -411,7 +408,7 @@ async fn role_view(
     let today = state.clock.now().date_naive();
     let appointments: Vec<Appointment> =
         model::appointments(&state.db, me.org_id).await?.into_iter().filter(|a| a.role_id == role.id).collect();
-    let people = people::choices(&state.db, me.org_id, today, &[]).await?;
+    let people = pick::choices(&state.db, me.org_id, today, &pick::ids([appoint.person_id.as_str(), appoint.appointed_by.as_str()])).await?;
     let viewer = people::person_of_user(&state.db, me.org_id, me.user_id).await?;
     let me_top_management = viewer.as_ref().is_some_and(|p| p.top_management);
     let me_person = viewer.map(|p| p.id);
@@ -427,7 +424,6 @@ async fn role_view(
         layout: Layout::build(&state.db, &me.visitor, role.name.clone()).await?,
         vacant: model::is_vacant(role.id, &appointments, today),
         history: audit::history(&state.db, me.org_id, "role", role.id.0, 30).await?,
-        appointers: people.iter().filter(|p| p.top_management).cloned().chain(people.iter().filter(|p| !p.top_management).cloned()).collect(),
         people,
         me_person,
         me_top_management,
@@ -452,13 +448,15 @@ async fn role_page(State(state): State<AppState>, me: Member, Id(id): Id<RoleId>
     role_view(&state, &me, role, form, FieldErrors::default(), appoint, FieldErrors::default()).await
 }
 
-async fn appoint(State(state): State<AppState>, me: Member, Id(id): Id<RoleId>, Form(form): Form<AppointForm>) -> AppResult<Response> {
+async fn appoint(State(state): State<AppState>, me: Member, Id(id): Id<RoleId>, Form(mut form): Form<AppointForm>) -> AppResult<Response> {
     let role = model::role(&state.db, me.org_id, id).await?;
     let again = |role: Role, form: AppointForm, errors: FieldErrors| {
         let role_form = RoleForm::from_role(&role);
         role_view(&state, &me, role, role_form, FieldErrors::default(), form, errors)
     };
-    let new = match form.parse() {
+    let fields = vec![("person_id", &mut form.person_id), ("appointed_by", &mut form.appointed_by)];
+    let picked = pick::resolve(&state.db, me.org_id, state.clock.now().date_naive(), fields).await?;
+    let new = match pick::merged(picked, form.parse()) {
         Ok(n) => n,
         Err(errors) => return again(role, form, errors).await,
     };

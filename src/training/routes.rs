@@ -12,6 +12,7 @@ use crate::auth::session::{Flash, Member};
 use crate::error::{AppError, AppResult};
 use crate::people::audience::{Audience, AudienceKind};
 use crate::people::model::{self as people, Choice};
+use crate::people::pick;
 use crate::web::form::{parse_choice, parse_date, parse_optional, parse_text};
 use crate::web::{FieldErrors, Id, Layout, csv, redirect_with};
 use askama::Template;
@@ -57,7 +58,8 @@ struct OverviewPage {
 
 async fn overview_view(state: &AppState, me: &Member, form: ModuleForm, errors: FieldErrors) -> AppResult<OverviewPage> {
     let today = state.clock.now().date_naive();
-    let figures = model::figures(&state.db, me.org_id, today).await?;
+    // Counted once per change of the records, not on every view.
+    let figures = state.kept.current(&state.db, me.org_id, today, || model::figures(&state.db, me.org_id, today)).await?;
     let rows = model::modules(&state.db, me.org_id)
         .await?
         .into_iter()
@@ -219,7 +221,7 @@ async fn module_view(state: &AppState, me: &Member, module: Module, form: Module
     let record = if record.completed_on.is_empty() { RecordForm { completed_on: today.to_string(), ..record } } else { record };
     let page = ModulePage {
         layout: Layout::build(&state.db, &me.visitor, module.title.clone()).await?,
-        people: people::choices(&state.db, me.org_id, today, &[]).await?,
+        people: pick::choices(&state.db, me.org_id, today, &pick::ids([record.person_id.as_str()])).await?,
         kinds: ModuleKind::ALL.to_vec(),
         audiences: crate::people::audience::module_choices(),
         departments: people::departments(&state.db, me.org_id).await?,
@@ -274,12 +276,12 @@ async fn update_module(State(state): State<AppState>, me: Member, Id(id): Id<Mod
     Ok(redirect_with(&state, &format!("/training/modules/{id}"), Flash::success(if changed { "Saved." } else { "Nothing changed." })))
 }
 
-async fn record_completion(State(state): State<AppState>, me: Member, Id(id): Id<ModuleId>, Form(form): Form<RecordForm>) -> AppResult<Response> {
+async fn record_completion(State(state): State<AppState>, me: Member, Id(id): Id<ModuleId>, Form(mut form): Form<RecordForm>) -> AppResult<Response> {
     let module = model::module(&state.db, me.org_id, id).await?;
     let today = state.clock.now().date_naive();
-    let mut errors = FieldErrors::default();
+    let mut errors = pick::resolve(&state.db, me.org_id, today, vec![("person_id", &mut form.person_id)]).await?;
     let person_id = parse_choice(&form.person_id).map(PersonId);
-    if person_id.is_none() {
+    if person_id.is_none() && errors.is_empty() {
         errors.add("person_id", "Choose who completed it.");
     }
     let completed_on = match parse_date(&form.completed_on, "the completion date") {

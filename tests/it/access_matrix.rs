@@ -107,6 +107,8 @@ const TABLE: &[Row] = &[
     // People directory and its import.
     ("GET",  "/people",                      ["login","200", "200", "200", "200", "200", "200", "orgs"], None),
     ("GET",  "/people.csv",                  ["login","200", "200", "200", "200", "200", "200", "orgs"], None),
+    // Person fields' suggestions: whoever reads the directory.
+    ("GET",  "/people/search",               ["login","200", "200", "200", "200", "200", "200", "orgs"], None),
     ("GET",  "/people/new",                  ["login","200", "200", "403", "403", "403", "200", "orgs"], None),
     ("POST", "/people",                      ["login","303", "303", "403", "403", "403", "303", "orgs"], None),
     ("GET",  "/people/import",               ["login","200", "200", "403", "403", "403", "200", "orgs"], None),

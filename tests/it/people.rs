@@ -434,3 +434,92 @@ async fn the_current_staff_rule_is_one_rule_in_sql_and_in_rust(db: PgPool) {
         }
     }
 }
+
+/// Adds "New Starter" with the line manager typed as `manager`.
+async fn new_person(c: &mut Client, manager: &str) -> crate::support::Resp {
+    c.post("/people", &[("name", "New Starter"), ("email", "new@acme.example"), ("kind", "employee"), ("manager_id", manager)]).await
+}
+
+/// Person fields never list the directory: a page suggests top management
+/// and whoever the record names, the search answers the rest as one types,
+/// and what was typed (a name, an e-mail address, a suggestion's label) is
+/// found when the form is sent, or kept with a message saying what to type.
+#[sqlx::test]
+async fn person_fields_find_people_by_name_or_e_mail_and_never_list_everyone(db: PgPool) {
+    let app = TestApp::new(db).await;
+    let (org, mut c) = lead(&app).await;
+    let ceo = app.person(org, "Cee Eo", "ceo@acme.example", true).await;
+    let bo = app.person(org, "Bo Worker", "bo@acme.example", false).await;
+    let _ann1 = app.person(org, "Ann Lee", "ann1@acme.example", false).await;
+    let ann2 = app.person(org, "Ann Lee", "ann2@acme.example", false).await;
+    for n in 0..30 {
+        app.person(org, &format!("Staff Member {n}"), &format!("staff{n}@acme.example"), false).await;
+    }
+    let other_owner = app.user("owner@other.example", "Other").await;
+    let other = app.org("Other", other_owner).await;
+    app.person(other, "Ann Leeds", "ann@other.example", false).await;
+
+    // The search: word starts and e-mail starts, this organisation's only, top management first, capped.
+    let found = |body: &str| -> Vec<(String, String)> {
+        let v: serde_json::Value = serde_json::from_str(body).unwrap_or_else(|e| panic!("{e}: {body}"));
+        v.as_array().unwrap().iter().map(|p| (p["label"].as_str().unwrap().to_string(), p["detail"].as_str().unwrap().to_string())).collect()
+    };
+    let anns = found(&c.get("/people/search?q=lee").await.body);
+    assert_eq!(anns.iter().map(|(l, _)| l.as_str()).collect::<Vec<_>>(), vec!["Ann Lee <ann1@acme.example>", "Ann Lee <ann2@acme.example>"], "another tenant's Ann Leeds never shows");
+    assert_eq!(found(&c.get("/people/search?q=CEE").await.body), vec![("Cee Eo <ceo@acme.example>".to_string(), "top management".to_string())]);
+    assert_eq!(found(&c.get("/people/search?q=bo%40").await.body).len(), 1, "by the start of an e-mail address");
+    assert!(found(&c.get("/people/search?q=%25").await.body).is_empty(), "LIKE's wildcards are taken literally");
+    assert_eq!(found(&c.get("/people/search?q=staff").await.body).len(), 20, "at most 20 suggestions");
+
+    // A page suggests top management, not everyone.
+    let page = c.get("/people/new").await;
+    assert!(page.has("datalist option[value='Cee Eo <ceo@acme.example>']"), "{}", page.body);
+    assert!(!page.body.contains("Staff Member 7") && !page.body.contains("Bo Worker"), "the page lists only top management");
+
+    // Ambiguous, unknown, or another tenant's: refused, the text kept, saying what to type instead.
+    let two = new_person(&mut c, "ann lee").await;
+    assert_eq!(two.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let msg = two.texts("#f-manager_id-error").concat();
+    assert!(msg.contains("2 people are called") && msg.contains("ann1@acme.example") && msg.contains("ann2@acme.example"), "{msg}");
+    assert!(two.has("#f-manager_id[value='ann lee']"), "what was typed is kept");
+    for typed in ["Nobody Here", "ann@other.example"] {
+        let none = new_person(&mut c, typed).await;
+        assert_eq!(none.status, StatusCode::UNPROCESSABLE_ENTITY, "{typed}");
+        assert!(none.texts("#f-manager_id-error").concat().contains("Nobody in the directory"), "{typed}");
+    }
+    assert_eq!(count(&app, org).await, 34, "nothing saved on a person not found");
+
+    // A suggestion's label, an e-mail address or a unique name: found.
+    let ok = new_person(&mut c, "Ann Lee <ann2@acme.example>").await;
+    assert_eq!(ok.status, StatusCode::SEE_OTHER, "{}", ok.body);
+    let manager = |id: Uuid| {
+        let db = app.db().clone();
+        async move { sqlx::query_scalar::<_, Option<Uuid>>("SELECT manager_id FROM people WHERE id = $1").bind(id).fetch_one(&db).await.unwrap() }
+    };
+    let starter: Uuid = ok.location().rsplit('/').next().unwrap().parse().unwrap();
+    assert_eq!(manager(starter).await, Some(ann2));
+    let page = c.get(ok.location()).await;
+    assert!(page.has("#f-manager_id[value='Ann Lee <ann2@acme.example>']"), "the record's person is shown by their label");
+    for (typed, want) in [("BO@acme.example", bo), ("  bo worker ", bo), ("Cee Eo", ceo)] {
+        let res = c.post(ok.location(), &[("name", "New Starter"), ("email", "new@acme.example"), ("kind", "employee"), ("manager_id", typed)]).await;
+        assert_eq!(res.status, StatusCode::SEE_OTHER, "{typed}: {}", res.body);
+        assert_eq!(manager(starter).await, Some(want), "{typed}");
+    }
+
+    // A meeting's others present, one a line, join the attendees; a line not found keeps them all typed.
+    let meeting = [("kind", "management_review"), ("title", "Review"), ("held_on", "2026-10-01"), ("chair_id", "Cee Eo")];
+    let bad = c.post("/meetings", &[&meeting[..], &[("attendees_more", "bo@acme.example\nNo Such Person")]].concat()).await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(bad.texts("#f-attendees_more-error").concat().contains("No Such Person"));
+    assert!(bad.body.contains("bo@acme.example\nNo Such Person"), "the lines are kept as typed");
+    let good = c.post("/meetings", &[&meeting[..], &[("attendees_more", "bo@acme.example\n\nAnn Lee <ann2@acme.example>")]].concat()).await;
+    assert_eq!(good.status, StatusCode::SEE_OTHER, "{}", good.body);
+    let (chair, attendees): (Option<Uuid>, Vec<Uuid>) =
+        sqlx::query_as("SELECT chair_id, attendee_ids FROM meetings WHERE org_id = $1").bind(org).fetch_one(app.db()).await.unwrap();
+    assert_eq!(chair, Some(ceo));
+    let mut want = vec![bo, ann2];
+    want.sort();
+    let mut got = attendees;
+    got.sort();
+    assert_eq!(got, want);
+}

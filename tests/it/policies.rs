@@ -223,9 +223,14 @@ async fn campaigns_show_progress_by_department_and_manager(db: PgPool) {
     }
     let (_, v) = policy_with_draft(&mut a, "is_policy", "# Policy").await;
     sign_as(&a.app, a.ceo_user, a.org, v).await;
+    // The register's figures are kept between views, and follow every acknowledgement.
+    let register = |c: crate::support::Resp| c.texts("main table tbody tr").concat();
+    let first = register(a.lead.get("/policies").await);
+    assert!(first.contains("1 of 4 (25%)"), "the signer: {first}");
     let links = a.lead.post(&format!("/policies/versions/{v}/campaigns"), &[]).await;
     let url = link_for(&links, "Ann");
     a.app.client().post(&url, &[]).await;
+    assert!(register(a.lead.get("/policies").await).contains("2 of 4 (50%)"), "an acknowledgement through a link shows on the next view");
     let mut ceo = a.app.signed_in(a.ceo_user, Some(a.org)).await;
     assert_eq!(ceo.post(&format!("/policies/versions/{v}/acknowledge"), &[]).await.status, StatusCode::SEE_OTHER);
 

@@ -30,6 +30,7 @@ const PAGES: &[(&str, Option<&str>)] = &[
     ("/requirements/{id}/evidence.zip", Some("SELECT requirement_id FROM requirement_states WHERE org_id = $1 ORDER BY requirement_id LIMIT 1")),
     ("/people", None),
     ("/people.csv", None),
+    ("/people/search", None),
     ("/people/new", None),
     ("/people/import", None),
     ("/people/import/template.csv", None),

@@ -102,7 +102,7 @@ impl TestApp {
         let mut config = Config::new("http://localhost:8080".parse().unwrap(), std::env::temp_dir());
         tweak(&mut config);
         let mailer = config.smtp.as_ref().map(|s| Arc::new(mandate::mail::Mailer::new(s).unwrap()));
-        let state = AppState { db, config: Arc::new(config), clock: Arc::new(clock.clone()), mailer, store: Arc::new(store), gaps: Default::default() };
+        let state = AppState { db, config: Arc::new(config), clock: Arc::new(clock.clone()), mailer, store: Arc::new(store), kept: Default::default() };
         // What start-up does: migrations (already applied here) and the catalogues.
         mandate::db::migrate(&state.db, state.clock.now()).await.unwrap();
         let router = app::router(state.clone());

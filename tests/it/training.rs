@@ -41,6 +41,8 @@ async fn leaders_who_skipped_training_stand_out(db: PgPool) {
     let res = a.lead.post("/training/modules", &[("title", "Security awareness 2026"), ("kind", "awareness"), ("validity_months", "12"), ("audience", "all_staff")]).await;
     assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
     let module = res.location().to_string();
+    // The overview's figures are kept between views, and follow every completion.
+    let before = a.lead.get("/training").await.texts("main table tbody tr").concat();
     for (person, day) in [(dev, "2026-06-01"), (old, "2025-11-20")] {
         let r = a.lead.post(&format!("{module}/records"), &[("person_id", &person.to_string()), ("completed_on", day), ("score", "88")]).await;
         assert_eq!(r.status, StatusCode::SEE_OTHER);
@@ -58,6 +60,7 @@ async fn leaders_who_skipped_training_stand_out(db: PgPool) {
     assert!(staff.iter().any(|r| r.contains("Old Timer") && r.contains("Due soon")), "{staff:?}");
     let overview = a.lead.get("/training").await;
     assert!(overview.texts("main table tbody tr").concat().contains("1 of 1"), "the CEO is the leader overdue: {}", overview.body);
+    assert_ne!(overview.texts("main table tbody tr").concat(), before, "the completions show on the next view");
     let csv = a.lead.get(&format!("{module}/csv")).await;
     assert!(csv.body.contains("Cee Eo,ceo@acme.example,,,yes,no,Overdue"), "{}", csv.body);
     let _ = ceo;

@@ -9,7 +9,8 @@ use crate::leadership::{RecordPages, create, export_csv, page_status, show_page,
 use crate::audit::Actor;
 use sqlx::PgConnection;
 use crate::people::attribution::Via;
-use crate::people::model::{self as people, Choice};
+use crate::people::model::Choice;
+use crate::people::pick;
 use crate::state::AppState;
 use crate::web::form::{parse_choice, parse_date, parse_optional, parse_text};
 use crate::web::routes::Routes;
@@ -172,7 +173,7 @@ impl ShowPage {
 
 async fn show(state: &AppState, me: &Member, ask: Option<Ask>, form: AskForm, errors: FieldErrors) -> AppResult<Response> {
     let today = state.clock.now().date_naive();
-    let keep: Vec<PersonId> = ask.as_ref().map(|a| a.asked_of).into_iter().collect();
+    let keep = pick::ids([form.asked_of.as_str()]);
     let history = match &ask {
         Some(a) => audit::history(&state.db, me.org_id, "leadership_ask", a.id.0, 30).await?,
         None => Vec::new(),
@@ -181,7 +182,7 @@ async fn show(state: &AppState, me: &Member, ask: Option<Ask>, form: AskForm, er
     let status = page_status(&[&errors]);
     let page = ShowPage {
         layout: Layout::build(&state.db, &me.visitor, if ask.is_some() { "Ask to leadership" } else { "New ask" }).await?,
-        people: people::choices(&state.db, me.org_id, today, &keep).await?,
+        people: pick::choices(&state.db, me.org_id, today, &keep).await?,
         can_manage: me.can(Action::ManageLeadership),
         can_answer,
         ask,
@@ -238,6 +239,9 @@ impl RecordPages for Ask {
     }
     fn form(&self) -> AskForm {
         AskForm::from_ask(self)
+    }
+    fn people(form: &mut AskForm) -> Vec<(&'static str, &mut String)> {
+        vec![("asked_of", &mut form.asked_of)]
     }
     fn parse(form: &AskForm, today: NaiveDate) -> Result<Fields, FieldErrors> {
         form.parse(today)

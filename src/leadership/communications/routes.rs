@@ -9,7 +9,8 @@ use crate::ids::{OrgId, CommunicationId, PersonId, VersionId};
 use crate::leadership::{Around, Opt, RecordPages, create, export_csv, maybe_yes_no, page_status, show_page, text_of, update};
 use crate::audit::Actor;
 use sqlx::PgConnection;
-use crate::people::model::{self as people, Choice};
+use crate::people::model::Choice;
+use crate::people::pick;
 use crate::state::AppState;
 use crate::web::form::{parse_choice, parse_date, parse_optional, parse_text};
 use crate::web::routes::Routes;
@@ -162,14 +163,14 @@ struct ShowPage {
 
 async fn show(state: &AppState, me: &Member, communication: Option<Communication>, form: CommunicationForm, errors: FieldErrors) -> AppResult<Response> {
     let today = state.clock.now().date_naive();
-    let keep: Vec<PersonId> = communication.as_ref().and_then(|c| c.from_id).into_iter().collect();
+    let keep = pick::ids([form.from_id.as_str()]);
     let Around { evidence, history, can_manage, can_upload } =
         Around::load(state, me, communication.as_ref().map(|r| (TargetKind::Communication, "communication", r.id.0))).await?;
     let statements = statements(&state.db, me.org_id).await?;
     let status = page_status(&[&errors]);
     let page = ShowPage {
         layout: Layout::build(&state.db, &me.visitor, communication.as_ref().map(|c| c.subject.clone()).unwrap_or_else(|| "New communication".into())).await?,
-        people: people::choices(&state.db, me.org_id, today, &keep).await?,
+        people: pick::choices(&state.db, me.org_id, today, &keep).await?,
         statements,
         channels: Channel::choices(),
         can_manage,
@@ -207,6 +208,9 @@ impl RecordPages for Communication {
     }
     fn form(&self) -> CommunicationForm {
         CommunicationForm::from_communication(self)
+    }
+    fn people(form: &mut CommunicationForm) -> Vec<(&'static str, &mut String)> {
+        vec![("from_id", &mut form.from_id)]
     }
     fn parse(form: &CommunicationForm, today: NaiveDate) -> Result<Fields, FieldErrors> {
         form.parse(today)

@@ -9,7 +9,8 @@ use crate::ids::{OrgId, DecisionId, MeetingId, ObjectiveId, PersonId, Requiremen
 use crate::audit::Actor;
 use crate::leadership::{Around, Opt, RecordPages, create, export_csv, maybe_yes_no, page_status, show_page, text_of, update};
 use sqlx::PgConnection;
-use crate::people::model::{self as people, Choice};
+use crate::people::model::Choice;
+use crate::people::pick;
 use crate::state::AppState;
 use crate::web::form::{parse_choice, parse_date, parse_optional, parse_text};
 use crate::web::routes::Routes;
@@ -224,14 +225,14 @@ struct ShowPage {
 
 async fn show(state: &AppState, me: &Member, decision: Option<Decision>, form: DecisionForm, errors: FieldErrors) -> AppResult<Response> {
     let today = state.clock.now().date_naive();
-    let keep: Vec<PersonId> = decision.as_ref().map(|d| d.asked_by.into_iter().chain(d.decided_by).collect()).unwrap_or_default();
+    let keep = pick::ids([form.asked_by.as_str(), form.decided_by.as_str()]);
     let Around { evidence, history, can_manage, can_upload } =
         Around::load(state, me, decision.as_ref().map(|r| (TargetKind::ResourceDecision, "resource_decision", r.id.0))).await?;
     let status = page_status(&[&errors]);
     let links = links(&state.db, me.org_id).await?;
     let page = ShowPage {
         layout: Layout::build(&state.db, &me.visitor, decision.as_ref().map(|d| d.title.clone()).unwrap_or_else(|| "New resource decision".into())).await?,
-        people: people::choices(&state.db, me.org_id, today, &keep).await?,
+        people: pick::choices(&state.db, me.org_id, today, &keep).await?,
         objectives: links.objectives,
         meetings: links.meetings,
         requirements: links.requirements,
@@ -276,6 +277,9 @@ impl RecordPages for Decision {
     }
     fn form(&self) -> DecisionForm {
         DecisionForm::from_decision(self)
+    }
+    fn people(form: &mut DecisionForm) -> Vec<(&'static str, &mut String)> {
+        vec![("asked_by", &mut form.asked_by), ("decided_by", &mut form.decided_by)]
     }
     fn parse(form: &DecisionForm, today: NaiveDate) -> Result<Fields, FieldErrors> {
         form.parse(today)

@@ -10,6 +10,7 @@ use crate::evidence::model::{self as evidence, Item, Pinned, Target, TargetKind}
 use crate::ids::{ActionItemId, MeetingId, ObjectiveId, PersonId};
 use crate::people::attribution::Signatory;
 use crate::people::model::{self as people, Choice};
+use crate::people::pick;
 use crate::state::AppState;
 use crate::web::form::{parse_choice, parse_date, parse_optional, parse_text};
 use crate::web::routes::Routes;
@@ -153,6 +154,8 @@ pub struct MeetingForm {
     held_on: String,
     chair_id: String,
     attendees: Vec<String>,
+    /// Others present, typed one a line (a name or an e-mail address).
+    attendees_more: String,
     inputs: Vec<String>,
     objectives: Vec<String>,
     minutes: String,
@@ -170,6 +173,7 @@ impl MeetingForm {
             held_on: one("held_on"),
             chair_id: one("chair_id"),
             attendees: many("attendees"),
+            attendees_more: one("attendees_more"),
             inputs: many("inputs"),
             objectives: many("objectives"),
             minutes: one("minutes"),
@@ -185,11 +189,26 @@ impl MeetingForm {
             held_on: text_of(m.held_on),
             chair_id: text_of(m.chair_id),
             attendees: m.attendee_ids.iter().map(PersonId::to_string).collect(),
+            attendees_more: String::new(),
             inputs: m.inputs.clone(),
             objectives: m.objective_ids.iter().map(ObjectiveId::to_string).collect(),
             minutes: m.minutes.clone(),
             decisions: m.decisions.clone(),
         }
+    }
+
+    /// Finds the chair and the others present that were typed: those found
+    /// join the attendees; anyone not found stays typed, with why.
+    async fn pick(&mut self, state: &AppState, org_id: crate::ids::OrgId, today: NaiveDate) -> AppResult<FieldErrors> {
+        let mut more: Vec<String> = self.attendees_more.lines().map(str::trim).filter(|l| !l.is_empty()).map(String::from).collect();
+        let mut fields = vec![("chair_id", &mut self.chair_id)];
+        fields.extend(more.iter_mut().map(|l| ("attendees_more", l)));
+        let errors = pick::resolve(&state.db, org_id, today, fields).await?;
+        if errors.get("attendees_more").is_none() {
+            self.attendees.append(&mut more);
+            self.attendees_more.clear();
+        }
+        Ok(errors)
     }
 
     fn parse(&self, today: NaiveDate) -> Result<MeetingFields, FieldErrors> {
@@ -390,14 +409,14 @@ async fn meeting_view_with(
         }
         None => (Vec::new(), Vec::new(), Vec::new(), Vec::new(), false, Vec::new(), false, false),
     };
-    let keep: Vec<PersonId> = meeting.as_ref().map(|m| m.attendee_ids.iter().copied().chain(m.chair_id).collect()).unwrap_or_default();
+    let keep = pick::ids(form.attendees.iter().map(String::as_str).chain([form.chair_id.as_str()]));
     let objectives = objective_choices(&state.db, me.org_id).await?;
     let status = page_status(&[&errors, &action_errors, &addendum.errors, &paper.errors]);
     let title = meeting.as_ref().map(|m| m.title.clone()).unwrap_or_else(|| "Record a meeting".into());
     let page = MeetingPage {
         layout: Layout::build(&state.db, &me.visitor, title).await?,
         sign_blocker: meeting.as_ref().and_then(sign_off_blocker),
-        people: people::choices(&state.db, me.org_id, today, &keep).await?,
+        people: pick::choices(&state.db, me.org_id, today, &keep).await?,
         objectives,
         actions,
         evidence,
@@ -443,8 +462,10 @@ async fn meeting_page(State(state): State<AppState>, me: Member, Id(id): Id<Meet
 }
 
 async fn create(State(state): State<AppState>, me: Member, Form(pairs): Form<Vec<(String, String)>>) -> AppResult<Response> {
-    let form = MeetingForm::from_pairs(&pairs);
-    let fields = match form.parse(state.clock.now().date_naive()) {
+    let mut form = MeetingForm::from_pairs(&pairs);
+    let today = state.clock.now().date_naive();
+    let picked = form.pick(&state, me.org_id, today).await?;
+    let fields = match pick::merged(picked, form.parse(today)) {
         Ok(f) => f,
         Err(errors) => {
             return meeting_view(&state, &me, None, form, errors, FieldErrors::default()).await;
@@ -457,14 +478,16 @@ async fn create(State(state): State<AppState>, me: Member, Form(pairs): Form<Vec
 }
 
 async fn update(State(state): State<AppState>, me: Member, Id(id): Id<MeetingId>, Form(pairs): Form<Vec<(String, String)>>) -> AppResult<Response> {
-    let form = MeetingForm::from_pairs(&pairs);
+    let mut form = MeetingForm::from_pairs(&pairs);
+    let today = state.clock.now().date_naive();
+    let picked = form.pick(&state, me.org_id, today).await?;
     let mut tx = state.db.begin().await?;
     crate::db::lock_row(&mut tx, me.org_id, id).await?;
     let m = get(&mut *tx, me.org_id, id).await?;
     if m.is_signed() {
         return Err(AppError::Conflict(FINAL.into()));
     }
-    let fields = match form.parse(state.clock.now().date_naive()) {
+    let fields = match pick::merged(picked, form.parse(today)) {
         Ok(f) => f,
         Err(errors) => {
             drop(tx);
@@ -591,9 +614,10 @@ impl ActionForm {
     }
 }
 
-async fn add_action(State(state): State<AppState>, me: Member, Id(id): Id<MeetingId>, Form(form): Form<ActionForm>) -> AppResult<Response> {
+async fn add_action(State(state): State<AppState>, me: Member, Id(id): Id<MeetingId>, Form(mut form): Form<ActionForm>) -> AppResult<Response> {
     let m = get(&state.db, me.org_id, id).await?;
-    let fields = match form.parse() {
+    let picked = pick::resolve(&state.db, me.org_id, state.clock.now().date_naive(), vec![("owner_id", &mut form.owner_id)]).await?;
+    let fields = match pick::merged(picked, form.parse()) {
         Ok(f) => f,
         Err(errors) => {
             let mf = MeetingForm::from_meeting(&m);
@@ -663,12 +687,12 @@ struct ActionPage {
 
 async fn action_view(state: &AppState, me: &Member, action: ActionItem, form: ActionForm, errors: FieldErrors) -> AppResult<Response> {
     let today = state.clock.now().date_naive();
-    let keep: Vec<PersonId> = action.owner_id.into_iter().collect();
+    let keep = pick::ids([form.owner_id.as_str()]);
     let status = page_status(&[&errors]);
     let Around { evidence, history, can_manage, can_upload } = Around::load(state, me, Some((TargetKind::ActionItem, "action_item", action.id.0))).await?;
     let page = ActionPage {
         layout: Layout::build(&state.db, &me.visitor, action.title.clone()).await?,
-        people: people::choices(&state.db, me.org_id, today, &keep).await?,
+        people: pick::choices(&state.db, me.org_id, today, &keep).await?,
         statuses: ActionStatus::ALL.to_vec(),
         evidence,
         history,
@@ -698,11 +722,12 @@ async fn action_page(State(state): State<AppState>, me: Member, Id(id): Id<Actio
     action_view(&state, &me, a, form, FieldErrors::default()).await
 }
 
-async fn update_action(State(state): State<AppState>, me: Member, Id(id): Id<ActionItemId>, Form(form): Form<ActionForm>) -> AppResult<Response> {
+async fn update_action(State(state): State<AppState>, me: Member, Id(id): Id<ActionItemId>, Form(mut form): Form<ActionForm>) -> AppResult<Response> {
+    let picked = pick::resolve(&state.db, me.org_id, state.clock.now().date_naive(), vec![("owner_id", &mut form.owner_id)]).await?;
     let mut tx = state.db.begin().await?;
     crate::db::lock_row(&mut tx, me.org_id, id).await?;
     let a = action(&mut *tx, me.org_id, id).await?;
-    let fields = match form.parse() {
+    let fields = match pick::merged(picked, form.parse()) {
         Ok(f) => f,
         Err(errors) => {
             drop(tx);

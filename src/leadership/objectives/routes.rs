@@ -9,7 +9,8 @@ use crate::ids::{OrgId, ObjectiveId, PersonId};
 use crate::leadership::{Around, RecordPages, create, export_csv, page_status, show_page, text_of, update};
 use crate::audit::Actor;
 use sqlx::PgConnection;
-use crate::people::model::{self as people, Choice};
+use crate::people::model::Choice;
+use crate::people::pick;
 use crate::state::AppState;
 use crate::web::form::{parse_choice, parse_date, parse_optional, parse_text};
 use crate::web::routes::Routes;
@@ -149,13 +150,13 @@ struct ShowPage {
 
 async fn show(state: &AppState, me: &Member, objective: Option<Objective>, form: ObjectiveForm, errors: FieldErrors) -> AppResult<Response> {
     let today = state.clock.now().date_naive();
-    let keep: Vec<PersonId> = objective.as_ref().and_then(|o| o.owner_id).into_iter().collect();
+    let keep = pick::ids([form.owner_id.as_str()]);
     let Around { evidence, history, can_manage, can_upload } =
         Around::load(state, me, objective.as_ref().map(|r| (TargetKind::Objective, "objective", r.id.0))).await?;
     let status = page_status(&[&errors]);
     let page = ShowPage {
         layout: Layout::build(&state.db, &me.visitor, objective.as_ref().map(|o| o.title.clone()).unwrap_or_else(|| "New objective".into())).await?,
-        people: people::choices(&state.db, me.org_id, today, &keep).await?,
+        people: pick::choices(&state.db, me.org_id, today, &keep).await?,
         statuses: ObjectiveStatus::choices(),
         can_manage,
         can_upload,
@@ -184,6 +185,9 @@ impl RecordPages for Objective {
     }
     fn form(&self) -> ObjectiveForm {
         ObjectiveForm::from_objective(self)
+    }
+    fn people(form: &mut ObjectiveForm) -> Vec<(&'static str, &mut String)> {
+        vec![("owner_id", &mut form.owner_id)]
     }
     fn parse(form: &ObjectiveForm, _today: NaiveDate) -> Result<Fields, FieldErrors> {
         form.parse()

@@ -8,7 +8,8 @@ use crate::security_log::model::{self as security_log, Event, Kind};
 use crate::auth::policy::Action;
 use crate::auth::session::{Flash, Member};
 use crate::error::{AppError, AppResult};
-use crate::people::model::{Choice, choices};
+use crate::people::model::Choice;
+use crate::people::pick;
 use crate::web::{Id, Layout, csv, redirect_with};
 use askama::Template;
 use askama_web::WebTemplate;
@@ -65,7 +66,7 @@ async fn page(State(state): State<AppState>, me: Member) -> AppResult<RosterPage
         })
         .collect();
     let can_propose = me.can(Action::ProposeRosterChange);
-    let people = if can_propose { choices(&state.db, me.org_id, today, &[]).await? } else { Vec::new() };
+    let people = if can_propose { pick::choices(&state.db, me.org_id, today, &[]).await? } else { Vec::new() };
     Ok(RosterPage {
         layout: Layout::build(&state.db, &me.visitor, "Top management").await?,
         leaders,
@@ -116,7 +117,11 @@ struct ProposeForm {
     in_office_since: String,
 }
 
-async fn propose(State(state): State<AppState>, me: Member, Form(form): Form<ProposeForm>) -> AppResult<Response> {
+async fn propose(State(state): State<AppState>, me: Member, Form(mut form): Form<ProposeForm>) -> AppResult<Response> {
+    let picked = pick::resolve(&state.db, me.org_id, state.clock.now().date_naive(), vec![("person_id", &mut form.person_id)]).await?;
+    if let Some((_, m)) = picked.messages().next() {
+        return Err(AppError::BadRequest(m.clone()));
+    }
     let person_id: PersonId = form.person_id.trim().parse().map_err(|_| AppError::BadRequest("Choose a person from the directory.".into()))?;
     let change: Change = form.change.parse().map_err(|_| AppError::BadRequest("Choose whether to add or remove them.".into()))?;
     let reason = crate::web::form::parse_optional(&form.reason, "the reason", 500, true).map_err(AppError::BadRequest)?;

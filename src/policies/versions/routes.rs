@@ -13,6 +13,7 @@ use crate::evidence::store::EvidenceStore;
 use crate::ids::{EvidenceId, PersonId, PolicyId, RevisionId, VersionId};
 use crate::people::audience::Audience;
 use crate::people::model::{self as people, Choice};
+use crate::people::pick;
 use crate::policies::acks::model as acks;
 use crate::policies::campaigns::model::{self as campaigns, Campaign};
 use crate::policies::{markdown, user_agent};
@@ -82,7 +83,8 @@ struct RegisterPage {
 async fn register_view(state: &AppState, me: &Member, form: PolicyForm, errors: FieldErrors) -> AppResult<RegisterPage> {
     let today = state.clock.now().date_naive();
     let policies = model::list(&state.db, me.org_id).await?;
-    let figures = acks::figures(&state.db, me.org_id, today).await?;
+    // Counted once per change of the records, not on every view.
+    let figures = state.kept.current(&state.db, me.org_id, today, || acks::figures(&state.db, me.org_id, today)).await?;
     let rows = policies
         .into_iter()
         .map(|p| {
@@ -94,7 +96,7 @@ async fn register_view(state: &AppState, me: &Member, form: PolicyForm, errors: 
         layout: Layout::build(&state.db, &me.visitor, "Policies").await?,
         rows,
         kinds: PolicyKind::ALL.to_vec(),
-        owners: people::choices(&state.db, me.org_id, today, &[]).await?,
+        owners: pick::choices(&state.db, me.org_id, today, &pick::ids([form.owner_id.as_str()])).await?,
         departments: people::departments(&state.db, me.org_id).await?,
         audiences: crate::people::audience::AudienceKind::choices(),
         form,
@@ -218,8 +220,9 @@ impl PolicyForm {
     }
 }
 
-async fn create_policy(State(state): State<AppState>, me: Member, Form(form): Form<PolicyForm>) -> AppResult<Response> {
-    let fields = match form.parse() {
+async fn create_policy(State(state): State<AppState>, me: Member, Form(mut form): Form<PolicyForm>) -> AppResult<Response> {
+    let picked = pick::resolve(&state.db, me.org_id, state.clock.now().date_naive(), vec![("owner_id", &mut form.owner_id)]).await?;
+    let fields = match pick::merged(picked, form.parse()) {
         Ok(f) => f,
         Err(errors) => return Ok((StatusCode::UNPROCESSABLE_ENTITY, register_view(&state, &me, form, errors).await?).into_response()),
     };
@@ -278,13 +281,12 @@ async fn policy_view(
     version_problem: Option<String>,
 ) -> AppResult<PolicyPage> {
     let today = state.clock.now().date_naive();
-    let keep: Vec<PersonId> = policy.owner_id.into_iter().collect();
     Ok(PolicyPage {
         layout: Layout::build(&state.db, &me.visitor, policy.title.clone()).await?,
         versions: model::versions(&state.db, me.org_id, policy.id).await?,
         campaigns: campaigns::campaigns_of(&state.db, me.org_id, policy.id).await?,
         kinds: PolicyKind::ALL.to_vec(),
-        owners: people::choices(&state.db, me.org_id, today, &keep).await?,
+        owners: pick::choices(&state.db, me.org_id, today, &pick::ids([form.owner_id.as_str()])).await?,
         departments: people::departments(&state.db, me.org_id).await?,
         audiences: crate::people::audience::AudienceKind::choices(),
         history: crate::audit::history(&state.db, me.org_id, "policy", policy.id.0, 30).await?,
@@ -324,9 +326,10 @@ async fn withdraw_policy(State(state): State<AppState>, me: Member, Id(id): Id<P
     Ok(redirect_with(&state, &format!("/policies/{id}"), Flash::success(format!("{} was withdrawn: nobody is asked to acknowledge it any more.", policy.title))))
 }
 
-async fn update_policy(State(state): State<AppState>, me: Member, Id(id): Id<PolicyId>, Form(form): Form<PolicyForm>) -> AppResult<Response> {
+async fn update_policy(State(state): State<AppState>, me: Member, Id(id): Id<PolicyId>, Form(mut form): Form<PolicyForm>) -> AppResult<Response> {
     let policy = model::get(&state.db, me.org_id, id).await?;
-    let fields = match form.parse() {
+    let picked = pick::resolve(&state.db, me.org_id, state.clock.now().date_naive(), vec![("owner_id", &mut form.owner_id)]).await?;
+    let fields = match pick::merged(picked, form.parse()) {
         Ok(f) => f,
         Err(errors) => {
             let page = policy_view(&state, &me, policy, form, errors, VersionForm::default(), FieldErrors::default(), None).await?;
