@@ -252,11 +252,12 @@ pub fn filtered<'c>(
 }
 
 /// One page of the items matching the filter.
-pub async fn list(db: &PgPool, org_id: OrgId, f: &Filter, today: NaiveDate, pager: &Pager) -> AppResult<Vec<Item>> {
-    Ok(filtered(db, org_id, f, today, Some(pager.limit()), pager.offset()).try_collect().await?)
+pub async fn list(db: &PgPool, org_id: OrgId, f: &Filter, today: NaiveDate, pager: &mut Pager) -> AppResult<Vec<Item>> {
+    let mut items = filtered(db, org_id, f, today, Some(pager.limit()), pager.offset()).try_collect().await?;
+    pager.trim(&mut items);
+    Ok(items)
 }
 
-/// How many items match the filter.
 /// The people who own evidence (the register's owner filter).
 pub async fn owners(db: &PgPool, org_id: OrgId, today: NaiveDate) -> AppResult<Vec<crate::people::model::Choice>> {
     Ok(sqlx::query_as!(
@@ -273,10 +274,11 @@ pub async fn owners(db: &PgPool, org_id: OrgId, today: NaiveDate) -> AppResult<V
     .await?)
 }
 
-pub async fn count(db: &PgPool, org_id: OrgId, f: &Filter, today: NaiveDate) -> AppResult<i64> {
+/// How many items match the filter, counted up to `cap`.
+pub async fn count(db: &PgPool, org_id: OrgId, f: &Filter, today: NaiveDate, cap: i64) -> AppResult<i64> {
     let (q, requirement, owner, status) = f.args();
-    Ok(evidence_sql!(filtered expires query_scalar { r#"SELECT count(*) AS "n!" FROM evidence_items i "# + } { ,
-        org_id.0, q, requirement, owner, status, today, EXPIRING_DAYS as i32 })
+    Ok(evidence_sql!(filtered expires query_scalar { r#"SELECT count(*) AS "n!" FROM (SELECT 1 FROM evidence_items i "# + } { + " LIMIT $8) capped",
+        org_id.0, q, requirement, owner, status, today, EXPIRING_DAYS as i32, cap })
     .fetch_one(db)
     .await?)
 }

@@ -67,9 +67,9 @@ impl RegisterPage {
 
 async fn register_page(State(state): State<AppState>, me: Member, Query(filter): Query<Filter>) -> AppResult<RegisterPage> {
     let today = state.clock.now().date_naive();
-    let total = model::count(&state.db, me.org_id, &filter, today).await?;
-    let pager = Pager::new("/evidence", filter.query(), total, filter.page);
-    let items = model::list(&state.db, me.org_id, &filter, today, &pager).await?;
+    let total = model::count(&state.db, me.org_id, &filter, today, Pager::count_limit()).await?;
+    let mut pager = Pager::new("/evidence", filter.query(), total, filter.page);
+    let items = model::list(&state.db, me.org_id, &filter, today, &mut pager).await?;
     let ids: Vec<EvidenceId> = items.iter().map(|i| i.id).collect();
     Ok(RegisterPage {
         layout: Layout::build(&state.db, &me.visitor, "Evidence").await?,

@@ -168,7 +168,7 @@ macro_rules! people {
 /// `SELECT count(*)` over people `p`, then the rest as for `people!`.
 macro_rules! count_people {
     ([$($rest:tt)+] $(, $arg:expr)* $(,)?) => {
-        sqlx::query_scalar!(r#"SELECT count(*) AS "n!" FROM people p "# + $($rest)+ $(, $arg)*)
+        sqlx::query_scalar!(r#"SELECT count(*) AS "n!" FROM (SELECT 1 FROM people p "# + $($rest)+ $(, $arg)*)
     };
 }
 
@@ -259,10 +259,11 @@ pub fn filtered(
     )
 }
 
-pub async fn count_filtered(db: &PgPool, org_id: OrgId, f: &Filter, today: NaiveDate) -> AppResult<i64> {
+/// How many people match the filter, counted up to `cap`.
+pub async fn count_filtered(db: &PgPool, org_id: OrgId, f: &Filter, today: NaiveDate, cap: i64) -> AppResult<i64> {
     Ok(filtered_people!(
         count_people,
-        [],
+        [+ " LIMIT $8) capped"],
         org_id.0,
         Filter::text(&f.q),
         Filter::text(&f.department),
@@ -270,6 +271,7 @@ pub async fn count_filtered(db: &PgPool, org_id: OrgId, f: &Filter, today: Naive
         Filter::text(&f.kind),
         f.flag.as_str(),
         today,
+        cap,
     )
     .fetch_one(db)
     .await?)

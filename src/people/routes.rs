@@ -81,9 +81,10 @@ struct ListPage {
 
 async fn list_page(State(state): State<AppState>, me: Member, Query(filter): Query<Filter>) -> AppResult<ListPage> {
     let today = state.clock.now().date_naive();
-    let total = model::count_filtered(&state.db, me.org_id, &filter, today).await?;
-    let pager = Pager::new("/people", filter.query(), total, filter.page);
-    let people = model::filtered(me.org_id, &filter, today, Some(pager.limit()), pager.offset()).fetch_all(&state.db).await?;
+    let total = model::count_filtered(&state.db, me.org_id, &filter, today, Pager::count_limit()).await?;
+    let mut pager = Pager::new("/people", filter.query(), total, filter.page);
+    let mut people = model::filtered(me.org_id, &filter, today, Some(pager.limit()), pager.offset()).fetch_all(&state.db).await?;
+    pager.trim(&mut people);
     Ok(ListPage {
         layout: Layout::build(&state.db, &me.visitor, "People").await?,
         departments: model::departments(&state.db, me.org_id).await?,

@@ -49,9 +49,10 @@ struct LogPage {
 
 async fn page(State(state): State<AppState>, me: Member, Query(filter): Query<Filter>) -> AppResult<LogPage> {
     let kind = filter.kind();
-    let total = model::count(&state.db, me.org_id, kind).await?;
-    let pager = Pager::new("/security", filter.query(), total, filter.page);
-    let rows = model::events(&state.db, me.org_id, kind, Some(pager.limit()), pager.offset()).try_collect().await?;
+    let total = model::count(&state.db, me.org_id, kind, Pager::count_limit()).await?;
+    let mut pager = Pager::new("/security", filter.query(), total, filter.page);
+    let mut rows = model::events(&state.db, me.org_id, kind, Some(pager.limit()), pager.offset()).try_collect().await?;
+    pager.trim(&mut rows);
     Ok(LogPage {
         layout: Layout::build(&state.db, &me.visitor, "Security log").await?,
         rows,

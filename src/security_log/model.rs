@@ -108,16 +108,19 @@ pub fn events<'a>(db: &'a PgPool, org_id: OrgId, kind: Option<Kind>, limit: Opti
     .fetch(db)
 }
 
-/// How many rows `events` has for the organisation and kind (the same condition).
-pub async fn count(db: &PgPool, org_id: OrgId, kind: Option<Kind>) -> anyhow::Result<i64> {
+/// How many rows `events` has for the organisation and kind (the same
+/// condition), counted up to `cap`.
+pub async fn count(db: &PgPool, org_id: OrgId, kind: Option<Kind>, cap: i64) -> anyhow::Result<i64> {
     Ok(sqlx::query_scalar!(
-        r#"SELECT count(*) AS "count!" FROM security_events e
+        r#"SELECT count(*) AS "count!" FROM (SELECT 1 FROM security_events e
           WHERE (e.org_id = $1
                  OR (e.org_id IS NULL AND (e.user_id IN (SELECT user_id FROM memberships WHERE org_id = $1)
                       OR lower(e.email) IN (SELECT lower(u.email) FROM memberships m JOIN users u ON u.id = m.user_id WHERE m.org_id = $1))))
-            AND ($2::text IS NULL OR e.kind = $2)"#,
+            AND ($2::text IS NULL OR e.kind = $2)
+          LIMIT $3) capped"#,
         org_id.0,
-        kind.map(Kind::as_str)
+        kind.map(Kind::as_str),
+        cap
     )
     .fetch_one(db)
     .await?)

@@ -207,8 +207,16 @@ async fn five_thousand_people_in_one_file(db: PgPool) {
     assert_eq!(managed, 4999);
     assert_eq!(mandate::audit::verify(app.db()).await.unwrap().first_problem, None);
     let list = c.get("/people").await;
-    assert_eq!(list.texts("main table tbody tr").len(), 200, "paged");
-    assert!(list.body.contains("Page 1 of 25"));
+    assert_eq!(list.texts("main table tbody tr").len(), 50, "paged");
+    assert!(list.texts("main p").concat().contains("more than 1,000 people"), "not counted past a thousand");
+    assert!(list.texts(".pager").concat().contains("Page 1 (rows 1–50 of more than 1,000)"), "{}", list.body);
+    let page3 = c.get("/people?page=3").await;
+    assert_eq!(page3.texts("main table tbody tr").first().map(|r| r.contains("Person 1")), Some(true), "ordered by name: {:?}", page3.texts("main table tbody tr").first());
+    assert!(page3.has(".pager a[rel=prev]") && page3.has(".pager a[rel=next]"));
+    let filtered = c.get("/people?department=Dept+3").await;
+    assert!(filtered.texts(".pager").concat().contains("Page 1 of 5 (rows 1–50 of 250)"), "a filter's rows are counted: {}", filtered.texts(".pager").concat());
+    let last = c.get("/people?department=Dept+3&page=5").await;
+    assert!(!last.has(".pager a[rel=next]"), "the last page has no next");
 }
 
 #[sqlx::test]
