@@ -292,9 +292,14 @@ pub async fn get(db: impl sqlx::PgExecutor<'_>, org_id: OrgId, id: EvidenceId) -
 
 /// Items linked to one record (a requirement's evidence, say).
 pub async fn for_target(db: &PgPool, org_id: OrgId, target: Target) -> AppResult<Vec<Item>> {
+    first_for_target(db, org_id, target, None).await
+}
+
+/// The newest `limit` items linked to one record (`None`: all of them).
+pub async fn first_for_target(db: &PgPool, org_id: OrgId, target: Target, limit: Option<i64>) -> AppResult<Vec<Item>> {
     Ok(evidence_sql!(items query_as { Item, } { + "JOIN evidence_links l ON l.org_id = i.org_id AND l.item_id = i.id
-          WHERE i.org_id = $1 AND l.target_kind = $2 AND l.target_id = $3 ORDER BY i.evidence_date DESC NULLS LAST, i.title",
-        org_id.0, target.kind.as_str(), target.id })
+          WHERE i.org_id = $1 AND l.target_kind = $2 AND l.target_id = $3 ORDER BY i.evidence_date DESC NULLS LAST, i.title LIMIT $4",
+        org_id.0, target.kind.as_str(), target.id, limit })
     .fetch_all(db)
     .await?)
 }

@@ -214,6 +214,8 @@ struct ShowPage {
     history: Vec<HistoryEntry>,
     holders: Option<Vec<Holder>>,
     evidence: Vec<crate::evidence::model::Item>,
+    /// More evidence is linked than `evidence` shows.
+    more_evidence: bool,
     /// Records of Mandate that count as its evidence (today's evaluation).
     derived: Vec<crate::gaps::derived::Derived>,
     /// Nobody named: the holder of the role the catalogue names owns it.
@@ -234,6 +236,9 @@ impl ShowPage {
         self.approver.as_ref() == Some(id)
     }
 }
+
+/// How many linked evidence items a requirement's page shows (the newest).
+const EVIDENCE_SHOWN: i64 = 50;
 
 /// Whether `me` may edit this requirement, and whether fully.
 fn edit_rights(me: &Member, r: &Requirement) -> (bool, bool) {
@@ -267,6 +272,11 @@ async fn show(state: &AppState, me: &Member, r: Requirement, form: StateForm, er
         let a = crate::gaps::derived::owner_by_role(snap, x)?;
         Some(format!("{}, who holds {} ({})", a.person_name, a.role_name, x.owner_assignment.as_deref().unwrap_or_default()))
     });
+    // The newest items; the register lists them all, a page at a time.
+    let target = crate::evidence::model::Target { kind: crate::evidence::model::TargetKind::Requirement, id: r.id.0 };
+    let mut evidence = crate::evidence::model::first_for_target(&state.db, me.org_id, target, Some(EVIDENCE_SHOWN + 1)).await?;
+    let more_evidence = evidence.len() as i64 > EVIDENCE_SHOWN;
+    evidence.truncate(EVIDENCE_SHOWN as usize);
     Ok(ShowPage {
         layout: Layout::build(&state.db, &me.visitor, format!("{} {}", r.code, r.title)).await?,
         derived,
@@ -275,12 +285,8 @@ async fn show(state: &AppState, me: &Member, r: Requirement, form: StateForm, er
         approver: people::person_of_user(&state.db, me.org_id, me.user_id).await?.filter(|p| p.top_management).map(|p| p.id),
         statuses: Status::ALL.to_vec(),
         history: audit::history(&state.db, me.org_id, "requirement", r.id.0, 50).await?,
-        evidence: crate::evidence::model::for_target(
-            &state.db,
-            me.org_id,
-            crate::evidence::model::Target { kind: crate::evidence::model::TargetKind::Requirement, id: r.id.0 },
-        )
-        .await?,
+        evidence,
+        more_evidence,
         requests: crate::requests::model::list(&state.db, me.org_id, None, Some(r.id)).await?,
         can_raise: me.can(Action::RaiseEvidenceRequests),
         can_upload: me.can(Action::UploadEvidence),

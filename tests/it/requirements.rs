@@ -157,3 +157,41 @@ async fn contributors_update_only_what_they_own_and_only_status_and_notes(db: Pg
     assert!(!c.get(&theirs).await.has("form[action^='/requirements/']"));
     assert_eq!(c.post(&theirs, &[("status", "implemented")]).await.status, StatusCode::FORBIDDEN);
 }
+
+/// A requirement's page shows its newest 50 evidence items and links to the
+/// register's list of all of them, which pages like any list.
+#[sqlx::test]
+async fn a_requirement_shows_its_newest_evidence_and_links_to_all_of_it(db: PgPool) {
+    let app = TestApp::new(db).await;
+    let owner = app.user("owner@acme.example", "Owner").await;
+    let org = app.org("Acme", owner).await;
+    let mut c = app.signed_in(owner, Some(org)).await;
+    let req = id("5.1(c)");
+    let url = format!("/requirements/{req}");
+    let shown = |c: &crate::support::Resp| c.texts("#req-evidence-h ~ table tbody tr").len();
+    for n in 0..52 {
+        sqlx::query(
+            "WITH i AS (INSERT INTO evidence_items (id, org_id, title, kind, external_url, evidence_date, created_at, updated_at)
+                        VALUES (gen_random_uuid(), $1, 'Item ' || lpad($2::text, 2, '0'), 'external_link', 'https://example.com', DATE '2026-01-01' + $2, now(), now()) RETURNING id)
+             INSERT INTO evidence_links (org_id, item_id, target_kind, target_id, linked_at) SELECT $1, i.id, 'requirement', $3, now() FROM i",
+        )
+        .bind(org)
+        .bind(n)
+        .bind(req)
+        .execute(app.db())
+        .await
+        .unwrap();
+        if n == 49 {
+            let page = c.get(&url).await;
+            assert_eq!(shown(&page), 50, "{}", page.texts("main").concat());
+            assert!(!page.body.contains("All evidence linked to 5.1(c)"), "all 50 are shown");
+        }
+    }
+    let page = c.get(&url).await;
+    assert_eq!(shown(&page), 50, "the newest 50 of 52");
+    assert!(page.texts("#req-evidence-h ~ table tbody tr").first().is_some_and(|r| r.contains("Item 51")), "newest first");
+    assert!(page.has(&format!("a[href='/evidence?requirement={req}']")), "{}", page.body);
+    let register = c.get(&format!("/evidence?requirement={req}")).await;
+    assert!(register.texts("main p").concat().contains("52 items"));
+    assert!(register.has(".pager a[rel=next]"));
+}
