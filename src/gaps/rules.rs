@@ -24,7 +24,10 @@ pub struct Rule {
 }
 
 impl Rule {
-    fn gap(&self, title: impl Into<String>, affected: Vec<Affected>, total: usize, fix_href: impl Into<String>) -> Gap {
+    /// A gap of this rule. Its list keeps the first `SAMPLE` affected items
+    /// (the snapshot's lists are as long); `total` counts them all.
+    fn gap(&self, title: impl Into<String>, mut affected: Vec<Affected>, total: usize, fix_href: impl Into<String>) -> Gap {
+        affected.truncate(super::snapshot::SAMPLE as usize);
         Gap {
             rule: self.key,
             subject: String::new(),
@@ -1078,6 +1081,14 @@ pub(crate) mod tests {
 
     pub(crate) fn d(s: &str) -> NaiveDate {
         s.parse().unwrap()
+    }
+
+    #[test]
+    fn a_gap_lists_its_first_affected_items_and_counts_them_all() {
+        let many: Vec<Affected> = (0..5_000).map(|n| Affected::new(format!("Person {n}"), "missing", None)).collect();
+        let g = RULES[0].listing("Many", many, "/x").pop().unwrap();
+        assert_eq!((g.affected.len(), g.affected_total, g.more()), (SAMPLE as usize, 5_000, 5_000 - SAMPLE as usize));
+        assert_eq!(g.affected[0].label, "Person 0", "the first ones, in the rule's order");
     }
 
     pub(crate) fn id(n: u128) -> Uuid {
