@@ -248,6 +248,21 @@ impl Standing {
 /// Everyone a module is for (current staff), with their last completion:
 /// one query for any number of people.
 pub async fn standings(db: impl sqlx::PgExecutor<'_>, org_id: OrgId, module_id: ModuleId, today: NaiveDate) -> AppResult<Vec<Standing>> {
+    standings_page(db, org_id, module_id, today, None, None, 0).await
+}
+
+/// `standings` of leaders only (`Some(true)`: top management and line
+/// managers) or of everyone else (`Some(false)`), `limit` of them from
+/// `offset`, in the same order.
+pub async fn standings_page(
+    db: impl sqlx::PgExecutor<'_>,
+    org_id: OrgId,
+    module_id: ModuleId,
+    today: NaiveDate,
+    leaders: Option<bool>,
+    limit: Option<i64>,
+    offset: i64,
+) -> AppResult<Vec<Standing>> {
     Ok(sqlx::query_as!(
         Standing,
         r#"SELECT p.id AS "person_id: PersonId", p.name, p.email, p.department, m.name AS "manager_name?", p.top_management, p.line_manager,
@@ -264,10 +279,15 @@ pub async fn standings(db: impl sqlx::PgExecutor<'_>, org_id: OrgId, module_id: 
             WHERE p.org_id = $1
               AND is_current_on(p.start_date, p.end_date, $3)
               AND in_audience(t.audience, t.audience_departments, p.kind, p.line_manager, p.department)
-            ORDER BY p.top_management DESC, p.line_manager DESC, p.name"#,
+              AND ($4::bool IS NULL OR (p.top_management OR p.line_manager) = $4)
+            ORDER BY p.top_management DESC, p.line_manager DESC, p.name, p.id
+            LIMIT $5 OFFSET $6"#,
         org_id.0,
         module_id.0,
         today,
+        leaders,
+        limit,
+        offset,
     )
     .fetch_all(db)
     .await?)

@@ -14,11 +14,12 @@ use crate::people::audience::{Audience, AudienceKind};
 use crate::people::model::{self as people, Choice};
 use crate::people::pick;
 use crate::web::form::{parse_choice, parse_date, parse_optional, parse_text};
+use crate::web::pager::Pager;
 use crate::web::{FieldErrors, Id, Layout, csv, redirect_with};
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::Form;
-use axum::extract::State;
+use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use chrono::NaiveDate;
@@ -168,8 +169,13 @@ async fn create_module(State(state): State<AppState>, me: Member, Form(form): Fo
 struct ModulePage {
     layout: Layout,
     module: Module,
+    /// The first `LEADERS_SHOWN` of top management and line managers.
     leaders: Vec<Standing>,
+    /// Leaders not listed.
+    more_leaders: usize,
+    /// A page of everyone else.
     others: Vec<Standing>,
+    pager: Pager,
     counts: [(Status, usize); 3],
     people: Vec<Choice>,
     kinds: Vec<ModuleKind>,
@@ -210,13 +216,34 @@ pub struct RecordForm {
     score: String,
 }
 
-#[allow(clippy::too_many_arguments)]
+/// How many of top management and line managers a module's page lists
+/// (the CSV lists everyone).
+const LEADERS_SHOWN: usize = 50;
+
 async fn module_view(state: &AppState, me: &Member, module: Module, form: ModuleForm, errors: FieldErrors, record: RecordForm, record_errors: FieldErrors) -> AppResult<Response> {
+    module_view_at(state, me, module, (form, errors), (record, record_errors), None).await
+}
+
+/// The module's page at page `page` of everyone else: its figures are the
+/// kept ones of the training overview, its lists a page long.
+async fn module_view_at(
+    state: &AppState,
+    me: &Member,
+    module: Module,
+    (form, errors): (ModuleForm, FieldErrors),
+    (record, record_errors): (RecordForm, FieldErrors),
+    page: Option<i64>,
+) -> AppResult<Response> {
     let today = state.clock.now().date_naive();
-    let standings = model::standings(&state.db, me.org_id, module.id, today).await?;
-    let count = |st: Status| standings.iter().filter(|s| s.status(module.validity_months, today) == st).count();
-    let counts = [(Status::Current, count(Status::Current)), (Status::DueSoon, count(Status::DueSoon)), (Status::Overdue, count(Status::Overdue))];
-    let (leaders, others): (Vec<Standing>, Vec<Standing>) = standings.into_iter().partition(Standing::is_leader);
+    let figures = state.kept.current(&state.db, me.org_id, today, || model::figures(&state.db, me.org_id, today)).await?;
+    let f = figures.iter().find(|f| f.module_id == module.id).cloned().unwrap_or_else(|| Figures::none(module.id));
+    let counts = [(Status::Current, f.current as usize), (Status::DueSoon, f.due_soon as usize), (Status::Overdue, f.overdue as usize)];
+    let mut leaders = model::standings_page(&state.db, me.org_id, module.id, today, Some(true), Some(LEADERS_SHOWN as i64 + 1), 0).await?;
+    leaders.truncate(LEADERS_SHOWN);
+    let more_leaders = (f.leaders as usize).saturating_sub(leaders.len());
+    let mut pager = Pager::new(format!("/training/modules/{}", module.id), String::new(), f.audience - f.leaders, page);
+    let mut others = model::standings_page(&state.db, me.org_id, module.id, today, Some(false), Some(pager.limit()), pager.offset()).await?;
+    pager.trim(&mut others);
     let status = if errors.is_empty() && record_errors.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
     let record = if record.completed_on.is_empty() { RecordForm { completed_on: today.to_string(), ..record } } else { record };
     let page = ModulePage {
@@ -230,7 +257,9 @@ async fn module_view(state: &AppState, me: &Member, module: Module, form: Module
         smtp: state.mailer.is_some(),
         module,
         leaders,
+        more_leaders,
         others,
+        pager,
         counts,
         form,
         errors,
@@ -241,10 +270,15 @@ async fn module_view(state: &AppState, me: &Member, module: Module, form: Module
     Ok((status, page).into_response())
 }
 
-async fn module_page(State(state): State<AppState>, me: Member, Id(id): Id<ModuleId>) -> AppResult<Response> {
+#[derive(Deserialize, Default)]
+struct PageQuery {
+    page: Option<i64>,
+}
+
+async fn module_page(State(state): State<AppState>, me: Member, Id(id): Id<ModuleId>, Query(q): Query<PageQuery>) -> AppResult<Response> {
     let module = model::module(&state.db, me.org_id, id).await?;
     let form = ModuleForm::from_module(&module);
-    module_view(&state, &me, module, form, FieldErrors::default(), RecordForm::default(), FieldErrors::default()).await
+    module_view_at(&state, &me, module, (form, FieldErrors::default()), (RecordForm::default(), FieldErrors::default()), q.page).await
 }
 
 async fn retire_module(State(state): State<AppState>, me: Member, Id(id): Id<ModuleId>) -> AppResult<Response> {

@@ -21,16 +21,16 @@ pub struct Pager {
     /// A next page has rows (set by `trim`).
     pub more: bool,
     /// The list's path and its filter (URL-encoded), for the page links.
-    pub path: &'static str,
+    pub path: String,
     pub query: String,
 }
 
 impl Pager {
     /// The page asked for, kept within the pages `total` rows fill (any page,
     /// when there are more rows than were counted).
-    pub fn new(path: &'static str, query: String, total: i64, requested: Option<i64>) -> Pager {
+    pub fn new(path: impl Into<String>, query: String, total: i64, requested: Option<i64>) -> Pager {
         let last = if total > COUNT_CAP { LAST_PAGE } else { ((total + PER_PAGE - 1) / PER_PAGE).max(1) };
-        Pager { page: requested.unwrap_or(1).clamp(1, last), total, shown: 0, more: false, path, query }
+        Pager { page: requested.unwrap_or(1).clamp(1, last), total, shown: 0, more: false, path: path.into(), query }
     }
 
     /// How many rows a count needs to read at most.

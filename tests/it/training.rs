@@ -293,3 +293,33 @@ async fn another_organisations_training_campaign_is_not_found(db: PgPool) {
     assert!(page.body.contains("Other Org") && !page.body.contains("Acme"));
     assert_eq!(a.app.client().get("/training-link/made-up").await.status, StatusCode::NOT_FOUND);
 }
+
+/// A module's page lists a page of 50 people at a time (the figures count
+/// them all), and at most 50 of its leaders; the CSV lists everyone.
+#[sqlx::test]
+async fn a_module_page_shows_a_page_of_people_at_a_time(db: PgPool) {
+    let mut a = acme(db).await;
+    for n in 0..60 {
+        a.app.person(a.org, &format!("Staff {n:02}"), &format!("staff{n}@acme.example"), false).await;
+    }
+    for n in 0..52 {
+        a.app.person(a.org, &format!("Manager {n:02}"), &format!("manager{n}@acme.example"), false).await;
+    }
+    sqlx::query("UPDATE people SET line_manager = true WHERE org_id = $1 AND name LIKE 'Manager %'").bind(a.org).execute(a.app.db()).await.unwrap();
+    let res = a.lead.post("/training/modules", &[("title", "Security awareness"), ("kind", "awareness"), ("validity_months", "12"), ("audience", "all_staff")]).await;
+    let module = res.location().to_string();
+    let page = a.lead.get(&module).await;
+    assert_eq!(page.texts(".cards .card h2").concat(), "00112", "none current, none due soon, all 112 overdue");
+    assert_eq!(page.texts("#leaders-h + table tbody tr").len(), 50);
+    assert!(page.texts("#leaders-h ~ p").concat().contains("and 2 more"), "{}", page.body);
+    let staff = page.texts("#staff-h + table tbody tr");
+    assert_eq!(staff.len(), 50);
+    assert!(staff[0].contains("Staff 00") && staff[49].contains("Staff 49"));
+    assert!(page.texts(".pager").concat().contains("Page 1 of 2 (rows 1–50 of 60)"), "{}", page.texts(".pager").concat());
+    let second = a.lead.get(&format!("{module}?page=2")).await;
+    let staff = second.texts("#staff-h + table tbody tr");
+    assert_eq!(staff.len(), 10);
+    assert!(staff[0].contains("Staff 50") && !second.has(".pager a[rel=next]"));
+    let csv = a.lead.get(&format!("{module}/csv")).await;
+    assert_eq!(csv.body.lines().count(), 113, "the CSV lists everyone");
+}
