@@ -73,7 +73,11 @@ async fn local_server_answers() -> bool {
 
 /// Connects, creating the database first when it does not exist yet.
 async fn connect_creating(opts: PgConnectOptions, pool: PoolSettings) -> anyhow::Result<PgPool> {
-    let opts = opts.log_statements(tracing::log::LevelFilter::Debug);
+    // No JIT compilation: Mandate's large statements (the gap evaluation, the
+    // coverage figures) run in tens of milliseconds, and compiling them took
+    // PostgreSQL seconds (1.7 s of 2.2 s for the acknowledgement figures of
+    // 5,000 people), which is what a first view waited for.
+    let opts = opts.log_statements(tracing::log::LevelFilter::Debug).options([("jit", "off")]);
     match pool.options().connect_with(opts.clone()).await {
         Ok(pool) => Ok(pool),
         Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some("3D000") => {

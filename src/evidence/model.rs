@@ -565,6 +565,18 @@ impl TargetRow {
 
 /// Every record of the organisation an item can be linked to, with a label
 /// and the page that shows it: one query for all kinds.
+/// The requirements evidence can be linked to (the register's filter), as
+/// `targets` lists them.
+pub async fn requirement_targets(db: &PgPool) -> AppResult<Vec<TargetRow>> {
+    Ok(sqlx::query_as!(
+        TargetRow,
+        r#"SELECT 'requirement' AS "kind!: TargetKind", r.id AS "id!", r.code || ' ' || r.title AS "label!", '/requirements/' || r.id AS "href!"
+             FROM requirements r WHERE r.retired_at IS NULL ORDER BY r.framework, r.position"#
+    )
+    .fetch_all(db)
+    .await?)
+}
+
 pub async fn targets(db: &PgPool, org_id: OrgId) -> AppResult<Vec<TargetRow>> {
     Ok(evidence_sql!(targets query_as {
         TargetRow, r#"SELECT kind AS "kind!: TargetKind", id AS "id!", label AS "label!", href AS "href!" FROM ("# +

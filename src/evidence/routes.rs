@@ -74,7 +74,7 @@ async fn register_page(State(state): State<AppState>, me: Member, Query(filter):
     Ok(RegisterPage {
         layout: Layout::build(&state.db, &me.visitor, "Evidence").await?,
         links: model::links_of(&state.db, me.org_id, &ids).await?,
-        requirements: model::targets(&state.db, me.org_id).await?.into_iter().filter(|t| t.kind == TargetKind::Requirement).collect(),
+        requirements: model::requirement_targets(&state.db).await?,
         owners: model::owners(&state.db, me.org_id, today).await?,
         items,
         pager,

@@ -87,6 +87,10 @@ impl Gap {
     pub fn more(&self) -> usize {
         self.affected_total.saturating_sub(self.affected.len())
     }
+    /// Affected items left out when only the first `shown` are listed.
+    pub fn more_than(&self, shown: usize) -> usize {
+        self.affected_total.saturating_sub(self.affected.len().min(shown))
+    }
 }
 
 #[cfg(test)]

@@ -1089,6 +1089,7 @@ pub(crate) mod tests {
         let g = RULES[0].listing("Many", many, "/x").pop().unwrap();
         assert_eq!((g.affected.len(), g.affected_total, g.more()), (SAMPLE as usize, 5_000, 5_000 - SAMPLE as usize));
         assert_eq!(g.affected[0].label, "Person 0", "the first ones, in the rule's order");
+        assert_eq!((g.more_than(5), g.more_than(500)), (4_995, 5_000 - SAMPLE as usize), "the gap list shows 5, a finding's page all it keeps");
     }
 
     pub(crate) fn id(n: u128) -> Uuid {

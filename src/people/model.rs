@@ -290,14 +290,23 @@ pub async fn get_in(db: impl sqlx::PgExecutor<'_>, org_id: OrgId, id: PersonId) 
     people!(["WHERE p.org_id = $1 AND p.id = $2"], org_id.0, id.0).fetch_optional(db).await?.ok_or(AppError::NotFound)
 }
 
+/// The departments people work in, for filters and audiences.
 pub async fn departments(db: &PgPool, org_id: OrgId) -> AppResult<Vec<String>> {
     Ok(sqlx::query_scalar!("SELECT DISTINCT department FROM people WHERE org_id = $1 AND department <> '' ORDER BY 1", org_id.0)
         .fetch_all(db)
         .await?)
 }
 
-/// A person to choose in a form: everyone current on `today`, plus anyone
-/// named in `keep` (so an existing choice still shows after they left).
+/// `departments`, kept until the organisation's records change (`crate::cache`).
+pub async fn kept_departments(db: &PgPool, kept: &crate::cache::Cache, org_id: OrgId, today: NaiveDate) -> AppResult<Vec<String>> {
+    let kept = kept.current(db, org_id, today, || async { Ok(Departments(departments(db, org_id).await?)) }).await?;
+    Ok(kept.0.clone())
+}
+
+/// The departments, as kept (a type of its own, since values are kept by type).
+struct Departments(Vec<String>);
+
+/// A person a form names or suggests (`people::pick`), or a list filter offers.
 #[derive(Debug, Clone)]
 pub struct Choice {
     pub id: PersonId,

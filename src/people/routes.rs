@@ -87,7 +87,7 @@ async fn list_page(State(state): State<AppState>, me: Member, Query(filter): Que
     pager.trim(&mut people);
     Ok(ListPage {
         layout: Layout::build(&state.db, &me.visitor, "People").await?,
-        departments: model::departments(&state.db, me.org_id).await?,
+        departments: model::kept_departments(&state.db, &state.kept, me.org_id, today).await?,
         people,
         filter,
         pager,

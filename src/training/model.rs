@@ -265,23 +265,26 @@ pub async fn standings_page(
 ) -> AppResult<Vec<Standing>> {
     Ok(sqlx::query_as!(
         Standing,
-        r#"SELECT p.id AS "person_id: PersonId", p.name, p.email, p.department, m.name AS "manager_name?", p.top_management, p.line_manager,
+        r#"SELECT p.id AS "person_id!: PersonId", p.name AS "name!", p.email AS "email!", p.department AS "department!", m.name AS "manager_name?",
+                  p.top_management AS "top_management!", p.line_manager AS "line_manager!",
                   last.completed_on AS "completed_on?", last.score::float8 AS "score?", last.source AS "source?: RecordSource",
                   last.recorded_how AS "how?: crate::imports::How", last.email AS "recorded_account?", last.recorded_at AS "recorded_at?"
-             FROM people p
-             JOIN training_modules t ON t.org_id = p.org_id AND t.id = $2
+             -- The page of people first, then their last completions: the
+             -- lookups run for the rows shown, not for everyone.
+             FROM (SELECT p.* FROM people p JOIN training_modules t ON t.org_id = p.org_id AND t.id = $2
+                    WHERE p.org_id = $1
+                      AND is_current_on(p.start_date, p.end_date, $3)
+                      AND in_audience(t.audience, t.audience_departments, p.kind, p.line_manager, p.department)
+                      AND ($4::bool IS NULL OR (p.top_management OR p.line_manager) = $4)
+                    ORDER BY p.top_management DESC, p.line_manager DESC, p.name, p.id
+                    LIMIT $5 OFFSET $6) p
              LEFT JOIN people m ON m.org_id = p.org_id AND m.id = p.manager_id
              LEFT JOIN LATERAL (
                   SELECT r.completed_on, r.score, r.source, r.recorded_how, u.email, r.recorded_at FROM training_records r
                     LEFT JOIN users u ON u.id = r.recorded_by
-                   WHERE r.org_id = p.org_id AND r.module_id = t.id AND r.person_id = p.id
+                   WHERE r.org_id = p.org_id AND r.module_id = $2 AND r.person_id = p.id
                    ORDER BY r.completed_on DESC LIMIT 1) last ON true
-            WHERE p.org_id = $1
-              AND is_current_on(p.start_date, p.end_date, $3)
-              AND in_audience(t.audience, t.audience_departments, p.kind, p.line_manager, p.department)
-              AND ($4::bool IS NULL OR (p.top_management OR p.line_manager) = $4)
-            ORDER BY p.top_management DESC, p.line_manager DESC, p.name, p.id
-            LIMIT $5 OFFSET $6"#,
+            ORDER BY p.top_management DESC, p.line_manager DESC, p.name, p.id"#,
         org_id.0,
         module_id.0,
         today,
