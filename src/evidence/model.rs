@@ -258,22 +258,6 @@ pub async fn list(db: &PgPool, org_id: OrgId, f: &Filter, today: NaiveDate, page
     Ok(items)
 }
 
-/// The people who own evidence (the register's owner filter).
-pub async fn owners(db: &PgPool, org_id: OrgId, today: NaiveDate) -> AppResult<Vec<crate::people::model::Choice>> {
-    Ok(sqlx::query_as!(
-        crate::people::model::Choice,
-        r#"SELECT id AS "id: PersonId", name, email, job_title, top_management,
-                  is_current_on(start_date, end_date, $2) AS "current!"
-             FROM people
-            WHERE org_id = $1 AND id IN (SELECT owner_id FROM evidence_items WHERE org_id = $1)
-            ORDER BY name"#,
-        org_id.0,
-        today,
-    )
-    .fetch_all(db)
-    .await?)
-}
-
 /// How many items match the filter, counted up to `cap`.
 pub async fn count(db: &PgPool, org_id: OrgId, f: &Filter, today: NaiveDate, cap: i64) -> AppResult<i64> {
     let (q, requirement, owner, status) = f.args();

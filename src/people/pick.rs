@@ -41,6 +41,33 @@ pub async fn choices(db: &PgPool, org_id: OrgId, today: NaiveDate, keep: &[Perso
     .await?)
 }
 
+/// A register whose owner filter lists the people who own its records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Owned {
+    Evidence,
+    Requirements,
+}
+
+/// The people who own records of `register` (its owner filter): bounded by
+/// the owners, not the directory.
+pub async fn owners(db: &PgPool, org_id: OrgId, today: NaiveDate, register: Owned) -> AppResult<Vec<Choice>> {
+    Ok(sqlx::query_as!(
+        Choice,
+        r#"SELECT id AS "id: PersonId", name, email, job_title, top_management,
+                  is_current_on(start_date, end_date, $2) AS "current!"
+             FROM people
+            WHERE org_id = $1
+              AND id IN (SELECT owner_id FROM evidence_items WHERE org_id = $1 AND $3
+                         UNION ALL SELECT owner_id FROM requirement_states WHERE org_id = $1 AND NOT $3)
+            ORDER BY name"#,
+        org_id.0,
+        today,
+        register == Owned::Evidence,
+    )
+    .fetch_all(db)
+    .await?)
+}
+
 /// The people a form's person fields name by id (to suggest them again, with
 /// their labels, when the form is shown).
 pub fn ids<'a>(values: impl IntoIterator<Item = &'a str>) -> Vec<PersonId> {

@@ -180,22 +180,6 @@ pub fn stream<'c>(db: &'c PgPool, org_id: OrgId, f: &Filter, today: NaiveDate) -
     select_requirements!(org_id, today, clause, owner, status, applicable, None::<uuid::Uuid>).fetch(db)
 }
 
-/// The people who own requirements (the list's owner filter).
-pub async fn owners(db: &PgPool, org_id: OrgId, today: NaiveDate) -> AppResult<Vec<crate::people::model::Choice>> {
-    Ok(sqlx::query_as!(
-        crate::people::model::Choice,
-        r#"SELECT id AS "id: PersonId", name, email, job_title, top_management,
-                  is_current_on(start_date, end_date, $2) AS "current!"
-             FROM people
-            WHERE org_id = $1 AND id IN (SELECT owner_id FROM requirement_states WHERE org_id = $1)
-            ORDER BY name"#,
-        org_id.0,
-        today,
-    )
-    .fetch_all(db)
-    .await?)
-}
-
 pub async fn list(db: &PgPool, org_id: OrgId, f: &Filter, today: NaiveDate) -> AppResult<Vec<Requirement>> {
     let [clause, owner, status, applicable] = filter_args(f);
     Ok(select_requirements!(org_id, today, clause, owner, status, applicable, None::<uuid::Uuid>).fetch_all(db).await?)

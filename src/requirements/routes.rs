@@ -97,7 +97,7 @@ async fn list_page(State(state): State<AppState>, me: Member, Query(filter): Que
         layout: Layout::build(&state.db, &me.visitor, "Requirements").await?,
         groups,
         clauses,
-        owners: model::owners(&state.db, me.org_id, today).await?,
+        owners: pick::owners(&state.db, me.org_id, today, pick::Owned::Requirements).await?,
         statuses: Status::ALL.to_vec(),
         query: filter.query(),
         filter,

@@ -514,6 +514,14 @@ async fn person_fields_find_people_by_name_or_e_mail_and_never_list_everyone(db:
         assert_eq!(manager(starter).await, Some(want), "{typed}");
     }
 
+    // Register filters offer those who own something there, not the directory.
+    let req = mandate::requirements::catalogue::requirement_id("iso27001-2022-leadership", "5.1(c)").0;
+    let res = c.post(&format!("/requirements/{req}"), &[("applicable", "yes"), ("owner_id", "bo@acme.example"), ("status", "in_progress"), ("notes", "")]).await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
+    let filter = c.get("/requirements").await;
+    assert!(filter.has(&format!("#f-owner option[value='{bo}']")) && !filter.has(&format!("#f-owner option[value='{ann2}']")), "{}", filter.body);
+    assert!(!c.get("/evidence").await.has(&format!("#f-owner option[value='{bo}']")), "Bo owns no evidence");
+
     // A meeting's others present, one a line, join the attendees; a line not found keeps them all typed.
     let meeting = [("kind", "management_review"), ("title", "Review"), ("held_on", "2026-10-01"), ("chair_id", "Cee Eo")];
     let bad = c.post("/meetings", &[&meeting[..], &[("attendees_more", "bo@acme.example\nNo Such Person")]].concat()).await;
