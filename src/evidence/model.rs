@@ -279,10 +279,12 @@ pub async fn for_target(db: &PgPool, org_id: OrgId, target: Target) -> AppResult
     first_for_target(db, org_id, target, None).await
 }
 
-/// The newest `limit` items linked to one record (`None`: all of them).
+/// The `limit` items linked to one record most recently (`None`: all of
+/// them), newest evidence date first.
 pub async fn first_for_target(db: &PgPool, org_id: OrgId, target: Target, limit: Option<i64>) -> AppResult<Vec<Item>> {
-    Ok(evidence_sql!(items query_as { Item, } { + "JOIN evidence_links l ON l.org_id = i.org_id AND l.item_id = i.id
-          WHERE i.org_id = $1 AND l.target_kind = $2 AND l.target_id = $3 ORDER BY i.evidence_date DESC NULLS LAST, i.title LIMIT $4",
+    Ok(evidence_sql!(items query_as { Item, } { + "JOIN (SELECT item_id FROM evidence_links WHERE org_id = $1 AND target_kind = $2 AND target_id = $3
+                                   ORDER BY linked_at DESC LIMIT $4) l ON l.item_id = i.id
+          WHERE i.org_id = $1 ORDER BY i.evidence_date DESC NULLS LAST, i.title",
         org_id.0, target.kind.as_str(), target.id, limit })
     .fetch_all(db)
     .await?)

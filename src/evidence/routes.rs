@@ -75,7 +75,7 @@ async fn register_page(State(state): State<AppState>, me: Member, Query(filter):
         layout: Layout::build(&state.db, &me.visitor, "Evidence").await?,
         links: model::links_of(&state.db, me.org_id, &ids).await?,
         requirements: model::requirement_targets(&state.db).await?,
-        owners: pick::owners(&state.db, me.org_id, today, pick::Owned::Evidence).await?,
+        owners: pick::owners(&state.db, &state.kept, me.org_id, today, pick::Owned::Evidence).await?,
         items,
         pager,
         filter,

@@ -27,12 +27,11 @@ pub async fn choices(db: &PgPool, org_id: OrgId, today: NaiveDate, keep: &[Perso
     let keep: Vec<Uuid> = keep.iter().map(|k| k.0).collect();
     Ok(sqlx::query_as!(
         Choice,
-        r#"SELECT id AS "id: PersonId", name, email, job_title, top_management,
+        r#"SELECT id AS "id!: PersonId", name AS "name!", email AS "email!", job_title AS "job_title!", top_management AS "top_management!",
                   is_current_on(start_date, end_date, $2) AS "current!"
-             FROM people
-            WHERE org_id = $1
-              AND ((top_management AND (end_date IS NULL OR end_date > $2)) OR id = ANY($3))
-            ORDER BY top_management DESC, name"#,
+             FROM (SELECT * FROM people WHERE org_id = $1 AND top_management AND (end_date IS NULL OR end_date > $2)
+                   UNION SELECT * FROM people WHERE org_id = $1 AND id = ANY($3)) p
+            ORDER BY top_management DESC, name, email"#,
         org_id.0,
         today,
         &keep,
@@ -49,23 +48,33 @@ pub enum Owned {
 }
 
 /// The people who own records of `register` (its owner filter): bounded by
-/// the owners, not the directory.
-pub async fn owners(db: &PgPool, org_id: OrgId, today: NaiveDate, register: Owned) -> AppResult<Vec<Choice>> {
-    Ok(sqlx::query_as!(
-        Choice,
-        r#"SELECT id AS "id: PersonId", name, email, job_title, top_management,
-                  is_current_on(start_date, end_date, $2) AS "current!"
-             FROM people
-            WHERE org_id = $1
-              AND id IN (SELECT owner_id FROM evidence_items WHERE org_id = $1 AND $3
-                         UNION ALL SELECT owner_id FROM requirement_states WHERE org_id = $1 AND NOT $3)
-            ORDER BY name"#,
+/// the owners, not the directory. Kept until the records change
+/// (`crate::cache`): finding them reads every item's owner.
+pub async fn owners(db: &PgPool, kept: &crate::cache::Cache, org_id: OrgId, today: NaiveDate, register: Owned) -> AppResult<Vec<Choice>> {
+    let all = kept.current(db, org_id, today, || async { Ok(Owners(owners_of_both(db, org_id, today).await?)) }).await?;
+    Ok(all.0.iter().filter(|(evidence, _)| *evidence == (register == Owned::Evidence)).map(|(_, c)| c.clone()).collect())
+}
+
+/// The owners of both registers (evidence: `true`), as kept.
+struct Owners(Vec<(bool, Choice)>);
+
+async fn owners_of_both(db: &PgPool, org_id: OrgId, today: NaiveDate) -> AppResult<Vec<(bool, Choice)>> {
+    let rows = sqlx::query!(
+        r#"SELECT o.evidence AS "evidence!", p.id AS "id!: PersonId", p.name, p.email, p.job_title, p.top_management,
+                  is_current_on(p.start_date, p.end_date, $2) AS "current!"
+             FROM (SELECT DISTINCT true AS evidence, owner_id FROM evidence_items WHERE org_id = $1 AND owner_id IS NOT NULL
+                   UNION SELECT DISTINCT false, owner_id FROM requirement_states WHERE org_id = $1 AND owner_id IS NOT NULL) o
+             JOIN people p ON p.org_id = $1 AND p.id = o.owner_id
+            ORDER BY p.name, p.email"#,
         org_id.0,
         today,
-        register == Owned::Evidence,
     )
     .fetch_all(db)
-    .await?)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| (r.evidence, Choice { id: r.id, name: r.name, email: r.email, job_title: r.job_title, top_management: r.top_management, current: r.current }))
+        .collect())
 }
 
 /// The people a form's person fields name by id (to suggest them again, with
@@ -89,7 +98,7 @@ pub async fn search(db: &PgPool, org_id: OrgId, today: NaiveDate, q: &str, limit
              FROM people
             WHERE org_id = $1 AND (end_date IS NULL OR end_date > $2)
               AND (lower(name) LIKE $3 OR lower(name) LIKE '% ' || $3 OR lower(email) LIKE $3)
-            ORDER BY top_management DESC, name
+            ORDER BY top_management DESC, name, email
             LIMIT $4"#,
         org_id.0,
         today,

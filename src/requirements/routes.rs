@@ -97,7 +97,7 @@ async fn list_page(State(state): State<AppState>, me: Member, Query(filter): Que
         layout: Layout::build(&state.db, &me.visitor, "Requirements").await?,
         groups,
         clauses,
-        owners: pick::owners(&state.db, me.org_id, today, pick::Owned::Requirements).await?,
+        owners: pick::owners(&state.db, &state.kept, me.org_id, today, pick::Owned::Requirements).await?,
         statuses: Status::ALL.to_vec(),
         query: filter.query(),
         filter,
@@ -272,7 +272,7 @@ async fn show(state: &AppState, me: &Member, r: Requirement, form: StateForm, er
         let a = crate::gaps::derived::owner_by_role(snap, x)?;
         Some(format!("{}, who holds {} ({})", a.person_name, a.role_name, x.owner_assignment.as_deref().unwrap_or_default()))
     });
-    // The newest items; the register lists them all, a page at a time.
+    // The items linked most recently; the register lists them all, a page at a time.
     let target = crate::evidence::model::Target { kind: crate::evidence::model::TargetKind::Requirement, id: r.id.0 };
     let mut evidence = crate::evidence::model::first_for_target(&state.db, me.org_id, target, Some(EVIDENCE_SHOWN + 1)).await?;
     let more_evidence = evidence.len() as i64 > EVIDENCE_SHOWN;
