@@ -67,7 +67,6 @@ document.addEventListener("DOMContentLoaded", function () {
   }
   var edit = window.location.hash === "#edit" && document.getElementById("edit");
   if (edit && edit.tagName === "DETAILS") { edit.open = true; }
-  document.querySelectorAll("input[data-people]").forEach(searchPeople);
   document.querySelectorAll("button[data-print]").forEach(function (b) {
     b.hidden = false;
     b.addEventListener("click", function () { window.print(); });
@@ -75,28 +74,29 @@ document.addEventListener("DOMContentLoaded", function () {
 });
 
 // Fills a person field's suggestions from GET /people/search as one types.
-function searchPeople(input) {
+// Listens on the document, so fields of a page swapped in after an upload
+// error search too.
+var peopleTimer = null, peopleAsked = {};
+document.addEventListener("input", function (event) {
+  var input = event.target;
+  if (!input.hasAttribute || !input.hasAttribute("data-people") || !window.fetch) return;
   var list = document.getElementById(input.getAttribute("list"));
-  var timer = null, asked = "";
-  if (!list || !window.fetch) return;
-  input.addEventListener("input", function () {
-    var q = input.value.trim();
-    window.clearTimeout(timer);
-    if (q.length < 2 || q === asked || q.indexOf("<") >= 0) return;
-    timer = window.setTimeout(function () {
-      asked = q;
-      fetch("/people/search?q=" + encodeURIComponent(q), { headers: { Accept: "application/json" }, credentials: "same-origin" })
-        .then(function (r) { return r.ok ? r.json() : null; })
-        .then(function (found) {
-          if (!found || input.value.trim() !== q) return;
-          list.replaceChildren.apply(list, found.map(function (p) {
-            var o = document.createElement("option");
-            o.value = p.label;
-            o.textContent = p.detail;
-            return o;
-          }));
-        })
-        .catch(function () {});
-    }, 150);
-  });
-}
+  var q = input.value.trim();
+  window.clearTimeout(peopleTimer);
+  if (!list || q.length < 2 || q === peopleAsked[input.id] || q.indexOf("<") >= 0) return;
+  peopleTimer = window.setTimeout(function () {
+    fetch("/people/search?q=" + encodeURIComponent(q), { headers: { Accept: "application/json" }, credentials: "same-origin" })
+      .then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (found) {
+        if (!found || input.value.trim() !== q) return;
+        peopleAsked[input.id] = q;
+        list.replaceChildren.apply(list, found.map(function (p) {
+          var o = document.createElement("option");
+          o.value = p.label;
+          o.textContent = p.detail;
+          return o;
+        }));
+      })
+      .catch(function () {});
+  }, 150);
+});

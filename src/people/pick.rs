@@ -86,18 +86,18 @@ pub fn ids<'a>(values: impl IntoIterator<Item = &'a str>) -> Vec<PersonId> {
 /// Current staff whose name has a word starting with `q`, or whose e-mail
 /// address starts with it; top management first.
 pub async fn search(db: &PgPool, org_id: OrgId, today: NaiveDate, q: &str, limit: i64) -> AppResult<Vec<Choice>> {
-    let q = q.trim().to_lowercase();
+    let q = q.trim();
     if q.is_empty() {
         return Ok(Vec::new());
     }
-    let pattern = like_prefix(&q);
+    let pattern = like_prefix(q);
     Ok(sqlx::query_as!(
         Choice,
         r#"SELECT id AS "id: PersonId", name, email, job_title, top_management,
                   is_current_on(start_date, end_date, $2) AS "current!"
              FROM people
             WHERE org_id = $1 AND (end_date IS NULL OR end_date > $2)
-              AND (lower(name) LIKE $3 OR lower(name) LIKE '% ' || $3 OR lower(email) LIKE $3)
+              AND (lower(name) LIKE lower($3) OR lower(name) LIKE '% ' || lower($3) OR lower(email) LIKE lower($3))
             ORDER BY top_management DESC, name, email
             LIMIT $4"#,
         org_id.0,
@@ -141,12 +141,12 @@ fn typed(raw: &str) -> Typed {
     }
     // "Name <e-mail>", as a suggestion fills it in.
     if let (Some(open), true) = (v.rfind('<'), v.ends_with('>')) {
-        return Typed::Email(v[open + 1..v.len() - 1].trim().to_lowercase());
+        return Typed::Email(v[open + 1..v.len() - 1].trim().to_string());
     }
     if v.contains('@') {
-        return Typed::Email(v.to_lowercase());
+        return Typed::Email(v.to_string());
     }
-    Typed::Name(v.to_lowercase())
+    Typed::Name(v.to_string())
 }
 
 /// Turns each field's text into the id of the person it names, in place.
@@ -156,31 +156,39 @@ fn typed(raw: &str) -> Typed {
 pub async fn resolve(db: &PgPool, org_id: OrgId, today: NaiveDate, fields: Vec<(&'static str, &mut String)>) -> AppResult<FieldErrors> {
     let mut errors = FieldErrors::default();
     let read: Vec<Typed> = fields.iter().map(|(_, v)| typed(v)).collect();
-    let emails: Vec<String> = read.iter().filter_map(|t| if let Typed::Email(e) = t { Some(e.clone()) } else { None }).collect();
-    let names: Vec<String> = read.iter().filter_map(|t| if let Typed::Name(n) = t { Some(n.clone()) } else { None }).collect();
-    if emails.is_empty() && names.is_empty() {
+    // Each text with whether it is an address; PostgreSQL folds the case of
+    // both sides alike (whatever the letters), and answers which text each
+    // match is for (`n`, from 1).
+    let (texts, by_email): (Vec<String>, Vec<bool>) = read
+        .iter()
+        .map(|t| match t {
+            Typed::Email(e) => (e.clone(), true),
+            Typed::Name(n) => (n.clone(), false),
+            Typed::Nothing | Typed::Id => (String::new(), false),
+        })
+        .unzip();
+    if texts.iter().all(String::is_empty) {
         return Ok(errors);
     }
     let found = sqlx::query!(
-        r#"SELECT id AS "id: PersonId", name, email FROM people
-            WHERE org_id = $1
-              AND (lower(email) = ANY($2)
-                   OR (lower(name) = ANY($3) AND (end_date IS NULL OR end_date > $4)))
-            ORDER BY name, email
-            LIMIT 500"#,
+        r#"SELECT q.n AS "n!", p.id AS "id!: PersonId", p.email AS "email!"
+             FROM unnest($2::text[], $3::bool[]) WITH ORDINALITY AS q(txt, by_email, n)
+             JOIN people p ON p.org_id = $1 AND q.txt <> ''
+                  AND ((q.by_email AND lower(p.email) = lower(q.txt))
+                       OR (NOT q.by_email AND lower(p.name) = lower(q.txt) AND (p.end_date IS NULL OR p.end_date > $4)))
+            ORDER BY q.n, p.name, p.email"#,
         org_id.0,
-        &emails,
-        &names,
+        &texts,
+        &by_email,
         today,
     )
     .fetch_all(db)
     .await?;
-    for ((field, value), t) in fields.into_iter().zip(read) {
-        let matches: Vec<_> = match &t {
-            Typed::Email(e) => found.iter().filter(|p| p.email.to_lowercase() == *e).collect(),
-            Typed::Name(n) => found.iter().filter(|p| p.name.to_lowercase() == *n).collect(),
-            Typed::Nothing | Typed::Id => continue,
-        };
+    for (i, ((field, value), t)) in fields.into_iter().zip(read).enumerate() {
+        if matches!(t, Typed::Nothing | Typed::Id) {
+            continue;
+        }
+        let matches: Vec<_> = found.iter().filter(|p| p.n == i as i64 + 1).collect();
         match matches.as_slice() {
             [one] => *value = one.id.to_string(),
             [] => errors.add(field, format!(
@@ -233,9 +241,9 @@ mod tests {
     fn reads_what_was_typed() {
         assert_eq!(typed("  "), Typed::Nothing);
         assert_eq!(typed(&Uuid::nil().to_string()), Typed::Id);
-        assert_eq!(typed("Anna Nowak <Anna@Example.com>"), Typed::Email("anna@example.com".into()));
+        assert_eq!(typed("Anna Nowak <Anna@Example.com>"), Typed::Email("Anna@Example.com".into()));
         assert_eq!(typed("anna@example.com"), Typed::Email("anna@example.com".into()));
-        assert_eq!(typed(" Anna  Nowak "), Typed::Name("anna  nowak".into()));
+        assert_eq!(typed(" Anna  Nowak "), Typed::Name("Anna  Nowak".into()));
     }
 
     #[test]

@@ -415,7 +415,8 @@ async fn role_view(
     let appoint = if appoint.appointed_on.is_empty() {
         // Defaults: today, and the signed-in executive as appointer when they are top management.
         let mine = people.iter().find(|p| me_person.is_some_and(|m| m == p.id) && p.top_management).map(|p| p.id.to_string()).unwrap_or_default();
-        AppointForm { appointed_on: today.to_string(), appointed_by: mine, capacity: Capacity::Holder.as_str().into(), ..appoint }
+        let appointed_by = if appoint.appointed_by.trim().is_empty() { mine } else { appoint.appointed_by };
+        AppointForm { appointed_on: today.to_string(), appointed_by, capacity: Capacity::Holder.as_str().into(), ..appoint }
     } else {
         appoint
     };

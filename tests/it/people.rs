@@ -217,6 +217,9 @@ async fn five_thousand_people_in_one_file(db: PgPool) {
     assert!(filtered.texts(".pager").concat().contains("Page 1 of 5 (rows 1–50 of 250)"), "a filter's rows are counted: {}", filtered.texts(".pager").concat());
     let last = c.get("/people?department=Dept+3&page=5").await;
     assert!(!last.has(".pager a[rel=next]"), "the last page has no next");
+    let past = c.get("/people?page=400").await;
+    assert_eq!(past.texts("main table tbody tr").len(), 0);
+    assert!(past.has(".pager a[rel=prev]"), "a page past the end still leads back");
 }
 
 #[sqlx::test]
@@ -513,6 +516,13 @@ async fn person_fields_find_people_by_name_or_e_mail_and_never_list_everyone(db:
         assert_eq!(res.status, StatusCode::SEE_OTHER, "{typed}: {}", res.body);
         assert_eq!(manager(starter).await, Some(want), "{typed}");
     }
+
+    // Letters beyond A to Z fold alike on both sides, whatever the database's locale.
+    let lukasz = app.person(org, "Łukasz Żak", "lukasz@acme.example", false).await;
+    assert_eq!(found(&c.get("/people/search?q=%C5%BCak").await.body).len(), 1, "żak finds Żak");
+    let res = c.post(ok.location(), &[("name", "New Starter"), ("email", "new@acme.example"), ("kind", "employee"), ("manager_id", "łukasz żak")]).await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
+    assert_eq!(manager(starter).await, Some(lukasz));
 
     // Register filters offer those who own something there, not the directory.
     let req = mandate::requirements::catalogue::requirement_id("iso27001-2022-leadership", "5.1(c)").0;

@@ -162,6 +162,9 @@ pub struct MeetingForm {
     decisions: String,
 }
 
+/// How many others present one save may name by typing.
+const MORE_ATTENDEES: usize = 100;
+
 impl MeetingForm {
     fn from_pairs(pairs: &[(String, String)]) -> Self {
         let one = |k: &str| pairs.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone()).unwrap_or_default();
@@ -201,6 +204,11 @@ impl MeetingForm {
     /// join the attendees; anyone not found stays typed, with why.
     async fn pick(&mut self, state: &AppState, org_id: crate::ids::OrgId, today: NaiveDate) -> AppResult<FieldErrors> {
         let mut more: Vec<String> = self.attendees_more.lines().map(str::trim).filter(|l| !l.is_empty()).map(String::from).collect();
+        if more.len() > MORE_ATTENDEES {
+            let mut errors = FieldErrors::default();
+            errors.add("attendees_more", format!("Name at most {MORE_ATTENDEES} others a time; save, then add the rest."));
+            return Ok(errors);
+        }
         let mut fields = vec![("chair_id", &mut self.chair_id)];
         fields.extend(more.iter_mut().map(|l| ("attendees_more", l)));
         let errors = pick::resolve(&state.db, org_id, today, fields).await?;
