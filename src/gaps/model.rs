@@ -83,10 +83,6 @@ impl Gap {
     pub fn anchor(&self) -> String {
         if self.subject.is_empty() { format!("gap-{}", self.rule) } else { format!("gap-{}-{}", self.rule, self.subject) }
     }
-    /// Affected items left out of the list.
-    pub fn more(&self) -> usize {
-        self.affected_total.saturating_sub(self.affected.len())
-    }
     /// Affected items left out when only the first `shown` are listed.
     pub fn more_than(&self, shown: usize) -> usize {
         self.affected_total.saturating_sub(self.affected.len().min(shown))

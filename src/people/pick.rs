@@ -18,7 +18,7 @@ use chrono::NaiveDate;
 use sqlx::PgPool;
 use uuid::Uuid;
 
-/// How many matches the search answers with, and how many an ambiguous name lists.
+/// How many matches the search answers with.
 pub const SEARCH_LIMIT: i64 = 20;
 
 /// The suggestions a person field starts with: current top management, and
@@ -51,14 +51,20 @@ pub enum Owned {
 /// the owners, not the directory. Kept until the records change
 /// (`crate::cache`): finding them reads every item's owner.
 pub async fn owners(db: &PgPool, kept: &crate::cache::Cache, org_id: OrgId, today: NaiveDate, register: Owned) -> AppResult<Vec<Choice>> {
-    let all = kept.current(db, org_id, today, || async { Ok(Owners(owners_of_both(db, org_id, today).await?)) }).await?;
-    Ok(all.0.iter().filter(|(evidence, _)| *evidence == (register == Owned::Evidence)).map(|(_, c)| c.clone()).collect())
+    let all = kept.current(db, org_id, today, || owners_of_both(db, org_id, today)).await?;
+    Ok(match register {
+        Owned::Evidence => all.evidence.clone(),
+        Owned::Requirements => all.requirements.clone(),
+    })
 }
 
-/// The owners of both registers (evidence: `true`), as kept.
-struct Owners(Vec<(bool, Choice)>);
+/// The owners of both registers, as kept.
+struct Owners {
+    evidence: Vec<Choice>,
+    requirements: Vec<Choice>,
+}
 
-async fn owners_of_both(db: &PgPool, org_id: OrgId, today: NaiveDate) -> AppResult<Vec<(bool, Choice)>> {
+async fn owners_of_both(db: &PgPool, org_id: OrgId, today: NaiveDate) -> AppResult<Owners> {
     let rows = sqlx::query!(
         r#"SELECT o.evidence AS "evidence!", p.id AS "id!: PersonId", p.name, p.email, p.job_title, p.top_management,
                   is_current_on(p.start_date, p.end_date, $2) AS "current!"
@@ -71,10 +77,12 @@ async fn owners_of_both(db: &PgPool, org_id: OrgId, today: NaiveDate) -> AppResu
     )
     .fetch_all(db)
     .await?;
-    Ok(rows
-        .into_iter()
-        .map(|r| (r.evidence, Choice { id: r.id, name: r.name, email: r.email, job_title: r.job_title, top_management: r.top_management, current: r.current }))
-        .collect())
+    let mut owners = Owners { evidence: Vec::new(), requirements: Vec::new() };
+    for r in rows {
+        let choice = Choice { id: r.id, name: r.name, email: r.email, job_title: r.job_title, top_management: r.top_management, current: r.current };
+        if r.evidence { owners.evidence.push(choice) } else { owners.requirements.push(choice) }
+    }
+    Ok(owners)
 }
 
 /// The people a form's person fields name by id (to suggest them again, with
