@@ -241,9 +241,9 @@ impl Standing {
     }
 }
 
-// The two queries below write out who a module is for (module `t`, person
-// `p`): the rule `people::audience::sql_match("t", "p")` states, which the
-// test `queries_write_the_audience_rule_as_stated` holds them to.
+// The queries below ask who a module is for (module `t`, person `p`) as
+// `people::audience::sql_match("t", "p")` writes it: through the database's
+// `in_audience`, which `tests/it/people.rs` holds to the Rust rule.
 
 /// Everyone a module is for (current staff), with their last completion:
 /// one query for any number of people.
@@ -271,8 +271,10 @@ pub async fn standings_page(
                   last.recorded_how AS "how?: crate::imports::How", last.email AS "recorded_account?", last.recorded_at AS "recorded_at?"
              -- The page of people first, then their last completions: the
              -- lookups run for the rows shown, not for everyone.
-             FROM (SELECT p.* FROM people p JOIN training_modules t ON t.org_id = p.org_id AND t.id = $2
-                    WHERE p.org_id = $1
+             -- A module for line managers has nobody outside the leaders:
+             -- its module row is dropped before any person is read.
+             FROM (SELECT p.* FROM training_modules t JOIN people p ON p.org_id = t.org_id
+                    WHERE t.org_id = $1 AND t.id = $2 AND NOT (t.audience = 'managers' AND $4::bool IS FALSE)
                       AND is_current_on(p.start_date, p.end_date, $3)
                       AND in_audience(t.audience, t.audience_departments, p.kind, p.line_manager, p.department)
                       AND ($4::bool IS NULL OR (p.top_management OR p.line_manager) = $4)

@@ -1149,3 +1149,50 @@ async fn leaders_who_skip_any_policy_they_require_are_named(db: PgPool) {
     let later = named(&app, today + Duration::days(31)).await;
     assert!(later.iter().any(|l| l.starts_with("Cee Eo") && l.contains("has not acknowledged Why security matters")), "{later:?}");
 }
+
+/// The generator sets a large table's keys and indexes aside while it fills
+/// it and builds them again after: the table ends with the same constraints
+/// and indexes as the migrations gave it, enforced.
+#[sqlx::test]
+async fn generating_a_large_organisation_keeps_every_key_and_index(db: PgPool) {
+    let app = TestApp::new(db).await;
+    let catalogue = || async {
+        let rows: Vec<String> = sqlx::query_scalar(
+            "SELECT c.conname || ' ' || pg_get_constraintdef(c.oid) FROM pg_constraint c WHERE c.conrelid IN ('acknowledgements'::regclass, 'training_records'::regclass)
+             UNION ALL SELECT pg_get_indexdef(i.indexrelid) FROM pg_index i WHERE i.indrelid IN ('acknowledgements'::regclass, 'training_records'::regclass)
+             ORDER BY 1",
+        )
+        .fetch_all(app.db())
+        .await
+        .unwrap();
+        rows
+    };
+    let before = catalogue().await;
+    assert!(before.iter().any(|d| d.contains("FOREIGN KEY (org_id, person_id) REFERENCES people(org_id, id)")), "{before:?}");
+    let owner = app.user("big@acme.example", "Big").await;
+    let org = app.org("Big Co", owner).await;
+    let sizes = mandate::generate::Sizes { acknowledgements: 100_000, training_records: 100_000, ..mandate::generate::Sizes::scaled(7_000) };
+    let mut conn = app.db().acquire().await.unwrap();
+    mandate::generate::fill(&mut conn, org, app.state.clock.now(), &sizes).await.unwrap();
+    drop(conn);
+    assert_eq!(catalogue().await, before);
+    let counts: (i64, i64) = sqlx::query_as("SELECT (SELECT count(*) FROM acknowledgements WHERE org_id = $1), (SELECT count(*) FROM training_records WHERE org_id = $1)")
+        .bind(org)
+        .fetch_one(app.db())
+        .await
+        .unwrap();
+    assert_eq!(counts, (100_000, 100_000));
+    // The keys are enforced again: a second copy of an acknowledgement, or one by nobody, is refused.
+    let copy = sqlx::query("INSERT INTO acknowledgements (id, org_id, person_id, policy_version_id, acknowledged_at, method)
+                            SELECT gen_random_uuid(), org_id, person_id, policy_version_id, acknowledged_at, method FROM acknowledgements WHERE org_id = $1 LIMIT 1")
+        .bind(org)
+        .execute(app.db())
+        .await;
+    assert!(copy.unwrap_err().to_string().contains("acknowledgements_org_id_person_id_policy_version_id_key"));
+    let nobody = sqlx::query("INSERT INTO acknowledgements (id, org_id, person_id, policy_version_id, acknowledged_at, method)
+                              SELECT gen_random_uuid(), org_id, gen_random_uuid(), policy_version_id, acknowledged_at, method FROM acknowledgements WHERE org_id = $1 LIMIT 1")
+        .bind(org)
+        .execute(app.db())
+        .await;
+    assert!(nobody.unwrap_err().to_string().contains("acknowledgements_org_id_person_id_fkey"));
+}
