@@ -3,7 +3,7 @@
 use crate::ids::{EvidenceId, OrgId, PersonId, RevisionId, UserId};
 use crate::audit::{self, Actor};
 use crate::error::{AppError, AppResult};
-use crate::web::pager::Pager;
+use crate::web::pager::{Pager, Position};
 use chrono::{DateTime, Months, NaiveDate, Utc};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -214,8 +214,11 @@ pub struct Filter {
     /// current, expiring, expired
     #[serde(default)]
     pub status: String,
+    /// Where the page starts (`web::pager::Position`).
     #[serde(default)]
-    pub page: Option<i64>,
+    pub after: Option<String>,
+    #[serde(default)]
+    pub at: Option<i64>,
 }
 
 impl Filter {
@@ -228,6 +231,10 @@ impl Filter {
         q.finish()
     }
 
+    pub fn position(&self) -> Position {
+        Position { after: self.after.clone(), at: self.at }
+    }
+
     /// The values the filter's query takes (`$2`..`$5`): blank means any.
     fn args(&self) -> (Option<String>, Option<Uuid>, Option<String>, Option<String>) {
         let opt = |v: &str| (!v.trim().is_empty()).then(|| v.trim().to_string());
@@ -235,26 +242,32 @@ impl Filter {
     }
 }
 
-/// Items matching the filter, newest first: `limit` rows from `offset`
-/// (`None`: all of them, for the CSV export).
+/// Where a page of the register starts: after the item created at this
+/// time with this id (the list's order, newest first).
+pub type PageKey = (DateTime<Utc>, Uuid);
+
+/// Items matching the filter, newest first: `limit` rows after `after`
+/// (`None`, `None`: all of them, for the CSV export).
 pub fn filtered<'c>(
     db: &'c PgPool,
     org_id: OrgId,
     f: &Filter,
     today: NaiveDate,
     limit: Option<i64>,
-    offset: i64,
+    after: Option<PageKey>,
 ) -> BoxStream<'c, Result<Item, sqlx::Error>> {
     let (q, requirement, owner, status) = f.args();
-    evidence_sql!(filtered items query_as { Item, } { + "ORDER BY i.created_at DESC, i.id LIMIT $8 OFFSET $9",
-        org_id.0, q, requirement, owner, status, today, EXPIRING_DAYS as i32, limit, offset })
+    let (after_at, after_id) = after.unzip();
+    evidence_sql!(filtered items query_as { Item, } { + "AND ($9::timestamptz IS NULL OR (i.created_at, i.id) < ($9, $10::uuid))
+          ORDER BY i.created_at DESC, i.id DESC LIMIT $8",
+        org_id.0, q, requirement, owner, status, today, EXPIRING_DAYS as i32, limit, after_at, after_id })
     .fetch(db)
 }
 
 /// One page of the items matching the filter.
-pub async fn list(db: &PgPool, org_id: OrgId, f: &Filter, today: NaiveDate, pager: &mut Pager) -> AppResult<Vec<Item>> {
-    let mut items = filtered(db, org_id, f, today, Some(pager.limit()), pager.offset()).try_collect().await?;
-    pager.trim(&mut items);
+pub async fn list(db: &PgPool, org_id: OrgId, f: &Filter, today: NaiveDate, pager: &mut Pager, after: Option<PageKey>) -> AppResult<Vec<Item>> {
+    let mut items = filtered(db, org_id, f, today, Some(pager.limit()), after).try_collect().await?;
+    pager.trim(&mut items, |i: &Item| (i.created_at, i.id.0));
     Ok(items)
 }
 

@@ -68,8 +68,8 @@ impl RegisterPage {
 async fn register_page(State(state): State<AppState>, me: Member, Query(filter): Query<Filter>) -> AppResult<RegisterPage> {
     let today = state.clock.now().date_naive();
     let total = model::count(&state.db, me.org_id, &filter, today, Pager::count_limit()).await?;
-    let mut pager = Pager::new("/evidence", filter.query(), total, filter.page);
-    let items = model::list(&state.db, me.org_id, &filter, today, &mut pager).await?;
+    let (mut pager, after) = Pager::new("/evidence", filter.query(), total, &filter.position());
+    let items = model::list(&state.db, me.org_id, &filter, today, &mut pager, after).await?;
     let ids: Vec<EvidenceId> = items.iter().map(|i| i.id).collect();
     Ok(RegisterPage {
         layout: Layout::build(&state.db, &me.visitor, "Evidence").await?,
@@ -91,7 +91,7 @@ async fn export(State(state): State<AppState>, me: Member, Query(filter): Query<
         &format!("evidence-{}.csv", today.format("%Y%m%d")),
         &["title", "kind", "evidence_date", "expires", "status", "owner", "revisions", "latest_file", "latest_size", "latest_uploaded_at", "external_url"],
         state.db.clone(),
-        move |db| model::filtered(db, org_id, &filter, today, None, 0),
+        move |db| model::filtered(db, org_id, &filter, today, None, None),
         move |i: Item| {
             vec![
                 i.title.clone(),

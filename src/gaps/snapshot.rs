@@ -512,7 +512,10 @@ async fn read(tx: &mut Transaction<'static, Postgres>, org_id: OrgId, as_of: Nai
          SELECT cur.policy_id AS "policy_id!: PolicyId", a.audience AS "audience!", a.audience - COALESCE(m.total, 0) AS "acknowledged!",
                 COALESCE(m.sample, '[]'::json) AS "missing!: Json<Vec<PersonRef>>", COALESCE(m.stale, 0) AS "stale!"
            FROM cur
-           JOIN (SELECT cur.k, count(*) AS audience FROM cur JOIN staff p ON in_audience(cur.audience, cur.audience_departments, p.kind, p.line_manager, p.department)
+           -- Audiences are counted over groups of staff alike in what the rule reads.
+           JOIN (SELECT cur.k, sum(g.n)::bigint AS audience
+                   FROM cur JOIN (SELECT kind, line_manager, department, count(*) AS n FROM staff GROUP BY 1, 2, 3) g
+                     ON in_audience(cur.audience, cur.audience_departments, g.kind, g.line_manager, g.department)
                   GROUP BY cur.k) a ON a.k = cur.k
            LEFT JOIN (SELECT k, count(*) AS total, count(*) FILTER (WHERE stale) AS stale,
                              json_agg(json_build_object('id', id, 'name', name) ORDER BY rank) FILTER (WHERE n <= $4) AS sample

@@ -214,11 +214,18 @@ pub struct Filter {
     /// top (top management), managers, no_clause (contract lacks the security clause)
     #[serde(default)]
     pub flag: String,
+    /// Where the page starts (`web::pager::Position`).
     #[serde(default)]
-    pub page: Option<i64>,
+    pub after: Option<String>,
+    #[serde(default)]
+    pub at: Option<i64>,
 }
 
 impl Filter {
+    pub fn position(&self) -> crate::web::pager::Position {
+        crate::web::pager::Position { after: self.after.clone(), at: self.at }
+    }
+
     pub fn query(&self) -> String {
         let mut q = url::form_urlencoded::Serializer::new(String::new());
         q.append_pair("q", &self.q)
@@ -234,19 +241,27 @@ impl Filter {
     }
 }
 
+/// Where a page of the directory starts: after the person with this name,
+/// address and id (the list's order).
+pub type PageKey = (String, String, uuid::Uuid);
+
 /// The query of people matching the filter, in name order; `limit` rows
-/// from `offset` (no limit: everyone, as the CSV export streams them). Its
-/// arguments are bound already: run it with `fetch_all` or `fetch`.
+/// after `after` (no limit and no key: everyone, as the CSV export streams
+/// them). Its arguments are bound already: run it with `fetch_all` or `fetch`.
 pub fn filtered(
     org_id: OrgId,
     f: &Filter,
     today: NaiveDate,
     limit: Option<i64>,
-    offset: i64,
+    after: Option<PageKey>,
 ) -> sqlx::query::Map<'static, sqlx::Postgres, impl FnMut(sqlx::postgres::PgRow) -> Result<Person, sqlx::Error> + Send + use<>, sqlx::postgres::PgArguments> {
+    let (name, email, id) = match after {
+        Some((name, email, id)) => (Some(name), Some(email), Some(id)),
+        None => (None, None, None),
+    };
     filtered_people!(
         people,
-        [+ " ORDER BY p.name, p.email LIMIT $8 OFFSET $9"],
+        [+ " AND ($9::text IS NULL OR (p.name, p.email, p.id) > ($9, $10::text, $11::uuid)) ORDER BY p.name, p.email, p.id LIMIT $8"],
         org_id.0,
         Filter::text(&f.q),
         Filter::text(&f.department),
@@ -255,7 +270,9 @@ pub fn filtered(
         f.flag.as_str(),
         today,
         limit,
-        offset,
+        name,
+        email,
+        id,
     )
 }
 

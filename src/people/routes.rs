@@ -82,9 +82,9 @@ struct ListPage {
 async fn list_page(State(state): State<AppState>, me: Member, Query(filter): Query<Filter>) -> AppResult<ListPage> {
     let today = state.clock.now().date_naive();
     let total = model::count_filtered(&state.db, me.org_id, &filter, today, Pager::count_limit()).await?;
-    let mut pager = Pager::new("/people", filter.query(), total, filter.page);
-    let mut people = model::filtered(me.org_id, &filter, today, Some(pager.limit()), pager.offset()).fetch_all(&state.db).await?;
-    pager.trim(&mut people);
+    let (mut pager, after) = Pager::new("/people", filter.query(), total, &filter.position());
+    let mut people = model::filtered(me.org_id, &filter, today, Some(pager.limit()), after).fetch_all(&state.db).await?;
+    pager.trim(&mut people, |p: &Person| (p.name.clone(), p.email.clone(), p.id.0));
     Ok(ListPage {
         layout: Layout::build(&state.db, &me.visitor, "People").await?,
         departments: model::kept_departments(&state.db, &state.kept, me.org_id, today).await?,
@@ -99,7 +99,7 @@ async fn list_page(State(state): State<AppState>, me: Member, Query(filter): Que
 async fn export(State(state): State<AppState>, me: Member, Query(filter): Query<Filter>) -> AppResult<Response> {
     let today = state.clock.now().date_naive();
     let yes = |b: bool| if b { "yes" } else { "no" }.to_string();
-    let rows = model::filtered(me.org_id, &filter, today, None, 0);
+    let rows = model::filtered(me.org_id, &filter, today, None, None);
     Ok(csv::stream_rows(
         &format!("people-{}.csv", today.format("%Y%m%d")),
         &[

@@ -6,7 +6,7 @@ use crate::state::AppState;
 use crate::web::routes::Routes;
 use crate::auth::session::Member;
 use crate::error::AppResult;
-use crate::web::pager::Pager;
+use crate::web::pager::{Pager, Position};
 use crate::web::{Layout, csv};
 use askama::Template;
 use askama_web::WebTemplate;
@@ -25,7 +25,11 @@ pub fn routes(r: Routes) -> Routes {
 pub struct Filter {
     #[serde(default)]
     pub kind: String,
-    pub page: Option<i64>,
+    /// Where the page starts (`web::pager::Position`).
+    #[serde(default)]
+    pub after: Option<String>,
+    #[serde(default)]
+    pub at: Option<i64>,
 }
 
 impl Filter {
@@ -50,9 +54,9 @@ struct LogPage {
 async fn page(State(state): State<AppState>, me: Member, Query(filter): Query<Filter>) -> AppResult<LogPage> {
     let kind = filter.kind();
     let total = model::count(&state.db, me.org_id, kind, Pager::count_limit()).await?;
-    let mut pager = Pager::new("/security", filter.query(), total, filter.page);
-    let mut rows = model::events(&state.db, me.org_id, kind, Some(pager.limit()), pager.offset()).try_collect().await?;
-    pager.trim(&mut rows);
+    let (mut pager, after) = Pager::new("/security", filter.query(), total, &Position { after: filter.after.clone(), at: filter.at });
+    let mut rows = model::events(&state.db, me.org_id, kind, Some(pager.limit()), after).try_collect().await?;
+    pager.trim(&mut rows, |r: &Row| (r.at, r.id));
     Ok(LogPage {
         layout: Layout::build(&state.db, &me.visitor, "Security log").await?,
         rows,
@@ -70,7 +74,7 @@ async fn export(State(state): State<AppState>, me: Member, Query(filter): Query<
         &format!("security-log-{}.csv", today.format("%Y%m%d")),
         &["time_utc", "event", "account", "client_address", "detail"],
         state.db.clone(),
-        move |db| model::events(db, org_id, kind, None, 0),
+        move |db| model::events(db, org_id, kind, None, None),
         |r: Row| vec![r.at.format("%Y-%m-%d %H:%M:%S").to_string(), r.what().to_string(), r.email.clone(), r.client_addr.clone(), r.detail.clone()],
     ))
 }

@@ -71,6 +71,7 @@ pub async fn record(db: impl sqlx::PgExecutor<'_>, at: DateTime<Utc>, e: Event<'
 /// An event as the log shows it.
 #[derive(Debug, Clone)]
 pub struct Row {
+    pub id: i64,
     pub at: DateTime<Utc>,
     /// Read as text: the column has no CHECK constraint, and a kind this
     /// version does not know shows as "Other event" rather than failing the page.
@@ -89,21 +90,25 @@ impl Row {
 /// The organisation's own events, and the account-level events of its
 /// members (by account, or by the address typed at a failed sign-in), of
 /// `kind` (`None`: all), newest first: `limit` of them (`None`: all) after
-/// skipping `offset`. `count` counts the same rows.
-pub fn events<'a>(db: &'a PgPool, org_id: OrgId, kind: Option<Kind>, limit: Option<i64>, offset: i64) -> BoxStream<'a, Result<Row, sqlx::Error>> {
+/// the event at this time with this id (`None`: from the newest). `count`
+/// counts the same rows.
+pub fn events<'a>(db: &'a PgPool, org_id: OrgId, kind: Option<Kind>, limit: Option<i64>, after: Option<(DateTime<Utc>, i64)>) -> BoxStream<'a, Result<Row, sqlx::Error>> {
+    let (after_at, after_id) = after.unzip();
     sqlx::query_as!(
         Row,
-        "SELECT e.at, e.kind, e.email, e.client_addr, e.detail FROM security_events e
+        "SELECT e.id, e.at, e.kind, e.email, e.client_addr, e.detail FROM security_events e
           WHERE (e.org_id = $1
                  OR (e.org_id IS NULL AND (e.user_id IN (SELECT user_id FROM memberships WHERE org_id = $1)
                       OR lower(e.email) IN (SELECT lower(u.email) FROM memberships m JOIN users u ON u.id = m.user_id WHERE m.org_id = $1))))
             AND ($2::text IS NULL OR e.kind = $2)
+            AND ($4::timestamptz IS NULL OR (e.at, e.id) < ($4, $5::bigint))
           ORDER BY e.at DESC, e.id DESC
-          LIMIT $3 OFFSET $4",
+          LIMIT $3",
         org_id.0,
         kind.map(Kind::as_str),
         limit,
-        offset
+        after_at,
+        after_id
     )
     .fetch(db)
 }

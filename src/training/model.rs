@@ -248,12 +248,16 @@ impl Standing {
 /// Everyone a module is for (current staff), with their last completion:
 /// one query for any number of people.
 pub async fn standings(db: impl sqlx::PgExecutor<'_>, org_id: OrgId, module_id: ModuleId, today: NaiveDate) -> AppResult<Vec<Standing>> {
-    standings_page(db, org_id, module_id, today, None, None, 0).await
+    standings_page(db, org_id, module_id, today, None, None, None).await
 }
 
+/// Where a page of a module's people starts: after the person with this
+/// name and id (everyone but the leaders is listed by name).
+pub type PageKey = (String, uuid::Uuid);
+
 /// `standings` of leaders only (`Some(true)`: top management and line
-/// managers) or of everyone else (`Some(false)`), `limit` of them from
-/// `offset`, in the same order.
+/// managers) or of everyone else (`Some(false)`), `limit` of them after
+/// `after` (`None`: from the first), in the same order.
 pub async fn standings_page(
     db: impl sqlx::PgExecutor<'_>,
     org_id: OrgId,
@@ -261,8 +265,9 @@ pub async fn standings_page(
     today: NaiveDate,
     leaders: Option<bool>,
     limit: Option<i64>,
-    offset: i64,
+    after: Option<PageKey>,
 ) -> AppResult<Vec<Standing>> {
+    let (after_name, after_id) = after.unzip();
     Ok(sqlx::query_as!(
         Standing,
         r#"SELECT p.id AS "person_id!: PersonId", p.name AS "name!", p.email AS "email!", p.department AS "department!", m.name AS "manager_name?",
@@ -278,8 +283,9 @@ pub async fn standings_page(
                       AND is_current_on(p.start_date, p.end_date, $3)
                       AND in_audience(t.audience, t.audience_departments, p.kind, p.line_manager, p.department)
                       AND ($4::bool IS NULL OR (p.top_management OR p.line_manager) = $4)
+                      AND ($6::text IS NULL OR (p.name, p.id) > ($6, $7::uuid))
                     ORDER BY p.top_management DESC, p.line_manager DESC, p.name, p.id
-                    LIMIT $5 OFFSET $6) p
+                    LIMIT $5) p
              LEFT JOIN people m ON m.org_id = p.org_id AND m.id = p.manager_id
              LEFT JOIN LATERAL (
                   SELECT r.completed_on, r.score, r.source, r.recorded_how, u.email, r.recorded_at FROM training_records r
@@ -292,7 +298,8 @@ pub async fn standings_page(
         today,
         leaders,
         limit,
-        offset,
+        after_name,
+        after_id,
     )
     .fetch_all(db)
     .await?)

@@ -14,7 +14,7 @@ use crate::people::audience::{Audience, AudienceKind};
 use crate::people::model::{self as people, Choice};
 use crate::people::pick;
 use crate::web::form::{parse_choice, parse_date, parse_optional, parse_text};
-use crate::web::pager::Pager;
+use crate::web::pager::{Pager, Position};
 use crate::web::{FieldErrors, Id, Layout, csv, redirect_with};
 use askama::Template;
 use askama_web::WebTemplate;
@@ -221,10 +221,10 @@ pub struct RecordForm {
 const LEADERS_SHOWN: usize = 50;
 
 async fn module_view(state: &AppState, me: &Member, module: Module, form: ModuleForm, errors: FieldErrors, record: RecordForm, record_errors: FieldErrors) -> AppResult<Response> {
-    module_view_at(state, me, module, (form, errors), (record, record_errors), None).await
+    module_view_at(state, me, module, (form, errors), (record, record_errors), Position::default()).await
 }
 
-/// The module's page at page `page` of everyone else: its figures are the
+/// The module's page at `position` in the list of everyone else: its figures are the
 /// kept ones of the training overview, its lists a page long.
 async fn module_view_at(
     state: &AppState,
@@ -232,18 +232,18 @@ async fn module_view_at(
     module: Module,
     (form, errors): (ModuleForm, FieldErrors),
     (record, record_errors): (RecordForm, FieldErrors),
-    page: Option<i64>,
+    position: Position,
 ) -> AppResult<Response> {
     let today = state.clock.now().date_naive();
     let figures = state.kept.current(&state.db, me.org_id, today, || model::figures(&state.db, me.org_id, today)).await?;
     let f = figures.iter().find(|f| f.module_id == module.id).cloned().unwrap_or_else(|| Figures::none(module.id));
     let counts = [(Status::Current, f.current as usize), (Status::DueSoon, f.due_soon as usize), (Status::Overdue, f.overdue as usize)];
-    let mut leaders = model::standings_page(&state.db, me.org_id, module.id, today, Some(true), Some(LEADERS_SHOWN as i64 + 1), 0).await?;
+    let mut leaders = model::standings_page(&state.db, me.org_id, module.id, today, Some(true), Some(LEADERS_SHOWN as i64 + 1), None).await?;
     leaders.truncate(LEADERS_SHOWN);
     let more_leaders = (f.leaders as usize).saturating_sub(leaders.len());
-    let mut pager = Pager::new(format!("/training/modules/{}", module.id), String::new(), f.audience - f.leaders, page);
-    let mut others = model::standings_page(&state.db, me.org_id, module.id, today, Some(false), Some(pager.limit()), pager.offset()).await?;
-    pager.trim(&mut others);
+    let (mut pager, after) = Pager::new(format!("/training/modules/{}", module.id), String::new(), f.audience - f.leaders, &position);
+    let mut others = model::standings_page(&state.db, me.org_id, module.id, today, Some(false), Some(pager.limit()), after).await?;
+    pager.trim(&mut others, |s: &Standing| (s.name.clone(), s.person_id.0));
     let status = if errors.is_empty() && record_errors.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
     let record = if record.completed_on.is_empty() { RecordForm { completed_on: today.to_string(), ..record } } else { record };
     let page = ModulePage {
@@ -270,15 +270,10 @@ async fn module_view_at(
     Ok((status, page).into_response())
 }
 
-#[derive(Deserialize, Default)]
-struct PageQuery {
-    page: Option<i64>,
-}
-
-async fn module_page(State(state): State<AppState>, me: Member, Id(id): Id<ModuleId>, Query(q): Query<PageQuery>) -> AppResult<Response> {
+async fn module_page(State(state): State<AppState>, me: Member, Id(id): Id<ModuleId>, Query(position): Query<Position>) -> AppResult<Response> {
     let module = model::module(&state.db, me.org_id, id).await?;
     let form = ModuleForm::from_module(&module);
-    module_view_at(&state, &me, module, (form, FieldErrors::default()), (RecordForm::default(), FieldErrors::default()), q.page).await
+    module_view_at(&state, &me, module, (form, FieldErrors::default()), (RecordForm::default(), FieldErrors::default()), position).await
 }
 
 async fn retire_module(State(state): State<AppState>, me: Member, Id(id): Id<ModuleId>) -> AppResult<Response> {

@@ -465,6 +465,12 @@ impl Resp {
     pub fn has(&self, selector: &str) -> bool {
         !self.texts(selector).is_empty()
     }
+    /// An attribute of the first element matching a CSS selector, HTML
+    /// entities decoded (a link's `href`, say).
+    pub fn attr(&self, selector: &str, name: &str) -> Option<String> {
+        let sel = scraper::Selector::parse(selector).unwrap();
+        self.html().select(&sel).next().and_then(|e| e.value().attr(name)).map(str::to_string)
+    }
     /// The value of the first form's CSRF field.
     pub fn csrf(&self) -> Option<String> {
         let sel = scraper::Selector::parse("input[name=csrf_token]").unwrap();

@@ -180,32 +180,45 @@ pub struct PolicyFigures {
 
 pub async fn figures(db: &PgPool, org_id: OrgId, today: NaiveDate) -> AppResult<Vec<PolicyFigures>> {
     // The audience and the acknowledgements of each policy's current major
-    // version are counted apart, each by hash joins, and put side by side: a
-    // check per policy and person took 1.9 s for 50 policies and 5,000
-    // people, this takes about 0.2 s. People count while current on `$2`
+    // version are counted apart and put side by side: a check per policy and
+    // person took 1.9 s for 50 policies and 5,000 people. The audience is
+    // counted over groups of staff alike in what the rule reads, not person
+    // by person. People count while current on `$2`
     // and in the policy's audience (`people::audience::sql_match("pol", "p")`).
     Ok(sqlx::query_as!(
         PolicyFigures,
         r#"WITH cur AS (
-            SELECT DISTINCT ON (v.policy_id) v.policy_id, v.major FROM policy_versions v
+            SELECT DISTINCT ON (v.policy_id) v.policy_id, v.major,
+                   count(*) OVER (PARTITION BY v.policy_id, v.major) = 1 AS one_version FROM policy_versions v
              WHERE v.org_id = $1 AND v.approved_at IS NOT NULL
              ORDER BY v.policy_id, v.major DESC, v.minor DESC),
+         -- Current staff in groups alike in what the audience rule reads.
+         staff AS (
+            SELECT p.kind, p.line_manager, p.department, count(*) AS n FROM people p
+             WHERE p.org_id = $1 AND is_current_on(p.start_date, p.end_date, $2) GROUP BY 1, 2, 3),
          aud AS (
-            SELECT pol.id AS policy_id, count(*) AS audience FROM policies pol
+            SELECT pol.id AS policy_id, sum(p.n)::bigint AS audience FROM policies pol
               JOIN cur ON cur.policy_id = pol.id
-              JOIN people p ON p.org_id = pol.org_id
-                   AND is_current_on(p.start_date, p.end_date, $2)
-                   AND in_audience(policy_audience(pol.kind, pol.audience, pol.audience_reason), pol.audience_departments, p.kind, p.line_manager, p.department)
+              JOIN staff p ON in_audience(policy_audience(pol.kind, pol.audience, pol.audience_reason), pol.audience_departments, p.kind, p.line_manager, p.department)
              WHERE pol.org_id = $1 GROUP BY pol.id),
-         ack AS (
-            SELECT pol.id AS policy_id, count(DISTINCT a.person_id) AS acknowledged FROM acknowledgements a
+         acks AS NOT MATERIALIZED (
+            SELECT pol.id AS policy_id, cur.one_version, a.person_id FROM acknowledgements a
               JOIN policy_versions av ON av.org_id = a.org_id AND av.id = a.policy_version_id
               JOIN cur ON cur.policy_id = av.policy_id AND cur.major = av.major
               JOIN policies pol ON pol.org_id = a.org_id AND pol.id = av.policy_id
               JOIN people p ON p.org_id = a.org_id AND p.id = a.person_id
                    AND is_current_on(p.start_date, p.end_date, $2)
                    AND in_audience(policy_audience(pol.kind, pol.audience, pol.audience_reason), pol.audience_departments, p.kind, p.line_manager, p.department)
-             WHERE a.org_id = $1 GROUP BY pol.id)
+             WHERE a.org_id = $1),
+         -- A person acknowledges a version once: where the major version has
+         -- one version, rows are people and are counted as they come (in a
+         -- hash); only several minor versions need people told apart (a sort).
+         ack AS (
+            SELECT policy_id, sum(n)::bigint AS acknowledged FROM (
+                SELECT policy_id, count(*) AS n FROM acks WHERE one_version GROUP BY policy_id
+                UNION ALL
+                SELECT policy_id, count(DISTINCT person_id) FROM acks WHERE NOT one_version GROUP BY policy_id) x
+             GROUP BY policy_id)
          SELECT aud.policy_id AS "policy_id!: PolicyId", aud.audience AS "audience!", COALESCE(ack.acknowledged, 0) AS "acknowledged!"
            FROM aud LEFT JOIN ack USING (policy_id)"#,
         org_id.0,
