@@ -11,7 +11,7 @@
 use crate::ids::{ActionItemId, AppointmentId, AskId, CommunicationId, DecisionId, EvidenceId, MeetingId, ModuleId, ObjectiveId, OrgId, PersonId, PolicyId, RaciActivityId, RequirementId, RoleId, VersionId};
 use crate::leadership::objectives::model::ObjectiveStatus;
 use crate::policies::versions::model::PolicyKind;
-use crate::error::AppResult;
+use crate::error::{AppError, AppResult};
 use chrono::{DateTime, Duration, NaiveDate, NaiveTime, Utc};
 use sqlx::types::Json;
 use sqlx::{PgPool, Postgres, Transaction};
@@ -323,15 +323,103 @@ pub fn start_of(day: NaiveDate) -> DateTime<Utc> {
 /// Loads the organisation's records as of `as_of`: 19 queries, whatever its size.
 /// Who counts as top management is read from the roster as it stood that day,
 /// and every record edited in place with the values it had then (`crate::history`).
+///
+/// Two connections read it at once, in the same snapshot of the database
+/// (exported by the first transaction, imported by the second): one the
+/// policy figures, the largest query, the other everything else. At most
+/// `AT_ONCE` evaluations run at a time in a process, so they hold at most
+/// twice that many connections and never wait on each other for the second.
 pub async fn load(db: &PgPool, org_id: OrgId, as_of: NaiveDate) -> AppResult<Snapshot> {
-    let mut tx = db.begin().await?;
+    let _turn = EVALUATIONS.acquire().await.map_err(|e| AppError::Internal(e.into()))?;
+    let mut tx = begin(db.begin().await?).await?;
+    let exported = sqlx::query_scalar!(r#"SELECT pg_export_snapshot() AS "id!""#).fetch_one(&mut *tx).await?;
+    let mut tx2 = join(db.begin().await?, &exported).await?;
+    let (snapshot, figures) = tokio::join!(read(&mut tx, org_id, as_of), policy_figures(&mut tx2, org_id, as_of));
+    tx2.rollback().await?;
+    tx.rollback().await?;
+    Ok(Snapshot { figures: figures?, ..snapshot? })
+}
+
+/// How many evaluations a process runs at once (each on two connections);
+/// more would only share the same processor cores.
+const AT_ONCE: usize = 2;
+static EVALUATIONS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(AT_ONCE);
+
+/// A read-only transaction that sees one snapshot throughout.
+async fn begin(mut tx: Transaction<'static, Postgres>) -> AppResult<Transaction<'static, Postgres>> {
     sqlx::query!("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY").execute(&mut *tx).await?;
     // The audience × acknowledgement joins of a large organisation sort and
     // hash a few hundred thousand rows: let them do it in memory.
     sqlx::query!("SET LOCAL work_mem = '32MB'").execute(&mut *tx).await?;
-    let snapshot = read(&mut tx, org_id, as_of).await;
-    tx.rollback().await?;
-    snapshot
+    Ok(tx)
+}
+
+/// `begin`, seeing the snapshot another transaction exported.
+async fn join(tx: Transaction<'static, Postgres>, exported: &str) -> AppResult<Transaction<'static, Postgres>> {
+    let mut tx = begin(tx).await?;
+    // PostgreSQL names snapshots in hexadecimal digits and dashes ("00000003-0000001B-1").
+    if exported.is_empty() || !exported.chars().all(|c| c.is_ascii_hexdigit() || c == '-') {
+        return Err(AppError::Internal(anyhow::anyhow!("an unexpected snapshot name")));
+    }
+    // dynamic: SET TRANSACTION SNAPSHOT takes a literal, the name PostgreSQL gave the snapshot (checked above)
+    sqlx::QueryBuilder::<Postgres>::new(format!("SET TRANSACTION SNAPSHOT '{exported}'")).build().execute(&mut *tx).await?;
+    Ok(tx)
+}
+
+/// Each policy's audience, acknowledgements and who is missing, as of
+/// `as_of`: the largest of the snapshot's queries (it reads every
+/// acknowledgement of the current and previous major versions), so `load`
+/// runs it beside the others when it has a second connection.
+async fn policy_figures(tx: &mut Transaction<'static, Postgres>, org_id: OrgId, as_of: NaiveDate) -> AppResult<Vec<PolicyFigures>> {
+    let cut = cutoff(as_of);
+    let org = org_id.0;
+    Ok(sqlx::query_as!(
+        PolicyFigures,
+        r#"WITH cur AS MATERIALIZED (
+            SELECT row_number() OVER () AS k, c.* FROM (
+              SELECT DISTINCT ON (pol.id) pol.id AS policy_id, policy_audience(pol.kind, pol.audience, pol.audience_reason) AS audience, pol.audience_departments, v.major,
+                     (SELECT max(v2.major) FROM policy_versions v2 WHERE v2.org_id = pol.org_id AND v2.policy_id = pol.id AND v2.major < v.major
+                         AND v2.approved_at < $3) AS prev_major
+                FROM policies_on($1, $3) pol JOIN policy_versions v ON v.org_id = pol.org_id AND v.policy_id = pol.id AND v.approved_at < $3
+               WHERE pol.org_id = $1 AND pol.created_at < $3 AND (pol.withdrawn_at IS NULL OR pol.withdrawn_at >= $3)
+               ORDER BY pol.id, v.major DESC, v.minor DESC) c),
+         staff AS MATERIALIZED (
+            SELECT p.id, p.name, p.kind, p.department, p.line_manager,
+                   row_number() OVER (ORDER BY (p.id IN (SELECT top_management_as_of($1, $3))) OR p.line_manager DESC, p.name) AS rank
+              FROM people_on($1, $3) p WHERE p.org_id = $1 AND p.created_at < $3 AND is_current_on(p.start_date, p.end_date, $2)),
+         acked AS (
+            SELECT a.person_id, cur.k FROM acknowledgements a
+              JOIN policy_versions v ON v.org_id = a.org_id AND v.id = a.policy_version_id
+              JOIN cur ON cur.policy_id = v.policy_id AND cur.major = v.major
+             WHERE a.org_id = $1 AND a.acknowledged_at < $3),
+         prev_acked AS (
+            SELECT a.person_id, cur.k FROM acknowledgements a
+              JOIN policy_versions v ON v.org_id = a.org_id AND v.id = a.policy_version_id
+              JOIN cur ON cur.policy_id = v.policy_id AND cur.prev_major = v.major
+             WHERE a.org_id = $1 AND a.acknowledged_at < $3),
+         missing AS (
+            SELECT cur.k, p.id, p.name, p.rank, row_number() OVER (PARTITION BY cur.k ORDER BY p.rank) AS n,
+                   cur.prev_major IS NOT NULL AND NOT EXISTS (SELECT 1 FROM prev_acked WHERE prev_acked.person_id = p.id AND prev_acked.k = cur.k) AS stale
+              FROM cur JOIN staff p ON in_audience(cur.audience, cur.audience_departments, p.kind, p.line_manager, p.department)
+             WHERE NOT EXISTS (SELECT 1 FROM acked WHERE acked.person_id = p.id AND acked.k = cur.k))
+         SELECT cur.policy_id AS "policy_id!: PolicyId", a.audience AS "audience!", a.audience - COALESCE(m.total, 0) AS "acknowledged!",
+                COALESCE(m.sample, '[]'::json) AS "missing!: Json<Vec<PersonRef>>", COALESCE(m.stale, 0) AS "stale!"
+           FROM cur
+           -- Audiences are counted over groups of staff alike in what the rule reads.
+           JOIN (SELECT cur.k, sum(g.n)::bigint AS audience
+                   FROM cur JOIN (SELECT kind, line_manager, department, count(*) AS n FROM staff GROUP BY 1, 2, 3) g
+                     ON in_audience(cur.audience, cur.audience_departments, g.kind, g.line_manager, g.department)
+                  GROUP BY cur.k) a ON a.k = cur.k
+           LEFT JOIN (SELECT k, count(*) AS total, count(*) FILTER (WHERE stale) AS stale,
+                             json_agg(json_build_object('id', id, 'name', name) ORDER BY rank) FILTER (WHERE n <= $4) AS sample
+                        FROM missing GROUP BY k) m ON m.k = cur.k"#,
+        org,
+        as_of,
+        cut,
+        SAMPLE,
+    )
+    .fetch_all(&mut **tx)
+    .await?)
 }
 
 // Every query below takes the same three parameters: the organisation ($1),
@@ -480,53 +568,6 @@ async fn read(tx: &mut Transaction<'static, Postgres>, org_id: OrgId, as_of: Nai
     .fetch_all(&mut **tx)
     .await?;
 
-    let figures = sqlx::query_as!(
-        PolicyFigures,
-        r#"WITH cur AS MATERIALIZED (
-            SELECT row_number() OVER () AS k, c.* FROM (
-              SELECT DISTINCT ON (pol.id) pol.id AS policy_id, policy_audience(pol.kind, pol.audience, pol.audience_reason) AS audience, pol.audience_departments, v.major,
-                     (SELECT max(v2.major) FROM policy_versions v2 WHERE v2.org_id = pol.org_id AND v2.policy_id = pol.id AND v2.major < v.major
-                         AND v2.approved_at < $3) AS prev_major
-                FROM policies_on($1, $3) pol JOIN policy_versions v ON v.org_id = pol.org_id AND v.policy_id = pol.id AND v.approved_at < $3
-               WHERE pol.org_id = $1 AND pol.created_at < $3 AND (pol.withdrawn_at IS NULL OR pol.withdrawn_at >= $3)
-               ORDER BY pol.id, v.major DESC, v.minor DESC) c),
-         staff AS MATERIALIZED (
-            SELECT p.id, p.name, p.kind, p.department, p.line_manager,
-                   row_number() OVER (ORDER BY (p.id IN (SELECT top_management_as_of($1, $3))) OR p.line_manager DESC, p.name) AS rank
-              FROM people_on($1, $3) p WHERE p.org_id = $1 AND p.created_at < $3 AND is_current_on(p.start_date, p.end_date, $2)),
-         acked AS (
-            SELECT a.person_id, cur.k FROM acknowledgements a
-              JOIN policy_versions v ON v.org_id = a.org_id AND v.id = a.policy_version_id
-              JOIN cur ON cur.policy_id = v.policy_id AND cur.major = v.major
-             WHERE a.org_id = $1 AND a.acknowledged_at < $3),
-         prev_acked AS (
-            SELECT a.person_id, cur.k FROM acknowledgements a
-              JOIN policy_versions v ON v.org_id = a.org_id AND v.id = a.policy_version_id
-              JOIN cur ON cur.policy_id = v.policy_id AND cur.prev_major = v.major
-             WHERE a.org_id = $1 AND a.acknowledged_at < $3),
-         missing AS (
-            SELECT cur.k, p.id, p.name, p.rank, row_number() OVER (PARTITION BY cur.k ORDER BY p.rank) AS n,
-                   cur.prev_major IS NOT NULL AND NOT EXISTS (SELECT 1 FROM prev_acked WHERE prev_acked.person_id = p.id AND prev_acked.k = cur.k) AS stale
-              FROM cur JOIN staff p ON in_audience(cur.audience, cur.audience_departments, p.kind, p.line_manager, p.department)
-             WHERE NOT EXISTS (SELECT 1 FROM acked WHERE acked.person_id = p.id AND acked.k = cur.k))
-         SELECT cur.policy_id AS "policy_id!: PolicyId", a.audience AS "audience!", a.audience - COALESCE(m.total, 0) AS "acknowledged!",
-                COALESCE(m.sample, '[]'::json) AS "missing!: Json<Vec<PersonRef>>", COALESCE(m.stale, 0) AS "stale!"
-           FROM cur
-           -- Audiences are counted over groups of staff alike in what the rule reads.
-           JOIN (SELECT cur.k, sum(g.n)::bigint AS audience
-                   FROM cur JOIN (SELECT kind, line_manager, department, count(*) AS n FROM staff GROUP BY 1, 2, 3) g
-                     ON in_audience(cur.audience, cur.audience_departments, g.kind, g.line_manager, g.department)
-                  GROUP BY cur.k) a ON a.k = cur.k
-           LEFT JOIN (SELECT k, count(*) AS total, count(*) FILTER (WHERE stale) AS stale,
-                             json_agg(json_build_object('id', id, 'name', name) ORDER BY rank) FILTER (WHERE n <= $4) AS sample
-                        FROM missing GROUP BY k) m ON m.k = cur.k"#,
-        org,
-        as_of,
-        cut,
-        SAMPLE,
-    )
-    .fetch_all(&mut **tx)
-    .await?;
 
     let modules = sqlx::query_as!(
         Module,
@@ -727,7 +768,7 @@ async fn read(tx: &mut Transaction<'static, Postgres>, org_id: OrgId, as_of: Nai
         appointments,
         raci,
         policies,
-        figures,
+        figures: Vec::new(),
         modules,
         leaders,
         starters,
