@@ -69,6 +69,11 @@ pub struct Gap {
     pub affected_total: usize,
     pub fix_href: String,
     pub fix_label: &'static str,
+    /// A list of everything affected, paged like any list, where the gap's
+    /// own list is shortened (the people who have not acknowledged a policy,
+    /// say).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub list_href: Option<String>,
 }
 
 impl Gap {
@@ -105,6 +110,7 @@ impl Gap {
             affected_total: 0,
             fix_href: "/gaps".into(),
             fix_label: "Fix",
+            list_href: None,
         }
     }
 }

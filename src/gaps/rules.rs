@@ -40,6 +40,7 @@ impl Rule {
             affected_total: total,
             fix_href: fix_href.into(),
             fix_label: self.fix_label,
+            list_href: None,
         }
     }
 
@@ -331,6 +332,7 @@ fn policy_not_communicated(s: &Snapshot, rule: &Rule) -> Vec<Gap> {
         let title = format!("{} v{}: {missing} of {} people ({}%) have not acknowledged it", p.title, p.number().unwrap_or_default(), f.audience, percent(missing, f.audience));
         let href = format!("/policies/{}", p.id);
         let mut g = rule.share_gap(s, title.clone(), affected, missing, f.audience, href.clone());
+        g.list_href = Some(format!("/people?unacknowledged={}", p.id));
         // A fresh version: people are still within the days given to acknowledge it,
         // unless they had not acknowledged the previous version either.
         let grace = i64::from(s.grading.ack_grace_days);
@@ -415,6 +417,7 @@ fn training_overdue(s: &Snapshot, rule: &Rule) -> Vec<Gap> {
                 format!("/training/modules/{}", m.id),
             );
             g.subject = m.id.to_string();
+            g.list_href = Some(format!("/training/modules/{}#staff-h", m.id));
             g
         })
         .collect()
@@ -444,12 +447,14 @@ fn contract_clause_missing(s: &Snapshot, rule: &Rule) -> Vec<Gap> {
         return Vec::new();
     }
     let affected = s.staff.no_clause_sample.iter().map(|p| Affected::new(&p.name, "contract has no security clause", Some(format!("/people/{}", p.id)))).collect();
-    vec![rule.gap(
+    let mut g = rule.gap(
         format!("{} of {} people have no security clause in their contract", s.staff.no_clause, s.staff.total),
         affected,
         usize::try_from(s.staff.no_clause).unwrap_or(0),
         "/people",
-    )]
+    );
+    g.list_href = Some("/people?flag=no_clause".into());
+    vec![g]
 }
 
 fn no_disciplinary_process(s: &Snapshot, rule: &Rule) -> Vec<Gap> {
@@ -691,6 +696,7 @@ fn evidence_expired(s: &Snapshot, rule: &Rule) -> Vec<Gap> {
     let codes: BTreeSet<&String> = s.expired.iter().flat_map(|i| i.codes.iter()).collect();
     let total = usize::try_from(first.total).unwrap_or(0);
     let mut g = rule.gap(format!("{} expired", crate::web::count(total, "linked evidence item has", "linked evidence items have")), affected, total, "/evidence?status=expired");
+    g.list_href = Some("/evidence?status=expired".into());
     if !codes.is_empty() {
         g.requirements = codes.into_iter().cloned().collect();
     }

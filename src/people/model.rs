@@ -174,7 +174,9 @@ macro_rules! count_people {
 
 /// The directory list's filter, written once for the list, its count and
 /// the export: `$1` org, `$2` search text, `$3` department, `$4` status
-/// (current, leavers, all), `$5` kind, `$6` flag, `$7` today. Hands the
+/// (current, leavers, all), `$5` kind, `$6` flag, `$7` today, `$8` a policy
+/// whose audience members who have not acknowledged its current major
+/// version are asked for (the people a gap's "see them all" lists). Hands the
 /// statement to `$query` (`people` or `count_people`) with `$tail` after it.
 macro_rules! filtered_people {
     ($query:ident, [$($tail:tt)*] $(, $arg:expr)* $(,)?) => {
@@ -193,7 +195,15 @@ macro_rules! filtered_people {
                       WHEN 'managers' THEN p.line_manager
                       WHEN 'no_clause' THEN NOT p.security_clause
                       ELSE true
-                    END " $($tail)*]
+                    END
+                AND ($8::uuid IS NULL OR (
+                      EXISTS (SELECT 1 FROM policies pol WHERE pol.org_id = $1 AND pol.id = $8
+                                 AND in_audience(policy_audience(pol.kind, pol.audience, pol.audience_reason), pol.audience_departments,
+                                                 p.kind, p.line_manager, p.department))
+                      AND NOT EXISTS (SELECT 1 FROM acknowledgements a JOIN policy_versions v ON v.org_id = a.org_id AND v.id = a.policy_version_id
+                                       WHERE a.org_id = $1 AND a.person_id = p.id AND v.policy_id = $8
+                                         AND v.major = (SELECT max(c.major) FROM policy_versions c
+                                                         WHERE c.org_id = $1 AND c.policy_id = $8 AND c.approved_at IS NOT NULL)))) " $($tail)*]
             $(, $arg)*
         )
     };
@@ -214,6 +224,9 @@ pub struct Filter {
     /// top (top management), managers, no_clause (contract lacks the security clause)
     #[serde(default)]
     pub flag: String,
+    /// A policy's id: only its audience who have not acknowledged its current major version.
+    #[serde(default)]
+    pub unacknowledged: String,
     /// Where the page starts (`web::pager::Position`).
     #[serde(default)]
     pub after: Option<String>,
@@ -233,7 +246,15 @@ impl Filter {
             .append_pair("status", &self.status)
             .append_pair("kind", &self.kind)
             .append_pair("flag", &self.flag);
+        if self.policy().is_some() {
+            q.append_pair("unacknowledged", &self.unacknowledged);
+        }
         q.finish()
+    }
+
+    /// The policy of `unacknowledged`, when it names one.
+    pub fn policy(&self) -> Option<uuid::Uuid> {
+        self.unacknowledged.trim().parse().ok()
     }
     fn text(v: &str) -> Option<String> {
         let v = v.trim();
@@ -261,7 +282,7 @@ pub fn filtered(
     };
     filtered_people!(
         people,
-        [+ " AND ($9::text IS NULL OR (p.name, p.email, p.id) > ($9, $10::text, $11::uuid)) ORDER BY p.name, p.email, p.id LIMIT $8"],
+        [+ " AND ($10::text IS NULL OR (p.name, p.email, p.id) > ($10, $11::text, $12::uuid)) ORDER BY p.name, p.email, p.id LIMIT $9"],
         org_id.0,
         Filter::text(&f.q),
         Filter::text(&f.department),
@@ -269,6 +290,7 @@ pub fn filtered(
         Filter::text(&f.kind),
         f.flag.as_str(),
         today,
+        f.policy(),
         limit,
         name,
         email,
@@ -280,7 +302,7 @@ pub fn filtered(
 pub async fn count_filtered(db: &PgPool, org_id: OrgId, f: &Filter, today: NaiveDate, cap: i64) -> AppResult<i64> {
     Ok(filtered_people!(
         count_people,
-        [+ " LIMIT $8) capped"],
+        [+ " LIMIT $9) capped"],
         org_id.0,
         Filter::text(&f.q),
         Filter::text(&f.department),
@@ -288,10 +310,17 @@ pub async fn count_filtered(db: &PgPool, org_id: OrgId, f: &Filter, today: Naive
         Filter::text(&f.kind),
         f.flag.as_str(),
         today,
+        f.policy(),
         cap,
     )
     .fetch_one(db)
     .await?)
+}
+
+/// The title of one of the organisation's policies (the directory's
+/// "not acknowledged" filter names it); `None` when it has no such policy.
+pub async fn policy_title(db: &PgPool, org_id: OrgId, id: uuid::Uuid) -> AppResult<Option<String>> {
+    Ok(sqlx::query_scalar!("SELECT title FROM policies WHERE org_id = $1 AND id = $2", org_id.0, id).fetch_optional(db).await?)
 }
 
 /// Everyone in the directory (the CSV import compares a file against it).

@@ -74,6 +74,8 @@ struct ListPage {
     people: Vec<Person>,
     departments: Vec<String>,
     filter: Filter,
+    /// The policy whose missing acknowledgements the list is narrowed to.
+    unacknowledged: Option<String>,
     pager: Pager,
     today: NaiveDate,
     can_manage: bool,
@@ -81,6 +83,11 @@ struct ListPage {
 
 async fn list_page(State(state): State<AppState>, me: Member, Query(filter): Query<Filter>) -> AppResult<ListPage> {
     let today = state.clock.now().date_naive();
+    // Another organisation's policy is not found, as its page would not be.
+    let unacknowledged = match filter.policy() {
+        Some(id) => Some(model::policy_title(&state.db, me.org_id, id).await?.ok_or(AppError::NotFound)?),
+        None => None,
+    };
     let total = model::count_filtered(&state.db, me.org_id, &filter, today, Pager::count_limit()).await?;
     let (mut pager, after) = Pager::new("/people", filter.query(), total, &filter.position());
     let mut people = model::filtered(me.org_id, &filter, today, Some(pager.limit()), after).fetch_all(&state.db).await?;
@@ -90,6 +97,7 @@ async fn list_page(State(state): State<AppState>, me: Member, Query(filter): Que
         departments: model::kept_departments(&state.db, &state.kept, me.org_id, today).await?,
         people,
         filter,
+        unacknowledged,
         pager,
         today,
         can_manage: me.can(Action::ManagePeople),

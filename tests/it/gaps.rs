@@ -1196,3 +1196,34 @@ async fn generating_a_large_organisation_keeps_every_key_and_index(db: PgPool) {
         .await;
     assert!(nobody.unwrap_err().to_string().contains("acknowledgements_org_id_person_id_fkey"));
 }
+
+/// A gap's list is shortened, and leads to the whole list, paged like any
+/// other: the people who have not acknowledged a policy are the directory
+/// narrowed to them. Another organisation's policy is not found there.
+#[sqlx::test]
+async fn a_shortened_gap_leads_to_everyone_it_affects(db: PgPool) {
+    let app = TestApp::new(db).await;
+    let c = compliant(&app).await;
+    for i in 0..7 {
+        staff(&app, c.org, &format!("Late {i}"), false, "2020-01-01").await;
+    }
+    let mut lead = lead_of(&app, c.org).await;
+    let gaps = lead.get("/gaps").await;
+    let href = format!("/people?unacknowledged={}", c.policies[0]);
+    assert!(gaps.has(&format!("a[href='{href}']")), "the gap lists 5 of 7 and links to all: {}", gaps.texts("main").concat());
+    let list = lead.get(&href).await;
+    assert_eq!(list.status, StatusCode::OK);
+    let names = list.texts("main table tbody tr td:first-child");
+    assert_eq!(names.len(), 7, "{names:?}");
+    assert!(names.iter().all(|n| n.starts_with("Late ")), "those who acknowledged are left out: {names:?}");
+    assert!(list.texts(".notice").concat().contains("who have not acknowledged its current version"), "{}", list.texts("main").concat());
+    assert!(list.has("input[type=hidden][name=unacknowledged]"), "filtering further keeps the policy");
+    let one = lead.get(&format!("{href}&q=Late+3")).await;
+    assert_eq!(one.texts("main table tbody tr td:first-child").len(), 1);
+
+    let other_owner = app.user("other@elsewhere.example", "Other").await;
+    let other = app.org("Elsewhere", other_owner).await;
+    let theirs = app.policy(other, "Their policy", PolicyKind::IsPolicy, false).await;
+    assert_eq!(lead.get(&format!("/people?unacknowledged={theirs}")).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(lead.get(&format!("/people?unacknowledged={}", Uuid::new_v4())).await.status, StatusCode::NOT_FOUND);
+}
