@@ -95,8 +95,16 @@ pub async fn run(db: &PgPool, now: DateTime<Utc>, sizes: &Sizes, small: usize) -
     Ok(logins)
 }
 
-/// Fills an existing organisation with generated records.
+/// Fills an existing organisation with generated records, all or nothing
+/// (in a transaction of its own, or a savepoint of the caller's).
 pub async fn fill(conn: &mut PgConnection, org_id: OrgId, now: DateTime<Utc>, s: &Sizes) -> anyhow::Result<()> {
+    let mut tx = sqlx::Connection::begin(&mut *conn).await?;
+    fill_in(&mut tx, org_id, now, s).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+async fn fill_in(conn: &mut PgConnection, org_id: OrgId, now: DateTime<Utc>, s: &Sizes) -> anyhow::Result<()> {
     let today = now.date_naive();
     // Generated records are as if they had always been so: no history of values.
     crate::history::off(&mut *conn).await?;
@@ -376,6 +384,6 @@ impl SetAside {
 
 async fn ddl(conn: &mut PgConnection, statement: &str) -> anyhow::Result<()> {
     // dynamic: a table's own constraint and index definitions, as PostgreSQL's catalogue writes them
-    sqlx::QueryBuilder::<sqlx::Postgres>::new(statement).build().execute(&mut *conn).await?;
+    sqlx::QueryBuilder::<sqlx::Postgres>::new(statement).build().persistent(false).execute(&mut *conn).await?;
     Ok(())
 }

@@ -417,7 +417,7 @@ fn training_overdue(s: &Snapshot, rule: &Rule) -> Vec<Gap> {
                 format!("/training/modules/{}", m.id),
             );
             g.subject = m.id.to_string();
-            g.list_href = Some(format!("/training/modules/{}#staff-h", m.id));
+            g.list_href = Some(format!("/training/modules/{}", m.id));
             g
         })
         .collect()

@@ -1,5 +1,6 @@
 //! Everything the gap rules look at, for one organisation as of one day,
-//! read in a fixed number of queries inside one read-only transaction.
+//! read in a fixed number of queries, in one read-only snapshot of the
+//! database (shared by two transactions, see `load`).
 //!
 //! As of a date means: records created after the end of that day are left
 //! out, and dated facts (starts and ends, appointments, signatures,
@@ -327,18 +328,36 @@ pub fn start_of(day: NaiveDate) -> DateTime<Utc> {
 /// Two connections read it at once, in the same snapshot of the database
 /// (exported by the first transaction, imported by the second): one the
 /// policy figures, the largest query, the other everything else. At most
-/// `AT_ONCE` evaluations run at a time in a process, so they hold at most
-/// twice that many connections and never wait on each other for the second.
+/// `AT_ONCE` evaluations run at a time in a process. When the pool has no
+/// second connection to give within `SECOND_WAIT` (a pool of one, or one
+/// busy with other work), the first reads everything in turn: an evaluation
+/// never holds one connection waiting long for another.
 pub async fn load(db: &PgPool, org_id: OrgId, as_of: NaiveDate) -> AppResult<Snapshot> {
     let _turn = EVALUATIONS.acquire().await.map_err(|e| AppError::Internal(e.into()))?;
     let mut tx = begin(db.begin().await?).await?;
     let exported = sqlx::query_scalar!(r#"SELECT pg_export_snapshot() AS "id!""#).fetch_one(&mut *tx).await?;
-    let mut tx2 = join(db.begin().await?, &exported).await?;
-    let (snapshot, figures) = tokio::join!(read(&mut tx, org_id, as_of), policy_figures(&mut tx2, org_id, as_of));
-    tx2.rollback().await?;
+    let second = match tokio::time::timeout(SECOND_WAIT, db.begin()).await {
+        Ok(tx2) => Some(join(tx2?, &exported).await?),
+        Err(_) => None,
+    };
+    let snapshot = match second {
+        Some(mut tx2) => {
+            let (snapshot, figures) = tokio::join!(read(&mut tx, org_id, as_of), policy_figures(&mut tx2, org_id, as_of));
+            tx2.rollback().await?;
+            Snapshot { figures: figures?, ..snapshot? }
+        }
+        None => {
+            let figures = policy_figures(&mut tx, org_id, as_of).await?;
+            Snapshot { figures, ..read(&mut tx, org_id, as_of).await? }
+        }
+    };
     tx.rollback().await?;
-    Ok(Snapshot { figures: figures?, ..snapshot? })
+    Ok(snapshot)
 }
+
+/// How long an evaluation waits for its second connection before reading
+/// everything on its first.
+const SECOND_WAIT: std::time::Duration = std::time::Duration::from_millis(200);
 
 /// How many evaluations a process runs at once (each on two connections);
 /// more would only share the same processor cores.
@@ -362,7 +381,8 @@ async fn join(tx: Transaction<'static, Postgres>, exported: &str) -> AppResult<T
         return Err(AppError::Internal(anyhow::anyhow!("an unexpected snapshot name")));
     }
     // dynamic: SET TRANSACTION SNAPSHOT takes a literal, the name PostgreSQL gave the snapshot (checked above)
-    sqlx::QueryBuilder::<Postgres>::new(format!("SET TRANSACTION SNAPSHOT '{exported}'")).build().execute(&mut *tx).await?;
+    // Not prepared: every snapshot has its own name, and would fill the connection's statement cache.
+    sqlx::QueryBuilder::<Postgres>::new(format!("SET TRANSACTION SNAPSHOT '{exported}'")).build().persistent(false).execute(&mut *tx).await?;
     Ok(tx)
 }
 

@@ -175,8 +175,9 @@ macro_rules! count_people {
 /// The directory list's filter, written once for the list, its count and
 /// the export: `$1` org, `$2` search text, `$3` department, `$4` status
 /// (current, leavers, all), `$5` kind, `$6` flag, `$7` today, `$8` a policy
-/// whose audience members who have not acknowledged its current major
-/// version are asked for (the people a gap's "see them all" lists). Hands the
+/// in force whose audience members who have not acknowledged its current
+/// major version are asked for: current staff, as the gap counts them (the
+/// people a gap's "see them all" lists). Hands the
 /// statement to `$query` (`people` or `count_people`) with `$tail` after it.
 macro_rules! filtered_people {
     ($query:ident, [$($tail:tt)*] $(, $arg:expr)* $(,)?) => {
@@ -197,7 +198,9 @@ macro_rules! filtered_people {
                       ELSE true
                     END
                 AND ($8::uuid IS NULL OR (
-                      EXISTS (SELECT 1 FROM policies pol WHERE pol.org_id = $1 AND pol.id = $8
+                      is_current_on(p.start_date, p.end_date, $7)
+                      AND EXISTS (SELECT 1 FROM policies pol WHERE pol.org_id = $1 AND pol.id = $8 AND pol.withdrawn_at IS NULL
+                                 AND EXISTS (SELECT 1 FROM policy_versions c WHERE c.org_id = $1 AND c.policy_id = $8 AND c.approved_at IS NOT NULL)
                                  AND in_audience(policy_audience(pol.kind, pol.audience, pol.audience_reason), pol.audience_departments,
                                                  p.kind, p.line_manager, p.department))
                       AND NOT EXISTS (SELECT 1 FROM acknowledgements a JOIN policy_versions v ON v.org_id = a.org_id AND v.id = a.policy_version_id

@@ -106,6 +106,9 @@ async fn list_page(State(state): State<AppState>, me: Member, Query(filter): Que
 
 async fn export(State(state): State<AppState>, me: Member, Query(filter): Query<Filter>) -> AppResult<Response> {
     let today = state.clock.now().date_naive();
+    if let Some(id) = filter.policy() {
+        model::policy_title(&state.db, me.org_id, id).await?.ok_or(AppError::NotFound)?;
+    }
     let yes = |b: bool| if b { "yes" } else { "no" }.to_string();
     let rows = model::filtered(me.org_id, &filter, today, None, None);
     Ok(csv::stream_rows(

@@ -276,8 +276,10 @@ pub async fn standings_page(
                   last.recorded_how AS "how?: crate::imports::How", last.email AS "recorded_account?", last.recorded_at AS "recorded_at?"
              -- The page of people first, then their last completions: the
              -- lookups run for the rows shown, not for everyone.
-             -- A module for line managers has nobody outside the leaders: a
-             -- condition PostgreSQL checks once, before reading anyone.
+             -- A module for line managers has nobody outside the leaders (the
+             -- database's in_audience takes 'managers' to mean line managers,
+             -- who are all leaders): a condition PostgreSQL checks once,
+             -- before reading anyone.
              FROM (SELECT p.* FROM training_modules t JOIN people p ON p.org_id = t.org_id
                     WHERE t.org_id = $1 AND t.id = $2
                       AND NOT ($4::bool IS FALSE AND (SELECT m.audience FROM training_modules m WHERE m.org_id = $1 AND m.id = $2) = 'managers')

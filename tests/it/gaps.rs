@@ -1227,3 +1227,25 @@ async fn a_shortened_gap_leads_to_everyone_it_affects(db: PgPool) {
     assert_eq!(lead.get(&format!("/people?unacknowledged={theirs}")).await.status, StatusCode::NOT_FOUND);
     assert_eq!(lead.get(&format!("/people?unacknowledged={}", Uuid::new_v4())).await.status, StatusCode::NOT_FOUND);
 }
+
+/// An evaluation reads on two connections when it can and on one when the
+/// pool has no second to give: a pool of one evaluates the same gaps as a
+/// larger pool, instead of waiting for a connection it already holds.
+#[sqlx::test]
+async fn a_pool_of_one_connection_evaluates_the_same_gaps(db: PgPool) {
+    let app = TestApp::new(db).await;
+    let c = compliant(&app).await;
+    staff(&app, c.org, "Late One", false, "2020-01-01").await;
+    let day = app.state.clock.now().date_naive();
+    let titles = |e: mandate::gaps::Evaluation| e.gaps.into_iter().map(|g| (g.title, g.affected_total)).collect::<Vec<_>>();
+    let wide = titles(mandate::gaps::evaluate(app.db(), c.org, day).await.unwrap());
+    let one = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(1)
+        .acquire_timeout(std::time::Duration::from_secs(5))
+        .connect_with(app.db().connect_options().as_ref().clone())
+        .await
+        .unwrap();
+    let narrow = titles(mandate::gaps::evaluate(&one, c.org, day).await.unwrap());
+    assert!(wide.iter().any(|(t, _)| t.contains("have not acknowledged")), "{wide:?}");
+    assert_eq!(narrow, wide);
+}
