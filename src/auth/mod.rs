@@ -5,6 +5,7 @@ pub mod policy;
 pub mod session;
 pub mod signup;
 pub mod throttle;
+pub mod totp;
 
 use crate::state::AppState;
 use crate::web::routes::Routes;

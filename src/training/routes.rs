@@ -241,7 +241,8 @@ async fn module_view_at(
     let mut leaders = model::standings_page(&state.db, me.org_id, module.id, today, Some(true), Some(LEADERS_SHOWN as i64 + 1), None).await?;
     leaders.truncate(LEADERS_SHOWN);
     let more_leaders = (f.leaders as usize).saturating_sub(leaders.len());
-    let (mut pager, after) = Pager::new(format!("/training/modules/{}", module.id), String::new(), f.audience - f.leaders, &position);
+    let (pager, after) = Pager::new(format!("/training/modules/{}", module.id), String::new(), f.audience - f.leaders, &position);
+    let mut pager = pager.at_anchor("#staff-h");
     let mut others = model::standings_page(&state.db, me.org_id, module.id, today, Some(false), Some(pager.limit()), after).await?;
     pager.trim(&mut others, |s: &Standing| (s.name.clone(), s.person_id.0));
     let status = if errors.is_empty() && record_errors.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };

@@ -33,6 +33,8 @@ pub struct Pager {
     /// The list's path and its filter (URL-encoded), for the page links.
     pub path: String,
     pub query: String,
+    /// Where on the page the list starts (`#…`), when it is not at the top.
+    pub anchor: &'static str,
 }
 
 /// Where a page starts, as its link gives it: `after` the row whose key the
@@ -60,7 +62,12 @@ impl Pager {
         let key = position.key::<K>();
         let later = key.is_some();
         let at = if later { position.at.unwrap_or(0).clamp(0, i64::from(i32::MAX)) } else { 0 };
-        (Pager { at, later, total, shown: 0, next: None, path: path.into(), query }, key)
+        (Pager { at, later, total, shown: 0, next: None, path: path.into(), query, anchor: "" }, key)
+    }
+
+    /// Page links lead to `anchor` (`#…`) on the page, where the list starts.
+    pub fn at_anchor(self, anchor: &'static str) -> Pager {
+        Pager { anchor, ..self }
     }
 
     /// How many rows a count needs to read at most.
