@@ -512,6 +512,8 @@ async fn person_fields_find_people_by_name_or_e_mail_and_never_list_everyone(db:
     let msg = two.texts("#f-manager_id-error").concat();
     assert!(msg.contains("2 people are called") && msg.contains("ann1@acme.example") && msg.contains("ann2@acme.example"), "{msg}");
     assert!(two.has("#f-manager_id[value='ann lee']"), "what was typed is kept");
+    assert!(two.has("#f-manager_id[aria-invalid=true][aria-describedby~=f-manager_id-error]"), "the field points at its error");
+    assert!(!page.has("#f-manager_id[aria-invalid]") && page.has("#f-manager_id[aria-describedby=f-manager_id-how]"), "a field without an error is not marked");
     for typed in ["Nobody Here", "ann@other.example"] {
         let none = new_person(&mut c, typed).await;
         assert_eq!(none.status, StatusCode::UNPROCESSABLE_ENTITY, "{typed}");
