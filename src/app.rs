@@ -39,6 +39,11 @@ pub fn route_list() -> Vec<web::routes::RouteEntry> {
     routes().into_parts().1
 }
 
+/// The POST routes that ask for a recent proof of identity (`auth::step_up`).
+pub fn step_up_list() -> Vec<&'static str> {
+    routes().step_up_paths()
+}
+
 pub fn router(state: AppState) -> Router {
     let secure = state.config.secure_cookies;
     // Layers run outside-in in the reverse order of `.layer` calls.

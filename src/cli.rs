@@ -138,6 +138,12 @@ enum Command {
         #[arg(long)]
         expect_manifest: Option<String>,
     },
+    /// Turn off an account's authenticator app (and its recovery codes) when its holder has lost both, so they can sign in with their password and set it up again. Logged as done by the operator
+    RemoveSecondFactor {
+        /// The account's e-mail address
+        #[arg(long)]
+        email: String,
+    },
     /// Audit-log commands
     Audit {
         #[command(subcommand)]
@@ -212,6 +218,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Audit { command: AuditCommand::Verify } => verify(&database).await,
         Command::Generate { people, small } => generate(&database, people, small).await,
+        Command::RemoveSecondFactor { email } => remove_second_factor(&database, &email).await,
         Command::Export { org, as_of, period_from, period_to, out } => {
             let as_of = as_of.unwrap_or_else(|| SystemClock.now().date_naive());
             export(&opts, &database, &org, crate::bundles::manifest::Params { as_of, period_from, period_to }, &out).await
@@ -221,6 +228,34 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     database.pool.close().await;
     drop(database);
     result
+}
+
+/// The break-glass path for a lost phone and lost recovery codes: run by
+/// whoever runs Mandate, after checking who is asking by other means.
+async fn remove_second_factor(database: &db::Database, email: &str) -> anyhow::Result<ExitCode> {
+    use crate::security_log::model::{self as security_log, Event, Kind};
+    db::migrate(&database.pool, SystemClock.now()).await?;
+    let now = SystemClock.now();
+    let email = email.trim().to_lowercase();
+    let Some((user_id, _, _)) = crate::orgs::model::find_user_by_email(&database.pool, &email).await? else {
+        eprintln!("No account has the e-mail address {email}.");
+        return Ok(ExitCode::from(2));
+    };
+    let mut tx = database.pool.begin().await?;
+    if !crate::auth::factors::remove_totp(&mut tx, user_id).await? {
+        println!("{email} has no authenticator app; nothing changed.");
+        return Ok(ExitCode::SUCCESS);
+    }
+    let actor = crate::audit::Actor::system(None, "operator (mandate remove-second-factor)");
+    crate::audit::record(&mut tx, &actor, now, "user.second_factor_removed", "user", user_id, serde_json::json!({"factor": "authenticator app", "by": "operator"})).await?;
+    let detail = "The authenticator app, with its recovery codes, by the operator's command.".to_string();
+    let event = Event { org_id: None, user_id: Some(user_id), email: &email, client_addr: "command line", kind: Kind::FactorRemoved, detail };
+    security_log::record(&mut *tx, now, event).await?;
+    // Whoever held the phone is signed out too.
+    crate::auth::session::end_all_for_user(&mut tx, user_id, None).await?;
+    tx.commit().await?;
+    println!("The authenticator app of {email} was removed, with its recovery codes, and its sessions ended. They sign in with their password and can set up an app again.");
+    Ok(ExitCode::SUCCESS)
 }
 
 async fn verify(database: &db::Database) -> anyhow::Result<ExitCode> {

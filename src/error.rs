@@ -15,6 +15,9 @@ pub enum AppError {
     /// Signed in, but no active organisation is selected.
     #[error("no organisation selected")]
     NoOrganisation,
+    /// The organisation requires a second factor of this member, who has none yet.
+    #[error("second factor required")]
+    SecondFactorRequired,
     #[error("cross-site request refused")]
     Csrf,
     #[error("{0}")]
@@ -92,6 +95,7 @@ impl IntoResponse for AppError {
                 return Redirect::to(&target).into_response();
             }
             AppError::NoOrganisation => return Redirect::to("/orgs").into_response(),
+            AppError::SecondFactorRequired => return Redirect::to("/account/two-factor").into_response(),
             AppError::NotFound => ErrorPage::for_status(StatusCode::NOT_FOUND),
             AppError::Forbidden => ErrorPage::for_status(StatusCode::FORBIDDEN),
             AppError::Csrf => ErrorPage {

@@ -1,11 +1,15 @@
 //! Signing up, signing in and out, and the account page.
 pub mod csrf;
+pub mod factors;
 pub mod password;
 pub mod policy;
+pub mod second_step;
 pub mod session;
 pub mod signup;
+pub mod step_up;
 pub mod throttle;
 pub mod totp;
+pub mod two_factor;
 
 use crate::state::AppState;
 use crate::web::routes::Routes;
@@ -23,9 +27,11 @@ use axum::Form;
 use serde::Deserialize;
 use serde_json::json;
 use session::{Flash, SignedIn, Visitor};
+pub use throttle::{codes_locked_message, locked_message};
 
 pub fn routes(r: Routes) -> Routes {
     use crate::auth::policy::Access;
+    let r = two_factor::routes(second_step::routes(r));
     signup::routes(r)
         .get("/login", Access::Public, login_page)
         .post("/login", Access::Public, login)
@@ -115,23 +121,40 @@ async fn login(State(state): State<AppState>, visitor: Visitor, Form(form): Form
         }
         _ => return Ok(refuse(StatusCode::UNAUTHORIZED, "The e-mail address or password is not right.".into())),
     };
-    let org_id = model::first_active_org(&state.db, user_id, now.date_naive()).await?;
+    // With a second factor, the password only opens the second step.
+    if factors::of_user(&state.db, user_id).await?.any() {
+        let mut conn = state.db.acquire().await?;
+        let cookie = second_step::begin(&mut conn, &state, user_id, &next, now).await?;
+        return Ok(see_other_with("/login/code", vec![cookie]));
+    }
     let mut tx = state.db.begin().await?;
-    let cookie = session::start(&mut tx, &state, user_id, org_id, visitor.session.as_ref()).await?;
-    let actor = Actor { org_id, user_id: Some(user_id), label: email.clone(), request_id: visitor.request_id.clone() };
-    audit::record(&mut tx, &actor, now, "session.signed_in", "user", user_id, json!({"address": visitor.client_addr})).await?;
-    let event = Event { org_id: None, user_id: Some(user_id), email: &email, client_addr: &visitor.client_addr, kind: Kind::SignedIn, detail: String::new() };
-    security_log::record(&mut *tx, now, event).await?;
+    let res = finish_sign_in(&mut tx, &state, &visitor, user_id, &email, &next, "with a password").await?;
     tx.commit().await?;
-    let target = if org_id.is_some() { next } else { "/orgs".to_string() };
-    Ok(see_other_with(&target, vec![cookie]))
+    Ok(res)
 }
 
-/// What a locked account (or address) is told, wherever a password is asked for.
-pub fn locked_message(until: chrono::DateTime<chrono::Utc>, now: chrono::DateTime<chrono::Utc>) -> String {
-    let minutes = ((until - now).num_seconds() + 59) / 60;
-    let unit = if minutes == 1 { "minute" } else { "minutes" };
-    format!("Too many wrong passwords for this account or from this address. Passwords are refused for {minutes} more {unit}, even with the right password.")
+/// Starts the session of an account that has proved who it is (`how`, for
+/// the security log), in the caller's transaction, and answers the
+/// redirect to `next` (or the organisation chooser when it has none).
+pub(crate) async fn finish_sign_in(
+    tx: &mut sqlx::PgConnection,
+    state: &AppState,
+    visitor: &Visitor,
+    user_id: crate::ids::UserId,
+    email: &str,
+    next: &str,
+    how: &str,
+) -> AppResult<Response> {
+    let now = state.clock.now();
+    let org_id = model::first_active_org(&mut *tx, user_id, now.date_naive()).await?;
+    let cookie = session::start(&mut *tx, state, user_id, org_id, visitor.session.as_ref()).await?;
+    let actor = Actor { org_id, user_id: Some(user_id), label: email.to_string(), request_id: visitor.request_id.clone() };
+    audit::record(&mut *tx, &actor, now, "session.signed_in", "user", user_id, json!({"address": visitor.client_addr, "how": how})).await?;
+    let detail = format!("Signed in {how}.");
+    let event = Event { org_id: None, user_id: Some(user_id), email, client_addr: &visitor.client_addr, kind: Kind::SignedIn, detail };
+    security_log::record(&mut *tx, now, event).await?;
+    let target = if org_id.is_some() { next } else { "/orgs" };
+    Ok(see_other_with(target, vec![cookie]))
 }
 
 async fn logout(State(state): State<AppState>, visitor: Visitor) -> AppResult<Response> {
@@ -154,6 +177,7 @@ struct AccountPage {
     layout: Layout,
     name: String,
     email: String,
+    has_second_factor: bool,
     errors: FieldErrors,
 }
 
@@ -162,6 +186,7 @@ async fn account_page(State(state): State<AppState>, who: SignedIn) -> AppResult
         layout: Layout::build(&state.db, &who.visitor, "Your account").await?,
         name: who.session.name.clone(),
         email: who.session.email.clone(),
+        has_second_factor: who.session.has_second_factor,
         errors: FieldErrors::default(),
     })
 }
@@ -201,6 +226,7 @@ async fn change_password(State(state): State<AppState>, who: SignedIn, Form(form
             layout: Layout::build(&state.db, &who.visitor, "Your account").await?,
             name: s.name.clone(),
             email: s.email.clone(),
+            has_second_factor: s.has_second_factor,
             errors,
         };
         return Ok((status, page).into_response());

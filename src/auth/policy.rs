@@ -163,6 +163,9 @@ pub enum Action {
     /// Set any finding's owner, due date, cause and action taken (a
     /// finding's owner writes theirs too: `may_edit_finding`).
     ManageFindings,
+    /// Set the organisation's sign-in rules: a second factor required, how
+    /// recent a proof sensitive changes need.
+    SetSignInRules,
     /// Read the outbox: the digests and reminders written to members (held
     /// there when no mail server is configured).
     ReadOutbox,
@@ -185,8 +188,14 @@ pub fn allows(role: Role, action: Action) -> bool {
         EditRequirements | ManagePeople | ManageRoles | ManageEvidence | ManagePolicies | ManageTraining | ManageLeadership | ManageFindings => {
             matches!(role, Owner | IsmsLead)
         }
-        ChangeMemberRole | DisableMember | ProposeRosterChange | ViewSecurityLog | ReadOutbox => role == Owner,
+        ChangeMemberRole | DisableMember | ProposeRosterChange | ViewSecurityLog | ReadOutbox | SetSignInRules => role == Owner,
     }
+}
+
+/// The roles an organisation's "require a second factor" applies to: those
+/// who administer, keep the register, or sign for the organisation.
+pub fn needs_second_factor(role: Role) -> bool {
+    matches!(role, Role::Owner | Role::IsmsLead | Role::Executive)
 }
 
 /// Contributors update the requirements they own; owners and ISMS leads any.

@@ -48,6 +48,11 @@ pub struct Session {
     pub current: Option<CurrentOrg>,
     /// Today by the app's clock (UTC), for access windows.
     pub today: chrono::NaiveDate,
+    /// When this session last proved who it is: signing in, a second
+    /// factor, or the password typed again (what step-up measures).
+    pub proved_at: chrono::DateTime<chrono::Utc>,
+    /// The account has a second factor (an authenticator app).
+    pub has_second_factor: bool,
 }
 
 #[derive(Clone, Debug)]
@@ -56,6 +61,17 @@ pub struct CurrentOrg {
     pub org_name: String,
     pub membership_id: MembershipId,
     pub role: Role,
+    /// The organisation requires a second factor of owners, ISMS leads and executives.
+    pub require_second_factor: bool,
+    /// How recent a proof of identity sensitive changes need, in minutes.
+    pub step_up_minutes: i32,
+}
+
+impl CurrentOrg {
+    /// This member may not act until they have a second factor.
+    pub fn lacks_required_factor(&self, has_second_factor: bool) -> bool {
+        self.require_second_factor && crate::auth::policy::needs_second_factor(self.role) && !has_second_factor
+    }
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
@@ -78,6 +94,9 @@ impl Flash {
     }
     pub fn info(m: impl Into<String>) -> Self {
         Self { kind: FlashKind::Info, message: m.into() }
+    }
+    pub fn error(m: impl Into<String>) -> Self {
+        Self { kind: FlashKind::Error, message: m.into() }
     }
     pub fn css(&self) -> &'static str {
         match self.kind {
@@ -139,8 +158,10 @@ async fn lookup(state: &AppState, token: &str) -> anyhow::Result<Option<Session>
     // (the condition of crate::orgs::window::open_sql, on day $2).
     let today = state.clock.now().date_naive();
     let row = sqlx::query!(
-        r#"SELECT s.user_id AS "user_id: UserId", u.email, u.name, s.csrf_token, s.created_at, s.last_seen_at,
-                o.id AS "org_id?: OrgId", o.name AS "org_name?", m.id AS "membership_id?: MembershipId", m.role AS "role?: Role"
+        r#"SELECT s.user_id AS "user_id: UserId", u.email, u.name, s.csrf_token, s.created_at, s.last_seen_at, s.proved_at,
+                EXISTS (SELECT 1 FROM totp_factors t WHERE t.user_id = s.user_id AND t.confirmed_at IS NOT NULL) AS "has_second_factor!",
+                o.id AS "org_id?: OrgId", o.name AS "org_name?", m.id AS "membership_id?: MembershipId", m.role AS "role?: Role",
+                o.require_second_factor AS "require_second_factor?", o.step_up_minutes AS "step_up_minutes?"
            FROM sessions s
            JOIN users u ON u.id = s.user_id
       LEFT JOIN memberships m ON m.org_id = s.current_org_id AND m.user_id = s.user_id AND m.disabled_at IS NULL
@@ -162,7 +183,14 @@ async fn lookup(state: &AppState, token: &str) -> anyhow::Result<Option<Session>
         sqlx::query!("UPDATE sessions SET last_seen_at = $2 WHERE id_hash = $1", &id_hash, now).execute(&state.db).await?;
     }
     let current = match (row.org_id, row.org_name, row.membership_id, row.role) {
-        (Some(org_id), Some(org_name), Some(membership_id), Some(role)) => Some(CurrentOrg { org_id, org_name, membership_id, role }),
+        (Some(org_id), Some(org_name), Some(membership_id), Some(role)) => Some(CurrentOrg {
+            org_id,
+            org_name,
+            membership_id,
+            role,
+            require_second_factor: row.require_second_factor.unwrap_or(false),
+            step_up_minutes: row.step_up_minutes.unwrap_or(10),
+        }),
         _ => None,
     };
     Ok(Some(Session {
@@ -173,6 +201,8 @@ async fn lookup(state: &AppState, token: &str) -> anyhow::Result<Option<Session>
         csrf_token: row.csrf_token,
         current,
         today,
+        proved_at: row.proved_at,
+        has_second_factor: row.has_second_factor,
     }))
 }
 
@@ -221,6 +251,8 @@ pub async fn load(State(state): State<AppState>, mut req: Request, next: Next) -
     let signed_in = visitor.session.is_some();
     let new_anon = existing_anon.is_none().then(|| visitor.anon_csrf.clone());
     req.extensions_mut().insert(visitor.clone());
+    // Route layers that need the database (`auth::step_up`) find it here.
+    req.extensions_mut().insert(state.clone());
     let mut res = next.run(req).await;
     // The error-page renderer (outside this layer) shows who is signed in.
     res.extensions_mut().insert(visitor);
@@ -276,8 +308,8 @@ pub async fn start(
     let token = random_token();
     let now = state.clock.now();
     sqlx::query!(
-        "INSERT INTO sessions (id_hash, user_id, current_org_id, csrf_token, created_at, last_seen_at)
-         VALUES ($1, $2, $3, $4, $5, $5)",
+        "INSERT INTO sessions (id_hash, user_id, current_org_id, csrf_token, created_at, last_seen_at, proved_at)
+         VALUES ($1, $2, $3, $4, $5, $5, $5)",
         hash_token(&token),
         user_id.0,
         org_id.map(|o| o.0),
@@ -287,6 +319,12 @@ pub async fn start(
     .execute(&mut *conn)
     .await?;
     Ok(set_cookie(state, SESSION_COOKIE, &token, None))
+}
+
+/// The session has just proved who it is again (step-up).
+pub async fn mark_proved(conn: &mut PgConnection, session: &Session, now: chrono::DateTime<chrono::Utc>) -> anyhow::Result<()> {
+    sqlx::query!("UPDATE sessions SET proved_at = $2 WHERE id_hash = $1", &session.id_hash, now).execute(conn).await?;
+    Ok(())
 }
 
 pub async fn end(conn: &mut PgConnection, session: &Session) -> anyhow::Result<()> {
@@ -394,6 +432,9 @@ impl<S: Send + Sync> FromRequestParts<S> for Member {
     async fn from_request_parts(parts: &mut Parts, state: &S) -> AppResult<Self> {
         let SignedIn { session, visitor } = SignedIn::from_request_parts(parts, state).await?;
         let Some(cur) = session.current.clone() else { return Err(AppError::NoOrganisation) };
+        if cur.lacks_required_factor(session.has_second_factor) {
+            return Err(AppError::SecondFactorRequired);
+        }
         Ok(Member {
             user_id: session.user_id,
             email: session.email,

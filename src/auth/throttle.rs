@@ -146,3 +146,17 @@ pub async fn sweep(db: &PgPool, cfg: &ThrottleConfig, now: DateTime<Utc>) -> any
     let done = sqlx::query!("DELETE FROM login_failures WHERE failed_at < $1", now - cfg.window).execute(db).await?;
     Ok(done.rows_affected())
 }
+
+/// What a locked account (or address) is told, wherever a password is asked for.
+pub fn locked_message(until: chrono::DateTime<chrono::Utc>, now: chrono::DateTime<chrono::Utc>) -> String {
+    let minutes = ((until - now).num_seconds() + 59) / 60;
+    let unit = if minutes == 1 { "minute" } else { "minutes" };
+    format!("Too many wrong passwords for this account or from this address. Passwords are refused for {minutes} more {unit}, even with the right password.")
+}
+
+/// What a locked second factor is told, wherever a code is asked for.
+pub fn codes_locked_message(until: chrono::DateTime<chrono::Utc>, now: chrono::DateTime<chrono::Utc>) -> String {
+    let minutes = ((until - now).num_seconds() + 59) / 60;
+    let unit = if minutes == 1 { "minute" } else { "minutes" };
+    format!("Too many wrong codes for this account or from this address. Codes are refused for {minutes} more {unit}, even the right one.")
+}

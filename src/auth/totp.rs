@@ -7,8 +7,8 @@
 //! step a code matched, which the caller keeps and passes back as
 //! `last_used`, so a code seen over someone's shoulder cannot be replayed.
 //!
-//! This is the arithmetic only; enrolment, storage and the sign-in step
-//! build on it (issue 23).
+//! This is the arithmetic only; `auth::factors` keeps secrets and steps,
+//! `auth::two_factor` enrols, `auth::second_step` asks at sign-in.
 use hmac::{Hmac, Mac};
 use sha1::Sha1;
 
@@ -39,6 +39,24 @@ impl Secret {
     /// The secret as authenticator apps take it typed in: base32, no padding.
     pub fn base32(&self) -> String {
         base32(&self.0)
+    }
+
+    /// A secret as typed into an authenticator app (base32; spaces and case
+    /// ignored), as the test suite's "phone" reads it off the set-up page.
+    pub fn from_base32(typed: &str) -> Option<Secret> {
+        const ALPHABET: &[u8; 32] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+        let (mut buffer, mut bits, mut out) = (0u32, 0u32, Vec::with_capacity(SECRET_LEN));
+        for c in typed.chars().filter(|c| !c.is_whitespace()) {
+            let v = ALPHABET.iter().position(|a| char::from(*a) == c.to_ascii_uppercase())? as u32;
+            buffer = (buffer << 5) | v;
+            bits += 5;
+            if bits >= 8 {
+                bits -= 8;
+                out.push((buffer >> bits) as u8);
+                buffer &= (1 << bits) - 1;
+            }
+        }
+        Some(Secret(out.try_into().ok()?))
     }
 
     /// The `otpauth://` address a QR code carries: the app names the account
@@ -162,6 +180,11 @@ mod tests {
             "otpauth://totp/Mandate%20%28Acme%20Ltd%29%3Aceo%40acme.example?secret=GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ&issuer=Mandate%20%28Acme%20Ltd%29&algorithm=SHA1&digits=6&period=30"
         );
         assert_ne!(Secret::random(), Secret::random());
+        let r = Secret::random();
+        assert_eq!(Secret::from_base32(&r.base32().to_lowercase()), Some(r), "read back as typed");
+        assert_eq!(Secret::from_base32("GEZD GNBV GY3T QOJQ GEZD GNBV GY3T QOJQ"), Some(s.clone()));
+        assert_eq!(Secret::from_base32("MZXW6YTBOI"), None, "too short");
+        assert_eq!(Secret::from_base32("GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJ1"), None, "not base32");
         assert_eq!(format!("{s:?}"), "Secret(…)", "a secret is never printed");
     }
 }

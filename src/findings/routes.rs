@@ -28,8 +28,8 @@ pub fn routes(r: Routes) -> Routes {
         .get("/findings.csv", Can(ViewGaps), export)
         .get("/findings/{id}", Can(ViewGaps), show_page)
         .post("/findings/{id}", AnyMember, update)
-        .post("/findings/{id}/accept", Can(SignPolicies), accept_risk)
-        .post("/findings/{id}/end-acceptance", Can(SignPolicies), withdraw_acceptance)
+        .post_step_up("/findings/{id}/accept", Can(SignPolicies), accept_risk)
+        .post_step_up("/findings/{id}/end-acceptance", Can(SignPolicies), withdraw_acceptance)
 }
 
 #[derive(Template, WebTemplate)]

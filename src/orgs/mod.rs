@@ -7,6 +7,7 @@ pub mod logo;
 pub mod model;
 pub mod routes;
 pub mod settings;
+pub mod sign_in_rules;
 pub mod window;
 
 pub use routes::routes;

@@ -172,7 +172,7 @@ pub async fn add_membership(
 
 /// The organisation a user lands in after signing in.
 /// (Memberships outside their access window do not count.)
-pub async fn first_active_org(db: &PgPool, user_id: UserId, today: NaiveDate) -> AppResult<Option<OrgId>> {
+pub async fn first_active_org(db: impl sqlx::PgExecutor<'_>, user_id: UserId, today: NaiveDate) -> AppResult<Option<OrgId>> {
     Ok(sqlx::query_scalar!(
         r#"SELECT m.org_id AS "org_id: OrgId" FROM memberships m JOIN organisations o ON o.id = m.org_id
             WHERE m.user_id = $1 AND m.disabled_at IS NULL

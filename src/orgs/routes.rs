@@ -1,6 +1,6 @@
 //! Organisations and their members: choosing and creating organisations,
 //! the member list, invitations, role changes and disabling.
-use super::{logo, model, settings, window};
+use super::{logo, model, settings, sign_in_rules, window};
 use crate::ids::{InvitationId, MembershipId, OrgId, UserId};
 use crate::state::AppState;
 use crate::web::routes::Routes;
@@ -29,14 +29,15 @@ pub fn routes(r: Routes) -> Routes {
         .post("/orgs/switch", Access::SignedIn, switch_org)
         .get("/members", Can(ViewMembers), members_page)
         .get("/members.csv", Can(ViewMembers), members_csv)
-        .post("/members/invite", Can(InviteMember), invite)
-        .post("/members/{id}/role", Can(ChangeMemberRole), change_role)
-        .post("/members/{id}/window", Can(SetAccessWindow), set_window)
-        .post("/members/{id}/disable", Can(DisableMember), disable_member)
-        .post("/members/{id}/enable", Can(DisableMember), enable_member)
-        .post("/invitations/{id}/revoke", Can(RevokeInvitation), revoke_invitation)
+        .post_step_up("/members/invite", Can(InviteMember), invite)
+        .post_step_up("/members/{id}/role", Can(ChangeMemberRole), change_role)
+        .post_step_up("/members/{id}/window", Can(SetAccessWindow), set_window)
+        .post_step_up("/members/{id}/disable", Can(DisableMember), disable_member)
+        .post_step_up("/members/{id}/enable", Can(DisableMember), enable_member)
+        .post_step_up("/invitations/{id}/revoke", Can(RevokeInvitation), revoke_invitation)
         .get("/settings", Can(ViewHome), settings_page)
         .post("/settings/grading", Can(ChangeSettings), save_grading)
+        .post_step_up("/settings/sign-in", Can(SetSignInRules), save_sign_in_rules)
         .get("/settings/logo", Can(ViewHome), logo_image)
         .post_upload("/settings/logo", Can(ChangeSettings), upload_logo, Some(logo::MAX_BYTES + 64 * 1024))
         .post("/settings/logo/remove", Can(ChangeSettings), remove_logo)
@@ -563,10 +564,23 @@ struct SettingsPage {
     logo: Option<(String, chrono::DateTime<chrono::Utc>)>,
     logo_error: Option<String>,
     logo_max_kib: usize,
+    sign_in: sign_in_rules::Standing,
+    sign_in_form: sign_in_rules::Form,
+    sign_in_errors: FieldErrors,
+    can_set_sign_in: bool,
 }
 
-async fn settings_view(state: &AppState, me: &Member, form: settings::GradingForm, errors: FieldErrors, logo_error: Option<String>) -> AppResult<Response> {
-    let status = if errors.is_empty() && logo_error.is_none() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
+async fn settings_view(
+    state: &AppState,
+    me: &Member,
+    form: settings::GradingForm,
+    errors: FieldErrors,
+    logo_error: Option<String>,
+    sign_in_input: Option<(sign_in_rules::Form, FieldErrors)>,
+) -> AppResult<Response> {
+    let sign_in = sign_in_rules::load(&state.db, me.org_id).await?;
+    let (sign_in_form, sign_in_errors) = sign_in_input.unwrap_or_else(|| (sign_in_rules::Form::of(&sign_in.rules), FieldErrors::default()));
+    let status = if errors.is_empty() && logo_error.is_none() && sign_in_errors.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
     let page = SettingsPage {
         layout: Layout::build(&state.db, &me.visitor, "Organisation settings").await?,
         form,
@@ -576,13 +590,17 @@ async fn settings_view(state: &AppState, me: &Member, form: settings::GradingFor
         logo: logo::about(&state.db, me.org_id).await?,
         logo_error,
         logo_max_kib: logo::MAX_BYTES / 1024,
+        sign_in,
+        sign_in_form,
+        sign_in_errors,
+        can_set_sign_in: me.can(Action::SetSignInRules),
     };
     Ok((status, page).into_response())
 }
 
 async fn settings_page(State(state): State<AppState>, me: Member) -> AppResult<Response> {
     let grading = settings::load(&state.db, me.org_id).await?;
-    settings_view(&state, &me, settings::GradingForm::of(&grading), FieldErrors::default(), None).await
+    settings_view(&state, &me, settings::GradingForm::of(&grading), FieldErrors::default(), None, None).await
 }
 
 /// The organisation's logo, as the settings page previews it.
@@ -621,7 +639,7 @@ async fn upload_logo(State(state): State<AppState>, me: Member, mut multipart: a
     let checked = if too_large { Err(format!("The image is larger than {} KiB. Save it smaller (a logo needs no more than 400 pixels across).", logo::MAX_BYTES / 1024)) } else { logo::check(&up) };
     let kind = match checked {
         Ok(kind) => kind,
-        Err(why) => return settings_view(&state, &me, form, FieldErrors::default(), Some(why)).await,
+        Err(why) => return settings_view(&state, &me, form, FieldErrors::default(), Some(why), None).await,
     };
     let mut tx = state.db.begin().await?;
     logo::set(&mut tx, &me.actor(), state.clock.now(), me.org_id, &up, kind).await?;
@@ -640,11 +658,40 @@ async fn remove_logo(State(state): State<AppState>, me: Member) -> AppResult<Res
 async fn save_grading(State(state): State<AppState>, me: Member, Form(form): Form<settings::GradingForm>) -> AppResult<Response> {
     let grading = match form.parse() {
         Ok(g) => g,
-        Err(errors) => return settings_view(&state, &me, form, errors, None).await,
+        Err(errors) => return settings_view(&state, &me, form, errors, None, None).await,
     };
     let mut tx = state.db.begin().await?;
     let changed = settings::save(&mut tx, &me.actor(), state.clock.now(), me.org_id, &grading).await?;
     tx.commit().await?;
     let msg = if changed { "The grading settings were saved; the gap list uses them from now on." } else { "Nothing changed." };
+    Ok(redirect_with(&state, "/settings", Flash::success(msg)))
+}
+
+async fn save_sign_in_rules(State(state): State<AppState>, me: Member, Form(form): Form<sign_in_rules::Form>) -> AppResult<Response> {
+    let grading = settings::GradingForm::of(&settings::load(&state.db, me.org_id).await?);
+    let rules = match form.parse() {
+        Ok(r) => r,
+        Err(errors) => return settings_view(&state, &me, grading, FieldErrors::default(), None, Some((form, errors))).await,
+    };
+    // An owner who requires a second factor without one would be stopped at once.
+    let has_factor = me.visitor.session.as_ref().is_some_and(|s| s.has_second_factor);
+    if rules.require_second_factor && !has_factor {
+        let mut errors = FieldErrors::default();
+        errors.add("require_second_factor", "Set up your own authenticator app first (on your account page), so requiring one does not stop you too.");
+        return settings_view(&state, &me, grading, FieldErrors::default(), None, Some((form, errors))).await;
+    }
+    let now = state.clock.now();
+    let mut tx = state.db.begin().await?;
+    let changed = sign_in_rules::save(&mut tx, &me.actor(), now, me.org_id, &rules).await?;
+    if changed {
+        let detail = format!(
+            "Second factor {} for owners, ISMS leads and executives; sensitive changes need a proof from the last {} minutes.",
+            if rules.require_second_factor { "required" } else { "not required" },
+            rules.step_up_minutes
+        );
+        security_log::record(&mut *tx, now, Event::by(&me, Kind::SignInRulesChanged, detail)).await?;
+    }
+    tx.commit().await?;
+    let msg = if changed { "The sign-in rules were saved." } else { "Nothing changed." };
     Ok(redirect_with(&state, "/settings", Flash::success(msg)))
 }

@@ -23,6 +23,13 @@ crate::text_enum! {
         RosterRefused = "roster_refused" => "Refused a change to top management",
         RosterWithdrawn = "roster_withdrawn" => "Withdrew a proposed change to top management",
         RosterBootstrapped = "roster_bootstrapped" => "Set up the first member of top management",
+        FactorEnrolled = "factor_enrolled" => "Added a second factor",
+        FactorUsed = "factor_used" => "Used a second factor",
+        FactorFailed = "factor_failed" => "Wrong second-factor code",
+        FactorRemoved = "factor_removed" => "Removed a second factor",
+        RecoveryCodesMade = "recovery_codes_made" => "Made new recovery codes",
+        IdentityConfirmed = "identity_confirmed" => "Confirmed who they are before a sensitive change",
+        SignInRulesChanged = "sign_in_rules_changed" => "Changed the organisation's sign-in rules",
     }
 }
 

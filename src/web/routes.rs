@@ -21,6 +21,8 @@ pub type RouteEntry = (Method, &'static str, Access);
 pub struct Routes {
     router: Router<AppState>,
     list: Vec<RouteEntry>,
+    /// The routes that need a recent proof of identity (`auth::step_up`).
+    step_up: Vec<&'static str>,
 }
 
 impl Default for Routes {
@@ -28,6 +30,7 @@ impl Default for Routes {
         Routes {
             router: Router::new(),
             list: Vec::new(),
+            step_up: Vec::new(),
         }
     }
 }
@@ -36,6 +39,27 @@ impl Routes {
     /// The router built so far and the routes it serves.
     pub fn into_parts(self) -> (Router<AppState>, Vec<RouteEntry>) {
         (self.router, self.list)
+    }
+
+    /// The POST routes that need a recent proof of identity.
+    pub fn step_up_paths(&self) -> Vec<&'static str> {
+        self.step_up.clone()
+    }
+
+    /// A POST whose change is made in the member's name and counts as
+    /// evidence (signing, appointing, approving, accepting a risk, the
+    /// roster, members): it needs a proof of identity from the last few
+    /// minutes (`auth::step_up`), asked for when older. URL-encoded forms only.
+    pub fn post_step_up<H: Handler<T, AppState>, T: 'static>(
+        mut self,
+        path: &'static str,
+        access: Access,
+        handler: H,
+    ) -> Self {
+        self.step_up.push(path);
+        // Layers run outside-in in reverse order: the access check first.
+        let route = on(MethodFilter::POST, handler).layer(from_fn(crate::auth::step_up::require));
+        self.add(Method::POST, path, access, route)
     }
 
     fn add(

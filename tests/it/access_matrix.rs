@@ -51,6 +51,15 @@ const TABLE: &[Row] = &[
     ("POST", "/logout",                      ["login","login","login","login","login","login","login","login"], None),
     ("GET",  "/account",                     ["login","200", "200", "200", "200", "200", "200", "200"], None),
     ("POST", "/account/password",            ["login","422", "422", "422", "422", "422", "422", "422"], None),
+    // Two-step sign-in: each account its own. Without an app, nothing to remove or renew.
+    ("GET",  "/account/two-factor",          ["login","200", "200", "200", "200", "200", "200", "200"], None),
+    ("POST", "/account/two-factor/app",      ["login","303", "303", "303", "303", "303", "303", "303"], None),
+    ("POST", "/account/two-factor/app/confirm",["login","422","422", "422", "422", "422", "422", "422"], None),
+    ("POST", "/account/two-factor/app/remove",["login","303", "303", "303", "303", "303", "303", "303"], None),
+    ("POST", "/account/two-factor/recovery-codes",["login","303","303","303", "303", "303", "303", "303"], None),
+    // The second step of signing in: without a pending sign-in, back to the start (or on, when signed in).
+    ("GET",  "/login/code",                  ["303",  "303", "303", "303", "303", "303", "303", "303"], None),
+    ("POST", "/login/code",                  ["303",  "303", "303", "303", "303", "303", "303", "303"], None),
     ("GET",  "/orgs",                        ["login","200", "200", "200", "200", "200", "200", "200"], None),
     ("POST", "/orgs",                        ["login","303", "303", "303", "303", "303", "303", "303"], None),
     ("POST", "/orgs/switch",                 ["login","303", "303", "303", "303", "303", "303", "404"],
@@ -59,6 +68,8 @@ const TABLE: &[Row] = &[
     // Settings: everyone reads how findings are graded; owners and ISMS leads change it.
     ("GET",  "/settings",                    ["login","200", "200", "200", "200", "200", "200", "orgs"], None),
     ("POST", "/settings/grading",            ["login","303", "303", "403", "403", "403", "303", "orgs"], None),
+    // Sign-in rules: owners only.
+    ("POST", "/settings/sign-in",            ["login","303", "403", "403", "403", "403", "303", "orgs"], None),
     // The logo: removed (or found missing), then set, by owners and ISMS leads; everyone sees it.
     ("POST", "/settings/logo/remove",        ["login","303", "303", "403", "403", "403", "303", "orgs"], None),
     ("POST", "/settings/logo",               ["login","303", "303", "403", "403", "403", "303", "orgs"], None),
@@ -807,6 +818,7 @@ fn form_for(path: &str, t: &Tenant, p: P) -> Vec<(String, String)> {
         "/members/invite" => vec![("email", format!("invitee-{p:?}@example.com").to_lowercase()), ("role", "contributor".into())],
         "/members/{id}/role" => vec![("role", "contributor".into())],
         "/settings/grading" => vec![("widespread_percent", "40".into()), ("ack_grace_days", "30".into()), ("minutes_grace_days", "30".into()), ("onboarding_grace_days", "3".into()), ("repeated_from", "3".into())],
+        "/settings/sign-in" => vec![("step_up_minutes", "10".into())],
         "/members/{id}/window" => vec![("access_from", "2026-01-01".into()), ("access_until", "2099-12-31".into())],
         "/requirements/{id}" => vec![("applicable", "yes".into()), ("status", "in_progress".into()), ("notes", format!("by {p:?}"))],
         "/people" => vec![("name", format!("New {p:?}")), ("email", format!("new-{p:?}@example.com").to_lowercase()), ("kind", "employee".into())],

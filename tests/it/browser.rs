@@ -1423,3 +1423,56 @@ async fn walk_one(c: &Client, base: &str, rule: &str) -> Result<(), String> {
     }
     Ok(())
 }
+
+#[sqlx::test]
+async fn an_authenticator_app_is_set_up_and_signs_in_in_a_real_browser(db: PgPool) {
+    let (_driver, driver_port) = start_driver().await;
+    let (addr, inbox) = start_server(db).await;
+    let base = format!("http://{addr}");
+    let c = browser(driver_port).await;
+    let result = totp_journey(&c, &base, &inbox).await;
+    finish(c, "failure-totp", result).await;
+}
+
+/// The phone of the journey: the code the app would show `ahead` seconds from now.
+fn phone(secret: &mandate::auth::totp::Secret, ahead: i64) -> String {
+    secret.code_at(Utc::now().timestamp() + ahead)
+}
+
+async fn totp_journey(c: &Client, base: &str, inbox: &Inbox) -> Result<(), String> {
+    let stamp = Utc::now().timestamp_millis();
+    let email = format!("tara-{stamp}@tailspin.example");
+    sign_up(c, base, inbox, "Tailspin", "Tara Founder", &email).await;
+
+    // 1. From the account page to the set-up: a QR code, and the key to type.
+    c.goto(&format!("{base}/account")).await.map_err(|e| e.to_string())?;
+    click(c, "a[href='/account/two-factor']").await;
+    click(c, "form[action='/account/two-factor/app'] button").await;
+    find(c, ".qr svg").await;
+    let secret = mandate::auth::totp::Secret::from_base32(&text(c, "#totp-secret").await).ok_or("no key to type")?;
+    shot(c, "60-totp-setup").await;
+    fill(c, "#f-code", &phone(&secret, 0)).await;
+    click(c, "form[action='/account/two-factor/app/confirm'] button").await;
+    let codes = c.find_all(Locator::Css("#recovery-codes code")).await.map_err(|e| e.to_string())?;
+    assert_eq!(codes.len(), 10, "ten recovery codes, shown once");
+    shot(c, "61-recovery-codes").await;
+    click(c, "main a.button").await;
+    assert!(text(c, "main").await.contains("10 of 10 left"));
+
+    // 2. Signing in now takes the password, then the app's code.
+    click(c, "header form[action='/logout'] button").await;
+    arrive(c, "/login").await;
+    fill(c, "#f-email", &email).await;
+    fill(c, "#f-password", PASSWORD).await;
+    click(c, "main form button[type=submit]").await;
+    arrive(c, "/login/code").await;
+    shot(c, "62-second-step").await;
+    fill(c, "#f-code", "000000").await;
+    click(c, "form[action='/login/code'] button").await;
+    assert!(text(c, ".error-summary").await.contains("not right"));
+    // The code of the next step (the set-up used this one; a code counts once).
+    fill(c, "#f-code", &phone(&secret, 30)).await;
+    click(c, "form[action='/login/code'] button").await;
+    arrive(c, "/dashboard").await;
+    Ok(())
+}

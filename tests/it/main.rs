@@ -32,6 +32,7 @@ mod roster;
 mod s3;
 mod scale_out;
 mod training;
+mod two_factor;
 mod xss;
 mod security;
 mod signed;

@@ -32,7 +32,7 @@ pub fn routes(r: Routes) -> Routes {
         .post("/meetings/cadence", Can(ManageLeadership), set_cadence)
         .get("/meetings/{id}", Can(ViewLeadership), meeting_page)
         .post("/meetings/{id}", Can(ManageLeadership), update)
-        .post("/meetings/{id}/sign-off", Can(ViewLeadership), sign_off)
+        .post_step_up("/meetings/{id}/sign-off", Can(ViewLeadership), sign_off)
         .post("/meetings/{id}/paper", Can(ViewLeadership), record_paper)
         .post("/meetings/{id}/addenda", Can(ViewLeadership), add_addendum)
         .post("/meetings/{id}/actions", Can(ManageLeadership), add_action)

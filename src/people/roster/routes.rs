@@ -23,10 +23,10 @@ pub fn routes(r: Routes) -> Routes {
     use crate::auth::policy::{Access::Can, Action::*};
     r.get("/people/roster", Can(ViewPeople), page)
         .get("/people/roster.csv", Can(ViewPeople), export)
-        .post("/people/roster", Can(ProposeRosterChange), propose)
-        .post("/people/roster/{id}/confirm", Can(ViewPeople), confirm)
-        .post("/people/roster/{id}/refuse", Can(ViewPeople), refuse)
-        .post("/people/roster/{id}/withdraw", Can(ProposeRosterChange), withdraw)
+        .post_step_up("/people/roster", Can(ProposeRosterChange), propose)
+        .post_step_up("/people/roster/{id}/confirm", Can(ViewPeople), confirm)
+        .post_step_up("/people/roster/{id}/refuse", Can(ViewPeople), refuse)
+        .post_step_up("/people/roster/{id}/withdraw", Can(ProposeRosterChange), withdraw)
 }
 
 /// A pending change and what the viewer may do with it.
