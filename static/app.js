@@ -4,7 +4,8 @@
 // 3. print buttons (marked data-print, hidden until this script shows them);
 // 4. a folded edit form opens when the address asks for it (#edit), and a
 //    meeting's second step opens once the day it was held is entered;
-// 5. person fields (data-people) search the directory as one types.
+// 5. person fields (data-people) search the directory as one types;
+// 6. passkeys (forms marked data-passkey).
 document.addEventListener("submit", function (event) {
   var form = event.target;
   if (!form.getAttribute) return;
@@ -99,4 +100,47 @@ document.addEventListener("input", function (event) {
       })
       .catch(function () {});
   }, 150);
+});
+
+// 6. Passkeys: a form marked data-passkey="create" or "get" first asks the
+//    server for the ceremony's options (data-options, posted with the form's
+//    fields), lets the browser talk to the authenticator, then sends the form
+//    with the ceremony's id and the authenticator's answer filled in.
+document.addEventListener("submit", function (event) {
+  var form = event.target;
+  var mode = form.getAttribute && form.getAttribute("data-passkey");
+  if (!mode || event.defaultPrevented) return;
+  event.preventDefault();
+  var error = form.querySelector("[data-passkey-error]");
+  var say = function (message) {
+    if (error) { error.hidden = false; error.textContent = message; }
+  };
+  if (!window.PublicKeyCredential || !PublicKeyCredential.parseRequestOptionsFromJSON) {
+    say("This browser cannot use passkeys. Use another sign-in method, or a current browser.");
+    return;
+  }
+  var token = form.querySelector("input[name=csrf_token]");
+  var body = new URLSearchParams(new FormData(form));
+  fetch(form.getAttribute("data-options"), {
+    method: "POST",
+    credentials: "same-origin",
+    headers: { "x-csrf-token": token ? token.value : "", "content-type": "application/x-www-form-urlencoded" },
+    body: body.toString()
+  }).then(function (response) {
+    if (!response.ok) throw new Error("options " + response.status);
+    return response.json();
+  }).then(function (options) {
+    var call = mode === "create"
+      ? navigator.credentials.create({ publicKey: PublicKeyCredential.parseCreationOptionsFromJSON(options.publicKey) })
+      : navigator.credentials.get({ publicKey: PublicKeyCredential.parseRequestOptionsFromJSON(options.publicKey) });
+    return call.then(function (credential) {
+      form.querySelector("input[name=" + (form.getAttribute("data-ceremony-field") || "ceremony") + "]").value = options.ceremony;
+      form.querySelector("input[name=" + (form.getAttribute("data-credential-field") || "credential") + "]").value = JSON.stringify(credential.toJSON());
+      form.submit();
+    });
+  }).catch(function (e) {
+    say(e && e.name === "NotAllowedError"
+      ? "The passkey request was cancelled or timed out. Try again."
+      : "The passkey could not be used. Try again, or use another sign-in method.");
+  });
 });

@@ -20,23 +20,26 @@ pub struct Factors {
     pub totp_since: Option<DateTime<Utc>>,
     /// Recovery codes not yet used.
     pub recovery_left: i64,
+    /// Passkeys registered.
+    pub passkeys: i64,
 }
 
 impl Factors {
     pub fn any(&self) -> bool {
-        self.totp_since.is_some()
+        self.totp_since.is_some() || self.passkeys > 0
     }
 }
 
 pub async fn of_user(db: impl sqlx::PgExecutor<'_>, user_id: UserId) -> anyhow::Result<Factors> {
     let row = sqlx::query!(
         r#"SELECT (SELECT confirmed_at FROM totp_factors WHERE user_id = $1 AND confirmed_at IS NOT NULL) AS "totp_since",
-                  (SELECT count(*) FROM recovery_codes WHERE user_id = $1 AND used_at IS NULL) AS "recovery_left!""#,
+                  (SELECT count(*) FROM recovery_codes WHERE user_id = $1 AND used_at IS NULL) AS "recovery_left!",
+                  (SELECT count(*) FROM passkeys WHERE user_id = $1) AS "passkeys!""#,
         user_id.0
     )
     .fetch_one(db)
     .await?;
-    Ok(Factors { totp_since: row.totp_since, recovery_left: row.recovery_left })
+    Ok(Factors { totp_since: row.totp_since, recovery_left: row.recovery_left, passkeys: row.passkeys })
 }
 
 fn secret_of(bytes: Vec<u8>) -> anyhow::Result<Secret> {

@@ -1,6 +1,9 @@
 //! Signing up, signing in and out, and the account page.
+pub mod assertion;
 pub mod csrf;
 pub mod factors;
+pub mod passkey_routes;
+pub mod passkeys;
 pub mod password;
 pub mod policy;
 pub mod second_step;
@@ -31,7 +34,7 @@ pub use throttle::{codes_locked_message, locked_message};
 
 pub fn routes(r: Routes) -> Routes {
     use crate::auth::policy::Access;
-    let r = two_factor::routes(second_step::routes(r));
+    let r = passkey_routes::routes(two_factor::routes(second_step::routes(r)));
     signup::routes(r)
         .get("/login", Access::Public, login_page)
         .post("/login", Access::Public, login)
@@ -128,7 +131,7 @@ async fn login(State(state): State<AppState>, visitor: Visitor, Form(form): Form
         return Ok(see_other_with("/login/code", vec![cookie]));
     }
     let mut tx = state.db.begin().await?;
-    let res = finish_sign_in(&mut tx, &state, &visitor, user_id, &email, &next, "with a password").await?;
+    let res = finish_sign_in(&mut tx, &state, &visitor, user_id, &email, &next, "with a password alone").await?;
     tx.commit().await?;
     Ok(res)
 }

@@ -4,6 +4,7 @@
 //! short-lived cookie names the pending sign-in, and the table holds only
 //! its SHA-256.
 use crate::auth::factors::{self, Attempt, CodeCheck, CodeKind};
+use crate::auth::passkeys::{self, Purpose, Refused};
 use crate::auth::policy::Access;
 use crate::auth::session::{self, Flash, Visitor};
 use crate::auth::{codes_locked_message, finish_sign_in, see_other_with};
@@ -71,6 +72,11 @@ async fn pending(state: &AppState, headers: &HeaderMap) -> AppResult<Option<Pend
     Ok(row.map(|r| Pending { id_hash, user_id: r.user_id, email: r.email, next: r.next }))
 }
 
+/// The account whose sign-in is waiting for its second step, if any.
+pub async fn pending_user(state: &AppState, headers: &HeaderMap) -> AppResult<Option<UserId>> {
+    Ok(pending(state, headers).await?.map(|p| p.user_id))
+}
+
 fn start_again(state: &AppState) -> Response {
     let flash = Flash::info("Signing in took too long, or was finished in another tab. Sign in again.");
     see_other_with("/login", vec![session::flash_cookie(state, &flash), session::set_cookie(state, PENDING_COOKIE, "", Some(0))])
@@ -83,16 +89,21 @@ struct Page {
     /// Which form the error belongs to.
     recovery: bool,
     error: Option<String>,
+    has_app: bool,
+    has_passkey: bool,
 }
 
 async fn page(State(state): State<AppState>, visitor: Visitor, headers: HeaderMap) -> AppResult<Response> {
     if visitor.session.is_some() {
         return Ok(see_other_with("/dashboard", vec![]));
     }
-    if pending(&state, &headers).await?.is_none() {
-        return Ok(start_again(&state));
-    }
-    Ok(Page { layout: Layout::basic(&visitor, "Two-step sign-in"), recovery: false, error: None }.into_response())
+    let Some(p) = pending(&state, &headers).await? else { return Ok(start_again(&state)) };
+    Ok(page_for(&state, &visitor, &p, false, None).await?.into_response())
+}
+
+async fn page_for(state: &AppState, visitor: &Visitor, p: &Pending, recovery: bool, error: Option<String>) -> AppResult<Page> {
+    let f = factors::of_user(&state.db, p.user_id).await?;
+    Ok(Page { layout: Layout::basic(visitor, "Two-step sign-in"), recovery, error, has_app: f.totp_since.is_some(), has_passkey: f.passkeys > 0 })
 }
 
 #[derive(Deserialize, Default)]
@@ -101,10 +112,25 @@ pub struct CodeForm {
     code: Option<String>,
     #[serde(default)]
     recovery_code: Option<String>,
+    #[serde(default)]
+    ceremony: Option<String>,
+    #[serde(default)]
+    credential: Option<String>,
 }
 
 async fn submit(State(state): State<AppState>, visitor: Visitor, headers: HeaderMap, Form(form): Form<CodeForm>) -> AppResult<Response> {
     let Some(p) = pending(&state, &headers).await? else { return Ok(start_again(&state)) };
+    if let (Some(ceremony), Some(credential)) = (&form.ceremony, &form.credential) {
+        let mut tx = state.db.begin().await?;
+        let name = match passkeys::finish_for_user(&state, &mut tx, p.user_id, Purpose::SecondStep, ceremony, credential).await? {
+            Ok(name) => name,
+            Err(Refused(why)) => {
+                tx.commit().await?;
+                return Ok((StatusCode::UNAUTHORIZED, page_for(&state, &visitor, &p, false, Some(why)).await?).into_response());
+            }
+        };
+        return finish(&state, &visitor, tx, &p, &format!("with a password and the passkey {name:?}")).await;
+    }
     let (kind, typed) = match (form.recovery_code, form.code) {
         (Some(r), _) => (CodeKind::Recovery, r),
         (None, c) => (CodeKind::App, c.unwrap_or_default()),
@@ -119,22 +145,27 @@ async fn submit(State(state): State<AppState>, visitor: Visitor, headers: Header
         CodeCheck::Wrong => Some((StatusCode::UNAUTHORIZED, "That code is not right, or was used already. Type the six digits your app shows now.".to_string())),
     };
     if let Some((status, message)) = refusal {
-        let page = Page { layout: Layout::basic(&visitor, "Two-step sign-in"), recovery, error: Some(message) };
-        return Ok((status, page).into_response());
+        return Ok((status, page_for(&state, &visitor, &p, recovery, Some(message)).await?).into_response());
     }
-    let mut tx = state.db.begin().await?;
-    let gone = sqlx::query!("DELETE FROM sign_in_challenges WHERE id_hash = $1", &p.id_hash).execute(&mut *tx).await?;
-    if gone.rows_affected() == 0 {
-        return Ok(start_again(&state));
-    }
-    let how = if recovery { "with a recovery code" } else { "with an authenticator app code" };
-    let mut res = finish_sign_in(&mut tx, &state, &visitor, p.user_id, &p.email, &p.next, how).await?;
-    tx.commit().await?;
-    res.headers_mut().append(header::SET_COOKIE, session::set_cookie(&state, PENDING_COOKIE, "", Some(0)));
+    let tx = state.db.begin().await?;
+    let how = if recovery { "with a password and a recovery code" } else { "with a password and an authenticator app code" };
+    let mut res = finish(&state, &visitor, tx, &p, how).await?;
     if recovery {
         let left = factors::of_user(&state.db, p.user_id).await?.recovery_left;
         let flash = Flash::info(format!("You signed in with a recovery code; {left} left. If your phone is lost, make new codes and set the app up again on the account page."));
         res.headers_mut().append(header::SET_COOKIE, session::flash_cookie(&state, &flash));
     }
+    Ok(res)
+}
+
+/// Ends the pending sign-in and starts the session, in `tx`.
+async fn finish(state: &AppState, visitor: &Visitor, mut tx: sqlx::Transaction<'_, sqlx::Postgres>, p: &Pending, how: &str) -> AppResult<Response> {
+    let gone = sqlx::query!("DELETE FROM sign_in_challenges WHERE id_hash = $1", &p.id_hash).execute(&mut *tx).await?;
+    if gone.rows_affected() == 0 {
+        return Ok(start_again(state));
+    }
+    let mut res = finish_sign_in(&mut tx, state, visitor, p.user_id, &p.email, &p.next, how).await?;
+    tx.commit().await?;
+    res.headers_mut().append(header::SET_COOKIE, session::set_cookie(state, PENDING_COOKIE, "", Some(0)));
     Ok(res)
 }

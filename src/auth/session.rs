@@ -51,8 +51,10 @@ pub struct Session {
     /// When this session last proved who it is: signing in, a second
     /// factor, or the password typed again (what step-up measures).
     pub proved_at: chrono::DateTime<chrono::Utc>,
-    /// The account has a second factor (an authenticator app).
+    /// The account has a second factor (an authenticator app or a passkey).
     pub has_second_factor: bool,
+    pub has_app: bool,
+    pub has_passkey: bool,
 }
 
 #[derive(Clone, Debug)]
@@ -159,7 +161,8 @@ async fn lookup(state: &AppState, token: &str) -> anyhow::Result<Option<Session>
     let today = state.clock.now().date_naive();
     let row = sqlx::query!(
         r#"SELECT s.user_id AS "user_id: UserId", u.email, u.name, s.csrf_token, s.created_at, s.last_seen_at, s.proved_at,
-                EXISTS (SELECT 1 FROM totp_factors t WHERE t.user_id = s.user_id AND t.confirmed_at IS NOT NULL) AS "has_second_factor!",
+                EXISTS (SELECT 1 FROM totp_factors t WHERE t.user_id = s.user_id AND t.confirmed_at IS NOT NULL) AS "has_app!",
+                EXISTS (SELECT 1 FROM passkeys p WHERE p.user_id = s.user_id) AS "has_passkey!",
                 o.id AS "org_id?: OrgId", o.name AS "org_name?", m.id AS "membership_id?: MembershipId", m.role AS "role?: Role",
                 o.require_second_factor AS "require_second_factor?", o.step_up_minutes AS "step_up_minutes?"
            FROM sessions s
@@ -202,7 +205,9 @@ async fn lookup(state: &AppState, token: &str) -> anyhow::Result<Option<Session>
         current,
         today,
         proved_at: row.proved_at,
-        has_second_factor: row.has_second_factor,
+        has_second_factor: row.has_app || row.has_passkey,
+        has_app: row.has_app,
+        has_passkey: row.has_passkey,
     }))
 }
 

@@ -11,6 +11,7 @@
 //! layer checks it, and the handler runs as if nothing had been asked.
 //! Those routes take URL-encoded forms (no uploads).
 use crate::auth::factors::{self, Attempt, CodeCheck, CodeKind};
+use crate::auth::passkeys;
 use crate::auth::session::{self, Session, Visitor};
 use crate::auth::throttle::{self, PasswordCheck, codes_locked_message, locked_message};
 use crate::error::{AppError, AppResult};
@@ -30,6 +31,9 @@ use chrono::{DateTime, Duration, Utc};
 pub const CODE_FIELD: &str = "_step_up_code";
 /// The field that carries the password, for accounts without a second factor.
 pub const PASSWORD_FIELD: &str = "_step_up_password";
+/// The fields that carry a passkey's answer and the ceremony it answers.
+pub const PASSKEY_FIELD: &str = "_step_up_passkey";
+pub const CEREMONY_FIELD: &str = "_step_up_ceremony";
 /// Minutes a proof lasts for a session without an organisation selected.
 const DEFAULT_MINUTES: i64 = 10;
 const FORM_LIMIT: usize = 1024 * 1024;
@@ -49,8 +53,18 @@ struct Page {
     action: String,
     /// The form's fields as sent (the form token among them).
     fields: Vec<(String, String)>,
+    has_app: bool,
+    has_passkey: bool,
     has_second_factor: bool,
     error: Option<String>,
+}
+
+/// What was typed (or given by a passkey) to prove who this is.
+struct Proof {
+    code: Option<String>,
+    password: Option<String>,
+    ceremony: Option<String>,
+    passkey: Option<String>,
 }
 
 /// The middleware; runs after the route's access check.
@@ -72,9 +86,9 @@ async fn check(req: Request, next: Next) -> AppResult<Response> {
         let at = fields.iter().position(|(k, _)| k == name)?;
         Some(fields.remove(at).1)
     };
-    let (code, password) = (take(CODE_FIELD), take(PASSWORD_FIELD));
+    let proof = Proof { code: take(CODE_FIELD), password: take(PASSWORD_FIELD), ceremony: take(CEREMONY_FIELD), passkey: take(PASSKEY_FIELD) };
     let action = parts.uri.path_and_query().map_or_else(|| parts.uri.path().to_string(), |p| p.as_str().to_string());
-    match decide(&state, &visitor, &session, &fields, &action, code, password).await? {
+    match decide(&state, &visitor, &session, &fields, &action, proof).await? {
         None => {
             let body = url::form_urlencoded::Serializer::new(String::new()).extend_pairs(fields.iter()).finish();
             Ok(next.run(Request::from_parts(parts, Body::from(body))).await)
@@ -84,6 +98,8 @@ async fn check(req: Request, next: Next) -> AppResult<Response> {
                 layout: Layout::build(&state.db, &visitor, "Confirm it is you").await?,
                 action,
                 fields,
+                has_app: session.has_app,
+                has_passkey: session.has_passkey,
                 has_second_factor: session.has_second_factor,
                 error,
             };
@@ -100,8 +116,7 @@ async fn decide(
     session: &Session,
     fields: &[(String, String)],
     action: &str,
-    code: Option<String>,
-    password: Option<String>,
+    proof: Proof,
 ) -> AppResult<Option<(StatusCode, Option<String>)>> {
     let now = state.clock.now();
     if is_recent(session, now) {
@@ -112,20 +127,27 @@ async fn decide(
     if !session.has_second_factor && fields.iter().any(|(k, v)| k == "password" && !v.is_empty()) {
         return Ok(None);
     }
-    let verdict = match (session.has_second_factor, code, password) {
-        (true, Some(code), _) => {
+    let verdict = match (proof.ceremony, proof.passkey, proof.code, proof.password) {
+        (Some(ceremony), Some(credential), _, _) if session.has_passkey => {
+            let mut conn = state.db.acquire().await?;
+            match passkeys::finish_for_user(state, &mut conn, session.user_id, passkeys::Purpose::StepUp, &ceremony, &credential).await? {
+                Ok(name) => Ok(format!("the passkey {name:?}")),
+                Err(passkeys::Refused(why)) => Err((StatusCode::UNPROCESSABLE_ENTITY, why)),
+            }
+        }
+        (_, _, Some(code), _) if session.has_app => {
             let attempt = Attempt { user_id: session.user_id, email: &session.email, client_addr: &visitor.client_addr, context: "confirming before a sensitive change" };
             match factors::check_code(&state.db, &state.config.throttle, now, &attempt, CodeKind::App, &code).await? {
-                CodeCheck::Right => Ok("an authenticator app code"),
+                CodeCheck::Right => Ok("an authenticator app code".to_string()),
                 CodeCheck::Wrong => Err((StatusCode::UNPROCESSABLE_ENTITY, "That code is not right, or was used already. Type the six digits your app shows now.".to_string())),
                 CodeCheck::Locked(until) => Err((StatusCode::TOO_MANY_REQUESTS, codes_locked_message(until, now))),
             }
         }
-        (false, _, Some(typed)) => {
+        (_, _, _, Some(typed)) if !session.has_second_factor => {
             let stored = sqlx::query_scalar!("SELECT password_hash FROM users WHERE id = $1", session.user_id.0).fetch_one(&state.db).await?;
             let cfg = &state.config.throttle;
             match throttle::check_password(&state.db, cfg, now, &session.email, &visitor.client_addr, typed, Some(stored), "confirming before a sensitive change").await? {
-                PasswordCheck::Right => Ok("the password"),
+                PasswordCheck::Right => Ok("the password".to_string()),
                 PasswordCheck::Wrong => Err((StatusCode::UNPROCESSABLE_ENTITY, "That is not your password.".to_string())),
                 PasswordCheck::Locked(until) => Err((StatusCode::TOO_MANY_REQUESTS, locked_message(until, now))),
             }
@@ -169,6 +191,8 @@ mod tests {
             today: now.date_naive(),
             proved_at: now - Duration::minutes(proved_minutes_ago),
             has_second_factor: true,
+            has_app: true,
+            has_passkey: false,
         }
     }
 

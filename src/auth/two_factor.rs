@@ -3,6 +3,7 @@
 //! app off. Every change writes the audit log and the security log.
 use crate::audit::{self, Actor};
 use crate::auth::factors::{self, Attempt, CodeCheck};
+use crate::auth::passkeys;
 use crate::auth::policy::{self, Access, Role};
 use crate::auth::session::{self, Flash, SignedIn};
 use crate::auth::{codes_locked_message, see_other_with};
@@ -40,6 +41,7 @@ struct Page {
     setup: Option<Setup>,
     /// Organisations whose rules require this account to keep a second factor.
     required_by: Vec<String>,
+    passkeys: Vec<passkeys::Row>,
     errors: FieldErrors,
 }
 
@@ -58,7 +60,7 @@ struct CodesPage {
 
 /// The organisations whose rules require a second factor of this account
 /// (in a role `policy::needs_second_factor` names).
-async fn required_by(state: &AppState, who: &SignedIn) -> AppResult<Vec<String>> {
+pub(crate) async fn required_by(state: &AppState, who: &SignedIn) -> AppResult<Vec<String>> {
     let rows = sqlx::query!(
         r#"SELECT o.name, m.role AS "role: Role" FROM memberships m JOIN organisations o ON o.id = m.org_id
             WHERE m.user_id = $1 AND m.disabled_at IS NULL AND o.require_second_factor ORDER BY o.name"#,
@@ -83,6 +85,7 @@ async fn view(state: &AppState, who: &SignedIn, errors: FieldErrors) -> AppResul
         factors,
         setup,
         required_by: required_by(state, who).await?,
+        passkeys: passkeys::list(&state.db, s.user_id).await?,
         errors,
     })
 }
@@ -173,7 +176,7 @@ async fn renew_codes(State(state): State<AppState>, who: SignedIn) -> AppResult<
 async fn remove_app(State(state): State<AppState>, who: SignedIn) -> AppResult<Response> {
     let s = &who.session;
     let orgs = required_by(&state, &who).await?;
-    if !orgs.is_empty() {
+    if !orgs.is_empty() && factors::of_user(&state.db, s.user_id).await?.passkeys == 0 {
         let flash = Flash::error(format!(
             "{} requires a second factor of you, so the authenticator app stays on. To move to another phone, make new recovery codes, then set the app up there.",
             orgs.join(", ")
@@ -187,7 +190,7 @@ async fn remove_app(State(state): State<AppState>, who: SignedIn) -> AppResult<R
         security_log::record(&mut *tx, now, event(&who, Kind::FactorRemoved, "The authenticator app, with its recovery codes.")).await?;
     }
     tx.commit().await?;
-    let flash = Flash::success("Your authenticator app was turned off. Signing in now asks for your password only.");
+    let flash = Flash::success("Your authenticator app was turned off, with its recovery codes.");
     Ok(see_other_with("/account/two-factor", vec![session::flash_cookie(&state, &flash)]))
 }
 

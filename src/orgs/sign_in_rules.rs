@@ -30,7 +30,8 @@ pub async fn load(db: &PgPool, org_id: OrgId) -> AppResult<Standing> {
     let rules = sqlx::query_as!(Rules, "SELECT require_second_factor, step_up_minutes FROM organisations WHERE id = $1", org_id.0).fetch_one(db).await?;
     let members = sqlx::query!(
         r#"SELECT u.name, m.role AS "role: Role",
-                  EXISTS (SELECT 1 FROM totp_factors t WHERE t.user_id = u.id AND t.confirmed_at IS NOT NULL) AS "has_factor!"
+                  (EXISTS (SELECT 1 FROM totp_factors t WHERE t.user_id = u.id AND t.confirmed_at IS NOT NULL)
+                   OR EXISTS (SELECT 1 FROM passkeys p WHERE p.user_id = u.id)) AS "has_factor!"
              FROM memberships m JOIN users u ON u.id = m.user_id
             WHERE m.org_id = $1 AND m.disabled_at IS NULL ORDER BY u.name"#,
         org_id.0

@@ -57,6 +57,15 @@ const TABLE: &[Row] = &[
     ("POST", "/account/two-factor/app/confirm",["login","422","422", "422", "422", "422", "422", "422"], None),
     ("POST", "/account/two-factor/app/remove",["login","303", "303", "303", "303", "303", "303", "303"], None),
     ("POST", "/account/two-factor/recovery-codes",["login","303","303","303", "303", "303", "303", "303"], None),
+    // Passkeys: each account its own (another account's passkey is not found, like a missing one).
+    ("POST", "/account/passkeys/options",    ["login","200", "200", "200", "200", "200", "200", "200"], None),
+    ("POST", "/account/passkeys",            ["login","303", "303", "303", "303", "303", "303", "303"], None),
+    ("POST", "/account/passkeys/{id}/remove",["login","404", "404", "404", "404", "404", "404", "404"],
+                                        Some(["login","404", "404", "404", "404", "404", "404", "404"])),
+    ("POST", "/account/step-up/passkey-options",["login","404","404","404", "404", "404", "404", "404"], None),
+    ("POST", "/login/passkey/options",       ["200",  "200", "200", "200", "200", "200", "200", "200"], None),
+    ("POST", "/login/passkey",               ["303",  "303", "303", "303", "303", "303", "303", "303"], None),
+    ("POST", "/login/code/passkey-options",  ["404",  "404", "404", "404", "404", "404", "404", "404"], None),
     // The second step of signing in: without a pending sign-in, back to the start (or on, when signed in).
     ("GET",  "/login/code",                  ["303",  "303", "303", "303", "303", "303", "303", "303"], None),
     ("POST", "/login/code",                  ["303",  "303", "303", "303", "303", "303", "303", "303"], None),

@@ -79,7 +79,7 @@ async fn an_authenticator_app_guards_sign_in_and_codes_work_once(db: PgPool) {
     assert!(d.signed_in());
     assert_eq!(d.get("/dashboard").await.status, 200);
     let signed_in = events(&app, ceo).await.into_iter().filter(|(k, _)| k == "signed_in").map(|(_, d)| d).collect::<Vec<_>>();
-    assert_eq!(signed_in, ["Signed in with an authenticator app code."]);
+    assert_eq!(signed_in, ["Signed in with a password and an authenticator app code."]);
 
     // The same code cannot open a second sign-in.
     let mut e = app.client();
@@ -228,6 +228,7 @@ async fn sensitive_changes_ask_for_a_fresh_proof_and_keep_the_form(db: PgPool) {
 #[sqlx::test]
 async fn every_sensitive_route_asks_for_a_fresh_proof(db: PgPool) {
     let expected = [
+        "/account/passkeys/{id}/remove",
         "/account/two-factor/app/remove",
         "/account/two-factor/recovery-codes",
         "/appointments/{id}/accept",
