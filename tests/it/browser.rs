@@ -70,11 +70,26 @@ async fn start_server(db: PgPool) -> (SocketAddr, Inbox) {
 /// The real server on a free port, its mail going to a real SMTP sink; with
 /// `demo`, the demo organisation is loaded first and its logins returned.
 async fn start_server_with(db: PgPool, demo: bool) -> (SocketAddr, Vec<mandate::demo::DemoLogin>, Inbox) {
+    start_server_named(db, demo, None).await
+}
+
+/// The real server, known to the browser as `http://localhost:PORT`: a
+/// passkey's relying party is a host name, never an IP address.
+async fn start_server_on_localhost(db: PgPool) -> (String, Inbox) {
+    let (addr, _, inbox) = start_server_named(db, false, Some("localhost")).await;
+    (format!("http://localhost:{}", addr.port()), inbox)
+}
+
+async fn start_server_named(db: PgPool, demo: bool, host: Option<&str>) -> (SocketAddr, Vec<mandate::demo::DemoLogin>, Inbox) {
     mandate::db::migrate(&db, chrono::Utc::now()).await.unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let (smtp_port, inbox) = crate::support::smtp_server().await;
-    let mut config = Config::new(format!("http://{addr}").parse().unwrap(), std::env::temp_dir());
+    let base = match host {
+        Some(h) => format!("http://{h}:{}", addr.port()),
+        None => format!("http://{addr}"),
+    };
+    let mut config = Config::new(base.parse().unwrap(), std::env::temp_dir());
     config.smtp = Some(mandate::config::SmtpConfig { url: format!("smtp://127.0.0.1:{smtp_port}"), from: "grc@mandate.example".into() });
     let mailer = Some(Arc::new(mandate::mail::Mailer::new(config.smtp.as_ref().unwrap()).unwrap()));
     let store = Arc::new(mandate::evidence::store::EvidenceStore::local(&std::env::temp_dir().join(format!("mandate-browser-evidence-{}", uuid::Uuid::new_v4()))).unwrap());
@@ -181,6 +196,26 @@ impl fantoccini::wd::WebDriverCompatibleCommand for Cdp {
 
     fn method_and_body(&self, _: &url::Url) -> (axum::http::Method, Option<String>) {
         (axum::http::Method::POST, Some(serde_json::json!({ "cmd": self.cmd, "params": self.params }).to_string()))
+    }
+}
+
+/// Gives the browser a virtual authenticator (the WebDriver WebAuthn
+/// extension): a platform authenticator that keeps discoverable passkeys,
+/// verifies its user and consents, as a phone or laptop would.
+#[derive(Debug)]
+struct VirtualAuthenticator;
+
+impl fantoccini::wd::WebDriverCompatibleCommand for VirtualAuthenticator {
+    fn endpoint(&self, base: &url::Url, session: Option<&str>) -> Result<url::Url, url::ParseError> {
+        base.join(&format!("session/{}/webauthn/authenticator", session.unwrap_or_default()))
+    }
+
+    fn method_and_body(&self, _: &url::Url) -> (axum::http::Method, Option<String>) {
+        let body = serde_json::json!({
+            "protocol": "ctap2", "transport": "internal", "hasResidentKey": true,
+            "hasUserVerification": true, "isUserConsenting": true, "isUserVerified": true
+        });
+        (axum::http::Method::POST, Some(body.to_string()))
     }
 }
 
@@ -1474,5 +1509,37 @@ async fn totp_journey(c: &Client, base: &str, inbox: &Inbox) -> Result<(), Strin
     fill(c, "#f-code", &phone(&secret, 30)).await;
     click(c, "form[action='/login/code'] button").await;
     arrive(c, "/dashboard").await;
+    Ok(())
+}
+
+#[sqlx::test]
+async fn a_passkey_is_added_signs_in_and_signs_a_policy_in_a_real_browser(db: PgPool) {
+    let (_driver, driver_port) = start_driver().await;
+    let (base, inbox) = start_server_on_localhost(db.clone()).await;
+    let c = browser(driver_port).await;
+    c.issue_cmd(VirtualAuthenticator).await.expect("a virtual authenticator");
+    let result = passkey_journey(&c, &base, &inbox, &db).await;
+    finish(c, "failure-passkey", result).await;
+}
+
+async fn passkey_journey(c: &Client, base: &str, inbox: &Inbox, _db: &PgPool) -> Result<(), String> {
+    let stamp = Utc::now().timestamp_millis();
+    let email = format!("pat-{stamp}@northwind.example");
+    sign_up(c, base, inbox, "Northwind", "Pat Passkey", &email).await;
+
+    // 1. A passkey named and added from the two-step sign-in page.
+    c.goto(&format!("{base}/account/two-factor")).await.map_err(|e| e.to_string())?;
+    fill(c, "#f-passkey-name", "Work laptop").await;
+    click(c, "#add-passkey").await;
+    until_text(c, ".flash", "The passkey \"Work laptop\" was added. You can sign in with it, and signatures you make are bound to it.").await;
+    assert!(text(c, "section[aria-labelledby=pk-h] table").await.contains("Work laptop"));
+    shot(c, "70-passkey-added").await;
+
+    // 2. Signed out, back in with the passkey alone.
+    click(c, "header form[action='/logout'] button").await;
+    arrive(c, "/login").await;
+    click(c, "#passkey-sign-in").await;
+    arrive(c, "/dashboard").await;
+    shot(c, "71-signed-in-with-passkey").await;
     Ok(())
 }
