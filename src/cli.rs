@@ -130,7 +130,7 @@ enum Command {
         #[arg(long)]
         out: std::path::PathBuf,
     },
-    /// Check an evidence bundle offline: its ZIP structure, every file against its manifest and SHA256SUMS, and its audit-log chain (needs no database)
+    /// Check an evidence bundle offline: its ZIP structure, every file against its manifest and SHA256SUMS, its audit-log chain, and every passkey-bound signature (signatures/passkey-signatures.json) against its public key and the statement it signed (needs no database; docs/SIGNATURES.md shows the same check with standard tools)
     VerifyBundle {
         /// The bundle's ZIP file
         file: std::path::PathBuf,
@@ -323,6 +323,9 @@ async fn verify_bundle(file: &std::path::Path, expect_manifest: Option<&str>) ->
     );
     println!("  manifest SHA-256 {} (compare with the value Mandate shows for this bundle)", r.manifest_sha256);
     println!("  audit-log chain head {}", r.head_hash);
+    if r.signatures_checked > 0 {
+        println!("  {} passkey-bound signatures checked against their public keys and signed statements", r.signatures_checked);
+    }
     if !r.sums_checked && r.sums.is_empty() {
         println!("  (no SHA256SUMS to check: the bundle was made before bundles carried one)");
     }
@@ -333,6 +336,7 @@ async fn verify_bundle(file: &std::path::Path, expect_manifest: Option<&str>) ->
         ("EXTRA (not in the manifest)", &r.extra),
         ("SHA256SUMS", &r.sums),
         ("AUDIT LOG", &r.audit_log),
+        ("PASSKEY SIGNATURE", &r.signatures),
     ] {
         for name in list {
             println!("  {what}: {name}");
@@ -343,8 +347,9 @@ async fn verify_bundle(file: &std::path::Path, expect_manifest: Option<&str>) ->
     }
     if r.ok() && manifest_ok {
         println!(
-            "The bundle verifies: every local header agrees with the central directory and no byte lies outside the entries, every file matches its SHA-256, size and CRC-32, none is missing or added,{} and the audit-log rows chain.{}",
+            "The bundle verifies: every local header agrees with the central directory and no byte lies outside the entries, every file matches its SHA-256, size and CRC-32, none is missing or added,{} and the audit-log rows chain{}.{}",
             if r.sums_checked { " SHA256SUMS lists every file with its true SHA-256," } else { "" },
+            if r.signatures_checked > 0 { "; every passkey-bound signature matches its key and the statement it signed" } else { "" },
             if expect_manifest.is_some() { " The manifest is the one Mandate recorded." } else { " Pass --expect-manifest with the value Mandate shows to check the manifest too." }
         );
         Ok(ExitCode::SUCCESS)

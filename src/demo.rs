@@ -651,6 +651,7 @@ mod records {
             top_management: top,
             client_addr: "203.0.113.20".into(),
             user_agent: "demo".into(),
+            passkey: None,
         };
         let policy = |title: &str, kind: PolicyKind, public: bool| PolicyFields {
             title: title.into(),

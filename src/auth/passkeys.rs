@@ -325,13 +325,44 @@ pub async fn finish_signature(state: &AppState, conn: &mut PgConnection, user_id
     let Some((_, Some(statement))) = take(&mut *conn, ceremony, Some(user_id), Purpose::Signature, now).await? else {
         return Ok(Err(Refused(STARTED_AGAIN.into())));
     };
+    let bound = match bound_signature(state, &mut *conn, user_id, statement, credential).await? {
+        Ok(b) => b,
+        Err(refused) => return Ok(Err(refused)),
+    };
+    sqlx::query!("UPDATE passkeys SET last_used_at = $2 WHERE user_id = $1 AND credential_id = $3", user_id.0, now, &URL_SAFE_NO_PAD.decode(&bound.assertion.credential_id).unwrap_or_default())
+        .execute(&mut *conn)
+        .await?;
+    Ok(Ok(bound))
+}
+
+/// A passkey signature in a form is a fresh proof of identity too: checked
+/// here without using the ceremony up (the route then finishes it).
+pub async fn signature_proves(state: &AppState, user_id: UserId, ceremony: &str, credential: &str) -> AppResult<bool> {
+    let Ok(id) = Uuid::parse_str(ceremony.trim()) else { return Ok(false) };
+    let statement = sqlx::query_scalar!(
+        "SELECT statement FROM webauthn_ceremonies WHERE id = $1 AND purpose = 'signature' AND user_id = $2 AND created_at > $3",
+        id,
+        user_id.0,
+        state.clock.now() - Duration::seconds(CEREMONY_SECS)
+    )
+    .fetch_optional(&state.db)
+    .await?
+    .flatten();
+    let Some(statement) = statement else { return Ok(false) };
+    let mut conn = state.db.acquire().await?;
+    Ok(bound_signature(state, &mut conn, user_id, statement, credential).await?.is_ok())
+}
+
+/// The browser's answer to a signature ceremony, checked against the
+/// account's passkey it names.
+async fn bound_signature(state: &AppState, conn: &mut PgConnection, user_id: UserId, statement: String, credential: &str) -> AppResult<Result<BoundSignature, Refused>> {
     let Ok(credential) = serde_json::from_str::<PublicKeyCredential>(credential) else {
         return Ok(Err(Refused("Your browser gave no passkey signature. Try again.".into())));
     };
-    let row = sqlx::query!("SELECT id, public_jwk FROM passkeys WHERE credential_id = $1 AND user_id = $2", credential.get_credential_id(), user_id.0)
+    let jwk = sqlx::query_scalar!("SELECT public_jwk FROM passkeys WHERE credential_id = $1 AND user_id = $2", credential.get_credential_id(), user_id.0)
         .fetch_optional(&mut *conn)
         .await?;
-    let Some(row) = row else { return Ok(Err(Refused("That passkey is not one of yours.".into()))) };
+    let Some(jwk) = jwk else { return Ok(Err(Refused("That passkey is not one of yours.".into()))) };
     let (rp_id, origin) = relying_party(state);
     let r = &credential.response;
     let bound = BoundSignature {
@@ -342,7 +373,7 @@ pub async fn finish_signature(state: &AppState, conn: &mut PgConnection, user_id
             client_data_json: URL_SAFE_NO_PAD.encode(&r.client_data_json),
             signature: URL_SAFE_NO_PAD.encode(&r.signature),
         },
-        public_key: from_json(row.public_jwk)?,
+        public_key: from_json(jwk)?,
         rp_id,
         origin,
     };
@@ -350,6 +381,5 @@ pub async fn finish_signature(state: &AppState, conn: &mut PgConnection, user_id
         tracing::info!(%why, "passkey signature refused");
         return Ok(Err(Refused("The passkey's signature could not be checked, so nothing was signed. Try again.".into())));
     }
-    sqlx::query!("UPDATE passkeys SET last_used_at = $2 WHERE id = $1", row.id, now).execute(&mut *conn).await?;
     Ok(Ok(bound))
 }

@@ -127,6 +127,13 @@ async fn decide(
     if !session.has_second_factor && fields.iter().any(|(k, v)| k == "password" && !v.is_empty()) {
         return Ok(None);
     }
+    // A passkey's signature carried by the form (signing a policy) is a fresh proof itself.
+    let field = |name: &str| fields.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str()).filter(|v| !v.is_empty());
+    if let (true, Some(ceremony), Some(credential)) = (session.has_passkey, field("passkey_ceremony"), field("passkey_credential"))
+        && passkeys::signature_proves(state, session.user_id, ceremony, credential).await?
+    {
+        return proved(state, visitor, session, action, "the passkey signature it carries").await;
+    }
     let verdict = match (proof.ceremony, proof.passkey, proof.code, proof.password) {
         (Some(ceremony), Some(credential), _, _) if session.has_passkey => {
             let mut conn = state.db.acquire().await?;
@@ -155,10 +162,15 @@ async fn decide(
         // Nothing typed yet: ask. 401: the request needs more authentication.
         _ => return Ok(Some((StatusCode::UNAUTHORIZED, None))),
     };
-    let how = match verdict {
-        Ok(how) => how,
-        Err((status, message)) => return Ok(Some((status, Some(message)))),
-    };
+    match verdict {
+        Ok(how) => proved(state, visitor, session, action, &how).await,
+        Err((status, message)) => Ok(Some((status, Some(message)))),
+    }
+}
+
+/// Records the fresh proof (`how`) and lets the form through.
+async fn proved(state: &AppState, visitor: &Visitor, session: &Session, action: &str, how: &str) -> AppResult<Option<(StatusCode, Option<String>)>> {
+    let now = state.clock.now();
     let mut tx = state.db.begin().await?;
     session::mark_proved(&mut tx, session, now).await?;
     let detail = format!("With {how}, before {}.", action.split('?').next().unwrap_or(action));

@@ -401,6 +401,7 @@ fn record_files() -> Vec<(&'static str, &'static str, &'static [&'static str], S
 }
 
 const DERIVED_CSV: &str = "records/derived-evidence.csv";
+use super::manifest::{PASSKEY_SIGNATURES, PASSKEY_SIGNATURES_KIND};
 
 fn derived_csv(derived: &crate::gaps::derived::ByCode, day: NaiveDate) -> String {
     let mut out = crate::web::csv::row(&["requirement", "kind", "record", "dated", "valid_until", "counts_on_the_day", "where_in_mandate"]);
@@ -456,8 +457,8 @@ where
     .fetch_one(&mut *tx)
     .await?;
     let records = record_files();
-    // One step per file, and one each for README.txt, the gap list, the derived evidence, the audit log, the index, the manifest and SHA256SUMS.
-    progress.total.store(revisions as u64 + policy_texts as u64 + records.len() as u64 + 7, Ordering::Relaxed);
+    // One step per file, and one each for README.txt, the gap list, the derived evidence, the passkey signatures, the audit log, the index, the manifest and SHA256SUMS.
+    progress.total.store(revisions as u64 + policy_texts as u64 + records.len() as u64 + 8, Ordering::Relaxed);
 
     let manifest_path = std::env::temp_dir().join(format!("mandate-manifest-{}.jsonl", Uuid::new_v4().simple()));
     let file = tokio::fs::File::create(&manifest_path).await.context("creating a temporary file for the manifest")?;
@@ -601,6 +602,21 @@ async fn write_all<W: AsyncWrite + Unpin + Send>(
     let derived = crate::gaps::derived::by_code(&evaluation.snapshot);
     w.add_text(DERIVED_CSV, "record_csv", derived_csv(&derived, params.as_of)).await?;
     progress.step(format!("Wrote {DERIVED_CSV}")).await?;
+    // Signatures bound to a leader's passkey: each checkable offline (`mandate verify-bundle`, docs/SIGNATURES.md).
+    let bound = sqlx::query!(
+        r#"SELECT v.id, v.approved_at AS "signed_at!", v.passkey_signature AS "signature!" FROM policy_versions v
+            WHERE v.org_id = $1 AND v.passkey_signature IS NOT NULL AND v.approved_at < $2 ORDER BY v.approved_at, v.id"#,
+        org_id.0,
+        cut
+    )
+    .fetch_all(db)
+    .await?;
+    let bound: Vec<serde_json::Value> = bound
+        .into_iter()
+        .map(|r| serde_json::json!({"record": "policy_version", "id": r.id, "signed_at": r.signed_at, "signature": r.signature}))
+        .collect();
+    w.add_text(PASSKEY_SIGNATURES, PASSKEY_SIGNATURES_KIND, serde_json::to_string_pretty(&bound)? + "\n").await?;
+    progress.step(format!("Wrote {PASSKEY_SIGNATURES}")).await?;
 
     // 5. The audit-log segment: the period's rows (or all up to the day), each
     //    with the fields its hash covers.
@@ -710,6 +726,8 @@ left out, and anything edited since is shown as it stood that day:
   policies/       the policy texts written in Mandate
   records/        spreadsheets (CSV): people, policies and who acknowledged
                   them, training, roles, meetings, decisions, the gap list...
+  signatures/     passkey-signatures.json: signatures a leader's passkey
+                  made over a statement of exactly what they approved
   audit/          the audit log: one row per line, each row carrying the
                   hash of the row before it, so a row that was changed,
                   slipped in or taken out shows
@@ -732,7 +750,9 @@ HOW TO CHECK IT
 
    It checks every file against manifest.json and SHA256SUMS, that the ZIP
    holds nothing more than it lists (so no unzip tool can show other files),
-   and that the audit-log rows chain.
+   that the audit-log rows chain, and that every passkey signature matches
+   its public key and the statement it signed (Mandate's docs/SIGNATURES.md
+   shows that check with standard tools too).
 
 3. Whoever changed a file could also have rewritten the lists, so compare
    the SHA-256 of manifest.json (sha256sum manifest.json) with the one

@@ -37,6 +37,10 @@ pub const MANIFEST: &str = "manifest.json";
 pub const SUMS: &str = "SHA256SUMS";
 /// What the bundle is and how to check it, in plain words.
 pub const README: &str = "README.txt";
+/// Signatures bound to a leader's passkey (JSON): each entry names its
+/// record and carries `auth::assertion::BoundSignature`.
+pub const PASSKEY_SIGNATURES: &str = "signatures/passkey-signatures.json";
+pub const PASSKEY_SIGNATURES_KIND: &str = "passkey_signatures";
 /// A SHA256SUMS of more than this is not a bundle's (some 800,000 files).
 const MAX_SUMS: usize = 64 << 20;
 
@@ -135,13 +139,16 @@ pub struct Report {
     pub sums: Vec<String>,
     /// Whether the bundle has a `SHA256SUMS` (those of format 1 have none).
     pub sums_checked: bool,
+    /// Passkey-bound signatures checked, and those that do not verify.
+    pub signatures_checked: usize,
+    pub signatures: Vec<String>,
     pub manifest_sha256: String,
     pub head_hash: String,
 }
 
 impl Report {
     pub fn ok(&self) -> bool {
-        self.altered.is_empty() && self.missing.is_empty() && self.extra.is_empty() && self.audit_log.is_empty() && self.structure.is_empty() && self.sums.is_empty()
+        self.altered.is_empty() && self.missing.is_empty() && self.extra.is_empty() && self.audit_log.is_empty() && self.structure.is_empty() && self.sums.is_empty() && self.signatures.is_empty()
     }
 }
 
@@ -194,6 +201,7 @@ pub async fn verify(path: &Path) -> anyhow::Result<Report> {
     // Every entry's actual SHA-256 but SHA256SUMS's, by name, to check SHA256SUMS against.
     let mut actual: BTreeMap<String, String> = BTreeMap::from([(MANIFEST.to_string(), report.manifest_sha256.clone())]);
     let mut sums_text: Option<Vec<u8>> = None;
+    let mut signatures_text: Option<Vec<u8>> = None;
     for (i, name) in &entries {
         if *i == *mi {
             continue;
@@ -209,7 +217,8 @@ pub async fn verify(path: &Path) -> anyhow::Result<Report> {
         let mut hasher = Sha256::new();
         let mut size = 0u64;
         let mut buf = vec![0u8; 64 * 1024];
-        let mut text = is_sums.then(Vec::new);
+        let is_signatures = expected.is_some_and(|e| e.kind == PASSKEY_SIGNATURES_KIND);
+        let mut text = (is_sums || is_signatures).then(Vec::new);
         let mut audit_lines = (expected.is_some() && name == &manifest.audit_log.path)
             .then(|| AuditChainCheck { first_expected: manifest.audit_log.first_seq, ..Default::default() });
         loop {
@@ -247,6 +256,10 @@ pub async fn verify(path: &Path) -> anyhow::Result<Report> {
             report.audit_log = check.finish(&manifest.audit_log);
         }
         match text {
+            Some(t) if is_signatures => {
+                signatures_text = Some(t);
+                actual.entry(name.clone()).or_insert(sha);
+            }
             Some(t) => sums_text = Some(t),
             None => {
                 actual.entry(name.clone()).or_insert(sha);
@@ -254,6 +267,11 @@ pub async fn verify(path: &Path) -> anyhow::Result<Report> {
         }
     }
     report.missing = listed.keys().map(|k| k.to_string()).collect();
+    if let Some(t) = signatures_text {
+        let (checked, problems) = check_signatures(&t);
+        report.signatures_checked = checked;
+        report.signatures = problems;
+    }
     report.sums_checked = sums_text.is_some();
     report.sums = match sums_text {
         Some(t) if t.len() > MAX_SUMS => vec![format!("it is larger than {} MiB, more than any bundle's list: not checked", MAX_SUMS >> 20)],
@@ -400,4 +418,24 @@ mod tests {
         let long = safe_segment(&format!("{}.pdf", "a".repeat(200)), 40);
         assert!(long.len() <= 40 && long.ends_with(".pdf"), "{long}");
     }
+}
+
+/// Checks every passkey-bound signature of `signatures/passkey-signatures.json`
+/// (`auth::assertion::verify`): how many, and what failed, by record.
+fn check_signatures(text: &[u8]) -> (usize, Vec<String>) {
+    #[derive(Deserialize)]
+    struct Entry {
+        record: String,
+        id: String,
+        signature: crate::auth::assertion::BoundSignature,
+    }
+    let entries: Vec<Entry> = match serde_json::from_slice(text) {
+        Ok(e) => e,
+        Err(e) => return (0, vec![format!("{PASSKEY_SIGNATURES} is not a list of signatures: {e}")]),
+    };
+    let problems = entries
+        .iter()
+        .filter_map(|e| crate::auth::assertion::verify(&e.signature).err().map(|why| format!("{} {}: {why}", e.record.replace('_', " "), e.id)))
+        .collect();
+    (entries.len(), problems)
 }

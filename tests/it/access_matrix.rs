@@ -234,6 +234,9 @@ const TABLE: &[Row] = &[
     ("POST", "/policies/versions/{id}",      ["login","303", "303", "403", "403", "403", "303", "orgs"],
                                         Some(["login","404", "404", "403", "403", "403", "404", "orgs"])),
     // Approvals given on paper before Mandate: recorded by a member of top management, signed in as themselves.
+    // A passkey signature's options: for those who sign; asked of a version already signed, a conflict.
+    ("POST", "/policies/versions/{id}/sign/passkey-options", ["login","409", "403", "409", "403", "403", "409", "orgs"],
+                                        Some(["login","404", "403", "404", "403", "403", "404", "orgs"])),
     ("POST", "/policies/versions/{id}/paper", ["login","403", "403", "303", "403", "403", "403", "orgs"],
                                         Some(["login","404", "403", "404", "403", "403", "404", "orgs"])),
     ("POST", "/policies/versions/{id}/sign", ["login","303", "403", "303", "403", "403", "303", "orgs"],

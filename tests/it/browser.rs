@@ -1522,7 +1522,7 @@ async fn a_passkey_is_added_signs_in_and_signs_a_policy_in_a_real_browser(db: Pg
     finish(c, "failure-passkey", result).await;
 }
 
-async fn passkey_journey(c: &Client, base: &str, inbox: &Inbox, _db: &PgPool) -> Result<(), String> {
+async fn passkey_journey(c: &Client, base: &str, inbox: &Inbox, db: &PgPool) -> Result<(), String> {
     let stamp = Utc::now().timestamp_millis();
     let email = format!("pat-{stamp}@northwind.example");
     sign_up(c, base, inbox, "Northwind", "Pat Passkey", &email).await;
@@ -1541,5 +1541,33 @@ async fn passkey_journey(c: &Client, base: &str, inbox: &Inbox, _db: &PgPool) ->
     click(c, "#passkey-sign-in").await;
     arrive(c, "/dashboard").await;
     shot(c, "71-signed-in-with-passkey").await;
+
+    // 3. A policy signed with the passkey: the authenticator signs the statement.
+    c.goto(&format!("{base}/policies")).await.map_err(|e| e.to_string())?;
+    fill(c, "#f-title", "Information security policy").await;
+    choose(c, "#f-kind", "Information security policy").await;
+    click(c, "#new-h ~ form button[type=submit]").await;
+    fill(c, "#f-change_summary", "First version").await;
+    fill(c, "#f-body_markdown", "# Information security policy\n\nNorthwind protects the information entrusted to it.").await;
+    click(c, "#new-version button[type=submit]").await;
+    click(c, "#sign-with-passkey").await;
+    find(c, "#passkey-bound").await;
+    shot(c, "72-signed-with-passkey").await;
+
+    // 4. The bundle, checked offline: the passkey's signature verifies.
+    let out = std::env::temp_dir().join(format!("mandate-passkey-journey-{stamp}.zip"));
+    let url = crate::cli::database_url(db);
+    let run = |args: &[&str]| {
+        let o = std::process::Command::new(env!("CARGO_BIN_EXE_mandate")).args(args).env("DATABASE_URL", &url).env("RUST_LOG", "error").output().unwrap();
+        (o.status.code().unwrap_or(-1), String::from_utf8_lossy(&o.stdout).into_owned() + &String::from_utf8_lossy(&o.stderr))
+    };
+    let (code, text) = run(&["export", "--org", "Northwind", "--out", out.to_str().unwrap()]);
+    if code != 0 {
+        return Err(format!("export failed: {text}"));
+    }
+    let (code, text) = run(&["verify-bundle", out.to_str().unwrap()]);
+    if code != 0 || !text.contains("1 passkey-bound signatures checked") {
+        return Err(format!("verify-bundle: {text}"));
+    }
     Ok(())
 }

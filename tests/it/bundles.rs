@@ -77,7 +77,7 @@ pub(crate) async fn entries(path: &Path) -> BTreeMap<String, Vec<u8>> {
 }
 
 /// Writes a copy of a bundle with entries changed, dropped or added.
-async fn rewrite(path: &Path, change: impl Fn(&str, Vec<u8>) -> Option<Vec<u8>>, add: Option<(&str, &[u8])>) -> PathBuf {
+pub async fn rewrite(path: &Path, change: impl Fn(&str, Vec<u8>) -> Option<Vec<u8>>, add: Option<(&str, &[u8])>) -> PathBuf {
     let out = std::env::temp_dir().join(format!("mandate-tampered-{}.zip", Uuid::new_v4().simple()));
     let file = tokio::fs::File::create(&out).await.unwrap();
     let mut zip = ZipFileWriter::with_tokio(file);

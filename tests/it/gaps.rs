@@ -263,6 +263,7 @@ async fn a_compliant_organisation_has_no_gaps_and_each_rule_fires_when_broken(db
         top_management: true,
         client_addr: "192.0.2.1".into(),
         user_agent: "test".into(),
+        passkey: None,
     };
     let mut tx = app.db().begin().await.unwrap();
     mandate::policies::versions::model::sign(&mut tx, &Actor::system(Some(org), "test"), app.state.clock.now(), org, &v, &signer).await.unwrap();

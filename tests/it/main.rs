@@ -21,6 +21,7 @@ mod mail;
 mod notify;
 mod offers;
 mod orgs;
+mod passkeys;
 mod people;
 mod policies;
 mod process;

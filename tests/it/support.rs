@@ -268,7 +268,7 @@ impl TestApp {
     /// Signs a version as `user` (top management or not).
     pub async fn sign(&self, org: OrgId, version: Uuid, user: Uuid, top_management: bool) {
         let v = policies::version(self.db(), org, mandate::ids::VersionId(version)).await.unwrap();
-        let signer = Signer { user_id: Some(mandate::ids::UserId(user)), name: "Signer".into(), person_id: None, top_management, client_addr: "192.0.2.1".into(), user_agent: "test".into() };
+        let signer = Signer { user_id: Some(mandate::ids::UserId(user)), name: "Signer".into(), person_id: None, top_management, client_addr: "192.0.2.1".into(), user_agent: "test".into(), passkey: None };
         let mut tx = self.db().begin().await.unwrap();
         policies::sign(&mut tx, &self.system(org), self.state.clock.now(), org, &v, &signer).await.unwrap();
         tx.commit().await.unwrap();

@@ -324,6 +324,8 @@ pub struct Version {
     pub approved_from: Option<String>,
     pub approved_agent: Option<String>,
     pub approved_sha256: Option<Vec<u8>>,
+    /// The statement the signer's passkey signed, when the signature is bound to one.
+    pub passkey_statement: Option<String>,
     /// Approved on paper before Mandate: the account that entered it, and when.
     pub recorded_by_account: Option<String>,
     pub recorded_at: Option<DateTime<Utc>>,
@@ -394,6 +396,7 @@ async fn select_versions(db: impl sqlx::PgExecutor<'_>, org_id: OrgId, policy: O
                 u.name AS "created_by_name?", v.created_at, v.approved_by AS "approved_by: UserId", v.approver_person_id AS "approver_person_id: PersonId",
                 v.approver_name, v.approver_title, au.email AS "approver_account?",
                 v.approver_top_management, v.approved_at, v.approved_from, v.approved_agent, v.approved_sha256,
+                v.passkey_signature ->> 'statement' AS "passkey_statement?",
                 ru.email AS "recorded_by_account?", v.recorded_at,
                 v.signer_requested AS "signer_requested: PersonId", sp.name AS "signer_requested_name?"
            FROM policy_versions v
@@ -598,6 +601,8 @@ pub struct Signer {
     pub top_management: bool,
     pub client_addr: String,
     pub user_agent: String,
+    /// The signature made by the signer's passkey over the statement, if any.
+    pub passkey: Option<crate::auth::assertion::BoundSignature>,
 }
 
 /// The password hash a signature is checked against.
@@ -626,7 +631,8 @@ pub async fn sign(
     let done = sqlx::query!(
         "UPDATE policy_versions SET approved_by = $3, approver_person_id = $4, approver_name = $5, approver_top_management = $6,
                 approved_at = $7, approved_from = $8, approved_agent = $9, approved_sha256 = $10,
-                approver_title = (SELECT NULLIF(btrim(t.job_title), '') FROM people t WHERE t.org_id = $1 AND t.id = $4)
+                approver_title = (SELECT NULLIF(btrim(t.job_title), '') FROM people t WHERE t.org_id = $1 AND t.id = $4),
+                passkey_signature = $11
           WHERE org_id = $1 AND id = $2 AND approved_at IS NULL",
         org_id.0,
         v.id.0,
@@ -638,6 +644,7 @@ pub async fn sign(
         client_addr,
         agent,
         sha,
+        signer.passkey.as_ref().map(serde_json::to_value).transpose().map_err(|e| AppError::Internal(e.into()))?,
     )
     .execute(&mut *conn)
     .await?;
@@ -655,7 +662,8 @@ pub async fn sign(
         "policy_version",
         v.id,
         json!({"policy": v.policy_title, "version": v.number(), "sha256": hex::encode(&sha), "signer": signer.name,
-               "top_management": signer.top_management, "address": client_addr, "user_agent": agent, "evidence_pinned": pinned}),
+               "top_management": signer.top_management, "address": client_addr, "user_agent": agent, "evidence_pinned": pinned,
+               "passkey_bound": signer.passkey.is_some()}),
     )
     .await?;
     // Whoever signs it has read it: their acknowledgement is recorded with the signature.

@@ -43,6 +43,7 @@ pub fn routes(r: Routes) -> Routes {
         .get("/policies/versions/{id}", Can(ViewPolicies), version_page)
         .post("/policies/versions/{id}", Can(ManagePolicies), update_version)
         .post_step_up("/policies/versions/{id}/sign", Can(SignPolicies), sign_version)
+        .post("/policies/versions/{id}/sign/passkey-options", Can(SignPolicies), sign_options)
         .post_step_up("/policies/versions/{id}/paper", Can(SignPolicies), record_paper)
         .post("/policies/versions/{id}/addenda", Can(ViewPolicies), add_addendum)
         .get("/p/{slug}", Access::Public, public_page)
@@ -549,6 +550,8 @@ struct VersionPage {
     history: Vec<HistoryEntry>,
     can_manage: bool,
     can_sign: bool,
+    /// The signer holds a passkey, so signs with it.
+    sign_with_passkey: bool,
     /// The signer would not count as top management.
     signer_warning: Option<String>,
     my_acknowledgement: Option<(chrono::DateTime<chrono::Utc>, acks::Method)>,
@@ -657,6 +660,7 @@ async fn version_view_with(
         can_acknowledge: v.is_signed() && me_person.is_some() && my_acknowledgement.is_none() && policy::may_act_as_person(me.role, true),
         document_sha: v.document_sha256().map(hex::encode).unwrap_or_default(),
         newer,
+        sign_with_passkey: can_sign && crate::auth::factors::of_user(&state.db, me.user_id).await?.passkeys > 0,
         can_sign,
         signer_warning,
         my_acknowledgement,
@@ -724,6 +728,43 @@ struct SignForm {
     /// The SHA-256 of the document as the signer saw it.
     #[serde(default)]
     document_sha: String,
+    /// A passkey's signature of the statement (`auth::passkeys`).
+    #[serde(default)]
+    passkey_ceremony: String,
+    #[serde(default)]
+    passkey_credential: String,
+}
+
+/// The statement a leader's passkey signs for this version, now.
+fn statement(me: &Member, v: &Version, signer_name: &str, at: chrono::DateTime<chrono::Utc>) -> String {
+    let what = format!("{}, version {}", v.policy_title, v.number());
+    let sha = v.document_sha_hex();
+    crate::auth::assertion::Statement {
+        org_name: &me.org_name,
+        org_id: me.org_id.0,
+        kind: "policy version",
+        record_id: v.id.0,
+        what: &what,
+        document_sha256: Some(&sha),
+        signer_name,
+        signer_email: &me.email,
+        at,
+    }
+    .text()
+}
+
+/// Starts a passkey signature of this version (static/app.js asks for it
+/// when the signer holds a passkey): the options carry the SHA-256 of the
+/// statement as the challenge.
+async fn sign_options(State(state): State<AppState>, me: Member, Id(id): Id<VersionId>) -> AppResult<axum::Json<serde_json::Value>> {
+    let v = model::version(&state.db, me.org_id, id).await?;
+    if v.is_signed() {
+        return Err(AppError::Conflict(format!("Version {} is already signed.", v.number())));
+    }
+    let person = people::person_of_user(&state.db, me.org_id, me.user_id).await?;
+    let name = person.as_ref().map_or(me.name.as_str(), |p| p.name.as_str());
+    let text = statement(&me, &v, name, state.clock.now());
+    crate::auth::passkeys::start_signature(&state, me.user_id, &text).await?.map(axum::Json).ok_or(AppError::NotFound)
 }
 
 /// Records that a draft was approved on paper before Mandate, on a past day,
@@ -787,12 +828,29 @@ async fn sign_version(State(state): State<AppState>, me: Member, Id(id): Id<Vers
         return Err(AppError::Conflict(format!("Version {} is already signed.", v.number())));
     }
     let now = state.clock.now();
-    // Signing re-checks the password; it is throttled like signing in.
-    let stored = model::signer_password_hash(&state.db, me.user_id).await?;
-    let refusal = match throttle::check_password(&state.db, &state.config.throttle, now, &me.email, &me.visitor.client_addr, form.password, Some(stored), "signing a policy").await? {
-        throttle::PasswordCheck::Right => None,
-        throttle::PasswordCheck::Locked(until) => Some((StatusCode::TOO_MANY_REQUESTS, crate::auth::locked_message(until, now))),
-        throttle::PasswordCheck::Wrong => Some((StatusCode::UNPROCESSABLE_ENTITY, "That is not your password. Your signature was not recorded.".to_string())),
+    // A signer with a passkey signs with it (the statement, bound to the
+    // authenticator); without one, signing re-checks the password,
+    // throttled like signing in.
+    let holds_passkey = crate::auth::factors::of_user(&state.db, me.user_id).await?.passkeys > 0;
+    let mut bound = None;
+    let refusal = if holds_passkey {
+        let mut conn = state.db.acquire().await?;
+        match crate::auth::passkeys::finish_signature(&state, &mut conn, me.user_id, &form.passkey_ceremony, &form.passkey_credential).await? {
+            Ok(b) if b.statement.contains(&format!("record: policy version {id}\n")) && b.statement.contains(&format!("document sha-256: {}\n", v.document_sha_hex())) => {
+                bound = Some(b);
+                None
+            }
+            Ok(_) => Some((StatusCode::CONFLICT, "The document changed after your passkey signed it, so nothing was signed. Read the version below again, then sign.".to_string())),
+            Err(_) if form.passkey_credential.is_empty() => Some((StatusCode::UNPROCESSABLE_ENTITY, "You hold a passkey, so you sign with it: press Sign and confirm with your passkey (this needs JavaScript).".to_string())),
+            Err(crate::auth::passkeys::Refused(why)) => Some((StatusCode::UNPROCESSABLE_ENTITY, format!("{why} Your signature was not recorded."))),
+        }
+    } else {
+        let stored = model::signer_password_hash(&state.db, me.user_id).await?;
+        match throttle::check_password(&state.db, &state.config.throttle, now, &me.email, &me.visitor.client_addr, form.password, Some(stored), "signing a policy").await? {
+            throttle::PasswordCheck::Right => None,
+            throttle::PasswordCheck::Locked(until) => Some((StatusCode::TOO_MANY_REQUESTS, crate::auth::locked_message(until, now))),
+            throttle::PasswordCheck::Wrong => Some((StatusCode::UNPROCESSABLE_ENTITY, "That is not your password. Your signature was not recorded.".to_string())),
+        }
     };
     if let Some((status, message)) = refusal {
         let page = version_view(&state, &me, v.clone(), VersionForm::from_version(&v), FieldErrors::default(), Some(message)).await?;
@@ -806,6 +864,7 @@ async fn sign_version(State(state): State<AppState>, me: Member, Id(id): Id<Vers
         top_management: person.as_ref().is_some_and(|p| p.top_management),
         client_addr: me.visitor.client_addr.clone(),
         user_agent: user_agent(&headers),
+        passkey: bound,
     };
     // Sign exactly what the signer read: the draft may have changed since the page was opened.
     let mut tx = state.db.begin().await?;
@@ -820,6 +879,9 @@ async fn sign_version(State(state): State<AppState>, me: Member, Id(id): Id<Vers
     let sha = model::sign(&mut tx, &me.actor(), now, me.org_id, &v, &signer).await?;
     tx.commit().await?;
     let mut msg = format!("You signed version {} of {}. SHA-256 of the signed document: {}.", v.number(), v.policy_title, hex::encode(sha));
+    if signer.passkey.is_some() {
+        msg.push_str(" Your passkey signed it too: anyone can check that signature in the evidence bundle.");
+    }
     if !signer.top_management {
         msg.push_str(" You are not recorded as top management, so this approval shows as a gap.");
     }
