@@ -24,6 +24,32 @@ pub enum Jwk {
     RSA { n: String, e: String },
 }
 
+impl Jwk {
+    /// A P-256 key as PEM (SubjectPublicKeyInfo), what `openssl dgst -verify`
+    /// reads; `None` for RSA keys (docs/SIGNATURES.md checks those with Python).
+    pub fn pem(&self) -> Option<String> {
+        let Jwk::EC { crv, x, y } = self else { return None };
+        if crv != "P-256" {
+            return None;
+        }
+        // The DER of SEQUENCE { AlgorithmIdentifier(id-ecPublicKey, prime256v1), BIT STRING } up to the point.
+        const PREFIX: [u8; 26] = [
+            0x30, 0x59, 0x30, 0x13, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01, 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07, 0x03, 0x42, 0x00,
+        ];
+        let (x, y) = (URL_SAFE_NO_PAD.decode(x).ok()?, URL_SAFE_NO_PAD.decode(y).ok()?);
+        if x.len() != 32 || y.len() != 32 {
+            return None;
+        }
+        let mut der = PREFIX.to_vec();
+        der.push(0x04);
+        der.extend(x);
+        der.extend(y);
+        let b64 = base64::engine::general_purpose::STANDARD.encode(der);
+        let lines: Vec<&str> = b64.as_bytes().chunks(64).map(|c| std::str::from_utf8(c).unwrap_or_default()).collect();
+        Some(format!("-----BEGIN PUBLIC KEY-----\n{}\n-----END PUBLIC KEY-----\n", lines.join("\n")))
+    }
+}
+
 /// The authenticator's answer, each part base64url as the browser gave it.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
 pub struct Assertion {
@@ -195,6 +221,19 @@ mod tests {
         flipped.assertion.signature = URL_SAFE_NO_PAD.encode(sig);
         assert!(verify(&flipped).is_err());
         assert!(verify(&signed("s", 0x01)).unwrap_err().contains("verified"), "presence without verification is not enough");
+    }
+
+    #[test]
+    fn a_p256_key_is_written_as_pem_that_ring_reads_back() {
+        let b = signed("s", 0x05);
+        let pem = b.public_key.pem().unwrap();
+        assert!(pem.starts_with("-----BEGIN PUBLIC KEY-----\n") && pem.ends_with("-----END PUBLIC KEY-----\n"), "{pem}");
+        let body: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
+        let der = base64::engine::general_purpose::STANDARD.decode(body).unwrap();
+        assert_eq!(der.len(), 91, "SubjectPublicKeyInfo of a P-256 point");
+        let Jwk::EC { x, .. } = &b.public_key else { unreachable!() };
+        assert_eq!(&der[27..59], &URL_SAFE_NO_PAD.decode(x).unwrap()[..]);
+        assert_eq!(Jwk::RSA { n: "AQAB".into(), e: "AQAB".into() }.pem(), None);
     }
 
     #[test]

@@ -383,3 +383,113 @@ async fn bound_signature(state: &AppState, conn: &mut PgConnection, user_id: Use
     }
     Ok(Ok(bound))
 }
+
+// ---------- binding an act to a passkey ----------
+
+/// The fields a signing form carries when the signer holds a passkey
+/// (static/app.js fills them in).
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+pub struct SignatureFields {
+    #[serde(default)]
+    pub passkey_ceremony: String,
+    #[serde(default)]
+    pub passkey_credential: String,
+}
+
+/// What a signing act gets from the signer's passkey.
+#[derive(Debug)]
+pub enum Binding {
+    /// The signer holds no passkey: the act is made as before.
+    NotHeld,
+    Bound(Box<BoundSignature>),
+    /// The signer holds a passkey and it did not sign what it should have: nothing is signed.
+    Refused(String),
+}
+
+/// Whether the signer holds a passkey (their acts are then bound to it).
+pub async fn holds(db: impl sqlx::PgExecutor<'_>, user_id: UserId) -> AppResult<bool> {
+    Ok(sqlx::query_scalar!(r#"SELECT EXISTS (SELECT 1 FROM passkeys WHERE user_id = $1) AS "held!""#, user_id.0).fetch_one(db).await?)
+}
+
+/// Checks the passkey signature a signing form carries: it must be one of
+/// the signer's passkeys over a statement of this act (`lines` it must
+/// hold, such as its record line and the document's SHA-256).
+pub async fn bind(state: &AppState, user_id: UserId, fields: &SignatureFields, lines: &[String]) -> AppResult<Binding> {
+    if !holds(&state.db, user_id).await? {
+        return Ok(Binding::NotHeld);
+    }
+    if fields.passkey_credential.is_empty() {
+        return Ok(Binding::Refused("You hold a passkey, so you sign with it: press the button again and confirm with your passkey (this needs JavaScript).".into()));
+    }
+    let mut conn = state.db.acquire().await?;
+    Ok(match finish_signature(state, &mut conn, user_id, &fields.passkey_ceremony, &fields.passkey_credential).await? {
+        Ok(b) if lines.iter().all(|l| b.statement.lines().any(|s| s == l)) => Binding::Bound(Box::new(b)),
+        Ok(_) => Binding::Refused("What you are signing changed after your passkey signed it, so nothing was signed. Read the page again, then sign.".into()),
+        Err(Refused(why)) => Binding::Refused(format!("{why} Nothing was signed.")),
+    })
+}
+
+/// The record kinds a passkey signature binds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Act {
+    PolicyVersion,
+    Meeting,
+    Appointment,
+    RiskAcceptance,
+}
+
+impl Act {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Act::PolicyVersion => "policy_version",
+            Act::Meeting => "meeting",
+            Act::Appointment => "appointment",
+            Act::RiskAcceptance => "risk_acceptance",
+        }
+    }
+
+    /// The words the statement names the record with.
+    pub fn words(self) -> &'static str {
+        match self {
+            Act::PolicyVersion => "policy version",
+            Act::Meeting => "meeting minutes",
+            Act::Appointment => "appointment",
+            Act::RiskAcceptance => "risk acceptance",
+        }
+    }
+
+    /// The statement's record line for `id` (what `bind` insists on).
+    pub fn record_line(self, id: Uuid) -> String {
+        format!("record: {} {id}", self.words())
+    }
+}
+
+/// Keeps a bound signature with its act, in the act's transaction.
+pub async fn keep_signature(conn: &mut PgConnection, org_id: crate::ids::OrgId, act: Act, record_id: Uuid, user_id: UserId, b: &BoundSignature, now: DateTime<Utc>) -> AppResult<()> {
+    sqlx::query!(
+        "INSERT INTO passkey_signatures (id, org_id, record_kind, record_id, user_id, signature, signed_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        Uuid::new_v4(),
+        org_id.0,
+        act.as_str(),
+        record_id,
+        user_id.0,
+        to_json(b)?,
+        now
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// The statement of the latest passkey signature of a record, if any.
+pub async fn statement_of(db: impl sqlx::PgExecutor<'_>, org_id: crate::ids::OrgId, act: Act, record_id: Uuid) -> AppResult<Option<String>> {
+    Ok(sqlx::query_scalar!(
+        "SELECT signature ->> 'statement' FROM passkey_signatures WHERE org_id = $1 AND record_kind = $2 AND record_id = $3 ORDER BY signed_at DESC, id LIMIT 1",
+        org_id.0,
+        act.as_str(),
+        record_id
+    )
+    .fetch_optional(db)
+    .await?
+    .flatten())
+}

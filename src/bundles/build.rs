@@ -604,8 +604,7 @@ async fn write_all<W: AsyncWrite + Unpin + Send>(
     progress.step(format!("Wrote {DERIVED_CSV}")).await?;
     // Signatures bound to a leader's passkey: each checkable offline (`mandate verify-bundle`, docs/SIGNATURES.md).
     let bound = sqlx::query!(
-        r#"SELECT v.id, v.approved_at AS "signed_at!", v.passkey_signature AS "signature!" FROM policy_versions v
-            WHERE v.org_id = $1 AND v.passkey_signature IS NOT NULL AND v.approved_at < $2 ORDER BY v.approved_at, v.id"#,
+        "SELECT record_kind, record_id, signed_at, signature FROM passkey_signatures WHERE org_id = $1 AND signed_at < $2 ORDER BY signed_at, id",
         org_id.0,
         cut
     )
@@ -613,7 +612,10 @@ async fn write_all<W: AsyncWrite + Unpin + Send>(
     .await?;
     let bound: Vec<serde_json::Value> = bound
         .into_iter()
-        .map(|r| serde_json::json!({"record": "policy_version", "id": r.id, "signed_at": r.signed_at, "signature": r.signature}))
+        .map(|r| {
+            let pem = serde_json::from_value::<crate::auth::assertion::BoundSignature>(r.signature.clone()).ok().and_then(|b| b.public_key.pem());
+            serde_json::json!({"record": r.record_kind, "id": r.record_id, "signed_at": r.signed_at, "public_key_pem": pem, "signature": r.signature})
+        })
         .collect();
     w.add_text(PASSKEY_SIGNATURES, PASSKEY_SIGNATURES_KIND, serde_json::to_string_pretty(&bound)? + "\n").await?;
     progress.step(format!("Wrote {PASSKEY_SIGNATURES}")).await?;

@@ -403,23 +403,6 @@ impl AuditChainCheck {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn entry_names_are_tamed() {
-        assert_eq!(safe_segment("../../etc/passwd", 60), "etc-passwd");
-        assert_eq!(safe_segment("Q3 Review — Minutes (final).PDF", 60), "q3-review-minutes-final.pdf");
-        assert_eq!(safe_segment("..hidden", 60), "hidden");
-        assert_eq!(safe_segment("C:\\Users\\x\\report.docx", 60), "c-users-x-report.docx");
-        assert_eq!(safe_segment("", 60), "file");
-        assert_eq!(safe_segment("\u{202e}fdp.exe", 60), "fdp.exe");
-        let long = safe_segment(&format!("{}.pdf", "a".repeat(200)), 40);
-        assert!(long.len() <= 40 && long.ends_with(".pdf"), "{long}");
-    }
-}
-
 /// Checks every passkey-bound signature of `signatures/passkey-signatures.json`
 /// (`auth::assertion::verify`): how many, and what failed, by record.
 fn check_signatures(text: &[u8]) -> (usize, Vec<String>) {
@@ -438,4 +421,21 @@ fn check_signatures(text: &[u8]) -> (usize, Vec<String>) {
         .filter_map(|e| crate::auth::assertion::verify(&e.signature).err().map(|why| format!("{} {}: {why}", e.record.replace('_', " "), e.id)))
         .collect();
     (entries.len(), problems)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn entry_names_are_tamed() {
+        assert_eq!(safe_segment("../../etc/passwd", 60), "etc-passwd");
+        assert_eq!(safe_segment("Q3 Review — Minutes (final).PDF", 60), "q3-review-minutes-final.pdf");
+        assert_eq!(safe_segment("..hidden", 60), "hidden");
+        assert_eq!(safe_segment("C:\\Users\\x\\report.docx", 60), "c-users-x-report.docx");
+        assert_eq!(safe_segment("", 60), "file");
+        assert_eq!(safe_segment("\u{202e}fdp.exe", 60), "fdp.exe");
+        let long = safe_segment(&format!("{}.pdf", "a".repeat(200)), 40);
+        assert!(long.len() <= 40 && long.ends_with(".pdf"), "{long}");
+    }
 }

@@ -21,6 +21,7 @@ use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use chrono::{Duration, NaiveDate};
 use serde::Deserialize;
+use crate::auth::passkeys::{self, Act, Binding, SignatureFields};
 
 pub fn routes(r: Routes) -> Routes {
     use crate::auth::policy::{Access::Can, Access::Member as AnyMember, Action::*};
@@ -29,6 +30,7 @@ pub fn routes(r: Routes) -> Routes {
         .get("/findings/{id}", Can(ViewGaps), show_page)
         .post("/findings/{id}", AnyMember, update)
         .post_step_up("/findings/{id}/accept", Can(SignPolicies), accept_risk)
+        .post("/findings/{id}/accept/passkey-options", Can(SignPolicies), accept_options)
         .post_step_up("/findings/{id}/end-acceptance", Can(SignPolicies), withdraw_acceptance)
 }
 
@@ -149,6 +151,9 @@ pub struct AcceptForm {
     reason: String,
     #[serde(default)]
     until: String,
+    /// A passkey's signature of the acceptance (`auth::passkeys`).
+    #[serde(flatten)]
+    passkey: SignatureFields,
 }
 
 impl AcceptForm {
@@ -201,6 +206,10 @@ struct ShowPage {
     can_accept: bool,
     /// A signing role outside the roster: why they cannot accept.
     accept_blocked: bool,
+    /// The leader holds a passkey, so accepts with it.
+    accept_with_passkey: bool,
+    /// The statement the leader's passkey signed for the latest acceptance.
+    passkey_statement: Option<String>,
     history: Vec<HistoryEntry>,
 }
 
@@ -241,6 +250,8 @@ async fn show(state: &AppState, me: &Member, finding: Finding, forms: Forms) -> 
         can_edit: policy::may_edit_finding(me.role, finding.owner_id == Some(me.user_id)),
         can_manage: me.can(Action::ManageFindings),
         accept_blocked: me.can(Action::SignPolicies) && !can_accept,
+        accept_with_passkey: can_accept && passkeys::holds(&state.db, me.user_id).await?,
+        passkey_statement: passkeys::statement_of(&state.db, me.org_id, Act::RiskAcceptance, finding.id.0).await?,
         can_accept,
         history: audit::history(&state.db, me.org_id, "finding", finding.id, 50).await?,
         today,
@@ -260,7 +271,7 @@ async fn show_page(State(state): State<AppState>, me: Member, Id(id): Id<Finding
     let forms = Forms {
         form: FindingForm::of(&f),
         errors: FieldErrors::default(),
-        accept_form: AcceptForm { reason: String::new(), until: (today + Duration::days(90)).to_string() },
+        accept_form: AcceptForm { reason: String::new(), until: (today + Duration::days(90)).to_string(), passkey: SignatureFields::default() },
         accept_errors: FieldErrors::default(),
     };
     show(&state, &me, f, forms).await
@@ -301,6 +312,44 @@ async fn update(State(state): State<AppState>, me: Member, Id(id): Id<FindingId>
 }
 
 /// The leader signed in accepts the finding as a risk.
+/// What a leader's passkey signs when accepting `f` as a risk: the
+/// finding, until when, the SHA-256 of the reason, the leader and the time.
+fn acceptance_lines(f: &Finding, a: &Acceptance) -> (String, String) {
+    (format!("{} accepted as a risk until {}", f.title, a.until), hex::encode(<sha2::Sha256 as sha2::Digest>::digest(a.reason.as_bytes())))
+}
+
+fn acceptance_statement(me: &Member, f: &Finding, a: &Acceptance, leader: &str, at: chrono::DateTime<chrono::Utc>) -> String {
+    let (what, sha) = acceptance_lines(f, a);
+    crate::auth::assertion::Statement {
+        org_name: &me.org_name,
+        org_id: me.org_id.0,
+        kind: Act::RiskAcceptance.words(),
+        record_id: f.id.0,
+        what: &what,
+        document_sha256: Some(&sha),
+        signer_name: leader,
+        signer_email: &me.email,
+        at,
+    }
+    .text()
+}
+
+/// Starts a passkey acceptance (static/app.js posts the form's reason and
+/// day here first, when the leader holds a passkey).
+async fn accept_options(State(state): State<AppState>, me: Member, Id(id): Id<FindingId>, Form(form): Form<AcceptForm>) -> AppResult<axum::Json<serde_json::Value>> {
+    let now = state.clock.now();
+    let f = get(&state.db, me.org_id, id).await?;
+    let person = people::person_of_user(&state.db, me.org_id, me.user_id).await?;
+    if !policy::may_accept_risk(me.role, person.as_ref().is_some_and(|p| p.top_management)) {
+        return Err(AppError::Forbidden);
+    }
+    // A form with mistakes is sent on without a signature, to show them.
+    let acceptance = form.parse(now.date_naive()).map_err(|_| AppError::BadRequest("Correct the form first.".into()))?;
+    let name = person.map(|p| p.name).unwrap_or_else(|| me.name.clone());
+    let text = acceptance_statement(&me, &f, &acceptance, &name, now);
+    passkeys::start_signature(&state, me.user_id, &text).await?.map(axum::Json).ok_or(AppError::NotFound)
+}
+
 async fn accept_risk(State(state): State<AppState>, me: Member, Id(id): Id<FindingId>, Form(form): Form<AcceptForm>) -> AppResult<Response> {
     let now = state.clock.now();
     get(&state.db, me.org_id, id).await?;
@@ -319,10 +368,27 @@ async fn accept_risk(State(state): State<AppState>, me: Member, Id(id): Id<Findi
             return show(&state, &me, f, forms).await;
         }
     };
+    let (what, sha) = acceptance_lines(&f, &acceptance);
+    let lines = [Act::RiskAcceptance.record_line(id.0), format!("what: {what}"), format!("document sha-256: {sha}")];
+    let bound = match passkeys::bind(&state, me.user_id, &form.passkey, &lines).await? {
+        Binding::Bound(b) => Some(*b),
+        Binding::NotHeld => None,
+        Binding::Refused(why) => {
+            drop(tx);
+            let mut accept_errors = FieldErrors::default();
+            accept_errors.add("reason", why);
+            let forms = Forms { form: FindingForm::of(&f), errors: FieldErrors::default(), accept_form: form, accept_errors };
+            return show(&state, &me, f, forms).await;
+        }
+    };
     let name = person.map(|p| p.name).unwrap_or_else(|| me.name.clone());
     accept(&mut tx, &me.actor(), now, me.org_id, &f, (me.user_id, &name), &acceptance).await?;
+    if let Some(b) = &bound {
+        passkeys::keep_signature(&mut tx, me.org_id, Act::RiskAcceptance, id.0, me.user_id, b, now).await?;
+    }
     tx.commit().await?;
-    let msg = format!("Accepted as a risk until {}. It is listed apart and returns as an open finding after that day.", acceptance.until);
+    let note = if bound.is_some() { " Your passkey signed the acceptance." } else { "" };
+    let msg = format!("Accepted as a risk until {}. It is listed apart and returns as an open finding after that day.{note}", acceptance.until);
     Ok(redirect_with(&state, &format!("/findings/{id}"), Flash::success(msg)))
 }
 

@@ -24,6 +24,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use chrono::NaiveDate;
 use serde::Deserialize;
+use crate::auth::passkeys::{self, Act, Binding, SignatureFields};
 use std::collections::HashMap;
 
 pub fn routes(r: Routes) -> Routes {
@@ -38,6 +39,7 @@ pub fn routes(r: Routes) -> Routes {
         .post("/roles/{id}/retire", Can(ManageRoles), retire_role)
         .post_step_up("/roles/{id}/appointments", Can(ManageRoles), appoint)
         .post_step_up("/appointments/{id}/confirm", Access::Member, confirm)
+        .post("/appointments/{id}/confirm/passkey-options", Access::Member, confirm_options)
         .post_step_up("/appointments/{id}/accept", Access::Member, accept_signed_in)
         .post("/appointments/{id}/link", Can(ManageRoles), renew_link)
         .post_step_up("/appointments/{id}/end", Can(ManageRoles), end_appointment)
@@ -375,6 +377,8 @@ struct RolePage {
     history: Vec<HistoryEntry>,
     can_manage: bool,
     can_act_as_self: bool,
+    /// The viewer holds a passkey, so confirms appointments with it.
+    holds_passkey: bool,
     role_of_viewer: policy::Role,
     today: NaiveDate,
 }
@@ -437,6 +441,7 @@ async fn role_view(
         appoint_errors,
         can_manage: me.can(Action::ManageRoles),
         can_act_as_self: policy::may_act_as_person(me.role, true),
+        holds_passkey: passkeys::holds(&state.db, me.user_id).await?,
         today,
     };
     Ok((status, page).into_response())
@@ -505,15 +510,57 @@ async fn appointment_and_me(state: &AppState, me: &Member, id: AppointmentId) ->
     Ok((a, person))
 }
 
-async fn confirm(State(state): State<AppState>, me: Member, Id(id): Id<AppointmentId>) -> AppResult<Response> {
-    let (a, person) = appointment_and_me(&state, &me, id).await?;
-    let Some(appointer) = person.filter(|p| Some(p.id) == a.appointed_by && policy::may_act_as_person(me.role, true)) else {
-        return Err(AppError::Forbidden);
+/// The appointer, signed in as themselves, for an appointment they made.
+async fn appointer_of(state: &AppState, me: &Member, id: AppointmentId) -> AppResult<(Appointment, Person)> {
+    let (a, person) = appointment_and_me(state, me, id).await?;
+    let appointer = person.filter(|p| Some(p.id) == a.appointed_by && policy::may_act_as_person(me.role, true)).ok_or(AppError::Forbidden)?;
+    Ok((a, appointer))
+}
+
+/// The statement an appointer's passkey signs for this appointment, now.
+fn appointment_statement(me: &Member, a: &Appointment, appointer: &str, at: chrono::DateTime<chrono::Utc>) -> String {
+    let what = format!("{} appointed as {}", a.person_name, a.role_name);
+    crate::auth::assertion::Statement {
+        org_name: &me.org_name,
+        org_id: me.org_id.0,
+        kind: Act::Appointment.words(),
+        record_id: a.id.0,
+        what: &what,
+        document_sha256: None,
+        signer_name: appointer,
+        signer_email: &me.email,
+        at,
+    }
+    .text()
+}
+
+/// Starts a passkey confirmation (static/app.js asks for it when the appointer holds a passkey).
+async fn confirm_options(State(state): State<AppState>, me: Member, Id(id): Id<AppointmentId>) -> AppResult<axum::Json<serde_json::Value>> {
+    let (a, appointer) = appointer_of(&state, &me, id).await?;
+    if a.confirmed_at.is_some() {
+        return Err(AppError::Conflict("You confirmed this appointment already.".into()));
+    }
+    let text = appointment_statement(&me, &a, &appointer.name, state.clock.now());
+    passkeys::start_signature(&state, me.user_id, &text).await?.map(axum::Json).ok_or(AppError::NotFound)
+}
+
+async fn confirm(State(state): State<AppState>, me: Member, Id(id): Id<AppointmentId>, Form(form): Form<SignatureFields>) -> AppResult<Response> {
+    let (a, appointer) = appointer_of(&state, &me, id).await?;
+    let back = format!("/roles/{}", a.role_id);
+    let bound = match passkeys::bind(&state, me.user_id, &form, &[Act::Appointment.record_line(id.0)]).await? {
+        Binding::Bound(b) => Some(*b),
+        Binding::NotHeld => None,
+        Binding::Refused(why) => return Ok(redirect_with(&state, &back, Flash::error(why))),
     };
+    let now = state.clock.now();
     let mut tx = state.db.begin().await?;
-    model::confirm(&mut tx, &me.actor(), state.clock.now(), me.org_id, &a, appointer.id).await?;
+    model::confirm(&mut tx, &me.actor(), now, me.org_id, &a, appointer.id).await?;
+    if let Some(b) = &bound {
+        passkeys::keep_signature(&mut tx, me.org_id, Act::Appointment, id.0, me.user_id, b, now).await?;
+    }
     tx.commit().await?;
-    Ok(redirect_with(&state, &format!("/roles/{}", a.role_id), Flash::success(format!("You confirmed {}'s appointment as {}.", a.person_name, a.role_name))))
+    let note = if bound.is_some() { " Your passkey signed the confirmation." } else { "" };
+    Ok(redirect_with(&state, &back, Flash::success(format!("You confirmed {}'s appointment as {}.{note}", a.person_name, a.role_name))))
 }
 
 use crate::web::user_agent;

@@ -234,6 +234,14 @@ const TABLE: &[Row] = &[
     ("POST", "/policies/versions/{id}",      ["login","303", "303", "403", "403", "403", "303", "orgs"],
                                         Some(["login","404", "404", "403", "403", "403", "404", "orgs"])),
     // Approvals given on paper before Mandate: recorded by a member of top management, signed in as themselves.
+    // Passkey signatures' options for the other acts: only the chair (the executive chairs; without a passkey, nothing to
+    // ask), the appointer, a leader (a form with mistakes is refused before anything is signed).
+    ("POST", "/meetings/{id}/sign-off/passkey-options", ["login","403", "403", "404", "403", "403", "403", "orgs"],
+                                        Some(["login","404", "404", "404", "404", "404", "404", "orgs"])),
+    ("POST", "/appointments/{id}/confirm/passkey-options", ["login","404", "404", "404", "404", "404", "404", "orgs"],
+                                        Some(["login","404", "404", "404", "404", "404", "404", "orgs"])),
+    ("POST", "/findings/{id}/accept/passkey-options", ["login","403", "403", "400", "403", "403", "403", "orgs"],
+                                        Some(["login","404", "403", "404", "403", "403", "404", "orgs"])),
     // A passkey signature's options: for those who sign; asked of a version already signed, a conflict.
     ("POST", "/policies/versions/{id}/sign/passkey-options", ["login","409", "403", "409", "403", "403", "409", "orgs"],
                                         Some(["login","404", "403", "404", "403", "403", "404", "orgs"])),

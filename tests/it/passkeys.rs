@@ -118,7 +118,7 @@ async fn a_leader_signs_with_a_passkey_and_the_bundle_proves_it(db: PgPool) {
     let statement = page.texts("pre.statement").pop().unwrap();
     assert!(statement.contains(&format!("record: policy version {v1}")) && statement.contains(&format!("document sha-256: {sha}")), "{statement}");
     assert!(statement.contains("signer: Chief Executive <ceo@a.example>"), "{statement}");
-    let stored: serde_json::Value = sqlx::query_scalar("SELECT passkey_signature FROM policy_versions WHERE id = $1").bind(v1).fetch_one(app.db()).await.unwrap();
+    let stored: serde_json::Value = sqlx::query_scalar("SELECT signature FROM passkey_signatures WHERE record_id = $1").bind(v1).fetch_one(app.db()).await.unwrap();
     let bound: mandate::auth::assertion::BoundSignature = serde_json::from_value(stored).unwrap();
     assert_eq!(mandate::auth::assertion::verify(&bound), Ok(()));
 
@@ -180,4 +180,77 @@ async fn another_accounts_passkey_is_not_found_and_signs_nothing(db: PgPool) {
     let res = l.post(&format!("/policies/versions/{v1}/sign"), &[("passkey_ceremony", options["ceremony"].as_str().unwrap()), ("passkey_credential", &answer)]).await;
     assert_eq!(res.status, 422);
     assert!(res.body.contains("not one of yours"), "{}", res.body);
+}
+
+/// Asks for a passkey signature at `options` (posting `fields` as the form
+/// would), lets the soft passkey answer, and sends the act at `act`.
+async fn sign_with(c: &mut crate::support::Client, key: &SoftPasskey, options: &str, act: &str, fields: &[(&str, &str)]) -> crate::support::Resp {
+    let res = c.post(options, fields).await;
+    assert_eq!(res.status, 200, "{options}: {}", res.body);
+    let o: serde_json::Value = serde_json::from_str(&res.body).unwrap();
+    let answer = key.answer(o["publicKey"]["challenge"].as_str().unwrap(), "localhost", "http://localhost:8080");
+    let mut all = fields.to_vec();
+    all.push(("passkey_ceremony", o["ceremony"].as_str().unwrap()));
+    all.push(("passkey_credential", &answer));
+    c.post(act, &all).await
+}
+
+#[sqlx::test]
+async fn minutes_appointments_and_risk_acceptances_are_bound_to_the_leaders_passkey(db: PgPool) {
+    let app = TestApp::new(db).await;
+    let ceo_user = app.user("ceo@a.example", "Cleo Chief").await;
+    let org = app.org("Acme Ltd", ceo_user).await;
+    let ceo = app.person(org, "Cleo Chief", "ceo@a.example", true).await;
+    app.link(org, ceo, ceo_user).await;
+    let sam = app.person(org, "Sam Staff", "sam@a.example", false).await;
+    let key = SoftPasskey::register(&app, ceo_user, "Phone").await;
+    let mut c = app.signed_in(ceo_user, Some(org)).await;
+
+    // Minutes signed off by the chair: without the passkey's answer nothing happens.
+    let meeting = app.meeting(org, "Management review", ceo, "2026-10-20", "All inputs were discussed.").await;
+    let page = c.get(&format!("/meetings/{meeting}")).await;
+    assert!(page.has("#sign-off-with-passkey"), "{}", page.body);
+    let plain = c.post(&format!("/meetings/{meeting}/sign-off"), &[]).await;
+    assert_eq!(plain.status, 303);
+    assert!(c.get(&format!("/meetings/{meeting}")).await.body.contains("you sign with it"));
+    let res = sign_with(&mut c, &key, &format!("/meetings/{meeting}/sign-off/passkey-options"), &format!("/meetings/{meeting}/sign-off"), &[]).await;
+    assert_eq!(res.status, 303, "{}", res.body);
+    let page = c.get(&format!("/meetings/{meeting}")).await;
+    assert!(page.has("#passkey-bound"), "{}", page.body);
+    let sha = hex::encode(Sha256::digest(b"All inputs were discussed."));
+    assert!(page.texts("pre.statement").pop().unwrap().contains(&format!("document sha-256: {sha}")));
+
+    // An appointment the CEO made, confirmed with the passkey.
+    let role = app.role(org, "ISMS manager", true, true).await;
+    let (appointment, _) = app.appoint(org, role, sam, ceo).await;
+    let res = sign_with(&mut c, &key, &format!("/appointments/{appointment}/confirm/passkey-options"), &format!("/appointments/{appointment}/confirm"), &[]).await;
+    assert_eq!(res.status, 303, "{}", res.body);
+    assert!(c.get(&format!("/roles/{role}")).await.body.contains("<span class=\"tag ok\">passkey</span>"));
+
+    // A risk accepted: the passkey signs the day and the reason; a different day is refused.
+    mandate::findings::sync_org(&app.state, org).await.unwrap();
+    let f = mandate::findings::model::list(app.db(), org).await.unwrap().into_iter().next().expect("a finding");
+    let until = (app.state.clock.now().date_naive() + chrono::Duration::days(30)).to_string();
+    let other_day = (app.state.clock.now().date_naive() + chrono::Duration::days(31)).to_string();
+    let fields = [("reason", "Covered by the parent company meanwhile."), ("until", until.as_str())];
+    let res = c.post(&format!("/findings/{}/accept/passkey-options", f.id), &fields).await;
+    let o: serde_json::Value = serde_json::from_str(&res.body).unwrap();
+    let answer = key.answer(o["publicKey"]["challenge"].as_str().unwrap(), "localhost", "http://localhost:8080");
+    let swapped = [("reason", "Covered by the parent company meanwhile."), ("until", other_day.as_str()), ("passkey_ceremony", o["ceremony"].as_str().unwrap()), ("passkey_credential", &answer)];
+    let res = c.post(&format!("/findings/{}/accept", f.id), &swapped).await;
+    assert_eq!(res.status, 422, "another day than the one signed");
+    assert!(res.body.contains("changed after your passkey signed it"), "{}", res.body);
+    let res = sign_with(&mut c, &key, &format!("/findings/{}/accept/passkey-options", f.id), &format!("/findings/{}/accept", f.id), &fields).await;
+    assert_eq!(res.status, 303, "{}", res.body);
+    assert!(c.get(&format!("/findings/{}", f.id)).await.has("#passkey-bound"));
+
+    // All three are kept, final, and each verifies.
+    let kinds: Vec<String> = sqlx::query_scalar("SELECT record_kind FROM passkey_signatures ORDER BY record_kind").fetch_all(app.db()).await.unwrap();
+    assert_eq!(kinds, ["appointment", "meeting", "risk_acceptance"]);
+    for s in sqlx::query_scalar::<_, serde_json::Value>("SELECT signature FROM passkey_signatures").fetch_all(app.db()).await.unwrap() {
+        let b: mandate::auth::assertion::BoundSignature = serde_json::from_value(s).unwrap();
+        assert_eq!(mandate::auth::assertion::verify(&b), Ok(()));
+    }
+    let change = sqlx::query("UPDATE passkey_signatures SET signed_at = now()").execute(app.db()).await;
+    assert!(change.unwrap_err().to_string().contains("final"));
 }

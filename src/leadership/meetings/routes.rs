@@ -22,6 +22,7 @@ use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use chrono::NaiveDate;
 use serde::Deserialize;
+use crate::auth::passkeys::{self, Act, Binding, SignatureFields};
 
 pub fn routes(r: Routes) -> Routes {
     use crate::auth::policy::{Access::Can, Action::*};
@@ -33,6 +34,7 @@ pub fn routes(r: Routes) -> Routes {
         .get("/meetings/{id}", Can(ViewLeadership), meeting_page)
         .post("/meetings/{id}", Can(ManageLeadership), update)
         .post_step_up("/meetings/{id}/sign-off", Can(ViewLeadership), sign_off)
+        .post("/meetings/{id}/sign-off/passkey-options", Can(ViewLeadership), sign_off_options)
         .post("/meetings/{id}/paper", Can(ViewLeadership), record_paper)
         .post("/meetings/{id}/addenda", Can(ViewLeadership), add_addendum)
         .post("/meetings/{id}/actions", Can(ManageLeadership), add_action)
@@ -284,6 +286,10 @@ struct MeetingPage {
     action_errors: FieldErrors,
     can_manage: bool,
     can_sign: bool,
+    /// The chair holds a passkey, so signs off with it.
+    sign_with_passkey: bool,
+    /// The statement the chair's passkey signed, for minutes signed off with one.
+    passkey_statement: Option<String>,
     sign_blocker: Option<&'static str>,
     /// Offered to a member of top management, signed in as themselves, for
     /// a held meeting whose minutes are not signed off in Mandate.
@@ -438,6 +444,11 @@ async fn meeting_view_with(
         inputs: INPUTS.to_vec(),
         can_manage: me.can(Action::ManageLeadership),
         can_upload: me.can(Action::UploadEvidence),
+        sign_with_passkey: can_sign && passkeys::holds(&state.db, me.user_id).await?,
+        passkey_statement: match meeting.as_ref().filter(|m| m.is_signed()) {
+            Some(m) => passkeys::statement_of(&state.db, me.org_id, Act::Meeting, m.id.0).await?,
+            None => None,
+        },
         can_sign,
         can_record_paper,
         paper,
@@ -507,19 +518,67 @@ async fn update(State(state): State<AppState>, me: Member, Id(id): Id<MeetingId>
     Ok(redirect_with(&state, &format!("/meetings/{id}"), saved(changed)))
 }
 
-async fn sign_off(State(state): State<AppState>, me: Member, Id(id): Id<MeetingId>) -> AppResult<Response> {
-    let m = get(&state.db, me.org_id, id).await?;
+/// The statement a chair's passkey signs for these minutes, now.
+fn minutes_statement(me: &Member, m: &Meeting, chair: &str, at: chrono::DateTime<chrono::Utc>) -> String {
+    let what = format!("{}, held {}", m.title, m.held_on.map(|d| d.to_string()).unwrap_or_default());
+    let sha = minutes_sha(m);
+    crate::auth::assertion::Statement {
+        org_name: &me.org_name,
+        org_id: me.org_id.0,
+        kind: Act::Meeting.words(),
+        record_id: m.id.0,
+        what: &what,
+        document_sha256: Some(&sha),
+        signer_name: chair,
+        signer_email: &me.email,
+        at,
+    }
+    .text()
+}
+
+/// The SHA-256 of the minutes' text, what a passkey sign-off names.
+fn minutes_sha(m: &Meeting) -> String {
+    hex::encode(<sha2::Sha256 as sha2::Digest>::digest(m.minutes.as_bytes()))
+}
+
+/// The chair, signed in as themselves, for a meeting they may sign off.
+async fn chair_of(state: &AppState, me: &Member, m: &Meeting) -> AppResult<crate::people::model::Person> {
     let person = people::person_of_user(&state.db, me.org_id, me.user_id).await?;
-    let Some(chair) = person.filter(|p| Some(p.id) == m.chair_id && policy::may_act_as_person(me.role, true)) else {
-        return Err(AppError::Forbidden);
+    person.filter(|p| Some(p.id) == m.chair_id && policy::may_act_as_person(me.role, true)).ok_or(AppError::Forbidden)
+}
+
+/// Starts a passkey sign-off (static/app.js asks for it when the chair holds a passkey).
+async fn sign_off_options(State(state): State<AppState>, me: Member, Id(id): Id<MeetingId>) -> AppResult<axum::Json<serde_json::Value>> {
+    let m = get(&state.db, me.org_id, id).await?;
+    let chair = chair_of(&state, &me, &m).await?;
+    if m.is_signed() {
+        return Err(AppError::Conflict("The minutes are already signed off.".into()));
+    }
+    let text = minutes_statement(&me, &m, &chair.name, state.clock.now());
+    passkeys::start_signature(&state, me.user_id, &text).await?.map(axum::Json).ok_or(AppError::NotFound)
+}
+
+async fn sign_off(State(state): State<AppState>, me: Member, Id(id): Id<MeetingId>, Form(form): Form<SignatureFields>) -> AppResult<Response> {
+    let m = get(&state.db, me.org_id, id).await?;
+    let chair = chair_of(&state, &me, &m).await?;
+    let lines = [Act::Meeting.record_line(id.0), format!("document sha-256: {}", minutes_sha(&m))];
+    let bound = match passkeys::bind(&state, me.user_id, &form, &lines).await? {
+        Binding::Bound(b) => Some(*b),
+        Binding::NotHeld => None,
+        Binding::Refused(why) => return Ok(redirect_with(&state, &format!("/meetings/{id}"), Flash::error(why))),
     };
+    let now = state.clock.now();
     let mut tx = state.db.begin().await?;
-    sign(&mut tx, &me.actor(), state.clock.now(), me.org_id, &m, &Signatory::of(&chair)).await?;
+    sign(&mut tx, &me.actor(), now, me.org_id, &m, &Signatory::of(&chair)).await?;
+    if let Some(b) = &bound {
+        passkeys::keep_signature(&mut tx, me.org_id, Act::Meeting, id.0, me.user_id, b, now).await?;
+    }
     tx.commit().await?;
+    let bound_note = if bound.is_some() { " Your passkey signed the minutes too: anyone can check that signature in the evidence bundle." } else { "" };
     Ok(redirect_with(
         &state,
         &format!("/meetings/{id}"),
-        Flash::success("You signed the minutes off. The meeting record is now final; follow-up goes into its action items."),
+        Flash::success(format!("You signed the minutes off. The meeting record is now final; follow-up goes into its action items.{bound_note}")),
     ))
 }
 

@@ -396,7 +396,8 @@ async fn select_versions(db: impl sqlx::PgExecutor<'_>, org_id: OrgId, policy: O
                 u.name AS "created_by_name?", v.created_at, v.approved_by AS "approved_by: UserId", v.approver_person_id AS "approver_person_id: PersonId",
                 v.approver_name, v.approver_title, au.email AS "approver_account?",
                 v.approver_top_management, v.approved_at, v.approved_from, v.approved_agent, v.approved_sha256,
-                v.passkey_signature ->> 'statement' AS "passkey_statement?",
+                (SELECT k.signature ->> 'statement' FROM passkey_signatures k WHERE k.org_id = v.org_id AND k.record_kind = 'policy_version' AND k.record_id = v.id
+                  ORDER BY k.signed_at DESC LIMIT 1) AS "passkey_statement?",
                 ru.email AS "recorded_by_account?", v.recorded_at,
                 v.signer_requested AS "signer_requested: PersonId", sp.name AS "signer_requested_name?"
            FROM policy_versions v
@@ -631,8 +632,7 @@ pub async fn sign(
     let done = sqlx::query!(
         "UPDATE policy_versions SET approved_by = $3, approver_person_id = $4, approver_name = $5, approver_top_management = $6,
                 approved_at = $7, approved_from = $8, approved_agent = $9, approved_sha256 = $10,
-                approver_title = (SELECT NULLIF(btrim(t.job_title), '') FROM people t WHERE t.org_id = $1 AND t.id = $4),
-                passkey_signature = $11
+                approver_title = (SELECT NULLIF(btrim(t.job_title), '') FROM people t WHERE t.org_id = $1 AND t.id = $4)
           WHERE org_id = $1 AND id = $2 AND approved_at IS NULL",
         org_id.0,
         v.id.0,
@@ -644,12 +644,14 @@ pub async fn sign(
         client_addr,
         agent,
         sha,
-        signer.passkey.as_ref().map(serde_json::to_value).transpose().map_err(|e| AppError::Internal(e.into()))?,
     )
     .execute(&mut *conn)
     .await?;
     if done.rows_affected() == 0 {
         return Err(AppError::Conflict(format!("Version {} is already signed.", v.number())));
+    }
+    if let (Some(b), Some(user_id)) = (&signer.passkey, signer.user_id) {
+        crate::auth::passkeys::keep_signature(conn, org_id, crate::auth::passkeys::Act::PolicyVersion, v.id.0, user_id, b, now).await?;
     }
     // The evidence linked to it, at the revisions current now (the document
     // itself is the revision the version names).

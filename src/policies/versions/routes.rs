@@ -30,6 +30,7 @@ use axum::response::{IntoResponse, Response};
 use chrono::NaiveDate;
 use serde::Deserialize;
 use uuid::Uuid;
+use crate::auth::passkeys::{self, Act, Binding, SignatureFields};
 
 pub fn routes(r: Routes) -> Routes {
     use crate::auth::policy::{Access, Access::Can, Action::*};
@@ -660,7 +661,7 @@ async fn version_view_with(
         can_acknowledge: v.is_signed() && me_person.is_some() && my_acknowledgement.is_none() && policy::may_act_as_person(me.role, true),
         document_sha: v.document_sha256().map(hex::encode).unwrap_or_default(),
         newer,
-        sign_with_passkey: can_sign && crate::auth::factors::of_user(&state.db, me.user_id).await?.passkeys > 0,
+        sign_with_passkey: can_sign && passkeys::holds(&state.db, me.user_id).await?,
         can_sign,
         signer_warning,
         my_acknowledgement,
@@ -729,10 +730,8 @@ struct SignForm {
     #[serde(default)]
     document_sha: String,
     /// A passkey's signature of the statement (`auth::passkeys`).
-    #[serde(default)]
-    passkey_ceremony: String,
-    #[serde(default)]
-    passkey_credential: String,
+    #[serde(flatten)]
+    passkey: SignatureFields,
 }
 
 /// The statement a leader's passkey signs for this version, now.
@@ -742,7 +741,7 @@ fn statement(me: &Member, v: &Version, signer_name: &str, at: chrono::DateTime<c
     crate::auth::assertion::Statement {
         org_name: &me.org_name,
         org_id: me.org_id.0,
-        kind: "policy version",
+        kind: Act::PolicyVersion.words(),
         record_id: v.id.0,
         what: &what,
         document_sha256: Some(&sha),
@@ -764,7 +763,7 @@ async fn sign_options(State(state): State<AppState>, me: Member, Id(id): Id<Vers
     let person = people::person_of_user(&state.db, me.org_id, me.user_id).await?;
     let name = person.as_ref().map_or(me.name.as_str(), |p| p.name.as_str());
     let text = statement(&me, &v, name, state.clock.now());
-    crate::auth::passkeys::start_signature(&state, me.user_id, &text).await?.map(axum::Json).ok_or(AppError::NotFound)
+    passkeys::start_signature(&state, me.user_id, &text).await?.map(axum::Json).ok_or(AppError::NotFound)
 }
 
 /// Records that a draft was approved on paper before Mandate, on a past day,
@@ -831,25 +830,21 @@ async fn sign_version(State(state): State<AppState>, me: Member, Id(id): Id<Vers
     // A signer with a passkey signs with it (the statement, bound to the
     // authenticator); without one, signing re-checks the password,
     // throttled like signing in.
-    let holds_passkey = crate::auth::factors::of_user(&state.db, me.user_id).await?.passkeys > 0;
+    let lines = [Act::PolicyVersion.record_line(id.0), format!("document sha-256: {}", v.document_sha_hex())];
     let mut bound = None;
-    let refusal = if holds_passkey {
-        let mut conn = state.db.acquire().await?;
-        match crate::auth::passkeys::finish_signature(&state, &mut conn, me.user_id, &form.passkey_ceremony, &form.passkey_credential).await? {
-            Ok(b) if b.statement.contains(&format!("record: policy version {id}\n")) && b.statement.contains(&format!("document sha-256: {}\n", v.document_sha_hex())) => {
-                bound = Some(b);
-                None
-            }
-            Ok(_) => Some((StatusCode::CONFLICT, "The document changed after your passkey signed it, so nothing was signed. Read the version below again, then sign.".to_string())),
-            Err(_) if form.passkey_credential.is_empty() => Some((StatusCode::UNPROCESSABLE_ENTITY, "You hold a passkey, so you sign with it: press Sign and confirm with your passkey (this needs JavaScript).".to_string())),
-            Err(crate::auth::passkeys::Refused(why)) => Some((StatusCode::UNPROCESSABLE_ENTITY, format!("{why} Your signature was not recorded."))),
+    let refusal = match passkeys::bind(&state, me.user_id, &form.passkey, &lines).await? {
+        Binding::Bound(b) => {
+            bound = Some(*b);
+            None
         }
-    } else {
-        let stored = model::signer_password_hash(&state.db, me.user_id).await?;
-        match throttle::check_password(&state.db, &state.config.throttle, now, &me.email, &me.visitor.client_addr, form.password, Some(stored), "signing a policy").await? {
-            throttle::PasswordCheck::Right => None,
-            throttle::PasswordCheck::Locked(until) => Some((StatusCode::TOO_MANY_REQUESTS, crate::auth::locked_message(until, now))),
-            throttle::PasswordCheck::Wrong => Some((StatusCode::UNPROCESSABLE_ENTITY, "That is not your password. Your signature was not recorded.".to_string())),
+        Binding::Refused(why) => Some((StatusCode::UNPROCESSABLE_ENTITY, why)),
+        Binding::NotHeld => {
+            let stored = model::signer_password_hash(&state.db, me.user_id).await?;
+            match throttle::check_password(&state.db, &state.config.throttle, now, &me.email, &me.visitor.client_addr, form.password, Some(stored), "signing a policy").await? {
+                throttle::PasswordCheck::Right => None,
+                throttle::PasswordCheck::Locked(until) => Some((StatusCode::TOO_MANY_REQUESTS, crate::auth::locked_message(until, now))),
+                throttle::PasswordCheck::Wrong => Some((StatusCode::UNPROCESSABLE_ENTITY, "That is not your password. Your signature was not recorded.".to_string())),
+            }
         }
     };
     if let Some((status, message)) = refusal {
