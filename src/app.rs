@@ -31,6 +31,7 @@ fn routes() -> Routes {
     let r = crate::requests::routes(r);
     let r = crate::bundles::routes(r);
     let r = crate::security_log::routes(r);
+    let r = crate::sso::routes(r);
     crate::audit::pages::routes(r)
 }
 

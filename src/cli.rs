@@ -21,7 +21,14 @@ use std::sync::Arc;
 Without DATABASE_URL, Mandate uses the PostgreSQL on 127.0.0.1:5432 if one answers (database `mandate`, \
 created if missing), and otherwise starts a private PostgreSQL cluster under <data dir>/postgres from the \
 installed PostgreSQL binaries. Migrations run at start-up. An empty database gets the demo organisation \
-Acme Ltd, whose logins are printed once."
+Acme Ltd, whose logins are printed once.\n\n\
+Single sign-on (OpenID Connect) is set up per organisation by its owners, in the app under Settings -> \
+Single sign-on: register Mandate with the provider as a web application whose redirect URI is \
+<MANDATE_BASE_URL>/auth/oidc/callback (scopes openid email profile; the ID token must carry a verified e-mail), \
+then enter the https issuer, client id and secret and the e-mail domains it signs in. Sign-in uses the code \
+flow with PKCE, state and nonce. When an organisation requires single sign-on, its owners keep their password \
+and second factor as the break-glass way in. --oidc-allow-local-http lets an issuer be plain HTTP on this \
+machine, for trying a local provider. README, \"Single sign-on\", has the details."
 )]
 pub struct Cli {
     #[command(flatten)]
@@ -56,6 +63,9 @@ struct Options {
     /// Take the client address from the right-most X-Forwarded-For entry (only behind one trusted reverse proxy)
     #[arg(long, env = "MANDATE_TRUST_FORWARDED_FOR", global = true)]
     trust_forwarded_for: bool,
+    /// Let single sign-on issuers be plain-HTTP addresses on this machine (http://127.0.0.1:PORT, http://localhost:PORT), for trying a local OpenID Connect provider; otherwise issuers must be https
+    #[arg(long, env = "MANDATE_OIDC_ALLOW_LOCAL_HTTP", global = true)]
+    oidc_allow_local_http: bool,
     /// Where evidence files are kept: file:///abs/path or s3://bucket/prefix (S3 settings from the AWS_* variables); default <data dir>/evidence
     #[arg(long, env = "MANDATE_EVIDENCE_URL", global = true)]
     evidence_url: Option<String>,
@@ -138,7 +148,7 @@ enum Command {
         #[arg(long)]
         expect_manifest: Option<String>,
     },
-    /// Turn off an account's authenticator app (and its recovery codes) when its holder has lost both, so they can sign in with their password and set it up again. Logged as done by the operator
+    /// Remove an account's second factors (authenticator app, recovery codes, passkeys) when its holder has lost them, so they can sign in with their password and set new ones up; ends the account's sessions. Logged as done by the operator
     RemoveSecondFactor {
         /// The account's e-mail address
         #[arg(long)]
@@ -242,19 +252,22 @@ async fn remove_second_factor(database: &db::Database, email: &str) -> anyhow::R
         return Ok(ExitCode::from(2));
     };
     let mut tx = database.pool.begin().await?;
-    if !crate::auth::factors::remove_totp(&mut tx, user_id).await? {
-        println!("{email} has no authenticator app; nothing changed.");
+    let app = crate::auth::factors::remove_totp(&mut tx, user_id).await?;
+    let passkeys = sqlx::query!("DELETE FROM passkeys WHERE user_id = $1", user_id.0).execute(&mut *tx).await?.rows_affected();
+    if !app && passkeys == 0 {
+        println!("{email} has no second factor; nothing changed.");
         return Ok(ExitCode::SUCCESS);
     }
     let actor = crate::audit::Actor::system(None, "operator (mandate remove-second-factor)");
-    crate::audit::record(&mut tx, &actor, now, "user.second_factor_removed", "user", user_id, serde_json::json!({"factor": "authenticator app", "by": "operator"})).await?;
-    let detail = "The authenticator app, with its recovery codes, by the operator's command.".to_string();
+    let what = serde_json::json!({"authenticator_app": app, "passkeys": passkeys, "by": "operator"});
+    crate::audit::record(&mut tx, &actor, now, "user.second_factor_removed", "user", user_id, what).await?;
+    let detail = format!("Every second factor (authenticator app: {}, passkeys: {passkeys}), by the operator's command.", if app { "yes" } else { "no" });
     let event = Event { org_id: None, user_id: Some(user_id), email: &email, client_addr: "command line", kind: Kind::FactorRemoved, detail };
     security_log::record(&mut *tx, now, event).await?;
     // Whoever held the phone is signed out too.
     crate::auth::session::end_all_for_user(&mut tx, user_id, None).await?;
     tx.commit().await?;
-    println!("The authenticator app of {email} was removed, with its recovery codes, and its sessions ended. They sign in with their password and can set up an app again.");
+    println!("The second factors of {email} were removed (authenticator app and recovery codes: {}, passkeys: {passkeys}) and its sessions ended. They sign in with their password and can set up new ones.", if app { "yes" } else { "no" });
     Ok(ExitCode::SUCCESS)
 }
 
@@ -379,6 +392,7 @@ fn build_config(opts: &Options) -> anyhow::Result<Config> {
     };
     let mut config = Config::new(base, opts.data_dir.clone());
     config.trust_forwarded_for = opts.trust_forwarded_for;
+    config.oidc_allow_local_http = opts.oidc_allow_local_http;
     config.smtp = opts.smtp_url.as_ref().map(|url| SmtpConfig { url: url.clone(), from: opts.smtp_from.clone() });
     config.max_upload_bytes = opts.max_upload_mib * MIB;
     config.org_quota_bytes = opts.org_quota_mib * MIB;

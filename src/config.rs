@@ -36,6 +36,10 @@ pub struct Config {
     /// Fault injection for tests and drills only: a pause after each step
     /// of an export, so a process can be killed in the middle of one.
     pub export_step_pause: std::time::Duration,
+    /// Single sign-on providers may be plain-HTTP addresses on this machine
+    /// (127.0.0.1, localhost): for tests and local trials only. Otherwise
+    /// an issuer must be https.
+    pub oidc_allow_local_http: bool,
 }
 
 pub const MIB: u64 = 1024 * 1024;
@@ -93,6 +97,7 @@ impl Config {
             body_timeout: std::time::Duration::from_secs(60),
             body_min_rate: 1024,
             export_step_pause: std::time::Duration::ZERO,
+            oidc_allow_local_http: false,
         }
     }
 

@@ -36,6 +36,7 @@ pub mod requirements;
 pub mod roles;
 pub mod security_log;
 pub mod server;
+pub mod sso;
 pub mod state;
 pub mod text_enum;
 pub mod training;

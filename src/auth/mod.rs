@@ -92,6 +92,8 @@ struct LoginPage {
     email: String,
     next: String,
     error: Option<String>,
+    /// The single sign-on form shows open (the organisation requires it).
+    sso_open: bool,
 }
 
 async fn login_page(visitor: Visitor, Query(q): Query<NextQuery>) -> Response {
@@ -99,14 +101,15 @@ async fn login_page(visitor: Visitor, Query(q): Query<NextQuery>) -> Response {
     if visitor.session.is_some() {
         return Redirect::to(&next).into_response();
     }
-    LoginPage { layout: Layout::basic(&visitor, "Sign in"), email: String::new(), next, error: None }.into_response()
+    LoginPage { layout: Layout::basic(&visitor, "Sign in"), email: String::new(), next, error: None, sso_open: false }.into_response()
 }
 
 async fn login(State(state): State<AppState>, visitor: Visitor, Form(form): Form<LoginForm>) -> AppResult<Response> {
     let next = safe_next(form.next.as_deref());
     let email = form.email.trim().to_lowercase();
     let refuse = |status: StatusCode, error: String| {
-        let page = LoginPage { layout: Layout::basic(&visitor, "Sign in"), email: email.clone(), next: next.clone(), error: Some(error) };
+        let sso_open = status == StatusCode::FORBIDDEN;
+        let page = LoginPage { layout: Layout::basic(&visitor, "Sign in"), email: email.clone(), next: next.clone(), error: Some(error), sso_open };
         (status, page).into_response()
     };
     let now = state.clock.now();
@@ -124,6 +127,10 @@ async fn login(State(state): State<AppState>, visitor: Visitor, Form(form): Form
         }
         _ => return Ok(refuse(StatusCode::UNAUTHORIZED, "The e-mail address or password is not right.".into())),
     };
+    // An organisation that requires single sign-on refuses its members' passwords (owners keep theirs).
+    if let Some(org) = crate::sso::rules::password_refused_by(&state.db, user_id).await? {
+        return Ok(refuse(StatusCode::FORBIDDEN, crate::sso::rules::use_sso_message(&org)));
+    }
     // With a second factor, the password only opens the second step.
     if factors::of_user(&state.db, user_id).await?.any() {
         let mut conn = state.db.acquire().await?;
@@ -131,25 +138,34 @@ async fn login(State(state): State<AppState>, visitor: Visitor, Form(form): Form
         return Ok(see_other_with("/login/code", vec![cookie]));
     }
     let mut tx = state.db.begin().await?;
-    let res = finish_sign_in(&mut tx, &state, &visitor, user_id, &email, &next, "with a password alone").await?;
+    let who = SignIn { user_id, email: &email, next: &next, how: "with a password alone", org: None };
+    let res = finish_sign_in(&mut tx, &state, &visitor, who).await?;
     tx.commit().await?;
     Ok(res)
 }
 
-/// Starts the session of an account that has proved who it is (`how`, for
-/// the security log), in the caller's transaction, and answers the
-/// redirect to `next` (or the organisation chooser when it has none).
-pub(crate) async fn finish_sign_in(
-    tx: &mut sqlx::PgConnection,
-    state: &AppState,
-    visitor: &Visitor,
-    user_id: crate::ids::UserId,
-    email: &str,
-    next: &str,
-    how: &str,
-) -> AppResult<Response> {
+/// Who is signing in, and how.
+pub(crate) struct SignIn<'a> {
+    pub user_id: crate::ids::UserId,
+    pub email: &'a str,
+    /// Where to go afterwards (already checked by `safe_next`).
+    pub next: &'a str,
+    /// For the security log: "with a password alone", "with a passkey", …
+    pub how: &'a str,
+    /// The organisation to land in, when the way in names one (single sign-on).
+    pub org: Option<crate::ids::OrgId>,
+}
+
+/// Starts the session of an account that has proved who it is, in the
+/// caller's transaction, and answers the redirect to `next` (or the
+/// organisation chooser when it has none).
+pub(crate) async fn finish_sign_in(tx: &mut sqlx::PgConnection, state: &AppState, visitor: &Visitor, who: SignIn<'_>) -> AppResult<Response> {
+    let SignIn { user_id, email, next, how, org } = who;
     let now = state.clock.now();
-    let org_id = model::first_active_org(&mut *tx, user_id, now.date_naive()).await?;
+    let org_id = match org {
+        Some(o) => Some(o),
+        None => model::first_active_org(&mut *tx, user_id, now.date_naive()).await?,
+    };
     let cookie = session::start(&mut *tx, state, user_id, org_id, visitor.session.as_ref()).await?;
     let actor = Actor { org_id, user_id: Some(user_id), label: email.to_string(), request_id: visitor.request_id.clone() };
     audit::record(&mut *tx, &actor, now, "session.signed_in", "user", user_id, json!({"address": visitor.client_addr, "how": how})).await?;

@@ -126,8 +126,14 @@ async fn sign_in(State(state): State<AppState>, visitor: Visitor, Form(form): Fo
             return Ok(see_other_with("/login", vec![session::flash_cookie(&state, &flash)]));
         }
     };
+    if let Some(org) = crate::sso::rules::password_refused_by(&state.db, user_id).await? {
+        tx.commit().await?;
+        let flash = Flash::error(crate::sso::rules::use_sso_message(&org));
+        return Ok(see_other_with("/login", vec![session::flash_cookie(&state, &flash)]));
+    }
     let email = sqlx::query_scalar!("SELECT email FROM users WHERE id = $1", user_id.0).fetch_one(&mut *tx).await?;
-    let res = finish_sign_in(&mut tx, &state, &visitor, user_id, &email, &next, "with a passkey").await?;
+    let who = crate::auth::SignIn { user_id, email: &email, next: &next, how: "with a passkey", org: None };
+    let res = finish_sign_in(&mut tx, &state, &visitor, who).await?;
     tx.commit().await?;
     Ok(res.into_response())
 }

@@ -164,7 +164,8 @@ async fn finish(state: &AppState, visitor: &Visitor, mut tx: sqlx::Transaction<'
     if gone.rows_affected() == 0 {
         return Ok(start_again(state));
     }
-    let mut res = finish_sign_in(&mut tx, state, visitor, p.user_id, &p.email, &p.next, how).await?;
+    let who = crate::auth::SignIn { user_id: p.user_id, email: &p.email, next: &p.next, how, org: None };
+    let mut res = finish_sign_in(&mut tx, state, visitor, who).await?;
     tx.commit().await?;
     res.headers_mut().append(header::SET_COOKIE, session::set_cookie(state, PENDING_COOKIE, "", Some(0)));
     Ok(res)

@@ -517,6 +517,23 @@ pub async fn find_invitation(db: &PgPool, token: &str) -> AppResult<Option<Invit
     .await?)
 }
 
+/// An open invitation of `email` to the organisation, if any (the newest).
+pub async fn open_invitation_for(db: impl sqlx::PgExecutor<'_>, org_id: OrgId, email: &str, now: DateTime<Utc>) -> AppResult<Option<Invitation>> {
+    Ok(sqlx::query_as!(
+        Invitation,
+        r#"SELECT i.id AS "id: InvitationId", i.org_id AS "org_id: OrgId", o.name AS org_name, i.email, i.role, u.name AS inviter_name,
+                  i.expires_at, i.accepted_at, i.revoked_at, i.access_from, i.access_until
+             FROM invitations i JOIN organisations o ON o.id = i.org_id JOIN users u ON u.id = i.invited_by
+            WHERE i.org_id = $1 AND lower(i.email) = lower($2) AND i.accepted_at IS NULL AND i.revoked_at IS NULL AND i.expires_at > $3
+            ORDER BY i.expires_at DESC LIMIT 1"#,
+        org_id.0,
+        email,
+        now
+    )
+    .fetch_optional(db)
+    .await?)
+}
+
 /// Marks the invitation used (exactly once) and adds the membership.
 pub async fn accept_invitation(
     conn: &mut PgConnection,

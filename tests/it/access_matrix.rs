@@ -77,6 +77,12 @@ const TABLE: &[Row] = &[
     // Settings: everyone reads how findings are graded; owners and ISMS leads change it.
     ("GET",  "/settings",                    ["login","200", "200", "200", "200", "200", "200", "orgs"], None),
     ("POST", "/settings/grading",            ["login","303", "303", "403", "403", "403", "303", "orgs"], None),
+    // Single sign-on: owners set it up; the sign-in and the provider's answer are public (without a sign-in under way, back to the start).
+    ("GET",  "/settings/sso",                ["login","200", "403", "403", "403", "403", "200", "orgs"], None),
+    ("POST", "/settings/sso",                ["login","422", "403", "403", "403", "403", "422", "orgs"], None),
+    ("POST", "/settings/sso/remove",         ["login","303", "403", "403", "403", "403", "303", "orgs"], None),
+    ("POST", "/login/sso",                   ["303",  "303", "303", "303", "303", "303", "303", "303"], None),
+    ("GET",  "/auth/oidc/callback",          ["303",  "303", "303", "303", "303", "303", "303", "303"], None),
     // Sign-in rules: owners only.
     ("POST", "/settings/sign-in",            ["login","303", "403", "403", "403", "403", "303", "orgs"], None),
     // The logo: removed (or found missing), then set, by owners and ISMS leads; everyone sees it.

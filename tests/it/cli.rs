@@ -40,3 +40,12 @@ async fn audit_verify_command_reports_the_first_bad_row(db: PgPool) {
     assert_eq!(code, 2, "{out}");
     assert!(out.contains(&format!("row {target}")), "{out}");
 }
+
+#[test]
+fn help_documents_single_sign_on_and_passkey_signatures() {
+    let help = |args: &[&str]| String::from_utf8_lossy(&Command::new(env!("CARGO_BIN_EXE_mandate")).args(args).output().unwrap().stdout).into_owned();
+    let top = help(&["--help"]);
+    assert!(top.contains("OpenID Connect") && top.contains("/auth/oidc/callback") && top.contains("break-glass"), "{top}");
+    let verify = help(&["verify-bundle", "--help"]);
+    assert!(verify.contains("passkey-bound signature"), "{verify}");
+}

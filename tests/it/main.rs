@@ -38,4 +38,5 @@ mod xss;
 mod security;
 mod signed;
 mod slow_clients;
+mod sso;
 mod support;

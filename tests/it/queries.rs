@@ -17,6 +17,7 @@ const PAGES: &[(&str, Option<&str>)] = &[
     ("/dashboard", None),
     ("/account", None),
     ("/account/two-factor", None),
+    ("/settings/sso", None),
     ("/orgs", None),
     ("/members", None),
     ("/settings", None),
@@ -111,7 +112,7 @@ const PAGES: &[(&str, Option<&str>)] = &[
 /// GET routes that are not an organisation's pages: public, personal-link
 /// and sign-in pages, whose work does not depend on the organisation's size.
 const OUTSIDE: &[&str] = &[
-    "/healthz", "/readyz", "/static/{file}", "/", "/signup", "/signup/{token}", "/login", "/login/code", "/invite/{token}",
+    "/healthz", "/readyz", "/static/{file}", "/", "/signup", "/signup/{token}", "/login", "/login/code", "/auth/oidc/callback", "/invite/{token}",
     "/accept-role/{token}", "/ack/{token}", "/ack/{token}/document", "/p/{slug}", "/p/{slug}/document",
     // The logo: one row by key, whatever the size.
     "/ack/{token}/logo", "/p/{slug}/logo", "/settings/logo", "/training-link/{token}/logo",

@@ -253,6 +253,8 @@ async fn every_sensitive_route_asks_for_a_fresh_proof(db: PgPool) {
         "/policies/versions/{id}/sign",
         "/roles/{id}/appointments",
         "/settings/sign-in",
+        "/settings/sso",
+        "/settings/sso/remove",
     ];
     let mut listed = mandate::app::step_up_list();
     listed.sort();
@@ -280,6 +282,7 @@ async fn the_operator_removes_a_lost_authenticator_app(db: PgPool) {
     let org = app.org("Acme", ceo).await;
     let mut c = app.signed_in(ceo, Some(org)).await;
     enrol(&app, &mut c).await;
+    crate::passkeys::SoftPasskey::register(&app, ceo, "Lost phone").await;
     let run = |email: &str| {
         std::process::Command::new(env!("CARGO_BIN_EXE_mandate"))
             .args(["remove-second-factor", "--email", email])
@@ -292,9 +295,11 @@ async fn the_operator_removes_a_lost_authenticator_app(db: PgPool) {
     assert_eq!(out.status.code(), Some(2), "an unknown address");
     let out = run("CEO@a.example");
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
-    assert!(String::from_utf8_lossy(&out.stdout).contains("was removed"));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("were removed"));
     assert!(!c.get("/dashboard").await.status.is_success(), "the sessions ended");
     let mut d = app.client();
     assert_eq!(d.login("ceo@a.example", PASSWORD).await.location(), "/dashboard", "the password alone again");
     assert!(events(&app, ceo).await.iter().any(|(k, d)| k == "factor_removed" && d.contains("operator")));
+    let left: i64 = sqlx::query_scalar("SELECT count(*) FROM passkeys").fetch_one(app.db()).await.unwrap();
+    assert_eq!(left, 0, "the passkeys went too");
 }
