@@ -31,3 +31,17 @@ CREATE TABLE sso_requests (
     next           text NOT NULL,
     created_at     timestamptz NOT NULL
 );
+
+-- Which account a provider's subject signs in as. An account is linked when
+-- the provider first creates it, or when its holder, signed in as usual,
+-- starts single sign-on: never by a matching e-mail address alone, so no
+-- provider can sign anyone into an account it did not create.
+CREATE TABLE sso_identities (
+    issuer      text NOT NULL,
+    subject     text NOT NULL,
+    user_id     uuid NOT NULL REFERENCES users (id),
+    org_id      uuid NOT NULL REFERENCES organisations (id),
+    linked_at   timestamptz NOT NULL,
+    PRIMARY KEY (issuer, subject)
+);
+CREATE INDEX sso_identities_user_idx ON sso_identities (user_id);

@@ -197,7 +197,19 @@ struct AccountPage {
     name: String,
     email: String,
     has_second_factor: bool,
+    /// One of the account's organisations signs in with single sign-on.
+    sso_offered: bool,
     errors: FieldErrors,
+}
+
+/// Whether an organisation of this account has single sign-on set up.
+async fn sso_offered(db: &sqlx::PgPool, user_id: crate::ids::UserId) -> AppResult<bool> {
+    Ok(sqlx::query_scalar!(
+        r#"SELECT EXISTS (SELECT 1 FROM memberships m JOIN sso_providers s ON s.org_id = m.org_id WHERE m.user_id = $1 AND m.disabled_at IS NULL) AS "offered!""#,
+        user_id.0
+    )
+    .fetch_one(db)
+    .await?)
 }
 
 async fn account_page(State(state): State<AppState>, who: SignedIn) -> AppResult<AccountPage> {
@@ -206,6 +218,7 @@ async fn account_page(State(state): State<AppState>, who: SignedIn) -> AppResult
         name: who.session.name.clone(),
         email: who.session.email.clone(),
         has_second_factor: who.session.has_second_factor,
+        sso_offered: sso_offered(&state.db, who.session.user_id).await?,
         errors: FieldErrors::default(),
     })
 }
@@ -246,6 +259,7 @@ async fn change_password(State(state): State<AppState>, who: SignedIn, Form(form
             name: s.name.clone(),
             email: s.email.clone(),
             has_second_factor: s.has_second_factor,
+            sso_offered: sso_offered(&state.db, s.user_id).await?,
             errors,
         };
         return Ok((status, page).into_response());

@@ -22,7 +22,7 @@ use uuid::Uuid;
 
 pub fn routes(r: Routes) -> Routes {
     r.post("/account/passkeys/options", Access::SignedIn, registration_options)
-        .post("/account/passkeys", Access::SignedIn, add)
+        .post_step_up("/account/passkeys", Access::SignedIn, add)
         .post_step_up("/account/passkeys/{id}/remove", Access::SignedIn, remove)
         .post("/account/step-up/passkey-options", Access::SignedIn, step_up_options)
         .post("/login/passkey/options", Access::Public, sign_in_options)
@@ -71,7 +71,6 @@ async fn add(State(state): State<AppState>, who: SignedIn, Form(form): Form<AddF
     audit::record(&mut tx, &actor(&who), now, "user.second_factor_added", "user", s.user_id, json!({"factor": "passkey", "passkey": id, "name": name})).await?;
     let event = Event { org_id: None, user_id: Some(s.user_id), email: &s.email, client_addr: &who.visitor.client_addr, kind: Kind::FactorEnrolled, detail: format!("A passkey named {name:?}.") };
     security_log::record(&mut *tx, now, event).await?;
-    session::mark_proved(&mut tx, s, now).await?;
     tx.commit().await?;
     Ok(back(&state, Flash::success(format!("The passkey {name:?} was added. You can sign in with it, and signatures you make are bound to it."))))
 }

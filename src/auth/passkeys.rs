@@ -234,6 +234,16 @@ pub async fn start_for_user(state: &AppState, user_id: UserId, purpose: Purpose)
     Ok(Some(options(id, to_json(&rcr)?["publicKey"].take())))
 }
 
+/// A passkey answer refused for `user_id`: to the security log (where the
+/// authenticator app's wrong codes go too).
+async fn log_failure(conn: &mut PgConnection, state: &AppState, user_id: UserId, detail: &str) -> AppResult<()> {
+    use crate::security_log::model::{Event, Kind, record};
+    let email = sqlx::query_scalar!("SELECT email FROM users WHERE id = $1", user_id.0).fetch_one(&mut *conn).await?;
+    let event = Event { org_id: None, user_id: Some(user_id), email: &email, client_addr: "", kind: Kind::FactorFailed, detail: detail.to_string() };
+    record(&mut *conn, state.clock.now(), event).await?;
+    Ok(())
+}
+
 async fn stored(conn: &mut PgConnection, credential_id: &[u8]) -> AppResult<Option<(Uuid, UserId, Passkey)>> {
     let row = sqlx::query!(r#"SELECT id, user_id AS "user_id: UserId", passkey FROM passkeys WHERE credential_id = $1"#, credential_id).fetch_optional(conn).await?;
     row.map(|r| Ok((r.id, r.user_id, from_json(r.passkey)?))).transpose()
@@ -283,6 +293,7 @@ pub async fn finish_for_user(state: &AppState, conn: &mut PgConnection, user_id:
         return Ok(Err(Refused("That passkey is not one of yours.".into())));
     };
     if owner != user_id {
+        log_failure(&mut *conn, state, user_id, "Another account's passkey was offered.").await?;
         return Ok(Err(Refused("That passkey is not one of yours.".into())));
     }
     let auth: PasskeyAuthentication = from_json(kept)?;
@@ -295,6 +306,7 @@ pub async fn finish_for_user(state: &AppState, conn: &mut PgConnection, user_id:
         }
         Err(e) => {
             tracing::info!(error = %e, "passkey assertion refused");
+            log_failure(&mut *conn, state, user_id, "A passkey's answer did not verify.").await?;
             Ok(Err(Refused("The passkey's answer could not be checked. Try again.".into())))
         }
     }
@@ -335,9 +347,10 @@ pub async fn finish_signature(state: &AppState, conn: &mut PgConnection, user_id
     Ok(Ok(bound))
 }
 
-/// A passkey signature in a form is a fresh proof of identity too: checked
+/// A passkey signature in a form is a fresh proof of identity too, for the
+/// route of the record it signs (`action` names the record's id): checked
 /// here without using the ceremony up (the route then finishes it).
-pub async fn signature_proves(state: &AppState, user_id: UserId, ceremony: &str, credential: &str) -> AppResult<bool> {
+pub async fn signature_proves(state: &AppState, user_id: UserId, ceremony: &str, credential: &str, action: &str) -> AppResult<bool> {
     let Ok(id) = Uuid::parse_str(ceremony.trim()) else { return Ok(false) };
     let statement = sqlx::query_scalar!(
         "SELECT statement FROM webauthn_ceremonies WHERE id = $1 AND purpose = 'signature' AND user_id = $2 AND created_at > $3",
@@ -349,6 +362,11 @@ pub async fn signature_proves(state: &AppState, user_id: UserId, ceremony: &str,
     .await?
     .flatten();
     let Some(statement) = statement else { return Ok(false) };
+    let record = statement.lines().find_map(|l| l.strip_prefix("record: ")).and_then(|r| r.rsplit(' ').next()).unwrap_or_default();
+    let path = action.split('?').next().unwrap_or(action);
+    if record.is_empty() || !path.split('/').any(|segment| segment == record) {
+        return Ok(false);
+    }
     let mut conn = state.db.acquire().await?;
     Ok(bound_signature(state, &mut conn, user_id, statement, credential).await?.is_ok())
 }
@@ -362,7 +380,10 @@ async fn bound_signature(state: &AppState, conn: &mut PgConnection, user_id: Use
     let jwk = sqlx::query_scalar!("SELECT public_jwk FROM passkeys WHERE credential_id = $1 AND user_id = $2", credential.get_credential_id(), user_id.0)
         .fetch_optional(&mut *conn)
         .await?;
-    let Some(jwk) = jwk else { return Ok(Err(Refused("That passkey is not one of yours.".into()))) };
+    let Some(jwk) = jwk else {
+        log_failure(&mut *conn, state, user_id, "A signature by a passkey not of this account was offered.").await?;
+        return Ok(Err(Refused("That passkey is not one of yours.".into())));
+    };
     let (rp_id, origin) = relying_party(state);
     let r = &credential.response;
     let bound = BoundSignature {
@@ -379,6 +400,7 @@ async fn bound_signature(state: &AppState, conn: &mut PgConnection, user_id: Use
     };
     if let Err(why) = crate::auth::assertion::verify(&bound) {
         tracing::info!(%why, "passkey signature refused");
+        log_failure(&mut *conn, state, user_id, &format!("A passkey signature did not verify: {why}.")).await?;
         return Ok(Err(Refused("The passkey's signature could not be checked, so nothing was signed. Try again.".into())));
     }
     Ok(Ok(bound))

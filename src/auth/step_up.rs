@@ -67,6 +67,13 @@ struct Proof {
     passkey: Option<String>,
 }
 
+/// The one step-up route whose handler checks a `password` field itself:
+/// signing a policy version (`/policies/versions/{id}/sign`).
+fn checks_its_own_password(action: &str) -> bool {
+    let path = action.split('?').next().unwrap_or(action);
+    matches!(path.strip_prefix("/policies/versions/").and_then(|rest| rest.strip_suffix("/sign")), Some(id) if !id.is_empty() && !id.contains('/'))
+}
+
 /// The middleware; runs after the route's access check.
 pub async fn require(req: Request, next: Next) -> Response {
     match check(req, next).await {
@@ -122,15 +129,16 @@ async fn decide(
     if is_recent(session, now) {
         return Ok(None);
     }
-    // A form that asks for the password itself (signing a policy) is its
-    // own proof for an account without a second factor.
-    if !session.has_second_factor && fields.iter().any(|(k, v)| k == "password" && !v.is_empty()) {
+    // Signing a policy asks for the password itself (and checks it, throttled):
+    // for an account without a second factor that is the proof. Only there:
+    // any other route would ignore a `password` field.
+    if !session.has_second_factor && checks_its_own_password(action) && fields.iter().any(|(k, v)| k == "password" && !v.is_empty()) {
         return Ok(None);
     }
     // A passkey's signature carried by the form (signing a policy) is a fresh proof itself.
     let field = |name: &str| fields.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str()).filter(|v| !v.is_empty());
     if let (true, Some(ceremony), Some(credential)) = (session.has_passkey, field("passkey_ceremony"), field("passkey_credential"))
-        && passkeys::signature_proves(state, session.user_id, ceremony, credential).await?
+        && passkeys::signature_proves(state, session.user_id, ceremony, credential, action).await?
     {
         return proved(state, visitor, session, action, "the passkey signature it carries").await;
     }
@@ -206,6 +214,15 @@ mod tests {
             has_app: true,
             has_passkey: false,
         }
+    }
+
+    #[test]
+    fn only_policy_signing_checks_its_own_password() {
+        assert!(checks_its_own_password("/policies/versions/0b7e/sign"));
+        assert!(!checks_its_own_password("/members/0b7e/role"));
+        assert!(!checks_its_own_password("/policies/versions/0b7e/sign/extra"));
+        assert!(!checks_its_own_password("/policies/versions//sign"));
+        assert!(!checks_its_own_password("/settings/sso"));
     }
 
     #[test]

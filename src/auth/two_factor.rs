@@ -24,7 +24,7 @@ use serde_json::json;
 pub fn routes(r: Routes) -> Routes {
     r.get("/account/two-factor", Access::SignedIn, page)
         .post("/account/two-factor/app", Access::SignedIn, start_app)
-        .post("/account/two-factor/app/confirm", Access::SignedIn, confirm_app)
+        .post_step_up("/account/two-factor/app/confirm", Access::SignedIn, confirm_app)
         .post_step_up("/account/two-factor/app/remove", Access::SignedIn, remove_app)
         .post_step_up("/account/two-factor/recovery-codes", Access::SignedIn, renew_codes)
 }
@@ -152,8 +152,6 @@ async fn confirm_app(State(state): State<AppState>, who: SignedIn, Form(form): F
     let codes = factors::new_recovery_codes(&mut tx, s.user_id, now).await?;
     audit::record(&mut tx, &actor(&who), now, "user.second_factor_added", "user", s.user_id, json!({"factor": "authenticator app"})).await?;
     security_log::record(&mut *tx, now, event(&who, Kind::FactorEnrolled, "An authenticator app; ten recovery codes made.")).await?;
-    // Setting up the app is a proof of who this is: nothing asks again at once.
-    session::mark_proved(&mut tx, s, now).await?;
     tx.commit().await?;
     Ok(CodesPage { layout: Layout::build(&state.db, &who.visitor, "Your recovery codes").await?, codes, first_time: true }.into_response())
 }

@@ -416,9 +416,21 @@ fn check_signatures(text: &[u8]) -> (usize, Vec<String>) {
         Ok(e) => e,
         Err(e) => return (0, vec![format!("{PASSKEY_SIGNATURES} is not a list of signatures: {e}")]),
     };
+    let words = |record: &str| match record {
+        "meeting" => "meeting minutes".to_string(),
+        other => other.replace('_', " "),
+    };
     let problems = entries
         .iter()
-        .filter_map(|e| crate::auth::assertion::verify(&e.signature).err().map(|why| format!("{} {}: {why}", e.record.replace('_', " "), e.id)))
+        .filter_map(|e| {
+            let named = format!("record: {} {}", words(&e.record), e.id);
+            let why = if e.signature.statement.lines().any(|l| l == named) {
+                crate::auth::assertion::verify(&e.signature).err()?
+            } else {
+                "the statement signed is about another record".to_string()
+            };
+            Some(format!("{} {}: {why}", words(&e.record), e.id))
+        })
         .collect();
     (entries.len(), problems)
 }

@@ -482,7 +482,18 @@ async fn accept_invitation(
             let (id, hash) = account.ok_or(AppError::NotFound)?;
             let cfg = &state.config.throttle;
             match throttle::check_password(&state.db, cfg, now, &inv.email, &visitor.client_addr, form.password.clone(), Some(hash), "joining an organisation").await? {
-                throttle::PasswordCheck::Right => {}
+                throttle::PasswordCheck::Right => {
+                    // The password alone is not a sign-in where other rules ask for more.
+                    if let Some(org) = crate::sso::rules::password_refused_by(&state.db, id).await? {
+                        errors.add("password", crate::sso::rules::use_sso_message(&org));
+                        return Ok(again(errors, StatusCode::FORBIDDEN, inv));
+                    }
+                    if crate::auth::factors::of_user(&state.db, id).await?.any() {
+                        let mut conn = state.db.acquire().await?;
+                        let cookie = crate::auth::second_step::begin(&mut conn, &state, id, &format!("/invite/{token}"), now).await?;
+                        return Ok(crate::auth::see_other_with("/login/code", vec![cookie]));
+                    }
+                }
                 throttle::PasswordCheck::Locked(until) => {
                     errors.add("password", crate::auth::locked_message(until, now));
                     return Ok(again(errors, StatusCode::TOO_MANY_REQUESTS, inv));

@@ -107,7 +107,7 @@ async fn start(State(state): State<AppState>, Form(form): Form<StartForm>) -> Ap
         Ok(s) => s,
         Err(client::Failure(why)) => {
             tracing::warn!(org = %org_id, %why, "single sign-on could not start");
-            return Ok(back_to_login(&state, format!("{}'s sign-in service could not be reached ({why}). Try again later, or ask an owner.", cfg.org_name)));
+            return Ok(back_to_login(&state, format!("{}'s sign-in service could not be reached. Try again later, or ask an owner to check the single sign-on settings.", cfg.org_name)));
         }
     };
     let token = session::random_token();
@@ -189,45 +189,77 @@ async fn callback(State(state): State<AppState>, visitor: Visitor, headers: Head
     Ok(res.into_response())
 }
 
-/// The account a provider-vouched person signs in as: a member already,
-/// someone invited (the invitation is accepted), or, where the owner
-/// allows it, a new member in the chosen role. `Err` says why not.
+/// The account a provider-vouched person signs in as, and its membership.
+///
+/// The account is the one linked to the provider's subject; or, for an
+/// address that has an account but no link, that account only when this
+/// browser is signed in to it with a fresh proof (its holder links it); or
+/// a new account, made for someone invited or, where the owner allows it,
+/// joining in the chosen role. An e-mail address alone never signs anyone
+/// into an existing account: any organisation's owner can point a provider
+/// at any domain. `Err` says why not.
 async fn account_for(tx: &mut sqlx::PgConnection, state: &AppState, cfg: &Config, who: &client::Identity, visitor: &Visitor) -> AppResult<Result<UserId, String>> {
     let now = state.clock.now();
     let actor = Actor { org_id: Some(cfg.org_id), user_id: None, label: format!("{} (single sign-on)", who.email), request_id: visitor.request_id.clone() };
+    let linked = sqlx::query_scalar!(r#"SELECT user_id AS "user_id: UserId" FROM sso_identities WHERE issuer = $1 AND subject = $2"#, cfg.issuer, who.subject)
+        .fetch_optional(&mut *tx)
+        .await?;
     let existing = sqlx::query!(r#"SELECT id AS "id: UserId" FROM users WHERE lower(email) = $1"#, who.email).fetch_optional(&mut *tx).await?.map(|r| r.id);
-    if let Some(user_id) = existing {
-        let membership = sqlx::query_scalar!("SELECT disabled_at FROM memberships WHERE org_id = $1 AND user_id = $2", cfg.org_id.0, user_id.0).fetch_optional(&mut *tx).await?;
-        match membership {
-            Some(None) => return Ok(Ok(user_id)),
-            Some(Some(_)) => return Ok(Err(format!("Your membership of {} is disabled. Ask one of its owners to re-enable it.", cfg.org_name))),
-            None => {}
-        }
-    }
+    let holder = visitor.session.as_ref().filter(|s| crate::auth::step_up::is_recent(s, now)).map(|s| s.user_id);
     let invitation = orgs::open_invitation_for(&mut *tx, cfg.org_id, &who.email, now).await?;
-    if invitation.is_none() && cfg.join_role.is_none() {
-        return Ok(Err(format!("You have no account at {}. Ask one of its owners to invite you.", cfg.org_name)));
-    }
-    let user_id = match existing {
-        Some(u) => u,
-        None => {
-            // No password: this account signs in through the provider (an owner can
-            // invite it to set one with "forgot password" later).
+    let user_id = match (linked, existing) {
+        (Some(u), _) => u,
+        (None, Some(u)) if holder == Some(u) => {
+            link(&mut *tx, cfg, who, u, &actor, now).await?;
+            u
+        }
+        (None, Some(_)) => {
+            return Ok(Err(format!(
+                "An account with the address {} already exists. Sign in to it as usual (password and second factor), then choose \"Link single sign-on\" on your account page; after that, single sign-on signs you in.",
+                who.email
+            )));
+        }
+        (None, None) if invitation.is_none() && cfg.join_role.is_none() => {
+            return Ok(Err(format!("You have no account at {}. Ask one of its owners to invite you.", cfg.org_name)));
+        }
+        (None, None) => {
+            // No password: this account signs in through the provider.
             let unusable = crate::auth::password::hash(session::random_token()).await?;
             let name = who.name.clone().unwrap_or_else(|| who.email.split('@').next().unwrap_or_default().to_string());
-            match orgs::create_user(&mut *tx, &actor, now, &who.email, &name, &unusable).await? {
-                Some(u) => u,
-                None => return Ok(Err("This account was created at the same moment elsewhere. Sign in again.".into())),
-            }
+            let Some(u) = orgs::create_user(&mut *tx, &actor, now, &who.email, &name, &unusable).await? else {
+                return Ok(Err("This account was created at the same moment elsewhere. Sign in again.".into()));
+            };
+            link(&mut *tx, cfg, who, u, &actor, now).await?;
+            u
         }
     };
     let actor = Actor { user_id: Some(user_id), ..actor };
-    match (invitation, cfg.join_role) {
-        (Some(inv), _) => orgs::accept_invitation(&mut *tx, &actor, now, &inv, user_id).await?,
-        (None, Some(role)) => {
+    let membership = sqlx::query_scalar!("SELECT disabled_at FROM memberships WHERE org_id = $1 AND user_id = $2", cfg.org_id.0, user_id.0).fetch_optional(&mut *tx).await?;
+    match (membership, invitation, cfg.join_role) {
+        (Some(None), _, _) => {}
+        (Some(Some(_)), _, _) => return Ok(Err(format!("Your membership of {} is disabled. Ask one of its owners to re-enable it.", cfg.org_name))),
+        (None, Some(inv), _) => orgs::accept_invitation(&mut *tx, &actor, now, &inv, user_id).await?,
+        (None, None, Some(role)) => {
             orgs::add_membership(&mut *tx, &actor, now, cfg.org_id, user_id, role).await?;
         }
-        (None, None) => unreachable!("refused above"),
+        (None, None, None) => return Ok(Err(format!("You are not a member of {}. Ask one of its owners to invite you.", cfg.org_name))),
     }
     Ok(Ok(user_id))
+}
+
+/// Links the provider's subject to an account, for good.
+async fn link(tx: &mut sqlx::PgConnection, cfg: &Config, who: &client::Identity, user_id: UserId, actor: &Actor, now: chrono::DateTime<chrono::Utc>) -> AppResult<()> {
+    sqlx::query!(
+        "INSERT INTO sso_identities (issuer, subject, user_id, org_id, linked_at) VALUES ($1, $2, $3, $4, $5)",
+        cfg.issuer,
+        who.subject,
+        user_id.0,
+        cfg.org_id.0,
+        now
+    )
+    .execute(&mut *tx)
+    .await?;
+    let actor = Actor { user_id: Some(user_id), ..actor.clone() };
+    crate::audit::record(&mut *tx, &actor, now, "user.sso_linked", "user", user_id, serde_json::json!({"issuer": cfg.issuer, "subject": who.subject})).await?;
+    Ok(())
 }

@@ -7,11 +7,15 @@ use crate::ids::UserId;
 
 /// The organisation whose rules refuse this account a password (or
 /// passkey) sign-in: one requiring single sign-on where the account is an
-/// active member but not an owner.
+/// active member, not an owner, and linked to the provider. A member who
+/// had a password before single sign-on keeps it until they link (once,
+/// from their account page); accounts the provider made are linked from
+/// the start.
 pub async fn password_refused_by(db: &sqlx::PgPool, user_id: UserId) -> AppResult<Option<String>> {
     let rows = sqlx::query!(
         r#"SELECT o.name, m.role AS "role: Role" FROM memberships m JOIN organisations o ON o.id = m.org_id
              JOIN sso_providers s ON s.org_id = m.org_id AND s.required
+             JOIN sso_identities i ON i.org_id = m.org_id AND i.user_id = m.user_id AND i.issuer = s.issuer
             WHERE m.user_id = $1 AND m.disabled_at IS NULL ORDER BY o.name"#,
         user_id.0
     )

@@ -145,6 +145,12 @@ async fn save(State(state): State<AppState>, me: Member, Form(form): Form<SsoFor
         Err(errors) => return view(&state, &me, Some(form), errors).await,
     };
     let secret = p.client_secret.clone().or_else(|| before.as_ref().map(|b| b.client_secret.clone())).unwrap_or_default();
+    // The server fetches the issuer's documents: not from inside its own network.
+    if !state.config.oidc_allow_local_http && let Some(why) = internal_address(&p.issuer).await {
+        let mut errors = FieldErrors::default();
+        errors.add("issuer", why);
+        return view(&state, &me, Some(form), errors).await;
+    }
     // The provider must answer before anyone is sent to it.
     let redirect = state.config.link(super::CALLBACK);
     if let Err(client::Failure(why)) = client::check(&client::Provider { issuer: &p.issuer, client_id: &p.client_id, client_secret: &secret, redirect }).await {
@@ -212,6 +218,33 @@ async fn remove(State(state): State<AppState>, me: Member) -> AppResult<Response
     Ok(redirect_with(&state, "/settings/sso", Flash::success("Single sign-on was turned off. Members sign in with their passwords and passkeys.")))
 }
 
+/// Why the issuer may not be fetched: its host resolves to an address of
+/// this machine or a private network (or does not resolve at all).
+async fn internal_address(issuer: &str) -> Option<String> {
+    let url = url::Url::parse(issuer).ok()?;
+    let host = url.host_str()?.to_string();
+    let port = url.port_or_known_default().unwrap_or(443);
+    let addrs: Vec<std::net::SocketAddr> = match tokio::net::lookup_host((host.as_str(), port)).await {
+        Ok(a) => a.collect(),
+        Err(_) => return Some(format!("{host} does not resolve to an address.")),
+    };
+    addrs.iter().find(|a| is_internal(a.ip())).map(|a| format!("{host} resolves to {}, an address inside a private network: Mandate only fetches public providers.", a.ip()))
+}
+
+fn is_internal(ip: std::net::IpAddr) -> bool {
+    use std::net::IpAddr;
+    match ip {
+        IpAddr::V4(v4) => {
+            let [a, b, ..] = v4.octets();
+            v4.is_private() || v4.is_loopback() || v4.is_link_local() || v4.is_unspecified() || v4.is_broadcast() || v4.is_documentation() || (a == 100 && (64..128).contains(&b))
+        }
+        IpAddr::V6(v6) => {
+            let first = v6.segments()[0];
+            v6.is_loopback() || v6.is_unspecified() || (first & 0xfe00) == 0xfc00 || (first & 0xffc0) == 0xfe80 || v6.to_ipv4_mapped().is_some_and(|v4| is_internal(IpAddr::V4(v4)))
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -234,5 +267,15 @@ mod tests {
         assert_eq!(p.domains, ["acme.example", "sub.acme.example"]);
         assert_eq!(p.issuer, "https://l.example");
         assert!(parse(&form("https://l.example", "not a domain", ""), false, false).is_err());
+    }
+
+    #[test]
+    fn private_and_local_addresses_are_internal() {
+        for ip in ["10.1.2.3", "192.168.0.1", "172.16.5.4", "127.0.0.1", "169.254.169.254", "100.64.0.1", "0.0.0.0", "::1", "fd00::1", "fe80::1", "::ffff:10.0.0.1"] {
+            assert!(is_internal(ip.parse().unwrap()), "{ip}");
+        }
+        for ip in ["8.8.8.8", "2606:4700::1111", "100.128.0.1"] {
+            assert!(!is_internal(ip.parse().unwrap()), "{ip}");
+        }
     }
 }

@@ -180,6 +180,8 @@ async fn another_accounts_passkey_is_not_found_and_signs_nothing(db: PgPool) {
     let res = l.post(&format!("/policies/versions/{v1}/sign"), &[("passkey_ceremony", options["ceremony"].as_str().unwrap()), ("passkey_credential", &answer)]).await;
     assert_eq!(res.status, 422);
     assert!(res.body.contains("not one of yours"), "{}", res.body);
+    let failed: i64 = sqlx::query_scalar("SELECT count(*) FROM security_events WHERE kind = 'factor_failed' AND user_id = $1").bind(lead).fetch_one(app.db()).await.unwrap();
+    assert_eq!(failed, 1, "the refused passkey is in the security log");
 }
 
 /// Asks for a passkey signature at `options` (posting `fields` as the form

@@ -135,6 +135,16 @@ async fn an_invited_person_signs_in_through_the_provider_and_others_do_not(db: P
     let how: String = sqlx::query_scalar("SELECT detail FROM security_events WHERE kind = 'signed_in' AND email = 'ida@acme.example'").fetch_one(app.db()).await.unwrap();
     assert!(how.contains("through single sign-on"), "{how}");
 
+    // An account that exists (made elsewhere) is never signed into by its address alone.
+    let zoe = app.user("zoe@acme.example", "Zoe Elsewhere").await;
+    let other = app.org("Zoe's own", zoe).await;
+    let _ = other;
+    assert_eq!(o.post("/members/invite", &[("email", "zoe@acme.example"), ("role", "contributor")]).await.status, 303);
+    let (mut c, res) = sign_in(&app, "zoe@acme.example", None).await;
+    assert_eq!(res.location(), "/login");
+    assert!(!c.signed_in());
+    assert!(flash_after(&mut c).await.contains("already exists"));
+
     // Not invited, and the owner lets nobody join: refused, no account made.
     let (mut c, res) = sign_in(&app, "nina@acme.example", None).await;
     assert_eq!(res.location(), "/login");
@@ -203,12 +213,26 @@ async fn required_single_sign_on_refuses_members_passwords_but_not_the_owners(db
     app.member(org, carl, Role::Contributor).await;
     let res = o.post("/settings/sso", &[("issuer", &p.issuer), ("client_id", "mandate"), ("domains", "acme.example"), ("required", "on")]).await;
     assert_eq!(res.status, 303, "{}", res.body);
+    // His account existed before: the provider cannot sign him into it by his address alone.
+    let (c, res) = sign_in(&app, "carl@acme.example", None).await;
+    assert_eq!(res.location(), "/login");
+    assert!(!c.signed_in());
+    // Signed in as himself, he links it once from his account page...
+    let mut c = app.client();
+    assert_eq!(c.login("carl@acme.example", PASSWORD).await.location(), "/dashboard");
+    assert!(c.get("/account").await.has("#link-sso"));
+    let res = c.post("/login/sso", &[("email", "carl@acme.example"), ("next", "/account")]).await;
+    let back = through_provider(res.location()).await;
+    let res = c.get(&back).await;
+    assert_eq!(res.location(), "/account", "{}", res.body);
+    let linked: i64 = sqlx::query_scalar("SELECT count(*) FROM sso_identities WHERE user_id = $1").bind(carl).fetch_one(app.db()).await.unwrap();
+    assert_eq!(linked, 1);
+    // ...and from then on his password no longer signs him in; the provider does.
     let mut c = app.client();
     let res = c.login("carl@acme.example", PASSWORD).await;
     assert_eq!(res.status, 403);
     assert!(res.body.contains("signs in through single sign-on"), "{}", res.body);
     assert!(!c.signed_in());
-    // Through the provider he is in.
     let (c, res) = sign_in(&app, "carl@acme.example", None).await;
     assert_eq!(res.location(), "/dashboard");
     assert!(c.signed_in());

@@ -195,6 +195,9 @@ async fn sensitive_changes_ask_for_a_fresh_proof_and_keep_the_form(db: PgPool) {
     assert!(asked.body.contains(&format!("action=\"{path}\"")), "the form goes to the same place again");
     let role = || async { sqlx::query_scalar!("SELECT role FROM memberships WHERE id = $1", membership).fetch_one(app.db()).await.unwrap() };
     assert_eq!(role().await, "auditor", "nothing changed yet");
+    // A `password` field that the route does not check proves nothing.
+    assert_eq!(o.post(&path, &[("role", "isms_lead"), ("password", "anything")]).await.status, 401);
+    assert_eq!(role().await, "auditor");
     // ...refuses a wrong one...
     let csrf = asked.csrf().unwrap();
     let wrong = o.post_raw(&path, &[("csrf_token", &csrf), ("role", "isms_lead"), ("_step_up_password", "not the password")]).await;
@@ -228,7 +231,9 @@ async fn sensitive_changes_ask_for_a_fresh_proof_and_keep_the_form(db: PgPool) {
 #[sqlx::test]
 async fn every_sensitive_route_asks_for_a_fresh_proof(db: PgPool) {
     let expected = [
+        "/account/passkeys",
         "/account/passkeys/{id}/remove",
+        "/account/two-factor/app/confirm",
         "/account/two-factor/app/remove",
         "/account/two-factor/recovery-codes",
         "/appointments/{id}/accept",
@@ -239,6 +244,7 @@ async fn every_sensitive_route_asks_for_a_fresh_proof(db: PgPool) {
         "/findings/{id}/accept",
         "/findings/{id}/end-acceptance",
         "/invitations/{id}/revoke",
+        "/meetings/{id}/paper",
         "/meetings/{id}/sign-off",
         "/members/invite",
         "/members/{id}/disable",
@@ -271,6 +277,27 @@ async fn every_sensitive_route_asks_for_a_fresh_proof(db: PgPool) {
         assert_eq!(res.status, 401, "{path} did not ask");
         assert_eq!(res.attr("input[name=note]", "value").as_deref(), Some("kept"), "{path}");
     }
+}
+
+/// Joining another organisation with an existing account's password goes
+/// through its second step, like signing in.
+#[sqlx::test]
+async fn joining_with_a_password_still_asks_for_the_second_factor(db: PgPool) {
+    let app = TestApp::new(db).await;
+    let ceo = app.user("ceo@a.example", "Chief Executive").await;
+    let org = app.org("Acme", ceo).await;
+    let mut c = app.signed_in(ceo, Some(org)).await;
+    let (secret, _) = enrol(&app, &mut c).await;
+    let other_owner = app.user("owner@b.example", "Bea Owner").await;
+    let other = app.org("Beta", other_owner).await;
+    let (_, token) = app.invitation(other, other_owner, "ceo@a.example", Role::Executive).await;
+    let mut d = app.client();
+    let res = d.post(&format!("/invite/{token}"), &[("password", PASSWORD)]).await;
+    assert_eq!(res.location(), "/login/code", "{}", res.body);
+    assert!(!d.signed_in());
+    let res = d.post("/login/code", &[("code", &next_code(&app, &secret))]).await;
+    assert_eq!(res.location(), format!("/invite/{token}"));
+    assert!(d.signed_in());
 }
 
 /// The break-glass path: the operator removes a lost app from the command

@@ -35,7 +35,7 @@ pub fn routes(r: Routes) -> Routes {
         .post("/meetings/{id}", Can(ManageLeadership), update)
         .post_step_up("/meetings/{id}/sign-off", Can(ViewLeadership), sign_off)
         .post("/meetings/{id}/sign-off/passkey-options", Can(ViewLeadership), sign_off_options)
-        .post("/meetings/{id}/paper", Can(ViewLeadership), record_paper)
+        .post_step_up("/meetings/{id}/paper", Can(ViewLeadership), record_paper)
         .post("/meetings/{id}/addenda", Can(ViewLeadership), add_addendum)
         .post("/meetings/{id}/actions", Can(ManageLeadership), add_action)
         .get("/actions", Can(ViewLeadership), actions_page)
