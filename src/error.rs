@@ -18,6 +18,9 @@ pub enum AppError {
     /// The organisation requires a second factor of this member, who has none yet.
     #[error("second factor required")]
     SecondFactorRequired,
+    /// The organisation requires single sign-on, and this member has not linked it yet.
+    #[error("single sign-on link required")]
+    SsoLinkRequired,
     #[error("cross-site request refused")]
     Csrf,
     #[error("{0}")]
@@ -96,6 +99,7 @@ impl IntoResponse for AppError {
             }
             AppError::NoOrganisation => return Redirect::to("/orgs").into_response(),
             AppError::SecondFactorRequired => return Redirect::to("/account/two-factor").into_response(),
+            AppError::SsoLinkRequired => return Redirect::to("/account#sso-h").into_response(),
             AppError::NotFound => ErrorPage::for_status(StatusCode::NOT_FOUND),
             AppError::Forbidden => ErrorPage::for_status(StatusCode::FORBIDDEN),
             AppError::Csrf => ErrorPage {

@@ -199,6 +199,8 @@ struct AccountPage {
     has_second_factor: bool,
     /// One of the account's organisations signs in with single sign-on.
     sso_offered: bool,
+    /// The current organisation requires single sign-on and waits for this account to link it.
+    sso_required: bool,
     errors: FieldErrors,
 }
 
@@ -219,6 +221,7 @@ async fn account_page(State(state): State<AppState>, who: SignedIn) -> AppResult
         email: who.session.email.clone(),
         has_second_factor: who.session.has_second_factor,
         sso_offered: sso_offered(&state.db, who.session.user_id).await?,
+        sso_required: who.session.current.as_ref().is_some_and(|c| c.must_link_sso()),
         errors: FieldErrors::default(),
     })
 }
@@ -260,6 +263,7 @@ async fn change_password(State(state): State<AppState>, who: SignedIn, Form(form
             email: s.email.clone(),
             has_second_factor: s.has_second_factor,
             sso_offered: sso_offered(&state.db, s.user_id).await?,
+            sso_required: s.current.as_ref().is_some_and(|c| c.must_link_sso()),
             errors,
         };
         return Ok((status, page).into_response());

@@ -486,6 +486,24 @@ impl Act {
     }
 }
 
+/// The statement `me`'s passkey signs for an act on a record, at `at`
+/// (`auth::assertion::Statement`): `what` names it in words, `sha` is the
+/// SHA-256 of its content where it has one.
+pub fn statement(me: &crate::auth::session::Member, act: Act, record_id: Uuid, what: &str, sha: Option<&str>, signer: &str, at: DateTime<Utc>) -> String {
+    crate::auth::assertion::Statement {
+        org_name: &me.org_name,
+        org_id: me.org_id.0,
+        kind: act.words(),
+        record_id,
+        what,
+        document_sha256: sha,
+        signer_name: signer,
+        signer_email: &me.email,
+        at,
+    }
+    .text()
+}
+
 /// Keeps a bound signature with its act, in the act's transaction.
 pub async fn keep_signature(conn: &mut PgConnection, org_id: crate::ids::OrgId, act: Act, record_id: Uuid, user_id: UserId, b: &BoundSignature, now: DateTime<Utc>) -> AppResult<()> {
     sqlx::query!(

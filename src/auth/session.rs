@@ -67,12 +67,20 @@ pub struct CurrentOrg {
     pub require_second_factor: bool,
     /// How recent a proof of identity sensitive changes need, in minutes.
     pub step_up_minutes: i32,
+    /// The organisation requires single sign-on and this account is not linked to its provider.
+    pub sso_unlinked: bool,
 }
 
 impl CurrentOrg {
     /// This member may not act until they have a second factor.
     pub fn lacks_required_factor(&self, has_second_factor: bool) -> bool {
         self.require_second_factor && crate::auth::policy::needs_second_factor(self.role) && !has_second_factor
+    }
+
+    /// This member may not act until they link the organisation's required
+    /// single sign-on (owners are exempt: their password is the break-glass way in).
+    pub fn must_link_sso(&self) -> bool {
+        self.sso_unlinked && self.role != Role::Owner
     }
 }
 
@@ -164,7 +172,9 @@ async fn lookup(state: &AppState, token: &str) -> anyhow::Result<Option<Session>
                 EXISTS (SELECT 1 FROM totp_factors t WHERE t.user_id = s.user_id AND t.confirmed_at IS NOT NULL) AS "has_app!",
                 EXISTS (SELECT 1 FROM passkeys p WHERE p.user_id = s.user_id) AS "has_passkey!",
                 o.id AS "org_id?: OrgId", o.name AS "org_name?", m.id AS "membership_id?: MembershipId", m.role AS "role?: Role",
-                o.require_second_factor AS "require_second_factor?", o.step_up_minutes AS "step_up_minutes?"
+                o.require_second_factor AS "require_second_factor?", o.step_up_minutes AS "step_up_minutes?",
+                EXISTS (SELECT 1 FROM sso_providers sp WHERE sp.org_id = o.id AND sp.required
+                         AND NOT EXISTS (SELECT 1 FROM sso_identities si WHERE si.org_id = sp.org_id AND si.issuer = sp.issuer AND si.user_id = s.user_id)) AS "sso_unlinked!"
            FROM sessions s
            JOIN users u ON u.id = s.user_id
       LEFT JOIN memberships m ON m.org_id = s.current_org_id AND m.user_id = s.user_id AND m.disabled_at IS NULL
@@ -193,6 +203,7 @@ async fn lookup(state: &AppState, token: &str) -> anyhow::Result<Option<Session>
             role,
             require_second_factor: row.require_second_factor.unwrap_or(false),
             step_up_minutes: row.step_up_minutes.unwrap_or(10),
+            sso_unlinked: row.sso_unlinked,
         }),
         _ => None,
     };
@@ -439,6 +450,9 @@ impl<S: Send + Sync> FromRequestParts<S> for Member {
         let Some(cur) = session.current.clone() else { return Err(AppError::NoOrganisation) };
         if cur.lacks_required_factor(session.has_second_factor) {
             return Err(AppError::SecondFactorRequired);
+        }
+        if cur.must_link_sso() {
+            return Err(AppError::SsoLinkRequired);
         }
         Ok(Member {
             user_id: session.user_id,

@@ -207,6 +207,7 @@ mod tests {
                 role: crate::auth::policy::Role::Executive,
                 require_second_factor: false,
                 step_up_minutes: m,
+                sso_unlinked: false,
             }),
             today: now.date_naive(),
             proved_at: now - Duration::minutes(proved_minutes_ago),

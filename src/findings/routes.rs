@@ -320,18 +320,7 @@ fn acceptance_lines(f: &Finding, a: &Acceptance) -> (String, String) {
 
 fn acceptance_statement(me: &Member, f: &Finding, a: &Acceptance, leader: &str, at: chrono::DateTime<chrono::Utc>) -> String {
     let (what, sha) = acceptance_lines(f, a);
-    crate::auth::assertion::Statement {
-        org_name: &me.org_name,
-        org_id: me.org_id.0,
-        kind: Act::RiskAcceptance.words(),
-        record_id: f.id.0,
-        what: &what,
-        document_sha256: Some(&sha),
-        signer_name: leader,
-        signer_email: &me.email,
-        at,
-    }
-    .text()
+    passkeys::statement(me, Act::RiskAcceptance, f.id.0, &what, Some(&sha), leader, at)
 }
 
 /// Starts a passkey acceptance (static/app.js posts the form's reason and

@@ -520,18 +520,7 @@ async fn appointer_of(state: &AppState, me: &Member, id: AppointmentId) -> AppRe
 /// The statement an appointer's passkey signs for this appointment, now.
 fn appointment_statement(me: &Member, a: &Appointment, appointer: &str, at: chrono::DateTime<chrono::Utc>) -> String {
     let what = format!("{} appointed as {}", a.person_name, a.role_name);
-    crate::auth::assertion::Statement {
-        org_name: &me.org_name,
-        org_id: me.org_id.0,
-        kind: Act::Appointment.words(),
-        record_id: a.id.0,
-        what: &what,
-        document_sha256: None,
-        signer_name: appointer,
-        signer_email: &me.email,
-        at,
-    }
-    .text()
+    passkeys::statement(me, Act::Appointment, a.id.0, &what, None, appointer, at)
 }
 
 /// Starts a passkey confirmation (static/app.js asks for it when the appointer holds a passkey).

@@ -8,9 +8,9 @@ use crate::ids::UserId;
 /// The organisation whose rules refuse this account a password (or
 /// passkey) sign-in: one requiring single sign-on where the account is an
 /// active member, not an owner, and linked to the provider. A member who
-/// had a password before single sign-on keeps it until they link (once,
-/// from their account page); accounts the provider made are linked from
-/// the start.
+/// had a password before single sign-on signs in with it only to link
+/// (the session can do nothing else until they have: `CurrentOrg::must_link_sso`);
+/// accounts the provider made are linked from the start.
 pub async fn password_refused_by(db: &sqlx::PgPool, user_id: UserId) -> AppResult<Option<String>> {
     let rows = sqlx::query!(
         r#"SELECT o.name, m.role AS "role: Role" FROM memberships m JOIN organisations o ON o.id = m.org_id

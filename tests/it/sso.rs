@@ -220,11 +220,15 @@ async fn required_single_sign_on_refuses_members_passwords_but_not_the_owners(db
     // Signed in as himself, he links it once from his account page...
     let mut c = app.client();
     assert_eq!(c.login("carl@acme.example", PASSWORD).await.location(), "/dashboard");
-    assert!(c.get("/account").await.has("#link-sso"));
+    // Until he links, the password gets him no further than the link.
+    assert_eq!(c.get("/dashboard").await.location(), "/account#sso-h");
+    let account = c.get("/account").await;
+    assert!(account.has("#link-sso") && account.body.contains("requires single sign-on"), "{}", account.body);
     let res = c.post("/login/sso", &[("email", "carl@acme.example"), ("next", "/account")]).await;
     let back = through_provider(res.location()).await;
     let res = c.get(&back).await;
     assert_eq!(res.location(), "/account", "{}", res.body);
+    assert_eq!(c.get("/dashboard").await.status, 200, "linked, he works as before");
     let linked: i64 = sqlx::query_scalar("SELECT count(*) FROM sso_identities WHERE user_id = $1").bind(carl).fetch_one(app.db()).await.unwrap();
     assert_eq!(linked, 1);
     // ...and from then on his password no longer signs him in; the provider does.

@@ -521,19 +521,7 @@ async fn update(State(state): State<AppState>, me: Member, Id(id): Id<MeetingId>
 /// The statement a chair's passkey signs for these minutes, now.
 fn minutes_statement(me: &Member, m: &Meeting, chair: &str, at: chrono::DateTime<chrono::Utc>) -> String {
     let what = format!("{}, held {}", m.title, m.held_on.map(|d| d.to_string()).unwrap_or_default());
-    let sha = minutes_sha(m);
-    crate::auth::assertion::Statement {
-        org_name: &me.org_name,
-        org_id: me.org_id.0,
-        kind: Act::Meeting.words(),
-        record_id: m.id.0,
-        what: &what,
-        document_sha256: Some(&sha),
-        signer_name: chair,
-        signer_email: &me.email,
-        at,
-    }
-    .text()
+    passkeys::statement(me, Act::Meeting, m.id.0, &what, Some(&minutes_sha(m)), chair, at)
 }
 
 /// The SHA-256 of the minutes' text, what a passkey sign-off names.

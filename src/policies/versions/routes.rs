@@ -737,19 +737,7 @@ struct SignForm {
 /// The statement a leader's passkey signs for this version, now.
 fn statement(me: &Member, v: &Version, signer_name: &str, at: chrono::DateTime<chrono::Utc>) -> String {
     let what = format!("{}, version {}", v.policy_title, v.number());
-    let sha = v.document_sha_hex();
-    crate::auth::assertion::Statement {
-        org_name: &me.org_name,
-        org_id: me.org_id.0,
-        kind: Act::PolicyVersion.words(),
-        record_id: v.id.0,
-        what: &what,
-        document_sha256: Some(&sha),
-        signer_name,
-        signer_email: &me.email,
-        at,
-    }
-    .text()
+    passkeys::statement(me, Act::PolicyVersion, v.id.0, &what, Some(&v.document_sha_hex()), signer_name, at)
 }
 
 /// Starts a passkey signature of this version (static/app.js asks for it
