@@ -32,6 +32,7 @@ fn routes() -> Routes {
     let r = crate::bundles::routes(r);
     let r = crate::security_log::routes(r);
     let r = crate::sso::routes(r);
+    let r = crate::api::routes(r);
     crate::audit::pages::routes(r)
 }
 

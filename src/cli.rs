@@ -66,6 +66,9 @@ struct Options {
     /// Let single sign-on issuers be plain-HTTP addresses on this machine (http://127.0.0.1:PORT, http://localhost:PORT), for trying a local OpenID Connect provider; otherwise issuers must be https
     #[arg(long, env = "MANDATE_OIDC_ALLOW_LOCAL_HTTP", global = true)]
     oidc_allow_local_http: bool,
+    /// Requests each API token may make per minute; more answer 429 until the next minute
+    #[arg(long, env = "MANDATE_API_REQUESTS_PER_MINUTE", default_value_t = 600, global = true)]
+    api_requests_per_minute: i32,
     /// Where evidence files are kept: file:///abs/path or s3://bucket/prefix (S3 settings from the AWS_* variables); default <data dir>/evidence
     #[arg(long, env = "MANDATE_EVIDENCE_URL", global = true)]
     evidence_url: Option<String>,
@@ -393,6 +396,7 @@ fn build_config(opts: &Options) -> anyhow::Result<Config> {
     let mut config = Config::new(base, opts.data_dir.clone());
     config.trust_forwarded_for = opts.trust_forwarded_for;
     config.oidc_allow_local_http = opts.oidc_allow_local_http;
+    config.api_requests_per_minute = opts.api_requests_per_minute.max(1);
     config.smtp = opts.smtp_url.as_ref().map(|url| SmtpConfig { url: url.clone(), from: opts.smtp_from.clone() });
     config.max_upload_bytes = opts.max_upload_mib * MIB;
     config.org_quota_bytes = opts.org_quota_mib * MIB;

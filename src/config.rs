@@ -40,6 +40,9 @@ pub struct Config {
     /// (127.0.0.1, localhost): for tests and local trials only. Otherwise
     /// an issuer must be https.
     pub oidc_allow_local_http: bool,
+    /// Requests each API token may make per minute (then 429 until the
+    /// next minute).
+    pub api_requests_per_minute: i32,
 }
 
 pub const MIB: u64 = 1024 * 1024;
@@ -98,6 +101,7 @@ impl Config {
             body_min_rate: 1024,
             export_step_pause: std::time::Duration::ZERO,
             oidc_allow_local_http: false,
+            api_requests_per_minute: 600,
         }
     }
 

@@ -23,8 +23,24 @@ pub enum AppError {
     SsoLinkRequired,
     #[error("cross-site request refused")]
     Csrf,
+    /// The JSON API without a valid personal access token (401).
+    #[error("token required: {0}")]
+    TokenRequired(&'static str),
+    /// The token is valid but lacks the scope the route needs (403).
+    #[error("scope missing: {0}")]
+    ScopeMissing(&'static str),
+    /// The token used up its requests for this minute (429).
+    #[error("rate limited")]
+    RateLimited { retry_after: i64 },
     #[error("{0}")]
     BadRequest(String),
+    /// A request body the framework could not read as asked (the API's
+    /// JSON): its status (400, 415, 422) and what was wrong.
+    #[error("{1}")]
+    Rejected(StatusCode, String),
+    /// Values that break the record's rules, field by field (422).
+    #[error("invalid fields")]
+    Invalid(crate::web::form::FieldErrors),
     #[error("{0}")]
     Conflict(String),
     #[error(transparent)]
@@ -63,14 +79,19 @@ pub struct ErrorPage {
     pub message: String,
     /// Logged with the request id, never shown.
     pub cause: Option<String>,
+    /// The fields that were wrong and why (the API lists them).
+    pub fields: Vec<(&'static str, String)>,
 }
 
 impl ErrorPage {
     pub fn for_status(status: StatusCode) -> Self {
         let (title, message) = match status.as_u16() {
             400 => ("Bad request", "The request could not be understood. Check the form and try again."),
+            401 => ("Token required", "Send a valid personal access token."),
             403 => ("Not allowed", "Your role in this organisation does not allow this action."),
             404 => ("Not found", "There is nothing here. It may have been removed, or the link may be wrong."),
+            406 => ("Not acceptable", "This address answers in another format than the one asked for."),
+            409 => ("Cannot do that", "The request conflicts with the record as it stands."),
             405 => ("Not allowed", "This address does not accept that kind of request."),
             413 => ("Too large", "The upload is larger than this server accepts."),
             415 => ("Unsupported type", "This kind of content is not accepted here."),
@@ -82,7 +103,7 @@ impl ErrorPage {
             ),
             _ => ("Error", "The request could not be completed."),
         };
-        Self { status, title, message: message.to_string(), cause: None }
+        Self { status, title, message: message.to_string(), cause: None, fields: Vec::new() }
     }
 }
 
@@ -106,7 +127,37 @@ impl IntoResponse for AppError {
                 message: "This form could not be accepted because it did not come from a page of this site, or the page was too old. Reload the page and try again.".into(),
                 ..ErrorPage::for_status(StatusCode::FORBIDDEN)
             },
+            AppError::TokenRequired(why) => {
+                let page = ErrorPage { title: "Token required", message: why.into(), ..ErrorPage::for_status(StatusCode::UNAUTHORIZED) };
+                let challenge = if why.starts_with("Send") { "Bearer realm=\"mandate\"" } else { "Bearer realm=\"mandate\", error=\"invalid_token\"" };
+                let mut res = (page.status, [(header::CONTENT_TYPE, "text/plain; charset=utf-8"), (header::WWW_AUTHENTICATE, challenge)], page.title).into_response();
+                res.extensions_mut().insert(page);
+                return res;
+            }
+            AppError::ScopeMissing(scope) => ErrorPage {
+                title: "Scope missing",
+                message: format!("This token does not have the scope \"{scope}\" this request needs. Make a token with it under Your account, API tokens."),
+                ..ErrorPage::for_status(StatusCode::FORBIDDEN)
+            },
+            AppError::RateLimited { retry_after } => {
+                let page = ErrorPage {
+                    message: format!("This token has made as many requests as it may this minute. Try again in {retry_after} seconds."),
+                    ..ErrorPage::for_status(StatusCode::TOO_MANY_REQUESTS)
+                };
+                let mut res = (page.status, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], page.title).into_response();
+                if let Ok(v) = header::HeaderValue::from_str(&retry_after.to_string()) {
+                    res.headers_mut().insert(header::RETRY_AFTER, v);
+                }
+                res.extensions_mut().insert(page);
+                return res;
+            }
             AppError::BadRequest(m) => ErrorPage { message: m, ..ErrorPage::for_status(StatusCode::BAD_REQUEST) },
+            AppError::Rejected(status, m) => ErrorPage { message: m, ..ErrorPage::for_status(status) },
+            AppError::Invalid(errors) => {
+                let fields: Vec<(&'static str, String)> = errors.messages().cloned().collect();
+                let message = fields.iter().map(|(_, m)| m.as_str()).collect::<Vec<_>>().join(" ");
+                ErrorPage { message, fields, ..ErrorPage::for_status(StatusCode::UNPROCESSABLE_ENTITY) }
+            }
             AppError::Conflict(m) => ErrorPage {
                 title: "Cannot do that",
                 message: m,

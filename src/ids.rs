@@ -92,6 +92,7 @@ decl_id!(JobId, "a background job (an evidence bundle)");
 decl_id!(AddendumId, "an addendum to a final record");
 decl_id!(SignupId, "a pending sign-up");
 decl_id!(FindingId, "a finding tracked as a corrective action");
+decl_id!(ApiTokenId, "a personal access token of the JSON API");
 
 #[cfg(test)]
 mod tests {

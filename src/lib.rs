@@ -5,6 +5,7 @@
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
 pub mod addenda;
+pub mod api;
 pub mod app;
 pub mod audit;
 pub mod auth;

@@ -104,6 +104,80 @@ pub enum Access {
     Member,
     /// A member whose role allows the action.
     Can(Action),
+    /// The JSON API: a personal access token (never a cookie) of a member
+    /// whose role allows the action, with the scope the route needs. A
+    /// token acts as its member, never more.
+    Token(Action, Scope),
+}
+
+/// What a personal access token may be used for (`api_tokens.scopes`):
+/// reading everything its member may read, or writing one area.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Scope {
+    #[serde(rename = "read")]
+    Read,
+    #[serde(rename = "people:write")]
+    WritePeople,
+    #[serde(rename = "training:write")]
+    WriteTraining,
+    #[serde(rename = "evidence:write")]
+    WriteEvidence,
+    #[serde(rename = "acknowledgements:write")]
+    WriteAcknowledgements,
+    #[serde(rename = "findings:write")]
+    WriteFindings,
+}
+
+impl Scope {
+    pub const ALL: [Scope; 6] = [Scope::Read, Scope::WritePeople, Scope::WriteTraining, Scope::WriteEvidence, Scope::WriteAcknowledgements, Scope::WriteFindings];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Scope::Read => "read",
+            Scope::WritePeople => "people:write",
+            Scope::WriteTraining => "training:write",
+            Scope::WriteEvidence => "evidence:write",
+            Scope::WriteAcknowledgements => "acknowledgements:write",
+            Scope::WriteFindings => "findings:write",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Scope::Read => "Read everything the member can read",
+            Scope::WritePeople => "Write people (the directory, HR sync)",
+            Scope::WriteTraining => "Write training records (LMS sync)",
+            Scope::WriteEvidence => "Upload evidence",
+            Scope::WriteAcknowledgements => "Import policy acknowledgements",
+            Scope::WriteFindings => "Write corrective actions",
+        }
+    }
+
+    /// The action a member's role must allow for the scope to be worth
+    /// giving: a token never carries a scope its member could not use.
+    pub fn needs(self) -> Action {
+        match self {
+            Scope::Read => Action::ViewHome,
+            Scope::WritePeople => Action::ManagePeople,
+            Scope::WriteTraining => Action::ManageTraining,
+            Scope::WriteEvidence => Action::UploadEvidence,
+            Scope::WriteAcknowledgements => Action::ManagePolicies,
+            Scope::WriteFindings => Action::ViewGaps,
+        }
+    }
+}
+
+impl FromStr for Scope {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Scope::ALL.into_iter().find(|c| c.as_str() == s).ok_or_else(|| format!("unknown scope: {s}"))
+    }
+}
+
+/// The scopes a member in `role` may give a token: those whose area the
+/// role may act in (auditors read only).
+pub fn scopes_for(role: Role) -> Vec<Scope> {
+    Scope::ALL.into_iter().filter(|s| allows(role, s.needs()) && (*s == Scope::Read || role != Role::Auditor)).collect()
 }
 
 /// Everything a member can try to do inside an organisation.
@@ -169,6 +243,9 @@ pub enum Action {
     /// Read the outbox: the digests and reminders written to members (held
     /// there when no mail server is configured).
     ReadOutbox,
+    /// Make personal access tokens for integrations (an HR or training
+    /// system), acting as oneself, and revoke anyone's.
+    ManageIntegrations,
 }
 
 /// The role x action table.
@@ -188,7 +265,7 @@ pub fn allows(role: Role, action: Action) -> bool {
         EditRequirements | ManagePeople | ManageRoles | ManageEvidence | ManagePolicies | ManageTraining | ManageLeadership | ManageFindings => {
             matches!(role, Owner | IsmsLead)
         }
-        ChangeMemberRole | DisableMember | ProposeRosterChange | ViewSecurityLog | ReadOutbox | SetSignInRules => role == Owner,
+        ChangeMemberRole | DisableMember | ProposeRosterChange | ViewSecurityLog | ReadOutbox | SetSignInRules | ManageIntegrations => role == Owner,
     }
 }
 

@@ -246,11 +246,13 @@ fn client_addr(state: &AppState, req: &Request) -> String {
 pub async fn load(State(state): State<AppState>, mut req: Request, next: Next) -> Result<Response, AppError> {
     let headers = req.headers();
     let (session_name, csrf_name, flash_name) = (cookie_name(&state, SESSION_COOKIE), cookie_name(&state, CSRF_COOKIE), cookie_name(&state, FLASH_COOKIE));
+    // The JSON API never reads the session (a token only), nor sets cookies.
+    let api = crate::web::request::is_api(req.uri().path());
     let session = match cookie(headers, &session_name) {
-        Some(token) => lookup(&state, token).await?,
-        None => None,
+        Some(token) if !api => lookup(&state, token).await?,
+        _ => None,
     };
-    let had_session_cookie = cookie(headers, &session_name).is_some();
+    let had_session_cookie = !api && cookie(headers, &session_name).is_some();
     let existing_anon = cookie(headers, &csrf_name).map(str::to_string);
     let flash = cookie(headers, &flash_name)
         .and_then(|v| URL_SAFE_NO_PAD.decode(v).ok())
@@ -265,7 +267,7 @@ pub async fn load(State(state): State<AppState>, mut req: Request, next: Next) -
         path: req.uri().path_and_query().map(|p| p.as_str().to_string()).unwrap_or_else(|| "/".into()),
     };
     let signed_in = visitor.session.is_some();
-    let new_anon = existing_anon.is_none().then(|| visitor.anon_csrf.clone());
+    let new_anon = (existing_anon.is_none() && !api).then(|| visitor.anon_csrf.clone());
     req.extensions_mut().insert(visitor.clone());
     // Route layers that need the database (`auth::step_up`) find it here.
     req.extensions_mut().insert(state.clone());

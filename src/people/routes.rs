@@ -164,7 +164,7 @@ pub struct PersonForm {
 }
 
 impl PersonForm {
-    fn from_person(p: &Person) -> Self {
+    pub fn from_person(p: &Person) -> Self {
         let on = |b: bool| b.then(|| "on".to_string());
         PersonForm {
             name: p.name.clone(),
@@ -182,7 +182,7 @@ impl PersonForm {
 
     /// The fields an edit sets. Top management (the roster's) and the
     /// account link (its holder's) are not among them.
-    fn parse(&self) -> Result<PersonFields, FieldErrors> {
+    pub fn parse(&self) -> Result<PersonFields, FieldErrors> {
         let mut errors = FieldErrors::default();
         let mut f = PersonFields::default();
         match parse_text(&self.name, "a name", 120) {

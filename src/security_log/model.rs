@@ -30,6 +30,8 @@ crate::text_enum! {
         RecoveryCodesMade = "recovery_codes_made" => "Made new recovery codes",
         IdentityConfirmed = "identity_confirmed" => "Confirmed who they are before a sensitive change",
         SignInRulesChanged = "sign_in_rules_changed" => "Changed the organisation's sign-in rules",
+        TokenCreated = "token_created" => "Made a personal access token for the API",
+        TokenRevoked = "token_revoked" => "Revoked a personal access token",
     }
 }
 

@@ -9,11 +9,13 @@ connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none';
 
 pub async fn security_headers(req: Request, next: Next) -> Response {
     let is_static = req.uri().path().starts_with("/static/");
+    let is_api = crate::web::request::is_api(req.uri().path());
     let mut res = next.run(req).await;
     let cacheable = is_static && res.status().is_success();
     let h = res.headers_mut();
     // A response may bring a stricter policy of its own (downloads are sandboxed).
     let own_csp = h.contains_key(header::CONTENT_SECURITY_POLICY);
+    let own_cache = h.contains_key(header::CACHE_CONTROL);
     let mut set = |name: HeaderName, value: &'static str| {
         h.insert(name, HeaderValue::from_static(value));
     };
@@ -29,7 +31,11 @@ pub async fn security_headers(req: Request, next: Next) -> Response {
     set(HeaderName::from_static("permissions-policy"), "camera=(), microphone=(), geolocation=(), payment=()");
     if cacheable {
         set(header::CACHE_CONTROL, "public, max-age=3600");
-    } else {
+    } else if is_api && !own_cache {
+        // The API's answers carry ETags: the caller keeps them and asks
+        // again with If-None-Match; no shared cache keeps them.
+        set(header::CACHE_CONTROL, "private, no-cache");
+    } else if !is_api {
         // Pages may show tenant data: keep them out of every cache.
         set(header::CACHE_CONTROL, "no-store");
     }

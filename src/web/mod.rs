@@ -72,7 +72,7 @@ path_ids!(
     OrgId, UserId, MembershipId, InvitationId, PersonId, ImportId, RosterChangeId, RoleId, AppointmentId,
     RaciActivityId, RequirementId, EvidenceId, RevisionId, EvidenceRequestId, PolicyId, VersionId, CampaignId,
     AckRequestId, AckId, ModuleId, TrainingRecordId, MeetingId, ActionItemId, DecisionId,
-    CommunicationId, ObjectiveId, AskId, JobId, AddendumId, SignupId, FindingId, TrainingCampaignId,
+    CommunicationId, ObjectiveId, AskId, JobId, AddendumId, SignupId, FindingId, TrainingCampaignId, ApiTokenId,
 );
 
 impl<S: Send + Sync, T: PathId + Send> axum::extract::FromRequestParts<S> for Id<T> {

@@ -37,6 +37,14 @@ pub async fn request_id(mut req: Request, next: Next) -> Response {
     res
 }
 
+/// Where the JSON API lives: answered in JSON (problem details for errors),
+/// with a token and never a cookie.
+pub const API_PREFIX: &str = "/api/";
+
+pub fn is_api(path: &str) -> bool {
+    path.starts_with(API_PREFIX)
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

@@ -98,6 +98,16 @@ impl Routes {
         self.add(Method::POST, path, access, on(MethodFilter::POST, handler))
     }
 
+    /// A PATCH (the JSON API's partial update).
+    pub fn patch<H: Handler<T, AppState>, T: 'static>(
+        self,
+        path: &'static str,
+        access: Access,
+        handler: H,
+    ) -> Self {
+        self.add(Method::PATCH, path, access, on(MethodFilter::PATCH, handler))
+    }
+
     /// A POST that takes a file upload (multipart) of up to `limit` bytes;
     /// `None` when the handler enforces its own limit while streaming.
     pub fn post_upload<H: Handler<T, AppState>, T: 'static>(
@@ -126,8 +136,22 @@ impl Routes {
 /// request does not meet `access`; otherwise runs the handler.
 async fn enforce(access: Access, req: Request, next: Next) -> Response {
     let (mut parts, body) = req.into_parts();
+    if let Access::Token(action, scope) = access {
+        let (verdict, quota) = crate::api::caller::admit(&mut parts, action, scope).await;
+        let mut res = match verdict {
+            Ok(()) => next.run(Request::from_parts(parts, body)).await,
+            Err(e) => e.into_response(),
+        };
+        if let Some(q) = quota {
+            let h = res.headers_mut();
+            for (name, value) in [("ratelimit-limit", i64::from(q.limit)), ("ratelimit-remaining", i64::from(q.remaining)), ("ratelimit-reset", q.reset)] {
+                h.insert(name, axum::http::HeaderValue::from(value));
+            }
+        }
+        return res;
+    }
     let verdict: AppResult<()> = match access {
-        Access::Public => Ok(()),
+        Access::Public | Access::Token(..) => Ok(()),
         Access::SignedIn => SignedIn::from_request_parts(&mut parts, &())
             .await
             .map(|_| ()),

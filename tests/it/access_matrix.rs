@@ -431,8 +431,42 @@ const TABLE: &[Row] = &[
                                         Some(["login","404", "404", "403", "403", "404", "404", "orgs"])),
     ("GET",  "/bundles/{id}/download",       ["login","200", "200", "403", "403", "200", "200", "orgs"],
                                         Some(["login","404", "404", "403", "403", "404", "404", "orgs"])),
+    // API tokens: each member their own; owners also every integration token (the tenant's is the owner's).
+    ("GET",  "/account/tokens",              ["login","200", "200", "200", "200", "200", "200", "orgs"], None),
+    ("POST", "/account/tokens",              ["login","200", "200", "200", "200", "200", "200", "orgs"], None),
+    ("POST", "/account/tokens/{id}/revoke",  ["login","303", "404", "404", "404", "404", "303", "orgs"],
+                                        Some(["login","404", "404", "404", "404", "404", "404", "orgs"])),
+    // The JSON API: a bearer token (every principal here holds one with every scope; the disabled member's is refused).
+    ("GET",  "/api/v1/openapi.json",         ["200",  "200", "200", "200", "200", "200", "200", "200"], None),
+    ("GET",  "/api/v1/docs",                 ["200",  "200", "200", "200", "200", "200", "200", "200"], None),
+    ("GET",  "/api/v1/me",                   ["401",  "200", "200", "200", "200", "200", "200", "401"], None),
+    ("GET",  "/api/v1/people",               ["401",  "200", "200", "200", "200", "200", "200", "401"], None),
+    ("POST", "/api/v1/people",               ["401",  "201", "201", "403", "403", "403", "201", "401"], None),
+    ("POST", "/api/v1/people/sync",          ["401",  "200", "200", "403", "403", "403", "200", "401"], None),
+    ("GET",  "/api/v1/people/{id}",          ["401",  "200", "200", "200", "200", "200", "200", "401"],
+                                        Some(["401",  "404", "404", "404", "404", "404", "404", "401"])),
+    ("PATCH","/api/v1/people/{id}",          ["401",  "200", "200", "403", "403", "403", "200", "401"],
+                                        Some(["401",  "404", "404", "403", "403", "403", "404", "401"])),
+    ("GET",  "/api/v1/requirements",         ["401",  "200", "200", "200", "200", "200", "200", "401"], None),
+    ("GET",  "/api/v1/requirements/{id}",    ["401",  "200", "200", "200", "200", "200", "200", "401"], None),
+    ("GET",  "/api/v1/roles",                ["401",  "200", "200", "200", "200", "200", "200", "401"], None),
+    ("GET",  "/api/v1/appointments",         ["401",  "200", "200", "200", "200", "200", "200", "401"], None),
+    ("GET",  "/api/v1/evidence",             ["401",  "200", "200", "200", "200", "200", "200", "401"], None),
+    ("GET",  "/api/v1/evidence/{id}",        ["401",  "200", "200", "200", "200", "200", "200", "401"],
+                                        Some(["401",  "404", "404", "404", "404", "404", "404", "401"])),
+    ("GET",  "/api/v1/policies",             ["401",  "200", "200", "200", "200", "200", "200", "401"], None),
+    ("GET",  "/api/v1/policies/{id}",        ["401",  "200", "200", "200", "200", "200", "200", "401"],
+                                        Some(["401",  "404", "404", "404", "404", "404", "404", "401"])),
+    ("GET",  "/api/v1/training/modules",     ["401",  "200", "200", "200", "200", "200", "200", "401"], None),
+    ("GET",  "/api/v1/training/records",     ["401",  "200", "200", "200", "200", "200", "200", "401"], None),
+    ("GET",  "/api/v1/meetings",             ["401",  "200", "200", "200", "200", "200", "200", "401"], None),
+    ("GET",  "/api/v1/meetings/{id}",        ["401",  "200", "200", "200", "200", "200", "200", "401"],
+                                        Some(["401",  "404", "404", "404", "404", "404", "404", "401"])),
+    ("GET",  "/api/v1/findings",             ["401",  "200", "200", "200", "200", "200", "200", "401"], None),
+    ("GET",  "/api/v1/findings/{id}",        ["401",  "200", "200", "200", "200", "200", "200", "401"],
+                                        Some(["401",  "404", "404", "404", "404", "404", "404", "401"])),
+    ("GET",  "/api/v1/gaps",                 ["401",  "200", "200", "200", "200", "200", "200", "401"], None),
 ];
-
 /// One organisation's ids, as the path and form placeholders need them.
 /// Requests that use something up (revoke, apply, retire, end) get one each
 /// per principal, so every case meets the same state.
@@ -510,11 +544,15 @@ struct Tenant {
     roster_candidate: Uuid,
     /// Pending roster changes proposed by the owner, one per route and principal.
     roster_changes: HashMap<(&'static str, P), Uuid>,
+    /// The owner's integration token.
+    api_token: Uuid,
 }
 
 struct World {
     app: TestApp,
     users: HashMap<P, (Uuid, Option<OrgId>)>,
+    /// Each principal's bearer token, with every scope.
+    tokens: HashMap<P, String>,
     a: Tenant,
     b: Tenant,
 }
@@ -670,7 +708,17 @@ async fn tenant(app: &TestApp, name: &str, owner: Uuid) -> Tenant {
     mandate::notify::model::ensure_settings(&mut tx, org, app.state.clock.now()).await.unwrap();
     tx.commit().await.unwrap();
     let unsubscribe = mandate::notify::model::settings(app.db(), org, mandate::ids::UserId(owner), Role::Owner).await.unwrap().unsubscribe_token;
+    let api_token = {
+        let membership: Uuid = sqlx::query_scalar("SELECT id FROM memberships WHERE user_id = $1 AND org_id = $2").bind(owner).bind(org).fetch_one(app.db()).await.unwrap();
+        let holder = mandate::api::tokens::Holder { org_id: org, membership_id: mandate::ids::MembershipId(membership), user_id: mandate::ids::UserId(owner) };
+        let t = mandate::api::tokens::NewToken { name: "HR sync".into(), scopes: vec![policy::Scope::WritePeople], days: 30, integration: true };
+        let mut tx = app.db().begin().await.unwrap();
+        let (id, _) = mandate::api::tokens::create(&mut tx, &app.system(org), app.state.clock.now(), holder, &t).await.unwrap();
+        tx.commit().await.unwrap();
+        id.0
+    };
     Tenant {
+        api_token,
         unsubscribe,
         findings,
         roster_candidate,
@@ -759,12 +807,22 @@ async fn world(db: PgPool) -> World {
         findings::accept(&mut tx, &actor, app.state.clock.now(), a.org, &f, (exec, "Chief Executive"), &findings::Acceptance { reason: "Budget next year".into(), until }).await.unwrap();
         tx.commit().await.unwrap();
     }
-    World { app, users, a, b }
+    let mut tokens = HashMap::new();
+    for (p, (user, org)) in &users {
+        tokens.insert(*p, app.api_token(*user, org.unwrap(), &policy::Scope::ALL).await);
+    }
+    World { app, users, tokens, a, b }
 }
 
 impl World {
     /// A fresh session per request, so sign-outs and switches do not leak into the next case.
-    async fn client(&self, p: P) -> Client {
+    async fn client(&self, p: P, path: &str) -> Client {
+        if path.starts_with("/api/") {
+            return match self.tokens.get(&p) {
+                Some(token) => self.app.api_client(token),
+                None => self.app.client(),
+            };
+        }
         match self.users.get(&p) {
             Some((user, org)) => self.app.signed_in(*user, *org).await,
             None => self.app.client(),
@@ -780,6 +838,13 @@ impl World {
 fn fill(path: &str, t: &Tenant, p: P) -> String {
     let id = match path {
         _ if path.starts_with("/invitations/") => t.invitations[&p],
+        _ if path.starts_with("/account/tokens/") => t.api_token,
+        _ if path.starts_with("/api/v1/requirements/") => mandate::requirements::catalogue::requirement_id("iso27001-2022-leadership", "5.1(a)").0,
+        _ if path.starts_with("/api/v1/meetings/") => t.meeting,
+        _ if path.starts_with("/api/v1/findings/") => t.findings[0],
+        _ if path.starts_with("/api/v1/policies/") => t.policy,
+        _ if path.starts_with("/api/v1/evidence/") => t.evidence,
+        _ if path.starts_with("/api/v1/people/") => t.person,
         _ if path.starts_with("/requirements/") => mandate::requirements::catalogue::requirement_id("iso27001-2022-leadership", "5.1(a)").0,
         _ if path.starts_with("/people/import/") => t.imports[&p],
         "/people/roster/{id}/confirm" => t.roster_changes[&("confirm", p)],
@@ -835,6 +900,17 @@ fn fill(path: &str, t: &Tenant, p: P) -> String {
     path.replace("{file}", "app.css").replace("{token}", token).replace("{slug}", &t.public_slug).replace("{id}", &id.to_string())
 }
 
+/// The JSON an API write sends.
+fn api_body(path: &str, t: &Tenant, p: P) -> serde_json::Value {
+    let who = format!("{p:?}").to_lowercase();
+    match path {
+        "/api/v1/people" => serde_json::json!({"name": format!("API {p:?}"), "email": format!("api-{who}@example.com")}),
+        "/api/v1/people/sync" => serde_json::json!({"people": [{"name": format!("Synced {p:?}"), "email": format!("sync-{who}@example.com"), "external_id": format!("hr-{who}")}]}),
+        "/api/v1/people/{id}" => serde_json::json!({"department": format!("{p:?}"), "email": t.person_email}),
+        _ => serde_json::json!({}),
+    }
+}
+
 fn form_for(path: &str, t: &Tenant, p: P) -> Vec<(String, String)> {
     let pairs: Vec<(&str, String)> = match path {
         "/login" => vec![("email", format!("nobody-{p:?}@example.com")), ("password", "wrong password here".into())],
@@ -845,6 +921,7 @@ fn form_for(path: &str, t: &Tenant, p: P) -> Vec<(String, String)> {
         "/members/{id}/role" => vec![("role", "contributor".into())],
         "/settings/grading" => vec![("widespread_percent", "40".into()), ("ack_grace_days", "30".into()), ("minutes_grace_days", "30".into()), ("onboarding_grace_days", "3".into()), ("repeated_from", "3".into())],
         "/settings/sign-in" => vec![("step_up_minutes", "10".into())],
+        "/account/tokens" => vec![("name", format!("Token of {p:?}")), ("scopes", "read".into()), ("days", "30".into())],
         "/members/{id}/window" => vec![("access_from", "2026-01-01".into()), ("access_until", "2099-12-31".into())],
         "/requirements/{id}" => vec![("applicable", "yes".into()), ("status", "in_progress".into()), ("notes", format!("by {p:?}"))],
         "/people" => vec![("name", format!("New {p:?}")), ("email", format!("new-{p:?}@example.com").to_lowercase()), ("kind", "employee".into())],
@@ -942,6 +1019,11 @@ fn declared_access_contradictions() -> Vec<String> {
                     out.push(format!("{route}: public, yet the table sends the signed-out visitor to sign in"));
                 }
             }
+            Access::Token(..) => {
+                if anon != "401" || disabled != "401" {
+                    out.push(format!("{route}: needs a token, yet the table expects {anon} without one and {disabled} for a disabled member's"));
+                }
+            }
             Access::SignedIn | Access::Member | Access::Can(_) => {
                 if anon != "login" {
                     out.push(format!("{route}: needs a session, yet the table expects {anon} signed out"));
@@ -951,7 +1033,7 @@ fn declared_access_contradictions() -> Vec<String> {
         if matches!(access, Access::Member | Access::Can(_)) && disabled != "orgs" {
             out.push(format!("{route}: needs an organisation, yet the table expects {disabled} for a disabled member"));
         }
-        if let Access::Can(action) = access {
+        if let Access::Can(action) | Access::Token(action, _) = access {
             for (p, role) in roles {
                 let got = own[column(p)];
                 if !policy::allows(role, action) && got != "403" {
@@ -992,9 +1074,12 @@ async fn every_route_role_and_tenant_gets_the_expected_answer(db: PgPool) {
                 if NOT_IDS.contains(&dimension_name) {
                     url = path.replace("{id}", dimension_name);
                 }
-                let mut c = w.client(*p).await;
+                let mut c = w.client(*p, path).await;
                 let res = if *method == "GET" {
                     c.get(&url).await
+                } else if path.starts_with("/api/") {
+                    let m = axum::http::Method::from_bytes(method.as_bytes()).unwrap();
+                    c.send(m, &url, Some("application/json"), api_body(path, t, *p).to_string().into_bytes()).await
                 } else if *path == "/evidence" {
                     let fields = [("title", "Uploaded"), ("kind", "document")];
                     c.multipart(&url, &fields, Some(("file", "policy.pdf", "application/pdf", PDF))).await

@@ -1488,10 +1488,13 @@ async fn totp_journey(c: &Client, base: &str, inbox: &Inbox) -> Result<(), Strin
     shot(c, "60-totp-setup").await;
     fill(c, "#f-code", &phone(&secret, 0)).await;
     click(c, "form[action='/account/two-factor/app/confirm'] button").await;
+    // The post lands before the codes are counted (the old page has none).
+    find(c, "#recovery-codes code").await;
     let codes = c.find_all(Locator::Css("#recovery-codes code")).await.map_err(|e| e.to_string())?;
     assert_eq!(codes.len(), 10, "ten recovery codes, shown once");
     shot(c, "61-recovery-codes").await;
     click(c, "main a.button").await;
+    arrive(c, "/account/two-factor").await;
     assert!(text(c, "main").await.contains("10 of 10 left"));
 
     // 2. Signing in now takes the password, then the app's code.

@@ -107,6 +107,26 @@ const PAGES: &[(&str, Option<&str>)] = &[
     ("/bundles", None),
     ("/bundles/{id}", Some("SELECT id FROM jobs WHERE org_id = $1 ORDER BY requested_at DESC LIMIT 1")),
     ("/bundles/{id}/download", Some("SELECT id FROM jobs WHERE org_id = $1 AND status = 'done' ORDER BY requested_at DESC LIMIT 1")),
+    ("/account/tokens", None),
+    // The JSON API (the client sends the owner's token with every request).
+    ("/api/v1/me", None),
+    ("/api/v1/people", None),
+    ("/api/v1/people/{id}", Some("SELECT id FROM people WHERE org_id = $1 AND top_management ORDER BY name LIMIT 1")),
+    ("/api/v1/requirements", None),
+    ("/api/v1/requirements/{id}", Some("SELECT requirement_id FROM requirement_states WHERE org_id = $1 ORDER BY requirement_id LIMIT 1")),
+    ("/api/v1/roles", None),
+    ("/api/v1/appointments", None),
+    ("/api/v1/evidence", None),
+    ("/api/v1/evidence/{id}", Some("SELECT id FROM evidence_items WHERE org_id = $1 ORDER BY created_at DESC, id LIMIT 1")),
+    ("/api/v1/policies", None),
+    ("/api/v1/policies/{id}", Some("SELECT policy_id FROM policy_versions WHERE org_id = $1 AND approved_at IS NOT NULL ORDER BY approved_at DESC, id LIMIT 1")),
+    ("/api/v1/training/modules", None),
+    ("/api/v1/training/records", None),
+    ("/api/v1/meetings", None),
+    ("/api/v1/meetings/{id}", Some("SELECT id FROM meetings WHERE org_id = $1 ORDER BY held_on DESC NULLS LAST, id LIMIT 1")),
+    ("/api/v1/findings", None),
+    ("/api/v1/findings/{id}", Some("SELECT id FROM findings WHERE org_id = $1 ORDER BY id LIMIT 1")),
+    ("/api/v1/gaps", None),
 ];
 
 /// GET routes that are not an organisation's pages: public, personal-link
@@ -120,6 +140,8 @@ const OUTSIDE: &[&str] = &[
     "/training-link/{token}",
     // A member's unsubscribe link: one row by its secret.
     "/unsubscribe/{token}",
+    // The API's description and reference: made from the code, no database.
+    "/api/v1/openapi.json", "/api/v1/docs",
 ];
 
 /// An organisation generated at `people` people, with an owner signed in and
@@ -135,6 +157,9 @@ async fn organisation(app: &TestApp, name: &str, people: usize) -> (OrgId, Clien
     let auditor = app.user(&format!("auditor@{name}.example"), "Auditor").await;
     app.member(org, auditor, Role::Auditor).await;
     let mut c = app.signed_in(owner, Some(org)).await;
+    // Pages read the session; the API only this token.
+    let token = app.api_token(owner, org, &[mandate::auth::policy::Scope::Read]).await;
+    c.headers.insert(axum::http::header::AUTHORIZATION, format!("Bearer {token}").parse().unwrap());
 
     let res = c.upload("/people/import", "file", "people.csv", "text/csv", format!("name,email\nNew Starter,new@{name}.example\n").as_bytes()).await;
     assert_eq!(res.status, 303, "people import: {}", res.body);

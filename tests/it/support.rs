@@ -421,6 +421,25 @@ impl TestApp {
     }
 
     /// A client already signed in as `user` with `org` selected (no password round trip).
+    /// A personal access token of `user`'s membership of `org` with these
+    /// scopes (whatever the role: the route's role check is what is tested).
+    pub async fn api_token(&self, user: Uuid, org: OrgId, scopes: &[mandate::auth::policy::Scope]) -> String {
+        let membership: Uuid = sqlx::query_scalar("SELECT id FROM memberships WHERE user_id = $1 AND org_id = $2").bind(user).bind(org).fetch_one(self.db()).await.unwrap();
+        let holder = mandate::api::tokens::Holder { org_id: org, membership_id: mandate::ids::MembershipId(membership), user_id: mandate::ids::UserId(user) };
+        let t = mandate::api::tokens::NewToken { name: "Test token".into(), scopes: scopes.to_vec(), days: 30, integration: false };
+        let mut tx = self.db().begin().await.unwrap();
+        let (_, secret) = mandate::api::tokens::create(&mut tx, &self.system(org), self.state.clock.now(), holder, &t).await.unwrap();
+        tx.commit().await.unwrap();
+        secret
+    }
+
+    /// A client that sends `token` as its bearer token.
+    pub fn api_client(&self, token: &str) -> Client {
+        let mut c = self.client();
+        c.headers.insert(header::AUTHORIZATION, format!("Bearer {token}").parse().unwrap());
+        c
+    }
+
     pub async fn signed_in(&self, user: Uuid, org: Option<OrgId>) -> Client {
         let mut conn = self.db().acquire().await.unwrap();
         let cookie = session::start(&mut conn, &self.state, user.into(), org, None).await.unwrap();

@@ -233,6 +233,7 @@ async fn every_sensitive_route_asks_for_a_fresh_proof(db: PgPool) {
     let expected = [
         "/account/passkeys",
         "/account/passkeys/{id}/remove",
+        "/account/tokens",
         "/account/two-factor/app/confirm",
         "/account/two-factor/app/remove",
         "/account/two-factor/recovery-codes",

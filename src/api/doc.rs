@@ -1,0 +1,173 @@
+//! The API's OpenAPI 3.1 document, generated from the handlers' types
+//! (utoipa), served at `/api/v1/openapi.json`, and its reference page at
+//! `/api/v1/docs`. Every operation is given the answers every operation can
+//! give (401, 403, 429, problem details) here, once.
+use super::{me, people, records};
+use crate::auth::policy::Access;
+use crate::error::AppResult;
+use crate::state::AppState;
+use crate::web::routes::Routes;
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use serde::Serialize;
+use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa::openapi::{Components, ContentBuilder, ResponseBuilder};
+use utoipa::{Modify, OpenApi, ToSchema};
+
+pub fn routes(r: Routes) -> Routes {
+    r.get("/api/v1/openapi.json", Access::Public, document).get("/api/v1/docs", Access::Public, reference)
+}
+
+/// An error, as RFC 9457 problem details.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Problem {
+    /// Always `about:blank`: the status and title say what happened.
+    #[schema(example = "about:blank")]
+    pub r#type: String,
+    pub title: String,
+    pub status: u16,
+    /// What went wrong, in words for the person reading the log.
+    pub detail: String,
+    /// The path asked for.
+    pub instance: String,
+    /// The id the server log has the request under.
+    pub request_id: String,
+    /// For invalid fields: each field and what is wrong with it.
+    pub errors: Option<Vec<FieldProblem>>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FieldProblem {
+    pub field: String,
+    pub message: String,
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Mandate API",
+        version = "1",
+        description = "Leadership evidence for ISO/IEC 27001:2022 clause 5 and Annex A 5.4, as JSON. Authenticate with a personal access token \
+                       (Your account, API tokens) sent as `Authorization: Bearer <token>`; a token acts as its member, limited to its scopes. \
+                       Lists are paged with `cursor` and `limit`, filtered with `updated_since`, and answer `ETag` (send it back as \
+                       `If-None-Match` for a 304). Errors are problem details (RFC 9457). Each token may make a limited number of requests \
+                       a minute; the `RateLimit-*` headers say how many remain.",
+        license(name = "Apache-2.0", identifier = "Apache-2.0"),
+    ),
+    paths(
+        me::me,
+        people::list, people::create, people::sync, people::show, people::update,
+        records::requirements, records::requirement, records::roles, records::appointments,
+        records::evidence, records::evidence_item, records::policies, records::policy,
+        records::modules, records::training_records, records::meetings, records::meeting,
+        records::findings, records::finding, records::gaps,
+    ),
+    components(schemas(Problem, FieldProblem)),
+    modifiers(&Common),
+    tags(
+        (name = "account", description = "Who the token acts as"),
+        (name = "people", description = "The directory, and its sync from an HR system"),
+        (name = "requirements", description = "Clause 5 and Annex A 5.4, with owners and status"),
+        (name = "roles", description = "ISMS roles and appointments"),
+        (name = "evidence", description = "Evidence items and their files"),
+        (name = "policies", description = "Policies and their versions"),
+        (name = "training", description = "Training modules and records, and their sync from a training system"),
+        (name = "leadership", description = "Management reviews and other leadership records"),
+        (name = "findings", description = "Gaps and the corrective actions tracking them"),
+    ),
+)]
+pub struct ApiDoc;
+
+/// The bearer scheme, and the answers any operation may give.
+struct Common;
+
+impl Modify for Common {
+    fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
+        let components = doc.components.get_or_insert_with(Components::new);
+        components.add_security_scheme("bearer", SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)));
+        doc.security = Some(vec![utoipa::openapi::security::SecurityRequirement::new("bearer", Vec::<String>::new())]);
+        let problem = || {
+            ContentBuilder::new().schema(Some(utoipa::openapi::Ref::from_schema_name("Problem"))).build()
+        };
+        let common: [(&str, &str); 6] = [
+            ("400", "The query or body could not be read"),
+            ("401", "No token, or one that is unknown, expired or revoked (see WWW-Authenticate)"),
+            ("403", "The token's member or scopes do not allow this"),
+            ("406", "The answer cannot be given in the format asked for"),
+            ("429", "The token made too many requests this minute (see Retry-After)"),
+            ("500", "The server failed; nothing was changed"),
+        ];
+        for item in doc.paths.paths.values_mut() {
+            for op in [&mut item.get, &mut item.post, &mut item.patch, &mut item.put, &mut item.delete].into_iter().flatten() {
+                for (code, description) in common {
+                    op.responses
+                        .responses
+                        .entry(code.to_string())
+                        .or_insert_with(|| ResponseBuilder::new().description(description).content("application/problem+json", problem()).build().into());
+                }
+                if op.request_body.is_some() {
+                    for (code, description) in [("415", "The body is not JSON"), ("422", "The body is not what the operation takes")] {
+                        op.responses
+                            .responses
+                            .entry(code.to_string())
+                            .or_insert_with(|| ResponseBuilder::new().description(description).content("application/problem+json", problem()).build().into());
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The document, made once.
+pub fn openapi() -> &'static utoipa::openapi::OpenApi {
+    static DOC: std::sync::OnceLock<utoipa::openapi::OpenApi> = std::sync::OnceLock::new();
+    DOC.get_or_init(ApiDoc::openapi)
+}
+
+/// The OpenAPI 3.1 document of this API.
+async fn document(headers: HeaderMap) -> AppResult<Response> {
+    super::json::reply(&headers, StatusCode::OK, openapi())
+}
+
+struct Operation {
+    method: String,
+    path: String,
+    summary: String,
+    scope: String,
+}
+
+/// The token scopes an operation needs, as its security requirement names them.
+pub fn scopes_of(op: &utoipa::openapi::path::Operation) -> Vec<String> {
+    let json = serde_json::to_value(&op.security).unwrap_or_default();
+    json.as_array().into_iter().flatten().filter_map(|req| req.get("bearer")).filter_map(|v| v.as_array()).flatten().filter_map(|s| s.as_str().map(str::to_string)).collect()
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "api/docs.html")]
+struct Reference {
+    layout: crate::web::Layout,
+    groups: Vec<(String, String, Vec<Operation>)>,
+    base: String,
+}
+
+/// The reference page: every operation by tag, with the scope it needs.
+async fn reference(State(state): State<AppState>, visitor: crate::auth::session::Visitor) -> AppResult<Reference> {
+    let doc = openapi();
+    let mut groups: Vec<(String, String, Vec<Operation>)> =
+        doc.tags.iter().flatten().map(|t| (t.name.clone(), t.description.clone().unwrap_or_default(), Vec::new())).collect();
+    for (path, item) in &doc.paths.paths {
+        for (method, op) in [("get", &item.get), ("post", &item.post), ("patch", &item.patch)] {
+            let Some(op) = op else { continue };
+            let tag = op.tags.as_ref().and_then(|t| t.first()).cloned().unwrap_or_default();
+            let summary = op.summary.clone().or_else(|| op.description.clone()).unwrap_or_default();
+            let scope = scopes_of(op).join(", ");
+            if let Some(g) = groups.iter_mut().find(|g| g.0 == tag) {
+                g.2.push(Operation { method: method.to_uppercase(), path: path.clone(), summary, scope });
+            }
+        }
+    }
+    Ok(Reference { layout: crate::web::Layout::basic(&visitor, "API reference"), groups, base: state.config.link("") })
+}
