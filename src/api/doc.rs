@@ -2,7 +2,7 @@
 //! (utoipa), served at `/api/v1/openapi.json`, and its reference page at
 //! `/api/v1/docs`. Every operation is given the answers every operation can
 //! give (401, 403, 429, problem details) here, once.
-use super::{me, people, records};
+use super::{acknowledgements, evidence, findings, me, people, records, training};
 use crate::auth::policy::Access;
 use crate::error::AppResult;
 use crate::state::AppState;
@@ -64,6 +64,7 @@ pub struct FieldProblem {
         records::evidence, records::evidence_item, records::policies, records::policy,
         records::modules, records::training_records, records::meetings, records::meeting,
         records::findings, records::finding, records::gaps,
+        training::sync, findings::update, evidence::upload, acknowledgements::import,
     ),
     components(schemas(Problem, FieldProblem)),
     modifiers(&Common),

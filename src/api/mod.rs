@@ -5,14 +5,18 @@
 //! role table as the pages (`auth::policy`); the route declares both
 //! (`Access::Token`). Answers are JSON with ETags, errors problem details,
 //! and the OpenAPI document is made from the handlers' types (`doc`).
+pub mod acknowledgements;
 pub mod caller;
 pub mod doc;
+pub mod evidence;
+pub mod findings;
 pub mod json;
 pub mod me;
 pub mod pages;
 pub mod people;
 pub mod records;
 pub mod tokens;
+pub mod training;
 
 use crate::web::routes::Routes;
 
@@ -21,5 +25,9 @@ pub fn routes(r: Routes) -> Routes {
     let r = doc::routes(r);
     let r = me::routes(r);
     let r = people::routes(r);
-    records::routes(r)
+    let r = records::routes(r);
+    let r = training::routes(r);
+    let r = findings::routes(r);
+    let r = evidence::routes(r);
+    acknowledgements::routes(r)
 }

@@ -215,7 +215,7 @@ pub struct ApiEvidence {
     pub updated_at: DateTime<Utc>,
 }
 
-async fn fetch_evidence(db: &sqlx::PgPool, org: OrgId, one: Option<Uuid>, k: &Keyset) -> AppResult<Vec<ApiEvidence>> {
+pub async fn fetch_evidence(db: &sqlx::PgPool, org: OrgId, one: Option<Uuid>, k: &Keyset) -> AppResult<Vec<ApiEvidence>> {
     Ok(sqlx::query_as!(
         ApiEvidence,
         r#"SELECT e.id, e.title, e.description, e.kind, e.external_url, e.evidence_date, e.valid_until, e.owner_id,

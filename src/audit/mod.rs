@@ -100,6 +100,7 @@ pub fn describe(action: &str) -> &str {
         "training.module_updated" => "changed a training module",
         "training.module_retired" => "retired a training module",
         "training.completed" => "recorded a training completion",
+        "training.corrected" => "corrected a training completion from the training system",
         "training.import_checked" => "uploaded a training file for checking",
         "training.imported" => "imported training completions",
         "organisation.review_cadence_set" => "set the management review cadence",

@@ -151,7 +151,7 @@ impl ItemForm {
         }
     }
 
-    fn from_fields(fields: &[(String, String)]) -> Self {
+    pub fn from_fields(fields: &[(String, String)]) -> Self {
         let get = |k: &str| fields.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone()).unwrap_or_default();
         ItemForm {
             title: get("title"),
@@ -318,7 +318,26 @@ Try again in a few minutes; if it keeps failing, tell your administrator.";
 /// left of the organisation's quota; both are checked before the body is
 /// read when the request says how long it is. On any failure the stored
 /// file, if any, is removed again.
-pub async fn receive(state: &AppState, me: &Member, headers: &HeaderMap, mut multipart: Multipart, key: &str) -> Result<Upload, Failure> {
+/// Who uploads: a member on a page, or an API token's member.
+pub struct Uploader {
+    pub org_id: OrgId,
+    pub org_name: String,
+    pub role: policy::Role,
+    pub actor: crate::audit::Actor,
+}
+
+impl From<&Member> for Uploader {
+    fn from(me: &Member) -> Self {
+        Uploader { org_id: me.org_id, org_name: me.org_name.clone(), role: me.role, actor: me.actor() }
+    }
+}
+
+pub async fn receive(state: &AppState, me: &Member, headers: &HeaderMap, multipart: Multipart, key: &str) -> Result<Upload, Failure> {
+    receive_for(state, &Uploader::from(me), headers, multipart, key).await
+}
+
+/// `receive`, for any uploader.
+pub async fn receive_for(state: &AppState, me: &Uploader, headers: &HeaderMap, mut multipart: Multipart, key: &str) -> Result<Upload, Failure> {
     let max = state.config.max_upload_bytes;
     let declared = headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|n| n > max + FORM_SLACK) {
@@ -424,7 +443,7 @@ async fn read_parts(
 
 /// Removes a stored file after a failure, unless its row was written after all
 /// (a commit can fail to report success).
-async fn discard_unless_recorded(state: &AppState, org_id: OrgId, revision_id: RevisionId, key: &str) {
+pub async fn discard_unless_recorded(state: &AppState, org_id: OrgId, revision_id: RevisionId, key: &str) {
     if matches!(model::revision_recorded(&state.db, org_id, revision_id).await, Ok(false)) {
         state.store.discard(key).await;
     }
@@ -463,7 +482,7 @@ async fn create(State(state): State<AppState>, me: Member, headers: HeaderMap, m
     };
     let mut form = ItemForm::from_fields(&upload.fields);
     let today = state.clock.now().date_naive();
-    let result = save_new(&state, &me, &mut form, &upload, revision_id, today).await;
+    let result = save_new(&state, &Uploader::from(&me), &mut form, &upload, revision_id, today).await;
     match result {
         Ok(Ok(id)) => Ok(uploaded(&state, &headers, &format!("/evidence/{id}"), Flash::success(format!("\"{}\" was added to the evidence.", form.title.trim())))),
         Ok(Err(errors)) => {
@@ -484,9 +503,9 @@ async fn create(State(state): State<AppState>, me: Member, headers: HeaderMap, m
 }
 
 /// Writes a new item, its first revision and its links in one transaction.
-async fn save_new(
+pub async fn save_new(
     state: &AppState,
-    me: &Member,
+    me: &Uploader,
     form: &mut ItemForm,
     upload: &Upload,
     revision_id: RevisionId,
@@ -503,17 +522,17 @@ async fn save_new(
     }
     let id = EvidenceId::new();
     let now = state.clock.now();
-    let actor = me.actor();
+    let actor = &me.actor;
     let mut tx = state.db.begin().await?;
-    model::create(&mut tx, &actor, now, me.org_id, id, &fields).await?;
+    model::create(&mut tx, actor, now, me.org_id, id, &fields).await?;
     if let Some((r, filename)) = &upload.file {
         model::reserve(&mut tx, me.org_id, r.size, state.config.org_quota_bytes).await?;
         let rev = model::NewRevision { id: revision_id, key: &r.key, filename, content_type: r.file_type.mime(), size: r.size, sha256: &r.sha256 };
-        model::add_revision(&mut tx, &actor, now, me.org_id, id, &rev).await?;
+        model::add_revision(&mut tx, actor, now, me.org_id, id, &rev).await?;
     }
     let mut seen = HashSet::new();
     for t in targets.into_iter().filter(|t| seen.insert((t.kind, t.id))) {
-        model::link(&mut tx, &actor, now, me.org_id, id, t).await?;
+        model::link(&mut tx, actor, now, me.org_id, id, t).await?;
     }
     tx.commit().await?;
     Ok(Ok(id))

@@ -110,20 +110,20 @@ async fn export(State(state): State<AppState>, me: Member) -> AppResult<Response
 #[derive(Deserialize, Default, Clone)]
 pub struct FindingForm {
     #[serde(default)]
-    owner_id: String,
+    pub owner_id: String,
     #[serde(default)]
-    due_on: String,
+    pub due_on: String,
     #[serde(default)]
-    cause: String,
+    pub cause: String,
     #[serde(default)]
-    action_taken: String,
+    pub action_taken: String,
 }
 
 impl FindingForm {
-    fn of(f: &Finding) -> Self {
+    pub fn of(f: &Finding) -> Self {
         FindingForm { owner_id: text_of(f.owner_id), due_on: text_of(f.due_on), cause: f.cause.clone(), action_taken: f.action_taken.clone() }
     }
-    fn parse(&self) -> Result<Fields, FieldErrors> {
+    pub fn parse(&self) -> Result<Fields, FieldErrors> {
         let mut errors = FieldErrors::default();
         let mut f = Fields { owner_id: parse_choice(&self.owner_id).map(UserId), ..Default::default() };
         if f.owner_id.is_none() && !self.owner_id.trim().is_empty() {
@@ -277,14 +277,25 @@ async fn show_page(State(state): State<AppState>, me: Member, Id(id): Id<Finding
     show(&state, &me, f, forms).await
 }
 
+/// Who may write a finding's corrective action (`policy::may_edit_finding`),
+/// and, once the new fields are known, hand it to someone else: only those
+/// who manage findings.
+pub fn may_write(role: policy::Role, user_id: crate::ids::UserId, f: &Finding, new: Option<&Fields>) -> AppResult<()> {
+    if !policy::may_edit_finding(role, f.owner_id == Some(user_id)) {
+        return Err(AppError::Forbidden);
+    }
+    if new.is_some_and(|n| n.owner_id != f.owner_id) && !policy::allows(role, Action::ManageFindings) {
+        return Err(AppError::Forbidden);
+    }
+    Ok(())
+}
+
 async fn update(State(state): State<AppState>, me: Member, Id(id): Id<FindingId>, Form(form): Form<FindingForm>) -> AppResult<Response> {
     let now = state.clock.now();
     let mut tx = state.db.begin().await?;
     crate::db::lock_row(&mut tx, me.org_id, id).await?;
     let f = get(&mut *tx, me.org_id, id).await?;
-    if !policy::may_edit_finding(me.role, f.owner_id == Some(me.user_id)) {
-        return Err(AppError::Forbidden);
-    }
+    may_write(me.role, me.user_id, &f, None)?;
     let fields = match form.parse() {
         Ok(v) => v,
         Err(errors) => {
@@ -293,10 +304,7 @@ async fn update(State(state): State<AppState>, me: Member, Id(id): Id<FindingId>
             return show(&state, &me, f, forms).await;
         }
     };
-    // Only those who manage findings hand one to someone else.
-    if fields.owner_id != f.owner_id && !me.can(Action::ManageFindings) {
-        return Err(AppError::Forbidden);
-    }
+    may_write(me.role, me.user_id, &f, Some(&fields))?;
     if let Some(owner) = fields.owner_id.filter(|o| f.owner_id != Some(*o))
         && !may_own(&mut tx, me.org_id, owner).await?
     {

@@ -27,6 +27,8 @@ crate::text_enum! {
         Import = "import" => "Imported from a file",
         /// The person confirmed it through a personal link of a training campaign.
         Link = "link" => "Confirmed through a personal link",
+        /// Sent by a training system (an LMS) through the API.
+        Api = "api" => "Sent by a training system",
     }
 }
 

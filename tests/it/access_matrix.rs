@@ -466,6 +466,12 @@ const TABLE: &[Row] = &[
     ("GET",  "/api/v1/findings/{id}",        ["401",  "200", "200", "200", "200", "200", "200", "401"],
                                         Some(["401",  "404", "404", "404", "404", "404", "404", "401"])),
     ("GET",  "/api/v1/gaps",                 ["401",  "200", "200", "200", "200", "200", "200", "401"], None),
+    ("POST", "/api/v1/training/records/sync",["401",  "200", "200", "403", "403", "403", "200", "401"], None),
+    ("POST", "/api/v1/acknowledgements",     ["401",  "200", "200", "403", "403", "403", "200", "401"], None),
+    ("POST", "/api/v1/evidence",             ["401",  "201", "201", "201", "201", "403", "201", "401"], None),
+    // A finding's corrective action: owners and ISMS leads; its owner (nobody here); never another tenant's.
+    ("PATCH","/api/v1/findings/{id}",        ["401",  "200", "200", "403", "403", "403", "200", "401"],
+                                        Some(["401",  "404", "404", "404", "404", "404", "404", "401"])),
 ];
 /// One organisation's ids, as the path and form placeholders need them.
 /// Requests that use something up (revoke, apply, retire, end) get one each
@@ -546,6 +552,8 @@ struct Tenant {
     roster_changes: HashMap<(&'static str, P), Uuid>,
     /// The owner's integration token.
     api_token: Uuid,
+    /// Today by the app's clock.
+    today: String,
 }
 
 struct World {
@@ -718,6 +726,7 @@ async fn tenant(app: &TestApp, name: &str, owner: Uuid) -> Tenant {
         id.0
     };
     Tenant {
+        today: app.state.clock.now().date_naive().to_string(),
         api_token,
         unsubscribe,
         findings,
@@ -907,6 +916,9 @@ fn api_body(path: &str, t: &Tenant, p: P) -> serde_json::Value {
         "/api/v1/people" => serde_json::json!({"name": format!("API {p:?}"), "email": format!("api-{who}@example.com")}),
         "/api/v1/people/sync" => serde_json::json!({"people": [{"name": format!("Synced {p:?}"), "email": format!("sync-{who}@example.com"), "external_id": format!("hr-{who}")}]}),
         "/api/v1/people/{id}" => serde_json::json!({"department": format!("{p:?}"), "email": t.person_email}),
+        "/api/v1/training/records/sync" => serde_json::json!({"records": [{"external_id": format!("lms-{who}"), "email": t.person_email, "module": "Security awareness", "completed_on": format!("2026-10-0{}", PRINCIPALS.iter().position(|q| *q == p).unwrap_or(0) + 1)}]}),
+        "/api/v1/acknowledgements" => serde_json::json!({"acknowledgements": [{"email": t.person_email, "policy": "Information security policy", "acknowledged_on": t.today, "how": "lms"}]}),
+        "/api/v1/findings/{id}" => serde_json::json!({"cause": format!("Found by {p:?}")}),
         _ => serde_json::json!({}),
     }
 }
@@ -1077,6 +1089,9 @@ async fn every_route_role_and_tenant_gets_the_expected_answer(db: PgPool) {
                 let mut c = w.client(*p, path).await;
                 let res = if *method == "GET" {
                     c.get(&url).await
+                } else if *path == "/api/v1/evidence" {
+                    let fields = [("title", "Uploaded through the API"), ("kind", "document")];
+                    c.multipart(&url, &fields, Some(("file", "policy.pdf", "application/pdf", PDF))).await
                 } else if path.starts_with("/api/") {
                     let m = axum::http::Method::from_bytes(method.as_bytes()).unwrap();
                     c.send(m, &url, Some("application/json"), api_body(path, t, *p).to_string().into_bytes()).await

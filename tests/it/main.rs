@@ -3,6 +3,7 @@
 // may not (clippy.toml).
 #![allow(clippy::disallowed_methods)]
 mod access_matrix;
+mod api;
 mod audit;
 mod auditors;
 mod auth;
