@@ -30,6 +30,7 @@ pub mod leadership;
 pub mod mail;
 pub mod notify;
 pub mod orgs;
+pub mod oscal;
 pub mod people;
 pub mod policies;
 pub mod requests;

@@ -57,7 +57,7 @@ pub struct AckImportResult {
 #[utoipa::path(post, path = "/api/v1/acknowledgements", tag = "policies", security(("bearer" = ["acknowledgements:write"])),
     request_body = AckImportRequest, params(DryRun),
     responses((status = 200, description = "What was recorded (or, as a dry run, would be)", body = AckImportResult),
-        (status = 422, description = "Problems stop the import; nothing was recorded (the body lists them)", body = AckImportResult)))]
+        (status = 422, description = "Problems stop the import, dry run or not; nothing was recorded (the body lists them)", body = AckImportResult)))]
 pub async fn import(State(state): State<AppState>, me: ApiCaller, headers: HeaderMap, Query(dry): Query<DryRun>, Body(req): Body<AckImportRequest>) -> AppResult<Response> {
     if req.acknowledgements.len() > crate::policies::acks::import::MAX_ROWS {
         return Err(AppError::BadRequest(format!("One call takes at most {} acknowledgements; split the call.", crate::policies::acks::import::MAX_ROWS)));
@@ -79,7 +79,7 @@ pub async fn import(State(state): State<AppState>, me: ApiCaller, headers: Heade
     let problem = |p: crate::web::sheet::Problem| SyncProblem { index: p.line.saturating_sub(2), field: p.column, message: p.message };
     let mut result = AckImportResult { dry_run: dry.dry_run, recorded: 0, skipped: 0, problems: checked.problems.into_iter().map(problem).collect() };
     if !result.problems.is_empty() {
-        let status = if dry.dry_run { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
+        let status = StatusCode::UNPROCESSABLE_ENTITY;
         return reply(&headers, status, &result);
     }
     let mut tx = state.db.begin().await?;

@@ -66,6 +66,7 @@ pub struct FieldProblem {
         records::findings, records::finding, records::gaps,
         training::sync, findings::update, evidence::upload, acknowledgements::import,
     ),
+    servers((url = "/", description = "This server")),
     components(schemas(Problem, FieldProblem)),
     modifiers(&Common),
     tags(
@@ -128,9 +129,47 @@ pub fn openapi() -> &'static utoipa::openapi::OpenApi {
     DOC.get_or_init(ApiDoc::openapi)
 }
 
+/// The document as served: problem answers typed `application/problem+json`,
+/// an operation id from each method and path, and only the schemas used.
+pub fn served() -> &'static serde_json::Value {
+    static DOC: std::sync::OnceLock<serde_json::Value> = std::sync::OnceLock::new();
+    DOC.get_or_init(|| finish(serde_json::to_value(openapi()).unwrap_or_default()))
+}
+
+fn finish(mut doc: serde_json::Value) -> serde_json::Value {
+    use serde_json::Value;
+    if let Some(paths) = doc.get_mut("paths").and_then(Value::as_object_mut) {
+        for (path, item) in paths.iter_mut() {
+            let Some(item) = item.as_object_mut() else { continue };
+            for (method, op) in item.iter_mut() {
+                let name = path.trim_start_matches("/api/v1/").replace("{id}", "by_id").replace(['/', '-', '.'], "_");
+                op["operationId"] = Value::String(format!("{method}_{name}"));
+                let Some(responses) = op.get_mut("responses").and_then(Value::as_object_mut) else { continue };
+                for (status, response) in responses.iter_mut() {
+                    let Some(content) = response.get_mut("content").and_then(Value::as_object_mut) else { continue };
+                    let is_problem = content.get("application/json").is_some_and(|c| c["schema"]["$ref"] == "#/components/schemas/Problem");
+                    if is_problem && let Some(c) = content.remove("application/json") {
+                        content.insert("application/problem+json".into(), c);
+                    } else if status.starts_with('4') && !content.contains_key("application/problem+json") {
+                        // A report of the operation's own (a sync's problems), or the
+                        // framework's problem when the body could not be read at all.
+                        content.insert("application/problem+json".into(), serde_json::json!({"schema": {"$ref": "#/components/schemas/Problem"}}));
+                    }
+                }
+            }
+        }
+    }
+    // Schemas nothing refers to (a page's items are written out in it) go.
+    let text = doc.to_string();
+    if let Some(schemas) = doc.pointer_mut("/components/schemas").and_then(Value::as_object_mut) {
+        schemas.retain(|name, _| text.contains(&format!("\"#/components/schemas/{name}\"")));
+    }
+    doc
+}
+
 /// The OpenAPI 3.1 document of this API.
 async fn document(headers: HeaderMap) -> AppResult<Response> {
-    super::json::reply(&headers, StatusCode::OK, openapi())
+    super::json::reply(&headers, StatusCode::OK, served())
 }
 
 struct Operation {

@@ -48,7 +48,7 @@ impl ListQuery {
         if !(1..=MAX_LIMIT).contains(&limit) {
             return Err(AppError::BadRequest(format!("limit must be from 1 to {MAX_LIMIT}.")));
         }
-        let (after_at, after_id) = match &self.cursor {
+        let (after_at, after_id) = match self.cursor.as_deref().filter(|c| !c.is_empty()) {
             None => (None, None),
             Some(c) => {
                 let (at, id) = decode_cursor(c).ok_or_else(|| AppError::BadRequest("The cursor is not one this API gave out. Start again without it.".into()))?;

@@ -132,6 +132,47 @@ pub struct PersonInput {
     pub security_clause: Option<bool>,
 }
 
+/// A person to add: a name and an e-mail address at least.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewPerson {
+    #[schema(min_length = 1, max_length = 120)]
+    pub name: String,
+    #[schema(format = Email, min_length = 3)]
+    pub email: String,
+    /// The HR system's id.
+    #[schema(min_length = 1, max_length = 200)]
+    pub external_id: Option<String>,
+    pub job_title: Option<String>,
+    pub department: Option<String>,
+    pub manager_id: Option<Uuid>,
+    /// `employee` (the default) or `contractor`.
+    #[schema(pattern = "^(employee|contractor)$")]
+    pub kind: Option<String>,
+    pub start_date: Option<NaiveDate>,
+    pub end_date: Option<NaiveDate>,
+    pub line_manager: Option<bool>,
+    pub security_clause: Option<bool>,
+}
+
+impl From<NewPerson> for PersonInput {
+    fn from(p: NewPerson) -> Self {
+        PersonInput {
+            name: Some(p.name),
+            email: Some(p.email),
+            external_id: p.external_id.map(Some),
+            job_title: p.job_title,
+            department: p.department,
+            manager_id: p.manager_id.map(Some),
+            kind: p.kind,
+            start_date: p.start_date.map(Some),
+            end_date: p.end_date.map(Some),
+            line_manager: p.line_manager,
+            security_clause: p.security_clause,
+        }
+    }
+}
+
 /// A field given as `null` is `Some(None)`; one left out stays `None`.
 pub fn some<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<Option<T>>, D::Error> {
     Option::<T>::deserialize(d).map(Some)
@@ -212,9 +253,10 @@ fn as_field(e: AppError) -> AppError {
 }
 
 /// Adds a person (never to top management: that is the roster's).
-#[utoipa::path(post, path = "/api/v1/people", tag = "people", security(("bearer" = ["people:write"])), request_body = PersonInput,
+#[utoipa::path(post, path = "/api/v1/people", tag = "people", security(("bearer" = ["people:write"])), request_body = NewPerson,
     responses((status = 201, description = "The person added", body = ApiPerson), (status = 422, description = "A field is missing or wrong", body = super::doc::Problem)))]
-pub async fn create(State(state): State<AppState>, me: ApiCaller, headers: HeaderMap, Body(input): Body<PersonInput>) -> AppResult<Response> {
+pub async fn create(State(state): State<AppState>, me: ApiCaller, headers: HeaderMap, Body(input): Body<NewPerson>) -> AppResult<Response> {
+    let input = PersonInput::from(input);
     let base = PersonForm { kind: "employee".into(), ..Default::default() };
     let (fields, external) = input.fields(base).map_err(AppError::Invalid)?;
     let now = state.clock.now();
@@ -254,7 +296,9 @@ pub async fn update(State(state): State<AppState>, me: ApiCaller, headers: Heade
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SyncPerson {
+    #[schema(format = Email, min_length = 3)]
     pub email: String,
+    #[schema(min_length = 1, max_length = 120)]
     pub name: String,
     /// The HR system's id: matched first, so a changed e-mail address updates the same person.
     pub external_id: Option<String>,
@@ -395,7 +439,7 @@ fn rows_of(people: &[SyncPerson], problems: &mut Vec<SyncProblem>) -> (Vec<Row>,
 /// same call made twice changes nothing the second time.
 #[utoipa::path(post, path = "/api/v1/people/sync", tag = "people", security(("bearer" = ["people:write"])), request_body = SyncRequest, params(DryRun),
     responses((status = 200, description = "What changed (or, as a dry run, would change)", body = SyncResult),
-        (status = 422, description = "Problems stop the sync; nothing was changed (the body lists them)", body = SyncResult)))]
+        (status = 422, description = "Problems stop the sync, dry run or not; nothing was changed (the body lists them)", body = SyncResult)))]
 pub async fn sync(State(state): State<AppState>, me: ApiCaller, headers: HeaderMap, Query(dry): Query<DryRun>, Body(req): Body<SyncRequest>) -> AppResult<Response> {
     if req.people.len() > import::MAX_ROWS {
         return Err(AppError::BadRequest(format!("A sync takes at most {} people; split the call.", import::MAX_ROWS)));
@@ -464,7 +508,7 @@ pub async fn sync(State(state): State<AppState>, me: ApiCaller, headers: HeaderM
         problems,
     };
     if !problems.is_empty() {
-        let status = if dry.dry_run { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
+        let status = StatusCode::UNPROCESSABLE_ENTITY;
         return reply(&headers, status, &result(problems, changes));
     }
     if dry.dry_run {

@@ -125,7 +125,7 @@ async fn resolve(db: &sqlx::PgPool, org: OrgId, records: &[SyncRecord], problems
 #[utoipa::path(post, path = "/api/v1/training/records/sync", tag = "training", security(("bearer" = ["training:write"])),
     request_body = TrainingSyncRequest, params(DryRun),
     responses((status = 200, description = "What changed (or, as a dry run, would change)", body = TrainingSyncResult),
-        (status = 422, description = "Problems stop the sync; nothing was changed (the body lists them)", body = TrainingSyncResult)))]
+        (status = 422, description = "Problems stop the sync, dry run or not; nothing was changed (the body lists them)", body = TrainingSyncResult)))]
 pub async fn sync(State(state): State<AppState>, me: ApiCaller, headers: HeaderMap, Query(dry): Query<DryRun>, Body(req): Body<TrainingSyncRequest>) -> AppResult<Response> {
     if req.records.len() > MAX_RECORDS {
         return Err(AppError::BadRequest(format!("A sync takes at most {MAX_RECORDS} records; split the call.")));
@@ -136,7 +136,7 @@ pub async fn sync(State(state): State<AppState>, me: ApiCaller, headers: HeaderM
     let mut result = TrainingSyncResult { dry_run: dry.dry_run, created: 0, updated: 0, linked: 0, unchanged: 0, problems: Vec::new() };
     if !problems.is_empty() {
         result.problems = problems;
-        let status = if dry.dry_run { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
+        let status = StatusCode::UNPROCESSABLE_ENTITY;
         return reply(&headers, status, &result);
     }
     let now = state.clock.now();
@@ -182,7 +182,7 @@ pub async fn sync(State(state): State<AppState>, me: ApiCaller, headers: HeaderM
     }
     (result.created, result.updated, result.linked) = (creates.len(), updates.len(), links.len());
     if !result.problems.is_empty() || dry.dry_run {
-        let status = if result.problems.is_empty() || dry.dry_run { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
+        let status = if result.problems.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
         return reply(&headers, status, &result);
     }
     let actor = me.actor();

@@ -4,6 +4,7 @@
 #![allow(clippy::disallowed_methods)]
 mod access_matrix;
 mod api;
+mod api_conformance;
 mod audit;
 mod auditors;
 mod auth;
