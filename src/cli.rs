@@ -143,7 +143,7 @@ enum Command {
         #[arg(long)]
         out: std::path::PathBuf,
     },
-    /// Check an evidence bundle offline: its ZIP structure, every file against its manifest and SHA256SUMS, its audit-log chain, and every passkey-bound signature (signatures/passkey-signatures.json) against its public key and the statement it signed (needs no database; docs/SIGNATURES.md shows the same check with standard tools)
+    /// Check an evidence bundle offline: its ZIP structure, every file against its manifest and SHA256SUMS, its audit-log chain, every passkey-bound signature (signatures/passkey-signatures.json) against its public key and the statement it signed, and every OSCAL evidence link (oscal/assessment-results.json) against its file's SHA-256 (needs no database; docs/SIGNATURES.md shows the same check with standard tools)
     VerifyBundle {
         /// The bundle's ZIP file
         file: std::path::PathBuf,
@@ -342,6 +342,9 @@ async fn verify_bundle(file: &std::path::Path, expect_manifest: Option<&str>) ->
     if r.signatures_checked > 0 {
         println!("  {} passkey-bound signatures checked against their public keys and signed statements", r.signatures_checked);
     }
+    if r.oscal_checked > 0 {
+        println!("  {} OSCAL evidence links checked: each resource's file and SHA-256, each observation's resource", r.oscal_checked);
+    }
     if !r.sums_checked && r.sums.is_empty() {
         println!("  (no SHA256SUMS to check: the bundle was made before bundles carried one)");
     }
@@ -353,6 +356,7 @@ async fn verify_bundle(file: &std::path::Path, expect_manifest: Option<&str>) ->
         ("SHA256SUMS", &r.sums),
         ("AUDIT LOG", &r.audit_log),
         ("PASSKEY SIGNATURE", &r.signatures),
+        ("OSCAL", &r.oscal),
     ] {
         for name in list {
             println!("  {what}: {name}");
@@ -365,7 +369,12 @@ async fn verify_bundle(file: &std::path::Path, expect_manifest: Option<&str>) ->
         println!(
             "The bundle verifies: every local header agrees with the central directory and no byte lies outside the entries, every file matches its SHA-256, size and CRC-32, none is missing or added,{} and the audit-log rows chain{}.{}",
             if r.sums_checked { " SHA256SUMS lists every file with its true SHA-256," } else { "" },
-            if r.signatures_checked > 0 { "; every passkey-bound signature matches its key and the statement it signed" } else { "" },
+            match (r.signatures_checked > 0, r.oscal_checked > 0) {
+                (true, true) => "; every passkey-bound signature matches its key and the statement it signed, and every OSCAL evidence link its file",
+                (true, false) => "; every passkey-bound signature matches its key and the statement it signed",
+                (false, true) => "; every OSCAL evidence link matches its file",
+                (false, false) => "",
+            },
             if expect_manifest.is_some() { " The manifest is the one Mandate recorded." } else { " Pass --expect-manifest with the value Mandate shows to check the manifest too." }
         );
         Ok(ExitCode::SUCCESS)

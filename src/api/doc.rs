@@ -2,7 +2,7 @@
 //! (utoipa), served at `/api/v1/openapi.json`, and its reference page at
 //! `/api/v1/docs`. Every operation is given the answers every operation can
 //! give (401, 403, 429, problem details) here, once.
-use super::{acknowledgements, evidence, findings, me, people, records, training};
+use super::{acknowledgements, evidence, findings, me, oscal, people, records, training};
 use crate::auth::policy::Access;
 use crate::error::AppResult;
 use crate::state::AppState;
@@ -65,6 +65,7 @@ pub struct FieldProblem {
         records::modules, records::training_records, records::meetings, records::meeting,
         records::findings, records::finding, records::gaps,
         training::sync, findings::update, evidence::upload, acknowledgements::import,
+        oscal::catalog, oscal::component_definition, oscal::assessment_results,
     ),
     servers((url = "/", description = "This server")),
     components(schemas(Problem, FieldProblem)),
@@ -79,6 +80,7 @@ pub struct FieldProblem {
         (name = "training", description = "Training modules and records, and their sync from a training system"),
         (name = "leadership", description = "Management reviews and other leadership records"),
         (name = "findings", description = "Gaps and the corrective actions tracking them"),
+        (name = "oscal", description = "OSCAL 1.2.3 documents: the catalog, Mandate's component definition, the assessment results"),
     ),
 )]
 pub struct ApiDoc;

@@ -12,6 +12,7 @@ pub mod evidence;
 pub mod findings;
 pub mod json;
 pub mod me;
+pub mod oscal;
 pub mod pages;
 pub mod people;
 pub mod records;
@@ -29,5 +30,6 @@ pub fn routes(r: Routes) -> Routes {
     let r = training::routes(r);
     let r = findings::routes(r);
     let r = evidence::routes(r);
-    acknowledgements::routes(r)
+    let r = acknowledgements::routes(r);
+    oscal::routes(r)
 }

@@ -400,7 +400,7 @@ fn record_files() -> Vec<(&'static str, &'static str, &'static [&'static str], S
     ]
 }
 
-const DERIVED_CSV: &str = "records/derived-evidence.csv";
+const DERIVED_CSV: &str = super::oscal::DERIVED;
 use super::manifest::{PASSKEY_SIGNATURES, PASSKEY_SIGNATURES_KIND};
 
 fn derived_csv(derived: &crate::gaps::derived::ByCode, day: NaiveDate) -> String {
@@ -457,8 +457,8 @@ where
     .fetch_one(&mut *tx)
     .await?;
     let records = record_files();
-    // One step per file, and one each for README.txt, the gap list, the derived evidence, the passkey signatures, the audit log, the index, the manifest and SHA256SUMS.
-    progress.total.store(revisions as u64 + policy_texts as u64 + records.len() as u64 + 8, Ordering::Relaxed);
+    // One step per file, and one each for README.txt, the gap list, the derived evidence, the passkey signatures, the OSCAL files, the audit log, the index, the manifest and SHA256SUMS.
+    progress.total.store(revisions as u64 + policy_texts as u64 + records.len() as u64 + 9, Ordering::Relaxed);
 
     let manifest_path = std::env::temp_dir().join(format!("mandate-manifest-{}.jsonl", Uuid::new_v4().simple()));
     let file = tokio::fs::File::create(&manifest_path).await.context("creating a temporary file for the manifest")?;
@@ -619,6 +619,18 @@ async fn write_all<W: AsyncWrite + Unpin + Send>(
         .collect();
     w.add_text(PASSKEY_SIGNATURES, PASSKEY_SIGNATURES_KIND, serde_json::to_string_pretty(&bound)? + "\n").await?;
     progress.step(format!("Wrote {PASSKEY_SIGNATURES}")).await?;
+    // OSCAL: the catalog, Mandate's component definition and the assessment results as of the day.
+    let assessment = crate::oscal::Assessment {
+        org_id: org_id.0,
+        org_name,
+        as_of: params.as_of,
+        start: params.period_from.map(crate::gaps::snapshot::start_of).unwrap_or_else(|| crate::gaps::snapshot::start_of(params.as_of)),
+        end: cut - chrono::Duration::seconds(1),
+        generated: now,
+        catalog_href: "catalog.json",
+    };
+    super::oscal::write(w, &assessment, &evaluation, &derived).await?;
+    progress.step("Wrote the OSCAL files").await?;
 
     // 5. The audit-log segment: the period's rows (or all up to the day), each
     //    with the fields its hash covers.

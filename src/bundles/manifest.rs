@@ -142,13 +142,17 @@ pub struct Report {
     /// Passkey-bound signatures checked, and those that do not verify.
     pub signatures_checked: usize,
     pub signatures: Vec<String>,
+    /// OSCAL evidence links checked (each back-matter resource's file and
+    /// SHA-256, each observation's resource), and those that do not hold.
+    pub oscal_checked: usize,
+    pub oscal: Vec<String>,
     pub manifest_sha256: String,
     pub head_hash: String,
 }
 
 impl Report {
     pub fn ok(&self) -> bool {
-        self.altered.is_empty() && self.missing.is_empty() && self.extra.is_empty() && self.audit_log.is_empty() && self.structure.is_empty() && self.sums.is_empty() && self.signatures.is_empty()
+        self.altered.is_empty() && self.missing.is_empty() && self.extra.is_empty() && self.audit_log.is_empty() && self.structure.is_empty() && self.sums.is_empty() && self.signatures.is_empty() && self.oscal.is_empty()
     }
 }
 
@@ -202,6 +206,7 @@ pub async fn verify(path: &Path) -> anyhow::Result<Report> {
     let mut actual: BTreeMap<String, String> = BTreeMap::from([(MANIFEST.to_string(), report.manifest_sha256.clone())]);
     let mut sums_text: Option<Vec<u8>> = None;
     let mut signatures_text: Option<Vec<u8>> = None;
+    let mut oscal_text: Option<Vec<u8>> = None;
     for (i, name) in &entries {
         if *i == *mi {
             continue;
@@ -218,7 +223,8 @@ pub async fn verify(path: &Path) -> anyhow::Result<Report> {
         let mut size = 0u64;
         let mut buf = vec![0u8; 64 * 1024];
         let is_signatures = expected.is_some_and(|e| e.kind == PASSKEY_SIGNATURES_KIND);
-        let mut text = (is_sums || is_signatures).then(Vec::new);
+        let is_oscal = expected.is_some() && name == crate::oscal::RESULTS_FILE;
+        let mut text = (is_sums || is_signatures || is_oscal).then(Vec::new);
         let mut audit_lines = (expected.is_some() && name == &manifest.audit_log.path)
             .then(|| AuditChainCheck { first_expected: manifest.audit_log.first_seq, ..Default::default() });
         loop {
@@ -260,6 +266,10 @@ pub async fn verify(path: &Path) -> anyhow::Result<Report> {
                 signatures_text = Some(t);
                 actual.entry(name.clone()).or_insert(sha);
             }
+            Some(t) if is_oscal => {
+                oscal_text = Some(t);
+                actual.entry(name.clone()).or_insert(sha);
+            }
             Some(t) => sums_text = Some(t),
             None => {
                 actual.entry(name.clone()).or_insert(sha);
@@ -272,6 +282,9 @@ pub async fn verify(path: &Path) -> anyhow::Result<Report> {
         report.signatures_checked = checked;
         report.signatures = problems;
     }
+    if let Some(t) = oscal_text {
+        (report.oscal_checked, report.oscal) = check_oscal(&t, &actual);
+    }
     report.sums_checked = sums_text.is_some();
     report.sums = match sums_text {
         Some(t) if t.len() > MAX_SUMS => vec![format!("it is larger than {} MiB, more than any bundle's list: not checked", MAX_SUMS >> 20)],
@@ -281,6 +294,49 @@ pub async fn verify(path: &Path) -> anyhow::Result<Report> {
         None => vec![format!("the bundle has no {SUMS}, which a bundle of format {:?} carries", manifest.format)],
     };
     Ok(report)
+}
+
+/// Checks the OSCAL assessment results' links into the bundle: every
+/// back-matter resource's file is in the bundle with the SHA-256 the
+/// resource gives, and every observation's evidence names a resource.
+/// `actual` holds each entry's SHA-256 by name.
+fn check_oscal(text: &[u8], actual: &BTreeMap<String, String>) -> (usize, Vec<String>) {
+    let Ok(doc) = serde_json::from_slice::<serde_json::Value>(text) else {
+        return (0, vec![format!("{} is not JSON", crate::oscal::RESULTS_FILE)]);
+    };
+    let (mut checked, mut problems) = (0, Vec::new());
+    let resources = doc.pointer("/assessment-results/back-matter/resources").and_then(|r| r.as_array()).cloned().unwrap_or_default();
+    let ids: std::collections::HashSet<String> = resources.iter().filter_map(|r| r["uuid"].as_str().map(str::to_string)).collect();
+    for r in &resources {
+        for link in r["rlinks"].as_array().into_iter().flatten() {
+            let Some(hashes) = link["hashes"].as_array() else { continue };
+            let href = link["href"].as_str().unwrap_or_default();
+            // Links are relative to the OSCAL file, in oscal/.
+            let path = href.strip_prefix("../").map(str::to_string).unwrap_or_else(|| format!("oscal/{href}"));
+            for h in hashes {
+                checked += 1;
+                let want = h["value"].as_str().unwrap_or_default();
+                match actual.get(&path) {
+                    None => problems.push(format!("resource {}: {href} is not in the bundle", r["uuid"])),
+                    Some(sha) if h["algorithm"] != "SHA-256" || !sha.eq_ignore_ascii_case(want) => {
+                        problems.push(format!("resource {}: {path} does not have the SHA-256 the OSCAL file gives", r["uuid"]))
+                    }
+                    Some(_) => {}
+                }
+            }
+        }
+    }
+    let observations = doc.pointer("/assessment-results/results").and_then(|r| r.as_array()).into_iter().flatten().flat_map(|r| r["observations"].as_array().cloned().unwrap_or_default());
+    for o in observations {
+        for e in o["relevant-evidence"].as_array().into_iter().flatten() {
+            checked += 1;
+            let href = e["href"].as_str().unwrap_or_default();
+            if !href.strip_prefix('#').is_some_and(|id| ids.contains(id)) {
+                problems.push(format!("observation {}: its evidence {href} is no resource of the file", o["uuid"]));
+            }
+        }
+    }
+    (checked, problems)
 }
 
 /// Checks `SHA256SUMS` as `sha256sum -c` would, and more: every line is

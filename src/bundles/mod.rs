@@ -5,6 +5,7 @@ pub mod build;
 pub mod index;
 pub mod jobs;
 pub mod manifest;
+pub mod oscal;
 pub mod requirement;
 pub mod routes;
 pub mod structure;

@@ -168,8 +168,11 @@ impl Assessment<'_> {
 pub struct EvidenceRef<'a> {
     /// What names it uniquely (its path in the bundle).
     pub key: &'a str,
+    /// What names the file it is in: its own path, or for Mandate's own
+    /// records the one list that holds them all (one resource, many observations).
+    pub resource_key: &'a str,
     pub title: &'a str,
-    pub href: &'a str,
+    pub href: String,
     pub media_type: Option<&'a str>,
     pub sha256: &'a str,
     /// The requirement codes it is linked to.
@@ -184,7 +187,7 @@ pub struct EvidenceRef<'a> {
 /// that holds its link and hash. The observation's id is returned too, for
 /// the findings of the requirements it supports.
 pub fn observation(a: &Assessment<'_>, e: &EvidenceRef<'_>) -> (Uuid, Value, Value) {
-    let resource_id = uuid(&format!("resource/{}", e.key));
+    let resource_id = uuid(&format!("resource/{}", e.resource_key));
     let id = uuid(&a.name(&format!("observation/{}", e.key)));
     let codes = if e.requirements.is_empty() { "no requirement".to_string() } else { e.requirements.join(", ") };
     let what = if e.derived { "A record Mandate holds" } else { "An evidence file" };
@@ -204,11 +207,12 @@ pub fn observation(a: &Assessment<'_>, e: &EvidenceRef<'_>) -> (Uuid, Value, Val
     if !props.is_empty() {
         obs["props"] = Value::Array(props);
     }
-    let mut rlink = json!({"href": e.href, "hashes": [{"algorithm": "SHA-256", "value": e.sha256}]});
+    let mut rlink = json!({"href": &e.href, "hashes": [{"algorithm": "SHA-256", "value": e.sha256}]});
     if let Some(m) = e.media_type {
         rlink["media-type"] = json!(m);
     }
-    let resource = json!({"uuid": resource_id, "title": e.title, "props": [{"name": "type", "value": "evidence"}], "rlinks": [rlink]});
+    let title = if e.derived { "The records Mandate holds that count as evidence" } else { e.title };
+    let resource = json!({"uuid": resource_id, "title": title, "props": [{"name": "type", "value": "evidence"}], "rlinks": [rlink]});
     (id, obs, resource)
 }
 
@@ -306,13 +310,16 @@ pub fn assessment_results(a: &Assessment<'_>, requirements: &[Requirement], gaps
     let (mut doc, mut result) = heads(a, requirements);
     let mut observed: BTreeMap<String, Vec<Uuid>> = BTreeMap::new();
     let (mut observations, mut resources) = (Vec::new(), vec![plan_resource(a)]);
+    let mut listed = std::collections::HashSet::new();
     for e in evidence {
         let (id, obs, res) = observation(a, e);
         for code in e.requirements {
             observed.entry(code.clone()).or_default().push(id);
         }
         observations.push(obs);
-        resources.push(res);
+        if listed.insert(e.resource_key) {
+            resources.push(res);
+        }
     }
     if !observations.is_empty() {
         result["observations"] = Value::Array(observations);

@@ -373,3 +373,21 @@ async fn evidence_streams_in_acknowledgements_import_and_corrective_actions_are_
     let res = send(&mut cc, "PATCH", &format!("/api/v1/findings/{finding}"), json!({"cause": "Mine now"})).await;
     assert_eq!(res.status, 403);
 }
+
+#[sqlx::test]
+async fn the_oscal_documents_are_served_and_validate(db: PgPool) {
+    let a = acme(db).await;
+    let (_, _) = a.app.evidence(a.org, "Board minutes", "minutes.pdf", b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n").await;
+    let mut c = a.app.api_client(&a.app.api_token(a.owner, a.org, &[Scope::Read]).await);
+    let mut docs = Vec::new();
+    for name in ["catalog", "component-definition", "assessment-results"] {
+        let res = c.get(&format!("/api/v1/oscal/{name}")).await;
+        assert_eq!(res.status, 200, "{name}: {}", res.body);
+        assert!(body(&res).get(name).is_some(), "{name}");
+        docs.push((format!("{name}.json"), res.bytes));
+    }
+    let refs: Vec<(&str, &[u8])> = docs.iter().map(|(n, b)| (n.as_str(), b.as_slice())).collect();
+    crate::bundles::validate_oscal(&refs);
+    let res = c.get("/api/v1/oscal/assessment-results?as_of=2099-01-01").await;
+    assert_eq!(res.status, 400, "the future has no records");
+}

@@ -921,7 +921,7 @@ async fn page_links(c: &Client) -> Result<Vec<String>, String> {
         .into_iter()
         .flatten()
         .filter_map(|h| h.as_str())
-        .filter(|h| !(h.starts_with("//") || h.contains("/download") || h.starts_with("/evidence/files/") || h.contains(".csv") || h.ends_with("/csv") || h.contains(".zip") || h.ends_with(".svg")))
+        .filter(|h| !(h.starts_with("//") || h.contains("/download") || h.starts_with("/evidence/files/") || h.contains(".csv") || h.ends_with("/csv") || h.contains(".zip") || h.ends_with(".svg") || h.ends_with(".json")))
         .map(|h| h.split('#').next().unwrap_or(h).to_string())
         .collect())
 }

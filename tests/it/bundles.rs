@@ -13,6 +13,7 @@ use futures_util::AsyncReadExt;
 use mandate::auth::policy::Role;
 use mandate::bundles::{jobs, manifest};
 use mandate::policies::versions::model::{Bump, PolicyKind};
+use sha2::{Digest, Sha256};
 use sqlx::PgPool;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -636,4 +637,85 @@ async fn bundle_through_the_app_again(s: &Setup) -> (Uuid, PathBuf) {
     assert_eq!(jobs::run_next(&s.app.state, "test-worker").await.unwrap(), Some(mandate::ids::JobId(id)));
     let zip = a.get(&format!("/bundles/{id}/download")).await;
     (id, temp_zip(&zip.bytes))
+}
+
+/// Runs NIST's OSCAL schema over documents (tests/oscal/validate.py, with
+/// jsonschema-rs from target/py-venv, which scripts/test installs).
+pub(crate) fn validate_oscal(docs: &[(&str, &[u8])]) {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let python = root.join("target/py-venv/bin/python");
+    assert!(python.exists(), "{} is missing: run scripts/test, which installs it", python.display());
+    let dir = std::env::temp_dir().join(format!("mandate-oscal-{}", Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut args = vec![root.join("tests/oscal/validate.py").display().to_string()];
+    for (name, data) in docs {
+        let file = dir.join(name);
+        std::fs::write(&file, data).unwrap();
+        args.push(file.display().to_string());
+    }
+    let out = std::process::Command::new(python).args(&args).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "the OSCAL documents do not validate:\n{text}");
+    assert!(text.contains(&format!("{} passed, 0 failed", docs.len())), "{text}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[sqlx::test]
+async fn a_bundle_carries_oscal_that_validates_and_points_at_its_evidence_by_hash(db: PgPool) {
+    let s = setup(db).await;
+    let (_, path) = bundle_through_the_app(&s).await;
+    let files = entries(&path).await;
+    let names = ["oscal/catalog.json", "oscal/assessment-results.json", "oscal/component-definition.json"];
+    validate_oscal(&names.map(|n| (n.trim_start_matches("oscal/"), files[n].as_slice())));
+
+    let doc: serde_json::Value = serde_json::from_slice(&files["oscal/assessment-results.json"]).unwrap();
+    let ar = &doc["assessment-results"];
+    let resources = ar["back-matter"]["resources"].as_array().unwrap();
+    // Every resource's file is in the bundle with the SHA-256 the resource gives.
+    let mut linked = BTreeSet::new();
+    for r in resources {
+        for link in r["rlinks"].as_array().unwrap() {
+            let href = link["href"].as_str().unwrap();
+            let path = href.strip_prefix("../").map(str::to_string).unwrap_or_else(|| format!("oscal/{href}"));
+            let data = files.get(&path).unwrap_or_else(|| panic!("{href} is not in the bundle"));
+            if let Some(h) = link["hashes"].as_array() {
+                assert_eq!(h[0]["algorithm"], "SHA-256");
+                assert_eq!(h[0]["value"].as_str().unwrap(), hex::encode(Sha256::digest(data)), "{path}");
+                linked.insert(path);
+            }
+        }
+    }
+    // Every evidence file has its observation, and every observation's evidence is a resource.
+    let m: manifest::Manifest = serde_json::from_slice(&files["manifest.json"]).unwrap();
+    for f in m.files.iter().filter(|f| f.kind == "evidence") {
+        assert!(linked.contains(&f.path), "{} has no observation", f.path);
+    }
+    let ids: BTreeSet<&str> = resources.iter().map(|r| r["uuid"].as_str().unwrap()).collect();
+    let result = &ar["results"][0];
+    for o in result["observations"].as_array().unwrap() {
+        let href = o["relevant-evidence"][0]["href"].as_str().unwrap();
+        assert!(ids.contains(href.trim_start_matches('#')), "{href}");
+    }
+    // A finding per applicable requirement; the gaps make some not satisfied, graded.
+    let findings = result["findings"].as_array().unwrap();
+    let applicable: i64 = sqlx::query_scalar("SELECT count(*) FROM requirements r LEFT JOIN requirement_states s ON s.requirement_id = r.id AND s.org_id = $1 WHERE r.retired_at IS NULL AND COALESCE(s.applicable, true)").bind(s.org).fetch_one(s.app.db()).await.unwrap();
+    assert_eq!(findings.len() as i64, applicable);
+    let failing: Vec<&serde_json::Value> = findings.iter().filter(|f| f["target"]["status"]["state"] == "not-satisfied").collect();
+    assert!(!failing.is_empty(), "an organisation this new has gaps");
+    assert!(failing.iter().all(|f| f["props"].as_array().unwrap().iter().any(|p| p["name"] == "grade")), "each gap is graded");
+
+    // verify-bundle checks the links too: an OSCAL file whose hash is changed (and listed so) is caught.
+    let report = manifest::verify(&path).await.unwrap();
+    assert!(report.ok() && report.oscal_checked > 0, "{report:?}");
+    let some = files.iter().find(|(k, _)| k.starts_with("evidence/")).map(|(_, v)| hex::encode(Sha256::digest(v))).unwrap();
+    let forged = String::from_utf8(files["oscal/assessment-results.json"].clone()).unwrap().replace(&some, &"0".repeat(64));
+    let forged_sha = hex::encode(Sha256::digest(forged.as_bytes()));
+    let old_sha = hex::encode(Sha256::digest(&files["oscal/assessment-results.json"]));
+    let tampered = rewrite(&path, |name, data| match name {
+        "oscal/assessment-results.json" => Some(forged.clone().into_bytes()),
+        "manifest.json" | "SHA256SUMS" => Some(String::from_utf8(data).unwrap().replace(&old_sha, &forged_sha).into_bytes()),
+        _ => Some(data),
+    }, None).await;
+    let report = manifest::verify(&tampered).await.unwrap();
+    assert!(!report.oscal.is_empty(), "{report:?}");
 }

@@ -127,6 +127,9 @@ const PAGES: &[(&str, Option<&str>)] = &[
     ("/api/v1/findings", None),
     ("/api/v1/findings/{id}", Some("SELECT id FROM findings WHERE org_id = $1 ORDER BY id LIMIT 1")),
     ("/api/v1/gaps", None),
+    ("/api/v1/oscal/catalog", None),
+    ("/api/v1/oscal/component-definition", None),
+    ("/api/v1/oscal/assessment-results", None),
 ];
 
 /// GET routes that are not an organisation's pages: public, personal-link
