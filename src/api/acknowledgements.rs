@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 pub fn routes(r: Routes) -> Routes {
-    r.post("/api/v1/acknowledgements", Token(Action::ManagePolicies, Scope::WriteAcknowledgements), import)
+    r.post_upload("/api/v1/acknowledgements", Token(Action::ManagePolicies, Scope::WriteAcknowledgements), import, Some(super::json::BULK_BYTES))
 }
 
 /// One acknowledgement given outside Mandate.

@@ -1,6 +1,6 @@
 //! The API's OpenAPI 3.1 document, generated from the handlers' types
 //! (utoipa), served at `/api/v1/openapi.json`, and its reference page at
-//! `/api/v1/docs`. Every operation is given the answers every operation can
+//! `/docs/api`. Every operation is given the answers every operation can
 //! give (401, 403, 429, problem details) here, once.
 use super::{acknowledgements, evidence, findings, me, oscal, people, records, training};
 use crate::auth::policy::Access;
@@ -18,7 +18,7 @@ use utoipa::openapi::{Components, ContentBuilder, ResponseBuilder};
 use utoipa::{Modify, OpenApi, ToSchema};
 
 pub fn routes(r: Routes) -> Routes {
-    r.get("/api/v1/openapi.json", Access::Public, document).get("/api/v1/docs", Access::Public, reference)
+    r.get("/api/v1/openapi.json", Access::Public, document).get("/docs/api", Access::Public, reference)
 }
 
 /// An error, as RFC 9457 problem details.
@@ -64,7 +64,7 @@ pub struct FieldProblem {
         records::evidence, records::evidence_item, records::policies, records::policy,
         records::modules, records::training_records, records::meetings, records::meeting,
         records::findings, records::finding, records::gaps,
-        training::sync, findings::update, evidence::upload, acknowledgements::import,
+        training::sync, findings::update, evidence::upload, evidence::file, acknowledgements::import,
         oscal::catalog, oscal::component_definition, oscal::assessment_results,
     ),
     servers((url = "/", description = "This server")),
@@ -100,7 +100,7 @@ impl Modify for Common {
             ("400", "The query or body could not be read"),
             ("401", "No token, or one that is unknown, expired or revoked (see WWW-Authenticate)"),
             ("403", "The token's member or scopes do not allow this"),
-            ("406", "The answer cannot be given in the format asked for"),
+            ("409", "The change conflicts with the records as they stand (the detail says how)"),
             ("429", "The token made too many requests this minute (see Retry-After)"),
             ("500", "The server failed; nothing was changed"),
         ];
@@ -113,7 +113,7 @@ impl Modify for Common {
                         .or_insert_with(|| ResponseBuilder::new().description(description).content("application/problem+json", problem()).build().into());
                 }
                 if op.request_body.is_some() {
-                    for (code, description) in [("415", "The body is not JSON"), ("422", "The body is not what the operation takes")] {
+                    for (code, description) in [("413", "The body is larger than the operation takes"), ("415", "The body is not JSON"), ("422", "The body is not what the operation takes")] {
                         op.responses
                             .responses
                             .entry(code.to_string())
@@ -144,6 +144,9 @@ fn finish(mut doc: serde_json::Value) -> serde_json::Value {
         for (path, item) in paths.iter_mut() {
             let Some(item) = item.as_object_mut() else { continue };
             for (method, op) in item.iter_mut() {
+                if !["get", "post", "put", "patch", "delete"].contains(&method.as_str()) {
+                    continue;
+                }
                 let name = path.trim_start_matches("/api/v1/").replace("{id}", "by_id").replace(['/', '-', '.'], "_");
                 op["operationId"] = Value::String(format!("{method}_{name}"));
                 let Some(responses) = op.get_mut("responses").and_then(Value::as_object_mut) else { continue };

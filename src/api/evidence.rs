@@ -9,6 +9,7 @@ use crate::evidence::routes::{ItemForm, Uploader, discard_unless_recorded, recei
 use crate::evidence::store::EvidenceStore;
 use crate::ids::RevisionId;
 use crate::state::AppState;
+use crate::web::Id;
 use crate::web::routes::Routes;
 use axum::extract::{Multipart, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -19,6 +20,16 @@ use utoipa::ToSchema;
 
 pub fn routes(r: Routes) -> Routes {
     r.post_upload("/api/v1/evidence", Token(Action::UploadEvidence, Scope::WriteEvidence), upload, None)
+        .get("/api/v1/evidence/files/{id}", Token(Action::ViewEvidence, Scope::Read), file)
+}
+
+/// A file of an evidence item (a revision), streamed, with its SHA-256 in `X-Evidence-SHA256`.
+#[utoipa::path(get, path = "/api/v1/evidence/files/{id}", tag = "evidence", security(("bearer" = ["read"])),
+    params(("id" = Uuid, Path, description = "The revision's id (an item's `revision_id`)")),
+    responses((status = 200, description = "The file, as an attachment, in its own content type", content_type = "*/*", body = Vec<u8>),
+        (status = 404, description = "No such file in this organisation", body = super::doc::Problem)))]
+pub async fn file(State(state): State<AppState>, me: ApiCaller, Id(id): Id<RevisionId>) -> AppResult<Response> {
+    crate::evidence::routes::send_file(&state, me.token.org_id, id).await
 }
 
 /// The form of an upload (multipart/form-data): the file and what it is.

@@ -17,6 +17,10 @@ use uuid::Uuid;
 
 pub const DEFAULT_LIMIT: i64 = 100;
 pub const MAX_LIMIT: i64 = 500;
+/// The largest body a bulk call (a sync, an import) takes: 10,000 people
+/// with every field, or 50,000 acknowledgements, fit with room to spare.
+/// Other JSON bodies keep axum's 2 MiB.
+pub const BULK_BYTES: usize = 32 * 1024 * 1024;
 
 /// The query every list takes.
 #[derive(Debug, Clone, Default, Deserialize, IntoParams)]
@@ -28,6 +32,7 @@ pub struct ListQuery {
     #[param(minimum = 1, maximum = 500)]
     pub limit: Option<i64>,
     /// Only records changed at or after this moment (RFC 3339, e.g. 2026-12-01T00:00:00Z).
+    /// A change is stamped when its request starts: ask from a minute before the previous run began.
     pub updated_since: Option<DateTime<Utc>>,
 }
 

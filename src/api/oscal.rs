@@ -1,7 +1,7 @@
 //! `/api/v1/oscal/*`: the OSCAL documents every bundle carries, served
 //! whole: the catalog, Mandate's component definition, and the
 //! organisation's assessment results as of a day (evidence linked to its
-//! file in the app, with its SHA-256).
+//! file's download in the API, with its SHA-256).
 use super::caller::ApiCaller;
 use super::json::reply;
 use crate::auth::policy::{Access::Token, Action, Scope};
@@ -74,7 +74,7 @@ pub async fn assessment_results(State(state): State<AppState>, me: ApiCaller, he
     )
     .fetch_all(&state.db)
     .await?;
-    let keys: Vec<(String, String)> = files.iter().map(|f| (format!("revision/{}", f.id), state.config.link(&format!("/evidence/files/{}", f.id)))).collect();
+    let keys: Vec<(String, String)> = files.iter().map(|f| (format!("revision/{}", f.id), state.config.link(&format!("/api/v1/evidence/files/{}", f.id)))).collect();
     let evidence: Vec<EvidenceRef<'_>> = files
         .iter()
         .zip(&keys)

@@ -25,7 +25,7 @@ use uuid::Uuid;
 pub fn routes(r: Routes) -> Routes {
     r.get("/api/v1/people", Token(Action::ViewPeople, Scope::Read), list)
         .post("/api/v1/people", Token(Action::ManagePeople, Scope::WritePeople), create)
-        .post("/api/v1/people/sync", Token(Action::ManagePeople, Scope::WritePeople), sync)
+        .post_upload("/api/v1/people/sync", Token(Action::ManagePeople, Scope::WritePeople), sync, Some(super::json::BULK_BYTES))
         .get("/api/v1/people/{id}", Token(Action::ViewPeople, Scope::Read), show)
         .patch("/api/v1/people/{id}", Token(Action::ManagePeople, Scope::WritePeople), update)
 }
@@ -218,8 +218,9 @@ fn check_external(e: &Option<Option<String>>) -> Result<Option<Option<String>>, 
     }
 }
 
-/// Stores the external id, refusing one another person has.
-async fn set_external(conn: &mut sqlx::PgConnection, org_id: crate::ids::OrgId, id: PersonId, external: Option<&str>) -> AppResult<()> {
+/// Stores the external id, refusing one another person has; logged when it changes.
+async fn set_external(conn: &mut sqlx::PgConnection, me: &ApiCaller, now: DateTime<Utc>, id: PersonId, external: Option<&str>) -> AppResult<()> {
+    let org_id = me.token.org_id;
     let taken = sqlx::query_scalar!(
         r#"SELECT name FROM people WHERE org_id = $1 AND external_id = $2 AND id <> $3"#,
         org_id.0,
@@ -233,7 +234,12 @@ async fn set_external(conn: &mut sqlx::PgConnection, org_id: crate::ids::OrgId, 
         errors.add("external_id", format!("{name} already has this external id."));
         return Err(AppError::Invalid(errors));
     }
-    sqlx::query!("UPDATE people SET external_id = $3 WHERE org_id = $1 AND id = $2", org_id.0, id.0, external).execute(&mut *conn).await?;
+    let before = sqlx::query_scalar!("SELECT external_id FROM people WHERE org_id = $1 AND id = $2 FOR UPDATE", org_id.0, id.0).fetch_optional(&mut *conn).await?.ok_or(AppError::NotFound)?;
+    if before.as_deref() == external {
+        return Ok(());
+    }
+    sqlx::query!("UPDATE people SET external_id = $3, updated_at = $4 WHERE org_id = $1 AND id = $2", org_id.0, id.0, external, now).execute(&mut *conn).await?;
+    crate::audit::record(conn, &me.actor(), now, "person.updated", "person", id, serde_json::json!({"external_id": [before, external]})).await?;
     Ok(())
 }
 
@@ -264,7 +270,7 @@ pub async fn create(State(state): State<AppState>, me: ApiCaller, headers: Heade
     let mut tx = state.db.begin().await?;
     let id = model::create(&mut tx, &me.actor(), now, org, &fields, None).await.map_err(as_field)?;
     if let Some(Some(ext)) = &external {
-        set_external(&mut tx, org, id, Some(ext)).await?;
+        set_external(&mut tx, &me, now, id, Some(ext)).await?;
     }
     tx.commit().await?;
     reply(&headers, StatusCode::CREATED, &one(&state, org, id).await?)
@@ -282,7 +288,7 @@ pub async fn update(State(state): State<AppState>, me: ApiCaller, headers: Heade
     let mut tx = state.db.begin().await?;
     model::update(&mut tx, &me.actor(), now, org, id, &fields).await.map_err(as_field)?;
     if let Some(ext) = &external {
-        set_external(&mut tx, org, id, ext.as_deref()).await?;
+        set_external(&mut tx, &me, now, id, ext.as_deref()).await?;
     }
     tx.commit().await?;
     reply(&headers, StatusCode::OK, &one(&state, org, id).await?)
@@ -380,6 +386,7 @@ fn rows_of(people: &[SyncPerson], problems: &mut Vec<SyncProblem>) -> (Vec<Row>,
         carried("security_clause", p.security_clause.is_some());
     }
     let mut seen: HashMap<String, usize> = HashMap::new();
+    let mut seen_external: HashMap<&str, usize> = HashMap::new();
     let mut rows = Vec::with_capacity(people.len());
     for (i, p) in people.iter().enumerate() {
         let index = i as u64;
@@ -427,6 +434,10 @@ fn rows_of(people: &[SyncPerson], problems: &mut Vec<SyncProblem>) -> (Vec<Row>,
         row.security_clause = p.security_clause.unwrap_or(false);
         if let Err(e) = check_external(&p.external_id.clone().map(Some)) {
             problem("external_id", e.get("external_id").unwrap_or_default().to_string());
+        } else if let Some(ext) = p.external_id.as_deref().map(str::trim)
+            && let Some(first) = seen_external.insert(ext, i)
+        {
+            problem("external_id", format!("{ext} is also at position {first}."));
         }
         rows.push(row);
     }
@@ -451,11 +462,12 @@ pub async fn sync(State(state): State<AppState>, me: ApiCaller, headers: HeaderM
     let mut tx = state.db.begin().await?;
     model::lock_directory(&mut tx, org).await?;
     let mut existing: Vec<Person> = model::all(&mut tx, org).await?;
+    let position: HashMap<Uuid, usize> = existing.iter().enumerate().map(|(i, p)| (p.id.0, i)).collect();
     let by_external: HashMap<String, usize> = sqlx::query!("SELECT id, external_id AS \"external_id!\" FROM people WHERE org_id = $1 AND external_id IS NOT NULL", org.0)
         .fetch_all(&mut *tx)
         .await?
         .into_iter()
-        .filter_map(|r| existing.iter().position(|p| p.id.0 == r.id).map(|i| (r.external_id, i)))
+        .filter_map(|r| position.get(&r.id).map(|i| (r.external_id, *i)))
         .collect();
     // Matched by external id with another address: the same person, renamed.
     let mut renamed: Vec<(PersonId, String, String)> = Vec::new();
@@ -529,17 +541,27 @@ pub async fn sync(State(state): State<AppState>, me: ApiCaller, headers: HeaderM
         }
     }
     let linked = sqlx::query!(
-        "UPDATE people p SET external_id = u.ext, updated_at = $4 FROM UNNEST($2::uuid[], $3::text[]) AS u(id, ext)
-          WHERE p.org_id = $1 AND p.id = u.id AND p.external_id IS DISTINCT FROM u.ext",
+        r#"WITH old AS (SELECT p.id, p.external_id FROM people p JOIN UNNEST($2::uuid[], $3::text[]) AS u(id, ext) ON p.id = u.id
+                         WHERE p.org_id = $1 AND p.external_id IS DISTINCT FROM u.ext FOR UPDATE OF p)
+           UPDATE people p SET external_id = u.ext, updated_at = $4 FROM UNNEST($2::uuid[], $3::text[]) AS u(id, ext), old
+            WHERE p.org_id = $1 AND p.id = u.id AND old.id = p.id
+        RETURNING p.id, old.external_id AS before, u.ext AS "after!""#,
         org.0,
         &who,
         &ext,
         now
     )
-    .execute(&mut *tx)
+    .fetch_all(&mut *tx)
     .await;
     let linked = match linked {
-        Ok(done) => done.rows_affected(),
+        Ok(rows) => {
+            let entries: Vec<crate::audit::Entry> =
+                rows.iter().map(|r| crate::audit::Entry::new("person.updated", "person", r.id, serde_json::json!({"external_id": [r.before, r.after]}))).collect();
+            for chunk in entries.chunks(1000) {
+                crate::audit::record_many(&mut tx, &actor, now, chunk.to_vec()).await?;
+            }
+            rows.len()
+        }
         Err(e) => {
             return Err(match e.as_database_error().and_then(|d| d.constraint()) {
                 Some("people_external_id_idx") => AppError::Conflict("Two people would have the same external id.".into()),

@@ -174,12 +174,11 @@ pub async fn appointments(State(state): State<AppState>, me: ApiCaller, headers:
     let k = q.keyset()?;
     let rows = sqlx::query_as!(
         ApiAppointment,
-        r#"SELECT id, role_id, person_id, capacity, appointed_by, appointed_on, confirmed_at, accepted_at, ended_on, changed_at AS "changed_at!"
-             FROM (SELECT a.*, GREATEST(a.created_at, a.confirmed_at, a.accepted_at, a.confirmed_recorded_at, a.accepted_recorded_at) AS changed_at
-                     FROM role_appointments a WHERE a.org_id = $1) a
-            WHERE ($2::timestamptz IS NULL OR changed_at >= $2)
-              AND ($3::timestamptz IS NULL OR (changed_at, id) > ($3, $4::uuid))
-            ORDER BY changed_at, id LIMIT $5"#,
+        r#"SELECT id, role_id, person_id, capacity, appointed_by, appointed_on, confirmed_at, accepted_at, ended_on, updated_at AS changed_at
+             FROM role_appointments
+            WHERE org_id = $1 AND ($2::timestamptz IS NULL OR updated_at >= $2)
+              AND ($3::timestamptz IS NULL OR (updated_at, id) > ($3, $4::uuid))
+            ORDER BY updated_at, id LIMIT $5"#,
         me.token.org_id.0,
         k.since,
         k.after_at,
@@ -206,7 +205,8 @@ pub struct ApiEvidence {
     pub evidence_date: Option<NaiveDate>,
     pub valid_until: Option<NaiveDate>,
     pub owner_id: Option<Uuid>,
-    /// The latest file's name, SHA-256 (hex) and size in bytes.
+    /// The latest file: its id (download it at `/api/v1/evidence/files/{revision_id}`), name, SHA-256 (hex) and size in bytes.
+    pub revision_id: Option<Uuid>,
     pub filename: Option<String>,
     pub sha256: Option<String>,
     pub size: Option<i64>,
@@ -219,11 +219,11 @@ pub async fn fetch_evidence(db: &sqlx::PgPool, org: OrgId, one: Option<Uuid>, k:
     Ok(sqlx::query_as!(
         ApiEvidence,
         r#"SELECT e.id, e.title, e.description, e.kind, e.external_url, e.evidence_date, e.valid_until, e.owner_id,
-                  r.filename AS "filename?", encode(r.sha256, 'hex') AS "sha256?", r.size AS "size?",
+                  r.id AS "revision_id?", r.filename AS "filename?", encode(r.sha256, 'hex') AS "sha256?", r.size AS "size?",
                   (SELECT count(*) FROM evidence_revisions c WHERE c.org_id = e.org_id AND c.item_id = e.id) AS "revisions!",
                   e.created_at, e.updated_at
              FROM evidence_items e
-        LEFT JOIN LATERAL (SELECT filename, sha256, size FROM evidence_revisions v WHERE v.org_id = e.org_id AND v.item_id = e.id
+        LEFT JOIN LATERAL (SELECT id, filename, sha256, size FROM evidence_revisions v WHERE v.org_id = e.org_id AND v.item_id = e.id
                             ORDER BY v.number DESC LIMIT 1) r ON true
             WHERE e.org_id = $1 AND ($2::uuid IS NULL OR e.id = $2)
               AND ($3::timestamptz IS NULL OR e.updated_at >= $3)
@@ -275,6 +275,7 @@ pub struct ApiPolicy {
     /// Who approved it, and whether they were on the top-management roster then.
     pub approver_name: Option<String>,
     pub approver_top_management: Option<bool>,
+    /// When it or one of its versions last changed (a draft, an approval).
     pub updated_at: DateTime<Utc>,
 }
 
@@ -283,15 +284,17 @@ async fn fetch_policies(db: &sqlx::PgPool, org: OrgId, one: Option<Uuid>, k: &Ke
         ApiPolicy,
         r#"SELECT p.id, p.title, p.kind, p.review_months, p.withdrawn_at,
                   v.major::text || '.' || v.minor::text AS "approved_version?", v.approved_at AS "approved_at?",
-                  v.approver_name AS "approver_name?", v.approver_top_management AS "approver_top_management?", p.updated_at
-             FROM policies p
+                  v.approver_name AS "approver_name?", v.approver_top_management AS "approver_top_management?", p.changed_at AS "updated_at!"
+             FROM (SELECT p.*, GREATEST(p.updated_at, (SELECT max(GREATEST(v.created_at, v.approved_at, v.recorded_at)) FROM policy_versions v
+                                                        WHERE v.org_id = p.org_id AND v.policy_id = p.id)) AS changed_at
+                     FROM policies p WHERE p.org_id = $1) p
         LEFT JOIN LATERAL (SELECT major, minor, approved_at, approver_name, approver_top_management FROM policy_versions v
                             WHERE v.org_id = p.org_id AND v.policy_id = p.id AND v.approved_at IS NOT NULL
                             ORDER BY v.major DESC, v.minor DESC LIMIT 1) v ON true
-            WHERE p.org_id = $1 AND ($2::uuid IS NULL OR p.id = $2)
-              AND ($3::timestamptz IS NULL OR p.updated_at >= $3)
-              AND ($4::timestamptz IS NULL OR (p.updated_at, p.id) > ($4, $5::uuid))
-            ORDER BY p.updated_at, p.id LIMIT $6"#,
+            WHERE ($2::uuid IS NULL OR p.id = $2)
+              AND ($3::timestamptz IS NULL OR p.changed_at >= $3)
+              AND ($4::timestamptz IS NULL OR (p.changed_at, p.id) > ($4, $5::uuid))
+            ORDER BY p.changed_at, p.id LIMIT $6"#,
         org.0,
         one,
         k.since,
@@ -372,19 +375,21 @@ pub struct ApiTrainingRecord {
     /// Where it came from: `manual`, `import`, `link`, `api`, …
     pub source: String,
     pub recorded_at: DateTime<Utc>,
+    /// When the training system last corrected it (or when it was recorded).
+    pub updated_at: DateTime<Utc>,
 }
 
-/// Training records, in the order they were recorded.
+/// Training records, in the order they last changed.
 #[utoipa::path(get, path = "/api/v1/training/records", tag = "training", security(("bearer" = ["read"])), params(ListQuery),
     responses((status = 200, description = "A page of training records", body = Page<ApiTrainingRecord>)))]
 pub async fn training_records(State(state): State<AppState>, me: ApiCaller, headers: HeaderMap, Query(q): Query<ListQuery>) -> AppResult<Response> {
     let k = q.keyset()?;
     let rows = sqlx::query_as!(
         ApiTrainingRecord,
-        r#"SELECT id, module_id, person_id, completed_on, external_id, source, recorded_at FROM training_records
-            WHERE org_id = $1 AND ($2::timestamptz IS NULL OR recorded_at >= $2)
-              AND ($3::timestamptz IS NULL OR (recorded_at, id) > ($3, $4::uuid))
-            ORDER BY recorded_at, id LIMIT $5"#,
+        r#"SELECT id, module_id, person_id, completed_on, external_id, source, recorded_at, updated_at FROM training_records
+            WHERE org_id = $1 AND ($2::timestamptz IS NULL OR updated_at >= $2)
+              AND ($3::timestamptz IS NULL OR (updated_at, id) > ($3, $4::uuid))
+            ORDER BY updated_at, id LIMIT $5"#,
         me.token.org_id.0,
         k.since,
         k.after_at,
@@ -393,7 +398,7 @@ pub async fn training_records(State(state): State<AppState>, me: ApiCaller, head
     )
     .fetch_all(&state.db)
     .await?;
-    let (items, next_cursor) = page(rows, &k, |r| (r.recorded_at, r.id));
+    let (items, next_cursor) = page(rows, &k, |r| (r.updated_at, r.id));
     reply(&headers, StatusCode::OK, &Page { items, next_cursor })
 }
 
@@ -415,18 +420,19 @@ pub struct ApiMeeting {
     /// Signed off by the chair: from then on the minutes cannot change.
     pub signed_off_at: Option<DateTime<Utc>>,
     pub signed_off_name: Option<String>,
+    /// When it last changed (edited, or signed off).
     pub updated_at: DateTime<Utc>,
 }
 
 async fn fetch_meetings(db: &sqlx::PgPool, org: OrgId, one: Option<Uuid>, k: &Keyset) -> AppResult<Vec<ApiMeeting>> {
     Ok(sqlx::query_as!(
         ApiMeeting,
-        r#"SELECT id, kind, title, planned_on, held_on, chair_id, attendee_ids, minutes, decisions, signed_off_at, signed_off_name, updated_at
-             FROM meetings
-            WHERE org_id = $1 AND ($2::uuid IS NULL OR id = $2)
-              AND ($3::timestamptz IS NULL OR updated_at >= $3)
-              AND ($4::timestamptz IS NULL OR (updated_at, id) > ($4, $5::uuid))
-            ORDER BY updated_at, id LIMIT $6"#,
+        r#"SELECT id, kind, title, planned_on, held_on, chair_id, attendee_ids, minutes, decisions, signed_off_at, signed_off_name, changed_at AS "updated_at!"
+             FROM (SELECT m.*, GREATEST(m.updated_at, m.signed_off_at, m.signed_off_recorded_at) AS changed_at FROM meetings m WHERE m.org_id = $1) m
+            WHERE ($2::uuid IS NULL OR id = $2)
+              AND ($3::timestamptz IS NULL OR changed_at >= $3)
+              AND ($4::timestamptz IS NULL OR (changed_at, id) > ($4, $5::uuid))
+            ORDER BY changed_at, id LIMIT $6"#,
         org.0,
         one,
         k.since,

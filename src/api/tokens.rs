@@ -197,7 +197,8 @@ pub enum Refusal {
     Unknown,
     Expired,
     Revoked,
-    /// The member it acts as is disabled or outside their access window.
+    /// The member it acts as is disabled, outside their access window, or
+    /// stopped by the organisation's sign-in rules.
     MemberInactive,
 }
 
@@ -207,7 +208,7 @@ impl Refusal {
             Refusal::Unknown => "The token is not known. Check that it was copied whole.",
             Refusal::Expired => "The token has expired. Make a new one under Your account \u{2192} API tokens.",
             Refusal::Revoked => "The token was revoked.",
-            Refusal::MemberInactive => "The member this token acts as no longer has access to the organisation.",
+            Refusal::MemberInactive => "The member this token acts as has no access to the organisation now: disabled, outside an access window, or stopped by its sign-in rules (a second factor or single sign-on to set up first).",
         }
     }
 }
@@ -229,6 +230,14 @@ pub async fn authenticate(db: &PgPool, secret: &str, now: DateTime<Utc>, from: &
               AND m.id = t.membership_id AND m.org_id = t.org_id AND m.disabled_at IS NULL
               AND (m.access_from IS NULL OR m.access_from <= $5) AND (m.access_until IS NULL OR m.access_until >= $5)
               AND u.id = m.user_id AND o.id = t.org_id
+              -- The organisation's sign-in rules hold for tokens too: a member the
+              -- rules stop at the pages (no second factor where one is required,
+              -- single sign-on required and not linked) is stopped here.
+              AND NOT (o.require_second_factor AND m.role IN ('owner', 'isms_lead', 'executive')
+                       AND NOT EXISTS (SELECT 1 FROM totp_factors f WHERE f.user_id = u.id AND f.confirmed_at IS NOT NULL)
+                       AND NOT EXISTS (SELECT 1 FROM passkeys k WHERE k.user_id = u.id))
+              AND NOT (m.role <> 'owner' AND EXISTS (SELECT 1 FROM sso_providers sp WHERE sp.org_id = o.id AND sp.required
+                       AND NOT EXISTS (SELECT 1 FROM sso_identities si WHERE si.org_id = sp.org_id AND si.issuer = sp.issuer AND si.user_id = u.id)))
         RETURNING t.id AS "id: ApiTokenId", t.name, t.integration, t.scopes, t.org_id AS "org_id: OrgId", o.name AS org_name,
                   m.id AS "membership_id: MembershipId", u.id AS "user_id: UserId", u.email, u.name AS user_name,
                   m.role AS "role: Role", t.window_count"#,

@@ -25,7 +25,7 @@ use uuid::Uuid;
 pub const MAX_RECORDS: usize = 20_000;
 
 pub fn routes(r: Routes) -> Routes {
-    r.post("/api/v1/training/records/sync", Token(Action::ManageTraining, Scope::WriteTraining), sync)
+    r.post_upload("/api/v1/training/records/sync", Token(Action::ManageTraining, Scope::WriteTraining), sync, Some(super::json::BULK_BYTES))
 }
 
 /// One completion as the training system has it.
@@ -65,6 +65,8 @@ pub struct TrainingSyncResult {
 
 /// A record checked against the directory and the modules.
 struct Resolved {
+    /// Its position in the call.
+    index: u64,
     external_id: String,
     module_id: ModuleId,
     person_id: PersonId,
@@ -87,6 +89,7 @@ async fn resolve(db: &sqlx::PgPool, org: OrgId, records: &[SyncRecord], problems
         .fetch_all(db)
         .await?;
     let mut seen: HashMap<&str, usize> = HashMap::new();
+    let mut completions: HashMap<(ModuleId, PersonId, NaiveDate), usize> = HashMap::new();
     let mut out = Vec::with_capacity(records.len());
     for (i, r) in records.iter().enumerate() {
         let mut problem = |field: &str, message: String| problems.push(super::people::SyncProblem { index: i as u64, field: field.into(), message });
@@ -116,7 +119,13 @@ async fn resolve(db: &sqlx::PgPool, org: OrgId, records: &[SyncRecord], problems
             problem("score", "A score is from 0 to 100.".into());
             continue;
         }
-        out.push(Resolved { external_id: ext.to_string(), module_id, person_id, completed_on: r.completed_on, score: r.score });
+        if let Some(first) = completions.insert((module_id, person_id, r.completed_on), i) {
+            problem("external_id", format!("The same completion (person, module and day) is also at position {first}."));
+            continue;
+        }
+        // Kept to one decimal, as stored: the same score sent again is no change.
+        let score = r.score.map(|s| (s * 10.0).round() / 10.0);
+        out.push(Resolved { index: i as u64, external_id: ext.to_string(), module_id, person_id, completed_on: r.completed_on, score });
     }
     Ok(out)
 }
@@ -172,7 +181,7 @@ pub async fn sync(State(state): State<AppState>, me: ApiCaller, headers: HeaderM
             (None, Some(k)) => {
                 let other = k.external_id.clone().unwrap_or_default();
                 result.problems.push(super::people::SyncProblem {
-                    index: 0,
+                    index: r.index,
                     field: "external_id".into(),
                     message: format!("The same completion is already known under record id {other}, not {}.", r.external_id),
                 });
@@ -206,7 +215,8 @@ pub async fn sync(State(state): State<AppState>, me: ApiCaller, headers: HeaderM
     .await?;
     let changed: Vec<(Uuid, &Resolved)> = updates.iter().map(|(id, r, _)| (id.0, *r)).chain(links.iter().map(|(id, r)| (id.0, *r))).collect();
     sqlx::query!(
-        r#"UPDATE training_records t SET module_id = u.module_id, person_id = u.person_id, completed_on = u.completed_on, score = u.score::numeric, external_id = u.ext
+        r#"UPDATE training_records t SET module_id = u.module_id, person_id = u.person_id, completed_on = u.completed_on, score = u.score::numeric, external_id = u.ext,
+                  updated_at = $8
              FROM UNNEST($2::uuid[], $3::uuid[], $4::uuid[], $5::date[], $6::float8[], $7::text[]) AS u(id, module_id, person_id, completed_on, score, ext)
             WHERE t.org_id = $1 AND t.id = u.id"#,
         org.0,
@@ -216,6 +226,7 @@ pub async fn sync(State(state): State<AppState>, me: ApiCaller, headers: HeaderM
         &changed.iter().map(|(_, r)| r.completed_on).collect::<Vec<_>>(),
         &changed.iter().map(|(_, r)| r.score).collect::<Vec<_>>() as &[Option<f64>],
         &changed.iter().map(|(_, r)| r.external_id.clone()).collect::<Vec<_>>(),
+        now,
     )
     .execute(&mut *tx)
     .await

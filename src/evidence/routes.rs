@@ -703,7 +703,13 @@ async fn remove_link(State(state): State<AppState>, me: Member, Id(id): Id<Evide
 
 /// A revision's file, always as an attachment, never rendered by the browser.
 async fn download(State(state): State<AppState>, me: Member, Id(id): Id<RevisionId>) -> AppResult<Response> {
-    let rev = model::revision(&state.db, me.org_id, id).await?;
+    send_file(&state, me.org_id, id).await
+}
+
+/// A revision's file as a download, streamed from the store: an attachment
+/// that cannot run, with its SHA-256 (the page's download and the API's).
+pub async fn send_file(state: &AppState, org_id: OrgId, id: RevisionId) -> AppResult<Response> {
+    let rev = model::revision(&state.db, org_id, id).await?;
     let (size, stream) = state.store.read(&rev.object_key).await?;
     let mut res = Response::new(Body::from_stream(stream));
     let h = res.headers_mut();

@@ -187,7 +187,7 @@ pub struct EvidenceRef<'a> {
 /// that holds its link and hash. The observation's id is returned too, for
 /// the findings of the requirements it supports.
 pub fn observation(a: &Assessment<'_>, e: &EvidenceRef<'_>) -> (Uuid, Value, Value) {
-    let resource_id = uuid(&format!("resource/{}", e.resource_key));
+    let resource_id = uuid(&format!("{}/resource/{}", a.org_id, e.resource_key));
     let id = uuid(&a.name(&format!("observation/{}", e.key)));
     let codes = if e.requirements.is_empty() { "no requirement".to_string() } else { e.requirements.join(", ") };
     let what = if e.derived { "A record Mandate holds" } else { "An evidence file" };
@@ -221,7 +221,8 @@ pub fn observation(a: &Assessment<'_>, e: &EvidenceRef<'_>) -> (Uuid, Value, Val
 /// controls reviewed.
 pub fn heads(a: &Assessment<'_>, requirements: &[Requirement]) -> (Value, Value) {
     let doc = json!({
-        "uuid": uuid(&a.name("assessment-results")),
+        // A new document id whenever it is made again (OSCAL asks one per revision).
+        "uuid": uuid(&a.name(&format!("assessment-results/{}", time(a.generated)))),
         "metadata": metadata(
             &format!("{}: ISO/IEC 27001:2022 leadership requirements as of {}", a.org_name, a.as_of),
             &a.as_of.to_string(),

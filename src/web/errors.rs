@@ -90,13 +90,13 @@ async fn problem(res: Response, request_id: &str, path: &str) -> Response {
     let page = match head.extensions.get::<ErrorPage>() {
         Some(p) => p.clone(),
         None if status.is_client_error() => {
-            let said = axum::body::to_bytes(body, 4096).await.map(|b| String::from_utf8_lossy(&b).trim().to_string()).unwrap_or_default();
-            let base = ErrorPage::for_status(status);
-            // A handler's own JSON (a sync's list of problems) is the answer as it is.
+            // A handler's own JSON (a sync's list of problems) is the answer as it is, whatever its size.
             let is_json = head.headers.get(header::CONTENT_TYPE).is_some_and(|v| v.as_bytes().starts_with(b"application/problem+json") || v.as_bytes() == b"application/json");
             if is_json {
-                return Response::from_parts(head, axum::body::Body::from(said));
+                return Response::from_parts(head, body);
             }
+            let said = axum::body::to_bytes(body, 4096).await.map(|b| String::from_utf8_lossy(&b).trim().to_string()).unwrap_or_default();
+            let base = ErrorPage::for_status(status);
             if said.is_empty() || said.len() > 1000 { base } else { ErrorPage { message: said, ..base } }
         }
         None => ErrorPage::for_status(status),

@@ -108,8 +108,9 @@ impl Routes {
         self.add(Method::PATCH, path, access, on(MethodFilter::PATCH, handler))
     }
 
-    /// A POST that takes a file upload (multipart) of up to `limit` bytes;
-    /// `None` when the handler enforces its own limit while streaming.
+    /// A POST with a large body of up to `limit` bytes: a file upload
+    /// (multipart), or one of the API's bulk JSON calls; `None` when the
+    /// handler enforces its own limit while streaming.
     pub fn post_upload<H: Handler<T, AppState>, T: 'static>(
         self,
         path: &'static str,

@@ -245,7 +245,7 @@ async fn the_openapi_document_describes_every_api_route_with_its_scope(db: PgPoo
         })
         .collect();
     assert_eq!(documented, served, "the document and the router agree on paths, methods and scopes");
-    let page = app.client().get("/api/v1/docs").await;
+    let page = app.client().get("/docs/api").await;
     assert_eq!(page.status, 200);
     assert!(page.body.contains("/api/v1/people/sync") && page.body.contains("people:write"));
 }
@@ -390,4 +390,47 @@ async fn the_oscal_documents_are_served_and_validate(db: PgPool) {
     crate::bundles::validate_oscal(&refs);
     let res = c.get("/api/v1/oscal/assessment-results?as_of=2099-01-01").await;
     assert_eq!(res.status, 400, "the future has no records");
+}
+
+#[sqlx::test]
+async fn syncs_refuse_what_they_cannot_apply_and_say_where_at_any_length(db: PgPool) {
+    let a = acme(db).await;
+    a.app.person(a.org, "Tia Trainee", "tia@acme.example", false).await;
+    a.app.module(a.org, "Security awareness").await;
+    let mut c = a.app.api_client(&a.app.api_token(a.owner, a.org, &[Scope::WritePeople, Scope::WriteTraining]).await);
+    // Two hundred bad addresses: the whole list comes back, however long.
+    let bad: Vec<Value> = (0..200).map(|i| json!({"email": format!("not-an-address-{i}"), "name": format!("P {i}")})).collect();
+    let res = send(&mut c, "POST", "/api/v1/people/sync", json!({"people": bad})).await;
+    assert_eq!(res.status, 422);
+    assert_eq!(body(&res)["problems"].as_array().unwrap().len(), 200, "{}", &res.body[..res.body.len().min(300)]);
+    // The same external id twice.
+    let twice = json!({"people": [{"external_id": "X", "email": "a@acme.example", "name": "A"}, {"external_id": "X", "email": "b@acme.example", "name": "B"}]});
+    let res = send(&mut c, "POST", "/api/v1/people/sync?dry_run=true", twice).await;
+    assert_eq!((res.status.as_u16(), body(&res)["problems"][0]["index"].as_u64()), (422, Some(1)), "{}", res.body);
+    // The same completion under two record ids; a score kept to one decimal is no change the second time.
+    let dup = json!({"records": [
+        {"external_id": "L-1", "email": "tia@acme.example", "module": "Security awareness", "completed_on": "2026-10-01"},
+        {"external_id": "L-2", "email": "tia@acme.example", "module": "Security awareness", "completed_on": "2026-10-01"}]});
+    let res = send(&mut c, "POST", "/api/v1/training/records/sync", dup).await;
+    assert_eq!((res.status.as_u16(), body(&res)["problems"][0]["index"].as_u64()), (422, Some(1)), "{}", res.body);
+    let scored = json!({"records": [{"external_id": "L-3", "email": "tia@acme.example", "module": "Security awareness", "completed_on": "2026-10-02", "score": 86.67}]});
+    assert_eq!(body(&send(&mut c, "POST", "/api/v1/training/records/sync", scored.clone()).await)["created"], 1);
+    let res = send(&mut c, "POST", "/api/v1/training/records/sync", scored).await;
+    assert_eq!((body(&res)["updated"].as_u64(), body(&res)["unchanged"].as_u64()), (Some(0), Some(1)), "{}", res.body);
+}
+
+#[sqlx::test]
+async fn an_external_id_change_is_logged_and_the_sign_in_rules_stop_tokens_too(db: PgPool) {
+    let a = acme(db).await;
+    let id = a.app.person(a.org, "Pat Person", "pat@acme.example", false).await;
+    let mut c = a.app.api_client(&a.app.api_token(a.owner, a.org, &[Scope::WritePeople]).await);
+    let res = send(&mut c, "PATCH", &format!("/api/v1/people/{id}"), json!({"external_id": "HR-9"})).await;
+    assert_eq!(res.status, 200, "{}", res.body);
+    let logged: Value = sqlx::query_scalar("SELECT details::jsonb FROM audit_log WHERE org_id = $1 AND action = 'person.updated' AND entity_id = $2").bind(a.org).bind(id.to_string()).fetch_one(a.app.db()).await.unwrap();
+    assert_eq!(logged["external_id"], json!([null, "HR-9"]));
+    // The owner requires a second factor and has none: the pages stop them, and so does the API.
+    sqlx::query("UPDATE organisations SET require_second_factor = true WHERE id = $1").bind(a.org).execute(a.app.db()).await.unwrap();
+    let res = c.get("/api/v1/me").await;
+    assert_eq!(res.status, 401);
+    assert!(body(&res)["detail"].as_str().unwrap().contains("sign-in rules"));
 }

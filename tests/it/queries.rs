@@ -117,6 +117,7 @@ const PAGES: &[(&str, Option<&str>)] = &[
     ("/api/v1/roles", None),
     ("/api/v1/appointments", None),
     ("/api/v1/evidence", None),
+    ("/api/v1/evidence/files/{id}", Some("SELECT id FROM evidence_revisions WHERE org_id = $1 ORDER BY uploaded_at DESC LIMIT 1")),
     ("/api/v1/evidence/{id}", Some("SELECT id FROM evidence_items WHERE org_id = $1 ORDER BY created_at DESC, id LIMIT 1")),
     ("/api/v1/policies", None),
     ("/api/v1/policies/{id}", Some("SELECT policy_id FROM policy_versions WHERE org_id = $1 AND approved_at IS NOT NULL ORDER BY approved_at DESC, id LIMIT 1")),
@@ -144,7 +145,7 @@ const OUTSIDE: &[&str] = &[
     // A member's unsubscribe link: one row by its secret.
     "/unsubscribe/{token}",
     // The API's description and reference: made from the code, no database.
-    "/api/v1/openapi.json", "/api/v1/docs",
+    "/api/v1/openapi.json", "/docs/api",
 ];
 
 /// An organisation generated at `people` people, with an owner signed in and
