@@ -89,6 +89,13 @@ pub fn page<T>(mut items: Vec<T>, k: &Keyset, key: impl Fn(&T) -> (DateTime<Utc>
     }
 }
 
+/// A page of a list, answered: the rows fetched (one more than the page
+/// holds), cut to the page, with the next page's cursor.
+pub fn reply_page<T: Serialize>(headers: &HeaderMap, rows: Vec<T>, k: &Keyset, key: impl Fn(&T) -> (DateTime<Utc>, Uuid)) -> AppResult<Response> {
+    let (items, next_cursor) = page(rows, k, key);
+    reply(headers, StatusCode::OK, &Page { items, next_cursor })
+}
+
 /// A list page: the items, and the cursor of the next page (`null` on the last).
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Page<T> {

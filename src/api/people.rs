@@ -2,7 +2,7 @@
 //! in step with an HR system by an idempotent sync (matched by external id,
 //! then e-mail; leavers get an end date, nobody is deleted).
 use super::caller::ApiCaller;
-use super::json::{Body, Keyset, ListQuery, Page, page, reply};
+use super::json::{Body, Keyset, ListQuery, Page, reply, reply_page};
 use crate::auth::policy::{Access::Token, Action, Scope};
 use crate::error::{AppError, AppResult};
 use crate::ids::PersonId;
@@ -93,8 +93,7 @@ async fn one(state: &AppState, org_id: crate::ids::OrgId, id: PersonId) -> AppRe
 pub async fn list(State(state): State<AppState>, me: ApiCaller, headers: HeaderMap, Query(q): Query<ListQuery>) -> AppResult<Response> {
     let k = q.keyset()?;
     let rows = fetch(&state.db, me.token.org_id, None, &k).await?;
-    let (items, next_cursor) = page(rows, &k, |p| (p.updated_at, p.id));
-    reply(&headers, StatusCode::OK, &Page { items, next_cursor })
+    reply_page(&headers, rows, &k, |p| (p.updated_at, p.id))
 }
 
 /// One person.

@@ -3,7 +3,7 @@
 //! current gaps. Each list pages by (changed at, id) like `people`; each
 //! query names the organisation.
 use super::caller::ApiCaller;
-use super::json::{Keyset, ListQuery, Page, page, reply};
+use super::json::{Keyset, ListQuery, Page, reply, reply_page};
 use crate::auth::policy::{Access::Token, Action, Scope};
 use crate::error::{AppError, AppResult};
 use crate::ids::OrgId;
@@ -95,8 +95,7 @@ async fn fetch_requirements(db: &sqlx::PgPool, org: OrgId, one: Option<Uuid>, k:
 pub async fn requirements(State(state): State<AppState>, me: ApiCaller, headers: HeaderMap, Query(q): Query<ListQuery>) -> AppResult<Response> {
     let k = q.keyset()?;
     let rows = fetch_requirements(&state.db, me.token.org_id, None, &k).await?;
-    let (items, next_cursor) = page(rows, &k, |r| (r.updated_at, r.id));
-    reply(&headers, StatusCode::OK, &Page { items, next_cursor })
+    reply_page(&headers, rows, &k, |r| (r.updated_at, r.id))
 }
 
 /// One requirement.
@@ -144,8 +143,7 @@ pub async fn roles(State(state): State<AppState>, me: ApiCaller, headers: Header
     )
     .fetch_all(&state.db)
     .await?;
-    let (items, next_cursor) = page(rows, &k, |r| (r.updated_at, r.id));
-    reply(&headers, StatusCode::OK, &Page { items, next_cursor })
+    reply_page(&headers, rows, &k, |r| (r.updated_at, r.id))
 }
 
 /// Someone appointed to a role, by whom, and whether confirmed and accepted.
@@ -187,8 +185,7 @@ pub async fn appointments(State(state): State<AppState>, me: ApiCaller, headers:
     )
     .fetch_all(&state.db)
     .await?;
-    let (items, next_cursor) = page(rows, &k, |r| (r.changed_at, r.id));
-    reply(&headers, StatusCode::OK, &Page { items, next_cursor })
+    reply_page(&headers, rows, &k, |r| (r.changed_at, r.id))
 }
 
 // ---------- evidence ----------
@@ -246,8 +243,7 @@ pub async fn fetch_evidence(db: &sqlx::PgPool, org: OrgId, one: Option<Uuid>, k:
 pub async fn evidence(State(state): State<AppState>, me: ApiCaller, headers: HeaderMap, Query(q): Query<ListQuery>) -> AppResult<Response> {
     let k = q.keyset()?;
     let rows = fetch_evidence(&state.db, me.token.org_id, None, &k).await?;
-    let (items, next_cursor) = page(rows, &k, |r| (r.updated_at, r.id));
-    reply(&headers, StatusCode::OK, &Page { items, next_cursor })
+    reply_page(&headers, rows, &k, |r| (r.updated_at, r.id))
 }
 
 /// One evidence item.
@@ -312,8 +308,7 @@ async fn fetch_policies(db: &sqlx::PgPool, org: OrgId, one: Option<Uuid>, k: &Ke
 pub async fn policies(State(state): State<AppState>, me: ApiCaller, headers: HeaderMap, Query(q): Query<ListQuery>) -> AppResult<Response> {
     let k = q.keyset()?;
     let rows = fetch_policies(&state.db, me.token.org_id, None, &k).await?;
-    let (items, next_cursor) = page(rows, &k, |r| (r.updated_at, r.id));
-    reply(&headers, StatusCode::OK, &Page { items, next_cursor })
+    reply_page(&headers, rows, &k, |r| (r.updated_at, r.id))
 }
 
 /// One policy.
@@ -359,8 +354,7 @@ pub async fn modules(State(state): State<AppState>, me: ApiCaller, headers: Head
     )
     .fetch_all(&state.db)
     .await?;
-    let (items, next_cursor) = page(rows, &k, |r| (r.updated_at, r.id));
-    reply(&headers, StatusCode::OK, &Page { items, next_cursor })
+    reply_page(&headers, rows, &k, |r| (r.updated_at, r.id))
 }
 
 /// A completion of a module by a person.
@@ -398,8 +392,7 @@ pub async fn training_records(State(state): State<AppState>, me: ApiCaller, head
     )
     .fetch_all(&state.db)
     .await?;
-    let (items, next_cursor) = page(rows, &k, |r| (r.updated_at, r.id));
-    reply(&headers, StatusCode::OK, &Page { items, next_cursor })
+    reply_page(&headers, rows, &k, |r| (r.updated_at, r.id))
 }
 
 // ---------- meetings ----------
@@ -450,8 +443,7 @@ async fn fetch_meetings(db: &sqlx::PgPool, org: OrgId, one: Option<Uuid>, k: &Ke
 pub async fn meetings(State(state): State<AppState>, me: ApiCaller, headers: HeaderMap, Query(q): Query<ListQuery>) -> AppResult<Response> {
     let k = q.keyset()?;
     let rows = fetch_meetings(&state.db, me.token.org_id, None, &k).await?;
-    let (items, next_cursor) = page(rows, &k, |r| (r.updated_at, r.id));
-    reply(&headers, StatusCode::OK, &Page { items, next_cursor })
+    reply_page(&headers, rows, &k, |r| (r.updated_at, r.id))
 }
 
 /// One meeting.
@@ -515,8 +507,7 @@ pub async fn fetch_findings(db: &sqlx::PgPool, org: OrgId, one: Option<Uuid>, k:
 pub async fn findings(State(state): State<AppState>, me: ApiCaller, headers: HeaderMap, Query(q): Query<ListQuery>) -> AppResult<Response> {
     let k = q.keyset()?;
     let rows = fetch_findings(&state.db, me.token.org_id, None, &k).await?;
-    let (items, next_cursor) = page(rows, &k, |r| (r.updated_at, r.id));
-    reply(&headers, StatusCode::OK, &Page { items, next_cursor })
+    reply_page(&headers, rows, &k, |r| (r.updated_at, r.id))
 }
 
 /// One finding.
