@@ -17,20 +17,3 @@ CREATE TRIGGER training_records_updated_at BEFORE INSERT ON training_records
 DROP INDEX training_records_recorded_idx;
 CREATE INDEX training_records_updated_idx ON training_records (org_id, updated_at, id);
 
--- When an appointment last changed (made, confirmed, accepted, ended, its
--- note), for the API's `updated_since`: every change to a row moves it.
-ALTER TABLE role_appointments ADD COLUMN updated_at timestamptz;
-UPDATE role_appointments SET updated_at = GREATEST(created_at, confirmed_at, accepted_at, confirmed_recorded_at, accepted_recorded_at);
-ALTER TABLE role_appointments ALTER COLUMN updated_at SET NOT NULL;
-CREATE FUNCTION role_appointments_updated_at() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    IF TG_OP = 'INSERT' THEN
-        NEW.updated_at := COALESCE(NEW.updated_at, NEW.created_at);
-    ELSE
-        NEW.updated_at := GREATEST(OLD.updated_at, now());
-    END IF;
-    RETURN NEW;
-END $$;
-CREATE TRIGGER role_appointments_updated_at BEFORE INSERT OR UPDATE ON role_appointments
-    FOR EACH ROW EXECUTE FUNCTION role_appointments_updated_at();
-CREATE INDEX role_appointments_updated_idx ON role_appointments (org_id, updated_at, id);

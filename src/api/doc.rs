@@ -2,7 +2,7 @@
 //! (utoipa), served at `/api/v1/openapi.json`, and its reference page at
 //! `/docs/api`. Every operation is given the answers every operation can
 //! give (401, 403, 429, problem details) here, once.
-use super::{acknowledgements, evidence, findings, me, oscal, people, records, training};
+use super::{acknowledgements, evidence, findings, leadership, me, oscal, people, records, training};
 use crate::auth::policy::Access;
 use crate::error::AppResult;
 use crate::state::AppState;
@@ -64,7 +64,9 @@ pub struct FieldProblem {
         records::evidence, records::evidence_item, records::policies, records::policy,
         records::modules, records::training_records, records::meetings, records::meeting,
         records::findings, records::finding, records::gaps,
-        training::sync, findings::update, evidence::upload, evidence::file, acknowledgements::import,
+        training::sync, findings::update, evidence::upload, evidence::file, evidence::add_revision, acknowledgements::import,
+        leadership::decisions, leadership::communications, leadership::objectives, leadership::asks, leadership::actions,
+        leadership::policy_versions, leadership::acknowledgements, leadership::evidence_requests,
         oscal::catalog, oscal::component_definition, oscal::assessment_results,
     ),
     servers((url = "/", description = "This server")),

@@ -11,6 +11,7 @@ pub mod doc;
 pub mod evidence;
 pub mod findings;
 pub mod json;
+pub mod leadership;
 pub mod me;
 pub mod oscal;
 pub mod pages;
@@ -27,6 +28,7 @@ pub fn routes(r: Routes) -> Routes {
     let r = me::routes(r);
     let r = people::routes(r);
     let r = records::routes(r);
+    let r = leadership::routes(r);
     let r = training::routes(r);
     let r = findings::routes(r);
     let r = evidence::routes(r);

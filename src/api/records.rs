@@ -161,7 +161,7 @@ pub struct ApiAppointment {
     pub confirmed_at: Option<DateTime<Utc>>,
     pub accepted_at: Option<DateTime<Utc>>,
     pub ended_on: Option<NaiveDate>,
-    /// When the appointment was last touched (made, confirmed, accepted or ended).
+    /// When the appointment was last touched: made, confirmed or accepted (or the start of the day it ends).
     pub changed_at: DateTime<Utc>,
 }
 
@@ -172,11 +172,13 @@ pub async fn appointments(State(state): State<AppState>, me: ApiCaller, headers:
     let k = q.keyset()?;
     let rows = sqlx::query_as!(
         ApiAppointment,
-        r#"SELECT id, role_id, person_id, capacity, appointed_by, appointed_on, confirmed_at, accepted_at, ended_on, updated_at AS changed_at
-             FROM role_appointments
-            WHERE org_id = $1 AND ($2::timestamptz IS NULL OR updated_at >= $2)
-              AND ($3::timestamptz IS NULL OR (updated_at, id) > ($3, $4::uuid))
-            ORDER BY updated_at, id LIMIT $5"#,
+        r#"SELECT id, role_id, person_id, capacity, appointed_by, appointed_on, confirmed_at, accepted_at, ended_on, changed_at AS "changed_at!"
+             FROM (SELECT a.*, GREATEST(a.created_at, a.confirmed_at, a.accepted_at, a.confirmed_recorded_at, a.accepted_recorded_at,
+                                        (a.ended_on::timestamp AT TIME ZONE 'UTC')) AS changed_at
+                     FROM role_appointments a WHERE a.org_id = $1) a
+            WHERE ($2::timestamptz IS NULL OR changed_at >= $2)
+              AND ($3::timestamptz IS NULL OR (changed_at, id) > ($3, $4::uuid))
+            ORDER BY changed_at, id LIMIT $5"#,
         me.token.org_id.0,
         k.since,
         k.after_at,

@@ -642,23 +642,28 @@ async fn add_revision(State(state): State<AppState>, me: Member, Id(id): Id<Evid
     let Some((r, filename)) = upload.file else {
         return revision_refused(&state, &me, item, Failure::new(StatusCode::UNPROCESSABLE_ENTITY, "Choose the file to upload.")).await;
     };
+    let n = store_revision(&state, &Uploader::from(&me), id, revision_id, &r, &filename).await?;
+    Ok(uploaded(&state, &headers, &format!("/evidence/{id}"), Flash::success(format!("Revision {n} ({filename}) was added. Earlier revisions stay available."))))
+}
+
+/// Records a received file as the item's next revision, within the
+/// organisation's quota; the file is removed again if that fails. Returns
+/// the revision's number.
+pub async fn store_revision(state: &AppState, me: &Uploader, id: EvidenceId, revision_id: RevisionId, r: &Received, filename: &str) -> AppResult<i32> {
     let now = state.clock.now();
     let saved: AppResult<i32> = async {
         let mut tx = state.db.begin().await?;
         model::reserve(&mut tx, me.org_id, r.size, state.config.org_quota_bytes).await?;
-        let rev = model::NewRevision { id: revision_id, key: &r.key, filename: &filename, content_type: r.file_type.mime(), size: r.size, sha256: &r.sha256 };
-        let n = model::add_revision(&mut tx, &me.actor(), now, me.org_id, id, &rev).await?;
+        let rev = model::NewRevision { id: revision_id, key: &r.key, filename, content_type: r.file_type.mime(), size: r.size, sha256: &r.sha256 };
+        let n = model::add_revision(&mut tx, &me.actor, now, me.org_id, id, &rev).await?;
         tx.commit().await?;
         Ok(n)
     }
     .await;
-    match saved {
-        Ok(n) => Ok(uploaded(&state, &headers, &format!("/evidence/{id}"), Flash::success(format!("Revision {n} ({filename}) was added. Earlier revisions stay available.")))),
-        Err(e) => {
-            discard_unless_recorded(&state, me.org_id, revision_id, &r.key).await;
-            Err(e)
-        }
+    if saved.is_err() {
+        discard_unless_recorded(state, me.org_id, revision_id, &r.key).await;
     }
+    saved
 }
 
 async fn revision_refused(state: &AppState, me: &Member, item: Item, f: Failure) -> AppResult<Response> {

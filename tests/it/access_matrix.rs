@@ -468,6 +468,16 @@ const TABLE: &[Row] = &[
     ("GET",  "/api/v1/findings/{id}",        ["401",  "200", "200", "200", "200", "200", "200", "401"],
                                         Some(["401",  "404", "404", "404", "404", "404", "404", "401"])),
     ("GET",  "/api/v1/gaps",                 ["401",  "200", "200", "200", "200", "200", "200", "401"], None),
+    ("GET",  "/api/v1/decisions",                ["401",  "200", "200", "200", "200", "200", "200", "401"], None),
+    ("GET",  "/api/v1/communications",           ["401",  "200", "200", "200", "200", "200", "200", "401"], None),
+    ("GET",  "/api/v1/objectives",               ["401",  "200", "200", "200", "200", "200", "200", "401"], None),
+    ("GET",  "/api/v1/asks",                     ["401",  "200", "200", "200", "200", "200", "200", "401"], None),
+    ("GET",  "/api/v1/actions",                  ["401",  "200", "200", "200", "200", "200", "200", "401"], None),
+    ("GET",  "/api/v1/policy-versions",          ["401",  "200", "200", "200", "200", "200", "200", "401"], None),
+    ("GET",  "/api/v1/acknowledgements",         ["401",  "200", "200", "200", "200", "200", "200", "401"], None),
+    ("GET",  "/api/v1/evidence-requests",        ["401",  "200", "200", "200", "200", "200", "200", "401"], None),
+    ("POST", "/api/v1/evidence/{id}/revisions",["401","201","201", "403", "403", "403", "201", "401"],
+                                        Some(["401",  "404", "404", "404", "404", "403", "404", "401"])),
     ("GET",  "/api/v1/oscal/catalog",        ["401",  "200", "200", "200", "200", "200", "200", "401"], None),
     ("GET",  "/api/v1/oscal/component-definition",["401","200", "200", "200", "200", "200", "200", "401"], None),
     ("GET",  "/api/v1/oscal/assessment-results",["401", "200", "200", "200", "200", "200", "200", "401"], None),
@@ -858,6 +868,7 @@ fn fill(path: &str, t: &Tenant, p: P) -> String {
         _ if path.starts_with("/api/v1/findings/") => t.findings[0],
         _ if path.starts_with("/api/v1/policies/") => t.policy,
         "/api/v1/evidence/files/{id}" => t.revision,
+        "/api/v1/evidence/{id}/revisions" => t.evidence,
         _ if path.starts_with("/api/v1/evidence/") => t.evidence,
         _ if path.starts_with("/api/v1/people/") => t.person,
         _ if path.starts_with("/requirements/") => mandate::requirements::catalogue::requirement_id("iso27001-2022-leadership", "5.1(a)").0,
@@ -1095,6 +1106,8 @@ async fn every_route_role_and_tenant_gets_the_expected_answer(db: PgPool) {
                 let mut c = w.client(*p, path).await;
                 let res = if *method == "GET" {
                     c.get(&url).await
+                } else if *path == "/api/v1/evidence/{id}/revisions" {
+                    c.multipart(&url, &[], Some(("file", "policy-v2.pdf", "application/pdf", PDF))).await
                 } else if *path == "/api/v1/evidence" {
                     let fields = [("title", "Uploaded through the API"), ("kind", "document")];
                     c.multipart(&url, &fields, Some(("file", "policy.pdf", "application/pdf", PDF))).await

@@ -434,3 +434,39 @@ async fn an_external_id_change_is_logged_and_the_sign_in_rules_stop_tokens_too(d
     assert_eq!(res.status, 401);
     assert!(body(&res)["detail"].as_str().unwrap().contains("sign-in rules"));
 }
+
+#[sqlx::test]
+async fn leadership_records_are_listed_and_evidence_gets_new_revisions(db: PgPool) {
+    let a = acme(db).await;
+    let ceo = a.app.person(a.org, "Chief Executive", "ceo@acme.example", true).await;
+    let meeting = a.app.meeting(a.org, "Management review", ceo, "2026-10-01", "Minutes.").await;
+    a.app.action_item(a.org, meeting, "Follow up", None, Some("2026-12-01")).await;
+    a.app.decision(a.org, "Security budget", Some(ceo), Some("2026-09-01")).await;
+    a.app.communication(a.org, "Why security matters", ceo, "2026-09-15").await;
+    a.app.objective(a.org, "Train everyone", None).await;
+    a.app.ask(a.org, ceo, "Approve the audit budget", None).await;
+    let mut c = a.app.api_client(&a.app.api_token(a.owner, a.org, &[Scope::Read, Scope::WriteEvidence]).await);
+    for (path, field, want) in [
+        ("/api/v1/actions", "title", "Follow up"),
+        ("/api/v1/decisions", "title", "Security budget"),
+        ("/api/v1/communications", "subject", "Why security matters"),
+        ("/api/v1/objectives", "title", "Train everyone"),
+        ("/api/v1/asks", "what", "Approve the audit budget"),
+    ] {
+        let res = c.get(path).await;
+        assert_eq!(res.status, 200, "{path}: {}", res.body);
+        assert_eq!(body(&res)["items"][0][field], want, "{path}");
+    }
+    // A newer file for an item: the item now names it, and the older stays.
+    let (item, _) = a.app.evidence(a.org, "Signed policy", "policy.pdf", b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n").await;
+    let v2: &[u8] = b"%PDF-1.4\n% version 2\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n";
+    let res = c.multipart(&format!("/api/v1/evidence/{item}/revisions"), &[], Some(("file", "policy-v2.pdf", "application/pdf", v2))).await;
+    assert_eq!(res.status, 201, "{}", res.body);
+    let e = body(&res);
+    assert_eq!((e["revisions"].as_i64(), e["filename"].as_str()), (Some(2), Some("policy-v2.pdf")));
+    let file = c.get(&format!("/api/v1/evidence/files/{}", e["revision_id"].as_str().unwrap())).await;
+    assert_eq!(file.bytes, v2);
+    assert_eq!(file.header("x-evidence-sha256"), hex::encode(Sha256::digest(v2)));
+    let res = c.multipart(&format!("/api/v1/evidence/{item}/revisions"), &[], None).await;
+    assert_eq!(res.status, 422, "no file: {}", res.body);
+}
