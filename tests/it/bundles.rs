@@ -285,6 +285,9 @@ async fn the_command_line_exports_and_verifies_a_bundle(db: PgPool) {
     let files = entries(&out).await;
     let m: manifest::Manifest = serde_json::from_slice(&files["manifest.json"]).unwrap();
     assert_eq!(m.files.iter().filter(|f| f.kind == "evidence").count(), 2);
+    // The exported bundle's OSCAL validates, and verify-bundle checked its links.
+    assert!(text.contains("OSCAL evidence links checked"), "{text}");
+    validate_oscal(&[("assessment-results.json", &files["oscal/assessment-results.json"]), ("catalog.json", &files["oscal/catalog.json"])]);
 
     let (code, text) = run(&["verify-bundle", "--expect-manifest", &"0".repeat(64), out.to_str().unwrap()]);
     assert_eq!(code, 2, "{text}");
