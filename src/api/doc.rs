@@ -2,7 +2,7 @@
 //! (utoipa), served at `/api/v1/openapi.json`, and its reference page at
 //! `/docs/api`. Every operation is given the answers every operation can
 //! give (401, 403, 429, problem details) here, once.
-use super::{acknowledgements, evidence, findings, leadership, me, oscal, people, records, training};
+use super::{acknowledgements, evidence, findings, leadership, me, org, oscal, people, records, training};
 use crate::auth::policy::Access;
 use crate::error::AppResult;
 use crate::state::AppState;
@@ -67,13 +67,14 @@ pub struct FieldProblem {
         training::sync, findings::update, evidence::upload, evidence::file, evidence::add_revision, acknowledgements::import,
         leadership::decisions, leadership::communications, leadership::objectives, leadership::asks, leadership::actions,
         leadership::policy_versions, leadership::acknowledgements, leadership::evidence_requests,
+        org::members, org::raci, org::audit_log,
         oscal::catalog, oscal::component_definition, oscal::assessment_results,
     ),
     servers((url = "/", description = "This server")),
     components(schemas(Problem, FieldProblem)),
     modifiers(&Common),
     tags(
-        (name = "account", description = "Who the token acts as"),
+        (name = "account", description = "Who the token acts as, the members and the audit log"),
         (name = "people", description = "The directory, and its sync from an HR system"),
         (name = "requirements", description = "Clause 5 and Annex A 5.4, with owners and status"),
         (name = "roles", description = "ISMS roles and appointments"),

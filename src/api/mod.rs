@@ -13,6 +13,7 @@ pub mod findings;
 pub mod json;
 pub mod leadership;
 pub mod me;
+pub mod org;
 pub mod oscal;
 pub mod pages;
 pub mod people;
@@ -29,6 +30,7 @@ pub fn routes(r: Routes) -> Routes {
     let r = people::routes(r);
     let r = records::routes(r);
     let r = leadership::routes(r);
+    let r = org::routes(r);
     let r = training::routes(r);
     let r = findings::routes(r);
     let r = evidence::routes(r);

@@ -470,3 +470,32 @@ async fn leadership_records_are_listed_and_evidence_gets_new_revisions(db: PgPoo
     let res = c.multipart(&format!("/api/v1/evidence/{item}/revisions"), &[], None).await;
     assert_eq!(res.status, 422, "no file: {}", res.body);
 }
+
+#[sqlx::test]
+async fn the_audit_log_and_the_members_are_read_page_by_page(db: PgPool) {
+    let a = acme(db).await;
+    for i in 0..5 {
+        a.app.person(a.org, &format!("Person {i}"), &format!("p{i}@acme.example"), false).await;
+    }
+    let mut c = a.app.api_client(&a.app.api_token(a.owner, a.org, &[Scope::Read]).await);
+    let (mut rows, mut after) = (Vec::new(), None::<i64>);
+    loop {
+        let url = after.map_or("/api/v1/audit-log?limit=2".to_string(), |s| format!("/api/v1/audit-log?limit=2&after_seq={s}"));
+        let page = body(&c.get(&url).await);
+        rows.extend(page["items"].as_array().unwrap().iter().cloned());
+        match page["next_after_seq"].as_i64() {
+            Some(s) => after = Some(s),
+            None => break,
+        }
+    }
+    let logged: i64 = sqlx::query_scalar("SELECT count(*) FROM audit_log WHERE chain = $1").bind(a.org).fetch_one(a.app.db()).await.unwrap();
+    assert_eq!(rows.len() as i64, logged);
+    // The rows chain: each names the hash of the one before.
+    for pair in rows.windows(2) {
+        assert_eq!(pair[1]["prev_hash"], pair[0]["hash"]);
+        assert_eq!(pair[1]["seq"].as_i64().unwrap(), pair[0]["seq"].as_i64().unwrap() + 1);
+    }
+    let members = body(&c.get("/api/v1/members").await);
+    assert_eq!(members["items"][0]["email"], "owner@acme.example");
+    assert_eq!(members["items"][0]["role"], "owner");
+}
