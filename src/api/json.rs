@@ -96,6 +96,18 @@ pub fn reply_page<T: Serialize>(headers: &HeaderMap, rows: Vec<T>, k: &Keyset, k
     reply(headers, StatusCode::OK, &Page { items, next_cursor })
 }
 
+/// The body of a list handler whose query takes the organisation ($1), the
+/// keyset (`updated_since` $2, after $3/$4) and the rows to fetch ($5): the
+/// page, answered. The query stays compile-checked (`sqlx::query_as!`).
+macro_rules! list {
+    ($state:ident, $me:ident, $headers:ident, $q:ident, $row:ty, $sql:literal, |$r:ident| $key:expr) => {{
+        let k = $q.keyset()?;
+        let rows = sqlx::query_as!($row, $sql, $me.token.org_id.0, k.since, k.after_at, k.after_id, k.fetch).fetch_all(&$state.db).await?;
+        $crate::api::json::reply_page(&$headers, rows, &k, |$r: &$row| $key)
+    }};
+}
+pub(crate) use list;
+
 /// A list page: the items, and the cursor of the next page (`null` on the last).
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Page<T> {

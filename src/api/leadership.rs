@@ -4,7 +4,7 @@
 //! and auditors' evidence requests. Each pages by (changed at, id) like
 //! every list of the API; each query names the organisation.
 use super::caller::ApiCaller;
-use super::json::{ListQuery, Page, reply_page};
+use super::json::{ListQuery, Page};
 use crate::auth::policy::{Access::Token, Action, Scope};
 use crate::error::AppResult;
 use crate::state::AppState;
@@ -53,23 +53,11 @@ pub struct ApiDecision {
 #[utoipa::path(get, path = "/api/v1/decisions", tag = "leadership", security(("bearer" = ["read"])), params(ListQuery),
     responses((status = 200, description = "A page of resource decisions", body = Page<ApiDecision>)))]
 pub async fn decisions(State(state): State<AppState>, me: ApiCaller, headers: HeaderMap, Query(q): Query<ListQuery>) -> AppResult<Response> {
-    let k = q.keyset()?;
-    let rows = sqlx::query_as!(
-        ApiDecision,
-        r#"SELECT id, title, what, amount::float8 AS amount, currency, reason, asked_on, decided_by, decision, decided_on, meeting_id, updated_at
+    super::json::list!(state, me, headers, q, ApiDecision, r#"SELECT id, title, what, amount::float8 AS amount, currency, reason, asked_on, decided_by, decision, decided_on, meeting_id, updated_at
              FROM resource_decisions
             WHERE org_id = $1 AND ($2::timestamptz IS NULL OR updated_at >= $2)
               AND ($3::timestamptz IS NULL OR (updated_at, id) > ($3, $4::uuid))
-            ORDER BY updated_at, id LIMIT $5"#,
-        me.token.org_id.0,
-        k.since,
-        k.after_at,
-        k.after_id,
-        k.fetch
-    )
-    .fetch_all(&state.db)
-    .await?;
-    reply_page(&headers, rows, &k, |r| (r.updated_at, r.id))
+            ORDER BY updated_at, id LIMIT $5"#, |r| (r.updated_at, r.id))
 }
 
 /// A leader's communication about security (5.1(d)).
@@ -93,23 +81,11 @@ pub struct ApiCommunication {
 #[utoipa::path(get, path = "/api/v1/communications", tag = "leadership", security(("bearer" = ["read"])), params(ListQuery),
     responses((status = 200, description = "A page of communications", body = Page<ApiCommunication>)))]
 pub async fn communications(State(state): State<AppState>, me: ApiCaller, headers: HeaderMap, Query(q): Query<ListQuery>) -> AppResult<Response> {
-    let k = q.keyset()?;
-    let rows = sqlx::query_as!(
-        ApiCommunication,
-        r#"SELECT id, subject, summary, sent_on, from_id, channel, audience, reach, policy_version_id, updated_at
+    super::json::list!(state, me, headers, q, ApiCommunication, r#"SELECT id, subject, summary, sent_on, from_id, channel, audience, reach, policy_version_id, updated_at
              FROM communications
             WHERE org_id = $1 AND ($2::timestamptz IS NULL OR updated_at >= $2)
               AND ($3::timestamptz IS NULL OR (updated_at, id) > ($3, $4::uuid))
-            ORDER BY updated_at, id LIMIT $5"#,
-        me.token.org_id.0,
-        k.since,
-        k.after_at,
-        k.after_id,
-        k.fetch
-    )
-    .fetch_all(&state.db)
-    .await?;
-    reply_page(&headers, rows, &k, |r| (r.updated_at, r.id))
+            ORDER BY updated_at, id LIMIT $5"#, |r| (r.updated_at, r.id))
 }
 
 /// An information security objective (5.1(a), 6.2).
@@ -132,23 +108,11 @@ pub struct ApiObjective {
 #[utoipa::path(get, path = "/api/v1/objectives", tag = "leadership", security(("bearer" = ["read"])), params(ListQuery),
     responses((status = 200, description = "A page of objectives", body = Page<ApiObjective>)))]
 pub async fn objectives(State(state): State<AppState>, me: ApiCaller, headers: HeaderMap, Query(q): Query<ListQuery>) -> AppResult<Response> {
-    let k = q.keyset()?;
-    let rows = sqlx::query_as!(
-        ApiObjective,
-        r#"SELECT id, title, measure, target, owner_id, due_on, status, strategy_link, updated_at
+    super::json::list!(state, me, headers, q, ApiObjective, r#"SELECT id, title, measure, target, owner_id, due_on, status, strategy_link, updated_at
              FROM objectives
             WHERE org_id = $1 AND ($2::timestamptz IS NULL OR updated_at >= $2)
               AND ($3::timestamptz IS NULL OR (updated_at, id) > ($3, $4::uuid))
-            ORDER BY updated_at, id LIMIT $5"#,
-        me.token.org_id.0,
-        k.since,
-        k.after_at,
-        k.after_id,
-        k.fetch
-    )
-    .fetch_all(&state.db)
-    .await?;
-    reply_page(&headers, rows, &k, |r| (r.updated_at, r.id))
+            ORDER BY updated_at, id LIMIT $5"#, |r| (r.updated_at, r.id))
 }
 
 /// Something asked of a member of top management, and their answer.
@@ -170,23 +134,11 @@ pub struct ApiAsk {
 #[utoipa::path(get, path = "/api/v1/asks", tag = "leadership", security(("bearer" = ["read"])), params(ListQuery),
     responses((status = 200, description = "A page of asks", body = Page<ApiAsk>)))]
 pub async fn asks(State(state): State<AppState>, me: ApiCaller, headers: HeaderMap, Query(q): Query<ListQuery>) -> AppResult<Response> {
-    let k = q.keyset()?;
-    let rows = sqlx::query_as!(
-        ApiAsk,
-        r#"SELECT id, asked_of, what, asked_on, due_on, response, responded_on, updated_at
+    super::json::list!(state, me, headers, q, ApiAsk, r#"SELECT id, asked_of, what, asked_on, due_on, response, responded_on, updated_at
              FROM leadership_asks
             WHERE org_id = $1 AND ($2::timestamptz IS NULL OR updated_at >= $2)
               AND ($3::timestamptz IS NULL OR (updated_at, id) > ($3, $4::uuid))
-            ORDER BY updated_at, id LIMIT $5"#,
-        me.token.org_id.0,
-        k.since,
-        k.after_at,
-        k.after_id,
-        k.fetch
-    )
-    .fetch_all(&state.db)
-    .await?;
-    reply_page(&headers, rows, &k, |r| (r.updated_at, r.id))
+            ORDER BY updated_at, id LIMIT $5"#, |r| (r.updated_at, r.id))
 }
 
 /// An action a meeting agreed.
@@ -209,23 +161,11 @@ pub struct ApiAction {
 #[utoipa::path(get, path = "/api/v1/actions", tag = "leadership", security(("bearer" = ["read"])), params(ListQuery),
     responses((status = 200, description = "A page of actions", body = Page<ApiAction>)))]
 pub async fn actions(State(state): State<AppState>, me: ApiCaller, headers: HeaderMap, Query(q): Query<ListQuery>) -> AppResult<Response> {
-    let k = q.keyset()?;
-    let rows = sqlx::query_as!(
-        ApiAction,
-        r#"SELECT id, meeting_id, title, owner_id, due_on, status, closing_note, closed_at, updated_at
+    super::json::list!(state, me, headers, q, ApiAction, r#"SELECT id, meeting_id, title, owner_id, due_on, status, closing_note, closed_at, updated_at
              FROM action_items
             WHERE org_id = $1 AND ($2::timestamptz IS NULL OR updated_at >= $2)
               AND ($3::timestamptz IS NULL OR (updated_at, id) > ($3, $4::uuid))
-            ORDER BY updated_at, id LIMIT $5"#,
-        me.token.org_id.0,
-        k.since,
-        k.after_at,
-        k.after_id,
-        k.fetch
-    )
-    .fetch_all(&state.db)
-    .await?;
-    reply_page(&headers, rows, &k, |r| (r.updated_at, r.id))
+            ORDER BY updated_at, id LIMIT $5"#, |r| (r.updated_at, r.id))
 }
 
 /// A version of a policy: a draft, or approved (then it never changes).
@@ -251,24 +191,12 @@ pub struct ApiPolicyVersion {
 #[utoipa::path(get, path = "/api/v1/policy-versions", tag = "policies", security(("bearer" = ["read"])), params(ListQuery),
     responses((status = 200, description = "A page of policy versions", body = Page<ApiPolicyVersion>)))]
 pub async fn policy_versions(State(state): State<AppState>, me: ApiCaller, headers: HeaderMap, Query(q): Query<ListQuery>) -> AppResult<Response> {
-    let k = q.keyset()?;
-    let rows = sqlx::query_as!(
-        ApiPolicyVersion,
-        r#"SELECT id, policy_id, major, minor, change_summary, encode(approved_sha256, 'hex') AS approved_sha256, approved_at, approver_name,
+    super::json::list!(state, me, headers, q, ApiPolicyVersion, r#"SELECT id, policy_id, major, minor, change_summary, encode(approved_sha256, 'hex') AS approved_sha256, approved_at, approver_name,
                   approver_top_management, created_at, changed_at AS "updated_at!"
              FROM (SELECT v.*, GREATEST(v.created_at, v.approved_at, v.recorded_at) AS changed_at FROM policy_versions v WHERE v.org_id = $1) v
             WHERE ($2::timestamptz IS NULL OR changed_at >= $2)
               AND ($3::timestamptz IS NULL OR (changed_at, id) > ($3, $4::uuid))
-            ORDER BY changed_at, id LIMIT $5"#,
-        me.token.org_id.0,
-        k.since,
-        k.after_at,
-        k.after_id,
-        k.fetch
-    )
-    .fetch_all(&state.db)
-    .await?;
-    reply_page(&headers, rows, &k, |r| (r.updated_at, r.id))
+            ORDER BY changed_at, id LIMIT $5"#, |r| (r.updated_at, r.id))
 }
 
 /// A person's acknowledgement of a policy version.
@@ -290,23 +218,11 @@ pub struct ApiAcknowledgement {
 #[utoipa::path(get, path = "/api/v1/acknowledgements", tag = "policies", security(("bearer" = ["read"])), params(ListQuery),
     responses((status = 200, description = "A page of acknowledgements", body = Page<ApiAcknowledgement>)))]
 pub async fn acknowledgements(State(state): State<AppState>, me: ApiCaller, headers: HeaderMap, Query(q): Query<ListQuery>) -> AppResult<Response> {
-    let k = q.keyset()?;
-    let rows = sqlx::query_as!(
-        ApiAcknowledgement,
-        r#"SELECT id, person_id, policy_version_id, acknowledged_at, method, recorded_how, changed_at AS "updated_at!"
+    super::json::list!(state, me, headers, q, ApiAcknowledgement, r#"SELECT id, person_id, policy_version_id, acknowledged_at, method, recorded_how, changed_at AS "updated_at!"
              FROM (SELECT a.*, COALESCE(a.recorded_at, a.acknowledged_at) AS changed_at FROM acknowledgements a WHERE a.org_id = $1) a
             WHERE ($2::timestamptz IS NULL OR changed_at >= $2)
               AND ($3::timestamptz IS NULL OR (changed_at, id) > ($3, $4::uuid))
-            ORDER BY changed_at, id LIMIT $5"#,
-        me.token.org_id.0,
-        k.since,
-        k.after_at,
-        k.after_id,
-        k.fetch
-    )
-    .fetch_all(&state.db)
-    .await?;
-    reply_page(&headers, rows, &k, |r| (r.updated_at, r.id))
+            ORDER BY changed_at, id LIMIT $5"#, |r| (r.updated_at, r.id))
 }
 
 /// An auditor's request for evidence on a requirement, and its answer.
@@ -328,21 +244,9 @@ pub struct ApiEvidenceRequest {
 #[utoipa::path(get, path = "/api/v1/evidence-requests", tag = "evidence", security(("bearer" = ["read"])), params(ListQuery),
     responses((status = 200, description = "A page of evidence requests", body = Page<ApiEvidenceRequest>)))]
 pub async fn evidence_requests(State(state): State<AppState>, me: ApiCaller, headers: HeaderMap, Query(q): Query<ListQuery>) -> AppResult<Response> {
-    let k = q.keyset()?;
-    let rows = sqlx::query_as!(
-        ApiEvidenceRequest,
-        r#"SELECT id, requirement_id, question, status, asked_at, answer, answered_at, closed_at, changed_at AS "updated_at!"
+    super::json::list!(state, me, headers, q, ApiEvidenceRequest, r#"SELECT id, requirement_id, question, status, asked_at, answer, answered_at, closed_at, changed_at AS "updated_at!"
              FROM (SELECT r.*, GREATEST(r.asked_at, r.answered_at, r.closed_at) AS changed_at FROM evidence_requests r WHERE r.org_id = $1) r
             WHERE ($2::timestamptz IS NULL OR changed_at >= $2)
               AND ($3::timestamptz IS NULL OR (changed_at, id) > ($3, $4::uuid))
-            ORDER BY changed_at, id LIMIT $5"#,
-        me.token.org_id.0,
-        k.since,
-        k.after_at,
-        k.after_id,
-        k.fetch
-    )
-    .fetch_all(&state.db)
-    .await?;
-    reply_page(&headers, rows, &k, |r| (r.updated_at, r.id))
+            ORDER BY changed_at, id LIMIT $5"#, |r| (r.updated_at, r.id))
 }

@@ -1,7 +1,7 @@
 //! The organisation's own records in the API: its members, the RACI
 //! matrix, and the audit log (its hash chain, row by row, to check or keep).
 use super::caller::ApiCaller;
-use super::json::{ListQuery, Page, reply, reply_page};
+use super::json::{ListQuery, Page, reply};
 use crate::auth::policy::{Access::Token, Action, Scope};
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
@@ -41,25 +41,13 @@ pub struct ApiMember {
 #[utoipa::path(get, path = "/api/v1/members", tag = "account", security(("bearer" = ["read"])), params(ListQuery),
     responses((status = 200, description = "A page of members", body = Page<ApiMember>)))]
 pub async fn members(State(state): State<AppState>, me: ApiCaller, headers: HeaderMap, Query(q): Query<ListQuery>) -> AppResult<Response> {
-    let k = q.keyset()?;
-    let rows = sqlx::query_as!(
-        ApiMember,
-        r#"SELECT id, email, name, role, disabled_at, access_from, access_until, created_at, changed_at AS "updated_at!"
+    super::json::list!(state, me, headers, q, ApiMember, r#"SELECT id, email, name, role, disabled_at, access_from, access_until, created_at, changed_at AS "updated_at!"
              FROM (SELECT m.id, u.email, u.name, m.role, m.disabled_at, m.access_from, m.access_until, m.created_at,
                           GREATEST(m.created_at, m.disabled_at) AS changed_at
                      FROM memberships m JOIN users u ON u.id = m.user_id WHERE m.org_id = $1) m
             WHERE ($2::timestamptz IS NULL OR changed_at >= $2)
               AND ($3::timestamptz IS NULL OR (changed_at, id) > ($3, $4::uuid))
-            ORDER BY changed_at, id LIMIT $5"#,
-        me.token.org_id.0,
-        k.since,
-        k.after_at,
-        k.after_id,
-        k.fetch
-    )
-    .fetch_all(&state.db)
-    .await?;
-    reply_page(&headers, rows, &k, |r| (r.updated_at, r.id))
+            ORDER BY changed_at, id LIMIT $5"#, |r| (r.updated_at, r.id))
 }
 
 /// One role's letters for an activity: R, A, C and/or I.
@@ -85,25 +73,13 @@ pub struct ApiRaciActivity {
 #[utoipa::path(get, path = "/api/v1/raci", tag = "roles", security(("bearer" = ["read"])), params(ListQuery),
     responses((status = 200, description = "A page of activities", body = Page<ApiRaciActivity>)))]
 pub async fn raci(State(state): State<AppState>, me: ApiCaller, headers: HeaderMap, Query(q): Query<ListQuery>) -> AppResult<Response> {
-    let k = q.keyset()?;
-    let rows = sqlx::query_as!(
-        ApiRaciActivity,
-        r#"SELECT a.id, a.name, a.position, a.retired_at, a.created_at,
+    super::json::list!(state, me, headers, q, ApiRaciActivity, r#"SELECT a.id, a.name, a.position, a.retired_at, a.created_at,
                   COALESCE((SELECT json_agg(json_build_object('role_id', c.role_id, 'letters', c.letters) ORDER BY c.role_id)
                               FROM raci_cells c WHERE c.org_id = a.org_id AND c.activity_id = a.id), '[]') AS "cells!: sqlx::types::Json<Vec<ApiRaciCell>>"
              FROM raci_activities a
             WHERE a.org_id = $1 AND ($2::timestamptz IS NULL OR a.created_at >= $2)
               AND ($3::timestamptz IS NULL OR (a.created_at, a.id) > ($3, $4::uuid))
-            ORDER BY a.created_at, a.id LIMIT $5"#,
-        me.token.org_id.0,
-        k.since,
-        k.after_at,
-        k.after_id,
-        k.fetch
-    )
-    .fetch_all(&state.db)
-    .await?;
-    reply_page(&headers, rows, &k, |r| (r.created_at, r.id))
+            ORDER BY a.created_at, a.id LIMIT $5"#, |r| (r.created_at, r.id))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

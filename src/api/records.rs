@@ -127,23 +127,11 @@ pub struct ApiRole {
 #[utoipa::path(get, path = "/api/v1/roles", tag = "roles", security(("bearer" = ["read"])), params(ListQuery),
     responses((status = 200, description = "A page of roles", body = Page<ApiRole>)))]
 pub async fn roles(State(state): State<AppState>, me: ApiCaller, headers: HeaderMap, Query(q): Query<ListQuery>) -> AppResult<Response> {
-    let k = q.keyset()?;
-    let rows = sqlx::query_as!(
-        ApiRole,
-        r#"SELECT id, name, responsibilities, authorities, carries_conformance, carries_reporting, retired_at, updated_at
+    super::json::list!(state, me, headers, q, ApiRole, r#"SELECT id, name, responsibilities, authorities, carries_conformance, carries_reporting, retired_at, updated_at
              FROM isms_roles
             WHERE org_id = $1 AND ($2::timestamptz IS NULL OR updated_at >= $2)
               AND ($3::timestamptz IS NULL OR (updated_at, id) > ($3, $4::uuid))
-            ORDER BY updated_at, id LIMIT $5"#,
-        me.token.org_id.0,
-        k.since,
-        k.after_at,
-        k.after_id,
-        k.fetch
-    )
-    .fetch_all(&state.db)
-    .await?;
-    reply_page(&headers, rows, &k, |r| (r.updated_at, r.id))
+            ORDER BY updated_at, id LIMIT $5"#, |r| (r.updated_at, r.id))
 }
 
 /// Someone appointed to a role, by whom, and whether confirmed and accepted.
@@ -169,25 +157,13 @@ pub struct ApiAppointment {
 #[utoipa::path(get, path = "/api/v1/appointments", tag = "roles", security(("bearer" = ["read"])), params(ListQuery),
     responses((status = 200, description = "A page of appointments", body = Page<ApiAppointment>)))]
 pub async fn appointments(State(state): State<AppState>, me: ApiCaller, headers: HeaderMap, Query(q): Query<ListQuery>) -> AppResult<Response> {
-    let k = q.keyset()?;
-    let rows = sqlx::query_as!(
-        ApiAppointment,
-        r#"SELECT id, role_id, person_id, capacity, appointed_by, appointed_on, confirmed_at, accepted_at, ended_on, changed_at AS "changed_at!"
+    super::json::list!(state, me, headers, q, ApiAppointment, r#"SELECT id, role_id, person_id, capacity, appointed_by, appointed_on, confirmed_at, accepted_at, ended_on, changed_at AS "changed_at!"
              FROM (SELECT a.*, GREATEST(a.created_at, a.confirmed_at, a.accepted_at, a.confirmed_recorded_at, a.accepted_recorded_at,
                                         (a.ended_on::timestamp AT TIME ZONE 'UTC')) AS changed_at
                      FROM role_appointments a WHERE a.org_id = $1) a
             WHERE ($2::timestamptz IS NULL OR changed_at >= $2)
               AND ($3::timestamptz IS NULL OR (changed_at, id) > ($3, $4::uuid))
-            ORDER BY changed_at, id LIMIT $5"#,
-        me.token.org_id.0,
-        k.since,
-        k.after_at,
-        k.after_id,
-        k.fetch
-    )
-    .fetch_all(&state.db)
-    .await?;
-    reply_page(&headers, rows, &k, |r| (r.changed_at, r.id))
+            ORDER BY changed_at, id LIMIT $5"#, |r| (r.changed_at, r.id))
 }
 
 // ---------- evidence ----------
@@ -341,22 +317,10 @@ pub struct ApiModule {
 #[utoipa::path(get, path = "/api/v1/training/modules", tag = "training", security(("bearer" = ["read"])), params(ListQuery),
     responses((status = 200, description = "A page of modules", body = Page<ApiModule>)))]
 pub async fn modules(State(state): State<AppState>, me: ApiCaller, headers: HeaderMap, Query(q): Query<ListQuery>) -> AppResult<Response> {
-    let k = q.keyset()?;
-    let rows = sqlx::query_as!(
-        ApiModule,
-        r#"SELECT id, title, kind, validity_months, audience, retired_at, updated_at FROM training_modules
+    super::json::list!(state, me, headers, q, ApiModule, r#"SELECT id, title, kind, validity_months, audience, retired_at, updated_at FROM training_modules
             WHERE org_id = $1 AND ($2::timestamptz IS NULL OR updated_at >= $2)
               AND ($3::timestamptz IS NULL OR (updated_at, id) > ($3, $4::uuid))
-            ORDER BY updated_at, id LIMIT $5"#,
-        me.token.org_id.0,
-        k.since,
-        k.after_at,
-        k.after_id,
-        k.fetch
-    )
-    .fetch_all(&state.db)
-    .await?;
-    reply_page(&headers, rows, &k, |r| (r.updated_at, r.id))
+            ORDER BY updated_at, id LIMIT $5"#, |r| (r.updated_at, r.id))
 }
 
 /// A completion of a module by a person.
@@ -379,22 +343,10 @@ pub struct ApiTrainingRecord {
 #[utoipa::path(get, path = "/api/v1/training/records", tag = "training", security(("bearer" = ["read"])), params(ListQuery),
     responses((status = 200, description = "A page of training records", body = Page<ApiTrainingRecord>)))]
 pub async fn training_records(State(state): State<AppState>, me: ApiCaller, headers: HeaderMap, Query(q): Query<ListQuery>) -> AppResult<Response> {
-    let k = q.keyset()?;
-    let rows = sqlx::query_as!(
-        ApiTrainingRecord,
-        r#"SELECT id, module_id, person_id, completed_on, external_id, source, recorded_at, updated_at FROM training_records
+    super::json::list!(state, me, headers, q, ApiTrainingRecord, r#"SELECT id, module_id, person_id, completed_on, external_id, source, recorded_at, updated_at FROM training_records
             WHERE org_id = $1 AND ($2::timestamptz IS NULL OR updated_at >= $2)
               AND ($3::timestamptz IS NULL OR (updated_at, id) > ($3, $4::uuid))
-            ORDER BY updated_at, id LIMIT $5"#,
-        me.token.org_id.0,
-        k.since,
-        k.after_at,
-        k.after_id,
-        k.fetch
-    )
-    .fetch_all(&state.db)
-    .await?;
-    reply_page(&headers, rows, &k, |r| (r.updated_at, r.id))
+            ORDER BY updated_at, id LIMIT $5"#, |r| (r.updated_at, r.id))
 }
 
 // ---------- meetings ----------
