@@ -110,6 +110,10 @@ impl Listed {
     pub fn is_active(&self, now: &DateTime<Utc>) -> bool {
         self.state(now) == "Active"
     }
+    /// What its scopes allow, in words.
+    pub fn scope_words(&self) -> String {
+        self.scopes.iter().map(|s| s.parse::<Scope>().map(|c| c.short()).unwrap_or("unknown")).collect::<Vec<_>>().join(", ")
+    }
     pub fn last_use(&self) -> String {
         match (&self.last_used_at, &self.last_used_from) {
             (Some(at), Some(from)) => format!("{} from {from}", at.format("%Y-%m-%d %H:%M UTC")),

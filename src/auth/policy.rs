@@ -153,6 +153,18 @@ impl Scope {
         }
     }
 
+    /// The scope in a few words, for lists.
+    pub fn short(self) -> &'static str {
+        match self {
+            Scope::Read => "reads everything",
+            Scope::WritePeople => "writes people",
+            Scope::WriteTraining => "writes training records",
+            Scope::WriteEvidence => "uploads evidence",
+            Scope::WriteAcknowledgements => "imports acknowledgements",
+            Scope::WriteFindings => "writes corrective actions",
+        }
+    }
+
     /// The action a member's role must allow for the scope to be worth
     /// giving: a token never carries a scope its member could not use.
     pub fn needs(self) -> Action {

@@ -87,6 +87,7 @@ async fn tokens_are_made_on_the_account_page_shown_once_stored_hashed_and_revoke
     let again = page.get("/account/tokens").await;
     assert!(!again.body.contains(&secret), "shown once");
     assert!(again.body.contains("Workday sync") && again.body.contains("Never used"));
+    assert!(again.body.contains("reads everything, writes people"), "the scopes in words");
 
     // It works, its use is listed, and its writes are logged as its member, with the token named.
     let mut c = a.app.api_client(&secret);
