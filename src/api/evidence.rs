@@ -58,7 +58,7 @@ pub async fn add_revision(State(state): State<AppState>, me: ApiCaller, headers:
         return Err(AppError::Invalid(errors));
     };
     crate::evidence::routes::store_revision(&state, &uploader, id, revision_id, &r, &filename).await?;
-    let k = super::json::Keyset { since: None, after_at: None, after_id: None, fetch: 1, limit: 1 };
+    let k = super::json::Keyset::ONE;
     let item = super::records::fetch_evidence(&state.db, t.org_id, Some(id.0), &k).await?.into_iter().next().ok_or(AppError::NotFound)?;
     reply(&headers, StatusCode::CREATED, &item)
 }
@@ -120,7 +120,7 @@ pub async fn upload(State(state): State<AppState>, me: ApiCaller, headers: Heade
             return Err(e);
         }
     };
-    let k = super::json::Keyset { since: None, after_at: None, after_id: None, fetch: 1, limit: 1 };
+    let k = super::json::Keyset::ONE;
     let item = super::records::fetch_evidence(&state.db, t.org_id, Some(id.0), &k).await?.into_iter().next().ok_or(AppError::NotFound)?;
     reply(&headers, StatusCode::CREATED, &item)
 }

@@ -72,7 +72,7 @@ pub async fn update(State(state): State<AppState>, me: ApiCaller, headers: Heade
     }
     save(&mut tx, &me.actor(), now, org, &f, &fields).await?;
     tx.commit().await?;
-    let k = super::json::Keyset { since: None, after_at: None, after_id: None, fetch: 1, limit: 1 };
+    let k = super::json::Keyset::ONE;
     let saved = super::records::fetch_findings(&state.db, org, Some(id.0), &k).await?.into_iter().next().ok_or(AppError::NotFound)?;
     reply(&headers, StatusCode::OK, &saved)
 }

@@ -47,6 +47,11 @@ pub struct Keyset {
     pub limit: usize,
 }
 
+impl Keyset {
+    /// The one row a record's own answer reads (its id given to the same query).
+    pub const ONE: Keyset = Keyset { since: None, after_at: None, after_id: None, fetch: 1, limit: 1 };
+}
+
 impl ListQuery {
     pub fn keyset(&self) -> AppResult<Keyset> {
         let limit = self.limit.unwrap_or(DEFAULT_LIMIT);

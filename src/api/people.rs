@@ -79,12 +79,8 @@ async fn fetch(db: &sqlx::PgPool, org_id: crate::ids::OrgId, one: Option<Uuid>, 
     .await?)
 }
 
-fn single() -> Keyset {
-    Keyset { since: None, after_at: None, after_id: None, fetch: 1, limit: 1 }
-}
-
 async fn one(state: &AppState, org_id: crate::ids::OrgId, id: PersonId) -> AppResult<ApiPerson> {
-    fetch(&state.db, org_id, Some(id.0), &single()).await?.into_iter().next().ok_or(AppError::NotFound)
+    fetch(&state.db, org_id, Some(id.0), &Keyset::ONE).await?.into_iter().next().ok_or(AppError::NotFound)
 }
 
 /// People in the order they last changed.

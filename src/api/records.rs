@@ -41,10 +41,6 @@ fn one<T>(rows: Vec<T>) -> AppResult<T> {
     rows.into_iter().next().ok_or(AppError::NotFound)
 }
 
-fn by_id() -> Keyset {
-    Keyset { since: None, after_at: None, after_id: None, fetch: 1, limit: 1 }
-}
-
 // ---------- requirements ----------
 
 /// A requirement of the catalogue, with this organisation's owner and status.
@@ -103,7 +99,7 @@ pub async fn requirements(State(state): State<AppState>, me: ApiCaller, headers:
     params(("id" = Uuid, Path, description = "The requirement's id")),
     responses((status = 200, description = "The requirement", body = ApiRequirement), (status = 404, description = "No such requirement", body = super::doc::Problem)))]
 pub async fn requirement(State(state): State<AppState>, me: ApiCaller, headers: HeaderMap, Id(id): Id<Uuid>) -> AppResult<Response> {
-    reply(&headers, StatusCode::OK, &one(fetch_requirements(&state.db, me.token.org_id, Some(id), &by_id()).await?)?)
+    reply(&headers, StatusCode::OK, &one(fetch_requirements(&state.db, me.token.org_id, Some(id), &Keyset::ONE).await?)?)
 }
 
 // ---------- roles and appointments ----------
@@ -229,7 +225,7 @@ pub async fn evidence(State(state): State<AppState>, me: ApiCaller, headers: Hea
     params(("id" = Uuid, Path, description = "The item's id")),
     responses((status = 200, description = "The evidence item", body = ApiEvidence), (status = 404, description = "No such item in this organisation", body = super::doc::Problem)))]
 pub async fn evidence_item(State(state): State<AppState>, me: ApiCaller, headers: HeaderMap, Id(id): Id<Uuid>) -> AppResult<Response> {
-    reply(&headers, StatusCode::OK, &one(fetch_evidence(&state.db, me.token.org_id, Some(id), &by_id()).await?)?)
+    reply(&headers, StatusCode::OK, &one(fetch_evidence(&state.db, me.token.org_id, Some(id), &Keyset::ONE).await?)?)
 }
 
 // ---------- policies ----------
@@ -294,7 +290,7 @@ pub async fn policies(State(state): State<AppState>, me: ApiCaller, headers: Hea
     params(("id" = Uuid, Path, description = "The policy's id")),
     responses((status = 200, description = "The policy", body = ApiPolicy), (status = 404, description = "No such policy in this organisation", body = super::doc::Problem)))]
 pub async fn policy(State(state): State<AppState>, me: ApiCaller, headers: HeaderMap, Id(id): Id<Uuid>) -> AppResult<Response> {
-    reply(&headers, StatusCode::OK, &one(fetch_policies(&state.db, me.token.org_id, Some(id), &by_id()).await?)?)
+    reply(&headers, StatusCode::OK, &one(fetch_policies(&state.db, me.token.org_id, Some(id), &Keyset::ONE).await?)?)
 }
 
 // ---------- training ----------
@@ -405,7 +401,7 @@ pub async fn meetings(State(state): State<AppState>, me: ApiCaller, headers: Hea
     params(("id" = Uuid, Path, description = "The meeting's id")),
     responses((status = 200, description = "The meeting", body = ApiMeeting), (status = 404, description = "No such meeting in this organisation", body = super::doc::Problem)))]
 pub async fn meeting(State(state): State<AppState>, me: ApiCaller, headers: HeaderMap, Id(id): Id<Uuid>) -> AppResult<Response> {
-    reply(&headers, StatusCode::OK, &one(fetch_meetings(&state.db, me.token.org_id, Some(id), &by_id()).await?)?)
+    reply(&headers, StatusCode::OK, &one(fetch_meetings(&state.db, me.token.org_id, Some(id), &Keyset::ONE).await?)?)
 }
 
 // ---------- findings and gaps ----------
@@ -469,7 +465,7 @@ pub async fn findings(State(state): State<AppState>, me: ApiCaller, headers: Hea
     params(("id" = Uuid, Path, description = "The finding's id")),
     responses((status = 200, description = "The finding", body = ApiFinding), (status = 404, description = "No such finding in this organisation", body = super::doc::Problem)))]
 pub async fn finding(State(state): State<AppState>, me: ApiCaller, headers: HeaderMap, Id(id): Id<Uuid>) -> AppResult<Response> {
-    reply(&headers, StatusCode::OK, &one(fetch_findings(&state.db, me.token.org_id, Some(id), &by_id()).await?)?)
+    reply(&headers, StatusCode::OK, &one(fetch_findings(&state.db, me.token.org_id, Some(id), &Keyset::ONE).await?)?)
 }
 
 /// A gap as of today: a rule the organisation's records do not meet.
